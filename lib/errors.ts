@@ -1,0 +1,131 @@
+/**
+ * Errors of tensorrt-node. Runtime failures are TensorRTNodeError subclasses with a stable `code`;
+ * argument mistakes are TypeError / RangeError built by `argumentError` in one message form:
+ * `Expected <what> for <name> but received <value>`.
+ */
+
+/** Stable error codes. Append only: the strings are public API (native/core/status.h mirrors them). */
+export type ErrorCode =
+  | 'E_INVALID_ARGUMENT'
+  | 'E_PARSE'
+  | 'E_UNSUPPORTED_LAYER'
+  | 'E_SHAPE'
+  | 'E_WEIGHTS'
+  | 'E_IO'
+  | 'E_PLAN_CORRUPT'
+  | 'E_PLAN_VERSION'
+  | 'E_OUT_OF_MEMORY'
+  | 'E_CUDA'
+  | 'E_NO_DEVICE'
+  | 'E_BACKEND_UNAVAILABLE'
+  | 'E_DISPOSED'
+  | 'E_INTERNAL';
+
+/** Base class of every runtime error this package throws. */
+export class TensorRTNodeError extends Error {
+  /** Stable machine-readable code (`E_PARSE`, `E_SHAPE` ...). */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Where a parse error happened, 1-based. */
+export interface ParsePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** A text or binary file that cannot be read as what it should be (E_PARSE). */
+export class ParseError extends TensorRTNodeError {
+  /** File, line and column (binary files: line 0 and col = byte offset + 1). */
+  readonly position: ParsePosition;
+  /** The token seen (text) or a description of the bytes seen (binary); '' at end of file. */
+  readonly token: string;
+  /** What the reader expected there. */
+  readonly expected: string;
+
+  constructor(position: ParsePosition, problem: string, token: string, expected: string) {
+    const where = position.line > 0
+      ? `${position.file}:${position.line}:${position.col}`
+      : `${position.file}: byte ${position.col - 1}`;
+    const seen = token === '' ? 'end of file' : `'${token}'`;
+    super('E_PARSE', `${where}: ${problem}${expected ? ` (expected ${expected}, found ${seen})` : ''}`);
+    this.position = position;
+    this.token = token;
+    this.expected = expected;
+  }
+}
+
+/** A layer type no backend knows (E_UNSUPPORTED_LAYER). */
+export class UnsupportedLayerError extends TensorRTNodeError {
+  constructor(readonly layerName: string, readonly layerType: string, readonly knownTypes: readonly string[], where = '') {
+    super('E_UNSUPPORTED_LAYER',
+      `${where ? `${where}: ` : ''}layer '${layerName}' has type '${layerType}', which tensorrt-node does not support. ` +
+      `Known types: ${knownTypes.join(', ')}`);
+  }
+}
+
+/** Shapes that do not fit together, or a missing input shape (E_SHAPE). */
+export class ShapeError extends TensorRTNodeError {
+  /** @param layerName the layer whose shapes failed, when there is one (the message names it too) */
+  constructor(message: string, readonly layerName?: string) {
+    super('E_SHAPE', message);
+  }
+}
+
+/** Weights that are missing or do not match their layer (E_WEIGHTS). */
+export class WeightsError extends TensorRTNodeError {
+  constructor(message: string, readonly layerName?: string, readonly blobIndex?: number,
+              readonly expectedShape?: readonly number[], readonly actualShape?: readonly number[]) {
+    super('E_WEIGHTS', message);
+  }
+}
+
+/** A file that cannot be opened or read (E_IO); `cause` holds the system error. */
+export class IOError extends TensorRTNodeError {
+  constructor(message: string, readonly path: string, options?: { cause?: unknown }) {
+    super('E_IO', message, options);
+  }
+}
+
+/** A native failure of the given code, from the addon. */
+export class NativeError extends TensorRTNodeError {}
+
+/** Describes a received value for an argument error: `'abc'`, `42`, `an Array`, `an instance of Foo`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  switch (typeof value) {
+    case 'string': {
+      const s = value.length > 40 ? `${value.slice(0, 37)}...` : value;
+      return `type string (${JSON.stringify(s)})`;
+    }
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return `type ${typeof value} (${String(value)})`;
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return `type symbol (${String(value)})`;
+    default: {
+      if (Array.isArray(value)) return `an Array of length ${value.length}`;
+      const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+      return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
+    }
+  }
+}
+
+/**
+ * Builds the argument error in the package's one form. `kind` 'range' gives a RangeError (a value of
+ * the right type outside its range), otherwise a TypeError.
+ */
+export function argumentError(what: string, name: string, value: unknown, kind: 'type' | 'range' = 'type'): TypeError | RangeError {
+  const message = `Expected ${what} for ${name} but received ${describeValue(value)}`;
+  return kind === 'range' ? new RangeError(message) : new TypeError(message);
+}

@@ -1,0 +1,240 @@
+/**
+ * From a Caffe network definition to the IR: the deploy view (training-only layers dropped, data
+ * layers turned into inputs), unique tensor names for in-place layers, explicit fan-out, and shape
+ * inference layer by layer with Caffe's rules.
+ */
+import { caffeSchema, formatLoc, Message, type CaffeNetDefinition } from '../caffe';
+import { ParseError, ShapeError, UnsupportedLayerError } from '../errors';
+import { LAYER_DEFS } from './layers';
+import {
+  DATA_LAYER_TYPES, LAYER_TYPES, TRAINING_ONLY_TYPES,
+  type AnyLayer, type LayerType, type Shape, type Tensor, type TensorInfo,
+} from './types';
+
+/** Options of buildGraph. */
+export interface GraphOptions {
+  /** Input shapes by input name; they replace the file's (and are required for Data layers' tops). */
+  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /** Replaces dimension 0 (the batch) of every input. */
+  readonly batchSize?: number;
+}
+
+/** The IR of a network at one set of input shapes. */
+export interface Graph {
+  readonly name: string;
+  /** Layers in execution order. */
+  readonly layers: readonly AnyLayer[];
+  readonly tensors: ReadonlyMap<string, Tensor>;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  /** What the deploy view changed (dropped layers, data layers made inputs). */
+  readonly notes: readonly string[];
+  /** The LayerParameter of each IR layer, by layer name (weights code reads fillers from it). */
+  readonly params: ReadonlyMap<string, Message>;
+}
+
+/** Every type name the importer knows: IR types and the training-only types it drops. */
+export function knownLayerTypes(): string[] {
+  return [...LAYER_TYPES, ...TRAINING_ONLY_TYPES].sort();
+}
+
+function isLayerType(type: string): type is LayerType {
+  return Object.prototype.hasOwnProperty.call(LAYER_DEFS, type);
+}
+
+function where(layer: Message): string {
+  return formatLoc(layer.loc);
+}
+
+/** Shape of a data layer's top when the file says it (MemoryData, DummyData); else undefined. */
+function dataTopShape(layer: Message, topIndex: number): number[] | undefined {
+  const type = layer.str('type');
+  if (type === 'MemoryData') {
+    const m = layer.sub('memory_data_param');
+    if (topIndex !== 0 || !['batch_size', 'channels', 'height', 'width'].every((f) => m.has(f))) return undefined;
+    return [m.num('batch_size'), m.num('channels'), m.num('height'), m.num('width')];
+  }
+  if (type === 'DummyData') {
+    const d = layer.sub('dummy_data_param');
+    const shapes = d.msgs('shape');
+    if (shapes.length > 0) return shapes[shapes.length === 1 ? 0 : topIndex]?.nums('dim');
+    const pick = (f: string) => {
+      const v = d.nums(f);
+      return v.length === 1 ? v[0] : v[topIndex];
+    };
+    const dims = ['num', 'channels', 'height', 'width'].map(pick);
+    return dims.every((x) => x !== undefined) ? (dims as number[]) : undefined;
+  }
+  return undefined;
+}
+
+/** An Input layer standing in for a data layer, with the tops that kept layers read. */
+function inputFromDataLayer(layer: Message, tops: string[]): Message {
+  const input = new Message(caffeSchema, caffeSchema.message('LayerParameter'), layer.loc);
+  input.set('name', layer.str('name'));
+  input.set('type', 'Input');
+  const param = new Message(caffeSchema, caffeSchema.message('InputParameter'));
+  const all = layer.strs('top');
+  const shapes = tops.map((t) => dataTopShape(layer, all.indexOf(t)));
+  for (const t of tops) input.push('top', t);
+  if (shapes.every((s) => s !== undefined)) {
+    for (const s of shapes) {
+      const shape = new Message(caffeSchema, caffeSchema.message('BlobShape'));
+      for (const d of s as number[]) shape.push('dim', d);
+      param.push('shape', shape);
+    }
+    input.set('input_param', param);
+  }
+  return input;
+}
+
+interface TensorRecord {
+  caffeName: string;
+  shape: Shape;
+  producer: string;
+  consumers: string[];
+  name: string;
+}
+
+/** Builds the IR of a parsed definition. Throws E_UNSUPPORTED_LAYER, E_SHAPE or E_PARSE. */
+export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}): Graph {
+  const notes: string[] = [];
+  const all = def.net.msgs('layer');
+
+  // 1. The deploy view: which layers stay, which data layers become inputs.
+  const readers = new Map<string, number>();
+  const dropped: Message[] = [];
+  const kept: Message[] = [];
+  for (const layer of all) {
+    const type = layer.str('type');
+    if (isLayerType(type)) kept.push(layer);
+    else if (TRAINING_ONLY_TYPES.has(type)) dropped.push(layer);
+    else throw new UnsupportedLayerError(layer.str('name'), type, knownLayerTypes(), where(layer));
+  }
+  for (const layer of kept) for (const b of layer.strs('bottom')) readers.set(b, (readers.get(b) ?? 0) + 1);
+  const layers: Message[] = [];
+  const droppedNames: string[] = [];
+  const fromDropped = new Map<string, Message>();
+  for (const layer of all) {
+    const type = layer.str('type');
+    if (isLayerType(type)) {
+      layers.push(layer);
+      continue;
+    }
+    if (DATA_LAYER_TYPES.has(type)) {
+      const used = layer.strs('top').filter((t) => readers.has(t));
+      if (used.length > 0) {
+        layers.push(inputFromDataLayer(layer, used));
+        notes.push(`data layer '${layer.str('name')}' (${type}) became input ${used.map((u) => `'${u}'`).join(', ')}`);
+        continue;
+      }
+    }
+    droppedNames.push(`${layer.str('name')} (${type})`);
+    for (const t of layer.strs('top')) fromDropped.set(t, layer);
+  }
+  if (droppedNames.length > 0) notes.push(`dropped training-only layer(s): ${droppedNames.join(', ')}`);
+
+  // 2. Walk the layers in order: unique tensor names, shapes, attributes.
+  const current = new Map<string, TensorRecord>();
+  const versions = new Map<string, TensorRecord[]>();
+  const built: Array<{ layer: Message; type: LayerType; inputs: TensorRecord[]; outputs: TensorRecord[]; result: ReturnType<typeof LAYER_DEFS[LayerType]['build']> }> = [];
+  const params = new Map<string, Message>();
+  for (const layer of layers) {
+    const name = layer.str('name');
+    const type = layer.str('type') as LayerType;
+    const loc = where(layer);
+    const label = `${loc ? `${loc}: ` : ''}layer '${name}' (${type})`;
+    if (name === '') throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 }, `a ${type} layer has no name`, '', 'name: "..."');
+    if (params.has(name)) {
+      throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 }, `two layers are named '${name}'`, name, 'unique layer names');
+    }
+    params.set(name, layer);
+    const bottoms = layer.strs('bottom');
+    const tops = layer.strs('top');
+    const defn = LAYER_DEFS[type];
+    if (bottoms.length < defn.bottoms[0] || bottoms.length > defn.bottoms[1]) {
+      throw new ShapeError(`${label} takes ${range(defn.bottoms)} bottom(s), got ${bottoms.length}`);
+    }
+    if (tops.length < defn.tops[0] || tops.length > defn.tops[1]) {
+      throw new ShapeError(`${label} takes ${range(defn.tops)} top(s), got ${tops.length}`);
+    }
+    if ((type === 'Convolution' || type === 'Deconvolution') && tops.length !== bottoms.length) {
+      throw new ShapeError(`${label} needs one top per bottom, got ${bottoms.length} bottoms and ${tops.length} tops`);
+    }
+    const inputs = bottoms.map((b) => {
+      const t = current.get(b);
+      if (t !== undefined) return t;
+      const source = fromDropped.get(b);
+      if (source !== undefined) {
+        throw new ShapeError(`${label} reads '${b}', which comes from training-only layer '${source.str('name')}' ` +
+          `(${source.str('type')}) that the deploy view drops`);
+      }
+      throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 },
+        `layer '${name}' reads '${b}', which no earlier layer writes`, b, 'the top of an earlier layer');
+    });
+    let result;
+    try {
+      result = defn.build(layer, inputs.map((t) => t.shape), tops.length, {
+        tops, inputShapes: options.inputShapes, batchSize: options.batchSize,
+      });
+    } catch (err) {
+      if (err instanceof ShapeError) throw new ShapeError(`${label}: ${err.message}`, name);
+      throw err;
+    }
+    for (const t of inputs) t.consumers.push(name);
+    const outputs = tops.map((top, i) => {
+      const record: TensorRecord = { caffeName: top, shape: result.outputs[i], producer: name, consumers: [], name: '' };
+      const list = versions.get(top) ?? [];
+      list.push(record);
+      versions.set(top, list);
+      current.set(top, record);
+      return record;
+    });
+    built.push({ layer, type, inputs, outputs, result });
+  }
+
+  // 3. Final names: the last version of each Caffe name keeps it; earlier ones get '#k'.
+  const taken = new Set(versions.keys());
+  for (const [caffeName, list] of versions) {
+    list.forEach((record, k) => {
+      if (k === list.length - 1) {
+        record.name = caffeName;
+        return;
+      }
+      let candidate = `${caffeName}#${k}`;
+      while (taken.has(candidate)) candidate += '#';
+      taken.add(candidate);
+      record.name = candidate;
+    });
+  }
+
+  const tensors = new Map<string, Tensor>();
+  for (const list of versions.values()) {
+    for (const r of list) {
+      tensors.set(r.name, { name: r.name, caffeName: r.caffeName, shape: r.shape, producer: r.producer, consumers: r.consumers });
+    }
+  }
+  const irLayers = built.map(({ layer, type, inputs, outputs, result }) => ({
+    name: layer.str('name'),
+    type,
+    inputs: inputs.map((t) => t.name),
+    outputs: outputs.map((t) => t.name),
+    attrs: result.attrs,
+    blobs: result.blobs ?? [],
+    macs: result.macs ?? 0,
+    loc: layer.loc,
+  }) as AnyLayer);
+  const inputLayers = new Set(irLayers.filter((l) => l.type === 'Input').map((l) => l.name));
+  const inputs: TensorInfo[] = [...tensors.values()]
+    .filter((t) => inputLayers.has(t.producer))
+    .map((t) => ({ name: t.name, shape: t.shape }));
+  const outputs: TensorInfo[] = [...tensors.values()]
+    .filter((t) => t.consumers.length === 0 && !inputLayers.has(t.producer))
+    .map((t) => ({ name: t.name, shape: t.shape }));
+  return { name: def.net.str('name'), layers: irLayers, tensors, inputs, outputs, notes, params };
+}
+
+function range([lo, hi]: readonly [number, number]): string {
+  if (lo === hi) return String(lo);
+  return hi === Infinity ? `${lo} or more` : `${lo} to ${hi}`;
+}

@@ -1,0 +1,22 @@
+/** The registry of IR layer definitions, keyed by Caffe type string. */
+import type { LayerType } from '../types';
+import { absVal, bnll, clip, dropout, elu, exp, log, power, prelu, relu, sigmoid, swish, tanh, threshold } from './activation';
+import type { LayerDef } from './common';
+import { convolution, deconvolution } from './conv';
+import { embed, innerProduct } from './dense';
+import { batchNorm, bias, lrn, mvn, scale } from './normalization';
+import { pooling } from './pool';
+import { argMax, reduction, softmax } from './reduce';
+import { concat, crop, eltwise, flatten, input, reshape, slice, split, tile } from './structure';
+
+export type { LayerDef, BuildResult } from './common';
+
+/** Every layer definition, by type. */
+export const LAYER_DEFS: { readonly [T in LayerType]: LayerDef<T> } = {
+  Input: input, Convolution: convolution, Deconvolution: deconvolution, Pooling: pooling, LRN: lrn,
+  ReLU: relu, PReLU: prelu, ELU: elu, Sigmoid: sigmoid, TanH: tanh, AbsVal: absVal, Power: power, BNLL: bnll,
+  Exp: exp, Log: log, Threshold: threshold, InnerProduct: innerProduct, Softmax: softmax, Dropout: dropout,
+  Concat: concat, Eltwise: eltwise, BatchNorm: batchNorm, Scale: scale, Bias: bias, Flatten: flatten,
+  Reshape: reshape, Split: split, Slice: slice, Crop: crop, ArgMax: argMax, MVN: mvn, Tile: tile,
+  Reduction: reduction, Embed: embed, Clip: clip, Swish: swish,
+};

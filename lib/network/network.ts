@@ -1,0 +1,306 @@
+/**
+ * Network: a Caffe network imported into the IR, with its weights, its cost per layer, and
+ * re-shaping for another batch size. The entry point is `Network.fromCaffe(prototxt, options)`.
+ */
+import { parsePrototxt, readCaffemodel, readPrototxt, type CaffeNetDefinition, type NetFormat } from '../caffe';
+import { argumentError, WeightsError } from '../errors';
+import { buildGraph, type Graph } from './graph';
+import type { AnyLayer, Shape, Tensor, TensorInfo } from './types';
+import { volume } from './types';
+import { matchCaffemodel, randomBlobs, type WeightInit } from './weights';
+
+/** Options of Network.fromCaffe / Network.parse. */
+export interface NetworkOptions {
+  /** A .caffemodel with trained weights; without one, weights are random (see `seed`). */
+  readonly weights?: string;
+  /** Seed of the random weights (an integer in [0, 2^32)); 1 by default. */
+  readonly seed?: number;
+  /** 'he' (default): random weights scaled to keep activations in range; 'filler': the prototxt's fillers, as Caffe would. */
+  readonly weightInit?: WeightInit;
+  /** Replaces dimension 0 of every input. */
+  readonly batchSize?: number;
+  /** Input shapes by name: replace the file's, or give them where the file has none (Data layers). */
+  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /** Phase for include / exclude rules: 'TEST' (default, the deploy view) or 'TRAIN'. */
+  readonly phase?: 'TRAIN' | 'TEST';
+  /** NetState level and stages for include / exclude rules. */
+  readonly level?: number;
+  readonly stages?: readonly string[];
+  /** Skip fields Caffe does not define (forks add fields) with a warning instead of failing. */
+  readonly allowUnknownFields?: boolean;
+  /** Progress of reading the weights file: bytes read so far and the file size. */
+  readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/** Cost of one layer at the network's batch size. */
+export interface LayerCost {
+  readonly name: string;
+  readonly type: string;
+  /** Output tensors (IR names) with shapes. */
+  readonly outputs: readonly TensorInfo[];
+  /** Multiply-accumulates for the batch. */
+  readonly macs: number;
+  /** Learned parameters (elements of all blobs). */
+  readonly params: number;
+  /** Elements of the layer's outputs for the batch. */
+  readonly activations: number;
+}
+
+/** A network's cost table and totals at its batch size. */
+export interface NetworkSummary {
+  readonly name: string;
+  readonly batchSize: number;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly layers: readonly LayerCost[];
+  readonly totals: {
+    readonly macs: number;
+    readonly params: number;
+    /** Output elements of every layer except inputs. */
+    readonly activations: number;
+    /** activations x 4 (float32). */
+    readonly activationBytes: number;
+    /** params x 4 (float32). */
+    readonly weightBytes: number;
+  };
+  /** Totals divided by the batch size. */
+  readonly perImage: { readonly macs: number; readonly activations: number };
+}
+
+interface WeightStore {
+  readonly source: 'caffemodel' | 'random';
+  readonly path?: string;
+  readonly blobs: Map<string, Float32Array[]>;
+  readonly seed: number;
+  readonly init: WeightInit;
+}
+
+function isPositiveInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+}
+
+/** Checks NetworkOptions, throwing TypeError / RangeError in the package's message form. */
+function checkOptions(options: unknown): NetworkOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw argumentError('an options object', 'options', options);
+  }
+  const o = options as Record<string, unknown>;
+  if (o.weights !== undefined && (typeof o.weights !== 'string' || o.weights === '')) {
+    throw argumentError('a path string', 'options.weights', o.weights);
+  }
+  if (o.seed !== undefined) {
+    if (typeof o.seed !== 'number') throw argumentError('an integer', 'options.seed', o.seed);
+    if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) {
+      throw argumentError('an integer in [0, 4294967295]', 'options.seed', o.seed, 'range');
+    }
+  }
+  if (o.weightInit !== undefined && o.weightInit !== 'he' && o.weightInit !== 'filler') {
+    throw argumentError("'he' or 'filler'", 'options.weightInit', o.weightInit);
+  }
+  if (o.batchSize !== undefined) {
+    if (typeof o.batchSize !== 'number') throw argumentError('a positive integer', 'options.batchSize', o.batchSize);
+    if (!isPositiveInt(o.batchSize) || o.batchSize > 1 << 20) {
+      throw argumentError('an integer in [1, 1048576]', 'options.batchSize', o.batchSize, 'range');
+    }
+  }
+  if (o.inputShapes !== undefined) {
+    if (o.inputShapes === null || typeof o.inputShapes !== 'object' || Array.isArray(o.inputShapes)) {
+      throw argumentError('an object of shapes by input name', 'options.inputShapes', o.inputShapes);
+    }
+    for (const [name, shape] of Object.entries(o.inputShapes)) {
+      if (!Array.isArray(shape) || shape.length === 0 || !shape.every(isPositiveInt)) {
+        throw argumentError('an array of positive integers', `options.inputShapes.${name}`, shape);
+      }
+    }
+  }
+  if (o.phase !== undefined && o.phase !== 'TRAIN' && o.phase !== 'TEST') {
+    throw argumentError("'TRAIN' or 'TEST'", 'options.phase', o.phase);
+  }
+  if (o.level !== undefined && (typeof o.level !== 'number' || !Number.isInteger(o.level))) {
+    throw argumentError('an integer', 'options.level', o.level);
+  }
+  if (o.stages !== undefined && (!Array.isArray(o.stages) || !o.stages.every((s) => typeof s === 'string'))) {
+    throw argumentError('an array of strings', 'options.stages', o.stages);
+  }
+  if (o.allowUnknownFields !== undefined && typeof o.allowUnknownFields !== 'boolean') {
+    throw argumentError('a boolean', 'options.allowUnknownFields', o.allowUnknownFields);
+  }
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw argumentError('a function', 'options.onProgress', o.onProgress);
+  }
+  return o as NetworkOptions;
+}
+
+/** An imported network: IR, weights and costs. */
+export class Network {
+  private constructor(
+    private readonly definition: CaffeNetDefinition,
+    private readonly graph: Graph,
+    private readonly store: WeightStore,
+    private readonly options: NetworkOptions,
+    private readonly weightNotes: readonly string[],
+  ) {}
+
+  /**
+   * Imports a Caffe network: reads `prototxt` (any format: current, V1, V0), builds the IR for the
+   * TEST phase, and reads `options.weights` when given (else random weights from `options.seed`).
+   */
+  static async fromCaffe(prototxt: string, options?: NetworkOptions): Promise<Network> {
+    if (typeof prototxt !== 'string' || prototxt === '') throw argumentError('a path string', 'prototxt', prototxt);
+    const opts = checkOptions(options);
+    const definition = await readPrototxt(prototxt, opts);
+    return Network.withWeights(definition, opts);
+  }
+
+  /** Imports a network from prototxt text (`file` names it in messages). */
+  static async parse(text: string, options?: NetworkOptions & { file?: string }): Promise<Network> {
+    if (typeof text !== 'string') throw argumentError('a string', 'text', text);
+    const opts = checkOptions(options);
+    const definition = parsePrototxt(text, { ...opts, file: options?.file });
+    return Network.withWeights(definition, opts);
+  }
+
+  private static async withWeights(definition: CaffeNetDefinition, opts: NetworkOptions): Promise<Network> {
+    const graph = buildGraph(definition, opts);
+    const seed = opts.seed ?? 1;
+    const init = opts.weightInit ?? 'he';
+    if (opts.weights === undefined) {
+      return new Network(definition, graph, { source: 'random', blobs: new Map(), seed, init }, opts, []);
+    }
+    const file = await readCaffemodel(opts.weights, { onProgress: opts.onProgress });
+    const { blobs, unused } = matchCaffemodel(graph.layers, file);
+    const notes = [`weights from ${opts.weights} (${file.layers.length} layers, ${file.bytes} bytes)`];
+    if (unused > 0) notes.push(`${unused} layer(s) of the weights file are not in the network (training-only or renamed)`);
+    return new Network(definition, graph, { source: 'caffemodel', path: opts.weights, blobs, seed, init }, opts, notes);
+  }
+
+  /** NetParameter.name. */
+  get name(): string {
+    return this.graph.name;
+  }
+
+  /** The file's format before upgrading. */
+  get format(): NetFormat {
+    return this.definition.format;
+  }
+
+  /** The file the network came from (or the name given to parse()). */
+  get file(): string {
+    return this.definition.file;
+  }
+
+  /** Layers in execution order. */
+  get layers(): readonly AnyLayer[] {
+    return this.graph.layers;
+  }
+
+  /** Tensors by IR name. */
+  get tensors(): ReadonlyMap<string, Tensor> {
+    return this.graph.tensors;
+  }
+
+  get inputs(): readonly TensorInfo[] {
+    return this.graph.inputs;
+  }
+
+  get outputs(): readonly TensorInfo[] {
+    return this.graph.outputs;
+  }
+
+  /** Dimension 0 of the first input. */
+  get batchSize(): number {
+    return this.graph.inputs[0]?.shape[0] ?? 1;
+  }
+
+  /** Where the weights come from. */
+  get weightsSource(): 'caffemodel' | 'random' {
+    return this.store.source;
+  }
+
+  /** What the import changed: format upgrades, phase filtering, the deploy view, the weights. */
+  get notes(): readonly string[] {
+    const phase = this.definition.removedByPhase;
+    return [
+      ...this.definition.notes,
+      ...(phase.length > 0 ? [`removed for phase ${this.options.phase ?? 'TEST'}: ${phase.join(', ')}`] : []),
+      ...this.graph.notes,
+      ...this.weightNotes,
+    ];
+  }
+
+  /** Warnings (skipped unknown fields). */
+  get warnings(): readonly string[] {
+    return this.definition.warnings;
+  }
+
+  /** The same network with every input's dimension 0 set to `batchSize`; weights are shared. */
+  withBatchSize(batchSize: number): Network {
+    if (typeof batchSize !== 'number') throw argumentError('a positive integer', 'batchSize', batchSize);
+    if (!isPositiveInt(batchSize) || batchSize > 1 << 20) {
+      throw argumentError('an integer in [1, 1048576]', 'batchSize', batchSize, 'range');
+    }
+    const options = { ...this.options, batchSize };
+    const graph = buildGraph(this.definition, options);
+    graph.layers.forEach((l, i) => {
+      if (this.store.source === 'caffemodel' && !sameShapes(l.blobs, this.graph.layers[i].blobs)) {
+        throw new WeightsError(`layer '${l.name}' needs other weight shapes at batch ${batchSize}`, l.name);
+      }
+    });
+    return new Network(this.definition, graph, this.store, options, this.weightNotes);
+  }
+
+  /** The layer of that name, or undefined. */
+  layer(name: string): AnyLayer | undefined {
+    return this.graph.layers.find((l) => l.name === name);
+  }
+
+  /**
+   * The learned blobs of a layer (empty for layers without weights): from the weights file, or
+   * random (generated on first use and kept).
+   */
+  weights(layerName: string): readonly Float32Array[] {
+    if (typeof layerName !== 'string') throw argumentError('a layer name string', 'layerName', layerName);
+    const layer = this.layer(layerName);
+    if (layer === undefined) throw argumentError(`the name of a layer of ${this.name || 'the network'}`, 'layerName', layerName, 'range');
+    const cached = this.store.blobs.get(layerName);
+    if (cached !== undefined) return cached;
+    const param = this.graph.params.get(layerName);
+    const blobs = param === undefined ? [] : randomBlobs(layer, param, this.store.seed, this.store.init);
+    this.store.blobs.set(layerName, blobs);
+    return blobs;
+  }
+
+  /** Per-layer MACs, parameters and activations, and the totals (docs/network.md says what counts). */
+  summary(): NetworkSummary {
+    const layers: LayerCost[] = this.graph.layers.map((l) => {
+      const outputs = l.outputs.map((name) => ({ name, shape: (this.graph.tensors.get(name) as Tensor).shape }));
+      return {
+        name: l.name,
+        type: l.type,
+        outputs,
+        macs: l.macs,
+        params: l.blobs.reduce((n, s) => n + volume(s), 0),
+        activations: l.type === 'Input' ? 0 : outputs.reduce((n, t) => n + volume(t.shape), 0),
+      };
+    });
+    const sum = (f: (c: LayerCost) => number) => layers.reduce((n, c) => n + f(c), 0);
+    const macs = sum((c) => c.macs);
+    const params = sum((c) => c.params);
+    const activations = sum((c) => c.activations);
+    const batch = this.batchSize;
+    return {
+      name: this.name,
+      batchSize: batch,
+      inputs: this.inputs,
+      outputs: this.outputs,
+      layers,
+      totals: { macs, params, activations, activationBytes: activations * 4, weightBytes: params * 4 },
+      perImage: { macs: macs / batch, activations: activations / batch },
+    };
+  }
+}
+
+function sameShapes(a: readonly Shape[], b: readonly Shape[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.length === b[i].length && s.every((d, j) => d === b[i][j]));
+}

@@ -1,0 +1,166 @@
+/**
+ * The network IR: typed layers over named tensors. Everything here is plain, JSON-able data: it is
+ * what the native backends receive (with the weights as typed arrays beside it).
+ *
+ * Tensor names are unique (static single assignment): where Caffe writes a top in place
+ * (`top == bottom`), the value before the write is renamed `<top>#<k>` (k = 0, 1, ... in write
+ * order) and the last value written keeps the plain Caffe name, so the names users know (`prob`,
+ * `conv1` after its ReLU) name the final values.
+ */
+import type { SourceLoc } from '../caffe/message';
+
+/** A tensor shape: N, C, H, W for images (any rank in general). */
+export type Shape = readonly number[];
+
+/** Layer types of the IR: every BVLC layer type usable in a deploy network. */
+export const LAYER_TYPES = [
+  'Input', 'Convolution', 'Deconvolution', 'Pooling', 'LRN', 'ReLU', 'PReLU', 'ELU', 'Sigmoid', 'TanH',
+  'AbsVal', 'Power', 'BNLL', 'Exp', 'Log', 'Threshold', 'InnerProduct', 'Softmax', 'Dropout', 'Concat',
+  'Eltwise', 'BatchNorm', 'Scale', 'Bias', 'Flatten', 'Reshape', 'Split', 'Slice', 'Crop', 'ArgMax', 'MVN',
+  'Tile', 'Reduction', 'Embed', 'Clip', 'Swish',
+] as const;
+
+/** One of LAYER_TYPES. */
+export type LayerType = (typeof LAYER_TYPES)[number];
+
+/** Layer types that exist only for training; a deploy view drops them (data layers become inputs). */
+export const TRAINING_ONLY_TYPES: ReadonlySet<string> = new Set([
+  'Data', 'ImageData', 'HDF5Data', 'MemoryData', 'WindowData', 'DummyData', 'HDF5Output',
+  'SoftmaxWithLoss', 'EuclideanLoss', 'HingeLoss', 'SigmoidCrossEntropyLoss', 'InfogainLoss',
+  'ContrastiveLoss', 'MultinomialLogisticLoss', 'Accuracy', 'Silence',
+]);
+
+/** Data layers among TRAINING_ONLY_TYPES: their tops become network inputs in the deploy view. */
+export const DATA_LAYER_TYPES: ReadonlySet<string> = new Set([
+  'Data', 'ImageData', 'HDF5Data', 'MemoryData', 'WindowData', 'DummyData',
+]);
+
+/** Convolution and deconvolution (N-D spatial; lists hold one value per spatial axis). */
+export interface ConvAttrs {
+  readonly numOutput: number;
+  readonly kernel: readonly number[];
+  readonly stride: readonly number[];
+  readonly pad: readonly number[];
+  readonly dilation: readonly number[];
+  readonly group: number;
+  readonly biasTerm: boolean;
+  /** Channel axis (1 unless the file says otherwise). */
+  readonly axis: number;
+}
+
+/** Pooling over H and W. */
+export interface PoolAttrs {
+  readonly method: 'MAX' | 'AVE' | 'STOCHASTIC';
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly pad: readonly [number, number];
+  readonly global: boolean;
+  /** Caffe's rounding of the output size: CEIL (default) or FLOOR. */
+  readonly roundMode: 'CEIL' | 'FLOOR';
+}
+
+/** Local response normalisation. */
+export interface LRNAttrs {
+  readonly localSize: number;
+  readonly alpha: number;
+  readonly beta: number;
+  readonly k: number;
+  readonly region: 'ACROSS_CHANNELS' | 'WITHIN_CHANNEL';
+}
+
+/** Fully connected layer: out = x W^T + b over the dims from `axis` on. */
+export interface InnerProductAttrs {
+  readonly numOutput: number;
+  readonly biasTerm: boolean;
+  readonly axis: number;
+  /** Weights stored [K, N] instead of [N, K]. */
+  readonly transpose: boolean;
+  /** Number of inputs per output (K). */
+  readonly inputSize: number;
+}
+
+/** Attributes per layer type. */
+export interface LayerAttrsMap {
+  Input: { readonly shapes: readonly Shape[] };
+  Convolution: ConvAttrs;
+  Deconvolution: ConvAttrs;
+  Pooling: PoolAttrs;
+  LRN: LRNAttrs;
+  ReLU: { readonly negativeSlope: number };
+  PReLU: { readonly channelShared: boolean };
+  ELU: { readonly alpha: number };
+  Sigmoid: Record<string, never>;
+  TanH: Record<string, never>;
+  AbsVal: Record<string, never>;
+  Power: { readonly power: number; readonly scale: number; readonly shift: number };
+  BNLL: Record<string, never>;
+  /** y = base ^ (shift + scale * x); base -1 means e. */
+  Exp: { readonly base: number; readonly scale: number; readonly shift: number };
+  /** y = log_base(shift + scale * x); base -1 means e. */
+  Log: { readonly base: number; readonly scale: number; readonly shift: number };
+  Threshold: { readonly threshold: number };
+  InnerProduct: InnerProductAttrs;
+  Softmax: { readonly axis: number };
+  Dropout: { readonly ratio: number };
+  Concat: { readonly axis: number };
+  Eltwise: { readonly operation: 'PROD' | 'SUM' | 'MAX'; readonly coeff: readonly number[] };
+  BatchNorm: { readonly eps: number; readonly useGlobalStats: boolean; readonly channels: number };
+  Scale: { readonly axis: number; readonly numAxes: number; readonly biasTerm: boolean; readonly scaleShape: Shape; readonly fromInput: boolean };
+  Bias: { readonly axis: number; readonly numAxes: number; readonly biasShape: Shape; readonly fromInput: boolean };
+  Flatten: { readonly axis: number; readonly endAxis: number };
+  Reshape: { readonly shape: readonly number[]; readonly axis: number; readonly numAxes: number };
+  Split: Record<string, never>;
+  Slice: { readonly axis: number; readonly points: readonly number[] };
+  Crop: { readonly axis: number; readonly offsets: readonly number[] };
+  ArgMax: { readonly outMaxVal: boolean; readonly topK: number; readonly axis?: number };
+  MVN: { readonly normalizeVariance: boolean; readonly acrossChannels: boolean; readonly eps: number };
+  Tile: { readonly axis: number; readonly tiles: number };
+  Reduction: { readonly operation: 'SUM' | 'ASUM' | 'SUMSQ' | 'MEAN'; readonly axis: number; readonly coeff: number };
+  Embed: { readonly numOutput: number; readonly inputDim: number; readonly biasTerm: boolean };
+  Clip: { readonly min: number; readonly max: number };
+  Swish: { readonly beta: number };
+}
+
+/** A layer of type T. Tensor names refer to Network.tensors. */
+export interface Layer<T extends LayerType = LayerType> {
+  readonly name: string;
+  readonly type: T;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attrs: LayerAttrsMap[T];
+  /** Shapes of the learned blobs this layer needs, in Caffe's blob order (weights, bias ...). */
+  readonly blobs: readonly Shape[];
+  /** Multiply-accumulates for the whole batch (see docs/network.md for what counts). */
+  readonly macs: number;
+  /** Where the layer is defined, when it came from a text file. */
+  readonly loc?: SourceLoc;
+}
+
+/** Any layer, discriminated by `type`. */
+export type AnyLayer = { [T in LayerType]: Layer<T> }[LayerType];
+
+/** A named value flowing between layers. */
+export interface Tensor {
+  /** Unique IR name. */
+  readonly name: string;
+  /** The Caffe top name (equal to `name` except for values overwritten in place). */
+  readonly caffeName: string;
+  readonly shape: Shape;
+  /** Name of the layer that writes it. */
+  readonly producer: string;
+  /** Names of the layers that read it, in order (explicit fan-out). */
+  readonly consumers: readonly string[];
+}
+
+/** Name and shape of a network input or output. */
+export interface TensorInfo {
+  readonly name: string;
+  readonly shape: Shape;
+}
+
+/** Number of elements of a shape. */
+export function volume(shape: Shape, from = 0, to = shape.length): number {
+  let n = 1;
+  for (let i = from; i < to; i++) n *= shape[i];
+  return n;
+}

@@ -1,0 +1,265 @@
+/**
+ * Weights of a network: from a .caffemodel (checked blob by blob against the IR's expected
+ * shapes) or random, deterministic from a seed. docs/weights.md documents the distributions.
+ *
+ * Random blobs are generated per layer on first use from a generator seeded by
+ * (seed, layer name, blob index), so a layer's weights do not depend on which other layers exist
+ * or in what order they are asked for.
+ */
+import { Message, type CaffeModelFile } from '../caffe';
+import { WeightsError } from '../errors';
+import type { AnyLayer, Shape } from './types';
+import { volume } from './types';
+
+/** How random weights are drawn: 'he' (default: scaled to keep activations in range) or 'filler'. */
+export type WeightInit = 'he' | 'filler';
+
+/** xoshiro128** seeded through splitmix32: small, fast, and the same on every platform. */
+export class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spare: number | undefined;
+
+  constructor(seed: number) {
+    let x = seed >>> 0;
+    const next = () => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+  }
+
+  /** Uniform 32-bit integer. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.s1 << 9) >>> 0;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1). */
+  uniform(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Standard normal (Box-Muller, both values used). */
+  normal(): number {
+    if (this.spare !== undefined) {
+      const v = this.spare;
+      this.spare = undefined;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.uniform();
+    const v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** FNV-1a over a string, mixed with the seed: the per-blob generator seed. */
+export function blobSeed(seed: number, layerName: string, blobIndex: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  const text = `${layerName}\u0000${blobIndex}`;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+function fillUniform(out: Float32Array, rng: Rng, lo: number, hi: number): void {
+  for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * rng.uniform();
+}
+
+function fillNormal(out: Float32Array, rng: Rng, mean: number, std: number): void {
+  for (let i = 0; i < out.length; i++) out[i] = mean + std * rng.normal();
+}
+
+/** Fan-in and fan-out as Caffe's Xavier / MSRA fillers count them: count / shape[0], count / shape[1]. */
+function fans(shape: Shape): { fanIn: number; fanOut: number } {
+  const count = volume(shape);
+  return { fanIn: shape.length > 0 ? count / shape[0] : 1, fanOut: shape.length > 1 ? count / shape[1] : 1 };
+}
+
+/** Fills `out` as Caffe's FillerParameter says (constant, uniform, gaussian, xavier, msra, positive_unitball, bilinear). */
+export function applyFiller(out: Float32Array, shape: Shape, filler: Message, rng: Rng): void {
+  const type = filler.str('type');
+  const { fanIn, fanOut } = fans(shape);
+  const norm = filler.str('variance_norm');
+  const n = norm === 'FAN_OUT' ? fanOut : norm === 'AVERAGE' ? (fanIn + fanOut) / 2 : fanIn;
+  switch (type) {
+    case 'constant': out.fill(filler.num('value')); return;
+    case 'uniform': fillUniform(out, rng, filler.num('min'), filler.num('max')); return;
+    case 'gaussian': fillNormal(out, rng, filler.num('mean'), filler.num('std')); return;
+    case 'xavier': { const a = Math.sqrt(3 / n); fillUniform(out, rng, -a, a); return; }
+    case 'msra': fillNormal(out, rng, 0, Math.sqrt(2 / n)); return;
+    case 'positive_unitball': {
+      fillUniform(out, rng, 0, 1);
+      const per = shape.length > 0 ? volume(shape) / shape[0] : out.length;
+      for (let i = 0; i < out.length; i += per) {
+        let sum = 0;
+        for (let j = i; j < i + per; j++) sum += out[j];
+        for (let j = i; j < i + per; j++) out[j] /= sum;
+      }
+      return;
+    }
+    case 'bilinear': {
+      // Upsampling kernel for deconvolution: (1 - |x / f - c|) (1 - |y / f - c|) per 2-D kernel.
+      const k = shape[shape.length - 1];
+      const f = Math.ceil(k / 2);
+      const c = (2 * f - 1 - (f % 2)) / (2 * f);
+      for (let i = 0; i < out.length; i++) {
+        const x = i % k;
+        const y = Math.floor(i / k) % shape[shape.length - 2];
+        out[i] = (1 - Math.abs(x / f - c)) * (1 - Math.abs(y / f - c));
+      }
+      return;
+    }
+    default:
+      throw new WeightsError(`unknown filler type '${type}'`);
+  }
+}
+
+/** The LayerParameter sub-message and fields that hold a layer type's fillers (blob 0, blob 1). */
+const FILLER_FIELDS: Readonly<Record<string, readonly [string, readonly string[]]>> = {
+  Convolution: ['convolution_param', ['weight_filler', 'bias_filler']],
+  Deconvolution: ['convolution_param', ['weight_filler', 'bias_filler']],
+  InnerProduct: ['inner_product_param', ['weight_filler', 'bias_filler']],
+  Embed: ['embed_param', ['weight_filler', 'bias_filler']],
+  PReLU: ['prelu_param', ['filler']],
+  Scale: ['scale_param', ['filler', 'bias_filler']],
+  Bias: ['bias_param', ['filler']],
+};
+
+/** Caffe's defaults where a layer gives no filler. */
+function defaultFiller(param: Message, layer: AnyLayer, blob: number): Message {
+  const msg = new Message(param.schema, param.schema.message('FillerParameter'));
+  if (layer.type === 'PReLU') msg.set('value', 0.25);
+  if (layer.type === 'Scale' && blob === 0 && !layer.attrs.fromInput) msg.set('value', 1);
+  return msg;
+}
+
+/**
+ * Random blob `index` of `layer` in 'he' mode:
+ * - weights of Convolution / Deconvolution / InnerProduct: normal(0, sqrt(2 / fan_in)),
+ *   fan_in = blob elements / blob dim 0 (He et al. 2015); Embed: normal(0, 1);
+ * - biases (blob 1 of those, Bias blobs, Scale's bias): uniform(-0.1, 0.1);
+ * - BatchNorm: mean uniform(-0.1, 0.1), variance uniform(0.5, 1.5), factor 1;
+ * - Scale: gamma uniform(0.8, 1.2); PReLU slopes uniform(0.1, 0.3).
+ */
+function heBlob(layer: AnyLayer, index: number, shape: Shape, rng: Rng): Float32Array {
+  const out = new Float32Array(volume(shape));
+  switch (layer.type) {
+    case 'Convolution':
+    case 'Deconvolution':
+    case 'InnerProduct':
+      if (index === 0) fillNormal(out, rng, 0, Math.sqrt(2 / fans(shape).fanIn));
+      else fillUniform(out, rng, -0.1, 0.1);
+      break;
+    case 'Embed':
+      if (index === 0) fillNormal(out, rng, 0, 1);
+      else fillUniform(out, rng, -0.1, 0.1);
+      break;
+    case 'BatchNorm':
+      if (index === 0) fillUniform(out, rng, -0.1, 0.1);
+      else if (index === 1) fillUniform(out, rng, 0.5, 1.5);
+      else out.fill(1);
+      break;
+    case 'Scale':
+      if (index === 0 && !layer.attrs.fromInput) fillUniform(out, rng, 0.8, 1.2);
+      else fillUniform(out, rng, -0.1, 0.1);
+      break;
+    case 'PReLU':
+      fillUniform(out, rng, 0.1, 0.3);
+      break;
+    default:
+      fillUniform(out, rng, -0.1, 0.1);
+  }
+  return out;
+}
+
+/** Random blobs of `layer`, deterministic from `seed`. */
+export function randomBlobs(layer: AnyLayer, param: Message, seed: number, init: WeightInit): Float32Array[] {
+  return layer.blobs.map((shape, index) => {
+    const rng = new Rng(blobSeed(seed, layer.name, index));
+    if (init === 'he') return heBlob(layer, index, shape, rng);
+    const out = new Float32Array(volume(shape));
+    if (layer.type === 'BatchNorm') {
+      // Caffe starts BatchNorm's statistics at zero; a zero factor would divide by zero, so 1.
+      if (index === 1) out.fill(1);
+      if (index === 2) out.fill(1);
+      return out;
+    }
+    const spec = FILLER_FIELDS[layer.type];
+    const holder = spec === undefined ? undefined : param.sub(spec[0]);
+    const field = spec?.[1][index];
+    const filler = holder !== undefined && field !== undefined && holder.has(field)
+      ? (holder.msg(field) as Message)
+      : defaultFiller(param, layer, index);
+    applyFiller(out, shape, filler, rng);
+    return out;
+  });
+}
+
+/** True when a legacy (num, channels, height, width) blob shape matches `expected` as Caffe's Blob::ShapeEquals does. */
+function shapeMatches(expected: Shape, actual: readonly number[], legacy: boolean): boolean {
+  if (legacy) {
+    if (expected.length > 4) return false;
+    const padded = [...new Array<number>(4 - expected.length).fill(1), ...expected];
+    return padded.every((d, i) => d === actual[i]);
+  }
+  return expected.length === actual.length && expected.every((d, i) => d === actual[i]);
+}
+
+/**
+ * Takes each IR layer's blobs from a read .caffemodel, by layer name, checking count and shapes.
+ * Returns the blobs by layer name and how many layers of the file the network does not use.
+ */
+export function matchCaffemodel(layers: readonly AnyLayer[], file: CaffeModelFile): { blobs: Map<string, Float32Array[]>; unused: number } {
+  const byName = new Map(file.layers.map((l) => [l.name, l]));
+  const blobs = new Map<string, Float32Array[]>();
+  const used = new Set<string>();
+  for (const layer of layers) {
+    if (layer.blobs.length === 0) continue;
+    const source = byName.get(layer.name);
+    if (source === undefined || source.blobs.length === 0) {
+      throw new WeightsError(`${file.path} has no weights for layer '${layer.name}' (${layer.type}); ` +
+        'the prototxt and the caffemodel do not belong together (omit the weights file to use random weights)',
+      layer.name);
+    }
+    used.add(layer.name);
+    if (source.blobs.length !== layer.blobs.length) {
+      throw new WeightsError(`layer '${layer.name}' (${layer.type}) needs ${layer.blobs.length} blob(s) but ` +
+        `${file.path} has ${source.blobs.length}`, layer.name);
+    }
+    layer.blobs.forEach((expected, i) => {
+      const blob = source.blobs[i];
+      if (!shapeMatches(expected, blob.shape, blob.legacyShape)) {
+        throw new WeightsError(`layer '${layer.name}' (${layer.type}) blob ${i}: expected shape [${expected.join(', ')}] ` +
+          `but ${file.path} has [${blob.shape.join(', ')}]${blob.legacyShape ? ' (legacy num/channels/height/width)' : ''}`,
+        layer.name, i, expected, blob.shape);
+      }
+    });
+    blobs.set(layer.name, source.blobs.map((b) => b.data));
+  }
+  return { blobs, unused: file.layers.filter((l) => !used.has(l.name) && l.blobs.length > 0).length };
+}
