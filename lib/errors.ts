@@ -44,17 +44,17 @@ export interface ParsePosition {
 export class ParseError extends TensorRTNodeError {
   /** File, line and column (binary files: line 0 and col = byte offset + 1). */
   readonly position: ParsePosition;
-  /** The token seen (text) or a description of the bytes seen (binary); '' at end of file. */
-  readonly token: string;
+  /** The token seen (text) or a description of the bytes seen (binary); '' at end of file; undefined when no one token is to blame. */
+  readonly token: string | undefined;
   /** What the reader expected there. */
   readonly expected: string;
 
-  constructor(position: ParsePosition, problem: string, token: string, expected: string) {
+  constructor(position: ParsePosition, problem: string, token: string | undefined, expected: string) {
     const where = position.line > 0
       ? `${position.file}:${position.line}:${position.col}`
       : `${position.file}: byte ${position.col - 1}`;
-    const seen = token === '' ? 'end of file' : `'${token}'`;
-    super('E_PARSE', `${where}: ${problem}${expected ? ` (expected ${expected}, found ${seen})` : ''}`);
+    const seen = token === undefined ? '' : token === '' ? ', found end of file' : `, found '${token}'`;
+    super('E_PARSE', `${where}: ${problem}${expected ? ` (expected ${expected}${seen})` : ''}`);
     this.position = position;
     this.token = token;
     this.expected = expected;

@@ -381,6 +381,10 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['engine', 11, 'PoolingParameter.Engine', { default: 'DEFAULT' }],
       ['global_pooling', 12, 'bool', { default: false }],
       ['round_mode', 13, 'PoolingParameter.RoundMode', { default: 'CEIL' }],
+      // Not BVLC: the `ceil_mode` of widely used forks (models converted from PyTorch carry it).
+      // Those forks number it 13, which BVLC gives to round_mode; it is read by name in text
+      // files only, so it sits on a number no Caffe writes.
+      ['ceil_mode', 1013, 'bool', { default: true }],
     ],
     PowerParameter: [
       ['power', 1, 'float', { default: 1 }],

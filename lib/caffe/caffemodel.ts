@@ -69,7 +69,7 @@ class FileCursor {
   constructor(private readonly fh: FileHandle, readonly size: number, readonly file: string) {}
 
   fail(pos: number, problem: string, expected = ''): never {
-    throw new ParseError({ file: this.file, line: 0, col: pos + 1 }, problem, '', expected);
+    throw new ParseError({ file: this.file, line: 0, col: pos + 1 }, problem, undefined, expected);
   }
 
   /** Makes [pos, pos + n) (clipped to `end`) available in the window; returns a reader over it. */
@@ -305,18 +305,19 @@ async function readBlob(state: ReadState, start: number, end: number): Promise<C
     } else if (field === BLOB.data && wire === WireType.Len) {
       const { len, next: body } = await cur.len(next, end);
       if (len % 4 !== 0) cur.fail(next, `float payload of ${len} bytes is not a whole number of floats`, 'a multiple of 4 bytes');
-      const arr = new Float32Array(len / 4);
-      await cur.readInto(body, new Uint8Array(arr.buffer));
-      toHostOrder(new Uint8Array(arr.buffer), 4);
+      // Uninitialised memory: every byte is overwritten by the read, so zero-filling would be wasted.
+      const arr = new Float32Array(Buffer.allocUnsafeSlow(len).buffer, 0, len / 4);
+      await cur.readInto(body, new Uint8Array(arr.buffer, 0, len));
+      toHostOrder(new Uint8Array(arr.buffer, 0, len), 4);
       data = data === undefined ? arr : concatFloat32(data, arr);
       pos = body + len;
       state.options.onProgress?.(pos, cur.size);
     } else if (field === BLOB.doubleData && wire === WireType.Len) {
       const { len, next: body } = await cur.len(next, end);
       if (len % 8 !== 0) cur.fail(next, `double payload of ${len} bytes is not a whole number of doubles`, 'a multiple of 8 bytes');
-      const arr = new Float64Array(len / 8);
-      await cur.readInto(body, new Uint8Array(arr.buffer));
-      toHostOrder(new Uint8Array(arr.buffer), 8);
+      const arr = new Float64Array(Buffer.allocUnsafeSlow(len).buffer, 0, len / 8);
+      await cur.readInto(body, new Uint8Array(arr.buffer, 0, len));
+      toHostOrder(new Uint8Array(arr.buffer, 0, len), 8);
       doubles = arr;
       pos = body + len;
       state.options.onProgress?.(pos, cur.size);

@@ -31,8 +31,10 @@ export interface CaffeNetDefinition {
   readonly notes: string[];
   /** Skipped unknown fields (with allowUnknownFields). */
   readonly warnings: string[];
-  /** Layers removed by include / exclude rules for the phase. */
+  /** Names of the layers removed by include / exclude rules for the phase. */
   readonly removedByPhase: string[];
+  /** Those layers themselves (their tops explain a later "no earlier layer writes" error). */
+  readonly excluded: readonly Message[];
   /** File name used in messages. */
   readonly file: string;
 }
@@ -68,8 +70,8 @@ export function parsePrototxt(text: string, options: PrototxtOptions & { file?: 
     explainUnknownTopLevel: explainTopLevel,
   });
   const { format, notes } = upgradeNet(net);
-  const removedByPhase = filterByPhase(net, options);
-  return { net, format, notes, warnings, removedByPhase, file };
+  const excluded = filterByPhase(net, options);
+  return { net, format, notes, warnings, removedByPhase: excluded.map((l) => l.str('name')), excluded, file };
 }
 
 /** Reads and parses a network definition file (async: the read happens off the JS thread). */

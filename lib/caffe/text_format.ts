@@ -50,6 +50,8 @@ interface Token {
 }
 
 const MAX_TOKEN_SHOWN = 40;
+/** Deepest message nesting accepted (protobuf's own text parser stops at 100). */
+const MAX_DEPTH = 100;
 
 function isIdentStart(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
@@ -306,7 +308,7 @@ class TextParser {
   }
 
   /** Reads fields until `close` ('}' or '>') or, at the top level, end of input. */
-  private parseBody(msg: Message, close: string | undefined, topLevel: boolean): void {
+  private parseBody(msg: Message, close: string | undefined, topLevel: boolean, depth = 0): void {
     const tok = this.tok;
     for (;;) {
       const t = tok.next();
@@ -320,11 +322,8 @@ class TextParser {
           close === undefined ? 'a field name' : `a field name or '${close}'`);
       }
       const field = msg.spec.byName.get(t.text);
-      if (field === undefined) {
-        this.unknownField(msg.spec, t, topLevel);
-        continue;
-      }
-      if (field.kind === 'message') this.parseMessageField(msg, field, t);
+      if (field === undefined) this.unknownField(msg.spec, t, topLevel);
+      else if (field.kind === 'message') this.parseMessageField(msg, field, t, depth);
       else this.parseScalarField(msg, field, t);
       const sep = tok.peek();
       if (sep.kind === Tok.Punct && (sep.text === ',' || sep.text === ';')) tok.next();
@@ -399,18 +398,41 @@ class TextParser {
     }
   }
 
-  private parseMessageField(msg: Message, field: FieldSpec, name: Token): void {
+  private parseMessageField(msg: Message, field: FieldSpec, name: Token, depth: number): void {
     const tok = this.tok;
-    let open = tok.next();
-    if (open.kind === Tok.Punct && open.text === ':') open = tok.next();
+    if (depth >= MAX_DEPTH) tok.fail(name, `messages nested more than ${MAX_DEPTH} deep`, 'a shallower file');
+    if (tok.peek().kind === Tok.Punct && tok.peek().text === ':') tok.next();
+    const first = tok.peek();
+    if (field.repeated && first.kind === Tok.Punct && first.text === '[') {
+      // The list form of a repeated message field: [ {...}, {...} ].
+      tok.next();
+      if (tok.peek().kind === Tok.Punct && tok.peek().text === ']') {
+        tok.next();
+        return;
+      }
+      for (;;) {
+        const open = tok.next();
+        msg.push(field.name, this.parseBlock(field, open, depth, tok.loc(open)), tok.loc(name));
+        const sep = tok.next();
+        if (sep.kind === Tok.Punct && sep.text === ']') return;
+        if (!(sep.kind === Tok.Punct && sep.text === ',')) tok.fail(sep, 'bad list of messages', "',' or ']'");
+      }
+    }
+    this.checkSingular(msg, field, name);
+    const sub = this.parseBlock(field, tok.next(), depth, tok.loc(name));
+    if (field.repeated) msg.push(field.name, sub, tok.loc(name));
+    else msg.set(field.name, sub, tok.loc(name));
+  }
+
+  /** A `{ ... }` or `< ... >` block whose opening token is `open`, as a message of the field's type. */
+  private parseBlock(field: FieldSpec, open: Token, depth: number, loc: SourceLoc): Message {
+    const tok = this.tok;
     if (!(open.kind === Tok.Punct && (open.text === '{' || open.text === '<'))) {
       tok.fail(open, `field '${field.name}' is a message (${field.typeName}), so its value is a block`, "'{'");
     }
-    this.checkSingular(msg, field, name);
-    const sub = new Message(this.schema, this.schema.message(field.typeName as string), tok.loc(name));
-    this.parseBody(sub, open.text === '{' ? '}' : '>', false);
-    if (field.repeated) msg.push(field.name, sub, tok.loc(name));
-    else msg.set(field.name, sub, tok.loc(name));
+    const sub = new Message(this.schema, this.schema.message(field.typeName as string), loc);
+    this.parseBody(sub, open.text === '{' ? '}' : '>', false, depth + 1);
+    return sub;
   }
 
   private parseScalarField(msg: Message, field: FieldSpec, name: Token): void {
@@ -516,9 +538,9 @@ function parseIntToken(text: string): bigint {
 
 /** Float literal (with sign, exponent, `f` suffix, inf / infinity / nan) to a number. */
 function parseFloatToken(text: string): number {
-  const s = text.replace(/[fF]$/, '');
-  const m = /^([+-]?)(inf(inity)?|nan)$/i.exec(s);
+  const m = /^([+-]?)(inf(inity)?|nan)$/i.exec(text);
   if (m !== null) return m[2].toLowerCase() === 'nan' ? NaN : m[1] === '-' ? -Infinity : Infinity;
-  if (/^[+-]?0[xX]/.test(s)) return Number(parseIntToken(s));
-  return Number(s);
+  // Hex and octal integers in a float field mean what they mean in an integer field.
+  if (/^[+-]?(0[xX][0-9a-fA-F]+|0[0-7]+)$/.test(text)) return Number(parseIntToken(text));
+  return Number(text.replace(/[fF]$/, ''));
 }

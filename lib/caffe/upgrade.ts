@@ -19,7 +19,7 @@ function newMessage(type: string, loc?: SourceLoc): Message {
 }
 
 function fail(loc: SourceLoc | undefined, problem: string, expected = ''): never {
-  throw new ParseError(loc ?? { file: '<net>', line: 0, col: 1 }, problem, '', expected);
+  throw new ParseError(loc ?? { file: '<net>', line: 0, col: 1 }, problem, undefined, expected);
 }
 
 /** V0 layer type strings and their V1 enum values. */
@@ -105,7 +105,7 @@ export function detectFormat(net: Message): NetFormat {
   return 'current';
 }
 
-/** V0: a `padding` layer followed by convolutions becomes `pad` on those convolutions. */
+/** V0: a `padding` layer followed by convolutions (or pooling) becomes `pad` on those layers. */
 export function upgradeV0PaddingLayers(net: Message): string | undefined {
   const layers = net.msgs('layers');
   const padding = layers.filter((l) => l.has('layer') && l.sub('layer').str('type') === 'padding');
@@ -120,9 +120,9 @@ export function upgradeV0PaddingLayers(net: Message): string | undefined {
     for (const consumer of layers) {
       if (consumer === pad || !consumer.strs('bottom').includes(tops[0])) continue;
       const cv0 = consumer.sub('layer');
-      if (cv0.str('type') !== 'conv') {
+      if (cv0.str('type') !== 'conv' && cv0.str('type') !== 'pool') {
         fail(consumer.loc, `V0 padding layer '${v0.str('name')}' feeds '${cv0.str('name')}' (type ${cv0.str('type')}); ` +
-          'only convolutions can absorb V0 padding');
+          'only convolution and pooling layers can absorb V0 padding');
       }
       cv0.set('pad', v0.num('pad'));
       const rewired = consumer.strs('bottom').map((b) => (b === tops[0] ? bottoms[0] : b));
@@ -280,6 +280,12 @@ export function upgradeInputFields(net: Message): string | undefined {
   if (dims.length > 0 && shapes.length > 0) {
     fail(net.locOf('input_dim'), 'both input_dim and input_shape are given', 'one of them');
   }
+  if (dims.length === 0 && shapes.length === 0) {
+    // `input:` names without dimensions mark a legacy file whose inputs come from elsewhere (an
+    // Input layer, or the caller): Caffe drops the field, and so do we.
+    net.clear('input');
+    return `ignored the legacy 'input: ${inputs.join(', ')}' field, which gives no dimensions`;
+  }
   const layer = newMessage('LayerParameter', net.locOf('input'));
   layer.set('name', 'input');
   layer.set('type', 'Input');
@@ -290,7 +296,7 @@ export function upgradeInputFields(net: Message): string | undefined {
       fail(net.locOf('input_shape'), `${inputs.length} input(s) but ${shapes.length} input_shape block(s)`, 'one per input');
     }
     for (const s of shapes) param.push('shape', s);
-  } else if (dims.length > 0) {
+  } else {
     if (dims.length !== 4 * inputs.length) {
       fail(net.locOf('input_dim'), `${inputs.length} input(s) need ${4 * inputs.length} input_dim values, found ${dims.length}`,
         'four input_dim values (N, C, H, W) per input');
@@ -301,8 +307,7 @@ export function upgradeInputFields(net: Message): string | undefined {
       param.push('shape', shape);
     }
   }
-  // Inputs without any dimensions keep an empty shape list: the caller must supply shapes.
-  if (param.has('shape')) layer.set('input_param', param);
+  layer.set('input_param', param);
   const rest = net.msgs('layer');
   net.clear('layer');
   net.push('layer', layer, layer.loc);
@@ -343,15 +348,15 @@ function meetsRule(rule: Message, phase: string, level: number, stages: readonly
 
 /**
  * Keeps the layers whose include / exclude rules admit the state (Caffe's FilterNet). The state
- * starts from the file's own `state { }` and the options override it. Returns the removed names.
+ * starts from the file's own `state { }` and the options override it. Returns the removed layers.
  */
-export function filterByPhase(net: Message, options: NetStateOptions = {}): string[] {
+export function filterByPhase(net: Message, options: NetStateOptions = {}): Message[] {
   const fileState = net.msg('state');
   const phase = options.phase ?? (fileState?.has('phase') === true ? fileState.str('phase') : 'TEST');
   const level = options.level ?? fileState?.num('level') ?? 0;
   const stages = options.stages ?? fileState?.strs('stage') ?? [];
   const kept: Message[] = [];
-  const removed: string[] = [];
+  const removed: Message[] = [];
   for (const layer of net.msgs('layer')) {
     const include = layer.msgs('include');
     const exclude = layer.msgs('exclude');
@@ -362,7 +367,7 @@ export function filterByPhase(net: Message, options: NetStateOptions = {}): stri
       ? include.some((r) => meetsRule(r, phase, level, stages))
       : !exclude.some((r) => meetsRule(r, phase, level, stages));
     if (keep) kept.push(layer);
-    else removed.push(layer.str('name'));
+    else removed.push(layer);
   }
   net.clear('layer');
   for (const l of kept) net.push('layer', l, l.loc);

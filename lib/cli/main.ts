@@ -30,9 +30,13 @@ function mainHelp(): string {
   ].join('\n');
 }
 
+function writeErr(s: string): void {
+  process.stderr.write(s.endsWith('\n') || s.startsWith('\r') ? s : `${s}\n`);
+}
+
 /** Runs the CLI with argv (without node and script); resolves to the exit code. */
-export async function main(argv: readonly string[], out = (s: string) => console.log(s),
-                           err = (s: string) => process.stderr.write(s.endsWith('\n') || s.startsWith('\r') ? s : `${s}\n`)): Promise<number> {
+export async function main(argv: readonly string[], out: (s: string) => void = (s) => console.log(s),
+                           err: (s: string) => void = writeErr): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     out(mainHelp());

@@ -113,6 +113,7 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
   }
   for (const layer of kept) for (const b of layer.strs('bottom')) readers.set(b, (readers.get(b) ?? 0) + 1);
   const layers: Message[] = [];
+  const madeInputs = new Map<Message, string>();
   const droppedNames: string[] = [];
   const fromDropped = new Map<string, Message>();
   for (const layer of all) {
@@ -124,7 +125,9 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
     if (DATA_LAYER_TYPES.has(type)) {
       const used = layer.strs('top').filter((t) => readers.has(t));
       if (used.length > 0) {
-        layers.push(inputFromDataLayer(layer, used));
+        const input = inputFromDataLayer(layer, used);
+        madeInputs.set(input, type);
+        layers.push(input);
         notes.push(`data layer '${layer.str('name')}' (${type}) became input ${used.map((u) => `'${u}'`).join(', ')}`);
         continue;
       }
@@ -143,8 +146,9 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
     const name = layer.str('name');
     const type = layer.str('type') as LayerType;
     const loc = where(layer);
-    const label = `${loc ? `${loc}: ` : ''}layer '${name}' (${type})`;
-    if (name === '') throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 }, `a ${type} layer has no name`, '', 'name: "..."');
+    const origin = madeInputs.get(layer);
+    const label = `${loc ? `${loc}: ` : ''}layer '${name}' (${origin === undefined ? type : `${origin}, an input in the deploy view`})`;
+    if (name === '') throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 }, `a ${type} layer has no name`, undefined, 'name: "..."');
     if (params.has(name)) {
       throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 }, `two layers are named '${name}'`, name, 'unique layer names');
     }
@@ -169,8 +173,12 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
         throw new ShapeError(`${label} reads '${b}', which comes from training-only layer '${source.str('name')}' ` +
           `(${source.str('type')}) that the deploy view drops`);
       }
+      const excluded = def.excluded.find((l) => l.strs('top').includes(b));
+      const hint = excluded === undefined ? ''
+        : ` (layer '${excluded.str('name')}' writes it but its include/exclude rules remove it in this phase: ` +
+          'choose the phase and stages the file expects)';
       throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 },
-        `layer '${name}' reads '${b}', which no earlier layer writes`, b, 'the top of an earlier layer');
+        `layer '${name}' reads '${b}', which no earlier layer writes${hint}`, b, 'the top of an earlier layer');
     });
     let result;
     try {
@@ -181,7 +189,21 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
       if (err instanceof ShapeError) throw new ShapeError(`${label}: ${err.message}`, name);
       throw err;
     }
+    for (const out of result.outputs) {
+      if (!Number.isSafeInteger(out.reduce((a, d) => a * d, 1))) {
+        throw new ShapeError(`${label}: output shape [${out.join(', ')}] has more elements than can be counted exactly`, name);
+      }
+    }
     for (const t of inputs) t.consumers.push(name);
+    tops.forEach((top, i) => {
+      const writer = current.get(top);
+      // Caffe rewrites a blob only in place: top i may repeat bottom i, nothing else.
+      if (writer !== undefined && bottoms[i] !== top) {
+        throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 },
+          `layer '${name}' writes '${top}', which layer '${writer.producer}' already wrote; a layer may rewrite ` +
+          'a blob only in place (top i equal to bottom i)', top, 'a new top name');
+      }
+    });
     const outputs = tops.map((top, i) => {
       const record: TensorRecord = { caffeName: top, shape: result.outputs[i], producer: name, consumers: [], name: '' };
       const list = versions.get(top) ?? [];

@@ -37,7 +37,10 @@ export const pooling: LayerDef<'Pooling'> = {
     }
     check(pad[0] < kernel[0] && pad[1] < kernel[1], `pad ${fmt(pad)} must be smaller than the kernel ${fmt(kernel)}`);
     check(topCount === 1 || method === 'MAX', 'only MAX pooling has a second top (the argmax mask)');
-    const roundMode = pp.str('round_mode') as PoolAttrs['roundMode'];
+    check(!(pp.has('ceil_mode') && pp.has('round_mode')), 'give either round_mode or ceil_mode (a fork field), not both');
+    const roundMode: PoolAttrs['roundMode'] = pp.has('ceil_mode')
+      ? (pp.bool('ceil_mode') ? 'CEIL' : 'FLOOR')
+      : (pp.str('round_mode') as PoolAttrs['roundMode']);
     const out = [0, 1].map((i) => {
       const size = i === 0 ? height : width;
       const span = (size + 2 * pad[i] - kernel[i]) / stride[i];
