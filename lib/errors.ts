@@ -48,6 +48,8 @@ export class ParseError extends TensorRTNodeError {
   readonly token: string | undefined;
   /** What the reader expected there. */
   readonly expected: string;
+  /** The problem alone, without position and expectation. */
+  readonly problem: string;
 
   constructor(position: ParsePosition, problem: string, token: string | undefined, expected: string) {
     const where = position.line > 0
@@ -58,6 +60,7 @@ export class ParseError extends TensorRTNodeError {
     this.position = position;
     this.token = token;
     this.expected = expected;
+    this.problem = problem;
   }
 }
 

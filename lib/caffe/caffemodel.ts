@@ -11,7 +11,7 @@
 import { promises as fsp } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import { endianness } from 'os';
-import { IOError, ParseError, WeightsError } from '../errors';
+import { argumentError, IOError, ParseError, WeightsError } from '../errors';
 import { caffeSchema } from './caffe_schema';
 import type { Message } from './message';
 import { decodeMessage, encodeMessage, WireReader, WireType, WireWriter } from './wire_format';
@@ -145,10 +145,14 @@ class FileCursor {
   }
 }
 
-/** Reverses the byte order of each 4- or 8-byte element (only on big-endian hosts). */
-function toHostOrder(bytes: Uint8Array, width: 4 | 8): void {
-  if (LITTLE_ENDIAN_HOST) return;
+/** Reverses the byte order of each 4- or 8-byte element. */
+function toHostOrderAlways(bytes: Uint8Array, width: 4 | 8): void {
   for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
+}
+
+/** Little-endian file bytes to host order (a no-op on little-endian hosts). */
+function toHostOrder(bytes: Uint8Array, width: 4 | 8): void {
+  if (!LITTLE_ENDIAN_HOST) toHostOrderAlways(bytes, width);
 }
 
 function fieldNumber(message: string, field: string): number {
@@ -177,6 +181,21 @@ interface ReadState {
   readonly cursor: FileCursor;
   readonly options: ReadCaffemodelOptions;
   unknownFields: number;
+  /** The last byte count given to onProgress. */
+  progress: number;
+}
+
+/** Reports progress at `pos`. */
+function progress(state: ReadState, pos: number): void {
+  state.progress = pos;
+  state.options.onProgress?.(pos, state.cursor.size);
+}
+
+/** True when the file starts with at least 16 bytes of printable text: a prototxt given as weights. */
+async function looksLikeText(fh: FileHandle): Promise<boolean> {
+  const head = Buffer.alloc(512);
+  const { bytesRead } = await fh.read(head, 0, head.length, 0);
+  return bytesRead >= 16 && head.subarray(0, bytesRead).every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
 }
 
 /**
@@ -193,7 +212,8 @@ export async function readCaffemodel(path: string, options: ReadCaffemodelOption
   }
   try {
     const size = (await fh.stat()).size;
-    const state: ReadState = { cursor: new FileCursor(fh, size, path), options, unknownFields: 0 };
+    const state: ReadState = { cursor: new FileCursor(fh, size, path), options, unknownFields: 0, progress: 0 };
+    if (size === 0) state.cursor.fail(0, 'the file is empty', 'a binary NetParameter with layers');
     const layers: CaffeModelLayer[] = [];
     const headerRanges: Array<[number, number]> = [];
     let pos = 0;
@@ -210,11 +230,15 @@ export async function readCaffemodel(path: string, options: ReadCaffemodelOption
       }
     }
     const header = await decodeRanges(state, 'NetParameter', headerRanges);
-    if (layers.length === 0 && size > 0 && !header.has('name')) {
+    if (layers.length === 0 && !header.has('name')) {
       state.cursor.fail(0, 'no layers found: this is not a .caffemodel', 'a binary NetParameter with layers');
     }
+    if (state.progress < size) options.onProgress?.(size, size);
     return { path, name: header.str('name'), layers, header, bytes: size, unknownFields: state.unknownFields };
   } catch (err) {
+    if (err instanceof ParseError && (await looksLikeText(fh))) {
+      throw new ParseError({ file: path, line: 0, col: 1 }, 'this is a text file (a prototxt?), not a binary .caffemodel', undefined, '');
+    }
     if (err instanceof ParseError || err instanceof WeightsError) throw err;
     throw new IOError(`cannot read weights file ${path}: ${(err as Error).message}`, path, { cause: err });
   } finally {
@@ -231,12 +255,24 @@ async function decodeRanges(state: ReadState, type: string, ranges: Array<[numbe
     await state.cursor.readInto(a, bytes.subarray(at, at + (b - a)));
     at += b - a;
   }
-  // Offsets in errors would be relative to the concatenation; name the first range's offset.
-  return decodeMessage(caffeSchema, type, bytes, 0, bytes.length, {
-    file: state.cursor.file,
-    base: ranges.length > 0 ? ranges[0][0] : 0,
-    onUnknown: () => { state.unknownFields++; },
-  });
+  try {
+    return decodeMessage(caffeSchema, type, bytes, 0, bytes.length, {
+      file: state.cursor.file,
+      onUnknown: () => { state.unknownFields++; },
+    });
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err;
+    // The decoder saw offsets in the concatenation: map the error back to the file.
+    let offset = err.position.col - 1;
+    for (const [a, b] of ranges) {
+      if (offset < b - a) {
+        offset += a;
+        break;
+      }
+      offset -= b - a;
+    }
+    throw new ParseError({ file: state.cursor.file, line: 0, col: offset + 1 }, err.problem, err.token, err.expected);
+  }
 }
 
 async function readLayer(state: ReadState, start: number, end: number,
@@ -265,7 +301,9 @@ async function readLayer(state: ReadState, start: number, end: number,
   const param = await decodeRanges(state, type, ranges);
   if (v0 !== undefined) {
     // A V1 wrapper around a V0 layer: the V0 message holds the name, type and weights.
-    return { ...v0, blobs: blobs.length > 0 ? blobs : v0.blobs, param };
+    const merged: CaffeModelLayer = { ...v0, blobs: blobs.length > 0 ? blobs : v0.blobs, param };
+    checkBlobCounts(merged);
+    return merged;
   }
   const format = type === 'LayerParameter' ? 'layer' : type === 'V1LayerParameter' ? 'V1' : 'V0';
   const layer: CaffeModelLayer = { name: param.str('name'), type: param.str('type'), format, blobs, param };
@@ -290,8 +328,9 @@ async function readBlob(state: ReadState, start: number, end: number): Promise<C
   const legacy = [0, 0, 0, 0];
   let legacySeen = false;
   let data: Float32Array | undefined;
-  let doubles: Float64Array | undefined;
+  const doubleRuns: Float64Array[] = [];
   const loose: number[] = []; // unpacked float values, one field each
+  const looseDoubles: number[] = [];
   let pos = start;
   while (pos < end) {
     const { field, wire, next } = await cur.tag(pos, end);
@@ -311,16 +350,21 @@ async function readBlob(state: ReadState, start: number, end: number): Promise<C
       toHostOrder(new Uint8Array(arr.buffer, 0, len), 4);
       data = data === undefined ? arr : concatFloat32(data, arr);
       pos = body + len;
-      state.options.onProgress?.(pos, cur.size);
+      progress(state, pos);
     } else if (field === BLOB.doubleData && wire === WireType.Len) {
       const { len, next: body } = await cur.len(next, end);
       if (len % 8 !== 0) cur.fail(next, `double payload of ${len} bytes is not a whole number of doubles`, 'a multiple of 8 bytes');
       const arr = new Float64Array(Buffer.allocUnsafeSlow(len).buffer, 0, len / 8);
       await cur.readInto(body, new Uint8Array(arr.buffer, 0, len));
       toHostOrder(new Uint8Array(arr.buffer, 0, len), 8);
-      doubles = arr;
+      doubleRuns.push(arr);
       pos = body + len;
-      state.options.onProgress?.(pos, cur.size);
+      progress(state, pos);
+    } else if (field === BLOB.doubleData && wire === WireType.Fixed64) {
+      const bytes = await cur.bytes(next, Math.min(8, end - next));
+      if (bytes.length < 8) cur.fail(next, 'truncated double', '8 bytes');
+      looseDoubles.push(Buffer.from(bytes).readDoubleLE(0));
+      pos = next + 8;
     } else if (field === BLOB.data && wire === WireType.Fixed32) {
       const bytes = await cur.bytes(next, Math.min(4, end - next));
       if (bytes.length < 4) cur.fail(next, 'truncated float', '4 bytes');
@@ -341,13 +385,23 @@ async function readBlob(state: ReadState, start: number, end: number): Promise<C
     }
   }
   // Caffe prefers double_data when present.
+  const doubleCount = doubleRuns.reduce((n, r) => n + r.length, 0) + looseDoubles.length;
   let values: Float32Array;
-  if (doubles !== undefined && doubles.length > 0) values = Float32Array.from(doubles);
+  if (doubleCount > 0) {
+    values = new Float32Array(doubleCount);
+    let at = 0;
+    for (const run of doubleRuns) {
+      values.set(run, at);
+      at += run.length;
+    }
+    values.set(looseDoubles, at);
+  }
   else if (data !== undefined) values = loose.length > 0 ? concatFloat32(data, Float32Array.from(loose)) : data;
   else values = Float32Array.from(loose);
   if (shape !== undefined) return { shape, legacyShape: false, data: values };
   if (legacySeen) return { shape: legacy, legacyShape: true, data: values };
-  return { shape: [values.length], legacyShape: false, data: values };
+  // No shape at all is a 0-axis blob (one value), as Caffe reads it.
+  return { shape: [], legacyShape: false, data: values };
 }
 
 function concatFloat32(a: Float32Array, b: Float32Array): Float32Array {
@@ -378,47 +432,66 @@ export interface WriteCaffemodelOptions {
  */
 export async function writeCaffemodel(path: string, header: Message, layers: readonly LayerToWrite[],
                                       options: WriteCaffemodelOptions = {}): Promise<void> {
-  const fh = await fsp.open(path, 'w');
-  try {
-    const head = encodeMessage(header);
-    await fh.write(head);
-    for (const layer of layers) {
-      const v1 = layer.param.typeName === 'V1LayerParameter';
-      const paramBytes = encodeMessage(layer.param);
-      const blobField = v1 ? BLOBS.V1LayerParameter : BLOBS.LayerParameter;
-      const blobParts = layer.blobs.map((b) => blobPrefix(b, options));
-      let bodyLength = paramBytes.length;
-      blobParts.forEach((p, i) => {
-        const size = p.prefix.length + p.payloadBytes;
-        bodyLength += varintSize(blobField * 8 + 2) + varintSize(size) + size;
-        void i;
-      });
-      const w = new WireWriter();
-      w.tag(v1 ? NET_LAYERS_V1 : NET_LAYER, WireType.Len);
-      w.uvarint(bodyLength);
-      w.bytes(paramBytes);
-      await fh.write(w.finish().slice());
-      for (let i = 0; i < layer.blobs.length; i++) {
-        const p = blobParts[i];
-        const bw = new WireWriter();
-        bw.tag(blobField, WireType.Len);
-        bw.uvarint(p.prefix.length + p.payloadBytes);
-        bw.bytes(p.prefix);
-        await fh.write(bw.finish().slice());
-        const src = layer.blobs[i].data;
-        const payload = options.doubleData === true ? new Float64Array(src) : src;
-        const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-        if (!LITTLE_ENDIAN_HOST) {
-          const copy = Uint8Array.from(bytes);
-          for (let k = 0; k < copy.length; k += payload.BYTES_PER_ELEMENT) copy.subarray(k, k + payload.BYTES_PER_ELEMENT).reverse();
-          await fh.write(copy);
-        } else {
-          await fh.write(bytes);
-        }
-      }
+  layers.forEach((layer, i) => layer.blobs.forEach((b, j) => {
+    if (options.legacyShapes === true && b.shape.length > 4) {
+      throw argumentError('a shape of at most 4 dimensions (legacyShapes)', `layers[${i}].blobs[${j}].shape`, b.shape, 'range');
     }
+    if (b.shape.reduce((n, d) => n * d, 1) !== b.data.length) {
+      throw argumentError(`${b.shape.reduce((n, d) => n * d, 1)} values for shape [${b.shape.join(', ')}]`,
+        `layers[${i}].blobs[${j}].data`, b.data, 'range');
+    }
+  }));
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(path, 'w');
+  } catch (err) {
+    throw new IOError(`cannot write weights file ${path}: ${(err as Error).message}`, path, { cause: err });
+  }
+  try {
+    await writeLayers(fh, header, layers, options);
+  } catch (err) {
+    throw new IOError(`cannot write weights file ${path}: ${(err as Error).message}`, path, { cause: err });
   } finally {
     await fh.close();
+  }
+}
+
+async function writeLayers(fh: FileHandle, header: Message, layers: readonly LayerToWrite[],
+                           options: WriteCaffemodelOptions): Promise<void> {
+  await fh.write(encodeMessage(header));
+  for (const layer of layers) {
+    const v1 = layer.param.typeName === 'V1LayerParameter';
+    const paramBytes = encodeMessage(layer.param);
+    const blobField = v1 ? BLOBS.V1LayerParameter : BLOBS.LayerParameter;
+    const blobParts = layer.blobs.map((b) => blobPrefix(b, options));
+    // Lengths come first in protobuf, so the layer's size is counted before its payloads stream out.
+    const bodyLength = blobParts.reduce((n, p) => {
+      const size = p.prefix.length + p.payloadBytes;
+      return n + varintSize(blobField * 8 + 2) + varintSize(size) + size;
+    }, paramBytes.length);
+    const w = new WireWriter();
+    w.tag(v1 ? NET_LAYERS_V1 : NET_LAYER, WireType.Len);
+    w.uvarint(bodyLength);
+    w.bytes(paramBytes);
+    await fh.write(w.finish().slice());
+    for (let i = 0; i < layer.blobs.length; i++) {
+      const p = blobParts[i];
+      const bw = new WireWriter();
+      bw.tag(blobField, WireType.Len);
+      bw.uvarint(p.prefix.length + p.payloadBytes);
+      bw.bytes(p.prefix);
+      await fh.write(bw.finish().slice());
+      const src = layer.blobs[i].data;
+      const payload = options.doubleData === true ? new Float64Array(src) : src;
+      const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+      if (!LITTLE_ENDIAN_HOST) {
+        const copy = Uint8Array.from(bytes);
+        toHostOrderAlways(copy, payload.BYTES_PER_ELEMENT as 4 | 8);
+        await fh.write(copy);
+      } else {
+        await fh.write(bytes);
+      }
+    }
   }
 }
 
@@ -436,7 +509,6 @@ function blobPrefix(blob: { shape: readonly number[]; data: Float32Array }, opti
   { prefix: Uint8Array; payloadBytes: number } {
   const w = new WireWriter();
   if (options.legacyShapes === true) {
-    if (blob.shape.length > 4) throw new RangeError('legacy blob shapes have at most 4 dimensions');
     const dims = [1, 1, 1, 1, ...blob.shape].slice(-4);
     dims.forEach((d, i) => {
       w.tag(BLOB.num + i, WireType.Varint);

@@ -42,10 +42,10 @@ export class WireReader {
     this.pos = start;
   }
 
-  /** Throws a ParseError at the current offset. */
-  fail(problem: string, expected = ''): never {
-    throw new ParseError({ file: this.file, line: 0, col: this.base + this.pos + 1 }, problem,
-      this.pos < this.end ? `0x${this.bytes[this.pos].toString(16).padStart(2, '0')}` : '', expected);
+  /** Throws a ParseError at offset `at` (the current one by default), showing the byte there. */
+  fail(problem: string, expected = '', at = this.pos): never {
+    throw new ParseError({ file: this.file, line: 0, col: this.base + at + 1 }, problem,
+      at < this.end ? `0x${this.bytes[at].toString(16).padStart(2, '0')}` : '', expected);
   }
 
   atEnd(): boolean {
@@ -53,6 +53,7 @@ export class WireReader {
   }
 
   varint(): Varint {
+    const start = this.pos;
     let lo = 0;
     let hi = 0;
     const b = this.bytes;
@@ -66,7 +67,7 @@ export class WireReader {
       } else hi |= (byte & 0x7f) << (7 * i - 32);
       if ((byte & 0x80) === 0) return { lo: lo >>> 0, hi: hi >>> 0 };
     }
-    return this.fail('varint longer than 10 bytes', 'a valid varint');
+    return this.fail('varint longer than 10 bytes', 'a valid varint', start);
   }
 
   /** A varint that must fit a non-negative safe integer (lengths, tags). */
@@ -115,15 +116,15 @@ export class WireReader {
     return n;
   }
 
-  /** Skips a field's value of the given wire type. */
-  skip(wireType: number, fieldNumber: number): void {
+  /** Skips a field's value of the given wire type; `tagAt` is where its tag starts, for errors. */
+  skip(wireType: number, fieldNumber: number, tagAt = this.pos): void {
     switch (wireType) {
       case WireType.Varint: this.varint(); return;
       case WireType.Fixed64: this.need(8); this.pos += 8; return;
       case WireType.Fixed32: this.need(4); this.pos += 4; return;
       case WireType.Len: { const n = this.length(); this.pos += n; return; }
       case WireType.StartGroup: this.skipGroup(fieldNumber); return;
-      default: this.fail(`invalid wire type ${wireType}`, 'wire type 0, 1, 2, 3 or 5');
+      default: this.fail(`invalid wire type ${wireType}`, 'wire type 0, 1, 2, 3 or 5', tagAt);
     }
   }
 
@@ -151,8 +152,8 @@ function toSigned64(v: Varint): number {
   return hiSigned * 0x100000000 + v.lo;
 }
 
-/** Interprets a varint as a value of a scalar kind. */
-function varintValue(r: WireReader, field: FieldSpec, v: Varint): Scalar {
+/** Interprets a varint (starting at offset `at`) as a value of a scalar kind. */
+function varintValue(r: WireReader, field: FieldSpec, v: Varint, at: number): Scalar {
   switch (field.kind) {
     case 'int32': return v.lo | 0;
     case 'uint32': return v.lo >>> 0;
@@ -161,20 +162,20 @@ function varintValue(r: WireReader, field: FieldSpec, v: Varint): Scalar {
     case 'int64':
     case 'uint64': {
       const n = field.kind === 'int64' ? toSigned64(v) : v.hi * 0x100000000 + v.lo;
-      if (!Number.isSafeInteger(n)) r.fail(`${field.kind} value of '${field.name}' is too large to hold exactly`);
+      if (!Number.isSafeInteger(n)) r.fail(`${field.kind} value of '${field.name}' is too large to hold exactly`, '', at);
       return n;
     }
     case 'sint64': {
       const lo = (v.lo >>> 1) | ((v.hi & 1) << 31);
       const hi = v.hi >>> 1;
       const n = (v.lo & 1) === 0 ? hi * 0x100000000 + (lo >>> 0) : -(hi * 0x100000000 + (lo >>> 0)) - 1;
-      if (!Number.isSafeInteger(n)) r.fail(`sint64 value of '${field.name}' is too large to hold exactly`);
+      if (!Number.isSafeInteger(n)) r.fail(`sint64 value of '${field.name}' is too large to hold exactly`, '', at);
       return n;
     }
     case 'enum':
       return v.lo | 0;
     default:
-      return r.fail(`field '${field.name}' (${field.kind}) cannot be a varint`);
+      return r.fail(`field '${field.name}' (${field.kind}) cannot be a varint`, '', at);
   }
 }
 
@@ -189,6 +190,7 @@ function expectedWireType(field: FieldSpec): WireType {
 
 /** Reads one value of a non-length-delimited scalar field. */
 function readScalar(r: WireReader, schema: Schema, field: FieldSpec): Scalar {
+  const at = r.pos;
   switch (expectedWireType(field)) {
     case WireType.Fixed32: {
       if (field.kind === 'float') return r.float32();
@@ -199,15 +201,15 @@ function readScalar(r: WireReader, schema: Schema, field: FieldSpec): Scalar {
       if (field.kind === 'double') return r.float64();
       const v = r.fixed64();
       const n = field.kind === 'sfixed64' ? toSigned64(v) : v.hi * 0x100000000 + v.lo;
-      if (!Number.isSafeInteger(n)) r.fail(`${field.kind} value of '${field.name}' is too large to hold exactly`);
+      if (!Number.isSafeInteger(n)) r.fail(`${field.kind} value of '${field.name}' is too large to hold exactly`, '', at);
       return n;
     }
     default: {
-      const value = varintValue(r, field, r.varint());
+      const value = varintValue(r, field, r.varint(), at);
       if (field.kind !== 'enum') return value;
       // Unknown enum numbers: proto2 keeps them as unknown fields; we report them.
       const name = schema.enum(field.typeName as string).byNumber.get(value as number);
-      if (name === undefined) r.fail(`${String(value)} is not a value of ${field.typeName} (field '${field.name}')`);
+      if (name === undefined) r.fail(`${String(value)} is not a value of ${field.typeName} (field '${field.name}')`, '', at);
       return name;
     }
   }
@@ -237,14 +239,15 @@ function decodeFrom(r: WireReader, schema: Schema, typeName: string, options: De
   const spec = schema.message(typeName);
   const msg = new Message(schema, spec);
   while (!r.atEnd()) {
+    const tagAt = r.pos;
     const tag = r.uvarint();
     const fieldNumber = Math.floor(tag / 8);
     const wireType = tag & 7;
-    if (fieldNumber === 0) r.fail('field number 0', 'a field number >= 1');
+    if (fieldNumber === 0) r.fail('field number 0', 'a field number >= 1', tagAt);
     const field = spec.byNumber.get(fieldNumber);
     if (field === undefined) {
       options.onUnknown?.(spec.name, fieldNumber);
-      r.skip(wireType, fieldNumber);
+      r.skip(wireType, fieldNumber, tagAt);
       continue;
     }
     const expected = expectedWireType(field);
@@ -269,7 +272,7 @@ function decodeFrom(r: WireReader, schema: Schema, typeName: string, options: De
     } else if (wireType === expected) {
       value = readScalar(r, schema, field);
     } else {
-      r.fail(`field '${field.name}' of ${spec.name} has wire type ${wireType}`, `wire type ${expected}`);
+      r.fail(`field '${field.name}' of ${spec.name} has wire type ${wireType}`, `wire type ${expected}`, tagAt);
     }
     if (field.repeated) msg.push(field.name, value);
     else msg.set(field.name, value);
@@ -300,6 +303,17 @@ export class WireWriter {
       v = Math.floor(v / 0x80);
     }
     this.buf[this.len++] = v;
+  }
+
+  /** Writes an unsigned 64-bit integer as a varint. */
+  uvarintBig(value: bigint): void {
+    this.ensure(10);
+    let v = value;
+    while (v >= 0x80n) {
+      this.buf[this.len++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.len++] = Number(v);
   }
 
   /** Writes a signed integer as protobuf int32/int64 do (negative: 10-byte two's complement). */
@@ -366,8 +380,9 @@ function writeScalar(w: WireWriter, schema: Schema, field: FieldSpec, value: Sca
     }
     case 'bool': w.uvarint(value === true ? 1 : 0); return;
     case 'sint32': case 'sint64': {
-      const n = value as number;
-      w.uvarint(n >= 0 ? n * 2 : -n * 2 - 1);
+      // Zigzag in 64-bit integers: doubles would round below -2^52.
+      const n = BigInt(value as number);
+      w.uvarintBig(BigInt.asUintN(64, (n << 1n) ^ (n >> 63n)));
       return;
     }
     case 'enum': {

@@ -4,7 +4,7 @@
  * inference layer by layer with Caffe's rules.
  */
 import { caffeSchema, formatLoc, Message, type CaffeNetDefinition } from '../caffe';
-import { ParseError, ShapeError, UnsupportedLayerError } from '../errors';
+import { argumentError, ParseError, ShapeError, UnsupportedLayerError } from '../errors';
 import { LAYER_DEFS } from './layers';
 import {
   DATA_LAYER_TYPES, LAYER_TYPES, TRAINING_ONLY_TYPES,
@@ -51,7 +51,10 @@ function dataTopShape(layer: Message, topIndex: number): number[] | undefined {
   const type = layer.str('type');
   if (type === 'MemoryData') {
     const m = layer.sub('memory_data_param');
-    if (topIndex !== 0 || !['batch_size', 'channels', 'height', 'width'].every((f) => m.has(f))) return undefined;
+    if (!m.has('batch_size')) return undefined;
+    // Caffe's MemoryData: data (N, C, H, W) and label (N).
+    if (topIndex === 1) return [m.num('batch_size')];
+    if (topIndex !== 0 || !['channels', 'height', 'width'].every((f) => m.has(f))) return undefined;
     return [m.num('batch_size'), m.num('channels'), m.num('height'), m.num('width')];
   }
   if (type === 'DummyData') {
@@ -68,22 +71,19 @@ function dataTopShape(layer: Message, topIndex: number): number[] | undefined {
   return undefined;
 }
 
-/** An Input layer standing in for a data layer, with the tops that kept layers read. */
-function inputFromDataLayer(layer: Message, tops: string[]): Message {
+/**
+ * An Input layer standing in for a data layer, with the tops that kept layers read; the shapes the
+ * data layer gives go into `shapes` (they rank below the caller's inputShapes).
+ */
+function inputFromDataLayer(layer: Message, tops: string[], shapes: Record<string, number[]>): Message {
   const input = new Message(caffeSchema, caffeSchema.message('LayerParameter'), layer.loc);
   input.set('name', layer.str('name'));
   input.set('type', 'Input');
-  const param = new Message(caffeSchema, caffeSchema.message('InputParameter'));
   const all = layer.strs('top');
-  const shapes = tops.map((t) => dataTopShape(layer, all.indexOf(t)));
-  for (const t of tops) input.push('top', t);
-  if (shapes.every((s) => s !== undefined)) {
-    for (const s of shapes) {
-      const shape = new Message(caffeSchema, caffeSchema.message('BlobShape'));
-      for (const d of s as number[]) shape.push('dim', d);
-      param.push('shape', shape);
-    }
-    input.set('input_param', param);
+  for (const t of tops) {
+    input.push('top', t);
+    const shape = dataTopShape(layer, all.indexOf(t));
+    if (shape !== undefined) shapes[t] = shape;
   }
   return input;
 }
@@ -114,6 +114,7 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
   for (const layer of kept) for (const b of layer.strs('bottom')) readers.set(b, (readers.get(b) ?? 0) + 1);
   const layers: Message[] = [];
   const madeInputs = new Map<Message, string>();
+  const dataShapes: Record<string, number[]> = {};
   const droppedNames: string[] = [];
   const fromDropped = new Map<string, Message>();
   for (const layer of all) {
@@ -125,7 +126,7 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
     if (DATA_LAYER_TYPES.has(type)) {
       const used = layer.strs('top').filter((t) => readers.has(t));
       if (used.length > 0) {
-        const input = inputFromDataLayer(layer, used);
+        const input = inputFromDataLayer(layer, used, dataShapes);
         madeInputs.set(input, type);
         layers.push(input);
         notes.push(`data layer '${layer.str('name')}' (${type}) became input ${used.map((u) => `'${u}'`).join(', ')}`);
@@ -136,6 +137,14 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
     for (const t of layer.strs('top')) fromDropped.set(t, layer);
   }
   if (droppedNames.length > 0) notes.push(`dropped training-only layer(s): ${droppedNames.join(', ')}`);
+  const inputNames = layers.filter((l) => l.str('type') === 'Input').flatMap((l) => l.strs('top'));
+  for (const key of Object.keys(options.inputShapes ?? {})) {
+    if (!inputNames.includes(key)) {
+      throw argumentError(`the name of an input of the network (${inputNames.join(', ') || 'it has none'})`,
+        'options.inputShapes', key, 'range');
+    }
+  }
+  const inputShapes = { ...dataShapes, ...options.inputShapes };
 
   // 2. Walk the layers in order: unique tensor names, shapes, attributes.
   const current = new Map<string, TensorRecord>();
@@ -157,13 +166,16 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
     const tops = layer.strs('top');
     const defn = LAYER_DEFS[type];
     if (bottoms.length < defn.bottoms[0] || bottoms.length > defn.bottoms[1]) {
-      throw new ShapeError(`${label} takes ${range(defn.bottoms)} bottom(s), got ${bottoms.length}`);
+      throw new ShapeError(`${label} takes ${range(defn.bottoms)} bottom(s), got ${bottoms.length}`, name);
     }
     if (tops.length < defn.tops[0] || tops.length > defn.tops[1]) {
-      throw new ShapeError(`${label} takes ${range(defn.tops)} top(s), got ${tops.length}`);
+      throw new ShapeError(`${label} takes ${range(defn.tops)} top(s), got ${tops.length}`, name);
     }
     if ((type === 'Convolution' || type === 'Deconvolution') && tops.length !== bottoms.length) {
-      throw new ShapeError(`${label} needs one top per bottom, got ${bottoms.length} bottoms and ${tops.length} tops`);
+      throw new ShapeError(`${label} needs one top per bottom, got ${bottoms.length} bottoms and ${tops.length} tops`, name);
+    }
+    if (defn.inPlace === false && tops.some((t, i) => bottoms[i] === t)) {
+      throw new ShapeError(`${label} cannot run in place: give its top a name of its own`, name);
     }
     const inputs = bottoms.map((b) => {
       const t = current.get(b);
@@ -183,7 +195,7 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
     let result;
     try {
       result = defn.build(layer, inputs.map((t) => t.shape), tops.length, {
-        tops, inputShapes: options.inputShapes, batchSize: options.batchSize,
+        tops, inputShapes, batchSize: options.batchSize,
       });
     } catch (err) {
       if (err instanceof ShapeError) throw new ShapeError(`${label}: ${err.message}`, name);

@@ -94,10 +94,10 @@ function fillNormal(out: Float32Array, rng: Rng, mean: number, std: number): voi
   for (let i = 0; i < out.length; i++) out[i] = mean + std * rng.normal();
 }
 
-/** Fan-in and fan-out as Caffe's Xavier / MSRA fillers count them: count / shape[0], count / shape[1]. */
+/** Fan-in and fan-out as Caffe's Xavier / MSRA fillers count them: count / shape[0], count / shape[1] (count for 1-D). */
 function fans(shape: Shape): { fanIn: number; fanOut: number } {
   const count = volume(shape);
-  return { fanIn: shape.length > 0 ? count / shape[0] : 1, fanOut: shape.length > 1 ? count / shape[1] : 1 };
+  return { fanIn: shape.length > 0 ? count / shape[0] : 1, fanOut: shape.length > 1 ? count / shape[1] : count };
 }
 
 /** Fills `out` as Caffe's FillerParameter says (constant, uniform, gaussian, xavier, msra, positive_unitball, bilinear). */
@@ -123,13 +123,15 @@ export function applyFiller(out: Float32Array, shape: Shape, filler: Message, rn
       return;
     }
     case 'bilinear': {
-      // Upsampling kernel for deconvolution: (1 - |x / f - c|) (1 - |y / f - c|) per 2-D kernel.
-      const k = shape[shape.length - 1];
-      const f = Math.ceil(k / 2);
-      const c = (2 * f - 1 - (f % 2)) / (2 * f);
+      // Upsampling kernel for deconvolution, Caffe's BilinearFiller: f = ceil(w / 2),
+      // c = (w - 1) / (2 f), value (1 - |x / f - c|) (1 - |y / f - c|).
+      const width = shape[shape.length - 1];
+      const height = shape[shape.length - 2];
+      const f = Math.ceil(width / 2);
+      const c = (width - 1) / (2 * f);
       for (let i = 0; i < out.length; i++) {
-        const x = i % k;
-        const y = Math.floor(i / k) % shape[shape.length - 2];
+        const x = i % width;
+        const y = Math.floor(i / width) % height;
         out[i] = (1 - Math.abs(x / f - c)) * (1 - Math.abs(y / f - c));
       }
       return;
@@ -211,11 +213,18 @@ export function randomBlobs(layer: AnyLayer, param: Message, seed: number, init:
     }
     const spec = FILLER_FIELDS[layer.type];
     const holder = spec === undefined ? undefined : param.sub(spec[0]);
-    const field = spec?.[1][index];
+    // A Scale whose scale is its second input has only the bias blob: blob 0 takes bias_filler.
+    const slot = layer.type === 'Scale' && layer.attrs.fromInput ? index + 1 : index;
+    const field = spec?.[1][slot];
     const filler = holder !== undefined && field !== undefined && holder.has(field)
       ? (holder.msg(field) as Message)
-      : defaultFiller(param, layer, index);
-    applyFiller(out, shape, filler, rng);
+      : defaultFiller(param, layer, slot);
+    try {
+      applyFiller(out, shape, filler, rng);
+    } catch (err) {
+      if (!(err instanceof WeightsError)) throw err;
+      throw new WeightsError(`layer '${layer.name}' (${layer.type}) blob ${index}: ${err.message}`, layer.name, index);
+    }
     return out;
   });
 }

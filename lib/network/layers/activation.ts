@@ -61,7 +61,7 @@ export const dropout = neuron('Dropout', (p) => {
   return { ratio };
 });
 
-/** PReLU: learned slope per channel ([C]) or one shared ([1]). */
+/** PReLU: learned slope per channel ([C]) or one shared ([], a single value). */
 export const prelu: LayerDef<'PReLU'> = {
   type: 'PReLU',
   bottoms: [1, 1],
@@ -70,6 +70,7 @@ export const prelu: LayerDef<'PReLU'> = {
     const input = inputs[0];
     check(input.length >= 2, `PReLU needs at least (N, C), got ${fmt(input)}`);
     const channelShared = p.sub('prelu_param').bool('channel_shared');
-    return { attrs: { channelShared }, outputs: sameShape(inputs), blobs: [channelShared ? [1] : [input[1]]] };
+    // A shared slope is a 0-axis blob (one value), as Caffe stores it.
+    return { attrs: { channelShared }, outputs: sameShape(inputs), blobs: [channelShared ? [] : [input[1]]] };
   },
 };

@@ -33,6 +33,8 @@ export interface LayerDef<T extends LayerType> {
   readonly bottoms: readonly [number, number];
   /** Allowed number of tops: [min, max]. */
   readonly tops: readonly [number, number];
+  /** False for types Caffe refuses to run in place (top == bottom); true when absent. */
+  readonly inPlace?: boolean;
   /** Attributes, output shapes, blobs and MACs; throws ShapeError on inputs the layer cannot take. */
   build(param: Message, inputs: readonly Shape[], topCount: number, context: BuildContext): BuildResult<T>;
 }
@@ -61,16 +63,17 @@ export function sameShape(inputs: readonly Shape[]): Shape[] {
 /**
  * Resolves Caffe's spatial parameter forms: `<h>` / `<w>` fields (2-D only), or the field `list`
  * (repeated in ConvolutionParameter, singular in PoolingParameter) with no value (use `fallback`),
- * one value (every axis) or one value per spatial axis.
+ * one value (every axis) or one value per spatial axis. With `bothHW` (pooling) `<h>` needs `<w>`;
+ * otherwise (convolution) a missing one takes its field default, as Caffe does.
  */
 export function spatialParam(p: Message, list: string, h: string | undefined, w: string | undefined, axes: number,
-                             fallback: number | undefined): number[] {
+                             fallback: number | undefined, bothHW = false): number[] {
   const hasHW = h !== undefined && w !== undefined && (p.has(h) || p.has(w));
   const values = p.field(list).repeated ? p.nums(list) : p.has(list) ? [p.num(list)] : [];
   if (hasHW) {
     check(axes === 2, `${h} / ${w} apply to 2-D inputs only (this input has ${axes} spatial axes)`);
     check(values.length === 0, `give either ${list} or ${h} and ${w}, not both`);
-    check(p.has(h) && p.has(w), `${h} and ${w} must be given together`);
+    check(!bothHW || (p.has(h) && p.has(w)), `${h} and ${w} must be given together`);
     return [p.num(h), p.num(w)];
   }
   if (values.length === 0) {

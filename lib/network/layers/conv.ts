@@ -9,8 +9,10 @@ function convAttrs(p: Message, input: Shape): ConvAttrs {
   const axis = canonicalAxis(cp.num('axis'), input.length, 'convolution axis');
   const spatial = input.length - axis - 1;
   check(spatial >= 1, `convolution needs at least one spatial axis after channel axis ${axis}; input is ${fmt(input)}`);
-  const kernelList = spatialParam(cp, 'kernel_size', 'kernel_h', 'kernel_w', spatial, undefined);
-  const stride = spatialParam(cp, 'stride', 'stride_h', 'stride_w', spatial, 1);
+  // A lone kernel_h or stride_h would leave the other 0, which Caffe refuses; a lone pad_h pads
+  // one axis only, which Caffe allows.
+  const kernelList = spatialParam(cp, 'kernel_size', 'kernel_h', 'kernel_w', spatial, undefined, true);
+  const stride = spatialParam(cp, 'stride', 'stride_h', 'stride_w', spatial, 1, true);
   const pad = spatialParam(cp, 'pad', 'pad_h', 'pad_w', spatial, 0);
   const dilation = spatialParam(cp, 'dilation', undefined, undefined, spatial, 1);
   const numOutput = cp.num('num_output');

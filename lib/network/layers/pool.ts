@@ -4,7 +4,7 @@ import { check, fmt, spatialParam, type LayerDef } from './common';
 
 /**
  * Output size per spatial axis: ceil((in + 2 pad - kernel) / stride) + 1 (floor with
- * round_mode FLOOR); with padding, a last window that would start in the padding is dropped.
+ * round_mode FLOOR); with padding (on either axis), a last window that would start in the padding is dropped.
  */
 export const pooling: LayerDef<'Pooling'> = {
   type: 'Pooling',
@@ -25,10 +25,10 @@ export const pooling: LayerDef<'Pooling'> = {
     } else {
       check(pp.has('kernel_size') || pp.has('kernel_h') || pp.has('kernel_w'),
         'pooling needs kernel_size (or kernel_h and kernel_w), or global_pooling: true');
-      kernel = spatialParam(pp, 'kernel_size', 'kernel_h', 'kernel_w', 2, undefined);
+      kernel = spatialParam(pp, 'kernel_size', 'kernel_h', 'kernel_w', 2, undefined, true);
     }
-    const pad = spatialParam(pp, 'pad', 'pad_h', 'pad_w', 2, 0);
-    const stride = spatialParam(pp, 'stride', 'stride_h', 'stride_w', 2, 1);
+    const pad = spatialParam(pp, 'pad', 'pad_h', 'pad_w', 2, 0, true);
+    const stride = spatialParam(pp, 'stride', 'stride_h', 'stride_w', 2, 1, true);
     check(kernel[0] > 0 && kernel[1] > 0, `kernel size must be > 0, got ${fmt(kernel)}`);
     check(stride[0] > 0 && stride[1] > 0, `stride must be > 0, got ${fmt(stride)}`);
     if (global) {
@@ -36,6 +36,7 @@ export const pooling: LayerDef<'Pooling'> = {
         'with global_pooling, pad must be 0 and stride 1');
     }
     check(pad[0] < kernel[0] && pad[1] < kernel[1], `pad ${fmt(pad)} must be smaller than the kernel ${fmt(kernel)}`);
+    check(method !== 'STOCHASTIC' || (pad[0] === 0 && pad[1] === 0), 'padding applies to MAX and AVE pooling only, not STOCHASTIC');
     check(topCount === 1 || method === 'MAX', 'only MAX pooling has a second top (the argmax mask)');
     check(!(pp.has('ceil_mode') && pp.has('round_mode')), 'give either round_mode or ceil_mode (a fork field), not both');
     const roundMode: PoolAttrs['roundMode'] = pp.has('ceil_mode')
@@ -45,7 +46,8 @@ export const pooling: LayerDef<'Pooling'> = {
       const size = i === 0 ? height : width;
       const span = (size + 2 * pad[i] - kernel[i]) / stride[i];
       let o = (roundMode === 'FLOOR' ? Math.floor(span) : Math.ceil(span)) + 1;
-      if (pad[i] > 0 && (o - 1) * stride[i] >= size + pad[i]) o--;
+      // Caffe clips both axes whenever either is padded.
+      if ((pad[0] > 0 || pad[1] > 0) && (o - 1) * stride[i] >= size + pad[i]) o--;
       check(o >= 1, `input ${size} is smaller than the kernel ${kernel[i]} (with pad ${pad[i]})`);
       return o;
     });

@@ -64,7 +64,8 @@ export const eltwise: LayerDef<'Eltwise'> = {
     const coeff = ep.nums('coeff');
     check(coeff.length === 0 || coeff.length === inputs.length,
       `Eltwise takes one coefficient per input: ${inputs.length} inputs, ${coeff.length} coefficients`);
-    check(coeff.length === 0 || operation === 'SUM', 'Eltwise coefficients apply to SUM only');
+    // Caffe refuses coefficients for PROD only; MAX ignores them.
+    check(coeff.length === 0 || operation !== 'PROD', 'Eltwise PROD takes no coefficients');
     for (const s of inputs) {
       check(s.length === inputs[0].length && s.every((d, i) => d === inputs[0][i]),
         `Eltwise inputs must have one shape; got ${fmt(inputs[0])} and ${fmt(s)}`);
@@ -78,6 +79,7 @@ export const flatten: LayerDef<'Flatten'> = {
   type: 'Flatten',
   bottoms: [1, 1],
   tops: [1, 1],
+  inPlace: false,
   build(p, inputs) {
     const fp = p.sub('flatten_param');
     const s = inputs[0];
@@ -93,6 +95,7 @@ export const reshape: LayerDef<'Reshape'> = {
   type: 'Reshape',
   bottoms: [1, 1],
   tops: [1, 1],
+  inPlace: false,
   build(p, inputs) {
     const rp = p.sub('reshape_param');
     const s = inputs[0];
