@@ -5,6 +5,7 @@
  * produce the case) into a temporary directory and read back.
  */
 import { strict as assert } from 'assert';
+import { seededFloats } from '../support/helpers';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -31,15 +32,7 @@ function header(name: string, fields: Fields = {}): Message {
 
 /** Deterministic float data with special values mixed in (bit-exactness must hold for all of them). */
 function floats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = (x / 4294967296 - 0.5) * 4;
-  }
+  const out = seededFloats(n, seed, 4);
   const specials = [NaN, -0, Infinity, -Infinity, 1.401298464324817e-45, -3.4028234663852886e38];
   for (let i = 0; i < specials.length && i * 7 < n; i++) out[i * 7] = specials[i];
   return out;

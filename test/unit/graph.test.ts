@@ -4,8 +4,9 @@
  * and the errors of each path. Expected shapes and MACs are worked out by hand in comments.
  */
 import { strict as assert } from 'assert';
+import { fails } from '../support/helpers';
 import { parsePrototxt } from '../../lib/caffe';
-import { TensorRTNodeError, UnsupportedLayerError } from '../../lib/errors';
+import { UnsupportedLayerError } from '../../lib/errors';
 import { buildGraph, LAYER_TYPES, Network, type NetworkOptions } from '../../lib/network';
 import type { Tensor } from '../../lib/network';
 
@@ -26,25 +27,6 @@ function tensor(n: Network, name: string): Tensor {
   return t;
 }
 
-async function fails(p: Promise<unknown>, code: string, ...parts: Array<string | RegExp>): Promise<TensorRTNodeError> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught !== undefined, `expected a ${code} rejection, but it resolved`);
-  assert.ok(caught instanceof TensorRTNodeError, `expected a TensorRTNodeError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  for (const part of parts) {
-    if (typeof part === 'string') {
-      assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(part)}`);
-    } else {
-      assert.match(caught.message, part);
-    }
-  }
-  return caught;
-}
 
 const CONV1 = 'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }\n';
 const RELU1 = 'layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }\n';

@@ -11,7 +11,8 @@
  * M x K x N (M = dims before axis, K = dims from axis); every other layer 0.
  */
 import { strict as assert } from 'assert';
-import { ShapeError, TensorRTNodeError } from '../../lib/errors';
+import { fails } from '../support/helpers';
+import { ShapeError } from '../../lib/errors';
 import { LAYER_TYPES, Network, type NetworkOptions } from '../../lib/network';
 import type { AnyLayer, Shape } from '../../lib/network';
 
@@ -62,26 +63,6 @@ function attrsOf(n: Network, name: string): Record<string, unknown> {
   return layerOf(n, name).attrs as unknown as Record<string, unknown>;
 }
 
-/** Awaits a rejection with a TensorRTNodeError of `code` whose message contains every part. */
-async function fails(p: Promise<unknown>, code: string, ...parts: Array<string | RegExp>): Promise<TensorRTNodeError> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught !== undefined, `expected a ${code} rejection, but it resolved`);
-  assert.ok(caught instanceof TensorRTNodeError, `expected a TensorRTNodeError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  for (const part of parts) {
-    if (typeof part === 'string') {
-      assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(part)}`);
-    } else {
-      assert.match(caught.message, part);
-    }
-  }
-  return caught;
-}
 
 /** A build-time E_SHAPE of layer `name` (type `type`): the message names it and says `what`; layerName is set. */
 async function buildFails(p: Promise<unknown>, name: string, type: string, ...what: Array<string | RegExp>): Promise<void> {

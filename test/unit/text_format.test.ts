@@ -4,6 +4,7 @@
  * Every error case asserts the code, the 1-based line and column, and a fragment of the message.
  */
 import { strict as assert } from 'assert';
+import { locate } from '../support/helpers';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -33,15 +34,6 @@ function firstLayer(src: string): Message {
   return layers[0];
 }
 
-/** 1-based line and column of the first occurrence of `needle` in `src` (a tab counts as one column). */
-function locate(src: string, needle: string): { line: number; col: number } {
-  const lines = src.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const c = lines[i].indexOf(needle);
-    if (c >= 0) return { line: i + 1, col: c + 1 };
-  }
-  throw new Error(`test bug: ${JSON.stringify(needle)} is not in the source`);
-}
 
 /** Runs `fn`, which must throw a ParseError (E_PARSE); returns it. */
 function parseError(fn: () => unknown): ParseError {

@@ -4,6 +4,7 @@
  * named steps one at a time. Error cases assert the code, the position and a message fragment.
  */
 import { strict as assert } from 'assert';
+import { locate } from '../support/helpers';
 import * as path from 'path';
 import { caffeSchema, parsePrototxt, readPrototxt, type CaffeNetDefinition } from '../../lib/caffe';
 import { Message } from '../../lib/caffe/message';
@@ -49,15 +50,6 @@ function params(layer: Message): Array<[number, number]> {
   return layer.msgs('param').map((p) => [p.num('lr_mult'), p.num('decay_mult')]);
 }
 
-/** 1-based line and column of the first occurrence of `needle` in `src`. */
-function locate(src: string, needle: string): { line: number; col: number } {
-  const lines = src.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const c = lines[i].indexOf(needle);
-    if (c >= 0) return { line: i + 1, col: c + 1 };
-  }
-  throw new Error(`test bug: ${JSON.stringify(needle)} is not in the source`);
-}
 
 /** Asserts that `fn` throws E_PARSE at `at` in FILE with every fragment in its message. */
 function expectParseError(fn: () => unknown, at: { line: number; col: number }, fragments: readonly string[]): ParseError {

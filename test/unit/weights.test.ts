@@ -3,6 +3,7 @@
  * ('he' and 'filler'), and weights from a .caffemodel matched against the IR.
  */
 import { strict as assert } from 'assert';
+import { seededFloats } from '../support/helpers';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,6 +11,8 @@ import { caffeSchema, Message, readCaffemodel, writeCaffemodel } from '../../lib
 import { IOError, ParseError, TensorRTNodeError, WeightsError } from '../../lib/errors';
 import { Network } from '../../lib/network';
 import { applyFiller, blobSeed, Rng } from '../../lib/network/weights';
+
+const floats = (n: number, seed: number): Float32Array => seededFloats(n, seed, 2);
 
 const MODELS = path.join(__dirname, '../../../models');
 const LENET = path.join(MODELS, 'lenet.prototxt');
@@ -51,19 +54,6 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
     Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
-/** Deterministic float data (not from the package's Rng). */
-function floats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = (x / 4294967296 - 0.5) * 2;
-  }
-  return out;
-}
 
 function message(type: string, fields: Record<string, string | number>): Message {
   const m = new Message(caffeSchema, caffeSchema.message(type));
