@@ -1,8 +1,14 @@
 /**
- * Loads the native addon once (prebuilds/ first, then build/Release, through node-gyp-build) and
- * exposes its raw functions. Only this module touches the addon; everything else imports from here.
- * The Caffe importer and the network IR do not need the addon, so it is loaded on first use.
+ * Loads the native addon once and exposes its raw functions. Only this module touches the addon;
+ * everything else imports from here. The Caffe importer and the network IR do not need the addon,
+ * so it is loaded on first use. Search order:
+ *   1. the file named by TENSORRT_NODE_ADDON (a developer's own build);
+ *   2. prebuilds/<platform>-<arch>/*.node (the binary shipped in the package);
+ *   3. node-gyp-build: build/Release, build/Debug (a local build), then its own prebuild rules.
+ * A candidate that fails to load (say a prebuild for a newer glibc) is skipped, and its error
+ * kept for the message if nothing loads.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { TensorRTNodeError } from './errors';
 
@@ -45,22 +51,48 @@ export interface NativeAddon {
 export const PACKAGE_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 
 let addon: NativeAddon | undefined;
-let loadError: Error | undefined;
+let addonPath: string | undefined;
+let loadErrors: string[] | undefined;
 
-/** The addon; throws E_BACKEND_UNAVAILABLE with the loader's reason when it cannot be loaded. */
+/** The prebuilt binaries for this platform and architecture, in name order. */
+function prebuilds(): string[] {
+  const dir = path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
+  try {
+    return fs.readdirSync(dir).filter((f) => f.endsWith('.node')).sort().map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+/** The addon; throws E_BACKEND_UNAVAILABLE with every loader's reason when it cannot be loaded. */
 export function native(): NativeAddon {
   if (addon !== undefined) return addon;
-  if (loadError === undefined) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-      addon = load(PACKAGE_ROOT);
-      return addon;
-    } catch (err) {
-      loadError = err as Error;
+  if (loadErrors === undefined) {
+    loadErrors = [];
+    const tries: Array<[string, () => string]> = [];
+    const own = process.env.TENSORRT_NODE_ADDON;
+    if (own) tries.push([own, () => path.resolve(own)]);
+    for (const file of prebuilds()) tries.push([file, () => file]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    tries.push(['node-gyp-build', () => (require('node-gyp-build') as { path(dir: string): string }).path(PACKAGE_ROOT)]);
+    for (const [what, locate] of tries) {
+      try {
+        const file = locate();
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        addon = require(file) as NativeAddon;
+        addonPath = file;
+        return addon;
+      } catch (err) {
+        loadErrors.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+      }
     }
   }
   throw new TensorRTNodeError('E_BACKEND_UNAVAILABLE',
-    `the tensorrt-node native addon could not be loaded (${loadError.message.split('\n')[0]}); ` +
-    'run `npm run build` in a checkout, or reinstall the package', { cause: loadError });
+    `the tensorrt-node native addon could not be loaded (${loadErrors.join('; ')}); ` +
+    'run `npm run build` in a checkout, or reinstall the package');
+}
+
+/** The file the addon was loaded from (after a successful native()). */
+export function nativePath(): string | undefined {
+  return addonPath;
 }

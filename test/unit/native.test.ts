@@ -1,4 +1,8 @@
 import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { buildInfo, devices } from '../../lib';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -62,5 +66,56 @@ describe('native addon: devices()', () => {
     const list = devices({ checkImages: true });
     assert.deepEqual(list.devices, []);
     assert.match(list.reason, /\S/);
+  });
+});
+
+describe('native addon: loading', () => {
+  const ROOT = path.resolve(__dirname, '../../..');
+  let dir: string;
+  before(() => {
+    // A package without any build: dist/lib and node_modules only.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-load-'));
+    fs.cpSync(path.join(ROOT, 'dist', 'lib'), path.join(dir, 'dist', 'lib'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const run = (code: string, env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+
+  it('without a build, buildInfo() throws E_BACKEND_UNAVAILABLE naming every place it looked', () => {
+    const r = run(`
+      const t = require('./dist/lib');
+      try { t.buildInfo(); console.log('loaded'); } catch (e) { console.log(e.code + ' ' + e.message); }
+      try { t.devices(); } catch (e) { console.log('again ' + e.code); }
+      const net = require('./dist/lib/caffe').parsePrototxt('name: "x"');
+      console.log('importer works: ' + net.net.str('name'));`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^E_BACKEND_UNAVAILABLE the tensorrt-node native addon could not be loaded \(node-gyp-build: No native build was found/m);
+    assert.match(r.stdout, /run `npm run build` in a checkout, or reinstall the package/);
+    assert.match(r.stdout, /^again E_BACKEND_UNAVAILABLE$/m);
+    assert.match(r.stdout, /^importer works: x$/m);
+  });
+
+  it('TENSORRT_NODE_ADDON names the file to load first; a bad one is skipped with its reason', () => {
+    const built = path.join(ROOT, 'build', 'Release', 'tensorrt_node.node');
+    const ok = run(`const n = require('./dist/lib/native'); n.native(); console.log(n.nativePath())`, { TENSORRT_NODE_ADDON: built });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), built);
+    const bad = run(`try { require('./dist/lib').buildInfo() } catch (e) { console.log(e.message) }`,
+      { TENSORRT_NODE_ADDON: path.join(dir, 'nope.node') });
+    assert.match(bad.stdout, /nope\.node: Cannot find module/);
+  });
+
+  it('prefers a prebuilt binary in prebuilds/<platform>-<arch>/ over build/', () => {
+    const pre = path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`);
+    fs.mkdirSync(pre, { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'tensorrt_node.node'), path.join(pre, 'tensorrt-node.node'));
+    fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'build', 'Release', 'tensorrt_node.node'), 'not a shared object');
+    const r = run(`const n = require('./dist/lib/native'); n.native(); console.log(n.nativePath())`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), path.join(pre, 'tensorrt-node.node'));
   });
 });
