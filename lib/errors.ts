@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'E_IO'
   | 'E_PLAN_CORRUPT'
   | 'E_PLAN_VERSION'
+  | 'E_PLAN_BACKEND'
+  | 'E_PLAN_ARCH'
   | 'E_OUT_OF_MEMORY'
   | 'E_CUDA'
   | 'E_NO_DEVICE'
@@ -98,6 +100,39 @@ export class IOError extends TensorRTNodeError {
 
 /** A native failure of the given code, from the addon. */
 export class NativeError extends TensorRTNodeError {}
+
+/** Why a plan file was refused. */
+export type PlanProblem = 'truncated' | 'magic' | 'checksum' | 'layout' | 'version' | 'backend' | 'arch';
+
+/**
+ * A plan that cannot be loaded: E_PLAN_CORRUPT (truncated, bad magic, checksum mismatch, bad
+ * layout), E_PLAN_VERSION (a newer format), E_PLAN_BACKEND (built for a backend that is not here
+ * or not the one asked for), E_PLAN_ARCH (built for another GPU architecture). `problem` says which.
+ */
+export class PlanError extends TensorRTNodeError {
+  constructor(code: 'E_PLAN_CORRUPT' | 'E_PLAN_VERSION' | 'E_PLAN_BACKEND' | 'E_PLAN_ARCH', readonly problem: PlanProblem, message: string) {
+    super(code, message);
+  }
+}
+
+/** Use of an engine or context after dispose() (E_DISPOSED). */
+export class DisposedError extends TensorRTNodeError {
+  constructor(what: string) {
+    super('E_DISPOSED', `this ${what} was disposed`);
+  }
+}
+
+/** Turns an error from the addon (an Error with a `code`) into the matching TensorRTNodeError. */
+export function fromNative(err: unknown): Error {
+  if (err instanceof TensorRTNodeError) return err;
+  const e = err as Error & { code?: string };
+  if (e !== null && typeof e === 'object' && typeof e.code === 'string' && e.code.startsWith('E_')) {
+    if (e.code === 'E_DISPOSED') return new DisposedError(/context/.test(e.message) ? 'execution context' : 'engine');
+    if (e.code === 'E_PLAN_CORRUPT') return new PlanError('E_PLAN_CORRUPT', 'layout', `not a usable plan: ${e.message}`);
+    return new NativeError(e.code as ErrorCode, e.message, { cause: err });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
 
 /** Describes a received value for an argument error: `'abc'`, `42`, `an Array`, `an instance of Foo`. */
 export function describeValue(value: unknown): string {

@@ -1,17 +1,25 @@
 /**
  * tensorrt-node: TensorRT-class inference engines for Node.js.
  *
- * Today: the Caffe importer (prototxt in every format, caffemodel weights), the network IR with
- * Caffe's shape rules and per-layer costs, and the native addon's build and device facts.
+ *   const net = await Network.fromCaffe('models/googlenet.prototxt')
+ *   const engine = await new Builder({ backend: 'auto' }).build(net, { precision: 'fp16', maxBatchSize: 8 })
+ *   const ctx = engine.createContext()
+ *   const { prob } = await ctx.infer({ data })
  */
 export { Network, knownLayerTypes, LAYER_TYPES, volume } from './network';
 export type {
   AnyLayer, LayerCost, LayerType, NetworkOptions, NetworkSummary, Shape, Tensor, TensorInfo, WeightInit,
 } from './network';
+export { Builder, type BuilderOptions, type BuildConfig, type LogSeverity } from './builder/builder';
+export { planExecGraph, type ExecGraph, type ExecNode, type ExecTensor, type Precision } from './builder/exec_graph';
+export { PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
+export { Engine, ExecutionContext, Runtime, type DeserializeOptions, type InferOptions, type TensorDesc } from './runtime/engine';
+export { backendStatus, resolveBackend, type BackendChoice, type BackendName, type BackendStatus } from './backends';
 export { parsePrototxt, readPrototxt, readCaffemodel, writeCaffemodel, caffeSchema, Message } from './caffe';
 export type { CaffeBlob, CaffeModelFile, CaffeModelLayer, CaffeNetDefinition, PrototxtOptions } from './caffe';
 export { buildInfo, devices, type BuildInfo, type DeviceInfo, type DeviceList, type DevicesOptions } from './device';
+export { readNpy, writeNpy, type NpyArray } from './npy';
 export {
-  TensorRTNodeError, ParseError, UnsupportedLayerError, ShapeError, WeightsError, IOError, NativeError,
-  type ErrorCode, type ParsePosition,
+  TensorRTNodeError, ParseError, UnsupportedLayerError, ShapeError, WeightsError, IOError, NativeError, PlanError,
+  DisposedError, type ErrorCode, type ParsePosition, type PlanProblem,
 } from './errors';

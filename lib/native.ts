@@ -41,10 +41,23 @@ export interface NativeDeviceInfo {
   unsupportedReason: string;
 }
 
-/** The addon's exports. */
+/** An engine or context as the addon hands it out (an opaque external). */
+export type NativeHandle = { readonly __native: unique symbol };
+
+/** The addon's exports (native/addon/*.h document each). */
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   devices(checkImages: boolean): { devices: NativeDeviceInfo[]; reason: string; driverVersion: number };
+  backends(): Array<{ name: string; available: boolean; reason: string }>;
+  buildEngine(backend: string, graphJson: string, weights: Float32Array[], threads: number): Promise<NativeHandle>;
+  loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array): Promise<NativeHandle>;
+  serializeEngine(engine: NativeHandle): { weights: Uint8Array; backend: Uint8Array };
+  engineInfo(engine: NativeHandle): { backend: string; activationBytesPerImage: number; weightBytes: number };
+  disposeEngine(engine: NativeHandle): void;
+  createContext(engine: NativeHandle): NativeHandle;
+  disposeContext(context: NativeHandle): void;
+  execute(context: NativeHandle, batch: number, inputs: Float32Array[], outputs: Float32Array[], ranges: boolean):
+    Promise<Float64Array | undefined>;
 }
 
 /** The package root: dist/lib/native.js sits two folders below it, lib/native.ts one. */

@@ -6,7 +6,8 @@ export function human(n: number, unit = ''): string {
   for (const [scale, prefix] of steps) {
     if (Math.abs(n) >= scale) return `${(n / scale).toFixed(n / scale >= 100 ? 1 : 2)} ${prefix}${unit}`;
   }
-  return unit ? `${n} ${unit}` : String(n);
+  const text = Number.isInteger(n) ? String(n) : n.toFixed(2);
+  return unit ? `${text} ${unit}` : text;
 }
 
 /** Bytes as MB / GB (powers of 1000, as disk and GPU tools print). */

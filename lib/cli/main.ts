@@ -4,11 +4,17 @@
  * 2 usage error.
  */
 import { TensorRTNodeError } from '../errors';
+import { BENCH, runBench } from './bench';
+import { BUILD, runBuild } from './build';
+import { INFER, runInfer } from './infer';
 import { INSPECT, runInspect } from './inspect';
 import { UsageError } from './options';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }> = {
   inspect: { summary: INSPECT.summary, run: runInspect },
+  build: { summary: BUILD.summary, run: runBuild },
+  infer: { summary: INFER.summary, run: runInfer },
+  bench: { summary: BENCH.summary, run: runBench },
 };
 
 function version(): string {

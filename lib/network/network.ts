@@ -2,12 +2,30 @@
  * Network: a Caffe network imported into the IR, with its weights, its cost per layer, and
  * re-shaping for another batch size. The entry point is `Network.fromCaffe(prototxt, options)`.
  */
-import { parsePrototxt, readCaffemodel, readPrototxt, type CaffeNetDefinition, type NetFormat } from '../caffe';
+import { parsePrototxt, readCaffemodel, readPrototxt, type CaffeNetDefinition, type Message, type NetFormat } from '../caffe';
 import { argumentError, WeightsError } from '../errors';
 import { buildGraph, type Graph } from './graph';
 import type { AnyLayer, Shape, Tensor, TensorInfo } from './types';
 import { volume } from './types';
-import { matchCaffemodel, randomBlobs, type WeightInit } from './weights';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { blobSpecs, generateBlob, matchCaffemodel, randomBlobs, type BlobSpec, type WeightInit } from './weights';
+
+/** Random weights above this many values are generated on a worker thread. */
+const WORKER_THRESHOLD = 1 << 20;
+
+/** Generates blobs on a worker thread (the same function, so the same values as on this thread). */
+function generateInWorker(specs: BlobSpec[], seed: number, init: WeightInit): Promise<Float32Array[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(path.join(__dirname, 'weights_worker.js'), { workerData: { specs, seed, init } });
+    worker.once('message', (m: { blobs?: Float32Array[]; error?: { message: string; layer?: string } }) => {
+      void worker.terminate();
+      if (m.error !== undefined) reject(new WeightsError(m.error.message, m.error.layer));
+      else resolve(m.blobs as Float32Array[]);
+    });
+    worker.once('error', reject);
+  });
+}
 
 /** Options of Network.fromCaffe / Network.parse. */
 export interface NetworkOptions {
@@ -269,6 +287,37 @@ export class Network {
     const blobs = param === undefined ? [] : randomBlobs(layer, param, this.store.seed, this.store.init);
     this.store.blobs.set(layerName, blobs);
     return blobs;
+  }
+
+  /**
+   * The blobs named `<layer>/<blob index>`, in order, without holding up the JS thread: random
+   * weights of large networks are generated on a worker thread (and kept, as weights() keeps them).
+   */
+  async loadWeights(names: readonly string[]): Promise<Float32Array[]> {
+    const parsed = names.map((n) => {
+      const at = n.lastIndexOf('/');
+      const layer = n.slice(0, at);
+      const index = Number(n.slice(at + 1));
+      if (at <= 0 || !Number.isInteger(index) || this.layer(layer) === undefined) {
+        throw argumentError('names of the form <layer>/<blob index>', 'names', n, 'range');
+      }
+      return { layer, index };
+    });
+    const missing = [...new Set(parsed.map((p) => p.layer))].filter((l) => !this.store.blobs.has(l));
+    if (missing.length > 0) {
+      const specs = missing.flatMap((l) => blobSpecs(this.layer(l) as AnyLayer, this.graph.params.get(l) as Message, this.store.init));
+      const total = specs.reduce((n, s) => n + volume(s.shape), 0);
+      const blobs = total > WORKER_THRESHOLD
+        ? await generateInWorker(specs, this.store.seed, this.store.init)
+        : specs.map((s) => generateBlob(s, this.store.seed, this.store.init));
+      for (const l of missing) this.store.blobs.set(l, []);
+      specs.forEach((s, i) => { (this.store.blobs.get(s.layer) as Float32Array[])[s.index] = blobs[i]; });
+    }
+    return parsed.map(({ layer, index }) => {
+      const blob = this.store.blobs.get(layer)?.[index];
+      if (blob === undefined) throw argumentError(`a blob index of layer '${layer}'`, 'names', `${layer}/${index}`, 'range');
+      return blob;
+    });
   }
 
   /** Per-layer MACs, parameters and activations, and the totals (docs/network.md says what counts). */

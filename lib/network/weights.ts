@@ -100,16 +100,36 @@ function fans(shape: Shape): { fanIn: number; fanOut: number } {
   return { fanIn: shape.length > 0 ? count / shape[0] : 1, fanOut: shape.length > 1 ? count / shape[1] : count };
 }
 
+/** A FillerParameter with Caffe's defaults applied: plain data, so it can cross to a worker thread. */
+export interface FillerSpec {
+  readonly type: string;
+  readonly value: number;
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+  readonly std: number;
+  readonly varianceNorm: string;
+}
+
+/** The FillerSpec of a FillerParameter message. */
+export function fillerSpec(m: Message): FillerSpec {
+  return {
+    type: m.str('type'), value: m.num('value'), min: m.num('min'), max: m.num('max'),
+    mean: m.num('mean'), std: m.num('std'), varianceNorm: m.str('variance_norm'),
+  };
+}
+
 /** Fills `out` as Caffe's FillerParameter says (constant, uniform, gaussian, xavier, msra, positive_unitball, bilinear). */
-export function applyFiller(out: Float32Array, shape: Shape, filler: Message, rng: Rng): void {
-  const type = filler.str('type');
+export function applyFiller(out: Float32Array, shape: Shape, filler: Message | FillerSpec, rng: Rng): void {
+  const f = filler instanceof Message ? fillerSpec(filler) : filler;
+  const type = f.type;
   const { fanIn, fanOut } = fans(shape);
-  const norm = filler.str('variance_norm');
+  const norm = f.varianceNorm;
   const n = norm === 'FAN_OUT' ? fanOut : norm === 'AVERAGE' ? (fanIn + fanOut) / 2 : fanIn;
   switch (type) {
-    case 'constant': out.fill(filler.num('value')); return;
-    case 'uniform': fillUniform(out, rng, filler.num('min'), filler.num('max')); return;
-    case 'gaussian': fillNormal(out, rng, filler.num('mean'), filler.num('std')); return;
+    case 'constant': out.fill(f.value); return;
+    case 'uniform': fillUniform(out, rng, f.min, f.max); return;
+    case 'gaussian': fillNormal(out, rng, f.mean, f.std); return;
     case 'xavier': { const a = Math.sqrt(3 / n); fillUniform(out, rng, -a, a); return; }
     case 'msra': fillNormal(out, rng, 0, Math.sqrt(2 / n)); return;
     case 'positive_unitball': {
@@ -168,9 +188,10 @@ function defaultFiller(param: Message, layer: AnyLayer, blob: number): Message {
  * - BatchNorm: mean uniform(-0.1, 0.1), variance uniform(0.5, 1.5), factor 1;
  * - Scale: gamma uniform(0.8, 1.2); PReLU slopes uniform(0.1, 0.3).
  */
-function heBlob(layer: AnyLayer, index: number, shape: Shape, rng: Rng): Float32Array {
+function heBlob(spec: BlobSpec, rng: Rng): Float32Array {
+  const { index, shape } = spec;
   const out = new Float32Array(volume(shape));
-  switch (layer.type) {
+  switch (spec.type) {
     case 'Convolution':
     case 'Deconvolution':
     case 'InnerProduct':
@@ -187,7 +208,7 @@ function heBlob(layer: AnyLayer, index: number, shape: Shape, rng: Rng): Float32
       else out.fill(1);
       break;
     case 'Scale':
-      if (index === 0 && !layer.attrs.fromInput) fillUniform(out, rng, 0.8, 1.2);
+      if (index === 0 && !spec.fromInput) fillUniform(out, rng, 0.8, 1.2);
       else fillUniform(out, rng, -0.1, 0.1);
       break;
     case 'PReLU':
@@ -199,34 +220,61 @@ function heBlob(layer: AnyLayer, index: number, shape: Shape, rng: Rng): Float32
   return out;
 }
 
-/** Random blobs of `layer`, deterministic from `seed`. */
-export function randomBlobs(layer: AnyLayer, param: Message, seed: number, init: WeightInit): Float32Array[] {
+/**
+ * What it takes to generate one random blob: plain data (a worker thread generates large
+ * networks' weights), resolved from the layer and its parameters on the main thread.
+ */
+export interface BlobSpec {
+  readonly layer: string;
+  readonly type: string;
+  readonly index: number;
+  readonly shape: readonly number[];
+  /** Scale layers whose scale is their second input. */
+  readonly fromInput: boolean;
+  /** 'filler' mode: the filler of this blob (Caffe's default where the layer gives none). */
+  readonly filler?: FillerSpec;
+}
+
+/** The BlobSpecs of `layer`'s blobs. */
+export function blobSpecs(layer: AnyLayer, param: Message, init: WeightInit): BlobSpec[] {
+  const fromInput = layer.type === 'Scale' && layer.attrs.fromInput;
   return layer.blobs.map((shape, index) => {
-    const rng = new Rng(blobSeed(seed, layer.name, index));
-    if (init === 'he') return heBlob(layer, index, shape, rng);
-    const out = new Float32Array(volume(shape));
-    if (layer.type === 'BatchNorm') {
-      // Caffe starts BatchNorm's statistics at zero; a zero factor would divide by zero, so 1.
-      if (index === 1) out.fill(1);
-      if (index === 2) out.fill(1);
-      return out;
-    }
+    const base = { layer: layer.name, type: layer.type, index, shape: [...shape], fromInput };
+    if (init === 'he' || layer.type === 'BatchNorm') return base;
     const spec = FILLER_FIELDS[layer.type];
     const holder = spec === undefined ? undefined : param.sub(spec[0]);
     // A Scale whose scale is its second input has only the bias blob: blob 0 takes bias_filler.
-    const slot = layer.type === 'Scale' && layer.attrs.fromInput ? index + 1 : index;
+    const slot = fromInput ? index + 1 : index;
     const field = spec?.[1][slot];
     const filler = holder !== undefined && field !== undefined && holder.has(field)
       ? (holder.msg(field) as Message)
       : defaultFiller(param, layer, slot);
-    try {
-      applyFiller(out, shape, filler, rng);
-    } catch (err) {
-      if (!(err instanceof WeightsError)) throw err;
-      throw new WeightsError(`layer '${layer.name}' (${layer.type}) blob ${index}: ${err.message}`, layer.name, index);
-    }
-    return out;
+    return { ...base, filler: fillerSpec(filler) };
   });
+}
+
+/** Generates one random blob, deterministic from `seed`; the same on any thread. */
+export function generateBlob(spec: BlobSpec, seed: number, init: WeightInit): Float32Array {
+  const rng = new Rng(blobSeed(seed, spec.layer, spec.index));
+  if (init === 'he') return heBlob(spec, rng);
+  const out = new Float32Array(volume(spec.shape));
+  if (spec.type === 'BatchNorm') {
+    // Caffe starts BatchNorm's statistics at zero; a zero factor would divide by zero, so 1.
+    if (spec.index >= 1) out.fill(1);
+    return out;
+  }
+  try {
+    applyFiller(out, spec.shape, spec.filler as FillerSpec, rng);
+  } catch (err) {
+    if (!(err instanceof WeightsError)) throw err;
+    throw new WeightsError(`layer '${spec.layer}' (${spec.type}) blob ${spec.index}: ${err.message}`, spec.layer, spec.index);
+  }
+  return out;
+}
+
+/** Random blobs of `layer`, deterministic from `seed`. */
+export function randomBlobs(layer: AnyLayer, param: Message, seed: number, init: WeightInit): Float32Array[] {
+  return blobSpecs(layer, param, init).map((spec) => generateBlob(spec, seed, init));
 }
 
 /** True when a legacy (num, channels, height, width) blob shape matches `expected` as Caffe's Blob::ShapeEquals does. */

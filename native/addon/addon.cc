@@ -2,12 +2,22 @@
 #include <napi.h>
 
 #include "addon/js_build_info.h"
+#include "addon/js_engine.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, trtn::js::BuildInfoJs, "buildInfo"));
   exports.Set("devices", Napi::Function::New(env, trtn::js::DevicesJs, "devices"));
+  exports.Set("backends", Napi::Function::New(env, trtn::js::BackendsJs, "backends"));
+  exports.Set("buildEngine", Napi::Function::New(env, trtn::js::BuildEngineJs, "buildEngine"));
+  exports.Set("loadEngine", Napi::Function::New(env, trtn::js::LoadEngineJs, "loadEngine"));
+  exports.Set("serializeEngine", Napi::Function::New(env, trtn::js::SerializeEngineJs, "serializeEngine"));
+  exports.Set("engineInfo", Napi::Function::New(env, trtn::js::EngineInfoJs, "engineInfo"));
+  exports.Set("disposeEngine", Napi::Function::New(env, trtn::js::DisposeEngineJs, "disposeEngine"));
+  exports.Set("createContext", Napi::Function::New(env, trtn::js::CreateContextJs, "createContext"));
+  exports.Set("disposeContext", Napi::Function::New(env, trtn::js::DisposeContextJs, "disposeContext"));
+  exports.Set("execute", Napi::Function::New(env, trtn::js::ExecuteJs, "execute"));
   return exports;
 }
 

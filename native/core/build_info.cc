@@ -37,6 +37,9 @@ const char* code_name(Code code) {
     case Code::kBackendUnavailable: return "E_BACKEND_UNAVAILABLE";
     case Code::kDisposed: return "E_DISPOSED";
     case Code::kInternal: return "E_INTERNAL";
+    case Code::kIO: return "E_IO";
+    case Code::kPlanBackend: return "E_PLAN_BACKEND";
+    case Code::kPlanArch: return "E_PLAN_ARCH";
   }
   return "E_INTERNAL";
 }

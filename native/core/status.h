@@ -24,6 +24,9 @@ enum class Code {
   kBackendUnavailable, // E_BACKEND_UNAVAILABLE
   kDisposed,           // E_DISPOSED
   kInternal,           // E_INTERNAL
+  kIO,                 // E_IO
+  kPlanBackend,        // E_PLAN_BACKEND
+  kPlanArch,           // E_PLAN_ARCH
 };
 
 /// The JS-visible code string for a Code ("E_CUDA" ...).

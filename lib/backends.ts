@@ -1,0 +1,55 @@
+/** Which backends exist here, and 'auto' selection: tensorrt, then cuda, then cpu. */
+import { argumentError, TensorRTNodeError } from './errors';
+import { native } from './native';
+
+/** Backend names. */
+export type BackendName = 'cpu' | 'cuda' | 'tensorrt';
+
+/** A backend choice: a name, or 'auto' for the best one available. */
+export type BackendChoice = BackendName | 'auto';
+
+/** Whether a backend can run here, and why not. */
+export interface BackendStatus {
+  readonly name: BackendName;
+  readonly available: boolean;
+  readonly reason: string;
+}
+
+const ORDER: readonly BackendName[] = ['tensorrt', 'cuda', 'cpu'];
+const NOT_BUILT: Readonly<Record<BackendName, string>> = {
+  tensorrt: 'not built: this addon was compiled without TensorRT',
+  cuda: 'not built: this addon has no cuda engine yet',
+  cpu: 'not built',
+};
+
+/** Every backend, available or not, with the reason when not. */
+export function backendStatus(): BackendStatus[] {
+  const compiled = new Map(native().backends().map((b) => [b.name, b]));
+  return ORDER.map((name) => {
+    const b = compiled.get(name);
+    if (b === undefined) return { name, available: false, reason: NOT_BUILT[name] };
+    return { name, available: b.available, reason: b.available ? '' : b.reason };
+  });
+}
+
+/** Resolves a choice to an available backend; for 'auto' also says why it skipped the others. */
+export function resolveBackend(choice: unknown): { backend: BackendName; skipped: Array<{ name: BackendName; reason: string }> } {
+  if (choice !== 'auto' && !ORDER.includes(choice as BackendName)) {
+    throw argumentError("'auto', 'cpu', 'cuda' or 'tensorrt'", 'backend', choice);
+  }
+  const status = backendStatus();
+  if (choice !== 'auto') {
+    const s = status.find((b) => b.name === choice) as BackendStatus;
+    if (!s.available) {
+      throw new TensorRTNodeError(s.name === 'cuda' && /GPU|driver/i.test(s.reason) ? 'E_NO_DEVICE' : 'E_BACKEND_UNAVAILABLE',
+        `backend '${s.name}' is not available: ${s.reason}`);
+    }
+    return { backend: s.name, skipped: [] };
+  }
+  const skipped: Array<{ name: BackendName; reason: string }> = [];
+  for (const s of status) {
+    if (s.available) return { backend: s.name, skipped };
+    skipped.push({ name: s.name, reason: s.reason });
+  }
+  throw new TensorRTNodeError('E_BACKEND_UNAVAILABLE', `no backend is available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}

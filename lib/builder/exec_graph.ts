@@ -1,0 +1,336 @@
+/**
+ * The execution graph: what every backend builds an engine from, and what a plan file stores.
+ *
+ * planExecGraph turns a Network (the IR) into nodes over tensors with per-image dimensions (the
+ * batch is the leading dimension of every tensor and is chosen at run time, up to maxBatchSize):
+ *   - Input layers become graph inputs; Dropout and Split disappear (their tops alias their bottom);
+ *   - with `optimize` (the default), BatchNorm / Scale / Bias layers that only follow a
+ *     Convolution, Deconvolution or InnerProduct fold into it, and a ReLU that only follows a
+ *     Convolution, Deconvolution, InnerProduct or Eltwise fuses into its epilogue;
+ *   - each node gets a precision; in INT8, tensors between INT8 nodes are stored as int8 with a
+ *     per-tensor scale, Quantize nodes turn float tensors into int8 ones for INT8 nodes, and an
+ *     INT8 node whose output a float node reads writes it as float
+ *     (docs/int8.md is the contract of every INT8 node).
+ * The graph is plain JSON; weights travel beside it as Float32Arrays in `weights` order.
+ */
+import { ShapeError, TensorRTNodeError } from '../errors';
+import type { AnyLayer, Network, Shape } from '../network';
+import { volume } from '../network';
+
+/** Engine precisions. `fp32` is strict float32; `tf32` rounds GEMM operands to TF32. */
+export type Precision = 'fp32' | 'tf32' | 'fp16' | 'int8';
+
+/** Storage types of execution tensors. */
+export type DType = 'float32' | 'int8';
+
+/** One tensor of the execution graph. */
+export interface ExecTensor {
+  /** IR tensor name (unique), or a generated name for tensors the planner adds (`<name>/int8`). */
+  readonly name: string;
+  /** Dimensions of one image (the batch dimension is left out). */
+  readonly dims: readonly number[];
+  readonly dtype: DType;
+  /** Quantization step of an int8 tensor: real value = q * scale. */
+  readonly scale?: number;
+}
+
+/** An activation fused into a node's epilogue. */
+export interface FusedActivation {
+  readonly type: 'ReLU';
+  readonly negativeSlope: number;
+}
+
+/** A per-channel affine layer folded into a Convolution / Deconvolution / InnerProduct's weights. */
+export type FoldedAffine =
+  | { readonly type: 'BatchNorm'; readonly layer: string; readonly eps: number; readonly weights: readonly number[] }
+  | { readonly type: 'Scale'; readonly layer: string; readonly weights: readonly number[]; readonly biasTerm: boolean }
+  | { readonly type: 'Bias'; readonly layer: string; readonly weights: readonly number[] };
+
+/** Operations of the execution graph: the IR layer types that execute, plus Quantize (float to int8). */
+export type ExecOp = Exclude<AnyLayer['type'], 'Input' | 'Dropout' | 'Split'> | 'Quantize';
+
+/** One node. */
+export interface ExecNode {
+  readonly name: string;
+  readonly op: ExecOp;
+  /** Tensor ids. */
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+  /** The IR layer's attributes (axes count the batch as dimension 0, as in the IR). */
+  readonly attrs: Readonly<Record<string, unknown>>;
+  /** Weight ids (indexes into ExecGraph.weights), in the layer's blob order. */
+  readonly weights: readonly number[];
+  readonly precision: Precision;
+  readonly fold?: readonly FoldedAffine[];
+  readonly activation?: FusedActivation;
+}
+
+/** A weight blob the nodes refer to. */
+export interface ExecWeight {
+  /** `<layer>/<blob index>`. */
+  readonly name: string;
+  readonly dims: readonly number[];
+}
+
+/** The whole graph. */
+export interface ExecGraph {
+  readonly format: 1;
+  readonly name: string;
+  readonly precision: Precision;
+  readonly maxBatchSize: number;
+  readonly tensors: readonly ExecTensor[];
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+  readonly nodes: readonly ExecNode[];
+  readonly weights: readonly ExecWeight[];
+}
+
+/** Options of planExecGraph. */
+export interface PlanOptions {
+  readonly precision: Precision;
+  readonly maxBatchSize: number;
+  /** Fold BatchNorm / Scale / Bias and fuse ReLU (default true). */
+  readonly optimize?: boolean;
+  /** INT8: quantization steps by IR tensor name (scale = amax / 127). */
+  readonly int8Scales?: Readonly<Record<string, number>>;
+}
+
+/** Ops that run in INT8 when their inputs have scales (see docs/int8.md). */
+const INT8_OPS: ReadonlySet<string> = new Set(['Convolution', 'InnerProduct', 'Pooling', 'ReLU', 'Concat', 'Eltwise', 'Flatten', 'Reshape']);
+/** INT8 ops whose output keeps the input's scale (TensorRT's rule for pooling and friends). */
+const SCALE_PRESERVING: ReadonlySet<string> = new Set(['Pooling', 'ReLU', 'Flatten', 'Reshape']);
+/** Ops that can absorb a following per-channel affine layer and a ReLU. */
+const GEMM_OPS: ReadonlySet<string> = new Set(['Convolution', 'Deconvolution', 'InnerProduct']);
+
+/**
+ * Per-image dimensions of every tensor. Engines take the batch at run time, so every tensor must
+ * keep the batch in dimension 0: checked by comparing the IR at batch 1 and batch 2.
+ */
+export function perImageDims(net: Network): Map<string, number[]> {
+  const one = net.withBatchSize(1);
+  const two = net.withBatchSize(2);
+  const dims = new Map<string, number[]>();
+  for (const [name, t1] of one.tensors) {
+    const t2 = two.tensors.get(name)?.shape as Shape;
+    const separable = t1.shape.length >= 1 && t1.shape[0] === 1 && t2[0] === 2 && t1.shape.length === t2.length &&
+      t1.shape.every((d, i) => i === 0 || d === t2[i]);
+    if (!separable) {
+      throw new ShapeError(`tensor '${name}' of layer '${t1.producer}' does not keep the batch in dimension 0 ` +
+        `(shape [${t1.shape.join(', ')}] at batch 1, [${t2.join(', ')}] at batch 2): engines need every tensor to lead ` +
+        'with the batch', t1.producer);
+    }
+    dims.set(name, t1.shape.slice(1));
+  }
+  // Learned blobs cannot depend on the batch either (a Scale over axis 0, or one whose operand
+  // includes the batch, learns one value per image).
+  one.layers.forEach((l, i) => {
+    const other = two.layers[i];
+    const same = l.blobs.length === other.blobs.length &&
+      l.blobs.every((b, j) => b.length === other.blobs[j].length && b.every((d, k) => d === other.blobs[j][k]));
+    if (!same) {
+      throw new ShapeError(`layer '${l.name}' (${l.type}) has learned blobs whose shape depends on the batch ` +
+        `([${l.blobs.map((b) => `[${b.join(', ')}]`).join(', ')}] at batch 1): engines need batch-independent weights`, l.name);
+    }
+  });
+  return dims;
+}
+
+interface Draft {
+  layer: AnyLayer;
+  inputs: string[];
+  outputs: string[];
+  fold: FoldedAffine[];
+  activation?: FusedActivation;
+}
+
+/** Builds the execution graph of `net` (see the module comment). */
+export function planExecGraph(net: Network, options: PlanOptions): ExecGraph {
+  const optimize = options.optimize !== false;
+  const dims = perImageDims(net);
+  const layers = net.withBatchSize(1).layers;
+  const outputsOfNet = new Set(net.outputs.map((o) => o.name));
+
+  // Aliases: Dropout and Split tops are their bottom.
+  const alias = new Map<string, string>();
+  const resolve = (t: string): string => {
+    let x = t;
+    while (alias.has(x)) x = alias.get(x) as string;
+    return x;
+  };
+  for (const l of layers) {
+    if (l.type === 'Dropout' || l.type === 'Split') for (const o of l.outputs) alias.set(o, l.inputs[0]);
+  }
+  const kept = layers.filter((l) => l.type !== 'Dropout' && l.type !== 'Split' && l.type !== 'Input');
+  for (const l of kept) {
+    if ((l.type === 'Convolution' || l.type === 'Deconvolution') && l.attrs.axis !== 1) {
+      throw new TensorRTNodeError('E_UNSUPPORTED_LAYER', `layer '${l.name}' (${l.type}) convolves over channel axis ` +
+        `${l.attrs.axis}; engines run convolutions whose channels follow the batch (axis 1)`);
+    }
+  }
+  const consumers = new Map<string, AnyLayer[]>();
+  for (const l of kept) for (const i of l.inputs) consumers.set(resolve(i), [...(consumers.get(resolve(i)) ?? []), l]);
+  const isOutput = (t: string) => [...outputsOfNet].some((o) => resolve(o) === t);
+  const soleConsumer = (t: string): AnyLayer | undefined => {
+    const c = consumers.get(t) ?? [];
+    return c.length === 1 && !isOutput(t) ? c[0] : undefined;
+  };
+
+  // Fusion: affine layers and ReLU into the layer before them.
+  const absorbed = new Set<string>();
+  const drafts: Draft[] = [];
+  for (const l of kept) {
+    if (absorbed.has(l.name)) continue;
+    const draft: Draft = { layer: l, inputs: l.inputs.map(resolve), outputs: l.outputs.map(resolve), fold: [] };
+    if (optimize && GEMM_OPS.has(l.type) && l.outputs.length === 1) {
+      let out = resolve(l.outputs[0]);
+      for (;;) {
+        const next = soleConsumer(out);
+        const affine = next === undefined ? undefined : asFoldable(next, dims.get(out) as number[], l);
+        if (next === undefined || affine === undefined || draft.activation !== undefined) break;
+        draft.fold.push(affine);
+        absorbed.add(next.name);
+        out = resolve(next.outputs[0]);
+      }
+      draft.outputs = [out];
+    }
+    if (optimize && (GEMM_OPS.has(l.type) || l.type === 'Eltwise') && draft.outputs.length === 1) {
+      const next = soleConsumer(draft.outputs[0]);
+      if (next !== undefined && next.type === 'ReLU') {
+        draft.activation = { type: 'ReLU', negativeSlope: next.attrs.negativeSlope };
+        absorbed.add(next.name);
+        draft.outputs = [resolve(next.outputs[0])];
+      }
+    }
+    drafts.push(draft);
+  }
+
+  // Tensors that remain, in first-use order; inputs first.
+  const tensorIds = new Map<string, number>();
+  const tensors: Array<{ name: string; dims: number[]; dtype: DType; scale?: number }> = [];
+  const tensorId = (name: string): number => {
+    let id = tensorIds.get(name);
+    if (id === undefined) {
+      id = tensors.length;
+      tensorIds.set(name, id);
+      tensors.push({ name, dims: dims.get(name) as number[], dtype: 'float32' });
+    }
+    return id;
+  };
+  const inputs = net.inputs.map((i) => tensorId(i.name));
+  const weights: ExecWeight[] = [];
+  const weightIds = (layer: AnyLayer): number[] => layer.blobs.map((shape, i) => {
+    weights.push({ name: `${layer.name}/${i}`, dims: [...shape] });
+    return weights.length - 1;
+  });
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const nodes: Array<{ -readonly [K in keyof ExecNode]: ExecNode[K] }> = drafts.map((d) => ({
+    name: d.layer.name,
+    op: d.layer.type as ExecOp,
+    inputs: d.inputs.map(tensorId),
+    outputs: d.outputs.map(tensorId),
+    attrs: d.layer.attrs as unknown as Record<string, unknown>,
+    weights: weightIds(d.layer),
+    precision: options.precision === 'int8' ? 'fp32' : options.precision,
+    ...(d.fold.length > 0 ? { fold: d.fold.map((f) => ({ ...f, weights: weightIds(byName.get(f.layer) as AnyLayer) })) } : {}),
+    ...(d.activation !== undefined ? { activation: d.activation } : {}),
+  }));
+  const outputs = net.outputs.map((o) => tensorId(resolve(o.name)));
+
+  const graph: ExecGraph = {
+    format: 1, name: net.name, precision: options.precision, maxBatchSize: options.maxBatchSize,
+    tensors, inputs, outputs, nodes, weights,
+  };
+  return options.precision === 'int8' ? assignInt8(graph, options.int8Scales ?? {}) : graph;
+}
+
+/** The affine description of `layer` when it can fold into `producer`'s output channels. */
+function asFoldable(layer: AnyLayer, inputDims: readonly number[], producer: AnyLayer): FoldedAffine | undefined {
+  const channels = inputDims[0];
+  // Per-channel over dimension 1 of the full shape (dimension 0 of the per-image dims) only.
+  const perChannel = (shape: Shape) => shape.length >= 1 && shape[0] === channels && volume(shape) === channels;
+  if (producer.type === 'Deconvolution' && producer.attrs.group !== 1) return undefined;
+  switch (layer.type) {
+    case 'BatchNorm':
+      return layer.attrs.channels === channels && layer.attrs.useGlobalStats
+        ? { type: 'BatchNorm', layer: layer.name, eps: layer.attrs.eps, weights: [] }
+        : undefined;
+    case 'Scale':
+      return !layer.attrs.fromInput && layer.attrs.axis === 1 && perChannel(layer.attrs.scaleShape)
+        ? { type: 'Scale', layer: layer.name, weights: [], biasTerm: layer.attrs.biasTerm }
+        : undefined;
+    case 'Bias':
+      return !layer.attrs.fromInput && layer.attrs.axis === 1 && perChannel(layer.attrs.biasShape)
+        ? { type: 'Bias', layer: layer.name, weights: [] }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * INT8 storage: nodes of INT8-capable ops whose inputs all have scales run in INT8; a tensor is
+ * int8 when its producer and all its consumers are INT8 nodes; Quantize nodes feed INT8 nodes
+ * from float tensors. Scale-preserving ops give their output the input's scale.
+ */
+function assignInt8(graph: ExecGraph, scales: Readonly<Record<string, number>>): ExecGraph {
+  const tensors = graph.tensors.map((t) => ({ ...t }));
+  const scaleOf = new Map<number, number>();
+  tensors.forEach((t, id) => {
+    const s = scales[t.name];
+    if (s !== undefined && Number.isFinite(s) && s > 0) scaleOf.set(id, Math.fround(s));
+  });
+  const nodes = graph.nodes.map((n) => ({ ...n }));
+  // Scale-preserving ops pass their input scale on, in graph order.
+  for (const n of nodes) {
+    if (SCALE_PRESERVING.has(n.op) && scaleOf.has(n.inputs[0])) scaleOf.set(n.outputs[0], scaleOf.get(n.inputs[0]) as number);
+  }
+  for (const n of nodes) {
+    const capable = INT8_OPS.has(n.op) &&
+      !(n.op === 'Pooling' && (n.attrs as { method: string }).method === 'STOCHASTIC') &&
+      !(n.op === 'Eltwise' && (n.attrs as { operation: string }).operation !== 'SUM') &&
+      [...n.inputs, ...n.outputs].every((t) => scaleOf.has(t));
+    n.precision = capable ? 'int8' : 'fp32';
+  }
+  const producer = new Map<number, (typeof nodes)[number]>();
+  const users = new Map<number, Array<(typeof nodes)[number]>>();
+  for (const n of nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) users.set(i, [...(users.get(i) ?? []), n]);
+  }
+  const outputs = new Set(graph.outputs);
+  tensors.forEach((t, id) => {
+    const p = producer.get(id);
+    const u = users.get(id) ?? [];
+    if (p !== undefined && p.precision === 'int8' && !outputs.has(id) && u.length > 0 && u.every((c) => c.precision === 'int8')) {
+      t.dtype = 'int8';
+      t.scale = scaleOf.get(id);
+    }
+  });
+  // Quantize nodes: one per float tensor that INT8 nodes read.
+  const quantized = new Map<number, number>();
+  const result: Array<(typeof nodes)[number]> = [];
+  const quantizeBefore = (node: (typeof nodes)[number]) => {
+    node.inputs = node.inputs.map((id) => {
+      if (tensors[id].dtype === 'int8') return id;
+      let q = quantized.get(id);
+      if (q === undefined) {
+        q = tensors.length;
+        tensors.push({ name: `${tensors[id].name}/int8`, dims: tensors[id].dims, dtype: 'int8', scale: scaleOf.get(id) });
+        quantized.set(id, q);
+        const qnode = {
+          name: `${tensors[id].name}/quantize`, op: 'Quantize' as ExecOp, inputs: [id], outputs: [q],
+          attrs: {}, weights: [], precision: 'int8' as Precision,
+        };
+        result.push(qnode);
+      }
+      return q;
+    });
+  };
+  for (const n of nodes) {
+    if (n.precision === 'int8') quantizeBefore(n);
+    // Float nodes never see int8 tensors: by construction an int8 tensor has only INT8 users,
+    // and an INT8 node whose output a float node reads writes that output as float.
+    result.push(n);
+  }
+  return { ...graph, tensors, nodes: result };
+}

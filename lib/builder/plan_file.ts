@@ -1,0 +1,167 @@
+/**
+ * The plan container: what engine.serialize() writes and Runtime.deserialize() reads.
+ *
+ *   bytes 0-7    magic "TRTNPLAN"
+ *   bytes 8-11   format version (uint32 LE)
+ *   bytes 12-15  header length in bytes (uint32 LE)
+ *   bytes 16-23  total file length (uint64 LE)
+ *   bytes 24-27  CRC-32 of bytes 32 .. end
+ *   bytes 28-31  zero
+ *   bytes 32..   header: JSON (package version, backend, precision, device arch, batch limit,
+ *                inputs and outputs, and the section table), then sections at 64-byte
+ *                boundaries: "graph" (the execution graph, JSON), "weights" (the prepared weights
+ *                in the addon's binary form), "backend" (backend-specific bytes; may be empty).
+ *
+ * Loading checks, in order and before anything else is read: length, magic, format version,
+ * total length, checksum, header, section table (every offset and length inside the file).
+ */
+import { crc32 } from 'zlib';
+import { PlanError } from '../errors';
+import type { ExecGraph, Precision } from './exec_graph';
+
+/** The plan format this package writes and the newest it reads. */
+export const PLAN_FORMAT_VERSION = 1;
+const MAGIC = 'TRTNPLAN';
+const FIXED = 32;
+const ALIGN = 64;
+const SECTION_NAMES = ['graph', 'weights', 'backend'] as const;
+
+/** Name, dims and dtype of an engine input or output. */
+export interface PlanTensor {
+  readonly name: string;
+  /** Dimensions of one image (the batch leads at run time). */
+  readonly dims: readonly number[];
+}
+
+/** The plan's JSON header. */
+export interface PlanHeader {
+  readonly formatVersion: number;
+  readonly packageVersion: string;
+  readonly backend: string;
+  readonly precision: Precision;
+  /** GPU architecture the engine was built for ('sm_90'), or null for portable (cpu) plans. */
+  readonly deviceArch: string | null;
+  readonly maxBatchSize: number;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly inputs: readonly PlanTensor[];
+  readonly outputs: readonly PlanTensor[];
+  readonly sections: ReadonlyArray<{ readonly name: string; readonly offset: number; readonly length: number }>;
+}
+
+/** The parts of a plan. */
+export interface PlanContents {
+  readonly header: PlanHeader;
+  readonly graphJson: string;
+  readonly weights: Uint8Array;
+  readonly backend: Uint8Array;
+}
+
+function align(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+/** Writes a plan. */
+export function writePlan(header: Omit<PlanHeader, 'sections' | 'formatVersion'>, graph: ExecGraph | string,
+                          weights: Uint8Array, backend: Uint8Array): Uint8Array {
+  const graphBytes = Buffer.from(typeof graph === 'string' ? graph : JSON.stringify(graph), 'utf8');
+  const parts: Array<[string, Uint8Array]> = [['graph', graphBytes], ['weights', weights], ['backend', backend]];
+  // The section table's offsets depend on the header's own length: lay out with a generous
+  // estimate of it, then fix the estimate if the real header is longer.
+  let headerSpace = 512;
+  for (;;) {
+    let at = align(FIXED + headerSpace);
+    const sections = parts.map(([name, bytes]) => {
+      const s = { name, offset: at, length: bytes.length };
+      at = align(at + bytes.length);
+      return s;
+    });
+    const json = Buffer.from(JSON.stringify({ formatVersion: PLAN_FORMAT_VERSION, ...header, sections }), 'utf8');
+    if (json.length > headerSpace) {
+      headerSpace = json.length + 256;
+      continue;
+    }
+    const total = sections.length > 0 ? sections[sections.length - 1].offset + sections[sections.length - 1].length : at;
+    const out = Buffer.alloc(total);
+    out.write(MAGIC, 0, 'latin1');
+    out.writeUInt32LE(PLAN_FORMAT_VERSION, 8);
+    out.writeUInt32LE(json.length, 12);
+    out.writeBigUInt64LE(BigInt(total), 16);
+    json.copy(out, FIXED);
+    parts.forEach(([, bytes], i) => out.set(bytes, sections[i].offset));
+    out.writeUInt32LE(crc32(out.subarray(FIXED)), 24);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  }
+}
+
+function corrupt(problem: 'truncated' | 'magic' | 'checksum' | 'layout', message: string): PlanError {
+  return new PlanError('E_PLAN_CORRUPT', problem, `not a usable plan: ${message}`);
+}
+
+/** Reads and checks a plan's container; the sections are views into `plan`. */
+export function readPlan(plan: Uint8Array): PlanContents {
+  const buf = Buffer.from(plan.buffer, plan.byteOffset, plan.byteLength);
+  if (buf.length < FIXED) {
+    throw corrupt('truncated', `${buf.length} bytes, but a plan starts with a ${FIXED}-byte header (the file is truncated or empty)`);
+  }
+  if (buf.toString('latin1', 0, 8) !== MAGIC) {
+    throw corrupt('magic', 'it does not start with "TRTNPLAN" (a TensorRT .engine, a caffemodel or another file?)');
+  }
+  const version = buf.readUInt32LE(8);
+  if (version > PLAN_FORMAT_VERSION) {
+    throw new PlanError('E_PLAN_VERSION', 'version',
+      `the plan has format version ${version}; this tensorrt-node reads up to ${PLAN_FORMAT_VERSION}: upgrade tensorrt-node or rebuild the plan`);
+  }
+  if (version < 1) throw corrupt('layout', `format version ${version} does not exist`);
+  const headerLength = buf.readUInt32LE(12);
+  const total = buf.readBigUInt64LE(16);
+  if (total > BigInt(buf.length)) {
+    throw corrupt('truncated', `the header says ${total} bytes but there are ${buf.length} (the file is truncated)`);
+  }
+  if (total < BigInt(buf.length)) throw corrupt('layout', `${BigInt(buf.length) - total} bytes follow the end the header gives`);
+  if (buf.readUInt32LE(28) !== 0) throw corrupt('layout', 'reserved header bytes are not zero');
+  const sum = buf.readUInt32LE(24);
+  if (crc32(buf.subarray(FIXED)) !== sum) throw corrupt('checksum', 'checksum mismatch (the file was changed or damaged)');
+  if (headerLength > buf.length - FIXED) throw corrupt('layout', 'the header runs past the end of the file');
+  let header: PlanHeader;
+  try {
+    header = JSON.parse(buf.toString('utf8', FIXED, FIXED + headerLength)) as PlanHeader;
+  } catch (err) {
+    throw corrupt('layout', `the header is not JSON (${(err as Error).message})`);
+  }
+  checkHeader(header, buf.length, FIXED + headerLength);
+  const section = (name: string): Uint8Array => {
+    const s = header.sections.find((x) => x.name === name) as { offset: number; length: number };
+    return new Uint8Array(buf.buffer, buf.byteOffset + s.offset, s.length);
+  };
+  return {
+    header,
+    graphJson: Buffer.from(section('graph')).toString('utf8'),
+    weights: section('weights'),
+    backend: section('backend'),
+  };
+}
+
+function checkHeader(h: PlanHeader, size: number, headerEnd: number): void {
+  const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  const tensors = (v: unknown) => Array.isArray(v) && v.every((t) =>
+    t !== null && typeof t === 'object' && typeof (t as PlanTensor).name === 'string' &&
+    Array.isArray((t as PlanTensor).dims) && (t as PlanTensor).dims.every((d) => isInt(d) && d > 0));
+  if (h === null || typeof h !== 'object' || typeof h.backend !== 'string' || typeof h.precision !== 'string' ||
+      !isInt(h.maxBatchSize) || h.maxBatchSize < 1 || typeof h.packageVersion !== 'string' ||
+      !(h.deviceArch === null || typeof h.deviceArch === 'string') || !tensors(h.inputs) || !tensors(h.outputs) ||
+      !Array.isArray(h.sections)) {
+    throw corrupt('layout', 'the header lacks fields a plan has');
+  }
+  const seen = new Set<string>();
+  let end = headerEnd;
+  for (const s of h.sections) {
+    if (s === null || typeof s !== 'object' || !SECTION_NAMES.includes(s.name as (typeof SECTION_NAMES)[number]) ||
+        seen.has(s.name) || !isInt(s.offset) || !isInt(s.length) || s.offset < end || s.offset + s.length > size) {
+      throw corrupt('layout', `bad section table entry ${JSON.stringify(s)}`);
+    }
+    seen.add(s.name);
+    end = s.offset + s.length;
+  }
+  for (const name of SECTION_NAMES) if (!seen.has(name)) throw corrupt('layout', `no '${name}' section`);
+}

@@ -1,0 +1,128 @@
+/**
+ * `tensorrt-node bench`: the first cut of a trtexec-style timer. Builds (or loads) an engine,
+ * warms up, then runs timed inferences until both --duration and --iterations are reached, and
+ * prints throughput (images/s = batch x inferences/s) and latency percentiles. Times are host
+ * wall times around each awaited infer() call: they include moving inputs and outputs.
+ */
+import * as os from 'os';
+import { devices } from '../device';
+import { human } from './format';
+import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
+import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
+
+/** The bench command's options. */
+export const BENCH: CommandSpec = {
+  name: 'bench',
+  summary: 'Time a network (prototxt or plan) like trtexec: throughput and latency percentiles.',
+  usage: 'tensorrt-node bench <deploy.prototxt|file.plan> [--batch N] [--precision p] [options]',
+  options: [
+    { name: 'batch', type: 'string', value: 'N', help: 'Images per inference', default: '1' },
+    { name: 'warmUp', type: 'string', value: 'ms', help: 'Run this long before timing', default: '200' },
+    { name: 'duration', type: 'string', value: 's', help: 'Time at least this long', default: '3' },
+    { name: 'iterations', type: 'string', value: 'N', help: 'Time at least this many inferences', default: '10' },
+    { name: 'json', type: 'boolean', help: 'Print the results as JSON' },
+    ...ENGINE_OPTIONS,
+  ],
+  notes: [
+    'Throughput: images per second (batch x inferences per second) over the timed window.\n' +
+    'Latency: host wall time of one inference call, inputs and outputs included; min, mean, median,\n' +
+    'p90, p99 and max over the timed inferences. Inputs are random, uniform in [-1, 1).',
+  ],
+  examples: [
+    'tensorrt-node bench models/googlenet.prototxt --batch 1',
+    'tensorrt-node bench models/alexnet.prototxt --batch 128 --precision int8 --json',
+  ],
+};
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Runs `bench`; resolves to the exit code. */
+export async function runBench(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const { values, positionals } = parseCommand(BENCH, argv);
+  if (values.help === true) {
+    out(formatHelp(BENCH));
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`tensorrt-node bench: give one prototxt or plan, got ${positionals.length} file arguments`);
+  const batch = batchOption(BENCH, values) ?? 1;
+  const warmUp = intOption(BENCH, 'warmUp', values.warmUp as string | undefined, 0, 3600000) ?? 200;
+  const duration = Number(values.duration ?? 3);
+  if (!Number.isFinite(duration) || duration < 0 || duration > 86400) {
+    throw new UsageError(`tensorrt-node bench: --duration is seconds in [0, 86400], got '${String(values.duration)}'`);
+  }
+  const iterations = intOption(BENCH, 'iterations', values.iterations as string | undefined, 1, 1e9) ?? 10;
+  const { seed } = engineChoices(BENCH, values);
+  const json = values.json === true;
+  const { engine } = await obtainEngine(BENCH, positionals[0], values, batch, json ? () => undefined : err);
+  if (batch > engine.maxBatchSize) {
+    engine.dispose();
+    throw new UsageError(`tensorrt-node bench: the plan runs at most ${engine.maxBatchSize} images per inference, not ${batch}`);
+  }
+  const ctx = engine.createContext();
+  try {
+    let x = (seed ^ 0x85ebca6b) >>> 0 || 1;
+    const inputs: Record<string, Float32Array> = {};
+    for (const t of engine.inputs) {
+      const data = new Float32Array(batch * t.dims.reduce((a, b) => a * b, 1));
+      for (let i = 0; i < data.length; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        x >>>= 0;
+        data[i] = (x / 4294967296) * 2 - 1;
+      }
+      inputs[t.name] = data;
+    }
+    const outputs = Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(batch * t.dims.reduce((a, b) => a * b, 1))]));
+    const options = { batchSize: batch, outputs };
+    const warmStart = performance.now();
+    do {
+      await ctx.infer(inputs, options);
+    } while (performance.now() - warmStart < warmUp);
+    const latencies: number[] = [];
+    const start = performance.now();
+    while (latencies.length < iterations || performance.now() - start < duration * 1000) {
+      const t0 = performance.now();
+      await ctx.infer(inputs, options);
+      latencies.push(performance.now() - t0);
+    }
+    const wall = (performance.now() - start) / 1000;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const mean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
+    const gpus = devices().devices;
+    const result = {
+      network: positionals[0], backend: engine.backend, precision: engine.precision, batch,
+      device: engine.backend === 'cpu' ? `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}` : gpus[0]?.name ?? 'unknown',
+      iterations: latencies.length, walltimeSeconds: wall,
+      throughput: { imagesPerSecond: (batch * latencies.length) / wall, inferencesPerSecond: latencies.length / wall },
+      latencyMs: {
+        min: sorted[0], mean, median: percentile(sorted, 50), p90: percentile(sorted, 90),
+        p99: percentile(sorted, 99), max: sorted[sorted.length - 1],
+      },
+      transfersIncluded: true,
+      note: engine.backend === 'cpu' ? cpuNote() : '',
+    };
+    if (json) {
+      out(JSON.stringify(result, null, 2));
+      return 0;
+    }
+    const l = result.latencyMs;
+    out('=== Performance summary ===');
+    out(`Network: ${result.network}; backend ${result.backend}, ${result.precision}, batch ${batch}, device ${result.device}`);
+    out(`Throughput: ${human(result.throughput.imagesPerSecond)} images/s (${result.throughput.inferencesPerSecond.toFixed(2)} inferences/s)`);
+    out(`Latency: min = ${l.min.toFixed(3)} ms, mean = ${l.mean.toFixed(3)} ms, median = ${l.median.toFixed(3)} ms, ` +
+      `percentile(90%) = ${l.p90.toFixed(3)} ms, percentile(99%) = ${l.p99.toFixed(3)} ms, max = ${l.max.toFixed(3)} ms`);
+    out(`Total host walltime: ${wall.toFixed(3)} s over ${latencies.length} inferences`);
+    if (result.note) out(`Note: ${result.note}`);
+    out('Throughput is images per second over the timed window; latency is the wall time of one infer() call,');
+    out('inputs and outputs included.');
+  } finally {
+    ctx.dispose();
+    engine.dispose();
+  }
+  return 0;
+}

@@ -1,0 +1,84 @@
+/**
+ * What build, infer and bench share: the options that say how to get an engine, and getting it
+ * (a plan file is loaded; a prototxt is imported and built).
+ */
+import { promises as fsp } from 'fs';
+import { Builder } from '../builder/builder';
+import type { Precision } from '../builder/exec_graph';
+import { backendStatus, type BackendChoice } from '../backends';
+import { Network } from '../network';
+import { Engine } from '../runtime/engine';
+import { intOption, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from './options';
+
+/** Options of every command that builds an engine from a prototxt. */
+export const ENGINE_OPTIONS: readonly OptionSpec[] = [
+  { name: 'weights', type: 'string', value: 'file.caffemodel', help: 'Trained weights (default: random weights from --seed)' },
+  { name: 'precision', type: 'string', value: 'fp32|tf32|fp16|int8', help: 'Engine precision', default: 'fp32' },
+  { name: 'backend', type: 'string', value: 'auto|cpu|cuda|tensorrt', help: 'Backend; auto picks tensorrt, then cuda, then cpu', default: 'auto' },
+  { name: 'seed', type: 'string', value: 'N', help: 'Seed of random weights (and of --random inputs)', default: '1' },
+  { name: 'no-optimize', type: 'boolean', help: 'Keep every layer as its own node (no BatchNorm folding, no ReLU fusion)' },
+];
+
+const PRECISIONS = ['fp32', 'tf32', 'fp16', 'int8'];
+const BACKENDS = ['auto', 'cpu', 'cuda', 'tensorrt'];
+
+/** True when the file starts with the plan magic. */
+async function isPlan(path: string): Promise<boolean> {
+  try {
+    const fh = await fsp.open(path, 'r');
+    try {
+      const head = Buffer.alloc(8);
+      await fh.read(head, 0, 8, 0);
+      return head.toString('latin1') === 'TRTNPLAN';
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** The precision and backend options, checked. */
+export function engineChoices(spec: CommandSpec, values: ParsedArgs['values']): { precision: Precision; backend: BackendChoice; seed: number } {
+  const precision = (values.precision as string | undefined) ?? 'fp32';
+  if (!PRECISIONS.includes(precision)) throw new UsageError(`tensorrt-node ${spec.name}: --precision is one of ${PRECISIONS.join(', ')}, got '${precision}'`);
+  const backend = (values.backend as string | undefined) ?? 'auto';
+  if (!BACKENDS.includes(backend)) throw new UsageError(`tensorrt-node ${spec.name}: --backend is one of ${BACKENDS.join(', ')}, got '${backend}'`);
+  const seed = intOption(spec, 'seed', values.seed as string | undefined, 0, 0xffffffff) ?? 1;
+  return { precision: precision as Precision, backend: backend as BackendChoice, seed };
+}
+
+/** Loads the plan at `file`, or imports the prototxt and builds an engine for `maxBatchSize`. */
+export async function obtainEngine(spec: CommandSpec, file: string, values: ParsedArgs['values'], maxBatchSize: number | undefined,
+                                   log: (s: string) => void): Promise<{ engine: Engine; net?: Network; built: boolean }> {
+  const { precision, backend, seed } = engineChoices(spec, values);
+  if (await isPlan(file)) {
+    for (const o of ['weights', 'precision', 'no-optimize']) {
+      if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
+    }
+    const engine = await Engine.load(file, backend === 'auto' ? {} : { backend });
+    log(`loaded plan ${file}: ${engine.backend} backend, ${engine.precision}, max batch ${engine.maxBatchSize}`);
+    return { engine, built: false };
+  }
+  const net = await Network.fromCaffe(file, { weights: values.weights as string | undefined, seed });
+  const builder = new Builder({ backend, logger: (severity, message) => log(`${severity}: ${message}`) });
+  if (builder.skipped.length > 0) {
+    log(`backend ${builder.backend} (skipped ${builder.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
+  }
+  const t0 = performance.now();
+  const engine = await builder.build(net, { precision, maxBatchSize: maxBatchSize ?? net.batchSize, optimize: values['no-optimize'] !== true });
+  log(`built ${net.name || file} for the ${engine.backend} backend, ${precision}, max batch ${engine.maxBatchSize} ` +
+    `in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  return { engine, net, built: true };
+}
+
+/** Why no GPU backend ran, for the notes of commands that ran on the cpu backend. */
+export function cpuNote(): string {
+  const gpu = backendStatus().filter((b) => b.name !== 'cpu' && !b.available).map((b) => `${b.name}: ${b.reason}`);
+  return gpu.length > 0 ? `ran on the cpu backend (${gpu.join('; ')})` : 'ran on the cpu backend';
+}
+
+/** --batch as an integer in [1, 1048576]. */
+export function batchOption(spec: CommandSpec, values: ParsedArgs['values']): number | undefined {
+  return intOption(spec, 'batch', values.batch as string | undefined, 1, 1 << 20);
+}

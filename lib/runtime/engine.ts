@@ -1,0 +1,371 @@
+/**
+ * Engines and execution contexts, as TensorRT shapes them and as Node expects: builds and runs go
+ * to other threads and come back as Promises; engine.dispose() / context.dispose() (or `using`)
+ * free native memory early, finalizers free it otherwise.
+ */
+import { promises as fsp } from 'fs';
+import { argumentError, DisposedError, fromNative, IOError, PlanError } from '../errors';
+import { resolveBackend, type BackendName } from '../backends';
+import type { Precision } from '../builder/exec_graph';
+import { readPlan, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
+import { native, type NativeHandle } from '../native';
+
+/** An engine input or output. */
+export interface TensorDesc {
+  readonly name: string;
+  /** Dimensions of one image. */
+  readonly dims: readonly number[];
+  /** [maxBatchSize, ...dims]. */
+  readonly shape: readonly number[];
+  readonly dtype: 'float32';
+}
+
+/** Options of ExecutionContext.infer(). */
+export interface InferOptions {
+  /** Images in this call; by default the input length divided by one image's size. */
+  readonly batchSize?: number;
+  /** Arrays to write the outputs into (at least batchSize x image size long), by output name. */
+  readonly outputs?: Readonly<Record<string, Float32Array>>;
+}
+
+/** What an engine is, independent of how it was made. */
+export interface EngineMeta {
+  readonly name: string;
+  readonly backend: BackendName;
+  readonly precision: Precision;
+  readonly maxBatchSize: number;
+  readonly deviceArch: string | null;
+  readonly inputs: readonly PlanTensor[];
+  readonly outputs: readonly PlanTensor[];
+  /** When the engine was built (kept through plans, so a plan round-trips bit for bit). */
+  readonly createdAt: string;
+}
+
+function volume(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+function describe(t: PlanTensor, maxBatch: number): TensorDesc {
+  return { name: t.name, dims: [...t.dims], shape: [maxBatch, ...t.dims], dtype: 'float32' };
+}
+
+/** A built engine: immutable; make contexts to run it. */
+export class Engine {
+  private handle: NativeHandle | undefined;
+  private readonly contexts = new Set<ExecutionContext>();
+
+  /** @internal Builder.build and Runtime.deserialize make engines. */
+  constructor(handle: NativeHandle, readonly meta: EngineMeta, private readonly graphJson: string) {
+    this.handle = handle;
+  }
+
+  get name(): string {
+    return this.meta.name;
+  }
+
+  get backend(): BackendName {
+    return this.meta.backend;
+  }
+
+  get precision(): Precision {
+    return this.meta.precision;
+  }
+
+  get maxBatchSize(): number {
+    return this.meta.maxBatchSize;
+  }
+
+  /** Inputs, in the order the network declares them. */
+  get inputs(): readonly TensorDesc[] {
+    return this.meta.inputs.map((t) => describe(t, this.meta.maxBatchSize));
+  }
+
+  /** Outputs (tensors no layer reads). */
+  get outputs(): readonly TensorDesc[] {
+    return this.meta.outputs.map((t) => describe(t, this.meta.maxBatchSize));
+  }
+
+  /** True after dispose(). */
+  get disposed(): boolean {
+    return this.handle === undefined;
+  }
+
+  /** @internal */
+  nativeHandle(): NativeHandle {
+    if (this.handle === undefined) throw new DisposedError('engine');
+    return this.handle;
+  }
+
+  /** Bytes of activation memory one context needs per image, and of the prepared weights. */
+  memory(): { activationBytesPerImage: number; weightBytes: number } {
+    const info = native().engineInfo(this.nativeHandle());
+    return { activationBytesPerImage: info.activationBytesPerImage, weightBytes: info.weightBytes };
+  }
+
+  /** The engine as a plan (see lib/builder/plan_file.ts). */
+  serialize(): Uint8Array {
+    let sections: { weights: Uint8Array; backend: Uint8Array };
+    try {
+      sections = native().serializeEngine(this.nativeHandle());
+    } catch (err) {
+      throw fromNative(err);
+    }
+    return writePlan({
+      packageVersion: packageVersion(), backend: this.meta.backend, precision: this.meta.precision,
+      deviceArch: this.meta.deviceArch, maxBatchSize: this.meta.maxBatchSize, name: this.meta.name,
+      createdAt: this.meta.createdAt, inputs: this.meta.inputs, outputs: this.meta.outputs,
+    }, this.graphJson, sections.weights, sections.backend);
+  }
+
+  /** Writes the plan to a file. */
+  async save(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
+    const plan = this.serialize();
+    try {
+      await fsp.writeFile(path, plan);
+    } catch (err) {
+      throw new IOError(`cannot write plan ${path}: ${(err as Error).message}`, path, { cause: err });
+    }
+  }
+
+  /** Reads a plan file (Runtime.deserialize of its bytes). */
+  static async load(path: string, options?: DeserializeOptions): Promise<Engine> {
+    if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(path);
+    } catch (err) {
+      throw new IOError(`cannot read plan ${path}: ${(err as Error).message}`, path, { cause: err });
+    }
+    return Runtime.deserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+  }
+
+  /** A new execution context (its own activation memory; contexts run in parallel). */
+  createContext(): ExecutionContext {
+    let handle: NativeHandle;
+    try {
+      handle = native().createContext(this.nativeHandle());
+    } catch (err) {
+      throw fromNative(err);
+    }
+    const ctx = new ExecutionContext(this, handle);
+    this.contexts.add(ctx);
+    return ctx;
+  }
+
+  /** Frees the engine. Contexts made from it keep working until they are disposed. */
+  dispose(): void {
+    if (this.handle === undefined) return;
+    native().disposeEngine(this.handle);
+    this.handle = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** Runs an engine: infer() calls on one context run one after another, in call order. */
+export class ExecutionContext {
+  private handle: NativeHandle | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** @internal Engine.createContext makes contexts. */
+  constructor(readonly engine: Engine, handle: NativeHandle) {
+    this.handle = handle;
+  }
+
+  get disposed(): boolean {
+    return this.handle === undefined;
+  }
+
+  /**
+   * Runs the engine on `inputs` (a Float32Array per input name, batch-major NCHW) and resolves to
+   * the outputs by name. Argument mistakes throw TypeError / RangeError at once; failures while
+   * running reject with a TensorRTNodeError.
+   */
+  infer(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions = {}): Promise<Record<string, Float32Array>> {
+    return this.run(inputs, options, false).then((r) => r.outputs);
+  }
+
+  /**
+   * @internal Like infer, and also the largest |value| of every float tensor of the execution
+   * graph (calibration); -1 for tensors stored as int8.
+   */
+  inferWithRanges(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions = {}):
+    Promise<{ outputs: Record<string, Float32Array>; ranges: Float64Array }> {
+    return this.run(inputs, options, true).then((r) => ({ outputs: r.outputs, ranges: r.ranges as Float64Array }));
+  }
+
+  private run(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions, ranges: boolean):
+    Promise<{ outputs: Record<string, Float32Array>; ranges?: Float64Array }> {
+    if (this.handle === undefined) return Promise.reject(new DisposedError('execution context'));
+    const { batch, inputArrays, outputs } = this.check(inputs, options);
+    const handle = this.handle;
+    // Calls accepted before dispose() still run: dispose frees the native context after the queue.
+    const result = this.queue.then(async () => {
+      try {
+        const r = await native().execute(handle, batch, inputArrays, Object.values(outputs), ranges);
+        return { outputs, ranges: r };
+      } catch (err) {
+        throw fromNative(err);
+      }
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private check(inputs: unknown, options: unknown): { batch: number; inputArrays: Float32Array[]; outputs: Record<string, Float32Array> } {
+    const meta = this.engine.meta;
+    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
+      throw argumentError('an object of Float32Array by input name', 'inputs', inputs);
+    }
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw argumentError('an options object', 'options', options);
+    }
+    const given = inputs as Record<string, unknown>;
+    const opts = options as InferOptions;
+    const names = meta.inputs.map((t) => t.name);
+    for (const key of Object.keys(given)) {
+      if (!names.includes(key)) throw argumentError(`an input name (${names.join(', ')})`, `inputs.${key}`, key, 'range');
+    }
+    const arrays = meta.inputs.map((t) => {
+      const a = given[t.name];
+      if (a === undefined) throw argumentError('a Float32Array', `inputs.${t.name}`, a);
+      if (!(a instanceof Float32Array)) throw argumentError('a Float32Array', `inputs.${t.name}`, a);
+      return a;
+    });
+    let batch = opts.batchSize;
+    if (batch !== undefined) {
+      if (typeof batch !== 'number') throw argumentError('a positive integer', 'options.batchSize', batch);
+      if (!Number.isInteger(batch) || batch < 1 || batch > meta.maxBatchSize) {
+        throw argumentError(`an integer in [1, ${meta.maxBatchSize}] (the engine's maxBatchSize)`, 'options.batchSize', batch, 'range');
+      }
+    } else {
+      const per = volume(meta.inputs[0].dims);
+      batch = arrays[0].length / per;
+      if (!Number.isInteger(batch) || batch < 1) {
+        throw argumentError(`a length that is a multiple of ${per} (one image of '${meta.inputs[0].name}')`,
+          `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
+      }
+      if (batch > meta.maxBatchSize) {
+        throw argumentError(`at most ${meta.maxBatchSize} images (the engine's maxBatchSize) of ${per} values`,
+          `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
+      }
+    }
+    meta.inputs.forEach((t, i) => {
+      const want = batch * volume(t.dims);
+      if (arrays[i].length !== want) {
+        throw argumentError(`a Float32Array of ${want} values (batch ${batch} x [${t.dims.join(', ')}])`,
+          `inputs.${t.name}`, arrays[i], 'range');
+      }
+    });
+    const provided = opts.outputs;
+    if (provided !== undefined && (provided === null || typeof provided !== 'object' || Array.isArray(provided))) {
+      throw argumentError('an object of Float32Array by output name', 'options.outputs', provided);
+    }
+    const outNames = meta.outputs.map((t) => t.name);
+    for (const key of Object.keys(provided ?? {})) {
+      if (!outNames.includes(key)) throw argumentError(`an output name (${outNames.join(', ')})`, `options.outputs.${key}`, key, 'range');
+    }
+    const outputs: Record<string, Float32Array> = {};
+    for (const t of meta.outputs) {
+      const want = batch * volume(t.dims);
+      const p = provided?.[t.name];
+      if (p === undefined) {
+        outputs[t.name] = new Float32Array(want);
+      } else if (!(p instanceof Float32Array)) {
+        throw argumentError('a Float32Array', `options.outputs.${t.name}`, p);
+      } else if (p.length < want) {
+        throw argumentError(`a Float32Array of at least ${want} values`, `options.outputs.${t.name}`, p, 'range');
+      } else {
+        outputs[t.name] = p.length === want ? p : p.subarray(0, want);
+      }
+    }
+    return { batch, inputArrays: arrays, outputs };
+  }
+
+  /** Frees the context once the calls already queued have run; later calls reject with E_DISPOSED. */
+  dispose(): void {
+    if (this.handle === undefined) return;
+    const handle = this.handle;
+    this.handle = undefined;
+    void this.queue.then(() => native().disposeContext(handle));
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Waits for queued calls, then frees the context (`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const pending = this.queue;
+    this.dispose();
+    await pending;
+  }
+}
+
+/** Options of Runtime.deserialize / Engine.load. */
+export interface DeserializeOptions {
+  /** Require this backend: a plan of another backend is E_PLAN_BACKEND. */
+  readonly backend?: BackendName;
+}
+
+let cachedVersion: string | undefined;
+function packageVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  cachedVersion ??= (require('../../../package.json') as { version: string }).version;
+  return cachedVersion;
+}
+
+/**
+ * GPU plans hold code and tactics for one architecture: refuse a plan whose deviceArch (e.g.
+ * 'sm_90') is not the architecture of the GPU this process would run it on. Portable plans
+ * (cpu) have none.
+ */
+export function checkDeviceArch(h: Pick<PlanHeader, 'backend' | 'deviceArch'>, deviceArchs: () => string[] = visibleArchs): void {
+  if (h.deviceArch === null) return;
+  if (h.backend === 'cpu') {
+    throw new PlanError('E_PLAN_ARCH', 'arch', `a cpu plan names device architecture '${h.deviceArch}'; cpu plans are portable and name none`);
+  }
+  const archs = deviceArchs();
+  if (!archs.includes(h.deviceArch)) {
+    throw new PlanError('E_PLAN_ARCH', 'arch', `the plan was built for ${h.deviceArch} but this machine's GPUs are ` +
+      `${archs.length > 0 ? archs.join(', ') : 'none'}: rebuild the engine here`);
+  }
+}
+
+function visibleArchs(): string[] {
+  return native().devices(false).devices.map((d) => `sm_${d.major}${d.minor}`);
+}
+
+/** Loads engines from plans. */
+export class Runtime {
+  /** Checks a plan completely, then loads its engine off the JS thread. */
+  static async deserialize(plan: Uint8Array, options: DeserializeOptions = {}): Promise<Engine> {
+    if (!(plan instanceof Uint8Array)) throw argumentError('a Uint8Array (a plan)', 'plan', plan);
+    if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
+    const contents = readPlan(plan);
+    const h: PlanHeader = contents.header;
+    checkDeviceArch(h);
+    if (options.backend !== undefined && options.backend !== h.backend) {
+      throw new PlanError('E_PLAN_BACKEND', 'backend', `the plan was built for backend '${h.backend}', not '${options.backend}'`);
+    }
+    try {
+      resolveBackend(h.backend);
+    } catch (err) {
+      throw new PlanError('E_PLAN_BACKEND', 'backend',
+        `the plan was built for backend '${h.backend}', which cannot run here: ${(err as Error).message}`);
+    }
+    let handle: NativeHandle;
+    try {
+      handle = await native().loadEngine(h.backend, contents.graphJson, contents.weights, contents.backend);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    return new Engine(handle, {
+      name: h.name, backend: h.backend as BackendName, precision: h.precision, maxBatchSize: h.maxBatchSize,
+      deviceArch: h.deviceArch, inputs: h.inputs, outputs: h.outputs, createdAt: typeof h.createdAt === 'string' ? h.createdAt : '',
+    }, contents.graphJson);
+  }
+}

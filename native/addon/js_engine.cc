@@ -1,0 +1,397 @@
+// N-API glue for engines and contexts. Build, load and execute run on libuv's thread pool
+// (Napi::AsyncWorker); JS keeps the typed arrays alive through references until a worker ends.
+// Failures come back as Errors carrying a stable `code` (native/core/status.h).
+#include "addon/js_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/graph.h"
+#include "core/weights.h"
+
+namespace trtn::js {
+namespace {
+
+/// An engine as JS holds it; dispose() empties it, the finalizer deletes it.
+struct EngineHandle {
+  std::shared_ptr<Engine> engine;
+  std::string backend;
+};
+
+/// A context: its engine stays alive while the context does; `mu` serialises executions.
+struct ContextState {
+  std::shared_ptr<Engine> engine;
+  std::unique_ptr<Context> context;
+  std::mutex mu;
+};
+
+struct ContextHandle {
+  std::shared_ptr<ContextState> state;
+};
+
+Napi::Error make_error(Napi::Env env, const Status& st) {
+  Napi::Error err = Napi::Error::New(env, st.message());
+  err.Set("code", code_name(st.code()));
+  return err;
+}
+
+Napi::Value throw_status(Napi::Env env, const Status& st) {
+  make_error(env, st).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value throw_type(Napi::Env env, const std::string& what) {
+  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+template <typename H>
+H* handle_of(const Napi::Value& v) {
+  if (!v.IsExternal()) return nullptr;
+  return v.As<Napi::External<H>>().Data();
+}
+
+/// A float32 array argument: pointer, length and a reference that keeps it alive.
+struct FloatArg {
+  float* data = nullptr;
+  size_t length = 0;
+  Napi::Reference<Napi::Value> ref;
+};
+
+bool float_args(const Napi::Value& v, std::vector<FloatArg>* out) {
+  if (!v.IsArray()) return false;
+  Napi::Array arr = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value item = arr.Get(i);
+    if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return false;
+    Napi::Float32Array f = item.As<Napi::Float32Array>();
+    FloatArg a;
+    a.data = f.Data();
+    a.length = f.ElementLength();
+    a.ref = Napi::Persistent(item);
+    out->push_back(std::move(a));
+  }
+  return true;
+}
+
+/// A worker that reports a Status and resolves a promise with what Finish() builds.
+class StatusWorker : public Napi::AsyncWorker {
+ public:
+  explicit StatusWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  virtual Status Run() = 0;
+  virtual Napi::Value Finish(Napi::Env env) = 0;
+
+  void Execute() override {
+    try {
+      status_ = Run();
+    } catch (const std::bad_alloc&) {
+      status_ = Status(Code::kOutOfMemory, "out of host memory");
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (status_.is_ok()) deferred_.Resolve(Finish(env));
+    else deferred_.Reject(make_error(env, status_).Value());
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+  Status status_;
+
+ private:
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value wrap_engine(Napi::Env env, std::unique_ptr<Engine> engine, const std::string& backend) {
+  auto* h = new EngineHandle{std::shared_ptr<Engine>(std::move(engine)), backend};
+  return Napi::External<EngineHandle>::New(env, h, [](Napi::Env, EngineHandle* p) { delete p; });
+}
+
+class BuildWorker : public StatusWorker {
+ public:
+  BuildWorker(Napi::Env env, const Backend* backend, std::string graph, std::vector<FloatArg> weights, int threads)
+      : StatusWorker(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)), threads_(threads) {}
+
+ protected:
+  Status Run() override {
+    auto graph = std::make_shared<Graph>();
+    Status st = parse_graph(graph_json_, graph.get());
+    if (!st.is_ok()) return st;
+    if (weights_.size() != graph->weights.size()) {
+      return Status(Code::kInvalidArgument, "the graph has " + std::to_string(graph->weights.size()) +
+                                                " weight blobs but " + std::to_string(weights_.size()) + " were given");
+    }
+    std::vector<const float*> raw;
+    for (size_t i = 0; i < weights_.size(); ++i) {
+      if (static_cast<int64_t>(weights_[i].length) != graph->weights[i].volume) {
+        return Status(Code::kInvalidArgument, "weight '" + graph->weights[i].name + "' has " +
+                                                  std::to_string(weights_[i].length) + " values, expected " +
+                                                  std::to_string(graph->weights[i].volume));
+      }
+      raw.push_back(weights_[i].data);
+    }
+    auto store = std::make_shared<WeightStore>();
+    st = prepare_weights(*graph, raw, store.get());
+    if (!st.is_ok()) return st;
+    BuildInput in{graph, store, {}, threads_};
+    return backend_->build(in, &engine_);
+  }
+  Napi::Value Finish(Napi::Env env) override {
+    weights_.clear();
+    return wrap_engine(env, std::move(engine_), backend_->name);
+  }
+
+ private:
+  const Backend* backend_;
+  std::string graph_json_;
+  std::vector<FloatArg> weights_;
+  int threads_;
+  std::unique_ptr<Engine> engine_;
+};
+
+class LoadWorker : public StatusWorker {
+ public:
+  LoadWorker(Napi::Env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section)
+      : StatusWorker(env), backend_(backend), graph_json_(std::move(graph)),
+        weights_(weights.Data()), weights_size_(weights.ByteLength()),
+        section_(section.Data(), section.Data() + section.ByteLength()),
+        weights_ref_(Napi::Persistent(static_cast<Napi::Value>(weights))) {}
+
+ protected:
+  Status Run() override {
+    auto graph = std::make_shared<Graph>();
+    Status st = parse_graph(graph_json_, graph.get());
+    if (!st.is_ok()) return Status(Code::kPlanCorrupt, "graph section: " + st.message());
+    auto store = std::make_shared<WeightStore>();
+    st = WeightStore::deserialize(weights_, weights_size_, store.get());
+    if (!st.is_ok()) return st;
+    BuildInput in{graph, store, std::move(section_), 0};
+    return backend_->load(in, &engine_);
+  }
+  Napi::Value Finish(Napi::Env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
+
+ private:
+  const Backend* backend_;
+  std::string graph_json_;
+  const uint8_t* weights_;
+  size_t weights_size_;
+  std::vector<uint8_t> section_;
+  Napi::Reference<Napi::Value> weights_ref_;
+  std::unique_ptr<Engine> engine_;
+};
+
+/// Runs a batch; with `ranges`, also records max |x| of every float tensor (calibration).
+class ExecuteWorker : public StatusWorker {
+ public:
+  ExecuteWorker(Napi::Env env, std::shared_ptr<ContextState> state, int batch, std::vector<FloatArg> inputs,
+                std::vector<FloatArg> outputs, bool ranges)
+      : StatusWorker(env), state_(std::move(state)), batch_(batch), inputs_(std::move(inputs)),
+        outputs_(std::move(outputs)), ranges_(ranges) {}
+
+ protected:
+  Status Run() override {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (!state_->context) return Status(Code::kDisposed, "the execution context was disposed");
+    const Graph& g = state_->engine->graph();
+    for (size_t i = 0; i < inputs_.size() && i < g.inputs.size(); ++i) {
+      if (static_cast<int64_t>(inputs_[i].length) < g.tensors[g.inputs[i]].volume * batch_) {
+        return Status(Code::kInvalidArgument, "input '" + g.tensors[g.inputs[i]].name + "' is too short for the batch");
+      }
+    }
+    for (size_t i = 0; i < outputs_.size() && i < g.outputs.size(); ++i) {
+      if (static_cast<int64_t>(outputs_[i].length) < g.tensors[g.outputs[i]].volume * batch_) {
+        return Status(Code::kInvalidArgument, "output '" + g.tensors[g.outputs[i]].name + "' is too short for the batch");
+      }
+    }
+    std::vector<const float*> in;
+    std::vector<float*> out;
+    for (auto& a : inputs_) in.push_back(a.data);
+    for (auto& a : outputs_) out.push_back(a.data);
+    if (!ranges_) return state_->context->execute(batch_, in, out, nullptr);
+    amax_.assign(g.tensors.size(), -1.0);
+    TensorObserver observe = [this](int t, const float* p, int64_t n) {
+      float m = 0;
+      for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(p[i]));
+      amax_[t] = std::max(amax_[t], static_cast<double>(m));
+    };
+    return state_->context->execute(batch_, in, out, &observe);
+  }
+  Napi::Value Finish(Napi::Env env) override {
+    if (!ranges_) return env.Undefined();
+    Napi::Float64Array result = Napi::Float64Array::New(env, amax_.size());
+    std::copy(amax_.begin(), amax_.end(), result.Data());
+    return result;
+  }
+
+ private:
+  std::shared_ptr<ContextState> state_;
+  int batch_;
+  std::vector<FloatArg> inputs_;
+  std::vector<FloatArg> outputs_;
+  bool ranges_;
+  std::vector<double> amax_;
+};
+
+const Backend* backend_arg(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsString()) return nullptr;
+  const Backend* b = find_backend(v.As<Napi::String>().Utf8Value());
+  if (b == nullptr) {
+    throw_status(env, Status(Code::kBackendUnavailable, "backend '" + v.As<Napi::String>().Utf8Value() +
+                                                            "' is not compiled into this addon"));
+  }
+  return b;
+}
+
+Napi::Value engine_dispose_error(Napi::Env env) {
+  return throw_status(env, Status(Code::kDisposed, "the engine was disposed"));
+}
+
+}  // namespace
+
+Napi::Value BackendsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const std::string& name : backend_names()) {
+    const Backend* b = find_backend(name);
+    std::string why;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", name);
+    o.Set("available", b->available(&why));
+    o.Set("reason", why);
+    out.Set(i++, o);
+  }
+  return out;
+}
+
+Napi::Value BuildEngineJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Backend* backend = backend_arg(env, info[0]);
+  if (env.IsExceptionPending()) return env.Undefined();
+  if (backend == nullptr || !info[1].IsString()) return throw_type(env, "buildEngine(backend, graphJson, weights, threads)");
+  std::vector<FloatArg> weights;
+  if (!float_args(info[2], &weights)) return throw_type(env, "weights must be an array of Float32Array");
+  int threads = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
+  std::string why;
+  if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
+  auto* w = new BuildWorker(env, backend, info[1].As<Napi::String>().Utf8Value(), std::move(weights), threads);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Backend* backend = backend_arg(env, info[0]);
+  if (env.IsExceptionPending()) return env.Undefined();
+  if (backend == nullptr || !info[1].IsString() || !info[2].IsTypedArray() || !info[3].IsTypedArray()) {
+    return throw_type(env, "loadEngine(backend, graphJson, weights: Uint8Array, section: Uint8Array)");
+  }
+  if (info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    return throw_type(env, "loadEngine: sections must be Uint8Array");
+  }
+  std::string why;
+  if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
+  auto* w = new LoadWorker(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Uint8Array>(),
+                           info[3].As<Napi::Uint8Array>());
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value SerializeEngineJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EngineHandle* h = handle_of<EngineHandle>(info[0]);
+  if (h == nullptr) return throw_type(env, "serializeEngine(engine)");
+  if (!h->engine) return engine_dispose_error(env);
+  std::vector<uint8_t> weights, section;
+  try {
+    h->engine->weights().serialize(&weights);
+  } catch (const std::bad_alloc&) {
+    return throw_status(env, Status(Code::kOutOfMemory, "out of host memory while serializing the weights"));
+  }
+  Status st = h->engine->serialize_backend(&section);
+  if (!st.is_ok()) return throw_status(env, st);
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Uint8Array w = Napi::Uint8Array::New(env, weights.size());
+  std::copy(weights.begin(), weights.end(), w.Data());
+  Napi::Uint8Array s = Napi::Uint8Array::New(env, section.size());
+  std::copy(section.begin(), section.end(), s.Data());
+  out.Set("weights", w);
+  out.Set("backend", s);
+  return out;
+}
+
+Napi::Value EngineInfoJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EngineHandle* h = handle_of<EngineHandle>(info[0]);
+  if (h == nullptr) return throw_type(env, "engineInfo(engine)");
+  if (!h->engine) return engine_dispose_error(env);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("backend", h->backend);
+  out.Set("activationBytesPerImage", static_cast<double>(h->engine->activation_bytes_per_image()));
+  out.Set("weightBytes", static_cast<double>(h->engine->weights().bytes()));
+  return out;
+}
+
+Napi::Value DisposeEngineJs(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handle_of<EngineHandle>(info[0]);
+  if (h != nullptr) h->engine.reset();  // contexts keep their own reference until they go
+  return info.Env().Undefined();
+}
+
+Napi::Value CreateContextJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EngineHandle* h = handle_of<EngineHandle>(info[0]);
+  if (h == nullptr) return throw_type(env, "createContext(engine)");
+  if (!h->engine) return engine_dispose_error(env);
+  auto state = std::make_shared<ContextState>();
+  state->engine = h->engine;
+  Status st = h->engine->create_context(&state->context);
+  if (!st.is_ok()) return throw_status(env, st);
+  auto* ch = new ContextHandle{state};
+  return Napi::External<ContextHandle>::New(env, ch, [](Napi::Env, ContextHandle* p) { delete p; });
+}
+
+Napi::Value DisposeContextJs(const Napi::CallbackInfo& info) {
+  ContextHandle* h = handle_of<ContextHandle>(info[0]);
+  if (h != nullptr && h->state) {
+    // An execution in flight holds the state; it finishes, then the context goes.
+    std::shared_ptr<ContextState> state = std::move(h->state);
+    std::unique_lock<std::mutex> lock(state->mu, std::try_to_lock);
+    if (lock.owns_lock()) {
+      state->context.reset();
+      state->engine.reset();
+    }
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ContextHandle* h = handle_of<ContextHandle>(info[0]);
+  if (h == nullptr || !info[1].IsNumber()) return throw_type(env, "execute(context, batch, inputs, outputs, ranges)");
+  if (!h->state) return throw_status(env, Status(Code::kDisposed, "the execution context was disposed"));
+  std::vector<FloatArg> inputs, outputs;
+  if (!float_args(info[2], &inputs) || !float_args(info[3], &outputs)) {
+    return throw_type(env, "inputs and outputs must be arrays of Float32Array");
+  }
+  bool ranges = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  auto* w = new ExecuteWorker(env, h->state, info[1].As<Napi::Number>().Int32Value(), std::move(inputs),
+                              std::move(outputs), ranges);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace trtn::js

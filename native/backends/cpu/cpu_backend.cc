@@ -1,0 +1,164 @@
+// The cpu backend's engine and context: ops created once per engine, one activation arena per
+// context, nodes run in graph order. FP16 engines round every tensor to float16 as it is written
+// (docs/engine.md), which is what makes this backend the oracle for the GPU's FP16 path.
+#include "backends/cpu/cpu_backend.h"
+
+#include <cstring>
+#include <new>
+
+#include "backends/cpu/memory_plan.h"
+#include "backends/cpu/ops/op.h"
+#include "core/numeric.h"
+#include "core/thread_pool.h"
+
+namespace trtn::cpu {
+namespace {
+
+class CpuEngine;
+
+class CpuContext : public Context {
+ public:
+  explicit CpuContext(const CpuEngine* engine) : engine_(engine) {}
+  Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                 const TensorObserver* observer) override;
+
+ private:
+  Status reserve(int batch);
+
+  const CpuEngine* engine_;
+  std::unique_ptr<uint8_t[]> storage_;
+  uint8_t* arena_ = nullptr;
+  int capacity_ = 0;  // batch the arena holds
+};
+
+class CpuEngine : public Engine {
+ public:
+  CpuEngine(std::shared_ptr<const Graph> graph, std::shared_ptr<const WeightStore> weights)
+      : graph_(std::move(graph)), weights_(std::move(weights)), plan_(plan_memory(*graph_)) {}
+
+  Status init() {
+    for (const Node& node : graph_->nodes) {
+      std::unique_ptr<CpuOp> op;
+      Status st = make_op(OpInit{*graph_, node, *weights_}, &op);
+      if (!st.is_ok()) return st;
+      ops_.push_back(std::move(op));
+    }
+    return Status::ok();
+  }
+
+  Status create_context(std::unique_ptr<Context>* out) override {
+    *out = std::make_unique<CpuContext>(this);
+    return Status::ok();
+  }
+  Status serialize_backend(std::vector<uint8_t>* out) const override {
+    out->clear();  // the cpu backend keeps nothing beyond the graph and the weights
+    return Status::ok();
+  }
+  int64_t activation_bytes_per_image() const override { return plan_.total; }
+  const Graph& graph() const override { return *graph_; }
+  const WeightStore& weights() const override { return *weights_; }
+
+  const MemoryPlan& plan() const { return plan_; }
+  const CpuOp& op(size_t i) const { return *ops_[i]; }
+
+ private:
+  std::shared_ptr<const Graph> graph_;
+  std::shared_ptr<const WeightStore> weights_;
+  MemoryPlan plan_;
+  std::vector<std::unique_ptr<CpuOp>> ops_;
+};
+
+void round_half_in_place(float* p, int64_t n, ThreadPool& pool) {
+  pool.parallel_for(n, 1 << 16, [p](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) p[i] = numeric::round_to_half(p[i]);
+  });
+}
+
+Status CpuContext::reserve(int batch) {
+  if (batch <= capacity_) return Status::ok();
+  const int64_t bytes = engine_->plan().total * batch;
+  storage_.reset();
+  arena_ = nullptr;
+  capacity_ = 0;
+  uint8_t* raw = new (std::nothrow) uint8_t[static_cast<size_t>(bytes) + 64];
+  if (raw == nullptr) {
+    return Status(Code::kOutOfMemory, "cpu backend: cannot allocate " + std::to_string(bytes) +
+                                          " bytes of activations for batch " + std::to_string(batch));
+  }
+  storage_.reset(raw);
+  arena_ = raw + (64 - reinterpret_cast<uintptr_t>(raw) % 64) % 64;
+  capacity_ = batch;
+  return Status::ok();
+}
+
+Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                           const TensorObserver* observer) {
+  const Graph& g = engine_->graph();
+  if (batch < 1 || batch > g.max_batch) {
+    return Status(Code::kInvalidArgument, "batch " + std::to_string(batch) + " is outside [1, " +
+                                              std::to_string(g.max_batch) + "]");
+  }
+  if (inputs.size() != g.inputs.size() || outputs.size() != g.outputs.size()) {
+    return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
+  }
+  Status st = reserve(batch);
+  if (!st.is_ok()) return st;
+  ThreadPool& pool = ThreadPool::shared();
+  const MemoryPlan& plan = engine_->plan();
+  auto at = [&](int t) { return arena_ + plan.offset[t] * batch; };
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const int t = g.inputs[i];
+    const int64_t n = g.tensors[t].volume * batch;
+    std::memcpy(at(t), inputs[i], static_cast<size_t>(n) * sizeof(float));
+    if (g.precision == Precision::kFP16) round_half_in_place(reinterpret_cast<float*>(at(t)), n, pool);
+    if (observer != nullptr) (*observer)(t, reinterpret_cast<const float*>(at(t)), n);
+  }
+  std::vector<const void*> in;
+  std::vector<void*> out;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& node = g.nodes[i];
+    in.clear();
+    out.clear();
+    for (int t : node.inputs) in.push_back(at(t));
+    for (int t : node.outputs) out.push_back(at(t));
+    st = engine_->op(i).run(OpArgs{batch, in, out, pool});
+    if (!st.is_ok()) return Status(st.code(), "node '" + node.name + "': " + st.message());
+    for (int t : node.outputs) {
+      const TensorDesc& d = g.tensors[t];
+      if (d.dtype != DType::kFloat32) continue;
+      float* p = reinterpret_cast<float*>(at(t));
+      if (node.precision == Precision::kFP16) round_half_in_place(p, d.volume * batch, pool);
+      if (observer != nullptr) (*observer)(t, p, d.volume * batch);
+    }
+  }
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
+    const int t = g.outputs[i];
+    std::memcpy(outputs[i], at(t), static_cast<size_t>(g.tensors[t].volume * batch) * sizeof(float));
+  }
+  return Status::ok();
+}
+
+bool available(std::string* /*why*/) { return true; }
+
+Status build(const BuildInput& in, std::unique_ptr<Engine>* out) {
+  auto engine = std::make_unique<CpuEngine>(in.graph, in.weights);
+  Status st = engine->init();
+  if (!st.is_ok()) return st;
+  *out = std::move(engine);
+  return Status::ok();
+}
+
+Status load(const BuildInput& in, std::unique_ptr<Engine>* out) {
+  if (!in.backend_section.empty()) {
+    return Status(Code::kPlanCorrupt, "the cpu backend's plan section must be empty");
+  }
+  return build(in, out);
+}
+
+const Backend kBackend{"cpu", available, build, load};
+
+}  // namespace
+
+const Backend& backend() { return kBackend; }
+
+}  // namespace trtn::cpu

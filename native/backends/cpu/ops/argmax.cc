@@ -1,0 +1,144 @@
+// ArgMax (Caffe's ArgMaxLayer): the top_k largest values of each row and their indices (as
+// floats). With `axis`, a row runs along that axis (stride = the volume after it) and the output
+// has top_k in its place: indices, or the values when outMaxVal. Without `axis`, a row is all the
+// values of one image and the output per image is top_k indices, followed by the top_k values when
+// outMaxVal (the (N, 1 or 2, top_k, 1) layout).
+//
+// Order: Caffe's, which sorts (value, index) pairs with std::greater: larger values first and,
+// for equal values, the larger index first. NaN counts as larger than every number (Caffe's
+// comparison is undefined there), so the order is a strict total order and the sort is well
+// defined for any input.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backends/cpu/ops/op.h"
+
+namespace trtn::cpu {
+namespace {
+
+constexpr int64_t kGrain = 1 << 14;
+
+/// True when (a, ia) comes before (b, ib).
+inline bool before(float a, int64_t ia, float b, int64_t ib) {
+  const bool na = std::isnan(a), nb = std::isnan(b);
+  if (na || nb) return na && (!nb || ia > ib);
+  if (a != b) return a > b;
+  return ia > ib;
+}
+
+class ArgMaxOp final : public CpuOp {
+ public:
+  /// Rows of `dim` values at stride `stride`, `outer` groups of `stride` rows per image.
+  ArgMaxOp(int64_t outer, int64_t dim, int64_t stride, int64_t top_k, bool has_axis, bool out_max_val)
+      : outer_(outer), dim_(dim), stride_(stride), top_k_(top_k), has_axis_(has_axis), out_max_val_(out_max_val) {}
+
+  Status run(const OpArgs& args) const override {
+    const float* x = static_cast<const float*>(args.in[0]);
+    float* y = static_cast<float*>(args.out[0]);
+    const int64_t rows = args.batch * outer_ * stride_;
+    std::atomic<bool> out_of_memory{false};
+    try {
+      args.pool.parallel_for(rows, std::max<int64_t>(1, kGrain / dim_), [&](int64_t begin, int64_t end) {
+        // Allocation happens on the pool's threads, so its failure is caught here, not let out.
+        try {
+          std::vector<std::pair<float, int64_t>> buf;
+          if (top_k_ > 1) buf.resize(static_cast<size_t>(dim_));
+          for (int64_t r = begin; r < end; ++r) row(x, y, r, &buf);
+        } catch (const std::bad_alloc&) {
+          out_of_memory = true;
+        }
+      });
+    } catch (const std::bad_alloc&) {
+      out_of_memory = true;
+    }
+    if (out_of_memory) return Status(Code::kOutOfMemory, "cpu backend: out of memory running ArgMax");
+    return Status::ok();
+  }
+
+ private:
+  void row(const float* x, float* y, int64_t r, std::vector<std::pair<float, int64_t>>* buf) const {
+    const int64_t group = r / stride_, inner = r % stride_;
+    const float* in = x + group * dim_ * stride_ + inner;
+    // Where the j-th result goes, and its value when a second half holds them (no axis).
+    float* idx_out = has_axis_ ? y + group * top_k_ * stride_ + inner : y + r * top_k_ * (out_max_val_ ? 2 : 1);
+    const int64_t out_stride = has_axis_ ? stride_ : 1;
+    auto write = [&](int64_t j, float value, int64_t index) {
+      if (has_axis_) {
+        idx_out[j * out_stride] = out_max_val_ ? value : static_cast<float>(index);
+      } else {
+        idx_out[j] = static_cast<float>(index);
+        if (out_max_val_) idx_out[top_k_ + j] = value;
+      }
+    };
+    if (top_k_ == 1) {
+      int64_t best = 0;
+      for (int64_t j = 1; j < dim_; ++j) {
+        if (before(in[j * stride_], j, in[best * stride_], best)) best = j;
+      }
+      write(0, in[best * stride_], best);
+      return;
+    }
+    auto& v = *buf;
+    for (int64_t j = 0; j < dim_; ++j) v[j] = {in[j * stride_], j};
+    std::partial_sort(v.begin(), v.begin() + top_k_, v.end(),
+                      [](const auto& a, const auto& b) { return before(a.first, a.second, b.first, b.second); });
+    for (int64_t j = 0; j < top_k_; ++j) write(j, v[j].first, v[j].second);
+  }
+
+  int64_t outer_, dim_, stride_, top_k_;
+  bool has_axis_, out_max_val_;
+};
+
+}  // namespace
+
+Status make_argmax(const OpInit& init, std::unique_ptr<CpuOp>* out) {
+  Status st = init.expect_float(1, 1);
+  if (!st.is_ok()) return st;
+  const TensorDesc& x = init.input(0);
+  const TensorDesc& y = init.output(0);
+  int64_t top_k = 0;
+  bool out_max_val = false;
+  if (!(st = init.attr_int("topK", &top_k)).is_ok()) return st;
+  if (!(st = init.attr_bool("outMaxVal", &out_max_val)).is_ok()) return st;
+  if (top_k < 1) return init.error("topK must be >= 1, got " + std::to_string(top_k));
+  const json::Value* axis_attr = init.node.attrs.get("axis");
+  if (axis_attr == nullptr || axis_attr->is_null()) {
+    if (top_k > x.volume) {
+      return init.error("topK " + std::to_string(top_k) + " is larger than the " + std::to_string(x.volume) +
+                        " values per image");
+    }
+    if (y.volume != top_k * (out_max_val ? 2 : 1)) {
+      return init.error("the output needs " + std::to_string(out_max_val ? 2 : 1) + " x topK values per image");
+    }
+    *out = std::make_unique<ArgMaxOp>(1, x.volume, 1, top_k, false, out_max_val);
+    return Status::ok();
+  }
+  int64_t axis = 0;
+  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
+  const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
+  if (axis == 0) return init.error("cannot take the top values across the batch (axis 0)");
+  if (axis < 1 || axis >= rank) {
+    return init.error("axis " + std::to_string(axis) + " is out of range for a " + std::to_string(rank) + "-D input");
+  }
+  const size_t a = static_cast<size_t>(axis - 1);
+  if (top_k > x.dims[a]) {
+    return init.error("topK " + std::to_string(top_k) + " is larger than axis " + std::to_string(axis) + " (" +
+                      std::to_string(x.dims[a]) + ")");
+  }
+  std::vector<int64_t> want = x.dims;
+  want[a] = top_k;
+  if (y.dims != want) return init.error("the output does not have the input's shape with topK along the axis");
+  int64_t outer = 1, stride = 1;
+  for (size_t i = 0; i < a; ++i) outer *= x.dims[i];
+  for (size_t i = a + 1; i < x.dims.size(); ++i) stride *= x.dims[i];
+  *out = std::make_unique<ArgMaxOp>(outer, x.dims[a], stride, top_k, true, out_max_val);
+  return Status::ok();
+}
+
+}  // namespace trtn::cpu

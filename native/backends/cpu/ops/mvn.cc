@@ -1,0 +1,115 @@
+// MVN (Caffe's MVNLayer): each row (one channel of one image, or the whole image with
+// acrossChannels) has its mean subtracted; with normalizeVariance it is then divided by
+// sqrt(var) + eps, var = mean((x - mean)^2), as Caffe does (eps is added to the standard
+// deviation, not to the variance). Statistics are summed in double over fixed blocks of kBlock
+// values (deterministic for any thread count, parallel even for one long row); each output value
+// is computed in double and rounded once.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/ops/op.h"
+
+namespace trtn::cpu {
+namespace {
+
+constexpr int64_t kBlock = 1 << 12;
+constexpr int64_t kGrain = 1 << 14;
+
+class MvnOp final : public CpuOp {
+ public:
+  MvnOp(int64_t rows_per_image, int64_t dim, bool normalize_variance, double eps)
+      : rows_per_image_(rows_per_image), dim_(dim), blocks_((dim + kBlock - 1) / kBlock),
+        normalize_variance_(normalize_variance), eps_(eps) {}
+
+  Status run(const OpArgs& args) const override {
+    const float* x = static_cast<const float*>(args.in[0]);
+    float* y = static_cast<float*>(args.out[0]);
+    const int64_t rows = args.batch * rows_per_image_;
+    try {
+      std::vector<double> partial(static_cast<size_t>(rows * blocks_));
+      std::vector<double> mean(static_cast<size_t>(rows));
+      std::vector<double> inv(static_cast<size_t>(rows), 1.0);  // 1 / (std + eps) per row
+
+      sum_blocks(args.pool, rows, &partial, [&](int64_t r, int64_t i) { return static_cast<double>(x[r * dim_ + i]); });
+      finish_rows(args.pool, rows, partial, [&](int64_t r, double s) { mean[r] = s / static_cast<double>(dim_); });
+      if (normalize_variance_) {
+        sum_blocks(args.pool, rows, &partial, [&](int64_t r, int64_t i) {
+          const double d = x[r * dim_ + i] - mean[r];
+          return d * d;
+        });
+        finish_rows(args.pool, rows, partial, [&](int64_t r, double s) {
+          inv[r] = 1.0 / (std::sqrt(s / static_cast<double>(dim_)) + eps_);
+        });
+      }
+      args.pool.parallel_for(rows * dim_, kGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const int64_t r = i / dim_;
+          y[i] = static_cast<float>((x[i] - mean[r]) * inv[r]);
+        }
+      });
+    } catch (const std::bad_alloc&) {
+      return Status(Code::kOutOfMemory, "cpu backend: out of memory running MVN");
+    }
+    return Status::ok();
+  }
+
+ private:
+  /// partial[r * blocks_ + b] = the sum of term(r, i) over block b of row r.
+  template <typename Term>
+  void sum_blocks(ThreadPool& pool, int64_t rows, std::vector<double>* partial, const Term& term) const {
+    double* out = partial->data();
+    pool.parallel_for(rows * blocks_, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t r = t / blocks_, start = (t % blocks_) * kBlock, stop = std::min(dim_, start + kBlock);
+        double s = 0;
+        for (int64_t i = start; i < stop; ++i) s += term(r, i);
+        out[t] = s;
+      }
+    });
+  }
+
+  /// Calls done(r, the sum of row r's partials in block order) for every row.
+  template <typename Done>
+  void finish_rows(ThreadPool& pool, int64_t rows, const std::vector<double>& partial, const Done& done) const {
+    pool.parallel_for(rows, std::max<int64_t>(1, kBlock / blocks_), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        double s = 0;
+        for (int64_t b = 0; b < blocks_; ++b) s += partial[r * blocks_ + b];
+        done(r, s);
+      }
+    });
+  }
+
+  int64_t rows_per_image_;
+  int64_t dim_;
+  int64_t blocks_;
+  bool normalize_variance_;
+  double eps_;
+};
+
+}  // namespace
+
+Status make_mvn(const OpInit& init, std::unique_ptr<CpuOp>* out) {
+  Status st = init.expect_float(1, 1);
+  if (!st.is_ok()) return st;
+  const TensorDesc& x = init.input(0);
+  const TensorDesc& y = init.output(0);
+  if (x.dims.empty()) return init.error("needs at least (N, C) dimensions");
+  if (y.dims != x.dims) return init.error("the output must have the input's shape");
+  bool normalize_variance = false, across_channels = false;
+  double eps = 0;
+  if (!(st = init.attr_bool("normalizeVariance", &normalize_variance)).is_ok()) return st;
+  if (!(st = init.attr_bool("acrossChannels", &across_channels)).is_ok()) return st;
+  if (!(st = init.attr_double("eps", &eps)).is_ok()) return st;
+  if (!std::isfinite(eps) || eps < 0) return init.error("eps must be a finite number >= 0");
+  const int64_t rows = across_channels ? 1 : x.dims[0];
+  // Caffe holds eps as a float32 parameter.
+  *out = std::make_unique<MvnOp>(rows, x.volume / rows, normalize_variance, static_cast<float>(eps));
+  return Status::ok();
+}
+
+}  // namespace trtn::cpu

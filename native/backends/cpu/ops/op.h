@@ -1,0 +1,95 @@
+// The cpu backend's op interface. One file per op (or family) under ops/, each exporting a
+// factory `make_<op>` that checks the node and returns a CpuOp; ops/registry.cc maps op names to
+// factories. Ops work in NCHW with the batch as dimension 0 of every tensor, on float32 or, for
+// INT8 nodes, int8 storage (docs/int8.md is the contract for every INT8 op).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "core/weights.h"
+
+namespace trtn::cpu {
+
+/// What an op gets for one run: the batch, its tensors' buffers (float* or int8_t* by dtype, in
+/// the node's input / output order) and the thread pool.
+struct OpArgs {
+  int batch;
+  const std::vector<const void*>& in;
+  const std::vector<void*>& out;
+  ThreadPool& pool;
+};
+
+/// A ready-to-run op.
+class CpuOp {
+ public:
+  virtual ~CpuOp() = default;
+  /// Computes the outputs from the inputs. Buffers never overlap.
+  virtual Status run(const OpArgs& args) const = 0;
+};
+
+/// What a factory sees: the node, its tensors and the prepared weights.
+struct OpInit {
+  const Graph& graph;
+  const Node& node;
+  const WeightStore& weights;
+
+  const TensorDesc& input(size_t i) const { return graph.tensors[node.inputs[i]]; }
+  const TensorDesc& output(size_t i) const { return graph.tensors[node.outputs[i]]; }
+  /// Full shape of input i at `batch`: [batch, dims...].
+  std::vector<int64_t> input_shape(size_t i, int64_t batch = 1) const;
+  std::vector<int64_t> output_shape(size_t i, int64_t batch = 1) const;
+  /// The prepared blob "<node>/<suffix>", or nullptr.
+  const Blob* blob(const std::string& suffix) const { return weights.find(node.name + "/" + suffix); }
+  /// kInvalidArgument naming the node and op.
+  Status error(const std::string& what) const;
+  /// Attribute readers; a missing or mistyped attribute is an error naming the node.
+  Status attr_int(const std::string& key, int64_t* out) const;
+  Status attr_double(const std::string& key, double* out) const;
+  Status attr_bool(const std::string& key, bool* out) const;
+  Status attr_string(const std::string& key, std::string* out) const;
+  Status attr_ints(const std::string& key, std::vector<int64_t>* out) const;
+  Status attr_doubles(const std::string& key, std::vector<double>* out) const;
+  /// Checks the number of inputs and outputs.
+  Status expect_io(size_t inputs, size_t outputs) const;
+  /// For float-only ops: `inputs` inputs and `outputs` outputs (0: one or more), float32 each, no
+  /// INT8 precision, no fused activation.
+  Status expect_float(size_t inputs, size_t outputs) const;
+};
+
+/// Factory signature.
+using OpFactory = Status (*)(const OpInit& init, std::unique_ptr<CpuOp>* out);
+
+/// Creates the op for init.node (dispatches on node.op); kInvalidArgument for an op or precision
+/// the cpu backend does not have.
+Status make_op(const OpInit& init, std::unique_ptr<CpuOp>* out);
+
+// Factories, one per op (ops/<file>.cc).
+Status make_convolution(const OpInit&, std::unique_ptr<CpuOp>*);     // conv.cc
+Status make_deconvolution(const OpInit&, std::unique_ptr<CpuOp>*);   // deconv.cc
+Status make_inner_product(const OpInit&, std::unique_ptr<CpuOp>*);   // inner_product.cc
+Status make_pooling(const OpInit&, std::unique_ptr<CpuOp>*);         // pooling.cc
+Status make_lrn(const OpInit&, std::unique_ptr<CpuOp>*);             // lrn.cc
+Status make_activation(const OpInit&, std::unique_ptr<CpuOp>*);      // activation.cc: ReLU, ELU, Sigmoid, TanH,
+                                                                     // AbsVal, Power, BNLL, Exp, Log, Threshold, Clip, Swish
+Status make_prelu(const OpInit&, std::unique_ptr<CpuOp>*);           // prelu.cc
+Status make_softmax(const OpInit&, std::unique_ptr<CpuOp>*);         // softmax.cc
+Status make_concat(const OpInit&, std::unique_ptr<CpuOp>*);          // concat.cc
+Status make_eltwise(const OpInit&, std::unique_ptr<CpuOp>*);         // eltwise.cc
+Status make_channel_affine(const OpInit&, std::unique_ptr<CpuOp>*);  // channel_affine.cc: BatchNorm, Scale, Bias
+Status make_reshape(const OpInit&, std::unique_ptr<CpuOp>*);         // reshape.cc: Flatten, Reshape
+Status make_slice(const OpInit&, std::unique_ptr<CpuOp>*);           // slice.cc
+Status make_crop(const OpInit&, std::unique_ptr<CpuOp>*);            // crop.cc
+Status make_tile(const OpInit&, std::unique_ptr<CpuOp>*);            // tile.cc
+Status make_argmax(const OpInit&, std::unique_ptr<CpuOp>*);          // argmax.cc
+Status make_reduction(const OpInit&, std::unique_ptr<CpuOp>*);       // reduction.cc
+Status make_mvn(const OpInit&, std::unique_ptr<CpuOp>*);             // mvn.cc
+Status make_embed(const OpInit&, std::unique_ptr<CpuOp>*);           // embed.cc
+Status make_quantize(const OpInit&, std::unique_ptr<CpuOp>*);        // quantize.cc
+
+}  // namespace trtn::cpu

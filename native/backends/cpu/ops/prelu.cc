@@ -1,0 +1,78 @@
+// PReLU (Caffe's PReLULayer): y = x > 0 ? x : slope[c] * x, with one learned slope per channel
+// (dimension 1 of the full shape) or one slope shared by every channel.
+#include <algorithm>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backends/cpu/ops/op.h"
+
+namespace trtn::cpu {
+namespace {
+
+constexpr int64_t kGrain = 1 << 14;
+
+class PReluOp final : public CpuOp {
+ public:
+  PReluOp(std::vector<float> slopes, int64_t channels, int64_t inner)
+      : slopes_(std::move(slopes)), channels_(channels), inner_(inner) {}
+
+  Status run(const OpArgs& args) const override {
+    const float* x = static_cast<const float*>(args.in[0]);
+    float* y = static_cast<float*>(args.out[0]);
+    const float* slopes = slopes_.data();
+    const int64_t channels = channels_, inner = inner_;
+    try {
+      // One task item is one channel plane of one image, so the slope is fixed inside the loop.
+      args.pool.parallel_for(args.batch * channels, std::max<int64_t>(1, kGrain / inner),
+                             [=](int64_t begin, int64_t end) {
+                               for (int64_t p = begin; p < end; ++p) {
+                                 const float s = slopes[p % channels];
+                                 const float* xp = x + p * inner;
+                                 float* yp = y + p * inner;
+                                 for (int64_t i = 0; i < inner; ++i) yp[i] = xp[i] > 0 ? xp[i] : xp[i] * s;
+                               }
+                             });
+    } catch (const std::bad_alloc&) {
+      return Status(Code::kOutOfMemory, "cpu backend: out of memory running PReLU");
+    }
+    return Status::ok();
+  }
+
+ private:
+  std::vector<float> slopes_;  // one per channel (a shared slope is repeated)
+  int64_t channels_;
+  int64_t inner_;  // values per channel plane
+};
+
+}  // namespace
+
+Status make_prelu(const OpInit& init, std::unique_ptr<CpuOp>* out) {
+  Status st = init.expect_float(1, 1);
+  if (!st.is_ok()) return st;
+  const TensorDesc& x = init.input(0);
+  if (x.dims.empty()) return init.error("needs at least (N, C) dimensions");
+  if (init.output(0).dims != x.dims) return init.error("the output must have the input's shape");
+  bool shared = false;
+  if (!(st = init.attr_bool("channelShared", &shared)).is_ok()) return st;
+  const Blob* blob = init.blob("0");
+  if (blob == nullptr || blob->dtype != DType::kFloat32) return init.error("needs its float32 slope blob '" + init.node.name + "/0'");
+  const int64_t channels = x.dims[0];
+  const int64_t want = shared ? 1 : channels;
+  if (blob->volume() != want) {
+    return init.error(std::string(shared ? "a shared slope is one value" : "needs one slope per channel") + ": expected " +
+                      std::to_string(want) + " values, the blob has " + std::to_string(blob->volume()));
+  }
+  std::vector<float> slopes;
+  try {
+    slopes = shared ? std::vector<float>(channels, blob->f32[0]) : blob->f32;
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kOutOfMemory, "cpu backend: out of memory creating PReLU '" + init.node.name + "'");
+  }
+  *out = std::make_unique<PReluOp>(std::move(slopes), channels, x.volume / channels);
+  return Status::ok();
+}
+
+}  // namespace trtn::cpu

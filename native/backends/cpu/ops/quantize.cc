@@ -1,0 +1,64 @@
+// Quantize: float32 to int8 with the output tensor's scale (docs/int8.md),
+// q = saturate(x / s_y) with a float32 division (round half to even, clamp to [-127, 127], NaN
+// to 0). The planner inserts one per float tensor that INT8 nodes read.
+#include <cstdint>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "backends/cpu/ops/op.h"
+#include "core/numeric.h"
+
+namespace trtn::cpu {
+namespace {
+
+constexpr int64_t kGrain = int64_t{1} << 15;
+
+class Quantize final : public CpuOp {
+ public:
+  Quantize(std::string name, int64_t volume, float scale) : name_(std::move(name)), volume_(volume), scale_(scale) {}
+
+  Status run(const OpArgs& args) const override {
+    try {
+      const float* x = static_cast<const float*>(args.in[0]);
+      int8_t* q = static_cast<int8_t*>(args.out[0]);
+      args.pool.parallel_for(args.batch * volume_, kGrain, [&](int64_t begin, int64_t end) {
+        // A true division: x * (1 / s) would round differently.
+        for (int64_t i = begin; i < end; ++i) q[i] = numeric::saturate_int8(x[i] / scale_);
+      });
+      return Status::ok();
+    } catch (const std::bad_alloc&) {
+      return Status(Code::kOutOfMemory, "cpu backend, node '" + name_ + "' (Quantize): out of host memory");
+    }
+  }
+
+ private:
+  std::string name_;
+  int64_t volume_;
+  float scale_;
+};
+
+Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
+  Status st = init.expect_io(1, 1);
+  if (!st.is_ok()) return st;
+  if (init.node.activation.relu) return init.error("cannot fuse an activation");
+  const TensorDesc& x = init.input(0);
+  const TensorDesc& y = init.output(0);
+  if (x.dtype != DType::kFloat32) return init.error("needs a float32 input");
+  if (y.dtype != DType::kInt8 || !(y.scale > 0)) return init.error("needs an int8 output with a scale > 0");
+  if (x.volume != y.volume) return init.error("input and output must have the same number of elements");
+  *out = std::make_unique<Quantize>(init.node.name, x.volume, y.scale);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status make_quantize(const OpInit& init, std::unique_ptr<CpuOp>* out) {
+  try {
+    return create(init, out);
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kOutOfMemory, "cpu backend, node '" + init.node.name + "' (Quantize): out of host memory");
+  }
+}
+
+}  // namespace trtn::cpu

@@ -1,0 +1,68 @@
+// The backend interface: a small table of functions per backend (cpu, cuda, tensorrt), registered
+// explicitly in registry.cc. A backend turns a checked graph and its prepared weights into an
+// Engine; an Engine makes execution Contexts; a Context runs a batch.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+#include "core/status.h"
+#include "core/weights.h"
+
+namespace trtn {
+
+/// Called after a node writes a float tensor (calibration, debugging): tensor id, values, count.
+using TensorObserver = std::function<void(int tensor, const float* data, int64_t count)>;
+
+/// Runs batches; one at a time (callers serialise; several contexts run in parallel).
+class Context {
+ public:
+  virtual ~Context() = default;
+  /// Runs `batch` images (1..maxBatchSize): inputs and outputs in graph order, float32, batch-major.
+  virtual Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                         const TensorObserver* observer) = 0;
+};
+
+/// A built engine: immutable, shared by its contexts.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual Status create_context(std::unique_ptr<Context>* out) = 0;
+  /// Backend-specific bytes for the plan (tactics ...); may be empty.
+  virtual Status serialize_backend(std::vector<uint8_t>* out) const = 0;
+  /// Bytes of memory one context needs per image of batch (activations), for reports.
+  virtual int64_t activation_bytes_per_image() const = 0;
+  virtual const Graph& graph() const = 0;
+  virtual const WeightStore& weights() const = 0;
+};
+
+/// What build and load receive.
+struct BuildInput {
+  std::shared_ptr<const Graph> graph;
+  std::shared_ptr<const WeightStore> weights;
+  std::vector<uint8_t> backend_section;  // load only
+  int threads = 0;                       // cpu: worker threads (0: one per core)
+};
+
+/// One backend.
+struct Backend {
+  const char* name;
+  /// True when the backend can run here; otherwise *why says what is missing.
+  bool (*available)(std::string* why);
+  /// Builds an engine (may time tactics).
+  Status (*build)(const BuildInput& in, std::unique_ptr<Engine>* out);
+  /// Loads an engine from a plan's sections.
+  Status (*load)(const BuildInput& in, std::unique_ptr<Engine>* out);
+};
+
+/// The backend of that name compiled into this binary, or nullptr.
+const Backend* find_backend(const std::string& name);
+
+/// Names of the backends compiled in.
+std::vector<std::string> backend_names();
+
+}  // namespace trtn

@@ -1,0 +1,205 @@
+#include "core/graph.h"
+
+#include <cmath>
+#include <set>
+
+namespace trtn {
+namespace {
+
+const std::set<std::string>& known_ops() {
+  static const std::set<std::string> ops = {
+      "Convolution", "Deconvolution", "Pooling", "LRN", "ReLU", "PReLU", "ELU", "Sigmoid", "TanH", "AbsVal",
+      "Power", "BNLL", "Exp", "Log", "Threshold", "InnerProduct", "Softmax", "Concat", "Eltwise",
+      "BatchNorm", "Scale", "Bias", "Flatten", "Reshape", "Slice", "Crop", "ArgMax", "MVN", "Tile",
+      "Reduction", "Embed", "Clip", "Swish", "Quantize"};
+  return ops;
+}
+
+// Elements per image are bounded so that a batch of 2^20 stays within int64 byte counts.
+constexpr int64_t kMaxVolume = int64_t{1} << 36;
+
+Status bad(const std::string& what) {
+  return Status(Code::kInvalidArgument, "execution graph: " + what);
+}
+
+Status parse_precision(const std::string& s, Precision* out) {
+  if (s == "fp32") *out = Precision::kFP32;
+  else if (s == "tf32") *out = Precision::kTF32;
+  else if (s == "fp16") *out = Precision::kFP16;
+  else if (s == "int8") *out = Precision::kINT8;
+  else return bad("unknown precision '" + s + "'");
+  return Status::ok();
+}
+
+Status ids(const json::Value& obj, const std::string& key, const std::string& where, int64_t limit, std::vector<int>* out) {
+  std::vector<int64_t> raw;
+  Status st = json::get_ints(obj, key, where, &raw);
+  if (!st.is_ok()) return st;
+  out->clear();
+  for (int64_t v : raw) {
+    if (v < 0 || v >= limit) return bad(where + ": " + key + " id " + std::to_string(v) + " is out of range");
+    out->push_back(static_cast<int>(v));
+  }
+  return Status::ok();
+}
+
+Status dims_of(const json::Value& obj, const std::string& where, std::vector<int64_t>* dims, int64_t* volume) {
+  Status st = json::get_ints(obj, "dims", where, dims);
+  if (!st.is_ok()) return st;
+  *volume = 1;
+  for (int64_t d : *dims) {
+    if (d <= 0) return bad(where + ": dimensions must be > 0");
+    if (*volume > kMaxVolume / d) return bad(where + ": too many elements");
+    *volume *= d;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::kFP32: return "fp32";
+    case Precision::kTF32: return "tf32";
+    case Precision::kFP16: return "fp16";
+    case Precision::kINT8: return "int8";
+  }
+  return "fp32";
+}
+
+bool is_known_op(const std::string& op) { return known_ops().count(op) > 0; }
+
+int64_t volume_of(const std::vector<int64_t>& dims) {
+  int64_t v = 1;
+  for (int64_t d : dims) v *= d;
+  return v;
+}
+
+Status parse_graph(const std::string& json_text, Graph* out) {
+  json::Value root;
+  Status st = json::parse(json_text, &root);
+  if (!st.is_ok()) return st;
+  if (!root.is_object()) return bad("not an object");
+  Graph g;
+  int64_t format = 0, max_batch = 0;
+  std::string precision;
+  if (!(st = json::get_int(root, "format", "graph", &format)).is_ok()) return st;
+  if (format != 1) return bad("format " + std::to_string(format) + " is not 1");
+  if (!(st = json::opt_string(root, "name", "graph", &g.name)).is_ok()) return st;
+  if (!(st = json::get_string(root, "precision", "graph", &precision)).is_ok()) return st;
+  if (!(st = parse_precision(precision, &g.precision)).is_ok()) return st;
+  if (!(st = json::get_int(root, "maxBatchSize", "graph", &max_batch)).is_ok()) return st;
+  if (max_batch < 1 || max_batch > (1 << 20)) return bad("maxBatchSize must be in [1, 1048576]");
+  g.max_batch = static_cast<int>(max_batch);
+
+  const json::Value* tensors = root.get("tensors");
+  if (tensors == nullptr || !tensors->is_array()) return bad("'tensors' must be a list");
+  for (size_t i = 0; i < tensors->items().size(); ++i) {
+    const json::Value& t = tensors->items()[i];
+    std::string where = "tensor " + std::to_string(i);
+    TensorDesc d;
+    std::string dtype = "float32";
+    double scale = 0;
+    if (!t.is_object()) return bad(where + " is not an object");
+    if (!(st = json::get_string(t, "name", where, &d.name)).is_ok()) return st;
+    where = "tensor '" + d.name + "'";
+    if (!(st = dims_of(t, where, &d.dims, &d.volume)).is_ok()) return st;
+    if (!(st = json::opt_string(t, "dtype", where, &dtype)).is_ok()) return st;
+    if (!(st = json::opt_double(t, "scale", where, &scale)).is_ok()) return st;
+    if (dtype == "int8") {
+      d.dtype = DType::kInt8;
+      if (!(scale > 0) || !std::isfinite(scale)) return bad(where + ": an int8 tensor needs a scale > 0");
+    } else if (dtype != "float32") {
+      return bad(where + ": unknown dtype '" + dtype + "'");
+    }
+    d.scale = static_cast<float>(scale);
+    g.tensors.push_back(std::move(d));
+  }
+  const int64_t nt = static_cast<int64_t>(g.tensors.size());
+
+  const json::Value* weights = root.get("weights");
+  if (weights == nullptr || !weights->is_array()) return bad("'weights' must be a list");
+  for (size_t i = 0; i < weights->items().size(); ++i) {
+    const json::Value& w = weights->items()[i];
+    WeightDesc d;
+    std::string where = "weight " + std::to_string(i);
+    if (!(st = json::get_string(w, "name", where, &d.name)).is_ok()) return st;
+    if (!(st = dims_of(w, "weight '" + d.name + "'", &d.dims, &d.volume)).is_ok()) return st;
+    g.weights.push_back(std::move(d));
+  }
+  const int64_t nw = static_cast<int64_t>(g.weights.size());
+
+  if (!(st = ids(root, "inputs", "graph", nt, &g.inputs)).is_ok()) return st;
+  if (!(st = ids(root, "outputs", "graph", nt, &g.outputs)).is_ok()) return st;
+  if (g.inputs.empty() || g.outputs.empty()) return bad("a graph needs inputs and outputs");
+
+  std::vector<bool> written(g.tensors.size(), false);
+  for (int id : g.inputs) {
+    if (written[id]) return bad("input '" + g.tensors[id].name + "' is listed twice");
+    if (g.tensors[id].dtype != DType::kFloat32) return bad("input '" + g.tensors[id].name + "' must be float32");
+    written[id] = true;
+  }
+  const json::Value* nodes = root.get("nodes");
+  if (nodes == nullptr || !nodes->is_array()) return bad("'nodes' must be a list");
+  for (size_t i = 0; i < nodes->items().size(); ++i) {
+    const json::Value& n = nodes->items()[i];
+    Node node;
+    std::string where = "node " + std::to_string(i);
+    if (!(st = json::get_string(n, "name", where, &node.name)).is_ok()) return st;
+    where = "node '" + node.name + "'";
+    if (!(st = json::get_string(n, "op", where, &node.op)).is_ok()) return st;
+    if (!is_known_op(node.op)) return bad(where + ": unknown op '" + node.op + "'");
+    if (!(st = ids(n, "inputs", where, nt, &node.inputs)).is_ok()) return st;
+    if (!(st = ids(n, "outputs", where, nt, &node.outputs)).is_ok()) return st;
+    if (!(st = ids(n, "weights", where, nw, &node.weights)).is_ok()) return st;
+    std::string p;
+    if (!(st = json::get_string(n, "precision", where, &p)).is_ok()) return st;
+    if (!(st = parse_precision(p, &node.precision)).is_ok()) return st;
+    if (const json::Value* a = n.get("attrs")) {
+      if (!a->is_object()) return bad(where + ": attrs must be an object");
+      node.attrs = *a;
+    } else {
+      node.attrs.set_kind(json::Value::Kind::kObject);
+    }
+    if (const json::Value* f = n.get("fold")) {
+      if (!f->is_array()) return bad(where + ": fold must be a list");
+      for (const json::Value& item : f->items()) {
+        Fold fold;
+        if (!(st = json::get_string(item, "type", where + " fold", &fold.type)).is_ok()) return st;
+        if (fold.type != "BatchNorm" && fold.type != "Scale" && fold.type != "Bias") {
+          return bad(where + ": cannot fold a " + fold.type);
+        }
+        if (!(st = json::opt_string(item, "layer", where + " fold", &fold.layer)).is_ok()) return st;
+        if (!(st = json::opt_double(item, "eps", where + " fold", &fold.eps)).is_ok()) return st;
+        if (!(st = json::opt_bool(item, "biasTerm", where + " fold", &fold.bias_term)).is_ok()) return st;
+        if (!(st = ids(item, "weights", where + " fold", nw, &fold.weights)).is_ok()) return st;
+        node.fold.push_back(std::move(fold));
+      }
+    }
+    if (const json::Value* a = n.get("activation")) {
+      std::string type;
+      double slope = 0;
+      if (!(st = json::get_string(*a, "type", where + " activation", &type)).is_ok()) return st;
+      if (type != "ReLU") return bad(where + ": cannot fuse a " + type);
+      if (!(st = json::opt_double(*a, "negativeSlope", where + " activation", &slope)).is_ok()) return st;
+      node.activation.relu = true;
+      node.activation.negative_slope = static_cast<float>(slope);
+    }
+    for (int id : node.inputs) {
+      if (!written[id]) return bad(where + " reads '" + g.tensors[id].name + "' before any node writes it");
+    }
+    for (int id : node.outputs) {
+      if (written[id]) return bad(where + " writes '" + g.tensors[id].name + "', which is already written");
+      written[id] = true;
+    }
+    g.nodes.push_back(std::move(node));
+  }
+  for (int id : g.outputs) {
+    if (!written[id]) return bad("output '" + g.tensors[id].name + "' is never written");
+    if (g.tensors[id].dtype != DType::kFloat32) return bad("output '" + g.tensors[id].name + "' must be float32");
+  }
+  *out = std::move(g);
+  return Status::ok();
+}
+
+}  // namespace trtn

@@ -1,0 +1,89 @@
+// The execution graph in C++: parsed from the JSON that lib/builder/exec_graph.ts writes (and
+// plan files store), and checked before any backend sees it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/status.h"
+
+namespace trtn {
+
+/// Storage type of a tensor.
+enum class DType { kFloat32, kInt8 };
+
+/// Precision a node computes in (docs/int8.md and docs/engine.md define each).
+enum class Precision { kFP32, kTF32, kFP16, kINT8 };
+
+const char* precision_name(Precision p);
+
+/// One tensor: dimensions of one image (the batch is chosen at run time and leads every shape).
+struct TensorDesc {
+  std::string name;
+  std::vector<int64_t> dims;
+  DType dtype = DType::kFloat32;
+  float scale = 0.0f;  // int8 tensors: real value = q * scale
+  int64_t volume = 1;  // elements per image
+};
+
+/// A per-channel affine layer folded into a GEMM node (BatchNorm, Scale, Bias).
+struct Fold {
+  std::string type;           // "BatchNorm" | "Scale" | "Bias"
+  std::string layer;
+  double eps = 0;             // BatchNorm
+  bool bias_term = false;     // Scale
+  std::vector<int> weights;   // weight ids
+};
+
+/// An activation fused into a node's epilogue.
+struct Activation {
+  bool relu = false;
+  float negative_slope = 0.0f;
+};
+
+/// One node.
+struct Node {
+  std::string name;
+  std::string op;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+  json::Value attrs;          // the IR layer's attributes
+  std::vector<int> weights;   // weight ids, blob order
+  Precision precision = Precision::kFP32;
+  std::vector<Fold> fold;
+  Activation activation;
+};
+
+/// A raw weight blob as the network gives it.
+struct WeightDesc {
+  std::string name;
+  std::vector<int64_t> dims;
+  int64_t volume = 1;
+};
+
+/// The whole graph.
+struct Graph {
+  std::string name;
+  Precision precision = Precision::kFP32;
+  int max_batch = 1;
+  std::vector<TensorDesc> tensors;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+  std::vector<Node> nodes;
+  std::vector<WeightDesc> weights;
+};
+
+/// Parses and checks a graph: ids in range, each tensor written once (inputs never), nodes in
+/// order, positive dimensions, int8 tensors with a positive scale, known ops. kInvalidArgument
+/// (or kParse for malformed JSON) naming what is wrong.
+Status parse_graph(const std::string& json_text, Graph* out);
+
+/// The ops the execution graph may hold.
+bool is_known_op(const std::string& op);
+
+/// Elements of a shape.
+int64_t volume_of(const std::vector<int64_t>& dims);
+
+}  // namespace trtn

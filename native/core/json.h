@@ -1,0 +1,74 @@
+// A small JSON reader for the execution graph that lib/ hands to native code (and that plan files
+// store). Values are read-only trees; parse errors carry the byte offset.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace trtn::json {
+
+/// One JSON value.
+class Value {
+ public:
+  enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
+
+  Value() = default;
+  static Value number(double v);
+  static Value string(std::string v);
+  static Value boolean(bool v);
+
+  Kind kind() const { return kind_; }
+  bool is_null() const { return kind_ == Kind::kNull; }
+  bool is_number() const { return kind_ == Kind::kNumber; }
+  bool is_string() const { return kind_ == Kind::kString; }
+  bool is_bool() const { return kind_ == Kind::kBool; }
+  bool is_array() const { return kind_ == Kind::kArray; }
+  bool is_object() const { return kind_ == Kind::kObject; }
+
+  double as_number() const { return number_; }
+  bool as_bool() const { return bool_; }
+  const std::string& as_string() const { return string_; }
+  const std::vector<Value>& items() const { return array_; }
+  const std::map<std::string, Value>& fields() const { return object_; }
+
+  /// Member of an object, or nullptr (also for non-objects).
+  const Value* get(const std::string& key) const;
+  bool has(const std::string& key) const { return get(key) != nullptr; }
+
+  std::vector<Value>& mutable_items() { return array_; }
+  std::map<std::string, Value>& mutable_fields() { return object_; }
+  void set_kind(Kind k) { kind_ = k; }
+
+ private:
+  Kind kind_ = Kind::kNull;
+  bool bool_ = false;
+  double number_ = 0;
+  std::string string_;
+  std::vector<Value> array_;
+  std::map<std::string, Value> object_;
+};
+
+/// Parses `text` (UTF-8). Depth is limited to 64. Errors: kParse with the byte offset.
+Status parse(const std::string& text, Value* out);
+
+/// Typed access with checks: each returns kInvalidArgument naming `where` and the key on a
+/// missing or mistyped member.
+Status get_int(const Value& obj, const std::string& key, const std::string& where, int64_t* out);
+Status get_double(const Value& obj, const std::string& key, const std::string& where, double* out);
+Status get_bool(const Value& obj, const std::string& key, const std::string& where, bool* out);
+Status get_string(const Value& obj, const std::string& key, const std::string& where, std::string* out);
+Status get_ints(const Value& obj, const std::string& key, const std::string& where, std::vector<int64_t>* out);
+Status get_doubles(const Value& obj, const std::string& key, const std::string& where, std::vector<double>* out);
+
+/// Optional members: leave *out unchanged when absent; fail when present with the wrong type.
+Status opt_int(const Value& obj, const std::string& key, const std::string& where, int64_t* out);
+Status opt_double(const Value& obj, const std::string& key, const std::string& where, double* out);
+Status opt_bool(const Value& obj, const std::string& key, const std::string& where, bool* out);
+Status opt_string(const Value& obj, const std::string& key, const std::string& where, std::string* out);
+
+}  // namespace trtn::json

@@ -1,0 +1,28 @@
+// The backends compiled into this binary, listed explicitly (no static-initialiser registration).
+#include "backends/cpu/cpu_backend.h"
+#include "core/backend.h"
+
+namespace trtn {
+namespace {
+
+const std::vector<const Backend*>& all_backends() {
+  static const std::vector<const Backend*> list = {&cpu::backend()};
+  return list;
+}
+
+}  // namespace
+
+const Backend* find_backend(const std::string& name) {
+  for (const Backend* b : all_backends()) {
+    if (name == b->name) return b;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> backend_names() {
+  std::vector<std::string> names;
+  for (const Backend* b : all_backends()) names.push_back(b->name);
+  return names;
+}
+
+}  // namespace trtn

@@ -1,0 +1,55 @@
+// Builds and inferences run off the JS thread: timers keep firing while they work.
+import { strict as assert } from 'assert';
+import * as path from 'path';
+import { Builder, Network } from '../../lib';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+/** Runs `work` while a 5 ms interval timer ticks; returns the work's duration and the largest gap between ticks. */
+async function watchEventLoop<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; maxGap: number; ticks: number }> {
+  let last = performance.now();
+  let maxGap = 0;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+    ticks++;
+  }, 5);
+  const t0 = performance.now();
+  try {
+    const result = await work();
+    const ms = performance.now() - t0;
+    maxGap = Math.max(maxGap, performance.now() - last);
+    return { result, ms, maxGap, ticks };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('asynchronous work does not block the event loop', function () {
+  this.timeout(180000);
+
+  it('during a long build (VGG16: 138 M random weights generated, prepared and built) and a long inference (VGG16, batch 4)', async () => {
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'vgg16.prototxt'));
+    const { result: engine, ms, maxGap, ticks } = await watchEventLoop(() => new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 4 }));
+    try {
+      assert.ok(ms > 500, `the build took ${ms.toFixed(0)} ms: too short to show anything`);
+      // The JS thread plans the graph (milliseconds) and waits; the generous bound allows for a
+      // loaded 2-core CI machine where the worker threads compete with it.
+      assert.ok(maxGap < 300, `the event loop stalled for ${maxGap.toFixed(0)} ms during a ${ms.toFixed(0)} ms build`);
+      assert.ok(ticks > ms / 60, `only ${ticks} timer ticks in ${ms.toFixed(0)} ms`);
+
+      const ctx = engine.createContext();
+      const data = Float32Array.from({ length: 4 * 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.01));
+      const inference = await watchEventLoop(() => ctx.infer({ data }));
+      assert.ok(inference.ms > 300, `the inference took ${inference.ms.toFixed(0)} ms: too short to show anything`);
+      assert.ok(inference.maxGap < 300, `the event loop stalled for ${inference.maxGap.toFixed(0)} ms during a ${inference.ms.toFixed(0)} ms inference`);
+      assert.ok(inference.ticks > inference.ms / 60, `only ${inference.ticks} ticks in ${inference.ms.toFixed(0)} ms`);
+      assert.equal(inference.result.prob.length, 4000);
+      ctx.dispose();
+    } finally {
+      engine.dispose();
+    }
+  });
+});

@@ -1,0 +1,127 @@
+// The engine commands of the CLI: build, infer, bench.
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Builder, Network, readNpy, writeNpy } from '../../lib';
+import { main } from '../../lib/cli/main';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('cli: build, infer, bench', function () {
+  this.timeout(60000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-cli-engine-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('build writes a plan that infer and bench run', async () => {
+    const plan = path.join(dir, 'lenet.plan');
+    const built = await run('build', LENET, '--backend', 'cpu', '--batch', '4', '-o', plan);
+    assert.equal(built.code, 0, built.err);
+    assert.match(built.out, /wrote .*lenet\.plan: cpu backend, fp32, max batch 4, weights 1\.7 MB, activations .* per image/);
+    assert.match(built.err, /built LeNet for the cpu backend, fp32, max batch 4/);
+    assert.equal(fs.readFileSync(plan).subarray(0, 8).toString('latin1'), 'TRTNPLAN');
+
+    const outFile = path.join(dir, 'prob.npy');
+    const inferred = await run('infer', plan, '--random', '--batch', '3', '--output', outFile);
+    assert.equal(inferred.code, 0, inferred.err);
+    assert.match(inferred.out, /prob \[3, 10\] -> .*prob\.npy/);
+    const prob = await readNpy(outFile);
+    assert.deepEqual(prob.shape, [3, 10]);
+    for (let i = 0; i < 3; i++) {
+      const sum = prob.data.subarray(i * 10, i * 10 + 10).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-5, `softmax row ${i} sums to ${sum}`);
+    }
+
+    const bench = await run('bench', plan, '--batch', '2', '--duration', '0', '--iterations', '5', '--warmUp', '0', '--json');
+    assert.equal(bench.code, 0, bench.err);
+    const r = JSON.parse(bench.out) as { backend: string; batch: number; iterations: number; throughput: { imagesPerSecond: number };
+      latencyMs: { min: number; median: number; p99: number; max: number }; note: string };
+    assert.equal(r.backend, 'cpu');
+    assert.equal(r.batch, 2);
+    assert.equal(r.iterations, 5);
+    assert.ok(r.throughput.imagesPerSecond > 0);
+    assert.ok(r.latencyMs.min <= r.latencyMs.median && r.latencyMs.median <= r.latencyMs.p99 && r.latencyMs.p99 <= r.latencyMs.max);
+    assert.match(r.note, /ran on the cpu backend/);
+  });
+
+  it('infer reads .npy inputs and gives what the API gives', async () => {
+    const net = await Network.fromCaffe(LENET, { seed: 5 });
+    const data = Float32Array.from({ length: 2 * 784 }, (_, i) => Math.cos(i * 0.05));
+    const input = path.join(dir, 'digits.npy');
+    await writeNpy(input, [2, 1, 28, 28], data);
+    const outDir = path.join(dir, 'out') + path.sep;
+    const r = await run('infer', LENET, '--seed', '5', '--backend', 'cpu', '--input', input, '--output', outDir);
+    assert.equal(r.code, 0, r.err);
+    const got = await readNpy(path.join(outDir, 'prob.npy'));
+    const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 2 });
+    const want = (await engine.createContext().infer({ data })).prob;
+    assert.ok(got.data.every((v, i) => Object.is(v, want[i])));
+    engine.dispose();
+    const named = await run('infer', LENET, '--seed', '5', '--input', `data=${input}`, '--output', path.join(dir, 'p.npy'));
+    assert.equal(named.code, 0, named.err);
+  });
+
+  it('bench prints a trtexec-style summary and explains its metrics', async () => {
+    const r = await run('bench', LENET, '--backend', 'cpu', '--duration', '0', '--iterations', '3', '--warmUp', '0');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /=== Performance summary ===/);
+    assert.match(r.out, /Throughput: .* images\/s \(.* inferences\/s\)/);
+    assert.match(r.out, /Latency: min = .* ms, mean = .* ms, median = .* ms, percentile\(90%\) = .* ms, percentile\(99%\) = .* ms, max = .* ms/);
+    assert.match(r.out, /Total host walltime: .* s over 3 inferences/);
+    assert.match(r.out, /Throughput is images per second/);
+  });
+
+  it('--help lists the options of each command', async () => {
+    for (const [cmd, options] of [
+      ['build', ['--output', '--batch', '--precision', '--backend', '--weights', '--seed', '--no-optimize']],
+      ['infer', ['--input', '--random', '--output', '--batch']],
+      ['bench', ['--batch', '--warmUp', '--duration', '--iterations', '--json']],
+    ] as Array<[string, string[]]>) {
+      const r = await run(cmd, '--help');
+      assert.equal(r.code, 0);
+      for (const o of options) assert.ok(r.out.includes(o), `${cmd} --help lacks ${o}`);
+    }
+  });
+
+  it('usage errors exit 2 with a message', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['build', LENET], /give the plan file to write with -o/],
+      [['build', LENET, '-o', 'x.plan', '--precision', 'fp64'], /--precision is one of fp32, tf32, fp16, int8, got 'fp64'/],
+      [['build', LENET, '-o', 'x.plan', '--backend', 'gpu'], /--backend is one of auto, cpu, cuda, tensorrt, got 'gpu'/],
+      [['infer', LENET, '--output', 'y.npy'], /give --input files or --random/],
+      [['infer', LENET, '--random', '--input', 'x.npy', '--output', 'y.npy'], /give --input files or --random/],
+      [['infer', LENET, '--random'], /give --output/],
+      [['bench', LENET, '--duration', 'soon'], /--duration is seconds/],
+      [['bench', LENET, '--iterations', '0'], /--iterations must be an integer in \[1, 1000000000\]/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await run(...argv);
+      assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
+      assert.match(r.err, message);
+    }
+  });
+
+  it('runtime errors exit 1 with their code', async () => {
+    const bad = path.join(dir, 'bad.npy');
+    fs.writeFileSync(bad, 'nope');
+    const r = await run('infer', LENET, '--input', bad, '--output', path.join(dir, 'y.npy'));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /error E_PARSE: .*bad\.npy.*not a NumPy \.npy file/);
+    const plan = path.join(dir, 'broken.plan');
+    fs.writeFileSync(plan, Buffer.concat([Buffer.from('TRTNPLAN'), Buffer.alloc(40)]));
+    const p = await run('bench', plan);
+    assert.equal(p.code, 1);
+    assert.match(p.err, /error E_PLAN_CORRUPT/);
+  });
+});

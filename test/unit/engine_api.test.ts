@@ -1,0 +1,194 @@
+// The Builder / Engine / ExecutionContext API: argument checks, disposal, queueing, backends.
+import { strict as assert } from 'assert';
+import { backendStatus, Builder, DisposedError, Engine, Network, resolveBackend } from '../../lib';
+
+const NET = `
+name: "two"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 4 dim: 4 } } }
+layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { pool: AVE kernel_size: 2 stride: 2 } }
+layer { name: "prob" type: "Softmax" bottom: "pool" top: "prob" }
+layer { name: "p2" type: "Pooling" bottom: "data" top: "p2" pooling_param { pool: MAX kernel_size: 4 } }`;
+const IMAGE = 32;
+
+function data(batch: number, seed = 1): Float32Array {
+  return Float32Array.from({ length: batch * IMAGE }, (_, i) => Math.sin((i + 1) * seed * 0.71));
+}
+
+describe('engine API', () => {
+  let net: Network;
+  let engine: Engine;
+  before(async () => {
+    net = await Network.parse(NET);
+    engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 4 });
+  });
+  after(() => engine.dispose());
+
+  describe('backends', () => {
+    it('lists every backend with availability and a reason', () => {
+      const status = backendStatus();
+      assert.deepEqual(status.map((s) => s.name), ['tensorrt', 'cuda', 'cpu']);
+      assert.equal(status.find((s) => s.name === 'cpu')?.available, true);
+      for (const s of status) if (!s.available) assert.match(s.reason, /\S/);
+    });
+
+    it("'auto' says why it skipped the backends it passed over", () => {
+      const { backend, skipped } = resolveBackend('auto');
+      const unavailable = backendStatus().filter((s) => !s.available).map((s) => s.name);
+      assert.deepEqual(skipped.map((s) => s.name), unavailable.filter((n) => ['tensorrt', 'cuda', 'cpu'].indexOf(n) < ['tensorrt', 'cuda', 'cpu'].indexOf(backend)));
+      const b = new Builder();
+      assert.equal(b.backend, backend);
+      assert.deepEqual(b.skipped, skipped);
+    });
+
+    it('an unavailable backend is E_BACKEND_UNAVAILABLE (or E_NO_DEVICE) with the reason', () => {
+      const missing = backendStatus().find((s) => !s.available);
+      if (missing === undefined) return;
+      assert.throws(() => new Builder({ backend: missing.name }), (err: unknown) =>
+        (err as { code: string }).code === 'E_BACKEND_UNAVAILABLE' || (err as { code: string }).code === 'E_NO_DEVICE');
+    });
+
+    it('checks the backend name', () => {
+      assert.throws(() => new Builder({ backend: 'gpu' as never }), {
+        name: 'TypeError', message: 'Expected \'auto\', \'cpu\', \'cuda\' or \'tensorrt\' for backend but received type string ("gpu")',
+      });
+    });
+  });
+
+  describe('Builder.build arguments', () => {
+    const cases: Array<[unknown, string, string]> = [
+      [{ precision: 'fp64' }, 'TypeError', 'Expected \'fp32\', \'tf32\', \'fp16\' or \'int8\' for config.precision but received type string ("fp64")'],
+      [{ maxBatchSize: 0 }, 'RangeError', 'Expected an integer in [1, 1048576] for config.maxBatchSize but received type number (0)'],
+      [{ maxBatchSize: '4' }, 'TypeError', 'Expected a positive integer for config.maxBatchSize but received type string ("4")'],
+      [{ optimize: 1 }, 'TypeError', 'Expected a boolean for config.optimize but received type number (1)'],
+      [{ int8Scales: { data: -1 } }, 'RangeError', 'Expected a positive number for config.int8Scales.data but received type number (-1)'],
+      [{ calibrationBatches: 0 }, 'TypeError', 'Expected a positive integer for config.calibrationBatches but received type number (0)'],
+      [null, 'TypeError', 'Expected a build config object for config but received null'],
+    ];
+    for (const [config, name, message] of cases) {
+      it(`rejects ${JSON.stringify(config)}`, async () => {
+        await assert.rejects(new Builder({ backend: 'cpu' }).build(net, config as never), { name, message });
+      });
+    }
+    it('rejects something that is not a Network', async () => {
+      await assert.rejects(new Builder({ backend: 'cpu' }).build({} as never), {
+        name: 'TypeError', message: 'Expected a Network for net but received an object',
+      });
+    });
+    it('rejects a network whose tensors do not keep the batch first (E_SHAPE)', async () => {
+      const flat = await Network.parse(`layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 } } }
+        layer { name: "r" type: "Reshape" bottom: "data" top: "r" reshape_param { shape { dim: -1 } } }`);
+      await assert.rejects(new Builder({ backend: 'cpu' }).build(flat), {
+        code: 'E_SHAPE', message: /tensor 'r' of layer 'r' does not keep the batch in dimension 0/,
+      });
+    });
+  });
+
+  describe('infer', () => {
+    it('describes inputs and outputs and runs any batch up to maxBatchSize', async () => {
+      assert.deepEqual(engine.inputs, [{ name: 'data', dims: [2, 4, 4], shape: [4, 2, 4, 4], dtype: 'float32' }]);
+      assert.deepEqual(engine.outputs.map((t) => t.name).sort(), ['p2', 'prob']);
+      const ctx = engine.createContext();
+      for (const batch of [1, 3, 4]) {
+        const out = await ctx.infer({ data: data(batch) });
+        assert.equal(out.prob.length, batch * 8);
+        assert.equal(out.p2.length, batch * 2);
+      }
+      ctx.dispose();
+    });
+
+    it('gives each image the same result whatever the batch', async () => {
+      const ctx = engine.createContext();
+      const four = await ctx.infer({ data: data(4) });
+      const one = await ctx.infer({ data: data(4).subarray(2 * IMAGE, 3 * IMAGE) });
+      assert.deepEqual(Array.from(one.prob), Array.from(four.prob.subarray(16, 24)));
+      ctx.dispose();
+    });
+
+    it('writes into caller-provided output arrays (longer ones too)', async () => {
+      const ctx = engine.createContext();
+      const prob = new Float32Array(100).fill(-7);
+      const out = await ctx.infer({ data: data(2) }, { outputs: { prob } });
+      assert.equal(out.prob.buffer, prob.buffer);
+      assert.equal(out.prob.length, 16);
+      assert.ok(prob.subarray(0, 16).every((v) => v > 0 && v < 1));
+      assert.equal(prob[16], -7);
+      ctx.dispose();
+    });
+
+    it('throws clear argument errors', async () => {
+      const ctx = engine.createContext();
+      const cases: Array<[unknown, unknown, string, string]> = [
+        [{ image: data(1) }, {}, 'RangeError', 'Expected an input name (data) for inputs.image but received type string ("image")'],
+        [{}, {}, 'TypeError', 'Expected a Float32Array for inputs.data but received undefined'],
+        [{ data: new Float64Array(32) }, {}, 'TypeError', 'Expected a Float32Array for inputs.data but received an instance of Float64Array'],
+        [{ data: new Float32Array(33) }, {}, 'RangeError', "Expected a length that is a multiple of 32 (one image of 'data') for inputs.data but received an instance of Float32Array"],
+        [{ data: data(5) }, {}, 'RangeError', "Expected at most 4 images (the engine's maxBatchSize) of 32 values for inputs.data but received an instance of Float32Array"],
+        [{ data: data(2) }, { batchSize: 3 }, 'RangeError', 'Expected a Float32Array of 96 values (batch 3 x [2, 4, 4]) for inputs.data but received an instance of Float32Array'],
+        [{ data: data(2) }, { batchSize: 9 }, 'RangeError', "Expected an integer in [1, 4] (the engine's maxBatchSize) for options.batchSize but received type number (9)"],
+        [{ data: data(2) }, { batchSize: '2' }, 'TypeError', 'Expected a positive integer for options.batchSize but received type string ("2")'],
+        [{ data: data(2) }, { outputs: { prob: new Float32Array(3) } }, 'RangeError', 'Expected a Float32Array of at least 16 values for options.outputs.prob but received an instance of Float32Array'],
+        [{ data: data(2) }, { outputs: { prob: [] } }, 'TypeError', 'Expected a Float32Array for options.outputs.prob but received an Array of length 0'],
+        [{ data: data(2) }, { outputs: { nope: new Float32Array(3) } }, 'RangeError', 'Expected an output name (prob, p2) for options.outputs.nope but received type string ("nope")'],
+        [null, {}, 'TypeError', 'Expected an object of Float32Array by input name for inputs but received null'],
+        [{ data: data(1) }, 5, 'TypeError', 'Expected an options object for options but received type number (5)'],
+      ];
+      for (const [inputs, options, name, message] of cases) {
+        assert.throws(() => ctx.infer(inputs as never, options as never), { name, message }, message);
+      }
+      ctx.dispose();
+    });
+
+    it('runs calls on one context in call order, and contexts in parallel', async () => {
+      const a = engine.createContext();
+      const b = engine.createContext();
+      const order: number[] = [];
+      const runs = [1, 2, 3, 4].map((n) => a.infer({ data: data(n, n) }).then((out) => { order.push(n); return out; }));
+      const other = b.infer({ data: data(2, 9) });
+      const results = await Promise.all(runs);
+      assert.deepEqual(order, [1, 2, 3, 4]);
+      results.forEach((r, i) => assert.equal(r.prob.length, (i + 1) * 8));
+      assert.equal((await other).prob.length, 16);
+      a.dispose();
+      b.dispose();
+    });
+  });
+
+  describe('dispose', () => {
+    it('a disposed context rejects with E_DISPOSED; calls queued before dispose still run', async () => {
+      const ctx = engine.createContext();
+      const queued = ctx.infer({ data: data(1) });
+      ctx.dispose();
+      assert.equal((await queued).prob.length, 8);
+      await assert.rejects(ctx.infer({ data: data(1) }), (err: unknown) => err instanceof DisposedError && (err as DisposedError).code === 'E_DISPOSED');
+      ctx.dispose();
+    });
+
+    it('a disposed engine refuses new contexts and serialize, but its contexts keep working', async () => {
+      const e = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 2 });
+      const ctx = e.createContext();
+      e.dispose();
+      assert.equal(e.disposed, true);
+      assert.throws(() => e.createContext(), { code: 'E_DISPOSED', message: 'this engine was disposed' });
+      assert.throws(() => e.serialize(), { code: 'E_DISPOSED' });
+      assert.throws(() => e.memory(), { code: 'E_DISPOSED' });
+      assert.equal((await ctx.infer({ data: data(2) })).prob.length, 16);
+      ctx.dispose();
+      e.dispose();
+    });
+
+    it('works with `using` and `await using`', async () => {
+      let escaped: import('../../lib').ExecutionContext | undefined;
+      {
+        await using ctx = engine.createContext();
+        escaped = ctx;
+        await ctx.infer({ data: data(1) });
+      }
+      assert.equal(escaped.disposed, true);
+      {
+        using e = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 1 });
+        escaped = undefined;
+        assert.equal(e.disposed, false);
+      }
+    });
+  });
+});

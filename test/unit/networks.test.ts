@@ -1,0 +1,53 @@
+// Whole networks on the cpu backend against a second path: the float64 op-by-op reference of
+// test/support/reference.ts, run over the IR. The final Softmax is left out so that the logits,
+// not a saturated probability, are compared.
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Builder, Network } from '../../lib';
+import { randomInput, referenceForward, relError } from '../support/reference';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+/** The model's text without its last layer (the Softmax "prob"). */
+function withoutSoftmax(model: string): string {
+  const text = fs.readFileSync(path.join(ROOT, 'models', `${model}.prototxt`), 'utf8');
+  const at = text.lastIndexOf('layer {');
+  assert.match(text.slice(at), /type: "Softmax"/);
+  return text.slice(0, at);
+}
+
+describe('whole networks: cpu engine vs the float64 reference', function () {
+  this.timeout(180000);
+  const cases: Array<[string, number]> = [['lenet', 3], ['alexnet', 1], ['googlenet', 1], ['squeezenet1.1', 1], ['resnet50', 1]];
+  for (const [model, batch] of cases) {
+    it(`${model}, batch ${batch}: fp32 logits within 1e-5 of float64, with and without layer fusion`, async () => {
+      const net = (await Network.parse(withoutSoftmax(model), { seed: 3, file: `${model}.prototxt` })).withBatchSize(batch);
+      const input = net.inputs[0];
+      const data = randomInput(input.shape.reduce((a, b) => a * b, 1), 11);
+      const reference = referenceForward(net, { [input.name]: data });
+      for (const optimize of [true, false]) {
+        const engine = await new Builder({ backend: 'cpu' }).build(net, { precision: 'fp32', maxBatchSize: batch, optimize });
+        const out = await engine.createContext().infer({ [input.name]: data });
+        for (const o of net.outputs) {
+          const err = relError(out[o.name], reference.get(o.name) as Float64Array);
+          assert.ok(err < 1e-5, `${model} ${o.name} (optimize ${optimize}): relative error ${err.toExponential(2)}`);
+        }
+        engine.dispose();
+      }
+    });
+  }
+
+  it('googlenet fp16 and tf32 stay near float64 (2e-2 and 2e-3)', async () => {
+    const net = (await Network.parse(withoutSoftmax('googlenet'), { seed: 3 })).withBatchSize(1);
+    const data = randomInput(3 * 224 * 224, 12);
+    const reference = referenceForward(net, { data }).get(net.outputs[0].name) as Float64Array;
+    for (const [precision, bound] of [['fp16', 2e-2], ['tf32', 2e-3]] as const) {
+      const engine = await new Builder({ backend: 'cpu' }).build(net, { precision, maxBatchSize: 1 });
+      const out = (await engine.createContext().infer({ data }))[net.outputs[0].name];
+      const err = relError(out, reference);
+      assert.ok(err < bound, `${precision}: relative error ${err.toExponential(2)}`);
+      engine.dispose();
+    }
+  });
+});

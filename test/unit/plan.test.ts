@@ -1,0 +1,203 @@
+// Plan files: bit-exact round trips, and every way a plan can be refused before anything is read.
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { crc32 } from 'zlib';
+import { Builder, Engine, Network, PlanError, readPlan, Runtime } from '../../lib';
+import { checkDeviceArch } from '../../lib/runtime/engine';
+
+const NET = `
+name: "tiny"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 6 dim: 6 } } }
+layer { name: "prelu" type: "PReLU" bottom: "data" top: "prelu" }
+layer { name: "pool" type: "Pooling" bottom: "prelu" top: "pool" pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
+layer { name: "prob" type: "Softmax" bottom: "pool" top: "prob" }`;
+
+async function tinyEngine(): Promise<Engine> {
+  const net = await Network.parse(NET, { seed: 7 });
+  return new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 4 });
+}
+
+function input(n: number): Float32Array {
+  return Float32Array.from({ length: n * 108 }, (_, i) => Math.sin(i * 0.37) * 3);
+}
+
+/** Rewrites the JSON header in place (into the room before the first section) and fixes the checksum. */
+function withHeader(plan: Uint8Array, edit: (h: Record<string, unknown>) => void): Uint8Array {
+  const buf = Buffer.from(plan);
+  const len = buf.readUInt32LE(12);
+  const h = JSON.parse(buf.toString('utf8', 32, 32 + len)) as Record<string, unknown>;
+  const room = (h.sections as Array<{ offset: number }>)[0].offset - 32;
+  edit(h);
+  const text = JSON.stringify(h);
+  assert.ok(text.length <= room, 'the edited header must fit before the first section');
+  buf.fill(0, 32, 32 + room);
+  buf.write(text, 32, 'utf8');
+  buf.writeUInt32LE(text.length, 12);
+  buf.writeUInt32LE(crc32(buf.subarray(32)), 24);
+  return new Uint8Array(buf);
+}
+
+/** Replaces a section's bytes (same length) and fixes the checksum. */
+function withSection(plan: Uint8Array, name: string, edit: (bytes: Buffer) => void): Uint8Array {
+  const buf = Buffer.from(plan);
+  const len = buf.readUInt32LE(12);
+  const h = JSON.parse(buf.toString('utf8', 32, 32 + len)) as { sections: Array<{ name: string; offset: number; length: number }> };
+  const s = h.sections.find((x) => x.name === name) as { offset: number; length: number };
+  edit(buf.subarray(s.offset, s.offset + s.length));
+  buf.writeUInt32LE(crc32(buf.subarray(32)), 24);
+  return new Uint8Array(buf);
+}
+
+async function refused(plan: Uint8Array, code: string, problem: string, message: RegExp): Promise<void> {
+  await assert.rejects(Runtime.deserialize(plan), (err: unknown) => {
+    assert.ok(err instanceof PlanError, String(err));
+    assert.equal(err.code, code);
+    assert.equal(err.problem, problem);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('plan files', () => {
+  let plan: Uint8Array;
+  let expected: Float32Array;
+  before(async () => {
+    const engine = await tinyEngine();
+    plan = engine.serialize();
+    expected = (await engine.createContext().infer({ data: input(3) })).prob;
+    engine.dispose();
+  });
+
+  it('round-trip bit for bit: plan -> engine -> plan, with the same results', async () => {
+    const engine = await Runtime.deserialize(plan);
+    assert.deepEqual(Buffer.from(engine.serialize()), Buffer.from(plan));
+    const again = (await engine.createContext().infer({ data: input(3) })).prob;
+    assert.ok(again.every((v, i) => Object.is(v, expected[i])));
+    assert.equal(engine.backend, 'cpu');
+    assert.equal(engine.maxBatchSize, 4);
+    assert.deepEqual(engine.inputs.map((t) => [t.name, t.shape]), [['data', [4, 3, 6, 6]]]);
+    engine.dispose();
+  });
+
+  it('save and load a file', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-plan-'));
+    try {
+      const file = path.join(dir, 'tiny.plan');
+      const engine = await Runtime.deserialize(plan);
+      await engine.save(file);
+      assert.deepEqual(fs.readFileSync(file), Buffer.from(plan));
+      const loaded = await Engine.load(file);
+      assert.equal(loaded.name, 'tiny');
+      await assert.rejects(Engine.load(path.join(dir, 'nope.plan')), { code: 'E_IO' });
+      await assert.rejects(engine.save(path.join(dir, 'no', 'dir', 'x.plan')), { code: 'E_IO' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('describes itself in a JSON header', () => {
+    const { header } = readPlan(plan);
+    assert.equal(header.formatVersion, 1);
+    assert.equal(header.backend, 'cpu');
+    assert.equal(header.precision, 'fp32');
+    assert.equal(header.deviceArch, null);
+    assert.match(header.packageVersion, /^\d+\.\d+\.\d+/);
+    assert.deepEqual(header.sections.map((s) => s.name), ['graph', 'weights', 'backend']);
+    for (const s of header.sections) assert.equal(s.offset % 64, 0);
+  });
+
+  describe('is refused, with its own code and message, when', () => {
+    it('empty or shorter than the fixed header', async () => {
+      await refused(new Uint8Array(0), 'E_PLAN_CORRUPT', 'truncated', /0 bytes, but a plan starts with a 32-byte header/);
+      await refused(plan.subarray(0, 31), 'E_PLAN_CORRUPT', 'truncated', /31 bytes/);
+    });
+
+    it('the magic is not TRTNPLAN', async () => {
+      const bad = Uint8Array.from(plan);
+      bad[0] = 0x54;
+      bad[3] = 0x00;
+      await refused(bad, 'E_PLAN_CORRUPT', 'magic', /does not start with "TRTNPLAN"/);
+      await refused(Buffer.from('layer { name: "x" }                             '), 'E_PLAN_CORRUPT', 'magic', /TRTNPLAN/);
+    });
+
+    it('the format is newer than this package reads', async () => {
+      const bad = Buffer.from(plan);
+      bad.writeUInt32LE(2, 8);
+      await refused(bad, 'E_PLAN_VERSION', 'version', /format version 2; this tensorrt-node reads up to 1/);
+    });
+
+    it('truncated anywhere', async () => {
+      for (const cut of [32, 100, plan.length >> 1, plan.length - 1]) {
+        await refused(plan.subarray(0, cut), 'E_PLAN_CORRUPT', 'truncated', new RegExp(`header says ${plan.length} bytes but there are ${cut}`));
+      }
+    });
+
+    it('bytes follow its end', async () => {
+      await refused(Buffer.concat([plan, Buffer.from([1, 2, 3])]), 'E_PLAN_CORRUPT', 'layout', /3 bytes follow the end/);
+    });
+
+    it('any byte after the fixed header changed', async () => {
+      for (const at of [40, readPlan(plan).header.sections[1].offset + 5, plan.length - 1]) {
+        const bad = Uint8Array.from(plan);
+        bad[at] ^= 0x10;
+        await refused(bad, 'E_PLAN_CORRUPT', 'checksum', /checksum mismatch/);
+      }
+    });
+
+    it('reserved bytes are set', async () => {
+      const bad = Buffer.from(plan);
+      bad.writeUInt32LE(1, 28);
+      await refused(bad, 'E_PLAN_CORRUPT', 'layout', /reserved header bytes/);
+    });
+
+    it('the header is not JSON, or lacks fields', async () => {
+      const notJson = Buffer.from(plan);
+      notJson.write('x', 32);
+      notJson.writeUInt32LE(crc32(notJson.subarray(32)), 24);
+      await refused(notJson, 'E_PLAN_CORRUPT', 'layout', /the header is not JSON/);
+      await refused(withHeader(plan, (h) => { delete h.backend; }), 'E_PLAN_CORRUPT', 'layout', /lacks fields/);
+      await refused(withHeader(plan, (h) => { h.maxBatchSize = 0; }), 'E_PLAN_CORRUPT', 'layout', /lacks fields/);
+    });
+
+    it('a section lies outside the file, overlaps, repeats or is missing', async () => {
+      const edit = (f: (s: Array<{ name: string; offset: number; length: number }>) => void) =>
+        withHeader(plan, (h) => f(h.sections as Array<{ name: string; offset: number; length: number }>));
+      await refused(edit((s) => { s[1].length = 1e9; }), 'E_PLAN_CORRUPT', 'layout', /bad section table entry/);
+      await refused(edit((s) => { s[1].offset = 0; }), 'E_PLAN_CORRUPT', 'layout', /bad section table entry/);
+      await refused(edit((s) => { s[2].name = 'graph'; }), 'E_PLAN_CORRUPT', 'layout', /bad section table entry/);
+      await refused(edit((s) => { s.pop(); }), 'E_PLAN_CORRUPT', 'layout', /no 'backend' section/);
+      await refused(edit((s) => { s[0].name = 'extra'; }), 'E_PLAN_CORRUPT', 'layout', /bad section table entry/);
+    });
+
+    it('its sections are damaged behind a valid checksum', async () => {
+      await refused(withSection(plan, 'graph', (b) => b.write('!', 0)), 'E_PLAN_CORRUPT', 'layout', /graph section: JSON/);
+      await refused(withSection(plan, 'weights', (b) => b.write('XXXX', 0)), 'E_PLAN_CORRUPT', 'layout', /weights section: bad magic/);
+      await refused(withSection(plan, 'weights', (b) => b.writeUInt32LE(99, 4)), 'E_PLAN_CORRUPT', 'layout', /weights section/);
+    });
+
+    it('it was built for another backend than the one asked for, or one that is not here', async () => {
+      await assert.rejects(Runtime.deserialize(plan, { backend: 'cuda' }), {
+        code: 'E_PLAN_BACKEND', message: "the plan was built for backend 'cpu', not 'cuda'",
+      });
+      await refused(withHeader(plan, (h) => { h.backend = 'tensorrt'; }), 'E_PLAN_BACKEND', 'backend',
+        /built for backend 'tensorrt', which cannot run here: backend 'tensorrt' is not available/);
+    });
+
+    it('it was built for another GPU architecture', async () => {
+      await refused(withHeader(plan, (h) => { h.deviceArch = 'sm_90'; }), 'E_PLAN_ARCH', 'arch', /a cpu plan names device architecture 'sm_90'/);
+      assert.throws(() => checkDeviceArch({ backend: 'cuda', deviceArch: 'sm_90' }, () => ['sm_80']), {
+        code: 'E_PLAN_ARCH', message: "the plan was built for sm_90 but this machine's GPUs are sm_80: rebuild the engine here",
+      });
+      assert.throws(() => checkDeviceArch({ backend: 'cuda', deviceArch: 'sm_90' }, () => []), /GPUs are none/);
+      checkDeviceArch({ backend: 'cuda', deviceArch: 'sm_90' }, () => ['sm_80', 'sm_90']);
+    });
+
+    it('it is not a Uint8Array', async () => {
+      await assert.rejects(Runtime.deserialize('plan' as never), {
+        name: 'TypeError', message: 'Expected a Uint8Array (a plan) for plan but received type string ("plan")',
+      });
+    });
+  });
+});
