@@ -77,6 +77,20 @@ function prebuilds(): string[] {
   }
 }
 
+/** In a checkout, a prebuild older than the local build shadows it: say so once. */
+function warnIfStale(loaded: string): void {
+  if (!loaded.includes(`${path.sep}prebuilds${path.sep}`)) return;
+  const local = path.join(PACKAGE_ROOT, 'build', 'Release', 'tensorrt_node.node');
+  try {
+    if (fs.statSync(local).mtimeMs > fs.statSync(loaded).mtimeMs) {
+      process.emitWarning(`tensorrt-node loaded ${loaded}, but ${local} is newer: delete prebuilds/ or set ` +
+        `TENSORRT_NODE_ADDON=${local} to use the local build`, { code: 'TENSORRT_NODE_STALE_PREBUILD' });
+    }
+  } catch {
+    // No local build: nothing to compare.
+  }
+}
+
 /** The addon; throws E_BACKEND_UNAVAILABLE with every loader's reason when it cannot be loaded. */
 export function native(): NativeAddon {
   if (addon !== undefined) return addon;
@@ -94,6 +108,7 @@ export function native(): NativeAddon {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         addon = require(file) as NativeAddon;
         addonPath = file;
+        warnIfStale(file);
         return addon;
       } catch (err) {
         loadErrors.push(`${what}: ${(err as Error).message.split('\n')[0]}`);

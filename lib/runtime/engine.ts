@@ -4,7 +4,7 @@
  * free native memory early, finalizers free it otherwise.
  */
 import { promises as fsp } from 'fs';
-import { argumentError, DisposedError, fromNative, IOError, PlanError } from '../errors';
+import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTNodeError } from '../errors';
 import { resolveBackend, type BackendName } from '../backends';
 import type { Precision } from '../builder/exec_graph';
 import { readPlan, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
@@ -273,7 +273,12 @@ export class ExecutionContext {
       const want = batch * volume(t.dims);
       const p = provided?.[t.name];
       if (p === undefined) {
-        outputs[t.name] = new Float32Array(want);
+        try {
+          outputs[t.name] = new Float32Array(want);
+        } catch (err) {
+          throw new TensorRTNodeError('E_OUT_OF_MEMORY', `cannot allocate ${want * 4} bytes for output '${t.name}' ` +
+            `(batch ${batch}): ${(err as Error).message}`, { cause: err });
+        }
       } else if (!(p instanceof Float32Array)) {
         throw argumentError('a Float32Array', `options.outputs.${t.name}`, p);
       } else if (p.length < want) {

@@ -192,3 +192,25 @@ describe('engine API', () => {
     });
   });
 });
+
+describe('engine API: running out of memory', function () {
+  this.timeout(60000);
+  it('a batch whose activations do not fit is E_OUT_OF_MEMORY with the bytes asked; smaller batches still run', async () => {
+    // 2^26 floats (256 MB) per image between a tiny input and a tiny output: batch 4096 asks for 1 TB.
+    const net = await Network.parse(`layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 } } }
+      layer { name: "big" type: "Tile" bottom: "data" top: "big" tile_param { axis: 1 tiles: 67108864 } }
+      layer { name: "sum" type: "Reduction" bottom: "big" top: "sum" reduction_param { operation: SUM axis: 1 } }`);
+    const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 4096 });
+    const ctx = engine.createContext();
+    await assert.rejects(ctx.infer({ data: new Float32Array(4096).fill(1) }), (err: unknown) => {
+      const e = err as { code: string; message: string };
+      assert.equal(e.code, 'E_OUT_OF_MEMORY');
+      assert.match(e.message, /cannot allocate 10995\d{8} bytes of activations for batch 4096; \d+ bytes of host memory free/);
+      return true;
+    });
+    const small = await ctx.infer({ data: Float32Array.of(0.5, 2) });
+    assert.deepEqual(Array.from(small.sum), [0.5 * 67108864, 2 * 67108864]);
+    ctx.dispose();
+    engine.dispose();
+  });
+});

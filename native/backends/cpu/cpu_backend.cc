@@ -3,6 +3,8 @@
 // (docs/engine.md), which is what makes this backend the oracle for the GPU's FP16 path.
 #include "backends/cpu/cpu_backend.h"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <new>
 
@@ -82,8 +84,11 @@ Status CpuContext::reserve(int batch) {
   capacity_ = 0;
   uint8_t* raw = new (std::nothrow) uint8_t[static_cast<size_t>(bytes) + 64];
   if (raw == nullptr) {
+    const long pages = sysconf(_SC_AVPHYS_PAGES);
+    const long page = sysconf(_SC_PAGESIZE);
+    std::string avail = pages > 0 && page > 0 ? "; " + std::to_string(static_cast<int64_t>(pages) * page) + " bytes of host memory free" : "";
     return Status(Code::kOutOfMemory, "cpu backend: cannot allocate " + std::to_string(bytes) +
-                                          " bytes of activations for batch " + std::to_string(batch));
+                                          " bytes of activations for batch " + std::to_string(batch) + avail);
   }
   storage_.reset(raw);
   arena_ = raw + (64 - reinterpret_cast<uintptr_t>(raw) % 64) % 64;
