@@ -47,6 +47,16 @@ describe('asynchronous work does not block the event loop', function () {
       assert.ok(inference.maxGap < 300, `the event loop stalled for ${inference.maxGap.toFixed(0)} ms during a ${inference.ms.toFixed(0)} ms inference`);
       assert.ok(inference.ticks > inference.ms / 60, `only ${inference.ticks} ticks in ${inference.ms.toFixed(0)} ms`);
       assert.equal(inference.result.prob.length, 4000);
+
+      // Two contexts run at the same time: a short call made after a long one on another context
+      // finishes first (one context queues its calls; contexts do not wait for each other).
+      const other = engine.createContext();
+      const finished: string[] = [];
+      const long = ctx.infer({ data }).then(() => finished.push('long (batch 4)'));
+      const short = other.infer({ data: data.subarray(0, 3 * 224 * 224) }).then(() => finished.push('short (batch 1)'));
+      await Promise.all([long, short]);
+      assert.deepEqual(finished, ['short (batch 1)', 'long (batch 4)']);
+      other.dispose();
       ctx.dispose();
     } finally {
       engine.dispose();
