@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'E_PLAN_VERSION'
   | 'E_PLAN_BACKEND'
   | 'E_PLAN_ARCH'
+  | 'E_CALIBRATION'
   | 'E_OUT_OF_MEMORY'
   | 'E_CUDA'
   | 'E_NO_DEVICE'

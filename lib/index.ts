@@ -14,6 +14,17 @@ export { Builder, type BuilderOptions, type BuildConfig, type LogSeverity } from
 export { planExecGraph, type ExecGraph, type ExecNode, type ExecTensor, type Precision } from './builder/exec_graph';
 export { PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
 export { Engine, ExecutionContext, Runtime, type DeserializeOptions, type InferOptions, type TensorDesc } from './runtime/engine';
+export {
+  Calibrator, Int8EntropyCalibrator2, Int8EntropyCalibrator, Int8MinMaxCalibrator, Int8LegacyCalibrator, Int8PercentileCalibrator,
+  asCalibrator, type BatchSource, type CalibrationAlgorithm, type CalibrationBatch, type CalibratorOptions,
+  type LegacyCalibratorOptions, type PercentileCalibratorOptions, type TensorRTStyleCalibrator,
+} from './calibration/calibrator';
+export {
+  parseCalibrationCache, formatCalibrationCache, readCalibrationCacheFile, writeCalibrationCacheFile, DEFAULT_TRT_VERSION,
+  type CalibrationCache, type CacheAlgorithm,
+} from './calibration/cache';
+export { entropyThreshold, minmaxThreshold, percentileThreshold, legacyThreshold, type Histogram } from './calibration/thresholds';
+export { mnistSplit, npyBatches, randomBatchSource, type DigitSet } from './calibration/data';
 export { backendStatus, resolveBackend, type BackendChoice, type BackendName, type BackendStatus } from './backends';
 export { parsePrototxt, readPrototxt, readCaffemodel, writeCaffemodel, caffeSchema, Message } from './caffe';
 export type { CaffeBlob, CaffeModelFile, CaffeModelLayer, CaffeNetDefinition, PrototxtOptions } from './caffe';

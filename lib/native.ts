@@ -56,8 +56,10 @@ export interface NativeAddon {
   disposeEngine(engine: NativeHandle): void;
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;
-  execute(context: NativeHandle, batch: number, inputs: Float32Array[], outputs: Float32Array[], ranges: boolean):
-    Promise<Float64Array | undefined>;
+  execute(context: NativeHandle, batch: number, inputs: Float32Array[], outputs: Float32Array[],
+    histograms?: NativeHandle): Promise<undefined>;
+  createHistograms(tensorCount: number): NativeHandle;
+  readHistograms(histograms: NativeHandle): { amax: Float64Array; range: Float64Array; seen: Uint8Array; counts: Float64Array };
 }
 
 /** The package root: dist/lib/native.js sits two folders below it, lib/native.ts one. */

@@ -8,8 +8,11 @@
  * the engine built off the JS thread by the addon.
  */
 import { resolveBackend, type BackendChoice, type BackendName } from '../backends';
-import { argumentError, fromNative } from '../errors';
+import { readCalibrationCacheFile, type CalibrationCache } from '../calibration/cache';
+import { asCalibrator, Int8MinMaxCalibrator, type Calibrator, type TensorRTStyleCalibrator } from '../calibration/calibrator';
+import { argumentError, fromNative, TensorRTNodeError } from '../errors';
 import { native } from '../native';
+import { uniformData } from '../random_data';
 import type { Network } from '../network';
 import { Engine } from '../runtime/engine';
 import { planExecGraph, type ExecGraph, type Precision } from './exec_graph';
@@ -34,11 +37,16 @@ export interface BuildConfig {
   /** Fold BatchNorm / Scale / Bias into convolutions and fuse ReLU (default true). */
   readonly optimize?: boolean;
   /**
-   * INT8: the quantization step of each tensor, by tensor name (scale = amax / 127). Without it
-   * (and without a calibrator) the builder measures ranges on random inputs and warns.
+   * INT8: the quantization step of each tensor, by tensor name (scale = amax / 127; Caffe top
+   * names or IR names). Without scales, a calibrator or a cache, the builder measures ranges on
+   * random inputs and warns.
    */
   readonly int8Scales?: Readonly<Record<string, number>>;
-  /** INT8 without scales: how many random batches to measure (default 4). */
+  /** INT8: a calibrator (ours, or a TensorRT-style object: see lib/calibration). */
+  readonly calibrator?: Calibrator | TensorRTStyleCalibrator;
+  /** INT8: a calibration cache (a file path, or one already read); any algorithm is accepted. */
+  readonly calibrationCache?: string | CalibrationCache;
+  /** INT8 on random data: how many random batches to measure (default 4). */
   readonly calibrationBatches?: number;
 }
 
@@ -62,6 +70,18 @@ function checkConfig(config: unknown, net: Network): Required<Pick<BuildConfig, 
     for (const [name, s] of Object.entries(c.int8Scales)) {
       if (typeof s !== 'number' || !(s > 0) || !Number.isFinite(s)) throw argumentError('a positive number', `config.int8Scales.${name}`, s, 'range');
     }
+  }
+  if (c.calibrationCache !== undefined && typeof c.calibrationCache !== 'string' &&
+      !(c.calibrationCache !== null && typeof c.calibrationCache === 'object' && c.calibrationCache.scales instanceof Map)) {
+    throw argumentError('a cache file path or a parsed calibration cache', 'config.calibrationCache', c.calibrationCache);
+  }
+  for (const key of ['calibrator', 'calibrationCache', 'int8Scales'] as const) {
+    if (c[key] !== undefined && precision !== 'int8') {
+      throw argumentError(`precision 'int8' (${key} only serves INT8 builds)`, 'config.precision', c.precision, 'range');
+    }
+  }
+  if ([c.calibrator, c.calibrationCache, c.int8Scales].filter((x) => x !== undefined).length > 1) {
+    throw argumentError('one of int8Scales, calibrator and calibrationCache', 'config', config, 'range');
   }
   if (c.calibrationBatches !== undefined &&
       (typeof c.calibrationBatches !== 'number' || !Number.isInteger(c.calibrationBatches) || c.calibrationBatches < 1)) {
@@ -97,14 +117,31 @@ export class Builder {
       throw argumentError('a Network', 'net', net);
     }
     const c = checkConfig(config, net);
-    let scales = c.int8Scales;
-    if (c.precision === 'int8' && scales === undefined) {
-      this.log('warning', 'INT8 without calibration: tensor ranges are measured on random inputs in [-1, 1], so ' +
-        'accuracy will be poor; give int8Scales (or a calibrator) for a real engine');
-      scales = await this.randomRanges(net, c.maxBatchSize, c.optimize, c.calibrationBatches ?? 4);
-    }
+    const scales = c.precision === 'int8' ? await this.int8Scales(net, c) : undefined;
     const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales: scales });
     return this.buildGraph(net, graph);
+  }
+
+  /** INT8 scales from, in order: int8Scales, a calibrator, a cache, or random data (with a warning). */
+  private async int8Scales(net: Network, c: BuildConfig & { maxBatchSize: number }): Promise<Record<string, number>> {
+    if (c.int8Scales !== undefined) return { ...c.int8Scales };
+    const context = { net, build: (g: ExecGraph) => this.buildGraph(net, g), log: this.log };
+    if (c.calibrator !== undefined) {
+      const cache = await asCalibrator(c.calibrator).table(context);
+      checkCacheMatches(cache, net, this.log);
+      return Object.fromEntries(cache.scales);
+    }
+    if (c.calibrationCache !== undefined) {
+      const cache = typeof c.calibrationCache === 'string' ? await readCalibrationCacheFile(c.calibrationCache) : c.calibrationCache;
+      checkCacheMatches(cache, net, this.log);
+      return Object.fromEntries(cache.scales);
+    }
+    this.log('warning', 'INT8 without calibration data: scales come from random inputs in [-1, 1), so accuracy will be ' +
+      'poor; give a calibrator, a calibration cache (CLI: --calib) or int8Scales for a real engine');
+    const batchSize = Math.min(c.maxBatchSize, 8);
+    const batches = randomBatches(net, batchSize, c.calibrationBatches ?? 4);
+    const calibrator = new Int8MinMaxCalibrator({ batches, batchSize });
+    return Object.fromEntries((await calibrator.table(context)).scales);
   }
 
   /** @internal Builds an engine from a planned graph, taking the weights from `net`. */
@@ -124,37 +161,29 @@ export class Builder {
       outputs: graph.outputs.map((id) => ({ name: graph.tensors[id].name, dims: graph.tensors[id].dims })),
     }, json);
   }
+}
 
-  /** Per-tensor amax / 127 measured by an FP32 engine on uniform(-1, 1) inputs. */
-  private async randomRanges(net: Network, maxBatch: number, optimize: boolean, batches: number): Promise<Record<string, number>> {
-    const graph = planExecGraph(net, { precision: 'fp32', maxBatchSize: Math.min(maxBatch, 8), optimize });
-    const engine = await this.buildGraph(net, graph);
-    const ctx = engine.createContext();
-    const amax = new Float64Array(graph.tensors.length).fill(0);
-    try {
-      let seed = 0x9e3779b9;
-      const next = () => {
-        seed ^= seed << 13;
-        seed ^= seed >>> 17;
-        seed ^= seed << 5;
-        return ((seed >>> 0) / 4294967296) * 2 - 1;
-      };
-      for (let b = 0; b < batches; b++) {
-        const inputs: Record<string, Float32Array> = {};
-        for (const t of engine.inputs) {
-          const data = new Float32Array(graph.maxBatchSize * t.dims.reduce((x, y) => x * y, 1));
-          for (let i = 0; i < data.length; i++) data[i] = next();
-          inputs[t.name] = data;
-        }
-        const { ranges } = await ctx.inferWithRanges(inputs);
-        ranges.forEach((r, i) => { amax[i] = Math.max(amax[i], r); });
-      }
-    } finally {
-      ctx.dispose();
-      engine.dispose();
-    }
-    const scales: Record<string, number> = {};
-    graph.tensors.forEach((t, i) => { if (amax[i] > 0) scales[t.name] = amax[i] / 127; });
-    return scales;
+/**
+ * A cache must belong to the network: refused (E_CALIBRATION) when none of its tensors is in it
+ * (an empty cache included); tensors it has that the network lacks are reported.
+ */
+function checkCacheMatches(cache: CalibrationCache, net: Network, log: (severity: LogSeverity, message: string) => void): void {
+  const names = new Set([...net.tensors.values()].flatMap((t) => [t.name, t.caffeName]));
+  const unknown = [...cache.scales.keys()].filter((n) => !names.has(n));
+  if (unknown.length === cache.scales.size) {
+    throw new TensorRTNodeError('E_CALIBRATION', cache.scales.size === 0
+      ? 'the calibration cache lists no tensors'
+      : `none of the ${unknown.length} tensors of the calibration cache is in ${net.name || 'the network'} ` +
+        `(first: '${unknown[0]}'): it belongs to another network`);
   }
+  if (unknown.length > 0) {
+    log('warning', `${unknown.length} tensor(s) of the calibration cache are not in the network (e.g. '${unknown[0]}'); ` +
+      'their scales are ignored');
+  }
+}
+
+/** `count` batches of uniform [-1, 1) inputs, seeded. */
+function randomBatches(net: Network, batchSize: number, count: number): Array<Record<string, Float32Array>> {
+  return Array.from({ length: count }, (_, b) => Object.fromEntries(net.inputs.map((t, k) =>
+    [t.name, uniformData(batchSize * t.shape.slice(1).reduce((x, y) => x * y, 1), 0x9e3779b9 + 131 * b + k)])));
 }

@@ -91,7 +91,11 @@ export interface PlanOptions {
   readonly maxBatchSize: number;
   /** Fold BatchNorm / Scale / Bias and fuse ReLU (default true). */
   readonly optimize?: boolean;
-  /** INT8: quantization steps by IR tensor name (scale = amax / 127). */
+  /**
+   * INT8: quantization steps (scale = amax / 127) by tensor name: the IR name, or the Caffe top
+   * name (which then applies to every value an in-place chain writes under it, as in TensorRT's
+   * calibration caches). Zero means no range.
+   */
   readonly int8Scales?: Readonly<Record<string, number>>;
 }
 
@@ -240,7 +244,15 @@ export function planExecGraph(net: Network, options: PlanOptions): ExecGraph {
     format: 1, name: net.name, precision: options.precision, maxBatchSize: options.maxBatchSize,
     tensors, inputs, outputs, nodes, weights,
   };
-  return options.precision === 'int8' ? assignInt8(graph, options.int8Scales ?? {}) : graph;
+  if (options.precision !== 'int8') return graph;
+  const given = options.int8Scales ?? {};
+  const scaleFor = (name: string): number | undefined => {
+    const caffe = net.tensors.get(name)?.caffeName;
+    const s = Object.prototype.hasOwnProperty.call(given, name) ? given[name]
+      : caffe !== undefined && Object.prototype.hasOwnProperty.call(given, caffe) ? given[caffe] : undefined;
+    return s !== undefined && Number.isFinite(s) && s > 0 ? Math.fround(s) : undefined;
+  };
+  return assignInt8(graph, scaleFor);
 }
 
 /** The affine description of `layer` when it can fold into `producer`'s output channels. */
@@ -270,16 +282,41 @@ function asFoldable(layer: AnyLayer, inputDims: readonly number[], producer: Any
 /**
  * INT8 storage: nodes of INT8-capable ops whose inputs all have scales run in INT8; a tensor is
  * int8 when its producer and all its consumers are INT8 nodes; Quantize nodes feed INT8 nodes
- * from float tensors. Scale-preserving ops give their output the input's scale.
+ * from float tensors. Scale rules (TensorRT's): the inputs of a Concat take the Concat's scale
+ * (so an INT8 concat copies), passed back through scale-preserving producers; Pooling, ReLU,
+ * Flatten and Reshape outputs keep their input's scale.
  */
-function assignInt8(graph: ExecGraph, scales: Readonly<Record<string, number>>): ExecGraph {
+function assignInt8(graph: ExecGraph, scaleFor: (name: string) => number | undefined): ExecGraph {
   const tensors = graph.tensors.map((t) => ({ ...t }));
   const scaleOf = new Map<number, number>();
   tensors.forEach((t, id) => {
-    const s = scales[t.name];
-    if (s !== undefined && Number.isFinite(s) && s > 0) scaleOf.set(id, Math.fround(s));
+    const s = scaleFor(t.name);
+    if (s !== undefined) scaleOf.set(id, s);
   });
   const nodes = graph.nodes.map((n) => ({ ...n }));
+  const producerOf = new Map<number, (typeof nodes)[number]>();
+  const readers = new Map<number, number>();
+  for (const n of nodes) {
+    for (const o of n.outputs) producerOf.set(o, n);
+    for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+  }
+  // Concat inputs share the concat's scale; a scale-preserving producer read only by the concat
+  // takes it too, back to where the scale is free to change.
+  const shared = new Set<number>();
+  for (const n of nodes) {
+    if (n.op !== 'Concat' || !scaleOf.has(n.outputs[0])) continue;
+    const s = scaleOf.get(n.outputs[0]) as number;
+    for (let t of n.inputs) {
+      if (shared.has(t)) continue;
+      for (;;) {
+        scaleOf.set(t, s);
+        shared.add(t);
+        const p = producerOf.get(t);
+        if (p === undefined || !SCALE_PRESERVING.has(p.op) || readers.get(p.inputs[0]) !== 1 || shared.has(p.inputs[0])) break;
+        t = p.inputs[0];
+      }
+    }
+  }
   // Scale-preserving ops pass their input scale on, in graph order.
   for (const n of nodes) {
     if (SCALE_PRESERVING.has(n.op) && scaleOf.has(n.inputs[0])) scaleOf.set(n.outputs[0], scaleOf.get(n.inputs[0]) as number);

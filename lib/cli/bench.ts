@@ -6,6 +6,7 @@
  */
 import * as os from 'os';
 import { devices } from '../device';
+import { uniformData } from '../random_data';
 import { human } from './format';
 import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
 import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
@@ -64,19 +65,8 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
   }
   const ctx = engine.createContext();
   try {
-    let x = (seed ^ 0x85ebca6b) >>> 0 || 1;
     const inputs: Record<string, Float32Array> = {};
-    for (const t of engine.inputs) {
-      const data = new Float32Array(batch * t.dims.reduce((a, b) => a * b, 1));
-      for (let i = 0; i < data.length; i++) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        x >>>= 0;
-        data[i] = (x / 4294967296) * 2 - 1;
-      }
-      inputs[t.name] = data;
-    }
+    engine.inputs.forEach((t, k) => { inputs[t.name] = uniformData(batch * t.dims.reduce((a, b) => a * b, 1), seed + k); });
     const outputs = Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(batch * t.dims.reduce((a, b) => a * b, 1))]));
     const options = { batchSize: batch, outputs };
     const warmStart = performance.now();

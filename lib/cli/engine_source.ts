@@ -16,6 +16,7 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = [
   { name: 'precision', type: 'string', value: 'fp32|tf32|fp16|int8', help: 'Engine precision', default: 'fp32' },
   { name: 'backend', type: 'string', value: 'auto|cpu|cuda|tensorrt', help: 'Backend; auto picks tensorrt, then cuda, then cpu', default: 'auto' },
   { name: 'seed', type: 'string', value: 'N', help: 'Seed of random weights (and of --random inputs)', default: '1' },
+  { name: 'calib', type: 'string', value: 'model.calib', help: 'INT8: a calibration cache (from `tensorrt-node calibrate` or TensorRT); without one, INT8 calibrates on random data and warns' },
   { name: 'no-optimize', type: 'boolean', help: 'Keep every layer as its own node (no BatchNorm folding, no ReLU fusion)' },
 ];
 
@@ -53,7 +54,7 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
                                    log: (s: string) => void): Promise<{ engine: Engine; net?: Network; built: boolean }> {
   const { precision, backend, seed } = engineChoices(spec, values);
   if (await isPlan(file)) {
-    for (const o of ['weights', 'precision', 'no-optimize']) {
+    for (const o of ['weights', 'precision', 'no-optimize', 'calib']) {
       if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
     }
     const engine = await Engine.load(file, backend === 'auto' ? {} : { backend });
@@ -66,7 +67,12 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
     log(`backend ${builder.backend} (skipped ${builder.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
   }
   const t0 = performance.now();
-  const engine = await builder.build(net, { precision, maxBatchSize: maxBatchSize ?? net.batchSize, optimize: values['no-optimize'] !== true });
+  const calib = values.calib as string | undefined;
+  if (calib !== undefined && precision !== 'int8') throw new UsageError(`tensorrt-node ${spec.name}: --calib goes with --precision int8`);
+  const engine = await builder.build(net, {
+    precision, maxBatchSize: maxBatchSize ?? net.batchSize, optimize: values['no-optimize'] !== true,
+    ...(calib !== undefined ? { calibrationCache: calib } : {}),
+  });
   log(`built ${net.name || file} for the ${engine.backend} backend, ${precision}, max batch ${engine.maxBatchSize} ` +
     `in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   return { engine, net, built: true };

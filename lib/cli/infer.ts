@@ -2,6 +2,7 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { readNpy, writeNpy } from '../npy';
+import { uniformData } from '../random_data';
 import type { Engine } from '../runtime/engine';
 import { shape as fmtShape } from './format';
 import { batchOption, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
@@ -26,19 +27,6 @@ export const INFER: CommandSpec = {
     'tensorrt-node infer googlenet.plan --random --batch 4 --output out/',
   ],
 };
-
-function randomData(n: number, seed: number): Float32Array {
-  let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = (x / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 async function loadInputs(engine: Engine, specs: string[], names: readonly string[]): Promise<{ inputs: Record<string, Float32Array>; batch: number }> {
   const byName = new Map<string, string>();
@@ -95,7 +83,7 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
     let inputs: Record<string, Float32Array>;
     if (random) {
       inputs = {};
-      engine.inputs.forEach((t, i) => { inputs[t.name] = randomData(randomBatch * t.dims.reduce((a, b) => a * b, 1), seed + i); });
+      engine.inputs.forEach((t, i) => { inputs[t.name] = uniformData(randomBatch * t.dims.reduce((a, b) => a * b, 1), seed + i); });
     } else {
       ({ inputs, batch } = await loadInputs(engine, specs, engine.inputs.map((t) => t.name)));
       if (batch > engine.maxBatchSize) throw new UsageError(`tensorrt-node infer: the plan runs at most ${engine.maxBatchSize} images, the input has ${batch}`);

@@ -6,6 +6,7 @@
 import { TensorRTNodeError } from '../errors';
 import { BENCH, runBench } from './bench';
 import { BUILD, runBuild } from './build';
+import { CALIBRATE, runCalibrate } from './calibrate';
 import { INFER, runInfer } from './infer';
 import { INSPECT, runInspect } from './inspect';
 import { UsageError } from './options';
@@ -13,6 +14,7 @@ import { UsageError } from './options';
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }> = {
   inspect: { summary: INSPECT.summary, run: runInspect },
   build: { summary: BUILD.summary, run: runBuild },
+  calibrate: { summary: CALIBRATE.summary, run: runCalibrate },
   infer: { summary: INFER.summary, run: runInfer },
   bench: { summary: BENCH.summary, run: runBench },
 };

@@ -185,28 +185,28 @@ export class ExecutionContext {
    * running reject with a TensorRTNodeError.
    */
   infer(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions = {}): Promise<Record<string, Float32Array>> {
-    return this.run(inputs, options, false).then((r) => r.outputs);
+    return this.run(inputs, options, undefined);
   }
 
   /**
-   * @internal Like infer, and also the largest |value| of every float tensor of the execution
-   * graph (calibration); -1 for tensors stored as int8.
+   * @internal Like infer, adding the statistics of every float tensor to `histograms` (made by
+   * native().createHistograms for this engine's graph): calibration.
    */
-  inferWithRanges(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions = {}):
-    Promise<{ outputs: Record<string, Float32Array>; ranges: Float64Array }> {
-    return this.run(inputs, options, true).then((r) => ({ outputs: r.outputs, ranges: r.ranges as Float64Array }));
+  inferObserved(inputs: Readonly<Record<string, Float32Array>>, histograms: NativeHandle, options: InferOptions = {}):
+    Promise<Record<string, Float32Array>> {
+    return this.run(inputs, options, histograms);
   }
 
-  private run(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions, ranges: boolean):
-    Promise<{ outputs: Record<string, Float32Array>; ranges?: Float64Array }> {
+  private run(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions, histograms: NativeHandle | undefined):
+    Promise<Record<string, Float32Array>> {
     if (this.handle === undefined) return Promise.reject(new DisposedError('execution context'));
     const { batch, inputArrays, outputs } = this.check(inputs, options);
     const handle = this.handle;
     // Calls accepted before dispose() still run: dispose frees the native context after the queue.
     const result = this.queue.then(async () => {
       try {
-        const r = await native().execute(handle, batch, inputArrays, Object.values(outputs), ranges);
-        return { outputs, ranges: r };
+        await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms);
+        return outputs;
       } catch (err) {
         throw fromNative(err);
       }

@@ -18,6 +18,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createContext", Napi::Function::New(env, trtn::js::CreateContextJs, "createContext"));
   exports.Set("disposeContext", Napi::Function::New(env, trtn::js::DisposeContextJs, "disposeContext"));
   exports.Set("execute", Napi::Function::New(env, trtn::js::ExecuteJs, "execute"));
+  exports.Set("createHistograms", Napi::Function::New(env, trtn::js::CreateHistogramsJs, "createHistograms"));
+  exports.Set("readHistograms", Napi::Function::New(env, trtn::js::ReadHistogramsJs, "readHistograms"));
   return exports;
 }
 

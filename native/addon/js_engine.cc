@@ -14,6 +14,7 @@
 
 #include "core/backend.h"
 #include "core/graph.h"
+#include "core/histogram.h"
 #include "core/weights.h"
 
 namespace trtn::js {
@@ -34,6 +35,11 @@ struct ContextState {
 
 struct ContextHandle {
   std::shared_ptr<ContextState> state;
+};
+
+/// Calibration statistics, filled by executions that name them.
+struct HistogramHandle {
+  std::shared_ptr<TensorHistograms> histograms;
 };
 
 Napi::Error make_error(Napi::Env env, const Status& st) {
@@ -189,13 +195,13 @@ class LoadWorker : public StatusWorker {
   std::unique_ptr<Engine> engine_;
 };
 
-/// Runs a batch; with `ranges`, also records max |x| of every float tensor (calibration).
+/// Runs a batch; with histograms, also records the statistics of every float tensor (calibration).
 class ExecuteWorker : public StatusWorker {
  public:
   ExecuteWorker(Napi::Env env, std::shared_ptr<ContextState> state, int batch, std::vector<FloatArg> inputs,
-                std::vector<FloatArg> outputs, bool ranges)
+                std::vector<FloatArg> outputs, std::shared_ptr<TensorHistograms> histograms)
       : StatusWorker(env), state_(std::move(state)), batch_(batch), inputs_(std::move(inputs)),
-        outputs_(std::move(outputs)), ranges_(ranges) {}
+        outputs_(std::move(outputs)), histograms_(std::move(histograms)) {}
 
  protected:
   Status Run() override {
@@ -216,29 +222,23 @@ class ExecuteWorker : public StatusWorker {
     std::vector<float*> out;
     for (auto& a : inputs_) in.push_back(a.data);
     for (auto& a : outputs_) out.push_back(a.data);
-    if (!ranges_) return state_->context->execute(batch_, in, out, nullptr);
-    amax_.assign(g.tensors.size(), -1.0);
-    TensorObserver observe = [this](int t, const float* p, int64_t n) {
-      float m = 0;
-      for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(p[i]));
-      amax_[t] = std::max(amax_[t], static_cast<double>(m));
+    if (!histograms_) return state_->context->execute(batch_, in, out, nullptr);
+    if (histograms_->entries().size() != g.tensors.size()) {
+      return Status(Code::kInvalidArgument, "the histograms were made for another graph");
+    }
+    TensorObserver observe = [this, &g](int t, const float* p, int64_t n) {
+      return histograms_->add(t, p, n, g.tensors[t].name);
     };
     return state_->context->execute(batch_, in, out, &observe);
   }
-  Napi::Value Finish(Napi::Env env) override {
-    if (!ranges_) return env.Undefined();
-    Napi::Float64Array result = Napi::Float64Array::New(env, amax_.size());
-    std::copy(amax_.begin(), amax_.end(), result.Data());
-    return result;
-  }
+  Napi::Value Finish(Napi::Env env) override { return env.Undefined(); }
 
  private:
   std::shared_ptr<ContextState> state_;
   int batch_;
   std::vector<FloatArg> inputs_;
   std::vector<FloatArg> outputs_;
-  bool ranges_;
-  std::vector<double> amax_;
+  std::shared_ptr<TensorHistograms> histograms_;
 };
 
 const Backend* backend_arg(Napi::Env env, const Napi::Value& v) {
@@ -386,12 +386,45 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   if (!float_args(info[2], &inputs) || !float_args(info[3], &outputs)) {
     return throw_type(env, "inputs and outputs must be arrays of Float32Array");
   }
-  bool ranges = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  std::shared_ptr<TensorHistograms> histograms;
+  if (HistogramHandle* hh = handle_of<HistogramHandle>(info[4])) histograms = hh->histograms;
   auto* w = new ExecuteWorker(env, h->state, info[1].As<Napi::Number>().Int32Value(), std::move(inputs),
-                              std::move(outputs), ranges);
+                              std::move(outputs), std::move(histograms));
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
+}
+
+Napi::Value CreateHistogramsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || info[0].As<Napi::Number>().Int64Value() < 0 || info[0].As<Napi::Number>().Int64Value() > 1000000) {
+    return throw_type(env, "createHistograms(tensorCount)");
+  }
+  auto* h = new HistogramHandle{std::make_shared<TensorHistograms>(static_cast<size_t>(info[0].As<Napi::Number>().Int64Value()))};
+  return Napi::External<HistogramHandle>::New(env, h, [](Napi::Env, HistogramHandle* p) { delete p; });
+}
+
+Napi::Value ReadHistogramsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HistogramHandle* h = handle_of<HistogramHandle>(info[0]);
+  if (h == nullptr) return throw_type(env, "readHistograms(histograms)");
+  const auto& entries = h->histograms->entries();
+  Napi::Float64Array amax = Napi::Float64Array::New(env, entries.size());
+  Napi::Float64Array range = Napi::Float64Array::New(env, entries.size());
+  Napi::Uint8Array seen = Napi::Uint8Array::New(env, entries.size());
+  Napi::Float64Array counts = Napi::Float64Array::New(env, entries.size() * TensorHistograms::kBins);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    amax[i] = entries[i].amax;
+    range[i] = entries[i].range;
+    seen[i] = entries[i].seen ? 1 : 0;
+    std::copy(entries[i].counts.begin(), entries[i].counts.end(), counts.Data() + i * TensorHistograms::kBins);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("amax", amax);
+  out.Set("range", range);
+  out.Set("seen", seen);
+  out.Set("counts", counts);
+  return out;
 }
 
 }  // namespace trtn::js

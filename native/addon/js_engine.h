@@ -21,8 +21,12 @@ Napi::Value DisposeEngineJs(const Napi::CallbackInfo& info);
 Napi::Value CreateContextJs(const Napi::CallbackInfo& info);
 /// disposeContext(context)
 Napi::Value DisposeContextJs(const Napi::CallbackInfo& info);
-/// execute(context, batch, inputs: Float32Array[], outputs: Float32Array[], ranges: boolean)
-///   -> Promise<undefined | Float64Array (max |x| per tensor, -1 for tensors not seen)>
+/// execute(context, batch, inputs: Float32Array[], outputs: Float32Array[], histograms?: handle) -> Promise<undefined>
+/// With histograms, every float tensor's statistics are added to them (calibration).
 Napi::Value ExecuteJs(const Napi::CallbackInfo& info);
+/// createHistograms(tensorCount) -> histograms (one per tensor of the graph it will observe)
+Napi::Value CreateHistogramsJs(const Napi::CallbackInfo& info);
+/// readHistograms(histograms) -> { amax: Float64Array, range: Float64Array, seen: Uint8Array, counts: Float64Array (2048 per tensor) }
+Napi::Value ReadHistogramsJs(const Napi::CallbackInfo& info);
 
 }  // namespace trtn::js

@@ -16,7 +16,8 @@
 namespace trtn {
 
 /// Called after a node writes a float tensor (calibration, debugging): tensor id, values, count.
-using TensorObserver = std::function<void(int tensor, const float* data, int64_t count)>;
+/// A failure stops the execution and is its result.
+using TensorObserver = std::function<Status(int tensor, const float* data, int64_t count)>;
 
 /// Runs batches; one at a time (callers serialise; several contexts run in parallel).
 class Context {

@@ -40,6 +40,7 @@ const char* code_name(Code code) {
     case Code::kIO: return "E_IO";
     case Code::kPlanBackend: return "E_PLAN_BACKEND";
     case Code::kPlanArch: return "E_PLAN_ARCH";
+    case Code::kCalibration: return "E_CALIBRATION";
   }
   return "E_INTERNAL";
 }

@@ -27,6 +27,7 @@ enum class Code {
   kIO,                 // E_IO
   kPlanBackend,        // E_PLAN_BACKEND
   kPlanArch,           // E_PLAN_ARCH
+  kCalibration,        // E_CALIBRATION
 };
 
 /// The JS-visible code string for a Code ("E_CUDA" ...).

@@ -545,64 +545,56 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
   });
 
   describe('Concat', () => {
-    // s_a 0.5 = s_y: copied; s_b 0.25: R = 0.5 (odd q_b -> ties); s_c 1: R = 2 (|q_c| > 63 saturates).
     const sa = 0.5;
-    const sb = 0.25;
-    const sc = 1;
     const inputs = (batch: number) => ({
       a: grid(4 * batch, 73, sa, -127, 127, 0),
-      b: withFirst([5, 7, -3, -1, 2, 9, 11, -13].map((q) => q * sb), batch, (n) => grid(n, 79, sb, -127, 127, 0)),
-      c: withFirst([100, -64, 63, 1], batch, (n) => grid(n, 83, sc, -127, 127, 0)),
+      b: withFirst([5, 7, -3, -1, 2, 9, 11, -13].map((q) => q * 0.25), batch, (n) => grid(n, 79, 0.25, -127, 127, 0)),
+      c: withFirst([100, -64, 63, 1], batch, (n) => grid(n, 83, 1, -200, 200, 0)),
     });
-    /** Concat along channels of per-image blocks (a: 4, b: 8, c: 4 values) after `f(q, input)`. */
-    const joined = (x: Record<string, Float32Array>, batch: number, f: (q: number, input: 'a' | 'b' | 'c') => number) => {
+    /** Every input quantized at the concat's scale s and dequantized, joined along channels. */
+    const atScale = (x: Record<string, Float32Array>, batch: number, s: number) => {
       const out: number[] = [];
-      const parts: Array<['a' | 'b' | 'c', number, number]> = [['a', 4, sa], ['b', 8, sb], ['c', 4, sc]];
       for (let n = 0; n < batch; n++) {
-        for (const [name, per, s] of parts) for (let i = 0; i < per; i++) out.push(f(quantize(x[name][n * per + i], s), name));
+        for (const [name, per] of [['a', 4], ['b', 8], ['c', 4]] as const) {
+          for (let i = 0; i < per; i++) out.push(f32(quantize(x[name][n * per + i], s) * s));
+        }
       }
-      return out;
+      return Float32Array.from(out);
     };
 
-    it('int8 output with different input scales: saturate(float(q_i) * float32(s_i / s_y))', async () => {
+    it('the inputs take the concat\'s scale (TensorRT\'s rule), so the concat copies', async () => {
       const net = await network({ a: [1, 2, 2], b: [2, 2, 2], c: [1, 2, 2] }, L('cat', 'Concat', '', ['a', 'b', 'c']) + L('flat', 'Flatten', '', 'cat'));
-      const R = { a: f32(sa / sa), b: f32(sb / sa), c: f32(sc / sa) };
-      const requant = (q: number, i: 'a' | 'b' | 'c') => (i === 'a' ? q : f32(q * R[i]));
-      assertCoverage('the requantization', joined(inputs(3), 3, requant));
-      await checkInt8(net, { a: sa, b: sb, c: sc, cat: sa }, ['cat', 'flat'], inputs, (x, batch) => ({
-        flat: Float32Array.from(joined(x, batch, requant), (v) => f32(saturate(v) * sa)),
-      }));
+      assertCoverage('the quantization at the concat scale', [...inputs(3).b, ...inputs(3).c].map((v) => f32(v / sa)));
+      await checkInt8(net, { a: sa, b: 0.25, c: 1, cat: sa }, ['cat', 'flat'], inputs, (x, batch) => ({ flat: atScale(x, batch, sa) }));
     });
 
-    it('int8 output with a scale ratio that is not a power of two (s_b 0.1, s_y 0.3)', async () => {
-      const net = await network({ a: [1, 2, 2], b: [2, 2, 2], c: [1, 2, 2] }, L('cat', 'Concat', '', ['a', 'b', 'c']) + L('flat', 'Flatten', '', 'cat'));
-      const s = { a: f32(0.3), b: f32(0.1), c: f32(1.3) };
-      const sy = f32(0.3);
-      const x = (batch: number) => ({ a: grid(4 * batch, 89, s.a, -130, 130), b: grid(8 * batch, 97, s.b, -130, 130), c: grid(4 * batch, 101, s.c, -130, 130) });
-      const vals = (v: Record<string, Float32Array>, batch: number) => {
-        const out: number[] = [];
-        for (let n = 0; n < batch; n++) {
-          for (const [name, per] of [['a', 4], ['b', 8], ['c', 4]] as const) {
-            for (let i = 0; i < per; i++) {
-              const q = quantize(v[name][n * per + i], s[name]);
-              out.push(s[name] === sy ? q : f32(q * f32(s[name] / sy)));
-            }
-          }
-        }
-        return out;
-      };
-      assertCoverage('Quantize', [...x(3).b].map((v) => f32(v / s.b)));
-      await checkInt8(net, { a: 0.3, b: 0.1, c: 1.3, cat: 0.3 }, ['cat', 'flat'], x, (v, batch) => ({
-        flat: Float32Array.from(vals(v, batch), (e) => f32(saturate(e) * sy)),
-      }));
-    });
-
-    it('float output: y = float(q_i) * s_i', async () => {
+    it('float output: y = float(q_i) * s_i, every input at the concat\'s scale', async () => {
       const net = await network({ a: [1, 2, 2], b: [2, 2, 2], c: [1, 2, 2] }, L('cat', 'Concat', '', ['a', 'b', 'c']));
-      const scaleOf = { a: sa, b: sb, c: sc };
-      await checkInt8(net, { a: sa, b: sb, c: sc, cat: sa }, ['cat'], inputs, (x, batch) => ({
-        cat: Float32Array.from(joined(x, batch, (q, i) => f32(q * scaleOf[i]))),
-      }));
+      await checkInt8(net, { a: sa, b: 0.25, c: 1, cat: sa }, ['cat'], inputs, (x, batch) => ({ cat: atScale(x, batch, sa) }));
+    });
+
+    it('a tensor two concats read keeps the first one\'s scale; the second requantizes it: saturate(float(q) * float32(s / s_y))', async () => {
+      // a feeds cat1 (scale 0.3, so a takes 0.3) and cat2 (scale 0.7): cat2 requantizes a with
+      // R = float32(0.3 / 0.7), not a power of two; b and c take their concat's scale.
+      const net = await network({ a: [2, 2, 2], b: [1, 2, 2], c: [1, 2, 2] },
+        L('cat1', 'Concat', '', ['a', 'b']) + L('flat1', 'Flatten', '', 'cat1') +
+        L('cat2', 'Concat', '', ['a', 'c']) + L('flat2', 'Flatten', '', 'cat2'));
+      const s1 = f32(0.3);
+      const s2 = f32(0.7);
+      const R = f32(s1 / s2);
+      const x = (batch: number) => ({ a: grid(8 * batch, 89, s1, -130, 130), b: grid(4 * batch, 97, s1, -130, 130), c: grid(4 * batch, 101, s2, -130, 130) });
+      assertCoverage('the quantization of a', [...x(3).a].map((v) => f32(v / s1)));
+      await checkInt8(net, { a: 0.1, b: 0.2, c: 0.5, cat1: 0.3, cat2: 0.7 }, ['cat1', 'flat1', 'cat2', 'flat2'], x, (v, batch) => {
+        const flat1: number[] = [];
+        const flat2: number[] = [];
+        for (let n = 0; n < batch; n++) {
+          for (let i = 0; i < 8; i++) flat1.push(f32(quantize(v.a[n * 8 + i], s1) * s1));
+          for (let i = 0; i < 4; i++) flat1.push(f32(quantize(v.b[n * 4 + i], s1) * s1));
+          for (let i = 0; i < 8; i++) flat2.push(f32(saturate(f32(quantize(v.a[n * 8 + i], s1) * R)) * s2));
+          for (let i = 0; i < 4; i++) flat2.push(f32(quantize(v.c[n * 4 + i], s2) * s2));
+        }
+        return { flat1: Float32Array.from(flat1), flat2: Float32Array.from(flat2) };
+      });
     });
   });
 

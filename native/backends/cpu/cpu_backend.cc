@@ -116,7 +116,10 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
     const int64_t n = g.tensors[t].volume * batch;
     std::memcpy(at(t), inputs[i], static_cast<size_t>(n) * sizeof(float));
     if (g.precision == Precision::kFP16) round_half_in_place(reinterpret_cast<float*>(at(t)), n, pool);
-    if (observer != nullptr) (*observer)(t, reinterpret_cast<const float*>(at(t)), n);
+    if (observer != nullptr) {
+      st = (*observer)(t, reinterpret_cast<const float*>(at(t)), n);
+      if (!st.is_ok()) return st;
+    }
   }
   std::vector<const void*> in;
   std::vector<void*> out;
@@ -133,7 +136,10 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
       if (d.dtype != DType::kFloat32) continue;
       float* p = reinterpret_cast<float*>(at(t));
       if (node.precision == Precision::kFP16) round_half_in_place(p, d.volume * batch, pool);
-      if (observer != nullptr) (*observer)(t, p, d.volume * batch);
+      if (observer != nullptr) {
+        st = (*observer)(t, p, d.volume * batch);
+        if (!st.is_ok()) return st;
+      }
     }
   }
   for (size_t i = 0; i < g.outputs.size(); ++i) {

@@ -1,0 +1,381 @@
+/**
+ * INT8 calibrators with TensorRT's names and semantics, in Node's idiom:
+ *
+ *   const calibrator = new Int8EntropyCalibrator2({ batches, batchSize: 32, cacheFile: 'model.calib' })
+ *   const engine = await builder.build(net, { precision: 'int8', calibrator })
+ *
+ * `batches` is an (async) iterable of `{ [inputName]: Float32Array }`. A calibrator with a cache
+ * file reads it when it exists (and was made by the same algorithm), else calibrates and writes
+ * it. Calibration runs an FP32 engine of the network over the batches while the backend collects
+ * a histogram of every tensor (activations never cross into JS); thresholds come from the
+ * histograms (lib/calibration/thresholds.ts) and scale = threshold / 127.
+ * A TensorRT-style object (getBatchSize / getBatch / readCalibrationCache / writeCalibrationCache)
+ * is accepted too (asCalibrator).
+ */
+import { promises as fsp } from 'fs';
+import type { ExecGraph } from '../builder/exec_graph';
+import { planExecGraph } from '../builder/exec_graph';
+import { argumentError, IOError, TensorRTNodeError } from '../errors';
+import { native } from '../native';
+import type { Network } from '../network';
+import type { Engine } from '../runtime/engine';
+import {
+  DEFAULT_TRT_VERSION, formatCalibrationCache, parseCalibrationCache, writeCalibrationCacheFile,
+  type CacheAlgorithm, type CalibrationCache,
+} from './cache';
+import { entropyThreshold, legacyThreshold, minmaxThreshold, percentileThreshold, type Histogram } from './thresholds';
+
+/** Calibration algorithms. */
+export type CalibrationAlgorithm = 'entropy2' | 'entropy' | 'minmax' | 'legacy' | 'percentile';
+
+/** One calibration batch: a Float32Array per input name, batch-major NCHW. */
+export type CalibrationBatch = Readonly<Record<string, Float32Array>>;
+
+/** Where batches come from. */
+export type BatchSource = Iterable<CalibrationBatch> | AsyncIterable<CalibrationBatch>;
+
+/** Options of every calibrator. */
+export interface CalibratorOptions {
+  /** The calibration data (needed unless the cache file exists). */
+  readonly batches?: BatchSource;
+  /** Images per batch (the last batch may hold fewer). */
+  readonly batchSize: number;
+  /** Read this cache when it exists; write it after calibrating. */
+  readonly cacheFile?: string;
+  /** Stop after this many batches. */
+  readonly maxBatches?: number;
+  /** Use a cache file made by another algorithm instead of refusing it. */
+  readonly force?: boolean;
+}
+
+/** What a build needs from calibration: a table of scales by Caffe tensor name. */
+export interface CalibrationContext {
+  readonly net: Network;
+  /** Builds an engine of an execution graph on the builder's backend. */
+  readonly build: (graph: ExecGraph) => Promise<Engine>;
+  readonly log: (severity: 'warning' | 'info' | 'verbose', message: string) => void;
+}
+
+const CACHE_NAMES: Readonly<Record<CalibrationAlgorithm, CacheAlgorithm>> = {
+  entropy2: 'EntropyCalibration2', entropy: 'EntropyCalibration', minmax: 'MinMaxCalibration',
+  legacy: 'LegacyCalibration', percentile: 'PercentileCalibration',
+};
+
+function isIterable(x: unknown): x is BatchSource {
+  return x !== null && typeof x === 'object' &&
+    (typeof (x as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (x as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+}
+
+function positiveInt(v: unknown, name: string): number {
+  if (typeof v !== 'number') throw argumentError('a positive integer', name, v);
+  if (!Number.isInteger(v) || v < 1 || v > 1 << 20) throw argumentError('an integer in [1, 1048576]', name, v, 'range');
+  return v;
+}
+
+/** The base of the calibrators: data, cache handling and the calibration run. */
+export abstract class Calibrator {
+  /** The algorithm. */
+  abstract readonly algorithm: CalibrationAlgorithm;
+  /** True when calibration runs on the fused network (TensorRT's entropy v1 and legacy). */
+  abstract readonly afterFusion: boolean;
+  readonly batchSize: number;
+  protected readonly options: CalibratorOptions;
+
+  constructor(options: CalibratorOptions) {
+    if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
+    this.batchSize = positiveInt(options.batchSize, 'options.batchSize');
+    if (options.batches !== undefined && !isIterable(options.batches)) {
+      throw argumentError('an iterable or async iterable of batches', 'options.batches', options.batches);
+    }
+    if (options.cacheFile !== undefined && (typeof options.cacheFile !== 'string' || options.cacheFile === '')) {
+      throw argumentError('a path string', 'options.cacheFile', options.cacheFile);
+    }
+    if (options.maxBatches !== undefined) positiveInt(options.maxBatches, 'options.maxBatches');
+    if (options.force !== undefined && typeof options.force !== 'boolean') throw argumentError('a boolean', 'options.force', options.force);
+    if (options.batches === undefined && options.cacheFile === undefined) {
+      throw argumentError('batches or a cacheFile', 'options', options);
+    }
+    this.options = options;
+  }
+
+  /** The header name of this algorithm in cache files. */
+  get cacheAlgorithm(): CacheAlgorithm {
+    return CACHE_NAMES[this.algorithm];
+  }
+
+  /** A tensor's threshold (amax) from its histogram; 0 means no range (the tensor stays float). */
+  abstract threshold(h: Histogram): number;
+
+  /** @internal The cache's text when there is one, or undefined. */
+  protected async readCache(): Promise<string | undefined> {
+    if (this.options.cacheFile === undefined) return undefined;
+    try {
+      return await fsp.readFile(this.options.cacheFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new IOError(`cannot read calibration cache ${this.options.cacheFile}: ${(err as Error).message}`,
+        this.options.cacheFile, { cause: err });
+    }
+  }
+
+  /** @internal Stores a finished table. */
+  protected async writeCache(cache: CalibrationCache): Promise<void> {
+    if (this.options.cacheFile !== undefined) await writeCalibrationCacheFile(this.options.cacheFile, cache);
+  }
+
+  /** @internal The batches to run, for a network with these input names. */
+  protected batches(_names: string[]): BatchSource | undefined {
+    return this.options.batches;
+  }
+
+  /** @internal The scales for a build: from the cache, or by calibrating (then cached). */
+  async table(ctx: CalibrationContext): Promise<CalibrationCache> {
+    const text = await this.readCache();
+    if (text !== undefined) {
+      const cache = parseCalibrationCache(text, this.options.cacheFile);
+      checkAlgorithm(cache, this.cacheAlgorithm, this.options.force === true, this.options.cacheFile ?? 'the cache');
+      ctx.log('info', `INT8 scales of ${cache.scales.size} tensors from ${this.options.cacheFile ?? 'the cache'} (${cache.algorithm})`);
+      return cache;
+    }
+    const names = ctx.net.inputs.map((i) => i.name);
+    const source = this.batches(names);
+    if (source === undefined) {
+      throw new TensorRTNodeError('E_CALIBRATION', `the calibration cache ${this.options.cacheFile ?? ''} does not exist and no batches were given`);
+    }
+    const cache = await runCalibration(ctx, this, source);
+    await this.writeCache(cache);
+    return cache;
+  }
+}
+
+/** Refuses a cache made by another algorithm unless forced. */
+export function checkAlgorithm(cache: CalibrationCache, expected: string, force: boolean, where: string): void {
+  if (cache.algorithm !== expected && !force) {
+    throw new TensorRTNodeError('E_CALIBRATION', `${where} was made by ${cache.algorithm}, not ${expected}: ` +
+      'calibrate again (delete the file), or pass force: true to use it anyway');
+  }
+}
+
+/** Entropy calibration on the network before layer fusion (TensorRT's IInt8EntropyCalibrator2). */
+export class Int8EntropyCalibrator2 extends Calibrator {
+  readonly algorithm = 'entropy2';
+  readonly afterFusion = false;
+  threshold(h: Histogram): number {
+    return entropyThreshold(h);
+  }
+}
+
+/** Entropy calibration on the fused network (TensorRT's original IInt8EntropyCalibrator). */
+export class Int8EntropyCalibrator extends Calibrator {
+  readonly algorithm = 'entropy';
+  readonly afterFusion = true;
+  threshold(h: Histogram): number {
+    return entropyThreshold(h);
+  }
+}
+
+/** The largest |x| seen (TensorRT's IInt8MinMaxCalibrator). */
+export class Int8MinMaxCalibrator extends Calibrator {
+  readonly algorithm = 'minmax';
+  readonly afterFusion = false;
+  threshold(h: Histogram): number {
+    return minmaxThreshold(h);
+  }
+}
+
+/** Options of the legacy calibrator. */
+export interface LegacyCalibratorOptions extends CalibratorOptions {
+  /** Quantile of |x| kept (default 0.9999). */
+  readonly quantile?: number;
+  /** At most this fraction of the maximum (default 1). */
+  readonly regressionCutoff?: number;
+}
+
+/** TensorRT's IInt8LegacyCalibrator as we read its description: a quantile, capped at a fraction of the max. */
+export class Int8LegacyCalibrator extends Calibrator {
+  readonly algorithm = 'legacy';
+  readonly afterFusion = true;
+  readonly quantile: number;
+  readonly regressionCutoff: number;
+
+  constructor(options: LegacyCalibratorOptions) {
+    super(options);
+    this.quantile = options.quantile ?? 0.9999;
+    this.regressionCutoff = options.regressionCutoff ?? 1;
+    if (typeof this.quantile !== 'number' || !(this.quantile > 0 && this.quantile <= 1)) {
+      throw argumentError('a number in (0, 1]', 'options.quantile', options.quantile, 'range');
+    }
+    if (typeof this.regressionCutoff !== 'number' || !(this.regressionCutoff > 0 && this.regressionCutoff <= 1)) {
+      throw argumentError('a number in (0, 1]', 'options.regressionCutoff', options.regressionCutoff, 'range');
+    }
+  }
+
+  threshold(h: Histogram): number {
+    return legacyThreshold(h, this.quantile, this.regressionCutoff);
+  }
+}
+
+/** Options of the percentile calibrator. */
+export interface PercentileCalibratorOptions extends CalibratorOptions {
+  /** Percentile of |x| kept (default 99.99). */
+  readonly percentile?: number;
+}
+
+/** The given percentile of |x| (as pytorch-quantization's percentile calibration). */
+export class Int8PercentileCalibrator extends Calibrator {
+  readonly algorithm = 'percentile';
+  readonly afterFusion = false;
+  readonly percentile: number;
+
+  constructor(options: PercentileCalibratorOptions) {
+    super(options);
+    this.percentile = options.percentile ?? 99.99;
+    if (typeof this.percentile !== 'number' || !(this.percentile > 0 && this.percentile <= 100)) {
+      throw argumentError('a number in (0, 100]', 'options.percentile', options.percentile, 'range');
+    }
+  }
+
+  threshold(h: Histogram): number {
+    return percentileThreshold(h, this.percentile);
+  }
+}
+
+/** A calibrator in TensorRT's interface (IInt8Calibrator), as Node users might port one. */
+export interface TensorRTStyleCalibrator {
+  getBatchSize(): number;
+  /** The next batch for these input names, or null / undefined when there are no more. */
+  getBatch(names: string[]): CalibrationBatch | null | undefined | Promise<CalibrationBatch | null | undefined>;
+  readCalibrationCache?(): string | Uint8Array | null | undefined | Promise<string | Uint8Array | null | undefined>;
+  writeCalibrationCache?(cache: Uint8Array): void | Promise<void>;
+  /** 'entropy2' (default), 'entropy', 'minmax', 'legacy', or TensorRT's enum names (kENTROPY_CALIBRATION_2 ...). */
+  getAlgorithm?(): string;
+}
+
+const TRT_ALGORITHMS: Readonly<Record<string, CalibrationAlgorithm>> = {
+  entropy2: 'entropy2', entropy: 'entropy', minmax: 'minmax', legacy: 'legacy', percentile: 'percentile',
+  kENTROPY_CALIBRATION_2: 'entropy2', kENTROPY_CALIBRATION: 'entropy', kMINMAX_CALIBRATION: 'minmax', kLEGACY_CALIBRATION: 'legacy',
+};
+
+/** A Calibrator, or a TensorRT-style object wrapped as one. */
+export function asCalibrator(x: unknown): Calibrator {
+  if (x instanceof Calibrator) return x;
+  const t = x as TensorRTStyleCalibrator;
+  if (x === null || typeof x !== 'object' || typeof t.getBatchSize !== 'function' || typeof t.getBatch !== 'function') {
+    throw argumentError('a Calibrator or an object with getBatchSize() and getBatch(names)', 'calibrator', x);
+  }
+  const name = typeof t.getAlgorithm === 'function' ? t.getAlgorithm() : 'entropy2';
+  const algorithm = TRT_ALGORITHMS[name];
+  if (algorithm === undefined) throw argumentError(`one of ${Object.keys(TRT_ALGORITHMS).join(', ')}`, 'calibrator.getAlgorithm()', name);
+  return new AdaptedCalibrator(t, algorithm);
+}
+
+/** A TensorRT-style calibrator behind the Calibrator interface. */
+class AdaptedCalibrator extends Calibrator {
+  readonly afterFusion: boolean;
+  private readonly inner: Calibrator;
+
+  constructor(private readonly source: TensorRTStyleCalibrator, readonly algorithm: CalibrationAlgorithm) {
+    super({ batchSize: source.getBatchSize(), batches: [] });
+    const ctors = {
+      entropy2: Int8EntropyCalibrator2, entropy: Int8EntropyCalibrator, minmax: Int8MinMaxCalibrator,
+      legacy: Int8LegacyCalibrator, percentile: Int8PercentileCalibrator,
+    };
+    this.inner = new ctors[algorithm]({ batchSize: this.batchSize, batches: [] });
+    this.afterFusion = this.inner.afterFusion;
+  }
+
+  threshold(h: Histogram): number {
+    return this.inner.threshold(h);
+  }
+
+  protected override async readCache(): Promise<string | undefined> {
+    const c = await this.source.readCalibrationCache?.();
+    if (c === null || c === undefined || c.length === 0) return undefined;
+    return typeof c === 'string' ? c : Buffer.from(c).toString('utf8');
+  }
+
+  protected override async writeCache(cache: CalibrationCache): Promise<void> {
+    await this.source.writeCalibrationCache?.(new Uint8Array(Buffer.from(formatCalibrationCache(cache), 'utf8')));
+  }
+
+  protected override batches(names: string[]): BatchSource {
+    const source = this.source;
+    return {
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          const b = await source.getBatch(names);
+          if (b === null || b === undefined) return;
+          yield b;
+        }
+      },
+    };
+  }
+}
+
+/** Checks one batch against the engine's inputs; returns its number of images. */
+function checkBatch(engine: Engine, batch: unknown, index: number, batchSize: number): number {
+  if (batch === null || typeof batch !== 'object') throw argumentError('an object of Float32Array by input name', `batches[${index}]`, batch);
+  const names = engine.inputs.map((t) => t.name);
+  for (const key of Object.keys(batch)) {
+    if (!names.includes(key)) throw argumentError(`an input name (${names.join(', ')})`, `batches[${index}].${key}`, key, 'range');
+  }
+  let images = -1;
+  for (const t of engine.inputs) {
+    const data = (batch as Record<string, unknown>)[t.name];
+    if (!(data instanceof Float32Array)) throw argumentError('a Float32Array', `batches[${index}].${t.name}`, data);
+    const per = t.dims.reduce((a, b) => a * b, 1);
+    const n = data.length / per;
+    if (!Number.isInteger(n) || n < 1 || n > batchSize) {
+      throw argumentError(`1 to ${batchSize} images of ${per} values (the batch size)`, `batches[${index}].${t.name}`, data, 'range');
+    }
+    if (images !== -1 && n !== images) throw argumentError(`${images} images, as the other inputs`, `batches[${index}].${t.name}`, data, 'range');
+    images = n;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        throw new RangeError(`Expected finite values for batches[${index}].${t.name} but received ${data[i]} at index ${i}`);
+      }
+    }
+  }
+  return images;
+}
+
+/** Runs calibration: an FP32 engine over the batches, histograms in the backend, thresholds here. */
+async function runCalibration(ctx: CalibrationContext, calibrator: Calibrator, source: BatchSource): Promise<CalibrationCache> {
+  const graph = planExecGraph(ctx.net, { precision: 'fp32', maxBatchSize: calibrator.batchSize, optimize: calibrator.afterFusion });
+  const engine = await ctx.build(graph);
+  const histograms = native().createHistograms(graph.tensors.length);
+  const context = engine.createContext();
+  const max = (calibrator as unknown as { options: CalibratorOptions }).options.maxBatches ?? Infinity;
+  let count = 0;
+  const t0 = performance.now();
+  try {
+    for await (const batch of source) {
+      const images = checkBatch(engine, batch, count, calibrator.batchSize);
+      await context.inferObserved(batch, histograms, { batchSize: images });
+      count++;
+      if (count >= max) break;
+    }
+  } finally {
+    context.dispose();
+    engine.dispose();
+  }
+  if (count === 0) throw new TensorRTNodeError('E_CALIBRATION', 'the calibration data gave no batches');
+  const stats = native().readHistograms(histograms);
+  const bins = stats.counts.length / graph.tensors.length;
+  // Scales by Caffe name: the final value of an in-place chain names the chain (as TensorRT's
+  // Caffe parser names every tensor by its top).
+  const scales = new Map<string, number>();
+  const owner = new Map<string, string>();
+  graph.tensors.forEach((t, id) => {
+    if (stats.seen[id] === 0) return;
+    const caffe = ctx.net.tensors.get(t.name)?.caffeName ?? t.name;
+    if (owner.has(caffe) && owner.get(caffe) === caffe) return;
+    const h: Histogram = { counts: stats.counts.subarray(id * bins, (id + 1) * bins), range: stats.range[id], amax: stats.amax[id] };
+    const threshold = calibrator.threshold(h);
+    scales.set(caffe, threshold > 0 ? Math.fround(threshold / 127) : 0);
+    owner.set(caffe, t.name);
+  });
+  ctx.log('info', `calibrated ${scales.size} tensors with ${calibrator.algorithm} over ${count} batches in ` +
+    `${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  return { version: DEFAULT_TRT_VERSION, algorithm: calibrator.cacheAlgorithm, scales };
+}
