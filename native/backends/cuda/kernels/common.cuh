@@ -1,0 +1,99 @@
+// Device helpers every cuda kernel file shares: element loads and stores by type, the rounding and
+// saturation rules of docs/engine.md and docs/int8.md, and iteration over a View4 in its memory
+// order (so consecutive threads touch consecutive addresses).
+#pragma once
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/format.h"
+
+namespace trtn::cuda {
+
+// ---- element access ---------------------------------------------------------------------------
+
+/// Storage type for an Elem.
+template <Elem E> struct ElemType;
+template <> struct ElemType<Elem::kF32> { using type = float; };
+template <> struct ElemType<Elem::kF16> { using type = __half; };
+template <> struct ElemType<Elem::kI8> { using type = int8_t; };
+
+__device__ __forceinline__ float load_f(const float* p) { return *p; }
+__device__ __forceinline__ float load_f(const __half* p) { return __half2float(*p); }
+/// Stores a float, rounded to nearest even when the storage is float16 (cvt.rn.f16.f32).
+__device__ __forceinline__ void store_f(float* p, float v) { *p = v; }
+__device__ __forceinline__ void store_f(__half* p, float v) { *p = __float2half_rn(v); }
+
+/// Reads element `i` of a float view of either float type.
+__device__ __forceinline__ float load_any(const void* base, Elem e, int64_t i) {
+  return e == Elem::kF16 ? __half2float(static_cast<const __half*>(base)[i]) : static_cast<const float*>(base)[i];
+}
+__device__ __forceinline__ void store_any(void* base, Elem e, int64_t i, float v) {
+  if (e == Elem::kF16) {
+    static_cast<__half*>(base)[i] = __float2half_rn(v);
+  } else {
+    static_cast<float*>(base)[i] = v;
+  }
+}
+
+// ---- rounding -----------------------------------------------------------------------------------
+
+/// INT8 saturation (docs/int8.md): round half to even, clamp to [-127, 127], NaN to 0.
+__device__ __forceinline__ int8_t saturate_int8(float v) {
+  if (v != v) return 0;
+  float r = rintf(v);
+  r = fminf(fmaxf(r, -127.0f), 127.0f);
+  return static_cast<int8_t>(static_cast<int>(r));
+}
+
+/// TF32 rounding of an activation (cvt.rna.tf32.f32: nearest, ties away from zero), as a float.
+__device__ __forceinline__ float round_tf32(float x) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+  return __uint_as_float(r);
+}
+
+// ---- iteration ----------------------------------------------------------------------------------
+
+/// Elements a writer of `v` covers: n * c_write * h * w.
+__host__ __device__ __forceinline__ int64_t write_count(const View4& v) {
+  return static_cast<int64_t>(v.n) * v.c_write * v.h * v.w;
+}
+
+/// Coordinates of the i-th element of `v` in its memory order (kNHWC: channel fastest; kLinear:
+/// width fastest), channels counted to c_write.
+__device__ __forceinline__ void coords(const View4& v, int64_t i, int& n, int& c, int& h, int& w) {
+  if (v.layout == Layout::kNHWC) {
+    c = static_cast<int>(i % v.c_write);
+    i /= v.c_write;
+    w = static_cast<int>(i % v.w);
+    i /= v.w;
+    h = static_cast<int>(i % v.h);
+    n = static_cast<int>(i / v.h);
+  } else {
+    w = static_cast<int>(i % v.w);
+    i /= v.w;
+    h = static_cast<int>(i % v.h);
+    i /= v.h;
+    c = static_cast<int>(i % v.c_write);
+    n = static_cast<int>(i / v.c_write);
+  }
+}
+
+/// Grid-stride loop bounds.
+#define TRTN_GRID_LOOP(i, count)                                                              \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (count); \
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+/// Blocks for `count` threads of `threads` per block, capped (grid-stride loops cover the rest).
+inline unsigned grid_for(int64_t count, int threads = 256) {
+  int64_t blocks = (count + threads - 1) / threads;
+  if (blocks < 1) blocks = 1;
+  if (blocks > 65535LL * 8) blocks = 65535LL * 8;
+  return static_cast<unsigned>(blocks);
+}
+
+}  // namespace trtn::cuda

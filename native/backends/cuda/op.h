@@ -1,0 +1,157 @@
+// The cuda backend's op interface: one file per op (or family) under kernels/, holding the
+// kernels, their launchers and a CudaOp made by a factory `make_<op>` (kernels/registry.cc maps op
+// names to factories). Ops are created once per engine on the engine's device: they check the
+// node, upload what they need (weights in the layout their kernels read) and may offer several
+// tactics (kernel variants) for the builder to time. run() only enqueues work on the stream.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/format.h"
+#include "core/op_init.h"
+
+namespace trtn::cuda {
+
+/// Where a tensor lives, fixed when the engine is planned (see format.h).
+struct Place {
+  int root = -1;                   // the tensor owning the memory (itself unless a slice)
+  Elem elem = Elem::kF32;
+  Layout layout = Layout::kLinear;
+  int64_t c = 1, h = 1, w = 1;     // this tensor as [C, H, W] (rank > 3: c = dims[0], h = the rest, w = 1)
+  int64_t root_c = 1;              // channels of the root (kLinear) or its padded channel stride (kNHWC)
+  int64_t c_offset = 0;            // first channel of this tensor inside its root
+  int64_t c_write = 1;             // channels a producer writes (c, plus the root's padding when last)
+  float scale = 0.0f;              // int8 tensors
+
+  /// Elements of one image of the root.
+  int64_t root_image_elems() const { return root_c * h * w; }
+  /// The view of `batch` images given the root's device address.
+  View4 view(void* root_base, int batch) const;
+};
+
+/// Properties of the engine's GPU that ops choose kernels by.
+struct DeviceProps {
+  int index = 0;
+  int sm = 0;                       // compute capability as 10 * major + minor (90 for H100)
+  int multiprocessors = 0;
+  size_t shared_per_block_optin = 0;
+};
+
+/// What a cuda factory sees: the node (OpInit, backend "cuda"), where every tensor lives, the GPU.
+struct CudaOpInit {
+  OpInit node;
+  const std::vector<Place>& places;  // per graph tensor
+  const DeviceProps& device;
+
+  const Place& in_place(size_t i) const { return places[node.node.inputs[i]]; }
+  const Place& out_place(size_t i) const { return places[node.node.outputs[i]]; }
+};
+
+/// What one run of an op gets: views of its inputs and outputs at this batch, the stream, and
+/// workspace_bytes(batch) bytes of scratch device memory.
+struct RunArgs {
+  int batch;
+  const std::vector<View4>& in;
+  const std::vector<View4>& out;
+  cudaStream_t stream;
+  void* workspace;
+};
+
+/// A ready-to-run op.
+class CudaOp {
+ public:
+  virtual ~CudaOp() = default;
+  /// Enqueues the op on args.stream; returns launch errors (kCuda).
+  virtual Status run(const RunArgs& args) const = 0;
+  /// Scratch device memory a run at `batch` needs.
+  virtual size_t workspace_bytes(int /*batch*/) const { return 0; }
+
+  // Tactics: kernel variants the builder times on the GPU to keep the fastest (TensorRT's
+  // builder does the same). An op with one tactic is not timed.
+  virtual int tactic_count() const { return 1; }
+  virtual std::string tactic_name(int /*i*/) const { return "default"; }
+  /// Selects tactic i for later runs.
+  virtual Status set_tactic(int /*i*/) { return Status::ok(); }
+  virtual int tactic() const { return 0; }
+  /// What decides the best tactic (shapes, precision, layout), for the timing cache; "" when
+  /// there is nothing to choose.
+  virtual std::string signature() const { return ""; }
+};
+
+/// Owns device memory (cudaFree on destruction).
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr; o.bytes_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+  ~DeviceBuffer() { reset(); }
+
+  /// Allocates `bytes` (the old memory is freed first); kOutOfMemory naming `what`, the bytes
+  /// asked and the bytes free.
+  Status allocate(size_t bytes, const std::string& what);
+  /// Allocates and copies `bytes` from host memory.
+  Status upload(const void* host, size_t bytes, const std::string& what);
+  template <typename T>
+  Status upload(const std::vector<T>& v, const std::string& what) {
+    return upload(v.data(), v.size() * sizeof(T), what);
+  }
+  void reset();
+  void* get() const { return ptr_; }
+  template <typename T>
+  T* as() const { return static_cast<T*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+/// Factory signature.
+using OpFactory = Status (*)(const CudaOpInit& init, std::unique_ptr<CudaOp>* out);
+
+/// Creates the op for init.node (dispatches on the op name).
+Status make_op(const CudaOpInit& init, std::unique_ptr<CudaOp>* out);
+
+/// Ops whose kernels take any View4 (kNHWC, slices); the others need whole kLinear tensors.
+bool op_takes_views(const Graph& graph, const Node& node);
+
+// Factories, one per op (kernels/<file>.cu).
+Status make_convolution(const CudaOpInit&, std::unique_ptr<CudaOp>*);     // conv.cu (+ InnerProduct)
+Status make_inner_product(const CudaOpInit&, std::unique_ptr<CudaOp>*);   // conv.cu
+Status make_deconvolution(const CudaOpInit&, std::unique_ptr<CudaOp>*);   // deconv.cu
+Status make_pooling(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // pooling.cu
+Status make_lrn(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // lrn.cu
+Status make_activation(const CudaOpInit&, std::unique_ptr<CudaOp>*);      // activation.cu (ReLU ... Swish)
+Status make_prelu(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // prelu.cu
+Status make_softmax(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // softmax.cu
+Status make_concat(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // concat.cu
+Status make_eltwise(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // eltwise.cu
+Status make_channel_affine(const CudaOpInit&, std::unique_ptr<CudaOp>*);  // channel_affine.cu
+Status make_reshape(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // reshape.cu (Flatten, Reshape)
+Status make_slice(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // slice.cu
+Status make_crop(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // crop.cu
+Status make_tile(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // tile.cu
+Status make_argmax(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // argmax.cu
+Status make_reduction(const CudaOpInit&, std::unique_ptr<CudaOp>*);       // reduction.cu
+Status make_mvn(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // mvn.cu
+Status make_embed(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // embed.cu
+Status make_quantize(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // quantize.cu
+
+/// Copies (and converts) between two views of the same [N, C, H, W]: element type, layout,
+/// padding (zeros written for [c, c_write) of the destination). Used for graph inputs and outputs,
+/// Concats that cannot be elided and observation. kernels/reformat.cu.
+Status launch_reformat(const View4& src, const View4& dst, cudaStream_t stream);
+
+/// Copies `count` elements of a kLinear tensor converting the element type (f32 <-> f16, or a
+/// plain copy). kernels/reformat.cu.
+Status launch_convert(const void* src, Elem src_elem, void* dst, Elem dst_elem, int64_t count, cudaStream_t stream);
+
+}  // namespace trtn::cuda
