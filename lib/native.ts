@@ -45,19 +45,27 @@ export interface NativeDeviceInfo {
 export type NativeHandle = { readonly __native: unique symbol };
 
 /** The addon's exports (native/addon/*.h document each). */
+/** GPU times of one execute (cuda): events around the copies and the compute, in ms. */
+export interface NativeRunTiming {
+  h2dMs: number;
+  computeMs: number;
+  d2hMs: number;
+}
+
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   devices(checkImages: boolean): { devices: NativeDeviceInfo[]; reason: string; driverVersion: number };
   backends(): Array<{ name: string; available: boolean; reason: string }>;
-  buildEngine(backend: string, graphJson: string, weights: Float32Array[], threads: number): Promise<NativeHandle>;
-  loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array): Promise<NativeHandle>;
+  buildEngine(backend: string, graphJson: string, weights: Float32Array[], threads: number,
+    options?: { device?: number; tuneBatch?: number; timingCache?: string }): Promise<NativeHandle>;
+  loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array, device?: number): Promise<NativeHandle>;
   serializeEngine(engine: NativeHandle): { weights: Uint8Array; backend: Uint8Array };
-  engineInfo(engine: NativeHandle): { backend: string; activationBytesPerImage: number; weightBytes: number };
+  engineInfo(engine: NativeHandle): { backend: string; activationBytesPerImage: number; weightBytes: number; details: string };
   disposeEngine(engine: NativeHandle): void;
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;
   execute(context: NativeHandle, batch: number, inputs: Float32Array[], outputs: Float32Array[],
-    histograms?: NativeHandle): Promise<undefined>;
+    histograms?: NativeHandle): Promise<NativeRunTiming | undefined>;
   createHistograms(tensorCount: number): NativeHandle;
   readHistograms(histograms: NativeHandle): { amax: Float64Array; range: Float64Array; seen: Uint8Array; counts: Float64Array };
 }

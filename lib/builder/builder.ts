@@ -10,11 +10,12 @@
 import { resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { readCalibrationCacheFile, type CalibrationCache } from '../calibration/cache';
 import { asCalibrator, Int8MinMaxCalibrator, type Calibrator, type TensorRTStyleCalibrator } from '../calibration/calibrator';
-import { argumentError, fromNative, TensorRTNodeError } from '../errors';
+import { promises as fsp } from 'node:fs';
+import { argumentError, fromNative, IOError, TensorRTNodeError } from '../errors';
 import { native } from '../native';
 import { uniformData } from '../random_data';
 import type { Network } from '../network';
-import { Engine } from '../runtime/engine';
+import { Engine, type EngineDetails } from '../runtime/engine';
 import { planExecGraph, type ExecGraph, type Precision } from './exec_graph';
 
 /** Messages from the builder, by severity. */
@@ -26,6 +27,13 @@ export interface BuilderOptions {
   readonly backend?: BackendChoice;
   /** Receives warnings and progress; by default warnings go to process.emitWarning. */
   readonly logger?: (severity: LogSeverity, message: string) => void;
+  /** cuda: the GPU to build on (default 0); the engine runs there. */
+  readonly device?: number;
+  /**
+   * cuda: a timing cache file (JSON): tactics timed before on this GPU are taken from it instead
+   * of being timed again, and the file is rewritten with this build's timings. Like TensorRT's.
+   */
+  readonly timingCache?: string;
 }
 
 /** What to build. */
@@ -48,6 +56,8 @@ export interface BuildConfig {
   readonly calibrationCache?: string | CalibrationCache;
   /** INT8 on random data: how many random batches to measure (default 4). */
   readonly calibrationBatches?: number;
+  /** cuda: the batch tactics are timed at (default min(maxBatchSize, 32)). */
+  readonly tuneBatch?: number;
 }
 
 const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
@@ -83,6 +93,10 @@ function checkConfig(config: unknown, net: Network): Required<Pick<BuildConfig, 
   if ([c.calibrator, c.calibrationCache, c.int8Scales].filter((x) => x !== undefined).length > 1) {
     throw argumentError('one of int8Scales, calibrator and calibrationCache', 'config', config, 'range');
   }
+  if (c.tuneBatch !== undefined &&
+      (typeof c.tuneBatch !== 'number' || !Number.isInteger(c.tuneBatch) || c.tuneBatch < 1 || c.tuneBatch > maxBatchSize)) {
+    throw argumentError(`an integer in [1, ${maxBatchSize}] (the maxBatchSize)`, 'config.tuneBatch', c.tuneBatch, 'range');
+  }
   if (c.calibrationBatches !== undefined &&
       (typeof c.calibrationBatches !== 'number' || !Number.isInteger(c.calibrationBatches) || c.calibrationBatches < 1)) {
     throw argumentError('a positive integer', 'config.calibrationBatches', c.calibrationBatches);
@@ -97,12 +111,23 @@ export class Builder {
   /** With backend 'auto': the backends it passed over, and why. */
   readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>;
   private readonly log: (severity: LogSeverity, message: string) => void;
+  private readonly device: number;
+  private readonly timingCache: string | undefined;
 
   constructor(options: BuilderOptions = {}) {
     if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
     if (options.logger !== undefined && typeof options.logger !== 'function') {
       throw argumentError('a function', 'options.logger', options.logger);
     }
+    const device = options.device ?? 0;
+    if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
+      throw argumentError('a GPU index (an integer >= 0)', 'options.device', options.device);
+    }
+    if (options.timingCache !== undefined && (typeof options.timingCache !== 'string' || options.timingCache === '')) {
+      throw argumentError('a file path', 'options.timingCache', options.timingCache);
+    }
+    this.device = device;
+    this.timingCache = options.timingCache;
     const { backend, skipped } = resolveBackend(options.backend ?? 'auto');
     this.backend = backend;
     this.skipped = skipped;
@@ -119,7 +144,7 @@ export class Builder {
     const c = checkConfig(config, net);
     const scales = c.precision === 'int8' ? await this.int8Scales(net, c) : undefined;
     const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales: scales });
-    return this.buildGraph(net, graph);
+    return this.buildGraph(net, graph, c.tuneBatch);
   }
 
   /** INT8 scales from, in order: int8Scales, a calibrator, a cache, or random data (with a warning). */
@@ -145,21 +170,42 @@ export class Builder {
   }
 
   /** @internal Builds an engine from a planned graph, taking the weights from `net`. */
-  async buildGraph(net: Network, graph: ExecGraph): Promise<Engine> {
+  async buildGraph(net: Network, graph: ExecGraph, tuneBatch?: number): Promise<Engine> {
     const weights = await net.loadWeights(graph.weights.map((w) => w.name));
     const json = JSON.stringify(graph);
+    const timingCache = this.timingCache === undefined ? undefined : await readTimingCache(this.timingCache);
     let handle;
     try {
-      handle = await native().buildEngine(this.backend, json, weights, 0);
+      handle = await native().buildEngine(this.backend, json, weights, 0, { device: this.device, tuneBatch, timingCache });
     } catch (err) {
       throw fromNative(err);
     }
-    return new Engine(handle, {
+    const details = JSON.parse(native().engineInfo(handle).details) as EngineDetails;
+    const engine = new Engine(handle, {
       name: graph.name, backend: this.backend, precision: graph.precision, maxBatchSize: graph.maxBatchSize,
-      deviceArch: null, createdAt: new Date().toISOString(),
+      deviceArch: details.sm === undefined ? null : `sm_${details.sm}`, createdAt: new Date().toISOString(),
       inputs: graph.inputs.map((id) => ({ name: graph.tensors[id].name, dims: graph.tensors[id].dims })),
       outputs: graph.outputs.map((id) => ({ name: graph.tensors[id].name, dims: graph.tensors[id].dims })),
     }, json);
+    this.report(details);
+    if (this.timingCache !== undefined && details.timingCache !== undefined) {
+      await writeTimingCache(this.timingCache, details.timingCache);
+    }
+    return engine;
+  }
+
+  /** Verbose log of what the backend chose: the GPU, each layer's tactic, the memory plan. */
+  private report(d: EngineDetails): void {
+    if (d.layers === undefined) return;
+    const timed = d.layers.filter((l) => l.ms !== undefined).length;
+    const cached = d.layers.filter((l) => l.fromCache).length;
+    this.log('info', `cuda engine on GPU ${d.device} (${d.deviceName}, sm_${d.sm}): ${timed} layer(s) timed at batch ` +
+      `${d.tuneBatch} in ${(d.tuneSeconds ?? 0).toFixed(2)} s, ${cached} from the timing cache; ` +
+      `${d.elidedConcats} concat(s) elided, ${d.nhwcTensors} NHWC tensor(s)`);
+    for (const l of d.layers) {
+      this.log('verbose', `  ${l.name} (${l.op}, ${l.precision}): ${l.tactic}` +
+        (l.ms !== undefined ? ` ${l.ms.toFixed(4)} ms of ${l.candidates} tactic(s)` : l.fromCache ? ' (timing cache)' : ''));
+    }
   }
 }
 
@@ -179,6 +225,35 @@ function checkCacheMatches(cache: CalibrationCache, net: Network, log: (severity
   if (unknown.length > 0) {
     log('warning', `${unknown.length} tensor(s) of the calibration cache are not in the network (e.g. '${unknown[0]}'); ` +
       'their scales are ignored');
+  }
+}
+
+/** A timing cache file's entries ({} when the file does not exist yet). */
+async function readTimingCache(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '{}';
+    throw new IOError(`cannot read timing cache ${path}: ${(err as Error).message}`, path, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new TensorRTNodeError('E_PARSE', `timing cache ${path} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new TensorRTNodeError('E_PARSE', `timing cache ${path} is not a JSON object of tactics`);
+  }
+  return JSON.stringify(parsed);
+}
+
+async function writeTimingCache(path: string, entries: Readonly<Record<string, string>>): Promise<void> {
+  try {
+    await fsp.writeFile(path, JSON.stringify(entries, null, 1) + '\n');
+  } catch (err) {
+    throw new IOError(`cannot write timing cache ${path}: ${(err as Error).message}`, path, { cause: err });
   }
 }
 

@@ -27,13 +27,23 @@ export const BENCH: CommandSpec = {
   notes: [
     'Throughput: images per second (batch x inferences per second) over the timed window.\n' +
     'Latency: host wall time of one inference call, inputs and outputs included; min, mean, median,\n' +
-    'p90, p99 and max over the timed inferences. Inputs are random, uniform in [-1, 1).',
+    'p90, p99 and max over the timed inferences. Inputs are random, uniform in [-1, 1).\n' +
+    'GPU backends also report GPU Compute Time (CUDA events around the kernels of one inference, as\n' +
+    "trtexec does) and the H2D / D2H copy times; images/s from the median compute time is the GPU's\n" +
+    'throughput without the copies.',
   ],
   examples: [
     'tensorrt-node bench models/googlenet.prototxt --batch 1',
     'tensorrt-node bench models/alexnet.prototxt --batch 128 --precision int8 --json',
   ],
 };
+
+/** min, mean, median, p90, p99, max of a list of times. */
+function summary(values: number[]): { min: number; mean: number; median: number; p90: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return { min: sorted[0], mean, median: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -74,26 +84,33 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
       await ctx.infer(inputs, options);
     } while (performance.now() - warmStart < warmUp);
     const latencies: number[] = [];
+    const gpu: { h2d: number[]; compute: number[]; d2h: number[] } = { h2d: [], compute: [], d2h: [] };
     const start = performance.now();
     while (latencies.length < iterations || performance.now() - start < duration * 1000) {
       const t0 = performance.now();
       await ctx.infer(inputs, options);
       latencies.push(performance.now() - t0);
+      const t = ctx.lastTiming;
+      if (t !== undefined) {
+        gpu.h2d.push(t.h2dMs);
+        gpu.compute.push(t.computeMs);
+        gpu.d2h.push(t.d2hMs);
+      }
     }
     const wall = (performance.now() - start) / 1000;
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const mean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
     const gpus = devices().devices;
     const result = {
       network: positionals[0], backend: engine.backend, precision: engine.precision, batch,
       device: engine.backend === 'cpu' ? `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}` : gpus[0]?.name ?? 'unknown',
       iterations: latencies.length, walltimeSeconds: wall,
       throughput: { imagesPerSecond: (batch * latencies.length) / wall, inferencesPerSecond: latencies.length / wall },
-      latencyMs: {
-        min: sorted[0], mean, median: percentile(sorted, 50), p90: percentile(sorted, 90),
-        p99: percentile(sorted, 99), max: sorted[sorted.length - 1],
-      },
+      latencyMs: summary(latencies),
       transfersIncluded: true,
+      // GPU backends: CUDA events around the copies in, the compute and the copies out of each inference.
+      gpuMs: gpu.compute.length === 0 ? undefined : {
+        compute: summary(gpu.compute), h2d: summary(gpu.h2d), d2h: summary(gpu.d2h),
+      },
+      gpuComputeImagesPerSecond: gpu.compute.length === 0 ? undefined : batch / (summary(gpu.compute).median / 1000),
       note: engine.backend === 'cpu' ? cpuNote() : '',
     };
     if (json) {
@@ -106,6 +123,13 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
     out(`Throughput: ${human(result.throughput.imagesPerSecond)} images/s (${result.throughput.inferencesPerSecond.toFixed(2)} inferences/s)`);
     out(`Latency: min = ${l.min.toFixed(3)} ms, mean = ${l.mean.toFixed(3)} ms, median = ${l.median.toFixed(3)} ms, ` +
       `percentile(90%) = ${l.p90.toFixed(3)} ms, percentile(99%) = ${l.p99.toFixed(3)} ms, max = ${l.max.toFixed(3)} ms`);
+    if (result.gpuMs !== undefined) {
+      const g = result.gpuMs;
+      out(`GPU Compute Time: min = ${g.compute.min.toFixed(3)} ms, mean = ${g.compute.mean.toFixed(3)} ms, median = ${g.compute.median.toFixed(3)} ms, ` +
+        `percentile(90%) = ${g.compute.p90.toFixed(3)} ms, percentile(99%) = ${g.compute.p99.toFixed(3)} ms, max = ${g.compute.max.toFixed(3)} ms ` +
+        `(${human(result.gpuComputeImagesPerSecond ?? 0)} images/s)`);
+      out(`H2D Latency: median = ${g.h2d.median.toFixed(3)} ms; D2H Latency: median = ${g.d2h.median.toFixed(3)} ms`);
+    }
     out(`Total host walltime: ${wall.toFixed(3)} s over ${latencies.length} inferences`);
     if (result.note) out(`Note: ${result.note}`);
     out('Throughput is images per second over the timed window; latency is the wall time of one infer() call,');

@@ -18,6 +18,9 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = [
   { name: 'seed', type: 'string', value: 'N', help: 'Seed of random weights (and of --random inputs)', default: '1' },
   { name: 'calib', type: 'string', value: 'model.calib', help: 'INT8: a calibration cache (from `tensorrt-node calibrate` or TensorRT); without one, INT8 calibrates on random data and warns' },
   { name: 'no-optimize', type: 'boolean', help: 'Keep every layer as its own node (no BatchNorm folding, no ReLU fusion)' },
+  { name: 'device', type: 'string', value: 'N', help: 'cuda: the GPU to build and run on', default: '0' },
+  { name: 'timingCache', type: 'string', value: 'file.json', help: 'cuda: reuse and update a timing cache of tactics (rebuilds skip timing)' },
+  { name: 'verbose', type: 'boolean', help: 'Show what the builder chose: the tactic and time of every layer' },
 ];
 
 const PRECISIONS = ['fp32', 'tf32', 'fp16', 'int8'];
@@ -53,16 +56,21 @@ export function engineChoices(spec: CommandSpec, values: ParsedArgs['values']): 
 export async function obtainEngine(spec: CommandSpec, file: string, values: ParsedArgs['values'], maxBatchSize: number | undefined,
                                    log: (s: string) => void): Promise<{ engine: Engine; net?: Network; built: boolean }> {
   const { precision, backend, seed } = engineChoices(spec, values);
+  const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   if (await isPlan(file)) {
-    for (const o of ['weights', 'precision', 'no-optimize', 'calib']) {
+    for (const o of ['weights', 'precision', 'no-optimize', 'calib', 'timingCache']) {
       if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
     }
-    const engine = await Engine.load(file, backend === 'auto' ? {} : { backend });
+    const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
     log(`loaded plan ${file}: ${engine.backend} backend, ${engine.precision}, max batch ${engine.maxBatchSize}`);
     return { engine, built: false };
   }
   const net = await Network.fromCaffe(file, { weights: values.weights as string | undefined, seed });
-  const builder = new Builder({ backend, logger: (severity, message) => log(`${severity}: ${message}`) });
+  const verbose = values.verbose === true;
+  const builder = new Builder({
+    backend, device, timingCache: values.timingCache as string | undefined,
+    logger: (severity, message) => { if (severity !== 'verbose' || verbose) log(severity === 'verbose' ? message : `${severity}: ${message}`); },
+  });
   if (builder.skipped.length > 0) {
     log(`backend ${builder.backend} (skipped ${builder.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
   }

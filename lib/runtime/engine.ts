@@ -102,6 +102,14 @@ export class Engine {
     return { activationBytesPerImage: info.activationBytesPerImage, weightBytes: info.weightBytes };
   }
 
+  /**
+   * What the backend made of the network: for cuda the GPU, the tactic chosen for every layer
+   * (with its time when it was timed), the layout of every tensor and the timing cache; {} for cpu.
+   */
+  details(): EngineDetails {
+    return JSON.parse(native().engineInfo(this.nativeHandle()).details) as EngineDetails;
+  }
+
   /** The engine as a plan (see lib/builder/plan_file.ts). */
   serialize(): Uint8Array {
     let sections: { weights: Uint8Array; backend: Uint8Array };
@@ -165,10 +173,37 @@ export class Engine {
   }
 }
 
+/** Backend details of an engine (Engine.details()); the cuda backend fills every field. */
+export interface EngineDetails {
+  readonly device?: number;
+  readonly deviceName?: string;
+  readonly sm?: number;
+  readonly tuneBatch?: number;
+  readonly tuneSeconds?: number;
+  readonly elidedConcats?: number;
+  readonly aliasedReshapes?: number;
+  readonly nhwcTensors?: number;
+  readonly layers?: ReadonlyArray<{
+    readonly name: string; readonly op: string; readonly precision: string; readonly tactic: string;
+    readonly candidates: number; readonly fromCache: boolean; readonly ms?: number;
+  }>;
+  readonly timingCache?: Readonly<Record<string, string>>;
+  readonly tensors?: string;
+}
+
+/** GPU times of the last infer() on a context: copies in, compute, copies out (ms, CUDA events). */
+export interface RunTiming {
+  readonly h2dMs: number;
+  readonly computeMs: number;
+  readonly d2hMs: number;
+}
+
 /** Runs an engine: infer() calls on one context run one after another, in call order. */
 export class ExecutionContext {
   private handle: NativeHandle | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** GPU times of the last infer() that finished (cuda backend); undefined on the cpu backend. */
+  lastTiming: RunTiming | undefined;
 
   /** @internal Engine.createContext makes contexts. */
   constructor(readonly engine: Engine, handle: NativeHandle) {
@@ -205,7 +240,7 @@ export class ExecutionContext {
     // Calls accepted before dispose() still run: dispose frees the native context after the queue.
     const result = this.queue.then(async () => {
       try {
-        await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms);
+        this.lastTiming = (await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms)) ?? undefined;
         return outputs;
       } catch (err) {
         throw fromNative(err);
@@ -314,6 +349,8 @@ export class ExecutionContext {
 export interface DeserializeOptions {
   /** Require this backend: a plan of another backend is E_PLAN_BACKEND. */
   readonly backend?: BackendName;
+  /** cuda: the GPU to load the engine on (default 0). */
+  readonly device?: number;
 }
 
 let cachedVersion: string | undefined;
@@ -350,6 +387,10 @@ export class Runtime {
   static async deserialize(plan: Uint8Array, options: DeserializeOptions = {}): Promise<Engine> {
     if (!(plan instanceof Uint8Array)) throw argumentError('a Uint8Array (a plan)', 'plan', plan);
     if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
+    const device = options.device ?? 0;
+    if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
+      throw argumentError('a GPU index (an integer >= 0)', 'options.device', options.device);
+    }
     const contents = readPlan(plan);
     const h: PlanHeader = contents.header;
     checkDeviceArch(h);
@@ -364,7 +405,7 @@ export class Runtime {
     }
     let handle: NativeHandle;
     try {
-      handle = await native().loadEngine(h.backend, contents.graphJson, contents.weights, contents.backend);
+      handle = await native().loadEngine(h.backend, contents.graphJson, contents.weights, contents.backend, device);
     } catch (err) {
       throw fromNative(err);
     }

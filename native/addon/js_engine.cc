@@ -124,8 +124,9 @@ Napi::Value wrap_engine(Napi::Env env, std::unique_ptr<Engine> engine, const std
 
 class BuildWorker : public StatusWorker {
  public:
-  BuildWorker(Napi::Env env, const Backend* backend, std::string graph, std::vector<FloatArg> weights, int threads)
-      : StatusWorker(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)), threads_(threads) {}
+  BuildWorker(Napi::Env env, const Backend* backend, std::string graph, std::vector<FloatArg> weights, BuildInput options)
+      : StatusWorker(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)),
+        options_(std::move(options)) {}
 
  protected:
   Status Run() override {
@@ -148,7 +149,9 @@ class BuildWorker : public StatusWorker {
     auto store = std::make_shared<WeightStore>();
     st = prepare_weights(*graph, raw, store.get());
     if (!st.is_ok()) return st;
-    BuildInput in{graph, store, {}, threads_};
+    BuildInput in = options_;
+    in.graph = graph;
+    in.weights = store;
     return backend_->build(in, &engine_);
   }
   Napi::Value Finish(Napi::Env env) override {
@@ -160,14 +163,15 @@ class BuildWorker : public StatusWorker {
   const Backend* backend_;
   std::string graph_json_;
   std::vector<FloatArg> weights_;
-  int threads_;
+  BuildInput options_;
   std::unique_ptr<Engine> engine_;
 };
 
 class LoadWorker : public StatusWorker {
  public:
-  LoadWorker(Napi::Env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section)
-      : StatusWorker(env), backend_(backend), graph_json_(std::move(graph)),
+  LoadWorker(Napi::Env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section,
+             int device)
+      : StatusWorker(env), backend_(backend), graph_json_(std::move(graph)), device_(device),
         weights_(weights.Data()), weights_size_(weights.ByteLength()),
         section_(section.Data(), section.Data() + section.ByteLength()),
         weights_ref_(Napi::Persistent(static_cast<Napi::Value>(weights))) {}
@@ -180,7 +184,11 @@ class LoadWorker : public StatusWorker {
     auto store = std::make_shared<WeightStore>();
     st = WeightStore::deserialize(weights_, weights_size_, store.get());
     if (!st.is_ok()) return st;
-    BuildInput in{graph, store, std::move(section_), 0};
+    BuildInput in;
+    in.graph = graph;
+    in.weights = store;
+    in.backend_section = std::move(section_);
+    in.device = device_;
     return backend_->load(in, &engine_);
   }
   Napi::Value Finish(Napi::Env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
@@ -188,6 +196,7 @@ class LoadWorker : public StatusWorker {
  private:
   const Backend* backend_;
   std::string graph_json_;
+  int device_;
   const uint8_t* weights_;
   size_t weights_size_;
   std::vector<uint8_t> section_;
@@ -222,7 +231,11 @@ class ExecuteWorker : public StatusWorker {
     std::vector<float*> out;
     for (auto& a : inputs_) in.push_back(a.data);
     for (auto& a : outputs_) out.push_back(a.data);
-    if (!histograms_) return state_->context->execute(batch_, in, out, nullptr);
+    if (!histograms_) {
+      Status st = state_->context->execute(batch_, in, out, nullptr);
+      if (st.is_ok()) timing_ = state_->context->last_timing();
+      return st;
+    }
     if (histograms_->entries().size() != g.tensors.size()) {
       return Status(Code::kInvalidArgument, "the histograms were made for another graph");
     }
@@ -231,9 +244,17 @@ class ExecuteWorker : public StatusWorker {
     };
     return state_->context->execute(batch_, in, out, &observe);
   }
-  Napi::Value Finish(Napi::Env env) override { return env.Undefined(); }
+  Napi::Value Finish(Napi::Env env) override {
+    if (!timing_.valid) return env.Undefined();
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("h2dMs", timing_.h2d_ms);
+    t.Set("computeMs", timing_.compute_ms);
+    t.Set("d2hMs", timing_.d2h_ms);
+    return t;
+  }
 
  private:
+  RunTiming timing_;
   std::shared_ptr<ContextState> state_;
   int batch_;
   std::vector<FloatArg> inputs_;
@@ -277,13 +298,22 @@ Napi::Value BuildEngineJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Backend* backend = backend_arg(env, info[0]);
   if (env.IsExceptionPending()) return env.Undefined();
-  if (backend == nullptr || !info[1].IsString()) return throw_type(env, "buildEngine(backend, graphJson, weights, threads)");
+  if (backend == nullptr || !info[1].IsString()) {
+    return throw_type(env, "buildEngine(backend, graphJson, weights, threads, options?)");
+  }
   std::vector<FloatArg> weights;
   if (!float_args(info[2], &weights)) return throw_type(env, "weights must be an array of Float32Array");
-  int threads = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
+  BuildInput options;
+  options.threads = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
+  if (info.Length() > 4 && info[4].IsObject()) {
+    Napi::Object o = info[4].As<Napi::Object>();
+    if (o.Get("device").IsNumber()) options.device = o.Get("device").As<Napi::Number>().Int32Value();
+    if (o.Get("tuneBatch").IsNumber()) options.tune_batch = o.Get("tuneBatch").As<Napi::Number>().Int32Value();
+    if (o.Get("timingCache").IsString()) options.timing_cache = o.Get("timingCache").As<Napi::String>().Utf8Value();
+  }
   std::string why;
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
-  auto* w = new BuildWorker(env, backend, info[1].As<Napi::String>().Utf8Value(), std::move(weights), threads);
+  auto* w = new BuildWorker(env, backend, info[1].As<Napi::String>().Utf8Value(), std::move(weights), std::move(options));
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
@@ -294,7 +324,7 @@ Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
   const Backend* backend = backend_arg(env, info[0]);
   if (env.IsExceptionPending()) return env.Undefined();
   if (backend == nullptr || !info[1].IsString() || !info[2].IsTypedArray() || !info[3].IsTypedArray()) {
-    return throw_type(env, "loadEngine(backend, graphJson, weights: Uint8Array, section: Uint8Array)");
+    return throw_type(env, "loadEngine(backend, graphJson, weights: Uint8Array, section: Uint8Array, device?)");
   }
   if (info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
       info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
@@ -302,8 +332,9 @@ Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
   }
   std::string why;
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
+  const int device = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
   auto* w = new LoadWorker(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Uint8Array>(),
-                           info[3].As<Napi::Uint8Array>());
+                           info[3].As<Napi::Uint8Array>(), device);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
@@ -341,6 +372,7 @@ Napi::Value EngineInfoJs(const Napi::CallbackInfo& info) {
   out.Set("backend", h->backend);
   out.Set("activationBytesPerImage", static_cast<double>(h->engine->activation_bytes_per_image()));
   out.Set("weightBytes", static_cast<double>(h->engine->weights().bytes()));
+  out.Set("details", h->engine->info_json());
   return out;
 }
 

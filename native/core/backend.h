@@ -19,10 +19,17 @@ namespace trtn {
 /// A failure stops the execution and is its result.
 using TensorObserver = std::function<Status(int tensor, const float* data, int64_t count)>;
 
+/// GPU times of the last execute (events around the copies and the compute), when the backend has them.
+struct RunTiming {
+  bool valid = false;
+  double h2d_ms = 0, compute_ms = 0, d2h_ms = 0;
+};
+
 /// Runs batches; one at a time (callers serialise; several contexts run in parallel).
 class Context {
  public:
   virtual ~Context() = default;
+  virtual RunTiming last_timing() const { return {}; }
   /// Runs `batch` images (1..maxBatchSize): inputs and outputs in graph order, float32, batch-major.
   virtual Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                          const TensorObserver* observer) = 0;
@@ -39,6 +46,8 @@ class Engine {
   virtual int64_t activation_bytes_per_image() const = 0;
   virtual const Graph& graph() const = 0;
   virtual const WeightStore& weights() const = 0;
+  /// Backend details as a JSON object (chosen tactics, memory plan, timing cache ...); "{}" when none.
+  virtual std::string info_json() const { return "{}"; }
 };
 
 /// What build and load receive.
@@ -47,6 +56,9 @@ struct BuildInput {
   std::shared_ptr<const WeightStore> weights;
   std::vector<uint8_t> backend_section;  // load only
   int threads = 0;                       // cpu: worker threads (0: one per core)
+  int device = 0;                        // cuda: GPU index
+  int tune_batch = 0;                    // cuda: batch the tactics are timed at (0: min(maxBatch, 32))
+  std::string timing_cache;              // cuda: JSON object of earlier timings, "" for none
 };
 
 /// One backend.

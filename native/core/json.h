@@ -71,4 +71,7 @@ Status opt_double(const Value& obj, const std::string& key, const std::string& w
 Status opt_bool(const Value& obj, const std::string& key, const std::string& where, bool* out);
 Status opt_string(const Value& obj, const std::string& key, const std::string& where, std::string* out);
 
+/// `s` as a JSON string literal, quotes included.
+std::string quote(const std::string& s);
+
 }  // namespace trtn::json

@@ -1,12 +1,19 @@
 // The backends compiled into this binary, listed explicitly (no static-initialiser registration).
 #include "backends/cpu/cpu_backend.h"
+#ifdef TRTN_WITH_CUDA
+#include "backends/cuda/cuda_backend.h"
+#endif
 #include "core/backend.h"
 
 namespace trtn {
 namespace {
 
 const std::vector<const Backend*>& all_backends() {
-  static const std::vector<const Backend*> list = {&cpu::backend()};
+  static const std::vector<const Backend*> list = {
+#ifdef TRTN_WITH_CUDA
+      &cuda::backend(),
+#endif
+      &cpu::backend()};
   return list;
 }
 

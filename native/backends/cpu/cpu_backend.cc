@@ -8,7 +8,7 @@
 #include <cstring>
 #include <new>
 
-#include "backends/cpu/memory_plan.h"
+#include "core/memory_plan.h"
 #include "backends/cpu/ops/op.h"
 #include "core/numeric.h"
 #include "core/thread_pool.h"

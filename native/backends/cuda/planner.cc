@@ -1,0 +1,165 @@
+#include "backends/cuda/planner.h"
+
+#include <algorithm>
+
+#include "core/memory_plan.h"
+
+namespace trtn::cuda {
+namespace {
+
+// [C, H, W] of a tensor of one image (rank <= 3 maps onto it; larger ranks fold into H).
+void chw_of(const TensorDesc& d, Place* p) {
+  const auto& s = d.dims;
+  p->c = s.empty() ? 1 : s[0];
+  if (s.size() <= 3) {
+    p->h = s.size() > 1 ? s[1] : 1;
+    p->w = s.size() > 2 ? s[2] : 1;
+  } else {
+    p->h = d.volume / std::max<int64_t>(1, p->c);
+    p->w = 1;
+  }
+}
+
+bool is_graph_output(const Graph& g, int t) { return std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end(); }
+
+}  // namespace
+
+EnginePlan plan_engine(const Graph& g, bool use_views) {
+  const size_t nt = g.tensors.size(), nn = g.nodes.size();
+  EnginePlan plan;
+  plan.places.resize(nt);
+  plan.elided.assign(nn, false);
+  std::vector<int> producer(nt, -1);
+  std::vector<std::vector<int>> readers(nt);
+  for (size_t i = 0; i < nn; ++i) {
+    for (int t : g.nodes[i].outputs) producer[t] = static_cast<int>(i);
+    for (int t : g.nodes[i].inputs) readers[t].push_back(static_cast<int>(i));
+  }
+  std::vector<bool> views(nn);
+  for (size_t i = 0; i < nn; ++i) views[i] = use_views && op_takes_views(g, g.nodes[i]);
+
+  for (size_t t = 0; t < nt; ++t) {
+    const TensorDesc& d = g.tensors[t];
+    Place& p = plan.places[t];
+    p.root = static_cast<int>(t);
+    p.elem = d.dtype == DType::kInt8 ? Elem::kI8 : (g.precision == Precision::kFP16 ? Elem::kF16 : Elem::kF32);
+    p.scale = d.dtype == DType::kInt8 ? d.scale : 0.0f;
+    chw_of(d, &p);
+  }
+
+  // Concats along channels whose inputs can be written in place: parent[t] = (concat output, offset).
+  std::vector<int> parent(nt, -1);
+  std::vector<int64_t> parent_offset(nt, 0);
+  for (size_t i = 0; i < nn; ++i) {
+    const Node& node = g.nodes[i];
+    if (node.op != "Concat" || !views[i] || node.outputs.size() != 1) continue;
+    const int out = node.outputs[0];
+    const Place& po = plan.places[out];
+    bool ok = true;
+    for (size_t k = 0; k < node.inputs.size() && ok; ++k) {
+      const int t = node.inputs[k];
+      const Place& pt = plan.places[t];
+      ok = producer[t] >= 0 && views[producer[t]] && parent[t] < 0 && !is_graph_output(g, t) &&
+           pt.elem == po.elem && pt.h == po.h && pt.w == po.w &&
+           (pt.elem != Elem::kI8 || pt.scale == po.scale) &&
+           std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
+      for (int r : readers[t]) ok = ok && views[r];
+    }
+    if (!ok) continue;
+    int64_t offset = 0;
+    for (int t : node.inputs) {
+      parent[t] = out;
+      parent_offset[t] = offset;
+      offset += plan.places[t].c;
+    }
+    plan.elided[i] = true;
+    ++plan.elided_concats;
+  }
+  // Roots and absolute channel offsets (nested Concats chain).
+  for (size_t t = 0; t < nt; ++t) {
+    int r = static_cast<int>(t);
+    int64_t off = 0;
+    while (parent[r] >= 0) {
+      off += parent_offset[r];
+      r = parent[r];
+    }
+    plan.places[t].root = r;
+    plan.places[t].c_offset = off;
+  }
+  // Layout of each root: kNHWC when every tensor inside it has rank <= 3 and every node touching
+  // one of them takes views.
+  std::vector<bool> nhwc(nt, use_views);
+  for (size_t t = 0; t < nt; ++t) {
+    const int r = plan.places[t].root;
+    if (g.tensors[t].dims.size() > 3) nhwc[r] = false;
+    if (producer[t] >= 0 && !views[producer[t]]) nhwc[r] = false;
+    for (int rd : readers[t]) {
+      if (!views[rd]) nhwc[r] = false;
+    }
+  }
+  for (size_t t = 0; t < nt; ++t) {
+    Place& p = plan.places[t];
+    const Place& root = plan.places[p.root];
+    const bool n = nhwc[p.root];
+    p.layout = n ? Layout::kNHWC : Layout::kLinear;
+    const int64_t chunk = chunk_channels(root.elem);
+    p.root_c = n ? (root.c + chunk - 1) / chunk * chunk : root.c;
+    const bool last = p.c_offset + p.c == root.c;
+    p.c_write = p.c + (last ? p.root_c - root.c : 0);
+    if (n && static_cast<int>(t) == p.root) ++plan.nhwc_tensors;
+  }
+  // Flatten / Reshape of a whole kLinear tensor: the output is the same bytes.
+  for (size_t i = 0; i < nn; ++i) {
+    const Node& node = g.nodes[i];
+    if ((node.op != "Flatten" && node.op != "Reshape") || node.inputs.size() != 1 || node.outputs.size() != 1) continue;
+    const int in = node.inputs[0], out = node.outputs[0];
+    const Place& pi = plan.places[in];
+    Place& po = plan.places[out];
+    if (pi.layout != Layout::kLinear || po.layout != Layout::kLinear || pi.c_offset != 0 ||
+        pi.root_image_elems() != g.tensors[in].volume || pi.elem != po.elem ||
+        parent[out] >= 0 || po.root != out) {
+      continue;
+    }
+    // Anything inside `out` would need re-rooting; outputs of Flatten / Reshape are never roots of slices
+    // (their producer takes no views), so `out` holds only itself.
+    po.root = pi.root;
+    po.root_c = po.c;  // the alias reads the same dense bytes with its own dims
+    plan.elided[i] = true;
+    ++plan.aliased_reshapes;
+  }
+  // Memory: one buffer per root, living from the first write to the last read of anything in it.
+  std::vector<int> first, last;
+  tensor_lifetimes(g, &first, &last);
+  std::vector<int> rfirst(nt, static_cast<int>(nn) + 1), rlast(nt, -2);
+  for (size_t t = 0; t < nt; ++t) {
+    const int r = plan.places[t].root;
+    rfirst[r] = std::min(rfirst[r], first[t]);
+    rlast[r] = std::max(rlast[r], last[t]);
+  }
+  std::vector<int64_t> size(nt, 0);
+  for (size_t t = 0; t < nt; ++t) {
+    if (plan.places[t].root != static_cast<int>(t)) continue;
+    const Place& p = plan.places[t];
+    const int64_t bytes = p.root_image_elems() * elem_bytes(p.elem);
+    size[t] = std::max<int64_t>(256, (bytes + 255) / 256 * 256);
+  }
+  plan.arena_per_image = place_buffers(size, rfirst, rlast, &plan.root_offset);
+  return plan;
+}
+
+std::string describe_plan(const Graph& g, const EnginePlan& plan) {
+  static const char* kElem[] = {"f32", "f16", "i8"};
+  std::string s;
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
+    const Place& p = plan.places[t];
+    s += g.tensors[t].name + ": " + kElem[static_cast<int>(p.elem)] +
+         (p.layout == Layout::kNHWC ? " nhwc c_pad " + std::to_string(p.root_c) : std::string(" linear"));
+    if (p.root != static_cast<int>(t)) {
+      s += " in '" + g.tensors[p.root].name + "' at channel " + std::to_string(p.c_offset);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+}  // namespace trtn::cuda

@@ -1,0 +1,33 @@
+// Planning a cuda engine before any op exists: where every tensor lives (element type, layout,
+// Concat slices, Flatten / Reshape aliases) and the activation arena.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/op.h"
+#include "core/graph.h"
+
+namespace trtn::cuda {
+
+struct EnginePlan {
+  std::vector<Place> places;       // per tensor
+  std::vector<bool> elided;        // per node: nothing to run (a Concat whose inputs are slices of
+                                   // its output, a Flatten / Reshape whose output aliases its input)
+  std::vector<int64_t> root_offset;  // per tensor: bytes per image into the arena (roots only)
+  int64_t arena_per_image = 0;       // bytes
+  int elided_concats = 0, aliased_reshapes = 0, nhwc_tensors = 0;
+};
+
+/// Channels of one 16-byte chunk for an element type (4 floats, 8 halves, 16 int8).
+inline int64_t chunk_channels(Elem e) { return 16 / elem_bytes(e); }
+
+/// Plans `graph`; `use_views` false keeps every tensor kLinear and every node run (a debugging aid:
+/// TRTN_CUDA_LINEAR=1).
+EnginePlan plan_engine(const Graph& graph, bool use_views);
+
+/// One line per tensor group for --verbose: layout, element type, padding, slices.
+std::string describe_plan(const Graph& graph, const EnginePlan& plan);
+
+}  // namespace trtn::cuda
