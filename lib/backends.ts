@@ -18,7 +18,7 @@ export interface BackendStatus {
 const ORDER: readonly BackendName[] = ['tensorrt', 'cuda', 'cpu'];
 const NOT_BUILT: Readonly<Record<BackendName, string>> = {
   tensorrt: 'not built: this addon was compiled without TensorRT',
-  cuda: 'not built: this addon has no cuda engine yet',
+  cuda: 'not built: this addon was compiled without CUDA (no nvcc at build time)',
   cpu: 'not built',
 };
 

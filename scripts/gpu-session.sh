@@ -1,44 +1,93 @@
 #!/usr/bin/env bash
 # Every GPU step of a session in one run on the device machine (no Node there; no registry):
-#   here:  npm run build && bash ../shared/device/pack.sh
-#   there: run with carry [".device", "build", "dist"] and the command
-#          source .device/env.sh && TRTN_COMMIT=<sha> bash scripts/gpu-session.sh
-# Steps: GPU and driver facts, the addon's device check (probe kernel on every GPU), the GPU
-# tests, the whole test suite. Logs and JSON go to $OUT (the device tool brings them back).
+#   here:  npm run build && EXCLUDE="typescript @types" bash ../shared/device/pack.sh
+#   there: run with carry [".device", "build/Release", "dist"] and the command
+#          source .device/env.sh && TRTN_COMMIT=<sha> bash scripts/gpu-session.sh [steps]
+# Steps (default: all, in this order):
+#   facts     GPU and driver, the addon's device check (probe kernel on every GPU)
+#   selftest  the standalone kernel self-tests under scripts/cuda-selftest (when present)
+#   gpu       the GPU tests (test/gpu), spec reporter
+#   sanitize  compute-sanitizer memcheck over the op tests of a few layer types
+#   bench     scripts/bench-gpu.ts: our engine, every precision, AlexNet and GoogLeNet
+#   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
+#   unit      the unit suite on the GPU machine
+# Logs and JSON go to $OUT (the device tool brings back at most 8 files).
 set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
+steps=${*:-facts selftest gpu sanitize bench peer unit}
 log="$OUT/gpu-session.log"
-exec > >(tee "$log") 2>&1
-
-echo "== machine"
-nvidia-smi --query-gpu=index,name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv
-nvcc --version 2>/dev/null | tail -1
-# The device copy of the tree has no git history: pass the commit in, e.g. TRTN_COMMIT=$(git rev-parse HEAD).
+exec > >(tee -a "$log") 2>&1
+has() { [[ " $steps " == *" $1 "* ]]; }
 commit=${TRTN_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 export TRTN_COMMIT=$commit
-echo "commit $commit, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "commit $commit, $(date -u +%Y-%m-%dT%H:%M:%SZ), steps: $steps"
 
-echo "== addon: build info and devices (probe kernel on every GPU)"
-node -e '
-const t = require("./dist/lib");
-const fs = require("fs");
-const info = t.buildInfo();
-const list = t.devices({ checkImages: true });
-const smi = require("child_process").execSync("nvidia-smi --query-gpu=name,driver_version --format=csv,noheader").toString().trim().split("\n")[0].split(", ");
-const commit = process.env.TRTN_COMMIT;
-const record = { what: "addon device check on the GPU machine", date: new Date().toISOString(), commit,
-  gpu: smi[0], driver: smi[1], buildInfo: info, devices: list };
-console.log(JSON.stringify(record, null, 2));
-fs.writeFileSync(process.env.OUT + "/devices.json", JSON.stringify(record, null, 2) + "\n");
-if (list.devices.length === 0 || !list.devices.every((d) => d.supported)) process.exit(1);
-'
-echo "device check exit: $?"
+if has facts; then
+  echo "== machine"
+  nvidia-smi --query-gpu=index,name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv
+  nvcc --version 2>/dev/null | tail -1
+  echo "== addon: build info and devices (probe kernel on every GPU)"
+  node -e '
+  const t = require("./dist/lib");
+  const fs = require("fs");
+  const list = t.devices({ checkImages: true });
+  const smi = require("child_process").execSync("nvidia-smi --query-gpu=name,driver_version --format=csv,noheader").toString().trim().split("\n")[0].split(", ");
+  const record = { what: "addon device check on the GPU machine", date: new Date().toISOString(), commit: process.env.TRTN_COMMIT,
+    gpu: smi[0], driver: smi[1], buildInfo: t.buildInfo(), devices: list, backends: t.backendStatus() };
+  console.log(JSON.stringify(record));
+  fs.writeFileSync(process.env.OUT + "/devices.json", JSON.stringify(record, null, 2) + "\n");
+  '
+  echo "device check exit: $?"
+fi
 
-echo "== GPU tests"
-npx mocha --no-config --timeout 600000 --reporter spec 'dist/test/gpu/**/*.test.js'
-echo "gpu tests exit: $?"
+if has selftest && ls scripts/cuda-selftest/*.cu >/dev/null 2>&1; then
+  echo "== kernel self-tests"
+  for src in scripts/cuda-selftest/*.cu; do
+    bin=/tmp/$(basename "$src" .cu)
+    arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
+    if nvcc -std=c++17 -O3 -arch=sm_$arch -Inative --expt-relaxed-constexpr -o "$bin" "$src" native/backends/cuda/kernels/*.cu \
+         native/backends/cuda/place.cc native/backends/cuda/cuda_check.cc native/core/*.cc 2>/tmp/selftest-build.log; then
+      timeout 300 "$bin"; echo "$src exit: $?"
+    else
+      tail -30 /tmp/selftest-build.log; echo "$src: build failed"
+    fi
+  done
+fi
 
-echo "== the whole suite on the GPU machine"
-npx mocha --reporter dot
-echo "suite exit: $?"
+if has gpu; then
+  echo "== GPU tests"
+  npx mocha --no-config --timeout 600000 --reporter spec 'dist/test/gpu/**/*.test.js' > "$OUT/gpu-tests.log" 2>&1
+  echo "gpu tests exit: $?"
+  grep -E "passing|failing|pending" "$OUT/gpu-tests.log"
+  # The failures in full are in gpu-tests.log; the first ones here.
+  awk '/failing/{f=1} f' "$OUT/gpu-tests.log" | head -150
+  grep -A12 "largest relative L2\|top-1 agreement with\|LeNet INT8" "$OUT/gpu-tests.log" | head -80
+fi
+
+if has sanitize; then
+  echo "== compute-sanitizer memcheck (op tests: Convolution, InnerProduct, Pooling, Concat, larger shapes)"
+  timeout 420 compute-sanitizer --tool memcheck --print-limit 20 --error-exitcode 9 \
+    node node_modules/.bin/mocha --no-config --timeout 600000 --reporter dot dist/test/gpu/cuda_ops.test.js \
+    --grep 'Convolution|InnerProduct|Pooling|Concat|larger shapes' > "$OUT/sanitizer.log" 2>&1
+  echo "sanitizer exit: $?"
+  grep -E "ERROR SUMMARY|Invalid|passing|failing" "$OUT/sanitizer.log" | head -30
+fi
+
+if has bench; then
+  echo "== benchmark: our cuda engine"
+  timeout 540 node dist/scripts/bench-gpu.js --out "$OUT/bench.json" ${BENCH_ARGS:-}
+  echo "bench exit: $?"
+fi
+
+if has peer && [ -f scripts/peers/torch_peer.py ]; then
+  echo "== peer: PyTorch on the same GPU"
+  timeout 540 bash scripts/peers/run-peer.sh "$OUT/peer.json"
+  echo "peer exit: $?"
+fi
+
+if has unit; then
+  echo "== the unit suite on the GPU machine"
+  npx mocha --reporter dot 2>&1 | tail -40
+  echo "unit exit: $?"
+fi

@@ -239,10 +239,7 @@ class ExecuteWorker : public StatusWorker {
     if (histograms_->entries().size() != g.tensors.size()) {
       return Status(Code::kInvalidArgument, "the histograms were made for another graph");
     }
-    TensorObserver observe = [this, &g](int t, const float* p, int64_t n) {
-      return histograms_->add(t, p, n, g.tensors[t].name);
-    };
-    return state_->context->execute(batch_, in, out, &observe);
+    return state_->context->execute(batch_, in, out, histograms_.get());
   }
   Napi::Value Finish(Napi::Env env) override {
     if (!timing_.valid) return env.Undefined();

@@ -4,20 +4,16 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/graph.h"
+#include "core/histogram.h"
 #include "core/status.h"
 #include "core/weights.h"
 
 namespace trtn {
-
-/// Called after a node writes a float tensor (calibration, debugging): tensor id, values, count.
-/// A failure stops the execution and is its result.
-using TensorObserver = std::function<Status(int tensor, const float* data, int64_t count)>;
 
 /// GPU times of the last execute (events around the copies and the compute), when the backend has them.
 struct RunTiming {
@@ -31,8 +27,10 @@ class Context {
   virtual ~Context() = default;
   virtual RunTiming last_timing() const { return {}; }
   /// Runs `batch` images (1..maxBatchSize): inputs and outputs in graph order, float32, batch-major.
+  /// With `stats` (calibration), every float tensor's values are added to its histogram as it is
+  /// written (a failure there stops the run and is its result).
   virtual Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                         const TensorObserver* observer) = 0;
+                         TensorHistograms* stats) = 0;
 };
 
 /// A built engine: immutable, shared by its contexts.

@@ -1,6 +1,6 @@
 // The Builder / Engine / ExecutionContext API: argument checks, disposal, queueing, backends.
 import { strict as assert } from 'assert';
-import { backendStatus, Builder, DisposedError, Engine, Network, resolveBackend } from '../../lib';
+import { backendStatus, buildInfo, Builder, DisposedError, Engine, Network, resolveBackend } from '../../lib';
 
 const NET = `
 name: "two"
@@ -45,6 +45,26 @@ describe('engine API', () => {
       if (missing === undefined) return;
       assert.throws(() => new Builder({ backend: missing.name }), (err: unknown) =>
         (err as { code: string }).code === 'E_BACKEND_UNAVAILABLE' || (err as { code: string }).code === 'E_NO_DEVICE');
+    });
+
+    it('the cuda backend says why it cannot run: E_NO_DEVICE without a GPU or driver, and auto falls back', function () {
+      const cuda = backendStatus().find((s) => s.name === 'cuda');
+      assert.ok(cuda !== undefined);
+      if (cuda.available) {
+        assert.equal(new Builder({ backend: 'cuda' }).backend, 'cuda');
+        return;
+      }
+      if (buildInfo().cuda) {
+        // Compiled in, but no GPU here: the reason names the driver or the GPU.
+        assert.match(cuda.reason, /GPU|driver/);
+        assert.throws(() => new Builder({ backend: 'cuda' }), (err: unknown) =>
+          (err as { code: string }).code === 'E_NO_DEVICE' && (err as Error).message.includes(cuda.reason));
+      } else {
+        assert.match(cuda.reason, /not built/);
+      }
+      assert.notEqual(new Builder({ backend: 'auto' }).backend, 'cuda');
+      assert.throws(() => new Builder({ device: -1 }), /GPU index/);
+      assert.throws(() => new Builder({ timingCache: '' }), /file path/);
     });
 
     it('checks the backend name', () => {

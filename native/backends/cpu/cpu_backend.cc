@@ -22,7 +22,7 @@ class CpuContext : public Context {
  public:
   explicit CpuContext(const CpuEngine* engine) : engine_(engine) {}
   Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                 const TensorObserver* observer) override;
+                 TensorHistograms* stats) override;
 
  private:
   Status reserve(int batch);
@@ -97,7 +97,7 @@ Status CpuContext::reserve(int batch) {
 }
 
 Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                           const TensorObserver* observer) {
+                           TensorHistograms* stats) {
   const Graph& g = engine_->graph();
   if (batch < 1 || batch > g.max_batch) {
     return Status(Code::kInvalidArgument, "batch " + std::to_string(batch) + " is outside [1, " +
@@ -116,8 +116,8 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
     const int64_t n = g.tensors[t].volume * batch;
     std::memcpy(at(t), inputs[i], static_cast<size_t>(n) * sizeof(float));
     if (g.precision == Precision::kFP16) round_half_in_place(reinterpret_cast<float*>(at(t)), n, pool);
-    if (observer != nullptr) {
-      st = (*observer)(t, reinterpret_cast<const float*>(at(t)), n);
+    if (stats != nullptr) {
+      st = stats->add(t, reinterpret_cast<const float*>(at(t)), n, g.tensors[t].name);
       if (!st.is_ok()) return st;
     }
   }
@@ -136,8 +136,8 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
       if (d.dtype != DType::kFloat32) continue;
       float* p = reinterpret_cast<float*>(at(t));
       if (node.precision == Precision::kFP16) round_half_in_place(p, d.volume * batch, pool);
-      if (observer != nullptr) {
-        st = (*observer)(t, p, d.volume * batch);
+      if (stats != nullptr) {
+        st = stats->add(t, p, d.volume * batch, d.name);
         if (!st.is_ok()) return st;
       }
     }

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 
+#include "backends/cuda/kernels/statistics.h"
 #include "backends/cuda/op.h"
 #include "backends/cuda/planner.h"
 #include "core/device_query.h"
@@ -142,13 +143,13 @@ class CudaContext : public Context {
   ~CudaContext() override;
   Status init();
   Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                 const TensorObserver* observer) override;
+                 TensorHistograms* stats) override;
   RunTiming last_timing() const override { return timing_; }
 
  private:
   Status reserve(int batch);
-  Status enqueue_compute(int batch, const TensorObserver* observer);
-  Status observe(int t, int batch, const TensorObserver& observer);
+  Status enqueue_compute(int batch, TensorHistograms* stats);
+  Status observe(int t, int batch, TensorHistograms* stats);
   void drop_graphs();
   /// Inputs / outputs that need a float32 staging tensor on the device (not stored as dense f32).
   bool direct(int t) const {
@@ -179,8 +180,8 @@ class CudaContext : public Context {
   DeviceBuffer arena_;     // activations, then workspace
   DeviceBuffer staging_;   // float32 inputs and outputs that are stored otherwise
   PinnedBuffer host_in_, host_out_;
-  DeviceBuffer observe_dev_;
-  PinnedBuffer observe_host_;
+  DeviceBuffer stats_dev_;   // AmaxResult, then the 2048 counters
+  PinnedBuffer stats_host_;
   int capacity_ = 0;
   bool use_graphs_;
   std::map<int, cudaGraphExec_t> graphs_;
@@ -503,25 +504,44 @@ Status CudaContext::reserve(int batch) {
   return Status::ok();
 }
 
-Status CudaContext::observe(int t, int batch, const TensorObserver& observer) {
-  const Graph& g = e_->graph();
-  const TensorDesc& d = g.tensors[t];
+Status CudaContext::observe(int t, int batch, TensorHistograms* stats) {
+  const TensorDesc& d = e_->graph().tensors[t];
   if (d.dtype != DType::kFloat32) return Status::ok();
-  const size_t bytes = static_cast<size_t>(d.volume) * batch * sizeof(float);
-  if (observe_dev_.bytes() < bytes) {
-    Status st = observe_dev_.allocate(bytes, "observing tensors");
+  constexpr size_t kCounters = TensorHistograms::kBins * sizeof(unsigned long long);
+  if (stats_dev_.get() == nullptr) {
+    Status st = stats_dev_.allocate(sizeof(AmaxResult) + kCounters, "calibration statistics");
     if (!st.is_ok()) return st;
-    if (!(st = observe_host_.allocate(bytes, "observing tensors")).is_ok()) return st;
+    if (!(st = stats_host_.allocate(sizeof(AmaxResult) + kCounters, "calibration statistics")).is_ok()) return st;
   }
-  char* base = arena_.as<char>();
-  Status st = launch_reformat(e_->view(t, base, batch), staging_view(t, observe_dev_.as<float>(), batch), stream_);
+  auto* result = stats_dev_.as<AmaxResult>();
+  auto* counters = reinterpret_cast<unsigned long long*>(stats_dev_.as<char>() + sizeof(AmaxResult));
+  const View4 v = e_->view(t, arena_.as<char>(), batch);
+  Status st = launch_amax(v, result, stream_);
   if (!st.is_ok()) return st;
-  TRTN_CUDA_TRY(cudaMemcpyAsync(observe_host_.floats(), observe_dev_.get(), bytes, cudaMemcpyDeviceToHost, stream_));
+  TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), result, sizeof(AmaxResult), cudaMemcpyDeviceToHost, stream_));
   TRTN_CUDA_TRY(cudaStreamSynchronize(stream_));
-  return observer(t, observe_host_.floats(), d.volume * batch);
+  AmaxResult r;
+  std::memcpy(&r, stats_host_.floats(), sizeof r);
+  if (r.first_bad != ~0ULL) return TensorHistograms::non_finite(d.name, static_cast<int64_t>(r.first_bad / 2), r.first_bad % 2 == 1);
+  float amax;
+  std::memcpy(&amax, &r.amax_bits, sizeof amax);
+  const double range = stats->widen(t, amax);
+  if (range == 0) {
+    stats->add_zeros(t, d.volume * batch);
+    return Status::ok();
+  }
+  TRTN_CUDA_TRY(cudaMemsetAsync(counters, 0, kCounters, stream_));
+  if (!(st = launch_histogram(v, TensorHistograms::kBins / range, counters, stream_)).is_ok()) return st;
+  TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), counters, kCounters, cudaMemcpyDeviceToHost, stream_));
+  TRTN_CUDA_TRY(cudaStreamSynchronize(stream_));
+  std::vector<int64_t> counts(TensorHistograms::kBins);
+  const auto* host = reinterpret_cast<const unsigned long long*>(stats_host_.floats());
+  for (int b = 0; b < TensorHistograms::kBins; ++b) counts[b] = static_cast<int64_t>(host[b]);
+  stats->add_counts(t, counts.data());
+  return Status::ok();
 }
 
-Status CudaContext::enqueue_compute(int batch, const TensorObserver* observer) {
+Status CudaContext::enqueue_compute(int batch, TensorHistograms* stats) {
   const Graph& g = e_->graph();
   char* base = arena_.as<char>();
   void* workspace = base + e_->plan().arena_per_image * batch;
@@ -532,9 +552,9 @@ Status CudaContext::enqueue_compute(int batch, const TensorObserver* observer) {
     if (!st.is_ok()) return st;
     staged += g.tensors[t].volume * batch;
   }
-  if (observer != nullptr) {
+  if (stats != nullptr) {
     for (int t : g.inputs) {
-      Status st = observe(t, batch, *observer);
+      Status st = observe(t, batch, stats);
       if (!st.is_ok()) return st;
     }
   }
@@ -546,9 +566,9 @@ Status CudaContext::enqueue_compute(int batch, const TensorObserver* observer) {
       Status st = op->run(RunArgs{batch, in, out, stream_, workspace});
       if (!st.is_ok()) return Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
     }
-    if (observer != nullptr) {
+    if (stats != nullptr) {
       for (int t : g.nodes[i].outputs) {
-        Status st = observe(t, batch, *observer);
+        Status st = observe(t, batch, stats);
         if (!st.is_ok()) return st;
       }
     }
@@ -563,7 +583,7 @@ Status CudaContext::enqueue_compute(int batch, const TensorObserver* observer) {
 }
 
 Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                            const TensorObserver* observer) {
+                            TensorHistograms* stats) {
   const Graph& g = e_->graph();
   if (batch < 1 || batch > g.max_batch) {
     return Status(Code::kInvalidArgument, "batch " + std::to_string(batch) + " is outside [1, " +
@@ -597,8 +617,8 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
     pin += n;
   }
   TRTN_CUDA_TRY(cudaEventRecord(ev_[1], stream_));
-  if (observer != nullptr || !use_graphs_) {
-    st = enqueue_compute(batch, observer);
+  if (stats != nullptr || !use_graphs_) {
+    st = enqueue_compute(batch, stats);
   } else {
     auto it = graphs_.find(batch);
     if (it == graphs_.end()) {
