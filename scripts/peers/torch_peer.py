@@ -105,9 +105,10 @@ def random_weights(ir, seed):
             if t in ('Convolution', 'Deconvolution', 'InnerProduct') and i == 0:
                 fan_in = math.prod(shape) / shape[0]
                 v = normal(shape, math.sqrt(2.0 / fan_in))
-            elif t == 'BatchNorm':
-                v = [lambda: uniform(shape, -0.1, 0.1), lambda: uniform(shape, 0.5, 1.5),
-                     lambda: torch.ones(shape)][i]()
+            elif t == 'BatchNorm' and i == 1:
+                v = uniform(shape, 0.5, 1.5)  # variance
+            elif t == 'BatchNorm' and i == 2:
+                v = torch.ones(shape)  # moving-average factor
             elif t == 'Scale' and i == 0 and not layer['attrs']['fromInput']:
                 v = uniform(shape, 0.8, 1.2)
             elif t == 'PReLU':
@@ -972,10 +973,13 @@ def time_loop(step, windows, window_ms, warmup_ms):
         return start.elapsed_time(end)
 
     once = run(1)
-    n = max(1, int(warmup_ms / max(once, 1e-3)))
-    run(n)
-    est = run(max(3, n // 4)) / max(3, n // 4)
-    reps = max(3, int(math.ceil(window_ms / max(est, 1e-3))))
+    n = int(warmup_ms / max(once, 1e-3))
+    if n > 0:
+        run(n)
+    k = max(1, n // 4)
+    est = run(k) / k
+    # Slow steps (large batches) get one step per window rather than windows of many seconds.
+    reps = max(1, int(math.ceil(window_ms / max(est, 1e-3))))
     times = [run(reps) / reps for _ in range(windows)]
     return {'ms': statistics.median(times), 'minMs': min(times), 'maxMs': max(times),
             'windowsMs': [round(t, 6) for t in times], 'stepsPerWindow': reps}
@@ -1053,7 +1057,12 @@ def cmd_bench(args):
     del blobs
     torch.backends.cudnn.benchmark = True
     torch.backends.cudnn.enabled = True
-    batches = [int(b) for b in args.batch.split(',') if b]
+    try:
+        batches = [int(b) for b in args.batch.split(',') if b]
+    except ValueError:
+        raise PeerError("--batch takes comma-separated integers, got '%s'" % args.batch)
+    if not batches or min(batches) < 1:
+        raise PeerError("--batch takes positive integers, got '%s'" % args.batch)
     precisions = [p for p in args.precision.split(',') if p]
     for p in precisions:
         if p not in ('fp32', 'tf32', 'fp16'):
