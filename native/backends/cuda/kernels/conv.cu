@@ -106,8 +106,15 @@ class GemmConvOp final : public CudaOp {
   std::string signature() const override { return signature_; }
 
  private:
-  Status init_convolution(const CudaOpInit& init);
-  Status init_inner_product(const CudaOpInit& init);
+  /// The node's prepared blobs and how its weights are stored.
+  struct Blobs {
+    const Blob* weights = nullptr;
+    const Blob* bias = nullptr;
+    const Blob* wscale = nullptr;
+    bool transposed = false;  // InnerProduct weights [K][N]
+  };
+  Status init_convolution(const CudaOpInit& init, Blobs* blobs);
+  Status init_inner_product(const CudaOpInit& init, Blobs* blobs);
   Status check_places(const CudaOpInit& init) const;
   Status upload_weights(const CudaOpInit& init, const Blob& w, bool transposed);
   Status upload_epilogues(const CudaOpInit& init, const Blob& bias, const Blob* wscale);
@@ -146,12 +153,19 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
   activation_ = node.node.activation;
   Status st = check_gemm_dtypes(node);
   if (!st.is_ok()) return st;
-  st = inner_product ? init_inner_product(init) : init_convolution(init);
+  Blobs blobs;
+  st = inner_product ? init_inner_product(init, &blobs) : init_convolution(init, &blobs);
   if (!st.is_ok()) return st;
-  if (ktot_ > INT_MAX / 2 || cout_ > INT_MAX / 2 || cg_pad_ > INT_MAX / 2) {
+  // Cg_pad: the group's channels rounded up to 16 bytes of the weight type (the tensor-core
+  // chunk; a multiple of 4 for the SIMT groups of k).
+  cg_pad_ = round_up(cg_, 16 / conv::math_bytes(math_));
+  ktot_ = kvol_ * cg_pad_;
+  if (ktot_ > INT_MAX / 2 || cout_ > INT_MAX / 2 || cout_ * ktot_ > (int64_t{1} << 40)) {
     return node.error("is too large for the cuda kernels (K = " + std::to_string(ktot_) + ")");
   }
   if (!(st = check_places(init)).is_ok()) return st;
+  if (!(st = upload_weights(init, *blobs.weights, blobs.transposed)).is_ok()) return st;
+  if (!(st = upload_epilogues(init, *blobs.bias, blobs.wscale)).is_ok()) return st;
   if (!(st = choose_tactics(init)).is_ok()) return st;
 
   std::string s = std::string(inner_product ? "InnerProduct" : "Convolution") + " " + math_label(math_) +
@@ -175,7 +189,7 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
   return set_tactic(default_tactic(init));
 }
 
-Status GemmConvOp::init_convolution(const CudaOpInit& init) {
+Status GemmConvOp::init_convolution(const CudaOpInit& init, Blobs* blobs) {
   const OpInit& node = init.node;
   ConvGeometry geo;
   Status st = read_conv_geometry(node, false, &geo);
@@ -206,13 +220,10 @@ Status GemmConvOp::init_convolution(const CudaOpInit& init) {
 
   std::vector<int64_t> wdims{cout_, cg_};
   wdims.insert(wdims.end(), geo.kernel.begin(), geo.kernel.end());
-  const Blob *w = nullptr, *bias = nullptr, *wscale = nullptr;
-  if (!(st = find_gemm_blobs(node, wdims, cout_, &w, &bias, &wscale)).is_ok()) return st;
-  if (!(st = upload_weights(init, *w, false)).is_ok()) return st;
-  return upload_epilogues(init, *bias, wscale);
+  return find_gemm_blobs(node, wdims, cout_, &blobs->weights, &blobs->bias, &blobs->wscale);
 }
 
-Status GemmConvOp::init_inner_product(const CudaOpInit& init) {
+Status GemmConvOp::init_inner_product(const CudaOpInit& init, Blobs* blobs) {
   const OpInit& node = init.node;
   Status st = node.expect_io(1, 1);
   if (!st.is_ok()) return st;
@@ -271,10 +282,8 @@ Status GemmConvOp::init_inner_product(const CudaOpInit& init) {
   axes_ = 2;
 
   const std::vector<int64_t> wdims = transpose ? std::vector<int64_t>{k, n} : std::vector<int64_t>{n, k};
-  const Blob *w = nullptr, *bias = nullptr, *wscale = nullptr;
-  if (!(st = find_gemm_blobs(node, wdims, n, &w, &bias, &wscale)).is_ok()) return st;
-  if (!(st = upload_weights(init, *w, transpose)).is_ok()) return st;
-  return upload_epilogues(init, *bias, wscale);
+  blobs->transposed = transpose;
+  return find_gemm_blobs(node, wdims, n, &blobs->weights, &blobs->bias, &blobs->wscale);
 }
 
 Status GemmConvOp::check_places(const CudaOpInit& init) const {
@@ -309,10 +318,6 @@ Status GemmConvOp::check_places(const CudaOpInit& init) const {
 }
 
 Status GemmConvOp::upload_weights(const CudaOpInit& init, const Blob& w, bool transposed) {
-  // Cg_pad: the group's channels rounded up to 16 bytes of the weight type (the tensor-core
-  // chunk; a multiple of 4 for the SIMT groups of k).
-  cg_pad_ = round_up(cg_, 16 / conv::math_bytes(math_));
-  ktot_ = kvol_ * cg_pad_;
   const int64_t k_src = cg_ * kvol_;  // the blob's values per output channel
   // Value (co, c, kpos) of the blob: [Cout][Cg][kernel...], or InnerProduct [N][K] / [K][N] with
   // k = c * kvol + kpos (the (c, h, w) order of the flattened input).
@@ -607,7 +612,8 @@ Status GemmConvOp::run(const RunArgs& args) const {
     if (!st.is_ok()) return st;
     // The views must be the node's shapes (the planner's places); catch a mismatch here rather
     // than read out of bounds.
-    bool shapes_ok = in.c == cin_ && out.c == cout_ && out.c_write >= out.c && in.n == out.n;
+    bool shapes_ok = in.c == cin_ && out.c == cout_ && out.c_write >= out.c && in.n == out.n &&
+                     in.elem == input_elem(math_) && out.elem == out_places_[i].elem;
     if (axes_ == 2) {
       shapes_ok = shapes_ok && in.h == in_sp_[0] && in.w == in_sp_[1] && out.h == out_sp_[0] && out.w == out_sp_[1];
     } else {
