@@ -524,7 +524,7 @@ bool run_case(const Case& cs, Prec prec, Rng& rng, const DeviceProps& dev, Stats
         if (cs.relu) d = d > 0 ? d : d * cs.slope;
         v = static_cast<float>(d);
         float t = static_cast<float>(5e-5 * absum[pr][i] + 1e-6);
-        if (oe == Elem::kF16) {
+        if (precision == Precision::kFP16) {  // float16 values, whatever the output's storage
           v = numeric::round_to_half(v);
           t += std::fabs(v) * (1.0f / 1024.0f);
         }

@@ -499,6 +499,7 @@ conv::Epilogue GemmConvOp::epilogue(size_t pair) const {
   }
   e.relu = activation_.relu ? 1 : 0;
   e.slope = activation_.negative_slope;
+  e.round_half = math_ == Math::kF16 ? 1 : 0;
   return e;
 }
 

@@ -14,10 +14,12 @@ namespace trtn::cuda::conv {
 
 // ---- epilogue -----------------------------------------------------------------------------------
 
-/// Float arithmetic: v = acc + bias[c], then the fused ReLU (the cpu backend's order).
+/// Float arithmetic: v = acc + bias[c], then the fused ReLU (the cpu backend's order), then for an
+/// FP16 node the float16 rounding (a float16 store rounds again, to the same value).
 __device__ __forceinline__ float finish(float acc, float mul, float add, const Epilogue& e) {
   float v = acc + add;
   if (e.relu) v = v > 0.0f ? v : v * e.slope;
+  if (e.round_half) v = __half2float(__float2half_rn(v));
   return v;
 }
 

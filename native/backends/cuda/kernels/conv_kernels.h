@@ -35,11 +35,14 @@ inline int math_bytes(Math m) { return m == Math::kF16 ? 2 : m == Math::kI8 ? 1 
 /// The epilogue of every kernel, per output channel c: float arithmetic v = acc + add[c]; INT8
 /// v = fma(float(acc), mul[c], add[c]); then the fused ReLU v = v > 0 ? v : v * slope; then the
 /// store in the output's element type (float16: round to nearest even; int8: saturate_int8).
+/// An FP16 node writing a float32 tensor still rounds to float16 (every FP16 node's outputs are
+/// float16 values, docs/engine.md): round_half.
 struct Epilogue {
   const float* mul = nullptr;  // INT8 only: M[c] (int8 output) or M'[c] (float output)
   const float* add = nullptr;  // bias[c]; INT8: B[c] (int8 output) or bias[c] (float output)
   int relu = 0;
   float slope = 0.0f;
+  int round_half = 0;
 };
 
 /// One launch of an implicit-GEMM kernel (2-D convolutions; 1-D ones have W = S = Q = 1). Strides
