@@ -5,7 +5,9 @@
 
 #include <cuda_fp16.h>
 
+#include <climits>
 #include <cstdint>
+#include <string>
 
 #include "backends/cuda/kernels/common.cuh"
 #include "backends/cuda/kernels/conv_kernels.h"
@@ -182,6 +184,20 @@ __device__ __forceinline__ void store_tile(const char* cs, const GemmParams& p, 
       zero_elem(out + (off + static_cast<int64_t>(p.out_c + j) * p.out_sc) * eb, eb);
     }
   }
+}
+
+/// The grid of an implicit-GEMM kernel with BM x BN tiles: blockIdx.x walks (pixel tile, channel
+/// tile) with the channel tiles fastest (the CTAs that share an A tile run together, so the
+/// activations come from DRAM once), blockIdx.y the groups. Sets p->n_tiles.
+inline Status tile_grid(GemmParams* p, int bm, int bn, dim3* grid) {
+  p->n_tiles = (p->Ng + bn - 1) / bn;
+  const int64_t blocks = (static_cast<int64_t>(p->M) + bm - 1) / bm * p->n_tiles;
+  if (blocks > INT_MAX || p->G > 65535) {
+    return Status(Code::kInvalidArgument, "convolution too large for one launch (" + std::to_string(blocks) +
+                                              " tiles, " + std::to_string(p->G) + " groups)");
+  }
+  *grid = dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(p->G));
+  return Status::ok();
 }
 
 // ---- PTX wrappers (sm_80+ for cp.async; ldmatrix sm_75+; the mma shapes used need sm_80) --------

@@ -130,7 +130,7 @@ __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThread
   extern __shared__ __align__(128) char smem[];
   const int tid = threadIdx.x;
   const int g = blockIdx.y;
-  const int nt = blockIdx.x % p.n_tiles;  // channel tiles fastest: CTAs sharing A run together
+  const int nt = blockIdx.x % p.n_tiles;  // the order of tile_grid
   const int m0 = (blockIdx.x / p.n_tiles) * BM;
   const int n0 = nt * BN;
 
@@ -313,14 +313,9 @@ struct MmaKernel {
   }
 
   static Status launch(GemmParams p, cudaStream_t stream) {
-    p.n_tiles = (p.Ng + BN - 1) / BN;
-    const int64_t m_tiles = (static_cast<int64_t>(p.M) + BM - 1) / BM;
-    const int64_t blocks = m_tiles * p.n_tiles;
-    if (blocks > INT_MAX || p.G > 65535) {
-      return Status(Code::kInvalidArgument, "convolution too large for one launch (" + std::to_string(blocks) +
-                                                " tiles, " + std::to_string(p.G) + " groups)");
-    }
-    const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(p.G));
+    dim3 grid;
+    Status st = tile_grid(&p, BM, BN, &grid);
+    if (!st.is_ok()) return st;
     mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES>
         <<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
     return TRTN_CUDA_STATUS(cudaGetLastError());

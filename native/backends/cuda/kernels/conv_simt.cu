@@ -113,7 +113,7 @@ __global__ void __launch_bounds__(SimtShape<Mode, BM, BN, TM, TN, BK4>::kThreads
 
   const int tid = threadIdx.x;
   const int g = blockIdx.y;
-  const int nt = blockIdx.x % p.n_tiles;
+  const int nt = blockIdx.x % p.n_tiles;  // the order of tile_grid
   const int m0 = (blockIdx.x / p.n_tiles) * BM;
   const int n0 = nt * BN;
   const char* in = static_cast<const char*>(p.in);
@@ -286,14 +286,9 @@ struct SimtKernel {
   }
 
   static Status launch(GemmParams p, cudaStream_t stream) {
-    p.n_tiles = (p.Ng + BN - 1) / BN;
-    const int64_t m_tiles = (static_cast<int64_t>(p.M) + BM - 1) / BM;
-    const int64_t blocks = m_tiles * p.n_tiles;
-    if (blocks > INT_MAX || p.G > 65535) {
-      return Status(Code::kInvalidArgument, "convolution too large for one launch (" + std::to_string(blocks) +
-                                                " tiles, " + std::to_string(p.G) + " groups)");
-    }
-    const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(p.G));
+    dim3 grid;
+    Status st = tile_grid(&p, BM, BN, &grid);
+    if (!st.is_ok()) return st;
     simt_conv_kernel<Mode, BM, BN, TM, TN, BK4><<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
     return TRTN_CUDA_STATUS(cudaGetLastError());
   }
