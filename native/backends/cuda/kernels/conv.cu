@@ -398,40 +398,40 @@ Status GemmConvOp::choose_tactics(const CudaOpInit& init) {
     mma_ok = problem_views(nominal, nominal_out, &in, &out).is_ok() &&
              channel_vectors_ok(in, 16 / conv::math_bytes(math_), cg_, groups_);
   }
-  if (mma_ok) {
-    for (int c = 0; c < conv::mma_config_count(); ++c) {
-      const size_t smem = conv::mma_smem_bytes(c, max_out_eb);
-      if (smem > smem_limit) continue;
-      // The kernel's limit is process-wide: every op sets the same value (what a float32 output,
-      // the largest staging, needs, capped by the device), so ops never lower it under one another.
-      const size_t most = std::min(conv::mma_smem_bytes(c, 4), smem_limit);
+  // Lists a family's tiles whose shared memory fits the device. A kernel's shared-memory limit is
+  // process-wide, so every op raises it to the same value (what a float32 output, the largest
+  // staging, needs, capped by the device) and ops never lower it under one another.
+  auto add_tiles = [&](Kind kind, int count, auto smem_of, auto prepare, const std::string& prefix, bool stages) {
+    for (int c = 0; c < count; ++c) {
+      if (smem_of(c, max_out_eb) > smem_limit) continue;
+      const size_t most = std::min(smem_of(c, 4), smem_limit);
       if (most > kDefaultSmem) {
-        Status st = conv::mma_prepare(math_, c, most);
+        Status st = prepare(c, most);
         if (!st.is_ok()) return st;
       }
-      const TileConfig t = conv::mma_config(math_, c);
-      tactics_.push_back({Kind::kMma, c,
-                          std::string("mma_") + math_label(math_) + "_" + std::to_string(t.bm) + "x" + std::to_string(t.bn) +
-                              "x" + std::to_string(t.bk) + "_s" + std::to_string(t.stages)});
+      const TileConfig t = kind == Kind::kMma ? conv::mma_config(math_, c) : conv::simt_config(math_, c);
+      tactics_.push_back({kind, c,
+                          prefix + "_" + std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) +
+                              (stages ? "_s" + std::to_string(t.stages) : std::string())});
     }
+    return Status::ok();
+  };
+  Status st;
+  if (mma_ok) {
+    st = add_tiles(
+        Kind::kMma, conv::mma_config_count(), [](int c, int eb) { return conv::mma_smem_bytes(c, eb); },
+        [&](int c, size_t smem) { return conv::mma_prepare(math_, c, smem); }, std::string("mma_") + math_label(math_),
+        true);
+    if (!st.is_ok()) return st;
   }
   // SIMT implicit GEMM: any 2-D view. Listed for FP32, for INT8 (DP4A, next to the tensor cores)
   // and for TF32 / FP16 where the tensor cores are not available.
-  const bool simt_ok = axes_ == 2 && (math_ == Math::kF32 || math_ == Math::kI8 || !mma_ok);
-  if (simt_ok) {
-    for (int c = 0; c < conv::simt_config_count(); ++c) {
-      const size_t smem = conv::simt_smem_bytes(math_, c, max_out_eb);
-      if (smem > smem_limit) continue;
-      const size_t most = std::min(conv::simt_smem_bytes(math_, c, 4), smem_limit);
-      if (most > kDefaultSmem) {
-        Status st = conv::simt_prepare(math_, c, most);
-        if (!st.is_ok()) return st;
-      }
-      const TileConfig t = conv::simt_config(math_, c);
-      tactics_.push_back({Kind::kSimt, c,
-                          std::string(math_ == Math::kI8 ? "dp4a" : std::string("simt_") + math_label(math_)) + "_" +
-                              std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk)});
-    }
+  if (axes_ == 2 && (math_ == Math::kF32 || math_ == Math::kI8 || !mma_ok)) {
+    st = add_tiles(
+        Kind::kSimt, conv::simt_config_count(), [&](int c, int eb) { return conv::simt_smem_bytes(math_, c, eb); },
+        [&](int c, size_t smem) { return conv::simt_prepare(math_, c, smem); },
+        math_ == Math::kI8 ? std::string("dp4a") : std::string("simt_") + math_label(math_), false);
+    if (!st.is_ok()) return st;
   }
   tactics_.push_back({Kind::kDirect, 0, "direct"});
   return Status::ok();
