@@ -80,10 +80,18 @@ if has bench; then
   echo "bench exit: $?"
 fi
 
-if has peer && [ -f scripts/peers/torch_peer.py ]; then
-  echo "== peer: PyTorch on the same GPU"
-  timeout 540 bash scripts/peers/run-peer.sh "$OUT/peer.json"
+if has peer; then
+  echo "== peer: PyTorch (cuDNN, channels_last, CUDA graphs) on the same GPU"
+  peer_out=$(mktemp -d)
+  OUT=$peer_out BATCH=${PEER_BATCH:-1,8,32,128} PRECISION=fp32,tf32,fp16 timeout 540 bash scripts/peers/bench-peer.sh alexnet googlenet
   echo "peer exit: $?"
+  # One file back: the models' results together.
+  python3 - "$peer_out/peer" "$OUT/peer.json" <<'PY'
+import json, os, sys
+src, dst = sys.argv[1], sys.argv[2]
+doc = {m[:-5]: json.load(open(os.path.join(src, m))) for m in sorted(os.listdir(src)) if m.endswith('.json') and not m.endswith('.ir.json')}
+json.dump(doc, open(dst, 'w'), indent=1)
+PY
 fi
 
 if has unit; then

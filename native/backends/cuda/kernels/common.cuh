@@ -49,11 +49,19 @@ __device__ __forceinline__ int8_t saturate_int8(float v) {
   return static_cast<int8_t>(static_cast<int>(r));
 }
 
-/// TF32 rounding of an activation (cvt.rna.tf32.f32: nearest, ties away from zero), as a float.
+/// TF32 rounding of an activation (nearest, ties away from zero), as a float: cvt.rna.tf32.f32
+/// where the GPU has it (sm_80+), else the same rounding on the bits (sm_75 runs the CUDA-core
+/// kernels). Infinities and NaN pass through.
 __device__ __forceinline__ float round_tf32(float x) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   uint32_t r;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
   return __uint_as_float(r);
+#else
+  const uint32_t u = __float_as_uint(x);
+  if ((u & 0x7F800000u) == 0x7F800000u) return x;
+  return __uint_as_float((u + 0x1000u) & 0xFFFFE000u);
+#endif
 }
 
 // ---- iteration ----------------------------------------------------------------------------------

@@ -1,0 +1,407 @@
+// Tensor-core implicit-GEMM convolution (sm_80 and newer): one kernel template for TF32, FP16 and
+// INT8 with the precision in a small MMA policy.
+//
+// GEMM: rows m = output pixels (image, p, q), columns n = output channels of a group, K = (r, s, c)
+// with the group's channels fastest (padded to Cg_pad). A (activations) is gathered straight from
+// the channels-contiguous input: each 16-byte chunk of a row is one (pixel, r, s, 16 bytes of
+// channels), fetched with cp.async, zero-filled (src-size 0) in the padding and beyond the
+// channels (src-size < 16 when C is not a multiple of 16 bytes, G == 1). B (weights) is read from
+// the op's [Cout][R][S][Cg_pad] layout, K-contiguous, the same way. A multi-stage cp.async
+// pipeline feeds ldmatrix + mma.sync; the epilogue stages the finished tile in shared memory and
+// stores it to any output view (conv_device.cuh).
+//
+// Working in bytes makes the three precisions one kernel: a warp's A fragment for one mma is 16
+// rows x 32 bytes and its B fragment 8 columns x 32 bytes for m16n8k8 (tf32), m16n8k16 (f16) and
+// m16n8k32 (s8) alike, and ldmatrix (non-transposed, 8x8 b16 = 8 rows x 16 bytes) delivers exactly
+// the register layout mma.sync wants in all three cases (PTX ISA, "Matrix fragments for mma.m16n8k*").
+//
+// Shared memory: per stage, A [BM][BK bytes] then B [BN][BK bytes], both as 16-byte chunks with
+// the XOR swizzle of swizzle_chunk below, so the 8 row addresses of each ldmatrix phase and the
+// cp.async stores hit distinct banks.
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "backends/cuda/kernels/conv_device.cuh"
+
+namespace trtn::cuda::conv {
+
+// ---- MMA policies --------------------------------------------------------------------------------
+// (Named, not file-local: on sm_75 the kernel bodies are empty and unused internal functions would
+// draw warnings.)
+namespace mma_policy {
+
+/// TF32: float32 storage; the A fragments are rounded with cvt.rna.tf32.f32 before the mma (the
+/// weights are TF32 values already); float32 accumulation.
+struct PolicyTf32 {
+  using Acc = float;
+  static constexpr int kBytes = 4;
+  static constexpr bool kRoundA = true;
+  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+  }
+};
+
+/// FP16: __half operands, float32 accumulation.
+struct PolicyF16 {
+  using Acc = float;
+  static constexpr int kBytes = 2;
+  static constexpr bool kRoundA = false;
+  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+  }
+};
+
+/// INT8: int8 operands, int32 accumulation (wrapping, no .satfinite: the cpu emulation wraps too).
+struct PolicyI8 {
+  using Acc = int;
+  static constexpr int kBytes = 1;
+  static constexpr bool kRoundA = false;
+  static __device__ __forceinline__ void mma(int (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+  }
+};
+
+}  // namespace mma_policy
+
+namespace {
+
+using mma_policy::PolicyF16;
+using mma_policy::PolicyI8;
+using mma_policy::PolicyTf32;
+
+/// Physical 16-byte chunk of logical chunk `chunk` of row `row` in a tile of kCpr chunks per row:
+/// within each 128-byte line (8 chunks) the chunk index is XORed with the line number. For 64- and
+/// 128-byte rows, 8 consecutive rows at one logical chunk then land on 8 different chunks of a
+/// line (conflict-free ldmatrix phases).
+template <int kCpr>
+__device__ __forceinline__ int swizzle_chunk(int row, int chunk) {
+  const int l = row * kCpr + chunk;
+  return (l & ~7) | ((l ^ (l >> 3)) & 7);
+}
+
+/// Compile-time shape of one tile configuration.
+template <int BM, int BN, int WM, int WN, int BKB, int STAGES>
+struct MmaShape {
+  static constexpr int kThreads = (BM / WM) * (BN / WN) * 32;
+  static constexpr int kStageBytes = (BM + BN) * BKB;
+  static constexpr size_t smem(int out_eb) {
+    return std::max(static_cast<size_t>(STAGES) * kStageBytes, stage_bytes(BM, BN, out_eb));
+  }
+};
+
+template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES>
+__global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThreads)
+    mma_conv_kernel(const GemmParams p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  using Acc = typename Pol::Acc;
+  constexpr int kWarpsM = BM / WM;
+  constexpr int kThreads = MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThreads;
+  constexpr int kStageBytes = MmaShape<BM, BN, WM, WN, BKB, STAGES>::kStageBytes;
+  constexpr int kCpr = BKB / 16;             // 16-byte chunks per tile row
+  constexpr int kRowStep = kThreads / kCpr;  // rows one pass of the loader covers
+  constexpr int kARows = BM / kRowStep;      // A rows each thread loads per stage
+  constexpr int kBRows = BN / kRowStep;
+  constexpr int kEb = Pol::kBytes;
+  constexpr int kCe = 16 / kEb;   // elements per chunk
+  constexpr int kBk = BKB / kEb;  // K elements per stage
+  constexpr int kMi = WM / 16;
+  constexpr int kNj = WN / 8;
+  static_assert(BKB % 32 == 0 && kThreads % kCpr == 0, "K tile of whole mma steps");
+  static_assert(BM % kRowStep == 0 && BN % kRowStep == 0, "every thread loads whole rows");
+  static_assert(WM % 16 == 0 && kNj % 2 == 0, "warp tile of m16 x (2 x n8) blocks");
+
+  extern __shared__ __align__(128) char smem[];
+  const int tid = threadIdx.x;
+  const int g = blockIdx.y;
+  const int nt = blockIdx.x % p.n_tiles;  // the order of tile_grid
+  const int m0 = (blockIdx.x / p.n_tiles) * BM;
+  const int n0 = nt * BN;
+
+  const char* in = static_cast<const char*>(p.in);
+  const char* wts = static_cast<const char*>(p.weights);
+  const int kc = tid % kCpr;  // the chunk column this thread loads, in every row it loads
+  const int row0 = tid / kCpr;
+
+  // A rows: element offset of (image, the group's first channel) and the window origin. Rows past
+  // M get an origin no kernel offset brings into the image, so they load zeros.
+  int64_t a_off[kARows];
+  int a_h0[kARows], a_w0[kARows];
+  const int pq = p.P * p.Q;
+#pragma unroll
+  for (int i = 0; i < kARows; ++i) {
+    const int m = m0 + row0 + i * kRowStep;
+    a_off[i] = 0;
+    a_h0[i] = INT_MIN / 2;
+    a_w0[i] = 0;
+    if (m < p.M) {
+      const int img = m / pq;
+      const int rest = m - img * pq;
+      const int op = rest / p.Q;
+      const int oq = rest - op * p.Q;
+      a_off[i] = img * p.in_sn + static_cast<int64_t>(g) * p.Cg;
+      a_h0[i] = op * p.stride_h - p.pad_h;
+      a_w0[i] = oq * p.stride_w - p.pad_w;
+    }
+  }
+  const char* b_row[kBRows];
+#pragma unroll
+  for (int i = 0; i < kBRows; ++i) {
+    const int n = n0 + row0 + i * kRowStep;
+    b_row[i] = n < p.Ng ? wts + static_cast<int64_t>(g * p.Ng + n) * p.Ktot * kEb : nullptr;
+  }
+  // This thread's K position k = (kr * S + ks) * Cg_pad + kcc, advanced one stage at a time.
+  int kk = kc * kCe;
+  int kcc = kk % p.Cg_pad;
+  int ks = (kk / p.Cg_pad) % p.S;
+  int kr = (kk / p.Cg_pad) / p.S;
+
+  const uint32_t smem0 = smem_addr(smem);
+  // Issues the copies of the next K tile into `stage` (tiles are loaded strictly in order).
+  auto load_stage = [&](int stage) {
+    const uint32_t a_dst = smem0 + stage * kStageBytes;
+    const uint32_t b_dst = a_dst + BM * BKB;
+    const int cbytes = kr < p.R && kcc < p.Cg ? min(p.Cg - kcc, kCe) * kEb : 0;
+#pragma unroll
+    for (int i = 0; i < kARows; ++i) {
+      const int h = a_h0[i] + kr * p.dil_h;
+      const int w = a_w0[i] + ks * p.dil_w;
+      const bool ok = cbytes > 0 && static_cast<unsigned>(h) < static_cast<unsigned>(p.H) &&
+                      static_cast<unsigned>(w) < static_cast<unsigned>(p.W);
+      const char* src = ok ? in + (a_off[i] + h * p.in_sh + w * p.in_sw + kcc) * kEb : in;
+      cp_async16(a_dst + swizzle_chunk<kCpr>(row0 + i * kRowStep, kc) * 16, src, ok ? cbytes : 0);
+    }
+#pragma unroll
+    for (int i = 0; i < kBRows; ++i) {
+      const bool ok = b_row[i] != nullptr && kk < p.Ktot;
+      const char* src = ok ? b_row[i] + static_cast<int64_t>(kk) * kEb : wts;
+      cp_async16(b_dst + swizzle_chunk<kCpr>(row0 + i * kRowStep, kc) * 16, src, ok ? 16 : 0);
+    }
+    kk += kBk;
+    kcc += kBk;
+    while (kcc >= p.Cg_pad) {
+      kcc -= p.Cg_pad;
+      if (++ks == p.S) {
+        ks = 0;
+        ++kr;
+      }
+    }
+  };
+
+  const int warp = tid / 32;
+  const int lane = tid % 32;
+  const int wm = (warp % kWarpsM) * WM;
+  const int wn = (warp / kWarpsM) * WN;
+  Acc acc[kMi][kNj][4];
+#pragma unroll
+  for (int i = 0; i < kMi; ++i) {
+#pragma unroll
+    for (int j = 0; j < kNj; ++j) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0;
+    }
+  }
+
+  const int k_tiles = (p.Ktot + kBk - 1) / kBk;
+#pragma unroll
+  for (int st = 0; st < STAGES - 1; ++st) {
+    if (st < k_tiles) load_stage(st);
+    cp_async_commit();
+  }
+  for (int kt = 0; kt < k_tiles; ++kt) {
+    cp_async_wait<STAGES - 2>();
+    // Tile kt has landed for every thread, and every warp is done with the stage refilled below
+    // (the one tile kt - 1 used).
+    __syncthreads();
+    const int next = kt + STAGES - 1;
+    if (next < k_tiles) load_stage(next % STAGES);
+    cp_async_commit();
+
+    const uint32_t a_base = smem0 + (kt % STAGES) * kStageBytes;
+    const uint32_t b_base = a_base + BM * BKB;
+#pragma unroll
+    for (int step = 0; step < BKB / 32; ++step) {
+      uint32_t af[kMi][4];
+      uint32_t bf[kNj][2];
+#pragma unroll
+      for (int i = 0; i < kMi; ++i) {
+        // Matrices: rows 0-7 / 8-15 of the m16 block at chunk 2*step, then the same at 2*step+1.
+        ldmatrix_x4(af[i], a_base + swizzle_chunk<kCpr>(wm + i * 16 + (lane & 15), 2 * step + (lane >> 4)) * 16);
+        if (Pol::kRoundA) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) af[i][e] = __float_as_uint(tf32_rna(__uint_as_float(af[i][e])));
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < kNj; j += 2) {
+        // Matrices: n 0-7 at chunks 2*step, 2*step+1 (b0, b1 of block j), then n 8-15 (block j+1).
+        uint32_t t[4];
+        ldmatrix_x4(t, b_base + swizzle_chunk<kCpr>(wn + j * 8 + (lane & 7) + ((lane >> 4) << 3),
+                                                    2 * step + ((lane >> 3) & 1)) * 16);
+        bf[j][0] = t[0];
+        bf[j][1] = t[1];
+        bf[j + 1][0] = t[2];
+        bf[j + 1][1] = t[3];
+      }
+#pragma unroll
+      for (int i = 0; i < kMi; ++i) {
+#pragma unroll
+        for (int j = 0; j < kNj; ++j) Pol::mma(acc[i][j], af[i], bf[j]);
+      }
+    }
+  }
+  cp_async_wait<0>();
+  __syncthreads();  // the pipeline's shared memory becomes the output staging area
+
+  // Epilogue: accumulator (i, j, e) is row wm + 16i + lane/4 (+8 for e >= 2), column
+  // wn + 8j + 2(lane%4) (+1 for odd e).
+  char* cs = smem;
+  const int eb = p.out_eb;
+  const int pitch = stage_pitch(BN, eb);
+  float mul[kNj][2], add[kNj][2];
+#pragma unroll
+  for (int j = 0; j < kNj; ++j) {
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int n = n0 + wn + j * 8 + 2 * (lane & 3) + e;
+      load_channel(p.epi, g * p.Ng + n, n < p.Ng, &mul[j][e], &add[j][e]);
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < kMi; ++i) {
+#pragma unroll
+    for (int j = 0; j < kNj; ++j) {
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int row = wm + i * 16 + (lane >> 2) + half * 8;
+        const int col = wn + j * 8 + 2 * (lane & 3);
+        float v[2];
+        v[0] = finish(acc[i][j][2 * half], mul[j][0], add[j][0], p.epi);
+        v[1] = finish(acc[i][j][2 * half + 1], mul[j][1], add[j][1], p.epi);
+        put_values(cs + row * pitch + col * eb, p.out_elem, v, 2);
+      }
+    }
+  }
+  store_tile<BM, BN, kThreads>(cs, p, m0, n0, g);
+#endif
+}
+
+/// One tile configuration for one policy: its shared memory, limit raising and launch.
+template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES>
+struct MmaKernel {
+  using Shape = MmaShape<BM, BN, WM, WN, BKB, STAGES>;
+
+  static Status prepare(size_t smem) {
+    return TRTN_CUDA_STATUS(cudaFuncSetAttribute(mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES>,
+                                                 cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  }
+
+  static Status launch(GemmParams p, cudaStream_t stream) {
+    dim3 grid;
+    Status st = tile_grid(&p, BM, BN, &grid);
+    if (!st.is_ok()) return st;
+    mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES>
+        <<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
+    return TRTN_CUDA_STATUS(cudaGetLastError());
+  }
+};
+
+// The tile configurations offered as tactics: (BM, BN, warp M, warp N, K bytes per stage, stages).
+// Large tiles for large layers; 64x32 and 32x64 for the many small GoogLeNet layers and FC layers.
+#define TRTN_MMA_CONFIGS(X)        \
+  X(0, 128, 128, 64, 32, 64, 4)    \
+  X(1, 128, 64, 64, 32, 64, 4)     \
+  X(2, 64, 128, 32, 64, 64, 4)     \
+  X(3, 64, 64, 32, 32, 64, 4)      \
+  X(4, 64, 64, 32, 32, 128, 3)     \
+  X(5, 64, 32, 32, 16, 128, 4)     \
+  X(6, 32, 64, 16, 32, 128, 4)
+
+struct MmaConfigBytes {
+  int bm, bn, bk_bytes, stages, threads;
+  size_t smem_f32_out, smem_f16_out, smem_i8_out;
+};
+
+#define TRTN_MMA_ROW(i, bm, bn, wm, wn, bkb, st)                                                      \
+  {bm, bn, bkb, st, MmaShape<bm, bn, wm, wn, bkb, st>::kThreads, MmaShape<bm, bn, wm, wn, bkb, st>::smem(4), \
+   MmaShape<bm, bn, wm, wn, bkb, st>::smem(2), MmaShape<bm, bn, wm, wn, bkb, st>::smem(1)},
+constexpr MmaConfigBytes kMmaConfigs[] = {TRTN_MMA_CONFIGS(TRTN_MMA_ROW)};
+#undef TRTN_MMA_ROW
+
+constexpr int kMmaConfigCount = static_cast<int>(sizeof(kMmaConfigs) / sizeof(kMmaConfigs[0]));
+
+template <class Pol>
+Status prepare_config(int i, size_t smem) {
+  switch (i) {
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st) \
+  case id:                                        \
+    return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::prepare(smem);
+    TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
+#undef TRTN_MMA_CASE
+  }
+  return Status(Code::kInternal, "no such tensor-core convolution tile");
+}
+
+template <class Pol>
+Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
+  switch (i) {
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st) \
+  case id:                                        \
+    return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::launch(p, stream);
+    TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
+#undef TRTN_MMA_CASE
+  }
+  return Status(Code::kInternal, "no such tensor-core convolution tile");
+}
+
+}  // namespace
+
+int mma_config_count() { return kMmaConfigCount; }
+
+TileConfig mma_config(Math math, int i) {
+  const MmaConfigBytes& c = kMmaConfigs[i];
+  return TileConfig{c.bm, c.bn, c.bk_bytes / math_bytes(math), c.stages, c.threads};
+}
+
+size_t mma_smem_bytes(int i, int out_eb) {
+  const MmaConfigBytes& c = kMmaConfigs[i];
+  return out_eb == 4 ? c.smem_f32_out : out_eb == 2 ? c.smem_f16_out : c.smem_i8_out;
+}
+
+Status mma_prepare(Math math, int i, size_t smem) {
+  switch (math) {
+    case Math::kTF32: return prepare_config<PolicyTf32>(i, smem);
+    case Math::kF16: return prepare_config<PolicyF16>(i, smem);
+    case Math::kI8: return prepare_config<PolicyI8>(i, smem);
+    default: break;
+  }
+  return Status(Code::kInternal, "float32 convolutions have no tensor-core kernel");
+}
+
+Status mma_launch(Math math, int i, GemmParams p, cudaStream_t stream) {
+  switch (math) {
+    case Math::kTF32: return launch_config<PolicyTf32>(i, p, stream);
+    case Math::kF16: return launch_config<PolicyF16>(i, p, stream);
+    case Math::kI8: return launch_config<PolicyI8>(i, p, stream);
+    default: break;
+  }
+  return Status(Code::kInternal, "float32 convolutions have no tensor-core kernel");
+}
+
+}  // namespace trtn::cuda::conv
