@@ -245,7 +245,7 @@ __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThread
         ldmatrix_x4(af[i], a_base + swizzle_chunk<kCpr>(wm + i * 16 + (lane & 15), 2 * step + (lane >> 4)) * 16);
         if (Pol::kRoundA) {
 #pragma unroll
-          for (int e = 0; e < 4; ++e) af[i][e] = __float_as_uint(tf32_rna(__uint_as_float(af[i][e])));
+          for (int e = 0; e < 4; ++e) af[i][e] = __float_as_uint(round_tf32(__uint_as_float(af[i][e])));
         }
       }
 #pragma unroll
