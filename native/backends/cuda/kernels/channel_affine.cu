@@ -54,25 +54,12 @@ struct AffineFn : MapFn {
 
 constexpr int kStatsThreads = 256;
 
-/// Sum of `v` over the block (every thread gets it).
-__device__ double block_sum(double v, double* scratch) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  __syncthreads();  // scratch may still be read from a previous call
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  double total = 0;
-  for (int i = 0; i < blockDim.x / 32; ++i) total += scratch[i];
-  return total;
-}
-
 /// BatchNorm with the batch's statistics: block c normalises channel c of every image
 /// ([batch, dim, inner] dense).
 template <typename Tin, typename Tout>
 __global__ void __launch_bounds__(kStatsThreads)
     batch_stats_kernel(const Tin* x, Tout* y, int batch, int64_t dim, int64_t inner, double eps) {
-  __shared__ double scratch[kStatsThreads / 32];
+  __shared__ double scratch[32];
   const int64_t c = blockIdx.x;
   double sum = 0;
   for (int n = 0; n < batch; ++n) {
@@ -86,7 +73,7 @@ __global__ void __launch_bounds__(kStatsThreads)
     const Tin* p = x + (n * dim + c) * inner;
     for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
       const double d = static_cast<double>(to_float(p[i])) - mean;
-      sq += d * d;
+      sq = __dadd_rn(sq, __dmul_rn(d, d));
     }
   }
   const double var = block_sum(sq, scratch) / count;

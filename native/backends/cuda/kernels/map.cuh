@@ -6,12 +6,12 @@
 //     output's memory order, reading inputs through their own strides and writing zeros to the
 //     output's padding channels [c, c_write). Whole rows (NHWC pixels, NCHW planes, or the whole
 //     dense tensor) are cut into chunks of V elements, loaded and stored as 16-byte packs when the
-//     pointers and strides allow; other layouts mixes fall back to one element per thread.
+//     pointers and strides allow; mixed layouts fall back to one element per thread.
 //   - launch_copy2d: y[row * dst_stride + dst_off + j] = f(x[(row / rep) * src_stride + src_off + j])
 //     over kLinear buffers (Slice, Tile, Concat off the channel axis).
-// A functor F gives start(x, n, c) for input 0, step(acc, x, i) for input i >= 1 and finish(acc);
-// MapFn supplies the defaults. Functors compute in float32; the store rounds (float16: nearest
-// even) or saturates (int8).
+// A functor F gives start(x, n, c) for input 0 (n: the image in the whole batch, c: the channel),
+// step(acc, x, i) for input i >= 1 and finish(acc); MapFn supplies the defaults. Functors compute
+// in float32; the store rounds (float16: nearest even) or saturates (int8).
 #pragma once
 
 #include <cuda_fp16.h>
@@ -133,6 +133,24 @@ struct Decoder {
     }
   }
 };
+
+// ---- reductions ---------------------------------------------------------------------------------
+
+/// Sum of `v` over the block (blockDim.x a multiple of 32, at most 1024), returned to every
+/// thread; `scratch` is 32 doubles of shared memory. Every thread of the block must call it.
+__device__ __forceinline__ double block_sum(double v, double* scratch) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  if (blockDim.x == 32) return v;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();  // scratch may still be read by an earlier call
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  double total = 0;
+  const int warps = blockDim.x / 32;
+  for (int i = 0; i < warps; ++i) total += scratch[i];
+  return total;
+}
 
 // ---- host helpers -----------------------------------------------------------------------------------
 
@@ -284,6 +302,7 @@ struct MapArgs {
   View4 out;
   View4 in[kMaxIn];
   int count = 1;  // inputs in use
+  int n0 = 0;     // the batch index of image 0 of these views (functors see whole-batch indices)
 };
 
 enum class MapMode : int32_t {
@@ -341,7 +360,7 @@ __device__ __forceinline__ void map_element(const MapArgs<kMaxIn>& a, const MapP
   p.decoder.decode(t, n, c, h, w);
   float y = 0.0f;
   if (c < a.out.c) {
-    float acc = f.start(to_float(static_cast<const Tin*>(a.in[0].data)[a.in[0].at(n, c, h, w)]), n, c);
+    float acc = f.start(to_float(static_cast<const Tin*>(a.in[0].data)[a.in[0].at(n, c, h, w)]), a.n0 + n, c);
 #pragma unroll
     for (int i = 1; i < kMaxIn; ++i) {
       if (i < a.count) acc = f.step(acc, to_float(static_cast<const Tin*>(a.in[i].data)[a.in[i].at(n, c, h, w)]), i);
@@ -402,7 +421,7 @@ __device__ __forceinline__ void map_chunk(const MapArgs<kMaxIn>& a, const MapPla
     float x[V];
     load_chunk<Tin, V>(static_cast<const Tin*>(a.in[0].data) + offset(a.in[0]), valid(a.in[0].c), p.vec, x);
 #pragma unroll
-    for (int k = 0; k < V; ++k) acc[k] = f.start(x[k], en[k], ec[k]);
+    for (int k = 0; k < V; ++k) acc[k] = f.start(x[k], a.n0 + en[k], ec[k]);
   }
 #pragma unroll
   for (int i = 1; i < kMaxIn; ++i) {
@@ -512,6 +531,7 @@ Status launch_map(const View4* ins, int count, const View4& out, const F& f, cud
     a.out = images(out, n0, nb);
     for (int i = 0; i < count; ++i) a.in[i] = images(ins[i], n0, nb);
     a.count = count;
+    a.n0 = n0;
     const MapPlan p = map_detail::plan_map<Tin, Tout, kMaxIn>(a);
     if (p.total == 0) return Status::ok();
     map_detail::map_kernel<Tin, Tout, map_width<Tout>(), kMaxIn, F>
