@@ -4,13 +4,13 @@
 // small functor so that the loop inlines it (no call per element).
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <memory>
 #include <new>
 #include <string>
 #include <utility>
 
 #include "backends/cpu/ops/op.h"
+#include "core/activation_params.h"
 #include "core/numeric.h"
 
 namespace trtn::cpu {
@@ -98,13 +98,6 @@ struct Swish {
   float operator()(float x) const { return x * sigmoid(beta * x); }
 };
 
-/// A float for messages, with the digits needed to tell it apart.
-std::string fmt(float v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
-  return buf;
-}
-
 Status out_of_memory(const char* op) {
   return Status(Code::kOutOfMemory, std::string("cpu backend: out of memory running ") + op);
 }
@@ -173,121 +166,36 @@ class ReluInt8Op final : public CpuOp {
   int64_t volume_;
 };
 
-/// Reads a float attribute: Caffe keeps these parameters as float32, so rounding once here gives
-/// the numbers Caffe computes with.
-Status attr_float(const OpInit& init, const char* key, float* out) {
-  double v = 0;
-  Status st = init.attr_double(key, &v);
-  if (!st.is_ok()) return st;
-  if (!std::isfinite(v)) return init.error(std::string(key) + " must be a finite number");
-  *out = static_cast<float>(v);
-  return Status::ok();
-}
-
 template <typename F>
 Status emit(F f, const OpInit& init, std::unique_ptr<CpuOp>* out) {
   *out = std::make_unique<UnaryOp<F>>(f, init.input(0).volume);
   return Status::ok();
 }
 
-Status make_relu_int8(const OpInit& init, float slope, std::unique_ptr<CpuOp>* out) {
-  const TensorDesc& x = init.input(0);
-  const TensorDesc& y = init.output(0);
-  if (x.dtype != DType::kInt8) return init.error("an INT8 ReLU reads an int8 tensor");
-  if (y.dtype == DType::kInt8 && y.scale != x.scale) {
-    return init.error("an INT8 ReLU's int8 output must keep its input's scale (" + fmt(x.scale) +
-                      "), got " + fmt(y.scale));
-  }
-  *out = std::make_unique<ReluInt8Op>(slope, x.scale, y.dtype == DType::kFloat32, x.volume);
-  return Status::ok();
-}
-
-Status make_power(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  float power = 0, scale = 0, shift = 0;
-  Status st;
-  if (!(st = attr_float(init, "power", &power)).is_ok()) return st;
-  if (!(st = attr_float(init, "scale", &scale)).is_ok()) return st;
-  if (!(st = attr_float(init, "shift", &shift)).is_ok()) return st;
-  // Caffe ignores the input when power or scale is 0 (even for infinite or NaN inputs).
-  if (power == 0.0f || scale == 0.0f) {
-    return emit(Constant{power == 0.0f ? 1.0f : std::pow(shift, power)}, init, out);
-  }
-  return emit(Power{power, scale, shift}, init, out);
-}
-
-/// ln(base) for Exp and Log, where base -1 means e.
-double log_of_base(float base) { return base == -1.0f ? 1.0 : std::log(static_cast<double>(base)); }
-
-Status make_exp(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  float base = 0, scale = 0, shift = 0;
-  Status st;
-  if (!(st = attr_float(init, "base", &base)).is_ok()) return st;
-  if (!(st = attr_float(init, "scale", &scale)).is_ok()) return st;
-  if (!(st = attr_float(init, "shift", &shift)).is_ok()) return st;
-  if (!(base > 0.0f || base == -1.0f)) return init.error("base must be > 0, or -1 for e; got " + fmt(base));
-  // The constants in double, rounded once, so that base e with scale 1 is exactly exp(x + shift).
-  const double lb = log_of_base(base);
-  return emit(Exp{static_cast<float>(scale * lb), static_cast<float>(shift * lb)}, init, out);
-}
-
-Status make_log(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  float base = 0, scale = 0, shift = 0;
-  Status st;
-  if (!(st = attr_float(init, "base", &base)).is_ok()) return st;
-  if (!(st = attr_float(init, "scale", &scale)).is_ok()) return st;
-  if (!(st = attr_float(init, "shift", &shift)).is_ok()) return st;
-  if (!((base > 0.0f && base != 1.0f) || base == -1.0f)) {
-    return init.error("base must be > 0 and not 1, or -1 for e; got " + fmt(base));
-  }
-  return emit(Log{scale, shift, static_cast<float>(1.0 / log_of_base(base))}, init, out);
-}
-
 }  // namespace
 
 Status make_activation(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  Status st = init.expect_io(1, 1);
+  ActivationParams p;
+  Status st = read_activation_params(init, &p);
   if (!st.is_ok()) return st;
-  const std::string& op = init.node.op;
-  if (init.node.activation.relu) return init.error("takes no fused activation");
-  if (init.input(0).dims != init.output(0).dims) return init.error("the output must have the input's shape");
-  if (init.node.precision == Precision::kINT8) {
-    if (op != "ReLU") return init.error("has no INT8 form");
-    float slope = 0;
-    if (!(st = attr_float(init, "negativeSlope", &slope)).is_ok()) return st;
-    return make_relu_int8(init, slope, out);
+  if (p.int8) {
+    *out = std::make_unique<ReluInt8Op>(p.slope, p.in_scale, p.float_out, init.input(0).volume);
+    return Status::ok();
   }
-  if (init.input(0).dtype != DType::kFloat32 || init.output(0).dtype != DType::kFloat32) {
-    return init.error("a " + std::string(precision_name(init.node.precision)) + " node reads and writes float32");
-  }
-  float a = 0, b = 0;
-  if (op == "ReLU") {
-    if (!(st = attr_float(init, "negativeSlope", &a)).is_ok()) return st;
-    return emit(Relu{a}, init, out);
-  }
-  if (op == "ELU") {
-    if (!(st = attr_float(init, "alpha", &a)).is_ok()) return st;
-    return emit(Elu{a}, init, out);
-  }
-  if (op == "Sigmoid") return emit(Sigmoid{}, init, out);
-  if (op == "TanH") return emit(TanH{}, init, out);
-  if (op == "AbsVal") return emit(AbsVal{}, init, out);
-  if (op == "Power") return make_power(init, out);
-  if (op == "BNLL") return emit(Bnll{}, init, out);
-  if (op == "Exp") return make_exp(init, out);
-  if (op == "Log") return make_log(init, out);
-  if (op == "Threshold") {
-    if (!(st = attr_float(init, "threshold", &a)).is_ok()) return st;
-    return emit(Threshold{a}, init, out);
-  }
-  if (op == "Clip") {
-    if (!(st = attr_float(init, "min", &a)).is_ok()) return st;
-    if (!(st = attr_float(init, "max", &b)).is_ok()) return st;
-    if (a > b) return init.error("min " + fmt(a) + " is above max " + fmt(b));
-    return emit(Clip{a, b}, init, out);
-  }
-  if (op == "Swish") {
-    if (!(st = attr_float(init, "beta", &a)).is_ok()) return st;
-    return emit(Swish{a}, init, out);
+  switch (p.kind) {
+    case ActivationKind::kRelu: return emit(Relu{p.slope}, init, out);
+    case ActivationKind::kElu: return emit(Elu{p.alpha}, init, out);
+    case ActivationKind::kSigmoid: return emit(Sigmoid{}, init, out);
+    case ActivationKind::kTanh: return emit(TanH{}, init, out);
+    case ActivationKind::kAbs: return emit(AbsVal{}, init, out);
+    case ActivationKind::kPower: return emit(Power{p.power, p.scale, p.shift}, init, out);
+    case ActivationKind::kConstant: return emit(Constant{p.value}, init, out);
+    case ActivationKind::kBnll: return emit(Bnll{}, init, out);
+    case ActivationKind::kExp: return emit(Exp{p.inner, p.offset}, init, out);
+    case ActivationKind::kLog: return emit(Log{p.scale, p.shift, p.base_scale}, init, out);
+    case ActivationKind::kThreshold: return emit(Threshold{p.threshold}, init, out);
+    case ActivationKind::kClip: return emit(Clip{p.lo, p.hi}, init, out);
+    case ActivationKind::kSwish: return emit(Swish{p.beta}, init, out);
   }
   return init.error("is not an activation");
 }

@@ -18,19 +18,12 @@
 #include <vector>
 
 #include "backends/cpu/ops/op.h"
+#include "core/argmax_params.h"
 
 namespace trtn::cpu {
 namespace {
 
 constexpr int64_t kGrain = 1 << 14;
-
-/// True when (a, ia) comes before (b, ib).
-inline bool before(float a, int64_t ia, float b, int64_t ib) {
-  const bool na = std::isnan(a), nb = std::isnan(b);
-  if (na || nb) return na && (!nb || ia > ib);
-  if (a != b) return a > b;
-  return ia > ib;
-}
 
 class ArgMaxOp final : public CpuOp {
  public:
@@ -79,7 +72,7 @@ class ArgMaxOp final : public CpuOp {
     if (top_k_ == 1) {
       int64_t best = 0;
       for (int64_t j = 1; j < dim_; ++j) {
-        if (before(in[j * stride_], j, in[best * stride_], best)) best = j;
+        if (argmax_before(in[j * stride_], j, in[best * stride_], best)) best = j;
       }
       write(0, in[best * stride_], best);
       return;
@@ -87,7 +80,7 @@ class ArgMaxOp final : public CpuOp {
     auto& v = *buf;
     for (int64_t j = 0; j < dim_; ++j) v[j] = {in[j * stride_], j};
     std::partial_sort(v.begin(), v.begin() + top_k_, v.end(),
-                      [](const auto& a, const auto& b) { return before(a.first, a.second, b.first, b.second); });
+                      [](const auto& a, const auto& b) { return argmax_before(a.first, a.second, b.first, b.second); });
     for (int64_t j = 0; j < top_k_; ++j) write(j, v[j].first, v[j].second);
   }
 
@@ -98,46 +91,10 @@ class ArgMaxOp final : public CpuOp {
 }  // namespace
 
 Status make_argmax(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  Status st = init.expect_float(1, 1);
+  ArgMaxParams p;
+  Status st = read_argmax_params(init, &p);
   if (!st.is_ok()) return st;
-  const TensorDesc& x = init.input(0);
-  const TensorDesc& y = init.output(0);
-  int64_t top_k = 0;
-  bool out_max_val = false;
-  if (!(st = init.attr_int("topK", &top_k)).is_ok()) return st;
-  if (!(st = init.attr_bool("outMaxVal", &out_max_val)).is_ok()) return st;
-  if (top_k < 1) return init.error("topK must be >= 1, got " + std::to_string(top_k));
-  const json::Value* axis_attr = init.node.attrs.get("axis");
-  if (axis_attr == nullptr || axis_attr->is_null()) {
-    if (top_k > x.volume) {
-      return init.error("topK " + std::to_string(top_k) + " is larger than the " + std::to_string(x.volume) +
-                        " values per image");
-    }
-    if (y.volume != top_k * (out_max_val ? 2 : 1)) {
-      return init.error("the output needs " + std::to_string(out_max_val ? 2 : 1) + " x topK values per image");
-    }
-    *out = std::make_unique<ArgMaxOp>(1, x.volume, 1, top_k, false, out_max_val);
-    return Status::ok();
-  }
-  int64_t axis = 0;
-  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
-  const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
-  if (axis == 0) return init.error("cannot take the top values across the batch (axis 0)");
-  if (axis < 1 || axis >= rank) {
-    return init.error("axis " + std::to_string(axis) + " is out of range for a " + std::to_string(rank) + "-D input");
-  }
-  const size_t a = static_cast<size_t>(axis - 1);
-  if (top_k > x.dims[a]) {
-    return init.error("topK " + std::to_string(top_k) + " is larger than axis " + std::to_string(axis) + " (" +
-                      std::to_string(x.dims[a]) + ")");
-  }
-  std::vector<int64_t> want = x.dims;
-  want[a] = top_k;
-  if (y.dims != want) return init.error("the output does not have the input's shape with topK along the axis");
-  int64_t outer = 1, stride = 1;
-  for (size_t i = 0; i < a; ++i) outer *= x.dims[i];
-  for (size_t i = a + 1; i < x.dims.size(); ++i) stride *= x.dims[i];
-  *out = std::make_unique<ArgMaxOp>(outer, x.dims[a], stride, top_k, true, out_max_val);
+  *out = std::make_unique<ArgMaxOp>(p.outer, p.dim, p.stride, p.top_k, p.has_axis, p.out_max_val);
   return Status::ok();
 }
 

@@ -11,12 +11,11 @@
 #include <vector>
 
 #include "backends/cpu/ops/op.h"
+#include "core/eltwise_params.h"
 #include "core/numeric.h"
 
 namespace trtn::cpu {
 namespace {
-
-enum class Operation { kProd, kSum, kMax };
 
 constexpr int64_t kGrain = int64_t{1} << 14;
 
@@ -28,7 +27,7 @@ inline float relu(float v, float slope) { return v > 0.0f ? v : v * slope; }
 
 class FloatEltwise final : public CpuOp {
  public:
-  FloatEltwise(std::string name, Operation op, std::vector<float> coeff, int64_t volume, Activation act)
+  FloatEltwise(std::string name, EltwiseOp op, std::vector<float> coeff, int64_t volume, Activation act)
       : name_(std::move(name)), op_(op), coeff_(std::move(coeff)), volume_(volume), act_(act) {}
 
   Status run(const OpArgs& args) const override {
@@ -41,9 +40,9 @@ class FloatEltwise final : public CpuOp {
         // Caffe's order: the first two inputs start the result, the others fold in one by one.
         for (int64_t j = begin; j < end; ++j) {
           switch (op_) {
-            case Operation::kProd: y[j] = x0[j] * x1[j]; break;
-            case Operation::kSum: y[j] = coeff_[0] * x0[j] + coeff_[1] * x1[j]; break;
-            case Operation::kMax: y[j] = x0[j] > x1[j] ? x0[j] : x1[j]; break;
+            case EltwiseOp::kProd: y[j] = x0[j] * x1[j]; break;
+            case EltwiseOp::kSum: y[j] = coeff_[0] * x0[j] + coeff_[1] * x1[j]; break;
+            case EltwiseOp::kMax: y[j] = x0[j] > x1[j] ? x0[j] : x1[j]; break;
           }
         }
         for (size_t i = 2; i < n; ++i) {
@@ -51,9 +50,9 @@ class FloatEltwise final : public CpuOp {
           const float c = coeff_[i];
           for (int64_t j = begin; j < end; ++j) {
             switch (op_) {
-              case Operation::kProd: y[j] *= x[j]; break;
-              case Operation::kSum: y[j] += c * x[j]; break;
-              case Operation::kMax: if (x[j] > y[j]) y[j] = x[j]; break;
+              case EltwiseOp::kProd: y[j] *= x[j]; break;
+              case EltwiseOp::kSum: y[j] += c * x[j]; break;
+              case EltwiseOp::kMax: if (x[j] > y[j]) y[j] = x[j]; break;
             }
           }
         }
@@ -69,7 +68,7 @@ class FloatEltwise final : public CpuOp {
 
  private:
   std::string name_;
-  Operation op_;
+  EltwiseOp op_;
   std::vector<float> coeff_;
   int64_t volume_;
   Activation act_;
@@ -113,59 +112,16 @@ class Int8EltwiseSum final : public CpuOp {
 };
 
 Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  const size_t n = init.node.inputs.size();
-  if (n < 2 || init.node.outputs.size() != 1) return init.error("expects 2 or more inputs and 1 output");
-  std::string operation;
-  std::vector<double> coeff;
-  Status st = init.attr_string("operation", &operation);
+  EltwiseParams p;
+  Status st = read_eltwise_params(init, &p);
   if (!st.is_ok()) return st;
-  Operation op;
-  if (operation == "PROD") op = Operation::kProd;
-  else if (operation == "SUM") op = Operation::kSum;
-  else if (operation == "MAX") op = Operation::kMax;
-  else return init.error("unknown operation '" + operation + "' (expected PROD, SUM or MAX)");
-  if (init.node.attrs.has("coeff")) {
-    if (!(st = init.attr_doubles("coeff", &coeff)).is_ok()) return st;
+  const int64_t volume = init.output(0).volume;
+  if (p.int8) {
+    *out = std::make_unique<Int8EltwiseSum>(init.node.name, std::move(p.multipliers), volume, init.node.activation,
+                                            p.float_out);
+  } else {
+    *out = std::make_unique<FloatEltwise>(init.node.name, p.op, std::move(p.coeff), volume, init.node.activation);
   }
-  if (coeff.empty()) coeff.assign(n, 1.0);
-  if (coeff.size() != n) {
-    return init.error("takes one coefficient per input: " + std::to_string(n) + " inputs, " +
-                      std::to_string(coeff.size()) + " coefficients");
-  }
-  // Caffe holds the coefficients as float; PROD refuses them and MAX ignores them.
-  if (op == Operation::kProd && std::any_of(coeff.begin(), coeff.end(), [](double c) { return c != 1.0; })) {
-    return init.error("PROD takes no coefficients");
-  }
-  std::vector<float> c(n);
-  for (size_t i = 0; i < n; ++i) c[i] = static_cast<float>(coeff[i]);
-
-  const TensorDesc& y = init.output(0);
-  for (size_t i = 0; i < n; ++i) {
-    if (init.input(i).dims != y.dims) return init.error("every input must have the output's shape");
-  }
-  if (init.node.precision == Precision::kINT8) {
-    if (op != Operation::kSum) return init.error("only Eltwise SUM has an INT8 form (docs/int8.md)");
-    for (size_t i = 0; i < n; ++i) {
-      if (init.input(i).dtype != DType::kInt8) {
-        return init.error("an INT8 node needs int8 inputs; '" + init.input(i).name + "' is float32");
-      }
-    }
-    const bool float_out = y.dtype == DType::kFloat32;
-    // C_i = float32(coeff_i * s_i / s_y) (int8 output) or float32(coeff_i * s_i), in double.
-    std::vector<float> m(n);
-    for (size_t i = 0; i < n; ++i) {
-      double v = static_cast<double>(c[i]) * static_cast<double>(init.input(i).scale);
-      if (!float_out) v /= static_cast<double>(y.scale);
-      m[i] = static_cast<float>(v);
-    }
-    *out = std::make_unique<Int8EltwiseSum>(init.node.name, std::move(m), y.volume, init.node.activation, float_out);
-    return Status::ok();
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (init.input(i).dtype != DType::kFloat32) return init.error("a float node needs float32 inputs");
-  }
-  if (y.dtype != DType::kFloat32) return init.error("a float node needs a float32 output");
-  *out = std::make_unique<FloatEltwise>(init.node.name, op, std::move(c), y.volume, init.node.activation);
   return Status::ok();
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "backends/cpu/ops/op.h"
+#include "core/embed_params.h"
 
 namespace trtn::cpu {
 namespace {
@@ -79,37 +80,11 @@ class EmbedOp final : public CpuOp {
 }  // namespace
 
 Status make_embed(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  Status st = init.expect_float(1, 1);
+  EmbedParams p;
+  Status st = read_embed_params(init, &p);
   if (!st.is_ok()) return st;
-  const TensorDesc& x = init.input(0);
-  const TensorDesc& y = init.output(0);
-  int64_t num_output = 0, input_dim = 0;
-  bool bias_term = false;
-  if (!(st = init.attr_int("numOutput", &num_output)).is_ok()) return st;
-  if (!(st = init.attr_int("inputDim", &input_dim)).is_ok()) return st;
-  if (!(st = init.attr_bool("biasTerm", &bias_term)).is_ok()) return st;
-  if (num_output < 1) return init.error("numOutput must be >= 1, got " + std::to_string(num_output));
-  // Indices travel as float32, which holds every integer up to 2^24 exactly.
-  if (input_dim < 1 || input_dim > (int64_t{1} << 24)) {
-    return init.error("inputDim must be in [1, 16777216], got " + std::to_string(input_dim));
-  }
-  std::vector<int64_t> want = x.dims;
-  want.push_back(num_output);
-  if (y.dims != want) return init.error("the output must be the input's shape followed by numOutput");
-  const Blob* table = init.blob("0");
-  if (table == nullptr || table->dtype != DType::kFloat32 || table->dims != std::vector<int64_t>{input_dim, num_output}) {
-    return init.error("needs the float32 table '" + init.node.name + "/0' of [" + std::to_string(input_dim) + ", " +
-                      std::to_string(num_output) + "]");
-  }
-  const float* bias = nullptr;
-  if (bias_term) {
-    const Blob* b = init.blob("1");
-    if (b == nullptr || b->dtype != DType::kFloat32 || b->volume() != num_output) {
-      return init.error("needs the float32 bias '" + init.node.name + "/1' of " + std::to_string(num_output) + " values");
-    }
-    bias = b->f32.data();
-  }
-  *out = std::make_unique<EmbedOp>(table->f32.data(), bias, input_dim, num_output, x.volume);
+  *out = std::make_unique<EmbedOp>(p.table->f32.data(), p.bias == nullptr ? nullptr : p.bias->f32.data(), p.input_dim,
+                                   p.num_output, p.indices_per_image);
   return Status::ok();
 }
 

@@ -14,20 +14,14 @@
 #include <utility>
 
 #include "backends/cpu/ops/op.h"
+#include "core/lrn_params.h"
 
 namespace trtn::cpu {
 namespace {
 
-/// Per-image shape and Caffe's float32 parameters.
-struct Params {
-  int64_t channels = 0, height = 0, width = 0;
-  int64_t size = 1;
-  float alpha = 0, beta = 0, k = 1;
-};
-
 class AcrossChannels final : public CpuOp {
  public:
-  AcrossChannels(std::string name, Params p) : name_(std::move(name)), p_(p) {}
+  AcrossChannels(std::string name, LrnParams p) : name_(std::move(name)), p_(p) {}
 
   Status run(const OpArgs& args) const override {
     try {
@@ -61,12 +55,12 @@ class AcrossChannels final : public CpuOp {
 
  private:
   std::string name_;
-  Params p_;
+  LrnParams p_;
 };
 
 class WithinChannel final : public CpuOp {
  public:
-  WithinChannel(std::string name, Params p) : name_(std::move(name)), p_(p) {}
+  WithinChannel(std::string name, LrnParams p) : name_(std::move(name)), p_(p) {}
 
   Status run(const OpArgs& args) const override {
     try {
@@ -107,42 +101,14 @@ class WithinChannel final : public CpuOp {
 
  private:
   std::string name_;
-  Params p_;
+  LrnParams p_;
 };
 
 Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  Status st = init.expect_io(1, 1);
+  LrnParams p;
+  Status st = read_lrn_params(init, &p);
   if (!st.is_ok()) return st;
-  if (init.node.activation.relu) return init.error("cannot fuse an activation");
-  if (init.node.precision == Precision::kINT8) return init.error("LRN has no INT8 form (docs/int8.md)");
-  int64_t size = 0;
-  double alpha = 0, beta = 0, k = 0;
-  std::string region;
-  if (!(st = init.attr_int("localSize", &size)).is_ok()) return st;
-  if (!(st = init.attr_double("alpha", &alpha)).is_ok()) return st;
-  if (!(st = init.attr_double("beta", &beta)).is_ok()) return st;
-  if (!(st = init.attr_double("k", &k)).is_ok()) return st;
-  if (!(st = init.attr_string("region", &region)).is_ok()) return st;
-  if (size < 1 || size % 2 == 0) return init.error("localSize must be odd and > 0, got " + std::to_string(size));
-  if (region != "ACROSS_CHANNELS" && region != "WITHIN_CHANNEL") {
-    return init.error("unknown region '" + region + "' (expected ACROSS_CHANNELS or WITHIN_CHANNEL)");
-  }
-  const TensorDesc& in = init.input(0);
-  if (in.dims.size() != 3) return init.error("needs a 4-D input (N, C, H, W)");
-  if (init.output(0).dims != in.dims) return init.error("output shape must equal the input shape");
-  if (in.dtype != DType::kFloat32 || init.output(0).dtype != DType::kFloat32) {
-    return init.error("needs float32 tensors");
-  }
-  Params p;
-  p.channels = in.dims[0];
-  p.height = in.dims[1];
-  p.width = in.dims[2];
-  p.size = size;
-  // Caffe's LRNParameter holds these as float.
-  p.alpha = static_cast<float>(alpha);
-  p.beta = static_cast<float>(beta);
-  p.k = static_cast<float>(k);
-  if (region == "ACROSS_CHANNELS") {
+  if (p.across_channels) {
     *out = std::make_unique<AcrossChannels>(init.node.name, p);
   } else {
     *out = std::make_unique<WithinChannel>(init.node.name, p);

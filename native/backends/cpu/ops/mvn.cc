@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/cpu/ops/op.h"
+#include "core/mvn_params.h"
 
 namespace trtn::cpu {
 namespace {
@@ -94,21 +95,10 @@ class MvnOp final : public CpuOp {
 }  // namespace
 
 Status make_mvn(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  Status st = init.expect_float(1, 1);
+  MvnParams p;
+  Status st = read_mvn_params(init, &p);
   if (!st.is_ok()) return st;
-  const TensorDesc& x = init.input(0);
-  const TensorDesc& y = init.output(0);
-  if (x.dims.empty()) return init.error("needs at least (N, C) dimensions");
-  if (y.dims != x.dims) return init.error("the output must have the input's shape");
-  bool normalize_variance = false, across_channels = false;
-  double eps = 0;
-  if (!(st = init.attr_bool("normalizeVariance", &normalize_variance)).is_ok()) return st;
-  if (!(st = init.attr_bool("acrossChannels", &across_channels)).is_ok()) return st;
-  if (!(st = init.attr_double("eps", &eps)).is_ok()) return st;
-  if (!std::isfinite(eps) || eps < 0) return init.error("eps must be a finite number >= 0");
-  const int64_t rows = across_channels ? 1 : x.dims[0];
-  // Caffe holds eps as a float32 parameter.
-  *out = std::make_unique<MvnOp>(rows, x.volume / rows, normalize_variance, static_cast<float>(eps));
+  *out = std::make_unique<MvnOp>(p.rows_per_image, p.dim, p.normalize_variance, p.eps);
   return Status::ok();
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/cpu/ops/op.h"
+#include "core/prelu_params.h"
 
 namespace trtn::cpu {
 namespace {
@@ -50,28 +51,14 @@ class PReluOp final : public CpuOp {
 }  // namespace
 
 Status make_prelu(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  Status st = init.expect_float(1, 1);
-  if (!st.is_ok()) return st;
-  const TensorDesc& x = init.input(0);
-  if (x.dims.empty()) return init.error("needs at least (N, C) dimensions");
-  if (init.output(0).dims != x.dims) return init.error("the output must have the input's shape");
-  bool shared = false;
-  if (!(st = init.attr_bool("channelShared", &shared)).is_ok()) return st;
-  const Blob* blob = init.blob("0");
-  if (blob == nullptr || blob->dtype != DType::kFloat32) return init.error("needs its float32 slope blob '" + init.node.name + "/0'");
-  const int64_t channels = x.dims[0];
-  const int64_t want = shared ? 1 : channels;
-  if (blob->volume() != want) {
-    return init.error(std::string(shared ? "a shared slope is one value" : "needs one slope per channel") + ": expected " +
-                      std::to_string(want) + " values, the blob has " + std::to_string(blob->volume()));
-  }
-  std::vector<float> slopes;
+  PReluParams p;
   try {
-    slopes = shared ? std::vector<float>(channels, blob->f32[0]) : blob->f32;
+    Status st = read_prelu_params(init, &p);
+    if (!st.is_ok()) return st;
   } catch (const std::bad_alloc&) {
     return Status(Code::kOutOfMemory, "cpu backend: out of memory creating PReLU '" + init.node.name + "'");
   }
-  *out = std::make_unique<PReluOp>(std::move(slopes), channels, x.volume / channels);
+  *out = std::make_unique<PReluOp>(std::move(p.slopes), p.channels, p.inner);
   return Status::ok();
 }
 

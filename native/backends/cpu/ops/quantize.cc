@@ -8,6 +8,7 @@
 
 #include "backends/cpu/ops/op.h"
 #include "core/numeric.h"
+#include "core/quantize_params.h"
 
 namespace trtn::cpu {
 namespace {
@@ -39,15 +40,10 @@ class Quantize final : public CpuOp {
 };
 
 Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  Status st = init.expect_io(1, 1);
+  QuantizeParams p;
+  Status st = read_quantize_params(init, &p);
   if (!st.is_ok()) return st;
-  if (init.node.activation.relu) return init.error("cannot fuse an activation");
-  const TensorDesc& x = init.input(0);
-  const TensorDesc& y = init.output(0);
-  if (x.dtype != DType::kFloat32) return init.error("needs a float32 input");
-  if (y.dtype != DType::kInt8 || !(y.scale > 0)) return init.error("needs an int8 output with a scale > 0");
-  if (x.volume != y.volume) return init.error("input and output must have the same number of elements");
-  *out = std::make_unique<Quantize>(init.node.name, x.volume, y.scale);
+  *out = std::make_unique<Quantize>(init.node.name, p.volume, p.scale);
   return Status::ok();
 }
 

@@ -9,17 +9,16 @@
 #include <utility>
 
 #include "backends/cpu/ops/op.h"
+#include "core/reshape_params.h"
 
 namespace trtn::cpu {
 namespace {
 
 constexpr int64_t kGrain = int64_t{1} << 16;
 
-enum class Mode { kCopyFloat, kCopyInt8, kDequantize };
-
 class Reshape final : public CpuOp {
  public:
-  Reshape(std::string name, std::string op, Mode mode, int64_t volume, float scale)
+  Reshape(std::string name, std::string op, ReshapeMode mode, int64_t volume, float scale)
       : name_(std::move(name)), op_(std::move(op)), mode_(mode), volume_(volume), scale_(scale) {}
 
   Status run(const OpArgs& args) const override {
@@ -27,14 +26,14 @@ class Reshape final : public CpuOp {
       args.pool.parallel_for(args.batch * volume_, kGrain, [&](int64_t begin, int64_t end) {
         const size_t n = static_cast<size_t>(end - begin);
         switch (mode_) {
-          case Mode::kCopyFloat:
+          case ReshapeMode::kCopyFloat:
             std::memcpy(static_cast<float*>(args.out[0]) + begin, static_cast<const float*>(args.in[0]) + begin,
                         n * sizeof(float));
             break;
-          case Mode::kCopyInt8:
+          case ReshapeMode::kCopyInt8:
             std::memcpy(static_cast<int8_t*>(args.out[0]) + begin, static_cast<const int8_t*>(args.in[0]) + begin, n);
             break;
-          case Mode::kDequantize: {
+          case ReshapeMode::kDequantize: {
             const int8_t* q = static_cast<const int8_t*>(args.in[0]);
             float* y = static_cast<float*>(args.out[0]);
             for (int64_t i = begin; i < end; ++i) y[i] = static_cast<float>(q[i]) * scale_;
@@ -50,38 +49,16 @@ class Reshape final : public CpuOp {
 
  private:
   std::string name_, op_;
-  Mode mode_;
+  ReshapeMode mode_;
   int64_t volume_;
   float scale_;
 };
 
 Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  Status st = init.expect_io(1, 1);
+  ReshapeParams p;
+  Status st = read_reshape_params(init, &p);
   if (!st.is_ok()) return st;
-  if (init.node.activation.relu) return init.error("cannot fuse an activation");
-  const TensorDesc& x = init.input(0);
-  const TensorDesc& y = init.output(0);
-  // The shape itself was worked out by the IR (Caffe's rules); only the element count matters here.
-  if (x.volume != y.volume) {
-    return init.error("input '" + x.name + "' has " + std::to_string(x.volume) + " elements per image but output '" +
-                      y.name + "' has " + std::to_string(y.volume));
-  }
-  Mode mode = Mode::kCopyFloat;
-  if (init.node.precision == Precision::kINT8) {
-    if (x.dtype != DType::kInt8) return init.error("an INT8 node needs an int8 input");
-    if (y.dtype == DType::kInt8) {
-      if (y.scale != x.scale) {
-        return init.error("an INT8 " + init.node.op + " output keeps its input's scale (" + std::to_string(x.scale) +
-                          "), not " + std::to_string(y.scale));
-      }
-      mode = Mode::kCopyInt8;
-    } else {
-      mode = Mode::kDequantize;
-    }
-  } else if (x.dtype != DType::kFloat32 || y.dtype != DType::kFloat32) {
-    return init.error("a float node needs float32 tensors");
-  }
-  *out = std::make_unique<Reshape>(init.node.name, init.node.op, mode, x.volume, x.scale);
+  *out = std::make_unique<Reshape>(init.node.name, init.node.op, p.mode, p.volume, p.scale);
   return Status::ok();
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backends/cpu/ops/op.h"
+#include "core/tile_params.h"
 
 namespace trtn::cpu {
 namespace {
@@ -45,27 +46,10 @@ class TileOp final : public CpuOp {
 }  // namespace
 
 Status make_tile(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  Status st = init.expect_float(1, 1);
+  TileParams p;
+  Status st = read_tile_params(init, &p);
   if (!st.is_ok()) return st;
-  const TensorDesc& x = init.input(0);
-  const TensorDesc& y = init.output(0);
-  int64_t axis = 0, tiles = 0;
-  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
-  if (!(st = init.attr_int("tiles", &tiles)).is_ok()) return st;
-  const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
-  if (axis == 0) return init.error("cannot tile along the batch (axis 0)");
-  if (axis < 1 || axis >= rank) {
-    return init.error("axis " + std::to_string(axis) + " is out of range for a " + std::to_string(rank) + "-D input");
-  }
-  if (tiles < 1) return init.error("tiles must be >= 1, got " + std::to_string(tiles));
-  const size_t a = static_cast<size_t>(axis - 1);
-  std::vector<int64_t> want = x.dims;
-  want[a] *= tiles;
-  if (y.dims != want) return init.error("the output does not have the tiled shape");
-  int64_t outer = 1, inner = 1;
-  for (size_t i = 0; i < a; ++i) outer *= x.dims[i];
-  for (size_t i = a; i < x.dims.size(); ++i) inner *= x.dims[i];
-  *out = std::make_unique<TileOp>(outer, inner, tiles);
+  *out = std::make_unique<TileOp>(p.outer, p.inner, p.tiles);
   return Status::ok();
 }
 

@@ -1,0 +1,67 @@
+// Quantize on the GPU (docs/int8.md, core/quantize_params.h): q = saturate(x / s_y) with an IEEE
+// float32 division (div.rn.f32; x * (1 / s) would round differently), round half to even, clamp to
+// [-127, 127], NaN to 0. A map over View4s: float32 (or float16) in, int8 out, 16 int8 per store.
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/kernels/map.cuh"
+#include "core/quantize_params.h"
+
+namespace trtn::cuda {
+namespace {
+
+struct QuantizeFn : MapFn {
+  float scale;
+  // The store saturates (ElemIO<int8_t>::store).
+  __device__ __forceinline__ float start(float x, int, int) const { return x / scale; }
+};
+
+class QuantizeOp final : public CudaOp {
+ public:
+  QuantizeOp(std::string name, float scale, bool views, std::vector<int64_t> in_dims, std::vector<int64_t> out_dims)
+      : name_(std::move(name)), scale_(scale), views_(views), in_dims_(std::move(in_dims)), out_dims_(std::move(out_dims)) {}
+
+  Status run(const RunArgs& args) const override {
+    View4 x = args.in[0], y = args.out[0];
+    if (!views_) {
+      // Only the element count is shared (core/quantize_params.h): both as flat [volume].
+      TensorDesc flat;
+      flat.dims = {volume_of(in_dims_)};
+      x = dense_like(x, flat);
+      y = dense_like(y, flat);
+    }
+    if (y.elem != Elem::kI8) return no_kernel(name_, x.elem, y.elem);
+    const QuantizeFn f{{}, scale_};
+    if (x.elem == Elem::kF32) return launch_map1<float, int8_t>(x, y, f, args.stream);
+    if (x.elem == Elem::kF16) return launch_map1<__half, int8_t>(x, y, f, args.stream);
+    return no_kernel(name_, x.elem, y.elem);
+  }
+
+ private:
+  std::string name_;
+  float scale_;
+  bool views_;
+  std::vector<int64_t> in_dims_, out_dims_;
+};
+
+}  // namespace
+
+Status make_quantize(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
+  try {
+    QuantizeParams p;
+    Status st = read_quantize_params(init.node, &p);
+    if (!st.is_ok()) return st;
+    // Views only when both tensors have one shape (the planner gives a Quantize its input's dims).
+    const bool views = op_takes_views(init.node.graph, init.node.node) && init.node.input(0).dims == init.node.output(0).dims;
+    if (!(st = check_places(init, views)).is_ok()) return st;
+    *out = std::make_unique<QuantizeOp>(init.node.node.name, p.scale, views, init.node.input(0).dims,
+                                        init.node.output(0).dims);
+    return Status::ok();
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
+  }
+}
+
+}  // namespace trtn::cuda

@@ -1,0 +1,52 @@
+// Tile on the GPU (core/tile_params.h) over whole kLinear tensors: output block b (of `inner`
+// values) is input block b / tiles, one 2-D copy with a repeat (16-byte packs when aligned).
+#include <memory>
+#include <new>
+#include <string>
+
+#include "backends/cuda/kernels/map.cuh"
+#include "core/tile_params.h"
+
+namespace trtn::cuda {
+namespace {
+
+class TileOp final : public CudaOp {
+ public:
+  TileOp(std::string name, TileParams p) : name_(std::move(name)), p_(p) {}
+
+  Status run(const RunArgs& args) const override {
+    Copy2d c;
+    c.rows = static_cast<int64_t>(args.batch) * p_.outer * p_.tiles;
+    c.len = p_.inner;
+    c.src_stride = p_.inner;
+    c.dst_stride = p_.inner;
+    c.rep = p_.tiles;
+    const void* x = args.in[0].data;
+    void* y = args.out[0].data;
+    return dispatch_float2(name_, args.in[0].elem, args.out[0].elem, [&](auto tin, auto tout) -> Status {
+      return launch_copy2d<decltype(tin), decltype(tout)>(x, y, c, CopyFn{}, args.stream);
+    });
+  }
+
+ private:
+  std::string name_;
+  TileParams p_;
+};
+
+}  // namespace
+
+Status make_tile(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
+  try {
+    TileParams p;
+    Status st = read_tile_params(init.node, &p);
+    if (!st.is_ok()) return st;
+    if (!(st = check_places(init, false)).is_ok()) return st;
+    if (p.tiles >= kMaxLaunchItems) return init.node.error("has more tiles than the cuda kernels' 2^31 index range");
+    *out = std::make_unique<TileOp>(init.node.node.name, p);
+    return Status::ok();
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
+  }
+}
+
+}  // namespace trtn::cuda

@@ -1,0 +1,44 @@
+#include "core/lrn_params.h"
+
+#include <string>
+
+namespace trtn {
+
+Status read_lrn_params(const OpInit& init, LrnParams* out) {
+  Status st = init.expect_io(1, 1);
+  if (!st.is_ok()) return st;
+  if (init.node.activation.relu) return init.error("cannot fuse an activation");
+  if (init.node.precision == Precision::kINT8) return init.error("LRN has no INT8 form (docs/int8.md)");
+  int64_t size = 0;
+  double alpha = 0, beta = 0, k = 0;
+  std::string region;
+  if (!(st = init.attr_int("localSize", &size)).is_ok()) return st;
+  if (!(st = init.attr_double("alpha", &alpha)).is_ok()) return st;
+  if (!(st = init.attr_double("beta", &beta)).is_ok()) return st;
+  if (!(st = init.attr_double("k", &k)).is_ok()) return st;
+  if (!(st = init.attr_string("region", &region)).is_ok()) return st;
+  if (size < 1 || size % 2 == 0) return init.error("localSize must be odd and > 0, got " + std::to_string(size));
+  if (region != "ACROSS_CHANNELS" && region != "WITHIN_CHANNEL") {
+    return init.error("unknown region '" + region + "' (expected ACROSS_CHANNELS or WITHIN_CHANNEL)");
+  }
+  const TensorDesc& in = init.input(0);
+  if (in.dims.size() != 3) return init.error("needs a 4-D input (N, C, H, W)");
+  if (init.output(0).dims != in.dims) return init.error("output shape must equal the input shape");
+  if (in.dtype != DType::kFloat32 || init.output(0).dtype != DType::kFloat32) {
+    return init.error("needs float32 tensors");
+  }
+  LrnParams p;
+  p.across_channels = region == "ACROSS_CHANNELS";
+  p.channels = in.dims[0];
+  p.height = in.dims[1];
+  p.width = in.dims[2];
+  p.size = size;
+  // Caffe's LRNParameter holds these as float.
+  p.alpha = static_cast<float>(alpha);
+  p.beta = static_cast<float>(beta);
+  p.k = static_cast<float>(k);
+  *out = p;
+  return Status::ok();
+}
+
+}  // namespace trtn
