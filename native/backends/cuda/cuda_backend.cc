@@ -365,6 +365,7 @@ Status CudaEngine::tune(int batch, const std::map<std::string, std::string>& giv
       TRTN_CUDA_TRY(cudaEventSynchronize(t1));
       float once = 0;
       TRTN_CUDA_TRY(cudaEventElapsedTime(&once, t0, t1));
+      if (best >= 0 && once > 4 * best_ms) continue;  // far slower than the best so far: not worth timing
       const int reps = std::max(3, std::min(50, static_cast<int>(std::ceil(2.0 / std::max(once, 1e-3f)))));
       TRTN_CUDA_TRY(cudaEventRecord(t0, stream));
       for (int r = 0; r < reps; ++r) {
