@@ -73,7 +73,8 @@ class CropOp final : public CudaOp {
         a.in_strides[i] = p_.in_strides[i];
         a.offsets[i] = p_.offsets[i];
         a.by_dim[i] = FastDiv(a.out_dims[i]);
-        strides_aligned = strides_aligned && p_.in_strides[i] % V == 0;
+        // Rows start at offsets[rank - 1] plus multiples of the outer strides.
+        if (i + 1 < rank) strides_aligned = strides_aligned && p_.in_strides[i] % V == 0;
       }
       if (rank > 0) strides_aligned = strides_aligned && p_.offsets[rank - 1] % V == 0;
       a.in_volume = p_.in_volume;

@@ -314,7 +314,8 @@ enum class MapMode : int32_t {
 
 struct MapPlan {
   MapMode mode = MapMode::kCoords;
-  bool vec = false;     // full chunks move as packs
+  bool vec_in = false;   // full chunks of every input load as packs
+  bool vec_out = false;  // full chunks of the output store as packs
   uint32_t total = 0;   // work items: chunks, or elements in kCoords
   uint32_t chunks = 1;  // chunks per row
   uint32_t len = 0;     // elements per row
@@ -419,7 +420,7 @@ __device__ __forceinline__ void map_chunk(const MapArgs<kMaxIn>& a, const MapPla
   float acc[V];
   {
     float x[V];
-    load_chunk<Tin, V>(static_cast<const Tin*>(a.in[0].data) + offset(a.in[0]), valid(a.in[0].c), p.vec, x);
+    load_chunk<Tin, V>(static_cast<const Tin*>(a.in[0].data) + offset(a.in[0]), valid(a.in[0].c), p.vec_in, x);
 #pragma unroll
     for (int k = 0; k < V; ++k) acc[k] = f.start(x[k], a.n0 + en[k], ec[k]);
   }
@@ -427,7 +428,7 @@ __device__ __forceinline__ void map_chunk(const MapArgs<kMaxIn>& a, const MapPla
   for (int i = 1; i < kMaxIn; ++i) {
     if (i < a.count) {
       float x[V];
-      load_chunk<Tin, V>(static_cast<const Tin*>(a.in[i].data) + offset(a.in[i]), valid(a.in[i].c), p.vec, x);
+      load_chunk<Tin, V>(static_cast<const Tin*>(a.in[i].data) + offset(a.in[i]), valid(a.in[i].c), p.vec_in, x);
 #pragma unroll
       for (int k = 0; k < V; ++k) acc[k] = f.step(acc[k], x[k], i);
     }
@@ -435,7 +436,7 @@ __device__ __forceinline__ void map_chunk(const MapArgs<kMaxIn>& a, const MapPla
   float y[V];
 #pragma unroll
   for (int k = 0; k < V; ++k) y[k] = ec[k] < a.out.c ? f.finish(acc[k]) : 0.0f;
-  store_chunk<Tout, V>(static_cast<Tout*>(a.out.data) + offset(a.out), cnt, p.vec, y);
+  store_chunk<Tout, V>(static_cast<Tout*>(a.out.data) + offset(a.out), cnt, p.vec_out, y);
 }
 
 template <typename Tin, typename Tout, int V, int kMaxIn, typename F>
@@ -460,29 +461,35 @@ MapPlan plan_map(const MapArgs<kMaxIn>& a) {
   bool nhwc = o.layout == Layout::kNHWC && o.sc == 1;
   bool planes = o.layout == Layout::kLinear && o.sw == 1 && o.sh == o.w;
   bool flat = planes && o.dense_nchw() && o.c_write == o.c;
-  bool aligned = aligned_to(o.data, pack_align<Tout, V>());
   for (int i = 0; i < a.count; ++i) {
     const View4& v = a.in[i];
     nhwc = nhwc && v.layout == Layout::kNHWC && v.sc == 1;
     planes = planes && v.layout == Layout::kLinear && v.sw == 1 && v.sh == v.w;
     flat = flat && v.layout == Layout::kLinear && v.dense_nchw();
-    aligned = aligned && aligned_to(v.data, pack_align<Tin, V>());
   }
   const int64_t hw = static_cast<int64_t>(o.h) * o.w;
-  auto strides_ok = [&](auto pick) {
-    if (pick(o) % V != 0) return false;
+  // Chunks start at multiples of V within a row; rows start at these strides' multiples.
+  auto packs_ok = [&](const View4& v, int align, auto... strides) {
+    return V > 1 && aligned_to(v.data, align) && ((strides(v) % V == 0) && ...);
+  };
+  auto packs_in = [&](auto... strides) {
     for (int i = 0; i < a.count; ++i) {
-      if (pick(a.in[i]) % V != 0) return false;
+      if (!packs_ok(a.in[i], pack_align<Tin, V>(), strides...)) return false;
     }
     return true;
   };
+  const auto sn = [](const View4& v) { return v.sn; };
+  const auto sc = [](const View4& v) { return v.sc; };
+  const auto sh = [](const View4& v) { return v.sh; };
+  const auto sw = [](const View4& v) { return v.sw; };
   if (flat) {
     p.mode = MapMode::kFlat;
     p.len = static_cast<uint32_t>(o.n * o.image_volume());
     p.total = (p.len + V - 1) / V;
     p.by_a = FastDiv(static_cast<uint32_t>(hw));
     p.by_b = FastDiv(static_cast<uint32_t>(o.c));
-    p.vec = V > 1 && aligned;
+    p.vec_out = packs_ok(o, pack_align<Tout, V>());
+    p.vec_in = packs_in();
   } else if (nhwc) {
     p.mode = MapMode::kNhwcRows;
     p.len = static_cast<uint32_t>(o.c_write);
@@ -491,8 +498,8 @@ MapPlan plan_map(const MapArgs<kMaxIn>& a) {
     p.by_chunks = FastDiv(p.chunks);
     p.by_a = FastDiv(static_cast<uint32_t>(o.w));
     p.by_b = FastDiv(static_cast<uint32_t>(o.h));
-    p.vec = V > 1 && aligned && strides_ok([](const View4& v) { return v.sn; }) &&
-            strides_ok([](const View4& v) { return v.sh; }) && strides_ok([](const View4& v) { return v.sw; });
+    p.vec_out = packs_ok(o, pack_align<Tout, V>(), sn, sh, sw);
+    p.vec_in = packs_in(sn, sh, sw);
   } else if (planes) {
     p.mode = MapMode::kPlaneRows;
     p.len = static_cast<uint32_t>(hw);
@@ -500,8 +507,8 @@ MapPlan plan_map(const MapArgs<kMaxIn>& a) {
     p.total = static_cast<uint32_t>(static_cast<int64_t>(o.n) * o.c_write * p.chunks);
     p.by_chunks = FastDiv(p.chunks);
     p.by_a = FastDiv(static_cast<uint32_t>(o.c_write));
-    p.vec = V > 1 && aligned && strides_ok([](const View4& v) { return v.sn; }) &&
-            strides_ok([](const View4& v) { return v.sc; });
+    p.vec_out = packs_ok(o, pack_align<Tout, V>(), sn, sc);
+    p.vec_in = packs_in(sn, sc);
   } else {
     p.mode = MapMode::kCoords;
     p.total = static_cast<uint32_t>(write_count(o));

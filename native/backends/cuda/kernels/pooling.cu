@@ -33,7 +33,7 @@ struct PoolArgs {
   PoolGeom g;
   float scale;          // INT8 with a float output: s_x
   bool chunks_mode;     // NHWC: V channels of one pixel per item
-  bool vec;             // chunks move as packs
+  bool vec_in, vec_out; // full chunks load / store as packs
   uint32_t total;       // items
   uint32_t chunks;      // chunks per output pixel
   FastDiv by_chunks, by_ow, by_oh;
@@ -161,14 +161,14 @@ __device__ __forceinline__ void pool_chunk(const PoolArgs& a, uint32_t t) {
   const int valid = max(0, min(cnt, a.out.c - c0));
   float r[V];
   int arg[V];
-  pool_lanes<Tin, Tout, M, V, false>(a, static_cast<const Tin*>(a.in.data) + n * a.in.sn + c0, oh, ow, valid, a.vec, r,
-                                     arg);
+  pool_lanes<Tin, Tout, M, V, false>(a, static_cast<const Tin*>(a.in.data) + n * a.in.sn + c0, oh, ow, valid, a.vec_in,
+                                     r, arg);
 #pragma unroll
   for (int k = 0; k < V; ++k) {
     if (k >= valid) r[k] = 0.0f;
   }
   Tout* y = static_cast<Tout*>(a.out.data) + n * a.out.sn + oh * a.out.sh + ow * a.out.sw + c0;
-  map_detail::store_chunk<Tout, V>(y, cnt, a.vec, r);
+  map_detail::store_chunk<Tout, V>(y, cnt, a.vec_out, r);
 }
 
 template <typename Tin, typename Tout, PoolMethod M>
@@ -277,9 +277,10 @@ class PoolingOp final : public CudaOp {
                    static_cast<int>(p_.pad_w)};
     a.scale = p_.scale;
     a.chunks_mode = mask == nullptr && x.layout == Layout::kNHWC && y.layout == Layout::kNHWC && x.sc == 1 && y.sc == 1;
-    a.vec = a.chunks_mode && V > 1 && aligned_to(x.data, pack_align<Tin, V>()) &&
-            aligned_to(y.data, pack_align<Tout, V>()) && x.sn % V == 0 && x.sh % V == 0 && x.sw % V == 0 &&
-            y.sn % V == 0 && y.sh % V == 0 && y.sw % V == 0;
+    a.vec_in = a.chunks_mode && V > 1 && aligned_to(x.data, pack_align<Tin, V>()) && x.sn % V == 0 &&
+               x.sh % V == 0 && x.sw % V == 0;
+    a.vec_out = a.chunks_mode && V > 1 && aligned_to(y.data, pack_align<Tout, V>()) && y.sn % V == 0 &&
+                y.sh % V == 0 && y.sw % V == 0;
     const int64_t per_image = static_cast<int64_t>(y.c_write) * y.h * y.w;
     Status st = for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
       a.in = images(x, n0, nb);
