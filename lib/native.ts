@@ -44,14 +44,19 @@ export interface NativeDeviceInfo {
 /** An engine or context as the addon hands it out (an opaque external). */
 export type NativeHandle = { readonly __native: unique symbol };
 
-/** The addon's exports (native/addon/*.h document each). */
-/** GPU times of one execute (cuda): events around the copies and the compute, in ms. */
+/**
+ * What one execute measured: GPU times (cuda: events around the copies and the compute, in ms)
+ * and, when profiling was asked for, every layer's time.
+ */
 export interface NativeRunTiming {
-  h2dMs: number;
-  computeMs: number;
-  d2hMs: number;
+  h2dMs?: number;
+  computeMs?: number;
+  d2hMs?: number;
+  layers?: Array<{ name: string; op: string; ms: number }>;
+  reformatMs?: number;
 }
 
+/** The addon's exports (native/addon/*.h document each). */
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   devices(checkImages: boolean): { devices: NativeDeviceInfo[]; reason: string; driverVersion: number };
@@ -65,7 +70,7 @@ export interface NativeAddon {
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;
   execute(context: NativeHandle, batch: number, inputs: Float32Array[], outputs: Float32Array[],
-    histograms?: NativeHandle): Promise<NativeRunTiming | undefined>;
+    histograms?: NativeHandle, profile?: boolean): Promise<NativeRunTiming | undefined>;
   createHistograms(tensorCount: number): NativeHandle;
   readHistograms(histograms: NativeHandle): { amax: Float64Array; range: Float64Array; seen: Uint8Array; counts: Float64Array };
 }

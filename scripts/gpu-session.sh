@@ -9,13 +9,15 @@
 #   gpu       the GPU tests (test/gpu), spec reporter
 #   sanitize  compute-sanitizer memcheck over the op tests of a few layer types
 #   bench     scripts/bench-gpu.ts: our engine, every precision, AlexNet and GoogLeNet
+#   profile   bench --dumpProfile: per-layer GPU times, AlexNet and GoogLeNet, batch 128
+#             (PROFILE_PRECISIONS, default fp16 int8), to profile.log
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
 #   unit      the unit suite on the GPU machine
 # Logs and JSON go to $OUT (the device tool brings back at most 8 files).
 set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
-steps=${*:-facts selftest gpu sanitize bench peer unit}
+steps=${*:-facts selftest gpu sanitize bench profile peer unit}
 log="$OUT/gpu-session.log"
 exec > >(tee -a "$log") 2>&1
 has() { [[ " $steps " == *" $1 "* ]]; }
@@ -82,6 +84,21 @@ if has bench; then
   echo "== benchmark: our cuda engine"
   timeout 540 node dist/scripts/bench-gpu.js --out "$OUT/bench.json" ${BENCH_ARGS:-}
   echo "bench exit: $?"
+fi
+
+if has profile; then
+  echo "== per-layer profile (bench --dumpProfile), batch ${PROFILE_BATCH:-128}"
+  cache=$(mktemp -u).json
+  for net in alexnet googlenet; do
+    for prec in ${PROFILE_PRECISIONS:-fp16 int8}; do
+      echo "--- $net $prec" >> "$OUT/profile.log"
+      timeout 240 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda --precision $prec \
+        --batch ${PROFILE_BATCH:-128} --timingCache "$cache" --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 \
+        >> "$OUT/profile.log" 2>&1
+      echo "$net $prec profile exit: $?"
+    done
+  done
+  grep -E "^---|GPU Compute Time|^Total" "$OUT/profile.log"
 fi
 
 if has peer; then

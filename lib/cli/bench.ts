@@ -6,6 +6,7 @@
  */
 import * as os from 'os';
 import { devices } from '../device';
+import type { ExecutionContext, InferOptions } from '../runtime/engine';
 import { uniformData } from '../random_data';
 import { human } from './format';
 import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
@@ -21,6 +22,8 @@ export const BENCH: CommandSpec = {
     { name: 'warmUp', type: 'string', value: 'ms', help: 'Run this long before timing', default: '200' },
     { name: 'duration', type: 'string', value: 's', help: 'Time at least this long', default: '3' },
     { name: 'iterations', type: 'string', value: 'N', help: 'Time at least this many inferences', default: '10' },
+    { name: 'dumpProfile', type: 'boolean', help: 'After timing, profile every layer (mean of --profileRuns runs) and print the table' },
+    { name: 'profileRuns', type: 'string', value: 'N', help: 'Profiled inferences averaged by --dumpProfile', default: '10' },
     { name: 'json', type: 'boolean', help: 'Print the results as JSON' },
     ...ENGINE_OPTIONS,
   ],
@@ -31,6 +34,10 @@ export const BENCH: CommandSpec = {
     'GPU backends also report GPU Compute Time (CUDA events around the kernels of one inference, as\n' +
     "trtexec does) and the H2D / D2H copy times; images/s from the median compute time is the GPU's\n" +
     'throughput without the copies.',
+    '--dumpProfile: each layer timed on its own (cuda: CUDA events between layers, no CUDA graph;\n' +
+    'cpu: host wall time), averaged over --profileRuns inferences after the timed window, with its\n' +
+    'share of the total. Layers the builder fused into another (a ReLU into its convolution, an\n' +
+    'elided Concat) show 0. Profiled runs are not part of the throughput and latency figures.',
   ],
   examples: [
     'tensorrt-node bench models/googlenet.prototxt --batch 1',
@@ -51,6 +58,53 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
+/** The per-layer profile of --dumpProfile. */
+export interface BenchProfile {
+  runs: number;
+  /** Sum of the layers' mean times plus the unowned conversions, ms. */
+  totalMs: number;
+  reformatMs: number;
+  layers: Array<{ name: string; op: string; meanMs: number; percent: number }>;
+}
+
+/** Mean per-layer times over `runs` profiled inferences. */
+async function profileLayers(ctx: ExecutionContext, inputs: Record<string, Float32Array>,
+  options: InferOptions, runs: number): Promise<BenchProfile> {
+  let sums: number[] = [];
+  let reformat = 0;
+  let names: Array<{ name: string; op: string }> = [];
+  for (let r = 0; r < runs; ++r) {
+    await ctx.infer(inputs, { ...options, profile: true });
+    const p = ctx.lastProfile;
+    if (p === undefined) throw new Error('the backend returned no layer profile');
+    if (r === 0) {
+      names = p.layers.map((l) => ({ name: l.name, op: l.op }));
+      sums = p.layers.map(() => 0);
+    }
+    p.layers.forEach((l, i) => { sums[i] += l.ms; });
+    reformat += p.reformatMs;
+  }
+  const means = sums.map((v) => v / runs);
+  const reformatMs = reformat / runs;
+  const totalMs = means.reduce((a, b) => a + b, 0) + reformatMs;
+  return {
+    runs, totalMs, reformatMs,
+    layers: names.map((n, i) => ({ ...n, meanMs: means[i], percent: totalMs > 0 ? (100 * means[i]) / totalMs : 0 })),
+  };
+}
+
+/** trtexec-like per-layer table: time, share, then the total. */
+export function formatProfile(p: BenchProfile): string {
+  const width = Math.min(48, Math.max(5, ...p.layers.map((l) => l.name.length)));
+  const row = (name: string, op: string, ms: number, pct: number): string =>
+    `${name.padEnd(width)}  ${op.padEnd(18)}  ${ms.toFixed(4).padStart(10)}  ${pct.toFixed(1).padStart(5)}%`;
+  const lines = [`=== Profile (mean of ${p.runs} runs) ===`, `${'Layer'.padEnd(width)}  ${'Op'.padEnd(18)}  ${'Time (ms)'.padStart(10)}  ${'Share'.padStart(6)}`];
+  for (const l of p.layers) lines.push(row(l.name.length > width ? `${l.name.slice(0, width - 1)}~` : l.name, l.op, l.meanMs, l.percent));
+  if (p.reformatMs > 0) lines.push(row('(input/output reformat)', '-', p.reformatMs, p.totalMs > 0 ? (100 * p.reformatMs) / p.totalMs : 0));
+  lines.push(row('Total', '', p.totalMs, 100));
+  return lines.join('\n');
+}
+
 /** Runs `bench`; resolves to the exit code. */
 export async function runBench(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const { values, positionals } = parseCommand(BENCH, argv);
@@ -66,6 +120,8 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
     throw new UsageError(`tensorrt-node bench: --duration is seconds in [0, 86400], got '${String(values.duration)}'`);
   }
   const iterations = intOption(BENCH, 'iterations', values.iterations as string | undefined, 1, 1e9) ?? 10;
+  const profileRuns = intOption(BENCH, 'profileRuns', values.profileRuns as string | undefined, 1, 100000) ?? 10;
+  const dumpProfile = values.dumpProfile === true;
   const { seed } = engineChoices(BENCH, values);
   const json = values.json === true;
   const { engine } = await obtainEngine(BENCH, positionals[0], values, batch, json ? () => undefined : err);
@@ -98,6 +154,7 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
       }
     }
     const wall = (performance.now() - start) / 1000;
+    const profile = dumpProfile ? await profileLayers(ctx, inputs, options, profileRuns) : undefined;
     const gpus = devices().devices;
     const result = {
       network: positionals[0], backend: engine.backend, precision: engine.precision, batch,
@@ -111,6 +168,7 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
         compute: summary(gpu.compute), h2d: summary(gpu.h2d), d2h: summary(gpu.d2h),
       },
       gpuComputeImagesPerSecond: gpu.compute.length === 0 ? undefined : batch / (summary(gpu.compute).median / 1000),
+      profile,
       note: engine.backend === 'cpu' ? cpuNote() : '',
     };
     if (json) {
@@ -131,6 +189,7 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
       out(`H2D Latency: median = ${g.h2d.median.toFixed(3)} ms; D2H Latency: median = ${g.d2h.median.toFixed(3)} ms`);
     }
     out(`Total host walltime: ${wall.toFixed(3)} s over ${latencies.length} inferences`);
+    if (profile !== undefined) out(formatProfile(profile));
     if (result.note) out(`Note: ${result.note}`);
     out('Throughput is images per second over the timed window; latency is the wall time of one infer() call,');
     out('inputs and outputs included.');

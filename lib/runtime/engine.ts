@@ -26,6 +26,12 @@ export interface InferOptions {
   readonly batchSize?: number;
   /** Arrays to write the outputs into (at least batchSize x image size long), by output name. */
   readonly outputs?: Readonly<Record<string, Float32Array>>;
+  /**
+   * Time every layer of this call on its own (trtexec's --dumpProfile); the times land in the
+   * context's lastProfile. Slower than a plain call (no CUDA graph, an event per layer): for
+   * profiling, not for serving.
+   */
+  readonly profile?: boolean;
 }
 
 /** What an engine is, independent of how it was made. */
@@ -198,12 +204,32 @@ export interface RunTiming {
   readonly d2hMs: number;
 }
 
+/** One layer's time in a profiled infer(). */
+export interface LayerTime {
+  /** The layer's name in the network (after the builder's fusions: a ReLU folded into its convolution has no entry of its own). */
+  readonly name: string;
+  /** Its IR op (Convolution, Pooling, ...). */
+  readonly op: string;
+  /** Milliseconds: GPU time between events on either side (cuda), host wall time (cpu). */
+  readonly ms: number;
+}
+
+/** Every layer's time in the last profiled infer(). */
+export interface LayerProfile {
+  readonly batch: number;
+  readonly layers: readonly LayerTime[];
+  /** Layout and type conversions of the inputs and outputs that no layer owns (cuda). */
+  readonly reformatMs: number;
+}
+
 /** Runs an engine: infer() calls on one context run one after another, in call order. */
 export class ExecutionContext {
   private handle: NativeHandle | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** GPU times of the last infer() that finished (cuda backend); undefined on the cpu backend. */
   lastTiming: RunTiming | undefined;
+  /** Per-layer times of the last infer() called with `profile: true` that finished. */
+  lastProfile: LayerProfile | undefined;
 
   /** @internal Engine.createContext makes contexts. */
   constructor(readonly engine: Engine, handle: NativeHandle) {
@@ -240,7 +266,11 @@ export class ExecutionContext {
     // Calls accepted before dispose() still run: dispose frees the native context after the queue.
     const result = this.queue.then(async () => {
       try {
-        this.lastTiming = (await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms)) ?? undefined;
+        const profile = options.profile === true;
+        const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms, profile);
+        this.lastTiming = t?.computeMs === undefined ? undefined :
+          { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0 };
+        if (profile && t?.layers !== undefined) this.lastProfile = { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 };
         return outputs;
       } catch (err) {
         throw fromNative(err);
@@ -260,6 +290,7 @@ export class ExecutionContext {
     }
     const given = inputs as Record<string, unknown>;
     const opts = options as InferOptions;
+    if (opts.profile !== undefined && typeof opts.profile !== 'boolean') throw argumentError('a boolean', 'options.profile', opts.profile);
     const names = meta.inputs.map((t) => t.name);
     for (const key of Object.keys(given)) {
       if (!names.includes(key)) throw argumentError(`an input name (${names.join(', ')})`, `inputs.${key}`, key, 'range');

@@ -208,9 +208,9 @@ class LoadWorker : public StatusWorker {
 class ExecuteWorker : public StatusWorker {
  public:
   ExecuteWorker(Napi::Env env, std::shared_ptr<ContextState> state, int batch, std::vector<FloatArg> inputs,
-                std::vector<FloatArg> outputs, std::shared_ptr<TensorHistograms> histograms)
+                std::vector<FloatArg> outputs, std::shared_ptr<TensorHistograms> histograms, bool profile)
       : StatusWorker(env), state_(std::move(state)), batch_(batch), inputs_(std::move(inputs)),
-        outputs_(std::move(outputs)), histograms_(std::move(histograms)) {}
+        outputs_(std::move(outputs)), histograms_(std::move(histograms)), profile_(profile) {}
 
  protected:
   Status Run() override {
@@ -232,8 +232,14 @@ class ExecuteWorker : public StatusWorker {
     for (auto& a : inputs_) in.push_back(a.data);
     for (auto& a : outputs_) out.push_back(a.data);
     if (!histograms_) {
+      state_->context->set_profiling(profile_);
       Status st = state_->context->execute(batch_, in, out, nullptr);
-      if (st.is_ok()) timing_ = state_->context->last_timing();
+      state_->context->set_profiling(false);
+      if (st.is_ok()) {
+        timing_ = state_->context->last_timing();
+        layers_ = state_->context->last_profile();
+        for (const Node& n : g.nodes) layer_names_.push_back({n.name, n.op});
+      }
       return st;
     }
     if (histograms_->entries().size() != g.tensors.size()) {
@@ -242,21 +248,38 @@ class ExecuteWorker : public StatusWorker {
     return state_->context->execute(batch_, in, out, histograms_.get());
   }
   Napi::Value Finish(Napi::Env env) override {
-    if (!timing_.valid) return env.Undefined();
+    if (!timing_.valid && !layers_.valid) return env.Undefined();
     Napi::Object t = Napi::Object::New(env);
-    t.Set("h2dMs", timing_.h2d_ms);
-    t.Set("computeMs", timing_.compute_ms);
-    t.Set("d2hMs", timing_.d2h_ms);
+    if (timing_.valid) {
+      t.Set("h2dMs", timing_.h2d_ms);
+      t.Set("computeMs", timing_.compute_ms);
+      t.Set("d2hMs", timing_.d2h_ms);
+    }
+    if (layers_.valid) {
+      Napi::Array list = Napi::Array::New(env, layers_.node_ms.size());
+      for (size_t i = 0; i < layers_.node_ms.size() && i < layer_names_.size(); ++i) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("name", layer_names_[i].first);
+        o.Set("op", layer_names_[i].second);
+        o.Set("ms", layers_.node_ms[i]);
+        list.Set(static_cast<uint32_t>(i), o);
+      }
+      t.Set("layers", list);
+      t.Set("reformatMs", layers_.reformat_ms);
+    }
     return t;
   }
 
  private:
   RunTiming timing_;
+  LayerProfile layers_;
+  std::vector<std::pair<std::string, std::string>> layer_names_;
   std::shared_ptr<ContextState> state_;
   int batch_;
   std::vector<FloatArg> inputs_;
   std::vector<FloatArg> outputs_;
   std::shared_ptr<TensorHistograms> histograms_;
+  bool profile_;
 };
 
 const Backend* backend_arg(Napi::Env env, const Napi::Value& v) {
@@ -409,7 +432,7 @@ Napi::Value DisposeContextJs(const Napi::CallbackInfo& info) {
 Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ContextHandle* h = handle_of<ContextHandle>(info[0]);
-  if (h == nullptr || !info[1].IsNumber()) return throw_type(env, "execute(context, batch, inputs, outputs, ranges)");
+  if (h == nullptr || !info[1].IsNumber()) return throw_type(env, "execute(context, batch, inputs, outputs, histograms?, profile?)");
   if (!h->state) return throw_status(env, Status(Code::kDisposed, "the execution context was disposed"));
   std::vector<FloatArg> inputs, outputs;
   if (!float_args(info[2], &inputs) || !float_args(info[3], &outputs)) {
@@ -417,8 +440,9 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   }
   std::shared_ptr<TensorHistograms> histograms;
   if (HistogramHandle* hh = handle_of<HistogramHandle>(info[4])) histograms = hh->histograms;
+  const bool profile = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
   auto* w = new ExecuteWorker(env, h->state, info[1].As<Napi::Number>().Int32Value(), std::move(inputs),
-                              std::move(outputs), std::move(histograms));
+                              std::move(outputs), std::move(histograms), profile);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;

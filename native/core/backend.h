@@ -21,16 +21,33 @@ struct RunTiming {
   double h2d_ms = 0, compute_ms = 0, d2h_ms = 0;
 };
 
+/// Per-layer times of the last execute, when profiling is on (trtexec's --dumpProfile): one entry
+/// per graph node, in node order (0 for nodes that run nothing, such as elided concatenations), and
+/// the time of the layout conversions of inputs and outputs that no node owns.
+struct LayerProfile {
+  bool valid = false;
+  std::vector<double> node_ms;
+  double reformat_ms = 0;
+};
+
 /// Runs batches; one at a time (callers serialise; several contexts run in parallel).
 class Context {
  public:
   virtual ~Context() = default;
   virtual RunTiming last_timing() const { return {}; }
+  /// Profiling times every layer of each later execute on its own (GPU backends then run without
+  /// CUDA graphs and synchronise per layer's events: slower, for --dumpProfile only).
+  virtual void set_profiling(bool on) { profiling_ = on; }
+  const LayerProfile& last_profile() const { return profile_; }
   /// Runs `batch` images (1..maxBatchSize): inputs and outputs in graph order, float32, batch-major.
   /// With `stats` (calibration), every float tensor's values are added to its histogram as it is
   /// written (a failure there stops the run and is its result).
   virtual Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                          TensorHistograms* stats) = 0;
+
+ protected:
+  bool profiling_ = false;
+  LayerProfile profile_;
 };
 
 /// A built engine: immutable, shared by its contexts.

@@ -101,6 +101,29 @@ describe('gpu: the cuda engine', function () {
     engine.dispose();
   });
 
+  it('profiles every layer with CUDA events: same outputs, times that add up to about the compute time', async () => {
+    const net = await Network.fromCaffe(model('googlenet.prototxt'), { seed: 4 });
+    const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'fp16', maxBatchSize: 8 });
+    const inputs = imagesFor(engine, 8, 3);
+    const ctx = engine.createContext();
+    const plain = await ctx.infer(inputs);
+    const profiled = await ctx.infer(inputs, { profile: true });
+    assert.deepEqual(profiled, plain);
+    const p = ctx.lastProfile;
+    const t = ctx.lastTiming;
+    assert.ok(p !== undefined && t !== undefined);
+    const layers = engine.details().layers ?? [];
+    assert.deepEqual(p.layers.map((l) => l.name), layers.map((l) => l.name));
+    const convs = p.layers.filter((l) => l.op === 'Convolution');
+    assert.ok(convs.length > 50 && convs.every((l) => l.ms > 0), 'every convolution takes time');
+    // Elided concatenations run nothing.
+    assert.ok(p.layers.filter((l) => l.op === 'Concat').every((l) => l.ms < 0.01), JSON.stringify(p.layers.filter((l) => l.op === 'Concat')));
+    const sum = p.layers.reduce((a, l) => a + l.ms, 0) + p.reformatMs;
+    assert.ok(Math.abs(sum - t.computeMs) <= 0.05 * t.computeMs + 0.05, `layers ${sum} ms vs compute ${t.computeMs} ms`);
+    ctx.dispose();
+    engine.dispose();
+  });
+
   it('keeps tactics in a timing cache file, and a new process takes every one from it', async () => {
     const cache = path.join(tmp, 'timing.json');
     const net = await Network.fromCaffe(model('squeezenet1.1.prototxt'), { seed: 2 });

@@ -80,13 +80,35 @@ describe('cli: build, infer, bench', function () {
     assert.match(r.out, /Latency: min = .* ms, mean = .* ms, median = .* ms, percentile\(90%\) = .* ms, percentile\(99%\) = .* ms, max = .* ms/);
     assert.match(r.out, /Total host walltime: .* s over 3 inferences/);
     assert.match(r.out, /Throughput is images per second/);
+    assert.doesNotMatch(r.out, /=== Profile/);
+  });
+
+  it('bench --dumpProfile prints every layer with its share, and --json carries the profile', async () => {
+    const text = await run('bench', LENET, '--backend', 'cpu', '--duration', '0', '--iterations', '2', '--warmUp', '0',
+      '--dumpProfile', '--profileRuns', '3');
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /=== Profile \(mean of 3 runs\) ===/);
+    assert.match(text.out, /conv1 +Convolution +\d+\.\d{4} +\d+\.\d%/);
+    assert.match(text.out, /Total +\d+\.\d{4} +100\.0%/);
+    const r = await run('bench', LENET, '--backend', 'cpu', '--duration', '0', '--iterations', '2', '--warmUp', '0',
+      '--dumpProfile', '--profileRuns', '2', '--json');
+    assert.equal(r.code, 0, r.err);
+    const p = (JSON.parse(r.out) as { profile: { runs: number; totalMs: number; layers: Array<{ name: string; op: string; meanMs: number; percent: number }> } }).profile;
+    assert.equal(p.runs, 2);
+    assert.deepEqual(p.layers.map((l) => l.name).slice(0, 2), ['conv1', 'pool1']);
+    assert.ok(p.layers.some((l) => l.op === 'InnerProduct'));
+    const share = p.layers.reduce((a, l) => a + l.percent, 0);
+    assert.ok(Math.abs(share - 100) < 1e-6, `shares sum to ${share}`);
+    assert.ok(p.totalMs > 0);
+    const plain = await run('bench', LENET, '--backend', 'cpu', '--duration', '0', '--iterations', '1', '--warmUp', '0', '--json');
+    assert.equal((JSON.parse(plain.out) as { profile?: unknown }).profile, undefined);
   });
 
   it('--help lists the options of each command', async () => {
     for (const [cmd, options] of [
       ['build', ['--output', '--batch', '--precision', '--backend', '--weights', '--seed', '--no-optimize']],
       ['infer', ['--input', '--random', '--output', '--batch']],
-      ['bench', ['--batch', '--warmUp', '--duration', '--iterations', '--json']],
+      ['bench', ['--batch', '--warmUp', '--duration', '--iterations', '--json', '--dumpProfile', '--profileRuns']],
     ] as Array<[string, string[]]>) {
       const r = await run(cmd, '--help');
       assert.equal(r.code, 0);

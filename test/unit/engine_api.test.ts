@@ -1,6 +1,6 @@
 // The Builder / Engine / ExecutionContext API: argument checks, disposal, queueing, backends.
 import { strict as assert } from 'assert';
-import { backendStatus, buildInfo, Builder, DisposedError, Engine, Network, resolveBackend } from '../../lib';
+import { backendStatus, buildInfo, Builder, DisposedError, Engine, Network, resolveBackend, type LayerProfile } from '../../lib';
 
 const NET = `
 name: "two"
@@ -151,10 +151,29 @@ describe('engine API', () => {
         [{ data: data(2) }, { outputs: { nope: new Float32Array(3) } }, 'RangeError', 'Expected an output name (prob, p2) for options.outputs.nope but received type string ("nope")'],
         [null, {}, 'TypeError', 'Expected an object of Float32Array by input name for inputs but received null'],
         [{ data: data(1) }, 5, 'TypeError', 'Expected an options object for options but received type number (5)'],
+        [{ data: data(1) }, { profile: 'yes' }, 'TypeError', 'Expected a boolean for options.profile but received type string ("yes")'],
       ];
       for (const [inputs, options, name, message] of cases) {
         assert.throws(() => ctx.infer(inputs as never, options as never), { name, message }, message);
       }
+      ctx.dispose();
+    });
+
+    it('profile: true times every layer, in node order, and leaves the outputs unchanged', async () => {
+      const ctx = engine.createContext();
+      const last = (): LayerProfile | undefined => ctx.lastProfile;
+      const plain = await ctx.infer({ data: data(3) });
+      assert.equal(last(), undefined);
+      const profiled = await ctx.infer({ data: data(3) }, { profile: true });
+      assert.deepEqual(Array.from(profiled.prob), Array.from(plain.prob));
+      const p = last();
+      assert.ok(p !== undefined);
+      assert.equal(p.batch, 3);
+      assert.deepEqual(p.layers.map((l) => `${l.name}:${l.op}`), ['pool:Pooling', 'prob:Softmax', 'p2:Pooling']);
+      for (const l of p.layers) assert.ok(Number.isFinite(l.ms) && l.ms >= 0, `${l.name}: ${l.ms}`);
+      // A later plain call keeps the last profile.
+      await ctx.infer({ data: data(1) });
+      assert.equal(last()?.batch, 3);
       ctx.dispose();
     });
 

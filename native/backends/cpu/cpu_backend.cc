@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <new>
 
@@ -123,14 +124,20 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
   }
   std::vector<const void*> in;
   std::vector<void*> out;
+  profile_ = LayerProfile{};
+  if (profiling_) profile_.node_ms.assign(g.nodes.size(), 0.0);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
     in.clear();
     out.clear();
     for (int t : node.inputs) in.push_back(at(t));
     for (int t : node.outputs) out.push_back(at(t));
+    const auto t0 = std::chrono::steady_clock::now();
     st = engine_->op(i).run(OpArgs{batch, in, out, pool});
     if (!st.is_ok()) return Status(st.code(), "node '" + node.name + "': " + st.message());
+    if (profiling_) {
+      profile_.node_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
     for (int t : node.outputs) {
       const TensorDesc& d = g.tensors[t];
       if (d.dtype != DType::kFloat32) continue;
@@ -146,6 +153,7 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
     const int t = g.outputs[i];
     std::memcpy(outputs[i], at(t), static_cast<size_t>(g.tensors[t].volume * batch) * sizeof(float));
   }
+  profile_.valid = profiling_;
   return Status::ok();
 }
 

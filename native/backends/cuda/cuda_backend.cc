@@ -148,7 +148,8 @@ class CudaContext : public Context {
 
  private:
   Status reserve(int batch);
-  Status enqueue_compute(int batch, TensorHistograms* stats);
+  Status enqueue_compute(int batch, TensorHistograms* stats, const std::vector<cudaEvent_t>* marks = nullptr);
+  Status read_profile(int nodes);
   Status observe(int t, int batch, TensorHistograms* stats);
   void drop_graphs();
   /// Inputs / outputs that need a float32 staging tensor on the device (not stored as dense f32).
@@ -177,6 +178,7 @@ class CudaContext : public Context {
   const CudaEngine* e_;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t ev_[4] = {nullptr, nullptr, nullptr, nullptr};
+  std::vector<cudaEvent_t> marks_;  // profiling: before the inputs' reformats, after each node, after the outputs'
   DeviceBuffer arena_;     // activations, then workspace
   DeviceBuffer staging_;   // float32 inputs and outputs that are stored otherwise
   PinnedBuffer host_in_, host_out_;
@@ -458,6 +460,7 @@ CudaContext::~CudaContext() {
   for (cudaEvent_t& ev : ev_) {
     if (ev != nullptr) cudaEventDestroy(ev);
   }
+  for (cudaEvent_t ev : marks_) cudaEventDestroy(ev);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
   cudaGetLastError();
 }
@@ -542,8 +545,10 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats) {
   return Status::ok();
 }
 
-Status CudaContext::enqueue_compute(int batch, TensorHistograms* stats) {
+Status CudaContext::enqueue_compute(int batch, TensorHistograms* stats, const std::vector<cudaEvent_t>* marks) {
   const Graph& g = e_->graph();
+  auto mark = [&](size_t k) { return marks == nullptr ? Status::ok() : TRTN_CUDA_STATUS(cudaEventRecord((*marks)[k], stream_)); };
+  if (Status st = mark(0); !st.is_ok()) return st;
   char* base = arena_.as<char>();
   void* workspace = base + e_->plan().arena_per_image * batch;
   float* staged = staging_.as<float>();
@@ -553,6 +558,7 @@ Status CudaContext::enqueue_compute(int batch, TensorHistograms* stats) {
     if (!st.is_ok()) return st;
     staged += g.tensors[t].volume * batch;
   }
+  if (Status st = mark(1); !st.is_ok()) return st;
   if (stats != nullptr) {
     for (int t : g.inputs) {
       Status st = observe(t, batch, stats);
@@ -567,6 +573,7 @@ Status CudaContext::enqueue_compute(int batch, TensorHistograms* stats) {
       Status st = op->run(RunArgs{batch, in, out, stream_, workspace});
       if (!st.is_ok()) return Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
     }
+    if (Status st = mark(2 + i); !st.is_ok()) return st;
     if (stats != nullptr) {
       for (int t : g.nodes[i].outputs) {
         Status st = observe(t, batch, stats);
@@ -580,6 +587,25 @@ Status CudaContext::enqueue_compute(int batch, TensorHistograms* stats) {
     if (!st.is_ok()) return st;
     staged += g.tensors[t].volume * batch;
   }
+  return mark(2 + g.nodes.size());
+}
+
+Status CudaContext::read_profile(int nodes) {
+  auto between = [&](size_t a, size_t b, double* ms) {
+    float v = 0;
+    Status st = TRTN_CUDA_STATUS(cudaEventElapsedTime(&v, marks_[a], marks_[b]));
+    *ms = v;
+    return st;
+  };
+  profile_.node_ms.assign(nodes, 0.0);
+  double in_ms = 0, out_ms = 0;
+  if (Status st = between(0, 1, &in_ms); !st.is_ok()) return st;
+  if (Status st = between(1 + nodes, 2 + nodes, &out_ms); !st.is_ok()) return st;
+  for (int i = 0; i < nodes; ++i) {
+    if (Status st = between(1 + i, 2 + i, &profile_.node_ms[i]); !st.is_ok()) return st;
+  }
+  profile_.reformat_ms = in_ms + out_ms;
+  profile_.valid = true;
   return Status::ok();
 }
 
@@ -618,8 +644,16 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
     pin += n;
   }
   TRTN_CUDA_TRY(cudaEventRecord(ev_[1], stream_));
-  if (stats != nullptr || !use_graphs_) {
-    st = enqueue_compute(batch, stats);
+  profile_ = LayerProfile{};
+  if (profiling_) {
+    while (marks_.size() < g.nodes.size() + 3) {
+      cudaEvent_t ev = nullptr;
+      TRTN_CUDA_TRY(cudaEventCreate(&ev));
+      marks_.push_back(ev);
+    }
+  }
+  if (stats != nullptr || !use_graphs_ || profiling_) {
+    st = enqueue_compute(batch, stats, profiling_ ? &marks_ : nullptr);
   } else {
     auto it = graphs_.find(batch);
     if (it == graphs_.end()) {
@@ -675,6 +709,7 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
   float ms[3] = {0, 0, 0};
   for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], ev_[k], ev_[k + 1]));
   timing_ = RunTiming{true, ms[0], ms[1], ms[2]};
+  if (profiling_) return read_profile(static_cast<int>(g.nodes.size()));
   return Status::ok();
 }
 

@@ -403,6 +403,7 @@ Status GemmConvOp::choose_tactics(const CudaOpInit& init) {
   // staging, needs, capped by the device) and ops never lower it under one another.
   auto add_tiles = [&](Kind kind, int count, auto smem_of, auto prepare, const std::string& prefix, bool stages) {
     for (int c = 0; c < count; ++c) {
+      if (kind == Kind::kMma && !conv::mma_config_offered(math_, c)) continue;
       if (smem_of(c, max_out_eb) > smem_limit) continue;
       const size_t most = std::min(smem_of(c, 4), smem_limit);
       if (most > kDefaultSmem) {

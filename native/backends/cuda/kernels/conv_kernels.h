@@ -92,6 +92,8 @@ struct TileConfig {
 /// Tile configurations (bk counted in elements depends on the math: configs are stored in bytes of
 /// K; mma_config returns them for `math`).
 int mma_config_count();
+/// Whether config i is compiled for `math` (the largest tiles exist for FP16 and INT8 only).
+bool mma_config_offered(Math math, int i);
 TileConfig mma_config(Math math, int i);
 /// Dynamic shared memory of config i writing `out_eb`-byte outputs.
 size_t mma_smem_bytes(int i, int out_eb);

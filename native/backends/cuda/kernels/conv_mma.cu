@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <type_traits>
 
 #include "backends/cuda/kernels/conv_device.cuh"
 
@@ -322,24 +323,39 @@ struct MmaKernel {
   }
 };
 
-// The tile configurations offered as tactics: (BM, BN, warp M, warp N, K bytes per stage, stages).
-// Large tiles for large layers; 64x32 and 32x64 for the many small GoogLeNet layers and FC layers.
-#define TRTN_MMA_CONFIGS(X)        \
-  X(0, 128, 128, 64, 32, 64, 4)    \
-  X(1, 128, 64, 64, 32, 64, 4)     \
-  X(2, 64, 128, 32, 64, 64, 4)     \
-  X(3, 64, 64, 32, 32, 64, 4)      \
-  X(4, 64, 64, 32, 32, 128, 3)     \
-  X(5, 64, 32, 32, 16, 128, 4)     \
-  X(6, 32, 64, 16, 32, 128, 4)
+// Which arithmetics a configuration is compiled and offered for (a mask of these bits).
+constexpr int kForTf32 = 1, kForF16 = 2, kForI8 = 4, kForAll = 7;
+
+template <class Pol>
+constexpr int policy_bit() {
+  return std::is_same_v<Pol, PolicyTf32> ? kForTf32 : std::is_same_v<Pol, PolicyF16> ? kForF16 : kForI8;
+}
+
+// The tile configurations offered as tactics: (BM, BN, warp M, warp N, K bytes per stage, stages,
+// arithmetics). Large tiles for large layers; 64x32 and 32x64 for the many small GoogLeNet layers
+// and FC layers. INT8 does twice the multiply-adds of FP16 per mma and per byte loaded, so its big
+// tiles want more K bytes per stage (fewer barriers per mma) and 64x64 warp tiles (fewer ldmatrix
+// per mma): configs 7-10, compiled for FP16 and INT8 only.
+#define TRTN_MMA_CONFIGS(X)                    \
+  X(0, 128, 128, 64, 32, 64, 4, kForAll)       \
+  X(1, 128, 64, 64, 32, 64, 4, kForAll)        \
+  X(2, 64, 128, 32, 64, 64, 4, kForAll)        \
+  X(3, 64, 64, 32, 32, 64, 4, kForAll)         \
+  X(4, 64, 64, 32, 32, 128, 3, kForAll)        \
+  X(5, 64, 32, 32, 16, 128, 4, kForAll)        \
+  X(6, 32, 64, 16, 32, 128, 4, kForAll)        \
+  X(7, 128, 128, 64, 64, 128, 3, kForF16 | kForI8) \
+  X(8, 128, 128, 64, 32, 128, 3, kForF16 | kForI8) \
+  X(9, 128, 256, 64, 64, 64, 4, kForF16 | kForI8)  \
+  X(10, 256, 128, 64, 64, 64, 4, kForF16 | kForI8)
 
 struct MmaConfigBytes {
-  int bm, bn, bk_bytes, stages, threads;
+  int bm, bn, bk_bytes, stages, threads, maths;
   size_t smem_f32_out, smem_f16_out, smem_i8_out;
 };
 
-#define TRTN_MMA_ROW(i, bm, bn, wm, wn, bkb, st)                                                      \
-  {bm, bn, bkb, st, MmaShape<bm, bn, wm, wn, bkb, st>::kThreads, MmaShape<bm, bn, wm, wn, bkb, st>::smem(4), \
+#define TRTN_MMA_ROW(i, bm, bn, wm, wn, bkb, st, maths)                                                      \
+  {bm, bn, bkb, st, MmaShape<bm, bn, wm, wn, bkb, st>::kThreads, maths, MmaShape<bm, bn, wm, wn, bkb, st>::smem(4), \
    MmaShape<bm, bn, wm, wn, bkb, st>::smem(2), MmaShape<bm, bn, wm, wn, bkb, st>::smem(1)},
 constexpr MmaConfigBytes kMmaConfigs[] = {TRTN_MMA_CONFIGS(TRTN_MMA_ROW)};
 #undef TRTN_MMA_ROW
@@ -349,9 +365,12 @@ constexpr int kMmaConfigCount = static_cast<int>(sizeof(kMmaConfigs) / sizeof(kM
 template <class Pol>
 Status prepare_config(int i, size_t smem) {
   switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st) \
-  case id:                                        \
-    return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::prepare(smem);
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                          \
+  case id:                                                                         \
+    if constexpr (((maths) & policy_bit<Pol>()) != 0) {                            \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::prepare(smem);               \
+    }                                                                              \
+    break;
     TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
 #undef TRTN_MMA_CASE
   }
@@ -361,9 +380,12 @@ Status prepare_config(int i, size_t smem) {
 template <class Pol>
 Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
   switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st) \
-  case id:                                        \
-    return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::launch(p, stream);
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                          \
+  case id:                                                                         \
+    if constexpr (((maths) & policy_bit<Pol>()) != 0) {                            \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::launch(p, stream);           \
+    }                                                                              \
+    break;
     TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
 #undef TRTN_MMA_CASE
   }
@@ -373,6 +395,11 @@ Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
 }  // namespace
 
 int mma_config_count() { return kMmaConfigCount; }
+
+bool mma_config_offered(Math math, int i) {
+  const int bit = math == Math::kTF32 ? kForTf32 : math == Math::kF16 ? kForF16 : math == Math::kI8 ? kForI8 : 0;
+  return (kMmaConfigs[i].maths & bit) != 0;
+}
 
 TileConfig mma_config(Math math, int i) {
   const MmaConfigBytes& c = kMmaConfigs[i];
