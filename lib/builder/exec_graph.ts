@@ -100,7 +100,7 @@ export interface PlanOptions {
 }
 
 /** Ops that run in INT8 when their inputs have scales (see docs/int8.md). */
-const INT8_OPS: ReadonlySet<string> = new Set(['Convolution', 'InnerProduct', 'Pooling', 'ReLU', 'Concat', 'Eltwise', 'Flatten', 'Reshape']);
+const INT8_OPS: ReadonlySet<string> = new Set(['Convolution', 'InnerProduct', 'Pooling', 'ReLU', 'Concat', 'Eltwise', 'Flatten', 'Reshape', 'LRN']);
 /** INT8 ops whose output keeps the input's scale (TensorRT's rule for pooling and friends). */
 const SCALE_PRESERVING: ReadonlySet<string> = new Set(['Pooling', 'ReLU', 'Flatten', 'Reshape']);
 /** Ops that can absorb a following per-channel affine layer and a ReLU. */

@@ -8,7 +8,6 @@ Status read_lrn_params(const OpInit& init, LrnParams* out) {
   Status st = init.expect_io(1, 1);
   if (!st.is_ok()) return st;
   if (init.node.activation.relu) return init.error("cannot fuse an activation");
-  if (init.node.precision == Precision::kINT8) return init.error("LRN has no INT8 form (docs/int8.md)");
   int64_t size = 0;
   double alpha = 0, beta = 0, k = 0;
   std::string region;
@@ -24,10 +23,16 @@ Status read_lrn_params(const OpInit& init, LrnParams* out) {
   const TensorDesc& in = init.input(0);
   if (in.dims.size() != 3) return init.error("needs a 4-D input (N, C, H, W)");
   if (init.output(0).dims != in.dims) return init.error("output shape must equal the input shape");
-  if (in.dtype != DType::kFloat32 || init.output(0).dtype != DType::kFloat32) {
+  const TensorDesc& y = init.output(0);
+  LrnParams p;
+  if (init.node.precision == Precision::kINT8) {
+    if (in.dtype != DType::kInt8 || !(in.scale > 0)) return init.error("an INT8 LRN needs an int8 input with a scale");
+    if (y.dtype == DType::kInt8 && !(y.scale > 0)) return init.error("an int8 output needs a scale");
+    p.in_scale = in.scale;
+    p.out_scale = y.dtype == DType::kInt8 ? y.scale : 0.0f;
+  } else if (in.dtype != DType::kFloat32 || y.dtype != DType::kFloat32) {
     return init.error("needs float32 tensors");
   }
-  LrnParams p;
   p.across_channels = region == "ACROSS_CHANNELS";
   p.channels = in.dims[0];
   p.height = in.dims[1];

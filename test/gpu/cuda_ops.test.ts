@@ -22,7 +22,9 @@ import { requireCuda } from '../support/cuda';
 import { count, randomInput, referenceForward, relError } from '../support/reference';
 
 const TOLERANCE: Record<Precision, number> = { fp32: 1e-5, tf32: 1e-4, fp16: 4e-3, int8: 1e-5 };
-const INT8_OPS = new Set(['Convolution', 'InnerProduct', 'Pooling', 'ReLU', 'Concat', 'Eltwise', 'Flatten', 'Reshape']);
+const INT8_OPS = new Set(['Convolution', 'InnerProduct', 'Pooling', 'ReLU', 'Concat', 'Eltwise', 'Flatten', 'Reshape', 'LRN']);
+/** INT8 ops whose results may differ from the cpu's by a step (docs/int8.md: LRN's pow). */
+const INT8_WITHIN_A_STEP = new Set(['LRN']);
 
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-cuda-ops-'));
 after(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
@@ -59,14 +61,22 @@ async function runCase(c: OpCase, precision: Precision): Promise<void> {
   const net = await networkOf(c, tmpDir);
   let int8Scales: Record<string, number> | undefined;
   const exactOutputs = new Set<string>();
+  const stepOutputs = new Set<string>();  // downstream of an INT8 LRN: a step here and there
   if (precision === 'int8') {
     const probe = await new Builder({ backend: 'cpu' }).build(net, { precision: 'fp32', maxBatchSize: MAX_BATCH });
     int8Scales = referenceScales(net, inputsFor(c, probe, MAX_BATCH));
     probe.dispose();
     const graph = planExecGraph(net, { precision: 'int8', maxBatchSize: MAX_BATCH, optimize: true, int8Scales });
+    // Exact: outputs of INT8 nodes with no LRN upstream (node order is topological).
+    const inexact = new Set<number>();
     for (const node of graph.nodes) {
-      if (node.precision === 'int8' && INT8_OPS.has(node.op)) {
-        for (const t of node.outputs) exactOutputs.add(graph.tensors[t].name);
+      const tainted = INT8_WITHIN_A_STEP.has(node.op) || node.inputs.some((t) => inexact.has(t));
+      for (const t of node.outputs) {
+        if (tainted) {
+          inexact.add(t);
+          stepOutputs.add(graph.tensors[t].name);
+        }
+        else if (node.precision === 'int8' && INT8_OPS.has(node.op)) exactOutputs.add(graph.tensors[t].name);
       }
     }
   }
@@ -99,7 +109,8 @@ async function runCase(c: OpCase, precision: Precision): Promise<void> {
         const row = worst.get(c.type) ?? new Map<string, number>();
         row.set(precision, Math.max(row.get(precision) ?? 0, err));
         worst.set(c.type, row);
-        assert.ok(err < TOLERANCE[precision], `${where}: relative L2 error ${err.toExponential(3)} >= ${TOLERANCE[precision]}`);
+        const tolerance = precision === 'int8' && stepOutputs.has(o.name) ? 1e-2 : TOLERANCE[precision];
+        assert.ok(err < tolerance, `${where}: relative L2 error ${err.toExponential(3)} >= ${tolerance}`);
       }
     }
   } finally {

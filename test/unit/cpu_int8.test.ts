@@ -621,4 +621,71 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       }));
     });
   });
+  // LRN (docs/int8.md): x = float32(q * s_x); the float32 LRN; int8 out q = saturate(float32(y / s_y)).
+  // pow is the platform's, so the test allows what the document allows: floats within a few ulp,
+  // int8 values within one step (and nearly all exact).
+  describe('LRN', () => {
+    const sx = 0.25;
+    const sy = f32(0.01);
+    const dims = [6, 3, 3];
+    const plane = 9;
+    const inputs = (batch: number) => ({ data: grid(6 * plane * batch, 107, sx, -127, 127, 0.3) });
+    /** float32 emulation of the LRN of docs/engine.md on dequantized inputs. */
+    const lrn = (x: Float32Array, batch: number, across: boolean): number[] => {
+      const q = [...x].map((v) => f32(quantize(v, sx) * sx));
+      const out: number[] = [];
+      for (let n = 0; n < batch; n++) {
+        for (let c = 0; c < 6; c++) {
+          for (let i = 0; i < plane; i++) {
+            const at = (cc: number, ii: number) => q[(n * 6 + cc) * plane + ii];
+            let sum = 0;
+            let scale: number;
+            if (across) {
+              for (let j = Math.max(0, c - 2); j <= Math.min(5, c + 2); j++) sum = f32(sum + f32(at(j, i) * at(j, i)));
+              scale = f32(1.5 + f32(f32(2 / 5) * sum));
+            } else {
+              const h = Math.floor(i / 3), w = i % 3;
+              for (let y = Math.max(0, h - 1); y <= Math.min(2, h + 1); y++) {
+                for (let z = Math.max(0, w - 1); z <= Math.min(2, w + 1); z++) sum = f32(sum + f32(at(c, y * 3 + z) * at(c, y * 3 + z)));
+              }
+              scale = f32(1 + f32(2 * f32(sum / 9)));
+            }
+            out.push(f32(at(c, i) * f32(Math.pow(scale, -0.75))));
+          }
+        }
+      }
+      return out;
+    };
+    const cases = [
+      { name: 'ACROSS_CHANNELS size 5', param: 'lrn_param { local_size: 5 alpha: 2 beta: 0.75 k: 1.5 }', across: true },
+      { name: 'WITHIN_CHANNEL size 3', param: 'lrn_param { local_size: 3 alpha: 2 beta: 0.75 norm_region: WITHIN_CHANNEL }', across: false },
+    ];
+    for (const c of cases) {
+      it(`${c.name}: runs in INT8; int8 output within one step of saturate(y / s_y), float output y`, async () => {
+        const net = await network({ data: dims }, L('lrn', 'LRN', c.param, 'data', 'n') + L('flat', 'Flatten', '', 'n'));
+        const scales = { data: sx, n: sy };
+        const graph = planExecGraph(net, { precision: 'int8', maxBatchSize: MAX_BATCH, int8Scales: scales });
+        assert.deepEqual(graph.nodes.filter((n) => n.precision === 'int8' && n.op !== 'Quantize').map((n) => n.name), ['lrn', 'flat']);
+        const engine = await new Builder({ backend: 'cpu' }).build(net, { precision: 'int8', maxBatchSize: MAX_BATCH, int8Scales: scales });
+        const plain = await network({ data: dims }, L('lrn', 'LRN', c.param, 'data', 'n'));
+        const floatOut = await new Builder({ backend: 'cpu' }).build(plain, { precision: 'int8', maxBatchSize: MAX_BATCH, int8Scales: scales });
+        try {
+          const x = inputs(MAX_BATCH);
+          const y = lrn(x.data, MAX_BATCH, c.across);
+          const wantQ = y.map((v) => saturate(f32(v / sy)));
+          assert.ok(wantQ.some((q) => Math.abs(q) === 127) || wantQ.some((q) => Math.abs(q) > 20), 'test bug: outputs too small');
+          const gotQ = [...(await engine.createContext().infer(x)).flat].map((v) => Math.round(v / sy));
+          const off = gotQ.filter((q, i) => q !== wantQ[i]).length;
+          assert.ok(gotQ.every((q, i) => Math.abs(q - wantQ[i]) <= 1), 'int8 within one step');
+          assert.ok(off <= gotQ.length / 50, `${off} of ${gotQ.length} int8 values differ by a step`);
+          const gotF = (await floatOut.createContext().infer(x)).n;
+          const worst = Math.max(...y.map((v, i) => Math.abs(gotF[i] - v) / Math.max(Math.abs(v), 1e-30)));
+          assert.ok(worst < 1e-6, `float output: relative error ${worst}`);
+        } finally {
+          engine.dispose();
+          floatOut.dispose();
+        }
+      });
+    }
+  });
 });

@@ -149,6 +149,9 @@ Status make_quantize(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // qua
 /// padding (zeros written for [c, c_write) of the destination). Used for graph inputs and outputs,
 /// Concats that cannot be elided and observation. kernels/reformat.cu.
 Status launch_reformat(const View4& src, const View4& dst, cudaStream_t stream);
+/// The same walk with docs/int8.md's Quantize on each value: float32 / float16 `src` to int8 `dst`,
+/// q = saturate(x / scale). kernels/reformat.cu.
+Status launch_quantize(const View4& src, const View4& dst, float scale, cudaStream_t stream);
 
 /// Copies `count` elements of a kLinear tensor converting the element type (f32 <-> f16, or a
 /// plain copy). kernels/reformat.cu.

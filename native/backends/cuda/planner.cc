@@ -87,8 +87,15 @@ EnginePlan plan_engine(const Graph& g, bool use_views) {
     plan.places[t].c_offset = off;
   }
   // Layout of each root: kNHWC when every tensor inside it has rank <= 3 and every node touching
-  // one of them takes views.
+  // one of them takes views. A network input that only Quantize nodes read stays kLinear: it is
+  // then the caller's float32 NCHW data itself (no staging copy), and the Quantize writes the
+  // channels-last int8 tensor straight from it.
   std::vector<bool> nhwc(nt, use_views);
+  for (int t : g.inputs) {
+    bool only_quantize = !readers[t].empty();
+    for (int rd : readers[t]) only_quantize = only_quantize && g.nodes[rd].op == "Quantize";
+    if (only_quantize) nhwc[t] = false;
+  }
   for (size_t t = 0; t < nt; ++t) {
     const int r = plan.places[t].root;
     if (g.tensors[t].dims.size() > 3) nhwc[r] = false;

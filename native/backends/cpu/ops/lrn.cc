@@ -1,5 +1,6 @@
-// Local response normalisation with Caffe's semantics, over NCHW float32 tensors (LRN has no
-// INT8 form: docs/int8.md).
+// Local response normalisation with Caffe's semantics, over NCHW tensors: float32, or in INT8
+// (docs/int8.md) an int8 input read as float(q) * s_x and an int8 output stored as
+// saturate(y / s_y) (or a float32 output), the arithmetic in float32 either way.
 //   ACROSS_CHANNELS: scale = k + alpha / size * sum of x^2 over `size` channels centred on c
 //                    (zero-padded at the ends); y = x * scale^-beta.
 //   WITHIN_CHANNEL:  Caffe builds it from sub-layers: AVE pooling of x^2 over a size x size window
@@ -15,9 +16,27 @@
 
 #include "backends/cpu/ops/op.h"
 #include "core/lrn_params.h"
+#include "core/numeric.h"
 
 namespace trtn::cpu {
 namespace {
+
+/// Element access for the float32 and the INT8 forms.
+struct LrnIo {
+  const void* x;
+  void* y;
+  float in_scale, out_scale;  // 0: float32 tensor
+  float in(int64_t i) const {
+    return in_scale > 0 ? static_cast<float>(static_cast<const int8_t*>(x)[i]) * in_scale : static_cast<const float*>(x)[i];
+  }
+  void out(int64_t i, float v) const {
+    if (out_scale > 0) {
+      static_cast<int8_t*>(y)[i] = numeric::saturate_int8(v / out_scale);
+    } else {
+      static_cast<float*>(y)[i] = v;
+    }
+  }
+};
 
 class AcrossChannels final : public CpuOp {
  public:
@@ -25,8 +44,7 @@ class AcrossChannels final : public CpuOp {
 
   Status run(const OpArgs& args) const override {
     try {
-      const float* x = static_cast<const float*>(args.in[0]);
-      float* y = static_cast<float*>(args.out[0]);
+      const LrnIo io{args.in[0], args.out[0], p_.in_scale, p_.out_scale};
       const int64_t plane = p_.height * p_.width, half = (p_.size - 1) / 2;
       // Caffe computes alpha / size in the layer's type before scaling the squares.
       const float alpha_over_size = p_.alpha / static_cast<float>(p_.size);
@@ -35,15 +53,15 @@ class AcrossChannels final : public CpuOp {
         for (int64_t nc = begin; nc < end; ++nc) {
           const int64_t n = nc / p_.channels, c = nc % p_.channels;
           const int64_t lo = std::max<int64_t>(0, c - half), hi = std::min(p_.channels - 1, c + half);
-          const float* image = x + n * p_.channels * plane;
+          const int64_t image = n * p_.channels * plane;
           for (int64_t i = 0; i < plane; ++i) {
             float sum_sq = 0.0f;
             for (int64_t j = lo; j <= hi; ++j) {
-              const float v = image[j * plane + i];
+              const float v = io.in(image + j * plane + i);
               sum_sq += v * v;
             }
             const float scale = p_.k + alpha_over_size * sum_sq;
-            y[nc * plane + i] = x[nc * plane + i] * std::pow(scale, -p_.beta);
+            io.out(nc * plane + i, io.in(nc * plane + i) * std::pow(scale, -p_.beta));
           }
         }
       });
@@ -64,14 +82,12 @@ class WithinChannel final : public CpuOp {
 
   Status run(const OpArgs& args) const override {
     try {
-      const float* x = static_cast<const float*>(args.in[0]);
-      float* y = static_cast<float*>(args.out[0]);
+      const LrnIo io{args.in[0], args.out[0], p_.in_scale, p_.out_scale};
       const int64_t plane = p_.height * p_.width, pad = (p_.size - 1) / 2;
       const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, plane * p_.size * p_.size));
       args.pool.parallel_for(args.batch * p_.channels, grain, [&](int64_t begin, int64_t end) {
         for (int64_t nc = begin; nc < end; ++nc) {
-          const float* xp = x + nc * plane;
-          float* yp = y + nc * plane;
+          const int64_t base = nc * plane;
           for (int64_t h = 0; h < p_.height; ++h) {
             // Caffe's AVE pooling window (stride 1): clipped to the padded input for the divisor,
             // to the input for the sum. With an odd size and pad (size - 1) / 2 the divisor is
@@ -83,12 +99,13 @@ class WithinChannel final : public CpuOp {
               float sum_sq = 0.0f;
               for (int64_t i = std::max<int64_t>(h0, 0); i < std::min(h1, p_.height); ++i) {
                 for (int64_t j = std::max<int64_t>(w0, 0); j < std::min(w1, p_.width); ++j) {
-                  const float v = xp[i * p_.width + j];
+                  const float v = io.in(base + i * p_.width + j);
                   sum_sq += v * v;
                 }
               }
               const float avg = sum_sq / static_cast<float>(pool_size);
-              yp[h * p_.width + w] = xp[h * p_.width + w] * std::pow(1.0f + p_.alpha * avg, -p_.beta);
+              const int64_t at = base + h * p_.width + w;
+              io.out(at, io.in(at) * std::pow(1.0f + p_.alpha * avg, -p_.beta));
             }
           }
         }

@@ -1,17 +1,24 @@
-// LRN on the GPU with Caffe's semantics (core/lrn_params.h), float32 or float16 storage over
-// View4s (NCHW or NHWC), one thread per output element in the output's memory order:
+// LRN on the GPU with Caffe's semantics (core/lrn_params.h) over View4s (NCHW or NHWC):
+// float32 / float16 storage, or INT8 (docs/int8.md): an int8 input read as float(q) * s_x (one
+// rounded product), the float32 arithmetic below, and an int8 output stored as saturate(y / s_y)
+// (IEEE division) or a float output.
 //   ACROSS_CHANNELS: sum of x^2 over channels [c - (size-1)/2, c + (size-1)/2] clipped to the
 //                    tensor, in increasing channel order; scale = k + alpha / size * sum;
-//                    y = x * powf(scale, -beta). With NHWC the neighbours are adjacent in memory
-//                    (a warp's window reads hit the same lines); with NCHW each is a coalesced plane.
+//                    y = x * powf(scale, -beta).
+//                    NHWC (sc == 1) with size <= 2 * kMaxHalf + 1: one thread per pixel and kLanes
+//                    consecutive channels, which loads the kLanes + 2 * kMaxHalf channels its windows
+//                    cover once (consecutive threads read consecutive bytes), keeps them in registers
+//                    and stores its channels as one pack. Otherwise one thread per output element
+//                    in the output's memory order.
 //   WITHIN_CHANNEL:  sum of x^2 over the size x size window (pad (size - 1) / 2, rows then
 //                    columns), avg = sum / pool size (window clipped to the padded input),
-//                    y = x * powf(1 + alpha * avg, -beta).
+//                    y = x * powf(1 + alpha * avg, -beta). One thread per output element.
 // Every product and sum is rounded as the cpu rounds it (__fmul_rn / __fadd_rn, no fma
-// contraction) and in the cpu's order; only powf's last bit may differ from the host's pow.
+// contraction) and in the cpu's order; only powf's last bits may differ from the host's pow.
 #include <memory>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "backends/cuda/kernels/map.cuh"
 #include "core/lrn_params.h"
@@ -19,13 +26,37 @@
 namespace trtn::cuda {
 namespace {
 
+constexpr int kMaxHalf = 4;  // the pixel kernel's largest (size - 1) / 2
+constexpr int kLanes = 8;    // channels per thread in the pixel kernel
+
 struct LrnArgs {
   View4 in, out;
   int size, half;
   float alpha_over_size, alpha, beta, k;
+  float in_scale, out_scale;  // INT8 (docs/int8.md)
   uint32_t total;
   Decoder decoder;
 };
+
+/// An input value as a float: int8 dequantized with one rounded product.
+template <typename Tin>
+__device__ __forceinline__ float lrn_load(const Tin* x, int64_t i, float in_scale) {
+  if constexpr (std::is_same_v<Tin, int8_t>) {
+    return __fmul_rn(static_cast<float>(static_cast<int>(x[i])), in_scale);
+  } else {
+    return to_float(x[i]);
+  }
+}
+
+/// What is stored for y: int8 outputs are saturate(y / s_y) (the store saturates).
+template <typename Tout>
+__device__ __forceinline__ float lrn_result(float y, float out_scale) {
+  if constexpr (std::is_same_v<Tout, int8_t>) {
+    return __fdiv_rn(y, out_scale);
+  } else {
+    return y;
+  }
+}
 
 template <typename Tin, typename Tout>
 __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a) {
@@ -40,13 +71,57 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
       const int lo = max(0, c - a.half), hi = min(a.in.c - 1, c + a.half);
       float sum_sq = 0.0f;
       for (int j = lo; j <= hi; ++j) {
-        const float v = to_float(x[pixel + j * a.in.sc]);
+        const float v = lrn_load(x, pixel + j * a.in.sc, a.in_scale);
         sum_sq = __fadd_rn(sum_sq, __fmul_rn(v, v));
       }
       const float scale = __fadd_rn(a.k, __fmul_rn(a.alpha_over_size, sum_sq));
-      y = to_float(x[pixel + c * a.in.sc]) * powf(scale, -a.beta);
+      y = lrn_result<Tout>(__fmul_rn(lrn_load(x, pixel + c * a.in.sc, a.in_scale), powf(scale, -a.beta)), a.out_scale);
     }
     static_cast<Tout*>(a.out.data)[a.out.at(n, c, h, w)] = from_float<Tout>(y);
+  }
+}
+
+/// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of kLanes channels).
+template <typename Tin, typename Tout>
+__global__ void __launch_bounds__(kMapThreads)
+    lrn_across_pixels_kernel(const LrnArgs a, uint32_t groups, const FastDiv by_groups, const FastDiv by_w,
+                             const FastDiv by_h, bool vec) {
+  const uint32_t stride = gridDim.x * blockDim.x;
+  const int channels = a.in.c;
+  for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < a.total; t += stride) {
+    const uint32_t pixel = by_groups.div(t);
+    const int c0 = static_cast<int>(t - pixel * groups) * kLanes;
+    const uint32_t row = by_w.div(pixel);
+    const uint32_t w = pixel - row * by_w.d;
+    const uint32_t n = by_h.div(row);
+    const uint32_t h = row - n * by_h.d;
+    const Tin* x = static_cast<const Tin*>(a.in.data) + n * a.in.sn + h * a.in.sh + w * a.in.sw;
+    // v[i] holds channel c0 - kMaxHalf + i (0 outside the tensor: such values are never summed).
+    float v[kLanes + 2 * kMaxHalf];
+#pragma unroll
+    for (int i = 0; i < kLanes + 2 * kMaxHalf; ++i) {
+      const int j = c0 - kMaxHalf + i;
+      v[i] = j >= 0 && j < channels ? lrn_load(x, j, a.in_scale) : 0.0f;
+    }
+    float y[kLanes];
+#pragma unroll
+    for (int l = 0; l < kLanes; ++l) {
+      const int c = c0 + l;
+      float sum_sq = 0.0f;
+#pragma unroll
+      for (int d = -kMaxHalf; d <= kMaxHalf; ++d) {
+        // Increasing channel order from max(0, c - half), as the cpu sums.
+        if (d >= -a.half && d <= a.half && c + d >= 0 && c + d < channels) {
+          const float u = v[l + kMaxHalf + d];
+          sum_sq = __fadd_rn(sum_sq, __fmul_rn(u, u));
+        }
+      }
+      const float scale = __fadd_rn(a.k, __fmul_rn(a.alpha_over_size, sum_sq));
+      y[l] = c < channels ? lrn_result<Tout>(__fmul_rn(v[l + kMaxHalf], powf(scale, -a.beta)), a.out_scale) : 0.0f;
+    }
+    const int cnt = min(kLanes, a.out.c_write - c0);
+    map_detail::store_chunk<Tout, kLanes>(
+        static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt, vec, y);
   }
 }
 
@@ -69,12 +144,14 @@ __global__ void __launch_bounds__(kMapThreads) lrn_within_kernel(const LrnArgs a
       float sum_sq = 0.0f;
       for (int i = max(h0, 0); i < min(h1, height); ++i) {
         for (int j = max(w0, 0); j < min(w1, width); ++j) {
-          const float v = to_float(x[plane + i * a.in.sh + j * a.in.sw]);
+          const float v = lrn_load(x, plane + i * a.in.sh + j * a.in.sw, a.in_scale);
           sum_sq = __fadd_rn(sum_sq, __fmul_rn(v, v));
         }
       }
-      const float avg = sum_sq / static_cast<float>(pool_size);
-      y = to_float(x[plane + h * a.in.sh + w * a.in.sw]) * powf(__fadd_rn(1.0f, __fmul_rn(a.alpha, avg)), -a.beta);
+      const float avg = __fdiv_rn(sum_sq, static_cast<float>(pool_size));
+      y = lrn_result<Tout>(__fmul_rn(lrn_load(x, plane + h * a.in.sh + w * a.in.sw, a.in_scale),
+                                     powf(__fadd_rn(1.0f, __fmul_rn(a.alpha, avg)), -a.beta)),
+                           a.out_scale);
     }
     static_cast<Tout*>(a.out.data)[a.out.at(n, c, h, w)] = from_float<Tout>(y);
   }
@@ -91,34 +168,62 @@ class LrnOp final : public CudaOp {
         y.n != x.n) {
       return run_error(name_, "LRN", "views do not match the node's shapes");
     }
+    const bool int8_in = p_.in_scale > 0;
+    if ((x.elem == Elem::kI8) != int8_in || (y.elem == Elem::kI8) != (p_.out_scale > 0)) {
+      return run_error(name_, "LRN", "storage types do not match the node's precision");
+    }
+    if (int8_in && y.elem == Elem::kI8) return launch<int8_t, int8_t>(x, y, args.stream);
+    if (int8_in && y.elem == Elem::kF32) return launch<int8_t, float>(x, y, args.stream);
+    if (int8_in && y.elem == Elem::kF16) return launch<int8_t, __half>(x, y, args.stream);
     return dispatch_float2(name_, x.elem, y.elem, [&](auto tin, auto tout) -> Status {
-      using Tin = decltype(tin);
-      using Tout = decltype(tout);
-      LrnArgs a{};
-      a.size = static_cast<int>(p_.size);
-      a.half = static_cast<int>((p_.size - 1) / 2);
-      // Caffe computes alpha / size in the layer's type before scaling the squares.
-      a.alpha_over_size = p_.alpha / static_cast<float>(p_.size);
-      a.alpha = p_.alpha;
-      a.beta = p_.beta;
-      a.k = p_.k;
-      return for_batch_chunks(y.n, static_cast<int64_t>(y.c_write) * y.h * y.w, [&](int n0, int nb) -> Status {
-        a.in = images(x, n0, nb);
-        a.out = images(y, n0, nb);
-        a.total = static_cast<uint32_t>(write_count(a.out));
-        a.decoder = Decoder(a.out);
-        const unsigned grid = grid_for(a.total, kMapThreads);
-        if (p_.across_channels) {
-          lrn_across_kernel<Tin, Tout><<<grid, kMapThreads, 0, args.stream>>>(a);
-        } else {
-          lrn_within_kernel<Tin, Tout><<<grid, kMapThreads, 0, args.stream>>>(a);
-        }
-        return TRTN_CUDA_STATUS(cudaGetLastError());
-      });
+      return launch<decltype(tin), decltype(tout)>(x, y, args.stream);
     });
   }
 
  private:
+  template <typename Tin, typename Tout>
+  Status launch(const View4& x, const View4& y, cudaStream_t stream) const {
+    LrnArgs a{};
+    a.size = static_cast<int>(p_.size);
+    a.half = static_cast<int>((p_.size - 1) / 2);
+    // Caffe computes alpha / size in the layer's type before scaling the squares.
+    a.alpha_over_size = p_.alpha / static_cast<float>(p_.size);
+    a.alpha = p_.alpha;
+    a.beta = p_.beta;
+    a.k = p_.k;
+    a.in_scale = p_.in_scale;
+    a.out_scale = p_.out_scale;
+    const bool pixels = p_.across_channels && a.half <= kMaxHalf && x.layout == Layout::kNHWC &&
+                        y.layout == Layout::kNHWC && x.sc == 1 && y.sc == 1;
+    if (pixels) {
+      const uint32_t groups = static_cast<uint32_t>((y.c_write + kLanes - 1) / kLanes);
+      const int64_t per_image = static_cast<int64_t>(groups) * y.h * y.w;
+      const bool vec = aligned_to(y.data, pack_align<Tout, kLanes>()) && y.sn % kLanes == 0 && y.sh % kLanes == 0 &&
+                       y.sw % kLanes == 0;
+      return for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
+        a.in = images(x, n0, nb);
+        a.out = images(y, n0, nb);
+        a.total = static_cast<uint32_t>(per_image * nb);
+        lrn_across_pixels_kernel<Tin, Tout><<<grid_for(a.total, kMapThreads), kMapThreads, 0, stream>>>(
+            a, groups, FastDiv(groups), FastDiv(static_cast<uint32_t>(y.w)), FastDiv(static_cast<uint32_t>(y.h)), vec);
+        return TRTN_CUDA_STATUS(cudaGetLastError());
+      });
+    }
+    return for_batch_chunks(y.n, static_cast<int64_t>(y.c_write) * y.h * y.w, [&](int n0, int nb) -> Status {
+      a.in = images(x, n0, nb);
+      a.out = images(y, n0, nb);
+      a.total = static_cast<uint32_t>(write_count(a.out));
+      a.decoder = Decoder(a.out);
+      const unsigned grid = grid_for(a.total, kMapThreads);
+      if (p_.across_channels) {
+        lrn_across_kernel<Tin, Tout><<<grid, kMapThreads, 0, stream>>>(a);
+      } else {
+        lrn_within_kernel<Tin, Tout><<<grid, kMapThreads, 0, stream>>>(a);
+      }
+      return TRTN_CUDA_STATUS(cudaGetLastError());
+    });
+  }
+
   std::string name_;
   LrnParams p_;
 };
@@ -134,7 +239,7 @@ Status make_lrn(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
     *out = std::make_unique<LrnOp>(init.node.node.name, p);
     return Status::ok();
   } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
+    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "' (LRN): out of host memory");
   }
 }
 

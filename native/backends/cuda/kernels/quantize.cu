@@ -1,6 +1,8 @@
 // Quantize on the GPU (docs/int8.md, core/quantize_params.h): q = saturate(x / s_y) with an IEEE
 // float32 division (div.rn.f32; x * (1 / s) would round differently), round half to even, clamp to
-// [-127, 127], NaN to 0. A map over View4s: float32 (or float16) in, int8 out, 16 int8 per store.
+// [-127, 127], NaN to 0. Over views it is launch_quantize (reformat.cu: any pair of layouts, e.g. a
+// network input's NCHW planes straight into padded NHWC int8); otherwise a flat map. Float32 (or
+// float16) in, int8 out.
 #include <memory>
 #include <new>
 #include <string>
@@ -25,13 +27,12 @@ class QuantizeOp final : public CudaOp {
 
   Status run(const RunArgs& args) const override {
     View4 x = args.in[0], y = args.out[0];
-    if (!views_) {
-      // Only the element count is shared (core/quantize_params.h): both as flat [volume].
-      TensorDesc flat;
-      flat.dims = {volume_of(in_dims_)};
-      x = dense_like(x, flat);
-      y = dense_like(y, flat);
-    }
+    if (views_) return launch_quantize(x, y, scale_, args.stream);
+    // Only the element count is shared (core/quantize_params.h): both as flat [volume].
+    TensorDesc flat;
+    flat.dims = {volume_of(in_dims_)};
+    x = dense_like(x, flat);
+    y = dense_like(y, flat);
     if (y.elem != Elem::kI8) return no_kernel(name_, x.elem, y.elem);
     const QuantizeFn f{{}, scale_};
     if (x.elem == Elem::kF32) return launch_map1<float, int8_t>(x, y, f, args.stream);
