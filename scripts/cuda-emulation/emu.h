@@ -94,6 +94,16 @@ inline unsigned __umulhi(unsigned a, unsigned b) { return static_cast<unsigned>(
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fsub_rn(float a, float b) { return a - b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline float __log2f(float a) { return std::log2(a); }
+inline unsigned __vmaxs4(unsigned a, unsigned b) {
+  unsigned r = 0;
+  for (int k = 0; k < 4; ++k) {
+    const int x = static_cast<int8_t>(a >> (8 * k)), y = static_cast<int8_t>(b >> (8 * k));
+    r |= (static_cast<unsigned>(x > y ? x : y) & 0xFFu) << (8 * k);
+  }
+  return r;
+}
 inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
 template <class T>
 T __ldg(const T* p) { return *p; }

@@ -6,15 +6,16 @@
 //                    tensor, in increasing channel order; scale = k + alpha / size * sum;
 //                    y = x * powf(scale, -beta).
 //                    NHWC (sc == 1) with size <= 2 * kMaxHalf + 1: one thread per pixel and kLanes
-//                    consecutive channels, which loads the kLanes + 2 * kMaxHalf channels its windows
+//                    consecutive channels, which loads the kLanes + size - 1 channels its windows
 //                    cover once (consecutive threads read consecutive bytes), keeps them in registers
-//                    and stores its channels as one pack. Otherwise one thread per output element
-//                    in the output's memory order.
+//                    and stores its channels as one pack; the power there is pow_neg (within 4
+//                    ulp, as powf). Otherwise one thread per output element in the output's memory
+//                    order.
 //   WITHIN_CHANNEL:  sum of x^2 over the size x size window (pad (size - 1) / 2, rows then
 //                    columns), avg = sum / pool size (window clipped to the padded input),
 //                    y = x * powf(1 + alpha * avg, -beta). One thread per output element.
 // Every product and sum is rounded as the cpu rounds it (__fmul_rn / __fadd_rn, no fma
-// contraction) and in the cpu's order; only powf's last bits may differ from the host's pow.
+// contraction) and in the cpu's order; only the power's last bits may differ from the host's pow.
 #include <memory>
 #include <new>
 #include <string>
@@ -81,11 +82,20 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
   }
 }
 
-/// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of kLanes channels).
-template <typename Tin, typename Tout>
+/// scale^-beta for scale >= k > 0 as exp2(-beta * log2(scale)) on the special-function unit:
+/// within 4 ulp of the correctly rounded power (lg2.approx's absolute error 2^-21.4 becomes a
+/// relative error of 2^-22 after the exponential), the bound CUDA gives for powf itself.
+__device__ __forceinline__ float pow_neg(float scale, float beta) {
+  return exp2f(__fmul_rn(-beta, __log2f(scale)));
+}
+
+/// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of kLanes channels), windows of
+/// HALF channels either side (HALF == (size - 1) / 2, so every window term is known at compile
+/// time). vec_in: the group's own channels load as one pack.
+template <typename Tin, typename Tout, int HALF>
 __global__ void __launch_bounds__(kMapThreads)
     lrn_across_pixels_kernel(const LrnArgs a, uint32_t groups, const FastDiv by_groups, const FastDiv by_w,
-                             const FastDiv by_h, bool vec) {
+                             const FastDiv by_h, bool vec, bool vec_in) {
   const uint32_t stride = gridDim.x * blockDim.x;
   const int channels = a.in.c;
   for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < a.total; t += stride) {
@@ -96,12 +106,27 @@ __global__ void __launch_bounds__(kMapThreads)
     const uint32_t n = by_h.div(row);
     const uint32_t h = row - n * by_h.d;
     const Tin* x = static_cast<const Tin*>(a.in.data) + n * a.in.sn + h * a.in.sh + w * a.in.sw;
-    // v[i] holds channel c0 - kMaxHalf + i (0 outside the tensor: such values are never summed).
-    float v[kLanes + 2 * kMaxHalf];
+    // v[i] holds channel c0 - HALF + i (0 outside the tensor: such values are never summed).
+    float v[kLanes + 2 * HALF];
 #pragma unroll
-    for (int i = 0; i < kLanes + 2 * kMaxHalf; ++i) {
-      const int j = c0 - kMaxHalf + i;
-      v[i] = j >= 0 && j < channels ? lrn_load(x, j, a.in_scale) : 0.0f;
+    for (int i = 0; i < HALF; ++i) {
+      const int lo = c0 - HALF + i, hi = c0 + kLanes + i;
+      v[i] = lo >= 0 ? lrn_load(x, lo, a.in_scale) : 0.0f;
+      v[HALF + kLanes + i] = hi < channels ? lrn_load(x, hi, a.in_scale) : 0.0f;
+    }
+    if (vec_in && c0 + kLanes <= channels) {
+      const Pack<Tin, kLanes> pk = *reinterpret_cast<const Pack<Tin, kLanes>*>(x + c0);
+#pragma unroll
+      for (int l = 0; l < kLanes; ++l) {
+        if constexpr (std::is_same_v<Tin, int8_t>) {
+          v[HALF + l] = __fmul_rn(static_cast<float>(static_cast<int>(pk.v[l])), a.in_scale);
+        } else {
+          v[HALF + l] = to_float(pk.v[l]);
+        }
+      }
+    } else {
+#pragma unroll
+      for (int l = 0; l < kLanes; ++l) v[HALF + l] = c0 + l < channels ? lrn_load(x, c0 + l, a.in_scale) : 0.0f;
     }
     float y[kLanes];
 #pragma unroll
@@ -109,15 +134,15 @@ __global__ void __launch_bounds__(kMapThreads)
       const int c = c0 + l;
       float sum_sq = 0.0f;
 #pragma unroll
-      for (int d = -kMaxHalf; d <= kMaxHalf; ++d) {
+      for (int d = -HALF; d <= HALF; ++d) {
         // Increasing channel order from max(0, c - half), as the cpu sums.
-        if (d >= -a.half && d <= a.half && c + d >= 0 && c + d < channels) {
-          const float u = v[l + kMaxHalf + d];
+        if (c + d >= 0 && c + d < channels) {
+          const float u = v[l + HALF + d];
           sum_sq = __fadd_rn(sum_sq, __fmul_rn(u, u));
         }
       }
       const float scale = __fadd_rn(a.k, __fmul_rn(a.alpha_over_size, sum_sq));
-      y[l] = c < channels ? lrn_result<Tout>(__fmul_rn(v[l + kMaxHalf], powf(scale, -a.beta)), a.out_scale) : 0.0f;
+      y[l] = c < channels ? lrn_result<Tout>(__fmul_rn(v[l + HALF], pow_neg(scale, a.beta)), a.out_scale) : 0.0f;
     }
     const int cnt = min(kLanes, a.out.c_write - c0);
     map_detail::store_chunk<Tout, kLanes>(
@@ -200,12 +225,21 @@ class LrnOp final : public CudaOp {
       const int64_t per_image = static_cast<int64_t>(groups) * y.h * y.w;
       const bool vec = aligned_to(y.data, pack_align<Tout, kLanes>()) && y.sn % kLanes == 0 && y.sh % kLanes == 0 &&
                        y.sw % kLanes == 0;
+      const bool vec_in = aligned_to(x.data, pack_align<Tin, kLanes>()) && x.sn % kLanes == 0 &&
+                          x.sh % kLanes == 0 && x.sw % kLanes == 0;
       return for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
         a.in = images(x, n0, nb);
         a.out = images(y, n0, nb);
         a.total = static_cast<uint32_t>(per_image * nb);
-        lrn_across_pixels_kernel<Tin, Tout><<<grid_for(a.total, kMapThreads), kMapThreads, 0, stream>>>(
-            a, groups, FastDiv(groups), FastDiv(static_cast<uint32_t>(y.w)), FastDiv(static_cast<uint32_t>(y.h)), vec);
+        const unsigned grid = grid_for(a.total, kMapThreads);
+        const FastDiv by_groups(groups), by_w(static_cast<uint32_t>(y.w)), by_h(static_cast<uint32_t>(y.h));
+        switch (a.half) {
+          case 0: lrn_across_pixels_kernel<Tin, Tout, 0><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
+          case 1: lrn_across_pixels_kernel<Tin, Tout, 1><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
+          case 2: lrn_across_pixels_kernel<Tin, Tout, 2><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
+          case 3: lrn_across_pixels_kernel<Tin, Tout, 3><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
+          default: lrn_across_pixels_kernel<Tin, Tout, 4><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
+        }
         return TRTN_CUDA_STATUS(cudaGetLastError());
       });
     }

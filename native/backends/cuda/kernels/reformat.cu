@@ -125,7 +125,7 @@ Status planes_to_pixels(const View4& src, const View4& dst, const F& f, cudaStre
     const View4 s = images(src, n0, nb), d = images(dst, n0, nb);
     const uint32_t total = static_cast<uint32_t>(hw * nb);
     const bool vec = aligned_to(d.data, pack_align<Tout, CW>()) && d.sn % CW == 0 && d.sh % CW == 0 && d.sw % CW == 0;
-    planes_to_pixels_kernel<Tin, Tout, CW><<<grid_for(total, kMapThreads), kMapThreads, 0, stream>>>(
+    planes_to_pixels_kernel<Tin, Tout, CW, F><<<grid_for(total, kMapThreads), kMapThreads, 0, stream>>>(
         s, d, static_cast<uint32_t>(hw), total, FastDiv(static_cast<uint32_t>(hw)), FastDiv(static_cast<uint32_t>(d.w)),
         vec, f);
     Status st = TRTN_CUDA_STATUS(cudaGetLastError());
@@ -158,9 +158,9 @@ Status reformat_typed(const View4& src, const View4& dst, const F& f, cudaStream
       const dim3 grid(pixel_tiles, channel_tiles, static_cast<unsigned>(nb));
       const View4 s = images(src, n0, nb), d = images(dst, n0, nb);
       if (to_nhwc) {
-        nchw_to_nhwc_kernel<Tin, Tout><<<grid, block, 0, stream>>>(s, d, static_cast<uint32_t>(hw), by_w, f);
+        nchw_to_nhwc_kernel<Tin, Tout, F><<<grid, block, 0, stream>>>(s, d, static_cast<uint32_t>(hw), by_w, f);
       } else {
-        nhwc_to_nchw_kernel<Tin, Tout><<<grid, block, 0, stream>>>(s, d, static_cast<uint32_t>(hw), by_w, f);
+        nhwc_to_nchw_kernel<Tin, Tout, F><<<grid, block, 0, stream>>>(s, d, static_cast<uint32_t>(hw), by_w, f);
       }
       Status st = TRTN_CUDA_STATUS(cudaGetLastError());
       if (!st.is_ok()) return st;
