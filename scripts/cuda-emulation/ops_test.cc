@@ -573,7 +573,9 @@ static void test_lrn() {
                    "{\"localSize\": " + std::to_string(size) + ", \"alpha\": 0.0001, \"beta\": 0.75, \"k\": 2, \"region\": \"" +
                        region + "\"}",
                    e == Elem::kF16 ? Precision::kFP16 : Precision::kFP32);
-            run_case(c, 2, {{x, si}, {y, so}});
+            // The channels-last kernel's power is exp2(-beta log2 s) (lrn.cu): within 4 ulp of
+            // pow, which a float16 store may round to the neighbouring half (8192 float ulp).
+            run_case(c, 2, {{x, si}, {y, so}}, e == Elem::kF16 ? 8192 : 4);
           }
         }
       }

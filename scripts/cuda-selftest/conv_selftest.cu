@@ -538,11 +538,13 @@ bool run_case(const Case& cs, Prec prec, Rng& rng, const DeviceProps& dev, Stats
   bool all_ok = true;
   cudaStream_t stream;
   CHECK_CUDA(cudaStreamCreate(&stream));
+  void* workspace = nullptr;  // the im2col tactics' rows
+  if (op->workspace_bytes(batch) > 0) CHECK_CUDA(cudaMalloc(&workspace, op->workspace_bytes(batch)));
   for (int t = 0; t < op->tactic_count(); ++t) {
     const std::string tname = op->tactic_name(t);
     st = op->set_tactic(t);
     for (int pr = 0; pr < np; ++pr) CHECK_CUDA(cudaMemset(out_root[pr], 0x55, out_bytes[pr]));
-    RunArgs args{batch, in_views, out_views, stream, nullptr};
+    RunArgs args{batch, in_views, out_views, stream, workspace};
     if (st.is_ok()) st = op->run(args);
     if (st.is_ok()) st = TRTN_CUDA_STATUS(cudaStreamSynchronize(stream));
     if (!st.is_ok()) {
@@ -620,6 +622,7 @@ bool run_case(const Case& cs, Prec prec, Rng& rng, const DeviceProps& dev, Stats
   }
   // Leave the default tactic selected as the op chose it (not needed here, but tidy).
   CHECK_CUDA(cudaStreamDestroy(stream));
+  if (workspace != nullptr) CHECK_CUDA(cudaFree(workspace));
   for (int pr = 0; pr < np; ++pr) {
     CHECK_CUDA(cudaFree(in_root[pr]));
     CHECK_CUDA(cudaFree(out_root[pr]));
@@ -911,9 +914,11 @@ void bench(const DeviceProps& dev, int batch) {
       CHECK_CUDA(cudaEventCreate(&e0));
       CHECK_CUDA(cudaEventCreate(&e1));
       const int chosen = op->tactic();
+      void* workspace = nullptr;
+      if (op->workspace_bytes(batch) > 0) CHECK_CUDA(cudaMalloc(&workspace, op->workspace_bytes(batch)));
       for (int t = 0; t < op->tactic_count(); ++t) {
         op->set_tactic(t);
-        RunArgs args{batch, iv, ov, stream, nullptr};
+        RunArgs args{batch, iv, ov, stream, workspace};
         bool ok = true;
         for (int i = 0; i < 2 && ok; ++i) ok = op->run(args).is_ok();
         std::vector<float> times;
@@ -939,6 +944,7 @@ void bench(const DeviceProps& dev, int batch) {
       CHECK_CUDA(cudaEventDestroy(e0));
       CHECK_CUDA(cudaEventDestroy(e1));
       CHECK_CUDA(cudaStreamDestroy(stream));
+      if (workspace != nullptr) CHECK_CUDA(cudaFree(workspace));
       CHECK_CUDA(cudaFree(din));
       CHECK_CUDA(cudaFree(dout));
     }

@@ -121,7 +121,10 @@ describe('gpu: whole networks, cuda vs cpu FP32', function () {
           const errInt8 = relError(got, want);
           summary.push(`  ${file.padEnd(24)} int8  ${pct(agree)}  ${err.toExponential(2)}   vs cpu INT8: ${pct(same)}  ${errInt8.toExponential(2)}`);
           assert.ok(same >= AGREEMENT.int8, `top-1 agreement with cpu INT8 ${pct(same)} over ${batch} images`);
-          assert.ok(errInt8 < 1e-2, `relative L2 error against cpu INT8 ${errInt8.toExponential(3)}`);
+          // Exact INT8 ops give the same bits; INT8 LRN may differ by a step here and there
+          // (docs/int8.md), which a deep network carries on: a looser bound where it has LRN.
+          const bound = net.layers.some((l) => l.type === 'LRN') ? 5e-2 : 1e-2;
+          assert.ok(errInt8 < bound, `relative L2 error against cpu INT8 ${errInt8.toExponential(3)} (bound ${bound})`);
           assert.ok(agree >= 0.9, `top-1 agreement with cpu FP32 ${pct(agree)} over ${batch} images`);
         });
       }

@@ -78,7 +78,11 @@ bool image_contiguous(const View4& v) {
   return v.layout == Layout::kLinear && v.sw == 1 && v.sh == v.w && v.sc == static_cast<int64_t>(v.h) * v.w;
 }
 
-enum class Kind { kMma, kSimt, kDirect };
+// kIm2col: explicit im2col into the workspace, then a 1x1 tensor-core GEMM (config: its mma tile).
+enum class Kind { kMma, kSimt, kIm2col, kDirect };
+
+/// Workspace one im2col pass may use; larger batches run in passes of fewer images.
+constexpr int64_t kIm2colWorkspace = int64_t{192} << 20;
 
 struct Tactic {
   Kind kind;
@@ -104,6 +108,11 @@ class GemmConvOp final : public CudaOp {
   }
   int tactic() const override { return tactic_; }
   std::string signature() const override { return signature_; }
+  size_t workspace_bytes(int batch) const override {
+    if (!im2col_ok_) return 0;
+    return static_cast<size_t>(std::min<int64_t>(batch, im2col_images_) * out_sp_[0] * out_sp_[1] * kc_pad_ *
+                               conv::math_bytes(math_));
+  }
 
  private:
   /// The node's prepared blobs and how its weights are stored.
@@ -124,6 +133,8 @@ class GemmConvOp final : public CudaOp {
   Status problem_views(const View4& in, const View4& out, View4* pin, View4* pout) const;
   GemmParams gemm_params(const View4& in, const View4& out, size_t pair) const;
   DirectParams direct_params(const View4& in, const View4& out, size_t pair) const;
+  Status run_im2col(const View4& in, const View4& out, size_t pair, int config, const RunArgs& args) const;
+  Status upload_im2col(const std::vector<int8_t>* i8, const std::vector<__half>* f16);
   conv::Epilogue epilogue(size_t pair) const;
 
   std::string name_;
@@ -141,6 +152,11 @@ class GemmConvOp final : public CudaOp {
   DeviceBuffer weights_;  // [Cout][kvol][Cg_pad]
   DeviceBuffer ktab_;     // SIMT: per 4 k, (r * dil_h, s * dil_w, c, 0)
   DeviceBuffer epi_;      // float: bias [Cout]; INT8: per pair mul [Cout] then add [Cout]
+  // im2col (few input channels, one group, FP16 / INT8): rows of K = kvol * Cg values.
+  bool im2col_ok_ = false;
+  int64_t kc_pad_ = 0, im2col_images_ = 1;
+  DeviceBuffer im2col_weights_;  // [Cout][kc_pad], k = kpos * Cg + c
+  DeviceBuffer im2col_tab_;      // per k: (r * dil_h, s * dil_w, c, 1)
   std::vector<Tactic> tactics_;
   int tactic_ = 0;
   std::string signature_;
@@ -164,6 +180,14 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
     return node.error("is too large for the cuda kernels (K = " + std::to_string(ktot_) + ")");
   }
   if (!(st = check_places(init)).is_ok()) return st;
+  // im2col pays where padding the channels to 16 bytes at least doubles the multiply-adds.
+  im2col_ok_ = axes_ == 2 && !flatten_ && groups_ == 1 && (math_ == Math::kF16 || math_ == Math::kI8) &&
+               cg_pad_ >= 2 * cg_ && init.device.sm >= 80;
+  if (im2col_ok_) {
+    kc_pad_ = round_up(kvol_ * cg_, 16 / conv::math_bytes(math_));
+    const int64_t per_image = out_sp_[0] * out_sp_[1] * kc_pad_ * conv::math_bytes(math_);
+    im2col_images_ = std::max<int64_t>(1, kIm2colWorkspace / std::max<int64_t>(1, per_image));
+  }
   if (!(st = upload_weights(init, *blobs.weights, blobs.transposed)).is_ok()) return st;
   if (!(st = upload_epilogues(init, *blobs.bias, blobs.wscale)).is_ok()) return st;
   if (!(st = choose_tactics(init)).is_ok()) return st;
@@ -334,12 +358,14 @@ Status GemmConvOp::upload_weights(const CudaOpInit& init, const Blob& w, bool tr
         for (int64_t kp = 0; kp < kvol_; ++kp)
           for (int64_t c = 0; c < cg_; ++c) dst[(co * kvol_ + kp) * cg_pad_ + c] = w.i8[src_index(co, c, kp)];
       st = weights_.upload(dst, name_ + " weights");
+      if (st.is_ok() && im2col_ok_) st = upload_im2col(&dst, nullptr);
     } else if (math_ == Math::kF16) {
       std::vector<__half> dst(count, __float2half_rn(0.0f));
       for (int64_t co = 0; co < cout_; ++co)
         for (int64_t kp = 0; kp < kvol_; ++kp)
           for (int64_t c = 0; c < cg_; ++c) dst[(co * kvol_ + kp) * cg_pad_ + c] = __float2half_rn(w.f32[src_index(co, c, kp)]);
       st = weights_.upload(dst, name_ + " weights");
+      if (st.is_ok() && im2col_ok_) st = upload_im2col(nullptr, &dst);
     } else {
       std::vector<float> dst(count, 0.0f);
       for (int64_t co = 0; co < cout_; ++co)
@@ -361,6 +387,78 @@ Status GemmConvOp::upload_weights(const CudaOpInit& init, const Blob& w, bool tr
   } catch (const std::bad_alloc&) {
     return Status(Code::kOutOfMemory, "convolution '" + name_ + "': out of host memory preparing weights");
   }
+}
+
+Status GemmConvOp::upload_im2col(const std::vector<int8_t>* i8, const std::vector<__half>* f16) {
+  // From the padded [Cout][kvol][Cg_pad] copy: row co holds (kpos, c) at kpos * Cg + c.
+  auto repack = [&](const auto& src, auto zero) {
+    std::vector<decltype(zero)> dst(static_cast<size_t>(cout_ * kc_pad_), zero);
+    for (int64_t co = 0; co < cout_; ++co)
+      for (int64_t kp = 0; kp < kvol_; ++kp)
+        for (int64_t c = 0; c < cg_; ++c) dst[co * kc_pad_ + kp * cg_ + c] = src[(co * kvol_ + kp) * cg_pad_ + c];
+    return dst;
+  };
+  Status st = i8 != nullptr ? im2col_weights_.upload(repack(*i8, int8_t{0}), name_ + " im2col weights")
+                            : im2col_weights_.upload(repack(*f16, __float2half_rn(0.0f)), name_ + " im2col weights");
+  if (!st.is_ok()) return st;
+  const int64_t s_ext = kernel_[1];
+  std::vector<int4> tab(static_cast<size_t>(kc_pad_), make_int4(0, 0, 0, 0));
+  for (int64_t k = 0; k < kvol_ * cg_; ++k) {
+    const int64_t kp = k / cg_;
+    tab[k] = make_int4(static_cast<int>(kp / s_ext * dil_[0]), static_cast<int>(kp % s_ext * dil_[1]),
+                       static_cast<int>(k % cg_), 1);
+  }
+  return im2col_tab_.upload(tab, name_ + " im2col table");
+}
+
+Status GemmConvOp::run_im2col(const View4& in, const View4& out, size_t pair, int config, const RunArgs& args) const {
+  const int64_t eb = conv::math_bytes(math_);
+  const int64_t pq = static_cast<int64_t>(out.h) * out.w;
+  for (int n0 = 0; n0 < in.n; n0 += static_cast<int>(im2col_images_)) {
+    const int nb = static_cast<int>(std::min<int64_t>(im2col_images_, in.n - n0));
+    conv::Im2colParams ip;
+    ip.in = static_cast<const char*>(in.data) + n0 * in.sn * eb;
+    ip.in_sn = in.sn;
+    ip.in_sc = in.sc;
+    ip.in_sh = in.sh;
+    ip.in_sw = in.sw;
+    ip.H = in.h;
+    ip.W = in.w;
+    ip.P = out.h;
+    ip.Q = out.w;
+    ip.stride_h = static_cast<int>(stride_[0]);
+    ip.stride_w = static_cast<int>(stride_[1]);
+    ip.pad_h = static_cast<int>(pad_[0]);
+    ip.pad_w = static_cast<int>(pad_[1]);
+    ip.rows = static_cast<int>(nb * pq);
+    ip.k_pad = static_cast<int>(kc_pad_);
+    ip.tab = im2col_tab_.as<const int4>();
+    ip.out = args.workspace;
+    Status st = conv::im2col_launch(math_, ip, args.stream);
+    if (!st.is_ok()) return st;
+    // The rows as a channels-last [nb, kc_pad, P, Q] input of a 1x1 convolution.
+    View4 o = out;
+    o.data = static_cast<char*>(out.data) + n0 * out.sn * elem_bytes(out.elem);
+    o.n = nb;
+    GemmParams p = gemm_params(in, o, pair);
+    p.in = args.workspace;
+    p.in_sw = kc_pad_;
+    p.in_sh = out.w * kc_pad_;
+    p.in_sn = pq * kc_pad_;
+    p.in_sc = 1;
+    p.H = out.h;
+    p.W = out.w;
+    p.M = static_cast<int>(nb * pq);
+    p.R = p.S = 1;
+    p.stride_h = p.stride_w = 1;
+    p.pad_h = p.pad_w = 0;
+    p.dil_h = p.dil_w = 1;
+    p.Cg = p.Cg_pad = p.Ktot = static_cast<int>(kc_pad_);
+    p.weights = im2col_weights_.get();
+    st = conv::mma_launch(math_, config, p, args.stream);
+    if (!st.is_ok()) return st;
+  }
+  return Status::ok();
 }
 
 Status GemmConvOp::upload_epilogues(const CudaOpInit& init, const Blob& bias, const Blob* wscale) {
@@ -403,14 +501,14 @@ Status GemmConvOp::choose_tactics(const CudaOpInit& init) {
   // staging, needs, capped by the device) and ops never lower it under one another.
   auto add_tiles = [&](Kind kind, int count, auto smem_of, auto prepare, const std::string& prefix, bool stages) {
     for (int c = 0; c < count; ++c) {
-      if (kind == Kind::kMma && !conv::mma_config_offered(math_, c)) continue;
+      if ((kind == Kind::kMma || kind == Kind::kIm2col) && !conv::mma_config_offered(math_, c)) continue;
       if (smem_of(c, max_out_eb) > smem_limit) continue;
       const size_t most = std::min(smem_of(c, 4), smem_limit);
       if (most > kDefaultSmem) {
         Status st = prepare(c, most);
         if (!st.is_ok()) return st;
       }
-      const TileConfig t = kind == Kind::kMma ? conv::mma_config(math_, c) : conv::simt_config(math_, c);
+      const TileConfig t = kind == Kind::kSimt ? conv::simt_config(math_, c) : conv::mma_config(math_, c);
       tactics_.push_back({kind, c,
                           prefix + "_" + std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) +
                               (stages ? "_s" + std::to_string(t.stages) : std::string())});
@@ -423,6 +521,13 @@ Status GemmConvOp::choose_tactics(const CudaOpInit& init) {
         Kind::kMma, conv::mma_config_count(), [](int c, int eb) { return conv::mma_smem_bytes(c, eb); },
         [&](int c, size_t smem) { return conv::mma_prepare(math_, c, smem); }, std::string("mma_") + math_label(math_),
         true);
+    if (!st.is_ok()) return st;
+  }
+  if (mma_ok && im2col_ok_) {
+    st = add_tiles(
+        Kind::kIm2col, conv::mma_config_count(), [](int c, int eb) { return conv::mma_smem_bytes(c, eb); },
+        [&](int c, size_t smem) { return conv::mma_prepare(math_, c, smem); },
+        std::string("im2col_mma_") + math_label(math_), true);
     if (!st.is_ok()) return st;
   }
   // SIMT implicit GEMM: any 2-D view. Listed for FP32, for INT8 (DP4A, next to the tensor cores)
@@ -450,7 +555,7 @@ int GemmConvOp::default_tactic(const CudaOpInit& init) const {
   for (size_t i = 0; i < tactics_.size(); ++i) {
     const Tactic& t = tactics_[i];
     if (t.kind != kind || kind == Kind::kDirect) continue;
-    const TileConfig c = kind == Kind::kMma ? conv::mma_config(math_, t.config) : conv::simt_config(math_, t.config);
+    const TileConfig c = kind == Kind::kSimt ? conv::simt_config(math_, t.config) : conv::mma_config(math_, t.config);
     const int64_t ctas = ceil_div(m, c.bm) * ceil_div(ng_, c.bn) * groups_;
     const double cost = static_cast<double>(ceil_div(ctas, sms)) * c.bm * c.bn;
     if (best == static_cast<int>(tactics_.size()) - 1 || cost < best_cost) {
@@ -635,6 +740,8 @@ Status GemmConvOp::run(const RunArgs& args) const {
 
     if (tactic.kind == Kind::kMma && channel_vectors_ok(in, 16 / conv::math_bytes(math_), cg_, groups_)) {
       st = conv::mma_launch(math_, tactic.config, gemm_params(in, out, i), args.stream);
+    } else if (tactic.kind == Kind::kIm2col && args.workspace != nullptr) {
+      st = run_im2col(in, out, i, tactic.config, args);
     } else if (tactic.kind == Kind::kSimt) {
       st = conv::simt_launch(math_, tactic.config, gemm_params(in, out, i), args.stream);
     } else {

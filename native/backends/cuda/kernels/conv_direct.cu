@@ -4,6 +4,8 @@
 // the only kernel for 3-D and larger convolutions; slow but simple.
 #include <cuda_fp16.h>
 
+#include <algorithm>
+
 #include "backends/cuda/kernels/conv_device.cuh"
 
 namespace trtn::cuda::conv {
@@ -114,7 +116,52 @@ Status launch_typed(const DirectParams& p, cudaStream_t stream) {
   return TRTN_CUDA_STATUS(cudaGetLastError());
 }
 
+/// One thread per 16-byte chunk of an im2col row.
+template <typename T>
+__global__ void __launch_bounds__(256) im2col_kernel(const Im2colParams p) {
+  constexpr int kCe = 16 / static_cast<int>(sizeof(T));
+  const T* in = static_cast<const T*>(p.in);
+  const int chunks = p.k_pad / kCe;
+  const int pq = p.P * p.Q;
+  const int64_t total = static_cast<int64_t>(p.rows) * chunks;
+  TRTN_GRID_LOOP(i, total) {
+    const int m = static_cast<int>(i / chunks);
+    const int k0 = static_cast<int>(i - static_cast<int64_t>(m) * chunks) * kCe;
+    const int img = m / pq;
+    const int rest = m - img * pq;
+    const int oh = rest / p.Q;
+    const int ow = rest - oh * p.Q;
+    const int h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
+    const T* base = in + img * p.in_sn;
+    uint4 pack = make_uint4(0, 0, 0, 0);
+    T* v = reinterpret_cast<T*>(&pack);
+#pragma unroll
+    for (int e = 0; e < kCe; ++e) {
+      const int4 d = p.tab[k0 + e];
+      const int h = h0 + d.x, w = w0 + d.y;
+      const bool ok = d.w != 0 && static_cast<unsigned>(h) < static_cast<unsigned>(p.H) &&
+                      static_cast<unsigned>(w) < static_cast<unsigned>(p.W);
+      if (ok) v[e] = base[d.z * p.in_sc + h * p.in_sh + w * p.in_sw];
+    }
+    reinterpret_cast<uint4*>(p.out)[i] = pack;
+  }
+}
+
 }  // namespace
+
+Status im2col_launch(Math math, const Im2colParams& p, cudaStream_t stream) {
+  const int eb = math_bytes(math);
+  const int64_t chunks = static_cast<int64_t>(p.rows) * (p.k_pad * eb / 16);
+  const unsigned grid = static_cast<unsigned>(std::min<int64_t>((chunks + 255) / 256, 65535LL * 8));
+  if (math == Math::kI8) {
+    im2col_kernel<int8_t><<<grid, 256, 0, stream>>>(p);
+  } else if (math == Math::kF16) {
+    im2col_kernel<__half><<<grid, 256, 0, stream>>>(p);
+  } else {
+    im2col_kernel<float><<<grid, 256, 0, stream>>>(p);
+  }
+  return TRTN_CUDA_STATUS(cudaGetLastError());
+}
 
 Status direct_launch(Math math, const DirectParams& p, cudaStream_t stream) {
   switch (math) {

@@ -135,4 +135,24 @@ struct DirectParams {
 
 Status direct_launch(Math math, const DirectParams& p, cudaStream_t stream);
 
+// ---- explicit im2col (conv_direct.cu; any GPU, any 2-D view) ------------------------------------
+//
+// For layers with few input channels (a network's RGB input): the tensor-core kernels read 16
+// bytes of channels per kernel tap, so 3 channels padded to 16 int8 multiply 5x the zeros. im2col
+// writes each output pixel's window as one dense row of K = R * S * C values (rounded up to 16
+// bytes, zeros after), and a 1x1 tensor-core GEMM over those rows finishes the convolution.
+
+struct Im2colParams {
+  const void* in = nullptr;  // [images][C][H][W] at in + n*in_sn + c*in_sc + h*in_sh + w*in_sw
+  int64_t in_sn = 0, in_sc = 0, in_sh = 0, in_sw = 0;
+  int H = 1, W = 1, P = 1, Q = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  int rows = 0;               // images * P * Q
+  int k_pad = 0;              // elements per row, a multiple of 16 bytes
+  const int4* tab = nullptr;  // per k < k_pad: (r * dil_h, s * dil_w, c, 1), or (0, 0, 0, 0) past K
+  void* out = nullptr;        // [rows][k_pad], 16-byte aligned
+};
+
+/// Element type: the math's (kF16: __half, kI8: int8; kF32 / kTF32: float).
+Status im2col_launch(Math math, const Im2colParams& p, cudaStream_t stream);
+
 }  // namespace trtn::cuda::conv
