@@ -156,7 +156,6 @@ class GemmConvOp final : public CudaOp {
   bool im2col_ok_ = false;
   int64_t kc_pad_ = 0, im2col_images_ = 1;
   DeviceBuffer im2col_weights_;  // [Cout][kc_pad], k = kpos * Cg + c
-  DeviceBuffer im2col_tab_;      // per k: (r * dil_h, s * dil_w, c, 1)
   std::vector<Tactic> tactics_;
   int tactic_ = 0;
   std::string signature_;
@@ -180,9 +179,14 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
     return node.error("is too large for the cuda kernels (K = " + std::to_string(ktot_) + ")");
   }
   if (!(st = check_places(init)).is_ok()) return st;
-  // im2col pays where padding the channels to 16 bytes at least doubles the multiply-adds.
+  // im2col pays where padding the channels to 16 bytes at least doubles the multiply-adds; its
+  // kernel reads each pixel's (at most 4) channels as one pack of a channels-last input.
   im2col_ok_ = axes_ == 2 && !flatten_ && groups_ == 1 && (math_ == Math::kF16 || math_ == Math::kI8) &&
-               cg_pad_ >= 2 * cg_ && init.device.sm >= 80;
+               cg_ <= 4 && cg_pad_ >= 2 * cg_ && init.device.sm >= 80;
+  for (size_t i = 0; i < pairs_ && im2col_ok_; ++i) {
+    const Place& ip = in_places_[i];
+    im2col_ok_ = ip.layout == Layout::kNHWC && ip.c_offset % 4 == 0 && ip.root_c % 4 == 0;
+  }
   if (im2col_ok_) {
     kc_pad_ = round_up(kvol_ * cg_, 16 / conv::math_bytes(math_));
     const int64_t per_image = out_sp_[0] * out_sp_[1] * kc_pad_ * conv::math_bytes(math_);
@@ -398,17 +402,8 @@ Status GemmConvOp::upload_im2col(const std::vector<int8_t>* i8, const std::vecto
         for (int64_t c = 0; c < cg_; ++c) dst[co * kc_pad_ + kp * cg_ + c] = src[(co * kvol_ + kp) * cg_pad_ + c];
     return dst;
   };
-  Status st = i8 != nullptr ? im2col_weights_.upload(repack(*i8, int8_t{0}), name_ + " im2col weights")
-                            : im2col_weights_.upload(repack(*f16, __float2half_rn(0.0f)), name_ + " im2col weights");
-  if (!st.is_ok()) return st;
-  const int64_t s_ext = kernel_[1];
-  std::vector<int4> tab(static_cast<size_t>(kc_pad_), make_int4(0, 0, 0, 0));
-  for (int64_t k = 0; k < kvol_ * cg_; ++k) {
-    const int64_t kp = k / cg_;
-    tab[k] = make_int4(static_cast<int>(kp / s_ext * dil_[0]), static_cast<int>(kp % s_ext * dil_[1]),
-                       static_cast<int>(k % cg_), 1);
-  }
-  return im2col_tab_.upload(tab, name_ + " im2col table");
+  return i8 != nullptr ? im2col_weights_.upload(repack(*i8, int8_t{0}), name_ + " im2col weights")
+                       : im2col_weights_.upload(repack(*f16, __float2half_rn(0.0f)), name_ + " im2col weights");
 }
 
 Status GemmConvOp::run_im2col(const View4& in, const View4& out, size_t pair, int config, const RunArgs& args) const {
@@ -419,20 +414,23 @@ Status GemmConvOp::run_im2col(const View4& in, const View4& out, size_t pair, in
     conv::Im2colParams ip;
     ip.in = static_cast<const char*>(in.data) + n0 * in.sn * eb;
     ip.in_sn = in.sn;
-    ip.in_sc = in.sc;
     ip.in_sh = in.sh;
     ip.in_sw = in.sw;
+    ip.C = static_cast<int>(cg_);
     ip.H = in.h;
     ip.W = in.w;
     ip.P = out.h;
     ip.Q = out.w;
+    ip.S = static_cast<int>(kernel_[1]);
     ip.stride_h = static_cast<int>(stride_[0]);
     ip.stride_w = static_cast<int>(stride_[1]);
     ip.pad_h = static_cast<int>(pad_[0]);
     ip.pad_w = static_cast<int>(pad_[1]);
+    ip.dil_h = static_cast<int>(dil_[0]);
+    ip.dil_w = static_cast<int>(dil_[1]);
     ip.rows = static_cast<int>(nb * pq);
+    ip.K = static_cast<int>(kvol_ * cg_);
     ip.k_pad = static_cast<int>(kc_pad_);
-    ip.tab = im2col_tab_.as<const int4>();
     ip.out = args.workspace;
     Status st = conv::im2col_launch(math_, ip, args.stream);
     if (!st.is_ok()) return st;
@@ -740,7 +738,9 @@ Status GemmConvOp::run(const RunArgs& args) const {
 
     if (tactic.kind == Kind::kMma && channel_vectors_ok(in, 16 / conv::math_bytes(math_), cg_, groups_)) {
       st = conv::mma_launch(math_, tactic.config, gemm_params(in, out, i), args.stream);
-    } else if (tactic.kind == Kind::kIm2col && args.workspace != nullptr) {
+    } else if (tactic.kind == Kind::kIm2col && args.workspace != nullptr && in.sc == 1 &&
+               reinterpret_cast<uintptr_t>(in.data) % (4 * conv::math_bytes(math_)) == 0 && in.sn % 4 == 0 &&
+               in.sh % 4 == 0 && in.sw % 4 == 0) {
       st = run_im2col(in, out, i, tactic.config, args);
     } else if (tactic.kind == Kind::kSimt) {
       st = conv::simt_launch(math_, tactic.config, gemm_params(in, out, i), args.stream);

@@ -116,13 +116,19 @@ Status launch_typed(const DirectParams& p, cudaStream_t stream) {
   return TRTN_CUDA_STATUS(cudaGetLastError());
 }
 
-/// One thread per 16-byte chunk of an im2col row.
+/// One thread per 16-byte chunk of an im2col row. The input is channels-last with C <= 4 channels
+/// per pixel readable as one 4-element pack, so each pixel the chunk touches is loaded once (a
+/// 16-byte chunk of 3-channel taps spans at most 7 pixels), and (r, s, c) is counted, not looked up.
 template <typename T>
 __global__ void __launch_bounds__(256) im2col_kernel(const Im2colParams p) {
   constexpr int kCe = 16 / static_cast<int>(sizeof(T));
+  struct alignas(4 * sizeof(T)) Pixel {
+    T v[4];
+  };
   const T* in = static_cast<const T*>(p.in);
   const int chunks = p.k_pad / kCe;
   const int pq = p.P * p.Q;
+  const int C = p.C, S = p.S, K = p.K;
   const int64_t total = static_cast<int64_t>(p.rows) * chunks;
   TRTN_GRID_LOOP(i, total) {
     const int m = static_cast<int>(i / chunks);
@@ -135,13 +141,38 @@ __global__ void __launch_bounds__(256) im2col_kernel(const Im2colParams p) {
     const T* base = in + img * p.in_sn;
     uint4 pack = make_uint4(0, 0, 0, 0);
     T* v = reinterpret_cast<T*>(&pack);
+    // The first element's tap (r, s) and channel c, then counted forward.
+    int kp = k0 / C;
+    int c = k0 - kp * C;
+    int r = kp / S;
+    int s = kp - r * S;
+    Pixel px{};
+    bool loaded = false;
 #pragma unroll
     for (int e = 0; e < kCe; ++e) {
-      const int4 d = p.tab[k0 + e];
-      const int h = h0 + d.x, w = w0 + d.y;
-      const bool ok = d.w != 0 && static_cast<unsigned>(h) < static_cast<unsigned>(p.H) &&
-                      static_cast<unsigned>(w) < static_cast<unsigned>(p.W);
-      if (ok) v[e] = base[d.z * p.in_sc + h * p.in_sh + w * p.in_sw];
+      if (k0 + e < K) {
+        if (!loaded) {
+          const int h = h0 + r * p.dil_h, w = w0 + s * p.dil_w;
+          const bool ok = static_cast<unsigned>(h) < static_cast<unsigned>(p.H) &&
+                          static_cast<unsigned>(w) < static_cast<unsigned>(p.W);
+          if (ok) {
+            px = *reinterpret_cast<const Pixel*>(base + h * p.in_sh + w * p.in_sw);
+          } else {
+            px = Pixel{};
+          }
+          loaded = true;
+        }
+        // (A select, not px.v[c]: a runtime index would put the pixel in local memory.)
+        v[e] = c == 0 ? px.v[0] : c == 1 ? px.v[1] : c == 2 ? px.v[2] : px.v[3];
+        if (++c == C) {
+          c = 0;
+          loaded = false;
+          if (++s == S) {
+            s = 0;
+            ++r;
+          }
+        }
+      }
     }
     reinterpret_cast<uint4*>(p.out)[i] = pack;
   }

@@ -143,13 +143,15 @@ Status direct_launch(Math math, const DirectParams& p, cudaStream_t stream);
 // bytes, zeros after), and a 1x1 tensor-core GEMM over those rows finishes the convolution.
 
 struct Im2colParams {
-  const void* in = nullptr;  // [images][C][H][W] at in + n*in_sn + c*in_sc + h*in_sh + w*in_sw
-  int64_t in_sn = 0, in_sc = 0, in_sh = 0, in_sw = 0;
-  int H = 1, W = 1, P = 1, Q = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
-  int rows = 0;               // images * P * Q
-  int k_pad = 0;              // elements per row, a multiple of 16 bytes
-  const int4* tab = nullptr;  // per k < k_pad: (r * dil_h, s * dil_w, c, 1), or (0, 0, 0, 0) past K
-  void* out = nullptr;        // [rows][k_pad], 16-byte aligned
+  // Channels-last input, C <= 4: pixel (n, h, w) is 4 elements at in + n*in_sn + h*in_sh + w*in_sw,
+  // aligned to 4 elements (the padding channels hold zeros or are never read).
+  const void* in = nullptr;
+  int64_t in_sn = 0, in_sh = 0, in_sw = 0;
+  int C = 1, H = 1, W = 1, P = 1, Q = 1, S = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  int rows = 0;         // images * P * Q
+  int K = 0;            // R * S * C: row element k is tap (k / C) = (r, s), channel k % C
+  int k_pad = 0;        // elements per row, a multiple of 16 bytes (zeros after K)
+  void* out = nullptr;  // [rows][k_pad], 16-byte aligned
 };
 
 /// Element type: the math's (kF16: __half, kI8: int8; kF32 / kTF32: float).
