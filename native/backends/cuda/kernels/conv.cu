@@ -184,7 +184,7 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
   im2col_ok_ = axes_ == 2 && !flatten_ && groups_ == 1 && (math_ == Math::kF16 || math_ == Math::kI8) &&
                cg_ <= 4 && cg_pad_ >= 2 * cg_ && init.device.sm >= 80;
   for (size_t i = 0; i < pairs_ && im2col_ok_; ++i) {
-    const Place& ip = in_places_[i];
+    const Place& ip = init.in_place(i);
     im2col_ok_ = ip.layout == Layout::kNHWC && ip.c_offset % 4 == 0 && ip.root_c % 4 == 0;
   }
   if (im2col_ok_) {
