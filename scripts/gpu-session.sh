@@ -72,10 +72,10 @@ if has gpu; then
 fi
 
 if has sanitize; then
-  echo "== compute-sanitizer memcheck (op tests: Convolution, InnerProduct, Pooling, Concat, larger shapes)"
+  echo "== compute-sanitizer memcheck (op tests: Convolution, InnerProduct, Pooling, Concat, LRN, Quantize, fusion, larger shapes)"
   timeout 420 compute-sanitizer --tool memcheck --print-limit 20 --error-exitcode 9 \
     node node_modules/.bin/mocha --no-config --timeout 600000 --reporter dot dist/test/gpu/cuda_ops.test.js \
-    --grep 'Convolution|InnerProduct|Pooling|Concat|larger shapes' > "$OUT/sanitizer.log" 2>&1
+    --grep 'Convolution|InnerProduct|Pooling|Concat|LRN|Quantize|folding|larger shapes' > "$OUT/sanitizer.log" 2>&1
   echo "sanitizer exit: $?"
   grep -E "ERROR SUMMARY|Invalid|passing|failing" "$OUT/sanitizer.log" | head -30
 fi
