@@ -422,7 +422,9 @@ __device__ __forceinline__ void map_chunk(const MapArgs<kMaxIn>& a, const MapPla
     float x[V];
     load_chunk<Tin, V>(static_cast<const Tin*>(a.in[0].data) + offset(a.in[0]), valid(a.in[0].c), p.vec_in, x);
 #pragma unroll
-    for (int k = 0; k < V; ++k) acc[k] = f.start(x[k], a.n0 + en[k], ec[k]);
+    // Padding channels (c >= out.c) are stored as 0 below; functors never see them (their
+    // per-channel operands have out.c entries).
+    for (int k = 0; k < V; ++k) acc[k] = ec[k] < a.out.c ? f.start(x[k], a.n0 + en[k], ec[k]) : 0.0f;
   }
 #pragma unroll
   for (int i = 1; i < kMaxIn; ++i) {
