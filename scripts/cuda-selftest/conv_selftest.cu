@@ -539,7 +539,7 @@ bool run_case(const Case& cs, Prec prec, Rng& rng, const DeviceProps& dev, Stats
   cudaStream_t stream;
   CHECK_CUDA(cudaStreamCreate(&stream));
   void* workspace = nullptr;  // the im2col tactics' rows
-  if (op->workspace_bytes(batch) > 0) CHECK_CUDA(cudaMalloc(&workspace, op->workspace_bytes(batch)));
+  if (op->max_workspace_bytes(batch) > 0) CHECK_CUDA(cudaMalloc(&workspace, op->max_workspace_bytes(batch)));
   for (int t = 0; t < op->tactic_count(); ++t) {
     const std::string tname = op->tactic_name(t);
     st = op->set_tactic(t);
@@ -915,7 +915,7 @@ void bench(const DeviceProps& dev, int batch) {
       CHECK_CUDA(cudaEventCreate(&e1));
       const int chosen = op->tactic();
       void* workspace = nullptr;
-      if (op->workspace_bytes(batch) > 0) CHECK_CUDA(cudaMalloc(&workspace, op->workspace_bytes(batch)));
+      if (op->max_workspace_bytes(batch) > 0) CHECK_CUDA(cudaMalloc(&workspace, op->max_workspace_bytes(batch)));
       for (int t = 0; t < op->tactic_count(); ++t) {
         op->set_tactic(t);
         RunArgs args{batch, iv, ov, stream, workspace};

@@ -101,10 +101,11 @@ class CudaEngine : public Engine {
   int device() const { return props_.index; }
   const EnginePlan& plan() const { return plan_; }
   const CudaOp* op(size_t i) const { return ops_[i].get(); }
-  size_t workspace_bytes(int batch) const {
+  /// Scratch memory after the activations: what the chosen tactics need, or (tuning) any tactic.
+  size_t workspace_bytes(int batch, bool any_tactic = false) const {
     size_t ws = 0;
     for (const auto& op : ops_) {
-      if (op) ws = std::max(ws, op->workspace_bytes(batch));
+      if (op) ws = std::max(ws, any_tactic ? op->max_workspace_bytes(batch) : op->workspace_bytes(batch));
     }
     return (ws + 255) / 256 * 256;
   }
@@ -306,7 +307,7 @@ Status CudaEngine::tune(int batch, const std::map<std::string, std::string>& giv
   if (!any || env_flag("TRTN_CUDA_NO_TUNING")) return Status::ok();
   const auto start = std::chrono::steady_clock::now();
   DeviceBuffer arena;
-  const size_t bytes = static_cast<size_t>(plan_.arena_per_image) * batch + workspace_bytes(batch);
+  const size_t bytes = static_cast<size_t>(plan_.arena_per_image) * batch + workspace_bytes(batch, true);
   Status st = arena.allocate(bytes, "timing tactics at batch " + std::to_string(batch));
   if (!st.is_ok()) return st;
   cudaStream_t stream = nullptr;

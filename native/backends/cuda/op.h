@@ -69,8 +69,10 @@ class CudaOp {
   virtual ~CudaOp() = default;
   /// Enqueues the op on args.stream; returns launch errors (kCuda).
   virtual Status run(const RunArgs& args) const = 0;
-  /// Scratch device memory a run at `batch` needs.
+  /// Scratch device memory a run at `batch` needs with the selected tactic.
   virtual size_t workspace_bytes(int /*batch*/) const { return 0; }
+  /// The most any tactic needs (what the builder reserves while it times them all).
+  virtual size_t max_workspace_bytes(int batch) const { return workspace_bytes(batch); }
 
   // Tactics: kernel variants the builder times on the GPU to keep the fastest (TensorRT's
   // builder does the same). An op with one tactic is not timed.

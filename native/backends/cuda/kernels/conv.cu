@@ -109,6 +109,9 @@ class GemmConvOp final : public CudaOp {
   int tactic() const override { return tactic_; }
   std::string signature() const override { return signature_; }
   size_t workspace_bytes(int batch) const override {
+    return tactics_[tactic_].kind == Kind::kIm2col ? max_workspace_bytes(batch) : 0;
+  }
+  size_t max_workspace_bytes(int batch) const override {
     if (!im2col_ok_) return 0;
     return static_cast<size_t>(std::min<int64_t>(batch, im2col_images_) * out_sp_[0] * out_sp_[1] * kc_pad_ *
                                conv::math_bytes(math_));
