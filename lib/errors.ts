@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'E_NO_DEVICE'
   | 'E_BACKEND_UNAVAILABLE'
   | 'E_DISPOSED'
+  | 'E_WORKER'  // TypeScript only: a bench worker process (--gpus) failed
   | 'E_INTERNAL';
 
 /** Base class of every runtime error this package throws. */

@@ -70,7 +70,7 @@ export interface NativeAddon {
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;
   execute(context: NativeHandle, batch: number, inputs: Float32Array[], outputs: Float32Array[],
-    histograms?: NativeHandle, profile?: boolean): Promise<NativeRunTiming | undefined>;
+    histograms?: NativeHandle, options?: { profile?: boolean; transfers?: boolean; graphs?: boolean }): Promise<NativeRunTiming | undefined>;
   createHistograms(tensorCount: number): NativeHandle;
   readHistograms(histograms: NativeHandle): { amax: Float64Array; range: Float64Array; seen: Uint8Array; counts: Float64Array };
 }

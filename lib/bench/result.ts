@@ -64,6 +64,8 @@ export interface BenchResult {
   rank?: { rank: number; size: number; localRank: number };
   iterations: number;
   walltimeSeconds: number;
+  /** The timed window in host wall-clock time (ms since the epoch): GPUs behind a barrier overlap. */
+  timedWindow?: { startEpochMs: number; endEpochMs: number };
   throughput: { imagesPerSecond: number; inferencesPerSecond: number };
   /** Host time of one inference (queueing, copies when transfers are on, compute). */
   latencyMs: TimeStats;
@@ -76,6 +78,8 @@ export interface BenchResult {
   /** Images per second from the median GPU compute time (the GPU's rate without copies). */
   gpuComputeImagesPerSecond?: number;
   warnings: string[];
+  /** Where the result needs a word (the cpu backend ran because no GPU backend could). */
+  note?: string;
   profile?: unknown;
 }
 

@@ -1,62 +1,77 @@
 /**
- * `tensorrt-node bench`: the first cut of a trtexec-style timer. Builds (or loads) an engine,
- * warms up, then runs timed inferences until both --duration and --iterations are reached, and
- * prints throughput (images/s = batch x inferences/s) and latency percentiles. Times are host
- * wall times around each awaited infer() call: they include moving inputs and outputs.
+ * `tensorrt-node bench`: a trtexec-style timer. Builds (or loads) an engine, warms up, then runs
+ * timed inferences on one or more contexts until both --duration and --iterations are reached, and
+ * prints trtexec's performance summary: throughput (images/s = batch x inferences/s), host latency,
+ * enqueue time, and on GPU backends the H2D / GPU compute / D2H times from CUDA events, with
+ * warnings when the numbers are unstable or bound by the host. --gpus runs one worker process per
+ * GPU behind a start barrier (lib/bench/multi.ts); under mpirun each rank times its GPU.
  */
-import * as os from 'os';
-import { devices } from '../device';
-import type { ExecutionContext, InferOptions } from '../runtime/engine';
+import { promises as fsp } from 'fs';
+import { benchEngine, type InferenceTime, type TimingOptions } from '../bench/timing';
+import { gpuList, mpiRank, runOnGpus, workerBarrier, type RankInfo } from '../bench/multi';
+import type { BenchResult, TimeStats } from '../bench/result';
 import { uniformData } from '../random_data';
+import type { ExecutionContext, InferOptions } from '../runtime/engine';
 import { human } from './format';
 import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
-import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
+import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './options';
 
-/** The bench command's options. */
+/** The bench command's options (trtexec's names and meanings). */
 export const BENCH: CommandSpec = {
   name: 'bench',
-  summary: 'Time a network (prototxt or plan) like trtexec: throughput and latency percentiles.',
+  summary: 'Time a network (prototxt or plan) like trtexec: throughput, latency, GPU compute time.',
   usage: 'tensorrt-node bench <deploy.prototxt|file.plan> [--batch N] [--precision p] [options]',
   options: [
     { name: 'batch', type: 'string', value: 'N', help: 'Images per inference', default: '1' },
     { name: 'warmUp', type: 'string', value: 'ms', help: 'Run this long before timing', default: '200' },
     { name: 'duration', type: 'string', value: 's', help: 'Time at least this long', default: '3' },
     { name: 'iterations', type: 'string', value: 'N', help: 'Time at least this many inferences', default: '10' },
+    { name: 'avgRuns', type: 'string', value: 'N', help: 'Report latencies averaged over N consecutive inferences', default: '10' },
+    { name: 'percentile', type: 'string', value: 'P,P,...', help: 'Latency percentiles to report', default: '90,95,99' },
+    { name: 'noDataTransfers', type: 'boolean', help: 'Leave inputs and outputs on the device (no H2D / D2H copies)' },
+    { name: 'useCudaGraph', type: 'boolean', help: 'GPU: replay each batch size as a CUDA graph (on unless --noCudaGraph)' },
+    { name: 'noCudaGraph', type: 'boolean', help: 'GPU: launch the kernels one by one' },
+    { name: 'streams', type: 'string', value: 'N', help: 'Execution contexts (streams) running at once', default: '1' },
+    { name: 'exportTimes', type: 'string', value: 'file.json', help: 'Write every timed inference (start, end, latency, enqueue, GPU times)' },
     { name: 'dumpProfile', type: 'boolean', help: 'After timing, profile every layer (mean of --profileRuns runs) and print the table' },
     { name: 'profileRuns', type: 'string', value: 'N', help: 'Profiled inferences averaged by --dumpProfile', default: '10' },
-    { name: 'json', type: 'boolean', help: 'Print the results as JSON' },
+    { name: 'gpus', type: 'string', value: 'all|0,1,..', help: 'One worker process per GPU, timed over the same window; images/s summed' },
+    { name: 'resultFile', type: 'string', value: 'file.json', help: 'Also write the result JSON here (%r: the MPI rank; for mpirun)' },
+    { name: 'barrierDir', type: 'string', value: 'dir', help: 'mpirun: a directory all ranks share, for a start barrier' },
+    { name: 'json', type: 'boolean', help: 'Print the result as JSON (lib/bench/result.ts: BenchResult)' },
     ...ENGINE_OPTIONS,
   ],
   notes: [
-    'Throughput: images per second (batch x inferences per second) over the timed window.\n' +
-    'Latency: host wall time of one inference call, inputs and outputs included; min, mean, median,\n' +
-    'p90, p99 and max over the timed inferences. Inputs are random, uniform in [-1, 1).\n' +
-    'GPU backends also report GPU Compute Time (CUDA events around the kernels of one inference, as\n' +
-    "trtexec does) and the H2D / D2H copy times; images/s from the median compute time is the GPU's\n" +
-    'throughput without the copies.',
+    '=== Explanations of the performance metrics ===\n' +
+    'Throughput: images per second (batch x inferences per second) over the timed window; with\n' +
+    '  --gpus, the sum over the GPUs, each timed over the same window after a start barrier.\n' +
+    'Latency: host wall time of one inference call, from the call to its result: queueing, the\n' +
+    '  copies in and out (unless --noDataTransfers) and the compute. Averaged over --avgRuns\n' +
+    '  consecutive inferences, then min / max / mean / median / percentiles.\n' +
+    'Enqueue Time: host time for the call to hand the inference over (until it returned its\n' +
+    '  promise). If it reaches the GPU compute time, the host limits throughput.\n' +
+    'H2D Latency / D2H Latency: GPU time of the input / output copies (CUDA events).\n' +
+    'GPU Compute Time: GPU time of the kernels of one inference (CUDA events), as trtexec reports\n' +
+    '  it; images/s from its median is the GPU\'s rate without copies.\n' +
+    'Warnings: coefficient of variation above 2.5%, enqueue-bound or host-bound runs, too few\n' +
+    '  inferences. Inputs are random, uniform in [-1, 1).',
     '--dumpProfile: each layer timed on its own (cuda: CUDA events between layers, no CUDA graph;\n' +
     'cpu: host wall time), averaged over --profileRuns inferences after the timed window, with its\n' +
     'share of the total. Layers the builder fused into another (a ReLU into its convolution, an\n' +
     'elided Concat) show 0. Profiled runs are not part of the throughput and latency figures.',
+    '--gpus all | 0,1,...: one worker process per GPU (CUDA_VISIBLE_DEVICES=<gpu>), each building\n' +
+    'its engine (share --timingCache to build once), warming up, then waiting at a barrier so all\n' +
+    'GPUs time the same window. Under mpirun (OMPI_COMM_WORLD_* / PMI_* variables) each rank times\n' +
+    'the GPU of its local rank, writes --resultFile, and `tensorrt-node report merge` sums them.',
   ],
   examples: [
     'tensorrt-node bench models/googlenet.prototxt --batch 1',
     'tensorrt-node bench models/alexnet.prototxt --batch 128 --precision int8 --json',
+    'tensorrt-node bench models/alexnet.prototxt --batch 128 --precision fp16 --noDataTransfers --dumpProfile',
+    'tensorrt-node bench models/googlenet.prototxt --batch 128 --gpus all --timingCache tc.json',
+    'mpirun -np 4 npx tensorrt-node bench models/googlenet.prototxt --batch 128 --resultFile r%r.json',
   ],
 };
-
-/** min, mean, median, p90, p99, max of a list of times. */
-function summary(values: number[]): { min: number; mean: number; median: number; p90: number; p99: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return { min: sorted[0], mean, median: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
 
 /** The per-layer profile of --dumpProfile. */
 export interface BenchProfile {
@@ -105,6 +120,70 @@ export function formatProfile(p: BenchProfile): string {
   return lines.join('\n');
 }
 
+/** Reads the timing options; UsageErrors for bad values. */
+export function timingOptions(values: ParsedArgs['values'], batch: number, seed: number): TimingOptions {
+  const warmUpMs = intOption(BENCH, 'warmUp', values.warmUp as string | undefined, 0, 3600000) ?? 200;
+  const durationS = Number(values.duration ?? 3);
+  if (!Number.isFinite(durationS) || durationS < 0 || durationS > 86400) {
+    throw new UsageError(`tensorrt-node bench: --duration is seconds in [0, 86400], got '${String(values.duration)}'`);
+  }
+  const iterations = intOption(BENCH, 'iterations', values.iterations as string | undefined, 1, 1e9) ?? 10;
+  const avgRuns = intOption(BENCH, 'avgRuns', values.avgRuns as string | undefined, 1, 1e6) ?? 10;
+  const streams = intOption(BENCH, 'streams', values.streams as string | undefined, 1, 64) ?? 1;
+  const raw = (values.percentile as string | undefined) ?? '90,95,99';
+  const percentiles = raw.split(',').map((p) => Number(p.trim()));
+  if (percentiles.length === 0 || percentiles.some((p) => !Number.isFinite(p) || p <= 0 || p > 100)) {
+    throw new UsageError(`tensorrt-node bench: --percentile is a list of numbers in (0, 100], got '${raw}'`);
+  }
+  if (values.useCudaGraph === true && values.noCudaGraph === true) {
+    throw new UsageError('tensorrt-node bench: --useCudaGraph and --noCudaGraph contradict each other');
+  }
+  return {
+    batch, seed, warmUpMs, durationS, iterations, avgRuns, percentiles, streams,
+    dataTransfers: values.noDataTransfers !== true, useCudaGraph: values.noCudaGraph !== true,
+  };
+}
+
+function statsLine(label: string, t: TimeStats): string {
+  const pct = Object.entries(t.percentiles).map(([p, v]) => `percentile(${p}%) = ${v.toFixed(3)} ms`).join(', ');
+  return `${label}: min = ${t.min.toFixed(3)} ms, max = ${t.max.toFixed(3)} ms, mean = ${t.mean.toFixed(3)} ms, ` +
+    `median = ${t.median.toFixed(3)} ms${pct ? `, ${pct}` : ''}`;
+}
+
+/** trtexec's performance summary of one result (or of several GPUs' results summed). */
+export function formatSummary(results: readonly BenchResult[], note: string): string {
+  const r = results[0];
+  const lines = ['=== Performance summary ==='];
+  const device = results.length === 1 ? r.device.name : `${results.length} x ${r.device.name}`;
+  lines.push(`Network: ${r.network}; backend ${r.backend}, ${r.precision}, batch ${r.batch}, device ${device}`);
+  const ips = results.reduce((a, x) => a + x.throughput.imagesPerSecond, 0);
+  const qps = results.reduce((a, x) => a + x.throughput.inferencesPerSecond, 0);
+  lines.push(`Throughput: ${human(ips)} images/s (${qps.toFixed(2)} inferences/s)`);
+  for (const x of results) {
+    const who = results.length > 1 ? `[GPU ${x.device.visibleDevice ?? x.rank?.rank ?? '?'}] ` : '';
+    if (results.length > 1) lines.push(`${who}Throughput: ${human(x.throughput.imagesPerSecond)} images/s`);
+    lines.push(`${who}${statsLine('Latency', x.latencyMs)}`);
+    lines.push(`${who}${statsLine('Enqueue Time', x.enqueueMs)}`);
+    if (x.h2dMs) lines.push(`${who}${statsLine('H2D Latency', x.h2dMs)}`);
+    if (x.gpuComputeMs) {
+      lines.push(`${who}${statsLine('GPU Compute Time', x.gpuComputeMs)} (${human(x.gpuComputeImagesPerSecond ?? 0)} images/s)`);
+    }
+    if (x.d2hMs) lines.push(`${who}${statsLine('D2H Latency', x.d2hMs)}`);
+    lines.push(`${who}Total host walltime: ${x.walltimeSeconds.toFixed(3)} s over ${x.iterations} inferences`);
+    if (x.gpuComputeMs) lines.push(`${who}Total GPU compute time: ${(x.gpuComputeMs.mean * x.iterations / 1000).toFixed(3)} s`);
+    for (const w of x.warnings) lines.push(`${who}Warning: ${w}`);
+  }
+  if (!r.settings.dataTransfers) lines.push('Data transfers: off (--noDataTransfers): inputs and outputs stayed on the device.');
+  if (note) lines.push(`Note: ${note}`);
+  lines.push('Throughput is images per second over the timed window; latency is the wall time of one infer() call' +
+    (r.settings.dataTransfers ? ', inputs and outputs included.' : '.') + ' `tensorrt-node bench --help` explains every metric.');
+  return lines.join('\n');
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await fsp.writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
 /** Runs `bench`; resolves to the exit code. */
 export async function runBench(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const { values, positionals } = parseCommand(BENCH, argv);
@@ -114,88 +193,74 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
   }
   if (positionals.length !== 1) throw new UsageError(`tensorrt-node bench: give one prototxt or plan, got ${positionals.length} file arguments`);
   const batch = batchOption(BENCH, values) ?? 1;
-  const warmUp = intOption(BENCH, 'warmUp', values.warmUp as string | undefined, 0, 3600000) ?? 200;
-  const duration = Number(values.duration ?? 3);
-  if (!Number.isFinite(duration) || duration < 0 || duration > 86400) {
-    throw new UsageError(`tensorrt-node bench: --duration is seconds in [0, 86400], got '${String(values.duration)}'`);
-  }
-  const iterations = intOption(BENCH, 'iterations', values.iterations as string | undefined, 1, 1e9) ?? 10;
-  const profileRuns = intOption(BENCH, 'profileRuns', values.profileRuns as string | undefined, 1, 100000) ?? 10;
-  const dumpProfile = values.dumpProfile === true;
   const { seed } = engineChoices(BENCH, values);
+  const timing = timingOptions(values, batch, seed);
+  const profileRuns = intOption(BENCH, 'profileRuns', values.profileRuns as string | undefined, 1, 100000) ?? 10;
   const json = values.json === true;
-  const { engine } = await obtainEngine(BENCH, positionals[0], values, batch, json ? () => undefined : err);
+  const log = json ? () => undefined : err;
+  if (values.gpus !== undefined) {
+    if (values.exportTimes !== undefined || values.dumpProfile === true || values.device !== undefined) {
+      throw new UsageError('tensorrt-node bench: --gpus runs workers; --exportTimes, --dumpProfile and --device go with one GPU');
+    }
+    const gpus = gpuList(values.gpus as string);
+    const results = await runOnGpus(argv, gpus, log);
+    if (json) out(JSON.stringify({ gpus, imagesPerSecond: results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0), perGpu: results }, null, 2));
+    else out(formatSummary(results, results[0].backend === 'cpu' ? cpuNote() : ''));
+    return 0;
+  }
+  // A --gpus worker or an MPI rank: time behind a barrier, report the rank.
+  const mpi = mpiRank();
+  const worker = workerBarrier();
+  const rank: RankInfo | undefined = worker?.rank ?? mpi?.rank;
+  const deviceIndex = intOption(BENCH, 'device', values.device as string | undefined, 0, 1024) ??
+    (mpi !== undefined && process.env.CUDA_VISIBLE_DEVICES === undefined ? mpi.rank.localRank : 0);
+  const engineValues = values.device === undefined && deviceIndex !== 0 ? { ...values, device: String(deviceIndex) } : values;
+  const { engine, net } = await obtainEngine(BENCH, positionals[0], engineValues, batch, log);
   if (batch > engine.maxBatchSize) {
     engine.dispose();
     throw new UsageError(`tensorrt-node bench: the plan runs at most ${engine.maxBatchSize} images per inference, not ${batch}`);
   }
-  const ctx = engine.createContext();
   try {
-    const inputs: Record<string, Float32Array> = {};
-    engine.inputs.forEach((t, k) => { inputs[t.name] = uniformData(batch * t.dims.reduce((a, b) => a * b, 1), seed + k); });
-    const outputs = Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(batch * t.dims.reduce((a, b) => a * b, 1))]));
-    const options = { batchSize: batch, outputs };
-    const warmStart = performance.now();
-    do {
-      await ctx.infer(inputs, options);
-    } while (performance.now() - warmStart < warmUp);
-    const latencies: number[] = [];
-    const gpu: { h2d: number[]; compute: number[]; d2h: number[] } = { h2d: [], compute: [], d2h: [] };
-    const start = performance.now();
-    while (latencies.length < iterations || performance.now() - start < duration * 1000) {
-      const t0 = performance.now();
-      await ctx.infer(inputs, options);
-      latencies.push(performance.now() - t0);
-      const t = ctx.lastTiming;
-      if (t !== undefined) {
-        gpu.h2d.push(t.h2dMs);
-        gpu.compute.push(t.computeMs);
-        gpu.d2h.push(t.d2hMs);
-      }
+    const barrier = worker?.wait ?? (mpi !== undefined && values.barrierDir !== undefined ? () => mpi.fileBarrier(values.barrierDir as string) : undefined);
+    const { result, times } = await benchEngine(engine, { file: positionals[0], name: net?.name ?? engine.name },
+      { ...timing, ...(barrier ? { beforeTiming: barrier } : {}) }, { deviceIndex, ...(rank ? { rank } : {}) });
+    if (values.dumpProfile === true) result.profile = await profileOf(engine, timing, profileRuns);
+    if (engine.backend === 'cpu') result.note = cpuNote();
+    if (mpi !== undefined && values.barrierDir === undefined) result.warnings.push('mpirun without --barrierDir: the ranks did not start timing together');
+    if (values.exportTimes !== undefined) await writeJson(values.exportTimes as string, exportDoc(result, times));
+    if (values.resultFile !== undefined) {
+      await writeJson((values.resultFile as string).replace(/%r/g, String(rank?.rank ?? 0)), result);
     }
-    const wall = (performance.now() - start) / 1000;
-    const profile = dumpProfile ? await profileLayers(ctx, inputs, options, profileRuns) : undefined;
-    const gpus = devices().devices;
-    const result = {
-      network: positionals[0], backend: engine.backend, precision: engine.precision, batch,
-      device: engine.backend === 'cpu' ? `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}` : gpus[0]?.name ?? 'unknown',
-      iterations: latencies.length, walltimeSeconds: wall,
-      throughput: { imagesPerSecond: (batch * latencies.length) / wall, inferencesPerSecond: latencies.length / wall },
-      latencyMs: summary(latencies),
-      transfersIncluded: true,
-      // GPU backends: CUDA events around the copies in, the compute and the copies out of each inference.
-      gpuMs: gpu.compute.length === 0 ? undefined : {
-        compute: summary(gpu.compute), h2d: summary(gpu.h2d), d2h: summary(gpu.d2h),
-      },
-      gpuComputeImagesPerSecond: gpu.compute.length === 0 ? undefined : batch / (summary(gpu.compute).median / 1000),
-      profile,
-      note: engine.backend === 'cpu' ? cpuNote() : '',
-    };
+    if (worker) {
+      worker.send(result);
+      return 0;
+    }
     if (json) {
       out(JSON.stringify(result, null, 2));
       return 0;
     }
-    const l = result.latencyMs;
-    out('=== Performance summary ===');
-    out(`Network: ${result.network}; backend ${result.backend}, ${result.precision}, batch ${batch}, device ${result.device}`);
-    out(`Throughput: ${human(result.throughput.imagesPerSecond)} images/s (${result.throughput.inferencesPerSecond.toFixed(2)} inferences/s)`);
-    out(`Latency: min = ${l.min.toFixed(3)} ms, mean = ${l.mean.toFixed(3)} ms, median = ${l.median.toFixed(3)} ms, ` +
-      `percentile(90%) = ${l.p90.toFixed(3)} ms, percentile(99%) = ${l.p99.toFixed(3)} ms, max = ${l.max.toFixed(3)} ms`);
-    if (result.gpuMs !== undefined) {
-      const g = result.gpuMs;
-      out(`GPU Compute Time: min = ${g.compute.min.toFixed(3)} ms, mean = ${g.compute.mean.toFixed(3)} ms, median = ${g.compute.median.toFixed(3)} ms, ` +
-        `percentile(90%) = ${g.compute.p90.toFixed(3)} ms, percentile(99%) = ${g.compute.p99.toFixed(3)} ms, max = ${g.compute.max.toFixed(3)} ms ` +
-        `(${human(result.gpuComputeImagesPerSecond ?? 0)} images/s)`);
-      out(`H2D Latency: median = ${g.h2d.median.toFixed(3)} ms; D2H Latency: median = ${g.d2h.median.toFixed(3)} ms`);
-    }
-    out(`Total host walltime: ${wall.toFixed(3)} s over ${latencies.length} inferences`);
-    if (profile !== undefined) out(formatProfile(profile));
-    if (result.note) out(`Note: ${result.note}`);
-    out('Throughput is images per second over the timed window; latency is the wall time of one infer() call,');
-    out('inputs and outputs included.');
+    out(formatSummary([result], engine.backend === 'cpu' ? cpuNote() : ''));
+    if (result.profile !== undefined) out(formatProfile(result.profile as BenchProfile));
   } finally {
-    ctx.dispose();
     engine.dispose();
   }
   return 0;
+}
+
+/** The --exportTimes document: the settings and every timed inference. */
+function exportDoc(result: BenchResult, times: readonly InferenceTime[]): unknown {
+  const { network, backend, precision, batch, device, settings, date } = result;
+  return { kind: 'tensorrt-node-times', version: 1, network, backend, precision, batch, device, settings, date, times };
+}
+
+/** --dumpProfile after the timed window, on a context of its own. */
+async function profileOf(engine: import('../runtime/engine').Engine, o: TimingOptions, runs: number): Promise<BenchProfile> {
+  const ctx = engine.createContext();
+  try {
+    const inputs: Record<string, Float32Array> = {};
+    engine.inputs.forEach((t, k) => { inputs[t.name] = uniformData(o.batch * t.dims.reduce((a, b) => a * b, 1), o.seed + k); });
+    return await profileLayers(ctx, inputs, { batchSize: o.batch, transfers: o.dataTransfers }, runs);
+  } finally {
+    ctx.dispose();
+  }
 }

@@ -9,6 +9,7 @@ import { BUILD, runBuild } from './build';
 import { CALIBRATE, runCalibrate } from './calibrate';
 import { INFER, runInfer } from './infer';
 import { INSPECT, runInspect } from './inspect';
+import { runSweep, SWEEP } from './sweep';
 import { UsageError } from './options';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }> = {
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[],
   calibrate: { summary: CALIBRATE.summary, run: runCalibrate },
   infer: { summary: INFER.summary, run: runInfer },
   bench: { summary: BENCH.summary, run: runBench },
+  sweep: { summary: SWEEP.summary, run: runSweep },
 };
 
 function version(): string {

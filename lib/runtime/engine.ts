@@ -32,6 +32,14 @@ export interface InferOptions {
    * profiling, not for serving.
    */
   readonly profile?: boolean;
+  /**
+   * Benchmarking only: false skips copying the inputs in and the outputs out (trtexec's
+   * --noDataTransfers): the device reuses whatever its buffers hold and the outputs are not
+   * written. Default true.
+   */
+  readonly transfers?: boolean;
+  /** GPU backends: replay the batch size's CUDA graph (default true); false launches kernel by kernel. */
+  readonly cudaGraph?: boolean;
 }
 
 /** What an engine is, independent of how it was made. */
@@ -267,7 +275,8 @@ export class ExecutionContext {
     const result = this.queue.then(async () => {
       try {
         const profile = options.profile === true;
-        const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms, profile);
+        const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms,
+          { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false });
         this.lastTiming = t?.computeMs === undefined ? undefined :
           { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0 };
         if (profile && t?.layers !== undefined) this.lastProfile = { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 };
@@ -290,7 +299,9 @@ export class ExecutionContext {
     }
     const given = inputs as Record<string, unknown>;
     const opts = options as InferOptions;
-    if (opts.profile !== undefined && typeof opts.profile !== 'boolean') throw argumentError('a boolean', 'options.profile', opts.profile);
+    for (const key of ['profile', 'transfers', 'cudaGraph'] as const) {
+      if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw argumentError('a boolean', `options.${key}`, opts[key]);
+    }
     const names = meta.inputs.map((t) => t.name);
     for (const key of Object.keys(given)) {
       if (!names.includes(key)) throw argumentError(`an input name (${names.join(', ')})`, `inputs.${key}`, key, 'range');

@@ -208,9 +208,9 @@ class LoadWorker : public StatusWorker {
 class ExecuteWorker : public StatusWorker {
  public:
   ExecuteWorker(Napi::Env env, std::shared_ptr<ContextState> state, int batch, std::vector<FloatArg> inputs,
-                std::vector<FloatArg> outputs, std::shared_ptr<TensorHistograms> histograms, bool profile)
+                std::vector<FloatArg> outputs, std::shared_ptr<TensorHistograms> histograms, RunOptions options)
       : StatusWorker(env), state_(std::move(state)), batch_(batch), inputs_(std::move(inputs)),
-        outputs_(std::move(outputs)), histograms_(std::move(histograms)), profile_(profile) {}
+        outputs_(std::move(outputs)), histograms_(std::move(histograms)), options_(options) {}
 
  protected:
   Status Run() override {
@@ -232,13 +232,15 @@ class ExecuteWorker : public StatusWorker {
     for (auto& a : inputs_) in.push_back(a.data);
     for (auto& a : outputs_) out.push_back(a.data);
     if (!histograms_) {
-      state_->context->set_profiling(profile_);
+      state_->context->set_run_options(options_);
       Status st = state_->context->execute(batch_, in, out, nullptr);
-      state_->context->set_profiling(false);
+      state_->context->set_run_options(RunOptions{});
       if (st.is_ok()) {
         timing_ = state_->context->last_timing();
         layers_ = state_->context->last_profile();
-        for (const Node& n : g.nodes) layer_names_.push_back({n.name, n.op});
+        if (layers_.valid) {
+          for (const Node& n : g.nodes) layer_names_.push_back({n.name, n.op});
+        }
       }
       return st;
     }
@@ -279,7 +281,7 @@ class ExecuteWorker : public StatusWorker {
   std::vector<FloatArg> inputs_;
   std::vector<FloatArg> outputs_;
   std::shared_ptr<TensorHistograms> histograms_;
-  bool profile_;
+  RunOptions options_;
 };
 
 const Backend* backend_arg(Napi::Env env, const Napi::Value& v) {
@@ -432,7 +434,7 @@ Napi::Value DisposeContextJs(const Napi::CallbackInfo& info) {
 Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ContextHandle* h = handle_of<ContextHandle>(info[0]);
-  if (h == nullptr || !info[1].IsNumber()) return throw_type(env, "execute(context, batch, inputs, outputs, histograms?, profile?)");
+  if (h == nullptr || !info[1].IsNumber()) return throw_type(env, "execute(context, batch, inputs, outputs, histograms?, options?)");
   if (!h->state) return throw_status(env, Status(Code::kDisposed, "the execution context was disposed"));
   std::vector<FloatArg> inputs, outputs;
   if (!float_args(info[2], &inputs) || !float_args(info[3], &outputs)) {
@@ -440,9 +442,20 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   }
   std::shared_ptr<TensorHistograms> histograms;
   if (HistogramHandle* hh = handle_of<HistogramHandle>(info[4])) histograms = hh->histograms;
-  const bool profile = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+  // Run options: { profile, transfers, graphs } (booleans; absent ones keep their defaults).
+  RunOptions options;
+  if (info.Length() > 5 && info[5].IsObject()) {
+    Napi::Object o = info[5].As<Napi::Object>();
+    auto flag = [&](const char* key, bool* out) {
+      Napi::Value v = o.Get(key);
+      if (v.IsBoolean()) *out = v.As<Napi::Boolean>().Value();
+    };
+    flag("profile", &options.profile);
+    flag("transfers", &options.transfers);
+    flag("graphs", &options.graphs);
+  }
   auto* w = new ExecuteWorker(env, h->state, info[1].As<Napi::Number>().Int32Value(), std::move(inputs),
-                              std::move(outputs), std::move(histograms), profile);
+                              std::move(outputs), std::move(histograms), options);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;

@@ -30,14 +30,24 @@ struct LayerProfile {
   double reformat_ms = 0;
 };
 
+/// How later executes of a context run (the bench's options); the defaults are what infer() wants.
+struct RunOptions {
+  /// Time every layer on its own (GPU backends: no CUDA graph, an event after each layer).
+  bool profile = false;
+  /// False: inputs are not copied in nor outputs out; the device keeps the data of earlier runs
+  /// (trtexec's --noDataTransfers).
+  bool transfers = true;
+  /// GPU backends: replay the batch size's CUDA graph (false: launch the kernels one by one).
+  bool graphs = true;
+};
+
 /// Runs batches; one at a time (callers serialise; several contexts run in parallel).
 class Context {
  public:
   virtual ~Context() = default;
   virtual RunTiming last_timing() const { return {}; }
-  /// Profiling times every layer of each later execute on its own (GPU backends then run without
-  /// CUDA graphs and synchronise per layer's events: slower, for --dumpProfile only).
-  virtual void set_profiling(bool on) { profiling_ = on; }
+  /// Options of later executes (RunOptions).
+  void set_run_options(const RunOptions& options) { options_ = options; }
   const LayerProfile& last_profile() const { return profile_; }
   /// Runs `batch` images (1..maxBatchSize): inputs and outputs in graph order, float32, batch-major.
   /// With `stats` (calibration), every float tensor's values are added to its histogram as it is
@@ -46,7 +56,7 @@ class Context {
                          TensorHistograms* stats) = 0;
 
  protected:
-  bool profiling_ = false;
+  RunOptions options_;
   LayerProfile profile_;
 };
 

@@ -115,7 +115,7 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const int t = g.inputs[i];
     const int64_t n = g.tensors[t].volume * batch;
-    std::memcpy(at(t), inputs[i], static_cast<size_t>(n) * sizeof(float));
+    if (options_.transfers) std::memcpy(at(t), inputs[i], static_cast<size_t>(n) * sizeof(float));
     if (g.precision == Precision::kFP16) round_half_in_place(reinterpret_cast<float*>(at(t)), n, pool);
     if (stats != nullptr) {
       st = stats->add(t, reinterpret_cast<const float*>(at(t)), n, g.tensors[t].name);
@@ -125,7 +125,7 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
   std::vector<const void*> in;
   std::vector<void*> out;
   profile_ = LayerProfile{};
-  if (profiling_) profile_.node_ms.assign(g.nodes.size(), 0.0);
+  if (options_.profile) profile_.node_ms.assign(g.nodes.size(), 0.0);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
     in.clear();
@@ -135,7 +135,7 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
     const auto t0 = std::chrono::steady_clock::now();
     st = engine_->op(i).run(OpArgs{batch, in, out, pool});
     if (!st.is_ok()) return Status(st.code(), "node '" + node.name + "': " + st.message());
-    if (profiling_) {
+    if (options_.profile) {
       profile_.node_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
     for (int t : node.outputs) {
@@ -151,9 +151,11 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
   }
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     const int t = g.outputs[i];
-    std::memcpy(outputs[i], at(t), static_cast<size_t>(g.tensors[t].volume * batch) * sizeof(float));
+    if (options_.transfers) {
+      std::memcpy(outputs[i], at(t), static_cast<size_t>(g.tensors[t].volume * batch) * sizeof(float));
+    }
   }
-  profile_.valid = profiling_;
+  profile_.valid = options_.profile;
   return Status::ok();
 }
 

@@ -635,7 +635,7 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
   float* pin = host_in_.floats();
   float* staged = staging_.as<float>();
   TRTN_CUDA_TRY(cudaEventRecord(ev_[0], stream_));
-  for (size_t i = 0; i < g.inputs.size(); ++i) {
+  for (size_t i = 0; i < g.inputs.size() && options_.transfers; ++i) {
     const int t = g.inputs[i];
     const size_t n = static_cast<size_t>(g.tensors[t].volume) * batch;
     std::memcpy(pin, inputs[i], n * sizeof(float));
@@ -644,17 +644,23 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
     if (!direct(t)) staged += n;
     pin += n;
   }
+  if (!options_.transfers) {
+    // The inputs' staging tensors still come first in the staging buffer.
+    for (int t : g.inputs) {
+      if (!direct(t)) staged += static_cast<size_t>(g.tensors[t].volume) * batch;
+    }
+  }
   TRTN_CUDA_TRY(cudaEventRecord(ev_[1], stream_));
   profile_ = LayerProfile{};
-  if (profiling_) {
+  if (options_.profile) {
     while (marks_.size() < g.nodes.size() + 3) {
       cudaEvent_t ev = nullptr;
       TRTN_CUDA_TRY(cudaEventCreate(&ev));
       marks_.push_back(ev);
     }
   }
-  if (stats != nullptr || !use_graphs_ || profiling_) {
-    st = enqueue_compute(batch, stats, profiling_ ? &marks_ : nullptr);
+  if (stats != nullptr || !use_graphs_ || !options_.graphs || options_.profile) {
+    st = enqueue_compute(batch, stats, options_.profile ? &marks_ : nullptr);
   } else {
     auto it = graphs_.find(batch);
     if (it == graphs_.end()) {
@@ -686,7 +692,7 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
   TRTN_CUDA_TRY(cudaEventRecord(ev_[2], stream_));
   // Device -> pinned -> host.
   float* pout = host_out_.floats();
-  for (size_t i = 0; i < g.outputs.size(); ++i) {
+  for (size_t i = 0; i < g.outputs.size() && options_.transfers; ++i) {
     const int t = g.outputs[i];
     const size_t n = static_cast<size_t>(g.tensors[t].volume) * batch;
     const void* src = direct(t) ? e_->view(t, base, batch).data : staged;
@@ -702,7 +708,7 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
     return st;
   }
   pout = host_out_.floats();
-  for (size_t i = 0; i < g.outputs.size(); ++i) {
+  for (size_t i = 0; i < g.outputs.size() && options_.transfers; ++i) {
     const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
     std::memcpy(outputs[i], pout, n * sizeof(float));
     pout += n;
@@ -710,7 +716,7 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
   float ms[3] = {0, 0, 0};
   for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], ev_[k], ev_[k + 1]));
   timing_ = RunTiming{true, ms[0], ms[1], ms[2]};
-  if (profiling_) return read_profile(static_cast<int>(g.nodes.size()));
+  if (options_.profile) return read_profile(static_cast<int>(g.nodes.size()));
   return Status::ok();
 }
 

@@ -1,0 +1,288 @@
+/**
+ * `tensorrt-node sweep`: networks x precisions x batch sizes x GPU counts in one command, each
+ * point timed like `bench` (lib/bench/timing.ts; several GPUs through bench's --gpus workers),
+ * written as one SweepDoc (lib/bench/result.ts) for `tensorrt-node report`. A point that runs out
+ * of memory is recorded as 'oom' and the sweep goes on; larger batches of that network and
+ * precision are then recorded as 'oom' without running. `--preset dell2017` redoes the 2017 Dell
+ * study (AlexNet and GoogLeNet, batch 1..4096, FP32 / TF32 / FP16 / INT8, 1..N GPUs at batch 128).
+ */
+import { promises as fsp } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Builder } from '../builder/builder';
+import type { Precision } from '../builder/exec_graph';
+import { runOnGpus } from '../bench/multi';
+import type { BenchSettings, SweepDoc, SweepPoint } from '../bench/result';
+import { benchEngine, packageVersion } from '../bench/timing';
+import { devices } from '../device';
+import { TensorRTNodeError } from '../errors';
+import { Network } from '../network';
+import type { Engine } from '../runtime/engine';
+import { human } from './format';
+import { timingOptions } from './bench';
+import { engineChoices } from './engine_source';
+import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const POWERS = Array.from({ length: 13 }, (_, i) => 2 ** i);  // 1 .. 4096
+
+/** Presets: what a study ran. */
+export const PRESETS: Record<string, { networks: string[]; precisions: Precision[]; batches: number[]; scalingBatch: number; about: string }> = {
+  dell2017: {
+    networks: ['alexnet', 'googlenet'], precisions: ['fp32', 'tf32', 'fp16', 'int8'], batches: POWERS, scalingBatch: 128,
+    about: "Dell's 2017 TensorRT study: AlexNet and GoogLeNet, batch 1..4096, 1..N GPUs at batch 128",
+  },
+};
+
+export const SWEEP: CommandSpec = {
+  name: 'sweep',
+  summary: 'Time networks x precisions x batch sizes x GPU counts; write one JSON for `report`.',
+  usage: 'tensorrt-node sweep [--preset dell2017] [--networks a,b] [--precisions p,q] [--batches 1..4096] [--gpus 1,2] [options]',
+  options: [
+    { name: 'preset', type: 'string', value: 'name', help: `A study's settings (${Object.keys(PRESETS).join(', ')}); other options override them` },
+    { name: 'networks', type: 'string', value: 'a,b', help: 'Model names under models/ (alexnet) or prototxt paths', default: 'alexnet,googlenet' },
+    { name: 'precisions', type: 'string', value: 'p,q', help: 'fp32, tf32, fp16, int8', default: 'fp32,int8' },
+    { name: 'batches', type: 'string', value: 'list', help: 'Batch sizes: 1,8,128 or a power-of-two range 1..4096', default: '1..4096' },
+    { name: 'gpus', type: 'string', value: 'counts', help: "GPU counts: 1,2,4 or 'all' (1 up to every visible GPU, doubling)", default: '1' },
+    { name: 'scalingBatch', type: 'string', value: 'N', help: 'Batch size of the points with more than one GPU (every batch when absent)' },
+    { name: 'backend', type: 'string', value: 'auto|cpu|cuda', help: 'Backend of every point', default: 'auto' },
+    { name: 'duration', type: 'string', value: 's', help: 'Timed seconds per point', default: '2' },
+    { name: 'warmUp', type: 'string', value: 'ms', help: 'Warm-up per point', default: '200' },
+    { name: 'iterations', type: 'string', value: 'N', help: 'At least this many inferences per point', default: '10' },
+    { name: 'timingCache', type: 'string', value: 'file.json', help: 'cuda: tactic timing cache shared by every build (default: a temporary file)' },
+    { name: 'out', type: 'string', short: 'o', value: 'file.json', help: 'Where to write the sweep', default: 'sweep-<date>.json' },
+    { name: 'seed', type: 'string', value: 'N', help: 'Seed of the random weights and inputs', default: '1' },
+  ],
+  notes: [
+    'Each point is a bench run (see `tensorrt-node bench --help` for the metrics): one engine per\n' +
+    'network and precision, built for the largest batch and timed at every batch, smallest first.\n' +
+    'Points with N > 1 GPUs run bench --gpus: one worker per GPU, a start barrier, images/s summed.\n' +
+    'Out of memory is a result, not a failure: the point says so, the sweep goes on, and the largest\n' +
+    'batch that fit each network is printed at the end (GoogLeNet at 4096 did not fit a 24 GB P40).\n' +
+    'Progress is a bar on a terminal and one line per point otherwise. INT8 without a calibration\n' +
+    'cache calibrates on random data (fine for timing, not for accuracy).',
+  ],
+  examples: [
+    'tensorrt-node sweep --preset dell2017 -o results/sweep.json',
+    'tensorrt-node sweep --networks googlenet --precisions fp16,int8 --batches 1..256 --gpus all',
+    'tensorrt-node sweep --backend cpu --networks lenet --precisions fp32 --batches 1,8 --duration 0.2',
+  ],
+};
+
+/** '1..4096' (powers of two) or '1,8,128'. */
+export function parseBatches(raw: string): number[] {
+  const range = /^(\d+)\.\.(\d+)$/.exec(raw.trim());
+  let list: number[];
+  if (range) {
+    const lo = Number(range[1]), hi = Number(range[2]);
+    if (lo < 1 || hi < lo || hi > 1 << 20) throw new UsageError(`tensorrt-node sweep: --batches range must be 1 <= lo <= hi <= 1048576, got '${raw}'`);
+    list = [];
+    for (let b = lo; b <= hi; b *= 2) list.push(b);
+  } else {
+    list = raw.split(',').map((s) => Number(s.trim()));
+  }
+  if (list.length === 0 || list.some((b) => !Number.isInteger(b) || b < 1 || b > 1 << 20)) {
+    throw new UsageError(`tensorrt-node sweep: --batches is a list of integers in [1, 1048576] or a range lo..hi, got '${raw}'`);
+  }
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+/** GPU counts: '1,2' or 'all' (1, 2, 4, ... up to the visible GPUs, and that count). */
+export function parseGpuCounts(raw: string, visible: number): number[] {
+  let counts: number[];
+  if (raw === 'all') {
+    counts = [];
+    for (let n = 1; n < Math.max(1, visible); n *= 2) counts.push(n);
+    counts.push(Math.max(1, visible));
+  } else {
+    counts = raw.split(',').map((s) => Number(s.trim()));
+  }
+  if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 1024)) {
+    throw new UsageError(`tensorrt-node sweep: --gpus is GPU counts (1,2,4) or 'all', got '${raw}'`);
+  }
+  return [...new Set(counts)].sort((a, b) => a - b);
+}
+
+function networkFile(name: string): string {
+  if (name.endsWith('.prototxt')) return name;
+  return path.join(ROOT, 'models', `${name}.prototxt`);
+}
+
+function isOom(e: unknown): boolean {
+  return (e instanceof TensorRTNodeError && e.code === 'E_OUT_OF_MEMORY') || /E_OUT_OF_MEMORY/.test(String((e as Error)?.message ?? e));
+}
+
+/** A one-line progress display: a redrawn bar on a TTY, plain lines elsewhere. */
+class Progress {
+  private done = 0;
+  constructor(private readonly total: number, private readonly tty: boolean, private readonly write: (s: string) => void) {}
+  step(label: string, outcome: string): void {
+    this.done++;
+    if (this.tty) {
+      const width = 30;
+      const filled = Math.round((width * this.done) / this.total);
+      this.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total} ${label}: ${outcome}`.padEnd(110));
+      if (this.done === this.total) this.write('\n');
+    } else {
+      this.write(`[${this.done}/${this.total}] ${label}: ${outcome}\n`);
+    }
+  }
+}
+
+export interface SweepIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Progress output (stderr by default) and whether it is a terminal. */
+  progress?: { write: (s: string) => void; tty: boolean };
+}
+
+/** Runs `sweep`; resolves to the exit code. */
+export async function runSweep(argv: readonly string[], out: (s: string) => void, err: (s: string) => void,
+                               io: Partial<SweepIo> = {}): Promise<number> {
+  const { values, positionals } = parseCommand(SWEEP, argv);
+  if (values.help === true) {
+    out(formatHelp(SWEEP));
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`tensorrt-node sweep: takes no file arguments (use --networks), got '${positionals[0]}'`);
+  const presetName = values.preset as string | undefined;
+  const preset = presetName === undefined ? undefined : PRESETS[presetName];
+  if (presetName !== undefined && preset === undefined) {
+    throw new UsageError(`tensorrt-node sweep: unknown --preset '${presetName}' (presets: ${Object.keys(PRESETS).join(', ')})`);
+  }
+  const networks = ((values.networks as string | undefined)?.split(',') ?? preset?.networks ?? ['alexnet', 'googlenet']).map((s) => s.trim());
+  const precisions = ((values.precisions as string | undefined)?.split(',').map((s) => s.trim()) ?? preset?.precisions ?? ['fp32', 'int8']) as Precision[];
+  for (const p of precisions) engineChoices(SWEEP, { precision: p, backend: values.backend });
+  const { backend, seed } = engineChoices(SWEEP, { backend: values.backend, seed: values.seed });
+  const batches = values.batches !== undefined ? parseBatches(values.batches as string) : preset?.batches ?? POWERS;
+  const visible = backend === 'cpu' ? 0 : devices().devices.length;
+  const counts = parseGpuCounts((values.gpus as string | undefined) ?? (preset ? 'all' : '1'), visible);
+  const scalingBatch = intOption(SWEEP, 'scalingBatch', values.scalingBatch as string | undefined, 1, 1 << 20) ?? preset?.scalingBatch;
+  if (counts.some((n) => n > 1) && backend !== 'cpu' && counts[counts.length - 1] > visible) {
+    throw new TensorRTNodeError('E_NO_DEVICE', `--gpus asks for ${counts[counts.length - 1]} GPUs; ${visible} are visible`);
+  }
+  const timing = timingOptions({ duration: values.duration ?? '2', warmUp: values.warmUp, iterations: values.iterations }, 1, seed);
+  for (const n of networks) {
+    try {
+      await fsp.access(networkFile(n));
+    } catch {
+      throw new UsageError(`tensorrt-node sweep: no network '${n}' (a name under models/ or a .prototxt path)`);
+    }
+  }
+  const date = new Date().toISOString();
+  const outFile = (values.out as string | undefined) ?? `sweep-${date.slice(0, 10)}.json`;
+  const timingCache = (values.timingCache as string | undefined) ?? path.join(os.tmpdir(), `trtn-sweep-timing-${process.pid}.json`);
+
+  // The plan: every (network, precision) x batch on 1 GPU, and the scaling points.
+  const plan: Array<{ network: string; precision: Precision; batch: number; gpus: number }> = [];
+  for (const network of networks) {
+    for (const precision of precisions) {
+      for (const gpus of counts) {
+        for (const batch of batches) {
+          if (gpus > 1 && scalingBatch !== undefined && batch !== scalingBatch) continue;
+          plan.push({ network, precision, batch, gpus });
+        }
+        if (gpus > 1 && scalingBatch !== undefined && !batches.includes(scalingBatch)) plan.push({ network, precision, batch: scalingBatch, gpus });
+      }
+    }
+  }
+  err(`sweep: ${plan.length} points (${networks.join(', ')}; ${precisions.join(', ')}; batch ${batches[0]}..${batches[batches.length - 1]}; ` +
+    `${counts.join(', ')} GPU(s)${preset ? `; preset ${presetName}: ${preset.about}` : ''}), about ${Math.ceil((plan.length * (timing.durationS + timing.warmUpMs / 1000 + 1)) / 60)} min`);
+  const progressIo = io.progress ?? { write: (s: string) => process.stderr.write(s), tty: process.stderr.isTTY === true };
+  const progress = new Progress(plan.length, progressIo.tty, progressIo.write);
+  const settings: BenchSettings = { ...timing, percentiles: timing.percentiles };
+  delete (settings as Partial<typeof timing>).batch;
+  delete (settings as Partial<typeof timing>).seed;
+  const doc: SweepDoc = {
+    kind: 'tensorrt-node-sweep', version: 1, date, packageVersion: packageVersion(),
+    ...(process.env.TRTN_COMMIT ? { commit: process.env.TRTN_COMMIT } : {}),
+    ...(presetName ? { preset: presetName } : {}),
+    machine: {
+      gpus: backend === 'cpu' ? [] : devices().devices.map((d) => ({ name: d.name, index: d.index, memoryBytes: d.totalMemory, computeCapability: d.computeCapability })),
+      ...(backend === 'cpu' ? {} : { driverVersion: devices().driverVersion }),
+      cpu: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}`, hostname: os.hostname(),
+    },
+    settings, points: [],
+  };
+  const quiet = (): void => undefined;
+  for (const network of networks) {
+    const file = networkFile(network);
+    const net = await Network.fromCaffe(file, { seed });
+    for (const precision of precisions) {
+      const mine = plan.filter((p) => p.network === network && p.precision === precision);
+      const single = mine.filter((p) => p.gpus === 1);
+      let engine: Engine | undefined;
+      let oomAt: number | undefined;
+      const record = (p: SweepPoint, label: string, outcome: string): void => {
+        doc.points.push(p);
+        progress.step(label, outcome);
+      };
+      try {
+        for (const point of mine) {
+          const label = `${net.name || network} ${precision} batch ${point.batch} x${point.gpus} GPU`;
+          const base = { network: net.name || network, precision, batch: point.batch, gpus: point.gpus };
+          if (oomAt !== undefined && point.batch > oomAt) {
+            record({ ...base, status: 'oom', message: `not run: batch ${oomAt} already ran out of memory` }, label, 'skipped (out of memory below)');
+            continue;
+          }
+          try {
+            if (point.gpus === 1) {
+              if (engine === undefined) {
+                const maxBatch = Math.max(...single.map((p) => p.batch));
+                engine = await new Builder({ backend, timingCache, logger: quiet })
+                  .build(net, { precision, maxBatchSize: maxBatch, ...(backend !== 'cpu' ? { tuneBatch: Math.min(maxBatch, 128) } : {}) });
+              }
+              const { result } = await benchEngine(engine, { file, name: net.name }, { ...timing, batch: point.batch }, { deviceIndex: 0 });
+              record({ ...base, status: 'ok', imagesPerSecond: result.throughput.imagesPerSecond,
+                ...(result.gpuComputeImagesPerSecond ? { gpuComputeImagesPerSecond: result.gpuComputeImagesPerSecond } : {}), perGpu: [result] },
+              label, `${human(result.throughput.imagesPerSecond)} images/s`);
+            } else {
+              const gpuIds = backend === 'cpu' ? Array.from({ length: point.gpus }, (_, i) => String(i)) : devices().devices.slice(0, point.gpus).map((d) => String(d.index));
+              const args = [file, '--batch', String(point.batch), '--precision', precision, '--backend', backend, '--seed', String(seed),
+                '--timingCache', timingCache, '--duration', String(timing.durationS), '--warmUp', String(timing.warmUpMs),
+                '--iterations', String(timing.iterations)];
+              const results = await runOnGpus(args, gpuIds, quiet);
+              const ips = results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0);
+              const gpuIps = results.every((r) => r.gpuComputeImagesPerSecond) ? results.reduce((a, r) => a + (r.gpuComputeImagesPerSecond ?? 0), 0) : undefined;
+              record({ ...base, status: 'ok', imagesPerSecond: ips, ...(gpuIps ? { gpuComputeImagesPerSecond: gpuIps } : {}), perGpu: results },
+                label, `${human(ips)} images/s`);
+            }
+          } catch (e) {
+            if (isOom(e)) {
+              if (point.gpus === 1) oomAt = oomAt === undefined ? point.batch : Math.min(oomAt, point.batch);
+              record({ ...base, status: 'oom', message: (e as Error).message }, label, 'out of memory');
+            } else {
+              record({ ...base, status: 'error', message: (e as Error).message }, label, `error: ${(e as Error).message}`);
+            }
+          }
+        }
+      } finally {
+        engine?.dispose();
+      }
+    }
+  }
+  await fsp.mkdir(path.dirname(path.resolve(outFile)), { recursive: true });
+  await fsp.writeFile(outFile, `${JSON.stringify(doc, null, 1)}\n`);
+  out(summarize(doc, outFile));
+  return doc.points.some((p) => p.status === 'error') ? 1 : 0;
+}
+
+/** The end of a sweep: the largest batch that fit, best throughput, where the JSON went. */
+function summarize(doc: SweepDoc, file: string): string {
+  const lines = [`sweep: ${doc.points.length} points written to ${file}`];
+  const keys = [...new Set(doc.points.map((p) => `${p.network}|${p.precision}`))];
+  for (const key of keys) {
+    const [network, precision] = key.split('|');
+    const mine = doc.points.filter((p) => p.network === network && p.precision === precision && p.gpus === 1);
+    const ok = mine.filter((p) => p.status === 'ok');
+    const oom = mine.filter((p) => p.status === 'oom' && !/^not run/.test(p.message ?? ''));
+    const best = ok.reduce<SweepPoint | undefined>((a, p) => (a === undefined || (p.imagesPerSecond ?? 0) > (a.imagesPerSecond ?? 0) ? p : a), undefined);
+    lines.push(`  ${network} ${precision}: largest batch that fit ${ok.length ? Math.max(...ok.map((p) => p.batch)) : 'none'}` +
+      (oom.length ? `, out of memory from batch ${Math.min(...oom.map((p) => p.batch))}` : '') +
+      (best ? `; best ${human(best.imagesPerSecond ?? 0)} images/s at batch ${best.batch}` : ''));
+  }
+  const errors = doc.points.filter((p) => p.status === 'error');
+  if (errors.length) lines.push(`  ${errors.length} point(s) failed: ${errors[0].message}`);
+  lines.push(`Draw it: tensorrt-node report build ${file} -o results/<gpu-model>/`);
+  return lines.join('\n');
+}

@@ -1,0 +1,247 @@
+// The trtexec-style bench (options, summary, JSON, --exportTimes, --gpus workers, MPI ranks) and
+// the sweep, on the cpu backend: every option's meaning, not the speed.
+import { strict as assert } from 'assert';
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { promisify } from 'util';
+import { mpiRank, gpuList } from '../../lib/bench/multi';
+import type { BenchResult, SweepDoc } from '../../lib/bench/result';
+import { averagedRuns, timeStats, timingWarnings } from '../../lib/bench/timing';
+import { main } from '../../lib/cli/main';
+import { parseBatches, parseGpuCounts } from '../../lib/cli/sweep';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
+const CLI = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
+const QUICK = ['--backend', 'cpu', '--duration', '0.2', '--warmUp', '20'];
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('bench: statistics and warnings', () => {
+  it('timeStats: min, max, mean, median, the asked percentiles and the coefficient of variation', () => {
+    const s = timeStats([4, 1, 3, 2, 10], [50, 90, 99]);
+    assert.deepEqual([s.min, s.max, s.mean, s.median], [1, 10, 4, 3]);
+    assert.deepEqual(s.percentiles, { 50: 3, 90: 10, 99: 10 });
+    assert.ok(Math.abs(s.cv - Math.sqrt(10) / 4) < 1e-12);
+    assert.equal(timeStats([2, 2, 2], [90]).cv, 0);
+  });
+
+  it('averagedRuns: means of consecutive groups per stream (trtexec --avgRuns)', () => {
+    const t = (stream: number, latencyMs: number) => ({ stream, latencyMs, startMs: 0, endMs: 0, enqueueMs: 0 });
+    const times = [t(0, 1), t(1, 10), t(0, 3), t(1, 30), t(0, 5), t(0, 7)];
+    assert.deepEqual(averagedRuns(times, 'latencyMs', 2), [2, 6, 20]);
+    assert.deepEqual(averagedRuns(times, 'latencyMs', 1), [1, 3, 5, 7, 10, 30]);
+    // Fewer inferences than --avgRuns: one group of what there is.
+    assert.deepEqual(averagedRuns(times.slice(0, 1), 'latencyMs', 10), [1]);
+    assert.deepEqual(averagedRuns(times, 'computeMs', 2), []);
+  });
+
+  it('warns when the numbers vary (cv > 2.5%), when enqueue reaches compute, and when the host dominates', () => {
+    const steady = timeStats([1, 1, 1, 1], [90]);
+    const shaky = timeStats([1, 2, 1, 2], [90]);
+    const base = { latencyMs: steady, enqueueMs: timeStats([0.01], [90]), iterations: 100 };
+    assert.deepEqual(timingWarnings(base), []);
+    assert.match(timingWarnings({ ...base, latencyMs: shaky }).join('\n'), /latency varies \(coefficient of variation 33\.3% > 2\.5%\)/);
+    const gpu = { ...base, gpuComputeMs: timeStats([0.5, 0.5], [90]) };
+    assert.match(timingWarnings({ ...gpu, enqueueMs: timeStats([0.6], [90]) }).join('\n'), /bound by enqueue time/);
+    assert.match(timingWarnings({ ...gpu, latencyMs: timeStats([2, 2], [90]) }).join('\n'), /host-side overhead dominates/);
+    assert.match(timingWarnings({ ...base, iterations: 3 }).join('\n'), /only 3 inferences/);
+  });
+});
+
+describe('bench: the command', function () {
+  this.timeout(60000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-bench-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('prints the performance summary with the asked percentiles and explains the metrics', async () => {
+    const r = await run('bench', LENET, ...QUICK, '--percentile', '50,99.9', '--batch', '2');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /=== Performance summary ===/);
+    assert.match(r.out, /Throughput: .* images\/s \(.* inferences\/s\)/);
+    assert.match(r.out, /Latency: min = [\d.]+ ms, max = [\d.]+ ms, mean = [\d.]+ ms, median = [\d.]+ ms, percentile\(50%\) = [\d.]+ ms, percentile\(99\.9%\) = [\d.]+ ms/);
+    assert.match(r.out, /Enqueue Time: min = /);
+    assert.match(r.out, /Total host walltime: [\d.]+ s over \d+ inferences/);
+    assert.doesNotMatch(r.out, /GPU Compute Time/, 'the cpu backend has no GPU times');
+    const help = await run('bench', '--help');
+    for (const o of ['--avgRuns', '--percentile', '--noDataTransfers', '--useCudaGraph', '--streams', '--exportTimes', '--dumpProfile', '--gpus', '--resultFile']) {
+      assert.ok(help.out.includes(o), `--help lacks ${o}`);
+    }
+    assert.match(help.out, /Explanations of the performance metrics/);
+    assert.match(help.out, /Enqueue Time: host time/);
+  });
+
+  it('--json is a BenchResult: settings echoed, throughput = batch x inferences / wall time', async () => {
+    const r = await run('bench', LENET, ...QUICK, '--batch', '3', '--avgRuns', '4', '--iterations', '20', '--noDataTransfers', '--json');
+    assert.equal(r.code, 0, r.err);
+    const b = JSON.parse(r.out) as BenchResult;
+    assert.equal(b.kind, 'tensorrt-node-bench');
+    assert.equal(b.networkName, 'LeNet');
+    assert.deepEqual(b.settings, { warmUpMs: 20, durationS: 0.2, iterations: 20, avgRuns: 4, percentiles: [90, 95, 99], dataTransfers: false, useCudaGraph: true, streams: 1 });
+    assert.ok(b.iterations >= 20);
+    assert.ok(Math.abs(b.throughput.imagesPerSecond - (3 * b.iterations) / b.walltimeSeconds) < 1e-6 * b.throughput.imagesPerSecond);
+    assert.deepEqual(Object.keys(b.latencyMs.percentiles), ['90', '95', '99']);
+    assert.ok(b.enqueueMs.median < b.latencyMs.median, 'handing over is quicker than the whole inference');
+    assert.ok(b.timedWindow !== undefined && b.timedWindow.endEpochMs > b.timedWindow.startEpochMs);
+  });
+
+  it('--exportTimes writes every timed inference; --streams runs contexts side by side', async () => {
+    const file = path.join(dir, 'times.json');
+    const r = await run('bench', LENET, ...QUICK, '--streams', '2', '--exportTimes', file, '--json');
+    assert.equal(r.code, 0, r.err);
+    const b = JSON.parse(r.out) as BenchResult;
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { kind: string; times: Array<{ stream: number; startMs: number; endMs: number; latencyMs: number; enqueueMs: number }> };
+    assert.equal(doc.kind, 'tensorrt-node-times');
+    assert.equal(doc.times.length, b.iterations);
+    assert.deepEqual([...new Set(doc.times.map((t) => t.stream))].sort(), [0, 1]);
+    for (const t of doc.times) {
+      assert.ok(Math.abs(t.endMs - t.startMs - t.latencyMs) < 1e-6 && t.enqueueMs <= t.latencyMs);
+    }
+    // Two streams overlap in time: some inference starts before another stream's previous one ends.
+    const s0 = doc.times.filter((t) => t.stream === 0);
+    const s1 = doc.times.filter((t) => t.stream === 1);
+    assert.ok(s0.some((a) => s1.some((c) => c.startMs < a.endMs && a.startMs < c.endMs)), 'the streams ran side by side');
+  });
+
+  it('--gpus runs one worker per GPU behind a start barrier and sums their images/s', async () => {
+    const r = await run('bench', LENET, ...QUICK, '--gpus', '0,1', '--json');
+    assert.equal(r.code, 0, r.err);
+    const doc = JSON.parse(r.out) as { gpus: string[]; imagesPerSecond: number; perGpu: BenchResult[] };
+    assert.deepEqual(doc.gpus, ['0', '1']);
+    assert.equal(doc.perGpu.length, 2);
+    assert.deepEqual(doc.perGpu.map((p) => p.device.visibleDevice), ['0', '1'], 'each worker saw CUDA_VISIBLE_DEVICES=<its gpu>');
+    assert.deepEqual(doc.perGpu.map((p) => p.rank), [{ rank: 0, size: 2, localRank: 0 }, { rank: 1, size: 2, localRank: 1 }]);
+    assert.ok(Math.abs(doc.imagesPerSecond - doc.perGpu.reduce((a, p) => a + p.throughput.imagesPerSecond, 0)) < 1e-9);
+    const [a, b] = doc.perGpu.map((p) => p.timedWindow as { startEpochMs: number });
+    assert.ok(Math.abs(a.startEpochMs - b.startEpochMs) < 150, `the timed windows start together (${a.startEpochMs} vs ${b.startEpochMs})`);
+    const text = await run('bench', LENET, ...QUICK, '--gpus', '0,1');
+    assert.match(text.out, /device 2 x /);
+    assert.match(text.out, /\[GPU 0\] Latency: /);
+    assert.match(text.out, /\[GPU 1\] Throughput: /);
+  });
+
+  it('under mpirun each rank times its device behind a file barrier and writes its result file', async () => {
+    assert.equal(mpiRank({}), undefined);
+    assert.equal(mpiRank({ OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '1' }), undefined, 'one rank is not a multi-GPU run');
+    assert.deepEqual(mpiRank({ OMPI_COMM_WORLD_RANK: '3', OMPI_COMM_WORLD_SIZE: '4', OMPI_COMM_WORLD_LOCAL_RANK: '1' })?.rank, { rank: 3, size: 4, localRank: 1 });
+    assert.deepEqual(mpiRank({ PMI_RANK: '1', PMI_SIZE: '2' })?.rank, { rank: 1, size: 2, localRank: 1 });
+    const barrier = path.join(dir, 'barrier');
+    const exec = promisify(execFile);
+    const ranks = [0, 1].map((rank) => exec(process.execPath, [CLI, 'bench', LENET, ...QUICK, '--barrierDir', barrier,
+      '--resultFile', path.join(dir, 'rank%r.json')], { env: { ...process.env, OMPI_COMM_WORLD_RANK: String(rank), OMPI_COMM_WORLD_SIZE: '2', OMPI_COMM_WORLD_LOCAL_RANK: String(rank) } }));
+    await Promise.all(ranks);
+    const results = [0, 1].map((rank) => JSON.parse(fs.readFileSync(path.join(dir, `rank${rank}.json`), 'utf8')) as BenchResult);
+    assert.deepEqual(results.map((x) => x.rank?.rank), [0, 1]);
+    assert.ok(results.every((x) => x.warnings.every((w) => !/barrierDir/.test(w))));
+    const [a, b] = results.map((x) => (x.timedWindow as { startEpochMs: number }).startEpochMs);
+    assert.ok(Math.abs(a - b) < 300, `the ranks started timing together (${a} vs ${b})`);
+  });
+
+  it('refuses bad options with exit code 2 and a message', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--percentile', '0'], /--percentile is a list of numbers in \(0, 100\]/],
+      [['--percentile', '90,x'], /--percentile/],
+      [['--avgRuns', '0'], /--avgRuns must be an integer/],
+      [['--streams', '65'], /--streams must be an integer in \[1, 64\]/],
+      [['--useCudaGraph', '--noCudaGraph'], /contradict/],
+      [['--gpus', '0,0'], /--gpus is 'all' or distinct GPU indices/],
+      [['--gpus', '0,1', '--exportTimes', 'x.json'], /--gpus runs workers/],
+    ];
+    for (const [extra, message] of cases) {
+      const r = await run('bench', LENET, '--backend', 'cpu', ...extra);
+      assert.equal(r.code, 2, `${extra.join(' ')}: ${r.err}`);
+      assert.match(r.err, message);
+    }
+    assert.throws(() => gpuList('1,b'), RangeError);
+  });
+});
+
+describe('sweep', function () {
+  this.timeout(120000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-sweep-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('parses batch lists, power-of-two ranges and GPU counts', () => {
+    assert.deepEqual(parseBatches('1..16'), [1, 2, 4, 8, 16]);
+    assert.deepEqual(parseBatches('128,1,8,8'), [1, 8, 128]);
+    assert.deepEqual(parseGpuCounts('all', 4), [1, 2, 4]);
+    assert.deepEqual(parseGpuCounts('all', 3), [1, 2, 3]);
+    assert.deepEqual(parseGpuCounts('2,1', 0), [1, 2]);
+    assert.throws(() => parseBatches('0..4'), /--batches range/);
+    assert.throws(() => parseBatches('1,x'), /--batches is a list/);
+  });
+
+  it('runs networks x precisions x batches x GPU counts into one SweepDoc, with progress lines', async () => {
+    const out = path.join(dir, 'sweep.json');
+    const progress: string[] = [];
+    const lines: string[] = [];
+    const { runSweep } = await import('../../lib/cli/sweep');
+    const code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32,int8', '--batches', '1,2',
+      '--gpus', '1,2', '--scalingBatch', '2', '--duration', '0.1', '--warmUp', '10', '-o', out],
+    (s) => lines.push(s), () => undefined, { progress: { write: (s) => progress.push(s), tty: false } });
+    assert.equal(code, 0, lines.join('\n'));
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
+    assert.equal(doc.kind, 'tensorrt-node-sweep');
+    assert.deepEqual(doc.points.map((p) => `${p.network} ${p.precision} ${p.batch} x${p.gpus} ${p.status}`), [
+      'LeNet fp32 1 x1 ok', 'LeNet fp32 2 x1 ok', 'LeNet fp32 2 x2 ok',
+      'LeNet int8 1 x1 ok', 'LeNet int8 2 x1 ok', 'LeNet int8 2 x2 ok',
+    ]);
+    for (const p of doc.points) {
+      assert.equal(p.perGpu?.length, p.gpus);
+      assert.ok(Math.abs((p.imagesPerSecond ?? 0) - (p.perGpu ?? []).reduce((a, r) => a + r.throughput.imagesPerSecond, 0)) < 1e-6);
+    }
+    assert.equal(progress.length, 6);
+    assert.match(progress[5], /^\[6\/6\] LeNet int8 batch 2 x2 GPU: .* images\/s\n$/);
+    assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 2/);
+  });
+
+  it('records running out of memory and goes on; larger batches are not run', async () => {
+    const big = path.join(dir, 'big.prototxt');
+    fs.writeFileSync(big, `name: "Big"
+      layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 } } }
+      layer { name: "big" type: "Tile" bottom: "data" top: "big" tile_param { axis: 1 tiles: 67108864 } }
+      layer { name: "sum" type: "Reduction" bottom: "big" top: "sum" reduction_param { operation: SUM axis: 1 } }`);
+    const out = path.join(dir, 'oom.json');
+    const lines: string[] = [];
+    const { runSweep } = await import('../../lib/cli/sweep');
+    const code = await runSweep(['--backend', 'cpu', '--networks', big, '--precisions', 'fp32', '--batches', '1,4096,8192',
+      '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], (s) => lines.push(s), () => undefined,
+    { progress: { write: () => undefined, tty: false } });
+    assert.equal(code, 0, lines.join('\n'));
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
+    assert.deepEqual(doc.points.map((p) => `${p.batch} ${p.status}`), ['1 ok', '4096 oom', '8192 oom']);
+    assert.match(doc.points[1].message ?? '', /cannot allocate/);
+    assert.match(doc.points[2].message ?? '', /not run: batch 4096 already ran out of memory/);
+    assert.match(lines.join('\n'), /Big fp32: largest batch that fit 1, out of memory from batch 4096/);
+  });
+
+  it('refuses unknown presets, networks and bad lists', async () => {
+    for (const [args, message] of [
+      [['--preset', 'dell2099'], /unknown --preset 'dell2099' \(presets: dell2017\)/],
+      [['--networks', 'nonet', '--backend', 'cpu'], /no network 'nonet'/],
+      [['--precisions', 'fp8', '--backend', 'cpu'], /--precision is one of/],
+      [['--gpus', 'x', '--backend', 'cpu'], /--gpus is GPU counts/],
+      [['models/alexnet.prototxt'], /takes no file arguments/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await run('sweep', ...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.err, message);
+    }
+    const help = await run('sweep', '--help');
+    assert.match(help.out, /--preset <name>/);
+    assert.match(help.out, /dell2017/);
+  });
+});
