@@ -124,6 +124,25 @@ describe('gpu: the cuda engine', function () {
     engine.dispose();
   });
 
+  it('runs without copies (transfers: false) and without CUDA graphs, with the same results', async () => {
+    const net = await Network.fromCaffe(model('alexnet.prototxt'), { seed: 4 });
+    const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 8 });
+    const inputs = imagesFor(engine, 8, 5);
+    const ctx = engine.createContext();
+    const plain = await ctx.infer(inputs);
+    const noGraph = await ctx.infer(inputs, { cudaGraph: false });
+    assert.deepEqual(noGraph, plain);
+    const out = Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(8 * t.dims.reduce((a, b) => a * b, 1)).fill(7)]));
+    await ctx.infer(inputs, { transfers: false, outputs: out });
+    assert.ok(Object.values(out).every((a) => a.every((v) => v === 7)), 'no output copied back');
+    const t = ctx.lastTiming;
+    assert.ok(t !== undefined && t.h2dMs < 0.05 && t.d2hMs < 0.05 && t.computeMs > 0, JSON.stringify(t));
+    // The device kept the last inputs: a normal call still gives the same answer.
+    assert.deepEqual(await ctx.infer(inputs), plain);
+    ctx.dispose();
+    engine.dispose();
+  });
+
   it('keeps tactics in a timing cache file, and a new process takes every one from it', async () => {
     const cache = path.join(tmp, 'timing.json');
     const net = await Network.fromCaffe(model('squeezenet1.1.prototxt'), { seed: 2 });

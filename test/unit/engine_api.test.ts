@@ -177,6 +177,18 @@ describe('engine API', () => {
       ctx.dispose();
     });
 
+    it('transfers: false (benchmarks) neither reads the inputs nor writes the outputs', async () => {
+      const ctx = engine.createContext();
+      const first = await ctx.infer({ data: data(2) });
+      const prob = new Float32Array(16).fill(-3);
+      await ctx.infer({ data: data(2, 5) }, { transfers: false, outputs: { prob } });
+      assert.ok(prob.every((v) => v === -3), 'outputs untouched');
+      const again = await ctx.infer({ data: data(2) }, { cudaGraph: false });
+      assert.deepEqual(Array.from(again.prob), Array.from(first.prob));
+      assert.throws(() => ctx.infer({ data: data(1) }, { transfers: 0 as never }), { name: 'TypeError', message: 'Expected a boolean for options.transfers but received type number (0)' });
+      ctx.dispose();
+    });
+
     it('runs calls on one context in call order, and contexts in parallel', async () => {
       const a = engine.createContext();
       const b = engine.createContext();
