@@ -12,6 +12,8 @@
 #   profile   bench --dumpProfile: per-layer GPU times, AlexNet and GoogLeNet, batch 128
 #             (PROFILE_PRECISIONS, default fp16 int8), to profile.log
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
+#   sweep     tensorrt-node sweep (SWEEP_ARGS, default --preset dell2017) to sweep.json; split a long
+#             sweep over calls with e.g. SWEEP_ARGS="--preset dell2017 --networks alexnet"
 #   unit      the unit suite on the GPU machine
 # Logs and JSON go to $OUT (the device tool brings back at most 8 files).
 set -uo pipefail
@@ -99,6 +101,13 @@ if has profile; then
     done
   done
   grep -E "^---|GPU Compute Time|^Total" "$OUT/profile.log"
+fi
+
+if has sweep; then
+  echo "== sweep: ${SWEEP_ARGS:---preset dell2017}"
+  timeout ${SWEEP_TIMEOUT:-560} node dist/lib/cli/main.js sweep ${SWEEP_ARGS:---preset dell2017} \
+    --timingCache /tmp/trtn-sweep-timing.json -o "$OUT/sweep.json" 2>&1 | tail -40
+  echo "sweep exit: ${PIPESTATUS[0]}"
 fi
 
 if has peer; then
