@@ -10,6 +10,7 @@ import { CALIBRATE, runCalibrate } from './calibrate';
 import { INFER, runInfer } from './infer';
 import { INSPECT, runInspect } from './inspect';
 import { UsageError } from './options';
+import { REPORT, runReport } from './report';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }> = {
   inspect: { summary: INSPECT.summary, run: runInspect },
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[],
   calibrate: { summary: CALIBRATE.summary, run: runCalibrate },
   infer: { summary: INFER.summary, run: runInfer },
   bench: { summary: BENCH.summary, run: runBench },
+  report: { summary: REPORT.summary, run: runReport },
 };
 
 function version(): string {
