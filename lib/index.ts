@@ -34,3 +34,8 @@ export {
   TensorRTNodeError, ParseError, UnsupportedLayerError, ShapeError, WeightsError, IOError, NativeError, PlanError,
   DisposedError, type ErrorCode, type ParsePosition, type PlanProblem,
 } from './errors';
+export {
+  mergeResults, writeReport, readResultFile, readPeerFile, DELL_2017, SCALING_TARGET,
+  type MergeOptions, type ReportOptions, type ReportOutput, type ReferenceNumbers, type ReferenceRow, type PeerDoc, type PeerNetwork, type PeerRow,
+} from './report';
+export type { BenchResult, BenchSettings, DeviceRecord, SweepDoc, SweepPoint, TimeStats } from './bench/result';

@@ -11,6 +11,7 @@ import { INFER, runInfer } from './infer';
 import { INSPECT, runInspect } from './inspect';
 import { runSweep, SWEEP } from './sweep';
 import { UsageError } from './options';
+import { REPORT, runReport } from './report';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }> = {
   inspect: { summary: INSPECT.summary, run: runInspect },
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[],
   infer: { summary: INFER.summary, run: runInfer },
   bench: { summary: BENCH.summary, run: runBench },
   sweep: { summary: SWEEP.summary, run: runSweep },
+  report: { summary: REPORT.summary, run: runReport },
 };
 
 function version(): string {

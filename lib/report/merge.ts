@@ -1,0 +1,212 @@
+/**
+ * `mergeResults`: one SweepDoc from rank files and sweeps. A multi-GPU run writes one BenchResult
+ * per GPU (MPI rank or --gpus worker, `rank: { rank, size }`); the files of one run time the same
+ * network, precision and batch, and their images per second add up to the run's throughput.
+ */
+import type { BenchResult, BenchSettings, DeviceRecord, SweepDoc, SweepPoint } from '../bench/result';
+import { argumentError, TensorRTNodeError } from '../errors';
+import { networkKey, networkLabel } from './names';
+import { checkResultDoc } from './schema';
+
+/** Options of mergeResults. */
+export interface MergeOptions {
+  /** What to call each document in error messages (file names); default `docs[i]`. */
+  sources?: readonly string[];
+}
+
+interface RankFile {
+  result: BenchResult;
+  source: string;
+  order: number;
+}
+
+/** The settings that change what images/s means: results that differ in them cannot be put side by side. */
+const COMPARABLE_SETTINGS: ReadonlyArray<keyof BenchSettings> = ['dataTransfers', 'useCudaGraph'];
+
+function inconsistent(message: string): TensorRTNodeError {
+  return new TensorRTNodeError('E_INVALID_ARGUMENT', message);
+}
+
+function describeRun(r: BenchResult): string {
+  return `${networkLabel(r.networkName || r.network)} ${r.precision} batch ${r.batch}`;
+}
+
+function rankOf(r: BenchResult): number {
+  return r.rank?.rank ?? 0;
+}
+
+function sizeOf(r: BenchResult): number {
+  return r.rank?.size ?? 1;
+}
+
+/** The point of one complete group of rank files (already checked). */
+function pointOfRun(files: RankFile[], network: string): SweepPoint {
+  const perGpu = files.map((f) => f.result).sort((a, b) => rankOf(a) - rankOf(b));
+  const sum = (get: (r: BenchResult) => number | undefined): number | undefined => {
+    const values = perGpu.map(get);
+    return values.every((v) => v !== undefined) ? values.reduce<number>((a, b) => a + (b as number), 0) : undefined;
+  };
+  const first = perGpu[0];
+  const point: SweepPoint = {
+    network, precision: first.precision, batch: first.batch, gpus: perGpu.length, status: 'ok',
+    imagesPerSecond: sum((r) => r.throughput.imagesPerSecond),
+    perGpu,
+  };
+  const compute = sum((r) => r.gpuComputeImagesPerSecond);
+  if (compute !== undefined) point.gpuComputeImagesPerSecond = compute;
+  return point;
+}
+
+/** Checks that the rank files of every run add up to whole runs; throws E_INVALID_ARGUMENT otherwise. */
+function checkRuns(groups: Map<string, RankFile[]>): void {
+  const incomplete: RankFile[][] = [];
+  for (const files of groups.values()) {
+    const size = sizeOf(files[0].result);
+    const seen = new Map<number, RankFile>();
+    for (const f of files) {
+      const other = seen.get(rankOf(f.result));
+      if (other !== undefined) {
+        throw inconsistent(`${describeRun(f.result)} on ${size} GPU(s): rank ${rankOf(f.result)} appears twice ` +
+          `(${other.source} and ${f.source}); give each rank's file once`);
+      }
+      seen.set(rankOf(f.result), f);
+      for (const [what, get] of [['backend', (r: BenchResult) => r.backend], ['GPU', (r: BenchResult) => r.device.name]] as const) {
+        if (get(f.result) !== get(files[0].result)) {
+          throw inconsistent(`${describeRun(f.result)} on ${size} GPUs: the ranks disagree on the ${what}: ` +
+            `'${get(files[0].result)}' (${files[0].source}) but '${get(f.result)}' (${f.source})`);
+        }
+      }
+    }
+    if (seen.size < size) incomplete.push(files);
+  }
+  if (incomplete.length === 0) return;
+  const first = incomplete[0];
+  const size = sizeOf(first[0].result);
+  const sameSize = incomplete.filter((g) => sizeOf(g[0].result) === size);
+  const listing = (g: RankFile[]) => g.map((f) => `rank ${rankOf(f.result)}: ${describeRun(f.result)} (${f.source})`).join('; ');
+  if (sameSize.length > 1) {
+    throw inconsistent(`the rank files of ${size}-GPU runs do not add up: every rank 0..${size - 1} of a run must time the ` +
+      `same network, precision and batch, but got ${sameSize.map(listing).join('; ')}. ` +
+      'Mismatched configurations, or files of different runs with ranks missing');
+  }
+  const have = new Set(first.map((f) => rankOf(f.result)));
+  const missing = Array.from({ length: size }, (_, r) => r).filter((r) => !have.has(r));
+  throw inconsistent(`${describeRun(first[0].result)} on ${size} GPUs: rank${missing.length > 1 ? 's' : ''} ` +
+    `${missing.join(', ')} missing (rank.size is ${size}; got ${listing(first)})`);
+}
+
+function settingsOf(doc: BenchResult | SweepDoc): BenchSettings {
+  return doc.settings;
+}
+
+function devicesOf(doc: BenchResult | SweepDoc): string[] {
+  if (doc.kind === 'tensorrt-node-bench') return [doc.device.name];
+  return [...doc.machine.gpus.map((g) => g.name), ...doc.points.flatMap((p) => (p.perGpu ?? []).map((r) => r.device.name))];
+}
+
+/**
+ * Combines result documents into one SweepDoc. BenchResults are grouped into runs by network,
+ * precision, batch and rank.size (a BenchResult without `rank` is a 1-GPU run); each run must have
+ * every rank 0..size-1 exactly once, and becomes one SweepPoint with `gpus` = size and images per
+ * second summed over its GPUs. Sweep docs' points are taken as they are. Every document must be
+ * from one GPU model and agree on whether transfers are timed and CUDA graphs used, and no
+ * (network, precision, batch, GPU count) may appear twice.
+ *
+ * Throws TypeError for a document of the wrong shape (naming the field), E_INVALID_ARGUMENT when
+ * the documents do not fit together (the message names the sources and what is missing).
+ */
+export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, options: MergeOptions = {}): SweepDoc {
+  if (!Array.isArray(input)) throw argumentError('an array of BenchResult or SweepDoc objects', 'docs', input);
+  const docs: ReadonlyArray<BenchResult | SweepDoc> = input;
+  if (docs.length === 0) throw argumentError('at least one result document', 'docs', docs, 'range');
+  if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
+  const sources = options.sources;
+  if (sources !== undefined && (!Array.isArray(sources) || sources.some((s) => typeof s !== 'string'))) {
+    throw argumentError('an array of strings', 'options.sources', sources);
+  }
+  const source = (i: number): string => sources?.[i] ?? `docs[${i}]`;
+  docs.forEach((d, i) => checkResultDoc(d, `docs[${i}]`));
+
+  // One GPU model, comparable settings.
+  const models = new Map<string, string>();
+  docs.forEach((d, i) => devicesOf(d).forEach((name) => { if (!models.has(name)) models.set(name, source(i)); }));
+  if (models.size > 1) {
+    throw inconsistent(`a report covers one GPU model, but the results name ${models.size}: ` +
+      `${[...models].map(([m, s]) => `${m} (${s})`).join(', ')}; merge each model's results separately`);
+  }
+  for (const key of COMPARABLE_SETTINGS) {
+    const firstValue = settingsOf(docs[0])[key];
+    const j = docs.findIndex((d) => settingsOf(d)[key] !== firstValue);
+    if (j >= 0) {
+      throw inconsistent(`the results disagree on settings.${key}: ${String(firstValue)} in ${source(0)} but ` +
+        `${String(settingsOf(docs[j])[key])} in ${source(j)}; their images/s are not comparable`);
+    }
+  }
+
+  // Network names: the first spelling seen of each network key is the one the merged doc uses.
+  const names = new Map<string, string>();
+  const nameOf = (raw: string): string => {
+    const key = networkKey(raw);
+    if (!names.has(key)) names.set(key, networkLabel(raw));
+    return names.get(key) as string;
+  };
+
+  const groups = new Map<string, RankFile[]>();
+  docs.forEach((d, i) => {
+    if (d.kind !== 'tensorrt-node-bench') return;
+    const key = [networkKey(d.networkName || d.network), d.precision, d.batch, sizeOf(d)].join('|');
+    const files = groups.get(key) ?? [];
+    files.push({ result: d, source: source(i), order: i });
+    groups.set(key, files);
+  });
+  checkRuns(groups);
+
+  const entries: Array<{ point: SweepPoint; source: string; order: number }> = [];
+  docs.forEach((d, i) => {
+    if (d.kind === 'tensorrt-node-sweep') {
+      d.points.forEach((p, j) => entries.push({ point: { ...p, network: nameOf(p.network) }, source: `${source(i)} points[${j}]`, order: i }));
+    }
+  });
+  for (const files of groups.values()) {
+    const first = files.reduce((a, b) => (b.order < a.order ? b : a));
+    entries.push({ point: pointOfRun(files, nameOf(first.result.networkName || first.result.network)), source: first.source, order: first.order });
+  }
+  entries.sort((a, b) => a.order - b.order);
+
+  const seen = new Map<string, string>();
+  for (const { point: p, source: s } of entries) {
+    const key = [networkKey(p.network), p.precision, p.batch, p.gpus].join('|');
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw inconsistent(`${p.network} ${p.precision} batch ${p.batch} on ${p.gpus} GPU(s) appears twice: in ${other} and in ${s}; ` +
+        'keep one of them');
+    }
+    seen.set(key, s);
+  }
+
+  const sweeps = docs.filter((d): d is SweepDoc => d.kind === 'tensorrt-node-sweep');
+  const commits = [...new Set(docs.map((d) => d.commit).filter((c): c is string => c !== undefined && c !== ''))];
+  const presets = [...new Set(sweeps.map((s) => s.preset).filter((p): p is string => p !== undefined))];
+  const dates = docs.map((d) => d.date).sort((a, b) => (Date.parse(a) || 0) - (Date.parse(b) || 0));
+  const gpuLists: DeviceRecord[][] = sweeps.map((s) => s.machine.gpus);
+  for (const files of groups.values()) gpuLists.push(files.map((f) => f.result).sort((a, b) => rankOf(a) - rankOf(b)).map((r) => r.device));
+  const gpus = gpuLists.reduce((a, b) => (b.length > a.length ? b : a), []);
+  const merged: SweepDoc = {
+    kind: 'tensorrt-node-sweep',
+    version: 1,
+    date: dates[dates.length - 1],
+    packageVersion: docs[0].packageVersion ?? 'unknown',
+    machine: {
+      gpus,
+      cpu: sweeps[0]?.machine.cpu ?? 'unknown',
+      hostname: sweeps[0]?.machine.hostname ?? 'unknown',
+    },
+    settings: (sweeps[0] ?? docs[0]).settings,
+    points: entries.map((e) => e.point),
+  };
+  const driver = sweeps.find((s) => s.machine.driverVersion !== undefined)?.machine.driverVersion;
+  if (driver !== undefined) merged.machine.driverVersion = driver;
+  if (commits.length > 0) merged.commit = commits.join(', ');
+  if (presets.length === 1) merged.preset = presets[0];
+  return merged;
+}
