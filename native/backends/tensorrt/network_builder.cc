@@ -1,0 +1,501 @@
+#include "backends/tensorrt/network_builder.h"
+
+#include <cstring>
+#include <map>
+#include <utility>
+
+#include "core/numeric.h"
+
+namespace trtn::tensorrt {
+namespace {
+
+using nvinfer1::DataType;
+using nvinfer1::Dims;
+using nvinfer1::ITensor;
+using nvinfer1::Weights;
+
+Status unsupported(const Call& c, const std::string& what) {
+  return Status(Code::kUnsupportedLayer, "tensorrt backend, node '" + c.node + "', layer '" + c.layer + "' (" +
+                                             c.method + "): " + what);
+}
+
+Dims dims_of(const std::vector<int64_t>& v) {
+  Dims d{};
+  d.nbDims = static_cast<int32_t>(v.size());
+  for (size_t i = 0; i < v.size() && i < static_cast<size_t>(Dims::MAX_DIMS); ++i) d.d[i] = v[i];
+  return d;
+}
+
+DataType data_type(TrtType t) {
+  switch (t) {
+    case TrtType::kFloat: return DataType::kFLOAT;
+    case TrtType::kHalf: return DataType::kHALF;
+    case TrtType::kInt8: return DataType::kINT8;
+    case TrtType::kInt32: return DataType::kINT32;
+    case TrtType::kInt64: return DataType::kINT64;
+    case TrtType::kBool: return DataType::kBOOL;
+  }
+  return DataType::kFLOAT;
+}
+
+bool data_type_named(const std::string& n, DataType* out) {
+  static const std::map<std::string, DataType> m = {
+      {"kFLOAT", DataType::kFLOAT}, {"kHALF", DataType::kHALF}, {"kINT8", DataType::kINT8},
+      {"kINT32", DataType::kINT32}, {"kINT64", DataType::kINT64}, {"kBOOL", DataType::kBOOL}};
+  auto it = m.find(n);
+  if (it == m.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+/// An enum by its TensorRT name, from a table.
+template <typename E>
+bool named(const std::map<std::string, E>& table, const std::string& n, E* out) {
+  auto it = table.find(n);
+  if (it == table.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+const std::map<std::string, nvinfer1::ActivationType>& activation_types() {
+  using A = nvinfer1::ActivationType;
+  static const std::map<std::string, A> m = {{"kRELU", A::kRELU},           {"kSIGMOID", A::kSIGMOID},
+                                             {"kTANH", A::kTANH},           {"kLEAKY_RELU", A::kLEAKY_RELU},
+                                             {"kELU", A::kELU},             {"kSOFTPLUS", A::kSOFTPLUS},
+                                             {"kCLIP", A::kCLIP}};
+  return m;
+}
+
+const std::map<std::string, nvinfer1::UnaryOperation>& unary_operations() {
+  using U = nvinfer1::UnaryOperation;
+  static const std::map<std::string, U> m = {
+      {"kEXP", U::kEXP}, {"kLOG", U::kLOG}, {"kSQRT", U::kSQRT}, {"kABS", U::kABS}, {"kRECIP", U::kRECIP}};
+  return m;
+}
+
+const std::map<std::string, nvinfer1::ElementWiseOperation>& elementwise_operations() {
+  using E = nvinfer1::ElementWiseOperation;
+  static const std::map<std::string, E> m = {{"kSUM", E::kSUM}, {"kPROD", E::kPROD}, {"kMAX", E::kMAX},
+                                             {"kSUB", E::kSUB}, {"kDIV", E::kDIV},   {"kGREATER", E::kGREATER}};
+  return m;
+}
+
+const std::map<std::string, nvinfer1::ReduceOperation>& reduce_operations() {
+  using R = nvinfer1::ReduceOperation;
+  static const std::map<std::string, R> m = {{"kSUM", R::kSUM}, {"kAVG", R::kAVG}, {"kMAX", R::kMAX}};
+  return m;
+}
+
+// addTopK gained an indices type during 10.x (and 11 keeps only that form undeprecated); use it
+// where the headers have it.
+template <typename Net>
+auto add_topk(Net& net, ITensor& x, nvinfer1::TopKOperation op, int32_t k, uint32_t axes, int)
+    -> decltype(net.addTopK(x, op, k, axes, DataType::kINT32)) {
+  return net.addTopK(x, op, k, axes, DataType::kINT32);
+}
+template <typename Net>
+nvinfer1::ITopKLayer* add_topk(Net& net, ITensor& x, nvinfer1::TopKOperation op, int32_t k, uint32_t axes, long) {
+  return net.addTopK(x, op, k, axes);
+}
+
+/// Replays one plan on one network; owns the weights' bytes until the engine is built.
+class Replayer {
+ public:
+  Replayer(const NetworkPlan& plan, const WeightStore& store, nvinfer1::INetworkDefinition& net,
+           nvinfer1::IOptimizationProfile& profile)
+      : plan_(plan), store_(store), net_(net), profile_(profile) {}
+
+  Status run() {
+    for (const Call& c : plan_.calls) {
+      Status st = call(c);
+      if (!st.is_ok()) return st;
+    }
+    return Status::ok();
+  }
+
+ private:
+  Status tensor(const Call& c, size_t i, ITensor** out) {
+    auto it = i < c.inputs.size() ? tensors_.find(c.inputs[i]) : tensors_.end();
+    if (it == tensors_.end()) return Status(Code::kInternal, "tensorrt backend: layer '" + c.layer + "' input " + std::to_string(i) + " is unknown");
+    *out = it->second;
+    return Status::ok();
+  }
+  bool has_input(const Call& c, size_t i) const { return i < c.inputs.size() && !c.inputs[i].empty(); }
+
+  std::vector<int64_t> ints(const Call& c, const char* key) const {
+    const Arg* a = c.arg(key);
+    return a == nullptr ? std::vector<int64_t>{} : a->ints;
+  }
+  int64_t int_arg(const Call& c, const char* key, int64_t fallback = 0) const {
+    const Arg* a = c.arg(key);
+    return a == nullptr || a->ints.empty() ? fallback : a->ints[0];
+  }
+  float float_arg(const Call& c, const char* key) const {
+    const Arg* a = c.arg(key);
+    return a == nullptr || a->floats.empty() ? 0.0f : static_cast<float>(a->floats[0]);
+  }
+  std::string name_arg(const Call& c, const char* key) const {
+    const Arg* a = c.arg(key);
+    return a == nullptr ? std::string() : a->name;
+  }
+
+  /// The weights of that id as TensorRT Weights (empty Weights of `fallback` type for "").
+  Status weights(const std::string& id, DataType fallback, Weights* out);
+
+  /// Names the layer and its outputs and records them.
+  Status done(const Call& c, nvinfer1::ILayer* layer) {
+    if (layer == nullptr) return unsupported(c, "TensorRT refused the call (see its log)");
+    layer->setName(c.layer.c_str());
+    for (size_t i = 0; i < c.outputs.size(); ++i) {
+      ITensor* t = layer->getOutput(static_cast<int32_t>(i));
+      if (t == nullptr) return unsupported(c, "no output " + std::to_string(i));
+      t->setName(c.outputs[i].c_str());
+      tensors_[c.outputs[i]] = t;
+    }
+    return Status::ok();
+  }
+
+  Status call(const Call& c);
+
+  const NetworkPlan& plan_;
+  const WeightStore& store_;
+  nvinfer1::INetworkDefinition& net_;
+  nvinfer1::IOptimizationProfile& profile_;
+  std::map<std::string, ITensor*> tensors_;
+  std::vector<std::vector<uint8_t>> arena_;
+};
+
+Status Replayer::weights(const std::string& id, DataType fallback, Weights* out) {
+  if (id.empty()) {
+    *out = Weights{fallback, nullptr, 0};
+    return Status::ok();
+  }
+  const WeightsDesc* w = plan_.find_weights(id);
+  if (w == nullptr) return Status(Code::kInternal, "tensorrt backend: unknown weights '" + id + "'");
+  const int64_t n = w->count();
+  std::vector<double> values;
+  const Blob* blob = w->blob.empty() ? nullptr : store_.find(w->blob);
+  if (!w->blob.empty() && blob == nullptr) return Status(Code::kWeights, "tensorrt backend: missing blob '" + w->blob + "'");
+  std::vector<uint8_t> bytes;
+  auto value = [&](int64_t i) -> double {
+    if (blob == nullptr) return w->values[i];
+    return blob->dtype == DType::kInt8 ? blob->i8[i] : blob->f32[i];
+  };
+  switch (w->type) {
+    case TrtType::kFloat:
+      bytes.resize(n * 4);
+      for (int64_t i = 0; i < n; ++i) {
+        const float f = static_cast<float>(value(i));
+        std::memcpy(bytes.data() + 4 * i, &f, 4);
+      }
+      break;
+    case TrtType::kHalf:
+      bytes.resize(n * 2);
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = numeric::float_to_half_bits(static_cast<float>(value(i)));
+        std::memcpy(bytes.data() + 2 * i, &h, 2);
+      }
+      break;
+    case TrtType::kInt8:
+      bytes.resize(n);
+      for (int64_t i = 0; i < n; ++i) bytes[i] = static_cast<uint8_t>(static_cast<int8_t>(value(i)));
+      break;
+    case TrtType::kInt32:
+      bytes.resize(n * 4);
+      for (int64_t i = 0; i < n; ++i) {
+        const int32_t v = static_cast<int32_t>(value(i));
+        std::memcpy(bytes.data() + 4 * i, &v, 4);
+      }
+      break;
+    case TrtType::kInt64:
+      bytes.resize(n * 8);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t v = static_cast<int64_t>(value(i));
+        std::memcpy(bytes.data() + 8 * i, &v, 8);
+      }
+      break;
+    case TrtType::kBool:
+      return Status(Code::kInternal, "tensorrt backend: boolean weights '" + id + "'");
+  }
+  arena_.push_back(std::move(bytes));
+  *out = Weights{data_type(w->type), arena_.back().data(), n};
+  return Status::ok();
+}
+
+Status Replayer::call(const Call& c) {
+  const std::string& m = c.method;
+  ITensor* x = nullptr;
+  ITensor* y = nullptr;
+  Status st;
+  if (m == "addInput") {
+    DataType type = DataType::kFLOAT;
+    data_type_named(name_arg(c, "type"), &type);
+    std::vector<int64_t> d = ints(c, "dimensions");
+    ITensor* t = net_.addInput(c.outputs[0].c_str(), type, dims_of(d));
+    if (t == nullptr) return unsupported(c, "TensorRT refused the input");
+    tensors_[c.outputs[0]] = t;
+    for (auto [sel, key] : {std::pair{nvinfer1::OptProfileSelector::kMIN, "profileMin"},
+                            std::pair{nvinfer1::OptProfileSelector::kOPT, "profileOpt"},
+                            std::pair{nvinfer1::OptProfileSelector::kMAX, "profileMax"}}) {
+      d[0] = int_arg(c, key, 1);
+      profile_.setDimensions(c.outputs[0].c_str(), sel, dims_of(d));
+    }
+    return Status::ok();
+  }
+  if (m == "markOutput") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    net_.markOutput(*x);
+    return Status::ok();
+  }
+  if (m == "addConstant") {
+    Weights w{};
+    if (!(st = weights(name_arg(c, "weights"), DataType::kFLOAT, &w)).is_ok()) return st;
+    return done(c, net_.addConstant(dims_of(ints(c, "dimensions")), w));
+  }
+  if (m == "addCast") {
+    DataType to = DataType::kFLOAT;
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    if (!data_type_named(name_arg(c, "toType"), &to)) return unsupported(c, "unknown type");
+    return done(c, net_.addCast(*x, to));
+  }
+  if (m == "addConvolutionNd" || m == "addDeconvolutionNd") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    Weights k{}, b{};
+    if (!(st = weights(name_arg(c, "kernelWeights"), DataType::kFLOAT, &k)).is_ok()) return st;
+    if (!(st = weights(name_arg(c, "biasWeights"), DataType::kFLOAT, &b)).is_ok()) return st;
+    const int64_t maps = int_arg(c, "nbOutputMaps");
+    const Dims kernel = dims_of(ints(c, "kernelSize"));
+    if (m == "addConvolutionNd") {
+      nvinfer1::IConvolutionLayer* l = net_.addConvolutionNd(*x, maps, kernel, k, b);
+      if (l == nullptr) return unsupported(c, "TensorRT refused the convolution");
+      l->setStrideNd(dims_of(ints(c, "stride")));
+      l->setPrePadding(dims_of(ints(c, "prePadding")));
+      l->setPostPadding(dims_of(ints(c, "postPadding")));
+      l->setDilationNd(dims_of(ints(c, "dilation")));
+      l->setNbGroups(int_arg(c, "nbGroups", 1));
+      if (has_input(c, 1)) {
+        if (!(st = tensor(c, 1, &y)).is_ok()) return st;
+        l->setInput(1, *y);
+      }
+      return done(c, l);
+    }
+    nvinfer1::IDeconvolutionLayer* l = net_.addDeconvolutionNd(*x, maps, kernel, k, b);
+    if (l == nullptr) return unsupported(c, "TensorRT refused the deconvolution");
+    l->setStrideNd(dims_of(ints(c, "stride")));
+    l->setPrePadding(dims_of(ints(c, "prePadding")));
+    l->setPostPadding(dims_of(ints(c, "postPadding")));
+    l->setDilationNd(dims_of(ints(c, "dilation")));
+    l->setNbGroups(int_arg(c, "nbGroups", 1));
+    return done(c, l);
+  }
+  if (m == "addPoolingNd") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    const bool ave = name_arg(c, "type") == "kAVERAGE";
+    nvinfer1::IPoolingLayer* l = net_.addPoolingNd(*x, ave ? nvinfer1::PoolingType::kAVERAGE : nvinfer1::PoolingType::kMAX,
+                                                   dims_of(ints(c, "windowSize")));
+    if (l == nullptr) return unsupported(c, "TensorRT refused the pooling");
+    l->setStrideNd(dims_of(ints(c, "stride")));
+    l->setPrePadding(dims_of(ints(c, "prePadding")));
+    l->setPostPadding(dims_of(ints(c, "postPadding")));
+    l->setPaddingMode(nvinfer1::PaddingMode::kEXPLICIT_ROUND_DOWN);
+    if (ave) l->setAverageCountExcludesPadding(c.arg("averageCountExcludesPadding")->flag);
+    return done(c, l);
+  }
+  if (m == "addLRN") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    return done(c, net_.addLRN(*x, int_arg(c, "window"), float_arg(c, "alpha"), float_arg(c, "beta"), float_arg(c, "k")));
+  }
+  if (m == "addActivation") {
+    nvinfer1::ActivationType type{};
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    if (!named(activation_types(), name_arg(c, "type"), &type)) return unsupported(c, "unknown activation");
+    nvinfer1::IActivationLayer* l = net_.addActivation(*x, type);
+    if (l != nullptr && c.arg("alpha") != nullptr) {
+      l->setAlpha(float_arg(c, "alpha"));
+      l->setBeta(float_arg(c, "beta"));
+    }
+    return done(c, l);
+  }
+  if (m == "addUnary") {
+    nvinfer1::UnaryOperation op{};
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    if (!named(unary_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown unary operation");
+    return done(c, net_.addUnary(*x, op));
+  }
+  if (m == "addElementWise") {
+    nvinfer1::ElementWiseOperation op{};
+    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
+    if (!named(elementwise_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown operation");
+    return done(c, net_.addElementWise(*x, *y, op));
+  }
+  if (m == "addShuffle") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    nvinfer1::IShuffleLayer* l = net_.addShuffle(*x);
+    if (l == nullptr) return unsupported(c, "TensorRT refused the shuffle");
+    l->setReshapeDimensions(dims_of(ints(c, "reshapeDimensions")));
+    l->setZeroIsPlaceholder(c.arg("zeroIsPlaceholder") == nullptr || c.arg("zeroIsPlaceholder")->flag);
+    return done(c, l);
+  }
+  if (m == "addScale" || m == "addScaleNd") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    const DataType type = data_type(plan_.compute_type);
+    Weights shift{}, scale{}, power{};
+    if (!(st = weights(name_arg(c, "shift"), type, &shift)).is_ok()) return st;
+    if (!(st = weights(name_arg(c, "scale"), type, &scale)).is_ok()) return st;
+    if (!(st = weights(name_arg(c, "power"), type, &power)).is_ok()) return st;
+    const std::string mode = name_arg(c, "mode");
+    const nvinfer1::ScaleMode sm = mode == "kCHANNEL" ? nvinfer1::ScaleMode::kCHANNEL
+                                   : mode == "kELEMENTWISE" ? nvinfer1::ScaleMode::kELEMENTWISE
+                                                            : nvinfer1::ScaleMode::kUNIFORM;
+    if (m == "addScale") return done(c, net_.addScale(*x, sm, shift, scale, power));
+    return done(c, net_.addScaleNd(*x, sm, shift, scale, power, static_cast<int32_t>(int_arg(c, "channelAxis", 1))));
+  }
+  if (m == "addSoftMax") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    nvinfer1::ISoftMaxLayer* l = net_.addSoftMax(*x);
+    if (l != nullptr) l->setAxes(static_cast<uint32_t>(int_arg(c, "axes")));
+    return done(c, l);
+  }
+  if (m == "addConcatenation") {
+    std::vector<ITensor*> ins(c.inputs.size());
+    for (size_t i = 0; i < ins.size(); ++i) {
+      if (!(st = tensor(c, i, &ins[i])).is_ok()) return st;
+    }
+    nvinfer1::IConcatenationLayer* l = net_.addConcatenation(ins.data(), static_cast<int32_t>(ins.size()));
+    if (l != nullptr) l->setAxis(static_cast<int32_t>(int_arg(c, "axis")));
+    return done(c, l);
+  }
+  if (m == "addMatrixMultiply") {
+    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
+    auto op = [](const std::string& n) {
+      return n == "kTRANSPOSE" ? nvinfer1::MatrixOperation::kTRANSPOSE : nvinfer1::MatrixOperation::kNONE;
+    };
+    return done(c, net_.addMatrixMultiply(*x, op(name_arg(c, "op0")), *y, op(name_arg(c, "op1"))));
+  }
+  if (m == "addParametricReLU") {
+    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
+    return done(c, net_.addParametricReLU(*x, *y));
+  }
+  if (m == "addReduce") {
+    nvinfer1::ReduceOperation op{};
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    if (!named(reduce_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown reduction");
+    return done(c, net_.addReduce(*x, op, static_cast<uint32_t>(int_arg(c, "reduceAxes")), c.arg("keepDimensions")->flag));
+  }
+  if (m == "addTopK") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    return done(c, add_topk(net_, *x, nvinfer1::TopKOperation::kMAX, static_cast<int32_t>(int_arg(c, "k")),
+                            static_cast<uint32_t>(int_arg(c, "reduceAxes")), 0));
+  }
+  if (m == "addGather") {
+    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
+    return done(c, net_.addGather(*x, *y, static_cast<int32_t>(int_arg(c, "axis"))));
+  }
+  if (m == "addShape") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    return done(c, net_.addShape(*x));
+  }
+  if (m == "addSlice") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    std::vector<int64_t> size = ints(c, "size");
+    for (int64_t& s : size) s = s < 0 ? 1 : s;  // replaced by input 2 below
+    nvinfer1::ISliceLayer* l = net_.addSlice(*x, dims_of(ints(c, "start")), dims_of(size), dims_of(ints(c, "stride")));
+    if (l != nullptr && has_input(c, 2)) {
+      if (!(st = tensor(c, 2, &y)).is_ok()) return st;
+      l->setInput(2, *y);
+    }
+    return done(c, l);
+  }
+  if (m == "addQuantize" || m == "addDequantize") {
+    DataType to = DataType::kFLOAT;
+    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
+    if (!data_type_named(name_arg(c, "outputType"), &to)) return unsupported(c, "unknown type");
+    if (m == "addQuantize") {
+      nvinfer1::IQuantizeLayer* l = net_.addQuantize(*x, *y, to);
+      if (l != nullptr && c.arg("axis") != nullptr) l->setAxis(static_cast<int32_t>(int_arg(c, "axis")));
+      return done(c, l);
+    }
+    nvinfer1::IDequantizeLayer* l = net_.addDequantize(*x, *y, to);
+    if (l != nullptr && c.arg("axis") != nullptr) l->setAxis(static_cast<int32_t>(int_arg(c, "axis")));
+    return done(c, l);
+  }
+  if (m == "addIdentity") {
+    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
+    return done(c, net_.addIdentity(*x));
+  }
+  return Status(Code::kInternal, "tensorrt backend: the plan asks for " + m + ", which the builder does not know");
+}
+
+uint32_t network_flags() {
+#if NV_TENSORRT_MAJOR >= 11
+  return 0;  // every network is strongly typed
+#else
+  return 1U << static_cast<uint32_t>(nvinfer1::NetworkDefinitionCreationFlag::kSTRONGLY_TYPED);
+#endif
+}
+
+}  // namespace
+
+Status build_serialized_engine(const NetworkPlan& plan, const WeightStore& store, nvinfer1::ILogger& logger,
+                               std::vector<uint8_t>* out) {
+  std::unique_ptr<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(logger));
+  if (builder == nullptr) return Status(Code::kBackendUnavailable, "tensorrt backend: TensorRT could not create a builder");
+  std::unique_ptr<nvinfer1::INetworkDefinition> network(builder->createNetworkV2(network_flags()));
+  std::unique_ptr<nvinfer1::IBuilderConfig> config(builder->createBuilderConfig());
+  if (network == nullptr || config == nullptr) return Status(Code::kInternal, "tensorrt backend: no network or config");
+  nvinfer1::IOptimizationProfile* profile = builder->createOptimizationProfile();
+  Replayer replay(plan, store, *network, *profile);
+  Status st = replay.run();
+  if (!st.is_ok()) return st;
+  // TF32 is on by default in TensorRT; strict fp32 (and the fp32 layers of int8 engines) clear it.
+  if (plan.tf32) config->setFlag(nvinfer1::BuilderFlag::kTF32);
+  else config->clearFlag(nvinfer1::BuilderFlag::kTF32);
+  config->addOptimizationProfile(profile);
+  std::unique_ptr<nvinfer1::IHostMemory> engine(builder->buildSerializedNetwork(*network, *config));
+  if (engine == nullptr) return Status(Code::kUnsupportedLayer, "tensorrt backend: TensorRT could not build the engine (see its log)");
+  const uint8_t* p = static_cast<const uint8_t*>(engine->data());
+  out->assign(p, p + engine->size());
+  return Status::ok();
+}
+
+Status TrtEngine::load(const std::vector<uint8_t>& bytes, nvinfer1::ILogger& logger, std::unique_ptr<TrtEngine>* out) {
+  std::unique_ptr<TrtEngine> e(new TrtEngine());
+  e->runtime_ = nvinfer1::createInferRuntime(logger);
+  if (e->runtime_ == nullptr) return Status(Code::kBackendUnavailable, "tensorrt backend: no TensorRT runtime");
+  e->engine_ = e->runtime_->deserializeCudaEngine(bytes.data(), bytes.size());
+  if (e->engine_ == nullptr) return Status(Code::kPlanCorrupt, "tensorrt backend: TensorRT rejected the serialized engine");
+  e->context_ = e->engine_->createExecutionContext();
+  if (e->context_ == nullptr) return Status(Code::kOutOfMemory, "tensorrt backend: no execution context");
+  for (int32_t i = 0; i < e->engine_->getNbIOTensors(); ++i) {
+    const char* name = e->engine_->getIOTensorName(i);
+    (e->engine_->getTensorIOMode(name) == nvinfer1::TensorIOMode::kINPUT ? e->inputs_ : e->outputs_).push_back(name);
+  }
+  *out = std::move(e);
+  return Status::ok();
+}
+
+TrtEngine::~TrtEngine() {
+  delete context_;
+  delete engine_;
+  delete runtime_;
+}
+
+Status TrtEngine::enqueue(int batch, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                          cudaStream_t stream) {
+  if (inputs.size() != inputs_.size() || outputs.size() != outputs_.size()) {
+    return Status(Code::kInvalidArgument, "tensorrt backend: wrong number of buffers");
+  }
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    Dims d = engine_->getTensorShape(inputs_[i].c_str());
+    d.d[0] = batch;
+    if (!context_->setInputShape(inputs_[i].c_str(), d)) {
+      return Status(Code::kInvalidArgument, "tensorrt backend: batch " + std::to_string(batch) + " is outside the engine's profile");
+    }
+    context_->setTensorAddress(inputs_[i].c_str(), const_cast<void*>(inputs[i]));
+  }
+  for (size_t i = 0; i < outputs_.size(); ++i) context_->setTensorAddress(outputs_[i].c_str(), outputs[i]);
+  if (!context_->enqueueV3(stream)) return Status(Code::kCuda, "tensorrt backend: enqueueV3 failed (see TensorRT's log)");
+  return Status::ok();
+}
+
+}  // namespace trtn::tensorrt
