@@ -1,6 +1,7 @@
 # Host-only build of the addon (cpu backend) for plain node-gyp environments: what `npm install`
 # compiles when no prebuilt binary matches. The CUDA build goes through CMakeLists.txt (cmake-js).
-# Both take their source lists from native/sources.json.
+# Both take their source lists from native/sources.json. The tensorrt backend is listed (it
+# dlopen()s its module, hence -ldl) and reports itself unavailable here: no CUDA in this build.
 {
   "targets": [
     {
@@ -18,7 +19,8 @@
         "TRTN_NO_CUDA_NOTE=\"built without CUDA: this is the host-only node-gyp build (binding.gyp)\""
       ],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "cflags_cc!": ["-fno-exceptions"]
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-ldl"]
     }
   ]
 }

@@ -17,7 +17,8 @@ export interface BackendStatus {
 
 const ORDER: readonly BackendName[] = ['tensorrt', 'cuda', 'cpu'];
 const NOT_BUILT: Readonly<Record<BackendName, string>> = {
-  tensorrt: 'not built: this addon was compiled without TensorRT',
+  // Every current build registers tensorrt (unavailable with its reason); only older addons lack it.
+  tensorrt: 'not built: this addon predates the tensorrt backend (rebuild it)',
   cuda: 'not built: this addon was compiled without CUDA (no nvcc at build time)',
   cpu: 'not built',
 };
@@ -52,4 +53,12 @@ export function resolveBackend(choice: unknown): { backend: BackendName; skipped
     skipped.push({ name: s.name, reason: s.reason });
   }
   throw new TensorRTNodeError('E_BACKEND_UNAVAILABLE', `no backend is available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/**
+ * Where INT8 calibration of a tensorrt build runs: TensorRT's engines cannot collect our
+ * histograms, so the cuda backend when it is available, else cpu.
+ */
+export function calibrationBackend(): BackendName {
+  return backendStatus().find((s) => s.name === 'cuda')?.available ? 'cuda' : 'cpu';
 }

@@ -7,7 +7,7 @@
  * The execution graph is planned here (lib/builder/exec_graph.ts); the weights are prepared and
  * the engine built off the JS thread by the addon.
  */
-import { resolveBackend, type BackendChoice, type BackendName } from '../backends';
+import { calibrationBackend, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { readCalibrationCacheFile, type CalibrationCache } from '../calibration/cache';
 import { asCalibrator, Int8MinMaxCalibrator, type Calibrator, type TensorRTStyleCalibrator } from '../calibration/calibrator';
 import { promises as fsp } from 'node:fs';
@@ -150,7 +150,11 @@ export class Builder {
   /** INT8 scales from, in order: int8Scales, a calibrator, a cache, or random data (with a warning). */
   private async int8Scales(net: Network, c: BuildConfig & { maxBatchSize: number }): Promise<Record<string, number>> {
     if (c.int8Scales !== undefined) return { ...c.int8Scales };
-    const context = { net, build: (g: ExecGraph) => this.buildGraph(net, g), log: this.log };
+    // The tensorrt backend runs TensorRT's engines, which cannot collect our histograms:
+    // calibration runs on cuda (or cpu) and its scales go into the TensorRT network as Q/DQ.
+    const calibrateOn = this.backend === 'tensorrt' ? calibrationBackend() : this.backend;
+    if (calibrateOn !== this.backend) this.log('info', `INT8 calibration runs on the ${calibrateOn} backend (TensorRT engines do not collect histograms)`);
+    const context = { net, build: (g: ExecGraph) => this.buildGraph(net, g, undefined, calibrateOn), log: this.log };
     if (c.calibrator !== undefined) {
       const cache = await asCalibrator(c.calibrator).table(context);
       checkCacheMatches(cache, net, this.log);
@@ -170,19 +174,19 @@ export class Builder {
   }
 
   /** @internal Builds an engine from a planned graph, taking the weights from `net`. */
-  async buildGraph(net: Network, graph: ExecGraph, tuneBatch?: number): Promise<Engine> {
+  async buildGraph(net: Network, graph: ExecGraph, tuneBatch?: number, backend: BackendName = this.backend): Promise<Engine> {
     const weights = await net.loadWeights(graph.weights.map((w) => w.name));
     const json = JSON.stringify(graph);
     const timingCache = this.timingCache === undefined ? undefined : await readTimingCache(this.timingCache);
     let handle;
     try {
-      handle = await native().buildEngine(this.backend, json, weights, 0, { device: this.device, tuneBatch, timingCache });
+      handle = await native().buildEngine(backend, json, weights, 0, { device: this.device, tuneBatch, timingCache });
     } catch (err) {
       throw fromNative(err);
     }
     const details = JSON.parse(native().engineInfo(handle).details) as EngineDetails;
     const engine = new Engine(handle, {
-      name: graph.name, backend: this.backend, precision: graph.precision, maxBatchSize: graph.maxBatchSize,
+      name: graph.name, backend, precision: graph.precision, maxBatchSize: graph.maxBatchSize,
       deviceArch: details.sm === undefined ? null : `sm_${details.sm}`, createdAt: new Date().toISOString(),
       inputs: graph.inputs.map((id) => ({ name: graph.tensors[id].name, dims: graph.tensors[id].dims })),
       outputs: graph.outputs.map((id) => ({ name: graph.tensors[id].name, dims: graph.tensors[id].dims })),

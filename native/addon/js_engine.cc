@@ -152,6 +152,7 @@ class BuildWorker : public StatusWorker {
     BuildInput in = options_;
     in.graph = graph;
     in.weights = store;
+    in.graph_json = graph_json_;
     return backend_->build(in, &engine_);
   }
   Napi::Value Finish(Napi::Env env) override {

@@ -79,6 +79,7 @@ class Engine {
 struct BuildInput {
   std::shared_ptr<const Graph> graph;
   std::shared_ptr<const WeightStore> weights;
+  std::string graph_json;                // build only: the graph's JSON text (tensorrt hands it to its module)
   std::vector<uint8_t> backend_section;  // load only
   int threads = 0;                       // cpu: worker threads (0: one per core)
   int device = 0;                        // cuda: GPU index

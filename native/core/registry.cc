@@ -1,5 +1,6 @@
 // The backends compiled into this binary, listed explicitly (no static-initialiser registration).
 #include "backends/cpu/cpu_backend.h"
+#include "backends/tensorrt/trt_backend.h"
 #ifdef TRTN_WITH_CUDA
 #include "backends/cuda/cuda_backend.h"
 #endif
@@ -9,7 +10,9 @@ namespace trtn {
 namespace {
 
 const std::vector<const Backend*>& all_backends() {
+  // tensorrt is always listed: without its module, libnvinfer or CUDA it is unavailable with the reason.
   static const std::vector<const Backend*> list = {
+      &tensorrt::backend(),
 #ifdef TRTN_WITH_CUDA
       &cuda::backend(),
 #endif

@@ -1,5 +1,6 @@
 #include "backends/tensorrt/network_builder.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <utility>
@@ -464,8 +465,6 @@ Status TrtEngine::load(const std::vector<uint8_t>& bytes, nvinfer1::ILogger& log
   if (e->runtime_ == nullptr) return Status(Code::kBackendUnavailable, "tensorrt backend: no TensorRT runtime");
   e->engine_ = e->runtime_->deserializeCudaEngine(bytes.data(), bytes.size());
   if (e->engine_ == nullptr) return Status(Code::kPlanCorrupt, "tensorrt backend: TensorRT rejected the serialized engine");
-  e->context_ = e->engine_->createExecutionContext();
-  if (e->context_ == nullptr) return Status(Code::kOutOfMemory, "tensorrt backend: no execution context");
   for (int32_t i = 0; i < e->engine_->getNbIOTensors(); ++i) {
     const char* name = e->engine_->getIOTensorName(i);
     (e->engine_->getTensorIOMode(name) == nvinfer1::TensorIOMode::kINPUT ? e->inputs_ : e->outputs_).push_back(name);
@@ -475,25 +474,62 @@ Status TrtEngine::load(const std::vector<uint8_t>& bytes, nvinfer1::ILogger& log
 }
 
 TrtEngine::~TrtEngine() {
-  delete context_;
   delete engine_;
   delete runtime_;
 }
 
-Status TrtEngine::enqueue(int batch, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
-                          cudaStream_t stream) {
-  if (inputs.size() != inputs_.size() || outputs.size() != outputs_.size()) {
+Status TrtEngine::order_io(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs) {
+  auto same = [](std::vector<std::string> a, std::vector<std::string> b) {
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    return a == b;
+  };
+  if (!same(inputs, inputs_) || !same(outputs, outputs_)) {
+    return Status(Code::kPlanCorrupt, "tensorrt backend: the serialized engine's inputs and outputs are not the graph's");
+  }
+  inputs_ = inputs;
+  outputs_ = outputs;
+  return Status::ok();
+}
+
+Status TrtEngine::create_context(std::unique_ptr<TrtContext>* out) const {
+  nvinfer1::IExecutionContext* c = engine_->createExecutionContext();
+  if (c == nullptr) return Status(Code::kOutOfMemory, "tensorrt backend: TensorRT could not create an execution context");
+  out->reset(new TrtContext(*this, c));
+  return Status::ok();
+}
+
+// getDeviceMemorySizeV2 arrived in 10.1 (getDeviceMemorySize is deprecated from then on); use it
+// where the headers have it.
+template <typename E>
+auto device_memory(const E& e, int) -> decltype(e.getDeviceMemorySizeV2()) {
+  return e.getDeviceMemorySizeV2();
+}
+template <typename E>
+int64_t device_memory(const E& e, long) {
+  return static_cast<int64_t>(e.getDeviceMemorySize());
+}
+
+int64_t TrtEngine::device_memory_bytes() const { return device_memory(*engine_, 0); }
+
+TrtContext::~TrtContext() { delete context_; }
+
+Status TrtContext::enqueue(int batch, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                           cudaStream_t stream) {
+  const std::vector<std::string>& in_names = engine_.inputs_;
+  const std::vector<std::string>& out_names = engine_.outputs_;
+  if (inputs.size() != in_names.size() || outputs.size() != out_names.size()) {
     return Status(Code::kInvalidArgument, "tensorrt backend: wrong number of buffers");
   }
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    Dims d = engine_->getTensorShape(inputs_[i].c_str());
+  for (size_t i = 0; i < in_names.size(); ++i) {
+    Dims d = engine_.engine_->getTensorShape(in_names[i].c_str());
     d.d[0] = batch;
-    if (!context_->setInputShape(inputs_[i].c_str(), d)) {
+    if (!context_->setInputShape(in_names[i].c_str(), d)) {
       return Status(Code::kInvalidArgument, "tensorrt backend: batch " + std::to_string(batch) + " is outside the engine's profile");
     }
-    context_->setTensorAddress(inputs_[i].c_str(), const_cast<void*>(inputs[i]));
+    context_->setTensorAddress(in_names[i].c_str(), const_cast<void*>(inputs[i]));
   }
-  for (size_t i = 0; i < outputs_.size(); ++i) context_->setTensorAddress(outputs_[i].c_str(), outputs[i]);
+  for (size_t i = 0; i < out_names.size(); ++i) context_->setTensorAddress(out_names[i].c_str(), outputs[i]);
   if (!context_->enqueueV3(stream)) return Status(Code::kCuda, "tensorrt backend: enqueueV3 failed (see TensorRT's log)");
   return Status::ok();
 }

@@ -25,27 +25,49 @@ namespace trtn::tensorrt {
 Status build_serialized_engine(const NetworkPlan& plan, const WeightStore& store, nvinfer1::ILogger& logger,
                                std::vector<uint8_t>* out);
 
-/// A deserialized engine and the names of its I/O tensors (graph order).
+class TrtContext;
+
+/// A deserialized engine and the names of its I/O tensors (graph order after order_io).
 class TrtEngine {
  public:
   /// Deserializes `bytes`; kPlanCorrupt when TensorRT rejects them.
   static Status load(const std::vector<uint8_t>& bytes, nvinfer1::ILogger& logger, std::unique_ptr<TrtEngine>* out);
   ~TrtEngine();
 
-  /// Runs `batch` images on `stream`: inputs and outputs are device buffers in the engine's I/O
-  /// order (inputs first), float32, batch-major. kInvalidArgument for a batch outside the profile.
-  Status enqueue(int batch, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
-                 cudaStream_t stream);
+  /// Puts the I/O names in the graph's order; kPlanCorrupt when the engine's I/O tensors are not
+  /// exactly these.
+  Status order_io(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs);
+  /// A new execution context; kOutOfMemory when TensorRT cannot make one.
+  Status create_context(std::unique_ptr<TrtContext>* out) const;
+  /// Device memory one context needs (getDeviceMemorySizeV2).
+  int64_t device_memory_bytes() const;
 
   const std::vector<std::string>& input_names() const { return inputs_; }
   const std::vector<std::string>& output_names() const { return outputs_; }
 
  private:
+  friend class TrtContext;
   TrtEngine() = default;
   nvinfer1::IRuntime* runtime_ = nullptr;
   nvinfer1::ICudaEngine* engine_ = nullptr;
-  nvinfer1::IExecutionContext* context_ = nullptr;
   std::vector<std::string> inputs_, outputs_;
+};
+
+/// One execution context of a TrtEngine (which must outlive it).
+class TrtContext {
+ public:
+  ~TrtContext();
+
+  /// Runs `batch` images on `stream`: inputs and outputs are device buffers in the engine's I/O
+  /// order (inputs first), float32, batch-major. kInvalidArgument for a batch outside the profile.
+  Status enqueue(int batch, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                 cudaStream_t stream);
+
+ private:
+  friend class TrtEngine;
+  TrtContext(const TrtEngine& engine, nvinfer1::IExecutionContext* context) : engine_(engine), context_(context) {}
+  const TrtEngine& engine_;
+  nvinfer1::IExecutionContext* context_;
 };
 
 }  // namespace trtn::tensorrt

@@ -1,0 +1,558 @@
+// The tensorrt backend's adapter in the main addon (trt_backend.h). The module is loaded once per
+// process and the outcome (the module, or the reason it cannot be used) is kept. The engine holds
+// the serialized TensorRT engine (the plan's backend section) and the module's deserialized
+// engine; a context owns a stream, device buffers for the I/O at maxBatchSize, pinned staging
+// buffers and events around H2D / compute / D2H, like the cuda backend's contexts, so bench times
+// it the same way.
+#include "backends/tensorrt/trt_backend.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "backends/tensorrt/trt_module_abi.h"
+#include "core/device_query.h"
+#include "core/json.h"
+
+#ifdef TRTN_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "backends/cuda/cuda_check.h"
+#endif
+
+#ifndef TRTN_NO_CUDA_NOTE
+#define TRTN_NO_CUDA_NOTE "built without CUDA"
+#endif
+
+namespace trtn::tensorrt {
+namespace {
+
+constexpr const char* kModuleFile = "tensorrt_node_trt.so";
+/// TensorRT before 10 lacks what network_builder.cc uses (strongly typed networks, enqueueV3 ...).
+constexpr int kMinimumVersion = 100000;
+
+/// The module's functions, resolved by name.
+struct Module {
+  std::string path;
+  int library_version = 0;  // normalised: major*10000 + minor*100 + patch
+  int header_version = 0;
+  trtn_trt_last_error_fn last_error = nullptr;
+  trtn_trt_build_fn build = nullptr;
+  trtn_trt_free_bytes_fn free_bytes = nullptr;
+  trtn_trt_engine_create_fn engine_create = nullptr;
+  trtn_trt_engine_destroy_fn engine_destroy = nullptr;
+  trtn_trt_engine_device_memory_fn engine_device_memory = nullptr;
+  trtn_trt_context_create_fn context_create = nullptr;
+  trtn_trt_context_destroy_fn context_destroy = nullptr;
+  trtn_trt_enqueue_fn enqueue = nullptr;
+
+  /// The Status of a failed module call (its code and last error).
+  Status failure(int code, const char* what) const {
+    const char* msg = last_error();
+    std::string m = msg != nullptr && *msg != '\0' ? msg : std::string("tensorrt backend: ") + what + " failed";
+    return Status(static_cast<Code>(code), m);
+  }
+};
+
+/// getInferLibVersion()'s value as major*10000 + minor*100 + patch: TensorRT 10 reports it so,
+/// TensorRT 8 and older as major*1000 + minor*100 + patch.
+int normalise_version(int v) {
+  if (v >= 100000) return v;
+  return (v / 1000) * 10000 + ((v / 100) % 10) * 100 + v % 100;
+}
+
+std::string version_text(int v) {
+  return std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." + std::to_string(v % 100);
+}
+
+/// Where the module should be: $TRTN_TENSORRT_MODULE, else next to this addon's own file.
+std::string module_path() {
+  const char* env = std::getenv("TRTN_TENSORRT_MODULE");
+  if (env != nullptr && *env != '\0') return env;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&module_path), &info) == 0 || info.dli_fname == nullptr) return kModuleFile;
+  std::string self = info.dli_fname;
+  const size_t slash = self.rfind('/');
+  return slash == std::string::npos ? kModuleFile : self.substr(0, slash + 1) + kModuleFile;
+}
+
+template <typename F>
+bool resolve(void* handle, const char* name, F* out, std::string* missing) {
+  dlerror();
+  *out = reinterpret_cast<F>(dlsym(handle, name));
+  if (*out == nullptr) {
+    const char* err = dlerror();
+    *missing = err != nullptr ? err : std::string("undefined symbol: ") + name;
+    return false;
+  }
+  return true;
+}
+
+/// Loads the module; on failure *why says why and the library is closed again.
+bool load_module(Module* m, std::string* why) {
+  m->path = module_path();
+  if (std::getenv("TRTN_TENSORRT_MODULE") == nullptr && access(m->path.c_str(), F_OK) != 0) {
+    *why = "the TensorRT module is not built: " + m->path +
+           " does not exist (build with TensorRT: npm run build --tensorrt_root=<TensorRT folder>, see the README)";
+    return false;
+  }
+  void* handle = dlopen(m->path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* err = dlerror();
+    *why = "the TensorRT module " + m->path + " could not be loaded: " + (err != nullptr ? err : "unknown dlopen error");
+    return false;
+  }
+  std::string missing;
+  trtn_trt_abi_version_fn abi = nullptr;
+  trtn_trt_library_version_fn library = nullptr;
+  trtn_trt_header_version_fn header = nullptr;
+  const bool ok = resolve(handle, "trtn_trt_abi_version", &abi, &missing) &&
+                  resolve(handle, "trtn_trt_library_version", &library, &missing) &&
+                  resolve(handle, "trtn_trt_header_version", &header, &missing) &&
+                  resolve(handle, "trtn_trt_last_error", &m->last_error, &missing) &&
+                  resolve(handle, "trtn_trt_build", &m->build, &missing) &&
+                  resolve(handle, "trtn_trt_free_bytes", &m->free_bytes, &missing) &&
+                  resolve(handle, "trtn_trt_engine_create", &m->engine_create, &missing) &&
+                  resolve(handle, "trtn_trt_engine_destroy", &m->engine_destroy, &missing) &&
+                  resolve(handle, "trtn_trt_engine_device_memory", &m->engine_device_memory, &missing) &&
+                  resolve(handle, "trtn_trt_context_create", &m->context_create, &missing) &&
+                  resolve(handle, "trtn_trt_context_destroy", &m->context_destroy, &missing) &&
+                  resolve(handle, "trtn_trt_enqueue", &m->enqueue, &missing);
+  if (!ok) {
+    *why = m->path + " is not a tensorrt-node TensorRT module: " + missing;
+    dlclose(handle);
+    return false;
+  }
+  if (abi() != TRTN_TRT_ABI_VERSION) {
+    *why = "the TensorRT module " + m->path + " has interface version " + std::to_string(abi()) +
+           " but this addon needs version " + std::to_string(TRTN_TRT_ABI_VERSION) + ": rebuild both together";
+    dlclose(handle);
+    return false;
+  }
+  m->library_version = normalise_version(library());
+  m->header_version = header();
+  if (m->library_version < kMinimumVersion) {
+    *why = "TensorRT " + version_text(m->library_version) + " (the libnvinfer that " + m->path +
+           " loaded) is too old: the tensorrt backend needs TensorRT 10.0 or newer";
+    dlclose(handle);
+    return false;
+  }
+  // The module stays loaded for the life of the process: engines may be freed as late as exit.
+  return true;
+}
+
+/// The module, loaded on first use, or nullptr with the reason.
+const Module* module(std::string* why) {
+  static std::once_flag once;
+  static Module m;
+  static bool ok = false;
+  static std::string reason;
+  std::call_once(once, [] { ok = load_module(&m, &reason); });
+  if (!ok && why != nullptr) *why = reason;
+  return ok ? &m : nullptr;
+}
+
+bool available(std::string* why) {
+  std::string reason;
+  const Module* m = module(&reason);
+  if (m == nullptr) {
+    *why = reason;
+    return false;
+  }
+#ifndef TRTN_WITH_CUDA
+  *why = "TensorRT " + version_text(m->library_version) + " was found (" + m->path +
+         "), but this addon was " TRTN_NO_CUDA_NOTE ", and the tensorrt backend needs the CUDA runtime";
+  return false;
+#else
+  const DeviceList list = query_devices(false);
+  if (list.devices.empty()) {
+    *why = "TensorRT " + version_text(m->library_version) + " was found, but " +
+           (list.reason.empty() ? std::string("no CUDA-capable GPU is visible") : list.reason);
+    return false;
+  }
+  for (const DeviceInfo& d : list.devices) {
+    if (d.major * 10 + d.minor >= 75) return true;
+  }
+  *why = "TensorRT " + version_text(m->library_version) + " was found, but no visible GPU has compute capability 7.5 or newer (" +
+         list.devices[0].name + " is " + std::to_string(list.devices[0].major) + "." + std::to_string(list.devices[0].minor) + ")";
+  return false;
+#endif
+}
+
+#ifdef TRTN_WITH_CUDA
+
+constexpr char kSectionMagic[8] = {'T', 'R', 'T', 'N', '-', 'T', 'R', 'T'};
+constexpr int kSectionFormat = 1;
+
+/// The plan's backend section: magic, u32 header length, a JSON header, the serialized engine.
+struct Section {
+  int format = kSectionFormat;
+  int tensorrt_version = 0;
+  int sm = 0;
+  std::string device_name;
+  std::vector<uint8_t> engine;
+};
+
+void write_section(const Section& s, std::vector<uint8_t>* out) {
+  const std::string header = "{\"format\":" + std::to_string(s.format) + ",\"tensorrt\":" +
+                             json::quote(version_text(s.tensorrt_version)) + ",\"tensorrtVersion\":" +
+                             std::to_string(s.tensorrt_version) + ",\"sm\":" + std::to_string(s.sm) +
+                             ",\"device\":" + json::quote(s.device_name) + "}";
+  const uint32_t n = static_cast<uint32_t>(header.size());
+  out->assign(12 + header.size() + s.engine.size(), 0);
+  uint8_t* p = out->data();
+  std::memcpy(p, kSectionMagic, 8);
+  for (int i = 0; i < 4; ++i) p[8 + i] = static_cast<uint8_t>(n >> (8 * i));
+  std::memcpy(p + 12, header.data(), header.size());
+  if (!s.engine.empty()) std::memcpy(p + 12 + header.size(), s.engine.data(), s.engine.size());
+}
+
+Status read_section(const std::vector<uint8_t>& bytes, Section* s) {
+  if (bytes.size() < 12 || std::memcmp(bytes.data(), kSectionMagic, 8) != 0) {
+    return Status(Code::kPlanCorrupt, "the tensorrt plan section does not start with its magic");
+  }
+  uint32_t n = 0;
+  for (int i = 0; i < 4; ++i) n |= static_cast<uint32_t>(bytes[8 + i]) << (8 * i);
+  if (n > bytes.size() - 12) return Status(Code::kPlanCorrupt, "the tensorrt plan section is truncated");
+  json::Value header;
+  if (!json::parse(std::string(bytes.begin() + 12, bytes.begin() + 12 + n), &header).is_ok() || !header.is_object()) {
+    return Status(Code::kPlanCorrupt, "the tensorrt plan section's header is not a JSON object");
+  }
+  int64_t format = 0, version = 0, sm = 0;
+  if (!json::get_int(header, "format", "tensorrt plan section", &format).is_ok() ||
+      !json::get_int(header, "tensorrtVersion", "tensorrt plan section", &version).is_ok() ||
+      !json::get_int(header, "sm", "tensorrt plan section", &sm).is_ok()) {
+    return Status(Code::kPlanCorrupt, "the tensorrt plan section lacks its format, TensorRT version or sm");
+  }
+  if (format != kSectionFormat) {
+    return Status(Code::kPlanVersion, "the tensorrt plan section has format " + std::to_string(format) +
+                                          "; this build reads format " + std::to_string(kSectionFormat));
+  }
+  s->format = static_cast<int>(format);
+  s->tensorrt_version = static_cast<int>(version);
+  s->sm = static_cast<int>(sm);
+  json::opt_string(header, "device", "tensorrt plan section", &s->device_name);
+  s->engine.assign(bytes.begin() + 12 + n, bytes.end());
+  if (s->engine.empty()) return Status(Code::kPlanCorrupt, "the tensorrt plan section holds no engine");
+  return Status::ok();
+}
+
+/// Device memory (cudaFree on destruction).
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (ptr_ != nullptr) cudaFree(ptr_);
+  }
+  Status allocate(size_t bytes) {
+    if (bytes == 0) return Status::ok();
+    if (cudaMalloc(&ptr_, bytes) != cudaSuccess) {
+      cudaGetLastError();
+      ptr_ = nullptr;
+      return Status(Code::kOutOfMemory, "tensorrt backend: cannot allocate " + std::to_string(bytes) +
+                                            " bytes of GPU memory for the inputs and outputs" + cuda::memory_report());
+    }
+    return Status::ok();
+  }
+  float* floats() const { return static_cast<float*>(ptr_); }
+
+ private:
+  void* ptr_ = nullptr;
+};
+
+/// Pinned host memory (cudaFreeHost on destruction).
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  ~PinnedBuffer() {
+    if (ptr_ != nullptr) cudaFreeHost(ptr_);
+  }
+  Status allocate(size_t bytes) {
+    if (bytes == 0) return Status::ok();
+    if (cudaMallocHost(&ptr_, bytes) != cudaSuccess) {
+      cudaGetLastError();
+      ptr_ = nullptr;
+      return Status(Code::kOutOfMemory, "tensorrt backend: cannot allocate " + std::to_string(bytes) +
+                                            " bytes of pinned host memory for staging");
+    }
+    return Status::ok();
+  }
+  float* floats() const { return static_cast<float*>(ptr_); }
+
+ private:
+  void* ptr_ = nullptr;
+};
+
+class TrtBackendEngine : public Engine {
+ public:
+  TrtBackendEngine(const Module& m, std::shared_ptr<const Graph> graph, std::shared_ptr<const WeightStore> weights)
+      : m_(m), graph_(std::move(graph)), weights_(std::move(weights)) {}
+  ~TrtBackendEngine() override { m_.engine_destroy(engine_); }
+
+  /// Picks the GPU; fills section_.sm and the device name.
+  Status choose_device(int index) {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+      cudaGetLastError();
+      return Status(Code::kNoDevice, "tensorrt backend: no GPU is visible");
+    }
+    if (index < 0 || index >= count) {
+      return Status(Code::kNoDevice, "tensorrt backend: there is no GPU " + std::to_string(index) + " (" +
+                                         std::to_string(count) + " visible)");
+    }
+    TRTN_CUDA_TRY(cudaSetDevice(index));
+    cudaDeviceProp prop{};
+    TRTN_CUDA_TRY(cudaGetDeviceProperties(&prop, index));
+    device_ = index;
+    sm_ = prop.major * 10 + prop.minor;
+    device_name_ = prop.name;
+    return Status::ok();
+  }
+
+  Status build(const BuildInput& in) {
+    Status st = choose_device(in.device);
+    if (!st.is_ok()) return st;
+    if (in.graph_json.empty()) return Status(Code::kInternal, "tensorrt backend: build without the graph's JSON");
+    std::vector<uint8_t> weights;
+    weights_->serialize(&weights);
+    uint8_t* bytes = nullptr;
+    size_t size = 0;
+    const int rc = m_.build(in.graph_json.data(), in.graph_json.size(), weights.data(), weights.size(), device_, &bytes, &size);
+    if (rc != 0) return m_.failure(rc, "building the TensorRT engine");
+    section_.engine.assign(bytes, bytes + size);
+    m_.free_bytes(bytes);
+    section_.tensorrt_version = m_.library_version;
+    return deserialize();
+  }
+
+  Status load(const BuildInput& in) {
+    Status st = read_section(in.backend_section, &section_);
+    if (!st.is_ok()) return st;
+    if (section_.tensorrt_version != m_.library_version) {
+      return Status(Code::kPlanVersion, "the plan's TensorRT engine was built with TensorRT " +
+                                            version_text(section_.tensorrt_version) + " but this machine has TensorRT " +
+                                            version_text(m_.library_version) +
+                                            ": a serialized TensorRT engine loads only under the version that built it; "
+                                            "rebuild the plan here");
+    }
+    st = choose_device(in.device);
+    if (!st.is_ok()) return st;
+    if (section_.sm != sm_) {
+      return Status(Code::kPlanArch, "the plan's TensorRT engine was built for sm_" + std::to_string(section_.sm) +
+                                         " but GPU " + std::to_string(device_) + " (" + device_name_ + ") is sm_" +
+                                         std::to_string(sm_) + ": rebuild the engine on this GPU");
+    }
+    return deserialize();
+  }
+
+  Status create_context(std::unique_ptr<Context>* out) override;
+  Status serialize_backend(std::vector<uint8_t>* out) const override {
+    write_section(section_, out);
+    return Status::ok();
+  }
+  int64_t activation_bytes_per_image() const override {
+    return graph_->max_batch > 0 ? m_.engine_device_memory(engine_) / graph_->max_batch : 0;
+  }
+  const Graph& graph() const override { return *graph_; }
+  const WeightStore& weights() const override { return *weights_; }
+  std::string info_json() const override {
+    return "{\"device\":" + std::to_string(device_) + ",\"deviceName\":" + json::quote(device_name_) +
+           ",\"sm\":" + std::to_string(sm_) + ",\"tensorrt\":" + json::quote(version_text(m_.library_version)) +
+           ",\"tensorrtHeaders\":" + json::quote(version_text(m_.header_version)) + ",\"module\":" + json::quote(m_.path) +
+           ",\"engineBytes\":" + std::to_string(section_.engine.size()) +
+           ",\"deviceMemoryBytes\":" + std::to_string(m_.engine_device_memory(engine_)) + "}";
+  }
+
+  const Module& module() const { return m_; }
+  trtn_trt_engine* handle() const { return engine_; }
+  int device() const { return device_; }
+
+ private:
+  Status deserialize() {
+    section_.sm = sm_;
+    section_.device_name = device_name_;
+    std::vector<std::string> in_names, out_names;
+    for (int t : graph_->inputs) in_names.push_back(graph_->tensors[t].name);
+    for (int t : graph_->outputs) out_names.push_back(graph_->tensors[t].name);
+    std::vector<const char*> ins, outs;
+    for (const std::string& n : in_names) ins.push_back(n.c_str());
+    for (const std::string& n : out_names) outs.push_back(n.c_str());
+    const int rc = m_.engine_create(section_.engine.data(), section_.engine.size(), device_, ins.data(),
+                                    static_cast<int>(ins.size()), outs.data(), static_cast<int>(outs.size()), &engine_);
+    return rc == 0 ? Status::ok() : m_.failure(rc, "deserializing the TensorRT engine");
+  }
+
+  const Module& m_;
+  std::shared_ptr<const Graph> graph_;
+  std::shared_ptr<const WeightStore> weights_;
+  Section section_;
+  trtn_trt_engine* engine_ = nullptr;
+  int device_ = 0, sm_ = 0;
+  std::string device_name_;
+};
+
+class TrtBackendContext : public Context {
+ public:
+  explicit TrtBackendContext(const TrtBackendEngine* e) : e_(e) {}
+  ~TrtBackendContext() override {
+    cudaSetDevice(e_->device());
+    if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+    e_->module().context_destroy(context_);
+    for (cudaEvent_t& ev : ev_) {
+      if (ev != nullptr) cudaEventDestroy(ev);
+    }
+    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+    cudaGetLastError();
+  }
+
+  Status init() {
+    const Graph& g = e_->graph();
+    TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
+    TRTN_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    for (cudaEvent_t& ev : ev_) TRTN_CUDA_TRY(cudaEventCreate(&ev));
+    size_t in_floats = 0, out_floats = 0;
+    for (int t : g.inputs) in_floats += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
+    for (int t : g.outputs) out_floats += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
+    Status st = device_io_.allocate((in_floats + out_floats) * sizeof(float));
+    if (!st.is_ok()) return st;
+    if (!(st = host_in_.allocate(in_floats * sizeof(float))).is_ok()) return st;
+    if (!(st = host_out_.allocate(out_floats * sizeof(float))).is_ok()) return st;
+    // Each tensor's device buffer, sized for maxBatchSize.
+    float* p = device_io_.floats();
+    for (int t : g.inputs) {
+      d_inputs_.push_back(p);
+      p += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
+    }
+    for (int t : g.outputs) {
+      d_outputs_.push_back(p);
+      p += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
+    }
+    const int rc = e_->module().context_create(e_->handle(), &context_);
+    return rc == 0 ? Status::ok() : e_->module().failure(rc, "creating a TensorRT execution context");
+  }
+
+  RunTiming last_timing() const override { return timing_; }
+
+  Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                 TensorHistograms* stats) override {
+    const Graph& g = e_->graph();
+    if (stats != nullptr) {
+      return Status(Code::kInvalidArgument, "the tensorrt backend does not collect calibration statistics: "
+                                            "calibrate with the cuda or cpu backend and pass the cache");
+    }
+    if (batch < 1 || batch > g.max_batch) {
+      return Status(Code::kInvalidArgument, "batch " + std::to_string(batch) + " is outside [1, " +
+                                                std::to_string(g.max_batch) + "]");
+    }
+    if (inputs.size() != g.inputs.size() || outputs.size() != g.outputs.size()) {
+      return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
+    }
+    if (broken_) return Status(Code::kCuda, "this execution context is unusable after an earlier CUDA failure: " + broken_reason_);
+    TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
+    timing_ = RunTiming{};
+    const bool transfers = options_.transfers;
+    TRTN_CUDA_TRY(cudaEventRecord(ev_[0], stream_));
+    float* pin = host_in_.floats();
+    for (size_t i = 0; i < g.inputs.size() && transfers; ++i) {
+      const size_t n = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
+      std::memcpy(pin, inputs[i], n * sizeof(float));
+      TRTN_CUDA_TRY(cudaMemcpyAsync(d_inputs_[i], pin, n * sizeof(float), cudaMemcpyHostToDevice, stream_));
+      pin += n;
+    }
+    TRTN_CUDA_TRY(cudaEventRecord(ev_[1], stream_));
+    std::vector<const void*> ins(d_inputs_.begin(), d_inputs_.end());
+    std::vector<void*> outs(d_outputs_.begin(), d_outputs_.end());
+    const int rc = e_->module().enqueue(context_, batch, ins.data(), static_cast<int>(ins.size()), outs.data(),
+                                        static_cast<int>(outs.size()), stream_);
+    if (rc != 0) {
+      const Status st = e_->module().failure(rc, "enqueueV3");
+      cudaStreamSynchronize(stream_);
+      cudaGetLastError();
+      return st;
+    }
+    TRTN_CUDA_TRY(cudaEventRecord(ev_[2], stream_));
+    float* pout = host_out_.floats();
+    for (size_t i = 0; i < g.outputs.size() && transfers; ++i) {
+      const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
+      TRTN_CUDA_TRY(cudaMemcpyAsync(pout, d_outputs_[i], n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+      pout += n;
+    }
+    TRTN_CUDA_TRY(cudaEventRecord(ev_[3], stream_));
+    const Status st = TRTN_CUDA_STATUS(cudaStreamSynchronize(stream_));
+    if (!st.is_ok()) {
+      broken_ = true;
+      broken_reason_ = st.message();
+      return st;
+    }
+    pout = host_out_.floats();
+    for (size_t i = 0; i < g.outputs.size() && transfers; ++i) {
+      const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
+      std::memcpy(outputs[i], pout, n * sizeof(float));
+      pout += n;
+    }
+    float ms[3] = {0, 0, 0};
+    for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], ev_[k], ev_[k + 1]));
+    timing_ = RunTiming{true, ms[0], ms[1], ms[2]};
+    return Status::ok();
+  }
+
+ private:
+  const TrtBackendEngine* e_;
+  trtn_trt_context* context_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  cudaEvent_t ev_[4] = {nullptr, nullptr, nullptr, nullptr};
+  DeviceBuffer device_io_;
+  PinnedBuffer host_in_, host_out_;
+  std::vector<float*> d_inputs_, d_outputs_;
+  RunTiming timing_;
+  bool broken_ = false;
+  std::string broken_reason_;
+};
+
+Status TrtBackendEngine::create_context(std::unique_ptr<Context>* out) {
+  auto ctx = std::make_unique<TrtBackendContext>(this);
+  Status st = ctx->init();
+  if (!st.is_ok()) return st;
+  *out = std::move(ctx);
+  return Status::ok();
+}
+
+Status make_engine(const BuildInput& in, bool loading, std::unique_ptr<Engine>* out) {
+  std::string why;
+  const Module* m = module(&why);
+  if (m == nullptr) return Status(Code::kBackendUnavailable, why);
+  auto engine = std::make_unique<TrtBackendEngine>(*m, in.graph, in.weights);
+  Status st = loading ? engine->load(in) : engine->build(in);
+  if (!st.is_ok()) return st;
+  *out = std::move(engine);
+  return Status::ok();
+}
+
+#else  // !TRTN_WITH_CUDA
+
+Status make_engine(const BuildInput&, bool, std::unique_ptr<Engine>*) {
+  std::string why;
+  available(&why);
+  return Status(Code::kBackendUnavailable, why);
+}
+
+#endif
+
+Status build(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, false, out); }
+Status load(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, true, out); }
+
+const Backend kBackend{"tensorrt", available, build, load};
+
+}  // namespace
+
+const Backend& backend() { return kBackend; }
+
+}  // namespace trtn::tensorrt
