@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Network, planExecGraph, type ExecGraph, type Precision } from '../../lib';
+import { LAYER_TYPES } from '../../lib/network/types';
 
 interface Call {
   method: string;
@@ -765,6 +766,11 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     it('mapped every op of the execution graph', () => {
       const missing = ALL_OPS.filter((op) => !mappedOps.has(op));
       assert.deepEqual(missing, []);
+    });
+
+    it('ALL_OPS is every IR layer type that executes, plus Quantize (a new layer type needs a mapping test)', () => {
+      const executed = LAYER_TYPES.filter((t) => t !== 'Input' && t !== 'Dropout' && t !== 'Split');
+      assert.deepEqual([...ALL_OPS].sort(), [...executed, 'Quantize'].sort());
     });
   });
 });
