@@ -52,6 +52,7 @@ export interface NativeRunTiming {
   h2dMs?: number;
   computeMs?: number;
   d2hMs?: number;
+  enqueueMs?: number;
   layers?: Array<{ name: string; op: string; ms: number }>;
   reformatMs?: number;
 }

@@ -65,18 +65,22 @@ export async function runOnGpus(argv: readonly string[], gpus: readonly string[]
     env: { ...process.env, CUDA_VISIBLE_DEVICES: gpu, TRTN_BENCH_WORKER: `${rank}/${gpus.length}` },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   }));
+  let failed = false;
+  let firstFailure: Error | undefined;  // the worker that failed first (the others are then stopped)
   const results = children.map((child, rank) => new Promise<BenchResult>((resolve, reject) => {
     let stderr = '';
     let result: BenchResult | undefined;
+    // A send to a worker that has just died must not crash this process: the exit handler reports it.
+    child.on('error', () => undefined);
     child.stderr?.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       stderr += text;
       for (const line of text.split('\n')) if (line.trim()) log(`[gpu ${gpus[rank]}] ${line}`);
     });
     child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready' && ++ready === children.length) {
+      if (m.type === 'ready' && ++ready === children.length && !failed) {
         // Every GPU is warm: start the timed window everywhere.
-        for (const c of children) c.send({ type: 'go' });
+        for (const c of children) if (c.connected) c.send({ type: 'go' });
       } else if (m.type === 'result') {
         result = m.result;
       }
@@ -84,17 +88,27 @@ export async function runOnGpus(argv: readonly string[], gpus: readonly string[]
     child.on('exit', (code) => {
       if (code === 0 && result !== undefined) resolve(result);
       else {
-        // A failed worker releases the others from the barrier (they finish; their results are dropped).
-        for (const c of children) if (c.connected) c.send({ type: 'go' });
         const last = stderr.trim().split('\n').slice(-3).join(' | ');
-        reject(new TensorRTNodeError('E_WORKER', `the bench worker for GPU ${gpus[rank]} exited with code ${code}: ${last || 'no output'}`));
+        const error = new TensorRTNodeError('E_WORKER', `the bench worker for GPU ${gpus[rank]} exited with code ${code}: ${last || 'no output'}`);
+        if (!failed) {
+          // One failed worker fails the run: stop the others rather than let them time for nothing.
+          failed = true;
+          firstFailure = error;
+          for (const c of children) if (c !== child && c.exitCode === null) c.kill();
+        }
+        reject(error);
       }
     });
   }));
   const settled = await Promise.allSettled(results);
-  const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  if (firstFailure !== undefined) throw firstFailure;
   return settled.map((s) => (s as PromiseFulfilledResult<BenchResult>).value);
+}
+
+/** Test aid: TRTN_BENCH_DELAY_RANK=<rank>:<ms> makes that rank arrive late at the barrier. */
+async function testDelay(rank: number): Promise<void> {
+  const m = /^(\d+):(\d+)$/.exec(process.env.TRTN_BENCH_DELAY_RANK ?? '');
+  if (m && Number(m[1]) === rank) await new Promise((r) => setTimeout(r, Number(m[2])));
 }
 
 /** In a --gpus worker: the rank, the barrier and the way back for the result. */
@@ -104,24 +118,37 @@ export function workerBarrier(): { rank: RankInfo; wait: () => Promise<void>; se
   const [rank, size] = spec.split('/').map(Number);
   return {
     rank: { rank, size, localRank: rank },
-    wait: () => new Promise<void>((resolve) => {
-      const onMessage = (m: { type: string }): void => {
-        if (m.type !== 'go') return;
-        process.off('message', onMessage);
-        resolve();
-      };
-      process.on('message', onMessage);
-      process.send?.({ type: 'ready' });
-    }),
+    wait: async () => {
+      await testDelay(rank);
+      await new Promise<void>((resolve) => {
+        const onMessage = (m: { type: string }): void => {
+          if (m.type !== 'go') return;
+          process.off('message', onMessage);
+          resolve();
+        };
+        process.on('message', onMessage);
+        process.send?.({ type: 'ready' });
+      });
+    },
     send: (result) => {
       process.send?.({ type: 'result', result }, () => process.disconnect());
     },
   };
 }
 
+/**
+ * The CUDA device index an MPI rank uses: its local rank among the visible GPUs (all of them, or
+ * the CUDA_VISIBLE_DEVICES list); a list of one GPU is the rank's own (index 0).
+ */
+export function rankDevice(localRank: number, visible: string | undefined): number {
+  if (visible === undefined) return localRank;
+  const listed = visible.split(',').filter((s) => s.trim() !== '').length;
+  return listed > 1 ? localRank % listed : 0;
+}
+
 /** Under mpirun (Open MPI or MPICH / PMI variables, more than one rank): this rank. */
 export function mpiRank(env: NodeJS.ProcessEnv = process.env):
-  { rank: RankInfo; fileBarrier: (dir: string) => Promise<void> } | undefined {
+  { rank: RankInfo; job?: string; fileBarrier: (dir: string) => Promise<void> } | undefined {
   const num = (...names: string[]): number | undefined => {
     for (const n of names) {
       const v = env[n];
@@ -133,10 +160,20 @@ export function mpiRank(env: NodeJS.ProcessEnv = process.env):
   const size = num('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE');
   if (rank === undefined || size === undefined || size < 2) return undefined;
   const localRank = num('OMPI_COMM_WORLD_LOCAL_RANK', 'MPI_LOCALRANKID', 'PMI_LOCAL_RANK') ?? rank;
+  // One folder per MPI job, so files of an earlier run never count.
+  const job = env.TRTN_BARRIER_ID ?? env.OMPI_MCA_ess_base_jobid ?? env.PMIX_NAMESPACE ?? env.PMI_JOBID ??
+    (env.SLURM_JOB_ID !== undefined ? `${env.SLURM_JOB_ID}.${env.SLURM_STEP_ID ?? 0}` : undefined);
   return {
     rank: { rank, size, localRank },
-    fileBarrier: async (dir: string) => {
+    job,
+    fileBarrier: async (root: string) => {
+      if (job === undefined) {
+        throw new TensorRTNodeError('E_WORKER', '--barrierDir: this MPI does not name its job (OMPI_MCA_ess_base_jobid, PMIX_NAMESPACE, ' +
+          'PMI_JOBID or SLURM_JOB_ID); set TRTN_BARRIER_ID to a value unique to this run');
+      }
+      const dir = path.join(root, job.replace(/[^\w.-]/g, '_'));
       await fsp.mkdir(dir, { recursive: true });
+      await testDelay(rank);
       await fsp.writeFile(path.join(dir, `ready.${rank}`), String(process.pid));
       const deadline = Date.now() + 10 * 60 * 1000;
       for (;;) {

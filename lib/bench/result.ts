@@ -69,7 +69,11 @@ export interface BenchResult {
   throughput: { imagesPerSecond: number; inferencesPerSecond: number };
   /** Host time of one inference (queueing, copies when transfers are on, compute). */
   latencyMs: TimeStats;
-  /** Host time to hand one inference to the backend (until the call returned its promise). */
+  /**
+   * Host time to submit one inference: GPU backends measure it natively (input staging, the copies
+   * and the kernel launches enqueued, before waiting for the GPU); the cpu backend has no
+   * asynchronous part, so there it is the call's hand-over (until infer() returned its promise).
+   */
   enqueueMs: TimeStats;
   /** GPU backends: CUDA events around the kernels of one inference. */
   gpuComputeMs?: TimeStats;

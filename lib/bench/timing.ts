@@ -38,7 +38,8 @@ export function timeStats(values: readonly number[], percentiles: readonly numbe
   const n = sorted.length;
   const mean = n === 0 ? NaN : values.reduce((a, b) => a + b, 0) / n;
   const variance = n === 0 ? NaN : values.reduce((a, b) => a + (b - mean) * (b - mean), 0) / n;
-  const pick = (p: number): number => (n === 0 ? NaN : sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]);
+  // Nearest rank; the small subtraction keeps (p * n) / 100 = 990.0000000001 from rounding up a rank.
+  const pick = (p: number): number => (n === 0 ? NaN : sorted[Math.min(n - 1, Math.max(0, Math.ceil((p * n) / 100 - 1e-9) - 1))]);
   const median = n === 0 ? NaN : n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   return {
     min: n === 0 ? NaN : sorted[0], max: n === 0 ? NaN : sorted[n - 1], mean, median,
@@ -103,7 +104,8 @@ export async function timeInferences(engine: Engine, o: TimingOptions):
         const t2 = performance.now();
         const g = ctx.lastTiming;
         times.push({
-          stream: s, startMs: t0 - start, endMs: t2 - start, latencyMs: t2 - t0, enqueueMs: t1 - t0,
+          // GPU backends measure the submission natively; elsewhere it is the call's hand-over.
+          stream: s, startMs: t0 - start, endMs: t2 - start, latencyMs: t2 - t0, enqueueMs: g?.enqueueMs ?? t1 - t0,
           ...(g !== undefined ? { computeMs: g.computeMs, h2dMs: g.h2dMs, d2hMs: g.d2hMs } : {}),
         });
       }
@@ -173,7 +175,8 @@ export async function benchEngine(engine: Engine, network: { file: string; name:
   const d2hMs = o.dataTransfers ? series('d2hMs') : undefined;
   const settings: BenchSettings = {
     warmUpMs: o.warmUpMs, durationS: o.durationS, iterations: o.iterations, avgRuns: o.avgRuns, percentiles: [...o.percentiles],
-    dataTransfers: o.dataTransfers, useCudaGraph: o.useCudaGraph, streams: o.streams,
+    // CUDA graphs exist on the cuda backend only; elsewhere the setting is recorded as off.
+    dataTransfers: o.dataTransfers, useCudaGraph: o.useCudaGraph && engine.backend === 'cuda', streams: o.streams,
   };
   const partial = { latencyMs, enqueueMs, gpuComputeMs, h2dMs, d2hMs, iterations: times.length };
   const result: BenchResult = {
@@ -184,7 +187,9 @@ export async function benchEngine(engine: Engine, network: { file: string; name:
     iterations: times.length, walltimeSeconds, timedWindow: { startEpochMs, endEpochMs: startEpochMs + walltimeSeconds * 1000 },
     throughput: { imagesPerSecond: (o.batch * times.length) / walltimeSeconds, inferencesPerSecond: times.length / walltimeSeconds },
     latencyMs, enqueueMs,
-    ...(gpuComputeMs ? { gpuComputeMs, gpuComputeImagesPerSecond: (o.batch * o.streams) / (gpuComputeMs.median / 1000) } : {}),
+    // The GPU's rate from the median compute time: meaningful for one context (several streams
+    // overlap their compute windows, so batch / time would not add up).
+    ...(gpuComputeMs ? { gpuComputeMs, ...(o.streams === 1 ? { gpuComputeImagesPerSecond: o.batch / (gpuComputeMs.median / 1000) } : {}) } : {}),
     ...(h2dMs ? { h2dMs } : {}), ...(d2hMs ? { d2hMs } : {}),
     warnings: timingWarnings(partial),
   };

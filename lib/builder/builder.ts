@@ -255,7 +255,11 @@ async function readTimingCache(path: string): Promise<string> {
 
 async function writeTimingCache(path: string, entries: Readonly<Record<string, string>>): Promise<void> {
   try {
-    await fsp.writeFile(path, JSON.stringify(entries, null, 1) + '\n');
+    // Written beside and renamed over: processes sharing the file (bench --gpus workers) never
+    // read a half-written cache.
+    const tmp = `${path}.${process.pid}.tmp`;
+    await fsp.writeFile(tmp, JSON.stringify(entries, null, 1) + '\n');
+    await fsp.rename(tmp, path);
   } catch (err) {
     throw new IOError(`cannot write timing cache ${path}: ${(err as Error).message}`, path, { cause: err });
   }

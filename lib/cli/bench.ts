@@ -8,10 +8,11 @@
  */
 import { promises as fsp } from 'fs';
 import { benchEngine, type InferenceTime, type TimingOptions } from '../bench/timing';
-import { gpuList, mpiRank, runOnGpus, workerBarrier, type RankInfo } from '../bench/multi';
+import { gpuList, mpiRank, rankDevice, runOnGpus, workerBarrier, type RankInfo } from '../bench/multi';
 import type { BenchResult, TimeStats } from '../bench/result';
 import { uniformData } from '../random_data';
 import type { ExecutionContext, InferOptions } from '../runtime/engine';
+import { TensorRTNodeError } from '../errors';
 import { human } from './format';
 import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
 import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './options';
@@ -48,8 +49,9 @@ export const BENCH: CommandSpec = {
     'Latency: host wall time of one inference call, from the call to its result: queueing, the\n' +
     '  copies in and out (unless --noDataTransfers) and the compute. Averaged over --avgRuns\n' +
     '  consecutive inferences, then min / max / mean / median / percentiles.\n' +
-    'Enqueue Time: host time for the call to hand the inference over (until it returned its\n' +
-    '  promise). If it reaches the GPU compute time, the host limits throughput.\n' +
+    'Enqueue Time: host time to submit one inference (GPU: staging the inputs in pinned memory and\n' +
+    '  enqueueing the copies and kernels, before waiting; cpu: the call\'s hand-over). If it\n' +
+    '  reaches the GPU compute time, the host limits throughput.\n' +
     'H2D Latency / D2H Latency: GPU time of the input / output copies (CUDA events).\n' +
     'GPU Compute Time: GPU time of the kernels of one inference (CUDA events), as trtexec reports\n' +
     '  it; images/s from its median is the GPU\'s rate without copies.\n' +
@@ -60,9 +62,10 @@ export const BENCH: CommandSpec = {
     'share of the total. Layers the builder fused into another (a ReLU into its convolution, an\n' +
     'elided Concat) show 0. Profiled runs are not part of the throughput and latency figures.',
     '--gpus all | 0,1,...: one worker process per GPU (CUDA_VISIBLE_DEVICES=<gpu>), each building\n' +
-    'its engine (share --timingCache to build once), warming up, then waiting at a barrier so all\n' +
-    'GPUs time the same window. Under mpirun (OMPI_COMM_WORLD_* / PMI_* variables) each rank times\n' +
-    'the GPU of its local rank, writes --resultFile, and `tensorrt-node report merge` sums them.',
+    'its engine (a shared --timingCache lets later runs skip tactic timing), warming up, then\n' +
+    'waiting at a barrier so all GPUs time the same window. Under mpirun (OMPI_COMM_WORLD_* / PMI_*\n' +
+    'variables) each rank times the GPU of its local rank, waits at a file barrier in --barrierDir\n' +
+    '(a subfolder per MPI job), writes --resultFile, and `tensorrt-node report merge` sums them.',
   ],
   examples: [
     'tensorrt-node bench models/googlenet.prototxt --batch 1',
@@ -91,7 +94,9 @@ async function profileLayers(ctx: ExecutionContext, inputs: Record<string, Float
   for (let r = 0; r < runs; ++r) {
     await ctx.infer(inputs, { ...options, profile: true });
     const p = ctx.lastProfile;
-    if (p === undefined) throw new Error('the backend returned no layer profile');
+    if (p === undefined) {
+      throw new TensorRTNodeError('E_BACKEND_UNAVAILABLE', `--dumpProfile: the ${ctx.engine.backend} backend has no per-layer profile`);
+    }
     if (r === 0) {
       names = p.layers.map((l) => ({ name: l.name, op: l.op }));
       sums = p.layers.map(() => 0);
@@ -202,6 +207,9 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
     if (values.exportTimes !== undefined || values.dumpProfile === true || values.device !== undefined) {
       throw new UsageError('tensorrt-node bench: --gpus runs workers; --exportTimes, --dumpProfile and --device go with one GPU');
     }
+    if (values.resultFile !== undefined && !(values.resultFile as string).includes('%r')) {
+      throw new UsageError('tensorrt-node bench: with --gpus, --resultFile needs %r (each worker writes its own file)');
+    }
     const gpus = gpuList(values.gpus as string);
     const results = await runOnGpus(argv, gpus, log);
     if (json) out(JSON.stringify({ gpus, imagesPerSecond: results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0), perGpu: results }, null, 2));
@@ -213,7 +221,7 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
   const worker = workerBarrier();
   const rank: RankInfo | undefined = worker?.rank ?? mpi?.rank;
   const deviceIndex = intOption(BENCH, 'device', values.device as string | undefined, 0, 1024) ??
-    (mpi !== undefined && process.env.CUDA_VISIBLE_DEVICES === undefined ? mpi.rank.localRank : 0);
+    (mpi === undefined ? 0 : rankDevice(mpi.rank.localRank, process.env.CUDA_VISIBLE_DEVICES));
   const engineValues = values.device === undefined && deviceIndex !== 0 ? { ...values, device: String(deviceIndex) } : values;
   const { engine, net } = await obtainEngine(BENCH, positionals[0], engineValues, batch, log);
   if (batch > engine.maxBatchSize) {

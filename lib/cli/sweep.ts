@@ -212,6 +212,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
       const mine = plan.filter((p) => p.network === network && p.precision === precision);
       const single = mine.filter((p) => p.gpus === 1);
       let engine: Engine | undefined;
+      let buildFailure: string | undefined;  // one failed build is not retried for every batch
       let oomAt: number | undefined;
       const record = (p: SweepPoint, label: string, outcome: string): void => {
         doc.points.push(p);
@@ -227,10 +228,16 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
           }
           try {
             if (point.gpus === 1) {
+              if (buildFailure !== undefined) throw new TensorRTNodeError('E_INTERNAL', `not run: the engine did not build: ${buildFailure}`);
               if (engine === undefined) {
                 const maxBatch = Math.max(...single.map((p) => p.batch));
-                engine = await new Builder({ backend, timingCache, logger: quiet })
-                  .build(net, { precision, maxBatchSize: maxBatch, ...(backend !== 'cpu' ? { tuneBatch: Math.min(maxBatch, 128) } : {}) });
+                try {
+                  engine = await new Builder({ backend, timingCache, logger: quiet })
+                    .build(net, { precision, maxBatchSize: maxBatch, ...(backend !== 'cpu' ? { tuneBatch: Math.min(maxBatch, 128) } : {}) });
+                } catch (e) {
+                  if (!isOom(e)) buildFailure = (e as Error).message;
+                  throw e;
+                }
               }
               const { result } = await benchEngine(engine, { file, name: net.name }, { ...timing, batch: point.batch }, { deviceIndex: 0 });
               record({ ...base, status: 'ok', imagesPerSecond: result.throughput.imagesPerSecond,

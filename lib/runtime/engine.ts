@@ -210,6 +210,8 @@ export interface RunTiming {
   readonly h2dMs: number;
   readonly computeMs: number;
   readonly d2hMs: number;
+  /** Host time to submit the inference (staging, copies and launches enqueued) before waiting for the GPU. */
+  readonly enqueueMs: number;
 }
 
 /** One layer's time in a profiled infer(). */
@@ -278,7 +280,7 @@ export class ExecutionContext {
         const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms,
           { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false });
         this.lastTiming = t?.computeMs === undefined ? undefined :
-          { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0 };
+          { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0 };
         if (profile && t?.layers !== undefined) this.lastProfile = { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 };
         return outputs;
       } catch (err) {

@@ -257,6 +257,7 @@ class ExecuteWorker : public StatusWorker {
       t.Set("h2dMs", timing_.h2d_ms);
       t.Set("computeMs", timing_.compute_ms);
       t.Set("d2hMs", timing_.d2h_ms);
+      t.Set("enqueueMs", timing_.enqueue_ms);
     }
     if (layers_.valid) {
       Napi::Array list = Napi::Array::New(env, layers_.node_ms.size());

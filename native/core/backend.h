@@ -19,6 +19,8 @@ namespace trtn {
 struct RunTiming {
   bool valid = false;
   double h2d_ms = 0, compute_ms = 0, d2h_ms = 0;
+  /// Host time to submit the inference (staging, copies and launches enqueued), before waiting for it.
+  double enqueue_ms = 0;
 };
 
 /// Per-layer times of the last execute, when profiling is on (trtexec's --dumpProfile): one entry

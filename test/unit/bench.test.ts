@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
-import { mpiRank, gpuList } from '../../lib/bench/multi';
+import { gpuList, mpiRank, rankDevice } from '../../lib/bench/multi';
 import type { BenchResult, SweepDoc } from '../../lib/bench/result';
 import { averagedRuns, timeStats, timingWarnings } from '../../lib/bench/timing';
 import { main } from '../../lib/cli/main';
@@ -29,6 +29,10 @@ describe('bench: statistics and warnings', () => {
     const s = timeStats([4, 1, 3, 2, 10], [50, 90, 99]);
     assert.deepEqual([s.min, s.max, s.mean, s.median], [1, 10, 4, 3]);
     assert.deepEqual(s.percentiles, { 50: 3, 90: 10, 99: 10 });
+    // Nearest rank without floating-point drift: p99.9 of 1000 values is the 999th, p7 of 100 the 7th.
+    const thousand = Array.from({ length: 1000 }, (_, i) => i + 1);
+    assert.equal(timeStats(thousand, [99.9]).percentiles['99.9'], 999);
+    assert.deepEqual(timeStats(thousand.slice(0, 100), [7, 14, 28, 55, 56]).percentiles, { 7: 7, 14: 14, 28: 28, 55: 55, 56: 56 });
     assert.ok(Math.abs(s.cv - Math.sqrt(10) / 4) < 1e-12);
     assert.equal(timeStats([2, 2, 2], [90]).cv, 0);
   });
@@ -87,7 +91,7 @@ describe('bench: the command', function () {
     const b = JSON.parse(r.out) as BenchResult;
     assert.equal(b.kind, 'tensorrt-node-bench');
     assert.equal(b.networkName, 'LeNet');
-    assert.deepEqual(b.settings, { warmUpMs: 20, durationS: 0.2, iterations: 20, avgRuns: 4, percentiles: [90, 95, 99], dataTransfers: false, useCudaGraph: true, streams: 1 });
+    assert.deepEqual(b.settings, { warmUpMs: 20, durationS: 0.2, iterations: 20, avgRuns: 4, percentiles: [90, 95, 99], dataTransfers: false, useCudaGraph: false, streams: 1 });
     assert.ok(b.iterations >= 20);
     assert.ok(Math.abs(b.throughput.imagesPerSecond - (3 * b.iterations) / b.walltimeSeconds) < 1e-6 * b.throughput.imagesPerSecond);
     assert.deepEqual(Object.keys(b.latencyMs.percentiles), ['90', '95', '99']);
@@ -114,7 +118,14 @@ describe('bench: the command', function () {
   });
 
   it('--gpus runs one worker per GPU behind a start barrier and sums their images/s', async () => {
-    const r = await run('bench', LENET, ...QUICK, '--gpus', '0,1', '--json');
+    // Worker 1 reaches the barrier 700 ms late: the timed windows must still start together.
+    process.env.TRTN_BENCH_DELAY_RANK = '1:700';
+    let r: { code: number; out: string; err: string };
+    try {
+      r = await run('bench', LENET, ...QUICK, '--gpus', '0,1', '--json');
+    } finally {
+      delete process.env.TRTN_BENCH_DELAY_RANK;
+    }
     assert.equal(r.code, 0, r.err);
     const doc = JSON.parse(r.out) as { gpus: string[]; imagesPerSecond: number; perGpu: BenchResult[] };
     assert.deepEqual(doc.gpus, ['0', '1']);
@@ -135,16 +146,33 @@ describe('bench: the command', function () {
     assert.equal(mpiRank({ OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '1' }), undefined, 'one rank is not a multi-GPU run');
     assert.deepEqual(mpiRank({ OMPI_COMM_WORLD_RANK: '3', OMPI_COMM_WORLD_SIZE: '4', OMPI_COMM_WORLD_LOCAL_RANK: '1' })?.rank, { rank: 3, size: 4, localRank: 1 });
     assert.deepEqual(mpiRank({ PMI_RANK: '1', PMI_SIZE: '2' })?.rank, { rank: 1, size: 2, localRank: 1 });
+    assert.equal(mpiRank({ OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '2', OMPI_MCA_ess_base_jobid: '42' })?.job, '42');
+    // The device of a rank: its local rank among the visible GPUs; a one-GPU list is its own.
+    assert.deepEqual([rankDevice(3, undefined), rankDevice(3, '0,1,2,3'), rankDevice(5, '4,5,6,7'), rankDevice(2, '7')], [3, 3, 1, 0]);
     const barrier = path.join(dir, 'barrier');
+    // Files of an earlier job must not open this job's barrier.
+    fs.mkdirSync(path.join(barrier, 'earlier'), { recursive: true });
+    for (const f of ['ready.0', 'ready.1']) fs.writeFileSync(path.join(barrier, 'earlier', f), '1');
     const exec = promisify(execFile);
+    const env = (rank: number) => {
+      const e: NodeJS.ProcessEnv = { ...process.env, OMPI_COMM_WORLD_RANK: String(rank), OMPI_COMM_WORLD_SIZE: '2',
+        OMPI_COMM_WORLD_LOCAL_RANK: String(rank), TRTN_BARRIER_ID: `job-${process.pid}`, TRTN_BENCH_DELAY_RANK: '1:700' };
+      for (const k of ['OMPI_MCA_ess_base_jobid', 'PMIX_NAMESPACE', 'PMI_JOBID', 'SLURM_JOB_ID']) delete e[k];
+      return e;
+    };
     const ranks = [0, 1].map((rank) => exec(process.execPath, [CLI, 'bench', LENET, ...QUICK, '--barrierDir', barrier,
-      '--resultFile', path.join(dir, 'rank%r.json')], { env: { ...process.env, OMPI_COMM_WORLD_RANK: String(rank), OMPI_COMM_WORLD_SIZE: '2', OMPI_COMM_WORLD_LOCAL_RANK: String(rank) } }));
+      '--resultFile', path.join(dir, 'rank%r.json')], { env: env(rank) }));
     await Promise.all(ranks);
     const results = [0, 1].map((rank) => JSON.parse(fs.readFileSync(path.join(dir, `rank${rank}.json`), 'utf8')) as BenchResult);
     assert.deepEqual(results.map((x) => x.rank?.rank), [0, 1]);
     assert.ok(results.every((x) => x.warnings.every((w) => !/barrierDir/.test(w))));
     const [a, b] = results.map((x) => (x.timedWindow as { startEpochMs: number }).startEpochMs);
     assert.ok(Math.abs(a - b) < 300, `the ranks started timing together (${a} vs ${b})`);
+    // An MPI that names no job, without TRTN_BARRIER_ID: refused, not a barrier that may be stale.
+    const lone = env(0);
+    delete lone.TRTN_BARRIER_ID;
+    await assert.rejects(exec(process.execPath, [CLI, 'bench', LENET, ...QUICK, '--barrierDir', barrier], { env: lone }),
+      (e: { code: number; stderr: string }) => e.code === 1 && /error E_WORKER: --barrierDir: this MPI does not name its job/.test(e.stderr));
   });
 
   it('refuses bad options with exit code 2 and a message', async () => {
@@ -156,6 +184,7 @@ describe('bench: the command', function () {
       [['--useCudaGraph', '--noCudaGraph'], /contradict/],
       [['--gpus', '0,0'], /--gpus is 'all' or distinct GPU indices/],
       [['--gpus', '0,1', '--exportTimes', 'x.json'], /--gpus runs workers/],
+      [['--gpus', '0,1', '--resultFile', 'x.json'], /--resultFile needs %r/],
     ];
     for (const [extra, message] of cases) {
       const r = await run('bench', LENET, '--backend', 'cpu', ...extra);
