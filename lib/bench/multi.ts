@@ -105,10 +105,16 @@ export async function runOnGpus(argv: readonly string[], gpus: readonly string[]
   return settled.map((s) => (s as PromiseFulfilledResult<BenchResult>).value);
 }
 
-/** Test aid: TRTN_BENCH_DELAY_RANK=<rank>:<ms> makes that rank arrive late at the barrier. */
+/**
+ * Test aids: TRTN_BENCH_DELAY_RANK=<rank>:<ms> makes that rank arrive late at the barrier;
+ * TRTN_BENCH_FAIL_RANK=<rank> makes it fail there (E_INTERNAL), as a worker whose GPU broke would.
+ */
 async function testDelay(rank: number): Promise<void> {
   const m = /^(\d+):(\d+)$/.exec(process.env.TRTN_BENCH_DELAY_RANK ?? '');
   if (m && Number(m[1]) === rank) await new Promise((r) => setTimeout(r, Number(m[2])));
+  if (process.env.TRTN_BENCH_FAIL_RANK === String(rank)) {
+    throw new TensorRTNodeError('E_INTERNAL', `rank ${rank} failed on purpose (TRTN_BENCH_FAIL_RANK)`);
+  }
 }
 
 /** In a --gpus worker: the rank, the barrier and the way back for the result. */

@@ -141,6 +141,20 @@ describe('bench: the command', function () {
     assert.match(text.out, /\[GPU 1\] Throughput: /);
   });
 
+  it('a --gpus worker that fails stops the others, and its error is the one reported', async () => {
+    process.env.TRTN_BENCH_FAIL_RANK = '1';
+    const t0 = performance.now();
+    let r: { code: number; out: string; err: string };
+    try {
+      r = await run('bench', LENET, '--backend', 'cpu', '--duration', '30', '--warmUp', '20', '--gpus', '0,1');
+    } finally {
+      delete process.env.TRTN_BENCH_FAIL_RANK;
+    }
+    assert.equal(r.code, 1);
+    assert.match(r.err, /error E_WORKER: the bench worker for GPU 1 exited with code 1: .*rank 1 failed on purpose/);
+    assert.ok(performance.now() - t0 < 15000, 'worker 0 was stopped instead of timing its 30 s');
+  });
+
   it('under mpirun each rank times its device behind a file barrier and writes its result file', async () => {
     assert.equal(mpiRank({}), undefined);
     assert.equal(mpiRank({ OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '1' }), undefined, 'one rank is not a multi-GPU run');
