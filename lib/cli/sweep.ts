@@ -205,6 +205,14 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
     settings, points: [],
   };
   const quiet = (): void => undefined;
+  // The document is rewritten after every point (beside, then renamed over), so a sweep that is
+  // stopped (a time limit, Ctrl-C) leaves every point it finished.
+  await fsp.mkdir(path.dirname(path.resolve(outFile)), { recursive: true });
+  const save = async (): Promise<void> => {
+    const tmp = `${outFile}.${process.pid}.tmp`;
+    await fsp.writeFile(tmp, `${JSON.stringify(doc, null, 1)}\n`);
+    await fsp.rename(tmp, outFile);
+  };
   for (const network of networks) {
     const file = networkFile(network);
     const net = await Network.fromCaffe(file, { seed });
@@ -214,16 +222,17 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
       let engine: Engine | undefined;
       let buildFailure: string | undefined;  // one failed build is not retried for every batch
       let oomAt: number | undefined;
-      const record = (p: SweepPoint, label: string, outcome: string): void => {
+      const record = async (p: SweepPoint, label: string, outcome: string): Promise<void> => {
         doc.points.push(p);
         progress.step(label, outcome);
+        await save();
       };
       try {
         for (const point of mine) {
           const label = `${net.name || network} ${precision} batch ${point.batch} x${point.gpus} GPU`;
           const base = { network: net.name || network, precision, batch: point.batch, gpus: point.gpus };
           if (oomAt !== undefined && point.batch > oomAt) {
-            record({ ...base, status: 'oom', message: `not run: batch ${oomAt} already ran out of memory` }, label, 'skipped (out of memory below)');
+            await record({ ...base, status: 'oom', message: `not run: batch ${oomAt} already ran out of memory` }, label, 'skipped (out of memory below)');
             continue;
           }
           try {
@@ -240,7 +249,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
                 }
               }
               const { result } = await benchEngine(engine, { file, name: net.name }, { ...timing, batch: point.batch }, { deviceIndex: 0 });
-              record({ ...base, status: 'ok', imagesPerSecond: result.throughput.imagesPerSecond,
+              await record({ ...base, status: 'ok', imagesPerSecond: result.throughput.imagesPerSecond,
                 ...(result.gpuComputeImagesPerSecond ? { gpuComputeImagesPerSecond: result.gpuComputeImagesPerSecond } : {}), perGpu: [result] },
               label, `${human(result.throughput.imagesPerSecond)} images/s`);
             } else {
@@ -251,15 +260,15 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
               const results = await runOnGpus(args, gpuIds, quiet);
               const ips = results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0);
               const gpuIps = results.every((r) => r.gpuComputeImagesPerSecond) ? results.reduce((a, r) => a + (r.gpuComputeImagesPerSecond ?? 0), 0) : undefined;
-              record({ ...base, status: 'ok', imagesPerSecond: ips, ...(gpuIps ? { gpuComputeImagesPerSecond: gpuIps } : {}), perGpu: results },
+              await record({ ...base, status: 'ok', imagesPerSecond: ips, ...(gpuIps ? { gpuComputeImagesPerSecond: gpuIps } : {}), perGpu: results },
                 label, `${human(ips)} images/s`);
             }
           } catch (e) {
             if (isOom(e)) {
               if (point.gpus === 1) oomAt = oomAt === undefined ? point.batch : Math.min(oomAt, point.batch);
-              record({ ...base, status: 'oom', message: (e as Error).message }, label, 'out of memory');
+              await record({ ...base, status: 'oom', message: (e as Error).message }, label, 'out of memory');
             } else {
-              record({ ...base, status: 'error', message: (e as Error).message }, label, `error: ${(e as Error).message}`);
+              await record({ ...base, status: 'error', message: (e as Error).message }, label, `error: ${(e as Error).message}`);
             }
           }
         }
@@ -268,8 +277,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
       }
     }
   }
-  await fsp.mkdir(path.dirname(path.resolve(outFile)), { recursive: true });
-  await fsp.writeFile(outFile, `${JSON.stringify(doc, null, 1)}\n`);
+  await save();
   out(summarize(doc, outFile));
   return doc.points.some((p) => p.status === 'error') ? 1 : 0;
 }

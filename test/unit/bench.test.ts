@@ -232,9 +232,13 @@ describe('sweep', function () {
     const progress: string[] = [];
     const lines: string[] = [];
     const { runSweep } = await import('../../lib/cli/sweep');
+    // What the file holds while the sweep runs: every finished point (a stopped sweep keeps them).
+    const seen: number[] = [];
+    const onDisk = () => (fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc).points.length : 0);
     const code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32,int8', '--batches', '1,2',
       '--gpus', '1,2', '--scalingBatch', '2', '--duration', '0.1', '--warmUp', '10', '-o', out],
-    (s) => lines.push(s), () => undefined, { progress: { write: (s) => progress.push(s), tty: false } });
+    (s) => lines.push(s), () => undefined, { progress: { write: (s) => { progress.push(s); seen.push(onDisk()); }, tty: false } });
+    assert.deepEqual(seen, [0, 1, 2, 3, 4, 5], 'the file is rewritten after every point');
     assert.equal(code, 0, lines.join('\n'));
     const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
     assert.equal(doc.kind, 'tensorrt-node-sweep');
