@@ -13,6 +13,11 @@
 #define cudaMemGetInfo emu_cudaMemGetInfo
 #define cudaGetErrorName emu_cudaGetErrorName
 #define cudaGetErrorString emu_cudaGetErrorString
+#define cudaMallocHost emu_cudaMallocHost
+#define cudaFreeHost emu_cudaFreeHost
+#define cudaGetDeviceCount emu_cudaGetDeviceCount
+#define cudaSetDevice emu_cudaSetDevice
+#define cudaGetDeviceProperties emu_cudaGetDeviceProperties
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 

@@ -30,6 +30,11 @@ void run_grid(const Config& c, const std::function<void()>& body) {
 
 cudaError_t emu_cudaMalloc(void** p, size_t bytes) { *p = std::malloc(bytes); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
 cudaError_t emu_cudaFree(void* p) { std::free(p); return cudaSuccess; }
+cudaError_t emu_cudaMallocHost(void** p, size_t bytes) { return emu_cudaMalloc(p, bytes); }
+cudaError_t emu_cudaFreeHost(void* p) { return emu_cudaFree(p); }
+cudaError_t emu_cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
+cudaError_t emu_cudaSetDevice(int) { return cudaSuccess; }
+cudaError_t emu_cudaGetDeviceProperties(cudaDeviceProp* p, int) { *p = cudaDeviceProp{}; return cudaSuccess; }
 cudaError_t emu_cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) { std::memcpy(d, s, n); return cudaSuccess; }
 cudaError_t emu_cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t) { std::memmove(d, s, n); return cudaSuccess; }
 cudaError_t emu_cudaGetLastError() { return cudaSuccess; }

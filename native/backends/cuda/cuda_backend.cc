@@ -31,39 +31,6 @@ bool env_flag(const char* name) {
   return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
 }
 
-/// Pinned host memory (cudaFreeHost on destruction).
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  ~PinnedBuffer() { reset(); }
-  Status allocate(size_t bytes, const char* what) {
-    reset();
-    if (bytes == 0) return Status::ok();
-    cudaError_t err = cudaMallocHost(&ptr_, bytes);
-    if (err != cudaSuccess) {
-      cudaGetLastError();
-      ptr_ = nullptr;
-      return Status(Code::kOutOfMemory, std::string("cuda backend: cannot allocate ") + std::to_string(bytes) +
-                                            " bytes of pinned host memory for " + what);
-    }
-    bytes_ = bytes;
-    return Status::ok();
-  }
-  void reset() {
-    if (ptr_ != nullptr) cudaFreeHost(ptr_);
-    ptr_ = nullptr;
-    bytes_ = 0;
-  }
-  float* floats() const { return static_cast<float*>(ptr_); }
-  size_t bytes() const { return bytes_; }
-
- private:
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
-};
-
 /// The process-wide timing cache: op signature (with GPU and batch) -> tactic name.
 struct TimingCache {
   std::mutex mu;
@@ -196,19 +163,9 @@ class CudaContext : public Context {
 // ---- engine -------------------------------------------------------------------------------------
 
 Status CudaEngine::choose_device(int index) {
-  int count = 0;
-  cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    return Status(Code::kNoDevice, "cuda backend: no GPU is visible");
-  }
-  if (index < 0 || index >= count) {
-    return Status(Code::kNoDevice, "cuda backend: there is no GPU " + std::to_string(index) + " (" +
-                                       std::to_string(count) + " visible)");
-  }
-  TRTN_CUDA_TRY(cudaSetDevice(index));
   cudaDeviceProp prop{};
-  TRTN_CUDA_TRY(cudaGetDeviceProperties(&prop, index));
+  Status st = select_device(index, "cuda", &prop);
+  if (!st.is_ok()) return st;
   if (prop.major * 10 + prop.minor < 75) {
     return Status(Code::kNoDevice, std::string("cuda backend: GPU ") + std::to_string(index) + " (" + prop.name +
                                        ") has compute capability " + std::to_string(prop.major) + "." +

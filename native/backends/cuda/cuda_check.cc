@@ -86,7 +86,7 @@ Status DeviceBuffer::allocate(size_t bytes, const std::string& what) {
   if (err == cudaErrorMemoryAllocation) {
     cudaGetLastError();
     const std::string report = memory_report();
-    return Status(Code::kOutOfMemory, "cuda backend: cannot allocate " + std::to_string(bytes) + " bytes for " + what +
+    return Status(Code::kOutOfMemory, "cannot allocate " + std::to_string(bytes) + " bytes of GPU memory for " + what +
                                           (report.empty() ? std::string() : "; " + report));
   }
   Status st = cuda_status(err, "cudaMalloc", __FILE__, __LINE__);
@@ -113,6 +113,40 @@ void DeviceBuffer::reset() {
   }
   ptr_ = nullptr;
   bytes_ = 0;
+}
+
+Status PinnedBuffer::allocate(size_t bytes, const std::string& what) {
+  reset();
+  if (bytes == 0) return Status::ok();
+  if (cudaMallocHost(&ptr_, bytes) != cudaSuccess) {
+    cudaGetLastError();
+    ptr_ = nullptr;
+    return Status(Code::kOutOfMemory, "cannot allocate " + std::to_string(bytes) + " bytes of pinned host memory for " + what);
+  }
+  bytes_ = bytes;
+  return Status::ok();
+}
+
+void PinnedBuffer::reset() {
+  if (ptr_ != nullptr) cudaFreeHost(ptr_);
+  ptr_ = nullptr;
+  bytes_ = 0;
+}
+
+Status select_device(int index, const std::string& backend, cudaDeviceProp* prop) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    cudaGetLastError();
+    return Status(Code::kNoDevice, backend + " backend: no GPU is visible");
+  }
+  if (index < 0 || index >= count) {
+    return Status(Code::kNoDevice, backend + " backend: there is no GPU " + std::to_string(index) + " (" +
+                                       std::to_string(count) + " visible)");
+  }
+  TRTN_CUDA_TRY(cudaSetDevice(index));
+  *prop = cudaDeviceProp{};
+  TRTN_CUDA_TRY(cudaGetDeviceProperties(prop, index));
+  return Status::ok();
 }
 
 }  // namespace trtn::cuda

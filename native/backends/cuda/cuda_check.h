@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -18,6 +19,59 @@ Status cuda_status(cudaError_t err, const char* call, const char* file, int line
 
 /// Free and total bytes on the current device ("" when unknown), for out-of-memory messages.
 std::string memory_report();
+
+/// Makes GPU `index` current and reads its properties; kNoDevice naming `backend` when no GPU is
+/// visible or there is no such index.
+Status select_device(int index, const std::string& backend, cudaDeviceProp* prop);
+
+/// Owns device memory (cudaFree on destruction).
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr; o.bytes_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+  ~DeviceBuffer() { reset(); }
+
+  /// Allocates `bytes` (the old memory is freed first); kOutOfMemory naming `what`, the bytes
+  /// asked and the bytes free.
+  Status allocate(size_t bytes, const std::string& what);
+  /// Allocates and copies `bytes` from host memory.
+  Status upload(const void* host, size_t bytes, const std::string& what);
+  template <typename T>
+  Status upload(const std::vector<T>& v, const std::string& what) {
+    return upload(v.data(), v.size() * sizeof(T), what);
+  }
+  void reset();
+  void* get() const { return ptr_; }
+  template <typename T>
+  T* as() const { return static_cast<T*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+/// Owns pinned (page-locked) host memory for staging copies (cudaFreeHost on destruction).
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  ~PinnedBuffer() { reset(); }
+
+  /// Allocates `bytes` (the old memory is freed first); kOutOfMemory naming `what` and the bytes.
+  Status allocate(size_t bytes, const std::string& what);
+  void reset();
+  float* floats() const { return static_cast<float*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
 
 }  // namespace trtn::cuda
 

@@ -86,36 +86,6 @@ class CudaOp {
   virtual std::string signature() const { return ""; }
 };
 
-/// Owns device memory (cudaFree on destruction).
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr; o.bytes_ = 0; }
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
-  ~DeviceBuffer() { reset(); }
-
-  /// Allocates `bytes` (the old memory is freed first); kOutOfMemory naming `what`, the bytes
-  /// asked and the bytes free.
-  Status allocate(size_t bytes, const std::string& what);
-  /// Allocates and copies `bytes` from host memory.
-  Status upload(const void* host, size_t bytes, const std::string& what);
-  template <typename T>
-  Status upload(const std::vector<T>& v, const std::string& what) {
-    return upload(v.data(), v.size() * sizeof(T), what);
-  }
-  void reset();
-  void* get() const { return ptr_; }
-  template <typename T>
-  T* as() const { return static_cast<T*>(ptr_); }
-  size_t bytes() const { return bytes_; }
-
- private:
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
-};
-
 /// Factory signature.
 using OpFactory = Status (*)(const CudaOpInit& init, std::unique_ptr<CudaOp>* out);
 

@@ -242,55 +242,8 @@ Status read_section(const std::vector<uint8_t>& bytes, Section* s) {
   return Status::ok();
 }
 
-/// Device memory (cudaFree on destruction).
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() {
-    if (ptr_ != nullptr) cudaFree(ptr_);
-  }
-  Status allocate(size_t bytes) {
-    if (bytes == 0) return Status::ok();
-    if (cudaMalloc(&ptr_, bytes) != cudaSuccess) {
-      cudaGetLastError();
-      ptr_ = nullptr;
-      return Status(Code::kOutOfMemory, "tensorrt backend: cannot allocate " + std::to_string(bytes) +
-                                            " bytes of GPU memory for the inputs and outputs" + cuda::memory_report());
-    }
-    return Status::ok();
-  }
-  float* floats() const { return static_cast<float*>(ptr_); }
-
- private:
-  void* ptr_ = nullptr;
-};
-
-/// Pinned host memory (cudaFreeHost on destruction).
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  ~PinnedBuffer() {
-    if (ptr_ != nullptr) cudaFreeHost(ptr_);
-  }
-  Status allocate(size_t bytes) {
-    if (bytes == 0) return Status::ok();
-    if (cudaMallocHost(&ptr_, bytes) != cudaSuccess) {
-      cudaGetLastError();
-      ptr_ = nullptr;
-      return Status(Code::kOutOfMemory, "tensorrt backend: cannot allocate " + std::to_string(bytes) +
-                                            " bytes of pinned host memory for staging");
-    }
-    return Status::ok();
-  }
-  float* floats() const { return static_cast<float*>(ptr_); }
-
- private:
-  void* ptr_ = nullptr;
-};
+using cuda::DeviceBuffer;
+using cuda::PinnedBuffer;
 
 class TrtBackendEngine : public Engine {
  public:
@@ -300,18 +253,9 @@ class TrtBackendEngine : public Engine {
 
   /// Picks the GPU; fills section_.sm and the device name.
   Status choose_device(int index) {
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-      cudaGetLastError();
-      return Status(Code::kNoDevice, "tensorrt backend: no GPU is visible");
-    }
-    if (index < 0 || index >= count) {
-      return Status(Code::kNoDevice, "tensorrt backend: there is no GPU " + std::to_string(index) + " (" +
-                                         std::to_string(count) + " visible)");
-    }
-    TRTN_CUDA_TRY(cudaSetDevice(index));
     cudaDeviceProp prop{};
-    TRTN_CUDA_TRY(cudaGetDeviceProperties(&prop, index));
+    Status st = cuda::select_device(index, "tensorrt", &prop);
+    if (!st.is_ok()) return st;
     device_ = index;
     sm_ = prop.major * 10 + prop.minor;
     device_name_ = prop.name;
@@ -422,12 +366,12 @@ class TrtBackendContext : public Context {
     size_t in_floats = 0, out_floats = 0;
     for (int t : g.inputs) in_floats += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
     for (int t : g.outputs) out_floats += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
-    Status st = device_io_.allocate((in_floats + out_floats) * sizeof(float));
+    Status st = device_io_.allocate((in_floats + out_floats) * sizeof(float), "the tensorrt inputs and outputs");
     if (!st.is_ok()) return st;
-    if (!(st = host_in_.allocate(in_floats * sizeof(float))).is_ok()) return st;
-    if (!(st = host_out_.allocate(out_floats * sizeof(float))).is_ok()) return st;
+    if (!(st = host_in_.allocate(in_floats * sizeof(float), "the tensorrt input staging")).is_ok()) return st;
+    if (!(st = host_out_.allocate(out_floats * sizeof(float), "the tensorrt output staging")).is_ok()) return st;
     // Each tensor's device buffer, sized for maxBatchSize.
-    float* p = device_io_.floats();
+    float* p = device_io_.as<float>();
     for (int t : g.inputs) {
       d_inputs_.push_back(p);
       p += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;

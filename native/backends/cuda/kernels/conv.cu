@@ -414,34 +414,17 @@ Status GemmConvOp::run_im2col(const View4& in, const View4& out, size_t pair, in
   const int64_t pq = static_cast<int64_t>(out.h) * out.w;
   for (int n0 = 0; n0 < in.n; n0 += static_cast<int>(im2col_images_)) {
     const int nb = static_cast<int>(std::min<int64_t>(im2col_images_, in.n - n0));
-    conv::Im2colParams ip;
-    ip.in = static_cast<const char*>(in.data) + n0 * in.sn * eb;
-    ip.in_sn = in.sn;
-    ip.in_sh = in.sh;
-    ip.in_sw = in.sw;
-    ip.C = static_cast<int>(cg_);
-    ip.H = in.h;
-    ip.W = in.w;
-    ip.P = out.h;
-    ip.Q = out.w;
-    ip.S = static_cast<int>(kernel_[1]);
-    ip.stride_h = static_cast<int>(stride_[0]);
-    ip.stride_w = static_cast<int>(stride_[1]);
-    ip.pad_h = static_cast<int>(pad_[0]);
-    ip.pad_w = static_cast<int>(pad_[1]);
-    ip.dil_h = static_cast<int>(dil_[0]);
-    ip.dil_w = static_cast<int>(dil_[1]);
-    ip.rows = static_cast<int>(nb * pq);
-    ip.K = static_cast<int>(kvol_ * cg_);
-    ip.k_pad = static_cast<int>(kc_pad_);
-    ip.out = args.workspace;
-    Status st = conv::im2col_launch(math_, ip, args.stream);
-    if (!st.is_ok()) return st;
-    // The rows as a channels-last [nb, kc_pad, P, Q] input of a 1x1 convolution.
+    // The rows of images [n0, n0 + nb), then those rows as a channels-last [nb, kc_pad, P, Q]
+    // input of a 1x1 convolution.
+    View4 i = in;
+    i.data = static_cast<char*>(in.data) + n0 * in.sn * eb;
+    i.n = nb;
     View4 o = out;
     o.data = static_cast<char*>(out.data) + n0 * out.sn * elem_bytes(out.elem);
     o.n = nb;
-    GemmParams p = gemm_params(in, o, pair);
+    GemmParams p = gemm_params(i, o, pair);
+    Status st = conv::im2col_launch(math_, p, static_cast<int>(kc_pad_), args.workspace, args.stream);
+    if (!st.is_ok()) return st;
     p.in = args.workspace;
     p.in_sw = kc_pad_;
     p.in_sh = out.w * kc_pad_;
@@ -449,7 +432,6 @@ Status GemmConvOp::run_im2col(const View4& in, const View4& out, size_t pair, in
     p.in_sc = 1;
     p.H = out.h;
     p.W = out.w;
-    p.M = static_cast<int>(nb * pq);
     p.R = p.S = 1;
     p.stride_h = p.stride_w = 1;
     p.pad_h = p.pad_w = 0;

@@ -120,16 +120,16 @@ Status launch_typed(const DirectParams& p, cudaStream_t stream) {
 /// per pixel readable as one 4-element pack, so each pixel the chunk touches is loaded once (a
 /// 16-byte chunk of 3-channel taps spans at most 7 pixels), and (r, s, c) is counted, not looked up.
 template <typename T>
-__global__ void __launch_bounds__(256) im2col_kernel(const Im2colParams p) {
+__global__ void __launch_bounds__(256) im2col_kernel(const GemmParams p, int k_pad, void* rows) {
   constexpr int kCe = 16 / static_cast<int>(sizeof(T));
   struct alignas(4 * sizeof(T)) Pixel {
     T v[4];
   };
   const T* in = static_cast<const T*>(p.in);
-  const int chunks = p.k_pad / kCe;
+  const int chunks = k_pad / kCe;
   const int pq = p.P * p.Q;
-  const int C = p.C, S = p.S, K = p.K;
-  const int64_t total = static_cast<int64_t>(p.rows) * chunks;
+  const int C = p.Cg, S = p.S, K = p.R * p.S * p.Cg;
+  const int64_t total = static_cast<int64_t>(p.M) * chunks;
   TRTN_GRID_LOOP(i, total) {
     const int m = static_cast<int>(i / chunks);
     const int k0 = static_cast<int>(i - static_cast<int64_t>(m) * chunks) * kCe;
@@ -174,22 +174,22 @@ __global__ void __launch_bounds__(256) im2col_kernel(const Im2colParams p) {
         }
       }
     }
-    reinterpret_cast<uint4*>(p.out)[i] = pack;
+    reinterpret_cast<uint4*>(rows)[i] = pack;
   }
 }
 
 }  // namespace
 
-Status im2col_launch(Math math, const Im2colParams& p, cudaStream_t stream) {
+Status im2col_launch(Math math, const GemmParams& p, int k_pad, void* rows, cudaStream_t stream) {
   const int eb = math_bytes(math);
-  const int64_t chunks = static_cast<int64_t>(p.rows) * (p.k_pad * eb / 16);
+  const int64_t chunks = static_cast<int64_t>(p.M) * (k_pad * eb / 16);
   const unsigned grid = static_cast<unsigned>(std::min<int64_t>((chunks + 255) / 256, 65535LL * 8));
   if (math == Math::kI8) {
-    im2col_kernel<int8_t><<<grid, 256, 0, stream>>>(p);
+    im2col_kernel<int8_t><<<grid, 256, 0, stream>>>(p, k_pad, rows);
   } else if (math == Math::kF16) {
-    im2col_kernel<__half><<<grid, 256, 0, stream>>>(p);
+    im2col_kernel<__half><<<grid, 256, 0, stream>>>(p, k_pad, rows);
   } else {
-    im2col_kernel<float><<<grid, 256, 0, stream>>>(p);
+    im2col_kernel<float><<<grid, 256, 0, stream>>>(p, k_pad, rows);
   }
   return TRTN_CUDA_STATUS(cudaGetLastError());
 }

@@ -142,19 +142,11 @@ Status direct_launch(Math math, const DirectParams& p, cudaStream_t stream);
 // writes each output pixel's window as one dense row of K = R * S * C values (rounded up to 16
 // bytes, zeros after), and a 1x1 tensor-core GEMM over those rows finishes the convolution.
 
-struct Im2colParams {
-  // Channels-last input, C <= 4: pixel (n, h, w) is 4 elements at in + n*in_sn + h*in_sh + w*in_sw,
-  // aligned to 4 elements (the padding channels hold zeros or are never read).
-  const void* in = nullptr;
-  int64_t in_sn = 0, in_sh = 0, in_sw = 0;
-  int C = 1, H = 1, W = 1, P = 1, Q = 1, S = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
-  int rows = 0;         // images * P * Q
-  int K = 0;            // R * S * C: row element k is tap (k / C) = (r, s), channel k % C
-  int k_pad = 0;        // elements per row, a multiple of 16 bytes (zeros after K)
-  void* out = nullptr;  // [rows][k_pad], 16-byte aligned
-};
-
-/// Element type: the math's (kF16: __half, kI8: int8; kF32 / kTF32: float).
-Status im2col_launch(Math math, const Im2colParams& p, cudaStream_t stream);
+/// Writes the rows of convolution `p` (its input view, geometry, M rows; one group, a
+/// channels-last input of Cg <= 4 channels per pixel readable as one aligned 4-element pack) to
+/// `rows`: [M][k_pad] elements of the math's type (kF16: __half, kI8: int8), row m holding tap
+/// (k / Cg) = (r, s) and channel k % Cg at k, zeros from K = R*S*Cg to k_pad (a multiple of 16
+/// bytes). `rows` is 16-byte aligned.
+Status im2col_launch(Math math, const GemmParams& p, int k_pad, void* rows, cudaStream_t stream);
 
 }  // namespace trtn::cuda::conv
