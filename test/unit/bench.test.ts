@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import { gpuList, mpiRank, rankDevice } from '../../lib/bench/multi';
+import { devices } from '../../lib/device';
 import type { BenchResult, SweepDoc } from '../../lib/bench/result';
 import { averagedRuns, timeStats, timingWarnings } from '../../lib/bench/timing';
 import { main } from '../../lib/cli/main';
@@ -206,6 +207,16 @@ describe('bench: the command', function () {
       assert.match(r.err, message);
     }
     assert.throws(() => gpuList('1,b'), RangeError);
+  });
+
+  it('--gpus all without a GPU, and a sweep asking for more GPUs than are visible, are E_NO_DEVICE', async function () {
+    if (devices().devices.length > 0) this.skip();  // only meaningful where no GPU is visible
+    const r = await run('bench', LENET, '--backend', 'cpu', '--gpus', 'all');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /error E_NO_DEVICE: --gpus all: no GPU is visible/);
+    const s = await run('sweep', '--networks', 'lenet', '--gpus', '1,2', '--batches', '1');
+    assert.equal(s.code, 1);
+    assert.match(s.err, /error E_NO_DEVICE: --gpus asks for 2 GPUs; 0 are visible/);
   });
 });
 
