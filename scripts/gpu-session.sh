@@ -6,7 +6,7 @@
 # Steps (default: all, in this order):
 #   facts     GPU and driver, the addon's device check (probe kernel on every GPU)
 #   selftest  the standalone kernel self-tests under scripts/cuda-selftest (when present)
-#   gpu       the GPU tests (test/gpu), spec reporter
+#   gpu       the GPU tests (test/gpu), spec reporter (GPU_TESTS: which files; default all)
 #   sanitize  compute-sanitizer memcheck over the op tests of a few layer types
 #   bench     scripts/bench-gpu.ts: our engine, every precision, AlexNet and GoogLeNet
 #   profile   bench --dumpProfile: per-layer GPU times, AlexNet and GoogLeNet, batch 128
@@ -14,6 +14,7 @@
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
 #   sweep     tensorrt-node sweep (SWEEP_ARGS, default --preset dell2017) to sweep.json; split a long
 #             sweep over calls with e.g. SWEEP_ARGS="--preset dell2017 --networks alexnet"
+#   mpi       mpirun -np <GPUs> bench (one rank per GPU, file barrier), rank files merged (skipped without mpirun)
 #   unit      the unit suite on the GPU machine
 # Logs and JSON go to $OUT (the device tool brings back at most 8 files).
 set -uo pipefail
@@ -65,7 +66,8 @@ fi
 
 if has gpu; then
   echo "== GPU tests"
-  npx mocha --no-config --timeout 600000 --reporter spec 'dist/test/gpu/**/*.test.js' > "$OUT/gpu-tests.log" 2>&1
+  # GPU_TESTS picks files (default: all), e.g. GPU_TESTS='dist/test/gpu/cuda_engine.test.js'.
+  npx mocha --no-config --timeout 600000 --reporter spec ${GPU_TESTS:-'dist/test/gpu/**/*.test.js'} > "$OUT/gpu-tests.log" 2>&1
   echo "gpu tests exit: $?"
   grep -E "passing|failing|pending" "$OUT/gpu-tests.log"
   # The failures in full are in gpu-tests.log; the first ones here.
@@ -108,6 +110,24 @@ if has sweep; then
   timeout ${SWEEP_TIMEOUT:-560} node dist/lib/cli/main.js sweep ${SWEEP_ARGS:---preset dell2017} \
     --timingCache /tmp/trtn-sweep-timing.json -o "$OUT/sweep.json" 2>&1 | tail -40
   echo "sweep exit: ${PIPESTATUS[0]}"
+fi
+
+if has mpi; then
+  echo "== mpirun: one rank per GPU, a file barrier, rank files merged by report merge"
+  mpirun_bin=$(command -v mpirun || command -v mpiexec || true)
+  if [ -z "$mpirun_bin" ]; then
+    echo "mpi: SKIPPED: no mpirun or mpiexec on this machine"
+  else
+    ngpu=$(nvidia-smi -L | wc -l)
+    rm -rf /tmp/trtn-mpi && mkdir -p /tmp/trtn-mpi/ranks
+    extra=$("$mpirun_bin" --version 2>&1 | grep -qi "open mpi" && echo "--allow-run-as-root --oversubscribe" || true)
+    TRTN_BARRIER_ID=gpu-session timeout 300 "$mpirun_bin" $extra -np "$ngpu" node dist/lib/cli/main.js bench models/googlenet.prototxt \
+      --batch 128 --precision int8 --noDataTransfers --duration 2 --timingCache /tmp/trtn-sweep-timing.json \
+      --barrierDir /tmp/trtn-mpi --resultFile /tmp/trtn-mpi/ranks/r%r.json 2>&1 | tail -30
+    echo "mpirun exit: ${PIPESTATUS[0]}"
+    node dist/lib/cli/main.js report merge /tmp/trtn-mpi/ranks/r*.json -o "$OUT/mpi-merged.json" && \
+      node -e 'const d=require(process.argv[1]); for (const p of d.points) console.log(p.network, p.precision, "batch", p.batch, "x" + p.gpus, Math.round(p.imagesPerSecond), "images/s")' "$OUT/mpi-merged.json"
+  fi
 fi
 
 if has peer; then

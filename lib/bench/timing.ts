@@ -78,11 +78,13 @@ export async function timeInferences(engine: Engine, o: TimingOptions):
   const contexts: ExecutionContext[] = [];
   try {
     for (let s = 0; s < o.streams; s++) contexts.push(engine.createContext());
+    // Without transfers nothing is copied, so no host arrays are made (a batch of 65536 images
+    // would need gigabytes of them).
     const inputs: Record<string, Float32Array> = {};
-    engine.inputs.forEach((t, k) => { inputs[t.name] = uniformData(o.batch * volume(t.dims), o.seed + k); });
+    if (o.dataTransfers) engine.inputs.forEach((t, k) => { inputs[t.name] = uniformData(o.batch * volume(t.dims), o.seed + k); });
     const options = contexts.map((): InferOptions => ({
       batchSize: o.batch, transfers: o.dataTransfers, cudaGraph: o.useCudaGraph,
-      outputs: Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(o.batch * volume(t.dims))])),
+      ...(o.dataTransfers ? { outputs: Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(o.batch * volume(t.dims))])) } : {}),
     }));
     // Warm-up: every context at least once (the first run allocates and captures its graph).
     const warmStart = performance.now();

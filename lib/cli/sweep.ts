@@ -9,6 +9,7 @@
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import type { BackendChoice } from '../backends';
 import { Builder } from '../builder/builder';
 import type { Precision } from '../builder/exec_graph';
 import { runOnGpus } from '../bench/multi';
@@ -27,10 +28,18 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const POWERS = Array.from({ length: 13 }, (_, i) => 2 ** i);  // 1 .. 4096
 
 /** Presets: what a study ran. */
-export const PRESETS: Record<string, { networks: string[]; precisions: Precision[]; batches: number[]; scalingBatch: number; about: string }> = {
+export const PRESETS: Record<string, {
+  networks: string[]; precisions: Precision[]; batches: number[]; scalingBatch: number; about: string;
+  /** giexec timed execute() on device buffers: no copies, unless --dataTransfers. */
+  dataTransfers: boolean;
+  /** Keep doubling the batch past the list up to this, until one runs out of memory. */
+  findMaxBatch?: number;
+}> = {
   dell2017: {
     networks: ['alexnet', 'googlenet'], precisions: ['fp32', 'tf32', 'fp16', 'int8'], batches: POWERS, scalingBatch: 128,
-    about: "Dell's 2017 TensorRT study: AlexNet and GoogLeNet, batch 1..4096, 1..N GPUs at batch 128",
+    dataTransfers: false, findMaxBatch: 1 << 20,
+    about: "Dell's 2017 TensorRT study: AlexNet and GoogLeNet, batch 1..4096, 1..N GPUs at batch 128, " +
+      'timed like giexec (no copies), then the batch doubled until it runs out of memory',
   },
 };
 
@@ -46,6 +55,10 @@ export const SWEEP: CommandSpec = {
     { name: 'gpus', type: 'string', value: 'counts', help: "GPU counts: 1,2,4 or 'all' (1 up to every visible GPU, doubling)", default: '1' },
     { name: 'scalingBatch', type: 'string', value: 'N', help: 'Batch size of the points with more than one GPU (every batch when absent)' },
     { name: 'backend', type: 'string', value: 'auto|cpu|cuda', help: 'Backend of every point', default: 'auto' },
+    { name: 'findMaxBatch', type: 'string', value: 'N', help: 'After the batches, keep doubling the batch (1 GPU, no copies, 3 inferences) up to N until one runs out of GPU memory (dell2017: 1048576; 0: off)' },
+    { name: 'noDataTransfers', type: 'boolean', help: 'Leave inputs and outputs on the device, as giexec did (the dell2017 preset does)' },
+    { name: 'dataTransfers', type: 'boolean', help: 'Copy inputs in and outputs out of every inference (the default without a preset)' },
+    { name: 'noCudaGraph', type: 'boolean', help: 'GPU: launch the kernels one by one instead of replaying a CUDA graph' },
     { name: 'duration', type: 'string', value: 's', help: 'Timed seconds per point', default: '2' },
     { name: 'warmUp', type: 'string', value: 'ms', help: 'Warm-up per point', default: '200' },
     { name: 'iterations', type: 'string', value: 'N', help: 'At least this many inferences per point', default: '10' },
@@ -59,6 +72,11 @@ export const SWEEP: CommandSpec = {
     'Points with N > 1 GPUs run bench --gpus: one worker per GPU, a start barrier, images/s summed.\n' +
     'Out of memory is a result, not a failure: the point says so, the sweep goes on, and the largest\n' +
     'batch that fit each network is printed at the end (GoogLeNet at 4096 did not fit a 24 GB P40).\n' +
+    'Today\'s GPUs fit 4096 easily: --findMaxBatch N (on in the preset) goes on doubling the batch past\n' +
+    'the list (one GPU, no copies, a warm-up and 2 timed inferences each) until a batch runs out of\n' +
+    'memory, goes past what the engine can index, or passes N. Those points say so in their message.\n' +
+    'Copies: the 2017 numbers (giexec) timed execute() on buffers already on the GPU, so the preset\n' +
+    'runs without data transfers; --dataTransfers times the copies too (as trtexec does by default).\n' +
     'Progress is a bar on a terminal and one line per point otherwise. INT8 without a calibration\n' +
     'cache calibrates on random data (fine for timing, not for accuracy).',
   ],
@@ -115,7 +133,12 @@ function isOom(e: unknown): boolean {
 /** A one-line progress display: a redrawn bar on a TTY, plain lines elsewhere. */
 class Progress {
   private done = 0;
-  constructor(private readonly total: number, private readonly tty: boolean, private readonly write: (s: string) => void) {}
+  constructor(private total: number, private readonly tty: boolean, private readonly write: (s: string) => void) {}
+  /** Points found on the way (the --findMaxBatch probes). */
+  grow(n: number): void {
+    this.total += n;
+  }
+
   step(label: string, outcome: string): void {
     this.done++;
     if (this.tty) {
@@ -161,7 +184,16 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
   if (counts.some((n) => n > 1) && backend !== 'cpu' && counts[counts.length - 1] > visible) {
     throw new TensorRTNodeError('E_NO_DEVICE', `--gpus asks for ${counts[counts.length - 1]} GPUs; ${visible} are visible`);
   }
-  const timing = timingOptions({ duration: values.duration ?? '2', warmUp: values.warmUp, iterations: values.iterations }, 1, seed);
+  if (values.dataTransfers === true && values.noDataTransfers === true) {
+    throw new UsageError('tensorrt-node sweep: --dataTransfers and --noDataTransfers contradict each other');
+  }
+  const noDataTransfers = values.noDataTransfers === true || (values.dataTransfers !== true && preset?.dataTransfers === false);
+  const findMaxBatchRaw = intOption(SWEEP, 'findMaxBatch', values.findMaxBatch as string | undefined, 0, 1 << 30) ?? preset?.findMaxBatch;
+  const findMaxBatch = findMaxBatchRaw === 0 ? undefined : findMaxBatchRaw;  // 0: off
+  const timing = timingOptions({
+    duration: values.duration ?? '2', warmUp: values.warmUp, iterations: values.iterations,
+    noDataTransfers, noCudaGraph: values.noCudaGraph,
+  }, 1, seed);
   for (const n of networks) {
     try {
       await fsp.access(networkFile(n));
@@ -256,7 +288,8 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
               const gpuIds = backend === 'cpu' ? Array.from({ length: point.gpus }, (_, i) => String(i)) : devices().devices.slice(0, point.gpus).map((d) => String(d.index));
               const args = [file, '--batch', String(point.batch), '--precision', precision, '--backend', backend, '--seed', String(seed),
                 '--timingCache', timingCache, '--duration', String(timing.durationS), '--warmUp', String(timing.warmUpMs),
-                '--iterations', String(timing.iterations)];
+                '--iterations', String(timing.iterations),
+                ...(timing.dataTransfers ? [] : ['--noDataTransfers']), ...(timing.useCudaGraph ? [] : ['--noCudaGraph'])];
               const results = await runOnGpus(args, gpuIds, quiet);
               const ips = results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0);
               const gpuIps = results.every((r) => r.gpuComputeImagesPerSecond) ? results.reduce((a, r) => a + (r.gpuComputeImagesPerSecond ?? 0), 0) : undefined;
@@ -272,6 +305,18 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
             }
           }
         }
+        const ran = single.filter((p) => doc.points.some((q) => q.network === (net.name || network) && q.precision === precision &&
+          q.gpus === 1 && q.batch === p.batch && q.status === 'ok'));
+        if (findMaxBatch !== undefined && engine !== undefined && oomAt === undefined && ran.length > 0) {
+          const start = Math.max(...ran.map((p) => p.batch));
+          const indexLimit = engine.memory().maxRunnableBatch ?? Number.POSITIVE_INFINITY;
+          engine.dispose();  // its memory goes back before the larger batches ask for theirs
+          engine = undefined;
+          await probeLargerBatches({
+            net, file, network, precision, start, limit: findMaxBatch, indexLimit, backend, timingCache, timing, progress,
+            record: (p, label, outcome) => record(p, label, outcome),
+          });
+        }
       } finally {
         engine?.dispose();
       }
@@ -280,6 +325,61 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
   await save();
   out(summarize(doc, outFile));
   return doc.points.some((p) => p.status === 'error') ? 1 : 0;
+}
+
+/**
+ * --findMaxBatch: batches past the sweep's list, doubling from `start`, on one engine built for the
+ * largest of them, each a warm-up and 2 timed inferences without copies (no host arrays, so any
+ * batch the GPU holds can run), until one runs out of memory or the next would pass `limit` or
+ * what the engine can index (`indexLimit`, which is tried itself when it is not a power of two).
+ */
+async function probeLargerBatches(o: {
+  net: Network; file: string; network: string; precision: Precision; start: number; limit: number; indexLimit: number;
+  backend: BackendChoice; timingCache: string; timing: ReturnType<typeof timingOptions>; progress: Progress;
+  record: (p: SweepPoint, label: string, outcome: string) => Promise<void>;
+}): Promise<void> {
+  const top = Math.min(o.limit, o.indexLimit);
+  const batches: number[] = [];
+  for (let b = o.start * 2; b <= top; b *= 2) batches.push(b);
+  if (o.indexLimit <= o.limit && top > o.start && !batches.includes(top)) batches.push(top);
+  if (batches.length === 0) return;
+  const name = o.net.name || o.network;
+  const why = 'found by --findMaxBatch: no copies, a warm-up and 2 timed inferences';
+  let big: Engine | undefined;
+  try {
+    try {
+      big = await new Builder({ backend: o.backend, timingCache: o.timingCache, logger: () => undefined })
+        .build(o.net, { precision: o.precision, maxBatchSize: batches[batches.length - 1], ...(o.backend !== 'cpu' ? { tuneBatch: 128 } : {}) });
+    } catch (e) {
+      o.progress.grow(1);
+      const base = { network: name, precision: o.precision, batch: batches[0], gpus: 1 };
+      await o.record({ ...base, status: isOom(e) ? 'oom' : 'error', message: `${why}; the engine for batch ${batches[batches.length - 1]} did not build: ${(e as Error).message}` },
+        `${name} ${o.precision} batch ${batches[0]} x1 GPU`, isOom(e) ? 'out of memory' : 'error');
+      return;
+    }
+    for (const batch of batches) {
+      o.progress.grow(1);
+      const label = `${name} ${o.precision} batch ${batch} x1 GPU (--findMaxBatch)`;
+      const base = { network: name, precision: o.precision, batch, gpus: 1 };
+      try {
+        const probe = { ...o.timing, batch, warmUpMs: 0, durationS: 0, iterations: 2, avgRuns: 1, streams: 1, dataTransfers: false };
+        const { result } = await benchEngine(big, { file: o.file, name: o.net.name }, probe, { deviceIndex: 0 });
+        const last = batch === batches[batches.length - 1];
+        const stop = !last ? '' : batch === o.indexLimit ? '; the largest batch this engine can index' :
+          batch * 2 > o.limit ? `; the next doubling passes --findMaxBatch ${o.limit}` : '';
+        await o.record({ ...base, status: 'ok', message: why + stop, imagesPerSecond: result.throughput.imagesPerSecond,
+          ...(result.gpuComputeImagesPerSecond ? { gpuComputeImagesPerSecond: result.gpuComputeImagesPerSecond } : {}), perGpu: [result] },
+        label, `${human(result.throughput.imagesPerSecond)} images/s`);
+      } catch (e) {
+        const oom = isOom(e);
+        await o.record({ ...base, status: oom ? 'oom' : 'error', message: `${why}: ${(e as Error).message}` }, label,
+          oom ? 'out of memory' : `error: ${(e as Error).message}`);
+        return;
+      }
+    }
+  } finally {
+    big?.dispose();
+  }
 }
 
 /** The end of a sweep: the largest batch that fit, best throughput, where the JSON went. */

@@ -111,7 +111,7 @@ function figures(input: MarkdownInputs): string {
 }
 
 function status(p: ReportPoint): string {
-  if (p.status === 'ok') return 'ok';
+  if (p.status === 'ok') return p.message ? `ok (${p.message})` : 'ok';
   return p.message ? `${p.status}: ${p.message}` : p.status;
 }
 

@@ -35,7 +35,8 @@ export interface InferOptions {
   /**
    * Benchmarking only: false skips copying the inputs in and the outputs out (trtexec's
    * --noDataTransfers): the device reuses whatever its buffers hold and the outputs are not
-   * written. Default true.
+   * written. Inputs may then be left out (give batchSize), and outputs not passed in come back
+   * as empty arrays, so a benchmark of a huge batch needs no host memory for it. Default true.
    */
   readonly transfers?: boolean;
   /** GPU backends: replay the batch size's CUDA graph (default true); false launches kernel by kernel. */
@@ -110,10 +111,17 @@ export class Engine {
     return this.handle;
   }
 
-  /** Bytes of activation memory one context needs per image, and of the prepared weights. */
-  memory(): { activationBytesPerImage: number; weightBytes: number } {
+  /**
+   * Bytes of activation memory one context needs per image, and of the prepared weights; on the
+   * cuda backend also the largest batch its kernels can index (maxRunnableBatch; memory may run
+   * out sooner).
+   */
+  memory(): { activationBytesPerImage: number; weightBytes: number; maxRunnableBatch?: number } {
     const info = native().engineInfo(this.nativeHandle());
-    return { activationBytesPerImage: info.activationBytesPerImage, weightBytes: info.weightBytes };
+    return {
+      activationBytesPerImage: info.activationBytesPerImage, weightBytes: info.weightBytes,
+      ...(typeof info.maxRunnableBatch === 'number' ? { maxRunnableBatch: info.maxRunnableBatch } : {}),
+    };
   }
 
   /**
@@ -308,9 +316,14 @@ export class ExecutionContext {
     for (const key of Object.keys(given)) {
       if (!names.includes(key)) throw argumentError(`an input name (${names.join(', ')})`, `inputs.${key}`, key, 'range');
     }
+    // Without transfers nothing is read: inputs may be left out (then batchSize says the batch).
+    const noCopies = opts.transfers === false;
     const arrays = meta.inputs.map((t) => {
       const a = given[t.name];
-      if (a === undefined) throw argumentError('a Float32Array', `inputs.${t.name}`, a);
+      if (a === undefined && noCopies && opts.batchSize !== undefined) return new Float32Array(0);
+      if (a === undefined) {
+        throw argumentError(noCopies ? 'a Float32Array (or options.batchSize, with transfers: false)' : 'a Float32Array', `inputs.${t.name}`, a);
+      }
       if (!(a instanceof Float32Array)) throw argumentError('a Float32Array', `inputs.${t.name}`, a);
       return a;
     });
@@ -334,6 +347,7 @@ export class ExecutionContext {
     }
     meta.inputs.forEach((t, i) => {
       const want = batch * volume(t.dims);
+      if (noCopies && given[t.name] === undefined) return;
       if (arrays[i].length !== want) {
         throw argumentError(`a Float32Array of ${want} values (batch ${batch} x [${t.dims.join(', ')}])`,
           `inputs.${t.name}`, arrays[i], 'range');
@@ -351,7 +365,9 @@ export class ExecutionContext {
     for (const t of meta.outputs) {
       const want = batch * volume(t.dims);
       const p = provided?.[t.name];
-      if (p === undefined) {
+      if (p === undefined && noCopies) {
+        outputs[t.name] = new Float32Array(0);  // nothing is written without transfers
+      } else if (p === undefined) {
         try {
           outputs[t.name] = new Float32Array(want);
         } catch (err) {

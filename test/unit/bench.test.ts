@@ -286,6 +286,70 @@ describe('sweep', function () {
     assert.match(lines.join('\n'), /Big fp32: largest batch that fit 1, out of memory from batch 4096/);
   });
 
+  it('--findMaxBatch doubles the batch past the list until it runs out of memory (no copies, no host arrays)', async () => {
+    const { runSweep } = await import('../../lib/cli/sweep');
+    const { Builder, Network } = await import('../../lib');
+    const net = await Network.fromCaffe(LENET, { seed: 1 });
+    const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 1 });
+    const perImage = engine.memory().activationBytesPerImage;
+    engine.dispose();
+    const out = path.join(dir, 'fit.json');
+    const lines: string[] = [];
+    const progress: string[] = [];
+    // A memory that holds 5 images: batch 4 runs, 8 does not.
+    process.env.TRTN_CPU_ARENA_LIMIT = String(perImage * 5);
+    let code: number;
+    try {
+      code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '1,2',
+        '--findMaxBatch', '64', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], (s) => lines.push(s), () => undefined,
+      { progress: { write: (s) => progress.push(s), tty: false } });
+    } finally {
+      delete process.env.TRTN_CPU_ARENA_LIMIT;
+    }
+    assert.equal(code, 0, lines.join('\n'));
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
+    assert.deepEqual(doc.points.map((p) => `${p.batch} ${p.status}`), ['1 ok', '2 ok', '4 ok', '8 oom']);
+    assert.match(doc.points[2].message ?? '', /found by --findMaxBatch: no copies/);
+    assert.equal(doc.points[2].perGpu?.[0].settings.dataTransfers, false);
+    assert.equal(doc.points[2].perGpu?.[0].iterations, 2);
+    assert.equal(doc.points[0].perGpu?.[0].settings.dataTransfers, true, 'the listed batches keep the sweep\'s settings');
+    assert.match(doc.points[3].message ?? '', /found by --findMaxBatch.*cannot allocate/);
+    assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 4, out of memory from batch 8/);
+    assert.match(progress[3], /^\[4\/4\] LeNet fp32 batch 8 x1 GPU \(--findMaxBatch\): out of memory/);
+
+    // Without a memory limit it stops at N and says why.
+    const code2 = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '2',
+      '--findMaxBatch', '12', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], () => undefined, () => undefined,
+    { progress: { write: () => undefined, tty: false } });
+    assert.equal(code2, 0);
+    const doc2 = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
+    assert.deepEqual(doc2.points.map((p) => `${p.batch} ${p.status}`), ['2 ok', '4 ok', '8 ok']);
+    assert.match(doc2.points[2].message ?? '', /the next doubling passes --findMaxBatch 12/);
+  });
+
+  it('the dell2017 preset times without copies (as giexec did) unless --dataTransfers; both flags are refused', async () => {
+    const { runSweep } = await import('../../lib/cli/sweep');
+    const out = path.join(dir, 'preset.json');
+    const args = ['--preset', 'dell2017', '--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '1',
+      '--findMaxBatch', '1', '--gpus', '1,2', '--scalingBatch', '1', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out];
+    const quiet = { progress: { write: () => undefined, tty: false } };
+    assert.equal(await runSweep(args, () => undefined, () => undefined, quiet), 0);
+    let doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
+    assert.equal(doc.preset, 'dell2017');
+    assert.equal(doc.settings.dataTransfers, false);
+    assert.deepEqual(doc.points.map((p) => `${p.batch} x${p.gpus}`), ['1 x1', '1 x2']);
+    for (const p of doc.points) for (const r of p.perGpu ?? []) assert.equal(r.settings.dataTransfers, false, 'every GPU worker too');
+    assert.equal(await runSweep([...args, '--dataTransfers', '--gpus', '1'], () => undefined, () => undefined, quiet), 0);
+    doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
+    assert.equal(doc.settings.dataTransfers, true);
+    const r = await run('sweep', '--backend', 'cpu', '--dataTransfers', '--noDataTransfers');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--dataTransfers and --noDataTransfers contradict each other/);
+    const bad = await run('sweep', '--backend', 'cpu', '--findMaxBatch', 'x');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--findMaxBatch/);
+  });
+
   it('refuses unknown presets, networks and bad lists', async () => {
     for (const [args, message] of [
       [['--preset', 'dell2099'], /unknown --preset 'dell2099' \(presets: dell2017\)/],

@@ -189,6 +189,26 @@ describe('engine API', () => {
       ctx.dispose();
     });
 
+    it('transfers: false runs without host arrays: inputs left out (batchSize given), outputs come back empty', async () => {
+      const ctx = engine.createContext();
+      const out = await ctx.infer({}, { transfers: false, batchSize: 4 });
+      assert.deepEqual(Object.keys(out).sort(), ['p2', 'prob']);
+      assert.equal(out.prob.length, 0);
+      // A given output is still checked and left alone; a given input must still hold the batch.
+      const prob = new Float32Array(32).fill(7);
+      await ctx.infer({}, { transfers: false, batchSize: 4, outputs: { prob } });
+      assert.ok(prob.every((v) => v === 7));
+      assert.throws(() => ctx.infer({}, { transfers: false }),
+        { name: 'TypeError', message: /Expected a Float32Array \(or options.batchSize, with transfers: false\) for inputs.data/ });
+      assert.throws(() => ctx.infer({ data: data(1) }, { transfers: false, batchSize: 2 }), { name: 'RangeError' });
+      assert.throws(() => ctx.infer({}), { name: 'TypeError', message: /Expected a Float32Array for inputs.data/ });
+      assert.throws(() => ctx.infer({}, { transfers: false, batchSize: 5 }), { name: 'RangeError' });
+      // The context keeps working with copies afterwards.
+      const again = await ctx.infer({ data: data(2) });
+      assert.equal(again.prob.length, 16);
+      ctx.dispose();
+    });
+
     it('runs calls on one context in call order, and contexts in parallel', async () => {
       const a = engine.createContext();
       const b = engine.createContext();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -83,7 +84,10 @@ Status CpuContext::reserve(int batch) {
   storage_.reset();
   arena_ = nullptr;
   capacity_ = 0;
-  uint8_t* raw = new (std::nothrow) uint8_t[static_cast<size_t>(bytes) + 64];
+  // Tests: TRTN_CPU_ARENA_LIMIT (bytes) makes larger activation arenas fail like a full memory.
+  const char* limit = std::getenv("TRTN_CPU_ARENA_LIMIT");
+  const bool over = limit != nullptr && *limit != '\0' && bytes > std::strtoll(limit, nullptr, 10);
+  uint8_t* raw = over ? nullptr : new (std::nothrow) uint8_t[static_cast<size_t>(bytes) + 64];
   if (raw == nullptr) {
     const long pages = sysconf(_SC_AVPHYS_PAGES);
     const long page = sysconf(_SC_PAGESIZE);

@@ -152,7 +152,8 @@ class CudaContext : public Context {
   PinnedBuffer host_in_, host_out_;
   DeviceBuffer stats_dev_;   // AmaxResult, then the 2048 counters
   PinnedBuffer stats_host_;
-  int capacity_ = 0;
+  int capacity_ = 0;       // batch the device buffers hold
+  int host_capacity_ = 0;  // batch the pinned host buffers hold (only runs with transfers need them)
   bool use_graphs_;
   std::map<int, cudaGraphExec_t> graphs_;
   RunTiming timing_;
@@ -435,24 +436,34 @@ Status CudaContext::init() {
 }
 
 Status CudaContext::reserve(int batch) {
-  if (batch <= capacity_) return Status::ok();
   const Graph& g = e_->graph();
+  if (options_.transfers && batch > host_capacity_) {
+    // Pinned host staging is only needed for copies: a run without them (a benchmark of a huge
+    // batch) takes no host memory.
+    host_in_.reset();
+    host_out_.reset();
+    host_capacity_ = 0;
+    int64_t in_floats = 0, out_floats = 0;
+    for (int t : g.inputs) in_floats += g.tensors[t].volume;
+    for (int t : g.outputs) out_floats += g.tensors[t].volume;
+    Status st = host_in_.allocate(static_cast<size_t>(in_floats) * batch * sizeof(float), "inputs");
+    if (st.is_ok()) st = host_out_.allocate(static_cast<size_t>(out_floats) * batch * sizeof(float), "outputs");
+    if (!st.is_ok()) return st;
+    host_capacity_ = batch;
+  }
+  if (batch <= capacity_) return Status::ok();
   drop_graphs();
   arena_.reset();
   staging_.reset();
-  host_in_.reset();
-  host_out_.reset();
   capacity_ = 0;
   const size_t arena = static_cast<size_t>(e_->plan().arena_per_image) * batch + e_->workspace_bytes(batch);
   Status st = arena_.allocate(arena, "the activations of batch " + std::to_string(batch));
   if (!st.is_ok()) return st;
-  int64_t staged = 0, in_floats = 0, out_floats = 0;
+  int64_t staged = 0;
   for (int t : g.inputs) {
-    in_floats += g.tensors[t].volume;
     if (!direct(t)) staged += g.tensors[t].volume;
   }
   for (int t : g.outputs) {
-    out_floats += g.tensors[t].volume;
     if (!direct(t)) staged += g.tensors[t].volume;
   }
   if (staged > 0) {
@@ -460,8 +471,6 @@ Status CudaContext::reserve(int batch) {
                            "float32 input / output staging of batch " + std::to_string(batch));
     if (!st.is_ok()) return st;
   }
-  if (!(st = host_in_.allocate(static_cast<size_t>(in_floats) * batch * sizeof(float), "inputs")).is_ok()) return st;
-  if (!(st = host_out_.allocate(static_cast<size_t>(out_floats) * batch * sizeof(float), "outputs")).is_ok()) return st;
   capacity_ = batch;
   return Status::ok();
 }
