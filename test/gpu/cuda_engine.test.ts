@@ -139,6 +139,19 @@ describe('gpu: the cuda engine', function () {
     assert.ok(t !== undefined && t.h2dMs < 0.05 && t.d2hMs < 0.05 && t.computeMs > 0, JSON.stringify(t));
     // The device kept the last inputs: a normal call still gives the same answer.
     assert.deepEqual(await ctx.infer(inputs), plain);
+    // No host arrays at all: inputs left out, outputs come back empty, the device reruns its
+    // last inputs; a larger batch than ever copied grows the device buffers only.
+    const none = await ctx.infer({}, { transfers: false, batchSize: 8 });
+    assert.ok(Object.values(none).every((a) => a.length === 0));
+    assert.ok((ctx.lastTiming?.computeMs ?? 0) > 0);
+    const big = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 64 });
+    const bigCtx = big.createContext();
+    await bigCtx.infer({}, { transfers: false, batchSize: 64 });
+    const small = imagesFor(big, 8, 5);
+    assert.deepEqual(await bigCtx.infer(small), await runOnce(big, small), 'copies after a copy-free run of a larger batch');
+    bigCtx.dispose();
+    big.dispose();
+    assert.deepEqual(await ctx.infer(inputs), plain);
     ctx.dispose();
     engine.dispose();
   });
