@@ -117,6 +117,15 @@ export class Engine {
   }
 
   /**
+   * The largest batch every kernel launch of this engine indexes correctly (the cuda backend counts
+   * GEMM rows, batch x output pixels, in 32 bits); 2147483647 where nothing below the batch's int
+   * range bounds it. Never below maxBatchSize: the builder refuses an engine beyond its limit.
+   */
+  get maxRunnableBatch(): number {
+    return native().engineInfo(this.nativeHandle()).maxRunnableBatch;
+  }
+
+  /**
    * What the backend made of the network: for cuda the GPU, the tactic chosen for every layer
    * (with its time when it was timed), the layout of every tensor and the timing cache; {} for cpu.
    */
