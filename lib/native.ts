@@ -66,7 +66,9 @@ export interface NativeAddon {
     options?: { device?: number; tuneBatch?: number; timingCache?: string }): Promise<NativeHandle>;
   loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array, device?: number): Promise<NativeHandle>;
   serializeEngine(engine: NativeHandle): { weights: Uint8Array; backend: Uint8Array };
-  engineInfo(engine: NativeHandle): { backend: string; activationBytesPerImage: number; weightBytes: number; maxRunnableBatch?: number; details: string };
+  engineInfo(engine: NativeHandle): {
+    backend: string; activationBytesPerImage: number; weightBytes: number; maxRunnableBatch: number; details: string;
+  };
   disposeEngine(engine: NativeHandle): void;
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;

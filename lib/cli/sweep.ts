@@ -309,7 +309,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
           q.gpus === 1 && q.batch === p.batch && q.status === 'ok'));
         if (findMaxBatch !== undefined && engine !== undefined && oomAt === undefined && ran.length > 0) {
           const start = Math.max(...ran.map((p) => p.batch));
-          const indexLimit = engine.memory().maxRunnableBatch ?? Number.POSITIVE_INFINITY;
+          const indexLimit = engine.maxRunnableBatch;
           engine.dispose();  // its memory goes back before the larger batches ask for theirs
           engine = undefined;
           await probeLargerBatches({

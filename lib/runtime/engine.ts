@@ -111,17 +111,19 @@ export class Engine {
     return this.handle;
   }
 
-  /**
-   * Bytes of activation memory one context needs per image, and of the prepared weights; on the
-   * cuda backend also the largest batch its kernels can index (maxRunnableBatch; memory may run
-   * out sooner).
-   */
-  memory(): { activationBytesPerImage: number; weightBytes: number; maxRunnableBatch?: number } {
+  /** Bytes of activation memory one context needs per image, and of the prepared weights. */
+  memory(): { activationBytesPerImage: number; weightBytes: number } {
     const info = native().engineInfo(this.nativeHandle());
-    return {
-      activationBytesPerImage: info.activationBytesPerImage, weightBytes: info.weightBytes,
-      ...(typeof info.maxRunnableBatch === 'number' ? { maxRunnableBatch: info.maxRunnableBatch } : {}),
-    };
+    return { activationBytesPerImage: info.activationBytesPerImage, weightBytes: info.weightBytes };
+  }
+
+  /**
+   * The largest batch every kernel launch of this engine indexes correctly (the cuda backend counts
+   * GEMM rows, batch x output pixels, in 32 bits); 2147483647 where nothing below the batch's int
+   * range bounds it. Never below maxBatchSize: the builder refuses an engine beyond its limit.
+   */
+  get maxRunnableBatch(): number {
+    return native().engineInfo(this.nativeHandle()).maxRunnableBatch;
   }
 
   /**

@@ -399,6 +399,7 @@ Napi::Value EngineInfoJs(const Napi::CallbackInfo& info) {
   out.Set("backend", h->backend);
   out.Set("activationBytesPerImage", static_cast<double>(h->engine->activation_bytes_per_image()));
   out.Set("weightBytes", static_cast<double>(h->engine->weights().bytes()));
+  out.Set("maxRunnableBatch", static_cast<double>(h->engine->max_runnable_batch()));
   out.Set("details", h->engine->info_json());
   return out;
 }

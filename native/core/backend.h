@@ -71,6 +71,10 @@ class Engine {
   virtual Status serialize_backend(std::vector<uint8_t>* out) const = 0;
   /// Bytes of memory one context needs per image of batch (activations), for reports.
   virtual int64_t activation_bytes_per_image() const = 0;
+  /// The largest batch every kernel launch of this engine indexes correctly (the cuda backend's
+  /// 32-bit GEMM row counts, backends/cuda/index_range.h); 2147483647 where only the batch's own
+  /// int range bounds it. Never below maxBatchSize: an engine beyond its limit is not built.
+  virtual int64_t max_runnable_batch() const { return INT32_MAX; }
   virtual const Graph& graph() const = 0;
   virtual const WeightStore& weights() const = 0;
   /// Backend details as a JSON object (chosen tactics, memory plan, timing cache ...); "{}" when none.

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 
+#include "backends/cuda/index_range.h"
 #include "backends/cuda/kernels/statistics.h"
 #include "backends/cuda/op.h"
 #include "backends/cuda/planner.h"
@@ -61,12 +62,15 @@ class CudaEngine : public Engine {
   Status create_context(std::unique_ptr<Context>* out) override;
   Status serialize_backend(std::vector<uint8_t>* out) const override;
   int64_t activation_bytes_per_image() const override { return plan_.arena_per_image; }
+  int64_t max_runnable_batch() const override { return index_range_.max_batch; }
   const Graph& graph() const override { return *graph_; }
   const WeightStore& weights() const override { return *weights_; }
   std::string info_json() const override;
 
   int device() const { return props_.index; }
   const EnginePlan& plan() const { return plan_; }
+  /// The largest batch every launch indexes correctly, and the layer that sets it (index_range.h).
+  const IndexRange& index_range() const { return index_range_; }
   const CudaOp* op(size_t i) const { return ops_[i].get(); }
   /// Scratch memory after the activations: what the chosen tactics need, or (tuning) any tactic.
   size_t workspace_bytes(int batch, bool any_tactic = false) const {
@@ -99,6 +103,7 @@ class CudaEngine : public Engine {
   DeviceProps props_;
   std::string device_name_;
   EnginePlan plan_;
+  IndexRange index_range_;
   std::vector<std::unique_ptr<CudaOp>> ops_;  // per node; null for elided nodes
   std::vector<TacticChoice> choices_;         // per node
   int tune_batch_ = 0;
@@ -204,6 +209,10 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
                                          std::to_string(props_.sm) + ": rebuild the engine on this GPU");
     }
   }
+  // maxBatchSize is a promise: refuse an engine that some batch up to it would run out of range.
+  index_range_ = cuda::index_range(*graph_);
+  st = check_index_range(index_range_, graph_->max_batch, "maxBatchSize");
+  if (!st.is_ok()) return st;
   plan_ = plan_engine(*graph_, !env_flag("TRTN_CUDA_LINEAR"));
   ops_.resize(graph_->nodes.size());
   choices_.assign(graph_->nodes.size(), TacticChoice{});
@@ -436,6 +445,7 @@ Status CudaContext::init() {
 }
 
 Status CudaContext::reserve(int batch) {
+  if (Status st = check_index_range(e_->index_range(), batch); !st.is_ok()) return st;
   const Graph& g = e_->graph();
   if (options_.transfers && batch > host_capacity_) {
     // Pinned host staging is only needed for copies: a run without them (a benchmark of a huge
