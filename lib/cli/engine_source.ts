@@ -20,10 +20,13 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = [
   { name: 'no-optimize', type: 'boolean', help: 'Keep every layer as its own node (no BatchNorm folding, no ReLU fusion)' },
   { name: 'device', type: 'string', value: 'N', help: 'cuda: the GPU to build and run on', default: '0' },
   { name: 'timingCache', type: 'string', value: 'file.json', help: 'cuda: reuse and update a timing cache of tactics (rebuilds skip timing)' },
+  { name: 'tuneBatch', type: 'string', value: 'N', help: 'cuda: the batch tactics are timed at (default: the max batch, at most 128; sweep uses the same)' },
   { name: 'verbose', type: 'boolean', help: 'Show what the builder chose: the tactic and time of every layer' },
 ];
 
 const PRECISIONS = ['fp32', 'tf32', 'fp16', 'int8'];
+/** The batch the commands time tactics at unless --tuneBatch says otherwise (at most the max batch). */
+export const DEFAULT_TUNE_BATCH = 128;
 const BACKENDS = ['auto', 'cpu', 'cuda', 'tensorrt'];
 
 /** True when the file starts with the plan magic. */
@@ -58,7 +61,7 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
   const { precision, backend, seed } = engineChoices(spec, values);
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   if (await isPlan(file)) {
-    for (const o of ['weights', 'precision', 'no-optimize', 'calib', 'timingCache']) {
+    for (const o of ['weights', 'precision', 'no-optimize', 'calib', 'timingCache', 'tuneBatch']) {
       if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
     }
     const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
@@ -77,8 +80,10 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
   const t0 = performance.now();
   const calib = values.calib as string | undefined;
   if (calib !== undefined && precision !== 'int8') throw new UsageError(`tensorrt-node ${spec.name}: --calib goes with --precision int8`);
+  const maxBatch = maxBatchSize ?? net.batchSize;
+  const tuneBatch = intOption(spec, 'tuneBatch', values.tuneBatch as string | undefined, 1, maxBatch) ?? Math.min(maxBatch, DEFAULT_TUNE_BATCH);
   const engine = await builder.build(net, {
-    precision, maxBatchSize: maxBatchSize ?? net.batchSize, optimize: values['no-optimize'] !== true,
+    precision, maxBatchSize: maxBatch, optimize: values['no-optimize'] !== true, ...(builder.backend !== 'cpu' ? { tuneBatch } : {}),
     ...(calib !== undefined ? { calibrationCache: calib } : {}),
   });
   log(`built ${net.name || file} for the ${engine.backend} backend, ${precision}, max batch ${engine.maxBatchSize} ` +

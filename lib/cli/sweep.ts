@@ -21,7 +21,7 @@ import { Network } from '../network';
 import type { Engine } from '../runtime/engine';
 import { human } from './format';
 import { timingOptions } from './bench';
-import { engineChoices } from './engine_source';
+import { DEFAULT_TUNE_BATCH, engineChoices } from './engine_source';
 import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -254,6 +254,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
       let engine: Engine | undefined;
       let buildFailure: string | undefined;  // one failed build is not retried for every batch
       let oomAt: number | undefined;
+      let planFile: string | undefined;  // the 1-GPU engine, saved for the multi-GPU workers
       const record = async (p: SweepPoint, label: string, outcome: string): Promise<void> => {
         doc.points.push(p);
         progress.step(label, outcome);
@@ -274,7 +275,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
                 const maxBatch = Math.max(...single.map((p) => p.batch));
                 try {
                   engine = await new Builder({ backend, timingCache, logger: quiet })
-                    .build(net, { precision, maxBatchSize: maxBatch, ...(backend !== 'cpu' ? { tuneBatch: Math.min(maxBatch, 128) } : {}) });
+                    .build(net, { precision, maxBatchSize: maxBatch, ...(backend !== 'cpu' ? { tuneBatch: Math.min(maxBatch, DEFAULT_TUNE_BATCH) } : {}) });
                 } catch (e) {
                   if (!isOom(e)) buildFailure = (e as Error).message;
                   throw e;
@@ -286,9 +287,18 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
               label, `${human(result.throughput.imagesPerSecond)} images/s`);
             } else {
               const gpuIds = backend === 'cpu' ? Array.from({ length: point.gpus }, (_, i) => String(i)) : devices().devices.slice(0, point.gpus).map((d) => String(d.index));
-              const args = [file, '--batch', String(point.batch), '--precision', precision, '--backend', backend, '--seed', String(seed),
-                '--timingCache', timingCache, '--duration', String(timing.durationS), '--warmUp', String(timing.warmUpMs),
-                '--iterations', String(timing.iterations),
+              // Every GPU runs the 1-GPU points' engine (its plan: the same tactics and INT8
+              // scales), so N GPUs scale exactly what 1 GPU measured; without one, each worker
+              // builds it the same way.
+              if (engine !== undefined && planFile === undefined) {
+                planFile = path.join(os.tmpdir(), `trtn-sweep-${process.pid}-${network.replace(/[^A-Za-z0-9]/g, '_')}-${precision}.plan`);
+                await engine.save(planFile);
+              }
+              const source = planFile !== undefined ? [planFile] :
+                [file, '--precision', precision, '--seed', String(seed), '--timingCache', timingCache,
+                  ...(backend !== 'cpu' ? ['--tuneBatch', String(Math.min(point.batch, DEFAULT_TUNE_BATCH))] : [])];
+              const args = [...source, '--batch', String(point.batch), '--backend', backend,
+                '--duration', String(timing.durationS), '--warmUp', String(timing.warmUpMs), '--iterations', String(timing.iterations),
                 ...(timing.dataTransfers ? [] : ['--noDataTransfers']), ...(timing.useCudaGraph ? [] : ['--noCudaGraph'])];
               const results = await runOnGpus(args, gpuIds, quiet);
               const ips = results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0);
@@ -319,6 +329,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
         }
       } finally {
         engine?.dispose();
+        if (planFile !== undefined) await fsp.rm(planFile, { force: true });
       }
     }
   }
@@ -349,7 +360,7 @@ async function probeLargerBatches(o: {
   try {
     try {
       big = await new Builder({ backend: o.backend, timingCache: o.timingCache, logger: () => undefined })
-        .build(o.net, { precision: o.precision, maxBatchSize: batches[batches.length - 1], ...(o.backend !== 'cpu' ? { tuneBatch: 128 } : {}) });
+        .build(o.net, { precision: o.precision, maxBatchSize: batches[batches.length - 1], ...(o.backend !== 'cpu' ? { tuneBatch: DEFAULT_TUNE_BATCH } : {}) });
     } catch (e) {
       o.progress.grow(1);
       const base = { network: name, precision: o.precision, batch: batches[0], gpus: 1 };

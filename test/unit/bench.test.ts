@@ -196,6 +196,7 @@ describe('bench: the command', function () {
       [['--percentile', '90,x'], /--percentile/],
       [['--avgRuns', '0'], /--avgRuns must be an integer/],
       [['--streams', '65'], /--streams must be an integer in \[1, 64\]/],
+      [['--batch', '4', '--tuneBatch', '8'], /--tuneBatch must be an integer in \[1, 4\]/],
       [['--useCudaGraph', '--noCudaGraph'], /contradict/],
       [['--gpus', '0,0'], /--gpus is 'all' or distinct GPU indices/],
       [['--gpus', '0,1', '--exportTimes', 'x.json'], /--gpus runs workers/],
@@ -259,6 +260,8 @@ describe('sweep', function () {
     ]);
     for (const p of doc.points) {
       assert.equal(p.perGpu?.length, p.gpus);
+      // The GPUs of a multi-GPU point run the 1-GPU points' engine, as a plan.
+      if (p.gpus > 1) for (const r of p.perGpu ?? []) assert.match(r.network, /trtn-sweep-\d+-lenet-(fp32|int8)\.plan$/);
       assert.ok(Math.abs((p.imagesPerSecond ?? 0) - (p.perGpu ?? []).reduce((a, r) => a + r.throughput.imagesPerSecond, 0)) < 1e-6);
     }
     assert.equal(progress.length, 6);
