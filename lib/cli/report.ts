@@ -11,14 +11,16 @@ import { mergeResults } from '../report/merge';
 import { gpuFolderName } from '../report/names';
 import { writeReport } from '../report/report';
 import { readPeerFile, readResultFile, type PeerDoc } from '../report/schema';
-import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
+import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './options';
 
 const INPUTS_NOTE =
   'Inputs are JSON result files: `tensorrt-node bench --json` results (kind tensorrt-node-bench; one per GPU\n' +
   'for a multi-GPU run, each with its rank) and sweeps (kind tensorrt-node-sweep). Rank files of one run\n' +
   '(same network, precision, batch and rank.size) become one point whose images/s is the sum over its GPUs;\n' +
   'every rank 0..size-1 must be there exactly once. All inputs must be from one GPU model and agree on\n' +
-  'whether transfers are timed and CUDA graphs used; no point may appear twice.';
+  'whether transfers are timed and CUDA graphs used; no point may appear twice, unless --duplicates last:\n' +
+  'then the later file\'s point wins (list a multi-GPU machine\'s sweep last, so its 1-GPU points are the\n' +
+  'base of its scaling: ratios within one run), and each replacement is printed.';
 
 /** `tensorrt-node report merge`. */
 export const REPORT_MERGE: CommandSpec = {
@@ -27,6 +29,7 @@ export const REPORT_MERGE: CommandSpec = {
   usage: 'tensorrt-node report merge <result.json...> [-o merged.json]',
   options: [
     { name: 'output', short: 'o', type: 'string', value: 'file', help: 'Write the merged sweep here (default: print it on stdout)' },
+    { name: 'duplicates', type: 'string', value: 'error|last', help: 'A point given twice: refuse (error) or keep the later file\'s (last)', default: 'error' },
   ],
   notes: [INPUTS_NOTE],
   examples: [
@@ -46,6 +49,7 @@ export const REPORT_BUILD: CommandSpec = {
     { name: 'batch', type: 'string', value: 'N', help: 'Batch of the precision, scaling, 2017 and peer figures', default: '128' },
     { name: 'font', type: 'string', value: 'file.ttf', help: 'Font for the text of the PNGs', default: 'a sans-serif font found on the system' },
     { name: 'noReference', type: 'boolean', help: 'Leave out the comparison with the 2017 numbers' },
+    { name: 'duplicates', type: 'string', value: 'error|last', help: 'A point given twice: refuse (error) or keep the later file\'s (last)', default: 'error' },
   ],
   notes: [
     `${INPUTS_NOTE}\nSeveral files are merged first, as \`report merge\` does.`,
@@ -79,13 +83,20 @@ export const REPORT: CommandSpec = {
   examples: [...(REPORT_MERGE.examples ?? []).slice(0, 1), ...(REPORT_BUILD.examples ?? []).slice(0, 1)],
 };
 
+function duplicatesOption(spec: CommandSpec, values: ParsedArgs['values'], replaced: string[]):
+  { duplicates: 'error' | 'last'; onReplaced: (m: string) => void } {
+  const d = (values.duplicates as string | undefined) ?? 'error';
+  if (d !== 'error' && d !== 'last') throw new UsageError(`tensorrt-node ${spec.name}: --duplicates is 'error' or 'last', got '${d}'`);
+  return { duplicates: d, onReplaced: (m) => replaced.push(m) };
+}
+
 async function readInputs(files: readonly string[]): Promise<Array<BenchResult | SweepDoc>> {
   const docs: Array<BenchResult | SweepDoc> = [];
   for (const f of files) docs.push(await readResultFile(f));
   return docs;
 }
 
-async function runMerge(argv: readonly string[], out: (s: string) => void): Promise<number> {
+async function runMerge(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const { values, positionals } = parseCommand(REPORT_MERGE, argv);
   if (values.help === true) {
     out(formatHelp(REPORT_MERGE));
@@ -94,7 +105,9 @@ async function runMerge(argv: readonly string[], out: (s: string) => void): Prom
   if (positionals.length === 0) throw new UsageError('tensorrt-node report merge: give at least one result JSON file');
   const output = values.output as string | undefined;
   if (output === '') throw new UsageError('tensorrt-node report merge: -o needs a file name');
-  const merged = mergeResults(await readInputs(positionals), { sources: positionals });
+  const replaced: string[] = [];
+  const merged = mergeResults(await readInputs(positionals), { sources: positionals, ...duplicatesOption(REPORT_MERGE, values, replaced) });
+  for (const r of replaced) err(`replaced: ${r}`);
   const text = `${JSON.stringify(merged, null, 1)}\n`;
   if (output === undefined) {
     out(text.trimEnd());
@@ -125,12 +138,14 @@ async function runBuild(argv: readonly string[], out: (s: string) => void, err: 
   const peerFile = values.peer as string | undefined;
   const docs = await readInputs(positionals);
   const peer: PeerDoc | undefined = peerFile === undefined ? undefined : await readPeerFile(peerFile);
-  const sweep = mergeResults(docs, { sources: positionals });
+  const replaced: string[] = [];
+  const sweep = mergeResults(docs, { sources: positionals, ...duplicatesOption(REPORT_BUILD, values, replaced) });
   const outDir = (values.output as string | undefined) ?? path.join('results', gpuFolderName(gpuModel(sweep)));
   const result = await writeReport(sweep, {
     outDir, peer, batch, fontFile: values.font as string | undefined,
     reference: values.noReference === true ? null : undefined,
     sources: [...positionals, ...(peerFile !== undefined ? [`${peerFile} (--peer)`] : [])],
+    notes: replaced.length > 0 ? [`--duplicates last: ${replaced.length} point(s) replaced by a later file's: ${replaced.join('; ')}`] : [],
   });
   const drawn = result.figures.filter((f) => f.skipped === undefined);
   out(`wrote ${path.join(outDir, 'REPORT.md')} and ${drawn.length} figure(s) as SVG and PNG (${sweep.points.length} point(s), ${gpuModel(sweep)})`);
@@ -149,7 +164,7 @@ export async function runReport(argv: readonly string[], out: (s: string) => voi
     return 0;
   }
   if (sub === undefined) throw new UsageError('tensorrt-node report: give a subcommand: merge or build');
-  if (sub === 'merge') return runMerge(rest, out);
+  if (sub === 'merge') return runMerge(rest, out, err);
   if (sub === 'build') return runBuild(rest, out, err);
   throw new UsageError(`tensorrt-node report: unknown subcommand '${sub}' (subcommands: merge, build)`);
 }

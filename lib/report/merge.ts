@@ -12,6 +12,13 @@ import { checkResultDoc } from './schema';
 export interface MergeOptions {
   /** What to call each document in error messages (file names); default `docs[i]`. */
   sources?: readonly string[];
+  /**
+   * A (network, precision, batch, GPU count) given twice: 'error' (default) refuses; 'last' keeps
+   * the later document's point (e.g. the 1-GPU points of a multi-GPU machine's sweep, so scaling
+   * is computed within one run) and tells `onReplaced`.
+   */
+  duplicates?: 'error' | 'last';
+  onReplaced?: (message: string) => void;
 }
 
 interface RankFile {
@@ -173,16 +180,24 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
   }
   entries.sort((a, b) => a.order - b.order);
 
-  const seen = new Map<string, string>();
-  for (const { point: p, source: s } of entries) {
+  if (options.duplicates !== undefined && options.duplicates !== 'error' && options.duplicates !== 'last') {
+    throw argumentError("'error' or 'last'", 'options.duplicates', options.duplicates);
+  }
+  const seen = new Map<string, { source: string; index: number }>();
+  const dropped = new Set<number>();
+  entries.forEach(({ point: p, source: s }, index) => {
     const key = [networkKey(p.network), p.precision, p.batch, p.gpus].join('|');
     const other = seen.get(key);
     if (other !== undefined) {
-      throw inconsistent(`${p.network} ${p.precision} batch ${p.batch} on ${p.gpus} GPU(s) appears twice: in ${other} and in ${s}; ` +
-        'keep one of them');
+      if (options.duplicates !== 'last') {
+        throw inconsistent(`${p.network} ${p.precision} batch ${p.batch} on ${p.gpus} GPU(s) appears twice: in ${other.source} and in ${s}; ` +
+          'keep one of them (or --duplicates last)');
+      }
+      dropped.add(other.index);
+      options.onReplaced?.(`${p.network} ${p.precision} batch ${p.batch} on ${p.gpus} GPU(s): ${s} replaces ${other.source}`);
     }
-    seen.set(key, s);
-  }
+    seen.set(key, { source: s, index });
+  });
 
   const sweeps = docs.filter((d): d is SweepDoc => d.kind === 'tensorrt-node-sweep');
   const commits = [...new Set(docs.map((d) => d.commit).filter((c): c is string => c !== undefined && c !== ''))];
@@ -202,7 +217,7 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
       hostname: sweeps[0]?.machine.hostname ?? 'unknown',
     },
     settings: (sweeps[0] ?? docs[0]).settings,
-    points: entries.map((e) => e.point),
+    points: entries.filter((_, i) => !dropped.has(i)).map((e) => e.point),
   };
   const driver = sweeps.find((s) => s.machine.driverVersion !== undefined)?.machine.driverVersion;
   if (driver !== undefined) merged.machine.driverVersion = driver;

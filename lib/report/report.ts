@@ -24,6 +24,8 @@ export interface ReportOptions {
   fontFile?: string;
   /** The input files, listed in the report (default: none listed). */
   sources?: readonly string[];
+  /** Things the caller knows the reader should (e.g. merged points that replaced others), listed with the warnings. */
+  notes?: readonly string[];
   /** Where to load the chart libraries from (tests); default: Node's resolution from this package. */
   resolveModule?: ModuleResolver;
 }
@@ -50,6 +52,9 @@ function checkOptions(options: unknown): ReportOptions {
   if (o.fontFile !== undefined && (typeof o.fontFile !== 'string' || o.fontFile === '')) throw argumentError('a font file path string', 'options.fontFile', o.fontFile);
   if (o.sources !== undefined && (!Array.isArray(o.sources) || o.sources.some((s) => typeof s !== 'string'))) {
     throw argumentError('an array of strings', 'options.sources', o.sources);
+  }
+  if (o.notes !== undefined && (!Array.isArray(o.notes) || o.notes.some((s) => typeof s !== 'string'))) {
+    throw argumentError('an array of strings', 'options.notes', o.notes);
   }
   if (o.resolveModule !== undefined && typeof o.resolveModule !== 'function') throw argumentError('a function', 'options.resolveModule', o.resolveModule);
   return options as ReportOptions;
@@ -88,7 +93,7 @@ export async function writeReport(sweep: SweepDoc, options: ReportOptions): Prom
   const networks = reportNetworks(points);
   const gpu = gpuModel(sweep);
   const figures = planFigures({ points, networks, gpu, batch, peer: options.peer, reference });
-  const warnings: string[] = [];
+  const warnings: string[] = [...(options.notes ?? [])];
 
   const theirGpu = options.peer === undefined ? undefined : Object.values(options.peer).map((n) => n.environment?.gpu?.name).find((g) => g);
   if (theirGpu !== undefined && theirGpu !== gpu) {

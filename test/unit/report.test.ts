@@ -210,6 +210,18 @@ describe('report', () => {
       rejectsSync(() => mergeResults([bench({ ips: 1 }), noCopies]), 'E_INVALID_ARGUMENT', 'disagree on settings.dataTransfers: true in docs[0] but false in docs[1]');
     });
 
+    it("--duplicates last: a later file's point replaces the earlier one, and each replacement is told", () => {
+      const replaced: string[] = [];
+      const merged = mergeResults([
+        sweepDoc([ok('AlexNet', 'int8', 64, 1, 4), ok('AlexNet', 'int8', 128, 1, 5)]),
+        sweepDoc([ok('AlexNet', 'int8', 128, 1, 6), ok('AlexNet', 'int8', 128, 2, 12)]),
+      ], { sources: ['one.json', 'two.json'], duplicates: 'last', onReplaced: (m) => replaced.push(m) });
+      assert.deepEqual(merged.points.map((p) => `${p.batch} x${p.gpus} ${p.imagesPerSecond}`), ['64 x1 4', '128 x1 6', '128 x2 12']);
+      assert.deepEqual(replaced, ['AlexNet int8 batch 128 on 1 GPU(s): two.json points[0] replaces one.json points[1]']);
+      assert.throws(() => mergeResults([bench({ ips: 1 })], { duplicates: 'first' as never }),
+        { name: 'TypeError', message: /'error' or 'last' for options.duplicates/ });
+    });
+
     it('rejects arguments of the wrong shape with TypeError / RangeError naming the field', () => {
       assert.throws(() => mergeResults('a.json' as never), { name: 'TypeError', message: 'Expected an array of BenchResult or SweepDoc objects for docs but received type string ("a.json")' });
       assert.throws(() => mergeResults([]), { name: 'RangeError', message: 'Expected at least one result document for docs but received an Array of length 0' });
