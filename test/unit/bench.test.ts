@@ -269,6 +269,24 @@ describe('sweep', function () {
     assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 2/);
   });
 
+  it('scales over 4 workers (the 2017 study\'s GPU count): one plan, one start barrier, images/s summed', async () => {
+    const out = path.join(dir, 'four.json');
+    const { runSweep } = await import('../../lib/cli/sweep');
+    const code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'int8', '--batches', '2',
+      '--gpus', '1,2,4', '--duration', '0.3', '--warmUp', '10', '--noDataTransfers', '-o', out], () => undefined, () => undefined,
+    { progress: { write: () => undefined, tty: false } });
+    assert.equal(code, 0);
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
+    assert.deepEqual(doc.points.map((p) => `${p.batch} x${p.gpus} ${p.status}`), ['2 x1 ok', '2 x2 ok', '2 x4 ok']);
+    const four = doc.points[2];
+    assert.deepEqual(four.perGpu?.map((r) => r.rank), [0, 1, 2, 3].map((rank) => ({ rank, size: 4, localRank: rank })));
+    assert.deepEqual(four.perGpu?.map((r) => r.device.visibleDevice), ['0', '1', '2', '3']);
+    assert.ok(Math.abs((four.imagesPerSecond ?? 0) - (four.perGpu ?? []).reduce((a, r) => a + r.throughput.imagesPerSecond, 0)) < 1e-6);
+    const starts = (four.perGpu ?? []).map((r) => (r.timedWindow as { startEpochMs: number }).startEpochMs);
+    assert.ok(Math.max(...starts) - Math.min(...starts) < 200, `the 4 timed windows start together: ${starts.join(', ')}`);
+    assert.ok((four.perGpu ?? []).every((r) => r.settings.dataTransfers === false && /\.plan$/.test(r.network)));
+  });
+
   it('records running out of memory and goes on; larger batches are not run', async () => {
     const big = path.join(dir, 'big.prototxt');
     fs.writeFileSync(big, `name: "Big"
