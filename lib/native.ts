@@ -55,6 +55,19 @@ export interface NativeRunTiming {
   enqueueMs?: number;
   layers?: Array<{ name: string; op: string; ms: number }>;
   reformatMs?: number;
+  /** A benchmark loop (options.count): one entry per inference; GPU times are 0 unless `gpu`. */
+  runs?: QueuedRuns;
+  gpu?: boolean;
+}
+
+/** Per inference of a benchmark loop: GPU times, and host ms from the call's start (submitted, seen done). */
+export interface QueuedRuns {
+  h2dMs: Float64Array;
+  computeMs: Float64Array;
+  d2hMs: Float64Array;
+  enqueueMs: Float64Array;
+  submitMs: Float64Array;
+  doneMs: Float64Array;
 }
 
 /** The addon's exports (native/addon/*.h document each). */
@@ -73,7 +86,8 @@ export interface NativeAddon {
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;
   execute(context: NativeHandle, batch: number, inputs: Float32Array[], outputs: Float32Array[],
-    histograms?: NativeHandle, options?: { profile?: boolean; transfers?: boolean; graphs?: boolean }): Promise<NativeRunTiming | undefined>;
+    histograms?: NativeHandle, options?: { profile?: boolean; transfers?: boolean; graphs?: boolean; count?: number; depth?: number }):
+    Promise<NativeRunTiming | undefined>;
   createHistograms(tensorCount: number): NativeHandle;
   readHistograms(histograms: NativeHandle): { amax: Float64Array; range: Float64Array; seen: Uint8Array; counts: Float64Array };
 }

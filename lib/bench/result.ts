@@ -42,6 +42,12 @@ export interface BenchSettings {
   dataTransfers: boolean;
   useCudaGraph: boolean;
   streams: number;
+  /**
+   * Inferences kept queued per stream (--inflight; absent: 1, one infer() at a time as a Node
+   * caller runs them). With 2 or more the next inference is queued while one runs (trtexec's
+   * timing loop), and latency is H2D + GPU compute + D2H where the backend has GPU times.
+   */
+  inflight?: number;
 }
 
 /** One configuration timed on one device. */

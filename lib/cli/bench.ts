@@ -33,6 +33,7 @@ export const BENCH: CommandSpec = {
     { name: 'useCudaGraph', type: 'boolean', help: 'GPU: replay each batch size as a CUDA graph (on unless --noCudaGraph)' },
     { name: 'noCudaGraph', type: 'boolean', help: 'GPU: launch the kernels one by one' },
     { name: 'streams', type: 'string', value: 'N', help: 'Execution contexts (streams) running at once', default: '1' },
+    { name: 'inflight', type: 'string', value: 'N', help: 'Inferences queued per stream (1..8): 1 runs one infer() at a time as a Node caller does; 2+ queues the next while one runs, as trtexec\'s timing loop does', default: '1' },
     { name: 'exportTimes', type: 'string', value: 'file.json', help: 'Write every timed inference (start, end, latency, enqueue, GPU times)' },
     { name: 'dumpProfile', type: 'boolean', help: 'After timing, profile every layer (mean of --profileRuns runs) and print the table' },
     { name: 'profileRuns', type: 'string', value: 'N', help: 'Profiled inferences averaged by --dumpProfile', default: '10' },
@@ -48,7 +49,9 @@ export const BENCH: CommandSpec = {
     '  --gpus, the sum over the GPUs, each timed over the same window after a start barrier.\n' +
     'Latency: host wall time of one inference call, from the call to its result: queueing, the\n' +
     '  copies in and out (unless --noDataTransfers) and the compute. Averaged over --avgRuns\n' +
-    '  consecutive inferences, then min / max / mean / median / percentiles.\n' +
+    '  consecutive inferences, then min / max / mean / median / percentiles. With --inflight 2 or\n' +
+    '  more (GPU): H2D + GPU compute + D2H of each inference, as trtexec defines it (the time it\n' +
+    '  waits in the queue is not latency); throughput then has no host gap between inferences.\n' +
     'Enqueue Time: host time to submit one inference (GPU: staging the inputs in pinned memory and\n' +
     '  enqueueing the copies and kernels, before waiting; cpu: the call\'s hand-over). If it\n' +
     '  reaches the GPU compute time, the host limits throughput.\n' +
@@ -135,6 +138,7 @@ export function timingOptions(values: ParsedArgs['values'], batch: number, seed:
   const iterations = intOption(BENCH, 'iterations', values.iterations as string | undefined, 1, 1e9) ?? 10;
   const avgRuns = intOption(BENCH, 'avgRuns', values.avgRuns as string | undefined, 1, 1e6) ?? 10;
   const streams = intOption(BENCH, 'streams', values.streams as string | undefined, 1, 64) ?? 1;
+  const inflight = intOption(BENCH, 'inflight', values.inflight as string | undefined, 1, 8) ?? 1;
   const raw = (values.percentile as string | undefined) ?? '90,95,99';
   const percentiles = raw.split(',').map((p) => Number(p.trim()));
   if (percentiles.length === 0 || percentiles.some((p) => !Number.isFinite(p) || p <= 0 || p > 100)) {
@@ -146,6 +150,7 @@ export function timingOptions(values: ParsedArgs['values'], batch: number, seed:
   return {
     batch, seed, warmUpMs, durationS, iterations, avgRuns, percentiles, streams,
     dataTransfers: values.noDataTransfers !== true, useCudaGraph: values.noCudaGraph !== true,
+    ...(inflight > 1 ? { inflight } : {}),
   };
 }
 

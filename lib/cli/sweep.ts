@@ -59,6 +59,7 @@ export const SWEEP: CommandSpec = {
     { name: 'noDataTransfers', type: 'boolean', help: 'Leave inputs and outputs on the device, as giexec did (the dell2017 preset does)' },
     { name: 'dataTransfers', type: 'boolean', help: 'Copy inputs in and outputs out of every inference (the default without a preset)' },
     { name: 'noCudaGraph', type: 'boolean', help: 'GPU: launch the kernels one by one instead of replaying a CUDA graph' },
+    { name: 'inflight', type: 'string', value: 'N', help: 'Inferences queued per GPU (bench --inflight): 2 times like trtexec, with no host gap between inferences', default: '1' },
     { name: 'duration', type: 'string', value: 's', help: 'Timed seconds per point', default: '2' },
     { name: 'warmUp', type: 'string', value: 'ms', help: 'Warm-up per point', default: '200' },
     { name: 'iterations', type: 'string', value: 'N', help: 'At least this many inferences per point', default: '10' },
@@ -192,7 +193,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
   const findMaxBatch = findMaxBatchRaw === 0 ? undefined : findMaxBatchRaw;  // 0: off
   const timing = timingOptions({
     duration: values.duration ?? '2', warmUp: values.warmUp, iterations: values.iterations,
-    noDataTransfers, noCudaGraph: values.noCudaGraph,
+    noDataTransfers, noCudaGraph: values.noCudaGraph, inflight: values.inflight,
   }, 1, seed);
   for (const n of networks) {
     try {
@@ -299,7 +300,8 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
                   ...(backend !== 'cpu' ? ['--tuneBatch', String(Math.min(point.batch, DEFAULT_TUNE_BATCH))] : [])];
               const args = [...source, '--batch', String(point.batch), '--backend', backend,
                 '--duration', String(timing.durationS), '--warmUp', String(timing.warmUpMs), '--iterations', String(timing.iterations),
-                ...(timing.dataTransfers ? [] : ['--noDataTransfers']), ...(timing.useCudaGraph ? [] : ['--noCudaGraph'])];
+                ...(timing.dataTransfers ? [] : ['--noDataTransfers']), ...(timing.useCudaGraph ? [] : ['--noCudaGraph']),
+                ...((timing.inflight ?? 1) > 1 ? ['--inflight', String(timing.inflight)] : [])];
               const results = await runOnGpus(args, gpuIds, quiet);
               const ips = results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0);
               const gpuIps = results.every((r) => r.gpuComputeImagesPerSecond) ? results.reduce((a, r) => a + (r.gpuComputeImagesPerSecond ?? 0), 0) : undefined;

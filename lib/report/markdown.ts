@@ -70,7 +70,10 @@ function timingLine(sweep: SweepDoc): string {
   if (s.avgRuns !== undefined) parts.push(`averages of ${s.avgRuns} inferences`);
   if (s.dataTransfers !== undefined) parts.push(s.dataTransfers ? 'host-device transfers included' : 'no transfers (--noDataTransfers)');
   if (s.useCudaGraph !== undefined) parts.push(s.useCudaGraph ? 'CUDA graph' : 'no CUDA graph');
-  if (s.streams !== undefined) parts.push(`${s.streams} stream${s.streams === 1 ? '' : 's'}`);
+  if (s.streams !== undefined) {
+    parts.push(`${s.streams} stream${s.streams === 1 ? '' : 's'}`);
+    parts.push((s.inflight ?? 1) > 1 ? `${s.inflight} inferences queued per stream (--inflight)` : 'one inference at a time per stream');
+  }
   return parts.join('; ') || 'not recorded';
 }
 

@@ -28,7 +28,11 @@ interface RankFile {
 }
 
 /** The settings that change what images/s means: results that differ in them cannot be put side by side. */
-const COMPARABLE_SETTINGS: ReadonlyArray<keyof BenchSettings> = ['dataTransfers', 'useCudaGraph'];
+const COMPARABLE_SETTINGS: ReadonlyArray<keyof BenchSettings> = ['dataTransfers', 'useCudaGraph', 'inflight'];
+/** A setting's value, absent ones as their default. */
+function setting(s: BenchSettings, key: keyof BenchSettings): unknown {
+  return key === 'inflight' ? s.inflight ?? 1 : s[key];
+}
 
 function inconsistent(message: string): TensorRTNodeError {
   return new TensorRTNodeError('E_INVALID_ARGUMENT', message);
@@ -142,11 +146,11 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
       `${[...models].map(([m, s]) => `${m} (${s})`).join(', ')}; merge each model's results separately`);
   }
   for (const key of COMPARABLE_SETTINGS) {
-    const firstValue = settingsOf(docs[0])[key];
-    const j = docs.findIndex((d) => settingsOf(d)[key] !== firstValue);
+    const firstValue = setting(settingsOf(docs[0]), key);
+    const j = docs.findIndex((d) => setting(settingsOf(d), key) !== firstValue);
     if (j >= 0) {
       throw inconsistent(`the results disagree on settings.${key}: ${String(firstValue)} in ${source(0)} but ` +
-        `${String(settingsOf(docs[j])[key])} in ${source(j)}; their images/s are not comparable`);
+        `${String(setting(settingsOf(docs[j]), key))} in ${source(j)}; their images/s are not comparable`);
     }
   }
 

@@ -8,7 +8,7 @@ import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTN
 import { resolveBackend, type BackendName } from '../backends';
 import type { Precision } from '../builder/exec_graph';
 import { readPlan, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
-import { native, type NativeHandle } from '../native';
+import { native, type NativeHandle, type QueuedRuns } from '../native';
 
 /** An engine input or output. */
 export interface TensorDesc {
@@ -276,6 +276,38 @@ export class ExecutionContext {
   inferObserved(inputs: Readonly<Record<string, Float32Array>>, histograms: NativeHandle, options: InferOptions = {}):
     Promise<Record<string, Float32Array>> {
     return this.run(inputs, options, histograms);
+  }
+
+  /**
+   * @internal Benchmarks (trtexec's timing loop): `count` inferences back to back with up to
+   * `depth` queued on the device, so it never waits for the host between them (cuda; elsewhere
+   * one after another). Inputs as for infer(); the outputs are the last inference's. Resolves to
+   * the per-inference times and whether they include GPU times.
+   */
+  inferMany(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions, count: number, depth: number):
+    Promise<{ runs: QueuedRuns; gpu: boolean }> {
+    if (this.handle === undefined) return Promise.reject(new DisposedError('execution context'));
+    if (!Number.isInteger(count) || count < 1 || count > 1 << 20) throw argumentError('an integer in [1, 1048576]', 'count', count, 'range');
+    if (!Number.isInteger(depth) || depth < 1 || depth > 8) throw argumentError('an integer in [1, 8]', 'depth', depth, 'range');
+    if (options.profile === true) throw argumentError('false (per-layer profiles time one inference at a time)', 'options.profile', true);
+    const { batch, inputArrays, outputs } = this.check(inputs, options);
+    const handle = this.handle;
+    const result = this.queue.then(async () => {
+      try {
+        const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), undefined,
+          { transfers: options.transfers !== false, graphs: options.cudaGraph !== false, count, depth });
+        if (t?.runs === undefined) throw new TensorRTNodeError('E_INTERNAL', 'the addon returned no benchmark runs');
+        const n = t.runs.computeMs.length;
+        if (t.gpu === true && n > 0) {
+          this.lastTiming = { h2dMs: t.runs.h2dMs[n - 1], computeMs: t.runs.computeMs[n - 1], d2hMs: t.runs.d2hMs[n - 1], enqueueMs: t.runs.enqueueMs[n - 1] };
+        }
+        return { runs: t.runs, gpu: t.gpu === true };
+      } catch (err) {
+        throw fromNative(err);
+      }
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   private run(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions, histograms: NativeHandle | undefined):

@@ -212,6 +212,11 @@ class ExecuteWorker : public StatusWorker {
                 std::vector<FloatArg> outputs, std::shared_ptr<TensorHistograms> histograms, RunOptions options)
       : StatusWorker(env), state_(std::move(state)), batch_(batch), inputs_(std::move(inputs)),
         outputs_(std::move(outputs)), histograms_(std::move(histograms)), options_(options) {}
+  /// Makes this a benchmark loop (Context::execute_many).
+  void repeat(int count, int depth) {
+    count_ = count;
+    depth_ = depth;
+  }
 
  protected:
   Status Run() override {
@@ -235,6 +240,13 @@ class ExecuteWorker : public StatusWorker {
     std::vector<float*> out;
     for (auto& a : inputs_) in.push_back(a.data);
     for (auto& a : outputs_) out.push_back(a.data);
+    if (!histograms_ && count_ > 0) {
+      // A benchmark loop (options.count / options.depth): execute_many.
+      state_->context->set_run_options(options_);
+      Status st = state_->context->execute_many(batch_, in, out, count_, depth_, &runs_);
+      state_->context->set_run_options(RunOptions{});
+      return st;
+    }
     if (!histograms_) {
       state_->context->set_run_options(options_);
       Status st = state_->context->execute(batch_, in, out, nullptr);
@@ -254,6 +266,27 @@ class ExecuteWorker : public StatusWorker {
     return state_->context->execute(batch_, in, out, histograms_.get());
   }
   Napi::Value Finish(Napi::Env env) override {
+    if (count_ > 0) {
+      // { runs: { h2dMs, computeMs, d2hMs, enqueueMs, submitMs, doneMs } }: one Float64Array each,
+      // an entry per inference (GPU times 0 where the backend has none: `gpu` says which).
+      Napi::Object runs = Napi::Object::New(env);
+      const size_t n = runs_.size();
+      const auto column = [&](const char* name, auto get) {
+        Napi::Float64Array a = Napi::Float64Array::New(env, n);
+        for (size_t i = 0; i < n; ++i) a[i] = get(runs_[i]);
+        runs.Set(name, a);
+      };
+      column("h2dMs", [](const QueuedRun& r) { return r.timing.h2d_ms; });
+      column("computeMs", [](const QueuedRun& r) { return r.timing.compute_ms; });
+      column("d2hMs", [](const QueuedRun& r) { return r.timing.d2h_ms; });
+      column("enqueueMs", [](const QueuedRun& r) { return r.timing.enqueue_ms; });
+      column("submitMs", [](const QueuedRun& r) { return r.submit_ms; });
+      column("doneMs", [](const QueuedRun& r) { return r.done_ms; });
+      Napi::Object t = Napi::Object::New(env);
+      t.Set("runs", runs);
+      t.Set("gpu", n > 0 && runs_[0].timing.valid);
+      return t;
+    }
     if (!timing_.valid && !layers_.valid) return env.Undefined();
     Napi::Object t = Napi::Object::New(env);
     if (timing_.valid) {
@@ -280,6 +313,9 @@ class ExecuteWorker : public StatusWorker {
  private:
   RunTiming timing_;
   LayerProfile layers_;
+  std::vector<QueuedRun> runs_;
+  int count_ = 0;  // > 0: a benchmark loop of count_ inferences, depth_ queued
+  int depth_ = 1;
   std::vector<std::pair<std::string, std::string>> layer_names_;
   std::shared_ptr<ContextState> state_;
   int batch_;
@@ -460,8 +496,26 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
     flag("transfers", &options.transfers);
     flag("graphs", &options.graphs);
   }
+  // A benchmark loop: { count, depth } (integers; count 0 or absent: one plain execute).
+  int count = 0, depth = 1;
+  if (info.Length() > 5 && info[5].IsObject()) {
+    Napi::Object o = info[5].As<Napi::Object>();
+    const auto integer = [&](const char* key, int* out, int lo, int hi) {
+      Napi::Value v = o.Get(key);
+      if (v.IsUndefined()) return true;
+      if (!v.IsNumber()) return false;
+      const double d = v.As<Napi::Number>().DoubleValue();
+      if (d != static_cast<double>(static_cast<int64_t>(d)) || d < lo || d > hi) return false;
+      *out = static_cast<int>(d);
+      return true;
+    };
+    if (!integer("count", &count, 0, 1 << 20) || !integer("depth", &depth, 1, kMaxQueueDepth)) {
+      return throw_type(env, "execute options: count is an integer in [0, 1048576], depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
+    }
+  }
   auto* w = new ExecuteWorker(env, h->state, info[1].As<Napi::Number>().Int32Value(), std::move(inputs),
                               std::move(outputs), std::move(histograms), options);
+  if (count > 0) w->repeat(count, depth);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;

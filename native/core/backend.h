@@ -3,6 +3,7 @@
 // Engine; an Engine makes execution Contexts; a Context runs a batch.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,6 +44,17 @@ struct RunOptions {
   bool graphs = true;
 };
 
+/// One inference of Context::execute_many: its GPU times (enqueue_ms: its submission) and, in host
+/// milliseconds from the start of the call, when it was submitted and when the host saw it done.
+struct QueuedRun {
+  RunTiming timing;
+  double submit_ms = 0;
+  double done_ms = 0;
+};
+
+/// The most inferences execute_many keeps queued on a context.
+constexpr int kMaxQueueDepth = 8;
+
 /// Runs batches; one at a time (callers serialise; several contexts run in parallel).
 class Context {
  public:
@@ -56,6 +68,29 @@ class Context {
   /// written (a failure there stops the run and is its result).
   virtual Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                          TensorHistograms* stats) = 0;
+  /// Benchmarks (trtexec's timing loop): `count` inferences of `batch` back to back, keeping up to
+  /// `depth` of them queued so the device does not wait for the host between them. The inputs are
+  /// staged once and copied in by every inference (with transfers); the outputs are the last
+  /// inference's. `runs` gets one entry per inference. Backends without a queue run execute()
+  /// `count` times (depth does not change anything there).
+  virtual Status execute_many(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                              int count, int depth, std::vector<QueuedRun>* runs) {
+    if (count < 1 || depth < 1 || depth > kMaxQueueDepth) {
+      return Status(Code::kInvalidArgument, "execute_many: count must be >= 1 and depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
+    }
+    runs->assign(count, QueuedRun{});
+    const auto start = std::chrono::steady_clock::now();
+    const auto since = [&start]() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
+    for (QueuedRun& r : *runs) {
+      r.submit_ms = since();
+      Status st = execute(batch, inputs, outputs, nullptr);
+      if (!st.is_ok()) return st;
+      r.done_ms = since();
+      r.timing = last_timing();
+      if (!r.timing.valid) r.timing.enqueue_ms = r.done_ms - r.submit_ms;
+    }
+    return Status::ok();
+  }
 
  protected:
   RunOptions options_;

@@ -156,6 +156,38 @@ describe('gpu: the cuda engine', function () {
     engine.dispose();
   });
 
+  it('inferMany queues inferences (bench --inflight): same outputs, GPU times for each, in order', async () => {
+    const net = await Network.fromCaffe(model('googlenet.prototxt'), { seed: 6 });
+    const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'fp16', maxBatchSize: 16 });
+    const inputs = imagesFor(engine, 16, 3);
+    const ctx = engine.createContext();
+    const plain = await ctx.infer(inputs);
+    for (const [count, depth, transfers] of [[12, 2, true], [12, 4, false], [1, 8, true], [5, 1, true]] as const) {
+      const out = Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(16 * t.dims.reduce((a, b) => a * b, 1)).fill(-5)]));
+      const { runs, gpu } = await ctx.inferMany(transfers ? inputs : {}, { transfers, batchSize: 16, outputs: out }, count, depth);
+      const what = `count ${count} depth ${depth} transfers ${transfers}`;
+      assert.equal(gpu, true, what);
+      assert.equal(runs.computeMs.length, count, what);
+      for (let i = 0; i < count; i++) {
+        assert.ok(runs.computeMs[i] > 0 && runs.submitMs[i] <= runs.doneMs[i], `${what}: run ${i}`);
+        if (i > 0) assert.ok(runs.doneMs[i] >= runs.doneMs[i - 1], `${what}: done in order`);
+        assert.ok(transfers ? runs.h2dMs[i] > 0 : runs.h2dMs[i] < 0.05, `${what}: h2d ${runs.h2dMs[i]}`);
+      }
+      if (transfers) assert.deepEqual(out, plain, `${what}: the outputs of the last inference`);
+      else assert.ok(Object.values(out).every((a) => a.every((v) => v === -5)), `${what}: nothing copied back`);
+    }
+    // Queued inferences keep the GPU busy: their wall time is close to the sum of their GPU times.
+    const { runs } = await ctx.inferMany(inputs, { batchSize: 16, transfers: false }, 40, 2);
+    const gpuMs = Array.from(runs.computeMs).reduce((a, b) => a + b, 0);
+    const wallMs = runs.doneMs[39] - runs.submitMs[0];
+    console.log(`      40 queued GoogLeNet fp16 batch 16: ${wallMs.toFixed(2)} ms wall, ${gpuMs.toFixed(2)} ms GPU compute`);
+    assert.ok(wallMs < gpuMs * 1.5 + 1, `wall ${wallMs} ms vs GPU ${gpuMs} ms`);
+    // A plain call still works after the loop.
+    assert.deepEqual(await ctx.infer(inputs), plain);
+    ctx.dispose();
+    engine.dispose();
+  });
+
   it('keeps tactics in a timing cache file, and a new process takes every one from it', async () => {
     const cache = path.join(tmp, 'timing.json');
     const net = await Network.fromCaffe(model('squeezenet1.1.prototxt'), { seed: 2 });

@@ -118,6 +118,24 @@ describe('bench: the command', function () {
     assert.ok(s0.some((a) => s1.some((c) => c.startMs < a.endMs && a.startMs < c.endMs)), 'the streams ran side by side');
   });
 
+  it('--inflight 2 times with inferences queued (trtexec\'s loop): every inference recorded, the setting kept', async () => {
+    const file = path.join(dir, 'inflight-times.json');
+    const r = await run('bench', LENET, ...QUICK, '--inflight', '2', '--exportTimes', file, '--json');
+    assert.equal(r.code, 0, r.err);
+    const b = JSON.parse(r.out) as BenchResult;
+    assert.equal(b.settings.inflight, 2);
+    assert.ok(b.iterations >= 10);
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { times: Array<{ startMs: number; endMs: number; latencyMs: number }> };
+    assert.equal(doc.times.length, b.iterations);
+    for (let i = 1; i < doc.times.length; i++) assert.ok(doc.times[i].endMs >= doc.times[i - 1].endMs, 'in order');
+    assert.ok(doc.times.every((t) => t.startMs >= 0 && t.endMs <= b.walltimeSeconds * 1000 + 1));
+    const plain = JSON.parse((await run('bench', LENET, ...QUICK, '--json')).out) as BenchResult;
+    assert.equal(plain.settings.inflight, undefined, 'one at a time is the default and is not written');
+    const bad = await run('bench', LENET, ...QUICK, '--inflight', '9');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--inflight must be an integer in \[1, 8\]/);
+  });
+
   it('--gpus runs one worker per GPU behind a start barrier and sums their images/s', async () => {
     // Worker 1 reaches the barrier 700 ms late: the timed windows must still start together.
     process.env.TRTN_BENCH_DELAY_RANK = '1:700';

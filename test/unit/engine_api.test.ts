@@ -209,6 +209,28 @@ describe('engine API', () => {
       ctx.dispose();
     });
 
+    it('inferMany (the bench loop): count inferences, outputs of the last, host times per inference', async () => {
+      const ctx = engine.createContext();
+      const first = await ctx.infer({ data: data(3) });
+      const prob = new Float32Array(24);
+      const { runs, gpu } = await ctx.inferMany({ data: data(3) }, { outputs: { prob } }, 5, 2);
+      assert.equal(gpu, false, 'the cpu backend has no GPU times');
+      assert.equal(runs.doneMs.length, 5);
+      for (let i = 0; i < 5; i++) {
+        assert.ok(runs.submitMs[i] <= runs.doneMs[i] && (i === 0 || runs.doneMs[i - 1] <= runs.submitMs[i]), `run ${i} in order`);
+        assert.ok(runs.enqueueMs[i] > 0 && runs.computeMs[i] === 0);
+      }
+      assert.deepEqual(Array.from(prob), Array.from(first.prob));
+      // Without copies nothing is needed but the batch size.
+      assert.equal((await ctx.inferMany({}, { transfers: false, batchSize: 4 }, 1, 8)).runs.doneMs.length, 1);
+      assert.throws(() => ctx.inferMany({ data: data(1) }, {}, 0, 1), { name: 'RangeError', message: /integer in \[1, 1048576\] for count/ });
+      assert.throws(() => ctx.inferMany({ data: data(1) }, {}, 2, 9), { name: 'RangeError', message: /integer in \[1, 8\] for depth/ });
+      assert.throws(() => ctx.inferMany({ data: data(1) }, { profile: true }, 2, 2), { name: 'TypeError', message: /per-layer profiles time one inference at a time/ });
+      assert.throws(() => ctx.inferMany({ data: 'x' as never }, {}, 2, 2), { name: 'TypeError' });
+      ctx.dispose();
+      await assert.rejects(ctx.inferMany({ data: data(1) }, {}, 2, 2), { code: 'E_DISPOSED' });
+    });
+
     it('runs calls on one context in call order, and contexts in parallel', async () => {
       const a = engine.createContext();
       const b = engine.createContext();

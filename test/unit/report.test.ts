@@ -208,6 +208,10 @@ describe('report', () => {
         'E_INVALID_ARGUMENT', 'a report covers one GPU model', 'NVIDIA H200 (docs[0])', 'NVIDIA H100 80GB HBM3 (docs[1])');
       const noCopies = { ...bench({ ips: 1, precision: 'fp16' }), settings: { ...SETTINGS, dataTransfers: false } };
       rejectsSync(() => mergeResults([bench({ ips: 1 }), noCopies]), 'E_INVALID_ARGUMENT', 'disagree on settings.dataTransfers: true in docs[0] but false in docs[1]');
+      const queued = { ...bench({ ips: 1, precision: 'fp16' }), settings: { ...SETTINGS, inflight: 2 } };
+      rejectsSync(() => mergeResults([bench({ ips: 1 }), queued]), 'E_INVALID_ARGUMENT', 'disagree on settings.inflight: 1 in docs[0] but 2 in docs[1]');
+      const one = { ...bench({ ips: 1, precision: 'fp16' }), settings: { ...SETTINGS, inflight: 1 } };
+      assert.equal(mergeResults([bench({ ips: 1 }), one]).points.length, 2, 'an absent inflight is 1');
     });
 
     it("--duplicates last: a later file's point replaces the earlier one, and each replacement is told", () => {

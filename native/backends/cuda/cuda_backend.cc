@@ -117,9 +117,20 @@ class CudaContext : public Context {
   Status init();
   Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
                  TensorHistograms* stats) override;
+  Status execute_many(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                      int count, int depth, std::vector<QueuedRun>* runs) override;
   RunTiming last_timing() const override { return timing_; }
 
  private:
+  Status check_call(int batch, size_t inputs, size_t outputs);
+  void stage_inputs(int batch, const std::vector<const float*>& inputs);
+  float* output_staging(int batch) const;
+  Status enqueue_copies_in(int batch);
+  Status enqueue_run(int batch, TensorHistograms* stats);
+  Status enqueue_copies_out(int batch);
+  void unstage_outputs(int batch, const std::vector<float*>& outputs);
+  /// Marks the context unusable (a failed wait: the stream's state is unknown) and returns st.
+  Status fail(const Status& st);
   Status reserve(int batch);
   Status enqueue_compute(int batch, TensorHistograms* stats, const std::vector<cudaEvent_t>* marks = nullptr);
   Status read_profile(int nodes);
@@ -151,6 +162,7 @@ class CudaContext : public Context {
   const CudaEngine* e_;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t ev_[4] = {nullptr, nullptr, nullptr, nullptr};
+  std::vector<cudaEvent_t> queue_events_;  // execute_many: 4 per inference in flight
   std::vector<cudaEvent_t> marks_;  // profiling: before the inputs' reformats, after each node, after the outputs'
   DeviceBuffer arena_;     // activations, then workspace
   DeviceBuffer staging_;   // float32 inputs and outputs that are stored otherwise
@@ -429,6 +441,7 @@ CudaContext::~CudaContext() {
     if (ev != nullptr) cudaEventDestroy(ev);
   }
   for (cudaEvent_t ev : marks_) cudaEventDestroy(ev);
+  for (cudaEvent_t ev : queue_events_) cudaEventDestroy(ev);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
   cudaGetLastError();
 }
@@ -586,38 +599,44 @@ Status CudaContext::read_profile(int nodes) {
   return Status::ok();
 }
 
-Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                            TensorHistograms* stats) {
+Status CudaContext::check_call(int batch, size_t inputs, size_t outputs) {
   const Graph& g = e_->graph();
   if (batch < 1 || batch > g.max_batch) {
     return Status(Code::kInvalidArgument, "batch " + std::to_string(batch) + " is outside [1, " +
                                               std::to_string(g.max_batch) + "]");
   }
-  if (inputs.size() != g.inputs.size() || outputs.size() != g.outputs.size()) {
+  if (inputs != g.inputs.size() || outputs != g.outputs.size()) {
     return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
   }
   if (broken_) return Status(Code::kCuda, "this execution context is unusable after an earlier CUDA failure: " + broken_reason_);
   TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
-  Status st = reserve(batch);
-  if (!st.is_ok()) return st;
-  timing_ = RunTiming{};
-  const auto submit_start = std::chrono::steady_clock::now();
-  char* base = arena_.as<char>();
-  if (env_flag("TRTN_CUDA_POISON")) {
-    // Tests: every activation starts as NaN (int8: -1), so a value no kernel writes shows.
-    TRTN_CUDA_TRY(cudaMemsetAsync(arena_.get(), 0xFF, arena_.bytes(), stream_));
-    if (staging_.bytes() > 0) TRTN_CUDA_TRY(cudaMemsetAsync(staging_.get(), 0xFF, staging_.bytes(), stream_));
-  }
-  // Host -> pinned (all inputs first, so the H2D events time the copies alone) -> device.
+  return reserve(batch);
+}
+
+void CudaContext::stage_inputs(int batch, const std::vector<const float*>& inputs) {
+  const Graph& g = e_->graph();
   float* pin = host_in_.floats();
   for (size_t i = 0; i < g.inputs.size() && options_.transfers; ++i) {
     const size_t n = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
     std::memcpy(pin, inputs[i], n * sizeof(float));
     pin += n;
   }
-  pin = host_in_.floats();
+}
+
+float* CudaContext::output_staging(int batch) const {
+  // The inputs' staging tensors come first in the staging buffer, then the outputs'.
   float* staged = staging_.as<float>();
-  TRTN_CUDA_TRY(cudaEventRecord(ev_[0], stream_));
+  for (int t : e_->graph().inputs) {
+    if (!direct(t)) staged += static_cast<size_t>(e_->graph().tensors[t].volume) * batch;
+  }
+  return staged;
+}
+
+Status CudaContext::enqueue_copies_in(int batch) {
+  const Graph& g = e_->graph();
+  char* base = arena_.as<char>();
+  const float* pin = host_in_.floats();
+  float* staged = staging_.as<float>();
   for (size_t i = 0; i < g.inputs.size() && options_.transfers; ++i) {
     const int t = g.inputs[i];
     const size_t n = static_cast<size_t>(g.tensors[t].volume) * batch;
@@ -626,12 +645,83 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
     if (!direct(t)) staged += n;
     pin += n;
   }
-  if (!options_.transfers) {
-    // The inputs' staging tensors still come first in the staging buffer.
-    for (int t : g.inputs) {
-      if (!direct(t)) staged += static_cast<size_t>(g.tensors[t].volume) * batch;
-    }
+  return Status::ok();
+}
+
+Status CudaContext::enqueue_copies_out(int batch) {
+  const Graph& g = e_->graph();
+  char* base = arena_.as<char>();
+  float* pout = host_out_.floats();
+  const float* staged = output_staging(batch);
+  for (size_t i = 0; i < g.outputs.size() && options_.transfers; ++i) {
+    const int t = g.outputs[i];
+    const size_t n = static_cast<size_t>(g.tensors[t].volume) * batch;
+    const void* src = direct(t) ? e_->view(t, base, batch).data : staged;
+    TRTN_CUDA_TRY(cudaMemcpyAsync(pout, src, n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    if (!direct(t)) staged += n;
+    pout += n;
   }
+  return Status::ok();
+}
+
+void CudaContext::unstage_outputs(int batch, const std::vector<float*>& outputs) {
+  const Graph& g = e_->graph();
+  const float* pout = host_out_.floats();
+  for (size_t i = 0; i < g.outputs.size() && options_.transfers; ++i) {
+    const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
+    std::memcpy(outputs[i], pout, n * sizeof(float));
+    pout += n;
+  }
+}
+
+Status CudaContext::enqueue_run(int batch, TensorHistograms* stats) {
+  if (stats != nullptr || !use_graphs_ || !options_.graphs || options_.profile) {
+    return enqueue_compute(batch, stats, options_.profile ? &marks_ : nullptr);
+  }
+  auto it = graphs_.find(batch);
+  if (it == graphs_.end()) {
+    cudaGraph_t graph = nullptr;
+    TRTN_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    Status st = enqueue_compute(batch, nullptr);
+    cudaError_t end = cudaStreamEndCapture(stream_, &graph);
+    cudaGraphExec_t exec = nullptr;
+    if (st.is_ok() && end == cudaSuccess) {
+      end = cudaGraphInstantiate(&exec, graph, 0);
+    }
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    if (!st.is_ok()) return st;
+    if (end != cudaSuccess) {
+      // Capture is an optimisation: run directly from now on.
+      cudaGetLastError();
+      use_graphs_ = false;
+      return enqueue_compute(batch, nullptr);
+    }
+    it = graphs_.emplace(batch, exec).first;
+  }
+  return TRTN_CUDA_STATUS(cudaGraphLaunch(it->second, stream_));
+}
+
+Status CudaContext::fail(const Status& st) {
+  broken_ = true;
+  broken_reason_ = st.message();
+  return st;
+}
+
+Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                            TensorHistograms* stats) {
+  const Graph& g = e_->graph();
+  if (Status st = check_call(batch, inputs.size(), outputs.size()); !st.is_ok()) return st;
+  timing_ = RunTiming{};
+  const auto submit_start = std::chrono::steady_clock::now();
+  if (env_flag("TRTN_CUDA_POISON")) {
+    // Tests: every activation starts as NaN (int8: -1), so a value no kernel writes shows.
+    TRTN_CUDA_TRY(cudaMemsetAsync(arena_.get(), 0xFF, arena_.bytes(), stream_));
+    if (staging_.bytes() > 0) TRTN_CUDA_TRY(cudaMemsetAsync(staging_.get(), 0xFF, staging_.bytes(), stream_));
+  }
+  // Host -> pinned (all inputs first, so the H2D events time the copies alone) -> device.
+  stage_inputs(batch, inputs);
+  TRTN_CUDA_TRY(cudaEventRecord(ev_[0], stream_));
+  if (Status st = enqueue_copies_in(batch); !st.is_ok()) return st;
   TRTN_CUDA_TRY(cudaEventRecord(ev_[1], stream_));
   profile_ = LayerProfile{};
   if (options_.profile) {
@@ -641,65 +731,83 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
       marks_.push_back(ev);
     }
   }
-  if (stats != nullptr || !use_graphs_ || !options_.graphs || options_.profile) {
-    st = enqueue_compute(batch, stats, options_.profile ? &marks_ : nullptr);
-  } else {
-    auto it = graphs_.find(batch);
-    if (it == graphs_.end()) {
-      cudaGraph_t graph = nullptr;
-      TRTN_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-      st = enqueue_compute(batch, nullptr);
-      cudaError_t end = cudaStreamEndCapture(stream_, &graph);
-      cudaGraphExec_t exec = nullptr;
-      if (st.is_ok() && end == cudaSuccess) {
-        end = cudaGraphInstantiate(&exec, graph, 0);
-      }
-      if (graph != nullptr) cudaGraphDestroy(graph);
-      if (st.is_ok() && end != cudaSuccess) {
-        // Capture is an optimisation: run directly from now on.
-        cudaGetLastError();
-        use_graphs_ = false;
-        st = enqueue_compute(batch, nullptr);
-      } else if (st.is_ok()) {
-        it = graphs_.emplace(batch, exec).first;
-      }
-    }
-    if (st.is_ok() && it != graphs_.end()) st = TRTN_CUDA_STATUS(cudaGraphLaunch(it->second, stream_));
-  }
-  if (!st.is_ok()) {
+  if (Status st = enqueue_run(batch, stats); !st.is_ok()) {
     cudaStreamSynchronize(stream_);
     cudaGetLastError();
     return st;
   }
   TRTN_CUDA_TRY(cudaEventRecord(ev_[2], stream_));
   // Device -> pinned -> host.
-  float* pout = host_out_.floats();
-  for (size_t i = 0; i < g.outputs.size() && options_.transfers; ++i) {
-    const int t = g.outputs[i];
-    const size_t n = static_cast<size_t>(g.tensors[t].volume) * batch;
-    const void* src = direct(t) ? e_->view(t, base, batch).data : staged;
-    TRTN_CUDA_TRY(cudaMemcpyAsync(pout, src, n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
-    if (!direct(t)) staged += n;
-    pout += n;
-  }
+  if (Status st = enqueue_copies_out(batch); !st.is_ok()) return st;
   TRTN_CUDA_TRY(cudaEventRecord(ev_[3], stream_));
   const double enqueue_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - submit_start).count();
-  st = TRTN_CUDA_STATUS(cudaStreamSynchronize(stream_));
-  if (!st.is_ok()) {
-    broken_ = true;
-    broken_reason_ = st.message();
-    return st;
-  }
-  pout = host_out_.floats();
-  for (size_t i = 0; i < g.outputs.size() && options_.transfers; ++i) {
-    const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
-    std::memcpy(outputs[i], pout, n * sizeof(float));
-    pout += n;
-  }
+  if (Status st = TRTN_CUDA_STATUS(cudaStreamSynchronize(stream_)); !st.is_ok()) return fail(st);
+  unstage_outputs(batch, outputs);
   float ms[3] = {0, 0, 0};
   for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], ev_[k], ev_[k + 1]));
   timing_ = RunTiming{true, ms[0], ms[1], ms[2], enqueue_ms};
   if (options_.profile) return read_profile(static_cast<int>(g.nodes.size()));
+  return Status::ok();
+}
+
+Status CudaContext::execute_many(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
+                                 int count, int depth, std::vector<QueuedRun>* runs) {
+  if (count < 1 || depth < 1 || depth > kMaxQueueDepth) {
+    return Status(Code::kInvalidArgument, "execute_many: count must be >= 1 and depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
+  }
+  if (options_.profile) return Status(Code::kInvalidArgument, "per-layer profiles time one inference at a time: queue depth 1");
+  if (Status st = check_call(batch, inputs.size(), outputs.size()); !st.is_ok()) return st;
+  // One set of 4 events (before the copies in, after them, after the compute, after the copies out)
+  // per inference in flight.
+  while (queue_events_.size() < static_cast<size_t>(4 * depth)) {
+    cudaEvent_t ev = nullptr;
+    TRTN_CUDA_TRY(cudaEventCreate(&ev));
+    queue_events_.push_back(ev);
+  }
+  runs->assign(count, QueuedRun{});
+  const auto start = std::chrono::steady_clock::now();
+  const auto since = [&start]() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
+  // The inputs are staged once; every inference copies them in from there (stream order keeps
+  // an inference's copies behind the one before it), and the last one's outputs come back.
+  stage_inputs(batch, inputs);
+  const auto finish = [&](int i) -> Status {
+    cudaEvent_t* ev = &queue_events_[4 * (i % depth)];
+    if (Status st = TRTN_CUDA_STATUS(cudaEventSynchronize(ev[3])); !st.is_ok()) return fail(st);
+    QueuedRun& r = (*runs)[i];
+    r.done_ms = since();
+    float ms[3] = {0, 0, 0};
+    for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], ev[k], ev[k + 1]));
+    r.timing.valid = true;
+    r.timing.h2d_ms = ms[0];
+    r.timing.compute_ms = ms[1];
+    r.timing.d2h_ms = ms[2];
+    return Status::ok();
+  };
+  for (int i = 0; i < count; ++i) {
+    if (i >= depth) {
+      if (Status st = finish(i - depth); !st.is_ok()) return st;
+    }
+    cudaEvent_t* ev = &queue_events_[4 * (i % depth)];
+    QueuedRun& r = (*runs)[i];
+    r.submit_ms = since();
+    TRTN_CUDA_TRY(cudaEventRecord(ev[0], stream_));
+    if (Status st = enqueue_copies_in(batch); !st.is_ok()) return st;
+    TRTN_CUDA_TRY(cudaEventRecord(ev[1], stream_));
+    if (Status st = enqueue_run(batch, nullptr); !st.is_ok()) {
+      cudaStreamSynchronize(stream_);
+      cudaGetLastError();
+      return st;
+    }
+    TRTN_CUDA_TRY(cudaEventRecord(ev[2], stream_));
+    if (Status st = enqueue_copies_out(batch); !st.is_ok()) return st;
+    TRTN_CUDA_TRY(cudaEventRecord(ev[3], stream_));
+    r.timing.enqueue_ms = since() - r.submit_ms;
+  }
+  for (int i = std::max(0, count - depth); i < count; ++i) {
+    if (Status st = finish(i); !st.is_ok()) return st;
+  }
+  unstage_outputs(batch, outputs);
+  timing_ = runs->back().timing;
   return Status::ok();
 }
 
