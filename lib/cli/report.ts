@@ -106,7 +106,8 @@ async function runMerge(argv: readonly string[], out: (s: string) => void, err: 
   const output = values.output as string | undefined;
   if (output === '') throw new UsageError('tensorrt-node report merge: -o needs a file name');
   const replaced: string[] = [];
-  const merged = mergeResults(await readInputs(positionals), { sources: positionals, ...duplicatesOption(REPORT_MERGE, values, replaced) });
+  const duplicates = duplicatesOption(REPORT_MERGE, values, replaced);
+  const merged = mergeResults(await readInputs(positionals), { sources: positionals, ...duplicates });
   for (const r of replaced) err(`replaced: ${r}`);
   const text = `${JSON.stringify(merged, null, 1)}\n`;
   if (output === undefined) {
@@ -135,11 +136,12 @@ async function runBuild(argv: readonly string[], out: (s: string) => void, err: 
     if (values[name] === '') throw new UsageError(`tensorrt-node report build: --${name} needs a value`);
   }
   const batch = intOption(REPORT_BUILD, 'batch', values.batch as string | undefined, 1, 1 << 20);
+  const replaced: string[] = [];
+  const duplicates = duplicatesOption(REPORT_BUILD, values, replaced);
   const peerFile = values.peer as string | undefined;
   const docs = await readInputs(positionals);
   const peer: PeerDoc | undefined = peerFile === undefined ? undefined : await readPeerFile(peerFile);
-  const replaced: string[] = [];
-  const sweep = mergeResults(docs, { sources: positionals, ...duplicatesOption(REPORT_BUILD, values, replaced) });
+  const sweep = mergeResults(docs, { sources: positionals, ...duplicates });
   const outDir = (values.output as string | undefined) ?? path.join('results', gpuFolderName(gpuModel(sweep)));
   const result = await writeReport(sweep, {
     outDir, peer, batch, fontFile: values.font as string | undefined,

@@ -26,6 +26,8 @@ import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } fro
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const POWERS = Array.from({ length: 13 }, (_, i) => 2 ** i);  // 1 .. 4096
+/** The largest maxBatchSize a Builder takes. */
+const MAX_BATCH = 1 << 20;
 
 /** Presets: what a study ran. */
 export const PRESETS: Record<string, {
@@ -189,8 +191,12 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
     throw new UsageError('tensorrt-node sweep: --dataTransfers and --noDataTransfers contradict each other');
   }
   const noDataTransfers = values.noDataTransfers === true || (values.dataTransfers !== true && preset?.dataTransfers === false);
-  const findMaxBatchRaw = intOption(SWEEP, 'findMaxBatch', values.findMaxBatch as string | undefined, 0, 1 << 30) ?? preset?.findMaxBatch;
+  const findMaxBatchRaw = intOption(SWEEP, 'findMaxBatch', values.findMaxBatch as string | undefined, 0, MAX_BATCH) ?? preset?.findMaxBatch;
   const findMaxBatch = findMaxBatchRaw === 0 ? undefined : findMaxBatchRaw;  // 0: off
+  if (findMaxBatch !== undefined && !noDataTransfers) {
+    throw new UsageError('tensorrt-node sweep: --findMaxBatch times without copies (no host arrays hold a batch that large); ' +
+      'add --noDataTransfers, or --findMaxBatch 0');
+  }
   const timing = timingOptions({
     duration: values.duration ?? '2', warmUp: values.warmUp, iterations: values.iterations,
     noDataTransfers, noCudaGraph: values.noCudaGraph, inflight: values.inflight,
@@ -252,6 +258,10 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
     for (const precision of precisions) {
       const mine = plan.filter((p) => p.network === network && p.precision === precision);
       const single = mine.filter((p) => p.gpus === 1);
+      // One engine for every point of this network and precision (the multi-GPU workers run its
+      // plan), tuned the way the workers would tune their own if there is none.
+      const maxBatch = Math.max(...mine.map((p) => p.batch));
+      const tuneBatch = Math.min(maxBatch, DEFAULT_TUNE_BATCH);
       let engine: Engine | undefined;
       let buildFailure: string | undefined;  // one failed build is not retried for every batch
       let oomAt: number | undefined;
@@ -273,10 +283,9 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
             if (point.gpus === 1) {
               if (buildFailure !== undefined) throw new TensorRTNodeError('E_INTERNAL', `not run: the engine did not build: ${buildFailure}`);
               if (engine === undefined) {
-                const maxBatch = Math.max(...single.map((p) => p.batch));
                 try {
                   engine = await new Builder({ backend, timingCache, logger: quiet })
-                    .build(net, { precision, maxBatchSize: maxBatch, ...(backend !== 'cpu' ? { tuneBatch: Math.min(maxBatch, DEFAULT_TUNE_BATCH) } : {}) });
+                    .build(net, { precision, maxBatchSize: maxBatch, ...(backend !== 'cpu' ? { tuneBatch } : {}) });
                 } catch (e) {
                   if (!isOom(e)) buildFailure = (e as Error).message;
                   throw e;
@@ -291,13 +300,13 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
               // Every GPU runs the 1-GPU points' engine (its plan: the same tactics and INT8
               // scales), so N GPUs scale exactly what 1 GPU measured; without one, each worker
               // builds it the same way.
-              if (engine !== undefined && planFile === undefined) {
+              if (engine !== undefined && planFile === undefined && point.batch <= engine.maxBatchSize) {
                 planFile = path.join(os.tmpdir(), `trtn-sweep-${process.pid}-${network.replace(/[^A-Za-z0-9]/g, '_')}-${precision}.plan`);
                 await engine.save(planFile);
               }
               const source = planFile !== undefined ? [planFile] :
                 [file, '--precision', precision, '--seed', String(seed), '--timingCache', timingCache,
-                  ...(backend !== 'cpu' ? ['--tuneBatch', String(Math.min(point.batch, DEFAULT_TUNE_BATCH))] : [])];
+                  ...(backend !== 'cpu' ? ['--tuneBatch', String(Math.min(point.batch, tuneBatch))] : [])];
               const args = [...source, '--batch', String(point.batch), '--backend', backend,
                 '--duration', String(timing.durationS), '--warmUp', String(timing.warmUpMs), '--iterations', String(timing.iterations),
                 ...(timing.dataTransfers ? [] : ['--noDataTransfers']), ...(timing.useCudaGraph ? [] : ['--noCudaGraph']),
@@ -351,29 +360,37 @@ async function probeLargerBatches(o: {
   backend: BackendChoice; timingCache: string; timing: ReturnType<typeof timingOptions>; progress: Progress;
   record: (p: SweepPoint, label: string, outcome: string) => Promise<void>;
 }): Promise<void> {
-  const top = Math.min(o.limit, o.indexLimit);
+  const top = Math.min(o.limit, o.indexLimit, MAX_BATCH);
   const batches: number[] = [];
   for (let b = o.start * 2; b <= top; b *= 2) batches.push(b);
-  if (o.indexLimit <= o.limit && top > o.start && !batches.includes(top)) batches.push(top);
+  if (o.indexLimit <= Math.min(o.limit, MAX_BATCH) && top > o.start && !batches.includes(top)) batches.push(top);
   if (batches.length === 0) return;
   const name = o.net.name || o.network;
   const why = 'found by --findMaxBatch: no copies, a warm-up and 2 timed inferences';
   let big: Engine | undefined;
+  const builder = new Builder({ backend: o.backend, timingCache: o.timingCache, logger: () => undefined });
+  // The tensorrt backend sizes a context for the engine's max batch when it is made: there, one
+  // engine per batch; the others allocate per batch, so one engine serves them all.
+  const perBatch = builder.backend === 'tensorrt';
+  const buildFor = (maxBatchSize: number): Promise<Engine> =>
+    builder.build(o.net, { precision: o.precision, maxBatchSize, ...(builder.backend !== 'cpu' ? { tuneBatch: Math.min(maxBatchSize, DEFAULT_TUNE_BATCH) } : {}) });
   try {
-    try {
-      big = await new Builder({ backend: o.backend, timingCache: o.timingCache, logger: () => undefined })
-        .build(o.net, { precision: o.precision, maxBatchSize: batches[batches.length - 1], ...(o.backend !== 'cpu' ? { tuneBatch: DEFAULT_TUNE_BATCH } : {}) });
-    } catch (e) {
-      o.progress.grow(1);
-      const base = { network: name, precision: o.precision, batch: batches[0], gpus: 1 };
-      await o.record({ ...base, status: isOom(e) ? 'oom' : 'error', message: `${why}; the engine for batch ${batches[batches.length - 1]} did not build: ${(e as Error).message}` },
-        `${name} ${o.precision} batch ${batches[0]} x1 GPU`, isOom(e) ? 'out of memory' : 'error');
-      return;
-    }
     for (const batch of batches) {
       o.progress.grow(1);
       const label = `${name} ${o.precision} batch ${batch} x1 GPU (--findMaxBatch)`;
       const base = { network: name, precision: o.precision, batch, gpus: 1 };
+      if (big === undefined || perBatch) {
+        big?.dispose();
+        big = undefined;
+        const size = perBatch ? batch : batches[batches.length - 1];
+        try {
+          big = await buildFor(size);
+        } catch (e) {
+          await o.record({ ...base, status: isOom(e) ? 'oom' : 'error', message: `${why}; the engine for batch ${size} did not build: ${(e as Error).message}` },
+            label, isOom(e) ? 'out of memory' : 'error');
+          return;
+        }
+      }
       try {
         const probe = { ...o.timing, batch, warmUpMs: 0, durationS: 0, iterations: 2, avgRuns: 1, streams: 1, dataTransfers: false };
         const { result } = await benchEngine(big, { file: o.file, name: o.net.name }, probe, { deviceIndex: 0 });

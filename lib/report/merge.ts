@@ -120,8 +120,9 @@ function devicesOf(doc: BenchResult | SweepDoc): string[] {
  * precision, batch and rank.size (a BenchResult without `rank` is a 1-GPU run); each run must have
  * every rank 0..size-1 exactly once, and becomes one SweepPoint with `gpus` = size and images per
  * second summed over its GPUs. Sweep docs' points are taken as they are. Every document must be
- * from one GPU model and agree on whether transfers are timed and CUDA graphs used, and no
- * (network, precision, batch, GPU count) may appear twice.
+ * from one GPU model and agree on whether transfers are timed, CUDA graphs used and how many
+ * inferences were queued, and no (network, precision, batch, GPU count) may appear twice unless
+ * options.duplicates is 'last' (the later document's point wins).
  *
  * Throws TypeError for a document of the wrong shape (naming the field), E_INVALID_ARGUMENT when
  * the documents do not fit together (the message names the sources and what is missing).
@@ -134,6 +135,12 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
   const sources = options.sources;
   if (sources !== undefined && (!Array.isArray(sources) || sources.some((s) => typeof s !== 'string'))) {
     throw argumentError('an array of strings', 'options.sources', sources);
+  }
+  if (options.duplicates !== undefined && options.duplicates !== 'error' && options.duplicates !== 'last') {
+    throw argumentError("'error' or 'last'", 'options.duplicates', options.duplicates);
+  }
+  if (options.onReplaced !== undefined && typeof options.onReplaced !== 'function') {
+    throw argumentError('a function', 'options.onReplaced', options.onReplaced);
   }
   const source = (i: number): string => sources?.[i] ?? `docs[${i}]`;
   docs.forEach((d, i) => checkResultDoc(d, `docs[${i}]`));
@@ -184,9 +191,6 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
   }
   entries.sort((a, b) => a.order - b.order);
 
-  if (options.duplicates !== undefined && options.duplicates !== 'error' && options.duplicates !== 'last') {
-    throw argumentError("'error' or 'last'", 'options.duplicates', options.duplicates);
-  }
   const seen = new Map<string, { source: string; index: number }>();
   const dropped = new Set<number>();
   entries.forEach(({ point: p, source: s }, index) => {

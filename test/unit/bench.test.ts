@@ -287,6 +287,18 @@ describe('sweep', function () {
     assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 2/);
   });
 
+  it('a scaling batch outside --batches: the one engine is built for it too, and the workers run its plan', async () => {
+    const out = path.join(dir, 'outside.json');
+    const { runSweep } = await import('../../lib/cli/sweep');
+    const code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '1,2',
+      '--gpus', '1,2', '--scalingBatch', '4', '--duration', '0', '--warmUp', '0', '--iterations', '2', '-o', out], () => undefined, () => undefined,
+    { progress: { write: () => undefined, tty: false } });
+    assert.equal(code, 0);
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
+    assert.deepEqual(doc.points.map((p) => `${p.batch} x${p.gpus} ${p.status}`), ['1 x1 ok', '2 x1 ok', '4 x2 ok']);
+    assert.ok((doc.points[2].perGpu ?? []).every((r) => /\.plan$/.test(r.network)));
+  });
+
   it('scales over 4 workers (the 2017 study\'s GPU count): one plan, one start barrier, images/s summed', async () => {
     const out = path.join(dir, 'four.json');
     const { runSweep } = await import('../../lib/cli/sweep');
@@ -340,7 +352,7 @@ describe('sweep', function () {
     let code: number;
     try {
       code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '1,2',
-        '--findMaxBatch', '64', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], (s) => lines.push(s), () => undefined,
+        '--findMaxBatch', '64', '--noDataTransfers', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], (s) => lines.push(s), () => undefined,
       { progress: { write: (s) => progress.push(s), tty: false } });
     } finally {
       delete process.env.TRTN_CPU_ARENA_LIMIT;
@@ -351,14 +363,14 @@ describe('sweep', function () {
     assert.match(doc.points[2].message ?? '', /found by --findMaxBatch: no copies/);
     assert.equal(doc.points[2].perGpu?.[0].settings.dataTransfers, false);
     assert.equal(doc.points[2].perGpu?.[0].iterations, 2);
-    assert.equal(doc.points[0].perGpu?.[0].settings.dataTransfers, true, 'the listed batches keep the sweep\'s settings');
+    assert.equal(doc.settings.dataTransfers, false);
     assert.match(doc.points[3].message ?? '', /found by --findMaxBatch.*cannot allocate/);
     assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 4, out of memory from batch 8/);
     assert.match(progress[3], /^\[4\/4\] LeNet fp32 batch 8 x1 GPU \(--findMaxBatch\): out of memory/);
 
     // Without a memory limit it stops at N and says why.
     const code2 = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '2',
-      '--findMaxBatch', '12', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], () => undefined, () => undefined,
+      '--findMaxBatch', '12', '--noDataTransfers', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], () => undefined, () => undefined,
     { progress: { write: () => undefined, tty: false } });
     assert.equal(code2, 0);
     const doc2 = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
@@ -378,15 +390,22 @@ describe('sweep', function () {
     assert.equal(doc.settings.dataTransfers, false);
     assert.deepEqual(doc.points.map((p) => `${p.batch} x${p.gpus}`), ['1 x1', '1 x2']);
     for (const p of doc.points) for (const r of p.perGpu ?? []) assert.equal(r.settings.dataTransfers, false, 'every GPU worker too');
-    assert.equal(await runSweep([...args, '--dataTransfers', '--gpus', '1'], () => undefined, () => undefined, quiet), 0);
+    assert.equal(await runSweep([...args, '--dataTransfers', '--gpus', '1', '--findMaxBatch', '0'], () => undefined, () => undefined, quiet), 0);
     doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
     assert.equal(doc.settings.dataTransfers, true);
     const r = await run('sweep', '--backend', 'cpu', '--dataTransfers', '--noDataTransfers');
     assert.equal(r.code, 2);
     assert.match(r.err, /--dataTransfers and --noDataTransfers contradict each other/);
-    const bad = await run('sweep', '--backend', 'cpu', '--findMaxBatch', 'x');
-    assert.equal(bad.code, 2);
-    assert.match(bad.err, /--findMaxBatch/);
+    for (const [extra, message] of [
+      [['--findMaxBatch', 'x'], /--findMaxBatch must be an integer in \[0, 1048576\]/],
+      [['--findMaxBatch', '2097152', '--noDataTransfers'], /--findMaxBatch must be an integer in \[0, 1048576\]/],
+      [['--findMaxBatch', '64'], /--findMaxBatch times without copies .* add --noDataTransfers, or --findMaxBatch 0/],
+      [['--preset', 'dell2017', '--dataTransfers'], /--findMaxBatch times without copies/],
+    ] as Array<[string[], RegExp]>) {
+      const bad = await run('sweep', '--backend', 'cpu', ...extra);
+      assert.equal(bad.code, 2, extra.join(' '));
+      assert.match(bad.err, message);
+    }
   });
 
   it('refuses unknown presets, networks and bad lists', async () => {

@@ -501,6 +501,7 @@ describe('report', () => {
         [['report', 'build', 'x.json', '--colour'], /report build: Unknown option '--colour'/],
         [['report', 'build', 'x.json', '--peer'], /report build: Option '--peer <value>' argument missing/],
         [['report', 'build', 'x.json', '-o', ''], /--output needs a value/],
+        [['report', 'merge', 'x.json', '--duplicates', 'first'], /report merge: --duplicates is 'error' or 'last', got 'first'/],
       ];
       for (const [argv, message] of cases) {
         const r = await run(...argv);
@@ -527,6 +528,24 @@ describe('report', () => {
       const peer = await run('report', 'build', sweepFile, '--peer', badPeer, '-o', path.join(dir, 'cli-x'));
       assert.equal(peer.code, 1);
       assert.match(peer.err, /^error E_PARSE: .*cli-peer\.json: Expected an object for document\.alexnet\.precisions/);
+    });
+
+    it('--duplicates last: the later file wins, each replacement on stderr and in REPORT.md', async () => {
+      const a = path.join(dir, 'cli-dup-a.json');
+      const b = path.join(dir, 'cli-dup-b.json');
+      fs.writeFileSync(a, JSON.stringify(sweepDoc([ok('AlexNet', 'int8', 128, 1, 1000)])));
+      fs.writeFileSync(b, JSON.stringify(sweepDoc([ok('AlexNet', 'int8', 128, 1, 2000)])));
+      const refused = await run('report', 'merge', a, b);
+      assert.equal(refused.code, 1);
+      assert.match(refused.err, /appears twice: in .*cli-dup-a\.json points\[0\] and in .*cli-dup-b\.json points\[0\]; keep one of them \(or --duplicates last\)/);
+      const merged = await run('report', 'merge', a, b, '--duplicates', 'last');
+      assert.equal(merged.code, 0, merged.err);
+      assert.equal((JSON.parse(merged.out) as SweepDoc).points[0].imagesPerSecond, 2000);
+      assert.match(merged.err, /^replaced: AlexNet int8 batch 128 on 1 GPU\(s\): .*cli-dup-b\.json points\[0\] replaces .*cli-dup-a\.json points\[0\]$/);
+      const outDir = path.join(dir, 'cli-dup-report');
+      const built = await run('report', 'build', a, b, '--duplicates', 'last', '-o', outDir);
+      assert.equal(built.code, 0, built.err);
+      assert.match(fs.readFileSync(path.join(outDir, 'REPORT.md'), 'utf8'), /--duplicates last: 1 point\(s\) replaced by a later file's/);
     });
 
     it('a missing rank exits 1 with E_INVALID_ARGUMENT naming the file', async () => {

@@ -84,10 +84,19 @@ Status CpuContext::reserve(int batch) {
   storage_.reset();
   arena_ = nullptr;
   capacity_ = 0;
-  // Tests: TRTN_CPU_ARENA_LIMIT (bytes) makes larger activation arenas fail like a full memory.
-  const char* limit = std::getenv("TRTN_CPU_ARENA_LIMIT");
-  const bool over = limit != nullptr && *limit != '\0' && bytes > std::strtoll(limit, nullptr, 10);
-  uint8_t* raw = over ? nullptr : new (std::nothrow) uint8_t[static_cast<size_t>(bytes) + 64];
+  // Tests: TRTN_CPU_ARENA_LIMIT=<bytes> makes larger activation arenas fail like a full memory.
+  if (const char* limit = std::getenv("TRTN_CPU_ARENA_LIMIT"); limit != nullptr && *limit != '\0') {
+    char* end = nullptr;
+    const long long cap = std::strtoll(limit, &end, 10);
+    if (*end != '\0' || cap < 0) {
+      return Status(Code::kInvalidArgument, std::string("TRTN_CPU_ARENA_LIMIT (a test hook) must be a number of bytes, got '") + limit + "'");
+    }
+    if (bytes > cap) {
+      return Status(Code::kOutOfMemory, "cpu backend: cannot allocate " + std::to_string(bytes) + " bytes of activations for batch " +
+                                            std::to_string(batch) + " (TRTN_CPU_ARENA_LIMIT is " + limit + ")");
+    }
+  }
+  uint8_t* raw = new (std::nothrow) uint8_t[static_cast<size_t>(bytes) + 64];
   if (raw == nullptr) {
     const long pages = sysconf(_SC_AVPHYS_PAGES);
     const long page = sysconf(_SC_PAGESIZE);

@@ -460,6 +460,28 @@ Status CudaContext::init() {
 Status CudaContext::reserve(int batch) {
   if (Status st = check_index_range(e_->index_range(), batch); !st.is_ok()) return st;
   const Graph& g = e_->graph();
+  if (batch > capacity_) {
+    drop_graphs();
+    arena_.reset();
+    staging_.reset();
+    capacity_ = 0;
+    const size_t arena = static_cast<size_t>(e_->plan().arena_per_image) * batch + e_->workspace_bytes(batch);
+    Status st = arena_.allocate(arena, "the activations of batch " + std::to_string(batch));
+    if (!st.is_ok()) return st;
+    int64_t staged = 0;
+    for (int t : g.inputs) {
+      if (!direct(t)) staged += g.tensors[t].volume;
+    }
+    for (int t : g.outputs) {
+      if (!direct(t)) staged += g.tensors[t].volume;
+    }
+    if (staged > 0) {
+      st = staging_.allocate(static_cast<size_t>(staged) * batch * sizeof(float),
+                             "float32 input / output staging of batch " + std::to_string(batch));
+      if (!st.is_ok()) return st;
+    }
+    capacity_ = batch;
+  }
   if (options_.transfers && batch > host_capacity_) {
     // Pinned host staging is only needed for copies: a run without them (a benchmark of a huge
     // batch) takes no host memory.
@@ -471,30 +493,13 @@ Status CudaContext::reserve(int batch) {
     for (int t : g.outputs) out_floats += g.tensors[t].volume;
     Status st = host_in_.allocate(static_cast<size_t>(in_floats) * batch * sizeof(float), "inputs");
     if (st.is_ok()) st = host_out_.allocate(static_cast<size_t>(out_floats) * batch * sizeof(float), "outputs");
-    if (!st.is_ok()) return st;
+    if (!st.is_ok()) {
+      host_in_.reset();
+      host_out_.reset();
+      return st;
+    }
     host_capacity_ = batch;
   }
-  if (batch <= capacity_) return Status::ok();
-  drop_graphs();
-  arena_.reset();
-  staging_.reset();
-  capacity_ = 0;
-  const size_t arena = static_cast<size_t>(e_->plan().arena_per_image) * batch + e_->workspace_bytes(batch);
-  Status st = arena_.allocate(arena, "the activations of batch " + std::to_string(batch));
-  if (!st.is_ok()) return st;
-  int64_t staged = 0;
-  for (int t : g.inputs) {
-    if (!direct(t)) staged += g.tensors[t].volume;
-  }
-  for (int t : g.outputs) {
-    if (!direct(t)) staged += g.tensors[t].volume;
-  }
-  if (staged > 0) {
-    st = staging_.allocate(static_cast<size_t>(staged) * batch * sizeof(float),
-                           "float32 input / output staging of batch " + std::to_string(batch));
-    if (!st.is_ok()) return st;
-  }
-  capacity_ = batch;
   return Status::ok();
 }
 

@@ -42,7 +42,7 @@ IndexRange index_range(const Graph& graph);
 
 /// Ok when `batch` <= range.max_batch; otherwise kInvalidArgument:
 /// "batch 200000 is beyond what layer 'conv1/7x7_s2' can index with 32-bit offsets (200000 x 12544
-/// = 2.51e9 GEMM rows > 2^31 - 257); the largest batch this engine runs is 171195". `what` names
+/// = 2.51e9 GEMM rows > 2^31 - 257); the largest batch this engine runs is 171196". `what` names
 /// the number ("batch", "maxBatchSize").
 Status check_index_range(const IndexRange& range, int64_t batch, const char* what = "batch");
 
