@@ -13,7 +13,7 @@ import type { BackendChoice } from '../backends';
 import { Builder } from '../builder/builder';
 import type { Precision } from '../builder/exec_graph';
 import { runOnGpus } from '../bench/multi';
-import type { BenchSettings, SweepDoc, SweepPoint } from '../bench/result';
+import type { BenchResult, BenchSettings, SweepDoc, SweepPoint } from '../bench/result';
 import { benchEngine, packageVersion } from '../bench/timing';
 import { devices } from '../device';
 import { TensorRTNodeError } from '../errors';
@@ -292,9 +292,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
                 }
               }
               const { result } = await benchEngine(engine, { file, name: net.name }, { ...timing, batch: point.batch }, { deviceIndex: 0 });
-              await record({ ...base, status: 'ok', imagesPerSecond: result.throughput.imagesPerSecond,
-                ...(result.gpuComputeImagesPerSecond ? { gpuComputeImagesPerSecond: result.gpuComputeImagesPerSecond } : {}), perGpu: [result] },
-              label, `${human(result.throughput.imagesPerSecond)} images/s`);
+              await record(okPoint(base, result), label, `${human(result.throughput.imagesPerSecond)} images/s`);
             } else {
               const gpuIds = backend === 'cpu' ? Array.from({ length: point.gpus }, (_, i) => String(i)) : devices().devices.slice(0, point.gpus).map((d) => String(d.index));
               // Every GPU runs the 1-GPU points' engine (its plan: the same tactics and INT8
@@ -349,6 +347,14 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
   return doc.points.some((p) => p.status === 'error') ? 1 : 0;
 }
 
+/** The point of one GPU's result. */
+function okPoint(base: Pick<SweepPoint, 'network' | 'precision' | 'batch' | 'gpus'>, result: BenchResult): SweepPoint {
+  return {
+    ...base, status: 'ok', imagesPerSecond: result.throughput.imagesPerSecond,
+    ...(result.gpuComputeImagesPerSecond ? { gpuComputeImagesPerSecond: result.gpuComputeImagesPerSecond } : {}), perGpu: [result],
+  };
+}
+
 /**
  * --findMaxBatch: batches past the sweep's list, doubling from `start`, on one engine built for the
  * largest of them, each a warm-up and 2 timed inferences without copies (no host arrays, so any
@@ -397,9 +403,7 @@ async function probeLargerBatches(o: {
         const last = batch === batches[batches.length - 1];
         const stop = !last ? '' : batch === o.indexLimit ? '; the largest batch this engine can index' :
           batch * 2 > o.limit ? `; the next doubling passes --findMaxBatch ${o.limit}` : '';
-        await o.record({ ...base, status: 'ok', message: why + stop, imagesPerSecond: result.throughput.imagesPerSecond,
-          ...(result.gpuComputeImagesPerSecond ? { gpuComputeImagesPerSecond: result.gpuComputeImagesPerSecond } : {}), perGpu: [result] },
-        label, `${human(result.throughput.imagesPerSecond)} images/s`);
+        await o.record({ ...okPoint(base, result), message: why + stop }, label, `${human(result.throughput.imagesPerSecond)} images/s`);
       } catch (e) {
         const oom = isOom(e);
         await o.record({ ...base, status: oom ? 'oom' : 'error', message: `${why}: ${(e as Error).message}` }, label,

@@ -302,9 +302,16 @@ describe('sweep', function () {
   it('scales over 4 workers (the 2017 study\'s GPU count): one plan, one start barrier, images/s summed', async () => {
     const out = path.join(dir, 'four.json');
     const { runSweep } = await import('../../lib/cli/sweep');
-    const code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'int8', '--batches', '2',
-      '--gpus', '1,2,4', '--duration', '0.3', '--warmUp', '10', '--noDataTransfers', '-o', out], () => undefined, () => undefined,
-    { progress: { write: () => undefined, tty: false } });
+    // Worker 3 reaches the barrier 700 ms late: the four timed windows must still start together.
+    process.env.TRTN_BENCH_DELAY_RANK = '3:700';
+    let code: number;
+    try {
+      code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'int8', '--batches', '2',
+        '--gpus', '1,2,4', '--duration', '0.3', '--warmUp', '10', '--noDataTransfers', '-o', out], () => undefined, () => undefined,
+      { progress: { write: () => undefined, tty: false } });
+    } finally {
+      delete process.env.TRTN_BENCH_DELAY_RANK;
+    }
     assert.equal(code, 0);
     const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
     assert.deepEqual(doc.points.map((p) => `${p.batch} x${p.gpus} ${p.status}`), ['2 x1 ok', '2 x2 ok', '2 x4 ok']);
@@ -313,7 +320,7 @@ describe('sweep', function () {
     assert.deepEqual(four.perGpu?.map((r) => r.device.visibleDevice), ['0', '1', '2', '3']);
     assert.ok(Math.abs((four.imagesPerSecond ?? 0) - (four.perGpu ?? []).reduce((a, r) => a + r.throughput.imagesPerSecond, 0)) < 1e-6);
     const starts = (four.perGpu ?? []).map((r) => (r.timedWindow as { startEpochMs: number }).startEpochMs);
-    assert.ok(Math.max(...starts) - Math.min(...starts) < 200, `the 4 timed windows start together: ${starts.join(', ')}`);
+    assert.ok(Math.max(...starts) - Math.min(...starts) < 400, `the 4 timed windows start together: ${starts.join(', ')}`);
     assert.ok((four.perGpu ?? []).every((r) => r.settings.dataTransfers === false && /\.plan$/.test(r.network)));
   });
 
