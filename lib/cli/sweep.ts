@@ -227,6 +227,10 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
   }
   err(`sweep: ${plan.length} points (${networks.join(', ')}; ${precisions.join(', ')}; batch ${batches[0]}..${batches[batches.length - 1]}; ` +
     `${counts.join(', ')} GPU(s)${preset ? `; preset ${presetName}: ${preset.about}` : ''}), about ${Math.ceil((plan.length * (timing.durationS + timing.warmUpMs / 1000 + 1)) / 60)} min`);
+  if (visible === 0 && (batches[batches.length - 1] > 64 || findMaxBatch !== undefined)) {
+    err('warning: these points run on the cpu backend, where large batches take minutes each and --findMaxBatch ' +
+      'fills host memory; for a quick look: --batches 1..16 --findMaxBatch 0');
+  }
   const progressIo = io.progress ?? { write: (s: string) => process.stderr.write(s), tty: process.stderr.isTTY === true };
   const progress = new Progress(plan.length, progressIo.tty, progressIo.write);
   const settings: BenchSettings = { ...timing, percentiles: timing.percentiles };

@@ -353,13 +353,14 @@ describe('sweep', function () {
     engine.dispose();
     const out = path.join(dir, 'fit.json');
     const lines: string[] = [];
+    const errors: string[] = [];
     const progress: string[] = [];
     // A memory that holds 5 images: batch 4 runs, 8 does not.
     process.env.TRTN_CPU_ARENA_LIMIT = String(perImage * 5);
     let code: number;
     try {
       code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '1,2',
-        '--findMaxBatch', '64', '--noDataTransfers', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], (s) => lines.push(s), () => undefined,
+        '--findMaxBatch', '64', '--noDataTransfers', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], (s) => lines.push(s), (s) => errors.push(s),
       { progress: { write: (s) => progress.push(s), tty: false } });
     } finally {
       delete process.env.TRTN_CPU_ARENA_LIMIT;
@@ -374,6 +375,7 @@ describe('sweep', function () {
     assert.match(doc.points[3].message ?? '', /found by --findMaxBatch.*cannot allocate/);
     assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 4, out of memory from batch 8/);
     assert.match(progress[3], /^\[4\/4\] LeNet fp32 batch 8 x1 GPU \(--findMaxBatch\): out of memory/);
+    assert.match(errors.join('\n'), /warning: these points run on the cpu backend.*--findMaxBatch fills host memory/);
 
     // Without a memory limit it stops at N and says why.
     const code2 = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '2',
