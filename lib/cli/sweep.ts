@@ -261,7 +261,6 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
     const net = await Network.fromCaffe(file, { seed });
     for (const precision of precisions) {
       const mine = plan.filter((p) => p.network === network && p.precision === precision);
-      const single = mine.filter((p) => p.gpus === 1);
       // One engine for every point of this network and precision (the multi-GPU workers run its
       // plan), tuned the way the workers would tune their own if there is none.
       const maxBatch = Math.max(...mine.map((p) => p.batch));
@@ -328,8 +327,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
             }
           }
         }
-        const ran = single.filter((p) => doc.points.some((q) => q.network === (net.name || network) && q.precision === precision &&
-          q.gpus === 1 && q.batch === p.batch && q.status === 'ok'));
+        const ran = doc.points.filter((q) => q.network === (net.name || network) && q.precision === precision && q.gpus === 1 && q.status === 'ok');
         if (findMaxBatch !== undefined && engine !== undefined && oomAt === undefined && ran.length > 0) {
           const start = Math.max(...ran.map((p) => p.batch));
           const indexLimit = engine.maxRunnableBatch;

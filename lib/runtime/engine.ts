@@ -291,17 +291,28 @@ export class ExecutionContext {
     if (!Number.isInteger(depth) || depth < 1 || depth > 8) throw argumentError('an integer in [1, 8]', 'depth', depth, 'range');
     if (options.profile === true) throw argumentError('false (per-layer profiles time one inference at a time)', 'options.profile', true);
     const { batch, inputArrays, outputs } = this.check(inputs, options);
-    const handle = this.handle;
+    return this.enqueue(async (handle) => {
+      const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), undefined,
+        { transfers: options.transfers !== false, graphs: options.cudaGraph !== false, count, depth });
+      if (t?.runs === undefined) throw new TensorRTNodeError('E_INTERNAL', 'the addon returned no benchmark runs');
+      const n = t.runs.computeMs.length;
+      if (t.gpu === true && n > 0) {
+        this.lastTiming = { h2dMs: t.runs.h2dMs[n - 1], computeMs: t.runs.computeMs[n - 1], d2hMs: t.runs.d2hMs[n - 1], enqueueMs: t.runs.enqueueMs[n - 1] };
+      }
+      return { runs: t.runs, gpu: t.gpu === true };
+    });
+  }
+
+  /**
+   * Runs `work` on the native context after the calls already queued (calls on one context run
+   * in call order; calls accepted before dispose() still run, dispose frees the native context
+   * after the queue); native failures become TensorRTNodeErrors.
+   */
+  private enqueue<T>(work: (handle: NativeHandle) => Promise<T>): Promise<T> {
+    const handle = this.handle as NativeHandle;
     const result = this.queue.then(async () => {
       try {
-        const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), undefined,
-          { transfers: options.transfers !== false, graphs: options.cudaGraph !== false, count, depth });
-        if (t?.runs === undefined) throw new TensorRTNodeError('E_INTERNAL', 'the addon returned no benchmark runs');
-        const n = t.runs.computeMs.length;
-        if (t.gpu === true && n > 0) {
-          this.lastTiming = { h2dMs: t.runs.h2dMs[n - 1], computeMs: t.runs.computeMs[n - 1], d2hMs: t.runs.d2hMs[n - 1], enqueueMs: t.runs.enqueueMs[n - 1] };
-        }
-        return { runs: t.runs, gpu: t.gpu === true };
+        return await work(handle);
       } catch (err) {
         throw fromNative(err);
       }
@@ -314,23 +325,15 @@ export class ExecutionContext {
     Promise<Record<string, Float32Array>> {
     if (this.handle === undefined) return Promise.reject(new DisposedError('execution context'));
     const { batch, inputArrays, outputs } = this.check(inputs, options);
-    const handle = this.handle;
-    // Calls accepted before dispose() still run: dispose frees the native context after the queue.
-    const result = this.queue.then(async () => {
-      try {
-        const profile = options.profile === true;
-        const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms,
-          { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false });
-        this.lastTiming = t?.computeMs === undefined ? undefined :
-          { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0 };
-        if (profile && t?.layers !== undefined) this.lastProfile = { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 };
-        return outputs;
-      } catch (err) {
-        throw fromNative(err);
-      }
+    return this.enqueue(async (handle) => {
+      const profile = options.profile === true;
+      const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms,
+        { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false });
+      this.lastTiming = t?.computeMs === undefined ? undefined :
+        { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0 };
+      if (profile && t?.layers !== undefined) this.lastProfile = { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 };
+      return outputs;
     });
-    this.queue = result.catch(() => undefined);
-    return result;
   }
 
   private check(inputs: unknown, options: unknown): { batch: number; inputArrays: Float32Array[]; outputs: Record<string, Float32Array> } {

@@ -484,8 +484,10 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   }
   std::shared_ptr<TensorHistograms> histograms;
   if (HistogramHandle* hh = handle_of<HistogramHandle>(info[4])) histograms = hh->histograms;
-  // Run options: { profile, transfers, graphs } (booleans; absent ones keep their defaults).
+  // Run options: { profile, transfers, graphs } (booleans; absent ones keep their defaults) and a
+  // benchmark loop { count, depth } (integers; count 0 or absent: one plain execute).
   RunOptions options;
+  int count = 0, depth = 1;
   if (info.Length() > 5 && info[5].IsObject()) {
     Napi::Object o = info[5].As<Napi::Object>();
     auto flag = [&](const char* key, bool* out) {
@@ -495,17 +497,12 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
     flag("profile", &options.profile);
     flag("transfers", &options.transfers);
     flag("graphs", &options.graphs);
-  }
-  // A benchmark loop: { count, depth } (integers; count 0 or absent: one plain execute).
-  int count = 0, depth = 1;
-  if (info.Length() > 5 && info[5].IsObject()) {
-    Napi::Object o = info[5].As<Napi::Object>();
     const auto integer = [&](const char* key, int* out, int lo, int hi) {
       Napi::Value v = o.Get(key);
       if (v.IsUndefined()) return true;
       if (!v.IsNumber()) return false;
       const double d = v.As<Napi::Number>().DoubleValue();
-      if (d != static_cast<double>(static_cast<int64_t>(d)) || d < lo || d > hi) return false;
+      if (!(d >= lo && d <= hi) || d != std::floor(d)) return false;  // NaN fails the range test
       *out = static_cast<int>(d);
       return true;
     };

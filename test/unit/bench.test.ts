@@ -131,6 +131,12 @@ describe('bench: the command', function () {
     assert.ok(doc.times.every((t) => t.startMs >= 0 && t.endMs <= b.walltimeSeconds * 1000 + 1));
     const plain = JSON.parse((await run('bench', LENET, ...QUICK, '--json')).out) as BenchResult;
     assert.equal(plain.settings.inflight, undefined, 'one at a time is the default and is not written');
+    // --tuneBatch belongs to builds: a plan already holds its tactics.
+    const plan = path.join(dir, 'tune.plan');
+    assert.equal((await run('build', LENET, '--backend', 'cpu', '-o', plan)).code, 0);
+    const tuned = await run('bench', plan, ...QUICK, '--tuneBatch', '1');
+    assert.equal(tuned.code, 2);
+    assert.match(tuned.err, /--tuneBatch applies to prototxt files, not plans/);
     const bad = await run('bench', LENET, ...QUICK, '--inflight', '9');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--inflight must be an integer in \[1, 8\]/);

@@ -1,6 +1,7 @@
 // The Builder / Engine / ExecutionContext API: argument checks, disposal, queueing, backends.
 import { strict as assert } from 'assert';
 import { backendStatus, buildInfo, Builder, DisposedError, Engine, Network, resolveBackend, type LayerProfile } from '../../lib';
+import { native, type NativeHandle } from '../../lib/native';
 
 const NET = `
 name: "two"
@@ -227,8 +228,29 @@ describe('engine API', () => {
       assert.throws(() => ctx.inferMany({ data: data(1) }, {}, 2, 9), { name: 'RangeError', message: /integer in \[1, 8\] for depth/ });
       assert.throws(() => ctx.inferMany({ data: data(1) }, { profile: true }, 2, 2), { name: 'TypeError', message: /per-layer profiles time one inference at a time/ });
       assert.throws(() => ctx.inferMany({ data: 'x' as never }, {}, 2, 2), { name: 'TypeError' });
+      // The addon checks the loop's numbers itself too (NaN, fractions, out of range).
+      const handle = (ctx as unknown as { handle: NativeHandle }).handle;
+      for (const bad of [{ count: NaN }, { count: 2.5 }, { count: 1e300 }, { depth: 0 }, { depth: 9 }, { count: '2' }]) {
+        assert.throws(() => native().execute(handle, 1, [data(1)], [new Float32Array(8)], undefined, bad as never),
+          { name: 'TypeError', message: /execute options: count is an integer in \[0, 1048576\], depth in \[1, 8\]/ }, JSON.stringify(bad));
+      }
       ctx.dispose();
       await assert.rejects(ctx.inferMany({ data: data(1) }, {}, 2, 2), { code: 'E_DISPOSED' });
+    });
+
+    it('TRTN_CPU_ARENA_LIMIT (a test hook) must be a number of bytes; over it a batch is E_OUT_OF_MEMORY', async () => {
+      for (const [limit, code, message] of [['1G', 'E_INVALID_ARGUMENT', /TRTN_CPU_ARENA_LIMIT \(a test hook\) must be a number of bytes, got '1G'/],
+        ['16', 'E_OUT_OF_MEMORY', /cannot allocate \d+ bytes of activations for batch 2 \(TRTN_CPU_ARENA_LIMIT is 16\)/]] as const) {
+        const ctx = engine.createContext();
+        process.env.TRTN_CPU_ARENA_LIMIT = limit;
+        try {
+          await assert.rejects(ctx.infer({ data: data(2) }), { code, message });
+        } finally {
+          delete process.env.TRTN_CPU_ARENA_LIMIT;
+        }
+        assert.equal((await ctx.infer({ data: data(2) })).prob.length, 16, 'the context works once the hook is gone');
+        ctx.dispose();
+      }
     });
 
     it('runs calls on one context in call order, and contexts in parallel', async () => {

@@ -224,6 +224,8 @@ describe('report', () => {
       assert.deepEqual(replaced, ['AlexNet int8 batch 128 on 1 GPU(s): two.json points[0] replaces one.json points[1]']);
       assert.throws(() => mergeResults([bench({ ips: 1 })], { duplicates: 'first' as never }),
         { name: 'TypeError', message: /'error' or 'last' for options.duplicates/ });
+      assert.throws(() => mergeResults([bench({ ips: 1 })], { duplicates: 'last', onReplaced: 'log' as never }),
+        { name: 'TypeError', message: /a function for options.onReplaced/ });
     });
 
     it('rejects arguments of the wrong shape with TypeError / RangeError naming the field', () => {
@@ -466,6 +468,7 @@ describe('report', () => {
       await assert.rejects(writeReport(fullSweep(), { outDir: dir, batch: 1.5 }), { name: 'TypeError', message: /positive integer for options\.batch/ });
       await assert.rejects(writeReport(fullSweep(), { outDir: dir, peer: { alexnet: {} } as never }), { name: 'TypeError', message: /for options\.peer\.alexnet\.precisions/ });
       await assert.rejects(writeReport(fullSweep(), { outDir: dir, reference: { ...DELL_2017, batch: 0 } }), { name: 'TypeError', message: /options\.reference\.batch/ });
+      await assert.rejects(writeReport(fullSweep(), { outDir: dir, notes: [3] as never }), { name: 'TypeError', message: /an array of strings for options\.notes/ });
       const file = path.join(dir, 'a-file');
       fs.writeFileSync(file, 'x');
       await fails(writeReport(fullSweep(), { outDir: path.join(file, 'sub') }), 'E_IO', 'cannot create the report folder');
