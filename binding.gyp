@@ -14,6 +14,7 @@
       "defines": [
         "NAPI_VERSION=<!(node -p \"require('./package.json').binary.napi_versions[0]\")",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "TRTN_PACKAGE_VERSION=\"<!(node -p \"require('./package.json').version\")\"",
         "TRTN_BUILD_SYSTEM=\"node-gyp\"",
         "TRTN_NO_CUDA_NOTE=\"built without CUDA: this is the host-only node-gyp build (binding.gyp)\""

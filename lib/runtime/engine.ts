@@ -8,7 +8,7 @@ import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTN
 import { resolveBackend, type BackendName } from '../backends';
 import type { Precision } from '../builder/exec_graph';
 import { readPlan, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
-import { native, type NativeHandle, type QueuedRuns } from '../native';
+import { native, type NativeHandle, type NativeRunTiming, type QueuedRuns } from '../native';
 
 /** An engine input or output. */
 export interface TensorDesc {
@@ -242,9 +242,13 @@ export interface LayerProfile {
   readonly reformatMs: number;
 }
 
-/** Runs an engine: infer() calls on one context run one after another, in call order. */
+/**
+ * Runs an engine: infer() calls on one context run one after another, in call order, on a native
+ * thread of the context's own (never on Node's libuv pool).
+ */
 export class ExecutionContext {
   private handle: NativeHandle | undefined;
+  /** Settles after the last call accepted so far (never rejects). */
   private queue: Promise<unknown> = Promise.resolve();
   /** GPU times of the last infer() that finished (cuda backend); undefined on the cpu backend. */
   lastTiming: RunTiming | undefined;
@@ -262,8 +266,10 @@ export class ExecutionContext {
 
   /**
    * Runs the engine on `inputs` (a Float32Array per input name, batch-major NCHW) and resolves to
-   * the outputs by name. Argument mistakes throw TypeError / RangeError at once; failures while
-   * running reject with a TensorRTNodeError.
+   * the outputs by name. The inputs are copied when infer() is called: the arrays may be reused or
+   * changed as soon as it returns. Arrays passed as `options.outputs` are written when the promise
+   * settles; leave them alone until then. Argument mistakes reject with TypeError / RangeError,
+   * failures while running with a TensorRTNodeError; infer() itself never throws.
    */
   infer(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions = {}): Promise<Record<string, Float32Array>> {
     return this.run(inputs, options, undefined);
@@ -286,53 +292,56 @@ export class ExecutionContext {
    */
   inferMany(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions, count: number, depth: number):
     Promise<{ runs: QueuedRuns; gpu: boolean }> {
-    if (this.handle === undefined) return Promise.reject(new DisposedError('execution context'));
-    if (!Number.isInteger(count) || count < 1 || count > 1 << 20) throw argumentError('an integer in [1, 1048576]', 'count', count, 'range');
-    if (!Number.isInteger(depth) || depth < 1 || depth > 8) throw argumentError('an integer in [1, 8]', 'depth', depth, 'range');
-    if (options.profile === true) throw argumentError('false (per-layer profiles time one inference at a time)', 'options.profile', true);
-    const { batch, inputArrays, outputs } = this.check(inputs, options);
-    return this.enqueue(async (handle) => {
-      const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), undefined,
-        { transfers: options.transfers !== false, graphs: options.cudaGraph !== false, count, depth });
-      if (t?.runs === undefined) throw new TensorRTNodeError('E_INTERNAL', 'the addon returned no benchmark runs');
-      const n = t.runs.computeMs.length;
-      if (t.gpu === true && n > 0) {
-        this.lastTiming = { h2dMs: t.runs.h2dMs[n - 1], computeMs: t.runs.computeMs[n - 1], d2hMs: t.runs.d2hMs[n - 1], enqueueMs: t.runs.enqueueMs[n - 1] };
-      }
-      return { runs: t.runs, gpu: t.gpu === true };
+    return this.submit(() => {
+      if (!Number.isInteger(count) || count < 1 || count > 1 << 20) throw argumentError('an integer in [1, 1048576]', 'count', count, 'range');
+      if (!Number.isInteger(depth) || depth < 1 || depth > 8) throw argumentError('an integer in [1, 8]', 'depth', depth, 'range');
+      if (options.profile === true) throw argumentError('false (per-layer profiles time one inference at a time)', 'options.profile', true);
+      const { batch, inputArrays, outputs } = this.check(inputs, options);
+      return [native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), undefined,
+        { transfers: options.transfers !== false, graphs: options.cudaGraph !== false, count, depth }), (t) => {
+        if (t?.runs === undefined) throw new TensorRTNodeError('E_INTERNAL', 'the addon returned no benchmark runs');
+        const n = t.runs.computeMs.length;
+        if (t.gpu === true && n > 0) {
+          this.lastTiming = { h2dMs: t.runs.h2dMs[n - 1], computeMs: t.runs.computeMs[n - 1], d2hMs: t.runs.d2hMs[n - 1], enqueueMs: t.runs.enqueueMs[n - 1] };
+        }
+        return { runs: t.runs, gpu: t.gpu === true };
+      }];
     });
   }
 
   /**
-   * Runs `work` on the native context after the calls already queued (calls on one context run
-   * in call order; calls accepted before dispose() still run, dispose frees the native context
-   * after the queue); native failures become TensorRTNodeErrors.
+   * Hands a call to the native context at once (`start` checks the arguments and calls the addon,
+   * which copies the inputs and queues the run behind the calls before it), then maps its result
+   * with the function `start` returns. Never throws: argument mistakes and a disposed context
+   * reject, native failures reject as TensorRTNodeErrors.
    */
-  private enqueue<T>(work: (handle: NativeHandle) => Promise<T>): Promise<T> {
-    const handle = this.handle as NativeHandle;
-    const result = this.queue.then(async () => {
-      try {
-        return await work(handle);
-      } catch (err) {
+  private submit<T>(start: () => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T]): Promise<T> {
+    let result: Promise<T>;
+    try {
+      if (this.handle === undefined) throw new DisposedError('execution context');
+      const [pending, finish] = start();
+      result = pending.then(finish, (err: unknown) => {
         throw fromNative(err);
-      }
-    });
+      });
+    } catch (err) {
+      result = Promise.reject(fromNative(err));
+    }
     this.queue = result.catch(() => undefined);
     return result;
   }
 
   private run(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions, histograms: NativeHandle | undefined):
     Promise<Record<string, Float32Array>> {
-    if (this.handle === undefined) return Promise.reject(new DisposedError('execution context'));
-    const { batch, inputArrays, outputs } = this.check(inputs, options);
-    return this.enqueue(async (handle) => {
+    return this.submit(() => {
+      const { batch, inputArrays, outputs } = this.check(inputs, options);
       const profile = options.profile === true;
-      const t = await native().execute(handle, batch, inputArrays, Object.values(outputs), histograms,
-        { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false });
-      this.lastTiming = t?.computeMs === undefined ? undefined :
-        { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0 };
-      if (profile && t?.layers !== undefined) this.lastProfile = { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 };
-      return outputs;
+      return [native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), histograms,
+        { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false }), (t) => {
+        this.lastTiming = t?.computeMs === undefined ? undefined :
+          { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0 };
+        if (profile && t?.layers !== undefined) this.lastProfile = { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 };
+        return outputs;
+      }];
     });
   }
 
@@ -427,7 +436,7 @@ export class ExecutionContext {
     if (this.handle === undefined) return;
     const handle = this.handle;
     this.handle = undefined;
-    void this.queue.then(() => native().disposeContext(handle));
+    native().disposeContext(handle);
   }
 
   [Symbol.dispose](): void {

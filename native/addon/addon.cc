@@ -1,12 +1,18 @@
 // The addon's entry point: registers every native function explicitly (no static initialisers).
 #include <napi.h>
 
+#include "addon/env_link.h"
 #include "addon/js_build_info.h"
 #include "addon/js_engine.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Every environment (the main thread, each worker thread) gets its link to the addon's threads.
+  if (trtn::js::EnvLink::install(env) != napi_ok) {
+    Napi::Error::New(env, "tensorrt-node: cannot set up the addon's completion queue").ThrowAsJavaScriptException();
+    return exports;
+  }
   exports.Set("buildInfo", Napi::Function::New(env, trtn::js::BuildInfoJs, "buildInfo"));
   exports.Set("devices", Napi::Function::New(env, trtn::js::DevicesJs, "devices"));
   exports.Set("backends", Napi::Function::New(env, trtn::js::BackendsJs, "backends"));

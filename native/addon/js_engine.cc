@@ -1,10 +1,14 @@
-// N-API glue for engines and contexts. Build, load and execute run on libuv's thread pool
-// (Napi::AsyncWorker); JS keeps the typed arrays alive through references until a worker ends.
+// N-API glue for engines and contexts. Builds and loads run on the addon's background threads;
+// each context runs its inferences, in call order, on a thread of its own (core/task_queue.h), never
+// on Node's libuv pool. Inputs are copied into the engine's host memory when execute() is called
+// (later changes to the caller's arrays cannot reach a queued inference); outputs land in such
+// memory and are copied into the caller's arrays on the JS thread when the promise settles.
 // Failures come back as Errors carrying a stable `code` (native/core/status.h).
 #include "addon/js_engine.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -12,9 +16,12 @@
 #include <utility>
 #include <vector>
 
+#include "addon/jobs.h"
 #include "core/backend.h"
 #include "core/graph.h"
 #include "core/histogram.h"
+#include "core/host_memory.h"
+#include "core/task_queue.h"
 #include "core/weights.h"
 
 namespace trtn::js {
@@ -26,11 +33,13 @@ struct EngineHandle {
   std::string backend;
 };
 
-/// A context: its engine stays alive while the context does; `mu` serialises executions.
+/// A context: its engine stays alive while the context does. The context itself is used on its
+/// lane only (after creation); the lane is declared last so it is stopped first.
 struct ContextState {
   std::shared_ptr<Engine> engine;
   std::unique_ptr<Context> context;
-  std::mutex mu;
+  std::shared_ptr<HostPool> pool;
+  SerialQueue lane{"trtn-context"};
 };
 
 struct ContextHandle {
@@ -42,14 +51,10 @@ struct HistogramHandle {
   std::shared_ptr<TensorHistograms> histograms;
 };
 
-Napi::Error make_error(Napi::Env env, const Status& st) {
+Napi::Value throw_status(Napi::Env env, const Status& st) {
   Napi::Error err = Napi::Error::New(env, st.message());
   err.Set("code", code_name(st.code()));
-  return err;
-}
-
-Napi::Value throw_status(Napi::Env env, const Status& st) {
-  make_error(env, st).ThrowAsJavaScriptException();
+  err.ThrowAsJavaScriptException();
   return env.Undefined();
 }
 
@@ -64,135 +69,118 @@ H* handle_of(const Napi::Value& v) {
   return v.As<Napi::External<H>>().Data();
 }
 
-/// A float32 array argument: pointer, length and a reference that keeps it alive.
-struct FloatArg {
-  float* data = nullptr;
-  size_t length = 0;
-  Napi::Reference<Napi::Value> ref;
-};
-
-bool float_args(const Napi::Value& v, std::vector<FloatArg>* out) {
+/// The Float32Arrays of an array argument; false when it is not an array of them.
+bool float_arrays(const Napi::Value& v, std::vector<Napi::Float32Array>* out) {
   if (!v.IsArray()) return false;
   Napi::Array arr = v.As<Napi::Array>();
   for (uint32_t i = 0; i < arr.Length(); ++i) {
     Napi::Value item = arr.Get(i);
     if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return false;
-    Napi::Float32Array f = item.As<Napi::Float32Array>();
-    FloatArg a;
-    a.data = f.Data();
-    a.length = f.ElementLength();
-    a.ref = Napi::Persistent(item);
-    out->push_back(std::move(a));
+    out->push_back(item.As<Napi::Float32Array>());
   }
   return true;
 }
 
-/// A worker that reports a Status and resolves a promise with what Finish() builds.
-class StatusWorker : public Napi::AsyncWorker {
- public:
-  explicit StatusWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  virtual Status Run() = 0;
-  virtual Napi::Value Finish(Napi::Env env) = 0;
-
-  void Execute() override {
-    try {
-      status_ = Run();
-    } catch (const std::bad_alloc&) {
-      status_ = Status(Code::kOutOfMemory, "out of host memory");
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (status_.is_ok()) deferred_.Resolve(Finish(env));
-    else deferred_.Reject(make_error(env, status_).Value());
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
-  Status status_;
-
- private:
-  Napi::Promise::Deferred deferred_;
+/// A JS float32 array read on another thread: its data, and a reference that keeps it alive.
+struct BorrowedFloats {
+  const float* data = nullptr;
+  size_t length = 0;
+  JsRef ref;
 };
 
-Napi::Value wrap_engine(Napi::Env env, std::unique_ptr<Engine> engine, const std::string& backend) {
+napi_value wrap_engine(napi_env env, std::unique_ptr<Engine> engine, const std::string& backend) {
   auto* h = new EngineHandle{std::shared_ptr<Engine>(std::move(engine)), backend};
   return Napi::External<EngineHandle>::New(env, h, [](Napi::Env, EngineHandle* p) { delete p; });
 }
 
-class BuildWorker : public StatusWorker {
+/// The environment was torn down before the job began; nothing will see its result.
+Status gone() { return Status(Code::kInternal, "the JavaScript environment ended"); }
+
+class BuildJob : public Job {
  public:
-  BuildWorker(Napi::Env env, const Backend* backend, std::string graph, std::vector<FloatArg> weights, BuildInput options)
-      : StatusWorker(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)),
-        options_(std::move(options)) {}
+  BuildJob(napi_env env, const Backend* backend, std::string graph, std::vector<BorrowedFloats> weights, BuildInput options)
+      : Job(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)), options_(std::move(options)) {}
 
  protected:
-  Status Run() override {
+  Status run(EnvLink& link) override {
     auto graph = std::make_shared<Graph>();
     Status st = parse_graph(graph_json_, graph.get());
     if (!st.is_ok()) return st;
-    if (weights_.size() != graph->weights.size()) {
-      return Status(Code::kInvalidArgument, "the graph has " + std::to_string(graph->weights.size()) +
-                                                " weight blobs but " + std::to_string(weights_.size()) + " were given");
-    }
-    std::vector<const float*> raw;
-    for (size_t i = 0; i < weights_.size(); ++i) {
-      if (static_cast<int64_t>(weights_[i].length) != graph->weights[i].volume) {
-        return Status(Code::kInvalidArgument, "weight '" + graph->weights[i].name + "' has " +
-                                                  std::to_string(weights_[i].length) + " values, expected " +
-                                                  std::to_string(graph->weights[i].volume));
-      }
-      raw.push_back(weights_[i].data);
-    }
     auto store = std::make_shared<WeightStore>();
-    st = prepare_weights(*graph, raw, store.get());
-    if (!st.is_ok()) return st;
+    {
+      // The raw weights are JavaScript memory: read them only while the environment lives.
+      Borrow borrow(link);
+      if (!borrow.ok()) return gone();
+      if (!(st = prepare(*graph, store.get())).is_ok()) return st;
+    }
     BuildInput in = options_;
     in.graph = graph;
     in.weights = store;
     in.graph_json = graph_json_;
     return backend_->build(in, &engine_);
   }
-  Napi::Value Finish(Napi::Env env) override {
-    weights_.clear();
-    return wrap_engine(env, std::move(engine_), backend_->name);
+  napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
+  void release(napi_env env) override {
+    for (BorrowedFloats& w : weights_) w.ref.reset(env);
   }
 
  private:
+  Status prepare(const Graph& graph, WeightStore* store) const {
+    if (weights_.size() != graph.weights.size()) {
+      return Status(Code::kInvalidArgument, "the graph has " + std::to_string(graph.weights.size()) +
+                                                " weight blobs but " + std::to_string(weights_.size()) + " were given");
+    }
+    std::vector<const float*> raw;
+    for (size_t i = 0; i < weights_.size(); ++i) {
+      if (static_cast<int64_t>(weights_[i].length) != graph.weights[i].volume) {
+        return Status(Code::kInvalidArgument, "weight '" + graph.weights[i].name + "' has " +
+                                                  std::to_string(weights_[i].length) + " values, expected " +
+                                                  std::to_string(graph.weights[i].volume));
+      }
+      raw.push_back(weights_[i].data);
+    }
+    return prepare_weights(graph, raw, store);
+  }
+
   const Backend* backend_;
   std::string graph_json_;
-  std::vector<FloatArg> weights_;
+  std::vector<BorrowedFloats> weights_;
   BuildInput options_;
   std::unique_ptr<Engine> engine_;
 };
 
-class LoadWorker : public StatusWorker {
+class LoadJob : public Job {
  public:
-  LoadWorker(Napi::Env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section,
-             int device)
-      : StatusWorker(env), backend_(backend), graph_json_(std::move(graph)), device_(device),
-        weights_(weights.Data()), weights_size_(weights.ByteLength()),
-        section_(section.Data(), section.Data() + section.ByteLength()),
-        weights_ref_(Napi::Persistent(static_cast<Napi::Value>(weights))) {}
+  LoadJob(napi_env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section,
+          int device)
+      : Job(env), backend_(backend), graph_json_(std::move(graph)), device_(device), weights_(weights.Data()),
+        weights_size_(weights.ByteLength()), section_(section.Data()), section_size_(section.ByteLength()),
+        weights_ref_(env, weights), section_ref_(env, section) {}
 
  protected:
-  Status Run() override {
+  Status run(EnvLink& link) override {
     auto graph = std::make_shared<Graph>();
     Status st = parse_graph(graph_json_, graph.get());
     if (!st.is_ok()) return Status(Code::kPlanCorrupt, "graph section: " + st.message());
     auto store = std::make_shared<WeightStore>();
-    st = WeightStore::deserialize(weights_, weights_size_, store.get());
-    if (!st.is_ok()) return st;
     BuildInput in;
+    {
+      Borrow borrow(link);
+      if (!borrow.ok()) return gone();
+      st = WeightStore::deserialize(weights_, weights_size_, store.get());
+      if (!st.is_ok()) return st;
+      in.backend_section.assign(section_, section_ + section_size_);
+    }
     in.graph = graph;
     in.weights = store;
-    in.backend_section = std::move(section_);
     in.device = device_;
     return backend_->load(in, &engine_);
   }
-  Napi::Value Finish(Napi::Env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
+  napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
+  void release(napi_env env) override {
+    weights_ref_.reset(env);
+    section_ref_.reset(env);
+  }
 
  private:
   const Backend* backend_;
@@ -200,130 +188,141 @@ class LoadWorker : public StatusWorker {
   int device_;
   const uint8_t* weights_;
   size_t weights_size_;
-  std::vector<uint8_t> section_;
-  Napi::Reference<Napi::Value> weights_ref_;
+  const uint8_t* section_;
+  size_t section_size_;
+  JsRef weights_ref_, section_ref_;
   std::unique_ptr<Engine> engine_;
 };
 
-/// Runs a batch; with histograms, also records the statistics of every float tensor (calibration).
-class ExecuteWorker : public StatusWorker {
+/// What execute() was asked to do besides the plain run.
+struct ExecuteRequest {
+  int batch = 1;
+  RunOptions options;
+  int count = 0;  // > 0: a benchmark loop of count inferences (execute_many), depth queued
+  int depth = 1;
+  std::shared_ptr<TensorHistograms> histograms;
+};
+
+/// The host memory of one execute: the inputs as they were at call time, room for the outputs,
+/// and the caller's output arrays to copy into when it settles.
+struct ExecuteIo {
+  std::shared_ptr<HostBlock> inputs, outputs;
+  std::vector<const float*> in;
+  std::vector<float*> out;
+  std::vector<size_t> out_floats;  // per output: floats to hand back (0: the caller passed an empty array)
+  std::vector<JsRef> out_refs;
+};
+
+/// Runs a batch on a context's lane; with histograms, also records the statistics of every float
+/// tensor (calibration); with a count, runs the benchmark loop.
+class ExecuteJob : public Job {
  public:
-  ExecuteWorker(Napi::Env env, std::shared_ptr<ContextState> state, int batch, std::vector<FloatArg> inputs,
-                std::vector<FloatArg> outputs, std::shared_ptr<TensorHistograms> histograms, RunOptions options)
-      : StatusWorker(env), state_(std::move(state)), batch_(batch), inputs_(std::move(inputs)),
-        outputs_(std::move(outputs)), histograms_(std::move(histograms)), options_(options) {}
-  /// Makes this a benchmark loop (Context::execute_many).
-  void repeat(int count, int depth) {
-    count_ = count;
-    depth_ = depth;
-  }
+  ExecuteJob(napi_env env, std::shared_ptr<ContextState> state, ExecuteRequest request, ExecuteIo io)
+      : Job(env), state_(std::move(state)), request_(std::move(request)), io_(std::move(io)) {}
 
  protected:
-  Status Run() override {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    if (!state_->context) return Status(Code::kDisposed, "the execution context was disposed");
-    const Graph& g = state_->engine->graph();
-    // Without transfers the backends neither read the inputs nor write the outputs (benchmarks
-    // of huge batches pass empty arrays); otherwise every array must hold the batch.
-    const bool copies = options_.transfers || histograms_;
-    for (size_t i = 0; copies && i < inputs_.size() && i < g.inputs.size(); ++i) {
-      if (static_cast<int64_t>(inputs_[i].length) < g.tensors[g.inputs[i]].volume * batch_) {
-        return Status(Code::kInvalidArgument, "input '" + g.tensors[g.inputs[i]].name + "' is too short for the batch");
-      }
-    }
-    for (size_t i = 0; copies && i < outputs_.size() && i < g.outputs.size(); ++i) {
-      if (static_cast<int64_t>(outputs_[i].length) < g.tensors[g.outputs[i]].volume * batch_) {
-        return Status(Code::kInvalidArgument, "output '" + g.tensors[g.outputs[i]].name + "' is too short for the batch");
-      }
-    }
-    std::vector<const float*> in;
-    std::vector<float*> out;
-    for (auto& a : inputs_) in.push_back(a.data);
-    for (auto& a : outputs_) out.push_back(a.data);
-    if (!histograms_ && count_ > 0) {
-      // A benchmark loop (options.count / options.depth): execute_many.
-      state_->context->set_run_options(options_);
-      Status st = state_->context->execute_many(batch_, in, out, count_, depth_, &runs_);
-      state_->context->set_run_options(RunOptions{});
-      return st;
-    }
-    if (!histograms_) {
-      state_->context->set_run_options(options_);
-      Status st = state_->context->execute(batch_, in, out, nullptr);
-      state_->context->set_run_options(RunOptions{});
-      if (st.is_ok()) {
-        timing_ = state_->context->last_timing();
-        layers_ = state_->context->last_profile();
-        if (layers_.valid) {
-          for (const Node& n : g.nodes) layer_names_.push_back({n.name, n.op});
-        }
-      }
-      return st;
-    }
-    if (histograms_->entries().size() != g.tensors.size()) {
-      return Status(Code::kInvalidArgument, "the histograms were made for another graph");
-    }
-    return state_->context->execute(batch_, in, out, histograms_.get());
+  Status run(EnvLink& link) override {
+    if (!Borrow(link).ok()) return gone();  // nobody waits for the answer: skip the work
+    Context* ctx = state_->context.get();
+    if (ctx == nullptr) return Status(Code::kDisposed, "the execution context was disposed");
+    RunOptions options = request_.options;
+    options.host_pinned = io_.inputs && io_.inputs->pinned;
+    ctx->set_run_options(options);
+    Status st = dispatch(ctx);
+    ctx->set_run_options(RunOptions{});
+    return st;
   }
-  Napi::Value Finish(Napi::Env env) override {
-    if (count_ > 0) {
-      // { runs: { h2dMs, computeMs, d2hMs, enqueueMs, submitMs, doneMs } }: one Float64Array each,
-      // an entry per inference (GPU times 0 where the backend has none: `gpu` says which).
-      Napi::Object runs = Napi::Object::New(env);
-      const size_t n = runs_.size();
-      const auto column = [&](const char* name, auto get) {
-        Napi::Float64Array a = Napi::Float64Array::New(env, n);
-        for (size_t i = 0; i < n; ++i) a[i] = get(runs_[i]);
-        runs.Set(name, a);
-      };
-      column("h2dMs", [](const QueuedRun& r) { return r.timing.h2d_ms; });
-      column("computeMs", [](const QueuedRun& r) { return r.timing.compute_ms; });
-      column("d2hMs", [](const QueuedRun& r) { return r.timing.d2h_ms; });
-      column("enqueueMs", [](const QueuedRun& r) { return r.timing.enqueue_ms; });
-      column("submitMs", [](const QueuedRun& r) { return r.submit_ms; });
-      column("doneMs", [](const QueuedRun& r) { return r.done_ms; });
-      Napi::Object t = Napi::Object::New(env);
-      t.Set("runs", runs);
-      t.Set("gpu", n > 0 && runs_[0].timing.valid);
-      return t;
-    }
-    if (!timing_.valid && !layers_.valid) return env.Undefined();
-    Napi::Object t = Napi::Object::New(env);
-    if (timing_.valid) {
-      t.Set("h2dMs", timing_.h2d_ms);
-      t.Set("computeMs", timing_.compute_ms);
-      t.Set("d2hMs", timing_.d2h_ms);
-      t.Set("enqueueMs", timing_.enqueue_ms);
-    }
-    if (layers_.valid) {
-      Napi::Array list = Napi::Array::New(env, layers_.node_ms.size());
-      for (size_t i = 0; i < layers_.node_ms.size() && i < layer_names_.size(); ++i) {
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("name", layer_names_[i].first);
-        o.Set("op", layer_names_[i].second);
-        o.Set("ms", layers_.node_ms[i]);
-        list.Set(static_cast<uint32_t>(i), o);
-      }
-      t.Set("layers", list);
-      t.Set("reformatMs", layers_.reformat_ms);
-    }
-    return t;
+  napi_value value(napi_env env) override;
+  void release(napi_env env) override {
+    for (JsRef& r : io_.out_refs) r.reset(env);
   }
 
  private:
+  Status dispatch(Context* ctx) {
+    const Graph& g = state_->engine->graph();
+    if (request_.histograms) {
+      if (request_.histograms->entries().size() != g.tensors.size()) {
+        return Status(Code::kInvalidArgument, "the histograms were made for another graph");
+      }
+      return ctx->execute(request_.batch, io_.in, io_.out, request_.histograms.get());
+    }
+    if (request_.count > 0) return ctx->execute_many(request_.batch, io_.in, io_.out, request_.count, request_.depth, &runs_);
+    Status st = ctx->execute(request_.batch, io_.in, io_.out, nullptr);
+    if (!st.is_ok()) return st;
+    timing_ = ctx->last_timing();
+    layers_ = ctx->last_profile();
+    if (layers_.valid) {
+      for (const Node& n : g.nodes) layer_names_.push_back({n.name, n.op});
+    }
+    return Status::ok();
+  }
+  Napi::Value runs_value(Napi::Env env) const;
+  Napi::Value timing_value(Napi::Env env) const;
+
+  std::shared_ptr<ContextState> state_;
+  ExecuteRequest request_;
+  ExecuteIo io_;
   RunTiming timing_;
   LayerProfile layers_;
   std::vector<QueuedRun> runs_;
-  int count_ = 0;  // > 0: a benchmark loop of count_ inferences, depth_ queued
-  int depth_ = 1;
   std::vector<std::pair<std::string, std::string>> layer_names_;
-  std::shared_ptr<ContextState> state_;
-  int batch_;
-  std::vector<FloatArg> inputs_;
-  std::vector<FloatArg> outputs_;
-  std::shared_ptr<TensorHistograms> histograms_;
-  RunOptions options_;
 };
+
+napi_value ExecuteJob::value(napi_env raw_env) {
+  Napi::Env env(raw_env);
+  for (size_t i = 0; i < io_.out_refs.size(); ++i) {
+    if (io_.out_floats[i] == 0) continue;
+    Napi::Float32Array a = Napi::Value(env, io_.out_refs[i].get(env)).As<Napi::Float32Array>();
+    std::memcpy(a.Data(), io_.out[i], io_.out_floats[i] * sizeof(float));
+  }
+  return request_.count > 0 ? runs_value(env) : timing_value(env);
+}
+
+Napi::Value ExecuteJob::runs_value(Napi::Env env) const {
+  // { runs: { h2dMs, computeMs, d2hMs, enqueueMs, submitMs, doneMs } }: one Float64Array each, an
+  // entry per inference (GPU times 0 where the backend has none: `gpu` says which).
+  Napi::Object runs = Napi::Object::New(env);
+  const size_t n = runs_.size();
+  const auto column = [&](const char* name, auto get) {
+    Napi::Float64Array a = Napi::Float64Array::New(env, n);
+    for (size_t i = 0; i < n; ++i) a[i] = get(runs_[i]);
+    runs.Set(name, a);
+  };
+  column("h2dMs", [](const QueuedRun& r) { return r.timing.h2d_ms; });
+  column("computeMs", [](const QueuedRun& r) { return r.timing.compute_ms; });
+  column("d2hMs", [](const QueuedRun& r) { return r.timing.d2h_ms; });
+  column("enqueueMs", [](const QueuedRun& r) { return r.timing.enqueue_ms; });
+  column("submitMs", [](const QueuedRun& r) { return r.submit_ms; });
+  column("doneMs", [](const QueuedRun& r) { return r.done_ms; });
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("runs", runs);
+  t.Set("gpu", n > 0 && runs_[0].timing.valid);
+  return t;
+}
+
+Napi::Value ExecuteJob::timing_value(Napi::Env env) const {
+  if (!timing_.valid && !layers_.valid) return env.Undefined();
+  Napi::Object t = Napi::Object::New(env);
+  if (timing_.valid) {
+    t.Set("h2dMs", timing_.h2d_ms);
+    t.Set("computeMs", timing_.compute_ms);
+    t.Set("d2hMs", timing_.d2h_ms);
+    t.Set("enqueueMs", timing_.enqueue_ms);
+  }
+  if (layers_.valid) {
+    Napi::Array list = Napi::Array::New(env, layers_.node_ms.size());
+    for (size_t i = 0; i < layers_.node_ms.size() && i < layer_names_.size(); ++i) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", layer_names_[i].first);
+      o.Set("op", layer_names_[i].second);
+      o.Set("ms", layers_.node_ms[i]);
+      list.Set(static_cast<uint32_t>(i), o);
+    }
+    t.Set("layers", list);
+    t.Set("reformatMs", layers_.reformat_ms);
+  }
+  return t;
+}
 
 const Backend* backend_arg(Napi::Env env, const Napi::Value& v) {
   if (!v.IsString()) return nullptr;
@@ -337,6 +336,74 @@ const Backend* backend_arg(Napi::Env env, const Napi::Value& v) {
 
 Napi::Value engine_dispose_error(Napi::Env env) {
   return throw_status(env, Status(Code::kDisposed, "the engine was disposed"));
+}
+
+/// Parses execute's options: { profile, transfers, graphs } (booleans; absent ones keep their
+/// defaults) and a benchmark loop { count, depth } (integers; count 0 or absent: one plain run).
+bool execute_options(const Napi::Value& v, ExecuteRequest* r) {
+  if (!v.IsObject()) return true;
+  Napi::Object o = v.As<Napi::Object>();
+  auto flag = [&](const char* key, bool* out) {
+    Napi::Value f = o.Get(key);
+    if (f.IsBoolean()) *out = f.As<Napi::Boolean>().Value();
+  };
+  flag("profile", &r->options.profile);
+  flag("transfers", &r->options.transfers);
+  flag("graphs", &r->options.graphs);
+  const auto integer = [&](const char* key, int* out, int lo, int hi) {
+    Napi::Value n = o.Get(key);
+    if (n.IsUndefined()) return true;
+    if (!n.IsNumber()) return false;
+    const double d = n.As<Napi::Number>().DoubleValue();
+    if (!(d >= lo && d <= hi) || d != std::floor(d)) return false;  // NaN fails the range test
+    *out = static_cast<int>(d);
+    return true;
+  };
+  return integer("count", &r->count, 0, 1 << 20) && integer("depth", &r->depth, 1, kMaxQueueDepth);
+}
+
+/// Copies the inputs into host memory from the context's pool and makes room for the outputs
+/// (when the run has copies: without them nothing is read or written).
+Status capture_io(Napi::Env env, ContextState& state, int batch, const std::vector<Napi::Float32Array>& inputs,
+                  const std::vector<Napi::Float32Array>& outputs, bool copies, ExecuteIo* io) {
+  const Graph& g = state.engine->graph();
+  if (inputs.size() != g.inputs.size() || outputs.size() != g.outputs.size()) {
+    return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
+  }
+  size_t in_floats = 0, out_floats = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const size_t want = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
+    if (copies && inputs[i].ElementLength() < want) {
+      return Status(Code::kInvalidArgument, "input '" + g.tensors[g.inputs[i]].name + "' is too short for the batch");
+    }
+    in_floats += copies ? want : 0;
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const size_t want = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
+    if (copies && outputs[i].ElementLength() < want) {
+      return Status(Code::kInvalidArgument, "output '" + g.tensors[g.outputs[i]].name + "' is too short for the batch");
+    }
+    out_floats += copies ? want : 0;
+  }
+  Status st = state.pool->acquire(in_floats * sizeof(float), &io->inputs);
+  if (st.is_ok()) st = state.pool->acquire(out_floats * sizeof(float), &io->outputs);
+  if (!st.is_ok()) return st;
+  float* pin = static_cast<float*>(io->inputs->data);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const size_t n = copies ? static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch : 0;
+    std::memcpy(pin, inputs[i].Data(), n * sizeof(float));
+    io->in.push_back(pin);
+    pin += n;
+  }
+  float* pout = static_cast<float*>(io->outputs->data);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const size_t n = copies ? static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch : 0;
+    io->out.push_back(pout);
+    io->out_floats.push_back(n);
+    io->out_refs.emplace_back(env, outputs[i]);
+    pout += n;
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -364,8 +431,10 @@ Napi::Value BuildEngineJs(const Napi::CallbackInfo& info) {
   if (backend == nullptr || !info[1].IsString()) {
     return throw_type(env, "buildEngine(backend, graphJson, weights, threads, options?)");
   }
-  std::vector<FloatArg> weights;
-  if (!float_args(info[2], &weights)) return throw_type(env, "weights must be an array of Float32Array");
+  std::vector<Napi::Float32Array> arrays;
+  if (!float_arrays(info[2], &arrays)) return throw_type(env, "weights must be an array of Float32Array");
+  std::vector<BorrowedFloats> weights;
+  for (Napi::Float32Array& a : arrays) weights.push_back(BorrowedFloats{a.Data(), a.ElementLength(), JsRef(env, a)});
   BuildInput options;
   options.threads = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
   if (info.Length() > 4 && info[4].IsObject()) {
@@ -376,10 +445,10 @@ Napi::Value BuildEngineJs(const Napi::CallbackInfo& info) {
   }
   std::string why;
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
-  auto* w = new BuildWorker(env, backend, info[1].As<Napi::String>().Utf8Value(), std::move(weights), std::move(options));
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+  auto job = std::make_unique<BuildJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), std::move(weights), std::move(options));
+  Napi::Value promise(env, job->promise());
+  Job::start(std::move(job));
+  return promise;
 }
 
 Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
@@ -396,11 +465,11 @@ Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
   std::string why;
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
   const int device = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
-  auto* w = new LoadWorker(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Uint8Array>(),
-                           info[3].As<Napi::Uint8Array>(), device);
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+  auto job = std::make_unique<LoadJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Uint8Array>(),
+                                       info[3].As<Napi::Uint8Array>(), device);
+  Napi::Value promise(env, job->promise());
+  Job::start(std::move(job));
+  return promise;
 }
 
 Napi::Value SerializeEngineJs(const Napi::CallbackInfo& info) {
@@ -418,8 +487,10 @@ Napi::Value SerializeEngineJs(const Napi::CallbackInfo& info) {
   if (!st.is_ok()) return throw_status(env, st);
   Napi::Object out = Napi::Object::New(env);
   Napi::Uint8Array w = Napi::Uint8Array::New(env, weights.size());
-  std::copy(weights.begin(), weights.end(), w.Data());
   Napi::Uint8Array s = Napi::Uint8Array::New(env, section.size());
+  // A worker being terminated cannot allocate: the arrays come back empty.
+  if (env.IsExceptionPending() || w.IsEmpty() || s.IsEmpty() || out.IsEmpty()) return env.Undefined();
+  std::copy(weights.begin(), weights.end(), w.Data());
   std::copy(section.begin(), section.end(), s.Data());
   out.Set("weights", w);
   out.Set("backend", s);
@@ -453,6 +524,7 @@ Napi::Value CreateContextJs(const Napi::CallbackInfo& info) {
   if (!h->engine) return engine_dispose_error(env);
   auto state = std::make_shared<ContextState>();
   state->engine = h->engine;
+  state->pool = std::make_shared<HostPool>(h->engine->host_allocator());
   Status st = h->engine->create_context(&state->context);
   if (!st.is_ok()) return throw_status(env, st);
   auto* ch = new ContextHandle{state};
@@ -462,13 +534,14 @@ Napi::Value CreateContextJs(const Napi::CallbackInfo& info) {
 Napi::Value DisposeContextJs(const Napi::CallbackInfo& info) {
   ContextHandle* h = handle_of<ContextHandle>(info[0]);
   if (h != nullptr && h->state) {
-    // An execution in flight holds the state; it finishes, then the context goes.
+    // The calls already queued on the lane run first; then the context and its memory go.
     std::shared_ptr<ContextState> state = std::move(h->state);
-    std::unique_lock<std::mutex> lock(state->mu, std::try_to_lock);
-    if (lock.owns_lock()) {
+    ContextState* raw = state.get();
+    raw->lane.post([state]() mutable {
       state->context.reset();
+      state->pool.reset();
       state->engine.reset();
-    }
+    });
   }
   return info.Env().Undefined();
 }
@@ -477,45 +550,32 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ContextHandle* h = handle_of<ContextHandle>(info[0]);
   if (h == nullptr || !info[1].IsNumber()) return throw_type(env, "execute(context, batch, inputs, outputs, histograms?, options?)");
-  if (!h->state) return throw_status(env, Status(Code::kDisposed, "the execution context was disposed"));
-  std::vector<FloatArg> inputs, outputs;
-  if (!float_args(info[2], &inputs) || !float_args(info[3], &outputs)) {
+  if (!h->state || !h->state->engine) return throw_status(env, Status(Code::kDisposed, "the execution context was disposed"));
+  std::vector<Napi::Float32Array> inputs, outputs;
+  if (!float_arrays(info[2], &inputs) || !float_arrays(info[3], &outputs)) {
     return throw_type(env, "inputs and outputs must be arrays of Float32Array");
   }
-  std::shared_ptr<TensorHistograms> histograms;
-  if (HistogramHandle* hh = handle_of<HistogramHandle>(info[4])) histograms = hh->histograms;
-  // Run options: { profile, transfers, graphs } (booleans; absent ones keep their defaults) and a
-  // benchmark loop { count, depth } (integers; count 0 or absent: one plain execute).
-  RunOptions options;
-  int count = 0, depth = 1;
-  if (info.Length() > 5 && info[5].IsObject()) {
-    Napi::Object o = info[5].As<Napi::Object>();
-    auto flag = [&](const char* key, bool* out) {
-      Napi::Value v = o.Get(key);
-      if (v.IsBoolean()) *out = v.As<Napi::Boolean>().Value();
-    };
-    flag("profile", &options.profile);
-    flag("transfers", &options.transfers);
-    flag("graphs", &options.graphs);
-    const auto integer = [&](const char* key, int* out, int lo, int hi) {
-      Napi::Value v = o.Get(key);
-      if (v.IsUndefined()) return true;
-      if (!v.IsNumber()) return false;
-      const double d = v.As<Napi::Number>().DoubleValue();
-      if (!(d >= lo && d <= hi) || d != std::floor(d)) return false;  // NaN fails the range test
-      *out = static_cast<int>(d);
-      return true;
-    };
-    if (!integer("count", &count, 0, 1 << 20) || !integer("depth", &depth, 1, kMaxQueueDepth)) {
-      return throw_type(env, "execute options: count is an integer in [0, 1048576], depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
-    }
+  ExecuteRequest request;
+  request.batch = info[1].As<Napi::Number>().Int32Value();
+  if (HistogramHandle* hh = handle_of<HistogramHandle>(info[4])) request.histograms = hh->histograms;
+  if (!execute_options(info.Length() > 5 ? info[5] : env.Undefined(), &request)) {
+    return throw_type(env, "execute options: count is an integer in [0, 1048576], depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
   }
-  auto* w = new ExecuteWorker(env, h->state, info[1].As<Napi::Number>().Int32Value(), std::move(inputs),
-                              std::move(outputs), std::move(histograms), options);
-  if (count > 0) w->repeat(count, depth);
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+  const int max_batch = h->state->engine->graph().max_batch;
+  if (request.batch < 1 || request.batch > max_batch) {
+    return throw_status(env, Status(Code::kInvalidArgument, "batch " + std::to_string(request.batch) + " is outside [1, " +
+                                                               std::to_string(max_batch) + "]"));
+  }
+  // Without transfers the backends neither read the inputs nor write the outputs (benchmarks of
+  // huge batches pass empty arrays); otherwise every array must hold the batch.
+  const bool copies = request.options.transfers || request.histograms;
+  ExecuteIo io;
+  Status st = capture_io(env, *h->state, request.batch, inputs, outputs, copies, &io);
+  if (!st.is_ok()) return throw_status(env, st);
+  auto job = std::make_unique<ExecuteJob>(env, h->state, std::move(request), std::move(io));
+  Napi::Value promise(env, job->promise());
+  Job::start(std::move(job), h->state->lane);
+  return promise;
 }
 
 Napi::Value CreateHistogramsJs(const Napi::CallbackInfo& info) {

@@ -11,6 +11,7 @@
 
 #include "core/graph.h"
 #include "core/histogram.h"
+#include "core/host_memory.h"
 #include "core/status.h"
 #include "core/weights.h"
 
@@ -42,6 +43,9 @@ struct RunOptions {
   bool transfers = true;
   /// GPU backends: replay the batch size's CUDA graph (false: launch the kernels one by one).
   bool graphs = true;
+  /// The input and output pointers of the call lie in memory from the engine's host_allocator():
+  /// GPU backends copy straight from and to them instead of through their own pinned staging.
+  bool host_pinned = false;
 };
 
 /// One inference of Context::execute_many: its GPU times (enqueue_ms: its submission) and, in host
@@ -114,6 +118,8 @@ class Engine {
   virtual const WeightStore& weights() const = 0;
   /// Backend details as a JSON object (chosen tactics, memory plan, timing cache ...); "{}" when none.
   virtual std::string info_json() const { return "{}"; }
+  /// The host memory this engine's inputs and outputs are best kept in (host_memory.h).
+  virtual std::shared_ptr<const HostAllocator> host_allocator() const { return HostAllocator::plain(); }
 };
 
 /// What build and load receive.

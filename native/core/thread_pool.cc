@@ -1,5 +1,7 @@
 #include "core/thread_pool.h"
 
+#include "core/task_queue.h"
+
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -22,6 +24,8 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::worker() {
+  name_this_thread("trtn-cpu");
+  mark_compute_thread();
   for (;;) {
     std::function<void()> task;
     {
@@ -79,8 +83,10 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
 }
 
 ThreadPool& ThreadPool::shared() {
-  static ThreadPool pool;
-  return pool;
+  // Leaked on purpose: a destructor at process exit would join workers that a context of a dying
+  // environment may still be using.
+  static ThreadPool* pool = new ThreadPool();
+  return *pool;
 }
 
 }  // namespace trtn

@@ -15,6 +15,7 @@
 #define cudaGetErrorString emu_cudaGetErrorString
 #define cudaMallocHost emu_cudaMallocHost
 #define cudaFreeHost emu_cudaFreeHost
+#define cudaHostAlloc emu_cudaHostAlloc
 #define cudaGetDeviceCount emu_cudaGetDeviceCount
 #define cudaSetDevice emu_cudaSetDevice
 #define cudaGetDeviceProperties emu_cudaGetDeviceProperties

@@ -32,6 +32,7 @@ cudaError_t emu_cudaMalloc(void** p, size_t bytes) { *p = std::malloc(bytes); re
 cudaError_t emu_cudaFree(void* p) { std::free(p); return cudaSuccess; }
 cudaError_t emu_cudaMallocHost(void** p, size_t bytes) { return emu_cudaMalloc(p, bytes); }
 cudaError_t emu_cudaFreeHost(void* p) { return emu_cudaFree(p); }
+cudaError_t emu_cudaHostAlloc(void** p, size_t bytes, unsigned) { return emu_cudaMalloc(p, bytes); }
 cudaError_t emu_cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
 cudaError_t emu_cudaSetDevice(int) { return cudaSuccess; }
 cudaError_t emu_cudaGetDeviceProperties(cudaDeviceProp* p, int) { *p = cudaDeviceProp{}; return cudaSuccess; }

@@ -1,5 +1,6 @@
 // Builds and inferences run off the JS thread: timers keep firing while they work.
 import { strict as assert } from 'assert';
+import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { Builder, Network } from '../../lib';
 
@@ -59,6 +60,37 @@ describe('asynchronous work does not block the event loop', function () {
       other.dispose();
       ctx.dispose();
     } finally {
+      engine.dispose();
+    }
+  });
+
+  it("never takes Node's libuv pool: fs.readFile answers while 6 GoogLeNet inferences are in flight", async () => {
+    // Issue 14, item 1: infer() used to run on the libuv pool (4 threads), which fs, dns, crypto
+    // and zlib share: a small read waited seconds behind the inferences.
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'googlenet.prototxt'));
+    const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 8 });
+    const contexts = Array.from({ length: 6 }, () => engine.createContext());
+    const file = path.join(ROOT, 'package.json');
+    await fsp.readFile(file);
+    try {
+      const data = new Float32Array(8 * 3 * 224 * 224).fill(0.25);
+      let finished = 0;
+      const runs = contexts.map((c) => c.infer({ data }).then(() => finished++));
+      const reads: number[] = [];
+      while (finished === 0 && reads.length < 20) {
+        const t = performance.now();
+        await fsp.readFile(file);
+        reads.push(performance.now() - t);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await Promise.all(runs);
+      reads.sort((a, b) => a - b);
+      const median = reads[Math.floor(reads.length / 2)];
+      assert.ok(reads[reads.length - 1] < 100, `the slowest fs.readFile took ${reads[reads.length - 1].toFixed(1)} ms with 6 inferences in flight`);
+      assert.ok(median <= 5, `fs.readFile took ${median.toFixed(2)} ms (median of ${reads.length}) with 6 inferences in flight`);
+      assert.ok(reads.length >= 5, `only ${reads.length} reads before the first inference finished: too short to show anything`);
+    } finally {
+      for (const c of contexts) c.dispose();
       engine.dispose();
     }
   });

@@ -155,7 +155,10 @@ describe('engine API', () => {
         [{ data: data(1) }, { profile: 'yes' }, 'TypeError', 'Expected a boolean for options.profile but received type string ("yes")'],
       ];
       for (const [inputs, options, name, message] of cases) {
-        assert.throws(() => ctx.infer(inputs as never, options as never), { name, message }, message);
+        // A function that returns a promise rejects; it never throws (issue 13, item 8).
+        let promise: Promise<unknown> | undefined;
+        assert.doesNotThrow(() => { promise = ctx.infer(inputs as never, options as never); }, message);
+        await assert.rejects(promise as Promise<unknown>, { name, message }, message);
       }
       ctx.dispose();
     });
@@ -186,7 +189,7 @@ describe('engine API', () => {
       assert.ok(prob.every((v) => v === -3), 'outputs untouched');
       const again = await ctx.infer({ data: data(2) }, { cudaGraph: false });
       assert.deepEqual(Array.from(again.prob), Array.from(first.prob));
-      assert.throws(() => ctx.infer({ data: data(1) }, { transfers: 0 as never }), { name: 'TypeError', message: 'Expected a boolean for options.transfers but received type number (0)' });
+      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: 0 as never }), { name: 'TypeError', message: 'Expected a boolean for options.transfers but received type number (0)' });
       ctx.dispose();
     });
 
@@ -199,11 +202,11 @@ describe('engine API', () => {
       const prob = new Float32Array(32).fill(7);
       await ctx.infer({}, { transfers: false, batchSize: 4, outputs: { prob } });
       assert.ok(prob.every((v) => v === 7));
-      assert.throws(() => ctx.infer({}, { transfers: false }),
+      await assert.rejects(ctx.infer({}, { transfers: false }),
         { name: 'TypeError', message: /Expected a Float32Array \(or options.batchSize, with transfers: false\) for inputs.data/ });
-      assert.throws(() => ctx.infer({ data: data(1) }, { transfers: false, batchSize: 2 }), { name: 'RangeError' });
-      assert.throws(() => ctx.infer({}), { name: 'TypeError', message: /Expected a Float32Array for inputs.data/ });
-      assert.throws(() => ctx.infer({}, { transfers: false, batchSize: 5 }), { name: 'RangeError' });
+      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: false, batchSize: 2 }), { name: 'RangeError' });
+      await assert.rejects(ctx.infer({}), { name: 'TypeError', message: /Expected a Float32Array for inputs.data/ });
+      await assert.rejects(ctx.infer({}, { transfers: false, batchSize: 5 }), { name: 'RangeError' });
       // The context keeps working with copies afterwards.
       const again = await ctx.infer({ data: data(2) });
       assert.equal(again.prob.length, 16);
@@ -224,10 +227,10 @@ describe('engine API', () => {
       assert.deepEqual(Array.from(prob), Array.from(first.prob));
       // Without copies nothing is needed but the batch size.
       assert.equal((await ctx.inferMany({}, { transfers: false, batchSize: 4 }, 1, 8)).runs.doneMs.length, 1);
-      assert.throws(() => ctx.inferMany({ data: data(1) }, {}, 0, 1), { name: 'RangeError', message: /integer in \[1, 1048576\] for count/ });
-      assert.throws(() => ctx.inferMany({ data: data(1) }, {}, 2, 9), { name: 'RangeError', message: /integer in \[1, 8\] for depth/ });
-      assert.throws(() => ctx.inferMany({ data: data(1) }, { profile: true }, 2, 2), { name: 'TypeError', message: /per-layer profiles time one inference at a time/ });
-      assert.throws(() => ctx.inferMany({ data: 'x' as never }, {}, 2, 2), { name: 'TypeError' });
+      await assert.rejects(ctx.inferMany({ data: data(1) }, {}, 0, 1), { name: 'RangeError', message: /integer in \[1, 1048576\] for count/ });
+      await assert.rejects(ctx.inferMany({ data: data(1) }, {}, 2, 9), { name: 'RangeError', message: /integer in \[1, 8\] for depth/ });
+      await assert.rejects(ctx.inferMany({ data: data(1) }, { profile: true }, 2, 2), { name: 'TypeError', message: /per-layer profiles time one inference at a time/ });
+      await assert.rejects(ctx.inferMany({ data: 'x' as never }, {}, 2, 2), { name: 'TypeError' });
       // The addon checks the loop's numbers itself too (NaN, fractions, out of range).
       const handle = (ctx as unknown as { handle: NativeHandle }).handle;
       for (const bad of [{ count: NaN }, { count: 2.5 }, { count: 1e300 }, { depth: 0 }, { depth: 9 }, { count: '2' }]) {
@@ -251,6 +254,23 @@ describe('engine API', () => {
         assert.equal((await ctx.infer({ data: data(2) })).prob.length, 16, 'the context works once the hook is gone');
         ctx.dispose();
       }
+    });
+
+    it('copies the inputs when infer() is called: arrays changed afterwards do not change queued answers', async () => {
+      // Issue 13, item 2: the inputs used to be read when the queued call started.
+      const ctx = engine.createContext();
+      const expected = Array.from((await ctx.infer({ data: data(2, 3) })).prob);
+      const arrays = [data(2, 3), data(2, 3), data(2, 3)];
+      const pending = arrays.map((a) => ctx.infer({ data: a }));
+      for (const a of arrays) a.fill(0);
+      for (const p of pending) assert.deepEqual(Array.from((await p).prob), expected);
+      // A caller's output array is written when the promise settles, not before.
+      const prob = new Float32Array(16).fill(-1);
+      const written = ctx.infer({ data: data(2, 3) }, { outputs: { prob } });
+      assert.ok(prob.every((v) => v === -1));
+      assert.equal((await written).prob, prob);
+      assert.deepEqual(Array.from(prob), expected);
+      ctx.dispose();
     });
 
     it('runs calls on one context in call order, and contexts in parallel', async () => {

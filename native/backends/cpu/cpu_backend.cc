@@ -13,6 +13,7 @@
 #include "core/memory_plan.h"
 #include "backends/cpu/ops/op.h"
 #include "core/numeric.h"
+#include "core/task_queue.h"
 #include "core/thread_pool.h"
 
 namespace trtn::cpu {
@@ -122,6 +123,7 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
   }
   Status st = reserve(batch);
   if (!st.is_ok()) return st;
+  mark_compute_thread();  // the calling thread (a context's lane) computes too
   ThreadPool& pool = ThreadPool::shared();
   const MemoryPlan& plan = engine_->plan();
   auto at = [&](int t) { return arena_ + plan.offset[t] * batch; };

@@ -66,6 +66,9 @@ class CudaEngine : public Engine {
   const Graph& graph() const override { return *graph_; }
   const WeightStore& weights() const override { return *weights_; }
   std::string info_json() const override;
+  std::shared_ptr<const HostAllocator> host_allocator() const override {
+    return std::make_shared<const PinnedAllocator>(props_.index);
+  }
 
   int device() const { return props_.index; }
   const EnginePlan& plan() const { return plan_; }
@@ -123,12 +126,18 @@ class CudaContext : public Context {
 
  private:
   Status check_call(int batch, size_t inputs, size_t outputs);
-  void stage_inputs(int batch, const std::vector<const float*>& inputs);
+  /// Where the H2D copies read each input: the caller's arrays when they are pinned, else the
+  /// context's pinned staging after a host copy.
+  std::vector<const float*> stage_inputs(int batch, const std::vector<const float*>& inputs);
+  /// Where the D2H copies write each output: the caller's arrays when pinned, else the staging.
+  std::vector<float*> output_targets(int batch, const std::vector<float*>& outputs);
   float* output_staging(int batch) const;
-  Status enqueue_copies_in(int batch);
+  Status enqueue_copies_in(int batch, const std::vector<const float*>& from);
   Status enqueue_run(int batch, TensorHistograms* stats);
-  Status enqueue_copies_out(int batch);
+  Status enqueue_copies_out(int batch, const std::vector<float*>& to);
   void unstage_outputs(int batch, const std::vector<float*>& outputs);
+  /// Pinned staging is used: the run has transfers and the caller's arrays are not pinned.
+  bool staged() const { return options_.transfers && !options_.host_pinned; }
   /// Marks the context unusable (a failed wait: the stream's state is unknown) and returns st.
   Status fail(const Status& st);
   Status reserve(int batch);
@@ -482,7 +491,7 @@ Status CudaContext::reserve(int batch) {
     }
     capacity_ = batch;
   }
-  if (options_.transfers && batch > host_capacity_) {
+  if (staged() && batch > host_capacity_) {
     // Pinned host staging is only needed for copies: a run without them (a benchmark of a huge
     // batch) takes no host memory.
     host_in_.reset();
@@ -618,14 +627,30 @@ Status CudaContext::check_call(int batch, size_t inputs, size_t outputs) {
   return reserve(batch);
 }
 
-void CudaContext::stage_inputs(int batch, const std::vector<const float*>& inputs) {
+std::vector<const float*> CudaContext::stage_inputs(int batch, const std::vector<const float*>& inputs) {
+  if (!staged()) return inputs;
   const Graph& g = e_->graph();
+  std::vector<const float*> from;
   float* pin = host_in_.floats();
-  for (size_t i = 0; i < g.inputs.size() && options_.transfers; ++i) {
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
     const size_t n = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
     std::memcpy(pin, inputs[i], n * sizeof(float));
+    from.push_back(pin);
     pin += n;
   }
+  return from;
+}
+
+std::vector<float*> CudaContext::output_targets(int batch, const std::vector<float*>& outputs) {
+  if (!staged()) return outputs;
+  const Graph& g = e_->graph();
+  std::vector<float*> to;
+  float* pout = host_out_.floats();
+  for (int t : g.outputs) {
+    to.push_back(pout);
+    pout += static_cast<size_t>(g.tensors[t].volume) * batch;
+  }
+  return to;
 }
 
 float* CudaContext::output_staging(int batch) const {
@@ -637,42 +662,39 @@ float* CudaContext::output_staging(int batch) const {
   return staged;
 }
 
-Status CudaContext::enqueue_copies_in(int batch) {
+Status CudaContext::enqueue_copies_in(int batch, const std::vector<const float*>& from) {
   const Graph& g = e_->graph();
   char* base = arena_.as<char>();
-  const float* pin = host_in_.floats();
   float* staged = staging_.as<float>();
   for (size_t i = 0; i < g.inputs.size() && options_.transfers; ++i) {
     const int t = g.inputs[i];
     const size_t n = static_cast<size_t>(g.tensors[t].volume) * batch;
     void* dst = direct(t) ? e_->view(t, base, batch).data : staged;
-    TRTN_CUDA_TRY(cudaMemcpyAsync(dst, pin, n * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    TRTN_CUDA_TRY(cudaMemcpyAsync(dst, from[i], n * sizeof(float), cudaMemcpyHostToDevice, stream_));
     if (!direct(t)) staged += n;
-    pin += n;
   }
   return Status::ok();
 }
 
-Status CudaContext::enqueue_copies_out(int batch) {
+Status CudaContext::enqueue_copies_out(int batch, const std::vector<float*>& to) {
   const Graph& g = e_->graph();
   char* base = arena_.as<char>();
-  float* pout = host_out_.floats();
   const float* staged = output_staging(batch);
   for (size_t i = 0; i < g.outputs.size() && options_.transfers; ++i) {
     const int t = g.outputs[i];
     const size_t n = static_cast<size_t>(g.tensors[t].volume) * batch;
     const void* src = direct(t) ? e_->view(t, base, batch).data : staged;
-    TRTN_CUDA_TRY(cudaMemcpyAsync(pout, src, n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    TRTN_CUDA_TRY(cudaMemcpyAsync(to[i], src, n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
     if (!direct(t)) staged += n;
-    pout += n;
   }
   return Status::ok();
 }
 
 void CudaContext::unstage_outputs(int batch, const std::vector<float*>& outputs) {
+  if (!staged()) return;
   const Graph& g = e_->graph();
   const float* pout = host_out_.floats();
-  for (size_t i = 0; i < g.outputs.size() && options_.transfers; ++i) {
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
     const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
     std::memcpy(outputs[i], pout, n * sizeof(float));
     pout += n;
@@ -724,9 +746,10 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
     if (staging_.bytes() > 0) TRTN_CUDA_TRY(cudaMemsetAsync(staging_.get(), 0xFF, staging_.bytes(), stream_));
   }
   // Host -> pinned (all inputs first, so the H2D events time the copies alone) -> device.
-  stage_inputs(batch, inputs);
+  const std::vector<const float*> from = stage_inputs(batch, inputs);
+  const std::vector<float*> to = output_targets(batch, outputs);
   TRTN_CUDA_TRY(cudaEventRecord(ev_[0], stream_));
-  if (Status st = enqueue_copies_in(batch); !st.is_ok()) return st;
+  if (Status st = enqueue_copies_in(batch, from); !st.is_ok()) return st;
   TRTN_CUDA_TRY(cudaEventRecord(ev_[1], stream_));
   profile_ = LayerProfile{};
   if (options_.profile) {
@@ -743,7 +766,7 @@ Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, 
   }
   TRTN_CUDA_TRY(cudaEventRecord(ev_[2], stream_));
   // Device -> pinned -> host.
-  if (Status st = enqueue_copies_out(batch); !st.is_ok()) return st;
+  if (Status st = enqueue_copies_out(batch, to); !st.is_ok()) return st;
   TRTN_CUDA_TRY(cudaEventRecord(ev_[3], stream_));
   const double enqueue_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - submit_start).count();
   if (Status st = TRTN_CUDA_STATUS(cudaStreamSynchronize(stream_)); !st.is_ok()) return fail(st);
@@ -774,7 +797,8 @@ Status CudaContext::execute_many(int batch, const std::vector<const float*>& inp
   const auto since = [&start]() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
   // The inputs are staged once; every inference copies them in from there (stream order keeps
   // an inference's copies behind the one before it), and the last one's outputs come back.
-  stage_inputs(batch, inputs);
+  const std::vector<const float*> from = stage_inputs(batch, inputs);
+  const std::vector<float*> to = output_targets(batch, outputs);
   const auto finish = [&](int i) -> Status {
     cudaEvent_t* ev = &queue_events_[4 * (i % depth)];
     if (Status st = TRTN_CUDA_STATUS(cudaEventSynchronize(ev[3])); !st.is_ok()) return fail(st);
@@ -796,7 +820,7 @@ Status CudaContext::execute_many(int batch, const std::vector<const float*>& inp
     QueuedRun& r = (*runs)[i];
     r.submit_ms = since();
     TRTN_CUDA_TRY(cudaEventRecord(ev[0], stream_));
-    if (Status st = enqueue_copies_in(batch); !st.is_ok()) return st;
+    if (Status st = enqueue_copies_in(batch, from); !st.is_ok()) return st;
     TRTN_CUDA_TRY(cudaEventRecord(ev[1], stream_));
     if (Status st = enqueue_run(batch, nullptr); !st.is_ok()) {
       cudaStreamSynchronize(stream_);
@@ -804,7 +828,7 @@ Status CudaContext::execute_many(int batch, const std::vector<const float*>& inp
       return st;
     }
     TRTN_CUDA_TRY(cudaEventRecord(ev[2], stream_));
-    if (Status st = enqueue_copies_out(batch); !st.is_ok()) return st;
+    if (Status st = enqueue_copies_out(batch, to); !st.is_ok()) return st;
     TRTN_CUDA_TRY(cudaEventRecord(ev[3], stream_));
     r.timing.enqueue_ms = since() - r.submit_ms;
   }

@@ -133,6 +133,21 @@ void PinnedBuffer::reset() {
   bytes_ = 0;
 }
 
+Status PinnedAllocator::allocate(size_t bytes, void** out) const {
+  *out = nullptr;
+  if (cudaSetDevice(device_) != cudaSuccess ||
+      cudaHostAlloc(out, bytes == 0 ? 1 : bytes, cudaHostAllocPortable) != cudaSuccess) {
+    cudaGetLastError();
+    *out = nullptr;
+    return Status(Code::kOutOfMemory, "cannot allocate " + std::to_string(bytes) + " bytes of pinned host memory");
+  }
+  return Status::ok();
+}
+
+void PinnedAllocator::release(void* p) const {
+  if (p != nullptr) cudaFreeHost(p);
+}
+
 Status select_device(int index, const std::string& backend, cudaDeviceProp* prop) {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/host_memory.h"
 #include "core/status.h"
 
 namespace trtn::cuda {
@@ -71,6 +72,19 @@ class PinnedBuffer {
  private:
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
+};
+
+/// Pinned host memory for the inputs and outputs of engines on GPU `device` (portable: every
+/// context may copy from it; allocated with that GPU current, so no other GPU gets a context).
+class PinnedAllocator : public HostAllocator {
+ public:
+  explicit PinnedAllocator(int device) : device_(device) {}
+  Status allocate(size_t bytes, void** out) const override;
+  void release(void* p) const override;
+  bool pinned() const override { return true; }
+
+ private:
+  int device_;
 };
 
 }  // namespace trtn::cuda

@@ -315,6 +315,9 @@ class TrtBackendEngine : public Engine {
            ",\"engineBytes\":" + std::to_string(section_.engine.size()) +
            ",\"deviceMemoryBytes\":" + std::to_string(m_.engine_device_memory(engine_)) + "}";
   }
+  std::shared_ptr<const HostAllocator> host_allocator() const override {
+    return std::make_shared<const cuda::PinnedAllocator>(device_);
+  }
 
   const Module& module() const { return m_; }
   trtn_trt_engine* handle() const { return engine_; }
@@ -405,19 +408,27 @@ class TrtBackendContext : public Context {
     timing_ = RunTiming{};
     const auto submit_start = std::chrono::steady_clock::now();
     const bool transfers = options_.transfers;
+    // Pinned callers' arrays are copied from and to directly; others go through the staging.
+    const bool staged = transfers && !options_.host_pinned;
     // Host -> pinned for every input first, so the H2D events time the copies alone.
+    std::vector<const float*> from = inputs;
+    std::vector<float*> to = outputs;
     float* pin = host_in_.floats();
-    for (size_t i = 0; i < g.inputs.size() && transfers; ++i) {
+    float* pout = host_out_.floats();
+    for (size_t i = 0; i < g.inputs.size() && staged; ++i) {
       const size_t n = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
       std::memcpy(pin, inputs[i], n * sizeof(float));
+      from[i] = pin;
       pin += n;
     }
+    for (size_t i = 0; i < g.outputs.size() && staged; ++i) {
+      to[i] = pout;
+      pout += static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
+    }
     TRTN_CUDA_TRY(cudaEventRecord(ev_[0], stream_));
-    pin = host_in_.floats();
     for (size_t i = 0; i < g.inputs.size() && transfers; ++i) {
       const size_t n = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
-      TRTN_CUDA_TRY(cudaMemcpyAsync(d_inputs_[i], pin, n * sizeof(float), cudaMemcpyHostToDevice, stream_));
-      pin += n;
+      TRTN_CUDA_TRY(cudaMemcpyAsync(d_inputs_[i], from[i], n * sizeof(float), cudaMemcpyHostToDevice, stream_));
     }
     TRTN_CUDA_TRY(cudaEventRecord(ev_[1], stream_));
     std::vector<const void*> ins(d_inputs_.begin(), d_inputs_.end());
@@ -431,11 +442,9 @@ class TrtBackendContext : public Context {
       return st;
     }
     TRTN_CUDA_TRY(cudaEventRecord(ev_[2], stream_));
-    float* pout = host_out_.floats();
     for (size_t i = 0; i < g.outputs.size() && transfers; ++i) {
       const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
-      TRTN_CUDA_TRY(cudaMemcpyAsync(pout, d_outputs_[i], n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
-      pout += n;
+      TRTN_CUDA_TRY(cudaMemcpyAsync(to[i], d_outputs_[i], n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
     }
     TRTN_CUDA_TRY(cudaEventRecord(ev_[3], stream_));
     const double enqueue_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - submit_start).count();
@@ -445,11 +454,9 @@ class TrtBackendContext : public Context {
       broken_reason_ = st.message();
       return st;
     }
-    pout = host_out_.floats();
-    for (size_t i = 0; i < g.outputs.size() && transfers; ++i) {
+    for (size_t i = 0; i < g.outputs.size() && staged; ++i) {
       const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
-      std::memcpy(outputs[i], pout, n * sizeof(float));
-      pout += n;
+      std::memcpy(outputs[i], to[i], n * sizeof(float));
     }
     float ms[3] = {0, 0, 0};
     for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], ev_[k], ev_[k + 1]));

@@ -1,0 +1,73 @@
+// How native work gets back to JavaScript. Every Node environment that loads the addon (the main
+// thread and each worker thread) has one EnvLink: work finished on the addon's threads posts a
+// Completion to it, and the environment's JS thread settles it (a thread-safe function wakes the
+// loop). When a worker thread is terminated, its environment's link dies first: completions that
+// arrive later are freed where they arrive, never run; work still reading JavaScript memory
+// (a "borrow") is waited for before that memory goes. So ending a worker ends only that worker.
+#pragma once
+
+#include <node_api.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+namespace trtn::js {
+
+/// A finished piece of native work, to be settled on its environment's JS thread.
+class Completion {
+ public:
+  virtual ~Completion() = default;
+  /// Resolves or rejects the caller's promise. Runs on the JS thread, only while the environment
+  /// lives; the destructor may run on any thread and must not call N-API.
+  virtual void settle(napi_env env) = 0;
+};
+
+/// One environment's link to the addon's threads.
+class EnvLink {
+ public:
+  /// Sets up the link of `env` (once, when the addon is loaded there).
+  static napi_status install(napi_env env);
+  /// The link of `env` (JS thread).
+  static std::shared_ptr<EnvLink> of(napi_env env);
+
+  /// JS thread: one more completion will be posted; keeps the event loop alive until it is settled.
+  void expect();
+  /// Any thread: hands `c` to the JS thread; frees it here when the environment is gone.
+  void post(std::unique_ptr<Completion> c);
+  /// Any thread: true while the environment lives; then its JavaScript memory may be read until
+  /// end_borrow(). The environment's teardown waits for every borrow to end.
+  bool begin_borrow();
+  void end_borrow();
+
+ private:
+  static void call_js(napi_env env, napi_value, void* context, void* data);
+  static void teardown(void* arg);
+  void settled();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool alive_ = true;
+  int borrows_ = 0;
+  int expected_ = 0;  // JS thread only
+  napi_env env_ = nullptr;
+  napi_threadsafe_function tsfn_ = nullptr;
+};
+
+/// Holds a borrow for a scope (see EnvLink::begin_borrow); ok() is false when the environment died.
+class Borrow {
+ public:
+  explicit Borrow(EnvLink& link) : link_(link), ok_(link.begin_borrow()) {}
+  ~Borrow() {
+    if (ok_) link_.end_borrow();
+  }
+  Borrow(const Borrow&) = delete;
+  Borrow& operator=(const Borrow&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  EnvLink& link_;
+  bool ok_;
+};
+
+}  // namespace trtn::js
