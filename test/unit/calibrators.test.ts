@@ -228,7 +228,8 @@ describe('INT8 calibrators', function () {
           if (taken !== undefined) assert.equal(src.state.taken, taken, `${form}: batches taken`);
           const cache = readCache(cacheFile);
           assert.equal(cache.algorithm, c.header, form);
-          assert.equal(cache.version, 100900);
+          // Percentile caches carry our own header, without a TensorRT version.
+          assert.equal(cache.version, c.algorithm === 'percentile' ? 0 : 100900);
           assert.deepEqual([...cache.scales.keys()].sort(), (c.afterFusion ? BN_FUSED : BN_UNFUSED).slice().sort(), form);
           caches.push(cache);
         }

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { readPlan, writeNpy, type ExecGraph } from '../../lib';
-import { parseCalibrationCache, type CalibrationCache } from '../../lib/calibration/cache';
+import { DEFAULT_TRT_VERSION, parseCalibrationCache, type CalibrationCache } from '../../lib/calibration/cache';
 import { main } from '../../lib/cli/main';
 import { seededFloats } from '../support/helpers';
 
@@ -102,6 +102,12 @@ describe('cli: calibrate and build --calib', function () {
         const cache = readCache(out);
         assert.equal(cache.algorithm, header);
         assert.deepEqual([...cache.scales.keys()], tensors);
+        // Only TensorRT's own algorithms get TensorRT's header (docs/calibration.md).
+        const first = fs.readFileSync(out, 'utf8').split('\n')[0];
+        assert.equal(first, algorithm === 'percentile' ? 'TRTN-PercentileCalibration' : `TRT-${DEFAULT_TRT_VERSION}-${header}`);
+        const shown = await run('calibrate', '--show', out);
+        assert.match(shown.out.split('\n')[0], algorithm === 'percentile' ? /: tensorrt-node's own header \(TensorRT does not read it\), PercentileCalibration,/
+          : new RegExp(`: TensorRT ${DEFAULT_TRT_VERSION}, ${header},`));
       });
     }
 
