@@ -12,7 +12,7 @@ export type {
 } from './network';
 export { Builder, type BuilderOptions, type BuildConfig, type LogSeverity } from './builder/builder';
 export { planExecGraph, type ExecGraph, type ExecNode, type ExecTensor, type Precision } from './builder/exec_graph';
-export { PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
+export { checkPlanGraph, PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
 export { Engine, ExecutionContext, Runtime, type DeserializeOptions, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
 export {
   Calibrator, Int8EntropyCalibrator2, Int8EntropyCalibrator, Int8MinMaxCalibrator, Int8LegacyCalibrator, Int8PercentileCalibrator,
