@@ -104,11 +104,11 @@ export class IOError extends TensorRTNodeError {
 export class NativeError extends TensorRTNodeError {}
 
 /** Why a plan file was refused. */
-export type PlanProblem = 'truncated' | 'magic' | 'checksum' | 'layout' | 'version' | 'backend' | 'arch';
+export type PlanProblem = 'truncated' | 'magic' | 'checksum' | 'layout' | 'mismatch' | 'version' | 'backend' | 'arch';
 
 /**
  * A plan that cannot be loaded: E_PLAN_CORRUPT (truncated, bad magic, checksum mismatch, bad
- * layout), E_PLAN_VERSION (a newer format), E_PLAN_BACKEND (built for a backend that is not here
+ * layout, a header that does not describe the graph section: 'mismatch'), E_PLAN_VERSION (a newer format), E_PLAN_BACKEND (built for a backend that is not here
  * or not the one asked for), E_PLAN_ARCH (built for another GPU architecture). `problem` says which.
  */
 export class PlanError extends TensorRTNodeError {

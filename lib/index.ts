@@ -11,8 +11,10 @@ export type {
   AnyLayer, LayerCost, LayerType, NetworkOptions, NetworkSummary, Shape, Tensor, TensorInfo, WeightInit,
 } from './network';
 export { Builder, type BuilderOptions, type BuildConfig, type LogSeverity } from './builder/builder';
-export { planExecGraph, type ExecGraph, type ExecNode, type ExecTensor, type Precision } from './builder/exec_graph';
-export { PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
+export {
+  nodePrecisions, planExecGraph, planInt8Graph, type ExecGraph, type ExecNode, type ExecTensor, type Int8Plan, type Precision, type UnscaledTensor,
+} from './builder/exec_graph';
+export { checkPlanGraph, PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
 export { Engine, ExecutionContext, Runtime, type DeserializeOptions, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
 export {
   Calibrator, Int8EntropyCalibrator2, Int8EntropyCalibrator, Int8MinMaxCalibrator, Int8LegacyCalibrator, Int8PercentileCalibrator,

@@ -1,7 +1,7 @@
 /**
  * NumPy .npy files (format 1.0 to 3.0): float32 arrays in and out, so any tool can feed and check
- * our engines. Reading accepts little-endian float32, float64 (narrowed to float32) and the
- * integer types (converted), C order only; anything else is E_PARSE naming what the file holds.
+ * our engines. Reading accepts float16, float32, float64 and the integer types of either byte
+ * order (converted to float32), C order only; anything else is E_PARSE naming what the file holds.
  */
 import { promises as fsp } from 'fs';
 import { argumentError, IOError, ParseError } from './errors';
@@ -13,6 +13,29 @@ export interface NpyArray {
 }
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+
+/** float32 of a float16 bit pattern (subnormals, infinities and NaN included). */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+/** Readable dtypes: element width and reader, by NumPy's descr string. */
+const DTYPES: Readonly<Record<string, readonly [number, (b: Buffer, o: number) => number]>> = {
+  '<f2': [2, (b, o) => halfToFloat(b.readUInt16LE(o))], '>f2': [2, (b, o) => halfToFloat(b.readUInt16BE(o))],
+  '<f4': [4, (b, o) => b.readFloatLE(o)], '>f4': [4, (b, o) => b.readFloatBE(o)],
+  '<f8': [8, (b, o) => b.readDoubleLE(o)], '>f8': [8, (b, o) => b.readDoubleBE(o)],
+  '|u1': [1, (b, o) => b.readUInt8(o)], '|i1': [1, (b, o) => b.readInt8(o)],
+  '<u2': [2, (b, o) => b.readUInt16LE(o)], '>u2': [2, (b, o) => b.readUInt16BE(o)],
+  '<i2': [2, (b, o) => b.readInt16LE(o)], '>i2': [2, (b, o) => b.readInt16BE(o)],
+  '<u4': [4, (b, o) => b.readUInt32LE(o)], '>u4': [4, (b, o) => b.readUInt32BE(o)],
+  '<i4': [4, (b, o) => b.readInt32LE(o)], '>i4': [4, (b, o) => b.readInt32BE(o)],
+  '<i8': [8, (b, o) => Number(b.readBigInt64LE(o))], '>i8': [8, (b, o) => Number(b.readBigInt64BE(o))],
+};
 
 function fail(file: string, offset: number, problem: string): never {
   throw new ParseError({ file, line: 0, col: offset + 1 }, problem, undefined, '');
@@ -36,15 +59,9 @@ export function parseNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, start, `bad shape (${shapeText})`);
   const count = shape.reduce((a, b) => a * b, 1);
-  const kinds: Record<string, [number, (b: Buffer, o: number) => number]> = {
-    '<f4': [4, (b, o) => b.readFloatLE(o)], '<f8': [8, (b, o) => b.readDoubleLE(o)],
-    '|u1': [1, (b, o) => b.readUInt8(o)], '|i1': [1, (b, o) => b.readInt8(o)],
-    '<u2': [2, (b, o) => b.readUInt16LE(o)], '<i2': [2, (b, o) => b.readInt16LE(o)],
-    '<i4': [4, (b, o) => b.readInt32LE(o)], '<u4': [4, (b, o) => b.readUInt32LE(o)],
-    '<i8': [8, (b, o) => Number(b.readBigInt64LE(o))],
-  };
-  const kind = kinds[descr === '|b1' ? '|u1' : descr];
-  if (kind === undefined) fail(file, start, `dtype '${descr}' is not supported (float32, float64 or an integer type, little-endian)`);
+  const key = descr === '|b1' ? '|u1' : descr;
+  const kind = Object.prototype.hasOwnProperty.call(DTYPES, key) ? DTYPES[key] : undefined;
+  if (kind === undefined) fail(file, start, `dtype '${descr}' is not supported (a float or integer type of either byte order)`);
   const dataStart = start + headerLength;
   const [width, read] = kind;
   if (buf.length - dataStart !== count * width) {

@@ -16,7 +16,7 @@ import { native } from '../native';
 import { uniformData } from '../random_data';
 import type { Network } from '../network';
 import { Engine, type EngineDetails } from '../runtime/engine';
-import { planExecGraph, type ExecGraph, type Precision } from './exec_graph';
+import { nodePrecisions, planExecGraph, planInt8Graph, type ExecGraph, type Precision, type UnscaledTensor } from './exec_graph';
 
 /** Messages from the builder, by severity. */
 export type LogSeverity = 'warning' | 'info' | 'verbose';
@@ -58,6 +58,12 @@ export interface BuildConfig {
   readonly calibrationBatches?: number;
   /** cuda: the batch tactics are timed at (default min(maxBatchSize, 32)). */
   readonly tuneBatch?: number;
+  /**
+   * INT8: build even when the scales leave out tensors that layers able to run in INT8 read or
+   * write; those layers run in FP32, with a warning naming the tensors. Default false: such a
+   * build is E_CALIBRATION (a cache made for another network covers only the names they share).
+   */
+  readonly allowMixedPrecision?: boolean;
 }
 
 const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
@@ -85,7 +91,10 @@ function checkConfig(config: unknown, net: Network): Required<Pick<BuildConfig, 
       !(c.calibrationCache !== null && typeof c.calibrationCache === 'object' && c.calibrationCache.scales instanceof Map)) {
     throw argumentError('a cache file path or a parsed calibration cache', 'config.calibrationCache', c.calibrationCache);
   }
-  for (const key of ['calibrator', 'calibrationCache', 'int8Scales'] as const) {
+  if (c.allowMixedPrecision !== undefined && typeof c.allowMixedPrecision !== 'boolean') {
+    throw argumentError('a boolean', 'config.allowMixedPrecision', c.allowMixedPrecision);
+  }
+  for (const key of ['calibrator', 'calibrationCache', 'int8Scales', 'allowMixedPrecision'] as const) {
     if (c[key] !== undefined && precision !== 'int8') {
       throw argumentError(`precision 'int8' (${key} only serves INT8 builds)`, 'config.precision', c.precision, 'range');
     }
@@ -142,9 +151,45 @@ export class Builder {
       throw argumentError('a Network', 'net', net);
     }
     const c = checkConfig(config, net);
-    const scales = c.precision === 'int8' ? await this.int8Scales(net, c) : undefined;
-    const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales: scales });
-    return this.buildGraph(net, graph, c.tuneBatch);
+    if (c.precision !== 'int8') {
+      return this.buildGraph(net, planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize }), c.tuneBatch);
+    }
+    const int8Scales = await this.int8Scales(net, c);
+    const { graph, unscaled } = planInt8Graph(net, { maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales });
+    if (unscaled.length > 0) this.uncovered(unscaled, scaleSource(c), c.allowMixedPrecision === true);
+    const engine = await this.buildGraph(net, graph, c.tuneBatch);
+    this.reportPrecisions(graph);
+    return engine;
+  }
+
+  /**
+   * Tensors of INT8-capable layers without a scale: E_CALIBRATION, or with allowMixedPrecision a
+   * warning, naming them (the first ten, and how many more) with the layers they keep in FP32.
+   */
+  private uncovered(unscaled: readonly UnscaledTensor[], source: string, allowed: boolean): void {
+    const SHOWN = 10;
+    const layers = new Set(unscaled.flatMap((u) => u.nodes));
+    const named = unscaled.slice(0, SHOWN).map((u) => `'${u.tensor}' (${u.nodes.join(', ')})`).join(', ') +
+      (unscaled.length > SHOWN ? `, and ${unscaled.length - SHOWN} more (the verbose log lists them all)` : '');
+    for (const u of unscaled) this.log('verbose', `  no INT8 scale: '${u.tensor}' (${u.nodes.join(', ')})`);
+    const what = `${unscaled.length} tensor(s) that INT8 layers read or write have no scale in ${source}: ${named}`;
+    if (allowed) {
+      this.log('warning', `${what}; ${layers.size} layer(s) run in FP32 instead of INT8 (allowMixedPrecision)`);
+      return;
+    }
+    throw new TensorRTNodeError('E_CALIBRATION', `${what}; ${layers.size} layer(s) would run in FP32 instead of INT8. ` +
+      'Scales made for another network (or an older version of this one) cover only the names they share: calibrate ' +
+      'this network (tensorrt-node calibrate), or allow mixed precision (allowMixedPrecision: true; CLI ' +
+      '--allowMixedPrecision) to build with those layers in FP32');
+  }
+
+  /** After an INT8 build: how many layers run in INT8 (info), and how each other one runs (verbose). */
+  private reportPrecisions(graph: ExecGraph): void {
+    const counts = nodePrecisions(graph);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const others = Object.entries(counts).filter(([p]) => p !== 'int8').map(([p, n]) => `${n} in ${p.toUpperCase()}`);
+    this.log('info', `INT8: ${counts.int8 ?? 0} of ${total} layers run in INT8${others.length > 0 ? `, ${others.join(', ')}` : ''}`);
+    for (const n of graph.nodes) if (n.op !== 'Quantize' && n.precision !== 'int8') this.log('verbose', `  ${n.name} (${n.op}): ${n.precision}`);
   }
 
   /** INT8 scales from, in order: int8Scales, a calibrator, a cache, or random data (with a warning). */
@@ -230,6 +275,13 @@ function checkCacheMatches(cache: CalibrationCache, net: Network, log: (severity
     log('warning', `${unknown.length} tensor(s) of the calibration cache are not in the network (e.g. '${unknown[0]}'); ` +
       'their scales are ignored');
   }
+}
+
+/** Where a build's INT8 scales come from, for messages. */
+function scaleSource(c: BuildConfig): string {
+  if (c.int8Scales !== undefined) return 'int8Scales';
+  if (c.calibrationCache !== undefined) return 'the calibration cache';
+  return c.calibrator !== undefined ? "the calibrator's table" : 'the random-data calibration';
 }
 
 /** A timing cache file's entries ({} when the file does not exist yet). */

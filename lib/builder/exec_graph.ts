@@ -99,6 +99,23 @@ export interface PlanOptions {
   readonly int8Scales?: Readonly<Record<string, number>>;
 }
 
+/**
+ * A tensor that a node able to run in INT8 reads or writes but that has no INT8 scale (not listed,
+ * and not given one by the scale rules): the node runs in FP32 instead.
+ */
+export interface UnscaledTensor {
+  /** The tensor's Caffe name (what calibration caches list). */
+  readonly tensor: string;
+  /** The nodes that would run in INT8 with a scale for it. */
+  readonly nodes: readonly string[];
+}
+
+/** An INT8 execution graph, and the tensors its scales left out. */
+export interface Int8Plan {
+  readonly graph: ExecGraph;
+  readonly unscaled: readonly UnscaledTensor[];
+}
+
 /** Ops that run in INT8 when their inputs have scales (see docs/int8.md). */
 const INT8_OPS: ReadonlySet<string> = new Set(['Convolution', 'InnerProduct', 'Pooling', 'ReLU', 'Concat', 'Eltwise', 'Flatten', 'Reshape', 'LRN']);
 /** INT8 ops whose output keeps the input's scale (TensorRT's rule for pooling and friends). */
@@ -149,6 +166,29 @@ interface Draft {
 
 /** Builds the execution graph of `net` (see the module comment). */
 export function planExecGraph(net: Network, options: PlanOptions): ExecGraph {
+  return planWithCoverage(net, options).graph;
+}
+
+/**
+ * Builds the INT8 execution graph of `net` and lists the tensors without a scale that keep
+ * INT8-capable nodes in FP32 (a tensor listed with scale 0, "no range", is not one of them: the
+ * calibrator measured it). The builder refuses a build with any unless mixed precision is allowed.
+ */
+export function planInt8Graph(net: Network, options: Omit<PlanOptions, 'precision'>): Int8Plan {
+  return planWithCoverage(net, { ...options, precision: 'int8' });
+}
+
+/**
+ * Per-precision node counts of an execution graph (a plan's or engine's graph JSON included):
+ * the nodes that come from the network's layers, so the Quantize nodes the planner adds are left out.
+ */
+export function nodePrecisions(graph: Pick<ExecGraph, 'nodes'>): Partial<Record<Precision, number>> {
+  const counts: Partial<Record<Precision, number>> = {};
+  for (const n of graph.nodes) if (n.op !== 'Quantize') counts[n.precision] = (counts[n.precision] ?? 0) + 1;
+  return counts;
+}
+
+function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
   const optimize = options.optimize !== false;
   const dims = perImageDims(net);
   const layers = net.withBatchSize(1).layers;
@@ -244,15 +284,21 @@ export function planExecGraph(net: Network, options: PlanOptions): ExecGraph {
     format: 1, name: net.name, precision: options.precision, maxBatchSize: options.maxBatchSize,
     tensors, inputs, outputs, nodes, weights,
   };
-  if (options.precision !== 'int8') return graph;
+  if (options.precision !== 'int8') return { graph, unscaled: [] };
   const given = options.int8Scales ?? {};
+  const caffeName = (name: string): string => net.tensors.get(name)?.caffeName ?? name;
+  const listed = (name: string): number | undefined => {
+    const own = (key: string) => Object.prototype.hasOwnProperty.call(given, key);
+    return own(name) ? given[name] : own(caffeName(name)) ? given[caffeName(name)] : undefined;
+  };
   const scaleFor = (name: string): number | undefined => {
-    const caffe = net.tensors.get(name)?.caffeName;
-    const s = Object.prototype.hasOwnProperty.call(given, name) ? given[name]
-      : caffe !== undefined && Object.prototype.hasOwnProperty.call(given, caffe) ? given[caffe] : undefined;
+    const s = listed(name);
     return s !== undefined && Number.isFinite(s) && s > 0 ? Math.fround(s) : undefined;
   };
-  return assignInt8(graph, scaleFor);
+  const { graph: int8, unscaled } = assignInt8(graph, scaleFor, (name) => listed(name) !== undefined);
+  const byTensor = new Map<string, string[]>();
+  for (const u of unscaled) byTensor.set(caffeName(u.tensor), [...(byTensor.get(caffeName(u.tensor)) ?? []), ...u.nodes]);
+  return { graph: int8, unscaled: [...byTensor].map(([tensor, nodes]) => ({ tensor, nodes: [...new Set(nodes)] })) };
 }
 
 /** The affine description of `layer` when it can fold into `producer`'s output channels. */
@@ -286,7 +332,7 @@ function asFoldable(layer: AnyLayer, inputDims: readonly number[], producer: Any
  * (so an INT8 concat copies), passed back through scale-preserving producers; Pooling, ReLU,
  * Flatten and Reshape outputs keep their input's scale.
  */
-function assignInt8(graph: ExecGraph, scaleFor: (name: string) => number | undefined): ExecGraph {
+function assignInt8(graph: ExecGraph, scaleFor: (name: string) => number | undefined, listed: (name: string) => boolean): Int8Plan {
   const tensors = graph.tensors.map((t) => ({ ...t }));
   const scaleOf = new Map<number, number>();
   tensors.forEach((t, id) => {
@@ -321,12 +367,16 @@ function assignInt8(graph: ExecGraph, scaleFor: (name: string) => number | undef
   for (const n of nodes) {
     if (SCALE_PRESERVING.has(n.op) && scaleOf.has(n.inputs[0])) scaleOf.set(n.outputs[0], scaleOf.get(n.inputs[0]) as number);
   }
+  const unscaled: UnscaledTensor[] = [];
   for (const n of nodes) {
     const capable = INT8_OPS.has(n.op) &&
       !(n.op === 'Pooling' && (n.attrs as { method: string }).method === 'STOCHASTIC') &&
-      !(n.op === 'Eltwise' && (n.attrs as { operation: string }).operation !== 'SUM') &&
-      [...n.inputs, ...n.outputs].every((t) => scaleOf.has(t));
-    n.precision = capable ? 'int8' : 'fp32';
+      !(n.op === 'Eltwise' && (n.attrs as { operation: string }).operation !== 'SUM');
+    const missing = [...n.inputs, ...n.outputs].filter((t) => !scaleOf.has(t));
+    n.precision = capable && missing.length === 0 ? 'int8' : 'fp32';
+    if (capable) {
+      for (const t of missing) if (!listed(tensors[t].name)) unscaled.push({ tensor: tensors[t].name, nodes: [n.name] });
+    }
   }
   const producer = new Map<number, (typeof nodes)[number]>();
   const users = new Map<number, Array<(typeof nodes)[number]>>();
@@ -369,5 +419,5 @@ function assignInt8(graph: ExecGraph, scaleFor: (name: string) => number | undef
     // and an INT8 node whose output a float node reads writes that output as float.
     result.push(n);
   }
-  return { ...graph, tensors, nodes: result };
+  return { graph: { ...graph, tensors, nodes: result }, unscaled };
 }

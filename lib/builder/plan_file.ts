@@ -13,7 +13,8 @@
  *                in the addon's binary form), "backend" (backend-specific bytes; may be empty).
  *
  * Loading checks, in order and before anything else is read: length, magic, format version,
- * total length, checksum, header, section table (every offset and length inside the file).
+ * total length, checksum, header, section table (every offset and length inside the file), and
+ * that the header describes the graph section (name, precision, batch limit, inputs, outputs).
  */
 import { crc32 } from 'zlib';
 import { PlanError } from '../errors';
@@ -94,7 +95,7 @@ export function writePlan(header: Omit<PlanHeader, 'sections' | 'formatVersion'>
   }
 }
 
-function corrupt(problem: 'truncated' | 'magic' | 'checksum' | 'layout', message: string): PlanError {
+function corrupt(problem: 'truncated' | 'magic' | 'checksum' | 'layout' | 'mismatch', message: string): PlanError {
   return new PlanError('E_PLAN_CORRUPT', problem, `not a usable plan: ${message}`);
 }
 
@@ -134,9 +135,11 @@ export function readPlan(plan: Uint8Array): PlanContents {
     const s = header.sections.find((x) => x.name === name) as { offset: number; length: number };
     return new Uint8Array(buf.buffer, buf.byteOffset + s.offset, s.length);
   };
+  const graphJson = Buffer.from(section('graph')).toString('utf8');
+  checkPlanGraph(header, graphJson);
   return {
     header,
-    graphJson: Buffer.from(section('graph')).toString('utf8'),
+    graphJson,
     weights: section('weights'),
     backend: section('backend'),
   };
@@ -164,4 +167,63 @@ function checkHeader(h: PlanHeader, size: number, headerEnd: number): void {
     end = s.offset + s.length;
   }
   for (const name of SECTION_NAMES) if (!seen.has(name)) throw corrupt('layout', `no '${name}' section`);
+}
+
+/**
+ * Checks that a plan header describes its graph section: the header is what callers see
+ * (engine.inputs, precision, maxBatchSize), the graph is what runs, so an edited header would
+ * give zero-padded outputs or claim a precision the engine does not have. Every loader calls it
+ * after reading both (readPlan does). Returns the parsed graph.
+ * E_PLAN_CORRUPT: 'layout' when the graph is not JSON or lacks fields, 'mismatch' naming the
+ * field and both values otherwise.
+ */
+export function checkPlanGraph(header: Pick<PlanHeader, 'name' | 'precision' | 'maxBatchSize' | 'inputs' | 'outputs'>, graphJson: string): ExecGraph {
+  let graph: ExecGraph;
+  try {
+    graph = JSON.parse(graphJson) as ExecGraph;
+  } catch (err) {
+    throw corrupt('layout', `the graph section: JSON is invalid (${(err as Error).message})`);
+  }
+  const tensors = graphTensors(graph);
+  const shown = (v: unknown) => (typeof v === 'string' ? `'${v}'` : String(v));
+  const mismatch = (what: string, ours: unknown, theirs: unknown) =>
+    corrupt('mismatch', `the header ${what} is ${shown(ours)} but the graph's is ${shown(theirs)}`);
+  if (header.name !== graph.name) throw mismatch('name', header.name, graph.name);
+  if (header.precision !== graph.precision) throw mismatch('precision', header.precision, graph.precision);
+  if (header.maxBatchSize !== graph.maxBatchSize) throw mismatch('maxBatchSize', header.maxBatchSize, graph.maxBatchSize);
+  compareTensors('input', header.inputs, graph.inputs.map((id) => tensors[id]));
+  compareTensors('output', header.outputs, graph.outputs.map((id) => tensors[id]));
+  return graph;
+}
+
+/** The graph's tensors, after checking the fields the header is compared with. */
+function graphTensors(g: ExecGraph): readonly PlanTensor[] {
+  const fail = (what: string) => corrupt('layout', `the graph section is not an execution graph (${what})`);
+  if (g === null || typeof g !== 'object' || Array.isArray(g)) throw fail('not a JSON object');
+  if (typeof g.name !== 'string' || typeof g.precision !== 'string' || typeof g.maxBatchSize !== 'number') {
+    throw fail('no name, precision or maxBatchSize');
+  }
+  const tensors = g.tensors as unknown;
+  if (!Array.isArray(tensors) || !tensors.every((t: PlanTensor) => t !== null && typeof t === 'object' &&
+      typeof t.name === 'string' && Array.isArray(t.dims))) {
+    throw fail('no tensor list');
+  }
+  const ids = (v: unknown) => Array.isArray(v) && v.every((id) => Number.isInteger(id) && id >= 0 && id < tensors.length);
+  if (!ids(g.inputs) || !ids(g.outputs)) throw fail('inputs or outputs that are not tensor ids');
+  return tensors as PlanTensor[];
+}
+
+/** Header tensors against the graph's, in order: count, names, dims. */
+function compareTensors(kind: 'input' | 'output', header: readonly PlanTensor[], graph: readonly PlanTensor[]): void {
+  const names = (list: readonly PlanTensor[]) => list.map((t) => t.name).join(', ');
+  if (header.length !== graph.length) {
+    throw corrupt('mismatch', `the header lists ${header.length} ${kind}(s) (${names(header)}) but the graph ${graph.length} (${names(graph)})`);
+  }
+  header.forEach((h, i) => {
+    const g = graph[i];
+    if (h.name !== g.name) throw corrupt('mismatch', `the header ${kind} ${i} is named '${h.name}' but the graph's is '${g.name}'`);
+    if (h.dims.length !== g.dims.length || h.dims.some((d, k) => d !== g.dims[k])) {
+      throw corrupt('mismatch', `the header ${kind} ${i} ('${h.name}') has dims [${h.dims.join(', ')}] but the graph's has [${g.dims.join(', ')}]`);
+    }
+  });
 }

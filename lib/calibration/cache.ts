@@ -6,7 +6,9 @@
  *   conv1: 3d5c9a0e
  *
  * The first line names the TensorRT version (major*1000+minor*100+patch before 10, major*10000+...
- * since) and the algorithm; then one line per tensor: name, ': ', and the hex digits of the
+ * since) and the algorithm. Algorithms TensorRT lacks (percentile) get our own header,
+ * `TRTN-PercentileCalibration`, so that TensorRT never takes the file for one of its caches.
+ * Then one line per tensor: name, ': ', and the hex digits of the
  * float32 bit pattern of the scale (amax / 127). Files written by TensorRT 7-10 and by common
  * tools are read: names with spaces and brackets ("(Unnamed Layer* 3) [Activation]_output"),
  * hex without leading zeros (or empty, meaning 0), zero scales (tensors without a range), CRLF.
@@ -18,11 +20,15 @@ import { argumentError, IOError, ParseError } from '../errors';
 /** Algorithm names as TensorRT writes them in the header. */
 export type CacheAlgorithm = 'EntropyCalibration2' | 'EntropyCalibration' | 'MinMaxCalibration' | 'LegacyCalibration' | 'PercentileCalibration';
 
+/** The algorithms TensorRT itself has, whose caches TensorRT reads: these get TensorRT's header. */
+export const TENSORRT_CACHE_ALGORITHMS: readonly string[] = ['EntropyCalibration2', 'EntropyCalibration', 'MinMaxCalibration', 'LegacyCalibration'];
+
 /** The TensorRT version we put in headers by default: 10.9.0. */
 export const DEFAULT_TRT_VERSION = 100900;
 
 /** A parsed cache: scales by tensor name, in file order. */
 export interface CalibrationCache {
+  /** The TensorRT version of a `TRT-` header; 0 for our own `TRTN-` header (and ignored when writing one). */
   readonly version: number;
   readonly algorithm: string;
   readonly scales: ReadonlyMap<string, number>;
@@ -49,9 +55,10 @@ export function parseCalibrationCache(text: string | Uint8Array, file = '<calibr
   const fail = (line: number, problem: string, token: string, expected: string): never => {
     throw new ParseError({ file, line, col: 1 }, problem, token, expected);
   };
-  const header = /^TRT-(\d+)-([A-Za-z0-9]+)\s*$/.exec(lines[0] ?? '');
+  const header = /^TRT-(\d+)-([A-Za-z0-9]+)\s*$/.exec(lines[0] ?? '') ?? /^TRTN-()([A-Za-z0-9]+)\s*$/.exec(lines[0] ?? '');
   if (header === null) {
-    fail(1, 'this is not a TensorRT calibration cache', (lines[0] ?? '').slice(0, 40), 'a first line like TRT-8601-EntropyCalibration2');
+    fail(1, 'this is not a TensorRT calibration cache', (lines[0] ?? '').slice(0, 40),
+      'a first line like TRT-8601-EntropyCalibration2 (or TRTN-PercentileCalibration)');
   }
   const [, version, algorithm] = header as RegExpExecArray;
   const scales = new Map<string, number>();
@@ -73,9 +80,12 @@ export function parseCalibrationCache(text: string | Uint8Array, file = '<calibr
   return { version: Number(version), algorithm, scales };
 }
 
-/** The text of a cache (TensorRT's layout; names must not hold line breaks or end with ':'). */
+/**
+ * The text of a cache (TensorRT's layout; names must not hold line breaks or end with ':'). The
+ * header is TensorRT's for TensorRT's algorithms, ours (`TRTN-<Algorithm>`) for the others.
+ */
 export function formatCalibrationCache(cache: CalibrationCache): string {
-  const lines = [`TRT-${cache.version}-${cache.algorithm}`];
+  const lines = [TENSORRT_CACHE_ALGORITHMS.includes(cache.algorithm) ? `TRT-${cache.version}-${cache.algorithm}` : `TRTN-${cache.algorithm}`];
   for (const [name, scale] of cache.scales) {
     if (/[\r\n]/.test(name) || name.trim() !== name || name === '') throw argumentError('a tensor name without line breaks or edge spaces', 'cache.scales', name, 'range');
     if (!Number.isFinite(scale) || scale < 0) throw argumentError('a finite scale >= 0', `cache.scales.${name}`, scale, 'range');

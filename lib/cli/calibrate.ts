@@ -26,7 +26,7 @@ export const CALIBRATE: CommandSpec = {
     { name: 'percentile', type: 'string', value: 'P', help: 'percentile: the percentile of |x| kept', default: '99.99' },
     { name: 'quantile', type: 'string', value: 'Q', help: 'legacy: the quantile of |x| kept', default: '0.9999' },
     { name: 'regression-cutoff', type: 'string', value: 'F', help: 'legacy: at most this fraction of the maximum', default: '1' },
-    { name: 'trt-version', type: 'string', value: 'N', help: 'TensorRT version written in the header (e.g. 8601 for 8.6.1)', default: String(DEFAULT_TRT_VERSION) },
+    { name: 'trt-version', type: 'string', value: 'N', help: 'TensorRT version written in the header (e.g. 8601 for 8.6.1; percentile caches have our header, without one)', default: String(DEFAULT_TRT_VERSION) },
     { name: 'weights', type: 'string', value: 'file.caffemodel', help: 'Trained weights (default: random weights from --seed)' },
     { name: 'backend', type: 'string', value: 'auto|cpu|cuda|tensorrt', help: 'Backend that runs the calibration', default: 'auto' },
     { name: 'seed', type: 'string', value: 'N', help: 'Seed of random weights and random data', default: '1' },
@@ -35,7 +35,9 @@ export const CALIBRATE: CommandSpec = {
   ],
   notes: [
     'The cache is TensorRT\'s text format: "TRT-<version>-<Algorithm>", then "tensor: <hex of the float32 scale>" per\n' +
-    'line (scale = amax / 127). Build an INT8 engine from it with `tensorrt-node build --precision int8 --calib model.calib`.\n' +
+    'line (scale = amax / 127). TensorRT reads the entropy2, entropy, minmax and legacy caches; percentile has no TensorRT\n' +
+    'counterpart and its cache starts "TRTN-PercentileCalibration" (ours only).\n' +
+    'Build an INT8 engine from it with `tensorrt-node build --precision int8 --calib model.calib`.\n' +
     'entropy2 and minmax calibrate the network before layer fusion, entropy and legacy after it (as TensorRT does);\n' +
     'docs/calibration.md describes every algorithm and choice.',
   ],
@@ -68,7 +70,8 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
         scales: Object.fromEntries([...cache.scales].map(([k, v]) => [k, { scale: v, amax: v * 127 }])) }, null, 2));
       return 0;
     }
-    out(`${values.show as string}: TensorRT ${cache.version}, ${cache.algorithm}, ${cache.scales.size} tensors`);
+    const made = cache.version === 0 ? 'tensorrt-node\'s own header (TensorRT does not read it)' : `TensorRT ${cache.version}`;
+    out(`${values.show as string}: ${made}, ${cache.algorithm}, ${cache.scales.size} tensors`);
     const width = Math.max(6, ...[...cache.scales.keys()].map((k) => k.length));
     out(`${'tensor'.padEnd(width)}  ${'scale'.padStart(13)}  ${'amax'.padStart(11)}`);
     for (const [name, scale] of cache.scales) {

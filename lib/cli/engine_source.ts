@@ -17,6 +17,7 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = [
   { name: 'backend', type: 'string', value: 'auto|cpu|cuda|tensorrt', help: 'Backend; auto picks tensorrt, then cuda, then cpu', default: 'auto' },
   { name: 'seed', type: 'string', value: 'N', help: 'Seed of random weights (and of --random inputs)', default: '1' },
   { name: 'calib', type: 'string', value: 'model.calib', help: 'INT8: a calibration cache (from `tensorrt-node calibrate` or TensorRT); without one, INT8 calibrates on random data and warns' },
+  { name: 'allowMixedPrecision', type: 'boolean', help: 'INT8: build even when the cache lacks scales for layers that could run in INT8 (they run in FP32, with a warning); without it such a build is E_CALIBRATION' },
   { name: 'no-optimize', type: 'boolean', help: 'Keep every layer as its own node (no BatchNorm folding, no ReLU fusion)' },
   { name: 'device', type: 'string', value: 'N', help: 'cuda: the GPU to build and run on', default: '0' },
   { name: 'timingCache', type: 'string', value: 'file.json', help: 'cuda: reuse and update a timing cache of tactics (rebuilds skip timing)' },
@@ -61,7 +62,7 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
   const { precision, backend, seed } = engineChoices(spec, values);
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   if (await isPlan(file)) {
-    for (const o of ['weights', 'precision', 'no-optimize', 'calib', 'timingCache', 'tuneBatch']) {
+    for (const o of ['weights', 'precision', 'no-optimize', 'calib', 'allowMixedPrecision', 'timingCache', 'tuneBatch']) {
       if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
     }
     const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
@@ -79,12 +80,15 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
   }
   const t0 = performance.now();
   const calib = values.calib as string | undefined;
-  if (calib !== undefined && precision !== 'int8') throw new UsageError(`tensorrt-node ${spec.name}: --calib goes with --precision int8`);
+  for (const o of ['calib', 'allowMixedPrecision']) {
+    if (values[o] !== undefined && precision !== 'int8') throw new UsageError(`tensorrt-node ${spec.name}: --${o} goes with --precision int8`);
+  }
   const maxBatch = maxBatchSize ?? net.batchSize;
   const tuneBatch = intOption(spec, 'tuneBatch', values.tuneBatch as string | undefined, 1, maxBatch) ?? Math.min(maxBatch, DEFAULT_TUNE_BATCH);
   const engine = await builder.build(net, {
     precision, maxBatchSize: maxBatch, optimize: values['no-optimize'] !== true, ...(builder.backend !== 'cpu' ? { tuneBatch } : {}),
     ...(calib !== undefined ? { calibrationCache: calib } : {}),
+    ...(values.allowMixedPrecision === true ? { allowMixedPrecision: true } : {}),
   });
   log(`built ${net.name || file} for the ${engine.backend} backend, ${precision}, max batch ${engine.maxBatchSize} ` +
     `in ${((performance.now() - t0) / 1000).toFixed(2)} s`);

@@ -15,7 +15,7 @@ export const INFER: CommandSpec = {
   usage: 'tensorrt-node infer <deploy.prototxt|file.plan> (--input x.npy | --random) --output y.npy [options]',
   options: [
     { name: 'input', short: 'i', type: 'string', multiple: true, value: '[name=]x.npy',
-      help: 'Input array, float32 NCHW with the batch first (name= when the network has several inputs)' },
+      help: 'Input array, NCHW with the batch first (name= when the network has several inputs); float16/32/64 or integer, either byte order, read as float32' },
     { name: 'random', type: 'boolean', help: 'Use random inputs, uniform in [-1, 1), from --seed' },
     { name: 'batch', type: 'string', value: 'N', help: 'Batch of --random inputs', default: '1' },
     { name: 'output', short: 'o', type: 'string', value: 'y.npy|dir', help: 'Output file, or a folder for <output name>.npy files (required)' },

@@ -265,7 +265,22 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
   const outputs: TensorInfo[] = [...tensors.values()]
     .filter((t) => t.consumers.length === 0 && !inputLayers.has(t.producer))
     .map((t) => ({ name: t.name, shape: t.shape }));
+  checkNotEmpty(def, irLayers, inputs, notes);
   return { name: def.net.str('name'), layers: irLayers, tensors, inputs, outputs, notes, params };
+}
+
+/**
+ * A network needs an input and a layer that computes: without them no command has anything to
+ * do, so an empty file (or one the deploy view empties) is refused here, where the file is named.
+ */
+function checkNotEmpty(def: CaffeNetDefinition, layers: readonly AnyLayer[], inputs: readonly TensorInfo[], notes: readonly string[]): void {
+  const computing = layers.filter((l) => l.type !== 'Input').length;
+  if (inputs.length > 0 && computing > 0) return;
+  const problem = inputs.length === 0 && computing === 0 ? 'the network has no inputs and no layers'
+    : inputs.length === 0 ? 'the network has no inputs'
+    : `the network has no layers besides its input(s) (${inputs.map((i) => `'${i.name}'`).join(', ')})`;
+  throw new ParseError({ file: def.file, line: 1, col: 1 }, `${problem}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
+    undefined, 'an Input layer (or input / input_shape fields) and layers that compute on it');
 }
 
 function range([lo, hi]: readonly [number, number]): string {

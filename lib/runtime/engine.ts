@@ -6,7 +6,7 @@
 import { promises as fsp } from 'fs';
 import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTNodeError } from '../errors';
 import { resolveBackend, type BackendName } from '../backends';
-import type { Precision } from '../builder/exec_graph';
+import { nodePrecisions, type ExecGraph, type Precision } from '../builder/exec_graph';
 import { readPlan, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
 import { native, type NativeHandle, type NativeRunTiming, type QueuedRuns } from '../native';
 
@@ -128,10 +128,12 @@ export class Engine {
 
   /**
    * What the backend made of the network: for cuda the GPU, the tactic chosen for every layer
-   * (with its time when it was timed), the layout of every tensor and the timing cache; {} for cpu.
+   * (with its time when it was timed), the layout of every tensor and the timing cache; on every
+   * backend, `precisions`: the layers by the precision they run in.
    */
   details(): EngineDetails {
-    return JSON.parse(native().engineInfo(this.nativeHandle()).details) as EngineDetails;
+    const details = JSON.parse(native().engineInfo(this.nativeHandle()).details) as EngineDetails;
+    return { ...details, precisions: nodePrecisions(JSON.parse(this.graphJson) as ExecGraph) };
   }
 
   /** The engine as a plan (see lib/builder/plan_file.ts). */
@@ -213,6 +215,8 @@ export interface EngineDetails {
   }>;
   readonly timingCache?: Readonly<Record<string, string>>;
   readonly tensors?: string;
+  /** Layers by the precision they run in, e.g. { int8: 52, fp32: 3 } (every backend; Quantize nodes not counted). */
+  readonly precisions?: Readonly<Partial<Record<Precision, number>>>;
 }
 
 /** GPU times of the last infer() on a context: copies in, compute, copies out (ms, CUDA events). */

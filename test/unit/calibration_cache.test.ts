@@ -151,6 +151,24 @@ describe('calibration cache: TensorRT text format', () => {
       assert.equal(bitsOfFloat(floatOfHex('3d5c9a0e')), '3d5c9a0e');
     });
 
+    // TensorRT reads only its own algorithms' caches; ours carry a header TensorRT cannot mistake
+    // for one of them, and old files with the TRT- header still read.
+    it('a cache of an algorithm TensorRT lacks (percentile) gets our header TRTN-<Algorithm>, which reads back', () => {
+      const scales = new Map([['data', Math.fround(1 / 127)]]);
+      const text = formatCalibrationCache({ version: 8601, algorithm: 'PercentileCalibration', scales });
+      assert.equal(text, 'TRTN-PercentileCalibration\ndata: 3c010204\n');
+      const back = parseCalibrationCache(text);
+      assert.equal(back.algorithm, 'PercentileCalibration');
+      assert.equal(back.version, 0, 'no TensorRT version: TensorRT does not read this cache');
+      assert.deepEqual([...back.scales], [...scales]);
+      const old = parseCalibrationCache('TRT-100900-PercentileCalibration\ndata: 3c010204\n');
+      assert.equal(old.algorithm, 'PercentileCalibration');
+      assert.equal(old.version, 100900);
+      for (const algorithm of ['EntropyCalibration2', 'EntropyCalibration', 'MinMaxCalibration', 'LegacyCalibration']) {
+        assert.ok(formatCalibrationCache({ version: 8601, algorithm, scales }).startsWith(`TRT-8601-${algorithm}\n`), algorithm);
+      }
+    });
+
     it('parse(format(c)) keeps every scale bit-exact: denormals, 1/127, extremes and 2000 random patterns', () => {
       const values = [
         0, 2 ** -149, 0x007fffff * 2 ** -149, 2 ** -126, Math.fround(1 / 127), Math.fround(0.1), 1, Math.fround(Math.PI),
@@ -217,7 +235,7 @@ describe('calibration cache: TensorRT text format', () => {
 
     it('bad headers', () => {
       for (const h of ['TRT-8601', 'TRT-8601-', 'TRT--EntropyCalibration2', 'TRT-x86-EntropyCalibration2', 'trt-8601-EntropyCalibration2',
-        'TRT-8601-Entropy Calibration2', 'TRT8601EntropyCalibration2']) {
+        'TRT-8601-Entropy Calibration2', 'TRT8601EntropyCalibration2', 'TRTN-', 'TRTN-8601-', 'TRTN-Percentile Calibration']) {
         parseFails(`${h}\ndata: 3c010a14\n`, 1, 'TRT-8601-EntropyCalibration2');
       }
     });

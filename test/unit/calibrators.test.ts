@@ -10,7 +10,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Builder, Network, readPlan, type Engine, type ExecGraph } from '../../lib';
+import { Builder, Network, readPlan, Runtime, type Engine, type ExecGraph } from '../../lib';
 import { formatCalibrationCache, parseCalibrationCache, type CalibrationCache } from '../../lib/calibration/cache';
 import {
   Int8EntropyCalibrator, Int8EntropyCalibrator2, Int8LegacyCalibrator, Int8MinMaxCalibrator, Int8PercentileCalibrator,
@@ -228,7 +228,8 @@ describe('INT8 calibrators', function () {
           if (taken !== undefined) assert.equal(src.state.taken, taken, `${form}: batches taken`);
           const cache = readCache(cacheFile);
           assert.equal(cache.algorithm, c.header, form);
-          assert.equal(cache.version, 100900);
+          // Percentile caches carry our own header, without a TensorRT version.
+          assert.equal(cache.version, c.algorithm === 'percentile' ? 0 : 100900);
           assert.deepEqual([...cache.scales.keys()].sort(), (c.afterFusion ? BN_FUSED : BN_UNFUSED).slice().sort(), form);
           caches.push(cache);
         }
@@ -624,6 +625,112 @@ describe('INT8 calibrators', function () {
       const quiet = cpuBuilder();
       (await quiet.builder.build(bnNet, { precision: 'int8', int8Scales: Object.fromEntries(table.scales) })).dispose();
       assert.equal(quiet.logs.filter(([s]) => s === 'warning').length, 0);
+    });
+  });
+
+  // A cache made for another network used to build with every layer it did not cover in FP32,
+  // silently (AlexNet with LeNet's cache: an "int8" plan of FP32 size).
+  describe('the scales must cover every layer that would run in INT8', () => {
+    let table: CalibrationCache;
+    before(async () => {
+      const { builder } = cpuBuilder();
+      const f = tmp('cover.calib');
+      await buildGraph(builder, bnNet, new Int8MinMaxCalibrator({ batches: batchesOf(2, 4, BN_IMAGE, 17), batchSize: 4, cacheFile: f }));
+      table = readCache(f);
+    });
+    const without = (...names: string[]): CalibrationCache => ({ ...table, scales: new Map([...table.scales].filter(([n]) => !names.includes(n))) });
+    const precisionOf = (g: GraphJson) => Object.fromEntries(g.nodes.filter((n) => n.op !== 'Quantize').map((n) => [n.name, n.precision]));
+    const models = path.resolve(__dirname, '../../../models');
+    const LENET_CACHE = 'TRT-8601-EntropyCalibration2\n' +
+      ['data', 'conv1', 'pool1', 'conv2', 'pool2', 'ip1', 'ip2', 'prob'].map((n) => `${n}: 3c010a14\n`).join('');
+
+    it('a cache that lacks tensors of INT8 layers is E_CALIBRATION naming each tensor, its layers, and the opt-in', async () => {
+      const { builder } = cpuBuilder();
+      // conv1 writes sc1, pool1 reads sc1 and writes pool1, ip1 reads pool1: all three stay FP32.
+      const err = await fails(builder.build(bnNet, { precision: 'int8', calibrationCache: without('sc1', 'pool1') }), 'E_CALIBRATION',
+        "2 tensor(s) that INT8 layers read or write have no scale in the calibration cache: 'sc1' (conv1, pool1), 'pool1' (pool1, ip1)",
+        '3 layer(s) would run in FP32', 'allowMixedPrecision');
+      const known = new Set(BUILD.options.map((o) => o.name));
+      for (const [, flag] of err.message.matchAll(/--([a-zA-Z][a-zA-Z-]*)/g)) assert.ok(known.has(flag), `--${flag} is no build option: ${err.message}`);
+    });
+
+    it('int8Scales that leave out a tensor of an INT8 layer are refused the same way', async () => {
+      const { builder } = cpuBuilder();
+      await fails(builder.build(bnNet, { precision: 'int8', int8Scales: { data: 0.01, sc1: 0.02, pool1: 0.02 } }), 'E_CALIBRATION',
+        "1 tensor(s) that INT8 layers read or write have no scale in int8Scales: 'ip1' (ip1)");
+    });
+
+    it("AlexNet with LeNet's cache is refused, naming what LeNet lacks; GoogLeNet's list is cut with a count", async () => {
+      const { builder } = cpuBuilder();
+      const lenetCache = parseCalibrationCache(LENET_CACHE);
+      const alexnet = await Network.fromCaffe(path.join(models, 'alexnet.prototxt'));
+      await fails(builder.build(alexnet, { precision: 'int8', calibrationCache: lenetCache }), 'E_CALIBRATION',
+        "'norm1' (norm1, pool1)", "'conv3' (conv3, conv4)", "'fc8' (fc8)", '9 tensor(s)');
+      const googlenet = await Network.fromCaffe(path.join(models, 'googlenet.prototxt'));
+      const logs = cpuBuilder();
+      const err = await fails(logs.builder.build(googlenet, { precision: 'int8', calibrationCache: lenetCache }), 'E_CALIBRATION',
+        /\), and \d+ more \(the verbose log lists them all\);/);
+      const count = Number(/^(\d+) tensor/.exec(err.message)?.[1]);
+      assert.ok(count > 10, err.message);
+      assert.equal(logs.logs.filter(([s, m]) => s === 'verbose' && m.startsWith('  no INT8 scale: ')).length, count);
+    });
+
+    it('allowMixedPrecision: true builds with those layers in FP32, warning with their names', async () => {
+      const { builder, logs } = cpuBuilder();
+      const engine = await builder.build(bnNet, { precision: 'int8', calibrationCache: without('ip1'), allowMixedPrecision: true });
+      const g = graphOf(engine);
+      const details = engine.details();
+      engine.dispose();
+      assert.deepEqual(precisionOf(g), { conv1: 'int8', pool1: 'int8', ip1: 'fp32' });
+      const warnings = logs.filter(([s]) => s === 'warning').map(([, m]) => m);
+      assert.ok(warnings.some((m) => m.includes("have no scale in the calibration cache: 'ip1' (ip1)") && m.includes('run in FP32')), JSON.stringify(logs));
+      assert.deepEqual(details.precisions, { int8: 2, fp32: 1 });
+    });
+
+    it('a tensor the cache lists with scale 0 (measured, no range) is no error: its layers run in FP32', async () => {
+      const { builder } = cpuBuilder();
+      const zero: CalibrationCache = { ...table, scales: new Map([...table.scales].map(([n, v]) => [n, n === 'ip1' ? 0 : v])) };
+      const engine = await builder.build(bnNet, { precision: 'int8', calibrationCache: zero });
+      const g = graphOf(engine);
+      engine.dispose();
+      assert.deepEqual(precisionOf(g), { conv1: 'int8', pool1: 'int8', ip1: 'fp32' });
+    });
+
+    it('after every INT8 build the builder says how many layers run in INT8 (info) and how the others run (verbose)', async () => {
+      const { builder, logs } = cpuBuilder();
+      (await builder.build(bnNet, { precision: 'int8', calibrationCache: table })).dispose();
+      assert.ok(logs.some(([s, m]) => s === 'info' && m === 'INT8: 3 of 3 layers run in INT8'), JSON.stringify(logs));
+      const mixed = cpuBuilder();
+      (await mixed.builder.build(bnNet, { precision: 'int8', calibrationCache: without('ip1'), allowMixedPrecision: true })).dispose();
+      assert.ok(mixed.logs.some(([s, m]) => s === 'info' && m === 'INT8: 2 of 3 layers run in INT8, 1 in FP32'), JSON.stringify(mixed.logs));
+      assert.ok(mixed.logs.some(([s, m]) => s === 'verbose' && m === '  ip1 (InnerProduct): fp32'), JSON.stringify(mixed.logs));
+      const fp32 = cpuBuilder();
+      (await fp32.builder.build(bnNet, { precision: 'fp32' })).dispose();
+      assert.ok(!fp32.logs.some(([, m]) => /run in INT8/.test(m)), 'only INT8 builds say it');
+    });
+
+    it('engine.details().precisions counts the layers (not the Quantize nodes) by precision', async () => {
+      const { builder } = cpuBuilder();
+      const int8 = await builder.build(bnNet, { precision: 'int8', calibrationCache: table });
+      const fp16 = await builder.build(bnNet, { precision: 'fp16' });
+      try {
+        assert.deepEqual(int8.details().precisions, { int8: 3 });
+        assert.deepEqual(fp16.details().precisions, { fp16: 3 });
+        const loaded = await Runtime.deserialize(int8.serialize());
+        assert.deepEqual(loaded.details().precisions, { int8: 3 }, 'a loaded plan counts the same');
+        loaded.dispose();
+      } finally {
+        int8.dispose();
+        fp16.dispose();
+      }
+    });
+
+    it('allowMixedPrecision must be a boolean, and only serves INT8 builds', async () => {
+      const { builder } = cpuBuilder();
+      await assert.rejects(builder.build(bnNet, { precision: 'int8', allowMixedPrecision: 'yes' as never }),
+        (e: Error) => e instanceof TypeError && e.message.startsWith('Expected a boolean for config.allowMixedPrecision'));
+      await assert.rejects(builder.build(bnNet, { precision: 'fp32', allowMixedPrecision: true }),
+        (e: Error) => e instanceof RangeError && /allowMixedPrecision only serves INT8 builds/.test(e.message));
     });
   });
 

@@ -119,6 +119,10 @@ describe('cli: tensorrt-node', () => {
       const parse = await run('inspect', bad);
       assert.equal(parse.code, 1);
       assert.match(parse.err, /error E_PARSE: .*bad\.prototxt:3:3: unknown field 'kernal' in LayerParameter/);
+      fs.writeFileSync(bad, '');
+      const empty = await run('inspect', bad);
+      assert.equal(empty.code, 1);
+      assert.match(empty.err, /error E_PARSE: .*bad\.prototxt:1:1: the network has no inputs and no layers/);
     });
 
     it('reads weights and says so', async () => {

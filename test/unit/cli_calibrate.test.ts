@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { readPlan, writeNpy, type ExecGraph } from '../../lib';
-import { parseCalibrationCache, type CalibrationCache } from '../../lib/calibration/cache';
+import { DEFAULT_TRT_VERSION, parseCalibrationCache, type CalibrationCache } from '../../lib/calibration/cache';
 import { main } from '../../lib/cli/main';
 import { seededFloats } from '../support/helpers';
 
@@ -102,6 +102,12 @@ describe('cli: calibrate and build --calib', function () {
         const cache = readCache(out);
         assert.equal(cache.algorithm, header);
         assert.deepEqual([...cache.scales.keys()], tensors);
+        // Only TensorRT's own algorithms get TensorRT's header (docs/calibration.md).
+        const first = fs.readFileSync(out, 'utf8').split('\n')[0];
+        assert.equal(first, algorithm === 'percentile' ? 'TRTN-PercentileCalibration' : `TRT-${DEFAULT_TRT_VERSION}-${header}`);
+        const shown = await run('calibrate', '--show', out);
+        assert.match(shown.out.split('\n')[0], algorithm === 'percentile' ? /: tensorrt-node's own header \(TensorRT does not read it\), PercentileCalibration,/
+          : new RegExp(`: TensorRT ${DEFAULT_TRT_VERSION}, ${header},`));
       });
     }
 
@@ -288,6 +294,42 @@ describe('cli: calibrate and build --calib', function () {
         assert.equal(g.nodes.find((x) => x.op === op)?.precision, 'int8', op);
       }
       assert.ok(!/INT8 without calibration data/.test(r.err), 'no random-data warning with a cache');
+    });
+
+    it('says after an INT8 build how many layers run in INT8 (and, with --verbose, how the others run)', async () => {
+      const r = await run('build', tiny, '--backend', 'cpu', '--precision', 'int8', '--calib', cacheFile, '-o', tmp('i.plan'));
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.err, /^info: INT8: 3 of 3 layers run in INT8$/m);
+      const zero = tmp('zero.calib');
+      fs.writeFileSync(zero, fs.readFileSync(cacheFile, 'utf8').replace(/^ip1: .*$/m, 'ip1: 0'));
+      const v = await run('build', tiny, '--backend', 'cpu', '--precision', 'int8', '--calib', zero, '--verbose', '-o', tmp('j.plan'));
+      assert.equal(v.code, 0, v.err);
+      assert.match(v.err, /^info: INT8: 2 of 3 layers run in INT8, 1 in FP32$/m);
+      assert.match(v.err, /^ {2}ip1 \(InnerProduct\): fp32$/m);
+    });
+
+    it('a cache lacking tensors of INT8 layers is exit 1 (E_CALIBRATION) unless --allowMixedPrecision, which warns', async () => {
+      const partial = tmp('partial.calib');
+      fs.writeFileSync(partial, fs.readFileSync(cacheFile, 'utf8').replace(/^ip1: .*\n/m, ''));
+      const plan = tmp('m.plan');
+      const refused = await run('build', tiny, '--backend', 'cpu', '--precision', 'int8', '--calib', partial, '-o', plan);
+      assert.equal(refused.code, 1, refused.err);
+      assert.match(refused.err, /error E_CALIBRATION: 1 tensor\(s\) that INT8 layers read or write have no scale in the calibration cache: 'ip1' \(ip1\);.*--allowMixedPrecision/);
+      assert.ok(!fs.existsSync(plan));
+      const mixed = await run('build', tiny, '--backend', 'cpu', '--precision', 'int8', '--calib', partial, '--allowMixedPrecision', '-o', plan);
+      assert.equal(mixed.code, 0, mixed.err);
+      assert.match(mixed.err, /^warning: 1 tensor\(s\) .*'ip1' \(ip1\); 1 layer\(s\) run in FP32 instead of INT8 \(allowMixedPrecision\)$/m);
+      assert.match(mixed.err, /^info: INT8: 2 of 3 layers run in INT8, 1 in FP32$/m);
+      const g = JSON.parse(readPlan(fs.readFileSync(plan)).graphJson) as ExecGraph;
+      assert.equal(g.nodes.find((x) => x.name === 'ip1')?.precision, 'fp32');
+      // The option is a build option: it needs --precision int8 and a prototxt, and --help shows it.
+      const usage = await run('build', tiny, '--backend', 'cpu', '--allowMixedPrecision', '-o', tmp('n.plan'));
+      assert.equal(usage.code, 2);
+      assert.match(usage.err, /--allowMixedPrecision goes with --precision int8/);
+      const onPlan = await run('bench', plan, '--allowMixedPrecision', '--duration', '0');
+      assert.equal(onPlan.code, 2);
+      assert.match(onPlan.err, /--allowMixedPrecision applies to prototxt files, not plans/);
+      for (const command of ['build', 'bench', 'infer']) assert.match((await run(command, '--help')).out, /--allowMixedPrecision/, command);
     });
 
     it('--calib without --precision int8 is a usage error (exit 2)', async () => {

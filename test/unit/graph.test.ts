@@ -149,6 +149,17 @@ describe('graph: IR construction', () => {
       await fails(parse(text), 'E_PARSE', "layer 'use' reads 't'", "layer 'tr'");
     });
 
+    // A network without inputs or without a layer that computes is useless to every command.
+    it('rejects a network with no inputs or no layers (E_PARSE): an empty file, only a name, only inputs', async () => {
+      await fails(parse(''), 'E_PARSE', 'graph.prototxt:1:1', 'the network has no inputs and no layers');
+      await fails(parse('name: "x"\n'), 'E_PARSE', 'the network has no inputs and no layers');
+      await fails(parse(INPUT), 'E_PARSE', "the network has no layers besides its input(s) ('data')");
+      await fails(parse('input: "data"\ninput_shape { dim: 1 dim: 3 dim: 4 dim: 4 }\n'), 'E_PARSE', 'no layers besides its input');
+      // Layers the deploy view drops leave nothing either.
+      await fails(parse('layer { name: "d" type: "Data" top: "data" top: "label" }\n'), 'E_PARSE', 'no inputs and no layers',
+        'dropped training-only layer(s): d (Data)');
+    });
+
     it('rejects duplicate layer names (E_PARSE)', async () => {
       await fails(net(CONV1 + 'layer { name: "conv1" type: "ReLU" bottom: "conv1" top: "r" }\n'), 'E_PARSE',
         "two layers are named 'conv1'", 'graph.prototxt:3:1');

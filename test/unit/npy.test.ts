@@ -51,10 +51,35 @@ describe('npy', () => {
     assert.deepEqual(parseNpy(npy('<i4', '(2,)', i4, 3)).shape, [2]);
   });
 
+  it('reads float16 and big-endian arrays (<f2, >f2, >f4, >f8, >i4) as float32', () => {
+    // float16 bit patterns: 1, -2, 65504 (the largest), 2^-24 (the smallest subnormal), 0.333 (0x3555), -0, Inf, NaN.
+    const halves = [0x3c00, 0xc000, 0x7bff, 0x0001, 0x3555, 0x8000, 0x7c00, 0x7e00];
+    const want = [1, -2, 65504, 2 ** -24, 0.333251953125, -0, Infinity, NaN];
+    const le = Buffer.alloc(16);
+    const be = Buffer.alloc(16);
+    halves.forEach((h, i) => {
+      le.writeUInt16LE(h, 2 * i);
+      be.writeUInt16BE(h, 2 * i);
+    });
+    for (const [descr, bytes] of [['<f2', le], ['>f2', be]] as const) {
+      const got = parseNpy(npy(descr, '(2, 4)', bytes)).data;
+      assert.ok(want.every((w, i) => Object.is(got[i], w)), `${descr}: ${Array.from(got).join(', ')}`);
+    }
+    const f4 = Buffer.alloc(12);
+    [1.5, -0.1, 3e38].forEach((v, i) => f4.writeFloatBE(v, 4 * i));
+    assert.deepEqual(Array.from(parseNpy(npy('>f4', '(3,)', f4)).data), [1.5, Math.fround(-0.1), Math.fround(3e38)]);
+    const f8 = Buffer.alloc(8);
+    f8.writeDoubleBE(0.1, 0);
+    assert.deepEqual(Array.from(parseNpy(npy('>f8', '(1,)', f8)).data), [Math.fround(0.1)]);
+    const i4 = Buffer.alloc(4);
+    i4.writeInt32BE(-70000, 0);
+    assert.deepEqual(Array.from(parseNpy(npy('>i4', '(1,)', i4)).data), [-70000]);
+  });
+
   it('refuses what it cannot read, with E_PARSE naming the problem', () => {
     const cases: Array<[Buffer, RegExp]> = [
       [Buffer.from('not numpy at all'), /not a NumPy \.npy file/],
-      [npy('>f4', '(1,)', Buffer.alloc(4)), /dtype '>f4' is not supported/],
+      [npy('|O', '(1,)', Buffer.alloc(8)), /dtype '\|O' is not supported/],
       [npy('<f4', '(2, 2)', Buffer.alloc(16), 1, 'True'), /Fortran-order arrays are not supported/],
       [npy('<f4', '(3,)', Buffer.alloc(8)), /needs 12 data bytes but the file has 8/],
       [npy('<c8', '(1,)', Buffer.alloc(8)), /dtype '<c8' is not supported/],

@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { crc32 } from 'zlib';
 import { Builder, Engine, Network, PlanError, readPlan, Runtime } from '../../lib';
+import { checkPlanGraph } from '../../lib/builder/plan_file';
 import { checkDeviceArch } from '../../lib/runtime/engine';
 
 const NET = `
@@ -175,6 +176,42 @@ describe('plan files', () => {
       await refused(withSection(plan, 'graph', (b) => b.write('!', 0)), 'E_PLAN_CORRUPT', 'layout', /graph section: JSON/);
       await refused(withSection(plan, 'weights', (b) => b.write('XXXX', 0)), 'E_PLAN_CORRUPT', 'layout', /weights section: bad magic/);
       await refused(withSection(plan, 'weights', (b) => b.writeUInt32LE(99, 4)), 'E_PLAN_CORRUPT', 'layout', /weights section/);
+    });
+
+    // The header is what callers read (engine.inputs, precision, maxBatchSize); the graph is what
+    // runs. An edited header must not describe an engine other than the one that loads.
+    it('the header disagrees with the graph: inputs, outputs (names, dims, order, count), precision, batch, name', async () => {
+      type T = { name: string; dims: number[] };
+      const cases: Array<[(h: Record<string, unknown>) => void, RegExp]> = [
+        [(h) => { (h.inputs as T[])[0].dims = [3, 7, 6]; }, /header input 0 \('data'\) has dims \[3, 7, 6\] but the graph's has \[3, 6, 6\]/],
+        [(h) => { (h.outputs as T[])[0].dims = [3, 3, 2]; }, /header output 0 \('prob'\) has dims \[3, 3, 2\] but the graph's has \[3, 3, 3\]/],
+        [(h) => { (h.outputs as T[])[0].name = 'logits'; }, /header output 0 is named 'logits' but the graph's is 'prob'/],
+        [(h) => { (h.outputs as T[]).push({ name: 'pool', dims: [3, 3, 3] }); }, /header lists 2 output\(s\) \(prob, pool\) but the graph 1 \(prob\)/],
+        [(h) => { h.inputs = []; }, /header lists 0 input\(s\) \(\) but the graph 1 \(data\)/],
+        [(h) => { h.precision = 'int8'; }, /header precision is 'int8' but the graph's is 'fp32'/],
+        [(h) => { h.maxBatchSize = 8; }, /header maxBatchSize is 8 but the graph's is 4/],
+        [(h) => { h.name = 'other'; }, /header name is 'other' but the graph's is 'tiny'/],
+      ];
+      for (const [edit, message] of cases) await refused(withHeader(plan, edit), 'E_PLAN_CORRUPT', 'mismatch', message);
+    });
+
+    it('the graph section is not an execution graph (not JSON, or lacking fields)', async () => {
+      await refused(withSection(plan, 'graph', (b) => b.write('!', 0)), 'E_PLAN_CORRUPT', 'layout', /graph section: JSON/);
+      for (const [field, twin] of [['precision', 'precisioX'], ['maxBatchSize', 'maxBatchSizX'], ['tensors', 'tensorX'], ['outputs', 'outputX']]) {
+        const edited = withSection(plan, 'graph', (b) => {
+          const text = b.toString('utf8').replace(`"${field}":`, `"${twin}":`);
+          assert.equal(Buffer.byteLength(text), b.length, 'test bug: the edit must keep the length');
+          b.write(text, 0, 'utf8');
+        });
+        await refused(edited, 'E_PLAN_CORRUPT', 'layout', /the graph section is not an execution graph/);
+      }
+    });
+
+    it('checkPlanGraph(header, graphJson) checks a header against a graph outside readPlan too', () => {
+      const { header, graphJson } = readPlan(plan);
+      assert.equal(checkPlanGraph(header, graphJson).name, 'tiny');
+      assert.throws(() => checkPlanGraph({ ...header, precision: 'fp16' }, graphJson), { code: 'E_PLAN_CORRUPT', problem: 'mismatch' });
+      assert.throws(() => checkPlanGraph(header, '[]'), { code: 'E_PLAN_CORRUPT', problem: 'layout' });
     });
 
     it('it was built for another backend than the one asked for, or one that is not here', async () => {

@@ -81,17 +81,19 @@ function describeType(type: string, fn: () => void): void {
 describe('layer shapes (Caffe rules)', () => {
   describeType('Input', () => {
     it('gives every top the one shape when one shape is given', async () => {
-      const n = await parse('layer { name: "in" type: "Input" top: "a" top: "b" input_param { shape { dim: 2 dim: 3 } } }');
+      // (A network needs a layer besides its inputs: the ReLU reads 'a'; 'b' stays unread.)
+      const n = await parse('layer { name: "in" type: "Input" top: "a" top: "b" input_param { shape { dim: 2 dim: 3 } } }\n' +
+        layer('r', 'ReLU', '', 'a'));
       assert.deepEqual(shapeOf(n, 'a'), [2, 3]);
       assert.deepEqual(shapeOf(n, 'b'), [2, 3]);
       assert.deepEqual(n.inputs, [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 3] }]);
       assert.deepEqual(layerOf(n, 'in').blobs, []);
       assert.equal(layerOf(n, 'in').macs, 0);
-      assert.deepEqual(n.outputs, [], 'input tensors are not outputs');
+      assert.deepEqual(n.outputs, [{ name: 'r', shape: [2, 3] }], 'input tensors, even unread ones, are not outputs');
     });
 
     it('gives one shape per top when one per top is given', async () => {
-      const n = await inputs({ a: [2, 3], b: [4, 5, 6] }, '');
+      const n = await inputs({ a: [2, 3], b: [4, 5, 6] }, layer('r', 'ReLU', '', 'b'));
       assert.deepEqual(shapeOf(n, 'a'), [2, 3]);
       assert.deepEqual(shapeOf(n, 'b'), [4, 5, 6]);
     });
@@ -131,7 +133,7 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('takes the shape of a shapeless top from inputShapes', async () => {
-      const n = await parse('layer { name: "in" type: "Input" top: "a" }', { inputShapes: { a: [3, 2] } });
+      const n = await parse(`layer { name: "in" type: "Input" top: "a" }\n${layer('r', 'ReLU', '', 'a')}`, { inputShapes: { a: [3, 2] } });
       assert.deepEqual(shapeOf(n, 'a'), [3, 2]);
     });
 
