@@ -8,8 +8,9 @@ import * as path from 'path';
 import { promisify } from 'util';
 import { gpuList, mpiRank, rankDevice } from '../../lib/bench/multi';
 import { devices } from '../../lib/device';
-import type { BenchResult, SweepDoc } from '../../lib/bench/result';
-import { averagedRuns, timeStats, timingWarnings } from '../../lib/bench/timing';
+import type { BenchResult, SweepDoc, TimeStats } from '../../lib/bench/result';
+import { benchEngine, timeStats, timingWarnings, traceAverages } from '../../lib/bench/timing';
+import type { Engine } from '../../lib/runtime/engine';
 import { main } from '../../lib/cli/main';
 import { parseBatches, parseGpuCounts } from '../../lib/cli/sweep';
 
@@ -38,14 +39,44 @@ describe('bench: statistics and warnings', () => {
     assert.equal(timeStats([2, 2, 2], [90]).cv, 0);
   });
 
-  it('averagedRuns: means of consecutive groups per stream (trtexec --avgRuns)', () => {
-    const t = (stream: number, latencyMs: number) => ({ stream, latencyMs, startMs: 0, endMs: 0, enqueueMs: 0 });
-    const times = [t(0, 1), t(1, 10), t(0, 3), t(1, 30), t(0, 5), t(0, 7)];
-    assert.deepEqual(averagedRuns(times, 'latencyMs', 2), [2, 6, 20]);
-    assert.deepEqual(averagedRuns(times, 'latencyMs', 1), [1, 3, 5, 7, 10, 30]);
-    // Fewer inferences than --avgRuns: one group of what there is.
-    assert.deepEqual(averagedRuns(times.slice(0, 1), 'latencyMs', 10), [1]);
-    assert.deepEqual(averagedRuns(times, 'computeMs', 2), []);
+  it('benchEngine: min / max / median / percentiles are over every inference, not over --avgRuns means (trtexec)', async () => {
+    // A fake engine whose GPU times follow a script: nine inferences of 1 ms, then one of 10 ms.
+    // Means of 10 would report a max of 1.9 ms; trtexec reports the 10 ms inference.
+    const series = [...Array(9).fill(1), 10, ...Array(9).fill(1), 10];
+    let n = 0;
+    const context = {
+      lastTiming: undefined as { h2dMs: number; computeMs: number; d2hMs: number; enqueueMs: number } | undefined,
+      infer(): Promise<Record<string, Float32Array>> {
+        const ms = series[n++ % series.length];
+        this.lastTiming = { h2dMs: ms / 10, computeMs: ms, d2hMs: ms / 10, enqueueMs: ms / 100 };
+        return Promise.resolve({});
+      },
+      dispose: () => undefined,
+    };
+    const engine = { backend: 'cpu', precision: 'fp32', inputs: [], outputs: [], createContext: () => context } as unknown as Engine;
+    n = series.length - 1;  // the warm-up's one inference takes the last entry: the timed ones start at the first
+    const { result, times } = await benchEngine(engine, { file: 'fake.plan', name: 'fake' }, {
+      batch: 1, seed: 1, warmUpMs: 0, durationS: 0, iterations: 20, avgRuns: 10, percentiles: [50, 90, 95],
+      dataTransfers: true, useCudaGraph: false, streams: 1,
+    }, { deviceIndex: 0 });
+    assert.deepEqual(times.map((t) => t.computeMs), series);
+    const compute = result.gpuComputeMs as TimeStats;
+    assert.deepEqual([compute.min, compute.max, compute.median], [1, 10, 1]);
+    assert.deepEqual(compute.percentiles, { 50: 1, 90: 1, 95: 10 });
+    assert.ok(Math.abs(compute.mean - 1.9) < 1e-12);
+    assert.equal((result.h2dMs as TimeStats).max, 1);
+    assert.equal(result.enqueueMs.max, 0.1);
+    assert.equal(result.settings.avgRuns, 10, 'the setting is kept: it groups the trace lines');
+  });
+
+  it('traceAverages: trtexec\'s "Average on N runs" lines, over consecutive inferences', () => {
+    const t = (latencyMs: number, computeMs?: number) => ({ stream: 0, latencyMs, startMs: 0, endMs: 0, enqueueMs: latencyMs / 10, ...(computeMs !== undefined ? { computeMs } : {}) });
+    const lines = traceAverages([t(1, 0.5), t(3, 1.5), t(5, 2.5), t(7, 3.5), t(100, 50)], 2);
+    assert.deepEqual(lines, [
+      'Average on 2 runs - GPU latency: 1.000 ms - Host latency: 2.000 ms (enqueue 0.200 ms)',
+      'Average on 2 runs - GPU latency: 3.000 ms - Host latency: 6.000 ms (enqueue 0.600 ms)',
+    ], 'the incomplete last group is left out, as trtexec does');
+    assert.deepEqual(traceAverages([t(1), t(3)], 2), ['Average on 2 runs - Host latency: 2.000 ms (enqueue 0.200 ms)']);
   });
 
   it('warns when the numbers vary (cv > 2.5%), when enqueue reaches compute, and when the host dominates', () => {
@@ -78,12 +109,19 @@ describe('bench: the command', function () {
     assert.match(r.out, /Enqueue Time: min = /);
     assert.match(r.out, /Total host walltime: [\d.]+ s over \d+ inferences/);
     assert.doesNotMatch(r.out, /GPU Compute Time/, 'the cpu backend has no GPU times');
+    assert.doesNotMatch(r.out, /Average on/, 'the trace comes with --verbose only');
+    // --verbose adds trtexec's trace: one line per --avgRuns inferences, before the summary.
+    const v = await run('bench', LENET, ...QUICK, '--avgRuns', '5', '--iterations', '20', '--verbose');
+    assert.equal(v.code, 0, v.err);
+    assert.match(v.out, /Timing trace has \d+ inferences over [\d.]+ s\n=== Trace details ===\nTrace averages of 5 runs:\n(Average on 5 runs - Host latency: [\d.]+ ms \(enqueue [\d.]+ ms\)\n){4,}/);
+    assert.ok(v.out.indexOf('Average on 5 runs') < v.out.indexOf('=== Performance summary ==='));
     const help = await run('bench', '--help');
     for (const o of ['--avgRuns', '--percentile', '--noDataTransfers', '--useCudaGraph', '--streams', '--exportTimes', '--dumpProfile', '--gpus', '--resultFile']) {
       assert.ok(help.out.includes(o), `--help lacks ${o}`);
     }
     assert.match(help.out, /Explanations of the performance metrics/);
     assert.match(help.out, /Enqueue Time: host time/);
+    assert.match(help.out, /percentiles of every metric are over every timed inference/);
   });
 
   it('--json is a BenchResult: settings echoed, throughput = batch x inferences / wall time', async () => {
