@@ -29,14 +29,35 @@ const PRECISIONS = ['fp32', 'tf32', 'fp16', 'int8'];
 export const DEFAULT_TUNE_BATCH = 128;
 const BACKENDS = ['auto', 'cpu', 'cuda', 'tensorrt'];
 
-/** True when the file starts with the plan magic. */
+const PLAN_MAGIC = 'TRTNPLAN';
+/** File names that say "plan" (TensorRT's own engines included: the plan reader names them). */
+const PLAN_NAME = /\.(plan|engine|trt)$/i;
+
+/**
+ * True when the first bytes are the plan magic or near it: a prefix of it (truncated), at most 3
+ * of its 8 bytes different, or 6 of its bytes in a row within the first 16 (shifted). No text
+ * prototxt starts like that, and a damaged plan should get the plan reader's reason.
+ */
+export function nearPlanMagic(head: Buffer): boolean {
+  const text = head.toString('latin1');
+  if (text.length === 0) return false;
+  if (text.length < PLAN_MAGIC.length) return PLAN_MAGIC.startsWith(text);
+  let differ = 0;
+  for (let i = 0; i < PLAN_MAGIC.length; i++) if (text[i] !== PLAN_MAGIC[i]) differ++;
+  if (differ <= 3) return true;
+  for (let i = 0; i + 6 <= PLAN_MAGIC.length; i++) if (text.slice(0, 16).includes(PLAN_MAGIC.slice(i, i + 6))) return true;
+  return false;
+}
+
+/** True when the file is to be read as a plan: its name ends .plan (.engine, .trt) or it starts near the magic. */
 async function isPlan(path: string): Promise<boolean> {
+  if (PLAN_NAME.test(path)) return true;
   try {
     const fh = await fsp.open(path, 'r');
     try {
-      const head = Buffer.alloc(8);
-      await fh.read(head, 0, 8, 0);
-      return head.toString('latin1') === 'TRTNPLAN';
+      const head = Buffer.alloc(16);
+      const { bytesRead } = await fh.read(head, 0, 16, 0);
+      return nearPlanMagic(head.subarray(0, bytesRead));
     } finally {
       await fh.close();
     }

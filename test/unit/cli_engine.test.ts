@@ -147,4 +147,37 @@ describe('cli: build, infer, bench', function () {
     assert.equal(p.code, 1);
     assert.match(p.err, /error E_PLAN_CORRUPT/);
   });
+
+  it('a damaged plan gets the plan reader\'s E_PLAN_CORRUPT reason, not a prototxt parse error', async () => {
+    const good = path.join(dir, 'good.plan');
+    assert.equal((await run('build', LENET, '--backend', 'cpu', '-o', good)).code, 0);
+    const bytes = fs.readFileSync(good);
+    const write = (name: string, data: Buffer): string => {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, data);
+      return file;
+    };
+    const flipped = Buffer.from(bytes);
+    flipped[5] ^= 0x20;  // "TRTNPlAN": one byte of the magic differs
+    const cases: Array<[string, RegExp]> = [
+      [write('noise.plan', Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff))), /does not start with "TRTNPLAN"/],
+      [write('text.plan', Buffer.from('name: "LeNet"\ninput: "data"\ninput_shape { dim: 1 dim: 1 dim: 28 dim: 28 }\n')), /does not start with "TRTNPLAN"/],
+      [write('tiny.plan', Buffer.from([0x00, 0x01, 0xff])), /3 bytes, .*truncated/],
+      [write('flipped.bin', flipped), /does not start with "TRTNPLAN"/],
+      [write('short.bin', Buffer.from('TRTNP')), /5 bytes, .*truncated/],
+      [write('shifted.bin', Buffer.concat([Buffer.from([0]), bytes])), /does not start with "TRTNPLAN"/],
+      [write('damaged.bin', Buffer.concat([bytes.subarray(0, 100), Buffer.alloc(50, 0xee)])), /truncated/],
+    ];
+    for (const [file, reason] of cases) {
+      const r = await run('bench', file, '--backend', 'cpu');
+      assert.equal(r.code, 1, `${path.basename(file)}: ${r.err}`);
+      assert.match(r.err, /^error E_PLAN_CORRUPT: /, path.basename(file));
+      assert.match(r.err, reason, path.basename(file));
+      assert.doesNotMatch(r.err, /text prototxt/, path.basename(file));
+    }
+    // A binary file under another name is still read as a prototxt, which says what it looks like.
+    const binary = await run('bench', write('weights.prototxt', Buffer.from([0x0a, 0x05, 0x00, 0xff, 0xfe, 0x00, 0x12])), '--backend', 'cpu');
+    assert.equal(binary.code, 1);
+    assert.match(binary.err, /error E_PARSE: .*binary file, not a text prototxt/);
+  });
 });
