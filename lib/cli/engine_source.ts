@@ -76,9 +76,14 @@ export function engineChoices(spec: CommandSpec, values: ParsedArgs['values']): 
   return { precision: precision as Precision, backend: backend as BackendChoice, seed };
 }
 
-/** Loads the plan at `file`, or imports the prototxt and builds an engine for `maxBatchSize`. */
+/**
+ * Loads the plan at `file`, or imports the prototxt and builds an engine for `maxBatchSize`.
+ * `checkOutputs` sees the output names at the first point they are known (after the import,
+ * before the build; after loading a plan) and may refuse by throwing, before the work starts.
+ */
 export async function obtainEngine(spec: CommandSpec, file: string, values: ParsedArgs['values'], maxBatchSize: number | undefined,
-                                   log: (s: string) => void): Promise<{ engine: Engine; net?: Network; built: boolean }> {
+                                   log: (s: string) => void, checkOutputs?: (names: readonly string[]) => Promise<void>):
+  Promise<{ engine: Engine; net?: Network; built: boolean }> {
   const { precision, backend, seed } = engineChoices(spec, values);
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   if (await isPlan(file)) {
@@ -86,10 +91,17 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
       if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
     }
     const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
+    try {
+      await checkOutputs?.(engine.outputs.map((t) => t.name));
+    } catch (err) {
+      engine.dispose();
+      throw err;
+    }
     log(`loaded plan ${file}: ${engine.backend} backend, ${engine.precision}, max batch ${engine.maxBatchSize}`);
     return { engine, built: false };
   }
   const net = await Network.fromCaffe(file, { weights: values.weights as string | undefined, seed });
+  await checkOutputs?.(net.outputs.map((t) => t.name));
   const verbose = values.verbose === true;
   const builder = new Builder({
     backend, device, timingCache: values.timingCache as string | undefined,

@@ -148,6 +148,37 @@ describe('cli: build, infer, bench', function () {
     assert.match(p.err, /error E_PLAN_CORRUPT/);
   });
 
+  it('infer checks --output before building: a file name with several outputs, an unwritable path', async () => {
+    const twoHeads = path.join(dir, 'two_heads.prototxt');
+    fs.writeFileSync(twoHeads, `name: "TwoHeads"
+      layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 4 } } }
+      layer { name: "score" type: "InnerProduct" bottom: "data" top: "score" inner_product_param { num_output: 3 } }
+      layer { name: "box" type: "InnerProduct" bottom: "data" top: "box" inner_product_param { num_output: 2 } }`);
+    const plan = path.join(dir, 'two_heads.plan');
+    assert.equal((await run('build', twoHeads, '--backend', 'cpu', '-o', plan)).code, 0);
+    for (const source of [twoHeads, plan]) {
+      const target = path.join(dir, `result-${path.extname(source).slice(1)}.npy`);
+      const r = await run('infer', source, '--backend', 'cpu', '--random', '--output', target);
+      assert.equal(r.code, 2, `${source}: ${r.err}`);
+      assert.match(r.err, /--output .*result-\w+\.npy is one file, but the network has 2 outputs \(score, box\): give a folder/);
+      assert.doesNotMatch(r.err, /built /, 'refused before the build');
+      assert.equal(fs.existsSync(target), false, 'no directory named like a file was made');
+    }
+    // The folder form writes one file per output.
+    const folder = await run('infer', plan, '--random', '--output', path.join(dir, 'heads') + path.sep);
+    assert.equal(folder.code, 0, folder.err);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'heads')).sort(), ['box.npy', 'score.npy']);
+    // Paths that cannot be written are E_IO before any work.
+    const blocker = path.join(dir, 'a-file');
+    fs.writeFileSync(blocker, 'x');
+    for (const target of [path.join(dir, 'no', 'such', 'dir', 'y.npy'), path.join(blocker, 'y.npy'), path.join(blocker, 'sub') + path.sep]) {
+      const r = await run('infer', LENET, '--backend', 'cpu', '--random', '--output', target);
+      assert.equal(r.code, 1, `${target}: ${r.err}`);
+      assert.match(r.err, /^error E_IO: cannot write --output /, target);
+      assert.doesNotMatch(r.err, /built /, `${target}: refused before the build`);
+    }
+  });
+
   it('a damaged plan gets the plan reader\'s E_PLAN_CORRUPT reason, not a prototxt parse error', async () => {
     const good = path.join(dir, 'good.plan');
     assert.equal((await run('build', LENET, '--backend', 'cpu', '-o', good)).code, 0);
