@@ -180,7 +180,10 @@ export function timingWarnings(r: Pick<BenchResult, 'latencyMs' | 'enqueueMs' | 
         `(${device.toFixed(3)} ms): host-side overhead dominates each inference`);
     }
   }
-  if (r.iterations < 10) w.push(`only ${r.iterations} inferences were timed: percentiles mean little; raise --duration or --iterations`);
+  if (r.iterations < 10) {
+    w.push(`only ${r.iterations === 1 ? '1 inference was' : `${r.iterations} inferences were`} timed: percentiles mean little; ` +
+      'raise --duration or --iterations');
+  }
   return w;
 }
 

@@ -13,7 +13,7 @@ import type { BenchResult, TimeStats } from '../bench/result';
 import { uniformData } from '../random_data';
 import type { ExecutionContext, InferOptions } from '../runtime/engine';
 import { TensorRTNodeError } from '../errors';
-import { human } from './format';
+import { count, human } from './format';
 import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
 import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './options';
 
@@ -163,7 +163,7 @@ function statsLine(label: string, t: TimeStats): string {
 
 /** --verbose: trtexec's trace details, the means of `avgRuns` consecutive inferences, before the summary. */
 export function formatTrace(times: readonly InferenceTime[], avgRuns: number, walltimeSeconds: number): string {
-  return [`Timing trace has ${times.length} inferences over ${walltimeSeconds.toFixed(3)} s`, '=== Trace details ===',
+  return [`Timing trace has ${count(times.length, 'inference')} over ${walltimeSeconds.toFixed(3)} s`, '=== Trace details ===',
     `Trace averages of ${avgRuns} runs:`, ...traceAverages(times, avgRuns)].join('\n');
 }
 
@@ -186,7 +186,7 @@ export function formatSummary(results: readonly BenchResult[], note: string): st
       lines.push(`${who}${statsLine('GPU Compute Time', x.gpuComputeMs)} (${human(x.gpuComputeImagesPerSecond ?? 0)} images/s)`);
     }
     if (x.d2hMs) lines.push(`${who}${statsLine('D2H Latency', x.d2hMs)}`);
-    lines.push(`${who}Total host walltime: ${x.walltimeSeconds.toFixed(3)} s over ${x.iterations} inferences`);
+    lines.push(`${who}Total host walltime: ${x.walltimeSeconds.toFixed(3)} s over ${count(x.iterations, 'inference')}`);
     if (x.gpuComputeMs) lines.push(`${who}Total GPU compute time: ${(x.gpuComputeMs.mean * x.iterations / 1000).toFixed(3)} s`);
     for (const w of x.warnings) lines.push(`${who}Warning: ${w}`);
   }
@@ -235,10 +235,10 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
   const deviceIndex = intOption(BENCH, 'device', values.device as string | undefined, 0, 1024) ??
     (mpi === undefined ? 0 : rankDevice(mpi.rank.localRank, process.env.CUDA_VISIBLE_DEVICES));
   const engineValues = values.device === undefined && deviceIndex !== 0 ? { ...values, device: String(deviceIndex) } : values;
-  const { engine, net } = await obtainEngine(BENCH, positionals[0], engineValues, batch, log);
+  const { engine, net } = await obtainEngine(BENCH, positionals[0], engineValues, batch, log, { printsCpuNote: true });
   if (batch > engine.maxBatchSize) {
     engine.dispose();
-    throw new UsageError(`tensorrt-node bench: the plan runs at most ${engine.maxBatchSize} images per inference, not ${batch}`);
+    throw new UsageError(`tensorrt-node bench: the plan runs at most ${count(engine.maxBatchSize, 'image')} per inference, not ${batch}`);
   }
   try {
     const barrier = worker?.wait ?? (mpi !== undefined && values.barrierDir !== undefined ? () => mpi.fileBarrier(values.barrierDir as string) : undefined);

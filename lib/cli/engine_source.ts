@@ -76,14 +76,22 @@ export function engineChoices(spec: CommandSpec, values: ParsedArgs['values']): 
   return { precision: precision as Precision, backend: backend as BackendChoice, seed };
 }
 
-/**
- * Loads the plan at `file`, or imports the prototxt and builds an engine for `maxBatchSize`.
- * `checkOutputs` sees the output names at the first point they are known (after the import,
- * before the build; after loading a plan) and may refuse by throwing, before the work starts.
- */
+/** What a command adds to obtainEngine. */
+export interface ObtainOptions {
+  /**
+   * Sees the output names at the first point they are known (after the import, before the build;
+   * after loading a plan) and may refuse by throwing, before the work starts.
+   */
+  checkOutputs?: (names: readonly string[]) => Promise<void>;
+  /** The command prints cpuNote() itself when the cpu backend runs: the build log leaves the reasons to it. */
+  printsCpuNote?: boolean;
+}
+
+/** Loads the plan at `file`, or imports the prototxt and builds an engine for `maxBatchSize`. */
 export async function obtainEngine(spec: CommandSpec, file: string, values: ParsedArgs['values'], maxBatchSize: number | undefined,
-                                   log: (s: string) => void, checkOutputs?: (names: readonly string[]) => Promise<void>):
+                                   log: (s: string) => void, options: ObtainOptions = {}):
   Promise<{ engine: Engine; net?: Network; built: boolean }> {
+  const { checkOutputs } = options;
   const { precision, backend, seed } = engineChoices(spec, values);
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   if (await isPlan(file)) {
@@ -107,7 +115,8 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
     backend, device, timingCache: values.timingCache as string | undefined,
     logger: (severity, message) => { if (severity !== 'verbose' || verbose) log(severity === 'verbose' ? message : `${severity}: ${message}`); },
   });
-  if (builder.skipped.length > 0) {
+  // Said once: a command whose output carries cpuNote() would otherwise list the same reasons twice.
+  if (builder.skipped.length > 0 && !(options.printsCpuNote === true && builder.backend === 'cpu')) {
     log(`backend ${builder.backend} (skipped ${builder.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
   }
   const t0 = performance.now();

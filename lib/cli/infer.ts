@@ -5,7 +5,7 @@ import { IOError } from '../errors';
 import { readNpy, writeNpy } from '../npy';
 import { uniformData } from '../random_data';
 import type { Engine } from '../runtime/engine';
-import { shape as fmtShape } from './format';
+import { count, shape as fmtShape } from './format';
 import { batchOption, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
 import { formatHelp, parseCommand, UsageError, type CommandSpec } from './options';
 
@@ -117,9 +117,11 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
   }
   // The output path is checked as soon as the output names are known, before the build.
   let target: OutputTarget | undefined;
-  const { engine } = await obtainEngine(INFER, positionals[0], values, Math.max(1, batch), err, async (names) => {
-    target = await outputTarget(output, names);
-    await checkWritable(output, target);
+  const { engine } = await obtainEngine(INFER, positionals[0], values, Math.max(1, batch), err, {
+    checkOutputs: async (names) => {
+      target = await outputTarget(output, names);
+      await checkWritable(output, target);
+    },
   });
   const to = target as OutputTarget;
   const ctx = engine.createContext();
@@ -130,7 +132,7 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
       engine.inputs.forEach((t, i) => { inputs[t.name] = uniformData(randomBatch * t.dims.reduce((a, b) => a * b, 1), seed + i); });
     } else {
       ({ inputs, batch } = await loadInputs(engine, specs, engine.inputs.map((t) => t.name)));
-      if (batch > engine.maxBatchSize) throw new UsageError(`tensorrt-node infer: the plan runs at most ${engine.maxBatchSize} images, the input has ${batch}`);
+      if (batch > engine.maxBatchSize) throw new UsageError(`tensorrt-node infer: the plan runs at most ${count(engine.maxBatchSize, 'image')}, the input has ${batch}`);
     }
     const outputs = await ctx.infer(inputs, { batchSize: random ? randomBatch : batch });
     const n = random ? randomBatch : batch;

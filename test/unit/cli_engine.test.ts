@@ -122,6 +122,8 @@ describe('cli: build, infer, bench', function () {
       [['build', LENET], /give the plan file to write with -o/],
       [['build', LENET, '-o', 'x.plan', '--precision', 'fp64'], /--precision is one of fp32, tf32, fp16, int8, got 'fp64'/],
       [['build', LENET, '-o', 'x.plan', '--backend', 'gpu'], /--backend is one of auto, cpu, cuda, tensorrt, got 'gpu'/],
+      [['bench', 'some.plan', '--backend', 'gpu'], /--backend is one of auto, cpu, cuda, tensorrt, got 'gpu'/],
+      [['infer', 'some.plan', '--random', '-o', 'y.npy', '--backend', 'gpu'], /--backend is one of auto, cpu, cuda, tensorrt, got 'gpu'/],
       [['infer', LENET, '--output', 'y.npy'], /give --input files or --random/],
       [['infer', LENET, '--random', '--input', 'x.npy', '--output', 'y.npy'], /give --input files or --random/],
       [['infer', LENET, '--random'], /give --output/],
@@ -176,6 +178,37 @@ describe('cli: build, infer, bench', function () {
       assert.equal(r.code, 1, `${target}: ${r.err}`);
       assert.match(r.err, /^error E_IO: cannot write --output /, target);
       assert.doesNotMatch(r.err, /built /, `${target}: refused before the build`);
+    }
+  });
+
+  it('says "1 image" and "N images": the plan\'s batch limit in bench and infer', async () => {
+    const plan = path.join(dir, 'one.plan');
+    assert.equal((await run('build', LENET, '--backend', 'cpu', '-o', plan)).code, 0);
+    const b = await run('bench', plan, '--batch', '2', '--duration', '0', '--iterations', '1', '--warmUp', '0');
+    assert.equal(b.code, 2);
+    assert.match(b.err, /the plan runs at most 1 image per inference, not 2/);
+    const input = path.join(dir, 'two.npy');
+    await writeNpy(input, [2, 1, 28, 28], new Float32Array(2 * 784));
+    const i = await run('infer', plan, '--input', input, '--output', path.join(dir, 'p2.npy'));
+    assert.equal(i.code, 2);
+    assert.match(i.err, /the plan runs at most 1 image, the input has 2/);
+    const four = path.join(dir, 'four.plan');
+    assert.equal((await run('build', LENET, '--backend', 'cpu', '--batch', '4', '-o', four)).code, 0);
+    assert.match((await run('bench', four, '--batch', '5')).err, /at most 4 images per inference, not 5/);
+    const one = await run('bench', four, '--duration', '0', '--iterations', '1', '--warmUp', '0');
+    assert.match(one.out, /Total host walltime: [\d.]+ s over 1 inference\n/);
+    assert.match(one.out, /only 1 inference was timed: percentiles mean little/);
+  });
+
+  it('bench says once why the cpu backend ran (the build log and the summary do not both list the reasons)', async () => {
+    const { backendStatus } = await import('../../lib/backends');
+    const reasons = backendStatus().filter((b) => !b.available).map((b) => b.reason);
+    const r = await run('bench', LENET, '--duration', '0', '--iterations', '1', '--warmUp', '0');
+    assert.equal(r.code, 0, r.err);
+    const all = `${r.err}\n${r.out}`;
+    for (const reason of reasons) {
+      const times = all.split(reason).length - 1;
+      assert.equal(times, 1, `"${reason}" is printed ${times} times:\n${all}`);
     }
   });
 

@@ -533,6 +533,30 @@ describe('report', () => {
       assert.match(peer.err, /^error E_PARSE: .*cli-peer\.json: Expected an object for document\.alexnet\.precisions/);
     });
 
+    it('a binary file given as result JSON is E_PARSE saying so, without its bytes', async () => {
+      const elf = path.join(dir, 'cli-binary.json');
+      fs.writeFileSync(elf, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00, 0x1b, 0x5b, 0x32, 0x4a, 0xff, 0xfe]));
+      const plan = path.join(dir, 'cli-engine.plan');
+      fs.writeFileSync(plan, Buffer.concat([Buffer.from('TRTNPLAN'), Buffer.from([1, 0, 0, 0, 0x80, 0, 0, 0]), Buffer.alloc(48)]));
+      for (const [argv, file, what] of [
+        [['report', 'build', elf, '-o', path.join(dir, 'cli-x')], elf, /binary data, not JSON/],
+        [['report', 'merge', plan], plan, /binary data, not JSON \(a tensorrt-node plan\)/],
+      ] as Array<[string[], string, RegExp]>) {
+        const r = await run(...argv);
+        assert.equal(r.code, 1, r.err);
+        assert.ok(r.err.startsWith(`error E_PARSE: ${file}: not a result file: `), r.err);
+        assert.match(r.err, what);
+        assert.match(r.err, /bench --json, sweep or report merge/);
+        assert.ok(/^[\x20-\x7e\n]*$/.test(r.err), `printable text only: ${JSON.stringify(r.err)}`);
+        assert.doesNotMatch(r.err, /ELF|TRTNPLAN\u0001/);
+      }
+      const sweepFile = path.join(dir, 'cli-binary-sweep.json');
+      fs.writeFileSync(sweepFile, JSON.stringify(fullSweep()));
+      const peer = await run('report', 'build', sweepFile, '--peer', elf, '-o', path.join(dir, 'cli-x'));
+      assert.equal(peer.code, 1);
+      assert.match(peer.err, /^error E_PARSE: .*cli-binary\.json: not a peer file: binary data, not JSON/);
+    });
+
     it('--duplicates last: the later file wins, each replacement on stderr and in REPORT.md', async () => {
       const a = path.join(dir, 'cli-dup-a.json');
       const b = path.join(dir, 'cli-dup-b.json');
