@@ -13,6 +13,7 @@ import { benchEngine, timeStats, timingWarnings, traceAverages } from '../../lib
 import type { Engine } from '../../lib/runtime/engine';
 import { main } from '../../lib/cli/main';
 import { parseBatches, parseGpuCounts } from '../../lib/cli/sweep';
+import { estimateSeconds, formatDuration } from '../../lib/cli/sweep_time';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
@@ -309,9 +310,10 @@ describe('sweep', function () {
     // What the file holds while the sweep runs: every finished point (a stopped sweep keeps them).
     const seen: number[] = [];
     const onDisk = () => (fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc).points.length : 0);
+    const errors: string[] = [];
     const code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32,int8', '--batches', '1,2',
       '--gpus', '1,2', '--scalingBatch', '2', '--duration', '0.1', '--warmUp', '10', '-o', out],
-    (s) => lines.push(s), () => undefined, { progress: { write: (s) => { progress.push(s); seen.push(onDisk()); }, tty: false } });
+    (s) => lines.push(s), (s) => errors.push(s), { progress: { write: (s) => { progress.push(s); seen.push(onDisk()); }, tty: false } });
     assert.deepEqual(seen, [0, 1, 2, 3, 4, 5], 'the file is rewritten after every point');
     assert.equal(code, 0, lines.join('\n'));
     const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
@@ -327,8 +329,34 @@ describe('sweep', function () {
       assert.ok(Math.abs((p.imagesPerSecond ?? 0) - (p.perGpu ?? []).reduce((a, r) => a + r.throughput.imagesPerSecond, 0)) < 1e-6);
     }
     assert.equal(progress.length, 6);
-    assert.match(progress[5], /^\[6\/6\] LeNet int8 batch 2 x2 GPU: .* images\/s\n$/);
-    assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 2/);
+    // A cpu sweep says CPU, not GPU; the time left comes from the points measured, not a guess.
+    assert.match(errors[0], /^sweep: 6 points \(lenet; fp32, int8; batch 1\.\.2; cpu backend, 1, 2 worker process\(es\)\); the time left is estimated from the first point on$/);
+    assert.doesNotMatch(errors.join('\n'), /GPU|about \d+ min/);
+    assert.match(progress[0], /^\[1\/6\] LeNet fp32 batch 1 on CPU: .* images\/s; about \d+ s left\n$/);
+    assert.match(progress[2], /^\[3\/6\] LeNet fp32 batch 2 x2 CPU workers: .* images\/s; about \d+ s left\n$/);
+    assert.match(progress[5], /^\[6\/6\] LeNet int8 batch 2 x2 CPU workers: .* images\/s\n$/, 'nothing left after the last point');
+    assert.equal(doc.settings.useCudaGraph, false, 'no CUDA graphs on the cpu backend');
+    // No batch ran out of memory: the sweep's list ended, so no "largest batch that fit" is claimed.
+    assert.match(lines.join('\n'), /LeNet fp32: ran up to batch 2 \(no batch ran out of memory\); best .* images\/s at batch \d/);
+    assert.doesNotMatch(lines.join('\n'), /largest batch that fit/);
+  });
+
+  it('estimates the time left from the measured points: inference time scaled by batch, one build per network and precision', () => {
+    const t = { durationS: 2, warmUpMs: 200, iterations: 10 };
+    const planned = (network: string, batch: number, gpus = 1) => ({ network, precision: 'fp32', batch, gpus });
+    assert.equal(estimateSeconds([], [planned('alexnet', 1)], t), undefined, 'no guess before a point ran');
+    // The first point: a 10 s build, 1 ms inferences (2.2 s of warm-up and window), 0.3 s of overhead.
+    const first = { ...planned('alexnet', 1), seconds: 12.5, buildSeconds: 10, inferenceSeconds: 0.001 };
+    // Batch 2 and 4: still duration-bound (2.2 s + 0.3 s each).
+    assert.ok(Math.abs((estimateSeconds([first], [planned('alexnet', 2), planned('alexnet', 4)], t) as number) - 5) < 1e-9);
+    // Batch 4096: 4.096 s per inference: 10 of them, the warm-up one, and the overhead.
+    assert.ok(Math.abs((estimateSeconds([first], [planned('alexnet', 4096)], t) as number) - (11 * 4.096 + 0.3)) < 1e-9);
+    // Another network needs its engine built: the mean measured build time.
+    assert.ok(Math.abs((estimateSeconds([first], [planned('googlenet', 1)], t) as number) - (2.5 + 10)) < 1e-9);
+    // A multi-GPU point is like the last multi-GPU point measured (worker processes cost more).
+    const scaled = { ...planned('alexnet', 1, 2), seconds: 6.2, buildSeconds: 0, inferenceSeconds: 0.001 };
+    assert.ok(Math.abs((estimateSeconds([first, scaled], [planned('alexnet', 1, 4)], t) as number) - 6.2) < 1e-9);
+    assert.deepEqual([formatDuration(3.2), formatDuration(61), formatDuration(5400)], ['3 s', '1 min', '1.5 h']);
   });
 
   it('a scaling batch outside --batches: the one engine is built for it too, and the workers run its plan', async () => {
@@ -418,7 +446,7 @@ describe('sweep', function () {
     assert.equal(doc.settings.dataTransfers, false);
     assert.match(doc.points[3].message ?? '', /found by --findMaxBatch.*cannot allocate/);
     assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 4, out of memory from batch 8/);
-    assert.match(progress[3], /^\[4\/4\] LeNet fp32 batch 8 x1 GPU \(--findMaxBatch\): out of memory/);
+    assert.match(progress[3], /^\[4\/4\] LeNet fp32 batch 8 on CPU \(--findMaxBatch\): out of memory/);
     assert.match(errors.join('\n'), /warning: these points run on the cpu backend.*--findMaxBatch fills host memory/);
 
     // Without a memory limit it stops at N and says why.
