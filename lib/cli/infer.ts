@@ -105,7 +105,7 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
   const random = values.random === true;
   if (random === (specs.length > 0)) throw new UsageError('tensorrt-node infer: give --input files or --random (one of the two)');
   const output = values.output as string | undefined;
-  if (output === undefined) throw new UsageError('tensorrt-node infer: give --output (a .npy file, or a folder)');
+  if (output === undefined || output === '') throw new UsageError('tensorrt-node infer: give --output (a .npy file, or a folder)');
   const { seed } = engineChoices(INFER, values);
   const randomBatch = batchOption(INFER, values) ?? 1;
   if (!random && values.batch !== undefined) throw new UsageError('tensorrt-node infer: --batch goes with --random; with --input the batch is the arrays\' first dimension');

@@ -127,6 +127,7 @@ describe('cli: build, infer, bench', function () {
       [['infer', LENET, '--output', 'y.npy'], /give --input files or --random/],
       [['infer', LENET, '--random', '--input', 'x.npy', '--output', 'y.npy'], /give --input files or --random/],
       [['infer', LENET, '--random'], /give --output/],
+      [['infer', LENET, '--random', '--output', ''], /give --output/],
       [['bench', LENET, '--duration', 'soon'], /--duration is seconds/],
       [['bench', LENET, '--iterations', '0'], /--iterations must be an integer in \[1, 1000000000\]/],
     ];
