@@ -33,11 +33,26 @@ export function backendStatus(): BackendStatus[] {
   });
 }
 
+const CHOICES = "'auto', 'cpu', 'cuda' or 'tensorrt'";
+
+/** True for the name of a backend this package has (available here or not). */
+export function isBackendName(name: unknown): name is BackendName {
+  return ORDER.includes(name as BackendName);
+}
+
+/**
+ * Checks a caller's backend option where it is read: a name, 'auto' or absent (both undefined:
+ * no backend asked for); anything else ('gpu') is a TypeError naming `name` and the choices.
+ */
+export function backendOption(choice: unknown, name: string): BackendName | undefined {
+  if (choice === undefined || choice === 'auto') return undefined;
+  if (!isBackendName(choice)) throw argumentError(CHOICES, name, choice);
+  return choice;
+}
+
 /** Resolves a choice to an available backend; for 'auto' also says why it skipped the others. */
 export function resolveBackend(choice: unknown): { backend: BackendName; skipped: Array<{ name: BackendName; reason: string }> } {
-  if (choice !== 'auto' && !ORDER.includes(choice as BackendName)) {
-    throw argumentError("'auto', 'cpu', 'cuda' or 'tensorrt'", 'backend', choice);
-  }
+  if (choice !== 'auto' && !isBackendName(choice)) throw argumentError(CHOICES, 'backend', choice);
   const status = backendStatus();
   if (choice !== 'auto') {
     const s = status.find((b) => b.name === choice) as BackendStatus;

@@ -48,24 +48,22 @@ export function timeStats(values: readonly number[], percentiles: readonly numbe
   };
 }
 
-/** Means of consecutive groups of `runs` values, per stream in order (trtexec's --avgRuns). */
-export function averagedRuns(times: readonly InferenceTime[], key: keyof InferenceTime, runs: number): number[] {
-  const out: number[] = [];
-  const byStream = new Map<number, number[]>();
-  for (const t of times) {
-    const v = t[key];
-    if (typeof v !== 'number') continue;
-    const list = byStream.get(t.stream) ?? [];
-    list.push(v);
-    byStream.set(t.stream, list);
+/**
+ * trtexec's trace details: one "Average on N runs" line per `runs` consecutive inferences, in the
+ * order they finished (an incomplete last group is left out, as trtexec leaves it). Only these
+ * lines average; the summary's statistics are over every inference.
+ */
+export function traceAverages(times: readonly InferenceTime[], runs: number): string[] {
+  const lines: string[] = [];
+  const mean = (group: readonly InferenceTime[], key: 'latencyMs' | 'enqueueMs' | 'computeMs'): number =>
+    group.reduce((a, t) => a + (t[key] ?? 0), 0) / group.length;
+  for (let i = 0; i + runs <= times.length; i += runs) {
+    const group = times.slice(i, i + runs);
+    const gpu = group.every((t) => t.computeMs !== undefined) ? ` - GPU latency: ${mean(group, 'computeMs').toFixed(3)} ms` : '';
+    lines.push(`Average on ${runs} runs${gpu} - Host latency: ${mean(group, 'latencyMs').toFixed(3)} ms ` +
+      `(enqueue ${mean(group, 'enqueueMs').toFixed(3)} ms)`);
   }
-  for (const list of byStream.values()) {
-    const group = Math.max(1, Math.min(runs, list.length));
-    for (let i = 0; i + group <= list.length; i += group) {
-      out.push(list.slice(i, i + group).reduce((a, b) => a + b, 0) / group);
-    }
-  }
-  return out;
+  return lines;
 }
 
 function volume(dims: readonly number[]): number {
@@ -182,7 +180,10 @@ export function timingWarnings(r: Pick<BenchResult, 'latencyMs' | 'enqueueMs' | 
         `(${device.toFixed(3)} ms): host-side overhead dominates each inference`);
     }
   }
-  if (r.iterations < 10) w.push(`only ${r.iterations} inferences were timed: percentiles mean little; raise --duration or --iterations`);
+  if (r.iterations < 10) {
+    w.push(`only ${r.iterations === 1 ? '1 inference was' : `${r.iterations} inferences were`} timed: percentiles mean little; ` +
+      'raise --duration or --iterations');
+  }
   return w;
 }
 
@@ -195,8 +196,10 @@ export function packageVersion(): string {
 export async function benchEngine(engine: Engine, network: { file: string; name: string }, o: TimingOptions,
                                   extra: { deviceIndex: number; rank?: BenchResult['rank'] }): Promise<{ result: BenchResult; times: InferenceTime[] }> {
   const { times, walltimeSeconds, startEpochMs } = await timeInferences(engine, o);
+  // Over every inference, as trtexec's summary: the means of --avgRuns groups would hide the
+  // slowest inferences (a max of 1.8 ms where one inference took 7.8 ms).
   const series = (key: keyof InferenceTime): TimeStats | undefined => {
-    const v = averagedRuns(times, key, o.avgRuns);
+    const v = times.map((t) => t[key]).filter((x): x is number => typeof x === 'number');
     return v.length === 0 ? undefined : timeStats(v, o.percentiles);
   };
   const latencyMs = series('latencyMs') as TimeStats;

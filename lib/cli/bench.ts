@@ -7,13 +7,13 @@
  * GPU behind a start barrier (lib/bench/multi.ts); under mpirun each rank times its GPU.
  */
 import { promises as fsp } from 'fs';
-import { benchEngine, type InferenceTime, type TimingOptions } from '../bench/timing';
+import { benchEngine, traceAverages, type InferenceTime, type TimingOptions } from '../bench/timing';
 import { gpuList, mpiRank, rankDevice, runOnGpus, workerBarrier, type RankInfo } from '../bench/multi';
 import type { BenchResult, TimeStats } from '../bench/result';
 import { uniformData } from '../random_data';
 import type { ExecutionContext, InferOptions } from '../runtime/engine';
 import { TensorRTNodeError } from '../errors';
-import { human } from './format';
+import { count, human } from './format';
 import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
 import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './options';
 
@@ -27,7 +27,7 @@ export const BENCH: CommandSpec = {
     { name: 'warmUp', type: 'string', value: 'ms', help: 'Run this long before timing', default: '200' },
     { name: 'duration', type: 'string', value: 's', help: 'Time at least this long', default: '3' },
     { name: 'iterations', type: 'string', value: 'N', help: 'Time at least this many inferences', default: '10' },
-    { name: 'avgRuns', type: 'string', value: 'N', help: 'Report latencies averaged over N consecutive inferences', default: '10' },
+    { name: 'avgRuns', type: 'string', value: 'N', help: 'With --verbose, print the trace as averages of N consecutive inferences ("Average on N runs" lines)', default: '10' },
     { name: 'percentile', type: 'string', value: 'P,P,...', help: 'Latency percentiles to report', default: '90,95,99' },
     { name: 'noDataTransfers', type: 'boolean', help: 'Leave inputs and outputs on the device (no H2D / D2H copies)' },
     { name: 'useCudaGraph', type: 'boolean', help: 'GPU: replay each batch size as a CUDA graph (on unless --noCudaGraph)' },
@@ -48,8 +48,9 @@ export const BENCH: CommandSpec = {
     'Throughput: images per second (batch x inferences per second) over the timed window; with\n' +
     '  --gpus, the sum over the GPUs, each timed over the same window after a start barrier.\n' +
     'Latency: host wall time of one inference call, from the call to its result: queueing, the\n' +
-    '  copies in and out (unless --noDataTransfers) and the compute. Averaged over --avgRuns\n' +
-    '  consecutive inferences, then min / max / mean / median / percentiles. With --inflight 2 or\n' +
+    '  copies in and out (unless --noDataTransfers) and the compute. Min / max / mean / median /\n' +
+    '  percentiles of every metric are over every timed inference, as trtexec computes them; only\n' +
+    '  the trace lines of --verbose average --avgRuns consecutive inferences. With --inflight 2 or\n' +
     '  more (GPU): H2D + GPU compute + D2H of each inference, as trtexec defines it (the time it\n' +
     '  waits in the queue is not latency); throughput then has no host gap between inferences.\n' +
     'Enqueue Time: host time to submit one inference (GPU: staging the inputs in pinned memory and\n' +
@@ -160,6 +161,12 @@ function statsLine(label: string, t: TimeStats): string {
     `median = ${t.median.toFixed(3)} ms${pct ? `, ${pct}` : ''}`;
 }
 
+/** --verbose: trtexec's trace details, the means of `avgRuns` consecutive inferences, before the summary. */
+export function formatTrace(times: readonly InferenceTime[], avgRuns: number, walltimeSeconds: number): string {
+  return [`Timing trace has ${count(times.length, 'inference')} over ${walltimeSeconds.toFixed(3)} s`, '=== Trace details ===',
+    `Trace averages of ${avgRuns} runs:`, ...traceAverages(times, avgRuns)].join('\n');
+}
+
 /** trtexec's performance summary of one result (or of several GPUs' results summed). */
 export function formatSummary(results: readonly BenchResult[], note: string): string {
   const r = results[0];
@@ -179,7 +186,7 @@ export function formatSummary(results: readonly BenchResult[], note: string): st
       lines.push(`${who}${statsLine('GPU Compute Time', x.gpuComputeMs)} (${human(x.gpuComputeImagesPerSecond ?? 0)} images/s)`);
     }
     if (x.d2hMs) lines.push(`${who}${statsLine('D2H Latency', x.d2hMs)}`);
-    lines.push(`${who}Total host walltime: ${x.walltimeSeconds.toFixed(3)} s over ${x.iterations} inferences`);
+    lines.push(`${who}Total host walltime: ${x.walltimeSeconds.toFixed(3)} s over ${count(x.iterations, 'inference')}`);
     if (x.gpuComputeMs) lines.push(`${who}Total GPU compute time: ${(x.gpuComputeMs.mean * x.iterations / 1000).toFixed(3)} s`);
     for (const w of x.warnings) lines.push(`${who}Warning: ${w}`);
   }
@@ -228,10 +235,10 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
   const deviceIndex = intOption(BENCH, 'device', values.device as string | undefined, 0, 1024) ??
     (mpi === undefined ? 0 : rankDevice(mpi.rank.localRank, process.env.CUDA_VISIBLE_DEVICES));
   const engineValues = values.device === undefined && deviceIndex !== 0 ? { ...values, device: String(deviceIndex) } : values;
-  const { engine, net } = await obtainEngine(BENCH, positionals[0], engineValues, batch, log);
+  const { engine, net } = await obtainEngine(BENCH, positionals[0], engineValues, batch, log, { printsCpuNote: true });
   if (batch > engine.maxBatchSize) {
     engine.dispose();
-    throw new UsageError(`tensorrt-node bench: the plan runs at most ${engine.maxBatchSize} images per inference, not ${batch}`);
+    throw new UsageError(`tensorrt-node bench: the plan runs at most ${count(engine.maxBatchSize, 'image')} per inference, not ${batch}`);
   }
   try {
     const barrier = worker?.wait ?? (mpi !== undefined && values.barrierDir !== undefined ? () => mpi.fileBarrier(values.barrierDir as string) : undefined);
@@ -252,6 +259,7 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
       out(JSON.stringify(result, null, 2));
       return 0;
     }
+    if (values.verbose === true) out(formatTrace(times, timing.avgRuns, result.walltimeSeconds));
     out(formatSummary([result], engine.backend === 'cpu' ? cpuNote() : ''));
     if (result.profile !== undefined) out(formatProfile(result.profile as BenchProfile));
   } finally {

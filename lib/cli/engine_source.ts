@@ -30,14 +30,35 @@ const PRECISIONS = ['fp32', 'tf32', 'fp16', 'int8'];
 export const DEFAULT_TUNE_BATCH = 128;
 const BACKENDS = ['auto', 'cpu', 'cuda', 'tensorrt'];
 
-/** True when the file starts with the plan magic. */
+const PLAN_MAGIC = 'TRTNPLAN';
+/** File names that say "plan" (TensorRT's own engines included: the plan reader names them). */
+const PLAN_NAME = /\.(plan|engine|trt)$/i;
+
+/**
+ * True when the first bytes are the plan magic or near it: a prefix of it (truncated), at most 3
+ * of its 8 bytes different, or 6 of its bytes in a row within the first 16 (shifted). No text
+ * prototxt starts like that, and a damaged plan should get the plan reader's reason.
+ */
+export function nearPlanMagic(head: Buffer): boolean {
+  const text = head.toString('latin1');
+  if (text.length === 0) return false;
+  if (text.length < PLAN_MAGIC.length) return PLAN_MAGIC.startsWith(text);
+  let differ = 0;
+  for (let i = 0; i < PLAN_MAGIC.length; i++) if (text[i] !== PLAN_MAGIC[i]) differ++;
+  if (differ <= 3) return true;
+  for (let i = 0; i + 6 <= PLAN_MAGIC.length; i++) if (text.slice(0, 16).includes(PLAN_MAGIC.slice(i, i + 6))) return true;
+  return false;
+}
+
+/** True when the file is to be read as a plan: its name ends .plan (.engine, .trt) or it starts near the magic. */
 async function isPlan(path: string): Promise<boolean> {
+  if (PLAN_NAME.test(path)) return true;
   try {
     const fh = await fsp.open(path, 'r');
     try {
-      const head = Buffer.alloc(8);
-      await fh.read(head, 0, 8, 0);
-      return head.toString('latin1') === 'TRTNPLAN';
+      const head = Buffer.alloc(16);
+      const { bytesRead } = await fh.read(head, 0, 16, 0);
+      return nearPlanMagic(head.subarray(0, bytesRead));
     } finally {
       await fh.close();
     }
@@ -56,9 +77,22 @@ export function engineChoices(spec: CommandSpec, values: ParsedArgs['values']): 
   return { precision: precision as Precision, backend: backend as BackendChoice, seed };
 }
 
+/** What a command adds to obtainEngine. */
+export interface ObtainOptions {
+  /**
+   * Sees the output names at the first point they are known (after the import, before the build;
+   * after loading a plan) and may refuse by throwing, before the work starts.
+   */
+  checkOutputs?: (names: readonly string[]) => Promise<void>;
+  /** The command prints cpuNote() itself when the cpu backend runs: the build log leaves the reasons to it. */
+  printsCpuNote?: boolean;
+}
+
 /** Loads the plan at `file`, or imports the prototxt and builds an engine for `maxBatchSize`. */
 export async function obtainEngine(spec: CommandSpec, file: string, values: ParsedArgs['values'], maxBatchSize: number | undefined,
-                                   log: (s: string) => void): Promise<{ engine: Engine; net?: Network; built: boolean }> {
+                                   log: (s: string) => void, options: ObtainOptions = {}):
+  Promise<{ engine: Engine; net?: Network; built: boolean }> {
+  const { checkOutputs } = options;
   const { precision, backend, seed } = engineChoices(spec, values);
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   if (await isPlan(file)) {
@@ -66,16 +100,24 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
       if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
     }
     const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
+    try {
+      await checkOutputs?.(engine.outputs.map((t) => t.name));
+    } catch (err) {
+      engine.dispose();
+      throw err;
+    }
     log(`loaded plan ${file}: ${engine.backend} backend, ${engine.precision}, max batch ${engine.maxBatchSize}`);
     return { engine, built: false };
   }
   const net = await Network.fromCaffe(file, { weights: values.weights as string | undefined, seed });
+  await checkOutputs?.(net.outputs.map((t) => t.name));
   const verbose = values.verbose === true;
   const builder = new Builder({
     backend, device, timingCache: values.timingCache as string | undefined,
     logger: (severity, message) => { if (severity !== 'verbose' || verbose) log(severity === 'verbose' ? message : `${severity}: ${message}`); },
   });
-  if (builder.skipped.length > 0) {
+  // Said once: a command whose output carries cpuNote() would otherwise list the same reasons twice.
+  if (builder.skipped.length > 0 && !(options.printsCpuNote === true && builder.backend === 'cpu')) {
     log(`backend ${builder.backend} (skipped ${builder.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
   }
   const t0 = performance.now();

@@ -18,6 +18,11 @@ export function bytes(n: number): string {
   return `${n} B`;
 }
 
+/** '1 image', '4 images' ('1 batch', '2 batches' with the plural given). */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 /** A shape as [1, 3, 224, 224]. */
 export function shape(dims: readonly number[]): string {
   return `[${dims.join(', ')}]`;

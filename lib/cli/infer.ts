@@ -1,10 +1,11 @@
 /** `tensorrt-node infer`: run a network on .npy inputs (or random ones) and write .npy outputs. */
-import { promises as fsp } from 'fs';
+import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
+import { IOError } from '../errors';
 import { readNpy, writeNpy } from '../npy';
 import { uniformData } from '../random_data';
 import type { Engine } from '../runtime/engine';
-import { shape as fmtShape } from './format';
+import { count, shape as fmtShape } from './format';
 import { batchOption, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
 import { formatHelp, parseCommand, UsageError, type CommandSpec } from './options';
 
@@ -18,10 +19,13 @@ export const INFER: CommandSpec = {
       help: 'Input array, NCHW with the batch first (name= when the network has several inputs); float16/32/64 or integer, either byte order, read as float32' },
     { name: 'random', type: 'boolean', help: 'Use random inputs, uniform in [-1, 1), from --seed' },
     { name: 'batch', type: 'string', value: 'N', help: 'Batch of --random inputs', default: '1' },
-    { name: 'output', short: 'o', type: 'string', value: 'y.npy|dir', help: 'Output file, or a folder for <output name>.npy files (required)' },
+    { name: 'output', short: 'o', type: 'string', value: 'y.npy|dir', help: 'A .npy file (one output), or a folder for <output name>.npy files (required; checked before the build)' },
     ...ENGINE_OPTIONS,
   ],
-  notes: ['Output names with "/" are written with "_" in the folder form (conv1/7x7_s2 -> conv1_7x7_s2.npy).'],
+  notes: ['--output is a folder when it ends with "/", is a folder already, or the network has several outputs and\n' +
+    'it does not end in .npy; a .npy file name with several outputs is refused (the message lists them). The path\n' +
+    'is checked for writing as soon as the output names are known, before the engine is built. Output names with\n' +
+    '"/" are written with "_" in the folder form (conv1/7x7_s2 -> conv1_7x7_s2.npy).'],
   examples: [
     'tensorrt-node infer models/lenet.prototxt --weights lenet.caffemodel --input digits.npy --output prob.npy',
     'tensorrt-node infer googlenet.plan --random --batch 4 --output out/',
@@ -55,6 +59,40 @@ async function loadInputs(engine: Engine, specs: string[], names: readonly strin
   return { inputs, batch };
 }
 
+/** Where each output goes: one file, or `<name>.npy` in a folder. */
+interface OutputTarget {
+  folder: boolean;
+  fileOf(name: string): string;
+}
+
+/** An output path's folder form: a trailing separator, an existing folder, or several outputs and no .npy name. */
+async function outputTarget(output: string, names: readonly string[]): Promise<OutputTarget> {
+  const existingDir = await fsp.stat(output).then((s) => s.isDirectory(), () => false);
+  const folder = output.endsWith('/') || output.endsWith(path.sep) || existingDir || (names.length > 1 && !/\.npy$/i.test(output));
+  if (!folder && names.length > 1) {
+    throw new UsageError(`tensorrt-node infer: --output ${output} is one file, but the network has ${names.length} outputs ` +
+      `(${names.join(', ')}): give a folder (--output ${output.replace(/\.npy$/i, '')}/) for one <output name>.npy each`);
+  }
+  return { folder, fileOf: (name) => (folder ? path.join(output, `${name.replace(/[/\\]/g, '_')}.npy`) : output) };
+}
+
+/** Fails with E_IO unless the target can be written: the folder made (or there) and writable, or the file's folder writable. */
+async function checkWritable(output: string, target: OutputTarget): Promise<void> {
+  const where = target.folder ? output : path.dirname(path.resolve(output));
+  try {
+    if (target.folder) await fsp.mkdir(output, { recursive: true });
+    const s = await fsp.stat(where);
+    if (!s.isDirectory()) throw new Error(`${where} is not a folder`);
+    await fsp.access(where, fsConstants.W_OK);
+    if (!target.folder) {
+      const existing = await fsp.stat(output).catch(() => undefined);
+      if (existing !== undefined) await fsp.access(output, fsConstants.W_OK);
+    }
+  } catch (err) {
+    throw new IOError(`cannot write --output ${output}: ${(err as Error).message}`, output, { cause: err });
+  }
+}
+
 /** Runs `infer`; resolves to the exit code. */
 export async function runInfer(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const { values, positionals } = parseCommand(INFER, argv);
@@ -67,7 +105,7 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
   const random = values.random === true;
   if (random === (specs.length > 0)) throw new UsageError('tensorrt-node infer: give --input files or --random (one of the two)');
   const output = values.output as string | undefined;
-  if (output === undefined) throw new UsageError('tensorrt-node infer: give --output (a .npy file, or a folder)');
+  if (output === undefined || output === '') throw new UsageError('tensorrt-node infer: give --output (a .npy file, or a folder)');
   const { seed } = engineChoices(INFER, values);
   const randomBatch = batchOption(INFER, values) ?? 1;
   if (!random && values.batch !== undefined) throw new UsageError('tensorrt-node infer: --batch goes with --random; with --input the batch is the arrays\' first dimension');
@@ -77,7 +115,15 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
     const probe = await readNpy(specs[0].includes('=') && !specs[0].startsWith(path.sep) ? specs[0].slice(specs[0].indexOf('=') + 1) : specs[0]);
     batch = probe.shape.length > 0 ? probe.shape[0] : 1;
   }
-  const { engine } = await obtainEngine(INFER, positionals[0], values, Math.max(1, batch), err);
+  // The output path is checked as soon as the output names are known, before the build.
+  let target: OutputTarget | undefined;
+  const { engine } = await obtainEngine(INFER, positionals[0], values, Math.max(1, batch), err, {
+    checkOutputs: async (names) => {
+      target = await outputTarget(output, names);
+      await checkWritable(output, target);
+    },
+  });
+  const to = target as OutputTarget;
   const ctx = engine.createContext();
   try {
     let inputs: Record<string, Float32Array>;
@@ -86,15 +132,12 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
       engine.inputs.forEach((t, i) => { inputs[t.name] = uniformData(randomBatch * t.dims.reduce((a, b) => a * b, 1), seed + i); });
     } else {
       ({ inputs, batch } = await loadInputs(engine, specs, engine.inputs.map((t) => t.name)));
-      if (batch > engine.maxBatchSize) throw new UsageError(`tensorrt-node infer: the plan runs at most ${engine.maxBatchSize} images, the input has ${batch}`);
+      if (batch > engine.maxBatchSize) throw new UsageError(`tensorrt-node infer: the plan runs at most ${count(engine.maxBatchSize, 'image')}, the input has ${batch}`);
     }
     const outputs = await ctx.infer(inputs, { batchSize: random ? randomBatch : batch });
     const n = random ? randomBatch : batch;
-    const isDir = output.endsWith('/') || output.endsWith(path.sep) || engine.outputs.length > 1 ||
-      (await fsp.stat(output).then((s) => s.isDirectory(), () => false));
-    if (isDir) await fsp.mkdir(output, { recursive: true });
     for (const t of engine.outputs) {
-      const file = isDir ? path.join(output, `${t.name.replace(/[/\\]/g, '_')}.npy`) : output;
+      const file = to.fileOf(t.name);
       await writeNpy(file, [n, ...t.dims], outputs[t.name]);
       out(`${t.name} [${[n, ...t.dims].join(', ')}] -> ${file}`);
     }

@@ -6,7 +6,7 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import type { BenchResult, SweepDoc } from '../bench/result';
 import { IOError } from '../errors';
-import { gpuModel } from '../report/data';
+import { gpuModel, isCpuSweep } from '../report/data';
 import { mergeResults } from '../report/merge';
 import { gpuFolderName } from '../report/names';
 import { writeReport } from '../report/report';
@@ -57,7 +57,8 @@ export const REPORT_BUILD: CommandSpec = {
     'then each network next to the 2017 study (Dell, P40/M40, batch 128, log scale); images/s by batch size\n' +
     '(log2 axis, out-of-memory batches marked); tensorrt-node next to PyTorch (with --peer). A figure whose\n' +
     'data is missing (one GPU only, no peer file) is skipped, and REPORT.md says why. Tables give every\n' +
-    'point, the largest batch that fits, scaling efficiency against the 0.97 target, and the ratios.',
+    'point, the batch limits (the largest batch that ran; the smallest out of memory), scaling efficiency\n' +
+    'against the 0.97 target, and the ratios. A report of cpu results says CPU (and CPU workers) instead of GPU.',
     'Charts are vega-lite specifications drawn by vega (SVG) and resvg (PNG): the devDependencies vega,\n' +
     'vega-lite and @resvg/resvg-js must be installed (npm install --save-dev vega vega-lite @resvg/resvg-js).',
   ],
@@ -121,7 +122,7 @@ async function runMerge(argv: readonly string[], out: (s: string) => void, err: 
   }
   const gpus = new Set(merged.points.map((p) => p.gpus));
   out(`wrote ${output}: ${merged.points.length} point(s) from ${positionals.length} file(s), ` +
-    `${[...gpus].sort((a, b) => a - b).join('/')} GPU(s), ${gpuModel(merged)}`);
+    `${[...gpus].sort((a, b) => a - b).join('/')} ${isCpuSweep(merged) ? 'CPU worker(s)' : 'GPU(s)'}, ${gpuModel(merged)}`);
   return 0;
 }
 

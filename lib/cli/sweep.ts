@@ -9,7 +9,7 @@
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { BackendChoice } from '../backends';
+import { resolveBackend, type BackendChoice } from '../backends';
 import { Builder } from '../builder/builder';
 import type { Precision } from '../builder/exec_graph';
 import { runOnGpus } from '../bench/multi';
@@ -19,10 +19,11 @@ import { devices } from '../device';
 import { TensorRTNodeError } from '../errors';
 import { Network } from '../network';
 import type { Engine } from '../runtime/engine';
-import { human } from './format';
+import { count, human } from './format';
 import { timingOptions } from './bench';
 import { DEFAULT_TUNE_BATCH, engineChoices } from './engine_source';
 import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
+import { formatDuration, SweepClock, type PlannedPoint } from './sweep_time';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const POWERS = Array.from({ length: 13 }, (_, i) => 2 ** i);  // 1 .. 4096
@@ -73,14 +74,18 @@ export const SWEEP: CommandSpec = {
     'Each point is a bench run (see `tensorrt-node bench --help` for the metrics): one engine per\n' +
     'network and precision, built for the largest batch and timed at every batch, smallest first.\n' +
     'Points with N > 1 GPUs run bench --gpus: one worker per GPU, a start barrier, images/s summed.\n' +
-    'Out of memory is a result, not a failure: the point says so, the sweep goes on, and the largest\n' +
-    'batch that fit each network is printed at the end (GoogLeNet at 4096 did not fit a 24 GB P40).\n' +
+    'Out of memory is a result, not a failure: the point says so, the sweep goes on, and the end\n' +
+    'prints the largest batch that fit before it (GoogLeNet at 4096 did not fit a 24 GB P40); where\n' +
+    'no batch ran out of memory it prints the largest that ran, since the list ended first.\n' +
     'Today\'s GPUs fit 4096 easily: --findMaxBatch N (on in the preset) goes on doubling the batch past\n' +
     'the list (one GPU, no copies, a warm-up and 2 timed inferences each) until a batch runs out of\n' +
     'memory, goes past what the engine can index, or passes N. Those points say so in their message.\n' +
     'Copies: the 2017 numbers (giexec) timed execute() on buffers already on the GPU, so the preset\n' +
     'runs without data transfers; --dataTransfers times the copies too (as trtexec does by default).\n' +
-    'Progress is a bar on a terminal and one line per point otherwise. INT8 without a calibration\n' +
+    'Progress is a bar on a terminal and one line per point otherwise, with the time left estimated\n' +
+    'from the points measured so far (their inference times scaled by batch, plus one build per\n' +
+    'network and precision still to build); nothing is guessed before the first point. On the cpu\n' +
+    'backend points are named "on CPU" (and --gpus N runs N CPU worker processes). INT8 without a calibration\n' +
     'cache calibrates on random data (fine for timing, not for accuracy).',
   ],
   examples: [
@@ -122,6 +127,21 @@ export function parseGpuCounts(raw: string, visible: number): number[] {
     throw new UsageError(`tensorrt-node sweep: --gpus is GPU counts (1,2,4) or 'all', got '${raw}'`);
   }
   return [...new Set(counts)].sort((a, b) => a - b);
+}
+
+/** Whether the points run on the cpu backend ('auto' resolved; a backend that cannot run is not cpu). */
+function runsOnCpu(choice: BackendChoice): boolean {
+  try {
+    return resolveBackend(choice).backend === 'cpu';
+  } catch {
+    return false;  // the points will fail with the backend's own error
+  }
+}
+
+/** How progress lines name the devices of a point: 'x2 GPU', or on the cpu backend 'on CPU' / 'x2 CPU workers'. */
+export function deviceLabel(gpus: number, cpu: boolean): string {
+  if (!cpu) return `x${gpus} GPU`;
+  return gpus === 1 ? 'on CPU' : `x${gpus} CPU workers`;
 }
 
 function networkFile(name: string): string {
@@ -182,6 +202,9 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
   const { backend, seed } = engineChoices(SWEEP, { backend: values.backend, seed: values.seed });
   const batches = values.batches !== undefined ? parseBatches(values.batches as string) : preset?.batches ?? POWERS;
   const visible = backend === 'cpu' ? 0 : devices().devices.length;
+  // The backend the points will run on ('auto' resolved), for the words: a cpu sweep has no GPUs.
+  const cpu = runsOnCpu(backend);
+  const where = (gpus: number): string => deviceLabel(gpus, cpu);
   const counts = parseGpuCounts((values.gpus as string | undefined) ?? (preset ? 'all' : '1'), visible);
   const scalingBatch = intOption(SWEEP, 'scalingBatch', values.scalingBatch as string | undefined, 1, 1 << 20) ?? preset?.scalingBatch;
   if (counts.some((n) => n > 1) && backend !== 'cpu' && counts[counts.length - 1] > visible) {
@@ -225,15 +248,17 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
       }
     }
   }
-  err(`sweep: ${plan.length} points (${networks.join(', ')}; ${precisions.join(', ')}; batch ${batches[0]}..${batches[batches.length - 1]}; ` +
-    `${counts.join(', ')} GPU(s)${preset ? `; preset ${presetName}: ${preset.about}` : ''}), about ${Math.ceil((plan.length * (timing.durationS + timing.warmUpMs / 1000 + 1)) / 60)} min`);
+  const units = cpu ? `cpu backend${counts.some((n) => n > 1) ? `, ${counts.join(', ')} worker process(es)` : ''}` : `${counts.join(', ')} GPU(s)`;
+  err(`sweep: ${count(plan.length, 'point')} (${networks.join(', ')}; ${precisions.join(', ')}; batch ${batches[0]}..${batches[batches.length - 1]}; ` +
+    `${units}${preset ? `; preset ${presetName}: ${preset.about}` : ''}); the time left is estimated from the first point on`);
   if (visible === 0 && (batches[batches.length - 1] > 64 || findMaxBatch !== undefined)) {
     err('warning: these points run on the cpu backend, where large batches take minutes each and --findMaxBatch ' +
       'fills host memory; for a quick look: --batches 1..16 --findMaxBatch 0');
   }
   const progressIo = io.progress ?? { write: (s: string) => process.stderr.write(s), tty: process.stderr.isTTY === true };
   const progress = new Progress(plan.length, progressIo.tty, progressIo.write);
-  const settings: BenchSettings = { ...timing, percentiles: timing.percentiles };
+  // CUDA graphs exist on the cuda backend only (as bench records it).
+  const settings: BenchSettings = { ...timing, percentiles: timing.percentiles, useCudaGraph: timing.useCudaGraph && !cpu };
   delete (settings as Partial<typeof timing>).batch;
   delete (settings as Partial<typeof timing>).seed;
   const doc: SweepDoc = {
@@ -256,9 +281,20 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
     await fsp.writeFile(tmp, `${JSON.stringify(doc, null, 1)}\n`);
     await fsp.rename(tmp, outFile);
   };
+  const clock = new SweepClock(timing);
+  let planDone = 0;  // points of `plan` recorded (the --findMaxBatch probes are not in it)
+  const left = (p: SweepPoint, planned: boolean, outcome: string, n: PlannedPoint): string => {
+    if (planned) planDone++;
+    const inference = p.status === 'ok' && p.perGpu?.[0] !== undefined ? p.perGpu[0].walltimeSeconds / Math.max(1, p.perGpu[0].iterations) : undefined;
+    const remaining = plan.slice(planDone);
+    const seconds = clock.finish(n, inference, remaining);
+    if (remaining.length === 0 || seconds === undefined) return outcome;
+    return `${outcome}; about ${formatDuration(seconds)} left${findMaxBatch !== undefined ? ' + --findMaxBatch probes' : ''}`;
+  };
   for (const network of networks) {
     const file = networkFile(network);
     const net = await Network.fromCaffe(file, { seed });
+    clock.start();
     for (const precision of precisions) {
       const mine = plan.filter((p) => p.network === network && p.precision === precision);
       // One engine for every point of this network and precision (the multi-GPU workers run its
@@ -269,14 +305,14 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
       let buildFailure: string | undefined;  // one failed build is not retried for every batch
       let oomAt: number | undefined;
       let planFile: string | undefined;  // the 1-GPU engine, saved for the multi-GPU workers
-      const record = async (p: SweepPoint, label: string, outcome: string): Promise<void> => {
+      const record = async (p: SweepPoint, label: string, outcome: string, planned = true): Promise<void> => {
         doc.points.push(p);
-        progress.step(label, outcome);
+        progress.step(label, left(p, planned, outcome, { network, precision, batch: p.batch, gpus: p.gpus }));
         await save();
       };
       try {
         for (const point of mine) {
-          const label = `${net.name || network} ${precision} batch ${point.batch} x${point.gpus} GPU`;
+          const label = `${net.name || network} ${precision} batch ${point.batch} ${where(point.gpus)}`;
           const base = { network: net.name || network, precision, batch: point.batch, gpus: point.gpus };
           if (oomAt !== undefined && point.batch > oomAt) {
             await record({ ...base, status: 'oom', message: `not run: batch ${oomAt} already ran out of memory` }, label, 'skipped (out of memory below)');
@@ -286,9 +322,11 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
             if (point.gpus === 1) {
               if (buildFailure !== undefined) throw new TensorRTNodeError('E_INTERNAL', `not run: the engine did not build: ${buildFailure}`);
               if (engine === undefined) {
+                const t0 = performance.now();
                 try {
                   engine = await new Builder({ backend, timingCache, logger: quiet })
                     .build(net, { precision, maxBatchSize: maxBatch, ...(backend !== 'cpu' ? { tuneBatch } : {}) });
+                  clock.addBuild((performance.now() - t0) / 1000);
                 } catch (e) {
                   if (!isOom(e)) buildFailure = (e as Error).message;
                   throw e;
@@ -334,8 +372,8 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
           engine.dispose();  // its memory goes back before the larger batches ask for theirs
           engine = undefined;
           await probeLargerBatches({
-            net, file, network, precision, start, limit: findMaxBatch, indexLimit, backend, timingCache, timing, progress,
-            record: (p, label, outcome) => record(p, label, outcome),
+            net, file, network, precision, start, limit: findMaxBatch, indexLimit, backend, timingCache, timing, progress, where: where(1),
+            record: (p, label, outcome) => record(p, label, outcome, false),
           });
         }
       } finally {
@@ -345,7 +383,7 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
     }
   }
   await save();
-  out(summarize(doc, outFile));
+  out(summarize(doc, outFile, cpu));
   return doc.points.some((p) => p.status === 'error') ? 1 : 0;
 }
 
@@ -366,6 +404,8 @@ function okPoint(base: Pick<SweepPoint, 'network' | 'precision' | 'batch' | 'gpu
 async function probeLargerBatches(o: {
   net: Network; file: string; network: string; precision: Precision; start: number; limit: number; indexLimit: number;
   backend: BackendChoice; timingCache: string; timing: ReturnType<typeof timingOptions>; progress: Progress;
+  /** How the progress line names one device ('x1 GPU', 'on CPU'). */
+  where: string;
   record: (p: SweepPoint, label: string, outcome: string) => Promise<void>;
 }): Promise<void> {
   const top = Math.min(o.limit, o.indexLimit, MAX_BATCH);
@@ -385,7 +425,7 @@ async function probeLargerBatches(o: {
   try {
     for (const batch of batches) {
       o.progress.grow(1);
-      const label = `${name} ${o.precision} batch ${batch} x1 GPU (--findMaxBatch)`;
+      const label = `${name} ${o.precision} batch ${batch} ${o.where} (--findMaxBatch)`;
       const base = { network: name, precision: o.precision, batch, gpus: 1 };
       if (big === undefined || perBatch) {
         big?.dispose();
@@ -418,9 +458,13 @@ async function probeLargerBatches(o: {
   }
 }
 
-/** The end of a sweep: the largest batch that fit, best throughput, where the JSON went. */
-function summarize(doc: SweepDoc, file: string): string {
-  const lines = [`sweep: ${doc.points.length} points written to ${file}`];
+/**
+ * The end of a sweep: per network and precision the largest batch that fit when a larger one ran
+ * out of memory (else only the largest that ran: the list ended first), the best throughput, and
+ * where the JSON went.
+ */
+function summarize(doc: SweepDoc, file: string, cpu: boolean): string {
+  const lines = [`sweep: ${count(doc.points.length, 'point')} written to ${file}`];
   const keys = [...new Set(doc.points.map((p) => `${p.network}|${p.precision}`))];
   for (const key of keys) {
     const [network, precision] = key.split('|');
@@ -428,12 +472,13 @@ function summarize(doc: SweepDoc, file: string): string {
     const ok = mine.filter((p) => p.status === 'ok');
     const oom = mine.filter((p) => p.status === 'oom' && !/^not run/.test(p.message ?? ''));
     const best = ok.reduce<SweepPoint | undefined>((a, p) => (a === undefined || (p.imagesPerSecond ?? 0) > (a.imagesPerSecond ?? 0) ? p : a), undefined);
-    lines.push(`  ${network} ${precision}: largest batch that fit ${ok.length ? Math.max(...ok.map((p) => p.batch)) : 'none'}` +
-      (oom.length ? `, out of memory from batch ${Math.min(...oom.map((p) => p.batch))}` : '') +
-      (best ? `; best ${human(best.imagesPerSecond ?? 0)} images/s at batch ${best.batch}` : ''));
+    const largest = ok.length ? String(Math.max(...ok.map((p) => p.batch))) : 'none';
+    const limit = oom.length ? `largest batch that fit ${largest}, out of memory from batch ${Math.min(...oom.map((p) => p.batch))}` :
+      ok.length ? `ran up to batch ${largest} (no batch ran out of memory)` : 'no batch ran';
+    lines.push(`  ${network} ${precision}: ${limit}${best ? `; best ${human(best.imagesPerSecond ?? 0)} images/s at batch ${best.batch}` : ''}`);
   }
   const errors = doc.points.filter((p) => p.status === 'error');
   if (errors.length) lines.push(`  ${errors.length} point(s) failed: ${errors[0].message}`);
-  lines.push(`Draw it: tensorrt-node report build ${file} -o results/<gpu-model>/`);
+  lines.push(`Draw it: tensorrt-node report build ${file} -o results/<${cpu ? 'cpu' : 'gpu'}-model>/`);
   return lines.join('\n');
 }

@@ -75,6 +75,12 @@ export function backends(sweep: SweepDoc): string[] {
   return [...new Set(sweep.points.flatMap((p) => (p.perGpu ?? []).map((r) => r.backend)))];
 }
 
+/** True when every point ran on the cpu backend (no GPU in the machine record, cpu in every result). */
+export function isCpuSweep(sweep: SweepDoc): boolean {
+  const used = backends(sweep);
+  return sweep.machine.gpus.length === 0 && used.length > 0 && used.every((b) => b === 'cpu');
+}
+
 /** The ok point of a network, precision, batch and GPU count, if measured. */
 export function okPoint(points: readonly ReportPoint[], key: string, precision: Precision, batch: number, gpus: number): ReportPoint | undefined {
   return points.find((p) => p.key === key && p.precision === precision && p.batch === batch && p.gpus === gpus &&

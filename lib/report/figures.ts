@@ -6,7 +6,7 @@ import type { Precision } from '../builder/exec_graph';
 import {
   okPoint, peerNetwork, peerThroughput, presentPrecisions, type ReportNetwork, type ReportPoint,
 } from './data';
-import { gpuShortName, precisionLabel, slug } from './names';
+import { gpuShortName, precisionLabel, slug, type DeviceWords } from './names';
 import type { ReferenceNumbers } from './reference';
 import type { PeerDoc } from './schema';
 import { PRECISIONS } from './schema';
@@ -31,6 +31,8 @@ export interface FigureInputs {
   points: readonly ReportPoint[];
   networks: readonly ReportNetwork[];
   gpu: string;
+  /** GPU or CPU words (a cpu sweep's figures say CPU). */
+  words: DeviceWords;
   batch: number;
   peer?: PeerDoc;
   reference?: ReferenceNumbers;
@@ -52,27 +54,23 @@ function precisionScale(precisions: readonly Precision[]): { domain: string[]; r
   return { domain: precisions.map(precisionLabel), range: precisions.map((p) => PRECISION_COLORS[p]) };
 }
 
-function gpuCount(n: number): string {
-  return `${n} GPU${n === 1 ? '' : 's'}`;
-}
-
 /** Fig. 1: images/s of every precision of every network at the report batch on 1 GPU. */
 function precisionFigure(input: FigureInputs, number: number): FigurePlan {
-  const { points, networks, gpu, batch } = input;
+  const { points, networks, gpu, batch, words } = input;
   const rows = points.filter((p) => p.gpus === 1 && p.batch === batch && p.status === 'ok' && p.imagesPerSecond !== undefined);
   const plan: FigurePlan = {
     number, id: `fig-${number}-precision`,
-    title: `Images/s by precision, batch ${batch}, 1 GPU`,
+    title: `Images/s by precision, batch ${batch}, ${words.count(1)}`,
     caption: `Throughput (images/s over the timed window) of each network in every precision measured, batch ${batch}, ` +
       `one ${gpu}.`,
   };
-  if (rows.length === 0) return { ...plan, skipped: `no network was measured on 1 GPU at batch ${batch} (status ok)` };
+  if (rows.length === 0) return { ...plan, skipped: `no network was measured on ${words.count(1)} at batch ${batch} (status ok)` };
   const precisions = presentPrecisions(rows);
   const values = rows.map((p) => ({ network: p.network, precision: precisionLabel(p.precision), imagesPerSecond: p.imagesPerSecond }));
   const networkOrder = networks.map((n) => n.label).filter((l) => rows.some((r) => r.network === l));
   plan.spec = {
     $schema: SCHEMA,
-    title: { text: `${gpuShortName(gpu)}: images/s by precision`, subtitle: `batch ${batch}, 1 GPU` },
+    title: { text: `${gpuShortName(gpu)}: images/s by precision`, subtitle: `batch ${batch}, ${words.count(1)}` },
     config: CONFIG,
     width: Math.max(240, 150 * networkOrder.length),
     height: 300,
@@ -93,35 +91,36 @@ function precisionFigure(input: FigureInputs, number: number): FigurePlan {
 
 /** Fig. 2..: images/s over 1..N GPUs of one network, each precision with its ideal linear line. */
 function scalingFigure(input: FigureInputs, net: ReportNetwork, number: number): FigurePlan {
-  const { points, gpu, batch } = input;
+  const { points, gpu, batch, words } = input;
+  const ideal = `ideal (N x ${words.count(1)})`;
   const plan: FigurePlan = {
     number, id: `fig-${number}-scaling-${slug(net.label)}`,
-    title: `${net.label}: scaling over GPUs, batch ${batch}`,
-    caption: `${net.label}, batch ${batch} per GPU: images/s summed over the GPUs (solid) against the ideal linear ` +
-      `scaling, N x the 1-GPU images/s (dashed), on ${gpu}.`,
+    title: `${net.label}: scaling over ${words.units}, batch ${batch}`,
+    caption: `${net.label}, batch ${batch} per ${words.unit}: images/s summed over the ${words.units} (solid) against the ideal linear ` +
+      `scaling, N x the ${words.single} images/s (dashed), on ${gpu}.`,
   };
   const mine = points.filter((p) => p.key === net.key && p.batch === batch && p.status === 'ok' && p.imagesPerSecond !== undefined);
   const counts = [...new Set(mine.map((p) => p.gpus))].sort((a, b) => a - b);
-  if (!counts.some((n) => n > 1)) return { ...plan, skipped: `${net.label} was measured on 1 GPU only at batch ${batch}: no scaling to draw` };
+  if (!counts.some((n) => n > 1)) return { ...plan, skipped: `${net.label} was measured on ${words.count(1)} only at batch ${batch}: no scaling to draw` };
   const precisions = presentPrecisions(mine).filter((pr) => okPoint(points, net.key, pr, batch, 1) !== undefined &&
     mine.some((p) => p.precision === pr && p.gpus > 1));
-  if (precisions.length === 0) return { ...plan, skipped: `${net.label} has no 1-GPU point at batch ${batch} to scale from` };
+  if (precisions.length === 0) return { ...plan, skipped: `${net.label} has no ${words.single} point at batch ${batch} to scale from` };
   const values: Array<Record<string, unknown>> = [];
   for (const pr of precisions) {
     const base = (okPoint(points, net.key, pr, batch, 1) as ReportPoint).imagesPerSecond as number;
     const measured = mine.filter((p) => p.precision === pr);
     for (const p of measured) values.push({ gpus: p.gpus, precision: precisionLabel(pr), series: 'measured', imagesPerSecond: p.imagesPerSecond });
-    for (const n of counts) values.push({ gpus: n, precision: precisionLabel(pr), series: 'ideal (N x 1 GPU)', imagesPerSecond: base * n });
+    for (const n of counts) values.push({ gpus: n, precision: precisionLabel(pr), series: ideal, imagesPerSecond: base * n });
   }
   plan.spec = {
     $schema: SCHEMA,
-    title: { text: `${net.label} on ${gpuShortName(gpu)}: images/s over GPUs`, subtitle: `batch ${batch} per GPU; dashed: ideal linear scaling` },
+    title: { text: `${net.label} on ${gpuShortName(gpu)}: images/s over ${words.units}`, subtitle: `batch ${batch} per ${words.unit}; dashed: ideal linear scaling` },
     config: CONFIG,
     width: 420,
     height: 300,
     data: { values },
     encoding: {
-      x: { field: 'gpus', type: 'quantitative', title: 'GPUs', scale: { domain: [1, counts[counts.length - 1]], nice: false }, axis: { values: counts, format: 'd' } },
+      x: { field: 'gpus', type: 'quantitative', title: words.units, scale: { domain: [1, counts[counts.length - 1]], nice: false }, axis: { values: counts, format: 'd' } },
       y: { field: 'imagesPerSecond', type: 'quantitative', title: 'images/s' },
       color: { field: 'precision', type: 'nominal', title: 'precision', scale: precisionScale(precisions), sort: precisions.map(precisionLabel) },
     },
@@ -131,7 +130,7 @@ function scalingFigure(input: FigureInputs, net: ReportNetwork, number: number):
         encoding: {
           strokeDash: {
             field: 'series', type: 'nominal', title: null,
-            scale: { domain: ['measured', 'ideal (N x 1 GPU)'], range: [[1, 0], [5, 4]] }, legend: { symbolType: 'stroke', symbolStrokeColor: '#555555' },
+            scale: { domain: ['measured', ideal], range: [[1, 0], [5, 4]] }, legend: { symbolType: 'stroke', symbolStrokeColor: '#555555' },
           },
         },
       },
@@ -143,7 +142,7 @@ function scalingFigure(input: FigureInputs, net: ReportNetwork, number: number):
 
 /** Fig. 4..: today's GPU next to the 2017 numbers for one network (log scale). */
 function referenceFigure(input: FigureInputs, net: ReportNetwork, number: number): FigurePlan {
-  const { points, gpu, reference } = input;
+  const { points, gpu, reference, words } = input;
   const batch = reference?.batch ?? input.batch;
   const plan: FigurePlan = {
     number, id: `fig-${number}-reference-${slug(net.label)}`,
@@ -158,7 +157,7 @@ function referenceFigure(input: FigureInputs, net: ReportNetwork, number: number
   const mine = points.filter((p) => p.key === net.key && p.batch === batch && p.status === 'ok' && p.imagesPerSecond !== undefined);
   if (mine.length === 0) return { ...plan, skipped: `${net.label} was not measured at batch ${batch} (status ok)` };
   const scalingRuns = refRows.filter((r) => r.experiment === 'scaling');
-  plan.caption = `${net.label}, batch ${batch}: images/s of every precision and GPU count measured here, next to ${reference.source}.` +
+  plan.caption = `${net.label}, batch ${batch}: images/s of every precision and ${words.unit} count measured here, next to ${reference.source}.` +
     (scalingRuns.length > 0
       ? ` The ${reference.year} bars of ${[...new Set(scalingRuns.map((r) => `${r.gpu} ${precisionLabel(r.precision)}`))].join(', ')} are its ` +
         `multi-GPU runs (${[...new Set(scalingRuns.map((r) => r.gpus))].join(', ')} GPUs), the others its 1-GPU comparison.`
@@ -168,8 +167,8 @@ function referenceFigure(input: FigureInputs, net: ReportNetwork, number: number
   const mySeries = precisions.map((p) => `${gpuShortName(gpu)} ${precisionLabel(p)}`);
   const counts = [...new Set([...refRows.map((r) => r.gpus), ...mine.map((p) => p.gpus)])].sort((a, b) => a - b);
   const values = [
-    ...refRows.map((r) => ({ gpus: gpuCount(r.gpus), series: `${r.gpu} ${precisionLabel(r.precision)} (${reference.year})`, imagesPerSecond: r.imagesPerSecond })),
-    ...mine.map((p) => ({ gpus: gpuCount(p.gpus), series: `${gpuShortName(gpu)} ${precisionLabel(p.precision)}`, imagesPerSecond: p.imagesPerSecond })),
+    ...refRows.map((r) => ({ gpus: words.count(r.gpus), series: `${r.gpu} ${precisionLabel(r.precision)} (${reference.year})`, imagesPerSecond: r.imagesPerSecond })),
+    ...mine.map((p) => ({ gpus: words.count(p.gpus), series: `${gpuShortName(gpu)} ${precisionLabel(p.precision)}`, imagesPerSecond: p.imagesPerSecond })),
   ];
   const series = [...refSeries, ...mySeries];
   plan.spec = {
@@ -180,7 +179,7 @@ function referenceFigure(input: FigureInputs, net: ReportNetwork, number: number
     height: 300,
     data: { values },
     encoding: {
-      x: { field: 'gpus', type: 'nominal', title: null, sort: counts.map(gpuCount), axis: { labelAngle: 0 } },
+      x: { field: 'gpus', type: 'nominal', title: null, sort: counts.map(words.count), axis: { labelAngle: 0 } },
       xOffset: { field: 'series', type: 'nominal', sort: series },
       y: { field: 'imagesPerSecond', type: 'quantitative', title: 'images/s (log scale)', scale: { type: 'log' }, stack: null },
       color: {
@@ -198,17 +197,17 @@ function referenceFigure(input: FigureInputs, net: ReportNetwork, number: number
 
 /** Fig. 6: images/s against batch size on 1 GPU, a panel per network, a line per precision. */
 function batchFigure(input: FigureInputs, number: number): FigurePlan {
-  const { points, networks, gpu } = input;
+  const { points, networks, gpu, words } = input;
   const plan: FigurePlan = {
     number, id: `fig-${number}-batch`,
-    title: 'Images/s by batch size, 1 GPU',
+    title: `Images/s by batch size, ${words.count(1)}`,
     caption: `Throughput against batch size (log2 axis) on one ${gpu}, a panel per network and a line per precision; ` +
-      'a cross on the x axis marks a batch that ran out of GPU memory.',
+      `a cross on the x axis marks a batch that ran out of ${words.memory}.`,
   };
   const one = points.filter((p) => p.gpus === 1);
   const drawable = networks.filter((n) =>
     PRECISIONS.some((pr) => one.filter((p) => p.key === n.key && p.precision === pr && p.status === 'ok').length >= 2));
-  if (drawable.length === 0) return { ...plan, skipped: 'no network and precision was measured at two or more batch sizes on 1 GPU' };
+  if (drawable.length === 0) return { ...plan, skipped: `no network and precision was measured at two or more batch sizes on ${words.count(1)}` };
   const rows = one.filter((p) => drawable.some((n) => n.key === p.key) && (p.status === 'ok' || p.status === 'oom'));
   const precisions = presentPrecisions(rows);
   const batches = [...new Set(rows.map((p) => p.batch))].sort((a, b) => a - b);
@@ -234,7 +233,7 @@ function batchFigure(input: FigureInputs, number: number): FigurePlan {
   }
   plan.spec = {
     $schema: SCHEMA,
-    title: { text: `${gpuShortName(gpu)}: images/s by batch size`, subtitle: '1 GPU; a cross on the x axis: out of memory' },
+    title: { text: `${gpuShortName(gpu)}: images/s by batch size`, subtitle: `${words.count(1)}; a cross on the x axis: out of memory` },
     config: CONFIG,
     data: { values },
     facet: { column: { field: 'network', type: 'nominal', title: null, sort: drawable.map((n) => n.label) } },
@@ -246,10 +245,10 @@ function batchFigure(input: FigureInputs, number: number): FigurePlan {
 
 /** Fig. 7: our engine next to the PyTorch peer, every precision, at the report batch on 1 GPU. */
 function peerFigure(input: FigureInputs, number: number): FigurePlan {
-  const { points, networks, gpu, batch, peer } = input;
+  const { points, networks, gpu, batch, peer, words } = input;
   const plan: FigurePlan = {
     number, id: `fig-${number}-peer`,
-    title: `tensorrt-node next to PyTorch, batch ${batch}, 1 GPU`,
+    title: `tensorrt-node next to PyTorch, batch ${batch}, ${words.count(1)}`,
     caption: `Images/s from the median GPU compute time (copies excluded; our images/s over the timed window where a ` +
       `point has no GPU compute time) of our engine and of the PyTorch peer (median CUDA-graph replay time), batch ${batch}, ` +
       `one ${gpu}. PyTorch has no INT8 convolution path: INT8 shows ours alone.`,
@@ -271,12 +270,12 @@ function peerFigure(input: FigureInputs, number: number): FigurePlan {
     }
   }
   if (!values.some((v) => v.engine === 'PyTorch') || !values.some((v) => v.engine === 'tensorrt-node')) {
-    return { ...plan, skipped: `the peer file and the sweep share no network measured at batch ${batch} on 1 GPU` };
+    return { ...plan, skipped: `the peer file and the sweep share no network measured at batch ${batch} on ${words.count(1)}` };
   }
   const precisions = PRECISIONS.filter((p) => values.some((v) => v.precision === precisionLabel(p)));
   plan.spec = {
     $schema: SCHEMA,
-    title: { text: `${gpuShortName(gpu)}: tensorrt-node vs PyTorch`, subtitle: `batch ${batch}, 1 GPU, images/s from GPU compute time` },
+    title: { text: `${gpuShortName(gpu)}: tensorrt-node vs PyTorch`, subtitle: `batch ${batch}, ${words.count(1)}, images/s from GPU compute time` },
     config: CONFIG,
     data: { values },
     facet: { column: { field: 'network', type: 'nominal', title: null, sort: networks.map((n) => n.label) } },

@@ -4,7 +4,7 @@ import {
   backends, okPoint, peerGpu, peerNetwork, peerThroughput, type ReportNetwork, type ReportPoint,
 } from './data';
 import type { FigurePlan } from './figures';
-import { gpuShortName, networkKey, precisionLabel } from './names';
+import { gpuShortName, networkKey, precisionLabel, type DeviceWords } from './names';
 import type { ReferenceNumbers } from './reference';
 import type { PeerDoc } from './schema';
 import { PRECISIONS } from './schema';
@@ -18,6 +18,8 @@ export interface MarkdownInputs {
   points: readonly ReportPoint[];
   networks: readonly ReportNetwork[];
   gpu: string;
+  /** GPU or CPU words (a cpu sweep's report says CPU). */
+  words: DeviceWords;
   batch: number;
   figures: readonly FigurePlan[];
   peer?: PeerDoc;
@@ -62,14 +64,15 @@ function gpuLine(sweep: SweepDoc, gpu: string): string {
   return `${gpus.length} x ${first.name}${extra ? ` (${extra})` : ''}`;
 }
 
-function timingLine(sweep: SweepDoc): string {
+function timingLine(sweep: SweepDoc, words: DeviceWords): string {
   const s = sweep.settings;
   const parts: string[] = [];
   if (s.warmUpMs !== undefined) parts.push(`warm-up ${s.warmUpMs} ms`);
   if (s.durationS !== undefined || s.iterations !== undefined) parts.push(`at least ${s.durationS ?? 0} s and ${s.iterations ?? 0} inferences`);
   if (s.avgRuns !== undefined) parts.push(`averages of ${s.avgRuns} inferences`);
   if (s.dataTransfers !== undefined) parts.push(s.dataTransfers ? 'host-device transfers included' : 'no transfers (--noDataTransfers)');
-  if (s.useCudaGraph !== undefined) parts.push(s.useCudaGraph ? 'CUDA graph' : 'no CUDA graph');
+  // CUDA graphs exist on GPUs only (older cpu sweeps recorded the option as on).
+  if (s.useCudaGraph !== undefined && words.device === 'GPU') parts.push(s.useCudaGraph ? 'CUDA graph' : 'no CUDA graph');
   if (s.streams !== undefined) {
     parts.push(`${s.streams} stream${s.streams === 1 ? '' : 's'}`);
     parts.push((s.inflight ?? 1) > 1 ? `${s.inflight} inferences queued per stream (--inflight)` : 'one inference at a time per stream');
@@ -77,26 +80,33 @@ function timingLine(sweep: SweepDoc): string {
   return parts.join('; ') || 'not recorded';
 }
 
+const GPU_METRICS =
+  'images/s: batch x inferences per second over the timed window, summed over the GPUs of a point ' +
+  '(each GPU runs the batch on its own). Per-GPU images/s: images/s / GPUs. GPU compute ms: the median time of ' +
+  "one inference's kernels (CUDA events, copies excluded), per GPU; GPU compute images/s: batch / that time, summed over the GPUs.";
+const CPU_METRICS =
+  'images/s: batch x inferences per second over the timed window, summed over the CPU workers of a point ' +
+  '(worker processes sharing the CPU, each running the batch on its own). Per-worker images/s: images/s / workers. ' +
+  'The cpu backend has no device timers, so no compute times are listed.';
+
 function setup(input: MarkdownInputs): string {
-  const { sweep, gpu } = input;
+  const { sweep, gpu, words } = input;
   const rows: Array<[string, string]> = [
-    ['GPU', gpuLine(sweep, gpu)],
-    ['Driver', driver(sweep.machine.driverVersion)],
+    [words.device, gpuLine(sweep, gpu)],
+    ...(words.device === 'GPU' ? [['Driver', driver(sweep.machine.driverVersion)] as [string, string]] : []),
     ['Backend', backends(sweep).join(', ') || 'not recorded'],
     ['Commit', sweep.commit ?? 'not recorded'],
     ['Date', sweep.date],
     ['tensorrt-node', sweep.packageVersion],
     ['Host', `${sweep.machine.hostname}, ${sweep.machine.cpu}`],
-    ['Timing', timingLine(sweep)],
+    ['Timing', timingLine(sweep, words)],
   ];
   if (sweep.preset !== undefined) rows.push(['Sweep preset', sweep.preset]);
   return [
     '| | |', '|---|---|',
     ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`),
     '',
-    'images/s: batch x inferences per second over the timed window, summed over the GPUs of a point ' +
-    '(each GPU runs the batch on its own). Per-GPU images/s: images/s / GPUs. GPU compute ms: the median time of ' +
-    "one inference's kernels (CUDA events, copies excluded), per GPU; GPU compute images/s: batch / that time, summed over the GPUs.",
+    words.device === 'GPU' ? GPU_METRICS : CPU_METRICS,
   ].join('\n');
 }
 
@@ -125,21 +135,23 @@ function computeMs(p: ReportPoint): string {
   return lo === hi ? lo.toFixed(3) : `${lo.toFixed(3)}-${hi.toFixed(3)}`;
 }
 
-function everyPoint(points: readonly ReportPoint[]): string {
+function everyPoint(points: readonly ReportPoint[], words: DeviceWords): string {
+  // The cpu backend has no GPU compute times: those columns would be all '-'.
+  const gpu = words.device === 'GPU';
   return table(
-    ['network', 'precision', 'batch', 'GPUs', 'images/s', 'per-GPU images/s', 'GPU compute images/s', 'GPU compute ms (median)', 'status'],
+    ['network', 'precision', 'batch', words.units, 'images/s', `${words.per} images/s`,
+      ...(gpu ? ['GPU compute images/s', 'GPU compute ms (median)'] : []), 'status'],
     points.map((p) => [
       p.network, precisionLabel(p.precision), String(p.batch), String(p.gpus),
       p.status === 'ok' ? formatRate(p.imagesPerSecond) : '-',
       p.status === 'ok' && p.imagesPerSecond !== undefined ? formatRate(p.imagesPerSecond / p.gpus) : '-',
-      p.status === 'ok' ? formatRate(p.gpuComputeImagesPerSecond) : '-',
-      computeMs(p), status(p),
+      ...(gpu ? [p.status === 'ok' ? formatRate(p.gpuComputeImagesPerSecond) : '-', computeMs(p)] : []), status(p),
     ]),
-    [false, false, true, true, true, true, true, true, false],
+    [false, false, true, true, true, true, ...(gpu ? [true, true] : []), false],
   );
 }
 
-function batchLimits(points: readonly ReportPoint[]): string {
+function batchLimits(points: readonly ReportPoint[], words: DeviceWords): string {
   const groups = new Map<string, ReportPoint[]>();
   for (const p of points) {
     const key = `${p.key}|${p.precision}|${p.gpus}`;
@@ -158,17 +170,17 @@ function batchLimits(points: readonly ReportPoint[]): string {
       errors.length > 0 ? `batch ${errors.sort((a, b) => a - b).join(', ')}` : '-',
     ];
   });
-  return table(['network', 'precision', 'GPUs', 'largest batch that ran', 'smallest batch out of memory', 'errors'], rows,
+  return table(['network', 'precision', words.units, 'largest batch that ran', 'smallest batch out of memory', 'errors'], rows,
     [false, false, true, true, true, false]);
 }
 
-function scaling(points: readonly ReportPoint[]): string {
+function scaling(points: readonly ReportPoint[], words: DeviceWords): string {
   const rows: string[][] = [];
   for (const p of points) {
     if (p.gpus < 2 || p.status !== 'ok' || p.imagesPerSecond === undefined) continue;
     const one = okPoint(points, p.key, p.precision, p.batch, 1);
     if (one?.imagesPerSecond === undefined || one.imagesPerSecond === 0) {
-      rows.push([p.network, precisionLabel(p.precision), String(p.batch), String(p.gpus), formatRate(p.imagesPerSecond), '-', '-', 'no 1-GPU point']);
+      rows.push([p.network, precisionLabel(p.precision), String(p.batch), String(p.gpus), formatRate(p.imagesPerSecond), '-', '-', `no ${words.single} point`]);
       continue;
     }
     const efficiency = p.imagesPerSecond / (p.gpus * one.imagesPerSecond);
@@ -177,18 +189,19 @@ function scaling(points: readonly ReportPoint[]): string {
       formatRate(one.imagesPerSecond), efficiency.toFixed(3), efficiency >= SCALING_TARGET ? 'meets' : '**below**',
     ]);
   }
-  if (rows.length === 0) return '*No multi-GPU points were measured.*';
+  if (rows.length === 0) return `*No ${words.multi} points were measured.*`;
+  const n = words.single.replace(/^1/, 'N');
   return [
-    `Efficiency = N-GPU images/s / (N x 1-GPU images/s), same network, precision and batch per GPU. ` +
+    `Efficiency = ${n} images/s / (N x ${words.single} images/s), same network, precision and batch per ${words.unit}. ` +
     `Target: ${SCALING_TARGET} or better.`,
     '',
-    table(['network', 'precision', 'batch', 'GPUs', 'images/s', '1-GPU images/s', 'efficiency', `target ${SCALING_TARGET}`], rows,
+    table(['network', 'precision', 'batch', words.units, 'images/s', `${words.single} images/s`, 'efficiency', `target ${SCALING_TARGET}`], rows,
       [false, false, true, true, true, true, true, false]),
   ].join('\n');
 }
 
 function againstReference(input: MarkdownInputs): string {
-  const { reference, networks, points, gpu } = input;
+  const { reference, networks, points, gpu, words } = input;
   if (reference === undefined) return '*No reference numbers were given.*';
   const rows: string[][] = [];
   for (const r of reference.rows) {
@@ -204,15 +217,15 @@ function againstReference(input: MarkdownInputs): string {
   }
   if (rows.length === 0) return `*The ${reference.year} study has no numbers for the networks measured here.*`;
   return [
-    `${reference.source}. Ours: the same network, precision and GPU count at batch ${reference.batch}; "-" where not measured.`,
+    `${reference.source}. Ours: the same network, precision and ${words.unit} count at batch ${reference.batch}; "-" where not measured.`,
     '',
-    table([`network`, reference.year, 'experiment', 'GPUs', `${reference.year} images/s`, 'ours', 'images/s', 'ratio'], rows,
+    table([`network`, reference.year, 'experiment', words.units, `${reference.year} images/s`, 'ours', 'images/s', 'ratio'], rows,
       [false, false, false, true, true, false, true, true]),
   ].join('\n');
 }
 
 function againstPeer(input: MarkdownInputs): string {
-  const { peer, networks, points, batch } = input;
+  const { peer, networks, points, batch, words } = input;
   if (peer === undefined) return '*No PyTorch peer file was given (`--peer`).*';
   const rows: string[][] = [];
   for (const net of networks) {
@@ -234,7 +247,7 @@ function againstPeer(input: MarkdownInputs): string {
   const theirGpu = peerGpu(peer);
   return [
     `PyTorch${env?.torch ? ` ${env.torch}` : ''} on ${theirGpu ?? 'an unrecorded GPU'}: images/s = batch / median CUDA-graph ` +
-    `replay time. Ours: images/s from the median GPU compute time (the timed-window images/s where a point has none), 1 GPU.`,
+    `replay time. Ours: images/s from the median GPU compute time (the timed-window images/s where a point has none), ${words.count(1)}.`,
     '',
     table(['network', 'precision', 'batch', 'tensorrt-node images/s', 'PyTorch images/s', 'ratio'], rows,
       [false, false, true, true, true, true]),
@@ -243,23 +256,26 @@ function againstPeer(input: MarkdownInputs): string {
 
 /** REPORT.md. */
 export function reportMarkdown(input: MarkdownInputs): string {
-  const { gpu, batch, sources, warnings } = input;
+  const { gpu, batch, sources, warnings, words } = input;
   const sections = [
     `# Inference throughput on ${gpu}`,
     "tensorrt-node's rerun of Dell's 2017 TensorRT study (AlexNet and GoogLeNet on Tesla P40 and M40, FP32 against " +
-    'INT8, 1 to 4 GPUs, batch 1 to 4096) on this GPU. Written by `tensorrt-node report build` from the result JSON ' +
+    `INT8, 1 to 4 GPUs, batch 1 to 4096) on this ${words.device}. Written by` +
+    ' `tensorrt-node report build` from the result JSON ' +
     'listed at the end; edit the data, not this file.',
     '## Setup',
     setup(input),
     '## Figures',
     figures(input),
     '## Every point',
-    everyPoint(input.points),
-    '## Largest batch that fits',
-    'Per network, precision and GPU count: the largest batch per GPU that ran (status ok) and the smallest that ran out of GPU memory.',
-    batchLimits(input.points),
-    '## Multi-GPU scaling',
-    scaling(input.points),
+    everyPoint(input.points, words),
+    '## Batch limits',
+    `Per network, precision and ${words.unit} count: the largest batch per ${words.unit} that ran (status ok) and the smallest ` +
+    `that ran out of ${words.memory}. The largest batch that fits is known only where a larger one ran out of memory; ` +
+    '"none measured": the list of batches ended first.',
+    batchLimits(input.points, words),
+    `## ${words.multi[0].toUpperCase()}${words.multi.slice(1)} scaling`,
+    scaling(input.points, words),
     `## Against the ${input.reference?.year ?? 'reference'} study`,
     againstReference(input),
     `## Against PyTorch, batch ${batch}`,

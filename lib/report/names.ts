@@ -1,4 +1,4 @@
-/** How the report names networks, precisions and GPUs, and how it matches them across files. */
+/** How the report names networks, precisions and devices, and how it matches them across files. */
 import type { Precision } from '../builder/exec_graph';
 
 /**
@@ -34,4 +34,41 @@ export function gpuFolderName(name: string): string {
 /** A file-name-safe slug of a network: 'ResNet-50' -> 'resnet-50'. */
 export function slug(name: string): string {
   return networkLabel(name).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'network';
+}
+
+/**
+ * The words for what a point's count counts: GPUs, or on the cpu backend CPU workers (the worker
+ * processes of `--gpus N`, sharing one CPU). A report of cpu results never says GPU of itself.
+ */
+export interface DeviceWords {
+  /** The device the points ran on: 'GPU' or 'CPU'. */
+  readonly device: 'GPU' | 'CPU';
+  /** One of what the count counts: 'GPU', 'CPU worker'. */
+  readonly unit: string;
+  /** Its plural: 'GPUs', 'CPU workers'. */
+  readonly units: string;
+  /** As a modifier: '1-GPU', '1-worker'. */
+  readonly single: string;
+  /** 'multi-GPU', 'multi-worker'. */
+  readonly multi: string;
+  /** 'per-GPU', 'per-worker'. */
+  readonly per: string;
+  /** What runs out of memory: 'GPU memory', 'memory'. */
+  readonly memory: string;
+  /** n of them: '1 GPU', '2 GPUs'; '1 CPU', '2 CPU workers'. */
+  count(n: number): string;
+}
+
+/** The words of a report on GPUs, or on the cpu backend (`cpu`). */
+export function deviceWords(cpu: boolean): DeviceWords {
+  if (cpu) {
+    return {
+      device: 'CPU', unit: 'CPU worker', units: 'CPU workers', single: '1-worker', multi: 'multi-worker', per: 'per-worker',
+      memory: 'memory', count: (n) => (n === 1 ? '1 CPU' : `${n} CPU workers`),
+    };
+  }
+  return {
+    device: 'GPU', unit: 'GPU', units: 'GPUs', single: '1-GPU', multi: 'multi-GPU', per: 'per-GPU',
+    memory: 'GPU memory', count: (n) => `${n} GPU${n === 1 ? '' : 's'}`,
+  };
 }

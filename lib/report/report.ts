@@ -3,8 +3,9 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import type { SweepDoc } from '../bench/result';
 import { argumentError, IOError } from '../errors';
-import { gpuModel, reportNetworks, reportPoints } from './data';
+import { gpuModel, isCpuSweep, reportNetworks, reportPoints } from './data';
 import { planFigures, type FigurePlan } from './figures';
+import { deviceWords } from './names';
 import { reportMarkdown } from './markdown';
 import { checkReference, DELL_2017, type ReferenceNumbers } from './reference';
 import { ChartLog, chooseFont, fontDrawsText, loadChartLibraries, renderSvg, svgToPng, type ModuleResolver } from './render';
@@ -92,7 +93,8 @@ export async function writeReport(sweep: SweepDoc, options: ReportOptions): Prom
   const points = reportPoints(sweep);
   const networks = reportNetworks(points);
   const gpu = gpuModel(sweep);
-  const figures = planFigures({ points, networks, gpu, batch, peer: options.peer, reference });
+  const words = deviceWords(isCpuSweep(sweep));
+  const figures = planFigures({ points, networks, gpu, words, batch, peer: options.peer, reference });
   const warnings: string[] = [...(options.notes ?? [])];
 
   const theirGpu = options.peer === undefined ? undefined : Object.values(options.peer).map((n) => n.environment?.gpu?.name).find((g) => g);
@@ -132,7 +134,7 @@ export async function writeReport(sweep: SweepDoc, options: ReportOptions): Prom
   if (stale.length > 0) warnings.push(`figure files of an earlier report are still in ${outDir}: ${stale.join(', ')}`);
 
   const markdown = reportMarkdown({
-    sweep, points, networks, gpu, batch, figures, peer: options.peer, reference, sources: options.sources ?? [], warnings,
+    sweep, points, networks, gpu, words, batch, figures, peer: options.peer, reference, sources: options.sources ?? [], warnings,
   });
   const reportFile = path.join(outDir, 'REPORT.md');
   await write(reportFile, markdown);

@@ -182,19 +182,28 @@ export function checkPeerDoc(v: unknown, name: string): PeerDoc {
   return v as PeerDoc;
 }
 
-/** Reads a JSON file: E_IO when it cannot be read, E_PARSE (with line and column) when it is not JSON. */
-export async function readJsonFile(path: string, what: string): Promise<unknown> {
+/**
+ * Reads a JSON file: E_IO when it cannot be read, E_PARSE when it is binary (without its bytes;
+ * `writers` says which files are meant) or not JSON (with line and column).
+ */
+export async function readJsonFile(path: string, what: string, writers = ''): Promise<unknown> {
   if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await fsp.readFile(path, 'utf8');
+    bytes = await fsp.readFile(path);
   } catch (err) {
     throw new IOError(`cannot read ${what} ${path}: ${(err as Error).message}`, path, { cause: err });
+  }
+  const text = bytes.toString('utf8');
+  if (isBinary(bytes, text)) {
+    // Never echo the bytes: the parser's message would print them onto the terminal.
+    const plan = bytes.subarray(0, 8).toString('latin1') === 'TRTNPLAN' ? ' (a tensorrt-node plan)' : '';
+    throw new TensorRTNodeError('E_PARSE', `${path}: not a ${what}: binary data, not JSON${plan}${writers ? `; ${writers}` : ''}`);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    const message = (err as Error).message;
+    const message = printable((err as Error).message);
     const at = /position (\d+)/.exec(message);
     let where = path;
     if (at !== null) {
@@ -204,6 +213,19 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
     }
     throw new TensorRTNodeError('E_PARSE', `${where}: ${what} is not JSON: ${message}`, { cause: err });
   }
+}
+
+/** NUL or other control bytes, or bytes that are not UTF-8, in the first 4 kB: not JSON text. */
+function isBinary(bytes: Buffer, text: string): boolean {
+  const head = bytes.subarray(0, 4096);
+  // eslint-disable-next-line no-control-regex
+  return head.some((b) => b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || text.slice(0, 4096).includes('\uFFFD');
+}
+
+/** A message with control characters escaped, so it cannot move the cursor or clear the terminal. */
+function printable(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  return message.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Runs a shape check on a file's contents, turning its TypeError into E_PARSE naming the file. */
@@ -220,10 +242,11 @@ function checkedFile<T>(path: string, value: unknown, check: (v: unknown, name: 
 
 /** Reads a BenchResult or SweepDoc file (E_IO, E_PARSE). */
 export async function readResultFile(path: string): Promise<BenchResult | SweepDoc> {
-  return checkedFile(path, await readJsonFile(path, 'result file'), checkResultDoc);
+  return checkedFile(path, await readJsonFile(path, 'result file',
+    'result files are the JSON that bench --json, sweep or report merge write'), checkResultDoc);
 }
 
 /** Reads a PyTorch peer file (E_IO, E_PARSE). */
 export async function readPeerFile(path: string): Promise<PeerDoc> {
-  return checkedFile(path, await readJsonFile(path, 'peer file'), checkPeerDoc);
+  return checkedFile(path, await readJsonFile(path, 'peer file', 'peer files are the JSON that scripts/peers write'), checkPeerDoc);
 }

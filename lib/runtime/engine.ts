@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'fs';
 import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTNodeError } from '../errors';
-import { resolveBackend, type BackendName } from '../backends';
+import { backendOption, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { nodePrecisions, type ExecGraph, type Precision } from '../builder/exec_graph';
 import { readPlan, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
 import { native, type NativeHandle, type NativeRunTiming, type QueuedRuns } from '../native';
@@ -457,8 +457,8 @@ export class ExecutionContext {
 
 /** Options of Runtime.deserialize / Engine.load. */
 export interface DeserializeOptions {
-  /** Require this backend: a plan of another backend is E_PLAN_BACKEND. */
-  readonly backend?: BackendName;
+  /** Require this backend: a plan of another backend is E_PLAN_BACKEND ('auto': any). */
+  readonly backend?: BackendChoice;
   /** cuda: the GPU to load the engine on (default 0). */
   readonly device?: number;
 }
@@ -501,17 +501,18 @@ export class Runtime {
     if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
       throw argumentError('a GPU index (an integer >= 0)', 'options.device', options.device);
     }
+    const wanted = backendOption(options.backend, 'options.backend');
     const contents = readPlan(plan);
     const h: PlanHeader = contents.header;
     checkDeviceArch(h);
-    if (options.backend !== undefined && options.backend !== h.backend) {
-      throw new PlanError('E_PLAN_BACKEND', 'backend', `the plan was built for backend '${h.backend}', not '${options.backend}'`);
+    if (wanted !== undefined && wanted !== h.backend) {
+      throw new PlanError('E_PLAN_BACKEND', 'backend', `the plan was built for backend '${h.backend}', not '${wanted}'`);
     }
     try {
       resolveBackend(h.backend);
     } catch (err) {
-      throw new PlanError('E_PLAN_BACKEND', 'backend',
-        `the plan was built for backend '${h.backend}', which cannot run here: ${(err as Error).message}`);
+      const why = isBackendName(h.backend) ? (err as Error).message : `tensorrt-node has no backend '${h.backend}' (it has tensorrt, cuda and cpu)`;
+      throw new PlanError('E_PLAN_BACKEND', 'backend', `the plan was built for backend '${h.backend}', which cannot run here: ${why}`);
     }
     let handle: NativeHandle;
     try {

@@ -8,10 +8,12 @@ import * as path from 'path';
 import { promisify } from 'util';
 import { gpuList, mpiRank, rankDevice } from '../../lib/bench/multi';
 import { devices } from '../../lib/device';
-import type { BenchResult, SweepDoc } from '../../lib/bench/result';
-import { averagedRuns, timeStats, timingWarnings } from '../../lib/bench/timing';
+import type { BenchResult, SweepDoc, TimeStats } from '../../lib/bench/result';
+import { benchEngine, timeStats, timingWarnings, traceAverages } from '../../lib/bench/timing';
+import type { Engine } from '../../lib/runtime/engine';
 import { main } from '../../lib/cli/main';
 import { parseBatches, parseGpuCounts } from '../../lib/cli/sweep';
+import { estimateSeconds, formatDuration } from '../../lib/cli/sweep_time';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
@@ -38,14 +40,44 @@ describe('bench: statistics and warnings', () => {
     assert.equal(timeStats([2, 2, 2], [90]).cv, 0);
   });
 
-  it('averagedRuns: means of consecutive groups per stream (trtexec --avgRuns)', () => {
-    const t = (stream: number, latencyMs: number) => ({ stream, latencyMs, startMs: 0, endMs: 0, enqueueMs: 0 });
-    const times = [t(0, 1), t(1, 10), t(0, 3), t(1, 30), t(0, 5), t(0, 7)];
-    assert.deepEqual(averagedRuns(times, 'latencyMs', 2), [2, 6, 20]);
-    assert.deepEqual(averagedRuns(times, 'latencyMs', 1), [1, 3, 5, 7, 10, 30]);
-    // Fewer inferences than --avgRuns: one group of what there is.
-    assert.deepEqual(averagedRuns(times.slice(0, 1), 'latencyMs', 10), [1]);
-    assert.deepEqual(averagedRuns(times, 'computeMs', 2), []);
+  it('benchEngine: min / max / median / percentiles are over every inference, not over --avgRuns means (trtexec)', async () => {
+    // A fake engine whose GPU times follow a script: nine inferences of 1 ms, then one of 10 ms.
+    // Means of 10 would report a max of 1.9 ms; trtexec reports the 10 ms inference.
+    const series = [...Array(9).fill(1), 10, ...Array(9).fill(1), 10];
+    let n = 0;
+    const context = {
+      lastTiming: undefined as { h2dMs: number; computeMs: number; d2hMs: number; enqueueMs: number } | undefined,
+      infer(): Promise<Record<string, Float32Array>> {
+        const ms = series[n++ % series.length];
+        this.lastTiming = { h2dMs: ms / 10, computeMs: ms, d2hMs: ms / 10, enqueueMs: ms / 100 };
+        return Promise.resolve({});
+      },
+      dispose: () => undefined,
+    };
+    const engine = { backend: 'cpu', precision: 'fp32', inputs: [], outputs: [], createContext: () => context } as unknown as Engine;
+    n = series.length - 1;  // the warm-up's one inference takes the last entry: the timed ones start at the first
+    const { result, times } = await benchEngine(engine, { file: 'fake.plan', name: 'fake' }, {
+      batch: 1, seed: 1, warmUpMs: 0, durationS: 0, iterations: 20, avgRuns: 10, percentiles: [50, 90, 95],
+      dataTransfers: true, useCudaGraph: false, streams: 1,
+    }, { deviceIndex: 0 });
+    assert.deepEqual(times.map((t) => t.computeMs), series);
+    const compute = result.gpuComputeMs as TimeStats;
+    assert.deepEqual([compute.min, compute.max, compute.median], [1, 10, 1]);
+    assert.deepEqual(compute.percentiles, { 50: 1, 90: 1, 95: 10 });
+    assert.ok(Math.abs(compute.mean - 1.9) < 1e-12);
+    assert.equal((result.h2dMs as TimeStats).max, 1);
+    assert.equal(result.enqueueMs.max, 0.1);
+    assert.equal(result.settings.avgRuns, 10, 'the setting is kept: it groups the trace lines');
+  });
+
+  it('traceAverages: trtexec\'s "Average on N runs" lines, over consecutive inferences', () => {
+    const t = (latencyMs: number, computeMs?: number) => ({ stream: 0, latencyMs, startMs: 0, endMs: 0, enqueueMs: latencyMs / 10, ...(computeMs !== undefined ? { computeMs } : {}) });
+    const lines = traceAverages([t(1, 0.5), t(3, 1.5), t(5, 2.5), t(7, 3.5), t(100, 50)], 2);
+    assert.deepEqual(lines, [
+      'Average on 2 runs - GPU latency: 1.000 ms - Host latency: 2.000 ms (enqueue 0.200 ms)',
+      'Average on 2 runs - GPU latency: 3.000 ms - Host latency: 6.000 ms (enqueue 0.600 ms)',
+    ], 'the incomplete last group is left out, as trtexec does');
+    assert.deepEqual(traceAverages([t(1), t(3)], 2), ['Average on 2 runs - Host latency: 2.000 ms (enqueue 0.200 ms)']);
   });
 
   it('warns when the numbers vary (cv > 2.5%), when enqueue reaches compute, and when the host dominates', () => {
@@ -78,12 +110,19 @@ describe('bench: the command', function () {
     assert.match(r.out, /Enqueue Time: min = /);
     assert.match(r.out, /Total host walltime: [\d.]+ s over \d+ inferences/);
     assert.doesNotMatch(r.out, /GPU Compute Time/, 'the cpu backend has no GPU times');
+    assert.doesNotMatch(r.out, /Average on/, 'the trace comes with --verbose only');
+    // --verbose adds trtexec's trace: one line per --avgRuns inferences, before the summary.
+    const v = await run('bench', LENET, ...QUICK, '--avgRuns', '5', '--iterations', '20', '--verbose');
+    assert.equal(v.code, 0, v.err);
+    assert.match(v.out, /Timing trace has \d+ inferences over [\d.]+ s\n=== Trace details ===\nTrace averages of 5 runs:\n(Average on 5 runs - Host latency: [\d.]+ ms \(enqueue [\d.]+ ms\)\n){4,}/);
+    assert.ok(v.out.indexOf('Average on 5 runs') < v.out.indexOf('=== Performance summary ==='));
     const help = await run('bench', '--help');
     for (const o of ['--avgRuns', '--percentile', '--noDataTransfers', '--useCudaGraph', '--streams', '--exportTimes', '--dumpProfile', '--gpus', '--resultFile']) {
       assert.ok(help.out.includes(o), `--help lacks ${o}`);
     }
     assert.match(help.out, /Explanations of the performance metrics/);
     assert.match(help.out, /Enqueue Time: host time/);
+    assert.match(help.out, /percentiles of every metric are over every timed inference/);
   });
 
   it('--json is a BenchResult: settings echoed, throughput = batch x inferences / wall time', async () => {
@@ -271,9 +310,10 @@ describe('sweep', function () {
     // What the file holds while the sweep runs: every finished point (a stopped sweep keeps them).
     const seen: number[] = [];
     const onDisk = () => (fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc).points.length : 0);
+    const errors: string[] = [];
     const code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32,int8', '--batches', '1,2',
       '--gpus', '1,2', '--scalingBatch', '2', '--duration', '0.1', '--warmUp', '10', '-o', out],
-    (s) => lines.push(s), () => undefined, { progress: { write: (s) => { progress.push(s); seen.push(onDisk()); }, tty: false } });
+    (s) => lines.push(s), (s) => errors.push(s), { progress: { write: (s) => { progress.push(s); seen.push(onDisk()); }, tty: false } });
     assert.deepEqual(seen, [0, 1, 2, 3, 4, 5], 'the file is rewritten after every point');
     assert.equal(code, 0, lines.join('\n'));
     const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
@@ -289,8 +329,34 @@ describe('sweep', function () {
       assert.ok(Math.abs((p.imagesPerSecond ?? 0) - (p.perGpu ?? []).reduce((a, r) => a + r.throughput.imagesPerSecond, 0)) < 1e-6);
     }
     assert.equal(progress.length, 6);
-    assert.match(progress[5], /^\[6\/6\] LeNet int8 batch 2 x2 GPU: .* images\/s\n$/);
-    assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 2/);
+    // A cpu sweep says CPU, not GPU; the time left comes from the points measured, not a guess.
+    assert.match(errors[0], /^sweep: 6 points \(lenet; fp32, int8; batch 1\.\.2; cpu backend, 1, 2 worker process\(es\)\); the time left is estimated from the first point on$/);
+    assert.doesNotMatch(errors.join('\n'), /GPU|about \d+ min/);
+    assert.match(progress[0], /^\[1\/6\] LeNet fp32 batch 1 on CPU: .* images\/s; about \d+ s left\n$/);
+    assert.match(progress[2], /^\[3\/6\] LeNet fp32 batch 2 x2 CPU workers: .* images\/s; about \d+ s left\n$/);
+    assert.match(progress[5], /^\[6\/6\] LeNet int8 batch 2 x2 CPU workers: .* images\/s\n$/, 'nothing left after the last point');
+    assert.equal(doc.settings.useCudaGraph, false, 'no CUDA graphs on the cpu backend');
+    // No batch ran out of memory: the sweep's list ended, so no "largest batch that fit" is claimed.
+    assert.match(lines.join('\n'), /LeNet fp32: ran up to batch 2 \(no batch ran out of memory\); best .* images\/s at batch \d/);
+    assert.doesNotMatch(lines.join('\n'), /largest batch that fit/);
+  });
+
+  it('estimates the time left from the measured points: inference time scaled by batch, one build per network and precision', () => {
+    const t = { durationS: 2, warmUpMs: 200, iterations: 10 };
+    const planned = (network: string, batch: number, gpus = 1) => ({ network, precision: 'fp32', batch, gpus });
+    assert.equal(estimateSeconds([], [planned('alexnet', 1)], t), undefined, 'no guess before a point ran');
+    // The first point: a 10 s build, 1 ms inferences (2.2 s of warm-up and window), 0.3 s of overhead.
+    const first = { ...planned('alexnet', 1), seconds: 12.5, buildSeconds: 10, inferenceSeconds: 0.001 };
+    // Batch 2 and 4: still duration-bound (2.2 s + 0.3 s each).
+    assert.ok(Math.abs((estimateSeconds([first], [planned('alexnet', 2), planned('alexnet', 4)], t) as number) - 5) < 1e-9);
+    // Batch 4096: 4.096 s per inference: 10 of them, the warm-up one, and the overhead.
+    assert.ok(Math.abs((estimateSeconds([first], [planned('alexnet', 4096)], t) as number) - (11 * 4.096 + 0.3)) < 1e-9);
+    // Another network needs its engine built: the mean measured build time.
+    assert.ok(Math.abs((estimateSeconds([first], [planned('googlenet', 1)], t) as number) - (2.5 + 10)) < 1e-9);
+    // A multi-GPU point is like the last multi-GPU point measured (worker processes cost more).
+    const scaled = { ...planned('alexnet', 1, 2), seconds: 6.2, buildSeconds: 0, inferenceSeconds: 0.001 };
+    assert.ok(Math.abs((estimateSeconds([first, scaled], [planned('alexnet', 1, 4)], t) as number) - 6.2) < 1e-9);
+    assert.deepEqual([formatDuration(3.2), formatDuration(61), formatDuration(5400)], ['3 s', '1 min', '1.5 h']);
   });
 
   it('a scaling batch outside --batches: the one engine is built for it too, and the workers run its plan', async () => {
@@ -380,7 +446,7 @@ describe('sweep', function () {
     assert.equal(doc.settings.dataTransfers, false);
     assert.match(doc.points[3].message ?? '', /found by --findMaxBatch.*cannot allocate/);
     assert.match(lines.join('\n'), /LeNet fp32: largest batch that fit 4, out of memory from batch 8/);
-    assert.match(progress[3], /^\[4\/4\] LeNet fp32 batch 8 x1 GPU \(--findMaxBatch\): out of memory/);
+    assert.match(progress[3], /^\[4\/4\] LeNet fp32 batch 8 on CPU \(--findMaxBatch\): out of memory/);
     assert.match(errors.join('\n'), /warning: these points run on the cpu backend.*--findMaxBatch fills host memory/);
 
     // Without a memory limit it stops at N and says why.

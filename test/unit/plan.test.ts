@@ -222,6 +222,22 @@ describe('plan files', () => {
         /built for backend 'tensorrt', which cannot run here: backend 'tensorrt' is not available/);
     });
 
+    it('an unknown backend name asked for is a TypeError, not E_PLAN_BACKEND; a plan naming one is E_PLAN_BACKEND in plain words', async () => {
+      const expected = { name: 'TypeError', message: 'Expected \'auto\', \'cpu\', \'cuda\' or \'tensorrt\' for options.backend but received type string ("gpu")' };
+      await assert.rejects(Runtime.deserialize(plan, { backend: 'gpu' as never }), expected);
+      const file = path.join(os.tmpdir(), `trtn-plan-backend-${process.pid}.plan`);
+      fs.writeFileSync(file, plan);
+      try {
+        await assert.rejects(Engine.load(file, { backend: 'gpu' as never }), expected);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+      // 'auto' asks for nothing in particular, as it does of a Builder.
+      (await Runtime.deserialize(plan, { backend: 'auto' })).dispose();
+      await refused(withHeader(plan, (h) => { h.backend = 'gpu'; }), 'E_PLAN_BACKEND', 'backend',
+        /^the plan was built for backend 'gpu', which cannot run here: tensorrt-node has no backend 'gpu' \(it has tensorrt, cuda and cpu\)$/);
+    });
+
     it('it was built for another GPU architecture', async () => {
       await refused(withHeader(plan, (h) => { h.deviceArch = 'sm_90'; }), 'E_PLAN_ARCH', 'arch', /a cpu plan names device architecture 'sm_90'/);
       assert.throws(() => checkDeviceArch({ backend: 'cuda', deviceArch: 'sm_90' }, () => ['sm_80']), {

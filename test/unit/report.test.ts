@@ -370,12 +370,15 @@ describe('report', () => {
       assert.ok(md.includes('| AlexNet | INT8 | 128 | 2 | 190,529 | 95,264 | - | - | ok |'), 'a 2-GPU point');
       assert.ok(md.includes('| AlexNet | INT8 | 512 | 1 | - | - | - | - | oom: E_OUT_OF_MEMORY: 90.1 GB asked, 80.0 GB free |'));
       assert.ok(md.includes('| GoogleNet | FP16 | 64 | 1 | - | - | - | - | error: E_CUDA: launch failed \\| odd |'), 'a | in a message is escaped');
-      const section = md.slice(md.indexOf('## Every point'), md.indexOf('## Largest batch'));
+      const section = md.slice(md.indexOf('## Every point'), md.indexOf('## Batch limits'));
       const rows = section.split('\n').filter((l) => /^\| (AlexNet|GoogleNet) \| /.test(l));
       assert.equal(rows.length, fullSweep().points.length, 'one row per point');
     });
 
     it('gives the largest batch that ran and the smallest out of memory per network and precision', () => {
+      assert.ok(md.includes('## Batch limits\n\nPer network, precision and GPU count: the largest batch per GPU that ran'));
+      assert.ok(md.includes('The largest batch that fits is known only where a larger one ran out of memory'));
+      assert.ok(!md.includes('## Largest batch that fits'), 'no heading claims a limit the sweep did not reach');
       assert.ok(md.includes('| AlexNet | INT8 | 1 | 256 | 512 | - |'));
       assert.ok(md.includes('| GoogleNet | FP16 | 1 | 128 | none measured | batch 64 |'));
       assert.ok(!/\| AlexNet \| INT8 \| 2 \| 128 \|/.test(md), 'a 2-GPU run at one batch says nothing about the limit');
@@ -423,6 +426,41 @@ describe('report', () => {
       const noneText = fs.readFileSync(path.join(dir, 'none', 'REPORT.md'), 'utf8');
       assert.ok(noneText.includes('*Skipped: no network was measured on 1 GPU at batch 64 (status ok).*'));
       assert.ok(noneText.includes('*Skipped: no reference numbers were given.*'));
+    });
+
+    it('a cpu sweep says CPU: no GPU row, driver, CUDA graph or GPU compute columns; CPU workers for several', async () => {
+      // As `sweep --backend cpu` wrote it before it recorded useCudaGraph: false.
+      const cpuResult = (batch: number, ips: number): BenchResult =>
+        ({ ...bench({ network: 'LeNet', precision: 'fp32', batch, ips, backend: 'cpu', gpu: 'Test CPU x16' }), settings: { ...SETTINGS, useCudaGraph: false } });
+      const sweep: SweepDoc = {
+        ...sweepDoc([
+          ok('LeNet', 'fp32', 1, 1, 3000, { perGpu: [cpuResult(1, 3000)] }),
+          ok('LeNet', 'fp32', 2, 1, 4000, { perGpu: [cpuResult(2, 4000)] }),
+          ok('LeNet', 'fp32', 2, 2, 7000, { perGpu: [cpuResult(2, 3500), cpuResult(2, 3500)] }),
+        ]),
+        machine: { gpus: [], cpu: 'Test CPU x16', hostname: 'testhost' },
+      };
+      const cpuDir = path.join(dir, 'cpu');
+      const r = await writeReport(sweep, { outDir: cpuDir, batch: 2, reference: null });
+      const text = fs.readFileSync(path.join(cpuDir, 'REPORT.md'), 'utf8');
+      assert.ok(text.includes('on this CPU.'), 'the introduction');
+      assert.ok(text.includes('| CPU | Test CPU x16 |'));
+      assert.ok(!/\| (GPU|Driver) \|/.test(text));
+      assert.ok(text.includes('| Timing | warm-up 200 ms; at least 3 s and 10 inferences; averages of 10 inferences; host-device transfers included; 1 stream;'));
+      assert.ok(!text.includes('CUDA graph'));
+      assert.ok(text.includes('| network | precision | batch | CPU workers | images/s | per-worker images/s | status |'));
+      assert.ok(text.includes('| LeNet | FP32 | 2 | 2 | 7,000 | 3,500 | ok |'));
+      assert.ok(text.includes('### Fig. 1. Images/s by precision, batch 2, 1 CPU'));
+      assert.ok(text.includes('### Fig. 2. LeNet: scaling over CPU workers, batch 2'));
+      assert.ok(text.includes('## Multi-worker scaling'));
+      assert.ok(text.includes('| network | precision | batch | CPU workers | images/s | 1-worker images/s | efficiency |'));
+      assert.ok(text.includes('that ran out of memory.'));
+      // Past the 2017 study's own description, nothing in the report says GPU.
+      const ours = text.replace(/^tensorrt-node's rerun of Dell's 2017 TensorRT study .*$/m, '');
+      assert.doesNotMatch(ours, /GPU/);
+      const svg = fs.readFileSync(path.join(cpuDir, 'fig-2-scaling-lenet.svg'), 'utf8');
+      assert.ok(svg.includes('CPU workers') && svg.includes('ideal (N x 1 CPU)') && !svg.includes('GPU'));
+      assert.deepEqual(r.figures.filter((f) => f.skipped === undefined).map((f) => f.id), ['fig-1-precision', 'fig-2-scaling-lenet', 'fig-4-batch']);
     });
 
     it('warns when the peer ran on another GPU and when figure files of an earlier report remain', async () => {
@@ -531,6 +569,30 @@ describe('report', () => {
       const peer = await run('report', 'build', sweepFile, '--peer', badPeer, '-o', path.join(dir, 'cli-x'));
       assert.equal(peer.code, 1);
       assert.match(peer.err, /^error E_PARSE: .*cli-peer\.json: Expected an object for document\.alexnet\.precisions/);
+    });
+
+    it('a binary file given as result JSON is E_PARSE saying so, without its bytes', async () => {
+      const elf = path.join(dir, 'cli-binary.json');
+      fs.writeFileSync(elf, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00, 0x1b, 0x5b, 0x32, 0x4a, 0xff, 0xfe]));
+      const plan = path.join(dir, 'cli-engine.plan');
+      fs.writeFileSync(plan, Buffer.concat([Buffer.from('TRTNPLAN'), Buffer.from([1, 0, 0, 0, 0x80, 0, 0, 0]), Buffer.alloc(48)]));
+      for (const [argv, file, what] of [
+        [['report', 'build', elf, '-o', path.join(dir, 'cli-x')], elf, /binary data, not JSON/],
+        [['report', 'merge', plan], plan, /binary data, not JSON \(a tensorrt-node plan\)/],
+      ] as Array<[string[], string, RegExp]>) {
+        const r = await run(...argv);
+        assert.equal(r.code, 1, r.err);
+        assert.ok(r.err.startsWith(`error E_PARSE: ${file}: not a result file: `), r.err);
+        assert.match(r.err, what);
+        assert.match(r.err, /bench --json, sweep or report merge/);
+        assert.ok(/^[\x20-\x7e\n]*$/.test(r.err), `printable text only: ${JSON.stringify(r.err)}`);
+        assert.doesNotMatch(r.err, /ELF|TRTNPLAN\u0001/);
+      }
+      const sweepFile = path.join(dir, 'cli-binary-sweep.json');
+      fs.writeFileSync(sweepFile, JSON.stringify(fullSweep()));
+      const peer = await run('report', 'build', sweepFile, '--peer', elf, '-o', path.join(dir, 'cli-x'));
+      assert.equal(peer.code, 1);
+      assert.match(peer.err, /^error E_PARSE: .*cli-binary\.json: not a peer file: binary data, not JSON/);
     });
 
     it('--duplicates last: the later file wins, each replacement on stderr and in REPORT.md', async () => {
