@@ -100,6 +100,17 @@ export class IOError extends TensorRTNodeError {
   }
 }
 
+/**
+ * Host memory that cannot hold what is asked (E_OUT_OF_MEMORY), found before anything is
+ * allocated: `layerName` names the layer, `bytesNeeded` what was asked, `bytesAvailable` what the
+ * host has (undefined when the limit is not the host's memory but a size no typed array can hold).
+ */
+export class OutOfMemoryError extends TensorRTNodeError {
+  constructor(message: string, readonly layerName: string, readonly bytesNeeded: number, readonly bytesAvailable?: number) {
+    super('E_OUT_OF_MEMORY', message);
+  }
+}
+
 /** A native failure of the given code, from the addon. */
 export class NativeError extends TensorRTNodeError {}
 

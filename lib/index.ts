@@ -34,7 +34,7 @@ export { buildInfo, devices, type BuildInfo, type DeviceInfo, type DeviceList, t
 export { readNpy, writeNpy, type NpyArray } from './npy';
 export {
   TensorRTNodeError, ParseError, UnsupportedLayerError, ShapeError, WeightsError, IOError, NativeError, PlanError,
-  DisposedError, type ErrorCode, type ParsePosition, type PlanProblem,
+  DisposedError, OutOfMemoryError, type ErrorCode, type ParsePosition, type PlanProblem,
 } from './errors';
 export {
   mergeResults, writeReport, readResultFile, readPeerFile, DELL_2017, SCALING_TARGET,

@@ -6,12 +6,15 @@
  * 550 MB VGG16 model costs 550 MB, not twice that. Layers in the current format (`layer`, 100),
  * V1 (`layers`, 2) and V0 (`layers { layer { ... } }`) are read; blob shapes come from BlobShape or
  * the legacy num/channels/height/width; float and double payloads are accepted (doubles are
- * narrowed to float32).
+ * narrowed to float32). Before each payload is allocated, the payloads so far and it are checked
+ * against the host memory available when the read began (E_OUT_OF_MEMORY naming the layer).
  */
+import { constants } from 'buffer';
 import { promises as fsp } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import { endianness } from 'os';
-import { argumentError, IOError, ParseError, WeightsError } from '../errors';
+import { argumentError, IOError, OutOfMemoryError, ParseError, TensorRTNodeError, WeightsError } from '../errors';
+import { availableHostMemory, MAX_FLOAT32_VALUES, type HostMemory } from '../host_memory';
 import { caffeSchema } from './caffe_schema';
 import type { Message } from './message';
 import { decodeMessage, encodeMessage, WireReader, WireType, WireWriter } from './wire_format';
@@ -58,6 +61,8 @@ export interface ReadCaffemodelOptions {
 }
 
 const WINDOW = 1 << 16;
+/** Payload views are this long at most: a multiple of 8, so no float or double straddles two. */
+const PAYLOAD_VIEW = 0x40000000;
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
 /** Positioned, buffered reads over an open file, with protobuf primitives. */
@@ -132,6 +137,19 @@ class FileCursor {
     return out;
   }
 
+  /**
+   * Reads `bytes` bytes at pos into `buffer` from its start, through views of at most 1 GiB (one
+   * typed array holds at most 2^32 elements, and a payload may be larger), each passed to `each`
+   * once read.
+   */
+  async readPayload(pos: number, buffer: ArrayBuffer, bytes: number, each: (view: Uint8Array) => void): Promise<void> {
+    for (let done = 0; done < bytes; done += PAYLOAD_VIEW) {
+      const view = new Uint8Array(buffer, done, Math.min(PAYLOAD_VIEW, bytes - done));
+      await this.readInto(pos + done, view);
+      each(view);
+    }
+  }
+
   /** Reads target.length bytes at pos straight into target. */
   async readInto(pos: number, target: Uint8Array): Promise<void> {
     let done = 0;
@@ -148,6 +166,15 @@ class FileCursor {
 /** Reverses the byte order of each 4- or 8-byte element. */
 function toHostOrderAlways(bytes: Uint8Array, width: 4 | 8): void {
   for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
+}
+
+/**
+ * Memory for a payload of `bytes`: uninitialised (every byte is overwritten by the read, so
+ * zero-filling would be wasted) up to Buffer's limit, a zeroed ArrayBuffer past it (Linux maps
+ * such sizes fresh, already zero, so nothing is filled either).
+ */
+function payloadBuffer(bytes: number): ArrayBuffer {
+  return bytes <= constants.MAX_LENGTH ? Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer : new ArrayBuffer(bytes);
 }
 
 /** Little-endian file bytes to host order (a no-op on little-endian hosts). */
@@ -167,6 +194,11 @@ const BLOBS: Record<'LayerParameter' | 'V1LayerParameter' | 'V0LayerParameter', 
   V0LayerParameter: fieldNumber('V0LayerParameter', 'blobs'),
 };
 const V1_V0_LAYER = fieldNumber('V1LayerParameter', 'layer');
+const NAME: Record<'LayerParameter' | 'V1LayerParameter' | 'V0LayerParameter', number> = {
+  LayerParameter: fieldNumber('LayerParameter', 'name'),
+  V1LayerParameter: fieldNumber('V1LayerParameter', 'name'),
+  V0LayerParameter: fieldNumber('V0LayerParameter', 'name'),
+};
 const BLOB = {
   shape: fieldNumber('BlobProto', 'shape'),
   data: fieldNumber('BlobProto', 'data'),
@@ -183,6 +215,30 @@ interface ReadState {
   unknownFields: number;
   /** The last byte count given to onProgress. */
   progress: number;
+  /** Host memory available when the read began, and the payload bytes allocated since. */
+  readonly memory: HostMemory;
+  allocated: number;
+  /** The name of the layer being read, once its name field has been seen ('' before). */
+  layerName: string;
+}
+
+/**
+ * Counts a payload of `bytes` (`values` elements) about to be allocated at `pos`: E_OUT_OF_MEMORY
+ * naming the layer when it cannot be one typed array or the payloads so far pass the memory.
+ */
+function reserve(state: ReadState, bytes: number, values: number, pos: number): void {
+  const { memory, cursor } = state;
+  const layer = state.layerName === '' ? `a layer (its blob at byte ${pos})` : `layer '${state.layerName}'`;
+  if (values > MAX_FLOAT32_VALUES) {
+    throw new OutOfMemoryError(`${cursor.file}: ${layer} has a blob of ${values} values (${bytes} bytes), more than the ` +
+      `${MAX_FLOAT32_VALUES} values one typed array holds in Node.js ${process.version}`, state.layerName, bytes);
+  }
+  state.allocated += bytes;
+  if (state.allocated > memory.bytes) {
+    throw new OutOfMemoryError(`cannot read the weights of ${cursor.file}: with a blob of ${bytes} bytes of ${layer}, ` +
+      `they need ${state.allocated} bytes of host memory (the file has ${cursor.size}) but ${memory.bytes} bytes are available ` +
+      `(${memory.source}). Free host memory, or use a machine with more memory`, state.layerName, state.allocated, memory.bytes);
+  }
 }
 
 /** Reports progress at `pos`. */
@@ -200,10 +256,12 @@ async function looksLikeText(fh: FileHandle): Promise<boolean> {
 
 /**
  * Reads the layers and weight blobs of a .caffemodel. Fails with E_IO when the file cannot be
- * read, E_PARSE (file and byte offset) when it is not a valid NetParameter, and E_WEIGHTS when a
- * blob's shape and payload disagree.
+ * read, E_PARSE (file and byte offset) when it is not a valid NetParameter, E_WEIGHTS when a
+ * blob's shape and payload disagree, and E_OUT_OF_MEMORY (before allocating) when the payloads
+ * read so far and the next one pass the host memory available (TRTN_HOST_MEMORY_LIMIT: a test hook).
  */
 export async function readCaffemodel(path: string, options: ReadCaffemodelOptions = {}): Promise<CaffeModelFile> {
+  const memory = availableHostMemory();
   let fh: FileHandle;
   try {
     fh = await fsp.open(path, 'r');
@@ -212,7 +270,9 @@ export async function readCaffemodel(path: string, options: ReadCaffemodelOption
   }
   try {
     const size = (await fh.stat()).size;
-    const state: ReadState = { cursor: new FileCursor(fh, size, path), options, unknownFields: 0, progress: 0 };
+    const state: ReadState = {
+      cursor: new FileCursor(fh, size, path), options, unknownFields: 0, progress: 0, memory, allocated: 0, layerName: '',
+    };
     if (size === 0) state.cursor.fail(0, 'the file is empty', 'a binary NetParameter with layers');
     const layers: CaffeModelLayer[] = [];
     const headerRanges: Array<[number, number]> = [];
@@ -222,6 +282,7 @@ export async function readCaffemodel(path: string, options: ReadCaffemodelOption
       const { field, wire, next } = await state.cursor.tag(pos, size);
       if ((field === NET_LAYER || field === NET_LAYERS_V1) && wire === WireType.Len) {
         const { len, next: body } = await state.cursor.len(next, size);
+        state.layerName = '';
         layers.push(await readLayer(state, body, body + len, field === NET_LAYER ? 'LayerParameter' : 'V1LayerParameter'));
         pos = body + len;
       } else {
@@ -239,7 +300,7 @@ export async function readCaffemodel(path: string, options: ReadCaffemodelOption
     if (err instanceof ParseError && (await looksLikeText(fh))) {
       throw new ParseError({ file: path, line: 0, col: 1 }, 'this is a text file (a prototxt?), not a binary .caffemodel', undefined, '');
     }
-    if (err instanceof ParseError || err instanceof WeightsError) throw err;
+    if (err instanceof TensorRTNodeError) throw err;
     throw new IOError(`cannot read weights file ${path}: ${(err as Error).message}`, path, { cause: err });
   } finally {
     await fh.close();
@@ -296,6 +357,11 @@ async function readLayer(state: ReadState, start: number, end: number,
     } else {
       pos = await cur.skip(next, end, wire, field);
       ranges.push([fieldStart, pos]);
+      if (field === NAME[type] && wire === WireType.Len) {
+        // Caffe writes the name before the blobs: memory errors can then name the layer.
+        const { len, next: body } = await cur.len(next, end);
+        state.layerName = Buffer.from(await cur.bytes(body, Math.min(len, 1024))).toString('utf8');
+      }
     }
   }
   const param = await decodeRanges(state, type, ranges);
@@ -344,19 +410,21 @@ async function readBlob(state: ReadState, start: number, end: number): Promise<C
     } else if (field === BLOB.data && wire === WireType.Len) {
       const { len, next: body } = await cur.len(next, end);
       if (len % 4 !== 0) cur.fail(next, `float payload of ${len} bytes is not a whole number of floats`, 'a multiple of 4 bytes');
-      // Uninitialised memory: every byte is overwritten by the read, so zero-filling would be wasted.
-      const arr = new Float32Array(Buffer.allocUnsafeSlow(len).buffer, 0, len / 4);
-      await cur.readInto(body, new Uint8Array(arr.buffer, 0, len));
-      toHostOrder(new Uint8Array(arr.buffer, 0, len), 4);
+      reserve(state, len, len / 4, start);
+      const buffer = payloadBuffer(len);
+      await cur.readPayload(body, buffer, len, (view) => toHostOrder(view, 4));
+      const arr = new Float32Array(buffer, 0, len / 4);
       data = data === undefined ? arr : concatFloat32(data, arr);
       pos = body + len;
       progress(state, pos);
     } else if (field === BLOB.doubleData && wire === WireType.Len) {
       const { len, next: body } = await cur.len(next, end);
       if (len % 8 !== 0) cur.fail(next, `double payload of ${len} bytes is not a whole number of doubles`, 'a multiple of 8 bytes');
-      const arr = new Float64Array(Buffer.allocUnsafeSlow(len).buffer, 0, len / 8);
-      await cur.readInto(body, new Uint8Array(arr.buffer, 0, len));
-      toHostOrder(new Uint8Array(arr.buffer, 0, len), 8);
+      // The doubles and the floats they are narrowed to are held together for a moment.
+      reserve(state, len + len / 2, len / 8, start);
+      const buffer = payloadBuffer(len);
+      await cur.readPayload(body, buffer, len, (view) => toHostOrder(view, 8));
+      const arr = new Float64Array(buffer, 0, len / 8);
       doubleRuns.push(arr);
       pos = body + len;
       progress(state, pos);

@@ -3,13 +3,17 @@
  * re-shaping for another batch size. The entry point is `Network.fromCaffe(prototxt, options)`.
  */
 import { parsePrototxt, readCaffemodel, readPrototxt, type CaffeNetDefinition, type Message, type NetFormat } from '../caffe';
-import { argumentError, WeightsError } from '../errors';
+import { argumentError, TensorRTNodeError, WeightsError } from '../errors';
 import { buildGraph, type Graph } from './graph';
 import type { AnyLayer, Shape, Tensor, TensorInfo } from './types';
 import { volume } from './types';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { blobSpecs, generateBlob, matchCaffemodel, randomBlobs, type BlobSpec, type WeightInit } from './weights';
+import { checkWeightsFit } from '../host_memory';
+import {
+  blobSpecs, blobsFromWorker, errorFromWorker, generateBlob, layerBlobs, matchCaffemodel, weightNeeds,
+  type BlobSpec, type WeightInit, type WorkerBlobs, type WorkerFailure,
+} from './weights';
 
 /** Random weights above this many values are generated on a worker thread. */
 const WORKER_THRESHOLD = 1 << 20;
@@ -17,13 +21,30 @@ const WORKER_THRESHOLD = 1 << 20;
 /** Generates blobs on a worker thread (the same function, so the same values as on this thread). */
 function generateInWorker(specs: BlobSpec[], seed: number, init: WeightInit): Promise<Float32Array[]> {
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => Float32Array[]): void => {
+      if (settled) return;
+      settled = true;
+      try {
+        resolve(fn());
+      } catch (err) {
+        reject(err);
+      }
+    };
     const worker = new Worker(path.join(__dirname, 'weights_worker.js'), { workerData: { specs, seed, init } });
-    worker.once('message', (m: { blobs?: Float32Array[]; error?: { message: string; layer?: string } }) => {
+    worker.once('message', (m: WorkerBlobs | WorkerFailure) => {
       void worker.terminate();
-      if (m.error !== undefined) reject(new WeightsError(m.error.message, m.error.layer));
-      else resolve(m.blobs as Float32Array[]);
+      settle(() => {
+        if ('error' in m) throw errorFromWorker(m, specs);
+        return blobsFromWorker(specs, m);
+      });
     });
-    worker.once('error', reject);
+    worker.once('error', (err) => settle(() => {
+      throw new TensorRTNodeError('E_INTERNAL', `the weights worker failed: ${err.message}`, { cause: err });
+    }));
+    worker.once('exit', (code) => settle(() => {
+      throw new TensorRTNodeError('E_INTERNAL', `the weights worker exited (code ${code}) without sending the weights`);
+    }));
   });
 }
 
@@ -88,7 +109,15 @@ export interface NetworkSummary {
 interface WeightStore {
   readonly source: 'caffemodel' | 'random';
   readonly path?: string;
+  /** Blobs kept for the network's life: the weights file's, and random ones weights() returned. */
   readonly blobs: Map<string, Float32Array[]>;
+  /**
+   * Random blobs loadWeights() generated, held only as long as someone else holds them: a build
+   * hands them to the addon, which copies what it needs, so keeping them here would hold a second
+   * copy of every weight for as long as the network lives. Asked for again after they were
+   * collected, they are generated again, with the same values.
+   */
+  readonly recent: Map<string, Array<WeakRef<Float32Array>>>;
   readonly seed: number;
   readonly init: WeightInit;
 }
@@ -184,13 +213,15 @@ export class Network {
     const seed = opts.seed ?? 1;
     const init = opts.weightInit ?? 'he';
     if (opts.weights === undefined) {
-      return new Network(definition, graph, { source: 'random', blobs: new Map(), seed, init }, opts, []);
+      return new Network(definition, graph, { source: 'random', blobs: new Map(), recent: new Map(), seed, init }, opts, []);
     }
+    // Refused before the file is read, as random weights are refused before they are generated.
+    checkWeightsFit(weightNeeds(layerBlobs(graph.layers)), weightsWhat(graph.name));
     const file = await readCaffemodel(opts.weights, { onProgress: opts.onProgress });
     const { blobs, unused } = matchCaffemodel(graph.layers, file);
     const notes = [`weights from ${opts.weights} (${file.layers.length} layers, ${file.bytes} bytes)`];
     if (unused > 0) notes.push(`${unused} layer(s) of the weights file are not in the network (training-only or renamed)`);
-    return new Network(definition, graph, { source: 'caffemodel', path: opts.weights, blobs, seed, init }, opts, notes);
+    return new Network(definition, graph, { source: 'caffemodel', path: opts.weights, blobs, recent: new Map(), seed, init }, opts, notes);
   }
 
   /** NetParameter.name. */
@@ -284,14 +315,20 @@ export class Network {
     const cached = this.store.blobs.get(layerName);
     if (cached !== undefined) return cached;
     const param = this.graph.params.get(layerName);
-    const blobs = param === undefined ? [] : randomBlobs(layer, param, this.store.seed, this.store.init);
+    const specs = param === undefined ? [] : blobSpecs(layer, param, this.store.init);
+    const recent = specs.map((s) => this.recentBlob(s.layer, s.index));
+    checkWeightsFit(weightNeeds(specs.filter((_, i) => recent[i] === undefined)), weightsWhat(this.name));
+    const blobs = specs.map((s, i) => recent[i] ?? generateBlob(s, this.store.seed, this.store.init));
     this.store.blobs.set(layerName, blobs);
+    this.store.recent.delete(layerName);
     return blobs;
   }
 
   /**
    * The blobs named `<layer>/<blob index>`, in order, without holding up the JS thread: random
-   * weights of large networks are generated on a worker thread (and kept, as weights() keeps them).
+   * weights of large networks are generated on a worker thread. Unlike weights(), the network does
+   * not keep the random blobs it generates here: once the caller drops them (a build, once the
+   * addon has copied them) they are garbage, and asked for again they come back with the same values.
    */
   async loadWeights(names: readonly string[]): Promise<Float32Array[]> {
     const parsed = names.map((n) => {
@@ -301,23 +338,39 @@ export class Network {
       if (at <= 0 || !Number.isInteger(index) || this.layer(layer) === undefined) {
         throw argumentError('names of the form <layer>/<blob index>', 'names', n, 'range');
       }
-      return { layer, index };
+      if (index < 0 || index >= (this.layer(layer) as AnyLayer).blobs.length) {
+        throw argumentError(`a blob index of layer '${layer}'`, 'names', n, 'range');
+      }
+      return { layer, index, name: `${layer}/${index}` };
     });
-    const missing = [...new Set(parsed.map((p) => p.layer))].filter((l) => !this.store.blobs.has(l));
-    if (missing.length > 0) {
-      const specs = missing.flatMap((l) => blobSpecs(this.layer(l) as AnyLayer, this.graph.params.get(l) as Message, this.store.init));
+    const found = new Map<string, Float32Array>();
+    for (const p of parsed) {
+      const have = this.store.blobs.get(p.layer)?.[p.index] ?? this.recentBlob(p.layer, p.index);
+      if (have !== undefined) found.set(p.name, have);
+    }
+    const wanted = new Set(parsed.filter((p) => !found.has(p.name)).map((p) => p.name));
+    const specs = [...new Set(parsed.filter((p) => wanted.has(p.name)).map((p) => p.layer))].flatMap((l) =>
+      blobSpecs(this.layer(l) as AnyLayer, this.graph.params.get(l) as Message, this.store.init)
+        .filter((s) => wanted.has(`${s.layer}/${s.index}`)));
+    if (specs.length > 0) {
+      checkWeightsFit(weightNeeds(specs), weightsWhat(this.name));
       const total = specs.reduce((n, s) => n + volume(s.shape), 0);
       const blobs = total > WORKER_THRESHOLD
         ? await generateInWorker(specs, this.store.seed, this.store.init)
         : specs.map((s) => generateBlob(s, this.store.seed, this.store.init));
-      for (const l of missing) this.store.blobs.set(l, []);
-      specs.forEach((s, i) => { (this.store.blobs.get(s.layer) as Float32Array[])[s.index] = blobs[i]; });
+      specs.forEach((s, i) => {
+        found.set(`${s.layer}/${s.index}`, blobs[i]);
+        const refs = this.store.recent.get(s.layer) ?? [];
+        refs[s.index] = new WeakRef(blobs[i]);
+        this.store.recent.set(s.layer, refs);
+      });
     }
-    return parsed.map(({ layer, index }) => {
-      const blob = this.store.blobs.get(layer)?.[index];
-      if (blob === undefined) throw argumentError(`a blob index of layer '${layer}'`, 'names', `${layer}/${index}`, 'range');
-      return blob;
-    });
+    return parsed.map((p) => found.get(p.name) as Float32Array);
+  }
+
+  /** Blob `index` of `layer` as loadWeights() generated it, while it is still held somewhere. */
+  private recentBlob(layer: string, index: number): Float32Array | undefined {
+    return this.store.recent.get(layer)?.[index]?.deref();
   }
 
   /** Per-layer MACs, parameters and activations, and the totals (docs/network.md says what counts). */
@@ -348,6 +401,11 @@ export class Network {
       perImage: { macs: macs / batch, activations: activations / batch },
     };
   }
+}
+
+/** How messages name a network's weights. */
+function weightsWhat(name: string): string {
+  return name === '' ? 'the weights of the network' : `the weights of network '${name}'`;
 }
 
 function sameShapes(a: readonly Shape[], b: readonly Shape[]): boolean {

@@ -7,7 +7,8 @@
  * or in what order they are asked for.
  */
 import { Message, type CaffeModelFile } from '../caffe';
-import { WeightsError } from '../errors';
+import { OutOfMemoryError, TensorRTNodeError, WeightsError } from '../errors';
+import type { WeightNeed } from '../host_memory';
 import type { AnyLayer, Shape } from './types';
 import { volume } from './types';
 
@@ -270,6 +271,99 @@ export function generateBlob(spec: BlobSpec, seed: number, init: WeightInit): Fl
     throw new WeightsError(`layer '${spec.layer}' (${spec.type}) blob ${spec.index}: ${err.message}`, spec.layer, spec.index);
   }
   return out;
+}
+
+/**
+ * What the weights worker posts back: each blob's ArrayBuffer, transferred. Not the Float32Arrays:
+ * structured clone writes a view's byte offset and length as 32-bit numbers, so a 6.4 GB blob
+ * arrived as 526,258,176 values; a transferred ArrayBuffer keeps its whole length (any size, no
+ * copy), and the views are made again on arrival from the lengths the specs give.
+ */
+export interface WorkerBlobs {
+  readonly buffers: readonly ArrayBuffer[];
+}
+
+/** The message that carries `blobs` (each the whole of its buffer, as generateBlob makes them) from the worker, and what it transfers. */
+export function workerBlobsMessage(blobs: readonly Float32Array[]): { message: WorkerBlobs; transfer: ArrayBuffer[] } {
+  const buffers = blobs.map((b) => {
+    if (b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) {
+      throw new TensorRTNodeError('E_INTERNAL', 'a random blob is a view into a larger buffer, which the weights worker cannot send ' +
+        '(a bug in tensorrt-node: please report it)');
+    }
+    return b.buffer as ArrayBuffer;
+  });
+  return { message: { buffers }, transfer: [...buffers] };
+}
+
+/**
+ * The blobs of `specs` out of the worker's message, each checked to hold exactly the values its
+ * shape needs. A mismatch is the package's fault, never the caller's: E_INTERNAL naming the blob.
+ */
+export function blobsFromWorker(specs: readonly BlobSpec[], message: WorkerBlobs): Float32Array[] {
+  const { buffers } = message;
+  if (buffers.length !== specs.length) {
+    throw new TensorRTNodeError('E_INTERNAL', `the weights worker sent ${buffers.length} blob(s), expected ${specs.length} ` +
+      '(a bug in tensorrt-node: please report it)');
+  }
+  return specs.map((s, i) => {
+    const want = volume(s.shape);
+    const got = buffers[i].byteLength / 4;
+    if (got !== want) {
+      throw new TensorRTNodeError('E_INTERNAL', `random weights '${s.layer}/${s.index}' came back from the weights worker with ` +
+        `${got} values, expected ${want} (shape [${s.shape.join(', ')}]): a bug in tensorrt-node, please report it`);
+    }
+    return new Float32Array(buffers[i], 0, want);
+  });
+}
+
+/** What the weights worker posts when generating a blob failed. */
+export interface WorkerFailure {
+  readonly error: {
+    /** weights: a filler the package cannot apply; memory: the blob could not be allocated; internal: anything else. */
+    readonly kind: 'weights' | 'memory' | 'internal';
+    readonly message: string;
+    /** The blob being generated, when there was one. */
+    readonly layer?: string;
+    readonly index?: number;
+  };
+}
+
+/** The worker's report of `err`, thrown while generating `spec`. */
+export function workerFailure(err: unknown, spec: BlobSpec | undefined): WorkerFailure {
+  const message = err instanceof Error ? err.message : String(err);
+  const kind = err instanceof WeightsError ? 'weights' : err instanceof RangeError && /allocation failed/i.test(message) ? 'memory' : 'internal';
+  return { error: { kind, message, layer: spec?.layer, index: spec?.index } };
+}
+
+/** The error to give the caller for a worker's failure report. */
+export function errorFromWorker(failure: WorkerFailure, specs: readonly BlobSpec[]): TensorRTNodeError {
+  const { kind, message, layer, index } = failure.error;
+  const spec = specs.find((s) => s.layer === layer && s.index === index);
+  if (kind === 'weights') return new WeightsError(message, layer, index);
+  const blob = spec === undefined ? 'random weights' : `random weights '${spec.layer}/${spec.index}'`;
+  if (kind === 'memory' && spec !== undefined) {
+    const bytes = 4 * volume(spec.shape);
+    return new OutOfMemoryError(`cannot allocate ${bytes} bytes of host memory for ${blob} (${message})`, spec.layer, bytes);
+  }
+  return new TensorRTNodeError('E_INTERNAL', `the weights worker failed while generating ${blob}: ${message}`);
+}
+
+/** What blobs need, layer by layer in the order of their first blob (for checkWeightsFit). */
+export function weightNeeds(blobs: ReadonlyArray<Pick<BlobSpec, 'layer' | 'type' | 'shape'>>): WeightNeed[] {
+  const byLayer = new Map<string, { layer: string; type: string; bytes: number; largestBlob: number }>();
+  for (const b of blobs) {
+    const values = volume(b.shape);
+    const need = byLayer.get(b.layer) ?? { layer: b.layer, type: b.type, bytes: 0, largestBlob: 0 };
+    need.bytes += 4 * values;
+    need.largestBlob = Math.max(need.largestBlob, values);
+    byLayer.set(b.layer, need);
+  }
+  return [...byLayer.values()];
+}
+
+/** The blobs of `layers` as weightNeeds() takes them: name, type and shape. */
+export function layerBlobs(layers: readonly AnyLayer[]): Array<Pick<BlobSpec, 'layer' | 'type' | 'shape'>> {
+  return layers.flatMap((l) => l.blobs.map((shape) => ({ layer: l.name, type: l.type, shape })));
 }
 
 /** Random blobs of `layer`, deterministic from `seed`. */

@@ -1,15 +1,20 @@
 /**
  * Worker thread that generates random weights (lib/network/weights.ts generateBlob), so that a
  * large network's weights do not hold up the JS thread. Input: { specs, seed, init }; output: the
- * blobs' Float32Arrays, their buffers transferred.
+ * blobs' ArrayBuffers, transferred (WorkerBlobs), or what failed and on which blob (WorkerFailure).
  */
 import { parentPort, workerData } from 'worker_threads';
-import { generateBlob, type BlobSpec, type WeightInit } from './weights';
+import { generateBlob, workerBlobsMessage, workerFailure, type BlobSpec, type WeightInit } from './weights';
 
 const { specs, seed, init } = workerData as { specs: BlobSpec[]; seed: number; init: WeightInit };
+let current: BlobSpec | undefined;
 try {
-  const blobs = specs.map((spec) => generateBlob(spec, seed, init));
-  parentPort?.postMessage({ blobs }, blobs.map((b) => b.buffer as ArrayBuffer));
+  const blobs = specs.map((spec) => {
+    current = spec;
+    return generateBlob(spec, seed, init);
+  });
+  const { message, transfer } = workerBlobsMessage(blobs);
+  parentPort?.postMessage(message, transfer);
 } catch (err) {
-  parentPort?.postMessage({ error: { message: (err as Error).message, layer: (err as { layerName?: string }).layerName } });
+  parentPort?.postMessage(workerFailure(err, current));
 }
