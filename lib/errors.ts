@@ -141,7 +141,11 @@ export function fromNative(err: unknown): Error {
   const e = err as Error & { code?: string };
   if (e !== null && typeof e === 'object' && typeof e.code === 'string' && e.code.startsWith('E_')) {
     if (e.code === 'E_DISPOSED') return new DisposedError(/context/.test(e.message) ? 'execution context' : 'engine');
-    if (e.code === 'E_PLAN_CORRUPT') return new PlanError('E_PLAN_CORRUPT', 'layout', `not a usable plan: ${e.message}`);
+    if (e.code === 'E_PLAN_CORRUPT') {
+      // The plan file reader (native/core/plan_io.cc) says which problem it found in its words.
+      const problem = e.message.startsWith('checksum mismatch') ? 'checksum' : / ended early /.test(e.message) ? 'truncated' : 'layout';
+      return new PlanError('E_PLAN_CORRUPT', problem, `not a usable plan: ${e.message}`);
+    }
     return new NativeError(e.code as ErrorCode, e.message, { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));

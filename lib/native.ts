@@ -70,6 +70,16 @@ export interface QueuedRuns {
   doneMs: Float64Array;
 }
 
+/** Where a plan file's sections lie (byte offsets) and its length: what the addon's plan writer and reader take. */
+export interface NativePlanLayout {
+  graphOffset: number;
+  weightsOffset: number;
+  weightsLength: number;
+  backendOffset: number;
+  backendLength: number;
+  total: number;
+}
+
 /** The addon's exports (native/addon/*.h document each). */
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
@@ -79,6 +89,9 @@ export interface NativeAddon {
     options?: { device?: number; tuneBatch?: number; timingCache?: string }): Promise<NativeHandle>;
   loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array, device?: number): Promise<NativeHandle>;
   serializeEngine(engine: NativeHandle): { weights: Uint8Array; backend: Uint8Array };
+  planSectionSizes(engine: NativeHandle): { weights: number; backend: number };
+  savePlan(engine: NativeHandle, path: string, head: Uint8Array, layout: NativePlanLayout, graphJson: string): Promise<void>;
+  loadPlanFile(backend: string, graphJson: string, path: string, layout: NativePlanLayout, crc: number, device?: number): Promise<NativeHandle>;
   engineInfo(engine: NativeHandle): {
     backend: string; activationBytesPerImage: number; weightBytes: number; maxRunnableBatch: number; details: string;
   };

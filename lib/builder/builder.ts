@@ -220,12 +220,15 @@ export class Builder {
 
   /** @internal Builds an engine from a planned graph, taking the weights from `net`. */
   async buildGraph(net: Network, graph: ExecGraph, tuneBatch?: number, backend: BackendName = this.backend): Promise<Engine> {
-    const weights = await net.loadWeights(graph.weights.map((w) => w.name));
     const json = JSON.stringify(graph);
     const timingCache = this.timingCache === undefined ? undefined : await readTimingCache(this.timingCache);
     let handle;
     try {
-      handle = await native().buildEngine(backend, json, weights, 0, { device: this.device, tuneBatch, timingCache });
+      // The raw weights are handed over, not held here: the addon lets go of them once it has
+      // prepared its own copy, so they can be collected while the backend builds.
+      const building = native().buildEngine(backend, json, await net.loadWeights(graph.weights.map((w) => w.name)), 0,
+        { device: this.device, tuneBatch, timingCache });
+      handle = await building;
     } catch (err) {
       throw fromNative(err);
     }

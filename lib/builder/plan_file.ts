@@ -16,8 +16,9 @@
  * total length, checksum, header, section table (every offset and length inside the file), and
  * that the header describes the graph section (name, precision, batch limit, inputs, outputs).
  */
+import { promises as fsp } from 'fs';
 import { crc32 } from 'zlib';
-import { PlanError } from '../errors';
+import { IOError, PlanError } from '../errors';
 import type { ExecGraph, Precision } from './exec_graph';
 
 /** The plan format this package writes and the newest it reads. */
@@ -62,19 +63,26 @@ function align(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
 
-/** Writes a plan. */
-export function writePlan(header: Omit<PlanHeader, 'sections' | 'formatVersion'>, graph: ExecGraph | string,
-                          weights: Uint8Array, backend: Uint8Array): Uint8Array {
-  const graphBytes = Buffer.from(typeof graph === 'string' ? graph : JSON.stringify(graph), 'utf8');
-  const parts: Array<[string, Uint8Array]> = [['graph', graphBytes], ['weights', weights], ['backend', backend]];
+/** Where a plan's parts lie: its head (fixed header and JSON header), each section, its length. */
+export interface PlanLayout {
+  /** Bytes 0 .. the first section's offset, with the CRC field (bytes 24-27) zero. */
+  readonly head: Buffer;
+  readonly sections: PlanHeader['sections'];
+  readonly total: number;
+}
+
+/** Lays out a plan whose graph, weights and backend sections have these byte lengths. */
+export function layoutPlan(header: Omit<PlanHeader, 'sections' | 'formatVersion'>, graphLength: number,
+                           weightsLength: number, backendLength: number): PlanLayout {
+  const lengths: Array<[string, number]> = [['graph', graphLength], ['weights', weightsLength], ['backend', backendLength]];
   // The section table's offsets depend on the header's own length: lay out with a generous
   // estimate of it, then fix the estimate if the real header is longer.
   let headerSpace = 512;
   for (;;) {
     let at = align(FIXED + headerSpace);
-    const sections = parts.map(([name, bytes]) => {
-      const s = { name, offset: at, length: bytes.length };
-      at = align(at + bytes.length);
+    const sections = lengths.map(([name, length]) => {
+      const s = { name, offset: at, length };
+      at = align(at + length);
       return s;
     });
     const json = Buffer.from(JSON.stringify({ formatVersion: PLAN_FORMAT_VERSION, ...header, sections }), 'utf8');
@@ -82,28 +90,43 @@ export function writePlan(header: Omit<PlanHeader, 'sections' | 'formatVersion'>
       headerSpace = json.length + 256;
       continue;
     }
-    const total = sections.length > 0 ? sections[sections.length - 1].offset + sections[sections.length - 1].length : at;
-    const out = Buffer.alloc(total);
-    out.write(MAGIC, 0, 'latin1');
-    out.writeUInt32LE(PLAN_FORMAT_VERSION, 8);
-    out.writeUInt32LE(json.length, 12);
-    out.writeBigUInt64LE(BigInt(total), 16);
-    json.copy(out, FIXED);
-    parts.forEach(([, bytes], i) => out.set(bytes, sections[i].offset));
-    out.writeUInt32LE(crc32(out.subarray(FIXED)), 24);
-    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+    const last = sections[sections.length - 1];
+    const total = last.offset + last.length;
+    const head = Buffer.alloc(sections[0].offset);
+    head.write(MAGIC, 0, 'latin1');
+    head.writeUInt32LE(PLAN_FORMAT_VERSION, 8);
+    head.writeUInt32LE(json.length, 12);
+    head.writeBigUInt64LE(BigInt(total), 16);
+    json.copy(head, FIXED);
+    return { head, sections, total };
   }
+}
+
+/** Writes a plan into memory (Engine.save streams the same bytes into a file). */
+export function writePlan(header: Omit<PlanHeader, 'sections' | 'formatVersion'>, graph: ExecGraph | string,
+                          weights: Uint8Array, backend: Uint8Array): Uint8Array {
+  const graphBytes = Buffer.from(typeof graph === 'string' ? graph : JSON.stringify(graph), 'utf8');
+  const layout = layoutPlan(header, graphBytes.length, weights.length, backend.length);
+  const out = Buffer.alloc(layout.total);
+  layout.head.copy(out, 0);
+  [graphBytes, weights, backend].forEach((bytes, i) => out.set(bytes, layout.sections[i].offset));
+  out.writeUInt32LE(crc32(out.subarray(FIXED)), 24);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 function corrupt(problem: 'truncated' | 'magic' | 'checksum' | 'layout' | 'mismatch', message: string): PlanError {
   return new PlanError('E_PLAN_CORRUPT', problem, `not a usable plan: ${message}`);
 }
 
-/** Reads and checks a plan's container; the sections are views into `plan`. */
-export function readPlan(plan: Uint8Array): PlanContents {
-  const buf = Buffer.from(plan.buffer, plan.byteOffset, plan.byteLength);
-  if (buf.length < FIXED) {
-    throw corrupt('truncated', `${buf.length} bytes, but a plan starts with a ${FIXED}-byte header (the file is truncated or empty)`);
+/** The fixed header's fields, checked against the size of the plan they start. */
+interface Fixed {
+  readonly headerLength: number;
+  readonly crc: number;
+}
+
+function checkFixed(buf: Buffer, size: number): Fixed {
+  if (size < FIXED || buf.length < FIXED) {
+    throw corrupt('truncated', `${size} bytes, but a plan starts with a ${FIXED}-byte header (the file is truncated or empty)`);
   }
   if (buf.toString('latin1', 0, 8) !== MAGIC) {
     throw corrupt('magic', 'it does not start with "TRTNPLAN" (a TensorRT .engine, a caffemodel or another file?)');
@@ -114,25 +137,40 @@ export function readPlan(plan: Uint8Array): PlanContents {
       `the plan has format version ${version}; this tensorrt-node reads up to ${PLAN_FORMAT_VERSION}: upgrade tensorrt-node or rebuild the plan`);
   }
   if (version < 1) throw corrupt('layout', `format version ${version} does not exist`);
-  const headerLength = buf.readUInt32LE(12);
   const total = buf.readBigUInt64LE(16);
-  if (total > BigInt(buf.length)) {
-    throw corrupt('truncated', `the header says ${total} bytes but there are ${buf.length} (the file is truncated)`);
+  if (total > BigInt(size)) {
+    throw corrupt('truncated', `the header says ${total} bytes but there are ${size} (the file is truncated)`);
   }
-  if (total < BigInt(buf.length)) throw corrupt('layout', `${BigInt(buf.length) - total} bytes follow the end the header gives`);
+  if (total < BigInt(size)) throw corrupt('layout', `${BigInt(size) - total} bytes follow the end the header gives`);
   if (buf.readUInt32LE(28) !== 0) throw corrupt('layout', 'reserved header bytes are not zero');
-  const sum = buf.readUInt32LE(24);
-  if (crc32(buf.subarray(FIXED)) !== sum) throw corrupt('checksum', 'checksum mismatch (the file was changed or damaged)');
-  if (headerLength > buf.length - FIXED) throw corrupt('layout', 'the header runs past the end of the file');
+  return { headerLength: buf.readUInt32LE(12), crc: buf.readUInt32LE(24) };
+}
+
+/** Parses and checks the JSON header (`json`: its bytes) of a plan of `size` bytes. */
+function parseHeader(json: Buffer, fixed: Fixed, size: number): PlanHeader {
+  if (fixed.headerLength > size - FIXED) throw corrupt('layout', 'the header runs past the end of the file');
   let header: PlanHeader;
   try {
-    header = JSON.parse(buf.toString('utf8', FIXED, FIXED + headerLength)) as PlanHeader;
+    header = JSON.parse(json.toString('utf8')) as PlanHeader;
   } catch (err) {
     throw corrupt('layout', `the header is not JSON (${(err as Error).message})`);
   }
-  checkHeader(header, buf.length, FIXED + headerLength);
+  checkHeader(header, size, FIXED + fixed.headerLength);
+  return header;
+}
+
+function sectionOf(header: PlanHeader, name: string): { offset: number; length: number } {
+  return header.sections.find((x) => x.name === name) as { offset: number; length: number };
+}
+
+/** Reads and checks a plan's container; the sections are views into `plan`. */
+export function readPlan(plan: Uint8Array): PlanContents {
+  const buf = Buffer.from(plan.buffer, plan.byteOffset, plan.byteLength);
+  const fixed = checkFixed(buf, buf.length);
+  if (crc32(buf.subarray(FIXED)) !== fixed.crc) throw corrupt('checksum', 'checksum mismatch (the file was changed or damaged)');
+  const header = parseHeader(buf.subarray(FIXED, FIXED + fixed.headerLength), fixed, buf.length);
   const section = (name: string): Uint8Array => {
-    const s = header.sections.find((x) => x.name === name) as { offset: number; length: number };
+    const s = sectionOf(header, name);
     return new Uint8Array(buf.buffer, buf.byteOffset + s.offset, s.length);
   };
   const graphJson = Buffer.from(section('graph')).toString('utf8');
@@ -143,6 +181,54 @@ export function readPlan(plan: Uint8Array): PlanContents {
     weights: section('weights'),
     backend: section('backend'),
   };
+}
+
+/** A plan file's head and graph, read and checked; its weights and backend sections stay on disk. */
+export interface PlanFileHead {
+  readonly header: PlanHeader;
+  readonly graphJson: string;
+  /** The CRC-32 the fixed header gives for bytes 32 .. end (checked by whoever reads the rest). */
+  readonly crc: number;
+  readonly size: number;
+}
+
+/**
+ * Reads and checks everything of a plan file but its checksum and the contents of its weights and
+ * backend sections (a few small reads; the loader streams the rest and checks the checksum).
+ * A file that fails a check here is read whole by readPlan, so the reason given is the one the
+ * in-memory reader gives (a damaged byte is a checksum mismatch first). E_IO when it cannot be read.
+ */
+export async function readPlanFileHead(path: string): Promise<PlanFileHead> {
+  let file: fsp.FileHandle;
+  try {
+    file = await fsp.open(path, 'r');
+  } catch (err) {
+    throw new IOError(`cannot read plan ${path}: ${(err as Error).message}`, path, { cause: err });
+  }
+  try {
+    const size = (await file.stat()).size;
+    const read = async (offset: number, length: number): Promise<Buffer> => {
+      const buf = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
+      await file.read(buf, 0, buf.length, offset);
+      return buf;
+    };
+    try {
+      const fixed = checkFixed(await read(0, FIXED), size);
+      const header = parseHeader(await read(FIXED, fixed.headerLength), fixed, size);
+      const g = sectionOf(header, 'graph');
+      const graphJson = (await read(g.offset, g.length)).toString('utf8');
+      checkPlanGraph(header, graphJson);
+      return { header, graphJson, crc: fixed.crc, size };
+    } catch (err) {
+      if (err instanceof PlanError) readPlan(await fsp.readFile(path));
+      throw err;
+    }
+  } catch (err) {
+    if (err instanceof PlanError || err instanceof IOError) throw err;
+    throw new IOError(`cannot read plan ${path}: ${(err as Error).message}`, path, { cause: err });
+  } finally {
+    await file.close();
+  }
 }
 
 function checkHeader(h: PlanHeader, size: number, headerEnd: number): void {

@@ -3,12 +3,11 @@
  * to other threads and come back as Promises; engine.dispose() / context.dispose() (or `using`)
  * free native memory early, finalizers free it otherwise.
  */
-import { promises as fsp } from 'fs';
 import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTNodeError } from '../errors';
 import { backendOption, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { nodePrecisions, type ExecGraph, type Precision } from '../builder/exec_graph';
-import { readPlan, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
-import { native, type NativeHandle, type NativeRunTiming, type QueuedRuns } from '../native';
+import { layoutPlan, readPlan, readPlanFileHead, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
+import { native, type NativeHandle, type NativePlanLayout, type NativeRunTiming, type QueuedRuns } from '../native';
 
 /** An engine input or output. */
 export interface TensorDesc {
@@ -137,6 +136,11 @@ export class Engine {
   }
 
   /** The engine as a plan (see lib/builder/plan_file.ts). */
+  /**
+   * The engine as a plan in memory (see lib/builder/plan_file.ts). Blocks the JS thread while it
+   * copies the weights (about half a second for AlexNet's 244 MB); save() writes a file without
+   * blocking and without a copy of the plan in memory.
+   */
   serialize(): Uint8Array {
     let sections: { weights: Uint8Array; backend: Uint8Array };
     try {
@@ -144,34 +148,58 @@ export class Engine {
     } catch (err) {
       throw fromNative(err);
     }
-    return writePlan({
+    return writePlan(this.planHeader(), this.graphJson, sections.weights, sections.backend);
+  }
+
+  /**
+   * Writes the plan to a file, off the JS thread: the weights stream from the engine into the file
+   * (no plan-sized buffer), written beside it and renamed over it, so a failure leaves no partial
+   * plan. The same bytes as serialize().
+   */
+  async save(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
+    const handle = this.nativeHandle();
+    let sizes: { weights: number; backend: number };
+    try {
+      sizes = native().planSectionSizes(handle);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    const layout = layoutPlan(this.planHeader(), Buffer.byteLength(this.graphJson, 'utf8'), sizes.weights, sizes.backend);
+    try {
+      await native().savePlan(handle, path, layout.head, nativeLayout(layout), this.graphJson);
+    } catch (err) {
+      const e = fromNative(err);
+      throw e instanceof TensorRTNodeError && e.code === 'E_IO' ? new IOError(e.message, path, { cause: err }) : e;
+    }
+  }
+
+  /**
+   * Loads a plan file: its head and graph are read and checked first, then the weights stream from
+   * the file into the engine off the JS thread (about one copy of the weights in memory at the
+   * peak, not three); the checksum is checked before the engine is made.
+   */
+  static async load(path: string, options: DeserializeOptions = {}): Promise<Engine> {
+    if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
+    const device = checkLoadOptions(options);
+    const head = await readPlanFileHead(path);
+    const h = head.header;
+    checkPlanHere(h, options);
+    let handle: NativeHandle;
+    try {
+      handle = await native().loadPlanFile(h.backend, head.graphJson, path, nativeLayout(h), head.crc, device);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    return engineFromPlan(handle, h, head.graphJson);
+  }
+
+  private planHeader(): Omit<PlanHeader, 'sections' | 'formatVersion'> {
+    return {
       packageVersion: packageVersion(), backend: this.meta.backend, precision: this.meta.precision,
       deviceArch: this.meta.deviceArch, maxBatchSize: this.meta.maxBatchSize, name: this.meta.name,
       createdAt: this.meta.createdAt, inputs: this.meta.inputs, outputs: this.meta.outputs,
-    }, this.graphJson, sections.weights, sections.backend);
-  }
-
-  /** Writes the plan to a file. */
-  async save(path: string): Promise<void> {
-    if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
-    const plan = this.serialize();
-    try {
-      await fsp.writeFile(path, plan);
-    } catch (err) {
-      throw new IOError(`cannot write plan ${path}: ${(err as Error).message}`, path, { cause: err });
-    }
-  }
-
-  /** Reads a plan file (Runtime.deserialize of its bytes). */
-  static async load(path: string, options?: DeserializeOptions): Promise<Engine> {
-    if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
-    let bytes: Buffer;
-    try {
-      bytes = await fsp.readFile(path);
-    } catch (err) {
-      throw new IOError(`cannot read plan ${path}: ${(err as Error).message}`, path, { cause: err });
-    }
-    return Runtime.deserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+    };
   }
 
   /** A new execution context (its own activation memory; contexts run in parallel). */
@@ -496,33 +524,59 @@ export class Runtime {
   /** Checks a plan completely, then loads its engine off the JS thread. */
   static async deserialize(plan: Uint8Array, options: DeserializeOptions = {}): Promise<Engine> {
     if (!(plan instanceof Uint8Array)) throw argumentError('a Uint8Array (a plan)', 'plan', plan);
-    if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
-    const device = options.device ?? 0;
-    if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
-      throw argumentError('a GPU index (an integer >= 0)', 'options.device', options.device);
-    }
-    const wanted = backendOption(options.backend, 'options.backend');
+    const device = checkLoadOptions(options);
     const contents = readPlan(plan);
     const h: PlanHeader = contents.header;
-    checkDeviceArch(h);
-    if (wanted !== undefined && wanted !== h.backend) {
-      throw new PlanError('E_PLAN_BACKEND', 'backend', `the plan was built for backend '${h.backend}', not '${wanted}'`);
-    }
-    try {
-      resolveBackend(h.backend);
-    } catch (err) {
-      const why = isBackendName(h.backend) ? (err as Error).message : `tensorrt-node has no backend '${h.backend}' (it has tensorrt, cuda and cpu)`;
-      throw new PlanError('E_PLAN_BACKEND', 'backend', `the plan was built for backend '${h.backend}', which cannot run here: ${why}`);
-    }
+    checkPlanHere(h, options);
     let handle: NativeHandle;
     try {
       handle = await native().loadEngine(h.backend, contents.graphJson, contents.weights, contents.backend, device);
     } catch (err) {
       throw fromNative(err);
     }
-    return new Engine(handle, {
-      name: h.name, backend: h.backend as BackendName, precision: h.precision, maxBatchSize: h.maxBatchSize,
-      deviceArch: h.deviceArch, inputs: h.inputs, outputs: h.outputs, createdAt: typeof h.createdAt === 'string' ? h.createdAt : '',
-    }, contents.graphJson);
+    return engineFromPlan(handle, h, contents.graphJson);
   }
+}
+
+/** Checks the options of Runtime.deserialize / Engine.load; returns the GPU index. */
+function checkLoadOptions(options: DeserializeOptions): number {
+  if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
+  const device = options.device ?? 0;
+  if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
+    throw argumentError('a GPU index (an integer >= 0)', 'options.device', options.device);
+  }
+  backendOption(options.backend, 'options.backend');
+  return device;
+}
+
+/** Refuses a plan this machine cannot run, or of another backend than the caller asked for. */
+function checkPlanHere(h: PlanHeader, options: DeserializeOptions): void {
+  const wanted = backendOption(options.backend, 'options.backend');
+  checkDeviceArch(h);
+  if (wanted !== undefined && wanted !== h.backend) {
+    throw new PlanError('E_PLAN_BACKEND', 'backend', `the plan was built for backend '${h.backend}', not '${wanted}'`);
+  }
+  try {
+    resolveBackend(h.backend);
+  } catch (err) {
+    const why = isBackendName(h.backend) ? (err as Error).message : `tensorrt-node has no backend '${h.backend}' (it has tensorrt, cuda and cpu)`;
+    throw new PlanError('E_PLAN_BACKEND', 'backend', `the plan was built for backend '${h.backend}', which cannot run here: ${why}`);
+  }
+}
+
+function engineFromPlan(handle: NativeHandle, h: PlanHeader, graphJson: string): Engine {
+  return new Engine(handle, {
+    name: h.name, backend: h.backend as BackendName, precision: h.precision, maxBatchSize: h.maxBatchSize,
+    deviceArch: h.deviceArch, inputs: h.inputs, outputs: h.outputs, createdAt: typeof h.createdAt === 'string' ? h.createdAt : '',
+  }, graphJson);
+}
+
+/** A plan's section table as the addon's plan writer and reader take it. */
+function nativeLayout(p: Pick<PlanHeader, 'sections'> & { total?: number }): NativePlanLayout {
+  const at = (name: string) => p.sections.find((x) => x.name === name) as { offset: number; length: number };
+  const backend = at('backend');
+  return {
+    graphOffset: at('graph').offset, weightsOffset: at('weights').offset, weightsLength: at('weights').length,
+    backendOffset: backend.offset, backendLength: backend.length, total: p.total ?? backend.offset + backend.length,
+  };
 }

@@ -19,6 +19,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildEngine", Napi::Function::New(env, trtn::js::BuildEngineJs, "buildEngine"));
   exports.Set("loadEngine", Napi::Function::New(env, trtn::js::LoadEngineJs, "loadEngine"));
   exports.Set("serializeEngine", Napi::Function::New(env, trtn::js::SerializeEngineJs, "serializeEngine"));
+  exports.Set("planSectionSizes", Napi::Function::New(env, trtn::js::PlanSectionSizesJs, "planSectionSizes"));
+  exports.Set("savePlan", Napi::Function::New(env, trtn::js::SavePlanJs, "savePlan"));
+  exports.Set("loadPlanFile", Napi::Function::New(env, trtn::js::LoadPlanFileJs, "loadPlanFile"));
   exports.Set("engineInfo", Napi::Function::New(env, trtn::js::EngineInfoJs, "engineInfo"));
   exports.Set("disposeEngine", Napi::Function::New(env, trtn::js::DisposeEngineJs, "disposeEngine"));
   exports.Set("createContext", Napi::Function::New(env, trtn::js::CreateContextJs, "createContext"));

@@ -21,6 +21,7 @@
 #include "core/graph.h"
 #include "core/histogram.h"
 #include "core/host_memory.h"
+#include "core/plan_io.h"
 #include "core/task_queue.h"
 #include "core/weights.h"
 
@@ -96,23 +97,35 @@ napi_value wrap_engine(napi_env env, std::unique_ptr<Engine> engine, const std::
 /// The environment was torn down before the job began; nothing will see its result.
 Status gone() { return Status(Code::kInternal, "the JavaScript environment ended"); }
 
+/// Deletes references on the JS thread: memory a job no longer reads can be collected early.
+class ReleaseRefs : public Completion {
+ public:
+  explicit ReleaseRefs(std::vector<JsRef> refs) : refs_(std::move(refs)) {}
+  void settle(napi_env env) override {
+    for (JsRef& r : refs_) r.reset(env);
+  }
+
+ private:
+  std::vector<JsRef> refs_;
+};
+
 class BuildJob : public Job {
  public:
   BuildJob(napi_env env, const Backend* backend, std::string graph, std::vector<BorrowedFloats> weights, BuildInput options)
-      : Job(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)), options_(std::move(options)) {}
+      : Job(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)), options_(std::move(options)) {
+    EnvLink::of(env)->expect();  // the early release of the raw weights (ReleaseRefs)
+  }
 
  protected:
   Status run(EnvLink& link) override {
     auto graph = std::make_shared<Graph>();
-    Status st = parse_graph(graph_json_, graph.get());
-    if (!st.is_ok()) return st;
     auto store = std::make_shared<WeightStore>();
-    {
-      // The raw weights are JavaScript memory: read them only while the environment lives.
-      Borrow borrow(link);
-      if (!borrow.ok()) return gone();
-      if (!(st = prepare(*graph, store.get())).is_ok()) return st;
-    }
+    Status st = prepare(link, graph.get(), store.get());
+    // The raw weights are not read again: let JavaScript collect them while the backend builds.
+    std::vector<JsRef> refs;
+    for (BorrowedFloats& w : weights_) refs.push_back(std::move(w.ref));
+    link.post(std::make_unique<ReleaseRefs>(std::move(refs)));
+    if (!st.is_ok()) return st;
     BuildInput in = options_;
     in.graph = graph;
     in.weights = store;
@@ -120,26 +133,33 @@ class BuildJob : public Job {
     return backend_->build(in, &engine_);
   }
   napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
-  void release(napi_env env) override {
-    for (BorrowedFloats& w : weights_) w.ref.reset(env);
-  }
 
  private:
-  Status prepare(const Graph& graph, WeightStore* store) const {
-    if (weights_.size() != graph.weights.size()) {
-      return Status(Code::kInvalidArgument, "the graph has " + std::to_string(graph.weights.size()) +
+  /// Parses the graph and prepares the weights from the raw blobs (JavaScript memory: read only
+  /// while the environment lives).
+  Status prepare(EnvLink& link, Graph* graph, WeightStore* store) const {
+    Status st = parse_graph(graph_json_, graph);
+    if (!st.is_ok()) return st;
+    Borrow borrow(link);
+    if (!borrow.ok()) return gone();
+    if (weights_.size() != graph->weights.size()) {
+      return Status(Code::kInvalidArgument, "the graph has " + std::to_string(graph->weights.size()) +
                                                 " weight blobs but " + std::to_string(weights_.size()) + " were given");
     }
     std::vector<const float*> raw;
     for (size_t i = 0; i < weights_.size(); ++i) {
-      if (static_cast<int64_t>(weights_[i].length) != graph.weights[i].volume) {
-        return Status(Code::kInvalidArgument, "weight '" + graph.weights[i].name + "' has " +
+      if (static_cast<int64_t>(weights_[i].length) != graph->weights[i].volume) {
+        return Status(Code::kInvalidArgument, "weight '" + graph->weights[i].name + "' has " +
                                                   std::to_string(weights_[i].length) + " values, expected " +
-                                                  std::to_string(graph.weights[i].volume));
+                                                  std::to_string(graph->weights[i].volume));
       }
       raw.push_back(weights_[i].data);
     }
-    return prepare_weights(graph, raw, store);
+    try {
+      return prepare_weights(*graph, raw, store);
+    } catch (const std::bad_alloc&) {
+      return Status(Code::kOutOfMemory, "out of host memory while preparing the weights");
+    }
   }
 
   const Backend* backend_;
@@ -193,6 +213,86 @@ class LoadJob : public Job {
   JsRef weights_ref_, section_ref_;
   std::unique_ptr<Engine> engine_;
 };
+
+/// Loads an engine from a plan file, streaming its weights (core/plan_io.h).
+class LoadFileJob : public Job {
+ public:
+  LoadFileJob(napi_env env, const Backend* backend, std::string graph, std::string path, PlanLayout layout, uint32_t crc,
+              int device)
+      : Job(env), backend_(backend), graph_json_(std::move(graph)), path_(std::move(path)), layout_(layout), crc_(crc),
+        device_(device) {}
+
+ protected:
+  Status run(EnvLink& /*link*/) override {
+    auto graph = std::make_shared<Graph>();
+    Status st = parse_graph(graph_json_, graph.get());
+    if (!st.is_ok()) return Status(Code::kPlanCorrupt, "graph section: " + st.message());
+    auto store = std::make_shared<WeightStore>();
+    BuildInput in;
+    st = read_plan_file(path_, layout_, crc_, store.get(), &in.backend_section);
+    if (!st.is_ok()) return st;
+    in.graph = graph;
+    in.weights = store;
+    in.device = device_;
+    return backend_->load(in, &engine_);
+  }
+  napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
+
+ private:
+  const Backend* backend_;
+  std::string graph_json_, path_;
+  PlanLayout layout_;
+  uint32_t crc_;
+  int device_;
+  std::unique_ptr<Engine> engine_;
+};
+
+/// Writes an engine's plan file (core/plan_io.h) on a background thread.
+class SaveJob : public Job {
+ public:
+  SaveJob(napi_env env, std::shared_ptr<Engine> engine, std::string path, std::vector<uint8_t> head, PlanLayout layout,
+          std::string graph)
+      : Job(env), engine_(std::move(engine)), path_(std::move(path)), head_(std::move(head)), layout_(layout),
+        graph_json_(std::move(graph)) {}
+
+ protected:
+  Status run(EnvLink& /*link*/) override {
+    std::vector<uint8_t> section;
+    Status st = engine_->serialize_backend(&section);
+    if (!st.is_ok()) return st;
+    if (section.size() != layout_.backend_length) return Status(Code::kInternal, "the backend section changed size");
+    return write_plan_file(path_, head_, layout_, graph_json_, engine_->weights(), section);
+  }
+  napi_value value(napi_env env) override {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    return undefined;
+  }
+
+ private:
+  std::shared_ptr<Engine> engine_;
+  std::string path_;
+  std::vector<uint8_t> head_;
+  PlanLayout layout_;
+  std::string graph_json_;
+};
+
+/// A plan layout argument: { graphOffset, weightsOffset, weightsLength, backendOffset, backendLength, total }.
+bool layout_arg(const Napi::Value& v, PlanLayout* out) {
+  if (!v.IsObject()) return false;
+  Napi::Object o = v.As<Napi::Object>();
+  const auto field = [&o](const char* key, uint64_t* dst) {
+    Napi::Value n = o.Get(key);
+    if (!n.IsNumber()) return false;
+    const double d = n.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 9007199254740991.0) || d != std::floor(d)) return false;
+    *dst = static_cast<uint64_t>(d);
+    return true;
+  };
+  return field("graphOffset", &out->graph_offset) && field("weightsOffset", &out->weights_offset) &&
+         field("weightsLength", &out->weights_length) && field("backendOffset", &out->backend_offset) &&
+         field("backendLength", &out->backend_length) && field("total", &out->total);
+}
 
 /// What execute() was asked to do besides the plain run.
 struct ExecuteRequest {
@@ -495,6 +595,56 @@ Napi::Value SerializeEngineJs(const Napi::CallbackInfo& info) {
   out.Set("weights", w);
   out.Set("backend", s);
   return out;
+}
+
+Napi::Value PlanSectionSizesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EngineHandle* h = handle_of<EngineHandle>(info[0]);
+  if (h == nullptr) return throw_type(env, "planSectionSizes(engine)");
+  if (!h->engine) return engine_dispose_error(env);
+  std::vector<uint8_t> section;
+  Status st = h->engine->serialize_backend(&section);
+  if (!st.is_ok()) return throw_status(env, st);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("weights", static_cast<double>(h->engine->weights().serialized_bytes()));
+  out.Set("backend", static_cast<double>(section.size()));
+  return out;
+}
+
+Napi::Value SavePlanJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EngineHandle* h = handle_of<EngineHandle>(info[0]);
+  PlanLayout layout;
+  if (h == nullptr || !info[1].IsString() || !info[2].IsTypedArray() || !layout_arg(info[3], &layout) || !info[4].IsString() ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    return throw_type(env, "savePlan(engine, path, head: Uint8Array, layout, graphJson)");
+  }
+  if (!h->engine) return engine_dispose_error(env);
+  Napi::Uint8Array head = info[2].As<Napi::Uint8Array>();
+  auto job = std::make_unique<SaveJob>(env, h->engine, info[1].As<Napi::String>().Utf8Value(),
+                                       std::vector<uint8_t>(head.Data(), head.Data() + head.ByteLength()), layout,
+                                       info[4].As<Napi::String>().Utf8Value());
+  Napi::Value promise(env, job->promise());
+  Job::start(std::move(job));
+  return promise;
+}
+
+Napi::Value LoadPlanFileJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Backend* backend = backend_arg(env, info[0]);
+  if (env.IsExceptionPending()) return env.Undefined();
+  PlanLayout layout;
+  if (backend == nullptr || !info[1].IsString() || !info[2].IsString() || !layout_arg(info[3], &layout) || !info[4].IsNumber()) {
+    return throw_type(env, "loadPlanFile(backend, graphJson, path, layout, crc, device?)");
+  }
+  std::string why;
+  if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
+  const int device = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
+  auto job = std::make_unique<LoadFileJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value(),
+                                           layout, info[4].As<Napi::Number>().Uint32Value(), device);
+  Napi::Value promise(env, job->promise());
+  Job::start(std::move(job));
+  return promise;
 }
 
 Napi::Value EngineInfoJs(const Napi::CallbackInfo& info) {

@@ -13,6 +13,12 @@ Napi::Value BuildEngineJs(const Napi::CallbackInfo& info);
 Napi::Value LoadEngineJs(const Napi::CallbackInfo& info);
 /// serializeEngine(engine) -> { weights: Uint8Array, backend: Uint8Array }
 Napi::Value SerializeEngineJs(const Napi::CallbackInfo& info);
+/// planSectionSizes(engine) -> { weights, backend }: the byte lengths of the plan's weights and backend sections.
+Napi::Value PlanSectionSizesJs(const Napi::CallbackInfo& info);
+/// savePlan(engine, path, head, layout, graphJson) -> Promise<undefined>: writes the plan file off the JS thread.
+Napi::Value SavePlanJs(const Napi::CallbackInfo& info);
+/// loadPlanFile(backend, graphJson, path, layout, crc, device?) -> Promise<engine>: streams the weights from the file.
+Napi::Value LoadPlanFileJs(const Napi::CallbackInfo& info);
 /// engineInfo(engine) -> { backend, activationBytesPerImage, weightBytes }
 Napi::Value EngineInfoJs(const Napi::CallbackInfo& info);
 /// disposeEngine(engine)

@@ -1,9 +1,11 @@
 #include "core/weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <utility>
 
+#include "core/byte_stream.h"
 #include "core/numeric.h"
 
 namespace trtn {
@@ -25,28 +27,47 @@ namespace {
 
 constexpr char kMagic[4] = {'T', 'W', 'S', '1'};
 
-template <typename T>
-void append(std::vector<uint8_t>* out, const T& v) {
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(&v);
-  out->insert(out->end(), p, p + sizeof(T));
-}
+/// Writes through a sink, padding to 8-byte boundaries counted from the section's start.
+class Writer {
+ public:
+  explicit Writer(ByteSink& sink) : sink_(sink) {}
+  template <typename T>
+  Status put(const T& v) {
+    return bytes(&v, sizeof(T));
+  }
+  Status bytes(const void* p, size_t n) {
+    pos_ += n;
+    return sink_.write(p, n);
+  }
+  Status pad8() {
+    static const uint8_t zeros[8] = {};
+    return bytes(zeros, (8 - pos_ % 8) % 8);
+  }
 
+ private:
+  ByteSink& sink_;
+  uint64_t pos_ = 0;
+};
+
+/// Reads from a source, skipping padding to 8-byte boundaries counted from the section's start.
 class Reader {
  public:
-  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  explicit Reader(ByteSource& source) : source_(source) {}
   bool read(void* dst, size_t n) {
-    if (n > size_ - pos_) return false;
-    std::memcpy(dst, data_ + pos_, n);
+    if (!source_.read(dst, n)) return false;
     pos_ += n;
     return true;
   }
-  size_t left() const { return size_ - pos_; }
-  void align8() { pos_ = std::min(size_, (pos_ + 7) & ~size_t{7}); }
+  uint64_t left() const { return source_.left(); }
+  bool align8() {
+    uint8_t skip[8];
+    const size_t n = std::min<uint64_t>((8 - pos_ % 8) % 8, source_.left());
+    return read(skip, n);
+  }
 
  private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
+  ByteSource& source_;
+  uint64_t pos_ = 0;
 };
 
 Status corrupt(const std::string& what) { return Status(Code::kPlanCorrupt, "weights section: " + what); }
@@ -226,63 +247,88 @@ Status prepare_weights(const Graph& graph, const std::vector<const float*>& raw,
 }
 
 void WeightStore::serialize(std::vector<uint8_t>* out) const {
-  out->insert(out->end(), kMagic, kMagic + 4);
-  append(out, static_cast<uint32_t>(blobs_.size()));
-  for (const auto& [name, b] : blobs_) {
-    append(out, static_cast<uint32_t>(name.size()));
-    out->insert(out->end(), name.begin(), name.end());
-    append(out, static_cast<uint8_t>(b.dtype == DType::kInt8 ? 1 : 0));
-    append(out, static_cast<uint8_t>(b.dims.size()));
-    for (int64_t d : b.dims) append(out, d);
+  VectorSink sink(out);
+  serialize(sink);  // a vector sink never fails
+}
+
+uint64_t WeightStore::serialized_bytes() const {
+  CountingSink sink;
+  serialize(sink);
+  return sink.bytes();
+}
+
+Status WeightStore::serialize(ByteSink& sink) const {
+  Writer w(sink);
+  Status st = w.bytes(kMagic, 4);
+  if (st.is_ok()) st = w.put(static_cast<uint32_t>(blobs_.size()));
+  for (auto it = blobs_.begin(); st.is_ok() && it != blobs_.end(); ++it) {
+    const std::string& name = it->first;
+    const Blob& b = it->second;
     const uint64_t nbytes = b.dtype == DType::kInt8 ? b.i8.size() : b.f32.size() * 4;
-    append(out, nbytes);
-    while (out->size() % 8 != 0) out->push_back(0);
-    const uint8_t* p = b.dtype == DType::kInt8 ? reinterpret_cast<const uint8_t*>(b.i8.data())
-                                               : reinterpret_cast<const uint8_t*>(b.f32.data());
-    out->insert(out->end(), p, p + nbytes);
-    while (out->size() % 8 != 0) out->push_back(0);
+    const void* payload = b.dtype == DType::kInt8 ? static_cast<const void*>(b.i8.data()) : static_cast<const void*>(b.f32.data());
+    st = w.put(static_cast<uint32_t>(name.size()));
+    if (st.is_ok()) st = w.bytes(name.data(), name.size());
+    if (st.is_ok()) st = w.put(static_cast<uint8_t>(b.dtype == DType::kInt8 ? 1 : 0));
+    if (st.is_ok()) st = w.put(static_cast<uint8_t>(b.dims.size()));
+    for (size_t d = 0; st.is_ok() && d < b.dims.size(); ++d) st = w.put(b.dims[d]);
+    if (st.is_ok()) st = w.put(nbytes);
+    if (st.is_ok()) st = w.pad8();
+    if (st.is_ok()) st = w.bytes(payload, nbytes);
+    if (st.is_ok()) st = w.pad8();
   }
+  return st;
 }
 
 Status WeightStore::deserialize(const uint8_t* data, size_t size, WeightStore* out) {
-  Reader r(data, size);
+  MemorySource source(data, size);
+  return deserialize(source, out);
+}
+
+Status WeightStore::deserialize(ByteSource& source, WeightStore* out) {
+  Reader r(source);
+  // A failed read is the section's end unless the source says it was an I/O error.
+  const auto fail = [&source](const std::string& what) {
+    const Status io = source.status();
+    return io.is_ok() ? corrupt(what) : io;
+  };
   char magic[4];
   uint32_t count = 0;
-  if (!r.read(magic, 4) || std::memcmp(magic, kMagic, 4) != 0) return corrupt("bad magic");
-  if (!r.read(&count, 4)) return corrupt("truncated");
+  if (!r.read(magic, 4) || std::memcmp(magic, kMagic, 4) != 0) return fail("bad magic");
+  if (!r.read(&count, 4)) return fail("truncated");
   WeightStore store;
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t name_len = 0;
-    if (!r.read(&name_len, 4) || name_len > r.left() || name_len > 4096) return corrupt("truncated blob name");
+    if (!r.read(&name_len, 4) || name_len > r.left() || name_len > 4096) return fail("truncated blob name");
     std::string name(name_len, '\0');
-    r.read(name.data(), name_len);
+    if (!r.read(name.data(), name_len)) return fail("truncated blob name");
     uint8_t dtype = 0, ndims = 0;
-    if (!r.read(&dtype, 1) || !r.read(&ndims, 1) || dtype > 1 || ndims > 8) return corrupt("bad blob header for '" + name + "'");
+    if (!r.read(&dtype, 1) || !r.read(&ndims, 1) || dtype > 1 || ndims > 8) return fail("bad blob header for '" + name + "'");
     Blob b;
     b.dtype = dtype == 1 ? DType::kInt8 : DType::kFloat32;
     int64_t volume = 1;
     for (uint8_t d = 0; d < ndims; ++d) {
       int64_t dim = 0;
-      if (!r.read(&dim, 8) || dim < 0 || (dim > 0 && volume > (int64_t{1} << 40) / dim)) return corrupt("bad dims for '" + name + "'");
+      if (!r.read(&dim, 8) || dim < 0 || (dim > 0 && volume > (int64_t{1} << 40) / dim)) return fail("bad dims for '" + name + "'");
       volume *= dim;
       b.dims.push_back(dim);
     }
     uint64_t nbytes = 0;
-    if (!r.read(&nbytes, 8)) return corrupt("truncated");
+    if (!r.read(&nbytes, 8)) return fail("truncated");
     const uint64_t want = static_cast<uint64_t>(volume) * (b.dtype == DType::kInt8 ? 1 : 4);
-    r.align8();
-    if (nbytes != want || nbytes > r.left()) return corrupt("payload of '" + name + "' does not fit");
+    if (!r.align8()) return fail("truncated");
+    if (nbytes != want || nbytes > r.left()) return fail("payload of '" + name + "' does not fit");
+    bool ok;
     if (b.dtype == DType::kInt8) {
       b.i8.resize(volume);
-      r.read(b.i8.data(), nbytes);
+      ok = r.read(b.i8.data(), nbytes);
     } else {
       b.f32.resize(volume);
-      r.read(b.f32.data(), nbytes);
+      ok = r.read(b.f32.data(), nbytes);
     }
-    r.align8();
+    if (!ok || !r.align8()) return fail("payload of '" + name + "' is truncated");
     store.put(name, std::move(b));
   }
-  if (r.left() != 0) return corrupt("bytes after the last blob");
+  if (r.left() != 0) return fail("bytes after the last blob");
   *out = std::move(store);
   return Status::ok();
 }

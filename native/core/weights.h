@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/byte_stream.h"
 #include "core/graph.h"
 #include "core/status.h"
 
@@ -39,8 +40,14 @@ class WeightStore {
 
   /// Binary form for the plan's weights section.
   void serialize(std::vector<uint8_t>* out) const;
-  /// Reads what serialize wrote; every size is checked against `size`. kPlanCorrupt on bad bytes.
+  /// The same, streamed (straight into a plan file); the sink's failure stops it and is returned.
+  Status serialize(ByteSink& sink) const;
+  /// Bytes serialize() writes, counted without writing them.
+  uint64_t serialized_bytes() const;
+  /// Reads what serialize wrote; every size is checked against what is left. kPlanCorrupt on bad
+  /// bytes (the source's own error, e.g. kIO, when a read failed).
   static Status deserialize(const uint8_t* data, size_t size, WeightStore* out);
+  static Status deserialize(ByteSource& source, WeightStore* out);
 
  private:
   std::map<std::string, Blob> blobs_;

@@ -1,8 +1,10 @@
 // Builds and inferences run off the JS thread: timers keep firing while they work.
 import { strict as assert } from 'assert';
+import * as fs from 'fs';
 import { promises as fsp } from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { Builder, Network } from '../../lib';
+import { Builder, Engine, Network } from '../../lib';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -59,6 +61,21 @@ describe('asynchronous work does not block the event loop', function () {
       assert.deepEqual(finished, ['short (batch 1)', 'long (batch 4)']);
       other.dispose();
       ctx.dispose();
+
+      // Saving and loading a plan of 553 MB of weights (issue 13, item 7: save() used to
+      // serialize on the JS thread, ~540 ms for AlexNet).
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-async-'));
+      try {
+        const file = path.join(dir, 'vgg16.plan');
+        const saving = await watchEventLoop(() => engine.save(file));
+        assert.ok(saving.maxGap < 100, `the event loop stalled for ${saving.maxGap.toFixed(0)} ms during a ${saving.ms.toFixed(0)} ms save`);
+        const loading = await watchEventLoop(() => Engine.load(file));
+        assert.ok(loading.maxGap < 100, `the event loop stalled for ${loading.maxGap.toFixed(0)} ms during a ${loading.ms.toFixed(0)} ms load`);
+        assert.equal(loading.result.name, engine.name);
+        loading.result.dispose();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     } finally {
       engine.dispose();
     }

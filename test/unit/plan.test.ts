@@ -51,14 +51,28 @@ function withSection(plan: Uint8Array, name: string, edit: (bytes: Buffer) => vo
   return new Uint8Array(buf);
 }
 
+/**
+ * Checks that a plan is refused with this code, problem and message both from memory
+ * (Runtime.deserialize) and from a file (Engine.load, which streams the weights and checks the
+ * checksum natively after reading them).
+ */
 async function refused(plan: Uint8Array, code: string, problem: string, message: RegExp): Promise<void> {
-  await assert.rejects(Runtime.deserialize(plan), (err: unknown) => {
+  const check = (err: unknown): boolean => {
     assert.ok(err instanceof PlanError, String(err));
     assert.equal(err.code, code);
     assert.equal(err.problem, problem);
     assert.match(err.message, message);
     return true;
-  });
+  };
+  await assert.rejects(Runtime.deserialize(plan), check);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-refused-'));
+  try {
+    const file = path.join(dir, 'bad.plan');
+    fs.writeFileSync(file, plan);
+    await assert.rejects(Engine.load(file), check);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('plan files', () => {
@@ -80,6 +94,35 @@ describe('plan files', () => {
     assert.equal(engine.maxBatchSize, 4);
     assert.deepEqual(engine.inputs.map((t) => [t.name, t.shape]), [['data', [4, 3, 6, 6]]]);
     engine.dispose();
+  });
+
+  it('save streams the plan from a native thread; load streams the weights back and checks the checksum', async () => {
+    // Issue 13, items 4 and 7: save() used to serialize on the JS thread and hold the plan in
+    // memory twice; load() read the whole file into memory first.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-plan-'));
+    try {
+      const file = path.join(dir, 'tiny.plan');
+      const engine = await Runtime.deserialize(plan);
+      let settled = false;
+      const saving = engine.save(file).then(() => { settled = true; });
+      assert.equal(settled, false);
+      assert.equal(fs.existsSync(file), false, 'the file appears only once it is whole (written beside it, then renamed)');
+      await saving;
+      assert.deepEqual(fs.readFileSync(file), Buffer.from(plan));
+      assert.deepEqual(fs.readdirSync(dir), ['tiny.plan'], 'no temporary file is left');
+      const loaded = await Engine.load(file);
+      const out = (await loaded.createContext().infer({ data: input(3) })).prob;
+      assert.ok(out.every((v, i) => Object.is(v, expected[i])));
+      // A file changed after its head was checked: the weights bytes are damaged.
+      const bad = Buffer.from(plan);
+      bad[readPlan(plan).header.sections[1].offset + 40] ^= 1;
+      fs.writeFileSync(file, bad);
+      await assert.rejects(Engine.load(file), { code: 'E_PLAN_CORRUPT', problem: 'checksum' });
+      engine.dispose();
+      loaded.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('save and load a file', async () => {
