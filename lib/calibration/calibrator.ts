@@ -328,7 +328,7 @@ function checkBatch(engine: Engine, batch: unknown, index: number, batchSize: nu
     if (!Number.isInteger(n) || n < 1 || n > batchSize) {
       throw argumentError(`1 to ${batchSize} images of ${per} values (the batch size)`, `batches[${index}].${t.name}`, data, 'range');
     }
-    if (images !== -1 && n !== images) throw argumentError(`${images} images, as the other inputs`, `batches[${index}].${t.name}`, data, 'range');
+    if (images !== -1 && n !== images) throw argumentError(`${images} image${images === 1 ? '' : 's'}, as the other inputs`, `batches[${index}].${t.name}`, data, 'range');
     images = n;
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) {
@@ -375,7 +375,7 @@ async function runCalibration(ctx: CalibrationContext, calibrator: Calibrator, s
     scales.set(caffe, threshold > 0 ? Math.fround(threshold / 127) : 0);
     owner.set(caffe, t.name);
   });
-  ctx.log('info', `calibrated ${scales.size} tensors with ${calibrator.algorithm} over ${count} batches in ` +
+  ctx.log('info', `calibrated ${scales.size} tensors with ${calibrator.algorithm} over ${count} batch${count === 1 ? '' : 'es'} in ` +
     `${((performance.now() - t0) / 1000).toFixed(2)} s`);
   return { version: DEFAULT_TRT_VERSION, algorithm: calibrator.cacheAlgorithm, scales };
 }

@@ -419,7 +419,7 @@ export class ExecutionContext {
           `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
       }
       if (batch > meta.maxBatchSize) {
-        throw argumentError(`at most ${meta.maxBatchSize} images (the engine's maxBatchSize) of ${per} values`,
+        throw argumentError(`at most ${meta.maxBatchSize} image${meta.maxBatchSize === 1 ? '' : 's'} (the engine's maxBatchSize) of ${per} values`,
           `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
       }
     }
