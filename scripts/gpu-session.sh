@@ -9,6 +9,8 @@
 #   gpu       the GPU tests (test/gpu), spec reporter (GPU_TESTS: which files; default all)
 #   sanitize  compute-sanitizer memcheck over the op tests of a few layer types
 #   bench     scripts/bench-gpu.ts: our engine, every precision, AlexNet and GoogLeNet
+#   jspath    scripts/bench-js-path.ts: infer() from JavaScript against GPU compute, batch 1
+#             host overhead, fs.readFile under load (JSPATH_ARGS, default GoogLeNet INT8 batch 128)
 #   profile   bench --dumpProfile: per-layer GPU times, AlexNet and GoogLeNet, batch 128
 #             (PROFILE_PRECISIONS, default fp16 int8), to profile.log
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
@@ -88,6 +90,12 @@ if has bench; then
   echo "== benchmark: our cuda engine"
   timeout 540 node dist/scripts/bench-gpu.js --out "$OUT/bench.json" ${BENCH_ARGS:-}
   echo "bench exit: $?"
+fi
+
+if has jspath; then
+  echo "== the path from JavaScript to the GPU: ${JSPATH_ARGS:---model googlenet --precision int8 --batch 128}"
+  timeout 400 node dist/scripts/bench-js-path.js ${JSPATH_ARGS:---model googlenet --precision int8 --batch 128} --out "$OUT/js-path.json"
+  echo "jspath exit: $?"
 fi
 
 if has profile; then

@@ -1,0 +1,163 @@
+/**
+ * Benchmark of the path from a JavaScript caller to the GPU and back (issue 14's bars): one engine,
+ * the same batch, timed several ways in one process, each against the engine's own GPU compute time:
+ *   gpu-compute      inferences queued without copies (trtexec's --noDataTransfers): the ceiling
+ *   f32-serial       infer() from an ordinary Float32Array, one call at a time (await each)
+ *   f32-inflight     the same with `--inflight` calls outstanding (a service with several requests)
+ *   batch1-overhead  batch 1, one call at a time: host latency minus GPU compute time
+ *   fs-under-load    fs.promises.readFile latency while 6 inferences are in flight
+ * Prints a table and writes one JSON document (--out) with the GPU, driver, commit and settings.
+ *   node dist/scripts/bench-js-path.js [--model googlenet] [--precision int8] [--batch 128]
+ *     [--seconds 3] [--inflight 4] [--backend cuda] [--out file.json]
+ */
+import { promises as fsp } from 'fs';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Builder, devices, Network, type Engine, type ExecutionContext, type Precision } from '../lib';
+import { uniformData } from '../lib/random_data';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** One way of calling the engine, measured. */
+interface Row {
+  readonly variant: string;
+  readonly batch: number;
+  readonly imagesPerSecond: number;
+  /** Images/s over the engine's GPU-compute images/s at the same batch. */
+  readonly ofGpuCompute?: number;
+  readonly latencyMs?: number;
+  readonly hostOverheadMs?: number;
+  readonly calls: number;
+  readonly note?: string;
+}
+
+function volume(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+function inputsFor(engine: Engine, batch: number): Record<string, Float32Array> {
+  return Object.fromEntries(engine.inputs.map((t, k) => [t.name, uniformData(batch * volume(t.dims), 11 + k)]));
+}
+
+/** Median GPU compute ms of one inference at `batch`, queued two deep without copies. */
+async function gpuComputeMs(ctx: ExecutionContext, batch: number, seconds: number): Promise<number> {
+  await ctx.inferMany({}, { transfers: false, batchSize: batch }, 10, 2);
+  const { runs, gpu } = await ctx.inferMany({}, { transfers: false, batchSize: batch }, 20, 2);
+  const once = median(Array.from(gpu ? runs.computeMs : runs.enqueueMs));
+  const count = Math.max(20, Math.min(5000, Math.round((seconds * 1000) / Math.max(once, 0.01))));
+  const timed = await ctx.inferMany({}, { transfers: false, batchSize: batch }, count, 2);
+  return median(Array.from(timed.gpu ? timed.runs.computeMs : timed.runs.enqueueMs));
+}
+
+/** Calls infer() for `seconds` keeping `inflight` calls outstanding; images/s and median latency. */
+async function timedCalls(ctx: ExecutionContext, inputs: Record<string, Float32Array>, batch: number, seconds: number,
+                          inflight: number): Promise<{ imagesPerSecond: number; latencyMs: number; calls: number; computeMs: number }> {
+  for (let i = 0; i < 3; i++) await ctx.infer(inputs);
+  const latencies: number[] = [];
+  const compute: number[] = [];
+  let calls = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  const lane = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      await ctx.infer(inputs);
+      latencies.push(performance.now() - s);
+      if (ctx.lastTiming !== undefined) compute.push(ctx.lastTiming.computeMs);
+      calls++;
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, lane));
+  const wall = (performance.now() - t0) / 1000;
+  return { imagesPerSecond: (calls * batch) / wall, latencyMs: median(latencies), calls, computeMs: median(compute) };
+}
+
+async function fsUnderLoad(engine: Engine, batch: number): Promise<{ medianMs: number; maxMs: number; reads: number }> {
+  const contexts = Array.from({ length: 6 }, () => engine.createContext());
+  const inputs = inputsFor(engine, batch);
+  const file = path.join(ROOT, 'package.json');
+  await fsp.readFile(file);
+  let running = true;
+  const load = contexts.map(async (c) => {
+    while (running) await c.infer(inputs);
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const reads: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    await fsp.readFile(file);
+    reads.push(performance.now() - t);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  running = false;
+  await Promise.all(load);
+  for (const c of contexts) c.dispose();
+  return { medianMs: median(reads), maxMs: Math.max(...reads), reads: reads.length };
+}
+
+async function main(): Promise<void> {
+  const model = arg('model', 'googlenet');
+  const precision = arg('precision', 'int8') as Precision;
+  const batch = Number(arg('batch', '128'));
+  const seconds = Number(arg('seconds', '3'));
+  const inflight = Number(arg('inflight', '4'));
+  const backend = arg('backend', 'cuda') as 'cuda' | 'cpu' | 'auto';
+  const out = arg('out', '');
+  const net = await Network.fromCaffe(path.join(ROOT, 'models', `${model}.prototxt`), { seed: 1 });
+  const engine = await new Builder({ backend, logger: () => undefined }).build(net, { precision, maxBatchSize: batch, tuneBatch: batch });
+  const ctx = engine.createContext();
+  const rows: Row[] = [];
+  const computeMs = await gpuComputeMs(ctx, batch, seconds);
+  const ceiling = batch / (computeMs / 1000);
+  rows.push({ variant: 'gpu-compute', batch, imagesPerSecond: ceiling, ofGpuCompute: 1, latencyMs: computeMs, calls: 0, note: 'no copies, 2 queued' });
+  const inputs = inputsFor(engine, batch);
+  for (const [variant, k] of [['f32-serial', 1], ['f32-inflight', inflight]] as const) {
+    const r = await timedCalls(ctx, inputs, batch, seconds, k);
+    rows.push({ variant, batch, imagesPerSecond: r.imagesPerSecond, ofGpuCompute: r.imagesPerSecond / ceiling, latencyMs: r.latencyMs, calls: r.calls,
+      note: `${k} call(s) outstanding, ordinary Float32Array` });
+  }
+  if (batch > 1) {
+    const one = engine.createContext();
+    const c1 = await gpuComputeMs(one, 1, seconds / 2);
+    const r = await timedCalls(one, inputsFor(engine, 1), 1, seconds, 1);
+    rows.push({ variant: 'batch1-overhead', batch: 1, imagesPerSecond: r.imagesPerSecond, latencyMs: r.latencyMs,
+      hostOverheadMs: r.latencyMs - c1, calls: r.calls, note: `GPU compute ${c1.toFixed(4)} ms` });
+    one.dispose();
+  }
+  const fsLoad = await fsUnderLoad(engine, Math.min(batch, 8));
+  ctx.dispose();
+  const gpu = devices().devices[0];
+  console.log(`${model} ${precision} batch ${batch} on ${engine.backend}${gpu ? ` (${gpu.name})` : ''}`);
+  console.log('variant            batch   images/s   of GPU compute   latency ms   host overhead ms');
+  for (const r of rows) {
+    console.log(`${r.variant.padEnd(18)} ${String(r.batch).padStart(5)} ${r.imagesPerSecond.toFixed(0).padStart(10)} ` +
+      `${r.ofGpuCompute === undefined ? '' : r.ofGpuCompute.toFixed(3)}`.padEnd(17) +
+      `${r.latencyMs === undefined ? '' : r.latencyMs.toFixed(4)}`.padStart(10) +
+      `${r.hostOverheadMs === undefined ? '' : r.hostOverheadMs.toFixed(4)}`.padStart(19));
+  }
+  console.log(`fs.readFile with 6 inferences in flight: median ${fsLoad.medianMs.toFixed(3)} ms, max ${fsLoad.maxMs.toFixed(3)} ms`);
+  const doc = {
+    what: 'the path from JavaScript to the GPU: infer() throughput and latency against the engine\'s GPU compute time',
+    date: new Date().toISOString(), commit: process.env.TRTN_COMMIT ?? 'unknown', gpu: gpu?.name,
+    computeCapability: gpu ? `${gpu.major}.${gpu.minor}` : undefined, driverVersion: devices().driverVersion,
+    settings: { model, precision, batch, seconds, inflight, backend: engine.backend, weights: 'random (seed 1)' },
+    rows, fsUnderLoad: fsLoad,
+  };
+  if (out !== '') fs.writeFileSync(out, JSON.stringify(doc, null, 1) + '\n');
+  engine.dispose();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
