@@ -1,5 +1,7 @@
 #include "addon/env_link.h"
 
+#include <vector>
+
 namespace trtn::js {
 namespace {
 
@@ -7,16 +9,22 @@ void delete_link(napi_env /*env*/, void* data, void* /*hint*/) { delete static_c
 
 }  // namespace
 
+EnvLink::~EnvLink() {
+  for (Completion* c : queue_) delete c;
+}
+
 napi_status EnvLink::install(napi_env env) {
   auto* holder = new std::shared_ptr<EnvLink>(new EnvLink());
   EnvLink* link = holder->get();
   link->env_ = env;
-  napi_value name;
+  napi_value name, fn;
   napi_status st = napi_create_string_utf8(env, "tensorrt-node", NAPI_AUTO_LENGTH, &name);
   if (st == napi_ok) {
     st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, link, call_js, &link->tsfn_);
   }
   if (st == napi_ok) st = napi_unref_threadsafe_function(env, link->tsfn_);
+  if (st == napi_ok) st = napi_create_function(env, "tensorrtNodeSettle", NAPI_AUTO_LENGTH, continue_js, link, &fn);
+  if (st == napi_ok) st = napi_create_reference(env, fn, 1, &link->continue_);
   // Registered after the thread-safe function, so it runs before that function's own teardown
   // (cleanup hooks run last-in, first-out): no completion is posted once this has run.
   if (st == napi_ok) st = napi_add_env_cleanup_hook(env, teardown, link);
@@ -42,7 +50,10 @@ void EnvLink::settled() {
 void EnvLink::post(std::unique_ptr<Completion> c) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!alive_) return;  // the environment is gone: c is freed here
-  if (napi_call_threadsafe_function(tsfn_, c.get(), napi_tsfn_nonblocking) == napi_ok) c.release();
+  queue_.push_back(c.release());
+  if (scheduled_) return;
+  // The thread-safe function carries no data: it only wakes the JS thread to drain the queue.
+  scheduled_ = napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking) == napi_ok;
 }
 
 bool EnvLink::begin_borrow() {
@@ -57,19 +68,59 @@ void EnvLink::end_borrow() {
   if (--borrows_ == 0) cv_.notify_all();
 }
 
-void EnvLink::call_js(napi_env env, napi_value /*js_callback*/, void* context, void* data) {
-  std::unique_ptr<Completion> c(static_cast<Completion*>(data));
-  // env is null when the function is torn down with completions still queued: just free them.
-  if (env == nullptr) return;
-  static_cast<EnvLink*>(context)->settled();
-  c->settle(env);
+void EnvLink::drain(napi_env env) {
+  std::vector<Completion*> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!queue_.empty() && batch.size() < static_cast<size_t>(kBatch)) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+  }
+  for (Completion* raw : batch) {
+    std::unique_ptr<Completion> c(raw);
+    settled();
+    c->settle(env);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (queue_.empty()) {
+    scheduled_ = false;
+    return;
+  }
+  // More are waiting: let the event loop run (I/O, timers) before the next batch.
+  napi_value global, set_immediate, fn, ignored;
+  if (napi_get_global(env, &global) == napi_ok && napi_get_named_property(env, global, "setImmediate", &set_immediate) == napi_ok &&
+      napi_get_reference_value(env, continue_, &fn) == napi_ok && fn != nullptr &&
+      napi_call_function(env, global, set_immediate, 1, &fn, &ignored) == napi_ok) {
+    return;
+  }
+  // No setImmediate (or the environment is stopping): wake again through the thread-safe function.
+  scheduled_ = napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking) == napi_ok;
+}
+
+void EnvLink::call_js(napi_env env, napi_value /*js_callback*/, void* context, void* /*data*/) {
+  // env is null when the function is torn down: the completions are freed with the link.
+  if (env != nullptr) static_cast<EnvLink*>(context)->drain(env);
+}
+
+napi_value EnvLink::continue_js(napi_env env, napi_callback_info info) {
+  void* link = nullptr;
+  if (napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &link) == napi_ok && link != nullptr) {
+    static_cast<EnvLink*>(link)->drain(env);
+  }
+  return nullptr;
 }
 
 void EnvLink::teardown(void* arg) {
   auto* link = static_cast<EnvLink*>(arg);
-  std::unique_lock<std::mutex> lock(link->mu_);
-  link->alive_ = false;
-  link->cv_.wait(lock, [link] { return link->borrows_ == 0; });
+  std::deque<Completion*> dropped;
+  {
+    std::unique_lock<std::mutex> lock(link->mu_);
+    link->alive_ = false;
+    link->cv_.wait(lock, [link] { return link->borrows_ == 0; });
+    dropped.swap(link->queue_);
+  }
+  for (Completion* c : dropped) delete c;
 }
 
 }  // namespace trtn::js

@@ -1,14 +1,19 @@
 // How native work gets back to JavaScript. Every Node environment that loads the addon (the main
 // thread and each worker thread) has one EnvLink: work finished on the addon's threads posts a
-// Completion to it, and the environment's JS thread settles it (a thread-safe function wakes the
-// loop). When a worker thread is terminated, its environment's link dies first: completions that
-// arrive later are freed where they arrive, never run; work still reading JavaScript memory
-// (a "borrow") is waited for before that memory goes. So ending a worker ends only that worker.
+// Completion to it, and the environment's JS thread settles it. Completions wait in the link's own
+// queue; a thread-safe function only wakes the loop, and the JS thread settles a few at a time,
+// yielding to the event loop (setImmediate) between batches: a stream of finished inferences can
+// never hold up timers, sockets or fs callbacks (a thread-safe function alone runs up to 1000
+// queued calls in one go). When a worker thread is terminated, its environment's link dies first:
+// completions that arrive later are freed where they arrive, never run; work still reading
+// JavaScript memory (a "borrow") is waited for before that memory goes. So ending a worker ends
+// only that worker.
 #pragma once
 
 #include <node_api.h>
 
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 
@@ -26,6 +31,10 @@ class Completion {
 /// One environment's link to the addon's threads.
 class EnvLink {
  public:
+  /// The most completions settled before the event loop gets a turn.
+  static constexpr int kBatch = 8;
+
+  ~EnvLink();
   /// Sets up the link of `env` (once, when the addon is loaded there).
   static napi_status install(napi_env env);
   /// The link of `env` (JS thread).
@@ -42,16 +51,22 @@ class EnvLink {
 
  private:
   static void call_js(napi_env env, napi_value, void* context, void* data);
+  static napi_value continue_js(napi_env env, napi_callback_info info);
   static void teardown(void* arg);
+  /// JS thread: settles up to kBatch completions, then yields to the event loop if more wait.
+  void drain(napi_env env);
   void settled();
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool alive_ = true;
   int borrows_ = 0;
-  int expected_ = 0;  // JS thread only
+  std::deque<Completion*> queue_;  // owned; under mu_
+  bool scheduled_ = false;         // a drain is on its way (under mu_)
+  int expected_ = 0;               // JS thread only
   napi_env env_ = nullptr;
   napi_threadsafe_function tsfn_ = nullptr;
+  napi_ref continue_ = nullptr;    // the native function setImmediate calls to drain on
 };
 
 /// Holds a borrow for a scope (see EnvLink::begin_borrow); ok() is false when the environment died.
