@@ -3,6 +3,7 @@
 
 #include "addon/env_link.h"
 #include "addon/js_build_info.h"
+#include "addon/js_context.h"
 #include "addon/js_engine.h"
 
 namespace {

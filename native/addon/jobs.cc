@@ -20,28 +20,12 @@ Job::Job(napi_env env) : link_(EnvLink::of(env)) {
   link_->expect();
 }
 
-void Job::execute() {
-  try {
-    status_ = run(*link_);
-  } catch (const std::bad_alloc&) {
-    status_ = Status(Code::kOutOfMemory, "out of host memory");
-  }
+void Job::finish(std::unique_ptr<Job> job) {
+  std::shared_ptr<EnvLink> link = job->link_;
+  link->post(std::move(job));
 }
 
-std::function<void()> Job::task(std::unique_ptr<Job> job) {
-  // std::function needs a copyable callable: the task takes ownership back from the raw pointer.
-  Job* raw = job.release();
-  return [raw] {
-    std::unique_ptr<Job> j(raw);
-    j->execute();
-    std::shared_ptr<EnvLink> link = j->link_;
-    link->post(std::move(j));
-  };
-}
-
-void Job::start(std::unique_ptr<Job> job, SerialQueue& queue) { queue.post(task(std::move(job))); }
-
-void Job::start(std::unique_ptr<Job> job) { TaskPool::background().post(task(std::move(job))); }
+bool Job::wanted() const { return Borrow(*link_).ok(); }
 
 void Job::settle(napi_env env) {
   // Every call may fail while a terminated worker winds down; nothing here may abort the process.
@@ -59,6 +43,26 @@ void Job::settle(napi_env env) {
     if (error != nullptr) napi_reject_deferred(env, deferred_, error);
   }
 }
+
+std::function<void()> BackgroundJob::task(std::unique_ptr<BackgroundJob> job) {
+  // std::function needs a copyable callable: the task takes ownership back from the raw pointer.
+  BackgroundJob* raw = job.release();
+  return [raw] {
+    std::unique_ptr<BackgroundJob> j(raw);
+    Status st;
+    try {
+      st = j->run(j->link());
+    } catch (const std::bad_alloc&) {
+      st = Status(Code::kOutOfMemory, "out of host memory");
+    }
+    j->set_status(st);
+    finish(std::move(j));
+  };
+}
+
+void BackgroundJob::start(std::unique_ptr<BackgroundJob> job, SerialQueue& queue) { queue.post(task(std::move(job))); }
+
+void BackgroundJob::start(std::unique_ptr<BackgroundJob> job) { TaskPool::background().post(task(std::move(job))); }
 
 napi_value JsRef::get(napi_env env) const {
   napi_value v = nullptr;

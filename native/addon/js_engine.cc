@@ -1,9 +1,7 @@
-// N-API glue for engines and contexts. Builds and loads run on the addon's background threads;
-// each context runs its inferences, in call order, on a thread of its own (core/task_queue.h), never
-// on Node's libuv pool. Inputs are copied into the engine's host memory when execute() is called
-// (later changes to the caller's arrays cannot reach a queued inference); outputs land in such
-// memory and are copied into the caller's arrays on the JS thread when the promise settles.
-// Failures come back as Errors carrying a stable `code` (native/core/status.h).
+// N-API glue for engines: build, load (from memory or streamed from a plan file), save, serialize,
+// describe, dispose. Builds, loads and saves run on the addon's background threads
+// (core/task_queue.h), never on Node's libuv pool; contexts are in js_context.cc. Failures come
+// back as Errors carrying a stable `code` (native/core/status.h).
 #include "addon/js_engine.h"
 
 #include <algorithm>
@@ -16,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "addon/handles.h"
 #include "addon/jobs.h"
 #include "core/backend.h"
 #include "core/graph.h"
@@ -27,48 +26,6 @@
 
 namespace trtn::js {
 namespace {
-
-/// An engine as JS holds it; dispose() empties it, the finalizer deletes it.
-struct EngineHandle {
-  std::shared_ptr<Engine> engine;
-  std::string backend;
-};
-
-/// A context: its engine stays alive while the context does. The context itself is used on its
-/// lane only (after creation); the lane is declared last so it is stopped first.
-struct ContextState {
-  std::shared_ptr<Engine> engine;
-  std::unique_ptr<Context> context;
-  std::shared_ptr<HostPool> pool;
-  SerialQueue lane{"trtn-context"};
-};
-
-struct ContextHandle {
-  std::shared_ptr<ContextState> state;
-};
-
-/// Calibration statistics, filled by executions that name them.
-struct HistogramHandle {
-  std::shared_ptr<TensorHistograms> histograms;
-};
-
-Napi::Value throw_status(Napi::Env env, const Status& st) {
-  Napi::Error err = Napi::Error::New(env, st.message());
-  err.Set("code", code_name(st.code()));
-  err.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-Napi::Value throw_type(Napi::Env env, const std::string& what) {
-  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-template <typename H>
-H* handle_of(const Napi::Value& v) {
-  if (!v.IsExternal()) return nullptr;
-  return v.As<Napi::External<H>>().Data();
-}
 
 /// The Float32Arrays of an array argument; false when it is not an array of them.
 bool float_arrays(const Napi::Value& v, std::vector<Napi::Float32Array>* out) {
@@ -90,8 +47,7 @@ struct BorrowedFloats {
 };
 
 napi_value wrap_engine(napi_env env, std::unique_ptr<Engine> engine, const std::string& backend) {
-  auto* h = new EngineHandle{std::shared_ptr<Engine>(std::move(engine)), backend};
-  return Napi::External<EngineHandle>::New(env, h, [](Napi::Env, EngineHandle* p) { delete p; });
+  return wrap_handle(Napi::Env(env), new EngineHandle{std::shared_ptr<Engine>(std::move(engine)), backend});
 }
 
 /// The environment was torn down before the job began; nothing will see its result.
@@ -109,10 +65,10 @@ class ReleaseRefs : public Completion {
   std::vector<JsRef> refs_;
 };
 
-class BuildJob : public Job {
+class BuildJob : public BackgroundJob {
  public:
   BuildJob(napi_env env, const Backend* backend, std::string graph, std::vector<BorrowedFloats> weights, BuildInput options)
-      : Job(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)), options_(std::move(options)) {
+      : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)), options_(std::move(options)) {
     EnvLink::of(env)->expect();  // the early release of the raw weights (ReleaseRefs)
   }
 
@@ -169,11 +125,11 @@ class BuildJob : public Job {
   std::unique_ptr<Engine> engine_;
 };
 
-class LoadJob : public Job {
+class LoadJob : public BackgroundJob {
  public:
   LoadJob(napi_env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section,
           int device)
-      : Job(env), backend_(backend), graph_json_(std::move(graph)), device_(device), weights_(weights.Data()),
+      : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), device_(device), weights_(weights.Data()),
         weights_size_(weights.ByteLength()), section_(section.Data()), section_size_(section.ByteLength()),
         weights_ref_(env, weights), section_ref_(env, section) {}
 
@@ -215,11 +171,11 @@ class LoadJob : public Job {
 };
 
 /// Loads an engine from a plan file, streaming its weights (core/plan_io.h).
-class LoadFileJob : public Job {
+class LoadFileJob : public BackgroundJob {
  public:
   LoadFileJob(napi_env env, const Backend* backend, std::string graph, std::string path, PlanLayout layout, uint32_t crc,
               int device)
-      : Job(env), backend_(backend), graph_json_(std::move(graph)), path_(std::move(path)), layout_(layout), crc_(crc),
+      : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), path_(std::move(path)), layout_(layout), crc_(crc),
         device_(device) {}
 
  protected:
@@ -248,11 +204,11 @@ class LoadFileJob : public Job {
 };
 
 /// Writes an engine's plan file (core/plan_io.h) on a background thread.
-class SaveJob : public Job {
+class SaveJob : public BackgroundJob {
  public:
   SaveJob(napi_env env, std::shared_ptr<Engine> engine, std::string path, std::vector<uint8_t> head, PlanLayout layout,
           std::string graph)
-      : Job(env), engine_(std::move(engine)), path_(std::move(path)), head_(std::move(head)), layout_(layout),
+      : BackgroundJob(env), engine_(std::move(engine)), path_(std::move(path)), head_(std::move(head)), layout_(layout),
         graph_json_(std::move(graph)) {}
 
  protected:
@@ -294,136 +250,6 @@ bool layout_arg(const Napi::Value& v, PlanLayout* out) {
          field("backendLength", &out->backend_length) && field("total", &out->total);
 }
 
-/// What execute() was asked to do besides the plain run.
-struct ExecuteRequest {
-  int batch = 1;
-  RunOptions options;
-  int count = 0;  // > 0: a benchmark loop of count inferences (execute_many), depth queued
-  int depth = 1;
-  std::shared_ptr<TensorHistograms> histograms;
-};
-
-/// The host memory of one execute: the inputs as they were at call time, room for the outputs,
-/// and the caller's output arrays to copy into when it settles.
-struct ExecuteIo {
-  std::shared_ptr<HostBlock> inputs, outputs;
-  std::vector<const float*> in;
-  std::vector<float*> out;
-  std::vector<size_t> out_floats;  // per output: floats to hand back (0: the caller passed an empty array)
-  std::vector<JsRef> out_refs;
-};
-
-/// Runs a batch on a context's lane; with histograms, also records the statistics of every float
-/// tensor (calibration); with a count, runs the benchmark loop.
-class ExecuteJob : public Job {
- public:
-  ExecuteJob(napi_env env, std::shared_ptr<ContextState> state, ExecuteRequest request, ExecuteIo io)
-      : Job(env), state_(std::move(state)), request_(std::move(request)), io_(std::move(io)) {}
-
- protected:
-  Status run(EnvLink& link) override {
-    if (!Borrow(link).ok()) return gone();  // nobody waits for the answer: skip the work
-    Context* ctx = state_->context.get();
-    if (ctx == nullptr) return Status(Code::kDisposed, "the execution context was disposed");
-    RunOptions options = request_.options;
-    options.host_pinned = io_.inputs && io_.inputs->pinned;
-    ctx->set_run_options(options);
-    Status st = dispatch(ctx);
-    ctx->set_run_options(RunOptions{});
-    return st;
-  }
-  napi_value value(napi_env env) override;
-  void release(napi_env env) override {
-    for (JsRef& r : io_.out_refs) r.reset(env);
-  }
-
- private:
-  Status dispatch(Context* ctx) {
-    const Graph& g = state_->engine->graph();
-    if (request_.histograms) {
-      if (request_.histograms->entries().size() != g.tensors.size()) {
-        return Status(Code::kInvalidArgument, "the histograms were made for another graph");
-      }
-      return ctx->execute(request_.batch, io_.in, io_.out, request_.histograms.get());
-    }
-    if (request_.count > 0) return ctx->execute_many(request_.batch, io_.in, io_.out, request_.count, request_.depth, &runs_);
-    Status st = ctx->execute(request_.batch, io_.in, io_.out, nullptr);
-    if (!st.is_ok()) return st;
-    timing_ = ctx->last_timing();
-    layers_ = ctx->last_profile();
-    if (layers_.valid) {
-      for (const Node& n : g.nodes) layer_names_.push_back({n.name, n.op});
-    }
-    return Status::ok();
-  }
-  Napi::Value runs_value(Napi::Env env) const;
-  Napi::Value timing_value(Napi::Env env) const;
-
-  std::shared_ptr<ContextState> state_;
-  ExecuteRequest request_;
-  ExecuteIo io_;
-  RunTiming timing_;
-  LayerProfile layers_;
-  std::vector<QueuedRun> runs_;
-  std::vector<std::pair<std::string, std::string>> layer_names_;
-};
-
-napi_value ExecuteJob::value(napi_env raw_env) {
-  Napi::Env env(raw_env);
-  for (size_t i = 0; i < io_.out_refs.size(); ++i) {
-    if (io_.out_floats[i] == 0) continue;
-    Napi::Float32Array a = Napi::Value(env, io_.out_refs[i].get(env)).As<Napi::Float32Array>();
-    std::memcpy(a.Data(), io_.out[i], io_.out_floats[i] * sizeof(float));
-  }
-  return request_.count > 0 ? runs_value(env) : timing_value(env);
-}
-
-Napi::Value ExecuteJob::runs_value(Napi::Env env) const {
-  // { runs: { h2dMs, computeMs, d2hMs, enqueueMs, submitMs, doneMs } }: one Float64Array each, an
-  // entry per inference (GPU times 0 where the backend has none: `gpu` says which).
-  Napi::Object runs = Napi::Object::New(env);
-  const size_t n = runs_.size();
-  const auto column = [&](const char* name, auto get) {
-    Napi::Float64Array a = Napi::Float64Array::New(env, n);
-    for (size_t i = 0; i < n; ++i) a[i] = get(runs_[i]);
-    runs.Set(name, a);
-  };
-  column("h2dMs", [](const QueuedRun& r) { return r.timing.h2d_ms; });
-  column("computeMs", [](const QueuedRun& r) { return r.timing.compute_ms; });
-  column("d2hMs", [](const QueuedRun& r) { return r.timing.d2h_ms; });
-  column("enqueueMs", [](const QueuedRun& r) { return r.timing.enqueue_ms; });
-  column("submitMs", [](const QueuedRun& r) { return r.submit_ms; });
-  column("doneMs", [](const QueuedRun& r) { return r.done_ms; });
-  Napi::Object t = Napi::Object::New(env);
-  t.Set("runs", runs);
-  t.Set("gpu", n > 0 && runs_[0].timing.valid);
-  return t;
-}
-
-Napi::Value ExecuteJob::timing_value(Napi::Env env) const {
-  if (!timing_.valid && !layers_.valid) return env.Undefined();
-  Napi::Object t = Napi::Object::New(env);
-  if (timing_.valid) {
-    t.Set("h2dMs", timing_.h2d_ms);
-    t.Set("computeMs", timing_.compute_ms);
-    t.Set("d2hMs", timing_.d2h_ms);
-    t.Set("enqueueMs", timing_.enqueue_ms);
-  }
-  if (layers_.valid) {
-    Napi::Array list = Napi::Array::New(env, layers_.node_ms.size());
-    for (size_t i = 0; i < layers_.node_ms.size() && i < layer_names_.size(); ++i) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("name", layer_names_[i].first);
-      o.Set("op", layer_names_[i].second);
-      o.Set("ms", layers_.node_ms[i]);
-      list.Set(static_cast<uint32_t>(i), o);
-    }
-    t.Set("layers", list);
-    t.Set("reformatMs", layers_.reformat_ms);
-  }
-  return t;
-}
-
 const Backend* backend_arg(Napi::Env env, const Napi::Value& v) {
   if (!v.IsString()) return nullptr;
   const Backend* b = find_backend(v.As<Napi::String>().Utf8Value());
@@ -436,74 +262,6 @@ const Backend* backend_arg(Napi::Env env, const Napi::Value& v) {
 
 Napi::Value engine_dispose_error(Napi::Env env) {
   return throw_status(env, Status(Code::kDisposed, "the engine was disposed"));
-}
-
-/// Parses execute's options: { profile, transfers, graphs } (booleans; absent ones keep their
-/// defaults) and a benchmark loop { count, depth } (integers; count 0 or absent: one plain run).
-bool execute_options(const Napi::Value& v, ExecuteRequest* r) {
-  if (!v.IsObject()) return true;
-  Napi::Object o = v.As<Napi::Object>();
-  auto flag = [&](const char* key, bool* out) {
-    Napi::Value f = o.Get(key);
-    if (f.IsBoolean()) *out = f.As<Napi::Boolean>().Value();
-  };
-  flag("profile", &r->options.profile);
-  flag("transfers", &r->options.transfers);
-  flag("graphs", &r->options.graphs);
-  const auto integer = [&](const char* key, int* out, int lo, int hi) {
-    Napi::Value n = o.Get(key);
-    if (n.IsUndefined()) return true;
-    if (!n.IsNumber()) return false;
-    const double d = n.As<Napi::Number>().DoubleValue();
-    if (!(d >= lo && d <= hi) || d != std::floor(d)) return false;  // NaN fails the range test
-    *out = static_cast<int>(d);
-    return true;
-  };
-  return integer("count", &r->count, 0, 1 << 20) && integer("depth", &r->depth, 1, kMaxQueueDepth);
-}
-
-/// Copies the inputs into host memory from the context's pool and makes room for the outputs
-/// (when the run has copies: without them nothing is read or written).
-Status capture_io(Napi::Env env, ContextState& state, int batch, const std::vector<Napi::Float32Array>& inputs,
-                  const std::vector<Napi::Float32Array>& outputs, bool copies, ExecuteIo* io) {
-  const Graph& g = state.engine->graph();
-  if (inputs.size() != g.inputs.size() || outputs.size() != g.outputs.size()) {
-    return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
-  }
-  size_t in_floats = 0, out_floats = 0;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const size_t want = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
-    if (copies && inputs[i].ElementLength() < want) {
-      return Status(Code::kInvalidArgument, "input '" + g.tensors[g.inputs[i]].name + "' is too short for the batch");
-    }
-    in_floats += copies ? want : 0;
-  }
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const size_t want = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
-    if (copies && outputs[i].ElementLength() < want) {
-      return Status(Code::kInvalidArgument, "output '" + g.tensors[g.outputs[i]].name + "' is too short for the batch");
-    }
-    out_floats += copies ? want : 0;
-  }
-  Status st = state.pool->acquire(in_floats * sizeof(float), &io->inputs);
-  if (st.is_ok()) st = state.pool->acquire(out_floats * sizeof(float), &io->outputs);
-  if (!st.is_ok()) return st;
-  float* pin = static_cast<float*>(io->inputs->data);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const size_t n = copies ? static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch : 0;
-    std::memcpy(pin, inputs[i].Data(), n * sizeof(float));
-    io->in.push_back(pin);
-    pin += n;
-  }
-  float* pout = static_cast<float*>(io->outputs->data);
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const size_t n = copies ? static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch : 0;
-    io->out.push_back(pout);
-    io->out_floats.push_back(n);
-    io->out_refs.emplace_back(env, outputs[i]);
-    pout += n;
-  }
-  return Status::ok();
 }
 
 }  // namespace
@@ -547,7 +305,7 @@ Napi::Value BuildEngineJs(const Napi::CallbackInfo& info) {
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
   auto job = std::make_unique<BuildJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), std::move(weights), std::move(options));
   Napi::Value promise(env, job->promise());
-  Job::start(std::move(job));
+  BackgroundJob::start(std::move(job));
   return promise;
 }
 
@@ -568,7 +326,7 @@ Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
   auto job = std::make_unique<LoadJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Uint8Array>(),
                                        info[3].As<Napi::Uint8Array>(), device);
   Napi::Value promise(env, job->promise());
-  Job::start(std::move(job));
+  BackgroundJob::start(std::move(job));
   return promise;
 }
 
@@ -625,7 +383,7 @@ Napi::Value SavePlanJs(const Napi::CallbackInfo& info) {
                                        std::vector<uint8_t>(head.Data(), head.Data() + head.ByteLength()), layout,
                                        info[4].As<Napi::String>().Utf8Value());
   Napi::Value promise(env, job->promise());
-  Job::start(std::move(job));
+  BackgroundJob::start(std::move(job));
   return promise;
 }
 
@@ -643,7 +401,7 @@ Napi::Value LoadPlanFileJs(const Napi::CallbackInfo& info) {
   auto job = std::make_unique<LoadFileJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value(),
                                            layout, info[4].As<Napi::Number>().Uint32Value(), device);
   Napi::Value promise(env, job->promise());
-  Job::start(std::move(job));
+  BackgroundJob::start(std::move(job));
   return promise;
 }
 
@@ -665,99 +423,6 @@ Napi::Value DisposeEngineJs(const Napi::CallbackInfo& info) {
   EngineHandle* h = handle_of<EngineHandle>(info[0]);
   if (h != nullptr) h->engine.reset();  // contexts keep their own reference until they go
   return info.Env().Undefined();
-}
-
-Napi::Value CreateContextJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  EngineHandle* h = handle_of<EngineHandle>(info[0]);
-  if (h == nullptr) return throw_type(env, "createContext(engine)");
-  if (!h->engine) return engine_dispose_error(env);
-  auto state = std::make_shared<ContextState>();
-  state->engine = h->engine;
-  state->pool = std::make_shared<HostPool>(h->engine->host_allocator());
-  Status st = h->engine->create_context(&state->context);
-  if (!st.is_ok()) return throw_status(env, st);
-  auto* ch = new ContextHandle{state};
-  return Napi::External<ContextHandle>::New(env, ch, [](Napi::Env, ContextHandle* p) { delete p; });
-}
-
-Napi::Value DisposeContextJs(const Napi::CallbackInfo& info) {
-  ContextHandle* h = handle_of<ContextHandle>(info[0]);
-  if (h != nullptr && h->state) {
-    // The calls already queued on the lane run first; then the context and its memory go.
-    std::shared_ptr<ContextState> state = std::move(h->state);
-    ContextState* raw = state.get();
-    raw->lane.post([state]() mutable {
-      state->context.reset();
-      state->pool.reset();
-      state->engine.reset();
-    });
-  }
-  return info.Env().Undefined();
-}
-
-Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  ContextHandle* h = handle_of<ContextHandle>(info[0]);
-  if (h == nullptr || !info[1].IsNumber()) return throw_type(env, "execute(context, batch, inputs, outputs, histograms?, options?)");
-  if (!h->state || !h->state->engine) return throw_status(env, Status(Code::kDisposed, "the execution context was disposed"));
-  std::vector<Napi::Float32Array> inputs, outputs;
-  if (!float_arrays(info[2], &inputs) || !float_arrays(info[3], &outputs)) {
-    return throw_type(env, "inputs and outputs must be arrays of Float32Array");
-  }
-  ExecuteRequest request;
-  request.batch = info[1].As<Napi::Number>().Int32Value();
-  if (HistogramHandle* hh = handle_of<HistogramHandle>(info[4])) request.histograms = hh->histograms;
-  if (!execute_options(info.Length() > 5 ? info[5] : env.Undefined(), &request)) {
-    return throw_type(env, "execute options: count is an integer in [0, 1048576], depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
-  }
-  const int max_batch = h->state->engine->graph().max_batch;
-  if (request.batch < 1 || request.batch > max_batch) {
-    return throw_status(env, Status(Code::kInvalidArgument, "batch " + std::to_string(request.batch) + " is outside [1, " +
-                                                               std::to_string(max_batch) + "]"));
-  }
-  // Without transfers the backends neither read the inputs nor write the outputs (benchmarks of
-  // huge batches pass empty arrays); otherwise every array must hold the batch.
-  const bool copies = request.options.transfers || request.histograms;
-  ExecuteIo io;
-  Status st = capture_io(env, *h->state, request.batch, inputs, outputs, copies, &io);
-  if (!st.is_ok()) return throw_status(env, st);
-  auto job = std::make_unique<ExecuteJob>(env, h->state, std::move(request), std::move(io));
-  Napi::Value promise(env, job->promise());
-  Job::start(std::move(job), h->state->lane);
-  return promise;
-}
-
-Napi::Value CreateHistogramsJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsNumber() || info[0].As<Napi::Number>().Int64Value() < 0 || info[0].As<Napi::Number>().Int64Value() > 1000000) {
-    return throw_type(env, "createHistograms(tensorCount)");
-  }
-  auto* h = new HistogramHandle{std::make_shared<TensorHistograms>(static_cast<size_t>(info[0].As<Napi::Number>().Int64Value()))};
-  return Napi::External<HistogramHandle>::New(env, h, [](Napi::Env, HistogramHandle* p) { delete p; });
-}
-
-Napi::Value ReadHistogramsJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  HistogramHandle* h = handle_of<HistogramHandle>(info[0]);
-  if (h == nullptr) return throw_type(env, "readHistograms(histograms)");
-  const auto& entries = h->histograms->entries();
-  Napi::Float64Array amax = Napi::Float64Array::New(env, entries.size());
-  Napi::Float64Array range = Napi::Float64Array::New(env, entries.size());
-  Napi::Uint8Array seen = Napi::Uint8Array::New(env, entries.size());
-  Napi::Float64Array counts = Napi::Float64Array::New(env, entries.size() * TensorHistograms::kBins);
-  for (size_t i = 0; i < entries.size(); ++i) {
-    amax[i] = entries[i].amax;
-    range[i] = entries[i].range;
-    seen[i] = entries[i].seen ? 1 : 0;
-    std::copy(entries[i].counts.begin(), entries[i].counts.end(), counts.Data() + i * TensorHistograms::kBins);
-  }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("amax", amax);
-  out.Set("range", range);
-  out.Set("seen", seen);
-  out.Set("counts", counts);
-  return out;
 }
 
 }  // namespace trtn::js

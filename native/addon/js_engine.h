@@ -1,4 +1,4 @@
-// N-API glue for engines and execution contexts (lib/native.ts lists the JS signatures).
+// N-API glue for engines (lib/native.ts lists the JS signatures; contexts: js_context.h).
 #pragma once
 
 #include <napi.h>
@@ -23,16 +23,4 @@ Napi::Value LoadPlanFileJs(const Napi::CallbackInfo& info);
 Napi::Value EngineInfoJs(const Napi::CallbackInfo& info);
 /// disposeEngine(engine)
 Napi::Value DisposeEngineJs(const Napi::CallbackInfo& info);
-/// createContext(engine) -> context
-Napi::Value CreateContextJs(const Napi::CallbackInfo& info);
-/// disposeContext(context)
-Napi::Value DisposeContextJs(const Napi::CallbackInfo& info);
-/// execute(context, batch, inputs: Float32Array[], outputs: Float32Array[], histograms?: handle) -> Promise<undefined>
-/// With histograms, every float tensor's statistics are added to them (calibration).
-Napi::Value ExecuteJs(const Napi::CallbackInfo& info);
-/// createHistograms(tensorCount) -> histograms (one per tensor of the graph it will observe)
-Napi::Value CreateHistogramsJs(const Napi::CallbackInfo& info);
-/// readHistograms(histograms) -> { amax: Float64Array, range: Float64Array, seen: Uint8Array, counts: Float64Array (2048 per tensor) }
-Napi::Value ReadHistogramsJs(const Napi::CallbackInfo& info);
-
 }  // namespace trtn::js

@@ -3,7 +3,6 @@
 // Engine; an Engine makes execution Contexts; a Context runs a batch.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,7 +33,7 @@ struct LayerProfile {
   double reformat_ms = 0;
 };
 
-/// How later executes of a context run (the bench's options); the defaults are what infer() wants.
+/// How an inference runs (the bench's options); the defaults are what infer() wants.
 struct RunOptions {
   /// Time every layer on its own (GPU backends: no CUDA graph, an event after each layer).
   bool profile = false;
@@ -43,9 +42,29 @@ struct RunOptions {
   bool transfers = true;
   /// GPU backends: replay the batch size's CUDA graph (false: launch the kernels one by one).
   bool graphs = true;
-  /// The input and output pointers of the call lie in memory from the engine's host_allocator():
-  /// GPU backends copy straight from and to them instead of through their own pinned staging.
-  bool host_pinned = false;
+};
+
+/// The host memory of one inference: a pointer per graph input and output, in graph order, each
+/// holding `batch` images in the tensor's dtype (graph.h: the form it crosses to the host in).
+/// GPU backends copy straight from and to it: pinned memory (the engine's host_allocator()) lets
+/// the copies overlap the compute.
+struct HostIo {
+  std::vector<const void*> inputs;
+  std::vector<void*> outputs;
+};
+
+/// One inference as a context runs it: what to run, and what it measured.
+struct Inference {
+  int batch = 1;
+  HostIo io;
+  RunOptions options;
+  /// Calibration: every float tensor's values are added to its histogram as it is written (a
+  /// failure there stops the run and is its result).
+  TensorHistograms* stats = nullptr;
+  /// Out: GPU times (GPU backends) and the host time to submit it.
+  RunTiming timing;
+  /// Out: per-layer times when options.profile.
+  LayerProfile profile;
 };
 
 /// One inference of Context::execute_many: its GPU times (enqueue_ms: its submission) and, in host
@@ -56,49 +75,35 @@ struct QueuedRun {
   double done_ms = 0;
 };
 
-/// The most inferences execute_many keeps queued on a context.
+/// The most inferences a context keeps in flight (GPU backends: one staging slot each).
 constexpr int kMaxQueueDepth = 8;
 
-/// Runs batches; one at a time (callers serialise; several contexts run in parallel).
+/// Runs batches. Inferences are submitted and waited for in order, from one thread at a time
+/// (a context's lane); several contexts run in parallel.
 class Context {
  public:
   virtual ~Context() = default;
-  virtual RunTiming last_timing() const { return {}; }
-  /// Options of later executes (RunOptions).
-  void set_run_options(const RunOptions& options) { options_ = options; }
-  const LayerProfile& last_profile() const { return profile_; }
-  /// Runs `batch` images (1..maxBatchSize): inputs and outputs in graph order, float32, batch-major.
-  /// With `stats` (calibration), every float tensor's values are added to its histogram as it is
-  /// written (a failure there stops the run and is its result).
-  virtual Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                         TensorHistograms* stats) = 0;
-  /// Benchmarks (trtexec's timing loop): `count` inferences of `batch` back to back, keeping up to
-  /// `depth` of them queued so the device does not wait for the host between them. The inputs are
-  /// staged once and copied in by every inference (with transfers); the outputs are the last
-  /// inference's. `runs` gets one entry per inference. Backends without a queue run execute()
-  /// `count` times (depth does not change anything there).
-  virtual Status execute_many(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                              int count, int depth, std::vector<QueuedRun>* runs) {
-    if (count < 1 || depth < 1 || depth > kMaxQueueDepth) {
-      return Status(Code::kInvalidArgument, "execute_many: count must be >= 1 and depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
-    }
-    runs->assign(count, QueuedRun{});
-    const auto start = std::chrono::steady_clock::now();
-    const auto since = [&start]() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
-    for (QueuedRun& r : *runs) {
-      r.submit_ms = since();
-      Status st = execute(batch, inputs, outputs, nullptr);
-      if (!st.is_ok()) return st;
-      r.done_ms = since();
-      r.timing = last_timing();
-      if (!r.timing.valid) r.timing.enqueue_ms = r.done_ms - r.submit_ms;
-    }
-    return Status::ok();
+  /// The most inferences in flight at once: GPU backends kMaxQueueDepth (their copies and compute
+  /// overlap), others 1 (submit runs the inference to the end).
+  virtual int depth() const { return 1; }
+  /// Starts an inference (1 <= batch <= maxBatchSize). GPU backends enqueue its copies and kernels
+  /// and return; others run it to the end. At most depth() may be submitted and not yet waited
+  /// for; an inference with a larger batch than any before, or with stats or a profile, needs
+  /// none in flight. `inf` stays valid and untouched by the caller until wait() returns.
+  virtual Status submit(Inference* inf) = 0;
+  /// Waits for the oldest inference submitted and not yet waited for (`inf`); fills its timing
+  /// and profile. The host memory of its outputs holds the results when this returns ok.
+  virtual Status wait(Inference* inf) = 0;
+  /// One inference: submit, then wait.
+  Status execute(Inference* inf) {
+    Status st = submit(inf);
+    return st.is_ok() ? wait(inf) : st;
   }
-
- protected:
-  RunOptions options_;
-  LayerProfile profile_;
+  /// Benchmarks (trtexec's timing loop): `count` inferences like `proto` back to back, keeping up
+  /// to `depth` of them in flight so the device does not wait for the host between them. Every
+  /// inference copies in from the same host inputs (with transfers) and the outputs are the last
+  /// inference's. `runs` gets one entry per inference.
+  Status execute_many(const Inference& proto, int count, int depth, std::vector<QueuedRun>* runs);
 };
 
 /// A built engine: immutable, shared by its contexts.

@@ -1,5 +1,6 @@
 #include "core/graph.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -57,6 +58,26 @@ Status dims_of(const json::Value& obj, const std::string& where, std::vector<int
 
 }  // namespace
 
+int dtype_bytes(DType t) {
+  switch (t) {
+    case DType::kFloat32: return 4;
+    case DType::kFloat16: return 2;
+    case DType::kInt8:
+    case DType::kUInt8: return 1;
+  }
+  return 4;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::kFloat32: return "float32";
+    case DType::kFloat16: return "float16";
+    case DType::kInt8: return "int8";
+    case DType::kUInt8: return "uint8";
+  }
+  return "float32";
+}
+
 const char* precision_name(Precision p) {
   switch (p) {
     case Precision::kFP32: return "fp32";
@@ -109,8 +130,18 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     if (dtype == "int8") {
       d.dtype = DType::kInt8;
       if (!(scale > 0) || !std::isfinite(scale)) return bad(where + ": an int8 tensor needs a scale > 0");
+    } else if (dtype == "uint8") {
+      d.dtype = DType::kUInt8;
     } else if (dtype != "float32") {
       return bad(where + ": unknown dtype '" + dtype + "'");
+    }
+    d.host = d.dtype;
+    std::string host;
+    if (!(st = json::opt_string(t, "hostDtype", where, &host)).is_ok()) return st;
+    if (host == "float16" && d.dtype == DType::kFloat32) {
+      d.host = DType::kFloat16;
+    } else if (!host.empty() && host != dtype) {
+      return bad(where + ": hostDtype '" + host + "' does not go with dtype '" + dtype + "' (float16 goes with float32)");
     }
     d.scale = static_cast<float>(scale);
     g.tensors.push_back(std::move(d));
@@ -136,7 +167,7 @@ Status parse_graph(const std::string& json_text, Graph* out) {
   std::vector<bool> written(g.tensors.size(), false);
   for (int id : g.inputs) {
     if (written[id]) return bad("input '" + g.tensors[id].name + "' is listed twice");
-    if (g.tensors[id].dtype != DType::kFloat32) return bad("input '" + g.tensors[id].name + "' must be float32");
+    if (g.tensors[id].dtype == DType::kInt8) return bad("input '" + g.tensors[id].name + "' must be float32 or uint8");
     written[id] = true;
   }
   const json::Value* nodes = root.get("nodes");
@@ -190,9 +221,17 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     }
     for (int id : node.outputs) {
       if (written[id]) return bad(where + " writes '" + g.tensors[id].name + "', which is already written");
+      if (g.tensors[id].dtype == DType::kUInt8) return bad(where + " writes '" + g.tensors[id].name + "': uint8 is an input form only");
       written[id] = true;
     }
     g.nodes.push_back(std::move(node));
+  }
+  for (size_t id = 0; id < g.tensors.size(); ++id) {
+    const bool io = std::find(g.inputs.begin(), g.inputs.end(), static_cast<int>(id)) != g.inputs.end() ||
+                    std::find(g.outputs.begin(), g.outputs.end(), static_cast<int>(id)) != g.outputs.end();
+    if (g.tensors[id].host != g.tensors[id].dtype && !io) {
+      return bad("tensor '" + g.tensors[id].name + "': a hostDtype is for graph inputs and outputs only");
+    }
   }
   for (int id : g.outputs) {
     if (!written[id]) return bad("output '" + g.tensors[id].name + "' is never written");

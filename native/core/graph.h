@@ -11,8 +11,15 @@
 
 namespace trtn {
 
-/// Storage type of a tensor.
-enum class DType { kFloat32, kInt8 };
+/// Storage type of a tensor. kInt8 is quantized (real = q * scale); kUInt8 is raw 8-bit image data,
+/// on graph inputs only (a Preprocess node turns it into floats); kFloat16 is only a host form
+/// (TensorDesc::host): the form a float32 input or output crosses between host and device in.
+enum class DType { kFloat32, kInt8, kUInt8, kFloat16 };
+
+/// Bytes of one element.
+int dtype_bytes(DType t);
+/// "float32", "int8", "uint8", "float16".
+const char* dtype_name(DType t);
 
 /// Precision a node computes in (docs/int8.md and docs/engine.md define each).
 enum class Precision { kFP32, kTF32, kFP16, kINT8 };
@@ -26,6 +33,9 @@ struct TensorDesc {
   DType dtype = DType::kFloat32;
   float scale = 0.0f;  // int8 tensors: real value = q * scale
   int64_t volume = 1;  // elements per image
+  /// Inputs and outputs: the form the host hands or receives (JSON "hostDtype"): the dtype itself,
+  /// or kFloat16 for a float32 tensor that crosses as float16 (converted on the device).
+  DType host = DType::kFloat32;
 };
 
 /// A per-channel affine layer folded into a GEMM node (BatchNorm, Scale, Bias).

@@ -91,6 +91,11 @@ bool SerialQueue::post(std::function<void()> task) {
   return true;
 }
 
+size_t SerialQueue::pending() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->tasks.size();
+}
+
 TaskPool::TaskPool(int threads, std::string name) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this, name] {

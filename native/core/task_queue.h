@@ -30,6 +30,8 @@ class SerialQueue {
 
   /// Queues `task`; false once the queue is stopping (the task is then dropped).
   bool post(std::function<void()> task);
+  /// Tasks queued behind the one running (a lane uses it to see whether more work is coming).
+  size_t pending() const;
 
  private:
   struct Shared;

@@ -5,10 +5,10 @@
 
 #include <string>
 
-#include "backends/cuda/cuda_check.h"
+#include "gpu/cuda_check.h"
 #include "backends/cuda/op.h"
 
-namespace trtn::cuda {
+namespace trtn::gpu {
 
 Status cuda_status(cudaError_t err, const char* call, const char* file, int line) {
   if (err == cudaSuccess) return Status::ok();
@@ -60,4 +60,4 @@ void DeviceBuffer::reset() {
   bytes_ = 0;
 }
 
-}  // namespace trtn::cuda
+}  // namespace trtn::gpu

@@ -178,7 +178,7 @@ describe('cli: calibrate and build --calib', function () {
         const one = tmp('npy-one.calib');
         const r1 = await calibrate('--data', data, '--batch-size', '3', '--batches', '1', '--algorithm', 'minmax', '-o', one);
         assert.equal(r1.code, 0, r1.err);
-        assert.match(r1.err, /over 1 batches/);
+        assert.match(r1.err, /over 1 batch in/);
         assert.equal(readCache(one).scales.get('data'), Math.fround(maxAbs(a) / 127));
       });
 

@@ -24,11 +24,17 @@ class CpuEngine;
 class CpuContext : public Context {
  public:
   explicit CpuContext(const CpuEngine* engine) : engine_(engine) {}
-  Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                 TensorHistograms* stats) override;
+  /// Runs the inference to the end (the cpu backend has nothing to overlap).
+  Status submit(Inference* inf) override;
+  Status wait(Inference* /*inf*/) override { return Status::ok(); }
 
  private:
   Status reserve(int batch);
+  Status run(Inference* inf);
+  /// Copies input i into the arena (float16 widened to float32), rounding for FP16 engines.
+  Status load_input(size_t i, const Inference& inf, uint8_t* at);
+  /// Copies output i out of the arena (narrowed to float16 where that is its host form).
+  void store_output(size_t i, const Inference& inf, const uint8_t* at) const;
 
   const CpuEngine* engine_;
   std::unique_ptr<uint8_t[]> storage_;
@@ -111,14 +117,56 @@ Status CpuContext::reserve(int batch) {
   return Status::ok();
 }
 
-Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                           TensorHistograms* stats) {
+Status CpuContext::submit(Inference* inf) {
+  const auto t0 = std::chrono::steady_clock::now();
+  inf->timing = RunTiming{};
+  inf->profile = LayerProfile{};
+  Status st = run(inf);
+  inf->timing.enqueue_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return st;
+}
+
+Status CpuContext::load_input(size_t i, const Inference& inf, uint8_t* at) {
   const Graph& g = engine_->graph();
+  const TensorDesc& d = g.tensors[g.inputs[i]];
+  const int64_t n = d.volume * inf.batch;
+  if (inf.options.transfers) {
+    if (d.host == DType::kFloat16) {
+      const auto* src = static_cast<const uint16_t*>(inf.io.inputs[i]);
+      auto* dst = reinterpret_cast<float*>(at);
+      for (int64_t k = 0; k < n; ++k) dst[k] = numeric::half_bits_to_float(src[k]);
+    } else {
+      std::memcpy(at, inf.io.inputs[i], static_cast<size_t>(n) * dtype_bytes(d.dtype));
+    }
+  }
+  if (d.dtype == DType::kUInt8) return Status::ok();  // raw image bytes: the Preprocess node reads them
+  auto* p = reinterpret_cast<float*>(at);
+  if (g.precision == Precision::kFP16) round_half_in_place(p, n, ThreadPool::shared());
+  return inf.stats != nullptr ? inf.stats->add(g.inputs[i], p, n, d.name) : Status::ok();
+}
+
+void CpuContext::store_output(size_t i, const Inference& inf, const uint8_t* at) const {
+  const Graph& g = engine_->graph();
+  const TensorDesc& d = g.tensors[g.outputs[i]];
+  const int64_t n = d.volume * inf.batch;
+  if (!inf.options.transfers) return;
+  if (d.host == DType::kFloat16) {
+    const auto* src = reinterpret_cast<const float*>(at);
+    auto* dst = static_cast<uint16_t*>(inf.io.outputs[i]);
+    for (int64_t k = 0; k < n; ++k) dst[k] = numeric::float_to_half_bits(src[k]);
+  } else {
+    std::memcpy(inf.io.outputs[i], at, static_cast<size_t>(n) * sizeof(float));
+  }
+}
+
+Status CpuContext::run(Inference* inf) {
+  const Graph& g = engine_->graph();
+  const int batch = inf->batch;
   if (batch < 1 || batch > g.max_batch) {
     return Status(Code::kInvalidArgument, "batch " + std::to_string(batch) + " is outside [1, " +
                                               std::to_string(g.max_batch) + "]");
   }
-  if (inputs.size() != g.inputs.size() || outputs.size() != g.outputs.size()) {
+  if (inf->io.inputs.size() != g.inputs.size() || inf->io.outputs.size() != g.outputs.size()) {
     return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
   }
   Status st = reserve(batch);
@@ -128,19 +176,12 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
   const MemoryPlan& plan = engine_->plan();
   auto at = [&](int t) { return arena_ + plan.offset[t] * batch; };
   for (size_t i = 0; i < g.inputs.size(); ++i) {
-    const int t = g.inputs[i];
-    const int64_t n = g.tensors[t].volume * batch;
-    if (options_.transfers) std::memcpy(at(t), inputs[i], static_cast<size_t>(n) * sizeof(float));
-    if (g.precision == Precision::kFP16) round_half_in_place(reinterpret_cast<float*>(at(t)), n, pool);
-    if (stats != nullptr) {
-      st = stats->add(t, reinterpret_cast<const float*>(at(t)), n, g.tensors[t].name);
-      if (!st.is_ok()) return st;
-    }
+    if (!(st = load_input(i, *inf, at(g.inputs[i]))).is_ok()) return st;
   }
   std::vector<const void*> in;
   std::vector<void*> out;
-  profile_ = LayerProfile{};
-  if (options_.profile) profile_.node_ms.assign(g.nodes.size(), 0.0);
+  LayerProfile& profile = inf->profile;
+  if (inf->options.profile) profile.node_ms.assign(g.nodes.size(), 0.0);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
     in.clear();
@@ -150,27 +191,22 @@ Status CpuContext::execute(int batch, const std::vector<const float*>& inputs, c
     const auto t0 = std::chrono::steady_clock::now();
     st = engine_->op(i).run(OpArgs{batch, in, out, pool});
     if (!st.is_ok()) return Status(st.code(), "node '" + node.name + "': " + st.message());
-    if (options_.profile) {
-      profile_.node_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (inf->options.profile) {
+      profile.node_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
     for (int t : node.outputs) {
       const TensorDesc& d = g.tensors[t];
-      if (d.dtype != DType::kFloat32) continue;
+      if (d.dtype == DType::kInt8) continue;
       float* p = reinterpret_cast<float*>(at(t));
       if (node.precision == Precision::kFP16) round_half_in_place(p, d.volume * batch, pool);
-      if (stats != nullptr) {
-        st = stats->add(t, p, d.volume * batch, d.name);
+      if (inf->stats != nullptr) {
+        st = inf->stats->add(t, p, d.volume * batch, d.name);
         if (!st.is_ok()) return st;
       }
     }
   }
-  for (size_t i = 0; i < g.outputs.size(); ++i) {
-    const int t = g.outputs[i];
-    if (options_.transfers) {
-      std::memcpy(outputs[i], at(t), static_cast<size_t>(g.tensors[t].volume * batch) * sizeof(float));
-    }
-  }
-  profile_.valid = options_.profile;
+  for (size_t i = 0; i < g.outputs.size(); ++i) store_output(i, *inf, at(g.outputs[i]));
+  profile.valid = inf->options.profile;
   return Status::ok();
 }
 

@@ -19,6 +19,7 @@
 #include "backends/cuda/kernels/statistics.h"
 #include "backends/cuda/op.h"
 #include "backends/cuda/planner.h"
+#include "gpu/run_loop.h"
 #include "core/device_query.h"
 #include "core/json.h"
 
@@ -113,49 +114,46 @@ class CudaEngine : public Engine {
   double tune_seconds_ = 0;
 };
 
-class CudaContext : public Context {
+/// A context: the shared GPU run loop (gpu/run_loop.h) moves the inputs and outputs; this class
+/// computes between the copies: the inputs' conversion from their host form in the slot's staging
+/// into the arena, the nodes, and the outputs' conversion into the slot's staging. The whole
+/// sequence is captured once per batch size and slot into a CUDA graph and replayed.
+class CudaContext : public Context, public gpu::DeviceCompute {
  public:
-  explicit CudaContext(const CudaEngine* engine) : e_(engine), use_graphs_(!env_flag("TRTN_CUDA_NO_GRAPHS")) {}
+  explicit CudaContext(const CudaEngine* engine);
   ~CudaContext() override;
   Status init();
-  Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                 TensorHistograms* stats) override;
-  Status execute_many(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                      int count, int depth, std::vector<QueuedRun>* runs) override;
-  RunTiming last_timing() const override { return timing_; }
+  int depth() const override { return kMaxQueueDepth; }
+  Status submit(Inference* inf) override;
+  Status wait(Inference* inf) override { return loop_.wait(inf, *this); }
+  Status enqueue(Inference& inf, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
+                 cudaStream_t stream) override;
+  Status completed(Inference& inf) override;
 
  private:
-  Status check_call(int batch, size_t inputs, size_t outputs);
-  /// Where the H2D copies read each input: the caller's arrays when they are pinned, else the
-  /// context's pinned staging after a host copy.
-  std::vector<const float*> stage_inputs(int batch, const std::vector<const float*>& inputs);
-  /// Where the D2H copies write each output: the caller's arrays when pinned, else the staging.
-  std::vector<float*> output_targets(int batch, const std::vector<float*>& outputs);
-  float* output_staging(int batch) const;
-  Status enqueue_copies_in(int batch, const std::vector<const float*>& from);
-  Status enqueue_run(int batch, TensorHistograms* stats);
-  Status enqueue_copies_out(int batch, const std::vector<float*>& to);
-  void unstage_outputs(int batch, const std::vector<float*>& outputs);
-  /// Pinned staging is used: the run has transfers and the caller's arrays are not pinned.
-  bool staged() const { return options_.transfers && !options_.host_pinned; }
-  /// Marks the context unusable (a failed wait: the stream's state is unknown) and returns st.
-  Status fail(const Status& st);
+  Status check_call(const Inference& inf) const;
   Status reserve(int batch);
-  Status enqueue_compute(int batch, TensorHistograms* stats, const std::vector<cudaEvent_t>* marks = nullptr);
-  Status read_profile(int nodes);
-  Status observe(int t, int batch, TensorHistograms* stats);
+  /// Inputs from their host form in `in` into the arena; then the nodes; then the outputs into `out`.
+  Status enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out, cudaStream_t stream,
+                         TensorHistograms* stats, bool marks);
+  Status enqueue_graph(int batch, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
+                       cudaStream_t stream);
+  Status read_profile(int nodes, LayerProfile* profile);
+  Status observe(int t, int batch, TensorHistograms* stats, cudaStream_t stream);
   void drop_graphs();
-  /// Inputs / outputs that need a float32 staging tensor on the device (not stored as dense f32).
+  /// A graph input or output stored in the arena exactly in its host form: copied, not converted.
   bool direct(int t) const {
     const Place& p = e_->plan().places[t];
-    return p.elem == Elem::kF32 && p.layout == Layout::kLinear && p.c_offset == 0 &&
-           p.root_image_elems() == e_->graph().tensors[t].volume;
+    const TensorDesc& d = e_->graph().tensors[t];
+    return p.elem == host_elem(d) && p.layout == Layout::kLinear && p.c_offset == 0 && p.root_image_elems() == d.volume;
   }
-  View4 staging_view(int t, float* data, int batch) const {
+  static Elem host_elem(const TensorDesc& d) { return d.host == DType::kFloat16 ? Elem::kF16 : Elem::kF32; }
+  /// A tensor's host form in staging memory at `data`: dense NCHW.
+  View4 staging_view(int t, const void* data, int batch) const {
     const Place& p = e_->plan().places[t];
     View4 v;
-    v.data = data;
-    v.elem = Elem::kF32;
+    v.data = const_cast<void*>(data);
+    v.elem = host_elem(e_->graph().tensors[t]);
     v.layout = Layout::kLinear;
     v.n = batch;
     v.c = v.c_write = static_cast<int32_t>(p.c);
@@ -169,22 +167,14 @@ class CudaContext : public Context {
   }
 
   const CudaEngine* e_;
-  cudaStream_t stream_ = nullptr;
-  cudaEvent_t ev_[4] = {nullptr, nullptr, nullptr, nullptr};
-  std::vector<cudaEvent_t> queue_events_;  // execute_many: 4 per inference in flight
-  std::vector<cudaEvent_t> marks_;  // profiling: before the inputs' reformats, after each node, after the outputs'
-  DeviceBuffer arena_;     // activations, then workspace
-  DeviceBuffer staging_;   // float32 inputs and outputs that are stored otherwise
-  PinnedBuffer host_in_, host_out_;
-  DeviceBuffer stats_dev_;   // AmaxResult, then the 2048 counters
+  gpu::RunLoop loop_;
+  std::vector<cudaEvent_t> marks_;  // profiling: before the inputs' conversion, after each node, after the outputs'
+  DeviceBuffer arena_;              // activations, then workspace
+  DeviceBuffer stats_dev_;          // AmaxResult, then the 2048 counters
   PinnedBuffer stats_host_;
-  int capacity_ = 0;       // batch the device buffers hold
-  int host_capacity_ = 0;  // batch the pinned host buffers hold (only runs with transfers need them)
+  int capacity_ = 0;                // batch the arena holds
   bool use_graphs_;
-  std::map<int, cudaGraphExec_t> graphs_;
-  RunTiming timing_;
-  bool broken_ = false;
-  std::string broken_reason_;
+  std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;  // by (batch, slot)
 };
 
 // ---- engine -------------------------------------------------------------------------------------
@@ -442,77 +432,54 @@ std::string CudaEngine::info_json() const {
 
 // ---- context ------------------------------------------------------------------------------------
 
+namespace {
+
+std::vector<size_t> host_image_bytes(const Graph& g, const std::vector<int>& ids) {
+  std::vector<size_t> bytes;
+  for (int t : ids) bytes.push_back(static_cast<size_t>(g.tensors[t].volume) * dtype_bytes(g.tensors[t].host));
+  return bytes;
+}
+
+}  // namespace
+
+CudaContext::CudaContext(const CudaEngine* engine)
+    : e_(engine),
+      loop_(engine->device(), host_image_bytes(engine->graph(), engine->graph().inputs),
+            host_image_bytes(engine->graph(), engine->graph().outputs)),
+      use_graphs_(!env_flag("TRTN_CUDA_NO_GRAPHS")) {}
+
 CudaContext::~CudaContext() {
   cudaSetDevice(e_->device());
-  if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+  cudaStreamSynchronize(loop_.compute_stream());
   drop_graphs();
-  for (cudaEvent_t& ev : ev_) {
-    if (ev != nullptr) cudaEventDestroy(ev);
-  }
   for (cudaEvent_t ev : marks_) cudaEventDestroy(ev);
-  for (cudaEvent_t ev : queue_events_) cudaEventDestroy(ev);
-  if (stream_ != nullptr) cudaStreamDestroy(stream_);
   cudaGetLastError();
 }
 
 void CudaContext::drop_graphs() {
-  for (auto& [b, exec] : graphs_) cudaGraphExecDestroy(exec);
+  for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
   graphs_.clear();
 }
 
-Status CudaContext::init() {
-  TRTN_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  for (cudaEvent_t& ev : ev_) TRTN_CUDA_TRY(cudaEventCreate(&ev));
-  return Status::ok();
-}
+Status CudaContext::init() { return loop_.init(); }
 
 Status CudaContext::reserve(int batch) {
   if (Status st = check_index_range(e_->index_range(), batch); !st.is_ok()) return st;
-  const Graph& g = e_->graph();
-  if (batch > capacity_) {
-    drop_graphs();
-    arena_.reset();
-    staging_.reset();
-    capacity_ = 0;
-    const size_t arena = static_cast<size_t>(e_->plan().arena_per_image) * batch + e_->workspace_bytes(batch);
-    Status st = arena_.allocate(arena, "the activations of batch " + std::to_string(batch));
-    if (!st.is_ok()) return st;
-    int64_t staged = 0;
-    for (int t : g.inputs) {
-      if (!direct(t)) staged += g.tensors[t].volume;
-    }
-    for (int t : g.outputs) {
-      if (!direct(t)) staged += g.tensors[t].volume;
-    }
-    if (staged > 0) {
-      st = staging_.allocate(static_cast<size_t>(staged) * batch * sizeof(float),
-                             "float32 input / output staging of batch " + std::to_string(batch));
-      if (!st.is_ok()) return st;
-    }
-    capacity_ = batch;
+  if (batch <= capacity_) return Status::ok();
+  if (loop_.in_flight() > 0) {
+    return Status(Code::kInternal, "cuda context: a larger batch needs no inference in flight (its memory is replaced)");
   }
-  if (staged() && batch > host_capacity_) {
-    // Pinned host staging is only needed for copies: a run without them (a benchmark of a huge
-    // batch) takes no host memory.
-    host_in_.reset();
-    host_out_.reset();
-    host_capacity_ = 0;
-    int64_t in_floats = 0, out_floats = 0;
-    for (int t : g.inputs) in_floats += g.tensors[t].volume;
-    for (int t : g.outputs) out_floats += g.tensors[t].volume;
-    Status st = host_in_.allocate(static_cast<size_t>(in_floats) * batch * sizeof(float), "inputs");
-    if (st.is_ok()) st = host_out_.allocate(static_cast<size_t>(out_floats) * batch * sizeof(float), "outputs");
-    if (!st.is_ok()) {
-      host_in_.reset();
-      host_out_.reset();
-      return st;
-    }
-    host_capacity_ = batch;
-  }
+  drop_graphs();
+  arena_.reset();
+  capacity_ = 0;
+  const size_t arena = static_cast<size_t>(e_->plan().arena_per_image) * batch + e_->workspace_bytes(batch);
+  Status st = arena_.allocate(arena, "the activations of batch " + std::to_string(batch));
+  if (!st.is_ok()) return st;
+  capacity_ = batch;
   return Status::ok();
 }
 
-Status CudaContext::observe(int t, int batch, TensorHistograms* stats) {
+Status CudaContext::observe(int t, int batch, TensorHistograms* stats, cudaStream_t stream) {
   const TensorDesc& d = e_->graph().tensors[t];
   if (d.dtype != DType::kFloat32) return Status::ok();
   constexpr size_t kCounters = TensorHistograms::kBins * sizeof(unsigned long long);
@@ -524,10 +491,10 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats) {
   auto* result = stats_dev_.as<AmaxResult>();
   auto* counters = reinterpret_cast<unsigned long long*>(stats_dev_.as<char>() + sizeof(AmaxResult));
   const View4 v = e_->view(t, arena_.as<char>(), batch);
-  Status st = launch_amax(v, result, stream_);
+  Status st = launch_amax(v, result, stream);
   if (!st.is_ok()) return st;
-  TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), result, sizeof(AmaxResult), cudaMemcpyDeviceToHost, stream_));
-  TRTN_CUDA_TRY(cudaStreamSynchronize(stream_));
+  TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), result, sizeof(AmaxResult), cudaMemcpyDeviceToHost, stream));
+  TRTN_CUDA_TRY(cudaStreamSynchronize(stream));
   AmaxResult r;
   std::memcpy(&r, stats_host_.floats(), sizeof r);
   if (r.first_bad != ~0ULL) return TensorHistograms::non_finite(d.name, static_cast<int64_t>(r.first_bad / 2), r.first_bad % 2 == 1);
@@ -538,10 +505,10 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats) {
     stats->add_zeros(t, d.volume * batch);
     return Status::ok();
   }
-  TRTN_CUDA_TRY(cudaMemsetAsync(counters, 0, kCounters, stream_));
-  if (!(st = launch_histogram(v, TensorHistograms::kBins / range, counters, stream_)).is_ok()) return st;
-  TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), counters, kCounters, cudaMemcpyDeviceToHost, stream_));
-  TRTN_CUDA_TRY(cudaStreamSynchronize(stream_));
+  TRTN_CUDA_TRY(cudaMemsetAsync(counters, 0, kCounters, stream));
+  if (!(st = launch_histogram(v, TensorHistograms::kBins / range, counters, stream)).is_ok()) return st;
+  TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), counters, kCounters, cudaMemcpyDeviceToHost, stream));
+  TRTN_CUDA_TRY(cudaStreamSynchronize(stream));
   std::vector<int64_t> counts(TensorHistograms::kBins);
   const auto* host = reinterpret_cast<const unsigned long long*>(stats_host_.floats());
   for (int b = 0; b < TensorHistograms::kBins; ++b) counts[b] = static_cast<int64_t>(host[b]);
@@ -549,295 +516,142 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats) {
   return Status::ok();
 }
 
-Status CudaContext::enqueue_compute(int batch, TensorHistograms* stats, const std::vector<cudaEvent_t>* marks) {
+Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
+                                    cudaStream_t stream, TensorHistograms* stats, bool marks) {
   const Graph& g = e_->graph();
-  auto mark = [&](size_t k) { return marks == nullptr ? Status::ok() : TRTN_CUDA_STATUS(cudaEventRecord((*marks)[k], stream_)); };
+  auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
   if (Status st = mark(0); !st.is_ok()) return st;
   char* base = arena_.as<char>();
   void* workspace = base + e_->plan().arena_per_image * batch;
-  float* staged = staging_.as<float>();
-  for (int t : g.inputs) {
-    if (direct(t)) continue;
-    Status st = launch_reformat(staging_view(t, staged, batch), e_->view(t, base, batch), stream_);
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const int t = g.inputs[i];
+    const View4 dst = e_->view(t, base, batch);
+    Status st = direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(dst.data, in[i], static_cast<size_t>(g.tensors[t].volume) * batch *
+                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDeviceToDevice, stream))
+                          : launch_reformat(staging_view(t, in[i], batch), dst, stream);
     if (!st.is_ok()) return st;
-    staged += g.tensors[t].volume * batch;
   }
   if (Status st = mark(1); !st.is_ok()) return st;
   if (stats != nullptr) {
     for (int t : g.inputs) {
-      Status st = observe(t, batch, stats);
+      Status st = observe(t, batch, stats, stream);
       if (!st.is_ok()) return st;
     }
   }
-  std::vector<View4> in, out;
+  std::vector<View4> vin, vout;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const CudaOp* op = e_->op(i);
     if (op != nullptr) {
-      e_->views(i, base, batch, &in, &out);
-      Status st = op->run(RunArgs{batch, in, out, stream_, workspace});
+      e_->views(i, base, batch, &vin, &vout);
+      Status st = op->run(RunArgs{batch, vin, vout, stream, workspace});
       if (!st.is_ok()) return Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
     }
     if (Status st = mark(2 + i); !st.is_ok()) return st;
     if (stats != nullptr) {
       for (int t : g.nodes[i].outputs) {
-        Status st = observe(t, batch, stats);
+        Status st = observe(t, batch, stats, stream);
         if (!st.is_ok()) return st;
       }
     }
   }
-  for (int t : g.outputs) {
-    if (direct(t)) continue;
-    Status st = launch_reformat(e_->view(t, base, batch), staging_view(t, staged, batch), stream_);
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
+    const int t = g.outputs[i];
+    const View4 src = e_->view(t, base, batch);
+    Status st = direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(out[i], src.data, static_cast<size_t>(g.tensors[t].volume) * batch *
+                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDeviceToDevice, stream))
+                          : launch_reformat(src, staging_view(t, out[i], batch), stream);
     if (!st.is_ok()) return st;
-    staged += g.tensors[t].volume * batch;
   }
   return mark(2 + g.nodes.size());
 }
 
-Status CudaContext::read_profile(int nodes) {
-  auto between = [&](size_t a, size_t b, double* ms) {
-    float v = 0;
-    Status st = TRTN_CUDA_STATUS(cudaEventElapsedTime(&v, marks_[a], marks_[b]));
-    *ms = v;
-    return st;
-  };
-  profile_.node_ms.assign(nodes, 0.0);
-  double in_ms = 0, out_ms = 0;
-  if (Status st = between(0, 1, &in_ms); !st.is_ok()) return st;
-  if (Status st = between(1 + nodes, 2 + nodes, &out_ms); !st.is_ok()) return st;
-  for (int i = 0; i < nodes; ++i) {
-    if (Status st = between(1 + i, 2 + i, &profile_.node_ms[i]); !st.is_ok()) return st;
-  }
-  profile_.reformat_ms = in_ms + out_ms;
-  profile_.valid = true;
-  return Status::ok();
-}
-
-Status CudaContext::check_call(int batch, size_t inputs, size_t outputs) {
-  const Graph& g = e_->graph();
-  if (batch < 1 || batch > g.max_batch) {
-    return Status(Code::kInvalidArgument, "batch " + std::to_string(batch) + " is outside [1, " +
-                                              std::to_string(g.max_batch) + "]");
-  }
-  if (inputs != g.inputs.size() || outputs != g.outputs.size()) {
-    return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
-  }
-  if (broken_) return Status(Code::kCuda, "this execution context is unusable after an earlier CUDA failure: " + broken_reason_);
-  TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
-  return reserve(batch);
-}
-
-std::vector<const float*> CudaContext::stage_inputs(int batch, const std::vector<const float*>& inputs) {
-  if (!staged()) return inputs;
-  const Graph& g = e_->graph();
-  std::vector<const float*> from;
-  float* pin = host_in_.floats();
-  for (size_t i = 0; i < g.inputs.size(); ++i) {
-    const size_t n = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
-    std::memcpy(pin, inputs[i], n * sizeof(float));
-    from.push_back(pin);
-    pin += n;
-  }
-  return from;
-}
-
-std::vector<float*> CudaContext::output_targets(int batch, const std::vector<float*>& outputs) {
-  if (!staged()) return outputs;
-  const Graph& g = e_->graph();
-  std::vector<float*> to;
-  float* pout = host_out_.floats();
-  for (int t : g.outputs) {
-    to.push_back(pout);
-    pout += static_cast<size_t>(g.tensors[t].volume) * batch;
-  }
-  return to;
-}
-
-float* CudaContext::output_staging(int batch) const {
-  // The inputs' staging tensors come first in the staging buffer, then the outputs'.
-  float* staged = staging_.as<float>();
-  for (int t : e_->graph().inputs) {
-    if (!direct(t)) staged += static_cast<size_t>(e_->graph().tensors[t].volume) * batch;
-  }
-  return staged;
-}
-
-Status CudaContext::enqueue_copies_in(int batch, const std::vector<const float*>& from) {
-  const Graph& g = e_->graph();
-  char* base = arena_.as<char>();
-  float* staged = staging_.as<float>();
-  for (size_t i = 0; i < g.inputs.size() && options_.transfers; ++i) {
-    const int t = g.inputs[i];
-    const size_t n = static_cast<size_t>(g.tensors[t].volume) * batch;
-    void* dst = direct(t) ? e_->view(t, base, batch).data : staged;
-    TRTN_CUDA_TRY(cudaMemcpyAsync(dst, from[i], n * sizeof(float), cudaMemcpyHostToDevice, stream_));
-    if (!direct(t)) staged += n;
-  }
-  return Status::ok();
-}
-
-Status CudaContext::enqueue_copies_out(int batch, const std::vector<float*>& to) {
-  const Graph& g = e_->graph();
-  char* base = arena_.as<char>();
-  const float* staged = output_staging(batch);
-  for (size_t i = 0; i < g.outputs.size() && options_.transfers; ++i) {
-    const int t = g.outputs[i];
-    const size_t n = static_cast<size_t>(g.tensors[t].volume) * batch;
-    const void* src = direct(t) ? e_->view(t, base, batch).data : staged;
-    TRTN_CUDA_TRY(cudaMemcpyAsync(to[i], src, n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
-    if (!direct(t)) staged += n;
-  }
-  return Status::ok();
-}
-
-void CudaContext::unstage_outputs(int batch, const std::vector<float*>& outputs) {
-  if (!staged()) return;
-  const Graph& g = e_->graph();
-  const float* pout = host_out_.floats();
-  for (size_t i = 0; i < g.outputs.size(); ++i) {
-    const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
-    std::memcpy(outputs[i], pout, n * sizeof(float));
-    pout += n;
-  }
-}
-
-Status CudaContext::enqueue_run(int batch, TensorHistograms* stats) {
-  if (stats != nullptr || !use_graphs_ || !options_.graphs || options_.profile) {
-    return enqueue_compute(batch, stats, options_.profile ? &marks_ : nullptr);
-  }
-  auto it = graphs_.find(batch);
+Status CudaContext::enqueue_graph(int batch, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
+                                  cudaStream_t stream) {
+  auto it = graphs_.find({batch, slot});
   if (it == graphs_.end()) {
     cudaGraph_t graph = nullptr;
-    TRTN_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    Status st = enqueue_compute(batch, nullptr);
-    cudaError_t end = cudaStreamEndCapture(stream_, &graph);
+    TRTN_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    Status st = enqueue_compute(batch, in, out, stream, nullptr, false);
+    cudaError_t end = cudaStreamEndCapture(stream, &graph);
     cudaGraphExec_t exec = nullptr;
-    if (st.is_ok() && end == cudaSuccess) {
-      end = cudaGraphInstantiate(&exec, graph, 0);
-    }
+    if (st.is_ok() && end == cudaSuccess) end = cudaGraphInstantiate(&exec, graph, 0);
     if (graph != nullptr) cudaGraphDestroy(graph);
     if (!st.is_ok()) return st;
     if (end != cudaSuccess) {
       // Capture is an optimisation: run directly from now on.
       cudaGetLastError();
       use_graphs_ = false;
-      return enqueue_compute(batch, nullptr);
+      return enqueue_compute(batch, in, out, stream, nullptr, false);
     }
-    it = graphs_.emplace(batch, exec).first;
+    it = graphs_.emplace(std::make_pair(batch, slot), exec).first;
   }
-  return TRTN_CUDA_STATUS(cudaGraphLaunch(it->second, stream_));
+  return TRTN_CUDA_STATUS(cudaGraphLaunch(it->second, stream));
 }
 
-Status CudaContext::fail(const Status& st) {
-  broken_ = true;
-  broken_reason_ = st.message();
-  return st;
-}
-
-Status CudaContext::execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                            TensorHistograms* stats) {
-  const Graph& g = e_->graph();
-  if (Status st = check_call(batch, inputs.size(), outputs.size()); !st.is_ok()) return st;
-  timing_ = RunTiming{};
-  const auto submit_start = std::chrono::steady_clock::now();
+Status CudaContext::enqueue(Inference& inf, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
+                            cudaStream_t stream) {
   if (env_flag("TRTN_CUDA_POISON")) {
     // Tests: every activation starts as NaN (int8: -1), so a value no kernel writes shows.
-    TRTN_CUDA_TRY(cudaMemsetAsync(arena_.get(), 0xFF, arena_.bytes(), stream_));
-    if (staging_.bytes() > 0) TRTN_CUDA_TRY(cudaMemsetAsync(staging_.get(), 0xFF, staging_.bytes(), stream_));
+    TRTN_CUDA_TRY(cudaMemsetAsync(arena_.get(), 0xFF, arena_.bytes(), stream));
   }
-  // Host -> pinned (all inputs first, so the H2D events time the copies alone) -> device.
-  const std::vector<const float*> from = stage_inputs(batch, inputs);
-  const std::vector<float*> to = output_targets(batch, outputs);
-  TRTN_CUDA_TRY(cudaEventRecord(ev_[0], stream_));
-  if (Status st = enqueue_copies_in(batch, from); !st.is_ok()) return st;
-  TRTN_CUDA_TRY(cudaEventRecord(ev_[1], stream_));
-  profile_ = LayerProfile{};
-  if (options_.profile) {
-    while (marks_.size() < g.nodes.size() + 3) {
+  const RunOptions& o = inf.options;
+  if (inf.stats != nullptr || !use_graphs_ || !o.graphs || o.profile) {
+    return enqueue_compute(inf.batch, in, out, stream, inf.stats, o.profile);
+  }
+  return enqueue_graph(inf.batch, slot, in, out, stream);
+}
+
+Status CudaContext::completed(Inference& inf) {
+  inf.profile = LayerProfile{};
+  return inf.options.profile ? read_profile(static_cast<int>(e_->graph().nodes.size()), &inf.profile) : Status::ok();
+}
+
+Status CudaContext::read_profile(int nodes, LayerProfile* profile) {
+  auto between = [&](size_t a, size_t b, double* ms) {
+    float v = 0;
+    Status st = TRTN_CUDA_STATUS(cudaEventElapsedTime(&v, marks_[a], marks_[b]));
+    *ms = v;
+    return st;
+  };
+  profile->node_ms.assign(nodes, 0.0);
+  double in_ms = 0, out_ms = 0;
+  if (Status st = between(0, 1, &in_ms); !st.is_ok()) return st;
+  if (Status st = between(1 + nodes, 2 + nodes, &out_ms); !st.is_ok()) return st;
+  for (int i = 0; i < nodes; ++i) {
+    if (Status st = between(1 + i, 2 + i, &profile->node_ms[i]); !st.is_ok()) return st;
+  }
+  profile->reformat_ms = in_ms + out_ms;
+  profile->valid = true;
+  return Status::ok();
+}
+
+Status CudaContext::check_call(const Inference& inf) const {
+  const Graph& g = e_->graph();
+  if (inf.batch < 1 || inf.batch > g.max_batch) {
+    return Status(Code::kInvalidArgument, "batch " + std::to_string(inf.batch) + " is outside [1, " +
+                                              std::to_string(g.max_batch) + "]");
+  }
+  if (inf.io.inputs.size() != g.inputs.size() || inf.io.outputs.size() != g.outputs.size()) {
+    return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
+  }
+  if ((inf.stats != nullptr || inf.options.profile) && loop_.in_flight() > 0) {
+    return Status(Code::kInternal, "cuda context: calibration and profiles run with no other inference in flight");
+  }
+  return loop_.usable();
+}
+
+Status CudaContext::submit(Inference* inf) {
+  if (Status st = check_call(*inf); !st.is_ok()) return st;
+  TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
+  if (Status st = reserve(inf->batch); !st.is_ok()) return st;
+  if (inf->options.profile) {
+    while (marks_.size() < e_->graph().nodes.size() + 3) {
       cudaEvent_t ev = nullptr;
       TRTN_CUDA_TRY(cudaEventCreate(&ev));
       marks_.push_back(ev);
     }
   }
-  if (Status st = enqueue_run(batch, stats); !st.is_ok()) {
-    cudaStreamSynchronize(stream_);
-    cudaGetLastError();
-    return st;
-  }
-  TRTN_CUDA_TRY(cudaEventRecord(ev_[2], stream_));
-  // Device -> pinned -> host.
-  if (Status st = enqueue_copies_out(batch, to); !st.is_ok()) return st;
-  TRTN_CUDA_TRY(cudaEventRecord(ev_[3], stream_));
-  const double enqueue_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - submit_start).count();
-  if (Status st = TRTN_CUDA_STATUS(cudaStreamSynchronize(stream_)); !st.is_ok()) return fail(st);
-  unstage_outputs(batch, outputs);
-  float ms[3] = {0, 0, 0};
-  for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], ev_[k], ev_[k + 1]));
-  timing_ = RunTiming{true, ms[0], ms[1], ms[2], enqueue_ms};
-  if (options_.profile) return read_profile(static_cast<int>(g.nodes.size()));
-  return Status::ok();
-}
-
-Status CudaContext::execute_many(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                                 int count, int depth, std::vector<QueuedRun>* runs) {
-  if (count < 1 || depth < 1 || depth > kMaxQueueDepth) {
-    return Status(Code::kInvalidArgument, "execute_many: count must be >= 1 and depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
-  }
-  if (options_.profile) return Status(Code::kInvalidArgument, "per-layer profiles time one inference at a time: queue depth 1");
-  if (Status st = check_call(batch, inputs.size(), outputs.size()); !st.is_ok()) return st;
-  // One set of 4 events (before the copies in, after them, after the compute, after the copies out)
-  // per inference in flight.
-  while (queue_events_.size() < static_cast<size_t>(4 * depth)) {
-    cudaEvent_t ev = nullptr;
-    TRTN_CUDA_TRY(cudaEventCreate(&ev));
-    queue_events_.push_back(ev);
-  }
-  runs->assign(count, QueuedRun{});
-  const auto start = std::chrono::steady_clock::now();
-  const auto since = [&start]() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
-  // The inputs are staged once; every inference copies them in from there (stream order keeps
-  // an inference's copies behind the one before it), and the last one's outputs come back.
-  const std::vector<const float*> from = stage_inputs(batch, inputs);
-  const std::vector<float*> to = output_targets(batch, outputs);
-  const auto finish = [&](int i) -> Status {
-    cudaEvent_t* ev = &queue_events_[4 * (i % depth)];
-    if (Status st = TRTN_CUDA_STATUS(cudaEventSynchronize(ev[3])); !st.is_ok()) return fail(st);
-    QueuedRun& r = (*runs)[i];
-    r.done_ms = since();
-    float ms[3] = {0, 0, 0};
-    for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], ev[k], ev[k + 1]));
-    r.timing.valid = true;
-    r.timing.h2d_ms = ms[0];
-    r.timing.compute_ms = ms[1];
-    r.timing.d2h_ms = ms[2];
-    return Status::ok();
-  };
-  for (int i = 0; i < count; ++i) {
-    if (i >= depth) {
-      if (Status st = finish(i - depth); !st.is_ok()) return st;
-    }
-    cudaEvent_t* ev = &queue_events_[4 * (i % depth)];
-    QueuedRun& r = (*runs)[i];
-    r.submit_ms = since();
-    TRTN_CUDA_TRY(cudaEventRecord(ev[0], stream_));
-    if (Status st = enqueue_copies_in(batch, from); !st.is_ok()) return st;
-    TRTN_CUDA_TRY(cudaEventRecord(ev[1], stream_));
-    if (Status st = enqueue_run(batch, nullptr); !st.is_ok()) {
-      cudaStreamSynchronize(stream_);
-      cudaGetLastError();
-      return st;
-    }
-    TRTN_CUDA_TRY(cudaEventRecord(ev[2], stream_));
-    if (Status st = enqueue_copies_out(batch, to); !st.is_ok()) return st;
-    TRTN_CUDA_TRY(cudaEventRecord(ev[3], stream_));
-    r.timing.enqueue_ms = since() - r.submit_ms;
-  }
-  for (int i = std::max(0, count - depth); i < count; ++i) {
-    if (Status st = finish(i); !st.is_ok()) return st;
-  }
-  unstage_outputs(batch, outputs);
-  timing_ = runs->back().timing;
-  return Status::ok();
+  return loop_.submit(inf, *this);
 }
 
 // ---- backend ------------------------------------------------------------------------------------

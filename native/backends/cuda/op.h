@@ -12,11 +12,19 @@
 #include <string>
 #include <vector>
 
-#include "backends/cuda/cuda_check.h"
+#include "gpu/cuda_check.h"
 #include "backends/cuda/format.h"
 #include "core/op_init.h"
 
 namespace trtn::cuda {
+
+// The shared GPU utilities (native/gpu/), as the cuda backend's own names.
+using gpu::cuda_status;
+using gpu::DeviceBuffer;
+using gpu::memory_report;
+using gpu::PinnedAllocator;
+using gpu::PinnedBuffer;
+using gpu::select_device;
 
 /// Where a tensor lives, fixed when the engine is planned (see format.h).
 struct Place {

@@ -22,7 +22,8 @@
 #ifdef TRTN_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "backends/cuda/cuda_check.h"
+#include "gpu/cuda_check.h"
+#include "gpu/run_loop.h"
 #endif
 
 #ifndef TRTN_NO_CUDA_NOTE
@@ -242,8 +243,8 @@ Status read_section(const std::vector<uint8_t>& bytes, Section* s) {
   return Status::ok();
 }
 
-using cuda::DeviceBuffer;
-using cuda::PinnedBuffer;
+using gpu::DeviceBuffer;
+using gpu::PinnedBuffer;
 
 class TrtBackendEngine : public Engine {
  public:
@@ -254,7 +255,7 @@ class TrtBackendEngine : public Engine {
   /// Picks the GPU; fills section_.sm and the device name.
   Status choose_device(int index) {
     cudaDeviceProp prop{};
-    Status st = cuda::select_device(index, "tensorrt", &prop);
+    Status st = gpu::select_device(index, "tensorrt", &prop);
     if (!st.is_ok()) return st;
     device_ = index;
     sm_ = prop.major * 10 + prop.minor;
@@ -316,7 +317,7 @@ class TrtBackendEngine : public Engine {
            ",\"deviceMemoryBytes\":" + std::to_string(m_.engine_device_memory(engine_)) + "}";
   }
   std::shared_ptr<const HostAllocator> host_allocator() const override {
-    return std::make_shared<const cuda::PinnedAllocator>(device_);
+    return std::make_shared<const gpu::PinnedAllocator>(device_);
   }
 
   const Module& module() const { return m_; }
@@ -347,134 +348,65 @@ class TrtBackendEngine : public Engine {
   std::string device_name_;
 };
 
-class TrtBackendContext : public Context {
+/// A context: the shared GPU run loop (gpu/run_loop.h) moves the inputs and outputs through its
+/// staging slots, and TensorRT's enqueueV3 reads and writes the slot's buffers directly.
+class TrtBackendContext : public Context, public gpu::DeviceCompute {
  public:
-  explicit TrtBackendContext(const TrtBackendEngine* e) : e_(e) {}
+  explicit TrtBackendContext(const TrtBackendEngine* e)
+      : e_(e), loop_(e->device(), image_bytes(e->graph(), e->graph().inputs), image_bytes(e->graph(), e->graph().outputs)) {}
   ~TrtBackendContext() override {
     cudaSetDevice(e_->device());
-    if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+    cudaStreamSynchronize(loop_.compute_stream());
     e_->module().context_destroy(context_);
-    for (cudaEvent_t& ev : ev_) {
-      if (ev != nullptr) cudaEventDestroy(ev);
-    }
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
     cudaGetLastError();
   }
 
   Status init() {
-    const Graph& g = e_->graph();
     TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
-    TRTN_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    for (cudaEvent_t& ev : ev_) TRTN_CUDA_TRY(cudaEventCreate(&ev));
-    size_t in_floats = 0, out_floats = 0;
-    for (int t : g.inputs) in_floats += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
-    for (int t : g.outputs) out_floats += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
-    Status st = device_io_.allocate((in_floats + out_floats) * sizeof(float), "the tensorrt inputs and outputs");
+    Status st = loop_.init();
     if (!st.is_ok()) return st;
-    if (!(st = host_in_.allocate(in_floats * sizeof(float), "the tensorrt input staging")).is_ok()) return st;
-    if (!(st = host_out_.allocate(out_floats * sizeof(float), "the tensorrt output staging")).is_ok()) return st;
-    // Each tensor's device buffer, sized for maxBatchSize.
-    float* p = device_io_.as<float>();
-    for (int t : g.inputs) {
-      d_inputs_.push_back(p);
-      p += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
-    }
-    for (int t : g.outputs) {
-      d_outputs_.push_back(p);
-      p += static_cast<size_t>(g.tensors[t].volume) * g.max_batch;
-    }
     const int rc = e_->module().context_create(e_->handle(), &context_);
     return rc == 0 ? Status::ok() : e_->module().failure(rc, "creating a TensorRT execution context");
   }
 
-  RunTiming last_timing() const override { return timing_; }
+  int depth() const override { return kMaxQueueDepth; }
 
-  Status execute(int batch, const std::vector<const float*>& inputs, const std::vector<float*>& outputs,
-                 TensorHistograms* stats) override {
+  Status submit(Inference* inf) override {
     const Graph& g = e_->graph();
-    if (stats != nullptr) {
+    if (inf->stats != nullptr) {
       return Status(Code::kInvalidArgument, "the tensorrt backend does not collect calibration statistics: "
                                             "calibrate with the cuda or cpu backend and pass the cache");
     }
-    if (batch < 1 || batch > g.max_batch) {
-      return Status(Code::kInvalidArgument, "batch " + std::to_string(batch) + " is outside [1, " +
+    if (inf->batch < 1 || inf->batch > g.max_batch) {
+      return Status(Code::kInvalidArgument, "batch " + std::to_string(inf->batch) + " is outside [1, " +
                                                 std::to_string(g.max_batch) + "]");
     }
-    if (inputs.size() != g.inputs.size() || outputs.size() != g.outputs.size()) {
+    if (inf->io.inputs.size() != g.inputs.size() || inf->io.outputs.size() != g.outputs.size()) {
       return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
     }
-    if (broken_) return Status(Code::kCuda, "this execution context is unusable after an earlier CUDA failure: " + broken_reason_);
-    TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
-    timing_ = RunTiming{};
-    const auto submit_start = std::chrono::steady_clock::now();
-    const bool transfers = options_.transfers;
-    // Pinned callers' arrays are copied from and to directly; others go through the staging.
-    const bool staged = transfers && !options_.host_pinned;
-    // Host -> pinned for every input first, so the H2D events time the copies alone.
-    std::vector<const float*> from = inputs;
-    std::vector<float*> to = outputs;
-    float* pin = host_in_.floats();
-    float* pout = host_out_.floats();
-    for (size_t i = 0; i < g.inputs.size() && staged; ++i) {
-      const size_t n = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
-      std::memcpy(pin, inputs[i], n * sizeof(float));
-      from[i] = pin;
-      pin += n;
-    }
-    for (size_t i = 0; i < g.outputs.size() && staged; ++i) {
-      to[i] = pout;
-      pout += static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
-    }
-    TRTN_CUDA_TRY(cudaEventRecord(ev_[0], stream_));
-    for (size_t i = 0; i < g.inputs.size() && transfers; ++i) {
-      const size_t n = static_cast<size_t>(g.tensors[g.inputs[i]].volume) * batch;
-      TRTN_CUDA_TRY(cudaMemcpyAsync(d_inputs_[i], from[i], n * sizeof(float), cudaMemcpyHostToDevice, stream_));
-    }
-    TRTN_CUDA_TRY(cudaEventRecord(ev_[1], stream_));
-    std::vector<const void*> ins(d_inputs_.begin(), d_inputs_.end());
-    std::vector<void*> outs(d_outputs_.begin(), d_outputs_.end());
-    const int rc = e_->module().enqueue(context_, batch, ins.data(), static_cast<int>(ins.size()), outs.data(),
-                                        static_cast<int>(outs.size()), stream_);
-    if (rc != 0) {
-      const Status st = e_->module().failure(rc, "enqueueV3");
-      cudaStreamSynchronize(stream_);
-      cudaGetLastError();
-      return st;
-    }
-    TRTN_CUDA_TRY(cudaEventRecord(ev_[2], stream_));
-    for (size_t i = 0; i < g.outputs.size() && transfers; ++i) {
-      const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
-      TRTN_CUDA_TRY(cudaMemcpyAsync(to[i], d_outputs_[i], n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
-    }
-    TRTN_CUDA_TRY(cudaEventRecord(ev_[3], stream_));
-    const double enqueue_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - submit_start).count();
-    const Status st = TRTN_CUDA_STATUS(cudaStreamSynchronize(stream_));
-    if (!st.is_ok()) {
-      broken_ = true;
-      broken_reason_ = st.message();
-      return st;
-    }
-    for (size_t i = 0; i < g.outputs.size() && staged; ++i) {
-      const size_t n = static_cast<size_t>(g.tensors[g.outputs[i]].volume) * batch;
-      std::memcpy(outputs[i], to[i], n * sizeof(float));
-    }
-    float ms[3] = {0, 0, 0};
-    for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], ev_[k], ev_[k + 1]));
-    timing_ = RunTiming{true, ms[0], ms[1], ms[2], enqueue_ms};
-    return Status::ok();
+    return loop_.submit(inf, *this);
+  }
+  Status wait(Inference* inf) override { return loop_.wait(inf, *this); }
+
+  Status enqueue(Inference& inf, int /*slot*/, const std::vector<const void*>& in, const std::vector<void*>& out,
+                 cudaStream_t stream) override {
+    std::vector<const void*> ins(in);
+    std::vector<void*> outs(out);
+    const int rc = e_->module().enqueue(context_, inf.batch, ins.data(), static_cast<int>(ins.size()), outs.data(),
+                                        static_cast<int>(outs.size()), stream);
+    return rc == 0 ? Status::ok() : e_->module().failure(rc, "enqueueV3");
   }
 
  private:
+  static std::vector<size_t> image_bytes(const Graph& g, const std::vector<int>& ids) {
+    std::vector<size_t> bytes;
+    for (int t : ids) bytes.push_back(static_cast<size_t>(g.tensors[t].volume) * dtype_bytes(g.tensors[t].host));
+    return bytes;
+  }
+
   const TrtBackendEngine* e_;
+  gpu::RunLoop loop_;
   trtn_trt_context* context_ = nullptr;
-  cudaStream_t stream_ = nullptr;
-  cudaEvent_t ev_[4] = {nullptr, nullptr, nullptr, nullptr};
-  DeviceBuffer device_io_;
-  PinnedBuffer host_in_, host_out_;
-  std::vector<float*> d_inputs_, d_outputs_;
-  RunTiming timing_;
-  bool broken_ = false;
-  std::string broken_reason_;
 };
 
 Status TrtBackendEngine::create_context(std::unique_ptr<Context>* out) {

@@ -8,10 +8,18 @@
 
 #include <cstdint>
 
-#include "backends/cuda/cuda_check.h"
+#include "gpu/cuda_check.h"
 #include "backends/cuda/format.h"
 
 namespace trtn::cuda {
+
+// The shared GPU utilities (native/gpu/), as the cuda backend's own names.
+using gpu::cuda_status;
+using gpu::DeviceBuffer;
+using gpu::memory_report;
+using gpu::PinnedAllocator;
+using gpu::PinnedBuffer;
+using gpu::select_device;
 
 // ---- element access ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@
 #include "core/host_memory.h"
 #include "core/status.h"
 
-namespace trtn::cuda {
+namespace trtn::gpu {
 
 /// The Status for `err` from `call` at file:line (ok for cudaSuccess). Clears the runtime's
 /// last-error state for non-sticky errors.
@@ -87,9 +87,9 @@ class PinnedAllocator : public HostAllocator {
   int device_;
 };
 
-}  // namespace trtn::cuda
+}  // namespace trtn::gpu
 
-#define TRTN_CUDA_STATUS(call) ::trtn::cuda::cuda_status((call), #call, __FILE__, __LINE__)
+#define TRTN_CUDA_STATUS(call) ::trtn::gpu::cuda_status((call), #call, __FILE__, __LINE__)
 
 /// Evaluates a CUDA runtime call; on failure returns its Status from the enclosing function.
 #define TRTN_CUDA_TRY(call)                                      \

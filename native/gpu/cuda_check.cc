@@ -1,13 +1,13 @@
-// Checked CUDA calls (cuda_check.h) and DeviceBuffer (op.h).
-#include "backends/cuda/cuda_check.h"
+// Checked CUDA calls, device and pinned buffers, device selection (cuda_check.h): shared by the cuda
+// and tensorrt backends.
+#include "gpu/cuda_check.h"
 
 #include <cuda_runtime.h>
 
 #include <string>
 
-#include "backends/cuda/op.h"
 
-namespace trtn::cuda {
+namespace trtn::gpu {
 namespace {
 
 /// Errors after which the CUDA context cannot be used again: every later call in this process
@@ -164,4 +164,4 @@ Status select_device(int index, const std::string& backend, cudaDeviceProp* prop
   return Status::ok();
 }
 
-}  // namespace trtn::cuda
+}  // namespace trtn::gpu

@@ -1,0 +1,151 @@
+#include "gpu/run_loop.h"
+
+#include <utility>
+
+namespace trtn::gpu {
+namespace {
+
+double since_ms(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+RunLoop::RunLoop(int device, std::vector<size_t> input_image_bytes, std::vector<size_t> output_image_bytes)
+    : device_(device), in_bytes_(std::move(input_image_bytes)), out_bytes_(std::move(output_image_bytes)) {
+  slots_.reserve(kMaxQueueDepth);
+}
+
+RunLoop::~RunLoop() {
+  cudaSetDevice(device_);
+  for (cudaStream_t s : {in_stream_, compute_, out_stream_}) {
+    if (s != nullptr) cudaStreamSynchronize(s);
+  }
+  for (Slot& slot : slots_) {
+    for (cudaEvent_t ev : slot.ev) {
+      if (ev != nullptr) cudaEventDestroy(ev);
+    }
+  }
+  slots_.clear();  // the buffers go while the device is current
+  for (cudaStream_t s : {in_stream_, compute_, out_stream_}) {
+    if (s != nullptr) cudaStreamDestroy(s);
+  }
+  cudaGetLastError();
+}
+
+Status RunLoop::init() {
+  TRTN_CUDA_TRY(cudaSetDevice(device_));
+  TRTN_CUDA_TRY(cudaStreamCreateWithFlags(&in_stream_, cudaStreamNonBlocking));
+  TRTN_CUDA_TRY(cudaStreamCreateWithFlags(&compute_, cudaStreamNonBlocking));
+  TRTN_CUDA_TRY(cudaStreamCreateWithFlags(&out_stream_, cudaStreamNonBlocking));
+  return Status::ok();
+}
+
+Status RunLoop::usable() const {
+  if (!broken_) return Status::ok();
+  return Status(Code::kCuda, "this execution context is unusable after an earlier CUDA failure: " + broken_reason_);
+}
+
+Status RunLoop::fail(const Status& st) {
+  broken_ = true;
+  broken_reason_ = st.message();
+  return st;
+}
+
+Status RunLoop::reserve(Slot& s, int batch) {
+  if (s.ev[0] == nullptr) {
+    for (cudaEvent_t& ev : s.ev) TRTN_CUDA_TRY(cudaEventCreate(&ev));
+  }
+  if (batch <= s.capacity) return Status::ok();
+  size_t in = 0, out = 0;
+  for (size_t b : in_bytes_) in += (b * batch + 255) / 256 * 256;
+  for (size_t b : out_bytes_) out += (b * batch + 255) / 256 * 256;
+  s.capacity = 0;
+  Status st = s.in.allocate(in, "the input staging of batch " + std::to_string(batch));
+  if (st.is_ok()) st = s.out.allocate(out, "the output staging of batch " + std::to_string(batch));
+  if (!st.is_ok()) return st;
+  // Runs without copies read whatever staging holds: zeros, not garbage that could be NaN.
+  TRTN_CUDA_TRY(cudaMemsetAsync(s.in.get(), 0, s.in.bytes(), in_stream_));
+  TRTN_CUDA_TRY(cudaStreamSynchronize(in_stream_));
+  s.capacity = batch;
+  return Status::ok();
+}
+
+Status RunLoop::submit(Inference* inf, DeviceCompute& compute) {
+  if (Status st = usable(); !st.is_ok()) return st;
+  if (in_flight_ >= kMaxQueueDepth) return Status(Code::kInternal, "run loop: more than " + std::to_string(kMaxQueueDepth) + " inferences in flight");
+  const auto start = std::chrono::steady_clock::now();
+  TRTN_CUDA_TRY(cudaSetDevice(device_));
+  if (free_.empty()) {
+    slots_.emplace_back();
+    free_.push_back(static_cast<int>(slots_.size()) - 1);
+  }
+  const int slot = free_.front();
+  Slot& s = slots_[slot];
+  Status st = reserve(s, inf->batch);
+  if (st.is_ok()) st = enqueue(inf, s, slot, compute);
+  if (!st.is_ok()) {
+    // Whatever was enqueued must finish before the caller's memory may go.
+    for (cudaStream_t stream : {in_stream_, compute_, out_stream_}) cudaStreamSynchronize(stream);
+    cudaGetLastError();
+    return st;
+  }
+  free_.pop_front();
+  flight_.push_back(slot);
+  ++in_flight_;
+  s.submitted = start;
+  inf->timing = RunTiming{};
+  inf->timing.enqueue_ms = since_ms(start);
+  return Status::ok();
+}
+
+Status RunLoop::enqueue(Inference* inf, Slot& s, int slot, DeviceCompute& compute) {
+  const int batch = inf->batch;
+  const bool copies = inf->options.transfers;
+  std::vector<const void*> in;
+  std::vector<void*> out;
+  char* at = s.in.as<char>();
+  for (size_t b : in_bytes_) {
+    in.push_back(at);
+    at += (b * batch + 255) / 256 * 256;
+  }
+  at = s.out.as<char>();
+  for (size_t b : out_bytes_) {
+    out.push_back(at);
+    at += (b * batch + 255) / 256 * 256;
+  }
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[0], in_stream_));
+  for (size_t i = 0; copies && i < in.size(); ++i) {
+    TRTN_CUDA_TRY(cudaMemcpyAsync(const_cast<void*>(in[i]), inf->io.inputs[i], in_bytes_[i] * batch, cudaMemcpyHostToDevice, in_stream_));
+  }
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[1], in_stream_));
+  TRTN_CUDA_TRY(cudaStreamWaitEvent(compute_, s.ev[1], 0));
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[2], compute_));
+  Status st = compute.enqueue(*inf, slot, in, out, compute_);
+  if (!st.is_ok()) return st;
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[3], compute_));
+  TRTN_CUDA_TRY(cudaStreamWaitEvent(out_stream_, s.ev[3], 0));
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[4], out_stream_));
+  for (size_t i = 0; copies && i < out.size(); ++i) {
+    TRTN_CUDA_TRY(cudaMemcpyAsync(inf->io.outputs[i], out[i], out_bytes_[i] * batch, cudaMemcpyDeviceToHost, out_stream_));
+  }
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[5], out_stream_));
+  return Status::ok();
+}
+
+Status RunLoop::wait(Inference* inf, DeviceCompute& compute) {
+  if (flight_.empty()) return Status(Code::kInternal, "run loop: wait without an inference in flight");
+  const int slot = flight_.front();
+  flight_.pop_front();
+  free_.push_back(slot);
+  --in_flight_;
+  Slot& s = slots_[slot];
+  if (Status st = TRTN_CUDA_STATUS(cudaEventSynchronize(s.ev[5])); !st.is_ok()) return fail(st);
+  float ms[3] = {0, 0, 0};
+  for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], s.ev[2 * k], s.ev[2 * k + 1]));
+  const double enqueue_ms = inf->timing.enqueue_ms;
+  inf->timing = RunTiming{true, ms[0], ms[1], ms[2], enqueue_ms};
+  return compute.completed(*inf);
+}
+
+}  // namespace trtn::gpu
