@@ -15,7 +15,7 @@ export {
   nodePrecisions, planExecGraph, planInt8Graph, type ExecGraph, type ExecNode, type ExecTensor, type Int8Plan, type Precision, type UnscaledTensor,
 } from './builder/exec_graph';
 export { checkPlanGraph, PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
-export { Engine, ExecutionContext, Runtime, type DeserializeOptions, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
+export { Engine, ExecutionContext, Runtime, type DeserializeOptions, type HostArray, type InferInputs, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
 export {
   Calibrator, Int8EntropyCalibrator2, Int8EntropyCalibrator, Int8MinMaxCalibrator, Int8LegacyCalibrator, Int8PercentileCalibrator,
   asCalibrator, type BatchSource, type CalibrationAlgorithm, type CalibrationBatch, type CalibratorOptions,

@@ -80,6 +80,9 @@ export interface NativePlanLayout {
   total: number;
 }
 
+/** A typed array of a tensor's host form: float32, float16 bits, or uint8 bytes. */
+export type NativeArray = Float32Array | Uint16Array | Uint8Array;
+
 /** The addon's exports (native/addon/*.h document each). */
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
@@ -98,7 +101,7 @@ export interface NativeAddon {
   disposeEngine(engine: NativeHandle): void;
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;
-  execute(context: NativeHandle, batch: number, inputs: Float32Array[], outputs: Float32Array[],
+  execute(context: NativeHandle, batch: number, inputs: NativeArray[], outputs: NativeArray[],
     histograms?: NativeHandle, options?: { profile?: boolean; transfers?: boolean; graphs?: boolean; count?: number; depth?: number }):
     Promise<NativeRunTiming | undefined>;
   createHistograms(tensorCount: number): NativeHandle;

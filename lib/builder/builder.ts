@@ -17,6 +17,7 @@ import { uniformData } from '../random_data';
 import type { Network } from '../network';
 import { Engine, type EngineDetails } from '../runtime/engine';
 import { nodePrecisions, planExecGraph, planInt8Graph, type ExecGraph, type Precision, type UnscaledTensor } from './exec_graph';
+import { planTensor } from './plan_file';
 
 /** Messages from the builder, by severity. */
 export type LogSeverity = 'warning' | 'info' | 'verbose';
@@ -236,8 +237,8 @@ export class Builder {
     const engine = new Engine(handle, {
       name: graph.name, backend, precision: graph.precision, maxBatchSize: graph.maxBatchSize,
       deviceArch: details.sm === undefined ? null : `sm_${details.sm}`, createdAt: new Date().toISOString(),
-      inputs: graph.inputs.map((id) => ({ name: graph.tensors[id].name, dims: graph.tensors[id].dims })),
-      outputs: graph.outputs.map((id) => ({ name: graph.tensors[id].name, dims: graph.tensors[id].dims })),
+      inputs: graph.inputs.map((id) => planTensor(graph, id)),
+      outputs: graph.outputs.map((id) => planTensor(graph, id)),
     }, json);
     this.report(details);
     if (this.timingCache !== undefined && details.timingCache !== undefined) {

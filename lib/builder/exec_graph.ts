@@ -21,7 +21,14 @@ import { volume } from '../network';
 export type Precision = 'fp32' | 'tf32' | 'fp16' | 'int8';
 
 /** Storage types of execution tensors. */
-export type DType = 'float32' | 'int8';
+export type DType = 'float32' | 'int8' | 'uint8';
+
+/**
+ * The form an engine input or output crosses between host and device in: float32, float16 (a
+ * float32 tensor converted on the device; a Uint16Array of float16 bits on the host) or uint8 (raw
+ * image bytes, turned into floats by a Preprocess node on the device).
+ */
+export type IoDType = 'float32' | 'float16' | 'uint8';
 
 /** One tensor of the execution graph. */
 export interface ExecTensor {
@@ -32,6 +39,13 @@ export interface ExecTensor {
   readonly dtype: DType;
   /** Quantization step of an int8 tensor: real value = q * scale. */
   readonly scale?: number;
+  /** Inputs and outputs of dtype float32 that cross as float16 (converted on the device). */
+  readonly hostDtype?: 'float16';
+}
+
+/** The host form of a graph input or output. */
+export function ioDtype(t: ExecTensor): IoDType {
+  return t.hostDtype === 'float16' ? 'float16' : t.dtype === 'uint8' ? 'uint8' : 'float32';
 }
 
 /** An activation fused into a node's epilogue. */

@@ -19,7 +19,7 @@
 import { promises as fsp } from 'fs';
 import { crc32 } from 'zlib';
 import { IOError, PlanError } from '../errors';
-import type { ExecGraph, Precision } from './exec_graph';
+import { ioDtype, type ExecGraph, type ExecTensor, type IoDType, type Precision } from './exec_graph';
 
 /** The plan format this package writes and the newest it reads. */
 export const PLAN_FORMAT_VERSION = 1;
@@ -33,6 +33,17 @@ export interface PlanTensor {
   readonly name: string;
   /** Dimensions of one image (the batch leads at run time). */
   readonly dims: readonly number[];
+  /** Its host form; absent: float32 (plans from before other forms existed read the same). */
+  readonly dtype?: IoDType;
+}
+
+const IO_DTYPES: readonly IoDType[] = ['float32', 'float16', 'uint8'];
+
+/** The header form of a graph's input or output `id`. */
+export function planTensor(graph: ExecGraph, id: number): PlanTensor {
+  const t = graph.tensors[id];
+  const dtype = ioDtype(t);
+  return dtype === 'float32' ? { name: t.name, dims: t.dims } : { name: t.name, dims: t.dims, dtype };
 }
 
 /** The plan's JSON header. */
@@ -235,7 +246,8 @@ function checkHeader(h: PlanHeader, size: number, headerEnd: number): void {
   const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
   const tensors = (v: unknown) => Array.isArray(v) && v.every((t) =>
     t !== null && typeof t === 'object' && typeof (t as PlanTensor).name === 'string' &&
-    Array.isArray((t as PlanTensor).dims) && (t as PlanTensor).dims.every((d) => isInt(d) && d > 0));
+    Array.isArray((t as PlanTensor).dims) && (t as PlanTensor).dims.every((d) => isInt(d) && d > 0) &&
+    ((t as PlanTensor).dtype === undefined || IO_DTYPES.includes((t as PlanTensor).dtype as IoDType)));
   if (h === null || typeof h !== 'object' || typeof h.backend !== 'string' || typeof h.precision !== 'string' ||
       !isInt(h.maxBatchSize) || h.maxBatchSize < 1 || typeof h.packageVersion !== 'string' ||
       !(h.deviceArch === null || typeof h.deviceArch === 'string') || !tensors(h.inputs) || !tensors(h.outputs) ||
@@ -277,26 +289,30 @@ export function checkPlanGraph(header: Pick<PlanHeader, 'name' | 'precision' | '
   if (header.name !== graph.name) throw mismatch('name', header.name, graph.name);
   if (header.precision !== graph.precision) throw mismatch('precision', header.precision, graph.precision);
   if (header.maxBatchSize !== graph.maxBatchSize) throw mismatch('maxBatchSize', header.maxBatchSize, graph.maxBatchSize);
-  compareTensors('input', header.inputs, graph.inputs.map((id) => tensors[id]));
-  compareTensors('output', header.outputs, graph.outputs.map((id) => tensors[id]));
+  compareTensors('input', header.inputs, graph.inputs.map((id) => ioTensor(tensors[id])));
+  compareTensors('output', header.outputs, graph.outputs.map((id) => ioTensor(tensors[id])));
   return graph;
 }
 
+function ioTensor(t: ExecTensor): PlanTensor {
+  return { name: t.name, dims: t.dims, dtype: ioDtype(t) };
+}
+
 /** The graph's tensors, after checking the fields the header is compared with. */
-function graphTensors(g: ExecGraph): readonly PlanTensor[] {
+function graphTensors(g: ExecGraph): readonly ExecTensor[] {
   const fail = (what: string) => corrupt('layout', `the graph section is not an execution graph (${what})`);
   if (g === null || typeof g !== 'object' || Array.isArray(g)) throw fail('not a JSON object');
   if (typeof g.name !== 'string' || typeof g.precision !== 'string' || typeof g.maxBatchSize !== 'number') {
     throw fail('no name, precision or maxBatchSize');
   }
   const tensors = g.tensors as unknown;
-  if (!Array.isArray(tensors) || !tensors.every((t: PlanTensor) => t !== null && typeof t === 'object' &&
+  if (!Array.isArray(tensors) || !tensors.every((t: ExecTensor) => t !== null && typeof t === 'object' &&
       typeof t.name === 'string' && Array.isArray(t.dims))) {
     throw fail('no tensor list');
   }
   const ids = (v: unknown) => Array.isArray(v) && v.every((id) => Number.isInteger(id) && id >= 0 && id < tensors.length);
   if (!ids(g.inputs) || !ids(g.outputs)) throw fail('inputs or outputs that are not tensor ids');
-  return tensors as PlanTensor[];
+  return tensors as ExecTensor[];
 }
 
 /** Header tensors against the graph's, in order: count, names, dims. */
@@ -310,6 +326,9 @@ function compareTensors(kind: 'input' | 'output', header: readonly PlanTensor[],
     if (h.name !== g.name) throw corrupt('mismatch', `the header ${kind} ${i} is named '${h.name}' but the graph's is '${g.name}'`);
     if (h.dims.length !== g.dims.length || h.dims.some((d, k) => d !== g.dims[k])) {
       throw corrupt('mismatch', `the header ${kind} ${i} ('${h.name}') has dims [${h.dims.join(', ')}] but the graph's has [${g.dims.join(', ')}]`);
+    }
+    if ((h.dtype ?? 'float32') !== g.dtype) {
+      throw corrupt('mismatch', `the header ${kind} ${i} ('${h.name}') is ${h.dtype ?? 'float32'} but the graph's is ${g.dtype}`);
     }
   });
 }

@@ -5,7 +5,7 @@
  */
 import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTNodeError } from '../errors';
 import { backendOption, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
-import { nodePrecisions, type ExecGraph, type Precision } from '../builder/exec_graph';
+import { nodePrecisions, type ExecGraph, type IoDType, type Precision } from '../builder/exec_graph';
 import { layoutPlan, readPlan, readPlanFileHead, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
 import { native, type NativeHandle, type NativePlanLayout, type NativeRunTiming, type QueuedRuns } from '../native';
 
@@ -16,15 +16,39 @@ export interface TensorDesc {
   readonly dims: readonly number[];
   /** [maxBatchSize, ...dims]. */
   readonly shape: readonly number[];
-  readonly dtype: 'float32';
+  /**
+   * The form infer() takes or gives it in: 'float32' (a Float32Array), 'float16' (a Uint16Array of
+   * float16 bits, converted on the device) or 'uint8' (a Uint8Array of image bytes).
+   */
+  readonly dtype: IoDType;
+}
+
+/** The typed array of each host form. */
+export type HostArray = Float32Array | Uint16Array | Uint8Array;
+
+/** infer()'s inputs: a typed array per input name, of the input's TensorDesc.dtype, batch-major. */
+export type InferInputs = Readonly<Record<string, HostArray>>;
+
+const ARRAY_OF: Readonly<Record<IoDType, { readonly type: new (n: number) => HostArray; readonly name: string; readonly bytes: number }>> = {
+  float32: { type: Float32Array, name: 'Float32Array', bytes: 4 },
+  float16: { type: Uint16Array, name: 'Uint16Array (float16 bits)', bytes: 2 },
+  uint8: { type: Uint8Array, name: 'Uint8Array', bytes: 1 },
+};
+
+/** True when `a` is the typed array of host form `dtype` (a Uint8ClampedArray or a Buffer counts as uint8). */
+function isArrayOf(a: unknown, dtype: IoDType): a is HostArray {
+  return a instanceof ARRAY_OF[dtype].type || (dtype === 'uint8' && a instanceof Uint8ClampedArray);
 }
 
 /** Options of ExecutionContext.infer(). */
 export interface InferOptions {
   /** Images in this call; by default the input length divided by one image's size. */
   readonly batchSize?: number;
-  /** Arrays to write the outputs into (at least batchSize x image size long), by output name. */
-  readonly outputs?: Readonly<Record<string, Float32Array>>;
+  /**
+   * Arrays to write the outputs into (at least batchSize x image size long, of the output's
+   * TensorDesc.dtype), by output name. They are written when the promise settles.
+   */
+  readonly outputs?: Readonly<Record<string, HostArray>>;
   /**
    * Time every layer of this call on its own (trtexec's --dumpProfile); the times land in the
    * context's lastProfile. Slower than a plain call (no CUDA graph, an event per layer): for
@@ -60,7 +84,7 @@ function volume(dims: readonly number[]): number {
 }
 
 function describe(t: PlanTensor, maxBatch: number): TensorDesc {
-  return { name: t.name, dims: [...t.dims], shape: [maxBatch, ...t.dims], dtype: 'float32' };
+  return { name: t.name, dims: [...t.dims], shape: [maxBatch, ...t.dims], dtype: t.dtype ?? 'float32' };
 }
 
 /** A built engine: immutable; make contexts to run it. */
@@ -303,16 +327,15 @@ export class ExecutionContext {
    * settles; leave them alone until then. Argument mistakes reject with TypeError / RangeError,
    * failures while running with a TensorRTNodeError; infer() itself never throws.
    */
-  infer(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions = {}): Promise<Record<string, Float32Array>> {
-    return this.run(inputs, options, undefined);
+  infer<T extends HostArray = Float32Array>(inputs: InferInputs, options: InferOptions = {}): Promise<Record<string, T>> {
+    return this.run(inputs, options, undefined) as Promise<Record<string, T>>;
   }
 
   /**
    * @internal Like infer, adding the statistics of every float tensor to `histograms` (made by
    * native().createHistograms for this engine's graph): calibration.
    */
-  inferObserved(inputs: Readonly<Record<string, Float32Array>>, histograms: NativeHandle, options: InferOptions = {}):
-    Promise<Record<string, Float32Array>> {
+  inferObserved(inputs: InferInputs, histograms: NativeHandle, options: InferOptions = {}): Promise<Record<string, HostArray>> {
     return this.run(inputs, options, histograms);
   }
 
@@ -322,7 +345,7 @@ export class ExecutionContext {
    * one after another). Inputs as for infer(); the outputs are the last inference's. Resolves to
    * the per-inference times and whether they include GPU times.
    */
-  inferMany(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions, count: number, depth: number):
+  inferMany(inputs: InferInputs, options: InferOptions, count: number, depth: number):
     Promise<{ runs: QueuedRuns; gpu: boolean }> {
     return this.submit(() => {
       if (!Number.isInteger(count) || count < 1 || count > 1 << 20) throw argumentError('an integer in [1, 1048576]', 'count', count, 'range');
@@ -362,8 +385,7 @@ export class ExecutionContext {
     return result;
   }
 
-  private run(inputs: Readonly<Record<string, Float32Array>>, options: InferOptions, histograms: NativeHandle | undefined):
-    Promise<Record<string, Float32Array>> {
+  private run(inputs: InferInputs, options: InferOptions, histograms: NativeHandle | undefined): Promise<Record<string, HostArray>> {
     return this.submit(() => {
       const { batch, inputArrays, outputs } = this.check(inputs, options);
       const profile = options.profile === true;
@@ -377,90 +399,104 @@ export class ExecutionContext {
     });
   }
 
-  private check(inputs: unknown, options: unknown): { batch: number; inputArrays: Float32Array[]; outputs: Record<string, Float32Array> } {
-    const meta = this.engine.meta;
+  /** Checks infer()'s arguments: the batch, the input arrays in graph order, the output arrays by name. */
+  private check(inputs: unknown, options: unknown): { batch: number; inputArrays: HostArray[]; outputs: Record<string, HostArray> } {
     if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
-      throw argumentError('an object of Float32Array by input name', 'inputs', inputs);
+      throw argumentError('an object of typed arrays by input name', 'inputs', inputs);
     }
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw argumentError('an options object', 'options', options);
-    }
-    const given = inputs as Record<string, unknown>;
-    const opts = options as InferOptions;
-    for (const key of ['profile', 'transfers', 'cudaGraph'] as const) {
-      if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw argumentError('a boolean', `options.${key}`, opts[key]);
-    }
+    const opts = checkInferOptions(options);
+    const inputArrays = this.inputArrays(inputs as Record<string, unknown>, opts);
+    const batch = this.batchOf(inputArrays, opts);
+    this.engine.meta.inputs.forEach((t, i) => {
+      const want = batch * volume(t.dims);
+      if (opts.transfers === false && (inputs as Record<string, unknown>)[t.name] === undefined) return;
+      if (inputArrays[i].length !== want) {
+        throw argumentError(`a ${ARRAY_OF[t.dtype ?? 'float32'].name} of ${want} values (batch ${batch} x [${t.dims.join(', ')}])`,
+          `inputs.${t.name}`, inputArrays[i], 'range');
+      }
+    });
+    return { batch, inputArrays, outputs: this.outputArrays(batch, opts) };
+  }
+
+  /** The input arrays in graph order (empty ones for inputs left out of a run without copies). */
+  private inputArrays(given: Record<string, unknown>, opts: InferOptions): HostArray[] {
+    const meta = this.engine.meta;
     const names = meta.inputs.map((t) => t.name);
     for (const key of Object.keys(given)) {
       if (!names.includes(key)) throw argumentError(`an input name (${names.join(', ')})`, `inputs.${key}`, key, 'range');
     }
     // Without transfers nothing is read: inputs may be left out (then batchSize says the batch).
     const noCopies = opts.transfers === false;
-    const arrays = meta.inputs.map((t) => {
+    return meta.inputs.map((t) => {
+      const dtype = t.dtype ?? 'float32';
       const a = given[t.name];
-      if (a === undefined && noCopies && opts.batchSize !== undefined) return new Float32Array(0);
-      if (a === undefined) {
-        throw argumentError(noCopies ? 'a Float32Array (or options.batchSize, with transfers: false)' : 'a Float32Array', `inputs.${t.name}`, a);
-      }
-      if (!(a instanceof Float32Array)) throw argumentError('a Float32Array', `inputs.${t.name}`, a);
+      if (a === undefined && noCopies && opts.batchSize !== undefined) return new ARRAY_OF[dtype].type(0);
+      const what = `a ${ARRAY_OF[dtype].name}`;
+      if (a === undefined) throw argumentError(noCopies ? `${what} (or options.batchSize, with transfers: false)` : what, `inputs.${t.name}`, a);
+      if (!isArrayOf(a, dtype)) throw argumentError(what, `inputs.${t.name}`, a);
       return a;
     });
-    let batch = opts.batchSize;
+  }
+
+  /** options.batchSize, or the first input's length over one image's. */
+  private batchOf(arrays: readonly HostArray[], opts: InferOptions): number {
+    const meta = this.engine.meta;
+    const batch = opts.batchSize;
     if (batch !== undefined) {
       if (typeof batch !== 'number') throw argumentError('a positive integer', 'options.batchSize', batch);
       if (!Number.isInteger(batch) || batch < 1 || batch > meta.maxBatchSize) {
         throw argumentError(`an integer in [1, ${meta.maxBatchSize}] (the engine's maxBatchSize)`, 'options.batchSize', batch, 'range');
       }
-    } else {
-      const per = volume(meta.inputs[0].dims);
-      batch = arrays[0].length / per;
-      if (!Number.isInteger(batch) || batch < 1) {
-        throw argumentError(`a length that is a multiple of ${per} (one image of '${meta.inputs[0].name}')`,
-          `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
-      }
-      if (batch > meta.maxBatchSize) {
-        throw argumentError(`at most ${meta.maxBatchSize} image${meta.maxBatchSize === 1 ? '' : 's'} (the engine's maxBatchSize) of ${per} values`,
-          `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
-      }
+      return batch;
     }
-    meta.inputs.forEach((t, i) => {
-      const want = batch * volume(t.dims);
-      if (noCopies && given[t.name] === undefined) return;
-      if (arrays[i].length !== want) {
-        throw argumentError(`a Float32Array of ${want} values (batch ${batch} x [${t.dims.join(', ')}])`,
-          `inputs.${t.name}`, arrays[i], 'range');
-      }
-    });
+    const per = volume(meta.inputs[0].dims);
+    const n = arrays[0].length / per;
+    if (!Number.isInteger(n) || n < 1) {
+      throw argumentError(`a length that is a multiple of ${per} (one image of '${meta.inputs[0].name}')`,
+        `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
+    }
+    if (n > meta.maxBatchSize) {
+      throw argumentError(`at most ${meta.maxBatchSize} image${meta.maxBatchSize === 1 ? '' : 's'} (the engine's maxBatchSize) of ${per} values`,
+        `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
+    }
+    return n;
+  }
+
+  /** The arrays the outputs are written to: the caller's (options.outputs) or new ones. */
+  private outputArrays(batch: number, opts: InferOptions): Record<string, HostArray> {
+    const meta = this.engine.meta;
     const provided = opts.outputs;
     if (provided !== undefined && (provided === null || typeof provided !== 'object' || Array.isArray(provided))) {
-      throw argumentError('an object of Float32Array by output name', 'options.outputs', provided);
+      throw argumentError('an object of typed arrays by output name', 'options.outputs', provided);
     }
     const outNames = meta.outputs.map((t) => t.name);
     for (const key of Object.keys(provided ?? {})) {
       if (!outNames.includes(key)) throw argumentError(`an output name (${outNames.join(', ')})`, `options.outputs.${key}`, key, 'range');
     }
-    const outputs: Record<string, Float32Array> = {};
+    const outputs: Record<string, HostArray> = {};
     for (const t of meta.outputs) {
+      const dtype = t.dtype ?? 'float32';
+      const { type, name, bytes } = ARRAY_OF[dtype];
       const want = batch * volume(t.dims);
       const p = provided?.[t.name];
-      if (p === undefined && noCopies) {
-        outputs[t.name] = new Float32Array(0);  // nothing is written without transfers
+      if (p === undefined && opts.transfers === false) {
+        outputs[t.name] = new type(0);  // nothing is written without transfers
       } else if (p === undefined) {
         try {
-          outputs[t.name] = new Float32Array(want);
+          outputs[t.name] = new type(want);
         } catch (err) {
-          throw new TensorRTNodeError('E_OUT_OF_MEMORY', `cannot allocate ${want * 4} bytes for output '${t.name}' ` +
+          throw new TensorRTNodeError('E_OUT_OF_MEMORY', `cannot allocate ${want * bytes} bytes for output '${t.name}' ` +
             `(batch ${batch}): ${(err as Error).message}`, { cause: err });
         }
-      } else if (!(p instanceof Float32Array)) {
-        throw argumentError('a Float32Array', `options.outputs.${t.name}`, p);
+      } else if (!isArrayOf(p, dtype)) {
+        throw argumentError(`a ${name}`, `options.outputs.${t.name}`, p);
       } else if (p.length < want) {
-        throw argumentError(`a Float32Array of at least ${want} values`, `options.outputs.${t.name}`, p, 'range');
+        throw argumentError(`a ${name} of at least ${want} values`, `options.outputs.${t.name}`, p, 'range');
       } else {
         outputs[t.name] = p.length === want ? p : p.subarray(0, want);
       }
     }
-    return { batch, inputArrays: arrays, outputs };
+    return outputs;
   }
 
   /** Frees the context once the calls already queued have run; later calls reject with E_DISPOSED. */
@@ -579,4 +615,16 @@ function nativeLayout(p: Pick<PlanHeader, 'sections'> & { total?: number }): Nat
     graphOffset: at('graph').offset, weightsOffset: at('weights').offset, weightsLength: at('weights').length,
     backendOffset: backend.offset, backendLength: backend.length, total: p.total ?? backend.offset + backend.length,
   };
+}
+
+/** Checks infer()'s options object (the fields every call reads). */
+function checkInferOptions(options: unknown): InferOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw argumentError('an options object', 'options', options);
+  }
+  const opts = options as InferOptions;
+  for (const key of ['profile', 'transfers', 'cudaGraph'] as const) {
+    if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw argumentError('a boolean', `options.${key}`, opts[key]);
+  }
+  return opts;
 }

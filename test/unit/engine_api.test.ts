@@ -150,7 +150,7 @@ describe('engine API', () => {
         [{ data: data(2) }, { outputs: { prob: new Float32Array(3) } }, 'RangeError', 'Expected a Float32Array of at least 16 values for options.outputs.prob but received an instance of Float32Array'],
         [{ data: data(2) }, { outputs: { prob: [] } }, 'TypeError', 'Expected a Float32Array for options.outputs.prob but received an Array of length 0'],
         [{ data: data(2) }, { outputs: { nope: new Float32Array(3) } }, 'RangeError', 'Expected an output name (prob, p2) for options.outputs.nope but received type string ("nope")'],
-        [null, {}, 'TypeError', 'Expected an object of Float32Array by input name for inputs but received null'],
+        [null, {}, 'TypeError', 'Expected an object of typed arrays by input name for inputs but received null'],
         [{ data: data(1) }, 5, 'TypeError', 'Expected an options object for options but received type number (5)'],
         [{ data: data(1) }, { profile: 'yes' }, 'TypeError', 'Expected a boolean for options.profile but received type string ("yes")'],
       ];
