@@ -90,11 +90,12 @@ export interface NativeAddon {
   backends(): Array<{ name: string; available: boolean; reason: string }>;
   buildEngine(backend: string, graphJson: string, weights: Float32Array[], threads: number,
     options?: { device?: number; tuneBatch?: number; timingCache?: string }): Promise<NativeHandle>;
-  loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array, device?: number): Promise<NativeHandle>;
+  loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array, device?: number, threads?: number): Promise<NativeHandle>;
   serializeEngine(engine: NativeHandle): { weights: Uint8Array; backend: Uint8Array };
   planSectionSizes(engine: NativeHandle): { weights: number; backend: number };
   savePlan(engine: NativeHandle, path: string, head: Uint8Array, layout: NativePlanLayout, graphJson: string): Promise<void>;
-  loadPlanFile(backend: string, graphJson: string, path: string, layout: NativePlanLayout, crc: number, device?: number): Promise<NativeHandle>;
+  loadPlanFile(backend: string, graphJson: string, path: string, layout: NativePlanLayout, crc: number, device?: number,
+    threads?: number): Promise<NativeHandle>;
   engineInfo(engine: NativeHandle): {
     backend: string; activationBytesPerImage: number; weightBytes: number; maxRunnableBatch: number; details: string;
   };

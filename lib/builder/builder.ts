@@ -7,7 +7,7 @@
  * The execution graph is planned here (lib/builder/exec_graph.ts); the weights are prepared and
  * the engine built off the JS thread by the addon.
  */
-import { calibrationBackend, resolveBackend, type BackendChoice, type BackendName } from '../backends';
+import { calibrationBackend, checkThreads, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { readCalibrationCacheFile, type CalibrationCache } from '../calibration/cache';
 import { asCalibrator, Int8MinMaxCalibrator, type Calibrator, type TensorRTStyleCalibrator } from '../calibration/calibrator';
 import { promises as fsp } from 'node:fs';
@@ -35,6 +35,11 @@ export interface BuilderOptions {
    * of being timed again, and the file is rewritten with this build's timings. Like TensorRT's.
    */
   readonly timingCache?: string;
+  /**
+   * cpu: the threads this builder's engines compute on (a pool of their own); by default the
+   * process-wide pool of TRTN_CPU_THREADS threads, or one per core.
+   */
+  readonly threads?: number;
 }
 
 /** What to build. */
@@ -123,6 +128,7 @@ export class Builder {
   private readonly log: (severity: LogSeverity, message: string) => void;
   private readonly device: number;
   private readonly timingCache: string | undefined;
+  private readonly threads: number;
 
   constructor(options: BuilderOptions = {}) {
     if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
@@ -138,6 +144,7 @@ export class Builder {
     }
     this.device = device;
     this.timingCache = options.timingCache;
+    this.threads = checkThreads(options.threads, 'options.threads');
     const { backend, skipped } = resolveBackend(options.backend ?? 'auto');
     this.backend = backend;
     this.skipped = skipped;
@@ -227,7 +234,7 @@ export class Builder {
     try {
       // The raw weights are handed over, not held here: the addon lets go of them once it has
       // prepared its own copy, so they can be collected while the backend builds.
-      const building = native().buildEngine(backend, json, await net.loadWeights(graph.weights.map((w) => w.name)), 0,
+      const building = native().buildEngine(backend, json, await net.loadWeights(graph.weights.map((w) => w.name)), this.threads,
         { device: this.device, tuneBatch, timingCache });
       handle = await building;
     } catch (err) {

@@ -4,7 +4,7 @@
  * free native memory early, finalizers free it otherwise.
  */
 import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTNodeError } from '../errors';
-import { backendOption, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
+import { backendOption, checkThreads, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { nodePrecisions, type ExecGraph, type IoDType, type Precision } from '../builder/exec_graph';
 import { layoutPlan, readPlan, readPlanFileHead, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
 import { native, type NativeHandle, type NativePlanLayout, type NativeRunTiming, type QueuedRuns } from '../native';
@@ -205,13 +205,13 @@ export class Engine {
    */
   static async load(path: string, options: DeserializeOptions = {}): Promise<Engine> {
     if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
-    const device = checkLoadOptions(options);
+    const { device, threads } = checkLoadOptions(options);
     const head = await readPlanFileHead(path);
     const h = head.header;
     checkPlanHere(h, options);
     let handle: NativeHandle;
     try {
-      handle = await native().loadPlanFile(h.backend, head.graphJson, path, nativeLayout(h), head.crc, device);
+      handle = await native().loadPlanFile(h.backend, head.graphJson, path, nativeLayout(h), head.crc, device, threads);
     } catch (err) {
       throw fromNative(err);
     }
@@ -525,6 +525,8 @@ export interface DeserializeOptions {
   readonly backend?: BackendChoice;
   /** cuda: the GPU to load the engine on (default 0). */
   readonly device?: number;
+  /** cpu: the threads the engine computes on (a pool of its own); by default the process-wide pool. */
+  readonly threads?: number;
 }
 
 let cachedVersion: string | undefined;
@@ -560,13 +562,13 @@ export class Runtime {
   /** Checks a plan completely, then loads its engine off the JS thread. */
   static async deserialize(plan: Uint8Array, options: DeserializeOptions = {}): Promise<Engine> {
     if (!(plan instanceof Uint8Array)) throw argumentError('a Uint8Array (a plan)', 'plan', plan);
-    const device = checkLoadOptions(options);
+    const { device, threads } = checkLoadOptions(options);
     const contents = readPlan(plan);
     const h: PlanHeader = contents.header;
     checkPlanHere(h, options);
     let handle: NativeHandle;
     try {
-      handle = await native().loadEngine(h.backend, contents.graphJson, contents.weights, contents.backend, device);
+      handle = await native().loadEngine(h.backend, contents.graphJson, contents.weights, contents.backend, device, threads);
     } catch (err) {
       throw fromNative(err);
     }
@@ -574,15 +576,15 @@ export class Runtime {
   }
 }
 
-/** Checks the options of Runtime.deserialize / Engine.load; returns the GPU index. */
-function checkLoadOptions(options: DeserializeOptions): number {
+/** Checks the options of Runtime.deserialize / Engine.load; returns the GPU index and cpu threads. */
+function checkLoadOptions(options: DeserializeOptions): { device: number; threads: number } {
   if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
   const device = options.device ?? 0;
   if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
     throw argumentError('a GPU index (an integer >= 0)', 'options.device', options.device);
   }
   backendOption(options.backend, 'options.backend');
-  return device;
+  return { device, threads: checkThreads(options.threads, 'options.threads') };
 }
 
 /** Refuses a plan this machine cannot run, or of another backend than the caller asked for. */

@@ -21,6 +21,16 @@ const napi_type_tag& tag_of<HistogramHandle>() {
   return tag;
 }
 
+void adjust_external(Napi::Env env, int64_t delta) {
+  int64_t total = 0;
+  if (delta != 0) napi_adjust_external_memory(env, delta, &total);
+}
+
+void release_reported(Napi::Env env, EngineHandle* h) {
+  adjust_external(env, -h->reported);
+  h->reported = 0;
+}
+
 Napi::Value throw_status(Napi::Env env, const Status& st) {
   Napi::Error err = Napi::Error::New(env, st.message());
   err.Set("code", code_name(st.code()));

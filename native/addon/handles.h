@@ -16,10 +16,12 @@ namespace trtn::js {
 
 struct ContextState;  // js_context.cc
 
-/// An engine as JS holds it; dispose() empties it, the finalizer deletes it.
+/// An engine as JS holds it; dispose() empties it, the finalizer deletes it. `reported`: the host
+/// bytes it told V8 about (napi_adjust_external_memory), taken back when it goes.
 struct EngineHandle {
   std::shared_ptr<Engine> engine;
   std::string backend;
+  int64_t reported = 0;
 };
 
 /// A context as JS holds it; dispose() hands the state to its lane to free.
@@ -31,6 +33,14 @@ struct ContextHandle {
 struct HistogramHandle {
   std::shared_ptr<TensorHistograms> histograms;
 };
+
+/// Tells V8 that `delta` bytes of native memory came (> 0) or went (< 0) with a handle, so it
+/// collects handles the program dropped instead of letting them pile up (JS thread).
+void adjust_external(Napi::Env env, int64_t delta);
+/// Takes back what an engine or context handle reported (dispose, or its finalizer).
+void release_reported(Napi::Env env, EngineHandle* h);
+void release_reported(Napi::Env env, ContextHandle* h);
+inline void release_reported(Napi::Env, HistogramHandle*) {}
 
 /// The type tag of each handle type.
 template <typename H>
@@ -45,7 +55,10 @@ const napi_type_tag& tag_of<HistogramHandle>();
 /// Wraps `h` (owned: deleted by the finalizer) as a tagged external.
 template <typename H>
 Napi::Value wrap_handle(Napi::Env env, H* h) {
-  Napi::External<H> ext = Napi::External<H>::New(env, h, [](Napi::Env, H* p) { delete p; });
+  Napi::External<H> ext = Napi::External<H>::New(env, h, [](Napi::Env e, H* p) {
+    release_reported(e, p);
+    delete p;
+  });
   napi_type_tag_object(env, ext, &tag_of<H>());
   return ext;
 }
