@@ -102,6 +102,7 @@ export interface NativeAddon {
   disposeEngine(engine: NativeHandle): void;
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;
+  allocateHost(engine: NativeHandle, bytes: number): ArrayBuffer;
   execute(context: NativeHandle, batch: number, inputs: NativeArray[], outputs: NativeArray[],
     histograms?: NativeHandle, options?: { profile?: boolean; transfers?: boolean; graphs?: boolean; count?: number; depth?: number }):
     Promise<NativeRunTiming | undefined>;

@@ -226,6 +226,48 @@ export class Engine {
     };
   }
 
+  /**
+   * Input arrays for `batchSize` images (default maxBatchSize), one per input in its TensorDesc.dtype,
+   * over host memory the engine's device reads directly (pinned, page-locked memory on GPU
+   * backends). infer() uses them in place: nothing is copied on the host, and the copy to the GPU
+   * overlaps other work. Unlike ordinary arrays, they are read when the inference runs, not when
+   * infer() is called: fill them, call infer(), and change them again once its promise settles
+   * (keep two sets to fill one while the other runs). The memory is freed when the arrays are
+   * collected.
+   */
+  createInputs(batchSize: number = this.maxBatchSize): Record<string, HostArray> {
+    return this.hostArrays(this.meta.inputs, batchSize, 'batchSize');
+  }
+
+  /**
+   * Output arrays for `batchSize` images (default maxBatchSize), like createInputs(): passed as
+   * infer()'s `options.outputs`, the GPU writes the results straight into them when the inference
+   * runs; read them once the promise settles.
+   */
+  createOutputs(batchSize: number = this.maxBatchSize): Record<string, HostArray> {
+    return this.hostArrays(this.meta.outputs, batchSize, 'batchSize');
+  }
+
+  private hostArrays(tensors: readonly PlanTensor[], batchSize: number, name: string): Record<string, HostArray> {
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > this.maxBatchSize) {
+      throw argumentError(`an integer in [1, ${this.maxBatchSize}] (the engine's maxBatchSize)`, name, batchSize, typeof batchSize === 'number' ? 'range' : 'type');
+    }
+    const handle = this.nativeHandle();
+    const out: Record<string, HostArray> = {};
+    for (const t of tensors) {
+      const { type, bytes } = ARRAY_OF[t.dtype ?? 'float32'];
+      const n = batchSize * volume(t.dims);
+      let buffer: ArrayBuffer;
+      try {
+        buffer = native().allocateHost(handle, n * bytes);
+      } catch (err) {
+        throw fromNative(err);
+      }
+      out[t.name] = new (type as unknown as new (b: ArrayBuffer) => HostArray)(buffer);
+    }
+    return out;
+  }
+
   /** A new execution context (its own activation memory; contexts run in parallel). */
   createContext(): ExecutionContext {
     let handle: NativeHandle;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "addon/handles.h"
+#include "addon/js_host_memory.h"
 #include "addon/jobs.h"
 #include "core/backend.h"
 #include "core/host_memory.h"
@@ -77,6 +78,7 @@ struct ExecuteRequest {
 /// and the caller's output arrays to copy into when it settles.
 struct ExecuteIo {
   std::shared_ptr<HostBlock> inputs, outputs;
+  std::vector<std::shared_ptr<HostBlock>> held;  // the caller's own host-memory arrays, used in place
   std::vector<size_t> out_bytes;  // per output: bytes to hand back (0: the caller passed an empty array)
   std::vector<JsRef> out_refs;
 };
@@ -323,8 +325,19 @@ void copy_now(uint8_t* dst, const uint8_t* src, size_t n) {
   });
 }
 
+/// The caller's array as host memory made by allocateHost (used in place, kept alive by `held`),
+/// or null when it is ordinary memory.
+uint8_t* in_place(const Napi::TypedArray& a, size_t bytes, ExecuteIo* io) {
+  auto* data = static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+  std::shared_ptr<HostBlock> block = find_host_block(data, bytes);
+  if (!block) return nullptr;
+  io->held.push_back(std::move(block));
+  return data;
+}
+
 /// Copies the inputs into host memory from the context's pool and makes room for the outputs
-/// (when the run has copies: without them nothing is read or written).
+/// (when the run has copies: without them nothing is read or written). Arrays made by
+/// engine.createInputs() / createOutputs() are used in place: nothing is copied for them.
 Status capture_io(Napi::Env env, ContextState& state, const std::vector<Napi::TypedArray>& inputs,
                   const std::vector<Napi::TypedArray>& outputs, bool copies, ExecuteRequest* request, ExecuteIo* io) {
   const Graph& g = state.engine->graph();
@@ -333,33 +346,43 @@ Status capture_io(Napi::Env env, ContextState& state, const std::vector<Napi::Ty
     return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
   }
   const auto bytes = [&](int t) { return copies ? static_cast<size_t>(g.tensors[t].volume) * batch * dtype_bytes(g.tensors[t].host) : 0; };
+  const auto padded = [](size_t n) { return (n + 63) / 64 * 64; };
+  HostIo& host = request->inference.io;
+  std::vector<uint8_t*> in(inputs.size()), out(outputs.size());
   size_t in_bytes = 0, out_bytes = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (Status st = check_array(g.tensors[g.inputs[i]], inputs[i], batch, copies, "input"); !st.is_ok()) return st;
-    in_bytes += (bytes(g.inputs[i]) + 63) / 64 * 64;
+    in[i] = in_place(inputs[i], bytes(g.inputs[i]), io);
+    if (in[i] == nullptr) in_bytes += padded(bytes(g.inputs[i]));
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (Status st = check_array(g.tensors[g.outputs[i]], outputs[i], batch, copies, "output"); !st.is_ok()) return st;
-    out_bytes += (bytes(g.outputs[i]) + 63) / 64 * 64;
+    out[i] = in_place(outputs[i], bytes(g.outputs[i]), io);
+    if (out[i] == nullptr) out_bytes += padded(bytes(g.outputs[i]));
   }
   Status st = state.pool->acquire(in_bytes, &io->inputs);
   if (st.is_ok()) st = state.pool->acquire(out_bytes, &io->outputs);
   if (!st.is_ok()) return st;
-  HostIo& host = request->inference.io;
   auto* pin = static_cast<uint8_t*>(io->inputs->data);
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const size_t n = bytes(g.inputs[i]);
-    copy_now(pin, static_cast<const uint8_t*>(inputs[i].ArrayBuffer().Data()) + inputs[i].ByteOffset(), n);
-    host.inputs.push_back(pin);
-    pin += (n + 63) / 64 * 64;
+    if (in[i] == nullptr) {
+      const size_t n = bytes(g.inputs[i]);
+      copy_now(pin, static_cast<const uint8_t*>(inputs[i].ArrayBuffer().Data()) + inputs[i].ByteOffset(), n);
+      in[i] = pin;
+      pin += padded(n);
+    }
+    host.inputs.push_back(in[i]);
   }
   auto* pout = static_cast<uint8_t*>(io->outputs->data);
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const size_t n = bytes(g.outputs[i]);
-    host.outputs.push_back(pout);
-    io->out_bytes.push_back(n);
+    const bool copy_back = out[i] == nullptr;
+    if (copy_back) {
+      out[i] = pout;
+      pout += padded(bytes(g.outputs[i]));
+    }
+    host.outputs.push_back(out[i]);
+    io->out_bytes.push_back(copy_back ? bytes(g.outputs[i]) : 0);
     io->out_refs.emplace_back(env, outputs[i]);
-    pout += (n + 63) / 64 * 64;
   }
   return Status::ok();
 }

@@ -10,6 +10,11 @@ layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { 
 layer { name: "prob" type: "Softmax" bottom: "pool" top: "prob" }
 layer { name: "p2" type: "Pooling" bottom: "data" top: "p2" pooling_param { pool: MAX kernel_size: 4 } }`;
 const IMAGE = 32;
+/** A network slow enough on the cpu backend (a 1024 x 1024 image, 9 x 9 max-pooling) to hold a queue. */
+const SLOW = `
+name: "slow"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 dim: 1024 dim: 1024 } } }
+layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { pool: MAX kernel_size: 9 stride: 1 } }`;
 
 function data(batch: number, seed = 1): Float32Array {
   return Float32Array.from({ length: batch * IMAGE }, (_, i) => Math.sin((i + 1) * seed * 0.71));
@@ -270,6 +275,36 @@ describe('engine API', () => {
       assert.ok(prob.every((v) => v === -1));
       assert.equal((await written).prob, prob);
       assert.deepEqual(Array.from(prob), expected);
+      ctx.dispose();
+    });
+
+    it('createInputs / createOutputs: host arrays the engine uses in place (no copy on the host)', async () => {
+      const ctx = engine.createContext();
+      const inputs = engine.createInputs(2);
+      const outputs = engine.createOutputs(2);
+      assert.deepEqual(Object.keys(inputs), ['data']);
+      assert.ok(inputs.data instanceof Float32Array && inputs.data.length === 2 * IMAGE);
+      assert.deepEqual(Object.keys(outputs).sort(), ['p2', 'prob']);
+      assert.equal(outputs.prob.length, 16);
+      inputs.data.set(data(2, 3));
+      const expected = Array.from((await ctx.infer({ data: data(2, 3) })).prob);
+      const result = await ctx.infer(inputs, { outputs });
+      assert.equal(result.prob, outputs.prob, 'the results are the arrays passed in');
+      assert.deepEqual(Array.from(outputs.prob), expected);
+      // In place means read when the inference runs: a change made while it waits behind a slow
+      // call is seen (an ordinary array is copied when infer() is called: test 'copies the inputs').
+      const slow = await new Builder({ backend: 'cpu' }).build(await Network.parse(SLOW), { maxBatchSize: 1 });
+      const slowInputs = slow.createInputs(1);
+      const slowCtx = slow.createContext();
+      const blocker = slowCtx.infer({ data: new Float32Array(1024 * 1024).fill(1) });
+      const inPlace = slowCtx.infer(slowInputs);
+      slowInputs.data.fill(2);
+      await blocker;
+      assert.ok((await inPlace).pool.every((v) => v === 2), 'the in-place input was read when the inference ran');
+      slowCtx.dispose();
+      slow.dispose();
+      assert.throws(() => engine.createInputs(0), { name: 'RangeError', message: /integer in \[1, 4\]/ });
+      assert.throws(() => engine.createOutputs(5), { name: 'RangeError' });
       ctx.dispose();
     });
 
