@@ -8,14 +8,15 @@
  */
 export { Network, knownLayerTypes, LAYER_TYPES, volume } from './network';
 export type {
-  AnyLayer, LayerCost, LayerType, NetworkOptions, NetworkSummary, Shape, Tensor, TensorInfo, WeightInit,
+  AnyLayer, LayerCost, LayerType, NetworkOptions, NetworkSummary, Shape, Tensor as NetworkTensor, TensorInfo, WeightInit,
 } from './network';
 export { Builder, type BuilderOptions, type BuildConfig, type LogSeverity } from './builder/builder';
 export {
   nodePrecisions, planExecGraph, planInt8Graph, type ExecGraph, type ExecNode, type ExecTensor, type Int8Plan, type Precision, type UnscaledTensor,
 } from './builder/exec_graph';
 export { checkPlanGraph, PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
-export { Engine, ExecutionContext, Runtime, type DeserializeOptions, type HostArray, type InferInputs, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
+export { Tensor } from './runtime/tensor';
+export { Engine, ExecutionContext, Runtime, type ContextOptions, type DeserializeOptions, type RunResult, type HostArray, type InferInputs, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
 export {
   Calibrator, Int8EntropyCalibrator2, Int8EntropyCalibrator, Int8MinMaxCalibrator, Int8LegacyCalibrator, Int8PercentileCalibrator,
   asCalibrator, type BatchSource, type CalibrationAlgorithm, type CalibrationBatch, type CalibratorOptions,

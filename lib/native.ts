@@ -104,8 +104,11 @@ export interface NativeAddon {
   disposeContext(context: NativeHandle): void;
   allocateHost(engine: NativeHandle, bytes: number): ArrayBuffer;
   execute(context: NativeHandle, batch: number, inputs: NativeArray[], outputs: NativeArray[],
-    histograms?: NativeHandle, options?: { profile?: boolean; transfers?: boolean; graphs?: boolean; count?: number; depth?: number }):
+    histograms?: NativeHandle,
+    options?: { profile?: boolean; transfers?: boolean; graphs?: boolean; count?: number; depth?: number; cancel?: NativeHandle }):
     Promise<NativeRunTiming | undefined>;
+  createCancelToken(): NativeHandle;
+  cancel(token: NativeHandle): boolean;
   createHistograms(tensorCount: number): NativeHandle;
   readHistograms(histograms: NativeHandle): { amax: Float64Array; range: Float64Array; seen: Uint8Array; counts: Float64Array };
 }

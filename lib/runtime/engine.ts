@@ -7,6 +7,7 @@ import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTN
 import { backendOption, checkThreads, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { nodePrecisions, type ExecGraph, type IoDType, type Precision } from '../builder/exec_graph';
 import { layoutPlan, readPlan, readPlanFileHead, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
+import { Tensor, type HostArray } from './tensor';
 import { native, type NativeHandle, type NativePlanLayout, type NativeRunTiming, type QueuedRuns } from '../native';
 
 /** An engine input or output. */
@@ -23,8 +24,8 @@ export interface TensorDesc {
   readonly dtype: IoDType;
 }
 
-/** The typed array of each host form. */
-export type HostArray = Float32Array | Uint16Array | Uint8Array;
+
+export type { HostArray };
 
 /** infer()'s inputs: a typed array per input name, of the input's TensorDesc.dtype, batch-major. */
 export type InferInputs = Readonly<Record<string, HostArray>>;
@@ -40,8 +41,13 @@ function isArrayOf(a: unknown, dtype: IoDType): a is HostArray {
   return a instanceof ARRAY_OF[dtype].type || (dtype === 'uint8' && a instanceof Uint8ClampedArray);
 }
 
-/** Options of ExecutionContext.infer(). */
+/** Options of ExecutionContext.infer() and run(). */
 export interface InferOptions {
+  /**
+   * Cancels the call if it has not started when the signal aborts: it then rejects with E_ABORTED
+   * at once. A call already running finishes as it would have.
+   */
+  readonly signal?: AbortSignal;
   /** Images in this call; by default the input length divided by one image's size. */
   readonly batchSize?: number;
   /**
@@ -269,14 +275,19 @@ export class Engine {
   }
 
   /** A new execution context (its own activation memory; contexts run in parallel). */
-  createContext(): ExecutionContext {
+  createContext(options: ContextOptions = {}): ExecutionContext {
+    if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
+    const maxQueue = options.maxQueue;
+    if (maxQueue !== undefined && (typeof maxQueue !== 'number' || !(Number.isInteger(maxQueue) || maxQueue === Infinity) || maxQueue < 1)) {
+      throw argumentError('a positive integer (or Infinity)', 'options.maxQueue', maxQueue, typeof maxQueue === 'number' ? 'range' : 'type');
+    }
     let handle: NativeHandle;
     try {
       handle = native().createContext(this.nativeHandle());
     } catch (err) {
       throw fromNative(err);
     }
-    const ctx = new ExecutionContext(this, handle);
+    const ctx = new ExecutionContext(this, handle, options);
     this.contexts.add(ctx);
     return ctx;
   }
@@ -291,6 +302,25 @@ export class Engine {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** Options of Engine.createContext(). */
+export interface ContextOptions {
+  /**
+   * The most calls accepted and not yet settled; more reject at once with E_BUSY instead of
+   * waiting in a queue that grows without limit (a server under overload). Default: no limit.
+   */
+  readonly maxQueue?: number;
+}
+
+/** What run() resolves to. */
+export interface RunResult {
+  /** Each output as a Tensor: dims [batch, ...the output's dims] ([0, ...] when nothing was copied out). */
+  readonly outputs: Readonly<Record<string, Tensor>>;
+  /** This call's GPU times (GPU backends). */
+  readonly timing?: RunTiming;
+  /** This call's per-layer times (with `profile: true`). */
+  readonly profile?: LayerProfile;
 }
 
 /** Backend details of an engine (Engine.details()); the cuda backend fills every field. */
@@ -348,14 +378,19 @@ export class ExecutionContext {
   private handle: NativeHandle | undefined;
   /** Settles after the last call accepted so far (never rejects). */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Calls accepted and not settled. */
+  private pending = 0;
+  /** The most calls accepted and not settled before more reject with E_BUSY. */
+  readonly maxQueue: number;
   /** GPU times of the last infer() that finished (cuda backend); undefined on the cpu backend. */
   lastTiming: RunTiming | undefined;
   /** Per-layer times of the last infer() called with `profile: true` that finished. */
   lastProfile: LayerProfile | undefined;
 
   /** @internal Engine.createContext makes contexts. */
-  constructor(readonly engine: Engine, handle: NativeHandle) {
+  constructor(readonly engine: Engine, handle: NativeHandle, options: ContextOptions = {}) {
     this.handle = handle;
+    this.maxQueue = options.maxQueue ?? Infinity;
   }
 
   get disposed(): boolean {
@@ -370,7 +405,7 @@ export class ExecutionContext {
    * failures while running with a TensorRTNodeError; infer() itself never throws.
    */
   infer<T extends HostArray = Float32Array>(inputs: InferInputs, options: InferOptions = {}): Promise<Record<string, T>> {
-    return this.run(inputs, options, undefined) as Promise<Record<string, T>>;
+    return this.flat(inputs, options, undefined) as Promise<Record<string, T>>;
   }
 
   /**
@@ -378,7 +413,7 @@ export class ExecutionContext {
    * native().createHistograms for this engine's graph): calibration.
    */
   inferObserved(inputs: InferInputs, histograms: NativeHandle, options: InferOptions = {}): Promise<Record<string, HostArray>> {
-    return this.run(inputs, options, histograms);
+    return this.flat(inputs, options, histograms);
   }
 
   /**
@@ -389,7 +424,7 @@ export class ExecutionContext {
    */
   inferMany(inputs: InferInputs, options: InferOptions, count: number, depth: number):
     Promise<{ runs: QueuedRuns; gpu: boolean }> {
-    return this.submit(() => {
+    return this.submit(undefined, () => {
       if (!Number.isInteger(count) || count < 1 || count > 1 << 20) throw argumentError('an integer in [1, 1048576]', 'count', count, 'range');
       if (!Number.isInteger(depth) || depth < 1 || depth > 8) throw argumentError('an integer in [1, 8]', 'depth', depth, 'range');
       if (options.profile === true) throw argumentError('false (per-layer profiles time one inference at a time)', 'options.profile', true);
@@ -412,14 +447,22 @@ export class ExecutionContext {
    * with the function `start` returns. Never throws: argument mistakes and a disposed context
    * reject, native failures reject as TensorRTNodeErrors.
    */
-  private submit<T>(start: () => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T]): Promise<T> {
+  private submit<T>(signal: unknown, start: (cancel?: NativeHandle) => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T]):
+    Promise<T> {
     let result: Promise<T>;
     try {
       if (this.handle === undefined) throw new DisposedError('execution context');
-      const [pending, finish] = start();
-      result = pending.then(finish, (err: unknown) => {
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw argumentError('an AbortSignal', 'options.signal', signal);
+      if (signal?.aborted === true) throw abortedError(signal);
+      if (this.pending >= this.maxQueue) {
+        throw new TensorRTNodeError('E_BUSY', `the context already has ${this.pending} call(s) waiting (maxQueue ${this.maxQueue}): ` +
+          'retry later, or spread the load over more contexts');
+      }
+      const cancel = signal === undefined ? undefined : native().createCancelToken();
+      const [pending, finish] = start(cancel);
+      result = this.track(pending.then(finish, (err: unknown) => {
         throw fromNative(err);
-      });
+      }), signal, cancel);
     } catch (err) {
       result = Promise.reject(fromNative(err));
     }
@@ -427,16 +470,83 @@ export class ExecutionContext {
     return result;
   }
 
-  private run(inputs: InferInputs, options: InferOptions, histograms: NativeHandle | undefined): Promise<Record<string, HostArray>> {
-    return this.submit(() => {
+  /** Counts a call until it settles; an abort while it still waits rejects it at once (E_ABORTED). */
+  private track<T>(call: Promise<T>, signal: AbortSignal | undefined, cancel: NativeHandle | undefined): Promise<T> {
+    this.pending++;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (cancel !== undefined && native().cancel(cancel)) reject(abortedError(signal as AbortSignal));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      call.then(resolve, reject).finally(() => {
+        this.pending--;
+        signal?.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+
+  private flat(inputs: InferInputs, options: InferOptions, histograms: NativeHandle | undefined): Promise<Record<string, HostArray>> {
+    return this.execute(inputs, options, histograms).then((r) => r.outputs);
+  }
+
+  /**
+   * Runs the engine like infer(), and resolves to the outputs as Tensors with their dims
+   * ([batch, ...dims]) and type, with this call's own GPU times (GPU backends) and, with
+   * `profile: true`, its per-layer times: nothing is left in fields shared by queued calls.
+   * Inputs may be typed arrays (as for infer()) or Tensors whose dims say the batch.
+   */
+  run(feeds: Readonly<Record<string, HostArray | Tensor>>, options: InferOptions = {}): Promise<RunResult> {
+    let inputs: InferInputs;
+    try {
+      inputs = this.feedArrays(feeds);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.execute(inputs, options, undefined).then(({ batch, outputs, timing, profile }) => ({
+      outputs: Object.fromEntries(this.engine.meta.outputs.map((t) => [t.name,
+        new Tensor(t.dtype ?? 'float32', outputs[t.name], outputs[t.name].length === 0 ? [0, ...t.dims] : [batch, ...t.dims])])),
+      ...(timing !== undefined ? { timing } : {}),
+      ...(profile !== undefined ? { profile } : {}),
+    }));
+  }
+
+  /** run()'s feeds as infer()'s inputs: a Tensor's dims must be [batch, ...the input's dims]. */
+  private feedArrays(feeds: unknown): InferInputs {
+    if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
+      throw argumentError('an object of typed arrays or Tensors by input name', 'feeds', feeds);
+    }
+    const out: Record<string, HostArray> = {};
+    for (const [name, value] of Object.entries(feeds as Record<string, unknown>)) {
+      if (!(value instanceof Tensor)) {
+        out[name] = value as HostArray;
+        continue;
+      }
+      const t = this.engine.meta.inputs.find((x) => x.name === name);
+      if (t !== undefined && (value.dims.length !== t.dims.length + 1 || t.dims.some((d, k) => value.dims[k + 1] !== d))) {
+        throw argumentError(`a Tensor of dims [batch, ${t.dims.join(', ')}]`, `feeds.${name}`, value, 'range');
+      }
+      if (t !== undefined && value.type !== (t.dtype ?? 'float32')) {
+        throw argumentError(`a ${t.dtype ?? 'float32'} Tensor`, `feeds.${name}`, value);
+      }
+      out[name] = value.data;
+    }
+    return out;
+  }
+
+  /** One call: its outputs by name, batch, GPU times and profile (each call its own). */
+  private execute(inputs: InferInputs, options: InferOptions, histograms: NativeHandle | undefined):
+    Promise<{ batch: number; outputs: Record<string, HostArray>; timing?: RunTiming; profile?: LayerProfile }> {
+    return this.submit((options as { signal?: unknown } | null)?.signal, (cancel) => {
       const { batch, inputArrays, outputs } = this.check(inputs, options);
       const profile = options.profile === true;
       return [native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), histograms,
-        { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false }), (t) => {
-        this.lastTiming = t?.computeMs === undefined ? undefined :
+        { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false, cancel }), (t) => {
+        const timing = t?.computeMs === undefined ? undefined :
           { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0 };
-        if (profile && t?.layers !== undefined) this.lastProfile = { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 };
-        return outputs;
+        const layers = profile && t?.layers !== undefined ? { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 } : undefined;
+        this.lastTiming = timing;
+        if (layers !== undefined) this.lastProfile = layers;
+        return { batch, outputs, timing, profile: layers };
       }];
     });
   }
@@ -671,4 +781,8 @@ function checkInferOptions(options: unknown): InferOptions {
     if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw argumentError('a boolean', `options.${key}`, opts[key]);
   }
   return opts;
+}
+
+function abortedError(signal: AbortSignal): TensorRTNodeError {
+  return new TensorRTNodeError('E_ABORTED', 'the call was aborted before it ran', { cause: signal.reason });
 }

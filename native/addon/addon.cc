@@ -30,6 +30,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("disposeContext", Napi::Function::New(env, trtn::js::DisposeContextJs, "disposeContext"));
   exports.Set("allocateHost", Napi::Function::New(env, trtn::js::AllocateHostJs, "allocateHost"));
   exports.Set("execute", Napi::Function::New(env, trtn::js::ExecuteJs, "execute"));
+  exports.Set("createCancelToken", Napi::Function::New(env, trtn::js::CreateCancelTokenJs, "createCancelToken"));
+  exports.Set("cancel", Napi::Function::New(env, trtn::js::CancelJs, "cancel"));
   exports.Set("createHistograms", Napi::Function::New(env, trtn::js::CreateHistogramsJs, "createHistograms"));
   exports.Set("readHistograms", Napi::Function::New(env, trtn::js::ReadHistogramsJs, "readHistograms"));
   return exports;

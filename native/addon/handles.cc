@@ -21,6 +21,12 @@ const napi_type_tag& tag_of<HistogramHandle>() {
   return tag;
 }
 
+template <>
+const napi_type_tag& tag_of<CancelToken>() {
+  static const napi_type_tag tag = {0x16c9f3e07b5a2d84ULL, 0xa4072e5dc1b98f36ULL};
+  return tag;
+}
+
 void adjust_external(Napi::Env env, int64_t delta) {
   int64_t total = 0;
   if (delta != 0) napi_adjust_external_memory(env, delta, &total);

@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,13 @@ struct HistogramHandle {
   std::shared_ptr<TensorHistograms> histograms;
 };
 
+/// Lets JavaScript cancel an execute() call that has not started: the lane moves it from kWaiting
+/// to kStarted when it takes it; cancel() moves it to kCancelled if it still waits.
+struct CancelToken {
+  enum State : int { kWaiting = 0, kStarted = 1, kCancelled = 2 };
+  std::shared_ptr<std::atomic<int>> state = std::make_shared<std::atomic<int>>(kWaiting);
+};
+
 /// Tells V8 that `delta` bytes of native memory came (> 0) or went (< 0) with a handle, so it
 /// collects handles the program dropped instead of letting them pile up (JS thread).
 void adjust_external(Napi::Env env, int64_t delta);
@@ -41,6 +49,7 @@ void adjust_external(Napi::Env env, int64_t delta);
 void release_reported(Napi::Env env, EngineHandle* h);
 void release_reported(Napi::Env env, ContextHandle* h);
 inline void release_reported(Napi::Env, HistogramHandle*) {}
+inline void release_reported(Napi::Env, CancelToken*) {}
 
 /// The type tag of each handle type.
 template <typename H>
@@ -51,6 +60,8 @@ template <>
 const napi_type_tag& tag_of<ContextHandle>();
 template <>
 const napi_type_tag& tag_of<HistogramHandle>();
+template <>
+const napi_type_tag& tag_of<CancelToken>();
 
 /// Wraps `h` (owned: deleted by the finalizer) as a tagged external.
 template <typename H>

@@ -69,6 +69,7 @@ constexpr size_t kPipelineDepth = 2;
 /// What execute() was asked to do besides the plain run.
 struct ExecuteRequest {
   Inference inference;
+  std::shared_ptr<std::atomic<int>> cancel;  // set when the caller can cancel (CancelToken)
   int count = 0;  // > 0: a benchmark loop of count inferences (execute_many), depth queued
   int depth = 1;
   std::shared_ptr<TensorHistograms> histograms;
@@ -92,6 +93,13 @@ class ExecuteJob : public Job {
   ExecuteJob(napi_env env, std::shared_ptr<ContextState> state, ExecuteRequest request, ExecuteIo io)
       : Job(env), state_(std::move(state)), request_(std::move(request)), io_(std::move(io)) {}
 
+  /// Lane: takes the call; false when it was cancelled while it waited (it then rejects E_ABORTED).
+  bool take() {
+    int waiting = CancelToken::kWaiting;
+    if (!request_.cancel || request_.cancel->compare_exchange_strong(waiting, CancelToken::kStarted)) return true;
+    set_status(Status(Code::kAborted, "the call was aborted before it ran"));
+    return false;
+  }
   /// Lane: true when this call must run with nothing else in flight (it replaces the context's
   /// memory, observes every tensor, times layers, or is a benchmark loop of its own).
   bool alone(const ContextState& state) const {
@@ -221,8 +229,9 @@ void run_on_lane(std::unique_ptr<ExecuteJob> job) {
     finish_all(state);  // its environment is gone: skip the work (the job is freed unsettled)
     return;
   }
-  if (state.context == nullptr) {
-    job->set_status(Status(Code::kDisposed, "the execution context was disposed"));
+  if (state.context == nullptr || !job->take()) {
+    if (state.context == nullptr) job->set_status(Status(Code::kDisposed, "the execution context was disposed"));
+    finish_all(state);
     Job::finish(std::move(job));
     return;
   }
@@ -262,6 +271,7 @@ bool execute_options(const Napi::Value& v, ExecuteRequest* r) {
   flag("profile", &options.profile);
   flag("transfers", &options.transfers);
   flag("graphs", &options.graphs);
+  if (CancelToken* token = handle_of<CancelToken>(o.Get("cancel"))) r->cancel = token->state;
   const auto integer = [&](const char* key, int* out, int lo, int hi) {
     Napi::Value n = o.Get(key);
     if (n.IsUndefined()) return true;
@@ -451,6 +461,15 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   Napi::Value promise(env, job->promise());
   start_on_lane(std::move(job), h->state->lane);
   return promise;
+}
+
+Napi::Value CreateCancelTokenJs(const Napi::CallbackInfo& info) { return wrap_handle(info.Env(), new CancelToken()); }
+
+Napi::Value CancelJs(const Napi::CallbackInfo& info) {
+  CancelToken* token = handle_of<CancelToken>(info[0]);
+  if (token == nullptr) return throw_type(info.Env(), "cancel(token)");
+  int waiting = CancelToken::kWaiting;
+  return Napi::Boolean::New(info.Env(), token->state->compare_exchange_strong(waiting, CancelToken::kCancelled));
 }
 
 Napi::Value CreateHistogramsJs(const Napi::CallbackInfo& info) {
