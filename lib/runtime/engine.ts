@@ -56,16 +56,23 @@ export interface InferOptions {
    */
   readonly outputs?: Readonly<Record<string, HostArray>>;
   /**
-   * Time every layer of this call on its own (trtexec's --dumpProfile); the times land in the
-   * context's lastProfile. Slower than a plain call (no CUDA graph, an event per layer): for
-   * profiling, not for serving.
+   * Time every layer of this call on its own (trtexec's --dumpProfile): run() gives the times with
+   * the call's result (infer() leaves them in the context's lastProfile). Slower than a plain call
+   * (no CUDA graph, an event per layer): for profiling, not for serving.
    */
   readonly profile?: boolean;
+}
+
+/**
+ * @internal Benchmark-only knobs (tensorrt-node bench / sweep): ExecutionContext.benchInfer and
+ * inferMany take them; infer() and run() refuse them.
+ */
+export interface BenchOptions extends InferOptions {
   /**
-   * Benchmarking only: false skips copying the inputs in and the outputs out (trtexec's
-   * --noDataTransfers): the device reuses whatever its buffers hold and the outputs are not
-   * written. Inputs may then be left out (give batchSize), and outputs not passed in come back
-   * as empty arrays, so a benchmark of a huge batch needs no host memory for it. Default true.
+   * False skips copying the inputs in and the outputs out (trtexec's --noDataTransfers): the
+   * device reuses whatever its buffers hold and the outputs are not written. Inputs may then be
+   * left out (give batchSize), and outputs not passed in come back as empty arrays, so a benchmark
+   * of a huge batch needs no host memory for it. Default true.
    */
   readonly transfers?: boolean;
   /** GPU backends: replay the batch size's CUDA graph (default true); false launches kernel by kernel. */
@@ -405,7 +412,12 @@ export class ExecutionContext {
    * failures while running with a TensorRTNodeError; infer() itself never throws.
    */
   infer<T extends HostArray = Float32Array>(inputs: InferInputs, options: InferOptions = {}): Promise<Record<string, T>> {
-    return this.flat(inputs, options, undefined) as Promise<Record<string, T>>;
+    return this.flat(inputs, options, undefined, true) as Promise<Record<string, T>>;
+  }
+
+  /** @internal infer() with the benchmark-only knobs (BenchOptions): tensorrt-node bench. */
+  benchInfer(inputs: InferInputs, options: BenchOptions = {}): Promise<Record<string, HostArray>> {
+    return this.flat(inputs, options, undefined);
   }
 
   /**
@@ -422,7 +434,7 @@ export class ExecutionContext {
    * one after another). Inputs as for infer(); the outputs are the last inference's. Resolves to
    * the per-inference times and whether they include GPU times.
    */
-  inferMany(inputs: InferInputs, options: InferOptions, count: number, depth: number):
+  inferMany(inputs: InferInputs, options: BenchOptions, count: number, depth: number):
     Promise<{ runs: QueuedRuns; gpu: boolean }> {
     return this.submit(undefined, () => {
       if (!Number.isInteger(count) || count < 1 || count > 1 << 20) throw argumentError('an integer in [1, 1048576]', 'count', count, 'range');
@@ -485,8 +497,9 @@ export class ExecutionContext {
     });
   }
 
-  private flat(inputs: InferInputs, options: InferOptions, histograms: NativeHandle | undefined): Promise<Record<string, HostArray>> {
-    return this.execute(inputs, options, histograms).then((r) => r.outputs);
+  private flat(inputs: InferInputs, options: BenchOptions, histograms: NativeHandle | undefined, serving = false):
+    Promise<Record<string, HostArray>> {
+    return this.execute(inputs, options, histograms, serving).then((r) => r.outputs);
   }
 
   /**
@@ -502,7 +515,7 @@ export class ExecutionContext {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.execute(inputs, options, undefined).then(({ batch, outputs, timing, profile }) => ({
+    return this.execute(inputs, options, undefined, true).then(({ batch, outputs, timing, profile }) => ({
       outputs: Object.fromEntries(this.engine.meta.outputs.map((t) => [t.name,
         new Tensor(t.dtype ?? 'float32', outputs[t.name], outputs[t.name].length === 0 ? [0, ...t.dims] : [batch, ...t.dims])])),
       ...(timing !== undefined ? { timing } : {}),
@@ -534,9 +547,10 @@ export class ExecutionContext {
   }
 
   /** One call: its outputs by name, batch, GPU times and profile (each call its own). */
-  private execute(inputs: InferInputs, options: InferOptions, histograms: NativeHandle | undefined):
+  private execute(inputs: InferInputs, options: BenchOptions, histograms: NativeHandle | undefined, serving = false):
     Promise<{ batch: number; outputs: Record<string, HostArray>; timing?: RunTiming; profile?: LayerProfile }> {
     return this.submit((options as { signal?: unknown } | null)?.signal, (cancel) => {
+      if (serving) refuseBenchKnobs(options);
       const { batch, inputArrays, outputs } = this.check(inputs, options);
       const profile = options.profile === true;
       return [native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), histograms,
@@ -571,7 +585,7 @@ export class ExecutionContext {
   }
 
   /** The input arrays in graph order (empty ones for inputs left out of a run without copies). */
-  private inputArrays(given: Record<string, unknown>, opts: InferOptions): HostArray[] {
+  private inputArrays(given: Record<string, unknown>, opts: BenchOptions): HostArray[] {
     const meta = this.engine.meta;
     const names = meta.inputs.map((t) => t.name);
     for (const key of Object.keys(given)) {
@@ -591,7 +605,7 @@ export class ExecutionContext {
   }
 
   /** options.batchSize, or the first input's length over one image's. */
-  private batchOf(arrays: readonly HostArray[], opts: InferOptions): number {
+  private batchOf(arrays: readonly HostArray[], opts: BenchOptions): number {
     const meta = this.engine.meta;
     const batch = opts.batchSize;
     if (batch !== undefined) {
@@ -615,7 +629,7 @@ export class ExecutionContext {
   }
 
   /** The arrays the outputs are written to: the caller's (options.outputs) or new ones. */
-  private outputArrays(batch: number, opts: InferOptions): Record<string, HostArray> {
+  private outputArrays(batch: number, opts: BenchOptions): Record<string, HostArray> {
     const meta = this.engine.meta;
     const provided = opts.outputs;
     if (provided !== undefined && (provided === null || typeof provided !== 'object' || Array.isArray(provided))) {
@@ -772,11 +786,11 @@ function nativeLayout(p: Pick<PlanHeader, 'sections'> & { total?: number }): Nat
 }
 
 /** Checks infer()'s options object (the fields every call reads). */
-function checkInferOptions(options: unknown): InferOptions {
+function checkInferOptions(options: unknown): BenchOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw argumentError('an options object', 'options', options);
   }
-  const opts = options as InferOptions;
+  const opts = options as BenchOptions;
   for (const key of ['profile', 'transfers', 'cudaGraph'] as const) {
     if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw argumentError('a boolean', `options.${key}`, opts[key]);
   }
@@ -785,4 +799,18 @@ function checkInferOptions(options: unknown): InferOptions {
 
 function abortedError(signal: AbortSignal): TensorRTNodeError {
   return new TensorRTNodeError('E_ABORTED', 'the call was aborted before it ran', { cause: signal.reason });
+}
+
+/**
+ * infer() and run() refuse the benchmark-only knobs: a server has no use for them, and a stray
+ * `transfers: false` would return empty outputs.
+ */
+function refuseBenchKnobs(options: unknown): void {
+  if (options === null || typeof options !== 'object') return;
+  for (const key of ['transfers', 'cudaGraph'] as const) {
+    const value = (options as BenchOptions)[key];
+    if (value !== undefined) {
+      throw argumentError(`no options.${key} (a benchmark knob: tensorrt-node bench --noDataTransfers / --noCudaGraph)`, `options.${key}`, value);
+    }
+  }
 }

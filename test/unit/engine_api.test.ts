@@ -186,32 +186,40 @@ describe('engine API', () => {
       ctx.dispose();
     });
 
+    it('infer() and run() refuse the benchmark knobs (transfers, cudaGraph): bench-only, through benchInfer', async () => {
+      const ctx = engine.createContext();
+      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: false } as never),
+        { name: 'TypeError', message: /no options.transfers \(a benchmark knob: tensorrt-node bench --noDataTransfers/ });
+      await assert.rejects(ctx.run({ data: data(1) }, { cudaGraph: false } as never), { name: 'TypeError', message: /no options.cudaGraph/ });
+      ctx.dispose();
+    });
+
     it('transfers: false (benchmarks) neither reads the inputs nor writes the outputs', async () => {
       const ctx = engine.createContext();
       const first = await ctx.infer({ data: data(2) });
       const prob = new Float32Array(16).fill(-3);
-      await ctx.infer({ data: data(2, 5) }, { transfers: false, outputs: { prob } });
+      await ctx.benchInfer({ data: data(2, 5) }, { transfers: false, outputs: { prob } });
       assert.ok(prob.every((v) => v === -3), 'outputs untouched');
-      const again = await ctx.infer({ data: data(2) }, { cudaGraph: false });
+      const again = await ctx.benchInfer({ data: data(2) }, { cudaGraph: false });
       assert.deepEqual(Array.from(again.prob), Array.from(first.prob));
-      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: 0 as never }), { name: 'TypeError', message: 'Expected a boolean for options.transfers but received type number (0)' });
+      await assert.rejects(ctx.benchInfer({ data: data(1) }, { transfers: 0 as never }), { name: 'TypeError', message: 'Expected a boolean for options.transfers but received type number (0)' });
       ctx.dispose();
     });
 
     it('transfers: false runs without host arrays: inputs left out (batchSize given), outputs come back empty', async () => {
       const ctx = engine.createContext();
-      const out = await ctx.infer({}, { transfers: false, batchSize: 4 });
+      const out = await ctx.benchInfer({}, { transfers: false, batchSize: 4 });
       assert.deepEqual(Object.keys(out).sort(), ['p2', 'prob']);
       assert.equal(out.prob.length, 0);
       // A given output is still checked and left alone; a given input must still hold the batch.
       const prob = new Float32Array(32).fill(7);
-      await ctx.infer({}, { transfers: false, batchSize: 4, outputs: { prob } });
+      await ctx.benchInfer({}, { transfers: false, batchSize: 4, outputs: { prob } });
       assert.ok(prob.every((v) => v === 7));
-      await assert.rejects(ctx.infer({}, { transfers: false }),
+      await assert.rejects(ctx.benchInfer({}, { transfers: false }),
         { name: 'TypeError', message: /Expected a Float32Array \(or options.batchSize, with transfers: false\) for inputs.data/ });
-      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: false, batchSize: 2 }), { name: 'RangeError' });
+      await assert.rejects(ctx.benchInfer({ data: data(1) }, { transfers: false, batchSize: 2 }), { name: 'RangeError' });
       await assert.rejects(ctx.infer({}), { name: 'TypeError', message: /Expected a Float32Array for inputs.data/ });
-      await assert.rejects(ctx.infer({}, { transfers: false, batchSize: 5 }), { name: 'RangeError' });
+      await assert.rejects(ctx.benchInfer({}, { transfers: false, batchSize: 5 }), { name: 'RangeError' });
       // The context keeps working with copies afterwards.
       const again = await ctx.infer({ data: data(2) });
       assert.equal(again.prob.length, 16);
