@@ -33,6 +33,7 @@ export { parsePrototxt, readPrototxt, readCaffemodel, writeCaffemodel, caffeSche
 export type { CaffeBlob, CaffeModelFile, CaffeModelLayer, CaffeNetDefinition, PrototxtOptions } from './caffe';
 export { buildInfo, devices, type BuildInfo, type DeviceInfo, type DeviceList, type DevicesOptions } from './device';
 export { readNpy, writeNpy, type NpyArray } from './npy';
+export { toFloat16, fromFloat16 } from './float16';
 export {
   TensorRTNodeError, ParseError, UnsupportedLayerError, ShapeError, WeightsError, IOError, NativeError, PlanError,
   DisposedError, OutOfMemoryError, type ErrorCode, type ParsePosition, type PlanProblem,

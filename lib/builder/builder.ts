@@ -16,7 +16,7 @@ import { native } from '../native';
 import { uniformData } from '../random_data';
 import type { Network } from '../network';
 import { Engine, type EngineDetails } from '../runtime/engine';
-import { nodePrecisions, planExecGraph, planInt8Graph, type ExecGraph, type Precision, type UnscaledTensor } from './exec_graph';
+import { nodePrecisions, planExecGraph, planInt8Graph, withIoFormats, type ExecGraph, type Precision, type UnscaledTensor } from './exec_graph';
 import { planTensor } from './plan_file';
 
 /** Messages from the builder, by severity. */
@@ -65,6 +65,12 @@ export interface BuildConfig {
   /** cuda: the batch tactics are timed at (default min(maxBatchSize, 32)). */
   readonly tuneBatch?: number;
   /**
+   * The form float inputs and outputs cross between host and device in (trtexec's
+   * --inputIOFormats / --outputIOFormats): 'float32' (default), or 'float16' to halve the bytes
+   * copied: infer() then takes and gives Uint16Arrays of float16 bits, converted on the device.
+   */
+  readonly ioFormats?: { readonly inputs?: 'float32' | 'float16'; readonly outputs?: 'float32' | 'float16' };
+  /**
    * INT8: build even when the scales leave out tensors that layers able to run in INT8 read or
    * write; those layers run in FP32, with a warning naming the tensors. Default false: such a
    * build is E_CALIBRATION (a cache made for another network covers only the names they share).
@@ -108,6 +114,7 @@ function checkConfig(config: unknown, net: Network): Required<Pick<BuildConfig, 
   if ([c.calibrator, c.calibrationCache, c.int8Scales].filter((x) => x !== undefined).length > 1) {
     throw argumentError('one of int8Scales, calibrator and calibrationCache', 'config', config, 'range');
   }
+  if (c.ioFormats !== undefined) checkIoFormats(c.ioFormats);
   if (c.tuneBatch !== undefined &&
       (typeof c.tuneBatch !== 'number' || !Number.isInteger(c.tuneBatch) || c.tuneBatch < 1 || c.tuneBatch > maxBatchSize)) {
     throw argumentError(`an integer in [1, ${maxBatchSize}] (the maxBatchSize)`, 'config.tuneBatch', c.tuneBatch, 'range');
@@ -160,12 +167,13 @@ export class Builder {
     }
     const c = checkConfig(config, net);
     if (c.precision !== 'int8') {
-      return this.buildGraph(net, planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize }), c.tuneBatch);
+      const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize });
+      return this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch);
     }
     const int8Scales = await this.int8Scales(net, c);
     const { graph, unscaled } = planInt8Graph(net, { maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales });
     if (unscaled.length > 0) this.uncovered(unscaled, scaleSource(c), c.allowMixedPrecision === true);
-    const engine = await this.buildGraph(net, graph, c.tuneBatch);
+    const engine = await this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch);
     this.reportPrecisions(graph);
     return engine;
   }
@@ -332,4 +340,13 @@ async function writeTimingCache(path: string, entries: Readonly<Record<string, s
 function randomBatches(net: Network, batchSize: number, count: number): Array<Record<string, Float32Array>> {
   return Array.from({ length: count }, (_, b) => Object.fromEntries(net.inputs.map((t, k) =>
     [t.name, uniformData(batchSize * t.shape.slice(1).reduce((x, y) => x * y, 1), 0x9e3779b9 + 131 * b + k)])));
+}
+
+function checkIoFormats(f: unknown): void {
+  if (f === null || typeof f !== 'object' || Array.isArray(f)) throw argumentError('an object { inputs?, outputs? }', 'config.ioFormats', f);
+  for (const key of Object.keys(f)) {
+    const v = (f as Record<string, unknown>)[key];
+    if (key !== 'inputs' && key !== 'outputs') throw argumentError("'inputs' or 'outputs'", `config.ioFormats.${key}`, key, 'range');
+    if (v !== undefined && v !== 'float32' && v !== 'float16') throw argumentError("'float32' or 'float16'", `config.ioFormats.${key}`, v);
+  }
 }
