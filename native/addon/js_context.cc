@@ -127,6 +127,7 @@ class ExecuteJob : public Job {
   void wait(Context* ctx) { set_status(ctx->wait(&request_.inference)); }
   const std::shared_ptr<ContextState>& state() const { return state_; }
   int batch() const { return request_.inference.batch; }
+  void set_lone(bool lone) { request_.inference.lone = lone; }
 
  protected:
   napi_value value(napi_env env) override;
@@ -237,6 +238,7 @@ void run_on_lane(std::unique_ptr<ExecuteJob> job) {
   }
   const bool alone = job->alone(state);
   if (alone) finish_all(state);
+  job->set_lone(state.in_flight.empty() && state.lane.pending() == 0);
   while (state.in_flight.size() >= std::min<size_t>(kPipelineDepth, state.context->depth())) finish_oldest(state);
   const bool submitted = job->submit(state.context.get());
   state.largest_batch = std::max(state.largest_batch, job->batch());

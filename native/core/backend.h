@@ -61,6 +61,9 @@ struct Inference {
   /// Calibration: every float tensor's values are added to its histogram as it is written (a
   /// failure there stops the run and is its result).
   TensorHistograms* stats = nullptr;
+  /// A hint: no other inference is expected while this one runs (a lone call), so GPU backends
+  /// put its copies on the compute stream (no overlap to gain, two cross-stream waits saved).
+  bool lone = false;
   /// Out: GPU times (GPU backends) and the host time to submit it.
   RunTiming timing;
   /// Out: per-layer times when options.profile.
