@@ -15,7 +15,7 @@
 import { promises as fsp } from 'fs';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Builder, devices, Network, type Engine, type ExecutionContext, type HostArray, type Precision } from '../lib';
+import { Builder, devices, Network, type Engine, type ExecutionContext, type HostArray, type Precision, type RunTiming } from '../lib';
 import { uniformData } from '../lib/random_data';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -39,6 +39,8 @@ interface Row {
   readonly ofGpuCompute?: number;
   readonly latencyMs?: number;
   readonly hostOverheadMs?: number;
+  /** Medians of the calls' GPU times (H2D, compute, D2H; ms) and host submit time, when the backend has them. */
+  readonly phases?: { readonly h2dMs: number; readonly computeMs: number; readonly d2hMs: number; readonly enqueueMs: number };
   readonly calls: number;
   readonly note?: string;
 }
@@ -72,11 +74,11 @@ interface CallSet {
  * median latency and median GPU compute time.
  */
 async function timedCalls(ctx: ExecutionContext, sets: readonly CallSet[], batch: number, seconds: number):
-  Promise<{ imagesPerSecond: number; latencyMs: number; calls: number; computeMs: number }> {
+  Promise<{ imagesPerSecond: number; latencyMs: number; calls: number; phases?: Row['phases'] }> {
   const call = (set: CallSet) => ctx.run(set.inputs, set.outputs === undefined ? {} : { outputs: set.outputs });
   for (let i = 0; i < 3; i++) await Promise.all(sets.map(call));
   const latencies: number[] = [];
-  const compute: number[] = [];
+  const timings: RunTiming[] = [];
   let calls = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -85,13 +87,17 @@ async function timedCalls(ctx: ExecutionContext, sets: readonly CallSet[], batch
       const s = performance.now();
       const r = await call(set);
       latencies.push(performance.now() - s);
-      if (r.timing !== undefined) compute.push(r.timing.computeMs);
+      if (r.timing !== undefined) timings.push(r.timing);
       calls++;
     }
   };
   await Promise.all(sets.map(lane));
   const wall = (performance.now() - t0) / 1000;
-  return { imagesPerSecond: (calls * batch) / wall, latencyMs: median(latencies), calls, computeMs: median(compute) };
+  const phase = (k: keyof RunTiming) => median(timings.map((t) => t[k]));
+  return {
+    imagesPerSecond: (calls * batch) / wall, latencyMs: median(latencies), calls,
+    ...(timings.length > 0 ? { phases: { h2dMs: phase('h2dMs'), computeMs: phase('computeMs'), d2hMs: phase('d2hMs'), enqueueMs: phase('enqueueMs') } } : {}),
+  };
 }
 
 async function fsUnderLoad(engine: Engine, batch: number): Promise<{ medianMs: number; maxMs: number; reads: number }> {
@@ -145,26 +151,29 @@ async function main(): Promise<void> {
     ['f32-pinned', pinned(inflight, batch), `${inflight} calls outstanding, createInputs / createOutputs arrays (no host copy)`],
   ] as const) {
     const r = await timedCalls(ctx, sets, batch, seconds);
-    rows.push({ variant, batch, imagesPerSecond: r.imagesPerSecond, ofGpuCompute: r.imagesPerSecond / ceiling, latencyMs: r.latencyMs, calls: r.calls, note });
+    rows.push({ variant, batch, imagesPerSecond: r.imagesPerSecond, ofGpuCompute: r.imagesPerSecond / ceiling, latencyMs: r.latencyMs,
+      phases: r.phases, calls: r.calls, note });
   }
   if (batch > 1) {
     const one = engine.createContext();
     const c1 = await gpuComputeMs(one, 1, seconds / 2);
     const r = await timedCalls(one, pinned(1, 1), 1, seconds);
     rows.push({ variant: 'batch1-overhead', batch: 1, imagesPerSecond: r.imagesPerSecond, latencyMs: r.latencyMs,
-      hostOverheadMs: r.latencyMs - c1, calls: r.calls, note: `createInputs arrays, one call at a time; GPU compute ${c1.toFixed(4)} ms` });
+      hostOverheadMs: r.latencyMs - c1, phases: r.phases, calls: r.calls, note: `createInputs arrays, one call at a time; GPU compute ${c1.toFixed(4)} ms` });
     one.dispose();
   }
   const fsLoad = await fsUnderLoad(engine, Math.min(batch, 8));
   ctx.dispose();
   const gpu = devices().devices[0];
   console.log(`${model} ${precision} batch ${batch} on ${engine.backend}${gpu ? ` (${gpu.name})` : ''}`);
-  console.log('variant            batch   images/s   of GPU compute   latency ms   host overhead ms');
+  console.log('variant            batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue ms');
   for (const r of rows) {
+    const p = r.phases;
     console.log(`${r.variant.padEnd(18)} ${String(r.batch).padStart(5)} ${r.imagesPerSecond.toFixed(0).padStart(10)} ` +
       `${r.ofGpuCompute === undefined ? '' : r.ofGpuCompute.toFixed(3)}`.padEnd(17) +
       `${r.latencyMs === undefined ? '' : r.latencyMs.toFixed(4)}`.padStart(10) +
-      `${r.hostOverheadMs === undefined ? '' : r.hostOverheadMs.toFixed(4)}`.padStart(19));
+      `${r.hostOverheadMs === undefined ? '' : r.hostOverheadMs.toFixed(4)}`.padStart(19) +
+      (p === undefined ? '' : `   ${[p.h2dMs, p.computeMs, p.d2hMs, p.enqueueMs].map((x) => x.toFixed(4)).join(' / ')}`));
   }
   console.log(`fs.readFile with 6 inferences in flight: median ${fsLoad.medianMs.toFixed(3)} ms, max ${fsLoad.maxMs.toFixed(3)} ms`);
   const doc = {
