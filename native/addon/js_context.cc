@@ -42,7 +42,10 @@ struct ContextState {
   std::atomic<int64_t> host_bytes{0};
   int64_t reported = 0;   // JS thread: what V8 was told
   bool released = false;  // JS thread: disposed or finalized (nothing more is reported)
-  SerialQueue lane{"trtn-context"};
+  SerialQueue lane;
+  /// GPU lanes watch for the next call for a moment before they sleep (batch-1 latency).
+  explicit ContextState(bool gpu) : lane("trtn-context", gpu ? kLaneSpinMicros : 0) {}
+  static constexpr int kLaneSpinMicros = 200;
 };
 
 /// JS thread: tells V8 how the context's host memory changed since it last did.
@@ -408,11 +411,13 @@ Napi::Value CreateContextJs(const Napi::CallbackInfo& info) {
   EngineHandle* h = handle_of<EngineHandle>(info[0]);
   if (h == nullptr) return throw_type(env, "createContext(engine)");
   if (!h->engine) return throw_status(env, Status(Code::kDisposed, "the engine was disposed"));
-  auto state = std::make_shared<ContextState>();
+  std::unique_ptr<Context> context;
+  Status st = h->engine->create_context(&context);
+  if (!st.is_ok()) return throw_status(env, st);
+  auto state = std::make_shared<ContextState>(context->depth() > 1);
   state->engine = h->engine;
   state->pool = std::make_shared<HostPool>(h->engine->host_allocator());
-  Status st = h->engine->create_context(&state->context);
-  if (!st.is_ok()) return throw_status(env, st);
+  state->context = std::move(context);
   return wrap_handle(env, new ContextHandle{state});
 }
 

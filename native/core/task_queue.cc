@@ -8,6 +8,8 @@
 #include <unistd.h>
 #endif
 
+#include <atomic>
+#include <chrono>
 #include <utility>
 
 namespace trtn {
@@ -46,14 +48,20 @@ struct SerialQueue::Shared {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::function<void()>> tasks;
+  std::atomic<size_t> queued{0};  // tasks.size(), readable without the lock (spinning)
   bool stop = false;
-  std::thread::id id;
 };
 
-SerialQueue::SerialQueue(std::string name) : shared_(std::make_shared<Shared>()) {
-  thread_ = std::thread([s = shared_, name = std::move(name)] {
+SerialQueue::SerialQueue(std::string name, int spin_us) : shared_(std::make_shared<Shared>()) {
+  thread_ = std::thread([s = shared_, name = std::move(name), spin_us] {
     name_this_thread(name);
     for (;;) {
+      if (spin_us > 0 && s->queued.load(std::memory_order_acquire) == 0) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
+        while (s->queued.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
+          std::this_thread::yield();
+        }
+      }
       std::function<void()> task;
       {
         std::unique_lock<std::mutex> lock(s->mu);
@@ -61,11 +69,11 @@ SerialQueue::SerialQueue(std::string name) : shared_(std::make_shared<Shared>())
         if (s->stop) return;
         task = std::move(s->tasks.front());
         s->tasks.pop_front();
+        s->queued.store(s->tasks.size(), std::memory_order_release);
       }
       task();
     }
   });
-  shared_->id = thread_.get_id();
 }
 
 SerialQueue::~SerialQueue() {
@@ -86,6 +94,7 @@ bool SerialQueue::post(std::function<void()> task) {
     std::lock_guard<std::mutex> lock(shared_->mu);
     if (shared_->stop) return false;
     shared_->tasks.push_back(std::move(task));
+    shared_->queued.store(shared_->tasks.size(), std::memory_order_release);
   }
   shared_->cv.notify_one();
   return true;

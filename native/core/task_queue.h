@@ -23,7 +23,9 @@ namespace trtn {
 class SerialQueue {
  public:
   /// `name` names the thread (Linux: 15 characters at most are kept) for debuggers and top.
-  explicit SerialQueue(std::string name);
+  /// `spin_us` > 0: after a task, the thread watches for the next one that long before it sleeps
+  /// (a call that follows at once starts without a wake-up: GPU lanes, where it is latency).
+  explicit SerialQueue(std::string name, int spin_us = 0);
   ~SerialQueue();
   SerialQueue(const SerialQueue&) = delete;
   SerialQueue& operator=(const SerialQueue&) = delete;
