@@ -232,6 +232,15 @@ describe('uint8 image inputs (Preprocess)', function () {
       assert.deepEqual(nodePrecisions(graph), { fp16: 4 }, 'Preprocess is not one of the network\'s layers');
     });
 
+    it('only a Preprocess node may read image bytes (the native graph check)', async () => {
+      const net = await identityNet(3, 2, 2);
+      const resolved = await resolveInput(net, { format: 'uint8-nhwc-bgr' });
+      const graph = planExecGraph(net, { precision: 'fp32', maxBatchSize: 1, preprocess: resolved?.spec });
+      const flat = graph.nodes[1];
+      const bad = { ...graph, nodes: [{ ...flat, inputs: graph.inputs }] };
+      await fails(cpu.buildGraph(net, bad), 'E_INVALID_ARGUMENT', "node 'flat' reads 'data': only a Preprocess node reads uint8 image bytes");
+    });
+
     it('a mean image is a weight of the Preprocess node', async () => {
       const net = await colourNet(4, 4);
       const file = path.join(tmpDir, 'mean-3x6x6.binaryproto');
