@@ -68,16 +68,16 @@ export interface ResolvedInput {
   readonly notes: readonly string[];
 }
 
-/** The network input [C, H, W] an uint8 format can feed, or a RangeError naming why not. */
-function imageInput(net: Network, name: string | undefined): { name: string; dims: [number, number, number] } {
+/** The network input [C, H, W] a uint8 format can feed, or a RangeError naming why not. */
+function imageInput(net: Network, name: string | undefined, format: InputFormat): { name: string; dims: [number, number, number] } {
   const input = name === undefined ? net.inputs[0] : net.inputs.find((t) => t.name === name);
   if (input === undefined) {
     throw argumentError(`an input of ${net.name || 'the network'} (${net.inputs.map((t) => `'${t.name}'`).join(', ')})`, 'config.input.name', name, 'range');
   }
   const dims = input.shape.slice(1);
   if (dims.length !== 3 || dims[0] < 1 || dims[0] > 4) {
-    throw argumentError(`an image input [N, C, H, W] with 1 to 4 channels (input '${input.name}' is [${input.shape.join(', ')}])`,
-      'config.input.format', 'uint8', 'range');
+    throw argumentError(`an image input [N, C, H, W] with 1 to 4 channels for a uint8 format (input '${input.name}' is ` +
+      `[${input.shape.join(', ')}])`, 'config.input.format', format, 'range');
   }
   return { name: input.name, dims: dims as [number, number, number] };
 }
@@ -102,7 +102,7 @@ export function checkInputOptions(value: unknown, net: Network): InputOptions | 
     return undefined;
   }
   if (o.name !== undefined && typeof o.name !== 'string') throw argumentError('an input name string', 'config.input.name', o.name);
-  const { dims } = imageInput(net, o.name);
+  const { dims } = imageInput(net, o.name, format);
   const channels = dims[0];
   if (format !== 'uint8-nhwc' && channels !== 3) {
     throw argumentError(`'uint8-nhwc' (${format} is for 3-channel images; the input has ${channels} channel${channels === 1 ? '' : 's'})`,
@@ -186,12 +186,13 @@ async function chooseMean(net: Network, o: InputOptions, t: InputTransform | und
 }
 
 /**
- * The Preprocess node of a uint8 input format (undefined for float32): options checked by
- * checkInputOptions, completed from the network's transform_param, the mean file read.
+ * The Preprocess node of a uint8 input format (undefined for float32): the options checked
+ * (checkInputOptions), completed from the network's transform_param, the mean file read.
  */
-export async function resolveInput(net: Network, options: InputOptions | undefined): Promise<ResolvedInput | undefined> {
+export async function resolveInput(net: Network, given: InputOptions | undefined): Promise<ResolvedInput | undefined> {
+  const options = checkInputOptions(given, net);
   if (options === undefined || options.format === undefined || options.format === 'float32') return undefined;
-  const { name, dims } = imageInput(net, options.name);
+  const { name, dims } = imageInput(net, options.name, options.format);
   const t = net.inputTransform(name);
   const imageSize: [number, number] = options.imageSize === undefined ? [dims[1], dims[2]] : [options.imageSize[0], options.imageSize[1]];
   const mean = await chooseMean(net, options, t, dims, imageSize);
