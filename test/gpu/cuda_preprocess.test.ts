@@ -110,6 +110,28 @@ layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" }\n`);
     }
   });
 
+  it('INT8 with a float reader of the input too (Preprocess -> float tensor -> Quantize): cuda against cpu', async () => {
+    const net = await Network.parse(`name: "branches"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 3 dim: 3 dim: 16 dim: 16 } } }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 8 kernel_size: 3 } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
+`, { seed: 3 });
+    const input: InputOptions = { format: 'uint8-nhwc-bgr', mean: [120], scale: 0.02, imageSize: [19, 18] };
+    const config: BuildConfig = { precision: 'int8', maxBatchSize: 3, input, int8Scales: { data: 0.021, conv1: 0.05, pool1: 0.05, squash: 0.008 } };
+    const cpu = await new Builder({ backend: 'cpu' }).build(net, config);
+    const gpu = await new Builder({ backend: 'cuda' }).build(net, config);
+    const images = bytes(3 * 19 * 18 * 3, 77);
+    const want = await runOnce(cpu, { data: images }, 3);
+    const got = await runOnce(gpu, { data: images }, 3, true);
+    const bad = got.pool1.findIndex((v, i) => !Object.is(v, want.pool1[i]));
+    assert.equal(bad, -1, `pool1 (INT8): [${bad}] = ${got.pool1[bad]}, the cpu backend gives ${want.pool1[bad]}`);
+    assert.ok(relError(got.squash, want.squash) < 1e-5, 'squash (float)');
+    cpu.dispose();
+    gpu.dispose();
+  });
+
   describe('whole networks: the uint8 engine against the float32 engine on host-preprocessed images (one timing cache)', () => {
     const TOLERANCE: Record<Precision, number> = { fp32: 1e-5, tf32: 1e-4, fp16: 1e-2, int8: 5e-2 };  // tf32 is not run here
     const input: InputOptions = { format: 'uint8-nhwc-rgb', mean: [104, 117, 123], imageSize: [256, 256] };

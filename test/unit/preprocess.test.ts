@@ -201,6 +201,34 @@ describe('uint8 image inputs (Preprocess)', function () {
       });
     }
 
+    it('INT8 with a float reader of the input too: Preprocess -> float tensor -> Quantize, bit for bit', async () => {
+      const net = await Network.parse(`name: "branches"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 6 dim: 6 } } }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
+`, { seed: 3 });
+      const batch = 2;
+      const chain: InputOptions = { format: 'uint8-nhwc-bgr', mean: [120], scale: 0.02, imageSize: [7, 8] };
+      const images = bytes(batch * 7 * 8 * 3, 12);
+      const resolved = await resolveInput(net, chain);
+      const floats = preprocessOnHost(resolved as NonNullable<typeof resolved>, [3, 6, 6], images, batch);
+      const int8Scales: Record<string, number> = {};
+      for (const [name, v] of referenceForward(net, { data: floats })) int8Scales[name] = Math.max(...v.map(Math.abs)) / 127 || 1;
+      const graph = planInt8Graph(net, { maxBatchSize: batch, int8Scales, preprocess: resolved?.spec }).graph;
+      assert.deepEqual(graph.nodes.slice(0, 2).map((x) => [x.op, x.precision, x.outputs.map((t) => graph.tensors[t].name)]),
+        [['Preprocess', 'fp32', ['data/preprocessed']], ['Quantize', 'int8', ['data/int8']]]);
+      const config: BuildConfig = { precision: 'int8', maxBatchSize: batch, int8Scales };
+      const floatEngine = await cpu.build(net, config);
+      const byteEngine = await cpu.build(net, { ...config, input: chain });
+      const want = await infer(floatEngine, { data: floats }, batch);
+      const got = await infer(byteEngine, { data: images }, batch);
+      for (const name of ['pool1', 'squash']) assertSameBits(got[name], want[name], name);
+      floatEngine.dispose();
+      byteEngine.dispose();
+    });
+
     it('a plan keeps the uint8 input: header, graph and results', async () => {
       const net = await colourNet(8, 8);
       const engine = await cpu.build(net, { maxBatchSize: 2, input: { ...input, meanFile: undefined } });
