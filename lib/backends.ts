@@ -77,3 +77,14 @@ export function resolveBackend(choice: unknown): { backend: BackendName; skipped
 export function calibrationBackend(): BackendName {
   return backendStatus().find((s) => s.name === 'cuda')?.available ? 'cuda' : 'cpu';
 }
+
+/**
+ * Checks a cpu thread-count option: undefined (the process-wide pool: TRTN_CPU_THREADS, or one
+ * thread per core) or an integer in [1, 1024]. Returns 0 for the process-wide pool.
+ */
+export function checkThreads(threads: unknown, name: string): number {
+  if (threads === undefined) return 0;
+  if (typeof threads !== 'number') throw argumentError('an integer in [1, 1024]', name, threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw argumentError('an integer in [1, 1024]', name, threads, 'range');
+  return threads;
+}

@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'E_BACKEND_UNAVAILABLE'
   | 'E_DISPOSED'
   | 'E_WORKER'  // TypeScript only: a bench worker process (--gpus) failed
-  | 'E_INTERNAL';
+  | 'E_INTERNAL'
+  | 'E_ABORTED'  // a call cancelled through its AbortSignal before it ran
+  | 'E_BUSY';  // TypeScript only: a context's queue is full (maxQueue)
 
 /** Base class of every runtime error this package throws. */
 export class TensorRTNodeError extends Error {

@@ -8,7 +8,7 @@
  */
 export { Network, knownLayerTypes, LAYER_TYPES, volume } from './network';
 export type {
-  AnyLayer, InputTransform, LayerCost, LayerType, NetworkOptions, NetworkSummary, Shape, Tensor, TensorInfo, WeightInit,
+  AnyLayer, InputTransform, LayerCost, LayerType, NetworkOptions, NetworkSummary, Shape, Tensor as NetworkTensor, TensorInfo, WeightInit,
 } from './network';
 export { Builder, type BuilderOptions, type BuildConfig, type LogSeverity } from './builder/builder';
 export {
@@ -19,7 +19,8 @@ export {
   INPUT_FORMATS, preprocessOnHost, resolveInput, type ChannelOrder, type InputFormat, type InputOptions, type ResolvedInput,
 } from './builder/input_format';
 export { checkPlanGraph, PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
-export { Engine, ExecutionContext, Runtime, type DeserializeOptions, type HostArray, type InferInputs, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
+export { Tensor } from './runtime/tensor';
+export { Engine, ExecutionContext, Runtime, type ContextOptions, type DeserializeOptions, type RunResult, type HostArray, type InferInputs, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
 export {
   Calibrator, Int8EntropyCalibrator2, Int8EntropyCalibrator, Int8MinMaxCalibrator, Int8LegacyCalibrator, Int8PercentileCalibrator,
   asCalibrator, type BatchSource, type CalibrationAlgorithm, type CalibrationBatch, type CalibratorOptions,
@@ -36,6 +37,7 @@ export { parsePrototxt, readPrototxt, readCaffemodel, writeCaffemodel, caffeSche
 export type { CaffeBlob, CaffeModelFile, CaffeModelLayer, CaffeNetDefinition, MeanImage, PrototxtOptions } from './caffe';
 export { buildInfo, devices, type BuildInfo, type DeviceInfo, type DeviceList, type DevicesOptions } from './device';
 export { readNpy, writeNpy, type NpyArray } from './npy';
+export { toFloat16, fromFloat16 } from './float16';
 export {
   TensorRTNodeError, ParseError, UnsupportedLayerError, ShapeError, WeightsError, IOError, NativeError, PlanError,
   DisposedError, OutOfMemoryError, type ErrorCode, type ParsePosition, type PlanProblem,

@@ -90,20 +90,25 @@ export interface NativeAddon {
   backends(): Array<{ name: string; available: boolean; reason: string }>;
   buildEngine(backend: string, graphJson: string, weights: Float32Array[], threads: number,
     options?: { device?: number; tuneBatch?: number; timingCache?: string }): Promise<NativeHandle>;
-  loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array, device?: number): Promise<NativeHandle>;
+  loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array, device?: number, threads?: number): Promise<NativeHandle>;
   serializeEngine(engine: NativeHandle): { weights: Uint8Array; backend: Uint8Array };
   planSectionSizes(engine: NativeHandle): { weights: number; backend: number };
   savePlan(engine: NativeHandle, path: string, head: Uint8Array, layout: NativePlanLayout, graphJson: string): Promise<void>;
-  loadPlanFile(backend: string, graphJson: string, path: string, layout: NativePlanLayout, crc: number, device?: number): Promise<NativeHandle>;
+  loadPlanFile(backend: string, graphJson: string, path: string, layout: NativePlanLayout, crc: number, device?: number,
+    threads?: number): Promise<NativeHandle>;
   engineInfo(engine: NativeHandle): {
     backend: string; activationBytesPerImage: number; weightBytes: number; maxRunnableBatch: number; details: string;
   };
   disposeEngine(engine: NativeHandle): void;
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;
+  allocateHost(engine: NativeHandle, bytes: number): ArrayBuffer;
   execute(context: NativeHandle, batch: number, inputs: NativeArray[], outputs: NativeArray[],
-    histograms?: NativeHandle, options?: { profile?: boolean; transfers?: boolean; graphs?: boolean; count?: number; depth?: number }):
+    histograms?: NativeHandle,
+    options?: { profile?: boolean; transfers?: boolean; graphs?: boolean; count?: number; depth?: number; cancel?: NativeHandle }):
     Promise<NativeRunTiming | undefined>;
+  createCancelToken(): NativeHandle;
+  cancel(token: NativeHandle): boolean;
   createHistograms(tensorCount: number): NativeHandle;
   readHistograms(histograms: NativeHandle): { amax: Float64Array; range: Float64Array; seen: Uint8Array; counts: Float64Array };
 }

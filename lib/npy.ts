@@ -5,6 +5,7 @@
  * anything else is E_PARSE naming what the file holds. Writing: float32, or uint8 images.
  */
 import { promises as fsp } from 'fs';
+import { halfBitsToFloat } from './float16';
 import { argumentError, IOError, ParseError } from './errors';
 
 /** An array: shape and float32 data in C order. */
@@ -19,19 +20,9 @@ export interface NpyArray {
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
-/** float32 of a float16 bit pattern (subnormals, infinities and NaN included). */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 /** Readable dtypes: element width and reader, by NumPy's descr string. */
 const DTYPES: Readonly<Record<string, readonly [number, (b: Buffer, o: number) => number]>> = {
-  '<f2': [2, (b, o) => halfToFloat(b.readUInt16LE(o))], '>f2': [2, (b, o) => halfToFloat(b.readUInt16BE(o))],
+  '<f2': [2, (b, o) => halfBitsToFloat(b.readUInt16LE(o))], '>f2': [2, (b, o) => halfBitsToFloat(b.readUInt16BE(o))],
   '<f4': [4, (b, o) => b.readFloatLE(o)], '>f4': [4, (b, o) => b.readFloatBE(o)],
   '<f8': [8, (b, o) => b.readDoubleLE(o)], '>f8': [8, (b, o) => b.readDoubleBE(o)],
   '|u1': [1, (b, o) => b.readUInt8(o)], '|i1': [1, (b, o) => b.readInt8(o)],

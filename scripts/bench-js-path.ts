@@ -4,6 +4,8 @@
  *   gpu-compute      inferences queued without copies (trtexec's --noDataTransfers): the ceiling
  *   f32-serial       infer() from an ordinary Float32Array, one call at a time (await each)
  *   f32-inflight     the same with `--inflight` calls outstanding (a service with several requests)
+ *   f32-pinned       float32 inputs and outputs in engine.createInputs / createOutputs arrays (used in
+ *                    place: no host copy), `--inflight` calls outstanding, one array set per call
  *   batch1-overhead  batch 1, one call at a time: host latency minus GPU compute time
  *   fs-under-load    fs.promises.readFile latency while 6 inferences are in flight
  * Prints a table and writes one JSON document (--out) with the GPU, driver, commit and settings.
@@ -13,7 +15,7 @@
 import { promises as fsp } from 'fs';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Builder, devices, Network, type Engine, type ExecutionContext, type Precision } from '../lib';
+import { Builder, devices, Network, type Engine, type ExecutionContext, type HostArray, type Precision } from '../lib';
 import { uniformData } from '../lib/random_data';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -59,25 +61,35 @@ async function gpuComputeMs(ctx: ExecutionContext, batch: number, seconds: numbe
   return median(Array.from(timed.gpu ? timed.runs.computeMs : timed.runs.enqueueMs));
 }
 
-/** Calls infer() for `seconds` keeping `inflight` calls outstanding; images/s and median latency. */
-async function timedCalls(ctx: ExecutionContext, inputs: Record<string, Float32Array>, batch: number, seconds: number,
-                          inflight: number): Promise<{ imagesPerSecond: number; latencyMs: number; calls: number; computeMs: number }> {
-  for (let i = 0; i < 3; i++) await ctx.infer(inputs);
+/** Arrays one caller passes: inputs, and (pinned runs) the output arrays. */
+interface CallSet {
+  readonly inputs: Record<string, HostArray>;
+  readonly outputs?: Record<string, HostArray>;
+}
+
+/**
+ * Calls run() for `seconds` keeping one call outstanding per set (sets.length in all); images/s,
+ * median latency and median GPU compute time.
+ */
+async function timedCalls(ctx: ExecutionContext, sets: readonly CallSet[], batch: number, seconds: number):
+  Promise<{ imagesPerSecond: number; latencyMs: number; calls: number; computeMs: number }> {
+  const call = (set: CallSet) => ctx.run(set.inputs, set.outputs === undefined ? {} : { outputs: set.outputs });
+  for (let i = 0; i < 3; i++) await Promise.all(sets.map(call));
   const latencies: number[] = [];
   const compute: number[] = [];
   let calls = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
-  const lane = async (): Promise<void> => {
+  const lane = async (set: CallSet): Promise<void> => {
     while (performance.now() < end) {
       const s = performance.now();
-      await ctx.infer(inputs);
+      const r = await call(set);
       latencies.push(performance.now() - s);
-      if (ctx.lastTiming !== undefined) compute.push(ctx.lastTiming.computeMs);
+      if (r.timing !== undefined) compute.push(r.timing.computeMs);
       calls++;
     }
   };
-  await Promise.all(Array.from({ length: inflight }, lane));
+  await Promise.all(sets.map(lane));
   const wall = (performance.now() - t0) / 1000;
   return { imagesPerSecond: (calls * batch) / wall, latencyMs: median(latencies), calls, computeMs: median(compute) };
 }
@@ -121,17 +133,26 @@ async function main(): Promise<void> {
   const ceiling = batch / (computeMs / 1000);
   rows.push({ variant: 'gpu-compute', batch, imagesPerSecond: ceiling, ofGpuCompute: 1, latencyMs: computeMs, calls: 0, note: 'no copies, 2 queued' });
   const inputs = inputsFor(engine, batch);
-  for (const [variant, k] of [['f32-serial', 1], ['f32-inflight', inflight]] as const) {
-    const r = await timedCalls(ctx, inputs, batch, seconds, k);
-    rows.push({ variant, batch, imagesPerSecond: r.imagesPerSecond, ofGpuCompute: r.imagesPerSecond / ceiling, latencyMs: r.latencyMs, calls: r.calls,
-      note: `${k} call(s) outstanding, ordinary Float32Array` });
+  const plain = (k: number): CallSet[] => Array.from({ length: k }, () => ({ inputs }));
+  const pinned = (k: number, b: number): CallSet[] => Array.from({ length: k }, () => {
+    const set = { inputs: engine.createInputs(b), outputs: engine.createOutputs(b) };
+    for (const [name, a] of Object.entries(inputsFor(engine, b))) set.inputs[name].set(a);
+    return set;
+  });
+  for (const [variant, sets, note] of [
+    ['f32-serial', plain(1), '1 call outstanding, ordinary Float32Array'],
+    ['f32-inflight', plain(inflight), `${inflight} calls outstanding, ordinary Float32Array (copied at call time)`],
+    ['f32-pinned', pinned(inflight, batch), `${inflight} calls outstanding, createInputs / createOutputs arrays (no host copy)`],
+  ] as const) {
+    const r = await timedCalls(ctx, sets, batch, seconds);
+    rows.push({ variant, batch, imagesPerSecond: r.imagesPerSecond, ofGpuCompute: r.imagesPerSecond / ceiling, latencyMs: r.latencyMs, calls: r.calls, note });
   }
   if (batch > 1) {
     const one = engine.createContext();
     const c1 = await gpuComputeMs(one, 1, seconds / 2);
-    const r = await timedCalls(one, inputsFor(engine, 1), 1, seconds, 1);
+    const r = await timedCalls(one, pinned(1, 1), 1, seconds);
     rows.push({ variant: 'batch1-overhead', batch: 1, imagesPerSecond: r.imagesPerSecond, latencyMs: r.latencyMs,
-      hostOverheadMs: r.latencyMs - c1, calls: r.calls, note: `GPU compute ${c1.toFixed(4)} ms` });
+      hostOverheadMs: r.latencyMs - c1, calls: r.calls, note: `createInputs arrays, one call at a time; GPU compute ${c1.toFixed(4)} ms` });
     one.dispose();
   }
   const fsLoad = await fsUnderLoad(engine, Math.min(batch, 8));

@@ -8,7 +8,7 @@
 import * as os from 'os';
 import { devices } from '../device';
 import { randomInputData } from '../random_data';
-import type { Engine, ExecutionContext, InferOptions } from '../runtime/engine';
+import type { BenchOptions, Engine, ExecutionContext } from '../runtime/engine';
 import type { BenchResult, BenchSettings, DeviceRecord, TimeStats } from './result';
 
 /** One timed inference (the rows of --exportTimes). */
@@ -80,14 +80,14 @@ export async function timeInferences(engine: Engine, o: TimingOptions):
     // would need gigabytes of them).
     const inputs: Record<string, Float32Array | Uint8Array> = {};
     if (o.dataTransfers) engine.inputs.forEach((t, k) => { inputs[t.name] = randomInputData(t.dtype, o.batch * volume(t.dims), o.seed + k); });
-    const options = contexts.map((): InferOptions => ({
+    const options = contexts.map((): BenchOptions => ({
       batchSize: o.batch, transfers: o.dataTransfers, cudaGraph: o.useCudaGraph,
       ...(o.dataTransfers ? { outputs: Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(o.batch * volume(t.dims))])) } : {}),
     }));
     // Warm-up: every context at least once (the first run allocates and captures its graph).
     const warmStart = performance.now();
     do {
-      await Promise.all(contexts.map((c, s) => c.infer(inputs, options[s])));
+      await Promise.all(contexts.map((c, s) => c.benchInfer(inputs, options[s])));
     } while (performance.now() - warmStart < o.warmUpMs);
     const inflight = o.inflight ?? 1;
     let perInferenceMs = 1;
@@ -127,7 +127,7 @@ export async function timeInferences(engine: Engine, o: TimingOptions):
       const ctx = contexts[s];
       while (performance.now() < endAt || times.length < o.iterations) {
         const t0 = performance.now();
-        const pending = ctx.infer(inputs, options[s]);
+        const pending = ctx.benchInfer(inputs, options[s]);
         const t1 = performance.now();
         await pending;
         const t2 = performance.now();

@@ -7,7 +7,7 @@
  * The execution graph is planned here (lib/builder/exec_graph.ts); the weights are prepared and
  * the engine built off the JS thread by the addon.
  */
-import { calibrationBackend, resolveBackend, type BackendChoice, type BackendName } from '../backends';
+import { calibrationBackend, checkThreads, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { readCalibrationCacheFile, type CalibrationCache } from '../calibration/cache';
 import { asCalibrator, Int8MinMaxCalibrator, type Calibrator, type TensorRTStyleCalibrator } from '../calibration/calibrator';
 import { promises as fsp } from 'node:fs';
@@ -16,7 +16,9 @@ import { native } from '../native';
 import { uniformBytes, uniformData } from '../random_data';
 import { volume, type Network } from '../network';
 import { Engine, type EngineDetails } from '../runtime/engine';
-import { isPlannerNode, nodePrecisions, planExecGraph, preprocessNames, planInt8Graph, type ExecGraph, type Precision, type UnscaledTensor } from './exec_graph';
+import {
+  isPlannerNode, nodePrecisions, planExecGraph, preprocessNames, planInt8Graph, withIoFormats, type ExecGraph, type Precision, type UnscaledTensor,
+} from './exec_graph';
 import { checkInputOptions, preprocessOnHost, resolveInput, type InputOptions, type ResolvedInput } from './input_format';
 import { planTensor } from './plan_file';
 
@@ -36,6 +38,11 @@ export interface BuilderOptions {
    * of being timed again, and the file is rewritten with this build's timings. Like TensorRT's.
    */
   readonly timingCache?: string;
+  /**
+   * cpu: the threads this builder's engines compute on (a pool of their own); by default the
+   * process-wide pool of TRTN_CPU_THREADS threads, or one per core.
+   */
+  readonly threads?: number;
 }
 
 /** What to build. */
@@ -60,6 +67,12 @@ export interface BuildConfig {
   readonly calibrationBatches?: number;
   /** cuda: the batch tactics are timed at (default min(maxBatchSize, 32)). */
   readonly tuneBatch?: number;
+  /**
+   * The form float inputs and outputs cross between host and device in (trtexec's
+   * --inputIOFormats / --outputIOFormats): 'float32' (default), or 'float16' to halve the bytes
+   * copied: infer() then takes and gives Uint16Arrays of float16 bits, converted on the device.
+   */
+  readonly ioFormats?: { readonly inputs?: 'float32' | 'float16'; readonly outputs?: 'float32' | 'float16' };
   /**
    * INT8: build even when the scales leave out tensors that layers able to run in INT8 read or
    * write; those layers run in FP32, with a warning naming the tensors. Default false: such a
@@ -112,6 +125,7 @@ function checkConfig(config: unknown, net: Network): Required<Pick<BuildConfig, 
   if ([c.calibrator, c.calibrationCache, c.int8Scales].filter((x) => x !== undefined).length > 1) {
     throw argumentError('one of int8Scales, calibrator and calibrationCache', 'config', config, 'range');
   }
+  if (c.ioFormats !== undefined) checkIoFormats(c.ioFormats);
   if (c.tuneBatch !== undefined &&
       (typeof c.tuneBatch !== 'number' || !Number.isInteger(c.tuneBatch) || c.tuneBatch < 1 || c.tuneBatch > maxBatchSize)) {
     throw argumentError(`an integer in [1, ${maxBatchSize}] (the maxBatchSize)`, 'config.tuneBatch', c.tuneBatch, 'range');
@@ -132,6 +146,7 @@ export class Builder {
   private readonly log: (severity: LogSeverity, message: string) => void;
   private readonly device: number;
   private readonly timingCache: string | undefined;
+  private readonly threads: number;
 
   constructor(options: BuilderOptions = {}) {
     if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
@@ -147,6 +162,7 @@ export class Builder {
     }
     this.device = device;
     this.timingCache = options.timingCache;
+    this.threads = checkThreads(options.threads, 'options.threads');
     const { backend, skipped } = resolveBackend(options.backend ?? 'auto');
     this.backend = backend;
     this.skipped = skipped;
@@ -167,12 +183,12 @@ export class Builder {
     const extra = preprocessWeights(input);
     if (c.precision !== 'int8') {
       const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize, preprocess });
-      return this.buildGraph(net, graph, c.tuneBatch, this.backend, extra);
+      return this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backend, extra);
     }
     const int8Scales = await this.int8Scales(net, c, input);
     const { graph, unscaled } = planInt8Graph(net, { maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales, preprocess });
     if (unscaled.length > 0) this.uncovered(unscaled, scaleSource(c), c.allowMixedPrecision === true);
-    const engine = await this.buildGraph(net, graph, c.tuneBatch, this.backend, extra);
+    const engine = await this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backend, extra);
     this.reportPrecisions(graph);
     return engine;
   }
@@ -251,7 +267,7 @@ export class Builder {
       const names = graph.weights.map((w) => w.name);
       const fromNet = await net.loadWeights(names.filter((n) => !extra.has(n)));
       const weights = names.map((n) => extra.get(n) ?? (fromNet.shift() as Float32Array));
-      const building = native().buildEngine(backend, json, weights, 0, { device: this.device, tuneBatch, timingCache });
+      const building = native().buildEngine(backend, json, weights, this.threads, { device: this.device, tuneBatch, timingCache });
       handle = await building;
     } catch (err) {
       throw fromNative(err);
@@ -362,4 +378,13 @@ function randomBatches(net: Network, batchSize: number, count: number, input?: R
     const [h, w] = input.spec.imageSize;
     return [t.name, preprocessOnHost(input, dims as [number, number, number], uniformBytes(batchSize * h * w * dims[0], seed), batchSize)];
   })));
+}
+
+function checkIoFormats(f: unknown): void {
+  if (f === null || typeof f !== 'object' || Array.isArray(f)) throw argumentError('an object { inputs?, outputs? }', 'config.ioFormats', f);
+  for (const key of Object.keys(f)) {
+    const v = (f as Record<string, unknown>)[key];
+    if (key !== 'inputs' && key !== 'outputs') throw argumentError("'inputs' or 'outputs'", `config.ioFormats.${key}`, key, 'range');
+    if (v !== undefined && v !== 'float32' && v !== 'float16') throw argumentError("'float32' or 'float16'", `config.ioFormats.${key}`, v);
+  }
 }

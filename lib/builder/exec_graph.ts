@@ -232,6 +232,18 @@ export function planInt8Graph(net: Network, options: Omit<PlanOptions, 'precisio
 }
 
 /**
+ * The graph with its float inputs and/or outputs crossing as float16 (hostDtype): the backends
+ * convert on the device (cpu: at the copy). uint8 inputs keep their form.
+ */
+export function withIoFormats(graph: ExecGraph, formats: { readonly inputs?: 'float32' | 'float16'; readonly outputs?: 'float32' | 'float16' } | undefined): ExecGraph {
+  const half = new Set<number>();
+  if (formats?.inputs === 'float16') graph.inputs.forEach((id) => { if (graph.tensors[id].dtype === 'float32') half.add(id); });
+  if (formats?.outputs === 'float16') graph.outputs.forEach((id) => half.add(id));
+  if (half.size === 0) return graph;
+  return { ...graph, tensors: graph.tensors.map((t, id) => (half.has(id) ? { ...t, hostDtype: 'float16' as const } : t)) };
+}
+
+/**
  * Per-precision node counts of an execution graph (a plan's or engine's graph JSON included):
  * the nodes that come from the network's layers, so the Quantize and Preprocess nodes the planner
  * adds are left out.

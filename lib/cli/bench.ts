@@ -11,7 +11,7 @@ import { benchEngine, traceAverages, type InferenceTime, type TimingOptions } fr
 import { gpuList, mpiRank, rankDevice, runOnGpus, workerBarrier, type RankInfo } from '../bench/multi';
 import type { BenchResult, TimeStats } from '../bench/result';
 import { randomInputData } from '../random_data';
-import type { ExecutionContext, InferOptions } from '../runtime/engine';
+import type { BenchOptions, ExecutionContext } from '../runtime/engine';
 import { TensorRTNodeError } from '../errors';
 import { count, human } from './format';
 import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
@@ -91,12 +91,12 @@ export interface BenchProfile {
 
 /** Mean per-layer times over `runs` profiled inferences. */
 async function profileLayers(ctx: ExecutionContext, inputs: Record<string, Float32Array | Uint8Array>,
-  options: InferOptions, runs: number): Promise<BenchProfile> {
+  options: BenchOptions, runs: number): Promise<BenchProfile> {
   let sums: number[] = [];
   let reformat = 0;
   let names: Array<{ name: string; op: string }> = [];
   for (let r = 0; r < runs; ++r) {
-    await ctx.infer(inputs, { ...options, profile: true });
+    await ctx.benchInfer(inputs, { ...options, profile: true });
     const p = ctx.lastProfile;
     if (p === undefined) {
       throw new TensorRTNodeError('E_BACKEND_UNAVAILABLE', `--dumpProfile: the ${ctx.engine.backend} backend has no per-layer profile`);

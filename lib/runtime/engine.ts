@@ -4,9 +4,10 @@
  * free native memory early, finalizers free it otherwise.
  */
 import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTNodeError } from '../errors';
-import { backendOption, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
+import { backendOption, checkThreads, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { nodePrecisions, type ExecGraph, type IoDType, type Precision } from '../builder/exec_graph';
 import { layoutPlan, readPlan, readPlanFileHead, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
+import { Tensor, type HostArray } from './tensor';
 import { native, type NativeHandle, type NativePlanLayout, type NativeRunTiming, type QueuedRuns } from '../native';
 
 /** An engine input or output. */
@@ -23,8 +24,8 @@ export interface TensorDesc {
   readonly dtype: IoDType;
 }
 
-/** The typed array of each host form. */
-export type HostArray = Float32Array | Uint16Array | Uint8Array;
+
+export type { HostArray };
 
 /** infer()'s inputs: a typed array per input name, of the input's TensorDesc.dtype, batch-major. */
 export type InferInputs = Readonly<Record<string, HostArray>>;
@@ -40,8 +41,13 @@ function isArrayOf(a: unknown, dtype: IoDType): a is HostArray {
   return a instanceof ARRAY_OF[dtype].type || (dtype === 'uint8' && a instanceof Uint8ClampedArray);
 }
 
-/** Options of ExecutionContext.infer(). */
+/** Options of ExecutionContext.infer() and run(). */
 export interface InferOptions {
+  /**
+   * Cancels the call if it has not started when the signal aborts: it then rejects with E_ABORTED
+   * at once. A call already running finishes as it would have.
+   */
+  readonly signal?: AbortSignal;
   /** Images in this call; by default the input length divided by one image's size. */
   readonly batchSize?: number;
   /**
@@ -50,16 +56,23 @@ export interface InferOptions {
    */
   readonly outputs?: Readonly<Record<string, HostArray>>;
   /**
-   * Time every layer of this call on its own (trtexec's --dumpProfile); the times land in the
-   * context's lastProfile. Slower than a plain call (no CUDA graph, an event per layer): for
-   * profiling, not for serving.
+   * Time every layer of this call on its own (trtexec's --dumpProfile): run() gives the times with
+   * the call's result (infer() leaves them in the context's lastProfile). Slower than a plain call
+   * (no CUDA graph, an event per layer): for profiling, not for serving.
    */
   readonly profile?: boolean;
+}
+
+/**
+ * @internal Benchmark-only knobs (tensorrt-node bench / sweep): ExecutionContext.benchInfer and
+ * inferMany take them; infer() and run() refuse them.
+ */
+export interface BenchOptions extends InferOptions {
   /**
-   * Benchmarking only: false skips copying the inputs in and the outputs out (trtexec's
-   * --noDataTransfers): the device reuses whatever its buffers hold and the outputs are not
-   * written. Inputs may then be left out (give batchSize), and outputs not passed in come back
-   * as empty arrays, so a benchmark of a huge batch needs no host memory for it. Default true.
+   * False skips copying the inputs in and the outputs out (trtexec's --noDataTransfers): the
+   * device reuses whatever its buffers hold and the outputs are not written. Inputs may then be
+   * left out (give batchSize), and outputs not passed in come back as empty arrays, so a benchmark
+   * of a huge batch needs no host memory for it. Default true.
    */
   readonly transfers?: boolean;
   /** GPU backends: replay the batch size's CUDA graph (default true); false launches kernel by kernel. */
@@ -205,13 +218,13 @@ export class Engine {
    */
   static async load(path: string, options: DeserializeOptions = {}): Promise<Engine> {
     if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
-    const device = checkLoadOptions(options);
+    const { device, threads } = checkLoadOptions(options);
     const head = await readPlanFileHead(path);
     const h = head.header;
     checkPlanHere(h, options);
     let handle: NativeHandle;
     try {
-      handle = await native().loadPlanFile(h.backend, head.graphJson, path, nativeLayout(h), head.crc, device);
+      handle = await native().loadPlanFile(h.backend, head.graphJson, path, nativeLayout(h), head.crc, device, threads);
     } catch (err) {
       throw fromNative(err);
     }
@@ -226,15 +239,62 @@ export class Engine {
     };
   }
 
+  /**
+   * Input arrays for `batchSize` images (default maxBatchSize), one per input in its TensorDesc.dtype,
+   * over host memory the engine's device reads directly (pinned, page-locked memory on GPU
+   * backends). infer() uses them in place: nothing is copied on the host, and the copy to the GPU
+   * overlaps other work. Unlike ordinary arrays, they are read when the inference runs, not when
+   * infer() is called: fill them, call infer(), and change them again once its promise settles
+   * (keep two sets to fill one while the other runs). The memory is freed when the arrays are
+   * collected.
+   */
+  createInputs(batchSize: number = this.maxBatchSize): Record<string, HostArray> {
+    return this.hostArrays(this.meta.inputs, batchSize, 'batchSize');
+  }
+
+  /**
+   * Output arrays for `batchSize` images (default maxBatchSize), like createInputs(): passed as
+   * infer()'s `options.outputs`, the GPU writes the results straight into them when the inference
+   * runs; read them once the promise settles.
+   */
+  createOutputs(batchSize: number = this.maxBatchSize): Record<string, HostArray> {
+    return this.hostArrays(this.meta.outputs, batchSize, 'batchSize');
+  }
+
+  private hostArrays(tensors: readonly PlanTensor[], batchSize: number, name: string): Record<string, HostArray> {
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > this.maxBatchSize) {
+      throw argumentError(`an integer in [1, ${this.maxBatchSize}] (the engine's maxBatchSize)`, name, batchSize, typeof batchSize === 'number' ? 'range' : 'type');
+    }
+    const handle = this.nativeHandle();
+    const out: Record<string, HostArray> = {};
+    for (const t of tensors) {
+      const { type, bytes } = ARRAY_OF[t.dtype ?? 'float32'];
+      const n = batchSize * volume(t.dims);
+      let buffer: ArrayBuffer;
+      try {
+        buffer = native().allocateHost(handle, n * bytes);
+      } catch (err) {
+        throw fromNative(err);
+      }
+      out[t.name] = new (type as unknown as new (b: ArrayBuffer) => HostArray)(buffer);
+    }
+    return out;
+  }
+
   /** A new execution context (its own activation memory; contexts run in parallel). */
-  createContext(): ExecutionContext {
+  createContext(options: ContextOptions = {}): ExecutionContext {
+    if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
+    const maxQueue = options.maxQueue;
+    if (maxQueue !== undefined && (typeof maxQueue !== 'number' || !(Number.isInteger(maxQueue) || maxQueue === Infinity) || maxQueue < 1)) {
+      throw argumentError('a positive integer (or Infinity)', 'options.maxQueue', maxQueue, typeof maxQueue === 'number' ? 'range' : 'type');
+    }
     let handle: NativeHandle;
     try {
       handle = native().createContext(this.nativeHandle());
     } catch (err) {
       throw fromNative(err);
     }
-    const ctx = new ExecutionContext(this, handle);
+    const ctx = new ExecutionContext(this, handle, options);
     this.contexts.add(ctx);
     return ctx;
   }
@@ -249,6 +309,25 @@ export class Engine {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** Options of Engine.createContext(). */
+export interface ContextOptions {
+  /**
+   * The most calls accepted and not yet settled; more reject at once with E_BUSY instead of
+   * waiting in a queue that grows without limit (a server under overload). Default: no limit.
+   */
+  readonly maxQueue?: number;
+}
+
+/** What run() resolves to. */
+export interface RunResult {
+  /** Each output as a Tensor: dims [batch, ...the output's dims] ([0, ...] when nothing was copied out). */
+  readonly outputs: Readonly<Record<string, Tensor>>;
+  /** This call's GPU times (GPU backends). */
+  readonly timing?: RunTiming;
+  /** This call's per-layer times (with `profile: true`). */
+  readonly profile?: LayerProfile;
 }
 
 /** Backend details of an engine (Engine.details()); the cuda backend fills every field. */
@@ -306,14 +385,19 @@ export class ExecutionContext {
   private handle: NativeHandle | undefined;
   /** Settles after the last call accepted so far (never rejects). */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Calls accepted and not settled. */
+  private pending = 0;
+  /** The most calls accepted and not settled before more reject with E_BUSY. */
+  readonly maxQueue: number;
   /** GPU times of the last infer() that finished (cuda backend); undefined on the cpu backend. */
   lastTiming: RunTiming | undefined;
   /** Per-layer times of the last infer() called with `profile: true` that finished. */
   lastProfile: LayerProfile | undefined;
 
   /** @internal Engine.createContext makes contexts. */
-  constructor(readonly engine: Engine, handle: NativeHandle) {
+  constructor(readonly engine: Engine, handle: NativeHandle, options: ContextOptions = {}) {
     this.handle = handle;
+    this.maxQueue = options.maxQueue ?? Infinity;
   }
 
   get disposed(): boolean {
@@ -328,7 +412,12 @@ export class ExecutionContext {
    * failures while running with a TensorRTNodeError; infer() itself never throws.
    */
   infer<T extends HostArray = Float32Array>(inputs: InferInputs, options: InferOptions = {}): Promise<Record<string, T>> {
-    return this.run(inputs, options, undefined) as Promise<Record<string, T>>;
+    return this.flat(inputs, options, undefined, true) as Promise<Record<string, T>>;
+  }
+
+  /** @internal infer() with the benchmark-only knobs (BenchOptions): tensorrt-node bench. */
+  benchInfer(inputs: InferInputs, options: BenchOptions = {}): Promise<Record<string, HostArray>> {
+    return this.flat(inputs, options, undefined);
   }
 
   /**
@@ -336,7 +425,7 @@ export class ExecutionContext {
    * native().createHistograms for this engine's graph): calibration.
    */
   inferObserved(inputs: InferInputs, histograms: NativeHandle, options: InferOptions = {}): Promise<Record<string, HostArray>> {
-    return this.run(inputs, options, histograms);
+    return this.flat(inputs, options, histograms);
   }
 
   /**
@@ -345,9 +434,9 @@ export class ExecutionContext {
    * one after another). Inputs as for infer(); the outputs are the last inference's. Resolves to
    * the per-inference times and whether they include GPU times.
    */
-  inferMany(inputs: InferInputs, options: InferOptions, count: number, depth: number):
+  inferMany(inputs: InferInputs, options: BenchOptions, count: number, depth: number):
     Promise<{ runs: QueuedRuns; gpu: boolean }> {
-    return this.submit(() => {
+    return this.submit(undefined, () => {
       if (!Number.isInteger(count) || count < 1 || count > 1 << 20) throw argumentError('an integer in [1, 1048576]', 'count', count, 'range');
       if (!Number.isInteger(depth) || depth < 1 || depth > 8) throw argumentError('an integer in [1, 8]', 'depth', depth, 'range');
       if (options.profile === true) throw argumentError('false (per-layer profiles time one inference at a time)', 'options.profile', true);
@@ -370,14 +459,22 @@ export class ExecutionContext {
    * with the function `start` returns. Never throws: argument mistakes and a disposed context
    * reject, native failures reject as TensorRTNodeErrors.
    */
-  private submit<T>(start: () => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T]): Promise<T> {
+  private submit<T>(signal: unknown, start: (cancel?: NativeHandle) => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T]):
+    Promise<T> {
     let result: Promise<T>;
     try {
       if (this.handle === undefined) throw new DisposedError('execution context');
-      const [pending, finish] = start();
-      result = pending.then(finish, (err: unknown) => {
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw argumentError('an AbortSignal', 'options.signal', signal);
+      if (signal?.aborted === true) throw abortedError(signal);
+      if (this.pending >= this.maxQueue) {
+        throw new TensorRTNodeError('E_BUSY', `the context already has ${this.pending} call(s) waiting (maxQueue ${this.maxQueue}): ` +
+          'retry later, or spread the load over more contexts');
+      }
+      const cancel = signal === undefined ? undefined : native().createCancelToken();
+      const [pending, finish] = start(cancel);
+      result = this.track(pending.then(finish, (err: unknown) => {
         throw fromNative(err);
-      });
+      }), signal, cancel);
     } catch (err) {
       result = Promise.reject(fromNative(err));
     }
@@ -385,16 +482,85 @@ export class ExecutionContext {
     return result;
   }
 
-  private run(inputs: InferInputs, options: InferOptions, histograms: NativeHandle | undefined): Promise<Record<string, HostArray>> {
-    return this.submit(() => {
+  /** Counts a call until it settles; an abort while it still waits rejects it at once (E_ABORTED). */
+  private track<T>(call: Promise<T>, signal: AbortSignal | undefined, cancel: NativeHandle | undefined): Promise<T> {
+    this.pending++;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (cancel !== undefined && native().cancel(cancel)) reject(abortedError(signal as AbortSignal));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      call.then(resolve, reject).finally(() => {
+        this.pending--;
+        signal?.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+
+  private flat(inputs: InferInputs, options: BenchOptions, histograms: NativeHandle | undefined, serving = false):
+    Promise<Record<string, HostArray>> {
+    return this.execute(inputs, options, histograms, serving).then((r) => r.outputs);
+  }
+
+  /**
+   * Runs the engine like infer(), and resolves to the outputs as Tensors with their dims
+   * ([batch, ...dims]) and type, with this call's own GPU times (GPU backends) and, with
+   * `profile: true`, its per-layer times: nothing is left in fields shared by queued calls.
+   * Inputs may be typed arrays (as for infer()) or Tensors whose dims say the batch.
+   */
+  run(feeds: Readonly<Record<string, HostArray | Tensor>>, options: InferOptions = {}): Promise<RunResult> {
+    let inputs: InferInputs;
+    try {
+      inputs = this.feedArrays(feeds);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.execute(inputs, options, undefined, true).then(({ batch, outputs, timing, profile }) => ({
+      outputs: Object.fromEntries(this.engine.meta.outputs.map((t) => [t.name,
+        new Tensor(t.dtype ?? 'float32', outputs[t.name], outputs[t.name].length === 0 ? [0, ...t.dims] : [batch, ...t.dims])])),
+      ...(timing !== undefined ? { timing } : {}),
+      ...(profile !== undefined ? { profile } : {}),
+    }));
+  }
+
+  /** run()'s feeds as infer()'s inputs: a Tensor's dims must be [batch, ...the input's dims]. */
+  private feedArrays(feeds: unknown): InferInputs {
+    if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
+      throw argumentError('an object of typed arrays or Tensors by input name', 'feeds', feeds);
+    }
+    const out: Record<string, HostArray> = {};
+    for (const [name, value] of Object.entries(feeds as Record<string, unknown>)) {
+      if (!(value instanceof Tensor)) {
+        out[name] = value as HostArray;
+        continue;
+      }
+      const t = this.engine.meta.inputs.find((x) => x.name === name);
+      if (t !== undefined && (value.dims.length !== t.dims.length + 1 || t.dims.some((d, k) => value.dims[k + 1] !== d))) {
+        throw argumentError(`a Tensor of dims [batch, ${t.dims.join(', ')}]`, `feeds.${name}`, value, 'range');
+      }
+      if (t !== undefined && value.type !== (t.dtype ?? 'float32')) {
+        throw argumentError(`a ${t.dtype ?? 'float32'} Tensor`, `feeds.${name}`, value);
+      }
+      out[name] = value.data;
+    }
+    return out;
+  }
+
+  /** One call: its outputs by name, batch, GPU times and profile (each call its own). */
+  private execute(inputs: InferInputs, options: BenchOptions, histograms: NativeHandle | undefined, serving = false):
+    Promise<{ batch: number; outputs: Record<string, HostArray>; timing?: RunTiming; profile?: LayerProfile }> {
+    return this.submit((options as { signal?: unknown } | null)?.signal, (cancel) => {
+      if (serving) refuseBenchKnobs(options);
       const { batch, inputArrays, outputs } = this.check(inputs, options);
       const profile = options.profile === true;
       return [native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), histograms,
-        { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false }), (t) => {
-        this.lastTiming = t?.computeMs === undefined ? undefined :
+        { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false, cancel }), (t) => {
+        const timing = t?.computeMs === undefined ? undefined :
           { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0 };
-        if (profile && t?.layers !== undefined) this.lastProfile = { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 };
-        return outputs;
+        const layers = profile && t?.layers !== undefined ? { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 } : undefined;
+        this.lastTiming = timing;
+        if (layers !== undefined) this.lastProfile = layers;
+        return { batch, outputs, timing, profile: layers };
       }];
     });
   }
@@ -419,7 +585,7 @@ export class ExecutionContext {
   }
 
   /** The input arrays in graph order (empty ones for inputs left out of a run without copies). */
-  private inputArrays(given: Record<string, unknown>, opts: InferOptions): HostArray[] {
+  private inputArrays(given: Record<string, unknown>, opts: BenchOptions): HostArray[] {
     const meta = this.engine.meta;
     const names = meta.inputs.map((t) => t.name);
     for (const key of Object.keys(given)) {
@@ -439,7 +605,7 @@ export class ExecutionContext {
   }
 
   /** options.batchSize, or the first input's length over one image's. */
-  private batchOf(arrays: readonly HostArray[], opts: InferOptions): number {
+  private batchOf(arrays: readonly HostArray[], opts: BenchOptions): number {
     const meta = this.engine.meta;
     const batch = opts.batchSize;
     if (batch !== undefined) {
@@ -463,7 +629,7 @@ export class ExecutionContext {
   }
 
   /** The arrays the outputs are written to: the caller's (options.outputs) or new ones. */
-  private outputArrays(batch: number, opts: InferOptions): Record<string, HostArray> {
+  private outputArrays(batch: number, opts: BenchOptions): Record<string, HostArray> {
     const meta = this.engine.meta;
     const provided = opts.outputs;
     if (provided !== undefined && (provided === null || typeof provided !== 'object' || Array.isArray(provided))) {
@@ -525,6 +691,8 @@ export interface DeserializeOptions {
   readonly backend?: BackendChoice;
   /** cuda: the GPU to load the engine on (default 0). */
   readonly device?: number;
+  /** cpu: the threads the engine computes on (a pool of its own); by default the process-wide pool. */
+  readonly threads?: number;
 }
 
 let cachedVersion: string | undefined;
@@ -560,13 +728,13 @@ export class Runtime {
   /** Checks a plan completely, then loads its engine off the JS thread. */
   static async deserialize(plan: Uint8Array, options: DeserializeOptions = {}): Promise<Engine> {
     if (!(plan instanceof Uint8Array)) throw argumentError('a Uint8Array (a plan)', 'plan', plan);
-    const device = checkLoadOptions(options);
+    const { device, threads } = checkLoadOptions(options);
     const contents = readPlan(plan);
     const h: PlanHeader = contents.header;
     checkPlanHere(h, options);
     let handle: NativeHandle;
     try {
-      handle = await native().loadEngine(h.backend, contents.graphJson, contents.weights, contents.backend, device);
+      handle = await native().loadEngine(h.backend, contents.graphJson, contents.weights, contents.backend, device, threads);
     } catch (err) {
       throw fromNative(err);
     }
@@ -574,15 +742,15 @@ export class Runtime {
   }
 }
 
-/** Checks the options of Runtime.deserialize / Engine.load; returns the GPU index. */
-function checkLoadOptions(options: DeserializeOptions): number {
+/** Checks the options of Runtime.deserialize / Engine.load; returns the GPU index and cpu threads. */
+function checkLoadOptions(options: DeserializeOptions): { device: number; threads: number } {
   if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
   const device = options.device ?? 0;
   if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
     throw argumentError('a GPU index (an integer >= 0)', 'options.device', options.device);
   }
   backendOption(options.backend, 'options.backend');
-  return device;
+  return { device, threads: checkThreads(options.threads, 'options.threads') };
 }
 
 /** Refuses a plan this machine cannot run, or of another backend than the caller asked for. */
@@ -618,13 +786,31 @@ function nativeLayout(p: Pick<PlanHeader, 'sections'> & { total?: number }): Nat
 }
 
 /** Checks infer()'s options object (the fields every call reads). */
-function checkInferOptions(options: unknown): InferOptions {
+function checkInferOptions(options: unknown): BenchOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw argumentError('an options object', 'options', options);
   }
-  const opts = options as InferOptions;
+  const opts = options as BenchOptions;
   for (const key of ['profile', 'transfers', 'cudaGraph'] as const) {
     if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw argumentError('a boolean', `options.${key}`, opts[key]);
   }
   return opts;
+}
+
+function abortedError(signal: AbortSignal): TensorRTNodeError {
+  return new TensorRTNodeError('E_ABORTED', 'the call was aborted before it ran', { cause: signal.reason });
+}
+
+/**
+ * infer() and run() refuse the benchmark-only knobs: a server has no use for them, and a stray
+ * `transfers: false` would return empty outputs.
+ */
+function refuseBenchKnobs(options: unknown): void {
+  if (options === null || typeof options !== 'object') return;
+  for (const key of ['transfers', 'cudaGraph'] as const) {
+    const value = (options as BenchOptions)[key];
+    if (value !== undefined) {
+      throw argumentError(`no options.${key} (a benchmark knob: tensorrt-node bench --noDataTransfers / --noCudaGraph)`, `options.${key}`, value);
+    }
+  }
 }

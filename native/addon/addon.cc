@@ -4,6 +4,7 @@
 #include "addon/env_link.h"
 #include "addon/js_build_info.h"
 #include "addon/js_context.h"
+#include "addon/js_host_memory.h"
 #include "addon/js_engine.h"
 
 namespace {
@@ -27,7 +28,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("disposeEngine", Napi::Function::New(env, trtn::js::DisposeEngineJs, "disposeEngine"));
   exports.Set("createContext", Napi::Function::New(env, trtn::js::CreateContextJs, "createContext"));
   exports.Set("disposeContext", Napi::Function::New(env, trtn::js::DisposeContextJs, "disposeContext"));
+  exports.Set("allocateHost", Napi::Function::New(env, trtn::js::AllocateHostJs, "allocateHost"));
   exports.Set("execute", Napi::Function::New(env, trtn::js::ExecuteJs, "execute"));
+  exports.Set("createCancelToken", Napi::Function::New(env, trtn::js::CreateCancelTokenJs, "createCancelToken"));
+  exports.Set("cancel", Napi::Function::New(env, trtn::js::CancelJs, "cancel"));
   exports.Set("createHistograms", Napi::Function::New(env, trtn::js::CreateHistogramsJs, "createHistograms"));
   exports.Set("readHistograms", Napi::Function::New(env, trtn::js::ReadHistogramsJs, "readHistograms"));
   return exports;

@@ -21,6 +21,22 @@ const napi_type_tag& tag_of<HistogramHandle>() {
   return tag;
 }
 
+template <>
+const napi_type_tag& tag_of<CancelToken>() {
+  static const napi_type_tag tag = {0x16c9f3e07b5a2d84ULL, 0xa4072e5dc1b98f36ULL};
+  return tag;
+}
+
+void adjust_external(Napi::Env env, int64_t delta) {
+  int64_t total = 0;
+  if (delta != 0) napi_adjust_external_memory(env, delta, &total);
+}
+
+void release_reported(Napi::Env env, EngineHandle* h) {
+  adjust_external(env, -h->reported);
+  h->reported = 0;
+}
+
 Napi::Value throw_status(Napi::Env env, const Status& st) {
   Napi::Error err = Napi::Error::New(env, st.message());
   err.Set("code", code_name(st.code()));

@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -16,10 +17,12 @@ namespace trtn::js {
 
 struct ContextState;  // js_context.cc
 
-/// An engine as JS holds it; dispose() empties it, the finalizer deletes it.
+/// An engine as JS holds it; dispose() empties it, the finalizer deletes it. `reported`: the host
+/// bytes it told V8 about (napi_adjust_external_memory), taken back when it goes.
 struct EngineHandle {
   std::shared_ptr<Engine> engine;
   std::string backend;
+  int64_t reported = 0;
 };
 
 /// A context as JS holds it; dispose() hands the state to its lane to free.
@@ -32,6 +35,22 @@ struct HistogramHandle {
   std::shared_ptr<TensorHistograms> histograms;
 };
 
+/// Lets JavaScript cancel an execute() call that has not started: the lane moves it from kWaiting
+/// to kStarted when it takes it; cancel() moves it to kCancelled if it still waits.
+struct CancelToken {
+  enum State : int { kWaiting = 0, kStarted = 1, kCancelled = 2 };
+  std::shared_ptr<std::atomic<int>> state = std::make_shared<std::atomic<int>>(kWaiting);
+};
+
+/// Tells V8 that `delta` bytes of native memory came (> 0) or went (< 0) with a handle, so it
+/// collects handles the program dropped instead of letting them pile up (JS thread).
+void adjust_external(Napi::Env env, int64_t delta);
+/// Takes back what an engine or context handle reported (dispose, or its finalizer).
+void release_reported(Napi::Env env, EngineHandle* h);
+void release_reported(Napi::Env env, ContextHandle* h);
+inline void release_reported(Napi::Env, HistogramHandle*) {}
+inline void release_reported(Napi::Env, CancelToken*) {}
+
 /// The type tag of each handle type.
 template <typename H>
 const napi_type_tag& tag_of();
@@ -41,11 +60,16 @@ template <>
 const napi_type_tag& tag_of<ContextHandle>();
 template <>
 const napi_type_tag& tag_of<HistogramHandle>();
+template <>
+const napi_type_tag& tag_of<CancelToken>();
 
 /// Wraps `h` (owned: deleted by the finalizer) as a tagged external.
 template <typename H>
 Napi::Value wrap_handle(Napi::Env env, H* h) {
-  Napi::External<H> ext = Napi::External<H>::New(env, h, [](Napi::Env, H* p) { delete p; });
+  Napi::External<H> ext = Napi::External<H>::New(env, h, [](Napi::Env e, H* p) {
+    release_reported(e, p);
+    delete p;
+  });
   napi_type_tag_object(env, ext, &tag_of<H>());
   return ext;
 }

@@ -8,6 +8,7 @@
 #include "addon/js_context.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -17,10 +18,12 @@
 #include <vector>
 
 #include "addon/handles.h"
+#include "addon/js_host_memory.h"
 #include "addon/jobs.h"
 #include "core/backend.h"
 #include "core/host_memory.h"
 #include "core/task_queue.h"
+#include "core/thread_pool.h"
 
 namespace trtn::js {
 
@@ -35,8 +38,27 @@ struct ContextState {
   std::shared_ptr<HostPool> pool;
   std::deque<std::unique_ptr<ExecuteJob>> in_flight;
   int largest_batch = 0;  // of any inference submitted so far
+  /// Host bytes held (the pool's blocks and the context's own), set on the lane after each submit.
+  std::atomic<int64_t> host_bytes{0};
+  int64_t reported = 0;   // JS thread: what V8 was told
+  bool released = false;  // JS thread: disposed or finalized (nothing more is reported)
   SerialQueue lane{"trtn-context"};
 };
+
+/// JS thread: tells V8 how the context's host memory changed since it last did.
+void report_memory(Napi::Env env, ContextState& state) {
+  if (state.released) return;
+  const int64_t now = state.host_bytes.load();
+  adjust_external(env, now - state.reported);
+  state.reported = now;
+}
+
+void release_reported(Napi::Env env, ContextHandle* h) {
+  if (!h->state) return;
+  adjust_external(env, -h->state->reported);
+  h->state->reported = 0;
+  h->state->released = true;
+}
 
 namespace {
 
@@ -47,6 +69,7 @@ constexpr size_t kPipelineDepth = 2;
 /// What execute() was asked to do besides the plain run.
 struct ExecuteRequest {
   Inference inference;
+  std::shared_ptr<std::atomic<int>> cancel;  // set when the caller can cancel (CancelToken)
   int count = 0;  // > 0: a benchmark loop of count inferences (execute_many), depth queued
   int depth = 1;
   std::shared_ptr<TensorHistograms> histograms;
@@ -56,6 +79,7 @@ struct ExecuteRequest {
 /// and the caller's output arrays to copy into when it settles.
 struct ExecuteIo {
   std::shared_ptr<HostBlock> inputs, outputs;
+  std::vector<std::shared_ptr<HostBlock>> held;  // the caller's own host-memory arrays, used in place
   std::vector<size_t> out_bytes;  // per output: bytes to hand back (0: the caller passed an empty array)
   std::vector<JsRef> out_refs;
 };
@@ -69,6 +93,13 @@ class ExecuteJob : public Job {
   ExecuteJob(napi_env env, std::shared_ptr<ContextState> state, ExecuteRequest request, ExecuteIo io)
       : Job(env), state_(std::move(state)), request_(std::move(request)), io_(std::move(io)) {}
 
+  /// Lane: takes the call; false when it was cancelled while it waited (it then rejects E_ABORTED).
+  bool take() {
+    int waiting = CancelToken::kWaiting;
+    if (!request_.cancel || request_.cancel->compare_exchange_strong(waiting, CancelToken::kStarted)) return true;
+    set_status(Status(Code::kAborted, "the call was aborted before it ran"));
+    return false;
+  }
   /// Lane: true when this call must run with nothing else in flight (it replaces the context's
   /// memory, observes every tensor, times layers, or is a benchmark loop of its own).
   bool alone(const ContextState& state) const {
@@ -95,6 +126,8 @@ class ExecuteJob : public Job {
   /// Lane: waits for the inference submitted.
   void wait(Context* ctx) { set_status(ctx->wait(&request_.inference)); }
   const std::shared_ptr<ContextState>& state() const { return state_; }
+  int batch() const { return request_.inference.batch; }
+  void set_lone(bool lone) { request_.inference.lone = lone; }
 
  protected:
   napi_value value(napi_env env) override;
@@ -114,6 +147,7 @@ class ExecuteJob : public Job {
 
 napi_value ExecuteJob::value(napi_env raw_env) {
   Napi::Env env(raw_env);
+  report_memory(env, *state_);
   const HostIo& io = request_.inference.io;
   for (size_t i = 0; i < io_.out_refs.size(); ++i) {
     if (io_.out_bytes[i] == 0) continue;
@@ -196,15 +230,19 @@ void run_on_lane(std::unique_ptr<ExecuteJob> job) {
     finish_all(state);  // its environment is gone: skip the work (the job is freed unsettled)
     return;
   }
-  if (state.context == nullptr) {
-    job->set_status(Status(Code::kDisposed, "the execution context was disposed"));
+  if (state.context == nullptr || !job->take()) {
+    if (state.context == nullptr) job->set_status(Status(Code::kDisposed, "the execution context was disposed"));
+    finish_all(state);
     Job::finish(std::move(job));
     return;
   }
   const bool alone = job->alone(state);
   if (alone) finish_all(state);
+  job->set_lone(state.in_flight.empty() && state.lane.pending() == 0);
   while (state.in_flight.size() >= std::min<size_t>(kPipelineDepth, state.context->depth())) finish_oldest(state);
   const bool submitted = job->submit(state.context.get());
+  state.largest_batch = std::max(state.largest_batch, job->batch());
+  state.host_bytes = static_cast<int64_t>(state.pool->held_bytes()) + state.context->host_bytes();
   if (!submitted) {
     finish_all(state);
     Job::finish(std::move(job));
@@ -235,6 +273,7 @@ bool execute_options(const Napi::Value& v, ExecuteRequest* r) {
   flag("profile", &options.profile);
   flag("transfers", &options.transfers);
   flag("graphs", &options.graphs);
+  if (CancelToken* token = handle_of<CancelToken>(o.Get("cancel"))) r->cancel = token->state;
   const auto integer = [&](const char* key, int* out, int lo, int hi) {
     Napi::Value n = o.Get(key);
     if (n.IsUndefined()) return true;
@@ -282,8 +321,35 @@ Status check_array(const TensorDesc& d, const Napi::TypedArray& a, int batch, bo
   return Status::ok();
 }
 
+/// Copies `n` bytes while the caller waits: large copies (a batch of float32 images is tens of MB)
+/// are split over the cpu backend's threads, which read memory several times faster than one.
+void copy_now(uint8_t* dst, const uint8_t* src, size_t n) {
+  constexpr size_t kSplitAbove = size_t{4} << 20, kChunk = size_t{1} << 20;
+  if (n < kSplitAbove) {
+    if (n > 0) std::memcpy(dst, src, n);
+    return;
+  }
+  const int64_t chunks = static_cast<int64_t>((n + kChunk - 1) / kChunk);
+  ThreadPool::shared().parallel_for(chunks, 1, [=](int64_t begin, int64_t end) {
+    const size_t lo = static_cast<size_t>(begin) * kChunk;
+    const size_t hi = std::min(n, static_cast<size_t>(end) * kChunk);
+    std::memcpy(dst + lo, src + lo, hi - lo);
+  });
+}
+
+/// The caller's array as host memory made by allocateHost (used in place, kept alive by `held`),
+/// or null when it is ordinary memory.
+uint8_t* in_place(const Napi::TypedArray& a, size_t bytes, ExecuteIo* io) {
+  auto* data = static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+  std::shared_ptr<HostBlock> block = find_host_block(data, bytes);
+  if (!block) return nullptr;
+  io->held.push_back(std::move(block));
+  return data;
+}
+
 /// Copies the inputs into host memory from the context's pool and makes room for the outputs
-/// (when the run has copies: without them nothing is read or written).
+/// (when the run has copies: without them nothing is read or written). Arrays made by
+/// engine.createInputs() / createOutputs() are used in place: nothing is copied for them.
 Status capture_io(Napi::Env env, ContextState& state, const std::vector<Napi::TypedArray>& inputs,
                   const std::vector<Napi::TypedArray>& outputs, bool copies, ExecuteRequest* request, ExecuteIo* io) {
   const Graph& g = state.engine->graph();
@@ -292,34 +358,43 @@ Status capture_io(Napi::Env env, ContextState& state, const std::vector<Napi::Ty
     return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
   }
   const auto bytes = [&](int t) { return copies ? static_cast<size_t>(g.tensors[t].volume) * batch * dtype_bytes(g.tensors[t].host) : 0; };
+  const auto padded = [](size_t n) { return (n + 63) / 64 * 64; };
+  HostIo& host = request->inference.io;
+  std::vector<uint8_t*> in(inputs.size()), out(outputs.size());
   size_t in_bytes = 0, out_bytes = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (Status st = check_array(g.tensors[g.inputs[i]], inputs[i], batch, copies, "input"); !st.is_ok()) return st;
-    in_bytes += (bytes(g.inputs[i]) + 63) / 64 * 64;
+    in[i] = in_place(inputs[i], bytes(g.inputs[i]), io);
+    if (in[i] == nullptr) in_bytes += padded(bytes(g.inputs[i]));
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (Status st = check_array(g.tensors[g.outputs[i]], outputs[i], batch, copies, "output"); !st.is_ok()) return st;
-    out_bytes += (bytes(g.outputs[i]) + 63) / 64 * 64;
+    out[i] = in_place(outputs[i], bytes(g.outputs[i]), io);
+    if (out[i] == nullptr) out_bytes += padded(bytes(g.outputs[i]));
   }
   Status st = state.pool->acquire(in_bytes, &io->inputs);
   if (st.is_ok()) st = state.pool->acquire(out_bytes, &io->outputs);
   if (!st.is_ok()) return st;
-  HostIo& host = request->inference.io;
   auto* pin = static_cast<uint8_t*>(io->inputs->data);
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const size_t n = bytes(g.inputs[i]);
-    const auto* src = static_cast<const uint8_t*>(inputs[i].ArrayBuffer().Data()) + inputs[i].ByteOffset();
-    if (n > 0) std::memcpy(pin, src, n);
-    host.inputs.push_back(pin);
-    pin += (n + 63) / 64 * 64;
+    if (in[i] == nullptr) {
+      const size_t n = bytes(g.inputs[i]);
+      copy_now(pin, static_cast<const uint8_t*>(inputs[i].ArrayBuffer().Data()) + inputs[i].ByteOffset(), n);
+      in[i] = pin;
+      pin += padded(n);
+    }
+    host.inputs.push_back(in[i]);
   }
   auto* pout = static_cast<uint8_t*>(io->outputs->data);
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const size_t n = bytes(g.outputs[i]);
-    host.outputs.push_back(pout);
-    io->out_bytes.push_back(n);
+    const bool copy_back = out[i] == nullptr;
+    if (copy_back) {
+      out[i] = pout;
+      pout += padded(bytes(g.outputs[i]));
+    }
+    host.outputs.push_back(out[i]);
+    io->out_bytes.push_back(copy_back ? bytes(g.outputs[i]) : 0);
     io->out_refs.emplace_back(env, outputs[i]);
-    pout += (n + 63) / 64 * 64;
   }
   return Status::ok();
 }
@@ -345,6 +420,7 @@ Napi::Value DisposeContextJs(const Napi::CallbackInfo& info) {
   ContextHandle* h = handle_of<ContextHandle>(info[0]);
   if (h != nullptr && h->state) {
     // The calls already queued on the lane run first; then the context and its memory go.
+    release_reported(info.Env(), h);
     std::shared_ptr<ContextState> state = std::move(h->state);
     ContextState* raw = state.get();
     raw->lane.post([state]() mutable {
@@ -387,6 +463,15 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   Napi::Value promise(env, job->promise());
   start_on_lane(std::move(job), h->state->lane);
   return promise;
+}
+
+Napi::Value CreateCancelTokenJs(const Napi::CallbackInfo& info) { return wrap_handle(info.Env(), new CancelToken()); }
+
+Napi::Value CancelJs(const Napi::CallbackInfo& info) {
+  CancelToken* token = handle_of<CancelToken>(info[0]);
+  if (token == nullptr) return throw_type(info.Env(), "cancel(token)");
+  int waiting = CancelToken::kWaiting;
+  return Napi::Boolean::New(info.Env(), token->state->compare_exchange_strong(waiting, CancelToken::kCancelled));
 }
 
 Napi::Value CreateHistogramsJs(const Napi::CallbackInfo& info) {

@@ -47,7 +47,9 @@ struct BorrowedFloats {
 };
 
 napi_value wrap_engine(napi_env env, std::unique_ptr<Engine> engine, const std::string& backend) {
-  return wrap_handle(Napi::Env(env), new EngineHandle{std::shared_ptr<Engine>(std::move(engine)), backend});
+  const int64_t bytes = engine->host_bytes();
+  adjust_external(Napi::Env(env), bytes);
+  return wrap_handle(Napi::Env(env), new EngineHandle{std::shared_ptr<Engine>(std::move(engine)), backend, bytes});
 }
 
 /// The environment was torn down before the job began; nothing will see its result.
@@ -128,8 +130,8 @@ class BuildJob : public BackgroundJob {
 class LoadJob : public BackgroundJob {
  public:
   LoadJob(napi_env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section,
-          int device)
-      : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), device_(device), weights_(weights.Data()),
+          int device, int threads)
+      : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), device_(device), threads_(threads), weights_(weights.Data()),
         weights_size_(weights.ByteLength()), section_(section.Data()), section_size_(section.ByteLength()),
         weights_ref_(env, weights), section_ref_(env, section) {}
 
@@ -150,6 +152,7 @@ class LoadJob : public BackgroundJob {
     in.graph = graph;
     in.weights = store;
     in.device = device_;
+    in.threads = threads_;
     return backend_->load(in, &engine_);
   }
   napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
@@ -161,7 +164,7 @@ class LoadJob : public BackgroundJob {
  private:
   const Backend* backend_;
   std::string graph_json_;
-  int device_;
+  int device_, threads_;
   const uint8_t* weights_;
   size_t weights_size_;
   const uint8_t* section_;
@@ -174,9 +177,9 @@ class LoadJob : public BackgroundJob {
 class LoadFileJob : public BackgroundJob {
  public:
   LoadFileJob(napi_env env, const Backend* backend, std::string graph, std::string path, PlanLayout layout, uint32_t crc,
-              int device)
+              int device, int threads)
       : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), path_(std::move(path)), layout_(layout), crc_(crc),
-        device_(device) {}
+        device_(device), threads_(threads) {}
 
  protected:
   Status run(EnvLink& /*link*/) override {
@@ -190,6 +193,7 @@ class LoadFileJob : public BackgroundJob {
     in.graph = graph;
     in.weights = store;
     in.device = device_;
+    in.threads = threads_;
     return backend_->load(in, &engine_);
   }
   napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
@@ -199,7 +203,7 @@ class LoadFileJob : public BackgroundJob {
   std::string graph_json_, path_;
   PlanLayout layout_;
   uint32_t crc_;
-  int device_;
+  int device_, threads_;
   std::unique_ptr<Engine> engine_;
 };
 
@@ -323,8 +327,9 @@ Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
   std::string why;
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
   const int device = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
+  const int threads = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
   auto job = std::make_unique<LoadJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Uint8Array>(),
-                                       info[3].As<Napi::Uint8Array>(), device);
+                                       info[3].As<Napi::Uint8Array>(), device, threads);
   Napi::Value promise(env, job->promise());
   BackgroundJob::start(std::move(job));
   return promise;
@@ -398,8 +403,9 @@ Napi::Value LoadPlanFileJs(const Napi::CallbackInfo& info) {
   std::string why;
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
   const int device = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
+  const int threads = info.Length() > 6 && info[6].IsNumber() ? info[6].As<Napi::Number>().Int32Value() : 0;
   auto job = std::make_unique<LoadFileJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value(),
-                                           layout, info[4].As<Napi::Number>().Uint32Value(), device);
+                                           layout, info[4].As<Napi::Number>().Uint32Value(), device, threads);
   Napi::Value promise(env, job->promise());
   BackgroundJob::start(std::move(job));
   return promise;
@@ -421,7 +427,10 @@ Napi::Value EngineInfoJs(const Napi::CallbackInfo& info) {
 
 Napi::Value DisposeEngineJs(const Napi::CallbackInfo& info) {
   EngineHandle* h = handle_of<EngineHandle>(info[0]);
-  if (h != nullptr) h->engine.reset();  // contexts keep their own reference until they go
+  if (h != nullptr) {
+    h->engine.reset();  // contexts keep their own reference until they go
+    release_reported(info.Env(), h);
+  }
   return info.Env().Undefined();
 }
 

@@ -61,6 +61,9 @@ struct Inference {
   /// Calibration: every float tensor's values are added to its histogram as it is written (a
   /// failure there stops the run and is its result).
   TensorHistograms* stats = nullptr;
+  /// A hint: no other inference is expected while this one runs (a lone call), so GPU backends
+  /// put its copies on the compute stream (no overlap to gain, two cross-stream waits saved).
+  bool lone = false;
   /// Out: GPU times (GPU backends) and the host time to submit it.
   RunTiming timing;
   /// Out: per-layer times when options.profile.
@@ -86,6 +89,9 @@ class Context {
   /// The most inferences in flight at once: GPU backends kMaxQueueDepth (their copies and compute
   /// overlap), others 1 (submit runs the inference to the end).
   virtual int depth() const { return 1; }
+  /// Host bytes the context holds (the cpu backend's activations; GPU backends keep theirs on the
+  /// device). Read on the thread that submits.
+  virtual int64_t host_bytes() const { return 0; }
   /// Starts an inference (1 <= batch <= maxBatchSize). GPU backends enqueue its copies and kernels
   /// and return; others run it to the end. At most depth() may be submitted and not yet waited
   /// for; an inference with a larger batch than any before, or with stats or a profile, needs
@@ -125,6 +131,8 @@ class Engine {
   virtual std::string info_json() const { return "{}"; }
   /// The host memory this engine's inputs and outputs are best kept in (host_memory.h).
   virtual std::shared_ptr<const HostAllocator> host_allocator() const { return HostAllocator::plain(); }
+  /// Host bytes the engine holds (reported to V8 so that dropped engines get collected).
+  virtual int64_t host_bytes() const { return weights().bytes(); }
 };
 
 /// What build and load receive.

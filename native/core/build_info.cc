@@ -41,6 +41,7 @@ const char* code_name(Code code) {
     case Code::kPlanBackend: return "E_PLAN_BACKEND";
     case Code::kPlanArch: return "E_PLAN_ARCH";
     case Code::kCalibration: return "E_CALIBRATION";
+    case Code::kAborted: return "E_ABORTED";
   }
   return "E_INTERNAL";
 }

@@ -28,6 +28,7 @@ enum class Code {
   kPlanBackend,        // E_PLAN_BACKEND
   kPlanArch,           // E_PLAN_ARCH
   kCalibration,        // E_CALIBRATION
+  kAborted,            // E_ABORTED
 };
 
 /// The JS-visible code string for a Code ("E_CUDA" ...).

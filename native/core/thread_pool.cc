@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 
 namespace trtn {
@@ -82,10 +83,21 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   shared->cv.wait(lock, [&] { return shared->done.load() == chunks; });
 }
 
+int ThreadPool::default_size() {
+  // TRTN_CPU_THREADS=<n> sets the cpu backend's threads (a positive integer); otherwise one per core.
+  const char* v = std::getenv("TRTN_CPU_THREADS");
+  if (v != nullptr && *v != '\0') {
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (*end == '\0' && n > 0 && n <= 4096) return static_cast<int>(n);
+  }
+  return 0;
+}
+
 ThreadPool& ThreadPool::shared() {
   // Leaked on purpose: a destructor at process exit would join workers that a context of a dying
   // environment may still be using.
-  static ThreadPool* pool = new ThreadPool();
+  static ThreadPool* pool = new ThreadPool(default_size());
   return *pool;
 }
 

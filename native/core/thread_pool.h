@@ -26,8 +26,10 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  /// The process-wide pool of the cpu backend.
+  /// The process-wide pool of the cpu backend: TRTN_CPU_THREADS threads, or one per core.
   static ThreadPool& shared();
+  /// TRTN_CPU_THREADS when it is a positive integer, else 0 (one per core).
+  static int default_size();
 
  private:
   void worker();

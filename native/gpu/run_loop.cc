@@ -114,22 +114,25 @@ Status RunLoop::enqueue(Inference* inf, Slot& s, int slot, DeviceCompute& comput
     out.push_back(at);
     at += (b * batch + 255) / 256 * 256;
   }
-  TRTN_CUDA_TRY(cudaEventRecord(s.ev[0], in_stream_));
+  // A lone inference keeps everything on the compute stream: nothing to overlap with.
+  cudaStream_t in_stream = inf->lone ? compute_ : in_stream_;
+  cudaStream_t out_stream = inf->lone ? compute_ : out_stream_;
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[0], in_stream));
   for (size_t i = 0; copies && i < in.size(); ++i) {
-    TRTN_CUDA_TRY(cudaMemcpyAsync(const_cast<void*>(in[i]), inf->io.inputs[i], in_bytes_[i] * batch, cudaMemcpyHostToDevice, in_stream_));
+    TRTN_CUDA_TRY(cudaMemcpyAsync(const_cast<void*>(in[i]), inf->io.inputs[i], in_bytes_[i] * batch, cudaMemcpyHostToDevice, in_stream));
   }
-  TRTN_CUDA_TRY(cudaEventRecord(s.ev[1], in_stream_));
-  TRTN_CUDA_TRY(cudaStreamWaitEvent(compute_, s.ev[1], 0));
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[1], in_stream));
+  if (!inf->lone) TRTN_CUDA_TRY(cudaStreamWaitEvent(compute_, s.ev[1], 0));
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[2], compute_));
   Status st = compute.enqueue(*inf, slot, in, out, compute_);
   if (!st.is_ok()) return st;
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[3], compute_));
-  TRTN_CUDA_TRY(cudaStreamWaitEvent(out_stream_, s.ev[3], 0));
-  TRTN_CUDA_TRY(cudaEventRecord(s.ev[4], out_stream_));
+  if (!inf->lone) TRTN_CUDA_TRY(cudaStreamWaitEvent(out_stream, s.ev[3], 0));
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[4], out_stream));
   for (size_t i = 0; copies && i < out.size(); ++i) {
-    TRTN_CUDA_TRY(cudaMemcpyAsync(inf->io.outputs[i], out[i], out_bytes_[i] * batch, cudaMemcpyDeviceToHost, out_stream_));
+    TRTN_CUDA_TRY(cudaMemcpyAsync(inf->io.outputs[i], out[i], out_bytes_[i] * batch, cudaMemcpyDeviceToHost, out_stream));
   }
-  TRTN_CUDA_TRY(cudaEventRecord(s.ev[5], out_stream_));
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[5], out_stream));
   return Status::ok();
 }
 

@@ -130,10 +130,10 @@ describe('gpu: the cuda engine', function () {
     const inputs = imagesFor(engine, 8, 5);
     const ctx = engine.createContext();
     const plain = await ctx.infer(inputs);
-    const noGraph = await ctx.infer(inputs, { cudaGraph: false });
+    const noGraph = await ctx.benchInfer(inputs, { cudaGraph: false });
     assert.deepEqual(noGraph, plain);
     const out = Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(8 * t.dims.reduce((a, b) => a * b, 1)).fill(7)]));
-    await ctx.infer(inputs, { transfers: false, outputs: out });
+    await ctx.benchInfer(inputs, { transfers: false, outputs: out });
     assert.ok(Object.values(out).every((a) => a.every((v) => v === 7)), 'no output copied back');
     const t = ctx.lastTiming;
     assert.ok(t !== undefined && t.h2dMs < 0.05 && t.d2hMs < 0.05 && t.computeMs > 0, JSON.stringify(t));
@@ -141,12 +141,12 @@ describe('gpu: the cuda engine', function () {
     assert.deepEqual(await ctx.infer(inputs), plain);
     // No host arrays at all: inputs left out, outputs come back empty, the device reruns its
     // last inputs; a larger batch than ever copied grows the device buffers only.
-    const none = await ctx.infer({}, { transfers: false, batchSize: 8 });
+    const none = await ctx.benchInfer({}, { transfers: false, batchSize: 8 });
     assert.ok(Object.values(none).every((a) => a.length === 0));
     assert.ok((ctx.lastTiming?.computeMs ?? 0) > 0);
     const big = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 64 });
     const bigCtx = big.createContext();
-    await bigCtx.infer({}, { transfers: false, batchSize: 64 });
+    await bigCtx.benchInfer({}, { transfers: false, batchSize: 64 });
     const small = imagesFor(big, 8, 5);
     assert.deepEqual(await bigCtx.infer(small), await runOnce(big, small), 'copies after a copy-free run of a larger batch');
     bigCtx.dispose();

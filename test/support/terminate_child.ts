@@ -19,9 +19,10 @@ function sleep(ms: number): Promise<void> {
 async function main(): Promise<void> {
   const prototxt = path.join(process.argv[2], 'models', 'googlenet.prototxt');
   const loops = Number(process.argv[3] ?? 20);
+  const backend = (process.argv[4] ?? 'cpu') as TerminateJob['backend'];
   const batch = 8;
   const net = await Network.fromCaffe(prototxt);
-  const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: batch });
+  const engine = await new Builder({ backend }).build(net, { maxBatchSize: batch });
   const plan = engine.serialize();
   const input = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i));
   const ctx = engine.createContext();
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   let callsSeen = 0;
   let finishedBeforeTerminate = 0;
   for (let loop = 0; loop < loops; loop++) {
-    const job: TerminateJob = { phase: PHASES[loop % PHASES.length], prototxt, plan, batch };
+    const job: TerminateJob = { phase: PHASES[loop % PHASES.length], prototxt, plan, batch, backend };
     const worker = new Worker(path.join(__dirname, 'terminate_worker.js'), { workerData: job });
     let done = false;
     const calling = new Promise<void>((resolve, reject) => {

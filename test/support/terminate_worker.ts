@@ -13,6 +13,7 @@ export interface TerminateJob {
   readonly prototxt: string;
   readonly plan: Uint8Array;
   readonly batch: number;
+  readonly backend: 'cpu' | 'cuda';
 }
 
 async function main(job: TerminateJob): Promise<void> {
@@ -22,7 +23,7 @@ async function main(job: TerminateJob): Promise<void> {
     case 'build': {
       const net = await Network.fromCaffe(job.prototxt);
       calling();
-      await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: job.batch });
+      await new Builder({ backend: job.backend }).build(net, { maxBatchSize: job.batch });
       break;
     }
     case 'deserialize':
@@ -39,7 +40,7 @@ async function main(job: TerminateJob): Promise<void> {
       const net = await Network.fromCaffe(job.prototxt);
       const batches = [0, 1].map((b) => ({ data: new Float32Array(2 * image).fill(b + 0.25) }));
       calling();
-      await new Builder({ backend: 'cpu' }).build(net, { precision: 'int8', maxBatchSize: 2, calibrator: new Int8EntropyCalibrator2({ batches, batchSize: 2 }) });
+      await new Builder({ backend: job.backend }).build(net, { precision: 'int8', maxBatchSize: 2, calibrator: new Int8EntropyCalibrator2({ batches, batchSize: 2 }) });
       break;
     }
     case 'save': {

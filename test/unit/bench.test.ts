@@ -47,7 +47,7 @@ describe('bench: statistics and warnings', () => {
     let n = 0;
     const context = {
       lastTiming: undefined as { h2dMs: number; computeMs: number; d2hMs: number; enqueueMs: number } | undefined,
-      infer(): Promise<Record<string, Float32Array>> {
+      benchInfer(): Promise<Record<string, Float32Array>> {
         const ms = series[n++ % series.length];
         this.lastTiming = { h2dMs: ms / 10, computeMs: ms, d2hMs: ms / 10, enqueueMs: ms / 100 };
         return Promise.resolve({});

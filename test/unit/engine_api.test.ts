@@ -10,6 +10,11 @@ layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { 
 layer { name: "prob" type: "Softmax" bottom: "pool" top: "prob" }
 layer { name: "p2" type: "Pooling" bottom: "data" top: "p2" pooling_param { pool: MAX kernel_size: 4 } }`;
 const IMAGE = 32;
+/** A network slow enough on the cpu backend (a 1024 x 1024 image, 9 x 9 max-pooling) to hold a queue. */
+const SLOW = `
+name: "slow"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 dim: 1024 dim: 1024 } } }
+layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { pool: MAX kernel_size: 9 stride: 1 } }`;
 
 function data(batch: number, seed = 1): Float32Array {
   return Float32Array.from({ length: batch * IMAGE }, (_, i) => Math.sin((i + 1) * seed * 0.71));
@@ -181,32 +186,40 @@ describe('engine API', () => {
       ctx.dispose();
     });
 
+    it('infer() and run() refuse the benchmark knobs (transfers, cudaGraph): bench-only, through benchInfer', async () => {
+      const ctx = engine.createContext();
+      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: false } as never),
+        { name: 'TypeError', message: /no options.transfers \(a benchmark knob: tensorrt-node bench --noDataTransfers/ });
+      await assert.rejects(ctx.run({ data: data(1) }, { cudaGraph: false } as never), { name: 'TypeError', message: /no options.cudaGraph/ });
+      ctx.dispose();
+    });
+
     it('transfers: false (benchmarks) neither reads the inputs nor writes the outputs', async () => {
       const ctx = engine.createContext();
       const first = await ctx.infer({ data: data(2) });
       const prob = new Float32Array(16).fill(-3);
-      await ctx.infer({ data: data(2, 5) }, { transfers: false, outputs: { prob } });
+      await ctx.benchInfer({ data: data(2, 5) }, { transfers: false, outputs: { prob } });
       assert.ok(prob.every((v) => v === -3), 'outputs untouched');
-      const again = await ctx.infer({ data: data(2) }, { cudaGraph: false });
+      const again = await ctx.benchInfer({ data: data(2) }, { cudaGraph: false });
       assert.deepEqual(Array.from(again.prob), Array.from(first.prob));
-      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: 0 as never }), { name: 'TypeError', message: 'Expected a boolean for options.transfers but received type number (0)' });
+      await assert.rejects(ctx.benchInfer({ data: data(1) }, { transfers: 0 as never }), { name: 'TypeError', message: 'Expected a boolean for options.transfers but received type number (0)' });
       ctx.dispose();
     });
 
     it('transfers: false runs without host arrays: inputs left out (batchSize given), outputs come back empty', async () => {
       const ctx = engine.createContext();
-      const out = await ctx.infer({}, { transfers: false, batchSize: 4 });
+      const out = await ctx.benchInfer({}, { transfers: false, batchSize: 4 });
       assert.deepEqual(Object.keys(out).sort(), ['p2', 'prob']);
       assert.equal(out.prob.length, 0);
       // A given output is still checked and left alone; a given input must still hold the batch.
       const prob = new Float32Array(32).fill(7);
-      await ctx.infer({}, { transfers: false, batchSize: 4, outputs: { prob } });
+      await ctx.benchInfer({}, { transfers: false, batchSize: 4, outputs: { prob } });
       assert.ok(prob.every((v) => v === 7));
-      await assert.rejects(ctx.infer({}, { transfers: false }),
+      await assert.rejects(ctx.benchInfer({}, { transfers: false }),
         { name: 'TypeError', message: /Expected a Float32Array \(or options.batchSize, with transfers: false\) for inputs.data/ });
-      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: false, batchSize: 2 }), { name: 'RangeError' });
+      await assert.rejects(ctx.benchInfer({ data: data(1) }, { transfers: false, batchSize: 2 }), { name: 'RangeError' });
       await assert.rejects(ctx.infer({}), { name: 'TypeError', message: /Expected a Float32Array for inputs.data/ });
-      await assert.rejects(ctx.infer({}, { transfers: false, batchSize: 5 }), { name: 'RangeError' });
+      await assert.rejects(ctx.benchInfer({}, { transfers: false, batchSize: 5 }), { name: 'RangeError' });
       // The context keeps working with copies afterwards.
       const again = await ctx.infer({ data: data(2) });
       assert.equal(again.prob.length, 16);
@@ -270,6 +283,36 @@ describe('engine API', () => {
       assert.ok(prob.every((v) => v === -1));
       assert.equal((await written).prob, prob);
       assert.deepEqual(Array.from(prob), expected);
+      ctx.dispose();
+    });
+
+    it('createInputs / createOutputs: host arrays the engine uses in place (no copy on the host)', async () => {
+      const ctx = engine.createContext();
+      const inputs = engine.createInputs(2);
+      const outputs = engine.createOutputs(2);
+      assert.deepEqual(Object.keys(inputs), ['data']);
+      assert.ok(inputs.data instanceof Float32Array && inputs.data.length === 2 * IMAGE);
+      assert.deepEqual(Object.keys(outputs).sort(), ['p2', 'prob']);
+      assert.equal(outputs.prob.length, 16);
+      inputs.data.set(data(2, 3));
+      const expected = Array.from((await ctx.infer({ data: data(2, 3) })).prob);
+      const result = await ctx.infer(inputs, { outputs });
+      assert.equal(result.prob, outputs.prob, 'the results are the arrays passed in');
+      assert.deepEqual(Array.from(outputs.prob), expected);
+      // In place means read when the inference runs: a change made while it waits behind a slow
+      // call is seen (an ordinary array is copied when infer() is called: test 'copies the inputs').
+      const slow = await new Builder({ backend: 'cpu' }).build(await Network.parse(SLOW), { maxBatchSize: 1 });
+      const slowInputs = slow.createInputs(1);
+      const slowCtx = slow.createContext();
+      const blocker = slowCtx.infer({ data: new Float32Array(1024 * 1024).fill(1) });
+      const inPlace = slowCtx.infer(slowInputs);
+      slowInputs.data.fill(2);
+      await blocker;
+      assert.ok((await inPlace).pool.every((v) => v === 2), 'the in-place input was read when the inference ran');
+      slowCtx.dispose();
+      slow.dispose();
+      assert.throws(() => engine.createInputs(0), { name: 'RangeError', message: /integer in \[1, 4\]/ });
+      assert.throws(() => engine.createOutputs(5), { name: 'RangeError' });
       ctx.dispose();
     });
 

@@ -27,10 +27,12 @@ class CpuContext : public Context {
   /// Runs the inference to the end (the cpu backend has nothing to overlap).
   Status submit(Inference* inf) override;
   Status wait(Inference* /*inf*/) override { return Status::ok(); }
+  int64_t host_bytes() const override { return storage_ ? engine_plan_total() * capacity_ : 0; }
 
  private:
   Status reserve(int batch);
   Status run(Inference* inf);
+  int64_t engine_plan_total() const;
   /// Copies input i into the arena (float16 widened to float32), rounding for FP16 engines.
   Status load_input(size_t i, const Inference& inf, uint8_t* at);
   /// Copies output i out of the arena (narrowed to float16 where that is its host form).
@@ -44,8 +46,13 @@ class CpuContext : public Context {
 
 class CpuEngine : public Engine {
  public:
-  CpuEngine(std::shared_ptr<const Graph> graph, std::shared_ptr<const WeightStore> weights)
-      : graph_(std::move(graph)), weights_(std::move(weights)), plan_(plan_memory(*graph_)) {}
+  /// `threads` > 0: the engine's contexts compute on a pool of their own of that size; 0: on the
+  /// process-wide pool (ThreadPool::shared: TRTN_CPU_THREADS or one per core).
+  CpuEngine(std::shared_ptr<const Graph> graph, std::shared_ptr<const WeightStore> weights, int threads)
+      : graph_(std::move(graph)), weights_(std::move(weights)), plan_(plan_memory(*graph_)),
+        own_pool_(threads > 0 ? std::make_unique<ThreadPool>(threads) : nullptr) {}
+
+  ThreadPool& pool() const { return own_pool_ ? *own_pool_ : ThreadPool::shared(); }
 
   Status init() {
     for (const Node& node : graph_->nodes) {
@@ -66,6 +73,8 @@ class CpuEngine : public Engine {
     return Status::ok();
   }
   int64_t activation_bytes_per_image() const override { return plan_.total; }
+  /// The prepared weights and the ops' own packed copies of them (about as large).
+  int64_t host_bytes() const override { return 2 * weights_->bytes(); }
   const Graph& graph() const override { return *graph_; }
   const WeightStore& weights() const override { return *weights_; }
 
@@ -77,6 +86,7 @@ class CpuEngine : public Engine {
   std::shared_ptr<const WeightStore> weights_;
   MemoryPlan plan_;
   std::vector<std::unique_ptr<CpuOp>> ops_;
+  std::unique_ptr<ThreadPool> own_pool_;
 };
 
 void round_half_in_place(float* p, int64_t n, ThreadPool& pool) {
@@ -84,6 +94,8 @@ void round_half_in_place(float* p, int64_t n, ThreadPool& pool) {
     for (int64_t i = b; i < e; ++i) p[i] = numeric::round_to_half(p[i]);
   });
 }
+
+int64_t CpuContext::engine_plan_total() const { return engine_->plan().total; }
 
 Status CpuContext::reserve(int batch) {
   if (batch <= capacity_) return Status::ok();
@@ -141,7 +153,7 @@ Status CpuContext::load_input(size_t i, const Inference& inf, uint8_t* at) {
   }
   if (d.dtype == DType::kUInt8) return Status::ok();  // raw image bytes: the Preprocess node reads them
   auto* p = reinterpret_cast<float*>(at);
-  if (g.precision == Precision::kFP16) round_half_in_place(p, n, ThreadPool::shared());
+  if (g.precision == Precision::kFP16) round_half_in_place(p, n, engine_->pool());
   return inf.stats != nullptr ? inf.stats->add(g.inputs[i], p, n, d.name) : Status::ok();
 }
 
@@ -172,7 +184,7 @@ Status CpuContext::run(Inference* inf) {
   Status st = reserve(batch);
   if (!st.is_ok()) return st;
   mark_compute_thread();  // the calling thread (a context's lane) computes too
-  ThreadPool& pool = ThreadPool::shared();
+  ThreadPool& pool = engine_->pool();
   const MemoryPlan& plan = engine_->plan();
   auto at = [&](int t) { return arena_ + plan.offset[t] * batch; };
   for (size_t i = 0; i < g.inputs.size(); ++i) {
@@ -213,7 +225,7 @@ Status CpuContext::run(Inference* inf) {
 bool available(std::string* /*why*/) { return true; }
 
 Status build(const BuildInput& in, std::unique_ptr<Engine>* out) {
-  auto engine = std::make_unique<CpuEngine>(in.graph, in.weights);
+  auto engine = std::make_unique<CpuEngine>(in.graph, in.weights, in.threads);
   Status st = engine->init();
   if (!st.is_ok()) return st;
   *out = std::move(engine);

@@ -1,4 +1,5 @@
-// The backends compiled into this binary, listed explicitly (no static-initialiser registration).
+// The composition root: the backends compiled into this binary, listed explicitly (no static-initialiser
+// registration). It sits above core/ (which includes nothing from backends/) and the backends.
 #include "backends/cpu/cpu_backend.h"
 #include "backends/tensorrt/trt_backend.h"
 #ifdef TRTN_WITH_CUDA

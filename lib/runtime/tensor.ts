@@ -1,0 +1,40 @@
+/**
+ * Tensor: a typed array with its dims and element type, as ExecutionContext.run() gives results
+ * and takes inputs (the shape of onnxruntime-node's Tensor: `type`, `data`, `dims`, `size`).
+ */
+import { argumentError } from '../errors';
+import type { IoDType } from '../builder/exec_graph';
+
+/** The typed array of each host form: float32, float16 (its bits), uint8. */
+export type HostArray = Float32Array | Uint16Array | Uint8Array;
+
+const ARRAYS: Readonly<Record<IoDType, new (...args: never[]) => HostArray>> = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  uint8: Uint8Array,
+};
+
+/** A typed array and its dims: [batch, ...one image's dims] for engine inputs and outputs. */
+export class Tensor {
+  /** Elements: the product of the dims. */
+  readonly size: number;
+
+  /**
+   * `data` must be the array of `type` (Float32Array, Uint16Array of float16 bits, Uint8Array)
+   * holding exactly the product of `dims` elements.
+   */
+  constructor(readonly type: IoDType, readonly data: HostArray, readonly dims: readonly number[]) {
+    if (!(type in ARRAYS)) throw argumentError("'float32', 'float16' or 'uint8'", 'type', type);
+    if (!(data instanceof ARRAYS[type]) && !(type === 'uint8' && data instanceof Uint8ClampedArray)) {
+      throw argumentError(`the typed array of ${type}`, 'data', data);
+    }
+    if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw argumentError('an array of non-negative integers', 'dims', dims);
+    }
+    this.size = dims.reduce((a, b) => a * b, 1);
+    if (this.size !== data.length) {
+      throw argumentError(`${this.size} elements (dims [${dims.join(', ')}])`, 'data', data, 'range');
+    }
+    this.dims = Object.freeze([...dims]);
+  }
+}
