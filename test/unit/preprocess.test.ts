@@ -144,6 +144,11 @@ describe('uint8 image inputs (Preprocess)', function () {
       const a = (await ctx.infer({ data: images })).flat;
       assertSameBits((await ctx.infer({ data: new Uint8ClampedArray(images) as unknown as Uint8Array })).flat, a, 'Uint8ClampedArray');
       assertSameBits((await ctx.infer({ data: Buffer.from(images) })).flat, a, 'Buffer');
+      // The engine's own host arrays (used in place) are bytes for a uint8 input.
+      const { data } = engine.createInputs(1);
+      assert.ok(data instanceof Uint8Array && data.length === 12, `createInputs gave ${data.constructor.name} of ${data.length}`);
+      data.set(images);
+      assertSameBits((await ctx.infer({ data })).flat, a, 'createInputs');
       ctx.dispose();
       engine.dispose();
     });
