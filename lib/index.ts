@@ -8,12 +8,16 @@
  */
 export { Network, knownLayerTypes, LAYER_TYPES, volume } from './network';
 export type {
-  AnyLayer, LayerCost, LayerType, NetworkOptions, NetworkSummary, Shape, Tensor as NetworkTensor, TensorInfo, WeightInit,
+  AnyLayer, InputTransform, LayerCost, LayerType, NetworkOptions, NetworkSummary, Shape, Tensor as NetworkTensor, TensorInfo, WeightInit,
 } from './network';
 export { Builder, type BuilderOptions, type BuildConfig, type LogSeverity } from './builder/builder';
 export {
-  nodePrecisions, planExecGraph, planInt8Graph, type ExecGraph, type ExecNode, type ExecTensor, type Int8Plan, type Precision, type UnscaledTensor,
+  isPlannerNode, nodePrecisions, planExecGraph, planInt8Graph,
+  type ExecGraph, type ExecNode, type ExecTensor, type Int8Plan, type Precision, type PreprocessSpec, type UnscaledTensor,
 } from './builder/exec_graph';
+export {
+  INPUT_FORMATS, preprocessOnHost, resolveInput, type ChannelOrder, type InputFormat, type InputOptions, type ResolvedInput,
+} from './builder/input_format';
 export { checkPlanGraph, PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
 export { Tensor } from './runtime/tensor';
 export { Engine, ExecutionContext, Runtime, type ContextOptions, type DeserializeOptions, type RunResult, type HostArray, type InferInputs, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
@@ -29,8 +33,8 @@ export {
 export { entropyThreshold, minmaxThreshold, percentileThreshold, legacyThreshold, type Histogram } from './calibration/thresholds';
 export { mnistSplit, npyBatches, randomBatchSource, type DigitSet } from './calibration/data';
 export { backendStatus, resolveBackend, type BackendChoice, type BackendName, type BackendStatus } from './backends';
-export { parsePrototxt, readPrototxt, readCaffemodel, writeCaffemodel, caffeSchema, Message } from './caffe';
-export type { CaffeBlob, CaffeModelFile, CaffeModelLayer, CaffeNetDefinition, PrototxtOptions } from './caffe';
+export { parsePrototxt, readPrototxt, readCaffemodel, writeCaffemodel, caffeSchema, Message, formatMeanFile, parseMeanFile, readMeanFile } from './caffe';
+export type { CaffeBlob, CaffeModelFile, CaffeModelLayer, CaffeNetDefinition, MeanImage, PrototxtOptions } from './caffe';
 export { buildInfo, devices, type BuildInfo, type DeviceInfo, type DeviceList, type DevicesOptions } from './device';
 export { readNpy, writeNpy, type NpyArray } from './npy';
 export { toFloat16, fromFloat16 } from './float16';

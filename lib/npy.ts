@@ -1,7 +1,8 @@
 /**
  * NumPy .npy files (format 1.0 to 3.0): float32 arrays in and out, so any tool can feed and check
  * our engines. Reading accepts float16, float32, float64 and the integer types of either byte
- * order (converted to float32), C order only; anything else is E_PARSE naming what the file holds.
+ * order (converted to float32; uint8 arrays, images, are also kept as their bytes), C order only;
+ * anything else is E_PARSE naming what the file holds. Writing: float32, or uint8 images.
  */
 import { promises as fsp } from 'fs';
 import { halfBitsToFloat } from './float16';
@@ -11,6 +12,10 @@ import { argumentError, IOError, ParseError } from './errors';
 export interface NpyArray {
   readonly shape: readonly number[];
   readonly data: Float32Array;
+  /** NumPy's dtype string as the file gives it ('<f4', '|u1' ...). */
+  readonly descr: string;
+  /** The bytes of a uint8 array ('|u1'), as they are (what a uint8 engine input takes). */
+  readonly uint8?: Uint8Array;
 }
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
@@ -66,7 +71,7 @@ export function parseNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
     data = new Float32Array(count);
     for (let i = 0; i < count; i++) data[i] = read(buf, dataStart + i * width);
   }
-  return { shape, data };
+  return { shape, data, descr, ...(descr === '|u1' ? { uint8: Uint8Array.from(buf.subarray(dataStart, dataStart + count)) } : {}) };
 }
 
 /** Reads a .npy file. */
@@ -81,13 +86,13 @@ export async function readNpy(path: string): Promise<NpyArray> {
   return parseNpy(bytes, path);
 }
 
-/** .npy bytes (format 1.0, little-endian float32, C order) of `data` with `shape`. */
-export function formatNpy(shape: readonly number[], data: Float32Array): Uint8Array {
+/** .npy bytes (format 1.0, C order; little-endian float32, or '|u1' for a Uint8Array) of `data` with `shape`. */
+export function formatNpy(shape: readonly number[], data: Float32Array | Uint8Array): Uint8Array {
   if (shape.reduce((a, b) => a * b, 1) !== data.length) {
     throw argumentError(`${shape.reduce((a, b) => a * b, 1)} values for shape [${shape.join(', ')}]`, 'data', data, 'range');
   }
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
+  let header = `{'descr': '${data instanceof Uint8Array ? '|u1' : '<f4'}', 'fortran_order': False, 'shape': (${dims}), }`;
   // Data starts at a multiple of 64 bytes; the header ends with a newline.
   const total = Math.ceil((10 + header.length + 1) / 64) * 64;
   header = header.padEnd(total - 10 - 1, ' ') + '\n';
@@ -102,7 +107,7 @@ export function formatNpy(shape: readonly number[], data: Float32Array): Uint8Ar
 }
 
 /** Writes a .npy file. */
-export async function writeNpy(path: string, shape: readonly number[], data: Float32Array): Promise<void> {
+export async function writeNpy(path: string, shape: readonly number[], data: Float32Array | Uint8Array): Promise<void> {
   if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
   const bytes = formatNpy(shape, data);
   try {

@@ -1,4 +1,4 @@
-/** Seeded random input data (bench, infer --random, calibration on random data). */
+/** Seeded random input data (bench, infer --random, calibration on random data): floats, or bytes for image inputs. */
 
 /**
  * `n` values uniform in [-1, 1) from a xorshift32 generator seeded by `seed`: the same values on
@@ -15,4 +15,26 @@ export function uniformData(n: number, seed: number): Float32Array {
     out[i] = (x / 4294967296) * 2 - 1;
   }
   return out;
+}
+
+/** `n` bytes uniform in [0, 255] from the same generator: random images for uint8 inputs. */
+export function uniformBytes(n: number, seed: number): Uint8Array {
+  let x = (seed ^ 0x2545f491) >>> 0 || 1;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/**
+ * Random data for an engine input of host form `dtype`: bytes for uint8 image inputs, else
+ * float32 values uniform in [-1, 1).
+ */
+export function randomInputData(dtype: 'float32' | 'float16' | 'uint8' | undefined, n: number, seed: number): Float32Array | Uint8Array {
+  return dtype === 'uint8' ? uniformBytes(n, seed) : uniformData(n, seed);
 }

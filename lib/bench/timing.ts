@@ -7,7 +7,7 @@
  */
 import * as os from 'os';
 import { devices } from '../device';
-import { uniformData } from '../random_data';
+import { randomInputData } from '../random_data';
 import type { BenchOptions, Engine, ExecutionContext } from '../runtime/engine';
 import type { BenchResult, BenchSettings, DeviceRecord, TimeStats } from './result';
 
@@ -78,8 +78,8 @@ export async function timeInferences(engine: Engine, o: TimingOptions):
     for (let s = 0; s < o.streams; s++) contexts.push(engine.createContext());
     // Without transfers nothing is copied, so no host arrays are made (a batch of 65536 images
     // would need gigabytes of them).
-    const inputs: Record<string, Float32Array> = {};
-    if (o.dataTransfers) engine.inputs.forEach((t, k) => { inputs[t.name] = uniformData(o.batch * volume(t.dims), o.seed + k); });
+    const inputs: Record<string, Float32Array | Uint8Array> = {};
+    if (o.dataTransfers) engine.inputs.forEach((t, k) => { inputs[t.name] = randomInputData(t.dtype, o.batch * volume(t.dims), o.seed + k); });
     const options = contexts.map((): BenchOptions => ({
       batchSize: o.batch, transfers: o.dataTransfers, cudaGraph: o.useCudaGraph,
       ...(o.dataTransfers ? { outputs: Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(o.batch * volume(t.dims))])) } : {}),

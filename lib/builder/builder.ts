@@ -13,10 +13,13 @@ import { asCalibrator, Int8MinMaxCalibrator, type Calibrator, type TensorRTStyle
 import { promises as fsp } from 'node:fs';
 import { argumentError, fromNative, IOError, TensorRTNodeError } from '../errors';
 import { native } from '../native';
-import { uniformData } from '../random_data';
-import type { Network } from '../network';
+import { uniformBytes, uniformData } from '../random_data';
+import { volume, type Network } from '../network';
 import { Engine, type EngineDetails } from '../runtime/engine';
-import { nodePrecisions, planExecGraph, planInt8Graph, withIoFormats, type ExecGraph, type Precision, type UnscaledTensor } from './exec_graph';
+import {
+  isPlannerNode, nodePrecisions, planExecGraph, preprocessNames, planInt8Graph, withIoFormats, type ExecGraph, type Precision, type UnscaledTensor,
+} from './exec_graph';
+import { checkInputOptions, preprocessOnHost, resolveInput, type InputOptions, type ResolvedInput } from './input_format';
 import { planTensor } from './plan_file';
 
 /** Messages from the builder, by severity. */
@@ -76,6 +79,14 @@ export interface BuildConfig {
    * build is E_CALIBRATION (a cache made for another network covers only the names they share).
    */
   readonly allowMixedPrecision?: boolean;
+  /**
+   * The form of the network's image input: by default the network's float32 NCHW input; with a
+   * uint8 format the engine takes image pixels [N, H, W, C] under the input's name and
+   * preprocesses them on the device (Caffe's transform_param: crop, channel swap, mean, scale).
+   * See InputOptions and docs/engine.md, "Input formats". INT8 calibration still sees the
+   * network's float input (preprocessed images).
+   */
+  readonly input?: InputOptions;
 }
 
 const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
@@ -123,7 +134,7 @@ function checkConfig(config: unknown, net: Network): Required<Pick<BuildConfig, 
       (typeof c.calibrationBatches !== 'number' || !Number.isInteger(c.calibrationBatches) || c.calibrationBatches < 1)) {
     throw argumentError('a positive integer', 'config.calibrationBatches', c.calibrationBatches);
   }
-  return { ...c, precision, maxBatchSize, optimize: c.optimize ?? true };
+  return { ...c, precision, maxBatchSize, optimize: c.optimize ?? true, input: checkInputOptions(c.input, net) };
 }
 
 /** Builds engines. */
@@ -166,14 +177,18 @@ export class Builder {
       throw argumentError('a Network', 'net', net);
     }
     const c = checkConfig(config, net);
+    const input = await resolveInput(net, c.input);
+    for (const note of input?.notes ?? []) this.log('info', note);
+    const preprocess = input?.spec;
+    const extra = preprocessWeights(input);
     if (c.precision !== 'int8') {
-      const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize });
-      return this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch);
+      const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize, preprocess });
+      return this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backend, extra);
     }
-    const int8Scales = await this.int8Scales(net, c);
-    const { graph, unscaled } = planInt8Graph(net, { maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales });
+    const int8Scales = await this.int8Scales(net, c, input);
+    const { graph, unscaled } = planInt8Graph(net, { maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales, preprocess });
     if (unscaled.length > 0) this.uncovered(unscaled, scaleSource(c), c.allowMixedPrecision === true);
-    const engine = await this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch);
+    const engine = await this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backend, extra);
     this.reportPrecisions(graph);
     return engine;
   }
@@ -205,11 +220,14 @@ export class Builder {
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const others = Object.entries(counts).filter(([p]) => p !== 'int8').map(([p, n]) => `${n} in ${p.toUpperCase()}`);
     this.log('info', `INT8: ${counts.int8 ?? 0} of ${total} layers run in INT8${others.length > 0 ? `, ${others.join(', ')}` : ''}`);
-    for (const n of graph.nodes) if (n.op !== 'Quantize' && n.precision !== 'int8') this.log('verbose', `  ${n.name} (${n.op}): ${n.precision}`);
+    for (const n of graph.nodes) if (!isPlannerNode(n) && n.precision !== 'int8') this.log('verbose', `  ${n.name} (${n.op}): ${n.precision}`);
   }
 
-  /** INT8 scales from, in order: int8Scales, a calibrator, a cache, or random data (with a warning). */
-  private async int8Scales(net: Network, c: BuildConfig & { maxBatchSize: number }): Promise<Record<string, number>> {
+  /**
+   * INT8 scales from, in order: int8Scales, a calibrator, a cache, or random data (with a warning;
+   * random images, preprocessed, for a uint8 input).
+   */
+  private async int8Scales(net: Network, c: BuildConfig & { maxBatchSize: number }, input?: ResolvedInput): Promise<Record<string, number>> {
     if (c.int8Scales !== undefined) return { ...c.int8Scales };
     // The tensorrt backend runs TensorRT's engines, which cannot collect our histograms:
     // calibration runs on cuda (or cpu) and its scales go into the TensorRT network as Q/DQ.
@@ -229,21 +247,27 @@ export class Builder {
     this.log('warning', 'INT8 without calibration data: scales come from random inputs in [-1, 1), so accuracy will be ' +
       'poor; give a calibrator, a calibration cache (CLI: --calib) or int8Scales for a real engine');
     const batchSize = Math.min(c.maxBatchSize, 8);
-    const batches = randomBatches(net, batchSize, c.calibrationBatches ?? 4);
+    const batches = randomBatches(net, batchSize, c.calibrationBatches ?? 4, input);
     const calibrator = new Int8MinMaxCalibrator({ batches, batchSize });
     return Object.fromEntries((await calibrator.table(context)).scales);
   }
 
-  /** @internal Builds an engine from a planned graph, taking the weights from `net`. */
-  async buildGraph(net: Network, graph: ExecGraph, tuneBatch?: number, backend: BackendName = this.backend): Promise<Engine> {
+  /**
+   * @internal Builds an engine from a planned graph, taking the weights from `net` (those named in
+   * `extra`, such as a Preprocess node's mean image, from there).
+   */
+  async buildGraph(net: Network, graph: ExecGraph, tuneBatch?: number, backend: BackendName = this.backend,
+                   extra: ReadonlyMap<string, Float32Array> = new Map()): Promise<Engine> {
     const json = JSON.stringify(graph);
     const timingCache = this.timingCache === undefined ? undefined : await readTimingCache(this.timingCache);
     let handle;
     try {
       // The raw weights are handed over, not held here: the addon lets go of them once it has
       // prepared its own copy, so they can be collected while the backend builds.
-      const building = native().buildEngine(backend, json, await net.loadWeights(graph.weights.map((w) => w.name)), this.threads,
-        { device: this.device, tuneBatch, timingCache });
+      const names = graph.weights.map((w) => w.name);
+      const fromNet = await net.loadWeights(names.filter((n) => !extra.has(n)));
+      const weights = names.map((n) => extra.get(n) ?? (fromNet.shift() as Float32Array));
+      const building = native().buildEngine(backend, json, weights, this.threads, { device: this.device, tuneBatch, timingCache });
       handle = await building;
     } catch (err) {
       throw fromNative(err);
@@ -296,6 +320,12 @@ function checkCacheMatches(cache: CalibrationCache, net: Network, log: (severity
   }
 }
 
+/** The weights a Preprocess node brings (its mean image), by exec-graph weight name. */
+function preprocessWeights(input: ResolvedInput | undefined): ReadonlyMap<string, Float32Array> {
+  if (input?.meanImage === undefined) return new Map();
+  return new Map([[preprocessNames(input.spec.input).meanImage, input.meanImage]]);
+}
+
 /** Where a build's INT8 scales come from, for messages. */
 function scaleSource(c: BuildConfig): string {
   if (c.int8Scales !== undefined) return 'int8Scales';
@@ -336,10 +366,18 @@ async function writeTimingCache(path: string, entries: Readonly<Record<string, s
   }
 }
 
-/** `count` batches of uniform [-1, 1) inputs, seeded. */
-function randomBatches(net: Network, batchSize: number, count: number): Array<Record<string, Float32Array>> {
-  return Array.from({ length: count }, (_, b) => Object.fromEntries(net.inputs.map((t, k) =>
-    [t.name, uniformData(batchSize * t.shape.slice(1).reduce((x, y) => x * y, 1), 0x9e3779b9 + 131 * b + k)])));
+/**
+ * `count` batches of uniform [-1, 1) inputs, seeded; an input taken as uint8 images gets uniform
+ * random images, preprocessed as the engine will.
+ */
+function randomBatches(net: Network, batchSize: number, count: number, input?: ResolvedInput): Array<Record<string, Float32Array>> {
+  return Array.from({ length: count }, (_, b) => Object.fromEntries(net.inputs.map((t, k) => {
+    const seed = 0x9e3779b9 + 131 * b + k;
+    const dims = t.shape.slice(1);
+    if (input === undefined || input.spec.input !== t.name) return [t.name, uniformData(batchSize * volume(dims), seed)];
+    const [h, w] = input.spec.imageSize;
+    return [t.name, preprocessOnHost(input, dims as [number, number, number], uniformBytes(batchSize * h * w * dims[0], seed), batchSize)];
+  })));
 }
 
 function checkIoFormats(f: unknown): void {

@@ -10,7 +10,10 @@
  *   - each node gets a precision; in INT8, tensors between INT8 nodes are stored as int8 with a
  *     per-tensor scale, Quantize nodes turn float tensors into int8 ones for INT8 nodes, and an
  *     INT8 node whose output a float node reads writes it as float
- *     (docs/int8.md is the contract of every INT8 node).
+ *     (docs/int8.md is the contract of every INT8 node);
+ *   - with `preprocess`, an image input is taken as uint8 pixels [H, W, C] and a leading Preprocess
+ *     node turns them into the network's float input (Caffe's test-phase transform: centre crop,
+ *     channel swap, (x - mean) * scale); in INT8 it also does the input's Quantize.
  * The graph is plain JSON; weights travel beside it as Float32Arrays in `weights` order.
  */
 import { ShapeError, TensorRTNodeError } from '../errors';
@@ -60,8 +63,14 @@ export type FoldedAffine =
   | { readonly type: 'Scale'; readonly layer: string; readonly weights: readonly number[]; readonly biasTerm: boolean }
   | { readonly type: 'Bias'; readonly layer: string; readonly weights: readonly number[] };
 
-/** Operations of the execution graph: the IR layer types that execute, plus Quantize (float to int8). */
-export type ExecOp = Exclude<AnyLayer['type'], 'Input' | 'Dropout' | 'Split'> | 'Quantize';
+/**
+ * Operations of the execution graph: the IR layer types that execute, plus the planner's own:
+ * Quantize (float to int8) and Preprocess (uint8 image pixels to the network's input).
+ */
+export type ExecOp = Exclude<AnyLayer['type'], 'Input' | 'Dropout' | 'Split'> | 'Quantize' | 'Preprocess';
+
+/** Ops the planner adds (not from the network's layers). */
+const PLANNER_OPS: ReadonlySet<ExecOp> = new Set<ExecOp>(['Quantize', 'Preprocess']);
 
 /** One node. */
 export interface ExecNode {
@@ -81,7 +90,7 @@ export interface ExecNode {
 
 /** A weight blob the nodes refer to. */
 export interface ExecWeight {
-  /** `<layer>/<blob index>`. */
+  /** `<layer>/<blob index>` (a Preprocess node's mean image: `<input>/preprocess/0`). */
   readonly name: string;
   readonly dims: readonly number[];
 }
@@ -99,6 +108,34 @@ export interface ExecGraph {
   readonly weights: readonly ExecWeight[];
 }
 
+/**
+ * A Preprocess node in front of a network input [C, H, W]: the engine takes uint8 images
+ * [imageSize[0], imageSize[1], C] instead, under the input's name. Output (c, h, w) is
+ * (image[h + offset[0], w + offset[1], swapChannels ? C - 1 - c : c] - mean) * scale in float32,
+ * mean being mean[c] or, with meanImage, the weight `<input>/preprocess/0` [C, H_in, W_in] at
+ * (c, h + offset[0], w + offset[1]). lib/builder/input_format.ts makes these from build options.
+ */
+export interface PreprocessSpec {
+  /** The network input (IR name). */
+  readonly input: string;
+  /** [H_in, W_in] of the images. */
+  readonly imageSize: readonly [number, number];
+  /** The crop window's first row and column. */
+  readonly offset: readonly [number, number];
+  readonly swapChannels: boolean;
+  /** A float32 value. */
+  readonly scale: number;
+  /** Per-channel means (C float32 values); absent with meanImage. */
+  readonly mean?: readonly number[];
+  /** The mean is a per-pixel image (a weight of the node). */
+  readonly meanImage?: boolean;
+}
+
+/** The name of the Preprocess node in front of input `input`, and of its mean image weight. */
+export function preprocessNames(input: string): { readonly node: string; readonly meanImage: string } {
+  return { node: `${input}/preprocess`, meanImage: `${input}/preprocess/0` };
+}
+
 /** Options of planExecGraph. */
 export interface PlanOptions {
   readonly precision: Precision;
@@ -111,6 +148,8 @@ export interface PlanOptions {
    * calibration caches). Zero means no range.
    */
   readonly int8Scales?: Readonly<Record<string, number>>;
+  /** Take an image input as uint8 pixels, preprocessed on the device. */
+  readonly preprocess?: PreprocessSpec;
 }
 
 /**
@@ -206,12 +245,18 @@ export function withIoFormats(graph: ExecGraph, formats: { readonly inputs?: 'fl
 
 /**
  * Per-precision node counts of an execution graph (a plan's or engine's graph JSON included):
- * the nodes that come from the network's layers, so the Quantize nodes the planner adds are left out.
+ * the nodes that come from the network's layers, so the Quantize and Preprocess nodes the planner
+ * adds are left out.
  */
 export function nodePrecisions(graph: Pick<ExecGraph, 'nodes'>): Partial<Record<Precision, number>> {
   const counts: Partial<Record<Precision, number>> = {};
-  for (const n of graph.nodes) if (n.op !== 'Quantize') counts[n.precision] = (counts[n.precision] ?? 0) + 1;
+  for (const n of graph.nodes) if (!isPlannerNode(n)) counts[n.precision] = (counts[n.precision] ?? 0) + 1;
   return counts;
+}
+
+/** True for the nodes the planner adds (Quantize, Preprocess), which no network layer stands for. */
+export function isPlannerNode(node: Pick<ExecNode, 'op'>): boolean {
+  return PLANNER_OPS.has(node.op);
 }
 
 function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
@@ -310,7 +355,8 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
     format: 1, name: net.name, precision: options.precision, maxBatchSize: options.maxBatchSize,
     tensors, inputs, outputs, nodes, weights,
   };
-  if (options.precision !== 'int8') return { graph, unscaled: [] };
+  const pre = options.preprocess;
+  if (options.precision !== 'int8') return { graph: pre === undefined ? graph : withPreprocess(graph, pre), unscaled: [] };
   const given = options.int8Scales ?? {};
   const caffeName = (name: string): string => net.tensors.get(name)?.caffeName ?? name;
   const listed = (name: string): number | undefined => {
@@ -324,7 +370,59 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
   const { graph: int8, unscaled } = assignInt8(graph, scaleFor, (name) => listed(name) !== undefined);
   const byTensor = new Map<string, string[]>();
   for (const u of unscaled) byTensor.set(caffeName(u.tensor), [...(byTensor.get(caffeName(u.tensor)) ?? []), ...u.nodes]);
-  return { graph: int8, unscaled: [...byTensor].map(([tensor, nodes]) => ({ tensor, nodes: [...new Set(nodes)] })) };
+  return {
+    graph: pre === undefined ? int8 : withPreprocess(int8, pre),
+    unscaled: [...byTensor].map(([tensor, nodes]) => ({ tensor, nodes: [...new Set(nodes)] })),
+  };
+}
+
+/**
+ * `graph` with input `spec.input` taken as uint8 images: the input keeps its id and name but
+ * becomes uint8 [H_in, W_in, C]; a Preprocess node, first, writes what its readers read. When the
+ * only reader is the input's Quantize (INT8), the Preprocess quantizes itself (the same float32
+ * value, then docs/int8.md's division) and writes the int8 tensor in its place; otherwise it writes
+ * a new float tensor `<input>/preprocessed`.
+ */
+function withPreprocess(graph: ExecGraph, spec: PreprocessSpec): ExecGraph {
+  const id = graph.tensors.findIndex((t) => t.name === spec.input);
+  if (id < 0 || !graph.inputs.includes(id)) throw new ShapeError(`cannot preprocess '${spec.input}': it is not an input of the network`);
+  const input = graph.tensors[id];
+  const [h, w] = spec.imageSize;
+  const [top, left] = spec.offset;
+  if (input.dims.length !== 3 || top < 0 || left < 0 || top + input.dims[1] > h || left + input.dims[2] > w) {
+    throw new ShapeError(`cannot preprocess '${spec.input}' [${input.dims.join(', ')}] from ${h}x${w} images at offset ` +
+      `(${top}, ${left}): an image input is [C, H, W] inside the image`);
+  }
+  const channels = input.dims[0];
+  if (spec.meanImage !== true && spec.mean !== undefined && spec.mean.length !== channels) {
+    throw new ShapeError(`cannot preprocess '${spec.input}': ${spec.mean.length} mean values for ${channels} channels`);
+  }
+  const tensors: ExecTensor[] = [...graph.tensors];
+  tensors[id] = { name: input.name, dims: [h, w, channels], dtype: 'uint8' };
+  const readers = graph.nodes.filter((n) => n.inputs.includes(id));
+  const fuse = readers.length === 1 && readers[0].op === 'Quantize' && !graph.outputs.includes(id);
+  let out: number;
+  if (fuse) {
+    out = readers[0].outputs[0];
+  } else {
+    out = tensors.length;
+    tensors.push({ name: `${input.name}/preprocessed`, dims: input.dims, dtype: 'float32' });
+  }
+  const redirect = (t: number) => (t === id ? out : t);
+  const weights = [...graph.weights];
+  const { node: name, meanImage } = preprocessNames(input.name);
+  if (spec.meanImage === true) weights.push({ name: meanImage, dims: [channels, h, w] });
+  const node: ExecNode = {
+    name, op: 'Preprocess', inputs: [id], outputs: [out],
+    attrs: {
+      swapChannels: spec.swapChannels, offset: [top, left], scale: Math.fround(spec.scale),
+      ...(spec.meanImage === true ? {} : { mean: (spec.mean ?? new Array<number>(channels).fill(0)).map(Math.fround) }),
+    },
+    weights: spec.meanImage === true ? [weights.length - 1] : [],
+    precision: fuse ? 'int8' : graph.precision === 'int8' ? 'fp32' : graph.precision,
+  };
+  const nodes = graph.nodes.filter((n) => !(fuse && n === readers[0])).map((n) => ({ ...n, inputs: n.inputs.map(redirect) }));
+  return { ...graph, tensors, nodes: [node, ...nodes], weights, outputs: graph.outputs.map(redirect) };
 }
 
 /** The affine description of `layer` when it can fold into `producer`'s output channels. */

@@ -13,6 +13,7 @@ import { filterByPhase, upgradeNet, type NetFormat, type NetStateOptions } from 
 export { caffeSchema } from './caffe_schema';
 export { Message, formatLoc, type SourceLoc } from './message';
 export { readCaffemodel, writeCaffemodel, type CaffeBlob, type CaffeModelFile, type CaffeModelLayer } from './caffemodel';
+export { formatMeanFile, parseMeanFile, readMeanFile, type MeanImage } from './mean_file';
 export { V1_TYPES, type NetFormat, type NetStateOptions } from './upgrade';
 
 /** Options for reading a network definition. */

@@ -5,10 +5,23 @@
 import { promises as fsp } from 'fs';
 import { Builder } from '../builder/builder';
 import type { Precision } from '../builder/exec_graph';
+import { INPUT_FORMATS, type InputFormat, type InputOptions } from '../builder/input_format';
 import { backendStatus, type BackendChoice } from '../backends';
 import { Network } from '../network';
 import { Engine } from '../runtime/engine';
 import { intOption, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from './options';
+
+/** The input-format options (docs/engine.md, "Input formats"), part of ENGINE_OPTIONS. */
+export const INPUT_OPTIONS: readonly OptionSpec[] = [
+  { name: 'inputFormat', type: 'string', value: INPUT_FORMATS.join('|'),
+    help: 'How the engine takes its image input: float32 NCHW, or uint8 pixels [N, H, W, C] (BGR, RGB, or the network\'s ' +
+      'own order) preprocessed on the device', default: 'float32' },
+  { name: 'mean', type: 'string', value: 'a,b,c', help: 'uint8 input: per-channel means in the network\'s channel order (one value: every channel); default: the prototxt\'s transform_param' },
+  { name: 'meanFile', type: 'string', value: 'mean.binaryproto', help: 'uint8 input: a Caffe mean image [C, H, W] of the image size' },
+  { name: 'scale', type: 'string', value: 's', help: 'uint8 input: multiplies (pixel - mean); default: transform_param.scale, else 1' },
+  { name: 'imageSize', type: 'string', value: 'HxW', help: 'uint8 input: the size of the images taken; larger than the network\'s input is centre-cropped to it (Caffe\'s crop_size); default: the network\'s input size' },
+  { name: 'networkOrder', type: 'string', value: 'bgr|rgb', help: 'uint8 input: the channel order the network was trained on (BGR for Caffe\'s models); -rgb / -bgr images are swapped to it', default: 'bgr' },
+];
 
 /** Options of every command that builds an engine from a prototxt. */
 export const ENGINE_OPTIONS: readonly OptionSpec[] = [
@@ -23,7 +36,45 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = [
   { name: 'timingCache', type: 'string', value: 'file.json', help: 'cuda: reuse and update a timing cache of tactics (rebuilds skip timing)' },
   { name: 'tuneBatch', type: 'string', value: 'N', help: 'cuda: the batch tactics are timed at (default: the max batch, at most 128; sweep uses the same)' },
   { name: 'verbose', type: 'boolean', help: 'Show what the builder chose: the tactic and time of every layer' },
+  ...INPUT_OPTIONS,
 ];
+
+const INPUT_DETAIL_OPTIONS = ['mean', 'meanFile', 'scale', 'imageSize', 'networkOrder'] as const;
+
+/** --inputFormat and its details as BuildConfig.input (undefined for float32); UsageError for malformed values. */
+export function inputOptions(spec: CommandSpec, values: ParsedArgs['values']): InputOptions | undefined {
+  const format = (values.inputFormat as string | undefined) ?? 'float32';
+  const bad = (what: string) => new UsageError(`tensorrt-node ${spec.name}: ${what}`);
+  if (!INPUT_FORMATS.includes(format as InputFormat)) throw bad(`--inputFormat is one of ${INPUT_FORMATS.join(', ')}, got '${format}'`);
+  if (format === 'float32') {
+    const given = INPUT_DETAIL_OPTIONS.find((o) => values[o] !== undefined);
+    if (given !== undefined) throw bad(`--${given} describes uint8 images: it goes with --inputFormat uint8-nhwc-bgr, uint8-nhwc-rgb or uint8-nhwc`);
+    return undefined;
+  }
+  const number = (name: string, raw: string): number => {
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v)) throw bad(`--${name} takes numbers, got '${raw}'`);
+    return v;
+  };
+  const mean = values.mean as string | undefined;
+  const scale = values.scale as string | undefined;
+  const size = values.imageSize as string | undefined;
+  const order = values.networkOrder as string | undefined;
+  const sizeMatch = size === undefined ? null : /^\s*(\d+)\s*[x,]\s*(\d+)\s*$/.exec(size);
+  if (size !== undefined && (sizeMatch === null || Number(sizeMatch[1]) < 1 || Number(sizeMatch[2]) < 1)) {
+    throw bad(`--imageSize is <height>x<width> (for example 256x256), got '${size}'`);
+  }
+  if (order !== undefined && order !== 'bgr' && order !== 'rgb') throw bad(`--networkOrder is bgr or rgb, got '${order}'`);
+  if (mean !== undefined && values.meanFile !== undefined) throw bad('give --mean or --meanFile, not both');
+  return {
+    format: format as InputFormat,
+    ...(mean !== undefined ? { mean: mean.split(',').map((m) => number('mean', m)) } : {}),
+    ...(values.meanFile !== undefined ? { meanFile: values.meanFile as string } : {}),
+    ...(scale !== undefined ? { scale: number('scale', scale) } : {}),
+    ...(sizeMatch !== null ? { imageSize: [Number(sizeMatch[1]), Number(sizeMatch[2])] as [number, number] } : {}),
+    ...(order !== undefined ? { networkOrder: order } : {}),
+  };
+}
 
 const PRECISIONS = ['fp32', 'tf32', 'fp16', 'int8'];
 /** The batch the commands time tactics at unless --tuneBatch says otherwise (at most the max batch). */
@@ -95,8 +146,10 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
   const { checkOutputs } = options;
   const { precision, backend, seed } = engineChoices(spec, values);
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
+  const input = inputOptions(spec, values);
   if (await isPlan(file)) {
-    for (const o of ['weights', 'precision', 'no-optimize', 'calib', 'allowMixedPrecision', 'timingCache', 'tuneBatch']) {
+    for (const o of ['weights', 'precision', 'no-optimize', 'calib', 'allowMixedPrecision', 'timingCache', 'tuneBatch', 'inputFormat',
+      ...INPUT_DETAIL_OPTIONS]) {
       if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
     }
     const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
@@ -131,6 +184,7 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
     precision, maxBatchSize: maxBatch, optimize: values['no-optimize'] !== true, ...(builder.backend !== 'cpu' ? { tuneBatch } : {}),
     ...(calib !== undefined ? { calibrationCache: calib } : {}),
     ...(values.allowMixedPrecision === true ? { allowMixedPrecision: true } : {}),
+    ...(input !== undefined ? { input } : {}),
   });
   log(`built ${net.name || file} for the ${engine.backend} backend, ${precision}, max batch ${engine.maxBatchSize} ` +
     `in ${((performance.now() - t0) / 1000).toFixed(2)} s`);

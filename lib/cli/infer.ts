@@ -3,7 +3,7 @@ import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
 import { IOError } from '../errors';
 import { readNpy, writeNpy } from '../npy';
-import { uniformData } from '../random_data';
+import { randomInputData } from '../random_data';
 import type { Engine } from '../runtime/engine';
 import { count, shape as fmtShape } from './format';
 import { batchOption, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
@@ -16,8 +16,9 @@ export const INFER: CommandSpec = {
   usage: 'tensorrt-node infer <deploy.prototxt|file.plan> (--input x.npy | --random) --output y.npy [options]',
   options: [
     { name: 'input', short: 'i', type: 'string', multiple: true, value: '[name=]x.npy',
-      help: 'Input array, NCHW with the batch first (name= when the network has several inputs); float16/32/64 or integer, either byte order, read as float32' },
-    { name: 'random', type: 'boolean', help: 'Use random inputs, uniform in [-1, 1), from --seed' },
+      help: 'Input array, NCHW with the batch first (name= when the network has several inputs); float16/32/64 or integer, either byte order, read as float32; ' +
+        'a uint8 input (--inputFormat uint8-...) takes uint8 images [N, H, W, C]' },
+    { name: 'random', type: 'boolean', help: 'Use random inputs, uniform in [-1, 1) (random bytes for a uint8 input), from --seed' },
     { name: 'batch', type: 'string', value: 'N', help: 'Batch of --random inputs', default: '1' },
     { name: 'output', short: 'o', type: 'string', value: 'y.npy|dir', help: 'A .npy file (one output), or a folder for <output name>.npy files (required; checked before the build)' },
     ...ENGINE_OPTIONS,
@@ -28,11 +29,12 @@ export const INFER: CommandSpec = {
     '"/" are written with "_" in the folder form (conv1/7x7_s2 -> conv1_7x7_s2.npy).'],
   examples: [
     'tensorrt-node infer models/lenet.prototxt --weights lenet.caffemodel --input digits.npy --output prob.npy',
+    'tensorrt-node infer models/lenet.prototxt --weights lenet.caffemodel --inputFormat uint8-nhwc --scale 0.00390625 --input digits-u8.npy -o prob.npy',
     'tensorrt-node infer googlenet.plan --random --batch 4 --output out/',
   ],
 };
 
-async function loadInputs(engine: Engine, specs: string[], names: readonly string[]): Promise<{ inputs: Record<string, Float32Array>; batch: number }> {
+async function loadInputs(engine: Engine, specs: string[], names: readonly string[]): Promise<{ inputs: Record<string, Float32Array | Uint8Array>; batch: number }> {
   const byName = new Map<string, string>();
   for (const s of specs) {
     const eq = s.indexOf('=');
@@ -42,11 +44,15 @@ async function loadInputs(engine: Engine, specs: string[], names: readonly strin
     byName.set(name, file);
   }
   for (const n of names) if (!byName.has(n)) throw new UsageError(`tensorrt-node infer: no --input for '${n}'`);
-  const inputs: Record<string, Float32Array> = {};
+  const inputs: Record<string, Float32Array | Uint8Array> = {};
   let batch = -1;
   for (const t of engine.inputs) {
     const file = byName.get(t.name) as string;
     const arr = await readNpy(file);
+    if (t.dtype === 'uint8' && arr.uint8 === undefined) {
+      throw new UsageError(`tensorrt-node infer: ${file} holds '${arr.descr}' values; input '${t.name}' takes uint8 images ` +
+        `[N, ${t.dims.join(', ')}] (a '|u1' .npy: numpy's uint8)`);
+    }
     const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
     const n = same(arr.shape, t.dims) ? 1 : same(arr.shape.slice(1), t.dims) ? arr.shape[0] : -1;
     if (n < 1) {
@@ -54,7 +60,7 @@ async function loadInputs(engine: Engine, specs: string[], names: readonly strin
     }
     if (batch !== -1 && n !== batch) throw new UsageError(`tensorrt-node infer: inputs disagree on the batch (${batch} and ${n})`);
     batch = n;
-    inputs[t.name] = arr.data;
+    inputs[t.name] = t.dtype === 'uint8' ? arr.uint8 as Uint8Array : arr.data;
   }
   return { inputs, batch };
 }
@@ -126,10 +132,10 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
   const to = target as OutputTarget;
   const ctx = engine.createContext();
   try {
-    let inputs: Record<string, Float32Array>;
+    let inputs: Record<string, Float32Array | Uint8Array>;
     if (random) {
       inputs = {};
-      engine.inputs.forEach((t, i) => { inputs[t.name] = uniformData(randomBatch * t.dims.reduce((a, b) => a * b, 1), seed + i); });
+      engine.inputs.forEach((t, i) => { inputs[t.name] = randomInputData(t.dtype, randomBatch * t.dims.reduce((a, b) => a * b, 1), seed + i); });
     } else {
       ({ inputs, batch } = await loadInputs(engine, specs, engine.inputs.map((t) => t.name)));
       if (batch > engine.maxBatchSize) throw new UsageError(`tensorrt-node infer: the plan runs at most ${count(engine.maxBatchSize, 'image')}, the input has ${batch}`);

@@ -2,5 +2,7 @@
 export { Network, type LayerCost, type NetworkOptions, type NetworkSummary } from './network';
 export { buildGraph, knownLayerTypes, type Graph, type GraphOptions } from './graph';
 export { LAYER_TYPES, TRAINING_ONLY_TYPES, volume } from './types';
-export type { AnyLayer, ConvAttrs, InnerProductAttrs, Layer, LayerAttrsMap, LayerType, LRNAttrs, PoolAttrs, Shape, Tensor, TensorInfo } from './types';
+export type {
+  AnyLayer, ConvAttrs, InnerProductAttrs, InputTransform, Layer, LayerAttrsMap, LayerType, LRNAttrs, PoolAttrs, Shape, Tensor, TensorInfo,
+} from './types';
 export { applyFiller, blobSeed, matchCaffemodel, randomBlobs, Rng, type WeightInit } from './weights';

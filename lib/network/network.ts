@@ -5,8 +5,8 @@
 import { parsePrototxt, readCaffemodel, readPrototxt, type CaffeNetDefinition, type Message, type NetFormat } from '../caffe';
 import { argumentError, TensorRTNodeError, WeightsError } from '../errors';
 import { buildGraph, type Graph } from './graph';
-import type { AnyLayer, Shape, Tensor, TensorInfo } from './types';
-import { volume } from './types';
+import type { AnyLayer, InputTransform, Shape, Tensor, TensorInfo } from './types';
+import { DATA_LAYER_TYPES, volume } from './types';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { checkWeightsFit } from '../host_memory';
@@ -297,6 +297,33 @@ export class Network {
       }
     });
     return new Network(this.definition, graph, this.store, options, this.weightNotes);
+  }
+
+  /**
+   * The transform_param of the layer that produces input `inputName` (its Input layer, or the data
+   * layer it stands for), or undefined when that layer has none.
+   */
+  inputTransform(inputName: string): InputTransform | undefined {
+    if (typeof inputName !== 'string') throw argumentError('an input name string', 'inputName', inputName);
+    const input = this.inputs.find((t) => t.name === inputName);
+    if (input === undefined) {
+      throw argumentError(`an input of ${this.name || 'the network'} (${this.inputs.map((t) => t.name).join(', ')})`, 'inputName', inputName, 'range');
+    }
+    const caffeName = this.tensors.get(inputName)?.caffeName ?? inputName;
+    const producers = this.definition.net.msgs('layer').filter((l) => l.str('type') === 'Input' || DATA_LAYER_TYPES.has(l.str('type')));
+    const layer = producers.find((l) => l.strs('top').includes(caffeName) && l.has('transform_param'));
+    const t = layer?.msg('transform_param');
+    if (layer === undefined || t === undefined) return undefined;
+    return {
+      layer: layer.str('name'),
+      ...(t.has('scale') ? { scale: t.num('scale') } : {}),
+      meanValue: t.nums('mean_value'),
+      ...(t.has('mean_file') ? { meanFile: t.str('mean_file') } : {}),
+      ...(t.has('crop_size') ? { cropSize: t.num('crop_size') } : {}),
+      mirror: t.bool('mirror'),
+      forceColor: t.bool('force_color'),
+      forceGray: t.bool('force_gray'),
+    };
   }
 
   /** The layer of that name, or undefined. */

@@ -152,6 +152,26 @@ export interface Tensor {
   readonly consumers: readonly string[];
 }
 
+/**
+ * Caffe's transform_param (TransformationParameter) on the layer that produces a network input:
+ * how the images of its data layer are turned into the input (DataTransformer). Only fields the
+ * file sets are present, except the flags.
+ */
+export interface InputTransform {
+  /** The layer that carries it (an Input or data layer). */
+  readonly layer: string;
+  readonly scale?: number;
+  /** Per-channel means (mean_value; one value means every channel). */
+  readonly meanValue: readonly number[];
+  /** mean_file, as the file writes it (a path relative to where Caffe ran). */
+  readonly meanFile?: string;
+  readonly cropSize?: number;
+  /** Random mirroring: a training-time augmentation. */
+  readonly mirror: boolean;
+  readonly forceColor: boolean;
+  readonly forceGray: boolean;
+}
+
 /** Name and shape of a network input or output. */
 export interface TensorInfo {
   readonly name: string;

@@ -12,7 +12,7 @@ const std::set<std::string>& known_ops() {
       "Convolution", "Deconvolution", "Pooling", "LRN", "ReLU", "PReLU", "ELU", "Sigmoid", "TanH", "AbsVal",
       "Power", "BNLL", "Exp", "Log", "Threshold", "InnerProduct", "Softmax", "Concat", "Eltwise",
       "BatchNorm", "Scale", "Bias", "Flatten", "Reshape", "Slice", "Crop", "ArgMax", "MVN", "Tile",
-      "Reduction", "Embed", "Clip", "Swish", "Quantize"};
+      "Reduction", "Embed", "Clip", "Swish", "Quantize", "Preprocess"};
   return ops;
 }
 
@@ -218,6 +218,9 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     }
     for (int id : node.inputs) {
       if (!written[id]) return bad(where + " reads '" + g.tensors[id].name + "' before any node writes it");
+      if (g.tensors[id].dtype == DType::kUInt8 && node.op != "Preprocess") {
+        return bad(where + " reads '" + g.tensors[id].name + "': only a Preprocess node reads uint8 image bytes");
+      }
     }
     for (int id : node.outputs) {
       if (written[id]) return bad(where + " writes '" + g.tensors[id].name + "', which is already written");

@@ -86,7 +86,8 @@ struct Graph {
 };
 
 /// Parses and checks a graph: ids in range, each tensor written once (inputs never), nodes in
-/// order, positive dimensions, int8 tensors with a positive scale, known ops. kInvalidArgument
+/// order, positive dimensions, int8 tensors with a positive scale, known ops, uint8 tensors read
+/// only by Preprocess nodes. kInvalidArgument
 /// (or kParse for malformed JSON) naming what is wrong.
 Status parse_graph(const std::string& json_text, Graph* out);
 

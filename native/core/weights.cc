@@ -239,7 +239,8 @@ Status prepare_weights(const Graph& graph, const std::vector<const float*>& raw,
     for (size_t i = 0; i < n.weights.size(); ++i) {
       const WeightDesc& wd = graph.weights[n.weights[i]];
       Blob b = float_blob(wd.dims, raw[n.weights[i]]);
-      if (n.precision == Precision::kFP16) for (float& v : b.f32) v = numeric::round_to_half(v);
+      // Preprocess computes in float32 in every engine (core/preprocess_params.h): its mean stays exact.
+      if (n.precision == Precision::kFP16 && n.op != "Preprocess") for (float& v : b.f32) v = numeric::round_to_half(v);
       out->put(n.name + "/" + std::to_string(i), std::move(b));
     }
   }

@@ -79,7 +79,11 @@ static float rnd(float lo = -2, float hi = 2) { return std::uniform_real_distrib
 
 static std::vector<float> random_values(size_t n, DType dt, float lo = -2, float hi = 2) {
   std::vector<float> v(n);
-  for (auto& x : v) x = dt == DType::kInt8 ? static_cast<float>(std::uniform_int_distribution<int>(-127, 127)(rng)) : rnd(lo, hi);
+  for (auto& x : v) {
+    x = dt == DType::kInt8    ? static_cast<float>(std::uniform_int_distribution<int>(-127, 127)(rng))
+        : dt == DType::kUInt8 ? static_cast<float>(std::uniform_int_distribution<int>(0, 255)(rng))
+                              : rnd(lo, hi);
+  }
   return v;
 }
 
@@ -139,6 +143,7 @@ static float read_elem(const void* base, Elem e, int64_t i) {
     std::memcpy(&b, static_cast<const uint8_t*>(base) + 2 * i, 2);
     return numeric::half_bits_to_float(b);
   }
+  if (e == Elem::kU8) return static_cast<float>(static_cast<const uint8_t*>(base)[i]);
   return static_cast<float>(static_cast<const int8_t*>(base)[i]);
 }
 static void write_elem(void* base, Elem e, int64_t i, float v) {
@@ -147,6 +152,8 @@ static void write_elem(void* base, Elem e, int64_t i, float v) {
   } else if (e == Elem::kF16) {
     uint16_t b = numeric::float_to_half_bits(v);
     std::memcpy(static_cast<uint8_t*>(base) + 2 * i, &b, 2);
+  } else if (e == Elem::kU8) {
+    static_cast<uint8_t*>(base)[i] = static_cast<uint8_t>(v);
   } else {
     static_cast<int8_t*>(base)[i] = static_cast<int8_t>(v);
   }
@@ -179,7 +186,10 @@ static void run_case(Case& c, int batch, std::map<int, Spec> specs, int64_t tol_
   std::string label = c.label + " batch " + std::to_string(batch);
   for (auto& kv : specs) {
     label += " | t" + std::to_string(kv.first) + (kv.second.layout == Layout::kNHWC ? " nhwc" : " nchw") +
-             (kv.second.elem == Elem::kF16 ? " f16" : kv.second.elem == Elem::kI8 ? " i8" : " f32");
+             (kv.second.elem == Elem::kF16  ? " f16"
+              : kv.second.elem == Elem::kI8 ? " i8"
+              : kv.second.elem == Elem::kU8 ? " u8"
+                                            : " f32");
     if (kv.second.before || kv.second.after)
       label += " slice(" + std::to_string(kv.second.before) + "," + std::to_string(kv.second.after) + ")";
   }
@@ -204,9 +214,10 @@ static void run_case(Case& c, int batch, std::map<int, Spec> specs, int64_t tol_
   std::vector<void*> out_ptrs;
   for (int t : node.inputs) {
     const TensorDesc& d = c.g.tensors[t];
-    std::vector<uint8_t> b(values[t].size() * (d.dtype == DType::kInt8 ? 1 : 4));
+    std::vector<uint8_t> b(values[t].size() * dtype_bytes(d.dtype));
     for (size_t i = 0; i < values[t].size(); ++i) {
       if (d.dtype == DType::kInt8) reinterpret_cast<int8_t*>(b.data())[i] = static_cast<int8_t>(values[t][i]);
+      else if (d.dtype == DType::kUInt8) b[i] = static_cast<uint8_t>(values[t][i]);
       else reinterpret_cast<float*>(b.data())[i] = values[t][i];
     }
     cpu_in.push_back(std::move(b));
@@ -253,7 +264,7 @@ static void run_case(Case& c, int batch, std::map<int, Spec> specs, int64_t tol_
     const int64_t elems = p.root_image_elems() * batch;
     s.bytes.resize(elems * trtn::cuda::elem_bytes(p.elem));
     // Sentinel everywhere: a large value for floats, 0x55 for int8.
-    for (int64_t i = 0; i < elems; ++i) write_elem(s.bytes.data(), p.elem, i, p.elem == Elem::kI8 ? 85.0f : 12345.0f);
+    for (int64_t i = 0; i < elems; ++i) write_elem(s.bytes.data(), p.elem, i, p.elem == Elem::kI8 || p.elem == Elem::kU8 ? 85.0f : 12345.0f);
     View4 v = p.view(s.bytes.data(), batch);
     for (int n = 0; n < batch; ++n)
       for (int ch = 0; ch < v.c_write; ++ch)
@@ -1023,6 +1034,60 @@ static void test_reformat() {
   }
 }
 
+// Preprocess: uint8 images [H_in, W_in, C] into every output form (float32 / float16 planes and
+// padded NHWC, int8 with the Quantize fused in, a channel slice), per-channel and per-pixel means,
+// channel swap, centre crops, rows whose chunks are word-aligned or not, a partial last chunk.
+static void test_preprocess() {
+  struct Dims {
+    int64_t in_h, in_w, c, out_h, out_w;
+  };
+  const std::vector<Dims> dims = {{6, 9, 3, 6, 9},  {8, 12, 3, 5, 8}, {7, 7, 1, 5, 5},  {9, 16, 4, 4, 8},
+                                  {5, 6, 2, 5, 6},  {10, 11, 3, 7, 6}, {4, 8, 3, 4, 8}, {6, 16, 3, 4, 8},
+                                  {12, 16, 1, 8, 8}};
+  for (const Dims& d : dims) {
+    for (int mean_kind = 0; mean_kind < 3; ++mean_kind) {  // none (zeros), per channel, per pixel
+      for (bool swap : {false, true}) {
+        if (swap && d.c != 3) continue;
+        const std::vector<Spec> forms = {
+            Spec{Elem::kF32, Layout::kLinear}, Spec{Elem::kF32, Layout::kNHWC},     Spec{Elem::kF16, Layout::kLinear},
+            Spec{Elem::kF16, Layout::kNHWC},   Spec{Elem::kI8, Layout::kNHWC},      Spec{Elem::kI8, Layout::kLinear},
+            Spec{Elem::kF32, Layout::kNHWC, 2, 3}, Spec{Elem::kF16, Layout::kLinear, 1, 2}};
+        for (const Spec& so : forms) {
+          const Elem e = so.elem;
+          Case c;
+          const int64_t h_off = (d.in_h - d.out_h) / 2, w_off = (d.in_w - d.out_w) / 2;
+          c.label = "Preprocess " + std::to_string(d.in_h) + "x" + std::to_string(d.in_w) + "x" + std::to_string(d.c) +
+                    " -> " + std::to_string(d.out_h) + "x" + std::to_string(d.out_w) + " mean " + std::to_string(mean_kind) +
+                    (swap ? " swap" : "");
+          const bool int8 = e == Elem::kI8;
+          int x = c.tensor("image", {d.in_h, d.in_w, d.c}, DType::kUInt8);
+          int y = c.tensor("data", {d.c, d.out_h, d.out_w}, int8 ? DType::kInt8 : DType::kFloat32, int8 ? 0.025f : 0.0f);
+          std::string attrs = "{\"swapChannels\": " + std::string(swap ? "true" : "false") + ", \"offset\": [" +
+                              std::to_string(h_off) + ", " + std::to_string(w_off) + "], \"scale\": 0.0171";
+          if (mean_kind != 2) {
+            attrs += ", \"mean\": [";
+            for (int64_t k = 0; k < d.c; ++k) attrs += (k ? ", " : "") + std::string(mean_kind == 0 ? "0" : std::to_string(100 + 11 * k) + ".5");
+            attrs += "]";
+          }
+          attrs += "}";
+          Node& n = c.node("Preprocess", {x}, {y}, attrs,
+                           int8 ? Precision::kINT8 : e == Elem::kF16 ? Precision::kFP16 : Precision::kFP32);
+          if (mean_kind == 2) {
+            n.weights = {0};
+            WeightDesc wd;
+            wd.name = "mean";
+            wd.dims = {d.c, d.in_h, d.in_w};
+            wd.volume = volume_of(wd.dims);
+            c.g.weights.push_back(wd);
+            c.blob("0", wd.dims, random_values(static_cast<size_t>(wd.volume), DType::kFloat32, 60, 160));
+          }
+          for (int batch : {1, 3}) run_case(c, batch, {{x, Spec{Elem::kU8}}, {y, so}});
+        }
+      }
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   std::string only = argc > 1 ? argv[1] : "";
   auto want = [&](const char* name) { return only.empty() || only == name; };
@@ -1042,6 +1107,7 @@ int main(int argc, char** argv) {
   if (want("misc")) test_argmax_reduction_mvn_embed();
   if (want("deconv")) test_deconv();
   if (want("reformat")) test_reformat();
+  if (want("preprocess")) test_preprocess();
   std::printf("%d checks, %d failures\n", checks, failures);
   return failures ? 1 : 0;
 }

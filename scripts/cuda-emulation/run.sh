@@ -38,7 +38,7 @@ build() {  # variant
     pids+=($!)
     objs+=("$o")
   }
-  for f in json graph weights op_init gemm_node thread_pool build_info; do cc "$src/native/core/$f.cc" "$obj/core_$f.o"; done
+  for f in json graph weights op_init gemm_node thread_pool task_queue host_memory build_info; do cc "$src/native/core/$f.cc" "$obj/core_$f.o"; done
   for f in "$src"/native/core/*_params.cc "$src"/native/backends/cpu/ops/*.cc; do cc "$f" "$obj/$(basename "$f" .cc).o"; done
   for f in "$src"/native/backends/cuda/kernels/*.cu; do
     # Not emulated: the device probe, the calibration statistics (atomics) and the convolution

@@ -860,3 +860,49 @@ export function referenceForward(net: Network, inputs: Readonly<Record<string, F
   }
   return values;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Image preprocessing (Caffe's DataTransformer, test phase)
+
+/** What an engine's uint8 input does to an image (lib/builder/exec_graph.ts PreprocessSpec). */
+export interface ImageTransform {
+  /** The network input [C, H, W]. */
+  readonly dims: readonly [number, number, number];
+  /** [H_in, W_in] of the images: larger than [H, W] is Caffe's crop_size, a centre crop. */
+  readonly imageSize: readonly [number, number];
+  readonly swapChannels: boolean;
+  readonly scale: number;
+  /** C values, or undefined with meanImage. */
+  readonly mean?: readonly number[];
+  /** [C, H_in, W_in]. */
+  readonly meanImage?: ArrayLike<number>;
+}
+
+/**
+ * Caffe's DataTransformer::Transform in its TEST phase, in float64, on images given as interleaved
+ * bytes [N, H_in, W_in, C] (Caffe's datum is [C, H_in, W_in]; only the indexing differs): the
+ * window is cut at h_off = (H_in - H) / 2, w_off = (W_in - W) / 2 (integer division), and
+ * out[n, c, h, w] = (x - mean) * scale with x the byte at (h_off + h, w_off + w) of channel c (of
+ * channel C - 1 - c with a channel swap), mean = meanImage[c, h_off + h, w_off + w] (indexed over
+ * the uncropped image, as Caffe's data_index) or mean[c].
+ */
+export function transformImages(images: ArrayLike<number>, batch: number, t: ImageTransform): Float64Array {
+  const [c, h, w] = t.dims;
+  const [ih, iw] = t.imageSize;
+  const hOff = Math.trunc((ih - h) / 2);
+  const wOff = Math.trunc((iw - w) / 2);
+  const out = new Float64Array(batch * c * h * w);
+  for (let n = 0; n < batch; n++) {
+    for (let ch = 0; ch < c; ch++) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const dataIndex = (ch * ih + hOff + y) * iw + wOff + x;
+          const pixel = ((n * ih + hOff + y) * iw + wOff + x) * c + (t.swapChannels ? c - 1 - ch : ch);
+          const mean = t.meanImage !== undefined ? t.meanImage[dataIndex] : (t.mean as readonly number[])[ch];
+          out[((n * c + ch) * h + y) * w + x] = (images[pixel] - mean) * t.scale;
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -30,6 +30,18 @@ describe('npy', () => {
     }
   });
 
+  it('uint8 images: written as |u1, read back as their bytes (and as float32 values) with the descr', () => {
+    const bytes = Uint8Array.from({ length: 24 }, (_, i) => (i * 53) % 256);
+    const file = Buffer.from(formatNpy([2, 2, 2, 3], bytes));
+    assert.match(file.toString('latin1', 10, 10 + file.readUInt16LE(8)), /^\{'descr': '\|u1', 'fortran_order': False, 'shape': \(2, 2, 2, 3\), \}/);
+    const back = parseNpy(file);
+    assert.deepEqual([back.descr, back.shape], ['|u1', [2, 2, 2, 3]]);
+    assert.deepEqual([...(back.uint8 ?? [])], [...bytes]);
+    assert.deepEqual([...back.data], [...bytes]);
+    const floats = parseNpy(formatNpy([3], Float32Array.of(1, 2, 3)));
+    assert.deepEqual([floats.descr, floats.uint8], ['<f4', undefined]);
+  });
+
   it('writes what NumPy writes: magic, version 1.0, 64-byte aligned data, the shape tuple', () => {
     const bytes = Buffer.from(formatNpy([3], Float32Array.of(1, 2, 3)));
     assert.equal(bytes.subarray(0, 8).toString('latin1'), '\x93NUMPY\x01\x00');

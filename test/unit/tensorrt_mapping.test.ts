@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Network, planExecGraph, type ExecGraph, type Precision } from '../../lib';
+import { formatMeanFile, Network, planExecGraph, resolveInput, type ExecGraph, type InputOptions, type Precision } from '../../lib';
 import { LAYER_TYPES } from '../../lib/network/types';
 
 interface Call {
@@ -57,7 +57,7 @@ const SOURCES = [
 const ALL_OPS = [
   'Convolution', 'Deconvolution', 'Pooling', 'LRN', 'ReLU', 'PReLU', 'ELU', 'Sigmoid', 'TanH', 'AbsVal', 'Power', 'BNLL',
   'Exp', 'Log', 'Threshold', 'InnerProduct', 'Softmax', 'Concat', 'Eltwise', 'BatchNorm', 'Scale', 'Bias', 'Flatten',
-  'Reshape', 'Slice', 'Crop', 'ArgMax', 'MVN', 'Tile', 'Reduction', 'Embed', 'Clip', 'Swish', 'Quantize',
+  'Reshape', 'Slice', 'Crop', 'ArgMax', 'MVN', 'Tile', 'Reduction', 'Embed', 'Clip', 'Swish', 'Quantize', 'Preprocess',
 ];
 
 /** Blob i, element j: positive values that differ per element (variances and factors stay > 0). */
@@ -94,9 +94,11 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function map(body: string, precision: Precision = 'fp32', opts: { maxBatch?: number; int8Scales?: Record<string, number>; optimize?: boolean } = {}): Promise<Mapped> {
+  async function map(body: string, precision: Precision = 'fp32',
+                     opts: { maxBatch?: number; int8Scales?: Record<string, number>; optimize?: boolean; input?: InputOptions } = {}): Promise<Mapped> {
     const net = await Network.parse(`name: "t"\n${body}`, { file: 't.prototxt' });
-    const graph = planExecGraph(net, { precision, maxBatchSize: opts.maxBatch ?? 4, optimize: opts.optimize, int8Scales: opts.int8Scales });
+    const preprocess = (await resolveInput(net, opts.input))?.spec;
+    const graph = planExecGraph(net, { precision, maxBatchSize: opts.maxBatch ?? 4, optimize: opts.optimize, int8Scales: opts.int8Scales, preprocess });
     const blobs = graph.weights.map((w, i) => blobValues(i, w.dims.reduce((a, b) => a * b, 1)));
     const gpath = path.join(dir, 'graph.json');
     const wpath = path.join(dir, 'weights.f32');
@@ -733,6 +735,67 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     });
   });
 
+  describe('Preprocess: uint8 image inputs', () => {
+    const NET = input([1, 3, 4, 5]) +
+      'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 2 kernel_size: 1 } }\n';
+    const RGB: InputOptions = { format: 'uint8-nhwc-rgb', mean: [104, 117, 123], scale: 0.5, imageSize: [7, 8] };
+    const chain = (p: Plan) => callsOf(p, 'data/preprocess').map((c) => c.method);
+
+    it('fp32: a kUINT8 input [-1, H_in, W_in, C]; cast, NCHW transpose, channel gather, mean, crop, scale, in float', async () => {
+      const p = await plan(NET, 'fp32', { input: RGB });
+      const inp = p.calls[0];
+      assert.deepEqual([inp.method, inp.args.type, inp.args.dimensions], ['addInput', 'kUINT8', [-1, 7, 8, 3]]);
+      assert.deepEqual(chain(p), ['addCast', 'addShuffle', 'addConstant', 'addGather', 'addConstant', 'addElementWise', 'addShape',
+        'addSlice', 'addConstant', 'addConcatenation', 'addSlice', 'addConstant', 'addElementWise']);
+      assert.equal(only(p, 'data/preprocess', 'addCast').args.toType, 'kFLOAT');
+      assert.deepEqual(only(p, 'data/preprocess', 'addShuffle').args.firstTranspose, [0, 3, 1, 2]);
+      assert.equal(only(p, 'data/preprocess', 'addGather').args.axis, 1);
+      assert.deepEqual(weights(p, 'data/preprocess/channel_order'), { id: 'data/preprocess/channel_order', type: 'kINT32', dims: [3], count: 3, values: [2, 1, 0] });
+      assert.deepEqual(weights(p, 'data/preprocess/mean').dims, [1, 3, 1, 1]);
+      assert.deepEqual(weights(p, 'data/preprocess/mean').values, [104, 117, 123]);
+      assert.deepEqual(weights(p, 'data/preprocess/scale').values, [0.5]);
+      const crop = layer(p, 'data/preprocess/crop');
+      assert.deepEqual([crop.args.start, crop.args.size], [[0, 0, 1, 1], [-1, 3, 4, 5]]);
+      const [sub, mul] = callsOf(p, 'data/preprocess').filter((c) => c.method === 'addElementWise');
+      assert.deepEqual([sub.args.operation, mul.args.operation, mul.outputs], ['kSUB', 'kPROD', ['data/preprocessed']]);
+      assert.deepEqual(only(p, 'conv1', 'addConvolutionNd').inputs, ['data/preprocessed']);
+    });
+
+    it('fp16: the bytes are not cast to half on the way in; the float result is, at the end', async () => {
+      const p = await plan(NET, 'fp16', { input: RGB });
+      assert.equal(p.calls.filter((c) => c.method === 'addCast' && c.inputs[0] === 'data').length, 1);
+      assert.equal(callsOf(p, 'data/preprocess')[0].args.toType, 'kFLOAT');
+      const last = callsOf(p, 'data/preprocess').pop();
+      assert.deepEqual([last?.method, last?.args.toType, last?.outputs], ['addCast', 'kHALF', ['data/preprocessed']]);
+      assert.equal(weights(p, 'data/preprocess/mean').type, 'kFLOAT');
+    });
+
+    it('int8: the Preprocess node writes the int8 input tensor through its Q/DQ pair (the Quantize fused in)', async () => {
+      const p = await plan(NET, 'int8', { input: RGB, int8Scales: { data: 0.5, conv1: 0.1 } });
+      assert.deepEqual(p.graph.nodes.map((n) => `${n.op}:${n.precision}`), ['Preprocess:int8', 'Convolution:int8']);
+      // The float result (scaled last) is quantized with the input's scale and dequantized for conv1.
+      assert.equal(producer(p, 'data/int8/real')?.args.operation, 'kPROD');
+      const q = p.calls.find((c) => c.method === 'addQuantize' && c.inputs[0] === 'data/int8/real');
+      assert.deepEqual(weights(p, q?.inputs[1] as string).values, [0.5]);
+      assert.deepEqual(only(p, 'conv1', 'addConvolutionNd').inputs, ['data/int8', 'conv1/kernel']);
+    });
+
+    it('a mean image is a [1, C, H_in, W_in] constant from the blob, subtracted before the crop', async () => {
+      const file = path.join(dir, 'mean.binaryproto');
+      fs.writeFileSync(file, formatMeanFile([3, 7, 8], new Float32Array(168).fill(1)));
+      const p = await plan(NET, 'fp32', { input: { format: 'uint8-nhwc-bgr', meanFile: file, imageSize: [7, 8] } });
+      assert.deepEqual(weights(p, 'data/preprocess/mean'), { id: 'data/preprocess/mean', type: 'kFLOAT', dims: [1, 3, 7, 8], count: 168, blob: 'data/preprocess/0' });
+      assert.deepEqual(chain(p).slice(0, 4), ['addCast', 'addShuffle', 'addConstant', 'addElementWise']);
+    });
+
+    it('nothing to do (grayscale bytes in the network\'s order, no mean, scale 1): cast, transpose, identity', async () => {
+      const p = await plan(input([1, 1, 4, 4]) +
+        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 2 } }\n', 'fp32', { input: { format: 'uint8-nhwc' } });
+      assert.deepEqual(chain(p), ['addCast', 'addShuffle', 'addIdentity']);
+      assert.deepEqual(callsOf(p, 'data/preprocess').pop()?.outputs, ['data/preprocessed']);
+    });
+  });
+
   describe('fp16 details', () => {
     it('constants made here (coefficients, correction factors) are half like the tensors they meet', async () => {
       const p = await plan(input([1, 2, 6, 6]) +
@@ -768,9 +831,9 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       assert.deepEqual(missing, []);
     });
 
-    it('ALL_OPS is every IR layer type that executes, plus Quantize (a new layer type needs a mapping test)', () => {
+    it('ALL_OPS is every IR layer type that executes, plus Quantize and Preprocess (a new layer type needs a mapping test)', () => {
       const executed = LAYER_TYPES.filter((t) => t !== 'Input' && t !== 'Dropout' && t !== 'Split');
-      assert.deepEqual([...ALL_OPS].sort(), [...executed, 'Quantize'].sort());
+      assert.deepEqual([...ALL_OPS].sort(), [...executed, 'Quantize', 'Preprocess'].sort());
     });
   });
 });

@@ -147,7 +147,9 @@ class CudaContext : public Context, public gpu::DeviceCompute {
     const TensorDesc& d = e_->graph().tensors[t];
     return p.elem == host_elem(d) && p.layout == Layout::kLinear && p.c_offset == 0 && p.root_image_elems() == d.volume;
   }
-  static Elem host_elem(const TensorDesc& d) { return d.host == DType::kFloat16 ? Elem::kF16 : Elem::kF32; }
+  static Elem host_elem(const TensorDesc& d) {
+    return d.host == DType::kFloat16 ? Elem::kF16 : d.host == DType::kUInt8 ? Elem::kU8 : Elem::kF32;
+  }
   /// A tensor's host form in staging memory at `data`: dense NCHW.
   View4 staging_view(int t, const void* data, int batch) const {
     const Place& p = e_->plan().places[t];

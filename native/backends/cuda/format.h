@@ -1,7 +1,7 @@
 // How the cuda backend stores tensors, shared by host code and kernels.
 //
 // Every tensor has an element type (float32; float16 in fp16 engines; int8 where the graph says
-// int8) and a layout: kLinear is the graph's own order (NCHW for images); kNHWC stores an image
+// int8; uint8 for raw image inputs) and a layout: kLinear is the graph's own order (NCHW for images); kNHWC stores an image
 // [C, H, W] channels-last with the channel count padded to `c_pad` (16 bytes of channels: 4 floats,
 // 8 halves, 16 int8), the form the tensor-core convolutions read. Padding channels always hold
 // zero: whoever writes an NHWC tensor writes them.
@@ -24,8 +24,9 @@
 
 namespace trtn::cuda {
 
-/// Element type of a stored tensor.
-enum class Elem : int32_t { kF32 = 0, kF16 = 1, kI8 = 2 };
+/// Element type of a stored tensor. kU8 is raw image bytes: graph inputs a Preprocess node reads,
+/// always kLinear, stored as the host gives them.
+enum class Elem : int32_t { kF32 = 0, kF16 = 1, kI8 = 2, kU8 = 3 };
 
 TRTN_HD int elem_bytes(Elem e) { return e == Elem::kF32 ? 4 : e == Elem::kF16 ? 2 : 1; }
 

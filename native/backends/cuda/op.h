@@ -124,6 +124,7 @@ Status make_reduction(const CudaOpInit&, std::unique_ptr<CudaOp>*);       // red
 Status make_mvn(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // mvn.cu
 Status make_embed(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // embed.cu
 Status make_quantize(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // quantize.cu
+Status make_preprocess(const CudaOpInit&, std::unique_ptr<CudaOp>*);      // preprocess.cu
 
 /// Copies (and converts) between two views of the same [N, C, H, W]: element type, layout,
 /// padding (zeros written for [c, c_write) of the destination). Used for graph inputs and outputs,

@@ -42,7 +42,9 @@ EnginePlan plan_engine(const Graph& g, bool use_views) {
     const TensorDesc& d = g.tensors[t];
     Place& p = plan.places[t];
     p.root = static_cast<int>(t);
-    p.elem = d.dtype == DType::kInt8 ? Elem::kI8 : (g.precision == Precision::kFP16 ? Elem::kF16 : Elem::kF32);
+    p.elem = d.dtype == DType::kInt8    ? Elem::kI8
+             : d.dtype == DType::kUInt8 ? Elem::kU8
+                                        : (g.precision == Precision::kFP16 ? Elem::kF16 : Elem::kF32);
     p.scale = d.dtype == DType::kInt8 ? d.scale : 0.0f;
     chw_of(d, &p);
   }
@@ -89,12 +91,13 @@ EnginePlan plan_engine(const Graph& g, bool use_views) {
   // Layout of each root: kNHWC when every tensor inside it has rank <= 3 and every node touching
   // one of them takes views. A network input that only Quantize nodes read stays kLinear: it is
   // then the caller's float32 NCHW data itself (no staging copy), and the Quantize writes the
-  // channels-last int8 tensor straight from it.
+  // channels-last int8 tensor straight from it. uint8 image inputs are always the caller's bytes
+  // ([H, W, C], kLinear); the Preprocess node reading them writes whatever layout its output has.
   std::vector<bool> nhwc(nt, use_views);
   for (int t : g.inputs) {
     bool only_quantize = !readers[t].empty();
     for (int rd : readers[t]) only_quantize = only_quantize && g.nodes[rd].op == "Quantize";
-    if (only_quantize) nhwc[t] = false;
+    if (only_quantize || g.tensors[t].dtype == DType::kUInt8) nhwc[t] = false;
   }
   for (size_t t = 0; t < nt; ++t) {
     const int r = plan.places[t].root;
@@ -155,7 +158,7 @@ EnginePlan plan_engine(const Graph& g, bool use_views) {
 }
 
 std::string describe_plan(const Graph& g, const EnginePlan& plan) {
-  static const char* kElem[] = {"f32", "f16", "i8"};
+  static const char* kElem[] = {"f32", "f16", "i8", "u8"};
   std::string s;
   for (size_t t = 0; t < g.tensors.size(); ++t) {
     const Place& p = plan.places[t];

@@ -18,6 +18,7 @@
 #include "core/op_init.h"
 #include "core/pooling_params.h"
 #include "core/prelu_params.h"
+#include "core/preprocess_params.h"
 #include "core/quantize_params.h"
 #include "core/reduction_params.h"
 #include "core/reshape_params.h"
@@ -35,6 +36,7 @@ const char* type_name(TrtType t) {
     case TrtType::kInt32: return "kINT32";
     case TrtType::kInt64: return "kINT64";
     case TrtType::kBool: return "kBOOL";
+    case TrtType::kUInt8: return "kUINT8";
   }
   return "kFLOAT";
 }
@@ -262,6 +264,7 @@ class Mapper {
   Status map_mvn();
   Status map_embed();
   Status map_quantize();
+  Status map_preprocess();
 
   Status unsupported(const std::string& what) const {
     return Status(Code::kUnsupportedLayer,
@@ -360,14 +363,16 @@ Status Mapper::run() {
     const TensorDesc& t = g_.tensors[id];
     std::vector<int64_t> dims{-1};
     dims.insert(dims.end(), t.dims.begin(), t.dims.end());
+    const bool image = t.dtype == DType::kUInt8;
     Call& c = emit("addInput", t.name, {}, {t.name});
-    c.args.emplace_back("type", Arg::of_name(type_name(TrtType::kFloat)));
+    c.args.emplace_back("type", Arg::of_name(type_name(image ? TrtType::kUInt8 : TrtType::kFloat)));
     c.args.emplace_back("dimensions", Arg::of_ints(dims));
     c.args.emplace_back("profileMin", Arg::of_int(1));
     c.args.emplace_back("profileOpt", Arg::of_int(g_.max_batch));
     c.args.emplace_back("profileMax", Arg::of_int(g_.max_batch));
     read_[id] = t.name;
-    if (plan_.compute_type == TrtType::kHalf) {
+    // Image bytes go straight to their Preprocess node, which makes the network's input.
+    if (plan_.compute_type == TrtType::kHalf && !image) {
       // Strongly typed FP16: the float input is cast once; every layer after it is typed half.
       Call& k = emit("addCast", t.name + "/to_half", {t.name}, {t.name + "/half"});
       k.args.emplace_back("toType", Arg::of_name(type_name(TrtType::kHalf)));
@@ -413,6 +418,7 @@ Status Mapper::map_node() {
   if (op == "MVN") return map_mvn();
   if (op == "Embed") return map_embed();
   if (op == "Quantize") return map_quantize();
+  if (op == "Preprocess") return map_preprocess();
   return unsupported("no TensorRT mapping for this op");
 }
 
@@ -1090,6 +1096,54 @@ Status Mapper::map_quantize() {
   if (!st.is_ok()) return st;
   // The int8 output is made by finish(): Q/DQ with its scale straight on the float input.
   real_[node_->outputs[0]] = read(node_->inputs[0]);
+  return Status::ok();
+}
+
+Status Mapper::map_preprocess() {
+  PreprocessParams p;
+  Status st = read_preprocess_params(init(), &p);
+  if (!st.is_ok()) return st;
+  const std::string out = produce(node_->outputs[0]);
+  // Float32 arithmetic whatever the engine computes in (core/preprocess_params.h), in NCHW: the
+  // bytes as floats, channels first, the channel swap, the mean over the whole image, the crop,
+  // the scale; a half engine casts the result. Steps that change nothing are left out.
+  const bool crop = p.in_h != p.out_h || p.in_w != p.out_w;
+  const bool subtract = p.mean_per_pixel || std::any_of(p.mean.begin(), p.mean.end(), [](float m) { return m != 0.0f; });
+  const bool half = plan_.compute_type == TrtType::kHalf;
+  std::vector<std::string> steps;
+  steps.push_back(cast("to_float", read(node_->inputs[0]), TrtType::kFloat, tmp("float")));
+  Call& t = emit("addShuffle", tmp("to_nchw"), {steps.back()}, {tmp("nchw")});
+  t.args.emplace_back("firstTranspose", Arg::of_ints({0, 3, 1, 2}));
+  steps.push_back(tmp("nchw"));
+  auto next = [&](const std::string& what, bool last) { return last && !half ? out : tmp(what); };
+  const bool scaled = p.scale != 1.0f;
+  if (p.swap) {
+    value_weights(tmp("channel_order"), TrtType::kInt32, {p.channels}, {2, 1, 0});
+    Call& g = emit("addGather", tmp("swap"), {steps.back(), constant(tmp("channel_order"))},
+                   {next("swapped", !subtract && !crop && !scaled)});
+    g.args.emplace_back("axis", Arg::of_int(1));
+    steps.push_back(g.outputs[0]);
+  }
+  if (subtract) {
+    if (p.mean_per_pixel) {
+      blob_weights(node_->name + "/mean", TrtType::kFloat, {1, p.channels, p.in_h, p.in_w}, node_->name + "/0");
+    } else {
+      value_weights(node_->name + "/mean", TrtType::kFloat, {1, p.channels, 1, 1}, std::vector<double>(p.mean.begin(), p.mean.end()));
+    }
+    steps.push_back(elementwise("mean", steps.back(), constant(node_->name + "/mean"), "kSUB", next("centred", !crop && !scaled)));
+  }
+  if (crop) {
+    steps.push_back(batch_slice("crop", steps.back(), {0, p.h_off, p.w_off}, {p.channels, p.out_h, p.out_w}, next("cropped", !scaled)));
+  }
+  if (scaled) {
+    value_weights(node_->name + "/scale", TrtType::kFloat, {1, 1, 1, 1}, {static_cast<double>(p.scale)});
+    steps.push_back(elementwise("scale", steps.back(), constant(node_->name + "/scale"), "kPROD", next("scaled", true)));
+  }
+  if (half) {
+    cast("to_half", steps.back(), TrtType::kHalf, out);
+  } else if (steps.back() != out) {
+    emit("addIdentity", tmp("result"), {steps.back()}, {out});
+  }
   return Status::ok();
 }
 

@@ -18,10 +18,10 @@
 
 namespace trtn::tensorrt {
 
-/// Element types as TensorRT's DataType names them.
-enum class TrtType { kFloat, kHalf, kInt8, kInt32, kInt64, kBool };
+/// Element types as TensorRT's DataType names them (kUInt8: raw image inputs only).
+enum class TrtType { kFloat, kHalf, kInt8, kInt32, kInt64, kBool, kUInt8 };
 
-/// "kFLOAT", "kHALF", "kINT8", "kINT32", "kINT64", "kBOOL".
+/// "kFLOAT", "kHALF", "kINT8", "kINT32", "kINT64", "kBOOL", "kUINT8".
 const char* type_name(TrtType t);
 
 /// One argument of a call: integers, floats, a name (enum value, weights id) or a flag.

@@ -35,6 +35,7 @@ DataType data_type(TrtType t) {
     case TrtType::kInt32: return DataType::kINT32;
     case TrtType::kInt64: return DataType::kINT64;
     case TrtType::kBool: return DataType::kBOOL;
+    case TrtType::kUInt8: return DataType::kUINT8;
   }
   return DataType::kFLOAT;
 }
@@ -42,7 +43,8 @@ DataType data_type(TrtType t) {
 bool data_type_named(const std::string& n, DataType* out) {
   static const std::map<std::string, DataType> m = {
       {"kFLOAT", DataType::kFLOAT}, {"kHALF", DataType::kHALF}, {"kINT8", DataType::kINT8},
-      {"kINT32", DataType::kINT32}, {"kINT64", DataType::kINT64}, {"kBOOL", DataType::kBOOL}};
+      {"kINT32", DataType::kINT32}, {"kINT64", DataType::kINT64}, {"kBOOL", DataType::kBOOL},
+      {"kUINT8", DataType::kUINT8}};
   auto it = m.find(n);
   if (it == m.end()) return false;
   *out = it->second;
@@ -216,7 +218,8 @@ Status Replayer::weights(const std::string& id, DataType fallback, Weights* out)
       }
       break;
     case TrtType::kBool:
-      return Status(Code::kInternal, "tensorrt backend: boolean weights '" + id + "'");
+    case TrtType::kUInt8:
+      return Status(Code::kInternal, "tensorrt backend: " + std::string(type_name(w->type)) + " weights '" + id + "'");
   }
   arena_.push_back(std::move(bytes));
   *out = Weights{data_type(w->type), arena_.back().data(), n};
@@ -333,7 +336,15 @@ Status Replayer::call(const Call& c) {
     if (!(st = tensor(c, 0, &x)).is_ok()) return st;
     nvinfer1::IShuffleLayer* l = net_.addShuffle(*x);
     if (l == nullptr) return unsupported(c, "TensorRT refused the shuffle");
-    l->setReshapeDimensions(dims_of(ints(c, "reshapeDimensions")));
+    if (const Arg* order = c.arg("firstTranspose")) {
+      nvinfer1::Permutation p{};
+      for (size_t i = 0; i < order->ints.size() && i < static_cast<size_t>(Dims::MAX_DIMS); ++i) {
+        p.order[i] = static_cast<int32_t>(order->ints[i]);
+      }
+      l->setFirstTranspose(p);
+    }
+    // A transpose alone keeps the shape it makes (the batch stays dynamic).
+    if (c.arg("reshapeDimensions") != nullptr) l->setReshapeDimensions(dims_of(ints(c, "reshapeDimensions")));
     l->setZeroIsPlaceholder(c.arg("zeroIsPlaceholder") == nullptr || c.arg("zeroIsPlaceholder")->flag);
     return done(c, l);
   }

@@ -63,5 +63,6 @@ Status make_reduction(const OpInit&, std::unique_ptr<CpuOp>*);       // reductio
 Status make_mvn(const OpInit&, std::unique_ptr<CpuOp>*);             // mvn.cc
 Status make_embed(const OpInit&, std::unique_ptr<CpuOp>*);           // embed.cc
 Status make_quantize(const OpInit&, std::unique_ptr<CpuOp>*);        // quantize.cc
+Status make_preprocess(const OpInit&, std::unique_ptr<CpuOp>*);      // preprocess.cc
 
 }  // namespace trtn::cpu

@@ -17,7 +17,7 @@ Status make_op(const OpInit& init, std::unique_ptr<CpuOp>* out) {
       {"BatchNorm", make_channel_affine}, {"Scale", make_channel_affine}, {"Bias", make_channel_affine},
       {"Flatten", make_reshape}, {"Reshape", make_reshape}, {"Slice", make_slice}, {"Crop", make_crop},
       {"Tile", make_tile}, {"ArgMax", make_argmax}, {"Reduction", make_reduction}, {"MVN", make_mvn},
-      {"Embed", make_embed}, {"Quantize", make_quantize},
+      {"Embed", make_embed}, {"Quantize", make_quantize}, {"Preprocess", make_preprocess},
   };
   auto it = factories.find(init.node.op);
   if (it == factories.end()) return init.error("the cpu backend has no such op");

@@ -28,6 +28,7 @@ template <Elem E> struct ElemType;
 template <> struct ElemType<Elem::kF32> { using type = float; };
 template <> struct ElemType<Elem::kF16> { using type = __half; };
 template <> struct ElemType<Elem::kI8> { using type = int8_t; };
+template <> struct ElemType<Elem::kU8> { using type = uint8_t; };
 
 __device__ __forceinline__ float load_f(const float* p) { return *p; }
 __device__ __forceinline__ float load_f(const __half* p) { return __half2float(*p); }

@@ -154,7 +154,9 @@ __device__ __forceinline__ double block_sum(double v, double* scratch) {
 
 // ---- host helpers -----------------------------------------------------------------------------------
 
-inline const char* elem_name(Elem e) { return e == Elem::kF32 ? "float32" : e == Elem::kF16 ? "float16" : "int8"; }
+inline const char* elem_name(Elem e) {
+  return e == Elem::kF32 ? "float32" : e == Elem::kF16 ? "float16" : e == Elem::kI8 ? "int8" : "uint8";
+}
 inline bool is_float_elem(Elem e) { return e == Elem::kF32 || e == Elem::kF16; }
 
 /// A dense kLinear view of `batch` images of per-image dims `dims` at `data`: rank <= 3 maps to
@@ -219,14 +221,17 @@ Status for_batch_chunks(int batch, int64_t per_image, Fn fn) {
 }
 
 /// Checks the places the engine chose for a node's tensors: int8 graph tensors stored as int8,
-/// float32 ones as float32 or float16; for ops without views, whole dense kLinear tensors.
+/// uint8 ones as uint8, float32 ones as float32 or float16; for ops without views, whole dense
+/// kLinear tensors.
 inline Status check_places(const CudaOpInit& init, bool takes_views) {
   auto check = [&](int t, const Place& p) -> Status {
     const TensorDesc& d = init.node.graph.tensors[t];
-    const bool ok = d.dtype == DType::kInt8 ? p.elem == Elem::kI8 : is_float_elem(p.elem);
+    const bool ok = d.dtype == DType::kInt8    ? p.elem == Elem::kI8
+                    : d.dtype == DType::kUInt8 ? p.elem == Elem::kU8
+                                               : is_float_elem(p.elem);
     if (!ok) {
-      return init.node.error("tensor '" + d.name + "' is " + (d.dtype == DType::kInt8 ? "int8" : "float32") +
-                             " in the graph but stored as " + elem_name(p.elem));
+      return init.node.error("tensor '" + d.name + "' is " + dtype_name(d.dtype) + " in the graph but stored as " +
+                             elem_name(p.elem));
     }
     if (!takes_views && (p.layout != Layout::kLinear || p.c_offset != 0 || p.root_c != p.c)) {
       return Status(Code::kInternal, "cuda backend, node '" + init.node.node.name + "' (" + init.node.node.op +

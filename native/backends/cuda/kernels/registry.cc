@@ -30,7 +30,7 @@ bool op_takes_views(const Graph& graph, const Node& node) {
   if (op == "Pooling" || op == "LRN") return rank == 3;
   if (op == "ReLU" || op == "ELU" || op == "Sigmoid" || op == "TanH" || op == "AbsVal" || op == "Power" ||
       op == "BNLL" || op == "Exp" || op == "Log" || op == "Threshold" || op == "Clip" || op == "Swish" ||
-      op == "PReLU" || op == "Eltwise" || op == "Quantize") {
+      op == "PReLU" || op == "Eltwise" || op == "Quantize" || op == "Preprocess") {
     return true;
   }
   if (op == "BatchNorm") return attr_flag(node, "useGlobalStats");
@@ -53,7 +53,7 @@ Status make_op(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
       {"BatchNorm", make_channel_affine}, {"Scale", make_channel_affine}, {"Bias", make_channel_affine},
       {"Flatten", make_reshape}, {"Reshape", make_reshape}, {"Slice", make_slice}, {"Crop", make_crop},
       {"Tile", make_tile}, {"ArgMax", make_argmax}, {"Reduction", make_reduction}, {"MVN", make_mvn},
-      {"Embed", make_embed}, {"Quantize", make_quantize},
+      {"Embed", make_embed}, {"Quantize", make_quantize}, {"Preprocess", make_preprocess},
   };
   auto it = factories.find(init.node.node.op);
   if (it == factories.end()) return init.node.error("the cuda backend has no such op");
