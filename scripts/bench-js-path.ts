@@ -7,7 +7,9 @@
  *   f32-pinned       float32 inputs and outputs in engine.createInputs / createOutputs arrays (used in
  *                    place: no host copy), `--inflight` calls outstanding, one array set per call
  *   batch1-overhead  batch 1, one call at a time: host latency minus GPU compute time
- *   fs-under-load    fs.promises.readFile latency while 6 inferences are in flight
+ *   u8-...           the same network taking uint8 BGR images (preprocessed on the device):
+ *                    u8-pinned (the issue's bar: >= 0.85x) and u8-batch1-overhead (<= 40 us)
+ *   fs-under-load    fs.promises.readFile latency while 6 contexts infer in a loop
  * Prints a table and writes one JSON document (--out) with the GPU, driver, commit and settings.
  *   node dist/scripts/bench-js-path.js [--model googlenet] [--precision int8] [--batch 128]
  *     [--seconds 3] [--inflight 4] [--backend cuda] [--out file.json]
@@ -49,8 +51,15 @@ function volume(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
-function inputsFor(engine: Engine, batch: number): Record<string, Float32Array> {
-  return Object.fromEntries(engine.inputs.map((t, k) => [t.name, uniformData(batch * volume(t.dims), 11 + k)]));
+/** Random inputs: floats in [-1, 1), or bytes for uint8 inputs. */
+function inputsFor(engine: Engine, batch: number): Record<string, HostArray> {
+  return Object.fromEntries(engine.inputs.map((t, k) => {
+    const n = batch * volume(t.dims);
+    if (t.dtype !== 'uint8') return [t.name, uniformData(n, 11 + k)];
+    const bytes = new Uint8Array(n);
+    for (let i = 0; i < n; i++) bytes[i] = (i * 2654435761 + k) >>> 24;
+    return [t.name, bytes];
+  }));
 }
 
 /** Median GPU compute ms of one inference at `batch`, queued two deep without copies. */
@@ -101,6 +110,8 @@ async function timedCalls(ctx: ExecutionContext, sets: readonly CallSet[], batch
 }
 
 async function fsUnderLoad(engine: Engine, batch: number): Promise<{ medianMs: number; maxMs: number; reads: number }> {
+  // Six contexts each inferring in a loop (harder than six calls in flight: the JS thread copies
+  // every call's inputs and settles every result).
   const contexts = Array.from({ length: 6 }, () => engine.createContext());
   const inputs = inputsFor(engine, batch);
   const file = path.join(ROOT, 'package.json');
@@ -123,6 +134,44 @@ async function fsUnderLoad(engine: Engine, batch: number): Promise<{ medianMs: n
   return { medianMs: median(reads), maxMs: Math.max(...reads), reads: reads.length };
 }
 
+/** The variants one engine is timed in (rows named `${prefix}-...`), against its own GPU compute time. */
+async function measure(engine: Engine, prefix: string, batch: number, seconds: number, inflight: number, plainToo: boolean): Promise<Row[]> {
+  const ctx = engine.createContext();
+  const rows: Row[] = [];
+  const computeMs = await gpuComputeMs(ctx, batch, seconds);
+  const ceiling = batch / (computeMs / 1000);
+  rows.push({ variant: `${prefix}-gpu-compute`, batch, imagesPerSecond: ceiling, ofGpuCompute: 1, latencyMs: computeMs, calls: 0, note: 'no copies, 2 queued' });
+  const inputs = inputsFor(engine, batch);
+  const plain = (k: number): CallSet[] => Array.from({ length: k }, () => ({ inputs }));
+  const pinned = (k: number, b: number): CallSet[] => Array.from({ length: k }, () => {
+    const set = { inputs: engine.createInputs(b), outputs: engine.createOutputs(b) };
+    for (const [name, a] of Object.entries(inputsFor(engine, b))) set.inputs[name].set(a);
+    return set;
+  });
+  const variants: Array<readonly [string, CallSet[], string]> = [
+    ...(plainToo ? [
+      [`${prefix}-serial`, plain(1), '1 call outstanding, an ordinary array'],
+      [`${prefix}-inflight`, plain(inflight), `${inflight} calls outstanding, an ordinary array (copied at call time)`],
+    ] as const : []),
+    [`${prefix}-pinned`, pinned(inflight, batch), `${inflight} calls outstanding, createInputs / createOutputs arrays (no host copy)`],
+  ];
+  for (const [variant, sets, note] of variants) {
+    const r = await timedCalls(ctx, sets, batch, seconds);
+    rows.push({ variant, batch, imagesPerSecond: r.imagesPerSecond, ofGpuCompute: r.imagesPerSecond / ceiling, latencyMs: r.latencyMs,
+      phases: r.phases, calls: r.calls, note });
+  }
+  if (batch > 1) {
+    const one = engine.createContext();
+    const c1 = await gpuComputeMs(one, 1, seconds / 2);
+    const r = await timedCalls(one, pinned(1, 1), 1, seconds);
+    rows.push({ variant: `${prefix}-batch1-overhead`, batch: 1, imagesPerSecond: r.imagesPerSecond, latencyMs: r.latencyMs,
+      hostOverheadMs: r.latencyMs - c1, phases: r.phases, calls: r.calls, note: `createInputs arrays, one call at a time; GPU compute ${c1.toFixed(4)} ms` });
+    one.dispose();
+  }
+  ctx.dispose();
+  return rows;
+}
+
 async function main(): Promise<void> {
   const model = arg('model', 'googlenet');
   const precision = arg('precision', 'int8') as Precision;
@@ -132,55 +181,32 @@ async function main(): Promise<void> {
   const backend = arg('backend', 'cuda') as 'cuda' | 'cpu' | 'auto';
   const out = arg('out', '');
   const net = await Network.fromCaffe(path.join(ROOT, 'models', `${model}.prototxt`), { seed: 1 });
-  const engine = await new Builder({ backend, logger: () => undefined }).build(net, { precision, maxBatchSize: batch, tuneBatch: batch });
-  const ctx = engine.createContext();
-  const rows: Row[] = [];
-  const computeMs = await gpuComputeMs(ctx, batch, seconds);
-  const ceiling = batch / (computeMs / 1000);
-  rows.push({ variant: 'gpu-compute', batch, imagesPerSecond: ceiling, ofGpuCompute: 1, latencyMs: computeMs, calls: 0, note: 'no copies, 2 queued' });
-  const inputs = inputsFor(engine, batch);
-  const plain = (k: number): CallSet[] => Array.from({ length: k }, () => ({ inputs }));
-  const pinned = (k: number, b: number): CallSet[] => Array.from({ length: k }, () => {
-    const set = { inputs: engine.createInputs(b), outputs: engine.createOutputs(b) };
-    for (const [name, a] of Object.entries(inputsFor(engine, b))) set.inputs[name].set(a);
-    return set;
-  });
-  for (const [variant, sets, note] of [
-    ['f32-serial', plain(1), '1 call outstanding, ordinary Float32Array'],
-    ['f32-inflight', plain(inflight), `${inflight} calls outstanding, ordinary Float32Array (copied at call time)`],
-    ['f32-pinned', pinned(inflight, batch), `${inflight} calls outstanding, createInputs / createOutputs arrays (no host copy)`],
-  ] as const) {
-    const r = await timedCalls(ctx, sets, batch, seconds);
-    rows.push({ variant, batch, imagesPerSecond: r.imagesPerSecond, ofGpuCompute: r.imagesPerSecond / ceiling, latencyMs: r.latencyMs,
-      phases: r.phases, calls: r.calls, note });
-  }
-  if (batch > 1) {
-    const one = engine.createContext();
-    const c1 = await gpuComputeMs(one, 1, seconds / 2);
-    const r = await timedCalls(one, pinned(1, 1), 1, seconds);
-    rows.push({ variant: 'batch1-overhead', batch: 1, imagesPerSecond: r.imagesPerSecond, latencyMs: r.latencyMs,
-      hostOverheadMs: r.latencyMs - c1, phases: r.phases, calls: r.calls, note: `createInputs arrays, one call at a time; GPU compute ${c1.toFixed(4)} ms` });
-    one.dispose();
-  }
+  const builder = new Builder({ backend, logger: () => undefined });
+  const engine = await builder.build(net, { precision, maxBatchSize: batch, tuneBatch: batch });
+  const rows = await measure(engine, 'f32', batch, seconds, inflight, true);
+  // The same network taking uint8 BGR images, preprocessed on the device (Caffe's mean 104, 117, 123).
+  const u8 = await builder.build(net, { precision, maxBatchSize: batch, tuneBatch: batch, input: { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] } });
+  rows.push(...await measure(u8, 'u8', batch, seconds, inflight, false));
+  u8.dispose();
   const fsLoad = await fsUnderLoad(engine, Math.min(batch, 8));
-  ctx.dispose();
   const gpu = devices().devices[0];
   console.log(`${model} ${precision} batch ${batch} on ${engine.backend}${gpu ? ` (${gpu.name})` : ''}`);
-  console.log('variant            batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue ms');
+  console.log('variant              batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue ms');
   for (const r of rows) {
     const p = r.phases;
-    console.log(`${r.variant.padEnd(18)} ${String(r.batch).padStart(5)} ${r.imagesPerSecond.toFixed(0).padStart(10)} ` +
+    console.log(`${r.variant.padEnd(20)} ${String(r.batch).padStart(5)} ${r.imagesPerSecond.toFixed(0).padStart(10)} ` +
       `${r.ofGpuCompute === undefined ? '' : r.ofGpuCompute.toFixed(3)}`.padEnd(17) +
       `${r.latencyMs === undefined ? '' : r.latencyMs.toFixed(4)}`.padStart(10) +
       `${r.hostOverheadMs === undefined ? '' : r.hostOverheadMs.toFixed(4)}`.padStart(19) +
       (p === undefined ? '' : `   ${[p.h2dMs, p.computeMs, p.d2hMs, p.enqueueMs].map((x) => x.toFixed(4)).join(' / ')}`));
   }
-  console.log(`fs.readFile with 6 inferences in flight: median ${fsLoad.medianMs.toFixed(3)} ms, max ${fsLoad.maxMs.toFixed(3)} ms`);
+  console.log(`fs.readFile with 6 contexts inferring in a loop: median ${fsLoad.medianMs.toFixed(3)} ms, max ${fsLoad.maxMs.toFixed(3)} ms`);
   const doc = {
-    what: 'the path from JavaScript to the GPU: infer() throughput and latency against the engine\'s GPU compute time',
+    what: 'the path from JavaScript to the GPU: infer() throughput and latency against each engine\'s own GPU compute time',
     date: new Date().toISOString(), commit: process.env.TRTN_COMMIT ?? 'unknown', gpu: gpu?.name,
     computeCapability: gpu ? `${gpu.major}.${gpu.minor}` : undefined, driverVersion: devices().driverVersion,
-    settings: { model, precision, batch, seconds, inflight, backend: engine.backend, weights: 'random (seed 1)' },
+    settings: { model, precision, batch, seconds, inflight, backend: engine.backend, weights: 'random (seed 1)',
+      u8: "input { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] }" },
     rows, fsUnderLoad: fsLoad,
   };
   if (out !== '') fs.writeFileSync(out, JSON.stringify(doc, null, 1) + '\n');
