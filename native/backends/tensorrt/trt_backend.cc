@@ -264,6 +264,14 @@ class TrtBackendEngine : public Engine {
   }
 
   Status build(const BuildInput& in) {
+    for (const std::vector<int>* ids : {&graph_->inputs, &graph_->outputs}) {
+      for (int t : *ids) {
+        if (graph_->tensors[t].host == DType::kFloat16 && graph_->tensors[t].dtype == DType::kFloat32) {
+          return Status(Code::kUnsupportedLayer, "tensorrt backend: float16 inputs and outputs (ioFormats) are not mapped to TensorRT "
+                                                 "yet: build '" + graph_->tensors[t].name + "' with float32 I/O, or on the cuda backend");
+        }
+      }
+    }
     Status st = choose_device(in.device);
     if (!st.is_ok()) return st;
     if (in.graph_json.empty()) return Status(Code::kInternal, "tensorrt backend: build without the graph's JSON");
