@@ -1,12 +1,9 @@
 /** Which backends exist here, and 'auto' selection: tensorrt, then cuda, then cpu. */
 import { argumentError, TensorRTNodeError } from './errors';
 import { native } from './native';
+import type { BackendChoice, BackendName } from './types';
 
-/** Backend names. */
-export type BackendName = 'cpu' | 'cuda' | 'tensorrt';
-
-/** A backend choice: a name, or 'auto' for the best one available. */
-export type BackendChoice = BackendName | 'auto';
+export type { BackendChoice, BackendName };
 
 /** Whether a backend can run here, and why not. */
 export interface BackendStatus {

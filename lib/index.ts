@@ -18,7 +18,7 @@ export {
 export {
   INPUT_FORMATS, preprocessOnHost, resolveInput, type ChannelOrder, type InputFormat, type InputOptions, type ResolvedInput,
 } from './builder/input_format';
-export { checkPlanGraph, PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './builder/plan_file';
+export { checkPlanGraph, PLAN_FORMAT_VERSION, readPlan, type PlanHeader } from './runtime/plan_file';
 export { Tensor } from './runtime/tensor';
 export { Engine, ExecutionContext, Runtime, type ContextOptions, type DeserializeOptions, type RunResult, type HostArray, type InferInputs, type InferOptions, type LayerProfile, type LayerTime, type RunTiming, type TensorDesc } from './runtime/engine';
 export {

@@ -9,7 +9,9 @@
  */
 import { calibrationBackend, checkThreads, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { readCalibrationCacheFile, type CalibrationCache } from '../calibration/cache';
-import { asCalibrator, Int8MinMaxCalibrator, type Calibrator, type TensorRTStyleCalibrator } from '../calibration/calibrator';
+import {
+  asCalibrator, Int8MinMaxCalibrator, type CalibrationContext, type Calibrator, type ObservingRunner, type TensorRTStyleCalibrator,
+} from '../calibration/calibrator';
 import { promises as fsp } from 'node:fs';
 import { argumentError, fromNative, IOError, TensorRTNodeError } from '../errors';
 import { native } from '../native';
@@ -20,7 +22,7 @@ import {
   isPlannerNode, nodePrecisions, planExecGraph, preprocessNames, planInt8Graph, withIoFormats, type ExecGraph, type Precision, type UnscaledTensor,
 } from './exec_graph';
 import { checkInputOptions, preprocessOnHost, resolveInput, type InputOptions, type ResolvedInput } from './input_format';
-import { planTensor } from './plan_file';
+import { planTensor } from '../runtime/plan_file';
 
 /** Messages from the builder, by severity. */
 export type LogSeverity = 'warning' | 'info' | 'verbose';
@@ -233,7 +235,7 @@ export class Builder {
     // calibration runs on cuda (or cpu) and its scales go into the TensorRT network as Q/DQ.
     const calibrateOn = this.backend === 'tensorrt' ? calibrationBackend() : this.backend;
     if (calibrateOn !== this.backend) this.log('info', `INT8 calibration runs on the ${calibrateOn} backend (TensorRT engines do not collect histograms)`);
-    const context = { net, build: (g: ExecGraph) => this.buildGraph(net, g, undefined, calibrateOn), log: this.log };
+    const context: CalibrationContext = { net, observer: (o) => this.observer(net, o, calibrateOn), log: this.log };
     if (c.calibrator !== undefined) {
       const cache = await asCalibrator(c.calibrator).table(context);
       checkCacheMatches(cache, net, this.log);
@@ -250,6 +252,29 @@ export class Builder {
     const batches = randomBatches(net, batchSize, c.calibrationBatches ?? 4, input);
     const calibrator = new Int8MinMaxCalibrator({ batches, batchSize });
     return Object.fromEntries((await calibrator.table(context)).scales);
+  }
+
+  /**
+   * @internal The observing run calibration works on (calibration/calibrator.ts ObservingRunner):
+   * an FP32 engine of `net` on `backend` whose runs add every float tensor to its histogram.
+   */
+  async observer(net: Network, o: { readonly batchSize: number; readonly afterFusion: boolean },
+                 backend: BackendName = this.backend): Promise<ObservingRunner> {
+    const graph = planExecGraph(net, { precision: 'fp32', maxBatchSize: o.batchSize, optimize: o.afterFusion });
+    const engine = await this.buildGraph(net, graph, undefined, backend);
+    const histograms = native().createHistograms(graph.tensors.length);
+    const context = engine.createContext();
+    return {
+      inputs: engine.inputs,
+      observe: async (batch, images) => {
+        await context.inferObserved(batch, histograms, { batchSize: images });
+      },
+      read: () => ({ names: graph.tensors.map((t) => t.name), ...native().readHistograms(histograms) }),
+      dispose: () => {
+        context.dispose();
+        engine.dispose();
+      },
+    };
   }
 
   /**

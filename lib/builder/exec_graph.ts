@@ -19,94 +19,15 @@
 import { ShapeError, TensorRTNodeError } from '../errors';
 import type { AnyLayer, Network, Shape } from '../network';
 import { volume } from '../network';
+import {
+  isPlannerNode, nodePrecisions, ioDtype, type DType, type ExecGraph, type ExecNode, type ExecOp, type ExecTensor, type ExecWeight,
+  type FoldedAffine, type FusedActivation, type IoDType, type Precision,
+} from '../runtime/graph_format';
 
-/** Engine precisions. `fp32` is strict float32; `tf32` rounds GEMM operands to TF32. */
-export type Precision = 'fp32' | 'tf32' | 'fp16' | 'int8';
-
-/** Storage types of execution tensors. */
-export type DType = 'float32' | 'int8' | 'uint8';
-
-/**
- * The form an engine input or output crosses between host and device in: float32, float16 (a
- * float32 tensor converted on the device; a Uint16Array of float16 bits on the host) or uint8 (raw
- * image bytes, turned into floats by a Preprocess node on the device).
- */
-export type IoDType = 'float32' | 'float16' | 'uint8';
-
-/** One tensor of the execution graph. */
-export interface ExecTensor {
-  /** IR tensor name (unique), or a generated name for tensors the planner adds (`<name>/int8`). */
-  readonly name: string;
-  /** Dimensions of one image (the batch dimension is left out). */
-  readonly dims: readonly number[];
-  readonly dtype: DType;
-  /** Quantization step of an int8 tensor: real value = q * scale. */
-  readonly scale?: number;
-  /** Inputs and outputs of dtype float32 that cross as float16 (converted on the device). */
-  readonly hostDtype?: 'float16';
-}
-
-/** The host form of a graph input or output. */
-export function ioDtype(t: ExecTensor): IoDType {
-  return t.hostDtype === 'float16' ? 'float16' : t.dtype === 'uint8' ? 'uint8' : 'float32';
-}
-
-/** An activation fused into a node's epilogue. */
-export interface FusedActivation {
-  readonly type: 'ReLU';
-  readonly negativeSlope: number;
-}
-
-/** A per-channel affine layer folded into a Convolution / Deconvolution / InnerProduct's weights. */
-export type FoldedAffine =
-  | { readonly type: 'BatchNorm'; readonly layer: string; readonly eps: number; readonly weights: readonly number[] }
-  | { readonly type: 'Scale'; readonly layer: string; readonly weights: readonly number[]; readonly biasTerm: boolean }
-  | { readonly type: 'Bias'; readonly layer: string; readonly weights: readonly number[] };
-
-/**
- * Operations of the execution graph: the IR layer types that execute, plus the planner's own:
- * Quantize (float to int8) and Preprocess (uint8 image pixels to the network's input).
- */
-export type ExecOp = Exclude<AnyLayer['type'], 'Input' | 'Dropout' | 'Split'> | 'Quantize' | 'Preprocess';
-
-/** Ops the planner adds (not from the network's layers). */
-const PLANNER_OPS: ReadonlySet<ExecOp> = new Set<ExecOp>(['Quantize', 'Preprocess']);
-
-/** One node. */
-export interface ExecNode {
-  readonly name: string;
-  readonly op: ExecOp;
-  /** Tensor ids. */
-  readonly inputs: readonly number[];
-  readonly outputs: readonly number[];
-  /** The IR layer's attributes (axes count the batch as dimension 0, as in the IR). */
-  readonly attrs: Readonly<Record<string, unknown>>;
-  /** Weight ids (indexes into ExecGraph.weights), in the layer's blob order. */
-  readonly weights: readonly number[];
-  readonly precision: Precision;
-  readonly fold?: readonly FoldedAffine[];
-  readonly activation?: FusedActivation;
-}
-
-/** A weight blob the nodes refer to. */
-export interface ExecWeight {
-  /** `<layer>/<blob index>` (a Preprocess node's mean image: `<input>/preprocess/0`). */
-  readonly name: string;
-  readonly dims: readonly number[];
-}
-
-/** The whole graph. */
-export interface ExecGraph {
-  readonly format: 1;
-  readonly name: string;
-  readonly precision: Precision;
-  readonly maxBatchSize: number;
-  readonly tensors: readonly ExecTensor[];
-  readonly inputs: readonly number[];
-  readonly outputs: readonly number[];
-  readonly nodes: readonly ExecNode[];
-  readonly weights: readonly ExecWeight[];
-}
+export {
+  isPlannerNode, nodePrecisions, ioDtype, type DType, type ExecGraph, type ExecNode, type ExecOp, type ExecTensor, type ExecWeight,
+  type FoldedAffine, type FusedActivation, type IoDType, type Precision,
+};
 
 /**
  * A Preprocess node in front of a network input [C, H, W]: the engine takes uint8 images
@@ -241,22 +162,6 @@ export function withIoFormats(graph: ExecGraph, formats: { readonly inputs?: 'fl
   if (formats?.outputs === 'float16') graph.outputs.forEach((id) => half.add(id));
   if (half.size === 0) return graph;
   return { ...graph, tensors: graph.tensors.map((t, id) => (half.has(id) ? { ...t, hostDtype: 'float16' as const } : t)) };
-}
-
-/**
- * Per-precision node counts of an execution graph (a plan's or engine's graph JSON included):
- * the nodes that come from the network's layers, so the Quantize and Preprocess nodes the planner
- * adds are left out.
- */
-export function nodePrecisions(graph: Pick<ExecGraph, 'nodes'>): Partial<Record<Precision, number>> {
-  const counts: Partial<Record<Precision, number>> = {};
-  for (const n of graph.nodes) if (!isPlannerNode(n)) counts[n.precision] = (counts[n.precision] ?? 0) + 1;
-  return counts;
-}
-
-/** True for the nodes the planner adds (Quantize, Preprocess), which no network layer stands for. */
-export function isPlannerNode(node: Pick<ExecNode, 'op'>): boolean {
-  return PLANNER_OPS.has(node.op);
 }
 
 function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {

@@ -13,12 +13,8 @@
  * is accepted too (asCalibrator).
  */
 import { promises as fsp } from 'fs';
-import type { ExecGraph } from '../builder/exec_graph';
-import { planExecGraph } from '../builder/exec_graph';
 import { argumentError, IOError, TensorRTNodeError } from '../errors';
-import { native } from '../native';
 import type { Network } from '../network';
-import type { Engine } from '../runtime/engine';
 import {
   DEFAULT_TRT_VERSION, formatCalibrationCache, parseCalibrationCache, writeCalibrationCacheFile,
   type CacheAlgorithm, type CalibrationCache,
@@ -48,11 +44,42 @@ export interface CalibratorOptions {
   readonly force?: boolean;
 }
 
+/** The histograms an observing run collected: one entry per tensor of the network it ran. */
+export interface ObservedTensors {
+  /** IR tensor names, in the order of the arrays below. */
+  readonly names: readonly string[];
+  readonly amax: Float64Array;
+  readonly range: Float64Array;
+  /** 1 where the tensor was observed (float tensors), 0 elsewhere. */
+  readonly seen: Uint8Array;
+  /** 2048 bins per tensor, tensor after tensor. */
+  readonly counts: Float64Array;
+}
+
+/**
+ * What calibration runs on (a port the builder provides, so calibration knows nothing of graphs,
+ * engines or the addon): an FP32 run of the network that adds every float tensor's values to its
+ * histogram.
+ */
+export interface ObservingRunner {
+  /** The run's inputs: what every batch holds. */
+  readonly inputs: ReadonlyArray<{ readonly name: string; readonly dims: readonly number[] }>;
+  /** Runs `images` images of a batch, observing every float tensor. */
+  observe(batch: Readonly<Record<string, Float32Array>>, images: number): Promise<void>;
+  /** The histograms so far. */
+  read(): ObservedTensors;
+  dispose(): void;
+}
+
 /** What a build needs from calibration: a table of scales by Caffe tensor name. */
 export interface CalibrationContext {
   readonly net: Network;
-  /** Builds an engine of an execution graph on the builder's backend. */
-  readonly build: (graph: ExecGraph) => Promise<Engine>;
+  /**
+   * An observing run of `net` taking up to `batchSize` images, with the build's fusions
+   * (`afterFusion`: BatchNorm / Scale folded, ReLU fused, so the tensors are the engine's) or
+   * without them (every layer's output observed).
+   */
+  readonly observer: (options: { readonly batchSize: number; readonly afterFusion: boolean }) => Promise<ObservingRunner>;
   readonly log: (severity: 'warning' | 'info' | 'verbose', message: string) => void;
 }
 
@@ -313,7 +340,7 @@ class AdaptedCalibrator extends Calibrator {
 }
 
 /** Checks one batch against the engine's inputs; returns its number of images. */
-function checkBatch(engine: Engine, batch: unknown, index: number, batchSize: number): number {
+function checkBatch(engine: Pick<ObservingRunner, 'inputs'>, batch: unknown, index: number, batchSize: number): number {
   if (batch === null || typeof batch !== 'object') throw argumentError('an object of Float32Array by input name', `batches[${index}]`, batch);
   const names = engine.inputs.map((t) => t.name);
   for (const key of Object.keys(batch)) {
@@ -341,39 +368,36 @@ function checkBatch(engine: Engine, batch: unknown, index: number, batchSize: nu
 
 /** Runs calibration: an FP32 engine over the batches, histograms in the backend, thresholds here. */
 async function runCalibration(ctx: CalibrationContext, calibrator: Calibrator, source: BatchSource): Promise<CalibrationCache> {
-  const graph = planExecGraph(ctx.net, { precision: 'fp32', maxBatchSize: calibrator.batchSize, optimize: calibrator.afterFusion });
-  const engine = await ctx.build(graph);
-  const histograms = native().createHistograms(graph.tensors.length);
-  const context = engine.createContext();
+  const runner = await ctx.observer({ batchSize: calibrator.batchSize, afterFusion: calibrator.afterFusion });
   const max = (calibrator as unknown as { options: CalibratorOptions }).options.maxBatches ?? Infinity;
   let count = 0;
   const t0 = performance.now();
+  let stats: ObservedTensors;
   try {
     for await (const batch of source) {
-      const images = checkBatch(engine, batch, count, calibrator.batchSize);
-      await context.inferObserved(batch, histograms, { batchSize: images });
+      const images = checkBatch(runner, batch, count, calibrator.batchSize);
+      await runner.observe(batch, images);
       count++;
       if (count >= max) break;
     }
+    stats = runner.read();
   } finally {
-    context.dispose();
-    engine.dispose();
+    runner.dispose();
   }
   if (count === 0) throw new TensorRTNodeError('E_CALIBRATION', 'the calibration data gave no batches');
-  const stats = native().readHistograms(histograms);
-  const bins = stats.counts.length / graph.tensors.length;
+  const bins = stats.counts.length / stats.names.length;
   // Scales by Caffe name: the final value of an in-place chain names the chain (as TensorRT's
   // Caffe parser names every tensor by its top).
   const scales = new Map<string, number>();
   const owner = new Map<string, string>();
-  graph.tensors.forEach((t, id) => {
+  stats.names.forEach((name, id) => {
     if (stats.seen[id] === 0) return;
-    const caffe = ctx.net.tensors.get(t.name)?.caffeName ?? t.name;
+    const caffe = ctx.net.tensors.get(name)?.caffeName ?? name;
     if (owner.has(caffe) && owner.get(caffe) === caffe) return;
     const h: Histogram = { counts: stats.counts.subarray(id * bins, (id + 1) * bins), range: stats.range[id], amax: stats.amax[id] };
     const threshold = calibrator.threshold(h);
     scales.set(caffe, threshold > 0 ? Math.fround(threshold / 127) : 0);
-    owner.set(caffe, t.name);
+    owner.set(caffe, name);
   });
   ctx.log('info', `calibrated ${scales.size} tensors with ${calibrator.algorithm} over ${count} batch${count === 1 ? '' : 'es'} in ` +
     `${((performance.now() - t0) / 1000).toFixed(2)} s`);

@@ -131,7 +131,7 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
       throw new UsageError(`tensorrt-node calibrate: --algorithm is one of entropy2, entropy, minmax, legacy, percentile, got '${algorithm}'`);
   }
   const builder = new Builder({ backend, logger: (severity, message) => err(`${severity}: ${message}`) });
-  const cache = await calibrator.table({ net, build: (g) => builder.buildGraph(net, g), log: (s, m) => err(`${s}: ${m}`) });
+  const cache = await calibrator.table({ net, observer: (o) => builder.observer(net, o), log: (s, m) => err(`${s}: ${m}`) });
   await writeCalibrationCacheFile(output, { ...cache, version: trtVersion });
   out(`wrote ${output}: ${cache.algorithm}, ${cache.scales.size} tensors, from ${taken} batch(es) of up to ${batchSize} images (${data})`);
   return 0;

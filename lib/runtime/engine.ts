@@ -5,8 +5,8 @@
  */
 import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTNodeError } from '../errors';
 import { backendOption, checkThreads, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
-import { nodePrecisions, type ExecGraph, type IoDType, type Precision } from '../builder/exec_graph';
-import { layoutPlan, readPlan, readPlanFileHead, writePlan, type PlanHeader, type PlanTensor } from '../builder/plan_file';
+import { nodePrecisions, type ExecGraph, type IoDType, type Precision } from './graph_format';
+import { layoutPlan, readPlan, readPlanFileHead, writePlan, type PlanHeader, type PlanTensor } from './plan_file';
 import { Tensor, type HostArray } from './tensor';
 import { native, type NativeHandle, type NativePlanLayout, type NativeRunTiming, type QueuedRuns } from '../native';
 
@@ -172,9 +172,8 @@ export class Engine {
     return { ...details, precisions: nodePrecisions(JSON.parse(this.graphJson) as ExecGraph) };
   }
 
-  /** The engine as a plan (see lib/builder/plan_file.ts). */
   /**
-   * The engine as a plan in memory (see lib/builder/plan_file.ts). Blocks the JS thread while it
+   * The engine as a plan in memory (see lib/runtime/plan_file.ts). Blocks the JS thread while it
    * copies the weights (about half a second for AlexNet's 244 MB); save() writes a file without
    * blocking and without a copy of the plan in memory.
    */

@@ -3,7 +3,7 @@
  * and takes inputs (the shape of onnxruntime-node's Tensor: `type`, `data`, `dims`, `size`).
  */
 import { argumentError } from '../errors';
-import type { IoDType } from '../builder/exec_graph';
+import type { IoDType } from '../types';
 
 /** The typed array of each host form: float32, float16 (its bits), uint8. */
 export type HostArray = Float32Array | Uint16Array | Uint8Array;

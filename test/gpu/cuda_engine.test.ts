@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Builder, Network, Runtime } from '../../lib';
 import type { Engine } from '../../lib';
-import { readPlan, writePlan } from '../../lib/builder/plan_file';
+import { readPlan, writePlan } from '../../lib/runtime/plan_file';
 import { Int8EntropyCalibrator2 } from '../../lib/calibration/calibrator';
 import { mnistSplit } from '../../lib/calibration/data';
 import { requireCuda } from '../support/cuda';

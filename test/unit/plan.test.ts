@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { crc32 } from 'zlib';
 import { Builder, Engine, Network, PlanError, readPlan, Runtime } from '../../lib';
-import { checkPlanGraph } from '../../lib/builder/plan_file';
+import { checkPlanGraph } from '../../lib/runtime/plan_file';
 import { checkDeviceArch } from '../../lib/runtime/engine';
 
 const NET = `

@@ -19,7 +19,7 @@
 import { promises as fsp } from 'fs';
 import { crc32 } from 'zlib';
 import { IOError, PlanError } from '../errors';
-import { ioDtype, type ExecGraph, type ExecTensor, type IoDType, type Precision } from './exec_graph';
+import { ioDtype, type ExecGraph, type ExecTensor, type IoDType, type Precision } from './graph_format';
 
 /** The plan format this package writes and the newest it reads. */
 export const PLAN_FORMAT_VERSION = 1;
