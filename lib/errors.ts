@@ -153,6 +153,31 @@ export function fromNative(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** Where an asynchronous call was made: captured when it is called, given to its error later. */
+export interface CallSite {
+  stack?: string;
+}
+
+/** The caller's stack (sharp's way): errors of native work would otherwise show no JavaScript frame. */
+export function callSite(): CallSite {
+  const site: CallSite = {};
+  Error.captureStackTrace(site, callSite);
+  return site;
+}
+
+/**
+ * fromNative(err), with the stack of the call that started the work (`site`): the frames of the
+ * caller's code follow the error's own first line.
+ */
+export function fromNativeAt(err: unknown, site: CallSite): Error {
+  const e = fromNative(err);
+  if (site.stack !== undefined) {
+    const frames = site.stack.split('\n').slice(1).join('\n');
+    e.stack = `${e.name}: ${e.message}\n${frames}`;
+  }
+  return e;
+}
+
 /** Describes a received value for an argument error: `'abc'`, `42`, `an Array`, `an instance of Foo`. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';

@@ -13,7 +13,7 @@ import {
   asCalibrator, Int8MinMaxCalibrator, type CalibrationContext, type Calibrator, type ObservingRunner, type TensorRTStyleCalibrator,
 } from '../calibration/calibrator';
 import { promises as fsp } from 'node:fs';
-import { argumentError, fromNative, IOError, TensorRTNodeError } from '../errors';
+import { argumentError, callSite, fromNativeAt, IOError, TensorRTNodeError } from '../errors';
 import { native } from '../native';
 import { uniformBytes, uniformData } from '../random_data';
 import { volume, type Network } from '../network';
@@ -286,6 +286,7 @@ export class Builder {
     const json = JSON.stringify(graph);
     const timingCache = this.timingCache === undefined ? undefined : await readTimingCache(this.timingCache);
     let handle;
+    const site = callSite();
     try {
       // The raw weights are handed over, not held here: the addon lets go of them once it has
       // prepared its own copy, so they can be collected while the backend builds.
@@ -295,7 +296,7 @@ export class Builder {
       const building = native().buildEngine(backend, json, weights, this.threads, { device: this.device, tuneBatch, timingCache });
       handle = await building;
     } catch (err) {
-      throw fromNative(err);
+      throw fromNativeAt(err, site);
     }
     const details = JSON.parse(native().engineInfo(handle).details) as EngineDetails;
     const engine = new Engine(handle, {

@@ -3,7 +3,7 @@
  * to other threads and come back as Promises; engine.dispose() / context.dispose() (or `using`)
  * free native memory early, finalizers free it otherwise.
  */
-import { argumentError, DisposedError, fromNative, IOError, PlanError, TensorRTNodeError } from '../errors';
+import { argumentError, callSite, DisposedError, fromNative, fromNativeAt, IOError, PlanError, TensorRTNodeError } from '../errors';
 import { backendOption, checkThreads, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { nodePrecisions, type ExecGraph, type IoDType, type Precision } from './graph_format';
 import { layoutPlan, readPlan, readPlanFileHead, writePlan, type PlanHeader, type PlanTensor } from './plan_file';
@@ -202,10 +202,11 @@ export class Engine {
       throw fromNative(err);
     }
     const layout = layoutPlan(this.planHeader(), Buffer.byteLength(this.graphJson, 'utf8'), sizes.weights, sizes.backend);
+    const site = callSite();
     try {
       await native().savePlan(handle, path, layout.head, nativeLayout(layout), this.graphJson);
     } catch (err) {
-      const e = fromNative(err);
+      const e = fromNativeAt(err, site);
       throw e instanceof TensorRTNodeError && e.code === 'E_IO' ? new IOError(e.message, path, { cause: err }) : e;
     }
   }
@@ -222,10 +223,11 @@ export class Engine {
     const h = head.header;
     checkPlanHere(h, options);
     let handle: NativeHandle;
+    const site = callSite();
     try {
       handle = await native().loadPlanFile(h.backend, head.graphJson, path, nativeLayout(h), head.crc, device, threads);
     } catch (err) {
-      throw fromNative(err);
+      throw fromNativeAt(err, site);
     }
     return engineFromPlan(handle, h, head.graphJson);
   }
@@ -461,6 +463,7 @@ export class ExecutionContext {
   private submit<T>(signal: unknown, start: (cancel?: NativeHandle) => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T]):
     Promise<T> {
     let result: Promise<T>;
+    const site = callSite();
     try {
       if (this.handle === undefined) throw new DisposedError('execution context');
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw argumentError('an AbortSignal', 'options.signal', signal);
@@ -472,7 +475,7 @@ export class ExecutionContext {
       const cancel = signal === undefined ? undefined : native().createCancelToken();
       const [pending, finish] = start(cancel);
       result = this.track(pending.then(finish, (err: unknown) => {
-        throw fromNative(err);
+        throw fromNativeAt(err, site);
       }), signal, cancel);
     } catch (err) {
       result = Promise.reject(fromNative(err));
@@ -732,10 +735,11 @@ export class Runtime {
     const h: PlanHeader = contents.header;
     checkPlanHere(h, options);
     let handle: NativeHandle;
+    const site = callSite();
     try {
       handle = await native().loadEngine(h.backend, contents.graphJson, contents.weights, contents.backend, device, threads);
     } catch (err) {
-      throw fromNative(err);
+      throw fromNativeAt(err, site);
     }
     return engineFromPlan(handle, h, contents.graphJson);
   }

@@ -96,4 +96,17 @@ describe('execution context: run(), AbortSignal, maxQueue', function () {
     assert.throws(() => slow.createContext({ maxQueue: 'x' as never }), { name: 'TypeError' });
     ctx.dispose();
   });
+
+  it("errors of native work carry the caller's stack (sharp's way)", async function callerOfTheFailingInference() {
+    const ctx = slow.createContext();
+    process.env.TRTN_CPU_ARENA_LIMIT = '16';
+    try {
+      const err: Error = await ctx.infer({ data: new Float32Array(1024 * 1024) }).then(() => new Error('resolved'), (e: unknown) => e as Error);
+      assert.equal((err as { code?: string }).code, 'E_OUT_OF_MEMORY');
+      assert.match(err.stack ?? '', /callerOfTheFailingInference/, err.stack);
+    } finally {
+      delete process.env.TRTN_CPU_ARENA_LIMIT;
+      ctx.dispose();
+    }
+  });
 });
