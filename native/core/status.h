@@ -35,7 +35,7 @@ enum class Code {
 const char* code_name(Code code);
 
 /// Result of a native operation: ok, or a code and a human-readable message.
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}

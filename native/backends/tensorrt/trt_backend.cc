@@ -237,7 +237,7 @@ Status read_section(const std::vector<uint8_t>& bytes, Section* s) {
   s->format = static_cast<int>(format);
   s->tensorrt_version = static_cast<int>(version);
   s->sm = static_cast<int>(sm);
-  json::opt_string(header, "device", "tensorrt plan section", &s->device_name);
+  (void)json::opt_string(header, "device", "tensorrt plan section", &s->device_name);  // informational: a plan without it loads
   s->engine.assign(bytes.begin() + 12 + n, bytes.end());
   if (s->engine.empty()) return Status(Code::kPlanCorrupt, "the tensorrt plan section holds no engine");
   return Status::ok();
