@@ -1,4 +1,5 @@
 /** Seeded random input data (bench, infer --random, calibration on random data): floats, or bytes for image inputs. */
+import { toFloat16 } from './float16';
 
 /**
  * `n` values uniform in [-1, 1) from a xorshift32 generator seeded by `seed`: the same values on
@@ -32,9 +33,10 @@ export function uniformBytes(n: number, seed: number): Uint8Array {
 }
 
 /**
- * Random data for an engine input of host form `dtype`: bytes for uint8 image inputs, else
- * float32 values uniform in [-1, 1).
+ * Random data for an engine input of host form `dtype`: bytes for uint8 image inputs, else values
+ * uniform in [-1, 1) (as float16 bits for float16 inputs).
  */
-export function randomInputData(dtype: 'float32' | 'float16' | 'uint8' | undefined, n: number, seed: number): Float32Array | Uint8Array {
-  return dtype === 'uint8' ? uniformBytes(n, seed) : uniformData(n, seed);
+export function randomInputData(dtype: 'float32' | 'float16' | 'uint8' | undefined, n: number, seed: number): Float32Array | Uint16Array | Uint8Array {
+  if (dtype === 'uint8') return uniformBytes(n, seed);
+  return dtype === 'float16' ? toFloat16(uniformData(n, seed)) : uniformData(n, seed);
 }

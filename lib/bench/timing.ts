@@ -8,7 +8,7 @@
 import * as os from 'os';
 import { devices } from '../device';
 import { randomInputData } from '../random_data';
-import type { BenchOptions, Engine, ExecutionContext } from '../runtime/engine';
+import type { BenchOptions, Engine, ExecutionContext, HostArray } from '../runtime/engine';
 import type { BenchResult, BenchSettings, DeviceRecord, TimeStats } from './result';
 
 /** One timed inference (the rows of --exportTimes). */
@@ -78,11 +78,14 @@ export async function timeInferences(engine: Engine, o: TimingOptions):
     for (let s = 0; s < o.streams; s++) contexts.push(engine.createContext());
     // Without transfers nothing is copied, so no host arrays are made (a batch of 65536 images
     // would need gigabytes of them).
-    const inputs: Record<string, Float32Array | Uint8Array> = {};
+    const inputs: Record<string, HostArray> = {};
     if (o.dataTransfers) engine.inputs.forEach((t, k) => { inputs[t.name] = randomInputData(t.dtype, o.batch * volume(t.dims), o.seed + k); });
     const options = contexts.map((): BenchOptions => ({
       batchSize: o.batch, transfers: o.dataTransfers, cudaGraph: o.useCudaGraph,
-      ...(o.dataTransfers ? { outputs: Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(o.batch * volume(t.dims))])) } : {}),
+      ...(o.dataTransfers ? { outputs: Object.fromEntries(engine.outputs.map((t) => {
+        const n = o.batch * volume(t.dims);
+        return [t.name, t.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n)];
+      })) } : {}),
     }));
     // Warm-up: every context at least once (the first run allocates and captures its graph).
     const warmStart = performance.now();

@@ -11,7 +11,7 @@ import { benchEngine, traceAverages, type InferenceTime, type TimingOptions } fr
 import { gpuList, mpiRank, rankDevice, runOnGpus, workerBarrier, type RankInfo } from '../bench/multi';
 import type { BenchResult, TimeStats } from '../bench/result';
 import { randomInputData } from '../random_data';
-import type { BenchOptions, ExecutionContext } from '../runtime/engine';
+import type { BenchOptions, ExecutionContext, HostArray } from '../runtime/engine';
 import { TensorRTNodeError } from '../errors';
 import { count, human } from './format';
 import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
@@ -90,7 +90,7 @@ export interface BenchProfile {
 }
 
 /** Mean per-layer times over `runs` profiled inferences. */
-async function profileLayers(ctx: ExecutionContext, inputs: Record<string, Float32Array | Uint8Array>,
+async function profileLayers(ctx: ExecutionContext, inputs: Record<string, HostArray>,
   options: BenchOptions, runs: number): Promise<BenchProfile> {
   let sums: number[] = [];
   let reformat = 0;
@@ -278,7 +278,7 @@ function exportDoc(result: BenchResult, times: readonly InferenceTime[]): unknow
 async function profileOf(engine: import('../runtime/engine').Engine, o: TimingOptions, runs: number): Promise<BenchProfile> {
   const ctx = engine.createContext();
   try {
-    const inputs: Record<string, Float32Array | Uint8Array> = {};
+    const inputs: Record<string, HostArray> = {};
     engine.inputs.forEach((t, k) => { inputs[t.name] = randomInputData(t.dtype, o.batch * t.dims.reduce((a, b) => a * b, 1), o.seed + k); });
     return await profileLayers(ctx, inputs, { batchSize: o.batch, transfers: o.dataTransfers }, runs);
   } finally {

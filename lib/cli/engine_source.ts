@@ -3,7 +3,7 @@
  * (a plan file is loaded; a prototxt is imported and built).
  */
 import { promises as fsp } from 'fs';
-import { Builder } from '../builder/builder';
+import { Builder, type BuildConfig } from '../builder/builder';
 import type { Precision } from '../builder/exec_graph';
 import { INPUT_FORMATS, type InputFormat, type InputOptions } from '../builder/input_format';
 import { backendStatus, type BackendChoice } from '../backends';
@@ -36,8 +36,24 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = [
   { name: 'timingCache', type: 'string', value: 'file.json', help: 'cuda: reuse and update a timing cache of tactics (rebuilds skip timing)' },
   { name: 'tuneBatch', type: 'string', value: 'N', help: 'cuda: the batch tactics are timed at (default: the max batch, at most 128; sweep uses the same)' },
   { name: 'verbose', type: 'boolean', help: 'Show what the builder chose: the tactic and time of every layer' },
+  { name: 'inputIOFormats', type: 'string', value: 'fp32|fp16', help: 'The form float inputs cross to the device in (trtexec\'s flag): fp16 halves the bytes copied (converted on the device)', default: 'fp32' },
+  { name: 'outputIOFormats', type: 'string', value: 'fp32|fp16', help: 'The form outputs come back in: fp16 halves the bytes copied (`infer -o` still writes float32 .npy files)', default: 'fp32' },
   ...INPUT_OPTIONS,
 ];
+
+/** --inputIOFormats / --outputIOFormats as BuildConfig.ioFormats (undefined when both are fp32). */
+export function ioFormatOptions(spec: CommandSpec, values: ParsedArgs['values']): BuildConfig['ioFormats'] {
+  const read = (name: 'inputIOFormats' | 'outputIOFormats'): 'float32' | 'float16' => {
+    const v = (values[name] as string | undefined) ?? 'fp32';
+    // trtexec writes `fp16:chw`: the layout part is accepted when it is chw (the only one here).
+    const m = /^(fp32|fp16)(:chw)?$/.exec(v);
+    if (m === null) throw new UsageError(`tensorrt-node ${spec.name}: --${name} is fp32 or fp16 (trtexec's fp16:chw also reads), got '${v}'`);
+    return m[1] === 'fp16' ? 'float16' : 'float32';
+  };
+  const inputs = read('inputIOFormats');
+  const outputs = read('outputIOFormats');
+  return inputs === 'float32' && outputs === 'float32' ? undefined : { inputs, outputs };
+}
 
 const INPUT_DETAIL_OPTIONS = ['mean', 'meanFile', 'scale', 'imageSize', 'networkOrder'] as const;
 
@@ -147,9 +163,10 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
   const { precision, backend, seed } = engineChoices(spec, values);
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   const input = inputOptions(spec, values);
+  const ioFormats = ioFormatOptions(spec, values);
   if (await isPlan(file)) {
     for (const o of ['weights', 'precision', 'no-optimize', 'calib', 'allowMixedPrecision', 'timingCache', 'tuneBatch', 'inputFormat',
-      ...INPUT_DETAIL_OPTIONS]) {
+      'inputIOFormats', 'outputIOFormats', ...INPUT_DETAIL_OPTIONS]) {
       if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
     }
     const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
@@ -185,6 +202,7 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
     ...(calib !== undefined ? { calibrationCache: calib } : {}),
     ...(values.allowMixedPrecision === true ? { allowMixedPrecision: true } : {}),
     ...(input !== undefined ? { input } : {}),
+    ...(ioFormats !== undefined ? { ioFormats } : {}),
   });
   log(`built ${net.name || file} for the ${engine.backend} backend, ${precision}, max batch ${engine.maxBatchSize} ` +
     `in ${((performance.now() - t0) / 1000).toFixed(2)} s`);

@@ -2,9 +2,10 @@
 import { constants as fsConstants, promises as fsp } from 'fs';
 import * as path from 'path';
 import { IOError } from '../errors';
+import { fromFloat16, toFloat16 } from '../float16';
 import { readNpy, writeNpy } from '../npy';
 import { randomInputData } from '../random_data';
-import type { Engine } from '../runtime/engine';
+import type { Engine, HostArray } from '../runtime/engine';
 import { count, shape as fmtShape } from './format';
 import { batchOption, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
 import { formatHelp, parseCommand, UsageError, type CommandSpec } from './options';
@@ -34,7 +35,7 @@ export const INFER: CommandSpec = {
   ],
 };
 
-async function loadInputs(engine: Engine, specs: string[], names: readonly string[]): Promise<{ inputs: Record<string, Float32Array | Uint8Array>; batch: number }> {
+async function loadInputs(engine: Engine, specs: string[], names: readonly string[]): Promise<{ inputs: Record<string, HostArray>; batch: number }> {
   const byName = new Map<string, string>();
   for (const s of specs) {
     const eq = s.indexOf('=');
@@ -44,7 +45,7 @@ async function loadInputs(engine: Engine, specs: string[], names: readonly strin
     byName.set(name, file);
   }
   for (const n of names) if (!byName.has(n)) throw new UsageError(`tensorrt-node infer: no --input for '${n}'`);
-  const inputs: Record<string, Float32Array | Uint8Array> = {};
+  const inputs: Record<string, HostArray> = {};
   let batch = -1;
   for (const t of engine.inputs) {
     const file = byName.get(t.name) as string;
@@ -60,7 +61,7 @@ async function loadInputs(engine: Engine, specs: string[], names: readonly strin
     }
     if (batch !== -1 && n !== batch) throw new UsageError(`tensorrt-node infer: inputs disagree on the batch (${batch} and ${n})`);
     batch = n;
-    inputs[t.name] = t.dtype === 'uint8' ? arr.uint8 as Uint8Array : arr.data;
+    inputs[t.name] = t.dtype === 'uint8' ? arr.uint8 as Uint8Array : t.dtype === 'float16' ? toFloat16(arr.data) : arr.data;
   }
   return { inputs, batch };
 }
@@ -132,7 +133,7 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
   const to = target as OutputTarget;
   const ctx = engine.createContext();
   try {
-    let inputs: Record<string, Float32Array | Uint8Array>;
+    let inputs: Record<string, HostArray>;
     if (random) {
       inputs = {};
       engine.inputs.forEach((t, i) => { inputs[t.name] = randomInputData(t.dtype, randomBatch * t.dims.reduce((a, b) => a * b, 1), seed + i); });
@@ -144,7 +145,9 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
     const n = random ? randomBatch : batch;
     for (const t of engine.outputs) {
       const file = to.fileOf(t.name);
-      await writeNpy(file, [n, ...t.dims], outputs[t.name]);
+      const values = outputs[t.name];
+      // float16 outputs (--outputIOFormats fp16) are written as float32 values.
+      await writeNpy(file, [n, ...t.dims], values instanceof Uint16Array ? fromFloat16(values) : values as Float32Array);
       out(`${t.name} [${[n, ...t.dims].join(', ')}] -> ${file}`);
     }
   } finally {

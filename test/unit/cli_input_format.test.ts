@@ -109,4 +109,36 @@ layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_p
       assert.match(r.err, message);
     }
   });
+
+  it('--inputIOFormats / --outputIOFormats fp16: a float16-I/O plan; infer converts .npy float32 in and out; bench and --random run', async () => {
+    const plan = path.join(dir, 'lenet-f16.plan');
+    const built = await run('build', LENET, '--weights', LENET_WEIGHTS, '--backend', 'cpu', '--batch', '4',
+      '--inputIOFormats', 'fp16:chw', '--outputIOFormats', 'fp16', '-o', plan);
+    assert.equal(built.code, 0, built.err);
+    const engine = await (await import('../../lib')).Engine.load(plan);
+    assert.deepEqual([engine.inputs[0].dtype, engine.outputs[0].dtype], ['float16', 'float16']);
+    engine.dispose();
+    const { test } = mnistSplit();
+    const input = path.join(dir, 'digits-f32.npy');
+    await writeNpy(input, [4, 1, 28, 28], test.images.subarray(0, 4 * 784));
+    const out = path.join(dir, 'prob-f16.npy');
+    const inferred = await run('infer', plan, '--input', input, '-o', out);
+    assert.equal(inferred.code, 0, inferred.err);
+    const prob = await readNpy(out);
+    assert.deepEqual(prob.shape, [4, 10]);
+    // The float32 engine's scores, to float16's precision.
+    const net = await Network.fromCaffe(LENET, { weights: LENET_WEIGHTS });
+    const f32 = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 4 });
+    const want = (await f32.createContext().infer({ data: test.images.subarray(0, 4 * 784) })).prob;
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(prob.data[i] - want[i]) <= 2e-3, `${i}: ${prob.data[i]} vs ${want[i]}`);
+    f32.dispose();
+    assert.equal((await run('infer', plan, '--random', '-o', path.join(dir, 'r.npy'))).code, 0);
+    assert.equal((await run('bench', plan, '--batch', '2', '--duration', '0.1', '--warmUp', '10')).code, 0);
+    const bad = await run('build', LENET, '--backend', 'cpu', '--inputIOFormats', 'int8', '-o', path.join(dir, 'x.plan'));
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--inputIOFormats is fp32 or fp16 \(trtexec's fp16:chw also reads\), got 'int8'/);
+    const onPlan = await run('infer', plan, '--random', '--outputIOFormats', 'fp16', '-o', path.join(dir, 'y.npy'));
+    assert.equal(onPlan.code, 2);
+    assert.match(onPlan.err, /--outputIOFormats applies to prototxt files, not plans/);
+  });
 });
