@@ -127,84 +127,84 @@ class BuildJob : public BackgroundJob {
   std::unique_ptr<Engine> engine_;
 };
 
-class LoadJob : public BackgroundJob {
+/// Loads an engine from a plan's sections: the graph, then the weights and backend section from
+/// wherever the subclass reads them (read_sections), then the backend.
+class LoadJobBase : public BackgroundJob {
  public:
-  LoadJob(napi_env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section,
-          int device, int threads)
-      : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), device_(device), threads_(threads), weights_(weights.Data()),
-        weights_size_(weights.ByteLength()), section_(section.Data()), section_size_(section.ByteLength()),
-        weights_ref_(env, weights), section_ref_(env, section) {}
+  LoadJobBase(napi_env env, const Backend* backend, std::string graph, int device, int threads)
+      : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), device_(device), threads_(threads) {}
 
  protected:
-  Status run(EnvLink& link) override {
+  virtual Status read_sections(EnvLink& link, WeightStore* weights, std::vector<uint8_t>* section) = 0;
+
+  Status run(EnvLink& link) final {
     auto graph = std::make_shared<Graph>();
     Status st = parse_graph(graph_json_, graph.get());
     if (!st.is_ok()) return Status(Code::kPlanCorrupt, "graph section: " + st.message());
     auto store = std::make_shared<WeightStore>();
     BuildInput in;
-    {
-      Borrow borrow(link);
-      if (!borrow.ok()) return gone();
-      st = WeightStore::deserialize(weights_, weights_size_, store.get());
-      if (!st.is_ok()) return st;
-      in.backend_section.assign(section_, section_ + section_size_);
-    }
+    if (!(st = read_sections(link, store.get(), &in.backend_section)).is_ok()) return st;
     in.graph = graph;
     in.weights = store;
     in.device = device_;
     in.threads = threads_;
     return backend_->load(in, &engine_);
   }
-  napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
+  napi_value value(napi_env env) final { return wrap_engine(env, std::move(engine_), backend_->name); }
+
+ private:
+  const Backend* backend_;
+  std::string graph_json_;
+  int device_, threads_;
+  std::unique_ptr<Engine> engine_;
+};
+
+/// Loads from a plan in JavaScript memory (read while the environment lives).
+class LoadJob : public LoadJobBase {
+ public:
+  LoadJob(napi_env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section,
+          int device, int threads)
+      : LoadJobBase(env, backend, std::move(graph), device, threads), weights_(weights.Data()),
+        weights_size_(weights.ByteLength()), section_(section.Data()), section_size_(section.ByteLength()),
+        weights_ref_(env, weights), section_ref_(env, section) {}
+
+ protected:
+  Status read_sections(EnvLink& link, WeightStore* weights, std::vector<uint8_t>* section) override {
+    Borrow borrow(link);
+    if (!borrow.ok()) return gone();
+    Status st = WeightStore::deserialize(weights_, weights_size_, weights);
+    if (st.is_ok()) section->assign(section_, section_ + section_size_);
+    return st;
+  }
   void release(napi_env env) override {
     weights_ref_.reset(env);
     section_ref_.reset(env);
   }
 
  private:
-  const Backend* backend_;
-  std::string graph_json_;
-  int device_, threads_;
   const uint8_t* weights_;
   size_t weights_size_;
   const uint8_t* section_;
   size_t section_size_;
   JsRef weights_ref_, section_ref_;
-  std::unique_ptr<Engine> engine_;
 };
 
-/// Loads an engine from a plan file, streaming its weights (core/plan_io.h).
-class LoadFileJob : public BackgroundJob {
+/// Loads from a plan file, streaming its weights (core/plan_io.h).
+class LoadFileJob : public LoadJobBase {
  public:
   LoadFileJob(napi_env env, const Backend* backend, std::string graph, std::string path, PlanLayout layout, uint32_t crc,
               int device, int threads)
-      : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), path_(std::move(path)), layout_(layout), crc_(crc),
-        device_(device), threads_(threads) {}
+      : LoadJobBase(env, backend, std::move(graph), device, threads), path_(std::move(path)), layout_(layout), crc_(crc) {}
 
  protected:
-  Status run(EnvLink& /*link*/) override {
-    auto graph = std::make_shared<Graph>();
-    Status st = parse_graph(graph_json_, graph.get());
-    if (!st.is_ok()) return Status(Code::kPlanCorrupt, "graph section: " + st.message());
-    auto store = std::make_shared<WeightStore>();
-    BuildInput in;
-    st = read_plan_file(path_, layout_, crc_, store.get(), &in.backend_section);
-    if (!st.is_ok()) return st;
-    in.graph = graph;
-    in.weights = store;
-    in.device = device_;
-    in.threads = threads_;
-    return backend_->load(in, &engine_);
+  Status read_sections(EnvLink& /*link*/, WeightStore* weights, std::vector<uint8_t>* section) override {
+    return read_plan_file(path_, layout_, crc_, weights, section);
   }
-  napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
 
  private:
-  const Backend* backend_;
-  std::string graph_json_, path_;
+  std::string path_;
   PlanLayout layout_;
   uint32_t crc_;
-  int device_, threads_;
-  std::unique_ptr<Engine> engine_;
 };
 
 /// Writes an engine's plan file (core/plan_io.h) on a background thread.

@@ -13,14 +13,6 @@
 
 namespace trtn::cuda {
 
-// The shared GPU utilities (native/gpu/), as the cuda backend's own names.
-using gpu::cuda_status;
-using gpu::DeviceBuffer;
-using gpu::memory_report;
-using gpu::PinnedAllocator;
-using gpu::PinnedBuffer;
-using gpu::select_device;
-
 // ---- element access ---------------------------------------------------------------------------
 
 /// Storage type for an Elem.
