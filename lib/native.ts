@@ -53,6 +53,7 @@ export interface NativeRunTiming {
   computeMs?: number;
   d2hMs?: number;
   enqueueMs?: number;
+  queueMs?: number;
   layers?: Array<{ name: string; op: string; ms: number }>;
   reformatMs?: number;
   /** A benchmark loop (options.count): one entry per inference; GPU times are 0 unless `gpu`. */

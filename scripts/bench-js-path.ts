@@ -6,7 +6,9 @@
  *   f32-inflight     the same with `--inflight` calls outstanding (a service with several requests)
  *   f32-pinned       float32 inputs and outputs in engine.createInputs / createOutputs arrays (used in
  *                    place: no host copy), `--inflight` calls outstanding, one array set per call
- *   batch1-overhead  batch 1, one call at a time: host latency minus GPU compute time
+ *   batch1-overhead  batch 1, one call at a time: host latency minus GPU compute time (a lone call in
+ *                    pinned memory runs in place: no staging copies; batch1-staged: the same with
+ *                    TRTN_CUDA_NO_IN_PLACE=1, the staging slots' copies)
  *   u8-...           the same network taking uint8 BGR images (preprocessed on the device):
  *                    u8-pinned (the issue's bar: >= 0.85x) and u8-batch1-overhead (<= 40 us)
  *   fs-under-load    fs.promises.readFile latency while 6 contexts infer in a loop
@@ -42,7 +44,7 @@ interface Row {
   readonly latencyMs?: number;
   readonly hostOverheadMs?: number;
   /** Medians of the calls' GPU times (H2D, compute, D2H; ms) and host submit time, when the backend has them. */
-  readonly phases?: { readonly h2dMs: number; readonly computeMs: number; readonly d2hMs: number; readonly enqueueMs: number };
+  readonly phases?: { readonly h2dMs: number; readonly computeMs: number; readonly d2hMs: number; readonly enqueueMs: number; readonly queueMs: number };
   readonly calls: number;
   readonly note?: string;
 }
@@ -105,7 +107,7 @@ async function timedCalls(ctx: ExecutionContext, sets: readonly CallSet[], batch
   const phase = (k: keyof RunTiming) => median(timings.map((t) => t[k]));
   return {
     imagesPerSecond: (calls * batch) / wall, latencyMs: median(latencies), calls,
-    ...(timings.length > 0 ? { phases: { h2dMs: phase('h2dMs'), computeMs: phase('computeMs'), d2hMs: phase('d2hMs'), enqueueMs: phase('enqueueMs') } } : {}),
+    ...(timings.length > 0 ? { phases: { h2dMs: phase('h2dMs'), computeMs: phase('computeMs'), d2hMs: phase('d2hMs'), enqueueMs: phase('enqueueMs'), queueMs: phase('queueMs') } } : {}),
   };
 }
 
@@ -163,9 +165,14 @@ async function measure(engine: Engine, prefix: string, batch: number, seconds: n
   if (batch > 1) {
     const one = engine.createContext();
     const c1 = await gpuComputeMs(one, 1, seconds / 2);
-    const r = await timedCalls(one, pinned(1, 1), 1, seconds);
-    rows.push({ variant: `${prefix}-batch1-overhead`, batch: 1, imagesPerSecond: r.imagesPerSecond, latencyMs: r.latencyMs,
-      hostOverheadMs: r.latencyMs - c1, phases: r.phases, calls: r.calls, note: `createInputs arrays, one call at a time; GPU compute ${c1.toFixed(4)} ms` });
+    for (const staged of [false, true]) {
+      if (staged) process.env.TRTN_CUDA_NO_IN_PLACE = '1';
+      const r = await timedCalls(one, pinned(1, 1), 1, seconds);
+      delete process.env.TRTN_CUDA_NO_IN_PLACE;
+      rows.push({ variant: `${prefix}-batch1-${staged ? 'staged' : 'overhead'}`, batch: 1, imagesPerSecond: r.imagesPerSecond, latencyMs: r.latencyMs,
+        hostOverheadMs: r.latencyMs - c1, phases: r.phases, calls: r.calls,
+        note: `createInputs arrays, one call at a time${staged ? ', TRTN_CUDA_NO_IN_PLACE=1' : ''}; GPU compute ${c1.toFixed(4)} ms` });
+    }
     one.dispose();
   }
   ctx.dispose();
@@ -191,14 +198,14 @@ async function main(): Promise<void> {
   const fsLoad = await fsUnderLoad(engine, Math.min(batch, 8));
   const gpu = devices().devices[0];
   console.log(`${model} ${precision} batch ${batch} on ${engine.backend}${gpu ? ` (${gpu.name})` : ''}`);
-  console.log('variant              batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue ms');
+  console.log('variant              batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue / queue ms');
   for (const r of rows) {
     const p = r.phases;
     console.log(`${r.variant.padEnd(20)} ${String(r.batch).padStart(5)} ${r.imagesPerSecond.toFixed(0).padStart(10)} ` +
       `${r.ofGpuCompute === undefined ? '' : r.ofGpuCompute.toFixed(3)}`.padEnd(17) +
       `${r.latencyMs === undefined ? '' : r.latencyMs.toFixed(4)}`.padStart(10) +
       `${r.hostOverheadMs === undefined ? '' : r.hostOverheadMs.toFixed(4)}`.padStart(19) +
-      (p === undefined ? '' : `   ${[p.h2dMs, p.computeMs, p.d2hMs, p.enqueueMs].map((x) => x.toFixed(4)).join(' / ')}`));
+      (p === undefined ? '' : `   ${[p.h2dMs, p.computeMs, p.d2hMs, p.enqueueMs, p.queueMs].map((x) => x.toFixed(4)).join(' / ')}`));
   }
   console.log(`fs.readFile with 6 contexts inferring in a loop: median ${fsLoad.medianMs.toFixed(3)} ms, max ${fsLoad.maxMs.toFixed(3)} ms`);
   const doc = {

@@ -358,6 +358,11 @@ export interface RunTiming {
   readonly d2hMs: number;
   /** Host time to submit the inference (staging, copies and launches enqueued) before waiting for the GPU. */
   readonly enqueueMs: number;
+  /**
+   * Host time the call waited on its context before it was submitted: behind earlier calls, or for
+   * the context's thread to wake (ms; 0 from the benchmark loops).
+   */
+  readonly queueMs: number;
 }
 
 /** One layer's time in a profiled infer(). */
@@ -447,7 +452,7 @@ export class ExecutionContext {
         if (t?.runs === undefined) throw new TensorRTNodeError('E_INTERNAL', 'the addon returned no benchmark runs');
         const n = t.runs.computeMs.length;
         if (t.gpu === true && n > 0) {
-          this.lastTiming = { h2dMs: t.runs.h2dMs[n - 1], computeMs: t.runs.computeMs[n - 1], d2hMs: t.runs.d2hMs[n - 1], enqueueMs: t.runs.enqueueMs[n - 1] };
+          this.lastTiming = { h2dMs: t.runs.h2dMs[n - 1], computeMs: t.runs.computeMs[n - 1], d2hMs: t.runs.d2hMs[n - 1], enqueueMs: t.runs.enqueueMs[n - 1], queueMs: 0 };
         }
         return { runs: t.runs, gpu: t.gpu === true };
       }];
@@ -558,7 +563,7 @@ export class ExecutionContext {
       return [native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), histograms,
         { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false, cancel }), (t) => {
         const timing = t?.computeMs === undefined ? undefined :
-          { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0 };
+          { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0, queueMs: t.queueMs ?? 0 };
         const layers = profile && t?.layers !== undefined ? { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 } : undefined;
         this.lastTiming = timing;
         if (layers !== undefined) this.lastProfile = layers;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -94,7 +95,8 @@ struct ExecuteIo {
 class ExecuteJob : public Job {
  public:
   ExecuteJob(napi_env env, std::shared_ptr<ContextState> state, ExecuteRequest request, ExecuteIo io)
-      : Job(env), state_(std::move(state)), request_(std::move(request)), io_(std::move(io)) {}
+      : Job(env), state_(std::move(state)), request_(std::move(request)), io_(std::move(io)),
+        called_(std::chrono::steady_clock::now()) {}
 
   /// Lane: takes the call; false when it was cancelled while it waited (it then rejects E_ABORTED).
   bool take() {
@@ -122,7 +124,9 @@ class ExecuteJob : public Job {
       set_status(ctx->execute_many(inf, request_.count, request_.depth, &runs_));
       return false;
     }
+    const auto start = std::chrono::steady_clock::now();
     Status st = ctx->submit(&inf);
+    inf.timing.queue_ms = std::chrono::duration<double, std::milli>(start - called_).count();
     set_status(st);
     return st.is_ok();
   }
@@ -146,6 +150,7 @@ class ExecuteJob : public Job {
   ExecuteRequest request_;
   ExecuteIo io_;
   std::vector<QueuedRun> runs_;
+  std::chrono::steady_clock::time_point called_;  // when execute() was called (the timing's queueMs)
 };
 
 napi_value ExecuteJob::value(napi_env raw_env) {
@@ -192,6 +197,7 @@ Napi::Value ExecuteJob::timing_value(Napi::Env env) const {
     t.Set("computeMs", timing.compute_ms);
     t.Set("d2hMs", timing.d2h_ms);
     t.Set("enqueueMs", timing.enqueue_ms);
+    t.Set("queueMs", timing.queue_ms);
   }
   if (layers.valid) {
     const Graph& g = state_->engine->graph();
@@ -399,6 +405,8 @@ Status capture_io(Napi::Env env, ContextState& state, const std::vector<Napi::Ty
     io->out_bytes.push_back(copy_back ? bytes(g.outputs[i]) : 0);
     io->out_refs.emplace_back(env, outputs[i]);
   }
+  host.pinned = state.engine->host_allocator()->pinned() &&
+                std::all_of(io->held.begin(), io->held.end(), [](const std::shared_ptr<HostBlock>& b) { return b->pinned; });
   return Status::ok();
 }
 

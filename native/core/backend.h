@@ -22,6 +22,9 @@ struct RunTiming {
   double h2d_ms = 0, compute_ms = 0, d2h_ms = 0;
   /// Host time to submit the inference (staging, copies and launches enqueued), before waiting for it.
   double enqueue_ms = 0;
+  /// Host time the call waited on its context before it was submitted (behind earlier calls, or for
+  /// the lane to wake); the addon sets it, 0 elsewhere.
+  double queue_ms = 0;
 };
 
 /// Per-layer times of the last execute, when profiling is on (trtexec's --dumpProfile): one entry
@@ -51,6 +54,9 @@ struct RunOptions {
 struct HostIo {
   std::vector<const void*> inputs;
   std::vector<void*> outputs;
+  /// Every array is pinned memory of the engine's host_allocator() (which a GPU addresses directly:
+  /// a lone call's compute may then read and write it in place, gpu/run_loop.h).
+  bool pinned = false;
 };
 
 /// One inference as a context runs it: what to run, and what it measured.

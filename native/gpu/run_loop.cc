@@ -56,7 +56,7 @@ Status RunLoop::reserve(Slot& s, int batch) {
   if (s.ev[0] == nullptr) {
     for (cudaEvent_t& ev : s.ev) TRTN_CUDA_TRY(cudaEventCreate(&ev));
   }
-  if (batch <= s.capacity) return Status::ok();
+  if (batch <= s.capacity || batch == 0) return Status::ok();
   size_t in = 0, out = 0;
   for (size_t b : in_bytes_) in += (b * batch + 255) / 256 * 256;
   for (size_t b : out_bytes_) out += (b * batch + 255) / 256 * 256;
@@ -82,8 +82,9 @@ Status RunLoop::submit(Inference* inf, DeviceCompute& compute) {
   }
   const int slot = free_.front();
   Slot& s = slots_[slot];
-  Status st = reserve(s, inf->batch);
-  if (st.is_ok()) st = enqueue(inf, s, slot, compute);
+  s.in_place = inf->lone && inf->options.transfers && inf->io.pinned && compute.in_place_ok(*inf);
+  Status st = reserve(s, s.in_place ? 0 : inf->batch);  // in place: the events only
+  if (st.is_ok()) st = s.in_place ? enqueue_in_place(inf, s, slot, compute) : enqueue(inf, s, slot, compute);
   if (!st.is_ok()) {
     // Whatever was enqueued must finish before the caller's memory may go.
     for (cudaStream_t stream : {in_stream_, compute_, out_stream_}) cudaStreamSynchronize(stream);
@@ -93,7 +94,6 @@ Status RunLoop::submit(Inference* inf, DeviceCompute& compute) {
   free_.pop_front();
   flight_.push_back(slot);
   ++in_flight_;
-  s.submitted = start;
   inf->timing = RunTiming{};
   inf->timing.enqueue_ms = since_ms(start);
   return Status::ok();
@@ -136,6 +136,14 @@ Status RunLoop::enqueue(Inference* inf, Slot& s, int slot, DeviceCompute& comput
   return Status::ok();
 }
 
+Status RunLoop::enqueue_in_place(Inference* inf, Slot& s, int slot, DeviceCompute& compute) {
+  const std::vector<const void*>& in = inf->io.inputs;
+  const std::vector<void*>& out = inf->io.outputs;
+  TRTN_CUDA_TRY(cudaEventRecord(s.ev[2], compute_));
+  if (Status st = compute.enqueue(*inf, slot, in, out, compute_); !st.is_ok()) return st;
+  return TRTN_CUDA_STATUS(cudaEventRecord(s.ev[3], compute_));
+}
+
 Status RunLoop::wait(Inference* inf, DeviceCompute& compute) {
   if (flight_.empty()) return Status(Code::kInternal, "run loop: wait without an inference in flight");
   const int slot = flight_.front();
@@ -143,11 +151,15 @@ Status RunLoop::wait(Inference* inf, DeviceCompute& compute) {
   free_.push_back(slot);
   --in_flight_;
   Slot& s = slots_[slot];
-  if (Status st = TRTN_CUDA_STATUS(cudaEventSynchronize(s.ev[5])); !st.is_ok()) return fail(st);
-  float ms[3] = {0, 0, 0};
-  for (int k = 0; k < 3; ++k) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], s.ev[2 * k], s.ev[2 * k + 1]));
-  const double enqueue_ms = inf->timing.enqueue_ms;
-  inf->timing = RunTiming{true, ms[0], ms[1], ms[2], enqueue_ms};
+  if (Status st = TRTN_CUDA_STATUS(cudaEventSynchronize(s.ev[s.in_place ? 3 : 5])); !st.is_ok()) return fail(st);
+  float ms[3] = {0, 0, 0};  // in place: the copies are part of the compute
+  for (int k = s.in_place ? 1 : 0; k < (s.in_place ? 2 : 3); ++k) {
+    TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], s.ev[2 * k], s.ev[2 * k + 1]));
+  }
+  inf->timing.valid = true;  // enqueue_ms and queue_ms were set when it was submitted
+  inf->timing.h2d_ms = ms[0];
+  inf->timing.compute_ms = ms[1];
+  inf->timing.d2h_ms = ms[2];
   return compute.completed(*inf);
 }
 

@@ -2,7 +2,10 @@
 // inference gets a staging slot (device buffers for its inputs and outputs in their host form,
 // and six events), its copies in run on an input stream, its compute on the compute stream, its
 // copies out on an output stream. So the copies of inference N+1 overlap the compute of N, and
-// throughput with copies approaches max(copy, compute) instead of their sum. A failed wait leaves
+// throughput with copies approaches max(copy, compute) instead of their sum. A lone call (nothing
+// to overlap with) whose host memory is pinned skips the staging: the compute reads its inputs
+// from, and writes its outputs to, the host memory itself (one launch, batch-1 latency), where the
+// backend can (DeviceCompute::addresses_host_memory). A failed wait leaves
 // the context unusable (the stream's state is unknown): later calls say why.
 #pragma once
 
@@ -29,6 +32,9 @@ class DeviceCompute {
   /// cuda backend caches a CUDA graph per batch size and slot).
   virtual Status enqueue(Inference& inf, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
                          cudaStream_t stream) = 0;
+  /// True when enqueue may be given `inf`'s pinned host memory (mapped into the device's address
+  /// space) as `in` and `out`: the compute then does the copies itself.
+  virtual bool in_place_ok(const Inference& /*inf*/) const { return false; }
   /// After `inf` completed: read what the compute measured (the cuda backend's per-layer profile).
   virtual Status completed(Inference& /*inf*/) { return Status::ok(); }
 };
@@ -61,10 +67,11 @@ class RunLoop {
     DeviceBuffer in, out;
     int capacity = 0;  // images the buffers hold
     cudaEvent_t ev[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
-    std::chrono::steady_clock::time_point submitted;
+    bool in_place = false;  // the inference in it reads and writes host memory directly (events 2, 3 only)
   };
   Status reserve(Slot& s, int batch);
   Status enqueue(Inference* inf, Slot& s, int slot, DeviceCompute& compute);
+  Status enqueue_in_place(Inference* inf, Slot& s, int slot, DeviceCompute& compute);
   Status fail(const Status& st);
 
   int device_;

@@ -1,8 +1,9 @@
 /**
  * The runtime path on the GPU (issue 14): calls pipelined on one context (the copies of one overlap
  * the compute of the next) give exactly what one call at a time gives; host arrays from
- * createInputs / createOutputs are used in place; float16 inputs and outputs match the cpu backend;
- * a worker terminated mid-inference ends alone.
+ * createInputs / createOutputs are used in place; a lone call in pinned memory is computed straight
+ * from and into that memory (no staging copies) and gives what the staged path gives; float16 inputs
+ * and outputs match the cpu backend; a worker terminated mid-inference ends alone.
  */
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
@@ -47,6 +48,49 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
       engine.dispose();
     });
   }
+
+  it('a lone call in pinned memory runs in place (no staging copies), bit for bit with the staged path, whichever arrays it is given', async () => {
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'googlenet.prototxt'), { seed: 5 });
+    const u8 = { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] } as const;
+    for (const input of [undefined, u8]) {
+      const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 8, ...(input ? { input } : {}) });
+      const ctx = engine.createContext();
+      // Three pinned sets and one ordinary array set, at batch 1 and 8, in an order that reuses and
+      // alternates addresses (each address set has its own CUDA graph).
+      const sets = [0, 1, 2].map((k) => {
+        const s = { inputs: engine.createInputs(8), outputs: engine.createOutputs(8) };
+        const n = s.inputs.data.length;
+        if (s.inputs.data instanceof Uint8Array) for (let i = 0; i < n; i++) s.inputs.data[i] = (i * 31 + k * 7) & 255;
+        else s.inputs.data.set(images(engine, 8, 40 + k).data);
+        return s;
+      });
+      const order = [0, 1, 0, 2, 1, 2, 0];
+      for (const batchSize of [1, 8]) {
+        process.env.TRTN_CUDA_NO_IN_PLACE = '1';
+        const staged = [];
+        for (const k of [0, 1, 2]) {
+          const r = await ctx.run(sets[k].inputs, { batchSize });
+          assert.ok(r.timing !== undefined && r.timing.h2dMs > 0, 'the staged path copies in on its own');
+          staged.push(Buffer.from(r.outputs.prob.data.slice().buffer));
+        }
+        delete process.env.TRTN_CUDA_NO_IN_PLACE;
+        for (const k of order) {
+          const r = await ctx.run(sets[k].inputs, { batchSize, outputs: sets[k].outputs });
+          assert.ok(r.timing !== undefined && r.timing.h2dMs === 0 && r.timing.d2hMs === 0 && r.timing.computeMs > 0,
+            `set ${k} at batch ${batchSize} ran in place (timing ${JSON.stringify(r.timing)})`);
+          const got = sets[k].outputs.prob.subarray(0, r.outputs.prob.data.length);
+          assert.deepEqual(Buffer.from(got.slice().buffer), staged[k], `set ${k} at batch ${batchSize}, ${input ? 'uint8' : 'float32'} input`);
+        }
+        // An ordinary array is copied into the context's pinned memory at call time, then used in place too.
+        const plain = sets[2].inputs.data.slice();
+        const r = await ctx.run({ data: plain }, { batchSize });
+        assert.equal(r.timing?.h2dMs, 0);
+        assert.deepEqual(Buffer.from(r.outputs.prob.data.slice().buffer), staged[2]);
+      }
+      ctx.dispose();
+      engine.dispose();
+    }
+  });
 
   it('float16 inputs and outputs: cuda equals the cpu backend within one float16 step', async () => {
     const net = await Network.fromCaffe(path.join(ROOT, 'models', 'alexnet.prototxt'), { seed: 4 });

@@ -116,8 +116,9 @@ class CudaEngine : public Engine {
 
 /// A context: the shared GPU run loop (gpu/run_loop.h) moves the inputs and outputs; this class
 /// computes between the copies: the inputs' conversion from their host form in the slot's staging
-/// into the arena, the nodes, and the outputs' conversion into the slot's staging. The whole
-/// sequence is captured once per batch size and slot into a CUDA graph and replayed.
+/// into the arena, the nodes, and the outputs' conversion into the slot's staging (or, for a lone
+/// call in pinned memory, straight from and to that host memory). The whole sequence is captured
+/// into a CUDA graph per batch size and buffer addresses, and replayed.
 class CudaContext : public Context, public gpu::DeviceCompute {
  public:
   explicit CudaContext(const CudaEngine* engine);
@@ -129,15 +130,31 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   Status enqueue(Inference& inf, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
                  cudaStream_t stream) override;
   Status completed(Inference& inf) override;
+  bool in_place_ok(const Inference& inf) const override;
 
  private:
+  /// A captured graph is valid for one batch and one set of input and output addresses (a slot's
+  /// staging, or a caller's pinned arrays); `used` orders them for eviction.
+  struct GraphKey {
+    int batch;
+    std::vector<uintptr_t> io;
+    bool operator<(const GraphKey& o) const { return batch != o.batch ? batch < o.batch : io < o.io; }
+  };
+  struct CachedGraph {
+    cudaGraphExec_t exec = nullptr;
+    uint64_t used = 0;
+  };
+  /// Graphs kept per context: every slot's staging at a few batch sizes, and the pinned arrays a
+  /// service reuses.
+  static constexpr size_t kMaxGraphs = 64;
+  /// In place (a lone call in pinned memory): at most this many bytes converted by kernels reading host memory.
+  static constexpr size_t kInPlaceConvertBytes = size_t{4} << 20;
   Status check_call(const Inference& inf) const;
   Status reserve(int batch);
   /// Inputs from their host form in `in` into the arena; then the nodes; then the outputs into `out`.
   Status enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out, cudaStream_t stream,
                          TensorHistograms* stats, bool marks);
-  Status enqueue_graph(int batch, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
-                       cudaStream_t stream);
+  Status enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out, cudaStream_t stream);
   Status read_profile(int nodes, LayerProfile* profile);
   Status observe(int t, int batch, TensorHistograms* stats, cudaStream_t stream);
   void drop_graphs();
@@ -176,7 +193,8 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   PinnedBuffer stats_host_;
   int capacity_ = 0;                // batch the arena holds
   bool use_graphs_;
-  std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;  // by (batch, slot)
+  std::map<GraphKey, CachedGraph> graphs_;
+  uint64_t graph_uses_ = 0;
 };
 
 // ---- engine -------------------------------------------------------------------------------------
@@ -459,7 +477,7 @@ CudaContext::~CudaContext() {
 }
 
 void CudaContext::drop_graphs() {
-  for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
+  for (auto& [key, g] : graphs_) cudaGraphExecDestroy(g.exec);
   graphs_.clear();
 }
 
@@ -529,7 +547,7 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
     const int t = g.inputs[i];
     const View4 dst = e_->view(t, base, batch);
     Status st = direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(dst.data, in[i], static_cast<size_t>(g.tensors[t].volume) * batch *
-                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDeviceToDevice, stream))
+                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
                           : launch_reformat(staging_view(t, in[i], batch), dst, stream);
     if (!st.is_ok()) return st;
   }
@@ -560,17 +578,26 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
     const int t = g.outputs[i];
     const View4 src = e_->view(t, base, batch);
     Status st = direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(out[i], src.data, static_cast<size_t>(g.tensors[t].volume) * batch *
-                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDeviceToDevice, stream))
+                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
                           : launch_reformat(src, staging_view(t, out[i], batch), stream);
     if (!st.is_ok()) return st;
   }
   return mark(2 + g.nodes.size());
 }
 
-Status CudaContext::enqueue_graph(int batch, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
+Status CudaContext::enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
                                   cudaStream_t stream) {
-  auto it = graphs_.find({batch, slot});
+  GraphKey key{batch, {}};
+  for (const void* p : in) key.io.push_back(reinterpret_cast<uintptr_t>(p));
+  for (const void* p : out) key.io.push_back(reinterpret_cast<uintptr_t>(p));
+  auto it = graphs_.find(key);
   if (it == graphs_.end()) {
+    if (graphs_.size() >= kMaxGraphs) {
+      // A graph in use by an inference in flight may go: the launched copy runs to its end.
+      auto oldest = std::min_element(graphs_.begin(), graphs_.end(), [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+      cudaGraphExecDestroy(oldest->second.exec);
+      graphs_.erase(oldest);
+    }
     cudaGraph_t graph = nullptr;
     TRTN_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
     Status st = enqueue_compute(batch, in, out, stream, nullptr, false);
@@ -585,12 +612,28 @@ Status CudaContext::enqueue_graph(int batch, int slot, const std::vector<const v
       use_graphs_ = false;
       return enqueue_compute(batch, in, out, stream, nullptr, false);
     }
-    it = graphs_.emplace(std::make_pair(batch, slot), exec).first;
+    it = graphs_.emplace(std::move(key), CachedGraph{exec, 0}).first;
   }
-  return TRTN_CUDA_STATUS(cudaGraphLaunch(it->second, stream));
+  it->second.used = ++graph_uses_;
+  return TRTN_CUDA_STATUS(cudaGraphLaunch(it->second.exec, stream));
 }
 
-Status CudaContext::enqueue(Inference& inf, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
+bool CudaContext::in_place_ok(const Inference& inf) const {
+  // Unified addressing maps pinned memory into the device: tensors in their host form are copied
+  // by the copy engine; the others are converted by kernels that read the host memory across
+  // PCIe, which is slower than a copy once a batch is large.
+  if (env_flag("TRTN_CUDA_NO_IN_PLACE")) return false;  // read per call: benchmarks compare both ways
+  const Graph& g = e_->graph();
+  size_t converted = 0;
+  for (const std::vector<int>* ids : {&g.inputs, &g.outputs}) {
+    for (int t : *ids) {
+      if (!direct(t)) converted += static_cast<size_t>(g.tensors[t].volume) * inf.batch * dtype_bytes(g.tensors[t].host);
+    }
+  }
+  return converted <= kInPlaceConvertBytes;
+}
+
+Status CudaContext::enqueue(Inference& inf, int /*slot*/, const std::vector<const void*>& in, const std::vector<void*>& out,
                             cudaStream_t stream) {
   if (env_flag("TRTN_CUDA_POISON")) {
     // Tests: every activation starts as NaN (int8: -1), so a value no kernel writes shows.
@@ -600,7 +643,7 @@ Status CudaContext::enqueue(Inference& inf, int slot, const std::vector<const vo
   if (inf.stats != nullptr || !use_graphs_ || !o.graphs || o.profile) {
     return enqueue_compute(inf.batch, in, out, stream, inf.stats, o.profile);
   }
-  return enqueue_graph(inf.batch, slot, in, out, stream);
+  return enqueue_graph(inf.batch, in, out, stream);
 }
 
 Status CudaContext::completed(Inference& inf) {
