@@ -12,6 +12,9 @@
  *   u8-...           the same network taking uint8 BGR images (preprocessed on the device):
  *                    u8-pinned (the issue's bar: >= 0.85x) and u8-batch1-overhead (<= 40 us)
  *   fs-under-load    fs.promises.readFile latency while 6 contexts infer in a loop
+ *   fixed cost       a one-layer network, batch 1, one call at a time, on the cpu backend (the async
+ *                    path alone: JS, the context's thread, the wake-up of the JS thread) and on the
+ *                    GPU (plus launch, copies and the device's own latency)
  * Prints a table and writes one JSON document (--out) with the GPU, driver, commit and settings.
  *   node dist/scripts/bench-js-path.js [--model googlenet] [--precision int8] [--batch 128]
  *     [--seconds 3] [--inflight 4] [--backend cuda] [--out file.json]
@@ -179,6 +182,19 @@ async function measure(engine: Engine, prefix: string, batch: number, seconds: n
   return rows;
 }
 
+/** Median latency of one-at-a-time run() calls on a one-layer network (the fixed cost of a call). */
+async function fixedCost(backend: 'cpu' | 'cuda', seconds: number): Promise<{ backend: string; latencyMs: number; computeMs?: number; calls: number }> {
+  const net = await Network.parse(`name: "tiny" input: "data" input_shape { dim: 1 dim: 16 dim: 1 dim: 1 }
+    layer { name: "ip" type: "InnerProduct" bottom: "data" top: "prob" inner_product_param { num_output: 4 } }`, { seed: 1 });
+  const engine = await new Builder({ backend, logger: () => undefined }).build(net, { maxBatchSize: 1 });
+  const ctx = engine.createContext();
+  const set = { inputs: engine.createInputs(1), outputs: engine.createOutputs(1) };
+  const r = await timedCalls(ctx, [set], 1, seconds);
+  ctx.dispose();
+  engine.dispose();
+  return { backend, latencyMs: r.latencyMs, computeMs: r.phases?.computeMs, calls: r.calls };
+}
+
 async function main(): Promise<void> {
   const model = arg('model', 'googlenet');
   const precision = arg('precision', 'int8') as Precision;
@@ -191,11 +207,15 @@ async function main(): Promise<void> {
   const builder = new Builder({ backend, logger: () => undefined });
   const engine = await builder.build(net, { precision, maxBatchSize: batch, tuneBatch: batch });
   const rows = await measure(engine, 'f32', batch, seconds, inflight, true);
+
   // The same network taking uint8 BGR images, preprocessed on the device (Caffe's mean 104, 117, 123).
-  const u8 = await builder.build(net, { precision, maxBatchSize: batch, tuneBatch: batch, input: { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] } });
+  // (A one-channel network such as LeNet: grey bytes scaled to [0, 1).)
+  const input = engine.inputs[0].dims[0] === 3 ? { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] } as const : { format: 'uint8-nhwc', scale: 1 / 256 } as const;
+  const u8 = await builder.build(net, { precision, maxBatchSize: batch, tuneBatch: batch, input });
   rows.push(...await measure(u8, 'u8', batch, seconds, inflight, false));
   u8.dispose();
   const fsLoad = await fsUnderLoad(engine, Math.min(batch, 8));
+  const fixed = [await fixedCost('cpu', seconds / 2), ...(backend !== 'cpu' ? [await fixedCost('cuda', seconds / 2)] : [])];
   const gpu = devices().devices[0];
   console.log(`${model} ${precision} batch ${batch} on ${engine.backend}${gpu ? ` (${gpu.name})` : ''}`);
   console.log('variant              batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue / queue ms');
@@ -208,13 +228,17 @@ async function main(): Promise<void> {
       (p === undefined ? '' : `   ${[p.h2dMs, p.computeMs, p.d2hMs, p.enqueueMs, p.queueMs].map((x) => x.toFixed(4)).join(' / ')}`));
   }
   console.log(`fs.readFile with 6 contexts inferring in a loop: median ${fsLoad.medianMs.toFixed(3)} ms, max ${fsLoad.maxMs.toFixed(3)} ms`);
+  for (const f of fixed) {
+    console.log(`fixed cost of a call (one-layer network, batch 1, ${f.backend}): median latency ${(f.latencyMs * 1000).toFixed(1)} us` +
+      (f.computeMs === undefined ? '' : ` (GPU compute ${(f.computeMs * 1000).toFixed(1)} us)`));
+  }
   const doc = {
     what: 'the path from JavaScript to the GPU: infer() throughput and latency against each engine\'s own GPU compute time',
     date: new Date().toISOString(), commit: process.env.TRTN_COMMIT ?? 'unknown', gpu: gpu?.name,
     computeCapability: gpu ? `${gpu.major}.${gpu.minor}` : undefined, driverVersion: devices().driverVersion,
     settings: { model, precision, batch, seconds, inflight, backend: engine.backend, weights: 'random (seed 1)',
-      u8: "input { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] }" },
-    rows, fsUnderLoad: fsLoad,
+      u8: { input } },
+    rows, fsUnderLoad: fsLoad, fixedCost: fixed,
   };
   if (out !== '') fs.writeFileSync(out, JSON.stringify(doc, null, 1) + '\n');
   engine.dispose();

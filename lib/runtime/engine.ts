@@ -390,7 +390,8 @@ export interface LayerProfile {
 export class ExecutionContext {
   private handle: NativeHandle | undefined;
   /** Settles after the last call accepted so far (never rejects). */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The latest call (asyncDispose waits for it: calls settle in order). */
+  private last: Promise<unknown> = Promise.resolve();
   /** Calls accepted and not settled. */
   private pending = 0;
   /** The most calls accepted and not settled before more reject with E_BUSY. */
@@ -485,13 +486,23 @@ export class ExecutionContext {
     } catch (err) {
       result = Promise.reject(fromNative(err));
     }
-    this.queue = result.catch(() => undefined);
+    this.last = result;
     return result;
   }
 
   /** Counts a call until it settles; an abort while it still waits rejects it at once (E_ABORTED). */
   private track<T>(call: Promise<T>, signal: AbortSignal | undefined, cancel: NativeHandle | undefined): Promise<T> {
     this.pending++;
+    if (signal === undefined) {
+      // The common case, kept short (batch-1 latency): no wrapper promise, no listener.
+      return call.then((v) => {
+        this.pending--;
+        return v;
+      }, (err: unknown) => {
+        this.pending--;
+        throw err;
+      });
+    }
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
         if (cancel !== undefined && native().cancel(cancel)) reject(abortedError(signal as AbortSignal));
@@ -686,9 +697,9 @@ export class ExecutionContext {
 
   /** Waits for queued calls, then frees the context (`await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
-    const pending = this.queue;
+    const pending = this.last;
     this.dispose();
-    await pending;
+    await pending.catch(() => undefined);
   }
 }
 

@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -69,6 +70,10 @@ namespace {
 /// How many inferences a lane keeps in flight when more are queued (two staging slots: the copies
 /// of one overlap the compute of the other).
 constexpr size_t kPipelineDepth = 2;
+/// drain(): how long the lane watches the device without sleeping, then how long it naps between
+/// looks (a batch-128 GoogLeNet takes milliseconds; a batch-1 answer is not delayed by a nap).
+constexpr int kDrainSpinMicros = 2000;
+constexpr int kDrainNapMicros = 20;
 
 /// What execute() was asked to do besides the plain run.
 struct ExecuteRequest {
@@ -231,6 +236,25 @@ void finish_all(ContextState& state) {
   while (!state.in_flight.empty()) finish_oldest(state);
 }
 
+/// Lane: answers the inferences in flight as they finish, until none is left or another call is
+/// waiting behind this one: that call is submitted first (its copies overlap the compute in
+/// flight), and drains in its turn. Watches the device for a while, then naps between looks.
+void drain(ContextState& state) {
+  const auto start = std::chrono::steady_clock::now();
+  while (!state.in_flight.empty()) {
+    if (state.lane.pending() > 0) return;
+    if (state.context->ready()) {
+      finish_oldest(state);
+      continue;
+    }
+    if (std::chrono::steady_clock::now() - start < std::chrono::microseconds(kDrainSpinMicros)) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(kDrainNapMicros));
+    }
+  }
+}
+
 /// Lane: one execute() call. Answers leave in call order: a call that fails or finishes at once
 /// goes after the ones still in flight.
 void run_on_lane(std::unique_ptr<ExecuteJob> job) {
@@ -258,8 +282,11 @@ void run_on_lane(std::unique_ptr<ExecuteJob> job) {
     return;
   }
   state.in_flight.push_back(std::move(job));
-  // Keep it in flight only while the next call is already waiting behind it.
-  if (alone || state.lane.pending() == 0) finish_all(state);
+  if (alone) {
+    finish_all(state);
+  } else {
+    drain(state);
+  }
 }
 
 void start_on_lane(std::unique_ptr<ExecuteJob> job, SerialQueue& lane) {

@@ -106,6 +106,9 @@ class Context {
   /// Waits for the oldest inference submitted and not yet waited for (`inf`); fills its timing
   /// and profile. The host memory of its outputs holds the results when this returns ok.
   virtual Status wait(Inference* inf) = 0;
+  /// True when wait() for the oldest inference in flight would not block (it finished, or failed:
+  /// wait says how). Lets a submitting thread watch for new work while the device runs.
+  virtual bool ready() { return true; }
   /// One inference: submit, then wait.
   Status execute(Inference* inf) {
     Status st = submit(inf);

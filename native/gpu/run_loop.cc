@@ -144,6 +144,12 @@ Status RunLoop::enqueue_in_place(Inference* inf, Slot& s, int slot, DeviceComput
   return TRTN_CUDA_STATUS(cudaEventRecord(s.ev[3], compute_));
 }
 
+bool RunLoop::ready() const {
+  if (flight_.empty()) return true;
+  const Slot& s = slots_[flight_.front()];
+  return cudaEventQuery(s.ev[s.in_place ? 3 : 5]) != cudaErrorNotReady;  // an error: wait() reports it
+}
+
 Status RunLoop::wait(Inference* inf, DeviceCompute& compute) {
   if (flight_.empty()) return Status(Code::kInternal, "run loop: wait without an inference in flight");
   const int slot = flight_.front();

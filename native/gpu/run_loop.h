@@ -54,6 +54,8 @@ class RunLoop {
   Status submit(Inference* inf, DeviceCompute& compute);
   /// Waits for the oldest inference in flight (`inf`), then fills its GPU times.
   Status wait(Inference* inf, DeviceCompute& compute);
+  /// True when the oldest inference in flight finished (or failed), or none is in flight.
+  bool ready() const;
   /// Inferences submitted and not waited for.
   int in_flight() const { return in_flight_; }
   cudaStream_t compute_stream() const { return compute_; }

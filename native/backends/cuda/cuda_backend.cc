@@ -127,6 +127,7 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   int depth() const override { return kMaxQueueDepth; }
   Status submit(Inference* inf) override;
   Status wait(Inference* inf) override { return loop_.wait(inf, *this); }
+  bool ready() override { return loop_.ready(); }
   Status enqueue(Inference& inf, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
                  cudaStream_t stream) override;
   Status completed(Inference& inf) override;

@@ -395,6 +395,7 @@ class TrtBackendContext : public Context, public gpu::DeviceCompute {
     return loop_.submit(inf, *this);
   }
   Status wait(Inference* inf) override { return loop_.wait(inf, *this); }
+  bool ready() override { return loop_.ready(); }
 
   Status enqueue(Inference& inf, int /*slot*/, const std::vector<const void*>& in, const std::vector<void*>& out,
                  cudaStream_t stream) override {
