@@ -23,6 +23,10 @@ export interface NativeBuildInfo {
   buildSystem: string;
   napiVersion: number;
   note: string;
+  /** The ops an execution graph may hold (native/core/op_kind.h). */
+  ops: string[];
+  /** Per backend compiled in: the ops it has. */
+  backendOps: Record<string, string[]>;
 }
 
 /** One GPU as the addon reports it. */

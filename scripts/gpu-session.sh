@@ -56,7 +56,7 @@ if has selftest && [ -f scripts/cuda-selftest/conv_selftest.cu ]; then
        native/backends/cuda/kernels/conv.cu native/backends/cuda/kernels/conv_mma.cu \
        native/backends/cuda/kernels/conv_simt.cu native/backends/cuda/kernels/conv_direct.cu \
        native/backends/cuda/place.cc native/core/json.cc native/core/graph.cc \
-       native/core/weights.cc native/core/op_init.cc native/core/gemm_node.cc > /tmp/selftest-build.log 2>&1; then
+       native/core/op_kind.cc native/core/weights.cc native/core/op_init.cc native/core/gemm_node.cc > /tmp/selftest-build.log 2>&1; then
     timeout 240 /tmp/conv_selftest --quiet > "$OUT/selftest.log" 2>&1
     echo "selftest exit: $?"
     grep -c PASS "$OUT/selftest.log"; grep FAIL "$OUT/selftest.log" | head -40; tail -5 "$OUT/selftest.log"

@@ -3,7 +3,7 @@
  * builder writes it, plan files store it, the addon parses it: native/core/graph.h). Types, and
  * the few facts the runtime reads off a graph; lib/builder/exec_graph.ts makes graphs.
  */
-import type { AnyLayer } from '../network';
+import { LAYER_TYPES, type AnyLayer } from '../network';
 import type { DType, IoDType, Precision } from '../types';
 
 export type { DType, IoDType, Precision };
@@ -46,6 +46,19 @@ export type ExecOp = Exclude<AnyLayer['type'], 'Input' | 'Dropout' | 'Split'> | 
 
 /** Ops the planner adds (not from the network's layers). */
 const PLANNER_OPS: ReadonlySet<ExecOp> = new Set<ExecOp>(['Quantize', 'Preprocess']);
+
+/** IR layer types that never become nodes: inputs, and layers the planner removes. */
+const NON_EXEC_LAYERS: ReadonlySet<string> = new Set(['Input', 'Dropout', 'Split']);
+
+/**
+ * Every op an execution graph may hold: the executing IR layer types, then the planner's own. The
+ * native side has the same list (native/core/op_kind.h, `buildInfo().ops`); test/unit/op_vocabulary
+ * checks the two agree.
+ */
+export const EXEC_OPS: readonly ExecOp[] = [
+  ...LAYER_TYPES.filter((t): t is Exclude<(typeof LAYER_TYPES)[number], 'Input' | 'Dropout' | 'Split'> => !NON_EXEC_LAYERS.has(t)),
+  ...PLANNER_OPS,
+];
 
 /** One node. */
 export interface ExecNode {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backend.h"
 #include "core/build_info.h"
 #include "core/device_query.h"
 
@@ -30,6 +31,11 @@ Napi::Value BuildInfoJs(const Napi::CallbackInfo& info) {
   out.Set("buildSystem", b.build_system);
   out.Set("napiVersion", b.napi_version);
   out.Set("note", b.note);
+  out.Set("ops", to_array(env, b.ops));
+  // Per backend compiled in: the ops it has (a backend may lack some of `ops`).
+  Napi::Object backend_ops = Napi::Object::New(env);
+  for (const std::string& name : backend_names()) backend_ops.Set(name, to_array(env, find_backend(name)->ops()));
+  out.Set("backendOps", backend_ops);
   return out;
 }
 

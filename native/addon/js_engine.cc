@@ -88,6 +88,7 @@ class BuildJob : public BackgroundJob {
     in.graph = graph;
     in.weights = store;
     in.graph_json = graph_json_;
+    if (!(st = check_supported(*backend_, *graph)).is_ok()) return st;
     return backend_->build(in, &engine_);
   }
   napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }

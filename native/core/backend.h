@@ -165,7 +165,16 @@ struct Backend {
   Status (*build)(const BuildInput& in, std::unique_ptr<Engine>* out);
   /// Loads an engine from a plan's sections.
   Status (*load)(const BuildInput& in, std::unique_ptr<Engine>* out);
+  /// True when the backend runs `node` of `graph` (checked by parse_graph); otherwise *why says
+  /// what it lacks (ggml's supports_op). Asked of every node before a build (check_supported).
+  bool (*supports)(const Graph& graph, const Node& node, std::string* why);
+  /// The ops this backend has (core/op_kind.h names, OpKind order), for buildInfo().
+  std::vector<std::string> (*ops)();
 };
+
+/// Every node of `graph` runs on `backend`, or kUnsupportedLayer naming the first layer that does
+/// not, its op, the backend, why, and what to do instead.
+Status check_supported(const Backend& backend, const Graph& graph);
 
 /// The backend of that name compiled into this binary, or nullptr.
 const Backend* find_backend(const std::string& name);

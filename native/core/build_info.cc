@@ -1,5 +1,6 @@
 #include "core/build_info.h"
 
+#include "core/op_kind.h"
 #include "core/status.h"
 
 // The build system passes these; defaults keep an unconfigured compile honest rather than broken.
@@ -94,6 +95,7 @@ BuildInfo build_info() {
   info.compiler = compiler_name();
   info.build_system = TRTN_BUILD_SYSTEM;
   info.napi_version = NAPI_VERSION;
+  info.ops = op_names();
   return info;
 }
 

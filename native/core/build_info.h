@@ -1,5 +1,5 @@
 // What this addon binary was built with: package version, backends compiled in, CUDA version
-// and the GPU architectures of its CUDA code.
+// and the GPU architectures of its CUDA code, the ops its execution graphs may hold.
 #pragma once
 
 #include <string>
@@ -18,6 +18,7 @@ struct BuildInfo {
   std::string build_system;               // "cmake-js" or "node-gyp"
   int napi_version = 0;
   std::string note;                       // why CUDA is absent, when it is
+  std::vector<std::string> ops;           // the execution graph's ops (core/op_kind.h), OpKind order
 };
 
 /// Returns the facts above for this binary.

@@ -2,19 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 namespace trtn {
 namespace {
-
-const std::set<std::string>& known_ops() {
-  static const std::set<std::string> ops = {
-      "Convolution", "Deconvolution", "Pooling", "LRN", "ReLU", "PReLU", "ELU", "Sigmoid", "TanH", "AbsVal",
-      "Power", "BNLL", "Exp", "Log", "Threshold", "InnerProduct", "Softmax", "Concat", "Eltwise",
-      "BatchNorm", "Scale", "Bias", "Flatten", "Reshape", "Slice", "Crop", "ArgMax", "MVN", "Tile",
-      "Reduction", "Embed", "Clip", "Swish", "Quantize", "Preprocess"};
-  return ops;
-}
 
 // Elements per image are bounded so that a batch of 2^20 stays within int64 byte counts.
 constexpr int64_t kMaxVolume = int64_t{1} << 36;
@@ -88,7 +78,10 @@ const char* precision_name(Precision p) {
   return "fp32";
 }
 
-bool is_known_op(const std::string& op) { return known_ops().count(op) > 0; }
+bool is_known_op(const std::string& op) {
+  OpKind kind;
+  return op_kind_of(op, &kind);
+}
 
 int64_t volume_of(const std::vector<int64_t>& dims) {
   int64_t v = 1;
@@ -179,7 +172,7 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     if (!(st = json::get_string(n, "name", where, &node.name)).is_ok()) return st;
     where = "node '" + node.name + "'";
     if (!(st = json::get_string(n, "op", where, &node.op)).is_ok()) return st;
-    if (!is_known_op(node.op)) return bad(where + ": unknown op '" + node.op + "'");
+    if (!op_kind_of(node.op, &node.kind)) return bad(where + ": unknown op '" + node.op + "'");
     if (!(st = ids(n, "inputs", where, nt, &node.inputs)).is_ok()) return st;
     if (!(st = ids(n, "outputs", where, nt, &node.outputs)).is_ok()) return st;
     if (!(st = ids(n, "weights", where, nw, &node.weights)).is_ok()) return st;
@@ -218,7 +211,7 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     }
     for (int id : node.inputs) {
       if (!written[id]) return bad(where + " reads '" + g.tensors[id].name + "' before any node writes it");
-      if (g.tensors[id].dtype == DType::kUInt8 && node.op != "Preprocess") {
+      if (g.tensors[id].dtype == DType::kUInt8 && node.kind != OpKind::kPreprocess) {
         return bad(where + " reads '" + g.tensors[id].name + "': only a Preprocess node reads uint8 image bytes");
       }
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "core/op_kind.h"
 #include "core/status.h"
 
 namespace trtn {
@@ -57,6 +58,8 @@ struct Activation {
 struct Node {
   std::string name;
   std::string op;
+  /// op as its OpKind, resolved once by parse_graph.
+  OpKind kind = OpKind::kConvolution;
   std::vector<int> inputs;
   std::vector<int> outputs;
   json::Value attrs;          // the IR layer's attributes
@@ -91,7 +94,7 @@ struct Graph {
 /// (or kParse for malformed JSON) naming what is wrong.
 Status parse_graph(const std::string& json_text, Graph* out);
 
-/// The ops the execution graph may hold.
+/// The ops the execution graph may hold (core/op_kind.h TRTN_OPS).
 bool is_known_op(const std::string& op);
 
 /// Elements of a shape.

@@ -1,5 +1,7 @@
 #include "core/op_init.h"
 
+#include "core/op_factory.h"
+
 namespace trtn {
 
 std::vector<int64_t> OpInit::input_shape(size_t i, int64_t batch) const {
@@ -18,6 +20,11 @@ std::vector<int64_t> OpInit::output_shape(size_t i, int64_t batch) const {
 
 Status OpInit::error(const std::string& what) const {
   return Status(Code::kInvalidArgument, std::string(backend) + " backend, node '" + node.name + "' (" + node.op + "): " + what);
+}
+
+Status host_out_of_memory(const OpInit& node) {
+  return Status(Code::kOutOfMemory, std::string(node.backend) + " backend, node '" + node.node.name + "' (" + node.node.op +
+                                        "): out of host memory while making the op");
 }
 
 Status OpInit::attr_int(const std::string& key, int64_t* out) const {

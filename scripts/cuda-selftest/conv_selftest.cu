@@ -16,7 +16,7 @@
 //     native/backends/cuda/kernels/conv.cu native/backends/cuda/kernels/conv_mma.cu \
 //     native/backends/cuda/kernels/conv_simt.cu native/backends/cuda/kernels/conv_direct.cu \
 //     native/backends/cuda/place.cc native/core/json.cc native/core/graph.cc \
-//     native/core/weights.cc native/core/op_init.cc native/core/gemm_node.cc
+//     native/core/op_kind.cc native/core/weights.cc native/core/op_init.cc native/core/gemm_node.cc
 // Run:
 //   /tmp/conv_selftest                 hand-picked cases + 40 random ones, every precision
 //   /tmp/conv_selftest --random 200 --seed 7

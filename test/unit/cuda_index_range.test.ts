@@ -16,7 +16,7 @@ import { Builder, Network, planExecGraph, type Precision } from '../../lib';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SOURCES = [
   'test/native/index_range_main.cc', 'native/backends/cuda/index_range.cc',
-  'native/core/json.cc', 'native/core/graph.cc', 'native/core/weights.cc', 'native/core/op_init.cc',
+  'native/core/json.cc', 'native/core/graph.cc', 'native/core/op_kind.cc', 'native/core/weights.cc', 'native/core/op_init.cc',
   'native/core/softmax_params.cc', 'native/core/build_info.cc',
 ];
 const INT_MAX = 2147483647;

@@ -49,7 +49,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SOURCES = [
   'test/native/tensorrt_mapping_main.cc',
   'native/backends/tensorrt/mapping.cc',
-  'native/core/json.cc', 'native/core/graph.cc', 'native/core/weights.cc', 'native/core/op_init.cc',
+  'native/core/json.cc', 'native/core/graph.cc', 'native/core/op_kind.cc', 'native/core/weights.cc', 'native/core/op_init.cc',
   'native/core/gemm_node.cc', 'native/core/build_info.cc',
 ];
 

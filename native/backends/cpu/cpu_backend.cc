@@ -239,7 +239,11 @@ Status load(const BuildInput& in, std::unique_ptr<Engine>* out) {
   return build(in, out);
 }
 
-const Backend kBackend{"cpu", available, build, load};
+bool supports(const Graph& graph, const Node& node, std::string* why) { return table_supports(op_table(), graph, node, why); }
+
+std::vector<std::string> ops() { return op_table().names(); }
+
+const Backend kBackend{"cpu", available, build, load, supports, ops};
 
 }  // namespace
 

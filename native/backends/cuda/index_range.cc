@@ -32,7 +32,7 @@ NodeBound bound_of(const Graph& g, const Node& node) {
   if (out.dims.empty()) return b;
   static const WeightStore kNoWeights;
   const OpInit init{g, node, kNoWeights, "cuda"};
-  if (node.op == "Convolution") {
+  if (node.kind == OpKind::kConvolution) {
     // Output [C, spatial...]: 1 or 2 spatial axes run the GEMM kernels; more run conv_direct.cu,
     // which indexes in 64 bits.
     if (out.dims.size() > 3) return b;
@@ -41,12 +41,12 @@ NodeBound bound_of(const Graph& g, const Node& node) {
     b.per_image = out.volume / out.dims[0];
     b.bound = gemm_row_bound(out.dims[0] / std::max<int64_t>(1, group));
     b.items = "GEMM rows";
-  } else if (node.op == "InnerProduct") {
+  } else if (node.kind == OpKind::kInnerProduct) {
     // Rows per image: the dimensions before the axis (1 for the usual axis 1).
     b.per_image = out.volume / out.dims.back();
     b.bound = gemm_row_bound(out.dims.back());
     b.items = "GEMM rows";
-  } else if (node.op == "Softmax") {
+  } else if (node.kind == OpKind::kSoftmax) {
     // softmax.cu sees a dense tensor as [batch x outer, channels, inner] in one View4 (make_softmax
     // refuses batch x outer >= 2^31); axis 0 (over the batch) and axis 1 (outer 1) are unbounded.
     SoftmaxParams p;

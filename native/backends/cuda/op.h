@@ -1,6 +1,6 @@
 // The cuda backend's op interface: one file per op (or family) under kernels/, holding the
-// kernels, their launchers and a CudaOp made by a factory `make_<op>` (kernels/registry.cc maps op
-// names to factories). Ops are created once per engine on the engine's device: they check the
+// kernels, their launchers and a CudaOp made by a factory `make_<op>` (one call of make<OpT>,
+// core/op_factory.h); kernels/registry.cc is the table from OpKind to factories. Ops are created once per engine on the engine's device: they check the
 // node, upload what they need (weights in the layout their kernels read) and may offer several
 // tactics (kernel variants) for the builder to time. run() only enqueues work on the stream.
 #pragma once
@@ -14,7 +14,9 @@
 
 #include "gpu/cuda_check.h"
 #include "backends/cuda/format.h"
+#include "core/op_factory.h"
 #include "core/op_init.h"
+#include "core/op_kind.h"
 
 namespace trtn::cuda {
 
@@ -97,8 +99,28 @@ class CudaOp {
 /// Factory signature.
 using OpFactory = Status (*)(const CudaOpInit& init, std::unique_ptr<CudaOp>* out);
 
-/// Creates the op for init.node (dispatches on the op name).
+/// Whether an op's kernels take any View4 for this node (kNHWC, slices) or need whole kLinear tensors.
+using TakesViewsFn = bool (*)(const Graph& graph, const Node& node);
+
+/// One op of the cuda backend's table: its factory, an optional check run before building, and
+/// whether its kernels take views (nullptr: never).
+struct OpEntry {
+  OpFactory make = nullptr;
+  SupportsFn supports = nullptr;
+  TakesViewsFn takes_views = nullptr;
+};
+
+/// The cuda backend's ops, indexed by OpKind (kernels/registry.cc).
+const OpTable<OpEntry>& op_table();
+
+/// Creates the op for init.node (dispatches on node.kind).
 Status make_op(const CudaOpInit& init, std::unique_ptr<CudaOp>* out);
+
+/// The one factory body (core/op_factory.h): OpT() then OpT::init(init), as a CudaOp.
+template <class OpT>
+Status make(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
+  return make_op_as<OpT>(init, init.node, out);
+}
 
 /// Ops whose kernels take any View4 (kNHWC, slices); the others need whole kLinear tensors.
 bool op_takes_views(const Graph& graph, const Node& node);

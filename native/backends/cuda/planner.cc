@@ -96,7 +96,7 @@ EnginePlan plan_engine(const Graph& g, bool use_views) {
   std::vector<bool> nhwc(nt, use_views);
   for (int t : g.inputs) {
     bool only_quantize = !readers[t].empty();
-    for (int rd : readers[t]) only_quantize = only_quantize && g.nodes[rd].op == "Quantize";
+    for (int rd : readers[t]) only_quantize = only_quantize && g.nodes[rd].kind == OpKind::kQuantize;
     if (only_quantize || g.tensors[t].dtype == DType::kUInt8) nhwc[t] = false;
   }
   for (size_t t = 0; t < nt; ++t) {

@@ -394,31 +394,44 @@ Status Mapper::run() {
 }
 
 Status Mapper::map_node() {
-  const std::string& op = node_->op;
-  if (op == "Convolution") return map_conv(false);
-  if (op == "Deconvolution") return map_conv(true);
-  if (op == "InnerProduct") return map_inner_product();
-  if (op == "Pooling") return map_pooling();
-  if (op == "LRN") return map_lrn();
-  if (op == "ReLU" || op == "ELU" || op == "Sigmoid" || op == "TanH" || op == "AbsVal" || op == "Power" ||
-      op == "BNLL" || op == "Exp" || op == "Log" || op == "Threshold" || op == "Clip" || op == "Swish") {
-    return map_activation();
+  // One case per OpKind (core/op_kind.h): a new op without a mapping is a compiler warning (-Wswitch).
+  switch (node_->kind) {
+    case OpKind::kConvolution: return map_conv(false);
+    case OpKind::kDeconvolution: return map_conv(true);
+    case OpKind::kInnerProduct: return map_inner_product();
+    case OpKind::kPooling: return map_pooling();
+    case OpKind::kLRN: return map_lrn();
+    case OpKind::kReLU:
+    case OpKind::kELU:
+    case OpKind::kSigmoid:
+    case OpKind::kTanH:
+    case OpKind::kAbsVal:
+    case OpKind::kPower:
+    case OpKind::kBNLL:
+    case OpKind::kExp:
+    case OpKind::kLog:
+    case OpKind::kThreshold:
+    case OpKind::kClip:
+    case OpKind::kSwish: return map_activation();
+    case OpKind::kPReLU: return map_prelu();
+    case OpKind::kSoftmax: return map_softmax();
+    case OpKind::kConcat: return map_concat();
+    case OpKind::kEltwise: return map_eltwise();
+    case OpKind::kBatchNorm:
+    case OpKind::kScale:
+    case OpKind::kBias: return map_channel_affine();
+    case OpKind::kFlatten:
+    case OpKind::kReshape: return map_reshape();
+    case OpKind::kSlice: return map_slice();
+    case OpKind::kCrop: return map_crop();
+    case OpKind::kTile: return map_tile();
+    case OpKind::kArgMax: return map_argmax();
+    case OpKind::kReduction: return map_reduction();
+    case OpKind::kMVN: return map_mvn();
+    case OpKind::kEmbed: return map_embed();
+    case OpKind::kQuantize: return map_quantize();
+    case OpKind::kPreprocess: return map_preprocess();
   }
-  if (op == "PReLU") return map_prelu();
-  if (op == "Softmax") return map_softmax();
-  if (op == "Concat") return map_concat();
-  if (op == "Eltwise") return map_eltwise();
-  if (op == "BatchNorm" || op == "Scale" || op == "Bias") return map_channel_affine();
-  if (op == "Flatten" || op == "Reshape") return map_reshape();
-  if (op == "Slice") return map_slice();
-  if (op == "Crop") return map_crop();
-  if (op == "Tile") return map_tile();
-  if (op == "ArgMax") return map_argmax();
-  if (op == "Reduction") return map_reduction();
-  if (op == "MVN") return map_mvn();
-  if (op == "Embed") return map_embed();
-  if (op == "Quantize") return map_quantize();
-  if (op == "Preprocess") return map_preprocess();
   return unsupported("no TensorRT mapping for this op");
 }
 
@@ -884,7 +897,7 @@ Status Mapper::map_channel_affine() {
     last = std::max<int64_t>(end - 1, 0);
   }
   std::vector<int64_t> odims(xt.dims.begin() + first, xt.dims.begin() + last);
-  const bool is_scale = node_->op == "Scale";
+  const bool is_scale = node_->kind == OpKind::kScale;
   const bool has_scale = p.scale.source != AffineOperand::Source::kNone;
   const bool has_bias = p.bias.source != AffineOperand::Source::kNone;
   const std::string scale_blob = node_->name + "/0";

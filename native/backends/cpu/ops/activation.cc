@@ -172,9 +172,7 @@ Status emit(F f, const OpInit& init, std::unique_ptr<CpuOp>* out) {
   return Status::ok();
 }
 
-}  // namespace
-
-Status make_activation(const OpInit& init, std::unique_ptr<CpuOp>* out) {
+Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
   ActivationParams p;
   Status st = read_activation_params(init, &p);
   if (!st.is_ok()) return st;
@@ -198,6 +196,12 @@ Status make_activation(const OpInit& init, std::unique_ptr<CpuOp>* out) {
     case ActivationKind::kSwish: return emit(Swish{p.beta}, init, out);
   }
   return init.error("is not an activation");
+}
+
+}  // namespace
+
+Status make_activation(const OpInit& init, std::unique_ptr<CpuOp>* out) {
+  return guard_host_memory(init, [&] { return create(init, out); });
 }
 
 }  // namespace trtn::cpu

@@ -28,8 +28,18 @@ constexpr int64_t kGrain = 1 << 14;
 class ArgMaxOp final : public CpuOp {
  public:
   /// Rows of `dim` values at stride `stride`, `outer` groups of `stride` rows per image.
-  ArgMaxOp(int64_t outer, int64_t dim, int64_t stride, int64_t top_k, bool has_axis, bool out_max_val)
-      : outer_(outer), dim_(dim), stride_(stride), top_k_(top_k), has_axis_(has_axis), out_max_val_(out_max_val) {}
+  Status init(const OpInit& init) {
+    ArgMaxParams p;
+    Status st = read_argmax_params(init, &p);
+    if (!st.is_ok()) return st;
+    outer_ = p.outer;
+    dim_ = p.dim;
+    stride_ = p.stride;
+    top_k_ = p.top_k;
+    has_axis_ = p.has_axis;
+    out_max_val_ = p.out_max_val;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     const float* x = static_cast<const float*>(args.in[0]);
@@ -84,18 +94,12 @@ class ArgMaxOp final : public CpuOp {
     for (int64_t j = 0; j < top_k_; ++j) write(j, v[j].first, v[j].second);
   }
 
-  int64_t outer_, dim_, stride_, top_k_;
-  bool has_axis_, out_max_val_;
+  int64_t outer_ = 0, dim_ = 0, stride_ = 0, top_k_ = 0;
+  bool has_axis_ = false, out_max_val_ = false;
 };
 
 }  // namespace
 
-Status make_argmax(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  ArgMaxParams p;
-  Status st = read_argmax_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<ArgMaxOp>(p.outer, p.dim, p.stride, p.top_k, p.has_axis, p.out_max_val);
-  return Status::ok();
-}
+Status make_argmax(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<ArgMaxOp>(init, out); }
 
 }  // namespace trtn::cpu

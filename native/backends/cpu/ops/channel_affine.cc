@@ -172,11 +172,7 @@ Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
 }  // namespace
 
 Status make_channel_affine(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    return create(init, out);
-  } catch (const std::bad_alloc&) {
-    return out_of_memory(init.node.name, init.node.op);
-  }
+  return guard_host_memory(init, [&] { return create(init, out); });
 }
 
 }  // namespace trtn::cpu

@@ -19,8 +19,16 @@ namespace {
 class Concat final : public CpuOp {
  public:
   /// rows_per_image: rows of the concatenation per image (the dims before the axis).
-  Concat(std::string name, std::vector<ConcatPart> parts, int64_t rows_per_image, int64_t out_row)
-      : name_(std::move(name)), parts_(std::move(parts)), rows_(rows_per_image), out_row_(out_row) {}
+  Status init(const OpInit& init) {
+    ConcatParams p;
+    Status st = read_concat_params(init, &p);
+    if (!st.is_ok()) return st;
+    name_ = init.node.name;
+    parts_ = std::move(p.parts);
+    rows_ = p.rows;
+    out_row_ = p.out_row;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     try {
@@ -66,25 +74,11 @@ class Concat final : public CpuOp {
 
   std::string name_;
   std::vector<ConcatPart> parts_;
-  int64_t rows_, out_row_;
+  int64_t rows_ = 0, out_row_ = 0;
 };
-
-Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  ConcatParams p;
-  Status st = read_concat_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<Concat>(init.node.name, std::move(p.parts), p.rows, p.out_row);
-  return Status::ok();
-}
 
 }  // namespace
 
-Status make_concat(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    return create(init, out);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cpu backend, node '" + init.node.name + "' (Concat): out of host memory");
-  }
-}
+Status make_concat(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<Concat>(init, out); }
 
 }  // namespace trtn::cpu

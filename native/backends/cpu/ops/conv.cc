@@ -236,16 +236,6 @@ Status Convolution::run_int8(const OpArgs& args, size_t pair) const {
 
 }  // namespace
 
-Status make_convolution(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    auto op = std::make_unique<Convolution>();
-    Status st = op->init(init);
-    if (!st.is_ok()) return st;
-    *out = std::move(op);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "convolution '" + init.node.name + "': out of memory");
-  }
-  return Status::ok();
-}
+Status make_convolution(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<Convolution>(init, out); }
 
 }  // namespace trtn::cpu

@@ -20,13 +20,18 @@ constexpr int64_t kGrain = 1 << 14;
 class CropOp final : public CpuOp {
  public:
   /// Per-image dims of the output, the input's strides and the offsets (all per-image).
-  CropOp(std::vector<int64_t> out_dims, std::vector<int64_t> in_strides, std::vector<int64_t> offsets,
-         int64_t in_volume)
-      : out_dims_(std::move(out_dims)), in_strides_(std::move(in_strides)), offsets_(std::move(offsets)),
-        in_volume_(in_volume) {
+  Status init(const OpInit& init) {
+    CropParams p;
+    Status st = read_crop_params(init, &p);
+    if (!st.is_ok()) return st;
+    out_dims_ = std::move(p.out_dims);
+    in_strides_ = std::move(p.in_strides);
+    offsets_ = std::move(p.offsets);
+    in_volume_ = p.in_volume;
     const size_t r = out_dims_.size();
     row_ = r == 0 ? 1 : out_dims_[r - 1];
     for (size_t i = 0; i + 1 < r; ++i) rows_per_image_ *= out_dims_[i];
+    return st;
   }
 
   Status run(const OpArgs& args) const override {
@@ -62,19 +67,13 @@ class CropOp final : public CpuOp {
   }
 
   std::vector<int64_t> out_dims_, in_strides_, offsets_;
-  int64_t in_volume_;
+  int64_t in_volume_ = 0;
   int64_t row_ = 1;
   int64_t rows_per_image_ = 1;
 };
 
 }  // namespace
 
-Status make_crop(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  CropParams p;
-  Status st = read_crop_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<CropOp>(std::move(p.out_dims), std::move(p.in_strides), std::move(p.offsets), p.in_volume);
-  return Status::ok();
-}
+Status make_crop(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<CropOp>(init, out); }
 
 }  // namespace trtn::cpu

@@ -157,16 +157,6 @@ Status Deconvolution::run_pair(const OpArgs& args, size_t pair) const {
 
 }  // namespace
 
-Status make_deconvolution(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    auto op = std::make_unique<Deconvolution>();
-    Status st = op->init(init);
-    if (!st.is_ok()) return st;
-    *out = std::move(op);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "deconvolution '" + init.node.name + "': out of memory");
-  }
-  return Status::ok();
-}
+Status make_deconvolution(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<Deconvolution>(init, out); }
 
 }  // namespace trtn::cpu

@@ -24,9 +24,17 @@ constexpr int64_t kGrain = 1 << 14;
 class EmbedOp final : public CpuOp {
  public:
   /// `table` and `bias` (or nullptr) point into the engine's WeightStore, which outlives its ops.
-  EmbedOp(const float* table, const float* bias, int64_t input_dim, int64_t num_output, int64_t indices_per_image)
-      : table_(table), bias_(bias), input_dim_(input_dim), num_output_(num_output),
-        indices_per_image_(indices_per_image) {}
+  Status init(const OpInit& init) {
+    EmbedParams p;
+    Status st = read_embed_params(init, &p);
+    if (!st.is_ok()) return st;
+    table_ = p.table->f32.data();
+    bias_ = p.bias == nullptr ? nullptr : p.bias->f32.data();
+    input_dim_ = p.input_dim;
+    num_output_ = p.num_output;
+    indices_per_image_ = p.indices_per_image;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     const float* x = static_cast<const float*>(args.in[0]);
@@ -70,22 +78,15 @@ class EmbedOp final : public CpuOp {
   }
 
  private:
-  const float* table_;
-  const float* bias_;
-  int64_t input_dim_;
-  int64_t num_output_;
-  int64_t indices_per_image_;
+  const float* table_ = nullptr;
+  const float* bias_ = nullptr;
+  int64_t input_dim_ = 0;
+  int64_t num_output_ = 0;
+  int64_t indices_per_image_ = 0;
 };
 
 }  // namespace
 
-Status make_embed(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  EmbedParams p;
-  Status st = read_embed_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<EmbedOp>(p.table->f32.data(), p.bias == nullptr ? nullptr : p.bias->f32.data(), p.input_dim,
-                                   p.num_output, p.indices_per_image);
-  return Status::ok();
-}
+Status make_embed(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<EmbedOp>(init, out); }
 
 }  // namespace trtn::cpu

@@ -148,16 +148,6 @@ Status InnerProduct::run_int8(const OpArgs& args) const {
 
 }  // namespace
 
-Status make_inner_product(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    auto op = std::make_unique<InnerProduct>();
-    Status st = op->init(init);
-    if (!st.is_ok()) return st;
-    *out = std::move(op);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "inner product '" + init.node.name + "': out of memory");
-  }
-  return Status::ok();
-}
+Status make_inner_product(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<InnerProduct>(init, out); }
 
 }  // namespace trtn::cpu

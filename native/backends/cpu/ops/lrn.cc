@@ -136,11 +136,7 @@ Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
 }  // namespace
 
 Status make_lrn(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    return create(init, out);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cpu backend, node '" + init.node.name + "' (LRN): out of host memory");
-  }
+  return guard_host_memory(init, [&] { return create(init, out); });
 }
 
 }  // namespace trtn::cpu

@@ -22,9 +22,17 @@ constexpr int64_t kGrain = 1 << 14;
 
 class MvnOp final : public CpuOp {
  public:
-  MvnOp(int64_t rows_per_image, int64_t dim, bool normalize_variance, double eps)
-      : rows_per_image_(rows_per_image), dim_(dim), blocks_((dim + kBlock - 1) / kBlock),
-        normalize_variance_(normalize_variance), eps_(eps) {}
+  Status init(const OpInit& init) {
+    MvnParams p;
+    Status st = read_mvn_params(init, &p);
+    if (!st.is_ok()) return st;
+    rows_per_image_ = p.rows_per_image;
+    dim_ = p.dim;
+    blocks_ = (p.dim + kBlock - 1) / kBlock;
+    normalize_variance_ = p.normalize_variance;
+    eps_ = p.eps;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     const float* x = static_cast<const float*>(args.in[0]);
@@ -85,21 +93,15 @@ class MvnOp final : public CpuOp {
     });
   }
 
-  int64_t rows_per_image_;
-  int64_t dim_;
-  int64_t blocks_;
-  bool normalize_variance_;
-  double eps_;
+  int64_t rows_per_image_ = 0;
+  int64_t dim_ = 0;
+  int64_t blocks_ = 0;
+  bool normalize_variance_ = false;
+  double eps_ = 0;
 };
 
 }  // namespace
 
-Status make_mvn(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  MvnParams p;
-  Status st = read_mvn_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<MvnOp>(p.rows_per_image, p.dim, p.normalize_variance, p.eps);
-  return Status::ok();
-}
+Status make_mvn(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<MvnOp>(init, out); }
 
 }  // namespace trtn::cpu

@@ -1,6 +1,6 @@
 // The cpu backend's op interface. One file per op (or family) under ops/, each exporting a
-// factory `make_<op>` that checks the node and returns a CpuOp; ops/registry.cc maps op names to
-// factories. Ops work in NCHW with the batch as dimension 0 of every tensor, on float32 or, for
+// factory `make_<op>` (one call of make<OpT>, core/op_factory.h) that checks the node and returns a
+// CpuOp; ops/registry.cc is the table from OpKind to factories. Ops work in NCHW with the batch as dimension 0 of every tensor, on float32 or, for
 // INT8 nodes, int8 storage (docs/int8.md is the contract for every INT8 op).
 #pragma once
 
@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/graph.h"
+#include "core/op_factory.h"
+#include "core/op_kind.h"
 #include "core/op_init.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
@@ -37,9 +39,24 @@ class CpuOp {
 /// Factory signature.
 using OpFactory = Status (*)(const OpInit& init, std::unique_ptr<CpuOp>* out);
 
-/// Creates the op for init.node (dispatches on node.op); kInvalidArgument for an op or precision
+/// One op of the cpu backend's table: its factory and an optional check run before building.
+struct OpEntry {
+  OpFactory make = nullptr;
+  SupportsFn supports = nullptr;
+};
+
+/// The cpu backend's ops, indexed by OpKind (ops/registry.cc).
+const OpTable<OpEntry>& op_table();
+
+/// Creates the op for init.node (dispatches on node.kind); kInvalidArgument for an op or precision
 /// the cpu backend does not have.
 Status make_op(const OpInit& init, std::unique_ptr<CpuOp>* out);
+
+/// The one factory body (core/op_factory.h): OpT() then OpT::init(init), as a CpuOp.
+template <class OpT>
+Status make(const OpInit& init, std::unique_ptr<CpuOp>* out) {
+  return make_op_as<OpT>(init, init, out);
+}
 
 // Factories, one per op (ops/<file>.cc).
 Status make_convolution(const OpInit&, std::unique_ptr<CpuOp>*);     // conv.cc

@@ -193,11 +193,7 @@ Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
 }  // namespace
 
 Status make_pooling(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    return create(init, out);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cpu backend, node '" + init.node.name + "' (Pooling): out of host memory");
-  }
+  return guard_host_memory(init, [&] { return create(init, out); });
 }
 
 }  // namespace trtn::cpu

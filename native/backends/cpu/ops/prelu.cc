@@ -17,8 +17,15 @@ constexpr int64_t kGrain = 1 << 14;
 
 class PReluOp final : public CpuOp {
  public:
-  PReluOp(std::vector<float> slopes, int64_t channels, int64_t inner)
-      : slopes_(std::move(slopes)), channels_(channels), inner_(inner) {}
+  Status init(const OpInit& init) {
+    PReluParams p;
+    Status st = read_prelu_params(init, &p);
+    if (!st.is_ok()) return st;
+    slopes_ = std::move(p.slopes);
+    channels_ = p.channels;
+    inner_ = p.inner;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     const float* x = static_cast<const float*>(args.in[0]);
@@ -44,22 +51,12 @@ class PReluOp final : public CpuOp {
 
  private:
   std::vector<float> slopes_;  // one per channel (a shared slope is repeated)
-  int64_t channels_;
-  int64_t inner_;  // values per channel plane
+  int64_t channels_ = 0;
+  int64_t inner_ = 0;  // values per channel plane
 };
 
 }  // namespace
 
-Status make_prelu(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  PReluParams p;
-  try {
-    Status st = read_prelu_params(init, &p);
-    if (!st.is_ok()) return st;
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cpu backend: out of memory creating PReLU '" + init.node.name + "'");
-  }
-  *out = std::make_unique<PReluOp>(std::move(p.slopes), p.channels, p.inner);
-  return Status::ok();
-}
+Status make_prelu(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<PReluOp>(init, out); }
 
 }  // namespace trtn::cpu

@@ -18,7 +18,10 @@ constexpr int64_t kGrain = 64;
 
 class Preprocess final : public CpuOp {
  public:
-  Preprocess(std::string name, PreprocessParams p) : name_(std::move(name)), p_(std::move(p)) {}
+  Status init(const OpInit& init) {
+    name_ = init.node.name;
+    return read_preprocess_params(init, &p_);
+  }
 
   Status run(const OpArgs& args) const override {
     try {
@@ -61,16 +64,6 @@ class Preprocess final : public CpuOp {
 
 }  // namespace
 
-Status make_preprocess(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    PreprocessParams p;
-    Status st = read_preprocess_params(init, &p);
-    if (!st.is_ok()) return st;
-    *out = std::make_unique<Preprocess>(init.node.name, std::move(p));
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cpu backend, node '" + init.node.name + "' (Preprocess): out of host memory");
-  }
-}
+Status make_preprocess(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<Preprocess>(init, out); }
 
 }  // namespace trtn::cpu

@@ -17,7 +17,15 @@ constexpr int64_t kGrain = int64_t{1} << 15;
 
 class Quantize final : public CpuOp {
  public:
-  Quantize(std::string name, int64_t volume, float scale) : name_(std::move(name)), volume_(volume), scale_(scale) {}
+  Status init(const OpInit& init) {
+    QuantizeParams p;
+    Status st = read_quantize_params(init, &p);
+    if (!st.is_ok()) return st;
+    name_ = init.node.name;
+    volume_ = p.volume;
+    scale_ = p.scale;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     try {
@@ -35,26 +43,12 @@ class Quantize final : public CpuOp {
 
  private:
   std::string name_;
-  int64_t volume_;
-  float scale_;
+  int64_t volume_ = 0;
+  float scale_ = 0;
 };
-
-Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  QuantizeParams p;
-  Status st = read_quantize_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<Quantize>(init.node.name, p.volume, p.scale);
-  return Status::ok();
-}
 
 }  // namespace
 
-Status make_quantize(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    return create(init, out);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cpu backend, node '" + init.node.name + "' (Quantize): out of host memory");
-  }
-}
+Status make_quantize(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<Quantize>(init, out); }
 
 }  // namespace trtn::cpu

@@ -20,10 +20,18 @@ constexpr int64_t kBlock = 1 << 12;
 
 class ReductionOp final : public CpuOp {
  public:
-  ReductionOp(ReductionOperation op, int64_t rows_per_image, int64_t dim, double coeff)
-      : op_(op), rows_per_image_(rows_per_image), dim_(dim), blocks_((dim + kBlock - 1) / kBlock),
-        // Caffe divides coeff by the row length for MEAN.
-        scale_(op == ReductionOperation::kMean ? coeff / static_cast<double>(dim) : coeff) {}
+  Status init(const OpInit& init) {
+    ReductionParams p;
+    Status st = read_reduction_params(init, &p);
+    if (!st.is_ok()) return st;
+    op_ = p.op;
+    rows_per_image_ = p.rows_per_image;
+    dim_ = p.dim;
+    blocks_ = (p.dim + kBlock - 1) / kBlock;
+    // Caffe divides coeff by the row length for MEAN.
+    scale_ = p.op == ReductionOperation::kMean ? p.coeff / static_cast<double>(p.dim) : p.coeff;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     const float* x = static_cast<const float*>(args.in[0]);
@@ -69,21 +77,15 @@ class ReductionOp final : public CpuOp {
     return s;
   }
 
-  ReductionOperation op_;
-  int64_t rows_per_image_;
-  int64_t dim_;
-  int64_t blocks_;
-  double scale_;
+  ReductionOperation op_ = ReductionOperation::kSum;
+  int64_t rows_per_image_ = 0;
+  int64_t dim_ = 0;
+  int64_t blocks_ = 0;
+  double scale_ = 0;
 };
 
 }  // namespace
 
-Status make_reduction(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  ReductionParams p;
-  Status st = read_reduction_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<ReductionOp>(p.op, p.rows_per_image, p.dim, p.coeff);
-  return Status::ok();
-}
+Status make_reduction(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<ReductionOp>(init, out); }
 
 }  // namespace trtn::cpu

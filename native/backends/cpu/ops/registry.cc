@@ -1,27 +1,47 @@
-// Op name -> factory.
-#include <map>
-
+// The cpu backend's op table: OpKind -> factory (and, where the op needs one, a check run before
+// building). One line per op of core/op_kind.h; an op without a line is one the cpu backend lacks.
 #include "backends/cpu/ops/op.h"
 
 namespace trtn::cpu {
+namespace {
+
+OpTable<OpEntry> make_table() {
+  OpTable<OpEntry> t;
+  t[OpKind::kConvolution] = {make_convolution};
+  t[OpKind::kDeconvolution] = {make_deconvolution};
+  t[OpKind::kInnerProduct] = {make_inner_product};
+  t[OpKind::kPooling] = {make_pooling};
+  t[OpKind::kLRN] = {make_lrn};
+  for (OpKind k : kActivationOps) t[k] = {make_activation};
+  t[OpKind::kPReLU] = {make_prelu};
+  t[OpKind::kSoftmax] = {make_softmax};
+  t[OpKind::kConcat] = {make_concat};
+  t[OpKind::kEltwise] = {make_eltwise};
+  for (OpKind k : kChannelAffineOps) t[k] = {make_channel_affine};
+  for (OpKind k : kReshapeOps) t[k] = {make_reshape};
+  t[OpKind::kSlice] = {make_slice};
+  t[OpKind::kCrop] = {make_crop};
+  t[OpKind::kTile] = {make_tile};
+  t[OpKind::kArgMax] = {make_argmax};
+  t[OpKind::kReduction] = {make_reduction};
+  t[OpKind::kMVN] = {make_mvn};
+  t[OpKind::kEmbed] = {make_embed};
+  t[OpKind::kQuantize] = {make_quantize};
+  t[OpKind::kPreprocess] = {make_preprocess};
+  return t;
+}
+
+}  // namespace
+
+const OpTable<OpEntry>& op_table() {
+  static const OpTable<OpEntry> table = make_table();
+  return table;
+}
 
 Status make_op(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  static const std::map<std::string, OpFactory> factories = {
-      {"Convolution", make_convolution}, {"Deconvolution", make_deconvolution},
-      {"InnerProduct", make_inner_product}, {"Pooling", make_pooling}, {"LRN", make_lrn},
-      {"ReLU", make_activation}, {"ELU", make_activation}, {"Sigmoid", make_activation},
-      {"TanH", make_activation}, {"AbsVal", make_activation}, {"Power", make_activation},
-      {"BNLL", make_activation}, {"Exp", make_activation}, {"Log", make_activation},
-      {"Threshold", make_activation}, {"Clip", make_activation}, {"Swish", make_activation},
-      {"PReLU", make_prelu}, {"Softmax", make_softmax}, {"Concat", make_concat}, {"Eltwise", make_eltwise},
-      {"BatchNorm", make_channel_affine}, {"Scale", make_channel_affine}, {"Bias", make_channel_affine},
-      {"Flatten", make_reshape}, {"Reshape", make_reshape}, {"Slice", make_slice}, {"Crop", make_crop},
-      {"Tile", make_tile}, {"ArgMax", make_argmax}, {"Reduction", make_reduction}, {"MVN", make_mvn},
-      {"Embed", make_embed}, {"Quantize", make_quantize}, {"Preprocess", make_preprocess},
-  };
-  auto it = factories.find(init.node.op);
-  if (it == factories.end()) return init.error("the cpu backend has no such op");
-  return it->second(init, out);
+  const OpEntry& e = op_table()[init.node.kind];
+  if (e.make == nullptr) return init.error("the cpu backend has no such op");
+  return e.make(init, out);
 }
 
 }  // namespace trtn::cpu

@@ -18,8 +18,17 @@ constexpr int64_t kGrain = int64_t{1} << 16;
 
 class Reshape final : public CpuOp {
  public:
-  Reshape(std::string name, std::string op, ReshapeMode mode, int64_t volume, float scale)
-      : name_(std::move(name)), op_(std::move(op)), mode_(mode), volume_(volume), scale_(scale) {}
+  Status init(const OpInit& init) {
+    ReshapeParams p;
+    Status st = read_reshape_params(init, &p);
+    if (!st.is_ok()) return st;
+    name_ = init.node.name;
+    op_ = init.node.op;
+    mode_ = p.mode;
+    volume_ = p.volume;
+    scale_ = p.scale;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     try {
@@ -49,28 +58,13 @@ class Reshape final : public CpuOp {
 
  private:
   std::string name_, op_;
-  ReshapeMode mode_;
-  int64_t volume_;
-  float scale_;
+  ReshapeMode mode_{};
+  int64_t volume_ = 0;
+  float scale_ = 0;
 };
-
-Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  ReshapeParams p;
-  Status st = read_reshape_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<Reshape>(init.node.name, init.node.op, p.mode, p.volume, p.scale);
-  return Status::ok();
-}
 
 }  // namespace
 
-Status make_reshape(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    return create(init, out);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cpu backend, node '" + init.node.name + "' (" + init.node.op +
-                                          "): out of host memory");
-  }
-}
+Status make_reshape(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<Reshape>(init, out); }
 
 }  // namespace trtn::cpu

@@ -19,8 +19,17 @@ constexpr int64_t kGrain = 1 << 14;
 
 class SliceOp final : public CpuOp {
  public:
-  SliceOp(int64_t outer, int64_t dim, int64_t inner, std::vector<int64_t> starts, std::vector<int64_t> sizes)
-      : outer_(outer), dim_(dim), inner_(inner), starts_(std::move(starts)), sizes_(std::move(sizes)) {}
+  Status init(const OpInit& init) {
+    SliceParams p;
+    Status st = read_slice_params(init, &p);
+    if (!st.is_ok()) return st;
+    outer_ = p.outer;
+    dim_ = p.dim;
+    inner_ = p.inner;
+    starts_ = std::move(p.starts);
+    sizes_ = std::move(p.sizes);
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     const float* x = static_cast<const float*>(args.in[0]);
@@ -44,20 +53,14 @@ class SliceOp final : public CpuOp {
   }
 
  private:
-  int64_t outer_;  // rows per image before the axis
-  int64_t dim_;    // input length along the axis
-  int64_t inner_;  // values per step along the axis
+  int64_t outer_ = 0;  // rows per image before the axis
+  int64_t dim_ = 0;    // input length along the axis
+  int64_t inner_ = 0;  // values per step along the axis
   std::vector<int64_t> starts_, sizes_;  // per output, along the axis
 };
 
 }  // namespace
 
-Status make_slice(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  SliceParams p;
-  Status st = read_slice_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<SliceOp>(p.outer, p.dim, p.inner, std::move(p.starts), std::move(p.sizes));
-  return Status::ok();
-}
+Status make_slice(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<SliceOp>(init, out); }
 
 }  // namespace trtn::cpu

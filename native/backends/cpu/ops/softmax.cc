@@ -19,10 +19,19 @@ constexpr int64_t kBlock = 256;
 
 class Softmax final : public CpuOp {
  public:
-  /// outer_per_image: elements before the axis within one image (the batch multiplies it, unless
+  /// outer_: elements before the axis within one image (the batch multiplies it, unless
   /// the axis is the batch itself).
-  Softmax(std::string name, bool over_batch, int64_t outer_per_image, int64_t channels, int64_t inner)
-      : name_(std::move(name)), over_batch_(over_batch), outer_(outer_per_image), channels_(channels), inner_(inner) {}
+  Status init(const OpInit& init) {
+    SoftmaxParams p;
+    Status st = read_softmax_params(init, &p);
+    if (!st.is_ok()) return st;
+    name_ = init.node.name;
+    over_batch_ = p.over_batch;
+    outer_ = p.outer;
+    channels_ = p.channels;
+    inner_ = p.inner;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     try {
@@ -64,26 +73,12 @@ class Softmax final : public CpuOp {
 
  private:
   std::string name_;
-  bool over_batch_;
-  int64_t outer_, channels_, inner_;
+  bool over_batch_ = false;
+  int64_t outer_ = 0, channels_ = 0, inner_ = 0;
 };
-
-Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  SoftmaxParams p;
-  Status st = read_softmax_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<Softmax>(init.node.name, p.over_batch, p.outer, p.channels, p.inner);
-  return Status::ok();
-}
 
 }  // namespace
 
-Status make_softmax(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  try {
-    return create(init, out);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cpu backend, node '" + init.node.name + "' (Softmax): out of host memory");
-  }
-}
+Status make_softmax(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<Softmax>(init, out); }
 
 }  // namespace trtn::cpu

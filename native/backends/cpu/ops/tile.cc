@@ -16,7 +16,15 @@ constexpr int64_t kGrain = 1 << 14;
 
 class TileOp final : public CpuOp {
  public:
-  TileOp(int64_t outer, int64_t inner, int64_t tiles) : outer_(outer), inner_(inner), tiles_(tiles) {}
+  Status init(const OpInit& init) {
+    TileParams p;
+    Status st = read_tile_params(init, &p);
+    if (!st.is_ok()) return st;
+    outer_ = p.outer;
+    inner_ = p.inner;
+    tiles_ = p.tiles;
+    return st;
+  }
 
   Status run(const OpArgs& args) const override {
     const float* x = static_cast<const float*>(args.in[0]);
@@ -38,19 +46,13 @@ class TileOp final : public CpuOp {
   }
 
  private:
-  int64_t outer_;  // blocks per image
-  int64_t inner_;  // values per block
-  int64_t tiles_;
+  int64_t outer_ = 0;  // blocks per image
+  int64_t inner_ = 0;  // values per block
+  int64_t tiles_ = 0;
 };
 
 }  // namespace
 
-Status make_tile(const OpInit& init, std::unique_ptr<CpuOp>* out) {
-  TileParams p;
-  Status st = read_tile_params(init, &p);
-  if (!st.is_ok()) return st;
-  *out = std::make_unique<TileOp>(p.outer, p.inner, p.tiles);
-  return Status::ok();
-}
+Status make_tile(const OpInit& init, std::unique_ptr<CpuOp>* out) { return make<TileOp>(init, out); }
 
 }  // namespace trtn::cpu

@@ -108,8 +108,9 @@ struct ReluInt8Fn : MapFn {
 
 class ActivationOp final : public CudaOp {
  public:
-  ActivationOp(std::string name, ActivationParams p, bool views, std::vector<int64_t> dims)
-      : name_(std::move(name)), p_(p), views_(views), dims_(std::move(dims)) {}
+  ActivationOp() = default;
+  /// Reads and checks the node (make<ActivationOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     TensorDesc d;
@@ -151,24 +152,25 @@ class ActivationOp final : public CudaOp {
  private:
   std::string name_;
   ActivationParams p_;
-  bool views_;
+  bool views_ = false;
   std::vector<int64_t> dims_;
 };
 
+Status ActivationOp::init(const CudaOpInit& init) {
+  ActivationParams p;
+  Status st = read_activation_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  const bool views = op_takes_views(init.node.graph, init.node.node);
+  if (!(st = check_places(init, views)).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = p;
+  views_ = views;
+  dims_ = init.node.input(0).dims;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_activation(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    ActivationParams p;
-    Status st = read_activation_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    const bool views = op_takes_views(init.node.graph, init.node.node);
-    if (!(st = check_places(init, views)).is_ok()) return st;
-    *out = std::make_unique<ActivationOp>(init.node.node.name, p, views, init.node.input(0).dims);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_activation(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<ActivationOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -113,7 +113,9 @@ __global__ void __launch_bounds__(kMapThreads) argmax_warp_kernel(const ArgMaxAr
 
 class ArgMaxOp final : public CudaOp {
  public:
-  ArgMaxOp(std::string name, ArgMaxParams p) : name_(std::move(name)), p_(p) {}
+  ArgMaxOp() = default;
+  /// Reads and checks the node (make<ArgMaxOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     // A warp per row when rows are long enough to keep its lanes busy.
@@ -152,19 +154,18 @@ class ArgMaxOp final : public CudaOp {
   ArgMaxParams p_;
 };
 
+Status ArgMaxOp::init(const CudaOpInit& init) {
+  ArgMaxParams p;
+  Status st = read_argmax_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, false)).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = p;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_argmax(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    ArgMaxParams p;
-    Status st = read_argmax_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, false)).is_ok()) return st;
-    *out = std::make_unique<ArgMaxOp>(init.node.node.name, p);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_argmax(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<ArgMaxOp>(init, out); }
 
 }  // namespace trtn::cuda

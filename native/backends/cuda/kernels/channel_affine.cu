@@ -89,10 +89,13 @@ __global__ void __launch_bounds__(kStatsThreads)
 
 class ChannelAffineOp final : public CudaOp {
  public:
-  ChannelAffineOp(std::string name, ChannelAffineParams p, bool views, std::vector<int64_t> dims)
-      : name_(std::move(name)), p_(std::move(p)), views_(views), dims_(std::move(dims)) {}
+  ChannelAffineOp() = default;
+  /// Reads and checks the node (make<ChannelAffineOp>, op.h).
+  Status init(const CudaOpInit& init);
 
-  Status init() {
+ private:
+  /// The operands to the device.
+  Status upload() {
     const std::string what = "the operands of '" + name_ + "'";
     Status st;
     if (p_.kind == ChannelAffineParams::Kind::kGlobalBatchNorm) {
@@ -104,6 +107,7 @@ class ChannelAffineOp final : public CudaOp {
     return Status::ok();
   }
 
+ public:
   Status run(const RunArgs& args) const override {
     const AffineLayout& l = p_.layout;
     const int batch = args.batch;
@@ -160,29 +164,28 @@ class ChannelAffineOp final : public CudaOp {
 
   std::string name_;
   ChannelAffineParams p_;
-  bool views_;
+  bool views_ = false;
   std::vector<int64_t> dims_;
   DeviceBuffer a_, b_;  // mean and inv_std, or the scale and bias blobs
 };
 
+Status ChannelAffineOp::init(const CudaOpInit& init) {
+  ChannelAffineParams p;
+  Status st = read_channel_affine_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  const bool views = op_takes_views(init.node.graph, init.node.node) &&
+                     p.kind != ChannelAffineParams::Kind::kBatchStatsBatchNorm;
+  if (!(st = check_places(init, views)).is_ok()) return st;
+  if (p.layout.dim >= kMaxLaunchItems) return init.node.error("has more than 2^31 operand values");
+  name_ = init.node.node.name;
+  p_ = std::move(p);
+  views_ = views;
+  dims_ = init.node.input(0).dims;
+  return upload();
+}
+
 }  // namespace
 
-Status make_channel_affine(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    ChannelAffineParams p;
-    Status st = read_channel_affine_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    const bool views = op_takes_views(init.node.graph, init.node.node) &&
-                       p.kind != ChannelAffineParams::Kind::kBatchStatsBatchNorm;
-    if (!(st = check_places(init, views)).is_ok()) return st;
-    if (p.layout.dim >= kMaxLaunchItems) return init.node.error("has more than 2^31 operand values");
-    auto op = std::make_unique<ChannelAffineOp>(init.node.node.name, std::move(p), views, init.node.input(0).dims);
-    if (!(st = op->init()).is_ok()) return st;
-    *out = std::move(op);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_channel_affine(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<ChannelAffineOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -20,7 +20,9 @@ namespace {
 
 class ConcatOp final : public CudaOp {
  public:
-  ConcatOp(std::string name, ConcatParams p, bool views) : name_(std::move(name)), p_(std::move(p)), views_(views) {}
+  ConcatOp() = default;
+  /// Reads and checks the node (make<ConcatOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     for (size_t i = 0; i < p_.parts.size(); ++i) {
@@ -104,23 +106,23 @@ class ConcatOp final : public CudaOp {
 
   std::string name_;
   ConcatParams p_;
-  bool views_;
+  bool views_ = false;
 };
+
+Status ConcatOp::init(const CudaOpInit& init) {
+  ConcatParams p;
+  Status st = read_concat_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  const bool views = p.axis == 1 && op_takes_views(init.node.graph, init.node.node);
+  if (!(st = check_places(init, views)).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = std::move(p);
+  views_ = views;
+  return Status::ok();
+}
 
 }  // namespace
 
-Status make_concat(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    ConcatParams p;
-    Status st = read_concat_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    const bool views = p.axis == 1 && op_takes_views(init.node.graph, init.node.node);
-    if (!(st = check_places(init, views)).is_ok()) return st;
-    *out = std::make_unique<ConcatOp>(init.node.node.name, std::move(p), views);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_concat(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<ConcatOp>(init, out); }
 
 }  // namespace trtn::cuda

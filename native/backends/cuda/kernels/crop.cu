@@ -54,7 +54,9 @@ __global__ void __launch_bounds__(kMapThreads) crop_kernel(const Tin* x, Tout* y
 
 class CropOp final : public CudaOp {
  public:
-  CropOp(std::string name, CropParams p) : name_(std::move(name)), p_(std::move(p)) {}
+  CropOp() = default;
+  /// Reads and checks the node (make<CropOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     const int rank = static_cast<int>(p_.out_dims.size());
@@ -98,23 +100,22 @@ class CropOp final : public CudaOp {
   CropParams p_;
 };
 
+Status CropOp::init(const CudaOpInit& init) {
+  CropParams p;
+  Status st = read_crop_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (p.out_dims.size() > static_cast<size_t>(kMaxRank)) {
+    return init.node.error("the cuda backend crops tensors of at most " + std::to_string(kMaxRank) +
+                           " dims per image");
+  }
+  if (!(st = check_places(init, false)).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = std::move(p);
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_crop(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    CropParams p;
-    Status st = read_crop_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (p.out_dims.size() > static_cast<size_t>(kMaxRank)) {
-      return init.node.error("the cuda backend crops tensors of at most " + std::to_string(kMaxRank) +
-                             " dims per image");
-    }
-    if (!(st = check_places(init, false)).is_ok()) return st;
-    *out = std::make_unique<CropOp>(init.node.node.name, std::move(p));
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_crop(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<CropOp>(init, out); }
 
 }  // namespace trtn::cuda

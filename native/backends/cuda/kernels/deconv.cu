@@ -124,8 +124,9 @@ __global__ void __launch_bounds__(kMapThreads)
 
 class DeconvOp final : public CudaOp {
  public:
-  DeconvOp(std::string name, int axes, DeconvArgs a, DeviceBuffer weights, DeviceBuffer bias)
-      : name_(std::move(name)), axes_(axes), a_(a), weights_(std::move(weights)), bias_(std::move(bias)) {}
+  DeconvOp() = default;
+  /// Reads and checks the node (make<DeconvOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     for (size_t pair = 0; pair < args.in.size() && pair < args.out.size(); ++pair) {
@@ -165,13 +166,13 @@ class DeconvOp final : public CudaOp {
   }
 
   std::string name_;
-  int axes_;  // spatial axes, 1..6
+  int axes_ = 0;  // spatial axes, 1..6
   DeconvArgs a_;
   DeviceBuffer weights_;  // [C_out][taps][C_in / group]
   DeviceBuffer bias_;     // [C_out]
 };
 
-Status create(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
+Status DeconvOp::init(const CudaOpInit& init) {
   const OpInit& node = init.node;
   if (node.node.precision == Precision::kINT8) return node.error("has no INT8 form (docs/int8.md): run it in fp32");
   ConvGeometry geo;
@@ -236,18 +237,16 @@ Status create(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
   const std::string what = "the weights of Deconvolution '" + node.node.name + "'";
   if (!(st = weights.upload(reordered, what)).is_ok()) return st;
   if (!(st = bias_buffer.upload(bias->f32, what)).is_ok()) return st;
-  *out = std::make_unique<DeconvOp>(node.node.name, axes, a, std::move(weights), std::move(bias_buffer));
+  name_ = node.node.name;
+  axes_ = axes;
+  a_ = a;
+  weights_ = std::move(weights);
+  bias_ = std::move(bias_buffer);
   return Status::ok();
 }
 
 }  // namespace
 
-Status make_deconvolution(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    return create(init, out);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_deconvolution(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<DeconvOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -53,8 +53,9 @@ struct Int8SumFn {
 
 class EltwiseOp final : public CudaOp {
  public:
-  EltwiseOp(std::string name, EltwiseParams p, Activation act, bool views, std::vector<int64_t> dims)
-      : name_(std::move(name)), p_(std::move(p)), act_(act), views_(views), dims_(std::move(dims)) {}
+  EltwiseOp() = default;
+  /// Reads and checks the node (make<EltwiseOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     const int n = static_cast<int>(args.in.size());
@@ -95,34 +96,35 @@ class EltwiseOp final : public CudaOp {
   std::string name_;
   EltwiseParams p_;
   Activation act_;
-  bool views_;
+  bool views_ = false;
   std::vector<int64_t> dims_;
 };
 
+Status EltwiseOp::init(const CudaOpInit& init) {
+  EltwiseParams p;
+  Status st = read_eltwise_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (init.node.node.inputs.size() > static_cast<size_t>(kMaxInputs)) {
+    return init.node.error("the cuda backend reads at most " + std::to_string(kMaxInputs) + " inputs per Eltwise, got " +
+                           std::to_string(init.node.node.inputs.size()));
+  }
+  const bool views = op_takes_views(init.node.graph, init.node.node);
+  if (!(st = check_places(init, views)).is_ok()) return st;
+  for (size_t i = 1; i < init.node.node.inputs.size(); ++i) {
+    if (init.in_place(i).elem != init.in_place(0).elem) {
+      return init.node.error("the cuda backend needs every input in one element type");
+    }
+  }
+  name_ = init.node.node.name;
+  p_ = std::move(p);
+  act_ = init.node.node.activation;
+  views_ = views;
+  dims_ = init.node.output(0).dims;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_eltwise(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    EltwiseParams p;
-    Status st = read_eltwise_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (init.node.node.inputs.size() > static_cast<size_t>(kMaxInputs)) {
-      return init.node.error("the cuda backend reads at most " + std::to_string(kMaxInputs) + " inputs per Eltwise, got " +
-                             std::to_string(init.node.node.inputs.size()));
-    }
-    const bool views = op_takes_views(init.node.graph, init.node.node);
-    if (!(st = check_places(init, views)).is_ok()) return st;
-    for (size_t i = 1; i < init.node.node.inputs.size(); ++i) {
-      if (init.in_place(i).elem != init.in_place(0).elem) {
-        return init.node.error("the cuda backend needs every input in one element type");
-      }
-    }
-    *out = std::make_unique<EltwiseOp>(init.node.node.name, std::move(p), init.node.node.activation, views,
-                                       init.node.output(0).dims);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_eltwise(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<EltwiseOp>(init, out); }
 
 }  // namespace trtn::cuda

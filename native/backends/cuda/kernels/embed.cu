@@ -37,8 +37,9 @@ __global__ void __launch_bounds__(kMapThreads) embed_kernel(const Tin* x, Tout* 
 
 class EmbedOp final : public CudaOp {
  public:
-  EmbedOp(std::string name, EmbedParams p, DeviceBuffer table, DeviceBuffer bias)
-      : name_(std::move(name)), p_(p), table_(std::move(table)), bias_(std::move(bias)) {}
+  EmbedOp() = default;
+  /// Reads and checks the node (make<EmbedOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     const int64_t per_image = p_.indices_per_image * p_.num_output;
@@ -63,25 +64,26 @@ class EmbedOp final : public CudaOp {
   DeviceBuffer table_, bias_;  // bias_ empty (nullptr) without biasTerm
 };
 
+Status EmbedOp::init(const CudaOpInit& init) {
+  EmbedParams p;
+  Status st = read_embed_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, false)).is_ok()) return st;
+  DeviceBuffer table, bias;
+  const std::string what = "the weights of Embed '" + init.node.node.name + "'";
+  if (!(st = table.upload(p.table->f32, what)).is_ok()) return st;
+  if (p.bias != nullptr && !(st = bias.upload(p.bias->f32, what)).is_ok()) return st;
+  p.table = nullptr;
+  p.bias = nullptr;
+  name_ = init.node.node.name;
+  p_ = p;
+  table_ = std::move(table);
+  bias_ = std::move(bias);
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_embed(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    EmbedParams p;
-    Status st = read_embed_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, false)).is_ok()) return st;
-    DeviceBuffer table, bias;
-    const std::string what = "the weights of Embed '" + init.node.node.name + "'";
-    if (!(st = table.upload(p.table->f32, what)).is_ok()) return st;
-    if (p.bias != nullptr && !(st = bias.upload(p.bias->f32, what)).is_ok()) return st;
-    p.table = nullptr;
-    p.bias = nullptr;
-    *out = std::make_unique<EmbedOp>(init.node.node.name, p, std::move(table), std::move(bias));
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_embed(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<EmbedOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -184,7 +184,9 @@ __global__ void __launch_bounds__(kMapThreads) lrn_within_kernel(const LrnArgs a
 
 class LrnOp final : public CudaOp {
  public:
-  LrnOp(std::string name, LrnParams p) : name_(std::move(name)), p_(p) {}
+  LrnOp() = default;
+  /// Reads and checks the node (make<LrnOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     const View4& x = args.in[0];
@@ -262,19 +264,18 @@ class LrnOp final : public CudaOp {
   LrnParams p_;
 };
 
+Status LrnOp::init(const CudaOpInit& init) {
+  LrnParams p;
+  Status st = read_lrn_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, op_takes_views(init.node.graph, init.node.node))).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = p;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_lrn(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    LrnParams p;
-    Status st = read_lrn_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, op_takes_views(init.node.graph, init.node.node))).is_ok()) return st;
-    *out = std::make_unique<LrnOp>(init.node.node.name, p);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "' (LRN): out of host memory");
-  }
-}
+Status make_lrn(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<LrnOp>(init, out); }
 
 }  // namespace trtn::cuda

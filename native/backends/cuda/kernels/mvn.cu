@@ -38,7 +38,9 @@ __global__ void mvn_kernel(const Tin* x, Tout* y, int64_t rows, int64_t dim, boo
 
 class MvnOp final : public CudaOp {
  public:
-  MvnOp(std::string name, MvnParams p) : name_(std::move(name)), p_(p) {}
+  MvnOp() = default;
+  /// Reads and checks the node (make<MvnOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     const int64_t rows = static_cast<int64_t>(args.batch) * p_.rows_per_image;
@@ -60,19 +62,18 @@ class MvnOp final : public CudaOp {
   MvnParams p_;
 };
 
+Status MvnOp::init(const CudaOpInit& init) {
+  MvnParams p;
+  Status st = read_mvn_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, false)).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = p;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_mvn(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    MvnParams p;
-    Status st = read_mvn_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, false)).is_ok()) return st;
-    *out = std::make_unique<MvnOp>(init.node.node.name, p);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_mvn(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<MvnOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -253,7 +253,9 @@ Status zero_padding(const View4& v, cudaStream_t stream) {
 
 class PoolingOp final : public CudaOp {
  public:
-  PoolingOp(std::string name, PoolingParams p) : name_(std::move(name)), p_(p) {}
+  PoolingOp() = default;
+  /// Reads and checks the node (make<PoolingOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     const View4& x = args.in[0];
@@ -335,19 +337,18 @@ class PoolingOp final : public CudaOp {
   PoolingParams p_;
 };
 
+Status PoolingOp::init(const CudaOpInit& init) {
+  PoolingParams p;
+  Status st = read_pooling_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, op_takes_views(init.node.graph, init.node.node))).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = p;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_pooling(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    PoolingParams p;
-    Status st = read_pooling_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, op_takes_views(init.node.graph, init.node.node))).is_ok()) return st;
-    *out = std::make_unique<PoolingOp>(init.node.node.name, p);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_pooling(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<PoolingOp>(init, out); }
 
 }  // namespace trtn::cuda

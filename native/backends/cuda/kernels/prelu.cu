@@ -18,8 +18,9 @@ struct PReluFn : MapFn {
 
 class PReluOp final : public CudaOp {
  public:
-  PReluOp(std::string name, DeviceBuffer slopes, bool views, std::vector<int64_t> dims)
-      : name_(std::move(name)), slopes_(std::move(slopes)), views_(views), dims_(std::move(dims)) {}
+  PReluOp() = default;
+  /// Reads and checks the node (make<PReluOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     TensorDesc d;
@@ -35,26 +36,27 @@ class PReluOp final : public CudaOp {
  private:
   std::string name_;
   DeviceBuffer slopes_;
-  bool views_;
+  bool views_ = false;
   std::vector<int64_t> dims_;
 };
 
+Status PReluOp::init(const CudaOpInit& init) {
+  PReluParams p;
+  Status st = read_prelu_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  const bool views = op_takes_views(init.node.graph, init.node.node);
+  if (!(st = check_places(init, views)).is_ok()) return st;
+  DeviceBuffer slopes;
+  if (!(st = slopes.upload(p.slopes, "the slopes of PReLU '" + init.node.node.name + "'")).is_ok()) return st;
+  name_ = init.node.node.name;
+  slopes_ = std::move(slopes);
+  views_ = views;
+  dims_ = init.node.input(0).dims;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_prelu(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    PReluParams p;
-    Status st = read_prelu_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    const bool views = op_takes_views(init.node.graph, init.node.node);
-    if (!(st = check_places(init, views)).is_ok()) return st;
-    DeviceBuffer slopes;
-    if (!(st = slopes.upload(p.slopes, "the slopes of PReLU '" + init.node.node.name + "'")).is_ok()) return st;
-    *out = std::make_unique<PReluOp>(init.node.node.name, std::move(slopes), views, init.node.input(0).dims);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_prelu(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<PReluOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -141,8 +141,9 @@ Store store_mode(const View4& d) {
 
 class PreprocessOp final : public CudaOp {
  public:
-  PreprocessOp(std::string name, PreprocessParams p, DeviceBuffer mean)
-      : name_(std::move(name)), p_(std::move(p)), mean_(std::move(mean)) {}
+  PreprocessOp() = default;
+  /// Reads and checks the node (make<PreprocessOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     const View4& x = args.in[0];
@@ -208,26 +209,26 @@ class PreprocessOp final : public CudaOp {
   DeviceBuffer mean_;  // per-pixel mean, when there is one
 };
 
+Status PreprocessOp::init(const CudaOpInit& init) {
+  PreprocessParams p;
+  Status st = read_preprocess_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, true)).is_ok()) return st;
+  const Place& in = init.in_place(0);
+  if (in.layout != Layout::kLinear || in.c_offset != 0 || in.root_image_elems() != init.node.input(0).volume) {
+    return Status(Code::kInternal, "cuda backend, node '" + init.node.node.name + "' (Preprocess): needs its image input " +
+                                       "as the caller's dense bytes");
+  }
+  DeviceBuffer mean;
+  if (p.mean_per_pixel && !(st = mean.upload(p.mean, "the mean of '" + init.node.node.name + "'")).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = std::move(p);
+  mean_ = std::move(mean);
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_preprocess(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    PreprocessParams p;
-    Status st = read_preprocess_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, true)).is_ok()) return st;
-    const Place& in = init.in_place(0);
-    if (in.layout != Layout::kLinear || in.c_offset != 0 || in.root_image_elems() != init.node.input(0).volume) {
-      return Status(Code::kInternal, "cuda backend, node '" + init.node.node.name + "' (Preprocess): needs its image input " +
-                                         "as the caller's dense bytes");
-    }
-    DeviceBuffer mean;
-    if (p.mean_per_pixel && !(st = mean.upload(p.mean, "the mean of '" + init.node.node.name + "'")).is_ok()) return st;
-    *out = std::make_unique<PreprocessOp>(init.node.node.name, std::move(p), std::move(mean));
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_preprocess(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<PreprocessOp>(init, out); }
 
 }  // namespace trtn::cuda

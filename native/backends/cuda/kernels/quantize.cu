@@ -22,8 +22,9 @@ struct QuantizeFn : MapFn {
 
 class QuantizeOp final : public CudaOp {
  public:
-  QuantizeOp(std::string name, float scale, bool views, std::vector<int64_t> in_dims, std::vector<int64_t> out_dims)
-      : name_(std::move(name)), scale_(scale), views_(views), in_dims_(std::move(in_dims)), out_dims_(std::move(out_dims)) {}
+  QuantizeOp() = default;
+  /// Reads and checks the node (make<QuantizeOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     View4 x = args.in[0], y = args.out[0];
@@ -42,27 +43,28 @@ class QuantizeOp final : public CudaOp {
 
  private:
   std::string name_;
-  float scale_;
-  bool views_;
+  float scale_ = 0;
+  bool views_ = false;
   std::vector<int64_t> in_dims_, out_dims_;
 };
 
+Status QuantizeOp::init(const CudaOpInit& init) {
+  QuantizeParams p;
+  Status st = read_quantize_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  // Views only when both tensors have one shape (the planner gives a Quantize its input's dims).
+  const bool views = op_takes_views(init.node.graph, init.node.node) && init.node.input(0).dims == init.node.output(0).dims;
+  if (!(st = check_places(init, views)).is_ok()) return st;
+  name_ = init.node.node.name;
+  scale_ = p.scale;
+  views_ = views;
+  in_dims_ = init.node.input(0).dims;
+  out_dims_ = init.node.output(0).dims;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_quantize(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    QuantizeParams p;
-    Status st = read_quantize_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    // Views only when both tensors have one shape (the planner gives a Quantize its input's dims).
-    const bool views = op_takes_views(init.node.graph, init.node.node) && init.node.input(0).dims == init.node.output(0).dims;
-    if (!(st = check_places(init, views)).is_ok()) return st;
-    *out = std::make_unique<QuantizeOp>(init.node.node.name, p.scale, views, init.node.input(0).dims,
-                                        init.node.output(0).dims);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_quantize(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<QuantizeOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -34,7 +34,9 @@ __global__ void reduction_kernel(const Tin* x, Tout* y, int64_t rows, int64_t di
 
 class ReductionOp final : public CudaOp {
  public:
-  ReductionOp(std::string name, ReductionParams p) : name_(std::move(name)), p_(p) {}
+  ReductionOp() = default;
+  /// Reads and checks the node (make<ReductionOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     const int64_t rows = static_cast<int64_t>(args.batch) * p_.rows_per_image;
@@ -56,19 +58,18 @@ class ReductionOp final : public CudaOp {
   ReductionParams p_;
 };
 
+Status ReductionOp::init(const CudaOpInit& init) {
+  ReductionParams p;
+  Status st = read_reduction_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, false)).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = p;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_reduction(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    ReductionParams p;
-    Status st = read_reduction_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, false)).is_ok()) return st;
-    *out = std::make_unique<ReductionOp>(init.node.node.name, p);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_reduction(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<ReductionOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -1,5 +1,6 @@
-// Op name -> factory, and which ops take View4s (kNHWC tensors and Concat slices).
-#include <map>
+// The cuda backend's op table: OpKind -> factory, and which ops take View4s (kNHWC tensors and
+// Concat slices). One line per op of core/op_kind.h; an op without a line is one the cuda backend lacks.
+#include <algorithm>
 
 #include "backends/cuda/op.h"
 
@@ -17,47 +18,68 @@ bool attr_flag(const Node& node, const char* key) {
   return node.attrs.has(key) && json::get_bool(node.attrs, key, "", &v).is_ok() && v;
 }
 
-}  // namespace
-
-bool op_takes_views(const Graph& graph, const Node& node) {
+/// The largest rank among the node's tensors (per image).
+size_t rank_of(const Graph& graph, const Node& node) {
   size_t rank = 0;
   for (int t : node.inputs) rank = std::max(rank, graph.tensors[t].dims.size());
   for (int t : node.outputs) rank = std::max(rank, graph.tensors[t].dims.size());
-  if (rank > 3) return false;
-  const std::string& op = node.op;
-  if (op == "Convolution") return rank >= 2;  // one or two spatial axes
-  if (op == "InnerProduct") return attr_equals(node, "axis", 1, 1);
-  if (op == "Pooling" || op == "LRN") return rank == 3;
-  if (op == "ReLU" || op == "ELU" || op == "Sigmoid" || op == "TanH" || op == "AbsVal" || op == "Power" ||
-      op == "BNLL" || op == "Exp" || op == "Log" || op == "Threshold" || op == "Clip" || op == "Swish" ||
-      op == "PReLU" || op == "Eltwise" || op == "Quantize" || op == "Preprocess") {
-    return true;
-  }
-  if (op == "BatchNorm") return attr_flag(node, "useGlobalStats");
-  if (op == "Scale" || op == "Bias") {
-    return node.inputs.size() == 1 && attr_equals(node, "axis", 1, 1) && attr_equals(node, "numAxes", 1, 1);
-  }
-  if (op == "Softmax" || op == "Concat") return attr_equals(node, "axis", 1, 1);
-  return false;
+  return rank;
+}
+
+// Views per op; op_takes_views has already refused tensors of more than 3 dims per image.
+bool views_always(const Graph&, const Node&) { return true; }
+bool views_conv(const Graph& g, const Node& n) { return rank_of(g, n) >= 2; }  // one or two spatial axes
+bool views_axis1(const Graph&, const Node& n) { return attr_equals(n, "axis", 1, 1); }
+bool views_image(const Graph& g, const Node& n) { return rank_of(g, n) == 3; }
+bool views_batch_norm(const Graph&, const Node& n) { return attr_flag(n, "useGlobalStats"); }
+bool views_affine(const Graph&, const Node& n) {
+  return n.inputs.size() == 1 && attr_equals(n, "axis", 1, 1) && attr_equals(n, "numAxes", 1, 1);
+}
+
+OpTable<OpEntry> make_table() {
+  OpTable<OpEntry> t;
+  t[OpKind::kConvolution] = {make_convolution, nullptr, views_conv};
+  t[OpKind::kDeconvolution] = {make_deconvolution};
+  t[OpKind::kInnerProduct] = {make_inner_product, nullptr, views_axis1};
+  t[OpKind::kPooling] = {make_pooling, nullptr, views_image};
+  t[OpKind::kLRN] = {make_lrn, nullptr, views_image};
+  for (OpKind k : kActivationOps) t[k] = {make_activation, nullptr, views_always};
+  t[OpKind::kPReLU] = {make_prelu, nullptr, views_always};
+  t[OpKind::kSoftmax] = {make_softmax, nullptr, views_axis1};
+  t[OpKind::kConcat] = {make_concat, nullptr, views_axis1};
+  t[OpKind::kEltwise] = {make_eltwise, nullptr, views_always};
+  t[OpKind::kBatchNorm] = {make_channel_affine, nullptr, views_batch_norm};
+  for (OpKind k : {OpKind::kScale, OpKind::kBias}) t[k] = {make_channel_affine, nullptr, views_affine};
+  for (OpKind k : kReshapeOps) t[k] = {make_reshape};
+  t[OpKind::kSlice] = {make_slice};
+  t[OpKind::kCrop] = {make_crop};
+  t[OpKind::kTile] = {make_tile};
+  t[OpKind::kArgMax] = {make_argmax};
+  t[OpKind::kReduction] = {make_reduction};
+  t[OpKind::kMVN] = {make_mvn};
+  t[OpKind::kEmbed] = {make_embed};
+  t[OpKind::kQuantize] = {make_quantize, nullptr, views_always};
+  t[OpKind::kPreprocess] = {make_preprocess, nullptr, views_always};
+  return t;
+}
+
+}  // namespace
+
+const OpTable<OpEntry>& op_table() {
+  static const OpTable<OpEntry> table = make_table();
+  return table;
+}
+
+bool op_takes_views(const Graph& graph, const Node& node) {
+  if (rank_of(graph, node) > 3) return false;
+  const TakesViewsFn views = op_table()[node.kind].takes_views;
+  return views != nullptr && views(graph, node);
 }
 
 Status make_op(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  static const std::map<std::string, OpFactory> factories = {
-      {"Convolution", make_convolution}, {"Deconvolution", make_deconvolution},
-      {"InnerProduct", make_inner_product}, {"Pooling", make_pooling}, {"LRN", make_lrn},
-      {"ReLU", make_activation}, {"ELU", make_activation}, {"Sigmoid", make_activation},
-      {"TanH", make_activation}, {"AbsVal", make_activation}, {"Power", make_activation},
-      {"BNLL", make_activation}, {"Exp", make_activation}, {"Log", make_activation},
-      {"Threshold", make_activation}, {"Clip", make_activation}, {"Swish", make_activation},
-      {"PReLU", make_prelu}, {"Softmax", make_softmax}, {"Concat", make_concat}, {"Eltwise", make_eltwise},
-      {"BatchNorm", make_channel_affine}, {"Scale", make_channel_affine}, {"Bias", make_channel_affine},
-      {"Flatten", make_reshape}, {"Reshape", make_reshape}, {"Slice", make_slice}, {"Crop", make_crop},
-      {"Tile", make_tile}, {"ArgMax", make_argmax}, {"Reduction", make_reduction}, {"MVN", make_mvn},
-      {"Embed", make_embed}, {"Quantize", make_quantize}, {"Preprocess", make_preprocess},
-  };
-  auto it = factories.find(init.node.node.op);
-  if (it == factories.end()) return init.node.error("the cuda backend has no such op");
-  return it->second(init, out);
+  const OpEntry& e = op_table()[init.node.node.kind];
+  if (e.make == nullptr) return init.node.error("the cuda backend has no such op");
+  return e.make(init, out);
 }
 
 }  // namespace trtn::cuda

@@ -15,7 +15,9 @@ namespace {
 
 class ReshapeOp final : public CudaOp {
  public:
-  ReshapeOp(std::string name, ReshapeParams p) : name_(std::move(name)), p_(p) {}
+  ReshapeOp() = default;
+  /// Reads and checks the node (make<ReshapeOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     TensorDesc flat;
@@ -49,19 +51,18 @@ class ReshapeOp final : public CudaOp {
   ReshapeParams p_;
 };
 
+Status ReshapeOp::init(const CudaOpInit& init) {
+  ReshapeParams p;
+  Status st = read_reshape_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, false)).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = p;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_reshape(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    ReshapeParams p;
-    Status st = read_reshape_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, false)).is_ok()) return st;
-    *out = std::make_unique<ReshapeOp>(init.node.node.name, p);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_reshape(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<ReshapeOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -13,7 +13,9 @@ namespace {
 
 class SliceOp final : public CudaOp {
  public:
-  SliceOp(std::string name, SliceParams p) : name_(std::move(name)), p_(std::move(p)) {}
+  SliceOp() = default;
+  /// Reads and checks the node (make<SliceOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     for (size_t k = 0; k < p_.sizes.size(); ++k) {
@@ -38,19 +40,18 @@ class SliceOp final : public CudaOp {
   SliceParams p_;
 };
 
+Status SliceOp::init(const CudaOpInit& init) {
+  SliceParams p;
+  Status st = read_slice_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, false)).is_ok()) return st;
+  name_ = init.node.node.name;
+  p_ = std::move(p);
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_slice(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    SliceParams p;
-    Status st = read_slice_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, false)).is_ok()) return st;
-    *out = std::make_unique<SliceOp>(init.node.node.name, std::move(p));
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_slice(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<SliceOp>(init, out); }
 
 }  // namespace trtn::cuda

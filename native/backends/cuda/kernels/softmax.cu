@@ -85,7 +85,9 @@ __global__ void __launch_bounds__(kMapThreads) softmax_warp_kernel(const Softmax
 
 class SoftmaxOp final : public CudaOp {
  public:
-  SoftmaxOp(std::string name, SoftmaxParams p, bool views) : name_(std::move(name)), p_(p), views_(views) {}
+  SoftmaxOp() = default;
+  /// Reads and checks the node (make<SoftmaxOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     View4 x = args.in[0], y = args.out[0];
@@ -141,27 +143,27 @@ class SoftmaxOp final : public CudaOp {
 
   std::string name_;
   SoftmaxParams p_;
-  bool views_;
+  bool views_ = false;
 };
+
+Status SoftmaxOp::init(const CudaOpInit& init) {
+  SoftmaxParams p;
+  Status st = read_softmax_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  const bool views = p.axis == 1 && op_takes_views(init.node.graph, init.node.node);
+  if (!(st = check_places(init, views)).is_ok()) return st;
+  const int64_t max_rows = static_cast<int64_t>(init.node.graph.max_batch) * (p.over_batch ? 1 : p.outer);
+  if (max_rows >= kMaxLaunchItems || p.inner >= kMaxLaunchItems / 32) {
+    return init.node.error("is beyond the cuda kernels' 2^31 index range");
+  }
+  name_ = init.node.node.name;
+  p_ = p;
+  views_ = views;
+  return Status::ok();
+}
 
 }  // namespace
 
-Status make_softmax(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    SoftmaxParams p;
-    Status st = read_softmax_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    const bool views = p.axis == 1 && op_takes_views(init.node.graph, init.node.node);
-    if (!(st = check_places(init, views)).is_ok()) return st;
-    const int64_t max_rows = static_cast<int64_t>(init.node.graph.max_batch) * (p.over_batch ? 1 : p.outer);
-    if (max_rows >= kMaxLaunchItems || p.inner >= kMaxLaunchItems / 32) {
-      return init.node.error("is beyond the cuda kernels' 2^31 index range");
-    }
-    *out = std::make_unique<SoftmaxOp>(init.node.node.name, p, views);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_softmax(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<SoftmaxOp>(init, out); }
 
 }  // namespace trtn::cuda

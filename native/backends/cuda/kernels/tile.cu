@@ -12,7 +12,9 @@ namespace {
 
 class TileOp final : public CudaOp {
  public:
-  TileOp(std::string name, TileParams p) : name_(std::move(name)), p_(p) {}
+  TileOp() = default;
+  /// Reads and checks the node (make<TileOp>, op.h).
+  Status init(const CudaOpInit& init);
 
   Status run(const RunArgs& args) const override {
     Copy2d c;
@@ -33,20 +35,19 @@ class TileOp final : public CudaOp {
   TileParams p_;
 };
 
+Status TileOp::init(const CudaOpInit& init) {
+  TileParams p;
+  Status st = read_tile_params(init.node, &p);
+  if (!st.is_ok()) return st;
+  if (!(st = check_places(init, false)).is_ok()) return st;
+  if (p.tiles >= kMaxLaunchItems) return init.node.error("has more tiles than the cuda kernels' 2^31 index range");
+  name_ = init.node.node.name;
+  p_ = p;
+  return Status::ok();
+}
+
 }  // namespace
 
-Status make_tile(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  try {
-    TileParams p;
-    Status st = read_tile_params(init.node, &p);
-    if (!st.is_ok()) return st;
-    if (!(st = check_places(init, false)).is_ok()) return st;
-    if (p.tiles >= kMaxLaunchItems) return init.node.error("has more tiles than the cuda kernels' 2^31 index range");
-    *out = std::make_unique<TileOp>(init.node.node.name, p);
-    return Status::ok();
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "cuda backend, node '" + init.node.node.name + "': out of host memory");
-  }
-}
+Status make_tile(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<TileOp>(init, out); }
 
 }  // namespace trtn::cuda

@@ -1,0 +1,260 @@
+// The cuda backend's context: the shared GPU run loop (gpu/run_loop.h) moves inputs and outputs;
+// the context computes between the copies (input conversion, the nodes, output conversion), captures
+// that into a CUDA graph per batch and buffer addresses, collects calibration statistics and reads
+// per-layer profiles.
+#include <algorithm>
+#include <cstring>
+
+#include "backends/cuda/cuda_engine.h"
+#include "backends/cuda/kernels/statistics.h"
+
+namespace trtn::cuda {
+
+namespace {
+
+std::vector<size_t> host_image_bytes(const Graph& g, const std::vector<int>& ids) {
+  std::vector<size_t> bytes;
+  for (int t : ids) bytes.push_back(static_cast<size_t>(g.tensors[t].volume) * dtype_bytes(g.tensors[t].host));
+  return bytes;
+}
+
+}  // namespace
+
+CudaContext::CudaContext(const CudaEngine* engine)
+    : e_(engine),
+      loop_(engine->device(), host_image_bytes(engine->graph(), engine->graph().inputs),
+            host_image_bytes(engine->graph(), engine->graph().outputs)),
+      use_graphs_(!cuda_env().no_graphs) {}
+
+CudaContext::~CudaContext() {
+  cudaSetDevice(e_->device());
+  cudaStreamSynchronize(loop_.compute_stream());
+  drop_graphs();
+  for (cudaEvent_t ev : marks_) cudaEventDestroy(ev);
+  cudaGetLastError();
+}
+
+void CudaContext::drop_graphs() {
+  for (auto& [key, g] : graphs_) cudaGraphExecDestroy(g.exec);
+  graphs_.clear();
+}
+
+Status CudaContext::init() { return loop_.init(); }
+
+Status CudaContext::reserve(int batch) {
+  if (Status st = check_index_range(e_->index_range(), batch); !st.is_ok()) return st;
+  if (batch <= capacity_) return Status::ok();
+  if (loop_.in_flight() > 0) {
+    return Status(Code::kInternal, "cuda context: a larger batch needs no inference in flight (its memory is replaced)");
+  }
+  drop_graphs();
+  arena_.reset();
+  capacity_ = 0;
+  const size_t arena = static_cast<size_t>(e_->plan().arena_per_image) * batch + e_->workspace_bytes(batch);
+  Status st = arena_.allocate(arena, "the activations of batch " + std::to_string(batch));
+  if (!st.is_ok()) return st;
+  capacity_ = batch;
+  return Status::ok();
+}
+
+Status CudaContext::observe(int t, int batch, TensorHistograms* stats, cudaStream_t stream) {
+  const TensorDesc& d = e_->graph().tensors[t];
+  if (d.dtype != DType::kFloat32) return Status::ok();
+  constexpr size_t kCounters = TensorHistograms::kBins * sizeof(unsigned long long);
+  if (stats_dev_.get() == nullptr) {
+    Status st = stats_dev_.allocate(sizeof(AmaxResult) + kCounters, "calibration statistics");
+    if (!st.is_ok()) return st;
+    if (!(st = stats_host_.allocate(sizeof(AmaxResult) + kCounters, "calibration statistics")).is_ok()) return st;
+  }
+  auto* result = stats_dev_.as<AmaxResult>();
+  auto* counters = reinterpret_cast<unsigned long long*>(stats_dev_.as<char>() + sizeof(AmaxResult));
+  const View4 v = e_->view(t, arena_.as<char>(), batch);
+  Status st = launch_amax(v, result, stream);
+  if (!st.is_ok()) return st;
+  TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), result, sizeof(AmaxResult), cudaMemcpyDeviceToHost, stream));
+  TRTN_CUDA_TRY(cudaStreamSynchronize(stream));
+  AmaxResult r;
+  std::memcpy(&r, stats_host_.floats(), sizeof r);
+  if (r.first_bad != ~0ULL) return TensorHistograms::non_finite(d.name, static_cast<int64_t>(r.first_bad / 2), r.first_bad % 2 == 1);
+  float amax;
+  std::memcpy(&amax, &r.amax_bits, sizeof amax);
+  const double range = stats->widen(t, amax);
+  if (range == 0) {
+    stats->add_zeros(t, d.volume * batch);
+    return Status::ok();
+  }
+  TRTN_CUDA_TRY(cudaMemsetAsync(counters, 0, kCounters, stream));
+  if (!(st = launch_histogram(v, TensorHistograms::kBins / range, counters, stream)).is_ok()) return st;
+  TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), counters, kCounters, cudaMemcpyDeviceToHost, stream));
+  TRTN_CUDA_TRY(cudaStreamSynchronize(stream));
+  std::vector<int64_t> counts(TensorHistograms::kBins);
+  const auto* host = reinterpret_cast<const unsigned long long*>(stats_host_.floats());
+  for (int b = 0; b < TensorHistograms::kBins; ++b) counts[b] = static_cast<int64_t>(host[b]);
+  stats->add_counts(t, counts.data());
+  return Status::ok();
+}
+
+Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
+                                    cudaStream_t stream, TensorHistograms* stats, bool marks) {
+  const Graph& g = e_->graph();
+  auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
+  if (Status st = mark(0); !st.is_ok()) return st;
+  char* base = arena_.as<char>();
+  void* workspace = base + e_->plan().arena_per_image * batch;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const int t = g.inputs[i];
+    const View4 dst = e_->view(t, base, batch);
+    Status st = direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(dst.data, in[i], static_cast<size_t>(g.tensors[t].volume) * batch *
+                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
+                          : launch_reformat(staging_view(t, in[i], batch), dst, stream);
+    if (!st.is_ok()) return st;
+  }
+  if (Status st = mark(1); !st.is_ok()) return st;
+  if (stats != nullptr) {
+    for (int t : g.inputs) {
+      Status st = observe(t, batch, stats, stream);
+      if (!st.is_ok()) return st;
+    }
+  }
+  std::vector<View4> vin, vout;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const CudaOp* op = e_->op(i);
+    if (op != nullptr) {
+      e_->views(i, base, batch, &vin, &vout);
+      Status st = op->run(RunArgs{batch, vin, vout, stream, workspace});
+      if (!st.is_ok()) return Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
+    }
+    if (Status st = mark(2 + i); !st.is_ok()) return st;
+    if (stats != nullptr) {
+      for (int t : g.nodes[i].outputs) {
+        Status st = observe(t, batch, stats, stream);
+        if (!st.is_ok()) return st;
+      }
+    }
+  }
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
+    const int t = g.outputs[i];
+    const View4 src = e_->view(t, base, batch);
+    Status st = direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(out[i], src.data, static_cast<size_t>(g.tensors[t].volume) * batch *
+                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
+                          : launch_reformat(src, staging_view(t, out[i], batch), stream);
+    if (!st.is_ok()) return st;
+  }
+  return mark(2 + g.nodes.size());
+}
+
+Status CudaContext::enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
+                                  cudaStream_t stream) {
+  GraphKey key{batch, {}};
+  for (const void* p : in) key.io.push_back(reinterpret_cast<uintptr_t>(p));
+  for (const void* p : out) key.io.push_back(reinterpret_cast<uintptr_t>(p));
+  auto it = graphs_.find(key);
+  if (it == graphs_.end()) {
+    if (graphs_.size() >= kMaxGraphs) {
+      // A graph in use by an inference in flight may go: the launched copy runs to its end.
+      auto oldest = std::min_element(graphs_.begin(), graphs_.end(), [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+      cudaGraphExecDestroy(oldest->second.exec);
+      graphs_.erase(oldest);
+    }
+    cudaGraph_t graph = nullptr;
+    TRTN_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    Status st = enqueue_compute(batch, in, out, stream, nullptr, false);
+    cudaError_t end = cudaStreamEndCapture(stream, &graph);
+    cudaGraphExec_t exec = nullptr;
+    if (st.is_ok() && end == cudaSuccess) end = cudaGraphInstantiate(&exec, graph, 0);
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    if (!st.is_ok()) return st;
+    if (end != cudaSuccess) {
+      // Capture is an optimisation: run directly from now on.
+      cudaGetLastError();
+      use_graphs_ = false;
+      return enqueue_compute(batch, in, out, stream, nullptr, false);
+    }
+    it = graphs_.emplace(std::move(key), CachedGraph{exec, 0}).first;
+  }
+  it->second.used = ++graph_uses_;
+  return TRTN_CUDA_STATUS(cudaGraphLaunch(it->second.exec, stream));
+}
+
+bool CudaContext::in_place_ok(const Inference& inf) const {
+  // Unified addressing maps pinned memory into the device: tensors in their host form are copied
+  // by the copy engine; the others are converted by kernels that read the host memory across
+  // PCIe, which is slower than a copy once a batch is large.
+  if (env_flag("TRTN_CUDA_NO_IN_PLACE")) return false;  // read per call: benchmarks compare both ways
+  const Graph& g = e_->graph();
+  size_t converted = 0;
+  for (const std::vector<int>* ids : {&g.inputs, &g.outputs}) {
+    for (int t : *ids) {
+      if (!direct(t)) converted += static_cast<size_t>(g.tensors[t].volume) * inf.batch * dtype_bytes(g.tensors[t].host);
+    }
+  }
+  return converted <= kInPlaceConvertBytes;
+}
+
+Status CudaContext::enqueue(Inference& inf, int /*slot*/, const std::vector<const void*>& in, const std::vector<void*>& out,
+                            cudaStream_t stream) {
+  if (env_flag("TRTN_CUDA_POISON")) {
+    // Tests: every activation starts as NaN (int8: -1), so a value no kernel writes shows.
+    TRTN_CUDA_TRY(cudaMemsetAsync(arena_.get(), 0xFF, arena_.bytes(), stream));
+  }
+  const RunOptions& o = inf.options;
+  if (inf.stats != nullptr || !use_graphs_ || !o.graphs || o.profile) {
+    return enqueue_compute(inf.batch, in, out, stream, inf.stats, o.profile);
+  }
+  return enqueue_graph(inf.batch, in, out, stream);
+}
+
+Status CudaContext::completed(Inference& inf) {
+  inf.profile = LayerProfile{};
+  return inf.options.profile ? read_profile(static_cast<int>(e_->graph().nodes.size()), &inf.profile) : Status::ok();
+}
+
+Status CudaContext::read_profile(int nodes, LayerProfile* profile) {
+  auto between = [&](size_t a, size_t b, double* ms) {
+    float v = 0;
+    Status st = TRTN_CUDA_STATUS(cudaEventElapsedTime(&v, marks_[a], marks_[b]));
+    *ms = v;
+    return st;
+  };
+  profile->node_ms.assign(nodes, 0.0);
+  double in_ms = 0, out_ms = 0;
+  if (Status st = between(0, 1, &in_ms); !st.is_ok()) return st;
+  if (Status st = between(1 + nodes, 2 + nodes, &out_ms); !st.is_ok()) return st;
+  for (int i = 0; i < nodes; ++i) {
+    if (Status st = between(1 + i, 2 + i, &profile->node_ms[i]); !st.is_ok()) return st;
+  }
+  profile->reformat_ms = in_ms + out_ms;
+  profile->valid = true;
+  return Status::ok();
+}
+
+Status CudaContext::check_call(const Inference& inf) const {
+  const Graph& g = e_->graph();
+  if (inf.batch < 1 || inf.batch > g.max_batch) {
+    return Status(Code::kInvalidArgument, "batch " + std::to_string(inf.batch) + " is outside [1, " +
+                                              std::to_string(g.max_batch) + "]");
+  }
+  if (inf.io.inputs.size() != g.inputs.size() || inf.io.outputs.size() != g.outputs.size()) {
+    return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
+  }
+  if ((inf.stats != nullptr || inf.options.profile) && loop_.in_flight() > 0) {
+    return Status(Code::kInternal, "cuda context: calibration and profiles run with no other inference in flight");
+  }
+  return loop_.usable();
+}
+
+Status CudaContext::submit(Inference* inf) {
+  if (Status st = check_call(*inf); !st.is_ok()) return st;
+  TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
+  if (Status st = reserve(inf->batch); !st.is_ok()) return st;
+  if (inf->options.profile) {
+    while (marks_.size() < e_->graph().nodes.size() + 3) {
+      cudaEvent_t ev = nullptr;
+      TRTN_CUDA_TRY(cudaEventCreate(&ev));
+      marks_.push_back(ev);
+    }
+  }
+  return loop_.submit(inf, *this);
+}
+
+}  // namespace trtn::cuda

@@ -1,0 +1,187 @@
+// The cuda backend's engine, built the way TensorRT's builder works: plan where every tensor lives
+// (planner.cc), create one op per node on the engine's GPU, time every tactic of every op on that
+// GPU and keep the fastest (cuda_tuner.cc), and plan the activation arena by liveness. Also the
+// plan's cuda section (format, sm, tactics) and engine.details().
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "backends/cuda/cuda_engine.h"
+
+namespace trtn::cuda {
+namespace {
+
+/// Tactics are timed at min(maxBatchSize, this) unless the build names a batch.
+constexpr int kDefaultTuneBatch = 32;
+
+}  // namespace
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+}
+
+const CudaEnv& cuda_env() {
+  static const CudaEnv env = [] {
+    CudaEnv e;
+    e.linear = env_flag("TRTN_CUDA_LINEAR");
+    e.no_tuning = env_flag("TRTN_CUDA_NO_TUNING");
+    e.no_graphs = env_flag("TRTN_CUDA_NO_GRAPHS");
+    return e;
+  }();
+  return env;
+}
+
+Status CudaEngine::choose_device(int index) {
+  cudaDeviceProp prop{};
+  Status st = select_device(index, "cuda", &prop);
+  if (!st.is_ok()) return st;
+  if (prop.major * 10 + prop.minor < 75) {
+    return Status(Code::kNoDevice, std::string("cuda backend: GPU ") + std::to_string(index) + " (" + prop.name +
+                                       ") has compute capability " + std::to_string(prop.major) + "." +
+                                       std::to_string(prop.minor) + "; 7.5 or newer is needed");
+  }
+  props_.index = index;
+  props_.sm = prop.major * 10 + prop.minor;
+  props_.multiprocessors = prop.multiProcessorCount;
+  props_.shared_per_block_optin = prop.sharedMemPerBlockOptin;
+  device_name_ = prop.name;
+  return Status::ok();
+}
+
+Status CudaEngine::init(const BuildInput& in, bool loading) {
+  Status st = choose_device(in.device);
+  if (!st.is_ok()) return st;
+  json::Value section;
+  if (loading) {
+    const std::string text(in.backend_section.begin(), in.backend_section.end());
+    if (!json::parse(text, &section).is_ok() || !section.is_object()) {
+      return Status(Code::kPlanCorrupt, "the cuda plan section is not a JSON object");
+    }
+    int64_t format = 0, sm = 0;
+    if (!json::get_int(section, "format", "cuda plan section", &format).is_ok() ||
+        !json::get_int(section, "sm", "cuda plan section", &sm).is_ok()) {
+      return Status(Code::kPlanCorrupt, "the cuda plan section lacks its format or sm");
+    }
+    if (format != kPlanFormat) {
+      return Status(Code::kPlanVersion, "the cuda plan section has format " + std::to_string(format) +
+                                            "; this build reads format " + std::to_string(kPlanFormat));
+    }
+    if (sm != props_.sm) {
+      return Status(Code::kPlanArch, "the plan was built for sm_" + std::to_string(sm) + " but GPU " +
+                                         std::to_string(props_.index) + " (" + device_name_ + ") is sm_" +
+                                         std::to_string(props_.sm) + ": rebuild the engine on this GPU");
+    }
+  }
+  // maxBatchSize is a promise: refuse an engine that some batch up to it would run out of range.
+  index_range_ = cuda::index_range(*graph_);
+  st = check_index_range(index_range_, graph_->max_batch, "maxBatchSize");
+  if (!st.is_ok()) return st;
+  plan_ = plan_engine(*graph_, !cuda_env().linear);
+  ops_.resize(graph_->nodes.size());
+  choices_.assign(graph_->nodes.size(), TacticChoice{});
+  for (size_t i = 0; i < graph_->nodes.size(); ++i) {
+    if (plan_.elided[i]) {
+      choices_[i].name = "elided";
+      continue;
+    }
+    CudaOpInit init{OpInit{*graph_, graph_->nodes[i], *weights_, "cuda"}, plan_.places, props_};
+    st = make_op(init, &ops_[i]);
+    if (!st.is_ok()) return st;
+    choices_[i].name = ops_[i]->tactic_name(ops_[i]->tactic());
+    choices_[i].candidates = ops_[i]->tactic_count();
+  }
+  if (loading) {
+    const json::Value* tactics = section.get("tactics");
+    if (tactics == nullptr || !tactics->is_object()) return Status(Code::kPlanCorrupt, "the cuda plan section has no tactics");
+    return apply_tactics(*tactics);
+  }
+  std::map<std::string, std::string> given;
+  if (!in.timing_cache.empty()) {
+    json::Value cache;
+    if (!json::parse(in.timing_cache, &cache).is_ok() || !cache.is_object()) {
+      return Status(Code::kInvalidArgument, "the timing cache is not a JSON object");
+    }
+    for (const auto& [k, v] : cache.fields()) {
+      if (v.is_string()) given[k] = v.as_string();
+    }
+  }
+  tune_batch_ = in.tune_batch > 0 ? std::min(in.tune_batch, graph_->max_batch) : std::min(graph_->max_batch, kDefaultTuneBatch);
+  return tune(tune_batch_, given);
+}
+
+Status CudaEngine::apply_tactics(const json::Value& tactics) {
+  for (size_t i = 0; i < graph_->nodes.size(); ++i) {
+    if (!ops_[i]) continue;
+    const json::Value* v = tactics.get(graph_->nodes[i].name);
+    if (v == nullptr || !v->is_string()) {
+      return Status(Code::kPlanCorrupt, "the cuda plan section has no tactic for node '" + graph_->nodes[i].name + "'");
+    }
+    int found = -1;
+    for (int k = 0; k < ops_[i]->tactic_count(); ++k) {
+      if (ops_[i]->tactic_name(k) == v->as_string()) found = k;
+    }
+    if (found < 0) {
+      return Status(Code::kPlanVersion, "node '" + graph_->nodes[i].name + "': tactic '" + v->as_string() +
+                                            "' does not exist in this build; rebuild the engine");
+    }
+    Status st = ops_[i]->set_tactic(found);
+    if (!st.is_ok()) return st;
+    choices_[i].name = v->as_string();
+  }
+  return Status::ok();
+}
+
+Status CudaEngine::create_context(std::unique_ptr<Context>* out) {
+  TRTN_CUDA_TRY(cudaSetDevice(props_.index));
+  auto ctx = std::make_unique<CudaContext>(this);
+  Status st = ctx->init();
+  if (!st.is_ok()) return st;
+  *out = std::move(ctx);
+  return Status::ok();
+}
+
+Status CudaEngine::serialize_backend(std::vector<uint8_t>* out) const {
+  std::string s = "{\"format\":" + std::to_string(kPlanFormat) + ",\"sm\":" + std::to_string(props_.sm) +
+                  ",\"device\":" + json::quote(device_name_) + ",\"tactics\":{";
+  bool first = true;
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    if (!ops_[i]) continue;
+    s += (first ? "" : ",") + json::quote(graph_->nodes[i].name) + ":" + json::quote(ops_[i]->tactic_name(ops_[i]->tactic()));
+    first = false;
+  }
+  s += "}}";
+  out->assign(s.begin(), s.end());
+  return Status::ok();
+}
+
+std::string CudaEngine::info_json() const {
+  std::string s = "{\"device\":" + std::to_string(props_.index) + ",\"deviceName\":" + json::quote(device_name_) +
+                  ",\"sm\":" + std::to_string(props_.sm) + ",\"tuneBatch\":" + std::to_string(tune_batch_) +
+                  ",\"tuneSeconds\":" + std::to_string(tune_seconds_) +
+                  ",\"elidedConcats\":" + std::to_string(plan_.elided_concats) +
+                  ",\"aliasedReshapes\":" + std::to_string(plan_.aliased_reshapes) +
+                  ",\"nhwcTensors\":" + std::to_string(plan_.nhwc_tensors) + ",\"layers\":[";
+  for (size_t i = 0; i < graph_->nodes.size(); ++i) {
+    const Node& n = graph_->nodes[i];
+    const TacticChoice& c = choices_[i];
+    s += (i ? "," : "") + std::string("{\"name\":") + json::quote(n.name) + ",\"op\":" + json::quote(n.op) +
+         ",\"precision\":" + json::quote(precision_name(n.precision)) + ",\"tactic\":" + json::quote(c.name) +
+         ",\"candidates\":" + std::to_string(c.candidates) + ",\"fromCache\":" + (c.from_cache ? "true" : "false");
+    if (c.ms >= 0) s += ",\"ms\":" + std::to_string(c.ms);
+    s += "}";
+  }
+  s += "],\"timingCache\":{";
+  {
+    std::lock_guard<std::mutex> lock(timing_cache().mu);
+    bool first = true;
+    for (const auto& [k, v] : timing_cache().entries) {
+      s += (first ? "" : ",") + json::quote(k) + ":" + json::quote(v);
+      first = false;
+    }
+  }
+  s += "},\"tensors\":" + json::quote(describe_plan(*graph_, plan_)) + "}";
+  return s;
+}
+
+}  // namespace trtn::cuda

@@ -1,0 +1,214 @@
+// The cuda backend's engine and context classes, shared by their three files: cuda_engine.cc (device,
+// ops, plan sections, details), cuda_tuner.cc (tactic timing and the timing cache) and
+// cuda_context.cc (a context's compute between the run loop's copies, CUDA graphs, calibration
+// statistics, profiles). cuda_backend.cc is the backend table. Also the TRTN_CUDA_* knobs.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/index_range.h"
+#include "backends/cuda/op.h"
+#include "backends/cuda/planner.h"
+#include "core/backend.h"
+#include "core/json.h"
+#include "gpu/run_loop.h"
+
+namespace trtn::cuda {
+
+/// The cuda plan section's format.
+constexpr int kPlanFormat = 1;
+/// Workspace (after the activations) is reserved in multiples of this many bytes.
+constexpr size_t kWorkspaceAlign = 256;
+
+/// The TRTN_CUDA_* knobs an engine reads, from the environment once (at first use).
+struct CudaEnv {
+  bool linear = false;     // TRTN_CUDA_LINEAR=1: every tensor NCHW (kLinear), every node run (debugging)
+  bool no_tuning = false;  // TRTN_CUDA_NO_TUNING=1: each op keeps its first tactic
+  bool no_graphs = false;  // TRTN_CUDA_NO_GRAPHS=1: kernels launched one by one, no CUDA graphs
+};
+
+/// The knobs above, read on the first call.
+const CudaEnv& cuda_env();
+
+/// A set, non-"0" environment variable. Read per call for the knobs tests and benchmarks toggle
+/// while the process runs: TRTN_CUDA_NO_IN_PLACE and TRTN_CUDA_POISON (cuda_context.cc).
+bool env_flag(const char* name);
+
+/// The process-wide timing cache: op signature (with GPU and batch) -> tactic name.
+struct TimingCache {
+  std::mutex mu;
+  std::map<std::string, std::string> entries;
+};
+
+/// The one timing cache of the process (cuda_tuner.cc).
+TimingCache& timing_cache();
+
+class TacticTimer;
+
+/// The tactic a node ended up with, and what timing said.
+struct TacticChoice {
+  std::string name;
+  double ms = -1;         // time of the chosen tactic at the tuning batch (-1: not timed)
+  int candidates = 1;
+  bool from_cache = false;
+};
+
+class CudaEngine : public Engine {
+ public:
+  CudaEngine(std::shared_ptr<const Graph> graph, std::shared_ptr<const WeightStore> weights)
+      : graph_(std::move(graph)), weights_(std::move(weights)) {}
+  ~CudaEngine() override { cudaSetDevice(props_.index); }  // the ops free their device memory next
+
+  Status init(const BuildInput& in, bool loading);
+
+  Status create_context(std::unique_ptr<Context>* out) override;
+  Status serialize_backend(std::vector<uint8_t>* out) const override;
+  int64_t activation_bytes_per_image() const override { return plan_.arena_per_image; }
+  int64_t max_runnable_batch() const override { return index_range_.max_batch; }
+  const Graph& graph() const override { return *graph_; }
+  const WeightStore& weights() const override { return *weights_; }
+  std::string info_json() const override;
+  std::shared_ptr<const HostAllocator> host_allocator() const override {
+    return std::make_shared<const PinnedAllocator>(props_.index);
+  }
+
+  int device() const { return props_.index; }
+  const EnginePlan& plan() const { return plan_; }
+  /// The largest batch every launch indexes correctly, and the layer that sets it (index_range.h).
+  const IndexRange& index_range() const { return index_range_; }
+  const CudaOp* op(size_t i) const { return ops_[i].get(); }
+  /// Scratch memory after the activations: what the chosen tactics need, or (tuning) any tactic.
+  size_t workspace_bytes(int batch, bool any_tactic = false) const {
+    size_t ws = 0;
+    for (const auto& op : ops_) {
+      if (op) ws = std::max(ws, any_tactic ? op->max_workspace_bytes(batch) : op->workspace_bytes(batch));
+    }
+    return (ws + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign;
+  }
+  /// Views of node i's tensors for an arena at `base` holding `batch` images.
+  void views(size_t i, char* base, int batch, std::vector<View4>* in, std::vector<View4>* out) const {
+    const Node& node = graph_->nodes[i];
+    in->clear();
+    out->clear();
+    for (int t : node.inputs) in->push_back(view(t, base, batch));
+    for (int t : node.outputs) out->push_back(view(t, base, batch));
+  }
+  View4 view(int t, char* base, int batch) const {
+    const Place& p = plan_.places[t];
+    return p.view(base + plan_.root_offset[p.root] * batch, batch);
+  }
+
+ private:
+  Status choose_device(int index);
+  Status apply_tactics(const json::Value& tactics);
+  // Tactic timing (cuda_tuner.cc).
+  Status tune(int batch, const std::map<std::string, std::string>& given);
+  /// Sets node i's tactic from `given` or the process-wide timing cache; false when neither has it.
+  bool tactic_from_cache(size_t i, const std::string& key, const std::map<std::string, std::string>& given);
+  /// Times every tactic of node i on `timer` and keeps the fastest.
+  Status time_tactics(size_t i, const RunArgs& args, TacticTimer& timer);
+
+  std::shared_ptr<const Graph> graph_;
+  std::shared_ptr<const WeightStore> weights_;
+  DeviceProps props_;
+  std::string device_name_;
+  EnginePlan plan_;
+  IndexRange index_range_;
+  std::vector<std::unique_ptr<CudaOp>> ops_;  // per node; null for elided nodes
+  std::vector<TacticChoice> choices_;         // per node
+  int tune_batch_ = 0;
+  double tune_seconds_ = 0;
+};
+
+/// A context: the shared GPU run loop (gpu/run_loop.h) moves the inputs and outputs; this class
+/// computes between the copies: the inputs' conversion from their host form in the slot's staging
+/// into the arena, the nodes, and the outputs' conversion into the slot's staging (or, for a lone
+/// call in pinned memory, straight from and to that host memory). The whole sequence is captured
+/// into a CUDA graph per batch size and buffer addresses, and replayed.
+class CudaContext : public Context, public gpu::DeviceCompute {
+ public:
+  explicit CudaContext(const CudaEngine* engine);
+  ~CudaContext() override;
+  Status init();
+  int depth() const override { return kMaxQueueDepth; }
+  Status submit(Inference* inf) override;
+  Status wait(Inference* inf) override { return loop_.wait(inf, *this); }
+  bool ready() override { return loop_.ready(); }
+  Status enqueue(Inference& inf, int slot, const std::vector<const void*>& in, const std::vector<void*>& out,
+                 cudaStream_t stream) override;
+  Status completed(Inference& inf) override;
+  bool in_place_ok(const Inference& inf) const override;
+
+ private:
+  /// A captured graph is valid for one batch and one set of input and output addresses (a slot's
+  /// staging, or a caller's pinned arrays); `used` orders them for eviction.
+  struct GraphKey {
+    int batch;
+    std::vector<uintptr_t> io;
+    bool operator<(const GraphKey& o) const { return batch != o.batch ? batch < o.batch : io < o.io; }
+  };
+  struct CachedGraph {
+    cudaGraphExec_t exec = nullptr;
+    uint64_t used = 0;
+  };
+  /// Graphs kept per context: every slot's staging at a few batch sizes, and the pinned arrays a
+  /// service reuses.
+  static constexpr size_t kMaxGraphs = 64;
+  /// In place (a lone call in pinned memory): at most this many bytes converted by kernels reading host memory.
+  static constexpr size_t kInPlaceConvertBytes = size_t{4} << 20;
+  Status check_call(const Inference& inf) const;
+  Status reserve(int batch);
+  /// Inputs from their host form in `in` into the arena; then the nodes; then the outputs into `out`.
+  Status enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out, cudaStream_t stream,
+                         TensorHistograms* stats, bool marks);
+  Status enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out, cudaStream_t stream);
+  Status read_profile(int nodes, LayerProfile* profile);
+  Status observe(int t, int batch, TensorHistograms* stats, cudaStream_t stream);
+  void drop_graphs();
+  /// A graph input or output stored in the arena exactly in its host form: copied, not converted.
+  bool direct(int t) const {
+    const Place& p = e_->plan().places[t];
+    const TensorDesc& d = e_->graph().tensors[t];
+    return p.elem == host_elem(d) && p.layout == Layout::kLinear && p.c_offset == 0 && p.root_image_elems() == d.volume;
+  }
+  static Elem host_elem(const TensorDesc& d) {
+    return d.host == DType::kFloat16 ? Elem::kF16 : d.host == DType::kUInt8 ? Elem::kU8 : Elem::kF32;
+  }
+  /// A tensor's host form in staging memory at `data`: dense NCHW.
+  View4 staging_view(int t, const void* data, int batch) const {
+    const Place& p = e_->plan().places[t];
+    View4 v;
+    v.data = const_cast<void*>(data);
+    v.elem = host_elem(e_->graph().tensors[t]);
+    v.layout = Layout::kLinear;
+    v.n = batch;
+    v.c = v.c_write = static_cast<int32_t>(p.c);
+    v.h = static_cast<int32_t>(p.h);
+    v.w = static_cast<int32_t>(p.w);
+    v.sw = 1;
+    v.sh = p.w;
+    v.sc = p.h * p.w;
+    v.sn = p.c * p.h * p.w;
+    return v;
+  }
+
+  const CudaEngine* e_;
+  gpu::RunLoop loop_;
+  std::vector<cudaEvent_t> marks_;  // profiling: before the inputs' conversion, after each node, after the outputs'
+  DeviceBuffer arena_;              // activations, then workspace
+  DeviceBuffer stats_dev_;          // AmaxResult, then the 2048 counters
+  PinnedBuffer stats_host_;
+  int capacity_ = 0;                // batch the arena holds
+  bool use_graphs_;
+  std::map<GraphKey, CachedGraph> graphs_;
+  uint64_t graph_uses_ = 0;
+};
+
+}  // namespace trtn::cuda
