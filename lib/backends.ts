@@ -32,7 +32,10 @@ export function backendStatus(): BackendStatus[] {
 
 const CHOICES = "'auto', 'cpu', 'cuda' or 'tensorrt'";
 
-/** True for the name of a backend this package has (available here or not). */
+/**
+ * True for the name of a backend this package has (available here or not).
+ * @internal
+ */
 export function isBackendName(name: unknown): name is BackendName {
   return ORDER.includes(name as BackendName);
 }
@@ -40,6 +43,7 @@ export function isBackendName(name: unknown): name is BackendName {
 /**
  * Checks a caller's backend option where it is read: a name, 'auto' or absent (both undefined:
  * no backend asked for); anything else ('gpu') is a TypeError naming `name` and the choices.
+ * @internal
  */
 export function backendOption(choice: unknown, name: string): BackendName | undefined {
   if (choice === undefined || choice === 'auto') return undefined;
@@ -70,6 +74,7 @@ export function resolveBackend(choice: unknown): { backend: BackendName; skipped
 /**
  * Where INT8 calibration of a tensorrt build runs: TensorRT's engines cannot collect our
  * histograms, so the cuda backend when it is available, else cpu.
+ * @internal
  */
 export function calibrationBackend(): BackendName {
   return backendStatus().find((s) => s.name === 'cuda')?.available ? 'cuda' : 'cpu';
@@ -78,6 +83,7 @@ export function calibrationBackend(): BackendName {
 /**
  * Checks a cpu thread-count option: undefined (the process-wide pool: TRTN_CPU_THREADS, or one
  * thread per core) or an integer in [1, 1024]. Returns 0 for the process-wide pool.
+ * @internal
  */
 export function checkThreads(threads: unknown, name: string): number {
   if (threads === undefined) return 0;

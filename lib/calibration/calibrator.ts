@@ -175,7 +175,10 @@ export abstract class Calibrator {
   }
 }
 
-/** Refuses a cache made by another algorithm unless forced. */
+/**
+ * Refuses a cache made by another algorithm unless forced.
+ * @internal
+ */
 export function checkAlgorithm(cache: CalibrationCache, expected: string, force: boolean, where: string): void {
   if (cache.algorithm !== expected && !force) {
     throw new TensorRTNodeError('E_CALIBRATION', `${where} was made by ${cache.algorithm}, not ${expected}: ` +

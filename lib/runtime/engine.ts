@@ -724,6 +724,7 @@ function packageVersion(): string {
  * GPU plans hold code and tactics for one architecture: refuse a plan whose deviceArch (e.g.
  * 'sm_90') is not the architecture of the GPU this process would run it on. Portable plans
  * (cpu) have none.
+ * @internal
  */
 export function checkDeviceArch(h: Pick<PlanHeader, 'backend' | 'deviceArch'>, deviceArchs: () => string[] = visibleArchs): void {
   if (h.deviceArch === null) return;

@@ -9,10 +9,10 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  Builder, Engine, formatMeanFile, Network, parseMeanFile, Runtime, planExecGraph, planInt8Graph, preprocessOnHost, resolveInput,
-  type BuildConfig, type InputOptions, type Precision,
-} from '../../lib';
+import { Builder, Engine, Network, Runtime, type BuildConfig, type InputOptions, type Precision } from '../../lib';
+import { formatMeanFile, parseMeanFile } from '../../lib/caffe';
+import { planExecGraph, planInt8Graph } from '../../lib/builder/exec_graph';
+import { preprocessOnHost, resolveInput } from '../../lib/builder/input_format';
 import { nodePrecisions } from '../../lib/builder/exec_graph';
 import { mnistSplit } from '../../lib/calibration/data';
 import { fails } from '../support/helpers';
