@@ -1,7 +1,8 @@
 /** Which backends exist here, and 'auto' selection: tensorrt, then cuda, then cpu. */
-import { argumentError, TensorRTNodeError } from './errors';
+import { TensorRTNodeError } from './errors';
 import { native } from './native';
 import type { BackendChoice, BackendName } from './types';
+import { integer, oneOf } from './validate';
 
 export type { BackendChoice, BackendName };
 
@@ -30,7 +31,7 @@ export function backendStatus(): BackendStatus[] {
   });
 }
 
-const CHOICES = "'auto', 'cpu', 'cuda' or 'tensorrt'";
+const BACKEND_CHOICE = oneOf<BackendChoice>(['auto', 'cpu', 'cuda', 'tensorrt']);
 
 /**
  * True for the name of a backend this package has (available here or not).
@@ -46,14 +47,14 @@ export function isBackendName(name: unknown): name is BackendName {
  * @internal
  */
 export function backendOption(choice: unknown, name: string): BackendName | undefined {
-  if (choice === undefined || choice === 'auto') return undefined;
-  if (!isBackendName(choice)) throw argumentError(CHOICES, name, choice);
-  return choice;
+  if (choice === undefined) return undefined;
+  const backend = BACKEND_CHOICE(choice, name);
+  return backend === 'auto' ? undefined : backend;
 }
 
 /** Resolves a choice to an available backend; for 'auto' also says why it skipped the others. */
 export function resolveBackend(choice: unknown): { backend: BackendName; skipped: Array<{ name: BackendName; reason: string }> } {
-  if (choice !== 'auto' && !isBackendName(choice)) throw argumentError(CHOICES, 'backend', choice);
+  BACKEND_CHOICE(choice, 'backend');
   const status = backendStatus();
   if (choice !== 'auto') {
     const s = status.find((b) => b.name === choice) as BackendStatus;
@@ -86,8 +87,5 @@ export function calibrationBackend(): BackendName {
  * @internal
  */
 export function checkThreads(threads: unknown, name: string): number {
-  if (threads === undefined) return 0;
-  if (typeof threads !== 'number') throw argumentError('an integer in [1, 1024]', name, threads);
-  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw argumentError('an integer in [1, 1024]', name, threads, 'range');
-  return threads;
+  return threads === undefined ? 0 : integer({ min: 1, max: 1024 })(threads, name);
 }

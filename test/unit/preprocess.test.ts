@@ -341,7 +341,7 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "
       await rejects({ format: 'uint8-nhwc-bgr', imageSize: [3, 8] }, RangeError, /at least 4x4/, /config\.input\.imageSize/);
       await rejects({ format: 'uint8-nhwc-bgr', imageSize: [4.5, 8] }, TypeError, /\[height, width\]/);
       await rejects({ format: 'uint8-nhwc-bgr', mean: [1], meanFile: 'm.binaryproto' }, RangeError, /one of mean and meanFile/);
-      await rejects({ format: 'uint8-nhwc-bgr', scale: Infinity }, TypeError, /config\.input\.scale/);
+      await rejects({ format: 'uint8-nhwc-bgr', scale: Infinity }, RangeError, /a finite number for config\.input\.scale/);
       await rejects({ format: 'uint8-nhwc-bgr', networkOrder: 'grb' }, TypeError, /'bgr' or 'rgb'/);
       await rejects({ format: 'uint8-nhwc-bgr', name: 'image' }, RangeError, /an input of identity \('data'\)/);
       await rejects({ format: 'float32', scale: 2 }, RangeError, /a uint8 format \(scale describes uint8 images\)/);
