@@ -364,7 +364,6 @@ describe('engine API', () => {
       assert.equal(escaped.disposed, true);
       {
         using e = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 1 });
-        escaped = undefined;
         assert.equal(e.disposed, false);
       }
     });
