@@ -1,7 +1,8 @@
 /** Which backends exist here, and 'auto' selection: tensorrt, then cuda, then cpu. */
-import { argumentError, TensorRTNodeError } from './errors';
+import { TensorRTNodeError } from './errors';
 import { native } from './native';
 import type { BackendChoice, BackendName } from './types';
+import { integer, oneOf } from './validate';
 
 export type { BackendChoice, BackendName };
 
@@ -30,9 +31,12 @@ export function backendStatus(): BackendStatus[] {
   });
 }
 
-const CHOICES = "'auto', 'cpu', 'cuda' or 'tensorrt'";
+const BACKEND_CHOICE = oneOf<BackendChoice>(['auto', 'cpu', 'cuda', 'tensorrt']);
 
-/** True for the name of a backend this package has (available here or not). */
+/**
+ * True for the name of a backend this package has (available here or not).
+ * @internal
+ */
 export function isBackendName(name: unknown): name is BackendName {
   return ORDER.includes(name as BackendName);
 }
@@ -40,16 +44,17 @@ export function isBackendName(name: unknown): name is BackendName {
 /**
  * Checks a caller's backend option where it is read: a name, 'auto' or absent (both undefined:
  * no backend asked for); anything else ('gpu') is a TypeError naming `name` and the choices.
+ * @internal
  */
 export function backendOption(choice: unknown, name: string): BackendName | undefined {
-  if (choice === undefined || choice === 'auto') return undefined;
-  if (!isBackendName(choice)) throw argumentError(CHOICES, name, choice);
-  return choice;
+  if (choice === undefined) return undefined;
+  const backend = BACKEND_CHOICE(choice, name);
+  return backend === 'auto' ? undefined : backend;
 }
 
 /** Resolves a choice to an available backend; for 'auto' also says why it skipped the others. */
 export function resolveBackend(choice: unknown): { backend: BackendName; skipped: Array<{ name: BackendName; reason: string }> } {
-  if (choice !== 'auto' && !isBackendName(choice)) throw argumentError(CHOICES, 'backend', choice);
+  BACKEND_CHOICE(choice, 'backend');
   const status = backendStatus();
   if (choice !== 'auto') {
     const s = status.find((b) => b.name === choice) as BackendStatus;
@@ -70,6 +75,7 @@ export function resolveBackend(choice: unknown): { backend: BackendName; skipped
 /**
  * Where INT8 calibration of a tensorrt build runs: TensorRT's engines cannot collect our
  * histograms, so the cuda backend when it is available, else cpu.
+ * @internal
  */
 export function calibrationBackend(): BackendName {
   return backendStatus().find((s) => s.name === 'cuda')?.available ? 'cuda' : 'cpu';
@@ -78,10 +84,8 @@ export function calibrationBackend(): BackendName {
 /**
  * Checks a cpu thread-count option: undefined (the process-wide pool: TRTN_CPU_THREADS, or one
  * thread per core) or an integer in [1, 1024]. Returns 0 for the process-wide pool.
+ * @internal
  */
 export function checkThreads(threads: unknown, name: string): number {
-  if (threads === undefined) return 0;
-  if (typeof threads !== 'number') throw argumentError('an integer in [1, 1024]', name, threads);
-  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw argumentError('an integer in [1, 1024]', name, threads, 'range');
-  return threads;
+  return threads === undefined ? 0 : integer({ min: 1, max: 1024 })(threads, name);
 }

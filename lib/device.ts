@@ -1,5 +1,5 @@
 /** What this addon was built with, and which GPUs this process can use. */
-import { argumentError } from './errors';
+import { boolean, object, optional } from './validate';
 import { native, type NativeBuildInfo, type NativeDeviceInfo } from './native';
 
 /** Facts fixed when the addon was compiled. */
@@ -32,9 +32,6 @@ export function buildInfo(): BuildInfo {
 
 /** Lists the GPUs. Never throws on a machine without a GPU or driver: the list is empty and `reason` says why. */
 export function devices(options: DevicesOptions = {}): DeviceList {
-  if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
-  if (options.checkImages !== undefined && typeof options.checkImages !== 'boolean') {
-    throw argumentError('a boolean', 'options.checkImages', options.checkImages);
-  }
+  object<DevicesOptions>({ checkImages: optional(boolean) }, { allowArray: true })(options, 'options');
   return native().devices(options.checkImages === true);
 }

@@ -15,7 +15,8 @@
 
 const fs = require('fs');
 const path = require('path');
-const { Builder, Network, readNpy } = require('../dist/lib');
+const { Builder, Network } = require('../dist/lib');
+const { readNpy } = require('../dist/lib/npy');
 
 const BATCH = 100;
 

@@ -21,6 +21,9 @@ import { Engine, type EngineDetails } from '../runtime/engine';
 import {
   isPlannerNode, nodePrecisions, planExecGraph, preprocessNames, planInt8Graph, withIoFormats, type ExecGraph, type Precision, type UnscaledTensor,
 } from './exec_graph';
+import {
+  boolean, finiteNumber, func, integer, nonEmptyString, object, oneOf, optional, recordOf,
+} from '../validate';
 import { checkInputOptions, preprocessOnHost, resolveInput, type InputOptions, type ResolvedInput } from './input_format';
 import { planTensor } from '../runtime/plan_file';
 
@@ -92,52 +95,54 @@ export interface BuildConfig {
 }
 
 const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
+const MAX_BATCH = 1 << 20;
+const INT8_ONLY = ['calibrator', 'calibrationCache', 'int8Scales', 'allowMixedPrecision'] as const;
+const IO_FORMAT = optional(oneOf(['float32', 'float16'] as const));
 
-function checkConfig(config: unknown, net: Network): Required<Pick<BuildConfig, 'precision' | 'maxBatchSize' | 'optimize'>> & BuildConfig {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw argumentError('a build config object', 'config', config);
-  const c = config as BuildConfig;
-  const precision = c.precision ?? 'fp32';
-  if (!PRECISIONS.includes(precision)) throw argumentError("'fp32', 'tf32', 'fp16' or 'int8'", 'config.precision', precision);
-  const maxBatchSize = c.maxBatchSize ?? net.batchSize;
-  if (typeof maxBatchSize !== 'number') throw argumentError('a positive integer', 'config.maxBatchSize', maxBatchSize);
-  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 1 << 20) {
-    throw argumentError('an integer in [1, 1048576]', 'config.maxBatchSize', maxBatchSize, 'range');
-  }
-  if (c.optimize !== undefined && typeof c.optimize !== 'boolean') throw argumentError('a boolean', 'config.optimize', c.optimize);
-  if (c.int8Scales !== undefined) {
-    if (c.int8Scales === null || typeof c.int8Scales !== 'object' || Array.isArray(c.int8Scales)) {
-      throw argumentError('an object of scales by tensor name', 'config.int8Scales', c.int8Scales);
-    }
-    for (const [name, s] of Object.entries(c.int8Scales)) {
-      if (typeof s !== 'number' || !(s > 0) || !Number.isFinite(s)) throw argumentError('a positive number', `config.int8Scales.${name}`, s, 'range');
-    }
-  }
-  if (c.calibrationCache !== undefined && typeof c.calibrationCache !== 'string' &&
-      !(c.calibrationCache !== null && typeof c.calibrationCache === 'object' && c.calibrationCache.scales instanceof Map)) {
-    throw argumentError('a cache file path or a parsed calibration cache', 'config.calibrationCache', c.calibrationCache);
-  }
-  if (c.allowMixedPrecision !== undefined && typeof c.allowMixedPrecision !== 'boolean') {
-    throw argumentError('a boolean', 'config.allowMixedPrecision', c.allowMixedPrecision);
-  }
-  for (const key of ['calibrator', 'calibrationCache', 'int8Scales', 'allowMixedPrecision'] as const) {
+/** The fields of a BuildConfig checked on their own (the rest depend on the network or on each other). */
+const checkConfigFields = object<Omit<BuildConfig, 'maxBatchSize' | 'tuneBatch' | 'calibrator' | 'input'>>({
+  precision: optional(oneOf(PRECISIONS)),
+  optimize: optional(boolean),
+  int8Scales: optional(recordOf(finiteNumber({ min: 0, minExclusive: true }), 'an object of scales by tensor name')),
+  calibrationCache: optional(calibrationCacheOption),
+  calibrationBatches: optional(integer({ min: 1 })),
+  ioFormats: optional(object({ inputs: IO_FORMAT, outputs: IO_FORMAT }, { what: 'an object { inputs?, outputs? }', exact: true })),
+  allowMixedPrecision: optional(boolean),
+}, { what: 'a build config object' });
+
+function calibrationCacheOption(value: unknown, name: string): string | CalibrationCache {
+  const isCache = value !== null && typeof value === 'object' && (value as Partial<CalibrationCache>).scales instanceof Map;
+  if (typeof value !== 'string' && !isCache) throw argumentError('a cache file path or a parsed calibration cache', name, value);
+  return value as string | CalibrationCache;
+}
+
+/** INT8-only options need precision 'int8', and one source of scales at most. */
+function checkInt8Options(c: BuildConfig, precision: Precision): void {
+  for (const key of INT8_ONLY) {
     if (c[key] !== undefined && precision !== 'int8') {
       throw argumentError(`precision 'int8' (${key} only serves INT8 builds)`, 'config.precision', c.precision, 'range');
     }
   }
   if ([c.calibrator, c.calibrationCache, c.int8Scales].filter((x) => x !== undefined).length > 1) {
-    throw argumentError('one of int8Scales, calibrator and calibrationCache', 'config', config, 'range');
+    throw argumentError('one of int8Scales, calibrator and calibrationCache', 'config', c, 'range');
   }
-  if (c.ioFormats !== undefined) checkIoFormats(c.ioFormats);
-  if (c.tuneBatch !== undefined &&
-      (typeof c.tuneBatch !== 'number' || !Number.isInteger(c.tuneBatch) || c.tuneBatch < 1 || c.tuneBatch > maxBatchSize)) {
-    throw argumentError(`an integer in [1, ${maxBatchSize}] (the maxBatchSize)`, 'config.tuneBatch', c.tuneBatch, 'range');
-  }
-  if (c.calibrationBatches !== undefined &&
-      (typeof c.calibrationBatches !== 'number' || !Number.isInteger(c.calibrationBatches) || c.calibrationBatches < 1)) {
-    throw argumentError('a positive integer', 'config.calibrationBatches', c.calibrationBatches);
-  }
+}
+
+function checkConfig(config: unknown, net: Network): Required<Pick<BuildConfig, 'precision' | 'maxBatchSize' | 'optimize'>> & BuildConfig {
+  const c: BuildConfig = checkConfigFields(config, 'config');
+  const precision = c.precision ?? 'fp32';
+  const maxBatchSize = integer({ min: 1, max: MAX_BATCH, typeWhat: 'a positive integer' })(c.maxBatchSize ?? net.batchSize, 'config.maxBatchSize');
+  checkInt8Options(c, precision);
+  optional(integer({ min: 1, max: maxBatchSize, what: `an integer in [1, ${maxBatchSize}] (the maxBatchSize)` }))(c.tuneBatch, 'config.tuneBatch');
   return { ...c, precision, maxBatchSize, optimize: c.optimize ?? true, input: checkInputOptions(c.input, net) };
 }
+
+/** Options of the Builder constructor, checked. */
+const checkBuilderOptions = object<Omit<BuilderOptions, 'backend' | 'threads'>>({
+  logger: optional(func<(severity: LogSeverity, message: string) => void>()),
+  device: optional(integer({ min: 0, what: 'a GPU index (an integer >= 0)' })),
+  timingCache: optional(nonEmptyString('a file path')),
+}, { allowArray: true });
 
 /** Builds engines. */
 export class Builder {
@@ -151,17 +156,8 @@ export class Builder {
   private readonly threads: number;
 
   constructor(options: BuilderOptions = {}) {
-    if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
-    if (options.logger !== undefined && typeof options.logger !== 'function') {
-      throw argumentError('a function', 'options.logger', options.logger);
-    }
+    checkBuilderOptions(options, 'options');
     const device = options.device ?? 0;
-    if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
-      throw argumentError('a GPU index (an integer >= 0)', 'options.device', options.device);
-    }
-    if (options.timingCache !== undefined && (typeof options.timingCache !== 'string' || options.timingCache === '')) {
-      throw argumentError('a file path', 'options.timingCache', options.timingCache);
-    }
     this.device = device;
     this.timingCache = options.timingCache;
     this.threads = checkThreads(options.threads, 'options.threads');
@@ -404,13 +400,4 @@ function randomBatches(net: Network, batchSize: number, count: number, input?: R
     const [h, w] = input.spec.imageSize;
     return [t.name, preprocessOnHost(input, dims as [number, number, number], uniformBytes(batchSize * h * w * dims[0], seed), batchSize)];
   })));
-}
-
-function checkIoFormats(f: unknown): void {
-  if (f === null || typeof f !== 'object' || Array.isArray(f)) throw argumentError('an object { inputs?, outputs? }', 'config.ioFormats', f);
-  for (const key of Object.keys(f)) {
-    const v = (f as Record<string, unknown>)[key];
-    if (key !== 'inputs' && key !== 'outputs') throw argumentError("'inputs' or 'outputs'", `config.ioFormats.${key}`, key, 'range');
-    if (v !== undefined && v !== 'float32' && v !== 'float16') throw argumentError("'float32' or 'float16'", `config.ioFormats.${key}`, v);
-  }
 }

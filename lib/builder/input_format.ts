@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readMeanFile } from '../caffe';
 import { argumentError, IOError, ShapeError, TensorRTNodeError } from '../errors';
+import { arrayOf, finiteNumber, integer, nonEmptyString, object, oneOf, optional, string, type Checker } from '../validate';
 import type { InputTransform, Network } from '../network';
 import type { PreprocessSpec } from './exec_graph';
 
@@ -82,9 +83,17 @@ function imageInput(net: Network, name: string | undefined, format: InputFormat)
   return { name: input.name, dims: dims as [number, number, number] };
 }
 
-function isFiniteNumber(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
-}
+/** The fields of BuildConfig.input checked on their own (the rest depend on the network's input). */
+const checkInputFields = object<InputOptions>({
+  format: optional(oneOf(INPUT_FORMATS)),
+  name: optional(string('an input name string')),
+  mean: optional(arrayOf(finiteNumber(), { what: 'an array of finite numbers', reportWhole: true })),
+  meanFile: optional(nonEmptyString('a file path')),
+  scale: optional(finiteNumber({ typeWhat: 'a finite number' })),
+  imageSize: optional(arrayOf(integer({ min: 1 }), { what: '[height, width] (positive integers)', minLength: 2, maxLength: 2, reportWhole: true }) as
+    Checker<[number, number]>),
+  networkOrder: optional(oneOf(['bgr', 'rgb'] as const)),
+}, { what: 'an input options object' });
 
 /**
  * Checks BuildConfig.input against `net`: TypeError / RangeError in the package's message form.
@@ -92,43 +101,27 @@ function isFiniteNumber(v: unknown): v is number {
  */
 export function checkInputOptions(value: unknown, net: Network): InputOptions | undefined {
   if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw argumentError('an input options object', 'config.input', value);
-  const o = value as InputOptions;
+  const o = checkInputFields(value, 'config.input');
   const format = o.format ?? 'float32';
-  if (!INPUT_FORMATS.includes(format)) throw argumentError(INPUT_FORMATS.map((f) => `'${f}'`).join(', '), 'config.input.format', o.format);
   if (format === 'float32') {
     const set = (['name', 'mean', 'meanFile', 'scale', 'imageSize', 'networkOrder'] as const).find((k) => o[k] !== undefined);
     if (set !== undefined) throw argumentError(`a uint8 format (${set} describes uint8 images)`, 'config.input.format', o.format, 'range');
     return undefined;
   }
-  if (o.name !== undefined && typeof o.name !== 'string') throw argumentError('an input name string', 'config.input.name', o.name);
   const { dims } = imageInput(net, o.name, format);
   const channels = dims[0];
   if (format !== 'uint8-nhwc' && channels !== 3) {
     throw argumentError(`'uint8-nhwc' (${format} is for 3-channel images; the input has ${channels} channel${channels === 1 ? '' : 's'})`,
       'config.input.format', format, 'range');
   }
-  if (o.mean !== undefined) {
-    if (!Array.isArray(o.mean) || !o.mean.every(isFiniteNumber)) throw argumentError('an array of finite numbers', 'config.input.mean', o.mean);
-    if (o.mean.length !== 1 && o.mean.length !== channels) {
-      throw argumentError(`1 or ${channels} mean values (one per channel)`, 'config.input.mean', o.mean, 'range');
-    }
+  if (o.mean !== undefined && o.mean.length !== 1 && o.mean.length !== channels) {
+    throw argumentError(`1 or ${channels} mean values (one per channel)`, 'config.input.mean', o.mean, 'range');
   }
-  if (o.meanFile !== undefined && (typeof o.meanFile !== 'string' || o.meanFile === '')) throw argumentError('a file path', 'config.input.meanFile', o.meanFile);
   if (o.mean !== undefined && o.meanFile !== undefined) throw argumentError('one of mean and meanFile', 'config.input', value, 'range');
-  if (o.scale !== undefined && !isFiniteNumber(o.scale)) throw argumentError('a finite number', 'config.input.scale', o.scale);
-  if (o.imageSize !== undefined) {
-    const s = o.imageSize as unknown;
-    if (!Array.isArray(s) || s.length !== 2 || !s.every((d) => Number.isSafeInteger(d) && d > 0)) {
-      throw argumentError('[height, width] (positive integers)', 'config.input.imageSize', s);
-    }
-    if (s[0] < dims[1] || s[1] < dims[2]) {
-      throw argumentError(`an image size of at least ${dims[1]}x${dims[2]} (the network's input, which is cropped from the image)`,
-        'config.input.imageSize', s, 'range');
-    }
-  }
-  if (o.networkOrder !== undefined && o.networkOrder !== 'bgr' && o.networkOrder !== 'rgb') {
-    throw argumentError("'bgr' or 'rgb'", 'config.input.networkOrder', o.networkOrder);
+  const s = o.imageSize;
+  if (s !== undefined && (s[0] < dims[1] || s[1] < dims[2])) {
+    throw argumentError(`an image size of at least ${dims[1]}x${dims[2]} (the network's input, which is cropped from the image)`,
+      'config.input.imageSize', s, 'range');
   }
   return { ...o, format };
 }

@@ -20,7 +20,10 @@ import { argumentError, IOError, ParseError } from '../errors';
 /** Algorithm names as TensorRT writes them in the header. */
 export type CacheAlgorithm = 'EntropyCalibration2' | 'EntropyCalibration' | 'MinMaxCalibration' | 'LegacyCalibration' | 'PercentileCalibration';
 
-/** The algorithms TensorRT itself has, whose caches TensorRT reads: these get TensorRT's header. */
+/**
+ * The algorithms TensorRT itself has, whose caches TensorRT reads: these get TensorRT's header.
+ * @internal
+ */
 export const TENSORRT_CACHE_ALGORITHMS: readonly string[] = ['EntropyCalibration2', 'EntropyCalibration', 'MinMaxCalibration', 'LegacyCalibration'];
 
 /** The TensorRT version we put in headers by default: 10.9.0. */
@@ -41,7 +44,10 @@ function floatOfBits(bits: number): number {
   return view.getFloat32(0);
 }
 
-/** The bit pattern of a float32, as 8 lowercase hex digits. */
+/**
+ * The bit pattern of a float32, as 8 lowercase hex digits.
+ * @internal
+ */
 export function bitsOfFloat(value: number): string {
   const view = new DataView(new ArrayBuffer(4));
   view.setFloat32(0, value);

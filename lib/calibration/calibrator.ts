@@ -14,6 +14,7 @@
  */
 import { promises as fsp } from 'fs';
 import { argumentError, IOError, TensorRTNodeError } from '../errors';
+import { anyObject, boolean, finiteNumber, integer, nonEmptyString, object, optional } from '../validate';
 import type { Network } from '../network';
 import {
   DEFAULT_TRT_VERSION, formatCalibrationCache, parseCalibrationCache, writeCalibrationCacheFile,
@@ -93,11 +94,23 @@ function isIterable(x: unknown): x is BatchSource {
     (typeof (x as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (x as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
 }
 
-function positiveInt(v: unknown, name: string): number {
-  if (typeof v !== 'number') throw argumentError('a positive integer', name, v);
-  if (!Number.isInteger(v) || v < 1 || v > 1 << 20) throw argumentError('an integer in [1, 1048576]', name, v, 'range');
-  return v;
+const BATCH_COUNT = integer({ min: 1, max: 1 << 20, typeWhat: 'a positive integer' });
+
+/** The options every calibrator takes, checked (batches or a cacheFile is checked after). */
+const checkCalibratorOptions = object<Omit<CalibratorOptions, 'batchSize'>>({
+  batches: optional(iterableOfBatches),
+  cacheFile: optional(nonEmptyString('a path string')),
+  maxBatches: optional(BATCH_COUNT),
+  force: optional(boolean),
+}, { allowArray: true });
+
+function iterableOfBatches(value: unknown, name: string): BatchSource {
+  if (!isIterable(value)) throw argumentError('an iterable or async iterable of batches', name, value);
+  return value as BatchSource;
 }
+
+/** A fraction in (0, 1] (the legacy calibrator's quantile and regression cutoff). */
+const FRACTION = finiteNumber({ min: 0, minExclusive: true, max: 1 });
 
 /** The base of the calibrators: data, cache handling and the calibration run. */
 export abstract class Calibrator {
@@ -109,16 +122,9 @@ export abstract class Calibrator {
   protected readonly options: CalibratorOptions;
 
   constructor(options: CalibratorOptions) {
-    if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
-    this.batchSize = positiveInt(options.batchSize, 'options.batchSize');
-    if (options.batches !== undefined && !isIterable(options.batches)) {
-      throw argumentError('an iterable or async iterable of batches', 'options.batches', options.batches);
-    }
-    if (options.cacheFile !== undefined && (typeof options.cacheFile !== 'string' || options.cacheFile === '')) {
-      throw argumentError('a path string', 'options.cacheFile', options.cacheFile);
-    }
-    if (options.maxBatches !== undefined) positiveInt(options.maxBatches, 'options.maxBatches');
-    if (options.force !== undefined && typeof options.force !== 'boolean') throw argumentError('a boolean', 'options.force', options.force);
+    anyObject()(options, 'options');
+    this.batchSize = BATCH_COUNT(options.batchSize, 'options.batchSize');
+    checkCalibratorOptions(options, 'options');
     if (options.batches === undefined && options.cacheFile === undefined) {
       throw argumentError('batches or a cacheFile', 'options', options);
     }
@@ -175,7 +181,10 @@ export abstract class Calibrator {
   }
 }
 
-/** Refuses a cache made by another algorithm unless forced. */
+/**
+ * Refuses a cache made by another algorithm unless forced.
+ * @internal
+ */
 export function checkAlgorithm(cache: CalibrationCache, expected: string, force: boolean, where: string): void {
   if (cache.algorithm !== expected && !force) {
     throw new TensorRTNodeError('E_CALIBRATION', `${where} was made by ${cache.algorithm}, not ${expected}: ` +
@@ -227,14 +236,8 @@ export class Int8LegacyCalibrator extends Calibrator {
 
   constructor(options: LegacyCalibratorOptions) {
     super(options);
-    this.quantile = options.quantile ?? 0.9999;
-    this.regressionCutoff = options.regressionCutoff ?? 1;
-    if (typeof this.quantile !== 'number' || !(this.quantile > 0 && this.quantile <= 1)) {
-      throw argumentError('a number in (0, 1]', 'options.quantile', options.quantile, 'range');
-    }
-    if (typeof this.regressionCutoff !== 'number' || !(this.regressionCutoff > 0 && this.regressionCutoff <= 1)) {
-      throw argumentError('a number in (0, 1]', 'options.regressionCutoff', options.regressionCutoff, 'range');
-    }
+    this.quantile = FRACTION(options.quantile ?? 0.9999, 'options.quantile');
+    this.regressionCutoff = FRACTION(options.regressionCutoff ?? 1, 'options.regressionCutoff');
   }
 
   threshold(h: Histogram): number {
@@ -256,10 +259,7 @@ export class Int8PercentileCalibrator extends Calibrator {
 
   constructor(options: PercentileCalibratorOptions) {
     super(options);
-    this.percentile = options.percentile ?? 99.99;
-    if (typeof this.percentile !== 'number' || !(this.percentile > 0 && this.percentile <= 100)) {
-      throw argumentError('a number in (0, 100]', 'options.percentile', options.percentile, 'range');
-    }
+    this.percentile = finiteNumber({ min: 0, minExclusive: true, max: 100 })(options.percentile ?? 99.99, 'options.percentile');
   }
 
   threshold(h: Histogram): number {

@@ -22,7 +22,7 @@ import type { Engine } from '../runtime/engine';
 import { count, human } from './format';
 import { timingOptions } from './bench';
 import { DEFAULT_TUNE_BATCH, engineChoices } from './engine_source';
-import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
+import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './options';
 import { formatDuration, SweepClock, type PlannedPoint } from './sweep_time';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -182,6 +182,32 @@ export interface SweepIo {
   progress?: { write: (s: string) => void; tty: boolean };
 }
 
+/** A sweep's settings, from its options and its preset: what runs, where, and how it is timed. */
+interface SweepOptions {
+  readonly presetName?: string;
+  readonly preset?: (typeof PRESETS)[string];
+  readonly networks: readonly string[];
+  readonly precisions: readonly Precision[];
+  readonly backend: BackendChoice;
+  readonly seed: number;
+  readonly batches: readonly number[];
+  /** GPUs visible (0 for the cpu backend). */
+  readonly visible: number;
+  /** The points run on the cpu backend ('auto' resolved). */
+  readonly cpu: boolean;
+  /** The GPU counts (or cpu worker processes) the points run on. */
+  readonly counts: readonly number[];
+  readonly scalingBatch?: number;
+  readonly findMaxBatch?: number;
+  readonly timing: ReturnType<typeof timingOptions>;
+  readonly date: string;
+  readonly outFile: string;
+  readonly timingCache: string;
+}
+
+/** One planned point. */
+type PlanPoint = { network: string; precision: Precision; batch: number; gpus: number };
+
 /** Runs `sweep`; resolves to the exit code. */
 export async function runSweep(argv: readonly string[], out: (s: string) => void, err: (s: string) => void,
                                io: Partial<SweepIo> = {}): Promise<number> {
@@ -191,6 +217,25 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`tensorrt-node sweep: takes no file arguments (use --networks), got '${positionals[0]}'`);
+  const o = await sweepOptions(values);
+  const plan = planPoints(o);
+  announce(o, plan, err);
+  const progressIo = io.progress ?? { write: (s: string) => process.stderr.write(s), tty: process.stderr.isTTY === true };
+  const run = new SweepRun(o, plan, sweepDoc(o), new Progress(plan.length, progressIo.tty, progressIo.write));
+  await fsp.mkdir(path.dirname(path.resolve(o.outFile)), { recursive: true });
+  for (const network of o.networks) {
+    const file = networkFile(network);
+    const net = await Network.fromCaffe(file, { seed: o.seed });
+    run.clock.start();
+    for (const precision of o.precisions) await sweepPrecision(run, net, file, network, precision);
+  }
+  await run.save();
+  out(summarize(run.doc, o.outFile, o.cpu));
+  return run.doc.points.some((p) => p.status === 'error') ? 1 : 0;
+}
+
+/** Reads the sweep's options (and its preset), checks them and the networks' files. */
+async function sweepOptions(values: ParsedArgs['values']): Promise<SweepOptions> {
   const presetName = values.preset as string | undefined;
   const preset = presetName === undefined ? undefined : PRESETS[presetName];
   if (presetName !== undefined && preset === undefined) {
@@ -202,14 +247,28 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
   const { backend, seed } = engineChoices(SWEEP, { backend: values.backend, seed: values.seed });
   const batches = values.batches !== undefined ? parseBatches(values.batches as string) : preset?.batches ?? POWERS;
   const visible = backend === 'cpu' ? 0 : devices().devices.length;
-  // The backend the points will run on ('auto' resolved), for the words: a cpu sweep has no GPUs.
-  const cpu = runsOnCpu(backend);
-  const where = (gpus: number): string => deviceLabel(gpus, cpu);
   const counts = parseGpuCounts((values.gpus as string | undefined) ?? (preset ? 'all' : '1'), visible);
   const scalingBatch = intOption(SWEEP, 'scalingBatch', values.scalingBatch as string | undefined, 1, 1 << 20) ?? preset?.scalingBatch;
   if (counts.some((n) => n > 1) && backend !== 'cpu' && counts[counts.length - 1] > visible) {
     throw new TensorRTNodeError('E_NO_DEVICE', `--gpus asks for ${counts[counts.length - 1]} GPUs; ${visible} are visible`);
   }
+  const { noDataTransfers, findMaxBatch } = copyOptions(values, preset);
+  const timing = timingOptions({
+    duration: values.duration ?? '2', warmUp: values.warmUp, iterations: values.iterations,
+    noDataTransfers, noCudaGraph: values.noCudaGraph, inflight: values.inflight,
+  }, 1, seed);
+  await checkNetworks(networks);
+  const date = new Date().toISOString();
+  return {
+    presetName, preset, networks, precisions, backend, seed, batches, visible, cpu: runsOnCpu(backend), counts, scalingBatch, findMaxBatch,
+    timing, date,
+    outFile: (values.out as string | undefined) ?? `sweep-${date.slice(0, 10)}.json`,
+    timingCache: (values.timingCache as string | undefined) ?? path.join(os.tmpdir(), `trtn-sweep-timing-${process.pid}.json`),
+  };
+}
+
+/** --dataTransfers / --noDataTransfers and --findMaxBatch (which times without copies only). */
+function copyOptions(values: ParsedArgs['values'], preset: SweepOptions['preset']): { noDataTransfers: boolean; findMaxBatch?: number } {
   if (values.dataTransfers === true && values.noDataTransfers === true) {
     throw new UsageError('tensorrt-node sweep: --dataTransfers and --noDataTransfers contradict each other');
   }
@@ -220,10 +279,10 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
     throw new UsageError('tensorrt-node sweep: --findMaxBatch times without copies (no host arrays hold a batch that large); ' +
       'add --noDataTransfers, or --findMaxBatch 0');
   }
-  const timing = timingOptions({
-    duration: values.duration ?? '2', warmUp: values.warmUp, iterations: values.iterations,
-    noDataTransfers, noCudaGraph: values.noCudaGraph, inflight: values.inflight,
-  }, 1, seed);
+  return { noDataTransfers, findMaxBatch };
+}
+
+async function checkNetworks(networks: readonly string[]): Promise<void> {
   for (const n of networks) {
     try {
       await fsp.access(networkFile(n));
@@ -231,40 +290,48 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
       throw new UsageError(`tensorrt-node sweep: no network '${n}' (a name under models/ or a .prototxt path)`);
     }
   }
-  const date = new Date().toISOString();
-  const outFile = (values.out as string | undefined) ?? `sweep-${date.slice(0, 10)}.json`;
-  const timingCache = (values.timingCache as string | undefined) ?? path.join(os.tmpdir(), `trtn-sweep-timing-${process.pid}.json`);
+}
 
-  // The plan: every (network, precision) x batch on 1 GPU, and the scaling points.
-  const plan: Array<{ network: string; precision: Precision; batch: number; gpus: number }> = [];
-  for (const network of networks) {
-    for (const precision of precisions) {
-      for (const gpus of counts) {
-        for (const batch of batches) {
-          if (gpus > 1 && scalingBatch !== undefined && batch !== scalingBatch) continue;
+/** The plan: every (network, precision) x batch on 1 GPU, and the scaling points. */
+function planPoints(o: SweepOptions): PlanPoint[] {
+  const plan: PlanPoint[] = [];
+  for (const network of o.networks) {
+    for (const precision of o.precisions) {
+      for (const gpus of o.counts) {
+        for (const batch of o.batches) {
+          if (gpus > 1 && o.scalingBatch !== undefined && batch !== o.scalingBatch) continue;
           plan.push({ network, precision, batch, gpus });
         }
-        if (gpus > 1 && scalingBatch !== undefined && !batches.includes(scalingBatch)) plan.push({ network, precision, batch: scalingBatch, gpus });
+        if (gpus > 1 && o.scalingBatch !== undefined && !o.batches.includes(o.scalingBatch)) plan.push({ network, precision, batch: o.scalingBatch, gpus });
       }
     }
   }
-  const units = cpu ? `cpu backend${counts.some((n) => n > 1) ? `, ${counts.join(', ')} worker process(es)` : ''}` : `${counts.join(', ')} GPU(s)`;
-  err(`sweep: ${count(plan.length, 'point')} (${networks.join(', ')}; ${precisions.join(', ')}; batch ${batches[0]}..${batches[batches.length - 1]}; ` +
-    `${units}${preset ? `; preset ${presetName}: ${preset.about}` : ''}); the time left is estimated from the first point on`);
-  if (visible === 0 && (batches[batches.length - 1] > 64 || findMaxBatch !== undefined)) {
+  return plan;
+}
+
+/** Says what the sweep will run (and warns of large batches on the cpu backend). */
+function announce(o: SweepOptions, plan: readonly PlanPoint[], err: (s: string) => void): void {
+  const { counts, batches } = o;
+  const units = o.cpu ? `cpu backend${counts.some((n) => n > 1) ? `, ${counts.join(', ')} worker process(es)` : ''}` : `${counts.join(', ')} GPU(s)`;
+  err(`sweep: ${count(plan.length, 'point')} (${o.networks.join(', ')}; ${o.precisions.join(', ')}; batch ${batches[0]}..${batches[batches.length - 1]}; ` +
+    `${units}${o.preset ? `; preset ${o.presetName}: ${o.preset.about}` : ''}); the time left is estimated from the first point on`);
+  if (o.visible === 0 && (batches[batches.length - 1] > 64 || o.findMaxBatch !== undefined)) {
     err('warning: these points run on the cpu backend, where large batches take minutes each and --findMaxBatch ' +
       'fills host memory; for a quick look: --batches 1..16 --findMaxBatch 0');
   }
-  const progressIo = io.progress ?? { write: (s: string) => process.stderr.write(s), tty: process.stderr.isTTY === true };
-  const progress = new Progress(plan.length, progressIo.tty, progressIo.write);
+}
+
+/** The sweep's document before any point: settings and machine. */
+function sweepDoc(o: SweepOptions): SweepDoc {
+  const { timing, backend } = o;
   // CUDA graphs exist on the cuda backend only (as bench records it).
-  const settings: BenchSettings = { ...timing, percentiles: timing.percentiles, useCudaGraph: timing.useCudaGraph && !cpu };
+  const settings: BenchSettings = { ...timing, percentiles: timing.percentiles, useCudaGraph: timing.useCudaGraph && !o.cpu };
   delete (settings as Partial<typeof timing>).batch;
   delete (settings as Partial<typeof timing>).seed;
-  const doc: SweepDoc = {
-    kind: 'tensorrt-node-sweep', version: 1, date, packageVersion: packageVersion(),
+  return {
+    kind: 'tensorrt-node-sweep', version: 1, date: o.date, packageVersion: packageVersion(),
     ...(process.env.TRTN_COMMIT ? { commit: process.env.TRTN_COMMIT } : {}),
-    ...(presetName ? { preset: presetName } : {}),
+    ...(o.presetName ? { preset: o.presetName } : {}),
     machine: {
       gpus: backend === 'cpu' ? [] : devices().devices.map((d) => ({ name: d.name, index: d.index, memoryBytes: d.totalMemory, computeCapability: d.computeCapability })),
       ...(backend === 'cpu' ? {} : { driverVersion: devices().driverVersion }),
@@ -272,119 +339,182 @@ export async function runSweep(argv: readonly string[], out: (s: string) => void
     },
     settings, points: [],
   };
-  const quiet = (): void => undefined;
-  // The document is rewritten after every point (beside, then renamed over), so a sweep that is
-  // stopped (a time limit, Ctrl-C) leaves every point it finished.
-  await fsp.mkdir(path.dirname(path.resolve(outFile)), { recursive: true });
-  const save = async (): Promise<void> => {
-    const tmp = `${outFile}.${process.pid}.tmp`;
-    await fsp.writeFile(tmp, `${JSON.stringify(doc, null, 1)}\n`);
-    await fsp.rename(tmp, outFile);
-  };
-  const clock = new SweepClock(timing);
-  let planDone = 0;  // points of `plan` recorded (the --findMaxBatch probes are not in it)
-  const left = (p: SweepPoint, planned: boolean, outcome: string, n: PlannedPoint): string => {
-    if (planned) planDone++;
+}
+
+/** A sweep under way: its document (saved after every point), progress and time estimate. */
+class SweepRun {
+  readonly clock: SweepClock;
+  /** Points of the plan recorded (the --findMaxBatch probes are not in it). */
+  private planDone = 0;
+
+  constructor(readonly o: SweepOptions, readonly plan: readonly PlanPoint[], readonly doc: SweepDoc, readonly progress: Progress) {
+    this.clock = new SweepClock(o.timing);
+  }
+
+  /** How the progress lines name `gpus` devices. */
+  where(gpus: number): string {
+    return deviceLabel(gpus, this.o.cpu);
+  }
+
+  /**
+   * Rewrites the document (beside, then renamed over), so a sweep that is stopped (a time limit,
+   * Ctrl-C) leaves every point it finished.
+   */
+  async save(): Promise<void> {
+    const tmp = `${this.o.outFile}.${process.pid}.tmp`;
+    await fsp.writeFile(tmp, `${JSON.stringify(this.doc, null, 1)}\n`);
+    await fsp.rename(tmp, this.o.outFile);
+  }
+
+  /** Adds a point, shows it with the time left, and saves. */
+  async record(p: SweepPoint, label: string, outcome: string, n: PlannedPoint, planned = true): Promise<void> {
+    this.doc.points.push(p);
+    this.progress.step(label, this.left(p, planned, outcome, n));
+    await this.save();
+  }
+
+  private left(p: SweepPoint, planned: boolean, outcome: string, n: PlannedPoint): string {
+    if (planned) this.planDone++;
     const inference = p.status === 'ok' && p.perGpu?.[0] !== undefined ? p.perGpu[0].walltimeSeconds / Math.max(1, p.perGpu[0].iterations) : undefined;
-    const remaining = plan.slice(planDone);
-    const seconds = clock.finish(n, inference, remaining);
+    const remaining = this.plan.slice(this.planDone);
+    const seconds = this.clock.finish(n, inference, remaining);
     if (remaining.length === 0 || seconds === undefined) return outcome;
-    return `${outcome}; about ${formatDuration(seconds)} left${findMaxBatch !== undefined ? ' + --findMaxBatch probes' : ''}`;
-  };
-  for (const network of networks) {
-    const file = networkFile(network);
-    const net = await Network.fromCaffe(file, { seed });
-    clock.start();
-    for (const precision of precisions) {
-      const mine = plan.filter((p) => p.network === network && p.precision === precision);
-      // One engine for every point of this network and precision (the multi-GPU workers run its
-      // plan), tuned the way the workers would tune their own if there is none.
-      const maxBatch = Math.max(...mine.map((p) => p.batch));
-      const tuneBatch = Math.min(maxBatch, DEFAULT_TUNE_BATCH);
-      let engine: Engine | undefined;
-      let buildFailure: string | undefined;  // one failed build is not retried for every batch
-      let oomAt: number | undefined;
-      let planFile: string | undefined;  // the 1-GPU engine, saved for the multi-GPU workers
-      const record = async (p: SweepPoint, label: string, outcome: string, planned = true): Promise<void> => {
-        doc.points.push(p);
-        progress.step(label, left(p, planned, outcome, { network, precision, batch: p.batch, gpus: p.gpus }));
-        await save();
-      };
-      try {
-        for (const point of mine) {
-          const label = `${net.name || network} ${precision} batch ${point.batch} ${where(point.gpus)}`;
-          const base = { network: net.name || network, precision, batch: point.batch, gpus: point.gpus };
-          if (oomAt !== undefined && point.batch > oomAt) {
-            await record({ ...base, status: 'oom', message: `not run: batch ${oomAt} already ran out of memory` }, label, 'skipped (out of memory below)');
-            continue;
-          }
-          try {
-            if (point.gpus === 1) {
-              if (buildFailure !== undefined) throw new TensorRTNodeError('E_INTERNAL', `not run: the engine did not build: ${buildFailure}`);
-              if (engine === undefined) {
-                const t0 = performance.now();
-                try {
-                  engine = await new Builder({ backend, timingCache, logger: quiet })
-                    .build(net, { precision, maxBatchSize: maxBatch, ...(backend !== 'cpu' ? { tuneBatch } : {}) });
-                  clock.addBuild((performance.now() - t0) / 1000);
-                } catch (e) {
-                  if (!isOom(e)) buildFailure = (e as Error).message;
-                  throw e;
-                }
-              }
-              const { result } = await benchEngine(engine, { file, name: net.name }, { ...timing, batch: point.batch }, { deviceIndex: 0 });
-              await record(okPoint(base, result), label, `${human(result.throughput.imagesPerSecond)} images/s`);
-            } else {
-              const gpuIds = backend === 'cpu' ? Array.from({ length: point.gpus }, (_, i) => String(i)) : devices().devices.slice(0, point.gpus).map((d) => String(d.index));
-              // Every GPU runs the 1-GPU points' engine (its plan: the same tactics and INT8
-              // scales), so N GPUs scale exactly what 1 GPU measured; without one, each worker
-              // builds it the same way.
-              if (engine !== undefined && planFile === undefined && point.batch <= engine.maxBatchSize) {
-                planFile = path.join(os.tmpdir(), `trtn-sweep-${process.pid}-${network.replace(/[^A-Za-z0-9]/g, '_')}-${precision}.plan`);
-                await engine.save(planFile);
-              }
-              const source = planFile !== undefined ? [planFile] :
-                [file, '--precision', precision, '--seed', String(seed), '--timingCache', timingCache,
-                  ...(backend !== 'cpu' ? ['--tuneBatch', String(Math.min(point.batch, tuneBatch))] : [])];
-              const args = [...source, '--batch', String(point.batch), '--backend', backend,
-                '--duration', String(timing.durationS), '--warmUp', String(timing.warmUpMs), '--iterations', String(timing.iterations),
-                ...(timing.dataTransfers ? [] : ['--noDataTransfers']), ...(timing.useCudaGraph ? [] : ['--noCudaGraph']),
-                ...((timing.inflight ?? 1) > 1 ? ['--inflight', String(timing.inflight)] : [])];
-              const results = await runOnGpus(args, gpuIds, quiet);
-              const ips = results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0);
-              const gpuIps = results.every((r) => r.gpuComputeImagesPerSecond) ? results.reduce((a, r) => a + (r.gpuComputeImagesPerSecond ?? 0), 0) : undefined;
-              await record({ ...base, status: 'ok', imagesPerSecond: ips, ...(gpuIps ? { gpuComputeImagesPerSecond: gpuIps } : {}), perGpu: results },
-                label, `${human(ips)} images/s`);
-            }
-          } catch (e) {
-            if (isOom(e)) {
-              if (point.gpus === 1) oomAt = oomAt === undefined ? point.batch : Math.min(oomAt, point.batch);
-              await record({ ...base, status: 'oom', message: (e as Error).message }, label, 'out of memory');
-            } else {
-              await record({ ...base, status: 'error', message: (e as Error).message }, label, `error: ${(e as Error).message}`);
-            }
-          }
-        }
-        const ran = doc.points.filter((q) => q.network === (net.name || network) && q.precision === precision && q.gpus === 1 && q.status === 'ok');
-        if (findMaxBatch !== undefined && engine !== undefined && oomAt === undefined && ran.length > 0) {
-          const start = Math.max(...ran.map((p) => p.batch));
-          const indexLimit = engine.maxRunnableBatch;
-          engine.dispose();  // its memory goes back before the larger batches ask for theirs
-          engine = undefined;
-          await probeLargerBatches({
-            net, file, network, precision, start, limit: findMaxBatch, indexLimit, backend, timingCache, timing, progress, where: where(1),
-            record: (p, label, outcome) => record(p, label, outcome, false),
-          });
-        }
-      } finally {
-        engine?.dispose();
-        if (planFile !== undefined) await fsp.rm(planFile, { force: true });
-      }
+    return `${outcome}; about ${formatDuration(seconds)} left${this.o.findMaxBatch !== undefined ? ' + --findMaxBatch probes' : ''}`;
+  }
+}
+
+/** One network and precision: its engine, shared by its points, and what went wrong so far. */
+interface PrecisionRun {
+  readonly run: SweepRun;
+  readonly net: Network;
+  readonly file: string;
+  readonly network: string;
+  readonly precision: Precision;
+  readonly maxBatch: number;
+  readonly tuneBatch: number;
+  engine?: Engine;
+  /** One failed build is not retried for every batch. */
+  buildFailure?: string;
+  oomAt?: number;
+  /** The 1-GPU engine, saved for the multi-GPU workers. */
+  planFile?: string;
+}
+
+/** Runs the points of one network and precision, then (--findMaxBatch) the larger batches. */
+async function sweepPrecision(run: SweepRun, net: Network, file: string, network: string, precision: Precision): Promise<void> {
+  const mine = run.plan.filter((p) => p.network === network && p.precision === precision);
+  // One engine for every point of this network and precision (the multi-GPU workers run its
+  // plan), tuned the way the workers would tune their own if there is none.
+  const maxBatch = Math.max(...mine.map((p) => p.batch));
+  const s: PrecisionRun = { run, net, file, network, precision, maxBatch, tuneBatch: Math.min(maxBatch, DEFAULT_TUNE_BATCH) };
+  try {
+    for (const point of mine) await sweepPoint(s, point);
+    await probeAfter(s);
+  } finally {
+    s.engine?.dispose();
+    if (s.planFile !== undefined) await fsp.rm(s.planFile, { force: true });
+  }
+}
+
+function recordPoint(s: PrecisionRun, p: SweepPoint, label: string, outcome: string, planned = true): Promise<void> {
+  return s.run.record(p, label, outcome, { network: s.network, precision: s.precision, batch: p.batch, gpus: p.gpus }, planned);
+}
+
+/** One point: skipped above an out-of-memory batch, run, or recorded as out of memory or failed. */
+async function sweepPoint(s: PrecisionRun, point: PlanPoint): Promise<void> {
+  const label = `${s.net.name || s.network} ${s.precision} batch ${point.batch} ${s.run.where(point.gpus)}`;
+  const base = { network: s.net.name || s.network, precision: s.precision, batch: point.batch, gpus: point.gpus };
+  if (s.oomAt !== undefined && point.batch > s.oomAt) {
+    await recordPoint(s, { ...base, status: 'oom', message: `not run: batch ${s.oomAt} already ran out of memory` }, label, 'skipped (out of memory below)');
+    return;
+  }
+  try {
+    const [p, outcome] = point.gpus === 1 ? await oneGpuPoint(s, base) : await multiGpuPoint(s, base);
+    await recordPoint(s, p, label, outcome);
+  } catch (e) {
+    if (isOom(e)) {
+      if (point.gpus === 1) s.oomAt = s.oomAt === undefined ? point.batch : Math.min(s.oomAt, point.batch);
+      await recordPoint(s, { ...base, status: 'oom', message: (e as Error).message }, label, 'out of memory');
+    } else {
+      await recordPoint(s, { ...base, status: 'error', message: (e as Error).message }, label, `error: ${(e as Error).message}`);
     }
   }
-  await save();
-  out(summarize(doc, outFile, cpu));
-  return doc.points.some((p) => p.status === 'error') ? 1 : 0;
+}
+
+type PointBase = Pick<SweepPoint, 'network' | 'precision' | 'batch' | 'gpus'>;
+
+/** The engine of this network and precision, built on first use (a failed build is remembered). */
+async function sweepEngine(s: PrecisionRun): Promise<Engine> {
+  if (s.buildFailure !== undefined) throw new TensorRTNodeError('E_INTERNAL', `not run: the engine did not build: ${s.buildFailure}`);
+  if (s.engine !== undefined) return s.engine;
+  const { backend, timingCache } = s.run.o;
+  const t0 = performance.now();
+  try {
+    s.engine = await new Builder({ backend, timingCache, logger: quiet })
+      .build(s.net, { precision: s.precision, maxBatchSize: s.maxBatch, ...(backend !== 'cpu' ? { tuneBatch: s.tuneBatch } : {}) });
+    s.run.clock.addBuild((performance.now() - t0) / 1000);
+    return s.engine;
+  } catch (e) {
+    if (!isOom(e)) s.buildFailure = (e as Error).message;
+    throw e;
+  }
+}
+
+async function oneGpuPoint(s: PrecisionRun, base: PointBase): Promise<[SweepPoint, string]> {
+  const engine = await sweepEngine(s);
+  const { result } = await benchEngine(engine, { file: s.file, name: s.net.name }, { ...s.run.o.timing, batch: base.batch }, { deviceIndex: 0 });
+  return [okPoint(base, result), `${human(result.throughput.imagesPerSecond)} images/s`];
+}
+
+async function multiGpuPoint(s: PrecisionRun, base: PointBase): Promise<[SweepPoint, string]> {
+  const { backend, timing } = s.run.o;
+  const gpuIds = backend === 'cpu' ? Array.from({ length: base.gpus }, (_, i) => String(i)) : devices().devices.slice(0, base.gpus).map((d) => String(d.index));
+  const args = [...await workerSource(s, base.batch), '--batch', String(base.batch), '--backend', backend,
+    '--duration', String(timing.durationS), '--warmUp', String(timing.warmUpMs), '--iterations', String(timing.iterations),
+    ...(timing.dataTransfers ? [] : ['--noDataTransfers']), ...(timing.useCudaGraph ? [] : ['--noCudaGraph']),
+    ...((timing.inflight ?? 1) > 1 ? ['--inflight', String(timing.inflight)] : [])];
+  const results = await runOnGpus(args, gpuIds, quiet);
+  const ips = results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0);
+  const gpuIps = results.every((r) => r.gpuComputeImagesPerSecond) ? results.reduce((a, r) => a + (r.gpuComputeImagesPerSecond ?? 0), 0) : undefined;
+  return [{ ...base, status: 'ok', imagesPerSecond: ips, ...(gpuIps ? { gpuComputeImagesPerSecond: gpuIps } : {}), perGpu: results },
+    `${human(ips)} images/s`];
+}
+
+/**
+ * What the multi-GPU workers bench: every GPU runs the 1-GPU points' engine (its plan: the same
+ * tactics and INT8 scales), so N GPUs scale exactly what 1 GPU measured; without one, each worker
+ * builds it the same way.
+ */
+async function workerSource(s: PrecisionRun, batch: number): Promise<string[]> {
+  const { seed, timingCache, backend } = s.run.o;
+  if (s.engine !== undefined && s.planFile === undefined && batch <= s.engine.maxBatchSize) {
+    s.planFile = path.join(os.tmpdir(), `trtn-sweep-${process.pid}-${s.network.replace(/[^A-Za-z0-9]/g, '_')}-${s.precision}.plan`);
+    await s.engine.save(s.planFile);
+  }
+  return s.planFile !== undefined ? [s.planFile] :
+    [s.file, '--precision', s.precision, '--seed', String(seed), '--timingCache', timingCache,
+      ...(backend !== 'cpu' ? ['--tuneBatch', String(Math.min(batch, s.tuneBatch))] : [])];
+}
+
+/** --findMaxBatch: past the largest batch that ran on 1 GPU (none ran out of memory), doubles the batch until one does. */
+async function probeAfter(s: PrecisionRun): Promise<void> {
+  const { run } = s;
+  const ran = run.doc.points.filter((q) => q.network === (s.net.name || s.network) && q.precision === s.precision && q.gpus === 1 && q.status === 'ok');
+  if (run.o.findMaxBatch === undefined || s.engine === undefined || s.oomAt !== undefined || ran.length === 0) return;
+  const start = Math.max(...ran.map((p) => p.batch));
+  const indexLimit = s.engine.maxRunnableBatch;
+  s.engine.dispose();  // its memory goes back before the larger batches ask for theirs
+  s.engine = undefined;
+  const { backend, timingCache, timing } = run.o;
+  await probeLargerBatches({
+    net: s.net, file: s.file, network: s.network, precision: s.precision, start, limit: run.o.findMaxBatch, indexLimit, backend, timingCache,
+    timing, progress: run.progress, where: run.where(1),
+    record: (p, label, outcome) => recordPoint(s, p, label, outcome, false),
+  });
+}
+
+function quiet(): void {
+  return undefined;
 }
 
 /** The point of one GPU's result. */

@@ -99,19 +99,27 @@ interface TensorRecord {
 /** Builds the IR of a parsed definition. Throws E_UNSUPPORTED_LAYER, E_SHAPE or E_PARSE. */
 export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}): Graph {
   const notes: string[] = [];
-  const all = def.net.msgs('layer');
+  const view = deployView(def, options, notes);
+  const walk = walkLayers(def, view, options);
+  nameVersions(walk.versions);
+  return assembleGraph(def, walk, notes);
+}
 
-  // 1. The deploy view: which layers stay, which data layers become inputs.
-  const readers = new Map<string, number>();
-  const dropped: Message[] = [];
-  const kept: Message[] = [];
-  for (const layer of all) {
-    const type = layer.str('type');
-    if (isLayerType(type)) kept.push(layer);
-    else if (TRAINING_ONLY_TYPES.has(type)) dropped.push(layer);
-    else throw new UnsupportedLayerError(layer.str('name'), type, knownLayerTypes(), where(layer));
-  }
-  for (const layer of kept) for (const b of layer.strs('bottom')) readers.set(b, (readers.get(b) ?? 0) + 1);
+/** The deploy view of the file: the layers that stay, data layers turned into inputs. */
+interface DeployView {
+  readonly layers: readonly Message[];
+  /** The Input layers made from data layers, with the data layer's type. */
+  readonly madeInputs: ReadonlyMap<Message, string>;
+  /** Tensors written by dropped (training-only) layers, with the layer. */
+  readonly fromDropped: ReadonlyMap<string, Message>;
+  /** The data layers' shapes under the caller's inputShapes. */
+  readonly inputShapes: Readonly<Record<string, readonly number[]>>;
+}
+
+/** 1. Which layers stay, which data layers become inputs; refuses unknown types and unknown inputShapes names. */
+function deployView(def: CaffeNetDefinition, options: GraphOptions, notes: string[]): DeployView {
+  const all = def.net.msgs('layer');
+  const readers = readersOfKeptLayers(all);
   const layers: Message[] = [];
   const madeInputs = new Map<Message, string>();
   const dataShapes: Record<string, number[]> = {};
@@ -137,6 +145,24 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
     for (const t of layer.strs('top')) fromDropped.set(t, layer);
   }
   if (droppedNames.length > 0) notes.push(`dropped training-only layer(s): ${droppedNames.join(', ')}`);
+  checkInputShapeNames(layers, options);
+  return { layers, madeInputs, fromDropped, inputShapes: { ...dataShapes, ...options.inputShapes } };
+}
+
+/** How many kept layers read each tensor; a type neither known nor training-only is E_UNSUPPORTED_LAYER. */
+function readersOfKeptLayers(all: readonly Message[]): Map<string, number> {
+  const kept: Message[] = [];
+  for (const layer of all) {
+    const type = layer.str('type');
+    if (isLayerType(type)) kept.push(layer);
+    else if (!TRAINING_ONLY_TYPES.has(type)) throw new UnsupportedLayerError(layer.str('name'), type, knownLayerTypes(), where(layer));
+  }
+  const readers = new Map<string, number>();
+  for (const layer of kept) for (const b of layer.strs('bottom')) readers.set(b, (readers.get(b) ?? 0) + 1);
+  return readers;
+}
+
+function checkInputShapeNames(layers: readonly Message[], options: GraphOptions): void {
   const inputNames = layers.filter((l) => l.str('type') === 'Input').flatMap((l) => l.strs('top'));
   for (const key of Object.keys(options.inputShapes ?? {})) {
     if (!inputNames.includes(key)) {
@@ -144,90 +170,128 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
         'options.inputShapes', key, 'range');
     }
   }
-  const inputShapes = { ...dataShapes, ...options.inputShapes };
+}
 
-  // 2. Walk the layers in order: unique tensor names, shapes, attributes.
+type BuiltLayer = { layer: Message; type: LayerType; inputs: TensorRecord[]; outputs: TensorRecord[]; result: ReturnType<typeof LAYER_DEFS[LayerType]['build']> };
+
+/** What walking the layers gives: each layer built, every version of each Caffe tensor name, the layers by name. */
+interface Walk {
+  readonly built: BuiltLayer[];
+  readonly versions: Map<string, TensorRecord[]>;
+  readonly params: Map<string, Message>;
+}
+
+/** 2. Walks the layers in order: unique layer names, their tensors, shapes and attributes. */
+function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOptions): Walk {
   const current = new Map<string, TensorRecord>();
-  const versions = new Map<string, TensorRecord[]>();
-  const built: Array<{ layer: Message; type: LayerType; inputs: TensorRecord[]; outputs: TensorRecord[]; result: ReturnType<typeof LAYER_DEFS[LayerType]['build']> }> = [];
-  const params = new Map<string, Message>();
-  for (const layer of layers) {
+  const walk: Walk = { built: [], versions: new Map(), params: new Map() };
+  for (const layer of view.layers) {
     const name = layer.str('name');
     const type = layer.str('type') as LayerType;
+    const origin = view.madeInputs.get(layer);
     const loc = where(layer);
-    const origin = madeInputs.get(layer);
     const label = `${loc ? `${loc}: ` : ''}layer '${name}' (${origin === undefined ? type : `${origin}, an input in the deploy view`})`;
-    if (name === '') throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 }, `a ${type} layer has no name`, undefined, 'name: "..."');
-    if (params.has(name)) {
-      throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 }, `two layers are named '${name}'`, name, 'unique layer names');
-    }
-    params.set(name, layer);
+    checkLayerName(def, layer, walk.params);
+    walk.params.set(name, layer);
     const bottoms = layer.strs('bottom');
     const tops = layer.strs('top');
-    const defn = LAYER_DEFS[type];
-    if (bottoms.length < defn.bottoms[0] || bottoms.length > defn.bottoms[1]) {
-      throw new ShapeError(`${label} takes ${range(defn.bottoms)} bottom(s), got ${bottoms.length}`, name);
-    }
-    if (tops.length < defn.tops[0] || tops.length > defn.tops[1]) {
-      throw new ShapeError(`${label} takes ${range(defn.tops)} top(s), got ${tops.length}`, name);
-    }
-    if ((type === 'Convolution' || type === 'Deconvolution') && tops.length !== bottoms.length) {
-      throw new ShapeError(`${label} needs one top per bottom, got ${bottoms.length} bottoms and ${tops.length} tops`, name);
-    }
-    if (defn.inPlace === false && tops.some((t, i) => bottoms[i] === t)) {
-      throw new ShapeError(`${label} cannot run in place: give its top a name of its own`, name);
-    }
-    const inputs = bottoms.map((b) => {
-      const t = current.get(b);
-      if (t !== undefined) return t;
-      const source = fromDropped.get(b);
-      if (source !== undefined) {
-        throw new ShapeError(`${label} reads '${b}', which comes from training-only layer '${source.str('name')}' ` +
-          `(${source.str('type')}) that the deploy view drops`);
-      }
-      const excluded = def.excluded.find((l) => l.strs('top').includes(b));
-      const hint = excluded === undefined ? ''
-        : ` (layer '${excluded.str('name')}' writes it but its include/exclude rules remove it in this phase: ` +
-          'choose the phase and stages the file expects)';
-      throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 },
-        `layer '${name}' reads '${b}', which no earlier layer writes${hint}`, b, 'the top of an earlier layer');
-    });
-    let result;
-    try {
-      result = defn.build(layer, inputs.map((t) => t.shape), tops.length, {
-        tops, inputShapes, batchSize: options.batchSize,
-      });
-    } catch (err) {
-      if (err instanceof ShapeError) throw new ShapeError(`${label}: ${err.message}`, name);
-      throw err;
-    }
-    for (const out of result.outputs) {
-      if (!Number.isSafeInteger(out.reduce((a, d) => a * d, 1))) {
-        throw new ShapeError(`${label}: output shape [${out.join(', ')}] has more elements than can be counted exactly`, name);
-      }
-    }
+    checkArity(label, layer, type, bottoms, tops);
+    const inputs = bottoms.map((b) => readTensor(def, view, current, layer, label, b));
+    const result = buildLayer(label, layer, type, inputs, tops, { tops, inputShapes: view.inputShapes, batchSize: options.batchSize });
     for (const t of inputs) t.consumers.push(name);
-    tops.forEach((top, i) => {
-      const writer = current.get(top);
-      // Caffe rewrites a blob only in place: top i may repeat bottom i, nothing else.
-      if (writer !== undefined && bottoms[i] !== top) {
-        throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 },
-          `layer '${name}' writes '${top}', which layer '${writer.producer}' already wrote; a layer may rewrite ` +
-          'a blob only in place (top i equal to bottom i)', top, 'a new top name');
-      }
-    });
-    const outputs = tops.map((top, i) => {
-      const record: TensorRecord = { caffeName: top, shape: result.outputs[i], producer: name, consumers: [], name: '' };
-      const list = versions.get(top) ?? [];
-      list.push(record);
-      versions.set(top, list);
-      current.set(top, record);
-      return record;
-    });
-    built.push({ layer, type, inputs, outputs, result });
+    const outputs = writeTops(def, layer, bottoms, tops, result.outputs, current, walk.versions);
+    walk.built.push({ layer, type, inputs, outputs, result });
   }
+  return walk;
+}
 
-  // 3. Final names: the last version of each Caffe name keeps it; earlier ones get '#k'.
+function checkLayerName(def: CaffeNetDefinition, layer: Message, seen: ReadonlyMap<string, Message>): void {
+  const name = layer.str('name');
+  const at = layer.loc ?? { file: def.file, line: 0, col: 1 };
+  if (name === '') throw new ParseError(at, `a ${layer.str('type')} layer has no name`, undefined, 'name: "..."');
+  if (seen.has(name)) throw new ParseError(at, `two layers are named '${name}'`, name, 'unique layer names');
+}
+
+/** The bottom and top counts the layer type takes, one top per bottom for convolutions, in place only where allowed. */
+function checkArity(label: string, layer: Message, type: LayerType, bottoms: readonly string[], tops: readonly string[]): void {
+  const name = layer.str('name');
+  const defn = LAYER_DEFS[type];
+  if (bottoms.length < defn.bottoms[0] || bottoms.length > defn.bottoms[1]) {
+    throw new ShapeError(`${label} takes ${range(defn.bottoms)} bottom(s), got ${bottoms.length}`, name);
+  }
+  if (tops.length < defn.tops[0] || tops.length > defn.tops[1]) {
+    throw new ShapeError(`${label} takes ${range(defn.tops)} top(s), got ${tops.length}`, name);
+  }
+  if ((type === 'Convolution' || type === 'Deconvolution') && tops.length !== bottoms.length) {
+    throw new ShapeError(`${label} needs one top per bottom, got ${bottoms.length} bottoms and ${tops.length} tops`, name);
+  }
+  if (defn.inPlace === false && tops.some((t, i) => bottoms[i] === t)) {
+    throw new ShapeError(`${label} cannot run in place: give its top a name of its own`, name);
+  }
+}
+
+/** The tensor a bottom reads, or why there is none (a dropped layer writes it, or a layer the phase removes, or nothing). */
+function readTensor(def: CaffeNetDefinition, view: DeployView, current: ReadonlyMap<string, TensorRecord>, layer: Message, label: string,
+                    b: string): TensorRecord {
+  const t = current.get(b);
+  if (t !== undefined) return t;
+  const source = view.fromDropped.get(b);
+  if (source !== undefined) {
+    throw new ShapeError(`${label} reads '${b}', which comes from training-only layer '${source.str('name')}' ` +
+      `(${source.str('type')}) that the deploy view drops`);
+  }
+  const excluded = def.excluded.find((l) => l.strs('top').includes(b));
+  const hint = excluded === undefined ? ''
+    : ` (layer '${excluded.str('name')}' writes it but its include/exclude rules remove it in this phase: ` +
+      'choose the phase and stages the file expects)';
+  throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 },
+    `layer '${layer.str('name')}' reads '${b}', which no earlier layer writes${hint}`, b, 'the top of an earlier layer');
+}
+
+/** Runs the layer type's shape rule; its shape errors name the layer, and every output's size must be countable. */
+function buildLayer(label: string, layer: Message, type: LayerType, inputs: readonly TensorRecord[], tops: readonly string[],
+                    context: Parameters<typeof LAYER_DEFS[LayerType]['build']>[3]): BuiltLayer['result'] {
+  const name = layer.str('name');
+  let result: BuiltLayer['result'];
+  try {
+    result = LAYER_DEFS[type].build(layer, inputs.map((t) => t.shape), tops.length, context);
+  } catch (err) {
+    if (err instanceof ShapeError) throw new ShapeError(`${label}: ${err.message}`, name);
+    throw err;
+  }
+  for (const out of result.outputs) {
+    if (!Number.isSafeInteger(out.reduce((a, d) => a * d, 1))) {
+      throw new ShapeError(`${label}: output shape [${out.join(', ')}] has more elements than can be counted exactly`, name);
+    }
+  }
+  return result;
+}
+
+/** Records the layer's tops as new versions of their names (Caffe rewrites a blob only in place). */
+function writeTops(def: CaffeNetDefinition, layer: Message, bottoms: readonly string[], tops: readonly string[], shapes: readonly Shape[],
+                   current: Map<string, TensorRecord>, versions: Map<string, TensorRecord[]>): TensorRecord[] {
+  const name = layer.str('name');
+  tops.forEach((top, i) => {
+    const writer = current.get(top);
+    // Caffe rewrites a blob only in place: top i may repeat bottom i, nothing else.
+    if (writer !== undefined && bottoms[i] !== top) {
+      throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 },
+        `layer '${name}' writes '${top}', which layer '${writer.producer}' already wrote; a layer may rewrite ` +
+        'a blob only in place (top i equal to bottom i)', top, 'a new top name');
+    }
+  });
+  return tops.map((top, i) => {
+    const record: TensorRecord = { caffeName: top, shape: shapes[i], producer: name, consumers: [], name: '' };
+    const list = versions.get(top) ?? [];
+    list.push(record);
+    versions.set(top, list);
+    current.set(top, record);
+    return record;
+  });
+}
+
+/** 3. Final names: the last version of each Caffe name keeps it; earlier ones get '#k'. */
+function nameVersions(versions: ReadonlyMap<string, TensorRecord[]>): void {
   const taken = new Set(versions.keys());
   for (const [caffeName, list] of versions) {
     list.forEach((record, k) => {
@@ -241,14 +305,17 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
       record.name = candidate;
     });
   }
+}
 
+/** 4. The IR: tensors by final name, layers, the network's inputs and outputs. */
+function assembleGraph(def: CaffeNetDefinition, walk: Walk, notes: string[]): Graph {
   const tensors = new Map<string, Tensor>();
-  for (const list of versions.values()) {
+  for (const list of walk.versions.values()) {
     for (const r of list) {
       tensors.set(r.name, { name: r.name, caffeName: r.caffeName, shape: r.shape, producer: r.producer, consumers: r.consumers });
     }
   }
-  const irLayers = built.map(({ layer, type, inputs, outputs, result }) => ({
+  const irLayers = walk.built.map(({ layer, type, inputs, outputs, result }) => ({
     name: layer.str('name'),
     type,
     inputs: inputs.map((t) => t.name),
@@ -266,7 +333,7 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
     .filter((t) => t.consumers.length === 0 && !inputLayers.has(t.producer))
     .map((t) => ({ name: t.name, shape: t.shape }));
   checkNotEmpty(def, irLayers, inputs, notes);
-  return { name: def.net.str('name'), layers: irLayers, tensors, inputs, outputs, notes, params };
+  return { name: def.net.str('name'), layers: irLayers, tensors, inputs, outputs, notes, params: walk.params };
 }
 
 /**

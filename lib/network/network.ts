@@ -4,6 +4,7 @@
  */
 import { parsePrototxt, readCaffemodel, readPrototxt, type CaffeNetDefinition, type Message, type NetFormat } from '../caffe';
 import { argumentError, TensorRTNodeError, WeightsError } from '../errors';
+import { arrayOf, boolean, func, integer, nonEmptyString, object, oneOf, optional, recordOf, string } from '../validate';
 import { buildGraph, type Graph } from './graph';
 import type { AnyLayer, InputTransform, Shape, Tensor, TensorInfo } from './types';
 import { DATA_LAYER_TYPES, volume } from './types';
@@ -122,61 +123,26 @@ interface WeightStore {
   readonly init: WeightInit;
 }
 
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0;
-}
+const POSITIVE_INTEGER = integer({ min: 1 });
+
+/** NetworkOptions, checked field by field in the package's message form. */
+const checkNetworkOptions = object<NetworkOptions>({
+  weights: optional(nonEmptyString('a path string')),
+  seed: optional(integer({ min: 0, max: 0xffffffff, typeWhat: 'an integer' })),
+  weightInit: optional(oneOf(['he', 'filler'] as const)),
+  batchSize: optional(integer({ min: 1, max: 1 << 20, typeWhat: 'a positive integer' })),
+  inputShapes: optional(recordOf(arrayOf(POSITIVE_INTEGER, { what: 'an array of positive integers', minLength: 1, reportWhole: true }),
+    'an object of shapes by input name')),
+  phase: optional(oneOf(['TRAIN', 'TEST'] as const)),
+  level: optional(integer({ what: 'an integer' })),
+  stages: optional(arrayOf(string(), { what: 'an array of strings', reportWhole: true })),
+  allowUnknownFields: optional(boolean),
+  onProgress: optional(func<(bytesRead: number, totalBytes: number) => void>()),
+});
 
 /** Checks NetworkOptions, throwing TypeError / RangeError in the package's message form. */
 function checkOptions(options: unknown): NetworkOptions {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw argumentError('an options object', 'options', options);
-  }
-  const o = options as Record<string, unknown>;
-  if (o.weights !== undefined && (typeof o.weights !== 'string' || o.weights === '')) {
-    throw argumentError('a path string', 'options.weights', o.weights);
-  }
-  if (o.seed !== undefined) {
-    if (typeof o.seed !== 'number') throw argumentError('an integer', 'options.seed', o.seed);
-    if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) {
-      throw argumentError('an integer in [0, 4294967295]', 'options.seed', o.seed, 'range');
-    }
-  }
-  if (o.weightInit !== undefined && o.weightInit !== 'he' && o.weightInit !== 'filler') {
-    throw argumentError("'he' or 'filler'", 'options.weightInit', o.weightInit);
-  }
-  if (o.batchSize !== undefined) {
-    if (typeof o.batchSize !== 'number') throw argumentError('a positive integer', 'options.batchSize', o.batchSize);
-    if (!isPositiveInt(o.batchSize) || o.batchSize > 1 << 20) {
-      throw argumentError('an integer in [1, 1048576]', 'options.batchSize', o.batchSize, 'range');
-    }
-  }
-  if (o.inputShapes !== undefined) {
-    if (o.inputShapes === null || typeof o.inputShapes !== 'object' || Array.isArray(o.inputShapes)) {
-      throw argumentError('an object of shapes by input name', 'options.inputShapes', o.inputShapes);
-    }
-    for (const [name, shape] of Object.entries(o.inputShapes)) {
-      if (!Array.isArray(shape) || shape.length === 0 || !shape.every(isPositiveInt)) {
-        throw argumentError('an array of positive integers', `options.inputShapes.${name}`, shape);
-      }
-    }
-  }
-  if (o.phase !== undefined && o.phase !== 'TRAIN' && o.phase !== 'TEST') {
-    throw argumentError("'TRAIN' or 'TEST'", 'options.phase', o.phase);
-  }
-  if (o.level !== undefined && (typeof o.level !== 'number' || !Number.isInteger(o.level))) {
-    throw argumentError('an integer', 'options.level', o.level);
-  }
-  if (o.stages !== undefined && (!Array.isArray(o.stages) || !o.stages.every((s) => typeof s === 'string'))) {
-    throw argumentError('an array of strings', 'options.stages', o.stages);
-  }
-  if (o.allowUnknownFields !== undefined && typeof o.allowUnknownFields !== 'boolean') {
-    throw argumentError('a boolean', 'options.allowUnknownFields', o.allowUnknownFields);
-  }
-  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
-    throw argumentError('a function', 'options.onProgress', o.onProgress);
-  }
-  return o as NetworkOptions;
+  return options === undefined ? {} : checkNetworkOptions(options, 'options');
 }
 
 /** An imported network: IR, weights and costs. */
@@ -194,7 +160,7 @@ export class Network {
    * TEST phase, and reads `options.weights` when given (else random weights from `options.seed`).
    */
   static async fromCaffe(prototxt: string, options?: NetworkOptions): Promise<Network> {
-    if (typeof prototxt !== 'string' || prototxt === '') throw argumentError('a path string', 'prototxt', prototxt);
+    nonEmptyString('a path string')(prototxt, 'prototxt');
     const opts = checkOptions(options);
     const definition = await readPrototxt(prototxt, opts);
     return Network.withWeights(definition, opts);
@@ -202,7 +168,7 @@ export class Network {
 
   /** Imports a network from prototxt text (`file` names it in messages). */
   static async parse(text: string, options?: NetworkOptions & { file?: string }): Promise<Network> {
-    if (typeof text !== 'string') throw argumentError('a string', 'text', text);
+    string()(text, 'text');
     const opts = checkOptions(options);
     const definition = parsePrototxt(text, { ...opts, file: options?.file });
     return Network.withWeights(definition, opts);
@@ -285,10 +251,7 @@ export class Network {
 
   /** The same network with every input's dimension 0 set to `batchSize`; weights are shared. */
   withBatchSize(batchSize: number): Network {
-    if (typeof batchSize !== 'number') throw argumentError('a positive integer', 'batchSize', batchSize);
-    if (!isPositiveInt(batchSize) || batchSize > 1 << 20) {
-      throw argumentError('an integer in [1, 1048576]', 'batchSize', batchSize, 'range');
-    }
+    integer({ min: 1, max: 1 << 20, typeWhat: 'a positive integer' })(batchSize, 'batchSize');
     const options = { ...this.options, batchSize };
     const graph = buildGraph(this.definition, options);
     graph.layers.forEach((l, i) => {
@@ -304,7 +267,7 @@ export class Network {
    * layer it stands for), or undefined when that layer has none.
    */
   inputTransform(inputName: string): InputTransform | undefined {
-    if (typeof inputName !== 'string') throw argumentError('an input name string', 'inputName', inputName);
+    string('an input name string')(inputName, 'inputName');
     const input = this.inputs.find((t) => t.name === inputName);
     if (input === undefined) {
       throw argumentError(`an input of ${this.name || 'the network'} (${this.inputs.map((t) => t.name).join(', ')})`, 'inputName', inputName, 'range');
@@ -336,7 +299,7 @@ export class Network {
    * random (generated on first use and kept).
    */
   weights(layerName: string): readonly Float32Array[] {
-    if (typeof layerName !== 'string') throw argumentError('a layer name string', 'layerName', layerName);
+    string('a layer name string')(layerName, 'layerName');
     const layer = this.layer(layerName);
     if (layer === undefined) throw argumentError(`the name of a layer of ${this.name || 'the network'}`, 'layerName', layerName, 'range');
     const cached = this.store.blobs.get(layerName);

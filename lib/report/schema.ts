@@ -218,7 +218,6 @@ export async function readJsonFile(path: string, what: string, writers = ''): Pr
 /** NUL or other control bytes, or bytes that are not UTF-8, in the first 4 kB: not JSON text. */
 function isBinary(bytes: Buffer, text: string): boolean {
   const head = bytes.subarray(0, 4096);
-  // eslint-disable-next-line no-control-regex
   return head.some((b) => b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || text.slice(0, 4096).includes('\uFFFD');
 }
 

@@ -4,6 +4,9 @@
  * free native memory early, finalizers free it otherwise.
  */
 import { argumentError, callSite, DisposedError, fromNative, fromNativeAt, IOError, PlanError, TensorRTNodeError } from '../errors';
+import {
+  anyObject, boolean, instanceOf, integer, knownKeys, nonEmptyString, object, optional, plainObject, type Checker,
+} from '../validate';
 import { backendOption, checkThreads, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { nodePrecisions, type ExecGraph, type IoDType, type Precision } from './graph_format';
 import { layoutPlan, readPlan, readPlanFileHead, writePlan, type PlanHeader, type PlanTensor } from './plan_file';
@@ -193,7 +196,7 @@ export class Engine {
    * plan. The same bytes as serialize().
    */
   async save(path: string): Promise<void> {
-    if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
+    PATH(path, 'path');
     const handle = this.nativeHandle();
     let sizes: { weights: number; backend: number };
     try {
@@ -217,7 +220,7 @@ export class Engine {
    * peak, not three); the checksum is checked before the engine is made.
    */
   static async load(path: string, options: DeserializeOptions = {}): Promise<Engine> {
-    if (typeof path !== 'string' || path === '') throw argumentError('a path string', 'path', path);
+    PATH(path, 'path');
     const { device, threads } = checkLoadOptions(options);
     const head = await readPlanFileHead(path);
     const h = head.header;
@@ -263,9 +266,7 @@ export class Engine {
   }
 
   private hostArrays(tensors: readonly PlanTensor[], batchSize: number, name: string): Record<string, HostArray> {
-    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > this.maxBatchSize) {
-      throw argumentError(`an integer in [1, ${this.maxBatchSize}] (the engine's maxBatchSize)`, name, batchSize, typeof batchSize === 'number' ? 'range' : 'type');
-    }
+    integer({ min: 1, max: this.maxBatchSize, what: `an integer in [1, ${this.maxBatchSize}] (the engine's maxBatchSize)` })(batchSize, name);
     const handle = this.nativeHandle();
     const out: Record<string, HostArray> = {};
     for (const t of tensors) {
@@ -284,11 +285,7 @@ export class Engine {
 
   /** A new execution context (its own activation memory; contexts run in parallel). */
   createContext(options: ContextOptions = {}): ExecutionContext {
-    if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
-    const maxQueue = options.maxQueue;
-    if (maxQueue !== undefined && (typeof maxQueue !== 'number' || !(Number.isInteger(maxQueue) || maxQueue === Infinity) || maxQueue < 1)) {
-      throw argumentError('a positive integer (or Infinity)', 'options.maxQueue', maxQueue, typeof maxQueue === 'number' ? 'range' : 'type');
-    }
+    checkContextOptions(options, 'options');
     let handle: NativeHandle;
     try {
       handle = native().createContext(this.nativeHandle());
@@ -444,8 +441,8 @@ export class ExecutionContext {
   inferMany(inputs: InferInputs, options: BenchOptions, count: number, depth: number):
     Promise<{ runs: QueuedRuns; gpu: boolean }> {
     return this.submit(undefined, () => {
-      if (!Number.isInteger(count) || count < 1 || count > 1 << 20) throw argumentError('an integer in [1, 1048576]', 'count', count, 'range');
-      if (!Number.isInteger(depth) || depth < 1 || depth > 8) throw argumentError('an integer in [1, 8]', 'depth', depth, 'range');
+      integer({ min: 1, max: 1 << 20 })(count, 'count');
+      integer({ min: 1, max: 8 })(depth, 'depth');
       if (options.profile === true) throw argumentError('false (per-layer profiles time one inference at a time)', 'options.profile', true);
       const { batch, inputArrays, outputs } = this.check(inputs, options);
       return [native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), undefined,
@@ -466,13 +463,13 @@ export class ExecutionContext {
    * with the function `start` returns. Never throws: argument mistakes and a disposed context
    * reject, native failures reject as TensorRTNodeErrors.
    */
-  private submit<T>(signal: unknown, start: (cancel?: NativeHandle) => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T]):
+  private submit<T>(signalOption: unknown, start: (cancel?: NativeHandle) => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T]):
     Promise<T> {
     let result: Promise<T>;
     const site = callSite();
     try {
       if (this.handle === undefined) throw new DisposedError('execution context');
-      if (signal !== undefined && !(signal instanceof AbortSignal)) throw argumentError('an AbortSignal', 'options.signal', signal);
+      const signal = SIGNAL(signalOption, 'options.signal');
       if (signal?.aborted === true) throw abortedError(signal);
       if (this.pending >= this.maxQueue) {
         throw new TensorRTNodeError('E_BUSY', `the context already has ${this.pending} call(s) waiting (maxQueue ${this.maxQueue}): ` +
@@ -543,11 +540,8 @@ export class ExecutionContext {
 
   /** run()'s feeds as infer()'s inputs: a Tensor's dims must be [batch, ...the input's dims]. */
   private feedArrays(feeds: unknown): InferInputs {
-    if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
-      throw argumentError('an object of typed arrays or Tensors by input name', 'feeds', feeds);
-    }
     const out: Record<string, HostArray> = {};
-    for (const [name, value] of Object.entries(feeds as Record<string, unknown>)) {
+    for (const [name, value] of Object.entries(FEEDS(feeds, 'feeds'))) {
       if (!(value instanceof Tensor)) {
         out[name] = value as HostArray;
         continue;
@@ -585,15 +579,13 @@ export class ExecutionContext {
 
   /** Checks infer()'s arguments: the batch, the input arrays in graph order, the output arrays by name. */
   private check(inputs: unknown, options: unknown): { batch: number; inputArrays: HostArray[]; outputs: Record<string, HostArray> } {
-    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
-      throw argumentError('an object of typed arrays by input name', 'inputs', inputs);
-    }
-    const opts = checkInferOptions(options);
-    const inputArrays = this.inputArrays(inputs as Record<string, unknown>, opts);
+    const given = INPUTS(inputs, 'inputs');
+    const opts = checkInferOptions(options, 'options');
+    const inputArrays = this.inputArrays(given, opts);
     const batch = this.batchOf(inputArrays, opts);
     this.engine.meta.inputs.forEach((t, i) => {
       const want = batch * volume(t.dims);
-      if (opts.transfers === false && (inputs as Record<string, unknown>)[t.name] === undefined) return;
+      if (opts.transfers === false && given[t.name] === undefined) return;
       if (inputArrays[i].length !== want) {
         throw argumentError(`a ${ARRAY_OF[t.dtype ?? 'float32'].name} of ${want} values (batch ${batch} x [${t.dims.join(', ')}])`,
           `inputs.${t.name}`, inputArrays[i], 'range');
@@ -606,9 +598,7 @@ export class ExecutionContext {
   private inputArrays(given: Record<string, unknown>, opts: BenchOptions): HostArray[] {
     const meta = this.engine.meta;
     const names = meta.inputs.map((t) => t.name);
-    for (const key of Object.keys(given)) {
-      if (!names.includes(key)) throw argumentError(`an input name (${names.join(', ')})`, `inputs.${key}`, key, 'range');
-    }
+    knownKeys(given, names, 'inputs', `an input name (${names.join(', ')})`);
     // Without transfers nothing is read: inputs may be left out (then batchSize says the batch).
     const noCopies = opts.transfers === false;
     return meta.inputs.map((t) => {
@@ -627,11 +617,8 @@ export class ExecutionContext {
     const meta = this.engine.meta;
     const batch = opts.batchSize;
     if (batch !== undefined) {
-      if (typeof batch !== 'number') throw argumentError('a positive integer', 'options.batchSize', batch);
-      if (!Number.isInteger(batch) || batch < 1 || batch > meta.maxBatchSize) {
-        throw argumentError(`an integer in [1, ${meta.maxBatchSize}] (the engine's maxBatchSize)`, 'options.batchSize', batch, 'range');
-      }
-      return batch;
+      const what = `an integer in [1, ${meta.maxBatchSize}] (the engine's maxBatchSize)`;
+      return integer({ min: 1, max: meta.maxBatchSize, what, typeWhat: 'a positive integer' })(batch, 'options.batchSize');
     }
     const per = volume(meta.inputs[0].dims);
     const n = arrays[0].length / per;
@@ -649,14 +636,9 @@ export class ExecutionContext {
   /** The arrays the outputs are written to: the caller's (options.outputs) or new ones. */
   private outputArrays(batch: number, opts: BenchOptions): Record<string, HostArray> {
     const meta = this.engine.meta;
-    const provided = opts.outputs;
-    if (provided !== undefined && (provided === null || typeof provided !== 'object' || Array.isArray(provided))) {
-      throw argumentError('an object of typed arrays by output name', 'options.outputs', provided);
-    }
+    const provided = OUTPUTS(opts.outputs, 'options.outputs') as BenchOptions['outputs'];
     const outNames = meta.outputs.map((t) => t.name);
-    for (const key of Object.keys(provided ?? {})) {
-      if (!outNames.includes(key)) throw argumentError(`an output name (${outNames.join(', ')})`, `options.outputs.${key}`, key, 'range');
-    }
+    knownKeys(provided ?? {}, outNames, 'options.outputs', `an output name (${outNames.join(', ')})`);
     const outputs: Record<string, HostArray> = {};
     for (const t of meta.outputs) {
       const dtype = t.dtype ?? 'float32';
@@ -724,6 +706,7 @@ function packageVersion(): string {
  * GPU plans hold code and tactics for one architecture: refuse a plan whose deviceArch (e.g.
  * 'sm_90') is not the architecture of the GPU this process would run it on. Portable plans
  * (cpu) have none.
+ * @internal
  */
 export function checkDeviceArch(h: Pick<PlanHeader, 'backend' | 'deviceArch'>, deviceArchs: () => string[] = visibleArchs): void {
   if (h.deviceArch === null) return;
@@ -745,7 +728,7 @@ function visibleArchs(): string[] {
 export class Runtime {
   /** Checks a plan completely, then loads its engine off the JS thread. */
   static async deserialize(plan: Uint8Array, options: DeserializeOptions = {}): Promise<Engine> {
-    if (!(plan instanceof Uint8Array)) throw argumentError('a Uint8Array (a plan)', 'plan', plan);
+    instanceOf(Uint8Array, 'a Uint8Array (a plan)')(plan, 'plan');
     const { device, threads } = checkLoadOptions(options);
     const contents = readPlan(plan);
     const h: PlanHeader = contents.header;
@@ -763,11 +746,8 @@ export class Runtime {
 
 /** Checks the options of Runtime.deserialize / Engine.load; returns the GPU index and cpu threads. */
 function checkLoadOptions(options: DeserializeOptions): { device: number; threads: number } {
-  if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
-  const device = options.device ?? 0;
-  if (typeof device !== 'number' || !Number.isInteger(device) || device < 0) {
-    throw argumentError('a GPU index (an integer >= 0)', 'options.device', options.device);
-  }
+  anyObject()(options, 'options');
+  const device = GPU_INDEX(options.device ?? 0, 'options.device');
   backendOption(options.backend, 'options.backend');
   return { device, threads: checkThreads(options.threads, 'options.threads') };
 }
@@ -805,16 +785,20 @@ function nativeLayout(p: Pick<PlanHeader, 'sections'> & { total?: number }): Nat
 }
 
 /** Checks infer()'s options object (the fields every call reads). */
-function checkInferOptions(options: unknown): BenchOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw argumentError('an options object', 'options', options);
-  }
-  const opts = options as BenchOptions;
-  for (const key of ['profile', 'transfers', 'cudaGraph'] as const) {
-    if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw argumentError('a boolean', `options.${key}`, opts[key]);
-  }
-  return opts;
-}
+const checkInferOptions = object<Pick<BenchOptions, 'profile' | 'transfers' | 'cudaGraph'>>({
+  profile: optional(boolean), transfers: optional(boolean), cudaGraph: optional(boolean),
+}) as Checker<BenchOptions>;
+const SIGNAL = optional(instanceOf(AbortSignal, 'an AbortSignal'));
+const INPUTS = plainObject('an object of typed arrays by input name');
+const FEEDS = plainObject('an object of typed arrays or Tensors by input name');
+const OUTPUTS = optional(plainObject('an object of typed arrays by output name'));
+const PATH = nonEmptyString('a path string');
+const GPU_INDEX = integer({ min: 0, what: 'a GPU index (an integer >= 0)' });
+
+/** createContext()'s options: maxQueue a positive integer or Infinity. */
+const checkContextOptions = object<ContextOptions>({
+  maxQueue: optional((value, name) => (value === Infinity ? Infinity : integer({ min: 1, what: 'a positive integer (or Infinity)' })(value, name))),
+}, { allowArray: true });
 
 function abortedError(signal: AbortSignal): TensorRTNodeError {
   return new TensorRTNodeError('E_ABORTED', 'the call was aborted before it ran', { cause: signal.reason });

@@ -4,6 +4,7 @@
  */
 import { argumentError } from '../errors';
 import type { IoDType } from '../types';
+import { arrayOf, integer, oneOf } from '../validate';
 
 /** The typed array of each host form: float32, float16 (its bits), uint8. */
 export type HostArray = Float32Array | Uint16Array | Uint8Array;
@@ -13,6 +14,8 @@ const ARRAYS: Readonly<Record<IoDType, new (...args: never[]) => HostArray>> = {
   float16: Uint16Array,
   uint8: Uint8Array,
 };
+
+const DIMS = arrayOf(integer({ min: 0 }), { what: 'an array of non-negative integers', reportWhole: true });
 
 /** A typed array and its dims: [batch, ...one image's dims] for engine inputs and outputs. */
 export class Tensor {
@@ -24,13 +27,11 @@ export class Tensor {
    * holding exactly the product of `dims` elements.
    */
   constructor(readonly type: IoDType, readonly data: HostArray, readonly dims: readonly number[]) {
-    if (!(type in ARRAYS)) throw argumentError("'float32', 'float16' or 'uint8'", 'type', type);
+    oneOf(Object.keys(ARRAYS) as IoDType[])(type, 'type');
     if (!(data instanceof ARRAYS[type]) && !(type === 'uint8' && data instanceof Uint8ClampedArray)) {
       throw argumentError(`the typed array of ${type}`, 'data', data);
     }
-    if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw argumentError('an array of non-negative integers', 'dims', dims);
-    }
+    DIMS(dims, 'dims');
     this.size = dims.reduce((a, b) => a * b, 1);
     if (this.size !== data.length) {
       throw argumentError(`${this.size} elements (dims [${dims.join(', ')}])`, 'data', data, 'range');

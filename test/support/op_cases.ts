@@ -4,7 +4,8 @@
  * backend's tests against the cpu backend (test/gpu/cuda_ops.test.ts).
  */
 import * as path from 'path';
-import { caffeSchema, Message, Network, writeCaffemodel } from '../../lib';
+import { Network } from '../../lib';
+import { caffeSchema, Message, writeCaffemodel } from '../../lib/caffe';
 import type { Shape } from '../../lib/network';
 import { randomIndices, randomInput, SeededRandom } from './reference';
 

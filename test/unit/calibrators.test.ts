@@ -10,7 +10,9 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Builder, Network, readPlan, Runtime, type Engine, type ExecGraph } from '../../lib';
+import { Builder, Network, Runtime, type Engine } from '../../lib';
+import { readPlan } from '../../lib/runtime/plan_file';
+import { type ExecGraph } from '../../lib/builder/exec_graph';
 import { formatCalibrationCache, parseCalibrationCache, type CalibrationCache } from '../../lib/calibration/cache';
 import {
   Int8EntropyCalibrator, Int8EntropyCalibrator2, Int8LegacyCalibrator, Int8MinMaxCalibrator, Int8PercentileCalibrator,

@@ -3,7 +3,8 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Builder, Network, readNpy, writeNpy } from '../../lib';
+import { Builder, Network } from '../../lib';
+import { readNpy, writeNpy } from '../../lib/npy';
 import { main } from '../../lib/cli/main';
 
 const ROOT = path.resolve(__dirname, '../../..');

@@ -4,7 +4,9 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Builder, formatMeanFile, Network, readNpy, writeNpy } from '../../lib';
+import { Builder, Network } from '../../lib';
+import { formatMeanFile } from '../../lib/caffe';
+import { readNpy, writeNpy } from '../../lib/npy';
 import { mnistSplit } from '../../lib/calibration/data';
 import { main } from '../../lib/cli/main';
 

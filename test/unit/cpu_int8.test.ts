@@ -20,7 +20,9 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Builder, caffeSchema, Message, Network, planExecGraph, writeCaffemodel } from '../../lib';
+import { Builder, Network } from '../../lib';
+import { caffeSchema, Message, writeCaffemodel } from '../../lib/caffe';
+import { planExecGraph } from '../../lib/builder/exec_graph';
 import type { Shape } from '../../lib/network';
 import { count, referenceLayer, SeededRandom } from '../support/reference';
 

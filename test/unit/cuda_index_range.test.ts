@@ -11,7 +11,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Builder, Network, planExecGraph, type Precision } from '../../lib';
+import { Builder, Network, type Precision } from '../../lib';
+import { planExecGraph } from '../../lib/builder/exec_graph';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SOURCES = [

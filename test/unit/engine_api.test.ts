@@ -87,7 +87,7 @@ describe('engine API', () => {
       [{ maxBatchSize: '4' }, 'TypeError', 'Expected a positive integer for config.maxBatchSize but received type string ("4")'],
       [{ optimize: 1 }, 'TypeError', 'Expected a boolean for config.optimize but received type number (1)'],
       [{ int8Scales: { data: -1 } }, 'RangeError', 'Expected a positive number for config.int8Scales.data but received type number (-1)'],
-      [{ calibrationBatches: 0 }, 'TypeError', 'Expected a positive integer for config.calibrationBatches but received type number (0)'],
+      [{ calibrationBatches: 0 }, 'RangeError', 'Expected a positive integer for config.calibrationBatches but received type number (0)'],
       [null, 'TypeError', 'Expected a build config object for config but received null'],
     ];
     for (const [config, name, message] of cases) {
@@ -364,7 +364,6 @@ describe('engine API', () => {
       assert.equal(escaped.disposed, true);
       {
         using e = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 1 });
-        escaped = undefined;
         assert.equal(e.disposed, false);
       }
     });

@@ -14,7 +14,6 @@ describe('error paths', () => {
     const cases: Array<[unknown, string]> = [
       [{ stages: 'a' }, 'Expected an array of strings for options.stages but received type string ("a")'],
       [{ stages: [1] }, 'Expected an array of strings for options.stages but received an Array of length 1'],
-      [{ level: 1.5 }, 'Expected an integer for options.level but received type number (1.5)'],
       [{ phase: 'DEPLOY' }, 'Expected \'TRAIN\' or \'TEST\' for options.phase but received type string ("DEPLOY")'],
       [{ allowUnknownFields: 'yes' }, 'Expected a boolean for options.allowUnknownFields but received type string ("yes")'],
       [{ onProgress: 3 }, 'Expected a function for options.onProgress but received type number (3)'],
@@ -30,6 +29,12 @@ describe('error paths', () => {
         await assert.rejects(Network.parse(INPUT([1, 3, 4, 4]), options as never), { name: 'TypeError', message });
       });
     }
+
+    it('rejects a number of the right type out of range (a fractional level) with a RangeError', async () => {
+      await assert.rejects(Network.parse(INPUT([1, 3, 4, 4]), { level: 1.5 }), {
+        name: 'RangeError', message: 'Expected an integer for options.level but received type number (1.5)',
+      });
+    });
 
     it('rejects a batch size out of range with a RangeError', async () => {
       await assert.rejects(Network.parse(INPUT([1, 3, 4, 4]), { batchSize: 0 }), {

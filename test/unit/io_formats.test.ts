@@ -1,7 +1,8 @@
 // float16 inputs and outputs (BuildConfig.ioFormats, issue 14 item 3): the engine takes and gives
 // Uint16Arrays of float16 bits and converts on the device (cpu: at the copy); the float16 helpers.
 import { strict as assert } from 'assert';
-import { Builder, fromFloat16, Network, readPlan, Runtime, toFloat16 } from '../../lib';
+import { Builder, fromFloat16, Network, Runtime, toFloat16 } from '../../lib';
+import { readPlan } from '../../lib/runtime/plan_file';
 import { floatToHalfBits, halfBitsToFloat } from '../../lib/float16';
 import { seededFloats } from '../support/helpers';
 

@@ -3,7 +3,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readNpy, writeNpy } from '../../lib';
+import { readNpy, writeNpy } from '../../lib/npy';
 import { formatNpy, parseNpy } from '../../lib/npy';
 
 /** A .npy file as NumPy writes one: header padded so the data starts at a multiple of 64. */

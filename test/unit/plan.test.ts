@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { crc32 } from 'zlib';
-import { Builder, Engine, Network, PlanError, readPlan, Runtime } from '../../lib';
+import { Builder, Engine, Network, PlanError, Runtime } from '../../lib';
+import { readPlan } from '../../lib/runtime/plan_file';
 import { checkPlanGraph } from '../../lib/runtime/plan_file';
 import { checkDeviceArch } from '../../lib/runtime/engine';
 

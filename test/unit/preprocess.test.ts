@@ -9,10 +9,10 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  Builder, Engine, formatMeanFile, Network, parseMeanFile, Runtime, planExecGraph, planInt8Graph, preprocessOnHost, resolveInput,
-  type BuildConfig, type InputOptions, type Precision,
-} from '../../lib';
+import { Builder, Engine, Network, Runtime, type BuildConfig, type InputOptions, type Precision } from '../../lib';
+import { formatMeanFile, parseMeanFile } from '../../lib/caffe';
+import { planExecGraph, planInt8Graph } from '../../lib/builder/exec_graph';
+import { preprocessOnHost, resolveInput } from '../../lib/builder/input_format';
 import { nodePrecisions } from '../../lib/builder/exec_graph';
 import { mnistSplit } from '../../lib/calibration/data';
 import { fails } from '../support/helpers';
@@ -341,7 +341,7 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "
       await rejects({ format: 'uint8-nhwc-bgr', imageSize: [3, 8] }, RangeError, /at least 4x4/, /config\.input\.imageSize/);
       await rejects({ format: 'uint8-nhwc-bgr', imageSize: [4.5, 8] }, TypeError, /\[height, width\]/);
       await rejects({ format: 'uint8-nhwc-bgr', mean: [1], meanFile: 'm.binaryproto' }, RangeError, /one of mean and meanFile/);
-      await rejects({ format: 'uint8-nhwc-bgr', scale: Infinity }, TypeError, /config\.input\.scale/);
+      await rejects({ format: 'uint8-nhwc-bgr', scale: Infinity }, RangeError, /a finite number for config\.input\.scale/);
       await rejects({ format: 'uint8-nhwc-bgr', networkOrder: 'grb' }, TypeError, /'bgr' or 'rgb'/);
       await rejects({ format: 'uint8-nhwc-bgr', name: 'image' }, RangeError, /an input of identity \('data'\)/);
       await rejects({ format: 'float32', scale: 2 }, RangeError, /a uint8 format \(scale describes uint8 images\)/);

@@ -11,7 +11,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { formatMeanFile, Network, planExecGraph, resolveInput, type ExecGraph, type InputOptions, type Precision } from '../../lib';
+import { Network, type InputOptions, type Precision } from '../../lib';
+import { formatMeanFile } from '../../lib/caffe';
+import { planExecGraph, type ExecGraph } from '../../lib/builder/exec_graph';
+import { resolveInput } from '../../lib/builder/input_format';
 import { LAYER_TYPES } from '../../lib/network/types';
 
 interface Call {

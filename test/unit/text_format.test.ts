@@ -121,12 +121,12 @@ describe('text format: syntax that parses', () => {
 
   it('decodes every simple escape in double-quoted strings', () => {
     const m = net(String.raw`name: "[\n][\t][\r][\\][\'][\"][\?][\a][\b][\f][\v] it's"`);
-    assert.equal(m.str('name'), '[\n][\t][\r][\\][\'][\"][?][\x07][\x08][\x0c][\x0b] it\'s');
+    assert.equal(m.str('name'), '[\n][\t][\r][\\][\']["][?][\x07][\x08][\x0c][\x0b] it\'s');
   });
 
   it('decodes every simple escape in single-quoted strings', () => {
     const m = net(String.raw`name: '[\n][\t][\r][\\][\'][\"][\?][\a][\b][\f][\v] say "hi"'`);
-    assert.equal(m.str('name'), '[\n][\t][\r][\\][\'][\"][?][\x07][\x08][\x0c][\x0b] say "hi"');
+    assert.equal(m.str('name'), '[\n][\t][\r][\\][\']["][?][\x07][\x08][\x0c][\x0b] say "hi"');
   });
 
   it('decodes octal (\\101), hex (\\x41) and unicode (\\u00e9) escapes to bytes and UTF-8', () => {
