@@ -47,3 +47,8 @@ export {
   type MergeOptions, type ReportOptions, type ReportOutput, type ReferenceNumbers, type ReferenceRow, type PeerDoc, type PeerNetwork, type PeerRow,
 } from './report';
 export type { BenchResult, BenchSettings, DeviceRecord, SweepDoc, SweepPoint, TimeStats } from './bench/result';
+export {
+  createServer, v2Routes, parseModelConfig, createLogger, ServeError, MODEL_PARAMETERS, LOG_LEVELS,
+  type ServerOptions, type ServerHandle, type ServerAddresses, type RouteContext, type ModelConfig, type ModelParameterKey, type TensorConfig,
+  type WireDType, type Logger, type LogLevel, type ModelMetadata, type TensorMetadata, type IndexEntry, type ModelState,
+} from './serve';
