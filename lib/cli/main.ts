@@ -13,6 +13,7 @@ import { runSweep, SWEEP } from './sweep';
 import { UsageError } from './options';
 import { REPORT, runReport } from './report';
 import { runServe, SERVE } from './serve';
+import { PERF, runPerfCommand } from './perf';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }> = {
   inspect: { summary: INSPECT.summary, run: runInspect },
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[],
   sweep: { summary: SWEEP.summary, run: runSweep },
   report: { summary: REPORT.summary, run: runReport },
   serve: { summary: SERVE.summary, run: runServe },
+  perf: { summary: PERF.summary, run: runPerfCommand },
 };
 
 function version(): string {
