@@ -12,6 +12,8 @@ import { INSPECT, runInspect } from './inspect';
 import { runSweep, SWEEP } from './sweep';
 import { UsageError } from './options';
 import { REPORT, runReport } from './report';
+import { runServe, SERVE } from './serve';
+import { PERF, runPerfCommand } from './perf';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }> = {
   inspect: { summary: INSPECT.summary, run: runInspect },
@@ -21,6 +23,8 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[],
   bench: { summary: BENCH.summary, run: runBench },
   sweep: { summary: SWEEP.summary, run: runSweep },
   report: { summary: REPORT.summary, run: runReport },
+  serve: { summary: SERVE.summary, run: runServe },
+  perf: { summary: PERF.summary, run: runPerfCommand },
 };
 
 function version(): string {

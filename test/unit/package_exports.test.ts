@@ -1,5 +1,5 @@
 // The package's public surface (issue 15, item 4): package.json `exports` resolves `tensorrt-node`
-// and its subpaths `/caffe`, `/bench`, `/report` to the built dist (by the package's own name, as
+// and its subpaths `/caffe`, `/bench`, `/report`, `/serve` to the built dist (by the package's own name, as
 // a user's require would), each with its declarations; the root keeps the library and no longer
 // exports the study (reports, reference numbers) or the bench, planner and parser internals; the
 // emitted declarations (stripInternal) type-check in a consumer under node16 and node10 resolution.
@@ -19,6 +19,7 @@ const SUBPATHS: Readonly<Record<string, string>> = {
   'tensorrt-node/caffe': 'dist/lib/caffe/index',
   'tensorrt-node/bench': 'dist/lib/bench/index',
   'tensorrt-node/report': 'dist/lib/report/index',
+  'tensorrt-node/serve': 'dist/lib/serve/index',
 };
 
 /** The root's runtime exports, in full: adding one is a decision, so this list changes with it. */
@@ -51,6 +52,7 @@ describe('package exports', () => {
     const moved: Readonly<Record<string, readonly string[]>> = {
       'tensorrt-node/report': ['DELL_2017', 'SCALING_TARGET', 'mergeResults', 'writeReport', 'readResultFile', 'readPeerFile'],
       'tensorrt-node/bench': ['benchEngine', 'timeInferences', 'timeStats'],
+      'tensorrt-node/serve': ['createServer', 'parseModelConfig'],
       'tensorrt-node/caffe': ['parsePrototxt', 'readPrototxt', 'readCaffemodel', 'writeCaffemodel', 'caffeSchema', 'Message', 'readMeanFile'],
     };
     for (const [specifier, names] of Object.entries(moved)) {

@@ -1,0 +1,176 @@
+/**
+ * createServer(): the inference server as an API. It serves a Triton-layout model repository over
+ * KServe v2 REST (fastify), gRPC (grpc-js) and Prometheus metrics (a port of their own), with
+ * model control, dynamic batching and a graceful close (stop accepting, drain, free).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'net';
+import type { BackendChoice } from '../backends';
+import { argumentError } from '../errors';
+import { v2Routes } from './http';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log';
+import { ServeMetrics } from './metrics';
+import { ModelRegistry } from './registry';
+
+/** Options of createServer(). */
+export interface ServerOptions {
+  /** The model repository folder (Triton's layout). */
+  readonly repository: string;
+  /** Address the ports bind to (default '0.0.0.0'; tests use '127.0.0.1'). */
+  readonly host?: string;
+  /** HTTP port (default 8000; 0 picks a free one). */
+  readonly httpPort?: number;
+  /** gRPC port (default 8001; false: no gRPC). */
+  readonly grpcPort?: number | false;
+  /** Metrics port (default 8002; false: no metrics endpoint). */
+  readonly metricsPort?: number | false;
+  /** 'none' (default): every model loads at start and stays; 'explicit': load / unload on request. */
+  readonly modelControl?: 'none' | 'explicit';
+  /** explicit mode: the models loaded at start ('*': all). */
+  readonly loadModels?: readonly string[];
+  /** Backend of models whose parameters name none (default 'auto'). */
+  readonly backend?: BackendChoice;
+  /** GPUs instances go on when their instance_group names none (default [0]). */
+  readonly gpus?: readonly number[];
+  /** Requests a model's queue holds when its config sets no max_queue_size (default 1024). */
+  readonly maxQueueSize?: number;
+  /** Largest request body in bytes (default 64 MiB); more is a 413. */
+  readonly bodyLimit?: number;
+  /** Log level of the default JSON logger (default 'info'). */
+  readonly logLevel?: LogLevel;
+  /** A logger of your own instead. */
+  readonly logger?: Logger;
+  /** Seconds between progress lines while a model builds (default 5). */
+  readonly progressSeconds?: number;
+}
+
+/** Where a listening server answers. */
+export interface ServerAddresses {
+  readonly http: AddressInfo;
+  readonly grpc?: { readonly port: number };
+  readonly metrics?: AddressInfo;
+}
+
+/** A server made by createServer(). */
+export interface ServerHandle {
+  /** Binds the ports, then loads the models (mode none; explicit: loadModels); resolves when both are done. */
+  listen(): Promise<ServerAddresses>;
+  /** Stops accepting, lets requests in flight finish, unloads the models and closes the ports. */
+  close(): Promise<void>;
+  /** The fastify instance of the HTTP port (to add routes of your own before listen()). */
+  readonly http: FastifyInstance;
+  readonly registry: ModelRegistry;
+  readonly metrics: ServeMetrics;
+  readonly log: Logger;
+}
+
+function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../../package.json') as { version: string }).version;
+}
+
+const KEYS = ['repository', 'host', 'httpPort', 'grpcPort', 'metricsPort', 'modelControl', 'loadModels', 'backend', 'gpus',
+  'maxQueueSize', 'bodyLimit', 'logLevel', 'logger', 'progressSeconds'];
+
+function checkPort(v: unknown, name: string, allowFalse: boolean): void {
+  if (v === undefined || (allowFalse && v === false)) return;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
+    throw argumentError(`a port in [0, 65535]${allowFalse ? ' or false' : ''}`, name, v, typeof v === 'number' ? 'range' : 'type');
+  }
+}
+
+function checkInt(v: unknown, name: string, min: number): void {
+  if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
+    throw argumentError(`an integer >= ${min}`, name, v, typeof v === 'number' ? 'range' : 'type');
+  }
+}
+
+/** sharp-style checks of every option, before anything starts. */
+function checkOptions(options: unknown): ServerOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw argumentError('an options object', 'options', options);
+  const o = options as ServerOptions;
+  for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw argumentError(`one of ${KEYS.join(', ')}`, `options.${k}`, k, 'range');
+  if (typeof o.repository !== 'string' || o.repository === '') throw argumentError('a folder path', 'options.repository', o.repository);
+  if (o.host !== undefined && typeof o.host !== 'string') throw argumentError('a host string', 'options.host', o.host);
+  checkPort(o.httpPort, 'options.httpPort', false);
+  checkPort(o.grpcPort, 'options.grpcPort', true);
+  checkPort(o.metricsPort, 'options.metricsPort', true);
+  if (o.modelControl !== undefined && o.modelControl !== 'none' && o.modelControl !== 'explicit') {
+    throw argumentError("'none' or 'explicit'", 'options.modelControl', o.modelControl);
+  }
+  if (o.loadModels !== undefined && (!Array.isArray(o.loadModels) || o.loadModels.some((m) => typeof m !== 'string'))) {
+    throw argumentError('an array of model names', 'options.loadModels', o.loadModels);
+  }
+  if (o.backend !== undefined && !['auto', 'cpu', 'cuda', 'tensorrt'].includes(o.backend)) {
+    throw argumentError("'auto', 'cpu', 'cuda' or 'tensorrt'", 'options.backend', o.backend);
+  }
+  if (o.gpus !== undefined && (!Array.isArray(o.gpus) || o.gpus.some((g) => !Number.isInteger(g) || g < 0))) {
+    throw argumentError('an array of GPU indices', 'options.gpus', o.gpus);
+  }
+  checkInt(o.maxQueueSize, 'options.maxQueueSize', 1);
+  checkInt(o.bodyLimit, 'options.bodyLimit', 1024);
+  checkInt(o.progressSeconds, 'options.progressSeconds', 1);
+  if (o.logLevel !== undefined && !LOG_LEVELS.includes(o.logLevel)) throw argumentError(`one of ${LOG_LEVELS.join(', ')}`, 'options.logLevel', o.logLevel);
+  return o;
+}
+
+/** Makes a server (nothing is bound or loaded until listen()). */
+export function createServer(options: ServerOptions): ServerHandle {
+  const o = checkOptions(options);
+  const log = o.logger ?? createLogger(o.logLevel ?? 'info');
+  const metrics = new ServeMetrics();
+  const registry = new ModelRegistry({
+    repository: o.repository, backend: o.backend ?? 'auto', gpus: o.gpus ?? [], log, metrics,
+    maxQueueSize: o.maxQueueSize ?? 1024, progressSeconds: o.progressSeconds ?? 5,
+  });
+  let stopping = false;
+  const http = Fastify({ bodyLimit: o.bodyLimit ?? 64 * 1024 * 1024, logger: false, forceCloseConnections: 'idle' });
+  const modelControl = o.modelControl ?? 'none';
+  void http.register(v2Routes, { registry, log, serverName: 'tensorrt-node', serverVersion: version(), modelControl, stopping: () => stopping });
+  http.addHook('onResponse', async (req, reply) => {
+    log.debug('request', { method: req.method, url: req.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(3)) });
+  });
+  let metricsApp: FastifyInstance | undefined;
+  let extra: { close(): Promise<void> } | undefined;
+  const host = o.host ?? '0.0.0.0';
+
+  async function listen(): Promise<ServerAddresses> {
+    await http.listen({ port: o.httpPort ?? 8000, host });
+    const addresses: { http: AddressInfo; grpc?: { port: number }; metrics?: AddressInfo } = { http: http.server.address() as AddressInfo };
+    log.info(`HTTP (KServe v2 REST) on ${host}:${addresses.http.port}`);
+    if (o.metricsPort !== false) {
+      metricsApp = Fastify({ logger: false, forceCloseConnections: 'idle' });
+      metricsApp.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
+      await metricsApp.listen({ port: o.metricsPort ?? 8002, host });
+      addresses.metrics = metricsApp.server.address() as AddressInfo;
+      log.info(`metrics (Prometheus) on ${host}:${addresses.metrics.port}/metrics`);
+    }
+    if (o.grpcPort !== false) {
+      const { startGrpc } = await import('./grpc');
+      const g = await startGrpc({ registry, host, port: o.grpcPort ?? 8001, serverVersion: version(), stopping: () => stopping });
+      extra = g;
+      addresses.grpc = { port: g.port };
+      log.info(`gRPC (GRPCInferenceService) on ${host}:${g.port}`);
+    }
+    await loadModels();
+    return addresses;
+  }
+
+  async function loadModels(): Promise<void> {
+    if (modelControl === 'none' || o.loadModels?.includes('*') === true) await registry.loadAll();
+    else await Promise.all((o.loadModels ?? []).map((m) => registry.load(m).catch(() => undefined)));
+  }
+
+  async function close(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down: no new requests, draining');
+    await http.close();
+    await extra?.close();
+    await registry.close();
+    await metricsApp?.close();
+    log.info('stopped');
+  }
+
+  return { listen, close, http, registry, metrics, log };
+}

@@ -1,0 +1,62 @@
+/** `tensorrt-node serve`: help, usage errors, and a real process on examples/model-repository stopped by SIGTERM. */
+import { strict as assert } from 'assert';
+import { spawn } from 'child_process';
+import * as path from 'path';
+import { main } from '../../lib/cli/main';
+import { ROOT } from '../support/serve_repo';
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, (s) => { out += `${s}\n`; }, (s) => { err += `${s}\n`; });
+  return { code, out, err };
+}
+
+describe('serve: the CLI command', function () {
+  this.timeout(60000);
+
+  it('--help teaches the repository layout and the endpoints', async () => {
+    const r = await run(['serve', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /<repo>\/<model>\/config\.pbtxt/);
+    assert.match(r.out, /--model-control-mode <none\|explicit>/);
+    assert.match(r.out, /SIGTERM/);
+  });
+
+  it('usage mistakes exit 2 with the reason', async () => {
+    assert.match((await run(['serve'])).err, /give one model repository folder/);
+    assert.match((await run(['serve', ROOT, '--model-control-mode', 'poll'])).err, /none or explicit, got 'poll'/);
+    assert.match((await run(['serve', ROOT, '--load-model', 'x'])).err, /--load-model goes with --model-control-mode explicit/);
+    assert.match((await run(['serve', ROOT, '--max-body', 'lots'])).err, /--max-body is a byte count/);
+    assert.equal((await run(['serve', path.join(ROOT, 'nope')])).code, 2);
+  });
+
+  it('serves examples/model-repository and drains on SIGTERM', async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'serve', path.join(ROOT, 'examples', 'model-repository'),
+      '--backend', 'cpu', '--model-control-mode', 'explicit', '--load-model', 'lenet', '--host', '127.0.0.1',
+      '--http-port', '0', '--grpc-port', 'off', '--metrics-port', 'off'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('all models ready')) resolve();
+      });
+      void exited.then(() => reject(new Error(`serve exited early:\n${log}`)));
+    });
+    const lines = log.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
+    assert.ok(lines.every((l) => typeof l.level === 'string' && typeof l.msg === 'string'));
+    const port = Number(/HTTP \(KServe v2 REST\) on 127\.0\.0\.1:(\d+)/.exec(log)?.[1]);
+    const r = await fetch(`http://127.0.0.1:${port}/v2/models/lenet/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: new Array(784).fill(0) }], outputs: [{ name: 'prob', parameters: { classification: 1 } }] }),
+    });
+    assert.equal(r.status, 200);
+    const body = await r.json() as { outputs: Array<{ data: string[] }> };
+    assert.match(body.outputs[0].data[0], /^[\d.e-]+:\d:(zero|one|two|three|four|five|six|seven|eight|nine)$/);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(log, /SIGTERM: stopping/);
+    assert.match(log, /"stopped"/);
+  });
+});
