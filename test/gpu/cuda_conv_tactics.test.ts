@@ -18,7 +18,7 @@ import * as path from 'path';
 import { Builder } from '../../lib';
 import type { Engine, Network, Precision } from '../../lib';
 import { BATCHES, L, MAX_BATCH, networkOf, type OpCase } from '../support/op_cases';
-import { checkOutput, int8Outputs, referenceScales, requireCuda, type Int8Outputs } from '../support/cuda';
+import { checkOutput, int8Setup, poisonedCudaSuite } from '../support/cuda';
 import { count, randomInput } from '../support/reference';
 
 const FORCE = 'TRTN_CUDA_FORCE_TACTIC';
@@ -79,14 +79,7 @@ let sm = 0;
 
 async function runEveryTactic(c: OpCase, salt: number, precision: Precision): Promise<void> {
   const net = await networkOf(c, tmpDir);
-  let int8Scales: Record<string, number> | undefined;
-  let int8: Int8Outputs | undefined;
-  if (precision === 'int8') {
-    const probe = await new Builder({ backend: 'cpu' }).build(net, { precision: 'fp32', maxBatchSize: MAX_BATCH });
-    int8Scales = referenceScales(net, inputsFor(probe, MAX_BATCH, salt));
-    probe.dispose();
-    int8 = int8Outputs(net, int8Scales);
-  }
+  const { int8Scales, int8 } = await int8Setup(net, precision, (probe) => inputsFor(probe, MAX_BATCH, salt));
   const config = { precision, maxBatchSize: MAX_BATCH, int8Scales };
   const cpu = await new Builder({ backend: 'cpu' }).build(net, config);
   const listing = await buildForced(net, config, undefined);
@@ -144,13 +137,7 @@ function expectedFamilies(precision: Precision): string[] {
 
 describe('gpu: every tactic of every cuda convolution family vs the cpu backend', function () {
   this.timeout(600000);
-  before(function () {
-    requireCuda(this);
-    process.env.TRTN_CUDA_POISON = '1';
-  });
-  after(() => {
-    delete process.env.TRTN_CUDA_POISON;
-  });
+  poisonedCudaSuite();
 
   shapes.forEach((c, salt) => {
     describe(c.name, () => {

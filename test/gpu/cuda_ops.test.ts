@@ -17,7 +17,7 @@ import * as path from 'path';
 import { Builder } from '../../lib';
 import type { Engine, Precision } from '../../lib';
 import { BATCHES, cases, fusionCases, MAX_BATCH, networkOf, type OpCase } from '../support/op_cases';
-import { checkOutput, INT8_OPS, int8Outputs, referenceScales, requireCuda, type Int8Outputs } from '../support/cuda';
+import { checkOutput, INT8_OPS, int8Setup, requireCuda } from '../support/cuda';
 import { count, randomInput } from '../support/reference';
 
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-cuda-ops-'));
@@ -41,14 +41,7 @@ const worst = new Map<string, Map<string, number>>();
 
 async function runCase(c: OpCase, precision: Precision): Promise<void> {
   const net = await networkOf(c, tmpDir);
-  let int8Scales: Record<string, number> | undefined;
-  let int8: Int8Outputs | undefined;
-  if (precision === 'int8') {
-    const probe = await new Builder({ backend: 'cpu' }).build(net, { precision: 'fp32', maxBatchSize: MAX_BATCH });
-    int8Scales = referenceScales(net, inputsFor(c, probe, MAX_BATCH));
-    probe.dispose();
-    int8 = int8Outputs(net, int8Scales);
-  }
+  const { int8Scales, int8 } = await int8Setup(net, precision, (probe) => inputsFor(c, probe, MAX_BATCH));
   const config = { precision, maxBatchSize: MAX_BATCH, int8Scales };
   const cpu = await new Builder({ backend: 'cpu' }).build(net, config);
   const gpu = await new Builder({ backend: 'cuda' }).build(net, config);

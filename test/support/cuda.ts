@@ -1,7 +1,8 @@
 /** Helpers of the GPU tests (test/gpu): the skip, and the cuda-vs-cpu comparison rules. */
 import { strict as assert } from 'assert';
 import { backendStatus, planExecGraph } from '../../lib';
-import type { Network, Precision } from '../../lib';
+import { Builder } from '../../lib';
+import type { Engine, Network, Precision } from '../../lib';
 import { isFloat16, MAX_BATCH } from './op_cases';
 import { referenceForward, relError } from './reference';
 
@@ -12,6 +13,20 @@ export function requireCuda(ctx: Mocha.Context): void {
     console.log(`      cuda tests skipped: ${cuda === undefined ? 'unknown backend' : cuda.reason}`);
     ctx.skip();
   }
+}
+
+/**
+ * Mocha hooks for a GPU suite: skip where the cuda backend cannot run, and poison the GPU's
+ * activation memory (NaN) while the suite runs, so a value the GPU never writes cannot pass.
+ */
+export function poisonedCudaSuite(): void {
+  before(function () {
+    requireCuda(this);
+    process.env.TRTN_CUDA_POISON = '1';
+  });
+  after(() => {
+    delete process.env.TRTN_CUDA_POISON;
+  });
 }
 
 /**
@@ -63,6 +78,20 @@ export function int8Outputs(net: Network, int8Scales: Record<string, number>): I
     }
   }
   return { exact, step };
+}
+
+/**
+ * For an int8 build: scales from the float64 reference on the inputs `inputsAt` gives for a
+ * MAX_BATCH fp32 cpu engine of `net`, and which outputs must then match exactly. Nothing for
+ * other precisions.
+ */
+export async function int8Setup(net: Network, precision: Precision, inputsAt: (probe: Engine) => Record<string, Float32Array>):
+    Promise<{ int8Scales?: Record<string, number>; int8?: Int8Outputs }> {
+  if (precision !== 'int8') return {};
+  const probe = await new Builder({ backend: 'cpu' }).build(net, { precision: 'fp32', maxBatchSize: MAX_BATCH });
+  const int8Scales = referenceScales(net, inputsAt(probe));
+  probe.dispose();
+  return { int8Scales, int8: int8Outputs(net, int8Scales) };
 }
 
 /**
