@@ -51,12 +51,7 @@ fi
 if has selftest && [ -f scripts/cuda-selftest/conv_selftest.cu ]; then
   echo "== convolution kernel self-test (every tactic against a host reference)"
   arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)
-  if nvcc -std=c++17 -O2 -arch=sm_$arch -Inative --expt-relaxed-constexpr -o /tmp/conv_selftest \
-       scripts/cuda-selftest/conv_selftest.cu scripts/cuda-selftest/support.cc \
-       native/backends/cuda/kernels/conv.cu native/backends/cuda/kernels/conv_mma.cu \
-       native/backends/cuda/kernels/conv_simt.cu native/backends/cuda/kernels/conv_direct.cu \
-       native/backends/cuda/place.cc native/core/json.cc native/core/graph.cc \
-       native/core/op_kind.cc native/core/weights.cc native/core/op_init.cc native/core/gemm_node.cc > /tmp/selftest-build.log 2>&1; then
+  if scripts/cuda-selftest/build.sh "$arch" /tmp/conv_selftest > /tmp/selftest-build.log 2>&1; then
     timeout 240 /tmp/conv_selftest --quiet > "$OUT/selftest.log" 2>&1
     echo "selftest exit: $?"
     grep -c PASS "$OUT/selftest.log"; grep FAIL "$OUT/selftest.log" | head -40; tail -5 "$OUT/selftest.log"

@@ -10,13 +10,9 @@
 // Inputs that are slices of a larger root have NaN (float) or garbage (int8) in the other channels,
 // so a kernel reading outside its channels fails.
 //
-// Build (from the repository root; -arch=sm_90 for H100/H200, sm_80 for A100, sm_75 for T4):
-//   nvcc -std=c++17 -O2 -arch=sm_90 -Inative --expt-relaxed-constexpr -o /tmp/conv_selftest \
-//     scripts/cuda-selftest/conv_selftest.cu scripts/cuda-selftest/support.cc \
-//     native/backends/cuda/kernels/conv.cu native/backends/cuda/kernels/conv_mma.cu \
-//     native/backends/cuda/kernels/conv_simt.cu native/backends/cuda/kernels/conv_direct.cu \
-//     native/backends/cuda/place.cc native/core/json.cc native/core/graph.cc \
-//     native/core/op_kind.cc native/core/weights.cc native/core/op_init.cc native/core/gemm_node.cc
+// Build (from the repository root; 90 for H100/H200, 80 for A100, 75 for T4), from the sources
+// native/sources.json lists:
+//   scripts/cuda-selftest/build.sh 90 /tmp/conv_selftest
 // Run:
 //   /tmp/conv_selftest                 hand-picked cases + 40 random ones, every precision
 //   /tmp/conv_selftest --random 200 --seed 7

@@ -19,7 +19,7 @@ import { formatMeanFile } from '../../lib/caffe';
 import { preprocessOnHost, resolveInput } from '../../lib/builder/input_format';
 import type { BuildConfig, Engine, InputOptions, Precision } from '../../lib';
 import { Int8MinMaxCalibrator } from '../../lib/calibration/calibrator';
-import { requireCuda } from '../support/cuda';
+import { poisonedCudaSuite } from '../support/cuda';
 import { relError, SeededRandom } from '../support/reference';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -53,13 +53,7 @@ function top1(scores: Float32Array, classes: number, n: number): number[] {
 
 describe('gpu: uint8 image inputs on the cuda backend', function () {
   this.timeout(600000);
-  before(function () {
-    requireCuda(this);
-    process.env.TRTN_CUDA_POISON = '1';
-  });
-  after(() => {
-    delete process.env.TRTN_CUDA_POISON;
-  });
+  poisonedCudaSuite();
 
   describe('the Preprocess node against the cpu backend, bit for bit', () => {
     interface Case {

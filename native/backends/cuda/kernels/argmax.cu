@@ -9,7 +9,8 @@
 #include <new>
 #include <string>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/elem_io.cuh"
+#include "backends/cuda/kernels/op_support.cuh"
 #include "core/argmax_params.h"
 
 namespace trtn::cuda {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/kernels/block_reduce.cuh"
 #include "backends/cuda/kernels/map.cuh"
 #include "core/channel_affine_params.h"
 

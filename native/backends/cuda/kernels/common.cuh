@@ -1,6 +1,6 @@
-// Device helpers every cuda kernel file shares: element loads and stores by type, the rounding and
-// saturation rules of docs/engine.md and docs/int8.md, and iteration over a View4 in its memory
-// order (so consecutive threads touch consecutive addresses).
+// Device helpers every cuda kernel file shares: element loads and stores of float views, the
+// rounding and saturation rules of docs/engine.md and docs/int8.md, iteration over a View4 in its
+// memory order (so consecutive threads touch consecutive addresses) and launch sizes.
 #pragma once
 
 #include <cuda_fp16.h>
@@ -14,19 +14,6 @@
 namespace trtn::cuda {
 
 // ---- element access ---------------------------------------------------------------------------
-
-/// Storage type for an Elem.
-template <Elem E> struct ElemType;
-template <> struct ElemType<Elem::kF32> { using type = float; };
-template <> struct ElemType<Elem::kF16> { using type = __half; };
-template <> struct ElemType<Elem::kI8> { using type = int8_t; };
-template <> struct ElemType<Elem::kU8> { using type = uint8_t; };
-
-__device__ __forceinline__ float load_f(const float* p) { return *p; }
-__device__ __forceinline__ float load_f(const __half* p) { return __half2float(*p); }
-/// Stores a float, rounded to nearest even when the storage is float16 (cvt.rn.f16.f32).
-__device__ __forceinline__ void store_f(float* p, float v) { *p = v; }
-__device__ __forceinline__ void store_f(__half* p, float v) { *p = __float2half_rn(v); }
 
 /// Reads element `i` of a float view of either float type.
 __device__ __forceinline__ float load_any(const void* base, Elem e, int64_t i) {
@@ -96,6 +83,9 @@ __device__ __forceinline__ void coords(const View4& v, int64_t i, int& n, int& c
 #define TRTN_GRID_LOOP(i, count)                                                              \
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (count); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+/// Threads per block of the elementwise kernels (the map engine and most non-GEMM ops).
+constexpr int kMapThreads = 256;
 
 /// Blocks for `count` threads of `threads` per block, capped (grid-stride loops cover the rest).
 inline unsigned grid_for(int64_t count, int threads = 256) {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/copy2d.cuh"
 #include "core/concat_params.h"
 
 namespace trtn::cuda {

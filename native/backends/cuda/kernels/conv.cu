@@ -1,7 +1,13 @@
-// Convolution and InnerProduct for the cuda backend: the op (node checks, weight layout, tactics,
-// launches). The kernels live in conv_mma.cu (tensor cores), conv_simt.cu (FFMA / DP4A) and
-// conv_direct.cu (the fallback); conv_kernels.h is their interface. docs/cuda.md describes the
-// tactics and their constraints.
+// Convolution and InnerProduct for the cuda backend: the op (node checks, the shared weight layout,
+// tactics, launches). The kernels come in families, each one file with one descriptor
+// (conv_family.h): conv_mma.cu (tensor cores), conv_im2col.cu (im2col + tensor cores, few input
+// channels), conv_simt.cu (FFMA / DP4A) and conv_direct.cu (the fallback); this file walks the
+// table kFamilies and switches on none of them. docs/cuda.md describes the tactics and their
+// constraints.
+//
+// TRTN_CUDA_FORCE_TACTIC (internal, for tests): a tactic name, or #<index> into a node's list,
+// leaves each convolution that offers it that one tactic (the builder then times nothing); a node
+// that does not offer it keeps its list. test/gpu/cuda_conv_tactics.test.ts runs every tactic so.
 //
 // Semantics are the cpu backend's (backends/cpu/ops/conv.cc, inner_product.cc): Caffe convolution
 // with groups, stride, padding and dilation over any number of spatial axes, several (input,
@@ -16,23 +22,35 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
-#include "backends/cuda/kernels/conv_kernels.h"
+#include "backends/cuda/kernels/conv_family.h"
 #include "backends/cuda/op.h"
 #include "core/gemm_node.h"
 
 namespace trtn::cuda {
 namespace {
 
+using conv::ConvCall;
+using conv::ConvFamily;
+using conv::ConvProblem;
 using conv::DirectParams;
 using conv::GemmParams;
 using conv::Math;
+using conv::math_label;
 using conv::TileConfig;
+
+/// The families, preferred first (the default tactic comes from the first that serves a node).
+/// The last serves every node and takes every view: a run whose real views another family cannot
+/// take runs it instead.
+const ConvFamily* const kFamilies[] = {&conv::kMmaFamily, &conv::kIm2colFamily, &conv::kSimtFamily,
+                                       &conv::kDirectFamily};
+constexpr int kFamilyCount = static_cast<int>(sizeof(kFamilies) / sizeof(kFamilies[0]));
 
 // Dynamic shared memory a block may use without cudaFuncSetAttribute.
 constexpr size_t kDefaultSmem = 48 * 1024;
@@ -52,41 +70,17 @@ Math math_of(Precision p) {
 /// The element type a node of this arithmetic reads.
 Elem input_elem(Math m) { return m == Math::kF16 ? Elem::kF16 : m == Math::kI8 ? Elem::kI8 : Elem::kF32; }
 
-const char* math_label(Math m) {
-  switch (m) {
-    case Math::kTF32: return "tf32";
-    case Math::kF16: return "f16";
-    case Math::kI8: return "i8";
-    default: return "f32";
-  }
-}
-
 const char* elem_label(Elem e) { return e == Elem::kF16 ? "f16" : e == Elem::kI8 ? "i8" : "f32"; }
 const char* layout_label(Layout l) { return l == Layout::kNHWC ? "nhwc" : "linear"; }
-
-/// True when `v` can be read `elems` channels at a time with aligned vector loads: channels
-/// contiguous, data and pixel strides aligned, and every group starting on a vector (or a single
-/// group, whose last vector the kernels mask).
-bool channel_vectors_ok(const View4& v, int elems, int64_t cg, int64_t groups) {
-  const int64_t bytes = static_cast<int64_t>(elems) * elem_bytes(v.elem);
-  return v.sc == 1 && reinterpret_cast<uintptr_t>(v.data) % bytes == 0 && v.sn % elems == 0 && v.sh % elems == 0 &&
-         v.sw % elems == 0 && (groups == 1 || cg % elems == 0);
-}
 
 /// A whole image of `v` is one dense block in (c, h, w) order.
 bool image_contiguous(const View4& v) {
   return v.layout == Layout::kLinear && v.sw == 1 && v.sh == v.w && v.sc == static_cast<int64_t>(v.h) * v.w;
 }
 
-// kIm2col: explicit im2col into the workspace, then a 1x1 tensor-core GEMM (config: its mma tile).
-enum class Kind { kMma, kSimt, kIm2col, kDirect };
-
-/// Workspace one im2col pass may use; larger batches run in passes of fewer images.
-constexpr int64_t kIm2colWorkspace = int64_t{192} << 20;
-
 struct Tactic {
-  Kind kind;
-  int config;  // mma / simt tile configuration
+  int family;  // index into kFamilies
+  int config;  // the family's tile configuration
   std::string name;
 };
 
@@ -101,20 +95,18 @@ class GemmConvOp final : public CudaOp {
   }
   Status set_tactic(int i) override {
     if (i < 0 || i >= tactic_count()) {
-      return Status(Code::kInvalidArgument, "convolution '" + name_ + "': no tactic " + std::to_string(i));
+      return Status(Code::kInvalidArgument, "convolution '" + p_.name + "': no tactic " + std::to_string(i));
     }
     tactic_ = i;
     return Status::ok();
   }
   int tactic() const override { return tactic_; }
   std::string signature() const override { return signature_; }
-  size_t workspace_bytes(int batch) const override {
-    return tactics_[tactic_].kind == Kind::kIm2col ? max_workspace_bytes(batch) : 0;
-  }
+  size_t workspace_bytes(int batch) const override { return family_workspace(tactics_[tactic_].family, batch); }
   size_t max_workspace_bytes(int batch) const override {
-    if (!im2col_ok_) return 0;
-    return static_cast<size_t>(std::min<int64_t>(batch, im2col_images_) * out_sp_[0] * out_sp_[1] * kc_pad_ *
-                               conv::math_bytes(math_));
+    size_t most = 0;
+    for (int f = 0; f < kFamilyCount; ++f) most = std::max(most, family_workspace(f, batch));
+    return most;
   }
 
  private:
@@ -128,37 +120,21 @@ class GemmConvOp final : public CudaOp {
   Status init_convolution(const CudaOpInit& init, Blobs* blobs);
   Status init_inner_product(const CudaOpInit& init, Blobs* blobs);
   Status check_places(const CudaOpInit& init) const;
-  Status upload_weights(const CudaOpInit& init, const Blob& w, bool transposed);
+  Status upload_weights(const Blob& w, bool transposed);
+  Status upload_family_weights(const conv::HostWeights& w);
   Status upload_epilogues(const CudaOpInit& init, const Blob& bias, const Blob* wscale);
-  Status choose_tactics(const CudaOpInit& init);
-  int default_tactic(const CudaOpInit& init) const;
-  /// The views the kernels read for one pair (InnerProduct over a kLinear input: [rows, K, 1, 1]).
-  Status problem_views(const View4& in, const View4& out, View4* pin, View4* pout) const;
-  GemmParams gemm_params(const View4& in, const View4& out, size_t pair) const;
-  DirectParams direct_params(const View4& in, const View4& out, size_t pair) const;
-  Status run_im2col(const View4& in, const View4& out, size_t pair, int config, const RunArgs& args) const;
-  Status upload_im2col(const std::vector<int8_t>* i8, const std::vector<__half>* f16);
-  conv::Epilogue epilogue(size_t pair) const;
+  Status choose_tactics();
+  Status add_family_tactics(int family);
+  void apply_forced_tactic();
+  int default_tactic() const;
+  std::string make_signature(bool inner_product) const;
+  size_t family_workspace(int family, int batch) const;
+  /// Checks a run's views against the node's shapes (the planner's places).
+  Status check_views(size_t pair, const View4& in, const View4& out) const;
 
-  std::string name_;
-  Math math_ = Math::kF32;
-  Activation activation_;
-  bool flatten_ = false;  // InnerProduct over a kLinear input
-  int64_t rows_ = 1;      // InnerProduct: rows per image (dimensions before `axis`)
-  // The convolution the kernels compute: `axes_` spatial axes (2 for View4 tensors: a 1-D
-  // convolution has a unit second axis).
-  int axes_ = 2;
-  std::vector<int64_t> in_sp_, out_sp_, kernel_, stride_, pad_, dil_;
-  int64_t cin_ = 0, cout_ = 0, groups_ = 1, cg_ = 0, ng_ = 0, cg_pad_ = 0, kvol_ = 1, ktot_ = 0;
-  size_t pairs_ = 0;
-  std::vector<Place> in_places_, out_places_;
-  DeviceBuffer weights_;  // [Cout][kvol][Cg_pad]
-  DeviceBuffer ktab_;     // SIMT: per 4 k, (r * dil_h, s * dil_w, c, 0)
-  DeviceBuffer epi_;      // float: bias [Cout]; INT8: per pair mul [Cout] then add [Cout]
-  // im2col (few input channels, one group, FP16 / INT8): rows of K = kvol * Cg values.
-  bool im2col_ok_ = false;
-  int64_t kc_pad_ = 0, im2col_images_ = 1;
-  DeviceBuffer im2col_weights_;  // [Cout][kc_pad], k = kpos * Cg + c
+  ConvProblem p_;
+  std::vector<bool> serves_;        // per family: eligible for this node
+  std::vector<DeviceBuffer> own_;   // per family: its own weight layout (may be empty)
   std::vector<Tactic> tactics_;
   int tactic_ = 0;
   std::string signature_;
@@ -166,9 +142,11 @@ class GemmConvOp final : public CudaOp {
 
 Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
   const OpInit& node = init.node;
-  name_ = node.node.name;
-  math_ = math_of(node.node.precision);
-  activation_ = node.node.activation;
+  p_.name = node.node.name;
+  p_.math = math_of(node.node.precision);
+  p_.activation = node.node.activation;
+  p_.device = init.device;
+  p_.max_batch = std::max(1, node.graph.max_batch);
   Status st = check_gemm_dtypes(node);
   if (!st.is_ok()) return st;
   Blobs blobs;
@@ -176,48 +154,44 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
   if (!st.is_ok()) return st;
   // Cg_pad: the group's channels rounded up to 16 bytes of the weight type (the tensor-core
   // chunk; a multiple of 4 for the SIMT groups of k).
-  cg_pad_ = round_up(cg_, 16 / conv::math_bytes(math_));
-  ktot_ = kvol_ * cg_pad_;
-  if (ktot_ > INT_MAX / 2 || cout_ > INT_MAX / 2 || cout_ * ktot_ > (int64_t{1} << 40)) {
-    return node.error("is too large for the cuda kernels (K = " + std::to_string(ktot_) + ")");
+  p_.cg_pad = round_up(p_.cg, 16 / conv::math_bytes(p_.math));
+  p_.ktot = p_.kvol * p_.cg_pad;
+  if (p_.ktot > INT_MAX / 2 || p_.cout > INT_MAX / 2 || p_.cout * p_.ktot > (int64_t{1} << 40)) {
+    return node.error("is too large for the cuda kernels (K = " + std::to_string(p_.ktot) + ")");
   }
   if (!(st = check_places(init)).is_ok()) return st;
-  // im2col pays where padding the channels to 16 bytes at least doubles the multiply-adds; its
-  // kernel reads each pixel's (at most 4) channels as one pack of a channels-last input.
-  im2col_ok_ = axes_ == 2 && !flatten_ && groups_ == 1 && (math_ == Math::kF16 || math_ == Math::kI8) &&
-               cg_ <= 4 && cg_pad_ >= 2 * cg_ && init.device.sm >= 80;
-  for (size_t i = 0; i < pairs_ && im2col_ok_; ++i) {
-    const Place& ip = init.in_place(i);
-    im2col_ok_ = ip.layout == Layout::kNHWC && ip.c_offset % 4 == 0 && ip.root_c % 4 == 0;
+  for (size_t i = 0; i < p_.pairs; ++i) {
+    p_.in_places.push_back(init.in_place(i));
+    p_.out_places.push_back(init.out_place(i));
   }
-  if (im2col_ok_) {
-    kc_pad_ = round_up(kvol_ * cg_, 16 / conv::math_bytes(math_));
-    const int64_t per_image = out_sp_[0] * out_sp_[1] * kc_pad_ * conv::math_bytes(math_);
-    im2col_images_ = std::max<int64_t>(1, kIm2colWorkspace / std::max<int64_t>(1, per_image));
-  }
-  if (!(st = upload_weights(init, *blobs.weights, blobs.transposed)).is_ok()) return st;
+  for (const ConvFamily* f : kFamilies) serves_.push_back(f->eligible(p_));
+  own_.resize(kFamilyCount);
+  if (!(st = upload_weights(*blobs.weights, blobs.transposed)).is_ok()) return st;
   if (!(st = upload_epilogues(init, *blobs.bias, blobs.wscale)).is_ok()) return st;
-  if (!(st = choose_tactics(init)).is_ok()) return st;
+  if (!(st = choose_tactics()).is_ok()) return st;
+  signature_ = make_signature(inner_product);
+  return set_tactic(default_tactic());
+}
 
-  std::string s = std::string(inner_product ? "InnerProduct" : "Convolution") + " " + math_label(math_) +
-                  (flatten_ ? " flat" : "") + " g" + std::to_string(groups_) + " c" + std::to_string(cin_) + " o" +
-                  std::to_string(cout_) + " in";
-  for (int64_t d : in_sp_) s += "x" + std::to_string(d);
+std::string GemmConvOp::make_signature(bool inner_product) const {
+  std::string s = std::string(inner_product ? "InnerProduct" : "Convolution") + " " + math_label(p_.math) +
+                  (p_.flatten ? " flat" : "") + " g" + std::to_string(p_.groups) + " c" + std::to_string(p_.cin) + " o" +
+                  std::to_string(p_.cout) + " in";
+  for (int64_t d : p_.in_sp) s += "x" + std::to_string(d);
   s += " k";
-  for (int64_t d : kernel_) s += "x" + std::to_string(d);
+  for (int64_t d : p_.kernel) s += "x" + std::to_string(d);
   s += " s";
-  for (int64_t d : stride_) s += "x" + std::to_string(d);
+  for (int64_t d : p_.stride) s += "x" + std::to_string(d);
   s += " p";
-  for (int64_t d : pad_) s += "x" + std::to_string(d);
+  for (int64_t d : p_.pad) s += "x" + std::to_string(d);
   s += " d";
-  for (int64_t d : dil_) s += "x" + std::to_string(d);
-  for (size_t i = 0; i < pairs_; ++i) {
-    s += std::string(" ") + layout_label(in_places_[i].layout) + "/" + elem_label(in_places_[i].elem) + "/" +
-         std::to_string(in_places_[i].root_c) + "+" + std::to_string(in_places_[i].c_offset) + "->" +
-         layout_label(out_places_[i].layout) + "/" + elem_label(out_places_[i].elem);
+  for (int64_t d : p_.dil) s += "x" + std::to_string(d);
+  for (size_t i = 0; i < p_.pairs; ++i) {
+    s += std::string(" ") + layout_label(p_.in_places[i].layout) + "/" + elem_label(p_.in_places[i].elem) + "/" +
+         std::to_string(p_.in_places[i].root_c) + "+" + std::to_string(p_.in_places[i].c_offset) + "->" +
+         layout_label(p_.out_places[i].layout) + "/" + elem_label(p_.out_places[i].elem);
   }
-  signature_ = s + " sm" + std::to_string(init.device.sm);
-  return set_tactic(default_tactic(init));
+  return s + " sm" + std::to_string(p_.device.sm);
 }
 
 Status GemmConvOp::init_convolution(const CudaOpInit& init, Blobs* blobs) {
@@ -225,40 +199,40 @@ Status GemmConvOp::init_convolution(const CudaOpInit& init, Blobs* blobs) {
   ConvGeometry geo;
   Status st = read_conv_geometry(node, false, &geo);
   if (!st.is_ok()) return st;
-  pairs_ = node.node.inputs.size();
-  cin_ = geo.channels_in;
-  cout_ = geo.channels_out;
-  groups_ = geo.group;
-  cg_ = cin_ / groups_;
-  ng_ = cout_ / groups_;
+  p_.pairs = node.node.inputs.size();
+  p_.cin = geo.channels_in;
+  p_.cout = geo.channels_out;
+  p_.groups = geo.group;
+  p_.cg = p_.cin / p_.groups;
+  p_.ng = p_.cout / p_.groups;
   const size_t axes = geo.kernel.size();
-  in_sp_ = geo.in;
-  out_sp_ = geo.out;
-  kernel_ = geo.kernel;
-  stride_ = geo.stride;
-  pad_ = geo.pad;
-  dil_ = geo.dilation;
+  p_.in_sp = geo.in;
+  p_.out_sp = geo.out;
+  p_.kernel = geo.kernel;
+  p_.stride = geo.stride;
+  p_.pad = geo.pad;
+  p_.dil = geo.dilation;
   if (axes == 1) {  // [C, L] is the View4 [C, L, 1]
-    in_sp_.push_back(1);
-    out_sp_.push_back(1);
-    kernel_.push_back(1);
-    stride_.push_back(1);
-    pad_.push_back(0);
-    dil_.push_back(1);
+    p_.in_sp.push_back(1);
+    p_.out_sp.push_back(1);
+    p_.kernel.push_back(1);
+    p_.stride.push_back(1);
+    p_.pad.push_back(0);
+    p_.dil.push_back(1);
   }
-  axes_ = static_cast<int>(in_sp_.size());
-  kvol_ = geo.kernel_volume;
+  p_.axes = static_cast<int>(p_.in_sp.size());
+  p_.kvol = geo.kernel_volume;
 
-  std::vector<int64_t> wdims{cout_, cg_};
+  std::vector<int64_t> wdims{p_.cout, p_.cg};
   wdims.insert(wdims.end(), geo.kernel.begin(), geo.kernel.end());
-  return find_gemm_blobs(node, wdims, cout_, &blobs->weights, &blobs->bias, &blobs->wscale);
+  return find_gemm_blobs(node, wdims, p_.cout, &blobs->weights, &blobs->bias, &blobs->wscale);
 }
 
 Status GemmConvOp::init_inner_product(const CudaOpInit& init, Blobs* blobs) {
   const OpInit& node = init.node;
   Status st = node.expect_io(1, 1);
   if (!st.is_ok()) return st;
-  pairs_ = 1;
+  p_.pairs = 1;
   const json::Value& attrs = node.node.attrs;
   int64_t axis = 1, input_size = -1, n = 0;
   bool transpose = false;
@@ -278,10 +252,10 @@ Status GemmConvOp::init_inner_product(const CudaOpInit& init, Blobs* blobs) {
   }
   int64_t k = 1;
   for (int64_t i = axis - 1; i < rank - 1; ++i) k *= in[i];
-  rows_ = 1;
+  p_.rows = 1;
   std::vector<int64_t> want;
   for (int64_t i = 0; i < axis - 1; ++i) {
-    rows_ *= in[i];
+    p_.rows *= in[i];
     want.push_back(in[i]);
   }
   want.push_back(n);
@@ -291,26 +265,26 @@ Status GemmConvOp::init_inner_product(const CudaOpInit& init, Blobs* blobs) {
   }
   if (node.output(0).dims != want) return node.error("output '" + node.output(0).name + "' has the wrong shape");
 
-  cout_ = n;
-  ng_ = n;
-  groups_ = 1;
+  p_.cout = n;
+  p_.ng = n;
+  p_.groups = 1;
   const Place& ip = init.in_place(0);
-  flatten_ = !(axis == 1 && in.size() <= 3 && ip.layout == Layout::kNHWC);
-  if (flatten_) {
-    cin_ = cg_ = k;
-    in_sp_ = out_sp_ = kernel_ = stride_ = dil_ = {1, 1};
-    pad_ = {0, 0};
-    kvol_ = 1;
+  p_.flatten = !(axis == 1 && in.size() <= 3 && ip.layout == Layout::kNHWC);
+  if (p_.flatten) {
+    p_.cin = p_.cg = k;
+    p_.in_sp = p_.out_sp = p_.kernel = p_.stride = p_.dil = {1, 1};
+    p_.pad = {0, 0};
+    p_.kvol = 1;
   } else {
     // The whole image is the kernel: [C], [C, H] and [C, H, W] are the View4 [C, H, W].
-    cin_ = cg_ = in[0];
-    in_sp_ = {in.size() > 1 ? in[1] : 1, in.size() > 2 ? in[2] : 1};
-    kernel_ = in_sp_;
-    out_sp_ = stride_ = dil_ = {1, 1};
-    pad_ = {0, 0};
-    kvol_ = in_sp_[0] * in_sp_[1];
+    p_.cin = p_.cg = in[0];
+    p_.in_sp = {in.size() > 1 ? in[1] : 1, in.size() > 2 ? in[2] : 1};
+    p_.kernel = p_.in_sp;
+    p_.out_sp = p_.stride = p_.dil = {1, 1};
+    p_.pad = {0, 0};
+    p_.kvol = p_.in_sp[0] * p_.in_sp[1];
   }
-  axes_ = 2;
+  p_.axes = 2;
 
   const std::vector<int64_t> wdims = transpose ? std::vector<int64_t>{k, n} : std::vector<int64_t>{n, k};
   blobs->transposed = transpose;
@@ -319,8 +293,8 @@ Status GemmConvOp::init_inner_product(const CudaOpInit& init, Blobs* blobs) {
 
 Status GemmConvOp::check_places(const CudaOpInit& init) const {
   const OpInit& node = init.node;
-  const Elem want_in = input_elem(math_);
-  for (size_t i = 0; i < pairs_; ++i) {
+  const Elem want_in = input_elem(p_.math);
+  for (size_t i = 0; i < p_.pairs; ++i) {
     const Place& ip = init.in_place(i);
     const Place& op = init.out_place(i);
     if (ip.elem != want_in) {
@@ -329,217 +303,137 @@ Status GemmConvOp::check_places(const CudaOpInit& init) const {
     }
     const bool int8_out = node.output(i).dtype == DType::kInt8;
     const bool out_ok = int8_out ? op.elem == Elem::kI8
-                                 : op.elem == Elem::kF32 || (op.elem == Elem::kF16 && math_ != Math::kI8);
+                                 : op.elem == Elem::kF32 || (op.elem == Elem::kF16 && p_.math != Math::kI8);
     if (!out_ok) {
       return node.error(std::string("output '") + node.output(i).name + "' cannot be stored as " + elem_label(op.elem));
     }
-    if (axes_ > 2 || flatten_) {
+    if (p_.axes > 2 || p_.flatten) {
       if (ip.layout != Layout::kLinear) {
         return node.error(std::string("input '") + node.input(i).name + "' must be kLinear for this form");
       }
     }
-    if (axes_ > 2 && op.layout != Layout::kLinear) {
+    if (p_.axes > 2 && op.layout != Layout::kLinear) {
       return node.error(std::string("output '") + node.output(i).name + "' must be kLinear for 3-D convolutions");
     }
-    if (flatten_ && rows_ > 1 && op.layout != Layout::kLinear) {
+    if (p_.flatten && p_.rows > 1 && op.layout != Layout::kLinear) {
       return node.error(std::string("output '") + node.output(i).name + "' must be kLinear (rows per image > 1)");
     }
   }
   return Status::ok();
 }
 
-Status GemmConvOp::upload_weights(const CudaOpInit& init, const Blob& w, bool transposed) {
-  const int64_t k_src = cg_ * kvol_;  // the blob's values per output channel
+Status GemmConvOp::upload_weights(const Blob& w, bool transposed) {
+  const int64_t k_src = p_.cg * p_.kvol;  // the blob's values per output channel
   // Value (co, c, kpos) of the blob: [Cout][Cg][kernel...], or InnerProduct [N][K] / [K][N] with
   // k = c * kvol + kpos (the (c, h, w) order of the flattened input).
   auto src_index = [&](int64_t co, int64_t c, int64_t kpos) {
-    const int64_t k = c * kvol_ + kpos;
-    return transposed ? k * cout_ + co : co * k_src + k;
+    const int64_t k = c * p_.kvol + kpos;
+    return transposed ? k * p_.cout + co : co * k_src + k;
   };
-  const size_t count = static_cast<size_t>(cout_ * ktot_);
-  Status st;
+  // The shared [Cout][kvol][Cg_pad] layout in the math's type, then each family's own from it.
+  auto upload = [&](auto zero, auto convert) {
+    std::vector<decltype(zero)> dst(static_cast<size_t>(p_.cout * p_.ktot), zero);
+    for (int64_t co = 0; co < p_.cout; ++co)
+      for (int64_t kp = 0; kp < p_.kvol; ++kp)
+        for (int64_t c = 0; c < p_.cg; ++c) dst[(co * p_.kvol + kp) * p_.cg_pad + c] = convert(src_index(co, c, kp));
+    Status st = p_.weights.upload(dst, p_.name + " weights");
+    if (!st.is_ok()) return st;
+    return upload_family_weights(conv::HostWeights{dst.data(), dst.size() * sizeof(zero)});
+  };
   try {
-    if (math_ == Math::kI8) {
-      std::vector<int8_t> dst(count, 0);
-      for (int64_t co = 0; co < cout_; ++co)
-        for (int64_t kp = 0; kp < kvol_; ++kp)
-          for (int64_t c = 0; c < cg_; ++c) dst[(co * kvol_ + kp) * cg_pad_ + c] = w.i8[src_index(co, c, kp)];
-      st = weights_.upload(dst, name_ + " weights");
-      if (st.is_ok() && im2col_ok_) st = upload_im2col(&dst, nullptr);
-    } else if (math_ == Math::kF16) {
-      std::vector<__half> dst(count, __float2half_rn(0.0f));
-      for (int64_t co = 0; co < cout_; ++co)
-        for (int64_t kp = 0; kp < kvol_; ++kp)
-          for (int64_t c = 0; c < cg_; ++c) dst[(co * kvol_ + kp) * cg_pad_ + c] = __float2half_rn(w.f32[src_index(co, c, kp)]);
-      st = weights_.upload(dst, name_ + " weights");
-      if (st.is_ok() && im2col_ok_) st = upload_im2col(nullptr, &dst);
-    } else {
-      std::vector<float> dst(count, 0.0f);
-      for (int64_t co = 0; co < cout_; ++co)
-        for (int64_t kp = 0; kp < kvol_; ++kp)
-          for (int64_t c = 0; c < cg_; ++c) dst[(co * kvol_ + kp) * cg_pad_ + c] = w.f32[src_index(co, c, kp)];
-      st = weights_.upload(dst, name_ + " weights");
+    if (p_.math == Math::kI8) return upload(int8_t{0}, [&](int64_t i) { return w.i8[i]; });
+    if (p_.math == Math::kF16) {
+      return upload(__float2half_rn(0.0f), [&](int64_t i) { return __float2half_rn(w.f32[i]); });
     }
-    if (!st.is_ok() || axes_ > 2) return st;
-    // The SIMT kernels' table of K groups (2-D form).
-    const int64_t s_ext = kernel_[1];
-    std::vector<int4> tab(static_cast<size_t>(ktot_ / 4));
-    for (int64_t k4 = 0; k4 < ktot_ / 4; ++k4) {
-      const int64_t k = 4 * k4;
-      const int64_t rs = k / cg_pad_;
-      tab[k4] = make_int4(static_cast<int>(rs / s_ext * dil_[0]), static_cast<int>(rs % s_ext * dil_[1]),
-                          static_cast<int>(k % cg_pad_), 0);
-    }
-    return ktab_.upload(tab, name_ + " K table");
+    return upload(0.0f, [&](int64_t i) { return w.f32[i]; });
   } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "convolution '" + name_ + "': out of host memory preparing weights");
+    return Status(Code::kOutOfMemory, "convolution '" + p_.name + "': out of host memory preparing weights");
   }
 }
 
-Status GemmConvOp::upload_im2col(const std::vector<int8_t>* i8, const std::vector<__half>* f16) {
-  // From the padded [Cout][kvol][Cg_pad] copy: row co holds (kpos, c) at kpos * Cg + c.
-  auto repack = [&](const auto& src, auto zero) {
-    std::vector<decltype(zero)> dst(static_cast<size_t>(cout_ * kc_pad_), zero);
-    for (int64_t co = 0; co < cout_; ++co)
-      for (int64_t kp = 0; kp < kvol_; ++kp)
-        for (int64_t c = 0; c < cg_; ++c) dst[co * kc_pad_ + kp * cg_ + c] = src[(co * kvol_ + kp) * cg_pad_ + c];
-    return dst;
-  };
-  return i8 != nullptr ? im2col_weights_.upload(repack(*i8, int8_t{0}), name_ + " im2col weights")
-                       : im2col_weights_.upload(repack(*f16, __float2half_rn(0.0f)), name_ + " im2col weights");
-}
-
-Status GemmConvOp::run_im2col(const View4& in, const View4& out, size_t pair, int config, const RunArgs& args) const {
-  const int64_t eb = conv::math_bytes(math_);
-  const int64_t pq = static_cast<int64_t>(out.h) * out.w;
-  for (int n0 = 0; n0 < in.n; n0 += static_cast<int>(im2col_images_)) {
-    const int nb = static_cast<int>(std::min<int64_t>(im2col_images_, in.n - n0));
-    // The rows of images [n0, n0 + nb), then those rows as a channels-last [nb, kc_pad, P, Q]
-    // input of a 1x1 convolution.
-    View4 i = in;
-    i.data = static_cast<char*>(in.data) + n0 * in.sn * eb;
-    i.n = nb;
-    View4 o = out;
-    o.data = static_cast<char*>(out.data) + n0 * out.sn * elem_bytes(out.elem);
-    o.n = nb;
-    GemmParams p = gemm_params(i, o, pair);
-    Status st = conv::im2col_launch(math_, p, static_cast<int>(kc_pad_), args.workspace, args.stream);
-    if (!st.is_ok()) return st;
-    p.in = args.workspace;
-    p.in_sw = kc_pad_;
-    p.in_sh = out.w * kc_pad_;
-    p.in_sn = pq * kc_pad_;
-    p.in_sc = 1;
-    p.H = out.h;
-    p.W = out.w;
-    p.R = p.S = 1;
-    p.stride_h = p.stride_w = 1;
-    p.pad_h = p.pad_w = 0;
-    p.dil_h = p.dil_w = 1;
-    p.Cg = p.Cg_pad = p.Ktot = static_cast<int>(kc_pad_);
-    p.weights = im2col_weights_.get();
-    st = conv::mma_launch(math_, config, p, args.stream);
+Status GemmConvOp::upload_family_weights(const conv::HostWeights& w) {
+  for (int f = 0; f < kFamilyCount; ++f) {
+    if (!serves_[f] || kFamilies[f]->prepare_weights == nullptr) continue;
+    Status st = kFamilies[f]->prepare_weights(p_, w, &own_[f]);
     if (!st.is_ok()) return st;
   }
   return Status::ok();
 }
 
 Status GemmConvOp::upload_epilogues(const CudaOpInit& init, const Blob& bias, const Blob* wscale) {
-  if (math_ != Math::kI8) return epi_.upload(bias.f32, name_ + " bias");
+  if (p_.math != Math::kI8) return p_.epi.upload(bias.f32, p_.name + " bias");
   std::vector<float> all;
-  for (size_t i = 0; i < pairs_; ++i) {
+  for (size_t i = 0; i < p_.pairs; ++i) {
     std::vector<float> mul, add;
     int8_multipliers(init.node.input(i).scale, wscale->f32, bias.f32, init.node.output(i), &mul, &add);
     all.insert(all.end(), mul.begin(), mul.end());
     all.insert(all.end(), add.begin(), add.end());
   }
-  return epi_.upload(all, name_ + " INT8 multipliers");
+  return p_.epi.upload(all, p_.name + " INT8 multipliers");
 }
 
-Status GemmConvOp::choose_tactics(const CudaOpInit& init) {
-  const DeviceProps& dev = init.device;
-  in_places_.clear();
-  out_places_.clear();
-  for (size_t i = 0; i < pairs_; ++i) {
-    in_places_.push_back(init.in_place(i));
-    out_places_.push_back(init.out_place(i));
-  }
-  int max_out_eb = 1;
-  for (const Place& p : out_places_) max_out_eb = std::max(max_out_eb, elem_bytes(p.elem));
-  const size_t smem_limit = std::max(dev.shared_per_block_optin, kDefaultSmem);
+Status GemmConvOp::choose_tactics() {
   tactics_.clear();
-
-  // Tensor cores: sm_80+, a tensor-core arithmetic, every input channels-contiguous with 16-byte
-  // chunks (judged on views at an aligned base address; run() checks the real ones).
-  bool mma_ok = axes_ == 2 && math_ != Math::kF32 && dev.sm >= 80;
-  for (size_t i = 0; i < pairs_ && mma_ok; ++i) {
-    const View4 nominal = in_places_[i].view(reinterpret_cast<void*>(uintptr_t{256}), 1);
-    View4 in, out;
-    const View4 nominal_out = out_places_[i].view(reinterpret_cast<void*>(uintptr_t{256}), 1);
-    mma_ok = problem_views(nominal, nominal_out, &in, &out).is_ok() &&
-             channel_vectors_ok(in, 16 / conv::math_bytes(math_), cg_, groups_);
-  }
-  // Lists a family's tiles whose shared memory fits the device. A kernel's shared-memory limit is
-  // process-wide, so every op raises it to the same value (what a float32 output, the largest
-  // staging, needs, capped by the device) and ops never lower it under one another.
-  auto add_tiles = [&](Kind kind, int count, auto smem_of, auto prepare, const std::string& prefix, bool stages) {
-    for (int c = 0; c < count; ++c) {
-      if ((kind == Kind::kMma || kind == Kind::kIm2col) && !conv::mma_config_offered(math_, c)) continue;
-      if (smem_of(c, max_out_eb) > smem_limit) continue;
-      const size_t most = std::min(smem_of(c, 4), smem_limit);
-      if (most > kDefaultSmem) {
-        Status st = prepare(c, most);
-        if (!st.is_ok()) return st;
-      }
-      const TileConfig t = kind == Kind::kSimt ? conv::simt_config(math_, c) : conv::mma_config(math_, c);
-      tactics_.push_back({kind, c,
-                          prefix + "_" + std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) +
-                              (stages ? "_s" + std::to_string(t.stages) : std::string())});
-    }
-    return Status::ok();
-  };
-  Status st;
-  if (mma_ok) {
-    st = add_tiles(
-        Kind::kMma, conv::mma_config_count(), [](int c, int eb) { return conv::mma_smem_bytes(c, eb); },
-        [&](int c, size_t smem) { return conv::mma_prepare(math_, c, smem); }, std::string("mma_") + math_label(math_),
-        true);
+  for (int f = 0; f < kFamilyCount; ++f) {
+    if (!serves_[f]) continue;
+    Status st = add_family_tactics(f);
     if (!st.is_ok()) return st;
   }
-  if (mma_ok && im2col_ok_) {
-    st = add_tiles(
-        Kind::kIm2col, conv::mma_config_count(), [](int c, int eb) { return conv::mma_smem_bytes(c, eb); },
-        [&](int c, size_t smem) { return conv::mma_prepare(math_, c, smem); },
-        std::string("im2col_mma_") + math_label(math_), true);
-    if (!st.is_ok()) return st;
-  }
-  // SIMT implicit GEMM: any 2-D view. Listed for FP32, for INT8 (DP4A, next to the tensor cores)
-  // and for TF32 / FP16 where the tensor cores are not available.
-  if (axes_ == 2 && (math_ == Math::kF32 || math_ == Math::kI8 || !mma_ok)) {
-    st = add_tiles(
-        Kind::kSimt, conv::simt_config_count(), [&](int c, int eb) { return conv::simt_smem_bytes(math_, c, eb); },
-        [&](int c, size_t smem) { return conv::simt_prepare(math_, c, smem); },
-        math_ == Math::kI8 ? std::string("dp4a") : std::string("simt_") + math_label(math_), false);
-    if (!st.is_ok()) return st;
-  }
-  tactics_.push_back({Kind::kDirect, 0, "direct"});
+  apply_forced_tactic();
   return Status::ok();
 }
 
-int GemmConvOp::default_tactic(const CudaOpInit& init) const {
-  // The fastest kind present (tensor cores, then SIMT), and within it the tile with the least
+// Lists a family's tiles whose shared memory fits the device. A kernel's shared-memory limit is
+// process-wide, so every op raises it to the same value (what a float32 output, the largest
+// staging, needs, capped by the device) and ops never lower it under one another.
+Status GemmConvOp::add_family_tactics(int family) {
+  const ConvFamily& f = *kFamilies[family];
+  int max_out_eb = 1;
+  for (const Place& p : p_.out_places) max_out_eb = std::max(max_out_eb, elem_bytes(p.elem));
+  const size_t smem_limit = std::max(p_.device.shared_per_block_optin, kDefaultSmem);
+  for (int c = 0; c < f.configs(); ++c) {
+    if (f.offered != nullptr && !f.offered(p_.math, c)) continue;
+    if (f.smem_bytes != nullptr) {
+      if (f.smem_bytes(p_.math, c, max_out_eb) > smem_limit) continue;
+      const size_t most = std::min(f.smem_bytes(p_.math, c, 4), smem_limit);
+      if (most > kDefaultSmem) {
+        Status st = f.prepare(p_.math, c, most);
+        if (!st.is_ok()) return st;
+      }
+    }
+    tactics_.push_back({family, c, f.tactic_name(p_.math, c)});
+  }
+  return Status::ok();
+}
+
+void GemmConvOp::apply_forced_tactic() {
+  const char* forced = std::getenv("TRTN_CUDA_FORCE_TACTIC");
+  if (forced == nullptr || *forced == '\0') return;
+  const std::string want(forced);
+  for (size_t i = 0; i < tactics_.size(); ++i) {
+    const bool match = want[0] == '#' ? want.substr(1) == std::to_string(i) : want == tactics_[i].name;
+    if (match) {
+      tactics_ = {tactics_[i]};
+      return;
+    }
+  }
+}
+
+int GemmConvOp::default_tactic() const {
+  // The first family present (the table's preference), and within it the tile with the least
   // estimated time at the engine's largest batch: waves of CTAs over the multiprocessors, each
-  // wave costing its tiles' area (the K loop is the same for every tile).
-  const Kind kind = tactics_.front().kind;
-  const int sms = std::max(1, init.device.multiprocessors);
-  const int64_t m = static_cast<int64_t>(std::max(1, init.node.graph.max_batch)) * rows_ * out_sp_[0] * out_sp_[1];
+  // wave costing its tiles' area (the K loop is the same for every tile). An untiled family's
+  // first tactic, the last one listed, stands when no tile competes.
+  const int family = tactics_.front().family;
+  const int sms = std::max(1, p_.device.multiprocessors);
+  const int64_t m = static_cast<int64_t>(p_.max_batch) * p_.rows * p_.out_sp[0] * p_.out_sp[1];
   int best = static_cast<int>(tactics_.size()) - 1;
   double best_cost = 0;
   for (size_t i = 0; i < tactics_.size(); ++i) {
     const Tactic& t = tactics_[i];
-    if (t.kind != kind || kind == Kind::kDirect) continue;
-    const TileConfig c = kind == Kind::kSimt ? conv::simt_config(math_, t.config) : conv::mma_config(math_, t.config);
-    const int64_t ctas = ceil_div(m, c.bm) * ceil_div(ng_, c.bn) * groups_;
+    TileConfig c;
+    if (t.family != family || !kFamilies[family]->tile(p_.math, t.config, &c)) continue;
+    const int64_t ctas = ceil_div(m, c.bm) * ceil_div(p_.ng, c.bn) * p_.groups;
     const double cost = static_cast<double>(ceil_div(ctas, sms)) * c.bm * c.bn;
     if (best == static_cast<int>(tactics_.size()) - 1 || cost < best_cost) {
       best = static_cast<int>(i);
@@ -549,50 +443,63 @@ int GemmConvOp::default_tactic(const CudaOpInit& init) const {
   return best;
 }
 
-Status GemmConvOp::problem_views(const View4& in, const View4& out, View4* pin, View4* pout) const {
+size_t GemmConvOp::family_workspace(int family, int batch) const {
+  const ConvFamily& f = *kFamilies[family];
+  return serves_[family] && f.workspace_bytes != nullptr ? f.workspace_bytes(p_, batch) : 0;
+}
+
+}  // namespace
+
+namespace conv {
+namespace {
+
+/// The epilogue of one pair: its bias or INT8 multipliers, the fused activation.
+Epilogue epilogue(const ConvProblem& p, size_t pair) {
+  Epilogue e;
+  const float* base = p.epi.as<float>();
+  if (p.math == Math::kI8) {
+    e.mul = base + 2 * pair * p.cout;
+    e.add = e.mul + p.cout;
+  } else {
+    e.add = base;
+  }
+  e.relu = p.activation.relu ? 1 : 0;
+  e.slope = p.activation.negative_slope;
+  e.round_half = p.math == Math::kF16 ? 1 : 0;
+  return e;
+}
+
+}  // namespace
+
+Status problem_views(const ConvProblem& p, const View4& in, const View4& out, View4* pin, View4* pout) {
   *pin = in;
   *pout = out;
-  if (!flatten_) return Status::ok();
+  if (!p.flatten) return Status::ok();
   // InnerProduct over a kLinear input: each row is K contiguous values, a pixel of K channels.
-  if (!image_contiguous(in) || (rows_ > 1 && (in.sn != in.image_volume() || !out.dense_nchw()))) {
-    return Status(Code::kInternal, "inner product '" + name_ + "': input or output view is not contiguous");
+  if (!image_contiguous(in) || (p.rows > 1 && (in.sn != in.image_volume() || !out.dense_nchw()))) {
+    return Status(Code::kInternal, "inner product '" + p.name + "': input or output view is not contiguous");
   }
-  const int64_t n = static_cast<int64_t>(in.n) * rows_;
-  if (n > INT_MAX) return Status(Code::kInvalidArgument, "inner product '" + name_ + "': too many rows");
+  const int64_t n = static_cast<int64_t>(in.n) * p.rows;
+  if (n > INT_MAX) return Status(Code::kInvalidArgument, "inner product '" + p.name + "': too many rows");
   pin->n = static_cast<int32_t>(n);
-  pin->c = static_cast<int32_t>(cin_);
+  pin->c = static_cast<int32_t>(p.cin);
   pin->h = pin->w = 1;
   pin->c_write = pin->c;
-  pin->sn = rows_ > 1 ? cin_ : in.sn;
+  pin->sn = p.rows > 1 ? p.cin : in.sn;
   pin->sc = 1;
   pin->sh = pin->sw = 0;
-  if (rows_ > 1) {
+  if (p.rows > 1) {
     pout->n = static_cast<int32_t>(n);
-    pout->c = pout->c_write = static_cast<int32_t>(cout_);
+    pout->c = pout->c_write = static_cast<int32_t>(p.cout);
     pout->h = pout->w = 1;
-    pout->sn = cout_;
+    pout->sn = p.cout;
     pout->sc = 1;
     pout->sh = pout->sw = 0;
   }
   return Status::ok();
 }
 
-conv::Epilogue GemmConvOp::epilogue(size_t pair) const {
-  conv::Epilogue e;
-  const float* base = epi_.as<float>();
-  if (math_ == Math::kI8) {
-    e.mul = base + 2 * pair * cout_;
-    e.add = e.mul + cout_;
-  } else {
-    e.add = base;
-  }
-  e.relu = activation_.relu ? 1 : 0;
-  e.slope = activation_.negative_slope;
-  e.round_half = math_ == Math::kF16 ? 1 : 0;
-  return e;
-}
-
-GemmParams GemmConvOp::gemm_params(const View4& in, const View4& out, size_t pair) const {
+GemmParams gemm_params(const ConvProblem& pr, const View4& in, const View4& out, size_t pair) {
   GemmParams p;
   p.in = in.data;
   p.in_sn = in.sn;
@@ -604,26 +511,25 @@ GemmParams GemmConvOp::gemm_params(const View4& in, const View4& out, size_t pai
   p.P = out.h;
   p.Q = out.w;
   p.M = static_cast<int>(static_cast<int64_t>(in.n) * out.h * out.w);
-  p.R = static_cast<int>(kernel_[0]);
-  p.S = static_cast<int>(kernel_[1]);
-  p.stride_h = static_cast<int>(stride_[0]);
-  p.stride_w = static_cast<int>(stride_[1]);
-  p.pad_h = static_cast<int>(pad_[0]);
-  p.pad_w = static_cast<int>(pad_[1]);
-  p.dil_h = static_cast<int>(dil_[0]);
-  p.dil_w = static_cast<int>(dil_[1]);
-  p.G = static_cast<int>(groups_);
-  p.Cg = static_cast<int>(cg_);
-  p.Ng = static_cast<int>(ng_);
-  p.Cg_pad = static_cast<int>(cg_pad_);
-  p.Ktot = static_cast<int>(ktot_);
-  p.weights = weights_.get();
-  p.ktab = ktab_.as<const int4>();
-  p.K4 = static_cast<int>(ktot_ / 4);
-  p.vec_in = channel_vectors_ok(in, 4, cg_, groups_) ? 1 : 0;
+  p.R = static_cast<int>(pr.kernel[0]);
+  p.S = static_cast<int>(pr.kernel[1]);
+  p.stride_h = static_cast<int>(pr.stride[0]);
+  p.stride_w = static_cast<int>(pr.stride[1]);
+  p.pad_h = static_cast<int>(pr.pad[0]);
+  p.pad_w = static_cast<int>(pr.pad[1]);
+  p.dil_h = static_cast<int>(pr.dil[0]);
+  p.dil_w = static_cast<int>(pr.dil[1]);
+  p.G = static_cast<int>(pr.groups);
+  p.Cg = static_cast<int>(pr.cg);
+  p.Ng = static_cast<int>(pr.ng);
+  p.Cg_pad = static_cast<int>(pr.cg_pad);
+  p.Ktot = static_cast<int>(pr.ktot);
+  p.weights = pr.weights.get();
+  p.K4 = static_cast<int>(pr.ktot / 4);
+  p.vec_in = channel_vectors_ok(in, 4, pr.cg, pr.groups) ? 1 : 0;
   p.m_fastest = p.vec_in ? 0 : 1;
-  p.round_tf32 = math_ == Math::kTF32 ? 1 : 0;
-  p.epi = epilogue(pair);
+  p.round_tf32 = pr.math == Math::kTF32 ? 1 : 0;
+  p.epi = epilogue(pr, pair);
   p.out = out.data;
   p.out_elem = out.elem;
   p.out_eb = elem_bytes(out.elem);
@@ -639,9 +545,9 @@ GemmParams GemmConvOp::gemm_params(const View4& in, const View4& out, size_t pai
   return p;
 }
 
-DirectParams GemmConvOp::direct_params(const View4& in, const View4& out, size_t pair) const {
+DirectParams direct_params(const ConvProblem& pr, const View4& in, const View4& out, size_t pair) {
   DirectParams p;
-  p.axes = axes_;
+  p.axes = pr.axes;
   p.in = in.data;
   p.in_sn = in.sn;
   p.out = out.data;
@@ -650,7 +556,7 @@ DirectParams GemmConvOp::direct_params(const View4& in, const View4& out, size_t
   p.out_sn = out.sn;
   p.batch = in.n;
   p.c_write = out.c_write;
-  if (axes_ == 2) {
+  if (pr.axes == 2) {
     p.in_sc = in.sc;
     p.out_sc = out.sc;
     p.in_stride[0] = in.sh;
@@ -660,80 +566,85 @@ DirectParams GemmConvOp::direct_params(const View4& in, const View4& out, size_t
   } else {
     // Whole kLinear tensors: dense (c, spatial...) per image.
     int64_t is = 1, os = 1;
-    for (int a = axes_ - 1; a >= 0; --a) {
+    for (int a = pr.axes - 1; a >= 0; --a) {
       p.in_stride[a] = is;
       p.out_stride[a] = os;
-      is *= in_sp_[a];
-      os *= out_sp_[a];
+      is *= pr.in_sp[a];
+      os *= pr.out_sp[a];
     }
     p.in_sc = is;
     p.out_sc = os;
   }
-  for (int a = 0; a < axes_; ++a) {
-    p.in_dims[a] = static_cast<int>(a < 2 && axes_ == 2 ? (a == 0 ? in.h : in.w) : in_sp_[a]);
-    p.out_dims[a] = static_cast<int>(a < 2 && axes_ == 2 ? (a == 0 ? out.h : out.w) : out_sp_[a]);
-    p.kernel[a] = static_cast<int>(kernel_[a]);
-    p.stride[a] = static_cast<int>(stride_[a]);
-    p.pad[a] = static_cast<int>(pad_[a]);
-    p.dil[a] = static_cast<int>(dil_[a]);
+  for (int a = 0; a < pr.axes; ++a) {
+    p.in_dims[a] = static_cast<int>(a < 2 && pr.axes == 2 ? (a == 0 ? in.h : in.w) : pr.in_sp[a]);
+    p.out_dims[a] = static_cast<int>(a < 2 && pr.axes == 2 ? (a == 0 ? out.h : out.w) : pr.out_sp[a]);
+    p.kernel[a] = static_cast<int>(pr.kernel[a]);
+    p.stride[a] = static_cast<int>(pr.stride[a]);
+    p.pad[a] = static_cast<int>(pr.pad[a]);
+    p.dil[a] = static_cast<int>(pr.dil[a]);
   }
   p.out_vol = 1;
-  for (int a = 0; a < axes_; ++a) p.out_vol *= p.out_dims[a];
-  p.G = static_cast<int>(groups_);
-  p.Cg = static_cast<int>(cg_);
-  p.Ng = static_cast<int>(ng_);
-  p.Cout = static_cast<int>(cout_);
-  p.Cg_pad = static_cast<int>(cg_pad_);
-  p.kvol = static_cast<int>(kvol_);
-  p.weights = weights_.get();
-  p.round_tf32 = math_ == Math::kTF32 ? 1 : 0;
-  p.epi = epilogue(pair);
+  for (int a = 0; a < pr.axes; ++a) p.out_vol *= p.out_dims[a];
+  p.G = static_cast<int>(pr.groups);
+  p.Cg = static_cast<int>(pr.cg);
+  p.Ng = static_cast<int>(pr.ng);
+  p.Cout = static_cast<int>(pr.cout);
+  p.Cg_pad = static_cast<int>(pr.cg_pad);
+  p.kvol = static_cast<int>(pr.kvol);
+  p.weights = pr.weights.get();
+  p.round_tf32 = pr.math == Math::kTF32 ? 1 : 0;
+  p.epi = epilogue(pr, pair);
   return p;
 }
 
+}  // namespace conv
+
+namespace {
+
+Status GemmConvOp::check_views(size_t pair, const View4& in, const View4& out) const {
+  bool shapes_ok = in.c == p_.cin && out.c == p_.cout && out.c_write >= out.c && in.n == out.n &&
+                   in.elem == input_elem(p_.math) && out.elem == p_.out_places[pair].elem;
+  if (p_.axes == 2) {
+    shapes_ok = shapes_ok && in.h == p_.in_sp[0] && in.w == p_.in_sp[1] && out.h == p_.out_sp[0] && out.w == p_.out_sp[1];
+  } else {
+    int64_t iv = 1, ov = 1;
+    for (int a = 0; a < p_.axes; ++a) {
+      iv *= p_.in_sp[a];
+      ov *= p_.out_sp[a];
+    }
+    shapes_ok = shapes_ok && image_contiguous(in) && image_contiguous(out) &&
+                static_cast<int64_t>(in.h) * in.w == iv && static_cast<int64_t>(out.h) * out.w == ov &&
+                out.c_write == out.c;
+  }
+  if (!shapes_ok) return Status(Code::kInternal, "convolution '" + p_.name + "': views do not match the node's shapes");
+  if (p_.axes == 2 && static_cast<int64_t>(in.n) * out.h * out.w > INT_MAX - 256) {
+    return Status(Code::kInvalidArgument, "convolution '" + p_.name + "': too many output pixels for one launch");
+  }
+  return Status::ok();
+}
+
 Status GemmConvOp::run(const RunArgs& args) const {
-  if (args.in.size() != pairs_ || args.out.size() != pairs_ || args.batch < 1) {
-    return Status(Code::kInvalidArgument, "convolution '" + name_ + "': bad buffers or batch");
+  if (args.in.size() != p_.pairs || args.out.size() != p_.pairs || args.batch < 1) {
+    return Status(Code::kInvalidArgument, "convolution '" + p_.name + "': bad buffers or batch");
   }
   const Tactic& tactic = tactics_[tactic_];
-  for (size_t i = 0; i < pairs_; ++i) {
-    View4 in, out;
-    Status st = problem_views(args.in[i], args.out[i], &in, &out);
+  for (size_t i = 0; i < p_.pairs; ++i) {
+    ConvCall call;
+    Status st = conv::problem_views(p_, args.in[i], args.out[i], &call.in, &call.out);
     if (!st.is_ok()) return st;
-    // The views must be the node's shapes (the planner's places); catch a mismatch here rather
-    // than read out of bounds.
-    bool shapes_ok = in.c == cin_ && out.c == cout_ && out.c_write >= out.c && in.n == out.n &&
-                     in.elem == input_elem(math_) && out.elem == out_places_[i].elem;
-    if (axes_ == 2) {
-      shapes_ok = shapes_ok && in.h == in_sp_[0] && in.w == in_sp_[1] && out.h == out_sp_[0] && out.w == out_sp_[1];
-    } else {
-      int64_t iv = 1, ov = 1;
-      for (int a = 0; a < axes_; ++a) {
-        iv *= in_sp_[a];
-        ov *= out_sp_[a];
-      }
-      shapes_ok = shapes_ok && image_contiguous(in) && image_contiguous(out) &&
-                  static_cast<int64_t>(in.h) * in.w == iv && static_cast<int64_t>(out.h) * out.w == ov &&
-                  out.c_write == out.c;
+    // Catch a mismatch with the planner's places here rather than read out of bounds.
+    if (!(st = check_views(i, call.in, call.out)).is_ok()) return st;
+    call.pair = i;
+    call.workspace = args.workspace;
+    call.stream = args.stream;
+    int family = tactic.family;
+    if (!kFamilies[family]->accepts(p_, call)) {
+      // The last family, for a pair whose real view breaks what the chosen tactic needs (never
+      // expected: the places were checked at init).
+      family = kFamilyCount - 1;
     }
-    if (!shapes_ok) return Status(Code::kInternal, "convolution '" + name_ + "': views do not match the node's shapes");
-    if (axes_ == 2 && static_cast<int64_t>(in.n) * out.h * out.w > INT_MAX - 256) {
-      return Status(Code::kInvalidArgument, "convolution '" + name_ + "': too many output pixels for one launch");
-    }
-
-    if (tactic.kind == Kind::kMma && channel_vectors_ok(in, 16 / conv::math_bytes(math_), cg_, groups_)) {
-      st = conv::mma_launch(math_, tactic.config, gemm_params(in, out, i), args.stream);
-    } else if (tactic.kind == Kind::kIm2col && args.workspace != nullptr && in.sc == 1 &&
-               reinterpret_cast<uintptr_t>(in.data) % (4 * conv::math_bytes(math_)) == 0 && in.sn % 4 == 0 &&
-               in.sh % 4 == 0 && in.sw % 4 == 0) {
-      st = run_im2col(in, out, i, tactic.config, args);
-    } else if (tactic.kind == Kind::kSimt) {
-      st = conv::simt_launch(math_, tactic.config, gemm_params(in, out, i), args.stream);
-    } else {
-      // The direct kernel, also for a pair whose real view breaks what the tensor-core tactic
-      // was chosen for (never expected: the places were checked at init).
-      st = conv::direct_launch(math_, direct_params(in, out, i), args.stream);
-    }
+    call.own = own_[family].get();
+    st = kFamilies[family]->launch(p_, call, family == tactic.family ? tactic.config : 0);
     if (!st.is_ok()) return st;
   }
   return Status::ok();

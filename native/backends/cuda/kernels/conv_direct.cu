@@ -4,9 +4,10 @@
 // the only kernel for 3-D and larger convolutions; slow but simple.
 #include <cuda_fp16.h>
 
-#include <algorithm>
+#include <string>
 
 #include "backends/cuda/kernels/conv_device.cuh"
+#include "backends/cuda/kernels/conv_family.h"
 
 namespace trtn::cuda::conv {
 namespace {
@@ -116,90 +117,39 @@ Status launch_typed(const DirectParams& p, cudaStream_t stream) {
   return TRTN_CUDA_STATUS(cudaGetLastError());
 }
 
-/// One thread per 16-byte chunk of an im2col row. The input is channels-last with C <= 4 channels
-/// per pixel readable as one 4-element pack, so each pixel the chunk touches is loaded once (a
-/// 16-byte chunk of 3-channel taps spans at most 7 pixels), and (r, s, c) is counted, not looked up.
-template <typename T>
-__global__ void __launch_bounds__(256) im2col_kernel(const GemmParams p, int k_pad, void* rows) {
-  constexpr int kCe = 16 / static_cast<int>(sizeof(T));
-  struct alignas(4 * sizeof(T)) Pixel {
-    T v[4];
-  };
-  const T* in = static_cast<const T*>(p.in);
-  const int chunks = k_pad / kCe;
-  const int pq = p.P * p.Q;
-  const int C = p.Cg, S = p.S, K = p.R * p.S * p.Cg;
-  const int64_t total = static_cast<int64_t>(p.M) * chunks;
-  TRTN_GRID_LOOP(i, total) {
-    const int m = static_cast<int>(i / chunks);
-    const int k0 = static_cast<int>(i - static_cast<int64_t>(m) * chunks) * kCe;
-    const int img = m / pq;
-    const int rest = m - img * pq;
-    const int oh = rest / p.Q;
-    const int ow = rest - oh * p.Q;
-    const int h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
-    const T* base = in + img * p.in_sn;
-    uint4 pack = make_uint4(0, 0, 0, 0);
-    T* v = reinterpret_cast<T*>(&pack);
-    // The first element's tap (r, s) and channel c, then counted forward.
-    int kp = k0 / C;
-    int c = k0 - kp * C;
-    int r = kp / S;
-    int s = kp - r * S;
-    Pixel px{};
-    bool loaded = false;
-#pragma unroll
-    for (int e = 0; e < kCe; ++e) {
-      if (k0 + e < K) {
-        if (!loaded) {
-          const int h = h0 + r * p.dil_h, w = w0 + s * p.dil_w;
-          const bool ok = static_cast<unsigned>(h) < static_cast<unsigned>(p.H) &&
-                          static_cast<unsigned>(w) < static_cast<unsigned>(p.W);
-          if (ok) {
-            px = *reinterpret_cast<const Pixel*>(base + h * p.in_sh + w * p.in_sw);
-          } else {
-            px = Pixel{};
-          }
-          loaded = true;
-        }
-        // (A select, not px.v[c]: a runtime index would put the pixel in local memory.)
-        v[e] = c == 0 ? px.v[0] : c == 1 ? px.v[1] : c == 2 ? px.v[2] : px.v[3];
-        if (++c == C) {
-          c = 0;
-          loaded = false;
-          if (++s == S) {
-            s = 0;
-            ++r;
-          }
-        }
-      }
-    }
-    reinterpret_cast<uint4*>(rows)[i] = pack;
+int direct_configs() { return 1; }
+
+bool direct_eligible(const ConvProblem& /*p*/) { return true; }
+
+bool direct_tile(Math /*math*/, int /*i*/, TileConfig* /*t*/) { return false; }
+
+std::string direct_tactic_name(Math /*math*/, int /*i*/) { return "direct"; }
+
+bool direct_accepts(const ConvProblem& /*p*/, const ConvCall& /*call*/) { return true; }
+
+Status direct_launch(const ConvProblem& pr, const ConvCall& call, int /*i*/) {
+  const DirectParams p = direct_params(pr, call.in, call.out, call.pair);
+  switch (pr.math) {
+    case Math::kF16: return launch_typed<__half, float>(p, call.stream);
+    case Math::kI8: return launch_typed<int8_t, int>(p, call.stream);
+    default: return launch_typed<float, float>(p, call.stream);  // kF32, kTF32 (p.round_tf32)
   }
 }
 
 }  // namespace
 
-Status im2col_launch(Math math, const GemmParams& p, int k_pad, void* rows, cudaStream_t stream) {
-  const int eb = math_bytes(math);
-  const int64_t chunks = static_cast<int64_t>(p.M) * (k_pad * eb / 16);
-  const unsigned grid = static_cast<unsigned>(std::min<int64_t>((chunks + 255) / 256, 65535LL * 8));
-  if (math == Math::kI8) {
-    im2col_kernel<int8_t><<<grid, 256, 0, stream>>>(p, k_pad, rows);
-  } else if (math == Math::kF16) {
-    im2col_kernel<__half><<<grid, 256, 0, stream>>>(p, k_pad, rows);
-  } else {
-    im2col_kernel<float><<<grid, 256, 0, stream>>>(p, k_pad, rows);
-  }
-  return TRTN_CUDA_STATUS(cudaGetLastError());
-}
-
-Status direct_launch(Math math, const DirectParams& p, cudaStream_t stream) {
-  switch (math) {
-    case Math::kF16: return launch_typed<__half, float>(p, stream);
-    case Math::kI8: return launch_typed<int8_t, int>(p, stream);
-    default: return launch_typed<float, float>(p, stream);  // kF32, kTF32 (p.round_tf32)
-  }
-}
+const ConvFamily kDirectFamily = {
+    direct_configs,
+    direct_eligible,
+    /*offered=*/nullptr,
+    direct_tile,
+    direct_tactic_name,
+    /*smem_bytes=*/nullptr,
+    /*prepare=*/nullptr,
+    /*prepare_weights=*/nullptr,
+    /*workspace_bytes=*/nullptr,
+    direct_accepts,
+    direct_launch,
+};
 
 }  // namespace trtn::cuda::conv

@@ -1,6 +1,7 @@
-// What the convolution kernel files (kernels/conv_*.cu) offer the convolution op (kernels/conv.cu):
-// the launch parameters, the tile configurations offered as tactics and the launchers. Plain host
-// declarations: no device code here, so conv.cu stays a host-only translation unit.
+// The launch parameters of the convolution kernels (kernels/conv_*.cu): what the convolution op
+// (kernels/conv.cu) fills and the kernels read. The families themselves (tactics, launches) are
+// conv_family.h's descriptors. Plain host declarations: no device code here, so conv.cu stays a
+// host-only translation unit.
 //
 // Every kernel computes, for one (input, output) pair of a Convolution or InnerProduct node, the
 // GEMM of a convolution with G groups:
@@ -89,28 +90,9 @@ struct TileConfig {
 // in_sn, in_sh, in_sw multiples of 16 bytes), and each group's channels must start on 16 bytes
 // (Cg a multiple of 16 bytes of the type, or G == 1). Math kF32 has no tensor-core form.
 
-/// Tile configurations (bk counted in elements depends on the math: configs are stored in bytes of
-/// K; mma_config returns them for `math`).
-int mma_config_count();
-/// Whether config i is compiled for `math` (the largest tiles exist for FP16 and INT8 only).
-bool mma_config_offered(Math math, int i);
-TileConfig mma_config(Math math, int i);
-/// Dynamic shared memory of config i writing `out_eb`-byte outputs.
-size_t mma_smem_bytes(int i, int out_eb);
-/// Raises the kernel's dynamic shared-memory limit to `smem` bytes (call once before launching
-/// with more than 48 KiB).
-Status mma_prepare(Math math, int i, size_t smem);
+/// Launches tile configuration i (conv_family.h's kMmaFamily lists them); the im2col family runs
+/// its GEMM through it too.
 Status mma_launch(Math math, int i, GemmParams p, cudaStream_t stream);
-
-// ---- SIMT implicit GEMM: FFMA (kF32, kTF32, kF16) and DP4A (kI8) (conv_simt.cu; any GPU) ------
-//
-// Any input view; 4-channel vector loads when vec_in. Needs ktab.
-
-int simt_config_count();
-TileConfig simt_config(Math math, int i);
-size_t simt_smem_bytes(Math math, int i, int out_eb);
-Status simt_prepare(Math math, int i, size_t smem);
-Status simt_launch(Math math, int i, GemmParams p, cudaStream_t stream);
 
 // ---- direct convolution (conv_direct.cu; any GPU, any view, any number of spatial axes) --------
 
@@ -132,21 +114,5 @@ struct DirectParams {
   int round_tf32 = 0;
   Epilogue epi;
 };
-
-Status direct_launch(Math math, const DirectParams& p, cudaStream_t stream);
-
-// ---- explicit im2col (conv_direct.cu; any GPU, any 2-D view) ------------------------------------
-//
-// For layers with few input channels (a network's RGB input): the tensor-core kernels read 16
-// bytes of channels per kernel tap, so 3 channels padded to 16 int8 multiply 5x the zeros. im2col
-// writes each output pixel's window as one dense row of K = R * S * C values (rounded up to 16
-// bytes, zeros after), and a 1x1 tensor-core GEMM over those rows finishes the convolution.
-
-/// Writes the rows of convolution `p` (its input view, geometry, M rows; one group, a
-/// channels-last input of Cg <= 4 channels per pixel readable as one aligned 4-element pack) to
-/// `rows`: [M][k_pad] elements of the math's type (kF16: __half, kI8: int8), row m holding tap
-/// (k / Cg) = (r, s) and channel k % Cg at k, zeros from K = R*S*Cg to k_pad (a multiple of 16
-/// bytes). `rows` is 16-byte aligned.
-Status im2col_launch(Math math, const GemmParams& p, int k_pad, void* rows, cudaStream_t stream);
 
 }  // namespace trtn::cuda::conv

@@ -22,9 +22,11 @@
 
 #include <algorithm>
 #include <climits>
+#include <string>
 #include <type_traits>
 
 #include "backends/cuda/kernels/conv_device.cuh"
+#include "backends/cuda/kernels/conv_family.h"
 
 namespace trtn::cuda::conv {
 
@@ -392,21 +394,26 @@ Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
   return Status(Code::kInternal, "no such tensor-core convolution tile");
 }
 
-}  // namespace
+int mma_configs() { return kMmaConfigCount; }
 
-int mma_config_count() { return kMmaConfigCount; }
-
-bool mma_config_offered(Math math, int i) {
+bool mma_offered(Math math, int i) {
   const int bit = math == Math::kTF32 ? kForTf32 : math == Math::kF16 ? kForF16 : math == Math::kI8 ? kForI8 : 0;
   return (kMmaConfigs[i].maths & bit) != 0;
 }
 
-TileConfig mma_config(Math math, int i) {
+bool mma_tile(Math math, int i, TileConfig* t) {
   const MmaConfigBytes& c = kMmaConfigs[i];
-  return TileConfig{c.bm, c.bn, c.bk_bytes / math_bytes(math), c.stages, c.threads};
+  *t = TileConfig{c.bm, c.bn, c.bk_bytes / math_bytes(math), c.stages, c.threads};
+  return true;
 }
 
-size_t mma_smem_bytes(int i, int out_eb) {
+std::string mma_tactic_name(Math math, int i) {
+  TileConfig t;
+  mma_tile(math, i, &t);
+  return tile_tactic_name(std::string("mma_") + math_label(math), t, true);
+}
+
+size_t mma_smem_bytes(Math /*math*/, int i, int out_eb) {
   const MmaConfigBytes& c = kMmaConfigs[i];
   return out_eb == 4 ? c.smem_f32_out : out_eb == 2 ? c.smem_f16_out : c.smem_i8_out;
 }
@@ -421,6 +428,28 @@ Status mma_prepare(Math math, int i, size_t smem) {
   return Status(Code::kInternal, "float32 convolutions have no tensor-core kernel");
 }
 
+bool mma_accepts(const ConvProblem& p, const ConvCall& call) {
+  return channel_vectors_ok(call.in, 16 / math_bytes(p.math), p.cg, p.groups);
+}
+
+Status mma_family_launch(const ConvProblem& p, const ConvCall& call, int i) {
+  return mma_launch(p.math, i, gemm_params(p, call.in, call.out, call.pair), call.stream);
+}
+
+}  // namespace
+
+bool mma_serves(const ConvProblem& p) {
+  bool ok = p.axes == 2 && p.math != Math::kF32 && p.device.sm >= 80;
+  for (size_t i = 0; i < p.pairs && ok; ++i) {
+    const View4 nominal = p.in_places[i].view(reinterpret_cast<void*>(uintptr_t{256}), 1);
+    const View4 nominal_out = p.out_places[i].view(reinterpret_cast<void*>(uintptr_t{256}), 1);
+    View4 in, out;
+    ok = problem_views(p, nominal, nominal_out, &in, &out).is_ok() &&
+         channel_vectors_ok(in, 16 / math_bytes(p.math), p.cg, p.groups);
+  }
+  return ok;
+}
+
 Status mma_launch(Math math, int i, GemmParams p, cudaStream_t stream) {
   switch (math) {
     case Math::kTF32: return launch_config<PolicyTf32>(i, p, stream);
@@ -430,5 +459,19 @@ Status mma_launch(Math math, int i, GemmParams p, cudaStream_t stream) {
   }
   return Status(Code::kInternal, "float32 convolutions have no tensor-core kernel");
 }
+
+const ConvFamily kMmaFamily = {
+    mma_configs,
+    mma_serves,
+    mma_offered,
+    mma_tile,
+    mma_tactic_name,
+    mma_smem_bytes,
+    mma_prepare,
+    /*prepare_weights=*/nullptr,
+    /*workspace_bytes=*/nullptr,
+    mma_accepts,
+    mma_family_launch,
+};
 
 }  // namespace trtn::cuda::conv

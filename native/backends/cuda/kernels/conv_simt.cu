@@ -17,8 +17,11 @@
 
 #include <algorithm>
 #include <climits>
+#include <string>
+#include <vector>
 
 #include "backends/cuda/kernels/conv_device.cuh"
+#include "backends/cuda/kernels/conv_family.h"
 
 namespace trtn::cuda::conv {
 namespace {
@@ -359,16 +362,21 @@ TileConfig tile_config(int i) {
 
 constexpr int kSimtConfigCount = 4;
 
-}  // namespace
+int simt_configs() { return kSimtConfigCount; }
 
-int simt_config_count() { return kSimtConfigCount; }
-
-TileConfig simt_config(Math math, int i) {
+bool simt_tile(Math math, int i, TileConfig* t) {
   switch (math) {
-    case Math::kF16: return tile_config<SimtF16>(i);
-    case Math::kI8: return tile_config<SimtI8>(i);
-    default: return tile_config<SimtF32>(i);
+    case Math::kF16: *t = tile_config<SimtF16>(i); break;
+    case Math::kI8: *t = tile_config<SimtI8>(i); break;
+    default: *t = tile_config<SimtF32>(i); break;
   }
+  return true;
+}
+
+std::string simt_tactic_name(Math math, int i) {
+  TileConfig t;
+  simt_tile(math, i, &t);
+  return tile_tactic_name(math == Math::kI8 ? std::string("dp4a") : std::string("simt_") + math_label(math), t, false);
 }
 
 size_t simt_smem_bytes(Math math, int i, int out_eb) {
@@ -387,12 +395,51 @@ Status simt_prepare(Math math, int i, size_t smem) {
   }
 }
 
-Status simt_launch(Math math, int i, GemmParams p, cudaStream_t stream) {
-  switch (math) {
-    case Math::kF16: return launch_config<SimtF16>(i, p, stream);
-    case Math::kI8: return launch_config<SimtI8>(i, p, stream);
-    default: return launch_config<SimtF32>(i, p, stream);  // kF32 and kTF32 (p.round_tf32)
+/// Any 2-D view. Listed for FP32, for INT8 (DP4A, next to the tensor cores) and for TF32 / FP16
+/// where the tensor cores are not available.
+bool simt_eligible(const ConvProblem& p) {
+  return p.axes == 2 && (p.math == Math::kF32 || p.math == Math::kI8 || !mma_serves(p));
+}
+
+/// The kernels' table of K groups: per 4 consecutive k, (r * dil_h, s * dil_w, c, 0).
+Status simt_prepare_weights(const ConvProblem& p, const HostWeights& /*w*/, DeviceBuffer* own) {
+  const int64_t s_ext = p.kernel[1];
+  std::vector<int4> tab(static_cast<size_t>(p.ktot / 4));
+  for (int64_t k4 = 0; k4 < p.ktot / 4; ++k4) {
+    const int64_t k = 4 * k4;
+    const int64_t rs = k / p.cg_pad;
+    tab[k4] = make_int4(static_cast<int>(rs / s_ext * p.dil[0]), static_cast<int>(rs % s_ext * p.dil[1]),
+                        static_cast<int>(k % p.cg_pad), 0);
+  }
+  return own->upload(tab, p.name + " K table");
+}
+
+bool simt_accepts(const ConvProblem& /*p*/, const ConvCall& /*call*/) { return true; }
+
+Status simt_launch(const ConvProblem& pr, const ConvCall& call, int i) {
+  GemmParams p = gemm_params(pr, call.in, call.out, call.pair);
+  p.ktab = static_cast<const int4*>(call.own);
+  switch (pr.math) {
+    case Math::kF16: return launch_config<SimtF16>(i, p, call.stream);
+    case Math::kI8: return launch_config<SimtI8>(i, p, call.stream);
+    default: return launch_config<SimtF32>(i, p, call.stream);  // kF32 and kTF32 (p.round_tf32)
   }
 }
+
+}  // namespace
+
+const ConvFamily kSimtFamily = {
+    simt_configs,
+    simt_eligible,
+    /*offered=*/nullptr,
+    simt_tile,
+    simt_tactic_name,
+    simt_smem_bytes,
+    simt_prepare,
+    simt_prepare_weights,
+    /*workspace_bytes=*/nullptr,
+    simt_accepts,
+    simt_launch,
+};
 
 }  // namespace trtn::cuda::conv

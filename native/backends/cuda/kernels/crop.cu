@@ -5,7 +5,8 @@
 #include <new>
 #include <string>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/op_support.cuh"
+#include "backends/cuda/kernels/packs.cuh"
 #include "core/crop_params.h"
 
 namespace trtn::cuda {
@@ -47,8 +48,8 @@ __global__ void __launch_bounds__(kMapThreads) crop_kernel(const Tin* x, Tout* y
       }
     }
     float v[V];
-    map_detail::load_chunk<Tin, V>(x + src + e0, cnt, a.vec, v);
-    map_detail::store_chunk<Tout, V>(y + static_cast<int64_t>(g) * a.row + e0, cnt, a.vec, v);
+    load_chunk<Tin, V>(x + src + e0, cnt, a.vec, v);
+    store_chunk<Tout, V>(y + static_cast<int64_t>(g) * a.row + e0, cnt, a.vec, v);
   }
 }
 

@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/elem_io.cuh"
+#include "backends/cuda/kernels/op_support.cuh"
 #include "core/gemm_node.h"
 
 namespace trtn::cuda {

@@ -21,7 +21,8 @@
 #include <string>
 #include <type_traits>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/op_support.cuh"
+#include "backends/cuda/kernels/packs.cuh"
 #include "core/lrn_params.h"
 
 namespace trtn::cuda {
@@ -145,7 +146,7 @@ __global__ void __launch_bounds__(kMapThreads)
       y[l] = c < channels ? lrn_result<Tout>(__fmul_rn(v[l + HALF], pow_neg(scale, a.beta)), a.out_scale) : 0.0f;
     }
     const int cnt = min(kLanes, a.out.c_write - c0);
-    map_detail::store_chunk<Tout, kLanes>(
+    store_chunk<Tout, kLanes>(
         static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt, vec, y);
   }
 }

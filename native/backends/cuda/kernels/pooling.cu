@@ -16,7 +16,8 @@
 #include <string>
 #include <type_traits>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/op_support.cuh"
+#include "backends/cuda/kernels/packs.cuh"
 #include "core/pooling_params.h"
 
 namespace trtn::cuda {
@@ -103,7 +104,7 @@ __device__ __forceinline__ void pool_lanes(const PoolArgs& a, const Tin* base, i
     for (int h = h0; h < h1; ++h) {
       for (int w = w0; w < w1; ++w) {
         float x[V];
-        map_detail::load_chunk<Tin, V>(base + h * sh + w * sw, valid, vec, x);
+        load_chunk<Tin, V>(base + h * sh + w * sw, valid, vec, x);
 #pragma unroll
         for (int k = 0; k < V; ++k) {
           if (kInt8 ? (!any || x[k] > best[k]) : x[k] > best[k]) {
@@ -127,7 +128,7 @@ __device__ __forceinline__ void pool_lanes(const PoolArgs& a, const Tin* base, i
       for (int h = h0; h < h1; ++h) {
         for (int w = w0; w < w1; ++w) {
           float x[V];
-          map_detail::load_chunk<Tin, V>(base + h * sh + w * sw, valid, vec, x);
+          load_chunk<Tin, V>(base + h * sh + w * sw, valid, vec, x);
 #pragma unroll
           for (int k = 0; k < V; ++k) sum[k] += static_cast<int>(x[k]);
         }
@@ -142,7 +143,7 @@ __device__ __forceinline__ void pool_lanes(const PoolArgs& a, const Tin* base, i
       for (int h = h0; h < h1; ++h) {
         for (int w = w0; w < w1; ++w) {
           float x[V];
-          map_detail::load_chunk<Tin, V>(base + h * sh + w * sw, valid, vec, x);
+          load_chunk<Tin, V>(base + h * sh + w * sw, valid, vec, x);
 #pragma unroll
           for (int k = 0; k < V; ++k) sum[k] += x[k];
         }
@@ -158,7 +159,7 @@ __device__ __forceinline__ void pool_lanes(const PoolArgs& a, const Tin* base, i
     for (int h = h0; h < h1; ++h) {
       for (int w = w0; w < w1; ++w) {
         float x[V];
-        map_detail::load_chunk<Tin, V>(base + h * sh + w * sw, valid, vec, x);
+        load_chunk<Tin, V>(base + h * sh + w * sw, valid, vec, x);
 #pragma unroll
         for (int k = 0; k < V; ++k) {
           sum[k] += x[k];
@@ -195,7 +196,7 @@ __device__ __forceinline__ void pool_chunk(const PoolArgs& a, uint32_t t) {
     if (k >= valid) r[k] = 0.0f;
   }
   Tout* y = static_cast<Tout*>(a.out.data) + n * a.out.sn + oh * a.out.sh + ow * a.out.sw + c0;
-  map_detail::store_chunk<Tout, V>(y, cnt, a.vec_out, r);
+  store_chunk<Tout, V>(y, cnt, a.vec_out, r);
 }
 
 template <typename Tin, typename Tout, PoolMethod M>

@@ -16,7 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/op_support.cuh"
+#include "backends/cuda/kernels/packs.cuh"
 #include "core/preprocess_params.h"
 
 namespace trtn::cuda {

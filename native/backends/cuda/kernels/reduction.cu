@@ -7,7 +7,9 @@
 #include <new>
 #include <string>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/block_reduce.cuh"
+#include "backends/cuda/kernels/elem_io.cuh"
+#include "backends/cuda/kernels/op_support.cuh"
 #include "core/reduction_params.h"
 
 namespace trtn::cuda {

@@ -44,7 +44,7 @@ __global__ void __launch_bounds__(kMapThreads)
     float v[CW];
 #pragma unroll
     for (int c = 0; c < CW; ++c) v[c] = c < src.c ? f.start(to_float(x[c * src.sc]), 0, c) : 0.0f;
-    map_detail::store_chunk<Tout, CW>(static_cast<Tout*>(dst.data) + n * dst.sn + h * dst.sh + w * dst.sw, CW, vec, v);
+    store_chunk<Tout, CW>(static_cast<Tout*>(dst.data) + n * dst.sn + h * dst.sh + w * dst.sw, CW, vec, v);
   }
 }
 
@@ -187,8 +187,8 @@ __global__ void __launch_bounds__(kMapThreads) convert_kernel(const Tin* src, To
     const int64_t e0 = t * V;
     const int cnt = static_cast<int>(count - e0 < V ? count - e0 : V);
     float x[V];
-    map_detail::load_chunk<Tin, V>(src + e0, cnt, vec, x);
-    map_detail::store_chunk<Tout, V>(dst + e0, cnt, vec, x);
+    load_chunk<Tin, V>(src + e0, cnt, vec, x);
+    store_chunk<Tout, V>(dst + e0, cnt, vec, x);
   }
 }
 

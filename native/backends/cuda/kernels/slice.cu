@@ -5,7 +5,7 @@
 #include <new>
 #include <string>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/copy2d.cuh"
 #include "core/slice_params.h"
 
 namespace trtn::cuda {

@@ -14,7 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/elem_io.cuh"
+#include "backends/cuda/kernels/op_support.cuh"
 #include "core/softmax_params.h"
 
 namespace trtn::cuda {

@@ -4,7 +4,7 @@
 #include <new>
 #include <string>
 
-#include "backends/cuda/kernels/map.cuh"
+#include "backends/cuda/kernels/copy2d.cuh"
 #include "core/tile_params.h"
 
 namespace trtn::cuda {
