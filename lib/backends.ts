@@ -23,7 +23,11 @@ const NOT_BUILT: Readonly<Record<BackendName, string>> = {
 
 /** Every backend, available or not, with the reason when not. */
 export function backendStatus(): BackendStatus[] {
-  const compiled = new Map(native().backends().map((b) => [b.name, b]));
+  const compiled = new Map(
+    native()
+      .backends()
+      .map((b) => [b.name, b]),
+  );
   return ORDER.map((name) => {
     const b = compiled.get(name);
     if (b === undefined) return { name, available: false, reason: NOT_BUILT[name] };
@@ -59,8 +63,10 @@ export function resolveBackend(choice: unknown): { backend: BackendName; skipped
   if (choice !== 'auto') {
     const s = status.find((b) => b.name === choice) as BackendStatus;
     if (!s.available) {
-      throw new TensorRTNodeError(s.name === 'cuda' && /GPU|driver/i.test(s.reason) ? 'E_NO_DEVICE' : 'E_BACKEND_UNAVAILABLE',
-        `backend '${s.name}' is not available: ${s.reason}`);
+      throw new TensorRTNodeError(
+        s.name === 'cuda' && /GPU|driver/i.test(s.reason) ? 'E_NO_DEVICE' : 'E_BACKEND_UNAVAILABLE',
+        `backend '${s.name}' is not available: ${s.reason}`,
+      );
     }
     return { backend: s.name, skipped: [] };
   }
@@ -69,7 +75,10 @@ export function resolveBackend(choice: unknown): { backend: BackendName; skipped
     if (s.available) return { backend: s.name, skipped };
     skipped.push({ name: s.name, reason: s.reason });
   }
-  throw new TensorRTNodeError('E_BACKEND_UNAVAILABLE', `no backend is available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw new TensorRTNodeError(
+    'E_BACKEND_UNAVAILABLE',
+    `no backend is available: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
 }
 
 /**

@@ -22,10 +22,10 @@ export type ErrorCode =
   | 'E_NO_DEVICE'
   | 'E_BACKEND_UNAVAILABLE'
   | 'E_DISPOSED'
-  | 'E_WORKER'  // TypeScript only: a bench worker process (--gpus) failed
+  | 'E_WORKER' // TypeScript only: a bench worker process (--gpus) failed
   | 'E_INTERNAL'
-  | 'E_ABORTED'  // a call cancelled through its AbortSignal before it ran
-  | 'E_BUSY';  // TypeScript only: a context's queue is full (maxQueue)
+  | 'E_ABORTED' // a call cancelled through its AbortSignal before it ran
+  | 'E_BUSY'; // TypeScript only: a context's queue is full (maxQueue)
 
 /** Base class of every runtime error this package throws. */
 export class TensorRTNodeError extends Error {
@@ -58,9 +58,7 @@ export class ParseError extends TensorRTNodeError {
   readonly problem: string;
 
   constructor(position: ParsePosition, problem: string, token: string | undefined, expected: string) {
-    const where = position.line > 0
-      ? `${position.file}:${position.line}:${position.col}`
-      : `${position.file}: byte ${position.col - 1}`;
+    const where = position.line > 0 ? `${position.file}:${position.line}:${position.col}` : `${position.file}: byte ${position.col - 1}`;
     const seen = token === undefined ? '' : token === '' ? ', found end of file' : `, found '${token}'`;
     super('E_PARSE', `${where}: ${problem}${expected ? ` (expected ${expected}${seen})` : ''}`);
     this.position = position;
@@ -72,32 +70,51 @@ export class ParseError extends TensorRTNodeError {
 
 /** A layer type no backend knows (E_UNSUPPORTED_LAYER). */
 export class UnsupportedLayerError extends TensorRTNodeError {
-  constructor(readonly layerName: string, readonly layerType: string, readonly knownTypes: readonly string[], where = '') {
-    super('E_UNSUPPORTED_LAYER',
+  constructor(
+    readonly layerName: string,
+    readonly layerType: string,
+    readonly knownTypes: readonly string[],
+    where = '',
+  ) {
+    super(
+      'E_UNSUPPORTED_LAYER',
       `${where ? `${where}: ` : ''}layer '${layerName}' has type '${layerType}', which tensorrt-node does not support. ` +
-      `Known types: ${knownTypes.join(', ')}`);
+        `Known types: ${knownTypes.join(', ')}`,
+    );
   }
 }
 
 /** Shapes that do not fit together, or a missing input shape (E_SHAPE). */
 export class ShapeError extends TensorRTNodeError {
   /** @param layerName the layer whose shapes failed, when there is one (the message names it too) */
-  constructor(message: string, readonly layerName?: string) {
+  constructor(
+    message: string,
+    readonly layerName?: string,
+  ) {
     super('E_SHAPE', message);
   }
 }
 
 /** Weights that are missing or do not match their layer (E_WEIGHTS). */
 export class WeightsError extends TensorRTNodeError {
-  constructor(message: string, readonly layerName?: string, readonly blobIndex?: number,
-              readonly expectedShape?: readonly number[], readonly actualShape?: readonly number[]) {
+  constructor(
+    message: string,
+    readonly layerName?: string,
+    readonly blobIndex?: number,
+    readonly expectedShape?: readonly number[],
+    readonly actualShape?: readonly number[],
+  ) {
     super('E_WEIGHTS', message);
   }
 }
 
 /** A file that cannot be opened or read (E_IO); `cause` holds the system error. */
 export class IOError extends TensorRTNodeError {
-  constructor(message: string, readonly path: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
     super('E_IO', message, options);
   }
 }
@@ -108,7 +125,12 @@ export class IOError extends TensorRTNodeError {
  * host has (undefined when the limit is not the host's memory but a size no typed array can hold).
  */
 export class OutOfMemoryError extends TensorRTNodeError {
-  constructor(message: string, readonly layerName: string, readonly bytesNeeded: number, readonly bytesAvailable?: number) {
+  constructor(
+    message: string,
+    readonly layerName: string,
+    readonly bytesNeeded: number,
+    readonly bytesAvailable?: number,
+  ) {
     super('E_OUT_OF_MEMORY', message);
   }
 }
@@ -125,7 +147,11 @@ export type PlanProblem = 'truncated' | 'magic' | 'checksum' | 'layout' | 'misma
  * or not the one asked for), E_PLAN_ARCH (built for another GPU architecture). `problem` says which.
  */
 export class PlanError extends TensorRTNodeError {
-  constructor(code: 'E_PLAN_CORRUPT' | 'E_PLAN_VERSION' | 'E_PLAN_BACKEND' | 'E_PLAN_ARCH', readonly problem: PlanProblem, message: string) {
+  constructor(
+    code: 'E_PLAN_CORRUPT' | 'E_PLAN_VERSION' | 'E_PLAN_BACKEND' | 'E_PLAN_ARCH',
+    readonly problem: PlanProblem,
+    message: string,
+  ) {
     super(code, message);
   }
 }

@@ -13,8 +13,8 @@ export function floatToHalfBits(x: number): number {
   const bits = u32[0];
   const sign = (bits >>> 16) & 0x8000;
   const abs = bits & 0x7fffffff;
-  if (abs >= 0x7f800000) return sign | (abs > 0x7f800000 ? 0x7e00 : 0x7c00);  // NaN, infinity
-  if (abs >= 0x477ff000) return sign | 0x7c00;  // rounds past the largest half: infinity
+  if (abs >= 0x7f800000) return sign | (abs > 0x7f800000 ? 0x7e00 : 0x7c00); // NaN, infinity
+  if (abs >= 0x477ff000) return sign | 0x7c00; // rounds past the largest half: infinity
   if (abs < 0x38800000) {
     // Subnormal half (or zero): value = m * 2^-24.
     if (abs < 0x33000000) return sign;
@@ -27,7 +27,7 @@ export function floatToHalfBits(x: number): number {
     if (rest > halfway || (rest === halfway && (half & 1) === 1)) half++;
     return sign | half;
   }
-  let half = ((abs - 0x38000000) >>> 13);
+  let half = (abs - 0x38000000) >>> 13;
   const rest = abs & 0x1fff;
   if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++;
   return sign | half;

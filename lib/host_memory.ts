@@ -66,15 +66,24 @@ export function checkWeightsFit(needs: readonly WeightNeed[], what: string): voi
   }
   if (at !== undefined) {
     const largest = needs.reduce((a, b) => (b.bytes > a.bytes ? b : a));
-    throw new OutOfMemoryError(`cannot hold ${what}: they need ${total} bytes of host memory but ${memory.bytes} bytes are ` +
-      `available (${memory.source}); the running total passes that at layer '${at.layer}' (${at.type}, ${at.bytes} bytes)` +
-      (largest === at ? ', the largest layer' : `; the largest layer is '${largest.layer}' (${largest.type}, ${largest.bytes} bytes)`) +
-      '. Free host memory, or use a machine with more memory or a smaller network', at.layer, total, memory.bytes);
+    throw new OutOfMemoryError(
+      `cannot hold ${what}: they need ${total} bytes of host memory but ${memory.bytes} bytes are ` +
+        `available (${memory.source}); the running total passes that at layer '${at.layer}' (${at.type}, ${at.bytes} bytes)` +
+        (largest === at ? ', the largest layer' : `; the largest layer is '${largest.layer}' (${largest.type}, ${largest.bytes} bytes)`) +
+        '. Free host memory, or use a machine with more memory or a smaller network',
+      at.layer,
+      total,
+      memory.bytes,
+    );
   }
   const tooLong = needs.find((n) => n.largestBlob > MAX_FLOAT32_VALUES);
   if (tooLong !== undefined) {
-    throw new OutOfMemoryError(`cannot hold ${what}: layer '${tooLong.layer}' (${tooLong.type}) has a blob of ${tooLong.largestBlob} ` +
-      `values (${tooLong.largestBlob * 4} bytes), more than the ${MAX_FLOAT32_VALUES} values one Float32Array holds in Node.js ` +
-      `${process.version}`, tooLong.layer, tooLong.largestBlob * 4);
+    throw new OutOfMemoryError(
+      `cannot hold ${what}: layer '${tooLong.layer}' (${tooLong.type}) has a blob of ${tooLong.largestBlob} ` +
+        `values (${tooLong.largestBlob * 4} bytes), more than the ${MAX_FLOAT32_VALUES} values one Float32Array holds in Node.js ` +
+        `${process.version}`,
+      tooLong.layer,
+      tooLong.largestBlob * 4,
+    );
   }
 }

@@ -12,30 +12,79 @@
  */
 export { Network, knownLayerTypes } from './network';
 export type {
-  AnyLayer, InputTransform, LayerCost, LayerType, NetworkOptions, NetworkSummary, Shape, Tensor as NetworkTensor, TensorInfo, WeightInit,
+  AnyLayer,
+  InputTransform,
+  LayerCost,
+  LayerType,
+  NetworkOptions,
+  NetworkSummary,
+  Shape,
+  Tensor as NetworkTensor,
+  TensorInfo,
+  WeightInit,
 } from './network';
 export { Builder, type BuilderOptions, type BuildConfig, type LogSeverity } from './builder/builder';
 export type { ChannelOrder, InputFormat, InputOptions } from './builder/input_format';
 export type { IoDType, Precision } from './types';
 export { Tensor } from './runtime/tensor';
 export {
-  Engine, ExecutionContext, Runtime, type ContextOptions, type DeserializeOptions, type EngineDetails, type EngineMeta,
-  type HostArray, type InferInputs, type InferOptions, type LayerProfile, type LayerTime, type RunResult, type RunTiming, type TensorDesc,
+  Engine,
+  ExecutionContext,
+  Runtime,
+  type ContextOptions,
+  type DeserializeOptions,
+  type EngineDetails,
+  type EngineMeta,
+  type HostArray,
+  type InferInputs,
+  type InferOptions,
+  type LayerProfile,
+  type LayerTime,
+  type RunResult,
+  type RunTiming,
+  type TensorDesc,
 } from './runtime/engine';
 export {
-  Calibrator, Int8EntropyCalibrator2, Int8EntropyCalibrator, Int8MinMaxCalibrator, Int8LegacyCalibrator, Int8PercentileCalibrator,
-  asCalibrator, type BatchSource, type CalibrationAlgorithm, type CalibrationBatch, type CalibratorOptions,
-  type LegacyCalibratorOptions, type PercentileCalibratorOptions, type TensorRTStyleCalibrator,
+  Calibrator,
+  Int8EntropyCalibrator2,
+  Int8EntropyCalibrator,
+  Int8MinMaxCalibrator,
+  Int8LegacyCalibrator,
+  Int8PercentileCalibrator,
+  asCalibrator,
+  type BatchSource,
+  type CalibrationAlgorithm,
+  type CalibrationBatch,
+  type CalibratorOptions,
+  type LegacyCalibratorOptions,
+  type PercentileCalibratorOptions,
+  type TensorRTStyleCalibrator,
 } from './calibration/calibrator';
 export type { Histogram } from './calibration/thresholds';
 export {
-  parseCalibrationCache, formatCalibrationCache, readCalibrationCacheFile, writeCalibrationCacheFile, type CalibrationCache, type CacheAlgorithm,
+  parseCalibrationCache,
+  formatCalibrationCache,
+  readCalibrationCacheFile,
+  writeCalibrationCacheFile,
+  type CalibrationCache,
+  type CacheAlgorithm,
 } from './calibration/cache';
 export { npyBatches, randomBatchSource } from './calibration/data';
 export { backendStatus, resolveBackend, type BackendChoice, type BackendName, type BackendStatus } from './backends';
 export { buildInfo, devices, type BuildInfo, type DeviceInfo, type DeviceList, type DevicesOptions } from './device';
 export { toFloat16, fromFloat16 } from './float16';
 export {
-  TensorRTNodeError, ParseError, UnsupportedLayerError, ShapeError, WeightsError, IOError, NativeError, PlanError,
-  DisposedError, OutOfMemoryError, type ErrorCode, type ParsePosition, type PlanProblem,
+  TensorRTNodeError,
+  ParseError,
+  UnsupportedLayerError,
+  ShapeError,
+  WeightsError,
+  IOError,
+  NativeError,
+  PlanError,
+  DisposedError,
+  OutOfMemoryError,
+  type ErrorCode,
+  type ParsePosition,
+  type PlanProblem,
 } from './errors';

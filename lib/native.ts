@@ -93,25 +93,52 @@ export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   devices(checkImages: boolean): { devices: NativeDeviceInfo[]; reason: string; driverVersion: number };
   backends(): Array<{ name: string; available: boolean; reason: string }>;
-  buildEngine(backend: string, graphJson: string, weights: Float32Array[], threads: number,
-    options?: { device?: number; tuneBatch?: number; timingCache?: string }): Promise<NativeHandle>;
-  loadEngine(backend: string, graphJson: string, weights: Uint8Array, section: Uint8Array, device?: number, threads?: number): Promise<NativeHandle>;
+  buildEngine(
+    backend: string,
+    graphJson: string,
+    weights: Float32Array[],
+    threads: number,
+    options?: { device?: number; tuneBatch?: number; timingCache?: string },
+  ): Promise<NativeHandle>;
+  loadEngine(
+    backend: string,
+    graphJson: string,
+    weights: Uint8Array,
+    section: Uint8Array,
+    device?: number,
+    threads?: number,
+  ): Promise<NativeHandle>;
   serializeEngine(engine: NativeHandle): { weights: Uint8Array; backend: Uint8Array };
   planSectionSizes(engine: NativeHandle): { weights: number; backend: number };
   savePlan(engine: NativeHandle, path: string, head: Uint8Array, layout: NativePlanLayout, graphJson: string): Promise<void>;
-  loadPlanFile(backend: string, graphJson: string, path: string, layout: NativePlanLayout, crc: number, device?: number,
-    threads?: number): Promise<NativeHandle>;
+  loadPlanFile(
+    backend: string,
+    graphJson: string,
+    path: string,
+    layout: NativePlanLayout,
+    crc: number,
+    device?: number,
+    threads?: number,
+  ): Promise<NativeHandle>;
   engineInfo(engine: NativeHandle): {
-    backend: string; activationBytesPerImage: number; weightBytes: number; maxRunnableBatch: number; details: string;
+    backend: string;
+    activationBytesPerImage: number;
+    weightBytes: number;
+    maxRunnableBatch: number;
+    details: string;
   };
   disposeEngine(engine: NativeHandle): void;
   createContext(engine: NativeHandle): NativeHandle;
   disposeContext(context: NativeHandle): void;
   allocateHost(engine: NativeHandle, bytes: number): ArrayBuffer;
-  execute(context: NativeHandle, batch: number, inputs: NativeArray[], outputs: NativeArray[],
+  execute(
+    context: NativeHandle,
+    batch: number,
+    inputs: NativeArray[],
+    outputs: NativeArray[],
     histograms?: NativeHandle,
-    options?: { profile?: boolean; transfers?: boolean; graphs?: boolean; count?: number; depth?: number; cancel?: NativeHandle }):
-    Promise<NativeRunTiming | undefined>;
+    options?: { profile?: boolean; transfers?: boolean; graphs?: boolean; count?: number; depth?: number; cancel?: NativeHandle },
+  ): Promise<NativeRunTiming | undefined>;
   createCancelToken(): NativeHandle;
   cancel(token: NativeHandle): boolean;
   createHistograms(tensorCount: number): NativeHandle;
@@ -129,7 +156,11 @@ let loadErrors: string[] | undefined;
 function prebuilds(): string[] {
   const dir = path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
   try {
-    return fs.readdirSync(dir).filter((f) => f.endsWith('.node')).sort().map((f) => path.join(dir, f));
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.node'))
+      .sort()
+      .map((f) => path.join(dir, f));
   } catch {
     return [];
   }
@@ -141,8 +172,11 @@ function warnIfStale(loaded: string): void {
   const local = path.join(PACKAGE_ROOT, 'build', 'Release', 'tensorrt_node.node');
   try {
     if (fs.statSync(local).mtimeMs > fs.statSync(loaded).mtimeMs) {
-      process.emitWarning(`tensorrt-node loaded ${loaded}, but ${local} is newer: delete prebuilds/ or set ` +
-        `TENSORRT_NODE_ADDON=${local} to use the local build`, { code: 'TENSORRT_NODE_STALE_PREBUILD' });
+      process.emitWarning(
+        `tensorrt-node loaded ${loaded}, but ${local} is newer: delete prebuilds/ or set ` +
+          `TENSORRT_NODE_ADDON=${local} to use the local build`,
+        { code: 'TENSORRT_NODE_STALE_PREBUILD' },
+      );
     }
   } catch {
     // No local build: nothing to compare.
@@ -173,9 +207,11 @@ export function native(): NativeAddon {
       }
     }
   }
-  throw new TensorRTNodeError('E_BACKEND_UNAVAILABLE',
+  throw new TensorRTNodeError(
+    'E_BACKEND_UNAVAILABLE',
     `the tensorrt-node native addon could not be loaded (${loadErrors.join('; ')}); ` +
-    'run `npm run build` in a checkout, or reinstall the package');
+      'run `npm run build` in a checkout, or reinstall the package',
+  );
 }
 
 /** The file the addon was loaded from (after a successful native()). */

@@ -22,15 +22,24 @@ const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
 /** Readable dtypes: element width and reader, by NumPy's descr string. */
 const DTYPES: Readonly<Record<string, readonly [number, (b: Buffer, o: number) => number]>> = {
-  '<f2': [2, (b, o) => halfBitsToFloat(b.readUInt16LE(o))], '>f2': [2, (b, o) => halfBitsToFloat(b.readUInt16BE(o))],
-  '<f4': [4, (b, o) => b.readFloatLE(o)], '>f4': [4, (b, o) => b.readFloatBE(o)],
-  '<f8': [8, (b, o) => b.readDoubleLE(o)], '>f8': [8, (b, o) => b.readDoubleBE(o)],
-  '|u1': [1, (b, o) => b.readUInt8(o)], '|i1': [1, (b, o) => b.readInt8(o)],
-  '<u2': [2, (b, o) => b.readUInt16LE(o)], '>u2': [2, (b, o) => b.readUInt16BE(o)],
-  '<i2': [2, (b, o) => b.readInt16LE(o)], '>i2': [2, (b, o) => b.readInt16BE(o)],
-  '<u4': [4, (b, o) => b.readUInt32LE(o)], '>u4': [4, (b, o) => b.readUInt32BE(o)],
-  '<i4': [4, (b, o) => b.readInt32LE(o)], '>i4': [4, (b, o) => b.readInt32BE(o)],
-  '<i8': [8, (b, o) => Number(b.readBigInt64LE(o))], '>i8': [8, (b, o) => Number(b.readBigInt64BE(o))],
+  '<f2': [2, (b, o) => halfBitsToFloat(b.readUInt16LE(o))],
+  '>f2': [2, (b, o) => halfBitsToFloat(b.readUInt16BE(o))],
+  '<f4': [4, (b, o) => b.readFloatLE(o)],
+  '>f4': [4, (b, o) => b.readFloatBE(o)],
+  '<f8': [8, (b, o) => b.readDoubleLE(o)],
+  '>f8': [8, (b, o) => b.readDoubleBE(o)],
+  '|u1': [1, (b, o) => b.readUInt8(o)],
+  '|i1': [1, (b, o) => b.readInt8(o)],
+  '<u2': [2, (b, o) => b.readUInt16LE(o)],
+  '>u2': [2, (b, o) => b.readUInt16BE(o)],
+  '<i2': [2, (b, o) => b.readInt16LE(o)],
+  '>i2': [2, (b, o) => b.readInt16BE(o)],
+  '<u4': [4, (b, o) => b.readUInt32LE(o)],
+  '>u4': [4, (b, o) => b.readUInt32BE(o)],
+  '<i4': [4, (b, o) => b.readInt32LE(o)],
+  '>i4': [4, (b, o) => b.readInt32BE(o)],
+  '<i8': [8, (b, o) => Number(b.readBigInt64LE(o))],
+  '>i8': [8, (b, o) => Number(b.readBigInt64BE(o))],
 };
 
 function fail(file: string, offset: number, problem: string): never {
@@ -50,9 +59,14 @@ export function parseNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) fail(file, start, `unreadable header ${JSON.stringify(header.trim())}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    fail(file, start, `unreadable header ${JSON.stringify(header.trim())}`);
   if (fortran === 'True') fail(file, start, 'Fortran-order arrays are not supported: save with np.ascontiguousarray');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, start, `bad shape (${shapeText})`);
   const count = shape.reduce((a, b) => a * b, 1);
   const key = descr === '|b1' ? '|u1' : descr;

@@ -36,7 +36,11 @@ export function uniformBytes(n: number, seed: number): Uint8Array {
  * Random data for an engine input of host form `dtype`: bytes for uint8 image inputs, else values
  * uniform in [-1, 1) (as float16 bits for float16 inputs).
  */
-export function randomInputData(dtype: 'float32' | 'float16' | 'uint8' | undefined, n: number, seed: number): Float32Array | Uint16Array | Uint8Array {
+export function randomInputData(
+  dtype: 'float32' | 'float16' | 'uint8' | undefined,
+  n: number,
+  seed: number,
+): Float32Array | Uint16Array | Uint8Array {
   if (dtype === 'uint8') return uniformBytes(n, seed);
   return dtype === 'float16' ? toFloat16(uniformData(n, seed)) : uniformData(n, seed);
 }

@@ -167,8 +167,13 @@ export function arrayOf<T>(item: Checker<T>, bounds: ArrayBounds): Checker<T[]> 
 }
 
 /** The typed arrays checkers can ask for. */
-export type TypedArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor |
-  Int8ArrayConstructor | Int32ArrayConstructor;
+export type TypedArrayConstructor =
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | Uint16ArrayConstructor
+  | Uint8ArrayConstructor
+  | Int8ArrayConstructor
+  | Int32ArrayConstructor;
 
 /** A typed array of `ctor`'s type, of exactly `length` elements when given. */
 export function typedArray<C extends TypedArrayConstructor>(ctor: C, length?: number, what = `a ${ctor.name}`): Checker<InstanceType<C>> {

@@ -27,12 +27,14 @@ async function main(): Promise<void> {
   const file = keep ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-bench-')), 'model.caffemodel');
   if (!fs.existsSync(file)) {
     const net = await Network.fromCaffe(model);
-    const layers = net.layers.filter((l) => l.blobs.length > 0).map((l) => {
-      const param = new Message(caffeSchema, caffeSchema.message('LayerParameter'));
-      param.set('name', l.name);
-      param.set('type', l.type);
-      return { param, blobs: net.weights(l.name).map((data, i) => ({ shape: l.blobs[i], data })) };
-    });
+    const layers = net.layers
+      .filter((l) => l.blobs.length > 0)
+      .map((l) => {
+        const param = new Message(caffeSchema, caffeSchema.message('LayerParameter'));
+        param.set('name', l.name);
+        param.set('type', l.type);
+        return { param, blobs: net.weights(l.name).map((data, i) => ({ shape: l.blobs[i], data })) };
+      });
     const t = Date.now();
     await writeCaffemodel(file, new Message(caffeSchema, caffeSchema.message('NetParameter')), layers);
     console.log(`wrote ${file} (${(fs.statSync(file).size / 1e6).toFixed(1)} MB) in ${Date.now() - t} ms`);
@@ -48,20 +50,36 @@ async function main(): Promise<void> {
     const after = process.memoryUsage();
     const floats = contents.layers.reduce((n, l) => n + l.blobs.reduce((m, b) => m + b.data.length, 0), 0);
     runs.push({
-      ms, mbPerS: size / 1e6 / (ms / 1e3),
+      ms,
+      mbPerS: size / 1e6 / (ms / 1e3),
       arrayBuffersMB: (after.arrayBuffers - before.arrayBuffers) / 1e6,
       rssMB: after.rss / 1e6,
     });
-    console.log(`read ${contents.layers.length} layers, ${floats} floats (${(floats * 4 / 1e6).toFixed(1)} MB) in ${ms.toFixed(0)} ms: ` +
-      `${runs[i].mbPerS.toFixed(0)} MB/s; typed-array memory +${runs[i].arrayBuffersMB.toFixed(1)} MB, rss ${runs[i].rssMB.toFixed(0)} MB`);
+    console.log(
+      `read ${contents.layers.length} layers, ${floats} floats (${((floats * 4) / 1e6).toFixed(1)} MB) in ${ms.toFixed(0)} ms: ` +
+        `${runs[i].mbPerS.toFixed(0)} MB/s; typed-array memory +${runs[i].arrayBuffersMB.toFixed(1)} MB, rss ${runs[i].rssMB.toFixed(0)} MB`,
+    );
   }
   const jsonOut = option('json');
   if (jsonOut) {
-    fs.writeFileSync(jsonOut, `${JSON.stringify({
-      benchmark: 'caffemodel read', model: path.relative(ROOT, model), bytes: size, date: new Date().toISOString(),
-      node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, runs,
-      note: 'runs 2 and 3 read from the page cache; run 1 may too when the file was just written',
-    }, null, 2)}\n`);
+    fs.writeFileSync(
+      jsonOut,
+      `${JSON.stringify(
+        {
+          benchmark: 'caffemodel read',
+          model: path.relative(ROOT, model),
+          bytes: size,
+          date: new Date().toISOString(),
+          node: process.version,
+          cpu: os.cpus()[0]?.model,
+          cores: os.cpus().length,
+          runs,
+          note: 'runs 2 and 3 read from the page cache; run 1 may too when the file was just written',
+        },
+        null,
+        2,
+      )}\n`,
+    );
   }
   if (keep === undefined) fs.rmSync(path.dirname(file), { recursive: true, force: true });
 }

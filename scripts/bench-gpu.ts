@@ -41,12 +41,19 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         let row: Record<string, unknown> = { network: name, precision, batch };
         try {
-          const engine = await new Builder({ backend: 'cuda', timingCache: cache, logger: () => undefined })
-            .build(net, { precision, maxBatchSize: batch, tuneBatch: batch });
+          const engine = await new Builder({ backend: 'cuda', timingCache: cache, logger: () => undefined }).build(net, {
+            precision,
+            maxBatchSize: batch,
+            tuneBatch: batch,
+          });
           const buildSeconds = (performance.now() - t0) / 1000;
           const ctx = engine.createContext();
-          const inputs = Object.fromEntries(engine.inputs.map((t, k) => [t.name, uniformData(batch * t.dims.reduce((a, b) => a * b, 1), 7 + k)]));
-          const outputs = Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(batch * t.dims.reduce((a, b) => a * b, 1))]));
+          const inputs = Object.fromEntries(
+            engine.inputs.map((t, k) => [t.name, uniformData(batch * t.dims.reduce((a, b) => a * b, 1), 7 + k)]),
+          );
+          const outputs = Object.fromEntries(
+            engine.outputs.map((t) => [t.name, new Float32Array(batch * t.dims.reduce((a, b) => a * b, 1))]),
+          );
           for (let i = 0; i < 5; i++) await ctx.infer(inputs, { outputs });
           const compute: number[] = [];
           const latency: number[] = [];
@@ -65,8 +72,14 @@ async function main(): Promise<void> {
           const details = engine.details();
           const computeMs = median(compute);
           row = {
-            ...row, buildSeconds, computeMs, imagesPerSecond: batch / (computeMs / 1000), h2dMs: median(h2d), d2hMs: median(d2h),
-            latencyMs: median(latency), activationBytesPerImage: engine.memory().activationBytesPerImage,
+            ...row,
+            buildSeconds,
+            computeMs,
+            imagesPerSecond: batch / (computeMs / 1000),
+            h2dMs: median(h2d),
+            d2hMs: median(d2h),
+            latencyMs: median(latency),
+            activationBytesPerImage: engine.memory().activationBytesPerImage,
             tactics: Object.fromEntries((details.layers ?? []).filter((l) => l.candidates > 1).map((l) => [l.name, l.tactic])),
           };
           ctx.dispose();
@@ -82,9 +95,13 @@ async function main(): Promise<void> {
   fs.rmSync(cache, { force: true });
   const doc = {
     what: 'cuda backend: median GPU compute time per inference (CUDA events, copies excluded) and host latency',
-    date: new Date().toISOString(), commit: process.env.TRTN_COMMIT ?? 'unknown',
-    gpu: gpu?.name, computeCapability: gpu ? `${gpu.major}.${gpu.minor}` : undefined,
-    driverVersion: devices().driverVersion, iterations, rows,
+    date: new Date().toISOString(),
+    commit: process.env.TRTN_COMMIT ?? 'unknown',
+    gpu: gpu?.name,
+    computeCapability: gpu ? `${gpu.major}.${gpu.minor}` : undefined,
+    driverVersion: devices().driverVersion,
+    iterations,
+    rows,
   };
   if (out !== '') fs.writeFileSync(out, JSON.stringify(doc, null, 1) + '\n');
 }

@@ -47,7 +47,13 @@ interface Row {
   readonly latencyMs?: number;
   readonly hostOverheadMs?: number;
   /** Medians of the calls' GPU times (H2D, compute, D2H; ms) and host submit time, when the backend has them. */
-  readonly phases?: { readonly h2dMs: number; readonly computeMs: number; readonly d2hMs: number; readonly enqueueMs: number; readonly queueMs: number };
+  readonly phases?: {
+    readonly h2dMs: number;
+    readonly computeMs: number;
+    readonly d2hMs: number;
+    readonly enqueueMs: number;
+    readonly queueMs: number;
+  };
   readonly calls: number;
   readonly note?: string;
 }
@@ -58,13 +64,15 @@ function volume(dims: readonly number[]): number {
 
 /** Random inputs: floats in [-1, 1), or bytes for uint8 inputs. */
 function inputsFor(engine: Engine, batch: number): Record<string, HostArray> {
-  return Object.fromEntries(engine.inputs.map((t, k) => {
-    const n = batch * volume(t.dims);
-    if (t.dtype !== 'uint8') return [t.name, uniformData(n, 11 + k)];
-    const bytes = new Uint8Array(n);
-    for (let i = 0; i < n; i++) bytes[i] = (i * 2654435761 + k) >>> 24;
-    return [t.name, bytes];
-  }));
+  return Object.fromEntries(
+    engine.inputs.map((t, k) => {
+      const n = batch * volume(t.dims);
+      if (t.dtype !== 'uint8') return [t.name, uniformData(n, 11 + k)];
+      const bytes = new Uint8Array(n);
+      for (let i = 0; i < n; i++) bytes[i] = (i * 2654435761 + k) >>> 24;
+      return [t.name, bytes];
+    }),
+  );
 }
 
 /** Median GPU compute ms of one inference at `batch`, queued two deep without copies. */
@@ -87,8 +95,12 @@ interface CallSet {
  * Calls run() for `seconds` keeping one call outstanding per set (sets.length in all); images/s,
  * median latency and median GPU compute time.
  */
-async function timedCalls(ctx: ExecutionContext, sets: readonly CallSet[], batch: number, seconds: number):
-  Promise<{ imagesPerSecond: number; latencyMs: number; calls: number; phases?: Row['phases'] }> {
+async function timedCalls(
+  ctx: ExecutionContext,
+  sets: readonly CallSet[],
+  batch: number,
+  seconds: number,
+): Promise<{ imagesPerSecond: number; latencyMs: number; calls: number; phases?: Row['phases'] }> {
   const call = (set: CallSet) => ctx.run(set.inputs, set.outputs === undefined ? {} : { outputs: set.outputs });
   for (let i = 0; i < 3; i++) await Promise.all(sets.map(call));
   const latencies: number[] = [];
@@ -109,8 +121,20 @@ async function timedCalls(ctx: ExecutionContext, sets: readonly CallSet[], batch
   const wall = (performance.now() - t0) / 1000;
   const phase = (k: keyof RunTiming) => median(timings.map((t) => t[k]));
   return {
-    imagesPerSecond: (calls * batch) / wall, latencyMs: median(latencies), calls,
-    ...(timings.length > 0 ? { phases: { h2dMs: phase('h2dMs'), computeMs: phase('computeMs'), d2hMs: phase('d2hMs'), enqueueMs: phase('enqueueMs'), queueMs: phase('queueMs') } } : {}),
+    imagesPerSecond: (calls * batch) / wall,
+    latencyMs: median(latencies),
+    calls,
+    ...(timings.length > 0
+      ? {
+          phases: {
+            h2dMs: phase('h2dMs'),
+            computeMs: phase('computeMs'),
+            d2hMs: phase('d2hMs'),
+            enqueueMs: phase('enqueueMs'),
+            queueMs: phase('queueMs'),
+          },
+        }
+      : {}),
   };
 }
 
@@ -140,30 +164,56 @@ async function fsUnderLoad(engine: Engine, batch: number): Promise<{ medianMs: n
 }
 
 /** The variants one engine is timed in (rows named `${prefix}-...`), against its own GPU compute time. */
-async function measure(engine: Engine, prefix: string, batch: number, seconds: number, inflight: number, plainToo: boolean): Promise<Row[]> {
+async function measure(
+  engine: Engine,
+  prefix: string,
+  batch: number,
+  seconds: number,
+  inflight: number,
+  plainToo: boolean,
+): Promise<Row[]> {
   const ctx = engine.createContext();
   const rows: Row[] = [];
   const computeMs = await gpuComputeMs(ctx, batch, seconds);
   const ceiling = batch / (computeMs / 1000);
-  rows.push({ variant: `${prefix}-gpu-compute`, batch, imagesPerSecond: ceiling, ofGpuCompute: 1, latencyMs: computeMs, calls: 0, note: 'no copies, 2 queued' });
+  rows.push({
+    variant: `${prefix}-gpu-compute`,
+    batch,
+    imagesPerSecond: ceiling,
+    ofGpuCompute: 1,
+    latencyMs: computeMs,
+    calls: 0,
+    note: 'no copies, 2 queued',
+  });
   const inputs = inputsFor(engine, batch);
   const plain = (k: number): CallSet[] => Array.from({ length: k }, () => ({ inputs }));
-  const pinned = (k: number, b: number): CallSet[] => Array.from({ length: k }, () => {
-    const set = { inputs: engine.createInputs(b), outputs: engine.createOutputs(b) };
-    for (const [name, a] of Object.entries(inputsFor(engine, b))) set.inputs[name].set(a);
-    return set;
-  });
+  const pinned = (k: number, b: number): CallSet[] =>
+    Array.from({ length: k }, () => {
+      const set = { inputs: engine.createInputs(b), outputs: engine.createOutputs(b) };
+      for (const [name, a] of Object.entries(inputsFor(engine, b))) set.inputs[name].set(a);
+      return set;
+    });
   const variants: Array<readonly [string, CallSet[], string]> = [
-    ...(plainToo ? [
-      [`${prefix}-serial`, plain(1), '1 call outstanding, an ordinary array'],
-      [`${prefix}-inflight`, plain(inflight), `${inflight} calls outstanding, an ordinary array (copied at call time)`],
-    ] as const : []),
+    ...(plainToo
+      ? ([
+          [`${prefix}-serial`, plain(1), '1 call outstanding, an ordinary array'],
+          [`${prefix}-inflight`, plain(inflight), `${inflight} calls outstanding, an ordinary array (copied at call time)`],
+        ] as const)
+      : []),
     [`${prefix}-pinned`, pinned(inflight, batch), `${inflight} calls outstanding, createInputs / createOutputs arrays (no host copy)`],
   ];
   for (const [variant, sets, note] of variants) {
     const r = await timedCalls(ctx, sets, batch, seconds);
-    rows.push({ variant, batch, imagesPerSecond: r.imagesPerSecond, ofGpuCompute: r.imagesPerSecond / ceiling, latencyMs: r.latencyMs,
-      phases: r.phases, calls: r.calls, note });
+    rows.push({
+      variant,
+      batch,
+      imagesPerSecond: r.imagesPerSecond,
+      ofGpuCompute: r.imagesPerSecond / ceiling,
+      latencyMs: r.latencyMs,
+      phases: r.phases,
+      calls: r.calls,
+      note,
+    });
   }
   if (batch > 1) {
     const one = engine.createContext();
@@ -172,9 +222,16 @@ async function measure(engine: Engine, prefix: string, batch: number, seconds: n
       if (staged) process.env.TRTN_CUDA_NO_IN_PLACE = '1';
       const r = await timedCalls(one, pinned(1, 1), 1, seconds);
       delete process.env.TRTN_CUDA_NO_IN_PLACE;
-      rows.push({ variant: `${prefix}-batch1-${staged ? 'staged' : 'overhead'}`, batch: 1, imagesPerSecond: r.imagesPerSecond, latencyMs: r.latencyMs,
-        hostOverheadMs: r.latencyMs - c1, phases: r.phases, calls: r.calls,
-        note: `createInputs arrays, one call at a time${staged ? ', TRTN_CUDA_NO_IN_PLACE=1' : ''}; GPU compute ${c1.toFixed(4)} ms` });
+      rows.push({
+        variant: `${prefix}-batch1-${staged ? 'staged' : 'overhead'}`,
+        batch: 1,
+        imagesPerSecond: r.imagesPerSecond,
+        latencyMs: r.latencyMs,
+        hostOverheadMs: r.latencyMs - c1,
+        phases: r.phases,
+        calls: r.calls,
+        note: `createInputs arrays, one call at a time${staged ? ', TRTN_CUDA_NO_IN_PLACE=1' : ''}; GPU compute ${c1.toFixed(4)} ms`,
+      });
     }
     one.dispose();
   }
@@ -183,9 +240,15 @@ async function measure(engine: Engine, prefix: string, batch: number, seconds: n
 }
 
 /** Median latency of one-at-a-time run() calls on a one-layer network (the fixed cost of a call). */
-async function fixedCost(backend: 'cpu' | 'cuda', seconds: number): Promise<{ backend: string; latencyMs: number; computeMs?: number; calls: number }> {
-  const net = await Network.parse(`name: "tiny" input: "data" input_shape { dim: 1 dim: 16 dim: 1 dim: 1 }
-    layer { name: "ip" type: "InnerProduct" bottom: "data" top: "prob" inner_product_param { num_output: 4 } }`, { seed: 1 });
+async function fixedCost(
+  backend: 'cpu' | 'cuda',
+  seconds: number,
+): Promise<{ backend: string; latencyMs: number; computeMs?: number; calls: number }> {
+  const net = await Network.parse(
+    `name: "tiny" input: "data" input_shape { dim: 1 dim: 16 dim: 1 dim: 1 }
+    layer { name: "ip" type: "InnerProduct" bottom: "data" top: "prob" inner_product_param { num_output: 4 } }`,
+    { seed: 1 },
+  );
   const engine = await new Builder({ backend, logger: () => undefined }).build(net, { maxBatchSize: 1 });
   const ctx = engine.createContext();
   const set = { inputs: engine.createInputs(1), outputs: engine.createOutputs(1) };
@@ -210,35 +273,50 @@ async function main(): Promise<void> {
 
   // The same network taking uint8 BGR images, preprocessed on the device (Caffe's mean 104, 117, 123).
   // (A one-channel network such as LeNet: grey bytes scaled to [0, 1).)
-  const input = engine.inputs[0].dims[0] === 3 ? { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] } as const : { format: 'uint8-nhwc', scale: 1 / 256 } as const;
+  const input =
+    engine.inputs[0].dims[0] === 3
+      ? ({ format: 'uint8-nhwc-bgr', mean: [104, 117, 123] } as const)
+      : ({ format: 'uint8-nhwc', scale: 1 / 256 } as const);
   const u8 = await builder.build(net, { precision, maxBatchSize: batch, tuneBatch: batch, input });
-  rows.push(...await measure(u8, 'u8', batch, seconds, inflight, false));
+  rows.push(...(await measure(u8, 'u8', batch, seconds, inflight, false)));
   u8.dispose();
   const fsLoad = await fsUnderLoad(engine, Math.min(batch, 8));
   const fixed = [await fixedCost('cpu', seconds / 2), ...(backend !== 'cpu' ? [await fixedCost('cuda', seconds / 2)] : [])];
   const gpu = devices().devices[0];
   console.log(`${model} ${precision} batch ${batch} on ${engine.backend}${gpu ? ` (${gpu.name})` : ''}`);
-  console.log('variant              batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue / queue ms');
+  console.log(
+    'variant              batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue / queue ms',
+  );
   for (const r of rows) {
     const p = r.phases;
-    console.log(`${r.variant.padEnd(20)} ${String(r.batch).padStart(5)} ${r.imagesPerSecond.toFixed(0).padStart(10)} ` +
-      `${r.ofGpuCompute === undefined ? '' : r.ofGpuCompute.toFixed(3)}`.padEnd(17) +
-      `${r.latencyMs === undefined ? '' : r.latencyMs.toFixed(4)}`.padStart(10) +
-      `${r.hostOverheadMs === undefined ? '' : r.hostOverheadMs.toFixed(4)}`.padStart(19) +
-      (p === undefined ? '' : `   ${[p.h2dMs, p.computeMs, p.d2hMs, p.enqueueMs, p.queueMs].map((x) => x.toFixed(4)).join(' / ')}`));
+    console.log(
+      `${r.variant.padEnd(20)} ${String(r.batch).padStart(5)} ${r.imagesPerSecond.toFixed(0).padStart(10)} ` +
+        `${r.ofGpuCompute === undefined ? '' : r.ofGpuCompute.toFixed(3)}`.padEnd(17) +
+        `${r.latencyMs === undefined ? '' : r.latencyMs.toFixed(4)}`.padStart(10) +
+        `${r.hostOverheadMs === undefined ? '' : r.hostOverheadMs.toFixed(4)}`.padStart(19) +
+        (p === undefined ? '' : `   ${[p.h2dMs, p.computeMs, p.d2hMs, p.enqueueMs, p.queueMs].map((x) => x.toFixed(4)).join(' / ')}`),
+    );
   }
-  console.log(`fs.readFile with 6 contexts inferring in a loop: median ${fsLoad.medianMs.toFixed(3)} ms, max ${fsLoad.maxMs.toFixed(3)} ms`);
+  console.log(
+    `fs.readFile with 6 contexts inferring in a loop: median ${fsLoad.medianMs.toFixed(3)} ms, max ${fsLoad.maxMs.toFixed(3)} ms`,
+  );
   for (const f of fixed) {
-    console.log(`fixed cost of a call (one-layer network, batch 1, ${f.backend}): median latency ${(f.latencyMs * 1000).toFixed(1)} us` +
-      (f.computeMs === undefined ? '' : ` (GPU compute ${(f.computeMs * 1000).toFixed(1)} us)`));
+    console.log(
+      `fixed cost of a call (one-layer network, batch 1, ${f.backend}): median latency ${(f.latencyMs * 1000).toFixed(1)} us` +
+        (f.computeMs === undefined ? '' : ` (GPU compute ${(f.computeMs * 1000).toFixed(1)} us)`),
+    );
   }
   const doc = {
-    what: 'the path from JavaScript to the GPU: infer() throughput and latency against each engine\'s own GPU compute time',
-    date: new Date().toISOString(), commit: process.env.TRTN_COMMIT ?? 'unknown', gpu: gpu?.name,
-    computeCapability: gpu ? `${gpu.major}.${gpu.minor}` : undefined, driverVersion: devices().driverVersion,
-    settings: { model, precision, batch, seconds, inflight, backend: engine.backend, weights: 'random (seed 1)',
-      u8: { input } },
-    rows, fsUnderLoad: fsLoad, fixedCost: fixed,
+    what: "the path from JavaScript to the GPU: infer() throughput and latency against each engine's own GPU compute time",
+    date: new Date().toISOString(),
+    commit: process.env.TRTN_COMMIT ?? 'unknown',
+    gpu: gpu?.name,
+    computeCapability: gpu ? `${gpu.major}.${gpu.minor}` : undefined,
+    driverVersion: devices().driverVersion,
+    settings: { model, precision, batch, seconds, inflight, backend: engine.backend, weights: 'random (seed 1)', u8: { input } },
+    rows,
+    fsUnderLoad: fsLoad,
+    fixedCost: fixed,
   };
   if (out !== '') fs.writeFileSync(out, JSON.stringify(doc, null, 1) + '\n');
   engine.dispose();

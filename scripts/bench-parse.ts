@@ -43,11 +43,17 @@ const rows = files.map((file) => {
 });
 console.log('file                           bytes   parse median   import median (p90)   first import (cold)');
 for (const r of rows) {
-  console.log(`${r.file.padEnd(30)} ${String(r.bytes).padStart(6)}   ${r.parseMs.median.toFixed(2).padStart(9)} ms` +
-    `   ${r.importMs.median.toFixed(2).padStart(9)} ms (${r.importMs.p90.toFixed(2)})   ${r.importMs.first.toFixed(2)} ms`);
+  console.log(
+    `${r.file.padEnd(30)} ${String(r.bytes).padStart(6)}   ${r.parseMs.median.toFixed(2).padStart(9)} ms` +
+      `   ${r.importMs.median.toFixed(2).padStart(9)} ms (${r.importMs.p90.toFixed(2)})   ${r.importMs.first.toFixed(2)} ms`,
+  );
 }
 const result = {
-  benchmark: 'prototxt import (parse + upgrade + IR with shapes)', date: new Date().toISOString(),
-  node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, rows,
+  benchmark: 'prototxt import (parse + upgrade + IR with shapes)',
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: os.cpus()[0]?.model,
+  cores: os.cpus().length,
+  rows,
 };
 if (jsonOut) fs.writeFileSync(jsonOut, `${JSON.stringify(result, null, 2)}\n`);

@@ -7,8 +7,19 @@
  */
 import * as fs from 'fs';
 
-interface OurRow { network: string; precision: string; batch: number; imagesPerSecond?: number; computeMs?: number; error?: string }
-interface PeerRow { batch: number; oom?: boolean; graph?: { ms: number } }
+interface OurRow {
+  network: string;
+  precision: string;
+  batch: number;
+  imagesPerSecond?: number;
+  computeMs?: number;
+  error?: string;
+}
+interface PeerRow {
+  batch: number;
+  oom?: boolean;
+  graph?: { ms: number };
+}
 type PeerDoc = Record<string, { environment: unknown; settings: unknown; precisions: Record<string, { rows: PeerRow[] }> }>;
 
 function main(): void {
@@ -25,8 +36,13 @@ function main(): void {
     const same = peerIps(r.network, r.precision === 'int8' ? 'fp16' : r.precision, r.batch);
     const ip = r.imagesPerSecond;
     return {
-      network: r.network, precision: r.precision, batch: r.batch, oursImagesPerSecond: ip, oursComputeMs: r.computeMs,
-      torchImagesPerSecond: same, torchFp16ImagesPerSecond: fp16,
+      network: r.network,
+      precision: r.precision,
+      batch: r.batch,
+      oursImagesPerSecond: ip,
+      oursComputeMs: r.computeMs,
+      torchImagesPerSecond: same,
+      torchFp16ImagesPerSecond: fp16,
       ratioToTorchSamePrecision: ip !== undefined && same !== undefined ? ip / same : undefined,
       ratioToTorchFp16: ip !== undefined && fp16 !== undefined ? ip / fp16 : undefined,
       error: r.error,
@@ -35,18 +51,27 @@ function main(): void {
   const first = Object.values(peer)[0];
   const doc = {
     what: 'cuda backend vs PyTorch (cuDNN, channels_last, CUDA graphs), GPU compute images/s, measured in one device call',
-    date: ours.date, commit: ours.commit, gpu: ours.gpu, driverVersion: ours.driverVersion,
-    ours: { settings: 'median GPU compute time of 30 inferences (CUDA events, copies excluded); engines built for each batch, tactics timed at that batch' },
+    date: ours.date,
+    commit: ours.commit,
+    gpu: ours.gpu,
+    driverVersion: ours.driverVersion,
+    ours: {
+      settings:
+        'median GPU compute time of 30 inferences (CUDA events, copies excluded); engines built for each batch, tactics timed at that batch',
+    },
     torch: { environment: first?.environment, settings: first?.settings },
     rows,
   };
   fs.writeFileSync(outFile, JSON.stringify(doc, null, 1) + '\n');
-  const f = (x: number | undefined, d = 0) => (x === undefined ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+  const f = (x: number | undefined, d = 0) =>
+    x === undefined ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   console.log('| network | precision | batch | ours img/s | PyTorch img/s (same precision; int8: fp16) | ratio | ratio to PyTorch fp16 |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.network} | ${r.precision} | ${r.batch} | ${f(r.oursImagesPerSecond)} | ${f(r.torchImagesPerSecond)} | ` +
-      `${f(r.ratioToTorchSamePrecision, 2)} | ${f(r.ratioToTorchFp16, 2)} |`);
+    console.log(
+      `| ${r.network} | ${r.precision} | ${r.batch} | ${f(r.oursImagesPerSecond)} | ${f(r.torchImagesPerSecond)} | ` +
+        `${f(r.ratioToTorchSamePrecision, 2)} | ${f(r.ratioToTorchFp16, 2)} |`,
+    );
   }
 }
 

@@ -13,9 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { caffeSchema, parsePrototxt, type Message } from '../lib/caffe';
 import { parseTextFormat } from '../lib/caffe/text_format';
-import {
-  detectFormat, upgradeDataTransform, upgradeV0PaddingLayers, upgradeV0ToV1, upgradeV1ToCurrent,
-} from '../lib/caffe/upgrade';
+import { detectFormat, upgradeDataTransform, upgradeV0PaddingLayers, upgradeV0ToV1, upgradeV1ToCurrent } from '../lib/caffe/upgrade';
 import { TensorRTNodeError } from '../lib/errors';
 import { buildGraph } from '../lib/network';
 
@@ -48,15 +46,18 @@ function guessInputShapes(text: string, message: string): Record<string, number[
   return { [m[1]]: [1, 3, side, side] };
 }
 
-function tryImport(file: string, text: string, allowUnknownFields: boolean,
-                   inputShapes: Record<string, number[]> = {}): Outcome {
+function tryImport(file: string, text: string, allowUnknownFields: boolean, inputShapes: Record<string, number[]> = {}): Outcome {
   const rel = file;
   try {
     const def = parsePrototxt(text, { file: rel, allowUnknownFields });
     const graph = buildGraph(def, { inputShapes });
     return {
-      file: rel, result: 'ok', detail: `${graph.layers.length} layers, outputs ${graph.outputs.map((o) => `${o.name} [${o.shape.join(',')}]`).join(' ')}`,
-      layers: graph.layers.length, format: def.format, unknownFieldsSkipped: def.warnings.length,
+      file: rel,
+      result: 'ok',
+      detail: `${graph.layers.length} layers, outputs ${graph.outputs.map((o) => `${o.name} [${o.shape.join(',')}]`).join(' ')}`,
+      layers: graph.layers.length,
+      format: def.format,
+      unknownFieldsSkipped: def.warnings.length,
     };
   } catch (err) {
     if (err instanceof TensorRTNodeError) {
@@ -75,7 +76,11 @@ function tryImport(file: string, text: string, allowUnknownFields: boolean,
 function canonical(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(canonical);
   if (x !== null && typeof x === 'object') {
-    return Object.fromEntries(Object.keys(x).sort().map((k) => [k, canonical((x as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(x)
+        .sort()
+        .map((k) => [k, canonical((x as Record<string, unknown>)[k])]),
+    );
   }
   return x;
 }
@@ -118,7 +123,8 @@ function main(): void {
     if (!fs.existsSync(file) || !/^\s*(layers?|input|name)\b/m.test(fs.readFileSync(file, 'utf8'))) continue;
     const outcome = checkUpgradePair(file, expectedFile);
     outcomes.push({ ...outcome, file: path.relative(root, file) });
-    if (verbose || outcome.result !== 'upgrade matches Caffe') console.log(`${outcome.result.padEnd(28)} ${outcome.file}: ${outcome.detail}`);
+    if (verbose || outcome.result !== 'upgrade matches Caffe')
+      console.log(`${outcome.result.padEnd(28)} ${outcome.file}: ${outcome.detail}`);
   }
   for (const file of walk(root)) {
     const text = fs.readFileSync(file, 'utf8');

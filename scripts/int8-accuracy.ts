@@ -13,8 +13,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { Builder, Network } from '../lib';
 import {
-  Int8EntropyCalibrator, Int8EntropyCalibrator2, Int8LegacyCalibrator, Int8MinMaxCalibrator, Int8PercentileCalibrator,
-  type Calibrator, type CalibratorOptions,
+  Int8EntropyCalibrator,
+  Int8EntropyCalibrator2,
+  Int8LegacyCalibrator,
+  Int8MinMaxCalibrator,
+  Int8PercentileCalibrator,
+  type Calibrator,
+  type CalibratorOptions,
 } from '../lib/calibration/calibrator';
 import { mnistSplit, randomBatchSource } from '../lib/calibration/data';
 import type { Engine } from '../lib/runtime/engine';
@@ -40,7 +45,9 @@ function* digitBatches(images: Float32Array, count: number): Generator<Record<st
 
 async function lenet(quick: boolean): Promise<unknown> {
   const { train, test } = mnistSplit();
-  const net = await Network.fromCaffe(path.join(ROOT, 'models', 'lenet.prototxt'), { weights: path.join(ROOT, 'models', 'lenet_mnist.caffemodel') });
+  const net = await Network.fromCaffe(path.join(ROOT, 'models', 'lenet.prototxt'), {
+    weights: path.join(ROOT, 'models', 'lenet_mnist.caffemodel'),
+  });
   const builder = new Builder({ backend: 'cpu', logger: () => undefined });
   const fp32 = await builder.build(net, { precision: 'fp32', maxBatchSize: 100 });
   const base = await evaluate(fp32, test.images, test.labels);
@@ -54,8 +61,17 @@ async function lenet(quick: boolean): Promise<unknown> {
       const r = await evaluate(engine, test.images, test.labels);
       engine.dispose();
       const delta = 100 * (r.accuracy - base.accuracy);
-      rows.push({ algorithm: name, calibrationBatches: batches, calibrationImages: batches * BATCH, accuracy: r.accuracy, correct: r.correct, deltaPoints: delta });
-      console.log(`LeNet INT8 ${name.padEnd(10)} ${String(batches).padStart(2)} batches: ${(100 * r.accuracy).toFixed(2)}% (${delta >= 0 ? '+' : ''}${delta.toFixed(2)} points)`);
+      rows.push({
+        algorithm: name,
+        calibrationBatches: batches,
+        calibrationImages: batches * BATCH,
+        accuracy: r.accuracy,
+        correct: r.correct,
+        deltaPoints: delta,
+      });
+      console.log(
+        `LeNet INT8 ${name.padEnd(10)} ${String(batches).padStart(2)} batches: ${(100 * r.accuracy).toFixed(2)}% (${delta >= 0 ? '+' : ''}${delta.toFixed(2)} points)`,
+      );
     }
   }
   return { model: 'models/lenet.prototxt + models/lenet_mnist.caffemodel', testImages: test.count, fp32: base, int8: rows };
@@ -95,8 +111,17 @@ async function randomWeights(model: string, images: number): Promise<unknown> {
   }
   fp32.dispose();
   int8.dispose();
-  console.log(`${model} (random weights) INT8 vs FP32: top-1 agreement ${agree}/${images}, mean relative error of the probabilities ${err.toExponential(2)}`);
-  return { model: `models/${model}.prototxt`, weights: 'random (he, seed 1)', calibration: 'entropy2, 8 batches of 8 random images', images, top1Agreement: agree / images, meanRelativeError: err };
+  console.log(
+    `${model} (random weights) INT8 vs FP32: top-1 agreement ${agree}/${images}, mean relative error of the probabilities ${err.toExponential(2)}`,
+  );
+  return {
+    model: `models/${model}.prototxt`,
+    weights: 'random (he, seed 1)',
+    calibration: 'entropy2, 8 batches of 8 random images',
+    images,
+    top1Agreement: agree / images,
+    meanRelativeError: err,
+  };
 }
 
 async function main(): Promise<void> {
@@ -105,7 +130,9 @@ async function main(): Promise<void> {
   const jsonAt = args.indexOf('--json');
   const result = {
     what: 'INT8 accuracy on the cpu backend (its INT8 arithmetic is the contract of every backend)',
-    date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model,
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: os.cpus()[0]?.model,
     lenet: await lenet(quick),
     random: [await randomWeights('alexnet', quick ? 16 : 64), await randomWeights('googlenet', quick ? 16 : 64)],
   };

@@ -16,7 +16,7 @@ import { Builder, Engine, Network, type Precision } from '../lib';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PHASES = ['node', 'parse', 'weights', 'build', 'save', 'load'] as const;
-type Phase = typeof PHASES[number];
+type Phase = (typeof PHASES)[number];
 
 /** What a child reports. */
 interface PhaseResult {
@@ -93,7 +93,7 @@ async function runPhase(phase: Phase, model: string, precision: Precision, plan:
     // The save starts from the engine alone, as after `tensorrt-node build` has dropped the network.
     retained = [await buildOnly(model, precision)];
     const before = await settle();
-    if (!resetPeak()) console.error('cannot reset the peak RSS here: the save phase\'s peak includes the build');
+    if (!resetPeak()) console.error("cannot reset the peak RSS here: the save phase's peak includes the build");
     await (retained[0] as Engine).save(plan);
     return done(before);
   }
@@ -115,19 +115,23 @@ async function buildOnly(model: string, precision: Precision): Promise<Engine> {
 
 function child(): void {
   const [phase, model, precision, plan] = process.argv.slice(3);
-  runPhase(phase as Phase, model, precision as Precision, plan).then((r) => {
-    (process.send as (m: unknown) => boolean)(r);
-  }).catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  });
+  runPhase(phase as Phase, model, precision as Precision, plan)
+    .then((r) => {
+      (process.send as (m: unknown) => boolean)(r);
+    })
+    .catch((e: unknown) => {
+      console.error(e);
+      process.exitCode = 1;
+    });
 }
 
 function inChild(phase: Phase, model: string, precision: string, plan: string): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
     const p = fork(__filename, ['--child', phase, model, precision, plan], { execArgv: ['--expose-gc'] });
     let result: PhaseResult | undefined;
-    p.on('message', (m) => { result = m as PhaseResult; });
+    p.on('message', (m) => {
+      result = m as PhaseResult;
+    });
     p.on('exit', (code) => (result !== undefined ? resolve(result) : reject(new Error(`phase ${phase} failed (exit ${code})`))));
   });
 }
@@ -153,24 +157,46 @@ async function main(): Promise<void> {
     const phases: PhaseResult[] = [];
     for (const phase of PHASES) phases.push(await inChild(phase, model, precision, plan));
     const base = phases[0].peakBytes;
-    console.log(`${path.relative(ROOT, model)} ${precision}: ${mb(weightBytes).trim()} MB of float32 weights; ` +
-      `plan ${mb(fs.statSync(plan).size).trim()} MB`);
+    console.log(
+      `${path.relative(ROOT, model)} ${precision}: ${mb(weightBytes).trim()} MB of float32 weights; ` +
+        `plan ${mb(fs.statSync(plan).size).trim()} MB`,
+    );
     console.log('phase      peak MB   start MB   end MB   (peak - node) / weights   seconds');
     for (const r of phases) {
-      console.log(`${r.phase.padEnd(8)} ${mb(r.peakBytes)}     ${mb(r.startBytes)}   ${mb(r.endBytes)}   ` +
-        `${((r.peakBytes - base) / weightBytes).toFixed(2).padStart(8)}x                ${r.seconds.toFixed(1)}`);
+      console.log(
+        `${r.phase.padEnd(8)} ${mb(r.peakBytes)}     ${mb(r.startBytes)}   ${mb(r.endBytes)}   ` +
+          `${((r.peakBytes - base) / weightBytes).toFixed(2).padStart(8)}x                ${r.seconds.toFixed(1)}`,
+      );
     }
     const jsonOut = option('json');
     if (jsonOut !== undefined) {
-      fs.writeFileSync(jsonOut, `${JSON.stringify({
-        measurement: 'peak RSS of build / save / load, cpu backend, random weights, one child process per phase',
-        model: path.relative(ROOT, model), precision, weightBytes, planBytes: fs.statSync(plan).size,
-        date: new Date().toISOString(), commit: commit(), node: process.version,
-        machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memoryBytes: os.totalmem(), platform: `${os.platform()} ${os.release()}` },
-        notes: 'peak = VmHWM (Linux) of the phase\'s process; save: the peak is reset after the build (clear_refs), so it is the ' +
-          'save alone on top of the engine; node: the package loaded and nothing else',
-        phases,
-      }, null, 2)}\n`);
+      fs.writeFileSync(
+        jsonOut,
+        `${JSON.stringify(
+          {
+            measurement: 'peak RSS of build / save / load, cpu backend, random weights, one child process per phase',
+            model: path.relative(ROOT, model),
+            precision,
+            weightBytes,
+            planBytes: fs.statSync(plan).size,
+            date: new Date().toISOString(),
+            commit: commit(),
+            node: process.version,
+            machine: {
+              cpu: os.cpus()[0]?.model,
+              cores: os.cpus().length,
+              memoryBytes: os.totalmem(),
+              platform: `${os.platform()} ${os.release()}`,
+            },
+            notes:
+              "peak = VmHWM (Linux) of the phase's process; save: the peak is reset after the build (clear_refs), so it is the " +
+              'save alone on top of the engine; node: the package loaded and nothing else',
+            phases,
+          },
+          null,
+          2,
+        )}\n`,
+      );
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -178,7 +204,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') child();
-else main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+else
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });

@@ -94,7 +94,11 @@ async function pixels(file: string, height: number, width: number, channels: num
 
 /** Class names from a label file: the text after a leading WordNet id (n01440764), else the line. */
 function readLabels(file: string): string[] {
-  return fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '').map((l) => l.replace(/^n\d{8}\s+/, '').trim());
+  return fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.replace(/^n\d{8}\s+/, '').trim());
 }
 
 /** Builds the model's uint8-input engine, classifies one image file, and returns the top classes. */
@@ -108,7 +112,9 @@ export async function classify(image: string, options: ClassifyOptions = {}): Pr
   const [height, width] = spec.resize ?? [h, w];
   const builder = new Builder({ backend: options.backend ?? 'auto', logger: () => undefined });
   const engine: Engine = await builder.build(net, { precision: options.precision ?? 'fp32', maxBatchSize: 1, input: spec.input });
-  notes.push(`${engine.backend} backend, ${engine.precision}; input '${engine.inputs[0].name}' takes uint8 [${engine.inputs[0].dims.join(', ')}]`);
+  notes.push(
+    `${engine.backend} backend, ${engine.precision}; input '${engine.inputs[0].name}' takes uint8 [${engine.inputs[0].dims.join(', ')}]`,
+  );
   const ctx = engine.createContext();
   try {
     const outputs = await ctx.infer({ [engine.inputs[0].name]: await pixels(image, height, width, channels) });
@@ -117,7 +123,11 @@ export async function classify(image: string, options: ClassifyOptions = {}): Pr
     if (labels === undefined) notes.push('no label list (--labels synset_words.txt): classes are printed as indices');
     const order = [...scores.keys()].sort((a, b) => scores[b] - scores[a]).slice(0, options.top ?? 5);
     return {
-      predictions: order.map((index) => ({ index, probability: scores[index], ...(labels?.[index] !== undefined ? { label: labels[index] } : {}) })),
+      predictions: order.map((index) => ({
+        index,
+        probability: scores[index],
+        ...(labels?.[index] !== undefined ? { label: labels[index] } : {}),
+      })),
       notes,
     };
   } finally {
@@ -136,14 +146,19 @@ function option(argv: readonly string[], name: string): string | undefined {
 export async function main(argv: readonly string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
   const image = argv[0];
   if (image === undefined || image.startsWith('--')) {
-    out('usage: node dist/examples/classify-image/classify.js <image> [--model lenet|googlenet|deploy.prototxt] ' +
-      '[--weights file.caffemodel] [--labels synset_words.txt] [--backend auto|cpu|cuda|tensorrt] [--precision fp32|fp16|int8] [--top N]');
+    out(
+      'usage: node dist/examples/classify-image/classify.js <image> [--model lenet|googlenet|deploy.prototxt] ' +
+        '[--weights file.caffemodel] [--labels synset_words.txt] [--backend auto|cpu|cuda|tensorrt] [--precision fp32|fp16|int8] [--top N]',
+    );
     return 2;
   }
   const top = option(argv, 'top');
   const result = await classify(image, {
-    model: option(argv, 'model'), weights: option(argv, 'weights'), labels: option(argv, 'labels'),
-    backend: option(argv, 'backend') as BackendChoice | undefined, precision: option(argv, 'precision') as Precision | undefined,
+    model: option(argv, 'model'),
+    weights: option(argv, 'weights'),
+    labels: option(argv, 'labels'),
+    backend: option(argv, 'backend') as BackendChoice | undefined,
+    precision: option(argv, 'precision') as Precision | undefined,
     ...(top !== undefined ? { top: Number(top) } : {}),
   });
   for (const note of result.notes) out(`# ${note}`);
@@ -152,10 +167,13 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  }, (err: unknown) => {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exitCode = 1;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -61,45 +61,53 @@ export async function runOnGpus(argv: readonly string[], gpus: readonly string[]
   const main = path.join(__dirname, '..', 'cli', 'main.js');
   const args = ['bench', ...workerArgs(argv)];
   let ready = 0;
-  const children = gpus.map((gpu, rank) => fork(main, args, {
-    env: { ...process.env, CUDA_VISIBLE_DEVICES: gpu, TRTN_BENCH_WORKER: `${rank}/${gpus.length}` },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  }));
+  const children = gpus.map((gpu, rank) =>
+    fork(main, args, {
+      env: { ...process.env, CUDA_VISIBLE_DEVICES: gpu, TRTN_BENCH_WORKER: `${rank}/${gpus.length}` },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    }),
+  );
   let failed = false;
-  let firstFailure: Error | undefined;  // the worker that failed first (the others are then stopped)
-  const results = children.map((child, rank) => new Promise<BenchResult>((resolve, reject) => {
-    let stderr = '';
-    let result: BenchResult | undefined;
-    // A send to a worker that has just died must not crash this process: the exit handler reports it.
-    child.on('error', () => undefined);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      const text = chunk.toString();
-      stderr += text;
-      for (const line of text.split('\n')) if (line.trim()) log(`[gpu ${gpus[rank]}] ${line}`);
-    });
-    child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready' && ++ready === children.length && !failed) {
-        // Every GPU is warm: start the timed window everywhere.
-        for (const c of children) if (c.connected) c.send({ type: 'go' });
-      } else if (m.type === 'result') {
-        result = m.result;
-      }
-    });
-    child.on('exit', (code) => {
-      if (code === 0 && result !== undefined) resolve(result);
-      else {
-        const last = stderr.trim().split('\n').slice(-3).join(' | ');
-        const error = new TensorRTNodeError('E_WORKER', `the bench worker for GPU ${gpus[rank]} exited with code ${code}: ${last || 'no output'}`);
-        if (!failed) {
-          // One failed worker fails the run: stop the others rather than let them time for nothing.
-          failed = true;
-          firstFailure = error;
-          for (const c of children) if (c !== child && c.exitCode === null) c.kill();
-        }
-        reject(error);
-      }
-    });
-  }));
+  let firstFailure: Error | undefined; // the worker that failed first (the others are then stopped)
+  const results = children.map(
+    (child, rank) =>
+      new Promise<BenchResult>((resolve, reject) => {
+        let stderr = '';
+        let result: BenchResult | undefined;
+        // A send to a worker that has just died must not crash this process: the exit handler reports it.
+        child.on('error', () => undefined);
+        child.stderr?.on('data', (chunk: Buffer) => {
+          const text = chunk.toString();
+          stderr += text;
+          for (const line of text.split('\n')) if (line.trim()) log(`[gpu ${gpus[rank]}] ${line}`);
+        });
+        child.on('message', (m: WorkerMessage) => {
+          if (m.type === 'ready' && ++ready === children.length && !failed) {
+            // Every GPU is warm: start the timed window everywhere.
+            for (const c of children) if (c.connected) c.send({ type: 'go' });
+          } else if (m.type === 'result') {
+            result = m.result;
+          }
+        });
+        child.on('exit', (code) => {
+          if (code === 0 && result !== undefined) resolve(result);
+          else {
+            const last = stderr.trim().split('\n').slice(-3).join(' | ');
+            const error = new TensorRTNodeError(
+              'E_WORKER',
+              `the bench worker for GPU ${gpus[rank]} exited with code ${code}: ${last || 'no output'}`,
+            );
+            if (!failed) {
+              // One failed worker fails the run: stop the others rather than let them time for nothing.
+              failed = true;
+              firstFailure = error;
+              for (const c of children) if (c !== child && c.exitCode === null) c.kill();
+            }
+            reject(error);
+          }
+        });
+      }),
+  );
   const settled = await Promise.allSettled(results);
   if (firstFailure !== undefined) throw firstFailure;
   return settled.map((s) => (s as PromiseFulfilledResult<BenchResult>).value);
@@ -153,8 +161,9 @@ export function rankDevice(localRank: number, visible: string | undefined): numb
 }
 
 /** Under mpirun (Open MPI or MPICH / PMI variables, more than one rank): this rank. */
-export function mpiRank(env: NodeJS.ProcessEnv = process.env):
-  { rank: RankInfo; job?: string; fileBarrier: (dir: string) => Promise<void> } | undefined {
+export function mpiRank(
+  env: NodeJS.ProcessEnv = process.env,
+): { rank: RankInfo; job?: string; fileBarrier: (dir: string) => Promise<void> } | undefined {
   const num = (...names: string[]): number | undefined => {
     for (const n of names) {
       const v = env[n];
@@ -167,15 +176,22 @@ export function mpiRank(env: NodeJS.ProcessEnv = process.env):
   if (rank === undefined || size === undefined || size < 2) return undefined;
   const localRank = num('OMPI_COMM_WORLD_LOCAL_RANK', 'MPI_LOCALRANKID', 'PMI_LOCAL_RANK') ?? rank;
   // One folder per MPI job, so files of an earlier run never count.
-  const job = env.TRTN_BARRIER_ID ?? env.OMPI_MCA_ess_base_jobid ?? env.PMIX_NAMESPACE ?? env.PMI_JOBID ??
+  const job =
+    env.TRTN_BARRIER_ID ??
+    env.OMPI_MCA_ess_base_jobid ??
+    env.PMIX_NAMESPACE ??
+    env.PMI_JOBID ??
     (env.SLURM_JOB_ID !== undefined ? `${env.SLURM_JOB_ID}.${env.SLURM_STEP_ID ?? 0}` : undefined);
   return {
     rank: { rank, size, localRank },
     job,
     fileBarrier: async (root: string) => {
       if (job === undefined) {
-        throw new TensorRTNodeError('E_WORKER', '--barrierDir: this MPI does not name its job (OMPI_MCA_ess_base_jobid, PMIX_NAMESPACE, ' +
-          'PMI_JOBID or SLURM_JOB_ID); set TRTN_BARRIER_ID to a value unique to this run');
+        throw new TensorRTNodeError(
+          'E_WORKER',
+          '--barrierDir: this MPI does not name its job (OMPI_MCA_ess_base_jobid, PMIX_NAMESPACE, ' +
+            'PMI_JOBID or SLURM_JOB_ID); set TRTN_BARRIER_ID to a value unique to this run',
+        );
       }
       const dir = path.join(root, job.replace(/[^\w.-]/g, '_'));
       await fsp.mkdir(dir, { recursive: true });

@@ -42,7 +42,10 @@ export function timeStats(values: readonly number[], percentiles: readonly numbe
   const pick = (p: number): number => (n === 0 ? NaN : sorted[Math.min(n - 1, Math.max(0, Math.ceil((p * n) / 100 - 1e-9) - 1))]);
   const median = n === 0 ? NaN : n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   return {
-    min: n === 0 ? NaN : sorted[0], max: n === 0 ? NaN : sorted[n - 1], mean, median,
+    min: n === 0 ? NaN : sorted[0],
+    max: n === 0 ? NaN : sorted[n - 1],
+    mean,
+    median,
     percentiles: Object.fromEntries(percentiles.map((p) => [String(p), pick(p)])),
     cv: mean > 0 ? Math.sqrt(variance) / mean : 0,
   };
@@ -60,8 +63,10 @@ export function traceAverages(times: readonly InferenceTime[], runs: number): st
   for (let i = 0; i + runs <= times.length; i += runs) {
     const group = times.slice(i, i + runs);
     const gpu = group.every((t) => t.computeMs !== undefined) ? ` - GPU latency: ${mean(group, 'computeMs').toFixed(3)} ms` : '';
-    lines.push(`Average on ${runs} runs${gpu} - Host latency: ${mean(group, 'latencyMs').toFixed(3)} ms ` +
-      `(enqueue ${mean(group, 'enqueueMs').toFixed(3)} ms)`);
+    lines.push(
+      `Average on ${runs} runs${gpu} - Host latency: ${mean(group, 'latencyMs').toFixed(3)} ms ` +
+        `(enqueue ${mean(group, 'enqueueMs').toFixed(3)} ms)`,
+    );
   }
   return lines;
 }
@@ -71,21 +76,34 @@ function volume(dims: readonly number[]): number {
 }
 
 /** Warms up and times `engine`; resolves to every timed inference and the window's wall time. */
-export async function timeInferences(engine: Engine, o: TimingOptions):
-  Promise<{ times: InferenceTime[]; walltimeSeconds: number; startEpochMs: number }> {
+export async function timeInferences(
+  engine: Engine,
+  o: TimingOptions,
+): Promise<{ times: InferenceTime[]; walltimeSeconds: number; startEpochMs: number }> {
   const contexts: ExecutionContext[] = [];
   try {
     for (let s = 0; s < o.streams; s++) contexts.push(engine.createContext());
     // Without transfers nothing is copied, so no host arrays are made (a batch of 65536 images
     // would need gigabytes of them).
     const inputs: Record<string, HostArray> = {};
-    if (o.dataTransfers) engine.inputs.forEach((t, k) => { inputs[t.name] = randomInputData(t.dtype, o.batch * volume(t.dims), o.seed + k); });
+    if (o.dataTransfers)
+      engine.inputs.forEach((t, k) => {
+        inputs[t.name] = randomInputData(t.dtype, o.batch * volume(t.dims), o.seed + k);
+      });
     const options = contexts.map((): BenchOptions => ({
-      batchSize: o.batch, transfers: o.dataTransfers, cudaGraph: o.useCudaGraph,
-      ...(o.dataTransfers ? { outputs: Object.fromEntries(engine.outputs.map((t) => {
-        const n = o.batch * volume(t.dims);
-        return [t.name, t.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n)];
-      })) } : {}),
+      batchSize: o.batch,
+      transfers: o.dataTransfers,
+      cudaGraph: o.useCudaGraph,
+      ...(o.dataTransfers
+        ? {
+            outputs: Object.fromEntries(
+              engine.outputs.map((t) => {
+                const n = o.batch * volume(t.dims);
+                return [t.name, t.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n)];
+              }),
+            ),
+          }
+        : {}),
     }));
     // Warm-up: every context at least once (the first run allocates and captures its graph).
     const warmStart = performance.now();
@@ -118,7 +136,10 @@ export async function timeInferences(engine: Engine, o: TimingOptions):
           const startMs = t0 + runs.submitMs[i];
           const endMs = t0 + runs.doneMs[i];
           times.push({
-            stream: s, startMs, endMs, enqueueMs: runs.enqueueMs[i],
+            stream: s,
+            startMs,
+            endMs,
+            enqueueMs: runs.enqueueMs[i],
             // trtexec's latency of an inference: its copies and compute (queueing excluded).
             latencyMs: gpu ? runs.h2dMs[i] + runs.computeMs[i] + runs.d2hMs[i] : endMs - startMs,
             ...(gpu ? { computeMs: runs.computeMs[i], h2dMs: runs.h2dMs[i], d2hMs: runs.d2hMs[i] } : {}),
@@ -137,7 +158,11 @@ export async function timeInferences(engine: Engine, o: TimingOptions):
         const g = ctx.lastTiming;
         times.push({
           // GPU backends measure the submission natively; elsewhere it is the call's hand-over.
-          stream: s, startMs: t0 - start, endMs: t2 - start, latencyMs: t2 - t0, enqueueMs: g?.enqueueMs ?? t1 - t0,
+          stream: s,
+          startMs: t0 - start,
+          endMs: t2 - start,
+          latencyMs: t2 - t0,
+          enqueueMs: g?.enqueueMs ?? t1 - t0,
           ...(g !== undefined ? { computeMs: g.computeMs, h2dMs: g.h2dMs, d2hMs: g.d2hMs } : {}),
         });
       }
@@ -157,35 +182,46 @@ export function deviceRecord(engine: Engine, deviceIndex: number): DeviceRecord 
   }
   const d = devices().devices[deviceIndex];
   return {
-    name: d?.name ?? 'unknown GPU', index: deviceIndex,
+    name: d?.name ?? 'unknown GPU',
+    index: deviceIndex,
     ...(visible !== undefined && visible !== '' ? { visibleDevice: visible.split(',')[deviceIndex] ?? visible } : {}),
     ...(d !== undefined ? { memoryBytes: d.totalMemory, computeCapability: d.computeCapability } : {}),
   };
 }
 
 /** Warnings about what the numbers mean (trtexec warns in the same cases). */
-export function timingWarnings(r: Pick<BenchResult, 'latencyMs' | 'enqueueMs' | 'gpuComputeMs' | 'h2dMs' | 'd2hMs' | 'iterations'>): string[] {
+export function timingWarnings(
+  r: Pick<BenchResult, 'latencyMs' | 'enqueueMs' | 'gpuComputeMs' | 'h2dMs' | 'd2hMs' | 'iterations'>,
+): string[] {
   const w: string[] = [];
   const varying = r.gpuComputeMs ?? r.latencyMs;
   const what = r.gpuComputeMs ? 'GPU compute time' : 'latency';
   if (varying.cv > 0.025) {
-    w.push(`the ${what} varies (coefficient of variation ${(100 * varying.cv).toFixed(1)}% > 2.5%): the numbers may be ` +
-      'unstable; check clocks and other work on the device, or time longer (--duration)');
+    w.push(
+      `the ${what} varies (coefficient of variation ${(100 * varying.cv).toFixed(1)}% > 2.5%): the numbers may be ` +
+        'unstable; check clocks and other work on the device, or time longer (--duration)',
+    );
   }
   if (r.gpuComputeMs) {
     if (r.enqueueMs.mean >= r.gpuComputeMs.mean) {
-      w.push(`throughput may be bound by enqueue time (mean ${r.enqueueMs.mean.toFixed(3)} ms >= GPU compute ` +
-        `${r.gpuComputeMs.mean.toFixed(3)} ms): the host cannot hand over work fast enough; try a larger --batch or more --streams`);
+      w.push(
+        `throughput may be bound by enqueue time (mean ${r.enqueueMs.mean.toFixed(3)} ms >= GPU compute ` +
+          `${r.gpuComputeMs.mean.toFixed(3)} ms): the host cannot hand over work fast enough; try a larger --batch or more --streams`,
+      );
     }
     const device = r.gpuComputeMs.median + (r.h2dMs?.median ?? 0) + (r.d2hMs?.median ?? 0);
     if (r.latencyMs.median > 1.5 * device + 0.05) {
-      w.push(`host latency (median ${r.latencyMs.median.toFixed(3)} ms) is well above the device's copies and compute ` +
-        `(${device.toFixed(3)} ms): host-side overhead dominates each inference`);
+      w.push(
+        `host latency (median ${r.latencyMs.median.toFixed(3)} ms) is well above the device's copies and compute ` +
+          `(${device.toFixed(3)} ms): host-side overhead dominates each inference`,
+      );
     }
   }
   if (r.iterations < 10) {
-    w.push(`only ${r.iterations === 1 ? '1 inference was' : `${r.iterations} inferences were`} timed: percentiles mean little; ` +
-      'raise --duration or --iterations');
+    w.push(
+      `only ${r.iterations === 1 ? '1 inference was' : `${r.iterations} inferences were`} timed: percentiles mean little; ` +
+        'raise --duration or --iterations',
+    );
   }
   return w;
 }
@@ -196,8 +232,12 @@ export function packageVersion(): string {
 }
 
 /** Times `engine` and returns the BenchResult (and the raw times for --exportTimes). */
-export async function benchEngine(engine: Engine, network: { file: string; name: string }, o: TimingOptions,
-                                  extra: { deviceIndex: number; rank?: BenchResult['rank'] }): Promise<{ result: BenchResult; times: InferenceTime[] }> {
+export async function benchEngine(
+  engine: Engine,
+  network: { file: string; name: string },
+  o: TimingOptions,
+  extra: { deviceIndex: number; rank?: BenchResult['rank'] },
+): Promise<{ result: BenchResult; times: InferenceTime[] }> {
   const { times, walltimeSeconds, startEpochMs } = await timeInferences(engine, o);
   // Over every inference, as trtexec's summary: the means of --avgRuns groups would hide the
   // slowest inferences (a max of 1.8 ms where one inference took 7.8 ms).
@@ -211,24 +251,45 @@ export async function benchEngine(engine: Engine, network: { file: string; name:
   const h2dMs = o.dataTransfers ? series('h2dMs') : undefined;
   const d2hMs = o.dataTransfers ? series('d2hMs') : undefined;
   const settings: BenchSettings = {
-    warmUpMs: o.warmUpMs, durationS: o.durationS, iterations: o.iterations, avgRuns: o.avgRuns, percentiles: [...o.percentiles],
+    warmUpMs: o.warmUpMs,
+    durationS: o.durationS,
+    iterations: o.iterations,
+    avgRuns: o.avgRuns,
+    percentiles: [...o.percentiles],
     // CUDA graphs exist on the cuda backend only; elsewhere the setting is recorded as off.
-    dataTransfers: o.dataTransfers, useCudaGraph: o.useCudaGraph && engine.backend === 'cuda', streams: o.streams,
+    dataTransfers: o.dataTransfers,
+    useCudaGraph: o.useCudaGraph && engine.backend === 'cuda',
+    streams: o.streams,
     ...((o.inflight ?? 1) > 1 ? { inflight: o.inflight } : {}),
   };
   const partial = { latencyMs, enqueueMs, gpuComputeMs, h2dMs, d2hMs, iterations: times.length };
   const result: BenchResult = {
-    kind: 'tensorrt-node-bench', version: 1, date: new Date().toISOString(), packageVersion: packageVersion(),
+    kind: 'tensorrt-node-bench',
+    version: 1,
+    date: new Date().toISOString(),
+    packageVersion: packageVersion(),
     ...(process.env.TRTN_COMMIT ? { commit: process.env.TRTN_COMMIT } : {}),
-    network: network.file, networkName: network.name, backend: engine.backend, precision: engine.precision, batch: o.batch,
-    device: deviceRecord(engine, extra.deviceIndex), settings, ...(extra.rank ? { rank: extra.rank } : {}),
-    iterations: times.length, walltimeSeconds, timedWindow: { startEpochMs, endEpochMs: startEpochMs + walltimeSeconds * 1000 },
+    network: network.file,
+    networkName: network.name,
+    backend: engine.backend,
+    precision: engine.precision,
+    batch: o.batch,
+    device: deviceRecord(engine, extra.deviceIndex),
+    settings,
+    ...(extra.rank ? { rank: extra.rank } : {}),
+    iterations: times.length,
+    walltimeSeconds,
+    timedWindow: { startEpochMs, endEpochMs: startEpochMs + walltimeSeconds * 1000 },
     throughput: { imagesPerSecond: (o.batch * times.length) / walltimeSeconds, inferencesPerSecond: times.length / walltimeSeconds },
-    latencyMs, enqueueMs,
+    latencyMs,
+    enqueueMs,
     // The GPU's rate from the median compute time: meaningful for one context (several streams
     // overlap their compute windows, so batch / time would not add up).
-    ...(gpuComputeMs ? { gpuComputeMs, ...(o.streams === 1 ? { gpuComputeImagesPerSecond: o.batch / (gpuComputeMs.median / 1000) } : {}) } : {}),
-    ...(h2dMs ? { h2dMs } : {}), ...(d2hMs ? { d2hMs } : {}),
+    ...(gpuComputeMs
+      ? { gpuComputeMs, ...(o.streams === 1 ? { gpuComputeImagesPerSecond: o.batch / (gpuComputeMs.median / 1000) } : {}) }
+      : {}),
+    ...(h2dMs ? { h2dMs } : {}),
+    ...(d2hMs ? { d2hMs } : {}),
     warnings: timingWarnings(partial),
   };
   return { result, times };

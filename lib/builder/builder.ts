@@ -10,7 +10,12 @@
 import { calibrationBackend, checkThreads, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { readCalibrationCacheFile, type CalibrationCache } from '../calibration/cache';
 import {
-  asCalibrator, Int8MinMaxCalibrator, type CalibrationContext, type Calibrator, type ObservingRunner, type TensorRTStyleCalibrator,
+  asCalibrator,
+  Int8MinMaxCalibrator,
+  type CalibrationContext,
+  type Calibrator,
+  type ObservingRunner,
+  type TensorRTStyleCalibrator,
 } from '../calibration/calibrator';
 import { promises as fsp } from 'node:fs';
 import { argumentError, callSite, fromNativeAt, IOError, TensorRTNodeError } from '../errors';
@@ -19,11 +24,17 @@ import { uniformBytes, uniformData } from '../random_data';
 import { volume, type Network } from '../network';
 import { Engine, type EngineDetails } from '../runtime/engine';
 import {
-  isPlannerNode, nodePrecisions, planExecGraph, preprocessNames, planInt8Graph, withIoFormats, type ExecGraph, type Precision, type UnscaledTensor,
+  isPlannerNode,
+  nodePrecisions,
+  planExecGraph,
+  preprocessNames,
+  planInt8Graph,
+  withIoFormats,
+  type ExecGraph,
+  type Precision,
+  type UnscaledTensor,
 } from './exec_graph';
-import {
-  boolean, finiteNumber, func, integer, nonEmptyString, object, oneOf, optional, recordOf,
-} from '../validate';
+import { boolean, finiteNumber, func, integer, nonEmptyString, object, oneOf, optional, recordOf } from '../validate';
 import { checkInputOptions, preprocessOnHost, resolveInput, type InputOptions, type ResolvedInput } from './input_format';
 import { planTensor } from '../runtime/plan_file';
 
@@ -100,15 +111,18 @@ const INT8_ONLY = ['calibrator', 'calibrationCache', 'int8Scales', 'allowMixedPr
 const IO_FORMAT = optional(oneOf(['float32', 'float16'] as const));
 
 /** The fields of a BuildConfig checked on their own (the rest depend on the network or on each other). */
-const checkConfigFields = object<Omit<BuildConfig, 'maxBatchSize' | 'tuneBatch' | 'calibrator' | 'input'>>({
-  precision: optional(oneOf(PRECISIONS)),
-  optimize: optional(boolean),
-  int8Scales: optional(recordOf(finiteNumber({ min: 0, minExclusive: true }), 'an object of scales by tensor name')),
-  calibrationCache: optional(calibrationCacheOption),
-  calibrationBatches: optional(integer({ min: 1 })),
-  ioFormats: optional(object({ inputs: IO_FORMAT, outputs: IO_FORMAT }, { what: 'an object { inputs?, outputs? }', exact: true })),
-  allowMixedPrecision: optional(boolean),
-}, { what: 'a build config object' });
+const checkConfigFields = object<Omit<BuildConfig, 'maxBatchSize' | 'tuneBatch' | 'calibrator' | 'input'>>(
+  {
+    precision: optional(oneOf(PRECISIONS)),
+    optimize: optional(boolean),
+    int8Scales: optional(recordOf(finiteNumber({ min: 0, minExclusive: true }), 'an object of scales by tensor name')),
+    calibrationCache: optional(calibrationCacheOption),
+    calibrationBatches: optional(integer({ min: 1 })),
+    ioFormats: optional(object({ inputs: IO_FORMAT, outputs: IO_FORMAT }, { what: 'an object { inputs?, outputs? }', exact: true })),
+    allowMixedPrecision: optional(boolean),
+  },
+  { what: 'a build config object' },
+);
 
 function calibrationCacheOption(value: unknown, name: string): string | CalibrationCache {
   const isCache = value !== null && typeof value === 'object' && (value as Partial<CalibrationCache>).scales instanceof Map;
@@ -131,18 +145,27 @@ function checkInt8Options(c: BuildConfig, precision: Precision): void {
 function checkConfig(config: unknown, net: Network): Required<Pick<BuildConfig, 'precision' | 'maxBatchSize' | 'optimize'>> & BuildConfig {
   const c: BuildConfig = checkConfigFields(config, 'config');
   const precision = c.precision ?? 'fp32';
-  const maxBatchSize = integer({ min: 1, max: MAX_BATCH, typeWhat: 'a positive integer' })(c.maxBatchSize ?? net.batchSize, 'config.maxBatchSize');
+  const maxBatchSize = integer({ min: 1, max: MAX_BATCH, typeWhat: 'a positive integer' })(
+    c.maxBatchSize ?? net.batchSize,
+    'config.maxBatchSize',
+  );
   checkInt8Options(c, precision);
-  optional(integer({ min: 1, max: maxBatchSize, what: `an integer in [1, ${maxBatchSize}] (the maxBatchSize)` }))(c.tuneBatch, 'config.tuneBatch');
+  optional(integer({ min: 1, max: maxBatchSize, what: `an integer in [1, ${maxBatchSize}] (the maxBatchSize)` }))(
+    c.tuneBatch,
+    'config.tuneBatch',
+  );
   return { ...c, precision, maxBatchSize, optimize: c.optimize ?? true, input: checkInputOptions(c.input, net) };
 }
 
 /** Options of the Builder constructor, checked. */
-const checkBuilderOptions = object<Omit<BuilderOptions, 'backend' | 'threads'>>({
-  logger: optional(func<(severity: LogSeverity, message: string) => void>()),
-  device: optional(integer({ min: 0, what: 'a GPU index (an integer >= 0)' })),
-  timingCache: optional(nonEmptyString('a file path')),
-}, { allowArray: true });
+const checkBuilderOptions = object<Omit<BuilderOptions, 'backend' | 'threads'>>(
+  {
+    logger: optional(func<(severity: LogSeverity, message: string) => void>()),
+    device: optional(integer({ min: 0, what: 'a GPU index (an integer >= 0)' })),
+    timingCache: optional(nonEmptyString('a file path')),
+  },
+  { allowArray: true },
+);
 
 /** Builds engines. */
 export class Builder {
@@ -164,9 +187,11 @@ export class Builder {
     const { backend, skipped } = resolveBackend(options.backend ?? 'auto');
     this.backend = backend;
     this.skipped = skipped;
-    this.log = options.logger ?? ((severity, message) => {
-      if (severity === 'warning') process.emitWarning(message, { code: 'TENSORRT_NODE' });
-    });
+    this.log =
+      options.logger ??
+      ((severity, message) => {
+        if (severity === 'warning') process.emitWarning(message, { code: 'TENSORRT_NODE' });
+      });
   }
 
   /** Builds an engine for `net` (off the JS thread). */
@@ -198,39 +223,53 @@ export class Builder {
   private uncovered(unscaled: readonly UnscaledTensor[], source: string, allowed: boolean): void {
     const SHOWN = 10;
     const layers = new Set(unscaled.flatMap((u) => u.nodes));
-    const named = unscaled.slice(0, SHOWN).map((u) => `'${u.tensor}' (${u.nodes.join(', ')})`).join(', ') +
-      (unscaled.length > SHOWN ? `, and ${unscaled.length - SHOWN} more (the verbose log lists them all)` : '');
+    const named =
+      unscaled
+        .slice(0, SHOWN)
+        .map((u) => `'${u.tensor}' (${u.nodes.join(', ')})`)
+        .join(', ') + (unscaled.length > SHOWN ? `, and ${unscaled.length - SHOWN} more (the verbose log lists them all)` : '');
     for (const u of unscaled) this.log('verbose', `  no INT8 scale: '${u.tensor}' (${u.nodes.join(', ')})`);
     const what = `${unscaled.length} tensor(s) that INT8 layers read or write have no scale in ${source}: ${named}`;
     if (allowed) {
       this.log('warning', `${what}; ${layers.size} layer(s) run in FP32 instead of INT8 (allowMixedPrecision)`);
       return;
     }
-    throw new TensorRTNodeError('E_CALIBRATION', `${what}; ${layers.size} layer(s) would run in FP32 instead of INT8. ` +
-      'Scales made for another network (or an older version of this one) cover only the names they share: calibrate ' +
-      'this network (tensorrt-node calibrate), or allow mixed precision (allowMixedPrecision: true; CLI ' +
-      '--allowMixedPrecision) to build with those layers in FP32');
+    throw new TensorRTNodeError(
+      'E_CALIBRATION',
+      `${what}; ${layers.size} layer(s) would run in FP32 instead of INT8. ` +
+        'Scales made for another network (or an older version of this one) cover only the names they share: calibrate ' +
+        'this network (tensorrt-node calibrate), or allow mixed precision (allowMixedPrecision: true; CLI ' +
+        '--allowMixedPrecision) to build with those layers in FP32',
+    );
   }
 
   /** After an INT8 build: how many layers run in INT8 (info), and how each other one runs (verbose). */
   private reportPrecisions(graph: ExecGraph): void {
     const counts = nodePrecisions(graph);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const others = Object.entries(counts).filter(([p]) => p !== 'int8').map(([p, n]) => `${n} in ${p.toUpperCase()}`);
+    const others = Object.entries(counts)
+      .filter(([p]) => p !== 'int8')
+      .map(([p, n]) => `${n} in ${p.toUpperCase()}`);
     this.log('info', `INT8: ${counts.int8 ?? 0} of ${total} layers run in INT8${others.length > 0 ? `, ${others.join(', ')}` : ''}`);
-    for (const n of graph.nodes) if (!isPlannerNode(n) && n.precision !== 'int8') this.log('verbose', `  ${n.name} (${n.op}): ${n.precision}`);
+    for (const n of graph.nodes)
+      if (!isPlannerNode(n) && n.precision !== 'int8') this.log('verbose', `  ${n.name} (${n.op}): ${n.precision}`);
   }
 
   /**
    * INT8 scales from, in order: int8Scales, a calibrator, a cache, or random data (with a warning;
    * random images, preprocessed, for a uint8 input).
    */
-  private async int8Scales(net: Network, c: BuildConfig & { maxBatchSize: number }, input?: ResolvedInput): Promise<Record<string, number>> {
+  private async int8Scales(
+    net: Network,
+    c: BuildConfig & { maxBatchSize: number },
+    input?: ResolvedInput,
+  ): Promise<Record<string, number>> {
     if (c.int8Scales !== undefined) return { ...c.int8Scales };
     // The tensorrt backend runs TensorRT's engines, which cannot collect our histograms:
     // calibration runs on cuda (or cpu) and its scales go into the TensorRT network as Q/DQ.
     const calibrateOn = this.backend === 'tensorrt' ? calibrationBackend() : this.backend;
-    if (calibrateOn !== this.backend) this.log('info', `INT8 calibration runs on the ${calibrateOn} backend (TensorRT engines do not collect histograms)`);
+    if (calibrateOn !== this.backend)
+      this.log('info', `INT8 calibration runs on the ${calibrateOn} backend (TensorRT engines do not collect histograms)`);
     const context: CalibrationContext = { net, observer: (o) => this.observer(net, o, calibrateOn), log: this.log };
     if (c.calibrator !== undefined) {
       const cache = await asCalibrator(c.calibrator).table(context);
@@ -242,8 +281,11 @@ export class Builder {
       checkCacheMatches(cache, net, this.log);
       return Object.fromEntries(cache.scales);
     }
-    this.log('warning', 'INT8 without calibration data: scales come from random inputs in [-1, 1), so accuracy will be ' +
-      'poor; give a calibrator, a calibration cache (CLI: --calib) or int8Scales for a real engine');
+    this.log(
+      'warning',
+      'INT8 without calibration data: scales come from random inputs in [-1, 1), so accuracy will be ' +
+        'poor; give a calibrator, a calibration cache (CLI: --calib) or int8Scales for a real engine',
+    );
     const batchSize = Math.min(c.maxBatchSize, 8);
     const batches = randomBatches(net, batchSize, c.calibrationBatches ?? 4, input);
     const calibrator = new Int8MinMaxCalibrator({ batches, batchSize });
@@ -254,8 +296,11 @@ export class Builder {
    * @internal The observing run calibration works on (calibration/calibrator.ts ObservingRunner):
    * an FP32 engine of `net` on `backend` whose runs add every float tensor to its histogram.
    */
-  async observer(net: Network, o: { readonly batchSize: number; readonly afterFusion: boolean },
-                 backend: BackendName = this.backend): Promise<ObservingRunner> {
+  async observer(
+    net: Network,
+    o: { readonly batchSize: number; readonly afterFusion: boolean },
+    backend: BackendName = this.backend,
+  ): Promise<ObservingRunner> {
     const graph = planExecGraph(net, { precision: 'fp32', maxBatchSize: o.batchSize, optimize: o.afterFusion });
     const engine = await this.buildGraph(net, graph, undefined, backend);
     const histograms = native().createHistograms(graph.tensors.length);
@@ -277,8 +322,13 @@ export class Builder {
    * @internal Builds an engine from a planned graph, taking the weights from `net` (those named in
    * `extra`, such as a Preprocess node's mean image, from there).
    */
-  async buildGraph(net: Network, graph: ExecGraph, tuneBatch?: number, backend: BackendName = this.backend,
-                   extra: ReadonlyMap<string, Float32Array> = new Map()): Promise<Engine> {
+  async buildGraph(
+    net: Network,
+    graph: ExecGraph,
+    tuneBatch?: number,
+    backend: BackendName = this.backend,
+    extra: ReadonlyMap<string, Float32Array> = new Map(),
+  ): Promise<Engine> {
     const json = JSON.stringify(graph);
     const timingCache = this.timingCache === undefined ? undefined : await readTimingCache(this.timingCache);
     let handle;
@@ -295,12 +345,20 @@ export class Builder {
       throw fromNativeAt(err, site);
     }
     const details = JSON.parse(native().engineInfo(handle).details) as EngineDetails;
-    const engine = new Engine(handle, {
-      name: graph.name, backend, precision: graph.precision, maxBatchSize: graph.maxBatchSize,
-      deviceArch: details.sm === undefined ? null : `sm_${details.sm}`, createdAt: new Date().toISOString(),
-      inputs: graph.inputs.map((id) => planTensor(graph, id)),
-      outputs: graph.outputs.map((id) => planTensor(graph, id)),
-    }, json);
+    const engine = new Engine(
+      handle,
+      {
+        name: graph.name,
+        backend,
+        precision: graph.precision,
+        maxBatchSize: graph.maxBatchSize,
+        deviceArch: details.sm === undefined ? null : `sm_${details.sm}`,
+        createdAt: new Date().toISOString(),
+        inputs: graph.inputs.map((id) => planTensor(graph, id)),
+        outputs: graph.outputs.map((id) => planTensor(graph, id)),
+      },
+      json,
+    );
     this.report(details);
     if (this.timingCache !== undefined && details.timingCache !== undefined) {
       await writeTimingCache(this.timingCache, details.timingCache);
@@ -313,12 +371,18 @@ export class Builder {
     if (d.layers === undefined) return;
     const timed = d.layers.filter((l) => l.ms !== undefined).length;
     const cached = d.layers.filter((l) => l.fromCache).length;
-    this.log('info', `cuda engine on GPU ${d.device} (${d.deviceName}, sm_${d.sm}): ${timed} layer(s) timed at batch ` +
-      `${d.tuneBatch} in ${(d.tuneSeconds ?? 0).toFixed(2)} s, ${cached} from the timing cache; ` +
-      `${d.elidedConcats} concat(s) elided, ${d.nhwcTensors} NHWC tensor(s)`);
+    this.log(
+      'info',
+      `cuda engine on GPU ${d.device} (${d.deviceName}, sm_${d.sm}): ${timed} layer(s) timed at batch ` +
+        `${d.tuneBatch} in ${(d.tuneSeconds ?? 0).toFixed(2)} s, ${cached} from the timing cache; ` +
+        `${d.elidedConcats} concat(s) elided, ${d.nhwcTensors} NHWC tensor(s)`,
+    );
     for (const l of d.layers) {
-      this.log('verbose', `  ${l.name} (${l.op}, ${l.precision}): ${l.tactic}` +
-        (l.ms !== undefined ? ` ${l.ms.toFixed(4)} ms of ${l.candidates} tactic(s)` : l.fromCache ? ' (timing cache)' : ''));
+      this.log(
+        'verbose',
+        `  ${l.name} (${l.op}, ${l.precision}): ${l.tactic}` +
+          (l.ms !== undefined ? ` ${l.ms.toFixed(4)} ms of ${l.candidates} tactic(s)` : l.fromCache ? ' (timing cache)' : ''),
+      );
     }
   }
 }
@@ -331,14 +395,19 @@ function checkCacheMatches(cache: CalibrationCache, net: Network, log: (severity
   const names = new Set([...net.tensors.values()].flatMap((t) => [t.name, t.caffeName]));
   const unknown = [...cache.scales.keys()].filter((n) => !names.has(n));
   if (unknown.length === cache.scales.size) {
-    throw new TensorRTNodeError('E_CALIBRATION', cache.scales.size === 0
-      ? 'the calibration cache lists no tensors'
-      : `none of the ${unknown.length} tensors of the calibration cache is in ${net.name || 'the network'} ` +
-        `(first: '${unknown[0]}'): it belongs to another network`);
+    throw new TensorRTNodeError(
+      'E_CALIBRATION',
+      cache.scales.size === 0
+        ? 'the calibration cache lists no tensors'
+        : `none of the ${unknown.length} tensors of the calibration cache is in ${net.name || 'the network'} ` +
+            `(first: '${unknown[0]}'): it belongs to another network`,
+    );
   }
   if (unknown.length > 0) {
-    log('warning', `${unknown.length} tensor(s) of the calibration cache are not in the network (e.g. '${unknown[0]}'); ` +
-      'their scales are ignored');
+    log(
+      'warning',
+      `${unknown.length} tensor(s) of the calibration cache are not in the network (e.g. '${unknown[0]}'); ` + 'their scales are ignored',
+    );
   }
 }
 
@@ -393,11 +462,18 @@ async function writeTimingCache(path: string, entries: Readonly<Record<string, s
  * random images, preprocessed as the engine will.
  */
 function randomBatches(net: Network, batchSize: number, count: number, input?: ResolvedInput): Array<Record<string, Float32Array>> {
-  return Array.from({ length: count }, (_, b) => Object.fromEntries(net.inputs.map((t, k) => {
-    const seed = 0x9e3779b9 + 131 * b + k;
-    const dims = t.shape.slice(1);
-    if (input === undefined || input.spec.input !== t.name) return [t.name, uniformData(batchSize * volume(dims), seed)];
-    const [h, w] = input.spec.imageSize;
-    return [t.name, preprocessOnHost(input, dims as [number, number, number], uniformBytes(batchSize * h * w * dims[0], seed), batchSize)];
-  })));
+  return Array.from({ length: count }, (_, b) =>
+    Object.fromEntries(
+      net.inputs.map((t, k) => {
+        const seed = 0x9e3779b9 + 131 * b + k;
+        const dims = t.shape.slice(1);
+        if (input === undefined || input.spec.input !== t.name) return [t.name, uniformData(batchSize * volume(dims), seed)];
+        const [h, w] = input.spec.imageSize;
+        return [
+          t.name,
+          preprocessOnHost(input, dims as [number, number, number], uniformBytes(batchSize * h * w * dims[0], seed), batchSize),
+        ];
+      }),
+    ),
+  );
 }

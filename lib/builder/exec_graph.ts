@@ -20,13 +20,35 @@ import { ShapeError, TensorRTNodeError } from '../errors';
 import type { AnyLayer, Network, Shape } from '../network';
 import { volume } from '../network';
 import {
-  isPlannerNode, nodePrecisions, ioDtype, type DType, type ExecGraph, type ExecNode, type ExecOp, type ExecTensor, type ExecWeight,
-  type FoldedAffine, type FusedActivation, type IoDType, type Precision,
+  isPlannerNode,
+  nodePrecisions,
+  ioDtype,
+  type DType,
+  type ExecGraph,
+  type ExecNode,
+  type ExecOp,
+  type ExecTensor,
+  type ExecWeight,
+  type FoldedAffine,
+  type FusedActivation,
+  type IoDType,
+  type Precision,
 } from '../runtime/graph_format';
 
 export {
-  isPlannerNode, nodePrecisions, ioDtype, type DType, type ExecGraph, type ExecNode, type ExecOp, type ExecTensor, type ExecWeight,
-  type FoldedAffine, type FusedActivation, type IoDType, type Precision,
+  isPlannerNode,
+  nodePrecisions,
+  ioDtype,
+  type DType,
+  type ExecGraph,
+  type ExecNode,
+  type ExecOp,
+  type ExecTensor,
+  type ExecWeight,
+  type FoldedAffine,
+  type FusedActivation,
+  type IoDType,
+  type Precision,
 };
 
 /**
@@ -91,7 +113,17 @@ export interface Int8Plan {
 }
 
 /** Ops that run in INT8 when their inputs have scales (see docs/int8.md). */
-const INT8_OPS: ReadonlySet<string> = new Set(['Convolution', 'InnerProduct', 'Pooling', 'ReLU', 'Concat', 'Eltwise', 'Flatten', 'Reshape', 'LRN']);
+const INT8_OPS: ReadonlySet<string> = new Set([
+  'Convolution',
+  'InnerProduct',
+  'Pooling',
+  'ReLU',
+  'Concat',
+  'Eltwise',
+  'Flatten',
+  'Reshape',
+  'LRN',
+]);
 /** INT8 ops whose output keeps the input's scale (TensorRT's rule for pooling and friends). */
 const SCALE_PRESERVING: ReadonlySet<string> = new Set(['Pooling', 'ReLU', 'Flatten', 'Reshape']);
 /** Ops that can absorb a following per-channel affine layer and a ReLU. */
@@ -107,12 +139,19 @@ export function perImageDims(net: Network): Map<string, number[]> {
   const dims = new Map<string, number[]>();
   for (const [name, t1] of one.tensors) {
     const t2 = two.tensors.get(name)?.shape as Shape;
-    const separable = t1.shape.length >= 1 && t1.shape[0] === 1 && t2[0] === 2 && t1.shape.length === t2.length &&
+    const separable =
+      t1.shape.length >= 1 &&
+      t1.shape[0] === 1 &&
+      t2[0] === 2 &&
+      t1.shape.length === t2.length &&
       t1.shape.every((d, i) => i === 0 || d === t2[i]);
     if (!separable) {
-      throw new ShapeError(`tensor '${name}' of layer '${t1.producer}' does not keep the batch in dimension 0 ` +
-        `(shape [${t1.shape.join(', ')}] at batch 1, [${t2.join(', ')}] at batch 2): engines need every tensor to lead ` +
-        'with the batch', t1.producer);
+      throw new ShapeError(
+        `tensor '${name}' of layer '${t1.producer}' does not keep the batch in dimension 0 ` +
+          `(shape [${t1.shape.join(', ')}] at batch 1, [${t2.join(', ')}] at batch 2): engines need every tensor to lead ` +
+          'with the batch',
+        t1.producer,
+      );
     }
     dims.set(name, t1.shape.slice(1));
   }
@@ -120,11 +159,15 @@ export function perImageDims(net: Network): Map<string, number[]> {
   // includes the batch, learns one value per image).
   one.layers.forEach((l, i) => {
     const other = two.layers[i];
-    const same = l.blobs.length === other.blobs.length &&
+    const same =
+      l.blobs.length === other.blobs.length &&
       l.blobs.every((b, j) => b.length === other.blobs[j].length && b.every((d, k) => d === other.blobs[j][k]));
     if (!same) {
-      throw new ShapeError(`layer '${l.name}' (${l.type}) has learned blobs whose shape depends on the batch ` +
-        `([${l.blobs.map((b) => `[${b.join(', ')}]`).join(', ')}] at batch 1): engines need batch-independent weights`, l.name);
+      throw new ShapeError(
+        `layer '${l.name}' (${l.type}) has learned blobs whose shape depends on the batch ` +
+          `([${l.blobs.map((b) => `[${b.join(', ')}]`).join(', ')}] at batch 1): engines need batch-independent weights`,
+        l.name,
+      );
     }
   });
   return dims;
@@ -156,9 +199,15 @@ export function planInt8Graph(net: Network, options: Omit<PlanOptions, 'precisio
  * The graph with its float inputs and/or outputs crossing as float16 (hostDtype): the backends
  * convert on the device (cpu: at the copy). uint8 inputs keep their form.
  */
-export function withIoFormats(graph: ExecGraph, formats: { readonly inputs?: 'float32' | 'float16'; readonly outputs?: 'float32' | 'float16' } | undefined): ExecGraph {
+export function withIoFormats(
+  graph: ExecGraph,
+  formats: { readonly inputs?: 'float32' | 'float16'; readonly outputs?: 'float32' | 'float16' } | undefined,
+): ExecGraph {
   const half = new Set<number>();
-  if (formats?.inputs === 'float16') graph.inputs.forEach((id) => { if (graph.tensors[id].dtype === 'float32') half.add(id); });
+  if (formats?.inputs === 'float16')
+    graph.inputs.forEach((id) => {
+      if (graph.tensors[id].dtype === 'float32') half.add(id);
+    });
   if (formats?.outputs === 'float16') graph.outputs.forEach((id) => half.add(id));
   if (half.size === 0) return graph;
   return { ...graph, tensors: graph.tensors.map((t, id) => (half.has(id) ? { ...t, hostDtype: 'float16' as const } : t)) };
@@ -183,8 +232,11 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
   const kept = layers.filter((l) => l.type !== 'Dropout' && l.type !== 'Split' && l.type !== 'Input');
   for (const l of kept) {
     if ((l.type === 'Convolution' || l.type === 'Deconvolution') && l.attrs.axis !== 1) {
-      throw new TensorRTNodeError('E_UNSUPPORTED_LAYER', `layer '${l.name}' (${l.type}) convolves over channel axis ` +
-        `${l.attrs.axis}; engines run convolutions whose channels follow the batch (axis 1)`);
+      throw new TensorRTNodeError(
+        'E_UNSUPPORTED_LAYER',
+        `layer '${l.name}' (${l.type}) convolves over channel axis ` +
+          `${l.attrs.axis}; engines run convolutions whose channels follow the batch (axis 1)`,
+      );
     }
   }
   const consumers = new Map<string, AnyLayer[]>();
@@ -238,10 +290,11 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
   };
   const inputs = net.inputs.map((i) => tensorId(i.name));
   const weights: ExecWeight[] = [];
-  const weightIds = (layer: AnyLayer): number[] => layer.blobs.map((shape, i) => {
-    weights.push({ name: `${layer.name}/${i}`, dims: [...shape] });
-    return weights.length - 1;
-  });
+  const weightIds = (layer: AnyLayer): number[] =>
+    layer.blobs.map((shape, i) => {
+      weights.push({ name: `${layer.name}/${i}`, dims: [...shape] });
+      return weights.length - 1;
+    });
   const byName = new Map(layers.map((l) => [l.name, l]));
   const nodes: Array<{ -readonly [K in keyof ExecNode]: ExecNode[K] }> = drafts.map((d) => ({
     name: d.layer.name,
@@ -257,8 +310,15 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
   const outputs = net.outputs.map((o) => tensorId(resolve(o.name)));
 
   const graph: ExecGraph = {
-    format: 1, name: net.name, precision: options.precision, maxBatchSize: options.maxBatchSize,
-    tensors, inputs, outputs, nodes, weights,
+    format: 1,
+    name: net.name,
+    precision: options.precision,
+    maxBatchSize: options.maxBatchSize,
+    tensors,
+    inputs,
+    outputs,
+    nodes,
+    weights,
   };
   const pre = options.preprocess;
   if (options.precision !== 'int8') return { graph: pre === undefined ? graph : withPreprocess(graph, pre), unscaled: [] };
@@ -295,8 +355,10 @@ function withPreprocess(graph: ExecGraph, spec: PreprocessSpec): ExecGraph {
   const [h, w] = spec.imageSize;
   const [top, left] = spec.offset;
   if (input.dims.length !== 3 || top < 0 || left < 0 || top + input.dims[1] > h || left + input.dims[2] > w) {
-    throw new ShapeError(`cannot preprocess '${spec.input}' [${input.dims.join(', ')}] from ${h}x${w} images at offset ` +
-      `(${top}, ${left}): an image input is [C, H, W] inside the image`);
+    throw new ShapeError(
+      `cannot preprocess '${spec.input}' [${input.dims.join(', ')}] from ${h}x${w} images at offset ` +
+        `(${top}, ${left}): an image input is [C, H, W] inside the image`,
+    );
   }
   const channels = input.dims[0];
   if (spec.meanImage !== true && spec.mean !== undefined && spec.mean.length !== channels) {
@@ -318,9 +380,14 @@ function withPreprocess(graph: ExecGraph, spec: PreprocessSpec): ExecGraph {
   const { node: name, meanImage } = preprocessNames(input.name);
   if (spec.meanImage === true) weights.push({ name: meanImage, dims: [channels, h, w] });
   const node: ExecNode = {
-    name, op: 'Preprocess', inputs: [id], outputs: [out],
+    name,
+    op: 'Preprocess',
+    inputs: [id],
+    outputs: [out],
     attrs: {
-      swapChannels: spec.swapChannels, offset: [top, left], scale: Math.fround(spec.scale),
+      swapChannels: spec.swapChannels,
+      offset: [top, left],
+      scale: Math.fround(spec.scale),
       ...(spec.meanImage === true ? {} : { mean: (spec.mean ?? new Array<number>(channels).fill(0)).map(Math.fround) }),
     },
     weights: spec.meanImage === true ? [weights.length - 1] : [],
@@ -398,7 +465,8 @@ function assignInt8(graph: ExecGraph, scaleFor: (name: string) => number | undef
   }
   const unscaled: UnscaledTensor[] = [];
   for (const n of nodes) {
-    const capable = INT8_OPS.has(n.op) &&
+    const capable =
+      INT8_OPS.has(n.op) &&
       !(n.op === 'Pooling' && (n.attrs as { method: string }).method === 'STOCHASTIC') &&
       !(n.op === 'Eltwise' && (n.attrs as { operation: string }).operation !== 'SUM');
     const missing = [...n.inputs, ...n.outputs].filter((t) => !scaleOf.has(t));
@@ -434,8 +502,13 @@ function assignInt8(graph: ExecGraph, scaleFor: (name: string) => number | undef
         tensors.push({ name: `${tensors[id].name}/int8`, dims: tensors[id].dims, dtype: 'int8', scale: scaleOf.get(id) });
         quantized.set(id, q);
         const qnode = {
-          name: `${tensors[id].name}/quantize`, op: 'Quantize' as ExecOp, inputs: [id], outputs: [q],
-          attrs: {}, weights: [], precision: 'int8' as Precision,
+          name: `${tensors[id].name}/quantize`,
+          op: 'Quantize' as ExecOp,
+          inputs: [id],
+          outputs: [q],
+          attrs: {},
+          weights: [],
+          precision: 'int8' as Precision,
         };
         result.push(qnode);
       }

@@ -73,27 +73,45 @@ export interface ResolvedInput {
 function imageInput(net: Network, name: string | undefined, format: InputFormat): { name: string; dims: [number, number, number] } {
   const input = name === undefined ? net.inputs[0] : net.inputs.find((t) => t.name === name);
   if (input === undefined) {
-    throw argumentError(`an input of ${net.name || 'the network'} (${net.inputs.map((t) => `'${t.name}'`).join(', ')})`, 'config.input.name', name, 'range');
+    throw argumentError(
+      `an input of ${net.name || 'the network'} (${net.inputs.map((t) => `'${t.name}'`).join(', ')})`,
+      'config.input.name',
+      name,
+      'range',
+    );
   }
   const dims = input.shape.slice(1);
   if (dims.length !== 3 || dims[0] < 1 || dims[0] > 4) {
-    throw argumentError(`an image input [N, C, H, W] with 1 to 4 channels for a uint8 format (input '${input.name}' is ` +
-      `[${input.shape.join(', ')}])`, 'config.input.format', format, 'range');
+    throw argumentError(
+      `an image input [N, C, H, W] with 1 to 4 channels for a uint8 format (input '${input.name}' is ` + `[${input.shape.join(', ')}])`,
+      'config.input.format',
+      format,
+      'range',
+    );
   }
   return { name: input.name, dims: dims as [number, number, number] };
 }
 
 /** The fields of BuildConfig.input checked on their own (the rest depend on the network's input). */
-const checkInputFields = object<InputOptions>({
-  format: optional(oneOf(INPUT_FORMATS)),
-  name: optional(string('an input name string')),
-  mean: optional(arrayOf(finiteNumber(), { what: 'an array of finite numbers', reportWhole: true })),
-  meanFile: optional(nonEmptyString('a file path')),
-  scale: optional(finiteNumber({ typeWhat: 'a finite number' })),
-  imageSize: optional(arrayOf(integer({ min: 1 }), { what: '[height, width] (positive integers)', minLength: 2, maxLength: 2, reportWhole: true }) as
-    Checker<[number, number]>),
-  networkOrder: optional(oneOf(['bgr', 'rgb'] as const)),
-}, { what: 'an input options object' });
+const checkInputFields = object<InputOptions>(
+  {
+    format: optional(oneOf(INPUT_FORMATS)),
+    name: optional(string('an input name string')),
+    mean: optional(arrayOf(finiteNumber(), { what: 'an array of finite numbers', reportWhole: true })),
+    meanFile: optional(nonEmptyString('a file path')),
+    scale: optional(finiteNumber({ typeWhat: 'a finite number' })),
+    imageSize: optional(
+      arrayOf(integer({ min: 1 }), {
+        what: '[height, width] (positive integers)',
+        minLength: 2,
+        maxLength: 2,
+        reportWhole: true,
+      }) as Checker<[number, number]>,
+    ),
+    networkOrder: optional(oneOf(['bgr', 'rgb'] as const)),
+  },
+  { what: 'an input options object' },
+);
 
 /**
  * Checks BuildConfig.input against `net`: TypeError / RangeError in the package's message form.
@@ -111,8 +129,12 @@ export function checkInputOptions(value: unknown, net: Network): InputOptions | 
   const { dims } = imageInput(net, o.name, format);
   const channels = dims[0];
   if (format !== 'uint8-nhwc' && channels !== 3) {
-    throw argumentError(`'uint8-nhwc' (${format} is for 3-channel images; the input has ${channels} channel${channels === 1 ? '' : 's'})`,
-      'config.input.format', format, 'range');
+    throw argumentError(
+      `'uint8-nhwc' (${format} is for 3-channel images; the input has ${channels} channel${channels === 1 ? '' : 's'})`,
+      'config.input.format',
+      format,
+      'range',
+    );
   }
   if (o.mean !== undefined && o.mean.length !== 1 && o.mean.length !== channels) {
     throw argumentError(`1 or ${channels} mean values (one per channel)`, 'config.input.mean', o.mean, 'range');
@@ -120,8 +142,12 @@ export function checkInputOptions(value: unknown, net: Network): InputOptions | 
   if (o.mean !== undefined && o.meanFile !== undefined) throw argumentError('one of mean and meanFile', 'config.input', value, 'range');
   const s = o.imageSize;
   if (s !== undefined && (s[0] < dims[1] || s[1] < dims[2])) {
-    throw argumentError(`an image size of at least ${dims[1]}x${dims[2]} (the network's input, which is cropped from the image)`,
-      'config.input.imageSize', s, 'range');
+    throw argumentError(
+      `an image size of at least ${dims[1]}x${dims[2]} (the network's input, which is cropped from the image)`,
+      'config.input.imageSize',
+      s,
+      'range',
+    );
   }
   return { ...o, format };
 }
@@ -132,8 +158,11 @@ function meanFilePath(net: Network, file: string): string {
   const candidates = [path.resolve(path.dirname(net.file), file), path.resolve(file)];
   const found = candidates.find((p) => fs.existsSync(p));
   if (found === undefined) {
-    throw new IOError(`the transform_param of ${net.file} names mean_file ${file}, found neither at ${candidates.join(' nor at ')}: ` +
-      'give the file (meanFile; CLI --meanFile) or per-channel means (mean; CLI --mean)', candidates[0]);
+    throw new IOError(
+      `the transform_param of ${net.file} names mean_file ${file}, found neither at ${candidates.join(' nor at ')}: ` +
+        'give the file (meanFile; CLI --meanFile) or per-channel means (mean; CLI --mean)',
+      candidates[0],
+    );
   }
   return found;
 }
@@ -145,20 +174,31 @@ interface MeanChoice {
 }
 
 /** The mean: the options', else the transform_param's, else none. */
-async function chooseMean(net: Network, o: InputOptions, t: InputTransform | undefined, dims: readonly number[],
-                          imageSize: readonly [number, number]): Promise<MeanChoice> {
+async function chooseMean(
+  net: Network,
+  o: InputOptions,
+  t: InputTransform | undefined,
+  dims: readonly number[],
+  imageSize: readonly [number, number],
+): Promise<MeanChoice> {
   const channels = dims[0];
   const perChannel = (v: readonly number[]) => (v.length === 1 ? new Array<number>(channels).fill(v[0]) : [...v]);
   if (o.mean !== undefined) return { values: perChannel(o.mean), note: `mean ${o.mean.join(',')}` };
   const fromLayer = t === undefined ? '' : ` (transform_param of layer '${t.layer}')`;
   if (o.meanFile === undefined && t !== undefined && t.meanValue.length > 0) {
     if (t.meanFile !== undefined) {
-      throw new TensorRTNodeError('E_INVALID_ARGUMENT', `layer '${t.layer}' of ${net.file}: transform_param sets both mean_file and ` +
-        'mean_value (Caffe refuses that too): give the mean to use (mean or meanFile; CLI --mean or --meanFile)');
+      throw new TensorRTNodeError(
+        'E_INVALID_ARGUMENT',
+        `layer '${t.layer}' of ${net.file}: transform_param sets both mean_file and ` +
+          'mean_value (Caffe refuses that too): give the mean to use (mean or meanFile; CLI --mean or --meanFile)',
+      );
     }
     if (t.meanValue.length !== 1 && t.meanValue.length !== channels) {
-      throw new ShapeError(`layer '${t.layer}' of ${net.file}: transform_param has ${t.meanValue.length} mean_value entries for ` +
-        `${channels} channels (Caffe takes 1 or one per channel)`, t.layer);
+      throw new ShapeError(
+        `layer '${t.layer}' of ${net.file}: transform_param has ${t.meanValue.length} mean_value entries for ` +
+          `${channels} channels (Caffe takes 1 or one per channel)`,
+        t.layer,
+      );
     }
     return { values: perChannel(t.meanValue), note: `mean ${t.meanValue.join(',')}${fromLayer}` };
   }
@@ -168,12 +208,15 @@ async function chooseMean(net: Network, o: InputOptions, t: InputTransform | und
   const want = [channels, imageSize[0], imageSize[1]];
   if (mean.shape.some((d, i) => d !== want[i])) {
     const [, mh, mw] = mean.shape;
-    const hint = mean.shape[0] === channels && mh >= dims[1] && mw >= dims[2]
-      ? `take ${mh}x${mw} images (imageSize [${mh}, ${mw}]; CLI --imageSize ${mh}x${mw}), centre-cropped to the network's ` +
-        `${dims[1]}x${dims[2]} as Caffe's crop_size does, or give per-channel means instead`
-      : 'give per-channel means instead (mean; CLI --mean)';
-    throw new ShapeError(`mean file ${file} is [${mean.shape.join(', ')}] but the engine takes [${want.join(', ')}] images ` +
-      `(channels, height, width): ${hint}`);
+    const hint =
+      mean.shape[0] === channels && mh >= dims[1] && mw >= dims[2]
+        ? `take ${mh}x${mw} images (imageSize [${mh}, ${mw}]; CLI --imageSize ${mh}x${mw}), centre-cropped to the network's ` +
+          `${dims[1]}x${dims[2]} as Caffe's crop_size does, or give per-channel means instead`
+        : 'give per-channel means instead (mean; CLI --mean)';
+    throw new ShapeError(
+      `mean file ${file} is [${mean.shape.join(', ')}] but the engine takes [${want.join(', ')}] images ` +
+        `(channels, height, width): ${hint}`,
+    );
   }
   return { image: mean.data, note: `mean image ${file}${o.meanFile === undefined ? fromLayer : ''}` };
 }
@@ -196,16 +239,25 @@ export async function resolveInput(net: Network, given: InputOptions | undefined
   const offset: [number, number] = [Math.floor((imageSize[0] - dims[1]) / 2), Math.floor((imageSize[1] - dims[2]) / 2)];
   const notes = [
     `input '${name}': ${options.format} images ${imageSize[0]}x${imageSize[1]}` +
-      (offset[0] > 0 || offset[1] > 0 || imageSize[0] !== dims[1] || imageSize[1] !== dims[2] ? `, centre crop to ${dims[1]}x${dims[2]}` : '') +
+      (offset[0] > 0 || offset[1] > 0 || imageSize[0] !== dims[1] || imageSize[1] !== dims[2]
+        ? `, centre crop to ${dims[1]}x${dims[2]}`
+        : '') +
       (swapChannels ? `, channels swapped (the network takes ${networkOrder.toUpperCase()})` : '') +
       `, ${mean.note}, scale ${scale}${options.scale === undefined && t?.scale !== undefined ? ` (transform_param of layer '${t.layer}')` : ''}`,
   ];
-  if (t?.mirror === true) notes.push(`transform_param.mirror of layer '${t.layer}' is ignored: random mirroring is a training-time augmentation`);
+  if (t?.mirror === true)
+    notes.push(`transform_param.mirror of layer '${t.layer}' is ignored: random mirroring is a training-time augmentation`);
   if (t?.forceColor === true || t?.forceGray === true) {
-    notes.push(`transform_param.force_color / force_gray of layer '${t.layer}' are ignored: they choose how Caffe decodes images, which is the caller's part`);
+    notes.push(
+      `transform_param.force_color / force_gray of layer '${t.layer}' are ignored: they choose how Caffe decodes images, which is the caller's part`,
+    );
   }
   const spec: PreprocessSpec = {
-    input: name, imageSize, offset, swapChannels, scale: Math.fround(scale),
+    input: name,
+    imageSize,
+    offset,
+    swapChannels,
+    scale: Math.fround(scale),
     ...(mean.image !== undefined ? { meanImage: true } : { mean: (mean.values as number[]).map(Math.fround) }),
   };
   return { spec, ...(mean.image !== undefined ? { meanImage: mean.image } : {}), notes };
@@ -216,10 +268,20 @@ export async function resolveInput(net: Network, given: InputOptions | undefined
  * images [batch, H_in, W_in, C] to the network's input [batch, C, H, W]. For feeding a float32
  * engine (or a calibrator) the same values a uint8 engine computes.
  */
-export function preprocessOnHost(input: ResolvedInput, dims: readonly [number, number, number], images: Uint8Array,
-                                 batch: number): Float32Array {
+export function preprocessOnHost(
+  input: ResolvedInput,
+  dims: readonly [number, number, number],
+  images: Uint8Array,
+  batch: number,
+): Float32Array {
   const [c, h, w] = dims;
-  const { imageSize: [ih, iw], offset: [top, left], swapChannels, scale, mean } = input.spec;
+  const {
+    imageSize: [ih, iw],
+    offset: [top, left],
+    swapChannels,
+    scale,
+    mean,
+  } = input.spec;
   const out = new Float32Array(batch * c * h * w);
   let k = 0;
   for (let n = 0; n < batch; n++) {

@@ -11,7 +11,7 @@ import { Schema, type SchemaSource } from './schema';
 export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
   enums: {
     // Top-level enum.
-    'Phase': { TRAIN: 0, TEST: 1 },
+    Phase: { TRAIN: 0, TEST: 1 },
     // Enums nested in messages.
     'FillerParameter.VarianceNorm': { FAN_IN: 0, FAN_OUT: 1, AVERAGE: 2 },
     'ParamSpec.DimCheckMode': { STRICT: 0, PERMISSIVE: 1 },
@@ -34,13 +34,46 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
     'SPPParameter.Engine': { DEFAULT: 0, CAFFE: 1, CUDNN: 2 },
     // Legacy layer formats.
     'V1LayerParameter.LayerType': {
-      NONE: 0, ABSVAL: 35, ACCURACY: 1, ARGMAX: 30, BNLL: 2, CONCAT: 3, CONTRASTIVE_LOSS: 37,
-      CONVOLUTION: 4, DATA: 5, DECONVOLUTION: 39, DROPOUT: 6, DUMMY_DATA: 32, EUCLIDEAN_LOSS: 7,
-      ELTWISE: 25, EXP: 38, FLATTEN: 8, HDF5_DATA: 9, HDF5_OUTPUT: 10, HINGE_LOSS: 28, IM2COL: 11,
-      IMAGE_DATA: 12, INFOGAIN_LOSS: 13, INNER_PRODUCT: 14, LRN: 15, MEMORY_DATA: 29,
-      MULTINOMIAL_LOGISTIC_LOSS: 16, MVN: 34, POOLING: 17, POWER: 26, RELU: 18, SIGMOID: 19,
-      SIGMOID_CROSS_ENTROPY_LOSS: 27, SILENCE: 36, SOFTMAX: 20, SOFTMAX_LOSS: 21, SPLIT: 22,
-      SLICE: 33, TANH: 23, WINDOW_DATA: 24, THRESHOLD: 31,
+      NONE: 0,
+      ABSVAL: 35,
+      ACCURACY: 1,
+      ARGMAX: 30,
+      BNLL: 2,
+      CONCAT: 3,
+      CONTRASTIVE_LOSS: 37,
+      CONVOLUTION: 4,
+      DATA: 5,
+      DECONVOLUTION: 39,
+      DROPOUT: 6,
+      DUMMY_DATA: 32,
+      EUCLIDEAN_LOSS: 7,
+      ELTWISE: 25,
+      EXP: 38,
+      FLATTEN: 8,
+      HDF5_DATA: 9,
+      HDF5_OUTPUT: 10,
+      HINGE_LOSS: 28,
+      IM2COL: 11,
+      IMAGE_DATA: 12,
+      INFOGAIN_LOSS: 13,
+      INNER_PRODUCT: 14,
+      LRN: 15,
+      MEMORY_DATA: 29,
+      MULTINOMIAL_LOGISTIC_LOSS: 16,
+      MVN: 34,
+      POOLING: 17,
+      POWER: 26,
+      RELU: 18,
+      SIGMOID: 19,
+      SIGMOID_CROSS_ENTROPY_LOSS: 27,
+      SILENCE: 36,
+      SOFTMAX: 20,
+      SOFTMAX_LOSS: 21,
+      SPLIT: 22,
+      SLICE: 33,
+      TANH: 23,
+      WINDOW_DATA: 24,
+      THRESHOLD: 31,
     },
     'V1LayerParameter.DimCheckMode': { STRICT: 0, PERMISSIVE: 1 },
     'V0LayerParameter.PoolMethod': { MAX: 0, AVE: 1, STOCHASTIC: 2 },
@@ -48,9 +81,7 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
 
   messages: {
     // Blobs and data records (weights in .caffemodel files, mean files).
-    BlobShape: [
-      ['dim', 1, 'int64', { repeated: true, packed: true }],
-    ],
+    BlobShape: [['dim', 1, 'int64', { repeated: true, packed: true }]],
     BlobProto: [
       ['shape', 7, 'BlobShape'],
       ['data', 5, 'float', { repeated: true, packed: true }],
@@ -62,9 +93,7 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['height', 3, 'int32', { default: 0 }],
       ['width', 4, 'int32', { default: 0 }],
     ],
-    BlobProtoVector: [
-      ['blobs', 1, 'BlobProto', { repeated: true }],
-    ],
+    BlobProtoVector: [['blobs', 1, 'BlobProto', { repeated: true }]],
     Datum: [
       ['channels', 1, 'int32'],
       ['height', 2, 'int32'],
@@ -265,9 +294,7 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['force_encoded_color', 9, 'bool', { default: false }],
       ['prefetch', 10, 'uint32', { default: 4 }],
     ],
-    DropoutParameter: [
-      ['dropout_ratio', 1, 'float', { default: 0.5 }],
-    ],
+    DropoutParameter: [['dropout_ratio', 1, 'float', { default: 0.5 }]],
     DummyDataParameter: [
       ['data_filler', 1, 'FillerParameter', { repeated: true }],
       ['shape', 6, 'BlobShape', { repeated: true }],
@@ -281,9 +308,7 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['coeff', 2, 'float', { repeated: true }],
       ['stable_prod_grad', 3, 'bool', { default: true }],
     ],
-    ELUParameter: [
-      ['alpha', 1, 'float', { default: 1 }],
-    ],
+    ELUParameter: [['alpha', 1, 'float', { default: 1 }]],
     EmbedParameter: [
       ['num_output', 1, 'uint32'],
       ['input_dim', 2, 'uint32'],
@@ -305,12 +330,8 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['batch_size', 2, 'uint32'],
       ['shuffle', 3, 'bool', { default: false }],
     ],
-    HDF5OutputParameter: [
-      ['file_name', 1, 'string'],
-    ],
-    HingeLossParameter: [
-      ['norm', 1, 'HingeLossParameter.Norm', { default: 'L1' }],
-    ],
+    HDF5OutputParameter: [['file_name', 1, 'string']],
+    HingeLossParameter: [['norm', 1, 'HingeLossParameter.Norm', { default: 'L1' }]],
     ImageDataParameter: [
       ['source', 1, 'string'],
       ['batch_size', 4, 'uint32', { default: 1 }],
@@ -337,9 +358,7 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['axis', 5, 'int32', { default: 1 }],
       ['transpose', 6, 'bool', { default: false }],
     ],
-    InputParameter: [
-      ['shape', 1, 'BlobShape', { repeated: true }],
-    ],
+    InputParameter: [['shape', 1, 'BlobShape', { repeated: true }]],
     LogParameter: [
       ['base', 1, 'float', { default: -1 }],
       ['scale', 2, 'float', { default: 1 }],
@@ -364,9 +383,7 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['across_channels', 2, 'bool', { default: false }],
       ['eps', 3, 'float', { default: 1e-9 }],
     ],
-    ParameterParameter: [
-      ['shape', 1, 'BlobShape'],
-    ],
+    ParameterParameter: [['shape', 1, 'BlobShape']],
     PoolingParameter: [
       ['pool', 1, 'PoolingParameter.PoolMethod', { default: 'MAX' }],
       ['pad', 4, 'uint32', { default: 0 }],
@@ -425,9 +442,7 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['bias_term', 4, 'bool', { default: false }],
       ['bias_filler', 5, 'FillerParameter'],
     ],
-    SigmoidParameter: [
-      ['engine', 1, 'SigmoidParameter.Engine', { default: 'DEFAULT' }],
-    ],
+    SigmoidParameter: [['engine', 1, 'SigmoidParameter.Engine', { default: 'DEFAULT' }]],
     SliceParameter: [
       ['axis', 3, 'int32', { default: 1 }],
       ['slice_point', 2, 'uint32', { repeated: true }],
@@ -437,19 +452,13 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['engine', 1, 'SoftmaxParameter.Engine', { default: 'DEFAULT' }],
       ['axis', 2, 'int32', { default: 1 }],
     ],
-    SwishParameter: [
-      ['beta', 1, 'float', { default: 1 }],
-    ],
-    TanHParameter: [
-      ['engine', 1, 'TanHParameter.Engine', { default: 'DEFAULT' }],
-    ],
+    SwishParameter: [['beta', 1, 'float', { default: 1 }]],
+    TanHParameter: [['engine', 1, 'TanHParameter.Engine', { default: 'DEFAULT' }]],
     TileParameter: [
       ['axis', 1, 'int32', { default: 1 }],
       ['tiles', 2, 'int32'],
     ],
-    ThresholdParameter: [
-      ['threshold', 1, 'float', { default: 0 }],
-    ],
+    ThresholdParameter: [['threshold', 1, 'float', { default: 0 }]],
     WindowDataParameter: [
       ['source', 1, 'string'],
       ['scale', 2, 'float', { default: 1 }],
@@ -573,17 +582,49 @@ export const caffeSchema: Schema = new Schema(CAFFE_SCHEMA_SOURCE);
 
 /** Field names of Caffe's SolverParameter, to recognise a solver file given as a network. */
 export const SOLVER_FIELD_NAMES: ReadonlySet<string> = new Set([
-  'net', 'net_param', 'train_net', 'test_net', 'train_net_param', 'test_net_param',
-  'train_state', 'test_state', 'test_iter', 'test_interval', 'test_compute_loss',
-  'test_initialization', 'base_lr', 'display', 'average_loss', 'max_iter', 'iter_size',
-  'lr_policy', 'gamma', 'power', 'momentum', 'weight_decay', 'regularization_type', 'stepsize',
-  'stepvalue', 'clip_gradients', 'snapshot', 'snapshot_prefix', 'snapshot_diff',
-  'snapshot_format', 'solver_mode', 'device_id', 'random_seed', 'type', 'delta', 'momentum2',
-  'rms_decay', 'debug_info', 'snapshot_after_train', 'solver_type', 'layer_wise_reduce',
+  'net',
+  'net_param',
+  'train_net',
+  'test_net',
+  'train_net_param',
+  'test_net_param',
+  'train_state',
+  'test_state',
+  'test_iter',
+  'test_interval',
+  'test_compute_loss',
+  'test_initialization',
+  'base_lr',
+  'display',
+  'average_loss',
+  'max_iter',
+  'iter_size',
+  'lr_policy',
+  'gamma',
+  'power',
+  'momentum',
+  'weight_decay',
+  'regularization_type',
+  'stepsize',
+  'stepvalue',
+  'clip_gradients',
+  'snapshot',
+  'snapshot_prefix',
+  'snapshot_diff',
+  'snapshot_format',
+  'solver_mode',
+  'device_id',
+  'random_seed',
+  'type',
+  'delta',
+  'momentum2',
+  'rms_decay',
+  'debug_info',
+  'snapshot_after_train',
+  'solver_type',
+  'layer_wise_reduce',
   'weights',
 ]);
 
 /** Field names of a label map (SSD's LabelMap / LabelMapItem: item, name, label, display_name). */
-export const LABEL_MAP_FIELD_NAMES: ReadonlySet<string> = new Set([
-  'item', 'name', 'label', 'display_name',
-]);
+export const LABEL_MAP_FIELD_NAMES: ReadonlySet<string> = new Set(['item', 'name', 'label', 'display_name']);

@@ -71,7 +71,11 @@ class FileCursor {
   private bufStart = 0;
   private bufLen = 0;
 
-  constructor(private readonly fh: FileHandle, readonly size: number, readonly file: string) {}
+  constructor(
+    private readonly fh: FileHandle,
+    readonly size: number,
+    readonly file: string,
+  ) {}
 
   fail(pos: number, problem: string, expected = ''): never {
     throw new ParseError({ file: this.file, line: 0, col: pos + 1 }, problem, undefined, expected);
@@ -174,7 +178,7 @@ function toHostOrderAlways(bytes: Uint8Array, width: 4 | 8): void {
  * such sizes fresh, already zero, so nothing is filled either).
  */
 function payloadBuffer(bytes: number): ArrayBuffer {
-  return bytes <= constants.MAX_LENGTH ? Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer : new ArrayBuffer(bytes);
+  return bytes <= constants.MAX_LENGTH ? (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer) : new ArrayBuffer(bytes);
 }
 
 /** Little-endian file bytes to host order (a no-op on little-endian hosts). */
@@ -230,14 +234,23 @@ function reserve(state: ReadState, bytes: number, values: number, pos: number): 
   const { memory, cursor } = state;
   const layer = state.layerName === '' ? `a layer (its blob at byte ${pos})` : `layer '${state.layerName}'`;
   if (values > MAX_FLOAT32_VALUES) {
-    throw new OutOfMemoryError(`${cursor.file}: ${layer} has a blob of ${values} values (${bytes} bytes), more than the ` +
-      `${MAX_FLOAT32_VALUES} values one typed array holds in Node.js ${process.version}`, state.layerName, bytes);
+    throw new OutOfMemoryError(
+      `${cursor.file}: ${layer} has a blob of ${values} values (${bytes} bytes), more than the ` +
+        `${MAX_FLOAT32_VALUES} values one typed array holds in Node.js ${process.version}`,
+      state.layerName,
+      bytes,
+    );
   }
   state.allocated += bytes;
   if (state.allocated > memory.bytes) {
-    throw new OutOfMemoryError(`cannot read the weights of ${cursor.file}: with a blob of ${bytes} bytes of ${layer}, ` +
-      `they need ${state.allocated} bytes of host memory (the file has ${cursor.size}) but ${memory.bytes} bytes are available ` +
-      `(${memory.source}). Free host memory, or use a machine with more memory`, state.layerName, state.allocated, memory.bytes);
+    throw new OutOfMemoryError(
+      `cannot read the weights of ${cursor.file}: with a blob of ${bytes} bytes of ${layer}, ` +
+        `they need ${state.allocated} bytes of host memory (the file has ${cursor.size}) but ${memory.bytes} bytes are available ` +
+        `(${memory.source}). Free host memory, or use a machine with more memory`,
+      state.layerName,
+      state.allocated,
+      memory.bytes,
+    );
   }
 }
 
@@ -271,7 +284,13 @@ export async function readCaffemodel(path: string, options: ReadCaffemodelOption
   try {
     const size = (await fh.stat()).size;
     const state: ReadState = {
-      cursor: new FileCursor(fh, size, path), options, unknownFields: 0, progress: 0, memory, allocated: 0, layerName: '',
+      cursor: new FileCursor(fh, size, path),
+      options,
+      unknownFields: 0,
+      progress: 0,
+      memory,
+      allocated: 0,
+      layerName: '',
     };
     if (size === 0) state.cursor.fail(0, 'the file is empty', 'a binary NetParameter with layers');
     const layers: CaffeModelLayer[] = [];
@@ -319,7 +338,9 @@ async function decodeRanges(state: ReadState, type: string, ranges: Array<[numbe
   try {
     return decodeMessage(caffeSchema, type, bytes, 0, bytes.length, {
       file: state.cursor.file,
-      onUnknown: () => { state.unknownFields++; },
+      onUnknown: () => {
+        state.unknownFields++;
+      },
     });
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
@@ -336,8 +357,12 @@ async function decodeRanges(state: ReadState, type: string, ranges: Array<[numbe
   }
 }
 
-async function readLayer(state: ReadState, start: number, end: number,
-                         type: 'LayerParameter' | 'V1LayerParameter' | 'V0LayerParameter'): Promise<CaffeModelLayer> {
+async function readLayer(
+  state: ReadState,
+  start: number,
+  end: number,
+  type: 'LayerParameter' | 'V1LayerParameter' | 'V0LayerParameter',
+): Promise<CaffeModelLayer> {
   const cur = state.cursor;
   const blobs: CaffeBlob[] = [];
   const ranges: Array<[number, number]> = [];
@@ -383,7 +408,12 @@ function checkBlobCounts(layer: CaffeModelLayer): void {
     if (count !== blob.data.length) {
       throw new WeightsError(
         `weights of layer '${layer.name}', blob ${index}: shape [${blob.shape.join(', ')}] holds ${count} values ` +
-        `but the file gives ${blob.data.length}`, layer.name, index, blob.shape, [blob.data.length]);
+          `but the file gives ${blob.data.length}`,
+        layer.name,
+        index,
+        blob.shape,
+        [blob.data.length],
+      );
     }
   });
 }
@@ -438,8 +468,10 @@ async function readBlob(state: ReadState, start: number, end: number): Promise<C
       if (bytes.length < 4) cur.fail(next, 'truncated float', '4 bytes');
       loose.push(Buffer.from(bytes).readFloatLE(0));
       pos = next + 4;
-    } else if ((field === BLOB.num || field === BLOB.channels || field === BLOB.height || field === BLOB.width) &&
-               wire === WireType.Varint) {
+    } else if (
+      (field === BLOB.num || field === BLOB.channels || field === BLOB.height || field === BLOB.width) &&
+      wire === WireType.Varint
+    ) {
       const bytes = await cur.bytes(next, Math.min(10, end - next));
       const r = new WireReader(bytes, 0, bytes.length, cur.file, next);
       const v = r.varint().lo | 0;
@@ -463,8 +495,7 @@ async function readBlob(state: ReadState, start: number, end: number): Promise<C
       at += run.length;
     }
     values.set(looseDoubles, at);
-  }
-  else if (data !== undefined) values = loose.length > 0 ? concatFloat32(data, Float32Array.from(loose)) : data;
+  } else if (data !== undefined) values = loose.length > 0 ? concatFloat32(data, Float32Array.from(loose)) : data;
   else values = Float32Array.from(loose);
   if (shape !== undefined) return { shape, legacyShape: false, data: values };
   if (legacySeen) return { shape: legacy, legacyShape: true, data: values };
@@ -498,17 +529,27 @@ export interface WriteCaffemodelOptions {
  * blobs; layers whose param is a V1LayerParameter go to `layers` (2), others to `layer` (100).
  * Payloads are streamed to the file, never joined into one buffer.
  */
-export async function writeCaffemodel(path: string, header: Message, layers: readonly LayerToWrite[],
-                                      options: WriteCaffemodelOptions = {}): Promise<void> {
-  layers.forEach((layer, i) => layer.blobs.forEach((b, j) => {
-    if (options.legacyShapes === true && b.shape.length > 4) {
-      throw argumentError('a shape of at most 4 dimensions (legacyShapes)', `layers[${i}].blobs[${j}].shape`, b.shape, 'range');
-    }
-    if (b.shape.reduce((n, d) => n * d, 1) !== b.data.length) {
-      throw argumentError(`${b.shape.reduce((n, d) => n * d, 1)} values for shape [${b.shape.join(', ')}]`,
-        `layers[${i}].blobs[${j}].data`, b.data, 'range');
-    }
-  }));
+export async function writeCaffemodel(
+  path: string,
+  header: Message,
+  layers: readonly LayerToWrite[],
+  options: WriteCaffemodelOptions = {},
+): Promise<void> {
+  layers.forEach((layer, i) =>
+    layer.blobs.forEach((b, j) => {
+      if (options.legacyShapes === true && b.shape.length > 4) {
+        throw argumentError('a shape of at most 4 dimensions (legacyShapes)', `layers[${i}].blobs[${j}].shape`, b.shape, 'range');
+      }
+      if (b.shape.reduce((n, d) => n * d, 1) !== b.data.length) {
+        throw argumentError(
+          `${b.shape.reduce((n, d) => n * d, 1)} values for shape [${b.shape.join(', ')}]`,
+          `layers[${i}].blobs[${j}].data`,
+          b.data,
+          'range',
+        );
+      }
+    }),
+  );
   let fh: FileHandle;
   try {
     fh = await fsp.open(path, 'w');
@@ -524,8 +565,12 @@ export async function writeCaffemodel(path: string, header: Message, layers: rea
   }
 }
 
-async function writeLayers(fh: FileHandle, header: Message, layers: readonly LayerToWrite[],
-                           options: WriteCaffemodelOptions): Promise<void> {
+async function writeLayers(
+  fh: FileHandle,
+  header: Message,
+  layers: readonly LayerToWrite[],
+  options: WriteCaffemodelOptions,
+): Promise<void> {
   await fh.write(encodeMessage(header));
   for (const layer of layers) {
     const v1 = layer.param.typeName === 'V1LayerParameter';
@@ -573,8 +618,10 @@ function varintSize(n: number): number {
 }
 
 /** Everything of a BlobProto before its payload, ending with the payload's tag and length. */
-function blobPrefix(blob: { shape: readonly number[]; data: Float32Array }, options: WriteCaffemodelOptions):
-  { prefix: Uint8Array; payloadBytes: number } {
+function blobPrefix(
+  blob: { shape: readonly number[]; data: Float32Array },
+  options: WriteCaffemodelOptions,
+): { prefix: Uint8Array; payloadBytes: number } {
   const w = new WireWriter();
   if (options.legacyShapes === true) {
     const dims = [1, 1, 1, 1, ...blob.shape].slice(-4);

@@ -43,8 +43,10 @@ export interface CaffeNetDefinition {
 function explainTopLevel(field: string): string | undefined {
   if (caffeSchema.message('NetParameter').byName.has(field)) return undefined;
   if (SOLVER_FIELD_NAMES.has(field)) {
-    return `this is a Caffe solver file (it sets '${field}', a SolverParameter field), not a network definition: ` +
-      "pass the network's deploy.prototxt (the solver's `net:` field names it)";
+    return (
+      `this is a Caffe solver file (it sets '${field}', a SolverParameter field), not a network definition: ` +
+      "pass the network's deploy.prototxt (the solver's `net:` field names it)"
+    );
   }
   if (LABEL_MAP_FIELD_NAMES.has(field)) {
     return `this is a label map (it has '${field}' entries), not a network definition: pass the deploy.prototxt`;
@@ -62,8 +64,12 @@ function looksBinary(text: string): boolean {
 export function parsePrototxt(text: string, options: PrototxtOptions & { file?: string } = {}): CaffeNetDefinition {
   const file = options.file ?? '<prototxt>';
   if (looksBinary(text)) {
-    throw new ParseError({ file, line: 1, col: 1 },
-      'this is a binary file, not a text prototxt (a .caffemodel? pass it as the weights file)', '', '');
+    throw new ParseError(
+      { file, line: 1, col: 1 },
+      'this is a binary file, not a text prototxt (a .caffemodel? pass it as the weights file)',
+      '',
+      '',
+    );
   }
   const { message: net, warnings } = parseTextFormat(caffeSchema, 'NetParameter', text, {
     file,

@@ -32,7 +32,11 @@ export class Message {
    * @param spec   its message description
    * @param loc    where it starts in a text file, when it came from one
    */
-  constructor(readonly schema: Schema, readonly spec: MessageSpec, readonly loc?: SourceLoc) {}
+  constructor(
+    readonly schema: Schema,
+    readonly spec: MessageSpec,
+    readonly loc?: SourceLoc,
+  ) {}
 
   /** The message type's name. */
   get typeName(): string {

@@ -6,12 +6,38 @@
 
 /** Protobuf scalar kinds that Caffe's messages use. */
 export type ScalarKind =
-  | 'double' | 'float' | 'int32' | 'int64' | 'uint32' | 'uint64' | 'sint32' | 'sint64'
-  | 'fixed32' | 'fixed64' | 'sfixed32' | 'sfixed64' | 'bool' | 'string' | 'bytes';
+  | 'double'
+  | 'float'
+  | 'int32'
+  | 'int64'
+  | 'uint32'
+  | 'uint64'
+  | 'sint32'
+  | 'sint64'
+  | 'fixed32'
+  | 'fixed64'
+  | 'sfixed32'
+  | 'sfixed64'
+  | 'bool'
+  | 'string'
+  | 'bytes';
 
 const SCALAR_KINDS: ReadonlySet<string> = new Set<ScalarKind>([
-  'double', 'float', 'int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64',
-  'fixed32', 'fixed64', 'sfixed32', 'sfixed64', 'bool', 'string', 'bytes',
+  'double',
+  'float',
+  'int32',
+  'int64',
+  'uint32',
+  'uint64',
+  'sint32',
+  'sint64',
+  'fixed32',
+  'fixed64',
+  'sfixed32',
+  'sfixed64',
+  'bool',
+  'string',
+  'bytes',
 ]);
 
 /** Default value of a field as written in the table: number, enum value name, string or bool. */
@@ -92,9 +118,11 @@ export class Schema {
       for (const [fieldName, number, type, options = {}] of decls) {
         const kind = SCALAR_KINDS.has(type)
           ? (type as ScalarKind)
-          : source.enums[type] !== undefined ? 'enum'
-          : source.messages[type] !== undefined ? 'message'
-          : undefined;
+          : source.enums[type] !== undefined
+            ? 'enum'
+            : source.messages[type] !== undefined
+              ? 'message'
+              : undefined;
         if (kind === undefined) throw new Error(`schema: ${name}.${fieldName} has unknown type ${type}`);
         if (byName.has(fieldName)) throw new Error(`schema: ${name}.${fieldName} declared twice`);
         if (byNumber.has(number)) throw new Error(`schema: ${name} reuses field number ${number}`);
@@ -111,8 +139,7 @@ export class Schema {
         if (spec.packed && (!spec.repeated || kind === 'message' || kind === 'string' || kind === 'bytes')) {
           throw new Error(`schema: ${name}.${fieldName} cannot be packed`);
         }
-        if (kind === 'enum' && options.default !== undefined &&
-            !this.enumMap.get(type)?.byName.has(String(options.default))) {
+        if (kind === 'enum' && options.default !== undefined && !this.enumMap.get(type)?.byName.has(String(options.default))) {
           throw new Error(`schema: ${name}.${fieldName} default ${String(options.default)} is not in ${type}`);
         }
         fields.push(spec);

@@ -72,7 +72,10 @@ class Tokenizer {
   private lineStart = 0;
   private peeked: Token | undefined;
 
-  constructor(private readonly src: string, private readonly file: string) {}
+  constructor(
+    private readonly src: string,
+    private readonly file: string,
+  ) {}
 
   /** The position of a token, for errors. */
   loc(t: Token): SourceLoc {
@@ -202,7 +205,17 @@ class Tokenizer {
       }
       const e = src[p + 1];
       const simple: Record<string, number> = {
-        n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, '\\': 92, "'": 39, '"': 34, '?': 63,
+        n: 10,
+        t: 9,
+        r: 13,
+        a: 7,
+        b: 8,
+        f: 12,
+        v: 11,
+        '\\': 92,
+        "'": 39,
+        '"': 34,
+        '?': 63,
       };
       if (e !== undefined && simple[e] !== undefined) {
         bytes.push(simple[e]);
@@ -214,8 +227,11 @@ class Tokenizer {
       } else if (e === 'x' || e === 'X') {
         const m = /^[0-9a-fA-F]{1,2}/.exec(src.slice(p + 2, p + 4));
         if (m === null) {
-          this.fail({ kind: Tok.Str, text: src.slice(p, p + 4), line: this.line, col: p - this.lineStart + 1 },
-            'bad \\x escape in string', 'one or two hex digits');
+          this.fail(
+            { kind: Tok.Str, text: src.slice(p, p + 4), line: this.line, col: p - this.lineStart + 1 },
+            'bad \\x escape in string',
+            'one or two hex digits',
+          );
         }
         bytes.push(parseInt(m[0], 16));
         p += 2 + m[0].length;
@@ -223,14 +239,20 @@ class Tokenizer {
         const n = e === 'u' ? 4 : 8;
         const hex = src.slice(p + 2, p + 2 + n);
         if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex) || parseInt(hex, 16) > 0x10ffff) {
-          this.fail({ kind: Tok.Str, text: src.slice(p, p + 2 + n), line: this.line, col: p - this.lineStart + 1 },
-            `bad \\${e} escape in string`, `${n} hex digits of a code point`);
+          this.fail(
+            { kind: Tok.Str, text: src.slice(p, p + 2 + n), line: this.line, col: p - this.lineStart + 1 },
+            `bad \\${e} escape in string`,
+            `${n} hex digits of a code point`,
+          );
         }
         pushUtf8(String.fromCodePoint(parseInt(hex, 16)));
         p += 2 + n;
       } else {
-        this.fail({ kind: Tok.Str, text: src.slice(p, p + 2), line: this.line, col: p - this.lineStart + 1 },
-          'unknown escape in string', 'one of \\n \\t \\r \\\\ \\\' \\" \\? \\a \\b \\f \\v \\NNN \\xHH \\uXXXX');
+        this.fail(
+          { kind: Tok.Str, text: src.slice(p, p + 2), line: this.line, col: p - this.lineStart + 1 },
+          'unknown escape in string',
+          'one of \\n \\t \\r \\\\ \\\' \\" \\? \\a \\b \\f \\v \\NNN \\xHH \\uXXXX',
+        );
       }
     }
     this.pos = p;
@@ -295,7 +317,11 @@ class TextParser {
   private readonly tok: Tokenizer;
   private readonly warnings: string[] = [];
 
-  constructor(private readonly schema: Schema, src: string, private readonly options: TextParseOptions) {
+  constructor(
+    private readonly schema: Schema,
+    src: string,
+    private readonly options: TextParseOptions,
+  ) {
     // A byte-order mark at the start is not part of the text.
     this.tok = new Tokenizer(src.charCodeAt(0) === 0xfeff ? src.slice(1) : src, options.file ?? '<text>');
   }
@@ -318,8 +344,7 @@ class TextParser {
       }
       if (t.kind === Tok.Punct && t.text === close) return;
       if (t.kind !== Tok.Ident) {
-        tok.fail(t, `unexpected token in ${msg.typeName}`,
-          close === undefined ? 'a field name' : `a field name or '${close}'`);
+        tok.fail(t, `unexpected token in ${msg.typeName}`, close === undefined ? 'a field name' : `a field name or '${close}'`);
       }
       const field = msg.spec.byName.get(t.text);
       if (field === undefined) this.unknownField(msg.spec, t, topLevel);
@@ -336,9 +361,12 @@ class TextParser {
       throw new ParseError(this.tok.loc(t), explained, shown(t), '');
     }
     if (this.options.allowUnknownFields !== true) {
-      this.tok.fail(t,
+      this.tok.fail(
+        t,
         `unknown field '${t.text}' in ${spec.name}${suggestion(t.text, spec.byName.keys())}; ` +
-        'pass allowUnknownFields to skip fields that forks of Caffe add', `a field of ${spec.name}`);
+          'pass allowUnknownFields to skip fields that forks of Caffe add',
+        `a field of ${spec.name}`,
+      );
     }
     const loc = this.tok.loc(t);
     this.warnings.push(`${loc.file}:${loc.line}:${loc.col}: skipped unknown field '${t.text}' in ${spec.name}`);
@@ -393,8 +421,12 @@ class TextParser {
   private checkSingular(msg: Message, field: FieldSpec, t: Token): void {
     if (!field.repeated && msg.has(field.name)) {
       const first = msg.locOf(field.name);
-      this.tok.fail(t, `field '${field.name}' of ${msg.typeName} is not repeated but appears twice` +
-        (first !== undefined ? ` (first at line ${first.line})` : ''), 'each non-repeated field once');
+      this.tok.fail(
+        t,
+        `field '${field.name}' of ${msg.typeName} is not repeated but appears twice` +
+          (first !== undefined ? ` (first at line ${first.line})` : ''),
+        'each non-repeated field once',
+      );
     }
   }
 
@@ -496,15 +528,17 @@ class TextParser {
         const spec = this.schema.enum(field.typeName as string);
         if (t.kind === Tok.Ident) {
           if (spec.byName.has(t.text)) return t.text;
-          return tok.fail(t, `'${t.text}' is not a value of ${spec.name}${suggestion(t.text, spec.byName.keys())}`,
-            `one of ${[...spec.byName.keys()].join(', ')}`);
+          return tok.fail(
+            t,
+            `'${t.text}' is not a value of ${spec.name}${suggestion(t.text, spec.byName.keys())}`,
+            `one of ${[...spec.byName.keys()].join(', ')}`,
+          );
         }
         if (t.kind === Tok.Int) {
           const name = spec.byNumber.get(Number(t.text));
           if (name !== undefined) return name;
         }
-        return tok.fail(t, `field '${field.name}' takes a value of ${spec.name}`,
-          `one of ${[...spec.byName.keys()].join(', ')}`);
+        return tok.fail(t, `field '${field.name}' takes a value of ${spec.name}`, `one of ${[...spec.byName.keys()].join(', ')}`);
       }
       default: {
         if (t.kind !== Tok.Int) {

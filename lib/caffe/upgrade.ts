@@ -24,26 +24,73 @@ function fail(loc: SourceLoc | undefined, problem: string, expected = ''): never
 
 /** V0 layer type strings and their V1 enum values. */
 const V0_TYPES: Readonly<Record<string, string>> = {
-  accuracy: 'ACCURACY', bnll: 'BNLL', concat: 'CONCAT', conv: 'CONVOLUTION', data: 'DATA',
-  dropout: 'DROPOUT', euclidean_loss: 'EUCLIDEAN_LOSS', flatten: 'FLATTEN', hdf5_data: 'HDF5_DATA',
-  hdf5_output: 'HDF5_OUTPUT', im2col: 'IM2COL', images: 'IMAGE_DATA', infogain_loss: 'INFOGAIN_LOSS',
-  innerproduct: 'INNER_PRODUCT', lrn: 'LRN', multinomial_logistic_loss: 'MULTINOMIAL_LOGISTIC_LOSS',
-  pool: 'POOLING', relu: 'RELU', sigmoid: 'SIGMOID', softmax: 'SOFTMAX', softmax_loss: 'SOFTMAX_LOSS',
-  split: 'SPLIT', tanh: 'TANH', window_data: 'WINDOW_DATA',
+  accuracy: 'ACCURACY',
+  bnll: 'BNLL',
+  concat: 'CONCAT',
+  conv: 'CONVOLUTION',
+  data: 'DATA',
+  dropout: 'DROPOUT',
+  euclidean_loss: 'EUCLIDEAN_LOSS',
+  flatten: 'FLATTEN',
+  hdf5_data: 'HDF5_DATA',
+  hdf5_output: 'HDF5_OUTPUT',
+  im2col: 'IM2COL',
+  images: 'IMAGE_DATA',
+  infogain_loss: 'INFOGAIN_LOSS',
+  innerproduct: 'INNER_PRODUCT',
+  lrn: 'LRN',
+  multinomial_logistic_loss: 'MULTINOMIAL_LOGISTIC_LOSS',
+  pool: 'POOLING',
+  relu: 'RELU',
+  sigmoid: 'SIGMOID',
+  softmax: 'SOFTMAX',
+  softmax_loss: 'SOFTMAX_LOSS',
+  split: 'SPLIT',
+  tanh: 'TANH',
+  window_data: 'WINDOW_DATA',
 };
 
 /** V1 LayerType enum values and the current type strings. */
 export const V1_TYPES: Readonly<Record<string, string>> = {
-  ABSVAL: 'AbsVal', ACCURACY: 'Accuracy', ARGMAX: 'ArgMax', BNLL: 'BNLL', CONCAT: 'Concat',
-  CONTRASTIVE_LOSS: 'ContrastiveLoss', CONVOLUTION: 'Convolution', DECONVOLUTION: 'Deconvolution',
-  DATA: 'Data', DROPOUT: 'Dropout', DUMMY_DATA: 'DummyData', EUCLIDEAN_LOSS: 'EuclideanLoss',
-  ELTWISE: 'Eltwise', EXP: 'Exp', FLATTEN: 'Flatten', HDF5_DATA: 'HDF5Data', HDF5_OUTPUT: 'HDF5Output',
-  HINGE_LOSS: 'HingeLoss', IM2COL: 'Im2col', IMAGE_DATA: 'ImageData', INFOGAIN_LOSS: 'InfogainLoss',
-  INNER_PRODUCT: 'InnerProduct', LRN: 'LRN', MEMORY_DATA: 'MemoryData',
-  MULTINOMIAL_LOGISTIC_LOSS: 'MultinomialLogisticLoss', MVN: 'MVN', POOLING: 'Pooling', POWER: 'Power',
-  RELU: 'ReLU', SIGMOID: 'Sigmoid', SIGMOID_CROSS_ENTROPY_LOSS: 'SigmoidCrossEntropyLoss',
-  SILENCE: 'Silence', SOFTMAX: 'Softmax', SOFTMAX_LOSS: 'SoftmaxWithLoss', SPLIT: 'Split', SLICE: 'Slice',
-  TANH: 'TanH', WINDOW_DATA: 'WindowData', THRESHOLD: 'Threshold',
+  ABSVAL: 'AbsVal',
+  ACCURACY: 'Accuracy',
+  ARGMAX: 'ArgMax',
+  BNLL: 'BNLL',
+  CONCAT: 'Concat',
+  CONTRASTIVE_LOSS: 'ContrastiveLoss',
+  CONVOLUTION: 'Convolution',
+  DECONVOLUTION: 'Deconvolution',
+  DATA: 'Data',
+  DROPOUT: 'Dropout',
+  DUMMY_DATA: 'DummyData',
+  EUCLIDEAN_LOSS: 'EuclideanLoss',
+  ELTWISE: 'Eltwise',
+  EXP: 'Exp',
+  FLATTEN: 'Flatten',
+  HDF5_DATA: 'HDF5Data',
+  HDF5_OUTPUT: 'HDF5Output',
+  HINGE_LOSS: 'HingeLoss',
+  IM2COL: 'Im2col',
+  IMAGE_DATA: 'ImageData',
+  INFOGAIN_LOSS: 'InfogainLoss',
+  INNER_PRODUCT: 'InnerProduct',
+  LRN: 'LRN',
+  MEMORY_DATA: 'MemoryData',
+  MULTINOMIAL_LOGISTIC_LOSS: 'MultinomialLogisticLoss',
+  MVN: 'MVN',
+  POOLING: 'Pooling',
+  POWER: 'Power',
+  RELU: 'ReLU',
+  SIGMOID: 'Sigmoid',
+  SIGMOID_CROSS_ENTROPY_LOSS: 'SigmoidCrossEntropyLoss',
+  SILENCE: 'Silence',
+  SOFTMAX: 'Softmax',
+  SOFTMAX_LOSS: 'SoftmaxWithLoss',
+  SPLIT: 'Split',
+  SLICE: 'Slice',
+  TANH: 'TanH',
+  WINDOW_DATA: 'WindowData',
+  THRESHOLD: 'Threshold',
 };
 
 /**
@@ -66,19 +113,28 @@ const V0_FIELDS: Readonly<Record<string, Readonly<Record<string, readonly [strin
   beta: { lrn: ['lrn_param', 'beta'] },
   k: { lrn: ['lrn_param', 'k'] },
   source: {
-    data: ['data_param', 'source'], hdf5_data: ['hdf5_data_param', 'source'], images: ['image_data_param', 'source'],
-    window_data: ['window_data_param', 'source'], infogain_loss: ['infogain_loss_param', 'source'],
+    data: ['data_param', 'source'],
+    hdf5_data: ['hdf5_data_param', 'source'],
+    images: ['image_data_param', 'source'],
+    window_data: ['window_data_param', 'source'],
+    infogain_loss: ['infogain_loss_param', 'source'],
   },
   scale: { data: ['data_param', 'scale'], images: ['image_data_param', 'scale'], window_data: ['window_data_param', 'scale'] },
   meanfile: {
-    data: ['data_param', 'mean_file'], images: ['image_data_param', 'mean_file'], window_data: ['window_data_param', 'mean_file'],
+    data: ['data_param', 'mean_file'],
+    images: ['image_data_param', 'mean_file'],
+    window_data: ['window_data_param', 'mean_file'],
   },
   batchsize: {
-    data: ['data_param', 'batch_size'], hdf5_data: ['hdf5_data_param', 'batch_size'],
-    images: ['image_data_param', 'batch_size'], window_data: ['window_data_param', 'batch_size'],
+    data: ['data_param', 'batch_size'],
+    hdf5_data: ['hdf5_data_param', 'batch_size'],
+    images: ['image_data_param', 'batch_size'],
+    window_data: ['window_data_param', 'batch_size'],
   },
   cropsize: {
-    data: ['data_param', 'crop_size'], images: ['image_data_param', 'crop_size'], window_data: ['window_data_param', 'crop_size'],
+    data: ['data_param', 'crop_size'],
+    images: ['image_data_param', 'crop_size'],
+    window_data: ['window_data_param', 'crop_size'],
   },
   mirror: { data: ['data_param', 'mirror'], images: ['image_data_param', 'mirror'], window_data: ['window_data_param', 'mirror'] },
   rand_skip: { data: ['data_param', 'rand_skip'], images: ['image_data_param', 'rand_skip'] },
@@ -121,8 +177,11 @@ export function upgradeV0PaddingLayers(net: Message): string | undefined {
       if (consumer === pad || !consumer.strs('bottom').includes(tops[0])) continue;
       const cv0 = consumer.sub('layer');
       if (cv0.str('type') !== 'conv' && cv0.str('type') !== 'pool') {
-        fail(consumer.loc, `V0 padding layer '${v0.str('name')}' feeds '${cv0.str('name')}' (type ${cv0.str('type')}); ` +
-          'only convolution and pooling layers can absorb V0 padding');
+        fail(
+          consumer.loc,
+          `V0 padding layer '${v0.str('name')}' feeds '${cv0.str('name')}' (type ${cv0.str('type')}); ` +
+            'only convolution and pooling layers can absorb V0 padding',
+        );
       }
       cv0.set('pad', v0.num('pad'));
       const rewired = consumer.strs('bottom').map((b) => (b === tops[0] ? bottoms[0] : b));
@@ -155,8 +214,7 @@ export function upgradeV0ToV1(net: Message): string | undefined {
       else if (field === 'type') {
         const t = V0_TYPES[v0type];
         if (t === undefined) {
-          fail(v0.loc, `unknown V0 layer type '${v0type}' in layer '${v0.str('name')}'`,
-            `one of ${Object.keys(V0_TYPES).join(', ')}`);
+          fail(v0.loc, `unknown V0 layer type '${v0type}' in layer '${v0.str('name')}'`, `one of ${Object.keys(V0_TYPES).join(', ')}`);
         }
         v1.set('type', t);
       } else if (field === 'blobs' || field === 'blobs_lr' || field === 'weight_decay') {
@@ -164,8 +222,11 @@ export function upgradeV0ToV1(net: Message): string | undefined {
       } else {
         const target = V0_FIELDS[field]?.[v0type];
         if (target === undefined) {
-          fail(v0.loc, `V0 layer '${v0.str('name')}' of type '${v0type}' has field '${field}', ` +
-            'which that type does not take', 'fields of its type');
+          fail(
+            v0.loc,
+            `V0 layer '${v0.str('name')}' of type '${v0type}' has field '${field}', ` + 'which that type does not take',
+            'fields of its type',
+          );
         }
         const [paramField, inner] = target;
         if (inner === '') {
@@ -186,7 +247,9 @@ export function upgradeV0ToV1(net: Message): string | undefined {
 }
 
 const DATA_PARAMS: ReadonlyArray<readonly [string, string]> = [
-  ['data_param', 'DATA'], ['image_data_param', 'IMAGE_DATA'], ['window_data_param', 'WINDOW_DATA'],
+  ['data_param', 'DATA'],
+  ['image_data_param', 'IMAGE_DATA'],
+  ['window_data_param', 'WINDOW_DATA'],
 ];
 const TRANSFORM_FIELDS = ['scale', 'mean_file', 'crop_size', 'mirror'] as const;
 
@@ -298,8 +361,11 @@ export function upgradeInputFields(net: Message): string | undefined {
     for (const s of shapes) param.push('shape', s);
   } else {
     if (dims.length !== 4 * inputs.length) {
-      fail(net.locOf('input_dim'), `${inputs.length} input(s) need ${4 * inputs.length} input_dim values, found ${dims.length}`,
-        'four input_dim values (N, C, H, W) per input');
+      fail(
+        net.locOf('input_dim'),
+        `${inputs.length} input(s) need ${4 * inputs.length} input_dim values, found ${dims.length}`,
+        'four input_dim values (N, C, H, W) per input',
+      );
     }
     for (let i = 0; i < inputs.length; i++) {
       const shape = newMessage('BlobShape');
@@ -363,9 +429,10 @@ export function filterByPhase(net: Message, options: NetStateOptions = {}): Mess
     if (include.length > 0 && exclude.length > 0) {
       fail(layer.loc, `layer '${layer.str('name')}' has both include and exclude rules`, 'one kind of rule');
     }
-    const keep = include.length > 0
-      ? include.some((r) => meetsRule(r, phase, level, stages))
-      : !exclude.some((r) => meetsRule(r, phase, level, stages));
+    const keep =
+      include.length > 0
+        ? include.some((r) => meetsRule(r, phase, level, stages))
+        : !exclude.some((r) => meetsRule(r, phase, level, stages));
     if (keep) kept.push(layer);
     else removed.push(layer);
   }

@@ -38,14 +38,24 @@ export class WireReader {
    * @param file   file name for errors
    * @param base   absolute file offset of bytes[0], for errors
    */
-  constructor(readonly bytes: Uint8Array, start: number, readonly end: number, readonly file: string, readonly base = 0) {
+  constructor(
+    readonly bytes: Uint8Array,
+    start: number,
+    readonly end: number,
+    readonly file: string,
+    readonly base = 0,
+  ) {
     this.pos = start;
   }
 
   /** Throws a ParseError at offset `at` (the current one by default), showing the byte there. */
   fail(problem: string, expected = '', at = this.pos): never {
-    throw new ParseError({ file: this.file, line: 0, col: this.base + at + 1 }, problem,
-      at < this.end ? `0x${this.bytes[at].toString(16).padStart(2, '0')}` : '', expected);
+    throw new ParseError(
+      { file: this.file, line: 0, col: this.base + at + 1 },
+      problem,
+      at < this.end ? `0x${this.bytes[at].toString(16).padStart(2, '0')}` : '',
+      expected,
+    );
   }
 
   atEnd(): boolean {
@@ -119,12 +129,27 @@ export class WireReader {
   /** Skips a field's value of the given wire type; `tagAt` is where its tag starts, for errors. */
   skip(wireType: number, fieldNumber: number, tagAt = this.pos): void {
     switch (wireType) {
-      case WireType.Varint: this.varint(); return;
-      case WireType.Fixed64: this.need(8); this.pos += 8; return;
-      case WireType.Fixed32: this.need(4); this.pos += 4; return;
-      case WireType.Len: { const n = this.length(); this.pos += n; return; }
-      case WireType.StartGroup: this.skipGroup(fieldNumber); return;
-      default: this.fail(`invalid wire type ${wireType}`, 'wire type 0, 1, 2, 3 or 5', tagAt);
+      case WireType.Varint:
+        this.varint();
+        return;
+      case WireType.Fixed64:
+        this.need(8);
+        this.pos += 8;
+        return;
+      case WireType.Fixed32:
+        this.need(4);
+        this.pos += 4;
+        return;
+      case WireType.Len: {
+        const n = this.length();
+        this.pos += n;
+        return;
+      }
+      case WireType.StartGroup:
+        this.skipGroup(fieldNumber);
+        return;
+      default:
+        this.fail(`invalid wire type ${wireType}`, 'wire type 0, 1, 2, 3 or 5', tagAt);
     }
   }
 
@@ -155,10 +180,14 @@ function toSigned64(v: Varint): number {
 /** Interprets a varint (starting at offset `at`) as a value of a scalar kind. */
 function varintValue(r: WireReader, field: FieldSpec, v: Varint, at: number): Scalar {
   switch (field.kind) {
-    case 'int32': return v.lo | 0;
-    case 'uint32': return v.lo >>> 0;
-    case 'sint32': return (v.lo >>> 1) ^ -(v.lo & 1);
-    case 'bool': return v.lo !== 0 || v.hi !== 0;
+    case 'int32':
+      return v.lo | 0;
+    case 'uint32':
+      return v.lo >>> 0;
+    case 'sint32':
+      return (v.lo >>> 1) ^ -(v.lo & 1);
+    case 'bool':
+      return v.lo !== 0 || v.hi !== 0;
     case 'int64':
     case 'uint64': {
       const n = field.kind === 'int64' ? toSigned64(v) : v.hi * 0x100000000 + v.lo;
@@ -181,10 +210,20 @@ function varintValue(r: WireReader, field: FieldSpec, v: Varint, at: number): Sc
 
 function expectedWireType(field: FieldSpec): WireType {
   switch (field.kind) {
-    case 'double': case 'fixed64': case 'sfixed64': return WireType.Fixed64;
-    case 'float': case 'fixed32': case 'sfixed32': return WireType.Fixed32;
-    case 'string': case 'bytes': case 'message': return WireType.Len;
-    default: return WireType.Varint;
+    case 'double':
+    case 'fixed64':
+    case 'sfixed64':
+      return WireType.Fixed64;
+    case 'float':
+    case 'fixed32':
+    case 'sfixed32':
+      return WireType.Fixed32;
+    case 'string':
+    case 'bytes':
+    case 'message':
+      return WireType.Len;
+    default:
+      return WireType.Varint;
   }
 }
 
@@ -226,8 +265,14 @@ export interface DecodeOptions {
 }
 
 /** Decodes bytes[start, end) as a message of type `typeName`. */
-export function decodeMessage(schema: Schema, typeName: string, bytes: Uint8Array, start = 0, end = bytes.length,
-                              options: DecodeOptions = {}): Message {
+export function decodeMessage(
+  schema: Schema,
+  typeName: string,
+  bytes: Uint8Array,
+  start = 0,
+  end = bytes.length,
+  options: DecodeOptions = {},
+): Message {
   const r = new WireReader(bytes, start, end, options.file ?? '<bytes>', options.base ?? 0);
   return decodeFrom(r, schema, typeName, options, 0);
 }
@@ -369,17 +414,28 @@ export class WireWriter {
 
 function writeScalar(w: WireWriter, schema: Schema, field: FieldSpec, value: Scalar): void {
   switch (field.kind) {
-    case 'float': w.float32(value as number); return;
-    case 'double': w.float64(value as number); return;
-    case 'fixed32': case 'sfixed32': w.fixed32(value as number); return;
-    case 'fixed64': case 'sfixed64': {
+    case 'float':
+      w.float32(value as number);
+      return;
+    case 'double':
+      w.float64(value as number);
+      return;
+    case 'fixed32':
+    case 'sfixed32':
+      w.fixed32(value as number);
+      return;
+    case 'fixed64':
+    case 'sfixed64': {
       const big = BigInt.asUintN(64, BigInt(value as number));
       w.fixed32(Number(big & 0xffffffffn));
       w.fixed32(Number(big >> 32n));
       return;
     }
-    case 'bool': w.uvarint(value === true ? 1 : 0); return;
-    case 'sint32': case 'sint64': {
+    case 'bool':
+      w.uvarint(value === true ? 1 : 0);
+      return;
+    case 'sint32':
+    case 'sint64': {
       // Zigzag in 64-bit integers: doubles would round below -2^52.
       const n = BigInt(value as number);
       w.uvarintBig(BigInt.asUintN(64, (n << 1n) ^ (n >> 63n)));
@@ -391,7 +447,8 @@ function writeScalar(w: WireWriter, schema: Schema, field: FieldSpec, value: Sca
       w.svarint(num);
       return;
     }
-    default: w.svarint(value as number);
+    default:
+      w.svarint(value as number);
   }
 }
 

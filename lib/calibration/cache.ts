@@ -18,13 +18,19 @@ import { promises as fsp } from 'fs';
 import { argumentError, IOError, ParseError } from '../errors';
 
 /** Algorithm names as TensorRT writes them in the header. */
-export type CacheAlgorithm = 'EntropyCalibration2' | 'EntropyCalibration' | 'MinMaxCalibration' | 'LegacyCalibration' | 'PercentileCalibration';
+export type CacheAlgorithm =
+  'EntropyCalibration2' | 'EntropyCalibration' | 'MinMaxCalibration' | 'LegacyCalibration' | 'PercentileCalibration';
 
 /**
  * The algorithms TensorRT itself has, whose caches TensorRT reads: these get TensorRT's header.
  * @internal
  */
-export const TENSORRT_CACHE_ALGORITHMS: readonly string[] = ['EntropyCalibration2', 'EntropyCalibration', 'MinMaxCalibration', 'LegacyCalibration'];
+export const TENSORRT_CACHE_ALGORITHMS: readonly string[] = [
+  'EntropyCalibration2',
+  'EntropyCalibration',
+  'MinMaxCalibration',
+  'LegacyCalibration',
+];
 
 /** The TensorRT version we put in headers by default: 10.9.0. */
 export const DEFAULT_TRT_VERSION = 100900;
@@ -63,8 +69,12 @@ export function parseCalibrationCache(text: string | Uint8Array, file = '<calibr
   };
   const header = /^TRT-(\d+)-([A-Za-z0-9]+)\s*$/.exec(lines[0] ?? '') ?? /^TRTN-()([A-Za-z0-9]+)\s*$/.exec(lines[0] ?? '');
   if (header === null) {
-    fail(1, 'this is not a TensorRT calibration cache', (lines[0] ?? '').slice(0, 40),
-      'a first line like TRT-8601-EntropyCalibration2 (or TRTN-PercentileCalibration)');
+    fail(
+      1,
+      'this is not a TensorRT calibration cache',
+      (lines[0] ?? '').slice(0, 40),
+      'a first line like TRT-8601-EntropyCalibration2 (or TRTN-PercentileCalibration)',
+    );
   }
   const [, version, algorithm] = header as RegExpExecArray;
   const scales = new Map<string, number>();
@@ -76,7 +86,8 @@ export function parseCalibrationCache(text: string | Uint8Array, file = '<calibr
     if (at <= 0) fail(i + 1, 'a cache line is `name: hex`', line.slice(0, 40), "a tensor name, ':' and hex digits");
     const name = line.slice(0, at).trim();
     const hex = line.slice(at + 1).trim();
-    if (!/^[0-9a-fA-F]{0,8}$/.test(hex)) fail(i + 1, `the scale of '${name}' is not up to 8 hex digits`, hex, 'the hex bit pattern of a float32');
+    if (!/^[0-9a-fA-F]{0,8}$/.test(hex))
+      fail(i + 1, `the scale of '${name}' is not up to 8 hex digits`, hex, 'the hex bit pattern of a float32');
     const value = floatOfBits(hex === '' ? 0 : parseInt(hex, 16));
     if (!Number.isFinite(value) || value < 0) fail(i + 1, `the scale of '${name}' is ${value}`, hex, 'a finite scale >= 0');
     if (firstLine.has(name)) fail(i + 1, `tensor '${name}' appears twice (first on line ${firstLine.get(name)})`, name, 'each tensor once');
@@ -91,9 +102,12 @@ export function parseCalibrationCache(text: string | Uint8Array, file = '<calibr
  * header is TensorRT's for TensorRT's algorithms, ours (`TRTN-<Algorithm>`) for the others.
  */
 export function formatCalibrationCache(cache: CalibrationCache): string {
-  const lines = [TENSORRT_CACHE_ALGORITHMS.includes(cache.algorithm) ? `TRT-${cache.version}-${cache.algorithm}` : `TRTN-${cache.algorithm}`];
+  const lines = [
+    TENSORRT_CACHE_ALGORITHMS.includes(cache.algorithm) ? `TRT-${cache.version}-${cache.algorithm}` : `TRTN-${cache.algorithm}`,
+  ];
   for (const [name, scale] of cache.scales) {
-    if (/[\r\n]/.test(name) || name.trim() !== name || name === '') throw argumentError('a tensor name without line breaks or edge spaces', 'cache.scales', name, 'range');
+    if (/[\r\n]/.test(name) || name.trim() !== name || name === '')
+      throw argumentError('a tensor name without line breaks or edge spaces', 'cache.scales', name, 'range');
     if (!Number.isFinite(scale) || scale < 0) throw argumentError('a finite scale >= 0', `cache.scales.${name}`, scale, 'range');
     lines.push(`${name}: ${bitsOfFloat(scale)}`);
   }

@@ -17,8 +17,12 @@ import { argumentError, IOError, TensorRTNodeError } from '../errors';
 import { anyObject, boolean, finiteNumber, integer, nonEmptyString, object, optional } from '../validate';
 import type { Network } from '../network';
 import {
-  DEFAULT_TRT_VERSION, formatCalibrationCache, parseCalibrationCache, writeCalibrationCacheFile,
-  type CacheAlgorithm, type CalibrationCache,
+  DEFAULT_TRT_VERSION,
+  formatCalibrationCache,
+  parseCalibrationCache,
+  writeCalibrationCacheFile,
+  type CacheAlgorithm,
+  type CalibrationCache,
 } from './cache';
 import { entropyThreshold, legacyThreshold, minmaxThreshold, percentileThreshold, type Histogram } from './thresholds';
 
@@ -85,24 +89,34 @@ export interface CalibrationContext {
 }
 
 const CACHE_NAMES: Readonly<Record<CalibrationAlgorithm, CacheAlgorithm>> = {
-  entropy2: 'EntropyCalibration2', entropy: 'EntropyCalibration', minmax: 'MinMaxCalibration',
-  legacy: 'LegacyCalibration', percentile: 'PercentileCalibration',
+  entropy2: 'EntropyCalibration2',
+  entropy: 'EntropyCalibration',
+  minmax: 'MinMaxCalibration',
+  legacy: 'LegacyCalibration',
+  percentile: 'PercentileCalibration',
 };
 
 function isIterable(x: unknown): x is BatchSource {
-  return x !== null && typeof x === 'object' &&
-    (typeof (x as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (x as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+  return (
+    x !== null &&
+    typeof x === 'object' &&
+    (typeof (x as Iterable<unknown>)[Symbol.iterator] === 'function' ||
+      typeof (x as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
+  );
 }
 
 const BATCH_COUNT = integer({ min: 1, max: 1 << 20, typeWhat: 'a positive integer' });
 
 /** The options every calibrator takes, checked (batches or a cacheFile is checked after). */
-const checkCalibratorOptions = object<Omit<CalibratorOptions, 'batchSize'>>({
-  batches: optional(iterableOfBatches),
-  cacheFile: optional(nonEmptyString('a path string')),
-  maxBatches: optional(BATCH_COUNT),
-  force: optional(boolean),
-}, { allowArray: true });
+const checkCalibratorOptions = object<Omit<CalibratorOptions, 'batchSize'>>(
+  {
+    batches: optional(iterableOfBatches),
+    cacheFile: optional(nonEmptyString('a path string')),
+    maxBatches: optional(BATCH_COUNT),
+    force: optional(boolean),
+  },
+  { allowArray: true },
+);
 
 function iterableOfBatches(value: unknown, name: string): BatchSource {
   if (!isIterable(value)) throw argumentError('an iterable or async iterable of batches', name, value);
@@ -146,8 +160,9 @@ export abstract class Calibrator {
       return await fsp.readFile(this.options.cacheFile, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new IOError(`cannot read calibration cache ${this.options.cacheFile}: ${(err as Error).message}`,
-        this.options.cacheFile, { cause: err });
+      throw new IOError(`cannot read calibration cache ${this.options.cacheFile}: ${(err as Error).message}`, this.options.cacheFile, {
+        cause: err,
+      });
     }
   }
 
@@ -173,7 +188,10 @@ export abstract class Calibrator {
     const names = ctx.net.inputs.map((i) => i.name);
     const source = this.batches(names);
     if (source === undefined) {
-      throw new TensorRTNodeError('E_CALIBRATION', `the calibration cache ${this.options.cacheFile ?? ''} does not exist and no batches were given`);
+      throw new TensorRTNodeError(
+        'E_CALIBRATION',
+        `the calibration cache ${this.options.cacheFile ?? ''} does not exist and no batches were given`,
+      );
     }
     const cache = await runCalibration(ctx, this, source);
     await this.writeCache(cache);
@@ -187,8 +205,11 @@ export abstract class Calibrator {
  */
 export function checkAlgorithm(cache: CalibrationCache, expected: string, force: boolean, where: string): void {
   if (cache.algorithm !== expected && !force) {
-    throw new TensorRTNodeError('E_CALIBRATION', `${where} was made by ${cache.algorithm}, not ${expected}: ` +
-      'calibrate again (delete the file), or pass force: true to use it anyway');
+    throw new TensorRTNodeError(
+      'E_CALIBRATION',
+      `${where} was made by ${cache.algorithm}, not ${expected}: ` +
+        'calibrate again (delete the file), or pass force: true to use it anyway',
+    );
   }
 }
 
@@ -279,8 +300,15 @@ export interface TensorRTStyleCalibrator {
 }
 
 const TRT_ALGORITHMS: Readonly<Record<string, CalibrationAlgorithm>> = {
-  entropy2: 'entropy2', entropy: 'entropy', minmax: 'minmax', legacy: 'legacy', percentile: 'percentile',
-  kENTROPY_CALIBRATION_2: 'entropy2', kENTROPY_CALIBRATION: 'entropy', kMINMAX_CALIBRATION: 'minmax', kLEGACY_CALIBRATION: 'legacy',
+  entropy2: 'entropy2',
+  entropy: 'entropy',
+  minmax: 'minmax',
+  legacy: 'legacy',
+  percentile: 'percentile',
+  kENTROPY_CALIBRATION_2: 'entropy2',
+  kENTROPY_CALIBRATION: 'entropy',
+  kMINMAX_CALIBRATION: 'minmax',
+  kLEGACY_CALIBRATION: 'legacy',
 };
 
 /** A Calibrator, or a TensorRT-style object wrapped as one. */
@@ -301,11 +329,17 @@ class AdaptedCalibrator extends Calibrator {
   readonly afterFusion: boolean;
   private readonly inner: Calibrator;
 
-  constructor(private readonly source: TensorRTStyleCalibrator, readonly algorithm: CalibrationAlgorithm) {
+  constructor(
+    private readonly source: TensorRTStyleCalibrator,
+    readonly algorithm: CalibrationAlgorithm,
+  ) {
     super({ batchSize: source.getBatchSize(), batches: [] });
     const ctors = {
-      entropy2: Int8EntropyCalibrator2, entropy: Int8EntropyCalibrator, minmax: Int8MinMaxCalibrator,
-      legacy: Int8LegacyCalibrator, percentile: Int8PercentileCalibrator,
+      entropy2: Int8EntropyCalibrator2,
+      entropy: Int8EntropyCalibrator,
+      minmax: Int8MinMaxCalibrator,
+      legacy: Int8LegacyCalibrator,
+      percentile: Int8PercentileCalibrator,
     };
     this.inner = new ctors[algorithm]({ batchSize: this.batchSize, batches: [] });
     this.afterFusion = this.inner.afterFusion;
@@ -341,7 +375,8 @@ class AdaptedCalibrator extends Calibrator {
 
 /** Checks one batch against the engine's inputs; returns its number of images. */
 function checkBatch(engine: Pick<ObservingRunner, 'inputs'>, batch: unknown, index: number, batchSize: number): number {
-  if (batch === null || typeof batch !== 'object') throw argumentError('an object of Float32Array by input name', `batches[${index}]`, batch);
+  if (batch === null || typeof batch !== 'object')
+    throw argumentError('an object of Float32Array by input name', `batches[${index}]`, batch);
   const names = engine.inputs.map((t) => t.name);
   for (const key of Object.keys(batch)) {
     if (!names.includes(key)) throw argumentError(`an input name (${names.join(', ')})`, `batches[${index}].${key}`, key, 'range');
@@ -355,7 +390,8 @@ function checkBatch(engine: Pick<ObservingRunner, 'inputs'>, batch: unknown, ind
     if (!Number.isInteger(n) || n < 1 || n > batchSize) {
       throw argumentError(`1 to ${batchSize} images of ${per} values (the batch size)`, `batches[${index}].${t.name}`, data, 'range');
     }
-    if (images !== -1 && n !== images) throw argumentError(`${images} image${images === 1 ? '' : 's'}, as the other inputs`, `batches[${index}].${t.name}`, data, 'range');
+    if (images !== -1 && n !== images)
+      throw argumentError(`${images} image${images === 1 ? '' : 's'}, as the other inputs`, `batches[${index}].${t.name}`, data, 'range');
     images = n;
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) {
@@ -399,7 +435,10 @@ async function runCalibration(ctx: CalibrationContext, calibrator: Calibrator, s
     scales.set(caffe, threshold > 0 ? Math.fround(threshold / 127) : 0);
     owner.set(caffe, name);
   });
-  ctx.log('info', `calibrated ${scales.size} tensors with ${calibrator.algorithm} over ${count} batch${count === 1 ? '' : 'es'} in ` +
-    `${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  ctx.log(
+    'info',
+    `calibrated ${scales.size} tensors with ${calibrator.algorithm} over ${count} batch${count === 1 ? '' : 'es'} in ` +
+      `${((performance.now() - t0) / 1000).toFixed(2)} s`,
+  );
   return { version: DEFAULT_TRT_VERSION, algorithm: calibrator.cacheAlgorithm, scales };
 }

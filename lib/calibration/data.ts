@@ -34,7 +34,10 @@ export function npyBatches(dir: string, input: string, dims: readonly number[], 
         const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
         const images = same(arr.shape, dims) ? 1 : same(arr.shape.slice(1), dims) ? arr.shape[0] : -1;
         if (images < 0) {
-          throw new TensorRTNodeError('E_CALIBRATION', `${file} has shape [${arr.shape.join(', ')}]; input '${input}' takes [N, ${dims.join(', ')}]`);
+          throw new TensorRTNodeError(
+            'E_CALIBRATION',
+            `${file} has shape [${arr.shape.join(', ')}]; input '${input}' takes [N, ${dims.join(', ')}]`,
+          );
         }
         for (let i = 0; i < images; i++) {
           pending.set(arr.data.subarray(i * per, (i + 1) * per), filled * per);

@@ -149,7 +149,8 @@ function checkWeights(a: ArrayLike<number>, name: string): number {
   let sum = 0;
   for (let j = 0; j < a.length; j++) {
     const v = a[j];
-    if (typeof v !== 'number' || !(v >= 0) || v === Infinity) throw argumentError('a finite non-negative weight', `${name}[${j}]`, v, 'range');
+    if (typeof v !== 'number' || !(v >= 0) || v === Infinity)
+      throw argumentError('a finite non-negative weight', `${name}[${j}]`, v, 'range');
     sum += v;
   }
   if (!(sum > 0)) throw argumentError('weights with a positive sum', name, sum, 'range');

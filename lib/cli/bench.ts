@@ -27,14 +27,31 @@ export const BENCH: CommandSpec = {
     { name: 'warmUp', type: 'string', value: 'ms', help: 'Run this long before timing', default: '200' },
     { name: 'duration', type: 'string', value: 's', help: 'Time at least this long', default: '3' },
     { name: 'iterations', type: 'string', value: 'N', help: 'Time at least this many inferences', default: '10' },
-    { name: 'avgRuns', type: 'string', value: 'N', help: 'With --verbose, print the trace as averages of N consecutive inferences ("Average on N runs" lines)', default: '10' },
+    {
+      name: 'avgRuns',
+      type: 'string',
+      value: 'N',
+      help: 'With --verbose, print the trace as averages of N consecutive inferences ("Average on N runs" lines)',
+      default: '10',
+    },
     { name: 'percentile', type: 'string', value: 'P,P,...', help: 'Latency percentiles to report', default: '90,95,99' },
     { name: 'noDataTransfers', type: 'boolean', help: 'Leave inputs and outputs on the device (no H2D / D2H copies)' },
     { name: 'useCudaGraph', type: 'boolean', help: 'GPU: replay each batch size as a CUDA graph (on unless --noCudaGraph)' },
     { name: 'noCudaGraph', type: 'boolean', help: 'GPU: launch the kernels one by one' },
     { name: 'streams', type: 'string', value: 'N', help: 'Execution contexts (streams) running at once', default: '1' },
-    { name: 'inflight', type: 'string', value: 'N', help: 'Inferences queued per stream (1..8): 1 runs one infer() at a time as a Node caller does; 2+ queues the next while one runs, as trtexec\'s timing loop does', default: '1' },
-    { name: 'exportTimes', type: 'string', value: 'file.json', help: 'Write every timed inference (start, end, latency, enqueue, GPU times)' },
+    {
+      name: 'inflight',
+      type: 'string',
+      value: 'N',
+      help: "Inferences queued per stream (1..8): 1 runs one infer() at a time as a Node caller does; 2+ queues the next while one runs, as trtexec's timing loop does",
+      default: '1',
+    },
+    {
+      name: 'exportTimes',
+      type: 'string',
+      value: 'file.json',
+      help: 'Write every timed inference (start, end, latency, enqueue, GPU times)',
+    },
     { name: 'dumpProfile', type: 'boolean', help: 'After timing, profile every layer (mean of --profileRuns runs) and print the table' },
     { name: 'profileRuns', type: 'string', value: 'N', help: 'Profiled inferences averaged by --dumpProfile', default: '10' },
     { name: 'gpus', type: 'string', value: 'all|0,1,..', help: 'One worker process per GPU, timed over the same window; images/s summed' },
@@ -45,31 +62,31 @@ export const BENCH: CommandSpec = {
   ],
   notes: [
     '=== Explanations of the performance metrics ===\n' +
-    'Throughput: images per second (batch x inferences per second) over the timed window; with\n' +
-    '  --gpus, the sum over the GPUs, each timed over the same window after a start barrier.\n' +
-    'Latency: host wall time of one inference call, from the call to its result: queueing, the\n' +
-    '  copies in and out (unless --noDataTransfers) and the compute. Min / max / mean / median /\n' +
-    '  percentiles of every metric are over every timed inference, as trtexec computes them; only\n' +
-    '  the trace lines of --verbose average --avgRuns consecutive inferences. With --inflight 2 or\n' +
-    '  more (GPU): H2D + GPU compute + D2H of each inference, as trtexec defines it (the time it\n' +
-    '  waits in the queue is not latency); throughput then has no host gap between inferences.\n' +
-    'Enqueue Time: host time to submit one inference (GPU: staging the inputs in pinned memory and\n' +
-    '  enqueueing the copies and kernels, before waiting; cpu: the call\'s hand-over). If it\n' +
-    '  reaches the GPU compute time, the host limits throughput.\n' +
-    'H2D Latency / D2H Latency: GPU time of the input / output copies (CUDA events).\n' +
-    'GPU Compute Time: GPU time of the kernels of one inference (CUDA events), as trtexec reports\n' +
-    '  it; images/s from its median is the GPU\'s rate without copies.\n' +
-    'Warnings: coefficient of variation above 2.5%, enqueue-bound or host-bound runs, too few\n' +
-    '  inferences. Inputs are random, uniform in [-1, 1).',
+      'Throughput: images per second (batch x inferences per second) over the timed window; with\n' +
+      '  --gpus, the sum over the GPUs, each timed over the same window after a start barrier.\n' +
+      'Latency: host wall time of one inference call, from the call to its result: queueing, the\n' +
+      '  copies in and out (unless --noDataTransfers) and the compute. Min / max / mean / median /\n' +
+      '  percentiles of every metric are over every timed inference, as trtexec computes them; only\n' +
+      '  the trace lines of --verbose average --avgRuns consecutive inferences. With --inflight 2 or\n' +
+      '  more (GPU): H2D + GPU compute + D2H of each inference, as trtexec defines it (the time it\n' +
+      '  waits in the queue is not latency); throughput then has no host gap between inferences.\n' +
+      'Enqueue Time: host time to submit one inference (GPU: staging the inputs in pinned memory and\n' +
+      "  enqueueing the copies and kernels, before waiting; cpu: the call's hand-over). If it\n" +
+      '  reaches the GPU compute time, the host limits throughput.\n' +
+      'H2D Latency / D2H Latency: GPU time of the input / output copies (CUDA events).\n' +
+      'GPU Compute Time: GPU time of the kernels of one inference (CUDA events), as trtexec reports\n' +
+      "  it; images/s from its median is the GPU's rate without copies.\n" +
+      'Warnings: coefficient of variation above 2.5%, enqueue-bound or host-bound runs, too few\n' +
+      '  inferences. Inputs are random, uniform in [-1, 1).',
     '--dumpProfile: each layer timed on its own (cuda: CUDA events between layers, no CUDA graph;\n' +
-    'cpu: host wall time), averaged over --profileRuns inferences after the timed window, with its\n' +
-    'share of the total. Layers the builder fused into another (a ReLU into its convolution, an\n' +
-    'elided Concat) show 0. Profiled runs are not part of the throughput and latency figures.',
+      'cpu: host wall time), averaged over --profileRuns inferences after the timed window, with its\n' +
+      'share of the total. Layers the builder fused into another (a ReLU into its convolution, an\n' +
+      'elided Concat) show 0. Profiled runs are not part of the throughput and latency figures.',
     '--gpus all | 0,1,...: one worker process per GPU (CUDA_VISIBLE_DEVICES=<gpu>), each building\n' +
-    'its engine (a shared --timingCache lets later runs skip tactic timing), warming up, then\n' +
-    'waiting at a barrier so all GPUs time the same window. Under mpirun (OMPI_COMM_WORLD_* / PMI_*\n' +
-    'variables) each rank times the GPU of its local rank, waits at a file barrier in --barrierDir\n' +
-    '(a subfolder per MPI job), writes --resultFile, and `tensorrt-node report merge` sums them.',
+      'its engine (a shared --timingCache lets later runs skip tactic timing), warming up, then\n' +
+      'waiting at a barrier so all GPUs time the same window. Under mpirun (OMPI_COMM_WORLD_* / PMI_*\n' +
+      'variables) each rank times the GPU of its local rank, waits at a file barrier in --barrierDir\n' +
+      '(a subfolder per MPI job), writes --resultFile, and `tensorrt-node report merge` sums them.',
   ],
   examples: [
     'tensorrt-node bench models/googlenet.prototxt --batch 1',
@@ -90,8 +107,12 @@ export interface BenchProfile {
 }
 
 /** Mean per-layer times over `runs` profiled inferences. */
-async function profileLayers(ctx: ExecutionContext, inputs: Record<string, HostArray>,
-  options: BenchOptions, runs: number): Promise<BenchProfile> {
+async function profileLayers(
+  ctx: ExecutionContext,
+  inputs: Record<string, HostArray>,
+  options: BenchOptions,
+  runs: number,
+): Promise<BenchProfile> {
   let sums: number[] = [];
   let reformat = 0;
   let names: Array<{ name: string; op: string }> = [];
@@ -105,14 +126,18 @@ async function profileLayers(ctx: ExecutionContext, inputs: Record<string, HostA
       names = p.layers.map((l) => ({ name: l.name, op: l.op }));
       sums = p.layers.map(() => 0);
     }
-    p.layers.forEach((l, i) => { sums[i] += l.ms; });
+    p.layers.forEach((l, i) => {
+      sums[i] += l.ms;
+    });
     reformat += p.reformatMs;
   }
   const means = sums.map((v) => v / runs);
   const reformatMs = reformat / runs;
   const totalMs = means.reduce((a, b) => a + b, 0) + reformatMs;
   return {
-    runs, totalMs, reformatMs,
+    runs,
+    totalMs,
+    reformatMs,
     layers: names.map((n, i) => ({ ...n, meanMs: means[i], percent: totalMs > 0 ? (100 * means[i]) / totalMs : 0 })),
   };
 }
@@ -122,7 +147,10 @@ export function formatProfile(p: BenchProfile): string {
   const width = Math.min(48, Math.max(5, ...p.layers.map((l) => l.name.length)));
   const row = (name: string, op: string, ms: number, pct: number): string =>
     `${name.padEnd(width)}  ${op.padEnd(18)}  ${ms.toFixed(4).padStart(10)}  ${pct.toFixed(1).padStart(5)}%`;
-  const lines = [`=== Profile (mean of ${p.runs} runs) ===`, `${'Layer'.padEnd(width)}  ${'Op'.padEnd(18)}  ${'Time (ms)'.padStart(10)}  ${'Share'.padStart(6)}`];
+  const lines = [
+    `=== Profile (mean of ${p.runs} runs) ===`,
+    `${'Layer'.padEnd(width)}  ${'Op'.padEnd(18)}  ${'Time (ms)'.padStart(10)}  ${'Share'.padStart(6)}`,
+  ];
   for (const l of p.layers) lines.push(row(l.name.length > width ? `${l.name.slice(0, width - 1)}~` : l.name, l.op, l.meanMs, l.percent));
   if (p.reformatMs > 0) lines.push(row('(input/output reformat)', '-', p.reformatMs, p.totalMs > 0 ? (100 * p.reformatMs) / p.totalMs : 0));
   lines.push(row('Total', '', p.totalMs, 100));
@@ -149,22 +177,38 @@ export function timingOptions(values: ParsedArgs['values'], batch: number, seed:
     throw new UsageError('tensorrt-node bench: --useCudaGraph and --noCudaGraph contradict each other');
   }
   return {
-    batch, seed, warmUpMs, durationS, iterations, avgRuns, percentiles, streams,
-    dataTransfers: values.noDataTransfers !== true, useCudaGraph: values.noCudaGraph !== true,
+    batch,
+    seed,
+    warmUpMs,
+    durationS,
+    iterations,
+    avgRuns,
+    percentiles,
+    streams,
+    dataTransfers: values.noDataTransfers !== true,
+    useCudaGraph: values.noCudaGraph !== true,
     ...(inflight > 1 ? { inflight } : {}),
   };
 }
 
 function statsLine(label: string, t: TimeStats): string {
-  const pct = Object.entries(t.percentiles).map(([p, v]) => `percentile(${p}%) = ${v.toFixed(3)} ms`).join(', ');
-  return `${label}: min = ${t.min.toFixed(3)} ms, max = ${t.max.toFixed(3)} ms, mean = ${t.mean.toFixed(3)} ms, ` +
-    `median = ${t.median.toFixed(3)} ms${pct ? `, ${pct}` : ''}`;
+  const pct = Object.entries(t.percentiles)
+    .map(([p, v]) => `percentile(${p}%) = ${v.toFixed(3)} ms`)
+    .join(', ');
+  return (
+    `${label}: min = ${t.min.toFixed(3)} ms, max = ${t.max.toFixed(3)} ms, mean = ${t.mean.toFixed(3)} ms, ` +
+    `median = ${t.median.toFixed(3)} ms${pct ? `, ${pct}` : ''}`
+  );
 }
 
 /** --verbose: trtexec's trace details, the means of `avgRuns` consecutive inferences, before the summary. */
 export function formatTrace(times: readonly InferenceTime[], avgRuns: number, walltimeSeconds: number): string {
-  return [`Timing trace has ${count(times.length, 'inference')} over ${walltimeSeconds.toFixed(3)} s`, '=== Trace details ===',
-    `Trace averages of ${avgRuns} runs:`, ...traceAverages(times, avgRuns)].join('\n');
+  return [
+    `Timing trace has ${count(times.length, 'inference')} over ${walltimeSeconds.toFixed(3)} s`,
+    '=== Trace details ===',
+    `Trace averages of ${avgRuns} runs:`,
+    ...traceAverages(times, avgRuns),
+  ].join('\n');
 }
 
 /** trtexec's performance summary of one result (or of several GPUs' results summed). */
@@ -187,13 +231,16 @@ export function formatSummary(results: readonly BenchResult[], note: string): st
     }
     if (x.d2hMs) lines.push(`${who}${statsLine('D2H Latency', x.d2hMs)}`);
     lines.push(`${who}Total host walltime: ${x.walltimeSeconds.toFixed(3)} s over ${count(x.iterations, 'inference')}`);
-    if (x.gpuComputeMs) lines.push(`${who}Total GPU compute time: ${(x.gpuComputeMs.mean * x.iterations / 1000).toFixed(3)} s`);
+    if (x.gpuComputeMs) lines.push(`${who}Total GPU compute time: ${((x.gpuComputeMs.mean * x.iterations) / 1000).toFixed(3)} s`);
     for (const w of x.warnings) lines.push(`${who}Warning: ${w}`);
   }
   if (!r.settings.dataTransfers) lines.push('Data transfers: off (--noDataTransfers): inputs and outputs stayed on the device.');
   if (note) lines.push(`Note: ${note}`);
-  lines.push('Throughput is images per second over the timed window; latency is the wall time of one infer() call' +
-    (r.settings.dataTransfers ? ', inputs and outputs included.' : '.') + ' `tensorrt-node bench --help` explains every metric.');
+  lines.push(
+    'Throughput is images per second over the timed window; latency is the wall time of one infer() call' +
+      (r.settings.dataTransfers ? ', inputs and outputs included.' : '.') +
+      ' `tensorrt-node bench --help` explains every metric.',
+  );
   return lines.join('\n');
 }
 
@@ -208,7 +255,8 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
     out(formatHelp(BENCH));
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`tensorrt-node bench: give one prototxt or plan, got ${positionals.length} file arguments`);
+  if (positionals.length !== 1)
+    throw new UsageError(`tensorrt-node bench: give one prototxt or plan, got ${positionals.length} file arguments`);
   const batch = batchOption(BENCH, values) ?? 1;
   const { seed } = engineChoices(BENCH, values);
   const timing = timingOptions(values, batch, seed);
@@ -224,7 +272,10 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
     }
     const gpus = gpuList(values.gpus as string);
     const results = await runOnGpus(argv, gpus, log);
-    if (json) out(JSON.stringify({ gpus, imagesPerSecond: results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0), perGpu: results }, null, 2));
+    if (json)
+      out(
+        JSON.stringify({ gpus, imagesPerSecond: results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0), perGpu: results }, null, 2),
+      );
     else out(formatSummary(results, results[0].backend === 'cpu' ? cpuNote() : ''));
     return 0;
   }
@@ -232,7 +283,8 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
   const mpi = mpiRank();
   const worker = workerBarrier();
   const rank: RankInfo | undefined = worker?.rank ?? mpi?.rank;
-  const deviceIndex = intOption(BENCH, 'device', values.device as string | undefined, 0, 1024) ??
+  const deviceIndex =
+    intOption(BENCH, 'device', values.device as string | undefined, 0, 1024) ??
     (mpi === undefined ? 0 : rankDevice(mpi.rank.localRank, process.env.CUDA_VISIBLE_DEVICES));
   const engineValues = values.device === undefined && deviceIndex !== 0 ? { ...values, device: String(deviceIndex) } : values;
   const { engine, net } = await obtainEngine(BENCH, positionals[0], engineValues, batch, log, { printsCpuNote: true });
@@ -241,12 +293,19 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
     throw new UsageError(`tensorrt-node bench: the plan runs at most ${count(engine.maxBatchSize, 'image')} per inference, not ${batch}`);
   }
   try {
-    const barrier = worker?.wait ?? (mpi !== undefined && values.barrierDir !== undefined ? () => mpi.fileBarrier(values.barrierDir as string) : undefined);
-    const { result, times } = await benchEngine(engine, { file: positionals[0], name: net?.name ?? engine.name },
-      { ...timing, ...(barrier ? { beforeTiming: barrier } : {}) }, { deviceIndex, ...(rank ? { rank } : {}) });
+    const barrier =
+      worker?.wait ??
+      (mpi !== undefined && values.barrierDir !== undefined ? () => mpi.fileBarrier(values.barrierDir as string) : undefined);
+    const { result, times } = await benchEngine(
+      engine,
+      { file: positionals[0], name: net?.name ?? engine.name },
+      { ...timing, ...(barrier ? { beforeTiming: barrier } : {}) },
+      { deviceIndex, ...(rank ? { rank } : {}) },
+    );
     if (values.dumpProfile === true) result.profile = await profileOf(engine, timing, profileRuns);
     if (engine.backend === 'cpu') result.note = cpuNote();
-    if (mpi !== undefined && values.barrierDir === undefined) result.warnings.push('mpirun without --barrierDir: the ranks did not start timing together');
+    if (mpi !== undefined && values.barrierDir === undefined)
+      result.warnings.push('mpirun without --barrierDir: the ranks did not start timing together');
     if (values.exportTimes !== undefined) await writeJson(values.exportTimes as string, exportDoc(result, times));
     if (values.resultFile !== undefined) {
       await writeJson((values.resultFile as string).replace(/%r/g, String(rank?.rank ?? 0)), result);
@@ -279,7 +338,9 @@ async function profileOf(engine: import('../runtime/engine').Engine, o: TimingOp
   const ctx = engine.createContext();
   try {
     const inputs: Record<string, HostArray> = {};
-    engine.inputs.forEach((t, k) => { inputs[t.name] = randomInputData(t.dtype, o.batch * t.dims.reduce((a, b) => a * b, 1), o.seed + k); });
+    engine.inputs.forEach((t, k) => {
+      inputs[t.name] = randomInputData(t.dtype, o.batch * t.dims.reduce((a, b) => a * b, 1), o.seed + k);
+    });
     return await profileLayers(ctx, inputs, { batchSize: o.batch, transfers: o.dataTransfers }, runs);
   } finally {
     ctx.dispose();

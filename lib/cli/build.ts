@@ -13,8 +13,10 @@ export const BUILD: CommandSpec = {
     { name: 'batch', type: 'string', value: 'N', help: 'Largest batch the engine will run (maxBatchSize)', default: "the network's batch" },
     ...ENGINE_OPTIONS,
   ],
-  notes: ['Plans hold the execution graph, the prepared weights and the backend\'s own data, with a checksum;\n' +
-    '`tensorrt-node infer` and `bench` run them, as does Engine.load() from JavaScript.'],
+  notes: [
+    "Plans hold the execution graph, the prepared weights and the backend's own data, with a checksum;\n" +
+      '`tensorrt-node infer` and `bench` run them, as does Engine.load() from JavaScript.',
+  ],
   examples: [
     'tensorrt-node build models/googlenet.prototxt --precision fp16 --batch 128 -o googlenet-fp16.plan',
     'tensorrt-node build deploy.prototxt --weights bvlc_alexnet.caffemodel --backend cpu -o alexnet.plan',
@@ -28,15 +30,18 @@ export async function runBuild(argv: readonly string[], out: (s: string) => void
     out(formatHelp(BUILD));
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`tensorrt-node build: give one deploy.prototxt, got ${positionals.length} file arguments`);
+  if (positionals.length !== 1)
+    throw new UsageError(`tensorrt-node build: give one deploy.prototxt, got ${positionals.length} file arguments`);
   const output = values.output as string | undefined;
   if (output === undefined) throw new UsageError('tensorrt-node build: give the plan file to write with -o <file.plan>');
   const { engine } = await obtainEngine(BUILD, positionals[0], values, batchOption(BUILD, values), err);
   try {
     await engine.save(output);
     const m = engine.memory();
-    out(`wrote ${output}: ${engine.backend} backend, ${engine.precision}, max batch ${engine.maxBatchSize}, ` +
-      `weights ${bytes(m.weightBytes)}, activations ${bytes(m.activationBytesPerImage)} per image`);
+    out(
+      `wrote ${output}: ${engine.backend} backend, ${engine.precision}, max batch ${engine.maxBatchSize}, ` +
+        `weights ${bytes(m.weightBytes)}, activations ${bytes(m.activationBytesPerImage)} per image`,
+    );
   } finally {
     engine.dispose();
   }

@@ -2,8 +2,13 @@
 import { Builder } from '../builder/builder';
 import { DEFAULT_TRT_VERSION, readCalibrationCacheFile, writeCalibrationCacheFile } from '../calibration/cache';
 import {
-  Int8EntropyCalibrator, Int8EntropyCalibrator2, Int8LegacyCalibrator, Int8MinMaxCalibrator, Int8PercentileCalibrator,
-  type BatchSource, type Calibrator,
+  Int8EntropyCalibrator,
+  Int8EntropyCalibrator2,
+  Int8LegacyCalibrator,
+  Int8MinMaxCalibrator,
+  Int8PercentileCalibrator,
+  type BatchSource,
+  type Calibrator,
 } from '../calibration/calibrator';
 import { mnistBatches, npyBatches, randomBatchSource } from '../calibration/data';
 import { Network } from '../network';
@@ -14,19 +19,36 @@ import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } fro
 export const CALIBRATE: CommandSpec = {
   name: 'calibrate',
   summary: 'Calibrate a network for INT8 and write a TensorRT-format calibration cache (or show one).',
-  usage: 'tensorrt-node calibrate <deploy.prototxt> --data <dir|mnist|random> -o <model.calib> [options]\n' +
+  usage:
+    'tensorrt-node calibrate <deploy.prototxt> --data <dir|mnist|random> -o <model.calib> [options]\n' +
     '       tensorrt-node calibrate --show <model.calib> [--json]',
   options: [
-    { name: 'data', type: 'string', value: 'dir|mnist|random',
-      help: 'Calibration images: a folder of .npy files ([N, C, H, W] float32), the mnist package\'s training digits, or random values in [-1, 1)' },
+    {
+      name: 'data',
+      type: 'string',
+      value: 'dir|mnist|random',
+      help: "Calibration images: a folder of .npy files ([N, C, H, W] float32), the mnist package's training digits, or random values in [-1, 1)",
+    },
     { name: 'output', short: 'o', type: 'string', value: 'model.calib', help: 'The cache to write' },
-    { name: 'algorithm', type: 'string', value: 'entropy2|entropy|minmax|legacy|percentile', help: 'Calibration algorithm', default: 'entropy2' },
+    {
+      name: 'algorithm',
+      type: 'string',
+      value: 'entropy2|entropy|minmax|legacy|percentile',
+      help: 'Calibration algorithm',
+      default: 'entropy2',
+    },
     { name: 'batches', type: 'string', value: 'N', help: 'Calibration batches to run', default: '50' },
     { name: 'batch-size', type: 'string', value: 'N', help: 'Images per batch', default: '32' },
     { name: 'percentile', type: 'string', value: 'P', help: 'percentile: the percentile of |x| kept', default: '99.99' },
     { name: 'quantile', type: 'string', value: 'Q', help: 'legacy: the quantile of |x| kept', default: '0.9999' },
     { name: 'regression-cutoff', type: 'string', value: 'F', help: 'legacy: at most this fraction of the maximum', default: '1' },
-    { name: 'trt-version', type: 'string', value: 'N', help: 'TensorRT version written in the header (e.g. 8601 for 8.6.1; percentile caches have our header, without one)', default: String(DEFAULT_TRT_VERSION) },
+    {
+      name: 'trt-version',
+      type: 'string',
+      value: 'N',
+      help: 'TensorRT version written in the header (e.g. 8601 for 8.6.1; percentile caches have our header, without one)',
+      default: String(DEFAULT_TRT_VERSION),
+    },
     { name: 'weights', type: 'string', value: 'file.caffemodel', help: 'Trained weights (default: random weights from --seed)' },
     { name: 'backend', type: 'string', value: 'auto|cpu|cuda|tensorrt', help: 'Backend that runs the calibration', default: 'auto' },
     { name: 'seed', type: 'string', value: 'N', help: 'Seed of random weights and random data', default: '1' },
@@ -35,11 +57,11 @@ export const CALIBRATE: CommandSpec = {
   ],
   notes: [
     'The cache is TensorRT\'s text format: "TRT-<version>-<Algorithm>", then "tensor: <hex of the float32 scale>" per\n' +
-    'line (scale = amax / 127). TensorRT reads the entropy2, entropy, minmax and legacy caches; percentile has no TensorRT\n' +
-    'counterpart and its cache starts "TRTN-PercentileCalibration" (ours only).\n' +
-    'Build an INT8 engine from it with `tensorrt-node build --precision int8 --calib model.calib`.\n' +
-    'entropy2 and minmax calibrate the network before layer fusion, entropy and legacy after it (as TensorRT does);\n' +
-    'docs/calibration.md describes every algorithm and choice.',
+      'line (scale = amax / 127). TensorRT reads the entropy2, entropy, minmax and legacy caches; percentile has no TensorRT\n' +
+      'counterpart and its cache starts "TRTN-PercentileCalibration" (ours only).\n' +
+      'Build an INT8 engine from it with `tensorrt-node build --precision int8 --calib model.calib`.\n' +
+      'entropy2 and minmax calibrate the network before layer fusion, entropy and legacy after it (as TensorRT does);\n' +
+      'docs/calibration.md describes every algorithm and choice.',
   ],
   examples: [
     'tensorrt-node calibrate models/lenet.prototxt --weights models/lenet_mnist.caffemodel --data mnist --batches 10 -o lenet.calib',
@@ -51,7 +73,8 @@ export const CALIBRATE: CommandSpec = {
 function numberOption(name: string, raw: unknown, lo: number, hi: number, fallback: number): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v <= lo || v > hi) throw new UsageError(`tensorrt-node calibrate: --${name} must be in (${lo}, ${hi}], got '${String(raw)}'`);
+  if (!Number.isFinite(v) || v <= lo || v > hi)
+    throw new UsageError(`tensorrt-node calibrate: --${name} must be in (${lo}, ${hi}], got '${String(raw)}'`);
   return v;
 }
 
@@ -66,11 +89,20 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
     if (positionals.length > 0) throw new UsageError('tensorrt-node calibrate: --show takes only the cache file');
     const cache = await readCalibrationCacheFile(values.show as string);
     if (values.json === true) {
-      out(JSON.stringify({ version: cache.version, algorithm: cache.algorithm,
-        scales: Object.fromEntries([...cache.scales].map(([k, v]) => [k, { scale: v, amax: v * 127 }])) }, null, 2));
+      out(
+        JSON.stringify(
+          {
+            version: cache.version,
+            algorithm: cache.algorithm,
+            scales: Object.fromEntries([...cache.scales].map(([k, v]) => [k, { scale: v, amax: v * 127 }])),
+          },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
-    const made = cache.version === 0 ? 'tensorrt-node\'s own header (TensorRT does not read it)' : `TensorRT ${cache.version}`;
+    const made = cache.version === 0 ? "tensorrt-node's own header (TensorRT does not read it)" : `TensorRT ${cache.version}`;
     out(`${values.show as string}: ${made}, ${cache.algorithm}, ${cache.scales.size} tensors`);
     const width = Math.max(6, ...[...cache.scales.keys()].map((k) => k.length));
     out(`${'tensor'.padEnd(width)}  ${'scale'.padStart(13)}  ${'amax'.padStart(11)}`);
@@ -79,7 +111,8 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
     }
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`tensorrt-node calibrate: give one deploy.prototxt, got ${positionals.length} file arguments`);
+  if (positionals.length !== 1)
+    throw new UsageError(`tensorrt-node calibrate: give one deploy.prototxt, got ${positionals.length} file arguments`);
   const data = values.data as string | undefined;
   if (data === undefined) throw new UsageError('tensorrt-node calibrate: give --data (a folder of .npy files, mnist or random)');
   const output = values.output as string | undefined;
@@ -92,7 +125,8 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
   const net = await Network.fromCaffe(positionals[0], { weights: values.weights as string | undefined, seed });
   const input = net.inputs[0];
   const dims = input.shape.slice(1);
-  if (net.inputs.length !== 1) throw new UsageError('tensorrt-node calibrate: --data feeds networks with one input; use the API for several');
+  if (net.inputs.length !== 1)
+    throw new UsageError('tensorrt-node calibrate: --data feeds networks with one input; use the API for several');
   let source: BatchSource;
   if (data === 'random') source = randomBatchSource(input.name, dims, batchSize, batches, seed);
   else if (data === 'mnist') source = mnistBatches(input.name, dims, batchSize, batches);
@@ -117,18 +151,29 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
   const options = { batches: source, batchSize, maxBatches: batches };
   let calibrator: Calibrator;
   switch (algorithm) {
-    case 'entropy2': calibrator = new Int8EntropyCalibrator2(options); break;
-    case 'entropy': calibrator = new Int8EntropyCalibrator(options); break;
-    case 'minmax': calibrator = new Int8MinMaxCalibrator(options); break;
+    case 'entropy2':
+      calibrator = new Int8EntropyCalibrator2(options);
+      break;
+    case 'entropy':
+      calibrator = new Int8EntropyCalibrator(options);
+      break;
+    case 'minmax':
+      calibrator = new Int8MinMaxCalibrator(options);
+      break;
     case 'legacy':
-      calibrator = new Int8LegacyCalibrator({ ...options, quantile: numberOption('quantile', values.quantile, 0, 1, 0.9999),
-        regressionCutoff: numberOption('regression-cutoff', values['regression-cutoff'], 0, 1, 1) });
+      calibrator = new Int8LegacyCalibrator({
+        ...options,
+        quantile: numberOption('quantile', values.quantile, 0, 1, 0.9999),
+        regressionCutoff: numberOption('regression-cutoff', values['regression-cutoff'], 0, 1, 1),
+      });
       break;
     case 'percentile':
       calibrator = new Int8PercentileCalibrator({ ...options, percentile: numberOption('percentile', values.percentile, 0, 100, 99.99) });
       break;
     default:
-      throw new UsageError(`tensorrt-node calibrate: --algorithm is one of entropy2, entropy, minmax, legacy, percentile, got '${algorithm}'`);
+      throw new UsageError(
+        `tensorrt-node calibrate: --algorithm is one of entropy2, entropy, minmax, legacy, percentile, got '${algorithm}'`,
+      );
   }
   const builder = new Builder({ backend, logger: (severity, message) => err(`${severity}: ${message}`) });
   const cache = await calibrator.table({ net, observer: (o) => builder.observer(net, o), log: (s, m) => err(`${s}: ${m}`) });

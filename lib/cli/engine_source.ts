@@ -13,31 +13,90 @@ import { intOption, UsageError, type CommandSpec, type OptionSpec, type ParsedAr
 
 /** The input-format options (docs/engine.md, "Input formats"), part of ENGINE_OPTIONS. */
 export const INPUT_OPTIONS: readonly OptionSpec[] = [
-  { name: 'inputFormat', type: 'string', value: INPUT_FORMATS.join('|'),
-    help: 'How the engine takes its image input: float32 NCHW, or uint8 pixels [N, H, W, C] (BGR, RGB, or the network\'s ' +
-      'own order) preprocessed on the device', default: 'float32' },
-  { name: 'mean', type: 'string', value: 'a,b,c', help: 'uint8 input: per-channel means in the network\'s channel order (one value: every channel); default: the prototxt\'s transform_param' },
+  {
+    name: 'inputFormat',
+    type: 'string',
+    value: INPUT_FORMATS.join('|'),
+    help:
+      "How the engine takes its image input: float32 NCHW, or uint8 pixels [N, H, W, C] (BGR, RGB, or the network's " +
+      'own order) preprocessed on the device',
+    default: 'float32',
+  },
+  {
+    name: 'mean',
+    type: 'string',
+    value: 'a,b,c',
+    help: "uint8 input: per-channel means in the network's channel order (one value: every channel); default: the prototxt's transform_param",
+  },
   { name: 'meanFile', type: 'string', value: 'mean.binaryproto', help: 'uint8 input: a Caffe mean image [C, H, W] of the image size' },
   { name: 'scale', type: 'string', value: 's', help: 'uint8 input: multiplies (pixel - mean); default: transform_param.scale, else 1' },
-  { name: 'imageSize', type: 'string', value: 'HxW', help: 'uint8 input: the size of the images taken; larger than the network\'s input is centre-cropped to it (Caffe\'s crop_size); default: the network\'s input size' },
-  { name: 'networkOrder', type: 'string', value: 'bgr|rgb', help: 'uint8 input: the channel order the network was trained on (BGR for Caffe\'s models); -rgb / -bgr images are swapped to it', default: 'bgr' },
+  {
+    name: 'imageSize',
+    type: 'string',
+    value: 'HxW',
+    help: "uint8 input: the size of the images taken; larger than the network's input is centre-cropped to it (Caffe's crop_size); default: the network's input size",
+  },
+  {
+    name: 'networkOrder',
+    type: 'string',
+    value: 'bgr|rgb',
+    help: "uint8 input: the channel order the network was trained on (BGR for Caffe's models); -rgb / -bgr images are swapped to it",
+    default: 'bgr',
+  },
 ];
 
 /** Options of every command that builds an engine from a prototxt. */
 export const ENGINE_OPTIONS: readonly OptionSpec[] = [
   { name: 'weights', type: 'string', value: 'file.caffemodel', help: 'Trained weights (default: random weights from --seed)' },
   { name: 'precision', type: 'string', value: 'fp32|tf32|fp16|int8', help: 'Engine precision', default: 'fp32' },
-  { name: 'backend', type: 'string', value: 'auto|cpu|cuda|tensorrt', help: 'Backend; auto picks tensorrt, then cuda, then cpu', default: 'auto' },
+  {
+    name: 'backend',
+    type: 'string',
+    value: 'auto|cpu|cuda|tensorrt',
+    help: 'Backend; auto picks tensorrt, then cuda, then cpu',
+    default: 'auto',
+  },
   { name: 'seed', type: 'string', value: 'N', help: 'Seed of random weights (and of --random inputs)', default: '1' },
-  { name: 'calib', type: 'string', value: 'model.calib', help: 'INT8: a calibration cache (from `tensorrt-node calibrate` or TensorRT); without one, INT8 calibrates on random data and warns' },
-  { name: 'allowMixedPrecision', type: 'boolean', help: 'INT8: build even when the cache lacks scales for layers that could run in INT8 (they run in FP32, with a warning); without it such a build is E_CALIBRATION' },
+  {
+    name: 'calib',
+    type: 'string',
+    value: 'model.calib',
+    help: 'INT8: a calibration cache (from `tensorrt-node calibrate` or TensorRT); without one, INT8 calibrates on random data and warns',
+  },
+  {
+    name: 'allowMixedPrecision',
+    type: 'boolean',
+    help: 'INT8: build even when the cache lacks scales for layers that could run in INT8 (they run in FP32, with a warning); without it such a build is E_CALIBRATION',
+  },
   { name: 'no-optimize', type: 'boolean', help: 'Keep every layer as its own node (no BatchNorm folding, no ReLU fusion)' },
   { name: 'device', type: 'string', value: 'N', help: 'cuda: the GPU to build and run on', default: '0' },
-  { name: 'timingCache', type: 'string', value: 'file.json', help: 'cuda: reuse and update a timing cache of tactics (rebuilds skip timing)' },
-  { name: 'tuneBatch', type: 'string', value: 'N', help: 'cuda: the batch tactics are timed at (default: the max batch, at most 128; sweep uses the same)' },
+  {
+    name: 'timingCache',
+    type: 'string',
+    value: 'file.json',
+    help: 'cuda: reuse and update a timing cache of tactics (rebuilds skip timing)',
+  },
+  {
+    name: 'tuneBatch',
+    type: 'string',
+    value: 'N',
+    help: 'cuda: the batch tactics are timed at (default: the max batch, at most 128; sweep uses the same)',
+  },
   { name: 'verbose', type: 'boolean', help: 'Show what the builder chose: the tactic and time of every layer' },
-  { name: 'inputIOFormats', type: 'string', value: 'fp32|fp16', help: 'The form float inputs cross to the device in (trtexec\'s flag): fp16 halves the bytes copied (converted on the device)', default: 'fp32' },
-  { name: 'outputIOFormats', type: 'string', value: 'fp32|fp16', help: 'The form outputs come back in: fp16 halves the bytes copied (`infer -o` still writes float32 .npy files)', default: 'fp32' },
+  {
+    name: 'inputIOFormats',
+    type: 'string',
+    value: 'fp32|fp16',
+    help: "The form float inputs cross to the device in (trtexec's flag): fp16 halves the bytes copied (converted on the device)",
+    default: 'fp32',
+  },
+  {
+    name: 'outputIOFormats',
+    type: 'string',
+    value: 'fp32|fp16',
+    help: 'The form outputs come back in: fp16 halves the bytes copied (`infer -o` still writes float32 .npy files)',
+    default: 'fp32',
+  },
   ...INPUT_OPTIONS,
 ];
 
@@ -47,7 +106,8 @@ export function ioFormatOptions(spec: CommandSpec, values: ParsedArgs['values'])
     const v = (values[name] as string | undefined) ?? 'fp32';
     // trtexec writes `fp16:chw`: the layout part is accepted when it is chw (the only one here).
     const m = /^(fp32|fp16)(:chw)?$/.exec(v);
-    if (m === null) throw new UsageError(`tensorrt-node ${spec.name}: --${name} is fp32 or fp16 (trtexec's fp16:chw also reads), got '${v}'`);
+    if (m === null)
+      throw new UsageError(`tensorrt-node ${spec.name}: --${name} is fp32 or fp16 (trtexec's fp16:chw also reads), got '${v}'`);
     return m[1] === 'fp16' ? 'float16' : 'float32';
   };
   const inputs = read('inputIOFormats');
@@ -64,7 +124,8 @@ export function inputOptions(spec: CommandSpec, values: ParsedArgs['values']): I
   if (!INPUT_FORMATS.includes(format as InputFormat)) throw bad(`--inputFormat is one of ${INPUT_FORMATS.join(', ')}, got '${format}'`);
   if (format === 'float32') {
     const given = INPUT_DETAIL_OPTIONS.find((o) => values[o] !== undefined);
-    if (given !== undefined) throw bad(`--${given} describes uint8 images: it goes with --inputFormat uint8-nhwc-bgr, uint8-nhwc-rgb or uint8-nhwc`);
+    if (given !== undefined)
+      throw bad(`--${given} describes uint8 images: it goes with --inputFormat uint8-nhwc-bgr, uint8-nhwc-rgb or uint8-nhwc`);
     return undefined;
   }
   const number = (name: string, raw: string): number => {
@@ -135,11 +196,16 @@ async function isPlan(path: string): Promise<boolean> {
 }
 
 /** The precision and backend options, checked. */
-export function engineChoices(spec: CommandSpec, values: ParsedArgs['values']): { precision: Precision; backend: BackendChoice; seed: number } {
+export function engineChoices(
+  spec: CommandSpec,
+  values: ParsedArgs['values'],
+): { precision: Precision; backend: BackendChoice; seed: number } {
   const precision = (values.precision as string | undefined) ?? 'fp32';
-  if (!PRECISIONS.includes(precision)) throw new UsageError(`tensorrt-node ${spec.name}: --precision is one of ${PRECISIONS.join(', ')}, got '${precision}'`);
+  if (!PRECISIONS.includes(precision))
+    throw new UsageError(`tensorrt-node ${spec.name}: --precision is one of ${PRECISIONS.join(', ')}, got '${precision}'`);
   const backend = (values.backend as string | undefined) ?? 'auto';
-  if (!BACKENDS.includes(backend)) throw new UsageError(`tensorrt-node ${spec.name}: --backend is one of ${BACKENDS.join(', ')}, got '${backend}'`);
+  if (!BACKENDS.includes(backend))
+    throw new UsageError(`tensorrt-node ${spec.name}: --backend is one of ${BACKENDS.join(', ')}, got '${backend}'`);
   const seed = intOption(spec, 'seed', values.seed as string | undefined, 0, 0xffffffff) ?? 1;
   return { precision: precision as Precision, backend: backend as BackendChoice, seed };
 }
@@ -156,17 +222,33 @@ export interface ObtainOptions {
 }
 
 /** Loads the plan at `file`, or imports the prototxt and builds an engine for `maxBatchSize`. */
-export async function obtainEngine(spec: CommandSpec, file: string, values: ParsedArgs['values'], maxBatchSize: number | undefined,
-                                   log: (s: string) => void, options: ObtainOptions = {}):
-  Promise<{ engine: Engine; net?: Network; built: boolean }> {
+export async function obtainEngine(
+  spec: CommandSpec,
+  file: string,
+  values: ParsedArgs['values'],
+  maxBatchSize: number | undefined,
+  log: (s: string) => void,
+  options: ObtainOptions = {},
+): Promise<{ engine: Engine; net?: Network; built: boolean }> {
   const { checkOutputs } = options;
   const { precision, backend, seed } = engineChoices(spec, values);
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   const input = inputOptions(spec, values);
   const ioFormats = ioFormatOptions(spec, values);
   if (await isPlan(file)) {
-    for (const o of ['weights', 'precision', 'no-optimize', 'calib', 'allowMixedPrecision', 'timingCache', 'tuneBatch', 'inputFormat',
-      'inputIOFormats', 'outputIOFormats', ...INPUT_DETAIL_OPTIONS]) {
+    for (const o of [
+      'weights',
+      'precision',
+      'no-optimize',
+      'calib',
+      'allowMixedPrecision',
+      'timingCache',
+      'tuneBatch',
+      'inputFormat',
+      'inputIOFormats',
+      'outputIOFormats',
+      ...INPUT_DETAIL_OPTIONS,
+    ]) {
       if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
     }
     const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
@@ -183,8 +265,12 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
   await checkOutputs?.(net.outputs.map((t) => t.name));
   const verbose = values.verbose === true;
   const builder = new Builder({
-    backend, device, timingCache: values.timingCache as string | undefined,
-    logger: (severity, message) => { if (severity !== 'verbose' || verbose) log(severity === 'verbose' ? message : `${severity}: ${message}`); },
+    backend,
+    device,
+    timingCache: values.timingCache as string | undefined,
+    logger: (severity, message) => {
+      if (severity !== 'verbose' || verbose) log(severity === 'verbose' ? message : `${severity}: ${message}`);
+    },
   });
   // Said once: a command whose output carries cpuNote() would otherwise list the same reasons twice.
   if (builder.skipped.length > 0 && !(options.printsCpuNote === true && builder.backend === 'cpu')) {
@@ -193,25 +279,34 @@ export async function obtainEngine(spec: CommandSpec, file: string, values: Pars
   const t0 = performance.now();
   const calib = values.calib as string | undefined;
   for (const o of ['calib', 'allowMixedPrecision']) {
-    if (values[o] !== undefined && precision !== 'int8') throw new UsageError(`tensorrt-node ${spec.name}: --${o} goes with --precision int8`);
+    if (values[o] !== undefined && precision !== 'int8')
+      throw new UsageError(`tensorrt-node ${spec.name}: --${o} goes with --precision int8`);
   }
   const maxBatch = maxBatchSize ?? net.batchSize;
-  const tuneBatch = intOption(spec, 'tuneBatch', values.tuneBatch as string | undefined, 1, maxBatch) ?? Math.min(maxBatch, DEFAULT_TUNE_BATCH);
+  const tuneBatch =
+    intOption(spec, 'tuneBatch', values.tuneBatch as string | undefined, 1, maxBatch) ?? Math.min(maxBatch, DEFAULT_TUNE_BATCH);
   const engine = await builder.build(net, {
-    precision, maxBatchSize: maxBatch, optimize: values['no-optimize'] !== true, ...(builder.backend !== 'cpu' ? { tuneBatch } : {}),
+    precision,
+    maxBatchSize: maxBatch,
+    optimize: values['no-optimize'] !== true,
+    ...(builder.backend !== 'cpu' ? { tuneBatch } : {}),
     ...(calib !== undefined ? { calibrationCache: calib } : {}),
     ...(values.allowMixedPrecision === true ? { allowMixedPrecision: true } : {}),
     ...(input !== undefined ? { input } : {}),
     ...(ioFormats !== undefined ? { ioFormats } : {}),
   });
-  log(`built ${net.name || file} for the ${engine.backend} backend, ${precision}, max batch ${engine.maxBatchSize} ` +
-    `in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  log(
+    `built ${net.name || file} for the ${engine.backend} backend, ${precision}, max batch ${engine.maxBatchSize} ` +
+      `in ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+  );
   return { engine, net, built: true };
 }
 
 /** Why no GPU backend ran, for the notes of commands that ran on the cpu backend. */
 export function cpuNote(): string {
-  const gpu = backendStatus().filter((b) => b.name !== 'cpu' && !b.available).map((b) => `${b.name}: ${b.reason}`);
+  const gpu = backendStatus()
+    .filter((b) => b.name !== 'cpu' && !b.available)
+    .map((b) => `${b.name}: ${b.reason}`);
   return gpu.length > 0 ? `ran on the cpu backend (${gpu.join('; ')})` : 'ran on the cpu backend';
 }
 

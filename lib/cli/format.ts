@@ -2,7 +2,12 @@
 
 /** 1234567 -> '1.23 M'; with a unit: '1.58 GMAC'. */
 export function human(n: number, unit = ''): string {
-  const steps: Array<[number, string]> = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  const steps: Array<[number, string]> = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
   for (const [scale, prefix] of steps) {
     if (Math.abs(n) >= scale) return `${(n / scale).toFixed(n / scale >= 100 ? 1 : 2)} ${prefix}${unit}`;
   }
@@ -32,6 +37,9 @@ export function shape(dims: readonly number[]): string {
 export function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: readonly boolean[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

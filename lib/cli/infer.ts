@@ -16,18 +16,33 @@ export const INFER: CommandSpec = {
   summary: 'Run a network (prototxt or plan) on NumPy inputs and write its outputs as .npy files.',
   usage: 'tensorrt-node infer <deploy.prototxt|file.plan> (--input x.npy | --random) --output y.npy [options]',
   options: [
-    { name: 'input', short: 'i', type: 'string', multiple: true, value: '[name=]x.npy',
-      help: 'Input array, NCHW with the batch first (name= when the network has several inputs); float16/32/64 or integer, either byte order, read as float32; ' +
-        'a uint8 input (--inputFormat uint8-...) takes uint8 images [N, H, W, C]' },
+    {
+      name: 'input',
+      short: 'i',
+      type: 'string',
+      multiple: true,
+      value: '[name=]x.npy',
+      help:
+        'Input array, NCHW with the batch first (name= when the network has several inputs); float16/32/64 or integer, either byte order, read as float32; ' +
+        'a uint8 input (--inputFormat uint8-...) takes uint8 images [N, H, W, C]',
+    },
     { name: 'random', type: 'boolean', help: 'Use random inputs, uniform in [-1, 1) (random bytes for a uint8 input), from --seed' },
     { name: 'batch', type: 'string', value: 'N', help: 'Batch of --random inputs', default: '1' },
-    { name: 'output', short: 'o', type: 'string', value: 'y.npy|dir', help: 'A .npy file (one output), or a folder for <output name>.npy files (required; checked before the build)' },
+    {
+      name: 'output',
+      short: 'o',
+      type: 'string',
+      value: 'y.npy|dir',
+      help: 'A .npy file (one output), or a folder for <output name>.npy files (required; checked before the build)',
+    },
     ...ENGINE_OPTIONS,
   ],
-  notes: ['--output is a folder when it ends with "/", is a folder already, or the network has several outputs and\n' +
-    'it does not end in .npy; a .npy file name with several outputs is refused (the message lists them). The path\n' +
-    'is checked for writing as soon as the output names are known, before the engine is built. Output names with\n' +
-    '"/" are written with "_" in the folder form (conv1/7x7_s2 -> conv1_7x7_s2.npy).'],
+  notes: [
+    '--output is a folder when it ends with "/", is a folder already, or the network has several outputs and\n' +
+      'it does not end in .npy; a .npy file name with several outputs is refused (the message lists them). The path\n' +
+      'is checked for writing as soon as the output names are known, before the engine is built. Output names with\n' +
+      '"/" are written with "_" in the folder form (conv1/7x7_s2 -> conv1_7x7_s2.npy).',
+  ],
   examples: [
     'tensorrt-node infer models/lenet.prototxt --weights lenet.caffemodel --input digits.npy --output prob.npy',
     'tensorrt-node infer models/lenet.prototxt --weights lenet.caffemodel --inputFormat uint8-nhwc --scale 0.00390625 --input digits-u8.npy -o prob.npy',
@@ -35,12 +50,18 @@ export const INFER: CommandSpec = {
   ],
 };
 
-async function loadInputs(engine: Engine, specs: string[], names: readonly string[]): Promise<{ inputs: Record<string, HostArray>; batch: number }> {
+async function loadInputs(
+  engine: Engine,
+  specs: string[],
+  names: readonly string[],
+): Promise<{ inputs: Record<string, HostArray>; batch: number }> {
   const byName = new Map<string, string>();
   for (const s of specs) {
     const eq = s.indexOf('=');
-    const [name, file] = eq > 0 && !s.slice(0, eq).includes(path.sep) ? [s.slice(0, eq), s.slice(eq + 1)] : [names.length === 1 ? names[0] : '', s];
-    if (name === '') throw new UsageError(`tensorrt-node infer: the network has inputs ${names.join(', ')}: give --input name=file.npy for each`);
+    const [name, file] =
+      eq > 0 && !s.slice(0, eq).includes(path.sep) ? [s.slice(0, eq), s.slice(eq + 1)] : [names.length === 1 ? names[0] : '', s];
+    if (name === '')
+      throw new UsageError(`tensorrt-node infer: the network has inputs ${names.join(', ')}: give --input name=file.npy for each`);
     if (!names.includes(name)) throw new UsageError(`tensorrt-node infer: '${name}' is not an input (inputs: ${names.join(', ')})`);
     byName.set(name, file);
   }
@@ -51,17 +72,21 @@ async function loadInputs(engine: Engine, specs: string[], names: readonly strin
     const file = byName.get(t.name) as string;
     const arr = await readNpy(file);
     if (t.dtype === 'uint8' && arr.uint8 === undefined) {
-      throw new UsageError(`tensorrt-node infer: ${file} holds '${arr.descr}' values; input '${t.name}' takes uint8 images ` +
-        `[N, ${t.dims.join(', ')}] (a '|u1' .npy: numpy's uint8)`);
+      throw new UsageError(
+        `tensorrt-node infer: ${file} holds '${arr.descr}' values; input '${t.name}' takes uint8 images ` +
+          `[N, ${t.dims.join(', ')}] (a '|u1' .npy: numpy's uint8)`,
+      );
     }
     const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
     const n = same(arr.shape, t.dims) ? 1 : same(arr.shape.slice(1), t.dims) ? arr.shape[0] : -1;
     if (n < 1) {
-      throw new UsageError(`tensorrt-node infer: ${file} has shape ${fmtShape(arr.shape)}; input '${t.name}' takes [N, ${t.dims.join(', ')}]`);
+      throw new UsageError(
+        `tensorrt-node infer: ${file} has shape ${fmtShape(arr.shape)}; input '${t.name}' takes [N, ${t.dims.join(', ')}]`,
+      );
     }
     if (batch !== -1 && n !== batch) throw new UsageError(`tensorrt-node infer: inputs disagree on the batch (${batch} and ${n})`);
     batch = n;
-    inputs[t.name] = t.dtype === 'uint8' ? arr.uint8 as Uint8Array : t.dtype === 'float16' ? toFloat16(arr.data) : arr.data;
+    inputs[t.name] = t.dtype === 'uint8' ? (arr.uint8 as Uint8Array) : t.dtype === 'float16' ? toFloat16(arr.data) : arr.data;
   }
   return { inputs, batch };
 }
@@ -74,11 +99,16 @@ interface OutputTarget {
 
 /** An output path's folder form: a trailing separator, an existing folder, or several outputs and no .npy name. */
 async function outputTarget(output: string, names: readonly string[]): Promise<OutputTarget> {
-  const existingDir = await fsp.stat(output).then((s) => s.isDirectory(), () => false);
+  const existingDir = await fsp.stat(output).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   const folder = output.endsWith('/') || output.endsWith(path.sep) || existingDir || (names.length > 1 && !/\.npy$/i.test(output));
   if (!folder && names.length > 1) {
-    throw new UsageError(`tensorrt-node infer: --output ${output} is one file, but the network has ${names.length} outputs ` +
-      `(${names.join(', ')}): give a folder (--output ${output.replace(/\.npy$/i, '')}/) for one <output name>.npy each`);
+    throw new UsageError(
+      `tensorrt-node infer: --output ${output} is one file, but the network has ${names.length} outputs ` +
+        `(${names.join(', ')}): give a folder (--output ${output.replace(/\.npy$/i, '')}/) for one <output name>.npy each`,
+    );
   }
   return { folder, fileOf: (name) => (folder ? path.join(output, `${name.replace(/[/\\]/g, '_')}.npy`) : output) };
 }
@@ -107,19 +137,23 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
     out(formatHelp(INFER));
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`tensorrt-node infer: give one prototxt or plan, got ${positionals.length} file arguments`);
+  if (positionals.length !== 1)
+    throw new UsageError(`tensorrt-node infer: give one prototxt or plan, got ${positionals.length} file arguments`);
   const specs = (values.input as string[] | undefined) ?? [];
   const random = values.random === true;
-  if (random === (specs.length > 0)) throw new UsageError('tensorrt-node infer: give --input files or --random (one of the two)');
+  if (random === specs.length > 0) throw new UsageError('tensorrt-node infer: give --input files or --random (one of the two)');
   const output = values.output as string | undefined;
   if (output === undefined || output === '') throw new UsageError('tensorrt-node infer: give --output (a .npy file, or a folder)');
   const { seed } = engineChoices(INFER, values);
   const randomBatch = batchOption(INFER, values) ?? 1;
-  if (!random && values.batch !== undefined) throw new UsageError('tensorrt-node infer: --batch goes with --random; with --input the batch is the arrays\' first dimension');
+  if (!random && values.batch !== undefined)
+    throw new UsageError("tensorrt-node infer: --batch goes with --random; with --input the batch is the arrays' first dimension");
   // The batch of .npy inputs is only known after reading them; build for it then.
   let batch = randomBatch;
   if (!random) {
-    const probe = await readNpy(specs[0].includes('=') && !specs[0].startsWith(path.sep) ? specs[0].slice(specs[0].indexOf('=') + 1) : specs[0]);
+    const probe = await readNpy(
+      specs[0].includes('=') && !specs[0].startsWith(path.sep) ? specs[0].slice(specs[0].indexOf('=') + 1) : specs[0],
+    );
     batch = probe.shape.length > 0 ? probe.shape[0] : 1;
   }
   // The output path is checked as soon as the output names are known, before the build.
@@ -136,10 +170,17 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
     let inputs: Record<string, HostArray>;
     if (random) {
       inputs = {};
-      engine.inputs.forEach((t, i) => { inputs[t.name] = randomInputData(t.dtype, randomBatch * t.dims.reduce((a, b) => a * b, 1), seed + i); });
+      engine.inputs.forEach((t, i) => {
+        inputs[t.name] = randomInputData(t.dtype, randomBatch * t.dims.reduce((a, b) => a * b, 1), seed + i);
+      });
     } else {
-      ({ inputs, batch } = await loadInputs(engine, specs, engine.inputs.map((t) => t.name)));
-      if (batch > engine.maxBatchSize) throw new UsageError(`tensorrt-node infer: the plan runs at most ${count(engine.maxBatchSize, 'image')}, the input has ${batch}`);
+      ({ inputs, batch } = await loadInputs(
+        engine,
+        specs,
+        engine.inputs.map((t) => t.name),
+      ));
+      if (batch > engine.maxBatchSize)
+        throw new UsageError(`tensorrt-node infer: the plan runs at most ${count(engine.maxBatchSize, 'image')}, the input has ${batch}`);
     }
     const outputs = await ctx.infer(inputs, { batchSize: random ? randomBatch : batch });
     const n = random ? randomBatch : batch;
@@ -147,7 +188,7 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
       const file = to.fileOf(t.name);
       const values = outputs[t.name];
       // float16 outputs (--outputIOFormats fp16) are written as float32 values.
-      await writeNpy(file, [n, ...t.dims], values instanceof Uint16Array ? fromFloat16(values) : values as Float32Array);
+      await writeNpy(file, [n, ...t.dims], values instanceof Uint16Array ? fromFloat16(values) : (values as Float32Array));
       out(`${t.name} [${[n, ...t.dims].join(', ')}] -> ${file}`);
     }
   } finally {

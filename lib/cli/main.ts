@@ -15,7 +15,10 @@ import { REPORT, runReport } from './report';
 import { runServe, SERVE } from './serve';
 import { PERF, runPerfCommand } from './perf';
 
-const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }> = {
+const COMMANDS: Record<
+  string,
+  { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }
+> = {
   inspect: { summary: INSPECT.summary, run: runInspect },
   build: { summary: BUILD.summary, run: runBuild },
   calibrate: { summary: CALIBRATE.summary, run: runCalibrate },
@@ -42,7 +45,7 @@ function mainHelp(): string {
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
     '',
-    'Run `tensorrt-node <command> --help` for a command\'s options. `tensorrt-node --version` prints the version.',
+    "Run `tensorrt-node <command> --help` for a command's options. `tensorrt-node --version` prints the version.",
   ].join('\n');
 }
 
@@ -51,8 +54,11 @@ function writeErr(s: string): void {
 }
 
 /** Runs the CLI with argv (without node and script); resolves to the exit code. */
-export async function main(argv: readonly string[], out: (s: string) => void = (s) => console.log(s),
-                           err: (s: string) => void = writeErr): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  out: (s: string) => void = (s) => console.log(s),
+  err: (s: string) => void = writeErr,
+): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     out(mainHelp());
@@ -64,7 +70,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   }
   const entry = COMMANDS[command];
   try {
-    if (entry === undefined) throw new UsageError(`tensorrt-node: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    if (entry === undefined)
+      throw new UsageError(`tensorrt-node: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
     return await entry.run(rest, out, err);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -84,10 +91,13 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  }, (e: unknown) => {
-    process.stderr.write(`internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 70;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`internal error: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
 }

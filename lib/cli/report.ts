@@ -19,7 +19,7 @@ const INPUTS_NOTE =
   '(same network, precision, batch and rank.size) become one point whose images/s is the sum over its GPUs;\n' +
   'every rank 0..size-1 must be there exactly once. All inputs must be from one GPU model and agree on\n' +
   'whether transfers are timed and CUDA graphs used; no point may appear twice, unless --duplicates last:\n' +
-  'then the later file\'s point wins (list a multi-GPU machine\'s sweep last, so its 1-GPU points are the\n' +
+  "then the later file's point wins (list a multi-GPU machine's sweep last, so its 1-GPU points are the\n" +
   'base of its scaling: ratios within one run), and each replacement is printed.';
 
 /** `tensorrt-node report merge`. */
@@ -29,7 +29,13 @@ export const REPORT_MERGE: CommandSpec = {
   usage: 'tensorrt-node report merge <result.json...> [-o merged.json]',
   options: [
     { name: 'output', short: 'o', type: 'string', value: 'file', help: 'Write the merged sweep here (default: print it on stdout)' },
-    { name: 'duplicates', type: 'string', value: 'error|last', help: 'A point given twice: refuse (error) or keep the later file\'s (last)', default: 'error' },
+    {
+      name: 'duplicates',
+      type: 'string',
+      value: 'error|last',
+      help: "A point given twice: refuse (error) or keep the later file's (last)",
+      default: 'error',
+    },
   ],
   notes: [INPUTS_NOTE],
   examples: [
@@ -44,23 +50,42 @@ export const REPORT_BUILD: CommandSpec = {
   summary: 'Write REPORT.md and the figures (SVG and PNG) of one GPU model from result JSON.',
   usage: 'tensorrt-node report build <sweep.json...> [--peer peer.json] [-o dir]',
   options: [
-    { name: 'output', short: 'o', type: 'string', value: 'dir', help: 'Folder of REPORT.md and the figures (created if missing)', default: 'results/<gpu-model>' },
+    {
+      name: 'output',
+      short: 'o',
+      type: 'string',
+      value: 'dir',
+      help: 'Folder of REPORT.md and the figures (created if missing)',
+      default: 'results/<gpu-model>',
+    },
     { name: 'peer', type: 'string', value: 'peer.json', help: 'PyTorch peer results (scripts/peers) for Fig. 7 and its table' },
     { name: 'batch', type: 'string', value: 'N', help: 'Batch of the precision, scaling, 2017 and peer figures', default: '128' },
-    { name: 'font', type: 'string', value: 'file.ttf', help: 'Font for the text of the PNGs', default: 'a sans-serif font found on the system' },
+    {
+      name: 'font',
+      type: 'string',
+      value: 'file.ttf',
+      help: 'Font for the text of the PNGs',
+      default: 'a sans-serif font found on the system',
+    },
     { name: 'noReference', type: 'boolean', help: 'Leave out the comparison with the 2017 numbers' },
-    { name: 'duplicates', type: 'string', value: 'error|last', help: 'A point given twice: refuse (error) or keep the later file\'s (last)', default: 'error' },
+    {
+      name: 'duplicates',
+      type: 'string',
+      value: 'error|last',
+      help: "A point given twice: refuse (error) or keep the later file's (last)",
+      default: 'error',
+    },
   ],
   notes: [
     `${INPUTS_NOTE}\nSeveral files are merged first, as \`report merge\` does.`,
     'Figures: 1 images/s by precision (1 GPU); 2.. scaling over GPUs per network with the ideal line;\n' +
-    'then each network next to the 2017 study (Dell, P40/M40, batch 128, log scale); images/s by batch size\n' +
-    '(log2 axis, out-of-memory batches marked); tensorrt-node next to PyTorch (with --peer). A figure whose\n' +
-    'data is missing (one GPU only, no peer file) is skipped, and REPORT.md says why. Tables give every\n' +
-    'point, the batch limits (the largest batch that ran; the smallest out of memory), scaling efficiency\n' +
-    'against the 0.97 target, and the ratios. A report of cpu results says CPU (and CPU workers) instead of GPU.',
+      'then each network next to the 2017 study (Dell, P40/M40, batch 128, log scale); images/s by batch size\n' +
+      '(log2 axis, out-of-memory batches marked); tensorrt-node next to PyTorch (with --peer). A figure whose\n' +
+      'data is missing (one GPU only, no peer file) is skipped, and REPORT.md says why. Tables give every\n' +
+      'point, the batch limits (the largest batch that ran; the smallest out of memory), scaling efficiency\n' +
+      'against the 0.97 target, and the ratios. A report of cpu results says CPU (and CPU workers) instead of GPU.',
     'Charts are vega-lite specifications drawn by vega (SVG) and resvg (PNG): the devDependencies vega,\n' +
-    'vega-lite and @resvg/resvg-js must be installed (npm install --save-dev vega vega-lite @resvg/resvg-js).',
+      'vega-lite and @resvg/resvg-js must be installed (npm install --save-dev vega vega-lite @resvg/resvg-js).',
   ],
   examples: [
     'tensorrt-node report build results/H200/sweep.json --peer results/H200/torch-peer.json',
@@ -76,16 +101,19 @@ export const REPORT: CommandSpec = {
   options: [],
   notes: [
     'Subcommands:\n' +
-    `  merge  ${REPORT_MERGE.summary}\n` +
-    `  build  ${REPORT_BUILD.summary}\n` +
-    'Run `tensorrt-node report <subcommand> --help` for its options.',
+      `  merge  ${REPORT_MERGE.summary}\n` +
+      `  build  ${REPORT_BUILD.summary}\n` +
+      'Run `tensorrt-node report <subcommand> --help` for its options.',
     INPUTS_NOTE,
   ],
   examples: [...(REPORT_MERGE.examples ?? []).slice(0, 1), ...(REPORT_BUILD.examples ?? []).slice(0, 1)],
 };
 
-function duplicatesOption(spec: CommandSpec, values: ParsedArgs['values'], replaced: string[]):
-  { duplicates: 'error' | 'last'; onReplaced: (m: string) => void } {
+function duplicatesOption(
+  spec: CommandSpec,
+  values: ParsedArgs['values'],
+  replaced: string[],
+): { duplicates: 'error' | 'last'; onReplaced: (m: string) => void } {
   const d = (values.duplicates as string | undefined) ?? 'error';
   if (d !== 'error' && d !== 'last') throw new UsageError(`tensorrt-node ${spec.name}: --duplicates is 'error' or 'last', got '${d}'`);
   return { duplicates: d, onReplaced: (m) => replaced.push(m) };
@@ -121,8 +149,10 @@ async function runMerge(argv: readonly string[], out: (s: string) => void, err: 
     throw new IOError(`cannot write ${output}: ${(err as Error).message}`, output, { cause: err });
   }
   const gpus = new Set(merged.points.map((p) => p.gpus));
-  out(`wrote ${output}: ${merged.points.length} point(s) from ${positionals.length} file(s), ` +
-    `${[...gpus].sort((a, b) => a - b).join('/')} ${isCpuSweep(merged) ? 'CPU worker(s)' : 'GPU(s)'}, ${gpuModel(merged)}`);
+  out(
+    `wrote ${output}: ${merged.points.length} point(s) from ${positionals.length} file(s), ` +
+      `${[...gpus].sort((a, b) => a - b).join('/')} ${isCpuSweep(merged) ? 'CPU worker(s)' : 'GPU(s)'}, ${gpuModel(merged)}`,
+  );
   return 0;
 }
 
@@ -145,13 +175,18 @@ async function runBuild(argv: readonly string[], out: (s: string) => void, err: 
   const sweep = mergeResults(docs, { sources: positionals, ...duplicates });
   const outDir = (values.output as string | undefined) ?? path.join('results', gpuFolderName(gpuModel(sweep)));
   const result = await writeReport(sweep, {
-    outDir, peer, batch, fontFile: values.font as string | undefined,
+    outDir,
+    peer,
+    batch,
+    fontFile: values.font as string | undefined,
     reference: values.noReference === true ? null : undefined,
     sources: [...positionals, ...(peerFile !== undefined ? [`${peerFile} (--peer)`] : [])],
     notes: replaced.length > 0 ? [`--duplicates last: ${replaced.length} point(s) replaced by a later file's: ${replaced.join('; ')}`] : [],
   });
   const drawn = result.figures.filter((f) => f.skipped === undefined);
-  out(`wrote ${path.join(outDir, 'REPORT.md')} and ${drawn.length} figure(s) as SVG and PNG (${sweep.points.length} point(s), ${gpuModel(sweep)})`);
+  out(
+    `wrote ${path.join(outDir, 'REPORT.md')} and ${drawn.length} figure(s) as SVG and PNG (${sweep.points.length} point(s), ${gpuModel(sweep)})`,
+  );
   for (const f of result.figures) {
     out(f.skipped === undefined ? `  Fig. ${f.number}  ${f.id}.svg/.png  ${f.title}` : `  Fig. ${f.number}  skipped: ${f.skipped}`);
   }

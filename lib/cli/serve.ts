@@ -14,24 +14,54 @@ export const SERVE: CommandSpec = {
     { name: 'grpc-port', type: 'string', value: 'N|off', help: 'gRPC (GRPCInferenceService) port', default: '8001' },
     { name: 'metrics-port', type: 'string', value: 'N|off', help: 'Prometheus /metrics port', default: '8002' },
     { name: 'host', type: 'string', value: 'address', help: 'Address to bind (127.0.0.1: this machine only)', default: '0.0.0.0' },
-    { name: 'model-control-mode', type: 'string', value: 'none|explicit', help: 'none: load every model at start; explicit: load and unload through /v2/repository', default: 'none' },
-    { name: 'load-model', type: 'string', multiple: true, value: 'name|*', help: 'explicit mode: a model to load at start (repeat; * for all)' },
-    { name: 'backend', type: 'string', value: 'auto|cpu|cuda|tensorrt', help: 'Backend of models whose config names none', default: 'auto' },
+    {
+      name: 'model-control-mode',
+      type: 'string',
+      value: 'none|explicit',
+      help: 'none: load every model at start; explicit: load and unload through /v2/repository',
+      default: 'none',
+    },
+    {
+      name: 'load-model',
+      type: 'string',
+      multiple: true,
+      value: 'name|*',
+      help: 'explicit mode: a model to load at start (repeat; * for all)',
+    },
+    {
+      name: 'backend',
+      type: 'string',
+      value: 'auto|cpu|cuda|tensorrt',
+      help: 'Backend of models whose config names none',
+      default: 'auto',
+    },
     { name: 'gpus', type: 'string', value: '0,1,...', help: 'GPUs to place instances on when an instance_group names none', default: '0' },
-    { name: 'max-queue-size', type: 'string', value: 'N', help: 'Requests a model queues when its config sets no max_queue_size; more get 429', default: '1024' },
+    {
+      name: 'max-queue-size',
+      type: 'string',
+      value: 'N',
+      help: 'Requests a model queues when its config sets no max_queue_size; more get 429',
+      default: '1024',
+    },
     { name: 'max-body', type: 'string', value: 'bytes', help: 'Largest request body (k, M suffixes); more get 413', default: '64M' },
-    { name: 'log-level', type: 'string', value: LOG_LEVELS.join('|'), help: 'JSON log lines on stderr at or above this level', default: 'info' },
+    {
+      name: 'log-level',
+      type: 'string',
+      value: LOG_LEVELS.join('|'),
+      help: 'JSON log lines on stderr at or above this level',
+      default: 'info',
+    },
   ],
   notes: [
-    'A model repository holds one folder per model, as Triton\'s does:\n' +
-    '  <repo>/<model>/config.pbtxt     name, max_batch_size, input/output, dynamic_batching, instance_group, parameters\n' +
-    '  <repo>/<model>/<version>/        model.plan, or deploy.prototxt (+ .caffemodel); the highest version is served\n' +
-    '  <repo>/<model>/labels.txt        optional: class labels for the classification output parameter\n' +
-    'parameters (our own keys): prototxt, caffemodel, precision, calibration_cache, backend, seed, input_format, mean,\n' +
-    'scale, image_size, network_order. docs/serve.md has the whole schema and examples/model-repository a ready one.',
+    "A model repository holds one folder per model, as Triton's does:\n" +
+      '  <repo>/<model>/config.pbtxt     name, max_batch_size, input/output, dynamic_batching, instance_group, parameters\n' +
+      '  <repo>/<model>/<version>/        model.plan, or deploy.prototxt (+ .caffemodel); the highest version is served\n' +
+      '  <repo>/<model>/labels.txt        optional: class labels for the classification output parameter\n' +
+      'parameters (our own keys): prototxt, caffemodel, precision, calibration_cache, backend, seed, input_format, mean,\n' +
+      'scale, image_size, network_order. docs/serve.md has the whole schema and examples/model-repository a ready one.',
     'Endpoints: GET /v2, /v2/health/live|ready, /v2/models/<m>[/versions/<v>][/ready], POST .../infer (JSON or binary\n' +
-    'tensor data), GET /v2/repository/index, POST /v2/repository/models/<m>/load|unload; metrics on :<metrics-port>/metrics.\n' +
-    'SIGTERM or SIGINT stops accepting, lets requests in flight finish, unloads the models and exits 0.',
+      'tensor data), GET /v2/repository/index, POST /v2/repository/models/<m>/load|unload; metrics on :<metrics-port>/metrics.\n' +
+      'SIGTERM or SIGINT stops accepting, lets requests in flight finish, unloads the models and exits 0.',
   ],
   examples: [
     'tensorrt-node serve examples/model-repository --backend cpu',
@@ -56,20 +86,31 @@ function bytesOption(raw: string): number {
 /** The command line as ServerOptions. */
 export function serveOptions(values: ParsedArgs['values'], repository: string): ServerOptions {
   const mode = (values['model-control-mode'] as string | undefined) ?? 'none';
-  if (mode !== 'none' && mode !== 'explicit') throw new UsageError(`tensorrt-node serve: --model-control-mode is none or explicit, got '${mode}'`);
+  if (mode !== 'none' && mode !== 'explicit')
+    throw new UsageError(`tensorrt-node serve: --model-control-mode is none or explicit, got '${mode}'`);
   const loads = (values['load-model'] as string[] | undefined) ?? [];
-  if (loads.length > 0 && mode !== 'explicit') throw new UsageError('tensorrt-node serve: --load-model goes with --model-control-mode explicit (mode none loads every model)');
+  if (loads.length > 0 && mode !== 'explicit')
+    throw new UsageError('tensorrt-node serve: --load-model goes with --model-control-mode explicit (mode none loads every model)');
   const backend = (values.backend as string | undefined) ?? 'auto';
-  if (!['auto', 'cpu', 'cuda', 'tensorrt'].includes(backend)) throw new UsageError(`tensorrt-node serve: --backend is auto, cpu, cuda or tensorrt, got '${backend}'`);
+  if (!['auto', 'cpu', 'cuda', 'tensorrt'].includes(backend))
+    throw new UsageError(`tensorrt-node serve: --backend is auto, cpu, cuda or tensorrt, got '${backend}'`);
   const gpus = ((values.gpus as string | undefined) ?? '0').split(',').map((g) => intOption(SERVE, 'gpus', g.trim(), 0, 1024) as number);
   const level = (values['log-level'] as string | undefined) ?? 'info';
-  if (!LOG_LEVELS.includes(level as LogLevel)) throw new UsageError(`tensorrt-node serve: --log-level is one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+  if (!LOG_LEVELS.includes(level as LogLevel))
+    throw new UsageError(`tensorrt-node serve: --log-level is one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
   return {
-    repository, host: (values.host as string | undefined) ?? '0.0.0.0',
-    httpPort: intOption(SERVE, 'http-port', values['http-port'] as string | undefined, 0, 65535) ?? 8000, grpcPort: portOption(values, 'grpc-port', 8001), metricsPort: portOption(values, 'metrics-port', 8002),
-    modelControl: mode, loadModels: loads, backend: backend as BackendChoice, gpus,
+    repository,
+    host: (values.host as string | undefined) ?? '0.0.0.0',
+    httpPort: intOption(SERVE, 'http-port', values['http-port'] as string | undefined, 0, 65535) ?? 8000,
+    grpcPort: portOption(values, 'grpc-port', 8001),
+    metricsPort: portOption(values, 'metrics-port', 8002),
+    modelControl: mode,
+    loadModels: loads,
+    backend: backend as BackendChoice,
+    gpus,
     maxQueueSize: intOption(SERVE, 'max-queue-size', values['max-queue-size'] as string | undefined, 1, 1 << 24) ?? 1024,
-    bodyLimit: bytesOption((values['max-body'] as string | undefined) ?? '64M'), logLevel: level as LogLevel,
+    bodyLimit: bytesOption((values['max-body'] as string | undefined) ?? '64M'),
+    logLevel: level as LogLevel,
   };
 }
 
@@ -80,9 +121,16 @@ export async function runServe(argv: readonly string[], out: (s: string) => void
     out(formatHelp(SERVE));
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`tensorrt-node serve: give one model repository folder, got ${positionals.length} arguments`);
+  if (positionals.length !== 1)
+    throw new UsageError(`tensorrt-node serve: give one model repository folder, got ${positionals.length} arguments`);
   const repository = positionals[0];
-  if (!(await fsp.stat(repository).then((s) => s.isDirectory(), () => false))) throw new UsageError(`tensorrt-node serve: ${repository} is not a folder`);
+  if (
+    !(await fsp.stat(repository).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new UsageError(`tensorrt-node serve: ${repository} is not a folder`);
   const server = createServer(serveOptions(values, repository));
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -93,7 +141,9 @@ export async function runServe(argv: readonly string[], out: (s: string) => void
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await server.listen();
-  server.log.info(server.registry.allReady() ? 'all models ready' : 'serving; some models failed to load (GET /v2/repository/index says why)');
+  server.log.info(
+    server.registry.allReady() ? 'all models ready' : 'serving; some models failed to load (GET /v2/repository/index says why)',
+  );
   await stopped;
   return 0;
 }

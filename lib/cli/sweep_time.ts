@@ -43,8 +43,12 @@ function timedSeconds(inference: number, t: PointTiming): number {
 function reference(done: readonly TimedPoint[], p: PlannedPoint): TimedPoint | undefined {
   const ran = done.filter((d) => d.inferenceSeconds !== undefined);
   const like = (f: (d: TimedPoint) => boolean): TimedPoint | undefined => ran.filter(f).pop();
-  return like((d) => d.network === p.network && d.precision === p.precision && (d.gpus > 1) === (p.gpus > 1)) ??
-    like((d) => d.network === p.network && d.precision === p.precision) ?? like((d) => (d.gpus > 1) === (p.gpus > 1)) ?? ran[ran.length - 1];
+  return (
+    like((d) => d.network === p.network && d.precision === p.precision && d.gpus > 1 === p.gpus > 1) ??
+    like((d) => d.network === p.network && d.precision === p.precision) ??
+    like((d) => d.gpus > 1 === p.gpus > 1) ??
+    ran[ran.length - 1]
+  );
 }
 
 /**

@@ -7,8 +7,14 @@ import { caffeSchema, formatLoc, Message, type CaffeNetDefinition } from '../caf
 import { argumentError, ParseError, ShapeError, UnsupportedLayerError } from '../errors';
 import { LAYER_DEFS } from './layers';
 import {
-  DATA_LAYER_TYPES, LAYER_TYPES, TRAINING_ONLY_TYPES,
-  type AnyLayer, type LayerType, type Shape, type Tensor, type TensorInfo,
+  DATA_LAYER_TYPES,
+  LAYER_TYPES,
+  TRAINING_ONLY_TYPES,
+  type AnyLayer,
+  type LayerType,
+  type Shape,
+  type Tensor,
+  type TensorInfo,
 } from './types';
 
 /** Options of buildGraph. */
@@ -166,13 +172,23 @@ function checkInputShapeNames(layers: readonly Message[], options: GraphOptions)
   const inputNames = layers.filter((l) => l.str('type') === 'Input').flatMap((l) => l.strs('top'));
   for (const key of Object.keys(options.inputShapes ?? {})) {
     if (!inputNames.includes(key)) {
-      throw argumentError(`the name of an input of the network (${inputNames.join(', ') || 'it has none'})`,
-        'options.inputShapes', key, 'range');
+      throw argumentError(
+        `the name of an input of the network (${inputNames.join(', ') || 'it has none'})`,
+        'options.inputShapes',
+        key,
+        'range',
+      );
     }
   }
 }
 
-type BuiltLayer = { layer: Message; type: LayerType; inputs: TensorRecord[]; outputs: TensorRecord[]; result: ReturnType<typeof LAYER_DEFS[LayerType]['build']> };
+type BuiltLayer = {
+  layer: Message;
+  type: LayerType;
+  inputs: TensorRecord[];
+  outputs: TensorRecord[];
+  result: ReturnType<(typeof LAYER_DEFS)[LayerType]['build']>;
+};
 
 /** What walking the layers gives: each layer built, every version of each Caffe tensor name, the layers by name. */
 interface Walk {
@@ -231,30 +247,55 @@ function checkArity(label: string, layer: Message, type: LayerType, bottoms: rea
 }
 
 /** The tensor a bottom reads, or why there is none (a dropped layer writes it, or a layer the phase removes, or nothing). */
-function readTensor(def: CaffeNetDefinition, view: DeployView, current: ReadonlyMap<string, TensorRecord>, layer: Message, label: string,
-                    b: string): TensorRecord {
+function readTensor(
+  def: CaffeNetDefinition,
+  view: DeployView,
+  current: ReadonlyMap<string, TensorRecord>,
+  layer: Message,
+  label: string,
+  b: string,
+): TensorRecord {
   const t = current.get(b);
   if (t !== undefined) return t;
   const source = view.fromDropped.get(b);
   if (source !== undefined) {
-    throw new ShapeError(`${label} reads '${b}', which comes from training-only layer '${source.str('name')}' ` +
-      `(${source.str('type')}) that the deploy view drops`);
+    throw new ShapeError(
+      `${label} reads '${b}', which comes from training-only layer '${source.str('name')}' ` +
+        `(${source.str('type')}) that the deploy view drops`,
+    );
   }
   const excluded = def.excluded.find((l) => l.strs('top').includes(b));
-  const hint = excluded === undefined ? ''
-    : ` (layer '${excluded.str('name')}' writes it but its include/exclude rules remove it in this phase: ` +
-      'choose the phase and stages the file expects)';
-  throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 },
-    `layer '${layer.str('name')}' reads '${b}', which no earlier layer writes${hint}`, b, 'the top of an earlier layer');
+  const hint =
+    excluded === undefined
+      ? ''
+      : ` (layer '${excluded.str('name')}' writes it but its include/exclude rules remove it in this phase: ` +
+        'choose the phase and stages the file expects)';
+  throw new ParseError(
+    layer.loc ?? { file: def.file, line: 0, col: 1 },
+    `layer '${layer.str('name')}' reads '${b}', which no earlier layer writes${hint}`,
+    b,
+    'the top of an earlier layer',
+  );
 }
 
 /** Runs the layer type's shape rule; its shape errors name the layer, and every output's size must be countable. */
-function buildLayer(label: string, layer: Message, type: LayerType, inputs: readonly TensorRecord[], tops: readonly string[],
-                    context: Parameters<typeof LAYER_DEFS[LayerType]['build']>[3]): BuiltLayer['result'] {
+function buildLayer(
+  label: string,
+  layer: Message,
+  type: LayerType,
+  inputs: readonly TensorRecord[],
+  tops: readonly string[],
+  context: Parameters<(typeof LAYER_DEFS)[LayerType]['build']>[3],
+): BuiltLayer['result'] {
   const name = layer.str('name');
   let result: BuiltLayer['result'];
   try {
-    result = LAYER_DEFS[type].build(layer, inputs.map((t) => t.shape), tops.length, context);
+    result = LAYER_DEFS[type].build(
+      layer,
+      inputs.map((t) => t.shape),
+      tops.length,
+      context,
+    );
   } catch (err) {
     if (err instanceof ShapeError) throw new ShapeError(`${label}: ${err.message}`, name);
     throw err;
@@ -268,16 +309,27 @@ function buildLayer(label: string, layer: Message, type: LayerType, inputs: read
 }
 
 /** Records the layer's tops as new versions of their names (Caffe rewrites a blob only in place). */
-function writeTops(def: CaffeNetDefinition, layer: Message, bottoms: readonly string[], tops: readonly string[], shapes: readonly Shape[],
-                   current: Map<string, TensorRecord>, versions: Map<string, TensorRecord[]>): TensorRecord[] {
+function writeTops(
+  def: CaffeNetDefinition,
+  layer: Message,
+  bottoms: readonly string[],
+  tops: readonly string[],
+  shapes: readonly Shape[],
+  current: Map<string, TensorRecord>,
+  versions: Map<string, TensorRecord[]>,
+): TensorRecord[] {
   const name = layer.str('name');
   tops.forEach((top, i) => {
     const writer = current.get(top);
     // Caffe rewrites a blob only in place: top i may repeat bottom i, nothing else.
     if (writer !== undefined && bottoms[i] !== top) {
-      throw new ParseError(layer.loc ?? { file: def.file, line: 0, col: 1 },
+      throw new ParseError(
+        layer.loc ?? { file: def.file, line: 0, col: 1 },
         `layer '${name}' writes '${top}', which layer '${writer.producer}' already wrote; a layer may rewrite ` +
-        'a blob only in place (top i equal to bottom i)', top, 'a new top name');
+          'a blob only in place (top i equal to bottom i)',
+        top,
+        'a new top name',
+      );
     }
   });
   return tops.map((top, i) => {
@@ -315,16 +367,19 @@ function assembleGraph(def: CaffeNetDefinition, walk: Walk, notes: string[]): Gr
       tensors.set(r.name, { name: r.name, caffeName: r.caffeName, shape: r.shape, producer: r.producer, consumers: r.consumers });
     }
   }
-  const irLayers = walk.built.map(({ layer, type, inputs, outputs, result }) => ({
-    name: layer.str('name'),
-    type,
-    inputs: inputs.map((t) => t.name),
-    outputs: outputs.map((t) => t.name),
-    attrs: result.attrs,
-    blobs: result.blobs ?? [],
-    macs: result.macs ?? 0,
-    loc: layer.loc,
-  }) as AnyLayer);
+  const irLayers = walk.built.map(
+    ({ layer, type, inputs, outputs, result }) =>
+      ({
+        name: layer.str('name'),
+        type,
+        inputs: inputs.map((t) => t.name),
+        outputs: outputs.map((t) => t.name),
+        attrs: result.attrs,
+        blobs: result.blobs ?? [],
+        macs: result.macs ?? 0,
+        loc: layer.loc,
+      }) as AnyLayer,
+  );
   const inputLayers = new Set(irLayers.filter((l) => l.type === 'Input').map((l) => l.name));
   const inputs: TensorInfo[] = [...tensors.values()]
     .filter((t) => inputLayers.has(t.producer))
@@ -340,14 +395,26 @@ function assembleGraph(def: CaffeNetDefinition, walk: Walk, notes: string[]): Gr
  * A network needs an input and a layer that computes: without them no command has anything to
  * do, so an empty file (or one the deploy view empties) is refused here, where the file is named.
  */
-function checkNotEmpty(def: CaffeNetDefinition, layers: readonly AnyLayer[], inputs: readonly TensorInfo[], notes: readonly string[]): void {
+function checkNotEmpty(
+  def: CaffeNetDefinition,
+  layers: readonly AnyLayer[],
+  inputs: readonly TensorInfo[],
+  notes: readonly string[],
+): void {
   const computing = layers.filter((l) => l.type !== 'Input').length;
   if (inputs.length > 0 && computing > 0) return;
-  const problem = inputs.length === 0 && computing === 0 ? 'the network has no inputs and no layers'
-    : inputs.length === 0 ? 'the network has no inputs'
-    : `the network has no layers besides its input(s) (${inputs.map((i) => `'${i.name}'`).join(', ')})`;
-  throw new ParseError({ file: def.file, line: 1, col: 1 }, `${problem}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
-    undefined, 'an Input layer (or input / input_shape fields) and layers that compute on it');
+  const problem =
+    inputs.length === 0 && computing === 0
+      ? 'the network has no inputs and no layers'
+      : inputs.length === 0
+        ? 'the network has no inputs'
+        : `the network has no layers besides its input(s) (${inputs.map((i) => `'${i.name}'`).join(', ')})`;
+  throw new ParseError(
+    { file: def.file, line: 1, col: 1 },
+    `${problem}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
+    undefined,
+    'an Input layer (or input / input_shape fields) and layers that compute on it',
+  );
 }
 
 function range([lo, hi]: readonly [number, number]): string {

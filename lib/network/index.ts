@@ -3,6 +3,17 @@ export { Network, type LayerCost, type NetworkOptions, type NetworkSummary } fro
 export { buildGraph, knownLayerTypes, type Graph, type GraphOptions } from './graph';
 export { LAYER_TYPES, TRAINING_ONLY_TYPES, volume } from './types';
 export type {
-  AnyLayer, ConvAttrs, InnerProductAttrs, InputTransform, Layer, LayerAttrsMap, LayerType, LRNAttrs, PoolAttrs, Shape, Tensor, TensorInfo,
+  AnyLayer,
+  ConvAttrs,
+  InnerProductAttrs,
+  InputTransform,
+  Layer,
+  LayerAttrsMap,
+  LayerType,
+  LRNAttrs,
+  PoolAttrs,
+  Shape,
+  Tensor,
+  TensorInfo,
 } from './types';
 export { applyFiller, blobSeed, matchCaffemodel, randomBlobs, Rng, type WeightInit } from './weights';

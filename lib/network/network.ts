@@ -12,8 +12,17 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { checkWeightsFit } from '../host_memory';
 import {
-  blobSpecs, blobsFromWorker, errorFromWorker, generateBlob, layerBlobs, matchCaffemodel, weightNeeds,
-  type BlobSpec, type WeightInit, type WorkerBlobs, type WorkerFailure,
+  blobSpecs,
+  blobsFromWorker,
+  errorFromWorker,
+  generateBlob,
+  layerBlobs,
+  matchCaffemodel,
+  weightNeeds,
+  type BlobSpec,
+  type WeightInit,
+  type WorkerBlobs,
+  type WorkerFailure,
 } from './weights';
 
 /** Random weights above this many values are generated on a worker thread. */
@@ -40,12 +49,16 @@ function generateInWorker(specs: BlobSpec[], seed: number, init: WeightInit): Pr
         return blobsFromWorker(specs, m);
       });
     });
-    worker.once('error', (err) => settle(() => {
-      throw new TensorRTNodeError('E_INTERNAL', `the weights worker failed: ${err.message}`, { cause: err });
-    }));
-    worker.once('exit', (code) => settle(() => {
-      throw new TensorRTNodeError('E_INTERNAL', `the weights worker exited (code ${code}) without sending the weights`);
-    }));
+    worker.once('error', (err) =>
+      settle(() => {
+        throw new TensorRTNodeError('E_INTERNAL', `the weights worker failed: ${err.message}`, { cause: err });
+      }),
+    );
+    worker.once('exit', (code) =>
+      settle(() => {
+        throw new TensorRTNodeError('E_INTERNAL', `the weights worker exited (code ${code}) without sending the weights`);
+      }),
+    );
   });
 }
 
@@ -131,8 +144,12 @@ const checkNetworkOptions = object<NetworkOptions>({
   seed: optional(integer({ min: 0, max: 0xffffffff, typeWhat: 'an integer' })),
   weightInit: optional(oneOf(['he', 'filler'] as const)),
   batchSize: optional(integer({ min: 1, max: 1 << 20, typeWhat: 'a positive integer' })),
-  inputShapes: optional(recordOf(arrayOf(POSITIVE_INTEGER, { what: 'an array of positive integers', minLength: 1, reportWhole: true }),
-    'an object of shapes by input name')),
+  inputShapes: optional(
+    recordOf(
+      arrayOf(POSITIVE_INTEGER, { what: 'an array of positive integers', minLength: 1, reportWhole: true }),
+      'an object of shapes by input name',
+    ),
+  ),
   phase: optional(oneOf(['TRAIN', 'TEST'] as const)),
   level: optional(integer({ what: 'an integer' })),
   stages: optional(arrayOf(string(), { what: 'an array of strings', reportWhole: true })),
@@ -270,7 +287,12 @@ export class Network {
     string('an input name string')(inputName, 'inputName');
     const input = this.inputs.find((t) => t.name === inputName);
     if (input === undefined) {
-      throw argumentError(`an input of ${this.name || 'the network'} (${this.inputs.map((t) => t.name).join(', ')})`, 'inputName', inputName, 'range');
+      throw argumentError(
+        `an input of ${this.name || 'the network'} (${this.inputs.map((t) => t.name).join(', ')})`,
+        'inputName',
+        inputName,
+        'range',
+      );
     }
     const caffeName = this.tensors.get(inputName)?.caffeName ?? inputName;
     const producers = this.definition.net.msgs('layer').filter((l) => l.str('type') === 'Input' || DATA_LAYER_TYPES.has(l.str('type')));
@@ -340,14 +362,17 @@ export class Network {
     }
     const wanted = new Set(parsed.filter((p) => !found.has(p.name)).map((p) => p.name));
     const specs = [...new Set(parsed.filter((p) => wanted.has(p.name)).map((p) => p.layer))].flatMap((l) =>
-      blobSpecs(this.layer(l) as AnyLayer, this.graph.params.get(l) as Message, this.store.init)
-        .filter((s) => wanted.has(`${s.layer}/${s.index}`)));
+      blobSpecs(this.layer(l) as AnyLayer, this.graph.params.get(l) as Message, this.store.init).filter((s) =>
+        wanted.has(`${s.layer}/${s.index}`),
+      ),
+    );
     if (specs.length > 0) {
       checkWeightsFit(weightNeeds(specs), weightsWhat(this.name));
       const total = specs.reduce((n, s) => n + volume(s.shape), 0);
-      const blobs = total > WORKER_THRESHOLD
-        ? await generateInWorker(specs, this.store.seed, this.store.init)
-        : specs.map((s) => generateBlob(s, this.store.seed, this.store.init));
+      const blobs =
+        total > WORKER_THRESHOLD
+          ? await generateInWorker(specs, this.store.seed, this.store.init)
+          : specs.map((s) => generateBlob(s, this.store.seed, this.store.init));
       specs.forEach((s, i) => {
         found.set(`${s.layer}/${s.index}`, blobs[i]);
         const refs = this.store.recent.get(s.layer) ?? [];

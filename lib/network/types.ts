@@ -14,10 +14,42 @@ export type Shape = readonly number[];
 
 /** Layer types of the IR: every BVLC layer type usable in a deploy network. */
 export const LAYER_TYPES = [
-  'Input', 'Convolution', 'Deconvolution', 'Pooling', 'LRN', 'ReLU', 'PReLU', 'ELU', 'Sigmoid', 'TanH',
-  'AbsVal', 'Power', 'BNLL', 'Exp', 'Log', 'Threshold', 'InnerProduct', 'Softmax', 'Dropout', 'Concat',
-  'Eltwise', 'BatchNorm', 'Scale', 'Bias', 'Flatten', 'Reshape', 'Split', 'Slice', 'Crop', 'ArgMax', 'MVN',
-  'Tile', 'Reduction', 'Embed', 'Clip', 'Swish',
+  'Input',
+  'Convolution',
+  'Deconvolution',
+  'Pooling',
+  'LRN',
+  'ReLU',
+  'PReLU',
+  'ELU',
+  'Sigmoid',
+  'TanH',
+  'AbsVal',
+  'Power',
+  'BNLL',
+  'Exp',
+  'Log',
+  'Threshold',
+  'InnerProduct',
+  'Softmax',
+  'Dropout',
+  'Concat',
+  'Eltwise',
+  'BatchNorm',
+  'Scale',
+  'Bias',
+  'Flatten',
+  'Reshape',
+  'Split',
+  'Slice',
+  'Crop',
+  'ArgMax',
+  'MVN',
+  'Tile',
+  'Reduction',
+  'Embed',
+  'Clip',
+  'Swish',
 ] as const;
 
 /** One of LAYER_TYPES. */
@@ -25,15 +57,26 @@ export type LayerType = (typeof LAYER_TYPES)[number];
 
 /** Layer types that exist only for training; a deploy view drops them (data layers become inputs). */
 export const TRAINING_ONLY_TYPES: ReadonlySet<string> = new Set([
-  'Data', 'ImageData', 'HDF5Data', 'MemoryData', 'WindowData', 'DummyData', 'HDF5Output',
-  'SoftmaxWithLoss', 'EuclideanLoss', 'HingeLoss', 'SigmoidCrossEntropyLoss', 'InfogainLoss',
-  'ContrastiveLoss', 'MultinomialLogisticLoss', 'Accuracy', 'Silence',
+  'Data',
+  'ImageData',
+  'HDF5Data',
+  'MemoryData',
+  'WindowData',
+  'DummyData',
+  'HDF5Output',
+  'SoftmaxWithLoss',
+  'EuclideanLoss',
+  'HingeLoss',
+  'SigmoidCrossEntropyLoss',
+  'InfogainLoss',
+  'ContrastiveLoss',
+  'MultinomialLogisticLoss',
+  'Accuracy',
+  'Silence',
 ]);
 
 /** Data layers among TRAINING_ONLY_TYPES: their tops become network inputs in the deploy view. */
-export const DATA_LAYER_TYPES: ReadonlySet<string> = new Set([
-  'Data', 'ImageData', 'HDF5Data', 'MemoryData', 'WindowData', 'DummyData',
-]);
+export const DATA_LAYER_TYPES: ReadonlySet<string> = new Set(['Data', 'ImageData', 'HDF5Data', 'MemoryData', 'WindowData', 'DummyData']);
 
 /** Convolution and deconvolution (N-D spatial; lists hold one value per spatial axis). */
 export interface ConvAttrs {
@@ -105,7 +148,13 @@ export interface LayerAttrsMap {
   Concat: { readonly axis: number };
   Eltwise: { readonly operation: 'PROD' | 'SUM' | 'MAX'; readonly coeff: readonly number[] };
   BatchNorm: { readonly eps: number; readonly useGlobalStats: boolean; readonly channels: number };
-  Scale: { readonly axis: number; readonly numAxes: number; readonly biasTerm: boolean; readonly scaleShape: Shape; readonly fromInput: boolean };
+  Scale: {
+    readonly axis: number;
+    readonly numAxes: number;
+    readonly biasTerm: boolean;
+    readonly scaleShape: Shape;
+    readonly fromInput: boolean;
+  };
   Bias: { readonly axis: number; readonly numAxes: number; readonly biasShape: Shape; readonly fromInput: boolean };
   Flatten: { readonly axis: number; readonly endAxis: number };
   Reshape: { readonly shape: readonly number[]; readonly axis: number; readonly numAxes: number };

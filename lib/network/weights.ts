@@ -115,8 +115,13 @@ export interface FillerSpec {
 /** The FillerSpec of a FillerParameter message. */
 export function fillerSpec(m: Message): FillerSpec {
   return {
-    type: m.str('type'), value: m.num('value'), min: m.num('min'), max: m.num('max'),
-    mean: m.num('mean'), std: m.num('std'), varianceNorm: m.str('variance_norm'),
+    type: m.str('type'),
+    value: m.num('value'),
+    min: m.num('min'),
+    max: m.num('max'),
+    mean: m.num('mean'),
+    std: m.num('std'),
+    varianceNorm: m.str('variance_norm'),
   };
 }
 
@@ -128,11 +133,23 @@ export function applyFiller(out: Float32Array, shape: Shape, filler: Message | F
   const norm = f.varianceNorm;
   const n = norm === 'FAN_OUT' ? fanOut : norm === 'AVERAGE' ? (fanIn + fanOut) / 2 : fanIn;
   switch (type) {
-    case 'constant': out.fill(f.value); return;
-    case 'uniform': fillUniform(out, rng, f.min, f.max); return;
-    case 'gaussian': fillNormal(out, rng, f.mean, f.std); return;
-    case 'xavier': { const a = Math.sqrt(3 / n); fillUniform(out, rng, -a, a); return; }
-    case 'msra': fillNormal(out, rng, 0, Math.sqrt(2 / n)); return;
+    case 'constant':
+      out.fill(f.value);
+      return;
+    case 'uniform':
+      fillUniform(out, rng, f.min, f.max);
+      return;
+    case 'gaussian':
+      fillNormal(out, rng, f.mean, f.std);
+      return;
+    case 'xavier': {
+      const a = Math.sqrt(3 / n);
+      fillUniform(out, rng, -a, a);
+      return;
+    }
+    case 'msra':
+      fillNormal(out, rng, 0, Math.sqrt(2 / n));
+      return;
     case 'positive_unitball': {
       fillUniform(out, rng, 0, 1);
       const per = shape.length > 0 ? volume(shape) / shape[0] : out.length;
@@ -247,9 +264,8 @@ export function blobSpecs(layer: AnyLayer, param: Message, init: WeightInit): Bl
     // A Scale whose scale is its second input has only the bias blob: blob 0 takes bias_filler.
     const slot = fromInput ? index + 1 : index;
     const field = spec?.[1][slot];
-    const filler = holder !== undefined && field !== undefined && holder.has(field)
-      ? (holder.msg(field) as Message)
-      : defaultFiller(param, layer, slot);
+    const filler =
+      holder !== undefined && field !== undefined && holder.has(field) ? (holder.msg(field) as Message) : defaultFiller(param, layer, slot);
     return { ...base, filler: fillerSpec(filler) };
   });
 }
@@ -287,8 +303,11 @@ export interface WorkerBlobs {
 export function workerBlobsMessage(blobs: readonly Float32Array[]): { message: WorkerBlobs; transfer: ArrayBuffer[] } {
   const buffers = blobs.map((b) => {
     if (b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) {
-      throw new TensorRTNodeError('E_INTERNAL', 'a random blob is a view into a larger buffer, which the weights worker cannot send ' +
-        '(a bug in tensorrt-node: please report it)');
+      throw new TensorRTNodeError(
+        'E_INTERNAL',
+        'a random blob is a view into a larger buffer, which the weights worker cannot send ' +
+          '(a bug in tensorrt-node: please report it)',
+      );
     }
     return b.buffer as ArrayBuffer;
   });
@@ -302,15 +321,20 @@ export function workerBlobsMessage(blobs: readonly Float32Array[]): { message: W
 export function blobsFromWorker(specs: readonly BlobSpec[], message: WorkerBlobs): Float32Array[] {
   const { buffers } = message;
   if (buffers.length !== specs.length) {
-    throw new TensorRTNodeError('E_INTERNAL', `the weights worker sent ${buffers.length} blob(s), expected ${specs.length} ` +
-      '(a bug in tensorrt-node: please report it)');
+    throw new TensorRTNodeError(
+      'E_INTERNAL',
+      `the weights worker sent ${buffers.length} blob(s), expected ${specs.length} ` + '(a bug in tensorrt-node: please report it)',
+    );
   }
   return specs.map((s, i) => {
     const want = volume(s.shape);
     const got = buffers[i].byteLength / 4;
     if (got !== want) {
-      throw new TensorRTNodeError('E_INTERNAL', `random weights '${s.layer}/${s.index}' came back from the weights worker with ` +
-        `${got} values, expected ${want} (shape [${s.shape.join(', ')}]): a bug in tensorrt-node, please report it`);
+      throw new TensorRTNodeError(
+        'E_INTERNAL',
+        `random weights '${s.layer}/${s.index}' came back from the weights worker with ` +
+          `${got} values, expected ${want} (shape [${s.shape.join(', ')}]): a bug in tensorrt-node, please report it`,
+      );
     }
     return new Float32Array(buffers[i], 0, want);
   });
@@ -331,7 +355,8 @@ export interface WorkerFailure {
 /** The worker's report of `err`, thrown while generating `spec`. */
 export function workerFailure(err: unknown, spec: BlobSpec | undefined): WorkerFailure {
   const message = err instanceof Error ? err.message : String(err);
-  const kind = err instanceof WeightsError ? 'weights' : err instanceof RangeError && /allocation failed/i.test(message) ? 'memory' : 'internal';
+  const kind =
+    err instanceof WeightsError ? 'weights' : err instanceof RangeError && /allocation failed/i.test(message) ? 'memory' : 'internal';
   return { error: { kind, message, layer: spec?.layer, index: spec?.index } };
 }
 
@@ -393,24 +418,36 @@ export function matchCaffemodel(layers: readonly AnyLayer[], file: CaffeModelFil
     if (layer.blobs.length === 0) continue;
     const source = byName.get(layer.name);
     if (source === undefined || source.blobs.length === 0) {
-      throw new WeightsError(`${file.path} has no weights for layer '${layer.name}' (${layer.type}); ` +
-        'the prototxt and the caffemodel do not belong together (omit the weights file to use random weights)',
-      layer.name);
+      throw new WeightsError(
+        `${file.path} has no weights for layer '${layer.name}' (${layer.type}); ` +
+          'the prototxt and the caffemodel do not belong together (omit the weights file to use random weights)',
+        layer.name,
+      );
     }
     used.add(layer.name);
     if (source.blobs.length !== layer.blobs.length) {
-      throw new WeightsError(`layer '${layer.name}' (${layer.type}) needs ${layer.blobs.length} blob(s) but ` +
-        `${file.path} has ${source.blobs.length}`, layer.name);
+      throw new WeightsError(
+        `layer '${layer.name}' (${layer.type}) needs ${layer.blobs.length} blob(s) but ` + `${file.path} has ${source.blobs.length}`,
+        layer.name,
+      );
     }
     layer.blobs.forEach((expected, i) => {
       const blob = source.blobs[i];
       if (!shapeMatches(expected, blob.shape, blob.legacyShape)) {
-        throw new WeightsError(`layer '${layer.name}' (${layer.type}) blob ${i}: expected shape [${expected.join(', ')}] ` +
-          `but ${file.path} has [${blob.shape.join(', ')}]${blob.legacyShape ? ' (legacy num/channels/height/width)' : ''}`,
-        layer.name, i, expected, blob.shape);
+        throw new WeightsError(
+          `layer '${layer.name}' (${layer.type}) blob ${i}: expected shape [${expected.join(', ')}] ` +
+            `but ${file.path} has [${blob.shape.join(', ')}]${blob.legacyShape ? ' (legacy num/channels/height/width)' : ''}`,
+          layer.name,
+          i,
+          expected,
+          blob.shape,
+        );
       }
     });
-    blobs.set(layer.name, source.blobs.map((b) => b.data));
+    blobs.set(
+      layer.name,
+      source.blobs.map((b) => b.data),
+    );
   }
   return { blobs, unused: file.layers.filter((l) => !used.has(l.name) && l.blobs.length > 0).length };
 }

@@ -35,7 +35,12 @@ export function reportPoints(sweep: SweepDoc): ReportPoint[] {
     const key = networkKey(p.network);
     if (!order.has(key)) order.set(key, order.size);
     const point: ReportPoint = {
-      network: networkLabel(p.network), key, precision: p.precision, batch: p.batch, gpus: p.gpus, status: p.status,
+      network: networkLabel(p.network),
+      key,
+      precision: p.precision,
+      batch: p.batch,
+      gpus: p.gpus,
+      status: p.status,
       computeMs: (p.perGpu ?? []).map((r) => r.gpuComputeMs?.median).filter((m): m is number => m !== undefined),
     };
     if (p.message !== undefined) point.message = p.message;
@@ -43,8 +48,13 @@ export function reportPoints(sweep: SweepDoc): ReportPoint[] {
     if (p.gpuComputeImagesPerSecond !== undefined) point.gpuComputeImagesPerSecond = p.gpuComputeImagesPerSecond;
     return point;
   });
-  return points.sort((a, b) => (order.get(a.key) as number) - (order.get(b.key) as number) ||
-    PRECISIONS.indexOf(a.precision) - PRECISIONS.indexOf(b.precision) || a.gpus - b.gpus || a.batch - b.batch);
+  return points.sort(
+    (a, b) =>
+      (order.get(a.key) as number) - (order.get(b.key) as number) ||
+      PRECISIONS.indexOf(a.precision) - PRECISIONS.indexOf(b.precision) ||
+      a.gpus - b.gpus ||
+      a.batch - b.batch,
+  );
 }
 
 /** The networks of the points, in order; the label is the first spelling seen. */
@@ -82,9 +92,22 @@ export function isCpuSweep(sweep: SweepDoc): boolean {
 }
 
 /** The ok point of a network, precision, batch and GPU count, if measured. */
-export function okPoint(points: readonly ReportPoint[], key: string, precision: Precision, batch: number, gpus: number): ReportPoint | undefined {
-  return points.find((p) => p.key === key && p.precision === precision && p.batch === batch && p.gpus === gpus &&
-    p.status === 'ok' && p.imagesPerSecond !== undefined);
+export function okPoint(
+  points: readonly ReportPoint[],
+  key: string,
+  precision: Precision,
+  batch: number,
+  gpus: number,
+): ReportPoint | undefined {
+  return points.find(
+    (p) =>
+      p.key === key &&
+      p.precision === precision &&
+      p.batch === batch &&
+      p.gpus === gpus &&
+      p.status === 'ok' &&
+      p.imagesPerSecond !== undefined,
+  );
 }
 
 /** The peer's entry for a network: by its key in the file, or by its network.name. */
@@ -97,8 +120,12 @@ export function peerNetwork(peer: PeerDoc | undefined, key: string): PeerNetwork
 }
 
 /** The peer's images per second (batch / median graph time) for a network, precision and batch. */
-export function peerThroughput(peer: PeerDoc | undefined, key: string, precision: Precision, batch: number):
-  { imagesPerSecond?: number; oom: boolean } | undefined {
+export function peerThroughput(
+  peer: PeerDoc | undefined,
+  key: string,
+  precision: Precision,
+  batch: number,
+): { imagesPerSecond?: number; oom: boolean } | undefined {
   const row = peerNetwork(peer, key)?.precisions[precision]?.rows.find((r) => r.batch === batch);
   if (row === undefined) return undefined;
   if (row.oom === true || row.graph === undefined) return { oom: row.oom === true };
@@ -108,5 +135,7 @@ export function peerThroughput(peer: PeerDoc | undefined, key: string, precision
 /** The GPU the peer says it ran on (the first network's), if it says. */
 export function peerGpu(peer: PeerDoc | undefined): string | undefined {
   if (peer === undefined) return undefined;
-  return Object.values(peer).map((n) => n.environment?.gpu?.name).find((g) => g !== undefined);
+  return Object.values(peer)
+    .map((n) => n.environment?.gpu?.name)
+    .find((g) => g !== undefined);
 }

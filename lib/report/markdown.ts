@@ -1,8 +1,6 @@
 /** The text of REPORT.md: setup, figures (or why each was skipped) and a table of every number. */
 import type { SweepDoc } from '../bench/result';
-import {
-  backends, okPoint, peerGpu, peerNetwork, peerThroughput, type ReportNetwork, type ReportPoint,
-} from './data';
+import { backends, okPoint, peerGpu, peerNetwork, peerThroughput, type ReportNetwork, type ReportPoint } from './data';
 import type { FigurePlan } from './figures';
 import { gpuShortName, networkKey, precisionLabel, type DeviceWords } from './names';
 import type { ReferenceNumbers } from './reference';
@@ -60,7 +58,9 @@ function gpuLine(sweep: SweepDoc, gpu: string): string {
   const extra = [
     first.memoryBytes !== undefined ? `${(first.memoryBytes / 1e9).toFixed(1)} GB` : '',
     first.computeCapability !== undefined ? `compute capability ${first.computeCapability}` : '',
-  ].filter((s) => s !== '').join(', ');
+  ]
+    .filter((s) => s !== '')
+    .join(', ');
   return `${gpus.length} x ${first.name}${extra ? ` (${extra})` : ''}`;
 }
 
@@ -68,7 +68,8 @@ function timingLine(sweep: SweepDoc, words: DeviceWords): string {
   const s = sweep.settings;
   const parts: string[] = [];
   if (s.warmUpMs !== undefined) parts.push(`warm-up ${s.warmUpMs} ms`);
-  if (s.durationS !== undefined || s.iterations !== undefined) parts.push(`at least ${s.durationS ?? 0} s and ${s.iterations ?? 0} inferences`);
+  if (s.durationS !== undefined || s.iterations !== undefined)
+    parts.push(`at least ${s.durationS ?? 0} s and ${s.iterations ?? 0} inferences`);
   if (s.avgRuns !== undefined) parts.push(`averages of ${s.avgRuns} inferences`);
   if (s.dataTransfers !== undefined) parts.push(s.dataTransfers ? 'host-device transfers included' : 'no transfers (--noDataTransfers)');
   // CUDA graphs exist on GPUs only (older cpu sweeps recorded the option as on).
@@ -103,7 +104,8 @@ function setup(input: MarkdownInputs): string {
   ];
   if (sweep.preset !== undefined) rows.push(['Sweep preset', sweep.preset]);
   return [
-    '| | |', '|---|---|',
+    '| | |',
+    '|---|---|',
     ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`),
     '',
     words.device === 'GPU' ? GPU_METRICS : CPU_METRICS,
@@ -139,13 +141,25 @@ function everyPoint(points: readonly ReportPoint[], words: DeviceWords): string 
   // The cpu backend has no GPU compute times: those columns would be all '-'.
   const gpu = words.device === 'GPU';
   return table(
-    ['network', 'precision', 'batch', words.units, 'images/s', `${words.per} images/s`,
-      ...(gpu ? ['GPU compute images/s', 'GPU compute ms (median)'] : []), 'status'],
+    [
+      'network',
+      'precision',
+      'batch',
+      words.units,
+      'images/s',
+      `${words.per} images/s`,
+      ...(gpu ? ['GPU compute images/s', 'GPU compute ms (median)'] : []),
+      'status',
+    ],
     points.map((p) => [
-      p.network, precisionLabel(p.precision), String(p.batch), String(p.gpus),
+      p.network,
+      precisionLabel(p.precision),
+      String(p.batch),
+      String(p.gpus),
       p.status === 'ok' ? formatRate(p.imagesPerSecond) : '-',
       p.status === 'ok' && p.imagesPerSecond !== undefined ? formatRate(p.imagesPerSecond / p.gpus) : '-',
-      ...(gpu ? [p.status === 'ok' ? formatRate(p.gpuComputeImagesPerSecond) : '-', computeMs(p)] : []), status(p),
+      ...(gpu ? [p.status === 'ok' ? formatRate(p.gpuComputeImagesPerSecond) : '-', computeMs(p)] : []),
+      status(p),
     ]),
     [false, false, true, true, true, true, ...(gpu ? [true, true] : []), false],
   );
@@ -164,14 +178,22 @@ function batchLimits(points: readonly ReportPoint[], words: DeviceWords): string
     const oom = g.filter((p) => p.status === 'oom').map((p) => p.batch);
     const errors = g.filter((p) => p.status === 'error').map((p) => p.batch);
     return [
-      g[0].network, precisionLabel(g[0].precision), String(g[0].gpus),
+      g[0].network,
+      precisionLabel(g[0].precision),
+      String(g[0].gpus),
       ok.length > 0 ? String(Math.max(...ok)) : 'none',
       oom.length > 0 ? String(Math.min(...oom)) : 'none measured',
       errors.length > 0 ? `batch ${errors.sort((a, b) => a - b).join(', ')}` : '-',
     ];
   });
-  return table(['network', 'precision', words.units, 'largest batch that ran', 'smallest batch out of memory', 'errors'], rows,
-    [false, false, true, true, true, false]);
+  return table(['network', 'precision', words.units, 'largest batch that ran', 'smallest batch out of memory', 'errors'], rows, [
+    false,
+    false,
+    true,
+    true,
+    true,
+    false,
+  ]);
 }
 
 function scaling(points: readonly ReportPoint[], words: DeviceWords): string {
@@ -180,23 +202,41 @@ function scaling(points: readonly ReportPoint[], words: DeviceWords): string {
     if (p.gpus < 2 || p.status !== 'ok' || p.imagesPerSecond === undefined) continue;
     const one = okPoint(points, p.key, p.precision, p.batch, 1);
     if (one?.imagesPerSecond === undefined || one.imagesPerSecond === 0) {
-      rows.push([p.network, precisionLabel(p.precision), String(p.batch), String(p.gpus), formatRate(p.imagesPerSecond), '-', '-', `no ${words.single} point`]);
+      rows.push([
+        p.network,
+        precisionLabel(p.precision),
+        String(p.batch),
+        String(p.gpus),
+        formatRate(p.imagesPerSecond),
+        '-',
+        '-',
+        `no ${words.single} point`,
+      ]);
       continue;
     }
     const efficiency = p.imagesPerSecond / (p.gpus * one.imagesPerSecond);
     rows.push([
-      p.network, precisionLabel(p.precision), String(p.batch), String(p.gpus), formatRate(p.imagesPerSecond),
-      formatRate(one.imagesPerSecond), efficiency.toFixed(3), efficiency >= SCALING_TARGET ? 'meets' : '**below**',
+      p.network,
+      precisionLabel(p.precision),
+      String(p.batch),
+      String(p.gpus),
+      formatRate(p.imagesPerSecond),
+      formatRate(one.imagesPerSecond),
+      efficiency.toFixed(3),
+      efficiency >= SCALING_TARGET ? 'meets' : '**below**',
     ]);
   }
   if (rows.length === 0) return `*No ${words.multi} points were measured.*`;
   const n = words.single.replace(/^1/, 'N');
   return [
     `Efficiency = ${n} images/s / (N x ${words.single} images/s), same network, precision and batch per ${words.unit}. ` +
-    `Target: ${SCALING_TARGET} or better.`,
+      `Target: ${SCALING_TARGET} or better.`,
     '',
-    table(['network', 'precision', 'batch', words.units, 'images/s', `${words.single} images/s`, 'efficiency', `target ${SCALING_TARGET}`], rows,
-      [false, false, true, true, true, true, true, false]),
+    table(
+      ['network', 'precision', 'batch', words.units, 'images/s', `${words.single} images/s`, 'efficiency', `target ${SCALING_TARGET}`],
+      rows,
+      [false, false, true, true, true, true, true, false],
+    ),
   ].join('\n');
 }
 
@@ -209,9 +249,13 @@ function againstReference(input: MarkdownInputs): string {
     if (net === undefined) continue;
     const mine = okPoint(points, net.key, r.precision, reference.batch, r.gpus);
     rows.push([
-      net.label, `${r.gpu} ${precisionLabel(r.precision)}`, r.experiment === 'scaling' ? 'multi-GPU runs' : '1-GPU comparison',
-      String(r.gpus), formatRate(r.imagesPerSecond),
-      `${gpuShortName(gpu)} ${precisionLabel(r.precision)}`, formatRate(mine?.imagesPerSecond),
+      net.label,
+      `${r.gpu} ${precisionLabel(r.precision)}`,
+      r.experiment === 'scaling' ? 'multi-GPU runs' : '1-GPU comparison',
+      String(r.gpus),
+      formatRate(r.imagesPerSecond),
+      `${gpuShortName(gpu)} ${precisionLabel(r.precision)}`,
+      formatRate(mine?.imagesPerSecond),
       mine?.imagesPerSecond !== undefined ? `${(mine.imagesPerSecond / r.imagesPerSecond).toFixed(2)}x` : '-',
     ]);
   }
@@ -219,8 +263,16 @@ function againstReference(input: MarkdownInputs): string {
   return [
     `${reference.source}. Ours: the same network, precision and ${words.unit} count at batch ${reference.batch}; "-" where not measured.`,
     '',
-    table([`network`, reference.year, 'experiment', words.units, `${reference.year} images/s`, 'ours', 'images/s', 'ratio'], rows,
-      [false, false, false, true, true, false, true, true]),
+    table([`network`, reference.year, 'experiment', words.units, `${reference.year} images/s`, 'ours', 'images/s', 'ratio'], rows, [
+      false,
+      false,
+      false,
+      true,
+      true,
+      false,
+      true,
+      true,
+    ]),
   ].join('\n');
 }
 
@@ -236,8 +288,17 @@ function againstPeer(input: MarkdownInputs): string {
       if (mine === undefined && theirs === undefined) continue;
       const ours = mine?.gpuComputeImagesPerSecond ?? mine?.imagesPerSecond;
       rows.push([
-        net.label, precisionLabel(pr), String(batch), formatRate(ours),
-        theirs === undefined ? (pr === 'int8' ? 'no INT8 path' : 'not measured') : theirs.oom ? 'out of memory' : formatRate(theirs.imagesPerSecond),
+        net.label,
+        precisionLabel(pr),
+        String(batch),
+        formatRate(ours),
+        theirs === undefined
+          ? pr === 'int8'
+            ? 'no INT8 path'
+            : 'not measured'
+          : theirs.oom
+            ? 'out of memory'
+            : formatRate(theirs.imagesPerSecond),
         ours !== undefined && theirs?.imagesPerSecond !== undefined ? `${(ours / theirs.imagesPerSecond).toFixed(2)}x` : '-',
       ]);
     }
@@ -247,10 +308,16 @@ function againstPeer(input: MarkdownInputs): string {
   const theirGpu = peerGpu(peer);
   return [
     `PyTorch${env?.torch ? ` ${env.torch}` : ''} on ${theirGpu ?? 'an unrecorded GPU'}: images/s = batch / median CUDA-graph ` +
-    `replay time. Ours: images/s from the median GPU compute time (the timed-window images/s where a point has none), ${words.count(1)}.`,
+      `replay time. Ours: images/s from the median GPU compute time (the timed-window images/s where a point has none), ${words.count(1)}.`,
     '',
-    table(['network', 'precision', 'batch', 'tensorrt-node images/s', 'PyTorch images/s', 'ratio'], rows,
-      [false, false, true, true, true, true]),
+    table(['network', 'precision', 'batch', 'tensorrt-node images/s', 'PyTorch images/s', 'ratio'], rows, [
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+    ]),
   ].join('\n');
 }
 
@@ -260,9 +327,9 @@ export function reportMarkdown(input: MarkdownInputs): string {
   const sections = [
     `# Inference throughput on ${gpu}`,
     "tensorrt-node's rerun of Dell's 2017 TensorRT study (AlexNet and GoogLeNet on Tesla P40 and M40, FP32 against " +
-    `INT8, 1 to 4 GPUs, batch 1 to 4096) on this ${words.device}. Written by` +
-    ' `tensorrt-node report build` from the result JSON ' +
-    'listed at the end; edit the data, not this file.',
+      `INT8, 1 to 4 GPUs, batch 1 to 4096) on this ${words.device}. Written by` +
+      ' `tensorrt-node report build` from the result JSON ' +
+      'listed at the end; edit the data, not this file.',
     '## Setup',
     setup(input),
     '## Figures',
@@ -271,8 +338,8 @@ export function reportMarkdown(input: MarkdownInputs): string {
     everyPoint(input.points, words),
     '## Batch limits',
     `Per network, precision and ${words.unit} count: the largest batch per ${words.unit} that ran (status ok) and the smallest ` +
-    `that ran out of ${words.memory}. The largest batch that fits is known only where a larger one ran out of memory; ` +
-    '"none measured": the list of batches ended first.',
+      `that ran out of ${words.memory}. The largest batch that fits is known only where a larger one ran out of memory; ` +
+      '"none measured": the list of batches ended first.',
     batchLimits(input.points, words),
     `## ${words.multi[0].toUpperCase()}${words.multi.slice(1)} scaling`,
     scaling(input.points, words),
@@ -282,9 +349,15 @@ export function reportMarkdown(input: MarkdownInputs): string {
     againstPeer(input),
   ];
   if (warnings.length > 0) sections.push('## Warnings', warnings.map((w) => `- ${cell(w)}`).join('\n'));
-  sections.push('## How this report was made',
-    [...(sources.length > 0 ? ['Inputs:', ...sources.map((s) => `- \`${s}\``)] : ['Inputs: not listed.']), '', 'Charts: vega-lite specifications compiled to vega, drawn to SVG by ' +
-      "vega's headless View and to PNG by resvg. Rebuild with `tensorrt-node report build <inputs...> -o <this folder>`; " +
-      'see docs/report.md.'].join('\n'));
+  sections.push(
+    '## How this report was made',
+    [
+      ...(sources.length > 0 ? ['Inputs:', ...sources.map((s) => `- \`${s}\``)] : ['Inputs: not listed.']),
+      '',
+      'Charts: vega-lite specifications compiled to vega, drawn to SVG by ' +
+        "vega's headless View and to PNG by resvg. Rebuild with `tensorrt-node report build <inputs...> -o <this folder>`; " +
+        'see docs/report.md.',
+    ].join('\n'),
+  );
   return `${sections.join('\n\n')}\n`;
 }

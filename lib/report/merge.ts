@@ -31,7 +31,7 @@ interface RankFile {
 const COMPARABLE_SETTINGS: ReadonlyArray<keyof BenchSettings> = ['dataTransfers', 'useCudaGraph', 'inflight'];
 /** A setting's value, absent ones as their default. */
 function setting(s: BenchSettings, key: keyof BenchSettings): unknown {
-  return key === 'inflight' ? s.inflight ?? 1 : s[key];
+  return key === 'inflight' ? (s.inflight ?? 1) : s[key];
 }
 
 function inconsistent(message: string): TensorRTNodeError {
@@ -59,7 +59,11 @@ function pointOfRun(files: RankFile[], network: string): SweepPoint {
   };
   const first = perGpu[0];
   const point: SweepPoint = {
-    network, precision: first.precision, batch: first.batch, gpus: perGpu.length, status: 'ok',
+    network,
+    precision: first.precision,
+    batch: first.batch,
+    gpus: perGpu.length,
+    status: 'ok',
     imagesPerSecond: sum((r) => r.throughput.imagesPerSecond),
     perGpu,
   };
@@ -77,14 +81,21 @@ function checkRuns(groups: Map<string, RankFile[]>): void {
     for (const f of files) {
       const other = seen.get(rankOf(f.result));
       if (other !== undefined) {
-        throw inconsistent(`${describeRun(f.result)} on ${size} GPU(s): rank ${rankOf(f.result)} appears twice ` +
-          `(${other.source} and ${f.source}); give each rank's file once`);
+        throw inconsistent(
+          `${describeRun(f.result)} on ${size} GPU(s): rank ${rankOf(f.result)} appears twice ` +
+            `(${other.source} and ${f.source}); give each rank's file once`,
+        );
       }
       seen.set(rankOf(f.result), f);
-      for (const [what, get] of [['backend', (r: BenchResult) => r.backend], ['GPU', (r: BenchResult) => r.device.name]] as const) {
+      for (const [what, get] of [
+        ['backend', (r: BenchResult) => r.backend],
+        ['GPU', (r: BenchResult) => r.device.name],
+      ] as const) {
         if (get(f.result) !== get(files[0].result)) {
-          throw inconsistent(`${describeRun(f.result)} on ${size} GPUs: the ranks disagree on the ${what}: ` +
-            `'${get(files[0].result)}' (${files[0].source}) but '${get(f.result)}' (${f.source})`);
+          throw inconsistent(
+            `${describeRun(f.result)} on ${size} GPUs: the ranks disagree on the ${what}: ` +
+              `'${get(files[0].result)}' (${files[0].source}) but '${get(f.result)}' (${f.source})`,
+          );
         }
       }
     }
@@ -96,14 +107,18 @@ function checkRuns(groups: Map<string, RankFile[]>): void {
   const sameSize = incomplete.filter((g) => sizeOf(g[0].result) === size);
   const listing = (g: RankFile[]) => g.map((f) => `rank ${rankOf(f.result)}: ${describeRun(f.result)} (${f.source})`).join('; ');
   if (sameSize.length > 1) {
-    throw inconsistent(`the rank files of ${size}-GPU runs do not add up: every rank 0..${size - 1} of a run must time the ` +
-      `same network, precision and batch, but got ${sameSize.map(listing).join('; ')}. ` +
-      'Mismatched configurations, or files of different runs with ranks missing');
+    throw inconsistent(
+      `the rank files of ${size}-GPU runs do not add up: every rank 0..${size - 1} of a run must time the ` +
+        `same network, precision and batch, but got ${sameSize.map(listing).join('; ')}. ` +
+        'Mismatched configurations, or files of different runs with ranks missing',
+    );
   }
   const have = new Set(first.map((f) => rankOf(f.result)));
   const missing = Array.from({ length: size }, (_, r) => r).filter((r) => !have.has(r));
-  throw inconsistent(`${describeRun(first[0].result)} on ${size} GPUs: rank${missing.length > 1 ? 's' : ''} ` +
-    `${missing.join(', ')} missing (rank.size is ${size}; got ${listing(first)})`);
+  throw inconsistent(
+    `${describeRun(first[0].result)} on ${size} GPUs: rank${missing.length > 1 ? 's' : ''} ` +
+      `${missing.join(', ')} missing (rank.size is ${size}; got ${listing(first)})`,
+  );
 }
 
 function settingsOf(doc: BenchResult | SweepDoc): BenchSettings {
@@ -147,17 +162,25 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
 
   // One GPU model, comparable settings.
   const models = new Map<string, string>();
-  docs.forEach((d, i) => devicesOf(d).forEach((name) => { if (!models.has(name)) models.set(name, source(i)); }));
+  docs.forEach((d, i) =>
+    devicesOf(d).forEach((name) => {
+      if (!models.has(name)) models.set(name, source(i));
+    }),
+  );
   if (models.size > 1) {
-    throw inconsistent(`a report covers one GPU model, but the results name ${models.size}: ` +
-      `${[...models].map(([m, s]) => `${m} (${s})`).join(', ')}; merge each model's results separately`);
+    throw inconsistent(
+      `a report covers one GPU model, but the results name ${models.size}: ` +
+        `${[...models].map(([m, s]) => `${m} (${s})`).join(', ')}; merge each model's results separately`,
+    );
   }
   for (const key of COMPARABLE_SETTINGS) {
     const firstValue = setting(settingsOf(docs[0]), key);
     const j = docs.findIndex((d) => setting(settingsOf(d), key) !== firstValue);
     if (j >= 0) {
-      throw inconsistent(`the results disagree on settings.${key}: ${String(firstValue)} in ${source(0)} but ` +
-        `${String(setting(settingsOf(docs[j]), key))} in ${source(j)}; their images/s are not comparable`);
+      throw inconsistent(
+        `the results disagree on settings.${key}: ${String(firstValue)} in ${source(0)} but ` +
+          `${String(setting(settingsOf(docs[j]), key))} in ${source(j)}; their images/s are not comparable`,
+      );
     }
   }
 
@@ -182,12 +205,18 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
   const entries: Array<{ point: SweepPoint; source: string; order: number }> = [];
   docs.forEach((d, i) => {
     if (d.kind === 'tensorrt-node-sweep') {
-      d.points.forEach((p, j) => entries.push({ point: { ...p, network: nameOf(p.network) }, source: `${source(i)} points[${j}]`, order: i }));
+      d.points.forEach((p, j) =>
+        entries.push({ point: { ...p, network: nameOf(p.network) }, source: `${source(i)} points[${j}]`, order: i }),
+      );
     }
   });
   for (const files of groups.values()) {
     const first = files.reduce((a, b) => (b.order < a.order ? b : a));
-    entries.push({ point: pointOfRun(files, nameOf(first.result.networkName || first.result.network)), source: first.source, order: first.order });
+    entries.push({
+      point: pointOfRun(files, nameOf(first.result.networkName || first.result.network)),
+      source: first.source,
+      order: first.order,
+    });
   }
   entries.sort((a, b) => a.order - b.order);
 
@@ -198,8 +227,10 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
     const other = seen.get(key);
     if (other !== undefined) {
       if (options.duplicates !== 'last') {
-        throw inconsistent(`${p.network} ${p.precision} batch ${p.batch} on ${p.gpus} GPU(s) appears twice: in ${other.source} and in ${s}; ` +
-          'keep one of them (or --duplicates last)');
+        throw inconsistent(
+          `${p.network} ${p.precision} batch ${p.batch} on ${p.gpus} GPU(s) appears twice: in ${other.source} and in ${s}; ` +
+            'keep one of them (or --duplicates last)',
+        );
       }
       dropped.add(other.index);
       options.onReplaced?.(`${p.network} ${p.precision} batch ${p.batch} on ${p.gpus} GPU(s): ${s} replaces ${other.source}`);
@@ -212,7 +243,13 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
   const presets = [...new Set(sweeps.map((s) => s.preset).filter((p): p is string => p !== undefined))];
   const dates = docs.map((d) => d.date).sort((a, b) => (Date.parse(a) || 0) - (Date.parse(b) || 0));
   const gpuLists: DeviceRecord[][] = sweeps.map((s) => s.machine.gpus);
-  for (const files of groups.values()) gpuLists.push(files.map((f) => f.result).sort((a, b) => rankOf(a) - rankOf(b)).map((r) => r.device));
+  for (const files of groups.values())
+    gpuLists.push(
+      files
+        .map((f) => f.result)
+        .sort((a, b) => rankOf(a) - rankOf(b))
+        .map((r) => r.device),
+    );
   const gpus = gpuLists.reduce((a, b) => (b.length > a.length ? b : a), []);
   const merged: SweepDoc = {
     kind: 'tensorrt-node-sweep',

@@ -7,7 +7,9 @@ import type { Precision } from '../builder/exec_graph';
  * 'googlenet', so a sweep, a peer file and the 2017 numbers find each other.
  */
 export function networkKey(name: string): string {
-  return networkLabel(name).toLowerCase().replace(/[^a-z0-9]/g, '');
+  return networkLabel(name)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 }
 
 /** A network as the report shows it: its name, or a file's base name without extension. */
@@ -23,17 +25,31 @@ export function precisionLabel(p: Precision | string): string {
 
 /** A GPU model without the vendor: 'NVIDIA H200' -> 'H200'. */
 export function gpuShortName(name: string): string {
-  return name.replace(/^\s*NVIDIA\s+/i, '').replace(/^Tesla\s+/i, '').trim() || name;
+  return (
+    name
+      .replace(/^\s*NVIDIA\s+/i, '')
+      .replace(/^Tesla\s+/i, '')
+      .trim() || name
+  );
 }
 
 /** The folder of a GPU model's results: 'NVIDIA H100 80GB HBM3' -> 'H100-80GB-HBM3'. */
 export function gpuFolderName(name: string): string {
-  return gpuShortName(name).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'unknown-gpu';
+  return (
+    gpuShortName(name)
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'unknown-gpu'
+  );
 }
 
 /** A file-name-safe slug of a network: 'ResNet-50' -> 'resnet-50'. */
 export function slug(name: string): string {
-  return networkLabel(name).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'network';
+  return (
+    networkLabel(name)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'network'
+  );
 }
 
 /**
@@ -63,12 +79,24 @@ export interface DeviceWords {
 export function deviceWords(cpu: boolean): DeviceWords {
   if (cpu) {
     return {
-      device: 'CPU', unit: 'CPU worker', units: 'CPU workers', single: '1-worker', multi: 'multi-worker', per: 'per-worker',
-      memory: 'memory', count: (n) => (n === 1 ? '1 CPU' : `${n} CPU workers`),
+      device: 'CPU',
+      unit: 'CPU worker',
+      units: 'CPU workers',
+      single: '1-worker',
+      multi: 'multi-worker',
+      per: 'per-worker',
+      memory: 'memory',
+      count: (n) => (n === 1 ? '1 CPU' : `${n} CPU workers`),
     };
   }
   return {
-    device: 'GPU', unit: 'GPU', units: 'GPUs', single: '1-GPU', multi: 'multi-GPU', per: 'per-GPU',
-    memory: 'GPU memory', count: (n) => `${n} GPU${n === 1 ? '' : 's'}`,
+    device: 'GPU',
+    unit: 'GPU',
+    units: 'GPUs',
+    single: '1-GPU',
+    multi: 'multi-GPU',
+    per: 'per-GPU',
+    memory: 'GPU memory',
+    count: (n) => `${n} GPU${n === 1 ? '' : 's'}`,
   };
 }

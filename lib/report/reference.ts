@@ -56,7 +56,8 @@ export function checkReference(v: unknown, name: string): ReferenceNumbers {
   const r = v as Record<string, unknown>;
   if (typeof r.source !== 'string') throw argumentError('a string', `${name}.source`, r.source);
   if (typeof r.year !== 'string') throw argumentError('a string', `${name}.year`, r.year);
-  if (typeof r.batch !== 'number' || !Number.isInteger(r.batch) || r.batch < 1) throw argumentError('a positive integer', `${name}.batch`, r.batch);
+  if (typeof r.batch !== 'number' || !Number.isInteger(r.batch) || r.batch < 1)
+    throw argumentError('a positive integer', `${name}.batch`, r.batch);
   if (!Array.isArray(r.rows)) throw argumentError('an array of rows', `${name}.rows`, r.rows);
   r.rows.forEach((row: unknown, i) => {
     const at = `${name}.rows[${i}]`;
@@ -64,10 +65,14 @@ export function checkReference(v: unknown, name: string): ReferenceNumbers {
     const x = row as Record<string, unknown>;
     if (typeof x.network !== 'string' || x.network === '') throw argumentError('a non-empty string', `${at}.network`, x.network);
     if (typeof x.gpu !== 'string' || x.gpu === '') throw argumentError('a non-empty string', `${at}.gpu`, x.gpu);
-    if (!PRECISIONS.includes(x.precision as Precision)) throw argumentError(`one of ${PRECISIONS.join(', ')}`, `${at}.precision`, x.precision);
-    if (typeof x.gpus !== 'number' || !Number.isInteger(x.gpus) || x.gpus < 1) throw argumentError('a positive integer', `${at}.gpus`, x.gpus);
-    if (typeof x.imagesPerSecond !== 'number' || !(x.imagesPerSecond > 0)) throw argumentError('a number > 0', `${at}.imagesPerSecond`, x.imagesPerSecond);
-    if (x.experiment !== 'precision' && x.experiment !== 'scaling') throw argumentError("'precision' or 'scaling'", `${at}.experiment`, x.experiment);
+    if (!PRECISIONS.includes(x.precision as Precision))
+      throw argumentError(`one of ${PRECISIONS.join(', ')}`, `${at}.precision`, x.precision);
+    if (typeof x.gpus !== 'number' || !Number.isInteger(x.gpus) || x.gpus < 1)
+      throw argumentError('a positive integer', `${at}.gpus`, x.gpus);
+    if (typeof x.imagesPerSecond !== 'number' || !(x.imagesPerSecond > 0))
+      throw argumentError('a number > 0', `${at}.imagesPerSecond`, x.imagesPerSecond);
+    if (x.experiment !== 'precision' && x.experiment !== 'scaling')
+      throw argumentError("'precision' or 'scaling'", `${at}.experiment`, x.experiment);
   });
   return v as ReferenceNumbers;
 }

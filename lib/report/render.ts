@@ -13,10 +13,16 @@ import type { VegaLiteSpec } from './figures';
 export interface ChartLibraries {
   vega: {
     parse(spec: unknown, config?: unknown, options?: unknown): unknown;
-    View: new (runtime: unknown, options: { renderer: 'none'; logger?: unknown }) => { toSVG(scale?: number): Promise<string>; finalize(): void };
+    View: new (
+      runtime: unknown,
+      options: { renderer: 'none'; logger?: unknown },
+    ) => { toSVG(scale?: number): Promise<string>; finalize(): void };
   };
   vegaLite: { compile(spec: unknown, options?: { logger?: unknown }): { spec: unknown } };
-  Resvg: new (svg: string, options?: ResvgOptions) => { render(): { asPng(): Uint8Array; pixels: Uint8Array; width: number; height: number } };
+  Resvg: new (
+    svg: string,
+    options?: ResvgOptions,
+  ) => { render(): { asPng(): Uint8Array; pixels: Uint8Array; width: number; height: number } };
 }
 
 /** The options of resvg-js that the report sets. */
@@ -42,10 +48,12 @@ let loaded: Promise<ChartLibraries> | undefined;
 
 function unavailable(pkg: string, err: unknown): TensorRTNodeError {
   const reason = (err as Error).message.split('\n')[0];
-  return new TensorRTNodeError('E_BACKEND_UNAVAILABLE',
+  return new TensorRTNodeError(
+    'E_BACKEND_UNAVAILABLE',
     `the report's charts need ${CHART_PACKAGES.join(', ')} (devDependencies of tensorrt-node), and ${pkg} cannot be ` +
-    `loaded: ${reason}. Install them where tensorrt-node is installed: npm install --save-dev ${CHART_PACKAGES.join(' ')}`,
-    { cause: err });
+      `loaded: ${reason}. Install them where tensorrt-node is installed: npm install --save-dev ${CHART_PACKAGES.join(' ')}`,
+    { cause: err },
+  );
 }
 
 async function load(resolve: ModuleResolver): Promise<ChartLibraries> {
@@ -68,7 +76,8 @@ async function load(resolve: ModuleResolver): Promise<ChartLibraries> {
   const vega = modules.vega as ChartLibraries['vega'];
   const vegaLite = modules['vega-lite'] as ChartLibraries['vegaLite'];
   const Resvg = (modules['@resvg/resvg-js'] as { Resvg?: ChartLibraries['Resvg'] }).Resvg;
-  if (typeof vega?.View !== 'function' || typeof vega.parse !== 'function') throw unavailable('vega', new Error('it has no View or parse export'));
+  if (typeof vega?.View !== 'function' || typeof vega.parse !== 'function')
+    throw unavailable('vega', new Error('it has no View or parse export'));
   if (typeof vegaLite?.compile !== 'function') throw unavailable('vega-lite', new Error('it has no compile export'));
   if (typeof Resvg !== 'function') throw unavailable('@resvg/resvg-js', new Error('it has no Resvg export'));
   return { vega, vegaLite, Resvg };
@@ -200,7 +209,8 @@ function resvgOptions(font: FontChoice, zoom: number): ResvgOptions {
  * looks for ink. Without a usable font resvg silently leaves text out.
  */
 export function fontDrawsText(libs: ChartLibraries, font: FontChoice): boolean {
-  const probe = '<svg xmlns="http://www.w3.org/2000/svg" width="60" height="24">' +
+  const probe =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="60" height="24">' +
     '<text x="2" y="18" font-family="sans-serif" font-size="16">Ag 128</text></svg>';
   const { pixels } = new libs.Resvg(probe, resvgOptions(font, 1)).render();
   for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) return true;

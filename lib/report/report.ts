@@ -42,7 +42,8 @@ export interface ReportOutput {
 }
 
 function checkOptions(options: unknown): ReportOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw argumentError('an options object', 'options', options);
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw argumentError('an options object', 'options', options);
   const o = options as Record<string, unknown>;
   if (typeof o.outDir !== 'string' || o.outDir === '') throw argumentError('a folder path string', 'options.outDir', o.outDir);
   if (o.peer !== undefined) checkPeerDoc(o.peer, 'options.peer');
@@ -50,14 +51,16 @@ function checkOptions(options: unknown): ReportOptions {
   if (o.batch !== undefined && (typeof o.batch !== 'number' || !Number.isInteger(o.batch) || o.batch < 1)) {
     throw argumentError('a positive integer', 'options.batch', o.batch);
   }
-  if (o.fontFile !== undefined && (typeof o.fontFile !== 'string' || o.fontFile === '')) throw argumentError('a font file path string', 'options.fontFile', o.fontFile);
+  if (o.fontFile !== undefined && (typeof o.fontFile !== 'string' || o.fontFile === ''))
+    throw argumentError('a font file path string', 'options.fontFile', o.fontFile);
   if (o.sources !== undefined && (!Array.isArray(o.sources) || o.sources.some((s) => typeof s !== 'string'))) {
     throw argumentError('an array of strings', 'options.sources', o.sources);
   }
   if (o.notes !== undefined && (!Array.isArray(o.notes) || o.notes.some((s) => typeof s !== 'string'))) {
     throw argumentError('an array of strings', 'options.notes', o.notes);
   }
-  if (o.resolveModule !== undefined && typeof o.resolveModule !== 'function') throw argumentError('a function', 'options.resolveModule', o.resolveModule);
+  if (o.resolveModule !== undefined && typeof o.resolveModule !== 'function')
+    throw argumentError('a function', 'options.resolveModule', o.resolveModule);
   return options as ReportOptions;
 }
 
@@ -88,7 +91,7 @@ async function staleFigures(outDir: string, figures: readonly FigurePlan[]): Pro
 export async function writeReport(sweep: SweepDoc, options: ReportOptions): Promise<ReportOutput> {
   checkSweepDoc(sweep, 'sweep');
   checkOptions(options);
-  const reference = options.reference === null ? undefined : options.reference ?? DELL_2017;
+  const reference = options.reference === null ? undefined : (options.reference ?? DELL_2017);
   const batch = options.batch ?? 128;
   const points = reportPoints(sweep);
   const networks = reportNetworks(points);
@@ -97,7 +100,12 @@ export async function writeReport(sweep: SweepDoc, options: ReportOptions): Prom
   const figures = planFigures({ points, networks, gpu, words, batch, peer: options.peer, reference });
   const warnings: string[] = [...(options.notes ?? [])];
 
-  const theirGpu = options.peer === undefined ? undefined : Object.values(options.peer).map((n) => n.environment?.gpu?.name).find((g) => g);
+  const theirGpu =
+    options.peer === undefined
+      ? undefined
+      : Object.values(options.peer)
+          .map((n) => n.environment?.gpu?.name)
+          .find((g) => g);
   if (theirGpu !== undefined && theirGpu !== gpu) {
     warnings.push(`the PyTorch peer ran on ${theirGpu}, this sweep on ${gpu}: their ratio is not a same-GPU comparison`);
   }
@@ -116,8 +124,10 @@ export async function writeReport(sweep: SweepDoc, options: ReportOptions): Prom
     const libs = await loadChartLibraries(options.resolveModule);
     const font = chooseFont(options.fontFile);
     if (!fontDrawsText(libs, font)) {
-      warnings.push(`no font found that resvg can draw text with (tried ${font.description}): the PNG figures have no text ` +
-        '(the SVGs do). Give a .ttf file: `report build --font <file>` (options.fontFile)');
+      warnings.push(
+        `no font found that resvg can draw text with (tried ${font.description}): the PNG figures have no text ` +
+          '(the SVGs do). Give a .ttf file: `report build --font <file>` (options.fontFile)',
+      );
     }
     const log = new ChartLog();
     for (const f of drawn) {
@@ -134,14 +144,29 @@ export async function writeReport(sweep: SweepDoc, options: ReportOptions): Prom
   if (stale.length > 0) warnings.push(`figure files of an earlier report are still in ${outDir}: ${stale.join(', ')}`);
 
   const markdown = reportMarkdown({
-    sweep, points, networks, gpu, words, batch, figures, peer: options.peer, reference, sources: options.sources ?? [], warnings,
+    sweep,
+    points,
+    networks,
+    gpu,
+    words,
+    batch,
+    figures,
+    peer: options.peer,
+    reference,
+    sources: options.sources ?? [],
+    warnings,
   });
   const reportFile = path.join(outDir, 'REPORT.md');
   await write(reportFile, markdown);
   files.push(reportFile);
   return {
     files,
-    figures: figures.map((f) => ({ number: f.number, id: f.id, title: f.title, ...(f.skipped !== undefined ? { skipped: f.skipped } : {}) })),
+    figures: figures.map((f) => ({
+      number: f.number,
+      id: f.id,
+      title: f.title,
+      ...(f.skipped !== undefined ? { skipped: f.skipped } : {}),
+    })),
     warnings,
   };
 }

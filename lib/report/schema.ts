@@ -71,9 +71,13 @@ function precision(v: unknown, name: string): Precision {
 
 function version1(doc: Checked, name: string): void {
   if (doc.version !== 1) {
-    throw argumentError(typeof doc.version === 'number' && doc.version > 1
-      ? 'version 1 (this reader is older than the document: update tensorrt-node)'
-      : 'version 1', `${name}.version`, doc.version);
+    throw argumentError(
+      typeof doc.version === 'number' && doc.version > 1
+        ? 'version 1 (this reader is older than the document: update tensorrt-node)'
+        : 'version 1',
+      `${name}.version`,
+      doc.version,
+    );
   }
 }
 
@@ -118,7 +122,8 @@ function checkPoint(v: unknown, name: string): SweepPoint {
   precision(p.precision, `${name}.precision`);
   positiveInt(p.batch, `${name}.batch`);
   positiveInt(p.gpus, `${name}.gpus`);
-  if (p.status !== 'ok' && p.status !== 'oom' && p.status !== 'error') throw argumentError("'ok', 'oom' or 'error'", `${name}.status`, p.status);
+  if (p.status !== 'ok' && p.status !== 'oom' && p.status !== 'error')
+    throw argumentError("'ok', 'oom' or 'error'", `${name}.status`, p.status);
   optionalString(p.message, `${name}.message`);
   if (p.status === 'ok') nonNegative(p.imagesPerSecond, `${name}.imagesPerSecond`);
   else optionalNonNegative(p.imagesPerSecond, `${name}.imagesPerSecond`);
@@ -241,8 +246,11 @@ function checkedFile<T>(path: string, value: unknown, check: (v: unknown, name: 
 
 /** Reads a BenchResult or SweepDoc file (E_IO, E_PARSE). */
 export async function readResultFile(path: string): Promise<BenchResult | SweepDoc> {
-  return checkedFile(path, await readJsonFile(path, 'result file',
-    'result files are the JSON that bench --json, sweep or report merge write'), checkResultDoc);
+  return checkedFile(
+    path,
+    await readJsonFile(path, 'result file', 'result files are the JSON that bench --json, sweep or report merge write'),
+    checkResultDoc,
+  );
 }
 
 /** Reads a PyTorch peer file (E_IO, E_PARSE). */

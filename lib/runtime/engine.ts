@@ -5,7 +5,16 @@
  */
 import { argumentError, callSite, DisposedError, fromNative, fromNativeAt, IOError, PlanError, TensorRTNodeError } from '../errors';
 import {
-  anyObject, boolean, instanceOf, integer, knownKeys, nonEmptyString, object, optional, plainObject, type Checker,
+  anyObject,
+  boolean,
+  instanceOf,
+  integer,
+  knownKeys,
+  nonEmptyString,
+  object,
+  optional,
+  plainObject,
+  type Checker,
 } from '../validate';
 import { backendOption, checkThreads, isBackendName, resolveBackend, type BackendChoice, type BackendName } from '../backends';
 import { nodePrecisions, type ExecGraph, type IoDType, type Precision } from './graph_format';
@@ -27,17 +36,17 @@ export interface TensorDesc {
   readonly dtype: IoDType;
 }
 
-
 export type { HostArray };
 
 /** infer()'s inputs: a typed array per input name, of the input's TensorDesc.dtype, batch-major. */
 export type InferInputs = Readonly<Record<string, HostArray>>;
 
-const ARRAY_OF: Readonly<Record<IoDType, { readonly type: new (n: number) => HostArray; readonly name: string; readonly bytes: number }>> = {
-  float32: { type: Float32Array, name: 'Float32Array', bytes: 4 },
-  float16: { type: Uint16Array, name: 'Uint16Array (float16 bits)', bytes: 2 },
-  uint8: { type: Uint8Array, name: 'Uint8Array', bytes: 1 },
-};
+const ARRAY_OF: Readonly<Record<IoDType, { readonly type: new (n: number) => HostArray; readonly name: string; readonly bytes: number }>> =
+  {
+    float32: { type: Float32Array, name: 'Float32Array', bytes: 4 },
+    float16: { type: Uint16Array, name: 'Uint16Array (float16 bits)', bytes: 2 },
+    uint8: { type: Uint8Array, name: 'Uint8Array', bytes: 1 },
+  };
 
 /** True when `a` is the typed array of host form `dtype` (a Uint8ClampedArray or a Buffer counts as uint8). */
 function isArrayOf(a: unknown, dtype: IoDType): a is HostArray {
@@ -109,7 +118,11 @@ export class Engine {
   private readonly contexts = new Set<ExecutionContext>();
 
   /** @internal Builder.build and Runtime.deserialize make engines. */
-  constructor(handle: NativeHandle, readonly meta: EngineMeta, private readonly graphJson: string) {
+  constructor(
+    handle: NativeHandle,
+    readonly meta: EngineMeta,
+    private readonly graphJson: string,
+  ) {
     this.handle = handle;
   }
 
@@ -237,9 +250,15 @@ export class Engine {
 
   private planHeader(): Omit<PlanHeader, 'sections' | 'formatVersion'> {
     return {
-      packageVersion: packageVersion(), backend: this.meta.backend, precision: this.meta.precision,
-      deviceArch: this.meta.deviceArch, maxBatchSize: this.meta.maxBatchSize, name: this.meta.name,
-      createdAt: this.meta.createdAt, inputs: this.meta.inputs, outputs: this.meta.outputs,
+      packageVersion: packageVersion(),
+      backend: this.meta.backend,
+      precision: this.meta.precision,
+      deviceArch: this.meta.deviceArch,
+      maxBatchSize: this.meta.maxBatchSize,
+      name: this.meta.name,
+      createdAt: this.meta.createdAt,
+      inputs: this.meta.inputs,
+      outputs: this.meta.outputs,
     };
   }
 
@@ -266,7 +285,10 @@ export class Engine {
   }
 
   private hostArrays(tensors: readonly PlanTensor[], batchSize: number, name: string): Record<string, HostArray> {
-    integer({ min: 1, max: this.maxBatchSize, what: `an integer in [1, ${this.maxBatchSize}] (the engine's maxBatchSize)` })(batchSize, name);
+    integer({ min: 1, max: this.maxBatchSize, what: `an integer in [1, ${this.maxBatchSize}] (the engine's maxBatchSize)` })(
+      batchSize,
+      name,
+    );
     const handle = this.nativeHandle();
     const out: Record<string, HostArray> = {};
     for (const t of tensors) {
@@ -339,8 +361,13 @@ export interface EngineDetails {
   readonly aliasedReshapes?: number;
   readonly nhwcTensors?: number;
   readonly layers?: ReadonlyArray<{
-    readonly name: string; readonly op: string; readonly precision: string; readonly tactic: string;
-    readonly candidates: number; readonly fromCache: boolean; readonly ms?: number;
+    readonly name: string;
+    readonly op: string;
+    readonly precision: string;
+    readonly tactic: string;
+    readonly candidates: number;
+    readonly fromCache: boolean;
+    readonly ms?: number;
   }>;
   readonly timingCache?: Readonly<Record<string, string>>;
   readonly tensors?: string;
@@ -399,7 +426,11 @@ export class ExecutionContext {
   lastProfile: LayerProfile | undefined;
 
   /** @internal Engine.createContext makes contexts. */
-  constructor(readonly engine: Engine, handle: NativeHandle, options: ContextOptions = {}) {
+  constructor(
+    readonly engine: Engine,
+    handle: NativeHandle,
+    options: ContextOptions = {},
+  ) {
     this.handle = handle;
     this.maxQueue = options.maxQueue ?? Infinity;
   }
@@ -438,22 +469,34 @@ export class ExecutionContext {
    * one after another). Inputs as for infer(); the outputs are the last inference's. Resolves to
    * the per-inference times and whether they include GPU times.
    */
-  inferMany(inputs: InferInputs, options: BenchOptions, count: number, depth: number):
-    Promise<{ runs: QueuedRuns; gpu: boolean }> {
+  inferMany(inputs: InferInputs, options: BenchOptions, count: number, depth: number): Promise<{ runs: QueuedRuns; gpu: boolean }> {
     return this.submit(undefined, () => {
       integer({ min: 1, max: 1 << 20 })(count, 'count');
       integer({ min: 1, max: 8 })(depth, 'depth');
       if (options.profile === true) throw argumentError('false (per-layer profiles time one inference at a time)', 'options.profile', true);
       const { batch, inputArrays, outputs } = this.check(inputs, options);
-      return [native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), undefined,
-        { transfers: options.transfers !== false, graphs: options.cudaGraph !== false, count, depth }), (t) => {
-        if (t?.runs === undefined) throw new TensorRTNodeError('E_INTERNAL', 'the addon returned no benchmark runs');
-        const n = t.runs.computeMs.length;
-        if (t.gpu === true && n > 0) {
-          this.lastTiming = { h2dMs: t.runs.h2dMs[n - 1], computeMs: t.runs.computeMs[n - 1], d2hMs: t.runs.d2hMs[n - 1], enqueueMs: t.runs.enqueueMs[n - 1], queueMs: 0 };
-        }
-        return { runs: t.runs, gpu: t.gpu === true };
-      }];
+      return [
+        native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), undefined, {
+          transfers: options.transfers !== false,
+          graphs: options.cudaGraph !== false,
+          count,
+          depth,
+        }),
+        (t) => {
+          if (t?.runs === undefined) throw new TensorRTNodeError('E_INTERNAL', 'the addon returned no benchmark runs');
+          const n = t.runs.computeMs.length;
+          if (t.gpu === true && n > 0) {
+            this.lastTiming = {
+              h2dMs: t.runs.h2dMs[n - 1],
+              computeMs: t.runs.computeMs[n - 1],
+              d2hMs: t.runs.d2hMs[n - 1],
+              enqueueMs: t.runs.enqueueMs[n - 1],
+              queueMs: 0,
+            };
+          }
+          return { runs: t.runs, gpu: t.gpu === true };
+        },
+      ];
     });
   }
 
@@ -463,8 +506,10 @@ export class ExecutionContext {
    * with the function `start` returns. Never throws: argument mistakes and a disposed context
    * reject, native failures reject as TensorRTNodeErrors.
    */
-  private submit<T>(signalOption: unknown, start: (cancel?: NativeHandle) => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T]):
-    Promise<T> {
+  private submit<T>(
+    signalOption: unknown,
+    start: (cancel?: NativeHandle) => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T],
+  ): Promise<T> {
     let result: Promise<T>;
     const site = callSite();
     try {
@@ -472,14 +517,21 @@ export class ExecutionContext {
       const signal = SIGNAL(signalOption, 'options.signal');
       if (signal?.aborted === true) throw abortedError(signal);
       if (this.pending >= this.maxQueue) {
-        throw new TensorRTNodeError('E_BUSY', `the context already has ${this.pending} call(s) waiting (maxQueue ${this.maxQueue}): ` +
-          'retry later, or spread the load over more contexts');
+        throw new TensorRTNodeError(
+          'E_BUSY',
+          `the context already has ${this.pending} call(s) waiting (maxQueue ${this.maxQueue}): ` +
+            'retry later, or spread the load over more contexts',
+        );
       }
       const cancel = signal === undefined ? undefined : native().createCancelToken();
       const [pending, finish] = start(cancel);
-      result = this.track(pending.then(finish, (err: unknown) => {
-        throw fromNativeAt(err, site);
-      }), signal, cancel);
+      result = this.track(
+        pending.then(finish, (err: unknown) => {
+          throw fromNativeAt(err, site);
+        }),
+        signal,
+        cancel,
+      );
     } catch (err) {
       result = Promise.reject(fromNative(err));
     }
@@ -492,13 +544,16 @@ export class ExecutionContext {
     this.pending++;
     if (signal === undefined) {
       // The common case, kept short (batch-1 latency): no wrapper promise, no listener.
-      return call.then((v) => {
-        this.pending--;
-        return v;
-      }, (err: unknown) => {
-        this.pending--;
-        throw err;
-      });
+      return call.then(
+        (v) => {
+          this.pending--;
+          return v;
+        },
+        (err: unknown) => {
+          this.pending--;
+          throw err;
+        },
+      );
     }
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
@@ -512,8 +567,12 @@ export class ExecutionContext {
     });
   }
 
-  private flat(inputs: InferInputs, options: BenchOptions, histograms: NativeHandle | undefined, serving = false):
-    Promise<Record<string, HostArray>> {
+  private flat(
+    inputs: InferInputs,
+    options: BenchOptions,
+    histograms: NativeHandle | undefined,
+    serving = false,
+  ): Promise<Record<string, HostArray>> {
     return this.execute(inputs, options, histograms, serving).then((r) => r.outputs);
   }
 
@@ -531,8 +590,12 @@ export class ExecutionContext {
       return Promise.reject(err);
     }
     return this.execute(inputs, options, undefined, true).then(({ batch, outputs, timing, profile }) => ({
-      outputs: Object.fromEntries(this.engine.meta.outputs.map((t) => [t.name,
-        new Tensor(t.dtype ?? 'float32', outputs[t.name], outputs[t.name].length === 0 ? [0, ...t.dims] : [batch, ...t.dims])])),
+      outputs: Object.fromEntries(
+        this.engine.meta.outputs.map((t) => [
+          t.name,
+          new Tensor(t.dtype ?? 'float32', outputs[t.name], outputs[t.name].length === 0 ? [0, ...t.dims] : [batch, ...t.dims]),
+        ]),
+      ),
       ...(timing !== undefined ? { timing } : {}),
       ...(profile !== undefined ? { profile } : {}),
     }));
@@ -559,21 +622,34 @@ export class ExecutionContext {
   }
 
   /** One call: its outputs by name, batch, GPU times and profile (each call its own). */
-  private execute(inputs: InferInputs, options: BenchOptions, histograms: NativeHandle | undefined, serving = false):
-    Promise<{ batch: number; outputs: Record<string, HostArray>; timing?: RunTiming; profile?: LayerProfile }> {
+  private execute(
+    inputs: InferInputs,
+    options: BenchOptions,
+    histograms: NativeHandle | undefined,
+    serving = false,
+  ): Promise<{ batch: number; outputs: Record<string, HostArray>; timing?: RunTiming; profile?: LayerProfile }> {
     return this.submit((options as { signal?: unknown } | null)?.signal, (cancel) => {
       if (serving) refuseBenchKnobs(options);
       const { batch, inputArrays, outputs } = this.check(inputs, options);
       const profile = options.profile === true;
-      return [native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), histograms,
-        { profile, transfers: options.transfers !== false, graphs: options.cudaGraph !== false, cancel }), (t) => {
-        const timing = t?.computeMs === undefined ? undefined :
-          { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0, queueMs: t.queueMs ?? 0 };
-        const layers = profile && t?.layers !== undefined ? { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 } : undefined;
-        this.lastTiming = timing;
-        if (layers !== undefined) this.lastProfile = layers;
-        return { batch, outputs, timing, profile: layers };
-      }];
+      return [
+        native().execute(this.handle as NativeHandle, batch, inputArrays, Object.values(outputs), histograms, {
+          profile,
+          transfers: options.transfers !== false,
+          graphs: options.cudaGraph !== false,
+          cancel,
+        }),
+        (t) => {
+          const timing =
+            t?.computeMs === undefined
+              ? undefined
+              : { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0, queueMs: t.queueMs ?? 0 };
+          const layers = profile && t?.layers !== undefined ? { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 } : undefined;
+          this.lastTiming = timing;
+          if (layers !== undefined) this.lastProfile = layers;
+          return { batch, outputs, timing, profile: layers };
+        },
+      ];
     });
   }
 
@@ -587,8 +663,12 @@ export class ExecutionContext {
       const want = batch * volume(t.dims);
       if (opts.transfers === false && given[t.name] === undefined) return;
       if (inputArrays[i].length !== want) {
-        throw argumentError(`a ${ARRAY_OF[t.dtype ?? 'float32'].name} of ${want} values (batch ${batch} x [${t.dims.join(', ')}])`,
-          `inputs.${t.name}`, inputArrays[i], 'range');
+        throw argumentError(
+          `a ${ARRAY_OF[t.dtype ?? 'float32'].name} of ${want} values (batch ${batch} x [${t.dims.join(', ')}])`,
+          `inputs.${t.name}`,
+          inputArrays[i],
+          'range',
+        );
       }
     });
     return { batch, inputArrays, outputs: this.outputArrays(batch, opts) };
@@ -606,7 +686,8 @@ export class ExecutionContext {
       const a = given[t.name];
       if (a === undefined && noCopies && opts.batchSize !== undefined) return new ARRAY_OF[dtype].type(0);
       const what = `a ${ARRAY_OF[dtype].name}`;
-      if (a === undefined) throw argumentError(noCopies ? `${what} (or options.batchSize, with transfers: false)` : what, `inputs.${t.name}`, a);
+      if (a === undefined)
+        throw argumentError(noCopies ? `${what} (or options.batchSize, with transfers: false)` : what, `inputs.${t.name}`, a);
       if (!isArrayOf(a, dtype)) throw argumentError(what, `inputs.${t.name}`, a);
       return a;
     });
@@ -623,12 +704,20 @@ export class ExecutionContext {
     const per = volume(meta.inputs[0].dims);
     const n = arrays[0].length / per;
     if (!Number.isInteger(n) || n < 1) {
-      throw argumentError(`a length that is a multiple of ${per} (one image of '${meta.inputs[0].name}')`,
-        `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
+      throw argumentError(
+        `a length that is a multiple of ${per} (one image of '${meta.inputs[0].name}')`,
+        `inputs.${meta.inputs[0].name}`,
+        arrays[0],
+        'range',
+      );
     }
     if (n > meta.maxBatchSize) {
-      throw argumentError(`at most ${meta.maxBatchSize} image${meta.maxBatchSize === 1 ? '' : 's'} (the engine's maxBatchSize) of ${per} values`,
-        `inputs.${meta.inputs[0].name}`, arrays[0], 'range');
+      throw argumentError(
+        `at most ${meta.maxBatchSize} image${meta.maxBatchSize === 1 ? '' : 's'} (the engine's maxBatchSize) of ${per} values`,
+        `inputs.${meta.inputs[0].name}`,
+        arrays[0],
+        'range',
+      );
     }
     return n;
   }
@@ -646,13 +735,16 @@ export class ExecutionContext {
       const want = batch * volume(t.dims);
       const p = provided?.[t.name];
       if (p === undefined && opts.transfers === false) {
-        outputs[t.name] = new type(0);  // nothing is written without transfers
+        outputs[t.name] = new type(0); // nothing is written without transfers
       } else if (p === undefined) {
         try {
           outputs[t.name] = new type(want);
         } catch (err) {
-          throw new TensorRTNodeError('E_OUT_OF_MEMORY', `cannot allocate ${want * bytes} bytes for output '${t.name}' ` +
-            `(batch ${batch}): ${(err as Error).message}`, { cause: err });
+          throw new TensorRTNodeError(
+            'E_OUT_OF_MEMORY',
+            `cannot allocate ${want * bytes} bytes for output '${t.name}' ` + `(batch ${batch}): ${(err as Error).message}`,
+            { cause: err },
+          );
         }
       } else if (!isArrayOf(p, dtype)) {
         throw argumentError(`a ${name}`, `options.outputs.${t.name}`, p);
@@ -711,17 +803,27 @@ function packageVersion(): string {
 export function checkDeviceArch(h: Pick<PlanHeader, 'backend' | 'deviceArch'>, deviceArchs: () => string[] = visibleArchs): void {
   if (h.deviceArch === null) return;
   if (h.backend === 'cpu') {
-    throw new PlanError('E_PLAN_ARCH', 'arch', `a cpu plan names device architecture '${h.deviceArch}'; cpu plans are portable and name none`);
+    throw new PlanError(
+      'E_PLAN_ARCH',
+      'arch',
+      `a cpu plan names device architecture '${h.deviceArch}'; cpu plans are portable and name none`,
+    );
   }
   const archs = deviceArchs();
   if (!archs.includes(h.deviceArch)) {
-    throw new PlanError('E_PLAN_ARCH', 'arch', `the plan was built for ${h.deviceArch} but this machine's GPUs are ` +
-      `${archs.length > 0 ? archs.join(', ') : 'none'}: rebuild the engine here`);
+    throw new PlanError(
+      'E_PLAN_ARCH',
+      'arch',
+      `the plan was built for ${h.deviceArch} but this machine's GPUs are ` +
+        `${archs.length > 0 ? archs.join(', ') : 'none'}: rebuild the engine here`,
+    );
   }
 }
 
 function visibleArchs(): string[] {
-  return native().devices(false).devices.map((d) => `sm_${d.major}${d.minor}`);
+  return native()
+    .devices(false)
+    .devices.map((d) => `sm_${d.major}${d.minor}`);
 }
 
 /** Loads engines from plans. */
@@ -762,16 +864,28 @@ function checkPlanHere(h: PlanHeader, options: DeserializeOptions): void {
   try {
     resolveBackend(h.backend);
   } catch (err) {
-    const why = isBackendName(h.backend) ? (err as Error).message : `tensorrt-node has no backend '${h.backend}' (it has tensorrt, cuda and cpu)`;
+    const why = isBackendName(h.backend)
+      ? (err as Error).message
+      : `tensorrt-node has no backend '${h.backend}' (it has tensorrt, cuda and cpu)`;
     throw new PlanError('E_PLAN_BACKEND', 'backend', `the plan was built for backend '${h.backend}', which cannot run here: ${why}`);
   }
 }
 
 function engineFromPlan(handle: NativeHandle, h: PlanHeader, graphJson: string): Engine {
-  return new Engine(handle, {
-    name: h.name, backend: h.backend as BackendName, precision: h.precision, maxBatchSize: h.maxBatchSize,
-    deviceArch: h.deviceArch, inputs: h.inputs, outputs: h.outputs, createdAt: typeof h.createdAt === 'string' ? h.createdAt : '',
-  }, graphJson);
+  return new Engine(
+    handle,
+    {
+      name: h.name,
+      backend: h.backend as BackendName,
+      precision: h.precision,
+      maxBatchSize: h.maxBatchSize,
+      deviceArch: h.deviceArch,
+      inputs: h.inputs,
+      outputs: h.outputs,
+      createdAt: typeof h.createdAt === 'string' ? h.createdAt : '',
+    },
+    graphJson,
+  );
 }
 
 /** A plan's section table as the addon's plan writer and reader take it. */
@@ -779,14 +893,20 @@ function nativeLayout(p: Pick<PlanHeader, 'sections'> & { total?: number }): Nat
   const at = (name: string) => p.sections.find((x) => x.name === name) as { offset: number; length: number };
   const backend = at('backend');
   return {
-    graphOffset: at('graph').offset, weightsOffset: at('weights').offset, weightsLength: at('weights').length,
-    backendOffset: backend.offset, backendLength: backend.length, total: p.total ?? backend.offset + backend.length,
+    graphOffset: at('graph').offset,
+    weightsOffset: at('weights').offset,
+    weightsLength: at('weights').length,
+    backendOffset: backend.offset,
+    backendLength: backend.length,
+    total: p.total ?? backend.offset + backend.length,
   };
 }
 
 /** Checks infer()'s options object (the fields every call reads). */
 const checkInferOptions = object<Pick<BenchOptions, 'profile' | 'transfers' | 'cudaGraph'>>({
-  profile: optional(boolean), transfers: optional(boolean), cudaGraph: optional(boolean),
+  profile: optional(boolean),
+  transfers: optional(boolean),
+  cudaGraph: optional(boolean),
 }) as Checker<BenchOptions>;
 const SIGNAL = optional(instanceOf(AbortSignal, 'an AbortSignal'));
 const INPUTS = plainObject('an object of typed arrays by input name');
@@ -796,9 +916,14 @@ const PATH = nonEmptyString('a path string');
 const GPU_INDEX = integer({ min: 0, what: 'a GPU index (an integer >= 0)' });
 
 /** createContext()'s options: maxQueue a positive integer or Infinity. */
-const checkContextOptions = object<ContextOptions>({
-  maxQueue: optional((value, name) => (value === Infinity ? Infinity : integer({ min: 1, what: 'a positive integer (or Infinity)' })(value, name))),
-}, { allowArray: true });
+const checkContextOptions = object<ContextOptions>(
+  {
+    maxQueue: optional((value, name) =>
+      value === Infinity ? Infinity : integer({ min: 1, what: 'a positive integer (or Infinity)' })(value, name),
+    ),
+  },
+  { allowArray: true },
+);
 
 function abortedError(signal: AbortSignal): TensorRTNodeError {
   return new TensorRTNodeError('E_ABORTED', 'the call was aborted before it ran', { cause: signal.reason });
@@ -813,7 +938,11 @@ function refuseBenchKnobs(options: unknown): void {
   for (const key of ['transfers', 'cudaGraph'] as const) {
     const value = (options as BenchOptions)[key];
     if (value !== undefined) {
-      throw argumentError(`no options.${key} (a benchmark knob: tensorrt-node bench --noDataTransfers / --noCudaGraph)`, `options.${key}`, value);
+      throw argumentError(
+        `no options.${key} (a benchmark knob: tensorrt-node bench --noDataTransfers / --noCudaGraph)`,
+        `options.${key}`,
+        value,
+      );
     }
   }
 }

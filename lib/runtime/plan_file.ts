@@ -83,9 +83,17 @@ export interface PlanLayout {
 }
 
 /** Lays out a plan whose graph, weights and backend sections have these byte lengths. */
-export function layoutPlan(header: Omit<PlanHeader, 'sections' | 'formatVersion'>, graphLength: number,
-                           weightsLength: number, backendLength: number): PlanLayout {
-  const lengths: Array<[string, number]> = [['graph', graphLength], ['weights', weightsLength], ['backend', backendLength]];
+export function layoutPlan(
+  header: Omit<PlanHeader, 'sections' | 'formatVersion'>,
+  graphLength: number,
+  weightsLength: number,
+  backendLength: number,
+): PlanLayout {
+  const lengths: Array<[string, number]> = [
+    ['graph', graphLength],
+    ['weights', weightsLength],
+    ['backend', backendLength],
+  ];
   // The section table's offsets depend on the header's own length: lay out with a generous
   // estimate of it, then fix the estimate if the real header is longer.
   let headerSpace = 512;
@@ -114,8 +122,12 @@ export function layoutPlan(header: Omit<PlanHeader, 'sections' | 'formatVersion'
 }
 
 /** Writes a plan into memory (Engine.save streams the same bytes into a file). */
-export function writePlan(header: Omit<PlanHeader, 'sections' | 'formatVersion'>, graph: ExecGraph | string,
-                          weights: Uint8Array, backend: Uint8Array): Uint8Array {
+export function writePlan(
+  header: Omit<PlanHeader, 'sections' | 'formatVersion'>,
+  graph: ExecGraph | string,
+  weights: Uint8Array,
+  backend: Uint8Array,
+): Uint8Array {
   const graphBytes = Buffer.from(typeof graph === 'string' ? graph : JSON.stringify(graph), 'utf8');
   const layout = layoutPlan(header, graphBytes.length, weights.length, backend.length);
   const out = Buffer.alloc(layout.total);
@@ -144,8 +156,11 @@ function checkFixed(buf: Buffer, size: number): Fixed {
   }
   const version = buf.readUInt32LE(8);
   if (version > PLAN_FORMAT_VERSION) {
-    throw new PlanError('E_PLAN_VERSION', 'version',
-      `the plan has format version ${version}; this tensorrt-node reads up to ${PLAN_FORMAT_VERSION}: upgrade tensorrt-node or rebuild the plan`);
+    throw new PlanError(
+      'E_PLAN_VERSION',
+      'version',
+      `the plan has format version ${version}; this tensorrt-node reads up to ${PLAN_FORMAT_VERSION}: upgrade tensorrt-node or rebuild the plan`,
+    );
   }
   if (version < 1) throw corrupt('layout', `format version ${version} does not exist`);
   const total = buf.readBigUInt64LE(16);
@@ -244,21 +259,45 @@ export async function readPlanFileHead(path: string): Promise<PlanFileHead> {
 
 function checkHeader(h: PlanHeader, size: number, headerEnd: number): void {
   const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  const tensors = (v: unknown) => Array.isArray(v) && v.every((t) =>
-    t !== null && typeof t === 'object' && typeof (t as PlanTensor).name === 'string' &&
-    Array.isArray((t as PlanTensor).dims) && (t as PlanTensor).dims.every((d) => isInt(d) && d > 0) &&
-    ((t as PlanTensor).dtype === undefined || IO_DTYPES.includes((t as PlanTensor).dtype as IoDType)));
-  if (h === null || typeof h !== 'object' || typeof h.backend !== 'string' || typeof h.precision !== 'string' ||
-      !isInt(h.maxBatchSize) || h.maxBatchSize < 1 || typeof h.packageVersion !== 'string' ||
-      !(h.deviceArch === null || typeof h.deviceArch === 'string') || !tensors(h.inputs) || !tensors(h.outputs) ||
-      !Array.isArray(h.sections)) {
+  const tensors = (v: unknown) =>
+    Array.isArray(v) &&
+    v.every(
+      (t) =>
+        t !== null &&
+        typeof t === 'object' &&
+        typeof (t as PlanTensor).name === 'string' &&
+        Array.isArray((t as PlanTensor).dims) &&
+        (t as PlanTensor).dims.every((d) => isInt(d) && d > 0) &&
+        ((t as PlanTensor).dtype === undefined || IO_DTYPES.includes((t as PlanTensor).dtype as IoDType)),
+    );
+  if (
+    h === null ||
+    typeof h !== 'object' ||
+    typeof h.backend !== 'string' ||
+    typeof h.precision !== 'string' ||
+    !isInt(h.maxBatchSize) ||
+    h.maxBatchSize < 1 ||
+    typeof h.packageVersion !== 'string' ||
+    !(h.deviceArch === null || typeof h.deviceArch === 'string') ||
+    !tensors(h.inputs) ||
+    !tensors(h.outputs) ||
+    !Array.isArray(h.sections)
+  ) {
     throw corrupt('layout', 'the header lacks fields a plan has');
   }
   const seen = new Set<string>();
   let end = headerEnd;
   for (const s of h.sections) {
-    if (s === null || typeof s !== 'object' || !SECTION_NAMES.includes(s.name as (typeof SECTION_NAMES)[number]) ||
-        seen.has(s.name) || !isInt(s.offset) || !isInt(s.length) || s.offset < end || s.offset + s.length > size) {
+    if (
+      s === null ||
+      typeof s !== 'object' ||
+      !SECTION_NAMES.includes(s.name as (typeof SECTION_NAMES)[number]) ||
+      seen.has(s.name) ||
+      !isInt(s.offset) ||
+      !isInt(s.length) ||
+      s.offset < end ||
+      s.offset + s.length > size
+    ) {
       throw corrupt('layout', `bad section table entry ${JSON.stringify(s)}`);
     }
     seen.add(s.name);
@@ -275,7 +314,10 @@ function checkHeader(h: PlanHeader, size: number, headerEnd: number): void {
  * E_PLAN_CORRUPT: 'layout' when the graph is not JSON or lacks fields, 'mismatch' naming the
  * field and both values otherwise.
  */
-export function checkPlanGraph(header: Pick<PlanHeader, 'name' | 'precision' | 'maxBatchSize' | 'inputs' | 'outputs'>, graphJson: string): ExecGraph {
+export function checkPlanGraph(
+  header: Pick<PlanHeader, 'name' | 'precision' | 'maxBatchSize' | 'inputs' | 'outputs'>,
+  graphJson: string,
+): ExecGraph {
   let graph: ExecGraph;
   try {
     graph = JSON.parse(graphJson) as ExecGraph;
@@ -289,8 +331,16 @@ export function checkPlanGraph(header: Pick<PlanHeader, 'name' | 'precision' | '
   if (header.name !== graph.name) throw mismatch('name', header.name, graph.name);
   if (header.precision !== graph.precision) throw mismatch('precision', header.precision, graph.precision);
   if (header.maxBatchSize !== graph.maxBatchSize) throw mismatch('maxBatchSize', header.maxBatchSize, graph.maxBatchSize);
-  compareTensors('input', header.inputs, graph.inputs.map((id) => ioTensor(tensors[id])));
-  compareTensors('output', header.outputs, graph.outputs.map((id) => ioTensor(tensors[id])));
+  compareTensors(
+    'input',
+    header.inputs,
+    graph.inputs.map((id) => ioTensor(tensors[id])),
+  );
+  compareTensors(
+    'output',
+    header.outputs,
+    graph.outputs.map((id) => ioTensor(tensors[id])),
+  );
   return graph;
 }
 
@@ -306,8 +356,10 @@ function graphTensors(g: ExecGraph): readonly ExecTensor[] {
     throw fail('no name, precision or maxBatchSize');
   }
   const tensors = g.tensors as unknown;
-  if (!Array.isArray(tensors) || !tensors.every((t: ExecTensor) => t !== null && typeof t === 'object' &&
-      typeof t.name === 'string' && Array.isArray(t.dims))) {
+  if (
+    !Array.isArray(tensors) ||
+    !tensors.every((t: ExecTensor) => t !== null && typeof t === 'object' && typeof t.name === 'string' && Array.isArray(t.dims))
+  ) {
     throw fail('no tensor list');
   }
   const ids = (v: unknown) => Array.isArray(v) && v.every((id) => Number.isInteger(id) && id >= 0 && id < tensors.length);
@@ -319,13 +371,19 @@ function graphTensors(g: ExecGraph): readonly ExecTensor[] {
 function compareTensors(kind: 'input' | 'output', header: readonly PlanTensor[], graph: readonly PlanTensor[]): void {
   const names = (list: readonly PlanTensor[]) => list.map((t) => t.name).join(', ');
   if (header.length !== graph.length) {
-    throw corrupt('mismatch', `the header lists ${header.length} ${kind}(s) (${names(header)}) but the graph ${graph.length} (${names(graph)})`);
+    throw corrupt(
+      'mismatch',
+      `the header lists ${header.length} ${kind}(s) (${names(header)}) but the graph ${graph.length} (${names(graph)})`,
+    );
   }
   header.forEach((h, i) => {
     const g = graph[i];
     if (h.name !== g.name) throw corrupt('mismatch', `the header ${kind} ${i} is named '${h.name}' but the graph's is '${g.name}'`);
     if (h.dims.length !== g.dims.length || h.dims.some((d, k) => d !== g.dims[k])) {
-      throw corrupt('mismatch', `the header ${kind} ${i} ('${h.name}') has dims [${h.dims.join(', ')}] but the graph's has [${g.dims.join(', ')}]`);
+      throw corrupt(
+        'mismatch',
+        `the header ${kind} ${i} ('${h.name}') has dims [${h.dims.join(', ')}] but the graph's has [${g.dims.join(', ')}]`,
+      );
     }
     if ((h.dtype ?? 'float32') !== g.dtype) {
       throw corrupt('mismatch', `the header ${kind} ${i} ('${h.name}') is ${h.dtype ?? 'float32'} but the graph's is ${g.dtype}`);

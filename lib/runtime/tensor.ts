@@ -26,7 +26,11 @@ export class Tensor {
    * `data` must be the array of `type` (Float32Array, Uint16Array of float16 bits, Uint8Array)
    * holding exactly the product of `dims` elements.
    */
-  constructor(readonly type: IoDType, readonly data: HostArray, readonly dims: readonly number[]) {
+  constructor(
+    readonly type: IoDType,
+    readonly data: HostArray,
+    readonly dims: readonly number[],
+  ) {
     oneOf(Object.keys(ARRAYS) as IoDType[])(type, 'type');
     if (!(data instanceof ARRAYS[type]) && !(type === 'uint8' && data instanceof Uint8ClampedArray)) {
       throw argumentError(`the typed array of ${type}`, 'data', data);

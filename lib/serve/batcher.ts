@@ -64,7 +64,12 @@ export class Instance {
   private readonly perImage: { inputs: number[]; outputs: number[] };
 
   /** @param slots batches in flight at once on this context (two lets a GPU lane overlap copies and compute) */
-  constructor(readonly engine: Engine, readonly context: ExecutionContext, readonly device: number, slots = 2) {
+  constructor(
+    readonly engine: Engine,
+    readonly context: ExecutionContext,
+    readonly device: number,
+    slots = 2,
+  ) {
     const vol = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
     this.perImage = { inputs: engine.inputs.map((t) => vol(t.dims)), outputs: engine.outputs.map((t) => vol(t.dims)) };
     const names = { inputs: engine.inputs.map((t) => t.name), outputs: engine.outputs.map((t) => t.name) };
@@ -95,9 +100,13 @@ export class Instance {
     const batch = this.stage(slot, requests);
     const staged = performance.now();
     const feeds: Record<string, HostArray> = {};
-    slot.names.inputs.forEach((n, i) => { feeds[n] = slot.inputs[i].subarray(0, batch * this.perImage.inputs[i]) as HostArray; });
+    slot.names.inputs.forEach((n, i) => {
+      feeds[n] = slot.inputs[i].subarray(0, batch * this.perImage.inputs[i]) as HostArray;
+    });
     const outs: Record<string, HostArray> = {};
-    slot.names.outputs.forEach((n, i) => { outs[n] = slot.outputs[i].subarray(0, batch * this.perImage.outputs[i]) as HostArray; });
+    slot.names.outputs.forEach((n, i) => {
+      outs[n] = slot.outputs[i].subarray(0, batch * this.perImage.outputs[i]) as HostArray;
+    });
     try {
       await this.context.run(feeds, { batchSize: batch, outputs: outs });
     } catch (err) {
@@ -113,7 +122,9 @@ export class Instance {
   private stage(slot: Slot, requests: readonly Pending[]): number {
     let offset = 0;
     for (const r of requests) {
-      r.inputs.forEach((a, i) => { slot.inputs[i].set(a as never, offset * this.perImage.inputs[i]); });
+      r.inputs.forEach((a, i) => {
+        slot.inputs[i].set(a as never, offset * this.perImage.inputs[i]);
+      });
       offset += r.batch;
     }
     return offset;
@@ -123,18 +134,25 @@ export class Instance {
   private unstage(slot: Slot, requests: readonly Pending[], t: { start: number; staged: number; ran: number; batch: number }): void {
     let offset = 0;
     const copies = requests.map((r) => {
-      const outputs = slot.outputs.map((a, i) => a.slice(offset * this.perImage.outputs[i], (offset + r.batch) * this.perImage.outputs[i]) as HostArray);
+      const outputs = slot.outputs.map(
+        (a, i) => a.slice(offset * this.perImage.outputs[i], (offset + r.batch) * this.perImage.outputs[i]) as HostArray,
+      );
       offset += r.batch;
       return outputs;
     });
     const end = performance.now();
-    requests.forEach((r, i) => r.resolve({
-      outputs: copies[i],
-      timing: {
-        queueUs: (t.start - r.enqueuedAt) * 1000, inputUs: (t.staged - t.start) * 1000, inferUs: (t.ran - t.staged) * 1000,
-        outputUs: (end - t.ran) * 1000, execBatch: t.batch,
-      },
-    }));
+    requests.forEach((r, i) =>
+      r.resolve({
+        outputs: copies[i],
+        timing: {
+          queueUs: (t.start - r.enqueuedAt) * 1000,
+          inputUs: (t.staged - t.start) * 1000,
+          inferUs: (t.ran - t.staged) * 1000,
+          outputUs: (end - t.ran) * 1000,
+          execBatch: t.batch,
+        },
+      }),
+    );
   }
 }
 
@@ -147,7 +165,10 @@ export class DynamicBatcher {
   private closed = false;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly instances: readonly Instance[], private readonly options: BatcherOptions) {}
+  constructor(
+    private readonly instances: readonly Instance[],
+    private readonly options: BatcherOptions,
+  ) {}
 
   /** Requests waiting, not yet running. */
   get queued(): number {
@@ -239,7 +260,7 @@ export class DynamicBatcher {
       count++;
       if (o.preferredBatchSizes.includes(images)) preferredCount = count;
     }
-    if (count === 0) return 1;  // a request larger than the batch cannot be queued (checked before); run it alone
+    if (count === 0) return 1; // a request larger than the batch cannot be queued (checked before); run it alone
     const full = count < this.queue.length || images === o.maxBatchSize;
     if (full || (preferredCount === count && preferredCount > 0)) return count;
     const waited = (now - this.queue[0].enqueuedAt) * 1000;
@@ -250,9 +271,12 @@ export class DynamicBatcher {
 
   private armTimer(us: number): void {
     if (this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.schedule();
-    }, Math.max(1, Math.ceil(us / 1000)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.schedule();
+      },
+      Math.max(1, Math.ceil(us / 1000)),
+    );
   }
 }

@@ -10,8 +10,21 @@ import { parseTextFormat } from '../caffe/text_format';
 
 /** Triton's tensor data types (model_config.proto's DataType; field numbers are the protocol's). */
 const DATA_TYPES: Readonly<Record<string, number>> = {
-  TYPE_INVALID: 0, TYPE_BOOL: 1, TYPE_UINT8: 2, TYPE_UINT16: 3, TYPE_UINT32: 4, TYPE_UINT64: 5, TYPE_INT8: 6, TYPE_INT16: 7,
-  TYPE_INT32: 8, TYPE_INT64: 9, TYPE_FP16: 10, TYPE_FP32: 11, TYPE_FP64: 12, TYPE_STRING: 13, TYPE_BF16: 14,
+  TYPE_INVALID: 0,
+  TYPE_BOOL: 1,
+  TYPE_UINT8: 2,
+  TYPE_UINT16: 3,
+  TYPE_UINT32: 4,
+  TYPE_UINT64: 5,
+  TYPE_INT8: 6,
+  TYPE_INT16: 7,
+  TYPE_INT32: 8,
+  TYPE_INT64: 9,
+  TYPE_FP16: 10,
+  TYPE_FP32: 11,
+  TYPE_FP64: 12,
+  TYPE_STRING: 13,
+  TYPE_BF16: 14,
 };
 
 /** The subset of Triton's ModelConfig that serve reads. */
@@ -23,20 +36,48 @@ const SOURCE: SchemaSource = {
   },
   messages: {
     ModelConfig: [
-      ['name', 1, 'string'], ['platform', 2, 'string'], ['max_batch_size', 4, 'int32'],
-      ['input', 5, 'ModelInput', { repeated: true }], ['output', 6, 'ModelOutput', { repeated: true }],
-      ['instance_group', 7, 'ModelInstanceGroup', { repeated: true }], ['dynamic_batching', 11, 'ModelDynamicBatching'],
-      ['parameters', 14, 'ParameterEntry', { repeated: true }], ['backend', 17, 'string'],
+      ['name', 1, 'string'],
+      ['platform', 2, 'string'],
+      ['max_batch_size', 4, 'int32'],
+      ['input', 5, 'ModelInput', { repeated: true }],
+      ['output', 6, 'ModelOutput', { repeated: true }],
+      ['instance_group', 7, 'ModelInstanceGroup', { repeated: true }],
+      ['dynamic_batching', 11, 'ModelDynamicBatching'],
+      ['parameters', 14, 'ParameterEntry', { repeated: true }],
+      ['backend', 17, 'string'],
     ],
-    ModelInput: [['name', 1, 'string'], ['data_type', 2, 'DataType'], ['format', 3, 'Format'], ['dims', 4, 'int64', { repeated: true }]],
-    ModelOutput: [['name', 1, 'string'], ['data_type', 2, 'DataType'], ['dims', 3, 'int64', { repeated: true }], ['label_filename', 4, 'string']],
-    ModelInstanceGroup: [['name', 1, 'string'], ['count', 2, 'int32'], ['gpus', 3, 'int32', { repeated: true }], ['kind', 4, 'Kind']],
+    ModelInput: [
+      ['name', 1, 'string'],
+      ['data_type', 2, 'DataType'],
+      ['format', 3, 'Format'],
+      ['dims', 4, 'int64', { repeated: true }],
+    ],
+    ModelOutput: [
+      ['name', 1, 'string'],
+      ['data_type', 2, 'DataType'],
+      ['dims', 3, 'int64', { repeated: true }],
+      ['label_filename', 4, 'string'],
+    ],
+    ModelInstanceGroup: [
+      ['name', 1, 'string'],
+      ['count', 2, 'int32'],
+      ['gpus', 3, 'int32', { repeated: true }],
+      ['kind', 4, 'Kind'],
+    ],
     ModelDynamicBatching: [
-      ['preferred_batch_size', 1, 'int32', { repeated: true }], ['max_queue_delay_microseconds', 2, 'uint64'],
+      ['preferred_batch_size', 1, 'int32', { repeated: true }],
+      ['max_queue_delay_microseconds', 2, 'uint64'],
       ['default_queue_policy', 6, 'ModelQueuePolicy'],
     ],
-    ModelQueuePolicy: [['default_timeout_microseconds', 2, 'uint64'], ['allow_timeout_override', 3, 'bool'], ['max_queue_size', 4, 'uint32']],
-    ParameterEntry: [['key', 1, 'string'], ['value', 2, 'ModelParameter']],
+    ModelQueuePolicy: [
+      ['default_timeout_microseconds', 2, 'uint64'],
+      ['allow_timeout_override', 3, 'bool'],
+      ['max_queue_size', 4, 'uint32'],
+    ],
+    ParameterEntry: [
+      ['key', 1, 'string'],
+      ['value', 2, 'ModelParameter'],
+    ],
     ModelParameter: [['string_value', 1, 'string']],
   },
 };
@@ -45,11 +86,20 @@ const SCHEMA = new Schema(SOURCE);
 
 /** Our own `parameters` keys (Triton leaves their meaning to the backend). */
 export const MODEL_PARAMETERS = [
-  'prototxt', 'caffemodel', 'precision', 'calibration_cache', 'backend', 'seed',
-  'input_format', 'mean', 'scale', 'image_size', 'network_order',
+  'prototxt',
+  'caffemodel',
+  'precision',
+  'calibration_cache',
+  'backend',
+  'seed',
+  'input_format',
+  'mean',
+  'scale',
+  'image_size',
+  'network_order',
 ] as const;
 /** One of MODEL_PARAMETERS. */
-export type ModelParameterKey = typeof MODEL_PARAMETERS[number];
+export type ModelParameterKey = (typeof MODEL_PARAMETERS)[number];
 
 /** KServe's data type names, for the Triton types an engine can take or give. */
 export type WireDType = 'FP32' | 'FP16' | 'UINT8';
@@ -130,14 +180,18 @@ function checkConfig(m: Message, file: string, folderName: string): ModelConfig 
   }
   const backend = m.str('backend');
   if (backend !== '' && backend !== 'tensorrt' && backend !== 'tensorrt-node') {
-    throw configError(file, `backend '${backend}' is not served here (tensorrt or tensorrt-node; parameters { key: "backend" } picks cpu, cuda or tensorrt)`);
+    throw configError(
+      file,
+      `backend '${backend}' is not served here (tensorrt or tensorrt-node; parameters { key: "backend" } picks cpu, cuda or tensorrt)`,
+    );
   }
   const maxBatchSize = m.num('max_batch_size');
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) {
     throw configError(file, `max_batch_size must be at least 1 (Caffe networks batch in dimension 0), got ${maxBatchSize}`);
   }
   return {
-    name, maxBatchSize,
+    name,
+    maxBatchSize,
     inputs: m.msgs('input').map((t) => tensorConfig(t, file, 'input')),
     outputs: m.msgs('output').map((t) => tensorConfig(t, file, 'output')),
     instanceGroups: m.msgs('instance_group').map((g) => instanceGroup(g, file)),
@@ -157,11 +211,14 @@ function tensorConfig(t: Message, file: string, what: 'input' | 'output'): Tenso
   if (dims.some((d) => !Number.isInteger(d) || d < 1)) {
     throw configError(file, `${what} '${name}': dims must be positive (no variable dimensions), got [${dims.join(', ')}]`);
   }
-  const format = what === 'input' && t.has('format') ? t.str('format') as TensorConfig['format'] : undefined;
+  const format = what === 'input' && t.has('format') ? (t.str('format') as TensorConfig['format']) : undefined;
   const label = what === 'output' && t.has('label_filename') ? t.str('label_filename') : undefined;
   return {
-    name, ...(type !== undefined ? { dataType: WIRE_OF[type] } : {}), ...(format !== undefined ? { format } : {}),
-    ...(dims.length > 0 ? { dims } : {}), ...(label !== undefined ? { labelFilename: label } : {}),
+    name,
+    ...(type !== undefined ? { dataType: WIRE_OF[type] } : {}),
+    ...(format !== undefined ? { format } : {}),
+    ...(dims.length > 0 ? { dims } : {}),
+    ...(label !== undefined ? { labelFilename: label } : {}),
   };
 }
 
@@ -171,7 +228,8 @@ function instanceGroup(g: Message, file: string): InstanceGroupConfig {
   const kind = g.str('kind');
   if (kind === 'KIND_MODEL') throw configError(file, 'instance_group kind KIND_MODEL is not supported (KIND_AUTO, KIND_GPU, KIND_CPU)');
   const gpus = g.nums('gpus');
-  if (gpus.some((d) => !Number.isInteger(d) || d < 0)) throw configError(file, `instance_group gpus must be GPU indices, got [${gpus.join(', ')}]`);
+  if (gpus.some((d) => !Number.isInteger(d) || d < 0))
+    throw configError(file, `instance_group gpus must be GPU indices, got [${gpus.join(', ')}]`);
   return { count, kind: kind as InstanceGroupConfig['kind'], gpus };
 }
 

@@ -33,13 +33,15 @@ function configError(model: string, message: string): TensorRTNodeError {
 
 function precisionOf(config: ModelConfig): Precision {
   const p = config.parameters.precision ?? 'fp32';
-  if (!['fp32', 'tf32', 'fp16', 'int8'].includes(p)) throw configError(config.name, `parameter precision is fp32, tf32, fp16 or int8, got '${p}'`);
+  if (!['fp32', 'tf32', 'fp16', 'int8'].includes(p))
+    throw configError(config.name, `parameter precision is fp32, tf32, fp16 or int8, got '${p}'`);
   return p as Precision;
 }
 
 function backendOf(config: ModelConfig, fallback: BackendChoice): BackendChoice {
   const b = config.parameters.backend ?? fallback;
-  if (!['auto', 'cpu', 'cuda', 'tensorrt'].includes(b)) throw configError(config.name, `parameter backend is auto, cpu, cuda or tensorrt, got '${b}'`);
+  if (!['auto', 'cpu', 'cuda', 'tensorrt'].includes(b))
+    throw configError(config.name, `parameter backend is auto, cpu, cuda or tensorrt, got '${b}'`);
   return b as BackendChoice;
 }
 
@@ -53,12 +55,14 @@ function numbers(config: ModelConfig, key: 'mean' | 'scale', raw: string): numbe
 function inputOptions(config: ModelConfig, dir: string): InputOptions | undefined {
   const p = config.parameters;
   const format = p.input_format ?? 'float32';
-  if (!INPUT_FORMATS.includes(format as InputFormat)) throw configError(config.name, `parameter input_format is one of ${INPUT_FORMATS.join(', ')}, got '${format}'`);
+  if (!INPUT_FORMATS.includes(format as InputFormat))
+    throw configError(config.name, `parameter input_format is one of ${INPUT_FORMATS.join(', ')}, got '${format}'`);
   if (format === 'float32') return undefined;
   const size = p.image_size === undefined ? undefined : /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(p.image_size);
   if (size === null) throw configError(config.name, `parameter image_size is <height>x<width>, got '${p.image_size}'`);
   const order = p.network_order;
-  if (order !== undefined && order !== 'bgr' && order !== 'rgb') throw configError(config.name, `parameter network_order is bgr or rgb, got '${order}'`);
+  if (order !== undefined && order !== 'bgr' && order !== 'rgb')
+    throw configError(config.name, `parameter network_order is bgr or rgb, got '${order}'`);
   const mean = p.mean;
   return {
     format: format as InputFormat,
@@ -99,13 +103,23 @@ async function firstEngine(source: ModelSource, options: EngineOptions, device: 
     return engine;
   }
   const seed = config.parameters.seed !== undefined ? Number(config.parameters.seed) : 1;
-  if (!Number.isInteger(seed) || seed < 0) throw configError(config.name, `parameter seed is a non-negative integer, got '${config.parameters.seed}'`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw configError(config.name, `parameter seed is a non-negative integer, got '${config.parameters.seed}'`);
   const net = await Network.fromCaffe(files.prototxt, { seed, ...(files.caffemodel !== undefined ? { weights: files.caffemodel } : {}) });
-  const builder = new Builder({ backend, device, logger: (s, m) => { if (s === 'warning') options.log(`model '${config.name}': ${m}`); } });
+  const builder = new Builder({
+    backend,
+    device,
+    logger: (s, m) => {
+      if (s === 'warning') options.log(`model '${config.name}': ${m}`);
+    },
+  });
   const input = inputOptions(config, source.dir);
   const build: BuildConfig = {
-    precision: precisionOf(config), maxBatchSize: config.maxBatchSize,
-    ...(config.parameters.calibration_cache !== undefined ? { calibrationCache: path.resolve(source.dir, config.parameters.calibration_cache) } : {}),
+    precision: precisionOf(config),
+    maxBatchSize: config.maxBatchSize,
+    ...(config.parameters.calibration_cache !== undefined
+      ? { calibrationCache: path.resolve(source.dir, config.parameters.calibration_cache) }
+      : {}),
     ...(input !== undefined ? { input } : {}),
   };
   return builder.build(net, build);
@@ -114,8 +128,14 @@ async function firstEngine(source: ModelSource, options: EngineOptions, device: 
 /** The config's declared tensors must be the engine's: names, data types, dims, formats. */
 function checkTensors(config: ModelConfig, engine: Engine): void {
   if (config.inputs.length > 0) {
-    const names = config.inputs.map((t) => t.name).sort().join(', ');
-    const want = engine.inputs.map((t) => t.name).sort().join(', ');
+    const names = config.inputs
+      .map((t) => t.name)
+      .sort()
+      .join(', ');
+    const want = engine.inputs
+      .map((t) => t.name)
+      .sort()
+      .join(', ');
     if (names !== want) throw configError(config.name, `config inputs (${names}) are not the engine's (${want})`);
   }
   for (const c of config.inputs) checkTensor(config.name, c, engine.inputs, 'input');
@@ -124,14 +144,19 @@ function checkTensors(config: ModelConfig, engine: Engine): void {
 
 function checkTensor(model: string, c: TensorConfig, tensors: readonly TensorDesc[], what: string): void {
   const t = tensors.find((x) => x.name === c.name);
-  if (t === undefined) throw configError(model, `${what} '${c.name}' is not one of the engine's (${tensors.map((x) => x.name).join(', ')})`);
+  if (t === undefined)
+    throw configError(model, `${what} '${c.name}' is not one of the engine's (${tensors.map((x) => x.name).join(', ')})`);
   const wire = WIRE_OF_DTYPE[t.dtype];
-  if (c.dataType !== undefined && c.dataType !== wire) throw configError(model, `${what} '${c.name}' is ${wire} in the engine, the config says ${c.dataType}`);
+  if (c.dataType !== undefined && c.dataType !== wire)
+    throw configError(model, `${what} '${c.name}' is ${wire} in the engine, the config says ${c.dataType}`);
   if (c.dims !== undefined && c.dims.join(',') !== t.dims.join(',')) {
     throw configError(model, `${what} '${c.name}' has dims [${t.dims.join(', ')}] in the engine, the config says [${c.dims.join(', ')}]`);
   }
   const nhwc = t.dtype === 'uint8';
   if ((c.format === 'FORMAT_NHWC' && !nhwc) || (c.format === 'FORMAT_NCHW' && nhwc)) {
-    throw configError(model, `input '${c.name}' is ${nhwc ? 'FORMAT_NHWC (uint8 images)' : 'FORMAT_NCHW'} in the engine, the config says ${c.format}`);
+    throw configError(
+      model,
+      `input '${c.name}' is ${nhwc ? 'FORMAT_NHWC (uint8 images)' : 'FORMAT_NCHW'} in the engine, the config says ${c.format}`,
+    );
   }
 }

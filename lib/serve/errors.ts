@@ -5,11 +5,23 @@
 import { TensorRTNodeError, type ErrorCode } from '../errors';
 
 /** gRPC status codes used here (grpc/status.proto's numbers). */
-export const GRPC_STATUS = { OK: 0, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+export const GRPC_STATUS = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
 
 /** A request the server refuses or cannot answer, with its HTTP status. */
 export class ServeError extends TensorRTNodeError {
-  constructor(readonly status: number, code: ErrorCode, message: string) {
+  constructor(
+    readonly status: number,
+    code: ErrorCode,
+    message: string,
+  ) {
     super(code, message);
   }
 }
@@ -38,7 +50,7 @@ export function unavailable(message: string, code: ErrorCode = 'E_INVALID_ARGUME
 export function statusOf(err: unknown): number {
   if (err instanceof ServeError) return err.status;
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 600) return status;  // fastify's own (413 ...)
+  if (typeof status === 'number' && status >= 400 && status < 600) return status; // fastify's own (413 ...)
   if (err instanceof TensorRTNodeError && err.code === 'E_BUSY') return 429;
   return err instanceof TensorRTNodeError && err.code === 'E_INVALID_ARGUMENT' ? 400 : 500;
 }

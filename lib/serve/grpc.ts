@@ -20,13 +20,38 @@ export const PROTO_FILE = path.resolve(__dirname, '../../../lib/serve/grpc_servi
 export const PROTO_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
 
 /** An InferParameter as proto-loader gives it. */
-interface Param { bool_param?: boolean; int64_param?: number; string_param?: string; double_param?: number; uint64_param?: number; parameter_choice?: string }
-interface Contents { fp32_contents?: number[]; uint_contents?: number[]; int_contents?: number[] }
-interface InputMsg { name: string; datatype: string; shape: number[]; parameters?: Record<string, Param>; contents?: Contents }
-interface OutputMsg { name: string; parameters?: Record<string, Param> }
+interface Param {
+  bool_param?: boolean;
+  int64_param?: number;
+  string_param?: string;
+  double_param?: number;
+  uint64_param?: number;
+  parameter_choice?: string;
+}
+interface Contents {
+  fp32_contents?: number[];
+  uint_contents?: number[];
+  int_contents?: number[];
+}
+interface InputMsg {
+  name: string;
+  datatype: string;
+  shape: number[];
+  parameters?: Record<string, Param>;
+  contents?: Contents;
+}
+interface OutputMsg {
+  name: string;
+  parameters?: Record<string, Param>;
+}
 interface InferMsg {
-  model_name: string; model_version: string; id: string; parameters?: Record<string, Param>;
-  inputs: InputMsg[]; outputs: OutputMsg[]; raw_input_contents: Buffer[];
+  model_name: string;
+  model_version: string;
+  id: string;
+  parameters?: Record<string, Param>;
+  inputs: InputMsg[];
+  outputs: OutputMsg[];
+  raw_input_contents: Buffer[];
 }
 
 /** What the service needs from the server. */
@@ -53,7 +78,8 @@ function inputTensor(t: InputMsg, raw: Buffer | undefined, meta: TensorMetadata 
   if (meta === undefined) throw badRequest(`unexpected input '${t.name}'`);
   if (t.datatype !== meta.datatype) throw badRequest(`input '${t.name}': datatype ${t.datatype}, the model takes ${meta.datatype}`);
   const count = t.shape.reduce((a, b) => a * b, 1);
-  if (t.shape.some((d) => !Number.isInteger(d) || d < 0) || count > (1 << 30)) throw badRequest(`input '${t.name}': bad shape [${t.shape.join(', ')}]`);
+  if (t.shape.some((d) => !Number.isInteger(d) || d < 0) || count > 1 << 30)
+    throw badRequest(`input '${t.name}': bad shape [${t.shape.join(', ')}]`);
   const dtype = meta.datatype as WireDType;
   if (raw !== undefined) return { name: t.name, datatype: dtype, shape: t.shape, data: fromBytes(raw, dtype, count, t.name) };
   const c = t.contents ?? {};
@@ -67,10 +93,17 @@ function readRequest(m: InferMsg, expected: readonly TensorMetadata[]): InferReq
   if (m.raw_input_contents.length > 0 && m.raw_input_contents.length !== m.inputs.length) {
     throw badRequest(`raw_input_contents has ${m.raw_input_contents.length} entries for ${m.inputs.length} inputs`);
   }
-  const inputs = m.inputs.map((t, i) => inputTensor(t, m.raw_input_contents[i], expected.find((e) => e.name === t.name)));
+  const inputs = m.inputs.map((t, i) =>
+    inputTensor(
+      t,
+      m.raw_input_contents[i],
+      expected.find((e) => e.name === t.name),
+    ),
+  );
   const outputs: RequestedOutput[] = m.outputs.map((o) => {
     const k = paramValue(o.parameters?.classification) ?? 0;
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 0) throw badRequest(`output '${o.name}': classification must be a non-negative integer`);
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 0)
+      throw badRequest(`output '${o.name}': classification must be a non-negative integer`);
     return { name: o.name, binary: true, classification: k };
   });
   const timeout = paramValue(m.parameters?.timeout) ?? 0;
@@ -83,9 +116,12 @@ type Handler = (call: grpc.ServerUnaryCall<unknown, unknown>) => Promise<unknown
 /** A unary handler answering errors with the gRPC status of their HTTP status. */
 function unary(handler: Handler): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    handler(call).then((r) => callback(null, r), (err: unknown) => {
-      callback({ code: grpcStatusOf(statusOf(err)), details: (err as Error).message ?? String(err) } as grpc.ServiceError, null);
-    });
+    handler(call).then(
+      (r) => callback(null, r),
+      (err: unknown) => {
+        callback({ code: grpcStatusOf(statusOf(err)), details: (err as Error).message ?? String(err) } as grpc.ServiceError, null);
+      },
+    );
   };
 }
 
@@ -109,7 +145,9 @@ function handlers(o: GrpcOptions): grpc.UntypedServiceImplementation {
       const model = o.registry.get(m.model_name, m.model_version);
       const response = await model.infer(readRequest(m, model.metadata().inputs));
       return {
-        model_name: response.modelName, model_version: response.modelVersion, id: response.id ?? '',
+        model_name: response.modelName,
+        model_version: response.modelVersion,
+        id: response.id ?? '',
         outputs: response.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
         raw_output_contents: response.outputs.map((t) => toBytes(t)),
       };
@@ -121,10 +159,15 @@ function handlers(o: GrpcOptions): grpc.UntypedServiceImplementation {
 export async function startGrpc(o: GrpcOptions): Promise<{ port: number; close(): Promise<void> }> {
   const pkg = loadService().inference as grpc.GrpcObject;
   const service = (pkg.GRPCInferenceService as grpc.ServiceClientConstructor).service;
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 256 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+    'grpc.max_send_message_length': 256 * 1024 * 1024,
+  });
   server.addService(service, handlers(o));
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
   });
   const close = () => new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
   return { port, close };

@@ -29,7 +29,10 @@ type ModelParams = { model: string; version?: string };
 /** Answers an error as `{"error": "..."}` with its status. */
 export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const status = statusOf(err);
-  return reply.code(status).type('application/json').send({ error: (err as Error).message ?? String(err) });
+  return reply
+    .code(status)
+    .type('application/json')
+    .send({ error: (err as Error).message ?? String(err) });
 }
 
 /** Registers the v2 routes on `app` (a fastify plugin: `app.register(v2Routes, ctx)`). */
@@ -49,16 +52,19 @@ function healthRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/v2/health/live', async (_req, reply) => reply.code(200).send());
   app.get('/v2/health/ready', async (_req, reply) => {
     const ready = !ctx.stopping() && ctx.registry.allReady();
-    return ready ? reply.code(200).send() : reply.code(503).send({ error: ctx.stopping() ? 'the server is shutting down' : 'models are not ready' });
+    return ready
+      ? reply.code(200).send()
+      : reply.code(503).send({ error: ctx.stopping() ? 'the server is shutting down' : 'models are not ready' });
   });
 }
 
 function modelRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => ctx.registry.get(req.params.model, req.params.version).metadata();
+  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) =>
+    ctx.registry.get(req.params.model, req.params.version).metadata();
   app.get('/v2/models/:model', metadata);
   app.get('/v2/models/:model/versions/:version', metadata);
   const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    ctx.registry.get(req.params.model, req.params.version);  // 404 / 503 with the reason
+    ctx.registry.get(req.params.model, req.params.version); // 404 / 503 with the reason
     return reply.code(200).send();
   };
   app.get('/v2/models/:model/ready', ready);

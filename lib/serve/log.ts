@@ -6,7 +6,7 @@
 /** Log levels, least to most severe. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 /** One of LOG_LEVELS. */
-export type LogLevel = typeof LOG_LEVELS[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Extra fields of a log line. */
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -23,9 +23,11 @@ export interface Logger {
 /** A logger writing lines at or above `level` to `sink`. */
 export function createLogger(level: LogLevel = 'info', sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Logger {
   const min = LOG_LEVELS.indexOf(level);
-  const at = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields: LogFields = {}) => {
-    if (LOG_LEVELS.indexOf(lvl) < min) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
-  };
+  const at =
+    (lvl: Exclude<LogLevel, 'silent'>) =>
+    (msg: string, fields: LogFields = {}) => {
+      if (LOG_LEVELS.indexOf(lvl) < min) return;
+      sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
+    };
   return { level, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -21,34 +21,56 @@ export class ServeMetrics {
   private readonly requestUs = this.counter('nv_inference_request_duration_us', 'Cumulative inference request duration in microseconds');
   private readonly queueUs = this.counter('nv_inference_queue_duration_us', 'Cumulative inference queuing duration in microseconds');
   private readonly inputUs = this.counter('nv_inference_compute_input_duration_us', 'Cumulative compute input duration in microseconds');
-  private readonly inferUs = this.counter('nv_inference_compute_infer_duration_us', 'Cumulative compute inference duration in microseconds');
+  private readonly inferUs = this.counter(
+    'nv_inference_compute_infer_duration_us',
+    'Cumulative compute inference duration in microseconds',
+  );
   private readonly outputUs = this.counter('nv_inference_compute_output_duration_us', 'Cumulative compute output duration in microseconds');
-  private readonly requestSummary = this.summary('nv_inference_request_summary_us', 'Summary of inference request duration in microseconds');
+  private readonly requestSummary = this.summary(
+    'nv_inference_request_summary_us',
+    'Summary of inference request duration in microseconds',
+  );
   private readonly queueSummary = this.summary('nv_inference_queue_summary_us', 'Summary of inference queuing duration in microseconds');
-  private readonly inferSummary = this.summary('nv_inference_compute_infer_summary_us', 'Summary of compute inference duration in microseconds');
+  private readonly inferSummary = this.summary(
+    'nv_inference_compute_infer_summary_us',
+    'Summary of compute inference duration in microseconds',
+  );
 
   constructor() {
     this.gpuGauges();
   }
 
-  private counter(name: string, help: string): Counter<typeof LABELS[number]> {
+  private counter(name: string, help: string): Counter<(typeof LABELS)[number]> {
     return new Counter({ name, help, labelNames: LABELS, registers: [this.registry] });
   }
 
-  private summary(name: string, help: string): Summary<typeof LABELS[number]> {
-    return new Summary({ name, help, labelNames: LABELS, percentiles: QUANTILES, maxAgeSeconds: 60, ageBuckets: 5, registers: [this.registry] });
+  private summary(name: string, help: string): Summary<(typeof LABELS)[number]> {
+    return new Summary({
+      name,
+      help,
+      labelNames: LABELS,
+      percentiles: QUANTILES,
+      maxAgeSeconds: 60,
+      ageBuckets: 5,
+      registers: [this.registry],
+    });
   }
 
   /** Total memory of each GPU devices() lists (used memory and utilisation are not reported by the addon). */
   private gpuGauges(): void {
-    let list: ReturnType<typeof devices>['devices'] = [];
+    let list: ReturnType<typeof devices>['devices'];
     try {
       list = devices().devices;
     } catch {
       list = [];
     }
     if (list.length === 0) return;
-    const total = new Gauge({ name: 'nv_gpu_memory_total_bytes', help: 'GPU total memory, in bytes', labelNames: ['gpu_uuid'], registers: [this.registry] });
+    const total = new Gauge({
+      name: 'nv_gpu_memory_total_bytes',
+      help: 'GPU total memory, in bytes',
+      labelNames: ['gpu_uuid'],
+      registers: [this.registry],
+    });
     for (const d of list) total.set({ gpu_uuid: d.uuid }, d.totalMemory);
   }
 

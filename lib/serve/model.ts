@@ -48,8 +48,12 @@ export class ServedModel {
   private readonly outputs: readonly TensorDesc[];
 
   /** @param engines one per device, from loadEngines; `devices` the device of each */
-  constructor(readonly source: ModelSource, private readonly engines: readonly Engine[], devices: readonly number[],
-              private readonly runtime: ModelRuntime) {
+  constructor(
+    readonly source: ModelSource,
+    private readonly engines: readonly Engine[],
+    devices: readonly number[],
+    private readonly runtime: ModelRuntime,
+  ) {
     this.name = source.name;
     this.version = source.version;
     const first = engines[0];
@@ -82,8 +86,11 @@ export class ServedModel {
   /** KServe model metadata. */
   metadata(): ModelMetadata {
     return {
-      name: this.name, versions: [this.version], platform: 'tensorrt_plan',
-      inputs: this.engine.inputs.map(metaOf), outputs: this.outputs.map(metaOf),
+      name: this.name,
+      versions: [this.version],
+      platform: 'tensorrt_plan',
+      inputs: this.engine.inputs.map(metaOf),
+      outputs: this.outputs.map(metaOf),
     };
   }
 
@@ -94,7 +101,9 @@ export class ServedModel {
       const { batch, inputs } = this.checkInputs(request);
       const wanted = this.wantedOutputs(request);
       const result = await this.batcher.submit(batch, inputs, request.timeoutUs);
-      const outputs = wanted.map((w) => this.responseTensor(w, result.outputs[this.engine.outputs.findIndex((t) => t.name === w.desc.name)], batch));
+      const outputs = wanted.map((w) =>
+        this.responseTensor(w, result.outputs[this.engine.outputs.findIndex((t) => t.name === w.desc.name)], batch),
+      );
       this.runtime.metrics.succeeded(this.name, this.version, (performance.now() - start) * 1000, result.timing);
       return { modelName: this.name, modelVersion: this.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs };
     } catch (err) {
@@ -120,7 +129,8 @@ export class ServedModel {
       const n = t.shape[0];
       const shapeOk = t.shape.length === e.dims.length + 1 && e.dims.every((d, i) => t.shape[i + 1] === d) && Number.isInteger(n) && n >= 1;
       if (!shapeOk) throw badRequest(`input '${e.name}': shape [${t.shape.join(', ')}], the model takes [N, ${e.dims.join(', ')}]`);
-      if (n > this.source.config.maxBatchSize) throw badRequest(`input '${e.name}': batch ${n} is over the model's max_batch_size ${this.source.config.maxBatchSize}`);
+      if (n > this.source.config.maxBatchSize)
+        throw badRequest(`input '${e.name}': batch ${n} is over the model's max_batch_size ${this.source.config.maxBatchSize}`);
       if (batch !== -1 && n !== batch) throw badRequest(`inputs disagree on the batch (${batch} and ${n})`);
       batch = n;
       return t.data;
@@ -134,7 +144,8 @@ export class ServedModel {
     }
     return request.outputs.map((o) => {
       const desc = this.outputs.find((t) => t.name === o.name);
-      if (desc === undefined) throw badRequest(`unknown output '${o.name}' for model '${this.name}' (outputs: ${this.outputs.map((t) => t.name).join(', ')})`);
+      if (desc === undefined)
+        throw badRequest(`unknown output '${o.name}' for model '${this.name}' (outputs: ${this.outputs.map((t) => t.name).join(', ')})`);
       if (o.classification > 0 && desc.dtype === 'float16') throw badRequest(`output '${o.name}': classification needs an FP32 output`);
       return { desc, binary: o.binary, classification: o.classification };
     });
@@ -142,10 +153,25 @@ export class ServedModel {
 
   private responseTensor(w: { desc: TensorDesc; binary: boolean; classification: number }, data: HostArray, batch: number): ResponseTensor {
     if (w.classification > 0) {
-      const k = Math.min(w.classification, w.desc.dims.reduce((a, b) => a * b, 1));
-      return { name: w.desc.name, datatype: 'BYTES', shape: [batch, k], data: classify(data as Float32Array, batch, k, this.source.labels), binary: w.binary };
+      const k = Math.min(
+        w.classification,
+        w.desc.dims.reduce((a, b) => a * b, 1),
+      );
+      return {
+        name: w.desc.name,
+        datatype: 'BYTES',
+        shape: [batch, k],
+        data: classify(data as Float32Array, batch, k, this.source.labels),
+        binary: w.binary,
+      };
     }
-    return { name: w.desc.name, datatype: WIRE_OF_DTYPE[w.desc.dtype], shape: [batch, ...w.desc.dims], data: data as Float32Array, binary: w.binary };
+    return {
+      name: w.desc.name,
+      datatype: WIRE_OF_DTYPE[w.desc.dtype],
+      shape: [batch, ...w.desc.dims],
+      data: data as Float32Array,
+      binary: w.binary,
+    };
   }
 
   /** Stops taking requests, lets queued and running ones finish, then frees contexts and engines. */
@@ -158,7 +184,8 @@ export class ServedModel {
 
 /** Instances per instance_group: `count` on each of the group's GPUs (cpu: `count` in all). */
 function instancesOf(source: ModelSource, engines: readonly Engine[], devices: readonly number[]): Instance[] {
-  const groups = source.config.instanceGroups.length > 0 ? source.config.instanceGroups : [{ count: 1, kind: 'KIND_AUTO' as const, gpus: [] }];
+  const groups =
+    source.config.instanceGroups.length > 0 ? source.config.instanceGroups : [{ count: 1, kind: 'KIND_AUTO' as const, gpus: [] }];
   const out: Instance[] = [];
   for (const g of groups) {
     const on = engines[0].backend === 'cpu' || g.kind === 'KIND_CPU' ? [devices[0]] : g.gpus.length > 0 ? g.gpus : devices;

@@ -43,7 +43,8 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 /** Parses `start:end:step` (`xN` multiplies) or a single number into the levels, at most 64 of them. */
 export function parseConcurrency(spec: string): number[] {
   const m = /^(\d+)(?::(\d+)(?::(x?)(\d+))?)?$/.exec(spec.trim());
-  if (m === null) throw new RangeError(`Expected start[:end[:step]] (step xN multiplies) for concurrency but received ${JSON.stringify(spec)}`);
+  if (m === null)
+    throw new RangeError(`Expected start[:end[:step]] (step xN multiplies) for concurrency but received ${JSON.stringify(spec)}`);
   const start = Number(m[1]);
   const end = m[2] !== undefined ? Number(m[2]) : start;
   const times = m[3] === 'x';
@@ -66,21 +67,41 @@ export function checkLoopback(url: string): URL {
     throw new TypeError(`Expected an http:// URL for url but received ${JSON.stringify(url)}`);
   }
   if (u.protocol !== 'http:') throw new TypeError(`Expected an http:// URL for url but received ${JSON.stringify(url)}`);
-  if (!LOOPBACK.has(u.hostname)) throw new RangeError(`perf measures loopback servers only (127.0.0.1, localhost, ::1), got host ${u.hostname}`);
+  if (!LOOPBACK.has(u.hostname))
+    throw new RangeError(`perf measures loopback servers only (127.0.0.1, localhost, ::1), got host ${u.hostname}`);
   return u;
 }
 
-interface Reply { status: number; body: Buffer }
+interface Reply {
+  status: number;
+  body: Buffer;
+}
 
-function send(agent: http.Agent, base: URL, method: string, path: string, body?: Buffer, headers: http.OutgoingHttpHeaders = {}): Promise<Reply> {
+function send(
+  agent: http.Agent,
+  base: URL,
+  method: string,
+  path: string,
+  body?: Buffer,
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ agent, host: base.hostname.replace(/^\[|\]$/g, ''), port: base.port || 80, method, path,
-      headers: { ...(body !== undefined ? { 'content-length': body.length } : {}), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        agent,
+        host: base.hostname.replace(/^\[|\]$/g, ''),
+        port: base.port || 80,
+        method,
+        path,
+        headers: { ...(body !== undefined ? { 'content-length': body.length } : {}), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -91,7 +112,10 @@ function randomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -110,7 +134,11 @@ function requestOf(meta: ModelMetadata, o: PerfOptions): { body: Buffer; headers
   const datas: Buffer[] = [];
   const inputs = meta.inputs.map((t, i) => {
     const shape = [o.batch, ...t.shape.slice(1)];
-    const values = tensorValues(t, shape.reduce((a, b) => a * b, 1), i + 1);
+    const values = tensorValues(
+      t,
+      shape.reduce((a, b) => a * b, 1),
+      i + 1,
+    );
     if (!o.binary) return { name: t.name, datatype: t.datatype, shape, data: Array.from(values) };
     datas.push(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
     return { name: t.name, datatype: t.datatype, shape, parameters: { binary_data_size: values.byteLength } };
@@ -118,7 +146,10 @@ function requestOf(meta: ModelMetadata, o: PerfOptions): { body: Buffer; headers
   const outputs = meta.outputs.map((t) => ({ name: t.name, parameters: { binary_data: o.binary } }));
   const head = Buffer.from(JSON.stringify({ inputs, outputs }));
   if (!o.binary) return { body: head, headers: { 'content-type': 'application/json' } };
-  return { body: Buffer.concat([head, ...datas]), headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': head.length } };
+  return {
+    body: Buffer.concat([head, ...datas]),
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': head.length },
+  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -127,7 +158,13 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** Measures one concurrency level. */
-async function level(base: URL, path: string, req: { body: Buffer; headers: http.OutgoingHttpHeaders }, c: number, o: PerfOptions): Promise<PerfLevel> {
+async function level(
+  base: URL,
+  path: string,
+  req: { body: Buffer; headers: http.OutgoingHttpHeaders },
+  c: number,
+  o: PerfOptions,
+): Promise<PerfLevel> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: c });
   const latencies: number[] = [];
   let errors = 0;
@@ -141,7 +178,10 @@ async function level(base: URL, path: string, req: { body: Buffer; headers: http
     while (performance.now() < end && sent < o.maxRequests) {
       sent++;
       const start = performance.now();
-      const r = await send(agent, base, 'POST', path, req.body, req.headers).catch((e: Error) => ({ status: 0, body: Buffer.from(e.message) }));
+      const r = await send(agent, base, 'POST', path, req.body, req.headers).catch((e: Error) => ({
+        status: 0,
+        body: Buffer.from(e.message),
+      }));
       const done = performance.now();
       if (start < measureFrom) continue;
       measuredEnd = Math.max(measuredEnd, done);
@@ -158,20 +198,33 @@ async function level(base: URL, path: string, req: { body: Buffer; headers: http
   const seconds = Math.max(1e-9, (measuredEnd - measureFrom) / 1000);
   const avg = latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length);
   return {
-    concurrency: c, requests: latencies.length, errors, throughput: (latencies.length * o.batch) / seconds,
-    latencyMs: { avg, p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99) },
+    concurrency: c,
+    requests: latencies.length,
+    errors,
+    throughput: (latencies.length * o.batch) / seconds,
+    latencyMs: {
+      avg,
+      p50: percentile(latencies, 0.5),
+      p90: percentile(latencies, 0.9),
+      p95: percentile(latencies, 0.95),
+      p99: percentile(latencies, 0.99),
+    },
     ...(firstError !== undefined ? { firstError } : {}),
   };
 }
 
 /** Runs every concurrency level in turn; `progress` sees each level's result as it finishes. */
-export async function runPerf(o: PerfOptions, progress: (l: PerfLevel) => void = () => undefined): Promise<{ model: ModelMetadata; levels: PerfLevel[] }> {
+export async function runPerf(
+  o: PerfOptions,
+  progress: (l: PerfLevel) => void = () => undefined,
+): Promise<{ model: ModelMetadata; levels: PerfLevel[] }> {
   const base = checkLoopback(o.url);
   const probe = new http.Agent({ keepAlive: false });
   const m = await send(probe, base, 'GET', `/v2/models/${encodeURIComponent(o.model)}`).catch((e: Error) => {
     throw new TensorRTNodeError('E_IO', `cannot reach ${o.url}: ${e.message}`);
   });
-  if (m.status !== 200) throw new TensorRTNodeError('E_INVALID_ARGUMENT', `model '${o.model}' at ${o.url}: ${m.status} ${m.body.toString('utf8', 0, 300)}`);
+  if (m.status !== 200)
+    throw new TensorRTNodeError('E_INVALID_ARGUMENT', `model '${o.model}' at ${o.url}: ${m.status} ${m.body.toString('utf8', 0, 300)}`);
   const meta = JSON.parse(m.body.toString('utf8')) as ModelMetadata;
   const req = requestOf(meta, o);
   const levels: PerfLevel[] = [];

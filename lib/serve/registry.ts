@@ -58,7 +58,12 @@ export class ModelRegistry {
     const names = new Set([...models.map((m) => m.name), ...this.entries.keys()]);
     return [...names].sort().map((name) => {
       const e = this.entries.get(name);
-      return { name, ...(e?.model !== undefined ? { version: e.model.version } : {}), state: e?.state ?? 'UNAVAILABLE', reason: e?.reason ?? 'unloaded' };
+      return {
+        name,
+        ...(e?.model !== undefined ? { version: e.model.version } : {}),
+        state: e?.state ?? 'UNAVAILABLE',
+        reason: e?.reason ?? 'unloaded',
+      };
     });
   }
 
@@ -71,7 +76,8 @@ export class ModelRegistry {
   get(name: string, version?: string): ServedModel {
     const e = this.entries.get(name);
     if (e === undefined) throw notFound(`unknown model '${name}'`);
-    if (e.state !== 'READY' || e.model === undefined) throw unavailable(`model '${name}' is not ready (${e.state}${e.reason ? `: ${e.reason}` : ''})`);
+    if (e.state !== 'READY' || e.model === undefined)
+      throw unavailable(`model '${name}' is not ready (${e.state}${e.reason ? `: ${e.reason}` : ''})`);
     if (version !== undefined && version !== '' && version !== e.model.version) {
       throw notFound(`model '${name}' has no version '${version}' (served: ${e.model.version})`);
     }
@@ -97,23 +103,33 @@ export class ModelRegistry {
   private async loadInto(name: string, entry: Entry, old: ServedModel | undefined): Promise<void> {
     const started = performance.now();
     const log = this.options.log;
-    const progress = setInterval(() => log.info(`model '${name}': building, ${((performance.now() - started) / 1000).toFixed(0)} s`, { model: name }),
-      this.options.progressSeconds * 1000);
+    const progress = setInterval(
+      () => log.info(`model '${name}': building, ${((performance.now() - started) / 1000).toFixed(0)} s`, { model: name }),
+      this.options.progressSeconds * 1000,
+    );
     try {
       const source = await readModel(this.options.repository, name);
-      log.info(`model '${name}': loading version ${source.version} from ${source.files.kind === 'plan' ? source.files.plan : source.files.prototxt}`, { model: name });
+      log.info(
+        `model '${name}': loading version ${source.version} from ${source.files.kind === 'plan' ? source.files.plan : source.files.prototxt}`,
+        { model: name },
+      );
       const devices = devicesOf(source, this.options.gpus);
       const engines = await loadEngines(source, { backend: this.options.backend, devices, log: (m) => log.warn(m, { model: name }) });
       entry.model = new ServedModel(source, engines, devices, this.options);
       entry.state = 'READY';
       const e = engines[0];
-      log.info(`model '${name}': ready in ${((performance.now() - started) / 1000).toFixed(2)} s (${e.backend}, ${e.precision}, ` +
-        `max batch ${e.maxBatchSize}, ${entry.model.instanceCount} instance${entry.model.instanceCount === 1 ? '' : 's'})`, { model: name });
+      log.info(
+        `model '${name}': ready in ${((performance.now() - started) / 1000).toFixed(2)} s (${e.backend}, ${e.precision}, ` +
+          `max batch ${e.maxBatchSize}, ${entry.model.instanceCount} instance${entry.model.instanceCount === 1 ? '' : 's'})`,
+        { model: name },
+      );
     } catch (err) {
       entry.state = 'UNAVAILABLE';
       entry.reason = (err as Error).message;
       log.error(`model '${name}': failed to load: ${entry.reason}`, { model: name, code: (err as TensorRTNodeError).code });
-      throw err instanceof TensorRTNodeError && !(err.code === 'E_IO' || err.code === 'E_PARSE' || err.code === 'E_INVALID_ARGUMENT') ? err : badRequest(entry.reason);
+      throw err instanceof TensorRTNodeError && !(err.code === 'E_IO' || err.code === 'E_PARSE' || err.code === 'E_INVALID_ARGUMENT')
+        ? err
+        : badRequest(entry.reason);
     } finally {
       clearInterval(progress);
       await old?.unload();

@@ -12,8 +12,7 @@ import { parseModelConfig, type ModelConfig } from './config';
 
 /** Where a model version's engine comes from. */
 export type EngineFiles =
-  | { readonly kind: 'plan'; readonly plan: string }
-  | { readonly kind: 'caffe'; readonly prototxt: string; readonly caffemodel?: string };
+  { readonly kind: 'plan'; readonly plan: string } | { readonly kind: 'caffe'; readonly prototxt: string; readonly caffemodel?: string };
 
 /** One model of the repository, resolved to the files of its newest version. */
 export interface ModelSource {
@@ -49,7 +48,10 @@ export async function listModels(repo: string): Promise<RepositoryEntry[]> {
 }
 
 async function exists(p: string): Promise<boolean> {
-  return fsp.stat(p).then(() => true, () => false);
+  return fsp.stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Reads and checks a model folder: its config, its newest version and the files of that version. */
@@ -92,13 +94,17 @@ async function engineFiles(dir: string, version: string | undefined, config: Mod
   const p = config.parameters;
   const resolve = (f: string) => path.resolve(dir, f);
   const caffemodel = p.caffemodel !== undefined ? resolve(p.caffemodel) : files.find((f) => f.endsWith('.caffemodel'));
-  if (p.prototxt !== undefined) return { kind: 'caffe', prototxt: resolve(p.prototxt), ...(caffemodel !== undefined ? { caffemodel } : {}) };
+  if (p.prototxt !== undefined)
+    return { kind: 'caffe', prototxt: resolve(p.prototxt), ...(caffemodel !== undefined ? { caffemodel } : {}) };
   const plan = files.find((f) => /\.(plan|engine)$/.test(f));
   if (plan !== undefined) return { kind: 'plan', plan };
   const prototxt = files.find((f) => f.endsWith('.prototxt'));
   if (prototxt !== undefined) return { kind: 'caffe', prototxt, ...(caffemodel !== undefined ? { caffemodel } : {}) };
-  throw new TensorRTNodeError('E_INVALID_ARGUMENT', `model '${config.name}': no engine: ${versionDir ?? `${dir} has no version folder`} ` +
-    'holds no .plan and no .prototxt, and parameters name no prototxt');
+  throw new TensorRTNodeError(
+    'E_INVALID_ARGUMENT',
+    `model '${config.name}': no engine: ${versionDir ?? `${dir} has no version folder`} ` +
+      'holds no .plan and no .prototxt, and parameters name no prototxt',
+  );
 }
 
 async function readLabels(dir: string, config: ModelConfig): Promise<string[] | undefined> {

@@ -69,8 +69,22 @@ function version(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
-const KEYS = ['repository', 'host', 'httpPort', 'grpcPort', 'metricsPort', 'modelControl', 'loadModels', 'backend', 'gpus',
-  'maxQueueSize', 'bodyLimit', 'logLevel', 'logger', 'progressSeconds'];
+const KEYS = [
+  'repository',
+  'host',
+  'httpPort',
+  'grpcPort',
+  'metricsPort',
+  'modelControl',
+  'loadModels',
+  'backend',
+  'gpus',
+  'maxQueueSize',
+  'bodyLimit',
+  'logLevel',
+  'logger',
+  'progressSeconds',
+];
 
 function checkPort(v: unknown, name: string, allowFalse: boolean): void {
   if (v === undefined || (allowFalse && v === false)) return;
@@ -87,7 +101,8 @@ function checkInt(v: unknown, name: string, min: number): void {
 
 /** sharp-style checks of every option, before anything starts. */
 function checkOptions(options: unknown): ServerOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw argumentError('an options object', 'options', options);
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw argumentError('an options object', 'options', options);
   const o = options as ServerOptions;
   for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw argumentError(`one of ${KEYS.join(', ')}`, `options.${k}`, k, 'range');
   if (typeof o.repository !== 'string' || o.repository === '') throw argumentError('a folder path', 'options.repository', o.repository);
@@ -110,7 +125,8 @@ function checkOptions(options: unknown): ServerOptions {
   checkInt(o.maxQueueSize, 'options.maxQueueSize', 1);
   checkInt(o.bodyLimit, 'options.bodyLimit', 1024);
   checkInt(o.progressSeconds, 'options.progressSeconds', 1);
-  if (o.logLevel !== undefined && !LOG_LEVELS.includes(o.logLevel)) throw argumentError(`one of ${LOG_LEVELS.join(', ')}`, 'options.logLevel', o.logLevel);
+  if (o.logLevel !== undefined && !LOG_LEVELS.includes(o.logLevel))
+    throw argumentError(`one of ${LOG_LEVELS.join(', ')}`, 'options.logLevel', o.logLevel);
   return o;
 }
 
@@ -120,13 +136,25 @@ export function createServer(options: ServerOptions): ServerHandle {
   const log = o.logger ?? createLogger(o.logLevel ?? 'info');
   const metrics = new ServeMetrics();
   const registry = new ModelRegistry({
-    repository: o.repository, backend: o.backend ?? 'auto', gpus: o.gpus ?? [], log, metrics,
-    maxQueueSize: o.maxQueueSize ?? 1024, progressSeconds: o.progressSeconds ?? 5,
+    repository: o.repository,
+    backend: o.backend ?? 'auto',
+    gpus: o.gpus ?? [],
+    log,
+    metrics,
+    maxQueueSize: o.maxQueueSize ?? 1024,
+    progressSeconds: o.progressSeconds ?? 5,
   });
   let stopping = false;
   const http = Fastify({ bodyLimit: o.bodyLimit ?? 64 * 1024 * 1024, logger: false, forceCloseConnections: 'idle' });
   const modelControl = o.modelControl ?? 'none';
-  void http.register(v2Routes, { registry, log, serverName: 'tensorrt-node', serverVersion: version(), modelControl, stopping: () => stopping });
+  void http.register(v2Routes, {
+    registry,
+    log,
+    serverName: 'tensorrt-node',
+    serverVersion: version(),
+    modelControl,
+    stopping: () => stopping,
+  });
   http.addHook('onResponse', async (req, reply) => {
     log.debug('request', { method: req.method, url: req.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(3)) });
   });

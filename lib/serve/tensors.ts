@@ -81,7 +81,8 @@ export function fromJsonData(data: unknown, dtype: WireDType, count: number, nam
   flatten(data, name, flat);
   if (flat.length !== count) throw badRequest(`input '${name}': data has ${flat.length} values, its shape needs ${count}`);
   if (dtype === 'UINT8') {
-    if (flat.some((v) => !Number.isInteger(v) || v < 0 || v > 255)) throw badRequest(`input '${name}': UINT8 data must be integers in [0, 255]`);
+    if (flat.some((v) => !Number.isInteger(v) || v < 0 || v > 255))
+      throw badRequest(`input '${name}': UINT8 data must be integers in [0, 255]`);
     return Uint8Array.from(flat);
   }
   const f32 = Float32Array.from(flat);
@@ -128,7 +129,9 @@ export function classify(values: Float32Array, batch: number, k: number, labels:
   const out: string[] = [];
   for (let b = 0; b < batch; b++) {
     const row = values.subarray(b * per, (b + 1) * per);
-    const order = Array.from(row.keys()).sort((x, y) => row[y] - row[x] || x - y).slice(0, Math.min(k, per));
+    const order = Array.from(row.keys())
+      .sort((x, y) => row[y] - row[x] || x - y)
+      .slice(0, Math.min(k, per));
     for (const i of order) out.push(labels?.[i] !== undefined ? `${row[i]}:${i}:${labels[i]}` : `${row[i]}:${i}`);
   }
   return out;

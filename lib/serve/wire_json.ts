@@ -6,7 +6,17 @@
 import type { WireDType } from './config';
 import { badRequest } from './errors';
 import type { TensorMetadata } from './model';
-import { bytesPerElement, fromBytes, fromJsonData, toBytes, toJsonData, type InferRequest, type InferResponse, type RequestTensor, type RequestedOutput } from './tensors';
+import {
+  bytesPerElement,
+  fromBytes,
+  fromJsonData,
+  toBytes,
+  toJsonData,
+  type InferRequest,
+  type InferResponse,
+  type RequestTensor,
+  type RequestedOutput,
+} from './tensors';
 
 /** The largest element count one tensor may declare (keeps a bogus shape from allocating). */
 const MAX_ELEMENTS = 1 << 30;
@@ -52,7 +62,8 @@ function readInputs(header: Json, binary: Buffer, expected: readonly TensorMetad
     const name = raw.name;
     const meta = expected.find((t) => t.name === name);
     if (meta === undefined) throw badRequest(`unexpected input '${name}' (the model's inputs: ${expected.map((t) => t.name).join(', ')})`);
-    if (raw.datatype !== meta.datatype) throw badRequest(`input '${name}': datatype ${String(raw.datatype)}, the model takes ${meta.datatype}`);
+    if (raw.datatype !== meta.datatype)
+      throw badRequest(`input '${name}': datatype ${String(raw.datatype)}, the model takes ${meta.datatype}`);
     const shape = shapeOf(raw.shape, name);
     const count = shape.reduce((a, b) => a * b, 1);
     if (count > MAX_ELEMENTS) throw badRequest(`input '${name}': shape [${shape.join(', ')}] is too large`);
@@ -61,14 +72,19 @@ function readInputs(header: Json, binary: Buffer, expected: readonly TensorMetad
       if (raw.data === undefined) throw badRequest(`input '${name}' has neither "data" nor parameters.binary_data_size`);
       return { name, datatype: meta.datatype, shape, data: fromJsonData(raw.data, meta.datatype as WireDType, count, name) };
     }
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw badRequest(`input '${name}': binary_data_size must be a non-negative integer`);
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0)
+      throw badRequest(`input '${name}': binary_data_size must be a non-negative integer`);
     if (offset + size > binary.length) {
-      throw badRequest(`input '${name}': binary_data_size ${size} runs past the end of the body (${binary.length - offset} bytes left): truncated request?`);
+      throw badRequest(
+        `input '${name}': binary_data_size ${size} runs past the end of the body (${binary.length - offset} bytes left): truncated request?`,
+      );
     }
     const bytes = binary.subarray(offset, offset + size);
     offset += size;
     if (size !== count * bytesPerElement(meta.datatype)) {
-      throw badRequest(`input '${name}': binary_data_size ${size}, its shape [${shape.join(', ')}] of ${meta.datatype} needs ${count * bytesPerElement(meta.datatype)} bytes`);
+      throw badRequest(
+        `input '${name}': binary_data_size ${size}, its shape [${shape.join(', ')}] of ${meta.datatype} needs ${count * bytesPerElement(meta.datatype)} bytes`,
+      );
     }
     return { name, datatype: meta.datatype, shape, data: fromBytes(bytes, meta.datatype as WireDType, count, name) };
   });
@@ -85,7 +101,8 @@ function readOutputs(header: Json, binaryDefault: boolean): RequestedOutput[] | 
     const binary = p.binary_data === undefined ? binaryDefault : p.binary_data;
     if (typeof binary !== 'boolean') throw badRequest(`output '${raw.name}': binary_data must be true or false`);
     const k = p.classification ?? 0;
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 0) throw badRequest(`output '${raw.name}': classification must be a non-negative integer`);
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 0)
+      throw badRequest(`output '${raw.name}': classification must be a non-negative integer`);
     return { name: raw.name, binary, classification: k };
   });
 }
@@ -102,7 +119,8 @@ export function readRestRequest(body: Buffer, headerLength: string | undefined, 
     ...(header.id !== undefined ? { id: header.id as string } : {}),
     inputs: readInputs(header, binary, expected),
     outputs: readOutputs(header, binaryOutputs),
-    binaryOutputs, timeoutUs: timeout,
+    binaryOutputs,
+    timeoutUs: timeout,
   };
 }
 
@@ -116,7 +134,12 @@ export function writeRestResponse(r: InferResponse): { body: Buffer | string; he
     chunks.push(bytes);
     return { ...base, parameters: { binary_data_size: bytes.length } };
   });
-  const json = JSON.stringify({ model_name: r.modelName, model_version: r.modelVersion, ...(r.id !== undefined ? { id: r.id } : {}), outputs });
+  const json = JSON.stringify({
+    model_name: r.modelName,
+    model_version: r.modelVersion,
+    ...(r.id !== undefined ? { id: r.id } : {}),
+    outputs,
+  });
   if (chunks.length === 0) return { body: json };
   const head = Buffer.from(json, 'utf8');
   return { body: Buffer.concat([head, ...chunks]), headerLength: head.length };

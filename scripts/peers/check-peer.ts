@@ -64,7 +64,11 @@ export interface Comparison {
   readonly pass: boolean;
 }
 
-function compare(ours: Float32Array, peer: Float32Array, shape: readonly number[]): Omit<Comparison, 'model' | 'variant' | 'fold' | 'output' | 'pass'> {
+function compare(
+  ours: Float32Array,
+  peer: Float32Array,
+  shape: readonly number[],
+): Omit<Comparison, 'model' | 'variant' | 'fold' | 'output' | 'pass'> {
   if (ours.length !== peer.length) throw new Error(`sizes differ: ours ${ours.length}, peer ${peer.length}`);
   let maxAbs = 0;
   let maxRef = 0;
@@ -96,8 +100,12 @@ function compare(ours: Float32Array, peer: Float32Array, shape: readonly number[
     }
   }
   return {
-    shape, maxAbsError: maxAbs, maxRelError: maxAbs / Math.max(maxRef, 1e-30), relL2Error: Math.sqrt(num / Math.max(den, 1e-300)),
-    top1Agree: top1, images: shape[0],
+    shape,
+    maxAbsError: maxAbs,
+    maxRelError: maxAbs / Math.max(maxRef, 1e-30),
+    relL2Error: Math.sqrt(num / Math.max(den, 1e-300)),
+    top1Agree: top1,
+    images: shape[0],
   };
 }
 
@@ -122,9 +130,18 @@ function runPeer(python: string, args: string[]): void {
  * Runs one network text on our cpu backend and on the peer (plain and folded) with the same
  * seeded weights and inputs; files go to `opts.dir`.
  */
-export async function checkVariant(model: string, variant: 'whole' | 'logits', text: string, opts: {
-  python: string; batch: number; seed: number; device: string; dir: string;
-}): Promise<Comparison[]> {
+export async function checkVariant(
+  model: string,
+  variant: 'whole' | 'logits',
+  text: string,
+  opts: {
+    python: string;
+    batch: number;
+    seed: number;
+    device: string;
+    dir: string;
+  },
+): Promise<Comparison[]> {
   const tag = `${model}-${variant}`;
   const net = await Network.parse(text, { seed: opts.seed, batchSize: opts.batch, file: path.relative(ROOT, modelFile(model)) });
   const ir = await exportIR(net, { weightsFile: path.join(opts.dir, `${tag}.bin`), seed: opts.seed });
@@ -133,7 +150,10 @@ export async function checkVariant(model: string, variant: 'whole' | 'logits', t
   const inputs: Record<string, Float32Array> = {};
   const inputArgs: string[] = [];
   for (const [k, t] of net.inputs.entries()) {
-    inputs[t.name] = uniformData(t.shape.reduce((a, b) => a * b, 1), opts.seed * 1000 + k);
+    inputs[t.name] = uniformData(
+      t.shape.reduce((a, b) => a * b, 1),
+      opts.seed * 1000 + k,
+    );
     const file = path.join(opts.dir, `${tag}-input-${k}.npy`);
     await writeNpy(file, t.shape, inputs[t.name]);
     inputArgs.push('--input', `${t.name}=${file}`);
@@ -146,8 +166,17 @@ export async function checkVariant(model: string, variant: 'whole' | 'logits', t
   const rows: Comparison[] = [];
   for (const fold of [false, true]) {
     const outDir = path.join(opts.dir, `${tag}-peer${fold ? '-fold' : ''}`);
-    runPeer(opts.python, [irFile, '--weights', path.join(opts.dir, `${tag}.bin`), ...inputArgs, '--output', `${outDir}/`,
-      '--device', opts.device, ...(fold ? ['--fold'] : [])]);
+    runPeer(opts.python, [
+      irFile,
+      '--weights',
+      path.join(opts.dir, `${tag}.bin`),
+      ...inputArgs,
+      '--output',
+      `${outDir}/`,
+      '--device',
+      opts.device,
+      ...(fold ? ['--fold'] : []),
+    ]);
     for (const o of net.outputs) {
       const peer = await readNpy(path.join(outDir, `${o.name.replace(/[/\\]/g, '_')}.npy`));
       if (peer.shape.join(',') !== o.shape.join(',')) {
@@ -163,9 +192,11 @@ export async function checkVariant(model: string, variant: 'whole' | 'logits', t
 
 function fmtRow(c: Comparison): string {
   const top1 = c.top1Agree === null ? '-' : `${c.top1Agree}/${c.images}`;
-  return `${c.model.padEnd(14)} ${c.variant.padEnd(7)} ${(c.fold ? 'fold' : 'plain').padEnd(6)} ${c.output.slice(0, 16).padEnd(16)} ` +
+  return (
+    `${c.model.padEnd(14)} ${c.variant.padEnd(7)} ${(c.fold ? 'fold' : 'plain').padEnd(6)} ${c.output.slice(0, 16).padEnd(16)} ` +
     `${c.maxAbsError.toExponential(2).padStart(9)} ${c.maxRelError.toExponential(2).padStart(9)} ${c.relL2Error.toExponential(2).padStart(9)} ` +
-    `${top1.padStart(5)}  ${c.pass ? 'ok' : 'FAIL'}`;
+    `${top1.padStart(5)}  ${c.pass ? 'ok' : 'FAIL'}`
+  );
 }
 
 async function main(): Promise<number> {
@@ -190,10 +221,16 @@ async function main(): Promise<number> {
     return 1;
   }
   console.log(selftest.stdout.trim());
-  const version = spawnSync(python, ['-c', 'import torch, platform; print(torch.__version__, platform.python_version())'], { encoding: 'utf8' });
+  const version = spawnSync(python, ['-c', 'import torch, platform; print(torch.__version__, platform.python_version())'], {
+    encoding: 'utf8',
+  });
   const [torchVersion, pythonVersion] = version.stdout.trim().split(' ');
-  console.log(`peer: ${python} (Python ${pythonVersion}, torch ${torchVersion}, ${device}); ours: cpu backend fp32; batch ${batch}, seed ${seed}`);
-  console.log(`${'model'.padEnd(14)} ${'variant'.padEnd(7)} ${'peer'.padEnd(6)} ${'output'.padEnd(16)} ${'max abs'.padStart(9)} ${'max rel'.padStart(9)} ${'rel L2'.padStart(9)} ${'top-1'.padStart(5)}`);
+  console.log(
+    `peer: ${python} (Python ${pythonVersion}, torch ${torchVersion}, ${device}); ours: cpu backend fp32; batch ${batch}, seed ${seed}`,
+  );
+  console.log(
+    `${'model'.padEnd(14)} ${'variant'.padEnd(7)} ${'peer'.padEnd(6)} ${'output'.padEnd(16)} ${'max abs'.padStart(9)} ${'max rel'.padStart(9)} ${'rel L2'.padStart(9)} ${'top-1'.padStart(5)}`,
+  );
   const rows: Comparison[] = [];
   for (const model of models) {
     const text = await fs.promises.readFile(modelFile(model), 'utf8');
@@ -209,9 +246,11 @@ async function main(): Promise<number> {
     }
   }
   const failed = rows.filter((r) => !r.pass);
-  console.log(failed.length === 0
-    ? `all ${rows.length} comparisons within ${BOUND} (max |ours - peer| / max |ours|) with every top-1 equal`
-    : `${failed.length} of ${rows.length} comparisons FAILED`);
+  console.log(
+    failed.length === 0
+      ? `all ${rows.length} comparisons within ${BOUND} (max |ours - peer| / max |ours|) with every top-1 equal`
+      : `${failed.length} of ${rows.length} comparisons FAILED`,
+  );
   if (jsonOut !== '') {
     const record = {
       what: 'PyTorch peer (scripts/peers/torch_peer.py check) against our cpu backend, same weights and inputs',
@@ -219,7 +258,11 @@ async function main(): Promise<number> {
       commit: spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() || null,
       peer: { python: pythonVersion, torch: torchVersion, device },
       ours: 'cpu backend, fp32, optimize (BatchNorm / Scale folding, ReLU fusion)',
-      batch, seed, bound: BOUND, selftest: selftest.stdout.trim(), rows,
+      batch,
+      seed,
+      bound: BOUND,
+      selftest: selftest.stdout.trim(),
+      rows,
     };
     await fs.promises.mkdir(path.dirname(jsonOut), { recursive: true });
     await fs.promises.writeFile(jsonOut, `${JSON.stringify(record, null, 1)}\n`);
@@ -230,8 +273,13 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then((code) => { process.exitCode = code; }, (err: Error) => {
-    console.error(err.stack ?? err.message);
-    process.exitCode = 1;
-  });
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      console.error(err.stack ?? err.message);
+      process.exitCode = 1;
+    },
+  );
 }

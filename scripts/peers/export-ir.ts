@@ -106,7 +106,9 @@ export async function exportIR(net: Network, options: ExportOptions = {}): Promi
     macs: l.macs,
   }));
   const info = (t: { name: string; shape: Shape }) => ({
-    name: t.name, caffeName: net.tensors.get(t.name)?.caffeName ?? t.name, shape: [...t.shape],
+    name: t.name,
+    caffeName: net.tensors.get(t.name)?.caffeName ?? t.name,
+    shape: [...t.shape],
   });
   const summary = net.summary();
   const ir: PeerIR = {
@@ -150,7 +152,9 @@ async function writeWeights(net: Network, file: string, options: ExportOptions):
       const data = await net.loadWeights(names.slice(at, end));
       data.forEach((d, i) => {
         if (d.length !== volume(blobs[at + i].shape)) {
-          throw new Error(`export-ir: blob ${names[at + i]} has ${d.length} values, its shape [${blobs[at + i].shape.join(', ')}] needs ${volume(blobs[at + i].shape)}`);
+          throw new Error(
+            `export-ir: blob ${names[at + i]} has ${d.length} values, its shape [${blobs[at + i].shape.join(', ')}] needs ${volume(blobs[at + i].shape)}`,
+          );
         }
       });
       for (const d of data) {
@@ -192,8 +196,10 @@ export function formatIR(ir: PeerIR): string {
 }
 
 function usage(): string {
-  return 'usage: node dist/scripts/peers/export-ir.js <deploy.prototxt> [-o net.json] [--batch N] ' +
-    '[--weights net.bin] [--caffemodel trained.caffemodel] [--seed N] [--weight-init he|filler]';
+  return (
+    'usage: node dist/scripts/peers/export-ir.js <deploy.prototxt> [-o net.json] [--batch N] ' +
+    '[--weights net.bin] [--caffemodel trained.caffemodel] [--seed N] [--weight-init he|filler]'
+  );
 }
 
 /** Parses the command line: flags with one value each, one positional prototxt. */
@@ -242,7 +248,10 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(text);
   } else {
     await fs.promises.writeFile(out, text);
-    const w = ir.weights === undefined ? '' : `, weights ${values.get('--weights')} (${(ir.weights.bytes / 1e6).toFixed(1)} MB, ${ir.weights.source})`;
+    const w =
+      ir.weights === undefined
+        ? ''
+        : `, weights ${values.get('--weights')} (${(ir.weights.bytes / 1e6).toFixed(1)} MB, ${ir.weights.source})`;
     console.error(`export-ir: ${ir.name || prototxt}: ${ir.layers.length} layers -> ${out}${w}`);
   }
 }

@@ -25,8 +25,7 @@ const FORCE = 'TRTN_CUDA_FORCE_TACTIC';
 const PRECISIONS: Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
 
 function conv(name: string, data: number[], param: string): OpCase {
-  return { type: 'Convolution', name, inputs: { data }, gemm: true,
-    body: L('conv', 'Convolution', `convolution_param { ${param} }`) };
+  return { type: 'Convolution', name, inputs: { data }, gemm: true, body: L('conv', 'Convolution', `convolution_param { ${param} }`) };
 }
 
 /** The shapes: kernel sizes, strides, groups, dilation, few and odd channel counts. */
@@ -150,7 +149,10 @@ describe('gpu: every tactic of every cuda convolution family vs the cpu backend'
       it(`${precision} ran every family the GPU has`, () => {
         const names = [...(checked.get(precision) ?? [])];
         for (const prefix of expectedFamilies(precision)) {
-          assert.ok(names.some((n) => n === prefix || n.startsWith(prefix)), `no ${prefix}* tactic ran in ${precision} (sm ${sm}): ${names.join(', ')}`);
+          assert.ok(
+            names.some((n) => n === prefix || n.startsWith(prefix)),
+            `no ${prefix}* tactic ran in ${precision} (sm ${sm}): ${names.join(', ')}`,
+          );
         }
       });
     }

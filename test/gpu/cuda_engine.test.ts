@@ -47,13 +47,19 @@ describe('gpu: the cuda engine', function () {
     const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'fp16', maxBatchSize: 8 });
     assert.match(engine.meta.deviceArch ?? '', /^sm_\d+$/);
     const details = engine.details();
-    assert.ok((details.layers ?? []).some((l) => l.candidates > 1 && l.ms !== undefined), 'some layer had tactics timed');
+    assert.ok(
+      (details.layers ?? []).some((l) => l.candidates > 1 && l.ms !== undefined),
+      'some layer had tactics timed',
+    );
     assert.ok((details.elidedConcats ?? 0) >= 9, `GoogLeNet's inception concats are written in place (${details.elidedConcats})`);
     const inputs = imagesFor(engine, 8, 5);
     const before = await runOnce(engine, inputs);
     const plan = engine.serialize();
     const loaded = await Runtime.deserialize(plan);
-    assert.deepEqual(loaded.details().layers?.map((l) => l.tactic), details.layers?.map((l) => l.tactic));
+    assert.deepEqual(
+      loaded.details().layers?.map((l) => l.tactic),
+      details.layers?.map((l) => l.tactic),
+    );
     const after = await runOnce(loaded, inputs);
     for (const name of Object.keys(before)) assert.deepEqual(after[name], before[name]);
     engine.dispose();
@@ -70,12 +76,15 @@ describe('gpu: the cuda engine', function () {
 
   it('a batch that does not fit in GPU memory is E_OUT_OF_MEMORY; smaller batches and other engines keep working', async () => {
     // 8192 channels of 64x64 per image: 128 MiB of float32 activations; 2048 images need 256 GiB.
-    const text = 'name: "big"\nlayer { name: "in" type: "Input" top: "data" input_param { shape { dim: 2048 dim: 3 dim: 64 dim: 64 } } }\n' +
+    const text =
+      'name: "big"\nlayer { name: "in" type: "Input" top: "data" input_param { shape { dim: 2048 dim: 3 dim: 64 dim: 64 } } }\n' +
       'layer { name: "wide" type: "Convolution" bottom: "data" top: "wide" convolution_param { num_output: 8192 kernel_size: 1 } }\n' +
       'layer { name: "pool" type: "Pooling" bottom: "wide" top: "pool" pooling_param { pool: AVE global_pooling: true } }\n';
     const net = await Network.parse(text, { seed: 1 });
     const big = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'fp32', maxBatchSize: 2048, tuneBatch: 2 });
-    const other = await new Builder({ backend: 'cuda', ...quiet }).build(await Network.fromCaffe(model('lenet.prototxt'), { seed: 1 }), { maxBatchSize: 4 });
+    const other = await new Builder({ backend: 'cuda', ...quiet }).build(await Network.fromCaffe(model('lenet.prototxt'), { seed: 1 }), {
+      maxBatchSize: 4,
+    });
     const ctx = big.createContext();
     const err = await fails(ctx.infer(imagesFor(big, 2048, 1)), 'E_OUT_OF_MEMORY', 'bytes', 'free');
     assert.match(err.message, /\d{11,} bytes/, 'names the bytes needed');
@@ -113,11 +122,17 @@ describe('gpu: the cuda engine', function () {
     const t = ctx.lastTiming;
     assert.ok(p !== undefined && t !== undefined);
     const layers = engine.details().layers ?? [];
-    assert.deepEqual(p.layers.map((l) => l.name), layers.map((l) => l.name));
+    assert.deepEqual(
+      p.layers.map((l) => l.name),
+      layers.map((l) => l.name),
+    );
     const convs = p.layers.filter((l) => l.op === 'Convolution');
     assert.ok(convs.length > 50 && convs.every((l) => l.ms > 0), 'every convolution takes time');
     // Elided concatenations run nothing.
-    assert.ok(p.layers.filter((l) => l.op === 'Concat').every((l) => l.ms < 0.01), JSON.stringify(p.layers.filter((l) => l.op === 'Concat')));
+    assert.ok(
+      p.layers.filter((l) => l.op === 'Concat').every((l) => l.ms < 0.01),
+      JSON.stringify(p.layers.filter((l) => l.op === 'Concat')),
+    );
     const sum = p.layers.reduce((a, l) => a + l.ms, 0) + p.reformatMs;
     assert.ok(Math.abs(sum - t.computeMs) <= 0.05 * t.computeMs + 0.05, `layers ${sum} ms vs compute ${t.computeMs} ms`);
     ctx.dispose();
@@ -134,7 +149,10 @@ describe('gpu: the cuda engine', function () {
     assert.deepEqual(noGraph, plain);
     const out = Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(8 * t.dims.reduce((a, b) => a * b, 1)).fill(7)]));
     await ctx.benchInfer(inputs, { transfers: false, outputs: out });
-    assert.ok(Object.values(out).every((a) => a.every((v) => v === 7)), 'no output copied back');
+    assert.ok(
+      Object.values(out).every((a) => a.every((v) => v === 7)),
+      'no output copied back',
+    );
     const t = ctx.lastTiming;
     assert.ok(t !== undefined && t.h2dMs < 0.05 && t.d2hMs < 0.05 && t.computeMs > 0, JSON.stringify(t));
     // The device kept the last inputs: a normal call still gives the same answer.
@@ -162,8 +180,15 @@ describe('gpu: the cuda engine', function () {
     const inputs = imagesFor(engine, 16, 3);
     const ctx = engine.createContext();
     const plain = await ctx.infer(inputs);
-    for (const [count, depth, transfers] of [[12, 2, true], [12, 4, false], [1, 8, true], [5, 1, true]] as const) {
-      const out = Object.fromEntries(engine.outputs.map((t) => [t.name, new Float32Array(16 * t.dims.reduce((a, b) => a * b, 1)).fill(-5)]));
+    for (const [count, depth, transfers] of [
+      [12, 2, true],
+      [12, 4, false],
+      [1, 8, true],
+      [5, 1, true],
+    ] as const) {
+      const out = Object.fromEntries(
+        engine.outputs.map((t) => [t.name, new Float32Array(16 * t.dims.reduce((a, b) => a * b, 1)).fill(-5)]),
+      );
       const { runs, gpu } = await ctx.inferMany(transfers ? inputs : {}, { transfers, batchSize: 16, outputs: out }, count, depth);
       const what = `count ${count} depth ${depth} transfers ${transfers}`;
       assert.equal(gpu, true, what);
@@ -174,7 +199,11 @@ describe('gpu: the cuda engine', function () {
         assert.ok(transfers ? runs.h2dMs[i] > 0 : runs.h2dMs[i] < 0.05, `${what}: h2d ${runs.h2dMs[i]}`);
       }
       if (transfers) assert.deepEqual(out, plain, `${what}: the outputs of the last inference`);
-      else assert.ok(Object.values(out).every((a) => a.every((v) => v === -5)), `${what}: nothing copied back`);
+      else
+        assert.ok(
+          Object.values(out).every((a) => a.every((v) => v === -5)),
+          `${what}: nothing copied back`,
+        );
     }
     // Queued inferences keep the GPU busy: their wall time is close to the sum of their GPU times.
     const { runs } = await ctx.inferMany(inputs, { batchSize: 16, transfers: false }, 40, 2);
@@ -195,7 +224,10 @@ describe('gpu: the cuda engine', function () {
     const entries = JSON.parse(fs.readFileSync(cache, 'utf8')) as Record<string, string>;
     const tuned = (first.details().layers ?? []).filter((l) => l.candidates > 1);
     assert.ok(tuned.length > 0 && Object.keys(entries).length > 0, 'the cache file has entries');
-    assert.ok(tuned.some((l) => l.ms !== undefined), 'the first build timed tactics');
+    assert.ok(
+      tuned.some((l) => l.ms !== undefined),
+      'the first build timed tactics',
+    );
     first.dispose();
     // A fresh process (an empty in-memory cache) builds the same network from the file alone.
     const script = `
@@ -208,10 +240,17 @@ describe('gpu: the cuda engine', function () {
         console.log(JSON.stringify({ fromCache: layers.filter((l) => l.fromCache).length, timed: layers.filter((l) => l.ms !== undefined).length,
           tactics: layers.map((l) => l.tactic) }));
       })();`;
-    const r = JSON.parse(execFileSync(process.execPath, ['-e', script]).toString()) as { fromCache: number; timed: number; tactics: string[] };
+    const r = JSON.parse(execFileSync(process.execPath, ['-e', script]).toString()) as {
+      fromCache: number;
+      timed: number;
+      tactics: string[];
+    };
     assert.equal(r.timed, 0);
     assert.equal(r.fromCache, tuned.length);
-    assert.deepEqual(r.tactics, tuned.map((l) => l.tactic));
+    assert.deepEqual(
+      r.tactics,
+      tuned.map((l) => l.tactic),
+    );
   });
 
   it('without a visible GPU: cuda is unavailable with the reason, E_NO_DEVICE when asked for, auto falls back to cpu', () => {
@@ -229,19 +268,26 @@ describe('gpu: the cuda engine', function () {
     assert.notEqual(r.auto, 'cuda');
   });
 
-  it('calibrates on the GPU and gives LeNet the cpu backend\'s INT8 accuracy', async () => {
+  it("calibrates on the GPU and gives LeNet the cpu backend's INT8 accuracy", async () => {
     const { train, test } = mnistSplit();
     const net = await Network.fromCaffe(model('lenet.prototxt'), { weights: path.join(ROOT, 'models', 'lenet_mnist.caffemodel') });
     const batches = Array.from({ length: 10 }, (_, b) => ({ data: train.images.slice(b * 32 * 784, (b + 1) * 32 * 784) }));
     const cacheFile = path.join(tmp, 'lenet.cache');
     // Calibrated on the GPU (cuda FP32 engine observed tensor by tensor).
     const gpuBuilder = new Builder({ backend: 'cuda', ...quiet });
-    await gpuBuilder.build(net, { precision: 'int8', maxBatchSize: 100,
-      calibrator: new Int8EntropyCalibrator2({ batches, batchSize: 32, cacheFile }) });
+    await gpuBuilder.build(net, {
+      precision: 'int8',
+      maxBatchSize: 100,
+      calibrator: new Int8EntropyCalibrator2({ batches, batchSize: 32, cacheFile }),
+    });
     assert.ok(fs.existsSync(cacheFile), 'the calibration cache was written');
     // Both backends from the same cache: the same INT8 network.
     const accuracy = async (backend: 'cpu' | 'cuda') => {
-      const engine = await new Builder({ backend, ...quiet }).build(net, { precision: 'int8', maxBatchSize: 100, calibrationCache: cacheFile });
+      const engine = await new Builder({ backend, ...quiet }).build(net, {
+        precision: 'int8',
+        maxBatchSize: 100,
+        calibrationCache: cacheFile,
+      });
       const ctx = engine.createContext();
       let correct = 0;
       for (let first = 0; first < test.count; first += 100) {

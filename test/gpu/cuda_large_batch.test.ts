@@ -28,7 +28,7 @@ function distinctImages(volume: number, batch: number, seed: number): Float32Arr
   const pool = randomInput(16 * volume, seed, -1, 1);
   const out = new Float32Array(batch * volume);
   for (let i = 0; i < batch; i++) {
-    out.set(pool.subarray((i % 16) * volume, (i % 16 + 1) * volume), i * volume);
+    out.set(pool.subarray((i % 16) * volume, ((i % 16) + 1) * volume), i * volume);
     out[i * volume + ((i * 7919) % volume)] = 1 + i / batch;
   }
   return out;
@@ -48,13 +48,19 @@ describe('gpu: the cuda backend at batch 4096 and beyond its index range', funct
     requireCuda(this);
   });
 
-  for (const [file, limit] of [['alexnet.prototxt', 709911], ['googlenet.prototxt', 171196]] as const) {
+  for (const [file, limit] of [
+    ['alexnet.prototxt', 709911],
+    ['googlenet.prototxt', 171196],
+  ] as const) {
     it(`${file}: batch ${BATCH} in fp32, tf32, fp16 and int8 gives every image what it gives alone`, async () => {
       const net = await Network.fromCaffe(model(file), { seed: 11 });
       let images: Float32Array | undefined;
       for (const precision of ['fp32', 'tf32', 'fp16', 'int8'] as Precision[]) {
-        const engine: Engine = await new Builder({ backend: 'cuda', ...quiet })
-          .build(net, { precision, maxBatchSize: BATCH, tuneBatch: 8 });
+        const engine: Engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, {
+          precision,
+          maxBatchSize: BATCH,
+          tuneBatch: 8,
+        });
         assert.equal(engine.maxRunnableBatch, limit);
         const input = engine.inputs[0];
         const volume = input.dims.reduce((a, b) => a * b, 1);
@@ -87,13 +93,17 @@ describe('gpu: the cuda backend at batch 4096 and beyond its index range', funct
 
   it('refuses an engine beyond its index range with E_INVALID_ARGUMENT naming the layer and the largest batch; the process keeps working', async () => {
     // 4096 x 4096 output pixels per image: at most 127 images stay below 2^31 - 257 GEMM rows.
-    const text = 'name: "wide"\nlayer { name: "in" type: "Input" top: "data" input_param { shape { dim: 1 dim: 4 dim: 4096 dim: 4096 } } }\n' +
+    const text =
+      'name: "wide"\nlayer { name: "in" type: "Input" top: "data" input_param { shape { dim: 1 dim: 4 dim: 4096 dim: 4096 } } }\n' +
       'layer { name: "big" type: "Convolution" bottom: "data" top: "big" convolution_param { num_output: 8 kernel_size: 1 } }\n';
     const net = await Network.parse(text, { seed: 2 });
     const builder = new Builder({ backend: 'cuda', ...quiet });
-    await fails(builder.build(net, { precision: 'fp16', maxBatchSize: 128, tuneBatch: 1 }), 'E_INVALID_ARGUMENT',
+    await fails(
+      builder.build(net, { precision: 'fp16', maxBatchSize: 128, tuneBatch: 1 }),
+      'E_INVALID_ARGUMENT',
       "maxBatchSize 128 is beyond what layer 'big' can index with 32-bit offsets (128 x 16777216 = 2.15e9 GEMM rows > 2^31 - 257)",
-      'the largest batch this engine runs is 127');
+      'the largest batch this engine runs is 127',
+    );
 
     const small = await builder.build(net, { precision: 'fp16', maxBatchSize: 2, tuneBatch: 1 });
     assert.equal(small.maxRunnableBatch, 127);

@@ -91,42 +91,55 @@ describe('gpu: whole networks, cuda vs cpu FP32', function () {
         cpu.dispose();
       });
       for (const precision of ['fp32', 'tf32', 'fp16', 'int8'] as Precision[]) {
-        it(`${precision}: top-1 agreement >= ${AGREEMENT[precision] * 100}%` +
-           (precision === 'int8' ? ' with cpu INT8 (same calibration cache), >= 90% with cpu FP32' : ''), async () => {
-          // INT8 calibrated on the GPU (entropy2 on 8 batches of 8 random images; the statistics are
-          // counted by the cuda backend), as scripts/int8-accuracy.ts does on the cpu backend.
-          const t = net.inputs[0];
-          const cacheFile = path.join(tmp, `${file}.calib`);
-          const calibrator = precision !== 'int8' ? undefined
-            : new Int8EntropyCalibrator2({ batches: randomBatchSource(t.name, t.shape.slice(1), 8, 8, 7), batchSize: 8, cacheFile });
-          const engine = await new Builder({ backend: 'cuda', logger: () => undefined })
-            .build(net, { precision, maxBatchSize: batch, calibrator });
-          const got = await runOnce(engine, input, output);
-          const err = relError(got, reference);
-          const agree = agreement(got, reference, classes, batch);
-          assert.ok(got.every(Number.isFinite), 'every output is finite');
-          if (precision !== 'int8') {
-            summary.push(`  ${file.padEnd(24)} ${precision.padEnd(5)} ${pct(agree)}  ${err.toExponential(2)}`);
-            assert.ok(agree >= AGREEMENT[precision], `top-1 agreement ${pct(agree)} over ${batch} images`);
-            assert.ok(err < ERROR[precision], `relative L2 error ${err.toExponential(3)}`);
-            return;
-          }
-          // The INT8 network is the same on both backends (docs/int8.md): compare with the cpu
-          // backend's INT8 engine built from the GPU's calibration cache. Against FP32, INT8 of a
-          // random-weight network on random images loses a few top-1 (small margins): reported.
-          const cpu = await new Builder({ backend: 'cpu', logger: () => undefined })
-            .build(net, { precision: 'int8', maxBatchSize: batch, calibrationCache: cacheFile });
-          const want = await runOnce(cpu, input, output);
-          const same = agreement(got, want, classes, batch);
-          const errInt8 = relError(got, want);
-          summary.push(`  ${file.padEnd(24)} int8  ${pct(agree)}  ${err.toExponential(2)}   vs cpu INT8: ${pct(same)}  ${errInt8.toExponential(2)}`);
-          assert.ok(same >= AGREEMENT.int8, `top-1 agreement with cpu INT8 ${pct(same)} over ${batch} images`);
-          // Exact INT8 ops give the same bits; INT8 LRN may differ by a step here and there
-          // (docs/int8.md), which a deep network carries on: a looser bound where it has LRN.
-          const bound = net.layers.some((l) => l.type === 'LRN') ? 5e-2 : 1e-2;
-          assert.ok(errInt8 < bound, `relative L2 error against cpu INT8 ${errInt8.toExponential(3)} (bound ${bound})`);
-          assert.ok(agree >= 0.9, `top-1 agreement with cpu FP32 ${pct(agree)} over ${batch} images`);
-        });
+        it(
+          `${precision}: top-1 agreement >= ${AGREEMENT[precision] * 100}%` +
+            (precision === 'int8' ? ' with cpu INT8 (same calibration cache), >= 90% with cpu FP32' : ''),
+          async () => {
+            // INT8 calibrated on the GPU (entropy2 on 8 batches of 8 random images; the statistics are
+            // counted by the cuda backend), as scripts/int8-accuracy.ts does on the cpu backend.
+            const t = net.inputs[0];
+            const cacheFile = path.join(tmp, `${file}.calib`);
+            const calibrator =
+              precision !== 'int8'
+                ? undefined
+                : new Int8EntropyCalibrator2({ batches: randomBatchSource(t.name, t.shape.slice(1), 8, 8, 7), batchSize: 8, cacheFile });
+            const engine = await new Builder({ backend: 'cuda', logger: () => undefined }).build(net, {
+              precision,
+              maxBatchSize: batch,
+              calibrator,
+            });
+            const got = await runOnce(engine, input, output);
+            const err = relError(got, reference);
+            const agree = agreement(got, reference, classes, batch);
+            assert.ok(got.every(Number.isFinite), 'every output is finite');
+            if (precision !== 'int8') {
+              summary.push(`  ${file.padEnd(24)} ${precision.padEnd(5)} ${pct(agree)}  ${err.toExponential(2)}`);
+              assert.ok(agree >= AGREEMENT[precision], `top-1 agreement ${pct(agree)} over ${batch} images`);
+              assert.ok(err < ERROR[precision], `relative L2 error ${err.toExponential(3)}`);
+              return;
+            }
+            // The INT8 network is the same on both backends (docs/int8.md): compare with the cpu
+            // backend's INT8 engine built from the GPU's calibration cache. Against FP32, INT8 of a
+            // random-weight network on random images loses a few top-1 (small margins): reported.
+            const cpu = await new Builder({ backend: 'cpu', logger: () => undefined }).build(net, {
+              precision: 'int8',
+              maxBatchSize: batch,
+              calibrationCache: cacheFile,
+            });
+            const want = await runOnce(cpu, input, output);
+            const same = agreement(got, want, classes, batch);
+            const errInt8 = relError(got, want);
+            summary.push(
+              `  ${file.padEnd(24)} int8  ${pct(agree)}  ${err.toExponential(2)}   vs cpu INT8: ${pct(same)}  ${errInt8.toExponential(2)}`,
+            );
+            assert.ok(same >= AGREEMENT.int8, `top-1 agreement with cpu INT8 ${pct(same)} over ${batch} images`);
+            // Exact INT8 ops give the same bits; INT8 LRN may differ by a step here and there
+            // (docs/int8.md), which a deep network carries on: a looser bound where it has LRN.
+            const bound = net.layers.some((l) => l.type === 'LRN') ? 5e-2 : 1e-2;
+            assert.ok(errInt8 < bound, `relative L2 error against cpu INT8 ${errInt8.toExponential(3)} (bound ${bound})`);
+            assert.ok(agree >= 0.9, `top-1 agreement with cpu FP32 ${pct(agree)} over ${batch} images`);
+          },
+        );
       }
     });
   }

@@ -90,7 +90,9 @@ describe('gpu: cuda backend vs the cpu backend, op by op', function () {
     const columns: Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
     const lines = [`cuda vs cpu, largest relative L2 error per layer type: ${columns.join(' | ')}`];
     for (const [type, row] of worst) {
-      lines.push(`  ${type.padEnd(14)} ${columns.map((k) => (row.has(k) ? (row.get(k) as number).toExponential(2) : '-').padStart(10)).join(' ')}`);
+      lines.push(
+        `  ${type.padEnd(14)} ${columns.map((k) => (row.has(k) ? (row.get(k) as number).toExponential(2) : '-').padStart(10)).join(' ')}`,
+      );
     }
     if (worst.size > 0) console.log(lines.join('\n'));
   });
@@ -103,13 +105,29 @@ describe('gpu: cuda backend vs the cpu backend, op by op', function () {
 
   describe('larger shapes (tensor-core tiles, padding, concat slices)', () => {
     const big: OpCase[] = [
-      { type: 'Convolution', name: '3x3 pad 1 on 64 channels of 28x28 -> 96', inputs: { data: [64, 28, 28] }, gemm: true,
-        body: 'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 96 kernel_size: 3 pad: 1 } }\n' +
-          'layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }\n' },
-      { type: 'Convolution', name: '7x7 stride 2 on RGB 61x67 -> 24 (first layer, 3 channels)', inputs: { data: [3, 61, 67] }, gemm: true,
-        body: 'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 24 kernel_size: 7 stride: 2 pad: 3 } }\n' },
-      { type: 'Convolution', name: 'inception: 1x1, 3x3 and 5x5 branches concatenated, then pooled', inputs: { data: [40, 13, 13] }, gemm: true,
-        body: 'layer { name: "a" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 24 kernel_size: 1 } }\n' +
+      {
+        type: 'Convolution',
+        name: '3x3 pad 1 on 64 channels of 28x28 -> 96',
+        inputs: { data: [64, 28, 28] },
+        gemm: true,
+        body:
+          'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 96 kernel_size: 3 pad: 1 } }\n' +
+          'layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }\n',
+      },
+      {
+        type: 'Convolution',
+        name: '7x7 stride 2 on RGB 61x67 -> 24 (first layer, 3 channels)',
+        inputs: { data: [3, 61, 67] },
+        gemm: true,
+        body: 'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 24 kernel_size: 7 stride: 2 pad: 3 } }\n',
+      },
+      {
+        type: 'Convolution',
+        name: 'inception: 1x1, 3x3 and 5x5 branches concatenated, then pooled',
+        inputs: { data: [40, 13, 13] },
+        gemm: true,
+        body:
+          'layer { name: "a" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 24 kernel_size: 1 } }\n' +
           'layer { name: "ra" type: "ReLU" bottom: "a" top: "a" }\n' +
           'layer { name: "b" type: "Convolution" bottom: "data" top: "b" convolution_param { num_output: 40 kernel_size: 3 pad: 1 } }\n' +
           'layer { name: "rb" type: "ReLU" bottom: "b" top: "b" }\n' +
@@ -117,14 +135,27 @@ describe('gpu: cuda backend vs the cpu backend, op by op', function () {
           'layer { name: "p" type: "Pooling" bottom: "data" top: "p" pooling_param { pool: MAX kernel_size: 3 stride: 1 pad: 1 } }\n' +
           'layer { name: "pc" type: "Convolution" bottom: "p" top: "pc" convolution_param { num_output: 8 kernel_size: 1 } }\n' +
           'layer { name: "cat" type: "Concat" bottom: "a" bottom: "b" bottom: "c" bottom: "pc" top: "cat" }\n' +
-          'layer { name: "pool" type: "Pooling" bottom: "cat" top: "pool" pooling_param { pool: AVE kernel_size: 3 stride: 2 } }\n' },
-      { type: 'InnerProduct', name: 'InnerProduct 1000 <- 256x6x6 (AlexNet fc6 shape, smaller)', inputs: { data: [64, 6, 6] }, gemm: true,
-        body: 'layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" inner_product_param { num_output: 300 } }\n' +
-          'layer { name: "relu" type: "ReLU" bottom: "fc" top: "fc" }\n' },
-      { type: 'Convolution', name: 'grouped 3x3 (AlexNet conv2-like, 2 groups of 48)', inputs: { data: [96, 13, 13] }, gemm: true,
-        body: 'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 128 kernel_size: 5 pad: 2 group: 2 } }\n' +
+          'layer { name: "pool" type: "Pooling" bottom: "cat" top: "pool" pooling_param { pool: AVE kernel_size: 3 stride: 2 } }\n',
+      },
+      {
+        type: 'InnerProduct',
+        name: 'InnerProduct 1000 <- 256x6x6 (AlexNet fc6 shape, smaller)',
+        inputs: { data: [64, 6, 6] },
+        gemm: true,
+        body:
+          'layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" inner_product_param { num_output: 300 } }\n' +
+          'layer { name: "relu" type: "ReLU" bottom: "fc" top: "fc" }\n',
+      },
+      {
+        type: 'Convolution',
+        name: 'grouped 3x3 (AlexNet conv2-like, 2 groups of 48)',
+        inputs: { data: [96, 13, 13] },
+        gemm: true,
+        body:
+          'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 128 kernel_size: 5 pad: 2 group: 2 } }\n' +
           'layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }\n' +
-          'layer { name: "norm" type: "LRN" bottom: "conv" top: "norm" lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 } }\n' },
+          'layer { name: "norm" type: "LRN" bottom: "conv" top: "norm" lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 } }\n',
+      },
     ];
     for (const c of big) {
       describe(c.name, () => {

@@ -31,13 +31,18 @@ function bytes(n: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: n }, () => rng.int(0, 256));
 }
 
-async function runOnce(engine: Engine, inputs: Record<string, Float32Array | Uint8Array>, batch: number, poison = false): Promise<Record<string, Float32Array>> {
+async function runOnce(
+  engine: Engine,
+  inputs: Record<string, Float32Array | Uint8Array>,
+  batch: number,
+  poison = false,
+): Promise<Record<string, Float32Array>> {
   const ctx = engine.createContext();
   try {
     const outputs = poison
       ? Object.fromEntries(engine.outputs.map((o) => [o.name, new Float32Array(batch * o.dims.reduce((a, b) => a * b, 1)).fill(NaN)]))
       : undefined;
-    return await ctx.infer(inputs, { batchSize: batch, ...(outputs !== undefined ? { outputs } : {}) }) as Record<string, Float32Array>;
+    return (await ctx.infer(inputs, { batchSize: batch, ...(outputs !== undefined ? { outputs } : {}) })) as Record<string, Float32Array>;
   } finally {
     ctx.dispose();
   }
@@ -63,16 +68,34 @@ describe('gpu: uint8 image inputs on the cuda backend', function () {
       readonly meanImage?: boolean;
     }
     const cases: Case[] = [
-      { name: 'RGB into BGR, crop 8x10 -> 5x7, mean values, scale', dims: [3, 5, 7],
-        input: { format: 'uint8-nhwc-rgb', mean: [104, 117, 123], scale: 0.017, imageSize: [8, 10] } },
-      { name: 'BGR, 224x224 from 256x256 (aligned rows, GoogLeNet\'s crop)', dims: [3, 224, 224],
-        input: { format: 'uint8-nhwc-bgr', mean: [104, 117, 123], imageSize: [256, 256] } },
-      { name: 'RGB, 227x227 from 256x256 (AlexNet\'s crop: unaligned rows)', dims: [3, 227, 227],
-        input: { format: 'uint8-nhwc-rgb', mean: [104, 117, 123], imageSize: [256, 256] } },
+      {
+        name: 'RGB into BGR, crop 8x10 -> 5x7, mean values, scale',
+        dims: [3, 5, 7],
+        input: { format: 'uint8-nhwc-rgb', mean: [104, 117, 123], scale: 0.017, imageSize: [8, 10] },
+      },
+      {
+        name: "BGR, 224x224 from 256x256 (aligned rows, GoogLeNet's crop)",
+        dims: [3, 224, 224],
+        input: { format: 'uint8-nhwc-bgr', mean: [104, 117, 123], imageSize: [256, 256] },
+      },
+      {
+        name: "RGB, 227x227 from 256x256 (AlexNet's crop: unaligned rows)",
+        dims: [3, 227, 227],
+        input: { format: 'uint8-nhwc-rgb', mean: [104, 117, 123], imageSize: [256, 256] },
+      },
       { name: 'grayscale, scale 1/256 (LeNet)', dims: [1, 28, 28], input: { format: 'uint8-nhwc', scale: 0.00390625 } },
       { name: 'four channels, 16-byte loads', dims: [4, 8, 12], input: { format: 'uint8-nhwc', mean: [1, 2, 3, 4], imageSize: [10, 16] } },
-      { name: 'two channels, odd sizes', dims: [2, 5, 9], input: { format: 'uint8-nhwc', mean: [100, 50], scale: -0.25, imageSize: [7, 11] } },
-      { name: 'a mean image, cropped with the image', dims: [3, 6, 10], meanImage: true, input: { format: 'uint8-nhwc-rgb', imageSize: [9, 13], scale: 0.5 } },
+      {
+        name: 'two channels, odd sizes',
+        dims: [2, 5, 9],
+        input: { format: 'uint8-nhwc', mean: [100, 50], scale: -0.25, imageSize: [7, 11] },
+      },
+      {
+        name: 'a mean image, cropped with the image',
+        dims: [3, 6, 10],
+        meanImage: true,
+        input: { format: 'uint8-nhwc-rgb', imageSize: [9, 13], scale: 0.5 },
+      },
     ];
     for (const c of cases) {
       for (const precision of ['fp32', 'fp16', 'int8'] as Precision[]) {
@@ -83,13 +106,24 @@ describe('gpu: uint8 image inputs on the cuda backend', function () {
           if (c.meanImage === true) {
             const rng = new SeededRandom(9);
             const file = path.join(tmpDir, `mean-${ch}x${ih}x${iw}.binaryproto`);
-            fs.writeFileSync(file, formatMeanFile([ch, ih, iw], Float32Array.from({ length: ch * ih * iw }, () => rng.uniform(60, 160))));
+            fs.writeFileSync(
+              file,
+              formatMeanFile(
+                [ch, ih, iw],
+                Float32Array.from({ length: ch * ih * iw }, () => rng.uniform(60, 160)),
+              ),
+            );
             input = { ...input, meanFile: file };
           }
           const net = await Network.parse(`name: "identity"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 3 dim: ${ch} dim: ${h} dim: ${w} } } }
 layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" }\n`);
-          const config: BuildConfig = { precision, maxBatchSize: 3, input, ...(precision === 'int8' ? { int8Scales: { data: 0.04, flat: 0.04 } } : {}) };
+          const config: BuildConfig = {
+            precision,
+            maxBatchSize: 3,
+            input,
+            ...(precision === 'int8' ? { int8Scales: { data: 0.04, flat: 0.04 } } : {}),
+          };
           const cpu = await new Builder({ backend: 'cpu' }).build(net, config);
           const gpu = await new Builder({ backend: 'cuda' }).build(net, config);
           for (const batch of [1, 3]) {
@@ -107,15 +141,23 @@ layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" }\n`);
   });
 
   it('INT8 with a float reader of the input too (Preprocess -> float tensor -> Quantize): cuda against cpu', async () => {
-    const net = await Network.parse(`name: "branches"
+    const net = await Network.parse(
+      `name: "branches"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 3 dim: 3 dim: 16 dim: 16 } } }
 layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 8 kernel_size: 3 } }
 layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
 layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
 layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
-`, { seed: 3 });
+`,
+      { seed: 3 },
+    );
     const input: InputOptions = { format: 'uint8-nhwc-bgr', mean: [120], scale: 0.02, imageSize: [19, 18] };
-    const config: BuildConfig = { precision: 'int8', maxBatchSize: 3, input, int8Scales: { data: 0.021, conv1: 0.05, pool1: 0.05, squash: 0.008 } };
+    const config: BuildConfig = {
+      precision: 'int8',
+      maxBatchSize: 3,
+      input,
+      int8Scales: { data: 0.021, conv1: 0.05, pool1: 0.05, squash: 0.008 },
+    };
     const cpu = await new Builder({ backend: 'cpu' }).build(net, config);
     const gpu = await new Builder({ backend: 'cuda' }).build(net, config);
     const images = bytes(3 * 19 * 18 * 3, 77);
@@ -129,7 +171,7 @@ layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
   });
 
   describe('whole networks: the uint8 engine against the float32 engine on host-preprocessed images (one timing cache)', () => {
-    const TOLERANCE: Record<Precision, number> = { fp32: 1e-5, tf32: 1e-4, fp16: 1e-2, int8: 5e-2 };  // tf32 is not run here
+    const TOLERANCE: Record<Precision, number> = { fp32: 1e-5, tf32: 1e-4, fp16: 1e-2, int8: 5e-2 }; // tf32 is not run here
     const input: InputOptions = { format: 'uint8-nhwc-rgb', mean: [104, 117, 123], imageSize: [256, 256] };
     for (const model of ['googlenet', 'alexnet']) {
       for (const precision of ['fp32', 'fp16', 'int8'] as Precision[]) {

@@ -35,7 +35,9 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
       const alone: Float32Array[] = [];
       for (const x of inputs) alone.push((await ctx.infer(x)).prob);
       const queued = await Promise.all(inputs.map((x) => ctx.infer(x)));
-      queued.forEach((r, i) => assert.deepEqual(Buffer.from(r.prob.buffer), Buffer.from(alone[i].buffer), `call ${i} (batch ${batches[i]})`));
+      queued.forEach((r, i) =>
+        assert.deepEqual(Buffer.from(r.prob.buffer), Buffer.from(alone[i].buffer), `call ${i} (batch ${batches[i]})`),
+      );
       // Host arrays in place, two sets alternating as a service would use them.
       const sets = [0, 1].map(() => ({ inputs: engine.createInputs(16), outputs: engine.createOutputs(16) }));
       sets.forEach((s, k) => s.inputs.data.set(inputs[k].data));
@@ -53,7 +55,11 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
     const net = await Network.fromCaffe(path.join(ROOT, 'models', 'googlenet.prototxt'), { seed: 5 });
     const u8 = { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] } as const;
     for (const input of [undefined, u8]) {
-      const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 8, ...(input ? { input } : {}) });
+      const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, {
+        precision: 'int8',
+        maxBatchSize: 8,
+        ...(input ? { input } : {}),
+      });
       const ctx = engine.createContext();
       // Three pinned sets and one ordinary array set, at batch 1 and 8, in an order that reuses and
       // alternates addresses (each address set has its own CUDA graph).
@@ -86,10 +92,16 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
         for (const k of order) {
           const v = view(k);
           const r = await ctx.run(v.inputs, { outputs: v.outputs });
-          assert.ok(r.timing !== undefined && r.timing.h2dMs === 0 && r.timing.d2hMs === 0 && r.timing.computeMs > 0,
-            `set ${k} at batch ${batchSize} ran in place (timing ${JSON.stringify(r.timing)})`);
+          assert.ok(
+            r.timing !== undefined && r.timing.h2dMs === 0 && r.timing.d2hMs === 0 && r.timing.computeMs > 0,
+            `set ${k} at batch ${batchSize} ran in place (timing ${JSON.stringify(r.timing)})`,
+          );
           assert.equal(r.outputs.prob.data, v.outputs.prob);
-          assert.deepEqual(Buffer.from(v.outputs.prob.slice().buffer), staged[k], `set ${k} at batch ${batchSize}, ${input ? 'uint8' : 'float32'} input`);
+          assert.deepEqual(
+            Buffer.from(v.outputs.prob.slice().buffer),
+            staged[k],
+            `set ${k} at batch ${batchSize}, ${input ? 'uint8' : 'float32'} input`,
+          );
         }
         // An ordinary array is copied into the context's pinned memory at call time, then used in place too.
         const r = await ctx.run({ data: view(2).inputs.data.slice() });
@@ -110,14 +122,17 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
       set.inputs.data.set(images(engine, 32, 60 + k).data);
       return set;
     });
-    let staged = 0, calls = 0;
-    await Promise.all(sets.map(async (set) => {
-      for (let i = 0; i < 30; i++) {
-        const r = await ctx.run(set.inputs, { outputs: set.outputs });
-        calls++;
-        if ((r.timing?.h2dMs ?? 0) > 0) staged++;
-      }
-    }));
+    let staged = 0,
+      calls = 0;
+    await Promise.all(
+      sets.map(async (set) => {
+        for (let i = 0; i < 30; i++) {
+          const r = await ctx.run(set.inputs, { outputs: set.outputs });
+          calls++;
+          if ((r.timing?.h2dMs ?? 0) > 0) staged++;
+        }
+      }),
+    );
     // Before the lane watched for new calls while the device ran, most of these ran alone.
     assert.ok(staged >= calls * 0.75, `${staged} of ${calls} calls were pipelined`);
     ctx.dispose();
@@ -140,8 +155,10 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
   });
 
   it('a worker terminated while its cuda inference runs ends alone', () => {
-    const child = spawnSync(process.execPath, [path.join(__dirname, '..', 'support', 'terminate_child.js'), ROOT, '10', 'cuda'],
-      { encoding: 'utf8', timeout: 300000 });
+    const child = spawnSync(process.execPath, [path.join(__dirname, '..', 'support', 'terminate_child.js'), ROOT, '10', 'cuda'], {
+      encoding: 'utf8',
+      timeout: 300000,
+    });
     assert.equal(child.signal, null, child.stderr.slice(-2000));
     assert.equal(child.status, 0, child.stderr.slice(-2000));
     const r = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { callsSeen: number; agree: boolean };

@@ -86,8 +86,11 @@ export function int8Outputs(net: Network, int8Scales: Record<string, number>): I
  * MAX_BATCH fp32 cpu engine of `net`, and which outputs must then match exactly. Nothing for
  * other precisions.
  */
-export async function int8Setup(net: Network, precision: Precision, inputsAt: (probe: Engine) => Record<string, Float32Array>):
-    Promise<{ int8Scales?: Record<string, number>; int8?: Int8Outputs }> {
+export async function int8Setup(
+  net: Network,
+  precision: Precision,
+  inputsAt: (probe: Engine) => Record<string, Float32Array>,
+): Promise<{ int8Scales?: Record<string, number>; int8?: Int8Outputs }> {
   if (precision !== 'int8') return {};
   const probe = await new Builder({ backend: 'cpu' }).build(net, { precision: 'fp32', maxBatchSize: MAX_BATCH });
   const int8Scales = referenceScales(net, inputsAt(probe));
@@ -99,8 +102,14 @@ export async function int8Setup(net: Network, precision: Precision, inputsAt: (p
  * Asserts one cuda output against the cpu's under CUDA_TOLERANCE (`int8`: the engine's exact and
  * step outputs); returns the relative L2 error (0 for bit-exact INT8 outputs).
  */
-export function checkOutput(name: string, got: Float32Array, want: Float32Array, precision: Precision, where: string,
-                            int8?: Int8Outputs): number {
+export function checkOutput(
+  name: string,
+  got: Float32Array,
+  want: Float32Array,
+  precision: Precision,
+  where: string,
+  int8?: Int8Outputs,
+): number {
   if (precision === 'int8' && int8?.exact.has(name)) {
     const bad = got.findIndex((v, i) => !Object.is(v, want[i]) && !(Number.isNaN(v) && Number.isNaN(want[i])));
     assert.equal(bad, -1, `${where}: INT8 result [${bad}] = ${got[bad]}, cpu gives ${want[bad]} (must be bit exact)`);

@@ -84,11 +84,22 @@ function add(type: string, list: ReadonlyArray<Omit<OpCase, 'type'>>): void {
 }
 
 /** A layer's text: bottoms default to `data`, top to the layer name. */
-export function L(name: string, type: string, param = '', bottoms: string | readonly string[] = 'data',
-           tops: string | readonly string[] = name): string {
+export function L(
+  name: string,
+  type: string,
+  param = '',
+  bottoms: string | readonly string[] = 'data',
+  tops: string | readonly string[] = name,
+): string {
   const list = (v: string | readonly string[]) => (typeof v === 'string' ? [v] : v);
-  return `layer { name: "${name}" type: "${type}" ${list(bottoms).map((b) => `bottom: "${b}"`).join(' ')} ` +
-    `${list(tops).map((t) => `top: "${t}"`).join(' ')} ${param} }\n`;
+  return (
+    `layer { name: "${name}" type: "${type}" ${list(bottoms)
+      .map((b) => `bottom: "${b}"`)
+      .join(' ')} ` +
+    `${list(tops)
+      .map((t) => `top: "${t}"`)
+      .join(' ')} ${param} }\n`
+  );
 }
 
 export const uniform = (lo: number, hi: number) => (n: number, seed: number) => randomInput(n, seed, lo, hi);
@@ -115,102 +126,252 @@ function awayFrom(t: number, gap: number) {
 
 // Convolution: weights [C_out, C_in / group, k...]; out = floor((in + 2 pad - (d (k - 1) + 1)) / s) + 1.
 add('Convolution', [
-  { name: '3x3, pad 1, stride 1, bias', body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 pad: 1 }'),
-    inputs: { data: [3, 7, 7] }, gemm: true },
-  { name: 'odd sizes: kernel 3x2, stride 2x3, pad 1x0 on 9x11', inputs: { data: [3, 9, 11] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 5 kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 3 pad_h: 1 pad_w: 0 }') },
-  { name: 'groups: 4 -> 6 channels in 2 groups, stride 2', inputs: { data: [4, 6, 5] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 6 group: 2 kernel_size: 3 pad: 1 stride: 2 }') },
-  { name: 'depthwise (group = channels)', inputs: { data: [4, 6, 6] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 group: 4 kernel_size: 3 }') },
-  { name: 'dilation 2 with pad 2', inputs: { data: [3, 9, 8] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 dilation: 2 pad: 2 }') },
-  { name: 'dilation per axis (1, 3), stride 2', inputs: { data: [2, 8, 9] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 3 dilation: 1 dilation: 3 pad: 1 stride: 2 }') },
-  { name: '1x1 without bias', inputs: { data: [5, 4, 3] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 1 bias_term: false }') },
-  { name: 'stride larger than the kernel (1x1, stride 3)', inputs: { data: [3, 7, 8] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 2 kernel_size: 1 stride: 3 }') },
-  { name: 'pad larger than the kernel (outputs in the padding are the bias)', inputs: { data: [2, 4, 5] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 2 pad: 3 }') },
-  { name: 'N-D: 3-D kernel 3x2x3, stride (2, 1, 2), pad (1, 0, 1)', inputs: { data: [2, 5, 4, 6] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 3 kernel_size: 2 kernel_size: 3 ' +
-      'stride: 2 stride: 1 stride: 2 pad: 1 pad: 0 pad: 1 }') },
-  { name: 'N-D: 1-D convolution', inputs: { data: [3, 10] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 stride: 2 pad: 1 }') },
-  { name: 'two bottoms, two tops, shared weights', inputs: { a: [3, 5, 5], b: [3, 5, 5] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 2 kernel_size: 3 pad: 1 }', ['a', 'b'], ['ca', 'cb']) },
+  {
+    name: '3x3, pad 1, stride 1, bias',
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 pad: 1 }'),
+    inputs: { data: [3, 7, 7] },
+    gemm: true,
+  },
+  {
+    name: 'odd sizes: kernel 3x2, stride 2x3, pad 1x0 on 9x11',
+    inputs: { data: [3, 9, 11] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 5 kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 3 pad_h: 1 pad_w: 0 }'),
+  },
+  {
+    name: 'groups: 4 -> 6 channels in 2 groups, stride 2',
+    inputs: { data: [4, 6, 5] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 6 group: 2 kernel_size: 3 pad: 1 stride: 2 }'),
+  },
+  {
+    name: 'depthwise (group = channels)',
+    inputs: { data: [4, 6, 6] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 group: 4 kernel_size: 3 }'),
+  },
+  {
+    name: 'dilation 2 with pad 2',
+    inputs: { data: [3, 9, 8] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 dilation: 2 pad: 2 }'),
+  },
+  {
+    name: 'dilation per axis (1, 3), stride 2',
+    inputs: { data: [2, 8, 9] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 3 dilation: 1 dilation: 3 pad: 1 stride: 2 }'),
+  },
+  {
+    name: '1x1 without bias',
+    inputs: { data: [5, 4, 3] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 1 bias_term: false }'),
+  },
+  {
+    name: 'stride larger than the kernel (1x1, stride 3)',
+    inputs: { data: [3, 7, 8] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 2 kernel_size: 1 stride: 3 }'),
+  },
+  {
+    name: 'pad larger than the kernel (outputs in the padding are the bias)',
+    inputs: { data: [2, 4, 5] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 2 pad: 3 }'),
+  },
+  {
+    name: 'N-D: 3-D kernel 3x2x3, stride (2, 1, 2), pad (1, 0, 1)',
+    inputs: { data: [2, 5, 4, 6] },
+    gemm: true,
+    body: L(
+      'conv',
+      'Convolution',
+      'convolution_param { num_output: 3 kernel_size: 3 kernel_size: 2 kernel_size: 3 ' +
+        'stride: 2 stride: 1 stride: 2 pad: 1 pad: 0 pad: 1 }',
+    ),
+  },
+  {
+    name: 'N-D: 1-D convolution',
+    inputs: { data: [3, 10] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 stride: 2 pad: 1 }'),
+  },
+  {
+    name: 'two bottoms, two tops, shared weights',
+    inputs: { a: [3, 5, 5], b: [3, 5, 5] },
+    gemm: true,
+    body: L('conv', 'Convolution', 'convolution_param { num_output: 2 kernel_size: 3 pad: 1 }', ['a', 'b'], ['ca', 'cb']),
+  },
 ]);
 
 // Deconvolution: weights [C_in, C_out / group, k...]; out = s (in - 1) + d (k - 1) + 1 - 2 pad.
 add('Deconvolution', [
-  { name: 'kernel 4, stride 2, pad 1 (2x upsampling)', inputs: { data: [3, 5, 5] }, gemm: true,
-    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 4 kernel_size: 4 stride: 2 pad: 1 }') },
-  { name: 'groups, odd sizes: kernel 3x2, stride 2x3, pad 1x0', inputs: { data: [4, 5, 7] }, gemm: true,
-    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 6 group: 2 kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 3 pad_h: 1 pad_w: 0 }') },
-  { name: 'dilation 2, no bias', inputs: { data: [2, 4, 4] }, gemm: true,
-    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 3 kernel_size: 3 dilation: 2 bias_term: false }') },
-  { name: '1x1, stride 1', inputs: { data: [5, 3, 3] }, gemm: true,
-    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 2 kernel_size: 1 }') },
-  { name: 'N-D: 3-D kernel 2, stride 2', inputs: { data: [2, 3, 3, 4] }, gemm: true,
-    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 2 kernel_size: 2 stride: 2 }') },
+  {
+    name: 'kernel 4, stride 2, pad 1 (2x upsampling)',
+    inputs: { data: [3, 5, 5] },
+    gemm: true,
+    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 4 kernel_size: 4 stride: 2 pad: 1 }'),
+  },
+  {
+    name: 'groups, odd sizes: kernel 3x2, stride 2x3, pad 1x0',
+    inputs: { data: [4, 5, 7] },
+    gemm: true,
+    body: L(
+      'deconv',
+      'Deconvolution',
+      'convolution_param { num_output: 6 group: 2 kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 3 pad_h: 1 pad_w: 0 }',
+    ),
+  },
+  {
+    name: 'dilation 2, no bias',
+    inputs: { data: [2, 4, 4] },
+    gemm: true,
+    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 3 kernel_size: 3 dilation: 2 bias_term: false }'),
+  },
+  {
+    name: '1x1, stride 1',
+    inputs: { data: [5, 3, 3] },
+    gemm: true,
+    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 2 kernel_size: 1 }'),
+  },
+  {
+    name: 'N-D: 3-D kernel 2, stride 2',
+    inputs: { data: [2, 3, 3, 4] },
+    gemm: true,
+    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 2 kernel_size: 2 stride: 2 }'),
+  },
 ]);
 
 // Pooling: out = ceil((in + 2 pad - k) / s) + 1 (floor with FLOOR), the last window dropped when it
 // would start in the padding; MAX over the window clipped to the input; AVE divides by the window
 // clipped to the padded input.
 add('Pooling', [
-  { name: 'MAX 3x3 stride 2, ceil-mode edge window (8 -> 4)', inputs: { data: [3, 8, 8] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 }') },
-  { name: 'MAX with padding 1 (padding never wins, even over negative values)', inputs: { data: [2, 7, 6] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 }'), gen: uniform(-2, -0.5) },
-  { name: 'MAX 2x2 stride 2 pad 1 on 5x5: the window starting in the padding is dropped', inputs: { data: [2, 5, 5] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 2 stride: 2 pad: 1 }') },
-  { name: 'AVE 3x3 stride 2 pad 1 on 6x6: pool size counts padding, but not past it', inputs: { data: [3, 6, 6] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 }') },
-  { name: 'AVE without padding: ceil-mode edge windows divide by the clipped size', inputs: { data: [3, 8, 8] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 3 stride: 2 }') },
-  { name: 'AVE 2x2 stride 2 pad 1 on 5x5: the window starting in the padding is dropped', inputs: { data: [2, 5, 5] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 2 stride: 2 pad: 1 }') },
-  { name: 'MAX kernel 3x2, stride 2x1, pad 1x0', inputs: { data: [2, 7, 5] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 1 pad_h: 1 pad_w: 0 }') },
-  { name: 'AVE kernel 3x2, stride 2x1, pad 1x0', inputs: { data: [2, 7, 5] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 1 pad_h: 1 pad_w: 0 }') },
-  { name: 'MAX, padding on one axis clips the other axis too (kernel 2, stride 3, pad_h 1)', inputs: { data: [2, 5, 6] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 2 stride: 3 pad_h: 1 pad_w: 0 }') },
-  { name: 'AVE, padding on one axis clips the other axis too (kernel 2, stride 3, pad_h 1)', inputs: { data: [2, 5, 6] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 2 stride: 3 pad_h: 1 pad_w: 0 }') },
-  { name: 'MAX, round_mode FLOOR (8 -> 3)', inputs: { data: [2, 8, 8] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 round_mode: FLOOR }') },
-  { name: 'AVE, round_mode FLOOR with padding', inputs: { data: [2, 7, 7] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 round_mode: FLOOR }') },
-  { name: 'global MAX on 5x7', inputs: { data: [4, 5, 7] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: MAX global_pooling: true }') },
-  { name: 'global AVE on 5x7', inputs: { data: [4, 5, 7] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: AVE global_pooling: true }') },
-  { name: 'STOCHASTIC (test phase: sum x^2 / sum x) on positive inputs', inputs: { data: [2, 7, 7] }, gen: uniform(0.1, 1),
-    body: L('pool', 'Pooling', 'pooling_param { pool: STOCHASTIC kernel_size: 3 stride: 2 }') },
-  { name: 'MAX with the argmax mask as second top', inputs: { data: [2, 7, 7] },
-    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 }', 'data', ['pool', 'mask']) },
+  {
+    name: 'MAX 3x3 stride 2, ceil-mode edge window (8 -> 4)',
+    inputs: { data: [3, 8, 8] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 }'),
+  },
+  {
+    name: 'MAX with padding 1 (padding never wins, even over negative values)',
+    inputs: { data: [2, 7, 6] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 }'),
+    gen: uniform(-2, -0.5),
+  },
+  {
+    name: 'MAX 2x2 stride 2 pad 1 on 5x5: the window starting in the padding is dropped',
+    inputs: { data: [2, 5, 5] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 2 stride: 2 pad: 1 }'),
+  },
+  {
+    name: 'AVE 3x3 stride 2 pad 1 on 6x6: pool size counts padding, but not past it',
+    inputs: { data: [3, 6, 6] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 }'),
+  },
+  {
+    name: 'AVE without padding: ceil-mode edge windows divide by the clipped size',
+    inputs: { data: [3, 8, 8] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 3 stride: 2 }'),
+  },
+  {
+    name: 'AVE 2x2 stride 2 pad 1 on 5x5: the window starting in the padding is dropped',
+    inputs: { data: [2, 5, 5] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 2 stride: 2 pad: 1 }'),
+  },
+  {
+    name: 'MAX kernel 3x2, stride 2x1, pad 1x0',
+    inputs: { data: [2, 7, 5] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 1 pad_h: 1 pad_w: 0 }'),
+  },
+  {
+    name: 'AVE kernel 3x2, stride 2x1, pad 1x0',
+    inputs: { data: [2, 7, 5] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 1 pad_h: 1 pad_w: 0 }'),
+  },
+  {
+    name: 'MAX, padding on one axis clips the other axis too (kernel 2, stride 3, pad_h 1)',
+    inputs: { data: [2, 5, 6] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 2 stride: 3 pad_h: 1 pad_w: 0 }'),
+  },
+  {
+    name: 'AVE, padding on one axis clips the other axis too (kernel 2, stride 3, pad_h 1)',
+    inputs: { data: [2, 5, 6] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 2 stride: 3 pad_h: 1 pad_w: 0 }'),
+  },
+  {
+    name: 'MAX, round_mode FLOOR (8 -> 3)',
+    inputs: { data: [2, 8, 8] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 round_mode: FLOOR }'),
+  },
+  {
+    name: 'AVE, round_mode FLOOR with padding',
+    inputs: { data: [2, 7, 7] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 round_mode: FLOOR }'),
+  },
+  {
+    name: 'global MAX on 5x7',
+    inputs: { data: [4, 5, 7] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: MAX global_pooling: true }'),
+  },
+  {
+    name: 'global AVE on 5x7',
+    inputs: { data: [4, 5, 7] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: AVE global_pooling: true }'),
+  },
+  {
+    name: 'STOCHASTIC (test phase: sum x^2 / sum x) on positive inputs',
+    inputs: { data: [2, 7, 7] },
+    gen: uniform(0.1, 1),
+    body: L('pool', 'Pooling', 'pooling_param { pool: STOCHASTIC kernel_size: 3 stride: 2 }'),
+  },
+  {
+    name: 'MAX with the argmax mask as second top',
+    inputs: { data: [2, 7, 7] },
+    body: L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 }', 'data', ['pool', 'mask']),
+  },
 ]);
 
 // LRN: across channels y = x (k + alpha / n Σ x²)^-beta; within channel y = x (1 + alpha avg(x²))^-beta.
 add('LRN', [
-  { name: 'ACROSS_CHANNELS size 5 on 7 channels (clipped at the channel borders)', inputs: { data: [7, 3, 4] }, gen: uniform(-2, 2),
-    body: L('lrn', 'LRN', 'lrn_param { local_size: 5 alpha: 2 beta: 0.75 k: 1.5 }') },
-  { name: 'ACROSS_CHANNELS size 5 on 3 channels (window wider than the channels)', inputs: { data: [3, 4, 4] }, gen: uniform(-2, 2),
-    body: L('lrn', 'LRN', 'lrn_param { local_size: 5 alpha: 1 beta: 0.5 k: 2 }') },
-  { name: 'ACROSS_CHANNELS size 3, AlexNet constants', inputs: { data: [6, 5, 5] }, gen: uniform(-40, 40),
-    body: L('lrn', 'LRN', 'lrn_param { local_size: 3 alpha: 0.0001 beta: 0.75 }') },
-  { name: 'WITHIN_CHANNEL size 3: Caffe ignores k (shift 1)', inputs: { data: [2, 6, 5] }, gen: uniform(-2, 2),
-    body: L('lrn', 'LRN', 'lrn_param { local_size: 3 alpha: 2 beta: 0.75 k: 5 norm_region: WITHIN_CHANNEL }') },
-  { name: 'WITHIN_CHANNEL size 5 on a 3x4 plane (window wider than the plane)', inputs: { data: [2, 3, 4] }, gen: uniform(-2, 2),
-    body: L('lrn', 'LRN', 'lrn_param { local_size: 5 alpha: 1.5 beta: 0.6 norm_region: WITHIN_CHANNEL }') },
+  {
+    name: 'ACROSS_CHANNELS size 5 on 7 channels (clipped at the channel borders)',
+    inputs: { data: [7, 3, 4] },
+    gen: uniform(-2, 2),
+    body: L('lrn', 'LRN', 'lrn_param { local_size: 5 alpha: 2 beta: 0.75 k: 1.5 }'),
+  },
+  {
+    name: 'ACROSS_CHANNELS size 5 on 3 channels (window wider than the channels)',
+    inputs: { data: [3, 4, 4] },
+    gen: uniform(-2, 2),
+    body: L('lrn', 'LRN', 'lrn_param { local_size: 5 alpha: 1 beta: 0.5 k: 2 }'),
+  },
+  {
+    name: 'ACROSS_CHANNELS size 3, AlexNet constants',
+    inputs: { data: [6, 5, 5] },
+    gen: uniform(-40, 40),
+    body: L('lrn', 'LRN', 'lrn_param { local_size: 3 alpha: 0.0001 beta: 0.75 }'),
+  },
+  {
+    name: 'WITHIN_CHANNEL size 3: Caffe ignores k (shift 1)',
+    inputs: { data: [2, 6, 5] },
+    gen: uniform(-2, 2),
+    body: L('lrn', 'LRN', 'lrn_param { local_size: 3 alpha: 2 beta: 0.75 k: 5 norm_region: WITHIN_CHANNEL }'),
+  },
+  {
+    name: 'WITHIN_CHANNEL size 5 on a 3x4 plane (window wider than the plane)',
+    inputs: { data: [2, 3, 4] },
+    gen: uniform(-2, 2),
+    body: L('lrn', 'LRN', 'lrn_param { local_size: 5 alpha: 1.5 beta: 0.6 norm_region: WITHIN_CHANNEL }'),
+  },
 ]);
 
 add('ReLU', [
   { name: 'plain', body: L('relu', 'ReLU') },
-  { name: 'leaky, negative_slope 0.1, odd shape', inputs: { data: [3, 5, 7] }, body: L('relu', 'ReLU', 'relu_param { negative_slope: 0.1 }') },
+  {
+    name: 'leaky, negative_slope 0.1, odd shape',
+    inputs: { data: [3, 5, 7] },
+    body: L('relu', 'ReLU', 'relu_param { negative_slope: 0.1 }'),
+  },
   { name: '2-D input, in place', inputs: { data: [10] }, body: L('relu', 'ReLU', 'relu_param { negative_slope: -0.3 }', 'data', 'data') },
 ]);
 add('PReLU', [
@@ -257,16 +418,36 @@ add('Swish', [
 
 // InnerProduct: M = count(0, axis), K = count(axis), out = x W^T + b (W [N, K]; [K, N] with transpose).
 add('InnerProduct', [
-  { name: '4-D input, axis 1', inputs: { data: [3, 5, 4] }, gemm: true,
-    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 7 }') },
-  { name: 'axis 2 (a row per (n, c))', inputs: { data: [4, 5, 6] }, gemm: true,
-    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 3 axis: 2 }') },
-  { name: 'transpose (weights [K, N])', inputs: { data: [2, 3, 3] }, gemm: true,
-    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 5 transpose: true }') },
-  { name: 'no bias, a single output', inputs: { data: [11] }, gemm: true,
-    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 1 bias_term: false }') },
-  { name: 'K = 300 (long dot products)', inputs: { data: [12, 5, 5] }, gemm: true,
-    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 10 }') },
+  {
+    name: '4-D input, axis 1',
+    inputs: { data: [3, 5, 4] },
+    gemm: true,
+    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 7 }'),
+  },
+  {
+    name: 'axis 2 (a row per (n, c))',
+    inputs: { data: [4, 5, 6] },
+    gemm: true,
+    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 3 axis: 2 }'),
+  },
+  {
+    name: 'transpose (weights [K, N])',
+    inputs: { data: [2, 3, 3] },
+    gemm: true,
+    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 5 transpose: true }'),
+  },
+  {
+    name: 'no bias, a single output',
+    inputs: { data: [11] },
+    gemm: true,
+    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 1 bias_term: false }'),
+  },
+  {
+    name: 'K = 300 (long dot products)',
+    inputs: { data: [12, 5, 5] },
+    gemm: true,
+    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 10 }'),
+  },
 ]);
 
 add('Softmax', [
@@ -277,29 +458,43 @@ add('Softmax', [
 ]);
 
 add('Dropout', [
-  { name: 'separate top, read by the next layer', body: L('tanh', 'TanH') + L('drop', 'Dropout', 'dropout_param { dropout_ratio: 0.3 }', 'tanh') +
-    L('sig', 'Sigmoid', '', 'drop') },
+  {
+    name: 'separate top, read by the next layer',
+    body: L('tanh', 'TanH') + L('drop', 'Dropout', 'dropout_param { dropout_ratio: 0.3 }', 'tanh') + L('sig', 'Sigmoid', '', 'drop'),
+  },
   { name: 'in place, as the network output', body: L('tanh', 'TanH') + L('drop', 'Dropout', '', 'tanh', 'tanh') },
 ]);
 
 add('Concat', [
-  { name: 'axis 1, three inputs', inputs: { a: [2, 4, 5], b: [3, 4, 5], c: [1, 4, 5] },
-    body: L('cat', 'Concat', '', ['a', 'b', 'c']) },
+  { name: 'axis 1, three inputs', inputs: { a: [2, 4, 5], b: [3, 4, 5], c: [1, 4, 5] }, body: L('cat', 'Concat', '', ['a', 'b', 'c']) },
   { name: 'axis 2', inputs: { a: [2, 3, 5], b: [2, 4, 5] }, body: L('cat', 'Concat', 'concat_param { axis: 2 }', ['a', 'b']) },
   { name: 'axis 3 (-1)', inputs: { a: [2, 3, 2], b: [2, 3, 5] }, body: L('cat', 'Concat', 'concat_param { axis: -1 }', ['a', 'b']) },
   { name: 'the same tensor twice', inputs: { a: [2, 3, 3] }, body: L('cat', 'Concat', '', ['a', 'a']) },
-  { name: 'legacy concat_dim 1 on 2-D inputs', inputs: { a: [3], b: [4] }, body: L('cat', 'Concat', 'concat_param { concat_dim: 1 }', ['a', 'b']) },
+  {
+    name: 'legacy concat_dim 1 on 2-D inputs',
+    inputs: { a: [3], b: [4] },
+    body: L('cat', 'Concat', 'concat_param { concat_dim: 1 }', ['a', 'b']),
+  },
 ]);
 
 add('Eltwise', [
   { name: 'PROD of two', inputs: { a: [3, 4, 5], b: [3, 4, 5] }, body: L('e', 'Eltwise', 'eltwise_param { operation: PROD }', ['a', 'b']) },
-  { name: 'PROD of three', inputs: { a: [2, 3, 3], b: [2, 3, 3], c: [2, 3, 3] },
-    body: L('e', 'Eltwise', 'eltwise_param { operation: PROD }', ['a', 'b', 'c']) },
+  {
+    name: 'PROD of three',
+    inputs: { a: [2, 3, 3], b: [2, 3, 3], c: [2, 3, 3] },
+    body: L('e', 'Eltwise', 'eltwise_param { operation: PROD }', ['a', 'b', 'c']),
+  },
   { name: 'SUM (default)', inputs: { a: [3, 4, 5], b: [3, 4, 5] }, body: L('e', 'Eltwise', '', ['a', 'b']) },
-  { name: 'SUM with coefficients (1, -0.5, 2)', inputs: { a: [2, 3, 5], b: [2, 3, 5], c: [2, 3, 5] },
-    body: L('e', 'Eltwise', 'eltwise_param { operation: SUM coeff: 1 coeff: -0.5 coeff: 2 }', ['a', 'b', 'c']) },
-  { name: 'MAX of three', inputs: { a: [2, 3, 5], b: [2, 3, 5], c: [2, 3, 5] },
-    body: L('e', 'Eltwise', 'eltwise_param { operation: MAX }', ['a', 'b', 'c']) },
+  {
+    name: 'SUM with coefficients (1, -0.5, 2)',
+    inputs: { a: [2, 3, 5], b: [2, 3, 5], c: [2, 3, 5] },
+    body: L('e', 'Eltwise', 'eltwise_param { operation: SUM coeff: 1 coeff: -0.5 coeff: 2 }', ['a', 'b', 'c']),
+  },
+  {
+    name: 'MAX of three',
+    inputs: { a: [2, 3, 5], b: [2, 3, 5], c: [2, 3, 5] },
+    body: L('e', 'Eltwise', 'eltwise_param { operation: MAX }', ['a', 'b', 'c']),
+  },
 ]);
 
 /** BatchNorm blobs mean, variance, factor: statistics accumulated with moving-average factor `f`. */
@@ -314,73 +509,143 @@ export function bnBlobs(f: number, seed: number) {
 
 add('BatchNorm', [
   { name: 'global statistics, factor 1 (random weights)', inputs: { data: [4, 5, 5] }, body: L('bn', 'BatchNorm') },
-  { name: 'moving-average factor 999.982 (statistics divided by it), eps 0.001', inputs: { data: [3, 4, 5] },
-    blobs: { bn: bnBlobs(999.982, 11) }, body: L('bn', 'BatchNorm', 'batch_norm_param { eps: 0.001 }') },
+  {
+    name: 'moving-average factor 999.982 (statistics divided by it), eps 0.001',
+    inputs: { data: [3, 4, 5] },
+    blobs: { bn: bnBlobs(999.982, 11) },
+    body: L('bn', 'BatchNorm', 'batch_norm_param { eps: 0.001 }'),
+  },
   { name: 'moving-average factor 0.25', inputs: { data: [3, 4, 5] }, blobs: { bn: bnBlobs(0.25, 12) }, body: L('bn', 'BatchNorm') },
-  { name: 'moving-average factor 0: mean and variance count as 0', inputs: { data: [3, 4, 5] },
+  {
+    name: 'moving-average factor 0: mean and variance count as 0',
+    inputs: { data: [3, 4, 5] },
     blobs: { bn: (s) => [randomInput(s[0][0], 5), randomInput(s[0][0], 6, 0.5, 1), Float32Array.of(0)] },
-    body: L('bn', 'BatchNorm', 'batch_norm_param { eps: 0.01 }') },
+    body: L('bn', 'BatchNorm', 'batch_norm_param { eps: 0.01 }'),
+  },
   { name: '2-D input (N, C), in place', inputs: { data: [6] }, body: L('bn', 'BatchNorm', '', 'data', 'data') },
 ]);
 
 add('Scale', [
   { name: 'per channel with bias', inputs: { data: [4, 3, 5] }, body: L('sc', 'Scale', 'scale_param { bias_term: true }') },
   { name: 'per channel without bias', inputs: { data: [4, 3, 5] }, body: L('sc', 'Scale') },
-  { name: 'axis 1, num_axes 2 (a scale per (c, h))', inputs: { data: [3, 4, 5] }, body: L('sc', 'Scale', 'scale_param { num_axes: 2 bias_term: true }') },
-  { name: 'axis 2, num_axes 1 (a scale per row)', inputs: { data: [3, 4, 5] }, body: L('sc', 'Scale', 'scale_param { axis: 2 num_axes: 1 }') },
+  {
+    name: 'axis 1, num_axes 2 (a scale per (c, h))',
+    inputs: { data: [3, 4, 5] },
+    body: L('sc', 'Scale', 'scale_param { num_axes: 2 bias_term: true }'),
+  },
+  {
+    name: 'axis 2, num_axes 1 (a scale per row)',
+    inputs: { data: [3, 4, 5] },
+    body: L('sc', 'Scale', 'scale_param { axis: 2 num_axes: 1 }'),
+  },
   { name: 'num_axes 0 (one scalar)', inputs: { data: [3, 4, 5] }, body: L('sc', 'Scale', 'scale_param { num_axes: 0 bias_term: true }') },
   { name: 'num_axes -1 (every value its own scale)', inputs: { data: [2, 3, 4] }, body: L('sc', 'Scale', 'scale_param { num_axes: -1 }') },
-  { name: 'scale from a second bottom (axis 0, [N, C])', inputs: { data: [4, 3, 5], s: [4] },
-    body: L('sc', 'Scale', 'scale_param { axis: 0 }', ['data', 's']) },
+  {
+    name: 'scale from a second bottom (axis 0, [N, C])',
+    inputs: { data: [4, 3, 5], s: [4] },
+    body: L('sc', 'Scale', 'scale_param { axis: 0 }', ['data', 's']),
+  },
 ]);
 
 add('Bias', [
   { name: 'per channel', inputs: { data: [4, 3, 5] }, body: L('b', 'Bias') },
   { name: 'axis 2, num_axes 2', inputs: { data: [2, 3, 4] }, body: L('b', 'Bias', 'bias_param { axis: 2 num_axes: 2 }') },
-  { name: 'from a second bottom (axis 0, [N, C])', inputs: { data: [4, 3, 5], offsets: [4] },
-    body: L('b', 'Bias', 'bias_param { axis: 0 }', ['data', 'offsets']) },
+  {
+    name: 'from a second bottom (axis 0, [N, C])',
+    inputs: { data: [4, 3, 5], offsets: [4] },
+    body: L('b', 'Bias', 'bias_param { axis: 0 }', ['data', 'offsets']),
+  },
 ]);
 
 add('Flatten', [
-  { name: 'default (axis 1 to the end), then a GEMM-free reader', inputs: { data: [3, 4, 5] }, body: L('flat', 'Flatten') + L('sig', 'Sigmoid', '', 'flat') },
+  {
+    name: 'default (axis 1 to the end), then a GEMM-free reader',
+    inputs: { data: [3, 4, 5] },
+    body: L('flat', 'Flatten') + L('sig', 'Sigmoid', '', 'flat'),
+  },
   { name: 'axis 2, end_axis 3', inputs: { data: [2, 3, 4] }, body: L('flat', 'Flatten', 'flatten_param { axis: 2 end_axis: 3 }') },
-  { name: 'axis 1, end_axis 2', inputs: { data: [2, 3, 4] }, body: L('flat', 'Flatten', 'flatten_param { axis: 1 end_axis: 2 }') + L('sm', 'Softmax', '', 'flat') },
+  {
+    name: 'axis 1, end_axis 2',
+    inputs: { data: [2, 3, 4] },
+    body: L('flat', 'Flatten', 'flatten_param { axis: 1 end_axis: 2 }') + L('sm', 'Softmax', '', 'flat'),
+  },
 ]);
 
 add('Reshape', [
-  { name: 'shape (0, -1)', inputs: { data: [3, 4, 5] }, body: L('r', 'Reshape', 'reshape_param { shape { dim: 0 dim: -1 } }') + L('sm', 'Softmax', '', 'r') },
-  { name: 'shape (0, 2, -1, 3) from (6, 4, 3)', inputs: { data: [6, 4, 3] },
-    body: L('r', 'Reshape', 'reshape_param { shape { dim: 0 dim: 2 dim: -1 dim: 3 } }') + L('sm', 'Softmax', 'softmax_param { axis: 2 }', 'r') },
-  { name: 'axis 1, num_axes 1: channels 6 -> (2, 3)', inputs: { data: [6, 2, 2] },
-    body: L('r', 'Reshape', 'reshape_param { shape { dim: 2 dim: 3 } axis: 1 num_axes: 1 }') + L('sm', 'Softmax', '', 'r') },
+  {
+    name: 'shape (0, -1)',
+    inputs: { data: [3, 4, 5] },
+    body: L('r', 'Reshape', 'reshape_param { shape { dim: 0 dim: -1 } }') + L('sm', 'Softmax', '', 'r'),
+  },
+  {
+    name: 'shape (0, 2, -1, 3) from (6, 4, 3)',
+    inputs: { data: [6, 4, 3] },
+    body:
+      L('r', 'Reshape', 'reshape_param { shape { dim: 0 dim: 2 dim: -1 dim: 3 } }') + L('sm', 'Softmax', 'softmax_param { axis: 2 }', 'r'),
+  },
+  {
+    name: 'axis 1, num_axes 1: channels 6 -> (2, 3)',
+    inputs: { data: [6, 2, 2] },
+    body: L('r', 'Reshape', 'reshape_param { shape { dim: 2 dim: 3 } axis: 1 num_axes: 1 }') + L('sm', 'Softmax', '', 'r'),
+  },
 ]);
 
 add('Split', [
-  { name: 'two readers of one split', inputs: { data: [2, 3, 4] },
-    body: L('split', 'Split', '', 'data', ['s1', 's2']) + L('t', 'TanH', '', 's1') + L('s', 'Sigmoid', '', 's2') },
+  {
+    name: 'two readers of one split',
+    inputs: { data: [2, 3, 4] },
+    body: L('split', 'Split', '', 'data', ['s1', 's2']) + L('t', 'TanH', '', 's1') + L('s', 'Sigmoid', '', 's2'),
+  },
 ]);
 
 add('Slice', [
-  { name: 'axis 1 at points (1, 3)', inputs: { data: [5, 3, 4] }, body: L('sl', 'Slice', 'slice_param { slice_point: 1 slice_point: 3 }', 'data', ['p', 'q', 'r']) },
-  { name: 'axis 2 in equal parts', inputs: { data: [2, 6, 3] }, body: L('sl', 'Slice', 'slice_param { axis: 2 }', 'data', ['p', 'q', 'r']) },
-  { name: 'axis 3 at point 2', inputs: { data: [2, 3, 5] }, body: L('sl', 'Slice', 'slice_param { axis: 3 slice_point: 2 }', 'data', ['p', 'q']) },
+  {
+    name: 'axis 1 at points (1, 3)',
+    inputs: { data: [5, 3, 4] },
+    body: L('sl', 'Slice', 'slice_param { slice_point: 1 slice_point: 3 }', 'data', ['p', 'q', 'r']),
+  },
+  {
+    name: 'axis 2 in equal parts',
+    inputs: { data: [2, 6, 3] },
+    body: L('sl', 'Slice', 'slice_param { axis: 2 }', 'data', ['p', 'q', 'r']),
+  },
+  {
+    name: 'axis 3 at point 2',
+    inputs: { data: [2, 3, 5] },
+    body: L('sl', 'Slice', 'slice_param { axis: 3 slice_point: 2 }', 'data', ['p', 'q']),
+  },
   { name: 'legacy slice_dim 1', inputs: { data: [4, 2, 2] }, body: L('sl', 'Slice', 'slice_param { slice_dim: 1 }', 'data', ['p', 'q']) },
 ]);
 
 add('Crop', [
-  { name: 'axis 2, offsets (1, 2)', inputs: { data: [3, 7, 8], ref: [1, 4, 5] },
-    body: L('crop', 'Crop', 'crop_param { axis: 2 offset: 1 offset: 2 }', ['data', 'ref']) },
-  { name: 'axis 1, one offset for every axis', inputs: { data: [4, 6, 6], ref: [2, 3, 3] },
-    body: L('crop', 'Crop', 'crop_param { axis: 1 offset: 1 }', ['data', 'ref']) },
+  {
+    name: 'axis 2, offsets (1, 2)',
+    inputs: { data: [3, 7, 8], ref: [1, 4, 5] },
+    body: L('crop', 'Crop', 'crop_param { axis: 2 offset: 1 offset: 2 }', ['data', 'ref']),
+  },
+  {
+    name: 'axis 1, one offset for every axis',
+    inputs: { data: [4, 6, 6], ref: [2, 3, 3] },
+    body: L('crop', 'Crop', 'crop_param { axis: 1 offset: 1 }', ['data', 'ref']),
+  },
   { name: 'default axis 2, offset 0', inputs: { data: [2, 5, 5], ref: [2, 3, 4] }, body: L('crop', 'Crop', '', ['data', 'ref']) },
 ]);
 
 add('ArgMax', [
   { name: 'top_k 1 over each image', gen: distinct, inputs: { data: [3, 4, 5] }, body: L('am', 'ArgMax') },
-  { name: 'top_k 3 with out_max_val', gen: distinct, inputs: { data: [3, 4, 5] }, body: L('am', 'ArgMax', 'argmax_param { top_k: 3 out_max_val: true }') },
+  {
+    name: 'top_k 3 with out_max_val',
+    gen: distinct,
+    inputs: { data: [3, 4, 5] },
+    body: L('am', 'ArgMax', 'argmax_param { top_k: 3 out_max_val: true }'),
+  },
   { name: 'axis 1', gen: distinct, inputs: { data: [5, 3, 4] }, body: L('am', 'ArgMax', 'argmax_param { axis: 1 }') },
-  { name: 'axis 1, top_k 2, out_max_val (values)', gen: distinct, inputs: { data: [5, 3, 4] },
-    body: L('am', 'ArgMax', 'argmax_param { axis: 1 top_k: 2 out_max_val: true }') },
+  {
+    name: 'axis 1, top_k 2, out_max_val (values)',
+    gen: distinct,
+    inputs: { data: [5, 3, 4] },
+    body: L('am', 'ArgMax', 'argmax_param { axis: 1 top_k: 2 out_max_val: true }'),
+  },
   { name: 'axis 3, top_k 2', gen: distinct, inputs: { data: [2, 3, 6] }, body: L('am', 'ArgMax', 'argmax_param { axis: 3 top_k: 2 }') },
 ]);
 
@@ -400,71 +665,158 @@ add('Tile', [
 add('Reduction', [
   { name: 'SUM over axis 1 (per image)', inputs: { data: [3, 4, 5] }, body: L('red', 'Reduction', 'reduction_param { axis: 1 }') },
   { name: 'ASUM over axis 2', inputs: { data: [3, 4, 5] }, body: L('red', 'Reduction', 'reduction_param { operation: ASUM axis: 2 }') },
-  { name: 'SUMSQ over axis 1, coeff 0.5', inputs: { data: [3, 4, 5] }, body: L('red', 'Reduction', 'reduction_param { operation: SUMSQ axis: 1 coeff: 0.5 }') },
-  { name: 'MEAN over axis 3, coeff -2', inputs: { data: [3, 4, 5] }, body: L('red', 'Reduction', 'reduction_param { operation: MEAN axis: 3 coeff: -2 }') },
+  {
+    name: 'SUMSQ over axis 1, coeff 0.5',
+    inputs: { data: [3, 4, 5] },
+    body: L('red', 'Reduction', 'reduction_param { operation: SUMSQ axis: 1 coeff: 0.5 }'),
+  },
+  {
+    name: 'MEAN over axis 3, coeff -2',
+    inputs: { data: [3, 4, 5] },
+    body: L('red', 'Reduction', 'reduction_param { operation: MEAN axis: 3 coeff: -2 }'),
+  },
 ]);
 
 add('Embed', [
-  { name: 'with bias, indices in [0, 7)', inputs: { data: [5] }, gen: (n, seed) => randomIndices(n, seed, 0, 7),
-    body: L('emb', 'Embed', 'embed_param { num_output: 4 input_dim: 7 }') },
-  { name: 'without bias, 2-D indices', inputs: { data: [2, 3] }, gen: (n, seed) => randomIndices(n, seed, 0, 9),
-    body: L('emb', 'Embed', 'embed_param { num_output: 3 input_dim: 9 bias_term: false }') },
+  {
+    name: 'with bias, indices in [0, 7)',
+    inputs: { data: [5] },
+    gen: (n, seed) => randomIndices(n, seed, 0, 7),
+    body: L('emb', 'Embed', 'embed_param { num_output: 4 input_dim: 7 }'),
+  },
+  {
+    name: 'without bias, 2-D indices',
+    inputs: { data: [2, 3] },
+    gen: (n, seed) => randomIndices(n, seed, 0, 9),
+    body: L('emb', 'Embed', 'embed_param { num_output: 3 input_dim: 9 bias_term: false }'),
+  },
 ]);
 
 /** Networks that exist to be folded and fused with optimize: true (and must give the same numbers). */
 export const fusionCases: OpCase[] = [
-  { type: 'Fusion', name: 'Convolution -> BatchNorm -> Scale (bias) -> ReLU, in place', inputs: { data: [3, 6, 6] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 pad: 1 }', 'data', 'conv') +
-      L('bn', 'BatchNorm', '', 'conv', 'conv') + L('sc', 'Scale', 'scale_param { bias_term: true }', 'conv', 'conv') +
-      L('relu', 'ReLU', '', 'conv', 'conv') },
-  { type: 'Fusion', name: 'Convolution (no bias) -> BatchNorm (factor 999.982) -> Scale -> leaky ReLU', inputs: { data: [3, 5, 5] }, gemm: true,
+  {
+    type: 'Fusion',
+    name: 'Convolution -> BatchNorm -> Scale (bias) -> ReLU, in place',
+    inputs: { data: [3, 6, 6] },
+    gemm: true,
+    body:
+      L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 pad: 1 }', 'data', 'conv') +
+      L('bn', 'BatchNorm', '', 'conv', 'conv') +
+      L('sc', 'Scale', 'scale_param { bias_term: true }', 'conv', 'conv') +
+      L('relu', 'ReLU', '', 'conv', 'conv'),
+  },
+  {
+    type: 'Fusion',
+    name: 'Convolution (no bias) -> BatchNorm (factor 999.982) -> Scale -> leaky ReLU',
+    inputs: { data: [3, 5, 5] },
+    gemm: true,
     blobs: { bn: bnBlobs(999.982, 21) },
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 stride: 2 bias_term: false }', 'data', 'c') +
-      L('bn', 'BatchNorm', 'batch_norm_param { eps: 0.001 }', 'c', 'b') + L('sc', 'Scale', 'scale_param { bias_term: true }', 'b', 's') +
-      L('relu', 'ReLU', 'relu_param { negative_slope: 0.2 }', 's', 'r') },
-  { type: 'Fusion', name: 'grouped Convolution -> Bias -> ReLU', inputs: { data: [4, 5, 5] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 6 group: 2 kernel_size: 3 bias_term: false }', 'data', 'c') +
-      L('b', 'Bias', '', 'c', 'c') + L('relu', 'ReLU', '', 'c', 'c') },
-  { type: 'Fusion', name: 'InnerProduct -> BatchNorm -> Scale -> ReLU', inputs: { data: [3, 4, 4] }, gemm: true,
-    body: L('ip', 'InnerProduct', 'inner_product_param { num_output: 6 }', 'data', 'ip') + L('bn', 'BatchNorm', '', 'ip', 'ip') +
-      L('sc', 'Scale', 'scale_param { bias_term: true }', 'ip', 'ip') + L('relu', 'ReLU', '', 'ip', 'ip') },
-  { type: 'Fusion', name: 'Deconvolution -> Scale -> ReLU', inputs: { data: [3, 4, 4] }, gemm: true,
-    body: L('deconv', 'Deconvolution', 'convolution_param { num_output: 2 kernel_size: 4 stride: 2 pad: 1 }', 'data', 'd') +
-      L('sc', 'Scale', 'scale_param { bias_term: true }', 'd', 'd') + L('relu', 'ReLU', '', 'd', 'd') },
-  { type: 'Fusion', name: 'Eltwise SUM -> ReLU', inputs: { a: [3, 4, 4], b: [3, 4, 4] },
-    body: L('sum', 'Eltwise', 'eltwise_param { coeff: 1 coeff: -1.5 }', ['a', 'b'], 'sum') + L('relu', 'ReLU', '', 'sum', 'sum') },
-  { type: 'Fusion', name: 'BatchNorm output read twice: folded, ReLU not fused', inputs: { data: [3, 5, 5] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', 'data', 'c') + L('bn', 'BatchNorm', '', 'c', 'b') +
-      L('relu', 'ReLU', '', 'b', 'r') + L('sig', 'Sigmoid', '', 'b', 's') },
-  { type: 'Fusion', name: 'Convolution output is also a network output: nothing folds', inputs: { data: [3, 5, 5] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', 'data', 'c') +
-      L('sc', 'Scale', 'scale_param { bias_term: true }', 'c', 's') + L('split', 'Split', '', 'c', ['c1']) },
-  { type: 'Fusion', name: 'Scale over (C, H) after a convolution: not per channel, not folded', inputs: { data: [3, 5, 5] }, gemm: true,
-    body: L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', 'data', 'c') +
-      L('sc', 'Scale', 'scale_param { num_axes: 2 }', 'c', 's') + L('relu', 'ReLU', '', 's', 's') },
-  { type: 'Fusion', name: 'small CNN: conv/BN/Scale/ReLU, MAX pool, LRN, InnerProduct/ReLU, Dropout, InnerProduct, Softmax',
-    inputs: { data: [3, 12, 12] }, gemm: true,
-    body: L('conv1', 'Convolution', 'convolution_param { num_output: 8 kernel_size: 5 stride: 1 pad: 2 }', 'data', 'conv1') +
-      L('bn1', 'BatchNorm', '', 'conv1', 'conv1') + L('sc1', 'Scale', 'scale_param { bias_term: true }', 'conv1', 'conv1') +
+    body:
+      L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 stride: 2 bias_term: false }', 'data', 'c') +
+      L('bn', 'BatchNorm', 'batch_norm_param { eps: 0.001 }', 'c', 'b') +
+      L('sc', 'Scale', 'scale_param { bias_term: true }', 'b', 's') +
+      L('relu', 'ReLU', 'relu_param { negative_slope: 0.2 }', 's', 'r'),
+  },
+  {
+    type: 'Fusion',
+    name: 'grouped Convolution -> Bias -> ReLU',
+    inputs: { data: [4, 5, 5] },
+    gemm: true,
+    body:
+      L('conv', 'Convolution', 'convolution_param { num_output: 6 group: 2 kernel_size: 3 bias_term: false }', 'data', 'c') +
+      L('b', 'Bias', '', 'c', 'c') +
+      L('relu', 'ReLU', '', 'c', 'c'),
+  },
+  {
+    type: 'Fusion',
+    name: 'InnerProduct -> BatchNorm -> Scale -> ReLU',
+    inputs: { data: [3, 4, 4] },
+    gemm: true,
+    body:
+      L('ip', 'InnerProduct', 'inner_product_param { num_output: 6 }', 'data', 'ip') +
+      L('bn', 'BatchNorm', '', 'ip', 'ip') +
+      L('sc', 'Scale', 'scale_param { bias_term: true }', 'ip', 'ip') +
+      L('relu', 'ReLU', '', 'ip', 'ip'),
+  },
+  {
+    type: 'Fusion',
+    name: 'Deconvolution -> Scale -> ReLU',
+    inputs: { data: [3, 4, 4] },
+    gemm: true,
+    body:
+      L('deconv', 'Deconvolution', 'convolution_param { num_output: 2 kernel_size: 4 stride: 2 pad: 1 }', 'data', 'd') +
+      L('sc', 'Scale', 'scale_param { bias_term: true }', 'd', 'd') +
+      L('relu', 'ReLU', '', 'd', 'd'),
+  },
+  {
+    type: 'Fusion',
+    name: 'Eltwise SUM -> ReLU',
+    inputs: { a: [3, 4, 4], b: [3, 4, 4] },
+    body: L('sum', 'Eltwise', 'eltwise_param { coeff: 1 coeff: -1.5 }', ['a', 'b'], 'sum') + L('relu', 'ReLU', '', 'sum', 'sum'),
+  },
+  {
+    type: 'Fusion',
+    name: 'BatchNorm output read twice: folded, ReLU not fused',
+    inputs: { data: [3, 5, 5] },
+    gemm: true,
+    body:
+      L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', 'data', 'c') +
+      L('bn', 'BatchNorm', '', 'c', 'b') +
+      L('relu', 'ReLU', '', 'b', 'r') +
+      L('sig', 'Sigmoid', '', 'b', 's'),
+  },
+  {
+    type: 'Fusion',
+    name: 'Convolution output is also a network output: nothing folds',
+    inputs: { data: [3, 5, 5] },
+    gemm: true,
+    body:
+      L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', 'data', 'c') +
+      L('sc', 'Scale', 'scale_param { bias_term: true }', 'c', 's') +
+      L('split', 'Split', '', 'c', ['c1']),
+  },
+  {
+    type: 'Fusion',
+    name: 'Scale over (C, H) after a convolution: not per channel, not folded',
+    inputs: { data: [3, 5, 5] },
+    gemm: true,
+    body:
+      L('conv', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', 'data', 'c') +
+      L('sc', 'Scale', 'scale_param { num_axes: 2 }', 'c', 's') +
+      L('relu', 'ReLU', '', 's', 's'),
+  },
+  {
+    type: 'Fusion',
+    name: 'small CNN: conv/BN/Scale/ReLU, MAX pool, LRN, InnerProduct/ReLU, Dropout, InnerProduct, Softmax',
+    inputs: { data: [3, 12, 12] },
+    gemm: true,
+    body:
+      L('conv1', 'Convolution', 'convolution_param { num_output: 8 kernel_size: 5 stride: 1 pad: 2 }', 'data', 'conv1') +
+      L('bn1', 'BatchNorm', '', 'conv1', 'conv1') +
+      L('sc1', 'Scale', 'scale_param { bias_term: true }', 'conv1', 'conv1') +
       L('relu1', 'ReLU', '', 'conv1', 'conv1') +
       L('pool1', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 }', 'conv1', 'pool1') +
       L('norm1', 'LRN', 'lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 }', 'pool1', 'norm1') +
       L('conv2', 'Convolution', 'convolution_param { num_output: 6 kernel_size: 3 group: 2 pad: 1 }', 'norm1', 'conv2') +
       L('relu2', 'ReLU', '', 'conv2', 'conv2') +
       L('pool2', 'Pooling', 'pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 }', 'conv2', 'pool2') +
-      L('fc1', 'InnerProduct', 'inner_product_param { num_output: 16 }', 'pool2', 'fc1') + L('relu3', 'ReLU', '', 'fc1', 'fc1') +
-      L('drop', 'Dropout', '', 'fc1', 'fc1') + L('fc2', 'InnerProduct', 'inner_product_param { num_output: 5 }', 'fc1', 'fc2') +
-      L('prob', 'Softmax', '', 'fc2', 'prob') },
+      L('fc1', 'InnerProduct', 'inner_product_param { num_output: 16 }', 'pool2', 'fc1') +
+      L('relu3', 'ReLU', '', 'fc1', 'fc1') +
+      L('drop', 'Dropout', '', 'fc1', 'fc1') +
+      L('fc2', 'InnerProduct', 'inner_product_param { num_output: 5 }', 'fc1', 'fc2') +
+      L('prob', 'Softmax', '', 'fc2', 'prob'),
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
 // Running a case
 
-
 export function prototxt(c: OpCase): string {
   const shapes = c.inputs ?? { data: [3, 6, 6] };
-  const inputs = Object.entries(shapes).map(([name, dims]) =>
-    `layer { name: "input_${name}" type: "Input" top: "${name}" input_param { shape { ${[MAX_BATCH, ...dims].map((d) => `dim: ${d}`).join(' ')} } } }\n`);
+  const inputs = Object.entries(shapes).map(
+    ([name, dims]) =>
+      `layer { name: "input_${name}" type: "Input" top: "${name}" input_param { shape { ${[MAX_BATCH, ...dims].map((d) => `dim: ${d}`).join(' ')} } } }\n`,
+  );
   return `name: "${c.type.toLowerCase()}"\n${inputs.join('')}${c.body}`;
 }
 
@@ -475,18 +827,19 @@ export async function networkOf(c: OpCase, tmpDir: string): Promise<Network> {
   const text = prototxt(c);
   const random = await Network.parse(text, { seed: 7, file: `${c.type}.prototxt` });
   if (c.blobs === undefined) return random;
-  const layers = random.layers.filter((l) => l.blobs.length > 0).map((l) => {
-    const make = c.blobs?.[l.name];
-    const data = make !== undefined ? make(l.blobs) : random.weights(l.name);
-    const param = new Message(caffeSchema, caffeSchema.message('LayerParameter'));
-    param.set('name', l.name);
-    param.set('type', l.type);
-    return { param, blobs: l.blobs.map((shape, i) => ({ shape: [...shape], data: data[i] })) };
-  });
+  const layers = random.layers
+    .filter((l) => l.blobs.length > 0)
+    .map((l) => {
+      const make = c.blobs?.[l.name];
+      const data = make !== undefined ? make(l.blobs) : random.weights(l.name);
+      const param = new Message(caffeSchema, caffeSchema.message('LayerParameter'));
+      param.set('name', l.name);
+      param.set('type', l.type);
+      return { param, blobs: l.blobs.map((shape, i) => ({ shape: [...shape], data: data[i] })) };
+    });
   const header = new Message(caffeSchema, caffeSchema.message('NetParameter'));
   header.set('name', c.type);
   const file = path.join(tmpDir, `model${modelCount++}.caffemodel`);
   await writeCaffemodel(file, header, layers);
   return Network.parse(text, { weights: file, file: `${c.type}.prototxt` });
 }
-

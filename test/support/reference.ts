@@ -67,7 +67,7 @@ export class SeededRandom {
   private x: number;
 
   constructor(seed: number) {
-    this.x = (seed >>> 0) || 0x2545f491;
+    this.x = seed >>> 0 || 0x2545f491;
   }
 
   /** Uniform in [0, 1). */
@@ -177,7 +177,10 @@ export function convolution(a: LayerArgs<'Convolution'>): Float64Array[] {
         let off = 0;
         for (let d = 0; d < inSp.length; d++) {
           const p = oi[d] * stride[d] - pad[d] + ki[d] * dilation[d];
-          if (p < 0 || p >= inSp[d]) { off = -1; break; }
+          if (p < 0 || p >= inSp[d]) {
+            off = -1;
+            break;
+          }
           off += p * inStr[d];
         }
         table[o * kN + k] = off;
@@ -238,7 +241,10 @@ export function deconvolution(a: LayerArgs<'Deconvolution'>): Float64Array[] {
             let off = 0;
             for (let d = 0; d < outSp.length; d++) {
               const q = pi[d] * stride[d] - pad[d] + ki[d] * dilation[d];
-              if (q < 0 || q >= outSp[d]) { off = -1; break; }
+              if (q < 0 || q >= outSp[d]) {
+                off = -1;
+                break;
+              }
               off += q * outStr[d];
             }
             if (off < 0) continue;
@@ -293,7 +299,10 @@ export function pooling(a: LayerArgs<'Pooling'>): Float64Array[] {
           for (let h = hs; h < he; h++) {
             for (let w = ws; w < we; w++) {
               const v = x[plane + h * W + w];
-              if (v > best) { best = v; at = h * W + w; }
+              if (v > best) {
+                best = v;
+                at = h * W + w;
+              }
             }
           }
           y[out] = best;
@@ -511,7 +520,9 @@ function eltwise(a: LayerArgs<'Eltwise'>): Float64Array[] {
       y[i] = v;
     } else if (operation === 'SUM') {
       let v = 0;
-      a.inputs.forEach((x, j) => { v += coeff[j] * x[i]; });
+      a.inputs.forEach((x, j) => {
+        v += coeff[j] * x[i];
+      });
       y[i] = v;
     } else {
       let v = -Infinity;
@@ -571,8 +582,15 @@ function batchNorm(a: LayerArgs<'BatchNorm'>): Float64Array[] {
  * of the input and broadcasts over the rest: y[o, d, i] = x[o, d, i] * scale[d] (+ bias[d]).
  * The operand is the second input when there is one, else blob 0; Scale's bias is the blob after.
  */
-function channelAffine(x: Float64Array, shape: Shape, axis: number, operandLength: number,
-                       scale: Float64Array | undefined, bias: Float64Array | undefined, operandRank: number): Float64Array {
+function channelAffine(
+  x: Float64Array,
+  shape: Shape,
+  axis: number,
+  operandLength: number,
+  scale: Float64Array | undefined,
+  bias: Float64Array | undefined,
+  operandRank: number,
+): Float64Array {
   const outer = count(shape, 0, axis);
   const inner = count(shape, axis + operandRank);
   const y = new Float64Array(x.length);
@@ -659,7 +677,7 @@ function argMax(a: LayerArgs<'ArgMax'>): Float64Array[] {
     for (let j = 0; j < dim; j++) {
       pairs.push([x[(Math.floor(i / axisDist) * dim + j) * axisDist + (i % axisDist)], j]);
     }
-    pairs.sort((p, q) => (q[0] - p[0]) || (q[1] - p[1]));
+    pairs.sort((p, q) => q[0] - p[0] || q[1] - p[1]);
     for (let j = 0; j < topK; j++) {
       const along = (Math.floor(i / axisDist) * topK + j) * axisDist + (i % axisDist);
       if (outMaxVal) {
@@ -761,26 +779,38 @@ export function referenceLayer(a: LayerArgs<AnyLayer['type']>): Float64Array[] {
   const x = a.inputs[0];
   const same = <T extends AnyLayer['type']>(args: LayerArgs<AnyLayer['type']>) => args as unknown as LayerArgs<T>;
   switch (l.type) {
-    case 'Convolution': return convolution(same<'Convolution'>(a));
-    case 'Deconvolution': return deconvolution(same<'Deconvolution'>(a));
-    case 'Pooling': return pooling(same<'Pooling'>(a));
-    case 'LRN': return lrn(same<'LRN'>(a));
+    case 'Convolution':
+      return convolution(same<'Convolution'>(a));
+    case 'Deconvolution':
+      return deconvolution(same<'Deconvolution'>(a));
+    case 'Pooling':
+      return pooling(same<'Pooling'>(a));
+    case 'LRN':
+      return lrn(same<'LRN'>(a));
     case 'ReLU': {
       const slope = l.attrs.negativeSlope;
       return [map(x, (v) => Math.max(v, 0) + slope * Math.min(v, 0))];
     }
-    case 'PReLU': return prelu(same<'PReLU'>(a));
+    case 'PReLU':
+      return prelu(same<'PReLU'>(a));
     case 'ELU': {
       const alpha = l.attrs.alpha;
       return [map(x, (v) => Math.max(v, 0) + alpha * (Math.exp(Math.min(v, 0)) - 1))];
     }
-    case 'Sigmoid': return [map(x, sigmoidOf)];
-    case 'TanH': return [map(x, Math.tanh)];
-    case 'AbsVal': return [map(x, Math.abs)];
-    case 'Power': return [power(x, l.attrs)];
-    case 'BNLL': return [map(x, (v) => (v > 0 ? v + Math.log(1 + Math.exp(-v)) : Math.log(1 + Math.exp(v))))];
-    case 'Exp': return [exp(x, l.attrs)];
-    case 'Log': return [log(x, l.attrs)];
+    case 'Sigmoid':
+      return [map(x, sigmoidOf)];
+    case 'TanH':
+      return [map(x, Math.tanh)];
+    case 'AbsVal':
+      return [map(x, Math.abs)];
+    case 'Power':
+      return [power(x, l.attrs)];
+    case 'BNLL':
+      return [map(x, (v) => (v > 0 ? v + Math.log(1 + Math.exp(-v)) : Math.log(1 + Math.exp(v))))];
+    case 'Exp':
+      return [exp(x, l.attrs)];
+    case 'Log':
+      return [log(x, l.attrs)];
     case 'Threshold': {
       const t = l.attrs.threshold;
       return [map(x, (v) => (v > t ? 1 : 0))];
@@ -793,25 +823,43 @@ export function referenceLayer(a: LayerArgs<AnyLayer['type']>): Float64Array[] {
       const beta = l.attrs.beta;
       return [map(x, (v) => v * sigmoidOf(beta * v))];
     }
-    case 'InnerProduct': return innerProduct(same<'InnerProduct'>(a));
-    case 'Softmax': return softmax(same<'Softmax'>(a));
-    case 'Dropout': return [Float64Array.from(x)];
-    case 'Concat': return concat(same<'Concat'>(a));
-    case 'Eltwise': return eltwise(same<'Eltwise'>(a));
-    case 'BatchNorm': return batchNorm(same<'BatchNorm'>(a));
-    case 'Scale': return scaleLayer(same<'Scale'>(a));
-    case 'Bias': return biasLayer(same<'Bias'>(a));
+    case 'InnerProduct':
+      return innerProduct(same<'InnerProduct'>(a));
+    case 'Softmax':
+      return softmax(same<'Softmax'>(a));
+    case 'Dropout':
+      return [Float64Array.from(x)];
+    case 'Concat':
+      return concat(same<'Concat'>(a));
+    case 'Eltwise':
+      return eltwise(same<'Eltwise'>(a));
+    case 'BatchNorm':
+      return batchNorm(same<'BatchNorm'>(a));
+    case 'Scale':
+      return scaleLayer(same<'Scale'>(a));
+    case 'Bias':
+      return biasLayer(same<'Bias'>(a));
     case 'Flatten':
-    case 'Reshape': return [Float64Array.from(x)];
-    case 'Split': return l.outputs.map(() => Float64Array.from(x));
-    case 'Slice': return slice(same<'Slice'>(a));
-    case 'Crop': return crop(same<'Crop'>(a));
-    case 'ArgMax': return argMax(same<'ArgMax'>(a));
-    case 'MVN': return mvn(same<'MVN'>(a));
-    case 'Tile': return tile(same<'Tile'>(a));
-    case 'Reduction': return reduction(same<'Reduction'>(a));
-    case 'Embed': return embed(same<'Embed'>(a));
-    case 'Input': throw new Error('reference: Input layers have no computation');
+    case 'Reshape':
+      return [Float64Array.from(x)];
+    case 'Split':
+      return l.outputs.map(() => Float64Array.from(x));
+    case 'Slice':
+      return slice(same<'Slice'>(a));
+    case 'Crop':
+      return crop(same<'Crop'>(a));
+    case 'ArgMax':
+      return argMax(same<'ArgMax'>(a));
+    case 'MVN':
+      return mvn(same<'MVN'>(a));
+    case 'Tile':
+      return tile(same<'Tile'>(a));
+    case 'Reduction':
+      return reduction(same<'Reduction'>(a));
+    case 'Embed':
+      return embed(same<'Embed'>(a));
+    case 'Input':
+      throw new Error('reference: Input layers have no computation');
   }
 }
 
@@ -833,7 +881,9 @@ export function referenceForward(net: Network, inputs: Readonly<Record<string, F
         const given = inputs[name];
         if (given === undefined) throw new Error(`reference: no value for input '${name}'`);
         if (given.length !== count(shapeOf(name))) {
-          throw new Error(`reference: input '${name}' has ${given.length} values, shape [${shapeOf(name).join(', ')}] needs ${count(shapeOf(name))}`);
+          throw new Error(
+            `reference: input '${name}' has ${given.length} values, shape [${shapeOf(name).join(', ')}] needs ${count(shapeOf(name))}`,
+          );
         }
         values.set(name, Float64Array.from(given));
       }
@@ -853,7 +903,9 @@ export function referenceForward(net: Network, inputs: Readonly<Record<string, F
     });
     layer.outputs.forEach((name, i) => {
       if (outs[i].length !== count(shapeOf(name))) {
-        throw new Error(`reference bug: layer '${layer.name}' made ${outs[i].length} values for '${name}' of shape [${shapeOf(name).join(', ')}]`);
+        throw new Error(
+          `reference bug: layer '${layer.name}' made ${outs[i].length} values for '${name}' of shape [${shapeOf(name).join(', ')}]`,
+        );
       }
       values.set(name, outs[i]);
     });

@@ -16,7 +16,8 @@ export const SEED = 7;
 /** config.pbtxt of a LeNet model: `extra` is added inside. */
 export function lenetConfig(name: string, extra = ''): string {
   return [
-    `name: "${name}"`, 'max_batch_size: 8',
+    `name: "${name}"`,
+    'max_batch_size: 8',
     'input [ { name: "data" data_type: TYPE_FP32 format: FORMAT_NCHW dims: [ 1, 28, 28 ] } ]',
     'output [ { name: "prob" data_type: TYPE_FP32 dims: [ 10 ] } ]',
     `parameters { key: "prototxt" value { string_value: "${LENET}" } }`,

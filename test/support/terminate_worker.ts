@@ -40,7 +40,11 @@ async function main(job: TerminateJob): Promise<void> {
       const net = await Network.fromCaffe(job.prototxt);
       const batches = [0, 1].map((b) => ({ data: new Float32Array(2 * image).fill(b + 0.25) }));
       calling();
-      await new Builder({ backend: job.backend }).build(net, { precision: 'int8', maxBatchSize: 2, calibrator: new Int8EntropyCalibrator2({ batches, batchSize: 2 }) });
+      await new Builder({ backend: job.backend }).build(net, {
+        precision: 'int8',
+        maxBatchSize: 2,
+        calibrator: new Int8EntropyCalibrator2({ batches, batchSize: 2 }),
+      });
       break;
     }
     case 'save': {

@@ -82,9 +82,16 @@ describe('architecture', () => {
   it('native/core includes nothing from native/backends (the composition root lives above both)', () => {
     const core = path.join(ROOT, 'native', 'core');
     const offending = files(core, /\.(cc|h)$/).filter((f) => /#include "backends\//.test(fs.readFileSync(f, 'utf8')));
-    assert.deepEqual(offending.map((f) => path.relative(ROOT, f)), []);
+    assert.deepEqual(
+      offending.map((f) => path.relative(ROOT, f)),
+      [],
+    );
     const gpu = path.join(ROOT, 'native', 'gpu');
     const fromCuda = files(gpu, /\.(cc|h)$/).filter((f) => /#include "backends\//.test(fs.readFileSync(f, 'utf8')));
-    assert.deepEqual(fromCuda.map((f) => path.relative(ROOT, f)), [], 'native/gpu is neutral: both GPU backends use it');
+    assert.deepEqual(
+      fromCuda.map((f) => path.relative(ROOT, f)),
+      [],
+      'native/gpu is neutral: both GPU backends use it',
+    );
   });
 });

@@ -35,7 +35,12 @@ describe('asynchronous work does not block the event loop', function () {
 
   it('during a long build (VGG16: 138 M random weights generated, prepared and built) and a long inference (VGG16, batch 4)', async () => {
     const net = await Network.fromCaffe(path.join(ROOT, 'models', 'vgg16.prototxt'));
-    const { result: engine, ms, maxGap, ticks } = await watchEventLoop(() => new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 4 }));
+    const {
+      result: engine,
+      ms,
+      maxGap,
+      ticks,
+    } = await watchEventLoop(() => new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 4 }));
     try {
       assert.ok(ms > 500, `the build took ${ms.toFixed(0)} ms: too short to show anything`);
       // The JS thread plans the graph (milliseconds) and waits; the generous bound allows for a
@@ -47,7 +52,10 @@ describe('asynchronous work does not block the event loop', function () {
       const data = Float32Array.from({ length: 4 * 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.01));
       const inference = await watchEventLoop(() => ctx.infer({ data }));
       assert.ok(inference.ms > 300, `the inference took ${inference.ms.toFixed(0)} ms: too short to show anything`);
-      assert.ok(inference.maxGap < 300, `the event loop stalled for ${inference.maxGap.toFixed(0)} ms during a ${inference.ms.toFixed(0)} ms inference`);
+      assert.ok(
+        inference.maxGap < 300,
+        `the event loop stalled for ${inference.maxGap.toFixed(0)} ms during a ${inference.ms.toFixed(0)} ms inference`,
+      );
       assert.ok(inference.ticks > inference.ms / 60, `only ${inference.ticks} ticks in ${inference.ms.toFixed(0)} ms`);
       assert.equal(inference.result.prob.length, 4000);
 
@@ -68,9 +76,15 @@ describe('asynchronous work does not block the event loop', function () {
       try {
         const file = path.join(dir, 'vgg16.plan');
         const saving = await watchEventLoop(() => engine.save(file));
-        assert.ok(saving.maxGap < 100, `the event loop stalled for ${saving.maxGap.toFixed(0)} ms during a ${saving.ms.toFixed(0)} ms save`);
+        assert.ok(
+          saving.maxGap < 100,
+          `the event loop stalled for ${saving.maxGap.toFixed(0)} ms during a ${saving.ms.toFixed(0)} ms save`,
+        );
         const loading = await watchEventLoop(() => Engine.load(file));
-        assert.ok(loading.maxGap < 100, `the event loop stalled for ${loading.maxGap.toFixed(0)} ms during a ${loading.ms.toFixed(0)} ms load`);
+        assert.ok(
+          loading.maxGap < 100,
+          `the event loop stalled for ${loading.maxGap.toFixed(0)} ms during a ${loading.ms.toFixed(0)} ms load`,
+        );
         assert.equal(loading.result.name, engine.name);
         loading.result.dispose();
       } finally {
@@ -103,7 +117,10 @@ describe('asynchronous work does not block the event loop', function () {
       await Promise.all(runs);
       reads.sort((a, b) => a - b);
       const median = reads[Math.floor(reads.length / 2)];
-      assert.ok(reads[reads.length - 1] < 100, `the slowest fs.readFile took ${reads[reads.length - 1].toFixed(1)} ms with 6 inferences in flight`);
+      assert.ok(
+        reads[reads.length - 1] < 100,
+        `the slowest fs.readFile took ${reads[reads.length - 1].toFixed(1)} ms with 6 inferences in flight`,
+      );
       assert.ok(median <= 5, `fs.readFile took ${median.toFixed(2)} ms (median of ${reads.length}) with 6 inferences in flight`);
       assert.ok(reads.length >= 5, `only ${reads.length} reads before the first inference finished: too short to show anything`);
     } finally {
@@ -125,7 +142,9 @@ layer { name: "prob" type: "Softmax" bottom: "data" top: "prob" }`);
     const pending = contexts.map((c) => c.infer({ data: new Float32Array(4) }).then(() => order.push('infer')));
     // Hold the JS thread while every inference finishes natively, so all 40 wait to be settled.
     const until = Date.now() + 300;
-    while (Date.now() < until) { /* busy: the addon's threads finish meanwhile */ }
+    while (Date.now() < until) {
+      /* busy: the addon's threads finish meanwhile */
+    }
     setImmediate(() => order.push('immediate'));
     await Promise.all(pending);
     const at = order.indexOf('immediate');

@@ -23,7 +23,11 @@ const QUICK = ['--backend', 'cpu', '--duration', '0.2', '--warmUp', '20'];
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -55,12 +59,28 @@ describe('bench: statistics and warnings', () => {
       dispose: () => undefined,
     };
     const engine = { backend: 'cpu', precision: 'fp32', inputs: [], outputs: [], createContext: () => context } as unknown as Engine;
-    n = series.length - 1;  // the warm-up's one inference takes the last entry: the timed ones start at the first
-    const { result, times } = await benchEngine(engine, { file: 'fake.plan', name: 'fake' }, {
-      batch: 1, seed: 1, warmUpMs: 0, durationS: 0, iterations: 20, avgRuns: 10, percentiles: [50, 90, 95],
-      dataTransfers: true, useCudaGraph: false, streams: 1,
-    }, { deviceIndex: 0 });
-    assert.deepEqual(times.map((t) => t.computeMs), series);
+    n = series.length - 1; // the warm-up's one inference takes the last entry: the timed ones start at the first
+    const { result, times } = await benchEngine(
+      engine,
+      { file: 'fake.plan', name: 'fake' },
+      {
+        batch: 1,
+        seed: 1,
+        warmUpMs: 0,
+        durationS: 0,
+        iterations: 20,
+        avgRuns: 10,
+        percentiles: [50, 90, 95],
+        dataTransfers: true,
+        useCudaGraph: false,
+        streams: 1,
+      },
+      { deviceIndex: 0 },
+    );
+    assert.deepEqual(
+      times.map((t) => t.computeMs),
+      series,
+    );
     const compute = result.gpuComputeMs as TimeStats;
     assert.deepEqual([compute.min, compute.max, compute.median], [1, 10, 1]);
     assert.deepEqual(compute.percentiles, { 50: 1, 90: 1, 95: 10 });
@@ -71,12 +91,23 @@ describe('bench: statistics and warnings', () => {
   });
 
   it('traceAverages: trtexec\'s "Average on N runs" lines, over consecutive inferences', () => {
-    const t = (latencyMs: number, computeMs?: number) => ({ stream: 0, latencyMs, startMs: 0, endMs: 0, enqueueMs: latencyMs / 10, ...(computeMs !== undefined ? { computeMs } : {}) });
+    const t = (latencyMs: number, computeMs?: number) => ({
+      stream: 0,
+      latencyMs,
+      startMs: 0,
+      endMs: 0,
+      enqueueMs: latencyMs / 10,
+      ...(computeMs !== undefined ? { computeMs } : {}),
+    });
     const lines = traceAverages([t(1, 0.5), t(3, 1.5), t(5, 2.5), t(7, 3.5), t(100, 50)], 2);
-    assert.deepEqual(lines, [
-      'Average on 2 runs - GPU latency: 1.000 ms - Host latency: 2.000 ms (enqueue 0.200 ms)',
-      'Average on 2 runs - GPU latency: 3.000 ms - Host latency: 6.000 ms (enqueue 0.600 ms)',
-    ], 'the incomplete last group is left out, as trtexec does');
+    assert.deepEqual(
+      lines,
+      [
+        'Average on 2 runs - GPU latency: 1.000 ms - Host latency: 2.000 ms (enqueue 0.200 ms)',
+        'Average on 2 runs - GPU latency: 3.000 ms - Host latency: 6.000 ms (enqueue 0.600 ms)',
+      ],
+      'the incomplete last group is left out, as trtexec does',
+    );
     assert.deepEqual(traceAverages([t(1), t(3)], 2), ['Average on 2 runs - Host latency: 2.000 ms (enqueue 0.200 ms)']);
   });
 
@@ -106,7 +137,10 @@ describe('bench: the command', function () {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /=== Performance summary ===/);
     assert.match(r.out, /Throughput: .* images\/s \(.* inferences\/s\)/);
-    assert.match(r.out, /Latency: min = [\d.]+ ms, max = [\d.]+ ms, mean = [\d.]+ ms, median = [\d.]+ ms, percentile\(50%\) = [\d.]+ ms, percentile\(99\.9%\) = [\d.]+ ms/);
+    assert.match(
+      r.out,
+      /Latency: min = [\d.]+ ms, max = [\d.]+ ms, mean = [\d.]+ ms, median = [\d.]+ ms, percentile\(50%\) = [\d.]+ ms, percentile\(99\.9%\) = [\d.]+ ms/,
+    );
     assert.match(r.out, /Enqueue Time: min = /);
     assert.match(r.out, /Total host walltime: [\d.]+ s over \d+ inferences/);
     assert.doesNotMatch(r.out, /GPU Compute Time/, 'the cpu backend has no GPU times');
@@ -114,10 +148,23 @@ describe('bench: the command', function () {
     // --verbose adds trtexec's trace: one line per --avgRuns inferences, before the summary.
     const v = await run('bench', LENET, ...QUICK, '--avgRuns', '5', '--iterations', '20', '--verbose');
     assert.equal(v.code, 0, v.err);
-    assert.match(v.out, /Timing trace has \d+ inferences over [\d.]+ s\n=== Trace details ===\nTrace averages of 5 runs:\n(Average on 5 runs - Host latency: [\d.]+ ms \(enqueue [\d.]+ ms\)\n){4,}/);
+    assert.match(
+      v.out,
+      /Timing trace has \d+ inferences over [\d.]+ s\n=== Trace details ===\nTrace averages of 5 runs:\n(Average on 5 runs - Host latency: [\d.]+ ms \(enqueue [\d.]+ ms\)\n){4,}/,
+    );
     assert.ok(v.out.indexOf('Average on 5 runs') < v.out.indexOf('=== Performance summary ==='));
     const help = await run('bench', '--help');
-    for (const o of ['--avgRuns', '--percentile', '--noDataTransfers', '--useCudaGraph', '--streams', '--exportTimes', '--dumpProfile', '--gpus', '--resultFile']) {
+    for (const o of [
+      '--avgRuns',
+      '--percentile',
+      '--noDataTransfers',
+      '--useCudaGraph',
+      '--streams',
+      '--exportTimes',
+      '--dumpProfile',
+      '--gpus',
+      '--resultFile',
+    ]) {
       assert.ok(help.out.includes(o), `--help lacks ${o}`);
     }
     assert.match(help.out, /Explanations of the performance metrics/);
@@ -131,7 +178,16 @@ describe('bench: the command', function () {
     const b = JSON.parse(r.out) as BenchResult;
     assert.equal(b.kind, 'tensorrt-node-bench');
     assert.equal(b.networkName, 'LeNet');
-    assert.deepEqual(b.settings, { warmUpMs: 20, durationS: 0.2, iterations: 20, avgRuns: 4, percentiles: [90, 95, 99], dataTransfers: false, useCudaGraph: false, streams: 1 });
+    assert.deepEqual(b.settings, {
+      warmUpMs: 20,
+      durationS: 0.2,
+      iterations: 20,
+      avgRuns: 4,
+      percentiles: [90, 95, 99],
+      dataTransfers: false,
+      useCudaGraph: false,
+      streams: 1,
+    });
     assert.ok(b.iterations >= 20);
     assert.ok(Math.abs(b.throughput.imagesPerSecond - (3 * b.iterations) / b.walltimeSeconds) < 1e-6 * b.throughput.imagesPerSecond);
     assert.deepEqual(Object.keys(b.latencyMs.percentiles), ['90', '95', '99']);
@@ -144,7 +200,10 @@ describe('bench: the command', function () {
     const r = await run('bench', LENET, ...QUICK, '--streams', '2', '--exportTimes', file, '--json');
     assert.equal(r.code, 0, r.err);
     const b = JSON.parse(r.out) as BenchResult;
-    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { kind: string; times: Array<{ stream: number; startMs: number; endMs: number; latencyMs: number; enqueueMs: number }> };
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      kind: string;
+      times: Array<{ stream: number; startMs: number; endMs: number; latencyMs: number; enqueueMs: number }>;
+    };
     assert.equal(doc.kind, 'tensorrt-node-times');
     assert.equal(doc.times.length, b.iterations);
     assert.deepEqual([...new Set(doc.times.map((t) => t.stream))].sort(), [0, 1]);
@@ -154,10 +213,13 @@ describe('bench: the command', function () {
     // Two streams overlap in time: some inference starts before another stream's previous one ends.
     const s0 = doc.times.filter((t) => t.stream === 0);
     const s1 = doc.times.filter((t) => t.stream === 1);
-    assert.ok(s0.some((a) => s1.some((c) => c.startMs < a.endMs && a.startMs < c.endMs)), 'the streams ran side by side');
+    assert.ok(
+      s0.some((a) => s1.some((c) => c.startMs < a.endMs && a.startMs < c.endMs)),
+      'the streams ran side by side',
+    );
   });
 
-  it('--inflight 2 times with inferences queued (trtexec\'s loop): every inference recorded, the setting kept', async () => {
+  it("--inflight 2 times with inferences queued (trtexec's loop): every inference recorded, the setting kept", async () => {
     const file = path.join(dir, 'inflight-times.json');
     const r = await run('bench', LENET, ...QUICK, '--inflight', '2', '--exportTimes', file, '--json');
     assert.equal(r.code, 0, r.err);
@@ -194,8 +256,18 @@ describe('bench: the command', function () {
     const doc = JSON.parse(r.out) as { gpus: string[]; imagesPerSecond: number; perGpu: BenchResult[] };
     assert.deepEqual(doc.gpus, ['0', '1']);
     assert.equal(doc.perGpu.length, 2);
-    assert.deepEqual(doc.perGpu.map((p) => p.device.visibleDevice), ['0', '1'], 'each worker saw CUDA_VISIBLE_DEVICES=<its gpu>');
-    assert.deepEqual(doc.perGpu.map((p) => p.rank), [{ rank: 0, size: 2, localRank: 0 }, { rank: 1, size: 2, localRank: 1 }]);
+    assert.deepEqual(
+      doc.perGpu.map((p) => p.device.visibleDevice),
+      ['0', '1'],
+      'each worker saw CUDA_VISIBLE_DEVICES=<its gpu>',
+    );
+    assert.deepEqual(
+      doc.perGpu.map((p) => p.rank),
+      [
+        { rank: 0, size: 2, localRank: 0 },
+        { rank: 1, size: 2, localRank: 1 },
+      ],
+    );
     assert.ok(Math.abs(doc.imagesPerSecond - doc.perGpu.reduce((a, p) => a + p.throughput.imagesPerSecond, 0)) < 1e-9);
     const [a, b] = doc.perGpu.map((p) => p.timedWindow as { startEpochMs: number });
     assert.ok(Math.abs(a.startEpochMs - b.startEpochMs) < 150, `the timed windows start together (${a.startEpochMs} vs ${b.startEpochMs})`);
@@ -222,7 +294,11 @@ describe('bench: the command', function () {
   it('under mpirun each rank times its device behind a file barrier and writes its result file', async () => {
     assert.equal(mpiRank({}), undefined);
     assert.equal(mpiRank({ OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '1' }), undefined, 'one rank is not a multi-GPU run');
-    assert.deepEqual(mpiRank({ OMPI_COMM_WORLD_RANK: '3', OMPI_COMM_WORLD_SIZE: '4', OMPI_COMM_WORLD_LOCAL_RANK: '1' })?.rank, { rank: 3, size: 4, localRank: 1 });
+    assert.deepEqual(mpiRank({ OMPI_COMM_WORLD_RANK: '3', OMPI_COMM_WORLD_SIZE: '4', OMPI_COMM_WORLD_LOCAL_RANK: '1' })?.rank, {
+      rank: 3,
+      size: 4,
+      localRank: 1,
+    });
     assert.deepEqual(mpiRank({ PMI_RANK: '1', PMI_SIZE: '2' })?.rank, { rank: 1, size: 2, localRank: 1 });
     assert.equal(mpiRank({ OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '2', OMPI_MCA_ess_base_jobid: '42' })?.job, '42');
     // The device of a rank: its local rank among the visible GPUs; a one-GPU list is its own.
@@ -233,24 +309,39 @@ describe('bench: the command', function () {
     for (const f of ['ready.0', 'ready.1']) fs.writeFileSync(path.join(barrier, 'earlier', f), '1');
     const exec = promisify(execFile);
     const env = (rank: number) => {
-      const e: NodeJS.ProcessEnv = { ...process.env, OMPI_COMM_WORLD_RANK: String(rank), OMPI_COMM_WORLD_SIZE: '2',
-        OMPI_COMM_WORLD_LOCAL_RANK: String(rank), TRTN_BARRIER_ID: `job-${process.pid}`, TRTN_BENCH_DELAY_RANK: '1:700' };
+      const e: NodeJS.ProcessEnv = {
+        ...process.env,
+        OMPI_COMM_WORLD_RANK: String(rank),
+        OMPI_COMM_WORLD_SIZE: '2',
+        OMPI_COMM_WORLD_LOCAL_RANK: String(rank),
+        TRTN_BARRIER_ID: `job-${process.pid}`,
+        TRTN_BENCH_DELAY_RANK: '1:700',
+      };
       for (const k of ['OMPI_MCA_ess_base_jobid', 'PMIX_NAMESPACE', 'PMI_JOBID', 'SLURM_JOB_ID']) delete e[k];
       return e;
     };
-    const ranks = [0, 1].map((rank) => exec(process.execPath, [CLI, 'bench', LENET, ...QUICK, '--barrierDir', barrier,
-      '--resultFile', path.join(dir, 'rank%r.json')], { env: env(rank) }));
+    const ranks = [0, 1].map((rank) =>
+      exec(process.execPath, [CLI, 'bench', LENET, ...QUICK, '--barrierDir', barrier, '--resultFile', path.join(dir, 'rank%r.json')], {
+        env: env(rank),
+      }),
+    );
     await Promise.all(ranks);
     const results = [0, 1].map((rank) => JSON.parse(fs.readFileSync(path.join(dir, `rank${rank}.json`), 'utf8')) as BenchResult);
-    assert.deepEqual(results.map((x) => x.rank?.rank), [0, 1]);
+    assert.deepEqual(
+      results.map((x) => x.rank?.rank),
+      [0, 1],
+    );
     assert.ok(results.every((x) => x.warnings.every((w) => !/barrierDir/.test(w))));
     const [a, b] = results.map((x) => (x.timedWindow as { startEpochMs: number }).startEpochMs);
     assert.ok(Math.abs(a - b) < 300, `the ranks started timing together (${a} vs ${b})`);
     // An MPI that names no job, without TRTN_BARRIER_ID: refused, not a barrier that may be stale.
     const lone = env(0);
     delete lone.TRTN_BARRIER_ID;
-    await assert.rejects(exec(process.execPath, [CLI, 'bench', LENET, ...QUICK, '--barrierDir', barrier], { env: lone }),
-      (e: { code: number; stderr: string }) => e.code === 1 && /error E_WORKER: --barrierDir: this MPI does not name its job/.test(e.stderr));
+    await assert.rejects(
+      exec(process.execPath, [CLI, 'bench', LENET, ...QUICK, '--barrierDir', barrier], { env: lone }),
+      (e: { code: number; stderr: string }) =>
+        e.code === 1 && /error E_WORKER: --barrierDir: this MPI does not name its job/.test(e.stderr),
+    );
   });
 
   it('refuses bad options with exit code 2 and a message', async () => {
@@ -274,7 +365,7 @@ describe('bench: the command', function () {
   });
 
   it('--gpus all without a GPU, and a sweep asking for more GPUs than are visible, are E_NO_DEVICE', async function () {
-    if (devices().devices.length > 0) this.skip();  // only meaningful where no GPU is visible
+    if (devices().devices.length > 0) this.skip(); // only meaningful where no GPU is visible
     const r = await run('bench', LENET, '--backend', 'cpu', '--gpus', 'all');
     assert.equal(r.code, 1);
     assert.match(r.err, /error E_NO_DEVICE: --gpus all: no GPU is visible/);
@@ -311,17 +402,47 @@ describe('sweep', function () {
     const seen: number[] = [];
     const onDisk = () => (fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc).points.length : 0);
     const errors: string[] = [];
-    const code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32,int8', '--batches', '1,2',
-      '--gpus', '1,2', '--scalingBatch', '2', '--duration', '0.1', '--warmUp', '10', '-o', out],
-    (s) => lines.push(s), (s) => errors.push(s), { progress: { write: (s) => { progress.push(s); seen.push(onDisk()); }, tty: false } });
+    const code = await runSweep(
+      [
+        '--backend',
+        'cpu',
+        '--networks',
+        'lenet',
+        '--precisions',
+        'fp32,int8',
+        '--batches',
+        '1,2',
+        '--gpus',
+        '1,2',
+        '--scalingBatch',
+        '2',
+        '--duration',
+        '0.1',
+        '--warmUp',
+        '10',
+        '-o',
+        out,
+      ],
+      (s) => lines.push(s),
+      (s) => errors.push(s),
+      {
+        progress: {
+          write: (s) => {
+            progress.push(s);
+            seen.push(onDisk());
+          },
+          tty: false,
+        },
+      },
+    );
     assert.deepEqual(seen, [0, 1, 2, 3, 4, 5], 'the file is rewritten after every point');
     assert.equal(code, 0, lines.join('\n'));
     const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
     assert.equal(doc.kind, 'tensorrt-node-sweep');
-    assert.deepEqual(doc.points.map((p) => `${p.network} ${p.precision} ${p.batch} x${p.gpus} ${p.status}`), [
-      'LeNet fp32 1 x1 ok', 'LeNet fp32 2 x1 ok', 'LeNet fp32 2 x2 ok',
-      'LeNet int8 1 x1 ok', 'LeNet int8 2 x1 ok', 'LeNet int8 2 x2 ok',
-    ]);
+    assert.deepEqual(
+      doc.points.map((p) => `${p.network} ${p.precision} ${p.batch} x${p.gpus} ${p.status}`),
+      ['LeNet fp32 1 x1 ok', 'LeNet fp32 2 x1 ok', 'LeNet fp32 2 x2 ok', 'LeNet int8 1 x1 ok', 'LeNet int8 2 x1 ok', 'LeNet int8 2 x2 ok'],
+    );
     for (const p of doc.points) {
       assert.equal(p.perGpu?.length, p.gpus);
       // The GPUs of a multi-GPU point run the 1-GPU points' engine, as a plan.
@@ -330,7 +451,10 @@ describe('sweep', function () {
     }
     assert.equal(progress.length, 6);
     // A cpu sweep says CPU, not GPU; the time left comes from the points measured, not a guess.
-    assert.match(errors[0], /^sweep: 6 points \(lenet; fp32, int8; batch 1\.\.2; cpu backend, 1, 2 worker process\(es\)\); the time left is estimated from the first point on$/);
+    assert.match(
+      errors[0],
+      /^sweep: 6 points \(lenet; fp32, int8; batch 1\.\.2; cpu backend, 1, 2 worker process\(es\)\); the time left is estimated from the first point on$/,
+    );
     assert.doesNotMatch(errors.join('\n'), /GPU|about \d+ min/);
     assert.match(progress[0], /^\[1\/6\] LeNet fp32 batch 1 on CPU: .* images\/s; about \d+ s left\n$/);
     assert.match(progress[2], /^\[3\/6\] LeNet fp32 batch 2 x2 CPU workers: .* images\/s; about \d+ s left\n$/);
@@ -362,34 +486,91 @@ describe('sweep', function () {
   it('a scaling batch outside --batches: the one engine is built for it too, and the workers run its plan', async () => {
     const out = path.join(dir, 'outside.json');
     const { runSweep } = await import('../../lib/cli/sweep');
-    const code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '1,2',
-      '--gpus', '1,2', '--scalingBatch', '4', '--duration', '0', '--warmUp', '0', '--iterations', '2', '-o', out], () => undefined, () => undefined,
-    { progress: { write: () => undefined, tty: false } });
+    const code = await runSweep(
+      [
+        '--backend',
+        'cpu',
+        '--networks',
+        'lenet',
+        '--precisions',
+        'fp32',
+        '--batches',
+        '1,2',
+        '--gpus',
+        '1,2',
+        '--scalingBatch',
+        '4',
+        '--duration',
+        '0',
+        '--warmUp',
+        '0',
+        '--iterations',
+        '2',
+        '-o',
+        out,
+      ],
+      () => undefined,
+      () => undefined,
+      { progress: { write: () => undefined, tty: false } },
+    );
     assert.equal(code, 0);
     const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
-    assert.deepEqual(doc.points.map((p) => `${p.batch} x${p.gpus} ${p.status}`), ['1 x1 ok', '2 x1 ok', '4 x2 ok']);
+    assert.deepEqual(
+      doc.points.map((p) => `${p.batch} x${p.gpus} ${p.status}`),
+      ['1 x1 ok', '2 x1 ok', '4 x2 ok'],
+    );
     assert.ok((doc.points[2].perGpu ?? []).every((r) => /\.plan$/.test(r.network)));
   });
 
-  it('scales over 4 workers (the 2017 study\'s GPU count): one plan, one start barrier, images/s summed', async () => {
+  it("scales over 4 workers (the 2017 study's GPU count): one plan, one start barrier, images/s summed", async () => {
     const out = path.join(dir, 'four.json');
     const { runSweep } = await import('../../lib/cli/sweep');
     // Worker 3 reaches the barrier 700 ms late: the four timed windows must still start together.
     process.env.TRTN_BENCH_DELAY_RANK = '3:700';
     let code: number;
     try {
-      code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'int8', '--batches', '2',
-        '--gpus', '1,2,4', '--duration', '0.3', '--warmUp', '10', '--noDataTransfers', '-o', out], () => undefined, () => undefined,
-      { progress: { write: () => undefined, tty: false } });
+      code = await runSweep(
+        [
+          '--backend',
+          'cpu',
+          '--networks',
+          'lenet',
+          '--precisions',
+          'int8',
+          '--batches',
+          '2',
+          '--gpus',
+          '1,2,4',
+          '--duration',
+          '0.3',
+          '--warmUp',
+          '10',
+          '--noDataTransfers',
+          '-o',
+          out,
+        ],
+        () => undefined,
+        () => undefined,
+        { progress: { write: () => undefined, tty: false } },
+      );
     } finally {
       delete process.env.TRTN_BENCH_DELAY_RANK;
     }
     assert.equal(code, 0);
     const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
-    assert.deepEqual(doc.points.map((p) => `${p.batch} x${p.gpus} ${p.status}`), ['2 x1 ok', '2 x2 ok', '2 x4 ok']);
+    assert.deepEqual(
+      doc.points.map((p) => `${p.batch} x${p.gpus} ${p.status}`),
+      ['2 x1 ok', '2 x2 ok', '2 x4 ok'],
+    );
     const four = doc.points[2];
-    assert.deepEqual(four.perGpu?.map((r) => r.rank), [0, 1, 2, 3].map((rank) => ({ rank, size: 4, localRank: rank })));
-    assert.deepEqual(four.perGpu?.map((r) => r.device.visibleDevice), ['0', '1', '2', '3']);
+    assert.deepEqual(
+      four.perGpu?.map((r) => r.rank),
+      [0, 1, 2, 3].map((rank) => ({ rank, size: 4, localRank: rank })),
+    );
+    assert.deepEqual(
+      four.perGpu?.map((r) => r.device.visibleDevice),
+      ['0', '1', '2', '3'],
+    );
     assert.ok(Math.abs((four.imagesPerSecond ?? 0) - (four.perGpu ?? []).reduce((a, r) => a + r.throughput.imagesPerSecond, 0)) < 1e-6);
     const starts = (four.perGpu ?? []).map((r) => (r.timedWindow as { startEpochMs: number }).startEpochMs);
     assert.ok(Math.max(...starts) - Math.min(...starts) < 400, `the 4 timed windows start together: ${starts.join(', ')}`);
@@ -398,19 +579,45 @@ describe('sweep', function () {
 
   it('records running out of memory and goes on; larger batches are not run', async () => {
     const big = path.join(dir, 'big.prototxt');
-    fs.writeFileSync(big, `name: "Big"
+    fs.writeFileSync(
+      big,
+      `name: "Big"
       layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 } } }
       layer { name: "big" type: "Tile" bottom: "data" top: "big" tile_param { axis: 1 tiles: 67108864 } }
-      layer { name: "sum" type: "Reduction" bottom: "big" top: "sum" reduction_param { operation: SUM axis: 1 } }`);
+      layer { name: "sum" type: "Reduction" bottom: "big" top: "sum" reduction_param { operation: SUM axis: 1 } }`,
+    );
     const out = path.join(dir, 'oom.json');
     const lines: string[] = [];
     const { runSweep } = await import('../../lib/cli/sweep');
-    const code = await runSweep(['--backend', 'cpu', '--networks', big, '--precisions', 'fp32', '--batches', '1,4096,8192',
-      '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], (s) => lines.push(s), () => undefined,
-    { progress: { write: () => undefined, tty: false } });
+    const code = await runSweep(
+      [
+        '--backend',
+        'cpu',
+        '--networks',
+        big,
+        '--precisions',
+        'fp32',
+        '--batches',
+        '1,4096,8192',
+        '--duration',
+        '0',
+        '--warmUp',
+        '0',
+        '--iterations',
+        '1',
+        '-o',
+        out,
+      ],
+      (s) => lines.push(s),
+      () => undefined,
+      { progress: { write: () => undefined, tty: false } },
+    );
     assert.equal(code, 0, lines.join('\n'));
     const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
-    assert.deepEqual(doc.points.map((p) => `${p.batch} ${p.status}`), ['1 ok', '4096 oom', '8192 oom']);
+    assert.deepEqual(
+      doc.points.map((p) => `${p.batch} ${p.status}`),
+      ['1 ok', '4096 oom', '8192 oom'],
+    );
     assert.match(doc.points[1].message ?? '', /cannot allocate/);
     assert.match(doc.points[2].message ?? '', /not run: batch 4096 already ran out of memory/);
     assert.match(lines.join('\n'), /Big fp32: largest batch that fit 1, out of memory from batch 4096/);
@@ -431,15 +638,41 @@ describe('sweep', function () {
     process.env.TRTN_CPU_ARENA_LIMIT = String(perImage * 5);
     let code: number;
     try {
-      code = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '1,2',
-        '--findMaxBatch', '64', '--noDataTransfers', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], (s) => lines.push(s), (s) => errors.push(s),
-      { progress: { write: (s) => progress.push(s), tty: false } });
+      code = await runSweep(
+        [
+          '--backend',
+          'cpu',
+          '--networks',
+          'lenet',
+          '--precisions',
+          'fp32',
+          '--batches',
+          '1,2',
+          '--findMaxBatch',
+          '64',
+          '--noDataTransfers',
+          '--duration',
+          '0',
+          '--warmUp',
+          '0',
+          '--iterations',
+          '1',
+          '-o',
+          out,
+        ],
+        (s) => lines.push(s),
+        (s) => errors.push(s),
+        { progress: { write: (s) => progress.push(s), tty: false } },
+      );
     } finally {
       delete process.env.TRTN_CPU_ARENA_LIMIT;
     }
     assert.equal(code, 0, lines.join('\n'));
     const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
-    assert.deepEqual(doc.points.map((p) => `${p.batch} ${p.status}`), ['1 ok', '2 ok', '4 ok', '8 oom']);
+    assert.deepEqual(
+      doc.points.map((p) => `${p.batch} ${p.status}`),
+      ['1 ok', '2 ok', '4 ok', '8 oom'],
+    );
     assert.match(doc.points[2].message ?? '', /found by --findMaxBatch: no copies/);
     assert.equal(doc.points[2].perGpu?.[0].settings.dataTransfers, false);
     assert.equal(doc.points[2].perGpu?.[0].iterations, 2);
@@ -450,28 +683,97 @@ describe('sweep', function () {
     assert.match(errors.join('\n'), /warning: these points run on the cpu backend.*--findMaxBatch fills host memory/);
 
     // Without a memory limit it stops at N and says why.
-    const code2 = await runSweep(['--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '2',
-      '--findMaxBatch', '12', '--noDataTransfers', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out], () => undefined, () => undefined,
-    { progress: { write: () => undefined, tty: false } });
+    const code2 = await runSweep(
+      [
+        '--backend',
+        'cpu',
+        '--networks',
+        'lenet',
+        '--precisions',
+        'fp32',
+        '--batches',
+        '2',
+        '--findMaxBatch',
+        '12',
+        '--noDataTransfers',
+        '--duration',
+        '0',
+        '--warmUp',
+        '0',
+        '--iterations',
+        '1',
+        '-o',
+        out,
+      ],
+      () => undefined,
+      () => undefined,
+      { progress: { write: () => undefined, tty: false } },
+    );
     assert.equal(code2, 0);
     const doc2 = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
-    assert.deepEqual(doc2.points.map((p) => `${p.batch} ${p.status}`), ['2 ok', '4 ok', '8 ok']);
+    assert.deepEqual(
+      doc2.points.map((p) => `${p.batch} ${p.status}`),
+      ['2 ok', '4 ok', '8 ok'],
+    );
     assert.match(doc2.points[2].message ?? '', /the next doubling passes --findMaxBatch 12/);
   });
 
   it('the dell2017 preset times without copies (as giexec did) unless --dataTransfers; both flags are refused', async () => {
     const { runSweep } = await import('../../lib/cli/sweep');
     const out = path.join(dir, 'preset.json');
-    const args = ['--preset', 'dell2017', '--backend', 'cpu', '--networks', 'lenet', '--precisions', 'fp32', '--batches', '1',
-      '--findMaxBatch', '1', '--gpus', '1,2', '--scalingBatch', '1', '--duration', '0', '--warmUp', '0', '--iterations', '1', '-o', out];
+    const args = [
+      '--preset',
+      'dell2017',
+      '--backend',
+      'cpu',
+      '--networks',
+      'lenet',
+      '--precisions',
+      'fp32',
+      '--batches',
+      '1',
+      '--findMaxBatch',
+      '1',
+      '--gpus',
+      '1,2',
+      '--scalingBatch',
+      '1',
+      '--duration',
+      '0',
+      '--warmUp',
+      '0',
+      '--iterations',
+      '1',
+      '-o',
+      out,
+    ];
     const quiet = { progress: { write: () => undefined, tty: false } };
-    assert.equal(await runSweep(args, () => undefined, () => undefined, quiet), 0);
+    assert.equal(
+      await runSweep(
+        args,
+        () => undefined,
+        () => undefined,
+        quiet,
+      ),
+      0,
+    );
     let doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
     assert.equal(doc.preset, 'dell2017');
     assert.equal(doc.settings.dataTransfers, false);
-    assert.deepEqual(doc.points.map((p) => `${p.batch} x${p.gpus}`), ['1 x1', '1 x2']);
+    assert.deepEqual(
+      doc.points.map((p) => `${p.batch} x${p.gpus}`),
+      ['1 x1', '1 x2'],
+    );
     for (const p of doc.points) for (const r of p.perGpu ?? []) assert.equal(r.settings.dataTransfers, false, 'every GPU worker too');
-    assert.equal(await runSweep([...args, '--dataTransfers', '--gpus', '1', '--findMaxBatch', '0'], () => undefined, () => undefined, quiet), 0);
+    assert.equal(
+      await runSweep(
+        [...args, '--dataTransfers', '--gpus', '1', '--findMaxBatch', '0'],
+        () => undefined,
+        () => undefined,
+        quiet,
+      ),
+      0,
+    );
     doc = JSON.parse(fs.readFileSync(out, 'utf8')) as SweepDoc;
     assert.equal(doc.settings.dataTransfers, true);
     const r = await run('sweep', '--backend', 'cpu', '--dataTransfers', '--noDataTransfers');

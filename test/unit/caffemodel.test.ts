@@ -50,9 +50,17 @@ function assertSameBits(actual: Float32Array, expected: Float32Array, what: stri
 /** Awaits `p`, which must reject; returns the error. Fails after `ms` (a hang is a failure). */
 async function rejection(p: Promise<unknown>, ms = 5000): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
   try {
-    const outcome = await Promise.race([p.then(() => 'resolved' as const, (err: unknown) => ({ err })), timeout]);
+    const outcome = await Promise.race([
+      p.then(
+        () => 'resolved' as const,
+        (err: unknown) => ({ err }),
+      ),
+      timeout,
+    ]);
     if (outcome === 'timeout') assert.fail(`no answer within ${ms} ms`);
     if (outcome === 'resolved') assert.fail('expected a rejection, but it resolved');
     return outcome.err;
@@ -64,9 +72,17 @@ async function rejection(p: Promise<unknown>, ms = 5000): Promise<unknown> {
 /** Settles `p` within `ms`: either the value or the error. */
 async function settle<T>(p: Promise<T>, ms = 5000): Promise<{ value?: T; err?: unknown }> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
   try {
-    const outcome = await Promise.race([p.then((value) => ({ value }), (err: unknown) => ({ err })), timeout]);
+    const outcome = await Promise.race([
+      p.then(
+        (value) => ({ value }),
+        (err: unknown) => ({ err }),
+      ),
+      timeout,
+    ]);
     if (outcome === 'timeout') assert.fail(`no answer within ${ms} ms`);
     return outcome;
   } finally {
@@ -156,7 +172,10 @@ describe('caffemodel', () => {
     return {
       header: header('small'),
       layers: [
-        { param: message('LayerParameter', { name: 'conv', type: 'Convolution', bottom: ['data'], top: ['conv'] }), blobs: [conv, convBias] },
+        {
+          param: message('LayerParameter', { name: 'conv', type: 'Convolution', bottom: ['data'], top: ['conv'] }),
+          blobs: [conv, convBias],
+        },
         { param: message('LayerParameter', { name: 'relu', type: 'ReLU', bottom: ['conv'], top: ['conv'] }), blobs: [] },
         { param: message('LayerParameter', { name: 'ip', type: 'InnerProduct', bottom: ['conv'], top: ['ip'] }), blobs: [ipW, ipB] },
       ],
@@ -178,10 +197,23 @@ describe('caffemodel', () => {
       const ip = floats(10 * 100, 3);
       const convParam = message('ConvolutionParameter', { num_output: 4, kernel_size: [5] });
       await writeCaffemodel(p, header('net', { input: ['data'] }), [
-        { param: message('LayerParameter', { name: 'conv1', type: 'Convolution', bottom: ['data'], top: ['conv1'], convolution_param: convParam }),
-          blobs: [{ shape: [4, 3, 5, 5], data: conv }, { shape: [4], data: bias }] },
-        { param: message('LayerParameter', { name: 'fc', type: 'InnerProduct', bottom: ['conv1'], top: ['fc'] }),
-          blobs: [{ shape: [10, 100], data: ip }] },
+        {
+          param: message('LayerParameter', {
+            name: 'conv1',
+            type: 'Convolution',
+            bottom: ['data'],
+            top: ['conv1'],
+            convolution_param: convParam,
+          }),
+          blobs: [
+            { shape: [4, 3, 5, 5], data: conv },
+            { shape: [4], data: bias },
+          ],
+        },
+        {
+          param: message('LayerParameter', { name: 'fc', type: 'InnerProduct', bottom: ['conv1'], top: ['fc'] }),
+          blobs: [{ shape: [10, 100], data: ip }],
+        },
       ]);
       const file = await readCaffemodel(p);
       assert.equal(file.path, p);
@@ -190,12 +222,27 @@ describe('caffemodel', () => {
       assert.equal(file.unknownFields, 0);
       assert.deepEqual(file.header.strs('input'), ['data']);
       assert.equal(file.header.has('layer'), false, 'layers are not kept in the header');
-      assert.deepEqual(file.layers.map((l) => [l.name, l.type, l.format]), [['conv1', 'Convolution', 'layer'], ['fc', 'InnerProduct', 'layer']]);
+      assert.deepEqual(
+        file.layers.map((l) => [l.name, l.type, l.format]),
+        [
+          ['conv1', 'Convolution', 'layer'],
+          ['fc', 'InnerProduct', 'layer'],
+        ],
+      );
       const [c, f] = file.layers;
-      assert.deepEqual(c.blobs.map((b) => [b.shape, b.legacyShape]), [[[4, 3, 5, 5], false], [[4], false]]);
+      assert.deepEqual(
+        c.blobs.map((b) => [b.shape, b.legacyShape]),
+        [
+          [[4, 3, 5, 5], false],
+          [[4], false],
+        ],
+      );
       assertSameBits(c.blobs[0].data, conv, 'conv1 weights');
       assertSameBits(c.blobs[1].data, bias, 'conv1 bias');
-      assert.deepEqual(f.blobs.map((b) => b.shape), [[10, 100]]);
+      assert.deepEqual(
+        f.blobs.map((b) => b.shape),
+        [[10, 100]],
+      );
       assertSameBits(f.blobs[0].data, ip, 'fc weights');
       // The layer's other fields come back decoded; blobs are not duplicated into param.
       assert.equal(c.param.typeName, 'LayerParameter');
@@ -217,8 +264,11 @@ describe('caffemodel', () => {
       const expected = Buffer.concat([
         Buffer.from('0a0178', 'hex'),
         Buffer.from('a2061a', 'hex'),
-        Buffer.from('0a0161', 'hex'), Buffer.from('120442696173', 'hex'),
-        Buffer.from('3a0f', 'hex'), Buffer.from('3a030a0102', 'hex'), Buffer.from('2a08', 'hex'),
+        Buffer.from('0a0161', 'hex'),
+        Buffer.from('120442696173', 'hex'),
+        Buffer.from('3a0f', 'hex'),
+        Buffer.from('3a030a0102', 'hex'),
+        Buffer.from('2a08', 'hex'),
         Buffer.from(Float32Array.from([1, -2]).buffer),
       ]);
       assert.equal(bytes.toString('hex'), expected.toString('hex'));
@@ -230,20 +280,34 @@ describe('caffemodel', () => {
       const b = floats(6, 5);
       const fc = floats(2 * 6, 6);
       await writeCaffemodel(p, header('v1net'), [
-        { param: message('V1LayerParameter', { name: 'conv1', type: 'CONVOLUTION', bottom: ['data'], top: ['conv1'], blobs_lr: [1, 2] }),
-          blobs: [{ shape: [6, 3, 3, 3], data: w }, { shape: [6], data: b }] },
+        {
+          param: message('V1LayerParameter', { name: 'conv1', type: 'CONVOLUTION', bottom: ['data'], top: ['conv1'], blobs_lr: [1, 2] }),
+          blobs: [
+            { shape: [6, 3, 3, 3], data: w },
+            { shape: [6], data: b },
+          ],
+        },
         { param: message('V1LayerParameter', { name: 'relu1', type: 'RELU', bottom: ['conv1'], top: ['conv1'] }), blobs: [] },
         { param: message('V1LayerParameter', { name: 'fc', type: 'INNER_PRODUCT' }), blobs: [{ shape: [2, 6], data: fc }] },
       ]);
       // The first layer goes to NetParameter.layers (field 2: tag 0x12), right after the name.
       const bytes = fs.readFileSync(p);
       assert.equal(bytes[7], 0x12, 'V1 layers are field 2');
-      assert.deepEqual(fieldsOf(bytes).map((f) => f.field), [1, 2, 2, 2]);
+      assert.deepEqual(
+        fieldsOf(bytes).map((f) => f.field),
+        [1, 2, 2, 2],
+      );
       assert.deepEqual(firstBlobFields(bytes), [7, 5], 'blobs are V1LayerParameter field 6');
       const file = await readCaffemodel(p);
       assert.equal(file.name, 'v1net');
-      assert.deepEqual(file.layers.map((l) => [l.name, l.type, l.format, l.blobs.length]),
-        [['conv1', 'CONVOLUTION', 'V1', 2], ['relu1', 'RELU', 'V1', 0], ['fc', 'INNER_PRODUCT', 'V1', 1]]);
+      assert.deepEqual(
+        file.layers.map((l) => [l.name, l.type, l.format, l.blobs.length]),
+        [
+          ['conv1', 'CONVOLUTION', 'V1', 2],
+          ['relu1', 'RELU', 'V1', 0],
+          ['fc', 'INNER_PRODUCT', 'V1', 1],
+        ],
+      );
       assert.equal(file.layers[0].param.typeName, 'V1LayerParameter');
       assert.deepEqual(file.layers[0].param.nums('blobs_lr'), [1, 2]);
       assert.deepEqual(file.layers[0].blobs[0].shape, [6, 3, 3, 3]);
@@ -257,15 +321,29 @@ describe('caffemodel', () => {
       const w = floats(4 * 3 * 2 * 2, 7);
       const fc = floats(5 * 8, 8);
       const bias = floats(5, 9);
-      await writeCaffemodel(p, header('legacy'), [
-        { param: message('LayerParameter', { name: 'conv', type: 'Convolution' }), blobs: [{ shape: [4, 3, 2, 2], data: w }] },
-        { param: message('LayerParameter', { name: 'fc', type: 'InnerProduct' }), blobs: [{ shape: [5, 8], data: fc }, { shape: [5], data: bias }] },
-      ], { legacyShapes: true });
+      await writeCaffemodel(
+        p,
+        header('legacy'),
+        [
+          { param: message('LayerParameter', { name: 'conv', type: 'Convolution' }), blobs: [{ shape: [4, 3, 2, 2], data: w }] },
+          {
+            param: message('LayerParameter', { name: 'fc', type: 'InnerProduct' }),
+            blobs: [
+              { shape: [5, 8], data: fc },
+              { shape: [5], data: bias },
+            ],
+          },
+        ],
+        { legacyShapes: true },
+      );
       const file = await readCaffemodel(p);
       const shapes = file.layers.map((l) => l.blobs.map((b) => [b.shape, b.legacyShape]));
       assert.deepEqual(shapes, [
         [[[4, 3, 2, 2], true]],
-        [[[1, 1, 5, 8], true], [[1, 1, 1, 5], true]],
+        [
+          [[1, 1, 5, 8], true],
+          [[1, 1, 1, 5], true],
+        ],
       ]);
       assertSameBits(file.layers[0].blobs[0].data, w, 'conv');
       assertSameBits(file.layers[1].blobs[0].data, fc, 'fc');
@@ -276,17 +354,38 @@ describe('caffemodel', () => {
 
     it('legacy shapes: a shape of more than 4 dimensions is refused', async () => {
       const p = tmp('legacy5');
-      await assert.rejects(writeCaffemodel(p, header('x'), [
-        { param: message('LayerParameter', { name: 'c', type: 'Convolution' }), blobs: [{ shape: [1, 2, 3, 4, 5], data: new Float32Array(120) }] },
-      ], { legacyShapes: true }), (err: unknown) => err instanceof RangeError && /at most 4 dimensions/.test(err.message));
+      await assert.rejects(
+        writeCaffemodel(
+          p,
+          header('x'),
+          [
+            {
+              param: message('LayerParameter', { name: 'c', type: 'Convolution' }),
+              blobs: [{ shape: [1, 2, 3, 4, 5], data: new Float32Array(120) }],
+            },
+          ],
+          { legacyShapes: true },
+        ),
+        (err: unknown) => err instanceof RangeError && /at most 4 dimensions/.test(err.message),
+      );
     });
 
     it('legacy shapes: > 4 dimensions is a RangeError in the package form, before anything is written', async () => {
       const p = tmp('legacy5b');
-      await assert.rejects(writeCaffemodel(p, header('x'), [
-        { param: message('LayerParameter', { name: 'c', type: 'Convolution' }), blobs: [{ shape: [1, 2, 3, 4, 5], data: new Float32Array(120) }] },
-      ], { legacyShapes: true }), (err: unknown) =>
-        err instanceof RangeError && /^Expected .+ for .+ but received /.test(err.message));
+      await assert.rejects(
+        writeCaffemodel(
+          p,
+          header('x'),
+          [
+            {
+              param: message('LayerParameter', { name: 'c', type: 'Convolution' }),
+              blobs: [{ shape: [1, 2, 3, 4, 5], data: new Float32Array(120) }],
+            },
+          ],
+          { legacyShapes: true },
+        ),
+        (err: unknown) => err instanceof RangeError && /^Expected .+ for .+ but received /.test(err.message),
+      );
       assert.equal(fs.existsSync(p), false, 'no partial file');
     });
 
@@ -305,11 +404,16 @@ describe('caffemodel', () => {
       const grown = fs.statSync(pd).size - fs.statSync(pf).size - 4 * values;
       assert.ok(grown >= 0 && grown <= 2, `framing grew by ${grown}`);
       const file = await readCaffemodel(pd);
-      assert.deepEqual(file.layers.map((l) => l.name), ['conv', 'relu', 'ip']);
-      m.layers.forEach((l, i) => l.blobs.forEach((b, j) => {
-        assert.deepEqual(file.layers[i].blobs[j].shape, b.shape);
-        assertSameBits(file.layers[i].blobs[j].data, b.data, `${l.param.str('name')} blob ${j}`);
-      }));
+      assert.deepEqual(
+        file.layers.map((l) => l.name),
+        ['conv', 'relu', 'ip'],
+      );
+      m.layers.forEach((l, i) =>
+        l.blobs.forEach((b, j) => {
+          assert.deepEqual(file.layers[i].blobs[j].shape, b.shape);
+          assertSameBits(file.layers[i].blobs[j].data, b.data, `${l.param.str('name')} blob ${j}`);
+        }),
+      );
       // Legacy shapes and doubles together.
       const pl = tmp('double-legacy');
       await writeCaffemodel(pl, m.header, m.layers, { doubleData: true, legacyShapes: true });
@@ -375,7 +479,10 @@ describe('caffemodel', () => {
         b.float64(3.5);
         lenField(blob, 8, bytesOf(b));
       });
-      for (const [name, bytes] of [['unpacked', unpacked], ['split', split]] as const) {
+      for (const [name, bytes] of [
+        ['unpacked', unpacked],
+        ['split', split],
+      ] as const) {
         const p = tmp(name);
         fs.writeFileSync(p, bytes);
         const file = await readCaffemodel(p);
@@ -386,7 +493,12 @@ describe('caffemodel', () => {
     it('float data written unpacked (one fixed32 field per value) is read', async () => {
       const blob = new WireWriter();
       // legacy shape 1 x 1 x 1 x 3
-      for (const [field, v] of [[1, 1], [2, 1], [3, 1], [4, 3]]) {
+      for (const [field, v] of [
+        [1, 1],
+        [2, 1],
+        [3, 1],
+        [4, 3],
+      ]) {
         blob.tag(field, WireType.Varint);
         blob.uvarint(v);
       }
@@ -448,11 +560,24 @@ describe('caffemodel', () => {
     it('a 0-blob layer and an empty blob list round-trip', async () => {
       const p = tmp('noblobs');
       await writeCaffemodel(p, header('empty-layers'), [
-        { param: message('LayerParameter', { name: 'pool', type: 'Pooling', pooling_param: message('PoolingParameter', { pool: 'AVE', kernel_size: 3 }) }), blobs: [] },
+        {
+          param: message('LayerParameter', {
+            name: 'pool',
+            type: 'Pooling',
+            pooling_param: message('PoolingParameter', { pool: 'AVE', kernel_size: 3 }),
+          }),
+          blobs: [],
+        },
         { param: message('LayerParameter', { name: 'sm', type: 'Softmax' }), blobs: [] },
       ]);
       const file = await readCaffemodel(p);
-      assert.deepEqual(file.layers.map((l) => [l.name, l.type, l.blobs.length]), [['pool', 'Pooling', 0], ['sm', 'Softmax', 0]]);
+      assert.deepEqual(
+        file.layers.map((l) => [l.name, l.type, l.blobs.length]),
+        [
+          ['pool', 'Pooling', 0],
+          ['sm', 'Softmax', 0],
+        ],
+      );
       assert.equal(file.layers[0].param.sub('pooling_param').str('pool'), 'AVE');
       assert.equal(file.layers[0].param.sub('pooling_param').num('kernel_size'), 3);
     });
@@ -460,11 +585,19 @@ describe('caffemodel', () => {
     it('a scalar blob (shape []) and a zero-sized blob (shape [0]) round-trip', async () => {
       const p = tmp('scalar');
       await writeCaffemodel(p, header('s'), [
-        { param: message('LayerParameter', { name: 'bn', type: 'BatchNorm' }),
-          blobs: [{ shape: [], data: Float32Array.from([42]) }, { shape: [0], data: new Float32Array(0) }] },
+        {
+          param: message('LayerParameter', { name: 'bn', type: 'BatchNorm' }),
+          blobs: [
+            { shape: [], data: Float32Array.from([42]) },
+            { shape: [0], data: new Float32Array(0) },
+          ],
+        },
       ]);
       const file = await readCaffemodel(p);
-      assert.deepEqual(file.layers[0].blobs.map((b) => b.shape), [[], [0]]);
+      assert.deepEqual(
+        file.layers[0].blobs.map((b) => b.shape),
+        [[], [0]],
+      );
       assert.deepEqual(Array.from(file.layers[0].blobs[0].data), [42]);
       assert.equal(file.layers[0].blobs[1].data.length, 0);
     });
@@ -499,9 +632,21 @@ describe('caffemodel', () => {
       const small = floats(1000, 21);
       const p = tmp('big');
       await writeCaffemodel(p, header('big'), [
-        { param: message('LayerParameter', { name: 'fc6', type: 'InnerProduct' }), blobs: [{ shape: [5000, 4000], data: big }, { shape: [1000], data: small }] },
+        {
+          param: message('LayerParameter', { name: 'fc6', type: 'InnerProduct' }),
+          blobs: [
+            { shape: [5000, 4000], data: big },
+            { shape: [1000], data: small },
+          ],
+        },
         { param: message('LayerParameter', { name: 'relu', type: 'ReLU' }), blobs: [] },
-        { param: message('LayerParameter', { name: 'fc7', type: 'InnerProduct' }), blobs: [{ shape: [10, 100], data: floats(1000, 22) }, { shape: [10], data: floats(10, 23) }] },
+        {
+          param: message('LayerParameter', { name: 'fc7', type: 'InnerProduct' }),
+          blobs: [
+            { shape: [10, 100], data: floats(1000, 22) },
+            { shape: [10], data: floats(10, 23) },
+          ],
+        },
       ]);
       const size = fs.statSync(p).size;
       assert.ok(size > count * 4);
@@ -552,7 +697,10 @@ describe('caffemodel', () => {
       assert.equal(l.name, 'conv1');
       assert.equal(l.type, 'conv');
       assert.equal(l.format, 'V0');
-      assert.deepEqual(l.blobs.map((x) => x.shape), [[2, 3, 1, 1], [2]]);
+      assert.deepEqual(
+        l.blobs.map((x) => x.shape),
+        [[2, 3, 1, 1], [2]],
+      );
       assert.deepEqual(Array.from(l.blobs[0].data), w);
       assert.deepEqual(Array.from(l.blobs[1].data), b);
       // The wrapper's own fields (bottom / top) are kept in param.
@@ -579,7 +727,7 @@ describe('caffemodel', () => {
       assert.equal(err.blobIndex, 0);
     });
 
-    it('a V1 wrapper\'s own blobs are count-checked too', async () => {
+    it("a V1 wrapper's own blobs are count-checked too", async () => {
       const v0 = new WireWriter();
       lenField(v0, 1, 'conv1');
       lenField(v0, 2, 'conv');
@@ -679,7 +827,11 @@ describe('caffemodel', () => {
         if (boundary >= 0) {
           assert.equal(outcome.err, undefined, `cut ${cut} (a field boundary) reads`);
           const file = outcome.value as CaffeModelFile;
-          assert.deepEqual(file.layers.map((l) => l.name), names.slice(0, boundary), `cut ${cut}`);
+          assert.deepEqual(
+            file.layers.map((l) => l.name),
+            names.slice(0, boundary),
+            `cut ${cut}`,
+          );
           assert.equal(file.name, 'small');
           resolved++;
           continue;
@@ -726,7 +878,12 @@ describe('caffemodel', () => {
           counts.ok++;
           // A successful read still holds together: every blob's payload matches its shape.
           for (const l of (outcome.value as CaffeModelFile).layers) {
-            for (const b of l.blobs) assert.equal(b.data.length, b.shape.reduce((a, d) => a * d, 1), what);
+            for (const b of l.blobs)
+              assert.equal(
+                b.data.length,
+                b.shape.reduce((a, d) => a * d, 1),
+                what,
+              );
           }
           continue;
         }
@@ -782,12 +939,15 @@ describe('caffemodel', () => {
 
     it('writeCaffemodel refuses a blob whose data does not fill its shape (RangeError, nothing written)', async () => {
       const p = tmp('count-write');
-      await assert.rejects(writeCaffemodel(p, header('c'), [
-        { param: message('LayerParameter', { name: 'ip', type: 'InnerProduct' }), blobs: [{ shape: [2, 3], data: floats(5, 3) }] },
-      ]), {
-        name: 'RangeError',
-        message: 'Expected 6 values for shape [2, 3] for layers[0].blobs[0].data but received an instance of Float32Array',
-      });
+      await assert.rejects(
+        writeCaffemodel(p, header('c'), [
+          { param: message('LayerParameter', { name: 'ip', type: 'InnerProduct' }), blobs: [{ shape: [2, 3], data: floats(5, 3) }] },
+        ]),
+        {
+          name: 'RangeError',
+          message: 'Expected 6 values for shape [2, 3] for layers[0].blobs[0].data but received an instance of Float32Array',
+        },
+      );
       assert.equal(fs.existsSync(p), false);
     });
 
@@ -944,8 +1104,10 @@ describe('caffemodel', () => {
 
     it('writeCaffemodel into a missing directory is IOError E_IO naming the path', async () => {
       const p = path.join(dir, 'no', 'such', 'dir', 'm.caffemodel');
-      await assert.rejects(writeCaffemodel(p, header('x'), []), (err: unknown) =>
-        err instanceof IOError && err.code === 'E_IO' && err.path === p);
+      await assert.rejects(
+        writeCaffemodel(p, header('x'), []),
+        (err: unknown) => err instanceof IOError && err.code === 'E_IO' && err.path === p,
+      );
     });
   });
 });

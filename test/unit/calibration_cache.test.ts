@@ -7,8 +7,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  DEFAULT_TRT_VERSION, bitsOfFloat, formatCalibrationCache, parseCalibrationCache, readCalibrationCacheFile,
-  writeCalibrationCacheFile, type CalibrationCache,
+  DEFAULT_TRT_VERSION,
+  bitsOfFloat,
+  formatCalibrationCache,
+  parseCalibrationCache,
+  readCalibrationCacheFile,
+  writeCalibrationCacheFile,
+  type CalibrationCache,
 } from '../../lib/calibration/cache';
 import { ParseError } from '../../lib/errors';
 import { fails } from '../support/helpers';
@@ -88,9 +93,20 @@ describe('calibration cache: TensorRT text format', () => {
         '',
       ].join('\n');
       const cache = parseCalibrationCache(text);
-      assert.deepEqual([...cache.scales.keys()], [
-        'data', '(Unnamed Layer* 12) [Activation]_output', 'conv1/7x7_s2', 'inception_3a/output', 'zero', 'empty', 'short', 'one', 'input:0',
-      ]);
+      assert.deepEqual(
+        [...cache.scales.keys()],
+        [
+          'data',
+          '(Unnamed Layer* 12) [Activation]_output',
+          'conv1/7x7_s2',
+          'inception_3a/output',
+          'zero',
+          'empty',
+          'short',
+          'one',
+          'input:0',
+        ],
+      );
       // A name holding ':' (TensorFlow-style "input:0"): the hex follows the last ':'.
       assertBits(cache.scales.get('input:0'), '3c23d70a', 'input:0');
       assertBits(cache.scales.get('data'), '3c010a14', 'data');
@@ -146,7 +162,14 @@ describe('calibration cache: TensorRT text format', () => {
     });
 
     it('writes lower-case 8-digit hex, one "name: hex" line per tensor, LF, a final newline', () => {
-      const text = formatCalibrationCache({ version: 8601, algorithm: 'MinMaxCalibration', scales: new Map([['a b', 1], ['c', 2 ** -149]]) });
+      const text = formatCalibrationCache({
+        version: 8601,
+        algorithm: 'MinMaxCalibration',
+        scales: new Map([
+          ['a b', 1],
+          ['c', 2 ** -149],
+        ]),
+      });
       assert.equal(text, 'TRT-8601-MinMaxCalibration\na b: 3f800000\nc: 00000001\n');
       assert.equal(bitsOfFloat(floatOfHex('3d5c9a0e')), '3d5c9a0e');
     });
@@ -171,8 +194,16 @@ describe('calibration cache: TensorRT text format', () => {
 
     it('parse(format(c)) keeps every scale bit-exact: denormals, 1/127, extremes and 2000 random patterns', () => {
       const values = [
-        0, 2 ** -149, 0x007fffff * 2 ** -149, 2 ** -126, Math.fround(1 / 127), Math.fround(0.1), 1, Math.fround(Math.PI),
-        floatOfHex('7f7fffff'), floatOfHex('3c010a14'),
+        0,
+        2 ** -149,
+        0x007fffff * 2 ** -149,
+        2 ** -126,
+        Math.fround(1 / 127),
+        Math.fround(0.1),
+        1,
+        Math.fround(Math.PI),
+        floatOfHex('7f7fffff'),
+        floatOfHex('3c010a14'),
       ];
       let x = 0x9e3779b9;
       for (let i = 0; i < 2000; i++) {
@@ -194,15 +225,27 @@ describe('calibration cache: TensorRT text format', () => {
     });
 
     it('a double that is not a float32 (1/127 itself) is written as its nearest float32', () => {
-      const back = parseCalibrationCache(formatCalibrationCache({ version: 1, algorithm: 'MinMaxCalibration', scales: new Map([['s', 1 / 127]]) }));
+      const back = parseCalibrationCache(
+        formatCalibrationCache({ version: 1, algorithm: 'MinMaxCalibration', scales: new Map([['s', 1 / 127]]) }),
+      );
       assert.ok(Object.is(back.scales.get('s'), Math.fround(1 / 127)));
     });
 
     it('refuses to write what it could not read back (RangeError in the package form)', () => {
-      const bad: Array<[string, number]> = [['x', NaN], ['x', Infinity], ['x', -1], ['a\nb', 1], ['', 1], [' x', 1]];
+      const bad: Array<[string, number]> = [
+        ['x', NaN],
+        ['x', Infinity],
+        ['x', -1],
+        ['a\nb', 1],
+        ['', 1],
+        [' x', 1],
+      ];
       for (const [name, scale] of bad) {
-        assert.throws(() => formatCalibrationCache({ version: 1, algorithm: 'MinMaxCalibration', scales: new Map([[name, scale]]) }),
-          (e: Error) => e instanceof RangeError && /^Expected .+ for cache\.scales/.test(e.message), `${JSON.stringify(name)}: ${scale}`);
+        assert.throws(
+          () => formatCalibrationCache({ version: 1, algorithm: 'MinMaxCalibration', scales: new Map([[name, scale]]) }),
+          (e: Error) => e instanceof RangeError && /^Expected .+ for cache\.scales/.test(e.message),
+          `${JSON.stringify(name)}: ${scale}`,
+        );
       }
     });
 
@@ -210,7 +253,14 @@ describe('calibration cache: TensorRT text format', () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-cache-'));
       try {
         const file = path.join(dir, 'model.calib');
-        const cache: CalibrationCache = { version: 8601, algorithm: 'EntropyCalibration2', scales: new Map([['data', Math.fround(1 / 127)], ['conv1', 0.5]]) };
+        const cache: CalibrationCache = {
+          version: 8601,
+          algorithm: 'EntropyCalibration2',
+          scales: new Map([
+            ['data', Math.fround(1 / 127)],
+            ['conv1', 0.5],
+          ]),
+        };
         await writeCalibrationCacheFile(file, cache);
         assert.equal(fs.readFileSync(file, 'utf8'), formatCalibrationCache(cache));
         const back = await readCalibrationCacheFile(file);
@@ -234,8 +284,18 @@ describe('calibration cache: TensorRT text format', () => {
     });
 
     it('bad headers', () => {
-      for (const h of ['TRT-8601', 'TRT-8601-', 'TRT--EntropyCalibration2', 'TRT-x86-EntropyCalibration2', 'trt-8601-EntropyCalibration2',
-        'TRT-8601-Entropy Calibration2', 'TRT8601EntropyCalibration2', 'TRTN-', 'TRTN-8601-', 'TRTN-Percentile Calibration']) {
+      for (const h of [
+        'TRT-8601',
+        'TRT-8601-',
+        'TRT--EntropyCalibration2',
+        'TRT-x86-EntropyCalibration2',
+        'trt-8601-EntropyCalibration2',
+        'TRT-8601-Entropy Calibration2',
+        'TRT8601EntropyCalibration2',
+        'TRTN-',
+        'TRTN-8601-',
+        'TRTN-Percentile Calibration',
+      ]) {
         parseFails(`${h}\ndata: 3c010a14\n`, 1, 'TRT-8601-EntropyCalibration2');
       }
     });
@@ -262,11 +322,18 @@ describe('calibration cache: TensorRT text format', () => {
     });
 
     it('a tensor twice names both lines', () => {
-      parseFails('TRT-8601-EntropyCalibration2\ndata: 3c010a14\nconv1: 3d021498\ndata: 3c010a14\n', 4, "'data' appears twice (first on line 2)");
+      parseFails(
+        'TRT-8601-EntropyCalibration2\ndata: 3c010a14\nconv1: 3d021498\ndata: 3c010a14\n',
+        4,
+        "'data' appears twice (first on line 2)",
+      );
     });
 
     it('the file name given appears in the message; the default is <calibration cache>', () => {
-      assert.throws(() => parseCalibrationCache('nonsense'), (e: Error) => e instanceof ParseError && e.message.startsWith('<calibration cache>:1:1:'));
+      assert.throws(
+        () => parseCalibrationCache('nonsense'),
+        (e: Error) => e instanceof ParseError && e.message.startsWith('<calibration cache>:1:1:'),
+      );
     });
   });
 });

@@ -15,8 +15,14 @@ import { readPlan } from '../../lib/runtime/plan_file';
 import { type ExecGraph } from '../../lib/builder/exec_graph';
 import { formatCalibrationCache, parseCalibrationCache, type CalibrationCache } from '../../lib/calibration/cache';
 import {
-  Int8EntropyCalibrator, Int8EntropyCalibrator2, Int8LegacyCalibrator, Int8MinMaxCalibrator, Int8PercentileCalibrator,
-  type CalibrationBatch, type Calibrator, type CalibratorOptions,
+  Int8EntropyCalibrator,
+  Int8EntropyCalibrator2,
+  Int8LegacyCalibrator,
+  Int8MinMaxCalibrator,
+  Int8PercentileCalibrator,
+  type CalibrationBatch,
+  type Calibrator,
+  type CalibratorOptions,
 } from '../../lib/calibration/calibrator';
 import { BUILD } from '../../lib/cli/build';
 import { CALIBRATE } from '../../lib/cli/calibrate';
@@ -226,7 +232,10 @@ describe('INT8 calibrators', function () {
           assert.equal(calibrator.cacheAlgorithm, c.header);
           assert.equal(calibrator.afterFusion, c.afterFusion);
           const g = await buildGraph(builder, bnNet, calibrator);
-          assert.ok(g.nodes.some((n) => n.op === 'Convolution' && n.precision === 'int8'), `${form}: no INT8 convolution`);
+          assert.ok(
+            g.nodes.some((n) => n.op === 'Convolution' && n.precision === 'int8'),
+            `${form}: no INT8 convolution`,
+          );
           if (taken !== undefined) assert.equal(src.state.taken, taken, `${form}: batches taken`);
           const cache = readCache(cacheFile);
           assert.equal(cache.algorithm, c.header, form);
@@ -257,7 +266,11 @@ describe('INT8 calibrators', function () {
       const big = new Float32Array(4 * BN_IMAGE).fill(0.25);
       big[7] = -50;
       const cacheFile = tmp('max.calib');
-      await buildGraph(builder, bnNet, new Int8MinMaxCalibrator({ batches: [...data, { data: big }], batchSize: 4, maxBatches: 3, cacheFile }));
+      await buildGraph(
+        builder,
+        bnNet,
+        new Int8MinMaxCalibrator({ batches: [...data, { data: big }], batchSize: 4, maxBatches: 3, cacheFile }),
+      );
       const amax = Math.max(...data.map((b) => b.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
       assert.equal(readCache(cacheFile).scales.get('data'), Math.fround(amax / 127));
     });
@@ -271,8 +284,10 @@ describe('INT8 calibrators', function () {
       await buildGraph(builder, bnNet, new Int8MinMaxCalibrator({ batches: [...full, { data: partial }], batchSize: 4, cacheFile }));
       assert.equal(readCache(cacheFile).scales.get('data'), Math.fround(7.5 / 127));
       const five = new Float32Array(5 * BN_IMAGE);
-      await assert.rejects(buildGraph(builder, bnNet, new Int8MinMaxCalibrator({ batches: [{ data: five }], batchSize: 4 })),
-        (e: Error) => e instanceof RangeError && /1 to 4 images of 108 values.* for batches\[0\]\.data/.test(e.message));
+      await assert.rejects(
+        buildGraph(builder, bnNet, new Int8MinMaxCalibrator({ batches: [{ data: five }], batchSize: 4 })),
+        (e: Error) => e instanceof RangeError && /1 to 4 images of 108 values.* for batches\[0\]\.data/.test(e.message),
+      );
     });
   });
 
@@ -285,10 +300,19 @@ describe('INT8 calibrators', function () {
       await buildGraph(builder, bnNet, new Int8MinMaxCalibrator({ batches: [...data, { data: partial }], batchSize: 4, cacheFile }));
       const cache = readCache(cacheFile);
       const amax = new Map<string, number>();
-      const runs: Array<[Network, Float32Array]> = [...data.map((b): [Network, Float32Array] => [bnNet, b.data]), [bnNet.withBatchSize(2), partial]];
+      const runs: Array<[Network, Float32Array]> = [
+        ...data.map((b): [Network, Float32Array] => [bnNet, b.data]),
+        [bnNet.withBatchSize(2), partial],
+      ];
       for (const [net, input] of runs) {
         for (const [name, values] of referenceForward(net, { data: input })) {
-          amax.set(name, Math.max(amax.get(name) ?? 0, values.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+          amax.set(
+            name,
+            Math.max(
+              amax.get(name) ?? 0,
+              values.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
+            ),
+          );
         }
       }
       assert.deepEqual([...cache.scales.keys()].sort(), BN_UNFUSED.slice().sort());
@@ -338,11 +362,19 @@ describe('INT8 calibrators', function () {
         return readCache(file).scales.get('data') as number;
       };
       const minmaxFile = tmp('grow-minmax.calib');
-      assert.equal(await scaleOf(new Int8MinMaxCalibrator({ batches: batches.map((d) => ({ data: d })), batchSize: 1, cacheFile: minmaxFile }), minmaxFile),
-        Math.fround(10 / 127));
+      assert.equal(
+        await scaleOf(
+          new Int8MinMaxCalibrator({ batches: batches.map((d) => ({ data: d })), batchSize: 1, cacheFile: minmaxFile }),
+          minmaxFile,
+        ),
+        Math.fround(10 / 127),
+      );
       for (const p of [10, 40, 60, 90, 99.5]) {
         const f = tmp(`grow-p${p}.calib`);
-        const got = await scaleOf(new Int8PercentileCalibrator({ batches: batches.map((d) => ({ data: d })), batchSize: 1, percentile: p, cacheFile: f }), f);
+        const got = await scaleOf(
+          new Int8PercentileCalibrator({ batches: batches.map((d) => ({ data: d })), batchSize: 1, percentile: p, cacheFile: f }),
+          f,
+        );
         const documented = documentedPercentile(h, p);
         assert.ok(Math.abs(got - documented / 127) <= 1e-6 * (documented / 127), `p${p}: scale ${got}, documented ${documented / 127}`);
         // And the sample percentile itself, within one bin (16 / 2048): the early batches still count.
@@ -351,7 +383,16 @@ describe('INT8 calibrators', function () {
       }
       // legacy: the quantile, limited to a fraction of amax.
       const lf = tmp('grow-legacy.calib');
-      const legacy = await scaleOf(new Int8LegacyCalibrator({ batches: batches.map((d) => ({ data: d })), batchSize: 1, quantile: 0.6, regressionCutoff: 0.1, cacheFile: lf }), lf);
+      const legacy = await scaleOf(
+        new Int8LegacyCalibrator({
+          batches: batches.map((d) => ({ data: d })),
+          batchSize: 1,
+          quantile: 0.6,
+          regressionCutoff: 0.1,
+          cacheFile: lf,
+        }),
+        lf,
+      );
       assert.equal(legacy, Math.fround(1 / 127));
     });
   });
@@ -364,7 +405,17 @@ describe('INT8 calibrators', function () {
     const second = new Float32Array(1000).fill(1);
     second[0] = 3; // range 1 -> 4
     const file = tmp('edge.calib');
-    await buildGraph(builder, net, new Int8PercentileCalibrator({ batches: [{ data: new Float32Array(1000).fill(1) }, { data: second }], batchSize: 1, percentile: 25, cacheFile: file }), 1);
+    await buildGraph(
+      builder,
+      net,
+      new Int8PercentileCalibrator({
+        batches: [{ data: new Float32Array(1000).fill(1) }, { data: second }],
+        batchSize: 1,
+        percentile: 25,
+        cacheFile: file,
+      }),
+      1,
+    );
     const threshold = (readCache(file).scales.get('data') as number) * 127;
     // 1999 samples equal 1 and one equals 3, range 4, w = 4 / 2048: every 1 is in bin 511, whose
     // upper edge is 1; the percentile interpolates linearly inside it.
@@ -382,8 +433,12 @@ describe('INT8 calibrators', function () {
       namesSeen: string[][] = [];
       written: Uint8Array[] = [];
       private next = 0;
-      constructor(private readonly data: Float32Array[], private readonly algorithm?: string, private readonly asyncBatches = false,
-                  public stored: string | Uint8Array | null = null) {}
+      constructor(
+        private readonly data: Float32Array[],
+        private readonly algorithm?: string,
+        private readonly asyncBatches = false,
+        public stored: string | Uint8Array | null = null,
+      ) {}
       getBatchSize(): number {
         return 4;
       }
@@ -409,8 +464,12 @@ describe('INT8 calibrators', function () {
     const data = () => batchesOf(3, 4, BN_IMAGE, 555).map((b) => b.data);
 
     const enums: Array<[string | undefined, string]> = [
-      [undefined, 'EntropyCalibration2'], ['kENTROPY_CALIBRATION_2', 'EntropyCalibration2'], ['kENTROPY_CALIBRATION', 'EntropyCalibration'],
-      ['kMINMAX_CALIBRATION', 'MinMaxCalibration'], ['kLEGACY_CALIBRATION', 'LegacyCalibration'], ['percentile', 'PercentileCalibration'],
+      [undefined, 'EntropyCalibration2'],
+      ['kENTROPY_CALIBRATION_2', 'EntropyCalibration2'],
+      ['kENTROPY_CALIBRATION', 'EntropyCalibration'],
+      ['kMINMAX_CALIBRATION', 'MinMaxCalibration'],
+      ['kLEGACY_CALIBRATION', 'LegacyCalibration'],
+      ['percentile', 'PercentileCalibration'],
     ];
     for (const [algorithm, header] of enums) {
       it(`getAlgorithm ${algorithm ?? '(absent)'}: batches until null, cache written as ${header}, then read instead of recalibrating`, async () => {
@@ -448,7 +507,10 @@ describe('INT8 calibrators', function () {
       assert.deepEqual(g2.tensors, g.tensors);
       // The least a port needs: getBatchSize and getBatch (no cache methods, no getAlgorithm).
       const left = data();
-      const g3 = await buildGraph(builder, bnNet, { getBatchSize: () => 4, getBatch: (names: string[]) => (left.length > 0 ? { [names[0]]: left.shift() } : null) });
+      const g3 = await buildGraph(builder, bnNet, {
+        getBatchSize: () => 4,
+        getBatch: (names: string[]) => (left.length > 0 ? { [names[0]]: left.shift() } : null),
+      });
       assert.equal(left.length, 0);
       assert.ok(g3.nodes.some((n) => n.op === 'Convolution' && n.precision === 'int8'));
     });
@@ -464,12 +526,22 @@ describe('INT8 calibrators', function () {
     it('objects that are not calibrators, and unknown algorithms, are TypeErrors', async () => {
       const { builder } = cpuBuilder();
       for (const bad of [{}, { getBatchSize: () => 4 }, { getBatch: () => null }, 42]) {
-        await assert.rejects(builder.build(bnNet, { precision: 'int8', calibrator: bad as Calibrator }),
-          (e: Error) => e instanceof TypeError && /^Expected a Calibrator or an object with getBatchSize\(\) and getBatch\(names\) for calibrator/.test(e.message));
+        await assert.rejects(
+          builder.build(bnNet, { precision: 'int8', calibrator: bad as Calibrator }),
+          (e: Error) =>
+            e instanceof TypeError &&
+            /^Expected a Calibrator or an object with getBatchSize\(\) and getBatch\(names\) for calibrator/.test(e.message),
+        );
       }
       const odd = new PortedCalibrator([], 'kPERCENTILE_SOMETHING');
-      await assert.rejects(buildGraph(builder, bnNet, odd), (e: Error) => e instanceof TypeError &&
-        e.message.includes('calibrator.getAlgorithm()') && e.message.includes('kMINMAX_CALIBRATION') && e.message.includes('kPERCENTILE_SOMETHING'));
+      await assert.rejects(
+        buildGraph(builder, bnNet, odd),
+        (e: Error) =>
+          e instanceof TypeError &&
+          e.message.includes('calibrator.getAlgorithm()') &&
+          e.message.includes('kMINMAX_CALIBRATION') &&
+          e.message.includes('kPERCENTILE_SOMETHING'),
+      );
       const zero = new PortedCalibrator([], 'kMINMAX_CALIBRATION');
       zero.getBatchSize = () => 0;
       await assert.rejects(buildGraph(builder, bnNet, zero), RangeError);
@@ -488,10 +560,17 @@ describe('INT8 calibrators', function () {
       assert.equal(cache.algorithm, 'EntropyCalibration2');
       assert.equal(formatCalibrationCache(cache), fs.readFileSync(cacheFile, 'utf8'));
       src.state.taken = 0;
-      const second = await buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: src.asyncGenerator(), batchSize: 4, cacheFile }));
+      const second = await buildGraph(
+        builder,
+        bnNet,
+        new Int8EntropyCalibrator2({ batches: src.asyncGenerator(), batchSize: 4, cacheFile }),
+      );
       assert.equal(src.state.taken, 0, 'the second build read the cache');
       assert.deepEqual(second.tensors, first.tensors);
-      assert.ok(logs.some(([, m]) => m.includes(cacheFile)), 'the builder says where the scales came from');
+      assert.ok(
+        logs.some(([, m]) => m.includes(cacheFile)),
+        'the builder says where the scales came from',
+      );
       // A cache file without batches works once the cache exists.
       await buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batchSize: 4, cacheFile }));
       // Every engine tensor with a scale got it from the cache (or, by the scale rules, from its input's).
@@ -503,11 +582,24 @@ describe('INT8 calibrators', function () {
       const cacheFile = tmp('minmax.calib');
       await buildGraph(builder, bnNet, new Int8MinMaxCalibrator({ batches: batchesOf(2, 4, BN_IMAGE, 1), batchSize: 4, cacheFile }));
       const src = counting(batchesOf(2, 4, BN_IMAGE, 2));
-      await fails(buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: src.generator(), batchSize: 4, cacheFile })),
-        'E_CALIBRATION', 'MinMaxCalibration', 'EntropyCalibration2', cacheFile);
-      await fails(buildGraph(builder, bnNet, new Int8LegacyCalibrator({ batches: src.generator(), batchSize: 4, cacheFile })),
-        'E_CALIBRATION', 'MinMaxCalibration', 'LegacyCalibration');
-      const g = await buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: src.generator(), batchSize: 4, cacheFile, force: true }));
+      await fails(
+        buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: src.generator(), batchSize: 4, cacheFile })),
+        'E_CALIBRATION',
+        'MinMaxCalibration',
+        'EntropyCalibration2',
+        cacheFile,
+      );
+      await fails(
+        buildGraph(builder, bnNet, new Int8LegacyCalibrator({ batches: src.generator(), batchSize: 4, cacheFile })),
+        'E_CALIBRATION',
+        'MinMaxCalibration',
+        'LegacyCalibration',
+      );
+      const g = await buildGraph(
+        builder,
+        bnNet,
+        new Int8EntropyCalibrator2({ batches: src.generator(), batchSize: 4, cacheFile, force: true }),
+      );
       assert.equal(src.state.taken, 0);
       assert.equal(readCache(cacheFile).algorithm, 'MinMaxCalibration', 'a forced cache is used, not rewritten');
       assert.equal(engineScale(g, 'sc1'), readCache(cacheFile).scales.get('sc1'));
@@ -516,15 +608,30 @@ describe('INT8 calibrators', function () {
     it('no cache and no batches is E_CALIBRATION; a corrupt cache is E_PARSE; an unreadable one E_IO', async () => {
       const { builder } = cpuBuilder();
       const missing = tmp('missing.calib');
-      await fails(buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batchSize: 4, cacheFile: missing })), 'E_CALIBRATION', 'does not exist');
+      await fails(
+        buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batchSize: 4, cacheFile: missing })),
+        'E_CALIBRATION',
+        'does not exist',
+      );
       const corrupt = tmp('corrupt.calib');
       fs.writeFileSync(corrupt, 'TRT-8601-EntropyCalibration2\ndata: 3c010a14\nsc1: nothex\n');
-      await fails(buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: batchesOf(1, 4, BN_IMAGE, 1), batchSize: 4, cacheFile: corrupt })),
-        'E_PARSE', `${corrupt}:3:`);
-      assert.equal(fs.readFileSync(corrupt, 'utf8'), 'TRT-8601-EntropyCalibration2\ndata: 3c010a14\nsc1: nothex\n', 'the corrupt file is left alone');
+      await fails(
+        buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: batchesOf(1, 4, BN_IMAGE, 1), batchSize: 4, cacheFile: corrupt })),
+        'E_PARSE',
+        `${corrupt}:3:`,
+      );
+      assert.equal(
+        fs.readFileSync(corrupt, 'utf8'),
+        'TRT-8601-EntropyCalibration2\ndata: 3c010a14\nsc1: nothex\n',
+        'the corrupt file is left alone',
+      );
       const folder = tmp('folder.calib');
       fs.mkdirSync(folder);
-      await fails(buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: batchesOf(1, 4, BN_IMAGE, 1), batchSize: 4, cacheFile: folder })), 'E_IO', folder);
+      await fails(
+        buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: batchesOf(1, 4, BN_IMAGE, 1), batchSize: 4, cacheFile: folder })),
+        'E_IO',
+        folder,
+      );
     });
 
     // A refused cache says how to go on, with options that exist.
@@ -534,7 +641,8 @@ describe('INT8 calibrators', function () {
       fs.writeFileSync(cacheFile, 'TRT-8601-MinMaxCalibration\ndata: 3c010a14\n');
       const err = await fails(buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batchSize: 4, cacheFile })), 'E_CALIBRATION');
       const known = new Set([...BUILD.options, ...CALIBRATE.options].map((o) => o.name));
-      for (const [, flag] of err.message.matchAll(/--([a-z][a-z-]*)/g)) assert.ok(known.has(flag), `--${flag} is no CLI option: ${err.message}`);
+      for (const [, flag] of err.message.matchAll(/--([a-z][a-z-]*)/g))
+        assert.ok(known.has(flag), `--${flag} is no CLI option: ${err.message}`);
     });
 
     // A calibrator's own cache file must belong to the network, as a calibrationCache must.
@@ -542,8 +650,11 @@ describe('INT8 calibrators', function () {
       const { builder } = cpuBuilder();
       const cacheFile = tmp('other-net.calib');
       fs.writeFileSync(cacheFile, 'TRT-8601-EntropyCalibration2\nimage: 3c010a14\nfc7: 3d021498\n');
-      await fails(buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: batchesOf(1, 4, BN_IMAGE, 1), batchSize: 4, cacheFile })),
-        'E_CALIBRATION', 'image');
+      await fails(
+        buildGraph(builder, bnNet, new Int8EntropyCalibrator2({ batches: batchesOf(1, 4, BN_IMAGE, 1), batchSize: 4, cacheFile })),
+        'E_CALIBRATION',
+        'image',
+      );
     });
   });
 
@@ -567,7 +678,10 @@ describe('INT8 calibrators', function () {
         assert.ok(g.nodes.filter((n) => n.precision === 'int8' && n.op !== 'Quantize').length >= 3, 'INT8 nodes');
         assert.equal(engineScale(g, 'sc1'), table.scales.get('sc1'));
         assert.equal(g.tensors.find((t) => t.name === 'data/int8')?.scale, table.scales.get('data'));
-        assert.ok(logs.some(([, m]) => m.includes('ghost_tensor') && /not in the network/.test(m)), JSON.stringify(logs));
+        assert.ok(
+          logs.some(([, m]) => m.includes('ghost_tensor') && /not in the network/.test(m)),
+          JSON.stringify(logs),
+        );
       }
     });
 
@@ -576,18 +690,31 @@ describe('INT8 calibrators', function () {
       const { builder, logs } = cpuBuilder();
       const cache: CalibrationCache = { ...table, scales: new Map([...table.scales, ['ghost_tensor', 0.5]]) };
       (await builder.build(bnNet, { precision: 'int8', calibrationCache: cache })).dispose();
-      assert.ok(logs.some(([s, m]) => s === 'warning' && m.includes('ghost_tensor')), JSON.stringify(logs));
+      assert.ok(
+        logs.some(([s, m]) => s === 'warning' && m.includes('ghost_tensor')),
+        JSON.stringify(logs),
+      );
     });
 
     it('a cache none of whose tensors is in the network is E_CALIBRATION; a missing path E_IO; a corrupt one E_PARSE', async () => {
       const { builder } = cpuBuilder();
-      const foreign: CalibrationCache = { version: 8601, algorithm: 'EntropyCalibration2', scales: new Map([['conv1/7x7_s2', 0.1], ['pool5', 0.2]]) };
+      const foreign: CalibrationCache = {
+        version: 8601,
+        algorithm: 'EntropyCalibration2',
+        scales: new Map([
+          ['conv1/7x7_s2', 0.1],
+          ['pool5', 0.2],
+        ]),
+      };
       await fails(builder.build(bnNet, { precision: 'int8', calibrationCache: foreign }), 'E_CALIBRATION', 'bn_net', 'conv1/7x7_s2');
       await fails(builder.build(bnNet, { precision: 'int8', calibrationCache: tmp('none.calib') }), 'E_IO', 'none.calib');
       const corrupt = tmp('corrupt2.calib');
       fs.writeFileSync(corrupt, 'TRT-8601-EntropyCalibration2\ndata: 7fc00000\n');
       await fails(builder.build(bnNet, { precision: 'int8', calibrationCache: corrupt }), 'E_PARSE', `${corrupt}:2:`, 'NaN');
-      await assert.rejects(builder.build(bnNet, { precision: 'int8', calibrationCache: { scales: {} } as unknown as CalibrationCache }), TypeError);
+      await assert.rejects(
+        builder.build(bnNet, { precision: 'int8', calibrationCache: { scales: {} } as unknown as CalibrationCache }),
+        TypeError,
+      );
     });
 
     // A cache that lists no tensors would build an INT8 engine without INT8 nodes: refused.
@@ -600,16 +727,20 @@ describe('INT8 calibrators', function () {
     // Calibration inputs (calibrator, calibrationCache, int8Scales) only serve INT8 builds.
     it('calibrationCache without precision int8 is a RangeError, as a calibrator is', async () => {
       const { builder } = cpuBuilder();
-      await assert.rejects(builder.build(bnNet, { precision: 'fp32', calibrationCache: table }),
-        (e: Error) => e instanceof RangeError && /config\.precision/.test(e.message));
+      await assert.rejects(
+        builder.build(bnNet, { precision: 'fp32', calibrationCache: table }),
+        (e: Error) => e instanceof RangeError && /config\.precision/.test(e.message),
+      );
     });
 
     it('a calibrator without precision int8 is a RangeError', async () => {
       const { builder } = cpuBuilder();
       const calibrator = new Int8MinMaxCalibrator({ batches: batchesOf(1, 4, BN_IMAGE, 1), batchSize: 4 });
       for (const precision of [undefined, 'fp32', 'fp16'] as const) {
-        await assert.rejects(builder.build(bnNet, { precision, calibrator }),
-          (e: Error) => e instanceof RangeError && /precision 'int8'.*config\.precision/.test(e.message));
+        await assert.rejects(
+          builder.build(bnNet, { precision, calibrator }),
+          (e: Error) => e instanceof RangeError && /precision 'int8'.*config\.precision/.test(e.message),
+        );
       }
     });
 
@@ -640,38 +771,59 @@ describe('INT8 calibrators', function () {
       await buildGraph(builder, bnNet, new Int8MinMaxCalibrator({ batches: batchesOf(2, 4, BN_IMAGE, 17), batchSize: 4, cacheFile: f }));
       table = readCache(f);
     });
-    const without = (...names: string[]): CalibrationCache => ({ ...table, scales: new Map([...table.scales].filter(([n]) => !names.includes(n))) });
+    const without = (...names: string[]): CalibrationCache => ({
+      ...table,
+      scales: new Map([...table.scales].filter(([n]) => !names.includes(n))),
+    });
     const precisionOf = (g: GraphJson) => Object.fromEntries(g.nodes.filter((n) => n.op !== 'Quantize').map((n) => [n.name, n.precision]));
     const models = path.resolve(__dirname, '../../../models');
-    const LENET_CACHE = 'TRT-8601-EntropyCalibration2\n' +
+    const LENET_CACHE =
+      'TRT-8601-EntropyCalibration2\n' +
       ['data', 'conv1', 'pool1', 'conv2', 'pool2', 'ip1', 'ip2', 'prob'].map((n) => `${n}: 3c010a14\n`).join('');
 
     it('a cache that lacks tensors of INT8 layers is E_CALIBRATION naming each tensor, its layers, and the opt-in', async () => {
       const { builder } = cpuBuilder();
       // conv1 writes sc1, pool1 reads sc1 and writes pool1, ip1 reads pool1: all three stay FP32.
-      const err = await fails(builder.build(bnNet, { precision: 'int8', calibrationCache: without('sc1', 'pool1') }), 'E_CALIBRATION',
+      const err = await fails(
+        builder.build(bnNet, { precision: 'int8', calibrationCache: without('sc1', 'pool1') }),
+        'E_CALIBRATION',
         "2 tensor(s) that INT8 layers read or write have no scale in the calibration cache: 'sc1' (conv1, pool1), 'pool1' (pool1, ip1)",
-        '3 layer(s) would run in FP32', 'allowMixedPrecision');
+        '3 layer(s) would run in FP32',
+        'allowMixedPrecision',
+      );
       const known = new Set(BUILD.options.map((o) => o.name));
-      for (const [, flag] of err.message.matchAll(/--([a-zA-Z][a-zA-Z-]*)/g)) assert.ok(known.has(flag), `--${flag} is no build option: ${err.message}`);
+      for (const [, flag] of err.message.matchAll(/--([a-zA-Z][a-zA-Z-]*)/g))
+        assert.ok(known.has(flag), `--${flag} is no build option: ${err.message}`);
     });
 
     it('int8Scales that leave out a tensor of an INT8 layer are refused the same way', async () => {
       const { builder } = cpuBuilder();
-      await fails(builder.build(bnNet, { precision: 'int8', int8Scales: { data: 0.01, sc1: 0.02, pool1: 0.02 } }), 'E_CALIBRATION',
-        "1 tensor(s) that INT8 layers read or write have no scale in int8Scales: 'ip1' (ip1)");
+      await fails(
+        builder.build(bnNet, { precision: 'int8', int8Scales: { data: 0.01, sc1: 0.02, pool1: 0.02 } }),
+        'E_CALIBRATION',
+        "1 tensor(s) that INT8 layers read or write have no scale in int8Scales: 'ip1' (ip1)",
+      );
     });
 
     it("AlexNet with LeNet's cache is refused, naming what LeNet lacks; GoogLeNet's list is cut with a count", async () => {
       const { builder } = cpuBuilder();
       const lenetCache = parseCalibrationCache(LENET_CACHE);
       const alexnet = await Network.fromCaffe(path.join(models, 'alexnet.prototxt'));
-      await fails(builder.build(alexnet, { precision: 'int8', calibrationCache: lenetCache }), 'E_CALIBRATION',
-        "'norm1' (norm1, pool1)", "'conv3' (conv3, conv4)", "'fc8' (fc8)", '9 tensor(s)');
+      await fails(
+        builder.build(alexnet, { precision: 'int8', calibrationCache: lenetCache }),
+        'E_CALIBRATION',
+        "'norm1' (norm1, pool1)",
+        "'conv3' (conv3, conv4)",
+        "'fc8' (fc8)",
+        '9 tensor(s)',
+      );
       const googlenet = await Network.fromCaffe(path.join(models, 'googlenet.prototxt'));
       const logs = cpuBuilder();
-      const err = await fails(logs.builder.build(googlenet, { precision: 'int8', calibrationCache: lenetCache }), 'E_CALIBRATION',
-        /\), and \d+ more \(the verbose log lists them all\);/);
+      const err = await fails(
+        logs.builder.build(googlenet, { precision: 'int8', calibrationCache: lenetCache }),
+        'E_CALIBRATION',
+        /\), and \d+ more \(the verbose log lists them all\);/,
+      );
       const count = Number(/^(\d+) tensor/.exec(err.message)?.[1]);
       assert.ok(count > 10, err.message);
       assert.equal(logs.logs.filter(([s, m]) => s === 'verbose' && m.startsWith('  no INT8 scale: ')).length, count);
@@ -685,7 +837,10 @@ describe('INT8 calibrators', function () {
       engine.dispose();
       assert.deepEqual(precisionOf(g), { conv1: 'int8', pool1: 'int8', ip1: 'fp32' });
       const warnings = logs.filter(([s]) => s === 'warning').map(([, m]) => m);
-      assert.ok(warnings.some((m) => m.includes("have no scale in the calibration cache: 'ip1' (ip1)") && m.includes('run in FP32')), JSON.stringify(logs));
+      assert.ok(
+        warnings.some((m) => m.includes("have no scale in the calibration cache: 'ip1' (ip1)") && m.includes('run in FP32')),
+        JSON.stringify(logs),
+      );
       assert.deepEqual(details.precisions, { int8: 2, fp32: 1 });
     });
 
@@ -701,11 +856,20 @@ describe('INT8 calibrators', function () {
     it('after every INT8 build the builder says how many layers run in INT8 (info) and how the others run (verbose)', async () => {
       const { builder, logs } = cpuBuilder();
       (await builder.build(bnNet, { precision: 'int8', calibrationCache: table })).dispose();
-      assert.ok(logs.some(([s, m]) => s === 'info' && m === 'INT8: 3 of 3 layers run in INT8'), JSON.stringify(logs));
+      assert.ok(
+        logs.some(([s, m]) => s === 'info' && m === 'INT8: 3 of 3 layers run in INT8'),
+        JSON.stringify(logs),
+      );
       const mixed = cpuBuilder();
       (await mixed.builder.build(bnNet, { precision: 'int8', calibrationCache: without('ip1'), allowMixedPrecision: true })).dispose();
-      assert.ok(mixed.logs.some(([s, m]) => s === 'info' && m === 'INT8: 2 of 3 layers run in INT8, 1 in FP32'), JSON.stringify(mixed.logs));
-      assert.ok(mixed.logs.some(([s, m]) => s === 'verbose' && m === '  ip1 (InnerProduct): fp32'), JSON.stringify(mixed.logs));
+      assert.ok(
+        mixed.logs.some(([s, m]) => s === 'info' && m === 'INT8: 2 of 3 layers run in INT8, 1 in FP32'),
+        JSON.stringify(mixed.logs),
+      );
+      assert.ok(
+        mixed.logs.some(([s, m]) => s === 'verbose' && m === '  ip1 (InnerProduct): fp32'),
+        JSON.stringify(mixed.logs),
+      );
       const fp32 = cpuBuilder();
       (await fp32.builder.build(bnNet, { precision: 'fp32' })).dispose();
       assert.ok(!fp32.logs.some(([, m]) => /run in INT8/.test(m)), 'only INT8 builds say it');
@@ -729,10 +893,14 @@ describe('INT8 calibrators', function () {
 
     it('allowMixedPrecision must be a boolean, and only serves INT8 builds', async () => {
       const { builder } = cpuBuilder();
-      await assert.rejects(builder.build(bnNet, { precision: 'int8', allowMixedPrecision: 'yes' as never }),
-        (e: Error) => e instanceof TypeError && e.message.startsWith('Expected a boolean for config.allowMixedPrecision'));
-      await assert.rejects(builder.build(bnNet, { precision: 'fp32', allowMixedPrecision: true }),
-        (e: Error) => e instanceof RangeError && /allowMixedPrecision only serves INT8 builds/.test(e.message));
+      await assert.rejects(
+        builder.build(bnNet, { precision: 'int8', allowMixedPrecision: 'yes' as never }),
+        (e: Error) => e instanceof TypeError && e.message.startsWith('Expected a boolean for config.allowMixedPrecision'),
+      );
+      await assert.rejects(
+        builder.build(bnNet, { precision: 'fp32', allowMixedPrecision: true }),
+        (e: Error) => e instanceof RangeError && /allowMixedPrecision only serves INT8 builds/.test(e.message),
+      );
     });
   });
 
@@ -765,7 +933,11 @@ describe('INT8 calibrators', function () {
     it('the same rules hold for calibrated scales: one scale for both Concat inputs, MAX pooling keeps its input scale', async () => {
       const { builder } = cpuBuilder();
       const cacheFile = tmp('concat.calib');
-      const g = await buildGraph(builder, concatNet, new Int8MinMaxCalibrator({ batches: batchesOf(3, 2, 3 * 64, 31), batchSize: 2, cacheFile }));
+      const g = await buildGraph(
+        builder,
+        concatNet,
+        new Int8MinMaxCalibrator({ batches: batchesOf(3, 2, 3 * 64, 31), batchSize: 2, cacheFile }),
+      );
       const cache = readCache(cacheFile);
       assert.deepEqual([...cache.scales.keys()].sort(), ['ca', 'cat', 'cb', 'data', 'ip', 'pa', 'pool']);
       assert.notEqual(cache.scales.get('ca'), cache.scales.get('cb'), 'the two convolutions have different ranges');
@@ -800,17 +972,24 @@ layer { name: "ip" type: "InnerProduct" bottom: "pool" top: "ip" inner_product_p
 
     it('a wrong input name is a RangeError naming batches[i].<name> and the valid names', async () => {
       const good = batchesOf(1, 4, BN_IMAGE, 1)[0];
-      await assert.rejects(build([good, { ...good, image: good.data }]), (e: Error) => e instanceof RangeError &&
-        e.message.startsWith('Expected an input name (data) for batches[1].image but received'));
+      await assert.rejects(
+        build([good, { ...good, image: good.data }]),
+        (e: Error) => e instanceof RangeError && e.message.startsWith('Expected an input name (data) for batches[1].image but received'),
+      );
       await assert.rejects(build([{ image: good.data }]), (e: Error) => e instanceof RangeError && e.message.includes('batches[0].image'));
     });
 
     it('a wrong length is a RangeError; a missing input or a Float64Array a TypeError; a batch that is not an object a TypeError', async () => {
-      await assert.rejects(build([{ data: new Float32Array(BN_IMAGE * 2 + 1) }]),
-        (e: Error) => e instanceof RangeError && /^Expected 1 to 4 images of 108 values .* for batches\[0\]\.data/.test(e.message));
+      await assert.rejects(
+        build([{ data: new Float32Array(BN_IMAGE * 2 + 1) }]),
+        (e: Error) => e instanceof RangeError && /^Expected 1 to 4 images of 108 values .* for batches\[0\]\.data/.test(e.message),
+      );
       await assert.rejects(build([{ data: new Float32Array(0) }]), RangeError);
-      await assert.rejects(build([{ data: new Float64Array(4 * BN_IMAGE) }]),
-        (e: Error) => e instanceof TypeError && e.message === 'Expected a Float32Array for batches[0].data but received an instance of Float64Array');
+      await assert.rejects(
+        build([{ data: new Float64Array(4 * BN_IMAGE) }]),
+        (e: Error) =>
+          e instanceof TypeError && e.message === 'Expected a Float32Array for batches[0].data but received an instance of Float64Array',
+      );
       await assert.rejects(build([{}]), (e: Error) => e instanceof TypeError && e.message.includes('batches[0].data'));
       await assert.rejects(build([null]), (e: Error) => e instanceof TypeError && e.message.includes('batches[0]'));
     });
@@ -823,10 +1002,20 @@ layer { name: "b" type: "Input" top: "b" input_param { shape { dim: 2 dim: 3 } }
 layer { name: "sum" type: "Eltwise" bottom: "a" bottom: "b" top: "sum" }
 `);
       const { builder } = cpuBuilder();
-      await assert.rejects(buildGraph(builder, net, new Int8MinMaxCalibrator({ batches: [{ a: new Float32Array(6), b: new Float32Array(3) }], batchSize: 2 })),
-        (e: Error) => e instanceof RangeError && /^Expected 2 images, as the other inputs for batches\[0\]\.b/.test(e.message));
+      await assert.rejects(
+        buildGraph(builder, net, new Int8MinMaxCalibrator({ batches: [{ a: new Float32Array(6), b: new Float32Array(3) }], batchSize: 2 })),
+        (e: Error) => e instanceof RangeError && /^Expected 2 images, as the other inputs for batches\[0\]\.b/.test(e.message),
+      );
       const cacheFile = tmp('two.calib');
-      await buildGraph(builder, net, new Int8MinMaxCalibrator({ batches: [{ a: Float32Array.from([1, 2, 3]), b: Float32Array.from([-4, 0, 0]) }], batchSize: 2, cacheFile }));
+      await buildGraph(
+        builder,
+        net,
+        new Int8MinMaxCalibrator({
+          batches: [{ a: Float32Array.from([1, 2, 3]), b: Float32Array.from([-4, 0, 0]) }],
+          batchSize: 2,
+          cacheFile,
+        }),
+      );
       const cache = readCache(cacheFile);
       assert.equal(cache.scales.get('a'), Math.fround(3 / 127));
       assert.equal(cache.scales.get('b'), Math.fround(4 / 127));
@@ -835,7 +1024,15 @@ layer { name: "sum" type: "Eltwise" bottom: "a" bottom: "b" top: "sum" }
 
     it('an empty source is E_CALIBRATION "no batches" (array, generator, TensorRT-style object)', async () => {
       await fails(build([]), 'E_CALIBRATION', 'no batches');
-      await fails(build((function* () { /* nothing */ })()), 'E_CALIBRATION', 'no batches');
+      await fails(
+        build(
+          (function* () {
+            /* nothing */
+          })(),
+        ),
+        'E_CALIBRATION',
+        'no batches',
+      );
       const { builder } = cpuBuilder();
       await fails(buildGraph(builder, bnNet, { getBatchSize: () => 4, getBatch: () => null }), 'E_CALIBRATION', 'no batches');
     });
@@ -845,19 +1042,31 @@ layer { name: "sum" type: "Eltwise" bottom: "a" bottom: "b" top: "sum" }
       const nan = seededFloats(4 * BN_IMAGE, 3, 2);
       nan[37] = NaN;
       const { builder } = cpuBuilder();
-      await assert.rejects(buildGraph(builder, bnNet, new Int8MinMaxCalibrator({ batches: [...batchesOf(1, 4, BN_IMAGE, 2), { data: nan }], batchSize: 4, cacheFile })),
-        (e: Error) => e instanceof RangeError && e.message === 'Expected finite values for batches[1].data but received NaN at index 37');
+      await assert.rejects(
+        buildGraph(
+          builder,
+          bnNet,
+          new Int8MinMaxCalibrator({ batches: [...batchesOf(1, 4, BN_IMAGE, 2), { data: nan }], batchSize: 4, cacheFile }),
+        ),
+        (e: Error) => e instanceof RangeError && e.message === 'Expected finite values for batches[1].data but received NaN at index 37',
+      );
       assert.ok(!fs.existsSync(cacheFile), 'no cache after a failed calibration');
       for (const v of [Infinity, -Infinity]) {
         const inf = seededFloats(4 * BN_IMAGE, 4, 2);
         inf[101] = v;
-        await assert.rejects(build([{ data: inf }]), (e: Error) => e instanceof RangeError && e.message.includes(`received ${v} at index 101`));
+        await assert.rejects(
+          build([{ data: inf }]),
+          (e: Error) => e instanceof RangeError && e.message.includes(`received ${v} at index 101`),
+        );
       }
     });
 
     it('an activation that overflows inside the network is E_CALIBRATION naming the tensor (Exp, Power); NaN too (Log)', async () => {
       const ones = { data: new Float32Array(8).fill(1) };
-      for (const [text, tensor, kind] of [[EXP_NET, 'boom', 'infinite'], [POWER_NET, 'square', 'infinite']] as const) {
+      for (const [text, tensor, kind] of [
+        [EXP_NET, 'boom', 'infinite'],
+        [POWER_NET, 'square', 'infinite'],
+      ] as const) {
         const net = await Network.parse(text);
         for (const ctor of [Int8EntropyCalibrator2, Int8EntropyCalibrator]) {
           const { builder } = cpuBuilder();
@@ -866,8 +1075,16 @@ layer { name: "sum" type: "Eltwise" bottom: "a" bottom: "b" top: "sum" }
       }
       const logNet = await Network.parse(LOG_NET);
       const { builder } = cpuBuilder();
-      await fails(buildGraph(builder, logNet, new Int8MinMaxCalibrator({ batches: [{ data: Float32Array.from([1, 2, -1, 3, 1, 1, 1, 1]) }], batchSize: 2 })),
-        'E_CALIBRATION', "'lg'", 'NaN');
+      await fails(
+        buildGraph(
+          builder,
+          logNet,
+          new Int8MinMaxCalibrator({ batches: [{ data: Float32Array.from([1, 2, -1, 3, 1, 1, 1, 1]) }], batchSize: 2 }),
+        ),
+        'E_CALIBRATION',
+        "'lg'",
+        'NaN',
+      );
     });
 
     it('constructor option mistakes are TypeError / RangeError in the package form', () => {
@@ -875,21 +1092,41 @@ layer { name: "sum" type: "Eltwise" bottom: "a" bottom: "b" top: "sum" }
       const cases: Array<[() => unknown, ErrorConstructor, RegExp]> = [
         [() => new Int8EntropyCalibrator2({ batches, batchSize: 0 }), RangeError, /for options\.batchSize but received type number \(0\)/],
         [() => new Int8EntropyCalibrator2({ batches, batchSize: 2.5 }), RangeError, /options\.batchSize/],
-        [() => new Int8EntropyCalibrator2({ batches } as unknown as CalibratorOptions), TypeError, /options\.batchSize but received undefined/],
-        [() => new Int8EntropyCalibrator2({ batches: 5 as unknown as CalibrationBatch[], batchSize: 4 }), TypeError, /iterable .* for options\.batches/],
+        [
+          () => new Int8EntropyCalibrator2({ batches } as unknown as CalibratorOptions),
+          TypeError,
+          /options\.batchSize but received undefined/,
+        ],
+        [
+          () => new Int8EntropyCalibrator2({ batches: 5 as unknown as CalibrationBatch[], batchSize: 4 }),
+          TypeError,
+          /iterable .* for options\.batches/,
+        ],
         [() => new Int8EntropyCalibrator2({ batches: {} as unknown as CalibrationBatch[], batchSize: 4 }), TypeError, /options\.batches/],
         [() => new Int8EntropyCalibrator2({ batchSize: 4 }), TypeError, /^Expected batches or a cacheFile for options/],
         [() => new Int8EntropyCalibrator2({ batches, batchSize: 4, cacheFile: '' }), TypeError, /options\.cacheFile/],
         [() => new Int8EntropyCalibrator2({ batches, batchSize: 4, maxBatches: 0 }), RangeError, /options\.maxBatches/],
         [() => new Int8EntropyCalibrator2({ batches, batchSize: 4, force: 1 as unknown as boolean }), TypeError, /options\.force/],
-        [() => new Int8PercentileCalibrator({ batches, batchSize: 4, percentile: 0 }), RangeError, /^Expected a number in \(0, 100\] for options\.percentile but received type number \(0\)/],
+        [
+          () => new Int8PercentileCalibrator({ batches, batchSize: 4, percentile: 0 }),
+          RangeError,
+          /^Expected a number in \(0, 100\] for options\.percentile but received type number \(0\)/,
+        ],
         [() => new Int8PercentileCalibrator({ batches, batchSize: 4, percentile: 100.5 }), RangeError, /options\.percentile/],
-        [() => new Int8LegacyCalibrator({ batches, batchSize: 4, quantile: 1.5 }), RangeError, /^Expected a number in \(0, 1\] for options\.quantile but received type number \(1\.5\)/],
+        [
+          () => new Int8LegacyCalibrator({ batches, batchSize: 4, quantile: 1.5 }),
+          RangeError,
+          /^Expected a number in \(0, 1\] for options\.quantile but received type number \(1\.5\)/,
+        ],
         [() => new Int8LegacyCalibrator({ batches, batchSize: 4, regressionCutoff: 0 }), RangeError, /options\.regressionCutoff/],
         [() => new Int8MinMaxCalibrator(null as unknown as CalibratorOptions), TypeError, /for options/],
       ];
       for (const [make, type, message] of cases) {
-        assert.throws(make, (e: Error) => e instanceof type && message.test(e.message) && e.message.startsWith('Expected '), String(message));
+        assert.throws(
+          make,
+          (e: Error) => e instanceof type && message.test(e.message) && e.message.startsWith('Expected '),
+          String(message),
+        );
       }
       // Percentile 100 and quantile 1 are allowed (the edges of the intervals).
       new Int8PercentileCalibrator({ batches, batchSize: 4, percentile: 100 });

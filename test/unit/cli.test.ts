@@ -11,7 +11,11 @@ const model = (name: string) => path.join(ROOT, 'models', name);
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join('\n'), err: err.join('') };
 }
 
@@ -56,7 +60,13 @@ describe('cli: tensorrt-node', () => {
     it('--batch scales shapes and MACs; --json gives exact numbers', async () => {
       const { code, out } = await run('inspect', model('alexnet.prototxt'), '--batch', '128', '--json');
       assert.equal(code, 0);
-      const s = JSON.parse(out) as { batchSize: number; totals: { macs: number }; inputs: Array<{ shape: number[] }>; format: string; weights: string };
+      const s = JSON.parse(out) as {
+        batchSize: number;
+        totals: { macs: number };
+        inputs: Array<{ shape: number[] }>;
+        format: string;
+        weights: string;
+      };
       assert.equal(s.batchSize, 128);
       assert.deepEqual(s.inputs[0].shape, [128, 3, 227, 227]);
       assert.equal(s.totals.macs, 128 * 724406816);
@@ -66,11 +76,14 @@ describe('cli: tensorrt-node', () => {
 
     it('--input-shape gives a Data layer its shape', async () => {
       const file = path.join(dir, 'train_val.prototxt');
-      fs.writeFileSync(file, [
-        'layer { name: "mnist" type: "Data" top: "data" top: "label" data_param { source: "x" batch_size: 64 } }',
-        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 10 } }',
-        'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }',
-      ].join('\n'));
+      fs.writeFileSync(
+        file,
+        [
+          'layer { name: "mnist" type: "Data" top: "data" top: "label" data_param { source: "x" batch_size: 64 } }',
+          'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 10 } }',
+          'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }',
+        ].join('\n'),
+      );
       const { code, out } = await run('inspect', file, '--input-shape', 'data:64x1x28x28', '--json');
       assert.equal(code, 0);
       const s = JSON.parse(out) as { outputs: Array<{ name: string; shape: number[] }>; notes: string[] };
@@ -85,7 +98,8 @@ describe('cli: tensorrt-node', () => {
     it('prints --help with every option', async () => {
       const { code, out } = await run('inspect', '--help');
       assert.equal(code, 0);
-      for (const o of ['--weights', '--batch', '--input-shape', '--phase', '--allow-unknown-fields', '--json']) assert.ok(out.includes(o), o);
+      for (const o of ['--weights', '--batch', '--input-shape', '--phase', '--allow-unknown-fields', '--json'])
+        assert.ok(out.includes(o), o);
     });
 
     it('usage errors exit 2 and point at --help', async () => {
@@ -129,12 +143,14 @@ describe('cli: tensorrt-node', () => {
       const { Network } = await import('../../lib');
       const { writeCaffemodel, caffeSchema, Message } = await import('../../lib/caffe');
       const net = await Network.fromCaffe(model('lenet.prototxt'));
-      const layers = net.layers.filter((l) => l.blobs.length > 0).map((l) => {
-        const param = new Message(caffeSchema, caffeSchema.message('LayerParameter'));
-        param.set('name', l.name);
-        param.set('type', l.type);
-        return { param, blobs: net.weights(l.name).map((data, i) => ({ shape: l.blobs[i], data })) };
-      });
+      const layers = net.layers
+        .filter((l) => l.blobs.length > 0)
+        .map((l) => {
+          const param = new Message(caffeSchema, caffeSchema.message('LayerParameter'));
+          param.set('name', l.name);
+          param.set('type', l.type);
+          return { param, blobs: net.weights(l.name).map((data, i) => ({ shape: l.blobs[i], data })) };
+        });
       const file = path.join(dir, 'lenet.caffemodel');
       await writeCaffemodel(file, new Message(caffeSchema, caffeSchema.message('NetParameter')), layers);
       const { code, out } = await run('inspect', model('lenet.prototxt'), '--weights', file);

@@ -31,7 +31,11 @@ const IMAGE = 3 * 8 * 8;
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -108,16 +112,44 @@ describe('cli: calibrate and build --calib', function () {
         const first = fs.readFileSync(out, 'utf8').split('\n')[0];
         assert.equal(first, algorithm === 'percentile' ? 'TRTN-PercentileCalibration' : `TRT-${DEFAULT_TRT_VERSION}-${header}`);
         const shown = await run('calibrate', '--show', out);
-        assert.match(shown.out.split('\n')[0], algorithm === 'percentile' ? /: tensorrt-node's own header \(TensorRT does not read it\), PercentileCalibration,/
-          : new RegExp(`: TensorRT ${DEFAULT_TRT_VERSION}, ${header},`));
+        assert.match(
+          shown.out.split('\n')[0],
+          algorithm === 'percentile'
+            ? /: tensorrt-node's own header \(TensorRT does not read it\), PercentileCalibration,/
+            : new RegExp(`: TensorRT ${DEFAULT_TRT_VERSION}, ${header},`),
+        );
       });
     }
 
     it('the legacy options change the thresholds: --quantile and --regression-cutoff', async () => {
       const full = tmp('legacy-full.calib');
       const cut = tmp('legacy-cut.calib');
-      assert.equal((await calibrate('--data', 'random', '--batches', '2', '--batch-size', '2', '--algorithm', 'legacy', '--quantile', '1', '-o', full)).code, 0);
-      assert.equal((await calibrate('--data', 'random', '--batches', '2', '--batch-size', '2', '--algorithm', 'legacy', '--quantile', '1', '--regression-cutoff', '0.5', '-o', cut)).code, 0);
+      assert.equal(
+        (await calibrate('--data', 'random', '--batches', '2', '--batch-size', '2', '--algorithm', 'legacy', '--quantile', '1', '-o', full))
+          .code,
+        0,
+      );
+      assert.equal(
+        (
+          await calibrate(
+            '--data',
+            'random',
+            '--batches',
+            '2',
+            '--batch-size',
+            '2',
+            '--algorithm',
+            'legacy',
+            '--quantile',
+            '1',
+            '--regression-cutoff',
+            '0.5',
+            '-o',
+            cut,
+          )
+        ).code,
+        0,
+      );
       for (const [name, s] of readCache(full).scales) {
         const ratio = (readCache(cut).scales.get(name) as number) / s;
         assert.ok(Math.abs(ratio - 0.5) < 1e-6, `${name}: cutoff 0.5 gives ratio ${ratio}`);
@@ -126,7 +158,10 @@ describe('cli: calibrate and build --calib', function () {
 
     it('--show lists the tensors with scale and amax; --json gives them as JSON', async () => {
       const out = tmp('show.calib');
-      fs.writeFileSync(out, 'TRT-8601-EntropyCalibration2\r\ndata: 3c010a14\r\n(Unnamed Layer* 12) [Activation]_output: 3d5c9a0e\r\nzero: 0\r\n');
+      fs.writeFileSync(
+        out,
+        'TRT-8601-EntropyCalibration2\r\ndata: 3c010a14\r\n(Unnamed Layer* 12) [Activation]_output: 3d5c9a0e\r\nzero: 0\r\n',
+      );
       const r = await run('calibrate', '--show', out);
       assert.equal(r.code, 0, r.err);
       const lines = r.out.split('\n');
@@ -210,7 +245,22 @@ describe('cli: calibrate and build --calib', function () {
 
     it('--data mnist calibrates LeNet on the digits (pixels x / 256: max 255/256)', async () => {
       const out = tmp('lenet.calib');
-      const r = await run('calibrate', LENET, '--backend', 'cpu', '--data', 'mnist', '--batches', '2', '--batch-size', '16', '--algorithm', 'minmax', '-o', out);
+      const r = await run(
+        'calibrate',
+        LENET,
+        '--backend',
+        'cpu',
+        '--data',
+        'mnist',
+        '--batches',
+        '2',
+        '--batch-size',
+        '16',
+        '--algorithm',
+        'minmax',
+        '-o',
+        out,
+      );
       assert.equal(r.code, 0, r.err);
       const cache = readCache(out);
       assert.deepEqual([...cache.scales.keys()], ['data', 'conv1', 'pool1', 'conv2', 'pool2', 'ip1', 'ip2', 'prob']);
@@ -228,7 +278,10 @@ describe('cli: calibrate and build --calib', function () {
       const cases: Array<[string[], RegExp]> = [
         [['--batches', '2', '-o', o], /give --data/],
         [['--data', 'random'], /give the cache to write with -o/],
-        [['--data', 'random', '-o', o, '--algorithm', 'kl'], /--algorithm is one of entropy2, entropy, minmax, legacy, percentile, got 'kl'/],
+        [
+          ['--data', 'random', '-o', o, '--algorithm', 'kl'],
+          /--algorithm is one of entropy2, entropy, minmax, legacy, percentile, got 'kl'/,
+        ],
         [['--data', 'random', '-o', o, '--algorithm', 'percentile', '--percentile', '0'], /--percentile must be in \(0, 100\], got '0'/],
         [['--data', 'random', '-o', o, '--algorithm', 'percentile', '--percentile', '101'], /--percentile/],
         [['--data', 'random', '-o', o, '--algorithm', 'legacy', '--quantile', '1.5'], /--quantile must be in \(0, 1\]/],
@@ -249,7 +302,8 @@ describe('cli: calibrate and build --calib', function () {
       assert.ok(!fs.existsSync(o));
       const help = await run('calibrate', '--help');
       assert.equal(help.code, 0);
-      for (const option of ['--data', '--algorithm', '--percentile', '--quantile', '--show', '--trt-version']) assert.ok(help.out.includes(option), option);
+      for (const option of ['--data', '--algorithm', '--percentile', '--quantile', '--show', '--trt-version'])
+        assert.ok(help.out.includes(option), option);
     });
 
     // Options of one algorithm are usage errors with another (never silently ignored).
@@ -316,11 +370,29 @@ describe('cli: calibrate and build --calib', function () {
       const plan = tmp('m.plan');
       const refused = await run('build', tiny, '--backend', 'cpu', '--precision', 'int8', '--calib', partial, '-o', plan);
       assert.equal(refused.code, 1, refused.err);
-      assert.match(refused.err, /error E_CALIBRATION: 1 tensor\(s\) that INT8 layers read or write have no scale in the calibration cache: 'ip1' \(ip1\);.*--allowMixedPrecision/);
+      assert.match(
+        refused.err,
+        /error E_CALIBRATION: 1 tensor\(s\) that INT8 layers read or write have no scale in the calibration cache: 'ip1' \(ip1\);.*--allowMixedPrecision/,
+      );
       assert.ok(!fs.existsSync(plan));
-      const mixed = await run('build', tiny, '--backend', 'cpu', '--precision', 'int8', '--calib', partial, '--allowMixedPrecision', '-o', plan);
+      const mixed = await run(
+        'build',
+        tiny,
+        '--backend',
+        'cpu',
+        '--precision',
+        'int8',
+        '--calib',
+        partial,
+        '--allowMixedPrecision',
+        '-o',
+        plan,
+      );
       assert.equal(mixed.code, 0, mixed.err);
-      assert.match(mixed.err, /^warning: 1 tensor\(s\) .*'ip1' \(ip1\); 1 layer\(s\) run in FP32 instead of INT8 \(allowMixedPrecision\)$/m);
+      assert.match(
+        mixed.err,
+        /^warning: 1 tensor\(s\) .*'ip1' \(ip1\); 1 layer\(s\) run in FP32 instead of INT8 \(allowMixedPrecision\)$/m,
+      );
       assert.match(mixed.err, /^info: INT8: 2 of 3 layers run in INT8, 1 in FP32$/m);
       const g = JSON.parse(readPlan(fs.readFileSync(plan)).graphJson) as ExecGraph;
       assert.equal(g.nodes.find((x) => x.name === 'ip1')?.precision, 'fp32');
@@ -362,7 +434,10 @@ describe('cli: calibrate and build --calib', function () {
 
     it('a cache from TensorRT with extra tensors builds, and says which tensors it skipped', async () => {
       const extra = tmp('extra.calib');
-      fs.writeFileSync(extra, `${fs.readFileSync(cacheFile, 'utf8').replace(/^TRT-100900-MinMaxCalibration/, 'TRT-8601-EntropyCalibration2')}(Unnamed Layer* 12) [Activation]_output: 3d5c9a0e\n`);
+      fs.writeFileSync(
+        extra,
+        `${fs.readFileSync(cacheFile, 'utf8').replace(/^TRT-100900-MinMaxCalibration/, 'TRT-8601-EntropyCalibration2')}(Unnamed Layer* 12) [Activation]_output: 3d5c9a0e\n`,
+      );
       const r = await run('build', tiny, '--backend', 'cpu', '--precision', 'int8', '--calib', extra, '-o', tmp('v.plan'));
       assert.equal(r.code, 0, r.err);
       assert.match(r.err, /\(Unnamed Layer\* 12\) \[Activation\]_output/);

@@ -13,7 +13,11 @@ const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -46,8 +50,14 @@ describe('cli: build, infer, bench', function () {
 
     const bench = await run('bench', plan, '--batch', '2', '--duration', '0', '--iterations', '5', '--warmUp', '0', '--json');
     assert.equal(bench.code, 0, bench.err);
-    const r = JSON.parse(bench.out) as { backend: string; batch: number; iterations: number; throughput: { imagesPerSecond: number };
-      latencyMs: { min: number; median: number; max: number; percentiles: Record<string, number> }; note: string };
+    const r = JSON.parse(bench.out) as {
+      backend: string;
+      batch: number;
+      iterations: number;
+      throughput: { imagesPerSecond: number };
+      latencyMs: { min: number; median: number; max: number; percentiles: Record<string, number> };
+      note: string;
+    };
     assert.equal(r.backend, 'cpu');
     assert.equal(r.batch, 2);
     assert.equal(r.iterations, 5);
@@ -79,23 +89,57 @@ describe('cli: build, infer, bench', function () {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /=== Performance summary ===/);
     assert.match(r.out, /Throughput: .* images\/s \(.* inferences\/s\)/);
-    assert.match(r.out, /Latency: min = .* ms, max = .* ms, mean = .* ms, median = .* ms, percentile\(90%\) = .* ms, percentile\(95%\) = .* ms, percentile\(99%\) = .* ms/);
+    assert.match(
+      r.out,
+      /Latency: min = .* ms, max = .* ms, mean = .* ms, median = .* ms, percentile\(90%\) = .* ms, percentile\(95%\) = .* ms, percentile\(99%\) = .* ms/,
+    );
     assert.match(r.out, /Total host walltime: .* s over 3 inferences/);
     assert.match(r.out, /Throughput is images per second/);
     assert.doesNotMatch(r.out, /=== Profile/);
   });
 
   it('bench --dumpProfile prints every layer with its share, and --json carries the profile', async () => {
-    const text = await run('bench', LENET, '--backend', 'cpu', '--duration', '0', '--iterations', '2', '--warmUp', '0',
-      '--dumpProfile', '--profileRuns', '3');
+    const text = await run(
+      'bench',
+      LENET,
+      '--backend',
+      'cpu',
+      '--duration',
+      '0',
+      '--iterations',
+      '2',
+      '--warmUp',
+      '0',
+      '--dumpProfile',
+      '--profileRuns',
+      '3',
+    );
     assert.equal(text.code, 0, text.err);
     assert.match(text.out, /=== Profile \(mean of 3 runs\) ===/);
     assert.match(text.out, /conv1 +Convolution +\d+\.\d{4} +\d+\.\d%/);
     assert.match(text.out, /Total +\d+\.\d{4} +100\.0%/);
-    const r = await run('bench', LENET, '--backend', 'cpu', '--duration', '0', '--iterations', '2', '--warmUp', '0',
-      '--dumpProfile', '--profileRuns', '2', '--json');
+    const r = await run(
+      'bench',
+      LENET,
+      '--backend',
+      'cpu',
+      '--duration',
+      '0',
+      '--iterations',
+      '2',
+      '--warmUp',
+      '0',
+      '--dumpProfile',
+      '--profileRuns',
+      '2',
+      '--json',
+    );
     assert.equal(r.code, 0, r.err);
-    const p = (JSON.parse(r.out) as { profile: { runs: number; totalMs: number; layers: Array<{ name: string; op: string; meanMs: number; percent: number }> } }).profile;
+    const p = (
+      JSON.parse(r.out) as {
+        profile: { runs: number; totalMs: number; layers: Array<{ name: string; op: string; meanMs: number; percent: number }> };
+      }
+    ).profile;
     assert.equal(p.runs, 2);
     assert.deepEqual(p.layers.map((l) => l.name).slice(0, 2), ['conv1', 'pool1']);
     assert.ok(p.layers.some((l) => l.op === 'InnerProduct'));
@@ -154,10 +198,13 @@ describe('cli: build, infer, bench', function () {
 
   it('infer checks --output before building: a file name with several outputs, an unwritable path', async () => {
     const twoHeads = path.join(dir, 'two_heads.prototxt');
-    fs.writeFileSync(twoHeads, `name: "TwoHeads"
+    fs.writeFileSync(
+      twoHeads,
+      `name: "TwoHeads"
       layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 4 } } }
       layer { name: "score" type: "InnerProduct" bottom: "data" top: "score" inner_product_param { num_output: 3 } }
-      layer { name: "box" type: "InnerProduct" bottom: "data" top: "box" inner_product_param { num_output: 2 } }`);
+      layer { name: "box" type: "InnerProduct" bottom: "data" top: "box" inner_product_param { num_output: 2 } }`,
+    );
     const plan = path.join(dir, 'two_heads.plan');
     assert.equal((await run('build', twoHeads, '--backend', 'cpu', '-o', plan)).code, 0);
     for (const source of [twoHeads, plan]) {
@@ -175,7 +222,11 @@ describe('cli: build, infer, bench', function () {
     // Paths that cannot be written are E_IO before any work.
     const blocker = path.join(dir, 'a-file');
     fs.writeFileSync(blocker, 'x');
-    for (const target of [path.join(dir, 'no', 'such', 'dir', 'y.npy'), path.join(blocker, 'y.npy'), path.join(blocker, 'sub') + path.sep]) {
+    for (const target of [
+      path.join(dir, 'no', 'such', 'dir', 'y.npy'),
+      path.join(blocker, 'y.npy'),
+      path.join(blocker, 'sub') + path.sep,
+    ]) {
       const r = await run('infer', LENET, '--backend', 'cpu', '--random', '--output', target);
       assert.equal(r.code, 1, `${target}: ${r.err}`);
       assert.match(r.err, /^error E_IO: cannot write --output /, target);
@@ -204,7 +255,9 @@ describe('cli: build, infer, bench', function () {
 
   it('bench says once why the cpu backend ran (the build log and the summary do not both list the reasons)', async () => {
     const { backendStatus } = await import('../../lib/backends');
-    const reasons = backendStatus().filter((b) => !b.available).map((b) => b.reason);
+    const reasons = backendStatus()
+      .filter((b) => !b.available)
+      .map((b) => b.reason);
     const r = await run('bench', LENET, '--duration', '0', '--iterations', '1', '--warmUp', '0');
     assert.equal(r.code, 0, r.err);
     const all = `${r.err}\n${r.out}`;
@@ -214,7 +267,7 @@ describe('cli: build, infer, bench', function () {
     }
   });
 
-  it('a damaged plan gets the plan reader\'s E_PLAN_CORRUPT reason, not a prototxt parse error', async () => {
+  it("a damaged plan gets the plan reader's E_PLAN_CORRUPT reason, not a prototxt parse error", async () => {
     const good = path.join(dir, 'good.plan');
     assert.equal((await run('build', LENET, '--backend', 'cpu', '-o', good)).code, 0);
     const bytes = fs.readFileSync(good);
@@ -224,10 +277,13 @@ describe('cli: build, infer, bench', function () {
       return file;
     };
     const flipped = Buffer.from(bytes);
-    flipped[5] ^= 0x20;  // "TRTNPlAN": one byte of the magic differs
+    flipped[5] ^= 0x20; // "TRTNPlAN": one byte of the magic differs
     const cases: Array<[string, RegExp]> = [
       [write('noise.plan', Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff))), /does not start with "TRTNPLAN"/],
-      [write('text.plan', Buffer.from('name: "LeNet"\ninput: "data"\ninput_shape { dim: 1 dim: 1 dim: 28 dim: 28 }\n')), /does not start with "TRTNPLAN"/],
+      [
+        write('text.plan', Buffer.from('name: "LeNet"\ninput: "data"\ninput_shape { dim: 1 dim: 1 dim: 28 dim: 28 }\n')),
+        /does not start with "TRTNPLAN"/,
+      ],
       [write('tiny.plan', Buffer.from([0x00, 0x01, 0xff])), /3 bytes, .*truncated/],
       [write('flipped.bin', flipped), /does not start with "TRTNPLAN"/],
       [write('short.bin', Buffer.from('TRTNP')), /5 bytes, .*truncated/],
@@ -242,7 +298,12 @@ describe('cli: build, infer, bench', function () {
       assert.doesNotMatch(r.err, /text prototxt/, path.basename(file));
     }
     // A binary file under another name is still read as a prototxt, which says what it looks like.
-    const binary = await run('bench', write('weights.prototxt', Buffer.from([0x0a, 0x05, 0x00, 0xff, 0xfe, 0x00, 0x12])), '--backend', 'cpu');
+    const binary = await run(
+      'bench',
+      write('weights.prototxt', Buffer.from([0x0a, 0x05, 0x00, 0xff, 0xfe, 0x00, 0x12])),
+      '--backend',
+      'cpu',
+    );
     assert.equal(binary.code, 1);
     assert.match(binary.err, /error E_PARSE: .*binary file, not a text prototxt/);
   });

@@ -17,7 +17,11 @@ const LENET_WEIGHTS = path.join(ROOT, 'models', 'lenet_mnist.caffemodel');
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -29,10 +33,24 @@ describe('cli: uint8 image inputs (--inputFormat and friends)', function () {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('build a uint8 LeNet plan; infer it on MNIST bytes (a |u1 .npy): the float32 engine\'s scores; --random and bench take bytes', async () => {
+  it("build a uint8 LeNet plan; infer it on MNIST bytes (a |u1 .npy): the float32 engine's scores; --random and bench take bytes", async () => {
     const plan = path.join(dir, 'lenet-u8.plan');
-    const built = await run('build', LENET, '--weights', LENET_WEIGHTS, '--backend', 'cpu', '--batch', '8',
-      '--inputFormat', 'uint8-nhwc', '--scale', '0.00390625', '-o', plan);
+    const built = await run(
+      'build',
+      LENET,
+      '--weights',
+      LENET_WEIGHTS,
+      '--backend',
+      'cpu',
+      '--batch',
+      '8',
+      '--inputFormat',
+      'uint8-nhwc',
+      '--scale',
+      '0.00390625',
+      '-o',
+      plan,
+    );
     assert.equal(built.code, 0, built.err);
     assert.match(built.err, /info: input 'data': uint8-nhwc images 28x28, no mean, scale 0\.00390625/);
 
@@ -61,25 +79,63 @@ describe('cli: uint8 image inputs (--inputFormat and friends)', function () {
 
   it('infer on a prototxt: RGB images with a crop, a mean file and the network order', async () => {
     const net = path.join(dir, 'tiny.prototxt');
-    fs.writeFileSync(net, `name: "tiny"
+    fs.writeFileSync(
+      net,
+      `name: "tiny"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 4 dim: 4 } } }
-layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 3 } }\n`);
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 3 } }\n`,
+    );
     const mean = path.join(dir, 'mean.binaryproto');
-    fs.writeFileSync(mean, formatMeanFile([3, 6, 6], Float32Array.from({ length: 108 }, (_, i) => i)));
+    fs.writeFileSync(
+      mean,
+      formatMeanFile(
+        [3, 6, 6],
+        Float32Array.from({ length: 108 }, (_, i) => i),
+      ),
+    );
     const images = path.join(dir, 'rgb.npy');
-    await writeNpy(images, [2, 6, 6, 3], Uint8Array.from({ length: 216 }, (_, i) => (i * 37) % 256));
-    const r = await run('infer', net, '--backend', 'cpu', '--inputFormat', 'uint8-nhwc-rgb', '--meanFile', mean, '--imageSize', '6x6',
-      '--networkOrder', 'bgr', '--input', images, '-o', path.join(dir, 'ip.npy'));
+    await writeNpy(
+      images,
+      [2, 6, 6, 3],
+      Uint8Array.from({ length: 216 }, (_, i) => (i * 37) % 256),
+    );
+    const r = await run(
+      'infer',
+      net,
+      '--backend',
+      'cpu',
+      '--inputFormat',
+      'uint8-nhwc-rgb',
+      '--meanFile',
+      mean,
+      '--imageSize',
+      '6x6',
+      '--networkOrder',
+      'bgr',
+      '--input',
+      images,
+      '-o',
+      path.join(dir, 'ip.npy'),
+    );
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /uint8-nhwc-rgb images 6x6, centre crop to 4x4, channels swapped \(the network takes BGR\), mean image .*mean\.binaryproto, scale 1/);
+    assert.match(
+      r.err,
+      /uint8-nhwc-rgb images 6x6, centre crop to 4x4, channels swapped \(the network takes BGR\), mean image .*mean\.binaryproto, scale 1/,
+    );
     assert.deepEqual((await readNpy(path.join(dir, 'ip.npy'))).shape, [2, 3]);
   });
 
   it('--help of build, infer and bench lists the input options', async () => {
     for (const cmd of ['build', 'infer', 'bench']) {
       const r = await run(cmd, '--help');
-      for (const o of ['--inputFormat <float32|uint8-nhwc|uint8-nhwc-bgr|uint8-nhwc-rgb>', '--mean <a,b,c>', '--meanFile', '--scale <s>',
-        '--imageSize <HxW>', '--networkOrder <bgr|rgb>']) {
+      for (const o of [
+        '--inputFormat <float32|uint8-nhwc|uint8-nhwc-bgr|uint8-nhwc-rgb>',
+        '--mean <a,b,c>',
+        '--meanFile',
+        '--scale <s>',
+        '--imageSize <HxW>',
+        '--networkOrder <bgr|rgb>',
+      ]) {
         assert.ok(r.out.includes(o), `${cmd} --help lacks ${o}`);
       }
     }
@@ -91,19 +147,33 @@ layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_p
     const plan = path.join(dir, 'lenet.plan');
     assert.equal((await run('build', LENET, '--backend', 'cpu', '-o', plan)).code, 0);
     const cases: Array<[string[], RegExp]> = [
-      [['infer', LENET, '--backend', 'cpu', '--inputFormat', 'uint8-nhwc', '--input', floats, '-o', path.join(dir, 'y.npy')],
-        /floats\.npy holds '<f4' values; input 'data' takes uint8 images \[N, 28, 28, 1\] \(a '\|u1' \.npy/],
+      [
+        ['infer', LENET, '--backend', 'cpu', '--inputFormat', 'uint8-nhwc', '--input', floats, '-o', path.join(dir, 'y.npy')],
+        /floats\.npy holds '<f4' values; input 'data' takes uint8 images \[N, 28, 28, 1\] \(a '\|u1' \.npy/,
+      ],
       [['build', LENET, '-o', 'x.plan', '--mean', '1'], /--mean describes uint8 images: it goes with --inputFormat uint8-nhwc-bgr/],
-      [['build', LENET, '-o', 'x.plan', '--inputFormat', 'uint8'], /--inputFormat is one of float32, uint8-nhwc, uint8-nhwc-bgr, uint8-nhwc-rgb, got 'uint8'/],
+      [
+        ['build', LENET, '-o', 'x.plan', '--inputFormat', 'uint8'],
+        /--inputFormat is one of float32, uint8-nhwc, uint8-nhwc-bgr, uint8-nhwc-rgb, got 'uint8'/,
+      ],
       [['build', LENET, '-o', 'x.plan', '--inputFormat', 'uint8-nhwc', '--imageSize', '28'], /--imageSize is <height>x<width>/],
       [['build', LENET, '-o', 'x.plan', '--inputFormat', 'uint8-nhwc', '--scale', 'half'], /--scale takes numbers, got 'half'/],
       [['build', LENET, '-o', 'x.plan', '--inputFormat', 'uint8-nhwc', '--mean', '1,x'], /--mean takes numbers, got 'x'/],
       [['build', LENET, '-o', 'x.plan', '--inputFormat', 'uint8-nhwc', '--networkOrder', 'rbg'], /--networkOrder is bgr or rgb/],
-      [['build', LENET, '-o', 'x.plan', '--inputFormat', 'uint8-nhwc', '--mean', '1', '--meanFile', 'm.binaryproto'], /--mean or --meanFile, not both/],
+      [
+        ['build', LENET, '-o', 'x.plan', '--inputFormat', 'uint8-nhwc', '--mean', '1', '--meanFile', 'm.binaryproto'],
+        /--mean or --meanFile, not both/,
+      ],
       [['infer', plan, '--random', '-o', 'y.npy', '--inputFormat', 'uint8-nhwc'], /--inputFormat applies to prototxt files, not plans/],
       // The builder's own argument checks: RangeError, exit 2 too.
-      [['build', LENET, '--backend', 'cpu', '-o', path.join(dir, 'x.plan'), '--inputFormat', 'uint8-nhwc-bgr'], /'uint8-nhwc' \(uint8-nhwc-bgr is for 3-channel images; the input has 1 channel\)/],
-      [['build', LENET, '--backend', 'cpu', '-o', path.join(dir, 'x.plan'), '--inputFormat', 'uint8-nhwc', '--imageSize', '20x30'], /an image size of at least 28x28/],
+      [
+        ['build', LENET, '--backend', 'cpu', '-o', path.join(dir, 'x.plan'), '--inputFormat', 'uint8-nhwc-bgr'],
+        /'uint8-nhwc' \(uint8-nhwc-bgr is for 3-channel images; the input has 1 channel\)/,
+      ],
+      [
+        ['build', LENET, '--backend', 'cpu', '-o', path.join(dir, 'x.plan'), '--inputFormat', 'uint8-nhwc', '--imageSize', '20x30'],
+        /an image size of at least 28x28/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const r = await run(...argv);
@@ -114,8 +184,22 @@ layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_p
 
   it('--inputIOFormats / --outputIOFormats fp16: a float16-I/O plan; infer converts .npy float32 in and out; bench and --random run', async () => {
     const plan = path.join(dir, 'lenet-f16.plan');
-    const built = await run('build', LENET, '--weights', LENET_WEIGHTS, '--backend', 'cpu', '--batch', '4',
-      '--inputIOFormats', 'fp16:chw', '--outputIOFormats', 'fp16', '-o', plan);
+    const built = await run(
+      'build',
+      LENET,
+      '--weights',
+      LENET_WEIGHTS,
+      '--backend',
+      'cpu',
+      '--batch',
+      '4',
+      '--inputIOFormats',
+      'fp16:chw',
+      '--outputIOFormats',
+      'fp16',
+      '-o',
+      plan,
+    );
     assert.equal(built.code, 0, built.err);
     const engine = await (await import('../../lib')).Engine.load(plan);
     assert.deepEqual([engine.inputs[0].dtype, engine.outputs[0].dtype], ['float16', 'float16']);

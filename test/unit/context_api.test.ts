@@ -43,12 +43,18 @@ describe('execution context: run(), AbortSignal, maxQueue', function () {
     assert.deepEqual(Array.from(prob.data), Array.from(flat.prob));
     assert.equal(plain.profile, undefined, 'the plain call has no profile, though a profiled one was queued with it');
     assert.equal(profiled.profile?.batch, 2);
-    assert.deepEqual(profiled.profile?.layers.map((l) => l.name), ['pool', 'prob']);
+    assert.deepEqual(
+      profiled.profile?.layers.map((l) => l.name),
+      ['pool', 'prob'],
+    );
     assert.equal(plain.timing, undefined, 'the cpu backend has no GPU times');
     // A Tensor as input: its dims say the batch.
     const fromTensor = await ctx.run({ data: new Tensor('float32', data(3), [3, 2, 4, 4]) });
     assert.deepEqual(Array.from(fromTensor.outputs.prob.data), Array.from(flat.prob));
-    await assert.rejects(ctx.run({ data: new Tensor('float32', data(3), [3, 32]) }), { name: 'RangeError', message: /Tensor of dims \[batch, 2, 4, 4\]/ });
+    await assert.rejects(ctx.run({ data: new Tensor('float32', data(3), [3, 32]) }), {
+      name: 'RangeError',
+      message: /Tensor of dims \[batch, 2, 4, 4\]/,
+    });
     await assert.rejects(ctx.run(null as never), { name: 'TypeError' });
     ctx.dispose();
   });
@@ -72,15 +78,20 @@ describe('execution context: run(), AbortSignal, maxQueue', function () {
     const t0 = performance.now();
     queued.abort();
     let firstDone = false;
-    void first.then(() => { firstDone = true; });
+    void first.then(() => {
+      firstDone = true;
+    });
     await assert.rejects(second, { code: 'E_ABORTED' });
     assert.equal(firstDone, false, 'the queued call rejected before the one ahead of it finished');
     assert.ok(performance.now() - t0 < 50, 'rejected at once');
     await new Promise((r) => setTimeout(r, 50));
-    running.abort();  // it has started by now (or finished): it finishes as it would have
+    running.abort(); // it has started by now (or finished): it finishes as it would have
     assert.equal((await first).pool.length, 1016 * 1016);
     assert.equal((await ctx.infer({ data: image })).pool[0], 1, 'the context keeps working');
-    await assert.rejects(ctx.infer({ data: image }, { signal: 'no' as never }), { name: 'TypeError', message: /AbortSignal for options.signal/ });
+    await assert.rejects(ctx.infer({ data: image }, { signal: 'no' as never }), {
+      name: 'TypeError',
+      message: /AbortSignal for options.signal/,
+    });
     ctx.dispose();
   });
 
@@ -101,7 +112,10 @@ describe('execution context: run(), AbortSignal, maxQueue', function () {
     const ctx = slow.createContext();
     process.env.TRTN_CPU_ARENA_LIMIT = '16';
     try {
-      const err: Error = await ctx.infer({ data: new Float32Array(1024 * 1024) }).then(() => new Error('resolved'), (e: unknown) => e as Error);
+      const err: Error = await ctx.infer({ data: new Float32Array(1024 * 1024) }).then(
+        () => new Error('resolved'),
+        (e: unknown) => e as Error,
+      );
       assert.equal((err as { code?: string }).code, 'E_OUT_OF_MEMORY');
       assert.match(err.stack ?? '', /callerOfTheFailingInference/, err.stack);
     } finally {

@@ -154,19 +154,37 @@ after(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
 let files = 0;
 
 /** A layer's text. */
-function L(name: string, type: string, param = '', bottoms: string | readonly string[] = 'data',
-           tops: string | readonly string[] = name): string {
+function L(
+  name: string,
+  type: string,
+  param = '',
+  bottoms: string | readonly string[] = 'data',
+  tops: string | readonly string[] = name,
+): string {
   const list = (v: string | readonly string[]) => (typeof v === 'string' ? [v] : v);
-  return `layer { name: "${name}" type: "${type}" ${list(bottoms).map((b) => `bottom: "${b}"`).join(' ')} ` +
-    `${list(tops).map((t) => `top: "${t}"`).join(' ')} ${param} }\n`;
+  return (
+    `layer { name: "${name}" type: "${type}" ${list(bottoms)
+      .map((b) => `bottom: "${b}"`)
+      .join(' ')} ` +
+    `${list(tops)
+      .map((t) => `top: "${t}"`)
+      .join(' ')} ${param} }\n`
+  );
 }
 
 /** Inputs (per-image shapes; batch MAX_BATCH) and layers, with the given blobs by layer name. */
-async function network(inputs: Record<string, readonly number[]>, body: string,
-                       blobs: Record<string, Float32Array[]> = {}): Promise<Network> {
-  const text = Object.entries(inputs).map(([name, dims]) =>
-    `layer { name: "input_${name}" type: "Input" top: "${name}" input_param { shape { ${[MAX_BATCH, ...dims].map((d) => `dim: ${d}`).join(' ')} } } }\n`)
-    .join('') + body;
+async function network(
+  inputs: Record<string, readonly number[]>,
+  body: string,
+  blobs: Record<string, Float32Array[]> = {},
+): Promise<Network> {
+  const text =
+    Object.entries(inputs)
+      .map(
+        ([name, dims]) =>
+          `layer { name: "input_${name}" type: "Input" top: "${name}" input_param { shape { ${[MAX_BATCH, ...dims].map((d) => `dim: ${d}`).join(' ')} } } }\n`,
+      )
+      .join('') + body;
   const plain = await Network.parse(text, { file: 'int8.prototxt' });
   const layers = plain.layers.filter((l) => l.blobs.length > 0);
   if (layers.length === 0) return plain;
@@ -189,14 +207,23 @@ async function network(inputs: Record<string, readonly number[]>, body: string,
  * Builds the INT8 engine, checks the planner ran the expected nodes in INT8, runs batch 1 and 3
  * and compares every output value with Object.is against expected(inputs at that batch).
  */
-async function checkInt8(net: Network, scales: Record<string, number>, int8Nodes: readonly string[],
-                         inputs: (batch: number) => Record<string, Float32Array>,
-                         expected: (inputs: Record<string, Float32Array>, batch: number) => Record<string, Float32Array>,
-                         optimize = true): Promise<void> {
+async function checkInt8(
+  net: Network,
+  scales: Record<string, number>,
+  int8Nodes: readonly string[],
+  inputs: (batch: number) => Record<string, Float32Array>,
+  expected: (inputs: Record<string, Float32Array>, batch: number) => Record<string, Float32Array>,
+  optimize = true,
+): Promise<void> {
   const graph = planExecGraph(net, { precision: 'int8', maxBatchSize: MAX_BATCH, optimize, int8Scales: scales });
   const ran = graph.nodes.filter((n) => n.precision === 'int8' && n.op !== 'Quantize').map((n) => n.name);
   assert.deepEqual(ran, int8Nodes, 'the planner chooses which nodes run in INT8 (lib/builder/exec_graph.ts)');
-  const engine = await new Builder({ backend: 'cpu' }).build(net, { precision: 'int8', maxBatchSize: MAX_BATCH, optimize, int8Scales: scales });
+  const engine = await new Builder({ backend: 'cpu' }).build(net, {
+    precision: 'int8',
+    maxBatchSize: MAX_BATCH,
+    optimize,
+    int8Scales: scales,
+  });
   const ctx = engine.createContext();
   try {
     for (const batch of [1, MAX_BATCH]) {
@@ -239,7 +266,10 @@ function withFirst(first: readonly number[], batch: number, rest: (n: number) =>
 /** Asserts that the rounding in `values` met at least one tie and one saturation. */
 function assertCoverage(what: string, values: readonly number[]): void {
   assert.ok(values.some(isTie), `test bug: ${what} never rounds a tie`);
-  assert.ok(values.some((v) => Math.abs(v) > 127.5 || Number.isNaN(v)), `test bug: ${what} never saturates`);
+  assert.ok(
+    values.some((v) => Math.abs(v) > 127.5 || Number.isNaN(v)),
+    `test bug: ${what} never saturates`,
+  );
 }
 
 /** Runs the float64 reference of IR layer `name` of `net` on `inputs` (for pooling windows). */
@@ -262,22 +292,43 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       const net = await network({ data: [2, 2, 2] }, L('flat', 'Flatten'));
       const s = 0.5;
       const data = (batch: number) => withFirst(first, batch, (n) => grid(n, 3, s, -200, 200));
-      assertCoverage('Quantize', [...data(3)].map((x) => f32(x / s)));
-      await checkInt8(net, { data: s }, ['flat'], (batch) => ({ data: data(batch) }), (x) => ({
-        flat: Float32Array.from(x.data, (v) => f32(quantize(v, s) * s)),
-      }));
+      assertCoverage(
+        'Quantize',
+        [...data(3)].map((x) => f32(x / s)),
+      );
+      await checkInt8(
+        net,
+        { data: s },
+        ['flat'],
+        (batch) => ({ data: data(batch) }),
+        (x) => ({
+          flat: Float32Array.from(x.data, (v) => f32(quantize(v, s) * s)),
+        }),
+      );
       // Hand check of image 0: q = 2, 4, -2, -2, 0, 127, -127, 0.
-      assert.deepEqual(first.map((v) => quantize(v, s)), [2, 4, -2, -2, 0, 127, -127, 0]);
+      assert.deepEqual(
+        first.map((v) => quantize(v, s)),
+        [2, 4, -2, -2, 0, 127, -127, 0],
+      );
     });
 
     it('Quantize -> Reshape with scale float32(0.1): y = float(q) * s', async () => {
       const net = await network({ data: [2, 3] }, L('r', 'Reshape', 'reshape_param { shape { dim: 0 dim: -1 } }'));
       const s = f32(0.1);
       const data = (batch: number) => grid(6 * batch, 9, s, -160, 160, 0.5);
-      assertCoverage('Quantize', [...data(3)].map((x) => f32(x / s)));
-      await checkInt8(net, { data: 0.1 }, ['r'], (batch) => ({ data: data(batch) }), (x) => ({
-        r: Float32Array.from(x.data, (v) => f32(quantize(v, s) * s)),
-      }));
+      assertCoverage(
+        'Quantize',
+        [...data(3)].map((x) => f32(x / s)),
+      );
+      await checkInt8(
+        net,
+        { data: 0.1 },
+        ['r'],
+        (batch) => ({ data: data(batch) }),
+        (x) => ({
+          r: Float32Array.from(x.data, (v) => f32(quantize(v, s) * s)),
+        }),
+      );
     });
   });
 
@@ -298,15 +349,21 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       assert.ok(l !== undefined && l.type === 'Convolution');
       const shape = (t: string) => (net.withBatchSize(batch).tensors.get(t) as { shape: Shape }).shape;
       const ref = referenceLayer({
-        layer: { ...l, attrs: { ...l.attrs, biasTerm: false } }, inputs: [qx], inShapes: [shape(l.inputs[0])],
-        outShapes: [shape(l.outputs[0])], blobs: [Float64Array.from(qw)],
+        layer: { ...l, attrs: { ...l.attrs, biasTerm: false } },
+        inputs: [qx],
+        inShapes: [shape(l.inputs[0])],
+        outShapes: [shape(l.outputs[0])],
+        blobs: [Float64Array.from(qw)],
       });
       return ref[0];
     }
 
     it('1x1, int8 output: v = fma(acc, M[c], B[c]), ties to even, saturation', async () => {
-      const net = await network({ data: [2, 2, 2] }, L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 1 }') +
-        L('flat', 'Flatten', '', 'conv'), { conv: [w1, b1] });
+      const net = await network(
+        { data: [2, 2, 2] },
+        L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 1 }') + L('flat', 'Flatten', '', 'conv'),
+        { conv: [w1, b1] },
+      );
       const sx = 0.5;
       const sy = 4;
       const { q: qw, s: sw } = quantizeWeights(w1, 3);
@@ -316,48 +373,97 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       const B = [...b1].map((b) => f32(b / sy));
       const data = (batch: number) => withFirst(first1, batch, (n) => grid(n, 5, sx, -40, 40, 0));
       const expect = (x: Float32Array, batch: number) => {
-        const acc = accumulate(net, 'conv', Float64Array.from(x, (v) => quantize(v, sx)), qw, batch);
+        const acc = accumulate(
+          net,
+          'conv',
+          Float64Array.from(x, (v) => quantize(v, sx)),
+          qw,
+          batch,
+        );
         return [...acc].map((a, i) => fmaf(f32(a), M[Math.floor(i / 4) % 3], B[Math.floor(i / 4) % 3]));
       };
       assertCoverage('the convolution', expect(data(3), 3));
-      await checkInt8(net, { data: sx, conv: sy }, ['conv', 'flat'], (batch) => ({ data: data(batch) }), (x, batch) => ({
-        flat: Float32Array.from(expect(x.data, batch), (v) => f32(saturate(v) * sy)),
-      }));
+      await checkInt8(
+        net,
+        { data: sx, conv: sy },
+        ['conv', 'flat'],
+        (batch) => ({ data: data(batch) }),
+        (x, batch) => ({
+          flat: Float32Array.from(expect(x.data, batch), (v) => f32(saturate(v) * sy)),
+        }),
+      );
       const v0 = expect(Float32Array.from(first1), 1);
-      assert.deepEqual([0, 1, 2].map((p) => [0, 1, 2].map((c) => saturate(v0[c * 4 + p]))), [[2, 5, -1], [127, -127, 5], [3, 6, -1]]);
+      assert.deepEqual(
+        [0, 1, 2].map((p) => [0, 1, 2].map((c) => saturate(v0[c * 4 + p]))),
+        [
+          [2, 5, -1],
+          [127, -127, 5],
+          [3, 6, -1],
+        ],
+      );
     });
 
     it('1x1, float output: y = fma(acc, float32(s_x s_w[c]), bias[c]) with one rounding', async () => {
       const w = Float32Array.from([0.9, -0.37, 0.5, 0.21, -0.05, 0.33], f32);
       const b = Float32Array.from([0.3, -0.7, 0.05], f32);
-      const net = await network({ data: [2, 2, 2] }, L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 1 }'), { conv: [w, b] });
+      const net = await network({ data: [2, 2, 2] }, L('conv', 'Convolution', 'convolution_param { num_output: 3 kernel_size: 1 }'), {
+        conv: [w, b],
+      });
       const sx = f32(0.1);
       const { q: qw, s: sw } = quantizeWeights(w, 3);
       const M = sw.map((s) => f32(sx * s));
       const data = (batch: number) => grid(8 * batch, 17, sx, -140, 140, 0.4);
-      assertCoverage('Quantize', [...data(3)].map((x) => f32(x / sx)));
+      assertCoverage(
+        'Quantize',
+        [...data(3)].map((x) => f32(x / sx)),
+      );
       const expect = (x: Float32Array, batch: number) => {
-        const acc = accumulate(net, 'conv', Float64Array.from(x, (v) => quantize(v, sx)), qw, batch);
+        const acc = accumulate(
+          net,
+          'conv',
+          Float64Array.from(x, (v) => quantize(v, sx)),
+          qw,
+          batch,
+        );
         return Float32Array.from(acc, (a, i) => fmaf(f32(a), M[Math.floor(i / 4) % 3], b[Math.floor(i / 4) % 3]));
       };
       // The data must tell one rounding from two.
-      const acc3 = accumulate(net, 'conv', Float64Array.from(data(3), (v) => quantize(v, sx)), qw, 3);
-      assert.ok([...acc3].some((a, i) => {
-        const c = Math.floor(i / 4) % 3;
-        return fmaf(f32(a), M[c], b[c]) !== f32(f32(a * M[c]) + b[c]);
-      }), 'test bug: no value where fma differs from multiply-then-add');
-      await checkInt8(net, { data: 0.1, conv: 0.05 }, ['conv'], (batch) => ({ data: data(batch) }), (x, batch) => ({
-        conv: expect(x.data, batch),
-      }));
+      const acc3 = accumulate(
+        net,
+        'conv',
+        Float64Array.from(data(3), (v) => quantize(v, sx)),
+        qw,
+        3,
+      );
+      assert.ok(
+        [...acc3].some((a, i) => {
+          const c = Math.floor(i / 4) % 3;
+          return fmaf(f32(a), M[c], b[c]) !== f32(f32(a * M[c]) + b[c]);
+        }),
+        'test bug: no value where fma differs from multiply-then-add',
+      );
+      await checkInt8(
+        net,
+        { data: 0.1, conv: 0.05 },
+        ['conv'],
+        (batch) => ({ data: data(batch) }),
+        (x, batch) => ({
+          conv: expect(x.data, batch),
+        }),
+      );
     });
 
     it('3x3 pad 1, fused leaky ReLU (slope 0.5), int8 output: padding contributes 0', async () => {
       // Channel 0: s_w 1 (amax 127); channel 1: s_w 0.5 (amax 63.5).
       const w = Float32Array.of(127, 1, -1, 2, 0, -2, 1, 1, -1, -1.5, 2.5, 1, 0.5, -2, 3, 0, 1, 63.5);
       const b = Float32Array.of(0, -1);
-      const net = await network({ data: [1, 4, 4] },
+      const net = await network(
+        { data: [1, 4, 4] },
         L('conv', 'Convolution', 'convolution_param { num_output: 2 kernel_size: 3 pad: 1 }') +
-        L('relu', 'ReLU', 'relu_param { negative_slope: 0.5 }', 'conv', 'conv') + L('flat', 'Flatten', '', 'conv'), { conv: [w, b] });
+          L('relu', 'ReLU', 'relu_param { negative_slope: 0.5 }', 'conv', 'conv') +
+          L('flat', 'Flatten', '', 'conv'),
+        { conv: [w, b] },
+      );
       const sx = 1;
       const sy = 2;
       const { q: qw, s: sw } = quantizeWeights(w, 2);
@@ -365,10 +471,16 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       const M = sw.map((s) => f32((sx * s) / sy));
       const B = [...b].map((v) => f32(v / sy));
       const slope = 0.5;
-      const data = (batch: number) => withFirst([3, -1, 2, 0.5, -2, 1, 5, -3, 4, 2, -5, 1, -1, 3, 1, -4], batch,
-        (n) => grid(n, 23, sx, -6, 6, 0.2));
+      const data = (batch: number) =>
+        withFirst([3, -1, 2, 0.5, -2, 1, 5, -3, 4, 2, -5, 1, -1, 3, 1, -4], batch, (n) => grid(n, 23, sx, -6, 6, 0.2));
       const expectV = (x: Float32Array, batch: number) => {
-        const acc = accumulate(net, 'conv', Float64Array.from(x, (v) => quantize(v, sx)), qw, batch);
+        const acc = accumulate(
+          net,
+          'conv',
+          Float64Array.from(x, (v) => quantize(v, sx)),
+          qw,
+          batch,
+        );
         return [...acc].map((a, i) => {
           const c = Math.floor(i / 16) % 2;
           const v = fmaf(f32(a), M[c], B[c]);
@@ -376,10 +488,19 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
         });
       };
       assertCoverage('the convolution with leaky ReLU', expectV(data(3), 3));
-      assert.ok(expectV(data(3), 3).some((v) => v < 0 && isTie(v)), 'test bug: no tie on the negative (slope) side');
-      await checkInt8(net, { data: sx, conv: sy }, ['conv', 'flat'], (batch) => ({ data: data(batch) }), (x, batch) => ({
-        flat: Float32Array.from(expectV(x.data, batch), (v) => f32(saturate(v) * sy)),
-      }));
+      assert.ok(
+        expectV(data(3), 3).some((v) => v < 0 && isTie(v)),
+        'test bug: no tie on the negative (slope) side',
+      );
+      await checkInt8(
+        net,
+        { data: sx, conv: sy },
+        ['conv', 'flat'],
+        (batch) => ({ data: data(batch) }),
+        (x, batch) => ({
+          flat: Float32Array.from(expectV(x.data, batch), (v) => f32(saturate(v) * sy)),
+        }),
+      );
     });
   });
 
@@ -389,17 +510,21 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
     const b = Float32Array.of(-0.5, 2, 0);
     const matmul = (qx: number[], qw: number[], batch: number) => {
       const acc: number[] = [];
-      for (let n = 0; n < batch; n++) for (let o = 0; o < 3; o++) {
-        let a = 0;
-        for (let k = 0; k < 6; k++) a += qx[n * 6 + k] * qw[o * 6 + k];
-        acc.push(a);
-      }
+      for (let n = 0; n < batch; n++)
+        for (let o = 0; o < 3; o++) {
+          let a = 0;
+          for (let k = 0; k < 6; k++) a += qx[n * 6 + k] * qw[o * 6 + k];
+          acc.push(a);
+        }
       return acc;
     };
 
     it('int8 output: v = fma(acc, M[c], B[c]), ties to even, saturation', async () => {
-      const net = await network({ data: [6] }, L('ip', 'InnerProduct', 'inner_product_param { num_output: 3 }') + L('flat', 'Flatten', '', 'ip'),
-        { ip: [w, b] });
+      const net = await network(
+        { data: [6] },
+        L('ip', 'InnerProduct', 'inner_product_param { num_output: 3 }') + L('flat', 'Flatten', '', 'ip'),
+        { ip: [w, b] },
+      );
       const sx = 0.25;
       const sy = 2;
       const { q: qw, s: sw } = quantizeWeights(w, 3);
@@ -410,12 +535,22 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       // Image 0: q_x = (2, 1, 7, 4, 2, 5): acc0 = 254 - 3 + 14 + 0 + 2 - 5 = 262 -> 262/8 - 0.25 = 32.5 -> 32 (tie).
       const data = (batch: number) => withFirst([0.5, 0.25, 0.25 * 7, 1, 0.5, 1.25], batch, (n) => grid(n, 31, sx, -127, 127, 0));
       const expect = (x: Float32Array, batch: number) =>
-        matmul([...x].map((v) => quantize(v, sx)), qw, batch).map((a, i) => fmaf(f32(a), M[i % 3], B[i % 3]));
+        matmul(
+          [...x].map((v) => quantize(v, sx)),
+          qw,
+          batch,
+        ).map((a, i) => fmaf(f32(a), M[i % 3], B[i % 3]));
       assertCoverage('the inner product', expect(data(3), 3));
       assert.equal(saturate(expect(data(1), 1)[0]), 32);
-      await checkInt8(net, { data: sx, ip: sy }, ['ip', 'flat'], (batch) => ({ data: data(batch) }), (x, batch) => ({
-        flat: Float32Array.from(expect(x.data, batch), (v) => f32(saturate(v) * sy)),
-      }));
+      await checkInt8(
+        net,
+        { data: sx, ip: sy },
+        ['ip', 'flat'],
+        (batch) => ({ data: data(batch) }),
+        (x, batch) => ({
+          flat: Float32Array.from(expect(x.data, batch), (v) => f32(saturate(v) * sy)),
+        }),
+      );
     });
 
     it('float output: y = fma(acc, float32(s_x s_w[c]), bias[c]), one rounding', async () => {
@@ -426,12 +561,25 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       const { q: qw, s: sw } = quantizeWeights(wf, 3);
       const M = sw.map((s) => f32(sx * s));
       const data = (batch: number) => grid(6 * batch, 37, sx, -140, 140, 0.4);
-      assertCoverage('Quantize', [...data(3)].map((x) => f32(x / sx)));
+      assertCoverage(
+        'Quantize',
+        [...data(3)].map((x) => f32(x / sx)),
+      );
       const expect = (x: Float32Array, batch: number) =>
-        matmul([...x].map((v) => quantize(v, sx)), qw, batch).map((a, i) => fmaf(f32(a), M[i % 3], bf[i % 3]));
-      await checkInt8(net, { data: 0.1, ip: 1 }, ['ip'], (batch) => ({ data: data(batch) }), (x, batch) => ({
-        ip: Float32Array.from(expect(x.data, batch)),
-      }));
+        matmul(
+          [...x].map((v) => quantize(v, sx)),
+          qw,
+          batch,
+        ).map((a, i) => fmaf(f32(a), M[i % 3], bf[i % 3]));
+      await checkInt8(
+        net,
+        { data: 0.1, ip: 1 },
+        ['ip'],
+        (batch) => ({ data: data(batch) }),
+        (x, batch) => ({
+          ip: Float32Array.from(expect(x.data, batch)),
+        }),
+      );
     });
   });
 
@@ -441,14 +589,22 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
     const data = (n: number, seed: number) => grid(n, seed, s, -150, 150, 0.5);
 
     it('MAX 3x3 stride 2 pad 1 (ceil), int8 output: q = max of the quantized window', async () => {
-      const net = await network({ data: [2, 5, 5] }, L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 }') +
-        L('flat', 'Flatten', '', 'pool'));
+      const net = await network(
+        { data: [2, 5, 5] },
+        L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 }') + L('flat', 'Flatten', '', 'pool'),
+      );
       const inputs = (batch: number) => ({ data: data(50 * batch, 41) });
-      assertCoverage('Quantize', [...inputs(3).data].map((x) => f32(x / s)));
+      assertCoverage(
+        'Quantize',
+        [...inputs(3).data].map((x) => f32(x / s)),
+      );
       const expect = (x: Float32Array, batch: number) =>
         layerOn(net.withBatchSize(batch), 'pool', [Float64Array.from(x, (v) => quantize(v, s))])[0];
       const picked = expect(inputs(3).data, 3);
-      assert.ok(picked.some((q) => Math.abs(q) === 127), 'test bug: no saturated value wins a window');
+      assert.ok(
+        picked.some((q) => Math.abs(q) === 127),
+        'test bug: no saturated value wins a window',
+      );
       await checkInt8(net, { data: s }, ['pool', 'flat'], inputs, (x, batch) => ({
         flat: Float32Array.from(expect(x.data, batch), (q) => f32(q * s)),
       }));
@@ -456,20 +612,36 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
 
     it('MAX, float output: y = float(q) * s_x', async () => {
       const net = await network({ data: [2, 5, 5] }, L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 2 stride: 2 pad: 1 }'));
-      await checkInt8(net, { data: s }, ['pool'], (batch) => ({ data: data(50 * batch, 43) }), (x, batch) => ({
-        pool: Float32Array.from(layerOn(net.withBatchSize(batch), 'pool', [Float64Array.from(x.data, (v) => quantize(v, s))])[0], (q) => f32(q * s)),
-      }));
+      await checkInt8(
+        net,
+        { data: s },
+        ['pool'],
+        (batch) => ({ data: data(50 * batch, 43) }),
+        (x, batch) => ({
+          pool: Float32Array.from(layerOn(net.withBatchSize(batch), 'pool', [Float64Array.from(x.data, (v) => quantize(v, s))])[0], (q) =>
+            f32(q * s),
+          ),
+        }),
+      );
     });
 
     // AVE: v = float(sum) / float(n), n = Caffe's pool size; |v| <= 127 always, so AVE itself never
     // saturates: the saturated values come from the Quantize before it.
     const aveCases = [
-      { name: 'AVE 2x2 stride 2 pad 1 on 4x4 (n = 4, padding counted)', dims: [2, 4, 4], param: 'kernel_size: 2 stride: 2 pad: 1', seed: 47 },
+      {
+        name: 'AVE 2x2 stride 2 pad 1 on 4x4 (n = 4, padding counted)',
+        dims: [2, 4, 4],
+        param: 'kernel_size: 2 stride: 2 pad: 1',
+        seed: 47,
+      },
       { name: 'AVE 2x2 stride 2 on 5x5 (ceil edge windows: n = 2 and 1)', dims: [2, 5, 5], param: 'kernel_size: 2 stride: 2', seed: 53 },
     ];
     for (const c of aveCases) {
       it(`${c.name}, int8 output: q = saturate(float(sum) / float(n))`, async () => {
-        const net = await network({ data: c.dims }, L('pool', 'Pooling', `pooling_param { pool: AVE ${c.param} }`) + L('flat', 'Flatten', '', 'pool'));
+        const net = await network(
+          { data: c.dims },
+          L('pool', 'Pooling', `pooling_param { pool: AVE ${c.param} }`) + L('flat', 'Flatten', '', 'pool'),
+        );
         const n = count(c.dims);
         const inputs = (batch: number) => ({ data: data(n * batch, c.seed) });
         // The reference divides the exact integer sum by n in double; rounding that to float32 is the
@@ -478,7 +650,10 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
           Float64Array.from(layerOn(net.withBatchSize(batch), 'pool', [Float64Array.from(x, (e) => quantize(e, s))])[0], f32);
         const vs = [...v(inputs(3).data, 3)];
         assert.ok(vs.some(isTie), 'test bug: no average is a tie');
-        assert.ok([...inputs(3).data].some((e) => Math.abs(e / s) > 127.5), 'test bug: no input saturates');
+        assert.ok(
+          [...inputs(3).data].some((e) => Math.abs(e / s) > 127.5),
+          'test bug: no input saturates',
+        );
         await checkInt8(net, { data: s }, ['pool', 'flat'], inputs, (x, batch) => ({
           flat: Float32Array.from(v(x.data, batch), (e) => f32(saturate(e) * s)),
         }));
@@ -486,10 +661,17 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       it(`${c.name}, float output: y = (float(sum) / float(n)) * s_x, not rounded to an integer`, async () => {
         const net = await network({ data: c.dims }, L('pool', 'Pooling', `pooling_param { pool: AVE ${c.param} }`));
         const n = count(c.dims);
-        await checkInt8(net, { data: s }, ['pool'], (batch) => ({ data: data(n * batch, c.seed + 1) }), (x, batch) => ({
-          pool: Float32Array.from(layerOn(net.withBatchSize(batch), 'pool', [Float64Array.from(x.data, (e) => quantize(e, s))])[0],
-            (e) => f32(f32(e) * s)),
-        }));
+        await checkInt8(
+          net,
+          { data: s },
+          ['pool'],
+          (batch) => ({ data: data(n * batch, c.seed + 1) }),
+          (x, batch) => ({
+            pool: Float32Array.from(layerOn(net.withBatchSize(batch), 'pool', [Float64Array.from(x.data, (e) => quantize(e, s))])[0], (e) =>
+              f32(f32(e) * s),
+            ),
+          }),
+        );
       });
     }
   });
@@ -509,8 +691,10 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       [...x.a].map((va, i) => fmaf(quantize(x.b[i], sb), C[1], fmaf(quantize(va, sa), C[0], 0)));
 
     it('int8 output: acc = fma(q_b, C_b, fma(q_a, C_a, 0)), C_i = float32(coeff_i s_i / s_y)', async () => {
-      const net = await network({ a: [2, 2, 2], b: [2, 2, 2] },
-        L('sum', 'Eltwise', 'eltwise_param { operation: SUM coeff: 1 coeff: 3 }', ['a', 'b']) + L('flat', 'Flatten', '', 'sum'));
+      const net = await network(
+        { a: [2, 2, 2], b: [2, 2, 2] },
+        L('sum', 'Eltwise', 'eltwise_param { operation: SUM coeff: 1 coeff: 3 }', ['a', 'b']) + L('flat', 'Flatten', '', 'sum'),
+      );
       const C = [f32((1 * sa) / 1), f32((3 * sb) / 1)];
       assertCoverage('the sum', sums(inputs(3), C));
       await checkInt8(net, { a: sa, b: sb, sum: 1 }, ['sum', 'flat'], inputs, (x) => ({
@@ -519,16 +703,22 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
     });
 
     it('int8 output with a fused leaky ReLU (slope 0.25)', async () => {
-      const net = await network({ a: [2, 2, 2], b: [2, 2, 2] },
+      const net = await network(
+        { a: [2, 2, 2], b: [2, 2, 2] },
         L('sum', 'Eltwise', 'eltwise_param { coeff: 1 coeff: 3 }', ['a', 'b']) +
-        L('relu', 'ReLU', 'relu_param { negative_slope: 0.25 }', 'sum', 'r') + L('flat', 'Flatten', '', 'r'));
+          L('relu', 'ReLU', 'relu_param { negative_slope: 0.25 }', 'sum', 'r') +
+          L('flat', 'Flatten', '', 'r'),
+      );
       const graph = planExecGraph(net, { precision: 'int8', maxBatchSize: MAX_BATCH, int8Scales: { a: sa, b: sb, r: 0.5 } });
       assert.deepEqual(graph.nodes.find((n) => n.name === 'sum')?.activation, { type: 'ReLU', negativeSlope: 0.25 }, 'the ReLU is fused');
       const C = [f32(sa / 0.5), f32((3 * sb) / 0.5)];
       const relu = (v: number) => (v > 0 ? v : f32(v * 0.25));
       const vs = sums(inputs(3), C).map(relu);
       assertCoverage('the sum with ReLU', vs);
-      assert.ok(vs.some((v) => v < 0 && isTie(v)), 'test bug: no tie on the slope side');
+      assert.ok(
+        vs.some((v) => v < 0 && isTie(v)),
+        'test bug: no tie on the slope side',
+      );
       await checkInt8(net, { a: sa, b: sb, r: 0.5 }, ['sum', 'flat'], inputs, (x) => ({
         flat: Float32Array.from(sums(x, C).map(relu), (v) => f32(saturate(v) * 0.5)),
       }));
@@ -540,8 +730,12 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       const s2 = f32(0.3);
       const C = [f32(1 * s1), f32(f32(-0.3) * s2)];
       const x = (batch: number) => ({ a: grid(8 * batch, 67, s1, -140, 140, 0.4), b: grid(8 * batch, 71, s2, -140, 140, 0.4) });
-      const fsum = (v: Record<string, Float32Array>) => [...v.a].map((va, i) => fmaf(quantize(v.b[i], s2), C[1], fmaf(quantize(va, s1), C[0], 0)));
-      assertCoverage('Quantize', [...x(3).a].map((v) => f32(v / s1)));
+      const fsum = (v: Record<string, Float32Array>) =>
+        [...v.a].map((va, i) => fmaf(quantize(v.b[i], s2), C[1], fmaf(quantize(va, s1), C[0], 0)));
+      assertCoverage(
+        'Quantize',
+        [...x(3).a].map((v) => f32(v / s1)),
+      );
       await checkInt8(net, { a: 0.1, b: 0.3, sum: 1 }, ['sum'], x, (v) => ({ sum: Float32Array.from(fsum(v)) }));
     });
   });
@@ -550,42 +744,67 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
     const sa = 0.5;
     const inputs = (batch: number) => ({
       a: grid(4 * batch, 73, sa, -127, 127, 0),
-      b: withFirst([5, 7, -3, -1, 2, 9, 11, -13].map((q) => q * 0.25), batch, (n) => grid(n, 79, 0.25, -127, 127, 0)),
+      b: withFirst(
+        [5, 7, -3, -1, 2, 9, 11, -13].map((q) => q * 0.25),
+        batch,
+        (n) => grid(n, 79, 0.25, -127, 127, 0),
+      ),
       c: withFirst([100, -64, 63, 1], batch, (n) => grid(n, 83, 1, -200, 200, 0)),
     });
     /** Every input quantized at the concat's scale s and dequantized, joined along channels. */
     const atScale = (x: Record<string, Float32Array>, batch: number, s: number) => {
       const out: number[] = [];
       for (let n = 0; n < batch; n++) {
-        for (const [name, per] of [['a', 4], ['b', 8], ['c', 4]] as const) {
+        for (const [name, per] of [
+          ['a', 4],
+          ['b', 8],
+          ['c', 4],
+        ] as const) {
           for (let i = 0; i < per; i++) out.push(f32(quantize(x[name][n * per + i], s) * s));
         }
       }
       return Float32Array.from(out);
     };
 
-    it('the inputs take the concat\'s scale (TensorRT\'s rule), so the concat copies', async () => {
-      const net = await network({ a: [1, 2, 2], b: [2, 2, 2], c: [1, 2, 2] }, L('cat', 'Concat', '', ['a', 'b', 'c']) + L('flat', 'Flatten', '', 'cat'));
-      assertCoverage('the quantization at the concat scale', [...inputs(3).b, ...inputs(3).c].map((v) => f32(v / sa)));
+    it("the inputs take the concat's scale (TensorRT's rule), so the concat copies", async () => {
+      const net = await network(
+        { a: [1, 2, 2], b: [2, 2, 2], c: [1, 2, 2] },
+        L('cat', 'Concat', '', ['a', 'b', 'c']) + L('flat', 'Flatten', '', 'cat'),
+      );
+      assertCoverage(
+        'the quantization at the concat scale',
+        [...inputs(3).b, ...inputs(3).c].map((v) => f32(v / sa)),
+      );
       await checkInt8(net, { a: sa, b: 0.25, c: 1, cat: sa }, ['cat', 'flat'], inputs, (x, batch) => ({ flat: atScale(x, batch, sa) }));
     });
 
-    it('float output: y = float(q_i) * s_i, every input at the concat\'s scale', async () => {
+    it("float output: y = float(q_i) * s_i, every input at the concat's scale", async () => {
       const net = await network({ a: [1, 2, 2], b: [2, 2, 2], c: [1, 2, 2] }, L('cat', 'Concat', '', ['a', 'b', 'c']));
       await checkInt8(net, { a: sa, b: 0.25, c: 1, cat: sa }, ['cat'], inputs, (x, batch) => ({ cat: atScale(x, batch, sa) }));
     });
 
-    it('a tensor two concats read keeps the first one\'s scale; the second requantizes it: saturate(float(q) * float32(s / s_y))', async () => {
+    it("a tensor two concats read keeps the first one's scale; the second requantizes it: saturate(float(q) * float32(s / s_y))", async () => {
       // a feeds cat1 (scale 0.3, so a takes 0.3) and cat2 (scale 0.7): cat2 requantizes a with
       // R = float32(0.3 / 0.7), not a power of two; b and c take their concat's scale.
-      const net = await network({ a: [2, 2, 2], b: [1, 2, 2], c: [1, 2, 2] },
-        L('cat1', 'Concat', '', ['a', 'b']) + L('flat1', 'Flatten', '', 'cat1') +
-        L('cat2', 'Concat', '', ['a', 'c']) + L('flat2', 'Flatten', '', 'cat2'));
+      const net = await network(
+        { a: [2, 2, 2], b: [1, 2, 2], c: [1, 2, 2] },
+        L('cat1', 'Concat', '', ['a', 'b']) +
+          L('flat1', 'Flatten', '', 'cat1') +
+          L('cat2', 'Concat', '', ['a', 'c']) +
+          L('flat2', 'Flatten', '', 'cat2'),
+      );
       const s1 = f32(0.3);
       const s2 = f32(0.7);
       const R = f32(s1 / s2);
-      const x = (batch: number) => ({ a: grid(8 * batch, 89, s1, -130, 130), b: grid(4 * batch, 97, s1, -130, 130), c: grid(4 * batch, 101, s2, -130, 130) });
-      assertCoverage('the quantization of a', [...x(3).a].map((v) => f32(v / s1)));
+      const x = (batch: number) => ({
+        a: grid(8 * batch, 89, s1, -130, 130),
+        b: grid(4 * batch, 97, s1, -130, 130),
+        c: grid(4 * batch, 101, s2, -130, 130),
+      });
+      assertCoverage(
+        'the quantization of a',
+        [...x(3).a].map((v) => f32(v / s1)),
+      );
       await checkInt8(net, { a: 0.1, b: 0.2, c: 0.5, cat1: 0.3, cat2: 0.7 }, ['cat1', 'flat1', 'cat2', 'flat2'], x, (v, batch) => {
         const flat1: number[] = [];
         const flat2: number[] = [];
@@ -607,10 +826,19 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
     const inputs = (batch: number) => ({ data: withFirst(first, batch, (n) => grid(n, 103, s, -127, 127, 0)) });
 
     it('leaky (slope 1.5), int8 output: q = q_x > 0 ? q_x : saturate(float(q_x) * slope)', async () => {
-      const net = await network({ data: [2, 2, 2] }, L('relu', 'ReLU', 'relu_param { negative_slope: 1.5 }', 'data', 'r') + L('flat', 'Flatten', '', 'r'));
+      const net = await network(
+        { data: [2, 2, 2] },
+        L('relu', 'ReLU', 'relu_param { negative_slope: 1.5 }', 'data', 'r') + L('flat', 'Flatten', '', 'r'),
+      );
       const relu = (q: number) => (q > 0 ? q : f32(q * 1.5));
-      assertCoverage('the ReLU', [...inputs(3).data].map((v) => relu(quantize(v, s))));
-      assert.deepEqual(first.map((v) => saturate(relu(quantize(v, s)))), [-8, -4, -127, 7, -2, 0, 127, -127]);
+      assertCoverage(
+        'the ReLU',
+        [...inputs(3).data].map((v) => relu(quantize(v, s))),
+      );
+      assert.deepEqual(
+        first.map((v) => saturate(relu(quantize(v, s)))),
+        [-8, -4, -127, 7, -2, 0, 127, -127],
+      );
       await checkInt8(net, { data: s }, ['relu', 'flat'], inputs, (x) => ({
         flat: Float32Array.from(x.data, (v) => f32(saturate(relu(quantize(v, s))) * s)),
       }));
@@ -646,7 +874,8 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
               for (let j = Math.max(0, c - 2); j <= Math.min(5, c + 2); j++) sum = f32(sum + f32(at(j, i) * at(j, i)));
               scale = f32(1.5 + f32(f32(2 / 5) * sum));
             } else {
-              const h = Math.floor(i / 3), w = i % 3;
+              const h = Math.floor(i / 3),
+                w = i % 3;
               for (let y = Math.max(0, h - 1); y <= Math.min(2, h + 1); y++) {
                 for (let z = Math.max(0, w - 1); z <= Math.min(2, w + 1); z++) sum = f32(sum + f32(at(c, y * 3 + z) * at(c, y * 3 + z)));
               }
@@ -660,17 +889,28 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
     };
     const cases = [
       { name: 'ACROSS_CHANNELS size 5', param: 'lrn_param { local_size: 5 alpha: 2 beta: 0.75 k: 1.5 }', across: true },
-      { name: 'WITHIN_CHANNEL size 3', param: 'lrn_param { local_size: 3 alpha: 2 beta: 0.75 norm_region: WITHIN_CHANNEL }', across: false },
+      {
+        name: 'WITHIN_CHANNEL size 3',
+        param: 'lrn_param { local_size: 3 alpha: 2 beta: 0.75 norm_region: WITHIN_CHANNEL }',
+        across: false,
+      },
     ];
     for (const c of cases) {
       it(`${c.name}: runs in INT8; int8 output within one step of saturate(y / s_y), float output y`, async () => {
         const net = await network({ data: dims }, L('lrn', 'LRN', c.param, 'data', 'n') + L('flat', 'Flatten', '', 'n'));
         const scales = { data: sx, n: sy };
         const graph = planExecGraph(net, { precision: 'int8', maxBatchSize: MAX_BATCH, int8Scales: scales });
-        assert.deepEqual(graph.nodes.filter((n) => n.precision === 'int8' && n.op !== 'Quantize').map((n) => n.name), ['lrn', 'flat']);
+        assert.deepEqual(
+          graph.nodes.filter((n) => n.precision === 'int8' && n.op !== 'Quantize').map((n) => n.name),
+          ['lrn', 'flat'],
+        );
         const engine = await new Builder({ backend: 'cpu' }).build(net, { precision: 'int8', maxBatchSize: MAX_BATCH, int8Scales: scales });
         const plain = await network({ data: dims }, L('lrn', 'LRN', c.param, 'data', 'n'));
-        const floatOut = await new Builder({ backend: 'cpu' }).build(plain, { precision: 'int8', maxBatchSize: MAX_BATCH, int8Scales: scales });
+        const floatOut = await new Builder({ backend: 'cpu' }).build(plain, {
+          precision: 'int8',
+          maxBatchSize: MAX_BATCH,
+          int8Scales: scales,
+        });
         try {
           const x = inputs(MAX_BATCH);
           const y = lrn(x.data, MAX_BATCH, c.across);
@@ -678,7 +918,10 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
           assert.ok(wantQ.some((q) => Math.abs(q) === 127) || wantQ.some((q) => Math.abs(q) > 20), 'test bug: outputs too small');
           const gotQ = [...(await engine.createContext().infer(x)).flat].map((v) => Math.round(v / sy));
           const off = gotQ.filter((q, i) => q !== wantQ[i]).length;
-          assert.ok(gotQ.every((q, i) => Math.abs(q - wantQ[i]) <= 1), 'int8 within one step');
+          assert.ok(
+            gotQ.every((q, i) => Math.abs(q - wantQ[i]) <= 1),
+            'int8 within one step',
+          );
           assert.ok(off <= gotQ.length / 50, `${off} of ${gotQ.length} int8 values differ by a step`);
           const gotF = (await floatOut.createContext().infer(x)).n;
           const worst = Math.max(...y.map((v, i) => Math.abs(gotF[i] - v) / Math.max(Math.abs(v), 1e-30)));

@@ -23,7 +23,18 @@ import * as path from 'path';
 import { Builder } from '../../lib';
 import type { Precision } from '../../lib';
 import { fails } from '../support/helpers';
-import { BATCHES, cases, float16Bits, float16Value, fusionCases, isFloat16, L, MAX_BATCH, networkOf, type OpCase } from '../support/op_cases';
+import {
+  BATCHES,
+  cases,
+  float16Bits,
+  float16Value,
+  fusionCases,
+  isFloat16,
+  L,
+  MAX_BATCH,
+  networkOf,
+  type OpCase,
+} from '../support/op_cases';
 import { count, randomInput, referenceForward, relError } from '../support/reference';
 
 const TOLERANCE: Record<Precision, number> = { fp32: 1e-5, fp16: 2e-2, tf32: 2e-3, int8: NaN };
@@ -83,9 +94,11 @@ async function runCase(c: OpCase, precision: Precision, optimize: boolean): Prom
         const err = relError(actual, expected);
         record(c.type, optimize && precision === 'fp32' ? 'fp32 optimize' : precision, err);
         const at = firstDifference(actual, expected);
-        assert.ok(err < TOLERANCE[precision],
+        assert.ok(
+          err < TOLERANCE[precision],
           `output '${o.name}' at batch ${batch} (${precision}${optimize ? ', optimize' : ''}): relative L2 error ${err.toExponential(3)} ` +
-          `>= ${TOLERANCE[precision]}; largest difference at [${at.index}]: got ${at.actual}, expected ${at.expected}`);
+            `>= ${TOLERANCE[precision]}; largest difference at [${at.index}]: got ${at.actual}, expected ${at.expected}`,
+        );
       }
     }
   } finally {
@@ -100,7 +113,10 @@ function firstDifference(actual: ArrayLike<number>, expected: ArrayLike<number>)
   let d = -1;
   for (let i = 0; i < expected.length; i++) {
     const e = Number.isNaN(actual[i]) !== Number.isNaN(expected[i]) ? Infinity : Math.abs(actual[i] - expected[i]);
-    if (e > d || Number.isNaN(e)) { d = Number.isNaN(e) ? Infinity : e; index = i; }
+    if (e > d || Number.isNaN(e)) {
+      d = Number.isNaN(e) ? Infinity : e;
+      index = i;
+    }
   }
   return { index, actual: actual[index], expected: expected[index] };
 }
@@ -144,19 +160,62 @@ describe('cpu backend vs the float64 reference', function () {
 
   it('refuses convolutions over a channel axis other than 1 (E_UNSUPPORTED_LAYER), at build time', async () => {
     for (const type of ['Convolution', 'Deconvolution']) {
-      const net = await networkOf({ type, name: 'axis 2', inputs: { data: [2, 3, 6, 5] },
-        body: L('conv', type, 'convolution_param { num_output: 4 kernel_size: 3 axis: 2 }') }, tmpDir);
-      await fails(new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 1 }), 'E_UNSUPPORTED_LAYER',
-        `layer 'conv' (${type}) convolves over channel axis 2`);
+      const net = await networkOf(
+        {
+          type,
+          name: 'axis 2',
+          inputs: { data: [2, 3, 6, 5] },
+          body: L('conv', type, 'convolution_param { num_output: 4 kernel_size: 3 axis: 2 }'),
+        },
+        tmpDir,
+      );
+      await fails(
+        new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 1 }),
+        'E_UNSUPPORTED_LAYER',
+        `layer 'conv' (${type}) convolves over channel axis 2`,
+      );
     }
   });
 
   it('covers every IR layer type but Input', () => {
     const covered = new Set([...cases.map((c) => c.type)]);
-    const missing = ['Convolution', 'Deconvolution', 'Pooling', 'LRN', 'ReLU', 'PReLU', 'ELU', 'Sigmoid', 'TanH', 'AbsVal', 'Power',
-      'BNLL', 'Exp', 'Log', 'Threshold', 'InnerProduct', 'Softmax', 'Dropout', 'Concat', 'Eltwise', 'BatchNorm', 'Scale', 'Bias',
-      'Flatten', 'Reshape', 'Split', 'Slice', 'Crop', 'ArgMax', 'MVN', 'Tile', 'Reduction', 'Embed', 'Clip', 'Swish']
-      .filter((t) => !covered.has(t));
+    const missing = [
+      'Convolution',
+      'Deconvolution',
+      'Pooling',
+      'LRN',
+      'ReLU',
+      'PReLU',
+      'ELU',
+      'Sigmoid',
+      'TanH',
+      'AbsVal',
+      'Power',
+      'BNLL',
+      'Exp',
+      'Log',
+      'Threshold',
+      'InnerProduct',
+      'Softmax',
+      'Dropout',
+      'Concat',
+      'Eltwise',
+      'BatchNorm',
+      'Scale',
+      'Bias',
+      'Flatten',
+      'Reshape',
+      'Split',
+      'Slice',
+      'Crop',
+      'ArgMax',
+      'MVN',
+      'Tile',
+      'Reduction',
+      'Embed',
+      'Clip',
+      'Swish',
+    ].filter((t) => !covered.has(t));
     assert.deepEqual(missing, []);
   });
 
@@ -165,7 +224,9 @@ describe('cpu backend vs the float64 reference', function () {
     const columns = ['fp32', 'fp32 optimize', 'fp16', 'tf32'];
     const lines = [`largest relative L2 error per layer type: ${columns.join(' | ')}`];
     for (const [type, row] of worst) {
-      lines.push(`  ${type.padEnd(14)} ${columns.map((k) => (row.has(k) ? (row.get(k) as number).toExponential(2) : '-').padStart(10)).join(' ')}`);
+      lines.push(
+        `  ${type.padEnd(14)} ${columns.map((k) => (row.has(k) ? (row.get(k) as number).toExponential(2) : '-').padStart(10)).join(' ')}`,
+      );
     }
     console.log(lines.join('\n'));
   });

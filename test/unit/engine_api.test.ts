@@ -32,15 +32,23 @@ describe('engine API', () => {
   describe('backends', () => {
     it('lists every backend with availability and a reason', () => {
       const status = backendStatus();
-      assert.deepEqual(status.map((s) => s.name), ['tensorrt', 'cuda', 'cpu']);
+      assert.deepEqual(
+        status.map((s) => s.name),
+        ['tensorrt', 'cuda', 'cpu'],
+      );
       assert.equal(status.find((s) => s.name === 'cpu')?.available, true);
       for (const s of status) if (!s.available) assert.match(s.reason, /\S/);
     });
 
     it("'auto' says why it skipped the backends it passed over", () => {
       const { backend, skipped } = resolveBackend('auto');
-      const unavailable = backendStatus().filter((s) => !s.available).map((s) => s.name);
-      assert.deepEqual(skipped.map((s) => s.name), unavailable.filter((n) => ['tensorrt', 'cuda', 'cpu'].indexOf(n) < ['tensorrt', 'cuda', 'cpu'].indexOf(backend)));
+      const unavailable = backendStatus()
+        .filter((s) => !s.available)
+        .map((s) => s.name);
+      assert.deepEqual(
+        skipped.map((s) => s.name),
+        unavailable.filter((n) => ['tensorrt', 'cuda', 'cpu'].indexOf(n) < ['tensorrt', 'cuda', 'cpu'].indexOf(backend)),
+      );
       const b = new Builder();
       assert.equal(b.backend, backend);
       assert.deepEqual(b.skipped, skipped);
@@ -49,8 +57,10 @@ describe('engine API', () => {
     it('an unavailable backend is E_BACKEND_UNAVAILABLE (or E_NO_DEVICE) with the reason', () => {
       const missing = backendStatus().find((s) => !s.available);
       if (missing === undefined) return;
-      assert.throws(() => new Builder({ backend: missing.name }), (err: unknown) =>
-        (err as { code: string }).code === 'E_BACKEND_UNAVAILABLE' || (err as { code: string }).code === 'E_NO_DEVICE');
+      assert.throws(
+        () => new Builder({ backend: missing.name }),
+        (err: unknown) => (err as { code: string }).code === 'E_BACKEND_UNAVAILABLE' || (err as { code: string }).code === 'E_NO_DEVICE',
+      );
     });
 
     it('the cuda backend says why it cannot run: E_NO_DEVICE without a GPU or driver, and auto falls back', function () {
@@ -63,8 +73,10 @@ describe('engine API', () => {
       if (buildInfo().cuda) {
         // Compiled in, but no GPU here: the reason names the driver or the GPU.
         assert.match(cuda.reason, /GPU|driver/);
-        assert.throws(() => new Builder({ backend: 'cuda' }), (err: unknown) =>
-          (err as { code: string }).code === 'E_NO_DEVICE' && (err as Error).message.includes(cuda.reason));
+        assert.throws(
+          () => new Builder({ backend: 'cuda' }),
+          (err: unknown) => (err as { code: string }).code === 'E_NO_DEVICE' && (err as Error).message.includes(cuda.reason),
+        );
       } else {
         assert.match(cuda.reason, /not built/);
       }
@@ -75,14 +87,19 @@ describe('engine API', () => {
 
     it('checks the backend name', () => {
       assert.throws(() => new Builder({ backend: 'gpu' as never }), {
-        name: 'TypeError', message: 'Expected \'auto\', \'cpu\', \'cuda\' or \'tensorrt\' for backend but received type string ("gpu")',
+        name: 'TypeError',
+        message: "Expected 'auto', 'cpu', 'cuda' or 'tensorrt' for backend but received type string (\"gpu\")",
       });
     });
   });
 
   describe('Builder.build arguments', () => {
     const cases: Array<[unknown, string, string]> = [
-      [{ precision: 'fp64' }, 'TypeError', 'Expected \'fp32\', \'tf32\', \'fp16\' or \'int8\' for config.precision but received type string ("fp64")'],
+      [
+        { precision: 'fp64' },
+        'TypeError',
+        "Expected 'fp32', 'tf32', 'fp16' or 'int8' for config.precision but received type string (\"fp64\")",
+      ],
       [{ maxBatchSize: 0 }, 'RangeError', 'Expected an integer in [1, 1048576] for config.maxBatchSize but received type number (0)'],
       [{ maxBatchSize: '4' }, 'TypeError', 'Expected a positive integer for config.maxBatchSize but received type string ("4")'],
       [{ optimize: 1 }, 'TypeError', 'Expected a boolean for config.optimize but received type number (1)'],
@@ -97,14 +114,16 @@ describe('engine API', () => {
     }
     it('rejects something that is not a Network', async () => {
       await assert.rejects(new Builder({ backend: 'cpu' }).build({} as never), {
-        name: 'TypeError', message: 'Expected a Network for net but received an object',
+        name: 'TypeError',
+        message: 'Expected a Network for net but received an object',
       });
     });
     it('rejects a network whose tensors do not keep the batch first (E_SHAPE)', async () => {
       const flat = await Network.parse(`layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 } } }
         layer { name: "r" type: "Reshape" bottom: "data" top: "r" reshape_param { shape { dim: -1 } } }`);
       await assert.rejects(new Builder({ backend: 'cpu' }).build(flat), {
-        code: 'E_SHAPE', message: /tensor 'r' of layer 'r' does not keep the batch in dimension 0/,
+        code: 'E_SHAPE',
+        message: /tensor 'r' of layer 'r' does not keep the batch in dimension 0/,
       });
     });
   });
@@ -146,15 +165,60 @@ describe('engine API', () => {
       const cases: Array<[unknown, unknown, string, string]> = [
         [{ image: data(1) }, {}, 'RangeError', 'Expected an input name (data) for inputs.image but received type string ("image")'],
         [{}, {}, 'TypeError', 'Expected a Float32Array for inputs.data but received undefined'],
-        [{ data: new Float64Array(32) }, {}, 'TypeError', 'Expected a Float32Array for inputs.data but received an instance of Float64Array'],
-        [{ data: new Float32Array(33) }, {}, 'RangeError', "Expected a length that is a multiple of 32 (one image of 'data') for inputs.data but received an instance of Float32Array"],
-        [{ data: data(5) }, {}, 'RangeError', "Expected at most 4 images (the engine's maxBatchSize) of 32 values for inputs.data but received an instance of Float32Array"],
-        [{ data: data(2) }, { batchSize: 3 }, 'RangeError', 'Expected a Float32Array of 96 values (batch 3 x [2, 4, 4]) for inputs.data but received an instance of Float32Array'],
-        [{ data: data(2) }, { batchSize: 9 }, 'RangeError', "Expected an integer in [1, 4] (the engine's maxBatchSize) for options.batchSize but received type number (9)"],
-        [{ data: data(2) }, { batchSize: '2' }, 'TypeError', 'Expected a positive integer for options.batchSize but received type string ("2")'],
-        [{ data: data(2) }, { outputs: { prob: new Float32Array(3) } }, 'RangeError', 'Expected a Float32Array of at least 16 values for options.outputs.prob but received an instance of Float32Array'],
-        [{ data: data(2) }, { outputs: { prob: [] } }, 'TypeError', 'Expected a Float32Array for options.outputs.prob but received an Array of length 0'],
-        [{ data: data(2) }, { outputs: { nope: new Float32Array(3) } }, 'RangeError', 'Expected an output name (prob, p2) for options.outputs.nope but received type string ("nope")'],
+        [
+          { data: new Float64Array(32) },
+          {},
+          'TypeError',
+          'Expected a Float32Array for inputs.data but received an instance of Float64Array',
+        ],
+        [
+          { data: new Float32Array(33) },
+          {},
+          'RangeError',
+          "Expected a length that is a multiple of 32 (one image of 'data') for inputs.data but received an instance of Float32Array",
+        ],
+        [
+          { data: data(5) },
+          {},
+          'RangeError',
+          "Expected at most 4 images (the engine's maxBatchSize) of 32 values for inputs.data but received an instance of Float32Array",
+        ],
+        [
+          { data: data(2) },
+          { batchSize: 3 },
+          'RangeError',
+          'Expected a Float32Array of 96 values (batch 3 x [2, 4, 4]) for inputs.data but received an instance of Float32Array',
+        ],
+        [
+          { data: data(2) },
+          { batchSize: 9 },
+          'RangeError',
+          "Expected an integer in [1, 4] (the engine's maxBatchSize) for options.batchSize but received type number (9)",
+        ],
+        [
+          { data: data(2) },
+          { batchSize: '2' },
+          'TypeError',
+          'Expected a positive integer for options.batchSize but received type string ("2")',
+        ],
+        [
+          { data: data(2) },
+          { outputs: { prob: new Float32Array(3) } },
+          'RangeError',
+          'Expected a Float32Array of at least 16 values for options.outputs.prob but received an instance of Float32Array',
+        ],
+        [
+          { data: data(2) },
+          { outputs: { prob: [] } },
+          'TypeError',
+          'Expected a Float32Array for options.outputs.prob but received an Array of length 0',
+        ],
+        [
+          { data: data(2) },
+          { outputs: { nope: new Float32Array(3) } },
+          'RangeError',
+          'Expected an output name (prob, p2) for options.outputs.nope but received type string ("nope")',
+        ],
         [null, {}, 'TypeError', 'Expected an object of typed arrays by input name for inputs but received null'],
         [{ data: data(1) }, 5, 'TypeError', 'Expected an options object for options but received type number (5)'],
         [{ data: data(1) }, { profile: 'yes' }, 'TypeError', 'Expected a boolean for options.profile but received type string ("yes")'],
@@ -162,7 +226,9 @@ describe('engine API', () => {
       for (const [inputs, options, name, message] of cases) {
         // A function that returns a promise rejects; it never throws (issue 13, item 8).
         let promise: Promise<unknown> | undefined;
-        assert.doesNotThrow(() => { promise = ctx.infer(inputs as never, options as never); }, message);
+        assert.doesNotThrow(() => {
+          promise = ctx.infer(inputs as never, options as never);
+        }, message);
         await assert.rejects(promise as Promise<unknown>, { name, message }, message);
       }
       ctx.dispose();
@@ -178,7 +244,10 @@ describe('engine API', () => {
       const p = last();
       assert.ok(p !== undefined);
       assert.equal(p.batch, 3);
-      assert.deepEqual(p.layers.map((l) => `${l.name}:${l.op}`), ['pool:Pooling', 'prob:Softmax', 'p2:Pooling']);
+      assert.deepEqual(
+        p.layers.map((l) => `${l.name}:${l.op}`),
+        ['pool:Pooling', 'prob:Softmax', 'p2:Pooling'],
+      );
       for (const l of p.layers) assert.ok(Number.isFinite(l.ms) && l.ms >= 0, `${l.name}: ${l.ms}`);
       // A later plain call keeps the last profile.
       await ctx.infer({ data: data(1) });
@@ -188,9 +257,14 @@ describe('engine API', () => {
 
     it('infer() and run() refuse the benchmark knobs (transfers, cudaGraph): bench-only, through benchInfer', async () => {
       const ctx = engine.createContext();
-      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: false } as never),
-        { name: 'TypeError', message: /no options.transfers \(a benchmark knob: tensorrt-node bench --noDataTransfers/ });
-      await assert.rejects(ctx.run({ data: data(1) }, { cudaGraph: false } as never), { name: 'TypeError', message: /no options.cudaGraph/ });
+      await assert.rejects(ctx.infer({ data: data(1) }, { transfers: false } as never), {
+        name: 'TypeError',
+        message: /no options.transfers \(a benchmark knob: tensorrt-node bench --noDataTransfers/,
+      });
+      await assert.rejects(ctx.run({ data: data(1) }, { cudaGraph: false } as never), {
+        name: 'TypeError',
+        message: /no options.cudaGraph/,
+      });
       ctx.dispose();
     });
 
@@ -199,10 +273,16 @@ describe('engine API', () => {
       const first = await ctx.infer({ data: data(2) });
       const prob = new Float32Array(16).fill(-3);
       await ctx.benchInfer({ data: data(2, 5) }, { transfers: false, outputs: { prob } });
-      assert.ok(prob.every((v) => v === -3), 'outputs untouched');
+      assert.ok(
+        prob.every((v) => v === -3),
+        'outputs untouched',
+      );
       const again = await ctx.benchInfer({ data: data(2) }, { cudaGraph: false });
       assert.deepEqual(Array.from(again.prob), Array.from(first.prob));
-      await assert.rejects(ctx.benchInfer({ data: data(1) }, { transfers: 0 as never }), { name: 'TypeError', message: 'Expected a boolean for options.transfers but received type number (0)' });
+      await assert.rejects(ctx.benchInfer({ data: data(1) }, { transfers: 0 as never }), {
+        name: 'TypeError',
+        message: 'Expected a boolean for options.transfers but received type number (0)',
+      });
       ctx.dispose();
     });
 
@@ -215,8 +295,10 @@ describe('engine API', () => {
       const prob = new Float32Array(32).fill(7);
       await ctx.benchInfer({}, { transfers: false, batchSize: 4, outputs: { prob } });
       assert.ok(prob.every((v) => v === 7));
-      await assert.rejects(ctx.benchInfer({}, { transfers: false }),
-        { name: 'TypeError', message: /Expected a Float32Array \(or options.batchSize, with transfers: false\) for inputs.data/ });
+      await assert.rejects(ctx.benchInfer({}, { transfers: false }), {
+        name: 'TypeError',
+        message: /Expected a Float32Array \(or options.batchSize, with transfers: false\) for inputs.data/,
+      });
       await assert.rejects(ctx.benchInfer({ data: data(1) }, { transfers: false, batchSize: 2 }), { name: 'RangeError' });
       await assert.rejects(ctx.infer({}), { name: 'TypeError', message: /Expected a Float32Array for inputs.data/ });
       await assert.rejects(ctx.benchInfer({}, { transfers: false, batchSize: 5 }), { name: 'RangeError' });
@@ -240,23 +322,34 @@ describe('engine API', () => {
       assert.deepEqual(Array.from(prob), Array.from(first.prob));
       // Without copies nothing is needed but the batch size.
       assert.equal((await ctx.inferMany({}, { transfers: false, batchSize: 4 }, 1, 8)).runs.doneMs.length, 1);
-      await assert.rejects(ctx.inferMany({ data: data(1) }, {}, 0, 1), { name: 'RangeError', message: /integer in \[1, 1048576\] for count/ });
+      await assert.rejects(ctx.inferMany({ data: data(1) }, {}, 0, 1), {
+        name: 'RangeError',
+        message: /integer in \[1, 1048576\] for count/,
+      });
       await assert.rejects(ctx.inferMany({ data: data(1) }, {}, 2, 9), { name: 'RangeError', message: /integer in \[1, 8\] for depth/ });
-      await assert.rejects(ctx.inferMany({ data: data(1) }, { profile: true }, 2, 2), { name: 'TypeError', message: /per-layer profiles time one inference at a time/ });
+      await assert.rejects(ctx.inferMany({ data: data(1) }, { profile: true }, 2, 2), {
+        name: 'TypeError',
+        message: /per-layer profiles time one inference at a time/,
+      });
       await assert.rejects(ctx.inferMany({ data: 'x' as never }, {}, 2, 2), { name: 'TypeError' });
       // The addon checks the loop's numbers itself too (NaN, fractions, out of range).
       const handle = (ctx as unknown as { handle: NativeHandle }).handle;
       for (const bad of [{ count: NaN }, { count: 2.5 }, { count: 1e300 }, { depth: 0 }, { depth: 9 }, { count: '2' }]) {
-        assert.throws(() => native().execute(handle, 1, [data(1)], [new Float32Array(8)], undefined, bad as never),
-          { name: 'TypeError', message: /execute options: count is an integer in \[0, 1048576\], depth in \[1, 8\]/ }, JSON.stringify(bad));
+        assert.throws(
+          () => native().execute(handle, 1, [data(1)], [new Float32Array(8)], undefined, bad as never),
+          { name: 'TypeError', message: /execute options: count is an integer in \[0, 1048576\], depth in \[1, 8\]/ },
+          JSON.stringify(bad),
+        );
       }
       ctx.dispose();
       await assert.rejects(ctx.inferMany({ data: data(1) }, {}, 2, 2), { code: 'E_DISPOSED' });
     });
 
     it('TRTN_CPU_ARENA_LIMIT (a test hook) must be a number of bytes; over it a batch is E_OUT_OF_MEMORY', async () => {
-      for (const [limit, code, message] of [['1G', 'E_INVALID_ARGUMENT', /TRTN_CPU_ARENA_LIMIT \(a test hook\) must be a number of bytes, got '1G'/],
-        ['16', 'E_OUT_OF_MEMORY', /cannot allocate \d+ bytes of activations for batch 2 \(TRTN_CPU_ARENA_LIMIT is 16\)/]] as const) {
+      for (const [limit, code, message] of [
+        ['1G', 'E_INVALID_ARGUMENT', /TRTN_CPU_ARENA_LIMIT \(a test hook\) must be a number of bytes, got '1G'/],
+        ['16', 'E_OUT_OF_MEMORY', /cannot allocate \d+ bytes of activations for batch 2 \(TRTN_CPU_ARENA_LIMIT is 16\)/],
+      ] as const) {
         const ctx = engine.createContext();
         process.env.TRTN_CPU_ARENA_LIMIT = limit;
         try {
@@ -308,7 +401,10 @@ describe('engine API', () => {
       const inPlace = slowCtx.infer(slowInputs);
       slowInputs.data.fill(2);
       await blocker;
-      assert.ok((await inPlace).pool.every((v) => v === 2), 'the in-place input was read when the inference ran');
+      assert.ok(
+        (await inPlace).pool.every((v) => v === 2),
+        'the in-place input was read when the inference ran',
+      );
       slowCtx.dispose();
       slow.dispose();
       assert.throws(() => engine.createInputs(0), { name: 'RangeError', message: /integer in \[1, 4\]/ });
@@ -320,7 +416,12 @@ describe('engine API', () => {
       const a = engine.createContext();
       const b = engine.createContext();
       const order: number[] = [];
-      const runs = [1, 2, 3, 4].map((n) => a.infer({ data: data(n, n) }).then((out) => { order.push(n); return out; }));
+      const runs = [1, 2, 3, 4].map((n) =>
+        a.infer({ data: data(n, n) }).then((out) => {
+          order.push(n);
+          return out;
+        }),
+      );
       const other = b.infer({ data: data(2, 9) });
       const results = await Promise.all(runs);
       assert.deepEqual(order, [1, 2, 3, 4]);
@@ -337,7 +438,10 @@ describe('engine API', () => {
       const queued = ctx.infer({ data: data(1) });
       ctx.dispose();
       assert.equal((await queued).prob.length, 8);
-      await assert.rejects(ctx.infer({ data: data(1) }), (err: unknown) => err instanceof DisposedError && (err as DisposedError).code === 'E_DISPOSED');
+      await assert.rejects(
+        ctx.infer({ data: data(1) }),
+        (err: unknown) => err instanceof DisposedError && (err as DisposedError).code === 'E_DISPOSED',
+      );
       ctx.dispose();
     });
 

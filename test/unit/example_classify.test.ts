@@ -24,7 +24,9 @@ describe('examples/classify-image', function () {
     const { test } = mnistSplit();
     // Of each digit, the first held-back sample LeNet reads with confidence (p > 0.99) from its
     // exact pixels: JPEG and resizing blur the image, so a doubtful one could go either way.
-    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'lenet.prototxt'), { weights: path.join(ROOT, 'models', 'lenet_mnist.caffemodel') });
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'lenet.prototxt'), {
+      weights: path.join(ROOT, 'models', 'lenet_mnist.caffemodel'),
+    });
     const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: test.count });
     const ctx = engine.createContext();
     const prob = (await ctx.infer({ data: test.images })).prob as Float32Array;
@@ -36,7 +38,10 @@ describe('examples/classify-image', function () {
     for (const s of firsts) {
       const bytes = Buffer.from(Uint8Array.from(test.images.subarray(s * 784, (s + 1) * 784), (v) => v * 256));
       const file = path.join(dir, `digit-${s}.jpg`);
-      await sharp(bytes, { raw: { width: 28, height: 28, channels: 1 } }).resize(56, 56).jpeg({ quality: 95 }).toFile(file);
+      await sharp(bytes, { raw: { width: 28, height: 28, channels: 1 } })
+        .resize(56, 56)
+        .jpeg({ quality: 95 })
+        .toFile(file);
       const { predictions, notes } = await classify(file, { backend: 'cpu' });
       assert.equal(predictions.length, 5);
       assert.equal(predictions[0].label, String(test.labels[s]), `${file}: ${JSON.stringify(predictions)}`);
@@ -48,7 +53,9 @@ describe('examples/classify-image', function () {
     const rgb = Buffer.alloc(300 * 200 * 3);
     for (let i = 0; i < 300 * 200; i++) rgb.set([i % 256, (i >> 8) % 256, 128], i * 3);
     const file = path.join(dir, 'gradient.jpg');
-    await sharp(rgb, { raw: { width: 300, height: 200, channels: 3 } }).jpeg().toFile(file);
+    await sharp(rgb, { raw: { width: 300, height: 200, channels: 3 } })
+      .jpeg()
+      .toFile(file);
     const lines: string[] = [];
     assert.equal(await main([file, '--model', 'googlenet', '--backend', 'cpu', '--top', '3'], (s) => lines.push(s)), 0);
     assert.match(lines.join('\n'), /# no --weights: the network has random weights/);

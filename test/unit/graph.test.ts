@@ -27,8 +27,8 @@ function tensor(n: Network, name: string): Tensor {
   return t;
 }
 
-
-const CONV1 = 'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }\n';
+const CONV1 =
+  'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }\n';
 const RELU1 = 'layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }\n';
 const POOL1 = 'layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { kernel_size: 2 stride: 2 } }\n';
 
@@ -52,23 +52,45 @@ describe('graph: IR construction', () => {
     });
 
     it('numbers a chain of in-place layers #0, #1 in write order', async () => {
-      const n = await net(CONV1 + RELU1 +
-        'layer { name: "scale1" type: "Scale" bottom: "conv1" top: "conv1" }\n' + POOL1);
-      assert.deepEqual(tensor(n, 'conv1#0'), { name: 'conv1#0', caffeName: 'conv1', shape: [1, 4, 6, 6], producer: 'conv1', consumers: ['relu1'] });
-      assert.deepEqual(tensor(n, 'conv1#1'), { name: 'conv1#1', caffeName: 'conv1', shape: [1, 4, 6, 6], producer: 'relu1', consumers: ['scale1'] });
-      assert.deepEqual(tensor(n, 'conv1'), { name: 'conv1', caffeName: 'conv1', shape: [1, 4, 6, 6], producer: 'scale1', consumers: ['pool1'] });
-      assert.deepEqual(n.layers.map((l) => [l.name, l.inputs, l.outputs]), [
-        ['data', [], ['data']],
-        ['conv1', ['data'], ['conv1#0']],
-        ['relu1', ['conv1#0'], ['conv1#1']],
-        ['scale1', ['conv1#1'], ['conv1']],
-        ['pool1', ['conv1'], ['pool1']],
-      ]);
+      const n = await net(CONV1 + RELU1 + 'layer { name: "scale1" type: "Scale" bottom: "conv1" top: "conv1" }\n' + POOL1);
+      assert.deepEqual(tensor(n, 'conv1#0'), {
+        name: 'conv1#0',
+        caffeName: 'conv1',
+        shape: [1, 4, 6, 6],
+        producer: 'conv1',
+        consumers: ['relu1'],
+      });
+      assert.deepEqual(tensor(n, 'conv1#1'), {
+        name: 'conv1#1',
+        caffeName: 'conv1',
+        shape: [1, 4, 6, 6],
+        producer: 'relu1',
+        consumers: ['scale1'],
+      });
+      assert.deepEqual(tensor(n, 'conv1'), {
+        name: 'conv1',
+        caffeName: 'conv1',
+        shape: [1, 4, 6, 6],
+        producer: 'scale1',
+        consumers: ['pool1'],
+      });
+      assert.deepEqual(
+        n.layers.map((l) => [l.name, l.inputs, l.outputs]),
+        [
+          ['data', [], ['data']],
+          ['conv1', ['data'], ['conv1#0']],
+          ['relu1', ['conv1#0'], ['conv1#1']],
+          ['scale1', ['conv1#1'], ['conv1']],
+          ['pool1', ['conv1'], ['pool1']],
+        ],
+      );
     });
 
     it('keeps the plain name for an in-place final output', async () => {
-      const n = await net('layer { name: "ip" type: "InnerProduct" bottom: "data" top: "prob" inner_product_param { num_output: 5 } }\n' +
-        'layer { name: "sm" type: "Softmax" bottom: "prob" top: "prob" }\n');
+      const n = await net(
+        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "prob" inner_product_param { num_output: 5 } }\n' +
+          'layer { name: "sm" type: "Softmax" bottom: "prob" top: "prob" }\n',
+      );
       assert.deepEqual(n.outputs, [{ name: 'prob', shape: [1, 5] }]);
       assert.deepEqual(tensor(n, 'prob#0').consumers, ['sm']);
     });
@@ -76,9 +98,11 @@ describe('graph: IR construction', () => {
     it('skips an SSA name that the file already uses as a top', async () => {
       // 'x' is written twice (conv, then relu in place); the file also has a top named 'x#0', so the
       // first 'x' takes the next free name 'x#0#'.
-      const n = await net('layer { name: "c" type: "Convolution" bottom: "data" top: "x" convolution_param { num_output: 2 kernel_size: 1 } }\n' +
-        'layer { name: "r" type: "ReLU" bottom: "x" top: "x" }\n' +
-        'layer { name: "p" type: "Power" bottom: "x" top: "x#0" }\n');
+      const n = await net(
+        'layer { name: "c" type: "Convolution" bottom: "data" top: "x" convolution_param { num_output: 2 kernel_size: 1 } }\n' +
+          'layer { name: "r" type: "ReLU" bottom: "x" top: "x" }\n' +
+          'layer { name: "p" type: "Power" bottom: "x" top: "x#0" }\n',
+      );
       assert.deepEqual(tensor(n, 'x#0#'), { name: 'x#0#', caffeName: 'x', shape: [1, 2, 8, 8], producer: 'c', consumers: ['r'] });
       assert.equal(tensor(n, 'x').producer, 'r');
       assert.equal(tensor(n, 'x#0').producer, 'p');
@@ -91,16 +115,19 @@ describe('graph: IR construction', () => {
     it('lists every consumer of a tensor, in file order', async () => {
       const n = await net(
         'layer { name: "c" type: "ReLU" bottom: "data" top: "rc" }\n' +
-        'layer { name: "a" type: "Sigmoid" bottom: "data" top: "ra" }\n' +
-        'layer { name: "b" type: "TanH" bottom: "data" top: "rb" }\n');
+          'layer { name: "a" type: "Sigmoid" bottom: "data" top: "ra" }\n' +
+          'layer { name: "b" type: "TanH" bottom: "data" top: "rb" }\n',
+      );
       assert.deepEqual(tensor(n, 'data').consumers, ['c', 'a', 'b']);
       assert.equal(tensor(n, 'data').producer, 'data');
     });
 
     it('makes each top of a Split layer its own tensor with its own consumers', async () => {
-      const n = await net('layer { name: "split" type: "Split" bottom: "data" top: "s1" top: "s2" }\n' +
-        'layer { name: "r1" type: "ReLU" bottom: "s1" top: "r1" }\n' +
-        'layer { name: "r2" type: "ReLU" bottom: "s2" top: "r2" }\n');
+      const n = await net(
+        'layer { name: "split" type: "Split" bottom: "data" top: "s1" top: "s2" }\n' +
+          'layer { name: "r1" type: "ReLU" bottom: "s1" top: "r1" }\n' +
+          'layer { name: "r2" type: "ReLU" bottom: "s2" top: "r2" }\n',
+      );
       assert.deepEqual(tensor(n, 's1').consumers, ['r1']);
       assert.deepEqual(tensor(n, 's2').consumers, ['r2']);
       assert.equal(tensor(n, 's1').producer, 'split');
@@ -110,23 +137,36 @@ describe('graph: IR construction', () => {
       // a: conv k3 -> [1,4,6,6]; b: max pool k2 s2 -> ceil((8 - 2) / 2) + 1 = 4 -> [1,3,4,4]
       const n = await net(
         'layer { name: "a" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 4 kernel_size: 3 } }\n' +
-        'layer { name: "b" type: "Pooling" bottom: "data" top: "b" pooling_param { kernel_size: 2 stride: 2 } }\n');
+          'layer { name: "b" type: "Pooling" bottom: "data" top: "b" pooling_param { kernel_size: 2 stride: 2 } }\n',
+      );
       assert.deepEqual(n.inputs, [{ name: 'data', shape: [1, 3, 8, 8] }]);
-      assert.deepEqual(n.outputs, [{ name: 'a', shape: [1, 4, 6, 6] }, { name: 'b', shape: [1, 3, 4, 4] }]);
+      assert.deepEqual(n.outputs, [
+        { name: 'a', shape: [1, 4, 6, 6] },
+        { name: 'b', shape: [1, 3, 4, 4] },
+      ]);
     });
 
     it('lists several inputs, and leaves an unread input out of the outputs', async () => {
-      const n = await parse('layer { name: "in" type: "Input" top: "x" top: "y" input_param { shape { dim: 2 dim: 3 } shape { dim: 2 dim: 5 } } }\n' +
-        'layer { name: "r" type: "ReLU" bottom: "x" top: "r" }\n');
-      assert.deepEqual(n.inputs, [{ name: 'x', shape: [2, 3] }, { name: 'y', shape: [2, 5] }]);
+      const n = await parse(
+        'layer { name: "in" type: "Input" top: "x" top: "y" input_param { shape { dim: 2 dim: 3 } shape { dim: 2 dim: 5 } } }\n' +
+          'layer { name: "r" type: "ReLU" bottom: "x" top: "r" }\n',
+      );
+      assert.deepEqual(n.inputs, [
+        { name: 'x', shape: [2, 3] },
+        { name: 'y', shape: [2, 5] },
+      ]);
       assert.deepEqual(n.outputs, [{ name: 'r', shape: [2, 3] }]);
     });
   });
 
   describe('errors', () => {
     it('rejects a bottom that no earlier layer writes (E_PARSE naming it and the layer)', async () => {
-      const err = await fails(net(CONV1 + 'layer { name: "late" type: "ReLU" bottom: "nothere" top: "late" }\n'), 'E_PARSE',
-        "layer 'late' reads 'nothere', which no earlier layer writes", 'graph.prototxt:3:1');
+      const err = await fails(
+        net(CONV1 + 'layer { name: "late" type: "ReLU" bottom: "nothere" top: "late" }\n'),
+        'E_PARSE',
+        "layer 'late' reads 'nothere', which no earlier layer writes",
+        'graph.prototxt:3:1',
+      );
       assert.equal((err as unknown as { token: string }).token, 'nothere');
     });
 
@@ -136,15 +176,24 @@ describe('graph: IR construction', () => {
 
     it('rejects a top that a second layer writes other than in place (E_PARSE, Caffe: "produced by multiple sources")', async () => {
       // Caffe's Net::AppendTop allows a rewrite only when top i == bottom i.
-      await fails(net(CONV1 + 'layer { name: "again" type: "Pooling" bottom: "data" top: "conv1" pooling_param { kernel_size: 2 } }\n'),
-        'E_PARSE', "layer 'again' writes 'conv1'", "layer 'conv1' already wrote");
+      await fails(
+        net(CONV1 + 'layer { name: "again" type: "Pooling" bottom: "data" top: "conv1" pooling_param { kernel_size: 2 } }\n'),
+        'E_PARSE',
+        "layer 'again' writes 'conv1'",
+        "layer 'conv1' already wrote",
+      );
       // In place on bottom 0 but written as top 1: not in place either.
-      await fails(net(CONV1 + 'layer { name: "sp" type: "Split" bottom: "conv1" top: "s0" top: "conv1" }\n'),
-        'E_PARSE', "layer 'sp' writes 'conv1'");
+      await fails(
+        net(CONV1 + 'layer { name: "sp" type: "Split" bottom: "conv1" top: "s0" top: "conv1" }\n'),
+        'E_PARSE',
+        "layer 'sp' writes 'conv1'",
+      );
     });
 
     it('names the phase-excluded layer that writes a missing bottom (E_PARSE)', async () => {
-      const text = INPUT + 'layer { name: "tr" type: "ReLU" bottom: "data" top: "t" include { phase: TRAIN } }\n' +
+      const text =
+        INPUT +
+        'layer { name: "tr" type: "ReLU" bottom: "data" top: "t" include { phase: TRAIN } }\n' +
         'layer { name: "use" type: "Sigmoid" bottom: "t" top: "u" }\n';
       await fails(parse(text), 'E_PARSE', "layer 'use' reads 't'", "layer 'tr'");
     });
@@ -156,23 +205,39 @@ describe('graph: IR construction', () => {
       await fails(parse(INPUT), 'E_PARSE', "the network has no layers besides its input(s) ('data')");
       await fails(parse('input: "data"\ninput_shape { dim: 1 dim: 3 dim: 4 dim: 4 }\n'), 'E_PARSE', 'no layers besides its input');
       // Layers the deploy view drops leave nothing either.
-      await fails(parse('layer { name: "d" type: "Data" top: "data" top: "label" }\n'), 'E_PARSE', 'no inputs and no layers',
-        'dropped training-only layer(s): d (Data)');
+      await fails(
+        parse('layer { name: "d" type: "Data" top: "data" top: "label" }\n'),
+        'E_PARSE',
+        'no inputs and no layers',
+        'dropped training-only layer(s): d (Data)',
+      );
     });
 
     it('rejects duplicate layer names (E_PARSE)', async () => {
-      await fails(net(CONV1 + 'layer { name: "conv1" type: "ReLU" bottom: "conv1" top: "r" }\n'), 'E_PARSE',
-        "two layers are named 'conv1'", 'graph.prototxt:3:1');
+      await fails(
+        net(CONV1 + 'layer { name: "conv1" type: "ReLU" bottom: "conv1" top: "r" }\n'),
+        'E_PARSE',
+        "two layers are named 'conv1'",
+        'graph.prototxt:3:1',
+      );
     });
 
     it('rejects a layer without a name (E_PARSE)', async () => {
       await fails(net('layer { type: "ReLU" bottom: "data" top: "r" }\n'), 'E_PARSE', 'a ReLU layer has no name');
     });
 
-    for (const [type, param] of [['PriorBox', ''], ['Python', 'python_param { module: "m" layer: "L" }']]) {
+    for (const [type, param] of [
+      ['PriorBox', ''],
+      ['Python', 'python_param { module: "m" layer: "L" }'],
+    ]) {
       it(`rejects the unsupported type ${type} (E_UNSUPPORTED_LAYER naming type and layer, listing the known types)`, async () => {
-        const err = await fails(net(CONV1 + `layer { name: "odd" type: "${type}" bottom: "conv1" top: "odd" ${param} }\n`),
-          'E_UNSUPPORTED_LAYER', `layer 'odd' has type '${type}'`, 'graph.prototxt:3:1', 'Known types: ');
+        const err = await fails(
+          net(CONV1 + `layer { name: "odd" type: "${type}" bottom: "conv1" top: "odd" ${param} }\n`),
+          'E_UNSUPPORTED_LAYER',
+          `layer 'odd' has type '${type}'`,
+          'graph.prototxt:3:1',
+          'Known types: ',
+        );
         assert.ok(err instanceof UnsupportedLayerError);
         assert.equal(err.layerName, 'odd');
         assert.equal(err.layerType, type);
@@ -187,13 +252,18 @@ describe('graph: IR construction', () => {
     }
 
     it('rejects an unsupported type even after layers that fail nothing (no partial network)', async () => {
-      await fails(net(CONV1 + RELU1 + POOL1 + 'layer { name: "det" type: "DetectionOutput" bottom: "pool1" top: "det" }\n'),
-        'E_UNSUPPORTED_LAYER', "'DetectionOutput'", "layer 'det'");
+      await fails(
+        net(CONV1 + RELU1 + POOL1 + 'layer { name: "det" type: "DetectionOutput" bottom: "pool1" top: "det" }\n'),
+        'E_UNSUPPORTED_LAYER',
+        "'DetectionOutput'",
+        "layer 'det'",
+      );
     });
   });
 
   describe('deploy view of training networks', () => {
-    const DROPPED = 'name: "Dropped"\n' +
+    const DROPPED =
+      'name: "Dropped"\n' +
       'layer { name: "mem" type: "MemoryData" top: "data" top: "label" memory_data_param { batch_size: 2 channels: 3 height: 8 width: 8 } }\n' +
       'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 10 } }\n' +
       'layer { name: "prob" type: "Softmax" bottom: "ip" top: "prob" }\n' +
@@ -203,7 +273,14 @@ describe('graph: IR construction', () => {
 
     it('drops SoftmaxWithLoss, Accuracy and Silence with a note', async () => {
       const n = await parse(DROPPED);
-      assert.deepEqual(n.layers.map((l) => [l.name, l.type]), [['mem', 'Input'], ['ip', 'InnerProduct'], ['prob', 'Softmax']]);
+      assert.deepEqual(
+        n.layers.map((l) => [l.name, l.type]),
+        [
+          ['mem', 'Input'],
+          ['ip', 'InnerProduct'],
+          ['prob', 'Softmax'],
+        ],
+      );
       assert.ok(!n.tensors.has('loss') && !n.tensors.has('accuracy'));
       const note = n.notes.find((x) => x.includes('dropped training-only'));
       assert.ok(note !== undefined, `no note on dropped layers: ${JSON.stringify(n.notes)}`);
@@ -222,55 +299,91 @@ describe('graph: IR construction', () => {
       assert.deepEqual(n.inputs, [{ name: 'data', shape: [2, 3, 8, 8] }]);
       assert.ok(!n.tensors.has('label'), 'label is read only by dropped layers');
       assert.deepEqual(n.layers[0].outputs, ['data']);
-      assert.ok(n.notes.some((x) => x.includes("data layer 'mem' (MemoryData) became input 'data'")), JSON.stringify(n.notes));
+      assert.ok(
+        n.notes.some((x) => x.includes("data layer 'mem' (MemoryData) became input 'data'")),
+        JSON.stringify(n.notes),
+      );
       // ip: K = 3*8*8 = 192; MACs = 2 x 192 x 10 = 3840
       assert.equal(n.layer('ip')?.macs, 3840);
     });
 
     it('turns DummyData into inputs of its own shapes (shape per top, one shape, legacy fields)', async () => {
       const cat = 'layer { name: "cat" type: "Concat" bottom: "a" bottom: "b" top: "cat" }\n';
-      const perTop = await parse('layer { name: "dummy" type: "DummyData" top: "a" top: "b" dummy_data_param { shape { dim: 2 dim: 3 } shape { dim: 2 dim: 5 } } }\n' + cat);
-      assert.deepEqual(perTop.inputs, [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 5] }]);
+      const perTop = await parse(
+        'layer { name: "dummy" type: "DummyData" top: "a" top: "b" dummy_data_param { shape { dim: 2 dim: 3 } shape { dim: 2 dim: 5 } } }\n' +
+          cat,
+      );
+      assert.deepEqual(perTop.inputs, [
+        { name: 'a', shape: [2, 3] },
+        { name: 'b', shape: [2, 5] },
+      ]);
       // 3 + 5 = 8
       assert.deepEqual(tensor(perTop, 'cat').shape, [2, 8]);
-      const one = await parse('layer { name: "dummy" type: "DummyData" top: "a" top: "b" dummy_data_param { shape { dim: 2 dim: 3 } } }\n' + cat);
-      assert.deepEqual(one.inputs, [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 3] }]);
-      const legacy = await parse('layer { name: "dummy" type: "DummyData" top: "a" dummy_data_param { num: 2 channels: 3 height: 4 width: 5 } }\n' +
-        'layer { name: "r" type: "ReLU" bottom: "a" top: "r" }\n');
+      const one = await parse(
+        'layer { name: "dummy" type: "DummyData" top: "a" top: "b" dummy_data_param { shape { dim: 2 dim: 3 } } }\n' + cat,
+      );
+      assert.deepEqual(one.inputs, [
+        { name: 'a', shape: [2, 3] },
+        { name: 'b', shape: [2, 3] },
+      ]);
+      const legacy = await parse(
+        'layer { name: "dummy" type: "DummyData" top: "a" dummy_data_param { num: 2 channels: 3 height: 4 width: 5 } }\n' +
+          'layer { name: "r" type: "ReLU" bottom: "a" top: "r" }\n',
+      );
       assert.deepEqual(legacy.inputs, [{ name: 'a', shape: [2, 3, 4, 5] }]);
     });
 
-    const DATA = 'layer { name: "src" type: "Data" top: "data" top: "label" data_param { source: "train_lmdb" batch_size: 64 } }\n' +
+    const DATA =
+      'layer { name: "src" type: "Data" top: "data" top: "label" data_param { source: "train_lmdb" batch_size: 64 } }\n' +
       'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 10 } }\n' +
       'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }\n';
 
     it('turns a Data layer into an input when inputShapes gives its shape', async () => {
       const n = await parse(DATA, { inputShapes: { data: [4, 1, 28, 28] } });
       assert.deepEqual(n.inputs, [{ name: 'data', shape: [4, 1, 28, 28] }]);
-      assert.deepEqual(n.layers.map((l) => [l.name, l.type]), [['src', 'Input'], ['ip', 'InnerProduct']]);
+      assert.deepEqual(
+        n.layers.map((l) => [l.name, l.type]),
+        [
+          ['src', 'Input'],
+          ['ip', 'InnerProduct'],
+        ],
+      );
       assert.deepEqual(n.outputs, [{ name: 'ip', shape: [4, 10] }]);
       assert.ok(!n.tensors.has('label'));
-      assert.ok(n.notes.some((x) => x.includes("data layer 'src' (Data) became input 'data'")), JSON.stringify(n.notes));
+      assert.ok(
+        n.notes.some((x) => x.includes("data layer 'src' (Data) became input 'data'")),
+        JSON.stringify(n.notes),
+      );
     });
 
     it('rejects a Data layer without inputShapes, telling the user to pass them (E_SHAPE)', async () => {
       await fails(parse(DATA), 'E_SHAPE', "input 'data' has no shape", 'inputShapes', "layer 'src'");
     });
 
-    it('rejects a kept layer that reads a loss layer\'s top (E_SHAPE)', async () => {
-      await fails(parse(DATA + 'layer { name: "scaled" type: "Power" bottom: "loss" top: "scaled" }\n', { inputShapes: { data: [1, 1, 28, 28] } }),
-        'E_SHAPE', "layer 'scaled' (Power) reads 'loss'", "training-only layer 'loss' (SoftmaxWithLoss)");
+    it("rejects a kept layer that reads a loss layer's top (E_SHAPE)", async () => {
+      await fails(
+        parse(DATA + 'layer { name: "scaled" type: "Power" bottom: "loss" top: "scaled" }\n', { inputShapes: { data: [1, 1, 28, 28] } }),
+        'E_SHAPE',
+        "layer 'scaled' (Power) reads 'loss'",
+        "training-only layer 'loss' (SoftmaxWithLoss)",
+      );
     });
 
     // Caffe's MemoryData shapes the label [batch_size]; each top keeps its own shape.
-    it('shapes MemoryData\'s label [batch_size] when a kept layer reads it', async () => {
-      const n = await parse('layer { name: "mem" type: "MemoryData" top: "data" top: "label" memory_data_param { batch_size: 2 channels: 3 height: 8 width: 8 } }\n' +
-        'layer { name: "lab" type: "Power" bottom: "label" top: "lab" }\n' +
-        'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }\n');
-      assert.deepEqual(n.inputs, [{ name: 'data', shape: [2, 3, 8, 8] }, { name: 'label', shape: [2] }]);
+    it("shapes MemoryData's label [batch_size] when a kept layer reads it", async () => {
+      const n = await parse(
+        'layer { name: "mem" type: "MemoryData" top: "data" top: "label" memory_data_param { batch_size: 2 channels: 3 height: 8 width: 8 } }\n' +
+          'layer { name: "lab" type: "Power" bottom: "label" top: "lab" }\n' +
+          'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }\n',
+      );
+      assert.deepEqual(n.inputs, [
+        { name: 'data', shape: [2, 3, 8, 8] },
+        { name: 'label', shape: [2] },
+      ]);
     });
 
-    const TRAIN_VAL = 'name: "LeNetTrainVal"\n' +
+    const TRAIN_VAL =
+      'name: "LeNetTrainVal"\n' +
       'layer { name: "mnist" type: "Data" top: "data" top: "label" include { phase: TRAIN } data_param { source: "train_lmdb" batch_size: 64 } }\n' +
       'layer { name: "mnist" type: "Data" top: "data" top: "label" include { phase: TEST } data_param { source: "test_lmdb" batch_size: 100 } }\n' +
       'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 20 kernel_size: 5 } }\n' +
@@ -284,9 +397,17 @@ describe('graph: IR construction', () => {
     it('gives the deploy view of a train_val net (TEST phase by default)', async () => {
       const n = await parse(TRAIN_VAL, { inputShapes: { data: [1, 1, 28, 28] } });
       assert.equal(n.name, 'LeNetTrainVal');
-      assert.deepEqual(n.layers.map((l) => [l.name, l.type]), [
-        ['mnist', 'Input'], ['conv1', 'Convolution'], ['pool1', 'Pooling'], ['ip1', 'InnerProduct'], ['relu1', 'ReLU'], ['ip2', 'InnerProduct'],
-      ]);
+      assert.deepEqual(
+        n.layers.map((l) => [l.name, l.type]),
+        [
+          ['mnist', 'Input'],
+          ['conv1', 'Convolution'],
+          ['pool1', 'Pooling'],
+          ['ip1', 'InnerProduct'],
+          ['relu1', 'ReLU'],
+          ['ip2', 'InnerProduct'],
+        ],
+      );
       assert.deepEqual(n.inputs, [{ name: 'data', shape: [1, 1, 28, 28] }]);
       assert.deepEqual(n.outputs, [{ name: 'ip2', shape: [1, 10] }]);
       // conv1: (28 - 5) + 1 = 24 -> [1,20,24,24]; pool1: ceil((24 - 2) / 2) + 1 = 12 -> [1,20,12,12]
@@ -317,7 +438,10 @@ describe('graph: IR construction', () => {
   describe('batch size', () => {
     // conv1 [N,4,6,6] (k3 on 8), pool k2 s2 -> ceil((6 - 2) / 2) + 1 = 3 -> [N,4,3,3], ip 10, softmax
     // MACs at batch 1: conv 4*6*6 x 3 x 9 = 3888; ip 36 x 10 = 360; total 4248
-    const BODY = CONV1 + RELU1 + POOL1 +
+    const BODY =
+      CONV1 +
+      RELU1 +
+      POOL1 +
       'layer { name: "ip" type: "InnerProduct" bottom: "pool1" top: "ip" inner_product_param { num_output: 10 } }\n' +
       'layer { name: "prob" type: "Softmax" bottom: "ip" top: "prob" }\n';
 
@@ -354,10 +478,19 @@ describe('graph: IR construction', () => {
     });
 
     it('changes dimension 0 of every input', async () => {
-      const n = await parse('layer { name: "in" type: "Input" top: "x" top: "y" input_param { shape { dim: 1 dim: 3 } shape { dim: 2 dim: 5 } } }\n' +
-        'layer { name: "rx" type: "ReLU" bottom: "x" top: "rx" }\nlayer { name: "ry" type: "ReLU" bottom: "y" top: "ry" }\n', { batchSize: 6 });
-      assert.deepEqual(n.inputs, [{ name: 'x', shape: [6, 3] }, { name: 'y', shape: [6, 5] }]);
-      assert.deepEqual(n.outputs, [{ name: 'rx', shape: [6, 3] }, { name: 'ry', shape: [6, 5] }]);
+      const n = await parse(
+        'layer { name: "in" type: "Input" top: "x" top: "y" input_param { shape { dim: 1 dim: 3 } shape { dim: 2 dim: 5 } } }\n' +
+          'layer { name: "rx" type: "ReLU" bottom: "x" top: "rx" }\nlayer { name: "ry" type: "ReLU" bottom: "y" top: "ry" }\n',
+        { batchSize: 6 },
+      );
+      assert.deepEqual(n.inputs, [
+        { name: 'x', shape: [6, 3] },
+        { name: 'y', shape: [6, 5] },
+      ]);
+      assert.deepEqual(n.outputs, [
+        { name: 'rx', shape: [6, 3] },
+        { name: 'ry', shape: [6, 5] },
+      ]);
     });
 
     // inputShapes keys must name inputs: a typo is an argument error, not a silently ignored entry.
@@ -374,7 +507,10 @@ describe('graph: IR construction', () => {
       const def = parsePrototxt('name: "G"\n' + INPUT + CONV1 + RELU1, { file: 'g.prototxt' });
       const g = buildGraph(def, { batchSize: 2 });
       assert.equal(g.name, 'G');
-      assert.deepEqual(g.layers.map((l) => l.name), ['data', 'conv1', 'relu1']);
+      assert.deepEqual(
+        g.layers.map((l) => l.name),
+        ['data', 'conv1', 'relu1'],
+      );
       assert.deepEqual([...g.params.keys()], ['data', 'conv1', 'relu1']);
       assert.equal(g.params.get('conv1')?.sub('convolution_param').num('num_output'), 4);
       assert.deepEqual(g.inputs, [{ name: 'data', shape: [2, 3, 8, 8] }]);

@@ -38,13 +38,19 @@ describe('LeNet trained on MNIST: FP32 and INT8 accuracy on the held-back digits
   it('FP32 >= 96.5% and INT8 (entropy2, 10 batches of 32) within 0.3 points', async () => {
     const { train, test } = mnistSplit();
     assert.equal(test.count, 2004);
-    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'lenet.prototxt'), { weights: path.join(ROOT, 'models', 'lenet_mnist.caffemodel') });
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'lenet.prototxt'), {
+      weights: path.join(ROOT, 'models', 'lenet_mnist.caffemodel'),
+    });
     const builder = new Builder({ backend: 'cpu' });
     const fp32 = await builder.build(net, { precision: 'fp32', maxBatchSize: 100 });
     const a32 = accuracy(await run(fp32, test.images, test.count), test.labels);
     assert.ok(a32 >= 0.965, `FP32 accuracy ${(100 * a32).toFixed(2)}%`);
     const batches = Array.from({ length: 10 }, (_, b) => ({ data: train.images.slice(b * 32 * 784, (b + 1) * 32 * 784) }));
-    const int8 = await builder.build(net, { precision: 'int8', maxBatchSize: 100, calibrator: new Int8EntropyCalibrator2({ batches, batchSize: 32 }) });
+    const int8 = await builder.build(net, {
+      precision: 'int8',
+      maxBatchSize: 100,
+      calibrator: new Int8EntropyCalibrator2({ batches, batchSize: 32 }),
+    });
     const a8 = accuracy(await run(int8, test.images, test.count), test.labels);
     assert.ok(Math.abs(a8 - a32) <= 0.003, `INT8 ${(100 * a8).toFixed(2)}% vs FP32 ${(100 * a32).toFixed(2)}%`);
     fp32.dispose();

@@ -40,7 +40,9 @@ const FIXTURE = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'mod
 
 describe('models: our deploy networks, pinned', () => {
   it('the fixture has an entry for every models/*.prototxt', () => {
-    const stems = readdirSync(path.join(ROOT, 'models')).filter((f) => f.endsWith('.prototxt')).map((f) => f.slice(0, -'.prototxt'.length));
+    const stems = readdirSync(path.join(ROOT, 'models'))
+      .filter((f) => f.endsWith('.prototxt'))
+      .map((f) => f.slice(0, -'.prototxt'.length));
     assert.deepEqual(Object.keys(FIXTURE.models).sort(), stems.sort());
     assert.ok(stems.length >= 7, `models/ has ${stems.length} prototxt files`);
   });
@@ -55,12 +57,18 @@ describe('models: our deploy networks, pinned', () => {
       });
 
       it('has the pinned inputs', () => {
-        assert.deepEqual(network.inputs, Object.entries(facts.input).map(([name, shape]) => ({ name, shape })));
+        assert.deepEqual(
+          network.inputs,
+          Object.entries(facts.input).map(([name, shape]) => ({ name, shape })),
+        );
         assert.equal(network.batchSize, 1);
       });
 
       it('has the pinned output names and shapes', () => {
-        assert.deepEqual(network.outputs, Object.entries(facts.outputs).map(([name, shape]) => ({ name, shape })));
+        assert.deepEqual(
+          network.outputs,
+          Object.entries(facts.outputs).map(([name, shape]) => ({ name, shape })),
+        );
       });
 
       it('has the pinned number of layers', () => {
@@ -93,8 +101,14 @@ describe('models: our deploy networks, pinned', () => {
         assert.equal(totals.macs, 128 * facts.macs);
         assert.equal(totals.activations, 128 * facts.activations);
         assert.equal(totals.params, facts.params);
-        assert.deepEqual(big.inputs, Object.entries(facts.input).map(([name, shape]) => ({ name, shape: [128, ...shape.slice(1)] })));
-        assert.deepEqual(big.outputs, Object.entries(facts.outputs).map(([name, shape]) => ({ name, shape: [128, ...shape.slice(1)] })));
+        assert.deepEqual(
+          big.inputs,
+          Object.entries(facts.input).map(([name, shape]) => ({ name, shape: [128, ...shape.slice(1)] })),
+        );
+        assert.deepEqual(
+          big.outputs,
+          Object.entries(facts.outputs).map(([name, shape]) => ({ name, shape: [128, ...shape.slice(1)] })),
+        );
         // the original network is unchanged
         assert.equal(network.summary().totals.macs, facts.macs);
       });

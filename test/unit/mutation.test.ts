@@ -10,10 +10,43 @@ import { buildGraph } from '../../lib/network';
 import { Rng } from '../../lib/network/weights';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const MODELS = fs.readdirSync(path.join(ROOT, 'models')).filter((f) => f.endsWith('.prototxt')).sort();
+const MODELS = fs
+  .readdirSync(path.join(ROOT, 'models'))
+  .filter((f) => f.endsWith('.prototxt'))
+  .sort();
 const PER_MODEL = 300;
-const TOKENS = ['{', '}', ':', '"', "'", '#', '\n', '-', '0', '1e99', '-1', '99999999999', 'inf', 'nan', ' ', '[', ']', ',',
-  'layer', 'bottom', 'top', 'type', 'name', 'Convolution', 'Pooling', 'num_output', 'kernel_size', '\\', '\u0000', 'é'];
+const TOKENS = [
+  '{',
+  '}',
+  ':',
+  '"',
+  "'",
+  '#',
+  '\n',
+  '-',
+  '0',
+  '1e99',
+  '-1',
+  '99999999999',
+  'inf',
+  'nan',
+  ' ',
+  '[',
+  ']',
+  ',',
+  'layer',
+  'bottom',
+  'top',
+  'type',
+  'name',
+  'Convolution',
+  'Pooling',
+  'num_output',
+  'kernel_size',
+  '\\',
+  '\u0000',
+  'é',
+];
 
 /** One random edit of `text`: delete, insert, replace, truncate, duplicate or swap lines, change a number. */
 function mutate(text: string, rng: Rng): { text: string; what: string } {

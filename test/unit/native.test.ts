@@ -54,10 +54,12 @@ describe('native addon: devices()', () => {
 
   it('checks its options in the package message form', () => {
     assert.throws(() => devices('x' as never), {
-      name: 'TypeError', message: 'Expected an options object for options but received type string ("x")',
+      name: 'TypeError',
+      message: 'Expected an options object for options but received type string ("x")',
     });
     assert.throws(() => devices({ checkImages: 1 as never }), {
-      name: 'TypeError', message: 'Expected a boolean for options.checkImages but received type number (1)',
+      name: 'TypeError',
+      message: 'Expected a boolean for options.checkImages but received type number (1)',
     });
   });
 
@@ -92,7 +94,10 @@ describe('native addon: loading', () => {
       const net = require('./dist/lib/caffe').parsePrototxt('name: "x"');
       console.log('importer works: ' + net.net.str('name'));`);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^E_BACKEND_UNAVAILABLE the tensorrt-node native addon could not be loaded \(node-gyp-build: No native build was found/m);
+    assert.match(
+      r.stdout,
+      /^E_BACKEND_UNAVAILABLE the tensorrt-node native addon could not be loaded \(node-gyp-build: No native build was found/m,
+    );
     assert.match(r.stdout, /run `npm run build` in a checkout, or reinstall the package/);
     assert.match(r.stdout, /^again E_BACKEND_UNAVAILABLE$/m);
     assert.match(r.stdout, /^importer works: x$/m);
@@ -103,8 +108,9 @@ describe('native addon: loading', () => {
     const ok = run(`const n = require('./dist/lib/native'); n.native(); console.log(n.nativePath())`, { TENSORRT_NODE_ADDON: built });
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(ok.stdout.trim(), built);
-    const bad = run(`try { require('./dist/lib').buildInfo() } catch (e) { console.log(e.message) }`,
-      { TENSORRT_NODE_ADDON: path.join(dir, 'nope.node') });
+    const bad = run(`try { require('./dist/lib').buildInfo() } catch (e) { console.log(e.message) }`, {
+      TENSORRT_NODE_ADDON: path.join(dir, 'nope.node'),
+    });
     assert.match(bad.stdout, /nope\.node: Cannot find module/);
   });
 

@@ -19,12 +19,21 @@ function withoutSoftmax(model: string): string {
 
 describe('whole networks: cpu engine vs the float64 reference', function () {
   this.timeout(180000);
-  const cases: Array<[string, number]> = [['lenet', 3], ['alexnet', 1], ['googlenet', 1], ['squeezenet1.1', 1], ['resnet50', 1]];
+  const cases: Array<[string, number]> = [
+    ['lenet', 3],
+    ['alexnet', 1],
+    ['googlenet', 1],
+    ['squeezenet1.1', 1],
+    ['resnet50', 1],
+  ];
   for (const [model, batch] of cases) {
     it(`${model}, batch ${batch}: fp32 logits within 1e-5 of float64, with and without layer fusion`, async () => {
       const net = (await Network.parse(withoutSoftmax(model), { seed: 3, file: `${model}.prototxt` })).withBatchSize(batch);
       const input = net.inputs[0];
-      const data = randomInput(input.shape.reduce((a, b) => a * b, 1), 11);
+      const data = randomInput(
+        input.shape.reduce((a, b) => a * b, 1),
+        11,
+      );
       const reference = referenceForward(net, { [input.name]: data });
       for (const optimize of [true, false]) {
         const engine = await new Builder({ backend: 'cpu' }).build(net, { precision: 'fp32', maxBatchSize: batch, optimize });
@@ -42,7 +51,10 @@ describe('whole networks: cpu engine vs the float64 reference', function () {
     const net = (await Network.parse(withoutSoftmax('googlenet'), { seed: 3 })).withBatchSize(1);
     const data = randomInput(3 * 224 * 224, 12);
     const reference = referenceForward(net, { data }).get(net.outputs[0].name) as Float64Array;
-    for (const [precision, bound] of [['fp16', 2e-2], ['tf32', 2e-3]] as const) {
+    for (const [precision, bound] of [
+      ['fp16', 2e-2],
+      ['tf32', 2e-3],
+    ] as const) {
       const engine = await new Builder({ backend: 'cpu' }).build(net, { precision, maxBatchSize: 1 });
       const out = (await engine.createContext().infer({ data }))[net.outputs[0].name];
       const err = relError(out, reference);

@@ -33,7 +33,10 @@ describe('npy', () => {
   it('uint8 images: written as |u1, read back as their bytes (and as float32 values) with the descr', () => {
     const bytes = Uint8Array.from({ length: 24 }, (_, i) => (i * 53) % 256);
     const file = Buffer.from(formatNpy([2, 2, 2, 3], bytes));
-    assert.match(file.toString('latin1', 10, 10 + file.readUInt16LE(8)), /^\{'descr': '\|u1', 'fortran_order': False, 'shape': \(2, 2, 2, 3\), \}/);
+    assert.match(
+      file.toString('latin1', 10, 10 + file.readUInt16LE(8)),
+      /^\{'descr': '\|u1', 'fortran_order': False, 'shape': \(2, 2, 2, 3\), \}/,
+    );
     const back = parseNpy(file);
     assert.deepEqual([back.descr, back.shape], ['|u1', [2, 2, 2, 3]]);
     assert.deepEqual([...(back.uint8 ?? [])], [...bytes]);
@@ -73,9 +76,15 @@ describe('npy', () => {
       le.writeUInt16LE(h, 2 * i);
       be.writeUInt16BE(h, 2 * i);
     });
-    for (const [descr, bytes] of [['<f2', le], ['>f2', be]] as const) {
+    for (const [descr, bytes] of [
+      ['<f2', le],
+      ['>f2', be],
+    ] as const) {
       const got = parseNpy(npy(descr, '(2, 4)', bytes)).data;
-      assert.ok(want.every((w, i) => Object.is(got[i], w)), `${descr}: ${Array.from(got).join(', ')}`);
+      assert.ok(
+        want.every((w, i) => Object.is(got[i], w)),
+        `${descr}: ${Array.from(got).join(', ')}`,
+      );
     }
     const f4 = Buffer.alloc(12);
     [1.5, -0.1, 3e38].forEach((v, i) => f4.writeFloatBE(v, 4 * i));

@@ -17,7 +17,11 @@ describe('op vocabulary: TypeScript and native agree', () => {
     assert.ok(native.length > 0, 'buildInfo().ops is empty');
     const notNative = missing(EXEC_OPS, native);
     const notTs = missing(native, EXEC_OPS);
-    assert.deepEqual(notNative, [], `ops in lib/runtime/graph_format.ts EXEC_OPS but not in native/core/op_kind.h: ${notNative.join(', ')}`);
+    assert.deepEqual(
+      notNative,
+      [],
+      `ops in lib/runtime/graph_format.ts EXEC_OPS but not in native/core/op_kind.h: ${notNative.join(', ')}`,
+    );
     assert.deepEqual(notTs, [], `ops in native/core/op_kind.h but not in lib/runtime/graph_format.ts EXEC_OPS: ${notTs.join(', ')}`);
   });
 

@@ -24,11 +24,42 @@ const SUBPATHS: Readonly<Record<string, string>> = {
 
 /** The root's runtime exports, in full: adding one is a decision, so this list changes with it. */
 const ROOT_EXPORTS = [
-  'Builder', 'Calibrator', 'DisposedError', 'Engine', 'ExecutionContext', 'IOError', 'Int8EntropyCalibrator', 'Int8EntropyCalibrator2',
-  'Int8LegacyCalibrator', 'Int8MinMaxCalibrator', 'Int8PercentileCalibrator', 'NativeError', 'Network', 'OutOfMemoryError', 'ParseError',
-  'PlanError', 'Runtime', 'ShapeError', 'Tensor', 'TensorRTNodeError', 'UnsupportedLayerError', 'WeightsError', 'asCalibrator',
-  'backendStatus', 'buildInfo', 'devices', 'formatCalibrationCache', 'fromFloat16', 'knownLayerTypes', 'npyBatches', 'parseCalibrationCache',
-  'randomBatchSource', 'readCalibrationCacheFile', 'resolveBackend', 'toFloat16', 'writeCalibrationCacheFile',
+  'Builder',
+  'Calibrator',
+  'DisposedError',
+  'Engine',
+  'ExecutionContext',
+  'IOError',
+  'Int8EntropyCalibrator',
+  'Int8EntropyCalibrator2',
+  'Int8LegacyCalibrator',
+  'Int8MinMaxCalibrator',
+  'Int8PercentileCalibrator',
+  'NativeError',
+  'Network',
+  'OutOfMemoryError',
+  'ParseError',
+  'PlanError',
+  'Runtime',
+  'ShapeError',
+  'Tensor',
+  'TensorRTNodeError',
+  'UnsupportedLayerError',
+  'WeightsError',
+  'asCalibrator',
+  'backendStatus',
+  'buildInfo',
+  'devices',
+  'formatCalibrationCache',
+  'fromFloat16',
+  'knownLayerTypes',
+  'npyBatches',
+  'parseCalibrationCache',
+  'randomBatchSource',
+  'readCalibrationCacheFile',
+  'resolveBackend',
+  'toFloat16',
+  'writeCalibrationCacheFile',
 ];
 
 function load(specifier: string): Record<string, unknown> {
@@ -53,7 +84,15 @@ describe('package exports', () => {
       'tensorrt-node/report': ['DELL_2017', 'SCALING_TARGET', 'mergeResults', 'writeReport', 'readResultFile', 'readPeerFile'],
       'tensorrt-node/bench': ['benchEngine', 'timeInferences', 'timeStats'],
       'tensorrt-node/serve': ['createServer', 'parseModelConfig'],
-      'tensorrt-node/caffe': ['parsePrototxt', 'readPrototxt', 'readCaffemodel', 'writeCaffemodel', 'caffeSchema', 'Message', 'readMeanFile'],
+      'tensorrt-node/caffe': [
+        'parsePrototxt',
+        'readPrototxt',
+        'readCaffemodel',
+        'writeCaffemodel',
+        'caffeSchema',
+        'Message',
+        'readMeanFile',
+      ],
     };
     for (const [specifier, names] of Object.entries(moved)) {
       const sub = load(specifier);
@@ -77,22 +116,49 @@ describe('package exports', () => {
     try {
       fs.mkdirSync(path.join(dir, 'node_modules'));
       fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'tensorrt-node'), 'dir');
-      fs.writeFileSync(path.join(dir, 'consumer.ts'), [
-        "import { Builder, Engine, Network, Runtime, Tensor, TensorRTNodeError, type BuildConfig, type InferOptions } from 'tensorrt-node';",
-        "import { parsePrototxt, type CaffeNetDefinition } from 'tensorrt-node/caffe';",
-        "import { benchEngine, type BenchResult } from 'tensorrt-node/bench';",
-        "import { DELL_2017, writeReport } from 'tensorrt-node/report';",
-        "const config: BuildConfig = { precision: 'fp16', maxBatchSize: 8 };",
-        'const options: InferOptions = { batchSize: 1 };',
-        'export const used = [Builder, Engine, Network, Runtime, Tensor, TensorRTNodeError, config, options, parsePrototxt, benchEngine, DELL_2017, writeReport];',
-        'export type Used = [CaffeNetDefinition, BenchResult];',
-        '',
-      ].join('\n'));
+      fs.writeFileSync(
+        path.join(dir, 'consumer.ts'),
+        [
+          "import { Builder, Engine, Network, Runtime, Tensor, TensorRTNodeError, type BuildConfig, type InferOptions } from 'tensorrt-node';",
+          "import { parsePrototxt, type CaffeNetDefinition } from 'tensorrt-node/caffe';",
+          "import { benchEngine, type BenchResult } from 'tensorrt-node/bench';",
+          "import { DELL_2017, writeReport } from 'tensorrt-node/report';",
+          "const config: BuildConfig = { precision: 'fp16', maxBatchSize: 8 };",
+          'const options: InferOptions = { batchSize: 1 };',
+          'export const used = [Builder, Engine, Network, Runtime, Tensor, TensorRTNodeError, config, options, parsePrototxt, benchEngine, DELL_2017, writeReport];',
+          'export type Used = [CaffeNetDefinition, BenchResult];',
+          '',
+        ].join('\n'),
+      );
       const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-      for (const [module, resolution] of [['node16', 'node16'], ['commonjs', 'node10']]) {
-        const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', module, '--moduleResolution', resolution,
-          '--target', 'es2022', '--lib', 'es2022,esnext.disposable', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'),
-          'consumer.ts'], { cwd: dir, encoding: 'utf8' });
+      for (const [module, resolution] of [
+        ['node16', 'node16'],
+        ['commonjs', 'node10'],
+      ]) {
+        const r = spawnSync(
+          process.execPath,
+          [
+            tsc,
+            '--noEmit',
+            '--strict',
+            '--skipLibCheck',
+            'false',
+            '--module',
+            module,
+            '--moduleResolution',
+            resolution,
+            '--target',
+            'es2022',
+            '--lib',
+            'es2022,esnext.disposable',
+            '--types',
+            'node',
+            '--typeRoots',
+            path.join(ROOT, 'node_modules', '@types'),
+            'consumer.ts',
+          ],
+          { cwd: dir, encoding: 'utf8' },
+        );
         assert.equal(r.status, 0, `tsc (${resolution}) failed:\n${r.stdout}${r.stderr}`);
       }
     } finally {

@@ -93,7 +93,10 @@ describe('plan files', () => {
     assert.ok(again.every((v, i) => Object.is(v, expected[i])));
     assert.equal(engine.backend, 'cpu');
     assert.equal(engine.maxBatchSize, 4);
-    assert.deepEqual(engine.inputs.map((t) => [t.name, t.shape]), [['data', [4, 3, 6, 6]]]);
+    assert.deepEqual(
+      engine.inputs.map((t) => [t.name, t.shape]),
+      [['data', [4, 3, 6, 6]]],
+    );
     engine.dispose();
   });
 
@@ -105,7 +108,9 @@ describe('plan files', () => {
       const file = path.join(dir, 'tiny.plan');
       const engine = await Runtime.deserialize(plan);
       let settled = false;
-      const saving = engine.save(file).then(() => { settled = true; });
+      const saving = engine.save(file).then(() => {
+        settled = true;
+      });
       assert.equal(settled, false);
       assert.equal(fs.existsSync(file), false, 'the file appears only once it is whole (written beside it, then renamed)');
       await saving;
@@ -149,7 +154,10 @@ describe('plan files', () => {
     assert.equal(header.precision, 'fp32');
     assert.equal(header.deviceArch, null);
     assert.match(header.packageVersion, /^\d+\.\d+\.\d+/);
-    assert.deepEqual(header.sections.map((s) => s.name), ['graph', 'weights', 'backend']);
+    assert.deepEqual(
+      header.sections.map((s) => s.name),
+      ['graph', 'weights', 'backend'],
+    );
     for (const s of header.sections) assert.equal(s.offset % 64, 0);
   });
 
@@ -175,7 +183,12 @@ describe('plan files', () => {
 
     it('truncated anywhere', async () => {
       for (const cut of [32, 100, plan.length >> 1, plan.length - 1]) {
-        await refused(plan.subarray(0, cut), 'E_PLAN_CORRUPT', 'truncated', new RegExp(`header says ${plan.length} bytes but there are ${cut}`));
+        await refused(
+          plan.subarray(0, cut),
+          'E_PLAN_CORRUPT',
+          'truncated',
+          new RegExp(`header says ${plan.length} bytes but there are ${cut}`),
+        );
       }
     });
 
@@ -202,24 +215,88 @@ describe('plan files', () => {
       notJson.write('x', 32);
       notJson.writeUInt32LE(crc32(notJson.subarray(32)), 24);
       await refused(notJson, 'E_PLAN_CORRUPT', 'layout', /the header is not JSON/);
-      await refused(withHeader(plan, (h) => { delete h.backend; }), 'E_PLAN_CORRUPT', 'layout', /lacks fields/);
-      await refused(withHeader(plan, (h) => { h.maxBatchSize = 0; }), 'E_PLAN_CORRUPT', 'layout', /lacks fields/);
+      await refused(
+        withHeader(plan, (h) => {
+          delete h.backend;
+        }),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /lacks fields/,
+      );
+      await refused(
+        withHeader(plan, (h) => {
+          h.maxBatchSize = 0;
+        }),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /lacks fields/,
+      );
     });
 
     it('a section lies outside the file, overlaps, repeats or is missing', async () => {
       const edit = (f: (s: Array<{ name: string; offset: number; length: number }>) => void) =>
         withHeader(plan, (h) => f(h.sections as Array<{ name: string; offset: number; length: number }>));
-      await refused(edit((s) => { s[1].length = 1e9; }), 'E_PLAN_CORRUPT', 'layout', /bad section table entry/);
-      await refused(edit((s) => { s[1].offset = 0; }), 'E_PLAN_CORRUPT', 'layout', /bad section table entry/);
-      await refused(edit((s) => { s[2].name = 'graph'; }), 'E_PLAN_CORRUPT', 'layout', /bad section table entry/);
-      await refused(edit((s) => { s.pop(); }), 'E_PLAN_CORRUPT', 'layout', /no 'backend' section/);
-      await refused(edit((s) => { s[0].name = 'extra'; }), 'E_PLAN_CORRUPT', 'layout', /bad section table entry/);
+      await refused(
+        edit((s) => {
+          s[1].length = 1e9;
+        }),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /bad section table entry/,
+      );
+      await refused(
+        edit((s) => {
+          s[1].offset = 0;
+        }),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /bad section table entry/,
+      );
+      await refused(
+        edit((s) => {
+          s[2].name = 'graph';
+        }),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /bad section table entry/,
+      );
+      await refused(
+        edit((s) => {
+          s.pop();
+        }),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /no 'backend' section/,
+      );
+      await refused(
+        edit((s) => {
+          s[0].name = 'extra';
+        }),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /bad section table entry/,
+      );
     });
 
     it('its sections are damaged behind a valid checksum', async () => {
-      await refused(withSection(plan, 'graph', (b) => b.write('!', 0)), 'E_PLAN_CORRUPT', 'layout', /graph section: JSON/);
-      await refused(withSection(plan, 'weights', (b) => b.write('XXXX', 0)), 'E_PLAN_CORRUPT', 'layout', /weights section: bad magic/);
-      await refused(withSection(plan, 'weights', (b) => b.writeUInt32LE(99, 4)), 'E_PLAN_CORRUPT', 'layout', /weights section/);
+      await refused(
+        withSection(plan, 'graph', (b) => b.write('!', 0)),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /graph section: JSON/,
+      );
+      await refused(
+        withSection(plan, 'weights', (b) => b.write('XXXX', 0)),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /weights section: bad magic/,
+      );
+      await refused(
+        withSection(plan, 'weights', (b) => b.writeUInt32LE(99, 4)),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /weights section/,
+      );
     });
 
     // The header is what callers read (engine.inputs, precision, maxBatchSize); the graph is what
@@ -227,21 +304,71 @@ describe('plan files', () => {
     it('the header disagrees with the graph: inputs, outputs (names, dims, order, count), precision, batch, name', async () => {
       type T = { name: string; dims: number[] };
       const cases: Array<[(h: Record<string, unknown>) => void, RegExp]> = [
-        [(h) => { (h.inputs as T[])[0].dims = [3, 7, 6]; }, /header input 0 \('data'\) has dims \[3, 7, 6\] but the graph's has \[3, 6, 6\]/],
-        [(h) => { (h.outputs as T[])[0].dims = [3, 3, 2]; }, /header output 0 \('prob'\) has dims \[3, 3, 2\] but the graph's has \[3, 3, 3\]/],
-        [(h) => { (h.outputs as T[])[0].name = 'logits'; }, /header output 0 is named 'logits' but the graph's is 'prob'/],
-        [(h) => { (h.outputs as T[]).push({ name: 'pool', dims: [3, 3, 3] }); }, /header lists 2 output\(s\) \(prob, pool\) but the graph 1 \(prob\)/],
-        [(h) => { h.inputs = []; }, /header lists 0 input\(s\) \(\) but the graph 1 \(data\)/],
-        [(h) => { h.precision = 'int8'; }, /header precision is 'int8' but the graph's is 'fp32'/],
-        [(h) => { h.maxBatchSize = 8; }, /header maxBatchSize is 8 but the graph's is 4/],
-        [(h) => { h.name = 'other'; }, /header name is 'other' but the graph's is 'tiny'/],
+        [
+          (h) => {
+            (h.inputs as T[])[0].dims = [3, 7, 6];
+          },
+          /header input 0 \('data'\) has dims \[3, 7, 6\] but the graph's has \[3, 6, 6\]/,
+        ],
+        [
+          (h) => {
+            (h.outputs as T[])[0].dims = [3, 3, 2];
+          },
+          /header output 0 \('prob'\) has dims \[3, 3, 2\] but the graph's has \[3, 3, 3\]/,
+        ],
+        [
+          (h) => {
+            (h.outputs as T[])[0].name = 'logits';
+          },
+          /header output 0 is named 'logits' but the graph's is 'prob'/,
+        ],
+        [
+          (h) => {
+            (h.outputs as T[]).push({ name: 'pool', dims: [3, 3, 3] });
+          },
+          /header lists 2 output\(s\) \(prob, pool\) but the graph 1 \(prob\)/,
+        ],
+        [
+          (h) => {
+            h.inputs = [];
+          },
+          /header lists 0 input\(s\) \(\) but the graph 1 \(data\)/,
+        ],
+        [
+          (h) => {
+            h.precision = 'int8';
+          },
+          /header precision is 'int8' but the graph's is 'fp32'/,
+        ],
+        [
+          (h) => {
+            h.maxBatchSize = 8;
+          },
+          /header maxBatchSize is 8 but the graph's is 4/,
+        ],
+        [
+          (h) => {
+            h.name = 'other';
+          },
+          /header name is 'other' but the graph's is 'tiny'/,
+        ],
       ];
       for (const [edit, message] of cases) await refused(withHeader(plan, edit), 'E_PLAN_CORRUPT', 'mismatch', message);
     });
 
     it('the graph section is not an execution graph (not JSON, or lacking fields)', async () => {
-      await refused(withSection(plan, 'graph', (b) => b.write('!', 0)), 'E_PLAN_CORRUPT', 'layout', /graph section: JSON/);
-      for (const [field, twin] of [['precision', 'precisioX'], ['maxBatchSize', 'maxBatchSizX'], ['tensors', 'tensorX'], ['outputs', 'outputX']]) {
+      await refused(
+        withSection(plan, 'graph', (b) => b.write('!', 0)),
+        'E_PLAN_CORRUPT',
+        'layout',
+        /graph section: JSON/,
+      );
+      for (const [field, twin] of [
+        ['precision', 'precisioX'],
+        ['maxBatchSize', 'maxBatchSizX'],
+        ['tensors', 'tensorX'],
+        ['outputs', 'outputX'],
+      ]) {
         const edited = withSection(plan, 'graph', (b) => {
           const text = b.toString('utf8').replace(`"${field}":`, `"${twin}":`);
           assert.equal(Buffer.byteLength(text), b.length, 'test bug: the edit must keep the length');
@@ -260,14 +387,24 @@ describe('plan files', () => {
 
     it('it was built for another backend than the one asked for, or one that is not here', async () => {
       await assert.rejects(Runtime.deserialize(plan, { backend: 'cuda' }), {
-        code: 'E_PLAN_BACKEND', message: "the plan was built for backend 'cpu', not 'cuda'",
+        code: 'E_PLAN_BACKEND',
+        message: "the plan was built for backend 'cpu', not 'cuda'",
       });
-      await refused(withHeader(plan, (h) => { h.backend = 'tensorrt'; }), 'E_PLAN_BACKEND', 'backend',
-        /built for backend 'tensorrt', which cannot run here: backend 'tensorrt' is not available/);
+      await refused(
+        withHeader(plan, (h) => {
+          h.backend = 'tensorrt';
+        }),
+        'E_PLAN_BACKEND',
+        'backend',
+        /built for backend 'tensorrt', which cannot run here: backend 'tensorrt' is not available/,
+      );
     });
 
     it('an unknown backend name asked for is a TypeError, not E_PLAN_BACKEND; a plan naming one is E_PLAN_BACKEND in plain words', async () => {
-      const expected = { name: 'TypeError', message: 'Expected \'auto\', \'cpu\', \'cuda\' or \'tensorrt\' for options.backend but received type string ("gpu")' };
+      const expected = {
+        name: 'TypeError',
+        message: "Expected 'auto', 'cpu', 'cuda' or 'tensorrt' for options.backend but received type string (\"gpu\")",
+      };
       await assert.rejects(Runtime.deserialize(plan, { backend: 'gpu' as never }), expected);
       const file = path.join(os.tmpdir(), `trtn-plan-backend-${process.pid}.plan`);
       fs.writeFileSync(file, plan);
@@ -278,14 +415,28 @@ describe('plan files', () => {
       }
       // 'auto' asks for nothing in particular, as it does of a Builder.
       (await Runtime.deserialize(plan, { backend: 'auto' })).dispose();
-      await refused(withHeader(plan, (h) => { h.backend = 'gpu'; }), 'E_PLAN_BACKEND', 'backend',
-        /^the plan was built for backend 'gpu', which cannot run here: tensorrt-node has no backend 'gpu' \(it has tensorrt, cuda and cpu\)$/);
+      await refused(
+        withHeader(plan, (h) => {
+          h.backend = 'gpu';
+        }),
+        'E_PLAN_BACKEND',
+        'backend',
+        /^the plan was built for backend 'gpu', which cannot run here: tensorrt-node has no backend 'gpu' \(it has tensorrt, cuda and cpu\)$/,
+      );
     });
 
     it('it was built for another GPU architecture', async () => {
-      await refused(withHeader(plan, (h) => { h.deviceArch = 'sm_90'; }), 'E_PLAN_ARCH', 'arch', /a cpu plan names device architecture 'sm_90'/);
+      await refused(
+        withHeader(plan, (h) => {
+          h.deviceArch = 'sm_90';
+        }),
+        'E_PLAN_ARCH',
+        'arch',
+        /a cpu plan names device architecture 'sm_90'/,
+      );
       assert.throws(() => checkDeviceArch({ backend: 'cuda', deviceArch: 'sm_90' }, () => ['sm_80']), {
-        code: 'E_PLAN_ARCH', message: "the plan was built for sm_90 but this machine's GPUs are sm_80: rebuild the engine here",
+        code: 'E_PLAN_ARCH',
+        message: "the plan was built for sm_90 but this machine's GPUs are sm_80: rebuild the engine here",
       });
       assert.throws(() => checkDeviceArch({ backend: 'cuda', deviceArch: 'sm_90' }, () => []), /GPUs are none/);
       checkDeviceArch({ backend: 'cuda', deviceArch: 'sm_90' }, () => ['sm_80', 'sm_90']);
@@ -293,7 +444,8 @@ describe('plan files', () => {
 
     it('it is not a Uint8Array', async () => {
       await assert.rejects(Runtime.deserialize('plan' as never), {
-        name: 'TypeError', message: 'Expected a Uint8Array (a plan) for plan but received type string ("plan")',
+        name: 'TypeError',
+        message: 'Expected a Uint8Array (a plan) for plan but received type string ("plan")',
       });
     });
   });

@@ -32,29 +32,39 @@ function bytes(n: number, seed: number): Uint8Array {
 
 /** A network of one image input [N, C, H, W] that only flattens it: its output is its input. */
 function identityNet(c: number, h: number, w: number, transform = ''): Promise<Network> {
-  return Network.parse(`name: "identity"
+  return Network.parse(
+    `name: "identity"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 3 dim: ${c} dim: ${h} dim: ${w} } } ${transform} }
 layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" }
-`, { file: path.join(tmpDir, 'identity.prototxt') });
+`,
+    { file: path.join(tmpDir, 'identity.prototxt') },
+  );
 }
 
 /** A small colour classifier: conv, ReLU, pooling, LRN, inner product, softmax. */
 function colourNet(h: number, w: number): Promise<Network> {
-  return Network.parse(`name: "colour"
+  return Network.parse(
+    `name: "colour"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 3 dim: 3 dim: ${h} dim: ${w} } } }
 layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 8 kernel_size: 3 pad: 1 } }
 layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
 layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
 layer { name: "ip1" type: "InnerProduct" bottom: "pool1" top: "ip1" inner_product_param { num_output: 6 } }
 layer { name: "prob" type: "Softmax" bottom: "ip1" top: "prob" }
-`, { seed: 11, file: path.join(tmpDir, 'colour.prototxt') });
+`,
+    { seed: 11, file: path.join(tmpDir, 'colour.prototxt') },
+  );
 }
 
 /** Runs an engine once at `batch`. */
-async function infer(engine: Engine, inputs: Record<string, Float32Array | Uint8Array>, batch: number): Promise<Record<string, Float32Array>> {
+async function infer(
+  engine: Engine,
+  inputs: Record<string, Float32Array | Uint8Array>,
+  batch: number,
+): Promise<Record<string, Float32Array>> {
   const ctx = engine.createContext();
   try {
-    return await ctx.infer(inputs, { batchSize: batch }) as Record<string, Float32Array>;
+    return (await ctx.infer(inputs, { batchSize: batch })) as Record<string, Float32Array>;
   } finally {
     ctx.dispose();
   }
@@ -70,7 +80,7 @@ function assertSameBits(a: Float32Array, e: Float32Array, what: string): void {
 describe('uint8 image inputs (Preprocess)', function () {
   this.timeout(120000);
 
-  describe('the Preprocess node against the float64 reference of Caffe\'s transform', () => {
+  describe("the Preprocess node against the float64 reference of Caffe's transform", () => {
     interface OpCase {
       readonly name: string;
       readonly dims: [number, number, number];
@@ -81,29 +91,69 @@ describe('uint8 image inputs (Preprocess)', function () {
       readonly expect: Omit<ImageTransform, 'dims' | 'imageSize' | 'meanImage'>;
     }
     const cases: OpCase[] = [
-      { name: 'BGR images into a BGR network: mean values, no swap', dims: [3, 5, 7], input: { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] },
-        expect: { swapChannels: false, scale: 1, mean: [104, 117, 123] } },
-      { name: 'RGB images into a BGR network: swap, crop 8x10 -> 5x7, scale', dims: [3, 5, 7],
+      {
+        name: 'BGR images into a BGR network: mean values, no swap',
+        dims: [3, 5, 7],
+        input: { format: 'uint8-nhwc-bgr', mean: [104, 117, 123] },
+        expect: { swapChannels: false, scale: 1, mean: [104, 117, 123] },
+      },
+      {
+        name: 'RGB images into a BGR network: swap, crop 8x10 -> 5x7, scale',
+        dims: [3, 5, 7],
         input: { format: 'uint8-nhwc-rgb', mean: [104.5, 117.25, 123.75], scale: 0.017, imageSize: [8, 10] },
-        expect: { swapChannels: true, scale: Math.fround(0.017), mean: [104.5, 117.25, 123.75] } },
-      { name: 'RGB images into an RGB network: one mean value for every channel, odd crop', dims: [3, 4, 5],
+        expect: { swapChannels: true, scale: Math.fround(0.017), mean: [104.5, 117.25, 123.75] },
+      },
+      {
+        name: 'RGB images into an RGB network: one mean value for every channel, odd crop',
+        dims: [3, 4, 5],
         input: { format: 'uint8-nhwc-rgb', networkOrder: 'rgb', mean: [128], imageSize: [7, 6] },
-        expect: { swapChannels: false, scale: 1, mean: [128, 128, 128] } },
-      { name: 'BGR images into an RGB network', dims: [3, 3, 3], input: { format: 'uint8-nhwc-bgr', networkOrder: 'rgb' },
-        expect: { swapChannels: true, scale: 1, mean: [0, 0, 0] } },
-      { name: 'grayscale (LeNet-style): scale 1/256, crop 9x9 -> 6x6', dims: [1, 6, 6],
-        input: { format: 'uint8-nhwc', scale: 0.00390625, imageSize: [9, 9] }, expect: { swapChannels: false, scale: 0.00390625, mean: [0] } },
-      { name: 'two channels', dims: [2, 3, 5], input: { format: 'uint8-nhwc', mean: [3, 250] }, expect: { swapChannels: false, scale: 1, mean: [3, 250] } },
-      { name: 'four channels (RGBA as it comes)', dims: [4, 5, 4], input: { format: 'uint8-nhwc', mean: [1, 2, 3, 4], scale: -0.5 },
-        expect: { swapChannels: false, scale: -0.5, mean: [1, 2, 3, 4] } },
-      { name: 'a mean image, cropped with the image (8x9 -> 5x6)', dims: [3, 5, 6], meanImage: true,
-        input: { format: 'uint8-nhwc-rgb', imageSize: [8, 9], scale: 0.0078125 }, expect: { swapChannels: true, scale: 0.0078125 } },
-      { name: 'transform_param of the Input layer: mean_value and scale', dims: [3, 4, 6],
+        expect: { swapChannels: false, scale: 1, mean: [128, 128, 128] },
+      },
+      {
+        name: 'BGR images into an RGB network',
+        dims: [3, 3, 3],
+        input: { format: 'uint8-nhwc-bgr', networkOrder: 'rgb' },
+        expect: { swapChannels: true, scale: 1, mean: [0, 0, 0] },
+      },
+      {
+        name: 'grayscale (LeNet-style): scale 1/256, crop 9x9 -> 6x6',
+        dims: [1, 6, 6],
+        input: { format: 'uint8-nhwc', scale: 0.00390625, imageSize: [9, 9] },
+        expect: { swapChannels: false, scale: 0.00390625, mean: [0] },
+      },
+      {
+        name: 'two channels',
+        dims: [2, 3, 5],
+        input: { format: 'uint8-nhwc', mean: [3, 250] },
+        expect: { swapChannels: false, scale: 1, mean: [3, 250] },
+      },
+      {
+        name: 'four channels (RGBA as it comes)',
+        dims: [4, 5, 4],
+        input: { format: 'uint8-nhwc', mean: [1, 2, 3, 4], scale: -0.5 },
+        expect: { swapChannels: false, scale: -0.5, mean: [1, 2, 3, 4] },
+      },
+      {
+        name: 'a mean image, cropped with the image (8x9 -> 5x6)',
+        dims: [3, 5, 6],
+        meanImage: true,
+        input: { format: 'uint8-nhwc-rgb', imageSize: [8, 9], scale: 0.0078125 },
+        expect: { swapChannels: true, scale: 0.0078125 },
+      },
+      {
+        name: 'transform_param of the Input layer: mean_value and scale',
+        dims: [3, 4, 6],
         transform: 'transform_param { mean_value: 104 mean_value: 117 mean_value: 123 scale: 0.5 mirror: true }',
-        input: { format: 'uint8-nhwc-bgr' }, expect: { swapChannels: false, scale: 0.5, mean: [104, 117, 123] } },
-      { name: 'options override transform_param field by field', dims: [3, 4, 6],
+        input: { format: 'uint8-nhwc-bgr' },
+        expect: { swapChannels: false, scale: 0.5, mean: [104, 117, 123] },
+      },
+      {
+        name: 'options override transform_param field by field',
+        dims: [3, 4, 6],
         transform: 'transform_param { mean_value: 104 mean_value: 117 mean_value: 123 scale: 0.5 }',
-        input: { format: 'uint8-nhwc-bgr', mean: [1, 2, 3] }, expect: { swapChannels: false, scale: 0.5, mean: [1, 2, 3] } },
+        input: { format: 'uint8-nhwc-bgr', mean: [1, 2, 3] },
+        expect: { swapChannels: false, scale: 0.5, mean: [1, 2, 3] },
+      },
     ];
     for (const c of cases) {
       it(c.name, async () => {
@@ -120,7 +170,10 @@ describe('uint8 image inputs (Preprocess)', function () {
         }
         const net = await identityNet(ch, h, w, c.transform ?? '');
         const engine = await cpu.build(net, { maxBatchSize: 3, input });
-        assert.deepEqual(engine.inputs.map((t) => [t.name, t.dtype, t.dims]), [['data', 'uint8', [imageSize[0], imageSize[1], ch]]]);
+        assert.deepEqual(
+          engine.inputs.map((t) => [t.name, t.dtype, t.dims]),
+          [['data', 'uint8', [imageSize[0], imageSize[1], ch]]],
+        );
         const resolved = await resolveInput(net, { ...input });
         for (const batch of [1, 3]) {
           const images = bytes(batch * imageSize[0] * imageSize[1] * ch, 17 + batch);
@@ -138,8 +191,14 @@ describe('uint8 image inputs (Preprocess)', function () {
     it('a Float32Array for a uint8 input is a TypeError naming Uint8Array; a Uint8ClampedArray or a Buffer is taken', async () => {
       const engine = await cpu.build(await identityNet(3, 2, 2), { maxBatchSize: 3, input: { format: 'uint8-nhwc-bgr' } });
       const ctx = engine.createContext();
-      await assert.rejects(ctx.infer({ data: new Float32Array(12) }), (e: Error) => e instanceof TypeError && /a Uint8Array for inputs\.data/.test(e.message));
-      await assert.rejects(ctx.infer({ data: new Uint8Array(11) }), (e: Error) => e instanceof RangeError && /multiple of 12/.test(e.message));
+      await assert.rejects(
+        ctx.infer({ data: new Float32Array(12) }),
+        (e: Error) => e instanceof TypeError && /a Uint8Array for inputs\.data/.test(e.message),
+      );
+      await assert.rejects(
+        ctx.infer({ data: new Uint8Array(11) }),
+        (e: Error) => e instanceof RangeError && /multiple of 12/.test(e.message),
+      );
       const images = bytes(12, 3);
       const a = (await ctx.infer({ data: images })).flat;
       assertSameBits((await ctx.infer({ data: new Uint8ClampedArray(images) as unknown as Uint8Array })).flat, a, 'Uint8ClampedArray');
@@ -158,7 +217,9 @@ describe('uint8 image inputs (Preprocess)', function () {
     it('the trained LeNet on MNIST digits as bytes (scale 1/256): the same scores, bit for bit, in FP32', async () => {
       const { test } = mnistSplit();
       const n = 100;
-      const net = await Network.fromCaffe(path.join(ROOT, 'models', 'lenet.prototxt'), { weights: path.join(ROOT, 'models', 'lenet_mnist.caffemodel') });
+      const net = await Network.fromCaffe(path.join(ROOT, 'models', 'lenet.prototxt'), {
+        weights: path.join(ROOT, 'models', 'lenet_mnist.caffemodel'),
+      });
       const floatEngine = await cpu.build(net, { maxBatchSize: n });
       const byteEngine = await cpu.build(net, { maxBatchSize: n, input: { format: 'uint8-nhwc', scale: 0.00390625 } });
       const pixels = Uint8Array.from(test.images.subarray(0, n * 784), (v) => v * 256);
@@ -191,7 +252,13 @@ describe('uint8 image inputs (Preprocess)', function () {
           config = { ...config, int8Scales };
           // The input's Quantize is fused into the Preprocess node.
           const graph = planInt8Graph(net, { maxBatchSize: batch, int8Scales, preprocess: resolved?.spec }).graph;
-          assert.deepEqual(graph.nodes.slice(0, 2).map((x) => [x.op, x.precision]), [['Preprocess', 'int8'], ['Convolution', 'int8']]);
+          assert.deepEqual(
+            graph.nodes.slice(0, 2).map((x) => [x.op, x.precision]),
+            [
+              ['Preprocess', 'int8'],
+              ['Convolution', 'int8'],
+            ],
+          );
           assert.equal(graph.nodes.filter((x) => x.op === 'Quantize').length, 0);
           assert.equal(graph.tensors[graph.nodes[0].outputs[0]].dtype, 'int8');
         }
@@ -207,13 +274,16 @@ describe('uint8 image inputs (Preprocess)', function () {
     }
 
     it('INT8 with a float reader of the input too: Preprocess -> float tensor -> Quantize, bit for bit', async () => {
-      const net = await Network.parse(`name: "branches"
+      const net = await Network.parse(
+        `name: "branches"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 6 dim: 6 } } }
 layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }
 layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
 layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
 layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
-`, { seed: 3 });
+`,
+        { seed: 3 },
+      );
       const batch = 2;
       const chain: InputOptions = { format: 'uint8-nhwc-bgr', mean: [120], scale: 0.02, imageSize: [7, 8] };
       const images = bytes(batch * 7 * 8 * 3, 12);
@@ -222,8 +292,13 @@ layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
       const int8Scales: Record<string, number> = {};
       for (const [name, v] of referenceForward(net, { data: floats })) int8Scales[name] = Math.max(...v.map(Math.abs)) / 127 || 1;
       const graph = planInt8Graph(net, { maxBatchSize: batch, int8Scales, preprocess: resolved?.spec }).graph;
-      assert.deepEqual(graph.nodes.slice(0, 2).map((x) => [x.op, x.precision, x.outputs.map((t) => graph.tensors[t].name)]),
-        [['Preprocess', 'fp32', ['data/preprocessed']], ['Quantize', 'int8', ['data/int8']]]);
+      assert.deepEqual(
+        graph.nodes.slice(0, 2).map((x) => [x.op, x.precision, x.outputs.map((t) => graph.tensors[t].name)]),
+        [
+          ['Preprocess', 'fp32', ['data/preprocessed']],
+          ['Quantize', 'int8', ['data/int8']],
+        ],
+      );
       const config: BuildConfig = { precision: 'int8', maxBatchSize: batch, int8Scales };
       const floatEngine = await cpu.build(net, config);
       const byteEngine = await cpu.build(net, { ...config, input: chain });
@@ -244,7 +319,10 @@ layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
       await engine.save(file);
       engine.dispose();
       for (const loaded of [await Runtime.deserialize(plan), await Engine.load(file)]) {
-        assert.deepEqual(loaded.inputs.map((t) => [t.name, t.dtype, t.dims]), [['data', 'uint8', [11, 13, 3]]]);
+        assert.deepEqual(
+          loaded.inputs.map((t) => [t.name, t.dtype, t.dims]),
+          [['data', 'uint8', [11, 13, 3]]],
+        );
         assertSameBits((await infer(loaded, { data: images }, 2)).prob, want, 'prob after the plan');
         loaded.dispose();
       }
@@ -262,7 +340,7 @@ layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
       assert.deepEqual(pre.attrs, { swapChannels: false, offset: [0, 1], scale: 1, mean: [0, 0, 0] });
       assert.deepEqual(graph.tensors[pre.outputs[0]], { name: 'data/preprocessed', dims: [3, 8, 8], dtype: 'float32' });
       assert.deepEqual(conv.inputs, pre.outputs);
-      assert.deepEqual(nodePrecisions(graph), { fp16: 4 }, 'Preprocess is not one of the network\'s layers');
+      assert.deepEqual(nodePrecisions(graph), { fp16: 4 }, "Preprocess is not one of the network's layers");
     });
 
     it('only a Preprocess node may read image bytes (the native graph check)', async () => {
@@ -271,7 +349,11 @@ layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
       const graph = planExecGraph(net, { precision: 'fp32', maxBatchSize: 1, preprocess: resolved?.spec });
       const flat = graph.nodes[1];
       const bad = { ...graph, nodes: [{ ...flat, inputs: graph.inputs }] };
-      await fails(cpu.buildGraph(net, bad), 'E_INVALID_ARGUMENT', "node 'flat' reads 'data': only a Preprocess node reads uint8 image bytes");
+      await fails(
+        cpu.buildGraph(net, bad),
+        'E_INVALID_ARGUMENT',
+        "node 'flat' reads 'data': only a Preprocess node reads uint8 image bytes",
+      );
     });
 
     it('a mean image is a weight of the Preprocess node', async () => {
@@ -282,7 +364,10 @@ layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
       assert.equal(resolved?.meanImage?.length, 108);
       const graph = planExecGraph(net, { precision: 'fp32', maxBatchSize: 1, preprocess: resolved?.spec });
       const pre = graph.nodes[0];
-      assert.deepEqual(pre.weights.map((i) => graph.weights[i]), [{ name: 'data/preprocess/0', dims: [3, 6, 6] }]);
+      assert.deepEqual(
+        pre.weights.map((i) => graph.weights[i]),
+        [{ name: 'data/preprocess/0', dims: [3, 6, 6] }],
+      );
       assert.equal('mean' in pre.attrs, false);
     });
   });
@@ -294,9 +379,12 @@ layer { name: "squash" type: "Sigmoid" bottom: "data" top: "squash" }
       const mean = Float32Array.from({ length: 3 * 4 * 4 }, (_, i) => i % 7);
       fs.writeFileSync(path.join(dir, 'data', 'mean.binaryproto'), formatMeanFile([3, 4, 4], mean));
       const file = path.join(dir, 'net.prototxt');
-      fs.writeFileSync(file, `layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 4 dim: 4 } }
+      fs.writeFileSync(
+        file,
+        `layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 4 dim: 4 } }
   transform_param { mean_file: "data/mean.binaryproto" force_color: true mirror: true } }
-layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" }\n`);
+layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" }\n`,
+      );
       const net = await Network.fromCaffe(file);
       const resolved = await resolveInput(net, { format: 'uint8-nhwc-bgr' });
       assert.deepEqual([...(resolved?.meanImage ?? [])], [...mean]);
@@ -304,20 +392,41 @@ layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" }\n`);
       assert.match(resolved?.notes.join('\n') ?? '', /mirror .* ignored/);
       assert.match(resolved?.notes.join('\n') ?? '', /force_color .* ignored/);
       const logged: string[] = [];
-      const engine = await new Builder({ backend: 'cpu', logger: (s, m) => logged.push(`${s}: ${m}`) }).build(net, { input: { format: 'uint8-nhwc-bgr' } });
-      assert.ok(logged.some((l) => /^info: input 'data': uint8-nhwc-bgr images 4x4, mean image/.test(l)), logged.join('\n'));
+      const engine = await new Builder({ backend: 'cpu', logger: (s, m) => logged.push(`${s}: ${m}`) }).build(net, {
+        input: { format: 'uint8-nhwc-bgr' },
+      });
+      assert.ok(
+        logged.some((l) => /^info: input 'data': uint8-nhwc-bgr images 4x4, mean image/.test(l)),
+        logged.join('\n'),
+      );
       const images = bytes(48, 1);
       const { flat } = await infer(engine, { data: images }, 1);
-      assertSameBits(flat, Float32Array.from(transformImages(images, 1, { dims: [3, 4, 4], imageSize: [4, 4], swapChannels: false, scale: 1, meanImage: mean })), 'flat');
+      assertSameBits(
+        flat,
+        Float32Array.from(
+          transformImages(images, 1, { dims: [3, 4, 4], imageSize: [4, 4], swapChannels: false, scale: 1, meanImage: mean }),
+        ),
+        'flat',
+      );
       engine.dispose();
     });
 
-    it('a data layer\'s transform_param counts too (train_val prototxts)', async () => {
-      const net = await Network.parse(`layer { name: "mnist" type: "Data" top: "data" top: "label" include { phase: TEST }
+    it("a data layer's transform_param counts too (train_val prototxts)", async () => {
+      const net = await Network.parse(
+        `layer { name: "mnist" type: "Data" top: "data" top: "label" include { phase: TEST }
   transform_param { scale: 0.00390625 } data_param { source: "x" batch_size: 2 } }
 layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 2 } }
-layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }\n`, { inputShapes: { data: [2, 1, 3, 3] } });
-      assert.deepEqual(net.inputTransform('data'), { layer: 'mnist', scale: 0.00390625, meanValue: [], mirror: false, forceColor: false, forceGray: false });
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }\n`,
+        { inputShapes: { data: [2, 1, 3, 3] } },
+      );
+      assert.deepEqual(net.inputTransform('data'), {
+        layer: 'mnist',
+        scale: 0.00390625,
+        meanValue: [],
+        mirror: false,
+        forceColor: false,
+        forceGray: false,
+      });
       assert.equal((await resolveInput(net, { format: 'uint8-nhwc' }))?.spec.scale, 0.00390625);
     });
   });
@@ -345,7 +454,10 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "
       await rejects({ format: 'uint8-nhwc-bgr', networkOrder: 'grb' }, TypeError, /'bgr' or 'rgb'/);
       await rejects({ format: 'uint8-nhwc-bgr', name: 'image' }, RangeError, /an input of identity \('data'\)/);
       await rejects({ format: 'float32', scale: 2 }, RangeError, /a uint8 format \(scale describes uint8 images\)/);
-      await assert.rejects(build({ format: 'uint8-nhwc-rgb' }, 1), (e: Error) => e instanceof RangeError && /'uint8-nhwc'.*1 channel\)/.test(e.message));
+      await assert.rejects(
+        build({ format: 'uint8-nhwc-rgb' }, 1),
+        (e: Error) => e instanceof RangeError && /'uint8-nhwc'.*1 channel\)/.test(e.message),
+      );
       await assert.rejects(build({ format: 'uint8-nhwc' }, 5), (e: Error) => e instanceof RangeError && /1 to 4 channels/.test(e.message));
     });
 
@@ -356,17 +468,35 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "
       await fails(build({ format: 'uint8-nhwc-bgr', meanFile: junk }), 'E_PARSE', 'junk.binaryproto');
       const big = path.join(tmpDir, 'big.binaryproto');
       fs.writeFileSync(big, formatMeanFile([3, 6, 7], new Float32Array(126)));
-      await fails(build({ format: 'uint8-nhwc-bgr', meanFile: big }), 'E_SHAPE', 'is [3, 6, 7]', 'takes [3, 4, 4]', 'imageSize [6, 7]', '--imageSize 6x7');
+      await fails(
+        build({ format: 'uint8-nhwc-bgr', meanFile: big }),
+        'E_SHAPE',
+        'is [3, 6, 7]',
+        'takes [3, 4, 4]',
+        'imageSize [6, 7]',
+        '--imageSize 6x7',
+      );
       await fails(build({ format: 'uint8-nhwc-bgr', meanFile: big, imageSize: [6, 6] }), 'E_SHAPE', 'is [3, 6, 7]', 'takes [3, 6, 6]');
     });
 
     it('transform_param mistakes: the wrong mean_value count (E_SHAPE), both means (E_INVALID_ARGUMENT), a missing mean_file (E_IO)', async () => {
-      await fails(build({ format: 'uint8-nhwc-bgr' }, 3, 4, 4, 'transform_param { mean_value: 1 mean_value: 2 }'), 'E_SHAPE',
-        "layer 'data'", '2 mean_value entries for 3 channels');
-      await fails(build({ format: 'uint8-nhwc-bgr' }, 3, 4, 4, 'transform_param { mean_value: 1 mean_file: "m.binaryproto" }'),
-        'E_INVALID_ARGUMENT', 'both mean_file and mean_value');
-      await fails(build({ format: 'uint8-nhwc-bgr' }, 3, 4, 4, 'transform_param { mean_file: "nowhere/m.binaryproto" }'), 'E_IO',
-        'nowhere/m.binaryproto', '--meanFile');
+      await fails(
+        build({ format: 'uint8-nhwc-bgr' }, 3, 4, 4, 'transform_param { mean_value: 1 mean_value: 2 }'),
+        'E_SHAPE',
+        "layer 'data'",
+        '2 mean_value entries for 3 channels',
+      );
+      await fails(
+        build({ format: 'uint8-nhwc-bgr' }, 3, 4, 4, 'transform_param { mean_value: 1 mean_file: "m.binaryproto" }'),
+        'E_INVALID_ARGUMENT',
+        'both mean_file and mean_value',
+      );
+      await fails(
+        build({ format: 'uint8-nhwc-bgr' }, 3, 4, 4, 'transform_param { mean_file: "nowhere/m.binaryproto" }'),
+        'E_IO',
+        'nowhere/m.binaryproto',
+        '--meanFile',
+      );
       // Options replace the file's mean: neither mistake matters then.
       (await build({ format: 'uint8-nhwc-bgr', mean: [0] }, 3, 4, 4, 'transform_param { mean_value: 1 mean_value: 2 }')).dispose();
     });

@@ -17,43 +17,88 @@ const ROOT = path.resolve(__dirname, '../../..');
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 const SETTINGS: BenchSettings = {
-  warmUpMs: 200, durationS: 3, iterations: 10, avgRuns: 10, percentiles: [90, 99], dataTransfers: true, useCudaGraph: true, streams: 1,
+  warmUpMs: 200,
+  durationS: 3,
+  iterations: 10,
+  avgRuns: 10,
+  percentiles: [90, 99],
+  dataTransfers: true,
+  useCudaGraph: true,
+  streams: 1,
 };
 
 function bench(o: {
-  network?: string; precision?: Precision; batch?: number; ips: number; computeIps?: number; computeMs?: number;
-  rank?: number; size?: number; gpu?: string; date?: string; commit?: string; backend?: string;
+  network?: string;
+  precision?: Precision;
+  batch?: number;
+  ips: number;
+  computeIps?: number;
+  computeMs?: number;
+  rank?: number;
+  size?: number;
+  gpu?: string;
+  date?: string;
+  commit?: string;
+  backend?: string;
 }): BenchResult {
   const r: BenchResult = {
-    kind: 'tensorrt-node-bench', version: 1, date: o.date ?? '2026-11-28T10:00:00Z', packageVersion: '0.1.0', commit: o.commit ?? 'abc1234',
-    network: `models/${(o.network ?? 'AlexNet').toLowerCase()}.prototxt`, networkName: o.network ?? 'AlexNet', backend: o.backend ?? 'cuda',
-    precision: o.precision ?? 'int8', batch: o.batch ?? 128,
+    kind: 'tensorrt-node-bench',
+    version: 1,
+    date: o.date ?? '2026-11-28T10:00:00Z',
+    packageVersion: '0.1.0',
+    commit: o.commit ?? 'abc1234',
+    network: `models/${(o.network ?? 'AlexNet').toLowerCase()}.prototxt`,
+    networkName: o.network ?? 'AlexNet',
+    backend: o.backend ?? 'cuda',
+    precision: o.precision ?? 'int8',
+    batch: o.batch ?? 128,
     device: { name: o.gpu ?? 'NVIDIA H200', index: 0, visibleDevice: String(o.rank ?? 0) },
-    settings: SETTINGS, iterations: 100, walltimeSeconds: 3,
+    settings: SETTINGS,
+    iterations: 100,
+    walltimeSeconds: 3,
     throughput: { imagesPerSecond: o.ips, inferencesPerSecond: o.ips / (o.batch ?? 128) },
     latencyMs: { min: 1, max: 2, mean: 1.5, median: 1.5, percentiles: { 90: 1.8 }, cv: 0.01 },
     enqueueMs: { min: 0.01, max: 0.02, mean: 0.015, median: 0.015, percentiles: { 90: 0.018 }, cv: 0.1 },
     warnings: [],
   };
   if (o.computeIps !== undefined) r.gpuComputeImagesPerSecond = o.computeIps;
-  if (o.computeMs !== undefined) r.gpuComputeMs = { min: o.computeMs, max: o.computeMs, mean: o.computeMs, median: o.computeMs, percentiles: {}, cv: 0 };
+  if (o.computeMs !== undefined)
+    r.gpuComputeMs = { min: o.computeMs, max: o.computeMs, mean: o.computeMs, median: o.computeMs, percentiles: {}, cv: 0 };
   if (o.size !== undefined) r.rank = { rank: o.rank ?? 0, size: o.size, localRank: o.rank ?? 0 };
   return r;
 }
 
 function sweepDoc(points: SweepPoint[], o: { gpus?: number; gpu?: string; commit?: string; date?: string } = {}): SweepDoc {
   return {
-    kind: 'tensorrt-node-sweep', version: 1, date: o.date ?? '2026-11-28T12:00:00Z', packageVersion: '0.1.0', commit: o.commit ?? 'abc1234',
+    kind: 'tensorrt-node-sweep',
+    version: 1,
+    date: o.date ?? '2026-11-28T12:00:00Z',
+    packageVersion: '0.1.0',
+    commit: o.commit ?? 'abc1234',
     machine: {
-      gpus: Array.from({ length: o.gpus ?? 2 }, (_, i) => ({ name: o.gpu ?? 'NVIDIA H200', index: i, memoryBytes: 150e9, computeCapability: '9.0' })),
-      driverVersion: 13000, cpu: 'Test CPU x16', hostname: 'testhost',
+      gpus: Array.from({ length: o.gpus ?? 2 }, (_, i) => ({
+        name: o.gpu ?? 'NVIDIA H200',
+        index: i,
+        memoryBytes: 150e9,
+        computeCapability: '9.0',
+      })),
+      driverVersion: 13000,
+      cpu: 'Test CPU x16',
+      hostname: 'testhost',
     },
-    settings: SETTINGS, points,
+    settings: SETTINGS,
+    points,
   };
 }
 
-const ok = (network: string, precision: Precision, batch: number, gpus: number, ips: number, extra: Partial<SweepPoint> = {}): SweepPoint =>
-  ({ network, precision, batch, gpus, status: 'ok', imagesPerSecond: ips, ...extra });
+const ok = (
+  network: string,
+  precision: Precision,
+  batch: number,
+  gpus: number,
+  ips: number,
+  extra: Partial<SweepPoint> = {},
+): SweepPoint => ({ network, precision, batch, gpus, status: 'ok', imagesPerSecond: ips, ...extra });
 
 /** A sweep of AlexNet and GoogleNet: 4 precisions at batch 128 on 1 and 2 GPUs, a batch sweep with OOM, an error point. */
 function fullSweep(): SweepDoc {
@@ -64,31 +109,46 @@ function fullSweep(): SweepDoc {
   };
   for (const [net, byPrecision] of Object.entries(base)) {
     for (const [p, ips] of Object.entries(byPrecision) as Array<[Precision, number]>) {
-      points.push(ok(net, p, 128, 1, ips, {
-        gpuComputeImagesPerSecond: ips * 1.05,
-        perGpu: [bench({ network: net, precision: p, ips, computeIps: ips * 1.05, computeMs: 128000 / (ips * 1.05) })],
-      }));
+      points.push(
+        ok(net, p, 128, 1, ips, {
+          gpuComputeImagesPerSecond: ips * 1.05,
+          perGpu: [bench({ network: net, precision: p, ips, computeIps: ips * 1.05, computeMs: 128000 / (ips * 1.05) })],
+        }),
+      );
       // GoogleNet FP32 scales below the target, everything else above it.
       points.push(ok(net, p, 128, 2, ips * (net === 'GoogleNet' && p === 'fp32' ? 1.9 : 1.99)));
       for (const b of [1, 32]) points.push(ok(net, p, b, 1, ips * (b / 160)));
     }
   }
   points.push(ok('AlexNet', 'int8', 256, 1, 99000));
-  points.push({ network: 'AlexNet', precision: 'int8', batch: 512, gpus: 1, status: 'oom', message: 'E_OUT_OF_MEMORY: 90.1 GB asked, 80.0 GB free' });
+  points.push({
+    network: 'AlexNet',
+    precision: 'int8',
+    batch: 512,
+    gpus: 1,
+    status: 'oom',
+    message: 'E_OUT_OF_MEMORY: 90.1 GB asked, 80.0 GB free',
+  });
   points.push({ network: 'AlexNet', precision: 'int8', batch: 1024, gpus: 1, status: 'oom', message: 'E_OUT_OF_MEMORY: 180 GB asked' });
   points.push({ network: 'GoogleNet', precision: 'fp16', batch: 64, gpus: 1, status: 'error', message: 'E_CUDA: launch failed | odd' });
   return sweepDoc(points);
 }
 
 function peerDoc(gpu = 'NVIDIA H200'): PeerDoc {
-  const rows = (ms: number) => [{ batch: 32, graph: { ms: ms / 4 } }, { batch: 128, graph: { ms } }, { batch: 4096, oom: true }];
+  const rows = (ms: number) => [
+    { batch: 32, graph: { ms: ms / 4 } },
+    { batch: 128, graph: { ms } },
+    { batch: 4096, oom: true },
+  ];
   return {
     alexnet: {
-      network: { name: 'AlexNet' }, environment: { gpu: { name: gpu }, torch: '2.11.0' },
+      network: { name: 'AlexNet' },
+      environment: { gpu: { name: gpu }, torch: '2.11.0' },
       precisions: { fp32: { rows: rows(7.1187) }, tf32: { rows: rows(5.0974) }, fp16: { rows: rows(4.2604) } },
     },
     googlenet: {
-      network: { name: 'GoogleNet' }, environment: { gpu: { name: gpu }, torch: '2.11.0' },
+      network: { name: 'GoogleNet' },
+      environment: { gpu: { name: gpu }, torch: '2.11.0' },
       precisions: { fp32: { rows: rows(21.8457) }, fp16: { rows: rows(9.7656) } },
     },
   };
@@ -97,7 +157,11 @@ function peerDoc(gpu = 'NVIDIA H200'): PeerDoc {
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -158,7 +222,10 @@ describe('report', () => {
       assert.deepEqual([two.network, two.precision, two.batch, two.status], ['AlexNet', 'int8', 128, 'ok']);
       assert.equal(two.imagesPerSecond, 1900);
       assert.equal(two.gpuComputeImagesPerSecond, 2100);
-      assert.deepEqual(two.perGpu?.map((r) => r.rank?.rank), [0, 1]);
+      assert.deepEqual(
+        two.perGpu?.map((r) => r.rank?.rank),
+        [0, 1],
+      );
       const one = merged.points.find((p) => p.gpus === 1) as SweepPoint;
       assert.equal(one.imagesPerSecond, 950);
       assert.equal(merged.date, '2026-11-28T10:05:00Z', 'the latest date');
@@ -178,69 +245,153 @@ describe('report', () => {
         bench({ network: 'alexnet', precision: 'fp16', ips: 79000, rank: 0, size: 2, commit: 'def5678' }),
         bench({ network: 'alexnet', precision: 'fp16', ips: 79500, rank: 1, size: 2, commit: 'def5678' }),
       ]);
-      assert.deepEqual(merged.points.map((p) => [p.network, p.gpus, p.imagesPerSecond]),
-        [['AlexNet', 1, 80000], ['googlenet', 1, 30000], ['AlexNet', 2, 158500]]);
+      assert.deepEqual(
+        merged.points.map((p) => [p.network, p.gpus, p.imagesPerSecond]),
+        [
+          ['AlexNet', 1, 80000],
+          ['googlenet', 1, 30000],
+          ['AlexNet', 2, 158500],
+        ],
+      );
       assert.equal(merged.commit, 'abc1234, def5678');
       assert.equal(merged.machine.driverVersion, 13000);
       assert.equal(merged.machine.hostname, 'testhost');
     });
 
     it('names the missing rank and how many rank.size expects (E_INVALID_ARGUMENT)', () => {
-      rejectsSync(() => mergeResults([bench({ ips: 1, rank: 0, size: 4 }), bench({ ips: 1, rank: 2, size: 4 })], { sources: ['r0.json', 'r2.json'] }),
-        'E_INVALID_ARGUMENT', 'AlexNet int8 batch 128 on 4 GPUs: ranks 1, 3 missing (rank.size is 4', 'rank 0: AlexNet int8 batch 128 (r0.json)');
+      rejectsSync(
+        () => mergeResults([bench({ ips: 1, rank: 0, size: 4 }), bench({ ips: 1, rank: 2, size: 4 })], { sources: ['r0.json', 'r2.json'] }),
+        'E_INVALID_ARGUMENT',
+        'AlexNet int8 batch 128 on 4 GPUs: ranks 1, 3 missing (rank.size is 4',
+        'rank 0: AlexNet int8 batch 128 (r0.json)',
+      );
     });
 
     it('refuses rank files of one run that time different configurations', () => {
-      rejectsSync(() => mergeResults([bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 1, size: 2, batch: 64 })], { sources: ['a.json', 'b.json'] }),
-        'E_INVALID_ARGUMENT', 'do not add up', 'rank 0: AlexNet int8 batch 128 (a.json)', 'rank 1: AlexNet int8 batch 64 (b.json)');
-      rejectsSync(() => mergeResults([bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 1, size: 2, network: 'GoogleNet' })]),
-        'E_INVALID_ARGUMENT', 'rank 1: GoogleNet int8 batch 128 (docs[1])');
-      rejectsSync(() => mergeResults([bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 1, size: 2, backend: 'tensorrt' })]),
-        'E_INVALID_ARGUMENT', "the ranks disagree on the backend: 'cuda' (docs[0]) but 'tensorrt' (docs[1])");
+      rejectsSync(
+        () =>
+          mergeResults([bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 1, size: 2, batch: 64 })], {
+            sources: ['a.json', 'b.json'],
+          }),
+        'E_INVALID_ARGUMENT',
+        'do not add up',
+        'rank 0: AlexNet int8 batch 128 (a.json)',
+        'rank 1: AlexNet int8 batch 64 (b.json)',
+      );
+      rejectsSync(
+        () => mergeResults([bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 1, size: 2, network: 'GoogleNet' })]),
+        'E_INVALID_ARGUMENT',
+        'rank 1: GoogleNet int8 batch 128 (docs[1])',
+      );
+      rejectsSync(
+        () => mergeResults([bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 1, size: 2, backend: 'tensorrt' })]),
+        'E_INVALID_ARGUMENT',
+        "the ranks disagree on the backend: 'cuda' (docs[0]) but 'tensorrt' (docs[1])",
+      );
     });
 
     it('refuses a rank given twice, a point given twice, two GPU models and incomparable settings', () => {
-      rejectsSync(() => mergeResults([bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 1, size: 2 })],
-        { sources: ['a.json', 'b.json', 'c.json'] }), 'E_INVALID_ARGUMENT', 'rank 0 appears twice (a.json and b.json)');
-      rejectsSync(() => mergeResults([sweepDoc([ok('AlexNet', 'int8', 128, 1, 5)]), bench({ ips: 1 })], { sources: ['s.json', 'b.json'] }),
-        'E_INVALID_ARGUMENT', 'AlexNet int8 batch 128 on 1 GPU(s) appears twice: in s.json points[0] and in b.json');
-      rejectsSync(() => mergeResults([bench({ ips: 1 }), bench({ ips: 1, precision: 'fp16', gpu: 'NVIDIA H100 80GB HBM3' })]),
-        'E_INVALID_ARGUMENT', 'a report covers one GPU model', 'NVIDIA H200 (docs[0])', 'NVIDIA H100 80GB HBM3 (docs[1])');
+      rejectsSync(
+        () =>
+          mergeResults([bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 0, size: 2 }), bench({ ips: 1, rank: 1, size: 2 })], {
+            sources: ['a.json', 'b.json', 'c.json'],
+          }),
+        'E_INVALID_ARGUMENT',
+        'rank 0 appears twice (a.json and b.json)',
+      );
+      rejectsSync(
+        () => mergeResults([sweepDoc([ok('AlexNet', 'int8', 128, 1, 5)]), bench({ ips: 1 })], { sources: ['s.json', 'b.json'] }),
+        'E_INVALID_ARGUMENT',
+        'AlexNet int8 batch 128 on 1 GPU(s) appears twice: in s.json points[0] and in b.json',
+      );
+      rejectsSync(
+        () => mergeResults([bench({ ips: 1 }), bench({ ips: 1, precision: 'fp16', gpu: 'NVIDIA H100 80GB HBM3' })]),
+        'E_INVALID_ARGUMENT',
+        'a report covers one GPU model',
+        'NVIDIA H200 (docs[0])',
+        'NVIDIA H100 80GB HBM3 (docs[1])',
+      );
       const noCopies = { ...bench({ ips: 1, precision: 'fp16' }), settings: { ...SETTINGS, dataTransfers: false } };
-      rejectsSync(() => mergeResults([bench({ ips: 1 }), noCopies]), 'E_INVALID_ARGUMENT', 'disagree on settings.dataTransfers: true in docs[0] but false in docs[1]');
+      rejectsSync(
+        () => mergeResults([bench({ ips: 1 }), noCopies]),
+        'E_INVALID_ARGUMENT',
+        'disagree on settings.dataTransfers: true in docs[0] but false in docs[1]',
+      );
       const queued = { ...bench({ ips: 1, precision: 'fp16' }), settings: { ...SETTINGS, inflight: 2 } };
-      rejectsSync(() => mergeResults([bench({ ips: 1 }), queued]), 'E_INVALID_ARGUMENT', 'disagree on settings.inflight: 1 in docs[0] but 2 in docs[1]');
+      rejectsSync(
+        () => mergeResults([bench({ ips: 1 }), queued]),
+        'E_INVALID_ARGUMENT',
+        'disagree on settings.inflight: 1 in docs[0] but 2 in docs[1]',
+      );
       const one = { ...bench({ ips: 1, precision: 'fp16' }), settings: { ...SETTINGS, inflight: 1 } };
       assert.equal(mergeResults([bench({ ips: 1 }), one]).points.length, 2, 'an absent inflight is 1');
     });
 
     it("--duplicates last: a later file's point replaces the earlier one, and each replacement is told", () => {
       const replaced: string[] = [];
-      const merged = mergeResults([
-        sweepDoc([ok('AlexNet', 'int8', 64, 1, 4), ok('AlexNet', 'int8', 128, 1, 5)]),
-        sweepDoc([ok('AlexNet', 'int8', 128, 1, 6), ok('AlexNet', 'int8', 128, 2, 12)]),
-      ], { sources: ['one.json', 'two.json'], duplicates: 'last', onReplaced: (m) => replaced.push(m) });
-      assert.deepEqual(merged.points.map((p) => `${p.batch} x${p.gpus} ${p.imagesPerSecond}`), ['64 x1 4', '128 x1 6', '128 x2 12']);
+      const merged = mergeResults(
+        [
+          sweepDoc([ok('AlexNet', 'int8', 64, 1, 4), ok('AlexNet', 'int8', 128, 1, 5)]),
+          sweepDoc([ok('AlexNet', 'int8', 128, 1, 6), ok('AlexNet', 'int8', 128, 2, 12)]),
+        ],
+        { sources: ['one.json', 'two.json'], duplicates: 'last', onReplaced: (m) => replaced.push(m) },
+      );
+      assert.deepEqual(
+        merged.points.map((p) => `${p.batch} x${p.gpus} ${p.imagesPerSecond}`),
+        ['64 x1 4', '128 x1 6', '128 x2 12'],
+      );
       assert.deepEqual(replaced, ['AlexNet int8 batch 128 on 1 GPU(s): two.json points[0] replaces one.json points[1]']);
-      assert.throws(() => mergeResults([bench({ ips: 1 })], { duplicates: 'first' as never }),
-        { name: 'TypeError', message: /'error' or 'last' for options.duplicates/ });
-      assert.throws(() => mergeResults([bench({ ips: 1 })], { duplicates: 'last', onReplaced: 'log' as never }),
-        { name: 'TypeError', message: /a function for options.onReplaced/ });
+      assert.throws(() => mergeResults([bench({ ips: 1 })], { duplicates: 'first' as never }), {
+        name: 'TypeError',
+        message: /'error' or 'last' for options.duplicates/,
+      });
+      assert.throws(() => mergeResults([bench({ ips: 1 })], { duplicates: 'last', onReplaced: 'log' as never }), {
+        name: 'TypeError',
+        message: /a function for options.onReplaced/,
+      });
     });
 
     it('rejects arguments of the wrong shape with TypeError / RangeError naming the field', () => {
-      assert.throws(() => mergeResults('a.json' as never), { name: 'TypeError', message: 'Expected an array of BenchResult or SweepDoc objects for docs but received type string ("a.json")' });
-      assert.throws(() => mergeResults([]), { name: 'RangeError', message: 'Expected at least one result document for docs but received an Array of length 0' });
-      assert.throws(() => mergeResults([42 as never]), { name: 'TypeError', message: 'Expected a BenchResult or SweepDoc object for docs[0] but received type number (42)' });
-      assert.throws(() => mergeResults([{ kind: 'trtexec' } as never]), { name: 'TypeError', message: /for docs\[0\]\.kind but received type string \("trtexec"\)/ });
-      assert.throws(() => mergeResults([{ ...bench({ ips: 1 }), batch: 0 }]), { name: 'TypeError', message: 'Expected a positive integer for docs[0].batch but received type number (0)' });
-      assert.throws(() => mergeResults([{ ...bench({ ips: 1 }), precision: 'bf16' as never }]), { name: 'TypeError', message: /one of 'fp32', 'tf32', 'fp16', 'int8' for docs\[0\]\.precision/ });
-      assert.throws(() => mergeResults([{ ...bench({ ips: 1 }), version: 2 as never }]), { name: 'TypeError', message: /this reader is older than the document/ });
-      assert.throws(() => mergeResults([bench({ ips: 1, rank: 2, size: 2 })]), { name: 'RangeError', message: /integer in \[0, 1\] \(rank.size is 2\) for docs\[0\]\.rank\.rank/ });
-      assert.throws(() => mergeResults([sweepDoc([{ ...ok('AlexNet', 'fp32', 1, 1, 1), imagesPerSecond: undefined }])]),
-        { name: 'TypeError', message: 'Expected a finite number >= 0 for docs[0].points[0].imagesPerSecond but received undefined' });
-      assert.throws(() => mergeResults([sweepDoc([{ ...ok('AlexNet', 'fp32', 1, 1, 1), status: 'failed' as never }])]),
-        { name: 'TypeError', message: /'ok', 'oom' or 'error' for docs\[0\]\.points\[0\]\.status/ });
+      assert.throws(() => mergeResults('a.json' as never), {
+        name: 'TypeError',
+        message: 'Expected an array of BenchResult or SweepDoc objects for docs but received type string ("a.json")',
+      });
+      assert.throws(() => mergeResults([]), {
+        name: 'RangeError',
+        message: 'Expected at least one result document for docs but received an Array of length 0',
+      });
+      assert.throws(() => mergeResults([42 as never]), {
+        name: 'TypeError',
+        message: 'Expected a BenchResult or SweepDoc object for docs[0] but received type number (42)',
+      });
+      assert.throws(() => mergeResults([{ kind: 'trtexec' } as never]), {
+        name: 'TypeError',
+        message: /for docs\[0\]\.kind but received type string \("trtexec"\)/,
+      });
+      assert.throws(() => mergeResults([{ ...bench({ ips: 1 }), batch: 0 }]), {
+        name: 'TypeError',
+        message: 'Expected a positive integer for docs[0].batch but received type number (0)',
+      });
+      assert.throws(() => mergeResults([{ ...bench({ ips: 1 }), precision: 'bf16' as never }]), {
+        name: 'TypeError',
+        message: /one of 'fp32', 'tf32', 'fp16', 'int8' for docs\[0\]\.precision/,
+      });
+      assert.throws(() => mergeResults([{ ...bench({ ips: 1 }), version: 2 as never }]), {
+        name: 'TypeError',
+        message: /this reader is older than the document/,
+      });
+      assert.throws(() => mergeResults([bench({ ips: 1, rank: 2, size: 2 })]), {
+        name: 'RangeError',
+        message: /integer in \[0, 1\] \(rank.size is 2\) for docs\[0\]\.rank\.rank/,
+      });
+      assert.throws(() => mergeResults([sweepDoc([{ ...ok('AlexNet', 'fp32', 1, 1, 1), imagesPerSecond: undefined }])]), {
+        name: 'TypeError',
+        message: 'Expected a finite number >= 0 for docs[0].points[0].imagesPerSecond but received undefined',
+      });
+      assert.throws(() => mergeResults([sweepDoc([{ ...ok('AlexNet', 'fp32', 1, 1, 1), status: 'failed' as never }])]), {
+        name: 'TypeError',
+        message: /'ok', 'oom' or 'error' for docs\[0\]\.points\[0\]\.status/,
+      });
       assert.throws(() => mergeResults([bench({ ips: 1 })], { sources: 'a' as never }), { name: 'TypeError', message: /options\.sources/ });
     });
   });
@@ -259,10 +410,18 @@ describe('report', () => {
       await fails(readResultFile(bad), 'E_PARSE', `${bad}:3:`, 'is not JSON');
       const shape = path.join(dir, 'shape.json');
       fs.writeFileSync(shape, JSON.stringify({ ...fullSweep(), points: [{ network: 'AlexNet' }] }));
-      await fails(readResultFile(shape), 'E_PARSE', `${shape}: Expected one of 'fp32', 'tf32', 'fp16', 'int8' for document.points[0].precision`);
+      await fails(
+        readResultFile(shape),
+        'E_PARSE',
+        `${shape}: Expected one of 'fp32', 'tf32', 'fp16', 'int8' for document.points[0].precision`,
+      );
       const other = path.join(dir, 'other.json');
       fs.writeFileSync(other, '[1, 2]');
-      await fails(readResultFile(other), 'E_PARSE', 'Expected a BenchResult or SweepDoc object for document but received an Array of length 2');
+      await fails(
+        readResultFile(other),
+        'E_PARSE',
+        'Expected a BenchResult or SweepDoc object for document but received an Array of length 2',
+      );
     });
 
     it('reads the PyTorch peer file committed for the H200 and refuses a malformed one', async () => {
@@ -291,12 +450,23 @@ describe('report', () => {
     it('writes REPORT.md last and an SVG and a PNG for each of the 7 figures', () => {
       const names = result.files.map((f) => path.basename(f));
       assert.equal(names[names.length - 1], 'REPORT.md');
-      assert.deepEqual(names.filter((n) => n.endsWith('.svg')), [
-        'fig-1-precision.svg', 'fig-2-scaling-alexnet.svg', 'fig-3-scaling-googlenet.svg', 'fig-4-reference-alexnet.svg',
-        'fig-5-reference-googlenet.svg', 'fig-6-batch.svg', 'fig-7-peer.svg',
-      ]);
+      assert.deepEqual(
+        names.filter((n) => n.endsWith('.svg')),
+        [
+          'fig-1-precision.svg',
+          'fig-2-scaling-alexnet.svg',
+          'fig-3-scaling-googlenet.svg',
+          'fig-4-reference-alexnet.svg',
+          'fig-5-reference-googlenet.svg',
+          'fig-6-batch.svg',
+          'fig-7-peer.svg',
+        ],
+      );
       assert.equal(names.filter((n) => n.endsWith('.png')).length, 7);
-      assert.deepEqual(result.figures.filter((f) => f.skipped !== undefined), []);
+      assert.deepEqual(
+        result.figures.filter((f) => f.skipped !== undefined),
+        [],
+      );
       for (const f of result.files) assert.ok(fs.statSync(f).size > 0, f);
       // On a machine without any known font file the only warning is that the PNGs may lack text.
       const expected = chooseFont().fontFiles.length > 0 ? [] : result.warnings.filter((w) => w.startsWith('no font found'));
@@ -320,7 +490,11 @@ describe('report', () => {
         assert.match(svg, /<\/svg>\s*$/, name);
         assertWellFormed(svg, name);
         const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].replace(/&amp;/g, '&'));
-        for (const label of labels) assert.ok(texts.some((t) => t.includes(label)), `${name} lacks the label ${JSON.stringify(label)}`);
+        for (const label of labels)
+          assert.ok(
+            texts.some((t) => t.includes(label)),
+            `${name} lacks the label ${JSON.stringify(label)}`,
+          );
         const png = new libs.Resvg(svg).render();
         assert.ok(png.width > 100 && png.height > 100, `${name} renders`);
       }
@@ -365,11 +539,18 @@ describe('report', () => {
     });
 
     it('the table of every point has images/s, per-GPU images/s, GPU compute ms and status with messages', () => {
-      assert.ok(md.includes('| network | precision | batch | GPUs | images/s | per-GPU images/s | GPU compute images/s | GPU compute ms (median) | status |'));
+      assert.ok(
+        md.includes(
+          '| network | precision | batch | GPUs | images/s | per-GPU images/s | GPU compute images/s | GPU compute ms (median) | status |',
+        ),
+      );
       assert.ok(md.includes('| AlexNet | INT8 | 128 | 1 | 95,743 | 95,743 | 100,530 | 1.273 | ok |'), 'a 1-GPU point');
       assert.ok(md.includes('| AlexNet | INT8 | 128 | 2 | 190,529 | 95,264 | - | - | ok |'), 'a 2-GPU point');
       assert.ok(md.includes('| AlexNet | INT8 | 512 | 1 | - | - | - | - | oom: E_OUT_OF_MEMORY: 90.1 GB asked, 80.0 GB free |'));
-      assert.ok(md.includes('| GoogleNet | FP16 | 64 | 1 | - | - | - | - | error: E_CUDA: launch failed \\| odd |'), 'a | in a message is escaped');
+      assert.ok(
+        md.includes('| GoogleNet | FP16 | 64 | 1 | - | - | - | - | error: E_CUDA: launch failed \\| odd |'),
+        'a | in a message is escaped',
+      );
       const section = md.slice(md.indexOf('## Every point'), md.indexOf('## Batch limits'));
       const rows = section.split('\n').filter((l) => /^\| (AlexNet|GoogleNet) \| /.test(l));
       assert.equal(rows.length, fullSweep().points.length, 'one row per point');
@@ -405,22 +586,40 @@ describe('report', () => {
       const again = path.join(dir, 'again');
       await writeReport(fullSweep(), { outDir: again, peer: peerDoc(), sources: ['sweep.json'] });
       assert.equal(fs.readFileSync(path.join(again, 'REPORT.md'), 'utf8'), md);
-      assert.equal(fs.readFileSync(path.join(again, 'fig-1-precision.svg'), 'utf8'), fs.readFileSync(path.join(out, 'fig-1-precision.svg'), 'utf8'));
+      assert.equal(
+        fs.readFileSync(path.join(again, 'fig-1-precision.svg'), 'utf8'),
+        fs.readFileSync(path.join(out, 'fig-1-precision.svg'), 'utf8'),
+      );
     });
 
     it('skips the figures without data and says why: 1 GPU only, no peer, no 2017 numbers for the network', async () => {
-      const sweep = sweepDoc([ok('AlexNet', 'fp32', 128, 1, 100), ok('AlexNet', 'int8', 128, 1, 300), ok('LeNet', 'fp32', 128, 1, 9000)], { gpus: 1 });
+      const sweep = sweepDoc([ok('AlexNet', 'fp32', 128, 1, 100), ok('AlexNet', 'int8', 128, 1, 300), ok('LeNet', 'fp32', 128, 1, 9000)], {
+        gpus: 1,
+      });
       const oneDir = path.join(dir, 'one');
       const r = await writeReport(sweep, { outDir: oneDir });
       const text = fs.readFileSync(path.join(oneDir, 'REPORT.md'), 'utf8');
-      assert.ok(text.includes('### Fig. 2. AlexNet: scaling over GPUs, batch 128\n\n*Skipped: AlexNet was measured on 1 GPU only at batch 128: no scaling to draw.*'));
+      assert.ok(
+        text.includes(
+          '### Fig. 2. AlexNet: scaling over GPUs, batch 128\n\n*Skipped: AlexNet was measured on 1 GPU only at batch 128: no scaling to draw.*',
+        ),
+      );
       assert.ok(text.includes('*Skipped: LeNet was measured on 1 GPU only at batch 128: no scaling to draw.*'));
       assert.ok(text.includes('*Skipped: the 2017 study has no numbers for LeNet.*'));
       assert.ok(text.includes('*Skipped: no network and precision was measured at two or more batch sizes on 1 GPU.*'));
       assert.ok(text.includes('*Skipped: no PyTorch peer file was given (`--peer`).*'));
       assert.ok(text.includes('*No multi-GPU points were measured.*'));
-      assert.deepEqual(r.figures.filter((f) => f.skipped === undefined).map((f) => f.id), ['fig-1-precision', 'fig-4-reference-alexnet']);
-      assert.deepEqual(fs.readdirSync(oneDir).sort(), ['REPORT.md', 'fig-1-precision.png', 'fig-1-precision.svg', 'fig-4-reference-alexnet.png', 'fig-4-reference-alexnet.svg']);
+      assert.deepEqual(
+        r.figures.filter((f) => f.skipped === undefined).map((f) => f.id),
+        ['fig-1-precision', 'fig-4-reference-alexnet'],
+      );
+      assert.deepEqual(fs.readdirSync(oneDir).sort(), [
+        'REPORT.md',
+        'fig-1-precision.png',
+        'fig-1-precision.svg',
+        'fig-4-reference-alexnet.png',
+        'fig-4-reference-alexnet.svg',
+      ]);
       const none = await writeReport(sweep, { outDir: path.join(dir, 'none'), batch: 64, reference: null });
       assert.ok(none.figures.every((f) => f.skipped !== undefined));
       const noneText = fs.readFileSync(path.join(dir, 'none', 'REPORT.md'), 'utf8');
@@ -430,8 +629,10 @@ describe('report', () => {
 
     it('a cpu sweep says CPU: no GPU row, driver, CUDA graph or GPU compute columns; CPU workers for several', async () => {
       // As `sweep --backend cpu` wrote it before it recorded useCudaGraph: false.
-      const cpuResult = (batch: number, ips: number): BenchResult =>
-        ({ ...bench({ network: 'LeNet', precision: 'fp32', batch, ips, backend: 'cpu', gpu: 'Test CPU x16' }), settings: { ...SETTINGS, useCudaGraph: false } });
+      const cpuResult = (batch: number, ips: number): BenchResult => ({
+        ...bench({ network: 'LeNet', precision: 'fp32', batch, ips, backend: 'cpu', gpu: 'Test CPU x16' }),
+        settings: { ...SETTINGS, useCudaGraph: false },
+      });
       const sweep: SweepDoc = {
         ...sweepDoc([
           ok('LeNet', 'fp32', 1, 1, 3000, { perGpu: [cpuResult(1, 3000)] }),
@@ -446,7 +647,11 @@ describe('report', () => {
       assert.ok(text.includes('on this CPU.'), 'the introduction');
       assert.ok(text.includes('| CPU | Test CPU x16 |'));
       assert.ok(!/\| (GPU|Driver) \|/.test(text));
-      assert.ok(text.includes('| Timing | warm-up 200 ms; at least 3 s and 10 inferences; averages of 10 inferences; host-device transfers included; 1 stream;'));
+      assert.ok(
+        text.includes(
+          '| Timing | warm-up 200 ms; at least 3 s and 10 inferences; averages of 10 inferences; host-device transfers included; 1 stream;',
+        ),
+      );
       assert.ok(!text.includes('CUDA graph'));
       assert.ok(text.includes('| network | precision | batch | CPU workers | images/s | per-worker images/s | status |'));
       assert.ok(text.includes('| LeNet | FP32 | 2 | 2 | 7,000 | 3,500 | ok |'));
@@ -460,7 +665,10 @@ describe('report', () => {
       assert.doesNotMatch(ours, /GPU/);
       const svg = fs.readFileSync(path.join(cpuDir, 'fig-2-scaling-lenet.svg'), 'utf8');
       assert.ok(svg.includes('CPU workers') && svg.includes('ideal (N x 1 CPU)') && !svg.includes('GPU'));
-      assert.deepEqual(r.figures.filter((f) => f.skipped === undefined).map((f) => f.id), ['fig-1-precision', 'fig-2-scaling-lenet', 'fig-4-batch']);
+      assert.deepEqual(
+        r.figures.filter((f) => f.skipped === undefined).map((f) => f.id),
+        ['fig-1-precision', 'fig-2-scaling-lenet', 'fig-4-batch'],
+      );
     });
 
     it('warns when the peer ran on another GPU and when figure files of an earlier report remain', async () => {
@@ -479,12 +687,19 @@ describe('report', () => {
         const r = await writeReport(fullSweep(), { outDir: path.join(dir, 'font'), fontFile: font.fontFiles[0] });
         assert.deepEqual(r.warnings, []);
       }
-      await fails(writeReport(fullSweep(), { outDir: path.join(dir, 'font2'), fontFile: path.join(dir, 'missing.ttf') }), 'E_IO', 'cannot read font');
+      await fails(
+        writeReport(fullSweep(), { outDir: path.join(dir, 'font2'), fontFile: path.join(dir, 'missing.ttf') }),
+        'E_IO',
+        'cannot read font',
+      );
       // A file that is no font: the PNGs are written without text, and the report says so.
       const notFont = path.join(dir, 'not-a-font.ttf');
       fs.writeFileSync(notFont, 'not a font');
       const r = await writeReport(fullSweep(), { outDir: path.join(dir, 'font3'), fontFile: notFont });
-      assert.ok(r.warnings.some((w) => w.startsWith(`no font found that resvg can draw text with (tried the given font ${notFont})`)), r.warnings.join('; '));
+      assert.ok(
+        r.warnings.some((w) => w.startsWith(`no font found that resvg can draw text with (tried the given font ${notFont})`)),
+        r.warnings.join('; '),
+      );
       assert.ok(fs.readFileSync(path.join(dir, 'font3', 'REPORT.md'), 'utf8').includes('the PNG figures have no text (the SVGs do)'));
       assert.ok(fs.statSync(path.join(dir, 'font3', 'fig-1-precision.png')).size > 1024);
     });
@@ -494,19 +709,47 @@ describe('report', () => {
         if (name === 'vega-lite') throw Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' });
         return require.resolve(name);
       };
-      await fails(writeReport(fullSweep(), { outDir: path.join(dir, 'nolib'), resolveModule }), 'E_BACKEND_UNAVAILABLE',
-        "vega-lite cannot be loaded: Cannot find module 'vega-lite'", 'npm install --save-dev vega vega-lite @resvg/resvg-js');
+      await fails(
+        writeReport(fullSweep(), { outDir: path.join(dir, 'nolib'), resolveModule }),
+        'E_BACKEND_UNAVAILABLE',
+        "vega-lite cannot be loaded: Cannot find module 'vega-lite'",
+        'npm install --save-dev vega vega-lite @resvg/resvg-js',
+      );
     });
 
     it('rejects arguments of the wrong shape (TypeError) and an output folder that cannot be made (E_IO)', async () => {
-      await assert.rejects(writeReport(null as never, { outDir: dir }), { name: 'TypeError', message: "Expected a SweepDoc (kind 'tensorrt-node-sweep') for sweep but received null" });
-      await assert.rejects(writeReport(bench({ ips: 1 }) as never, { outDir: dir }), { name: 'TypeError', message: /'tensorrt-node-sweep' for sweep\.kind/ });
-      await assert.rejects(writeReport(fullSweep(), undefined as never), { name: 'TypeError', message: 'Expected an options object for options but received undefined' });
-      await assert.rejects(writeReport(fullSweep(), { outDir: '' }), { name: 'TypeError', message: 'Expected a folder path string for options.outDir but received type string ("")' });
-      await assert.rejects(writeReport(fullSweep(), { outDir: dir, batch: 1.5 }), { name: 'TypeError', message: /positive integer for options\.batch/ });
-      await assert.rejects(writeReport(fullSweep(), { outDir: dir, peer: { alexnet: {} } as never }), { name: 'TypeError', message: /for options\.peer\.alexnet\.precisions/ });
-      await assert.rejects(writeReport(fullSweep(), { outDir: dir, reference: { ...DELL_2017, batch: 0 } }), { name: 'TypeError', message: /options\.reference\.batch/ });
-      await assert.rejects(writeReport(fullSweep(), { outDir: dir, notes: [3] as never }), { name: 'TypeError', message: /an array of strings for options\.notes/ });
+      await assert.rejects(writeReport(null as never, { outDir: dir }), {
+        name: 'TypeError',
+        message: "Expected a SweepDoc (kind 'tensorrt-node-sweep') for sweep but received null",
+      });
+      await assert.rejects(writeReport(bench({ ips: 1 }) as never, { outDir: dir }), {
+        name: 'TypeError',
+        message: /'tensorrt-node-sweep' for sweep\.kind/,
+      });
+      await assert.rejects(writeReport(fullSweep(), undefined as never), {
+        name: 'TypeError',
+        message: 'Expected an options object for options but received undefined',
+      });
+      await assert.rejects(writeReport(fullSweep(), { outDir: '' }), {
+        name: 'TypeError',
+        message: 'Expected a folder path string for options.outDir but received type string ("")',
+      });
+      await assert.rejects(writeReport(fullSweep(), { outDir: dir, batch: 1.5 }), {
+        name: 'TypeError',
+        message: /positive integer for options\.batch/,
+      });
+      await assert.rejects(writeReport(fullSweep(), { outDir: dir, peer: { alexnet: {} } as never }), {
+        name: 'TypeError',
+        message: /for options\.peer\.alexnet\.precisions/,
+      });
+      await assert.rejects(writeReport(fullSweep(), { outDir: dir, reference: { ...DELL_2017, batch: 0 } }), {
+        name: 'TypeError',
+        message: /options\.reference\.batch/,
+      });
+      await assert.rejects(writeReport(fullSweep(), { outDir: dir, notes: [3] as never }), {
+        name: 'TypeError',
+        message: /an array of strings for options\.notes/,
+      });
       const file = path.join(dir, 'a-file');
       fs.writeFileSync(file, 'x');
       await fails(writeReport(fullSweep(), { outDir: path.join(file, 'sub') }), 'E_IO', 'cannot create the report folder');
@@ -523,7 +766,15 @@ describe('report', () => {
       assert.match(top.out, /merge {2}Merge bench rank files/);
       const build = await run('report', 'build', '--help');
       assert.equal(build.code, 0);
-      for (const part of ['--peer <peer.json>', '-o, --output <dir>', '--batch <N>', '--font <file.ttf>', '--noReference', 'Figures:', 'Examples:']) {
+      for (const part of [
+        '--peer <peer.json>',
+        '-o, --output <dir>',
+        '--batch <N>',
+        '--font <file.ttf>',
+        '--noReference',
+        'Figures:',
+        'Examples:',
+      ]) {
         assert.ok(build.out.includes(part), part);
       }
       const merge = await run('report', 'merge', '-h');
@@ -602,11 +853,17 @@ describe('report', () => {
       fs.writeFileSync(b, JSON.stringify(sweepDoc([ok('AlexNet', 'int8', 128, 1, 2000)])));
       const refused = await run('report', 'merge', a, b);
       assert.equal(refused.code, 1);
-      assert.match(refused.err, /appears twice: in .*cli-dup-a\.json points\[0\] and in .*cli-dup-b\.json points\[0\]; keep one of them \(or --duplicates last\)/);
+      assert.match(
+        refused.err,
+        /appears twice: in .*cli-dup-a\.json points\[0\] and in .*cli-dup-b\.json points\[0\]; keep one of them \(or --duplicates last\)/,
+      );
       const merged = await run('report', 'merge', a, b, '--duplicates', 'last');
       assert.equal(merged.code, 0, merged.err);
       assert.equal((JSON.parse(merged.out) as SweepDoc).points[0].imagesPerSecond, 2000);
-      assert.match(merged.err, /^replaced: AlexNet int8 batch 128 on 1 GPU\(s\): .*cli-dup-b\.json points\[0\] replaces .*cli-dup-a\.json points\[0\]$/);
+      assert.match(
+        merged.err,
+        /^replaced: AlexNet int8 batch 128 on 1 GPU\(s\): .*cli-dup-b\.json points\[0\] replaces .*cli-dup-a\.json points\[0\]$/,
+      );
       const outDir = path.join(dir, 'cli-dup-report');
       const built = await run('report', 'build', a, b, '--duplicates', 'last', '-o', outDir);
       assert.equal(built.code, 0, built.err);
@@ -618,7 +875,10 @@ describe('report', () => {
       fs.writeFileSync(r0, JSON.stringify(bench({ ips: 1000, rank: 0, size: 2 })));
       const r = await run('report', 'merge', r0);
       assert.equal(r.code, 1);
-      assert.match(r.err, /error E_INVALID_ARGUMENT: AlexNet int8 batch 128 on 2 GPUs: rank 1 missing \(rank\.size is 2; got rank 0: .*cli-r0\.json\)/);
+      assert.match(
+        r.err,
+        /error E_INVALID_ARGUMENT: AlexNet int8 batch 128 on 2 GPUs: rank 1 missing \(rank\.size is 2; got rank 0: .*cli-r0\.json\)/,
+      );
     });
 
     it('merges rank files to a sweep file, then builds the report from it', async () => {
@@ -634,7 +894,13 @@ describe('report', () => {
       assert.equal(m.code, 0, m.err);
       assert.match(m.out, /wrote .*cli-merged\.json: 2 point\(s\) from 3 file\(s\), 1\/2 GPU\(s\), NVIDIA H200/);
       const doc = JSON.parse(fs.readFileSync(merged, 'utf8')) as SweepDoc;
-      assert.deepEqual(doc.points.map((p) => [p.gpus, p.imagesPerSecond]), [[2, 190100], [1, 95743]]);
+      assert.deepEqual(
+        doc.points.map((p) => [p.gpus, p.imagesPerSecond]),
+        [
+          [2, 190100],
+          [1, 95743],
+        ],
+      );
 
       const printed = await run('report', 'merge', ...files);
       assert.equal((JSON.parse(printed.out) as SweepDoc).points[0].imagesPerSecond, 190100, 'without -o the sweep goes to stdout');

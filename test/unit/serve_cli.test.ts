@@ -8,7 +8,15 @@ import { ROOT } from '../support/serve_repo';
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(argv, (s) => { out += `${s}\n`; }, (s) => { err += `${s}\n`; });
+  const code = await main(
+    argv,
+    (s) => {
+      out += `${s}\n`;
+    },
+    (s) => {
+      err += `${s}\n`;
+    },
+  );
   return { code, out, err };
 }
 
@@ -32,9 +40,29 @@ describe('serve: the CLI command', function () {
   });
 
   it('serves examples/model-repository and drains on SIGTERM', async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'serve', path.join(ROOT, 'examples', 'model-repository'),
-      '--backend', 'cpu', '--model-control-mode', 'explicit', '--load-model', 'lenet', '--host', '127.0.0.1',
-      '--http-port', '0', '--grpc-port', 'off', '--metrics-port', 'off'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'),
+        'serve',
+        path.join(ROOT, 'examples', 'model-repository'),
+        '--backend',
+        'cpu',
+        '--model-control-mode',
+        'explicit',
+        '--load-model',
+        'lenet',
+        '--host',
+        '127.0.0.1',
+        '--http-port',
+        '0',
+        '--grpc-port',
+        'off',
+        '--metrics-port',
+        'off',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let log = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
@@ -44,15 +72,22 @@ describe('serve: the CLI command', function () {
       });
       void exited.then(() => reject(new Error(`serve exited early:\n${log}`)));
     });
-    const lines = log.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
+    const lines = log
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; msg: string });
     assert.ok(lines.every((l) => typeof l.level === 'string' && typeof l.msg === 'string'));
     const port = Number(/HTTP \(KServe v2 REST\) on 127\.0\.0\.1:(\d+)/.exec(log)?.[1]);
     const r = await fetch(`http://127.0.0.1:${port}/v2/models/lenet/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: new Array(784).fill(0) }], outputs: [{ name: 'prob', parameters: { classification: 1 } }] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: new Array(784).fill(0) }],
+        outputs: [{ name: 'prob', parameters: { classification: 1 } }],
+      }),
     });
     assert.equal(r.status, 200);
-    const body = await r.json() as { outputs: Array<{ data: string[] }> };
+    const body = (await r.json()) as { outputs: Array<{ data: string[] }> };
     assert.match(body.outputs[0].data[0], /^[\d.e-]+:\d:(zero|one|two|three|four|five|six|seven|eight|nine)$/);
     child.kill('SIGTERM');
     assert.equal(await exited, 0);

@@ -11,7 +11,12 @@ import { addModel, directLenet, lenetConfig, tempRepo } from '../support/serve_r
 
 const LABELS = Array.from({ length: 10 }, (_, i) => `digit-${i}`);
 
-interface Reply { status: number; json: Record<string, unknown>; body: Buffer; headers: Headers }
+interface Reply {
+  status: number;
+  json: Record<string, unknown>;
+  body: Buffer;
+  headers: Headers;
+}
 
 describe('serve: KServe v2 REST', function () {
   this.timeout(120000);
@@ -23,15 +28,44 @@ describe('serve: KServe v2 REST', function () {
 
   before(async () => {
     const repo = await tempRepo();
-    await addModel(repo, 'lenet', lenetConfig('lenet', 'dynamic_batching { max_queue_delay_microseconds: 2000 }\ninstance_group [ { count: 2 kind: KIND_CPU } ]'), LABELS);
-    await addModel(repo, 'lenet_u8', lenetConfig('lenet_u8', [
-      'parameters { key: "input_format" value { string_value: "uint8-nhwc" } }',
-      'parameters { key: "scale" value { string_value: "0.00390625" } }',
-    ].join('\n')).replace('data_type: TYPE_FP32 format: FORMAT_NCHW dims: [ 1, 28, 28 ]', 'data_type: TYPE_UINT8 format: FORMAT_NHWC dims: [ 28, 28, 1 ]'));
-    await addModel(repo, 'slow', lenetConfig('slow', 'dynamic_batching { max_queue_delay_microseconds: 300000 default_queue_policy { max_queue_size: 1 } }'));
+    await addModel(
+      repo,
+      'lenet',
+      lenetConfig('lenet', 'dynamic_batching { max_queue_delay_microseconds: 2000 }\ninstance_group [ { count: 2 kind: KIND_CPU } ]'),
+      LABELS,
+    );
+    await addModel(
+      repo,
+      'lenet_u8',
+      lenetConfig(
+        'lenet_u8',
+        [
+          'parameters { key: "input_format" value { string_value: "uint8-nhwc" } }',
+          'parameters { key: "scale" value { string_value: "0.00390625" } }',
+        ].join('\n'),
+      ).replace(
+        'data_type: TYPE_FP32 format: FORMAT_NCHW dims: [ 1, 28, 28 ]',
+        'data_type: TYPE_UINT8 format: FORMAT_NHWC dims: [ 28, 28, 1 ]',
+      ),
+    );
+    await addModel(
+      repo,
+      'slow',
+      lenetConfig('slow', 'dynamic_batching { max_queue_delay_microseconds: 300000 default_queue_policy { max_queue_size: 1 } }'),
+    );
     await addModel(repo, 'broken', lenetConfig('broken', 'optimization { }'));
-    server = createServer({ repository: repo, host: '127.0.0.1', httpPort: 0, grpcPort: false, metricsPort: 0, backend: 'cpu',
-      logLevel: 'silent', modelControl: 'explicit', loadModels: ['*'], bodyLimit: 1 << 20 });
+    server = createServer({
+      repository: repo,
+      host: '127.0.0.1',
+      httpPort: 0,
+      grpcPort: false,
+      metricsPort: 0,
+      backend: 'cpu',
+      logLevel: 'silent',
+      modelControl: 'explicit',
+      loadModels: ['*'],
+      bodyLimit: 1 << 20,
+    });
     const addr = await server.listen();
     base = `http://127.0.0.1:${addr.http.port}`;
     metricsUrl = `http://127.0.0.1:${addr.metrics?.port}/metrics`;
@@ -47,11 +81,15 @@ describe('serve: KServe v2 REST', function () {
 
   async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
     const raw = body === undefined ? undefined : Buffer.isBuffer(body) ? body : typeof body === 'string' ? body : JSON.stringify(body);
-    const res = await fetch(base + url, { method, body: raw, headers: { 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json', ...headers } });
+    const res = await fetch(base + url, {
+      method,
+      body: raw,
+      headers: { 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json', ...headers },
+    });
     const buf = Buffer.from(await res.arrayBuffer());
     const len = res.headers.get('inference-header-content-length');
     const text = buf.subarray(0, len !== null ? Number(len) : buf.length).toString('utf8');
-    return { status: res.status, json: text === '' ? {} : JSON.parse(text) as Record<string, unknown>, body: buf, headers: res.headers };
+    return { status: res.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), body: buf, headers: res.headers };
   }
 
   async function direct(e: Engine, data: Float32Array | Uint8Array, batch: number): Promise<Float32Array> {
@@ -65,12 +103,16 @@ describe('serve: KServe v2 REST', function () {
 
   function close(actual: ArrayLike<number>, expected: Float32Array): void {
     assert.equal(actual.length, expected.length);
-    for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i] - expected[i]) <= 1e-6, `element ${i}: ${actual[i]} vs ${expected[i]}`);
+    for (let i = 0; i < expected.length; i++)
+      assert.ok(Math.abs(actual[i] - expected[i]) <= 1e-6, `element ${i}: ${actual[i]} vs ${expected[i]}`);
   }
 
   function binaryBody(header: unknown, ...data: ArrayBufferView[]): { body: Buffer; length: string } {
     const head = Buffer.from(JSON.stringify(header));
-    return { body: Buffer.concat([head, ...data.map((d) => Buffer.from(d.buffer, d.byteOffset, d.byteLength))]), length: String(head.length) };
+    return {
+      body: Buffer.concat([head, ...data.map((d) => Buffer.from(d.buffer, d.byteOffset, d.byteLength))]),
+      length: String(head.length),
+    };
   }
 
   it('GET /v2, health, model metadata and readiness', async () => {
@@ -81,8 +123,11 @@ describe('serve: KServe v2 REST', function () {
     assert.equal((await call('GET', '/v2/health/live')).status, 200);
     const model = await call('GET', '/v2/models/lenet');
     assert.deepEqual(model.json, {
-      name: 'lenet', versions: ['1'], platform: 'tensorrt_plan',
-      inputs: [{ name: 'data', datatype: 'FP32', shape: [-1, 1, 28, 28] }], outputs: [{ name: 'prob', datatype: 'FP32', shape: [-1, 10] }],
+      name: 'lenet',
+      versions: ['1'],
+      platform: 'tensorrt_plan',
+      inputs: [{ name: 'data', datatype: 'FP32', shape: [-1, 1, 28, 28] }],
+      outputs: [{ name: 'prob', datatype: 'FP32', shape: [-1, 10] }],
     });
     assert.deepEqual((await call('GET', '/v2/models/lenet/versions/1')).json, model.json);
     assert.equal((await call('GET', '/v2/models/lenet/ready')).status, 200);
@@ -99,7 +144,10 @@ describe('serve: KServe v2 REST', function () {
 
   it('JSON infer equals a direct engine run', async () => {
     const x = seededFloats(2 * 784, 11, 2);
-    const r = await call('POST', '/v2/models/lenet/infer', { id: 'q1', inputs: [{ name: 'data', shape: [2, 1, 28, 28], datatype: 'FP32', data: Array.from(x) }] });
+    const r = await call('POST', '/v2/models/lenet/infer', {
+      id: 'q1',
+      inputs: [{ name: 'data', shape: [2, 1, 28, 28], datatype: 'FP32', data: Array.from(x) }],
+    });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(r.json.id, 'q1');
     assert.equal(r.json.model_name, 'lenet');
@@ -110,8 +158,13 @@ describe('serve: KServe v2 REST', function () {
 
   it('binary tensor data in and out equals a direct engine run (FP32 and UINT8)', async () => {
     const x = seededFloats(3 * 784, 12, 2);
-    const req = binaryBody({ inputs: [{ name: 'data', shape: [3, 1, 28, 28], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }],
-      outputs: [{ name: 'prob', parameters: { binary_data: true } }] }, x);
+    const req = binaryBody(
+      {
+        inputs: [{ name: 'data', shape: [3, 1, 28, 28], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }],
+        outputs: [{ name: 'prob', parameters: { binary_data: true } }],
+      },
+      x,
+    );
     const r = await call('POST', '/v2/models/lenet/infer', req.body, { 'inference-header-content-length': req.length });
     assert.equal(r.status, 200, r.body.toString());
     const headLen = Number(r.headers.get('inference-header-content-length'));
@@ -121,7 +174,10 @@ describe('serve: KServe v2 REST', function () {
     close(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)), await direct(engine, x, 3));
 
     const px = Uint8Array.from(seededFloats(784, 13, 2), (v) => Math.floor((v + 1) * 127));
-    const u8 = binaryBody({ inputs: [{ name: 'data', shape: [1, 28, 28, 1], datatype: 'UINT8', parameters: { binary_data_size: 784 } }] }, px);
+    const u8 = binaryBody(
+      { inputs: [{ name: 'data', shape: [1, 28, 28, 1], datatype: 'UINT8', parameters: { binary_data_size: 784 } }] },
+      px,
+    );
     const r8 = await call('POST', '/v2/models/lenet_u8/infer', u8.body, { 'inference-header-content-length': u8.length });
     assert.equal(r8.status, 200, r8.body.toString());
     close((r8.json.outputs as Array<{ data: number[] }>)[0].data, await direct(engineU8, px, 1));
@@ -129,30 +185,67 @@ describe('serve: KServe v2 REST', function () {
 
   it('classification: top-k as value:index:label strings', async () => {
     const x = seededFloats(784, 14, 2);
-    const r = await call('POST', '/v2/models/lenet/infer', { inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array.from(x) }],
-      outputs: [{ name: 'prob', parameters: { classification: 3 } }] });
+    const r = await call('POST', '/v2/models/lenet/infer', {
+      inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array.from(x) }],
+      outputs: [{ name: 'prob', parameters: { classification: 3 } }],
+    });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     const [out] = r.json.outputs as Array<{ datatype: string; shape: number[]; data: string[] }>;
     const p = await direct(engine, x, 1);
-    const top = Array.from(p.keys()).sort((a, b) => p[b] - p[a]).slice(0, 3);
+    const top = Array.from(p.keys())
+      .sort((a, b) => p[b] - p[a])
+      .slice(0, 3);
     assert.equal(out.datatype, 'BYTES');
     assert.deepEqual(out.shape, [1, 3]);
-    assert.deepEqual(out.data, top.map((i) => `${p[i]}:${i}:digit-${i}`));
+    assert.deepEqual(
+      out.data,
+      top.map((i) => `${p[i]}:${i}:digit-${i}`),
+    );
   });
 
   it('bad requests get a 4xx with a message, and the server keeps serving', async () => {
-    const input = (over: Record<string, unknown>) => ({ inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array.from(seededFloats(784, 1, 2)), ...over }] });
+    const input = (over: Record<string, unknown>) => ({
+      inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array.from(seededFloats(784, 1, 2)), ...over }],
+    });
     const cases: Array<[string, Promise<Reply>, number, RegExp]> = [
-      ['wrong shape', call('POST', '/v2/models/lenet/infer', input({ shape: [1, 28, 28, 1] })), 400, /shape \[1, 28, 28, 1\], the model takes \[N, 1, 28, 28\]/],
+      [
+        'wrong shape',
+        call('POST', '/v2/models/lenet/infer', input({ shape: [1, 28, 28, 1] })),
+        400,
+        /shape \[1, 28, 28, 1\], the model takes \[N, 1, 28, 28\]/,
+      ],
       ['wrong datatype', call('POST', '/v2/models/lenet/infer', input({ datatype: 'FP64' })), 400, /datatype FP64, the model takes FP32/],
       ['wrong count', call('POST', '/v2/models/lenet/infer', input({ data: [1, 2, 3] })), 400, /data has 3 values, its shape needs 784/],
       ['unknown input', call('POST', '/v2/models/lenet/infer', input({ name: 'pixels' })), 400, /unexpected input 'pixels'/],
       ['batch over max', call('POST', '/v2/models/lenet/infer', input({ shape: [9, 1, 28, 28] })), 400, /./],
       ['unknown model', call('POST', '/v2/models/nope/infer', input({})), 404, /unknown model 'nope'/],
       ['malformed JSON', call('POST', '/v2/models/lenet/infer', '{"inputs": [}'), 400, /malformed JSON/],
-      ['truncated binary', call('POST', '/v2/models/lenet/infer', binaryBody({ inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', parameters: { binary_data_size: 3136 } }] },
-        new Uint8Array(100)).body, { 'inference-header-content-length': String(JSON.stringify({ inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', parameters: { binary_data_size: 3136 } }] }).length) }), 400, /runs past the end of the body/],
-      ['header length past the body', call('POST', '/v2/models/lenet/infer', Buffer.from('{}'), { 'inference-header-content-length': '999' }), 400, /Inference-Header-Content-Length is 999/],
+      [
+        'truncated binary',
+        call(
+          'POST',
+          '/v2/models/lenet/infer',
+          binaryBody(
+            { inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', parameters: { binary_data_size: 3136 } }] },
+            new Uint8Array(100),
+          ).body,
+          {
+            'inference-header-content-length': String(
+              JSON.stringify({
+                inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', parameters: { binary_data_size: 3136 } }],
+              }).length,
+            ),
+          },
+        ),
+        400,
+        /runs past the end of the body/,
+      ],
+      [
+        'header length past the body',
+        call('POST', '/v2/models/lenet/infer', Buffer.from('{}'), { 'inference-header-content-length': '999' }),
+        400,
+        /Inference-Header-Content-Length is 999/,
+      ],
       ['huge body', call('POST', '/v2/models/lenet/infer', Buffer.alloc(2 << 20)), 413, /Request body is too large/i],
       ['unknown route', call('GET', '/v2/nothing'), 404, /no route GET \/v2\/nothing/],
     ];
@@ -168,7 +261,15 @@ describe('serve: KServe v2 REST', function () {
   it('model control: index, unload, load; a bad model answers 400 and the rest keep serving', async () => {
     const index = await call('GET', '/v2/repository/index');
     const rows = index.json as unknown as Array<{ name: string; state: string; reason: string }>;
-    assert.deepEqual(rows.map((r) => [r.name, r.state]), [['broken', 'UNAVAILABLE'], ['lenet', 'READY'], ['lenet_u8', 'READY'], ['slow', 'READY']]);
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.state]),
+      [
+        ['broken', 'UNAVAILABLE'],
+        ['lenet', 'READY'],
+        ['lenet_u8', 'READY'],
+        ['slow', 'READY'],
+      ],
+    );
     assert.equal((await call('POST', '/v2/repository/models/lenet_u8/unload')).status, 200);
     assert.equal((await call('GET', '/v2/models/lenet_u8/ready')).status, 503);
     assert.equal((await call('POST', '/v2/repository/models/lenet_u8/load')).status, 200);
@@ -182,7 +283,11 @@ describe('serve: KServe v2 REST', function () {
 
   it('a full queue answers 429 and a request past its timeout 503', async () => {
     const body = { inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array.from(seededFloats(784, 2, 2)) }] };
-    const replies = await Promise.all([call('POST', '/v2/models/slow/infer', body), call('POST', '/v2/models/slow/infer', body), call('POST', '/v2/models/slow/infer', body)]);
+    const replies = await Promise.all([
+      call('POST', '/v2/models/slow/infer', body),
+      call('POST', '/v2/models/slow/infer', body),
+      call('POST', '/v2/models/slow/infer', body),
+    ]);
     const statuses = replies.map((r) => r.status).sort();
     assert.ok(statuses.includes(429), `statuses ${statuses.join(', ')}`);
     assert.match(String(replies.find((r) => r.status === 429)?.json.error), /queue is full/);
@@ -192,8 +297,11 @@ describe('serve: KServe v2 REST', function () {
   });
 
   it('32 concurrent batch-1 clients run in merged batches (exec_count < inference count)', async () => {
-    const bodies = Array.from({ length: 32 }, (_, i) => ({ inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array.from(seededFloats(784, 100 + i, 2)) }] }));
-    const metric = (text: string, name: string) => Number(new RegExp(`^${name}\\{model="lenet",version="1"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const bodies = Array.from({ length: 32 }, (_, i) => ({
+      inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array.from(seededFloats(784, 100 + i, 2)) }],
+    }));
+    const metric = (text: string, name: string) =>
+      Number(new RegExp(`^${name}\\{model="lenet",version="1"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
     const before = await (await fetch(metricsUrl)).text();
     const replies = await Promise.all(bodies.map((b) => call('POST', '/v2/models/lenet/infer', b)));
     assert.ok(replies.every((r) => r.status === 200));
@@ -202,8 +310,16 @@ describe('serve: KServe v2 REST', function () {
     const execs = metric(text, 'nv_inference_exec_count') - metric(before, 'nv_inference_exec_count');
     assert.equal(count, 32);
     assert.ok(execs < count, `exec_count ${execs}, count ${count}`);
-    for (const name of ['nv_inference_request_success', 'nv_inference_request_failure', 'nv_inference_request_duration_us', 'nv_inference_queue_duration_us',
-      'nv_inference_compute_input_duration_us', 'nv_inference_compute_infer_duration_us', 'nv_inference_compute_output_duration_us', 'nv_inference_request_summary_us']) {
+    for (const name of [
+      'nv_inference_request_success',
+      'nv_inference_request_failure',
+      'nv_inference_request_duration_us',
+      'nv_inference_queue_duration_us',
+      'nv_inference_compute_input_duration_us',
+      'nv_inference_compute_infer_duration_us',
+      'nv_inference_compute_output_duration_us',
+      'nv_inference_request_summary_us',
+    ]) {
       assert.match(text, new RegExp(`^${name}`, 'm'), name);
     }
   });

@@ -13,7 +13,15 @@ describe('serve: tensorrt-node perf', function () {
   before(async () => {
     const repo = await tempRepo();
     await addModel(repo, 'lenet', lenetConfig('lenet', 'dynamic_batching { }'));
-    server = createServer({ repository: repo, host: '127.0.0.1', httpPort: 0, grpcPort: false, metricsPort: false, backend: 'cpu', logLevel: 'silent' });
+    server = createServer({
+      repository: repo,
+      host: '127.0.0.1',
+      httpPort: 0,
+      grpcPort: false,
+      metricsPort: false,
+      backend: 'cpu',
+      logLevel: 'silent',
+    });
     url = `http://127.0.0.1:${(await server.listen()).http.port}`;
   });
 
@@ -30,25 +38,68 @@ describe('serve: tensorrt-node perf', function () {
 
   it('measures each level (binary, JSON out) and the table form (JSON tensors)', async () => {
     let out = '';
-    const code = await main(['perf', url, '-m', 'lenet', '--concurrency', '1:4:x2', '--binary', '--duration', '1', '--warmup', '0', '--json'], (s) => { out += s; }, () => undefined);
+    const code = await main(
+      ['perf', url, '-m', 'lenet', '--concurrency', '1:4:x2', '--binary', '--duration', '1', '--warmup', '0', '--json'],
+      (s) => {
+        out += s;
+      },
+      () => undefined,
+    );
     assert.equal(code, 0);
-    const r = JSON.parse(out) as { levels: Array<{ concurrency: number; requests: number; errors: number; throughput: number; latencyMs: Record<string, number> }> };
-    assert.deepEqual(r.levels.map((l) => l.concurrency), [1, 2, 4]);
+    const r = JSON.parse(out) as {
+      levels: Array<{ concurrency: number; requests: number; errors: number; throughput: number; latencyMs: Record<string, number> }>;
+    };
+    assert.deepEqual(
+      r.levels.map((l) => l.concurrency),
+      [1, 2, 4],
+    );
     for (const l of r.levels) {
       assert.ok(l.requests > 0 && l.errors === 0 && l.throughput > 0);
       assert.ok(l.latencyMs.p50 <= l.latencyMs.p90 && l.latencyMs.p90 <= l.latencyMs.p95 && l.latencyMs.p95 <= l.latencyMs.p99);
     }
     let table = '';
-    assert.equal(await main(['perf', url, '-m', 'lenet', '--batch', '2', '--duration', '1', '--warmup', '0', '--max-requests', '20'], (s) => { table += `${s}\n`; }, () => undefined), 0);
+    assert.equal(
+      await main(
+        ['perf', url, '-m', 'lenet', '--batch', '2', '--duration', '1', '--warmup', '0', '--max-requests', '20'],
+        (s) => {
+          table += `${s}\n`;
+        },
+        () => undefined,
+      ),
+      0,
+    );
     assert.match(table, /concurrency {3}images\/s/);
     assert.match(table, /^ {10}1 .* {7}20 {6}0$/m);
   });
 
   it('exits 1 for an unknown model and 2 for usage mistakes', async () => {
     let err = '';
-    assert.equal(await main(['perf', url, '-m', 'nope', '--duration', '1'], () => undefined, (s) => { err += s; }), 1);
+    assert.equal(
+      await main(
+        ['perf', url, '-m', 'nope', '--duration', '1'],
+        () => undefined,
+        (s) => {
+          err += s;
+        },
+      ),
+      1,
+    );
     assert.match(err, /model 'nope'.*404/);
-    assert.equal(await main(['perf', url], () => undefined, () => undefined), 2);
-    assert.equal(await main(['perf', 'http://192.0.2.1:8000', '-m', 'x'], () => undefined, () => undefined), 2);
+    assert.equal(
+      await main(
+        ['perf', url],
+        () => undefined,
+        () => undefined,
+      ),
+      2,
+    );
+    assert.equal(
+      await main(
+        ['perf', 'http://192.0.2.1:8000', '-m', 'x'],
+        () => undefined,
+        () => undefined,
+      ),
+      2,
+    );
   });
 });

@@ -32,17 +32,30 @@ async function net(body: string, opts: NetOptions = {}): Promise<Network> {
 
 /** One Input layer `in` with one top per entry of `shapes` (per-top shapes), then `body`. */
 function inputs(shapes: Record<string, readonly number[]>, body: string, opts: NetworkOptions = {}): Promise<Network> {
-  const tops = Object.keys(shapes).map((t) => `top: "${t}"`).join(' ');
-  const dims = Object.values(shapes).map((s) => `shape { ${s.map((d) => `dim: ${d}`).join(' ')} }`).join(' ');
+  const tops = Object.keys(shapes)
+    .map((t) => `top: "${t}"`)
+    .join(' ');
+  const dims = Object.values(shapes)
+    .map((s) => `shape { ${s.map((d) => `dim: ${d}`).join(' ')} }`)
+    .join(' ');
   return parse(`layer { name: "in" type: "Input" ${tops} input_param { ${dims} } }\n${body}`, opts);
 }
 
 /** One layer's text; bottoms default to `data`, tops to the layer name. */
-function layer(name: string, type: string, param = '', bottoms: string | readonly string[] = 'data',
-               tops: string | readonly string[] = name): string {
+function layer(
+  name: string,
+  type: string,
+  param = '',
+  bottoms: string | readonly string[] = 'data',
+  tops: string | readonly string[] = name,
+): string {
   const list = (v: string | readonly string[]) => (typeof v === 'string' ? [v] : v);
-  const b = list(bottoms).map((x) => `bottom: "${x}"`).join(' ');
-  const t = list(tops).map((x) => `top: "${x}"`).join(' ');
+  const b = list(bottoms)
+    .map((x) => `bottom: "${x}"`)
+    .join(' ');
+  const t = list(tops)
+    .map((x) => `top: "${x}"`)
+    .join(' ');
   return `layer { name: "${name}" type: "${type}" ${b} ${t} ${param} }\n`;
 }
 
@@ -63,7 +76,6 @@ function attrsOf(n: Network, name: string): Record<string, unknown> {
   return layerOf(n, name).attrs as unknown as Record<string, unknown>;
 }
 
-
 /** A build-time E_SHAPE of layer `name` (type `type`): the message names it and says `what`; layerName is set. */
 async function buildFails(p: Promise<unknown>, name: string, type: string, ...what: Array<string | RegExp>): Promise<void> {
   const err = await fails(p, 'E_SHAPE', `layer '${name}' (${type})`, ...what);
@@ -82,11 +94,15 @@ describe('layer shapes (Caffe rules)', () => {
   describeType('Input', () => {
     it('gives every top the one shape when one shape is given', async () => {
       // (A network needs a layer besides its inputs: the ReLU reads 'a'; 'b' stays unread.)
-      const n = await parse('layer { name: "in" type: "Input" top: "a" top: "b" input_param { shape { dim: 2 dim: 3 } } }\n' +
-        layer('r', 'ReLU', '', 'a'));
+      const n = await parse(
+        'layer { name: "in" type: "Input" top: "a" top: "b" input_param { shape { dim: 2 dim: 3 } } }\n' + layer('r', 'ReLU', '', 'a'),
+      );
       assert.deepEqual(shapeOf(n, 'a'), [2, 3]);
       assert.deepEqual(shapeOf(n, 'b'), [2, 3]);
-      assert.deepEqual(n.inputs, [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 3] }]);
+      assert.deepEqual(n.inputs, [
+        { name: 'a', shape: [2, 3] },
+        { name: 'b', shape: [2, 3] },
+      ]);
       assert.deepEqual(layerOf(n, 'in').blobs, []);
       assert.equal(layerOf(n, 'in').macs, 0);
       assert.deepEqual(n.outputs, [{ name: 'r', shape: [2, 3] }], 'input tensors, even unread ones, are not outputs');
@@ -105,8 +121,9 @@ describe('layer shapes (Caffe rules)', () => {
 
     it('takes inputShapes over the file and shapes downstream from it', async () => {
       // conv k3 on 16x16: (16 - 3) / 1 + 1 = 14
-      const n = await net(layer('c', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }'),
-        { inputShapes: { data: [2, 3, 16, 16] } });
+      const n = await net(layer('c', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }'), {
+        inputShapes: { data: [2, 3, 16, 16] },
+      });
       assert.deepEqual(shapeOf(n, 'data'), [2, 3, 16, 16]);
       assert.deepEqual(shapeOf(n, 'c'), [2, 4, 14, 14]);
       assert.deepEqual(n.inputs, [{ name: 'data', shape: [2, 3, 16, 16] }]);
@@ -144,8 +161,7 @@ describe('layer shapes (Caffe rules)', () => {
   });
 
   describeType('Convolution', () => {
-    const conv = (param: string, opts: NetOptions = {}) =>
-      net(layer('c', 'Convolution', `convolution_param { ${param} }`), opts);
+    const conv = (param: string, opts: NetOptions = {}) => net(layer('c', 'Convolution', `convolution_param { ${param} }`), opts);
 
     it('computes output, blobs and MACs of a plain 3x3 convolution', async () => {
       // [1,3,8,8], 4 outputs, k3: (8 - 3) / 1 + 1 = 6 -> [1,4,6,6]
@@ -157,7 +173,14 @@ describe('layer shapes (Caffe rules)', () => {
       assert.deepEqual(l.blobs, [[4, 3, 3, 3], [4]]);
       assert.equal(l.macs, 3888);
       assert.deepEqual(attrsOf(n, 'c'), {
-        numOutput: 4, kernel: [3, 3], stride: [1, 1], pad: [0, 0], dilation: [1, 1], group: 1, biasTerm: true, axis: 1,
+        numOutput: 4,
+        kernel: [3, 3],
+        stride: [1, 1],
+        pad: [0, 0],
+        dilation: [1, 1],
+        group: 1,
+        biasTerm: true,
+        axis: 1,
       });
     });
 
@@ -243,13 +266,22 @@ describe('layer shapes (Caffe rules)', () => {
       // [1,3,10,12], kernel [3,5], stride [1,2], pad [0,1], dilation [1,1]
       // H: (10 + 0 - 3) / 1 + 1 = 8; W: floor((12 + 2 - 5) / 2) + 1 = floor(4.5) + 1 = 5
       // MACs = 2*8*5 x 3 x 15 = 80 x 45 = 3600
-      const n = await conv('num_output: 2 kernel_size: 3 kernel_size: 5 stride: 1 stride: 2 pad: 0 pad: 1 dilation: 1 dilation: 1',
-        { dims: [1, 3, 10, 12] });
+      const n = await conv('num_output: 2 kernel_size: 3 kernel_size: 5 stride: 1 stride: 2 pad: 0 pad: 1 dilation: 1 dilation: 1', {
+        dims: [1, 3, 10, 12],
+      });
       assert.deepEqual(shapeOf(n, 'c'), [1, 2, 8, 5]);
       assert.deepEqual(layerOf(n, 'c').blobs, [[2, 3, 3, 5], [2]]);
       assert.equal(layerOf(n, 'c').macs, 3600);
       const a = attrsOf(n, 'c');
-      assert.deepEqual([a.kernel, a.stride, a.pad, a.dilation], [[3, 5], [1, 2], [0, 1], [1, 1]]);
+      assert.deepEqual(
+        [a.kernel, a.stride, a.pad, a.dilation],
+        [
+          [3, 5],
+          [1, 2],
+          [0, 1],
+          [1, 1],
+        ],
+      );
     });
 
     it('applies one dilation value per axis', async () => {
@@ -259,10 +291,18 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('rejects a list with neither 1 nor one value per spatial axis (E_SHAPE)', async () => {
-      await buildFails(conv('num_output: 2 kernel_size: 3 kernel_size: 3 kernel_size: 3'), 'c', 'Convolution',
-        'kernel_size has 3 values; give 1 or 2');
-      await buildFails(conv('num_output: 2 kernel_size: 3 stride: 1 stride: 1 stride: 1'), 'c', 'Convolution',
-        'stride has 3 values; give 1 or 2');
+      await buildFails(
+        conv('num_output: 2 kernel_size: 3 kernel_size: 3 kernel_size: 3'),
+        'c',
+        'Convolution',
+        'kernel_size has 3 values; give 1 or 2',
+      );
+      await buildFails(
+        conv('num_output: 2 kernel_size: 3 stride: 1 stride: 1 stride: 1'),
+        'c',
+        'Convolution',
+        'stride has 3 values; give 1 or 2',
+      );
     });
 
     it('convolves 3-D (N-D) inputs', async () => {
@@ -284,8 +324,13 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('rejects kernel_h / kernel_w on a 3-D convolution (E_SHAPE)', async () => {
-      await buildFails(conv('num_output: 4 kernel_h: 3 kernel_w: 3', { dims: [1, 2, 6, 8, 10] }), 'c', 'Convolution',
-        'apply to 2-D inputs only', '3 spatial axes');
+      await buildFails(
+        conv('num_output: 4 kernel_h: 3 kernel_w: 3', { dims: [1, 2, 6, 8, 10] }),
+        'c',
+        'Convolution',
+        'apply to 2-D inputs only',
+        '3 spatial axes',
+      );
     });
 
     it('takes the channel axis from axis', async () => {
@@ -299,8 +344,10 @@ describe('layer shapes (Caffe rules)', () => {
 
     it('convolves several bottoms into as many tops with one set of weights', async () => {
       // each [1,3,8,8] -> [1,4,6,6]; MACs = 2 x 3888 = 7776; weights shared: [4,3,3,3], [4]
-      const n = await inputs({ a: [1, 3, 8, 8], b: [1, 3, 8, 8] },
-        layer('c', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', ['a', 'b'], ['ca', 'cb']));
+      const n = await inputs(
+        { a: [1, 3, 8, 8], b: [1, 3, 8, 8] },
+        layer('c', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', ['a', 'b'], ['ca', 'cb']),
+      );
       assert.deepEqual(shapeOf(n, 'ca'), [1, 4, 6, 6]);
       assert.deepEqual(shapeOf(n, 'cb'), [1, 4, 6, 6]);
       assert.deepEqual(layerOf(n, 'c').blobs, [[4, 3, 3, 3], [4]]);
@@ -308,15 +355,29 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('rejects bottoms of different shapes (E_SHAPE)', async () => {
-      await buildFails(inputs({ a: [1, 3, 8, 8], b: [1, 3, 9, 8] },
-        layer('c', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', ['a', 'b'], ['ca', 'cb'])),
-      'c', 'Convolution', 'all bottoms of a convolution must have one shape', '[1, 3, 9, 8]');
+      await buildFails(
+        inputs(
+          { a: [1, 3, 8, 8], b: [1, 3, 9, 8] },
+          layer('c', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', ['a', 'b'], ['ca', 'cb']),
+        ),
+        'c',
+        'Convolution',
+        'all bottoms of a convolution must have one shape',
+        '[1, 3, 9, 8]',
+      );
     });
 
     it('rejects a top count other than the bottom count (E_SHAPE)', async () => {
-      await fails(inputs({ a: [1, 3, 8, 8], b: [1, 3, 8, 8] },
-        layer('c', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', ['a', 'b'], ['ca'])),
-      'E_SHAPE', "layer 'c' (Convolution)", 'one top per bottom', '2 bottoms and 1 tops');
+      await fails(
+        inputs(
+          { a: [1, 3, 8, 8], b: [1, 3, 8, 8] },
+          layer('c', 'Convolution', 'convolution_param { num_output: 4 kernel_size: 3 }', ['a', 'b'], ['ca']),
+        ),
+        'E_SHAPE',
+        "layer 'c' (Convolution)",
+        'one top per bottom',
+        '2 bottoms and 1 tops',
+      );
     });
 
     it('has only the weights blob with bias_term: false', async () => {
@@ -326,13 +387,21 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('rejects input channels that group does not divide (E_SHAPE)', async () => {
-      await buildFails(conv('num_output: 4 kernel_size: 3 group: 2'), 'c', 'Convolution',
-        'input channels (3) must be divisible by group (2)');
+      await buildFails(
+        conv('num_output: 4 kernel_size: 3 group: 2'),
+        'c',
+        'Convolution',
+        'input channels (3) must be divisible by group (2)',
+      );
     });
 
     it('rejects num_output that group does not divide (E_SHAPE)', async () => {
-      await buildFails(conv('num_output: 5 kernel_size: 3 group: 2', { dims: [1, 4, 8, 8] }), 'c', 'Convolution',
-        'num_output (5) must be divisible by group (2)');
+      await buildFails(
+        conv('num_output: 5 kernel_size: 3 group: 2', { dims: [1, 4, 8, 8] }),
+        'c',
+        'Convolution',
+        'num_output (5) must be divisible by group (2)',
+      );
     });
 
     it('rejects kernel_size together with kernel_h / kernel_w (E_SHAPE)', async () => {
@@ -382,8 +451,7 @@ describe('layer shapes (Caffe rules)', () => {
   });
 
   describeType('Deconvolution', () => {
-    const deconv = (param: string, opts: NetOptions = {}) =>
-      net(layer('d', 'Deconvolution', `convolution_param { ${param} }`), opts);
+    const deconv = (param: string, opts: NetOptions = {}) => net(layer('d', 'Deconvolution', `convolution_param { ${param} }`), opts);
 
     it('computes output = stride (in - 1) + kernel extent - 2 pad, blobs [C_in, C_out/group, kh, kw] and MACs', async () => {
       // [1,4,5,5], 2 outputs, k4, s2, p1: 2*(5 - 1) + 4 - 2 = 10 -> [1,2,10,10]
@@ -422,8 +490,12 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('rejects channels that group does not divide (E_SHAPE)', async () => {
-      await buildFails(deconv('num_output: 4 kernel_size: 2 group: 2', { dims: [1, 3, 5, 5] }), 'd', 'Deconvolution',
-        'input channels (3) must be divisible by group (2)');
+      await buildFails(
+        deconv('num_output: 4 kernel_size: 2 group: 2', { dims: [1, 3, 5, 5] }),
+        'd',
+        'Deconvolution',
+        'input channels (3) must be divisible by group (2)',
+      );
     });
   });
 
@@ -438,7 +510,12 @@ describe('layer shapes (Caffe rules)', () => {
       assert.deepEqual(layerOf(n, 'p').blobs, []);
       assert.equal(layerOf(n, 'p').macs, 0);
       assert.deepEqual(attrsOf(n, 'p'), {
-        method: 'MAX', global: false, roundMode: 'CEIL', kernel: [3, 3], stride: [2, 2], pad: [0, 0],
+        method: 'MAX',
+        global: false,
+        roundMode: 'CEIL',
+        kernel: [3, 3],
+        stride: [2, 2],
+        pad: [0, 0],
       });
     });
 
@@ -578,10 +655,19 @@ describe('layer shapes (Caffe rules)', () => {
 
   describe('elementwise neuron layers', () => {
     const neurons: Array<[string, string]> = [
-      ['ReLU', 'relu_param { negative_slope: 0.1 }'], ['ELU', 'elu_param { alpha: 0.5 }'], ['Sigmoid', ''], ['TanH', ''],
-      ['AbsVal', ''], ['Power', 'power_param { power: 2 scale: 3 shift: 1 }'], ['BNLL', ''], ['Exp', 'exp_param { base: 2 }'],
-      ['Log', 'log_param { base: 10 }'], ['Threshold', 'threshold_param { threshold: 0.5 }'],
-      ['Clip', 'clip_param { min: -1 max: 1 }'], ['Swish', 'swish_param { beta: 2 }'], ['Dropout', 'dropout_param { dropout_ratio: 0.3 }'],
+      ['ReLU', 'relu_param { negative_slope: 0.1 }'],
+      ['ELU', 'elu_param { alpha: 0.5 }'],
+      ['Sigmoid', ''],
+      ['TanH', ''],
+      ['AbsVal', ''],
+      ['Power', 'power_param { power: 2 scale: 3 shift: 1 }'],
+      ['BNLL', ''],
+      ['Exp', 'exp_param { base: 2 }'],
+      ['Log', 'log_param { base: 10 }'],
+      ['Threshold', 'threshold_param { threshold: 0.5 }'],
+      ['Clip', 'clip_param { min: -1 max: 1 }'],
+      ['Swish', 'swish_param { beta: 2 }'],
+      ['Dropout', 'dropout_param { dropout_ratio: 0.3 }'],
     ];
     for (const [type, param] of neurons) {
       describeType(type, () => {
@@ -613,7 +699,9 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('Exp / Log: base -1 (e, the default) and base > 0 are accepted', async () => {
-      const n = await net(layer('e1', 'Exp') + layer('e2', 'Exp', 'exp_param { base: 0.5 }') + layer('l1', 'Log', 'log_param { base: -1 }'));
+      const n = await net(
+        layer('e1', 'Exp') + layer('e2', 'Exp', 'exp_param { base: 0.5 }') + layer('l1', 'Log', 'log_param { base: -1 }'),
+      );
       assert.equal(attrsOf(n, 'e1').base, -1);
       assert.equal(attrsOf(n, 'e2').base, 0.5);
       assert.equal(attrsOf(n, 'l1').base, -1);
@@ -638,7 +726,12 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('Dropout: rejects a ratio outside [0, 1) (E_SHAPE)', async () => {
-      await buildFails(net(layer('d', 'Dropout', 'dropout_param { dropout_ratio: 1 }')), 'd', 'Dropout', 'dropout_ratio must be in [0, 1), got 1');
+      await buildFails(
+        net(layer('d', 'Dropout', 'dropout_param { dropout_ratio: 1 }')),
+        'd',
+        'Dropout',
+        'dropout_ratio must be in [0, 1), got 1',
+      );
       await buildFails(net(layer('d', 'Dropout', 'dropout_param { dropout_ratio: -0.5 }')), 'd', 'Dropout', 'got -0.5');
       const n = await net(layer('d', 'Dropout'));
       assert.equal(attrsOf(n, 'd').ratio, 0.5);
@@ -731,8 +824,12 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('rejects an out-of-range axis (E_SHAPE)', async () => {
-      await buildFails(net(layer('s', 'Softmax', 'softmax_param { axis: 2 }'), { dims: [2, 10] }), 's', 'Softmax',
-        'softmax axis 2 is out of range for a 2-D input');
+      await buildFails(
+        net(layer('s', 'Softmax', 'softmax_param { axis: 2 }'), { dims: [2, 10] }),
+        's',
+        'Softmax',
+        'softmax axis 2 is out of range for a 2-D input',
+      );
     });
   });
 
@@ -764,7 +861,10 @@ describe('layer shapes (Caffe rules)', () => {
 
     it('concatenates three bottoms, and passes one bottom through', async () => {
       // 1 + 2 + 3 = 6
-      const n = await inputs({ a: [2, 1], b: [2, 2], c: [2, 3] }, layer('cat', 'Concat', '', ['a', 'b', 'c']) + layer('one', 'Concat', '', 'a'));
+      const n = await inputs(
+        { a: [2, 1], b: [2, 2], c: [2, 3] },
+        layer('cat', 'Concat', '', ['a', 'b', 'c']) + layer('one', 'Concat', '', 'a'),
+      );
       assert.deepEqual(shapeOf(n, 'cat'), [2, 6]);
       assert.deepEqual(shapeOf(n, 'one'), [2, 1]);
     });
@@ -893,25 +993,36 @@ describe('layer shapes (Caffe rules)', () => {
       assert.equal(attrsOf(n, 's').fromInput, true);
     });
 
-    it('with a second bottom and bias_term, learns a bias of the second bottom\'s shape', async () => {
+    it("with a second bottom and bias_term, learns a bias of the second bottom's shape", async () => {
       const n = await inputs({ x: [1, 4, 5, 5], g: [4, 5] }, layer('s', 'Scale', 'scale_param { bias_term: true }', ['x', 'g']));
       assert.deepEqual(layerOf(n, 's').blobs, [[4, 5]]);
     });
 
     it('rejects a second bottom that does not match the input from axis (E_SHAPE)', async () => {
-      await buildFails(inputs({ x: [1, 4, 5, 5], g: [3] }, layer('s', 'Scale', '', ['x', 'g'])), 's', 'Scale',
-        'scale operand [3] must match input [1, 4, 5, 5] from axis 1');
+      await buildFails(
+        inputs({ x: [1, 4, 5, 5], g: [3] }, layer('s', 'Scale', '', ['x', 'g'])),
+        's',
+        'Scale',
+        'scale operand [3] must match input [1, 4, 5, 5] from axis 1',
+      );
     });
 
     it('rejects a second bottom that runs past the input (E_SHAPE)', async () => {
       // axis 2 + 3 axes = 5 > 4
-      await buildFails(inputs({ x: [1, 4, 5, 5], g: [5, 5, 5] }, layer('s', 'Scale', 'scale_param { axis: 2 }', ['x', 'g'])), 's', 'Scale',
-        'does not fit input [1, 4, 5, 5] at axis 2');
+      await buildFails(
+        inputs({ x: [1, 4, 5, 5], g: [5, 5, 5] }, layer('s', 'Scale', 'scale_param { axis: 2 }', ['x', 'g'])),
+        's',
+        'Scale',
+        'does not fit input [1, 4, 5, 5] at axis 2',
+      );
     });
 
     it('takes at most two bottoms (E_SHAPE)', async () => {
-      await fails(inputs({ x: [1, 4], g: [4], h: [4] }, layer('s', 'Scale', '', ['x', 'g', 'h'])), 'E_SHAPE',
-        "layer 's' (Scale) takes 1 to 2 bottom(s), got 3");
+      await fails(
+        inputs({ x: [1, 4], g: [4], h: [4] }, layer('s', 'Scale', '', ['x', 'g', 'h'])),
+        'E_SHAPE',
+        "layer 's' (Scale) takes 1 to 2 bottom(s), got 3",
+      );
     });
   });
 
@@ -934,9 +1045,18 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('rejects a mismatching second bottom and a blob past the input (E_SHAPE)', async () => {
-      await buildFails(inputs({ x: [1, 4, 5, 5], c: [5] }, layer('b', 'Bias', '', ['x', 'c'])), 'b', 'Bias', 'bias operand [5] must match input');
-      await buildFails(net(layer('b', 'Bias', 'bias_param { axis: 3 num_axes: 2 }'), { dims: [1, 4, 5, 5] }), 'b', 'Bias',
-        'bias axis 3 with num_axes 2 runs past input');
+      await buildFails(
+        inputs({ x: [1, 4, 5, 5], c: [5] }, layer('b', 'Bias', '', ['x', 'c'])),
+        'b',
+        'Bias',
+        'bias operand [5] must match input',
+      );
+      await buildFails(
+        net(layer('b', 'Bias', 'bias_param { axis: 3 num_axes: 2 }'), { dims: [1, 4, 5, 5] }),
+        'b',
+        'Bias',
+        'bias axis 3 with num_axes 2 runs past input',
+      );
     });
   });
 
@@ -973,16 +1093,19 @@ describe('layer shapes (Caffe rules)', () => {
     // Caffe's Flatten and Reshape refuse in-place use ("does not allow in-place computation").
     it('rejects in-place Flatten and Reshape, as Caffe does (E_SHAPE)', async () => {
       await fails(net(layer('f', 'Flatten', '', 'data', 'data')), 'E_SHAPE', "layer 'f' (Flatten)", 'cannot run in place');
-      await fails(net(layer('r', 'Reshape', 'reshape_param { shape { dim: 0 dim: -1 } }', 'data', 'data')), 'E_SHAPE',
-        "layer 'r' (Reshape)", 'cannot run in place');
+      await fails(
+        net(layer('r', 'Reshape', 'reshape_param { shape { dim: 0 dim: -1 } }', 'data', 'data')),
+        'E_SHAPE',
+        "layer 'r' (Reshape)",
+        'cannot run in place',
+      );
     });
   });
 
   describeType('Reshape', () => {
-    const rs = (param: string, dims: readonly number[] = [2, 8]) =>
-      net(layer('r', 'Reshape', `reshape_param { ${param} }`), { dims });
+    const rs = (param: string, dims: readonly number[] = [2, 8]) => net(layer('r', 'Reshape', `reshape_param { ${param} }`), { dims });
 
-    it('follows caffe.proto\'s examples on a 2 x 8 input -> 2 x 2 x 4', async () => {
+    it("follows caffe.proto's examples on a 2 x 8 input -> 2 x 2 x 4", async () => {
       for (const p of [
         'shape { dim: 2 dim: 2 dim: 4 }',
         'shape { dim: 0 dim: 2 dim: 4 }', // 0 copies input dim 0 = 2
@@ -1210,8 +1333,7 @@ describe('layer shapes (Caffe rules)', () => {
   });
 
   describeType('ArgMax', () => {
-    const am = (param: string, dims: readonly number[]) =>
-      net(layer('a', 'ArgMax', param ? `argmax_param { ${param} }` : ''), { dims });
+    const am = (param: string, dims: readonly number[]) => net(layer('a', 'ArgMax', param ? `argmax_param { ${param} }` : ''), { dims });
 
     it('without axis: (N, 1, top_k) padded to 3 axes', async () => {
       // [2,10] -> [2, 1, 1]
@@ -1265,15 +1387,22 @@ describe('layer shapes (Caffe rules)', () => {
     });
 
     it('axis 1 -> [2]; axis -1 -> [2,3]', async () => {
-      assert.deepEqual(shapeOf(await net(layer('r', 'Reduction', 'reduction_param { operation: MEAN axis: 1 }'), { dims: [2, 3, 4] }), 'r'), [2]);
+      assert.deepEqual(
+        shapeOf(await net(layer('r', 'Reduction', 'reduction_param { operation: MEAN axis: 1 }'), { dims: [2, 3, 4] }), 'r'),
+        [2],
+      );
       const n = await net(layer('r', 'Reduction', 'reduction_param { operation: SUMSQ axis: -1 }'), { dims: [2, 3, 4] });
       assert.deepEqual(shapeOf(n, 'r'), [2, 3]);
       assert.deepEqual(attrsOf(n, 'r'), { operation: 'SUMSQ', axis: 2, coeff: 1 });
     });
 
     it('rejects an out-of-range axis (E_SHAPE)', async () => {
-      await buildFails(net(layer('r', 'Reduction', 'reduction_param { axis: 3 }'), { dims: [2, 3, 4] }), 'r', 'Reduction',
-        'reduction axis 3 is out of range for a 3-D input');
+      await buildFails(
+        net(layer('r', 'Reduction', 'reduction_param { axis: 3 }'), { dims: [2, 3, 4] }),
+        'r',
+        'Reduction',
+        'reduction axis 3 is out of range for a 3-D input',
+      );
     });
   });
 
@@ -1298,21 +1427,37 @@ describe('layer shapes (Caffe rules)', () => {
 
     it('rejects a scalar input (E_SHAPE)', async () => {
       // Reduction over everything gives []
-      await buildFails(net(layer('r', 'Reduction') + layer('e', 'Embed', 'embed_param { num_output: 8 input_dim: 10 }', 'r'), { dims: [2, 3] }),
-        'e', 'Embed', 'non-scalar input');
+      await buildFails(
+        net(layer('r', 'Reduction') + layer('e', 'Embed', 'embed_param { num_output: 8 input_dim: 10 }', 'r'), { dims: [2, 3] }),
+        'e',
+        'Embed',
+        'non-scalar input',
+      );
     });
   });
 
   describe('bottom and top counts', () => {
     it('names the allowed count when a layer has too many or too few (E_SHAPE)', async () => {
-      await fails(net(layer('ip', 'InnerProduct', 'inner_product_param { num_output: 2 }', 'data', ['a', 'b'])), 'E_SHAPE',
-        "layer 'ip' (InnerProduct) takes 1 top(s), got 2");
-      await fails(net(layer('p', 'Pooling', 'pooling_param { kernel_size: 2 }', 'data', ['a', 'b', 'c'])), 'E_SHAPE',
-        "layer 'p' (Pooling) takes 1 to 2 top(s), got 3");
-      await fails(net(layer('c', 'Convolution', 'convolution_param { num_output: 2 kernel_size: 1 }', [], [])), 'E_SHAPE',
-        "layer 'c' (Convolution) takes 1 or more bottom(s), got 0");
-      await fails(net(layer('i', 'Input', 'input_param { shape { dim: 1 } }', 'data', 'x')), 'E_SHAPE',
-        "layer 'i' (Input) takes 0 bottom(s), got 1");
+      await fails(
+        net(layer('ip', 'InnerProduct', 'inner_product_param { num_output: 2 }', 'data', ['a', 'b'])),
+        'E_SHAPE',
+        "layer 'ip' (InnerProduct) takes 1 top(s), got 2",
+      );
+      await fails(
+        net(layer('p', 'Pooling', 'pooling_param { kernel_size: 2 }', 'data', ['a', 'b', 'c'])),
+        'E_SHAPE',
+        "layer 'p' (Pooling) takes 1 to 2 top(s), got 3",
+      );
+      await fails(
+        net(layer('c', 'Convolution', 'convolution_param { num_output: 2 kernel_size: 1 }', [], [])),
+        'E_SHAPE',
+        "layer 'c' (Convolution) takes 1 or more bottom(s), got 0",
+      );
+      await fails(
+        net(layer('i', 'Input', 'input_param { shape { dim: 1 } }', 'data', 'x')),
+        'E_SHAPE',
+        "layer 'i' (Input) takes 0 bottom(s), got 1",
+      );
       await fails(net(layer('s', 'Softmax', '', 'data', [])), 'E_SHAPE', "layer 's' (Softmax) takes 1 top(s), got 0");
     });
 
@@ -1325,6 +1470,9 @@ describe('layer shapes (Caffe rules)', () => {
   });
 
   it('has a describe block for every IR layer type', () => {
-    assert.deepEqual([...LAYER_TYPES].filter((t) => !covered.has(t)), []);
+    assert.deepEqual(
+      [...LAYER_TYPES].filter((t) => !covered.has(t)),
+      [],
+    );
   });
 });

@@ -52,15 +52,52 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SOURCES = [
   'test/native/tensorrt_mapping_main.cc',
   'native/backends/tensorrt/mapping.cc',
-  'native/core/json.cc', 'native/core/graph.cc', 'native/core/op_kind.cc', 'native/core/weights.cc', 'native/core/op_init.cc',
-  'native/core/gemm_node.cc', 'native/core/build_info.cc',
+  'native/core/json.cc',
+  'native/core/graph.cc',
+  'native/core/op_kind.cc',
+  'native/core/weights.cc',
+  'native/core/op_init.cc',
+  'native/core/gemm_node.cc',
+  'native/core/build_info.cc',
 ];
 
 /** Every op of the execution graph; the tests below must map each one. */
 const ALL_OPS = [
-  'Convolution', 'Deconvolution', 'Pooling', 'LRN', 'ReLU', 'PReLU', 'ELU', 'Sigmoid', 'TanH', 'AbsVal', 'Power', 'BNLL',
-  'Exp', 'Log', 'Threshold', 'InnerProduct', 'Softmax', 'Concat', 'Eltwise', 'BatchNorm', 'Scale', 'Bias', 'Flatten',
-  'Reshape', 'Slice', 'Crop', 'ArgMax', 'MVN', 'Tile', 'Reduction', 'Embed', 'Clip', 'Swish', 'Quantize', 'Preprocess',
+  'Convolution',
+  'Deconvolution',
+  'Pooling',
+  'LRN',
+  'ReLU',
+  'PReLU',
+  'ELU',
+  'Sigmoid',
+  'TanH',
+  'AbsVal',
+  'Power',
+  'BNLL',
+  'Exp',
+  'Log',
+  'Threshold',
+  'InnerProduct',
+  'Softmax',
+  'Concat',
+  'Eltwise',
+  'BatchNorm',
+  'Scale',
+  'Bias',
+  'Flatten',
+  'Reshape',
+  'Slice',
+  'Crop',
+  'ArgMax',
+  'MVN',
+  'Tile',
+  'Reduction',
+  'Embed',
+  'Clip',
+  'Swish',
+  'Quantize',
+  'Preprocess',
 ];
 
 /** Blob i, element j: positive values that differ per element (variances and factors stay > 0). */
@@ -87,9 +124,15 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-mapping-'));
     harness = path.join(dir, 'tensorrt_mapping');
-    const params = fs.readdirSync(path.join(ROOT, 'native/core')).filter((f) => f.endsWith('_params.cc')).map((f) => `native/core/${f}`);
-    const r = spawnSync('g++', ['-std=c++17', '-O1', '-Wall', '-Wextra', '-Werror', '-Inative', '-DNAPI_VERSION=8', '-o', harness,
-      ...SOURCES, ...params], { cwd: ROOT, encoding: 'utf8' });
+    const params = fs
+      .readdirSync(path.join(ROOT, 'native/core'))
+      .filter((f) => f.endsWith('_params.cc'))
+      .map((f) => `native/core/${f}`);
+    const r = spawnSync(
+      'g++',
+      ['-std=c++17', '-O1', '-Wall', '-Wextra', '-Werror', '-Inative', '-DNAPI_VERSION=8', '-o', harness, ...SOURCES, ...params],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, `g++ failed:\n${r.stderr}`);
   });
 
@@ -97,12 +140,26 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function map(body: string, precision: Precision = 'fp32',
-                     opts: { maxBatch?: number; int8Scales?: Record<string, number>; optimize?: boolean; input?: InputOptions } = {}): Promise<Mapped> {
+  async function map(
+    body: string,
+    precision: Precision = 'fp32',
+    opts: { maxBatch?: number; int8Scales?: Record<string, number>; optimize?: boolean; input?: InputOptions } = {},
+  ): Promise<Mapped> {
     const net = await Network.parse(`name: "t"\n${body}`, { file: 't.prototxt' });
     const preprocess = (await resolveInput(net, opts.input))?.spec;
-    const graph = planExecGraph(net, { precision, maxBatchSize: opts.maxBatch ?? 4, optimize: opts.optimize, int8Scales: opts.int8Scales, preprocess });
-    const blobs = graph.weights.map((w, i) => blobValues(i, w.dims.reduce((a, b) => a * b, 1)));
+    const graph = planExecGraph(net, {
+      precision,
+      maxBatchSize: opts.maxBatch ?? 4,
+      optimize: opts.optimize,
+      int8Scales: opts.int8Scales,
+      preprocess,
+    });
+    const blobs = graph.weights.map((w, i) =>
+      blobValues(
+        i,
+        w.dims.reduce((a, b) => a * b, 1),
+      ),
+    );
     const gpath = path.join(dir, 'graph.json');
     const wpath = path.join(dir, 'weights.f32');
     fs.writeFileSync(gpath, JSON.stringify(graph));
@@ -118,7 +175,11 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     return { plan: out as Plan, graph, blobs };
   }
 
-  async function plan(body: string, precision: Precision = 'fp32', opts: Parameters<typeof map>[2] = {}): Promise<Plan & { graph: ExecGraph; blobs: Float32Array[] }> {
+  async function plan(
+    body: string,
+    precision: Precision = 'fp32',
+    opts: Parameters<typeof map>[2] = {},
+  ): Promise<Plan & { graph: ExecGraph; blobs: Float32Array[] }> {
     const m = await map(body, precision, opts);
     assert.ok(m.plan !== undefined, `mapping failed: ${JSON.stringify(m.error)}`);
     return { ...m.plan, graph: m.graph, blobs: m.blobs };
@@ -150,7 +211,8 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
   const producer = (p: Plan, name: string) => p.calls.find((c) => c.outputs.includes(name));
 
   describe('network inputs, outputs and precisions', () => {
-    const NET = input([1, 3, 8, 8]) +
+    const NET =
+      input([1, 3, 8, 8]) +
       'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }\n';
 
     it('fp32: a strongly typed network, TF32 off, a dynamic batch with a 1..maxBatch profile', async () => {
@@ -195,8 +257,10 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
 
   describe('Convolution and Deconvolution', () => {
     it('maps kernel, stride, symmetric pre/post padding, dilation, groups and KCRS weights', async () => {
-      const p = await plan(input([1, 4, 9, 9]) +
-        'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 6 kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 1 pad_h: 1 pad_w: 0 dilation: 2 group: 2 } }\n');
+      const p = await plan(
+        input([1, 4, 9, 9]) +
+          'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 6 kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 1 pad_h: 1 pad_w: 0 dilation: 2 group: 2 } }\n',
+      );
       const c = only(p, 'c', 'addConvolutionNd');
       assert.equal(c.args.nbOutputMaps, 6);
       assert.deepEqual(c.args.kernelSize, [3, 2]);
@@ -212,18 +276,26 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       const k = c.args.kernelSize as number[];
       [9, 9].forEach((inSize, a) => {
         const ext = (c.args.dilation as number[])[a] * (k[a] - 1) + 1;
-        const o = Math.floor((inSize + (c.args.prePadding as number[])[a] + (c.args.postPadding as number[])[a] - ext) / (c.args.stride as number[])[a]) + 1;
+        const o =
+          Math.floor(
+            (inSize + (c.args.prePadding as number[])[a] + (c.args.postPadding as number[])[a] - ext) / (c.args.stride as number[])[a],
+          ) + 1;
         assert.equal(o, out[a + 1]);
       });
     });
 
     it('folded BatchNorm + Scale leave one convolution; a fused leaky ReLU becomes kLEAKY_RELU with its slope', async () => {
-      const p = await plan(input([1, 3, 8, 8]) +
-        'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 } }\n' +
-        'layer { name: "bn" type: "BatchNorm" bottom: "c" top: "c" }\n' +
-        'layer { name: "sc" type: "Scale" bottom: "c" top: "c" scale_param { bias_term: true } }\n' +
-        'layer { name: "r" type: "ReLU" bottom: "c" top: "c" relu_param { negative_slope: 0.1 } }\n');
-      assert.deepEqual(p.graph.nodes.map((n) => n.op), ['Convolution']);
+      const p = await plan(
+        input([1, 3, 8, 8]) +
+          'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 } }\n' +
+          'layer { name: "bn" type: "BatchNorm" bottom: "c" top: "c" }\n' +
+          'layer { name: "sc" type: "Scale" bottom: "c" top: "c" scale_param { bias_term: true } }\n' +
+          'layer { name: "r" type: "ReLU" bottom: "c" top: "c" relu_param { negative_slope: 0.1 } }\n',
+      );
+      assert.deepEqual(
+        p.graph.nodes.map((n) => n.op),
+        ['Convolution'],
+      );
       assert.deepEqual(methodsOf(p, 'c'), ['addConvolutionNd', 'addActivation']);
       const act = only(p, 'c', 'addActivation');
       assert.equal(act.args.type, 'kLEAKY_RELU');
@@ -232,8 +304,10 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     });
 
     it('a 1-D convolution runs as 2-D through reshapes', async () => {
-      const p = await plan(input([1, 2, 10]) +
-        'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 3 kernel_size: 3 pad: 1 } }\n');
+      const p = await plan(
+        input([1, 2, 10]) +
+          'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 3 kernel_size: 3 pad: 1 } }\n',
+      );
       assert.deepEqual(methodsOf(p, 'c'), ['addShuffle', 'addConvolutionNd', 'addShuffle']);
       const c = only(p, 'c', 'addConvolutionNd');
       assert.deepEqual(c.args.kernelSize, [3, 1]);
@@ -244,15 +318,19 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     });
 
     it('a convolution over 4 spatial axes is E_UNSUPPORTED_LAYER naming the node', async () => {
-      const m = await map(input([1, 1, 3, 3, 3, 3]) +
-        'layer { name: "c4" type: "Convolution" bottom: "data" top: "c4" convolution_param { num_output: 2 kernel_size: 2 } }\n');
+      const m = await map(
+        input([1, 1, 3, 3, 3, 3]) +
+          'layer { name: "c4" type: "Convolution" bottom: "data" top: "c4" convolution_param { num_output: 2 kernel_size: 2 } }\n',
+      );
       assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
       assert.match(m.error?.message ?? '', /'c4' \(Convolution\).*4/);
     });
 
     it('Deconvolution: addDeconvolutionNd with CKRS weights [C_in, C_out / group, k, k]', async () => {
-      const p = await plan(input([1, 4, 5, 5]) +
-        'layer { name: "d" type: "Deconvolution" bottom: "data" top: "d" convolution_param { num_output: 6 kernel_size: 4 stride: 2 pad: 1 group: 2 } }\n');
+      const p = await plan(
+        input([1, 4, 5, 5]) +
+          'layer { name: "d" type: "Deconvolution" bottom: "data" top: "d" convolution_param { num_output: 6 kernel_size: 4 stride: 2 pad: 1 group: 2 } }\n',
+      );
       const d = only(p, 'd', 'addDeconvolutionNd');
       assert.deepEqual(weights(p, d.args.kernelWeights as string).dims, [4, 3, 4, 4]);
       assert.deepEqual([d.args.stride, d.args.prePadding, d.args.postPadding, d.args.nbGroups], [[2, 2], [1, 1], [1, 1], 2]);
@@ -262,8 +340,8 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
   });
 
   describe('Pooling', () => {
-    const pool = (h: number, param: string, top = 'p') => input([1, 2, h, h]) +
-      `layer { name: "p" type: "Pooling" bottom: "data" top: "${top}" pooling_param { ${param} } }\n`;
+    const pool = (h: number, param: string, top = 'p') =>
+      input([1, 2, h, h]) + `layer { name: "p" type: "Pooling" bottom: "data" top: "${top}" pooling_param { ${param} } }\n`;
 
     /** TensorRT's pooled size (explicit padding, round down) from the call's own arguments. */
     function trtSize(c: Call, inSize: number, axis: number): number {
@@ -273,12 +351,12 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     }
 
     const geometries: Array<[number, string]> = [
-      [6, 'pool: MAX kernel_size: 3 stride: 2'],            // ceil adds one window: post 1
-      [6, 'pool: MAX kernel_size: 3 stride: 2 pad: 1'],     // ceil, padded
-      [5, 'pool: MAX kernel_size: 2 stride: 2 pad: 1'],     // Caffe drops the window starting in the padding
+      [6, 'pool: MAX kernel_size: 3 stride: 2'], // ceil adds one window: post 1
+      [6, 'pool: MAX kernel_size: 3 stride: 2 pad: 1'], // ceil, padded
+      [5, 'pool: MAX kernel_size: 2 stride: 2 pad: 1'], // Caffe drops the window starting in the padding
       [7, 'pool: MAX kernel_size: 3 stride: 2 round_mode: FLOOR'],
       [8, 'pool: AVE kernel_size: 3 stride: 3 pad: 2'],
-      [13, 'pool: MAX kernel_size: 3 stride: 2'],           // AlexNet's pool5 geometry
+      [13, 'pool: MAX kernel_size: 3 stride: 2'], // AlexNet's pool5 geometry
     ];
     for (const [h, param] of geometries) {
       it(`post-padding gives Caffe's pooled size: input ${h}, ${param}`, async () => {
@@ -288,7 +366,7 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
         const out = dimsOf(p.graph, 'p');
         assert.equal(trtSize(c, h, 0), out[1]);
         assert.equal(trtSize(c, h, 1), out[2]);
-        assert.deepEqual(c.args.prePadding, (c.args.prePadding as number[]).map(() => (/pad: (\d)/.exec(param)?.[1] ?? 0)).map(Number));
+        assert.deepEqual(c.args.prePadding, (c.args.prePadding as number[]).map(() => /pad: (\d)/.exec(param)?.[1] ?? 0).map(Number));
       });
     }
 
@@ -345,18 +423,20 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     });
 
     it('a MAX mask output is E_UNSUPPORTED_LAYER naming the node', async () => {
-      const m = await map(input([1, 2, 6, 6]) +
-        'layer { name: "pm" type: "Pooling" bottom: "data" top: "pm" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n');
+      const m = await map(
+        input([1, 2, 6, 6]) +
+          'layer { name: "pm" type: "Pooling" bottom: "data" top: "pm" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n',
+      );
       assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
       assert.match(m.error?.message ?? '', /node 'pm' \(Pooling\).*mask/);
     });
   });
 
   describe('LRN', () => {
-    const lrn = (param: string) => input([1, 20, 5, 5]) +
-      `layer { name: "n" type: "LRN" bottom: "data" top: "n" lrn_param { ${param} } }\n`;
+    const lrn = (param: string) =>
+      input([1, 20, 5, 5]) + `layer { name: "n" type: "LRN" bottom: "data" top: "n" lrn_param { ${param} } }\n`;
 
-    it('ACROSS_CHANNELS up to window 15 is addLRN with Caffe\'s parameters unchanged', async () => {
+    it("ACROSS_CHANNELS up to window 15 is addLRN with Caffe's parameters unchanged", async () => {
       const p = await plan(lrn('local_size: 5 alpha: 0.0001 beta: 0.75 k: 2'));
       const c = only(p, 'n', 'addLRN');
       assert.deepEqual([c.args.window, c.args.alpha, c.args.beta, c.args.k], [5, Math.fround(0.0001), 0.75, 2]);
@@ -368,7 +448,14 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       const view = callsOf(p, 'n').find((c) => c.method === 'addShuffle');
       assert.deepEqual(view?.args.reshapeDimensions, [0, 1, 20, 25]);
       const pool = only(p, 'n', 'addPoolingNd');
-      assert.deepEqual([pool.args.windowSize, pool.args.prePadding, pool.args.postPadding], [[17, 1], [8, 0], [8, 0]]);
+      assert.deepEqual(
+        [pool.args.windowSize, pool.args.prePadding, pool.args.postPadding],
+        [
+          [17, 1],
+          [8, 0],
+          [8, 0],
+        ],
+      );
       assert.equal(pool.args.averageCountExcludesPadding, false);
       const sc = only(p, 'n', 'addScale');
       assert.deepEqual(weights(p, sc.args.shift as string).values, [2]);
@@ -382,68 +469,134 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     it('WITHIN_CHANNEL is composed: a size x size average with pad (size - 1) / 2, (1 + alpha avg)^-beta (k unused)', async () => {
       const p = await plan(lrn('local_size: 3 alpha: 0.5 beta: 0.75 k: 2 norm_region: WITHIN_CHANNEL'));
       const pool = only(p, 'n', 'addPoolingNd');
-      assert.deepEqual([pool.args.windowSize, pool.args.prePadding, pool.args.postPadding], [[3, 3], [1, 1], [1, 1]]);
+      assert.deepEqual(
+        [pool.args.windowSize, pool.args.prePadding, pool.args.postPadding],
+        [
+          [3, 3],
+          [1, 1],
+          [1, 1],
+        ],
+      );
       const sc = only(p, 'n', 'addScale');
       assert.deepEqual(weights(p, sc.args.shift as string).values, [1]);
     });
   });
 
   describe('activations', () => {
-    const act = (type: string, param = '', dims = [1, 2, 3, 3]) => input(dims) +
-      `layer { name: "a" type: "${type}" bottom: "data" top: "a" ${param} }\n`;
+    const act = (type: string, param = '', dims = [1, 2, 3, 3]) =>
+      input(dims) + `layer { name: "a" type: "${type}" bottom: "data" top: "a" ${param} }\n`;
     const cases: Array<[string, string, string[], (p: Plan) => void]> = [
       ['ReLU', '', ['addActivation'], (p) => assert.equal(only(p, 'a', 'addActivation').args.type, 'kRELU')],
-      ['ReLU', 'relu_param { negative_slope: 0.25 }', ['addActivation'], (p) => {
-        const c = only(p, 'a', 'addActivation');
-        assert.deepEqual([c.args.type, c.args.alpha], ['kLEAKY_RELU', 0.25]);
-      }],
-      ['ELU', 'elu_param { alpha: 0.5 }', ['addActivation'], (p) => {
-        const c = only(p, 'a', 'addActivation');
-        assert.deepEqual([c.args.type, c.args.alpha], ['kELU', 0.5]);
-      }],
+      [
+        'ReLU',
+        'relu_param { negative_slope: 0.25 }',
+        ['addActivation'],
+        (p) => {
+          const c = only(p, 'a', 'addActivation');
+          assert.deepEqual([c.args.type, c.args.alpha], ['kLEAKY_RELU', 0.25]);
+        },
+      ],
+      [
+        'ELU',
+        'elu_param { alpha: 0.5 }',
+        ['addActivation'],
+        (p) => {
+          const c = only(p, 'a', 'addActivation');
+          assert.deepEqual([c.args.type, c.args.alpha], ['kELU', 0.5]);
+        },
+      ],
       ['Sigmoid', '', ['addActivation'], (p) => assert.equal(only(p, 'a', 'addActivation').args.type, 'kSIGMOID')],
       ['TanH', '', ['addActivation'], (p) => assert.equal(only(p, 'a', 'addActivation').args.type, 'kTANH')],
       ['AbsVal', '', ['addUnary'], (p) => assert.equal(only(p, 'a', 'addUnary').args.operation, 'kABS')],
-      ['BNLL', '', ['addActivation'], (p) => {
-        const c = only(p, 'a', 'addActivation');
-        assert.deepEqual([c.args.type, c.args.alpha, c.args.beta], ['kSOFTPLUS', 1, 1]);
-      }],
-      ['Power', 'power_param { power: 2 scale: 0.5 shift: 1 }', ['addScale'], (p) => {
-        const c = only(p, 'a', 'addScale');
-        assert.equal(c.args.mode, 'kUNIFORM');
-        assert.deepEqual([c.args.shift, c.args.scale, c.args.power].map((id) => weights(p, id as string).values), [[1], [0.5], [2]]);
-      }],
-      ['Power', 'power_param { power: 0 scale: 3 shift: 2 }', ['addScale'], (p) => {
-        // Caffe's constant case: x^0 = 1 whatever the input: 0 x + 1.
-        const c = only(p, 'a', 'addScale');
-        assert.deepEqual([c.args.shift, c.args.scale, c.args.power].map((id) => weights(p, id as string).values), [[1], [0], [1]]);
-      }],
-      ['Exp', 'exp_param { base: 2 scale: 3 shift: 1 }', ['addScale', 'addUnary'], (p) => {
-        const c = only(p, 'a', 'addScale');
-        assert.deepEqual(weights(p, c.args.scale as string).values, [Math.fround(3 * Math.LN2)]);
-        assert.deepEqual(weights(p, c.args.shift as string).values, [Math.fround(Math.LN2)]);
-        assert.equal(only(p, 'a', 'addUnary').args.operation, 'kEXP');
-      }],
+      [
+        'BNLL',
+        '',
+        ['addActivation'],
+        (p) => {
+          const c = only(p, 'a', 'addActivation');
+          assert.deepEqual([c.args.type, c.args.alpha, c.args.beta], ['kSOFTPLUS', 1, 1]);
+        },
+      ],
+      [
+        'Power',
+        'power_param { power: 2 scale: 0.5 shift: 1 }',
+        ['addScale'],
+        (p) => {
+          const c = only(p, 'a', 'addScale');
+          assert.equal(c.args.mode, 'kUNIFORM');
+          assert.deepEqual(
+            [c.args.shift, c.args.scale, c.args.power].map((id) => weights(p, id as string).values),
+            [[1], [0.5], [2]],
+          );
+        },
+      ],
+      [
+        'Power',
+        'power_param { power: 0 scale: 3 shift: 2 }',
+        ['addScale'],
+        (p) => {
+          // Caffe's constant case: x^0 = 1 whatever the input: 0 x + 1.
+          const c = only(p, 'a', 'addScale');
+          assert.deepEqual(
+            [c.args.shift, c.args.scale, c.args.power].map((id) => weights(p, id as string).values),
+            [[1], [0], [1]],
+          );
+        },
+      ],
+      [
+        'Exp',
+        'exp_param { base: 2 scale: 3 shift: 1 }',
+        ['addScale', 'addUnary'],
+        (p) => {
+          const c = only(p, 'a', 'addScale');
+          assert.deepEqual(weights(p, c.args.scale as string).values, [Math.fround(3 * Math.LN2)]);
+          assert.deepEqual(weights(p, c.args.shift as string).values, [Math.fround(Math.LN2)]);
+          assert.equal(only(p, 'a', 'addUnary').args.operation, 'kEXP');
+        },
+      ],
       ['Exp', '', ['addUnary'], (p) => assert.equal(only(p, 'a', 'addUnary').args.operation, 'kEXP')],
-      ['Log', 'log_param { base: 10 scale: 2 shift: 1 }', ['addScale', 'addUnary', 'addScale'], (p) => {
-        const [pre, , post] = callsOf(p, 'a');
-        assert.deepEqual([pre.args.shift, pre.args.scale].map((id) => weights(p, id as string).values), [[1], [2]]);
-        assert.deepEqual(weights(p, post.args.scale as string).values, [Math.fround(1 / Math.LN10)]);
-      }],
-      ['Threshold', 'threshold_param { threshold: 0.5 }', ['addConstant', 'addElementWise', 'addCast'], (p) => {
-        assert.equal(only(p, 'a', 'addElementWise').args.operation, 'kGREATER');
-        assert.deepEqual(weights(p, 'a/threshold').values, [0.5]);
-        assert.deepEqual(weights(p, 'a/threshold').dims, [1, 1, 1, 1]);
-        assert.equal(only(p, 'a', 'addCast').args.toType, 'kFLOAT');
-      }],
-      ['Clip', 'clip_param { min: -1 max: 2 }', ['addActivation'], (p) => {
-        const c = only(p, 'a', 'addActivation');
-        assert.deepEqual([c.args.type, c.args.alpha, c.args.beta], ['kCLIP', -1, 2]);
-      }],
-      ['Swish', 'swish_param { beta: 2 }', ['addScale', 'addActivation', 'addElementWise'], (p) => {
-        const mul = only(p, 'a', 'addElementWise');
-        assert.deepEqual([mul.args.operation, mul.inputs[0]], ['kPROD', 'data']);
-      }],
+      [
+        'Log',
+        'log_param { base: 10 scale: 2 shift: 1 }',
+        ['addScale', 'addUnary', 'addScale'],
+        (p) => {
+          const [pre, , post] = callsOf(p, 'a');
+          assert.deepEqual(
+            [pre.args.shift, pre.args.scale].map((id) => weights(p, id as string).values),
+            [[1], [2]],
+          );
+          assert.deepEqual(weights(p, post.args.scale as string).values, [Math.fround(1 / Math.LN10)]);
+        },
+      ],
+      [
+        'Threshold',
+        'threshold_param { threshold: 0.5 }',
+        ['addConstant', 'addElementWise', 'addCast'],
+        (p) => {
+          assert.equal(only(p, 'a', 'addElementWise').args.operation, 'kGREATER');
+          assert.deepEqual(weights(p, 'a/threshold').values, [0.5]);
+          assert.deepEqual(weights(p, 'a/threshold').dims, [1, 1, 1, 1]);
+          assert.equal(only(p, 'a', 'addCast').args.toType, 'kFLOAT');
+        },
+      ],
+      [
+        'Clip',
+        'clip_param { min: -1 max: 2 }',
+        ['addActivation'],
+        (p) => {
+          const c = only(p, 'a', 'addActivation');
+          assert.deepEqual([c.args.type, c.args.alpha, c.args.beta], ['kCLIP', -1, 2]);
+        },
+      ],
+      [
+        'Swish',
+        'swish_param { beta: 2 }',
+        ['addScale', 'addActivation', 'addElementWise'],
+        (p) => {
+          const mul = only(p, 'a', 'addElementWise');
+          assert.deepEqual([mul.args.operation, mul.inputs[0]], ['kPROD', 'data']);
+        },
+      ],
       ['Swish', '', ['addActivation', 'addElementWise'], () => undefined],
     ];
     for (const [type, param, methods, check] of cases) {
@@ -473,8 +626,9 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
 
   describe('InnerProduct', () => {
     it('flattens to [N, K], multiplies by the [N_out, K] constant transposed, adds a [1, N_out] bias', async () => {
-      const p = await plan(input([1, 3, 4, 4]) +
-        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 5 } }\n');
+      const p = await plan(
+        input([1, 3, 4, 4]) + 'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 5 } }\n',
+      );
       assert.deepEqual(methodsOf(p, 'ip'), ['addShuffle', 'addConstant', 'addMatrixMultiply', 'addConstant', 'addElementWise']);
       assert.deepEqual(callsOf(p, 'ip')[0].args.reshapeDimensions, [0, 48]);
       assert.deepEqual(weights(p, 'ip/weights').dims, [5, 48]);
@@ -485,8 +639,10 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     });
 
     it('transpose: [K, N_out] weights, no transpose in the multiply; axis 2 keeps a row dimension', async () => {
-      const p = await plan(input([1, 3, 4, 4]) +
-        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 5 transpose: true axis: 2 bias_term: false } }\n');
+      const p = await plan(
+        input([1, 3, 4, 4]) +
+          'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 5 transpose: true axis: 2 bias_term: false } }\n',
+      );
       assert.deepEqual(callsOf(p, 'ip')[0].args.reshapeDimensions, [0, 3, 16]);
       assert.deepEqual(weights(p, 'ip/weights').dims, [1, 16, 5]);
       assert.equal(only(p, 'ip', 'addMatrixMultiply').args.op1, 'kNONE');
@@ -501,44 +657,77 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       assert.equal(only(p, 's', 'addSoftMax').args.axes, 1 << 2);
     });
 
-    it('Concat along its axis; Eltwise SUM with coefficients, PROD and MAX in Caffe\'s input order, with a fused ReLU', async () => {
-      const base = input([1, 2, 3, 3]) +
+    it("Concat along its axis; Eltwise SUM with coefficients, PROD and MAX in Caffe's input order, with a fused ReLU", async () => {
+      const base =
+        input([1, 2, 3, 3]) +
         'layer { name: "a" type: "Sigmoid" bottom: "data" top: "a" }\nlayer { name: "b" type: "TanH" bottom: "data" top: "b" }\n';
-      const c = await plan(base + 'layer { name: "c" type: "Concat" bottom: "a" bottom: "b" bottom: "a" top: "c" concat_param { axis: 1 } }\n');
+      const c = await plan(
+        base + 'layer { name: "c" type: "Concat" bottom: "a" bottom: "b" bottom: "a" top: "c" concat_param { axis: 1 } }\n',
+      );
       const cat = only(c, 'c', 'addConcatenation');
       assert.deepEqual([cat.inputs, cat.args.axis], [['a', 'b', 'a'], 1]);
 
-      const s = await plan(base + 'layer { name: "e" type: "Eltwise" bottom: "a" bottom: "b" top: "e" eltwise_param { operation: SUM coeff: 1 coeff: -0.5 } }\n' +
-        'layer { name: "r" type: "ReLU" bottom: "e" top: "e" }\n');
+      const s = await plan(
+        base +
+          'layer { name: "e" type: "Eltwise" bottom: "a" bottom: "b" top: "e" eltwise_param { operation: SUM coeff: 1 coeff: -0.5 } }\n' +
+          'layer { name: "r" type: "ReLU" bottom: "e" top: "e" }\n',
+      );
       assert.deepEqual(methodsOf(s, 'e'), ['addConstant', 'addElementWise', 'addElementWise', 'addActivation']);
       assert.deepEqual(weights(s, 'e/coeff1').values, [-0.5]);
       const [, scaled, sum] = callsOf(s, 'e');
       assert.deepEqual([scaled.inputs, scaled.args.operation], [['b', 'e/coeff1'], 'kPROD']);
       assert.deepEqual([sum.inputs, sum.args.operation], [['a', 'e/scaled1'], 'kSUM']);
-      for (const [op, trt] of [['PROD', 'kPROD'], ['MAX', 'kMAX']]) {
-        const q = await plan(base + `layer { name: "e" type: "Eltwise" bottom: "a" bottom: "b" bottom: "a" top: "e" eltwise_param { operation: ${op} } }\n`);
-        assert.deepEqual(callsOf(q, 'e').map((x) => x.args.operation), [trt, trt]);
+      for (const [op, trt] of [
+        ['PROD', 'kPROD'],
+        ['MAX', 'kMAX'],
+      ]) {
+        const q = await plan(
+          base + `layer { name: "e" type: "Eltwise" bottom: "a" bottom: "b" bottom: "a" top: "e" eltwise_param { operation: ${op} } }\n`,
+        );
+        assert.deepEqual(
+          callsOf(q, 'e').map((x) => x.args.operation),
+          [trt, trt],
+        );
         assert.deepEqual(callsOf(q, 'e')[1].inputs, ['e/acc1', 'a']);
       }
     });
 
     it('Flatten and Reshape: a shuffle keeping the batch through the 0 placeholder', async () => {
-      const p = await plan(input([1, 2, 3, 4]) +
-        'layer { name: "f" type: "Flatten" bottom: "data" top: "f" }\n' +
-        'layer { name: "r" type: "Reshape" bottom: "f" top: "r" reshape_param { shape { dim: 0 dim: 4 dim: -1 } } }\n');
+      const p = await plan(
+        input([1, 2, 3, 4]) +
+          'layer { name: "f" type: "Flatten" bottom: "data" top: "f" }\n' +
+          'layer { name: "r" type: "Reshape" bottom: "f" top: "r" reshape_param { shape { dim: 0 dim: 4 dim: -1 } } }\n',
+      );
       assert.deepEqual(only(p, 'f', 'addShuffle').args.reshapeDimensions, [0, 24]);
       assert.deepEqual(only(p, 'r', 'addShuffle').args.reshapeDimensions, [0, 4, 6]);
       assert.equal(only(p, 'r', 'addShuffle').args.zeroIsPlaceholder, true);
     });
 
     it('Slice: one addSlice per part, the batch size taken from the running shape', async () => {
-      const p = await plan(input([1, 6, 2, 2]) +
-        'layer { name: "s" type: "Slice" bottom: "data" top: "s0" top: "s1" slice_param { axis: 1 slice_point: 2 } }\n');
+      const p = await plan(
+        input([1, 6, 2, 2]) +
+          'layer { name: "s" type: "Slice" bottom: "data" top: "s0" top: "s1" slice_param { axis: 1 slice_point: 2 } }\n',
+      );
       const slices = callsOf(p, 's').filter((c) => c.method === 'addSlice' && c.inputs[0] === 'data');
       assert.equal(slices.length, 2);
-      assert.deepEqual(slices.map((c) => c.args.start), [[0, 0, 0, 0], [0, 2, 0, 0]]);
-      assert.deepEqual(slices.map((c) => c.args.size), [[-1, 2, 2, 2], [-1, 4, 2, 2]]);
-      assert.deepEqual(slices.map((c) => c.outputs[0]), ['s0', 's1']);
+      assert.deepEqual(
+        slices.map((c) => c.args.start),
+        [
+          [0, 0, 0, 0],
+          [0, 2, 0, 0],
+        ],
+      );
+      assert.deepEqual(
+        slices.map((c) => c.args.size),
+        [
+          [-1, 2, 2, 2],
+          [-1, 4, 2, 2],
+        ],
+      );
+      assert.deepEqual(
+        slices.map((c) => c.outputs[0]),
+        ['s0', 's1'],
+      );
       // Input 2 (the size) is the batch (from addShape) joined with the static per-image dims.
       const size = producer(p, slices[1].inputs[2]);
       assert.equal(size?.method, 'addConcatenation');
@@ -548,12 +737,22 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       assert.equal(callsOf(p, 's').filter((c) => c.method === 'addShape').length, 1);
     });
 
-    it('Crop: a slice at the offsets to the reference input\'s dims', async () => {
-      const p = await plan(input([1, 2, 8, 8]) + input([1, 2, 5, 4], 'ref') +
-        'layer { name: "c" type: "Crop" bottom: "data" bottom: "ref" top: "c" crop_param { axis: 2 offset: 1 offset: 3 } }\n');
+    it("Crop: a slice at the offsets to the reference input's dims", async () => {
+      const p = await plan(
+        input([1, 2, 8, 8]) +
+          input([1, 2, 5, 4], 'ref') +
+          'layer { name: "c" type: "Crop" bottom: "data" bottom: "ref" top: "c" crop_param { axis: 2 offset: 1 offset: 3 } }\n',
+      );
       const s = callsOf(p, 'c').filter((c) => c.method === 'addSlice' && c.inputs[0] === 'data');
       assert.equal(s.length, 1);
-      assert.deepEqual([s[0].args.start, s[0].args.size, s[0].args.stride], [[0, 0, 1, 3], [-1, 2, 5, 4], [1, 1, 1, 1]]);
+      assert.deepEqual(
+        [s[0].args.start, s[0].args.size, s[0].args.stride],
+        [
+          [0, 0, 1, 3],
+          [-1, 2, 5, 4],
+          [1, 1, 1, 1],
+        ],
+      );
     });
 
     it('Tile: the input concatenated `tiles` times along the axis', async () => {
@@ -565,7 +764,9 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
 
   describe('reductions, normalisation and lookups', () => {
     it('ArgMax without an axis: top-k over the flattened image, indices as floats then the values, shaped like Caffe', async () => {
-      const p = await plan(input([1, 3, 2, 2]) + 'layer { name: "m" type: "ArgMax" bottom: "data" top: "m" argmax_param { top_k: 2 out_max_val: true } }\n');
+      const p = await plan(
+        input([1, 3, 2, 2]) + 'layer { name: "m" type: "ArgMax" bottom: "data" top: "m" argmax_param { top_k: 2 out_max_val: true } }\n',
+      );
       assert.deepEqual(methodsOf(p, 'm'), ['addShuffle', 'addTopK', 'addCast', 'addConcatenation', 'addShuffle']);
       const k = only(p, 'm', 'addTopK');
       assert.deepEqual([k.args.operation, k.args.k, k.args.reduceAxes], ['kMAX', 2, 2]);
@@ -575,16 +776,22 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     });
 
     it('ArgMax with an axis: top-k along it; outMaxVal gives the values', async () => {
-      const a = await plan(input([1, 5, 3]) + 'layer { name: "m" type: "ArgMax" bottom: "data" top: "m" argmax_param { top_k: 2 axis: 1 } }\n');
+      const a = await plan(
+        input([1, 5, 3]) + 'layer { name: "m" type: "ArgMax" bottom: "data" top: "m" argmax_param { top_k: 2 axis: 1 } }\n',
+      );
       assert.deepEqual(methodsOf(a, 'm'), ['addTopK', 'addCast']);
       assert.equal(only(a, 'm', 'addTopK').args.reduceAxes, 2);
-      const v = await plan(input([1, 5, 3]) + 'layer { name: "m" type: "ArgMax" bottom: "data" top: "m" argmax_param { top_k: 1 axis: 2 out_max_val: true } }\n');
+      const v = await plan(
+        input([1, 5, 3]) +
+          'layer { name: "m" type: "ArgMax" bottom: "data" top: "m" argmax_param { top_k: 1 axis: 2 out_max_val: true } }\n',
+      );
       assert.deepEqual(methodsOf(v, 'm'), ['addTopK', 'addIdentity']);
       assert.equal(only(v, 'm', 'addTopK').args.reduceAxes, 4);
     });
 
     it('Reduction: SUMSQ squares, reduces the axes from `axis` on, then multiplies by coeff; MEAN is kAVG; ASUM takes kABS', async () => {
-      const r = (op: string, coeff = 1) => input([1, 2, 3, 4]) +
+      const r = (op: string, coeff = 1) =>
+        input([1, 2, 3, 4]) +
         `layer { name: "r" type: "Reduction" bottom: "data" top: "r" reduction_param { operation: ${op} axis: 2 coeff: ${coeff} } }\n`;
       const sq = await plan(r('SUMSQ', 2));
       assert.deepEqual(methodsOf(sq, 'r'), ['addElementWise', 'addReduce', 'addConstant', 'addElementWise']);
@@ -601,8 +808,22 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     it('MVN: mean over each channel (or the image), eps added to the standard deviation as Caffe does', async () => {
       const m = (param: string) => input([1, 3, 4, 4]) + `layer { name: "v" type: "MVN" bottom: "data" top: "v" mvn_param { ${param} } }\n`;
       const p = await plan(m('normalize_variance: true eps: 0.001'));
-      assert.deepEqual(methodsOf(p, 'v'), ['addReduce', 'addElementWise', 'addElementWise', 'addReduce', 'addUnary', 'addConstant', 'addElementWise', 'addElementWise']);
-      assert.deepEqual(callsOf(p, 'v').filter((c) => c.method === 'addReduce').map((c) => c.args.reduceAxes), [0b1100, 0b1100]);
+      assert.deepEqual(methodsOf(p, 'v'), [
+        'addReduce',
+        'addElementWise',
+        'addElementWise',
+        'addReduce',
+        'addUnary',
+        'addConstant',
+        'addElementWise',
+        'addElementWise',
+      ]);
+      assert.deepEqual(
+        callsOf(p, 'v')
+          .filter((c) => c.method === 'addReduce')
+          .map((c) => c.args.reduceAxes),
+        [0b1100, 0b1100],
+      );
       assert.equal(only(p, 'v', 'addUnary').args.operation, 'kSQRT');
       const [, , , , sqrt, , addEps, div] = callsOf(p, 'v');
       assert.deepEqual(addEps.inputs, [sqrt.outputs[0], 'v/eps']);
@@ -614,7 +835,10 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     });
 
     it('Embed: indices cast to int32, a gather of table rows, the bias added', async () => {
-      const p = await plan(input([1, 4]) + 'layer { name: "e" type: "Embed" bottom: "data" top: "e" embed_param { num_output: 3 input_dim: 10 bias_term: true } }\n');
+      const p = await plan(
+        input([1, 4]) +
+          'layer { name: "e" type: "Embed" bottom: "data" top: "e" embed_param { num_output: 3 input_dim: 10 bias_term: true } }\n',
+      );
       assert.deepEqual(methodsOf(p, 'e'), ['addCast', 'addConstant', 'addGather', 'addConstant', 'addElementWise']);
       assert.equal(only(p, 'e', 'addCast').args.toType, 'kINT32');
       assert.deepEqual(weights(p, 'e/table').dims, [10, 3]);
@@ -623,13 +847,18 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     });
 
     it('BatchNorm (not folded): a channel shift by -mean, then a channel scale by 1 / sqrt(var + eps)', async () => {
-      const p = await plan(input([1, 3, 4, 4]) + 'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" batch_norm_param { eps: 0.001 } }\n');
+      const p = await plan(
+        input([1, 3, 4, 4]) + 'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" batch_norm_param { eps: 0.001 } }\n',
+      );
       assert.deepEqual(methodsOf(p, 'bn'), ['addScaleNd', 'addScaleNd']);
       const [center, norm] = callsOf(p, 'bn');
       assert.deepEqual([center.args.mode, center.args.channelAxis, center.args.scale], ['kCHANNEL', 1, '']);
       const [mean, variance, factor] = p.blobs;
       const sf = 1 / factor[0];
-      assert.deepEqual(weights(p, center.args.shift as string).values, [...mean].map((m) => -Math.fround(m * sf)));
+      assert.deepEqual(
+        weights(p, center.args.shift as string).values,
+        [...mean].map((m) => -Math.fround(m * sf)),
+      );
       const eps = Math.fround(0.001);
       const inv = weights(p, norm.args.scale as string).values as number[];
       inv.forEach((v, c) => assert.equal(v, Math.fround(1 / Math.sqrt(variance[c] * sf + eps))));
@@ -639,10 +868,16 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       const p = await plan(input([1, 3]) + 'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" }\n');
       assert.deepEqual(methodsOf(p, 'bn'), ['addConstant', 'addConstant', 'addElementWise', 'addElementWise']);
       assert.deepEqual(weights(p, 'bn/neg_mean').dims, [1, 3]);
-      const b = await plan(input([1, 3, 2, 2]) + 'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" batch_norm_param { use_global_stats: false } }\n');
+      const b = await plan(
+        input([1, 3, 2, 2]) +
+          'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" batch_norm_param { use_global_stats: false } }\n',
+      );
       const reduces = callsOf(b, 'bn').filter((c) => c.method === 'addReduce');
       // Every axis but the channels: the batch (0) and the plane (2, 3).
-      assert.deepEqual(reduces.map((c) => c.args.reduceAxes), [0b1101, 0b1101]);
+      assert.deepEqual(
+        reduces.map((c) => c.args.reduceAxes),
+        [0b1101, 0b1101],
+      );
     });
 
     it('Scale and Bias: one addScaleNd per channel, broadcast constants over other axes, a second input reshaped', async () => {
@@ -656,14 +891,17 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       const wide = await plan(base + 'layer { name: "s" type: "Scale" bottom: "data" top: "s" scale_param { axis: 1 num_axes: 2 } }\n');
       assert.deepEqual(methodsOf(wide, 's'), ['addConstant', 'addElementWise']);
       assert.deepEqual(weights(wide, 's/scale').dims, [1, 3, 4, 1]);
-      const two = await plan(base + input([1, 3], 'g') + 'layer { name: "s" type: "Scale" bottom: "data" bottom: "g" top: "s" scale_param { axis: 0 } }\n');
+      const two = await plan(
+        base + input([1, 3], 'g') + 'layer { name: "s" type: "Scale" bottom: "data" bottom: "g" top: "s" scale_param { axis: 0 } }\n',
+      );
       assert.deepEqual(methodsOf(two, 's'), ['addShuffle', 'addElementWise']);
       assert.deepEqual(callsOf(two, 's')[0].args.reshapeDimensions, [0, 3, 1, 1]);
     });
   });
 
   describe('INT8: explicit quantization from the calibration scales', () => {
-    const NET = input([1, 3, 8, 8]) +
+    const NET =
+      input([1, 3, 8, 8]) +
       'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }\n' +
       'layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }\n' +
       'layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n' +
@@ -671,7 +909,7 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       'layer { name: "prob" type: "Softmax" bottom: "ip" top: "prob" }\n';
     const scales = { data: 0.02, conv1: 0.05, pool1: 0.05, ip: 0.1 };
 
-    it('Quantize nodes and int8 tensors become Q/DQ pairs with the tensors\' scales; GEMM weights are int8 constants dequantized per channel', async () => {
+    it("Quantize nodes and int8 tensors become Q/DQ pairs with the tensors' scales; GEMM weights are int8 constants dequantized per channel", async () => {
       const p = await plan(NET, 'int8', { int8Scales: scales });
       const ops = p.graph.nodes.map((n) => `${n.op}:${n.precision}`);
       assert.deepEqual(ops, ['Quantize:int8', 'Convolution:int8', 'Pooling:int8', 'InnerProduct:int8', 'Softmax:fp32']);
@@ -709,23 +947,30 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
     });
 
     it('a transposed INT8 inner product dequantizes along its output axis (1)', async () => {
-      const p = await plan(input([1, 8]) +
-        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 5 transpose: true } }\n' +
-        'layer { name: "r" type: "ReLU" bottom: "ip" top: "out" }\n', 'int8', { int8Scales: { data: 0.1, ip: 0.1 }, optimize: false });
+      const p = await plan(
+        input([1, 8]) +
+          'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 5 transpose: true } }\n' +
+          'layer { name: "r" type: "ReLU" bottom: "ip" top: "out" }\n',
+        'int8',
+        { int8Scales: { data: 0.1, ip: 0.1 }, optimize: false },
+      );
       assert.equal(layer(p, 'ip/weights_dequantize').args.axis, 1);
       assert.deepEqual(weights(p, 'ip/weights').dims, [8, 5]);
     });
 
     it('INT8 Concat, Eltwise SUM, LRN and Reshape run on dequantized values and requantize their int8 outputs', async () => {
-      const p = await plan(input([1, 2, 4, 4]) +
-        'layer { name: "a" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 2 kernel_size: 1 } }\n' +
-        'layer { name: "b" type: "Convolution" bottom: "data" top: "b" convolution_param { num_output: 2 kernel_size: 1 } }\n' +
-        'layer { name: "e" type: "Eltwise" bottom: "a" bottom: "b" top: "e" }\n' +
-        'layer { name: "n" type: "LRN" bottom: "e" top: "n" lrn_param { local_size: 3 } }\n' +
-        'layer { name: "c" type: "Concat" bottom: "n" bottom: "a" top: "c" }\n' +
-        'layer { name: "f" type: "Flatten" bottom: "c" top: "f" }\n' +
-        'layer { name: "ip" type: "InnerProduct" bottom: "f" top: "ip" inner_product_param { num_output: 3 } }\n',
-      'int8', { int8Scales: { data: 0.1, a: 0.2, b: 0.2, e: 0.3, n: 0.05, c: 0.05, f: 0.05, ip: 1 } });
+      const p = await plan(
+        input([1, 2, 4, 4]) +
+          'layer { name: "a" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 2 kernel_size: 1 } }\n' +
+          'layer { name: "b" type: "Convolution" bottom: "data" top: "b" convolution_param { num_output: 2 kernel_size: 1 } }\n' +
+          'layer { name: "e" type: "Eltwise" bottom: "a" bottom: "b" top: "e" }\n' +
+          'layer { name: "n" type: "LRN" bottom: "e" top: "n" lrn_param { local_size: 3 } }\n' +
+          'layer { name: "c" type: "Concat" bottom: "n" bottom: "a" top: "c" }\n' +
+          'layer { name: "f" type: "Flatten" bottom: "c" top: "f" }\n' +
+          'layer { name: "ip" type: "InnerProduct" bottom: "f" top: "ip" inner_product_param { num_output: 3 } }\n',
+        'int8',
+        { int8Scales: { data: 0.1, a: 0.2, b: 0.2, e: 0.3, n: 0.05, c: 0.05, f: 0.05, ip: 1 } },
+      );
       const int8 = p.graph.nodes.filter((n) => n.precision === 'int8').map((n) => n.op);
       assert.deepEqual(int8, ['Quantize', 'Convolution', 'Convolution', 'Eltwise', 'LRN', 'Concat', 'Flatten', 'InnerProduct']);
       for (const t of p.graph.tensors.filter((x) => x.dtype === 'int8')) {
@@ -739,7 +984,8 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
   });
 
   describe('Preprocess: uint8 image inputs', () => {
-    const NET = input([1, 3, 4, 5]) +
+    const NET =
+      input([1, 3, 4, 5]) +
       'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 2 kernel_size: 1 } }\n';
     const RGB: InputOptions = { format: 'uint8-nhwc-rgb', mean: [104, 117, 123], scale: 0.5, imageSize: [7, 8] };
     const chain = (p: Plan) => callsOf(p, 'data/preprocess').map((c) => c.method);
@@ -748,17 +994,42 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       const p = await plan(NET, 'fp32', { input: RGB });
       const inp = p.calls[0];
       assert.deepEqual([inp.method, inp.args.type, inp.args.dimensions], ['addInput', 'kUINT8', [-1, 7, 8, 3]]);
-      assert.deepEqual(chain(p), ['addCast', 'addShuffle', 'addConstant', 'addGather', 'addConstant', 'addElementWise', 'addShape',
-        'addSlice', 'addConstant', 'addConcatenation', 'addSlice', 'addConstant', 'addElementWise']);
+      assert.deepEqual(chain(p), [
+        'addCast',
+        'addShuffle',
+        'addConstant',
+        'addGather',
+        'addConstant',
+        'addElementWise',
+        'addShape',
+        'addSlice',
+        'addConstant',
+        'addConcatenation',
+        'addSlice',
+        'addConstant',
+        'addElementWise',
+      ]);
       assert.equal(only(p, 'data/preprocess', 'addCast').args.toType, 'kFLOAT');
       assert.deepEqual(only(p, 'data/preprocess', 'addShuffle').args.firstTranspose, [0, 3, 1, 2]);
       assert.equal(only(p, 'data/preprocess', 'addGather').args.axis, 1);
-      assert.deepEqual(weights(p, 'data/preprocess/channel_order'), { id: 'data/preprocess/channel_order', type: 'kINT32', dims: [3], count: 3, values: [2, 1, 0] });
+      assert.deepEqual(weights(p, 'data/preprocess/channel_order'), {
+        id: 'data/preprocess/channel_order',
+        type: 'kINT32',
+        dims: [3],
+        count: 3,
+        values: [2, 1, 0],
+      });
       assert.deepEqual(weights(p, 'data/preprocess/mean').dims, [1, 3, 1, 1]);
       assert.deepEqual(weights(p, 'data/preprocess/mean').values, [104, 117, 123]);
       assert.deepEqual(weights(p, 'data/preprocess/scale').values, [0.5]);
       const crop = layer(p, 'data/preprocess/crop');
-      assert.deepEqual([crop.args.start, crop.args.size], [[0, 0, 1, 1], [-1, 3, 4, 5]]);
+      assert.deepEqual(
+        [crop.args.start, crop.args.size],
+        [
+          [0, 0, 1, 1],
+          [-1, 3, 4, 5],
+        ],
+      );
       const [sub, mul] = callsOf(p, 'data/preprocess').filter((c) => c.method === 'addElementWise');
       assert.deepEqual([sub.args.operation, mul.args.operation, mul.outputs], ['kSUB', 'kPROD', ['data/preprocessed']]);
       assert.deepEqual(only(p, 'conv1', 'addConvolutionNd').inputs, ['data/preprocessed']);
@@ -775,7 +1046,10 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
 
     it('int8: the Preprocess node writes the int8 input tensor through its Q/DQ pair (the Quantize fused in)', async () => {
       const p = await plan(NET, 'int8', { input: RGB, int8Scales: { data: 0.5, conv1: 0.1 } });
-      assert.deepEqual(p.graph.nodes.map((n) => `${n.op}:${n.precision}`), ['Preprocess:int8', 'Convolution:int8']);
+      assert.deepEqual(
+        p.graph.nodes.map((n) => `${n.op}:${n.precision}`),
+        ['Preprocess:int8', 'Convolution:int8'],
+      );
       // The float result (scaled last) is quantized with the input's scale and dequantized for conv1.
       assert.equal(producer(p, 'data/int8/real')?.args.operation, 'kPROD');
       const q = p.calls.find((c) => c.method === 'addQuantize' && c.inputs[0] === 'data/int8/real');
@@ -787,13 +1061,22 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       const file = path.join(dir, 'mean.binaryproto');
       fs.writeFileSync(file, formatMeanFile([3, 7, 8], new Float32Array(168).fill(1)));
       const p = await plan(NET, 'fp32', { input: { format: 'uint8-nhwc-bgr', meanFile: file, imageSize: [7, 8] } });
-      assert.deepEqual(weights(p, 'data/preprocess/mean'), { id: 'data/preprocess/mean', type: 'kFLOAT', dims: [1, 3, 7, 8], count: 168, blob: 'data/preprocess/0' });
+      assert.deepEqual(weights(p, 'data/preprocess/mean'), {
+        id: 'data/preprocess/mean',
+        type: 'kFLOAT',
+        dims: [1, 3, 7, 8],
+        count: 168,
+        blob: 'data/preprocess/0',
+      });
       assert.deepEqual(chain(p).slice(0, 4), ['addCast', 'addShuffle', 'addConstant', 'addElementWise']);
     });
 
-    it('nothing to do (grayscale bytes in the network\'s order, no mean, scale 1): cast, transpose, identity', async () => {
-      const p = await plan(input([1, 1, 4, 4]) +
-        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 2 } }\n', 'fp32', { input: { format: 'uint8-nhwc' } });
+    it("nothing to do (grayscale bytes in the network's order, no mean, scale 1): cast, transpose, identity", async () => {
+      const p = await plan(
+        input([1, 1, 4, 4]) + 'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 2 } }\n',
+        'fp32',
+        { input: { format: 'uint8-nhwc' } },
+      );
       assert.deepEqual(chain(p), ['addCast', 'addShuffle', 'addIdentity']);
       assert.deepEqual(callsOf(p, 'data/preprocess').pop()?.outputs, ['data/preprocessed']);
     });
@@ -801,9 +1084,12 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
 
   describe('fp16 details', () => {
     it('constants made here (coefficients, correction factors) are half like the tensors they meet', async () => {
-      const p = await plan(input([1, 2, 6, 6]) +
-        'layer { name: "p" type: "Pooling" bottom: "data" top: "p" pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 } }\n' +
-        'layer { name: "e" type: "Eltwise" bottom: "p" bottom: "p" top: "e" eltwise_param { coeff: 2 coeff: 3 } }\n', 'fp16');
+      const p = await plan(
+        input([1, 2, 6, 6]) +
+          'layer { name: "p" type: "Pooling" bottom: "data" top: "p" pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 } }\n' +
+          'layer { name: "e" type: "Eltwise" bottom: "p" bottom: "p" top: "e" eltwise_param { coeff: 2 coeff: 3 } }\n',
+        'fp16',
+      );
       assert.equal(weights(p, 'p/ave_divisor_correction').type, 'kHALF');
       assert.equal(weights(p, 'e/coeff0').type, 'kHALF');
       assert.equal(producer(p, 'e')?.method, 'addCast');

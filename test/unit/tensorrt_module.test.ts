@@ -109,8 +109,25 @@ describe('tensorrt backend: loading the TensorRT module', function () {
   /** Builds the fake module with these -D flags (and extra linker arguments). */
   function fake(name: string, defines: string[], link: string[] = []): string {
     const out = path.join(dir, name);
-    const r = spawnSync('g++', ['-std=c++17', '-shared', '-fPIC', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Werror', '-Inative',
-      ...defines.map((d) => `-D${d}`), '-o', out, FAKE, ...link], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      'g++',
+      [
+        '-std=c++17',
+        '-shared',
+        '-fPIC',
+        '-Wall',
+        '-Wextra',
+        '-Wno-unused-parameter',
+        '-Werror',
+        '-Inative',
+        ...defines.map((d) => `-D${d}`),
+        '-o',
+        out,
+        FAKE,
+        ...link,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, `g++ failed:\n${r.stderr}`);
     return out;
   }
@@ -118,9 +135,12 @@ describe('tensorrt backend: loading the TensorRT module', function () {
   it('lists tensorrt always; without the module it says the module is not built, and where it looked', () => {
     const trt = backendStatus().find((s) => s.name === 'tensorrt');
     assert.ok(trt !== undefined);
-    if (trt.available) return;  // a machine with TensorRT and the module
+    if (trt.available) return; // a machine with TensorRT and the module
     if (process.env.TRTN_TENSORRT_MODULE === undefined && !/was found/.test(trt.reason)) {
-      assert.match(trt.reason, /^the TensorRT module is not built: .*tensorrt_node_trt\.so does not exist \(build with TensorRT: npm run build --tensorrt_root=/);
+      assert.match(
+        trt.reason,
+        /^the TensorRT module is not built: .*tensorrt_node_trt\.so does not exist \(build with TensorRT: npm run build --tensorrt_root=/,
+      );
     }
     const report = runChild(undefined);
     assertUnavailable(report, /TensorRT/);
@@ -129,7 +149,10 @@ describe('tensorrt backend: loading the TensorRT module', function () {
   it('a module file that does not exist: the dlopen error', function () {
     if (!haveGxx) this.skip();
     const missing = path.join(dir, 'absent', 'tensorrt_node_trt.so');
-    assertUnavailable(runChild(missing), new RegExp(`^the TensorRT module ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} could not be loaded: .*No such file`));
+    assertUnavailable(
+      runChild(missing),
+      new RegExp(`^the TensorRT module ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} could not be loaded: .*No such file`),
+    );
   });
 
   it('libnvinfer missing: the module cannot load and dlerror names the library', function () {
@@ -139,8 +162,10 @@ describe('tensorrt backend: loading the TensorRT module', function () {
     const libdir = path.join(dir, 'nvinfer');
     fs.mkdirSync(libdir);
     const stub = path.join(libdir, 'libnvinfer.so.10');
-    const r = spawnSync('g++', ['-shared', '-fPIC', '-Wl,-soname,libnvinfer.so.10', '-o', stub, '-x', 'c++', '-'],
-      { input: 'extern "C" int getInferLibVersion() { return 100300; }\n', encoding: 'utf8' });
+    const r = spawnSync('g++', ['-shared', '-fPIC', '-Wl,-soname,libnvinfer.so.10', '-o', stub, '-x', 'c++', '-'], {
+      input: 'extern "C" int getInferLibVersion() { return 100300; }\n',
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const mod = fake('needs_nvinfer.so', ['FAKE_LIBRARY_VERSION=getInferLibVersion()', 'FAKE_LINKS_NVINFER'], [stub]);
     fs.rmSync(stub);
@@ -150,7 +175,10 @@ describe('tensorrt backend: loading the TensorRT module', function () {
   it('TensorRT older than 10.0: too old, with the version', function () {
     if (!haveGxx) this.skip();
     const mod = fake('old.so', ['FAKE_LIBRARY_VERSION=8601']);
-    assertUnavailable(runChild(mod), /^TensorRT 8\.6\.1 \(the libnvinfer that .*old\.so loaded\) is too old: the tensorrt backend needs TensorRT 10\.0 or newer$/);
+    assertUnavailable(
+      runChild(mod),
+      /^TensorRT 8\.6\.1 \(the libnvinfer that .*old\.so loaded\) is too old: the tensorrt backend needs TensorRT 10\.0 or newer$/,
+    );
   });
 
   it('a module of another interface version: rebuild both together', function () {
@@ -174,7 +202,8 @@ describe('tensorrt backend: loading the TensorRT module', function () {
     assert.ok(trt !== undefined);
     if (!trt.available) {
       const reason = assertUnavailable(report, /^TensorRT 10\.3\.0 was found/);
-      if (!buildInfo().cuda) assert.match(reason, /but this addon was built without CUDA.*, and the tensorrt backend needs the CUDA runtime$/);
+      if (!buildInfo().cuda)
+        assert.match(reason, /but this addon was built without CUDA.*, and the tensorrt backend needs the CUDA runtime$/);
       else assert.match(reason, /GPU|driver/);
       return;
     }
@@ -196,7 +225,7 @@ describe('tensorrt backend: loading the TensorRT module', function () {
     if (!haveGxx) this.skip();
     const report = runChild(fake('fails.so', ['FAKE_BUILD_FAILS']));
     const trt = report.status.find((s) => s.name === 'tensorrt');
-    if (!trt?.available) this.skip();  // needs CUDA and a GPU to get as far as the build
+    if (!trt?.available) this.skip(); // needs CUDA and a GPU to get as far as the build
     assert.equal(report.built?.code, 'E_UNSUPPORTED_LAYER');
     assert.match(report.built?.message ?? '', /fake module: TensorRT refused layer 'r'/);
   });

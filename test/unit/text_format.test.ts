@@ -34,7 +34,6 @@ function firstLayer(src: string): Message {
   return layers[0];
 }
 
-
 /** Runs `fn`, which must throw a ParseError (E_PARSE); returns it. */
 function parseError(fn: () => unknown): ParseError {
   try {
@@ -61,8 +60,7 @@ function expectParseError(
 ): ParseError {
   const err = parseError(fn);
   const file = at.file ?? FILE;
-  assert.deepEqual({ ...err.position }, { file, line: at.line, col: at.col },
-    `position of: ${err.message}`);
+  assert.deepEqual({ ...err.position }, { file, line: at.line, col: at.col }, `position of: ${err.message}`);
   assert.ok(err.message.startsWith(`${file}:${at.line}:${at.col}: `), `message lacks its location: ${err.message}`);
   for (const f of fragments) {
     assert.ok(err.message.includes(f), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(f)}`);
@@ -121,7 +119,7 @@ describe('text format: syntax that parses', () => {
 
   it('decodes every simple escape in double-quoted strings', () => {
     const m = net(String.raw`name: "[\n][\t][\r][\\][\'][\"][\?][\a][\b][\f][\v] it's"`);
-    assert.equal(m.str('name'), '[\n][\t][\r][\\][\']["][?][\x07][\x08][\x0c][\x0b] it\'s');
+    assert.equal(m.str('name'), "[\n][\t][\r][\\]['][\"][?][\x07][\x08][\x0c][\x0b] it's");
   });
 
   it('decodes every simple escape in single-quoted strings', () => {
@@ -159,7 +157,8 @@ describe('text format: syntax that parses', () => {
     // double_data is a double field: exact values.
     const blob = firstLayer(
       'layer { blobs { double_data: 1e-4 double_data: 1.5E+3 double_data: .5 double_data: 5. ' +
-      'double_data: 1.0f double_data: 2.5F double_data: 3 double_data: 7E2 double_data: 1e+0 } }').msgs('blobs')[0];
+        'double_data: 1.0f double_data: 2.5F double_data: 3 double_data: 7E2 double_data: 1e+0 } }',
+    ).msgs('blobs')[0];
     assert.deepEqual(blob.nums('double_data'), [1e-4, 1500, 0.5, 5, 1, 2.5, 3, 700, 1]);
     // loss_weight is a float field: the same literals, rounded to float32.
     const l = firstLayer('layer { loss_weight: 1e-4 loss_weight: 1.5E+3 loss_weight: .5 loss_weight: 5. loss_weight: 1.0f }');
@@ -174,11 +173,16 @@ describe('text format: syntax that parses', () => {
   });
 
   it('reads infinity, -infinity and nan (any case) for float and double fields', () => {
-    const l = firstLayer('layer { loss_weight: infinity loss_weight: -infinity loss_weight: Infinity ' +
-      'loss_weight: nan loss_weight: -nan loss_weight: NaN blobs { double_data: -Infinity double_data: nan } }');
+    const l = firstLayer(
+      'layer { loss_weight: infinity loss_weight: -infinity loss_weight: Infinity ' +
+        'loss_weight: nan loss_weight: -nan loss_weight: NaN blobs { double_data: -Infinity double_data: nan } }',
+    );
     const w = l.nums('loss_weight');
     assert.deepEqual(w.slice(0, 3), [Infinity, -Infinity, Infinity]);
-    assert.ok(w.slice(3).every((v) => Number.isNaN(v)), `expected NaNs, got ${w.slice(3)}`);
+    assert.ok(
+      w.slice(3).every((v) => Number.isNaN(v)),
+      `expected NaNs, got ${w.slice(3)}`,
+    );
     const d = l.msgs('blobs')[0].nums('double_data');
     assert.equal(d[0], -Infinity);
     assert.ok(Number.isNaN(d[1]));
@@ -209,8 +213,9 @@ describe('text format: syntax that parses', () => {
   });
 
   it('reads enum values by name and by number', () => {
-    const m = net('state { phase: TRAIN }\nlayer { pooling_param { pool: AVE round_mode: 1 } phase: 1 }\n' +
-      'layer { pooling_param { pool: 2 } }');
+    const m = net(
+      'state { phase: TRAIN }\nlayer { pooling_param { pool: AVE round_mode: 1 } phase: 1 }\n' + 'layer { pooling_param { pool: 2 } }',
+    );
     assert.equal(m.sub('state').str('phase'), 'TRAIN');
     const [a, b] = m.msgs('layer');
     assert.equal(a.sub('pooling_param').str('pool'), 'AVE');
@@ -222,8 +227,10 @@ describe('text format: syntax that parses', () => {
   });
 
   it('reads booleans true/false/True/False/t/f/1/0', () => {
-    const l = firstLayer('layer { propagate_down: true propagate_down: false propagate_down: True propagate_down: False ' +
-      'propagate_down: t propagate_down: f propagate_down: 1 propagate_down: 0 }');
+    const l = firstLayer(
+      'layer { propagate_down: true propagate_down: false propagate_down: True propagate_down: False ' +
+        'propagate_down: t propagate_down: f propagate_down: 1 propagate_down: 0 }',
+    );
     assert.deepEqual(l.raw('propagate_down'), [true, false, true, false, true, false, true, false]);
     assert.equal(net('force_backward: False').bool('force_backward'), false);
     assert.equal(net('force_backward: 1').bool('force_backward'), true);
@@ -236,10 +243,12 @@ describe('text format: syntax that parses', () => {
   });
 
   it('reads a repeated field given as [a, b, c], and appends lists and lines in order', () => {
-    const m = net('input_dim: [1, 3, 0x10, 224]\ninput: ["a", \'b\', "c"]\n' +
-      'layer { loss_weight: [0.5, 1, -2] propagate_down: [true, f, 1] }\n' +
-      'layers { blob_share_mode: [STRICT, 1] }\n' +
-      'input_dim: 9\ninput_dim: [8]');
+    const m = net(
+      'input_dim: [1, 3, 0x10, 224]\ninput: ["a", \'b\', "c"]\n' +
+        'layer { loss_weight: [0.5, 1, -2] propagate_down: [true, f, 1] }\n' +
+        'layers { blob_share_mode: [STRICT, 1] }\n' +
+        'input_dim: 9\ninput_dim: [8]',
+    );
     assert.deepEqual(m.nums('input_dim'), [1, 3, 16, 224, 9, 8]);
     assert.deepEqual(m.strs('input'), ['a', 'b', 'c']);
     assert.deepEqual(m.msgs('layer')[0].nums('loss_weight'), [0.5, 1, -2]);
@@ -257,12 +266,17 @@ describe('text format: syntax that parses', () => {
   // Regression: the list form of a repeated message field (`layer: [{ ... }, { ... }]`), as protobuf accepts.
   it('reads a repeated message field given as a list of blocks', () => {
     const m = net('layer: [{ name: "a" }, { name: "b" }]\nlayer [ < name: "c" > ]');
-    assert.deepEqual(m.msgs('layer').map((l) => l.str('name')), ['a', 'b', 'c']);
+    assert.deepEqual(
+      m.msgs('layer').map((l) => l.str('name')),
+      ['a', 'b', 'c'],
+    );
   });
 
   it('accepts optional , and ; separators after fields and blocks', () => {
-    const m = net('name: "n", input: "a"; input: "b"\nlayer { name: "x"; type: "ReLU", bottom: "a", }, layer { };\n' +
-      'state { phase: TRAIN; level: 2, };');
+    const m = net(
+      'name: "n", input: "a"; input: "b"\nlayer { name: "x"; type: "ReLU", bottom: "a", }, layer { };\n' +
+        'state { phase: TRAIN; level: 2, };',
+    );
     assert.equal(m.str('name'), 'n');
     assert.deepEqual(m.strs('input'), ['a', 'b']);
     const layers = m.msgs('layer');
@@ -317,14 +331,24 @@ describe('text format: syntax that parses', () => {
   });
 
   it('reads nested messages up to 100 levels (Caffe nesting, a recursive schema) and rejects deeper ones', () => {
-    const l = firstLayer('layer { blobs { shape { dim: 1 dim: 2 } data: [0.5, 1] } ' +
-      'convolution_param { weight_filler { type: "gaussian" std: 0.01 variance_norm: AVERAGE } } }');
+    const l = firstLayer(
+      'layer { blobs { shape { dim: 1 dim: 2 } data: [0.5, 1] } ' +
+        'convolution_param { weight_filler { type: "gaussian" std: 0.01 variance_norm: AVERAGE } } }',
+    );
     assert.deepEqual(l.msgs('blobs')[0].sub('shape').nums('dim'), [1, 2]);
     assert.equal(l.sub('convolution_param').sub('weight_filler').str('variance_norm'), 'AVERAGE');
     const v0 = net('layers { layer { name: "c" weight_filler { type: "xavier" } blobs { shape { dim: 3 } } } }');
     assert.deepEqual(v0.msgs('layers')[0].sub('layer').msgs('blobs')[0].sub('shape').nums('dim'), [3]);
 
-    const schema = new Schema({ enums: {}, messages: { Node: [['child', 1, 'Node'], ['value', 2, 'int32']] } });
+    const schema = new Schema({
+      enums: {},
+      messages: {
+        Node: [
+          ['child', 1, 'Node'],
+          ['value', 2, 'int32'],
+        ],
+      },
+    });
     const depth = 100;
     const src = 'child {\n'.repeat(depth) + 'value: 7\n' + '}\n'.repeat(depth);
     let m = parseTextFormat(schema, 'Node', src, { file: FILE }).message;
@@ -338,12 +362,20 @@ describe('text format: syntax that parses', () => {
     assert.equal(m.loc?.line, depth, 'the innermost block starts on its own line');
     // An error deep inside is still placed exactly.
     const bad = 'child {\n'.repeat(depth) + 'value: x\n' + '}\n'.repeat(depth);
-    expectParseError(() => parseTextFormat(schema, 'Node', bad, { file: FILE }), { line: depth + 1, col: 8 },
-      ["field 'value' takes an integer"], 'x');
+    expectParseError(
+      () => parseTextFormat(schema, 'Node', bad, { file: FILE }),
+      { line: depth + 1, col: 8 },
+      ["field 'value' takes an integer"],
+      'x',
+    );
     // One level more is refused with a coded error, not a stack overflow.
     const deep = 'child {\n'.repeat(depth + 1) + '}\n'.repeat(depth + 1);
-    expectParseError(() => parseTextFormat(schema, 'Node', deep, { file: FILE }), { line: depth + 1, col: 1 },
-      ['messages nested more than 100 deep'], 'child');
+    expectParseError(
+      () => parseTextFormat(schema, 'Node', deep, { file: FILE }),
+      { line: depth + 1, col: 1 },
+      ['messages nested more than 100 deep'],
+      'child',
+    );
     // Far deeper input fails the same way, never with RangeError.
     const hostile = 'child {'.repeat(100000);
     assert.throws(() => parseTextFormat(schema, 'Node', hostile, { file: FILE }), { code: 'E_PARSE' });
@@ -367,13 +399,20 @@ describe('text format: syntax that parses', () => {
 describe('text format: errors', () => {
   it('rejects an unknown field, naming it and its message type and suggesting a close name', () => {
     const src = 'layer {\n  name: "c"\n  convolution_param { kernal_size: 3 }\n}';
-    const err = expectParseError(() => net(src), locate(src, 'kernal_size'),
+    const err = expectParseError(
+      () => net(src),
+      locate(src, 'kernal_size'),
       ["unknown field 'kernal_size' in ConvolutionParameter", "did you mean 'kernel_size'?", 'allowUnknownFields'],
-      'kernal_size');
+      'kernal_size',
+    );
     assert.equal(err.expected, 'a field of ConvolutionParameter');
     // Nothing close: no suggestion.
-    const far = expectParseError(() => net('name: "n"\nzzzzzzzz: 1'), { line: 2, col: 1 },
-      ["unknown field 'zzzzzzzz' in NetParameter"], 'zzzzzzzz');
+    const far = expectParseError(
+      () => net('name: "n"\nzzzzzzzz: 1'),
+      { line: 2, col: 1 },
+      ["unknown field 'zzzzzzzz' in NetParameter"],
+      'zzzzzzzz',
+    );
     assert.ok(!far.message.includes('did you mean'), far.message);
   });
 
@@ -439,11 +478,19 @@ describe('text format: errors', () => {
 
   it('rejects a non-repeated field given twice, saying where it first was', () => {
     const src = 'name: "a"\nlayer { name: "x" }\nname: "b"';
-    expectParseError(() => net(src), { line: 3, col: 1 },
-      ["field 'name' of NetParameter is not repeated but appears twice", '(first at line 1)'], 'name');
+    expectParseError(
+      () => net(src),
+      { line: 3, col: 1 },
+      ["field 'name' of NetParameter is not repeated but appears twice", '(first at line 1)'],
+      'name',
+    );
     const src2 = 'layer {\n  convolution_param { num_output: 1 }\n  convolution_param { num_output: 2 }\n}';
-    expectParseError(() => net(src2), { line: 3, col: 3 },
-      ["field 'convolution_param' of LayerParameter is not repeated but appears twice", '(first at line 2)'], 'convolution_param');
+    expectParseError(
+      () => net(src2),
+      { line: 3, col: 3 },
+      ["field 'convolution_param' of LayerParameter is not repeated but appears twice", '(first at line 2)'],
+      'convolution_param',
+    );
   });
 
   it('rejects a string for an int field', () => {
@@ -460,17 +507,27 @@ describe('text format: errors', () => {
 
   it('rejects a negative value for a uint32 field (and accepts 0 and 2^32-1)', () => {
     const src = 'layer { convolution_param { num_output: -1 } }';
-    expectParseError(() => net(src), locate(src, '-1'),
-      ["-1 is out of range for field 'num_output' (uint32)", '[0, 4294967295]'], '-1');
-    assert.equal(firstLayer('layer { convolution_param { num_output: 4294967295 } }').sub('convolution_param').num('num_output'), 4294967295);
+    expectParseError(() => net(src), locate(src, '-1'), ["-1 is out of range for field 'num_output' (uint32)", '[0, 4294967295]'], '-1');
+    assert.equal(
+      firstLayer('layer { convolution_param { num_output: 4294967295 } }').sub('convolution_param').num('num_output'),
+      4294967295,
+    );
     assert.equal(firstLayer('layer { convolution_param { num_output: 0 } }').sub('convolution_param').num('num_output'), 0);
-    expectParseError(() => net('layer { convolution_param { num_output: 4294967296 } }'), { line: 1, col: 41 },
-      ['out of range', '(uint32)'], '4294967296');
+    expectParseError(
+      () => net('layer { convolution_param { num_output: 4294967296 } }'),
+      { line: 1, col: 41 },
+      ['out of range', '(uint32)'],
+      '4294967296',
+    );
   });
 
   it('rejects int32 overflow (2147483648) and underflow, and accepts the limits', () => {
-    expectParseError(() => net('input_dim: 2147483648'), { line: 1, col: 12 },
-      ["2147483648 is out of range for field 'input_dim' (int32)", '[-2147483648, 2147483647]'], '2147483648');
+    expectParseError(
+      () => net('input_dim: 2147483648'),
+      { line: 1, col: 12 },
+      ["2147483648 is out of range for field 'input_dim' (int32)", '[-2147483648, 2147483647]'],
+      '2147483648',
+    );
     expectParseError(() => net('input_dim: -2147483649'), { line: 1, col: 12 }, ['out of range'], '-2147483649');
     expectParseError(() => net('input_dim: 0x80000000'), { line: 1, col: 12 }, ['out of range'], '0x80000000');
     assert.deepEqual(net('input_dim: 2147483647 input_dim: -2147483648').nums('input_dim'), [2147483647, -2147483648]);
@@ -478,20 +535,30 @@ describe('text format: errors', () => {
 
   it('rejects int64 values beyond 2^53 (not exact as JS numbers) and accepts 2^53-1', () => {
     const src = 'input_shape {\n  dim: 9007199254740992\n}';
-    expectParseError(() => net(src), { line: 2, col: 8 },
-      ["9007199254740992 is out of range for field 'dim' (int64)"], '9007199254740992');
+    expectParseError(() => net(src), { line: 2, col: 8 }, ["9007199254740992 is out of range for field 'dim' (int64)"], '9007199254740992');
     expectParseError(() => net('input_shape { dim: -9007199254740992 }'), { line: 1, col: 20 }, ['out of range'], '-9007199254740992');
-    assert.deepEqual(net('input_shape { dim: 9007199254740991 dim: -9007199254740991 }').msgs('input_shape')[0].nums('dim'),
-      [9007199254740991, -9007199254740991]);
+    assert.deepEqual(
+      net('input_shape { dim: 9007199254740991 dim: -9007199254740991 }').msgs('input_shape')[0].nums('dim'),
+      [9007199254740991, -9007199254740991],
+    );
   });
 
   it('rejects an enum value name that does not exist, listing the valid values', () => {
     const src = 'layer {\n  pooling_param { pool: MAXX }\n}';
-    const err = expectParseError(() => net(src), locate(src, 'MAXX'),
-      ["'MAXX' is not a value of PoolingParameter.PoolMethod", "did you mean 'MAX'?", 'one of MAX, AVE, STOCHASTIC'], 'MAXX');
+    const err = expectParseError(
+      () => net(src),
+      locate(src, 'MAXX'),
+      ["'MAXX' is not a value of PoolingParameter.PoolMethod", "did you mean 'MAX'?", 'one of MAX, AVE, STOCHASTIC'],
+      'MAXX',
+    );
     assert.equal(err.expected, 'one of MAX, AVE, STOCHASTIC');
     // A number that is no value of the enum, and a quoted name.
-    expectParseError(() => net('state { phase: 7 }'), { line: 1, col: 16 }, ["field 'phase' takes a value of Phase", 'one of TRAIN, TEST'], '7');
+    expectParseError(
+      () => net('state { phase: 7 }'),
+      { line: 1, col: 16 },
+      ["field 'phase' takes a value of Phase", 'one of TRAIN, TEST'],
+      '7',
+    );
     expectParseError(() => net('state { phase: "TRAIN" }'), { line: 1, col: 16 }, ["field 'phase' takes a value of Phase"], '"TRAIN"');
   });
 
@@ -525,20 +592,32 @@ describe('text format: errors', () => {
   });
 
   it("rejects a missing '}' at end of file, pointing at the end", () => {
-    const err = expectParseError(() => net('layer {\n  name: "a"\n'), { line: 3, col: 1 },
-      ["missing '}' to close LayerParameter", 'found end of file'], '');
+    const err = expectParseError(
+      () => net('layer {\n  name: "a"\n'),
+      { line: 3, col: 1 },
+      ["missing '}' to close LayerParameter", 'found end of file'],
+      '',
+    );
     assert.equal(err.expected, "'}'");
     expectParseError(() => net('layer {\n  name: "a"'), { line: 2, col: 12 }, ["missing '}' to close LayerParameter"], '');
-    expectParseError(() => net('layer { convolution_param { num_output: 1 }'), { line: 1, col: 44 },
-      ["missing '}' to close LayerParameter"], '');
+    expectParseError(
+      () => net('layer { convolution_param { num_output: 1 }'),
+      { line: 1, col: 44 },
+      ["missing '}' to close LayerParameter"],
+      '',
+    );
     expectParseError(() => net('state < phase: TRAIN'), { line: 1, col: 21 }, ["missing '>' to close NetState"], '');
   });
 
   it("rejects a stray '}' (and a '}' closing a '<' block)", () => {
     expectParseError(() => net('name: "a"\n}\n'), { line: 2, col: 1 }, ['unexpected token in NetParameter', 'a field name'], '}');
     expectParseError(() => net('layer { name: "a" } }'), { line: 1, col: 21 }, ['unexpected token in NetParameter'], '}');
-    expectParseError(() => net('state < phase: TRAIN }'), { line: 1, col: 22 },
-      ['unexpected token in NetState', "a field name or '>'"], '}');
+    expectParseError(
+      () => net('state < phase: TRAIN }'),
+      { line: 1, col: 22 },
+      ['unexpected token in NetState', "a field name or '>'"],
+      '}',
+    );
   });
 
   it("rejects a missing ':' before a scalar value", () => {
@@ -551,8 +630,12 @@ describe('text format: errors', () => {
 
   it('rejects a scalar given to a message field', () => {
     const src = 'layer { convolution_param: 5 }';
-    expectParseError(() => net(src), locate(src, '5'),
-      ["field 'convolution_param' is a message (ConvolutionParameter), so its value is a block"], '5');
+    expectParseError(
+      () => net(src),
+      locate(src, '5'),
+      ["field 'convolution_param' is a message (ConvolutionParameter), so its value is a block"],
+      '5',
+    );
     expectParseError(() => net('layer: "conv1"'), { line: 1, col: 8 }, ["field 'layer' is a message (LayerParameter)"], '"conv1"');
   });
 
@@ -588,31 +671,49 @@ describe('text format: errors', () => {
   });
 
   it('rejects a solver file given as a network, saying it is a solver file', () => {
-    const err = expectParseError(() => parsePrototxt('# solver\nbase_lr: 0.01\nnet: "x"', { file: 'solver.prototxt' }),
+    const err = expectParseError(
+      () => parsePrototxt('# solver\nbase_lr: 0.01\nnet: "x"', { file: 'solver.prototxt' }),
       { line: 2, col: 1, file: 'solver.prototxt' },
-      ['this is a Caffe solver file', "'base_lr'", 'not a network definition', 'deploy.prototxt'], 'base_lr');
+      ['this is a Caffe solver file', "'base_lr'", 'not a network definition', 'deploy.prototxt'],
+      'base_lr',
+    );
     assert.equal(err.expected, '');
-    expectParseError(() => parsePrototxt('net: "x"\nbase_lr: 0.01', { file: 's.prototxt' }),
-      { line: 1, col: 1, file: 's.prototxt' }, ['this is a Caffe solver file', "'net'"], 'net');
+    expectParseError(
+      () => parsePrototxt('net: "x"\nbase_lr: 0.01', { file: 's.prototxt' }),
+      { line: 1, col: 1, file: 's.prototxt' },
+      ['this is a Caffe solver file', "'net'"],
+      'net',
+    );
     // Not skipped as an unknown field, even when those are allowed.
-    expectParseError(() => parsePrototxt('base_lr: 0.01', { file: 's.prototxt', allowUnknownFields: true }),
-      { line: 1, col: 1, file: 's.prototxt' }, ['this is a Caffe solver file']);
+    expectParseError(
+      () => parsePrototxt('base_lr: 0.01', { file: 's.prototxt', allowUnknownFields: true }),
+      { line: 1, col: 1, file: 's.prototxt' },
+      ['this is a Caffe solver file'],
+    );
   });
 
   it('rejects a label map given as a network, saying it is a label map', () => {
-    expectParseError(() => parsePrototxt('item { name: "a" label: 1 display_name: "A" }', { file: 'labels.prototxt' }),
-      { line: 1, col: 1, file: 'labels.prototxt' }, ['this is a label map', "'item'", 'not a network definition'], 'item');
+    expectParseError(
+      () => parsePrototxt('item { name: "a" label: 1 display_name: "A" }', { file: 'labels.prototxt' }),
+      { line: 1, col: 1, file: 'labels.prototxt' },
+      ['this is a label map', "'item'", 'not a network definition'],
+      'item',
+    );
   });
 
   it('rejects a binary file (bytes with NULs) given as a prototxt', () => {
     // The start of a .caffemodel read as UTF-8 text: field 1 "CaffeNet", then layer bytes with NULs.
     const bytes = Buffer.from([0x0a, 0x08, ...Buffer.from('CaffeNet'), 0xa2, 0x06, 0x00, 0x00, 0x80, 0x3f, 0xff, 0xfe]);
-    expectParseError(() => parsePrototxt(bytes.toString('utf8'), { file: 'bvlc.caffemodel' }),
-      { line: 1, col: 1, file: 'bvlc.caffemodel' }, ['this is a binary file, not a text prototxt', '.caffemodel']);
+    expectParseError(
+      () => parsePrototxt(bytes.toString('utf8'), { file: 'bvlc.caffemodel' }),
+      { line: 1, col: 1, file: 'bvlc.caffemodel' },
+      ['this is a binary file, not a text prototxt', '.caffemodel'],
+    );
     // Invalid UTF-8 without NULs is binary too.
     const noNul = Buffer.from([0x0a, 0x03, 0xff, 0xfe, 0xfd, 0xfc, 0x80, 0x81]);
-    expectParseError(() => parsePrototxt(noNul.toString('utf8'), { file: 'x.bin' }),
-      { line: 1, col: 1, file: 'x.bin' }, ['this is a binary file']);
+    expectParseError(() => parsePrototxt(noNul.toString('utf8'), { file: 'x.bin' }), { line: 1, col: 1, file: 'x.bin' }, [
+      'this is a binary file',
+    ]);
   });
 
   it('uses <text> as the file name when none is given', () => {
@@ -630,7 +731,10 @@ describe('readPrototxt', () => {
     const def = await readPrototxt(file);
     assert.equal(def.file, file);
     assert.equal(def.format, 'V1');
-    assert.deepEqual(def.net.msgs('layer').map((l) => l.str('name')), ['conv1', 'pool1', 'ip1', 'prob']);
+    assert.deepEqual(
+      def.net.msgs('layer').map((l) => l.str('name')),
+      ['conv1', 'pool1', 'ip1', 'prob'],
+    );
   });
 
   it('names the file path in parse errors', async () => {

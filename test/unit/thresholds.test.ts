@@ -3,8 +3,16 @@
 // native/core/histogram.cc bins them, or from densities integrated per bin.
 import { strict as assert } from 'assert';
 import {
-  entropyDivergences, entropyThreshold, HISTOGRAM_BINS, klDivergence, legacyThreshold, minmaxThreshold,
-  percentileThreshold, scaleFromThreshold, ZERO_Q_EPSILON_COUNT, type Histogram,
+  entropyDivergences,
+  entropyThreshold,
+  HISTOGRAM_BINS,
+  klDivergence,
+  legacyThreshold,
+  minmaxThreshold,
+  percentileThreshold,
+  scaleFromThreshold,
+  ZERO_Q_EPSILON_COUNT,
+  type Histogram,
 } from '../../lib/calibration/thresholds';
 
 const BINS = 2048;
@@ -74,7 +82,7 @@ function histogramOfDensity(density: (x: number) => number, range: number, n: nu
   return { counts, range, amax: range };
 }
 
-const halfNormalDensity = (x: number): number => Math.sqrt(2 / Math.PI) * Math.exp(-x * x / 2);
+const halfNormalDensity = (x: number): number => Math.sqrt(2 / Math.PI) * Math.exp((-x * x) / 2);
 
 /**
  * The entropy search written out literally, independent of the library's level-sum formula: for
@@ -407,18 +415,28 @@ describe('calibration thresholds', () => {
   describe('argument errors', () => {
     const good = (): Histogram => histogramWith({ 3: 1 }, 4, 2);
     const all = [
-      (h: Histogram) => entropyThreshold(h), (h: Histogram) => minmaxThreshold(h),
-      (h: Histogram) => percentileThreshold(h, 99), (h: Histogram) => legacyThreshold(h, 0.99, 1),
+      (h: Histogram) => entropyThreshold(h),
+      (h: Histogram) => minmaxThreshold(h),
+      (h: Histogram) => percentileThreshold(h, 99),
+      (h: Histogram) => legacyThreshold(h, 0.99, 1),
       (h: Histogram) => entropyDivergences(h),
     ];
 
     it('refuses a malformed histogram, in every function', () => {
       for (const f of all) {
         throwsArgumentError(() => f(null as unknown as Histogram), TypeError, 'h');
-        throwsArgumentError(() => f({ ...good(), counts: Array.from(good().counts) as unknown as Float64Array }), TypeError, 'h.counts',
-          /Expected a Float64Array of 2048 counts/);
-        throwsArgumentError(() => f({ ...good(), counts: new Float64Array(2047) }), RangeError, 'h.counts.length',
-          /Expected 2048 \(the number of histogram bins\) for h.counts.length but received type number \(2047\)/);
+        throwsArgumentError(
+          () => f({ ...good(), counts: Array.from(good().counts) as unknown as Float64Array }),
+          TypeError,
+          'h.counts',
+          /Expected a Float64Array of 2048 counts/,
+        );
+        throwsArgumentError(
+          () => f({ ...good(), counts: new Float64Array(2047) }),
+          RangeError,
+          'h.counts.length',
+          /Expected 2048 \(the number of histogram bins\) for h.counts.length but received type number \(2047\)/,
+        );
         const negative = good();
         negative.counts[5] = -1;
         throwsArgumentError(() => f(negative), RangeError, 'h.counts[5]', /received type number \(-1\)/);
@@ -436,7 +454,8 @@ describe('calibration thresholds', () => {
     });
 
     it('refuses a percentile outside (0, 100] and legacy parameters outside (0, 1]', () => {
-      for (const p of [0, -1, 100.5, NaN, Infinity]) throwsArgumentError(() => percentileThreshold(good(), p), RangeError, 'percentile', /\(0, 100\]/);
+      for (const p of [0, -1, 100.5, NaN, Infinity])
+        throwsArgumentError(() => percentileThreshold(good(), p), RangeError, 'percentile', /\(0, 100\]/);
       throwsArgumentError(() => percentileThreshold(good(), '99' as unknown as number), TypeError, 'percentile');
       for (const q of [0, 1.5, NaN]) throwsArgumentError(() => legacyThreshold(good(), q, 1), RangeError, 'quantile', /\(0, 1\]/);
       for (const r of [0, 2, NaN]) throwsArgumentError(() => legacyThreshold(good(), 0.99, r), RangeError, 'regressionCutoff', /\(0, 1\]/);

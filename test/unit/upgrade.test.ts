@@ -10,8 +10,15 @@ import { caffeSchema, parsePrototxt, readPrototxt, type CaffeNetDefinition } fro
 import { Message } from '../../lib/caffe/message';
 import { parseTextFormat } from '../../lib/caffe/text_format';
 import {
-  V1_TYPES, detectFormat, filterByPhase, upgradeDataTransform, upgradeInputFields, upgradeNet,
-  upgradeV0PaddingLayers, upgradeV0ToV1, upgradeV1ToCurrent,
+  V1_TYPES,
+  detectFormat,
+  filterByPhase,
+  upgradeDataTransform,
+  upgradeInputFields,
+  upgradeNet,
+  upgradeV0PaddingLayers,
+  upgradeV0ToV1,
+  upgradeV1ToCurrent,
 } from '../../lib/caffe/upgrade';
 import { ParseError } from '../../lib/errors';
 
@@ -50,7 +57,6 @@ function params(layer: Message): Array<[number, number]> {
   return layer.msgs('param').map((p) => [p.num('lr_mult'), p.num('decay_mult')]);
 }
 
-
 /** Asserts that `fn` throws E_PARSE at `at` in FILE with every fragment in its message. */
 function expectParseError(fn: () => unknown, at: { line: number; col: number }, fragments: readonly string[]): ParseError {
   let caught: unknown;
@@ -77,21 +83,50 @@ function v0(inner: string, outer: string): string {
 
 /** What BVLC Caffe's UpgradeV1LayerType returns for each V1 LayerType (written out independently). */
 const EXPECTED_V1_TYPES: Readonly<Record<string, string>> = {
-  ABSVAL: 'AbsVal', ACCURACY: 'Accuracy', ARGMAX: 'ArgMax', BNLL: 'BNLL', CONCAT: 'Concat',
-  CONTRASTIVE_LOSS: 'ContrastiveLoss', CONVOLUTION: 'Convolution', DATA: 'Data',
-  DECONVOLUTION: 'Deconvolution', DROPOUT: 'Dropout', DUMMY_DATA: 'DummyData',
-  EUCLIDEAN_LOSS: 'EuclideanLoss', ELTWISE: 'Eltwise', EXP: 'Exp', FLATTEN: 'Flatten',
-  HDF5_DATA: 'HDF5Data', HDF5_OUTPUT: 'HDF5Output', HINGE_LOSS: 'HingeLoss', IM2COL: 'Im2col',
-  IMAGE_DATA: 'ImageData', INFOGAIN_LOSS: 'InfogainLoss', INNER_PRODUCT: 'InnerProduct', LRN: 'LRN',
-  MEMORY_DATA: 'MemoryData', MULTINOMIAL_LOGISTIC_LOSS: 'MultinomialLogisticLoss', MVN: 'MVN',
-  POOLING: 'Pooling', POWER: 'Power', RELU: 'ReLU', SIGMOID: 'Sigmoid',
-  SIGMOID_CROSS_ENTROPY_LOSS: 'SigmoidCrossEntropyLoss', SILENCE: 'Silence', SOFTMAX: 'Softmax',
-  SOFTMAX_LOSS: 'SoftmaxWithLoss', SPLIT: 'Split', SLICE: 'Slice', TANH: 'TanH',
-  WINDOW_DATA: 'WindowData', THRESHOLD: 'Threshold',
+  ABSVAL: 'AbsVal',
+  ACCURACY: 'Accuracy',
+  ARGMAX: 'ArgMax',
+  BNLL: 'BNLL',
+  CONCAT: 'Concat',
+  CONTRASTIVE_LOSS: 'ContrastiveLoss',
+  CONVOLUTION: 'Convolution',
+  DATA: 'Data',
+  DECONVOLUTION: 'Deconvolution',
+  DROPOUT: 'Dropout',
+  DUMMY_DATA: 'DummyData',
+  EUCLIDEAN_LOSS: 'EuclideanLoss',
+  ELTWISE: 'Eltwise',
+  EXP: 'Exp',
+  FLATTEN: 'Flatten',
+  HDF5_DATA: 'HDF5Data',
+  HDF5_OUTPUT: 'HDF5Output',
+  HINGE_LOSS: 'HingeLoss',
+  IM2COL: 'Im2col',
+  IMAGE_DATA: 'ImageData',
+  INFOGAIN_LOSS: 'InfogainLoss',
+  INNER_PRODUCT: 'InnerProduct',
+  LRN: 'LRN',
+  MEMORY_DATA: 'MemoryData',
+  MULTINOMIAL_LOGISTIC_LOSS: 'MultinomialLogisticLoss',
+  MVN: 'MVN',
+  POOLING: 'Pooling',
+  POWER: 'Power',
+  RELU: 'ReLU',
+  SIGMOID: 'Sigmoid',
+  SIGMOID_CROSS_ENTROPY_LOSS: 'SigmoidCrossEntropyLoss',
+  SILENCE: 'Silence',
+  SOFTMAX: 'Softmax',
+  SOFTMAX_LOSS: 'SoftmaxWithLoss',
+  SPLIT: 'Split',
+  SLICE: 'Slice',
+  TANH: 'TanH',
+  WINDOW_DATA: 'WindowData',
+  THRESHOLD: 'Threshold',
 };
 
 describe('upgrade: V1 (layers { type: ENUM }) to current', () => {
-  const V1_CONV = 'layers { name: "conv1" type: CONVOLUTION bottom: "data" top: "conv1" blobs_lr: 1 blobs_lr: 2 ' +
+  const V1_CONV =
+    'layers { name: "conv1" type: CONVOLUTION bottom: "data" top: "conv1" blobs_lr: 1 blobs_lr: 2 ' +
     'weight_decay: 1 weight_decay: 0 convolution_param { num_output: 96 kernel_size: 11 stride: 4 } }';
 
   it('turns a V1 convolution into a LayerParameter with type "Convolution", param specs and its convolution_param', () => {
@@ -106,19 +141,30 @@ describe('upgrade: V1 (layers { type: ENUM }) to current', () => {
     assert.equal(l.str('type'), 'Convolution');
     assert.deepEqual(l.strs('bottom'), ['data']);
     assert.deepEqual(l.strs('top'), ['conv1']);
-    assert.deepEqual(params(l), [[1, 1], [2, 0]]);
-    assert.ok(l.msgs('param').every((p) => p.has('lr_mult') && p.has('decay_mult')), 'both multipliers set explicitly');
+    assert.deepEqual(params(l), [
+      [1, 1],
+      [2, 0],
+    ]);
+    assert.ok(
+      l.msgs('param').every((p) => p.has('lr_mult') && p.has('decay_mult')),
+      'both multipliers set explicitly',
+    );
     assert.deepEqual(l.sub('convolution_param').toJSON(), { num_output: 96, kernel_size: [11], stride: [4] });
     assert.deepEqual(l.toJSON(), {
-      name: 'conv1', type: 'Convolution', bottom: ['data'], top: ['conv1'],
-      param: [{ lr_mult: 1, decay_mult: 1 }, { lr_mult: 2, decay_mult: 0 }],
+      name: 'conv1',
+      type: 'Convolution',
+      bottom: ['data'],
+      top: ['conv1'],
+      param: [
+        { lr_mult: 1, decay_mult: 1 },
+        { lr_mult: 2, decay_mult: 0 },
+      ],
       convolution_param: { num_output: 96, kernel_size: [11], stride: [4] },
     });
   });
 
   it('maps blobs_lr without weight_decay, and param names and blob_share_mode to ParamSpec', () => {
-    const def = load('layers { name: "ip" type: INNER_PRODUCT blobs_lr: 0.5 param: "w" param: "b" ' +
-      'blob_share_mode: PERMISSIVE }');
+    const def = load('layers { name: "ip" type: INNER_PRODUCT blobs_lr: 0.5 param: "w" param: "b" ' + 'blob_share_mode: PERMISSIVE }');
     const l = def.net.msgs('layer')[0];
     const specs = l.msgs('param');
     assert.equal(specs.length, 2);
@@ -156,10 +202,17 @@ describe('upgrade: V1 (layers { type: ENUM }) to current', () => {
     const src = entries.map((t, i) => `layers { name: "l${i}" type: ${t} }`).join('\n');
     const def = load(src);
     assert.equal(def.format, 'V1');
-    assert.deepEqual(def.net.msgs('layer').map((l) => l.str('type')), entries.map((t) => EXPECTED_V1_TYPES[t]));
+    assert.deepEqual(
+      def.net.msgs('layer').map((l) => l.str('type')),
+      entries.map((t) => EXPECTED_V1_TYPES[t]),
+    );
     // Numeric enum values work too (4 = CONVOLUTION, 17 = POOLING).
-    assert.deepEqual(load('layers { type: 4 } layers { type: 17 }').net.msgs('layer').map((l) => l.str('type')),
-      ['Convolution', 'Pooling']);
+    assert.deepEqual(
+      load('layers { type: 4 } layers { type: 17 }')
+        .net.msgs('layer')
+        .map((l) => l.str('type')),
+      ['Convolution', 'Pooling'],
+    );
   });
 
   it('rejects a V1 layer of type NONE', () => {
@@ -175,23 +228,34 @@ describe('upgrade: V1 (layers { type: ENUM }) to current', () => {
     const layers = byName(def);
     const data = layers.get('data') as Message;
     assert.equal(data.str('type'), 'Data');
-    assert.deepEqual(data.msgs('include').map((r) => r.str('phase')), ['TRAIN']);
+    assert.deepEqual(
+      data.msgs('include').map((r) => r.str('phase')),
+      ['TRAIN'],
+    );
     assert.deepEqual(data.sub('data_param').toJSON(), { source: 'train_lmdb', backend: 'LMDB', batch_size: 64 });
     assert.deepEqual(data.sub('transform_param').toJSON(), { scale: 0.00390625 });
-    assert.deepEqual(params(layers.get('conv1') as Message), [[1, 1], [2, 0]]);
+    assert.deepEqual(params(layers.get('conv1') as Message), [
+      [1, 1],
+      [2, 0],
+    ]);
     assert.equal((layers.get('pool1') as Message).sub('pooling_param').str('pool'), 'MAX');
     assert.equal((layers.get('loss') as Message).str('type'), 'SoftmaxWithLoss');
     assert.deepEqual((layers.get('loss') as Message).strs('bottom'), ['ip1', 'label']);
     const lw = load('layers { name: "l" type: EUCLIDEAN_LOSS loss_weight: 2 exclude { phase: TRAIN } }').net.msgs('layer')[0];
     assert.deepEqual(lw.nums('loss_weight'), [2]);
-    assert.deepEqual(lw.msgs('exclude').map((r) => r.str('phase')), ['TRAIN']);
+    assert.deepEqual(
+      lw.msgs('exclude').map((r) => r.str('phase')),
+      ['TRAIN'],
+    );
   });
 });
 
 describe('upgrade: V0 (layers { layer { ... } }) to current', () => {
   it('upgrades a V0 convolution with its fillers and bias flag', () => {
-    const def = load('layers { layer { name: "conv1" type: "conv" num_output: 96 kernelsize: 11 stride: 4 biasterm: false ' +
-      'weight_filler { type: "gaussian" std: 0.01 } } bottom: "data" top: "conv1" }');
+    const def = load(
+      'layers { layer { name: "conv1" type: "conv" num_output: 96 kernelsize: 11 stride: 4 biasterm: false ' +
+        'weight_filler { type: "gaussian" std: 0.01 } } bottom: "data" top: "conv1" }',
+    );
     assert.equal(def.format, 'V0');
     const l = def.net.msgs('layer')[0];
     assert.equal(l.str('name'), 'conv1');
@@ -210,10 +274,17 @@ describe('upgrade: V0 (layers { layer { ... } }) to current', () => {
   });
 
   it('upgrades V0 blobs_lr / weight_decay to param specs, and pad / group / bias_filler of a conv', () => {
-    const l = load(v0('name: "c" type: "conv" num_output: 8 kernelsize: 3 pad: 1 group: 2 ' +
-      'bias_filler { type: "constant" value: 0.1 } blobs_lr: 1 blobs_lr: 2 weight_decay: 1 weight_decay: 0',
-    'bottom: "x" top: "c"')).net.msgs('layer')[0];
-    assert.deepEqual(params(l), [[1, 1], [2, 0]]);
+    const l = load(
+      v0(
+        'name: "c" type: "conv" num_output: 8 kernelsize: 3 pad: 1 group: 2 ' +
+          'bias_filler { type: "constant" value: 0.1 } blobs_lr: 1 blobs_lr: 2 weight_decay: 1 weight_decay: 0',
+        'bottom: "x" top: "c"',
+      ),
+    ).net.msgs('layer')[0];
+    assert.deepEqual(params(l), [
+      [1, 1],
+      [2, 0],
+    ]);
     const cp = l.sub('convolution_param');
     assert.deepEqual(cp.nums('pad'), [1]);
     assert.equal(cp.num('group'), 2);
@@ -229,16 +300,21 @@ describe('upgrade: V0 (layers { layer { ... } }) to current', () => {
   });
 
   it('upgrades a V0 lrn with local_size / alpha / beta / k', () => {
-    const l = load(v0('name: "norm1" type: "lrn" local_size: 5 alpha: 0.0001 beta: 0.75 k: 2', 'bottom: "a" top: "b"'))
-      .net.msgs('layer')[0];
+    const l = load(v0('name: "norm1" type: "lrn" local_size: 5 alpha: 0.0001 beta: 0.75 k: 2', 'bottom: "a" top: "b"')).net.msgs(
+      'layer',
+    )[0];
     assert.equal(l.str('type'), 'LRN');
     assert.deepEqual(l.sub('lrn_param').toJSON(), { local_size: 5, alpha: Math.fround(0.0001), beta: 0.75, k: 2 });
   });
 
   it('upgrades a V0 innerproduct', () => {
-    const l = load(v0('name: "fc6" type: "innerproduct" num_output: 4096 biasterm: true ' +
-      'weight_filler { type: "gaussian" std: 0.005 } bias_filler { type: "constant" value: 1 }', 'bottom: "a" top: "fc6"'))
-      .net.msgs('layer')[0];
+    const l = load(
+      v0(
+        'name: "fc6" type: "innerproduct" num_output: 4096 biasterm: true ' +
+          'weight_filler { type: "gaussian" std: 0.005 } bias_filler { type: "constant" value: 1 }',
+        'bottom: "a" top: "fc6"',
+      ),
+    ).net.msgs('layer')[0];
     assert.equal(l.str('type'), 'InnerProduct');
     const ip = l.sub('inner_product_param');
     assert.equal(ip.num('num_output'), 4096);
@@ -257,11 +333,19 @@ describe('upgrade: V0 (layers { layer { ... } }) to current', () => {
   });
 
   it('upgrades V0 relu and softmax (no parameters)', () => {
-    const def = load(v0('name: "relu1" type: "relu"', 'bottom: "c" top: "c"') +
-      v0('name: "prob" type: "softmax"', 'bottom: "c" top: "prob"') +
-      v0('name: "loss" type: "softmax_loss"', 'bottom: "c" bottom: "label"'));
-    assert.deepEqual(def.net.msgs('layer').map((l) => [l.str('name'), l.str('type')]),
-      [['relu1', 'ReLU'], ['prob', 'Softmax'], ['loss', 'SoftmaxWithLoss']]);
+    const def = load(
+      v0('name: "relu1" type: "relu"', 'bottom: "c" top: "c"') +
+        v0('name: "prob" type: "softmax"', 'bottom: "c" top: "prob"') +
+        v0('name: "loss" type: "softmax_loss"', 'bottom: "c" bottom: "label"'),
+    );
+    assert.deepEqual(
+      def.net.msgs('layer').map((l) => [l.str('name'), l.str('type')]),
+      [
+        ['relu1', 'ReLU'],
+        ['prob', 'Softmax'],
+        ['loss', 'SoftmaxWithLoss'],
+      ],
+    );
     assert.deepEqual(def.net.msgs('layer')[0].toJSON(), { name: 'relu1', type: 'ReLU', bottom: ['c'], top: ['c'] });
   });
 
@@ -273,35 +357,59 @@ describe('upgrade: V0 (layers { layer { ... } }) to current', () => {
   });
 
   it('upgrades a V0 data layer to data_param plus transform_param (source/batchsize stay, the rest move)', () => {
-    const def = load(v0('name: "data" type: "data" source: "train_db" batchsize: 256 cropsize: 227 mirror: true ' +
-      'meanfile: "mean.binaryproto" scale: 0.5 rand_skip: 10', 'top: "data" top: "label"'));
+    const def = load(
+      v0(
+        'name: "data" type: "data" source: "train_db" batchsize: 256 cropsize: 227 mirror: true ' +
+          'meanfile: "mean.binaryproto" scale: 0.5 rand_skip: 10',
+        'top: "data" top: "label"',
+      ),
+    );
     const l = def.net.msgs('layer')[0];
     assert.equal(l.str('type'), 'Data');
     assert.deepEqual(l.strs('top'), ['data', 'label']);
     assert.deepEqual(l.sub('data_param').toJSON(), { source: 'train_db', batch_size: 256, rand_skip: 10 });
-    assert.deepEqual(l.sub('transform_param').toJSON(),
-      { crop_size: 227, mirror: true, mean_file: 'mean.binaryproto', scale: 0.5 });
-    assert.ok(def.notes.some((n) => n.includes('transform_param')), def.notes.join(' | '));
+    assert.deepEqual(l.sub('transform_param').toJSON(), { crop_size: 227, mirror: true, mean_file: 'mean.binaryproto', scale: 0.5 });
+    assert.ok(
+      def.notes.some((n) => n.includes('transform_param')),
+      def.notes.join(' | '),
+    );
   });
 
   it('upgrades V0 images, window_data and hdf5_data layers to their own parameter messages', () => {
     const def = load(
-      v0('name: "img" type: "images" source: "list.txt" batchsize: 8 new_height: 256 new_width: 320 shuffle_images: true ' +
-        'cropsize: 224 mirror: true', 'top: "img" top: "label"') +
-      v0('name: "win" type: "window_data" source: "windows.txt" batchsize: 4 det_fg_threshold: 0.6 det_bg_threshold: 0.4 ' +
-        'det_fg_fraction: 0.3 det_context_pad: 16 det_crop_mode: "square" meanfile: "m.bp"', 'top: "win" top: "wlabel"') +
-      v0('name: "h5" type: "hdf5_data" source: "h5.txt" batchsize: 2', 'top: "h" top: "hl"'));
+      v0(
+        'name: "img" type: "images" source: "list.txt" batchsize: 8 new_height: 256 new_width: 320 shuffle_images: true ' +
+          'cropsize: 224 mirror: true',
+        'top: "img" top: "label"',
+      ) +
+        v0(
+          'name: "win" type: "window_data" source: "windows.txt" batchsize: 4 det_fg_threshold: 0.6 det_bg_threshold: 0.4 ' +
+            'det_fg_fraction: 0.3 det_context_pad: 16 det_crop_mode: "square" meanfile: "m.bp"',
+          'top: "win" top: "wlabel"',
+        ) +
+        v0('name: "h5" type: "hdf5_data" source: "h5.txt" batchsize: 2', 'top: "h" top: "hl"'),
+    );
     const layers = byName(def);
     const img = layers.get('img') as Message;
     assert.equal(img.str('type'), 'ImageData');
-    assert.deepEqual(img.sub('image_data_param').toJSON(),
-      { source: 'list.txt', batch_size: 8, new_height: 256, new_width: 320, shuffle: true });
+    assert.deepEqual(img.sub('image_data_param').toJSON(), {
+      source: 'list.txt',
+      batch_size: 8,
+      new_height: 256,
+      new_width: 320,
+      shuffle: true,
+    });
     assert.deepEqual(img.sub('transform_param').toJSON(), { crop_size: 224, mirror: true });
     const win = layers.get('win') as Message;
     assert.equal(win.str('type'), 'WindowData');
     assert.deepEqual(win.sub('window_data_param').toJSON(), {
-      source: 'windows.txt', batch_size: 4, fg_threshold: Math.fround(0.6), bg_threshold: Math.fround(0.4),
-      fg_fraction: Math.fround(0.3), context_pad: 16, crop_mode: 'square',
+      source: 'windows.txt',
+      batch_size: 4,
+      fg_threshold: Math.fround(0.6),
+      bg_threshold: Math.fround(0.4),
+      fg_fraction: Math.fround(0.3),
+      context_pad: 16,
+      crop_mode: 'square',
     });
     assert.deepEqual(win.sub('transform_param').toJSON(), { mean_file: 'm.bp' });
     const h5 = layers.get('h5') as Message;
@@ -318,15 +426,20 @@ describe('upgrade: V0 (layers { layer { ... } }) to current', () => {
     assert.deepEqual(conv.strs('bottom'), ['data']);
     assert.deepEqual(conv.sub('convolution_param').nums('pad'), [1]);
     assert.deepEqual(conv.sub('convolution_param').nums('kernel_size'), [3]);
-    assert.deepEqual(params(conv), [[1, 1], [2, 0]]);
+    assert.deepEqual(params(conv), [
+      [1, 1],
+      [2, 0],
+    ]);
     // No layer reads the padding layer's top any more.
     assert.ok(def.net.msgs('layer').every((l) => !l.strs('bottom').includes('pad1')));
   });
 
   it('folds one V0 padding layer into every convolution that reads it', () => {
-    const def = load(v0('name: "pad1" type: "padding" pad: 2', 'bottom: "data" top: "pad1"') +
-      v0('name: "convA" type: "conv" num_output: 4 kernelsize: 5', 'bottom: "pad1" top: "a"') +
-      v0('name: "convB" type: "conv" num_output: 4 kernelsize: 5 pad: 7', 'bottom: "pad1" top: "b"'));
+    const def = load(
+      v0('name: "pad1" type: "padding" pad: 2', 'bottom: "data" top: "pad1"') +
+        v0('name: "convA" type: "conv" num_output: 4 kernelsize: 5', 'bottom: "pad1" top: "a"') +
+        v0('name: "convB" type: "conv" num_output: 4 kernelsize: 5 pad: 7', 'bottom: "pad1" top: "b"'),
+    );
     assert.deepEqual(names(def), ['convA', 'convB']);
     for (const l of def.net.msgs('layer')) {
       assert.deepEqual(l.strs('bottom'), ['data'], l.str('name'));
@@ -336,13 +449,15 @@ describe('upgrade: V0 (layers { layer { ... } }) to current', () => {
   });
 
   it('rejects a V0 padding layer that feeds a layer other than a convolution', () => {
-    const src = v0('name: "pad1" type: "padding" pad: 2', 'bottom: "data" top: "pad1"') +
+    const src =
+      v0('name: "pad1" type: "padding" pad: 2', 'bottom: "data" top: "pad1"') +
       v0('name: "fc" type: "innerproduct" num_output: 2', 'bottom: "pad1" top: "fc"');
     // The error points at the consumer's `layers` entry (line 5).
-    expectParseError(() => load(src), { line: 5, col: 1 },
-      ["V0 padding layer 'pad1' feeds 'fc' (type innerproduct)", 'only convolution and pooling layers can absorb V0 padding']);
-    const relu = v0('name: "p" type: "padding" pad: 1', 'bottom: "data" top: "p"') +
-      v0('name: "r" type: "relu"', 'bottom: "p" top: "r"');
+    expectParseError(() => load(src), { line: 5, col: 1 }, [
+      "V0 padding layer 'pad1' feeds 'fc' (type innerproduct)",
+      'only convolution and pooling layers can absorb V0 padding',
+    ]);
+    const relu = v0('name: "p" type: "padding" pad: 1', 'bottom: "data" top: "p"') + v0('name: "r" type: "relu"', 'bottom: "p" top: "r"');
     expectParseError(() => load(relu), { line: 5, col: 1 }, ["feeds 'r' (type relu)"]);
   });
 
@@ -353,8 +468,10 @@ describe('upgrade: V0 (layers { layer { ... } }) to current', () => {
 
   // Regression: V0 padding folds into a pooling layer too, as in Caffe's UpgradeV0PaddingLayers.
   it('folds a V0 padding layer into a following pool layer, as Caffe does', () => {
-    const def = load(v0('name: "pad1" type: "padding" pad: 1', 'bottom: "data" top: "pad1"') +
-      v0('name: "pool1" type: "pool" pool: MAX kernelsize: 3 stride: 2', 'bottom: "pad1" top: "pool1"'));
+    const def = load(
+      v0('name: "pad1" type: "padding" pad: 1', 'bottom: "data" top: "pad1"') +
+        v0('name: "pool1" type: "pool" pool: MAX kernelsize: 3 stride: 2', 'bottom: "pad1" top: "pool1"'),
+    );
     const l = def.net.msgs('layer')[0];
     assert.equal(l.str('name'), 'pool1');
     assert.deepEqual(l.strs('bottom'), ['data']);
@@ -364,18 +481,26 @@ describe('upgrade: V0 (layers { layer { ... } }) to current', () => {
   it('rejects an unknown V0 layer type, naming it and listing the known ones', () => {
     const src = 'name: "n"\n' + v0('name: "w" type: "warp"', 'bottom: "a" top: "b"');
     // Points at the V0 `layer { }` block of the offending layer.
-    const err = expectParseError(() => load(src), locate(src, 'layer {'),
-      ["unknown V0 layer type 'warp' in layer 'w'", 'conv', 'innerproduct', 'window_data']);
+    const err = expectParseError(() => load(src), locate(src, 'layer {'), [
+      "unknown V0 layer type 'warp' in layer 'w'",
+      'conv',
+      'innerproduct',
+      'window_data',
+    ]);
     assert.ok(err.expected.startsWith('one of '), err.expected);
   });
 
   it('rejects a V0 field on a type that does not take it (num_output on a pool layer)', () => {
-    const src = v0('name: "relu0" type: "relu"', 'bottom: "a" top: "a"') +
+    const src =
+      v0('name: "relu0" type: "relu"', 'bottom: "a" top: "a"') +
       v0('name: "pool1" type: "pool" num_output: 3 kernelsize: 2', 'bottom: "a" top: "b"');
-    expectParseError(() => load(src), { line: 6, col: 3 },
-      ["V0 layer 'pool1' of type 'pool' has field 'num_output'", 'which that type does not take']);
-    expectParseError(() => load(v0('name: "c" type: "conv" dropout_ratio: 0.5', 'bottom: "a" top: "b"')), { line: 2, col: 3 },
-      ["V0 layer 'c' of type 'conv' has field 'dropout_ratio'"]);
+    expectParseError(() => load(src), { line: 6, col: 3 }, [
+      "V0 layer 'pool1' of type 'pool' has field 'num_output'",
+      'which that type does not take',
+    ]);
+    expectParseError(() => load(v0('name: "c" type: "conv" dropout_ratio: 0.5', 'bottom: "a" top: "b"')), { line: 2, col: 3 }, [
+      "V0 layer 'c' of type 'conv' has field 'dropout_ratio'",
+    ]);
   });
 
   it('rejects a file mixing V0 and V1 layers', () => {
@@ -427,8 +552,10 @@ describe('upgrade: mixing formats', () => {
 
 describe('upgrade: legacy input fields', () => {
   it('turns input + 4 input_dim into an Input layer named "input", first', () => {
-    const def = load('name: "net"\ninput: "data"\ninput_dim: 10\ninput_dim: 3\ninput_dim: 227\ninput_dim: 227\n' +
-      'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" }');
+    const def = load(
+      'name: "net"\ninput: "data"\ninput_dim: 10\ninput_dim: 3\ninput_dim: 227\ninput_dim: 227\n' +
+        'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" }',
+    );
     assert.equal(def.format, 'current');
     const layers = def.net.msgs('layer');
     assert.equal(layers.length, 2);
@@ -436,11 +563,20 @@ describe('upgrade: legacy input fields', () => {
     assert.equal(input.str('name'), 'input');
     assert.equal(input.str('type'), 'Input');
     assert.deepEqual(input.strs('top'), ['data']);
-    assert.deepEqual(input.sub('input_param').msgs('shape').map((s) => s.nums('dim')), [[10, 3, 227, 227]]);
+    assert.deepEqual(
+      input
+        .sub('input_param')
+        .msgs('shape')
+        .map((s) => s.nums('dim')),
+      [[10, 3, 227, 227]],
+    );
     assert.equal(layers[1].str('name'), 'conv1');
     for (const f of ['input', 'input_dim', 'input_shape']) assert.equal(def.net.has(f), false, `${f} cleared`);
     assert.equal(def.net.str('name'), 'net');
-    assert.ok(def.notes.some((n) => n.includes('Input layer') && n.includes("'data'")), def.notes.join(' | '));
+    assert.ok(
+      def.notes.some((n) => n.includes('Input layer') && n.includes("'data'")),
+      def.notes.join(' | '),
+    );
     assert.equal(input.loc?.line, 2, 'the Input layer is placed where `input:` was');
   });
 
@@ -448,39 +584,66 @@ describe('upgrade: legacy input fields', () => {
     const def = load('input: "data"\ninput: "label"\ninput_dim: [10, 3, 227, 227]\ninput_dim: [10, 1, 1, 1]');
     const input = def.net.msgs('layer')[0];
     assert.deepEqual(input.strs('top'), ['data', 'label']);
-    assert.deepEqual(input.sub('input_param').msgs('shape').map((s) => s.nums('dim')), [[10, 3, 227, 227], [10, 1, 1, 1]]);
+    assert.deepEqual(
+      input
+        .sub('input_param')
+        .msgs('shape')
+        .map((s) => s.nums('dim')),
+      [
+        [10, 3, 227, 227],
+        [10, 1, 1, 1],
+      ],
+    );
   });
 
   it('turns input + input_shape blocks into an Input layer (any number of dims per shape)', () => {
-    const def = load('input: "data"\ninput_shape { dim: 1 dim: 3 dim: 224 dim: 224 }\ninput: "im_info"\ninput_shape { dim: 1 dim: 3 }\n' +
-      'layer { name: "r" type: "ReLU" bottom: "data" top: "data" }');
+    const def = load(
+      'input: "data"\ninput_shape { dim: 1 dim: 3 dim: 224 dim: 224 }\ninput: "im_info"\ninput_shape { dim: 1 dim: 3 }\n' +
+        'layer { name: "r" type: "ReLU" bottom: "data" top: "data" }',
+    );
     const [input, relu] = def.net.msgs('layer');
     assert.equal(input.str('type'), 'Input');
     assert.deepEqual(input.strs('top'), ['data', 'im_info']);
-    assert.deepEqual(input.sub('input_param').msgs('shape').map((s) => s.nums('dim')), [[1, 3, 224, 224], [1, 3]]);
+    assert.deepEqual(
+      input
+        .sub('input_param')
+        .msgs('shape')
+        .map((s) => s.nums('dim')),
+      [
+        [1, 3, 224, 224],
+        [1, 3],
+      ],
+    );
     assert.equal(relu.str('name'), 'r');
   });
 
   it('puts the Input layer in front of upgraded V1 layers', () => {
-    const def = load('input: "data"\ninput_dim: 1\ninput_dim: 1\ninput_dim: 28\ninput_dim: 28\n' +
-      'layers { name: "ip" type: INNER_PRODUCT bottom: "data" top: "ip" }');
+    const def = load(
+      'input: "data"\ninput_dim: 1\ninput_dim: 1\ninput_dim: 28\ninput_dim: 28\n' +
+        'layers { name: "ip" type: INNER_PRODUCT bottom: "data" top: "ip" }',
+    );
     assert.equal(def.format, 'V1');
-    assert.deepEqual(def.net.msgs('layer').map((l) => l.str('type')), ['Input', 'InnerProduct']);
+    assert.deepEqual(
+      def.net.msgs('layer').map((l) => l.str('type')),
+      ['Input', 'InnerProduct'],
+    );
   });
 
   it('rejects a wrong number of input_dim values, pointing at the first input_dim', () => {
     const src = 'name: "n"\ninput: "data"\ninput_dim: 10\ninput_dim: 3\ninput_dim: 227';
-    expectParseError(() => load(src), { line: 3, col: 1 },
-      ['1 input(s) need 4 input_dim values, found 3', 'N, C, H, W']);
-    expectParseError(() => load('input: "a"\ninput: "b"\ninput_dim: [1, 2, 3, 4, 5]'), { line: 3, col: 1 },
-      ['2 input(s) need 8 input_dim values, found 5']);
+    expectParseError(() => load(src), { line: 3, col: 1 }, ['1 input(s) need 4 input_dim values, found 3', 'N, C, H, W']);
+    expectParseError(() => load('input: "a"\ninput: "b"\ninput_dim: [1, 2, 3, 4, 5]'), { line: 3, col: 1 }, [
+      '2 input(s) need 8 input_dim values, found 5',
+    ]);
   });
 
   it('rejects input_dim (or input_shape) without input', () => {
-    expectParseError(() => load('name: "n"\ninput_dim: 10\ninput_dim: 3\ninput_dim: 2\ninput_dim: 2'), { line: 2, col: 1 },
-      ['input dimensions given without `input:` names']);
-    expectParseError(() => load('name: "n"\n\ninput_shape { dim: 1 }'), { line: 3, col: 1 },
-      ['input dimensions given without `input:` names']);
+    expectParseError(() => load('name: "n"\ninput_dim: 10\ninput_dim: 3\ninput_dim: 2\ninput_dim: 2'), { line: 2, col: 1 }, [
+      'input dimensions given without `input:` names',
+    ]);
+    expectParseError(() => load('name: "n"\n\ninput_shape { dim: 1 }'), { line: 3, col: 1 }, [
+      'input dimensions given without `input:` names',
+    ]);
   });
 
   it('rejects both input_dim and input_shape', () => {
@@ -489,8 +652,9 @@ describe('upgrade: legacy input fields', () => {
   });
 
   it('rejects a number of input_shape blocks different from the inputs', () => {
-    expectParseError(() => load('input: "a"\ninput: "b"\ninput_shape { dim: 1 }'), { line: 3, col: 1 },
-      ['2 input(s) but 1 input_shape block(s)']);
+    expectParseError(() => load('input: "a"\ninput: "b"\ninput_shape { dim: 1 }'), { line: 3, col: 1 }, [
+      '2 input(s) but 1 input_shape block(s)',
+    ]);
   });
 });
 
@@ -507,7 +671,10 @@ describe('upgrade: phase rules (include / exclude)', () => {
     const test = load(PHASED);
     assert.deepEqual(names(test), ['data_test', 'ip', 'acc']);
     assert.deepEqual(test.removedByPhase, ['data_train', 'loss']);
-    assert.deepEqual(test.excluded.map((l) => l.str('name')), ['data_train', 'loss']);
+    assert.deepEqual(
+      test.excluded.map((l) => l.str('name')),
+      ['data_train', 'loss'],
+    );
     assert.deepEqual(names(load(PHASED, { phase: 'TEST' })), ['data_test', 'ip', 'acc']);
     const train = load(PHASED, { phase: 'TRAIN' });
     assert.deepEqual(names(train), ['data_train', 'ip', 'loss']);
@@ -559,7 +726,8 @@ describe('upgrade: phase rules (include / exclude)', () => {
   });
 
   it("uses the file's own state { } when no option is given, and lets options override it", () => {
-    const src = 'state { phase: TRAIN level: 2 stage: "s" }\n' +
+    const src =
+      'state { phase: TRAIN level: 2 stage: "s" }\n' +
       'layer { name: "train" include { phase: TRAIN } }\nlayer { name: "test" include { phase: TEST } }\n' +
       'layer { name: "lvl2" include { min_level: 2 } }\nlayer { name: "stage_s" include { stage: "s" } }';
     assert.deepEqual(names(load(src)), ['train', 'lvl2', 'stage_s']);
@@ -628,8 +796,10 @@ describe('upgrade: format and notes', () => {
 
 describe('upgrade: the named steps one at a time', () => {
   it('upgradeV0PaddingLayers folds padding but leaves the net in V0 form', () => {
-    const net = raw(v0('name: "pad1" type: "padding" pad: 3', 'bottom: "data" top: "pad1"') +
-      v0('name: "conv1" type: "conv" num_output: 2 kernelsize: 3', 'bottom: "pad1" top: "conv1"'));
+    const net = raw(
+      v0('name: "pad1" type: "padding" pad: 3', 'bottom: "data" top: "pad1"') +
+        v0('name: "conv1" type: "conv" num_output: 2 kernelsize: 3', 'bottom: "pad1" top: "conv1"'),
+    );
     assert.match(upgradeV0PaddingLayers(net) ?? '', /folded 1 V0 padding layer/);
     const layers = net.msgs('layers');
     assert.equal(layers.length, 1);
@@ -687,14 +857,21 @@ describe('upgrade: the named steps one at a time', () => {
     const note = upgradeInputFields(net);
     assert.ok(note !== undefined && note.includes('data'), String(note));
     assert.equal(net.has('input'), false);
-    assert.deepEqual(net.msgs('layer').map((l) => l.str('name')), ['a'], 'no Input layer is made');
+    assert.deepEqual(
+      net.msgs('layer').map((l) => l.str('name')),
+      ['a'],
+      'no Input layer is made',
+    );
   });
 
   it('upgradeNet runs the steps in Caffe order and reports the original format', () => {
     const net = raw(v0('name: "d" type: "data" source: "s" cropsize: 4', 'top: "d"'));
     const { format, notes } = upgradeNet(net);
     assert.equal(format, 'V0');
-    assert.deepEqual(notes.map((n) => n.split(' ')[0]), ['upgraded', 'moved', 'upgraded']);
+    assert.deepEqual(
+      notes.map((n) => n.split(' ')[0]),
+      ['upgraded', 'moved', 'upgraded'],
+    );
     assert.deepEqual(net.toJSON(), {
       layer: [{ name: 'd', type: 'Data', top: ['d'], data_param: { source: 's' }, transform_param: { crop_size: 4 } }],
     });
@@ -703,8 +880,14 @@ describe('upgrade: the named steps one at a time', () => {
   it('filterByPhase works on a current net directly and returns the removed layers', () => {
     const net = raw('layer { name: "a" include { phase: TRAIN } }\nlayer { name: "b" }');
     const removed = filterByPhase(net);
-    assert.deepEqual(removed.map((l) => l.str('name')), ['a']);
-    assert.deepEqual(net.msgs('layer').map((l) => l.str('name')), ['b']);
+    assert.deepEqual(
+      removed.map((l) => l.str('name')),
+      ['a'],
+    );
+    assert.deepEqual(
+      net.msgs('layer').map((l) => l.str('name')),
+      ['b'],
+    );
     const again = raw('layer { name: "a" include { phase: TRAIN } }\nlayer { name: "b" }');
     assert.deepEqual(filterByPhase(again, { phase: 'TRAIN' }), []);
     assert.equal(again.msgs('layer').length, 2);

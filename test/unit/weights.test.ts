@@ -50,10 +50,10 @@ function near(actual: number, expected: number, tolerance: number, what: string)
 }
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
-  return a.length === b.length &&
-    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }
-
 
 function message(type: string, fields: Record<string, string | number>): Message {
   const m = new Message(caffeSchema, caffeSchema.message(type));
@@ -251,8 +251,14 @@ describe('weights', () => {
         x.forEach((blob, i) => assert.ok(sameBits(blob, y[i]), `${name} blob ${i}`));
       }
       // Shapes follow the IR.
-      assert.deepEqual(wa.get('conv1')?.map((x) => x.length), [20 * 25, 20]);
-      assert.deepEqual(wa.get('ip1')?.map((x) => x.length), [500 * 800, 500]);
+      assert.deepEqual(
+        wa.get('conv1')?.map((x) => x.length),
+        [20 * 25, 20],
+      );
+      assert.deepEqual(
+        wa.get('ip1')?.map((x) => x.length),
+        [500 * 800, 500],
+      );
       assert.deepEqual(wa.get('pool1'), []);
     });
 
@@ -275,11 +281,14 @@ describe('weights', () => {
 
     it('of a layer do not depend on the rest of the network', async () => {
       const p = tmp('just-conv1.prototxt');
-      fs.writeFileSync(p, [
-        'name: "other"',
-        'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 3 dim: 1 dim: 9 dim: 9 } } }',
-        'layer { name: "conv1" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 20 kernel_size: 5 } }',
-      ].join('\n'));
+      fs.writeFileSync(
+        p,
+        [
+          'name: "other"',
+          'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 3 dim: 1 dim: 9 dim: 9 } } }',
+          'layer { name: "conv1" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 20 kernel_size: 5 } }',
+        ].join('\n'),
+      );
       const alone = await Network.fromCaffe(p, { seed: 3 });
       const lenet = await Network.fromCaffe(LENET, { seed: 3 });
       lenet.weights('ip2'); // ask another layer first
@@ -299,12 +308,17 @@ describe('weights', () => {
     it("'he': conv / fc weights normal(0, sqrt(2 / fan_in)), biases uniform(-0.1, 0.1)", async () => {
       const net = await Network.fromCaffe(LENET, { seed: 11 });
       // ip1 [500, 800]: 400k samples; conv2 [50, 20, 5, 5]: 25k, fan_in 500; conv1: 500, fan_in 25.
-      const cases: Array<[string, number, number]> = [['ip1', 800, 0.015], ['conv2', 500, 0.03], ['ip2', 500, 0.1], ['conv1', 25, 0.12]];
+      const cases: Array<[string, number, number]> = [
+        ['ip1', 800, 0.015],
+        ['conv2', 500, 0.03],
+        ['ip2', 500, 0.1],
+        ['conv1', 25, 0.12],
+      ];
       for (const [name, fanIn, rel] of cases) {
         const w = net.weights(name)[0];
         const expected = Math.sqrt(2 / fanIn);
         near(std(w), expected, expected * rel, `${name} std`);
-        near(mean(w), 0, expected * 4 / Math.sqrt(w.length), `${name} mean`);
+        near(mean(w), 0, (expected * 4) / Math.sqrt(w.length), `${name} mean`);
       }
       const ip1 = net.weights('ip1')[0];
       // Normal, not uniform: about 68% within one sigma.
@@ -319,13 +333,16 @@ describe('weights', () => {
     });
 
     it("'he': BatchNorm mean / variance / factor, Scale gamma / beta, PReLU slopes", async () => {
-      const net = await Network.parse([
-        'name: "bn"',
-        'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 256 dim: 4 dim: 4 } } }',
-        'layer { name: "bn" type: "BatchNorm" bottom: "x" top: "x" }',
-        'layer { name: "sc" type: "Scale" bottom: "x" top: "x" scale_param { bias_term: true } }',
-        'layer { name: "pr" type: "PReLU" bottom: "x" top: "x" }',
-      ].join('\n'), { seed: 5 });
+      const net = await Network.parse(
+        [
+          'name: "bn"',
+          'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 256 dim: 4 dim: 4 } } }',
+          'layer { name: "bn" type: "BatchNorm" bottom: "x" top: "x" }',
+          'layer { name: "sc" type: "Scale" bottom: "x" top: "x" scale_param { bias_term: true } }',
+          'layer { name: "pr" type: "PReLU" bottom: "x" top: "x" }',
+        ].join('\n'),
+        { seed: 5 },
+      );
       const [m, v, f] = net.weights('bn');
       assert.deepEqual([m.length, v.length, f.length], [256, 256, 1]);
       assert.ok(min(m) >= -0.1 && max(m) <= 0.1, 'BatchNorm mean in [-0.1, 0.1]');
@@ -347,7 +364,9 @@ describe('weights', () => {
       before(async () => {
         const p = tmp('fillers.prototxt');
         prototxt = p;
-        fs.writeFileSync(p, `name: "fillers"
+        fs.writeFileSync(
+          p,
+          `name: "fillers"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 16 dim: 8 dim: 8 } } }
 layer { name: "const" type: "Convolution" bottom: "data" top: "c1"
   convolution_param { num_output: 4 kernel_size: 3
@@ -376,7 +395,8 @@ layer { name: "prelu" type: "PReLU" bottom: "data" top: "pr" }
 layer { name: "scale" type: "Scale" bottom: "data" top: "s1" scale_param { bias_term: true } }
 layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
   scale_param { bias_term: true filler { type: "constant" value: 3 } bias_filler { type: "constant" value: -1 } } }
-`);
+`,
+        );
         net = await Network.fromCaffe(p, { weightInit: 'filler', seed: 9 });
       });
 
@@ -449,13 +469,16 @@ layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
         }
         const k = Array.from(w.subarray(0, 16));
         const centre = [5, 6, 9, 10].map((i) => k[i]);
-        assert.ok(centre.every((v) => v === max(k)), 'maximum at the four centre taps');
+        assert.ok(
+          centre.every((v) => v === max(k)),
+          'maximum at the four centre taps',
+        );
         // With stride 2, the taps that feed one output pixel sum to 1 (a partition of unity).
         assert.equal(line[0] + line[2], 1);
         assert.equal(line[1] + line[3], 1);
       });
 
-      it('no filler: constant 0 (Caffe\'s default), PReLU 0.25, Scale 1 and bias 0, BatchNorm 0 / 1 / 1', () => {
+      it("no filler: constant 0 (Caffe's default), PReLU 0.25, Scale 1 and bias 0, BatchNorm 0 / 1 / 1", () => {
         const [w, b] = net.weights('nofill');
         assert.ok(w.every((x) => x === 0) && b.every((x) => x === 0));
         assert.ok(net.weights('prelu')[0].every((x) => x === 0.25));
@@ -489,50 +512,68 @@ layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
     });
 
     it('bilinear: a 3x3 kernel is symmetric with its maximum at the centre', async () => {
-      const net = await Network.parse([
-        'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 5 dim: 5 } } }',
-        'layer { name: "up" type: "Deconvolution" bottom: "x" top: "y" convolution_param { num_output: 2 group: 2 kernel_size: 3 stride: 2 bias_term: false weight_filler { type: "bilinear" } } }',
-      ].join('\n'), { weightInit: 'filler' });
+      const net = await Network.parse(
+        [
+          'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 5 dim: 5 } } }',
+          'layer { name: "up" type: "Deconvolution" bottom: "x" top: "y" convolution_param { num_output: 2 group: 2 kernel_size: 3 stride: 2 bias_term: false weight_filler { type: "bilinear" } } }',
+        ].join('\n'),
+        { weightInit: 'filler' },
+      );
       const k = Array.from(net.weights('up')[0].subarray(0, 9));
       assert.deepEqual(k, [0.25, 0.5, 0.25, 0.5, 1, 0.5, 0.25, 0.5, 0.25]);
     });
 
     it('xavier FAN_OUT on a 1-D blob uses fan_out = count, as Caffe does', async () => {
-      const net = await Network.parse([
-        'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 8 } } }',
-        'layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" inner_product_param { num_output: 64 bias_filler { type: "xavier" variance_norm: FAN_OUT } } }',
-      ].join('\n'), { weightInit: 'filler' });
+      const net = await Network.parse(
+        [
+          'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 8 } } }',
+          'layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" inner_product_param { num_output: 64 bias_filler { type: "xavier" variance_norm: FAN_OUT } } }',
+        ].join('\n'),
+        { weightInit: 'filler' },
+      );
       const b = net.weights('ip')[1];
       assert.ok(max(b) <= Math.sqrt(3 / 64) && min(b) >= -Math.sqrt(3 / 64), `[${min(b)}, ${max(b)}]`);
     });
 
     it('Scale with its scale from a second bottom fills the bias with bias_filler', async () => {
-      const net = await Network.parse([
-        'layer { name: "in" type: "Input" top: "x" top: "s" input_param { shape { dim: 1 dim: 4 dim: 3 dim: 3 } shape { dim: 4 } } }',
-        'layer { name: "sc" type: "Scale" bottom: "x" bottom: "s" top: "y" scale_param { axis: 1 bias_term: true filler { type: "constant" value: 7 } bias_filler { type: "constant" value: 3 } } }',
-      ].join('\n'), { weightInit: 'filler' });
+      const net = await Network.parse(
+        [
+          'layer { name: "in" type: "Input" top: "x" top: "s" input_param { shape { dim: 1 dim: 4 dim: 3 dim: 3 } shape { dim: 4 } } }',
+          'layer { name: "sc" type: "Scale" bottom: "x" bottom: "s" top: "y" scale_param { axis: 1 bias_term: true filler { type: "constant" value: 7 } bias_filler { type: "constant" value: 3 } } }',
+        ].join('\n'),
+        { weightInit: 'filler' },
+      );
       assert.deepEqual(net.layer('sc')?.blobs, [[4]]);
       assert.deepEqual(Array.from(net.weights('sc')[0]), [3, 3, 3, 3]);
     });
 
     it('an unknown filler type is E_WEIGHTS naming the type', async () => {
-      const net = await Network.parse([
-        'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 3 dim: 3 } } }',
-        'layer { name: "cv" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 weight_filler { type: "bogus" } } }',
-      ].join('\n'), { weightInit: 'filler' });
+      const net = await Network.parse(
+        [
+          'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 3 dim: 3 } } }',
+          'layer { name: "cv" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 weight_filler { type: "bogus" } } }',
+        ].join('\n'),
+        { weightInit: 'filler' },
+      );
       const err = thrown(() => net.weights('cv'), WeightsError);
       assert.equal(err.code, 'E_WEIGHTS');
       assert.match(err.message, /unknown filler type 'bogus'/);
       // applyFiller directly
-      const err2 = thrown(() => applyFiller(new Float32Array(4), [4], message('FillerParameter', { type: 'nope' }), new Rng(1)), WeightsError);
+      const err2 = thrown(
+        () => applyFiller(new Float32Array(4), [4], message('FillerParameter', { type: 'nope' }), new Rng(1)),
+        WeightsError,
+      );
       assert.match(err2.message, /unknown filler type 'nope'/);
     });
 
     it('an unknown filler type names the layer and blob', async () => {
-      const net = await Network.parse([
-        'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 3 dim: 3 } } }',
-        'layer { name: "cv" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 weight_filler { type: "bogus" } } }',
-      ].join('\n'), { weightInit: 'filler' });
+      const net = await Network.parse(
+        [
+          'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 3 dim: 3 } } }',
+          'layer { name: "cv" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 2 kernel_size: 1 weight_filler { type: "bogus" } } }',
+        ].join('\n'),
+        { weightInit: 'filler' },
+      );
       const err = thrown(() => net.weights('cv'), WeightsError);
       assert.equal(err.layerName, 'cv');
       assert.equal(err.blobIndex, 0);
@@ -551,27 +592,54 @@ layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
   });
 
   describe('weights from a .caffemodel', () => {
-    interface Blob { shape: number[]; data: Float32Array }
+    interface Blob {
+      shape: number[];
+      data: Float32Array;
+    }
 
     /** Blobs for every layer of `net` with weights, from its IR shapes. */
     function blobsFor(net: Network): Map<string, Blob[]> {
       const out = new Map<string, Blob[]>();
       net.layers.forEach((l, li) => {
-        out.set(l.name, l.blobs.map((shape, bi) => ({ shape: [...shape], data: floats(shape.reduce((a, d) => a * d, 1), 100 * li + bi + 1) })));
+        out.set(
+          l.name,
+          l.blobs.map((shape, bi) => ({
+            shape: [...shape],
+            data: floats(
+              shape.reduce((a, d) => a * d, 1),
+              100 * li + bi + 1,
+            ),
+          })),
+        );
       });
       return out;
     }
 
-    async function writeFor(net: Network, blobs: Map<string, Blob[]>, options: { legacyShapes?: boolean; v1?: boolean; extra?: Array<[string, Blob[]]> } = {}): Promise<string> {
+    async function writeFor(
+      net: Network,
+      blobs: Map<string, Blob[]>,
+      options: { legacyShapes?: boolean; v1?: boolean; extra?: Array<[string, Blob[]]> } = {},
+    ): Promise<string> {
       const p = tmp('lenet.caffemodel');
-      const v1Types: Record<string, string> = { Input: 'NONE', Convolution: 'CONVOLUTION', Pooling: 'POOLING', InnerProduct: 'INNER_PRODUCT', ReLU: 'RELU', Softmax: 'SOFTMAX' };
-      const layers = net.layers.filter((l) => blobs.has(l.name)).map((l) => ({
-        param: options.v1 === true
-          ? message('V1LayerParameter', { name: l.name, type: v1Types[l.type] })
-          : message('LayerParameter', { name: l.name, type: l.type }),
-        blobs: blobs.get(l.name) as Blob[],
-      }));
-      for (const [name, b] of options.extra ?? []) layers.push({ param: message('LayerParameter', { name, type: 'InnerProduct' }), blobs: b });
+      const v1Types: Record<string, string> = {
+        Input: 'NONE',
+        Convolution: 'CONVOLUTION',
+        Pooling: 'POOLING',
+        InnerProduct: 'INNER_PRODUCT',
+        ReLU: 'RELU',
+        Softmax: 'SOFTMAX',
+      };
+      const layers = net.layers
+        .filter((l) => blobs.has(l.name))
+        .map((l) => ({
+          param:
+            options.v1 === true
+              ? message('V1LayerParameter', { name: l.name, type: v1Types[l.type] })
+              : message('LayerParameter', { name: l.name, type: l.type }),
+          blobs: blobs.get(l.name) as Blob[],
+        }));
+      for (const [name, b] of options.extra ?? [])
+        layers.push({ param: message('LayerParameter', { name, type: 'InnerProduct' }), blobs: b });
       await writeCaffemodel(p, message('NetParameter', { name: 'LeNet' }), layers, { legacyShapes: options.legacyShapes });
       return p;
     }
@@ -611,7 +679,13 @@ layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
       const p = await writeFor(lenet, blobs, { legacyShapes: true });
       const file = await readCaffemodel(p);
       const ip1 = file.layers.find((l) => l.name === 'ip1');
-      assert.deepEqual(ip1?.blobs.map((b) => [b.shape, b.legacyShape]), [[[1, 1, 500, 800], true], [[1, 1, 1, 500], true]]);
+      assert.deepEqual(
+        ip1?.blobs.map((b) => [b.shape, b.legacyShape]),
+        [
+          [[1, 1, 500, 800], true],
+          [[1, 1, 1, 500], true],
+        ],
+      );
       const net = await Network.fromCaffe(LENET, { weights: p });
       assert.equal(net.weightsSource, 'caffemodel');
       assert.ok(sameBits(net.weights('ip1')[0], (blobs.get('ip1') as Blob[])[0].data));
@@ -691,7 +765,10 @@ layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
       legacy.set('ip1', [{ shape: [2, 500, 400], data: floats(500 * 800, 2) }, (legacy.get('ip1') as Blob[])[1]]);
       const p3 = await writeFor(lenet, legacy, { legacyShapes: true });
       const e3 = await expectReject(Network.fromCaffe(LENET, { weights: p3 }), WeightsError);
-      assert.equal(e3.message, `layer 'ip1' (InnerProduct) blob 0: expected shape [500, 800] but ${p3} has [1, 2, 500, 400] (legacy num/channels/height/width)`);
+      assert.equal(
+        e3.message,
+        `layer 'ip1' (InnerProduct) blob 0: expected shape [500, 800] but ${p3} has [1, 2, 500, 400] (legacy num/channels/height/width)`,
+      );
       assert.deepEqual(e3.actualShape, [1, 2, 500, 400]);
     });
 
@@ -706,7 +783,10 @@ layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
       });
       const net = await Network.fromCaffe(LENET, { weights: p });
       assert.equal(net.weightsSource, 'caffemodel');
-      assert.ok(net.notes.includes('2 layer(s) of the weights file are not in the network (training-only or renamed)'), net.notes.join('\n'));
+      assert.ok(
+        net.notes.includes('2 layer(s) of the weights file are not in the network (training-only or renamed)'),
+        net.notes.join('\n'),
+      );
       assert.ok(net.notes.some((n) => n.startsWith(`weights from ${p} (12 layers,`)));
       assert.ok(sameBits(net.weights('ip1')[0], (blobs.get('ip1') as Blob[])[0].data));
     });
@@ -731,7 +811,7 @@ layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
       assert.equal(err.message, 'Expected the name of a layer of LeNet for layerName but received type string ("nope")');
     });
 
-    it('net.weights(5) and net.weights() are TypeErrors in the package\'s message form', async () => {
+    it("net.weights(5) and net.weights() are TypeErrors in the package's message form", async () => {
       const net = await Network.fromCaffe(LENET);
       const err = thrown(() => net.weights(5 as unknown as string), TypeError);
       assert.equal(err.message, 'Expected a layer name string for layerName but received type number (5)');
@@ -747,7 +827,7 @@ layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
       const e2 = await expectReject(Network.fromCaffe(LENET, { seed: '1' as unknown as number }), TypeError);
       assert.equal(e2.message, 'Expected an integer for options.seed but received type string ("1")');
       const e3 = await expectReject(Network.fromCaffe(LENET, { weightInit: 'xavier' as unknown as 'he' }), TypeError);
-      assert.equal(e3.message, 'Expected \'he\' or \'filler\' for options.weightInit but received type string ("xavier")');
+      assert.equal(e3.message, "Expected 'he' or 'filler' for options.weightInit but received type string (\"xavier\")");
       // The largest seed is fine.
       const top = await Network.fromCaffe(LENET, { seed: 2 ** 32 - 1 });
       assert.equal(top.weights('conv1')[0].length, 500);
@@ -757,10 +837,20 @@ layer { name: "scale_f" type: "Scale" bottom: "data" top: "s2"
       const base = await Network.fromCaffe(LENET);
       const shapes = base.layers.filter((l) => l.blobs.length > 0);
       const p = tmp('wbs.caffemodel');
-      await writeCaffemodel(p, message('NetParameter', { name: 'LeNet' }), shapes.map((l, i) => ({
-        param: message('LayerParameter', { name: l.name, type: l.type }),
-        blobs: l.blobs.map((s, j) => ({ shape: [...s], data: floats(s.reduce((a, d) => a * d, 1), 10 * i + j + 1) })),
-      })));
+      await writeCaffemodel(
+        p,
+        message('NetParameter', { name: 'LeNet' }),
+        shapes.map((l, i) => ({
+          param: message('LayerParameter', { name: l.name, type: l.type }),
+          blobs: l.blobs.map((s, j) => ({
+            shape: [...s],
+            data: floats(
+              s.reduce((a, d) => a * d, 1),
+              10 * i + j + 1,
+            ),
+          })),
+        })),
+      );
       const net = await Network.fromCaffe(LENET, { weights: p });
       const big = net.withBatchSize(8);
       assert.equal(big.batchSize, 8);

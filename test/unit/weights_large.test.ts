@@ -67,7 +67,7 @@ describe('weights over 4 GiB (TRTN_LARGE_TESTS=1; about 4.5 GB of host memory ea
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('readCaffemodel reads a 4.4 GB float payload whole (past Buffer\'s 4 GiB and one view\'s 2^32 elements)', async () => {
+  it("readCaffemodel reads a 4.4 GB float payload whole (past Buffer's 4 GiB and one view's 2^32 elements)", async () => {
     const file = path.join(dir, 'big.caffemodel');
     sparseCaffemodel(file, 0.75);
     const model = await readCaffemodel(file);
@@ -79,12 +79,15 @@ describe('weights over 4 GiB (TRTN_LARGE_TESTS=1; about 4.5 GB of host memory ea
   });
 
   it('random weights of a 4.4 GB InnerProduct come back from the weights worker whole', async () => {
-    const net = await Network.parse([
-      'name: "big"',
-      'layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 100000 } } }',
-      'layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" inner_product_param { num_output: 11000',
-      '  weight_filler { type: "constant" value: 0.5 } bias_filler { type: "constant" value: 0.25 } } }',
-    ].join('\n'), { weightInit: 'filler' });
+    const net = await Network.parse(
+      [
+        'name: "big"',
+        'layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 100000 } } }',
+        'layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" inner_product_param { num_output: 11000',
+        '  weight_filler { type: "constant" value: 0.5 } bias_filler { type: "constant" value: 0.25 } } }',
+      ].join('\n'),
+      { weightInit: 'filler' },
+    );
     const [w, b] = await net.loadWeights(['fc/0', 'fc/1']);
     assert.equal(w.length, VALUES);
     assert.equal(w[VALUES - 1], 0.5);

@@ -16,7 +16,14 @@ import { caffeSchema, Message, readCaffemodel, writeCaffemodel } from '../../lib
 import { OutOfMemoryError, TensorRTNodeError, WeightsError } from '../../lib/errors';
 import { MAX_FLOAT32_VALUES } from '../../lib/host_memory';
 import { Network } from '../../lib/network';
-import { blobsFromWorker, errorFromWorker, workerBlobsMessage, workerFailure, type BlobSpec, type WorkerBlobs } from '../../lib/network/weights';
+import {
+  blobsFromWorker,
+  errorFromWorker,
+  workerBlobsMessage,
+  workerFailure,
+  type BlobSpec,
+  type WorkerBlobs,
+} from '../../lib/network/weights';
 import { fails } from '../support/helpers';
 
 const LENET = path.join(__dirname, '../../../models/lenet.prototxt');
@@ -121,7 +128,9 @@ describe('weights and host memory', () => {
       assert.equal(err.code, 'E_INTERNAL');
       assert.match(err.message, /'ip2\/0'.*4 values.*expected 5/);
       assert.match(err.message, /bug in tensorrt-node/);
-      const missing = thrownBy(() => blobsFromWorker([spec('fc', [3, 3]), spec('ip2', [4]), spec('ip3', [1])], throughPort([new Float32Array(9), new Float32Array(4)])));
+      const missing = thrownBy(() =>
+        blobsFromWorker([spec('fc', [3, 3]), spec('ip2', [4]), spec('ip3', [1])], throughPort([new Float32Array(9), new Float32Array(4)])),
+      );
       assert.equal(missing.code, 'E_INTERNAL');
       assert.match(missing.message, /2 blob\(s\).*expected 3/);
     });
@@ -129,9 +138,14 @@ describe('weights and host memory', () => {
 
   describe('failures on the weights worker', () => {
     it('a filler it cannot apply is E_WEIGHTS naming the layer and blob (through the worker: over 2^20 values)', async () => {
-      const net = await Network.parse(bigFc(1100, 1000).replace('num_output: 1000', 'num_output: 1000 weight_filler { type: "nope" }'),
-        { weightInit: 'filler' });
-      const err = await fails(net.loadWeights(['fc/0', 'fc/1']), 'E_WEIGHTS', "layer 'fc' (InnerProduct) blob 0: unknown filler type 'nope'");
+      const net = await Network.parse(bigFc(1100, 1000).replace('num_output: 1000', 'num_output: 1000 weight_filler { type: "nope" }'), {
+        weightInit: 'filler',
+      });
+      const err = await fails(
+        net.loadWeights(['fc/0', 'fc/1']),
+        'E_WEIGHTS',
+        "layer 'fc' (InnerProduct) blob 0: unknown filler type 'nope'",
+      );
       assert.equal((err as WeightsError).layerName, 'fc');
     });
 
@@ -139,7 +153,10 @@ describe('weights and host memory', () => {
       const specs = [spec('fc', [1000, 1000]), spec('fc2', [10])];
       const memory = errorFromWorker(workerFailure(new RangeError('Array buffer allocation failed'), specs[0]), specs);
       assert.ok(memory instanceof OutOfMemoryError);
-      assert.equal(memory.message, "cannot allocate 4000000 bytes of host memory for random weights 'fc/0' (Array buffer allocation failed)");
+      assert.equal(
+        memory.message,
+        "cannot allocate 4000000 bytes of host memory for random weights 'fc/0' (Array buffer allocation failed)",
+      );
       assert.deepEqual([memory.layerName, memory.bytesNeeded], ['fc', 4000000]);
       const other = errorFromWorker(workerFailure(new TypeError('x is not a function'), specs[1]), specs);
       assert.equal(other.code, 'E_INTERNAL');
@@ -191,7 +208,10 @@ describe('weights and host memory', () => {
       assert.ok(err.bytesNeeded >= 4e10, String(err.bytesNeeded));
       // Without the hook: this machine's memory or, on one with 40 GB free, the typed-array limit.
       assert.match(err.message, /(\d+ bytes are available \(process\.availableMemory\(\)|os\.freemem\(\)\))|Float32Array/);
-      assert.throws(() => net.weights('fc'), (e: unknown) => e instanceof OutOfMemoryError && e.layerName === 'fc');
+      assert.throws(
+        () => net.weights('fc'),
+        (e: unknown) => e instanceof OutOfMemoryError && e.layerName === 'fc',
+      );
       assert.ok(Date.now() - t0 < 2000, `refused after ${Date.now() - t0} ms`);
       assert.ok(process.memoryUsage().rss - rss < 100e6, 'nothing was allocated');
       // The process goes on: another network builds and runs.
@@ -207,42 +227,75 @@ describe('weights and host memory', () => {
       const total = net.summary().totals.weightBytes;
       const all = net.layers.flatMap((l) => l.blobs.map((_, i) => `${l.name}/${i}`));
       // LeNet: conv1 2,080 bytes, conv2 100,200, ip1 1,602,000, ip2 20,040.
-      const err = await withLimit('50000', () => fails(net.loadWeights(all), 'E_OUT_OF_MEMORY',
-        `cannot hold the weights of network 'LeNet': they need ${total} bytes of host memory but 50000 bytes are available ` +
-        "(TRTN_HOST_MEMORY_LIMIT, a test hook); the running total passes that at layer 'conv2' (Convolution, 100200 bytes); " +
-        "the largest layer is 'ip1' (InnerProduct, 1602000 bytes)")) as OutOfMemoryError;
+      const err = (await withLimit('50000', () =>
+        fails(
+          net.loadWeights(all),
+          'E_OUT_OF_MEMORY',
+          `cannot hold the weights of network 'LeNet': they need ${total} bytes of host memory but 50000 bytes are available ` +
+            "(TRTN_HOST_MEMORY_LIMIT, a test hook); the running total passes that at layer 'conv2' (Convolution, 100200 bytes); " +
+            "the largest layer is 'ip1' (InnerProduct, 1602000 bytes)",
+        ),
+      )) as OutOfMemoryError;
       assert.deepEqual([err.layerName, err.bytesNeeded, err.bytesAvailable], ['conv2', total, 50000]);
-      await withLimit('1000000', () => fails(new Builder({ backend: 'cpu' }).build(net), 'E_OUT_OF_MEMORY',
-        "passes that at layer 'ip1' (InnerProduct, 1602000 bytes), the largest layer"));
+      await withLimit('1000000', () =>
+        fails(
+          new Builder({ backend: 'cpu' }).build(net),
+          'E_OUT_OF_MEMORY',
+          "passes that at layer 'ip1' (InnerProduct, 1602000 bytes), the largest layer",
+        ),
+      );
       await withLimit('5000', async () => {
         assert.throws(() => net.weights('conv2'), /cannot hold the weights of network 'LeNet': they need 100200 bytes/);
         assert.equal(net.weights('conv1').length, 2, 'a layer that fits is generated');
       });
       // Without the hook the same network's weights are there.
       const blobs = await net.loadWeights(['conv1/0', 'ip2/1']);
-      assert.deepEqual(blobs.map((b) => b.length), [500, 10]);
+      assert.deepEqual(
+        blobs.map((b) => b.length),
+        [500, 10],
+      );
     });
 
     it('TRTN_HOST_MEMORY_LIMIT must be a number of bytes (E_INVALID_ARGUMENT naming the hook)', async () => {
       const net = await Network.fromCaffe(LENET);
-      await withLimit('1G', () => fails(net.loadWeights(['ip1/0']), 'E_INVALID_ARGUMENT',
-        "TRTN_HOST_MEMORY_LIMIT (a test hook) must be a number of bytes, got '1G'"));
+      await withLimit('1G', () =>
+        fails(net.loadWeights(['ip1/0']), 'E_INVALID_ARGUMENT', "TRTN_HOST_MEMORY_LIMIT (a test hook) must be a number of bytes, got '1G'"),
+      );
     });
 
     it('a .caffemodel whose network does not fit is refused before the file is read', async () => {
       const lenet = await Network.fromCaffe(LENET);
       const file = path.join(dir, 'lenet.caffemodel');
-      await writeCaffemodel(file, new Message(caffeSchema, caffeSchema.message('NetParameter')),
-        lenet.layers.filter((l) => l.blobs.length > 0).map((l) => ({
-          param: layerParam(l.name, l.type), blobs: lenet.weights(l.name).map((data, i) => ({ shape: l.blobs[i], data })),
-        })));
+      await writeCaffemodel(
+        file,
+        new Message(caffeSchema, caffeSchema.message('NetParameter')),
+        lenet.layers
+          .filter((l) => l.blobs.length > 0)
+          .map((l) => ({
+            param: layerParam(l.name, l.type),
+            blobs: lenet.weights(l.name).map((data, i) => ({ shape: l.blobs[i], data })),
+          })),
+      );
       let progress = 0;
-      await withLimit('1000000', () => fails(Network.fromCaffe(LENET, { weights: file, onProgress: () => { progress++; } }),
-        'E_OUT_OF_MEMORY', "the weights of network 'LeNet'", "layer 'ip1'", '1000000 bytes are available'));
+      await withLimit('1000000', () =>
+        fails(
+          Network.fromCaffe(LENET, {
+            weights: file,
+            onProgress: () => {
+              progress++;
+            },
+          }),
+          'E_OUT_OF_MEMORY',
+          "the weights of network 'LeNet'",
+          "layer 'ip1'",
+          '1000000 bytes are available',
+        ),
+      );
       assert.equal(progress, 0, 'nothing was read');
       // readCaffemodel alone counts the payloads as it goes and names the layer it is in.
-      const read = await withLimit('1000000', () => fails(readCaffemodel(file), 'E_OUT_OF_MEMORY', `cannot read the weights of ${file}`,
-        "layer 'ip1'", '1000000 bytes are available')) as OutOfMemoryError;
+      const read = (await withLimit('1000000', () =>
+        fails(readCaffemodel(file), 'E_OUT_OF_MEMORY', `cannot read the weights of ${file}`, "layer 'ip1'", '1000000 bytes are available'),
+      )) as OutOfMemoryError;
       assert.equal(read.layerName, 'ip1');
       assert.equal((await Network.fromCaffe(LENET, { weights: file })).weights('ip1')[0].length, 400000);
     });
@@ -251,9 +304,14 @@ describe('weights and host memory', () => {
       if (MAX_FLOAT32_VALUES > 4.9e9) return this.skip(); // a Node.js whose typed arrays hold it
       const net = await Network.parse(bigFc(70000, 70000));
       // Pretend the machine has a petabyte free, so that only the typed-array limit is left.
-      const err = await withLimit('1000000000000000', () => fails(net.loadWeights(['fc/0']), 'E_OUT_OF_MEMORY',
-        "cannot hold the weights of network 'big': layer 'fc' (InnerProduct) has a blob of 4900000000 values (19600000000 bytes), " +
-        `more than the ${MAX_FLOAT32_VALUES} values one Float32Array holds`)) as OutOfMemoryError;
+      const err = (await withLimit('1000000000000000', () =>
+        fails(
+          net.loadWeights(['fc/0']),
+          'E_OUT_OF_MEMORY',
+          "cannot hold the weights of network 'big': layer 'fc' (InnerProduct) has a blob of 4900000000 values (19600000000 bytes), " +
+            `more than the ${MAX_FLOAT32_VALUES} values one Float32Array holds`,
+        ),
+      )) as OutOfMemoryError;
       assert.equal(err.layerName, 'fc');
     });
   });

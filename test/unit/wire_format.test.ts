@@ -57,8 +57,11 @@ function msg(type = 'T'): Message {
   return new Message(schema, schema.message(type));
 }
 
-function decode(bytes: ArrayLike<number>, options: { file?: string; base?: number; onUnknown?: (t: string, n: number) => void } = {},
-                type = 'T'): Message {
+function decode(
+  bytes: ArrayLike<number>,
+  options: { file?: string; base?: number; onUnknown?: (t: string, n: number) => void } = {},
+  type = 'T',
+): Message {
   const buf = Uint8Array.from(bytes);
   return decodeMessage(schema, type, buf, 0, buf.length, { file: 'test.bin', ...options });
 }
@@ -114,7 +117,7 @@ describe('wire_format', () => {
       assert.equal(hex(w.finish()), '00' + '01' + '7f' + '8001' + '9601' + 'ac02');
     });
 
-    it('writes 2^53 - 1 in 8 bytes and negative numbers in 10 (two\'s complement)', () => {
+    it("writes 2^53 - 1 in 8 bytes and negative numbers in 10 (two's complement)", () => {
       const w = new WireWriter();
       w.uvarint(Number.MAX_SAFE_INTEGER);
       assert.equal(hex(w.finish()), 'ffffffffffffff0f');
@@ -134,7 +137,7 @@ describe('wire_format', () => {
       w.float64(Math.PI);
       const out = w.finish();
       assert.equal(out.length, 5000 + 4 + 8);
-      for (let i = 0; i < 5000; i++) assert.equal(out[i], i % 1000 & 0xff, `byte ${i}`);
+      for (let i = 0; i < 5000; i++) assert.equal(out[i], (i % 1000) & 0xff, `byte ${i}`);
       assert.equal(hex(out.subarray(5000, 5004)), 'efbeadde');
       assert.equal(Buffer.from(out).readDoubleLE(5004), Math.PI);
     });
@@ -242,8 +245,17 @@ describe('wire_format', () => {
     });
 
     it('sint32: zigzag encoding (0->0, -1->1, 1->2, -2->3) and extremes', () => {
-      const expected: Array<[number, string]> = [[0, '00'], [-1, '01'], [1, '02'], [-2, '03'], [63, '7e'], [-64, '7f'], [64, '8001'],
-        [2147483647, 'feffffff0f'], [-2147483648, 'ffffffff0f']];
+      const expected: Array<[number, string]> = [
+        [0, '00'],
+        [-1, '01'],
+        [1, '02'],
+        [-2, '03'],
+        [63, '7e'],
+        [-64, '7f'],
+        [64, '8001'],
+        [2147483647, 'feffffff0f'],
+        [-2147483648, 'ffffffff0f'],
+      ];
       for (const [v, enc] of expected) {
         const rt = roundTrip('s32', v);
         assert.equal(hex(rt.bytes), '28' + enc, `sint32 ${v}`);
@@ -252,7 +264,14 @@ describe('wire_format', () => {
     });
 
     it('sint64: zigzag for values with |v| <= 2^52 and for 2^53 - 1', () => {
-      const expected: Array<[number, string]> = [[0, '00'], [-1, '01'], [1, '02'], [-2, '03'], [-(2 ** 32), 'ffffffff1f'], [2 ** 32, '8080808020']];
+      const expected: Array<[number, string]> = [
+        [0, '00'],
+        [-1, '01'],
+        [1, '02'],
+        [-2, '03'],
+        [-(2 ** 32), 'ffffffff1f'],
+        [2 ** 32, '8080808020'],
+      ];
       for (const [v, enc] of expected) {
         const rt = roundTrip('s64', v);
         assert.equal(hex(rt.bytes), '30' + enc, `sint64 ${v}`);
@@ -383,8 +402,21 @@ describe('wire_format', () => {
     it('a message with every kind set round-trips field by field', () => {
       const m = msg();
       const values: Record<string, FieldValue> = {
-        i32: -7, u32: 4000000000, i64: -(2 ** 40), u64: 2 ** 50, s32: -99, s64: -(2 ** 45), f32: 77, sf32: -77,
-        f64: 2 ** 33, sf64: -(2 ** 33), flt: 2.5, dbl: -1e-10, b: true, str: 'ok', color: 'RED',
+        i32: -7,
+        u32: 4000000000,
+        i64: -(2 ** 40),
+        u64: 2 ** 50,
+        s32: -99,
+        s64: -(2 ** 45),
+        f32: 77,
+        sf32: -77,
+        f64: 2 ** 33,
+        sf64: -(2 ** 33),
+        flt: 2.5,
+        dbl: -1e-10,
+        b: true,
+        str: 'ok',
+        color: 'RED',
       };
       for (const [k, v] of Object.entries(values)) m.set(k, v);
       const back = decode(encodeMessage(m));
@@ -403,9 +435,10 @@ describe('wire_format', () => {
       const bytes = encodeMessage(m);
       // packed_i32 (20): tag a2 01, length 13 = 1 + 10 + 2
       // loose_i32 (21): three times tag a8 01 and a varint
-      assert.equal(hex(bytes),
-        'a201' + '0d' + '01' + 'ffffffffffffffffff01' + 'ac02' +
-        'a801' + '01' + 'a801' + 'ffffffffffffffffff01' + 'a801' + 'ac02');
+      assert.equal(
+        hex(bytes),
+        'a201' + '0d' + '01' + 'ffffffffffffffffff01' + 'ac02' + 'a801' + '01' + 'a801' + 'ffffffffffffffffff01' + 'a801' + 'ac02',
+      );
       const back = decode(bytes);
       assert.deepEqual(back.nums('packed_i32'), [1, -1, 300]);
       assert.deepEqual(back.nums('loose_i32'), [1, -1, 300]);
@@ -578,7 +611,14 @@ describe('wire_format', () => {
       assert.equal(back.num('i32'), 5);
       assert.equal(back.str('str'), 'x');
       assert.deepEqual(back.presentFields(), ['i32', 'str']);
-      assert.deepEqual(seen, [['T', 100], ['T', 101], ['T', 102], ['T', 103], ['T', 104], ['T', 105]]);
+      assert.deepEqual(seen, [
+        ['T', 100],
+        ['T', 101],
+        ['T', 102],
+        ['T', 103],
+        ['T', 104],
+        ['T', 105],
+      ]);
     });
 
     it('reports unknown fields of sub-messages with the sub-message type', () => {

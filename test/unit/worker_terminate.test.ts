@@ -13,12 +13,17 @@ describe('worker.terminate() during native calls', function () {
 
   it('20 workers terminated mid-build, -deserialize, -infer, -calibrate and -save; the main thread keeps working', () => {
     const child = spawnSync(process.execPath, [path.join(__dirname, '..', 'support', 'terminate_child.js'), ROOT, '20'], {
-      encoding: 'utf8', timeout: 280000,
+      encoding: 'utf8',
+      timeout: 280000,
     });
     assert.equal(child.signal, null, `the process was killed by ${child.signal}: ${child.stderr.slice(-2000)}`);
     assert.equal(child.status, 0, child.stderr.slice(-2000));
-    const result = JSON.parse(child.stdout.trim().split('\n').pop() as string) as
-      { loops: number; callsSeen: number; finishedBeforeTerminate: number; agree: boolean };
+    const result = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
+      loops: number;
+      callsSeen: number;
+      finishedBeforeTerminate: number;
+      agree: boolean;
+    };
     assert.equal(result.callsSeen, 20);
     assert.ok(result.finishedBeforeTerminate < 20, 'most calls must still be running when their worker is terminated');
     assert.equal(result.agree, true, 'the main thread gives the same answer as before');

@@ -66,8 +66,15 @@ export function sameShape(inputs: readonly Shape[]): Shape[] {
  * one value (every axis) or one value per spatial axis. With `bothHW` (pooling) `<h>` needs `<w>`;
  * otherwise (convolution) a missing one takes its field default, as Caffe does.
  */
-export function spatialParam(p: Message, list: string, h: string | undefined, w: string | undefined, axes: number,
-                             fallback: number | undefined, bothHW = false): number[] {
+export function spatialParam(
+  p: Message,
+  list: string,
+  h: string | undefined,
+  w: string | undefined,
+  axes: number,
+  fallback: number | undefined,
+  bothHW = false,
+): number[] {
   const hasHW = h !== undefined && w !== undefined && (p.has(h) || p.has(w));
   const values = p.field(list).repeated ? p.nums(list) : p.has(list) ? [p.num(list)] : [];
   if (hasHW) {

@@ -19,9 +19,18 @@ function convAttrs(p: Message, input: Shape): ConvAttrs {
   const group = cp.num('group');
   check(numOutput > 0, 'num_output must be > 0');
   check(group > 0, 'group must be > 0');
-  check(kernelList.every((k) => k > 0), `kernel sizes must be > 0, got ${fmt(kernelList)}`);
-  check(stride.every((s) => s > 0), `strides must be > 0, got ${fmt(stride)}`);
-  check(dilation.every((d) => d > 0), `dilations must be > 0, got ${fmt(dilation)}`);
+  check(
+    kernelList.every((k) => k > 0),
+    `kernel sizes must be > 0, got ${fmt(kernelList)}`,
+  );
+  check(
+    stride.every((s) => s > 0),
+    `strides must be > 0, got ${fmt(stride)}`,
+  );
+  check(
+    dilation.every((d) => d > 0),
+    `dilations must be > 0, got ${fmt(dilation)}`,
+  );
   const channels = input[axis];
   check(channels % group === 0, `input channels (${channels}) must be divisible by group (${group})`);
   check(numOutput % group === 0, `num_output (${numOutput}) must be divisible by group (${group})`);
@@ -30,12 +39,18 @@ function convAttrs(p: Message, input: Shape): ConvAttrs {
 
 function checkSameInputs(inputs: readonly Shape[]): void {
   for (const s of inputs) {
-    check(s.length === inputs[0].length && s.every((d, i) => d === inputs[0][i]),
-      `all bottoms of a convolution must have one shape; got ${fmt(inputs[0])} and ${fmt(s)}`);
+    check(
+      s.length === inputs[0].length && s.every((d, i) => d === inputs[0][i]),
+      `all bottoms of a convolution must have one shape; got ${fmt(inputs[0])} and ${fmt(s)}`,
+    );
   }
 }
 
-function buildConv(p: Message, inputs: readonly Shape[], deconv: boolean): { attrs: ConvAttrs; outputs: Shape[]; blobs: Shape[]; macs: number } {
+function buildConv(
+  p: Message,
+  inputs: readonly Shape[],
+  deconv: boolean,
+): { attrs: ConvAttrs; outputs: Shape[]; blobs: Shape[]; macs: number } {
   checkSameInputs(inputs);
   const input = inputs[0];
   const a = convAttrs(p, input);
@@ -43,11 +58,12 @@ function buildConv(p: Message, inputs: readonly Shape[], deconv: boolean): { att
   for (let i = 0; i < a.kernel.length; i++) {
     const extent = a.dilation[i] * (a.kernel[i] - 1) + 1;
     const size = input[a.axis + 1 + i];
-    const o = deconv
-      ? a.stride[i] * (size - 1) + extent - 2 * a.pad[i]
-      : Math.floor((size + 2 * a.pad[i] - extent) / a.stride[i]) + 1;
-    check(o >= 1, `spatial axis ${i}: input ${size} with kernel ${a.kernel[i]}, dilation ${a.dilation[i]}, ` +
-      `pad ${a.pad[i]}, stride ${a.stride[i]} gives output size ${o}`);
+    const o = deconv ? a.stride[i] * (size - 1) + extent - 2 * a.pad[i] : Math.floor((size + 2 * a.pad[i] - extent) / a.stride[i]) + 1;
+    check(
+      o >= 1,
+      `spatial axis ${i}: input ${size} with kernel ${a.kernel[i]}, dilation ${a.dilation[i]}, ` +
+        `pad ${a.pad[i]}, stride ${a.stride[i]} gives output size ${o}`,
+    );
     out.push(o);
   }
   const channels = input[a.axis];
@@ -56,9 +72,7 @@ function buildConv(p: Message, inputs: readonly Shape[], deconv: boolean): { att
   const blobs: Shape[] = a.biasTerm ? [weights, [a.numOutput]] : [weights];
   // MACs: convolution = output elements x (C_in / group) x kernel volume;
   // deconvolution = input elements x (C_out / group) x kernel volume.
-  const macs = deconv
-    ? volume(input) * (a.numOutput / a.group) * k
-    : volume(out) * (channels / a.group) * k;
+  const macs = deconv ? volume(input) * (a.numOutput / a.group) * k : volume(out) * (channels / a.group) * k;
   return { attrs: a, outputs: inputs.map(() => out), blobs, macs: macs * inputs.length };
 }
 

@@ -14,7 +14,10 @@ export const lrn: LayerDef<'LRN'> = {
     check(localSize % 2 === 1, `LRN local_size must be odd, got ${localSize}`);
     check(inputs[0].length === 4, `LRN needs a 4-D input (N, C, H, W); got ${fmt(inputs[0])}`);
     const attrs: LRNAttrs = {
-      localSize, alpha: lp.num('alpha'), beta: lp.num('beta'), k: lp.num('k'),
+      localSize,
+      alpha: lp.num('alpha'),
+      beta: lp.num('beta'),
+      k: lp.num('k'),
       region: lp.str('norm_region') as LRNAttrs['region'],
     };
     return { attrs, outputs: sameShape(inputs) };
@@ -44,16 +47,20 @@ export const batchNorm: LayerDef<'BatchNorm'> = {
  * Shape of the operand of Scale / Bias over `input` from `axis` for `numAxes` dims (-1: to the end),
  * or the checked second bottom.
  */
-function operandShape(param: Message, inputs: readonly Shape[], what: string): { axis: number; numAxes: number; shape: Shape; fromInput: boolean } {
+function operandShape(
+  param: Message,
+  inputs: readonly Shape[],
+  what: string,
+): { axis: number; numAxes: number; shape: Shape; fromInput: boolean } {
   const input = inputs[0];
   const numAxes = param.num('num_axes');
   if (inputs.length === 2) {
     const operand = inputs[1];
     const axis = operand.length === 0 ? 0 : canonicalAxis(param.num('axis'), input.length, `${what} axis`);
-    check(input.length >= axis + operand.length,
-      `${what} operand ${fmt(operand)} does not fit input ${fmt(input)} at axis ${axis}`);
-    operand.forEach((d, i) => check(input[axis + i] === d,
-      `${what} operand ${fmt(operand)} must match input ${fmt(input)} from axis ${axis}`));
+    check(input.length >= axis + operand.length, `${what} operand ${fmt(operand)} does not fit input ${fmt(input)} at axis ${axis}`);
+    operand.forEach((d, i) =>
+      check(input[axis + i] === d, `${what} operand ${fmt(operand)} must match input ${fmt(input)} from axis ${axis}`),
+    );
     return { axis, numAxes: operand.length, shape: operand, fromInput: true };
   }
   check(numAxes >= -1, `${what} num_axes must be >= -1, got ${numAxes}`);

@@ -12,13 +12,20 @@ export const input: LayerDef<'Input'> = {
   bottoms: [0, 0],
   tops: [1, Infinity],
   build(p, _inputs, topCount, context) {
-    const shapes = p.sub('input_param').msgs('shape').map((s) => s.nums('dim'));
-    check(shapes.length <= 1 || shapes.length === topCount,
-      `the Input layer has ${topCount} tops but ${shapes.length} shapes; give one shape, or one per top`);
+    const shapes = p
+      .sub('input_param')
+      .msgs('shape')
+      .map((s) => s.nums('dim'));
+    check(
+      shapes.length <= 1 || shapes.length === topCount,
+      `the Input layer has ${topCount} tops but ${shapes.length} shapes; give one shape, or one per top`,
+    );
     const outputs = context.tops.map((top, i) => {
       const given = context.inputShapes?.[top] ?? shapes[shapes.length === 1 ? 0 : i];
-      check(given !== undefined,
-        `input '${top}' has no shape: add input_param { shape { dim: ... } } or pass inputShapes { ${top}: [N, C, H, W] }`);
+      check(
+        given !== undefined,
+        `input '${top}' has no shape: add input_param { shape { dim: ... } } or pass inputShapes { ${top}: [N, C, H, W] }`,
+      );
       check(given.length > 0 && given.every((d) => Number.isInteger(d) && d > 0), `input dimensions must be > 0, got ${fmt(given)}`);
       return context.batchSize === undefined ? [...given] : [context.batchSize, ...given.slice(1)];
     });
@@ -45,8 +52,9 @@ export const concat: LayerDef<'Concat'> = {
     const out = [...first];
     for (const s of inputs.slice(1)) {
       check(s.length === first.length, `all Concat inputs need ${first.length} axes; got ${fmt(first)} and ${fmt(s)}`);
-      s.forEach((d, i) => check(i === axis || d === first[i],
-        `Concat inputs must match outside axis ${axis}; got ${fmt(first)} and ${fmt(s)}`));
+      s.forEach((d, i) =>
+        check(i === axis || d === first[i], `Concat inputs must match outside axis ${axis}; got ${fmt(first)} and ${fmt(s)}`),
+      );
       out[axis] += s[axis];
     }
     return { attrs: { axis }, outputs: [out] };
@@ -62,13 +70,17 @@ export const eltwise: LayerDef<'Eltwise'> = {
     const ep = p.sub('eltwise_param');
     const operation = ep.str('operation') as 'PROD' | 'SUM' | 'MAX';
     const coeff = ep.nums('coeff');
-    check(coeff.length === 0 || coeff.length === inputs.length,
-      `Eltwise takes one coefficient per input: ${inputs.length} inputs, ${coeff.length} coefficients`);
+    check(
+      coeff.length === 0 || coeff.length === inputs.length,
+      `Eltwise takes one coefficient per input: ${inputs.length} inputs, ${coeff.length} coefficients`,
+    );
     // Caffe refuses coefficients for PROD only; MAX ignores them.
     check(coeff.length === 0 || operation !== 'PROD', 'Eltwise PROD takes no coefficients');
     for (const s of inputs) {
-      check(s.length === inputs[0].length && s.every((d, i) => d === inputs[0][i]),
-        `Eltwise inputs must have one shape; got ${fmt(inputs[0])} and ${fmt(s)}`);
+      check(
+        s.length === inputs[0].length && s.every((d, i) => d === inputs[0][i]),
+        `Eltwise inputs must have one shape; got ${fmt(inputs[0])} and ${fmt(s)}`,
+      );
     }
     return { attrs: { operation, coeff: coeff.length > 0 ? coeff : inputs.map(() => 1) }, outputs: [inputs[0]] };
   },
@@ -108,7 +120,10 @@ export const reshape: LayerDef<'Reshape'> = {
     const end = numAxes === -1 ? s.length : start + numAxes;
     check(end <= s.length, `reshape axis ${start} with num_axes ${numAxes} runs past input ${fmt(s)}`);
     check(shape.filter((d) => d === -1).length <= 1, `reshape shape ${fmt(shape)} has more than one -1`);
-    check(shape.every((d) => d >= -1), `reshape dims must be >= -1, got ${fmt(shape)}`);
+    check(
+      shape.every((d) => d >= -1),
+      `reshape dims must be >= -1, got ${fmt(shape)}`,
+    );
     const middle = shape.map((d, i) => {
       if (d !== 0) return d;
       check(start + i < s.length, `reshape dim ${i} is 0 but the input has no axis ${start + i} to copy`);
@@ -180,8 +195,10 @@ export const crop: LayerDef<'Crop'> = {
     check(a.length === b.length, `Crop inputs need the same number of axes; got ${fmt(a)} and ${fmt(b)}`);
     const axis = canonicalAxis(cp.num('axis'), a.length, 'crop axis');
     const given = cp.nums('offset');
-    check(given.length <= 1 || given.length === a.length - axis,
-      `crop offsets: give 0, 1 or ${a.length - axis} values (one per axis from ${axis}); got ${given.length}`);
+    check(
+      given.length <= 1 || given.length === a.length - axis,
+      `crop offsets: give 0, 1 or ${a.length - axis} values (one per axis from ${axis}); got ${given.length}`,
+    );
     const offsets: number[] = [];
     const out = a.map((d, i) => {
       if (i < axis) return d;
