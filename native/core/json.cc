@@ -42,8 +42,7 @@ class Parser {
   explicit Parser(const std::string& text) : s_(text) {}
 
   Status parse(Value* out) {
-    Status st = value(out, 0);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(value(out, 0));
     skip_space();
     if (pos_ != s_.size()) return error("trailing characters after the JSON value");
     return Status::ok();
@@ -162,8 +161,7 @@ class Parser {
     }
     for (;;) {
       Value item;
-      Status st = value(&item, depth + 1);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(value(&item, depth + 1));
       out->mutable_items().push_back(std::move(item));
       skip_space();
       if (pos_ >= s_.size()) return error("unterminated array");
@@ -185,14 +183,12 @@ class Parser {
       skip_space();
       if (pos_ >= s_.size() || s_[pos_] != '"') return error("expected a member name");
       std::string key;
-      Status st = string(&key);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(string(&key));
       skip_space();
       if (pos_ >= s_.size() || s_[pos_] != ':') return error("expected ':'");
       ++pos_;
       Value item;
-      st = value(&item, depth + 1);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(value(&item, depth + 1));
       out->mutable_fields()[key] = std::move(item);
       skip_space();
       if (pos_ >= s_.size()) return error("unterminated object");

@@ -34,8 +34,7 @@ const CudaEnv& cuda_env() {
 
 Status CudaEngine::choose_device(int index) {
   cudaDeviceProp prop{};
-  Status st = select_device(index, "cuda", &prop);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(select_device(index, "cuda", &prop));
   if (prop.major * 10 + prop.minor < 75) {
     return Status(Code::kNoDevice, std::string("cuda backend: GPU ") + std::to_string(index) + " (" + prop.name +
                                        ") has compute capability " + std::to_string(prop.major) + "." +
@@ -50,8 +49,7 @@ Status CudaEngine::choose_device(int index) {
 }
 
 Status CudaEngine::init(const BuildInput& in, bool loading) {
-  Status st = choose_device(in.device);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(choose_device(in.device));
   json::Value section;
   if (loading) {
     const std::string text(in.backend_section.begin(), in.backend_section.end());
@@ -75,8 +73,7 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
   }
   // maxBatchSize is a promise: refuse an engine that some batch up to it would run out of range.
   index_range_ = cuda::index_range(*graph_);
-  st = check_index_range(index_range_, graph_->max_batch, "maxBatchSize");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(check_index_range(index_range_, graph_->max_batch, "maxBatchSize"));
   plan_ = plan_engine(*graph_, !cuda_env().linear);
   ops_.resize(graph_->nodes.size());
   choices_.assign(graph_->nodes.size(), TacticChoice{});
@@ -86,8 +83,7 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
       continue;
     }
     CudaOpInit init{OpInit{*graph_, graph_->nodes[i], *weights_, "cuda"}, plan_.places, props_};
-    st = make_op(init, &ops_[i]);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(make_op(init, &ops_[i]));
     choices_[i].name = ops_[i]->tactic_name(ops_[i]->tactic());
     choices_[i].candidates = ops_[i]->tactic_count();
   }
@@ -125,8 +121,7 @@ Status CudaEngine::apply_tactics(const json::Value& tactics) {
       return Status(Code::kPlanVersion, "node '" + graph_->nodes[i].name + "': tactic '" + v->as_string() +
                                             "' does not exist in this build; rebuild the engine");
     }
-    Status st = ops_[i]->set_tactic(found);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(ops_[i]->set_tactic(found));
     choices_[i].name = v->as_string();
   }
   return Status::ok();
@@ -135,8 +130,7 @@ Status CudaEngine::apply_tactics(const json::Value& tactics) {
 Status CudaEngine::create_context(std::unique_ptr<Context>* out) {
   TRTN_CUDA_TRY(cudaSetDevice(props_.index));
   auto ctx = std::make_unique<CudaContext>(this);
-  Status st = ctx->init();
-  if (!st.is_ok()) return st;
+  TRTN_TRY(ctx->init());
   *out = std::move(ctx);
   return Status::ok();
 }

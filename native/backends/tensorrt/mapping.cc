@@ -381,8 +381,7 @@ Status Mapper::run() {
   }
   for (const Node& n : g_.nodes) {
     node_ = &n;
-    Status st = map_node();
-    if (!st.is_ok()) return st;
+    TRTN_TRY(map_node());
     for (int out : n.outputs) finish(out);
   }
   node_ = nullptr;
@@ -440,9 +439,8 @@ Status Mapper::map_node() {
 Status Mapper::map_conv(bool deconv) {
   const OpInit in = init();
   ConvGeometry g;
-  Status st = read_conv_geometry(in, deconv, &g);
-  if (!st.is_ok()) return st;
-  if (!(st = check_gemm_dtypes(in)).is_ok()) return st;
+  TRTN_TRY(read_conv_geometry(in, deconv, &g));
+  TRTN_TRY(check_gemm_dtypes(in));
   const size_t axes = g.kernel.size();
   if (axes > 3) {
     return unsupported("TensorRT convolves over 2 or 3 spatial axes (1 through a reshape); this node has " +
@@ -453,7 +451,7 @@ Status Mapper::map_conv(bool deconv) {
                                       : std::vector<int64_t>{g.channels_out, g.channels_in / g.group};
   wdims.insert(wdims.end(), g.kernel.begin(), g.kernel.end());
   const Blob *w = nullptr, *b = nullptr, *ws = nullptr;
-  if (!(st = find_gemm_blobs(in, wdims, g.channels_out, &w, &b, &ws)).is_ok()) return st;
+  TRTN_TRY(find_gemm_blobs(in, wdims, g.channels_out, &w, &b, &ws));
 
   // One spatial axis runs as two, the second of size 1 (kernel 1, stride 1, no padding).
   const bool one_d = axes == 1;
@@ -516,15 +514,14 @@ Status Mapper::map_conv(bool deconv) {
 
 Status Mapper::map_inner_product() {
   const OpInit in = init();
-  Status st = in.expect_io(1, 1);
-  if (!st.is_ok()) return st;
-  if (!(st = check_gemm_dtypes(in)).is_ok()) return st;
+  TRTN_TRY(in.expect_io(1, 1));
+  TRTN_TRY(check_gemm_dtypes(in));
   const json::Value& attrs = node_->attrs;
   int64_t n = 0, axis = 1;
   bool transpose = false;
-  if (!(st = in.attr_int("numOutput", &n)).is_ok()) return st;
-  if (attrs.has("axis") && !(st = in.attr_int("axis", &axis)).is_ok()) return st;
-  if (attrs.has("transpose") && !(st = in.attr_bool("transpose", &transpose)).is_ok()) return st;
+  TRTN_TRY(in.attr_int("numOutput", &n));
+  if (attrs.has("axis")) TRTN_TRY(in.attr_int("axis", &axis));
+  if (attrs.has("transpose")) TRTN_TRY(in.attr_bool("transpose", &transpose));
   const std::vector<int64_t>& x_dims = in.input(0).dims;
   const int64_t rank = static_cast<int64_t>(x_dims.size()) + 1;
   if (axis < 0) axis += rank;
@@ -540,7 +537,7 @@ Status Mapper::map_inner_product() {
   if (in.output(0).dims != want) return in.error("output '" + in.output(0).name + "' has the wrong shape");
   const std::vector<int64_t> wdims = transpose ? std::vector<int64_t>{k, n} : std::vector<int64_t>{n, k};
   const Blob *w = nullptr, *b = nullptr, *ws = nullptr;
-  if (!(st = find_gemm_blobs(in, wdims, n, &w, &b, &ws)).is_ok()) return st;
+  TRTN_TRY(find_gemm_blobs(in, wdims, n, &w, &b, &ws));
 
   std::string x = read(node_->inputs[0]);
   if (flat != x_dims) x = reshape("flatten", x, flat, tmp("flat"));
@@ -606,8 +603,7 @@ int64_t extra_post_padding(int64_t in, int64_t kernel, int64_t stride, int64_t p
 
 Status Mapper::map_pooling() {
   PoolingParams p;
-  Status st = read_pooling_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_pooling_params(init(), &p));
   if (p.mask) return unsupported("TensorRT pooling has no argmax mask output (the second top of MAX pooling)");
   const int64_t eh = extra_post_padding(p.height, p.kernel_h, p.stride_h, p.pad_h, p.out_h);
   const int64_t ew = extra_post_padding(p.width, p.kernel_w, p.stride_w, p.pad_w, p.out_w);
@@ -657,8 +653,7 @@ Status Mapper::map_pooling() {
 
 Status Mapper::map_lrn() {
   LrnParams p;
-  Status st = read_lrn_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_lrn_params(init(), &p));
   const std::string x = read(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
   const std::vector<int64_t> dims{p.channels, p.height, p.width};
@@ -702,8 +697,7 @@ Status Mapper::map_lrn() {
 
 Status Mapper::map_activation() {
   ActivationParams p;
-  Status st = read_activation_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_activation_params(init(), &p));
   const std::string x = read(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
   const std::vector<int64_t>& dims = tensor(node_->inputs[0]).dims;
@@ -760,10 +754,9 @@ Status Mapper::map_activation() {
 Status Mapper::map_prelu() {
   PReluParams p;
   const OpInit in = init();
-  Status st = read_prelu_params(in, &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_prelu_params(in, &p));
   bool shared = false;
-  if (!(st = in.attr_bool("channelShared", &shared)).is_ok()) return st;
+  TRTN_TRY(in.attr_bool("channelShared", &shared));
   const size_t r = rank(tensor(node_->inputs[0]));
   // The slopes as a constant broadcast over every dim but the channels (all dims when shared).
   std::vector<int64_t> d(r, 1);
@@ -778,8 +771,7 @@ Status Mapper::map_prelu() {
 
 Status Mapper::map_softmax() {
   SoftmaxParams p;
-  Status st = read_softmax_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_softmax_params(init(), &p));
   Call& c = emit("addSoftMax", tmp("softmax"), {read(node_->inputs[0])}, {produce(node_->outputs[0])});
   c.args.emplace_back("axes", Arg::of_int(axes_mask(p.axis, p.axis + 1)));
   return Status::ok();
@@ -787,8 +779,7 @@ Status Mapper::map_softmax() {
 
 Status Mapper::map_concat() {
   ConcatParams p;
-  Status st = read_concat_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_concat_params(init(), &p));
   std::vector<std::string> ins;
   for (int id : node_->inputs) ins.push_back(read(id));
   Call& c = emit("addConcatenation", tmp("concat"), ins, {produce(node_->outputs[0])});
@@ -798,8 +789,7 @@ Status Mapper::map_concat() {
 
 Status Mapper::map_eltwise() {
   EltwiseParams p;
-  Status st = read_eltwise_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_eltwise_params(init(), &p));
   const size_t n = node_->inputs.size();
   const size_t r = rank(tensor(node_->outputs[0]));
   const bool relu = node_->activation.relu;
@@ -826,8 +816,7 @@ Status Mapper::map_eltwise() {
 Status Mapper::map_channel_affine() {
   ChannelAffineParams p;
   const OpInit in = init();
-  Status st = read_channel_affine_params(in, &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_channel_affine_params(in, &p));
   const TensorDesc& xt = tensor(node_->inputs[0]);
   const size_t r = rank(xt);
   const std::string x = read(node_->inputs[0]);
@@ -883,8 +872,8 @@ Status Mapper::map_channel_affine() {
   // Scale / Bias: the operand's dims among the per-image dims, as read_channel_affine_params
   // worked them out.
   int64_t axis = 0, num_axes = 0;
-  if (!(st = in.attr_int("axis", &axis)).is_ok()) return st;
-  if (!(st = in.attr_int("numAxes", &num_axes)).is_ok()) return st;
+  TRTN_TRY(in.attr_int("axis", &axis));
+  TRTN_TRY(in.attr_int("numAxes", &num_axes));
   const int64_t rk = static_cast<int64_t>(r);
   if (axis < 0) axis += rk;
   int64_t first = 0, last = 0;
@@ -936,18 +925,16 @@ Status Mapper::map_channel_affine() {
 
 Status Mapper::map_reshape() {
   ReshapeParams p;
-  Status st = read_reshape_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_reshape_params(init(), &p));
   reshape("reshape", read(node_->inputs[0]), tensor(node_->outputs[0]).dims, produce(node_->outputs[0]));
   return Status::ok();
 }
 
 Status Mapper::map_slice() {
   SliceParams p;
-  Status st = read_slice_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_slice_params(init(), &p));
   int64_t axis = 0;
-  if (!(st = init().attr_int("axis", &axis)).is_ok()) return st;
+  TRTN_TRY(init().attr_int("axis", &axis));
   const TensorDesc& xt = tensor(node_->inputs[0]);
   const std::string x = read(node_->inputs[0]);
   for (size_t k = 0; k < node_->outputs.size(); ++k) {
@@ -960,8 +947,7 @@ Status Mapper::map_slice() {
 
 Status Mapper::map_crop() {
   CropParams p;
-  Status st = read_crop_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_crop_params(init(), &p));
   // Input 1 only lends its shape, which the graph already fixed.
   batch_slice("crop", read(node_->inputs[0]), p.offsets, p.out_dims, produce(node_->outputs[0]));
   return Status::ok();
@@ -969,10 +955,9 @@ Status Mapper::map_crop() {
 
 Status Mapper::map_tile() {
   TileParams p;
-  Status st = read_tile_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_tile_params(init(), &p));
   int64_t axis = 0;
-  if (!(st = init().attr_int("axis", &axis)).is_ok()) return st;
+  TRTN_TRY(init().attr_int("axis", &axis));
   // Caffe repeats the whole block from the axis on, which is the input concatenated with itself
   // `tiles` times along the axis.
   const std::vector<std::string> copies(static_cast<size_t>(p.tiles), read(node_->inputs[0]));
@@ -985,14 +970,13 @@ Status Mapper::map_tile() {
 
 Status Mapper::map_argmax() {
   ArgMaxParams p;
-  Status st = read_argmax_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_argmax_params(init(), &p));
   const TensorDesc& xt = tensor(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
   std::string x = read(node_->inputs[0]);
   int64_t axis = 1;
   if (p.has_axis) {
-    if (!(st = init().attr_int("axis", &axis)).is_ok()) return st;
+    TRTN_TRY(init().attr_int("axis", &axis));
   } else if (xt.dims.size() != 1) {
     x = reshape("rows", x, {xt.volume}, tmp("rows"));
   }
@@ -1024,10 +1008,9 @@ Status Mapper::map_argmax() {
 
 Status Mapper::map_reduction() {
   ReductionParams p;
-  Status st = read_reduction_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_reduction_params(init(), &p));
   int64_t axis = 0;
-  if (!(st = init().attr_int("axis", &axis)).is_ok()) return st;
+  TRTN_TRY(init().attr_int("axis", &axis));
   const size_t r = rank(tensor(node_->inputs[0]));
   std::string x = read(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
@@ -1047,8 +1030,7 @@ Status Mapper::map_reduction() {
 
 Status Mapper::map_mvn() {
   MvnParams p;
-  Status st = read_mvn_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_mvn_params(init(), &p));
   const size_t r = rank(tensor(node_->inputs[0]));
   const std::string x = read(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
@@ -1084,8 +1066,7 @@ Status Mapper::map_mvn() {
 
 Status Mapper::map_embed() {
   EmbedParams p;
-  Status st = read_embed_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_embed_params(init(), &p));
   const std::string out = produce(node_->outputs[0]);
   const size_t out_rank = rank(tensor(node_->outputs[0]));
   // Float indices become int32 for the gather along the table's rows.
@@ -1105,8 +1086,7 @@ Status Mapper::map_embed() {
 
 Status Mapper::map_quantize() {
   QuantizeParams p;
-  Status st = read_quantize_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_quantize_params(init(), &p));
   // The int8 output is made by finish(): Q/DQ with its scale straight on the float input.
   real_[node_->outputs[0]] = read(node_->inputs[0]);
   return Status::ok();
@@ -1114,8 +1094,7 @@ Status Mapper::map_quantize() {
 
 Status Mapper::map_preprocess() {
   PreprocessParams p;
-  Status st = read_preprocess_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_preprocess_params(init(), &p));
   const std::string out = produce(node_->outputs[0]);
   // Float32 arithmetic whatever the engine computes in (core/preprocess_params.h), in NCHW: the
   // bytes as floats, channels first, the channel swap, the mean over the whole image, the crop,
@@ -1246,9 +1225,8 @@ Status check_plan(const NetworkPlan& plan, const WeightStore& store) {
 Status map_network(const Graph& graph, const WeightStore& weights, NetworkPlan* out) {
   NetworkPlan plan;
   Mapper m(graph, weights, &plan);
-  Status st = m.run();
-  if (!st.is_ok()) return st;
-  if (!(st = check_plan(plan, weights)).is_ok()) return st;
+  TRTN_TRY(m.run());
+  TRTN_TRY(check_plan(plan, weights));
   *out = std::move(plan);
   return Status::ok();
 }

@@ -255,8 +255,7 @@ class TrtBackendEngine : public Engine {
   /// Picks the GPU; fills section_.sm and the device name.
   Status choose_device(int index) {
     cudaDeviceProp prop{};
-    Status st = gpu::select_device(index, "tensorrt", &prop);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(gpu::select_device(index, "tensorrt", &prop));
     device_ = index;
     sm_ = prop.major * 10 + prop.minor;
     device_name_ = prop.name;
@@ -272,8 +271,7 @@ class TrtBackendEngine : public Engine {
         }
       }
     }
-    Status st = choose_device(in.device);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(choose_device(in.device));
     if (in.graph_json.empty()) return Status(Code::kInternal, "tensorrt backend: build without the graph's JSON");
     std::vector<uint8_t> weights;
     weights_->serialize(&weights);
@@ -288,8 +286,7 @@ class TrtBackendEngine : public Engine {
   }
 
   Status load(const BuildInput& in) {
-    Status st = read_section(in.backend_section, &section_);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_section(in.backend_section, &section_));
     if (section_.tensorrt_version != m_.library_version) {
       return Status(Code::kPlanVersion, "the plan's TensorRT engine was built with TensorRT " +
                                             version_text(section_.tensorrt_version) + " but this machine has TensorRT " +
@@ -297,8 +294,7 @@ class TrtBackendEngine : public Engine {
                                             ": a serialized TensorRT engine loads only under the version that built it; "
                                             "rebuild the plan here");
     }
-    st = choose_device(in.device);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(choose_device(in.device));
     if (section_.sm != sm_) {
       return Status(Code::kPlanArch, "the plan's TensorRT engine was built for sm_" + std::to_string(section_.sm) +
                                          " but GPU " + std::to_string(device_) + " (" + device_name_ + ") is sm_" +
@@ -371,8 +367,7 @@ class TrtBackendContext : public Context, public gpu::DeviceCompute {
 
   Status init() {
     TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
-    Status st = loop_.init();
-    if (!st.is_ok()) return st;
+    TRTN_TRY(loop_.init());
     const int rc = e_->module().context_create(e_->handle(), &context_);
     return rc == 0 ? Status::ok() : e_->module().failure(rc, "creating a TensorRT execution context");
   }
@@ -420,8 +415,7 @@ class TrtBackendContext : public Context, public gpu::DeviceCompute {
 
 Status TrtBackendEngine::create_context(std::unique_ptr<Context>* out) {
   auto ctx = std::make_unique<TrtBackendContext>(this);
-  Status st = ctx->init();
-  if (!st.is_ok()) return st;
+  TRTN_TRY(ctx->init());
   *out = std::move(ctx);
   return Status::ok();
 }
@@ -431,8 +425,7 @@ Status make_engine(const BuildInput& in, bool loading, std::unique_ptr<Engine>* 
   const Module* m = module(&why);
   if (m == nullptr) return Status(Code::kBackendUnavailable, why);
   auto engine = std::make_unique<TrtBackendEngine>(*m, in.graph, in.weights);
-  Status st = loading ? engine->load(in) : engine->build(in);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(loading ? engine->load(in) : engine->build(in));
   *out = std::move(engine);
   return Status::ok();
 }
