@@ -1,7 +1,6 @@
 #include "backends/tensorrt/mapping.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <string>
 
@@ -1141,42 +1140,65 @@ Status Mapper::map_preprocess() {
 
 // --- JSON ---------------------------------------------------------------------------------------
 
-std::string number(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  std::string s = buf;
-  if (s == "inf") return "1e999";
-  if (s == "-inf") return "-1e999";
-  if (s == "nan" || s == "-nan") return "null";
-  return s;
+void write_ints(json::Writer& w, const std::vector<int64_t>& v) {
+  w.begin_array();
+  for (int64_t x : v) w.number(x);
+  w.end_array();
 }
 
-std::string ints_json(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
+void write_floats(json::Writer& w, const std::vector<double>& v) {
+  w.begin_array();
+  for (double x : v) w.number(x);
+  w.end_array();
 }
 
-std::string floats_json(const std::vector<double>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + number(v[i]);
-  return s + "]";
+void write_names(json::Writer& w, const std::vector<std::string>& v) {
+  w.begin_array();
+  for (const std::string& x : v) w.string(x);
+  w.end_array();
 }
 
-std::string names_json(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + json::quote(v[i]);
-  return s + "]";
-}
-
-std::string arg_json(const Arg& a) {
+void write_arg(json::Writer& w, const Arg& a) {
   switch (a.kind) {
-    case Arg::Kind::kInts: return a.ints.size() == 1 ? std::to_string(a.ints[0]) : ints_json(a.ints);
-    case Arg::Kind::kFloats: return a.floats.size() == 1 ? number(a.floats[0]) : floats_json(a.floats);
-    case Arg::Kind::kName: return json::quote(a.name);
-    case Arg::Kind::kBool: return a.flag ? "true" : "false";
+    case Arg::Kind::kInts:
+      if (a.ints.size() == 1) w.number(a.ints[0]);
+      else write_ints(w, a.ints);
+      return;
+    case Arg::Kind::kFloats:
+      if (a.floats.size() == 1) w.number(a.floats[0]);
+      else write_floats(w, a.floats);
+      return;
+    case Arg::Kind::kName: w.string(a.name); return;
+    case Arg::Kind::kBool: w.boolean(a.flag); return;
   }
-  return "null";
+  w.null();
+}
+
+void write_weights(json::Writer& w, const WeightsDesc& d, size_t max_values) {
+  w.begin_object().key("id").string(d.id).key("type").string(type_name(d.type)).key("dims");
+  write_ints(w, d.dims);
+  w.key("count").number(d.count());
+  if (!d.blob.empty()) {
+    w.key("blob").string(d.blob);
+  } else if (d.values.size() <= max_values) {
+    w.key("values");
+    write_floats(w, d.values);
+  }
+  w.end_object();
+}
+
+void write_call(json::Writer& w, const Call& c) {
+  w.begin_object().key("method").string(c.method).key("layer").string(c.layer).key("node").string(c.node);
+  w.key("inputs");
+  write_names(w, c.inputs);
+  w.key("outputs");
+  write_names(w, c.outputs);
+  w.key("args").begin_object();
+  for (const auto& [key, arg] : c.args) {
+    w.key(key);
+    write_arg(w, arg);
+  }
+  w.end_object().end_object();
 }
 
 /// The plan's own consistency, checked before anyone replays it: every tensor a call reads was
@@ -1232,35 +1254,18 @@ Status map_network(const Graph& graph, const WeightStore& weights, NetworkPlan* 
 }
 
 std::string plan_to_json(const NetworkPlan& plan, size_t max_values) {
-  std::string s = "{\"strongly_typed\":";
-  s += plan.strongly_typed ? "true" : "false";
-  s += ",\"tf32\":";
-  s += plan.tf32 ? "true" : "false";
-  s += ",\"compute_type\":" + json::quote(type_name(plan.compute_type));
-  s += ",\"max_batch\":" + std::to_string(plan.max_batch);
-  s += ",\"weights\":[";
-  for (size_t i = 0; i < plan.weights.size(); ++i) {
-    const WeightsDesc& w = plan.weights[i];
-    s += i ? "," : "";
-    s += "{\"id\":" + json::quote(w.id) + ",\"type\":" + json::quote(type_name(w.type)) + ",\"dims\":" + ints_json(w.dims) +
-         ",\"count\":" + std::to_string(w.count());
-    if (!w.blob.empty()) s += ",\"blob\":" + json::quote(w.blob);
-    else if (w.values.size() <= max_values) s += ",\"values\":" + floats_json(w.values);
-    s += "}";
-  }
-  s += "],\"calls\":[";
-  for (size_t i = 0; i < plan.calls.size(); ++i) {
-    const Call& c = plan.calls[i];
-    s += i ? ",\n" : "\n";
-    s += "{\"method\":" + json::quote(c.method) + ",\"layer\":" + json::quote(c.layer) + ",\"node\":" + json::quote(c.node) +
-         ",\"inputs\":" + names_json(c.inputs) + ",\"outputs\":" + names_json(c.outputs) + ",\"args\":{";
-    for (size_t j = 0; j < c.args.size(); ++j) {
-      s += (j ? "," : "") + json::quote(c.args[j].first) + ":" + arg_json(c.args[j].second);
-    }
-    s += "}}";
-  }
-  s += "]}";
-  return s;
+  json::Writer w;
+  w.begin_object()
+      .key("strongly_typed").boolean(plan.strongly_typed)
+      .key("tf32").boolean(plan.tf32)
+      .key("compute_type").string(type_name(plan.compute_type))
+      .key("max_batch").number(plan.max_batch)
+      .key("weights").begin_array();
+  for (const WeightsDesc& d : plan.weights) write_weights(w, d, max_values);
+  w.end_array().key("calls").begin_array();
+  for (const Call& c : plan.calls) write_call(w, c);
+  w.end_array().end_object();
+  return w.text();
 }
 
 }  // namespace trtn::tensorrt

@@ -200,10 +200,15 @@ struct Section {
 };
 
 void write_section(const Section& s, std::vector<uint8_t>* out) {
-  const std::string header = "{\"format\":" + std::to_string(s.format) + ",\"tensorrt\":" +
-                             json::quote(version_text(s.tensorrt_version)) + ",\"tensorrtVersion\":" +
-                             std::to_string(s.tensorrt_version) + ",\"sm\":" + std::to_string(s.sm) +
-                             ",\"device\":" + json::quote(s.device_name) + "}";
+  json::Writer w;
+  w.begin_object()
+      .key("format").number(s.format)
+      .key("tensorrt").string(version_text(s.tensorrt_version))
+      .key("tensorrtVersion").number(s.tensorrt_version)
+      .key("sm").number(s.sm)
+      .key("device").string(s.device_name)
+      .end_object();
+  const std::string& header = w.text();
   const uint32_t n = static_cast<uint32_t>(header.size());
   out->assign(12 + header.size() + s.engine.size(), 0);
   uint8_t* p = out->data();
@@ -314,11 +319,18 @@ class TrtBackendEngine : public Engine {
   const Graph& graph() const override { return *graph_; }
   const WeightStore& weights() const override { return *weights_; }
   std::string info_json() const override {
-    return "{\"device\":" + std::to_string(device_) + ",\"deviceName\":" + json::quote(device_name_) +
-           ",\"sm\":" + std::to_string(sm_) + ",\"tensorrt\":" + json::quote(version_text(m_.library_version)) +
-           ",\"tensorrtHeaders\":" + json::quote(version_text(m_.header_version)) + ",\"module\":" + json::quote(m_.path) +
-           ",\"engineBytes\":" + std::to_string(section_.engine.size()) +
-           ",\"deviceMemoryBytes\":" + std::to_string(m_.engine_device_memory(engine_)) + "}";
+    json::Writer w;
+    w.begin_object()
+        .key("device").number(device_)
+        .key("deviceName").string(device_name_)
+        .key("sm").number(sm_)
+        .key("tensorrt").string(version_text(m_.library_version))
+        .key("tensorrtHeaders").string(version_text(m_.header_version))
+        .key("module").string(m_.path)
+        .key("engineBytes").number(section_.engine.size())
+        .key("deviceMemoryBytes").number(m_.engine_device_memory(engine_))
+        .end_object();
+    return w.text();
   }
   std::shared_ptr<const HostAllocator> host_allocator() const override {
     return std::make_shared<const gpu::PinnedAllocator>(device_);
