@@ -399,18 +399,17 @@ Status capture_io(Napi::Env env, ContextState& state, const std::vector<Napi::Ty
   std::vector<uint8_t*> in(inputs.size()), out(outputs.size());
   size_t in_bytes = 0, out_bytes = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (Status st = check_array(g.tensors[g.inputs[i]], inputs[i], batch, copies, "input"); !st.is_ok()) return st;
+    TRTN_TRY(check_array(g.tensors[g.inputs[i]], inputs[i], batch, copies, "input"));
     in[i] = in_place(inputs[i], bytes(g.inputs[i]), io);
     if (in[i] == nullptr) in_bytes += padded(bytes(g.inputs[i]));
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
-    if (Status st = check_array(g.tensors[g.outputs[i]], outputs[i], batch, copies, "output"); !st.is_ok()) return st;
+    TRTN_TRY(check_array(g.tensors[g.outputs[i]], outputs[i], batch, copies, "output"));
     out[i] = in_place(outputs[i], bytes(g.outputs[i]), io);
     if (out[i] == nullptr) out_bytes += padded(bytes(g.outputs[i]));
   }
-  Status st = state.pool->acquire(in_bytes, &io->inputs);
-  if (st.is_ok()) st = state.pool->acquire(out_bytes, &io->outputs);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(state.pool->acquire(in_bytes, &io->inputs));
+  TRTN_TRY(state.pool->acquire(out_bytes, &io->outputs));
   auto* pin = static_cast<uint8_t*>(io->inputs->data);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (in[i] == nullptr) {

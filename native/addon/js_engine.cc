@@ -88,7 +88,7 @@ class BuildJob : public BackgroundJob {
     in.graph = graph;
     in.weights = store;
     in.graph_json = graph_json_;
-    if (!(st = check_supported(*backend_, *graph)).is_ok()) return st;
+    TRTN_TRY(check_supported(*backend_, *graph));
     return backend_->build(in, &engine_);
   }
   napi_value value(napi_env env) override { return wrap_engine(env, std::move(engine_), backend_->name); }
@@ -97,8 +97,7 @@ class BuildJob : public BackgroundJob {
   /// Parses the graph and prepares the weights from the raw blobs (JavaScript memory: read only
   /// while the environment lives).
   Status prepare(EnvLink& link, Graph* graph, WeightStore* store) const {
-    Status st = parse_graph(graph_json_, graph);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(parse_graph(graph_json_, graph));
     Borrow borrow(link);
     if (!borrow.ok()) return gone();
     if (weights_.size() != graph->weights.size()) {
@@ -144,7 +143,7 @@ class LoadJobBase : public BackgroundJob {
     if (!st.is_ok()) return Status(Code::kPlanCorrupt, "graph section: " + st.message());
     auto store = std::make_shared<WeightStore>();
     BuildInput in;
-    if (!(st = read_sections(link, store.get(), &in.backend_section)).is_ok()) return st;
+    TRTN_TRY(read_sections(link, store.get(), &in.backend_section));
     in.graph = graph;
     in.weights = store;
     in.device = device_;
@@ -219,8 +218,7 @@ class SaveJob : public BackgroundJob {
  protected:
   Status run(EnvLink& /*link*/) override {
     std::vector<uint8_t> section;
-    Status st = engine_->serialize_backend(&section);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(engine_->serialize_backend(&section));
     if (section.size() != layout_.backend_length) return Status(Code::kInternal, "the backend section changed size");
     return write_plan_file(path_, head_, layout_, graph_json_, engine_->weights(), section);
   }

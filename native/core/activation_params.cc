@@ -18,8 +18,7 @@ std::string fmt(float v) {
 /// the numbers Caffe computes with.
 Status attr_float(const OpInit& init, const char* key, float* out) {
   double v = 0;
-  Status st = init.attr_double(key, &v);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.attr_double(key, &v));
   if (!std::isfinite(v)) return init.error(std::string(key) + " must be a finite number");
   *out = static_cast<float>(v);
   return Status::ok();
@@ -41,10 +40,9 @@ Status read_relu_int8(const OpInit& init, ActivationParams* p) {
 
 Status read_power(const OpInit& init, ActivationParams* p) {
   float power = 0, scale = 0, shift = 0;
-  Status st;
-  if (!(st = attr_float(init, "power", &power)).is_ok()) return st;
-  if (!(st = attr_float(init, "scale", &scale)).is_ok()) return st;
-  if (!(st = attr_float(init, "shift", &shift)).is_ok()) return st;
+  TRTN_TRY(attr_float(init, "power", &power));
+  TRTN_TRY(attr_float(init, "scale", &scale));
+  TRTN_TRY(attr_float(init, "shift", &shift));
   // Caffe ignores the input when power or scale is 0 (even for infinite or NaN inputs).
   if (power == 0.0f || scale == 0.0f) {
     p->kind = ActivationKind::kConstant;
@@ -63,10 +61,9 @@ double log_of_base(float base) { return base == -1.0f ? 1.0 : std::log(static_ca
 
 Status read_exp(const OpInit& init, ActivationParams* p) {
   float base = 0, scale = 0, shift = 0;
-  Status st;
-  if (!(st = attr_float(init, "base", &base)).is_ok()) return st;
-  if (!(st = attr_float(init, "scale", &scale)).is_ok()) return st;
-  if (!(st = attr_float(init, "shift", &shift)).is_ok()) return st;
+  TRTN_TRY(attr_float(init, "base", &base));
+  TRTN_TRY(attr_float(init, "scale", &scale));
+  TRTN_TRY(attr_float(init, "shift", &shift));
   if (!(base > 0.0f || base == -1.0f)) return init.error("base must be > 0, or -1 for e; got " + fmt(base));
   // base^(shift + scale x) = e^(scale ln(base) x + shift ln(base)): one exp, so a large shift
   // cannot overflow a separate outer factor (Caffe multiplies by base^shift afterwards). The
@@ -80,10 +77,9 @@ Status read_exp(const OpInit& init, ActivationParams* p) {
 
 Status read_log(const OpInit& init, ActivationParams* p) {
   float base = 0, scale = 0, shift = 0;
-  Status st;
-  if (!(st = attr_float(init, "base", &base)).is_ok()) return st;
-  if (!(st = attr_float(init, "scale", &scale)).is_ok()) return st;
-  if (!(st = attr_float(init, "shift", &shift)).is_ok()) return st;
+  TRTN_TRY(attr_float(init, "base", &base));
+  TRTN_TRY(attr_float(init, "scale", &scale));
+  TRTN_TRY(attr_float(init, "shift", &shift));
   if (!((base > 0.0f && base != 1.0f) || base == -1.0f)) {
     return init.error("base must be > 0 and not 1, or -1 for e; got " + fmt(base));
   }
@@ -96,7 +92,6 @@ Status read_log(const OpInit& init, ActivationParams* p) {
 
 Status read_float_activation(const OpInit& init, ActivationParams* p) {
   const std::string& op = init.node.op;
-  Status st;
   if (op == "ReLU") {
     p->kind = ActivationKind::kRelu;
     return attr_float(init, "negativeSlope", &p->slope);
@@ -130,8 +125,8 @@ Status read_float_activation(const OpInit& init, ActivationParams* p) {
   }
   if (op == "Clip") {
     p->kind = ActivationKind::kClip;
-    if (!(st = attr_float(init, "min", &p->lo)).is_ok()) return st;
-    if (!(st = attr_float(init, "max", &p->hi)).is_ok()) return st;
+    TRTN_TRY(attr_float(init, "min", &p->lo));
+    TRTN_TRY(attr_float(init, "max", &p->hi));
     if (p->lo > p->hi) return init.error("min " + fmt(p->lo) + " is above max " + fmt(p->hi));
     return Status::ok();
   }
@@ -145,22 +140,21 @@ Status read_float_activation(const OpInit& init, ActivationParams* p) {
 }  // namespace
 
 Status read_activation_params(const OpInit& init, ActivationParams* out) {
-  Status st = init.expect_io(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_io(1, 1));
   if (init.node.activation.relu) return init.error("takes no fused activation");
   if (init.input(0).dims != init.output(0).dims) return init.error("the output must have the input's shape");
   ActivationParams p;
   if (init.node.precision == Precision::kINT8) {
     if (init.node.op != "ReLU") return init.error("has no INT8 form");
-    if (!(st = attr_float(init, "negativeSlope", &p.slope)).is_ok()) return st;
-    if (!(st = read_relu_int8(init, &p)).is_ok()) return st;
+    TRTN_TRY(attr_float(init, "negativeSlope", &p.slope));
+    TRTN_TRY(read_relu_int8(init, &p));
     *out = p;
     return Status::ok();
   }
   if (init.input(0).dtype != DType::kFloat32 || init.output(0).dtype != DType::kFloat32) {
     return init.error("a " + std::string(precision_name(init.node.precision)) + " node reads and writes float32");
   }
-  if (!(st = read_float_activation(init, &p)).is_ok()) return st;
+  TRTN_TRY(read_float_activation(init, &p));
   *out = p;
   return Status::ok();
 }

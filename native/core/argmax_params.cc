@@ -6,13 +6,12 @@
 namespace trtn {
 
 Status read_argmax_params(const OpInit& init, ArgMaxParams* out) {
-  Status st = init.expect_float(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_float(1, 1));
   const TensorDesc& x = init.input(0);
   const TensorDesc& y = init.output(0);
   ArgMaxParams p;
-  if (!(st = init.attr_int("topK", &p.top_k)).is_ok()) return st;
-  if (!(st = init.attr_bool("outMaxVal", &p.out_max_val)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("topK", &p.top_k));
+  TRTN_TRY(init.attr_bool("outMaxVal", &p.out_max_val));
   if (p.top_k < 1) return init.error("topK must be >= 1, got " + std::to_string(p.top_k));
   const json::Value* axis_attr = init.node.attrs.get("axis");
   if (axis_attr == nullptr || axis_attr->is_null()) {
@@ -28,7 +27,7 @@ Status read_argmax_params(const OpInit& init, ArgMaxParams* out) {
     return Status::ok();
   }
   int64_t axis = 0;
-  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("axis", &axis));
   const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
   if (axis == 0) return init.error("cannot take the top values across the batch (axis 0)");
   if (axis < 1 || axis >= rank) {

@@ -18,12 +18,11 @@ AffineLayout channel_layout(const TensorDesc& in) {
 }
 
 Status read_batch_norm(const OpInit& init, ChannelAffineParams* p) {
-  Status st = init.expect_io(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_io(1, 1));
   double eps = 0;
   bool global = true;
-  if (!(st = init.attr_double("eps", &eps)).is_ok()) return st;
-  if (init.node.attrs.has("useGlobalStats") && !(st = init.attr_bool("useGlobalStats", &global)).is_ok()) return st;
+  TRTN_TRY(init.attr_double("eps", &eps));
+  if (init.node.attrs.has("useGlobalStats")) TRTN_TRY(init.attr_bool("useGlobalStats", &global));
   const TensorDesc& in = init.input(0);
   if (in.dtype != DType::kFloat32 || init.output(0).dtype != DType::kFloat32) {
     return init.error("needs float32 tensors");
@@ -72,10 +71,9 @@ Status read_scale_or_bias(const OpInit& init, bool is_scale, ChannelAffineParams
   }
   int64_t axis = 0, num_axes = 0;
   bool bias_term = !is_scale;
-  Status st;
-  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
-  if (!(st = init.attr_int("numAxes", &num_axes)).is_ok()) return st;
-  if (is_scale && !(st = init.attr_bool("biasTerm", &bias_term)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("axis", &axis));
+  TRTN_TRY(init.attr_int("numAxes", &num_axes));
+  if (is_scale) TRTN_TRY(init.attr_bool("biasTerm", &bias_term));
   const TensorDesc& in = init.input(0);
   const int64_t rank = static_cast<int64_t>(in.dims.size()) + 1;
   if (axis < 0) axis += rank;
@@ -149,17 +147,15 @@ Status read_channel_affine_params(const OpInit& init, ChannelAffineParams* out) 
   if (init.node.activation.relu) return init.error("cannot fuse an activation");
   if (init.node.precision == Precision::kINT8) return init.error("has no INT8 form (docs/int8.md)");
   ChannelAffineParams p;
-  Status st;
   if (init.node.op == "BatchNorm") {
-    st = read_batch_norm(init, &p);
+    TRTN_TRY(read_batch_norm(init, &p));
   } else if (init.node.op == "Scale") {
-    st = read_scale_or_bias(init, true, &p);
+    TRTN_TRY(read_scale_or_bias(init, true, &p));
   } else if (init.node.op == "Bias") {
-    st = read_scale_or_bias(init, false, &p);
+    TRTN_TRY(read_scale_or_bias(init, false, &p));
   } else {
     return init.error("is not BatchNorm, Scale or Bias");
   }
-  if (!st.is_ok()) return st;
   *out = std::move(p);
   return Status::ok();
 }

@@ -9,8 +9,7 @@ Status read_concat_params(const OpInit& init, ConcatParams* out) {
   if (n < 1 || init.node.outputs.size() != 1) return init.error("expects 1 or more inputs and 1 output");
   if (init.node.activation.relu) return init.error("cannot fuse an activation");
   int64_t axis = 0;
-  Status st = init.attr_int("axis", &axis);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.attr_int("axis", &axis));
   const TensorDesc& y = init.output(0);
   const int64_t rank = static_cast<int64_t>(y.dims.size()) + 1;
   if (axis < 0) axis += rank;

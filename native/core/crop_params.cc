@@ -6,15 +6,14 @@
 namespace trtn {
 
 Status read_crop_params(const OpInit& init, CropParams* out) {
-  Status st = init.expect_float(2, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_float(2, 1));
   const TensorDesc& x = init.input(0);
   const TensorDesc& ref = init.input(1);
   const TensorDesc& y = init.output(0);
   int64_t axis = 0;
   std::vector<int64_t> offsets;
-  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
-  if (!(st = init.attr_ints("offsets", &offsets)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("axis", &axis));
+  TRTN_TRY(init.attr_ints("offsets", &offsets));
   const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
   if (ref.dims.size() != x.dims.size()) return init.error("both inputs need the same number of dimensions");
   if (axis < 0 || axis >= rank) {

@@ -10,15 +10,14 @@ Status read_eltwise_params(const OpInit& init, EltwiseParams* out) {
   if (n < 2 || init.node.outputs.size() != 1) return init.error("expects 2 or more inputs and 1 output");
   std::string operation;
   std::vector<double> coeff;
-  Status st = init.attr_string("operation", &operation);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.attr_string("operation", &operation));
   EltwiseParams p;
   if (operation == "PROD") p.op = EltwiseOp::kProd;
   else if (operation == "SUM") p.op = EltwiseOp::kSum;
   else if (operation == "MAX") p.op = EltwiseOp::kMax;
   else return init.error("unknown operation '" + operation + "' (expected PROD, SUM or MAX)");
   if (init.node.attrs.has("coeff")) {
-    if (!(st = init.attr_doubles("coeff", &coeff)).is_ok()) return st;
+    TRTN_TRY(init.attr_doubles("coeff", &coeff));
   }
   if (coeff.empty()) coeff.assign(n, 1.0);
   if (coeff.size() != n) {

@@ -6,15 +6,14 @@
 namespace trtn {
 
 Status read_embed_params(const OpInit& init, EmbedParams* out) {
-  Status st = init.expect_float(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_float(1, 1));
   const TensorDesc& x = init.input(0);
   const TensorDesc& y = init.output(0);
   int64_t num_output = 0, input_dim = 0;
   bool bias_term = false;
-  if (!(st = init.attr_int("numOutput", &num_output)).is_ok()) return st;
-  if (!(st = init.attr_int("inputDim", &input_dim)).is_ok()) return st;
-  if (!(st = init.attr_bool("biasTerm", &bias_term)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("numOutput", &num_output));
+  TRTN_TRY(init.attr_int("inputDim", &input_dim));
+  TRTN_TRY(init.attr_bool("biasTerm", &bias_term));
   if (num_output < 1) return init.error("numOutput must be >= 1, got " + std::to_string(num_output));
   // Indices travel as float32, which holds every integer up to 2^24 exactly.
   if (input_dim < 1 || input_dim > (int64_t{1} << 24)) {

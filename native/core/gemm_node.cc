@@ -9,8 +9,7 @@ Status spatial_attr(const OpInit& init, const std::string& key, size_t axes, int
   out->assign(axes, fallback);
   if (!init.node.attrs.has(key)) return Status::ok();
   std::vector<int64_t> v;
-  Status st = init.attr_ints(key, &v);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.attr_ints(key, &v));
   if (v.size() == 1) v.assign(axes, v[0]);
   if (v.size() != axes) {
     return init.error(key + " has " + std::to_string(v.size()) + " values for " + std::to_string(axes) + " spatial axes");
@@ -45,11 +44,10 @@ Status read_conv_geometry(const OpInit& init, bool deconv, ConvGeometry* out) {
   if (axes > kMaxSpatialAxes) return init.error("at most " + std::to_string(kMaxSpatialAxes) + " spatial axes are supported");
   ConvGeometry g;
   int64_t axis = 1;
-  Status st = init.attr_int("numOutput", &g.channels_out);
-  if (st.is_ok()) st = init.attr_ints("kernel", &g.kernel);
-  if (st.is_ok()) st = optional_int(init, "group", 1, &g.group);
-  if (st.is_ok()) st = optional_int(init, "axis", 1, &axis);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.attr_int("numOutput", &g.channels_out));
+  TRTN_TRY(init.attr_ints("kernel", &g.kernel));
+  TRTN_TRY(optional_int(init, "group", 1, &g.group));
+  TRTN_TRY(optional_int(init, "axis", 1, &axis));
   if (axis != 1) return init.error("axis must be 1 (channels right after the batch), got " + std::to_string(axis));
   if (g.kernel.size() == 1) g.kernel.assign(axes, g.kernel[0]);
   if (g.kernel.size() != axes) {
@@ -59,9 +57,9 @@ Status read_conv_geometry(const OpInit& init, bool deconv, ConvGeometry* out) {
   for (int64_t k : g.kernel) {
     if (k < 1) return init.error("kernel sizes must be >= 1, got " + dims_text(g.kernel));
   }
-  if (!(st = spatial_attr(init, "stride", axes, 1, 1, &g.stride)).is_ok()) return st;
-  if (!(st = spatial_attr(init, "pad", axes, 0, 0, &g.pad)).is_ok()) return st;
-  if (!(st = spatial_attr(init, "dilation", axes, 1, 1, &g.dilation)).is_ok()) return st;
+  TRTN_TRY(spatial_attr(init, "stride", axes, 1, 1, &g.stride));
+  TRTN_TRY(spatial_attr(init, "pad", axes, 0, 0, &g.pad));
+  TRTN_TRY(spatial_attr(init, "dilation", axes, 1, 1, &g.dilation));
   g.channels_in = in[0];
   if (g.channels_out < 1) return init.error("numOutput must be >= 1");
   if (g.group < 1 || g.channels_in % g.group != 0 || g.channels_out % g.group != 0) {

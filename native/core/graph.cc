@@ -24,8 +24,7 @@ Status parse_precision(const std::string& s, Precision* out) {
 
 Status ids(const json::Value& obj, const std::string& key, const std::string& where, int64_t limit, std::vector<int>* out) {
   std::vector<int64_t> raw;
-  Status st = json::get_ints(obj, key, where, &raw);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(json::get_ints(obj, key, where, &raw));
   out->clear();
   for (int64_t v : raw) {
     if (v < 0 || v >= limit) return bad(where + ": " + key + " id " + std::to_string(v) + " is out of range");
@@ -35,8 +34,7 @@ Status ids(const json::Value& obj, const std::string& key, const std::string& wh
 }
 
 Status dims_of(const json::Value& obj, const std::string& where, std::vector<int64_t>* dims, int64_t* volume) {
-  Status st = json::get_ints(obj, "dims", where, dims);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(json::get_ints(obj, "dims", where, dims));
   *volume = 1;
   for (int64_t d : *dims) {
     if (d <= 0) return bad(where + ": dimensions must be > 0");
@@ -91,18 +89,17 @@ int64_t volume_of(const std::vector<int64_t>& dims) {
 
 Status parse_graph(const std::string& json_text, Graph* out) {
   json::Value root;
-  Status st = json::parse(json_text, &root);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(json::parse(json_text, &root));
   if (!root.is_object()) return bad("not an object");
   Graph g;
   int64_t format = 0, max_batch = 0;
   std::string precision;
-  if (!(st = json::get_int(root, "format", "graph", &format)).is_ok()) return st;
+  TRTN_TRY(json::get_int(root, "format", "graph", &format));
   if (format != 1) return bad("format " + std::to_string(format) + " is not 1");
-  if (!(st = json::opt_string(root, "name", "graph", &g.name)).is_ok()) return st;
-  if (!(st = json::get_string(root, "precision", "graph", &precision)).is_ok()) return st;
-  if (!(st = parse_precision(precision, &g.precision)).is_ok()) return st;
-  if (!(st = json::get_int(root, "maxBatchSize", "graph", &max_batch)).is_ok()) return st;
+  TRTN_TRY(json::opt_string(root, "name", "graph", &g.name));
+  TRTN_TRY(json::get_string(root, "precision", "graph", &precision));
+  TRTN_TRY(parse_precision(precision, &g.precision));
+  TRTN_TRY(json::get_int(root, "maxBatchSize", "graph", &max_batch));
   if (max_batch < 1 || max_batch > (1 << 20)) return bad("maxBatchSize must be in [1, 1048576]");
   g.max_batch = static_cast<int>(max_batch);
 
@@ -115,11 +112,11 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     std::string dtype = "float32";
     double scale = 0;
     if (!t.is_object()) return bad(where + " is not an object");
-    if (!(st = json::get_string(t, "name", where, &d.name)).is_ok()) return st;
+    TRTN_TRY(json::get_string(t, "name", where, &d.name));
     where = "tensor '" + d.name + "'";
-    if (!(st = dims_of(t, where, &d.dims, &d.volume)).is_ok()) return st;
-    if (!(st = json::opt_string(t, "dtype", where, &dtype)).is_ok()) return st;
-    if (!(st = json::opt_double(t, "scale", where, &scale)).is_ok()) return st;
+    TRTN_TRY(dims_of(t, where, &d.dims, &d.volume));
+    TRTN_TRY(json::opt_string(t, "dtype", where, &dtype));
+    TRTN_TRY(json::opt_double(t, "scale", where, &scale));
     if (dtype == "int8") {
       d.dtype = DType::kInt8;
       if (!(scale > 0) || !std::isfinite(scale)) return bad(where + ": an int8 tensor needs a scale > 0");
@@ -130,7 +127,7 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     }
     d.host = d.dtype;
     std::string host;
-    if (!(st = json::opt_string(t, "hostDtype", where, &host)).is_ok()) return st;
+    TRTN_TRY(json::opt_string(t, "hostDtype", where, &host));
     if (host == "float16" && d.dtype == DType::kFloat32) {
       d.host = DType::kFloat16;
     } else if (!host.empty() && host != dtype) {
@@ -147,14 +144,14 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     const json::Value& w = weights->items()[i];
     WeightDesc d;
     std::string where = "weight " + std::to_string(i);
-    if (!(st = json::get_string(w, "name", where, &d.name)).is_ok()) return st;
-    if (!(st = dims_of(w, "weight '" + d.name + "'", &d.dims, &d.volume)).is_ok()) return st;
+    TRTN_TRY(json::get_string(w, "name", where, &d.name));
+    TRTN_TRY(dims_of(w, "weight '" + d.name + "'", &d.dims, &d.volume));
     g.weights.push_back(std::move(d));
   }
   const int64_t nw = static_cast<int64_t>(g.weights.size());
 
-  if (!(st = ids(root, "inputs", "graph", nt, &g.inputs)).is_ok()) return st;
-  if (!(st = ids(root, "outputs", "graph", nt, &g.outputs)).is_ok()) return st;
+  TRTN_TRY(ids(root, "inputs", "graph", nt, &g.inputs));
+  TRTN_TRY(ids(root, "outputs", "graph", nt, &g.outputs));
   if (g.inputs.empty() || g.outputs.empty()) return bad("a graph needs inputs and outputs");
 
   std::vector<bool> written(g.tensors.size(), false);
@@ -169,16 +166,16 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     const json::Value& n = nodes->items()[i];
     Node node;
     std::string where = "node " + std::to_string(i);
-    if (!(st = json::get_string(n, "name", where, &node.name)).is_ok()) return st;
+    TRTN_TRY(json::get_string(n, "name", where, &node.name));
     where = "node '" + node.name + "'";
-    if (!(st = json::get_string(n, "op", where, &node.op)).is_ok()) return st;
+    TRTN_TRY(json::get_string(n, "op", where, &node.op));
     if (!op_kind_of(node.op, &node.kind)) return bad(where + ": unknown op '" + node.op + "'");
-    if (!(st = ids(n, "inputs", where, nt, &node.inputs)).is_ok()) return st;
-    if (!(st = ids(n, "outputs", where, nt, &node.outputs)).is_ok()) return st;
-    if (!(st = ids(n, "weights", where, nw, &node.weights)).is_ok()) return st;
+    TRTN_TRY(ids(n, "inputs", where, nt, &node.inputs));
+    TRTN_TRY(ids(n, "outputs", where, nt, &node.outputs));
+    TRTN_TRY(ids(n, "weights", where, nw, &node.weights));
     std::string p;
-    if (!(st = json::get_string(n, "precision", where, &p)).is_ok()) return st;
-    if (!(st = parse_precision(p, &node.precision)).is_ok()) return st;
+    TRTN_TRY(json::get_string(n, "precision", where, &p));
+    TRTN_TRY(parse_precision(p, &node.precision));
     if (const json::Value* a = n.get("attrs")) {
       if (!a->is_object()) return bad(where + ": attrs must be an object");
       node.attrs = *a;
@@ -189,23 +186,23 @@ Status parse_graph(const std::string& json_text, Graph* out) {
       if (!f->is_array()) return bad(where + ": fold must be a list");
       for (const json::Value& item : f->items()) {
         Fold fold;
-        if (!(st = json::get_string(item, "type", where + " fold", &fold.type)).is_ok()) return st;
+        TRTN_TRY(json::get_string(item, "type", where + " fold", &fold.type));
         if (fold.type != "BatchNorm" && fold.type != "Scale" && fold.type != "Bias") {
           return bad(where + ": cannot fold a " + fold.type);
         }
-        if (!(st = json::opt_string(item, "layer", where + " fold", &fold.layer)).is_ok()) return st;
-        if (!(st = json::opt_double(item, "eps", where + " fold", &fold.eps)).is_ok()) return st;
-        if (!(st = json::opt_bool(item, "biasTerm", where + " fold", &fold.bias_term)).is_ok()) return st;
-        if (!(st = ids(item, "weights", where + " fold", nw, &fold.weights)).is_ok()) return st;
+        TRTN_TRY(json::opt_string(item, "layer", where + " fold", &fold.layer));
+        TRTN_TRY(json::opt_double(item, "eps", where + " fold", &fold.eps));
+        TRTN_TRY(json::opt_bool(item, "biasTerm", where + " fold", &fold.bias_term));
+        TRTN_TRY(ids(item, "weights", where + " fold", nw, &fold.weights));
         node.fold.push_back(std::move(fold));
       }
     }
     if (const json::Value* a = n.get("activation")) {
       std::string type;
       double slope = 0;
-      if (!(st = json::get_string(*a, "type", where + " activation", &type)).is_ok()) return st;
+      TRTN_TRY(json::get_string(*a, "type", where + " activation", &type));
       if (type != "ReLU") return bad(where + ": cannot fuse a " + type);
-      if (!(st = json::opt_double(*a, "negativeSlope", where + " activation", &slope)).is_ok()) return st;
+      TRTN_TRY(json::opt_double(*a, "negativeSlope", where + " activation", &slope));
       node.activation.relu = true;
       node.activation.negative_slope = static_cast<float>(slope);
     }

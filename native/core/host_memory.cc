@@ -36,8 +36,7 @@ Status HostPool::acquire(size_t bytes, std::shared_ptr<HostBlock>* out) {
   }
   if (data == nullptr) {
     size = (bytes + 4095) / 4096 * 4096;  // page multiples: close sizes share blocks
-    Status st = allocator_->allocate(size, &data);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(allocator_->allocate(size, &data));
     std::lock_guard<std::mutex> lock(mu_);
     held_ += size;
   }

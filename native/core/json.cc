@@ -1,6 +1,7 @@
 #include "core/json.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <utility>
 
@@ -42,8 +43,7 @@ class Parser {
   explicit Parser(const std::string& text) : s_(text) {}
 
   Status parse(Value* out) {
-    Status st = value(out, 0);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(value(out, 0));
     skip_space();
     if (pos_ != s_.size()) return error("trailing characters after the JSON value");
     return Status::ok();
@@ -162,8 +162,7 @@ class Parser {
     }
     for (;;) {
       Value item;
-      Status st = value(&item, depth + 1);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(value(&item, depth + 1));
       out->mutable_items().push_back(std::move(item));
       skip_space();
       if (pos_ >= s_.size()) return error("unterminated array");
@@ -185,14 +184,12 @@ class Parser {
       skip_space();
       if (pos_ >= s_.size() || s_[pos_] != '"') return error("expected a member name");
       std::string key;
-      Status st = string(&key);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(string(&key));
       skip_space();
       if (pos_ >= s_.size() || s_[pos_] != ':') return error("expected ':'");
       ++pos_;
       Value item;
-      st = value(&item, depth + 1);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(value(&item, depth + 1));
       out->mutable_fields()[key] = std::move(item);
       skip_space();
       if (pos_ >= s_.size()) return error("unterminated object");
@@ -294,27 +291,143 @@ Status get_doubles(const Value& obj, const std::string& key, const std::string& 
   return Status::ok();
 }
 
-std::string quote(const std::string& s) {
-  std::string out = "\"";
+namespace {
+
+void append_quoted(const std::string& s, std::string* out) {
+  out->push_back('"');
   for (unsigned char ch : s) {
     switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
       default:
         if (ch < 0x20) {
           static const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[ch >> 4];
-          out += hex[ch & 15];
+          *out += "\\u00";
+          out->push_back(hex[ch >> 4]);
+          out->push_back(hex[ch & 15]);
         } else {
-          out += static_cast<char>(ch);
+          out->push_back(static_cast<char>(ch));
         }
     }
   }
-  return out + "\"";
+  out->push_back('"');
+}
+
+/// The shortest %g text (at most 17 significant digits) that strtod reads back as `v`.
+std::string shortest_double(double v) {
+  char buf[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string quote(const std::string& s) {
+  std::string out;
+  append_quoted(s, &out);
+  return out;
+}
+
+void Writer::fail(const std::string& what) {
+  if (status_.is_ok()) status_ = Status(Code::kInternal, "JSON writer: " + what);
+}
+
+void Writer::separate() {
+  if (has_item_.empty()) return;
+  if (has_item_.back()) text_.push_back(',');
+  has_item_.back() = true;
+}
+
+Writer& Writer::raw(const std::string& value_text) {
+  if (after_key_) {
+    after_key_ = false;
+  } else {
+    if (!open_.empty() && open_.back() == '{') fail("a value in an object without a key");
+    if (open_.empty() && !text_.empty()) fail("a second top-level value");
+    separate();
+  }
+  text_ += value_text;
+  return *this;
+}
+
+Writer& Writer::begin_object() {
+  raw("{");
+  open_.push_back('{');
+  has_item_.push_back(false);
+  return *this;
+}
+
+Writer& Writer::begin_array() {
+  raw("[");
+  open_.push_back('[');
+  has_item_.push_back(false);
+  return *this;
+}
+
+Writer& Writer::end_object() {
+  if (open_.empty() || open_.back() != '{' || after_key_) {
+    fail("end_object without an open object (or after a key)");
+    return *this;
+  }
+  open_.pop_back();
+  has_item_.pop_back();
+  text_.push_back('}');
+  return *this;
+}
+
+Writer& Writer::end_array() {
+  if (open_.empty() || open_.back() != '[') {
+    fail("end_array without an open array");
+    return *this;
+  }
+  open_.pop_back();
+  has_item_.pop_back();
+  text_.push_back(']');
+  return *this;
+}
+
+Writer& Writer::key(const std::string& k) {
+  if (open_.empty() || open_.back() != '{' || after_key_) {
+    fail("key '" + k + "' outside an object (or after another key)");
+    return *this;
+  }
+  separate();
+  append_quoted(k, &text_);
+  text_.push_back(':');
+  after_key_ = true;
+  return *this;
+}
+
+Writer& Writer::string(const std::string& v) {
+  std::string quoted;
+  append_quoted(v, &quoted);
+  return raw(quoted);
+}
+
+Writer& Writer::number(double v) {
+  if (!std::isfinite(v)) {
+    fail(std::string("refused the non-finite number ") + (std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") +
+         " (JSON has none); wrote null");
+    return raw("null");
+  }
+  return raw(shortest_double(v));
+}
+
+Writer& Writer::boolean(bool v) { return raw(v ? "true" : "false"); }
+
+Writer& Writer::null() { return raw("null"); }
+
+Status Writer::finish(std::string* out) const {
+  if (!status_.is_ok()) return status_;
+  if (!open_.empty() || after_key_ || text_.empty()) return Status(Code::kInternal, "JSON writer: the text is not one complete value");
+  *out = text_;
+  return Status::ok();
 }
 
 }  // namespace trtn::json

@@ -5,17 +5,16 @@
 namespace trtn {
 
 Status read_lrn_params(const OpInit& init, LrnParams* out) {
-  Status st = init.expect_io(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_io(1, 1));
   if (init.node.activation.relu) return init.error("cannot fuse an activation");
   int64_t size = 0;
   double alpha = 0, beta = 0, k = 0;
   std::string region;
-  if (!(st = init.attr_int("localSize", &size)).is_ok()) return st;
-  if (!(st = init.attr_double("alpha", &alpha)).is_ok()) return st;
-  if (!(st = init.attr_double("beta", &beta)).is_ok()) return st;
-  if (!(st = init.attr_double("k", &k)).is_ok()) return st;
-  if (!(st = init.attr_string("region", &region)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("localSize", &size));
+  TRTN_TRY(init.attr_double("alpha", &alpha));
+  TRTN_TRY(init.attr_double("beta", &beta));
+  TRTN_TRY(init.attr_double("k", &k));
+  TRTN_TRY(init.attr_string("region", &region));
   if (size < 1 || size % 2 == 0) return init.error("localSize must be odd and > 0, got " + std::to_string(size));
   if (region != "ACROSS_CHANNELS" && region != "WITHIN_CHANNEL") {
     return init.error("unknown region '" + region + "' (expected ACROSS_CHANNELS or WITHIN_CHANNEL)");

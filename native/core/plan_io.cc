@@ -42,8 +42,7 @@ class PlanFileSink : public ByteSink {
   Status pad_to(uint64_t offset) {
     static const uint8_t zeros[64] = {};
     while (offset_ < offset) {
-      const Status st = write(zeros, static_cast<size_t>(std::min<uint64_t>(sizeof zeros, offset - offset_)));
-      if (!st.is_ok()) return st;
+      TRTN_TRY(write(zeros, static_cast<size_t>(std::min<uint64_t>(sizeof zeros, offset - offset_))));
     }
     return offset_ == offset ? Status::ok() : Status(Code::kInternal, "plan writer: a section overlaps the one before");
   }

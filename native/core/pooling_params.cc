@@ -29,13 +29,12 @@ Status read_pooling_params(const OpInit& init, PoolingParams* out) {
   std::string method_name, round_mode;
   std::vector<int64_t> kernel, stride, pad;
   bool global = false;
-  Status st;
-  if (!(st = init.attr_string("method", &method_name)).is_ok()) return st;
-  if (!(st = init.attr_ints("kernel", &kernel)).is_ok()) return st;
-  if (!(st = init.attr_ints("stride", &stride)).is_ok()) return st;
-  if (!(st = init.attr_ints("pad", &pad)).is_ok()) return st;
-  if (!(st = init.attr_bool("global", &global)).is_ok()) return st;
-  if (!(st = init.attr_string("roundMode", &round_mode)).is_ok()) return st;
+  TRTN_TRY(init.attr_string("method", &method_name));
+  TRTN_TRY(init.attr_ints("kernel", &kernel));
+  TRTN_TRY(init.attr_ints("stride", &stride));
+  TRTN_TRY(init.attr_ints("pad", &pad));
+  TRTN_TRY(init.attr_bool("global", &global));
+  TRTN_TRY(init.attr_string("roundMode", &round_mode));
 
   PoolingParams g;
   if (method_name == "MAX") g.method = PoolMethod::kMax;

@@ -5,13 +5,12 @@
 namespace trtn {
 
 Status read_prelu_params(const OpInit& init, PReluParams* out) {
-  Status st = init.expect_float(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_float(1, 1));
   const TensorDesc& x = init.input(0);
   if (x.dims.empty()) return init.error("needs at least (N, C) dimensions");
   if (init.output(0).dims != x.dims) return init.error("the output must have the input's shape");
   bool shared = false;
-  if (!(st = init.attr_bool("channelShared", &shared)).is_ok()) return st;
+  TRTN_TRY(init.attr_bool("channelShared", &shared));
   const Blob* blob = init.blob("0");
   if (blob == nullptr || blob->dtype != DType::kFloat32) {
     return init.error("needs its float32 slope blob '" + init.node.name + "/0'");

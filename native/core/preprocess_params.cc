@@ -36,8 +36,7 @@ Status check_tensors(const OpInit& init, PreprocessParams* p) {
 
 Status read_crop(const OpInit& init, PreprocessParams* p) {
   std::vector<int64_t> offset;
-  Status st = init.attr_ints("offset", &offset);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.attr_ints("offset", &offset));
   if (offset.size() != 2) return init.error("offset is [h_off, w_off]");
   p->h_off = offset[0];
   p->w_off = offset[1];
@@ -57,8 +56,7 @@ Status read_mean(const OpInit& init, PreprocessParams* p) {
   }
   if (has_values) {
     std::vector<double> mean;
-    Status st = init.attr_doubles("mean", &mean);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(init.attr_doubles("mean", &mean));
     if (static_cast<int64_t>(mean.size()) != p->channels) {
       return init.error("needs one mean value per channel (" + std::to_string(p->channels) + "), got " + std::to_string(mean.size()));
     }
@@ -77,19 +75,18 @@ Status read_mean(const OpInit& init, PreprocessParams* p) {
 }  // namespace
 
 Status read_preprocess_params(const OpInit& init, PreprocessParams* out) {
-  Status st = init.expect_io(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_io(1, 1));
   if (init.node.activation.relu || !init.node.fold.empty()) return init.error("takes no fused layers");
   PreprocessParams p;
-  if (!(st = check_tensors(init, &p)).is_ok()) return st;
-  if (!(st = read_crop(init, &p)).is_ok()) return st;
-  if (!(st = init.attr_bool("swapChannels", &p.swap)).is_ok()) return st;
+  TRTN_TRY(check_tensors(init, &p));
+  TRTN_TRY(read_crop(init, &p));
+  TRTN_TRY(init.attr_bool("swapChannels", &p.swap));
   if (p.swap && p.channels != 3) return init.error("swaps channels of 3-channel images only, got " + std::to_string(p.channels));
   double scale = 1;
-  if (!(st = init.attr_double("scale", &scale)).is_ok()) return st;
+  TRTN_TRY(init.attr_double("scale", &scale));
   p.scale = static_cast<float>(scale);
   if (!std::isfinite(p.scale)) return init.error("scale must be finite");
-  if (!(st = read_mean(init, &p)).is_ok()) return st;
+  TRTN_TRY(read_mean(init, &p));
   for (float m : p.mean) {
     if (!std::isfinite(m)) return init.error("mean values must be finite");
   }

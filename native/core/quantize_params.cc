@@ -3,8 +3,7 @@
 namespace trtn {
 
 Status read_quantize_params(const OpInit& init, QuantizeParams* out) {
-  Status st = init.expect_io(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_io(1, 1));
   if (init.node.activation.relu) return init.error("cannot fuse an activation");
   const TensorDesc& x = init.input(0);
   const TensorDesc& y = init.output(0);

@@ -7,16 +7,15 @@
 namespace trtn {
 
 Status read_reduction_params(const OpInit& init, ReductionParams* out) {
-  Status st = init.expect_float(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_float(1, 1));
   const TensorDesc& x = init.input(0);
   const TensorDesc& y = init.output(0);
   std::string operation;
   int64_t axis = 0;
   double coeff = 0;
-  if (!(st = init.attr_string("operation", &operation)).is_ok()) return st;
-  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
-  if (!(st = init.attr_double("coeff", &coeff)).is_ok()) return st;
+  TRTN_TRY(init.attr_string("operation", &operation));
+  TRTN_TRY(init.attr_int("axis", &axis));
+  TRTN_TRY(init.attr_double("coeff", &coeff));
   ReductionParams p;
   if (operation == "SUM") p.op = ReductionOperation::kSum;
   else if (operation == "ASUM") p.op = ReductionOperation::kAsum;

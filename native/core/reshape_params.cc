@@ -5,8 +5,7 @@
 namespace trtn {
 
 Status read_reshape_params(const OpInit& init, ReshapeParams* out) {
-  Status st = init.expect_io(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_io(1, 1));
   if (init.node.activation.relu) return init.error("cannot fuse an activation");
   const TensorDesc& x = init.input(0);
   const TensorDesc& y = init.output(0);

@@ -5,13 +5,12 @@
 namespace trtn {
 
 Status read_slice_params(const OpInit& init, SliceParams* out) {
-  Status st = init.expect_float(1, 0);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_float(1, 0));
   const TensorDesc& x = init.input(0);
   int64_t axis = 0;
   std::vector<int64_t> points;
-  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
-  if (!(st = init.attr_ints("points", &points)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("axis", &axis));
+  TRTN_TRY(init.attr_ints("points", &points));
   const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
   if (axis == 0) return init.error("cannot slice along the batch (axis 0)");
   if (axis < 1 || axis >= rank) {

@@ -5,12 +5,11 @@
 namespace trtn {
 
 Status read_softmax_params(const OpInit& init, SoftmaxParams* out) {
-  Status st = init.expect_io(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_io(1, 1));
   if (init.node.activation.relu) return init.error("cannot fuse an activation");
   if (init.node.precision == Precision::kINT8) return init.error("Softmax has no INT8 form (docs/int8.md)");
   int64_t axis = 0;
-  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("axis", &axis));
   const TensorDesc& in = init.input(0);
   if (init.output(0).dims != in.dims) return init.error("output shape must equal the input shape");
   if (in.dtype != DType::kFloat32 || init.output(0).dtype != DType::kFloat32) {

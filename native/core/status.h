@@ -53,3 +53,11 @@ class [[nodiscard]] Status {
 };
 
 }  // namespace trtn
+
+/// Evaluates `expr` (a Status) once; when it is not ok, returns it from the enclosing function
+/// unchanged. For a failure that needs context added, keep the explicit check.
+#define TRTN_TRY(expr)                              \
+  do {                                              \
+    ::trtn::Status trtn_try_st_ = (expr);           \
+    if (!trtn_try_st_.is_ok()) return trtn_try_st_; \
+  } while (0)

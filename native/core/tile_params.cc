@@ -6,13 +6,12 @@
 namespace trtn {
 
 Status read_tile_params(const OpInit& init, TileParams* out) {
-  Status st = init.expect_float(1, 1);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(init.expect_float(1, 1));
   const TensorDesc& x = init.input(0);
   const TensorDesc& y = init.output(0);
   int64_t axis = 0, tiles = 0;
-  if (!(st = init.attr_int("axis", &axis)).is_ok()) return st;
-  if (!(st = init.attr_int("tiles", &tiles)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("axis", &axis));
+  TRTN_TRY(init.attr_int("tiles", &tiles));
   const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
   if (axis == 0) return init.error("cannot tile along the batch (axis 0)");
   if (axis < 1 || axis >= rank) {

@@ -86,19 +86,18 @@ Blob float_blob(const std::vector<int64_t>& dims, const float* data) {
 /// Output channels of a GEMM node and the axis of its weights that indexes them.
 Status gemm_channels(const Node& n, const WeightDesc& w, int64_t* channels, int* axis) {
   int64_t num_output = 0;
-  Status st = json::get_int(n.attrs, "numOutput", "node '" + n.name + "' attrs", &num_output);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(json::get_int(n.attrs, "numOutput", "node '" + n.name + "' attrs", &num_output));
   *axis = 0;
   if (w.dims.size() < 2) return bad(n, "weights need at least 2 dimensions");
   int64_t per_group = num_output;
   if (n.op == "InnerProduct") {
     bool transpose = false;
-    if (!(st = json::opt_bool(n.attrs, "transpose", "node '" + n.name + "' attrs", &transpose)).is_ok()) return st;
+    TRTN_TRY(json::opt_bool(n.attrs, "transpose", "node '" + n.name + "' attrs", &transpose));
     *axis = transpose ? 1 : 0;
   } else if (n.op == "Deconvolution") {
     // Deconvolution weights are [C_in, C_out / group, kh, kw].
     int64_t group = 1;
-    if (!(st = json::opt_int(n.attrs, "group", "node '" + n.name + "' attrs", &group)).is_ok()) return st;
+    TRTN_TRY(json::opt_int(n.attrs, "group", "node '" + n.name + "' attrs", &group));
     if (group < 1 || num_output % group != 0) return bad(n, "num_output must be divisible by group");
     if (!n.fold.empty() && group != 1) return bad(n, "folding into a grouped deconvolution is not supported");
     per_group = num_output / group;
@@ -132,8 +131,7 @@ Status prepare_gemm(const Graph& g, const Node& n, const std::vector<const float
   const WeightDesc& wd = g.weights[n.weights[0]];
   int64_t channels = 0;
   int axis = 0;
-  Status st = gemm_channels(n, wd, &channels, &axis);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(gemm_channels(n, wd, &channels, &axis));
   std::vector<float> w(raw[n.weights[0]], raw[n.weights[0]] + wd.volume);
   std::vector<float> bias(static_cast<size_t>(channels), 0.0f);
   if (n.weights.size() == 2) {
@@ -231,8 +229,7 @@ Status prepare_weights(const Graph& graph, const std::vector<const float*>& raw,
   }
   for (const Node& n : graph.nodes) {
     if (n.op == "Convolution" || n.op == "Deconvolution" || n.op == "InnerProduct") {
-      Status st = prepare_gemm(graph, n, raw, out);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(prepare_gemm(graph, n, raw, out));
       continue;
     }
     if (!n.fold.empty()) return bad(n, "only Convolution, Deconvolution and InnerProduct take folded layers");

@@ -89,8 +89,7 @@ Status DeviceBuffer::allocate(size_t bytes, const std::string& what) {
     return Status(Code::kOutOfMemory, "cannot allocate " + std::to_string(bytes) + " bytes of GPU memory for " + what +
                                           (report.empty() ? std::string() : "; " + report));
   }
-  Status st = cuda_status(err, "cudaMalloc", __FILE__, __LINE__);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(cuda_status(err, "cudaMalloc", __FILE__, __LINE__));
   ptr_ = p;
   bytes_ = bytes;
   return Status::ok();

@@ -61,9 +61,8 @@ Status RunLoop::reserve(Slot& s, int batch) {
   for (size_t b : in_bytes_) in += (b * batch + 255) / 256 * 256;
   for (size_t b : out_bytes_) out += (b * batch + 255) / 256 * 256;
   s.capacity = 0;
-  Status st = s.in.allocate(in, "the input staging of batch " + std::to_string(batch));
-  if (st.is_ok()) st = s.out.allocate(out, "the output staging of batch " + std::to_string(batch));
-  if (!st.is_ok()) return st;
+  TRTN_TRY(s.in.allocate(in, "the input staging of batch " + std::to_string(batch)));
+  TRTN_TRY(s.out.allocate(out, "the output staging of batch " + std::to_string(batch)));
   // Runs without copies read whatever staging holds: zeros, not garbage that could be NaN.
   TRTN_CUDA_TRY(cudaMemsetAsync(s.in.get(), 0, s.in.bytes(), in_stream_));
   TRTN_CUDA_TRY(cudaStreamSynchronize(in_stream_));
@@ -72,7 +71,7 @@ Status RunLoop::reserve(Slot& s, int batch) {
 }
 
 Status RunLoop::submit(Inference* inf, DeviceCompute& compute) {
-  if (Status st = usable(); !st.is_ok()) return st;
+  TRTN_TRY(usable());
   if (in_flight_ >= kMaxQueueDepth) return Status(Code::kInternal, "run loop: more than " + std::to_string(kMaxQueueDepth) + " inferences in flight");
   const auto start = std::chrono::steady_clock::now();
   TRTN_CUDA_TRY(cudaSetDevice(device_));
@@ -124,8 +123,7 @@ Status RunLoop::enqueue(Inference* inf, Slot& s, int slot, DeviceCompute& comput
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[1], in_stream));
   if (!inf->lone) TRTN_CUDA_TRY(cudaStreamWaitEvent(compute_, s.ev[1], 0));
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[2], compute_));
-  Status st = compute.enqueue(*inf, slot, in, out, compute_);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(compute.enqueue(*inf, slot, in, out, compute_));
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[3], compute_));
   if (!inf->lone) TRTN_CUDA_TRY(cudaStreamWaitEvent(out_stream, s.ev[3], 0));
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[4], out_stream));
@@ -140,7 +138,7 @@ Status RunLoop::enqueue_in_place(Inference* inf, Slot& s, int slot, DeviceComput
   const std::vector<const void*>& in = inf->io.inputs;
   const std::vector<void*>& out = inf->io.outputs;
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[2], compute_));
-  if (Status st = compute.enqueue(*inf, slot, in, out, compute_); !st.is_ok()) return st;
+  TRTN_TRY(compute.enqueue(*inf, slot, in, out, compute_));
   return TRTN_CUDA_STATUS(cudaEventRecord(s.ev[3], compute_));
 }
 

@@ -57,8 +57,7 @@ class CpuEngine : public Engine {
   Status init() {
     for (const Node& node : graph_->nodes) {
       std::unique_ptr<CpuOp> op;
-      Status st = make_op(OpInit{*graph_, node, *weights_}, &op);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(make_op(OpInit{*graph_, node, *weights_}, &op));
       ops_.push_back(std::move(op));
     }
     return Status::ok();
@@ -181,14 +180,13 @@ Status CpuContext::run(Inference* inf) {
   if (inf->io.inputs.size() != g.inputs.size() || inf->io.outputs.size() != g.outputs.size()) {
     return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
   }
-  Status st = reserve(batch);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(reserve(batch));
   mark_compute_thread();  // the calling thread (a context's lane) computes too
   ThreadPool& pool = engine_->pool();
   const MemoryPlan& plan = engine_->plan();
   auto at = [&](int t) { return arena_ + plan.offset[t] * batch; };
   for (size_t i = 0; i < g.inputs.size(); ++i) {
-    if (!(st = load_input(i, *inf, at(g.inputs[i]))).is_ok()) return st;
+    TRTN_TRY(load_input(i, *inf, at(g.inputs[i])));
   }
   std::vector<const void*> in;
   std::vector<void*> out;
@@ -201,7 +199,7 @@ Status CpuContext::run(Inference* inf) {
     for (int t : node.inputs) in.push_back(at(t));
     for (int t : node.outputs) out.push_back(at(t));
     const auto t0 = std::chrono::steady_clock::now();
-    st = engine_->op(i).run(OpArgs{batch, in, out, pool});
+    Status st = engine_->op(i).run(OpArgs{batch, in, out, pool});
     if (!st.is_ok()) return Status(st.code(), "node '" + node.name + "': " + st.message());
     if (inf->options.profile) {
       profile.node_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -212,8 +210,7 @@ Status CpuContext::run(Inference* inf) {
       float* p = reinterpret_cast<float*>(at(t));
       if (node.precision == Precision::kFP16) round_half_in_place(p, d.volume * batch, pool);
       if (inf->stats != nullptr) {
-        st = inf->stats->add(t, p, d.volume * batch, d.name);
-        if (!st.is_ok()) return st;
+        TRTN_TRY(inf->stats->add(t, p, d.volume * batch, d.name));
       }
     }
   }
@@ -226,8 +223,7 @@ bool available(std::string* /*why*/) { return true; }
 
 Status build(const BuildInput& in, std::unique_ptr<Engine>* out) {
   auto engine = std::make_unique<CpuEngine>(in.graph, in.weights, in.threads);
-  Status st = engine->init();
-  if (!st.is_ok()) return st;
+  TRTN_TRY(engine->init());
   *out = std::move(engine);
   return Status::ok();
 }

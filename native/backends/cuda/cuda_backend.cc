@@ -23,8 +23,7 @@ bool available(std::string* why) {
 
 Status make_engine(const BuildInput& in, bool loading, std::unique_ptr<Engine>* out) {
   auto engine = std::make_unique<CudaEngine>(in.graph, in.weights);
-  Status st = engine->init(in, loading);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(engine->init(in, loading));
   *out = std::move(engine);
   return Status::ok();
 }

@@ -42,7 +42,7 @@ void CudaContext::drop_graphs() {
 Status CudaContext::init() { return loop_.init(); }
 
 Status CudaContext::reserve(int batch) {
-  if (Status st = check_index_range(e_->index_range(), batch); !st.is_ok()) return st;
+  TRTN_TRY(check_index_range(e_->index_range(), batch));
   if (batch <= capacity_) return Status::ok();
   if (loop_.in_flight() > 0) {
     return Status(Code::kInternal, "cuda context: a larger batch needs no inference in flight (its memory is replaced)");
@@ -51,8 +51,7 @@ Status CudaContext::reserve(int batch) {
   arena_.reset();
   capacity_ = 0;
   const size_t arena = static_cast<size_t>(e_->plan().arena_per_image) * batch + e_->workspace_bytes(batch);
-  Status st = arena_.allocate(arena, "the activations of batch " + std::to_string(batch));
-  if (!st.is_ok()) return st;
+  TRTN_TRY(arena_.allocate(arena, "the activations of batch " + std::to_string(batch)));
   capacity_ = batch;
   return Status::ok();
 }
@@ -62,15 +61,13 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats, cudaStrea
   if (d.dtype != DType::kFloat32) return Status::ok();
   constexpr size_t kCounters = TensorHistograms::kBins * sizeof(unsigned long long);
   if (stats_dev_.get() == nullptr) {
-    Status st = stats_dev_.allocate(sizeof(AmaxResult) + kCounters, "calibration statistics");
-    if (!st.is_ok()) return st;
-    if (!(st = stats_host_.allocate(sizeof(AmaxResult) + kCounters, "calibration statistics")).is_ok()) return st;
+    TRTN_TRY(stats_dev_.allocate(sizeof(AmaxResult) + kCounters, "calibration statistics"));
+    TRTN_TRY(stats_host_.allocate(sizeof(AmaxResult) + kCounters, "calibration statistics"));
   }
   auto* result = stats_dev_.as<AmaxResult>();
   auto* counters = reinterpret_cast<unsigned long long*>(stats_dev_.as<char>() + sizeof(AmaxResult));
   const View4 v = e_->view(t, arena_.as<char>(), batch);
-  Status st = launch_amax(v, result, stream);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(launch_amax(v, result, stream));
   TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), result, sizeof(AmaxResult), cudaMemcpyDeviceToHost, stream));
   TRTN_CUDA_TRY(cudaStreamSynchronize(stream));
   AmaxResult r;
@@ -84,7 +81,7 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats, cudaStrea
     return Status::ok();
   }
   TRTN_CUDA_TRY(cudaMemsetAsync(counters, 0, kCounters, stream));
-  if (!(st = launch_histogram(v, TensorHistograms::kBins / range, counters, stream)).is_ok()) return st;
+  TRTN_TRY(launch_histogram(v, TensorHistograms::kBins / range, counters, stream));
   TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), counters, kCounters, cudaMemcpyDeviceToHost, stream));
   TRTN_CUDA_TRY(cudaStreamSynchronize(stream));
   std::vector<int64_t> counts(TensorHistograms::kBins);
@@ -98,22 +95,20 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
                                     cudaStream_t stream, TensorHistograms* stats, bool marks) {
   const Graph& g = e_->graph();
   auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
-  if (Status st = mark(0); !st.is_ok()) return st;
+  TRTN_TRY(mark(0));
   char* base = arena_.as<char>();
   void* workspace = base + e_->plan().arena_per_image * batch;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const int t = g.inputs[i];
     const View4 dst = e_->view(t, base, batch);
-    Status st = direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(dst.data, in[i], static_cast<size_t>(g.tensors[t].volume) * batch *
-                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
-                          : launch_reformat(staging_view(t, in[i], batch), dst, stream);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(dst.data, in[i], static_cast<size_t>(g.tensors[t].volume) * batch *
+                                                            dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
+                       : launch_reformat(staging_view(t, in[i], batch), dst, stream));
   }
-  if (Status st = mark(1); !st.is_ok()) return st;
+  TRTN_TRY(mark(1));
   if (stats != nullptr) {
     for (int t : g.inputs) {
-      Status st = observe(t, batch, stats, stream);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(observe(t, batch, stats, stream));
     }
   }
   std::vector<View4> vin, vout;
@@ -124,21 +119,19 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
       Status st = op->run(RunArgs{batch, vin, vout, stream, workspace});
       if (!st.is_ok()) return Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
     }
-    if (Status st = mark(2 + i); !st.is_ok()) return st;
+    TRTN_TRY(mark(2 + i));
     if (stats != nullptr) {
       for (int t : g.nodes[i].outputs) {
-        Status st = observe(t, batch, stats, stream);
-        if (!st.is_ok()) return st;
+        TRTN_TRY(observe(t, batch, stats, stream));
       }
     }
   }
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     const int t = g.outputs[i];
     const View4 src = e_->view(t, base, batch);
-    Status st = direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(out[i], src.data, static_cast<size_t>(g.tensors[t].volume) * batch *
-                                                               dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
-                          : launch_reformat(src, staging_view(t, out[i], batch), stream);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(out[i], src.data, static_cast<size_t>(g.tensors[t].volume) * batch *
+                                                            dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
+                       : launch_reformat(src, staging_view(t, out[i], batch), stream));
   }
   return mark(2 + g.nodes.size());
 }
@@ -218,10 +211,10 @@ Status CudaContext::read_profile(int nodes, LayerProfile* profile) {
   };
   profile->node_ms.assign(nodes, 0.0);
   double in_ms = 0, out_ms = 0;
-  if (Status st = between(0, 1, &in_ms); !st.is_ok()) return st;
-  if (Status st = between(1 + nodes, 2 + nodes, &out_ms); !st.is_ok()) return st;
+  TRTN_TRY(between(0, 1, &in_ms));
+  TRTN_TRY(between(1 + nodes, 2 + nodes, &out_ms));
   for (int i = 0; i < nodes; ++i) {
-    if (Status st = between(1 + i, 2 + i, &profile->node_ms[i]); !st.is_ok()) return st;
+    TRTN_TRY(between(1 + i, 2 + i, &profile->node_ms[i]));
   }
   profile->reformat_ms = in_ms + out_ms;
   profile->valid = true;
@@ -244,9 +237,9 @@ Status CudaContext::check_call(const Inference& inf) const {
 }
 
 Status CudaContext::submit(Inference* inf) {
-  if (Status st = check_call(*inf); !st.is_ok()) return st;
+  TRTN_TRY(check_call(*inf));
   TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
-  if (Status st = reserve(inf->batch); !st.is_ok()) return st;
+  TRTN_TRY(reserve(inf->batch));
   if (inf->options.profile) {
     while (marks_.size() < e_->graph().nodes.size() + 3) {
       cudaEvent_t ev = nullptr;

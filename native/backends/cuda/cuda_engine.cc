@@ -14,6 +14,19 @@ namespace {
 /// Tactics are timed at min(maxBatchSize, this) unless the build names a batch.
 constexpr int kDefaultTuneBatch = 32;
 
+/// One entry of engine.details().layers.
+void write_layer(json::Writer& w, const Node& n, const TacticChoice& c) {
+  w.begin_object()
+      .key("name").string(n.name)
+      .key("op").string(n.op)
+      .key("precision").string(precision_name(n.precision))
+      .key("tactic").string(c.name)
+      .key("candidates").number(c.candidates)
+      .key("fromCache").boolean(c.from_cache);
+  if (c.ms >= 0) w.key("ms").number(c.ms);
+  w.end_object();
+}
+
 }  // namespace
 
 bool env_flag(const char* name) {
@@ -34,8 +47,7 @@ const CudaEnv& cuda_env() {
 
 Status CudaEngine::choose_device(int index) {
   cudaDeviceProp prop{};
-  Status st = select_device(index, "cuda", &prop);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(select_device(index, "cuda", &prop));
   if (prop.major * 10 + prop.minor < 75) {
     return Status(Code::kNoDevice, std::string("cuda backend: GPU ") + std::to_string(index) + " (" + prop.name +
                                        ") has compute capability " + std::to_string(prop.major) + "." +
@@ -50,8 +62,7 @@ Status CudaEngine::choose_device(int index) {
 }
 
 Status CudaEngine::init(const BuildInput& in, bool loading) {
-  Status st = choose_device(in.device);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(choose_device(in.device));
   json::Value section;
   if (loading) {
     const std::string text(in.backend_section.begin(), in.backend_section.end());
@@ -75,8 +86,7 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
   }
   // maxBatchSize is a promise: refuse an engine that some batch up to it would run out of range.
   index_range_ = cuda::index_range(*graph_);
-  st = check_index_range(index_range_, graph_->max_batch, "maxBatchSize");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(check_index_range(index_range_, graph_->max_batch, "maxBatchSize"));
   plan_ = plan_engine(*graph_, !cuda_env().linear);
   ops_.resize(graph_->nodes.size());
   choices_.assign(graph_->nodes.size(), TacticChoice{});
@@ -86,8 +96,7 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
       continue;
     }
     CudaOpInit init{OpInit{*graph_, graph_->nodes[i], *weights_, "cuda"}, plan_.places, props_};
-    st = make_op(init, &ops_[i]);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(make_op(init, &ops_[i]));
     choices_[i].name = ops_[i]->tactic_name(ops_[i]->tactic());
     choices_[i].candidates = ops_[i]->tactic_count();
   }
@@ -125,8 +134,7 @@ Status CudaEngine::apply_tactics(const json::Value& tactics) {
       return Status(Code::kPlanVersion, "node '" + graph_->nodes[i].name + "': tactic '" + v->as_string() +
                                             "' does not exist in this build; rebuild the engine");
     }
-    Status st = ops_[i]->set_tactic(found);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(ops_[i]->set_tactic(found));
     choices_[i].name = v->as_string();
   }
   return Status::ok();
@@ -135,53 +143,45 @@ Status CudaEngine::apply_tactics(const json::Value& tactics) {
 Status CudaEngine::create_context(std::unique_ptr<Context>* out) {
   TRTN_CUDA_TRY(cudaSetDevice(props_.index));
   auto ctx = std::make_unique<CudaContext>(this);
-  Status st = ctx->init();
-  if (!st.is_ok()) return st;
+  TRTN_TRY(ctx->init());
   *out = std::move(ctx);
   return Status::ok();
 }
 
 Status CudaEngine::serialize_backend(std::vector<uint8_t>* out) const {
-  std::string s = "{\"format\":" + std::to_string(kPlanFormat) + ",\"sm\":" + std::to_string(props_.sm) +
-                  ",\"device\":" + json::quote(device_name_) + ",\"tactics\":{";
-  bool first = true;
+  json::Writer w;
+  w.begin_object().key("format").number(kPlanFormat).key("sm").number(props_.sm).key("device").string(device_name_);
+  w.key("tactics").begin_object();
   for (size_t i = 0; i < ops_.size(); ++i) {
-    if (!ops_[i]) continue;
-    s += (first ? "" : ",") + json::quote(graph_->nodes[i].name) + ":" + json::quote(ops_[i]->tactic_name(ops_[i]->tactic()));
-    first = false;
+    if (ops_[i]) w.key(graph_->nodes[i].name).string(ops_[i]->tactic_name(ops_[i]->tactic()));
   }
-  s += "}}";
+  w.end_object().end_object();
+  std::string s;
+  TRTN_TRY(w.finish(&s));
   out->assign(s.begin(), s.end());
   return Status::ok();
 }
 
 std::string CudaEngine::info_json() const {
-  std::string s = "{\"device\":" + std::to_string(props_.index) + ",\"deviceName\":" + json::quote(device_name_) +
-                  ",\"sm\":" + std::to_string(props_.sm) + ",\"tuneBatch\":" + std::to_string(tune_batch_) +
-                  ",\"tuneSeconds\":" + std::to_string(tune_seconds_) +
-                  ",\"elidedConcats\":" + std::to_string(plan_.elided_concats) +
-                  ",\"aliasedReshapes\":" + std::to_string(plan_.aliased_reshapes) +
-                  ",\"nhwcTensors\":" + std::to_string(plan_.nhwc_tensors) + ",\"layers\":[";
-  for (size_t i = 0; i < graph_->nodes.size(); ++i) {
-    const Node& n = graph_->nodes[i];
-    const TacticChoice& c = choices_[i];
-    s += (i ? "," : "") + std::string("{\"name\":") + json::quote(n.name) + ",\"op\":" + json::quote(n.op) +
-         ",\"precision\":" + json::quote(precision_name(n.precision)) + ",\"tactic\":" + json::quote(c.name) +
-         ",\"candidates\":" + std::to_string(c.candidates) + ",\"fromCache\":" + (c.from_cache ? "true" : "false");
-    if (c.ms >= 0) s += ",\"ms\":" + std::to_string(c.ms);
-    s += "}";
-  }
-  s += "],\"timingCache\":{";
+  json::Writer w;
+  w.begin_object()
+      .key("device").number(props_.index)
+      .key("deviceName").string(device_name_)
+      .key("sm").number(props_.sm)
+      .key("tuneBatch").number(tune_batch_)
+      .key("tuneSeconds").number(tune_seconds_)
+      .key("elidedConcats").number(plan_.elided_concats)
+      .key("aliasedReshapes").number(plan_.aliased_reshapes)
+      .key("nhwcTensors").number(plan_.nhwc_tensors)
+      .key("layers").begin_array();
+  for (size_t i = 0; i < graph_->nodes.size(); ++i) write_layer(w, graph_->nodes[i], choices_[i]);
+  w.end_array().key("timingCache").begin_object();
   {
     std::lock_guard<std::mutex> lock(timing_cache().mu);
-    bool first = true;
-    for (const auto& [k, v] : timing_cache().entries) {
-      s += (first ? "" : ",") + json::quote(k) + ":" + json::quote(v);
-      first = false;
-    }
+    for (const auto& [k, v] : timing_cache().entries) w.key(k).string(v);
   }
-  s += "},\"tensors\":" + json::quote(describe_plan(*graph_, plan_)) + "}";
-  return s;
+  w.end_object().key("tensors").string(describe_plan(*graph_, plan_)).end_object();
+  return w.text();
 }
 
 }  // namespace trtn::cuda

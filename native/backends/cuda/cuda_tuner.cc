@@ -45,8 +45,7 @@ class TacticTimer {
   Status time(const CudaOp& op, const RunArgs& args, int reps, double* ms) {
     TRTN_CUDA_TRY(cudaEventRecord(t0_, stream_));
     for (int r = 0; r < reps; ++r) {
-      Status st = op.run(args);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(op.run(args));
     }
     TRTN_CUDA_TRY(cudaEventRecord(t1_, stream_));
     TRTN_CUDA_TRY(cudaEventSynchronize(t1_));
@@ -100,8 +99,7 @@ Status CudaEngine::time_tactics(size_t i, const RunArgs& args, TacticTimer& time
     const double per_run = std::max(static_cast<float>(once), kShortestRunMs);
     const int reps = std::max(kMinReps, std::min(kMaxReps, static_cast<int>(std::ceil(kTargetTotalMs / per_run))));
     double ms = 0;
-    Status st = timer.time(*op, args, reps, &ms);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(timer.time(*op, args, reps, &ms));
     if (best < 0 || ms < best_ms) {
       best = k;
       best_ms = ms;
@@ -110,8 +108,7 @@ Status CudaEngine::time_tactics(size_t i, const RunArgs& args, TacticTimer& time
   if (best < 0) {
     return Status(Code::kCuda, "node '" + graph_->nodes[i].name + "': no tactic of the cuda backend runs on this GPU");
   }
-  Status st = op->set_tactic(best);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(op->set_tactic(best));
   choices_[i].name = op->tactic_name(best);
   choices_[i].ms = best_ms;
   return Status::ok();
@@ -124,10 +121,9 @@ Status CudaEngine::tune(int batch, const std::map<std::string, std::string>& giv
   const auto start = std::chrono::steady_clock::now();
   DeviceBuffer arena;
   const size_t bytes = static_cast<size_t>(plan_.arena_per_image) * batch + workspace_bytes(batch, true);
-  Status st = arena.allocate(bytes, "timing tactics at batch " + std::to_string(batch));
-  if (!st.is_ok()) return st;
+  TRTN_TRY(arena.allocate(bytes, "timing tactics at batch " + std::to_string(batch)));
   TacticTimer timer;
-  if (!(st = timer.init()).is_ok()) return st;
+  TRTN_TRY(timer.init());
   TRTN_CUDA_TRY(cudaMemsetAsync(arena.get(), 0, bytes, timer.stream()));
   char* base = arena.as<char>();
   void* workspace = base + plan_.arena_per_image * batch;
@@ -140,7 +136,7 @@ Status CudaEngine::tune(int batch, const std::map<std::string, std::string>& giv
     choices_[i].candidates = op->tactic_count();
     if (tactic_from_cache(i, key, given)) continue;
     views(i, base, batch, &in, &out);
-    if (!(st = time_tactics(i, RunArgs{batch, in, out, timer.stream(), workspace}, timer)).is_ok()) return st;
+    TRTN_TRY(time_tactics(i, RunArgs{batch, in, out, timer.stream(), workspace}, timer));
     std::lock_guard<std::mutex> lock(timing_cache().mu);
     timing_cache().entries[key] = choices_[i].name;
   }

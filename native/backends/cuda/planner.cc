@@ -1,3 +1,5 @@
+// The cuda engine's planner: where every tensor lives (element type, layout, Concat slices,
+// Flatten / Reshape aliases) and the activation arena, in named phases that plan_engine runs in order.
 #include "backends/cuda/planner.h"
 
 #include <algorithm>
@@ -22,25 +24,36 @@ void chw_of(const TensorDesc& d, Place* p) {
 
 bool is_graph_output(const Graph& g, int t) { return std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end(); }
 
-}  // namespace
+/// What the planning phases share: who writes and reads each tensor, which nodes take views, and
+/// the Concat slices found.
+struct Survey {
+  const Graph& g;
+  bool use_views;
+  std::vector<int> producer;              // per tensor: the node writing it, or -1
+  std::vector<std::vector<int>> readers;  // per tensor: the nodes reading it
+  std::vector<bool> views;                // per node: runs on views (channel slices, NHWC)
+  std::vector<int> parent;                // per tensor: the Concat output it is written into, or -1
+  std::vector<int64_t> parent_offset;     // per tensor: its first channel in that output
+};
 
-EnginePlan plan_engine(const Graph& g, bool use_views) {
+Survey survey(const Graph& g, bool use_views) {
   const size_t nt = g.tensors.size(), nn = g.nodes.size();
-  EnginePlan plan;
-  plan.places.resize(nt);
-  plan.elided.assign(nn, false);
-  std::vector<int> producer(nt, -1);
-  std::vector<std::vector<int>> readers(nt);
+  Survey s{g, use_views, std::vector<int>(nt, -1), std::vector<std::vector<int>>(nt), std::vector<bool>(nn),
+           std::vector<int>(nt, -1), std::vector<int64_t>(nt, 0)};
   for (size_t i = 0; i < nn; ++i) {
-    for (int t : g.nodes[i].outputs) producer[t] = static_cast<int>(i);
-    for (int t : g.nodes[i].inputs) readers[t].push_back(static_cast<int>(i));
+    for (int t : g.nodes[i].outputs) s.producer[t] = static_cast<int>(i);
+    for (int t : g.nodes[i].inputs) s.readers[t].push_back(static_cast<int>(i));
   }
-  std::vector<bool> views(nn);
-  for (size_t i = 0; i < nn; ++i) views[i] = use_views && op_takes_views(g, g.nodes[i]);
+  for (size_t i = 0; i < nn; ++i) s.views[i] = use_views && op_takes_views(g, g.nodes[i]);
+  return s;
+}
 
-  for (size_t t = 0; t < nt; ++t) {
+/// Element type, INT8 scale and [C, H, W] of every tensor, each its own root.
+void place_tensors(const Graph& g, EnginePlan* plan) {
+  plan->places.resize(g.tensors.size());
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
     const TensorDesc& d = g.tensors[t];
-    Place& p = plan.places[t];
+    Place& p = plan->places[t];
     p.root = static_cast<int>(t);
     p.elem = d.dtype == DType::kInt8    ? Elem::kI8
              : d.dtype == DType::kUInt8 ? Elem::kU8
@@ -48,112 +61,150 @@ EnginePlan plan_engine(const Graph& g, bool use_views) {
     p.scale = d.dtype == DType::kInt8 ? d.scale : 0.0f;
     chw_of(d, &p);
   }
+}
 
-  // Concats along channels whose inputs can be written in place: parent[t] = (concat output, offset).
-  std::vector<int> parent(nt, -1);
-  std::vector<int64_t> parent_offset(nt, 0);
-  for (size_t i = 0; i < nn; ++i) {
-    const Node& node = g.nodes[i];
-    if (node.op != "Concat" || !views[i] || node.outputs.size() != 1) continue;
-    const int out = node.outputs[0];
-    const Place& po = plan.places[out];
-    bool ok = true;
-    for (size_t k = 0; k < node.inputs.size() && ok; ++k) {
-      const int t = node.inputs[k];
-      const Place& pt = plan.places[t];
-      ok = producer[t] >= 0 && views[producer[t]] && parent[t] < 0 && !is_graph_output(g, t) &&
-           pt.elem == po.elem && pt.h == po.h && pt.w == po.w &&
-           (pt.elem != Elem::kI8 || pt.scale == po.scale) &&
-           std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
-      for (int r : readers[t]) ok = ok && views[r];
-    }
-    if (!ok) continue;
+/// Whether every input of this Concat can be written in place, as a channel slice of its output.
+bool concat_in_place(const Survey& s, const EnginePlan& plan, const Node& node) {
+  const Place& po = plan.places[node.outputs[0]];
+  bool ok = true;
+  for (size_t k = 0; k < node.inputs.size() && ok; ++k) {
+    const int t = node.inputs[k];
+    const Place& pt = plan.places[t];
+    ok = s.producer[t] >= 0 && s.views[s.producer[t]] && s.parent[t] < 0 && !is_graph_output(s.g, t) &&
+         pt.elem == po.elem && pt.h == po.h && pt.w == po.w &&
+         (pt.elem != Elem::kI8 || pt.scale == po.scale) &&
+         std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
+    for (int r : s.readers[t]) ok = ok && s.views[r];
+  }
+  return ok;
+}
+
+/// Concats along channels whose inputs can be written in place: parent[t] = (concat output, offset).
+void elide_concats(Survey* s, EnginePlan* plan) {
+  for (size_t i = 0; i < s->g.nodes.size(); ++i) {
+    const Node& node = s->g.nodes[i];
+    if (node.op != "Concat" || !s->views[i] || node.outputs.size() != 1) continue;
+    if (!concat_in_place(*s, *plan, node)) continue;
     int64_t offset = 0;
     for (int t : node.inputs) {
-      parent[t] = out;
-      parent_offset[t] = offset;
-      offset += plan.places[t].c;
+      s->parent[t] = node.outputs[0];
+      s->parent_offset[t] = offset;
+      offset += plan->places[t].c;
     }
-    plan.elided[i] = true;
-    ++plan.elided_concats;
+    plan->elided[i] = true;
+    ++plan->elided_concats;
   }
-  // Roots and absolute channel offsets (nested Concats chain).
-  for (size_t t = 0; t < nt; ++t) {
+}
+
+/// Roots and absolute channel offsets (nested Concats chain).
+void resolve_roots(const Survey& s, EnginePlan* plan) {
+  for (size_t t = 0; t < plan->places.size(); ++t) {
     int r = static_cast<int>(t);
     int64_t off = 0;
-    while (parent[r] >= 0) {
-      off += parent_offset[r];
-      r = parent[r];
+    while (s.parent[r] >= 0) {
+      off += s.parent_offset[r];
+      r = s.parent[r];
     }
-    plan.places[t].root = r;
-    plan.places[t].c_offset = off;
+    plan->places[t].root = r;
+    plan->places[t].c_offset = off;
   }
-  // Layout of each root: kNHWC when every tensor inside it has rank <= 3 and every node touching
-  // one of them takes views. A network input that only Quantize nodes read stays kLinear: it is
-  // then the caller's float32 NCHW data itself (no staging copy), and the Quantize writes the
-  // channels-last int8 tensor straight from it. uint8 image inputs are always the caller's bytes
-  // ([H, W, C], kLinear); the Preprocess node reading them writes whatever layout its output has.
-  std::vector<bool> nhwc(nt, use_views);
+}
+
+/// Per root: kNHWC when every tensor inside it has rank <= 3 and every node touching one of them
+/// takes views. A network input that only Quantize nodes read stays kLinear: it is then the
+/// caller's float32 NCHW data itself (no staging copy), and the Quantize writes the channels-last
+/// int8 tensor straight from it. uint8 image inputs are always the caller's bytes ([H, W, C],
+/// kLinear); the Preprocess node reading them writes whatever layout its output has.
+std::vector<bool> nhwc_roots(const Survey& s, const EnginePlan& plan) {
+  const Graph& g = s.g;
+  std::vector<bool> nhwc(g.tensors.size(), s.use_views);
   for (int t : g.inputs) {
-    bool only_quantize = !readers[t].empty();
-    for (int rd : readers[t]) only_quantize = only_quantize && g.nodes[rd].kind == OpKind::kQuantize;
+    bool only_quantize = !s.readers[t].empty();
+    for (int rd : s.readers[t]) only_quantize = only_quantize && g.nodes[rd].kind == OpKind::kQuantize;
     if (only_quantize || g.tensors[t].dtype == DType::kUInt8) nhwc[t] = false;
   }
-  for (size_t t = 0; t < nt; ++t) {
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
     const int r = plan.places[t].root;
     if (g.tensors[t].dims.size() > 3) nhwc[r] = false;
-    if (producer[t] >= 0 && !views[producer[t]]) nhwc[r] = false;
-    for (int rd : readers[t]) {
-      if (!views[rd]) nhwc[r] = false;
+    if (s.producer[t] >= 0 && !s.views[s.producer[t]]) nhwc[r] = false;
+    for (int rd : s.readers[t]) {
+      if (!s.views[rd]) nhwc[r] = false;
     }
   }
-  for (size_t t = 0; t < nt; ++t) {
-    Place& p = plan.places[t];
-    const Place& root = plan.places[p.root];
+  return nhwc;
+}
+
+/// Layout, padded root channels and the channels each tensor writes, from its root's layout.
+void apply_layouts(const std::vector<bool>& nhwc, EnginePlan* plan) {
+  for (size_t t = 0; t < plan->places.size(); ++t) {
+    Place& p = plan->places[t];
+    const Place& root = plan->places[p.root];
     const bool n = nhwc[p.root];
     p.layout = n ? Layout::kNHWC : Layout::kLinear;
     const int64_t chunk = chunk_channels(root.elem);
     p.root_c = n ? (root.c + chunk - 1) / chunk * chunk : root.c;
     const bool last = p.c_offset + p.c == root.c;
     p.c_write = p.c + (last ? p.root_c - root.c : 0);
-    if (n && static_cast<int>(t) == p.root) ++plan.nhwc_tensors;
+    if (n && static_cast<int>(t) == p.root) ++plan->nhwc_tensors;
   }
-  // Flatten / Reshape of a whole kLinear tensor: the output is the same bytes.
-  for (size_t i = 0; i < nn; ++i) {
+}
+
+/// Flatten / Reshape of a whole kLinear tensor: the output is the same bytes.
+void alias_reshapes(const Survey& s, EnginePlan* plan) {
+  const Graph& g = s.g;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
     if ((node.op != "Flatten" && node.op != "Reshape") || node.inputs.size() != 1 || node.outputs.size() != 1) continue;
     const int in = node.inputs[0], out = node.outputs[0];
-    const Place& pi = plan.places[in];
-    Place& po = plan.places[out];
+    const Place& pi = plan->places[in];
+    Place& po = plan->places[out];
     if (pi.layout != Layout::kLinear || po.layout != Layout::kLinear || pi.c_offset != 0 ||
         pi.root_image_elems() != g.tensors[in].volume || pi.elem != po.elem ||
-        parent[out] >= 0 || po.root != out) {
+        s.parent[out] >= 0 || po.root != out) {
       continue;
     }
     // Anything inside `out` would need re-rooting; outputs of Flatten / Reshape are never roots of slices
     // (their producer takes no views), so `out` holds only itself.
     po.root = pi.root;
     po.root_c = po.c;  // the alias reads the same dense bytes with its own dims
-    plan.elided[i] = true;
-    ++plan.aliased_reshapes;
+    plan->elided[i] = true;
+    ++plan->aliased_reshapes;
   }
-  // Memory: one buffer per root, living from the first write to the last read of anything in it.
+}
+
+/// Memory: one buffer per root, living from the first write to the last read of anything in it.
+void place_arena(const Graph& g, EnginePlan* plan) {
+  const size_t nt = g.tensors.size(), nn = g.nodes.size();
   std::vector<int> first, last;
   tensor_lifetimes(g, &first, &last);
   std::vector<int> rfirst(nt, static_cast<int>(nn) + 1), rlast(nt, -2);
   for (size_t t = 0; t < nt; ++t) {
-    const int r = plan.places[t].root;
+    const int r = plan->places[t].root;
     rfirst[r] = std::min(rfirst[r], first[t]);
     rlast[r] = std::max(rlast[r], last[t]);
   }
   std::vector<int64_t> size(nt, 0);
   for (size_t t = 0; t < nt; ++t) {
-    if (plan.places[t].root != static_cast<int>(t)) continue;
-    const Place& p = plan.places[t];
+    if (plan->places[t].root != static_cast<int>(t)) continue;
+    const Place& p = plan->places[t];
     const int64_t bytes = p.root_image_elems() * elem_bytes(p.elem);
     size[t] = std::max<int64_t>(256, (bytes + 255) / 256 * 256);
   }
-  plan.arena_per_image = place_buffers(size, rfirst, rlast, &plan.root_offset);
+  plan->arena_per_image = place_buffers(size, rfirst, rlast, &plan->root_offset);
+}
+
+}  // namespace
+
+EnginePlan plan_engine(const Graph& g, bool use_views) {
+  EnginePlan plan;
+  plan.elided.assign(g.nodes.size(), false);
+  Survey s = survey(g, use_views);
+  place_tensors(g, &plan);
+  elide_concats(&s, &plan);
+  resolve_roots(s, &plan);
+  apply_layouts(nhwc_roots(s, plan), &plan);
+  alias_reshapes(s, &plan);
+  place_arena(g, &plan);
   return plan;
 }
 

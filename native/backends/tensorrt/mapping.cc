@@ -1,7 +1,6 @@
 #include "backends/tensorrt/mapping.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <string>
 
@@ -381,8 +380,7 @@ Status Mapper::run() {
   }
   for (const Node& n : g_.nodes) {
     node_ = &n;
-    Status st = map_node();
-    if (!st.is_ok()) return st;
+    TRTN_TRY(map_node());
     for (int out : n.outputs) finish(out);
   }
   node_ = nullptr;
@@ -440,9 +438,8 @@ Status Mapper::map_node() {
 Status Mapper::map_conv(bool deconv) {
   const OpInit in = init();
   ConvGeometry g;
-  Status st = read_conv_geometry(in, deconv, &g);
-  if (!st.is_ok()) return st;
-  if (!(st = check_gemm_dtypes(in)).is_ok()) return st;
+  TRTN_TRY(read_conv_geometry(in, deconv, &g));
+  TRTN_TRY(check_gemm_dtypes(in));
   const size_t axes = g.kernel.size();
   if (axes > 3) {
     return unsupported("TensorRT convolves over 2 or 3 spatial axes (1 through a reshape); this node has " +
@@ -453,7 +450,7 @@ Status Mapper::map_conv(bool deconv) {
                                       : std::vector<int64_t>{g.channels_out, g.channels_in / g.group};
   wdims.insert(wdims.end(), g.kernel.begin(), g.kernel.end());
   const Blob *w = nullptr, *b = nullptr, *ws = nullptr;
-  if (!(st = find_gemm_blobs(in, wdims, g.channels_out, &w, &b, &ws)).is_ok()) return st;
+  TRTN_TRY(find_gemm_blobs(in, wdims, g.channels_out, &w, &b, &ws));
 
   // One spatial axis runs as two, the second of size 1 (kernel 1, stride 1, no padding).
   const bool one_d = axes == 1;
@@ -516,15 +513,14 @@ Status Mapper::map_conv(bool deconv) {
 
 Status Mapper::map_inner_product() {
   const OpInit in = init();
-  Status st = in.expect_io(1, 1);
-  if (!st.is_ok()) return st;
-  if (!(st = check_gemm_dtypes(in)).is_ok()) return st;
+  TRTN_TRY(in.expect_io(1, 1));
+  TRTN_TRY(check_gemm_dtypes(in));
   const json::Value& attrs = node_->attrs;
   int64_t n = 0, axis = 1;
   bool transpose = false;
-  if (!(st = in.attr_int("numOutput", &n)).is_ok()) return st;
-  if (attrs.has("axis") && !(st = in.attr_int("axis", &axis)).is_ok()) return st;
-  if (attrs.has("transpose") && !(st = in.attr_bool("transpose", &transpose)).is_ok()) return st;
+  TRTN_TRY(in.attr_int("numOutput", &n));
+  if (attrs.has("axis")) TRTN_TRY(in.attr_int("axis", &axis));
+  if (attrs.has("transpose")) TRTN_TRY(in.attr_bool("transpose", &transpose));
   const std::vector<int64_t>& x_dims = in.input(0).dims;
   const int64_t rank = static_cast<int64_t>(x_dims.size()) + 1;
   if (axis < 0) axis += rank;
@@ -540,7 +536,7 @@ Status Mapper::map_inner_product() {
   if (in.output(0).dims != want) return in.error("output '" + in.output(0).name + "' has the wrong shape");
   const std::vector<int64_t> wdims = transpose ? std::vector<int64_t>{k, n} : std::vector<int64_t>{n, k};
   const Blob *w = nullptr, *b = nullptr, *ws = nullptr;
-  if (!(st = find_gemm_blobs(in, wdims, n, &w, &b, &ws)).is_ok()) return st;
+  TRTN_TRY(find_gemm_blobs(in, wdims, n, &w, &b, &ws));
 
   std::string x = read(node_->inputs[0]);
   if (flat != x_dims) x = reshape("flatten", x, flat, tmp("flat"));
@@ -606,8 +602,7 @@ int64_t extra_post_padding(int64_t in, int64_t kernel, int64_t stride, int64_t p
 
 Status Mapper::map_pooling() {
   PoolingParams p;
-  Status st = read_pooling_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_pooling_params(init(), &p));
   if (p.mask) return unsupported("TensorRT pooling has no argmax mask output (the second top of MAX pooling)");
   const int64_t eh = extra_post_padding(p.height, p.kernel_h, p.stride_h, p.pad_h, p.out_h);
   const int64_t ew = extra_post_padding(p.width, p.kernel_w, p.stride_w, p.pad_w, p.out_w);
@@ -657,8 +652,7 @@ Status Mapper::map_pooling() {
 
 Status Mapper::map_lrn() {
   LrnParams p;
-  Status st = read_lrn_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_lrn_params(init(), &p));
   const std::string x = read(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
   const std::vector<int64_t> dims{p.channels, p.height, p.width};
@@ -702,8 +696,7 @@ Status Mapper::map_lrn() {
 
 Status Mapper::map_activation() {
   ActivationParams p;
-  Status st = read_activation_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_activation_params(init(), &p));
   const std::string x = read(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
   const std::vector<int64_t>& dims = tensor(node_->inputs[0]).dims;
@@ -760,10 +753,9 @@ Status Mapper::map_activation() {
 Status Mapper::map_prelu() {
   PReluParams p;
   const OpInit in = init();
-  Status st = read_prelu_params(in, &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_prelu_params(in, &p));
   bool shared = false;
-  if (!(st = in.attr_bool("channelShared", &shared)).is_ok()) return st;
+  TRTN_TRY(in.attr_bool("channelShared", &shared));
   const size_t r = rank(tensor(node_->inputs[0]));
   // The slopes as a constant broadcast over every dim but the channels (all dims when shared).
   std::vector<int64_t> d(r, 1);
@@ -778,8 +770,7 @@ Status Mapper::map_prelu() {
 
 Status Mapper::map_softmax() {
   SoftmaxParams p;
-  Status st = read_softmax_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_softmax_params(init(), &p));
   Call& c = emit("addSoftMax", tmp("softmax"), {read(node_->inputs[0])}, {produce(node_->outputs[0])});
   c.args.emplace_back("axes", Arg::of_int(axes_mask(p.axis, p.axis + 1)));
   return Status::ok();
@@ -787,8 +778,7 @@ Status Mapper::map_softmax() {
 
 Status Mapper::map_concat() {
   ConcatParams p;
-  Status st = read_concat_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_concat_params(init(), &p));
   std::vector<std::string> ins;
   for (int id : node_->inputs) ins.push_back(read(id));
   Call& c = emit("addConcatenation", tmp("concat"), ins, {produce(node_->outputs[0])});
@@ -798,8 +788,7 @@ Status Mapper::map_concat() {
 
 Status Mapper::map_eltwise() {
   EltwiseParams p;
-  Status st = read_eltwise_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_eltwise_params(init(), &p));
   const size_t n = node_->inputs.size();
   const size_t r = rank(tensor(node_->outputs[0]));
   const bool relu = node_->activation.relu;
@@ -826,8 +815,7 @@ Status Mapper::map_eltwise() {
 Status Mapper::map_channel_affine() {
   ChannelAffineParams p;
   const OpInit in = init();
-  Status st = read_channel_affine_params(in, &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_channel_affine_params(in, &p));
   const TensorDesc& xt = tensor(node_->inputs[0]);
   const size_t r = rank(xt);
   const std::string x = read(node_->inputs[0]);
@@ -883,8 +871,8 @@ Status Mapper::map_channel_affine() {
   // Scale / Bias: the operand's dims among the per-image dims, as read_channel_affine_params
   // worked them out.
   int64_t axis = 0, num_axes = 0;
-  if (!(st = in.attr_int("axis", &axis)).is_ok()) return st;
-  if (!(st = in.attr_int("numAxes", &num_axes)).is_ok()) return st;
+  TRTN_TRY(in.attr_int("axis", &axis));
+  TRTN_TRY(in.attr_int("numAxes", &num_axes));
   const int64_t rk = static_cast<int64_t>(r);
   if (axis < 0) axis += rk;
   int64_t first = 0, last = 0;
@@ -936,18 +924,16 @@ Status Mapper::map_channel_affine() {
 
 Status Mapper::map_reshape() {
   ReshapeParams p;
-  Status st = read_reshape_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_reshape_params(init(), &p));
   reshape("reshape", read(node_->inputs[0]), tensor(node_->outputs[0]).dims, produce(node_->outputs[0]));
   return Status::ok();
 }
 
 Status Mapper::map_slice() {
   SliceParams p;
-  Status st = read_slice_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_slice_params(init(), &p));
   int64_t axis = 0;
-  if (!(st = init().attr_int("axis", &axis)).is_ok()) return st;
+  TRTN_TRY(init().attr_int("axis", &axis));
   const TensorDesc& xt = tensor(node_->inputs[0]);
   const std::string x = read(node_->inputs[0]);
   for (size_t k = 0; k < node_->outputs.size(); ++k) {
@@ -960,8 +946,7 @@ Status Mapper::map_slice() {
 
 Status Mapper::map_crop() {
   CropParams p;
-  Status st = read_crop_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_crop_params(init(), &p));
   // Input 1 only lends its shape, which the graph already fixed.
   batch_slice("crop", read(node_->inputs[0]), p.offsets, p.out_dims, produce(node_->outputs[0]));
   return Status::ok();
@@ -969,10 +954,9 @@ Status Mapper::map_crop() {
 
 Status Mapper::map_tile() {
   TileParams p;
-  Status st = read_tile_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_tile_params(init(), &p));
   int64_t axis = 0;
-  if (!(st = init().attr_int("axis", &axis)).is_ok()) return st;
+  TRTN_TRY(init().attr_int("axis", &axis));
   // Caffe repeats the whole block from the axis on, which is the input concatenated with itself
   // `tiles` times along the axis.
   const std::vector<std::string> copies(static_cast<size_t>(p.tiles), read(node_->inputs[0]));
@@ -985,14 +969,13 @@ Status Mapper::map_tile() {
 
 Status Mapper::map_argmax() {
   ArgMaxParams p;
-  Status st = read_argmax_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_argmax_params(init(), &p));
   const TensorDesc& xt = tensor(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
   std::string x = read(node_->inputs[0]);
   int64_t axis = 1;
   if (p.has_axis) {
-    if (!(st = init().attr_int("axis", &axis)).is_ok()) return st;
+    TRTN_TRY(init().attr_int("axis", &axis));
   } else if (xt.dims.size() != 1) {
     x = reshape("rows", x, {xt.volume}, tmp("rows"));
   }
@@ -1024,10 +1007,9 @@ Status Mapper::map_argmax() {
 
 Status Mapper::map_reduction() {
   ReductionParams p;
-  Status st = read_reduction_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_reduction_params(init(), &p));
   int64_t axis = 0;
-  if (!(st = init().attr_int("axis", &axis)).is_ok()) return st;
+  TRTN_TRY(init().attr_int("axis", &axis));
   const size_t r = rank(tensor(node_->inputs[0]));
   std::string x = read(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
@@ -1047,8 +1029,7 @@ Status Mapper::map_reduction() {
 
 Status Mapper::map_mvn() {
   MvnParams p;
-  Status st = read_mvn_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_mvn_params(init(), &p));
   const size_t r = rank(tensor(node_->inputs[0]));
   const std::string x = read(node_->inputs[0]);
   const std::string out = produce(node_->outputs[0]);
@@ -1084,8 +1065,7 @@ Status Mapper::map_mvn() {
 
 Status Mapper::map_embed() {
   EmbedParams p;
-  Status st = read_embed_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_embed_params(init(), &p));
   const std::string out = produce(node_->outputs[0]);
   const size_t out_rank = rank(tensor(node_->outputs[0]));
   // Float indices become int32 for the gather along the table's rows.
@@ -1105,8 +1085,7 @@ Status Mapper::map_embed() {
 
 Status Mapper::map_quantize() {
   QuantizeParams p;
-  Status st = read_quantize_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_quantize_params(init(), &p));
   // The int8 output is made by finish(): Q/DQ with its scale straight on the float input.
   real_[node_->outputs[0]] = read(node_->inputs[0]);
   return Status::ok();
@@ -1114,8 +1093,7 @@ Status Mapper::map_quantize() {
 
 Status Mapper::map_preprocess() {
   PreprocessParams p;
-  Status st = read_preprocess_params(init(), &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_preprocess_params(init(), &p));
   const std::string out = produce(node_->outputs[0]);
   // Float32 arithmetic whatever the engine computes in (core/preprocess_params.h), in NCHW: the
   // bytes as floats, channels first, the channel swap, the mean over the whole image, the crop,
@@ -1162,42 +1140,65 @@ Status Mapper::map_preprocess() {
 
 // --- JSON ---------------------------------------------------------------------------------------
 
-std::string number(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  std::string s = buf;
-  if (s == "inf") return "1e999";
-  if (s == "-inf") return "-1e999";
-  if (s == "nan" || s == "-nan") return "null";
-  return s;
+void write_ints(json::Writer& w, const std::vector<int64_t>& v) {
+  w.begin_array();
+  for (int64_t x : v) w.number(x);
+  w.end_array();
 }
 
-std::string ints_json(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
+void write_floats(json::Writer& w, const std::vector<double>& v) {
+  w.begin_array();
+  for (double x : v) w.number(x);
+  w.end_array();
 }
 
-std::string floats_json(const std::vector<double>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + number(v[i]);
-  return s + "]";
+void write_names(json::Writer& w, const std::vector<std::string>& v) {
+  w.begin_array();
+  for (const std::string& x : v) w.string(x);
+  w.end_array();
 }
 
-std::string names_json(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + json::quote(v[i]);
-  return s + "]";
-}
-
-std::string arg_json(const Arg& a) {
+void write_arg(json::Writer& w, const Arg& a) {
   switch (a.kind) {
-    case Arg::Kind::kInts: return a.ints.size() == 1 ? std::to_string(a.ints[0]) : ints_json(a.ints);
-    case Arg::Kind::kFloats: return a.floats.size() == 1 ? number(a.floats[0]) : floats_json(a.floats);
-    case Arg::Kind::kName: return json::quote(a.name);
-    case Arg::Kind::kBool: return a.flag ? "true" : "false";
+    case Arg::Kind::kInts:
+      if (a.ints.size() == 1) w.number(a.ints[0]);
+      else write_ints(w, a.ints);
+      return;
+    case Arg::Kind::kFloats:
+      if (a.floats.size() == 1) w.number(a.floats[0]);
+      else write_floats(w, a.floats);
+      return;
+    case Arg::Kind::kName: w.string(a.name); return;
+    case Arg::Kind::kBool: w.boolean(a.flag); return;
   }
-  return "null";
+  w.null();
+}
+
+void write_weights(json::Writer& w, const WeightsDesc& d, size_t max_values) {
+  w.begin_object().key("id").string(d.id).key("type").string(type_name(d.type)).key("dims");
+  write_ints(w, d.dims);
+  w.key("count").number(d.count());
+  if (!d.blob.empty()) {
+    w.key("blob").string(d.blob);
+  } else if (d.values.size() <= max_values) {
+    w.key("values");
+    write_floats(w, d.values);
+  }
+  w.end_object();
+}
+
+void write_call(json::Writer& w, const Call& c) {
+  w.begin_object().key("method").string(c.method).key("layer").string(c.layer).key("node").string(c.node);
+  w.key("inputs");
+  write_names(w, c.inputs);
+  w.key("outputs");
+  write_names(w, c.outputs);
+  w.key("args").begin_object();
+  for (const auto& [key, arg] : c.args) {
+    w.key(key);
+    write_arg(w, arg);
+  }
+  w.end_object().end_object();
 }
 
 /// The plan's own consistency, checked before anyone replays it: every tensor a call reads was
@@ -1246,43 +1247,25 @@ Status check_plan(const NetworkPlan& plan, const WeightStore& store) {
 Status map_network(const Graph& graph, const WeightStore& weights, NetworkPlan* out) {
   NetworkPlan plan;
   Mapper m(graph, weights, &plan);
-  Status st = m.run();
-  if (!st.is_ok()) return st;
-  if (!(st = check_plan(plan, weights)).is_ok()) return st;
+  TRTN_TRY(m.run());
+  TRTN_TRY(check_plan(plan, weights));
   *out = std::move(plan);
   return Status::ok();
 }
 
 std::string plan_to_json(const NetworkPlan& plan, size_t max_values) {
-  std::string s = "{\"strongly_typed\":";
-  s += plan.strongly_typed ? "true" : "false";
-  s += ",\"tf32\":";
-  s += plan.tf32 ? "true" : "false";
-  s += ",\"compute_type\":" + json::quote(type_name(plan.compute_type));
-  s += ",\"max_batch\":" + std::to_string(plan.max_batch);
-  s += ",\"weights\":[";
-  for (size_t i = 0; i < plan.weights.size(); ++i) {
-    const WeightsDesc& w = plan.weights[i];
-    s += i ? "," : "";
-    s += "{\"id\":" + json::quote(w.id) + ",\"type\":" + json::quote(type_name(w.type)) + ",\"dims\":" + ints_json(w.dims) +
-         ",\"count\":" + std::to_string(w.count());
-    if (!w.blob.empty()) s += ",\"blob\":" + json::quote(w.blob);
-    else if (w.values.size() <= max_values) s += ",\"values\":" + floats_json(w.values);
-    s += "}";
-  }
-  s += "],\"calls\":[";
-  for (size_t i = 0; i < plan.calls.size(); ++i) {
-    const Call& c = plan.calls[i];
-    s += i ? ",\n" : "\n";
-    s += "{\"method\":" + json::quote(c.method) + ",\"layer\":" + json::quote(c.layer) + ",\"node\":" + json::quote(c.node) +
-         ",\"inputs\":" + names_json(c.inputs) + ",\"outputs\":" + names_json(c.outputs) + ",\"args\":{";
-    for (size_t j = 0; j < c.args.size(); ++j) {
-      s += (j ? "," : "") + json::quote(c.args[j].first) + ":" + arg_json(c.args[j].second);
-    }
-    s += "}}";
-  }
-  s += "]}";
-  return s;
+  json::Writer w;
+  w.begin_object()
+      .key("strongly_typed").boolean(plan.strongly_typed)
+      .key("tf32").boolean(plan.tf32)
+      .key("compute_type").string(type_name(plan.compute_type))
+      .key("max_batch").number(plan.max_batch)
+      .key("weights").begin_array();
+  for (const WeightsDesc& d : plan.weights) write_weights(w, d, max_values);
+  w.end_array().key("calls").begin_array();
+  for (const Call& c : plan.calls) write_call(w, c);
+  w.end_array().end_object();
+  return w.text();
 }
 
 }  // namespace trtn::tensorrt

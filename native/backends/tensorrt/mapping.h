@@ -93,7 +93,8 @@ Status map_network(const Graph& graph, const WeightStore& weights, NetworkPlan* 
 
 /// The plan as JSON: {strongly_typed, tf32, compute_type, max_batch, weights: [{id, type, dims,
 /// blob | values}], calls: [{method, layer, node, inputs, outputs, args: {key: value}}]}. Values
-/// of weights longer than `max_values` are left out (their count stays).
+/// of weights longer than `max_values` are left out (their count stays). Compact, written with
+/// json::Writer (a non-finite float, which no mapping makes, would be written as null).
 std::string plan_to_json(const NetworkPlan& plan, size_t max_values = 64);
 
 }  // namespace trtn::tensorrt

@@ -110,8 +110,7 @@ class Replayer {
 
   Status run() {
     for (const Call& c : plan_.calls) {
-      Status st = call(c);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(call(c));
     }
     return Status::ok();
   }
@@ -158,7 +157,47 @@ class Replayer {
     return Status::ok();
   }
 
+  /// Replays one call: looks its method up in handlers().
   Status call(const Call& c);
+
+  /// One handler per TensorRT call (or pair of calls that share their arguments).
+  using Handler = Status (Replayer::*)(const Call&);
+  static const std::map<std::string, Handler>& handlers();
+
+  // Tensors.
+  Status input(const Call& c);
+  Status output(const Call& c);
+  Status constant(const Call& c);
+  Status cast(const Call& c);
+  Status shape(const Call& c);
+  Status identity(const Call& c);
+  // Convolution and deconvolution.
+  Status conv_inputs(const Call& c, ITensor** x, Weights* kernel, Weights* bias);
+  template <typename Layer>
+  void set_conv_geometry(const Call& c, Layer* l) const;
+  Status convolution(const Call& c);
+  Status deconvolution(const Call& c);
+  // Pooling and normalization.
+  Status pooling(const Call& c);
+  Status lrn(const Call& c);
+  // Activations and arithmetic.
+  Status activation(const Call& c);
+  Status parametric_relu(const Call& c);
+  Status unary(const Call& c);
+  Status elementwise(const Call& c);
+  Status scale(const Call& c);  // addScale, addScaleNd
+  // Shape and data movement.
+  Status shuffle(const Call& c);
+  Status concatenation(const Call& c);
+  Status slice(const Call& c);
+  Status gather(const Call& c);
+  // Reductions.
+  Status softmax(const Call& c);
+  Status reduce(const Call& c);
+  Status topk(const Call& c);
+  Status matrix_multiply(const Call& c);
+  // Quantization.
+  Status quantize(const Call& c);  // addQuantize, addDequantize
 
   const NetworkPlan& plan_;
   const WeightStore& store_;
@@ -226,216 +265,329 @@ Status Replayer::weights(const std::string& id, DataType fallback, Weights* out)
   return Status::ok();
 }
 
+const std::map<std::string, Replayer::Handler>& Replayer::handlers() {
+  static const std::map<std::string, Handler> m = {
+      {"addInput", &Replayer::input},
+      {"markOutput", &Replayer::output},
+      {"addConstant", &Replayer::constant},
+      {"addCast", &Replayer::cast},
+      {"addShape", &Replayer::shape},
+      {"addIdentity", &Replayer::identity},
+      {"addConvolutionNd", &Replayer::convolution},
+      {"addDeconvolutionNd", &Replayer::deconvolution},
+      {"addPoolingNd", &Replayer::pooling},
+      {"addLRN", &Replayer::lrn},
+      {"addActivation", &Replayer::activation},
+      {"addParametricReLU", &Replayer::parametric_relu},
+      {"addUnary", &Replayer::unary},
+      {"addElementWise", &Replayer::elementwise},
+      {"addScale", &Replayer::scale},
+      {"addScaleNd", &Replayer::scale},
+      {"addShuffle", &Replayer::shuffle},
+      {"addConcatenation", &Replayer::concatenation},
+      {"addSlice", &Replayer::slice},
+      {"addGather", &Replayer::gather},
+      {"addSoftMax", &Replayer::softmax},
+      {"addReduce", &Replayer::reduce},
+      {"addTopK", &Replayer::topk},
+      {"addMatrixMultiply", &Replayer::matrix_multiply},
+      {"addQuantize", &Replayer::quantize},
+      {"addDequantize", &Replayer::quantize},
+  };
+  return m;
+}
+
 Status Replayer::call(const Call& c) {
-  const std::string& m = c.method;
+  auto it = handlers().find(c.method);
+  if (it == handlers().end()) {
+    return Status(Code::kInternal, "tensorrt backend: the plan asks for " + c.method + ", which the builder does not know");
+  }
+  return (this->*(it->second))(c);
+}
+
+// Tensors: network inputs and outputs, constants, casts, shapes, identities.
+
+Status Replayer::input(const Call& c) {
+  DataType type = DataType::kFLOAT;
+  data_type_named(name_arg(c, "type"), &type);
+  std::vector<int64_t> d = ints(c, "dimensions");
+  ITensor* t = net_.addInput(c.outputs[0].c_str(), type, dims_of(d));
+  if (t == nullptr) return unsupported(c, "TensorRT refused the input");
+  tensors_[c.outputs[0]] = t;
+  for (auto [sel, key] : {std::pair{nvinfer1::OptProfileSelector::kMIN, "profileMin"},
+                          std::pair{nvinfer1::OptProfileSelector::kOPT, "profileOpt"},
+                          std::pair{nvinfer1::OptProfileSelector::kMAX, "profileMax"}}) {
+    d[0] = int_arg(c, key, 1);
+    profile_.setDimensions(c.outputs[0].c_str(), sel, dims_of(d));
+  }
+  return Status::ok();
+}
+
+Status Replayer::output(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  net_.markOutput(*x);
+  return Status::ok();
+}
+
+Status Replayer::constant(const Call& c) {
+  Weights w{};
+  TRTN_TRY(weights(name_arg(c, "weights"), DataType::kFLOAT, &w));
+  return done(c, net_.addConstant(dims_of(ints(c, "dimensions")), w));
+}
+
+Status Replayer::cast(const Call& c) {
+  ITensor* x = nullptr;
+  DataType to = DataType::kFLOAT;
+  TRTN_TRY(tensor(c, 0, &x));
+  if (!data_type_named(name_arg(c, "toType"), &to)) return unsupported(c, "unknown type");
+  return done(c, net_.addCast(*x, to));
+}
+
+Status Replayer::shape(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  return done(c, net_.addShape(*x));
+}
+
+Status Replayer::identity(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  return done(c, net_.addIdentity(*x));
+}
+
+// Convolution and deconvolution: the same arguments, the same setters on two layer types.
+
+Status Replayer::conv_inputs(const Call& c, ITensor** x, Weights* kernel, Weights* bias) {
+  TRTN_TRY(tensor(c, 0, x));
+  TRTN_TRY(weights(name_arg(c, "kernelWeights"), DataType::kFLOAT, kernel));
+  TRTN_TRY(weights(name_arg(c, "biasWeights"), DataType::kFLOAT, bias));
+  return Status::ok();
+}
+
+template <typename Layer>
+void Replayer::set_conv_geometry(const Call& c, Layer* l) const {
+  l->setStrideNd(dims_of(ints(c, "stride")));
+  l->setPrePadding(dims_of(ints(c, "prePadding")));
+  l->setPostPadding(dims_of(ints(c, "postPadding")));
+  l->setDilationNd(dims_of(ints(c, "dilation")));
+  l->setNbGroups(int_arg(c, "nbGroups", 1));
+}
+
+Status Replayer::convolution(const Call& c) {
+  ITensor* x = nullptr;
+  Weights k{}, b{};
+  TRTN_TRY(conv_inputs(c, &x, &k, &b));
+  nvinfer1::IConvolutionLayer* l =
+      net_.addConvolutionNd(*x, int_arg(c, "nbOutputMaps"), dims_of(ints(c, "kernelSize")), k, b);
+  if (l == nullptr) return unsupported(c, "TensorRT refused the convolution");
+  set_conv_geometry(c, l);
+  if (has_input(c, 1)) {
+    ITensor* y = nullptr;
+    TRTN_TRY(tensor(c, 1, &y));
+    l->setInput(1, *y);
+  }
+  return done(c, l);
+}
+
+Status Replayer::deconvolution(const Call& c) {
+  ITensor* x = nullptr;
+  Weights k{}, b{};
+  TRTN_TRY(conv_inputs(c, &x, &k, &b));
+  nvinfer1::IDeconvolutionLayer* l =
+      net_.addDeconvolutionNd(*x, int_arg(c, "nbOutputMaps"), dims_of(ints(c, "kernelSize")), k, b);
+  if (l == nullptr) return unsupported(c, "TensorRT refused the deconvolution");
+  set_conv_geometry(c, l);
+  return done(c, l);
+}
+
+// Pooling and normalization.
+
+Status Replayer::pooling(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  const bool ave = name_arg(c, "type") == "kAVERAGE";
+  nvinfer1::IPoolingLayer* l = net_.addPoolingNd(*x, ave ? nvinfer1::PoolingType::kAVERAGE : nvinfer1::PoolingType::kMAX,
+                                                 dims_of(ints(c, "windowSize")));
+  if (l == nullptr) return unsupported(c, "TensorRT refused the pooling");
+  l->setStrideNd(dims_of(ints(c, "stride")));
+  l->setPrePadding(dims_of(ints(c, "prePadding")));
+  l->setPostPadding(dims_of(ints(c, "postPadding")));
+  l->setPaddingMode(nvinfer1::PaddingMode::kEXPLICIT_ROUND_DOWN);
+  if (ave) l->setAverageCountExcludesPadding(c.arg("averageCountExcludesPadding")->flag);
+  return done(c, l);
+}
+
+Status Replayer::lrn(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  return done(c, net_.addLRN(*x, int_arg(c, "window"), float_arg(c, "alpha"), float_arg(c, "beta"), float_arg(c, "k")));
+}
+
+// Activations, unary and elementwise arithmetic, scales.
+
+Status Replayer::activation(const Call& c) {
+  ITensor* x = nullptr;
+  nvinfer1::ActivationType type{};
+  TRTN_TRY(tensor(c, 0, &x));
+  if (!named(activation_types(), name_arg(c, "type"), &type)) return unsupported(c, "unknown activation");
+  nvinfer1::IActivationLayer* l = net_.addActivation(*x, type);
+  if (l != nullptr && c.arg("alpha") != nullptr) {
+    l->setAlpha(float_arg(c, "alpha"));
+    l->setBeta(float_arg(c, "beta"));
+  }
+  return done(c, l);
+}
+
+Status Replayer::parametric_relu(const Call& c) {
+  ITensor* x = nullptr;
+  ITensor* slopes = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  TRTN_TRY(tensor(c, 1, &slopes));
+  return done(c, net_.addParametricReLU(*x, *slopes));
+}
+
+Status Replayer::unary(const Call& c) {
+  ITensor* x = nullptr;
+  nvinfer1::UnaryOperation op{};
+  TRTN_TRY(tensor(c, 0, &x));
+  if (!named(unary_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown unary operation");
+  return done(c, net_.addUnary(*x, op));
+}
+
+Status Replayer::elementwise(const Call& c) {
   ITensor* x = nullptr;
   ITensor* y = nullptr;
-  Status st;
-  if (m == "addInput") {
-    DataType type = DataType::kFLOAT;
-    data_type_named(name_arg(c, "type"), &type);
-    std::vector<int64_t> d = ints(c, "dimensions");
-    ITensor* t = net_.addInput(c.outputs[0].c_str(), type, dims_of(d));
-    if (t == nullptr) return unsupported(c, "TensorRT refused the input");
-    tensors_[c.outputs[0]] = t;
-    for (auto [sel, key] : {std::pair{nvinfer1::OptProfileSelector::kMIN, "profileMin"},
-                            std::pair{nvinfer1::OptProfileSelector::kOPT, "profileOpt"},
-                            std::pair{nvinfer1::OptProfileSelector::kMAX, "profileMax"}}) {
-      d[0] = int_arg(c, key, 1);
-      profile_.setDimensions(c.outputs[0].c_str(), sel, dims_of(d));
+  nvinfer1::ElementWiseOperation op{};
+  TRTN_TRY(tensor(c, 0, &x));
+  TRTN_TRY(tensor(c, 1, &y));
+  if (!named(elementwise_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown operation");
+  return done(c, net_.addElementWise(*x, *y, op));
+}
+
+Status Replayer::scale(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  const DataType type = data_type(plan_.compute_type);
+  Weights shift{}, factor{}, power{};
+  TRTN_TRY(weights(name_arg(c, "shift"), type, &shift));
+  TRTN_TRY(weights(name_arg(c, "scale"), type, &factor));
+  TRTN_TRY(weights(name_arg(c, "power"), type, &power));
+  const std::string mode = name_arg(c, "mode");
+  const nvinfer1::ScaleMode sm = mode == "kCHANNEL" ? nvinfer1::ScaleMode::kCHANNEL
+                                 : mode == "kELEMENTWISE" ? nvinfer1::ScaleMode::kELEMENTWISE
+                                                          : nvinfer1::ScaleMode::kUNIFORM;
+  if (c.method == "addScale") return done(c, net_.addScale(*x, sm, shift, factor, power));
+  return done(c, net_.addScaleNd(*x, sm, shift, factor, power, static_cast<int32_t>(int_arg(c, "channelAxis", 1))));
+}
+
+// Shape and data movement: shuffles, concatenation, slices, gathers.
+
+Status Replayer::shuffle(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  nvinfer1::IShuffleLayer* l = net_.addShuffle(*x);
+  if (l == nullptr) return unsupported(c, "TensorRT refused the shuffle");
+  if (const Arg* order = c.arg("firstTranspose")) {
+    nvinfer1::Permutation p{};
+    for (size_t i = 0; i < order->ints.size() && i < static_cast<size_t>(Dims::MAX_DIMS); ++i) {
+      p.order[i] = static_cast<int32_t>(order->ints[i]);
     }
-    return Status::ok();
+    l->setFirstTranspose(p);
   }
-  if (m == "markOutput") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    net_.markOutput(*x);
-    return Status::ok();
+  // A transpose alone keeps the shape it makes (the batch stays dynamic).
+  if (c.arg("reshapeDimensions") != nullptr) l->setReshapeDimensions(dims_of(ints(c, "reshapeDimensions")));
+  l->setZeroIsPlaceholder(c.arg("zeroIsPlaceholder") == nullptr || c.arg("zeroIsPlaceholder")->flag);
+  return done(c, l);
+}
+
+Status Replayer::concatenation(const Call& c) {
+  std::vector<ITensor*> ins(c.inputs.size());
+  for (size_t i = 0; i < ins.size(); ++i) {
+    TRTN_TRY(tensor(c, i, &ins[i]));
   }
-  if (m == "addConstant") {
-    Weights w{};
-    if (!(st = weights(name_arg(c, "weights"), DataType::kFLOAT, &w)).is_ok()) return st;
-    return done(c, net_.addConstant(dims_of(ints(c, "dimensions")), w));
+  nvinfer1::IConcatenationLayer* l = net_.addConcatenation(ins.data(), static_cast<int32_t>(ins.size()));
+  if (l != nullptr) l->setAxis(static_cast<int32_t>(int_arg(c, "axis")));
+  return done(c, l);
+}
+
+Status Replayer::slice(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  std::vector<int64_t> size = ints(c, "size");
+  for (int64_t& s : size) s = s < 0 ? 1 : s;  // replaced by input 2 below
+  nvinfer1::ISliceLayer* l = net_.addSlice(*x, dims_of(ints(c, "start")), dims_of(size), dims_of(ints(c, "stride")));
+  if (l != nullptr && has_input(c, 2)) {
+    ITensor* dynamic_size = nullptr;
+    TRTN_TRY(tensor(c, 2, &dynamic_size));
+    l->setInput(2, *dynamic_size);
   }
-  if (m == "addCast") {
-    DataType to = DataType::kFLOAT;
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    if (!data_type_named(name_arg(c, "toType"), &to)) return unsupported(c, "unknown type");
-    return done(c, net_.addCast(*x, to));
-  }
-  if (m == "addConvolutionNd" || m == "addDeconvolutionNd") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    Weights k{}, b{};
-    if (!(st = weights(name_arg(c, "kernelWeights"), DataType::kFLOAT, &k)).is_ok()) return st;
-    if (!(st = weights(name_arg(c, "biasWeights"), DataType::kFLOAT, &b)).is_ok()) return st;
-    const int64_t maps = int_arg(c, "nbOutputMaps");
-    const Dims kernel = dims_of(ints(c, "kernelSize"));
-    if (m == "addConvolutionNd") {
-      nvinfer1::IConvolutionLayer* l = net_.addConvolutionNd(*x, maps, kernel, k, b);
-      if (l == nullptr) return unsupported(c, "TensorRT refused the convolution");
-      l->setStrideNd(dims_of(ints(c, "stride")));
-      l->setPrePadding(dims_of(ints(c, "prePadding")));
-      l->setPostPadding(dims_of(ints(c, "postPadding")));
-      l->setDilationNd(dims_of(ints(c, "dilation")));
-      l->setNbGroups(int_arg(c, "nbGroups", 1));
-      if (has_input(c, 1)) {
-        if (!(st = tensor(c, 1, &y)).is_ok()) return st;
-        l->setInput(1, *y);
-      }
-      return done(c, l);
-    }
-    nvinfer1::IDeconvolutionLayer* l = net_.addDeconvolutionNd(*x, maps, kernel, k, b);
-    if (l == nullptr) return unsupported(c, "TensorRT refused the deconvolution");
-    l->setStrideNd(dims_of(ints(c, "stride")));
-    l->setPrePadding(dims_of(ints(c, "prePadding")));
-    l->setPostPadding(dims_of(ints(c, "postPadding")));
-    l->setDilationNd(dims_of(ints(c, "dilation")));
-    l->setNbGroups(int_arg(c, "nbGroups", 1));
+  return done(c, l);
+}
+
+Status Replayer::gather(const Call& c) {
+  ITensor* x = nullptr;
+  ITensor* indices = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  TRTN_TRY(tensor(c, 1, &indices));
+  return done(c, net_.addGather(*x, *indices, static_cast<int32_t>(int_arg(c, "axis"))));
+}
+
+// Reductions: softmax, reduce, top-k, matrix multiply.
+
+Status Replayer::softmax(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  nvinfer1::ISoftMaxLayer* l = net_.addSoftMax(*x);
+  if (l != nullptr) l->setAxes(static_cast<uint32_t>(int_arg(c, "axes")));
+  return done(c, l);
+}
+
+Status Replayer::reduce(const Call& c) {
+  ITensor* x = nullptr;
+  nvinfer1::ReduceOperation op{};
+  TRTN_TRY(tensor(c, 0, &x));
+  if (!named(reduce_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown reduction");
+  return done(c, net_.addReduce(*x, op, static_cast<uint32_t>(int_arg(c, "reduceAxes")), c.arg("keepDimensions")->flag));
+}
+
+Status Replayer::topk(const Call& c) {
+  ITensor* x = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  return done(c, add_topk(net_, *x, nvinfer1::TopKOperation::kMAX, static_cast<int32_t>(int_arg(c, "k")),
+                          static_cast<uint32_t>(int_arg(c, "reduceAxes")), 0));
+}
+
+Status Replayer::matrix_multiply(const Call& c) {
+  ITensor* x = nullptr;
+  ITensor* y = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  TRTN_TRY(tensor(c, 1, &y));
+  auto op = [](const std::string& n) {
+    return n == "kTRANSPOSE" ? nvinfer1::MatrixOperation::kTRANSPOSE : nvinfer1::MatrixOperation::kNONE;
+  };
+  return done(c, net_.addMatrixMultiply(*x, op(name_arg(c, "op0")), *y, op(name_arg(c, "op1"))));
+}
+
+// Quantization: Q/DQ pairs from the calibration table.
+
+Status Replayer::quantize(const Call& c) {
+  ITensor* x = nullptr;
+  ITensor* step = nullptr;
+  DataType to = DataType::kFLOAT;
+  TRTN_TRY(tensor(c, 0, &x));
+  TRTN_TRY(tensor(c, 1, &step));
+  if (!data_type_named(name_arg(c, "outputType"), &to)) return unsupported(c, "unknown type");
+  const bool has_axis = c.arg("axis") != nullptr;
+  const int32_t axis = static_cast<int32_t>(int_arg(c, "axis"));
+  if (c.method == "addQuantize") {
+    nvinfer1::IQuantizeLayer* l = net_.addQuantize(*x, *step, to);
+    if (l != nullptr && has_axis) l->setAxis(axis);
     return done(c, l);
   }
-  if (m == "addPoolingNd") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    const bool ave = name_arg(c, "type") == "kAVERAGE";
-    nvinfer1::IPoolingLayer* l = net_.addPoolingNd(*x, ave ? nvinfer1::PoolingType::kAVERAGE : nvinfer1::PoolingType::kMAX,
-                                                   dims_of(ints(c, "windowSize")));
-    if (l == nullptr) return unsupported(c, "TensorRT refused the pooling");
-    l->setStrideNd(dims_of(ints(c, "stride")));
-    l->setPrePadding(dims_of(ints(c, "prePadding")));
-    l->setPostPadding(dims_of(ints(c, "postPadding")));
-    l->setPaddingMode(nvinfer1::PaddingMode::kEXPLICIT_ROUND_DOWN);
-    if (ave) l->setAverageCountExcludesPadding(c.arg("averageCountExcludesPadding")->flag);
-    return done(c, l);
-  }
-  if (m == "addLRN") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    return done(c, net_.addLRN(*x, int_arg(c, "window"), float_arg(c, "alpha"), float_arg(c, "beta"), float_arg(c, "k")));
-  }
-  if (m == "addActivation") {
-    nvinfer1::ActivationType type{};
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    if (!named(activation_types(), name_arg(c, "type"), &type)) return unsupported(c, "unknown activation");
-    nvinfer1::IActivationLayer* l = net_.addActivation(*x, type);
-    if (l != nullptr && c.arg("alpha") != nullptr) {
-      l->setAlpha(float_arg(c, "alpha"));
-      l->setBeta(float_arg(c, "beta"));
-    }
-    return done(c, l);
-  }
-  if (m == "addUnary") {
-    nvinfer1::UnaryOperation op{};
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    if (!named(unary_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown unary operation");
-    return done(c, net_.addUnary(*x, op));
-  }
-  if (m == "addElementWise") {
-    nvinfer1::ElementWiseOperation op{};
-    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
-    if (!named(elementwise_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown operation");
-    return done(c, net_.addElementWise(*x, *y, op));
-  }
-  if (m == "addShuffle") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    nvinfer1::IShuffleLayer* l = net_.addShuffle(*x);
-    if (l == nullptr) return unsupported(c, "TensorRT refused the shuffle");
-    if (const Arg* order = c.arg("firstTranspose")) {
-      nvinfer1::Permutation p{};
-      for (size_t i = 0; i < order->ints.size() && i < static_cast<size_t>(Dims::MAX_DIMS); ++i) {
-        p.order[i] = static_cast<int32_t>(order->ints[i]);
-      }
-      l->setFirstTranspose(p);
-    }
-    // A transpose alone keeps the shape it makes (the batch stays dynamic).
-    if (c.arg("reshapeDimensions") != nullptr) l->setReshapeDimensions(dims_of(ints(c, "reshapeDimensions")));
-    l->setZeroIsPlaceholder(c.arg("zeroIsPlaceholder") == nullptr || c.arg("zeroIsPlaceholder")->flag);
-    return done(c, l);
-  }
-  if (m == "addScale" || m == "addScaleNd") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    const DataType type = data_type(plan_.compute_type);
-    Weights shift{}, scale{}, power{};
-    if (!(st = weights(name_arg(c, "shift"), type, &shift)).is_ok()) return st;
-    if (!(st = weights(name_arg(c, "scale"), type, &scale)).is_ok()) return st;
-    if (!(st = weights(name_arg(c, "power"), type, &power)).is_ok()) return st;
-    const std::string mode = name_arg(c, "mode");
-    const nvinfer1::ScaleMode sm = mode == "kCHANNEL" ? nvinfer1::ScaleMode::kCHANNEL
-                                   : mode == "kELEMENTWISE" ? nvinfer1::ScaleMode::kELEMENTWISE
-                                                            : nvinfer1::ScaleMode::kUNIFORM;
-    if (m == "addScale") return done(c, net_.addScale(*x, sm, shift, scale, power));
-    return done(c, net_.addScaleNd(*x, sm, shift, scale, power, static_cast<int32_t>(int_arg(c, "channelAxis", 1))));
-  }
-  if (m == "addSoftMax") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    nvinfer1::ISoftMaxLayer* l = net_.addSoftMax(*x);
-    if (l != nullptr) l->setAxes(static_cast<uint32_t>(int_arg(c, "axes")));
-    return done(c, l);
-  }
-  if (m == "addConcatenation") {
-    std::vector<ITensor*> ins(c.inputs.size());
-    for (size_t i = 0; i < ins.size(); ++i) {
-      if (!(st = tensor(c, i, &ins[i])).is_ok()) return st;
-    }
-    nvinfer1::IConcatenationLayer* l = net_.addConcatenation(ins.data(), static_cast<int32_t>(ins.size()));
-    if (l != nullptr) l->setAxis(static_cast<int32_t>(int_arg(c, "axis")));
-    return done(c, l);
-  }
-  if (m == "addMatrixMultiply") {
-    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
-    auto op = [](const std::string& n) {
-      return n == "kTRANSPOSE" ? nvinfer1::MatrixOperation::kTRANSPOSE : nvinfer1::MatrixOperation::kNONE;
-    };
-    return done(c, net_.addMatrixMultiply(*x, op(name_arg(c, "op0")), *y, op(name_arg(c, "op1"))));
-  }
-  if (m == "addParametricReLU") {
-    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
-    return done(c, net_.addParametricReLU(*x, *y));
-  }
-  if (m == "addReduce") {
-    nvinfer1::ReduceOperation op{};
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    if (!named(reduce_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown reduction");
-    return done(c, net_.addReduce(*x, op, static_cast<uint32_t>(int_arg(c, "reduceAxes")), c.arg("keepDimensions")->flag));
-  }
-  if (m == "addTopK") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    return done(c, add_topk(net_, *x, nvinfer1::TopKOperation::kMAX, static_cast<int32_t>(int_arg(c, "k")),
-                            static_cast<uint32_t>(int_arg(c, "reduceAxes")), 0));
-  }
-  if (m == "addGather") {
-    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
-    return done(c, net_.addGather(*x, *y, static_cast<int32_t>(int_arg(c, "axis"))));
-  }
-  if (m == "addShape") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    return done(c, net_.addShape(*x));
-  }
-  if (m == "addSlice") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    std::vector<int64_t> size = ints(c, "size");
-    for (int64_t& s : size) s = s < 0 ? 1 : s;  // replaced by input 2 below
-    nvinfer1::ISliceLayer* l = net_.addSlice(*x, dims_of(ints(c, "start")), dims_of(size), dims_of(ints(c, "stride")));
-    if (l != nullptr && has_input(c, 2)) {
-      if (!(st = tensor(c, 2, &y)).is_ok()) return st;
-      l->setInput(2, *y);
-    }
-    return done(c, l);
-  }
-  if (m == "addQuantize" || m == "addDequantize") {
-    DataType to = DataType::kFLOAT;
-    if (!(st = tensor(c, 0, &x)).is_ok() || !(st = tensor(c, 1, &y)).is_ok()) return st;
-    if (!data_type_named(name_arg(c, "outputType"), &to)) return unsupported(c, "unknown type");
-    if (m == "addQuantize") {
-      nvinfer1::IQuantizeLayer* l = net_.addQuantize(*x, *y, to);
-      if (l != nullptr && c.arg("axis") != nullptr) l->setAxis(static_cast<int32_t>(int_arg(c, "axis")));
-      return done(c, l);
-    }
-    nvinfer1::IDequantizeLayer* l = net_.addDequantize(*x, *y, to);
-    if (l != nullptr && c.arg("axis") != nullptr) l->setAxis(static_cast<int32_t>(int_arg(c, "axis")));
-    return done(c, l);
-  }
-  if (m == "addIdentity") {
-    if (!(st = tensor(c, 0, &x)).is_ok()) return st;
-    return done(c, net_.addIdentity(*x));
-  }
-  return Status(Code::kInternal, "tensorrt backend: the plan asks for " + m + ", which the builder does not know");
+  nvinfer1::IDequantizeLayer* l = net_.addDequantize(*x, *step, to);
+  if (l != nullptr && has_axis) l->setAxis(axis);
+  return done(c, l);
 }
 
 uint32_t network_flags() {
@@ -457,8 +609,7 @@ Status build_serialized_engine(const NetworkPlan& plan, const WeightStore& store
   if (network == nullptr || config == nullptr) return Status(Code::kInternal, "tensorrt backend: no network or config");
   nvinfer1::IOptimizationProfile* profile = builder->createOptimizationProfile();
   Replayer replay(plan, store, *network, *profile);
-  Status st = replay.run();
-  if (!st.is_ok()) return st;
+  TRTN_TRY(replay.run());
   // TF32 is on by default in TensorRT; strict fp32 (and the fp32 layers of int8 engines) clear it.
   if (plan.tf32) config->setFlag(nvinfer1::BuilderFlag::kTF32);
   else config->clearFlag(nvinfer1::BuilderFlag::kTF32);

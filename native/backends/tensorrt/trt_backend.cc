@@ -200,10 +200,15 @@ struct Section {
 };
 
 void write_section(const Section& s, std::vector<uint8_t>* out) {
-  const std::string header = "{\"format\":" + std::to_string(s.format) + ",\"tensorrt\":" +
-                             json::quote(version_text(s.tensorrt_version)) + ",\"tensorrtVersion\":" +
-                             std::to_string(s.tensorrt_version) + ",\"sm\":" + std::to_string(s.sm) +
-                             ",\"device\":" + json::quote(s.device_name) + "}";
+  json::Writer w;
+  w.begin_object()
+      .key("format").number(s.format)
+      .key("tensorrt").string(version_text(s.tensorrt_version))
+      .key("tensorrtVersion").number(s.tensorrt_version)
+      .key("sm").number(s.sm)
+      .key("device").string(s.device_name)
+      .end_object();
+  const std::string& header = w.text();
   const uint32_t n = static_cast<uint32_t>(header.size());
   out->assign(12 + header.size() + s.engine.size(), 0);
   uint8_t* p = out->data();
@@ -255,8 +260,7 @@ class TrtBackendEngine : public Engine {
   /// Picks the GPU; fills section_.sm and the device name.
   Status choose_device(int index) {
     cudaDeviceProp prop{};
-    Status st = gpu::select_device(index, "tensorrt", &prop);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(gpu::select_device(index, "tensorrt", &prop));
     device_ = index;
     sm_ = prop.major * 10 + prop.minor;
     device_name_ = prop.name;
@@ -272,8 +276,7 @@ class TrtBackendEngine : public Engine {
         }
       }
     }
-    Status st = choose_device(in.device);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(choose_device(in.device));
     if (in.graph_json.empty()) return Status(Code::kInternal, "tensorrt backend: build without the graph's JSON");
     std::vector<uint8_t> weights;
     weights_->serialize(&weights);
@@ -288,8 +291,7 @@ class TrtBackendEngine : public Engine {
   }
 
   Status load(const BuildInput& in) {
-    Status st = read_section(in.backend_section, &section_);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_section(in.backend_section, &section_));
     if (section_.tensorrt_version != m_.library_version) {
       return Status(Code::kPlanVersion, "the plan's TensorRT engine was built with TensorRT " +
                                             version_text(section_.tensorrt_version) + " but this machine has TensorRT " +
@@ -297,8 +299,7 @@ class TrtBackendEngine : public Engine {
                                             ": a serialized TensorRT engine loads only under the version that built it; "
                                             "rebuild the plan here");
     }
-    st = choose_device(in.device);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(choose_device(in.device));
     if (section_.sm != sm_) {
       return Status(Code::kPlanArch, "the plan's TensorRT engine was built for sm_" + std::to_string(section_.sm) +
                                          " but GPU " + std::to_string(device_) + " (" + device_name_ + ") is sm_" +
@@ -318,11 +319,18 @@ class TrtBackendEngine : public Engine {
   const Graph& graph() const override { return *graph_; }
   const WeightStore& weights() const override { return *weights_; }
   std::string info_json() const override {
-    return "{\"device\":" + std::to_string(device_) + ",\"deviceName\":" + json::quote(device_name_) +
-           ",\"sm\":" + std::to_string(sm_) + ",\"tensorrt\":" + json::quote(version_text(m_.library_version)) +
-           ",\"tensorrtHeaders\":" + json::quote(version_text(m_.header_version)) + ",\"module\":" + json::quote(m_.path) +
-           ",\"engineBytes\":" + std::to_string(section_.engine.size()) +
-           ",\"deviceMemoryBytes\":" + std::to_string(m_.engine_device_memory(engine_)) + "}";
+    json::Writer w;
+    w.begin_object()
+        .key("device").number(device_)
+        .key("deviceName").string(device_name_)
+        .key("sm").number(sm_)
+        .key("tensorrt").string(version_text(m_.library_version))
+        .key("tensorrtHeaders").string(version_text(m_.header_version))
+        .key("module").string(m_.path)
+        .key("engineBytes").number(section_.engine.size())
+        .key("deviceMemoryBytes").number(m_.engine_device_memory(engine_))
+        .end_object();
+    return w.text();
   }
   std::shared_ptr<const HostAllocator> host_allocator() const override {
     return std::make_shared<const gpu::PinnedAllocator>(device_);
@@ -371,8 +379,7 @@ class TrtBackendContext : public Context, public gpu::DeviceCompute {
 
   Status init() {
     TRTN_CUDA_TRY(cudaSetDevice(e_->device()));
-    Status st = loop_.init();
-    if (!st.is_ok()) return st;
+    TRTN_TRY(loop_.init());
     const int rc = e_->module().context_create(e_->handle(), &context_);
     return rc == 0 ? Status::ok() : e_->module().failure(rc, "creating a TensorRT execution context");
   }
@@ -420,8 +427,7 @@ class TrtBackendContext : public Context, public gpu::DeviceCompute {
 
 Status TrtBackendEngine::create_context(std::unique_ptr<Context>* out) {
   auto ctx = std::make_unique<TrtBackendContext>(this);
-  Status st = ctx->init();
-  if (!st.is_ok()) return st;
+  TRTN_TRY(ctx->init());
   *out = std::move(ctx);
   return Status::ok();
 }
@@ -431,8 +437,7 @@ Status make_engine(const BuildInput& in, bool loading, std::unique_ptr<Engine>* 
   const Module* m = module(&why);
   if (m == nullptr) return Status(Code::kBackendUnavailable, why);
   auto engine = std::make_unique<TrtBackendEngine>(*m, in.graph, in.weights);
-  Status st = loading ? engine->load(in) : engine->build(in);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(loading ? engine->load(in) : engine->build(in));
   *out = std::move(engine);
   return Status::ok();
 }

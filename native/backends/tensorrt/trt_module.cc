@@ -121,19 +121,14 @@ TRTN_TRT_EXPORT int trtn_trt_build(const char* graph_json, size_t graph_json_siz
     *out = nullptr;
     *out_size = 0;
     Graph graph;
-    Status st = parse_graph(std::string(graph_json, graph_json_size), &graph);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(parse_graph(std::string(graph_json, graph_json_size), &graph));
     WeightStore store;
-    st = WeightStore::deserialize(weights, weights_size, &store);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(WeightStore::deserialize(weights, weights_size, &store));
     NetworkPlan plan;
-    st = map_network(graph, store, &plan);
-    if (!st.is_ok()) return st;
-    st = use_device(device);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(map_network(graph, store, &plan));
+    TRTN_TRY(use_device(device));
     std::vector<uint8_t> bytes;
-    st = build_serialized_engine(plan, store, logger(), &bytes);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(build_serialized_engine(plan, store, logger(), &bytes));
     uint8_t* p = static_cast<uint8_t*>(std::malloc(bytes.empty() ? 1 : bytes.size()));
     if (p == nullptr) return Status(Code::kOutOfMemory, "tensorrt backend: out of host memory for the serialized engine");
     std::memcpy(p, bytes.data(), bytes.size());
@@ -150,15 +145,12 @@ TRTN_TRT_EXPORT int trtn_trt_engine_create(const uint8_t* bytes, size_t size, in
                                            const char* const* output_names, int output_count, trtn_trt_engine** out) {
   return guarded([&]() -> Status {
     *out = nullptr;
-    Status st = use_device(device);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(use_device(device));
     auto e = std::make_unique<trtn_trt_engine>();
     e->device = device;
-    st = TrtEngine::load(std::vector<uint8_t>(bytes, bytes + size), logger(), &e->engine);
-    if (!st.is_ok()) return st;
-    st = e->engine->order_io(std::vector<std::string>(input_names, input_names + input_count),
-                             std::vector<std::string>(output_names, output_names + output_count));
-    if (!st.is_ok()) return st;
+    TRTN_TRY(TrtEngine::load(std::vector<uint8_t>(bytes, bytes + size), logger(), &e->engine));
+    TRTN_TRY(e->engine->order_io(std::vector<std::string>(input_names, input_names + input_count),
+                                 std::vector<std::string>(output_names, output_names + output_count)));
     *out = e.release();
     return Status::ok();
   });
@@ -177,12 +169,10 @@ TRTN_TRT_EXPORT int64_t trtn_trt_engine_device_memory(const trtn_trt_engine* eng
 TRTN_TRT_EXPORT int trtn_trt_context_create(trtn_trt_engine* engine, trtn_trt_context** out) {
   return guarded([&]() -> Status {
     *out = nullptr;
-    Status st = use_device(engine->device);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(use_device(engine->device));
     auto c = std::make_unique<trtn_trt_context>();
     c->device = engine->device;
-    st = engine->engine->create_context(&c->context);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(engine->engine->create_context(&c->context));
     *out = c.release();
     return Status::ok();
   });
@@ -197,8 +187,7 @@ TRTN_TRT_EXPORT void trtn_trt_context_destroy(trtn_trt_context* context) {
 TRTN_TRT_EXPORT int trtn_trt_enqueue(trtn_trt_context* context, int batch, const void* const* inputs, int input_count,
                                      void* const* outputs, int output_count, void* cuda_stream) {
   return guarded([&]() -> Status {
-    Status st = use_device(context->device);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(use_device(context->device));
     return context->context->enqueue(batch, std::vector<const void*>(inputs, inputs + input_count),
                                      std::vector<void*>(outputs, outputs + output_count),
                                      static_cast<cudaStream_t>(cuda_stream));

@@ -174,8 +174,7 @@ Status emit(F f, const OpInit& init, std::unique_ptr<CpuOp>* out) {
 
 Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
   ActivationParams p;
-  Status st = read_activation_params(init, &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_activation_params(init, &p));
   if (p.int8) {
     *out = std::make_unique<ReluInt8Op>(p.slope, p.in_scale, p.float_out, init.input(0).volume);
     return Status::ok();

@@ -30,15 +30,14 @@ class ArgMaxOp final : public CpuOp {
   /// Rows of `dim` values at stride `stride`, `outer` groups of `stride` rows per image.
   Status init(const OpInit& init) {
     ArgMaxParams p;
-    Status st = read_argmax_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_argmax_params(init, &p));
     outer_ = p.outer;
     dim_ = p.dim;
     stride_ = p.stride;
     top_k_ = p.top_k;
     has_axis_ = p.has_axis;
     out_max_val_ = p.out_max_val;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

@@ -153,8 +153,7 @@ class BatchStatsBatchNorm final : public CpuOp {
 
 Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
   ChannelAffineParams p;
-  Status st = read_channel_affine_params(init, &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_channel_affine_params(init, &p));
   switch (p.kind) {
     case ChannelAffineParams::Kind::kGlobalBatchNorm:
       *out = std::make_unique<GlobalBatchNorm>(init.node.name, p.layout, std::move(p.mean), std::move(p.inv_std));

@@ -21,13 +21,12 @@ class Concat final : public CpuOp {
   /// rows_per_image: rows of the concatenation per image (the dims before the axis).
   Status init(const OpInit& init) {
     ConcatParams p;
-    Status st = read_concat_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_concat_params(init, &p));
     name_ = init.node.name;
     parts_ = std::move(p.parts);
     rows_ = p.rows;
     out_row_ = p.out_row;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

@@ -75,9 +75,8 @@ class Convolution : public CpuOp {
 };
 
 Status Convolution::init(const OpInit& init) {
-  Status st = read_conv_geometry(init, false, &geo_);
-  if (!st.is_ok()) return st;
-  if (!(st = check_gemm_dtypes(init)).is_ok()) return st;
+  TRTN_TRY(read_conv_geometry(init, false, &geo_));
+  TRTN_TRY(check_gemm_dtypes(init));
   precision_ = init.node.precision;
   activation_ = init.node.activation;
   cin_g_ = geo_.channels_in / geo_.group;
@@ -90,13 +89,12 @@ Status Convolution::init(const OpInit& init) {
   std::vector<int64_t> wdims{geo_.channels_out, cin_g_};
   wdims.insert(wdims.end(), geo_.kernel.begin(), geo_.kernel.end());
   const Blob *w = nullptr, *bias = nullptr, *wscale = nullptr;
-  if (!(st = find_gemm_blobs(init, wdims, geo_.channels_out, &w, &bias, &wscale)).is_ok()) return st;
+  TRTN_TRY(find_gemm_blobs(init, wdims, geo_.channels_out, &w, &bias, &wscale));
   bias_ = bias->f32;
   if (precision_ == Precision::kINT8) {
     weights_i8_.resize(geo_.group);
     for (int64_t g = 0; g < geo_.group; ++g) {
-      st = weights_i8_[g].pack_a(MatI8{w->i8.data() + g * cout_g_ * rows_, rows_, 1}, cout_g_, rows_);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(weights_i8_[g].pack_a(MatI8{w->i8.data() + g * cout_g_ * rows_, rows_, 1}, cout_g_, rows_));
     }
     epilogues_.resize(init.node.inputs.size());
     for (size_t i = 0; i < epilogues_.size(); ++i) {
@@ -105,8 +103,7 @@ Status Convolution::init(const OpInit& init) {
   } else {
     weights_f32_.resize(geo_.group);
     for (int64_t g = 0; g < geo_.group; ++g) {
-      st = weights_f32_[g].pack_a(MatF32{w->f32.data() + g * cout_g_ * rows_, rows_, 1}, cout_g_, rows_);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(weights_f32_[g].pack_a(MatF32{w->f32.data() + g * cout_g_ * rows_, rows_, 1}, cout_g_, rows_));
     }
   }
   return Status::ok();
@@ -118,8 +115,7 @@ Status Convolution::run(const OpArgs& args) const {
   }
   try {
     for (size_t i = 0; i < args.in.size(); ++i) {
-      Status st = precision_ == Precision::kINT8 ? run_int8(args, i) : run_float(args, i);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(precision_ == Precision::kINT8 ? run_int8(args, i) : run_float(args, i));
     }
   } catch (const std::bad_alloc&) {
     return Status(Code::kOutOfMemory, "convolution: out of memory");
@@ -142,8 +138,7 @@ Status Convolution::run_float(const OpArgs& args, size_t pair) const {
   const size_t col_bytes = direct_ ? 0 : align64(sizeof(float) * rows_ * plan.tile);
   const size_t slot_bytes = col_bytes + sgemm_scratch_bytes(shape, plan.task_parallel ? 1 : threads);
   AlignedBuffer scratch;
-  Status st = scratch.allocate(slot_bytes * plan.slots, "convolution scratch");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(scratch.allocate(slot_bytes * plan.slots, "convolution scratch"));
 
   auto task = [&](int64_t t, unsigned char* slot, ThreadPool* pool) {
     const int64_t tile = t % plan.tiles, g = (t / plan.tiles) % geo_.group, b = t / (plan.tiles * geo_.group);
@@ -195,8 +190,7 @@ Status Convolution::run_int8(const OpArgs& args, size_t pair) const {
   const size_t acc_bytes = align64(sizeof(int32_t) * cout_g_ * plan.tile);
   const size_t slot_bytes = col_bytes + acc_bytes + igemm_scratch_bytes(shape, plan.task_parallel ? 1 : threads);
   AlignedBuffer scratch;
-  Status st = scratch.allocate(slot_bytes * plan.slots, "int8 convolution scratch");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(scratch.allocate(slot_bytes * plan.slots, "int8 convolution scratch"));
 
   auto task = [&](int64_t t, unsigned char* slot, ThreadPool* pool) {
     const int64_t tile = t % plan.tiles, g = (t / plan.tiles) % geo_.group, b = t / (plan.tiles * geo_.group);

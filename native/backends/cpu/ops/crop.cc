@@ -22,8 +22,7 @@ class CropOp final : public CpuOp {
   /// Per-image dims of the output, the input's strides and the offsets (all per-image).
   Status init(const OpInit& init) {
     CropParams p;
-    Status st = read_crop_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_crop_params(init, &p));
     out_dims_ = std::move(p.out_dims);
     in_strides_ = std::move(p.in_strides);
     offsets_ = std::move(p.offsets);
@@ -31,7 +30,7 @@ class CropOp final : public CpuOp {
     const size_t r = out_dims_.size();
     row_ = r == 0 ? 1 : out_dims_[r - 1];
     for (size_t i = 0; i + 1 < r; ++i) rows_per_image_ *= out_dims_[i];
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

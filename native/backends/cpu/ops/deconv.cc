@@ -40,9 +40,8 @@ Status Deconvolution::init(const OpInit& init) {
   if (init.node.precision == Precision::kINT8) {
     return init.error("has no INT8 form (docs/int8.md): run it in fp32");
   }
-  Status st = read_conv_geometry(init, true, &geo_);
-  if (!st.is_ok()) return st;
-  if (!(st = check_gemm_dtypes(init)).is_ok()) return st;
+  TRTN_TRY(read_conv_geometry(init, true, &geo_));
+  TRTN_TRY(check_gemm_dtypes(init));
   precision_ = init.node.precision;
   activation_ = init.node.activation;
   cin_g_ = geo_.channels_in / geo_.group;
@@ -55,13 +54,12 @@ Status Deconvolution::init(const OpInit& init) {
   std::vector<int64_t> wdims{geo_.channels_in, cout_g_};
   wdims.insert(wdims.end(), geo_.kernel.begin(), geo_.kernel.end());
   const Blob *w = nullptr, *bias = nullptr, *wscale = nullptr;
-  if (!(st = find_gemm_blobs(init, wdims, geo_.channels_out, &w, &bias, &wscale)).is_ok()) return st;
+  TRTN_TRY(find_gemm_blobs(init, wdims, geo_.channels_out, &w, &bias, &wscale));
   bias_ = bias->f32;
   weights_.resize(geo_.group);
   for (int64_t g = 0; g < geo_.group; ++g) {
     // Rows of W_g are input channels, each [rows_] long: A(m, k) = W[g * cin_g + k][m].
-    st = weights_[g].pack_a(MatF32{w->f32.data() + g * cin_g_ * rows_, 1, rows_}, rows_, cin_g_);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(weights_[g].pack_a(MatF32{w->f32.data() + g * cin_g_ * rows_, 1, rows_}, rows_, cin_g_));
   }
   return Status::ok();
 }
@@ -72,8 +70,7 @@ Status Deconvolution::run(const OpArgs& args) const {
   }
   try {
     for (size_t i = 0; i < args.in.size(); ++i) {
-      Status st = run_pair(args, i);
-      if (!st.is_ok()) return st;
+      TRTN_TRY(run_pair(args, i));
     }
   } catch (const std::bad_alloc&) {
     return Status(Code::kOutOfMemory, "deconvolution: out of memory");
@@ -103,8 +100,7 @@ Status Deconvolution::run_pair(const OpArgs& args, size_t pair) const {
   const size_t col_bytes = align64(sizeof(float) * rows_ * tile);
   const size_t slot_bytes = col_bytes + sgemm_scratch_bytes(shape, task_parallel ? 1 : threads);
   AlignedBuffer scratch;
-  Status st = scratch.allocate(slot_bytes * slots, "deconvolution scratch");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(scratch.allocate(slot_bytes * slots, "deconvolution scratch"));
 
   auto task = [&](int64_t t, unsigned char* slot, ThreadPool* pool) {
     const int64_t g = t % geo_.group, b = t / geo_.group;

@@ -113,8 +113,7 @@ class Int8EltwiseSum final : public CpuOp {
 
 Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
   EltwiseParams p;
-  Status st = read_eltwise_params(init, &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_eltwise_params(init, &p));
   const int64_t volume = init.output(0).volume;
   if (p.int8) {
     *out = std::make_unique<Int8EltwiseSum>(init.node.name, std::move(p.multipliers), volume, init.node.activation,

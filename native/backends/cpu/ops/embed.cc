@@ -26,14 +26,13 @@ class EmbedOp final : public CpuOp {
   /// `table` and `bias` (or nullptr) point into the engine's WeightStore, which outlives its ops.
   Status init(const OpInit& init) {
     EmbedParams p;
-    Status st = read_embed_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_embed_params(init, &p));
     table_ = p.table->f32.data();
     bias_ = p.bias == nullptr ? nullptr : p.bias->f32.data();
     input_dim_ = p.input_dim;
     num_output_ = p.num_output;
     indices_per_image_ = p.indices_per_image;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

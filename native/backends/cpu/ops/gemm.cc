@@ -548,8 +548,7 @@ Status PackedF32::pack_a(MatF32 a, int64_t m, int64_t k) {
   rows_ = m;
   cols_ = k;
   padded_ = round_up(m, kSgemmMR);
-  Status st = buf_.allocate(sizeof(float) * padded_ * k, "packed GEMM weights");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(buf_.allocate(sizeof(float) * padded_ * k, "packed GEMM weights"));
   const int64_t kb = sgemm_kblock(k);
   for (int64_t k0 = 0; k0 < k; k0 += kb) {
     pack_a_f32<false>(a, m, 0, padded_, k0, std::min(kb, k - k0), reinterpret_cast<float*>(buf_.data()) + k0 * padded_);
@@ -562,8 +561,7 @@ Status PackedF32::pack_b(MatF32 b, int64_t k, int64_t n) {
   rows_ = k;
   cols_ = n;
   padded_ = round_up(n, kSgemmNR);
-  Status st = buf_.allocate(sizeof(float) * padded_ * k, "packed GEMM weights");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(buf_.allocate(sizeof(float) * padded_ * k, "packed GEMM weights"));
   const int64_t kb = sgemm_kblock(k);
   for (int64_t k0 = 0; k0 < k; k0 += kb) {
     pack_b_f32<false>(b, n, k0, std::min(kb, k - k0), 0, padded_, reinterpret_cast<float*>(buf_.data()) + k0 * padded_);
@@ -581,8 +579,7 @@ Status PackedI8::pack_a(MatI8 a, int64_t m, int64_t k) {
   rows_ = m;
   cols_ = k;
   padded_ = round_up(m, kIgemmMR);
-  Status st = buf_.allocate(sizeof(int16_t) * padded_ * round_up(k, 2), "packed int8 GEMM weights");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(buf_.allocate(sizeof(int16_t) * padded_ * round_up(k, 2), "packed int8 GEMM weights"));
   const int64_t kb = igemm_kblock(k);
   for (int64_t k0 = 0; k0 < k; k0 += kb) {
     pack_a_i8(a, m, 0, padded_, k0, std::min(kb, k - k0), reinterpret_cast<int16_t*>(buf_.data()) + k0 * padded_);
@@ -595,8 +592,7 @@ Status PackedI8::pack_b(MatI8 b, int64_t k, int64_t n) {
   rows_ = k;
   cols_ = n;
   padded_ = round_up(n, kIgemmNR);
-  Status st = buf_.allocate(sizeof(int16_t) * padded_ * round_up(k, 2), "packed int8 GEMM weights");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(buf_.allocate(sizeof(int16_t) * padded_ * round_up(k, 2), "packed int8 GEMM weights"));
   const int64_t kb = igemm_kblock(k);
   for (int64_t k0 = 0; k0 < k; k0 += kb) {
     pack_b_i8(b, n, k0, std::min(kb, k - k0), 0, padded_, reinterpret_cast<int16_t*>(buf_.data()) + k0 * padded_);

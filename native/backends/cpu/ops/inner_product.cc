@@ -37,18 +37,17 @@ class InnerProduct : public CpuOp {
 };
 
 Status InnerProduct::init(const OpInit& init) {
-  Status st = init.expect_io(1, 1);
-  if (!st.is_ok()) return st;
-  if (!(st = check_gemm_dtypes(init)).is_ok()) return st;
+  TRTN_TRY(init.expect_io(1, 1));
+  TRTN_TRY(check_gemm_dtypes(init));
   precision_ = init.node.precision;
   activation_ = init.node.activation;
   const json::Value& attrs = init.node.attrs;
   int64_t axis = 1, input_size = -1;
   bool transpose = false;
-  if (!(st = init.attr_int("numOutput", &n_)).is_ok()) return st;
-  if (attrs.has("axis") && !(st = init.attr_int("axis", &axis)).is_ok()) return st;
-  if (attrs.has("transpose") && !(st = init.attr_bool("transpose", &transpose)).is_ok()) return st;
-  if (attrs.has("inputSize") && !(st = init.attr_int("inputSize", &input_size)).is_ok()) return st;
+  TRTN_TRY(init.attr_int("numOutput", &n_));
+  if (attrs.has("axis")) TRTN_TRY(init.attr_int("axis", &axis));
+  if (attrs.has("transpose")) TRTN_TRY(init.attr_bool("transpose", &transpose));
+  if (attrs.has("inputSize")) TRTN_TRY(init.attr_int("inputSize", &input_size));
   if (n_ < 1) return init.error("numOutput must be >= 1");
 
   // Axes count the batch as dimension 0 (docs/engine.md); the batch must stay a row index.
@@ -76,15 +75,15 @@ Status InnerProduct::init(const OpInit& init) {
 
   const std::vector<int64_t> wdims = transpose ? std::vector<int64_t>{k_, n_} : std::vector<int64_t>{n_, k_};
   const Blob *w = nullptr, *bias = nullptr, *wscale = nullptr;
-  if (!(st = find_gemm_blobs(init, wdims, n_, &w, &bias, &wscale)).is_ok()) return st;
+  TRTN_TRY(find_gemm_blobs(init, wdims, n_, &w, &bias, &wscale));
   bias_ = bias->f32;
   // B(k, n) is W[n][k], or W[k][n] when the weights are stored transposed.
   const int64_t rs = transpose ? n_ : 1, cs = transpose ? 1 : k_;
   if (precision_ == Precision::kINT8) {
-    if (!(st = weights_i8_.pack_b(MatI8{w->i8.data(), rs, cs}, k_, n_)).is_ok()) return st;
+    TRTN_TRY(weights_i8_.pack_b(MatI8{w->i8.data(), rs, cs}, k_, n_));
     epilogue_.init(init.input(0).scale, wscale->f32, bias_, init.output(0), activation_);
   } else {
-    if (!(st = weights_f32_.pack_b(MatF32{w->f32.data(), rs, cs}, k_, n_)).is_ok()) return st;
+    TRTN_TRY(weights_f32_.pack_b(MatF32{w->f32.data(), rs, cs}, k_, n_));
   }
   return Status::ok();
 }
@@ -112,8 +111,7 @@ Status InnerProduct::run_float(const OpArgs& args) const {
   gemm.c_rs = n_;
   gemm.epilogue = GemmEpilogue{bias_.data(), false, activation_.relu, activation_.negative_slope};
   AlignedBuffer scratch;
-  Status st = scratch.allocate(sgemm_scratch_bytes(gemm, args.pool.size()), "inner product scratch");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(scratch.allocate(sgemm_scratch_bytes(gemm, args.pool.size()), "inner product scratch"));
   sgemm(gemm, scratch.data(), &args.pool);
   return Status::ok();
 }
@@ -129,8 +127,7 @@ Status InnerProduct::run_int8(const OpArgs& args) const {
   shape.packed_b = &weights_i8_;
   const size_t acc_bytes = align64(sizeof(int32_t) * chunk * n_);
   AlignedBuffer scratch;
-  Status st = scratch.allocate(acc_bytes + igemm_scratch_bytes(shape, args.pool.size()), "int8 inner product scratch");
-  if (!st.is_ok()) return st;
+  TRTN_TRY(scratch.allocate(acc_bytes + igemm_scratch_bytes(shape, args.pool.size()), "int8 inner product scratch"));
   int32_t* acc = reinterpret_cast<int32_t*>(scratch.data());
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     IgemmArgs gemm = shape;

@@ -123,8 +123,7 @@ class WithinChannel final : public CpuOp {
 
 Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
   LrnParams p;
-  Status st = read_lrn_params(init, &p);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_lrn_params(init, &p));
   if (p.across_channels) {
     *out = std::make_unique<AcrossChannels>(init.node.name, p);
   } else {

@@ -24,14 +24,13 @@ class MvnOp final : public CpuOp {
  public:
   Status init(const OpInit& init) {
     MvnParams p;
-    Status st = read_mvn_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_mvn_params(init, &p));
     rows_per_image_ = p.rows_per_image;
     dim_ = p.dim;
     blocks_ = (p.dim + kBlock - 1) / kBlock;
     normalize_variance_ = p.normalize_variance;
     eps_ = p.eps;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

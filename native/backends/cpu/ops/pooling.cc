@@ -180,8 +180,7 @@ class Int8Pooling final : public CpuOp {
 
 Status create(const OpInit& init, std::unique_ptr<CpuOp>* out) {
   PoolingParams g;
-  Status st = read_pooling_params(init, &g);
-  if (!st.is_ok()) return st;
+  TRTN_TRY(read_pooling_params(init, &g));
   if (g.int8) {
     *out = std::make_unique<Int8Pooling>(init.node.name, g);
   } else {

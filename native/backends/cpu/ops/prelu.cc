@@ -19,12 +19,11 @@ class PReluOp final : public CpuOp {
  public:
   Status init(const OpInit& init) {
     PReluParams p;
-    Status st = read_prelu_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_prelu_params(init, &p));
     slopes_ = std::move(p.slopes);
     channels_ = p.channels;
     inner_ = p.inner;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

@@ -19,12 +19,11 @@ class Quantize final : public CpuOp {
  public:
   Status init(const OpInit& init) {
     QuantizeParams p;
-    Status st = read_quantize_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_quantize_params(init, &p));
     name_ = init.node.name;
     volume_ = p.volume;
     scale_ = p.scale;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

@@ -22,15 +22,14 @@ class ReductionOp final : public CpuOp {
  public:
   Status init(const OpInit& init) {
     ReductionParams p;
-    Status st = read_reduction_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_reduction_params(init, &p));
     op_ = p.op;
     rows_per_image_ = p.rows_per_image;
     dim_ = p.dim;
     blocks_ = (p.dim + kBlock - 1) / kBlock;
     // Caffe divides coeff by the row length for MEAN.
     scale_ = p.op == ReductionOperation::kMean ? p.coeff / static_cast<double>(p.dim) : p.coeff;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

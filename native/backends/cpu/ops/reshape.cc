@@ -20,14 +20,13 @@ class Reshape final : public CpuOp {
  public:
   Status init(const OpInit& init) {
     ReshapeParams p;
-    Status st = read_reshape_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_reshape_params(init, &p));
     name_ = init.node.name;
     op_ = init.node.op;
     mode_ = p.mode;
     volume_ = p.volume;
     scale_ = p.scale;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

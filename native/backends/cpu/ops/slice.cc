@@ -21,14 +21,13 @@ class SliceOp final : public CpuOp {
  public:
   Status init(const OpInit& init) {
     SliceParams p;
-    Status st = read_slice_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_slice_params(init, &p));
     outer_ = p.outer;
     dim_ = p.dim;
     inner_ = p.inner;
     starts_ = std::move(p.starts);
     sizes_ = std::move(p.sizes);
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

@@ -23,14 +23,13 @@ class Softmax final : public CpuOp {
   /// the axis is the batch itself).
   Status init(const OpInit& init) {
     SoftmaxParams p;
-    Status st = read_softmax_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_softmax_params(init, &p));
     name_ = init.node.name;
     over_batch_ = p.over_batch;
     outer_ = p.outer;
     channels_ = p.channels;
     inner_ = p.inner;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {

@@ -18,12 +18,11 @@ class TileOp final : public CpuOp {
  public:
   Status init(const OpInit& init) {
     TileParams p;
-    Status st = read_tile_params(init, &p);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(read_tile_params(init, &p));
     outer_ = p.outer;
     inner_ = p.inner;
     tiles_ = p.tiles;
-    return st;
+    return Status::ok();
   }
 
   Status run(const OpArgs& args) const override {
