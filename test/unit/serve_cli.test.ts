@@ -72,9 +72,11 @@ describe('serve: the CLI command', function () {
       });
       void exited.then(() => reject(new Error(`serve exited early:\n${log}`)));
     });
+    // Node's own process warnings (e.g. the stale-prebuild notice in CI) are not the server's log.
     const lines = log
       .trim()
       .split('\n')
+      .filter((l) => !l.startsWith('(node:') && !l.startsWith('(Use `node'))
       .map((l) => JSON.parse(l) as { level: string; msg: string });
     assert.ok(lines.every((l) => typeof l.level === 'string' && typeof l.msg === 'string'));
     const port = Number(/HTTP \(KServe v2 REST\) on 127\.0\.0\.1:(\d+)/.exec(log)?.[1]);
