@@ -89,15 +89,22 @@ export function fromJsonData(data: unknown, dtype: WireDType, count: number, nam
   return dtype === 'FP16' ? toFloat16(f32) : f32;
 }
 
-/** Raw little-endian bytes as the engine's host array (copied, so the array is aligned). */
+/**
+ * Raw little-endian bytes as the engine's host array: a view of the request body where its offset
+ * suits the element size (UINT8 always), a copy otherwise. The batcher copies it into its staging,
+ * so the view lives no longer than the request (a batch-32 request of 224x224 images is 4.8 MB:
+ * one copy and its garbage less per request).
+ */
 export function fromBytes(bytes: Uint8Array, dtype: WireDType, count: number, name: string): HostArray {
   const size = count * BYTES_PER[dtype];
   if (bytes.byteLength !== size) {
     throw badRequest(`input '${name}': binary data has ${bytes.byteLength} bytes, its shape and datatype ${dtype} need ${size}`);
   }
-  const copy = new Uint8Array(size);
-  copy.set(bytes);
-  return dtype === 'FP32' ? new Float32Array(copy.buffer) : dtype === 'FP16' ? new Uint16Array(copy.buffer) : copy;
+  const aligned = bytes.byteOffset % BYTES_PER[dtype] === 0 ? bytes : new Uint8Array(bytes);
+  const { buffer, byteOffset } = aligned;
+  if (dtype === 'FP32') return new Float32Array(buffer, byteOffset, count);
+  if (dtype === 'FP16') return new Uint16Array(buffer, byteOffset, count);
+  return new Uint8Array(buffer, byteOffset, count);
 }
 
 /** Output data as JSON values (FP16 as the numbers it holds). */
