@@ -8,7 +8,8 @@
  *                    place: no host copy), `--inflight` calls outstanding, one array set per call
  *   batch1-overhead  batch 1, one call at a time: host latency minus GPU compute time (a lone call in
  *                    pinned memory runs in place: no staging copies; batch1-staged: the same with
- *                    TRTN_CUDA_NO_IN_PLACE=1, the staging slots' copies)
+ *                    TRTN_CUDA_NO_IN_PLACE=1, the staging slots' copies; batch1-spin: a context
+ *                    with spinWait, the event loop kept awake while the call is out)
  *   u8-...           the same network taking uint8 BGR images (preprocessed on the device):
  *                    u8-pinned (the issue's bar: >= 0.85x) and u8-batch1-overhead (<= 40 us)
  *   fs-under-load    fs.promises.readFile latency while 6 contexts infer in a loop
@@ -218,21 +219,28 @@ async function measure(
   if (batch > 1) {
     const one = engine.createContext();
     const c1 = await gpuComputeMs(one, 1, seconds / 2);
-    for (const staged of [false, true]) {
-      if (staged) process.env.TRTN_CUDA_NO_IN_PLACE = '1';
-      const r = await timedCalls(one, pinned(1, 1), 1, seconds);
+    const spinner = engine.createContext({ spinWait: true });
+    const modes = [
+      ['overhead', one, ''],
+      ['staged', one, ', TRTN_CUDA_NO_IN_PLACE=1'],
+      ['spin', spinner, ', context option spinWait'],
+    ] as const;
+    for (const [mode, context, how] of modes) {
+      if (mode === 'staged') process.env.TRTN_CUDA_NO_IN_PLACE = '1';
+      const r = await timedCalls(context, pinned(1, 1), 1, seconds);
       delete process.env.TRTN_CUDA_NO_IN_PLACE;
       rows.push({
-        variant: `${prefix}-batch1-${staged ? 'staged' : 'overhead'}`,
+        variant: `${prefix}-batch1-${mode}`,
         batch: 1,
         imagesPerSecond: r.imagesPerSecond,
         latencyMs: r.latencyMs,
         hostOverheadMs: r.latencyMs - c1,
         phases: r.phases,
         calls: r.calls,
-        note: `createInputs arrays, one call at a time${staged ? ', TRTN_CUDA_NO_IN_PLACE=1' : ''}; GPU compute ${c1.toFixed(4)} ms`,
+        note: `createInputs arrays, one call at a time${how}; GPU compute ${c1.toFixed(4)} ms`,
       });
     }
+    spinner.dispose();
     one.dispose();
   }
   ctx.dispose();

@@ -1,5 +1,5 @@
 // ExecutionContext.run() (Tensor results with dims, each call's own timing and profile), AbortSignal
-// cancellation of queued calls, and the per-context queue bound (issue 14, item 4).
+// cancellation of queued calls, the per-context queue bound (issue 14, item 4), and spinWait.
 import { strict as assert } from 'assert';
 import { Builder, Network, Tensor, type Engine } from '../../lib';
 
@@ -106,6 +106,31 @@ describe('execution context: run(), AbortSignal, maxQueue', function () {
     assert.throws(() => slow.createContext({ maxQueue: 0 }), { name: 'RangeError' });
     assert.throws(() => slow.createContext({ maxQueue: 'x' as never }), { name: 'TypeError' });
     ctx.dispose();
+  });
+
+  it('spinWait keeps the event loop turning while calls are outstanding, and stops when none are', async () => {
+    const immediates = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    };
+    const image = new Float32Array(1024 * 1024);
+    const plain = slow.createContext();
+    const spinning = slow.createContext({ spinWait: true });
+    assert.equal(spinning.spinWait, true);
+    await settle();
+    const a = plain.infer({ data: image });
+    const base = immediates(); // whatever else is scheduled (the runner's, the addon's own)
+    const b = spinning.infer({ data: image });
+    const c = spinning.infer({ data: image });
+    assert.equal(immediates(), base + 1, 'one spinner per context, however many calls');
+    const [ra, rb, rc] = await Promise.all([a, b, c]);
+    assert.deepEqual(rb.pool, ra.pool);
+    assert.deepEqual(rc.pool, ra.pool);
+    await settle();
+    assert.ok(immediates() <= base, 'the spinner stopped with the last call');
+    assert.throws(() => slow.createContext({ spinWait: 1 as never }), { name: 'TypeError', message: /spinWait/ });
+    plain.dispose();
+    spinning.dispose();
   });
 
   it("errors of native work carry the caller's stack (sharp's way)", async function callerOfTheFailingInference() {
