@@ -11,25 +11,14 @@ import { devices } from '../../lib/device';
 import type { BenchResult, SweepDoc, TimeStats } from '../../lib/bench/result';
 import { benchEngine, timeStats, timingWarnings, traceAverages } from '../../lib/bench/timing';
 import type { Engine } from '../../lib/runtime/engine';
-import { main } from '../../lib/cli/main';
 import { parseBatches, parseGpuCounts } from '../../lib/cli/sweep';
 import { estimateSeconds, formatDuration } from '../../lib/cli/sweep_time';
+import { runCli as run } from '../support/cli';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
 const CLI = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 const QUICK = ['--backend', 'cpu', '--duration', '0.2', '--warmUp', '20'];
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('bench: statistics and warnings', () => {
   it('timeStats: min, max, mean, median, the asked percentiles and the coefficient of variation', () => {

@@ -9,8 +9,8 @@ import { readPlan } from '../../lib/runtime/plan_file';
 import { writeNpy } from '../../lib/npy';
 import { type ExecGraph } from '../../lib/builder/exec_graph';
 import { DEFAULT_TRT_VERSION, parseCalibrationCache, type CalibrationCache } from '../../lib/calibration/cache';
-import { main } from '../../lib/cli/main';
 import { seededFloats } from '../support/helpers';
+import { runCli as run } from '../support/cli';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
@@ -27,17 +27,6 @@ layer { name: "ip1" type: "InnerProduct" bottom: "pool1" top: "ip1" inner_produc
 const UNFUSED = ['data', 'conv1', 'relu1', 'pool1', 'ip1'];
 const FUSED = ['data', 'relu1', 'pool1', 'ip1'];
 const IMAGE = 3 * 8 * 8;
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 function readCache(file: string): CalibrationCache {
   return parseCalibrationCache(fs.readFileSync(file, 'utf8'), file);

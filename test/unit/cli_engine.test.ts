@@ -5,21 +5,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { Builder, Network } from '../../lib';
 import { readNpy, writeNpy } from '../../lib/npy';
-import { main } from '../../lib/cli/main';
+import { runCli as run } from '../support/cli';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('cli: build, infer, bench', function () {
   this.timeout(60000);

@@ -8,22 +8,11 @@ import { Builder, Network } from '../../lib';
 import { formatMeanFile } from '../../lib/caffe';
 import { readNpy, writeNpy } from '../../lib/npy';
 import { mnistSplit } from '../../lib/calibration/data';
-import { main } from '../../lib/cli/main';
+import { runCli as run } from '../support/cli';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
 const LENET_WEIGHTS = path.join(ROOT, 'models', 'lenet_mnist.caffemodel');
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('cli: uint8 image inputs (--inputFormat and friends)', function () {
   this.timeout(60000);

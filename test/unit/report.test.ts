@@ -6,12 +6,12 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Precision } from '../../lib/builder/exec_graph';
 import type { BenchResult, BenchSettings, SweepDoc, SweepPoint } from '../../lib/bench/result';
-import { main } from '../../lib/cli/main';
 import { TensorRTNodeError } from '../../lib/errors';
 import { DELL_2017, mergeResults, readPeerFile, readResultFile, writeReport, type PeerDoc } from '../../lib/report';
 import { gpuFolderName, networkKey } from '../../lib/report/names';
 import { chooseFont, fontDrawsText, loadChartLibraries } from '../../lib/report/render';
 import { fails } from '../support/helpers';
+import { runCli as run } from '../support/cli';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -152,17 +152,6 @@ function peerDoc(gpu = 'NVIDIA H200'): PeerDoc {
       precisions: { fp32: { rows: rows(21.8457) }, fp16: { rows: rows(9.7656) } },
     },
   };
-}
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 /** Every element of an XML document closed in order (comments, CDATA and declarations aside). */
