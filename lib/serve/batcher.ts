@@ -90,6 +90,9 @@ export class Instance {
     const slot = this.free.pop() as Slot;
     try {
       await this.runOn(slot, requests, onExecution);
+    } catch (err) {
+      // Staging or unstaging threw (a size the checks missed): those requests fail, the server goes on.
+      for (const r of requests) r.reject(err);
     } finally {
       this.free.push(slot);
     }

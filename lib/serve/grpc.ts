@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as path from 'path';
 import type { WireDType } from './config';
-import { badRequest, grpcStatusOf, statusOf } from './errors';
+import { badRequest, grpcStatusOf, statusOf, unavailable } from './errors';
 import { EXTENSIONS } from './http';
 import type { TensorMetadata } from './model';
 import type { ModelRegistry } from './registry';
@@ -140,7 +140,7 @@ function handlers(o: GrpcOptions): grpc.UntypedServiceImplementation {
       return o.registry.get(r.name, r.version).metadata();
     }),
     ModelInfer: unary(async (call) => {
-      if (o.stopping()) throw badRequest('the server is shutting down');
+      if (o.stopping()) throw unavailable('the server is shutting down');
       const m = req<InferMsg>(call);
       const model = o.registry.get(m.model_name, m.model_version);
       const response = await model.infer(readRequest(m, model.metadata().inputs));

@@ -4,7 +4,7 @@
  * a fastify plugin, so an application can mount them in its own fastify instance.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, statusOf } from './errors';
+import { badRequest, statusOf, unavailable } from './errors';
 import type { Logger } from './log';
 import type { ModelRegistry } from './registry';
 import { readRestRequest, writeRestResponse } from './wire_json';
@@ -75,7 +75,7 @@ function modelRoutes(app: FastifyInstance, ctx: RouteContext): void {
 }
 
 async function inferRoute(ctx: RouteContext, req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply): Promise<FastifyReply> {
-  if (ctx.stopping()) return sendError(reply, badRequest('the server is shutting down'));
+  if (ctx.stopping()) return sendError(reply, unavailable('the server is shutting down'));
   const model = ctx.registry.get(req.params.model, req.params.version);
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const lengthHeader = req.headers['inference-header-content-length'];

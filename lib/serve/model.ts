@@ -83,16 +83,18 @@ export class ServedModel {
     return this.instances.length;
   }
 
-  /** KServe model metadata. */
+  /** KServe model metadata (made once: every request's decoding reads it). */
   metadata(): ModelMetadata {
-    return {
+    this.meta ??= {
       name: this.name,
       versions: [this.version],
       platform: 'tensorrt_plan',
       inputs: this.engine.inputs.map(metaOf),
       outputs: this.outputs.map(metaOf),
     };
+    return this.meta;
   }
+  private meta: ModelMetadata | undefined;
 
   /** Runs one request through the batcher. */
   async infer(request: InferRequest): Promise<InferResponse> {

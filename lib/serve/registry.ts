@@ -93,7 +93,11 @@ export class ModelRegistry {
   /** Loads (or reloads) a model; rejects with the reason when it cannot be loaded, leaving it UNAVAILABLE. */
   async load(name: string): Promise<void> {
     const previous = this.entries.get(name);
-    await previous?.pending;
+    // A name the repository does not hold is a 404 and leaves no entry (it would hold readiness down).
+    if (previous === undefined && !(await listModels(this.options.repository)).some((m) => m.name === name)) {
+      throw notFound(`unknown model '${name}'`);
+    }
+    await previous?.pending?.catch(() => undefined); // a failed earlier load does not block this one
     const entry: Entry = { state: 'LOADING', reason: '' };
     this.entries.set(name, entry);
     entry.pending = this.loadInto(name, entry, previous?.model);

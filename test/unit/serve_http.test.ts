@@ -22,12 +22,13 @@ describe('serve: KServe v2 REST', function () {
   this.timeout(120000);
   let server: ServerHandle;
   let base = '';
+  let repo = '';
   let metricsUrl = '';
   let engine: Engine;
   let engineU8: Engine;
 
   before(async () => {
-    const repo = await tempRepo();
+    repo = await tempRepo();
     await addModel(
       repo,
       'lenet',
@@ -278,6 +279,14 @@ describe('serve: KServe v2 REST', function () {
     assert.equal(bad.status, 400);
     assert.match(String(bad.json.error), /optimization/);
     assert.equal((await call('POST', '/v2/repository/models/nope/unload')).status, 404);
+    // A name the repository lacks is a 404 and leaves no entry behind; a model whose config was
+    // mended loads after a failed load (the failure does not stick).
+    const nope = await call('POST', '/v2/repository/models/nope/load');
+    assert.equal(nope.status, 404);
+    assert.match(String(nope.json.error), /unknown model 'nope'/);
+    await addModel(repo, 'broken', lenetConfig('broken'));
+    assert.equal((await call('POST', '/v2/repository/models/broken/load')).status, 200);
+    assert.equal((await call('GET', '/v2/health/ready')).status, 200, 'every model ready: no stale entry for nope');
     assert.equal((await call('GET', '/v2/models/lenet/ready')).status, 200);
   });
 
