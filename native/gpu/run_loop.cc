@@ -52,11 +52,15 @@ Status RunLoop::fail(const Status& st) {
   return st;
 }
 
-Status RunLoop::reserve(Slot& s, int batch) {
+Status RunLoop::make_events(Slot& s) {
   if (s.ev[0] == nullptr) {
     for (cudaEvent_t& ev : s.ev) TRTN_CUDA_TRY(cudaEventCreate(&ev));
   }
-  if (batch <= s.capacity || batch == 0) return Status::ok();
+  return Status::ok();
+}
+
+Status RunLoop::reserve(Slot& s, int batch) {
+  if (batch <= s.capacity) return Status::ok();
   size_t in = 0, out = 0;
   for (size_t b : in_bytes_) in += (b * batch + 255) / 256 * 256;
   for (size_t b : out_bytes_) out += (b * batch + 255) / 256 * 256;
@@ -82,7 +86,8 @@ Status RunLoop::submit(Inference* inf, DeviceCompute& compute) {
   const int slot = free_.front();
   Slot& s = slots_[slot];
   s.in_place = inf->lone && inf->options.transfers && inf->io.pinned && compute.in_place_ok(*inf);
-  Status st = reserve(s, s.in_place ? 0 : inf->batch);  // in place: the events only
+  Status st = make_events(s);
+  if (st.is_ok() && !s.in_place) st = reserve(s, inf->batch);  // in place: no staging
   if (st.is_ok()) st = s.in_place ? enqueue_in_place(inf, s, slot, compute) : enqueue(inf, s, slot, compute);
   if (!st.is_ok()) {
     // Whatever was enqueued must finish before the caller's memory may go.
@@ -145,7 +150,7 @@ Status RunLoop::enqueue_in_place(Inference* inf, Slot& s, int slot, DeviceComput
 bool RunLoop::ready() const {
   if (flight_.empty()) return true;
   const Slot& s = slots_[flight_.front()];
-  return cudaEventQuery(s.ev[s.in_place ? 3 : 5]) != cudaErrorNotReady;  // an error: wait() reports it
+  return cudaEventQuery(s.done()) != cudaErrorNotReady;  // an error: wait() reports it
 }
 
 Status RunLoop::wait(Inference* inf, DeviceCompute& compute) {
@@ -155,10 +160,10 @@ Status RunLoop::wait(Inference* inf, DeviceCompute& compute) {
   free_.push_back(slot);
   --in_flight_;
   Slot& s = slots_[slot];
-  if (Status st = TRTN_CUDA_STATUS(cudaEventSynchronize(s.ev[s.in_place ? 3 : 5])); !st.is_ok()) return fail(st);
-  float ms[3] = {0, 0, 0};  // in place: the copies are part of the compute
-  for (int k = s.in_place ? 1 : 0; k < (s.in_place ? 2 : 3); ++k) {
-    TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], s.ev[2 * k], s.ev[2 * k + 1]));
+  if (Status st = TRTN_CUDA_STATUS(cudaEventSynchronize(s.done())); !st.is_ok()) return fail(st);
+  float ms[3] = {0, 0, 0};  // h2d, compute, d2h; in place the copies are part of the compute
+  for (int k = 0; k < 3; ++k) {
+    if (!s.in_place || k == 1) TRTN_CUDA_TRY(cudaEventElapsedTime(&ms[k], s.ev[2 * k], s.ev[2 * k + 1]));
   }
   inf->timing.valid = true;  // enqueue_ms and queue_ms were set when it was submitted
   inf->timing.h2d_ms = ms[0];

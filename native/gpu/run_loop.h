@@ -70,7 +70,10 @@ class RunLoop {
     int capacity = 0;  // images the buffers hold
     cudaEvent_t ev[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
     bool in_place = false;  // the inference in it reads and writes host memory directly (events 2, 3 only)
+    /// The event after the inference's last work.
+    cudaEvent_t done() const { return ev[in_place ? 3 : 5]; }
   };
+  static Status make_events(Slot& s);
   Status reserve(Slot& s, int batch);
   Status enqueue(Inference* inf, Slot& s, int slot, DeviceCompute& compute);
   Status enqueue_in_place(Inference* inf, Slot& s, int slot, DeviceCompute& compute);

@@ -24,7 +24,14 @@ CudaContext::CudaContext(const CudaEngine* engine)
     : e_(engine),
       loop_(engine->device(), host_image_bytes(engine->graph(), engine->graph().inputs),
             host_image_bytes(engine->graph(), engine->graph().outputs)),
-      use_graphs_(!cuda_env().no_graphs) {}
+      use_graphs_(!cuda_env().no_graphs) {
+  const Graph& g = e_->graph();
+  for (const std::vector<int>* ids : {&g.inputs, &g.outputs}) {
+    for (int t : *ids) {
+      if (!direct(t)) converted_per_image_ += static_cast<size_t>(g.tensors[t].volume) * dtype_bytes(g.tensors[t].host);
+    }
+  }
+}
 
 CudaContext::~CudaContext() {
   cudaSetDevice(e_->device());
@@ -138,10 +145,11 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
 
 Status CudaContext::enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
                                   cudaStream_t stream) {
-  GraphKey key{batch, {}};
-  for (const void* p : in) key.io.push_back(reinterpret_cast<uintptr_t>(p));
-  for (const void* p : out) key.io.push_back(reinterpret_cast<uintptr_t>(p));
-  auto it = graphs_.find(key);
+  lookup_.batch = batch;
+  lookup_.io.clear();
+  for (const void* p : in) lookup_.io.push_back(reinterpret_cast<uintptr_t>(p));
+  for (const void* p : out) lookup_.io.push_back(reinterpret_cast<uintptr_t>(p));
+  auto it = graphs_.find(lookup_);
   if (it == graphs_.end()) {
     if (graphs_.size() >= kMaxGraphs) {
       // A graph in use by an inference in flight may go: the launched copy runs to its end.
@@ -163,7 +171,7 @@ Status CudaContext::enqueue_graph(int batch, const std::vector<const void*>& in,
       use_graphs_ = false;
       return enqueue_compute(batch, in, out, stream, nullptr, false);
     }
-    it = graphs_.emplace(std::move(key), CachedGraph{exec, 0}).first;
+    it = graphs_.emplace(lookup_, CachedGraph{exec, 0}).first;
   }
   it->second.used = ++graph_uses_;
   return TRTN_CUDA_STATUS(cudaGraphLaunch(it->second.exec, stream));
@@ -174,14 +182,7 @@ bool CudaContext::in_place_ok(const Inference& inf) const {
   // by the copy engine; the others are converted by kernels that read the host memory across
   // PCIe, which is slower than a copy once a batch is large.
   if (env_flag("TRTN_CUDA_NO_IN_PLACE")) return false;  // read per call: benchmarks compare both ways
-  const Graph& g = e_->graph();
-  size_t converted = 0;
-  for (const std::vector<int>* ids : {&g.inputs, &g.outputs}) {
-    for (int t : *ids) {
-      if (!direct(t)) converted += static_cast<size_t>(g.tensors[t].volume) * inf.batch * dtype_bytes(g.tensors[t].host);
-    }
-  }
-  return converted <= kInPlaceConvertBytes;
+  return converted_per_image_ * static_cast<size_t>(inf.batch) <= kInPlaceConvertBytes;
 }
 
 Status CudaContext::enqueue(Inference& inf, int /*slot*/, const std::vector<const void*>& in, const std::vector<void*>& out,

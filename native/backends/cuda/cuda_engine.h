@@ -209,6 +209,8 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   bool use_graphs_;
   std::map<GraphKey, CachedGraph> graphs_;
   uint64_t graph_uses_ = 0;
+  GraphKey lookup_{0, {}};           // enqueue_graph's key, reused (no allocation per launch)
+  size_t converted_per_image_ = 0;  // host-form bytes of the inputs and outputs kernels convert, per image
 };
 
 }  // namespace trtn::cuda
