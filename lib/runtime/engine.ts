@@ -305,6 +305,19 @@ export class Engine {
     return out;
   }
 
+  /**
+   * @internal `bytes` of the host memory createInputs() hands out (pinned on GPU backends), as
+   * bytes: the server reads request bodies straight into it, and infer() uses any typed-array view
+   * inside it in place.
+   */
+  allocateHostBytes(bytes: number): Uint8Array {
+    try {
+      return new Uint8Array(native().allocateHost(this.nativeHandle(), bytes));
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
   /** A new execution context (its own activation memory; contexts run in parallel). */
   createContext(options: ContextOptions = {}): ExecutionContext {
     checkContextOptions(options, 'options');

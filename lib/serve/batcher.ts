@@ -4,7 +4,8 @@
  * the preferred batch sizes, and run on whichever instance (execution context) has a free staging
  * slot. Each slot owns pinned arrays from engine.createInputs / createOutputs: every request's
  * tensors are copied into their slice, the batch runs in place, and each request gets a copy of
- * its slice of the outputs.
+ * its slice of the outputs. A request that runs alone and whose inputs already lie in the engine's
+ * host memory (a body read into the model's pool, body.ts) is not copied: the batch reads it.
  */
 import type { Engine, ExecutionContext, HostArray } from '../runtime/engine';
 import { busy, unavailable } from './errors';
@@ -30,6 +31,8 @@ interface Pending {
   readonly batch: number;
   readonly inputs: readonly HostArray[];
   readonly enqueuedAt: number;
+  /** The inputs are in the engine's host memory: run alone, the batch reads them in place. */
+  readonly inPlace: boolean;
   readonly resolve: (r: BatchResult) => void;
   readonly reject: (e: unknown) => void;
   timer?: NodeJS.Timeout;
@@ -100,11 +103,12 @@ export class Instance {
 
   private async runOn(slot: Slot, requests: readonly Pending[], onExecution?: (batch: number) => void): Promise<void> {
     const start = performance.now();
-    const batch = this.stage(slot, requests);
+    const lone = requests.length === 1 && requests[0].inPlace ? requests[0] : undefined;
+    const batch = lone !== undefined ? lone.batch : this.stage(slot, requests);
     const staged = performance.now();
     const feeds: Record<string, HostArray> = {};
     slot.names.inputs.forEach((n, i) => {
-      feeds[n] = slot.inputs[i].subarray(0, batch * this.perImage.inputs[i]) as HostArray;
+      feeds[n] = lone !== undefined ? lone.inputs[i] : (slot.inputs[i].subarray(0, batch * this.perImage.inputs[i]) as HostArray);
     });
     const outs: Record<string, HostArray> = {};
     slot.names.outputs.forEach((n, i) => {
@@ -178,15 +182,19 @@ export class DynamicBatcher {
     return this.queue.length;
   }
 
-  /** Queues a request of `batch` images (inputs in the engine's order); resolves when it has run. */
-  submit(batch: number, inputs: readonly HostArray[], timeoutUs = 0): Promise<BatchResult> {
+  /**
+   * Queues a request of `batch` images (inputs in the engine's order); resolves when it has run.
+   * `inPlace`: the inputs are views of the engine's host memory (createInputs / pooled bodies),
+   * which a batch of this request alone reads in place instead of staging a copy.
+   */
+  submit(batch: number, inputs: readonly HostArray[], timeoutUs = 0, inPlace = false): Promise<BatchResult> {
     if (this.closed) return Promise.reject(unavailable('the model is being unloaded'));
     if (this.queue.length >= this.options.maxQueueSize) {
       return Promise.reject(busy(`the model's queue is full (${this.options.maxQueueSize} requests waiting): retry later`));
     }
     const timeout = timeoutUs > 0 && this.options.allowTimeoutOverride ? timeoutUs : this.options.defaultTimeoutUs;
     return new Promise<BatchResult>((resolve, reject) => {
-      const p: Pending = { batch, inputs, enqueuedAt: performance.now(), resolve, reject };
+      const p: Pending = { batch, inputs, enqueuedAt: performance.now(), inPlace, resolve, reject };
       if (timeout > 0) p.timer = setTimeout(() => this.expire(p, timeout), Math.max(1, timeout / 1000));
       this.queue.push(p);
       this.queuedImages += batch;

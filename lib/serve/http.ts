@@ -4,6 +4,8 @@
  * a fastify plugin, so an application can mount them in its own fastify instance.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'http';
+import { receiveBody, splitWhole, type BlockSource, type ReceivedBody } from './body';
 import { badRequest, statusOf, unavailable } from './errors';
 import type { Logger } from './log';
 import type { ModelRegistry } from './registry';
@@ -37,9 +39,21 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
 
 /** Registers the v2 routes on `app` (a fastify plugin: `app.register(v2Routes, ctx)`). */
 export async function v2Routes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
-  // Bodies are read raw: infer splits JSON from binary itself, and malformed JSON gets our 400.
+  // Bodies are read raw (body.ts): infer's binary data straight into the model's pooled host
+  // memory, malformed JSON gets our 400, and the body limit is checked here (fastify checks it only
+  // for its own parsers).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', (req, payload, done) => {
+    receiveBody(payload as IncomingMessage, {
+      contentLength: lengthOf(req.headers['content-length']),
+      headerLength: headerOf(req.headers['inference-header-content-length']),
+      limit: req.routeOptions.bodyLimit ?? Number.MAX_SAFE_INTEGER,
+      blocks: blocksFor(ctx, req as FastifyRequest<{ Params: Partial<ModelParams> }>),
+    }).then(
+      (body) => done(null, body),
+      (err: Error) => done(err, undefined),
+    );
+  });
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
   healthRoutes(app, ctx);
@@ -77,13 +91,34 @@ function modelRoutes(app: FastifyInstance, ctx: RouteContext): void {
 async function inferRoute(ctx: RouteContext, req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply): Promise<FastifyReply> {
   if (ctx.stopping()) return sendError(reply, unavailable('the server is shutting down'));
   const model = ctx.registry.get(req.params.model, req.params.version);
-  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const lengthHeader = req.headers['inference-header-content-length'];
-  const request = readRestRequest(body, typeof lengthHeader === 'string' ? lengthHeader : undefined, model.metadata().inputs);
-  const response = await model.infer(request);
-  const { body: out, headerLength } = writeRestResponse(response);
+  const body =
+    (req.body as ReceivedBody | undefined) ?? splitWhole(new Uint8Array(0), headerOf(req.headers['inference-header-content-length']));
+  let out: Buffer | string;
+  let headerLength: number | undefined;
+  try {
+    const response = await model.infer(readRestRequest(body, model.metadata().inputs));
+    ({ body: out, headerLength } = writeRestResponse(response));
+  } finally {
+    body.release(); // the inputs were read (staged or run in place): the block goes back to the pool
+  }
   if (headerLength === undefined) return reply.type('application/json').send(out);
   return reply.type('application/octet-stream').header('Inference-Header-Content-Length', String(headerLength)).send(out);
+}
+
+function lengthOf(v: string | undefined): number | undefined {
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+function headerOf(v: string | string[] | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Pooled host memory of the model an infer request names, when it is ready (else none). */
+function blocksFor(ctx: RouteContext, req: FastifyRequest<{ Params: Partial<ModelParams> }>): BlockSource | undefined {
+  const { model, version } = req.params ?? {};
+  if (model === undefined || req.routeOptions.url?.endsWith('/infer') !== true || !ctx.registry.isReady(model, version)) return undefined;
+  const served = ctx.registry.get(model, version);
+  return (bytes) => served.bodyBlock(bytes);
 }
 
 function repositoryRoutes(app: FastifyInstance, ctx: RouteContext): void {

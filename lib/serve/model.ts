@@ -5,12 +5,13 @@
  */
 import type { Engine, HostArray, TensorDesc } from '../runtime/engine';
 import { DynamicBatcher, Instance } from './batcher';
+import { HostBlockPool, type LentBlock } from './body';
 import type { WireDType } from './config';
 import { WIRE_OF_DTYPE } from './engines';
 import { badRequest } from './errors';
 import type { ServeMetrics } from './metrics';
 import type { ModelSource } from './repository';
-import { classify, type InferRequest, type InferResponse, type ResponseTensor } from './tensors';
+import { bytesPerElement, classify, type InferRequest, type InferResponse, type ResponseTensor } from './tensors';
 
 /** A tensor in model metadata (KServe's metadata_tensor). */
 export interface TensorMetadata {
@@ -46,6 +47,8 @@ export class ServedModel {
   private readonly batcher: DynamicBatcher;
   private readonly instances: Instance[];
   private readonly outputs: readonly TensorDesc[];
+  /** Host memory request bodies are read into (single-input models: a lone request runs on it in place). */
+  private readonly bodies: HostBlockPool;
 
   /** @param engines one per device, from loadEngines; `devices` the device of each */
   constructor(
@@ -60,6 +63,7 @@ export class ServedModel {
     const listed = source.config.outputs.map((o) => o.name);
     this.outputs = listed.length > 0 ? first.outputs.filter((t) => listed.includes(t.name)) : first.outputs;
     this.instances = instancesOf(source, engines, devices);
+    this.bodies = new HostBlockPool((n) => first.allocateHostBytes(n), bodyPoolBytes(first, source.config.maxBatchSize));
     const db = source.config.dynamicBatching;
     this.batcher = new DynamicBatcher(this.instances, {
       maxBatchSize: source.config.maxBatchSize,
@@ -96,13 +100,20 @@ export class ServedModel {
   }
   private meta: ModelMetadata | undefined;
 
+  /** A block of the model's host memory for `bytes` of request data, when the pool has room. */
+  bodyBlock(bytes: number): LentBlock | undefined {
+    return this.bodies.take(bytes);
+  }
+
   /** Runs one request through the batcher. */
   async infer(request: InferRequest): Promise<InferResponse> {
     const start = performance.now();
     try {
       const { batch, inputs } = this.checkInputs(request);
       const wanted = this.wantedOutputs(request);
-      const result = await this.batcher.submit(batch, inputs, request.timeoutUs);
+      // Pooled memory is portable (every GPU's engine reads it in place).
+      const inPlace = inputs.every((a) => this.bodies.owns(a));
+      const result = await this.batcher.submit(batch, inputs, request.timeoutUs, inPlace);
       const outputs = wanted.map((w) =>
         this.responseTensor(w, result.outputs[this.engine.outputs.findIndex((t) => t.name === w.desc.name)], batch),
       );
@@ -181,6 +192,7 @@ export class ServedModel {
     await this.batcher.drain();
     for (const i of this.instances) i.context.dispose();
     for (const e of this.engines) e.dispose();
+    this.bodies.close();
   }
 }
 
@@ -197,4 +209,13 @@ function instancesOf(source: ModelSource, engines: readonly Engine[], devices: r
     }
   }
   return out;
+}
+
+/**
+ * Pooled body memory of a model: room for eight requests of max_batch_size images, at least 16 MiB
+ * (requests past that read into ordinary memory).
+ */
+function bodyPoolBytes(engine: Engine, maxBatch: number): number {
+  const perImage = engine.inputs.reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1) * bytesPerElement(WIRE_OF_DTYPE[t.dtype]), 0);
+  return Math.max(16 << 20, 8 * maxBatch * perImage);
 }

@@ -27,23 +27,16 @@ function isObject(v: unknown): v is Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Splits the body at Inference-Header-Content-Length and parses the JSON header. */
-export function splitBody(body: Buffer, headerLength: string | undefined): { header: Json; binary: Buffer } {
-  let n = body.length;
-  if (headerLength !== undefined) {
-    n = Number(headerLength);
-    if (!/^\d+$/.test(headerLength.trim()) || n > body.length) {
-      throw badRequest(`Inference-Header-Content-Length is ${headerLength}, but the body has ${body.length} bytes`);
-    }
-  }
+/** The request's JSON (the whole body, or the part before Inference-Header-Content-Length). */
+function parseHeader(json: Uint8Array): Json {
   let header: unknown;
   try {
-    header = JSON.parse(body.subarray(0, n).toString('utf8'));
+    header = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
   } catch (err) {
     throw badRequest(`malformed JSON in the request: ${(err as Error).message}`);
   }
   if (!isObject(header)) throw badRequest('the request must be a JSON object with "inputs"');
-  return { header, binary: body.subarray(n) };
+  return header;
 }
 
 function shapeOf(v: unknown, name: string): number[] {
@@ -54,7 +47,7 @@ function shapeOf(v: unknown, name: string): number[] {
 }
 
 /** Reads the request's inputs; `expected` gives each model input's datatype. */
-function readInputs(header: Json, binary: Buffer, expected: readonly TensorMetadata[]): RequestTensor[] {
+function readInputs(header: Json, binary: Uint8Array, expected: readonly TensorMetadata[]): RequestTensor[] {
   if (!Array.isArray(header.inputs) || header.inputs.length === 0) throw badRequest('the request needs a non-empty "inputs" array');
   let offset = 0;
   const inputs = (header.inputs as unknown[]).map((raw): RequestTensor => {
@@ -107,9 +100,16 @@ function readOutputs(header: Json, binaryDefault: boolean): RequestedOutput[] | 
   });
 }
 
-/** The REST infer body as an InferRequest for a model whose inputs are `expected`. */
-export function readRestRequest(body: Buffer, headerLength: string | undefined, expected: readonly TensorMetadata[]): InferRequest {
-  const { header, binary } = splitBody(body, headerLength);
+/**
+ * The REST infer body (its JSON part and the binary data after it, see body.ts) as an InferRequest
+ * for a model whose inputs are `expected`. Binary inputs are views of `body.binary`.
+ */
+export function readRestRequest(
+  body: { readonly json: Uint8Array; readonly binary: Uint8Array },
+  expected: readonly TensorMetadata[],
+): InferRequest {
+  const header = parseHeader(body.json);
+  const binary = body.binary;
   const params = isObject(header.parameters) ? header.parameters : {};
   const binaryOutputs = params.binary_data_output === true;
   const timeout = params.timeout ?? 0;
