@@ -8,6 +8,7 @@ import { devices } from '../device';
 import type { RequestTiming } from './batcher';
 
 const LABELS = ['model', 'version'] as const;
+type Label = (typeof LABELS)[number];
 const QUANTILES = [0.5, 0.9, 0.95, 0.99];
 
 /** The server's metrics. */
@@ -40,11 +41,11 @@ export class ServeMetrics {
     this.gpuGauges();
   }
 
-  private counter(name: string, help: string): Counter<(typeof LABELS)[number]> {
+  private counter(name: string, help: string): Counter<Label> {
     return new Counter({ name, help, labelNames: LABELS, registers: [this.registry] });
   }
 
-  private summary(name: string, help: string): Summary<(typeof LABELS)[number]> {
+  private summary(name: string, help: string): Summary<Label> {
     return new Summary({
       name,
       help,
@@ -74,34 +75,57 @@ export class ServeMetrics {
     for (const d of list) total.set({ gpu_uuid: d.uuid }, d.totalMemory);
   }
 
-  /** One engine execution of `batch` images. */
-  execution(model: string, version: string, batch: number): void {
-    this.execCount.inc({ model, version });
-    this.count.inc({ model, version }, batch);
-  }
-
-  /** A request that succeeded, with its total duration and the batcher's timing. */
-  succeeded(model: string, version: string, totalUs: number, t: RequestTiming): void {
+  /** The metrics of one model version, its label values bound once (no label hashing per request). */
+  forModel(model: string, version: string): ModelMetrics {
     const l = { model, version };
-    this.success.inc(l);
-    this.requestUs.inc(l, totalUs);
-    this.queueUs.inc(l, t.queueUs);
-    this.inputUs.inc(l, t.inputUs);
-    this.inferUs.inc(l, t.inferUs);
-    this.outputUs.inc(l, t.outputUs);
-    this.requestSummary.observe(l, totalUs);
-    this.queueSummary.observe(l, t.queueUs);
-    this.inferSummary.observe(l, t.inferUs);
-  }
-
-  /** A request that failed (refused, timed out, or the engine failed). */
-  failed(model: string, version: string, totalUs: number): void {
-    this.failure.inc({ model, version });
-    this.requestUs.inc({ model, version }, totalUs);
+    const c = (m: Counter<Label>) => m.labels(l);
+    const q = (m: Summary<Label>) => m.labels(l);
+    return new ModelMetrics(
+      { success: c(this.success), failure: c(this.failure), count: c(this.count), execCount: c(this.execCount) },
+      { request: c(this.requestUs), queue: c(this.queueUs), input: c(this.inputUs), infer: c(this.inferUs), output: c(this.outputUs) },
+      { request: q(this.requestSummary), queue: q(this.queueSummary), infer: q(this.inferSummary) },
+    );
   }
 
   /** The Prometheus text. */
   text(): Promise<string> {
     return this.registry.metrics();
+  }
+}
+
+type Inc = { inc(v?: number): void };
+type Observe = { observe(v: number): void };
+
+/** One model version's counters and summaries (ServeMetrics.forModel). */
+export class ModelMetrics {
+  constructor(
+    private readonly counts: { success: Inc; failure: Inc; count: Inc; execCount: Inc },
+    private readonly us: { request: Inc; queue: Inc; input: Inc; infer: Inc; output: Inc },
+    private readonly summaries: { request: Observe; queue: Observe; infer: Observe },
+  ) {}
+
+  /** One engine execution of `batch` images. */
+  execution(batch: number): void {
+    this.counts.execCount.inc();
+    this.counts.count.inc(batch);
+  }
+
+  /** A request that succeeded, with its total duration and the batcher's timing. */
+  succeeded(totalUs: number, t: RequestTiming): void {
+    this.counts.success.inc();
+    this.us.request.inc(totalUs);
+    this.us.queue.inc(t.queueUs);
+    this.us.input.inc(t.inputUs);
+    this.us.infer.inc(t.inferUs);
+    this.us.output.inc(t.outputUs);
+    this.summaries.request.observe(totalUs);
+    this.summaries.queue.observe(t.queueUs);
+    this.summaries.infer.observe(t.inferUs);
+  }
+
+  /** A request that failed (refused, timed out, or the engine failed). */
+  failed(totalUs: number): void {
+    this.counts.failure.inc();
+    this.us.request.inc(totalUs);
   }
 }

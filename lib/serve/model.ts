@@ -9,7 +9,7 @@ import { HostBlockPool, type LentBlock } from './body';
 import type { WireDType } from './config';
 import { WIRE_OF_DTYPE } from './engines';
 import { badRequest } from './errors';
-import type { ServeMetrics } from './metrics';
+import type { ModelMetrics, ServeMetrics } from './metrics';
 import type { ModelSource } from './repository';
 import { bytesPerElement, classify, type InferRequest, type InferResponse, type ResponseTensor } from './tensors';
 
@@ -49,13 +49,14 @@ export class ServedModel {
   private readonly outputs: readonly TensorDesc[];
   /** Host memory request bodies are read into (single-input models: a lone request runs on it in place). */
   private readonly bodies: HostBlockPool;
+  private readonly metrics: ModelMetrics;
 
   /** @param engines one per device, from loadEngines; `devices` the device of each */
   constructor(
     readonly source: ModelSource,
     private readonly engines: readonly Engine[],
     devices: readonly number[],
-    private readonly runtime: ModelRuntime,
+    runtime: ModelRuntime,
   ) {
     this.name = source.name;
     this.version = source.version;
@@ -63,6 +64,7 @@ export class ServedModel {
     const listed = source.config.outputs.map((o) => o.name);
     this.outputs = listed.length > 0 ? first.outputs.filter((t) => listed.includes(t.name)) : first.outputs;
     this.instances = instancesOf(source, engines, devices);
+    this.metrics = runtime.metrics.forModel(this.name, this.version);
     this.bodies = new HostBlockPool((n) => first.allocateHostBytes(n), bodyPoolBytes(first, source.config.maxBatchSize));
     const db = source.config.dynamicBatching;
     this.batcher = new DynamicBatcher(this.instances, {
@@ -73,7 +75,7 @@ export class ServedModel {
       maxQueueSize: db !== undefined && db.maxQueueSize > 0 ? db.maxQueueSize : runtime.maxQueueSize,
       defaultTimeoutUs: db?.defaultTimeoutUs ?? 0,
       allowTimeoutOverride: db?.allowTimeoutOverride ?? true,
-      onExecution: (batch) => runtime.metrics.execution(this.name, this.version, batch),
+      onExecution: (batch) => this.metrics.execution(batch),
     });
   }
 
@@ -117,10 +119,10 @@ export class ServedModel {
       const outputs = wanted.map((w) =>
         this.responseTensor(w, result.outputs[this.engine.outputs.findIndex((t) => t.name === w.desc.name)], batch),
       );
-      this.runtime.metrics.succeeded(this.name, this.version, (performance.now() - start) * 1000, result.timing);
+      this.metrics.succeeded((performance.now() - start) * 1000, result.timing);
       return { modelName: this.name, modelVersion: this.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs };
     } catch (err) {
-      this.runtime.metrics.failed(this.name, this.version, (performance.now() - start) * 1000);
+      this.metrics.failed((performance.now() - start) * 1000);
       throw err;
     }
   }

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'net';
 import type { BackendChoice } from '../backends';
 import { argumentError } from '../errors';
+import { arrayOf, integer, nonEmptyString, object, oneOf, optional, string, type Checker } from '../validate';
 import { v2Routes } from './http';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log';
 import { ServeMetrics } from './metrics';
@@ -69,70 +70,44 @@ function version(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
-const KEYS = [
-  'repository',
-  'host',
-  'httpPort',
-  'grpcPort',
-  'metricsPort',
-  'modelControl',
-  'loadModels',
-  'backend',
-  'gpus',
-  'maxQueueSize',
-  'bodyLimit',
-  'logLevel',
-  'logger',
-  'progressSeconds',
-];
-
-function checkPort(v: unknown, name: string, allowFalse: boolean): void {
-  if (v === undefined || (allowFalse && v === false)) return;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
-    throw argumentError(`a port in [0, 65535]${allowFalse ? ' or false' : ''}`, name, v, typeof v === 'number' ? 'range' : 'type');
-  }
+/** A port, or (where `allowFalse`) false for none. */
+function port(allowFalse: boolean): Checker<number | false> {
+  const what = `a port in [0, 65535]${allowFalse ? ' or false' : ''}`;
+  const inRange = integer({ min: 0, max: 65535, what });
+  return (value, name) => (allowFalse && value === false ? false : inRange(value, name));
 }
 
-function checkInt(v: unknown, name: string, min: number): void {
-  if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
-    throw argumentError(`an integer >= ${min}`, name, v, typeof v === 'number' ? 'range' : 'type');
-  }
+function objectOf<T>(what: string): Checker<T> {
+  return (value, name) => {
+    if (value === null || typeof value !== 'object') throw argumentError(what, name, value);
+    return value as T;
+  };
 }
 
-/** sharp-style checks of every option, before anything starts. */
-function checkOptions(options: unknown): ServerOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options))
-    throw argumentError('an options object', 'options', options);
-  const o = options as ServerOptions;
-  for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw argumentError(`one of ${KEYS.join(', ')}`, `options.${k}`, k, 'range');
-  if (typeof o.repository !== 'string' || o.repository === '') throw argumentError('a folder path', 'options.repository', o.repository);
-  if (o.host !== undefined && typeof o.host !== 'string') throw argumentError('a host string', 'options.host', o.host);
-  checkPort(o.httpPort, 'options.httpPort', false);
-  checkPort(o.grpcPort, 'options.grpcPort', true);
-  checkPort(o.metricsPort, 'options.metricsPort', true);
-  if (o.modelControl !== undefined && o.modelControl !== 'none' && o.modelControl !== 'explicit') {
-    throw argumentError("'none' or 'explicit'", 'options.modelControl', o.modelControl);
-  }
-  if (o.loadModels !== undefined && (!Array.isArray(o.loadModels) || o.loadModels.some((m) => typeof m !== 'string'))) {
-    throw argumentError('an array of model names', 'options.loadModels', o.loadModels);
-  }
-  if (o.backend !== undefined && !['auto', 'cpu', 'cuda', 'tensorrt'].includes(o.backend)) {
-    throw argumentError("'auto', 'cpu', 'cuda' or 'tensorrt'", 'options.backend', o.backend);
-  }
-  if (o.gpus !== undefined && (!Array.isArray(o.gpus) || o.gpus.some((g) => !Number.isInteger(g) || g < 0))) {
-    throw argumentError('an array of GPU indices', 'options.gpus', o.gpus);
-  }
-  checkInt(o.maxQueueSize, 'options.maxQueueSize', 1);
-  checkInt(o.bodyLimit, 'options.bodyLimit', 1024);
-  checkInt(o.progressSeconds, 'options.progressSeconds', 1);
-  if (o.logLevel !== undefined && !LOG_LEVELS.includes(o.logLevel))
-    throw argumentError(`one of ${LOG_LEVELS.join(', ')}`, 'options.logLevel', o.logLevel);
-  return o;
-}
+/** sharp-style checks of every option, before anything starts (unknown keys refused). */
+const checkOptions = object<ServerOptions>(
+  {
+    repository: nonEmptyString('a folder path'),
+    host: optional(string('a host string')),
+    httpPort: optional(port(false)) as Checker<number | undefined>,
+    grpcPort: optional(port(true)),
+    metricsPort: optional(port(true)),
+    modelControl: optional(oneOf(['none', 'explicit'] as const)),
+    loadModels: optional(arrayOf(string(), { what: 'an array of model names', reportWhole: true })),
+    backend: optional(oneOf(['auto', 'cpu', 'cuda', 'tensorrt'] as const)),
+    gpus: optional(arrayOf(integer({ min: 0 }), { what: 'an array of GPU indices', reportWhole: true })),
+    maxQueueSize: optional(integer({ min: 1 })),
+    bodyLimit: optional(integer({ min: 1024 })),
+    logLevel: optional(oneOf(LOG_LEVELS)),
+    logger: optional(objectOf<Logger>('a logger object (error, warn, info, debug)')),
+    progressSeconds: optional(integer({ min: 1 })),
+  },
+  { exact: true },
+);
 
 /** Makes a server (nothing is bound or loaded until listen()). */
 export function createServer(options: ServerOptions): ServerHandle {
-  const o = checkOptions(options);
+  const o = checkOptions(options, 'options');
   const log = o.logger ?? createLogger(o.logLevel ?? 'info');
   const metrics = new ServeMetrics();
   const registry = new ModelRegistry({
