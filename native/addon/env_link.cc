@@ -20,7 +20,8 @@ napi_status EnvLink::install(napi_env env) {
   napi_value name, fn;
   napi_status st = napi_create_string_utf8(env, "tensorrt-node", NAPI_AUTO_LENGTH, &name);
   if (st == napi_ok) {
-    st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, link, call_js, &link->tsfn_);
+    st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, link, call_js,
+                                         &link->tsfn_);
   }
   if (st == napi_ok) st = napi_unref_threadsafe_function(env, link->tsfn_);
   if (st == napi_ok) st = napi_create_function(env, "tensorrtNodeSettle", NAPI_AUTO_LENGTH, continue_js, link, &fn);
@@ -89,7 +90,8 @@ void EnvLink::drain(napi_env env) {
   }
   // More are waiting: let the event loop run (I/O, timers) before the next batch.
   napi_value global, set_immediate, fn, ignored;
-  if (napi_get_global(env, &global) == napi_ok && napi_get_named_property(env, global, "setImmediate", &set_immediate) == napi_ok &&
+  if (napi_get_global(env, &global) == napi_ok &&
+      napi_get_named_property(env, global, "setImmediate", &set_immediate) == napi_ok &&
       napi_get_reference_value(env, continue_, &fn) == napi_ok && fn != nullptr &&
       napi_call_function(env, global, set_immediate, 1, &fn, &ignored) == napi_ok) {
     return;

@@ -66,7 +66,7 @@ class EnvLink {
   int expected_ = 0;               // JS thread only
   napi_env env_ = nullptr;
   napi_threadsafe_function tsfn_ = nullptr;
-  napi_ref continue_ = nullptr;    // the native function setImmediate calls to drain on
+  napi_ref continue_ = nullptr;  // the native function setImmediate calls to drain on
 };
 
 /// Holds a borrow for a scope (see EnvLink::begin_borrow); ok() is false when the environment died.

@@ -79,7 +79,7 @@ constexpr int kDrainNapMicros = 20;
 struct ExecuteRequest {
   Inference inference;
   std::shared_ptr<std::atomic<int>> cancel;  // set when the caller can cancel (CancelToken)
-  int count = 0;  // > 0: a benchmark loop of count inferences (execute_many), depth queued
+  int count = 0;                             // > 0: a benchmark loop of count inferences (execute_many), depth queued
   int depth = 1;
   std::shared_ptr<TensorHistograms> histograms;
 };
@@ -89,7 +89,7 @@ struct ExecuteRequest {
 struct ExecuteIo {
   std::shared_ptr<HostBlock> inputs, outputs;
   std::vector<std::shared_ptr<HostBlock>> held;  // the caller's own host-memory arrays, used in place
-  std::vector<size_t> out_bytes;  // per output: bytes to hand back (0: the caller passed an empty array)
+  std::vector<size_t> out_bytes;                 // per output: bytes to hand back (0: the caller passed an empty array)
   std::vector<JsRef> out_refs;
 };
 
@@ -100,7 +100,10 @@ struct ExecuteIo {
 class ExecuteJob : public Job {
  public:
   ExecuteJob(napi_env env, std::shared_ptr<ContextState> state, ExecuteRequest request, ExecuteIo io)
-      : Job(env), state_(std::move(state)), request_(std::move(request)), io_(std::move(io)),
+      : Job(env),
+        state_(std::move(state)),
+        request_(std::move(request)),
+        io_(std::move(io)),
         called_(std::chrono::steady_clock::now()) {}
 
   /// Lane: takes the call; false when it was cancelled while it waited (it then rejects E_ABORTED).
@@ -348,8 +351,10 @@ Status check_array(const TensorDesc& d, const Napi::TypedArray& a, int batch, bo
   const napi_typedarray_type got = a.TypedArrayType();
   if (got != want && !(want == napi_uint8_array && got == napi_uint8_clamped_array)) {
     return Status(Code::kInvalidArgument, std::string(kind) + " '" + d.name + "' is " + dtype_name(d.host) +
-                                              ": it takes a " + (want == napi_uint16_array ? "Uint16Array (float16 bits)" :
-                                                                 want == napi_uint8_array ? "Uint8Array" : "Float32Array"));
+                                              ": it takes a " +
+                                              (want == napi_uint16_array  ? "Uint16Array (float16 bits)"
+                                               : want == napi_uint8_array ? "Uint8Array"
+                                                                          : "Float32Array"));
   }
   if (copies && a.ElementLength() < static_cast<size_t>(d.volume) * batch) {
     return Status(Code::kInvalidArgument, std::string(kind) + " '" + d.name + "' is too short for the batch");
@@ -393,7 +398,9 @@ Status capture_io(Napi::Env env, ContextState& state, const std::vector<Napi::Ty
   if (inputs.size() != g.inputs.size() || outputs.size() != g.outputs.size()) {
     return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
   }
-  const auto bytes = [&](int t) { return copies ? static_cast<size_t>(g.tensors[t].volume) * batch * dtype_bytes(g.tensors[t].host) : 0; };
+  const auto bytes = [&](int t) {
+    return copies ? static_cast<size_t>(g.tensors[t].volume) * batch * dtype_bytes(g.tensors[t].host) : 0;
+  };
   const auto padded = [](size_t n) { return (n + 63) / 64 * 64; };
   HostIo& host = request->inference.io;
   std::vector<uint8_t*> in(inputs.size()), out(outputs.size());
@@ -431,8 +438,9 @@ Status capture_io(Napi::Env env, ContextState& state, const std::vector<Napi::Ty
     io->out_bytes.push_back(copy_back ? bytes(g.outputs[i]) : 0);
     io->out_refs.emplace_back(env, outputs[i]);
   }
-  host.pinned = state.engine->host_allocator()->pinned() &&
-                std::all_of(io->held.begin(), io->held.end(), [](const std::shared_ptr<HostBlock>& b) { return b->pinned; });
+  host.pinned =
+      state.engine->host_allocator()->pinned() &&
+      std::all_of(io->held.begin(), io->held.end(), [](const std::shared_ptr<HostBlock>& b) { return b->pinned; });
   return Status::ok();
 }
 
@@ -475,8 +483,10 @@ Napi::Value DisposeContextJs(const Napi::CallbackInfo& info) {
 Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ContextHandle* h = handle_of<ContextHandle>(info[0]);
-  if (h == nullptr || !info[1].IsNumber()) return throw_type(env, "execute(context, batch, inputs, outputs, histograms?, options?)");
-  if (!h->state || !h->state->engine) return throw_status(env, Status(Code::kDisposed, "the execution context was disposed"));
+  if (h == nullptr || !info[1].IsNumber())
+    return throw_type(env, "execute(context, batch, inputs, outputs, histograms?, options?)");
+  if (!h->state || !h->state->engine)
+    return throw_status(env, Status(Code::kDisposed, "the execution context was disposed"));
   std::vector<Napi::TypedArray> inputs, outputs;
   if (!typed_arrays(info[2], &inputs) || !typed_arrays(info[3], &outputs)) {
     return throw_type(env, "inputs and outputs must be arrays of typed arrays");
@@ -485,12 +495,13 @@ Napi::Value ExecuteJs(const Napi::CallbackInfo& info) {
   request.inference.batch = info[1].As<Napi::Number>().Int32Value();
   if (HistogramHandle* hh = handle_of<HistogramHandle>(info[4])) request.histograms = hh->histograms;
   if (!execute_options(info.Length() > 5 ? info[5] : env.Undefined(), &request)) {
-    return throw_type(env, "execute options: count is an integer in [0, 1048576], depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
+    return throw_type(env, "execute options: count is an integer in [0, 1048576], depth in [1, " +
+                               std::to_string(kMaxQueueDepth) + "]");
   }
   const int max_batch = h->state->engine->graph().max_batch;
   if (request.inference.batch < 1 || request.inference.batch > max_batch) {
     return throw_status(env, Status(Code::kInvalidArgument, "batch " + std::to_string(request.inference.batch) +
-                                                               " is outside [1, " + std::to_string(max_batch) + "]"));
+                                                                " is outside [1, " + std::to_string(max_batch) + "]"));
   }
   // Without transfers the backends neither read the inputs nor write the outputs (benchmarks of
   // huge batches pass empty arrays); otherwise every array must hold the batch.
@@ -515,10 +526,12 @@ Napi::Value CancelJs(const Napi::CallbackInfo& info) {
 
 Napi::Value CreateHistogramsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber() || info[0].As<Napi::Number>().Int64Value() < 0 || info[0].As<Napi::Number>().Int64Value() > 1000000) {
+  if (!info[0].IsNumber() || info[0].As<Napi::Number>().Int64Value() < 0 ||
+      info[0].As<Napi::Number>().Int64Value() > 1000000) {
     return throw_type(env, "createHistograms(tensorCount)");
   }
-  return wrap_handle(env, new HistogramHandle{std::make_shared<TensorHistograms>(static_cast<size_t>(info[0].As<Napi::Number>().Int64Value()))});
+  return wrap_handle(env, new HistogramHandle{std::make_shared<TensorHistograms>(
+                              static_cast<size_t>(info[0].As<Napi::Number>().Int64Value()))});
 }
 
 Napi::Value ReadHistogramsJs(const Napi::CallbackInfo& info) {

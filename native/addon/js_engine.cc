@@ -69,8 +69,13 @@ class ReleaseRefs : public Completion {
 
 class BuildJob : public BackgroundJob {
  public:
-  BuildJob(napi_env env, const Backend* backend, std::string graph, std::vector<BorrowedFloats> weights, BuildInput options)
-      : BackgroundJob(env), backend_(backend), graph_json_(std::move(graph)), weights_(std::move(weights)), options_(std::move(options)) {
+  BuildJob(napi_env env, const Backend* backend, std::string graph, std::vector<BorrowedFloats> weights,
+           BuildInput options)
+      : BackgroundJob(env),
+        backend_(backend),
+        graph_json_(std::move(graph)),
+        weights_(std::move(weights)),
+        options_(std::move(options)) {
     EnvLink::of(env)->expect();  // the early release of the raw weights (ReleaseRefs)
   }
 
@@ -164,9 +169,13 @@ class LoadJob : public LoadJobBase {
  public:
   LoadJob(napi_env env, const Backend* backend, std::string graph, Napi::Uint8Array weights, Napi::Uint8Array section,
           int device, int threads)
-      : LoadJobBase(env, backend, std::move(graph), device, threads), weights_(weights.Data()),
-        weights_size_(weights.ByteLength()), section_(section.Data()), section_size_(section.ByteLength()),
-        weights_ref_(env, weights), section_ref_(env, section) {}
+      : LoadJobBase(env, backend, std::move(graph), device, threads),
+        weights_(weights.Data()),
+        weights_size_(weights.ByteLength()),
+        section_(section.Data()),
+        section_size_(section.ByteLength()),
+        weights_ref_(env, weights),
+        section_ref_(env, section) {}
 
  protected:
   Status read_sections(EnvLink& link, WeightStore* weights, std::vector<uint8_t>* section) override {
@@ -192,9 +201,12 @@ class LoadJob : public LoadJobBase {
 /// Loads from a plan file, streaming its weights (core/plan_io.h).
 class LoadFileJob : public LoadJobBase {
  public:
-  LoadFileJob(napi_env env, const Backend* backend, std::string graph, std::string path, PlanLayout layout, uint32_t crc,
-              int device, int threads)
-      : LoadJobBase(env, backend, std::move(graph), device, threads), path_(std::move(path)), layout_(layout), crc_(crc) {}
+  LoadFileJob(napi_env env, const Backend* backend, std::string graph, std::string path, PlanLayout layout,
+              uint32_t crc, int device, int threads)
+      : LoadJobBase(env, backend, std::move(graph), device, threads),
+        path_(std::move(path)),
+        layout_(layout),
+        crc_(crc) {}
 
  protected:
   Status read_sections(EnvLink& /*link*/, WeightStore* weights, std::vector<uint8_t>* section) override {
@@ -212,7 +224,11 @@ class SaveJob : public BackgroundJob {
  public:
   SaveJob(napi_env env, std::shared_ptr<Engine> engine, std::string path, std::vector<uint8_t> head, PlanLayout layout,
           std::string graph)
-      : BackgroundJob(env), engine_(std::move(engine)), path_(std::move(path)), head_(std::move(head)), layout_(layout),
+      : BackgroundJob(env),
+        engine_(std::move(engine)),
+        path_(std::move(path)),
+        head_(std::move(head)),
+        layout_(layout),
         graph_json_(std::move(graph)) {}
 
  protected:
@@ -257,8 +273,8 @@ const Backend* backend_arg(Napi::Env env, const Napi::Value& v) {
   if (!v.IsString()) return nullptr;
   const Backend* b = find_backend(v.As<Napi::String>().Utf8Value());
   if (b == nullptr) {
-    throw_status(env, Status(Code::kBackendUnavailable, "backend '" + v.As<Napi::String>().Utf8Value() +
-                                                            "' is not compiled into this addon"));
+    throw_status(env, Status(Code::kBackendUnavailable,
+                             "backend '" + v.As<Napi::String>().Utf8Value() + "' is not compiled into this addon"));
   }
   return b;
 }
@@ -306,7 +322,8 @@ Napi::Value BuildEngineJs(const Napi::CallbackInfo& info) {
   }
   std::string why;
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
-  auto job = std::make_unique<BuildJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), std::move(weights), std::move(options));
+  auto job = std::make_unique<BuildJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), std::move(weights),
+                                        std::move(options));
   Napi::Value promise(env, job->promise());
   BackgroundJob::start(std::move(job));
   return promise;
@@ -327,8 +344,8 @@ Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
   const int device = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
   const int threads = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
-  auto job = std::make_unique<LoadJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Uint8Array>(),
-                                       info[3].As<Napi::Uint8Array>(), device, threads);
+  auto job = std::make_unique<LoadJob>(env, backend, info[1].As<Napi::String>().Utf8Value(),
+                                       info[2].As<Napi::Uint8Array>(), info[3].As<Napi::Uint8Array>(), device, threads);
   Napi::Value promise(env, job->promise());
   BackgroundJob::start(std::move(job));
   return promise;
@@ -377,8 +394,8 @@ Napi::Value SavePlanJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EngineHandle* h = handle_of<EngineHandle>(info[0]);
   PlanLayout layout;
-  if (h == nullptr || !info[1].IsString() || !info[2].IsTypedArray() || !layout_arg(info[3], &layout) || !info[4].IsString() ||
-      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+  if (h == nullptr || !info[1].IsString() || !info[2].IsTypedArray() || !layout_arg(info[3], &layout) ||
+      !info[4].IsString() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     return throw_type(env, "savePlan(engine, path, head: Uint8Array, layout, graphJson)");
   }
   if (!h->engine) return engine_dispose_error(env);
@@ -396,15 +413,17 @@ Napi::Value LoadPlanFileJs(const Napi::CallbackInfo& info) {
   const Backend* backend = backend_arg(env, info[0]);
   if (env.IsExceptionPending()) return env.Undefined();
   PlanLayout layout;
-  if (backend == nullptr || !info[1].IsString() || !info[2].IsString() || !layout_arg(info[3], &layout) || !info[4].IsNumber()) {
+  if (backend == nullptr || !info[1].IsString() || !info[2].IsString() || !layout_arg(info[3], &layout) ||
+      !info[4].IsNumber()) {
     return throw_type(env, "loadPlanFile(backend, graphJson, path, layout, crc, device?)");
   }
   std::string why;
   if (!backend->available(&why)) return throw_status(env, Status(Code::kBackendUnavailable, why));
   const int device = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
   const int threads = info.Length() > 6 && info[6].IsNumber() ? info[6].As<Napi::Number>().Int32Value() : 0;
-  auto job = std::make_unique<LoadFileJob>(env, backend, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value(),
-                                           layout, info[4].As<Napi::Number>().Uint32Value(), device, threads);
+  auto job = std::make_unique<LoadFileJob>(env, backend, info[1].As<Napi::String>().Utf8Value(),
+                                           info[2].As<Napi::String>().Utf8Value(), layout,
+                                           info[4].As<Napi::Number>().Uint32Value(), device, threads);
   Napi::Value promise(env, job->promise());
   BackgroundJob::start(std::move(job));
   return promise;

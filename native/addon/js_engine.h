@@ -7,9 +7,11 @@ namespace trtn::js {
 
 /// backends(): [{ name, available, reason }] for the backends compiled in.
 Napi::Value BackendsJs(const Napi::CallbackInfo& info);
-/// buildEngine(backend, graphJson, weights: Float32Array[], threads, options?) -> Promise<engine> (threads: cpu, 0: the shared pool)
+/// buildEngine(backend, graphJson, weights: Float32Array[], threads, options?) -> Promise<engine> (threads: cpu, 0: the
+/// shared pool)
 Napi::Value BuildEngineJs(const Napi::CallbackInfo& info);
-/// loadEngine(backend, graphJson, weights: Uint8Array, backendSection: Uint8Array, device?, threads?) -> Promise<engine>
+/// loadEngine(backend, graphJson, weights: Uint8Array, backendSection: Uint8Array, device?, threads?) ->
+/// Promise<engine>
 Napi::Value LoadEngineJs(const Napi::CallbackInfo& info);
 /// serializeEngine(engine) -> { weights: Uint8Array, backend: Uint8Array }
 Napi::Value SerializeEngineJs(const Napi::CallbackInfo& info);
@@ -17,7 +19,8 @@ Napi::Value SerializeEngineJs(const Napi::CallbackInfo& info);
 Napi::Value PlanSectionSizesJs(const Napi::CallbackInfo& info);
 /// savePlan(engine, path, head, layout, graphJson) -> Promise<undefined>: writes the plan file off the JS thread.
 Napi::Value SavePlanJs(const Napi::CallbackInfo& info);
-/// loadPlanFile(backend, graphJson, path, layout, crc, device?, threads?) -> Promise<engine>: streams the weights from the file.
+/// loadPlanFile(backend, graphJson, path, layout, crc, device?, threads?) -> Promise<engine>: streams the weights from
+/// the file.
 Napi::Value LoadPlanFileJs(const Napi::CallbackInfo& info);
 /// engineInfo(engine) -> { backend, activationBytesPerImage, weightBytes }
 Napi::Value EngineInfoJs(const Napi::CallbackInfo& info);

@@ -61,14 +61,17 @@ Napi::Value AllocateHostJs(const Napi::CallbackInfo& info) {
   void* data = nullptr;
   Status st = allocator->allocate(bytes, &data);
   if (!st.is_ok()) return throw_status(env, st);
-  auto* holder = new Holder{std::shared_ptr<HostBlock>(new HostBlock{data, bytes, allocator->pinned()}, [allocator](HostBlock* b) {
-    allocator->release(b->data);
-    delete b;
-  })};
+  auto* holder =
+      new Holder{std::shared_ptr<HostBlock>(new HostBlock{data, bytes, allocator->pinned()}, [allocator](HostBlock* b) {
+        allocator->release(b->data);
+        delete b;
+      })};
   napi_value buffer = nullptr;
   if (napi_create_external_arraybuffer(env, data, bytes, finalize_buffer, holder, &buffer) != napi_ok) {
     delete holder;
-    return throw_status(env, Status(Code::kInternal, "this Node.js does not allow external ArrayBuffers: pass ordinary arrays to infer()"));
+    return throw_status(
+        env,
+        Status(Code::kInternal, "this Node.js does not allow external ArrayBuffers: pass ordinary arrays to infer()"));
   }
   {
     std::lock_guard<std::mutex> lock(registry().mu);

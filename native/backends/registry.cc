@@ -12,12 +12,11 @@ namespace {
 
 const std::vector<const Backend*>& all_backends() {
   // tensorrt is always listed: without its module, libnvinfer or CUDA it is unavailable with the reason.
-  static const std::vector<const Backend*> list = {
-      &tensorrt::backend(),
+  static const std::vector<const Backend*> list = {&tensorrt::backend(),
 #ifdef TRTN_WITH_CUDA
-      &cuda::backend(),
+                                                   &cuda::backend(),
 #endif
-      &cpu::backend()};
+                                                   &cpu::backend()};
   return list;
 }
 

@@ -23,20 +23,34 @@ namespace trtn {
 ///   kThreshold x > threshold ? 1 : 0
 ///   kClip      max(lo, min(x, hi))
 ///   kSwish     x * sigmoid(beta * x)
-enum class ActivationKind { kRelu, kElu, kSigmoid, kTanh, kAbs, kPower, kConstant, kBnll, kExp, kLog, kThreshold, kClip, kSwish };
+enum class ActivationKind {
+  kRelu,
+  kElu,
+  kSigmoid,
+  kTanh,
+  kAbs,
+  kPower,
+  kConstant,
+  kBnll,
+  kExp,
+  kLog,
+  kThreshold,
+  kClip,
+  kSwish
+};
 
 /// A checked activation node.
 struct ActivationParams {
   ActivationKind kind = ActivationKind::kRelu;
-  float slope = 0;                      // kRelu
-  float alpha = 0;                      // kElu
+  float slope = 0;                        // kRelu
+  float alpha = 0;                        // kElu
   float power = 1, scale = 1, shift = 0;  // kPower; kLog uses scale and shift
-  float value = 0;                      // kConstant
-  float inner = 1, offset = 0;          // kExp
-  float base_scale = 1;                 // kLog
-  float threshold = 0;                  // kThreshold
-  float lo = 0, hi = 0;                 // kClip
-  float beta = 0;                       // kSwish
+  float value = 0;                        // kConstant
+  float inner = 1, offset = 0;            // kExp
+  float base_scale = 1;                   // kLog
+  float threshold = 0;                    // kThreshold
+  float lo = 0, hi = 0;                   // kClip
+  float beta = 0;                         // kSwish
   /// INT8 ReLU (docs/int8.md): int8 input with scale in_scale; the output is int8 with the same
   /// scale, or float32 (dequantized) when float_out.
   bool int8 = false;

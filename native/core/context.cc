@@ -10,15 +10,19 @@ namespace trtn {
 
 Status Context::execute_many(const Inference& proto, int count, int want_depth, std::vector<QueuedRun>* runs) {
   if (count < 1 || want_depth < 1 || want_depth > kMaxQueueDepth) {
-    return Status(Code::kInvalidArgument, "execute_many: count must be >= 1 and depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
+    return Status(Code::kInvalidArgument,
+                  "execute_many: count must be >= 1 and depth in [1, " + std::to_string(kMaxQueueDepth) + "]");
   }
   if (proto.options.profile || proto.stats != nullptr) {
-    return Status(Code::kInvalidArgument, "per-layer profiles and calibration time one inference at a time: queue depth 1");
+    return Status(Code::kInvalidArgument,
+                  "per-layer profiles and calibration time one inference at a time: queue depth 1");
   }
   const size_t depth = static_cast<size_t>(std::min(want_depth, this->depth()));
   runs->assign(count, QueuedRun{});
   const auto start = std::chrono::steady_clock::now();
-  const auto since = [&start]() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
+  const auto since = [&start]() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  };
   // A deque keeps the addresses of the inferences in flight while others are added and removed.
   std::deque<Inference> flight;
   std::deque<int> index;

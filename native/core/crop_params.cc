@@ -34,8 +34,8 @@ Status read_crop_params(const OpInit& init, CropParams* out) {
   for (size_t i = first; i < x.dims.size(); ++i) {
     const int64_t off = offsets[i - first];
     if (off < 0 || off + ref.dims[i] > x.dims[i]) {
-      return init.error("cannot crop axis " + std::to_string(i + 1) + " of size " + std::to_string(x.dims[i]) +
-                        " to " + std::to_string(ref.dims[i]) + " at offset " + std::to_string(off));
+      return init.error("cannot crop axis " + std::to_string(i + 1) + " of size " + std::to_string(x.dims[i]) + " to " +
+                        std::to_string(ref.dims[i]) + " at offset " + std::to_string(off));
     }
     per_image[i] = off;
     want[i] = ref.dims[i];

@@ -14,18 +14,18 @@ struct DeviceInfo {
   int major = 0, minor = 0;             // compute capability
   unsigned long long total_memory = 0;  // bytes
   int multiprocessors = 0;
-  int clock_khz = 0;                    // SM clock; 0 when the runtime no longer reports it
+  int clock_khz = 0;  // SM clock; 0 when the runtime no longer reports it
   std::string pci_bus_id;
   std::string uuid;
-  bool supported = false;               // our CUDA code has an image this GPU can run
-  std::string unsupported_reason;       // why not, when !supported
+  bool supported = false;          // our CUDA code has an image this GPU can run
+  std::string unsupported_reason;  // why not, when !supported
 };
 
 /// Result of a device query: never fails; an empty list comes with the reason.
 struct DeviceList {
   std::vector<DeviceInfo> devices;
-  std::string reason;        // why the list is empty ("no NVIDIA driver", ...), else ""
-  int driver_version = 0;    // CUDA driver API version, e.g. 13000; 0 when no driver
+  std::string reason;      // why the list is empty ("no NVIDIA driver", ...), else ""
+  int driver_version = 0;  // CUDA driver API version, e.g. 13000; 0 when no driver
 };
 
 /// Lists the GPUs. Cheap: no CUDA context is created unless check_images is true, in which case

@@ -12,10 +12,14 @@ Status read_eltwise_params(const OpInit& init, EltwiseParams* out) {
   std::vector<double> coeff;
   TRTN_TRY(init.attr_string("operation", &operation));
   EltwiseParams p;
-  if (operation == "PROD") p.op = EltwiseOp::kProd;
-  else if (operation == "SUM") p.op = EltwiseOp::kSum;
-  else if (operation == "MAX") p.op = EltwiseOp::kMax;
-  else return init.error("unknown operation '" + operation + "' (expected PROD, SUM or MAX)");
+  if (operation == "PROD")
+    p.op = EltwiseOp::kProd;
+  else if (operation == "SUM")
+    p.op = EltwiseOp::kSum;
+  else if (operation == "MAX")
+    p.op = EltwiseOp::kMax;
+  else
+    return init.error("unknown operation '" + operation + "' (expected PROD, SUM or MAX)");
   if (init.node.attrs.has("coeff")) {
     TRTN_TRY(init.attr_doubles("coeff", &coeff));
   }

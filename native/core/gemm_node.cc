@@ -12,7 +12,8 @@ Status spatial_attr(const OpInit& init, const std::string& key, size_t axes, int
   TRTN_TRY(init.attr_ints(key, &v));
   if (v.size() == 1) v.assign(axes, v[0]);
   if (v.size() != axes) {
-    return init.error(key + " has " + std::to_string(v.size()) + " values for " + std::to_string(axes) + " spatial axes");
+    return init.error(key + " has " + std::to_string(v.size()) + " values for " + std::to_string(axes) +
+                      " spatial axes");
   }
   for (int64_t x : v) {
     if (x < min) return init.error(key + " values must be >= " + std::to_string(min) + ", got " + dims_text(v));
@@ -36,12 +37,14 @@ Status read_conv_geometry(const OpInit& init, bool deconv, ConvGeometry* out) {
   const std::vector<int64_t>& in = init.input(0).dims;
   for (size_t i = 1; i < n.inputs.size(); ++i) {
     if (init.input(i).dims != in) {
-      return init.error("all inputs must have one shape; got " + dims_text(in) + " and " + dims_text(init.input(i).dims));
+      return init.error("all inputs must have one shape; got " + dims_text(in) + " and " +
+                        dims_text(init.input(i).dims));
     }
   }
   if (in.size() < 2) return init.error("input " + dims_text(in) + " needs channels and at least one spatial axis");
   const size_t axes = in.size() - 1;
-  if (axes > kMaxSpatialAxes) return init.error("at most " + std::to_string(kMaxSpatialAxes) + " spatial axes are supported");
+  if (axes > kMaxSpatialAxes)
+    return init.error("at most " + std::to_string(kMaxSpatialAxes) + " spatial axes are supported");
   ConvGeometry g;
   int64_t axis = 1;
   TRTN_TRY(init.attr_int("numOutput", &g.channels_out));
@@ -51,8 +54,8 @@ Status read_conv_geometry(const OpInit& init, bool deconv, ConvGeometry* out) {
   if (axis != 1) return init.error("axis must be 1 (channels right after the batch), got " + std::to_string(axis));
   if (g.kernel.size() == 1) g.kernel.assign(axes, g.kernel[0]);
   if (g.kernel.size() != axes) {
-    return init.error("kernel " + dims_text(g.kernel) + " does not match the " + std::to_string(axes) + " spatial axes of " +
-                      dims_text(in));
+    return init.error("kernel " + dims_text(g.kernel) + " does not match the " + std::to_string(axes) +
+                      " spatial axes of " + dims_text(in));
   }
   for (int64_t k : g.kernel) {
     if (k < 1) return init.error("kernel sizes must be >= 1, got " + dims_text(g.kernel));
@@ -63,8 +66,8 @@ Status read_conv_geometry(const OpInit& init, bool deconv, ConvGeometry* out) {
   g.channels_in = in[0];
   if (g.channels_out < 1) return init.error("numOutput must be >= 1");
   if (g.group < 1 || g.channels_in % g.group != 0 || g.channels_out % g.group != 0) {
-    return init.error("group " + std::to_string(g.group) + " must divide the input channels (" + std::to_string(g.channels_in) +
-                      ") and numOutput (" + std::to_string(g.channels_out) + ")");
+    return init.error("group " + std::to_string(g.group) + " must divide the input channels (" +
+                      std::to_string(g.channels_in) + ") and numOutput (" + std::to_string(g.channels_out) + ")");
   }
   g.in.assign(in.begin() + 1, in.end());
   std::vector<int64_t> want{g.channels_out};
@@ -102,13 +105,15 @@ Status find_gemm_blobs(const OpInit& init, const std::vector<int64_t>& weight_di
   *wscale = int8 ? init.blob("wscale") : nullptr;
   if (*weights == nullptr || (*weights)->dtype != wtype || (*weights)->dims != weight_dims ||
       static_cast<int64_t>(int8 ? (*weights)->i8.size() : (*weights)->f32.size()) != volume_of(weight_dims)) {
-    return init.error(std::string("needs prepared ") + (int8 ? "int8" : "float32") + " weights " + dims_text(weight_dims));
+    return init.error(std::string("needs prepared ") + (int8 ? "int8" : "float32") + " weights " +
+                      dims_text(weight_dims));
   }
   auto per_channel = [channels](const Blob* b) {
     return b != nullptr && b->dtype == DType::kFloat32 && b->volume() == channels &&
            static_cast<int64_t>(b->f32.size()) == channels;
   };
-  if (!per_channel(*bias)) return init.error("needs a prepared float32 bias of " + std::to_string(channels) + " values");
+  if (!per_channel(*bias))
+    return init.error("needs a prepared float32 bias of " + std::to_string(channels) + " values");
   if (int8 && !per_channel(*wscale)) {
     return init.error("needs prepared weight scales (wscale) of " + std::to_string(channels) + " values");
   }
@@ -130,7 +135,8 @@ Status check_gemm_dtypes(const OpInit& init) {
     if (t.dtype == DType::kInt8 && !int8) {
       return init.error("output '" + t.name + "' can be int8 only in int8 precision");
     }
-    if (t.dtype == DType::kInt8 && !(t.scale > 0.0f)) return init.error("int8 output '" + t.name + "' needs a scale > 0");
+    if (t.dtype == DType::kInt8 && !(t.scale > 0.0f))
+      return init.error("int8 output '" + t.name + "' needs a scale > 0");
   }
   return Status::ok();
 }

@@ -9,20 +9,24 @@ namespace {
 // Elements per image are bounded so that a batch of 2^20 stays within int64 byte counts.
 constexpr int64_t kMaxVolume = int64_t{1} << 36;
 
-Status bad(const std::string& what) {
-  return Status(Code::kInvalidArgument, "execution graph: " + what);
-}
+Status bad(const std::string& what) { return Status(Code::kInvalidArgument, "execution graph: " + what); }
 
 Status parse_precision(const std::string& s, Precision* out) {
-  if (s == "fp32") *out = Precision::kFP32;
-  else if (s == "tf32") *out = Precision::kTF32;
-  else if (s == "fp16") *out = Precision::kFP16;
-  else if (s == "int8") *out = Precision::kINT8;
-  else return bad("unknown precision '" + s + "'");
+  if (s == "fp32")
+    *out = Precision::kFP32;
+  else if (s == "tf32")
+    *out = Precision::kTF32;
+  else if (s == "fp16")
+    *out = Precision::kFP16;
+  else if (s == "int8")
+    *out = Precision::kINT8;
+  else
+    return bad("unknown precision '" + s + "'");
   return Status::ok();
 }
 
-Status ids(const json::Value& obj, const std::string& key, const std::string& where, int64_t limit, std::vector<int>* out) {
+Status ids(const json::Value& obj, const std::string& key, const std::string& where, int64_t limit,
+           std::vector<int>* out) {
   std::vector<int64_t> raw;
   TRTN_TRY(json::get_ints(obj, key, where, &raw));
   out->clear();
@@ -131,7 +135,8 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     if (host == "float16" && d.dtype == DType::kFloat32) {
       d.host = DType::kFloat16;
     } else if (!host.empty() && host != dtype) {
-      return bad(where + ": hostDtype '" + host + "' does not go with dtype '" + dtype + "' (float16 goes with float32)");
+      return bad(where + ": hostDtype '" + host + "' does not go with dtype '" + dtype +
+                 "' (float16 goes with float32)");
     }
     d.scale = static_cast<float>(scale);
     g.tensors.push_back(std::move(d));
@@ -214,7 +219,8 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     }
     for (int id : node.outputs) {
       if (written[id]) return bad(where + " writes '" + g.tensors[id].name + "', which is already written");
-      if (g.tensors[id].dtype == DType::kUInt8) return bad(where + " writes '" + g.tensors[id].name + "': uint8 is an input form only");
+      if (g.tensors[id].dtype == DType::kUInt8)
+        return bad(where + " writes '" + g.tensors[id].name + "': uint8 is an input form only");
       written[id] = true;
     }
     g.nodes.push_back(std::move(node));

@@ -41,11 +41,11 @@ struct TensorDesc {
 
 /// A per-channel affine layer folded into a GEMM node (BatchNorm, Scale, Bias).
 struct Fold {
-  std::string type;           // "BatchNorm" | "Scale" | "Bias"
+  std::string type;  // "BatchNorm" | "Scale" | "Bias"
   std::string layer;
-  double eps = 0;             // BatchNorm
-  bool bias_term = false;     // Scale
-  std::vector<int> weights;   // weight ids
+  double eps = 0;            // BatchNorm
+  bool bias_term = false;    // Scale
+  std::vector<int> weights;  // weight ids
 };
 
 /// An activation fused into a node's epilogue.
@@ -62,8 +62,8 @@ struct Node {
   OpKind kind = OpKind::kConvolution;
   std::vector<int> inputs;
   std::vector<int> outputs;
-  json::Value attrs;          // the IR layer's attributes
-  std::vector<int> weights;   // weight ids, blob order
+  json::Value attrs;         // the IR layer's attributes
+  std::vector<int> weights;  // weight ids, blob order
   Precision precision = Precision::kFP32;
   std::vector<Fold> fold;
   Activation activation;

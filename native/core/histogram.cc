@@ -10,8 +10,9 @@ TensorHistograms::TensorHistograms(size_t tensors) : entries_(tensors) {
 }
 
 Status TensorHistograms::non_finite(const std::string& name, int64_t element, bool nan) {
-  return Status(Code::kCalibration, "tensor '" + name + "' holds " + (nan ? "a NaN" : "an infinite") + " value (element " +
-                                        std::to_string(element) + " of the batch): calibration needs finite " +
+  return Status(Code::kCalibration, "tensor '" + name + "' holds " + (nan ? "a NaN" : "an infinite") +
+                                        " value (element " + std::to_string(element) +
+                                        " of the batch): calibration needs finite " +
                                         "activations; check the input data and the weights");
 }
 

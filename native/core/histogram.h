@@ -22,8 +22,8 @@ class TensorHistograms {
   struct Entry {
     bool seen = false;
     double amax = 0;
-    double range = 0;                  // upper edge of the last bin; 0 until a non-zero value
-    std::vector<double> counts;        // kBins counts
+    double range = 0;            // upper edge of the last bin; 0 until a non-zero value
+    std::vector<double> counts;  // kBins counts
   };
 
   explicit TensorHistograms(size_t tensors);

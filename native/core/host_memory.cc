@@ -7,7 +7,8 @@ namespace trtn {
 
 Status HostAllocator::allocate(size_t bytes, void** out) const {
   *out = ::operator new(bytes == 0 ? 1 : bytes, std::align_val_t(64), std::nothrow);
-  if (*out == nullptr) return Status(Code::kOutOfMemory, "cannot allocate " + std::to_string(bytes) + " bytes of host memory");
+  if (*out == nullptr)
+    return Status(Code::kOutOfMemory, "cannot allocate " + std::to_string(bytes) + " bytes of host memory");
   return Status::ok();
 }
 

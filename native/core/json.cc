@@ -79,9 +79,18 @@ class Parser {
       if (st.is_ok()) *out = Value::string(std::move(str));
       return st;
     }
-    if (literal("true")) { *out = Value::boolean(true); return Status::ok(); }
-    if (literal("false")) { *out = Value::boolean(false); return Status::ok(); }
-    if (literal("null")) { *out = Value(); return Status::ok(); }
+    if (literal("true")) {
+      *out = Value::boolean(true);
+      return Status::ok();
+    }
+    if (literal("false")) {
+      *out = Value::boolean(false);
+      return Status::ok();
+    }
+    if (literal("null")) {
+      *out = Value();
+      return Status::ok();
+    }
     return number(out);
   }
 
@@ -209,9 +218,7 @@ Status missing(const std::string& where, const std::string& key, const char* wha
 
 }  // namespace
 
-Status parse(const std::string& text, Value* out) {
-  return Parser(text).parse(out);
-}
+Status parse(const std::string& text, Value* out) { return Parser(text).parse(out); }
 
 Status opt_double(const Value& obj, const std::string& key, const std::string& where, double* out) {
   const Value* v = obj.get(key);
@@ -225,7 +232,8 @@ Status opt_int(const Value& obj, const std::string& key, const std::string& wher
   const Value* v = obj.get(key);
   if (v == nullptr) return Status::ok();
   double d = v->is_number() ? v->as_number() : 0.5;
-  if (!v->is_number() || d != std::floor(d) || std::fabs(d) > 9007199254740991.0) return missing(where, key, "an integer");
+  if (!v->is_number() || d != std::floor(d) || std::fabs(d) > 9007199254740991.0)
+    return missing(where, key, "an integer");
   *out = static_cast<int64_t>(d);
   return Status::ok();
 }
@@ -412,7 +420,10 @@ Writer& Writer::string(const std::string& v) {
 
 Writer& Writer::number(double v) {
   if (!std::isfinite(v)) {
-    fail(std::string("refused the non-finite number ") + (std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") +
+    fail(std::string("refused the non-finite number ") +
+         (std::isnan(v) ? "NaN"
+          : v > 0       ? "Infinity"
+                        : "-Infinity") +
          " (JSON has none); wrote null");
     return raw("null");
   }
@@ -425,7 +436,8 @@ Writer& Writer::null() { return raw("null"); }
 
 Status Writer::finish(std::string* out) const {
   if (!status_.is_ok()) return status_;
-  if (!open_.empty() || after_key_ || text_.empty()) return Status(Code::kInternal, "JSON writer: the text is not one complete value");
+  if (!open_.empty() || after_key_ || text_.empty())
+    return Status(Code::kInternal, "JSON writer: the text is not one complete value");
   *out = text_;
   return Status::ok();
 }

@@ -15,7 +15,7 @@ struct MvnParams {
   int64_t rows_per_image = 1;
   int64_t dim = 1;  // values per row
   bool normalize_variance = false;
-  double eps = 0;   // float32 as Caffe holds it
+  double eps = 0;  // float32 as Caffe holds it
 };
 
 /// Reads normalizeVariance, acrossChannels and eps; checks one float32 input of at least (N, C)

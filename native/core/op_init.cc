@@ -19,12 +19,13 @@ std::vector<int64_t> OpInit::output_shape(size_t i, int64_t batch) const {
 }
 
 Status OpInit::error(const std::string& what) const {
-  return Status(Code::kInvalidArgument, std::string(backend) + " backend, node '" + node.name + "' (" + node.op + "): " + what);
+  return Status(Code::kInvalidArgument,
+                std::string(backend) + " backend, node '" + node.name + "' (" + node.op + "): " + what);
 }
 
 Status host_out_of_memory(const OpInit& node) {
-  return Status(Code::kOutOfMemory, std::string(node.backend) + " backend, node '" + node.node.name + "' (" + node.node.op +
-                                        "): out of host memory while making the op");
+  return Status(Code::kOutOfMemory, std::string(node.backend) + " backend, node '" + node.node.name + "' (" +
+                                        node.node.op + "): out of host memory while making the op");
 }
 
 Status OpInit::attr_int(const std::string& key, int64_t* out) const {

@@ -13,11 +13,13 @@ namespace trtn {
 
 /// X(name) for every op, in the order of OpKind. The names are the execution graph's op names
 /// (lib/runtime/graph_format.ts EXEC_OPS lists the same, test/unit/op_vocabulary checks both ways).
+// clang-format off
 #define TRTN_OPS(X)                                                                                           \
   X(Convolution) X(Deconvolution) X(InnerProduct) X(Pooling) X(LRN)                                            \
   X(ReLU) X(ELU) X(Sigmoid) X(TanH) X(AbsVal) X(Power) X(BNLL) X(Exp) X(Log) X(Threshold) X(Clip) X(Swish)      \
   X(PReLU) X(Softmax) X(Concat) X(Eltwise) X(BatchNorm) X(Scale) X(Bias) X(Flatten) X(Reshape) X(Slice)         \
   X(Crop) X(Tile) X(ArgMax) X(Reduction) X(MVN) X(Embed) X(Quantize) X(Preprocess)
+// clang-format on
 
 /// One op of TRTN_OPS: OpKind::kConvolution ... OpKind::kPreprocess.
 enum class OpKind : int {
@@ -27,9 +29,9 @@ enum class OpKind : int {
 };
 
 /// Op families one op class serves in the cpu and cuda backends (one parameters reader each).
-constexpr OpKind kActivationOps[] = {OpKind::kReLU, OpKind::kELU,  OpKind::kSigmoid,   OpKind::kTanH,
-                                     OpKind::kAbsVal, OpKind::kPower, OpKind::kBNLL,      OpKind::kExp,
-                                     OpKind::kLog,  OpKind::kThreshold, OpKind::kClip, OpKind::kSwish};
+constexpr OpKind kActivationOps[] = {OpKind::kReLU,   OpKind::kELU,       OpKind::kSigmoid, OpKind::kTanH,
+                                     OpKind::kAbsVal, OpKind::kPower,     OpKind::kBNLL,    OpKind::kExp,
+                                     OpKind::kLog,    OpKind::kThreshold, OpKind::kClip,    OpKind::kSwish};
 constexpr OpKind kChannelAffineOps[] = {OpKind::kBatchNorm, OpKind::kScale, OpKind::kBias};
 constexpr OpKind kReshapeOps[] = {OpKind::kFlatten, OpKind::kReshape};
 

@@ -68,7 +68,8 @@ Status write_sections(PlanFileSink& sink, const std::vector<uint8_t>& head, cons
   }
   if (st.is_ok()) st = sink.pad_to(layout.backend_offset);
   if (st.is_ok()) st = sink.write(backend.data(), backend.size());
-  if (st.is_ok() && sink.offset() != layout.total) st = Status(Code::kInternal, "plan writer: the plan is not the length laid out");
+  if (st.is_ok() && sink.offset() != layout.total)
+    st = Status(Code::kInternal, "plan writer: the plan is not the length laid out");
   return st;
 }
 
@@ -83,7 +84,8 @@ class PlanFileReader {
       return false;
     }
     const auto* p = static_cast<const uint8_t*>(dst);
-    const size_t skip = offset_ < kPlanChecksummedFrom ? static_cast<size_t>(std::min<uint64_t>(n, kPlanChecksummedFrom - offset_)) : 0;
+    const size_t skip =
+        offset_ < kPlanChecksummedFrom ? static_cast<size_t>(std::min<uint64_t>(n, kPlanChecksummedFrom - offset_)) : 0;
     crc_ = crc32(crc_, p + skip, n - skip);
     offset_ += n;
     return true;

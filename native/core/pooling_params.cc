@@ -37,10 +37,14 @@ Status read_pooling_params(const OpInit& init, PoolingParams* out) {
   TRTN_TRY(init.attr_string("roundMode", &round_mode));
 
   PoolingParams g;
-  if (method_name == "MAX") g.method = PoolMethod::kMax;
-  else if (method_name == "AVE") g.method = PoolMethod::kAve;
-  else if (method_name == "STOCHASTIC") g.method = PoolMethod::kStochastic;
-  else return init.error("unknown pooling method '" + method_name + "' (expected MAX, AVE or STOCHASTIC)");
+  if (method_name == "MAX")
+    g.method = PoolMethod::kMax;
+  else if (method_name == "AVE")
+    g.method = PoolMethod::kAve;
+  else if (method_name == "STOCHASTIC")
+    g.method = PoolMethod::kStochastic;
+  else
+    return init.error("unknown pooling method '" + method_name + "' (expected MAX, AVE or STOCHASTIC)");
   if (round_mode != "CEIL" && round_mode != "FLOOR") {
     return init.error("unknown roundMode '" + round_mode + "' (expected CEIL or FLOOR)");
   }

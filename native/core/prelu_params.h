@@ -13,7 +13,7 @@ namespace trtn {
 struct PReluParams {
   std::vector<float> slopes;  // one per channel (a shared slope is repeated)
   int64_t channels = 0;
-  int64_t inner = 1;          // values per channel plane
+  int64_t inner = 1;  // values per channel plane
 };
 
 /// Reads channelShared and the slope blob "<node>/0"; checks a float32 input of at least (N, C)

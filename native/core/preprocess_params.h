@@ -26,8 +26,8 @@ struct PreprocessParams {
   bool mean_per_pixel = false;
   /// C values (per channel), or C * H_in * W_in (per pixel, [C, H_in, W_in]).
   std::vector<float> mean;
-  bool quantize = false;  // int8 output
-  float out_scale = 0.0f; // its s_y
+  bool quantize = false;   // int8 output
+  float out_scale = 0.0f;  // its s_y
 };
 
 /// Most channels an image input may have (gray, RGB / BGR, RGBA).

@@ -17,11 +17,16 @@ Status read_reduction_params(const OpInit& init, ReductionParams* out) {
   TRTN_TRY(init.attr_int("axis", &axis));
   TRTN_TRY(init.attr_double("coeff", &coeff));
   ReductionParams p;
-  if (operation == "SUM") p.op = ReductionOperation::kSum;
-  else if (operation == "ASUM") p.op = ReductionOperation::kAsum;
-  else if (operation == "SUMSQ") p.op = ReductionOperation::kSumSq;
-  else if (operation == "MEAN") p.op = ReductionOperation::kMean;
-  else return init.error("unknown operation '" + operation + "' (SUM, ASUM, SUMSQ or MEAN)");
+  if (operation == "SUM")
+    p.op = ReductionOperation::kSum;
+  else if (operation == "ASUM")
+    p.op = ReductionOperation::kAsum;
+  else if (operation == "SUMSQ")
+    p.op = ReductionOperation::kSumSq;
+  else if (operation == "MEAN")
+    p.op = ReductionOperation::kMean;
+  else
+    return init.error("unknown operation '" + operation + "' (SUM, ASUM, SUMSQ or MEAN)");
   if (!std::isfinite(coeff)) return init.error("coeff must be a finite number");
   const int64_t rank = static_cast<int64_t>(x.dims.size()) + 1;
   if (axis == 0) return init.error("cannot reduce across the batch (axis 0)");

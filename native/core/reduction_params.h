@@ -14,8 +14,8 @@ enum class ReductionOperation { kSum, kAsum, kSumSq, kMean };
 struct ReductionParams {
   ReductionOperation op = ReductionOperation::kSum;
   int64_t rows_per_image = 1;
-  int64_t dim = 1;     // values per row
-  double coeff = 1;    // float32 as Caffe holds it
+  int64_t dim = 1;   // values per row
+  double coeff = 1;  // float32 as Caffe holds it
   /// What the row's sum is multiplied by (in double): coeff, or coeff / dim for MEAN (Caffe
   /// divides coeff by the row length).
   double multiplier() const { return op == ReductionOperation::kMean ? coeff / static_cast<double>(dim) : coeff; }

@@ -26,8 +26,8 @@ Status read_slice_params(const OpInit& init, SliceParams* out) {
   std::vector<int64_t> bounds{0};
   for (int64_t p : points) {
     if (p <= bounds.back() || p >= dim) {
-      return init.error("slice points must increase within (0, " + std::to_string(dim) + "); got " +
-                        std::to_string(p) + " after " + std::to_string(bounds.back()));
+      return init.error("slice points must increase within (0, " + std::to_string(dim) + "); got " + std::to_string(p) +
+                        " after " + std::to_string(bounds.back()));
     }
     bounds.push_back(p);
   }

@@ -13,9 +13,9 @@ namespace trtn {
 
 /// A checked Slice node.
 struct SliceParams {
-  int64_t outer = 1;  // rows per image before the axis
-  int64_t dim = 1;    // input length along the axis
-  int64_t inner = 1;  // values per step along the axis
+  int64_t outer = 1;                   // rows per image before the axis
+  int64_t dim = 1;                     // input length along the axis
+  int64_t inner = 1;                   // values per step along the axis
   std::vector<int64_t> starts, sizes;  // per output, along the axis
 };
 

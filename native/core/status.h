@@ -11,24 +11,24 @@ namespace trtn {
 /// Stable error codes shared with lib/errors.ts. Append only: the strings are public API.
 enum class Code {
   kOk = 0,
-  kInvalidArgument,    // E_INVALID_ARGUMENT
-  kParse,              // E_PARSE
-  kUnsupportedLayer,   // E_UNSUPPORTED_LAYER
-  kShape,              // E_SHAPE
-  kWeights,            // E_WEIGHTS
-  kPlanCorrupt,        // E_PLAN_CORRUPT
-  kPlanVersion,        // E_PLAN_VERSION
-  kOutOfMemory,        // E_OUT_OF_MEMORY
-  kCuda,               // E_CUDA
-  kNoDevice,           // E_NO_DEVICE
-  kBackendUnavailable, // E_BACKEND_UNAVAILABLE
-  kDisposed,           // E_DISPOSED
-  kInternal,           // E_INTERNAL
-  kIO,                 // E_IO
-  kPlanBackend,        // E_PLAN_BACKEND
-  kPlanArch,           // E_PLAN_ARCH
-  kCalibration,        // E_CALIBRATION
-  kAborted,            // E_ABORTED
+  kInvalidArgument,     // E_INVALID_ARGUMENT
+  kParse,               // E_PARSE
+  kUnsupportedLayer,    // E_UNSUPPORTED_LAYER
+  kShape,               // E_SHAPE
+  kWeights,             // E_WEIGHTS
+  kPlanCorrupt,         // E_PLAN_CORRUPT
+  kPlanVersion,         // E_PLAN_VERSION
+  kOutOfMemory,         // E_OUT_OF_MEMORY
+  kCuda,                // E_CUDA
+  kNoDevice,            // E_NO_DEVICE
+  kBackendUnavailable,  // E_BACKEND_UNAVAILABLE
+  kDisposed,            // E_DISPOSED
+  kInternal,            // E_INTERNAL
+  kIO,                  // E_IO
+  kPlanBackend,         // E_PLAN_BACKEND
+  kPlanArch,            // E_PLAN_ARCH
+  kCalibration,         // E_CALIBRATION
+  kAborted,             // E_ABORTED
 };
 
 /// The JS-visible code string for a Code ("E_CUDA" ...).

@@ -84,8 +84,10 @@ SerialQueue::~SerialQueue() {
     dropped.swap(shared_->tasks);
   }
   shared_->cv.notify_all();
-  if (std::this_thread::get_id() == thread_.get_id()) thread_.detach();
-  else thread_.join();
+  if (std::this_thread::get_id() == thread_.get_id())
+    thread_.detach();
+  else
+    thread_.join();
   // The dropped tasks' captures are released here, outside the lock.
 }
 

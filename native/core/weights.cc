@@ -158,7 +158,8 @@ Status prepare_gemm(const Graph& g, const Node& n, const std::vector<const float
           fs = -mean[c] * sf * fa;
         } else if (f.type == "Scale") {
           const float* gamma = blob(0);
-          if (gamma == nullptr || (f.bias_term && blob(1) == nullptr)) return bad(n, "folded Scale '" + f.layer + "' needs [C] blobs");
+          if (gamma == nullptr || (f.bias_term && blob(1) == nullptr))
+            return bad(n, "folded Scale '" + f.layer + "' needs [C] blobs");
           fa = gamma[c];
           fs = f.bias_term ? blob(1)[c] : 0;
         } else {
@@ -182,8 +183,10 @@ Status prepare_gemm(const Graph& g, const Node& n, const std::vector<const float
     quantize_per_channel(w, wd.dims, axis, &weights.i8, &scale.f32);
     out->put(n.name + "/wscale", std::move(scale));
   } else {
-    if (n.precision == Precision::kFP16) for (float& v : w) v = numeric::round_to_half(v);
-    if (n.precision == Precision::kTF32) for (float& v : w) v = numeric::round_to_tf32(v);
+    if (n.precision == Precision::kFP16)
+      for (float& v : w) v = numeric::round_to_half(v);
+    if (n.precision == Precision::kTF32)
+      for (float& v : w) v = numeric::round_to_tf32(v);
     weights.f32 = std::move(w);
   }
   out->put(n.name + "/weights", std::move(weights));
@@ -237,7 +240,8 @@ Status prepare_weights(const Graph& graph, const std::vector<const float*>& raw,
       const WeightDesc& wd = graph.weights[n.weights[i]];
       Blob b = float_blob(wd.dims, raw[n.weights[i]]);
       // Preprocess computes in float32 in every engine (core/preprocess_params.h): its mean stays exact.
-      if (n.precision == Precision::kFP16 && n.op != "Preprocess") for (float& v : b.f32) v = numeric::round_to_half(v);
+      if (n.precision == Precision::kFP16 && n.op != "Preprocess")
+        for (float& v : b.f32) v = numeric::round_to_half(v);
       out->put(n.name + "/" + std::to_string(i), std::move(b));
     }
   }
@@ -263,7 +267,8 @@ Status WeightStore::serialize(ByteSink& sink) const {
     const std::string& name = it->first;
     const Blob& b = it->second;
     const uint64_t nbytes = b.dtype == DType::kInt8 ? b.i8.size() : b.f32.size() * 4;
-    const void* payload = b.dtype == DType::kInt8 ? static_cast<const void*>(b.i8.data()) : static_cast<const void*>(b.f32.data());
+    const void* payload =
+        b.dtype == DType::kInt8 ? static_cast<const void*>(b.i8.data()) : static_cast<const void*>(b.f32.data());
     st = w.put(static_cast<uint32_t>(name.size()));
     if (st.is_ok()) st = w.bytes(name.data(), name.size());
     if (st.is_ok()) st = w.put(static_cast<uint8_t>(b.dtype == DType::kInt8 ? 1 : 0));
@@ -300,13 +305,15 @@ Status WeightStore::deserialize(ByteSource& source, WeightStore* out) {
     std::string name(name_len, '\0');
     if (!r.read(name.data(), name_len)) return fail("truncated blob name");
     uint8_t dtype = 0, ndims = 0;
-    if (!r.read(&dtype, 1) || !r.read(&ndims, 1) || dtype > 1 || ndims > 8) return fail("bad blob header for '" + name + "'");
+    if (!r.read(&dtype, 1) || !r.read(&ndims, 1) || dtype > 1 || ndims > 8)
+      return fail("bad blob header for '" + name + "'");
     Blob b;
     b.dtype = dtype == 1 ? DType::kInt8 : DType::kFloat32;
     int64_t volume = 1;
     for (uint8_t d = 0; d < ndims; ++d) {
       int64_t dim = 0;
-      if (!r.read(&dim, 8) || dim < 0 || (dim > 0 && volume > (int64_t{1} << 40) / dim)) return fail("bad dims for '" + name + "'");
+      if (!r.read(&dim, 8) || dim < 0 || (dim > 0 && volume > (int64_t{1} << 40) / dim))
+        return fail("bad dims for '" + name + "'");
       volume *= dim;
       b.dims.push_back(dim);
     }

@@ -19,8 +19,8 @@ namespace trtn {
 struct Blob {
   DType dtype = DType::kFloat32;
   std::vector<int64_t> dims;
-  std::vector<float> f32;   // dtype float32
-  std::vector<int8_t> i8;   // dtype int8
+  std::vector<float> f32;  // dtype float32
+  std::vector<int8_t> i8;  // dtype int8
   int64_t volume() const { return volume_of(dims); }
 };
 

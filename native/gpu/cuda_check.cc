@@ -6,7 +6,6 @@
 
 #include <string>
 
-
 namespace trtn::gpu {
 namespace {
 
@@ -25,10 +24,8 @@ bool is_sticky(cudaError_t err) {
     case cudaErrorLaunchFailure:
     case cudaErrorTensorMemoryLeak:
     case cudaErrorECCUncorrectable:
-    case cudaErrorMpsClientTerminated:
-      return true;
-    default:
-      return false;
+    case cudaErrorMpsClientTerminated: return true;
+    default: return false;
   }
 }
 
@@ -50,7 +47,7 @@ Status cuda_status(cudaError_t err, const char* call, const char* file, int line
   // launch check does not report it again.
   if (!sticky) cudaGetLastError();
   std::string message = std::string(call) + " failed: " + cudaGetErrorName(err) + ": " + cudaGetErrorString(err) +
-                         " (" + base_name(file) + ":" + std::to_string(line) + ")";
+                        " (" + base_name(file) + ":" + std::to_string(line) + ")";
   if (sticky) {
     message += "; the CUDA context is now unusable: every later CUDA call in this process fails (restart the process)";
   }
@@ -120,7 +117,8 @@ Status PinnedBuffer::allocate(size_t bytes, const std::string& what) {
   if (cudaMallocHost(&ptr_, bytes) != cudaSuccess) {
     cudaGetLastError();
     ptr_ = nullptr;
-    return Status(Code::kOutOfMemory, "cannot allocate " + std::to_string(bytes) + " bytes of pinned host memory for " + what);
+    return Status(Code::kOutOfMemory,
+                  "cannot allocate " + std::to_string(bytes) + " bytes of pinned host memory for " + what);
   }
   bytes_ = bytes;
   return Status::ok();

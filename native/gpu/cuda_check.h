@@ -31,7 +31,10 @@ class DeviceBuffer {
   DeviceBuffer() = default;
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr; o.bytes_ = 0; }
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) {
+    o.ptr_ = nullptr;
+    o.bytes_ = 0;
+  }
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
   ~DeviceBuffer() { reset(); }
 
@@ -47,7 +50,9 @@ class DeviceBuffer {
   void reset();
   void* get() const { return ptr_; }
   template <typename T>
-  T* as() const { return static_cast<T*>(ptr_); }
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
   size_t bytes() const { return bytes_; }
 
  private:
@@ -92,10 +97,10 @@ class PinnedAllocator : public HostAllocator {
 #define TRTN_CUDA_STATUS(call) ::trtn::gpu::cuda_status((call), #call, __FILE__, __LINE__)
 
 /// Evaluates a CUDA runtime call; on failure returns its Status from the enclosing function.
-#define TRTN_CUDA_TRY(call)                                      \
-  do {                                                           \
-    ::trtn::Status trtn_cuda_st_ = TRTN_CUDA_STATUS(call);       \
-    if (!trtn_cuda_st_.is_ok()) return trtn_cuda_st_;            \
+#define TRTN_CUDA_TRY(call)                                \
+  do {                                                     \
+    ::trtn::Status trtn_cuda_st_ = TRTN_CUDA_STATUS(call); \
+    if (!trtn_cuda_st_.is_ok()) return trtn_cuda_st_;      \
   } while (0)
 
 /// Checks the launch of the kernels just enqueued (cudaGetLastError).

@@ -76,7 +76,8 @@ Status RunLoop::reserve(Slot& s, int batch) {
 
 Status RunLoop::submit(Inference* inf, DeviceCompute& compute) {
   TRTN_TRY(usable());
-  if (in_flight_ >= kMaxQueueDepth) return Status(Code::kInternal, "run loop: more than " + std::to_string(kMaxQueueDepth) + " inferences in flight");
+  if (in_flight_ >= kMaxQueueDepth)
+    return Status(Code::kInternal, "run loop: more than " + std::to_string(kMaxQueueDepth) + " inferences in flight");
   const auto start = std::chrono::steady_clock::now();
   TRTN_CUDA_TRY(cudaSetDevice(device_));
   if (free_.empty()) {
@@ -123,7 +124,8 @@ Status RunLoop::enqueue(Inference* inf, Slot& s, int slot, DeviceCompute& comput
   cudaStream_t out_stream = inf->lone ? compute_ : out_stream_;
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[0], in_stream));
   for (size_t i = 0; copies && i < in.size(); ++i) {
-    TRTN_CUDA_TRY(cudaMemcpyAsync(const_cast<void*>(in[i]), inf->io.inputs[i], in_bytes_[i] * batch, cudaMemcpyHostToDevice, in_stream));
+    TRTN_CUDA_TRY(cudaMemcpyAsync(const_cast<void*>(in[i]), inf->io.inputs[i], in_bytes_[i] * batch,
+                                  cudaMemcpyHostToDevice, in_stream));
   }
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[1], in_stream));
   if (!inf->lone) TRTN_CUDA_TRY(cudaStreamWaitEvent(compute_, s.ev[1], 0));
@@ -133,7 +135,8 @@ Status RunLoop::enqueue(Inference* inf, Slot& s, int slot, DeviceCompute& comput
   if (!inf->lone) TRTN_CUDA_TRY(cudaStreamWaitEvent(out_stream, s.ev[3], 0));
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[4], out_stream));
   for (size_t i = 0; copies && i < out.size(); ++i) {
-    TRTN_CUDA_TRY(cudaMemcpyAsync(inf->io.outputs[i], out[i], out_bytes_[i] * batch, cudaMemcpyDeviceToHost, out_stream));
+    TRTN_CUDA_TRY(
+        cudaMemcpyAsync(inf->io.outputs[i], out[i], out_bytes_[i] * batch, cudaMemcpyDeviceToHost, out_stream));
   }
   TRTN_CUDA_TRY(cudaEventRecord(s.ev[5], out_stream));
   return Status::ok();

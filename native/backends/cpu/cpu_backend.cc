@@ -49,7 +49,9 @@ class CpuEngine : public Engine {
   /// `threads` > 0: the engine's contexts compute on a pool of their own of that size; 0: on the
   /// process-wide pool (ThreadPool::shared: TRTN_CPU_THREADS or one per core).
   CpuEngine(std::shared_ptr<const Graph> graph, std::shared_ptr<const WeightStore> weights, int threads)
-      : graph_(std::move(graph)), weights_(std::move(weights)), plan_(plan_memory(*graph_)),
+      : graph_(std::move(graph)),
+        weights_(std::move(weights)),
+        plan_(plan_memory(*graph_)),
         own_pool_(threads > 0 ? std::make_unique<ThreadPool>(threads) : nullptr) {}
 
   ThreadPool& pool() const { return own_pool_ ? *own_pool_ : ThreadPool::shared(); }
@@ -107,18 +109,22 @@ Status CpuContext::reserve(int batch) {
     char* end = nullptr;
     const long long cap = std::strtoll(limit, &end, 10);
     if (*end != '\0' || cap < 0) {
-      return Status(Code::kInvalidArgument, std::string("TRTN_CPU_ARENA_LIMIT (a test hook) must be a number of bytes, got '") + limit + "'");
+      return Status(Code::kInvalidArgument,
+                    std::string("TRTN_CPU_ARENA_LIMIT (a test hook) must be a number of bytes, got '") + limit + "'");
     }
     if (bytes > cap) {
-      return Status(Code::kOutOfMemory, "cpu backend: cannot allocate " + std::to_string(bytes) + " bytes of activations for batch " +
-                                            std::to_string(batch) + " (TRTN_CPU_ARENA_LIMIT is " + limit + ")");
+      return Status(Code::kOutOfMemory, "cpu backend: cannot allocate " + std::to_string(bytes) +
+                                            " bytes of activations for batch " + std::to_string(batch) +
+                                            " (TRTN_CPU_ARENA_LIMIT is " + limit + ")");
     }
   }
   uint8_t* raw = new (std::nothrow) uint8_t[static_cast<size_t>(bytes) + 64];
   if (raw == nullptr) {
     const long pages = sysconf(_SC_AVPHYS_PAGES);
     const long page = sysconf(_SC_PAGESIZE);
-    std::string avail = pages > 0 && page > 0 ? "; " + std::to_string(static_cast<int64_t>(pages) * page) + " bytes of host memory free" : "";
+    std::string avail = pages > 0 && page > 0
+                            ? "; " + std::to_string(static_cast<int64_t>(pages) * page) + " bytes of host memory free"
+                            : "";
     return Status(Code::kOutOfMemory, "cpu backend: cannot allocate " + std::to_string(bytes) +
                                           " bytes of activations for batch " + std::to_string(batch) + avail);
   }
@@ -174,8 +180,8 @@ Status CpuContext::run(Inference* inf) {
   const Graph& g = engine_->graph();
   const int batch = inf->batch;
   if (batch < 1 || batch > g.max_batch) {
-    return Status(Code::kInvalidArgument, "batch " + std::to_string(batch) + " is outside [1, " +
-                                              std::to_string(g.max_batch) + "]");
+    return Status(Code::kInvalidArgument,
+                  "batch " + std::to_string(batch) + " is outside [1, " + std::to_string(g.max_batch) + "]");
   }
   if (inf->io.inputs.size() != g.inputs.size() || inf->io.outputs.size() != g.outputs.size()) {
     return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
@@ -235,7 +241,9 @@ Status load(const BuildInput& in, std::unique_ptr<Engine>* out) {
   return build(in, out);
 }
 
-bool supports(const Graph& graph, const Node& node, std::string* why) { return table_supports(op_table(), graph, node, why); }
+bool supports(const Graph& graph, const Node& node, std::string* why) {
+  return table_supports(op_table(), graph, node, why);
+}
 
 std::vector<std::string> ops() { return op_table().names(); }
 

@@ -31,7 +31,9 @@ Status make_engine(const BuildInput& in, bool loading, std::unique_ptr<Engine>* 
 Status build(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, false, out); }
 Status load(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, true, out); }
 
-bool supports(const Graph& graph, const Node& node, std::string* why) { return table_supports(op_table(), graph, node, why); }
+bool supports(const Graph& graph, const Node& node, std::string* why) {
+  return table_supports(op_table(), graph, node, why);
+}
 
 std::vector<std::string> ops() { return op_table().names(); }
 

@@ -52,7 +52,8 @@ Status CudaContext::reserve(int batch) {
   TRTN_TRY(check_index_range(e_->index_range(), batch));
   if (batch <= capacity_) return Status::ok();
   if (loop_.in_flight() > 0) {
-    return Status(Code::kInternal, "cuda context: a larger batch needs no inference in flight (its memory is replaced)");
+    return Status(Code::kInternal,
+                  "cuda context: a larger batch needs no inference in flight (its memory is replaced)");
   }
   drop_graphs();
   arena_.reset();
@@ -79,7 +80,8 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats, cudaStrea
   TRTN_CUDA_TRY(cudaStreamSynchronize(stream));
   AmaxResult r;
   std::memcpy(&r, stats_host_.floats(), sizeof r);
-  if (r.first_bad != ~0ULL) return TensorHistograms::non_finite(d.name, static_cast<int64_t>(r.first_bad / 2), r.first_bad % 2 == 1);
+  if (r.first_bad != ~0ULL)
+    return TensorHistograms::non_finite(d.name, static_cast<int64_t>(r.first_bad / 2), r.first_bad % 2 == 1);
   float amax;
   std::memcpy(&amax, &r.amax_bits, sizeof amax);
   const double range = stats->widen(t, amax);
@@ -108,8 +110,10 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const int t = g.inputs[i];
     const View4 dst = e_->view(t, base, batch);
-    TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(dst.data, in[i], static_cast<size_t>(g.tensors[t].volume) * batch *
-                                                            dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
+    TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(
+                             dst.data, in[i],
+                             static_cast<size_t>(g.tensors[t].volume) * batch * dtype_bytes(g.tensors[t].host),
+                             cudaMemcpyDefault, stream))
                        : launch_reformat(staging_view(t, in[i], batch), dst, stream));
   }
   TRTN_TRY(mark(1));
@@ -136,8 +140,10 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     const int t = g.outputs[i];
     const View4 src = e_->view(t, base, batch);
-    TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(out[i], src.data, static_cast<size_t>(g.tensors[t].volume) * batch *
-                                                            dtype_bytes(g.tensors[t].host), cudaMemcpyDefault, stream))
+    TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(
+                             out[i], src.data,
+                             static_cast<size_t>(g.tensors[t].volume) * batch * dtype_bytes(g.tensors[t].host),
+                             cudaMemcpyDefault, stream))
                        : launch_reformat(src, staging_view(t, out[i], batch), stream));
   }
   return mark(2 + g.nodes.size());
@@ -153,7 +159,8 @@ Status CudaContext::enqueue_graph(int batch, const std::vector<const void*>& in,
   if (it == graphs_.end()) {
     if (graphs_.size() >= kMaxGraphs) {
       // A graph in use by an inference in flight may go: the launched copy runs to its end.
-      auto oldest = std::min_element(graphs_.begin(), graphs_.end(), [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+      auto oldest = std::min_element(graphs_.begin(), graphs_.end(),
+                                     [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
       cudaGraphExecDestroy(oldest->second.exec);
       graphs_.erase(oldest);
     }
@@ -185,8 +192,8 @@ bool CudaContext::in_place_ok(const Inference& inf) const {
   return converted_per_image_ * static_cast<size_t>(inf.batch) <= kInPlaceConvertBytes;
 }
 
-Status CudaContext::enqueue(Inference& inf, int /*slot*/, const std::vector<const void*>& in, const std::vector<void*>& out,
-                            cudaStream_t stream) {
+Status CudaContext::enqueue(Inference& inf, int /*slot*/, const std::vector<const void*>& in,
+                            const std::vector<void*>& out, cudaStream_t stream) {
   if (env_flag("TRTN_CUDA_POISON")) {
     // Tests: every activation starts as NaN (int8: -1), so a value no kernel writes shows.
     TRTN_CUDA_TRY(cudaMemsetAsync(arena_.get(), 0xFF, arena_.bytes(), stream));
@@ -225,8 +232,8 @@ Status CudaContext::read_profile(int nodes, LayerProfile* profile) {
 Status CudaContext::check_call(const Inference& inf) const {
   const Graph& g = e_->graph();
   if (inf.batch < 1 || inf.batch > g.max_batch) {
-    return Status(Code::kInvalidArgument, "batch " + std::to_string(inf.batch) + " is outside [1, " +
-                                              std::to_string(g.max_batch) + "]");
+    return Status(Code::kInvalidArgument,
+                  "batch " + std::to_string(inf.batch) + " is outside [1, " + std::to_string(g.max_batch) + "]");
   }
   if (inf.io.inputs.size() != g.inputs.size() || inf.io.outputs.size() != g.outputs.size()) {
     return Status(Code::kInvalidArgument, "wrong number of input or output buffers");

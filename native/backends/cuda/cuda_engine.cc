@@ -16,6 +16,7 @@ constexpr int kDefaultTuneBatch = 32;
 
 /// One entry of engine.details().layers.
 void write_layer(json::Writer& w, const Node& n, const TacticChoice& c) {
+  // clang-format off
   w.begin_object()
       .key("name").string(n.name)
       .key("op").string(n.op)
@@ -23,6 +24,7 @@ void write_layer(json::Writer& w, const Node& n, const TacticChoice& c) {
       .key("tactic").string(c.name)
       .key("candidates").number(c.candidates)
       .key("fromCache").boolean(c.from_cache);
+  // clang-format on
   if (c.ms >= 0) w.key("ms").number(c.ms);
   w.end_object();
 }
@@ -102,7 +104,8 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
   }
   if (loading) {
     const json::Value* tactics = section.get("tactics");
-    if (tactics == nullptr || !tactics->is_object()) return Status(Code::kPlanCorrupt, "the cuda plan section has no tactics");
+    if (tactics == nullptr || !tactics->is_object())
+      return Status(Code::kPlanCorrupt, "the cuda plan section has no tactics");
     return apply_tactics(*tactics);
   }
   std::map<std::string, std::string> given;
@@ -115,7 +118,8 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
       if (v.is_string()) given[k] = v.as_string();
     }
   }
-  tune_batch_ = in.tune_batch > 0 ? std::min(in.tune_batch, graph_->max_batch) : std::min(graph_->max_batch, kDefaultTuneBatch);
+  tune_batch_ =
+      in.tune_batch > 0 ? std::min(in.tune_batch, graph_->max_batch) : std::min(graph_->max_batch, kDefaultTuneBatch);
   return tune(tune_batch_, given);
 }
 
@@ -164,6 +168,7 @@ Status CudaEngine::serialize_backend(std::vector<uint8_t>* out) const {
 
 std::string CudaEngine::info_json() const {
   json::Writer w;
+  // clang-format off
   w.begin_object()
       .key("device").number(props_.index)
       .key("deviceName").string(device_name_)
@@ -174,6 +179,7 @@ std::string CudaEngine::info_json() const {
       .key("aliasedReshapes").number(plan_.aliased_reshapes)
       .key("nhwcTensors").number(plan_.nhwc_tensors)
       .key("layers").begin_array();
+  // clang-format on
   for (size_t i = 0; i < graph_->nodes.size(); ++i) write_layer(w, graph_->nodes[i], choices_[i]);
   w.end_array().key("timingCache").begin_object();
   {

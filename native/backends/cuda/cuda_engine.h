@@ -55,7 +55,7 @@ class TacticTimer;
 /// The tactic a node ended up with, and what timing said.
 struct TacticChoice {
   std::string name;
-  double ms = -1;         // time of the chosen tactic at the tuning batch (-1: not timed)
+  double ms = -1;  // time of the chosen tactic at the tuning batch (-1: not timed)
   int candidates = 1;
   bool from_cache = false;
 };
@@ -166,9 +166,10 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   Status check_call(const Inference& inf) const;
   Status reserve(int batch);
   /// Inputs from their host form in `in` into the arena; then the nodes; then the outputs into `out`.
-  Status enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out, cudaStream_t stream,
-                         TensorHistograms* stats, bool marks);
-  Status enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out, cudaStream_t stream);
+  Status enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
+                         cudaStream_t stream, TensorHistograms* stats, bool marks);
+  Status enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
+                       cudaStream_t stream);
   Status read_profile(int nodes, LayerProfile* profile);
   Status observe(int t, int batch, TensorHistograms* stats, cudaStream_t stream);
   void drop_graphs();
@@ -205,11 +206,11 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   DeviceBuffer arena_;              // activations, then workspace
   DeviceBuffer stats_dev_;          // AmaxResult, then the 2048 counters
   PinnedBuffer stats_host_;
-  int capacity_ = 0;                // batch the arena holds
+  int capacity_ = 0;  // batch the arena holds
   bool use_graphs_;
   std::map<GraphKey, CachedGraph> graphs_;
   uint64_t graph_uses_ = 0;
-  GraphKey lookup_{0, {}};           // enqueue_graph's key, reused (no allocation per launch)
+  GraphKey lookup_{0, {}};          // enqueue_graph's key, reused (no allocation per launch)
   size_t converted_per_image_ = 0;  // host-form bytes of the inputs and outputs kernels convert, per image
 };
 

@@ -21,15 +21,12 @@ bool driver_library_present() {
 
 std::string reason_for(cudaError_t err) {
   switch (err) {
-    case cudaErrorNoDevice:
-      return "no CUDA-capable GPU is visible (check CUDA_VISIBLE_DEVICES and nvidia-smi)";
+    case cudaErrorNoDevice: return "no CUDA-capable GPU is visible (check CUDA_VISIBLE_DEVICES and nvidia-smi)";
     case cudaErrorInsufficientDriver:
-      return driver_library_present()
-                 ? "the NVIDIA driver is too old for CUDA " TRTN_CUDA_VERSION
-                 : "no NVIDIA driver (libcuda.so.1 not found)";
+      return driver_library_present() ? "the NVIDIA driver is too old for CUDA " TRTN_CUDA_VERSION
+                                      : "no NVIDIA driver (libcuda.so.1 not found)";
     default:
-      return std::string("CUDA initialisation failed: ") + cudaGetErrorName(err) + " (" +
-             cudaGetErrorString(err) + ")";
+      return std::string("CUDA initialisation failed: ") + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")";
   }
 }
 

@@ -1,10 +1,10 @@
 // How the cuda backend stores tensors, shared by host code and kernels.
 //
 // Every tensor has an element type (float32; float16 in fp16 engines; int8 where the graph says
-// int8; uint8 for raw image inputs) and a layout: kLinear is the graph's own order (NCHW for images); kNHWC stores an image
-// [C, H, W] channels-last with the channel count padded to `c_pad` (16 bytes of channels: 4 floats,
-// 8 halves, 16 int8), the form the tensor-core convolutions read. Padding channels always hold
-// zero: whoever writes an NHWC tensor writes them.
+// int8; uint8 for raw image inputs) and a layout: kLinear is the graph's own order (NCHW for images); kNHWC stores an
+// image [C, H, W] channels-last with the channel count padded to `c_pad` (16 bytes of channels: 4 floats, 8 halves, 16
+// int8), the form the tensor-core convolutions read. Padding channels always hold zero: whoever writes an NHWC tensor
+// writes them.
 //
 // A tensor may live inside another (its "root"): the inputs of a Concat along channels are slices
 // of the Concat's output, written in place by their producers, so the Concat costs nothing.

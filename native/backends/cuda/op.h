@@ -1,8 +1,8 @@
 // The cuda backend's op interface: one file per op (or family) under kernels/, holding the
 // kernels, their launchers and a CudaOp made by a factory `make_<op>` (one call of make<OpT>,
-// core/op_factory.h); kernels/registry.cc is the table from OpKind to factories. Ops are created once per engine on the engine's device: they check the
-// node, upload what they need (weights in the layout their kernels read) and may offer several
-// tactics (kernel variants) for the builder to time. run() only enqueues work on the stream.
+// core/op_factory.h); kernels/registry.cc is the table from OpKind to factories. Ops are created once per engine on the
+// engine's device: they check the node, upload what they need (weights in the layout their kernels read) and may offer
+// several tactics (kernel variants) for the builder to time. run() only enqueues work on the stream.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -30,14 +30,14 @@ using gpu::select_device;
 
 /// Where a tensor lives, fixed when the engine is planned (see format.h).
 struct Place {
-  int root = -1;                   // the tensor owning the memory (itself unless a slice)
+  int root = -1;  // the tensor owning the memory (itself unless a slice)
   Elem elem = Elem::kF32;
   Layout layout = Layout::kLinear;
-  int64_t c = 1, h = 1, w = 1;     // this tensor as [C, H, W] (rank > 3: c = dims[0], h = the rest, w = 1)
-  int64_t root_c = 1;              // channels of the root (kLinear) or its padded channel stride (kNHWC)
-  int64_t c_offset = 0;            // first channel of this tensor inside its root
-  int64_t c_write = 1;             // channels a producer writes (c, plus the root's padding when last)
-  float scale = 0.0f;              // int8 tensors
+  int64_t c = 1, h = 1, w = 1;  // this tensor as [C, H, W] (rank > 3: c = dims[0], h = the rest, w = 1)
+  int64_t root_c = 1;           // channels of the root (kLinear) or its padded channel stride (kNHWC)
+  int64_t c_offset = 0;         // first channel of this tensor inside its root
+  int64_t c_write = 1;          // channels a producer writes (c, plus the root's padding when last)
+  float scale = 0.0f;           // int8 tensors
 
   /// Elements of one image of the root.
   int64_t root_image_elems() const { return root_c * h * w; }
@@ -48,7 +48,7 @@ struct Place {
 /// Properties of the engine's GPU that ops choose kernels by.
 struct DeviceProps {
   int index = 0;
-  int sm = 0;                       // compute capability as 10 * major + minor (90 for H100)
+  int sm = 0;  // compute capability as 10 * major + minor (90 for H100)
   int multiprocessors = 0;
   size_t shared_per_block_optin = 0;
 };

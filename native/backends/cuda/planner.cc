@@ -22,7 +22,9 @@ void chw_of(const TensorDesc& d, Place* p) {
   }
 }
 
-bool is_graph_output(const Graph& g, int t) { return std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end(); }
+bool is_graph_output(const Graph& g, int t) {
+  return std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end();
+}
 
 /// What the planning phases share: who writes and reads each tensor, which nodes take views, and
 /// the Concat slices found.
@@ -38,8 +40,13 @@ struct Survey {
 
 Survey survey(const Graph& g, bool use_views) {
   const size_t nt = g.tensors.size(), nn = g.nodes.size();
-  Survey s{g, use_views, std::vector<int>(nt, -1), std::vector<std::vector<int>>(nt), std::vector<bool>(nn),
-           std::vector<int>(nt, -1), std::vector<int64_t>(nt, 0)};
+  Survey s{g,
+           use_views,
+           std::vector<int>(nt, -1),
+           std::vector<std::vector<int>>(nt),
+           std::vector<bool>(nn),
+           std::vector<int>(nt, -1),
+           std::vector<int64_t>(nt, 0)};
   for (size_t i = 0; i < nn; ++i) {
     for (int t : g.nodes[i].outputs) s.producer[t] = static_cast<int>(i);
     for (int t : g.nodes[i].inputs) s.readers[t].push_back(static_cast<int>(i));
@@ -71,8 +78,7 @@ bool concat_in_place(const Survey& s, const EnginePlan& plan, const Node& node) 
     const int t = node.inputs[k];
     const Place& pt = plan.places[t];
     ok = s.producer[t] >= 0 && s.views[s.producer[t]] && s.parent[t] < 0 && !is_graph_output(s.g, t) &&
-         pt.elem == po.elem && pt.h == po.h && pt.w == po.w &&
-         (pt.elem != Elem::kI8 || pt.scale == po.scale) &&
+         pt.elem == po.elem && pt.h == po.h && pt.w == po.w && (pt.elem != Elem::kI8 || pt.scale == po.scale) &&
          std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
     for (int r : s.readers[t]) ok = ok && s.views[r];
   }
@@ -159,8 +165,7 @@ void alias_reshapes(const Survey& s, EnginePlan* plan) {
     const Place& pi = plan->places[in];
     Place& po = plan->places[out];
     if (pi.layout != Layout::kLinear || po.layout != Layout::kLinear || pi.c_offset != 0 ||
-        pi.root_image_elems() != g.tensors[in].volume || pi.elem != po.elem ||
-        s.parent[out] >= 0 || po.root != out) {
+        pi.root_image_elems() != g.tensors[in].volume || pi.elem != po.elem || s.parent[out] >= 0 || po.root != out) {
       continue;
     }
     // Anything inside `out` would need re-rooting; outputs of Flatten / Reshape are never roots of slices

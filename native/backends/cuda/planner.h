@@ -12,9 +12,9 @@
 namespace trtn::cuda {
 
 struct EnginePlan {
-  std::vector<Place> places;       // per tensor
-  std::vector<bool> elided;        // per node: nothing to run (a Concat whose inputs are slices of
-                                   // its output, a Flatten / Reshape whose output aliases its input)
+  std::vector<Place> places;         // per tensor
+  std::vector<bool> elided;          // per node: nothing to run (a Concat whose inputs are slices of
+                                     // its output, a Flatten / Reshape whose output aliases its input)
   std::vector<int64_t> root_offset;  // per tensor: bytes per image into the arena (roots only)
   int64_t arena_per_image = 0;       // bytes
   int elided_concats = 0, aliased_reshapes = 0, nhwc_tensors = 0;

@@ -154,7 +154,8 @@ class Mapper {
     w.blob = blob;
     return add_weights(std::move(w));
   }
-  std::string value_weights(const std::string& id, TrtType type, std::vector<int64_t> dims, std::vector<double> values) {
+  std::string value_weights(const std::string& id, TrtType type, std::vector<int64_t> dims,
+                            std::vector<double> values) {
     WeightsDesc w;
     w.id = id;
     w.type = type;
@@ -266,8 +267,7 @@ class Mapper {
   Status map_preprocess();
 
   Status unsupported(const std::string& what) const {
-    return Status(Code::kUnsupportedLayer,
-                  "tensorrt backend, node '" + node_->name + "' (" + node_->op + "): " + what);
+    return Status(Code::kUnsupportedLayer, "tensorrt backend, node '" + node_->name + "' (" + node_->op + "): " + what);
   }
   OpInit init() const { return OpInit{g_, *node_, w_, "tensorrt"}; }
 
@@ -480,7 +480,8 @@ Status Mapper::map_conv(bool deconv) {
   } else {
     blob_weights(wid, plan_.compute_type, kdims, wid);
   }
-  const std::string bid = blob_weights(node_->name + "/bias", plan_.compute_type, {g.channels_out}, node_->name + "/bias");
+  const std::string bid =
+      blob_weights(node_->name + "/bias", plan_.compute_type, {g.channels_out}, node_->name + "/bias");
 
   for (size_t i = 0; i < node_->inputs.size(); ++i) {
     const int out_id = node_->outputs[i];
@@ -629,10 +630,12 @@ Status Mapper::map_pooling() {
   bool corrected = false;
   for (int64_t oh = 0; oh < p.out_h; ++oh) {
     const PoolSpan hs = pool_window(oh, p.stride_h, p.pad_h, p.kernel_h, p.height);
-    const int64_t th = std::min(oh * p.stride_h - p.pad_h + p.kernel_h, p.height + p.pad_h + eh) - (oh * p.stride_h - p.pad_h);
+    const int64_t th =
+        std::min(oh * p.stride_h - p.pad_h + p.kernel_h, p.height + p.pad_h + eh) - (oh * p.stride_h - p.pad_h);
     for (int64_t ow = 0; ow < p.out_w; ++ow) {
       const PoolSpan ws = pool_window(ow, p.stride_w, p.pad_w, p.kernel_w, p.width);
-      const int64_t tw = std::min(ow * p.stride_w - p.pad_w + p.kernel_w, p.width + p.pad_w + ew) - (ow * p.stride_w - p.pad_w);
+      const int64_t tw =
+          std::min(ow * p.stride_w - p.pad_w + p.kernel_w, p.width + p.pad_w + ew) - (ow * p.stride_w - p.pad_w);
       const int64_t caffe = hs.size * ws.size, trt = th * tw;
       if (caffe != trt && caffe > 0) {
         factor[oh * p.out_w + ow] = static_cast<double>(trt) / static_cast<double>(caffe);
@@ -687,7 +690,8 @@ Status Mapper::map_lrn() {
     avg = pool_call("window_average", sq, "kAVERAGE", pool, 0, 0, tmp("window_average"));
   }
   const double shift = p.across_channels ? p.k : 1.0;
-  const std::string scale = uniform_scale("scale", avg, dims, shift, p.alpha, -static_cast<double>(p.beta), tmp("scale"));
+  const std::string scale =
+      uniform_scale("scale", avg, dims, shift, p.alpha, -static_cast<double>(p.beta), tmp("scale"));
   elementwise("normalize", x, scale, "kPROD", out);
   return Status::ok();
 }
@@ -703,8 +707,10 @@ Status Mapper::map_activation() {
   const size_t r = rank(tensor(node_->inputs[0]));
   switch (p.kind) {
     case ActivationKind::kRelu:
-      if (p.slope == 0.0f) activation("relu", x, "kRELU", out);
-      else activation("relu", x, "kLEAKY_RELU", out, p.slope, 0, true);
+      if (p.slope == 0.0f)
+        activation("relu", x, "kRELU", out);
+      else
+        activation("relu", x, "kLEAKY_RELU", out, p.slope, 0, true);
       break;
     case ActivationKind::kElu: activation("elu", x, "kELU", out, p.alpha, 0, true); break;
     case ActivationKind::kSigmoid: activation("sigmoid", x, "kSIGMOID", out); break;
@@ -721,14 +727,16 @@ Status Mapper::map_activation() {
       break;
     case ActivationKind::kExp: {
       const bool affine = p.inner != 1.0f || p.offset != 0.0f;
-      const std::string in = affine ? uniform_scale("exp_argument", x, dims, p.offset, p.inner, 1.0, tmp("exp_argument")) : x;
+      const std::string in =
+          affine ? uniform_scale("exp_argument", x, dims, p.offset, p.inner, 1.0, tmp("exp_argument")) : x;
       unary("exp", in, "kEXP", out);
       break;
     }
     case ActivationKind::kLog: {
       const bool affine = p.scale != 1.0f || p.shift != 0.0f;
       const bool base = p.base_scale != 1.0f;
-      const std::string in = affine ? uniform_scale("log_argument", x, dims, p.shift, p.scale, 1.0, tmp("log_argument")) : x;
+      const std::string in =
+          affine ? uniform_scale("log_argument", x, dims, p.shift, p.scale, 1.0, tmp("log_argument")) : x;
       const std::string ln = unary("log", in, "kLOG", base ? tmp("ln") : out);
       if (base) uniform_scale("log_base", ln, dims, 0.0, p.base_scale, 1.0, out);
       break;
@@ -916,7 +924,8 @@ Status Mapper::map_channel_affine() {
     return constant(tmp(what));
   };
   std::string y = x;
-  if (has_scale) y = elementwise("multiply", y, operand(p.scale, scale_blob, "scale"), "kPROD", has_bias ? tmp("scaled") : out);
+  if (has_scale)
+    y = elementwise("multiply", y, operand(p.scale, scale_blob, "scale"), "kPROD", has_bias ? tmp("scaled") : out);
   if (has_bias) elementwise("add", y, operand(p.bias, bias_blob, "bias"), "kSUM", out);
   if (!has_scale && !has_bias) emit("addIdentity", tmp("identity"), {x}, {out});
   return Status::ok();
@@ -987,8 +996,10 @@ Status Mapper::map_argmax() {
   const std::vector<int64_t>& odims = tensor(node_->outputs[0]).dims;
   if (p.has_axis) {
     // Indices, or the values instead of them with outMaxVal (Caffe's rule with an axis).
-    if (p.out_max_val) emit("addIdentity", tmp("result"), {tmp("values")}, {out});
-    else cast("indices_as_float", tmp("indices"), plan_.compute_type, out);
+    if (p.out_max_val)
+      emit("addIdentity", tmp("result"), {tmp("values")}, {out});
+    else
+      cast("indices_as_float", tmp("indices"), plan_.compute_type, out);
     return Status::ok();
   }
   // Per image: the top_k indices (as floats), then the top_k values with outMaxVal.
@@ -996,8 +1007,8 @@ Status Mapper::map_argmax() {
   std::string idx = cast("indices_as_float", tmp("indices"), plan_.compute_type,
                          p.out_max_val || reshape_out ? tmp("indices_float") : out);
   if (p.out_max_val) {
-    Call& cat = emit("addConcatenation", tmp("with_values"), {idx, tmp("values")},
-                     {reshape_out ? tmp("with_values") : out});
+    Call& cat =
+        emit("addConcatenation", tmp("with_values"), {idx, tmp("values")}, {reshape_out ? tmp("with_values") : out});
     cat.args.emplace_back("axis", Arg::of_int(1));
     idx = tmp("with_values");
   }
@@ -1099,7 +1110,8 @@ Status Mapper::map_preprocess() {
   // bytes as floats, channels first, the channel swap, the mean over the whole image, the crop,
   // the scale; a half engine casts the result. Steps that change nothing are left out.
   const bool crop = p.in_h != p.out_h || p.in_w != p.out_w;
-  const bool subtract = p.mean_per_pixel || std::any_of(p.mean.begin(), p.mean.end(), [](float m) { return m != 0.0f; });
+  const bool subtract =
+      p.mean_per_pixel || std::any_of(p.mean.begin(), p.mean.end(), [](float m) { return m != 0.0f; });
   const bool half = plan_.compute_type == TrtType::kHalf;
   std::vector<std::string> steps;
   steps.push_back(cast("to_float", read(node_->inputs[0]), TrtType::kFloat, tmp("float")));
@@ -1119,16 +1131,20 @@ Status Mapper::map_preprocess() {
     if (p.mean_per_pixel) {
       blob_weights(node_->name + "/mean", TrtType::kFloat, {1, p.channels, p.in_h, p.in_w}, node_->name + "/0");
     } else {
-      value_weights(node_->name + "/mean", TrtType::kFloat, {1, p.channels, 1, 1}, std::vector<double>(p.mean.begin(), p.mean.end()));
+      value_weights(node_->name + "/mean", TrtType::kFloat, {1, p.channels, 1, 1},
+                    std::vector<double>(p.mean.begin(), p.mean.end()));
     }
-    steps.push_back(elementwise("mean", steps.back(), constant(node_->name + "/mean"), "kSUB", next("centred", !crop && !scaled)));
+    steps.push_back(
+        elementwise("mean", steps.back(), constant(node_->name + "/mean"), "kSUB", next("centred", !crop && !scaled)));
   }
   if (crop) {
-    steps.push_back(batch_slice("crop", steps.back(), {0, p.h_off, p.w_off}, {p.channels, p.out_h, p.out_w}, next("cropped", !scaled)));
+    steps.push_back(batch_slice("crop", steps.back(), {0, p.h_off, p.w_off}, {p.channels, p.out_h, p.out_w},
+                                next("cropped", !scaled)));
   }
   if (scaled) {
     value_weights(node_->name + "/scale", TrtType::kFloat, {1, 1, 1, 1}, {static_cast<double>(p.scale)});
-    steps.push_back(elementwise("scale", steps.back(), constant(node_->name + "/scale"), "kPROD", next("scaled", true)));
+    steps.push_back(
+        elementwise("scale", steps.back(), constant(node_->name + "/scale"), "kPROD", next("scaled", true)));
   }
   if (half) {
     cast("to_half", steps.back(), TrtType::kHalf, out);
@@ -1161,12 +1177,16 @@ void write_names(json::Writer& w, const std::vector<std::string>& v) {
 void write_arg(json::Writer& w, const Arg& a) {
   switch (a.kind) {
     case Arg::Kind::kInts:
-      if (a.ints.size() == 1) w.number(a.ints[0]);
-      else write_ints(w, a.ints);
+      if (a.ints.size() == 1)
+        w.number(a.ints[0]);
+      else
+        write_ints(w, a.ints);
       return;
     case Arg::Kind::kFloats:
-      if (a.floats.size() == 1) w.number(a.floats[0]);
-      else write_floats(w, a.floats);
+      if (a.floats.size() == 1)
+        w.number(a.floats[0]);
+      else
+        write_floats(w, a.floats);
       return;
     case Arg::Kind::kName: w.string(a.name); return;
     case Arg::Kind::kBool: w.boolean(a.flag); return;
@@ -1214,10 +1234,11 @@ Status check_plan(const NetworkPlan& plan, const WeightStore& store) {
       const Blob* b = store.find(w.blob);
       if (b == nullptr) return bad("weights '" + w.id + "' refer to the missing blob '" + w.blob + "'");
       if (b->volume() != w.count()) {
-        return bad("weights '" + w.id + "' have " + std::to_string(w.count()) + " values but blob '" + w.blob + "' has " +
-                   std::to_string(b->volume()));
+        return bad("weights '" + w.id + "' have " + std::to_string(w.count()) + " values but blob '" + w.blob +
+                   "' has " + std::to_string(b->volume()));
       }
-      if ((w.type == TrtType::kInt8) != (b->dtype == DType::kInt8)) return bad("weights '" + w.id + "' change int8-ness");
+      if ((w.type == TrtType::kInt8) != (b->dtype == DType::kInt8))
+        return bad("weights '" + w.id + "' change int8-ness");
     } else if (static_cast<int64_t>(w.values.size()) != w.count()) {
       return bad("weights '" + w.id + "' have " + std::to_string(w.values.size()) + " values for dims of " +
                  std::to_string(w.count()));
@@ -1226,7 +1247,8 @@ Status check_plan(const NetworkPlan& plan, const WeightStore& store) {
   std::map<std::string, bool> written;
   for (const Call& c : plan.calls) {
     for (const std::string& in : c.inputs) {
-      if (!in.empty() && written.count(in) == 0) return bad(c.method + " '" + c.layer + "' reads '" + in + "' before it is written");
+      if (!in.empty() && written.count(in) == 0)
+        return bad(c.method + " '" + c.layer + "' reads '" + in + "' before it is written");
     }
     for (const std::string& out : c.outputs) {
       if (!written.emplace(out, true).second) return bad(c.method + " '" + c.layer + "' writes '" + out + "' again");
@@ -1255,12 +1277,14 @@ Status map_network(const Graph& graph, const WeightStore& weights, NetworkPlan* 
 
 std::string plan_to_json(const NetworkPlan& plan, size_t max_values) {
   json::Writer w;
+  // clang-format off
   w.begin_object()
       .key("strongly_typed").boolean(plan.strongly_typed)
       .key("tf32").boolean(plan.tf32)
       .key("compute_type").string(type_name(plan.compute_type))
       .key("max_batch").number(plan.max_batch)
       .key("weights").begin_array();
+  // clang-format on
   for (const WeightsDesc& d : plan.weights) write_weights(w, d, max_values);
   w.end_array().key("calls").begin_array();
   for (const Call& c : plan.calls) write_call(w, c);

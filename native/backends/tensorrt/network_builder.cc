@@ -16,8 +16,8 @@ using nvinfer1::ITensor;
 using nvinfer1::Weights;
 
 Status unsupported(const Call& c, const std::string& what) {
-  return Status(Code::kUnsupportedLayer, "tensorrt backend, node '" + c.node + "', layer '" + c.layer + "' (" +
-                                             c.method + "): " + what);
+  return Status(Code::kUnsupportedLayer,
+                "tensorrt backend, node '" + c.node + "', layer '" + c.layer + "' (" + c.method + "): " + what);
 }
 
 Dims dims_of(const std::vector<int64_t>& v) {
@@ -41,10 +41,10 @@ DataType data_type(TrtType t) {
 }
 
 bool data_type_named(const std::string& n, DataType* out) {
-  static const std::map<std::string, DataType> m = {
-      {"kFLOAT", DataType::kFLOAT}, {"kHALF", DataType::kHALF}, {"kINT8", DataType::kINT8},
-      {"kINT32", DataType::kINT32}, {"kINT64", DataType::kINT64}, {"kBOOL", DataType::kBOOL},
-      {"kUINT8", DataType::kUINT8}};
+  static const std::map<std::string, DataType> m = {{"kFLOAT", DataType::kFLOAT}, {"kHALF", DataType::kHALF},
+                                                    {"kINT8", DataType::kINT8},   {"kINT32", DataType::kINT32},
+                                                    {"kINT64", DataType::kINT64}, {"kBOOL", DataType::kBOOL},
+                                                    {"kUINT8", DataType::kUINT8}};
   auto it = m.find(n);
   if (it == m.end()) return false;
   *out = it->second;
@@ -62,10 +62,9 @@ bool named(const std::map<std::string, E>& table, const std::string& n, E* out) 
 
 const std::map<std::string, nvinfer1::ActivationType>& activation_types() {
   using A = nvinfer1::ActivationType;
-  static const std::map<std::string, A> m = {{"kRELU", A::kRELU},           {"kSIGMOID", A::kSIGMOID},
-                                             {"kTANH", A::kTANH},           {"kLEAKY_RELU", A::kLEAKY_RELU},
-                                             {"kELU", A::kELU},             {"kSOFTPLUS", A::kSOFTPLUS},
-                                             {"kCLIP", A::kCLIP}};
+  static const std::map<std::string, A> m = {
+      {"kRELU", A::kRELU}, {"kSIGMOID", A::kSIGMOID},   {"kTANH", A::kTANH}, {"kLEAKY_RELU", A::kLEAKY_RELU},
+      {"kELU", A::kELU},   {"kSOFTPLUS", A::kSOFTPLUS}, {"kCLIP", A::kCLIP}};
   return m;
 }
 
@@ -118,7 +117,9 @@ class Replayer {
  private:
   Status tensor(const Call& c, size_t i, ITensor** out) {
     auto it = i < c.inputs.size() ? tensors_.find(c.inputs[i]) : tensors_.end();
-    if (it == tensors_.end()) return Status(Code::kInternal, "tensorrt backend: layer '" + c.layer + "' input " + std::to_string(i) + " is unknown");
+    if (it == tensors_.end())
+      return Status(Code::kInternal,
+                    "tensorrt backend: layer '" + c.layer + "' input " + std::to_string(i) + " is unknown");
     *out = it->second;
     return Status::ok();
   }
@@ -217,7 +218,8 @@ Status Replayer::weights(const std::string& id, DataType fallback, Weights* out)
   const int64_t n = w->count();
   std::vector<double> values;
   const Blob* blob = w->blob.empty() ? nullptr : store_.find(w->blob);
-  if (!w->blob.empty() && blob == nullptr) return Status(Code::kWeights, "tensorrt backend: missing blob '" + w->blob + "'");
+  if (!w->blob.empty() && blob == nullptr)
+    return Status(Code::kWeights, "tensorrt backend: missing blob '" + w->blob + "'");
   std::vector<uint8_t> bytes;
   auto value = [&](int64_t i) -> double {
     if (blob == nullptr) return w->values[i];
@@ -300,7 +302,8 @@ const std::map<std::string, Replayer::Handler>& Replayer::handlers() {
 Status Replayer::call(const Call& c) {
   auto it = handlers().find(c.method);
   if (it == handlers().end()) {
-    return Status(Code::kInternal, "tensorrt backend: the plan asks for " + c.method + ", which the builder does not know");
+    return Status(Code::kInternal,
+                  "tensorrt backend: the plan asks for " + c.method + ", which the builder does not know");
   }
   return (this->*(it->second))(c);
 }
@@ -407,8 +410,8 @@ Status Replayer::pooling(const Call& c) {
   ITensor* x = nullptr;
   TRTN_TRY(tensor(c, 0, &x));
   const bool ave = name_arg(c, "type") == "kAVERAGE";
-  nvinfer1::IPoolingLayer* l = net_.addPoolingNd(*x, ave ? nvinfer1::PoolingType::kAVERAGE : nvinfer1::PoolingType::kMAX,
-                                                 dims_of(ints(c, "windowSize")));
+  nvinfer1::IPoolingLayer* l = net_.addPoolingNd(
+      *x, ave ? nvinfer1::PoolingType::kAVERAGE : nvinfer1::PoolingType::kMAX, dims_of(ints(c, "windowSize")));
   if (l == nullptr) return unsupported(c, "TensorRT refused the pooling");
   l->setStrideNd(dims_of(ints(c, "stride")));
   l->setPrePadding(dims_of(ints(c, "prePadding")));
@@ -474,7 +477,7 @@ Status Replayer::scale(const Call& c) {
   TRTN_TRY(weights(name_arg(c, "scale"), type, &factor));
   TRTN_TRY(weights(name_arg(c, "power"), type, &power));
   const std::string mode = name_arg(c, "mode");
-  const nvinfer1::ScaleMode sm = mode == "kCHANNEL" ? nvinfer1::ScaleMode::kCHANNEL
+  const nvinfer1::ScaleMode sm = mode == "kCHANNEL"       ? nvinfer1::ScaleMode::kCHANNEL
                                  : mode == "kELEMENTWISE" ? nvinfer1::ScaleMode::kELEMENTWISE
                                                           : nvinfer1::ScaleMode::kUNIFORM;
   if (c.method == "addScale") return done(c, net_.addScale(*x, sm, shift, factor, power));
@@ -548,7 +551,8 @@ Status Replayer::reduce(const Call& c) {
   nvinfer1::ReduceOperation op{};
   TRTN_TRY(tensor(c, 0, &x));
   if (!named(reduce_operations(), name_arg(c, "operation"), &op)) return unsupported(c, "unknown reduction");
-  return done(c, net_.addReduce(*x, op, static_cast<uint32_t>(int_arg(c, "reduceAxes")), c.arg("keepDimensions")->flag));
+  return done(c,
+              net_.addReduce(*x, op, static_cast<uint32_t>(int_arg(c, "reduceAxes")), c.arg("keepDimensions")->flag));
 }
 
 Status Replayer::topk(const Call& c) {
@@ -603,7 +607,8 @@ uint32_t network_flags() {
 Status build_serialized_engine(const NetworkPlan& plan, const WeightStore& store, nvinfer1::ILogger& logger,
                                std::vector<uint8_t>* out) {
   std::unique_ptr<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(logger));
-  if (builder == nullptr) return Status(Code::kBackendUnavailable, "tensorrt backend: TensorRT could not create a builder");
+  if (builder == nullptr)
+    return Status(Code::kBackendUnavailable, "tensorrt backend: TensorRT could not create a builder");
   std::unique_ptr<nvinfer1::INetworkDefinition> network(builder->createNetworkV2(network_flags()));
   std::unique_ptr<nvinfer1::IBuilderConfig> config(builder->createBuilderConfig());
   if (network == nullptr || config == nullptr) return Status(Code::kInternal, "tensorrt backend: no network or config");
@@ -611,11 +616,14 @@ Status build_serialized_engine(const NetworkPlan& plan, const WeightStore& store
   Replayer replay(plan, store, *network, *profile);
   TRTN_TRY(replay.run());
   // TF32 is on by default in TensorRT; strict fp32 (and the fp32 layers of int8 engines) clear it.
-  if (plan.tf32) config->setFlag(nvinfer1::BuilderFlag::kTF32);
-  else config->clearFlag(nvinfer1::BuilderFlag::kTF32);
+  if (plan.tf32)
+    config->setFlag(nvinfer1::BuilderFlag::kTF32);
+  else
+    config->clearFlag(nvinfer1::BuilderFlag::kTF32);
   config->addOptimizationProfile(profile);
   std::unique_ptr<nvinfer1::IHostMemory> engine(builder->buildSerializedNetwork(*network, *config));
-  if (engine == nullptr) return Status(Code::kUnsupportedLayer, "tensorrt backend: TensorRT could not build the engine (see its log)");
+  if (engine == nullptr)
+    return Status(Code::kUnsupportedLayer, "tensorrt backend: TensorRT could not build the engine (see its log)");
   const uint8_t* p = static_cast<const uint8_t*>(engine->data());
   out->assign(p, p + engine->size());
   return Status::ok();
@@ -626,7 +634,8 @@ Status TrtEngine::load(const std::vector<uint8_t>& bytes, nvinfer1::ILogger& log
   e->runtime_ = nvinfer1::createInferRuntime(logger);
   if (e->runtime_ == nullptr) return Status(Code::kBackendUnavailable, "tensorrt backend: no TensorRT runtime");
   e->engine_ = e->runtime_->deserializeCudaEngine(bytes.data(), bytes.size());
-  if (e->engine_ == nullptr) return Status(Code::kPlanCorrupt, "tensorrt backend: TensorRT rejected the serialized engine");
+  if (e->engine_ == nullptr)
+    return Status(Code::kPlanCorrupt, "tensorrt backend: TensorRT rejected the serialized engine");
   for (int32_t i = 0; i < e->engine_->getNbIOTensors(); ++i) {
     const char* name = e->engine_->getIOTensorName(i);
     (e->engine_->getTensorIOMode(name) == nvinfer1::TensorIOMode::kINPUT ? e->inputs_ : e->outputs_).push_back(name);
@@ -647,7 +656,8 @@ Status TrtEngine::order_io(const std::vector<std::string>& inputs, const std::ve
     return a == b;
   };
   if (!same(inputs, inputs_) || !same(outputs, outputs_)) {
-    return Status(Code::kPlanCorrupt, "tensorrt backend: the serialized engine's inputs and outputs are not the graph's");
+    return Status(Code::kPlanCorrupt,
+                  "tensorrt backend: the serialized engine's inputs and outputs are not the graph's");
   }
   inputs_ = inputs;
   outputs_ = outputs;
@@ -656,7 +666,8 @@ Status TrtEngine::order_io(const std::vector<std::string>& inputs, const std::ve
 
 Status TrtEngine::create_context(std::unique_ptr<TrtContext>* out) const {
   nvinfer1::IExecutionContext* c = engine_->createExecutionContext();
-  if (c == nullptr) return Status(Code::kOutOfMemory, "tensorrt backend: TensorRT could not create an execution context");
+  if (c == nullptr)
+    return Status(Code::kOutOfMemory, "tensorrt backend: TensorRT could not create an execution context");
   out->reset(new TrtContext(*this, c));
   return Status::ok();
 }
@@ -687,12 +698,14 @@ Status TrtContext::enqueue(int batch, const std::vector<const void*>& inputs, co
     Dims d = engine_.engine_->getTensorShape(in_names[i].c_str());
     d.d[0] = batch;
     if (!context_->setInputShape(in_names[i].c_str(), d)) {
-      return Status(Code::kInvalidArgument, "tensorrt backend: batch " + std::to_string(batch) + " is outside the engine's profile");
+      return Status(Code::kInvalidArgument,
+                    "tensorrt backend: batch " + std::to_string(batch) + " is outside the engine's profile");
     }
     context_->setTensorAddress(in_names[i].c_str(), const_cast<void*>(inputs[i]));
   }
   for (size_t i = 0; i < out_names.size(); ++i) context_->setTensorAddress(out_names[i].c_str(), outputs[i]);
-  if (!context_->enqueueV3(stream)) return Status(Code::kCuda, "tensorrt backend: enqueueV3 failed (see TensorRT's log)");
+  if (!context_->enqueueV3(stream))
+    return Status(Code::kCuda, "tensorrt backend: enqueueV3 failed (see TensorRT's log)");
   return Status::ok();
 }
 

@@ -105,7 +105,8 @@ bool load_module(Module* m, std::string* why) {
   void* handle = dlopen(m->path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* err = dlerror();
-    *why = "the TensorRT module " + m->path + " could not be loaded: " + (err != nullptr ? err : "unknown dlopen error");
+    *why =
+        "the TensorRT module " + m->path + " could not be loaded: " + (err != nullptr ? err : "unknown dlopen error");
     return false;
   }
   std::string missing;
@@ -179,8 +180,9 @@ bool available(std::string* why) {
   for (const DeviceInfo& d : list.devices) {
     if (d.major * 10 + d.minor >= 75) return true;
   }
-  *why = "TensorRT " + version_text(m->library_version) + " was found, but no visible GPU has compute capability 7.5 or newer (" +
-         list.devices[0].name + " is " + std::to_string(list.devices[0].major) + "." + std::to_string(list.devices[0].minor) + ")";
+  *why = "TensorRT " + version_text(m->library_version) +
+         " was found, but no visible GPU has compute capability 7.5 or newer (" + list.devices[0].name + " is " +
+         std::to_string(list.devices[0].major) + "." + std::to_string(list.devices[0].minor) + ")";
   return false;
 #endif
 }
@@ -201,6 +203,7 @@ struct Section {
 
 void write_section(const Section& s, std::vector<uint8_t>* out) {
   json::Writer w;
+  // clang-format off
   w.begin_object()
       .key("format").number(s.format)
       .key("tensorrt").string(version_text(s.tensorrt_version))
@@ -208,6 +211,7 @@ void write_section(const Section& s, std::vector<uint8_t>* out) {
       .key("sm").number(s.sm)
       .key("device").string(s.device_name)
       .end_object();
+  // clang-format on
   const std::string& header = w.text();
   const uint32_t n = static_cast<uint32_t>(header.size());
   out->assign(12 + header.size() + s.engine.size(), 0);
@@ -242,7 +246,8 @@ Status read_section(const std::vector<uint8_t>& bytes, Section* s) {
   s->format = static_cast<int>(format);
   s->tensorrt_version = static_cast<int>(version);
   s->sm = static_cast<int>(sm);
-  (void)json::opt_string(header, "device", "tensorrt plan section", &s->device_name);  // informational: a plan without it loads
+  (void)json::opt_string(header, "device", "tensorrt plan section",
+                         &s->device_name);  // informational: a plan without it loads
   s->engine.assign(bytes.begin() + 12 + n, bytes.end());
   if (s->engine.empty()) return Status(Code::kPlanCorrupt, "the tensorrt plan section holds no engine");
   return Status::ok();
@@ -271,8 +276,10 @@ class TrtBackendEngine : public Engine {
     for (const std::vector<int>* ids : {&graph_->inputs, &graph_->outputs}) {
       for (int t : *ids) {
         if (graph_->tensors[t].host == DType::kFloat16 && graph_->tensors[t].dtype == DType::kFloat32) {
-          return Status(Code::kUnsupportedLayer, "tensorrt backend: float16 inputs and outputs (ioFormats) are not mapped to TensorRT "
-                                                 "yet: build '" + graph_->tensors[t].name + "' with float32 I/O, or on the cuda backend");
+          return Status(Code::kUnsupportedLayer,
+                        "tensorrt backend: float16 inputs and outputs (ioFormats) are not mapped to TensorRT "
+                        "yet: build '" +
+                            graph_->tensors[t].name + "' with float32 I/O, or on the cuda backend");
         }
       }
     }
@@ -282,7 +289,8 @@ class TrtBackendEngine : public Engine {
     weights_->serialize(&weights);
     uint8_t* bytes = nullptr;
     size_t size = 0;
-    const int rc = m_.build(in.graph_json.data(), in.graph_json.size(), weights.data(), weights.size(), device_, &bytes, &size);
+    const int rc =
+        m_.build(in.graph_json.data(), in.graph_json.size(), weights.data(), weights.size(), device_, &bytes, &size);
     if (rc != 0) return m_.failure(rc, "building the TensorRT engine");
     section_.engine.assign(bytes, bytes + size);
     m_.free_bytes(bytes);
@@ -293,11 +301,11 @@ class TrtBackendEngine : public Engine {
   Status load(const BuildInput& in) {
     TRTN_TRY(read_section(in.backend_section, &section_));
     if (section_.tensorrt_version != m_.library_version) {
-      return Status(Code::kPlanVersion, "the plan's TensorRT engine was built with TensorRT " +
-                                            version_text(section_.tensorrt_version) + " but this machine has TensorRT " +
-                                            version_text(m_.library_version) +
-                                            ": a serialized TensorRT engine loads only under the version that built it; "
-                                            "rebuild the plan here");
+      return Status(Code::kPlanVersion,
+                    "the plan's TensorRT engine was built with TensorRT " + version_text(section_.tensorrt_version) +
+                        " but this machine has TensorRT " + version_text(m_.library_version) +
+                        ": a serialized TensorRT engine loads only under the version that built it; "
+                        "rebuild the plan here");
     }
     TRTN_TRY(choose_device(in.device));
     if (section_.sm != sm_) {
@@ -320,6 +328,7 @@ class TrtBackendEngine : public Engine {
   const WeightStore& weights() const override { return *weights_; }
   std::string info_json() const override {
     json::Writer w;
+    // clang-format off
     w.begin_object()
         .key("device").number(device_)
         .key("deviceName").string(device_name_)
@@ -330,6 +339,7 @@ class TrtBackendEngine : public Engine {
         .key("engineBytes").number(section_.engine.size())
         .key("deviceMemoryBytes").number(m_.engine_device_memory(engine_))
         .end_object();
+    // clang-format on
     return w.text();
   }
   std::shared_ptr<const HostAllocator> host_allocator() const override {
@@ -369,7 +379,8 @@ class TrtBackendEngine : public Engine {
 class TrtBackendContext : public Context, public gpu::DeviceCompute {
  public:
   explicit TrtBackendContext(const TrtBackendEngine* e)
-      : e_(e), loop_(e->device(), image_bytes(e->graph(), e->graph().inputs), image_bytes(e->graph(), e->graph().outputs)) {}
+      : e_(e),
+        loop_(e->device(), image_bytes(e->graph(), e->graph().inputs), image_bytes(e->graph(), e->graph().outputs)) {}
   ~TrtBackendContext() override {
     cudaSetDevice(e_->device());
     cudaStreamSynchronize(loop_.compute_stream());
@@ -389,12 +400,13 @@ class TrtBackendContext : public Context, public gpu::DeviceCompute {
   Status submit(Inference* inf) override {
     const Graph& g = e_->graph();
     if (inf->stats != nullptr) {
-      return Status(Code::kInvalidArgument, "the tensorrt backend does not collect calibration statistics: "
-                                            "calibrate with the cuda or cpu backend and pass the cache");
+      return Status(Code::kInvalidArgument,
+                    "the tensorrt backend does not collect calibration statistics: "
+                    "calibrate with the cuda or cpu backend and pass the cache");
     }
     if (inf->batch < 1 || inf->batch > g.max_batch) {
-      return Status(Code::kInvalidArgument, "batch " + std::to_string(inf->batch) + " is outside [1, " +
-                                                std::to_string(g.max_batch) + "]");
+      return Status(Code::kInvalidArgument,
+                    "batch " + std::to_string(inf->batch) + " is outside [1, " + std::to_string(g.max_batch) + "]");
     }
     if (inf->io.inputs.size() != g.inputs.size() || inf->io.outputs.size() != g.outputs.size()) {
       return Status(Code::kInvalidArgument, "wrong number of input or output buffers");

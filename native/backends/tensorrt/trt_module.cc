@@ -81,7 +81,8 @@ Status use_device(int device) {
   const cudaError_t err = cudaSetDevice(device);
   if (err == cudaSuccess) return Status::ok();
   cudaGetLastError();
-  return Status(Code::kNoDevice, "tensorrt backend: cudaSetDevice(" + std::to_string(device) + "): " + cudaGetErrorString(err));
+  return Status(Code::kNoDevice,
+                "tensorrt backend: cudaSetDevice(" + std::to_string(device) + "): " + cudaGetErrorString(err));
 }
 
 /// Runs `body` with every exception turned into a Status.
@@ -130,7 +131,8 @@ TRTN_TRT_EXPORT int trtn_trt_build(const char* graph_json, size_t graph_json_siz
     std::vector<uint8_t> bytes;
     TRTN_TRY(build_serialized_engine(plan, store, logger(), &bytes));
     uint8_t* p = static_cast<uint8_t*>(std::malloc(bytes.empty() ? 1 : bytes.size()));
-    if (p == nullptr) return Status(Code::kOutOfMemory, "tensorrt backend: out of host memory for the serialized engine");
+    if (p == nullptr)
+      return Status(Code::kOutOfMemory, "tensorrt backend: out of host memory for the serialized engine");
     std::memcpy(p, bytes.data(), bytes.size());
     *out = p;
     *out_size = bytes.size();

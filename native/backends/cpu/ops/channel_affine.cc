@@ -39,26 +39,26 @@ class Affine final : public CpuOp {
       // Each row of `inner` elements shares one operand element.
       args.pool.parallel_for(args.batch * per_image, std::max<int64_t>(1, kGrain / l_.inner),
                              [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-          const int64_t n = r / per_image, d = r % l_.dim;
-          const float* xr = x + r * l_.inner;
-          float* yr = y + r * l_.inner;
-          if (scale_.source == AffineOperand::Source::kNone) {
-            const float b = value(bias_, args, n, d);
-            for (int64_t i = 0; i < l_.inner; ++i) yr[i] = xr[i] + b;
-          } else if (bias_.source == AffineOperand::Source::kNone) {
-            const float a = value(scale_, args, n, d);
-            for (int64_t i = 0; i < l_.inner; ++i) yr[i] = xr[i] * a;
-          } else {
-            // Caffe scales, then adds the bias: two roundings.
-            const float a = value(scale_, args, n, d), b = value(bias_, args, n, d);
-            for (int64_t i = 0; i < l_.inner; ++i) {
-              const float v = xr[i] * a;
-              yr[i] = v + b;
-            }
-          }
-        }
-      });
+                               for (int64_t r = begin; r < end; ++r) {
+                                 const int64_t n = r / per_image, d = r % l_.dim;
+                                 const float* xr = x + r * l_.inner;
+                                 float* yr = y + r * l_.inner;
+                                 if (scale_.source == AffineOperand::Source::kNone) {
+                                   const float b = value(bias_, args, n, d);
+                                   for (int64_t i = 0; i < l_.inner; ++i) yr[i] = xr[i] + b;
+                                 } else if (bias_.source == AffineOperand::Source::kNone) {
+                                   const float a = value(scale_, args, n, d);
+                                   for (int64_t i = 0; i < l_.inner; ++i) yr[i] = xr[i] * a;
+                                 } else {
+                                   // Caffe scales, then adds the bias: two roundings.
+                                   const float a = value(scale_, args, n, d), b = value(bias_, args, n, d);
+                                   for (int64_t i = 0; i < l_.inner; ++i) {
+                                     const float v = xr[i] * a;
+                                     yr[i] = v + b;
+                                   }
+                                 }
+                               }
+                             });
       return Status::ok();
     } catch (const std::bad_alloc&) {
       return out_of_memory(name_, op_);

@@ -66,8 +66,8 @@ class Convolution : public CpuOp {
   Precision precision_ = Precision::kFP32;
   Activation activation_;
   int64_t cin_g_ = 0, cout_g_ = 0;
-  int64_t rows_ = 0;     // GEMM K: input channels of a group x kernel volume
-  bool direct_ = false;  // 1x1, stride 1, no padding: the input is its own column matrix
+  int64_t rows_ = 0;                    // GEMM K: input channels of a group x kernel volume
+  bool direct_ = false;                 // 1x1, stride 1, no padding: the input is its own column matrix
   std::vector<PackedF32> weights_f32_;  // per group, A operand [cout_g, rows]
   std::vector<PackedI8> weights_i8_;
   std::vector<float> bias_;

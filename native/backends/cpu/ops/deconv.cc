@@ -31,7 +31,7 @@ class Deconvolution : public CpuOp {
   Precision precision_ = Precision::kFP32;
   Activation activation_;
   int64_t cin_g_ = 0, cout_g_ = 0;
-  int64_t rows_ = 0;  // GEMM M: output channels of a group x kernel volume
+  int64_t rows_ = 0;                // GEMM M: output channels of a group x kernel volume
   std::vector<PackedF32> weights_;  // per group, A operand W_g^T [rows, cin_g]
   std::vector<float> bias_;
 };
@@ -114,7 +114,8 @@ Status Deconvolution::run_pair(const OpArgs& args, size_t pair) const {
         pool->parallel_for(cout_g_, 1, fn);
       }
     };
-    for_channels([&](int64_t c0, int64_t c1) { std::memset(yg + c0 * out_vol, 0, sizeof(float) * (c1 - c0) * out_vol); });
+    for_channels(
+        [&](int64_t c0, int64_t c1) { std::memset(yg + c0 * out_vol, 0, sizeof(float) * (c1 - c0) * out_vol); });
     for (int64_t p0 = 0; p0 < in_vol; p0 += tile) {
       const int64_t p1 = std::min(in_vol, p0 + tile);
       SgemmArgs gemm;

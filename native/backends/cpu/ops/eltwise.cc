@@ -52,7 +52,9 @@ class FloatEltwise final : public CpuOp {
             switch (op_) {
               case EltwiseOp::kProd: y[j] *= x[j]; break;
               case EltwiseOp::kSum: y[j] += c * x[j]; break;
-              case EltwiseOp::kMax: if (x[j] > y[j]) y[j] = x[j]; break;
+              case EltwiseOp::kMax:
+                if (x[j] > y[j]) y[j] = x[j];
+                break;
             }
           }
         }

@@ -68,10 +68,10 @@ class EmbedOp final : public CpuOp {
     if (bad != std::numeric_limits<int64_t>::max()) {
       char value[32];
       std::snprintf(value, sizeof value, "%.9g", static_cast<double>(x[bad]));
-      return Status(Code::kInvalidArgument,
-                    std::string("Embed index ") + value + " (image " + std::to_string(bad / indices_per_image_) +
-                        ", element " + std::to_string(bad % indices_per_image_) + ") is not an integer in [0, " +
-                        std::to_string(input_dim_) + ")");
+      return Status(Code::kInvalidArgument, std::string("Embed index ") + value + " (image " +
+                                                std::to_string(bad / indices_per_image_) + ", element " +
+                                                std::to_string(bad % indices_per_image_) +
+                                                ") is not an integer in [0, " + std::to_string(input_dim_) + ")");
     }
     return Status::ok();
   }

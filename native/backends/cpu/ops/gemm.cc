@@ -23,8 +23,8 @@ Status AlignedBuffer::allocate(size_t bytes, const char* what) {
   size_ = 0;
   unsigned char* raw = new (std::nothrow) unsigned char[bytes + 64];
   if (raw == nullptr) {
-    return Status(Code::kOutOfMemory, std::string("cpu backend: cannot allocate ") + std::to_string(bytes) +
-                                          " bytes for " + what);
+    return Status(Code::kOutOfMemory,
+                  std::string("cpu backend: cannot allocate ") + std::to_string(bytes) + " bytes for " + what);
   }
   raw_.reset(raw);
   ptr_ = raw + (64 - reinterpret_cast<uintptr_t>(raw) % 64) % 64;
@@ -44,7 +44,8 @@ constexpr int64_t kKCI = 768;
 constexpr int64_t kMCI = 144;
 constexpr int64_t kNCI = 2048;
 static_assert(kMC % kSgemmMR == 0 && kNC % kSgemmNR == 0, "float blocks must hold whole panels");
-static_assert(kMCI % kIgemmMR == 0 && kNCI % kIgemmNR == 0 && kKCI % 2 == 0, "int8 blocks must hold whole panels and pairs");
+static_assert(kMCI % kIgemmMR == 0 && kNCI % kIgemmNR == 0 && kKCI % 2 == 0,
+              "int8 blocks must hold whole panels and pairs");
 
 // Below this many multiply-adds, handing work to other threads costs more than it saves.
 constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
@@ -141,7 +142,7 @@ void igemm_kernel_portable(int64_t kpairs, const int16_t* a, const int16_t* b, i
 #ifdef TRTN_X86_KERNELS
 template <int R>
 __attribute__((target("avx2,fma"))) void sgemm_kernel_avx2(int64_t kc, const float* a, const float* b, float* c,
-                                                            int64_t ldc, bool accumulate) {
+                                                           int64_t ldc, bool accumulate) {
   sgemm_tile<VecF8, R>(kc, a, b, c, ldc, accumulate);
 }
 
@@ -150,7 +151,7 @@ __attribute__((target("avx2,fma"))) void sgemm_kernel_avx2(int64_t kc, const flo
 // a[k] b[k][j] + a[k+1] b[k+1][j], exactly (|sum| <= 2 * 127 * 127).
 template <int R>
 __attribute__((target("avx2"))) void igemm_kernel_avx2(int64_t kpairs, const int16_t* a, const int16_t* b,
-                                                        int32_t* tile) {
+                                                       int32_t* tile) {
   __m256i c0[R], c1[R];
   for (int r = 0; r < R; ++r) {
     c0[r] = _mm256_setzero_si256();
@@ -248,7 +249,8 @@ void pack_b_f32(MatF32 b, int64_t n, int64_t k0, int64_t kc, int64_t n0, int64_t
         for (int c = 0; c < kSgemmNR; ++c) d[j0 * kc + c] = load_f32<kRound>(src + j0 + c);
       }
       if (full < nc) {
-        for (int64_t c = 0; c < kSgemmNR; ++c) d[full * kc + c] = full + c < cols ? load_f32<kRound>(src + full + c) : 0.0f;
+        for (int64_t c = 0; c < kSgemmNR; ++c)
+          d[full * kc + c] = full + c < cols ? load_f32<kRound>(src + full + c) : 0.0f;
       }
     }
     return;
@@ -602,7 +604,8 @@ Status PackedI8::pack_b(MatI8 b, int64_t k, int64_t n) {
 
 const int16_t* PackedI8::block(int64_t k0, int64_t start) const {
   const int64_t k = is_a_ ? cols_ : rows_;
-  return reinterpret_cast<const int16_t*>(buf_.data()) + k0 * padded_ + start * round_up(std::min(igemm_kblock(k), k - k0), 2);
+  return reinterpret_cast<const int16_t*>(buf_.data()) + k0 * padded_ +
+         start * round_up(std::min(igemm_kblock(k), k - k0), 2);
 }
 
 // ---- entry points -----------------------------------------------------------------------------
@@ -630,7 +633,9 @@ void sgemm(const SgemmArgs& args, void* scratch, ThreadPool* pool) {
     return;
   }
   run_grid(args.m, args.n, args.k, kSgemmMR, kSgemmNR, sgemm_slot(args).total(), base, pool,
-           [&args](int64_t m0, int64_t m1, int64_t n0, int64_t n1, unsigned char* s) { sgemm_range(args, m0, m1, n0, n1, s); });
+           [&args](int64_t m0, int64_t m1, int64_t n0, int64_t n1, unsigned char* s) {
+             sgemm_range(args, m0, m1, n0, n1, s);
+           });
 }
 
 size_t igemm_scratch_bytes(const IgemmArgs& args, int threads) {
@@ -646,8 +651,9 @@ void igemm(const IgemmArgs& args, void* scratch, ThreadPool* pool) {
     return;
   }
   run_grid(args.m, args.n, args.k, kIgemmMR, kIgemmNR, igemm_slot(args).total(), static_cast<unsigned char*>(scratch),
-           pool,
-           [&args](int64_t m0, int64_t m1, int64_t n0, int64_t n1, unsigned char* s) { igemm_range(args, m0, m1, n0, n1, s); });
+           pool, [&args](int64_t m0, int64_t m1, int64_t n0, int64_t n1, unsigned char* s) {
+             igemm_range(args, m0, m1, n0, n1, s);
+           });
 }
 
 const char* gemm_kernel_isa() { return kernels().isa; }
@@ -725,18 +731,19 @@ template <typename T>
 void im2col(const ColumnLayout& layout, const T* image, int64_t p0, int64_t p1, T* col) {
   const int64_t width = p1 - p0;
   const int64_t ivol = image_volume(layout);
-  walk_columns(layout, p0, p1, 0, layout.channels,
-               [&](int64_t row, int64_t c, int64_t pos, int64_t run, int64_t lo, int64_t hi, int64_t first, int64_t step) {
-                 T* dst = col + row * width + pos;
-                 const T* src = image + c * ivol;
-                 std::fill(dst, dst + lo, T(0));
-                 if (step == 1) {
-                   if (hi > lo) std::memcpy(dst + lo, src + first + lo, sizeof(T) * static_cast<size_t>(hi - lo));
-                 } else {
-                   for (int64_t j = lo; j < hi; ++j) dst[j] = src[first + j * step];
-                 }
-                 std::fill(dst + hi, dst + run, T(0));
-               });
+  walk_columns(
+      layout, p0, p1, 0, layout.channels,
+      [&](int64_t row, int64_t c, int64_t pos, int64_t run, int64_t lo, int64_t hi, int64_t first, int64_t step) {
+        T* dst = col + row * width + pos;
+        const T* src = image + c * ivol;
+        std::fill(dst, dst + lo, T(0));
+        if (step == 1) {
+          if (hi > lo) std::memcpy(dst + lo, src + first + lo, sizeof(T) * static_cast<size_t>(hi - lo));
+        } else {
+          for (int64_t j = lo; j < hi; ++j) dst[j] = src[first + j * step];
+        }
+        std::fill(dst + hi, dst + run, T(0));
+      });
 }
 
 template void im2col<float>(const ColumnLayout&, const float*, int64_t, int64_t, float*);
@@ -801,7 +808,7 @@ void int8_epilogue_portable(const int32_t* acc, int64_t n, int64_t c, const Epil
 #ifdef TRTN_X86_KERNELS
 template <bool kInt8Out, bool kPerElementChannel>
 __attribute__((target("avx2,fma"))) void int8_epilogue_avx2(const int32_t* acc, int64_t n, int64_t c,
-                                                             const EpilogueParams& e, void* out) {
+                                                            const EpilogueParams& e, void* out) {
   int8_epilogue_body<kInt8Out, kPerElementChannel>(acc, n, c, e, out);
 }
 #endif

@@ -201,8 +201,8 @@ void col2im_add(const ColumnLayout& layout, const float* col, int64_t p0, int64_
 /// with the multipliers computed in double from the float32 scales and rounded once, here.
 class Int8Epilogue {
  public:
-  void init(float input_scale, const std::vector<float>& wscale, const std::vector<float>& bias, const TensorDesc& output,
-            const Activation& activation);
+  void init(float input_scale, const std::vector<float>& wscale, const std::vector<float>& bias,
+            const TensorDesc& output, const Activation& activation);
   bool int8_output() const { return int8_output_; }
   /// Writes the n sums acc[j] of channel c to out[offset + j] (int8_t* or float* by the output).
   void apply_channel(const int32_t* acc, int64_t n, int64_t c, void* out, int64_t offset) const;

@@ -55,8 +55,8 @@ Status InnerProduct::init(const OpInit& init) {
   const int64_t rank = static_cast<int64_t>(in.size()) + 1;
   if (axis < 0) axis += rank;
   if (axis < 1 || axis >= rank) {
-    return init.error("axis must be in [1, " + std::to_string(rank - 1) + "] for an input of " +
-                      std::to_string(rank) + " dimensions (with the batch)");
+    return init.error("axis must be in [1, " + std::to_string(rank - 1) + "] for an input of " + std::to_string(rank) +
+                      " dimensions (with the batch)");
   }
   k_ = 1;
   for (int64_t i = axis - 1; i < rank - 1; ++i) k_ *= in[i];

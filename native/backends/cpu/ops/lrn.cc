@@ -27,7 +27,8 @@ struct LrnIo {
   void* y;
   float in_scale, out_scale;  // 0: float32 tensor
   float in(int64_t i) const {
-    return in_scale > 0 ? static_cast<float>(static_cast<const int8_t*>(x)[i]) * in_scale : static_cast<const float*>(x)[i];
+    return in_scale > 0 ? static_cast<float>(static_cast<const int8_t*>(x)[i]) * in_scale
+                        : static_cast<const float*>(x)[i];
   }
   void out(int64_t i, float v) const {
     if (out_scale > 0) {
@@ -105,7 +106,7 @@ class WithinChannel final : public CpuOp {
               }
               const float avg = sum_sq / static_cast<float>(pool_size);
               const int64_t at = base + h * p_.width + w;
-              io.out(at, io.in(at) * std::pow(1.0f + p_.alpha * avg, -p_.beta));
+              io.out(at, io.in(at)*std::pow(1.0f + p_.alpha * avg, -p_.beta));
             }
           }
         }

@@ -49,9 +49,8 @@ class MvnOp final : public CpuOp {
           const double d = x[r * dim_ + i] - mean[r];
           return d * d;
         });
-        finish_rows(args.pool, rows, partial, [&](int64_t r, double s) {
-          inv[r] = 1.0 / (std::sqrt(s / static_cast<double>(dim_)) + eps_);
-        });
+        finish_rows(args.pool, rows, partial,
+                    [&](int64_t r, double s) { inv[r] = 1.0 / (std::sqrt(s / static_cast<double>(dim_)) + eps_); });
       }
       args.pool.parallel_for(rows * dim_, kGrain, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {

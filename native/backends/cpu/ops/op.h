@@ -1,7 +1,7 @@
 // The cpu backend's op interface. One file per op (or family) under ops/, each exporting a
 // factory `make_<op>` (one call of make<OpT>, core/op_factory.h) that checks the node and returns a
-// CpuOp; ops/registry.cc is the table from OpKind to factories. Ops work in NCHW with the batch as dimension 0 of every tensor, on float32 or, for
-// INT8 nodes, int8 storage (docs/int8.md is the contract for every INT8 op).
+// CpuOp; ops/registry.cc is the table from OpKind to factories. Ops work in NCHW with the batch as dimension 0 of every
+// tensor, on float32 or, for INT8 nodes, int8 storage (docs/int8.md is the contract for every INT8 op).
 #pragma once
 
 #include <cstdint>
@@ -59,17 +59,18 @@ Status make(const OpInit& init, std::unique_ptr<CpuOp>* out) {
 }
 
 // Factories, one per op (ops/<file>.cc).
-Status make_convolution(const OpInit&, std::unique_ptr<CpuOp>*);     // conv.cc
-Status make_deconvolution(const OpInit&, std::unique_ptr<CpuOp>*);   // deconv.cc
-Status make_inner_product(const OpInit&, std::unique_ptr<CpuOp>*);   // inner_product.cc
-Status make_pooling(const OpInit&, std::unique_ptr<CpuOp>*);         // pooling.cc
-Status make_lrn(const OpInit&, std::unique_ptr<CpuOp>*);             // lrn.cc
-Status make_activation(const OpInit&, std::unique_ptr<CpuOp>*);      // activation.cc: ReLU, ELU, Sigmoid, TanH,
-                                                                     // AbsVal, Power, BNLL, Exp, Log, Threshold, Clip, Swish
-Status make_prelu(const OpInit&, std::unique_ptr<CpuOp>*);           // prelu.cc
-Status make_softmax(const OpInit&, std::unique_ptr<CpuOp>*);         // softmax.cc
-Status make_concat(const OpInit&, std::unique_ptr<CpuOp>*);          // concat.cc
-Status make_eltwise(const OpInit&, std::unique_ptr<CpuOp>*);         // eltwise.cc
+Status make_convolution(const OpInit&, std::unique_ptr<CpuOp>*);    // conv.cc
+Status make_deconvolution(const OpInit&, std::unique_ptr<CpuOp>*);  // deconv.cc
+Status make_inner_product(const OpInit&, std::unique_ptr<CpuOp>*);  // inner_product.cc
+Status make_pooling(const OpInit&, std::unique_ptr<CpuOp>*);        // pooling.cc
+Status make_lrn(const OpInit&, std::unique_ptr<CpuOp>*);            // lrn.cc
+Status make_activation(const OpInit&,
+                       std::unique_ptr<CpuOp>*);              // activation.cc: ReLU, ELU, Sigmoid, TanH,
+                                                              // AbsVal, Power, BNLL, Exp, Log, Threshold, Clip, Swish
+Status make_prelu(const OpInit&, std::unique_ptr<CpuOp>*);    // prelu.cc
+Status make_softmax(const OpInit&, std::unique_ptr<CpuOp>*);  // softmax.cc
+Status make_concat(const OpInit&, std::unique_ptr<CpuOp>*);   // concat.cc
+Status make_eltwise(const OpInit&, std::unique_ptr<CpuOp>*);  // eltwise.cc
 Status make_channel_affine(const OpInit&, std::unique_ptr<CpuOp>*);  // channel_affine.cc: BatchNorm, Scale, Bias
 Status make_reshape(const OpInit&, std::unique_ptr<CpuOp>*);         // reshape.cc: Flatten, Reshape
 Status make_slice(const OpInit&, std::unique_ptr<CpuOp>*);           // slice.cc

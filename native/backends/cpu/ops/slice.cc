@@ -34,17 +34,16 @@ class SliceOp final : public CpuOp {
     const float* x = static_cast<const float*>(args.in[0]);
     const std::vector<void*>& outs = args.out;
     try {
-      args.pool.parallel_for(args.batch * outer_, std::max<int64_t>(1, kGrain / (dim_ * inner_)),
-                             [&](int64_t begin, int64_t end) {
-                               for (int64_t r = begin; r < end; ++r) {
-                                 for (size_t k = 0; k < sizes_.size(); ++k) {
-                                   const int64_t n = sizes_[k] * inner_;
-                                   std::memcpy(static_cast<float*>(outs[k]) + r * n,
-                                               x + (r * dim_ + starts_[k]) * inner_,
-                                               static_cast<size_t>(n) * sizeof(float));
-                                 }
-                               }
-                             });
+      args.pool.parallel_for(
+          args.batch * outer_, std::max<int64_t>(1, kGrain / (dim_ * inner_)), [&](int64_t begin, int64_t end) {
+            for (int64_t r = begin; r < end; ++r) {
+              for (size_t k = 0; k < sizes_.size(); ++k) {
+                const int64_t n = sizes_[k] * inner_;
+                std::memcpy(static_cast<float*>(outs[k]) + r * n, x + (r * dim_ + starts_[k]) * inner_,
+                            static_cast<size_t>(n) * sizeof(float));
+              }
+            }
+          });
     } catch (const std::bad_alloc&) {
       return Status(Code::kOutOfMemory, "cpu backend: out of memory running Slice");
     }
@@ -52,9 +51,9 @@ class SliceOp final : public CpuOp {
   }
 
  private:
-  int64_t outer_ = 0;  // rows per image before the axis
-  int64_t dim_ = 0;    // input length along the axis
-  int64_t inner_ = 0;  // values per step along the axis
+  int64_t outer_ = 0;                    // rows per image before the axis
+  int64_t dim_ = 0;                      // input length along the axis
+  int64_t inner_ = 0;                    // values per step along the axis
   std::vector<int64_t> starts_, sizes_;  // per output, along the axis
 };
 

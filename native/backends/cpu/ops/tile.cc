@@ -31,13 +31,12 @@ class TileOp final : public CpuOp {
     const int64_t inner = inner_, tiles = tiles_;
     try {
       // One task item is one copy of one block: output block b is input block b / tiles.
-      args.pool.parallel_for(args.batch * outer_ * tiles, std::max<int64_t>(1, kGrain / inner),
-                             [=](int64_t begin, int64_t end) {
-                               for (int64_t b = begin; b < end; ++b) {
-                                 std::memcpy(y + b * inner, x + (b / tiles) * inner,
-                                             static_cast<size_t>(inner) * sizeof(float));
-                               }
-                             });
+      args.pool.parallel_for(
+          args.batch * outer_ * tiles, std::max<int64_t>(1, kGrain / inner), [=](int64_t begin, int64_t end) {
+            for (int64_t b = begin; b < end; ++b) {
+              std::memcpy(y + b * inner, x + (b / tiles) * inner, static_cast<size_t>(inner) * sizeof(float));
+            }
+          });
     } catch (const std::bad_alloc&) {
       return Status(Code::kOutOfMemory, "cpu backend: out of memory running Tile");
     }

@@ -66,7 +66,9 @@ struct BnllFn : MapFn {
 
 struct ExpFn : MapFn {
   float inner, offset;
-  __device__ __forceinline__ float start(float x, int, int) const { return expf(__fadd_rn(__fmul_rn(inner, x), offset)); }
+  __device__ __forceinline__ float start(float x, int, int) const {
+    return expf(__fadd_rn(__fmul_rn(inner, x), offset));
+  }
 };
 
 struct LogFn : MapFn {

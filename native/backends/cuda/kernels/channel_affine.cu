@@ -35,7 +35,7 @@ struct AffineFn : MapFn {
   const void* operand;  // input 1
   Elem operand_elem;
   uint32_t dim;
-  bool wrap;            // the view's channels are outer * dim: d = c % dim
+  bool wrap;  // the view's channels are outer * dim: d = c % dim
   FastDiv by_dim;
 
   __device__ __forceinline__ float value(int source, const float* blob, int n, uint32_t d) const {
@@ -174,8 +174,8 @@ Status ChannelAffineOp::init(const CudaOpInit& init) {
   ChannelAffineParams p;
   Status st = read_channel_affine_params(init.node, &p);
   if (!st.is_ok()) return st;
-  const bool views = op_takes_views(init.node.graph, init.node.node) &&
-                     p.kind != ChannelAffineParams::Kind::kBatchStatsBatchNorm;
+  const bool views =
+      op_takes_views(init.node.graph, init.node.node) && p.kind != ChannelAffineParams::Kind::kBatchStatsBatchNorm;
   if (!(st = check_places(init, views)).is_ok()) return st;
   if (p.layout.dim >= kMaxLaunchItems) return init.node.error("has more than 2^31 operand values");
   name_ = init.node.node.name;
@@ -187,6 +187,8 @@ Status ChannelAffineOp::init(const CudaOpInit& init) {
 
 }  // namespace
 
-Status make_channel_affine(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<ChannelAffineOp>(init, out); }
+Status make_channel_affine(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
+  return make<ChannelAffineOp>(init, out);
+}
 
 }  // namespace trtn::cuda

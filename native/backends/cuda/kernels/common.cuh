@@ -80,7 +80,7 @@ __device__ __forceinline__ void coords(const View4& v, int64_t i, int& n, int& c
 }
 
 /// Grid-stride loop bounds.
-#define TRTN_GRID_LOOP(i, count)                                                              \
+#define TRTN_GRID_LOOP(i, count)                                                             \
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (count); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 

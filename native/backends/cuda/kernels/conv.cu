@@ -133,8 +133,8 @@ class GemmConvOp final : public CudaOp {
   Status check_views(size_t pair, const View4& in, const View4& out) const;
 
   ConvProblem p_;
-  std::vector<bool> serves_;        // per family: eligible for this node
-  std::vector<DeviceBuffer> own_;   // per family: its own weight layout (may be empty)
+  std::vector<bool> serves_;       // per family: eligible for this node
+  std::vector<DeviceBuffer> own_;  // per family: its own weight layout (may be empty)
   std::vector<Tactic> tactics_;
   int tactic_ = 0;
   std::string signature_;
@@ -175,8 +175,8 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
 
 std::string GemmConvOp::make_signature(bool inner_product) const {
   std::string s = std::string(inner_product ? "InnerProduct" : "Convolution") + " " + math_label(p_.math) +
-                  (p_.flatten ? " flat" : "") + " g" + std::to_string(p_.groups) + " c" + std::to_string(p_.cin) + " o" +
-                  std::to_string(p_.cout) + " in";
+                  (p_.flatten ? " flat" : "") + " g" + std::to_string(p_.groups) + " c" + std::to_string(p_.cin) +
+                  " o" + std::to_string(p_.cout) + " in";
   for (int64_t d : p_.in_sp) s += "x" + std::to_string(d);
   s += " k";
   for (int64_t d : p_.kernel) s += "x" + std::to_string(d);
@@ -302,8 +302,8 @@ Status GemmConvOp::check_places(const CudaOpInit& init) const {
                         precision_name(node.node.precision) + " reads " + elem_label(want_in));
     }
     const bool int8_out = node.output(i).dtype == DType::kInt8;
-    const bool out_ok = int8_out ? op.elem == Elem::kI8
-                                 : op.elem == Elem::kF32 || (op.elem == Elem::kF16 && p_.math != Math::kI8);
+    const bool out_ok =
+        int8_out ? op.elem == Elem::kI8 : op.elem == Elem::kF32 || (op.elem == Elem::kF16 && p_.math != Math::kI8);
     if (!out_ok) {
       return node.error(std::string("output '") + node.output(i).name + "' cannot be stored as " + elem_label(op.elem));
     }
@@ -605,16 +605,16 @@ Status GemmConvOp::check_views(size_t pair, const View4& in, const View4& out) c
   bool shapes_ok = in.c == p_.cin && out.c == p_.cout && out.c_write >= out.c && in.n == out.n &&
                    in.elem == input_elem(p_.math) && out.elem == p_.out_places[pair].elem;
   if (p_.axes == 2) {
-    shapes_ok = shapes_ok && in.h == p_.in_sp[0] && in.w == p_.in_sp[1] && out.h == p_.out_sp[0] && out.w == p_.out_sp[1];
+    shapes_ok =
+        shapes_ok && in.h == p_.in_sp[0] && in.w == p_.in_sp[1] && out.h == p_.out_sp[0] && out.w == p_.out_sp[1];
   } else {
     int64_t iv = 1, ov = 1;
     for (int a = 0; a < p_.axes; ++a) {
       iv *= p_.in_sp[a];
       ov *= p_.out_sp[a];
     }
-    shapes_ok = shapes_ok && image_contiguous(in) && image_contiguous(out) &&
-                static_cast<int64_t>(in.h) * in.w == iv && static_cast<int64_t>(out.h) * out.w == ov &&
-                out.c_write == out.c;
+    shapes_ok = shapes_ok && image_contiguous(in) && image_contiguous(out) && static_cast<int64_t>(in.h) * in.w == iv &&
+                static_cast<int64_t>(out.h) * out.w == ov && out.c_write == out.c;
   }
   if (!shapes_ok) return Status(Code::kInternal, "convolution '" + p_.name + "': views do not match the node's shapes");
   if (p_.axes == 2 && static_cast<int64_t>(in.n) * out.h * out.w > INT_MAX - 256) {
@@ -664,7 +664,9 @@ Status make_gemm_conv(const CudaOpInit& init, bool inner_product, std::unique_pt
 
 }  // namespace
 
-Status make_convolution(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make_gemm_conv(init, false, out); }
+Status make_convolution(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
+  return make_gemm_conv(init, false, out);
+}
 
 Status make_inner_product(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
   return make_gemm_conv(init, true, out);

@@ -40,9 +40,9 @@ struct ConvProblem {
   size_t pairs = 0;
   std::vector<Place> in_places, out_places;
   DeviceProps device;
-  int max_batch = 1;       // the engine's largest batch
-  DeviceBuffer weights;    // [Cout][kvol][Cg_pad], read by every family
-  DeviceBuffer epi;        // float: bias [Cout]; INT8: per pair mul [Cout] then add [Cout]
+  int max_batch = 1;     // the engine's largest batch
+  DeviceBuffer weights;  // [Cout][kvol][Cg_pad], read by every family
+  DeviceBuffer epi;      // float: bias [Cout]; INT8: per pair mul [Cout] then add [Cout]
 };
 
 /// The shared weights on the host while a family derives its own layout from them:
@@ -54,10 +54,10 @@ struct HostWeights {
 
 /// One launch: one (input, output) pair of the node.
 struct ConvCall {
-  View4 in, out;               // the pair's views as the kernels read them (problem_views)
+  View4 in, out;  // the pair's views as the kernels read them (problem_views)
   size_t pair = 0;
-  void* workspace = nullptr;   // workspace_bytes(batch) bytes of the selected family
-  const void* own = nullptr;   // the family's own weights (prepare_weights), or null
+  void* workspace = nullptr;  // workspace_bytes(batch) bytes of the selected family
+  const void* own = nullptr;  // the family's own weights (prepare_weights), or null
   cudaStream_t stream = nullptr;
 };
 

@@ -114,8 +114,8 @@ Status launch_rows(Math math, const GemmParams& p, int k_pad, void* rows, cudaSt
 /// im2col pays where padding the channels to 16 bytes at least doubles the multiply-adds; its
 /// kernel reads each pixel's (at most 4) channels as one pack of a channels-last input.
 bool im2col_eligible(const ConvProblem& p) {
-  bool ok = p.axes == 2 && !p.flatten && p.groups == 1 && (p.math == Math::kF16 || p.math == Math::kI8) &&
-            p.cg <= 4 && p.cg_pad >= 2 * p.cg && p.device.sm >= 80;
+  bool ok = p.axes == 2 && !p.flatten && p.groups == 1 && (p.math == Math::kF16 || p.math == Math::kI8) && p.cg <= 4 &&
+            p.cg_pad >= 2 * p.cg && p.device.sm >= 80;
   for (size_t i = 0; i < p.pairs && ok; ++i) {
     const Place& ip = p.in_places[i];
     ok = ip.layout == Layout::kNHWC && ip.c_offset % 4 == 0 && ip.root_c % 4 == 0;
@@ -154,8 +154,9 @@ size_t im2col_workspace_bytes(const ConvProblem& p, int batch) {
 
 bool im2col_accepts(const ConvProblem& p, const ConvCall& call) {
   const View4& in = call.in;
-  return call.workspace != nullptr && in.sc == 1 && reinterpret_cast<uintptr_t>(in.data) % (4 * math_bytes(p.math)) == 0 &&
-         in.sn % 4 == 0 && in.sh % 4 == 0 && in.sw % 4 == 0;
+  return call.workspace != nullptr && in.sc == 1 &&
+         reinterpret_cast<uintptr_t>(in.data) % (4 * math_bytes(p.math)) == 0 && in.sn % 4 == 0 && in.sh % 4 == 0 &&
+         in.sw % 4 == 0;
 }
 
 Status im2col_launch(const ConvProblem& pr, const ConvCall& call, int config) {
@@ -198,17 +199,9 @@ Status im2col_launch(const ConvProblem& pr, const ConvCall& call, int config) {
 }  // namespace
 
 const ConvFamily kIm2colFamily = {
-    im2col_configs,
-    im2col_eligible,
-    im2col_offered,
-    im2col_tile,
-    im2col_tactic_name,
-    im2col_smem_bytes,
-    im2col_prepare,
-    im2col_prepare_weights,
-    im2col_workspace_bytes,
-    im2col_accepts,
-    im2col_launch,
+    im2col_configs,         im2col_eligible,   im2col_offered, im2col_tile,
+    im2col_tactic_name,     im2col_smem_bytes, im2col_prepare, im2col_prepare_weights,
+    im2col_workspace_bytes, im2col_accepts,    im2col_launch,
 };
 
 }  // namespace trtn::cuda::conv

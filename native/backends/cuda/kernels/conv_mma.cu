@@ -110,8 +110,7 @@ struct MmaShape {
 };
 
 template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES>
-__global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThreads)
-    mma_conv_kernel(const GemmParams p) {
+__global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThreads) mma_conv_kernel(const GemmParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using Acc = typename Pol::Acc;
   constexpr int kWarpsM = BM / WM;
@@ -256,7 +255,8 @@ __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThread
         // Matrices: n 0-7 at chunks 2*step, 2*step+1 (b0, b1 of block j), then n 8-15 (block j+1).
         uint32_t t[4];
         ldmatrix_x4(t, b_base + swizzle_chunk<kCpr>(wn + j * 8 + (lane & 7) + ((lane >> 4) << 3),
-                                                    2 * step + ((lane >> 3) & 1)) * 16);
+                                                    2 * step + ((lane >> 3) & 1)) *
+                                    16);
         bf[j][0] = t[0];
         bf[j][1] = t[1];
         bf[j + 1][0] = t[2];
@@ -319,8 +319,7 @@ struct MmaKernel {
     dim3 grid;
     Status st = tile_grid(&p, BM, BN, &grid);
     if (!st.is_ok()) return st;
-    mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES>
-        <<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
+    mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES><<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
     return TRTN_CUDA_STATUS(cudaGetLastError());
   }
 };
@@ -338,14 +337,14 @@ constexpr int policy_bit() {
 // and FC layers. INT8 does twice the multiply-adds of FP16 per mma and per byte loaded, so its big
 // tiles want more K bytes per stage (fewer barriers per mma) and 64x64 warp tiles (fewer ldmatrix
 // per mma): configs 7-10, compiled for FP16 and INT8 only.
-#define TRTN_MMA_CONFIGS(X)                    \
-  X(0, 128, 128, 64, 32, 64, 4, kForAll)       \
-  X(1, 128, 64, 64, 32, 64, 4, kForAll)        \
-  X(2, 64, 128, 32, 64, 64, 4, kForAll)        \
-  X(3, 64, 64, 32, 32, 64, 4, kForAll)         \
-  X(4, 64, 64, 32, 32, 128, 3, kForAll)        \
-  X(5, 64, 32, 32, 16, 128, 4, kForAll)        \
-  X(6, 32, 64, 16, 32, 128, 4, kForAll)        \
+#define TRTN_MMA_CONFIGS(X)                        \
+  X(0, 128, 128, 64, 32, 64, 4, kForAll)           \
+  X(1, 128, 64, 64, 32, 64, 4, kForAll)            \
+  X(2, 64, 128, 32, 64, 64, 4, kForAll)            \
+  X(3, 64, 64, 32, 32, 64, 4, kForAll)             \
+  X(4, 64, 64, 32, 32, 128, 3, kForAll)            \
+  X(5, 64, 32, 32, 16, 128, 4, kForAll)            \
+  X(6, 32, 64, 16, 32, 128, 4, kForAll)            \
   X(7, 128, 128, 64, 64, 128, 3, kForF16 | kForI8) \
   X(8, 128, 128, 64, 32, 128, 3, kForF16 | kForI8) \
   X(9, 128, 256, 64, 64, 64, 4, kForF16 | kForI8)  \
@@ -356,9 +355,16 @@ struct MmaConfigBytes {
   size_t smem_f32_out, smem_f16_out, smem_i8_out;
 };
 
-#define TRTN_MMA_ROW(i, bm, bn, wm, wn, bkb, st, maths)                                                      \
-  {bm, bn, bkb, st, MmaShape<bm, bn, wm, wn, bkb, st>::kThreads, maths, MmaShape<bm, bn, wm, wn, bkb, st>::smem(4), \
-   MmaShape<bm, bn, wm, wn, bkb, st>::smem(2), MmaShape<bm, bn, wm, wn, bkb, st>::smem(1)},
+#define TRTN_MMA_ROW(i, bm, bn, wm, wn, bkb, st, maths) \
+  {bm,                                                  \
+   bn,                                                  \
+   bkb,                                                 \
+   st,                                                  \
+   MmaShape<bm, bn, wm, wn, bkb, st>::kThreads,         \
+   maths,                                               \
+   MmaShape<bm, bn, wm, wn, bkb, st>::smem(4),          \
+   MmaShape<bm, bn, wm, wn, bkb, st>::smem(2),          \
+   MmaShape<bm, bn, wm, wn, bkb, st>::smem(1)},
 constexpr MmaConfigBytes kMmaConfigs[] = {TRTN_MMA_CONFIGS(TRTN_MMA_ROW)};
 #undef TRTN_MMA_ROW
 
@@ -367,11 +373,11 @@ constexpr int kMmaConfigCount = static_cast<int>(sizeof(kMmaConfigs) / sizeof(kM
 template <class Pol>
 Status prepare_config(int i, size_t smem) {
   switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                          \
-  case id:                                                                         \
-    if constexpr (((maths) & policy_bit<Pol>()) != 0) {                            \
-      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::prepare(smem);               \
-    }                                                                              \
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)            \
+  case id:                                                           \
+    if constexpr (((maths)&policy_bit<Pol>()) != 0) {                \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::prepare(smem); \
+    }                                                                \
     break;
     TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
 #undef TRTN_MMA_CASE
@@ -382,11 +388,11 @@ Status prepare_config(int i, size_t smem) {
 template <class Pol>
 Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
   switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                          \
-  case id:                                                                         \
-    if constexpr (((maths) & policy_bit<Pol>()) != 0) {                            \
-      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::launch(p, stream);           \
-    }                                                                              \
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                \
+  case id:                                                               \
+    if constexpr (((maths)&policy_bit<Pol>()) != 0) {                    \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::launch(p, stream); \
+    }                                                                    \
     break;
     TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
 #undef TRTN_MMA_CASE

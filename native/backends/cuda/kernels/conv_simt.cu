@@ -95,8 +95,7 @@ struct SimtShape {
 };
 
 template <class Mode, int BM, int BN, int TM, int TN, int BK4>
-__global__ void __launch_bounds__(SimtShape<Mode, BM, BN, TM, TN, BK4>::kThreads)
-    simt_conv_kernel(const GemmParams p) {
+__global__ void __launch_bounds__(SimtShape<Mode, BM, BN, TM, TN, BK4>::kThreads) simt_conv_kernel(const GemmParams p) {
   using Shape = SimtShape<Mode, BM, BN, TM, TN, BK4>;
   using Acc = typename Mode::Acc;
   constexpr int kThreads = Shape::kThreads;
@@ -112,7 +111,7 @@ __global__ void __launch_bounds__(SimtShape<Mode, BM, BN, TM, TN, BK4>::kThreads
 
   extern __shared__ __align__(16) char smem[];
   uint32_t* as = reinterpret_cast<uint32_t*>(smem);  // [2][kKw][kAp]
-  uint32_t* bs = as + 2 * kKw * kAp;                  // [2][kKw][kBp]
+  uint32_t* bs = as + 2 * kKw * kAp;                 // [2][kKw][kBp]
 
   const int tid = threadIdx.x;
   const int g = blockIdx.y;
@@ -316,8 +315,7 @@ template <class Mode>
 Status prepare_config(int i, size_t smem) {
   switch (i) {
 #define TRTN_SIMT_CASE(id, bm, bn, tm, tn) \
-  case id:                                 \
-    return SimtKernel<Mode, bm, bn, tm, tn, bk4_of<Mode>()>::prepare(smem);
+  case id: return SimtKernel<Mode, bm, bn, tm, tn, bk4_of<Mode>()>::prepare(smem);
     TRTN_SIMT_CONFIGS(TRTN_SIMT_CASE)
 #undef TRTN_SIMT_CASE
   }
@@ -328,8 +326,7 @@ template <class Mode>
 Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
   switch (i) {
 #define TRTN_SIMT_CASE(id, bm, bn, tm, tn) \
-  case id:                                 \
-    return SimtKernel<Mode, bm, bn, tm, tn, bk4_of<Mode>()>::launch(p, stream);
+  case id: return SimtKernel<Mode, bm, bn, tm, tn, bk4_of<Mode>()>::launch(p, stream);
     TRTN_SIMT_CONFIGS(TRTN_SIMT_CASE)
 #undef TRTN_SIMT_CASE
   }
@@ -340,8 +337,7 @@ template <class Mode>
 size_t smem_config(int i, int out_eb) {
   switch (i) {
 #define TRTN_SIMT_CASE(id, bm, bn, tm, tn) \
-  case id:                                 \
-    return SimtKernel<Mode, bm, bn, tm, tn, bk4_of<Mode>()>::Shape::smem(out_eb);
+  case id: return SimtKernel<Mode, bm, bn, tm, tn, bk4_of<Mode>()>::Shape::smem(out_eb);
     TRTN_SIMT_CONFIGS(TRTN_SIMT_CASE)
 #undef TRTN_SIMT_CASE
   }
@@ -352,8 +348,7 @@ template <class Mode>
 TileConfig tile_config(int i) {
   switch (i) {
 #define TRTN_SIMT_CASE(id, bm, bn, tm, tn) \
-  case id:                                 \
-    return TileConfig{bm, bn, 4 * bk4_of<Mode>(), 2, SimtShape<Mode, bm, bn, tm, tn, bk4_of<Mode>()>::kThreads};
+  case id: return TileConfig{bm, bn, 4 * bk4_of<Mode>(), 2, SimtShape<Mode, bm, bn, tm, tn, bk4_of<Mode>()>::kThreads};
     TRTN_SIMT_CONFIGS(TRTN_SIMT_CASE)
 #undef TRTN_SIMT_CASE
   }

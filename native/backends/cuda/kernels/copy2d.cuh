@@ -75,7 +75,8 @@ Status launch_copy2d(const void* src, void* dst, const Copy2d& c, const F& f, cu
     p.vec = V > 1 && vec;
     const Tin* s = static_cast<const Tin*>(src) + c.src_off + (r0 / c.rep) * c.src_stride;
     Tout* d = static_cast<Tout*>(dst) + c.dst_off + r0 * c.dst_stride;
-    copy2d_detail::copy2d_kernel<Tin, Tout, V, F><<<grid_for(p.total, kMapThreads), kMapThreads, 0, stream>>>(s, d, p, f);
+    copy2d_detail::copy2d_kernel<Tin, Tout, V, F>
+        <<<grid_for(p.total, kMapThreads), kMapThreads, 0, stream>>>(s, d, p, f);
     Status st = TRTN_CUDA_STATUS(cudaGetLastError());
     if (!st.is_ok()) return st;
   }

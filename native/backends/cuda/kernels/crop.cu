@@ -16,16 +16,16 @@ namespace {
 constexpr int kMaxRank = 8;
 
 struct CropArgs {
-  int rank;                       // per-image dims (0: one value per image)
+  int rank;  // per-image dims (0: one value per image)
   uint32_t out_dims[kMaxRank];
   int64_t in_strides[kMaxRank];
   int64_t offsets[kMaxRank];
   int64_t in_volume;
-  uint32_t row;                   // output values per row
-  uint32_t chunks;                // chunks per row
-  uint32_t total;                 // items: rows * chunks
-  FastDiv by_chunks, by_rows;     // item -> row; row -> image
-  FastDiv by_dim[kMaxRank];       // out_dims[i]
+  uint32_t row;                // output values per row
+  uint32_t chunks;             // chunks per row
+  uint32_t total;              // items: rows * chunks
+  FastDiv by_chunks, by_rows;  // item -> row; row -> image
+  FastDiv by_dim[kMaxRank];    // out_dims[i]
   bool vec;
 };
 
@@ -106,8 +106,7 @@ Status CropOp::init(const CudaOpInit& init) {
   Status st = read_crop_params(init.node, &p);
   if (!st.is_ok()) return st;
   if (p.out_dims.size() > static_cast<size_t>(kMaxRank)) {
-    return init.node.error("the cuda backend crops tensors of at most " + std::to_string(kMaxRank) +
-                           " dims per image");
+    return init.node.error("the cuda backend crops tensors of at most " + std::to_string(kMaxRank) + " dims per image");
   }
   if (!(st = check_places(init, false)).is_ok()) return st;
   name_ = init.node.node.name;

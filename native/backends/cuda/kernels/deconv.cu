@@ -46,8 +46,8 @@ __device__ __forceinline__ float tf32(float x) {
 }
 
 template <typename Tin, typename Tout, int NA>
-__global__ void __launch_bounds__(kMapThreads)
-    deconv_kernel(const Tin* x, Tout* y, const float* __restrict__ w, const float* __restrict__ bias, const DeconvArgs a) {
+__global__ void __launch_bounds__(kMapThreads) deconv_kernel(const Tin* x, Tout* y, const float* __restrict__ w,
+                                                             const float* __restrict__ bias, const DeconvArgs a) {
   const uint32_t stride = gridDim.x * blockDim.x;
   for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < a.total; t += stride) {
     int o[NA];

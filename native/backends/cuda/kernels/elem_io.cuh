@@ -11,19 +11,23 @@
 
 namespace trtn::cuda {
 
-template <typename T> struct ElemIO;
-template <> struct ElemIO<float> {
+template <typename T>
+struct ElemIO;
+template <>
+struct ElemIO<float> {
   static constexpr Elem kElem = Elem::kF32;
   __device__ __forceinline__ static float load(float v) { return v; }
   __device__ __forceinline__ static float store(float v) { return v; }
 };
-template <> struct ElemIO<__half> {
+template <>
+struct ElemIO<__half> {
   static constexpr Elem kElem = Elem::kF16;
   __device__ __forceinline__ static float load(__half v) { return __half2float(v); }
   /// Round to nearest even (cvt.rn.f16.f32): the fp16 rule of docs/engine.md.
   __device__ __forceinline__ static __half store(float v) { return __float2half_rn(v); }
 };
-template <> struct ElemIO<int8_t> {
+template <>
+struct ElemIO<int8_t> {
   static constexpr Elem kElem = Elem::kI8;
   /// float(q): exact for every int8.
   __device__ __forceinline__ static float load(int8_t v) { return static_cast<float>(static_cast<int>(v)); }

@@ -32,7 +32,8 @@ struct EltwiseFn {
   __device__ __forceinline__ float step(float acc, float x, int i) const {
     if (op == static_cast<int>(EltwiseOp::kProd)) return __fmul_rn(acc, x);
     if (op == static_cast<int>(EltwiseOp::kSum)) {
-      return i == 1 ? __fadd_rn(__fmul_rn(coeff[0], acc), __fmul_rn(coeff[1], x)) : __fadd_rn(acc, __fmul_rn(coeff[i], x));
+      return i == 1 ? __fadd_rn(__fmul_rn(coeff[0], acc), __fmul_rn(coeff[1], x))
+                    : __fadd_rn(acc, __fmul_rn(coeff[i], x));
     }
     // MAX: y = x0 > x1 ? x0 : x1, then y = x > y ? x : y (the cpu's NaN behaviour included).
     return i == 1 ? (acc > x ? acc : x) : (x > acc ? x : acc);
@@ -105,8 +106,8 @@ Status EltwiseOp::init(const CudaOpInit& init) {
   Status st = read_eltwise_params(init.node, &p);
   if (!st.is_ok()) return st;
   if (init.node.node.inputs.size() > static_cast<size_t>(kMaxInputs)) {
-    return init.node.error("the cuda backend reads at most " + std::to_string(kMaxInputs) + " inputs per Eltwise, got " +
-                           std::to_string(init.node.node.inputs.size()));
+    return init.node.error("the cuda backend reads at most " + std::to_string(kMaxInputs) +
+                           " inputs per Eltwise, got " + std::to_string(init.node.node.inputs.size()));
   }
   const bool views = op_takes_views(init.node.graph, init.node.node);
   if (!(st = check_places(init, views)).is_ok()) return st;

@@ -18,9 +18,9 @@ namespace trtn::cuda {
 namespace {
 
 template <typename Tin, typename Tout>
-__global__ void __launch_bounds__(kMapThreads) embed_kernel(const Tin* x, Tout* y, const float* table,
-                                                             const float* bias, uint32_t total, FastDiv by_out,
-                                                             float input_dim) {
+__global__ void __launch_bounds__(kMapThreads)
+    embed_kernel(const Tin* x, Tout* y, const float* table, const float* bias, uint32_t total, FastDiv by_out,
+                 float input_dim) {
   const uint32_t stride = gridDim.x * blockDim.x;
   for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < total; t += stride) {
     const uint32_t m = by_out.div(t);
@@ -51,9 +51,8 @@ class EmbedOp final : public CudaOp {
         const uint32_t total = static_cast<uint32_t>(nb * per_image);
         embed_kernel<Tin, Tout><<<grid_for(total, kMapThreads), kMapThreads, 0, args.stream>>>(
             static_cast<const Tin*>(args.in[0].data) + n0 * p_.indices_per_image,
-            static_cast<Tout*>(args.out[0].data) + n0 * per_image, table_.as<float>(),
-            bias_.as<float>(), total, FastDiv(static_cast<uint32_t>(p_.num_output)),
-            static_cast<float>(p_.input_dim));
+            static_cast<Tout*>(args.out[0].data) + n0 * per_image, table_.as<float>(), bias_.as<float>(), total,
+            FastDiv(static_cast<uint32_t>(p_.num_output)), static_cast<float>(p_.input_dim));
         return TRTN_CUDA_STATUS(cudaGetLastError());
       });
     });
@@ -61,7 +60,7 @@ class EmbedOp final : public CudaOp {
 
  private:
   std::string name_;
-  EmbedParams p_;  // blob pointers cleared: the op reads its device copies
+  EmbedParams p_;              // blob pointers cleared: the op reads its device copies
   DeviceBuffer table_, bias_;  // bias_ empty (nullptr) without biasTerm
 };
 

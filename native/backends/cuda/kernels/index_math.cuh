@@ -41,7 +41,9 @@ struct Decoder {
 
   Decoder() = default;
   explicit Decoder(const View4& v)
-      : layout(v.layout), by_w(static_cast<uint32_t>(v.w)), by_h(static_cast<uint32_t>(v.h)),
+      : layout(v.layout),
+        by_w(static_cast<uint32_t>(v.w)),
+        by_h(static_cast<uint32_t>(v.h)),
         by_c(static_cast<uint32_t>(v.c_write)) {}
 
   __device__ __forceinline__ void decode(uint32_t i, int& n, int& c, int& h, int& w) const {
@@ -64,7 +66,6 @@ struct Decoder {
     }
   }
 };
-
 
 /// Calls fn(n0, count) over consecutive chunks of [0, batch) such that count * per_image stays
 /// below 2^31 (the kernels' 32-bit index range); stops at the first error.

@@ -86,9 +86,7 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
 /// scale^-beta for scale >= k > 0 as exp2(-beta * log2(scale)) on the special-function unit:
 /// within 4 ulp of the correctly rounded power (lg2.approx's absolute error 2^-21.4 becomes a
 /// relative error of 2^-22 after the exponential), the bound CUDA gives for powf itself.
-__device__ __forceinline__ float pow_neg(float scale, float beta) {
-  return exp2f(__fmul_rn(-beta, __log2f(scale)));
-}
+__device__ __forceinline__ float pow_neg(float scale, float beta) { return exp2f(__fmul_rn(-beta, __log2f(scale))); }
 
 /// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of kLanes channels), windows of
 /// HALF channels either side (HALF == (size - 1) / 2, so every window term is known at compile
@@ -146,8 +144,8 @@ __global__ void __launch_bounds__(kMapThreads)
       y[l] = c < channels ? lrn_result<Tout>(__fmul_rn(v[l + HALF], pow_neg(scale, a.beta)), a.out_scale) : 0.0f;
     }
     const int cnt = min(kLanes, a.out.c_write - c0);
-    store_chunk<Tout, kLanes>(
-        static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt, vec, y);
+    store_chunk<Tout, kLanes>(static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt,
+                              vec, y);
   }
 }
 
@@ -228,8 +226,8 @@ class LrnOp final : public CudaOp {
       const int64_t per_image = static_cast<int64_t>(groups) * y.h * y.w;
       const bool vec = aligned_to(y.data, pack_align<Tout, kLanes>()) && y.sn % kLanes == 0 && y.sh % kLanes == 0 &&
                        y.sw % kLanes == 0;
-      const bool vec_in = aligned_to(x.data, pack_align<Tin, kLanes>()) && x.sn % kLanes == 0 &&
-                          x.sh % kLanes == 0 && x.sw % kLanes == 0;
+      const bool vec_in = aligned_to(x.data, pack_align<Tin, kLanes>()) && x.sn % kLanes == 0 && x.sh % kLanes == 0 &&
+                          x.sw % kLanes == 0;
       return for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
         a.in = images(x, n0, nb);
         a.out = images(y, n0, nb);
@@ -237,11 +235,26 @@ class LrnOp final : public CudaOp {
         const unsigned grid = grid_for(a.total, kMapThreads);
         const FastDiv by_groups(groups), by_w(static_cast<uint32_t>(y.w)), by_h(static_cast<uint32_t>(y.h));
         switch (a.half) {
-          case 0: lrn_across_pixels_kernel<Tin, Tout, 0><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
-          case 1: lrn_across_pixels_kernel<Tin, Tout, 1><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
-          case 2: lrn_across_pixels_kernel<Tin, Tout, 2><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
-          case 3: lrn_across_pixels_kernel<Tin, Tout, 3><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
-          default: lrn_across_pixels_kernel<Tin, Tout, 4><<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in); break;
+          case 0:
+            lrn_across_pixels_kernel<Tin, Tout, 0>
+                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+            break;
+          case 1:
+            lrn_across_pixels_kernel<Tin, Tout, 1>
+                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+            break;
+          case 2:
+            lrn_across_pixels_kernel<Tin, Tout, 2>
+                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+            break;
+          case 3:
+            lrn_across_pixels_kernel<Tin, Tout, 3>
+                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+            break;
+          default:
+            lrn_across_pixels_kernel<Tin, Tout, 4>
+                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+            break;
         }
         return TRTN_CUDA_STATUS(cudaGetLastError());
       });

@@ -59,12 +59,12 @@ struct MapPlan {
   MapMode mode = MapMode::kCoords;
   bool vec_in = false;   // full chunks of every input load as packs
   bool vec_out = false;  // full chunks of the output store as packs
-  uint32_t total = 0;   // work items: chunks, or elements in kCoords
-  uint32_t chunks = 1;  // chunks per row
-  uint32_t len = 0;     // elements per row
-  FastDiv by_chunks;    // item -> row
-  FastDiv by_a, by_b;   // kNhwcRows: / w, / h; kPlaneRows: / c_write; kFlat: / (h * w), / c
-  Decoder decoder;      // kCoords
+  uint32_t total = 0;    // work items: chunks, or elements in kCoords
+  uint32_t chunks = 1;   // chunks per row
+  uint32_t len = 0;      // elements per row
+  FastDiv by_chunks;     // item -> row
+  FastDiv by_a, by_b;    // kNhwcRows: / w, / h; kPlaneRows: / c_write; kFlat: / (h * w), / c
+  Decoder decoder;       // kCoords
 };
 
 namespace map_detail {

@@ -101,7 +101,8 @@ inline Status run_error(const std::string& node, const std::string& op, const st
 
 /// kInternal: no kernel for these element types.
 inline Status no_kernel(const std::string& what, Elem in, Elem out) {
-  return Status(Code::kInternal, "cuda backend: " + what + " has no kernel for " + elem_name(in) + " -> " + elem_name(out));
+  return Status(Code::kInternal,
+                "cuda backend: " + what + " has no kernel for " + elem_name(in) + " -> " + elem_name(out));
 }
 
 /// Returns fn(Tin{}, Tout{}) for the storage types of two float elements (float32 or float16).

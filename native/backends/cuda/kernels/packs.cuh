@@ -31,7 +31,6 @@ constexpr int map_width() {
 
 inline bool aligned_to(const void* p, int bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
-
 /// Loads elements [0, valid) of a chunk as floats (zeros after), as one pack when it can.
 template <typename T, int V>
 __device__ __forceinline__ void load_chunk(const T* p, int valid, bool vec, float (&x)[V]) {

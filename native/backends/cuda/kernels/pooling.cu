@@ -32,13 +32,13 @@ struct PoolArgs {
   View4 in, out, mask;
   bool has_mask;
   PoolGeom g;
-  float scale;          // INT8 with a float output: s_x
-  bool chunks_mode;     // NHWC: V channels of one pixel per item
-  bool vec_in, vec_out; // full chunks load / store as packs
-  uint32_t total;       // items
-  uint32_t chunks;      // chunks per output pixel
+  float scale;           // INT8 with a float output: s_x
+  bool chunks_mode;      // NHWC: V channels of one pixel per item
+  bool vec_in, vec_out;  // full chunks load / store as packs
+  uint32_t total;        // items
+  uint32_t chunks;       // chunks per output pixel
   FastDiv by_chunks, by_ow, by_oh;
-  Decoder decoder;      // element mode: the output's memory order
+  Decoder decoder;  // element mode: the output's memory order
 };
 
 /// Caffe's window along one axis (core/pooling_params.h pool_window).
@@ -307,10 +307,10 @@ class PoolingOp final : public CudaOp {
                    static_cast<int>(p_.pad_w)};
     a.scale = p_.scale;
     a.chunks_mode = mask == nullptr && x.layout == Layout::kNHWC && y.layout == Layout::kNHWC && x.sc == 1 && y.sc == 1;
-    a.vec_in = a.chunks_mode && V > 1 && aligned_to(x.data, pack_align<Tin, V>()) && x.sn % V == 0 &&
-               x.sh % V == 0 && x.sw % V == 0;
-    a.vec_out = a.chunks_mode && V > 1 && aligned_to(y.data, pack_align<Tout, V>()) && y.sn % V == 0 &&
-                y.sh % V == 0 && y.sw % V == 0;
+    a.vec_in = a.chunks_mode && V > 1 && aligned_to(x.data, pack_align<Tin, V>()) && x.sn % V == 0 && x.sh % V == 0 &&
+               x.sw % V == 0;
+    a.vec_out = a.chunks_mode && V > 1 && aligned_to(y.data, pack_align<Tout, V>()) && y.sn % V == 0 && y.sh % V == 0 &&
+                y.sw % V == 0;
     const int64_t per_image = static_cast<int64_t>(y.c_write) * y.h * y.w;
     Status st = for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
       a.in = images(x, n0, nb);

@@ -36,10 +36,10 @@ struct PreArgs {
   const float* mean = nullptr;   // per-pixel mean [C, H_in, W_in], or nullptr
   float mean_c[kMaxImageChannels] = {};
   float scale = 1.0f;
-  float out_scale = 0.0f;        // int8 output: its s_y
+  float out_scale = 0.0f;  // int8 output: its s_y
   int32_t in_h = 0, in_w = 0, h_off = 0, w_off = 0, out_h = 0, out_w = 0;
-  uint32_t chunks = 1;           // chunks of kPix pixels per output row
-  uint32_t total = 0;            // work items: images * out_h * chunks
+  uint32_t chunks = 1;  // chunks of kPix pixels per output row
+  uint32_t total = 0;   // work items: images * out_h * chunks
   FastDiv by_chunks, by_h;
   Load load = Load::kBytes;
   Store store = Store::kElements;
@@ -97,7 +97,8 @@ __global__ void __launch_bounds__(kMapThreads) preprocess_kernel(const PreArgs a
 #pragma unroll
       for (int j = 0; j < kPix; ++j) {
         const float m = mrow == nullptr ? a.mean_c[c] : (j < cnt ? __ldg(mrow + j) : 0.0f);
-        y[c][j] = output_value<Tout>(__fmul_rn(__fsub_rn(static_cast<float>(px[j * kC + sc]), m), a.scale), a.out_scale);
+        y[c][j] =
+            output_value<Tout>(__fmul_rn(__fsub_rn(static_cast<float>(px[j * kC + sc]), m), a.scale), a.out_scale);
       }
     }
     Tout* out = static_cast<Tout*>(dst.data);
@@ -217,8 +218,8 @@ Status PreprocessOp::init(const CudaOpInit& init) {
   if (!(st = check_places(init, true)).is_ok()) return st;
   const Place& in = init.in_place(0);
   if (in.layout != Layout::kLinear || in.c_offset != 0 || in.root_image_elems() != init.node.input(0).volume) {
-    return Status(Code::kInternal, "cuda backend, node '" + init.node.node.name + "' (Preprocess): needs its image input " +
-                                       "as the caller's dense bytes");
+    return Status(Code::kInternal, "cuda backend, node '" + init.node.node.name +
+                                       "' (Preprocess): needs its image input " + "as the caller's dense bytes");
   }
   DeviceBuffer mean;
   if (p.mean_per_pixel && !(st = mean.upload(p.mean, "the mean of '" + init.node.node.name + "'")).is_ok()) return st;

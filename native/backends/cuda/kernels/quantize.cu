@@ -53,7 +53,8 @@ Status QuantizeOp::init(const CudaOpInit& init) {
   Status st = read_quantize_params(init.node, &p);
   if (!st.is_ok()) return st;
   // Views only when both tensors have one shape (the planner gives a Quantize its input's dims).
-  const bool views = op_takes_views(init.node.graph, init.node.node) && init.node.input(0).dims == init.node.output(0).dims;
+  const bool views =
+      op_takes_views(init.node.graph, init.node.node) && init.node.input(0).dims == init.node.output(0).dims;
   if (!(st = check_places(init, views)).is_ok()) return st;
   name_ = init.node.node.name;
   scale_ = p.scale;

@@ -48,9 +48,9 @@ class ReductionOp final : public CudaOp {
     return dispatch_float2(name_, args.in[0].elem, args.out[0].elem, [&](auto tin, auto tout) -> Status {
       using Tin = decltype(tin);
       using Tout = decltype(tout);
-      reduction_kernel<Tin, Tout><<<grid, threads, 0, args.stream>>>(
-          static_cast<const Tin*>(args.in[0].data), static_cast<Tout*>(args.out[0].data), rows, p_.dim,
-          static_cast<int>(p_.op), p_.multiplier());
+      reduction_kernel<Tin, Tout><<<grid, threads, 0, args.stream>>>(static_cast<const Tin*>(args.in[0].data),
+                                                                     static_cast<Tout*>(args.out[0].data), rows, p_.dim,
+                                                                     static_cast<int>(p_.op), p_.multiplier());
       return TRTN_CUDA_STATUS(cudaGetLastError());
     });
   }

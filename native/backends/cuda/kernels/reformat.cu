@@ -63,7 +63,8 @@ __global__ void __launch_bounds__(kTile* kTileRows)
     const int c = c0 + ty + j;
     const uint32_t p = p0 + tx;
     float v = 0.0f;
-    if (c < src.c && p < hw) v = f.start(to_float(static_cast<const Tin*>(src.data)[n * src.sn + c * src.sc + p]), 0, c);
+    if (c < src.c && p < hw)
+      v = f.start(to_float(static_cast<const Tin*>(src.data)[n * src.sn + c * src.sc + p]), 0, c);
     tile[ty + j][tx] = v;
   }
   __syncthreads();
@@ -217,8 +218,8 @@ Status launch_quantize(const View4& src, const View4& dst, float scale, cudaStre
 Status launch_convert(const void* src, Elem src_elem, void* dst, Elem dst_elem, int64_t count, cudaStream_t stream) {
   if (count <= 0) return Status::ok();
   if (src_elem == dst_elem) {
-    return TRTN_CUDA_STATUS(cudaMemcpyAsync(dst, src, static_cast<size_t>(count) * elem_bytes(src_elem),
-                                            cudaMemcpyDeviceToDevice, stream));
+    return TRTN_CUDA_STATUS(
+        cudaMemcpyAsync(dst, src, static_cast<size_t>(count) * elem_bytes(src_elem), cudaMemcpyDeviceToDevice, stream));
   }
   return dispatch_float2("convert", src_elem, dst_elem, [&](auto tin, auto tout) -> Status {
     using Tin = decltype(tin);
