@@ -28,6 +28,14 @@ done
 $CLI perf http://127.0.0.1:8000 -m googlenet --concurrency 64 --batch 1 --binary --duration "$DURATION" --json | tee "$OUT/perf-b1-c64.json"
 $CLI perf http://127.0.0.1:8000 -m googlenet --concurrency 1:64:x2 --batch 1 --binary --duration 3 --json > "$OUT/perf-b1-sweep.json"
 $CLI perf http://127.0.0.1:8000 -m googlenet --concurrency 4 --batch 32 --binary --duration "$DURATION" --json | tee "$OUT/perf-b32-c4.json"
+# Batch 32 over concurrency, with the server's event loop utilization per level (near 1: the
+# JavaScript thread, not the engine, limits throughput).
+for C in 1 2 4 8 16; do
+  node -e "fetch('http://127.0.0.1:8002/metrics').then(r=>r.text())" > /dev/null
+  $CLI perf http://127.0.0.1:8000 -m googlenet --concurrency $C --batch 32 --binary --duration 3 --json > "$OUT/b32-c$C.json"
+  elu=$(node -e "fetch('http://127.0.0.1:8002/metrics').then(r=>r.text()).then(t=>console.log(/^tensorrt_node_event_loop_utilization (\\S+)/m.exec(t)[1]))")
+  node -e "const l=require('./$OUT/b32-c$C.json').levels[0]; console.log('batch 32, concurrency', l.concurrency, Math.round(l.throughput), 'images/s, p99', l.latencyMs.p99.toFixed(1), 'ms, server event loop busy', Number(process.argv[1]).toFixed(2))" "$elu" | tee -a "$OUT/perf-b32-sweep.txt"
+done
 node -e "fetch('http://127.0.0.1:8002/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))" > "$OUT/metrics.txt"
 kill -TERM $SERVER && wait $SERVER || true
 trap - EXIT

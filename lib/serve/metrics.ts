@@ -39,6 +39,25 @@ export class ServeMetrics {
 
   constructor() {
     this.gpuGauges();
+    this.eventLoopGauge();
+  }
+
+  /**
+   * The share of time the server's JavaScript thread was busy since the last scrape (0..1): near 1,
+   * the thread (HTTP parsing, body copies, GC) limits throughput rather than the engine.
+   */
+  private eventLoopGauge(): void {
+    let last = performance.eventLoopUtilization();
+    new Gauge({
+      name: 'tensorrt_node_event_loop_utilization',
+      help: 'Share of time the JavaScript thread was busy since the previous scrape (0..1)',
+      registers: [this.registry],
+      collect() {
+        const now = performance.eventLoopUtilization();
+        this.set(performance.eventLoopUtilization(now, last).utilization);
+        last = now;
+      },
+    });
   }
 
   private counter(name: string, help: string): Counter<Label> {

@@ -336,5 +336,7 @@ describe('serve: KServe v2 REST', function () {
     ]) {
       assert.match(text, new RegExp(`^${name}`, 'm'), name);
     }
+    const elu = Number(/^tensorrt_node_event_loop_utilization (\S+)$/m.exec(text)?.[1]);
+    assert.ok(elu > 0 && elu <= 1, `event loop utilization ${elu}`);
   });
 });
