@@ -14,8 +14,8 @@ mkdir -p "$OUT"
 git rev-parse HEAD > "$OUT/commit.txt" 2>/dev/null || true
 nvidia-smi -L > "$OUT/gpu.txt" 2>/dev/null || true
 
-$CLI serve examples/model-repository --host 127.0.0.1 --model-control-mode explicit --load-model googlenet \
-  --grpc-port off --log-level info 2> "$OUT/server.log" &
+$CLI serve examples/model-repository --host 127.0.0.1 --modelControlMode explicit --loadModel googlenet \
+  --grpcPort off --logLevel info 2> "$OUT/server.log" &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null || true' EXIT
 # Ready when /v2/models/googlenet/ready answers 200 (the build and INT8 calibration take a while).

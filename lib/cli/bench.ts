@@ -13,9 +13,12 @@ import type { BenchResult, TimeStats } from '../bench/result';
 import { randomInputData } from '../random_data';
 import type { BenchOptions, ExecutionContext, HostArray } from '../runtime/engine';
 import { TensorRTNodeError } from '../errors';
+import { fromFloat16 } from '../float16';
+import type { Engine } from '../runtime/engine';
 import { count, human } from './format';
-import { batchOption, cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
-import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './options';
+import { cpuNote, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
+import { batchOption, DEPLOY, LOAD_ENGINE, modelFile, SAVE_ENGINE, SHAPES } from './model_options';
+import { formatHelp, formatSettings, intOption, parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './options';
 
 /** The bench command's options (trtexec's names and meanings). */
 export const BENCH: CommandSpec = {
@@ -23,7 +26,10 @@ export const BENCH: CommandSpec = {
   summary: 'Time a network (prototxt or plan) like trtexec: throughput, latency, GPU compute time.',
   usage: 'tensorrt-node bench <deploy.prototxt|file.plan> [--batch N] [--precision p] [options]',
   options: [
+    LOAD_ENGINE,
+    DEPLOY,
     { name: 'batch', type: 'string', value: 'N', help: 'Images per inference', default: '1' },
+    SHAPES,
     { name: 'warmUp', type: 'string', value: 'ms', help: 'Run this long before timing', default: '200' },
     { name: 'duration', type: 'string', value: 's', help: 'Time at least this long', default: '3' },
     { name: 'iterations', type: 'string', value: 'N', help: 'Time at least this many inferences', default: '10' },
@@ -54,6 +60,31 @@ export const BENCH: CommandSpec = {
     },
     { name: 'dumpProfile', type: 'boolean', help: 'After timing, profile every layer (mean of --profileRuns runs) and print the table' },
     { name: 'profileRuns', type: 'string', value: 'N', help: 'Profiled inferences averaged by --dumpProfile', default: '10' },
+    {
+      name: 'exportProfile',
+      type: 'string',
+      value: 'file.json',
+      help: 'Profile every layer as --dumpProfile does and write the table as JSON',
+    },
+    {
+      name: 'separateProfileRun',
+      type: 'boolean',
+      help: 'Accepted for trtexec: profiles always run on their own, after the timed window (never inside it)',
+    },
+    {
+      name: 'exportOutput',
+      type: 'string',
+      value: 'file.json',
+      help: 'After timing, run one more inference on the same inputs and write its outputs as JSON',
+    },
+    SAVE_ENGINE,
+    {
+      name: 'output',
+      type: 'string',
+      multiple: true,
+      value: 'blob',
+      help: "giexec's output blob (repeatable): checked to be an output of the network, which always runs whole",
+    },
     { name: 'gpus', type: 'string', value: 'all|0,1,..', help: 'One worker process per GPU, timed over the same window; images/s summed' },
     { name: 'resultFile', type: 'string', value: 'file.json', help: 'Also write the result JSON here (%r: the MPI rank; for mpirun)' },
     { name: 'barrierDir', type: 'string', value: 'dir', help: 'mpirun: a directory all ranks share, for a start barrier' },
@@ -87,12 +118,44 @@ export const BENCH: CommandSpec = {
       'waiting at a barrier so all GPUs time the same window. Under mpirun (OMPI_COMM_WORLD_* / PMI_*\n' +
       'variables) each rank times the GPU of its local rank, waits at a file barrier in --barrierDir\n' +
       '(a subfolder per MPI job), writes --resultFile, and `tensorrt-node report merge` sums them.',
+    'For trtexec and giexec users: --fp16 / --int8 / --best set --precision (--fp16 --int8 together is\n' +
+      'int8: layers with no INT8 form run in fp32 here, not fp16); --shapes=data:128x3x224x224 sets the batch\n' +
+      "and must otherwise match the network's input; --loadEngine / --deploy name the model file; --output\n" +
+      'names an output blob, and results go to stdout, --json, --resultFile or the --export* files. ONNX is not\n' +
+      'read yet (--onnx says so). The settings are printed to stderr before the run (not with --json).',
+  ],
+  settings: [
+    { title: 'Model', options: ['weights', 'seed', 'inputFormat'] },
+    {
+      title: 'Build',
+      options: [
+        'precision',
+        'backend',
+        'device',
+        'calib',
+        'noOptimize',
+        'timingCache',
+        'tuneBatch',
+        'inputIOFormats',
+        'outputIOFormats',
+        'saveEngine',
+      ],
+    },
+    { title: 'Inference', options: ['batch', 'shapes', 'streams', 'inflight', 'noDataTransfers', 'noCudaGraph'] },
+    { title: 'Timing', options: ['warmUp', 'duration', 'iterations', 'percentile', 'avgRuns'] },
+    {
+      title: 'Reporting',
+      options: ['verbose', 'dumpProfile', 'profileRuns', 'exportTimes', 'exportProfile', 'exportOutput', 'resultFile', 'gpus'],
+    },
   ],
   examples: [
     'tensorrt-node bench models/googlenet.prototxt --batch 1',
     'tensorrt-node bench models/alexnet.prototxt --batch 128 --precision int8 --json',
     'tensorrt-node bench models/alexnet.prototxt --batch 128 --precision fp16 --noDataTransfers --dumpProfile',
     'tensorrt-node bench models/googlenet.prototxt --batch 128 --gpus all --timingCache tc.json',
+    'tensorrt-node bench --deploy=models/alexnet.prototxt --output=prob --batch=128 --int8   (giexec spellings)',
+    'tensorrt-node bench models/alexnet.prototxt --shapes=data:128x3x227x227 --best --saveEngine=alexnet.plan',
+    'tensorrt-node bench --loadEngine=alexnet.plan --batch 128 --exportProfile=profile.json',
     'mpirun -np 4 npx tensorrt-node bench models/googlenet.prototxt --batch 128 --resultFile r%r.json',
   ],
 };
@@ -248,46 +311,90 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   await fsp.writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** Options that time one GPU in this process: refused with --gpus, whose workers would each act on them. */
+const ONE_GPU_ONLY = ['exportTimes', 'dumpProfile', 'device', 'exportProfile', 'exportOutput', 'saveEngine'];
+
+/** --gpus: one worker process per GPU; prints the summed summary. */
+async function benchOnGpus(
+  argv: readonly string[],
+  values: ParsedArgs['values'],
+  json: boolean,
+  out: (s: string) => void,
+  log: (s: string) => void,
+) {
+  const given = ONE_GPU_ONLY.filter((o) => values[o] !== undefined);
+  if (given.length > 0) {
+    throw new UsageError(`tensorrt-node bench: --gpus runs workers; ${given.map((o) => `--${o}`).join(', ')} go with one GPU`);
+  }
+  if (values.resultFile !== undefined && !(values.resultFile as string).includes('%r')) {
+    throw new UsageError('tensorrt-node bench: with --gpus, --resultFile needs %r (each worker writes its own file)');
+  }
+  const gpus = gpuList(values.gpus as string);
+  const results = await runOnGpus(argv, gpus, log);
+  if (json)
+    out(JSON.stringify({ gpus, imagesPerSecond: results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0), perGpu: results }, null, 2));
+  else out(formatSummary(results, results[0].backend === 'cpu' ? cpuNote() : ''));
+}
+
+/** giexec's --output: each name must be an output of the network (it always runs to all of them). */
+function giexecOutputs(values: ParsedArgs['values']): (names: readonly string[]) => Promise<void> {
+  return async (names) => {
+    for (const blob of (values.output as string[] | undefined) ?? []) {
+      if (!names.includes(blob)) {
+        throw new UsageError(
+          `tensorrt-node bench: --output ${blob}: the network's outputs are ${names.join(', ')}; ` +
+            'tensorrt-node runs the whole network and cannot make an inner blob an output',
+        );
+      }
+    }
+  };
+}
+
+/** What the run echoes first: the settings, with the model file and where it came from. */
+function settingsEcho(parsed: ParsedArgs, file: string, batch: number): string {
+  const from = parsed.values.loadEngine !== undefined ? ' (--loadEngine)' : parsed.values.deploy !== undefined ? ' (--deploy)' : '';
+  const batchFrom = parsed.values.shapes !== undefined ? `${batch} (from --shapes)` : String(batch);
+  const model: Record<string, string> = { file: `${file}${from}` };
+  if (parsed.values.output !== undefined) model.outputs = (parsed.values.output as string[]).join(', ');
+  return formatSettings(BENCH, parsed, {
+    Model: model,
+    Inference: { batch: parsed.values.batch === undefined && parsed.values.shapes === undefined ? `${batch} (default)` : batchFrom },
+  });
+}
+
 /** Runs `bench`; resolves to the exit code. */
 export async function runBench(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const { values, positionals } = parseCommand(BENCH, argv);
+  const parsed = parseCommand(BENCH, argv);
+  const { values } = parsed;
   if (values.help === true) {
     out(formatHelp(BENCH));
     return 0;
   }
-  if (positionals.length !== 1)
-    throw new UsageError(`tensorrt-node bench: give one prototxt or plan, got ${positionals.length} file arguments`);
+  const model = modelFile(BENCH, values, parsed.positionals);
   const batch = batchOption(BENCH, values) ?? 1;
   const { seed } = engineChoices(BENCH, values);
   const timing = timingOptions(values, batch, seed);
   const profileRuns = intOption(BENCH, 'profileRuns', values.profileRuns as string | undefined, 1, 100000) ?? 10;
   const json = values.json === true;
   const log = json ? () => undefined : err;
+  const mpi = mpiRank();
+  const worker = workerBarrier();
+  if (worker === undefined && (mpi?.rank.rank ?? 0) === 0) log(settingsEcho(parsed, model.file, batch));
   if (values.gpus !== undefined) {
-    if (values.exportTimes !== undefined || values.dumpProfile === true || values.device !== undefined) {
-      throw new UsageError('tensorrt-node bench: --gpus runs workers; --exportTimes, --dumpProfile and --device go with one GPU');
-    }
-    if (values.resultFile !== undefined && !(values.resultFile as string).includes('%r')) {
-      throw new UsageError('tensorrt-node bench: with --gpus, --resultFile needs %r (each worker writes its own file)');
-    }
-    const gpus = gpuList(values.gpus as string);
-    const results = await runOnGpus(argv, gpus, log);
-    if (json)
-      out(
-        JSON.stringify({ gpus, imagesPerSecond: results.reduce((a, r) => a + r.throughput.imagesPerSecond, 0), perGpu: results }, null, 2),
-      );
-    else out(formatSummary(results, results[0].backend === 'cpu' ? cpuNote() : ''));
+    await benchOnGpus(argv, values, json, out, log);
     return 0;
   }
   // A --gpus worker or an MPI rank: time behind a barrier, report the rank.
-  const mpi = mpiRank();
-  const worker = workerBarrier();
   const rank: RankInfo | undefined = worker?.rank ?? mpi?.rank;
   const deviceIndex =
     intOption(BENCH, 'device', values.device as string | undefined, 0, 1024) ??
     (mpi === undefined ? 0 : rankDevice(mpi.rank.localRank, process.env.CUDA_VISIBLE_DEVICES));
   const engineValues = values.device === undefined && deviceIndex !== 0 ? { ...values, device: String(deviceIndex) } : values;
-  const { engine, net } = await obtainEngine(BENCH, positionals[0], engineValues, batch, log, { printsCpuNote: true });
+  const { engine, net } = await obtainEngine(BENCH, model.file, engineValues, batch, log, {
+    printsCpuNote: true,
+    checkOutputs: giexecOutputs(values),
+    ...(model.expect !== undefined ? { expect: model.expect } : {}),
+  });
   if (batch > engine.maxBatchSize) {
     engine.dispose();
     throw new UsageError(`tensorrt-node bench: the plan runs at most ${count(engine.maxBatchSize, 'image')} per inference, not ${batch}`);
@@ -298,15 +405,13 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
       (mpi !== undefined && values.barrierDir !== undefined ? () => mpi.fileBarrier(values.barrierDir as string) : undefined);
     const { result, times } = await benchEngine(
       engine,
-      { file: positionals[0], name: net?.name ?? engine.name },
+      { file: model.file, name: net?.name ?? engine.name },
       { ...timing, ...(barrier ? { beforeTiming: barrier } : {}) },
       { deviceIndex, ...(rank ? { rank } : {}) },
     );
-    if (values.dumpProfile === true) result.profile = await profileOf(engine, timing, profileRuns);
-    if (engine.backend === 'cpu') result.note = cpuNote();
+    await afterTiming(engine, result, times, values, timing, profileRuns);
     if (mpi !== undefined && values.barrierDir === undefined)
       result.warnings.push('mpirun without --barrierDir: the ranks did not start timing together');
-    if (values.exportTimes !== undefined) await writeJson(values.exportTimes as string, exportDoc(result, times));
     if (values.resultFile !== undefined) {
       await writeJson((values.resultFile as string).replace(/%r/g, String(rank?.rank ?? 0)), result);
     }
@@ -314,17 +419,45 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
       worker.send(result);
       return 0;
     }
-    if (json) {
-      out(JSON.stringify(result, null, 2));
-      return 0;
-    }
-    if (values.verbose === true) out(formatTrace(times, timing.avgRuns, result.walltimeSeconds));
-    out(formatSummary([result], engine.backend === 'cpu' ? cpuNote() : ''));
-    if (result.profile !== undefined) out(formatProfile(result.profile as BenchProfile));
+    printResult(result, times, values, timing, json, out);
   } finally {
     engine.dispose();
   }
   return 0;
+}
+
+/** After the timed window: the profile, the cpu note and the --export* files. */
+async function afterTiming(
+  engine: Engine,
+  result: BenchResult,
+  times: readonly InferenceTime[],
+  values: ParsedArgs['values'],
+  timing: TimingOptions,
+  profileRuns: number,
+): Promise<void> {
+  if (values.dumpProfile === true || values.exportProfile !== undefined) result.profile = await profileOf(engine, timing, profileRuns);
+  if (engine.backend === 'cpu') result.note = cpuNote();
+  if (values.exportTimes !== undefined) await writeJson(values.exportTimes as string, exportDoc(result, times));
+  if (values.exportProfile !== undefined) await writeJson(values.exportProfile as string, profileDoc(result));
+  if (values.exportOutput !== undefined) await writeJson(values.exportOutput as string, await outputDoc(engine, result, timing));
+}
+
+/** The text (or JSON) of one result on stdout. */
+function printResult(
+  result: BenchResult,
+  times: readonly InferenceTime[],
+  values: ParsedArgs['values'],
+  timing: TimingOptions,
+  json: boolean,
+  out: (s: string) => void,
+): void {
+  if (json) {
+    out(JSON.stringify(result, null, 2));
+    return;
+  }
+  if (values.verbose === true) out(formatTrace(times, timing.avgRuns, result.walltimeSeconds));
+  out(formatSummary([result], result.backend === 'cpu' ? cpuNote() : ''));
+  if (result.profile !== undefined && values.dumpProfile === true) out(formatProfile(result.profile as BenchProfile));
 }
 
 /** The --exportTimes document: the settings and every timed inference. */
@@ -333,15 +466,66 @@ function exportDoc(result: BenchResult, times: readonly InferenceTime[]): unknow
   return { kind: 'tensorrt-node-times', version: 1, network, backend, precision, batch, device, settings, date, times };
 }
 
-/** --dumpProfile after the timed window, on a context of its own. */
-async function profileOf(engine: import('../runtime/engine').Engine, o: TimingOptions, runs: number): Promise<BenchProfile> {
+/** The --exportProfile document: what ran, then the per-layer means of --dumpProfile. */
+function profileDoc(result: BenchResult): unknown {
+  const { network, backend, precision, batch, device, date } = result;
+  return {
+    kind: 'tensorrt-node-profile',
+    version: 1,
+    network,
+    backend,
+    precision,
+    batch,
+    device,
+    date,
+    ...(result.profile as BenchProfile),
+  };
+}
+
+/** Random inputs of a batch, as the timed runs had them (the same seeds). */
+function benchInputs(engine: Engine, o: TimingOptions): Record<string, HostArray> {
+  const inputs: Record<string, HostArray> = {};
+  engine.inputs.forEach((t, k) => {
+    inputs[t.name] = randomInputData(t.dtype, o.batch * t.dims.reduce((a, b) => a * b, 1), o.seed + k);
+  });
+  return inputs;
+}
+
+/** The --exportOutput document: one inference on the bench's inputs, every output with its dimensions and values. */
+async function outputDoc(engine: Engine, result: BenchResult, o: TimingOptions): Promise<unknown> {
   const ctx = engine.createContext();
   try {
-    const inputs: Record<string, HostArray> = {};
-    engine.inputs.forEach((t, k) => {
-      inputs[t.name] = randomInputData(t.dtype, o.batch * t.dims.reduce((a, b) => a * b, 1), o.seed + k);
-    });
-    return await profileLayers(ctx, inputs, { batchSize: o.batch, transfers: o.dataTransfers }, runs);
+    const outputs = await ctx.infer(benchInputs(engine, o), { batchSize: o.batch });
+    const { network, backend, precision, batch, date } = result;
+    return {
+      kind: 'tensorrt-node-output',
+      version: 1,
+      network,
+      backend,
+      precision,
+      batch,
+      seed: o.seed,
+      date,
+      inputs: 'random, uniform in [-1, 1) (random bytes for uint8), seeded by --seed',
+      outputs: engine.outputs.map((t) => {
+        const v = outputs[t.name];
+        return {
+          name: t.name,
+          dims: [o.batch, ...t.dims],
+          values: Array.from(v instanceof Uint16Array ? fromFloat16(v) : (v as Float32Array)),
+        };
+      }),
+    };
+  } finally {
+    ctx.dispose();
+  }
+}
+
+/** --dumpProfile after the timed window, on a context of its own. */
+async function profileOf(engine: Engine, o: TimingOptions, runs: number): Promise<BenchProfile> {
+  const ctx = engine.createContext();
+  try {
+    return await profileLayers(ctx, benchInputs(engine, o), { batchSize: o.batch, transfers: o.dataTransfers }, runs);
   } finally {
     ctx.dispose();
   }

@@ -1,6 +1,7 @@
 /** `tensorrt-node build`: import a network, build an engine, write its plan. */
 import { bytes } from './format';
-import { batchOption, ENGINE_OPTIONS, obtainEngine } from './engine_source';
+import { ENGINE_OPTIONS, obtainEngine } from './engine_source';
+import { batchOption, DEPLOY, modelFile, SHAPES } from './model_options';
 import { formatHelp, parseCommand, UsageError, type CommandSpec } from './options';
 
 /** The build command's options. */
@@ -9,8 +10,10 @@ export const BUILD: CommandSpec = {
   summary: 'Build an engine from a Caffe network and write it as a plan file.',
   usage: 'tensorrt-node build <deploy.prototxt> -o <file.plan> [options]',
   options: [
-    { name: 'output', short: 'o', type: 'string', value: 'file.plan', help: 'Where to write the plan (required)' },
+    DEPLOY,
+    { name: 'output', short: 'o', type: 'string', value: 'file.plan', help: 'Where to write the plan (required; trtexec: --saveEngine)' },
     { name: 'batch', type: 'string', value: 'N', help: 'Largest batch the engine will run (maxBatchSize)', default: "the network's batch" },
+    { ...SHAPES, help: `${SHAPES.help} (N: the largest batch)` },
     ...ENGINE_OPTIONS,
   ],
   notes: [
@@ -20,6 +23,7 @@ export const BUILD: CommandSpec = {
   examples: [
     'tensorrt-node build models/googlenet.prototxt --precision fp16 --batch 128 -o googlenet-fp16.plan',
     'tensorrt-node build deploy.prototxt --weights bvlc_alexnet.caffemodel --backend cpu -o alexnet.plan',
+    'tensorrt-node build --deploy=models/alexnet.prototxt --shapes=data:128x3x227x227 --int8 --saveEngine=alexnet-int8.plan',
   ],
 };
 
@@ -30,11 +34,10 @@ export async function runBuild(argv: readonly string[], out: (s: string) => void
     out(formatHelp(BUILD));
     return 0;
   }
-  if (positionals.length !== 1)
-    throw new UsageError(`tensorrt-node build: give one deploy.prototxt, got ${positionals.length} file arguments`);
+  const model = modelFile(BUILD, values, positionals);
   const output = values.output as string | undefined;
   if (output === undefined) throw new UsageError('tensorrt-node build: give the plan file to write with -o <file.plan>');
-  const { engine } = await obtainEngine(BUILD, positionals[0], values, batchOption(BUILD, values), err);
+  const { engine } = await obtainEngine(BUILD, model.file, values, batchOption(BUILD, values), err, { expect: 'prototxt' });
   try {
     await engine.save(output);
     const m = engine.memory();

@@ -38,12 +38,12 @@ export const CALIBRATE: CommandSpec = {
       default: 'entropy2',
     },
     { name: 'batches', type: 'string', value: 'N', help: 'Calibration batches to run', default: '50' },
-    { name: 'batch-size', type: 'string', value: 'N', help: 'Images per batch', default: '32' },
+    { name: 'batchSize', type: 'string', value: 'N', help: 'Images per batch', default: '32' },
     { name: 'percentile', type: 'string', value: 'P', help: 'percentile: the percentile of |x| kept', default: '99.99' },
     { name: 'quantile', type: 'string', value: 'Q', help: 'legacy: the quantile of |x| kept', default: '0.9999' },
-    { name: 'regression-cutoff', type: 'string', value: 'F', help: 'legacy: at most this fraction of the maximum', default: '1' },
+    { name: 'regressionCutoff', type: 'string', value: 'F', help: 'legacy: at most this fraction of the maximum', default: '1' },
     {
-      name: 'trt-version',
+      name: 'trtVersion',
       type: 'string',
       value: 'N',
       help: 'TensorRT version written in the header (e.g. 8601 for 8.6.1; percentile caches have our header, without one)',
@@ -119,8 +119,8 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
   if (output === undefined) throw new UsageError('tensorrt-node calibrate: give the cache to write with -o <model.calib>');
   const algorithm = (values.algorithm as string | undefined) ?? 'entropy2';
   const batches = intOption(CALIBRATE, 'batches', values.batches as string | undefined, 1, 1e6) ?? 50;
-  const batchSize = intOption(CALIBRATE, 'batch-size', values['batch-size'] as string | undefined, 1, 1 << 16) ?? 32;
-  const trtVersion = intOption(CALIBRATE, 'trt-version', values['trt-version'] as string | undefined, 1, 99999999) ?? DEFAULT_TRT_VERSION;
+  const batchSize = intOption(CALIBRATE, 'batchSize', values.batchSize as string | undefined, 1, 1 << 16) ?? 32;
+  const trtVersion = intOption(CALIBRATE, 'trtVersion', values.trtVersion as string | undefined, 1, 99999999) ?? DEFAULT_TRT_VERSION;
   const { backend, seed } = engineChoices(CALIBRATE, values);
   const net = await Network.fromCaffe(positionals[0], { weights: values.weights as string | undefined, seed });
   const input = net.inputs[0];
@@ -142,7 +142,7 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
       }
     },
   };
-  const specific: Record<string, string> = { percentile: 'percentile', quantile: 'legacy', 'regression-cutoff': 'legacy' };
+  const specific: Record<string, string> = { percentile: 'percentile', quantile: 'legacy', regressionCutoff: 'legacy' };
   for (const [option, owner] of Object.entries(specific)) {
     if (values[option] !== undefined && algorithm !== owner) {
       throw new UsageError(`tensorrt-node calibrate: --${option} goes with --algorithm ${owner}`);
@@ -164,7 +164,7 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
       calibrator = new Int8LegacyCalibrator({
         ...options,
         quantile: numberOption('quantile', values.quantile, 0, 1, 0.9999),
-        regressionCutoff: numberOption('regression-cutoff', values['regression-cutoff'], 0, 1, 1),
+        regressionCutoff: numberOption('regressionCutoff', values.regressionCutoff, 0, 1, 1),
       });
       break;
     case 'percentile':

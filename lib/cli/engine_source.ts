@@ -7,9 +7,11 @@ import { Builder, type BuildConfig } from '../builder/builder';
 import type { Precision } from '../builder/exec_graph';
 import { INPUT_FORMATS, type InputFormat, type InputOptions } from '../builder/input_format';
 import { backendStatus, type BackendChoice } from '../backends';
+import { devices } from '../device';
 import { Network } from '../network';
 import { Engine } from '../runtime/engine';
-import { intOption, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from './options';
+import { bestPrecision, checkShapes, type ModelKind } from './model_options';
+import { intOption, optionLabel, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from './options';
 
 /** The input-format options (docs/engine.md, "Input formats"), part of ENGINE_OPTIONS. */
 export const INPUT_OPTIONS: readonly OptionSpec[] = [
@@ -48,7 +50,13 @@ export const INPUT_OPTIONS: readonly OptionSpec[] = [
 /** Options of every command that builds an engine from a prototxt. */
 export const ENGINE_OPTIONS: readonly OptionSpec[] = [
   { name: 'weights', type: 'string', value: 'file.caffemodel', help: 'Trained weights (default: random weights from --seed)' },
-  { name: 'precision', type: 'string', value: 'fp32|tf32|fp16|int8', help: 'Engine precision', default: 'fp32' },
+  {
+    name: 'precision',
+    type: 'string',
+    value: 'fp32|tf32|fp16|int8|best',
+    help: 'Engine precision; best: the fastest the backend has (int8 on GPUs from sm_61, else fp32)',
+    default: 'fp32',
+  },
   {
     name: 'backend',
     type: 'string',
@@ -68,7 +76,7 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     help: 'INT8: build even when the cache lacks scales for layers that could run in INT8 (they run in FP32, with a warning); without it such a build is E_CALIBRATION',
   },
-  { name: 'no-optimize', type: 'boolean', help: 'Keep every layer as its own node (no BatchNorm folding, no ReLU fusion)' },
+  { name: 'noOptimize', type: 'boolean', help: 'Keep every layer as its own node (no BatchNorm folding, no ReLU fusion)' },
   { name: 'device', type: 'string', value: 'N', help: 'cuda: the GPU to build and run on', default: '0' },
   {
     name: 'timingCache',
@@ -154,6 +162,8 @@ export function inputOptions(spec: CommandSpec, values: ParsedArgs['values']): I
 }
 
 const PRECISIONS = ['fp32', 'tf32', 'fp16', 'int8'];
+/** A precision as the command line gives it: 'best' is chosen once the backend is known. */
+export type PrecisionChoice = Precision | 'best';
 /** The batch the commands time tactics at unless --tuneBatch says otherwise (at most the max batch). */
 export const DEFAULT_TUNE_BATCH = 128;
 const BACKENDS = ['auto', 'cpu', 'cuda', 'tensorrt'];
@@ -195,19 +205,21 @@ async function isPlan(path: string): Promise<boolean> {
   }
 }
 
-/** The precision and backend options, checked. */
+/** The precision and backend options, checked ('best' where the command's --precision offers it). */
 export function engineChoices(
   spec: CommandSpec,
   values: ParsedArgs['values'],
-): { precision: Precision; backend: BackendChoice; seed: number } {
+): { precision: PrecisionChoice; backend: BackendChoice; seed: number } {
   const precision = (values.precision as string | undefined) ?? 'fp32';
-  if (!PRECISIONS.includes(precision))
-    throw new UsageError(`tensorrt-node ${spec.name}: --precision is one of ${PRECISIONS.join(', ')}, got '${precision}'`);
+  const offersBest = spec.options.some((o) => o.name === 'precision' && o.value?.includes('best') === true);
+  const known = offersBest ? [...PRECISIONS, 'best'] : PRECISIONS;
+  if (!known.includes(precision))
+    throw new UsageError(`tensorrt-node ${spec.name}: --precision is one of ${known.join(', ')}, got '${precision}'`);
   const backend = (values.backend as string | undefined) ?? 'auto';
   if (!BACKENDS.includes(backend))
     throw new UsageError(`tensorrt-node ${spec.name}: --backend is one of ${BACKENDS.join(', ')}, got '${backend}'`);
   const seed = intOption(spec, 'seed', values.seed as string | undefined, 0, 0xffffffff) ?? 1;
-  return { precision: precision as Precision, backend: backend as BackendChoice, seed };
+  return { precision: precision as PrecisionChoice, backend: backend as BackendChoice, seed };
 }
 
 /** What a command adds to obtainEngine. */
@@ -219,6 +231,73 @@ export interface ObtainOptions {
   checkOutputs?: (names: readonly string[]) => Promise<void>;
   /** The command prints cpuNote() itself when the cpu backend runs: the build log leaves the reasons to it. */
   printsCpuNote?: boolean;
+  /** What the file must read as (it came from --loadEngine or --deploy). */
+  expect?: ModelKind;
+}
+
+/** Options that shape a build, refused with a plan (it is built already). */
+const BUILD_ONLY = [
+  'weights',
+  'precision',
+  'noOptimize',
+  'calib',
+  'allowMixedPrecision',
+  'timingCache',
+  'tuneBatch',
+  'inputFormat',
+  'inputIOFormats',
+  'outputIOFormats',
+  'saveEngine',
+  ...INPUT_DETAIL_OPTIONS,
+];
+
+/** Refuses a file that is not what --loadEngine / --deploy promised. */
+function checkKind(spec: CommandSpec, file: string, plan: boolean, expect: ModelKind | undefined): void {
+  if (expect === 'plan' && !plan) {
+    throw new UsageError(
+      `tensorrt-node ${spec.name}: --loadEngine takes a plan; ${file} reads as a prototxt (give it as the file argument or --deploy)`,
+    );
+  }
+  if (expect === 'prototxt' && plan) {
+    throw new UsageError(
+      `tensorrt-node ${spec.name}: --deploy takes a prototxt; ${file} reads as a plan (give it as the file argument or --loadEngine)`,
+    );
+  }
+}
+
+/** Loads a plan (the options that shape a build are refused). */
+async function loadPlan(
+  spec: CommandSpec,
+  file: string,
+  values: ParsedArgs['values'],
+  choice: { backend: BackendChoice; device: number },
+  log: (s: string) => void,
+  checkOutputs: ObtainOptions['checkOutputs'],
+): Promise<{ engine: Engine; built: boolean }> {
+  for (const o of BUILD_ONLY) {
+    if (values[o] !== undefined)
+      throw new UsageError(`tensorrt-node ${spec.name}: ${optionLabel(values, o)} applies to prototxt files, not plans`);
+  }
+  const { backend, device } = choice;
+  const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
+  try {
+    checkShapes(spec, values, engine.inputs);
+    await checkOutputs?.(engine.outputs.map((t) => t.name));
+  } catch (err) {
+    engine.dispose();
+    throw err;
+  }
+  log(`loaded plan ${file}: ${engine.backend} backend, ${engine.precision}, max batch ${engine.maxBatchSize}`);
+  return { engine, built: false };
+}
+
+/** The precision to build: --best becomes the fastest the chosen backend has (said in the log). */
+function buildPrecision(choice: PrecisionChoice, backend: Builder['backend'], device: number, log: (s: string) => void): Precision {
+  if (choice !== 'best') return choice;
+  const gpu = backend === 'cuda' ? devices().devices[device] : undefined;
+  const best = bestPrecision(backend, gpu === undefined ? undefined : gpu.major * 10 + gpu.minor);
+  log(`--best: ${best.precision} (${best.why})`);
+  return best.precision;
 }
 
 /** Loads the plan at `file`, or imports the prototxt and builds an engine for `maxBatchSize`. */
@@ -231,37 +310,19 @@ export async function obtainEngine(
   options: ObtainOptions = {},
 ): Promise<{ engine: Engine; net?: Network; built: boolean }> {
   const { checkOutputs } = options;
-  const { precision, backend, seed } = engineChoices(spec, values);
+  const { precision: choice, backend, seed } = engineChoices(spec, values);
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   const input = inputOptions(spec, values);
   const ioFormats = ioFormatOptions(spec, values);
-  if (await isPlan(file)) {
-    for (const o of [
-      'weights',
-      'precision',
-      'no-optimize',
-      'calib',
-      'allowMixedPrecision',
-      'timingCache',
-      'tuneBatch',
-      'inputFormat',
-      'inputIOFormats',
-      'outputIOFormats',
-      ...INPUT_DETAIL_OPTIONS,
-    ]) {
-      if (values[o] !== undefined) throw new UsageError(`tensorrt-node ${spec.name}: --${o} applies to prototxt files, not plans`);
-    }
-    const engine = await Engine.load(file, backend === 'auto' ? { device } : { backend, device });
-    try {
-      await checkOutputs?.(engine.outputs.map((t) => t.name));
-    } catch (err) {
-      engine.dispose();
-      throw err;
-    }
-    log(`loaded plan ${file}: ${engine.backend} backend, ${engine.precision}, max batch ${engine.maxBatchSize}`);
-    return { engine, built: false };
-  }
+  const plan = await isPlan(file);
+  checkKind(spec, file, plan, options.expect);
+  if (plan) return loadPlan(spec, file, values, { backend, device }, log, checkOutputs);
   const net = await Network.fromCaffe(file, { weights: values.weights as string | undefined, seed });
+  checkShapes(
+    spec,
+    values,
+    net.inputs.map((t) => ({ name: t.name, dims: t.shape.slice(1) })),
+  );
   await checkOutputs?.(net.outputs.map((t) => t.name));
   const verbose = values.verbose === true;
   const builder = new Builder({
@@ -278,6 +339,7 @@ export async function obtainEngine(
   }
   const t0 = performance.now();
   const calib = values.calib as string | undefined;
+  const precision = buildPrecision(choice, builder.backend, device, log);
   for (const o of ['calib', 'allowMixedPrecision']) {
     if (values[o] !== undefined && precision !== 'int8')
       throw new UsageError(`tensorrt-node ${spec.name}: --${o} goes with --precision int8`);
@@ -288,7 +350,7 @@ export async function obtainEngine(
   const engine = await builder.build(net, {
     precision,
     maxBatchSize: maxBatch,
-    optimize: values['no-optimize'] !== true,
+    optimize: values.noOptimize !== true,
     ...(builder.backend !== 'cpu' ? { tuneBatch } : {}),
     ...(calib !== undefined ? { calibrationCache: calib } : {}),
     ...(values.allowMixedPrecision === true ? { allowMixedPrecision: true } : {}),
@@ -299,7 +361,20 @@ export async function obtainEngine(
     `built ${net.name || file} for the ${engine.backend} backend, ${precision}, max batch ${engine.maxBatchSize} ` +
       `in ${((performance.now() - t0) / 1000).toFixed(2)} s`,
   );
+  await saveEngine(engine, values.saveEngine, log);
   return { engine, net, built: true };
+}
+
+/** --saveEngine: writes the built engine as a plan (the engine is disposed if that fails). */
+async function saveEngine(engine: Engine, file: unknown, log: (s: string) => void): Promise<void> {
+  if (typeof file !== 'string') return;
+  try {
+    await engine.save(file);
+  } catch (err) {
+    engine.dispose();
+    throw err;
+  }
+  log(`saved the engine as ${file}`);
 }
 
 /** Why no GPU backend ran, for the notes of commands that ran on the cpu backend. */
@@ -308,9 +383,4 @@ export function cpuNote(): string {
     .filter((b) => b.name !== 'cpu' && !b.available)
     .map((b) => `${b.name}: ${b.reason}`);
   return gpu.length > 0 ? `ran on the cpu backend (${gpu.join('; ')})` : 'ran on the cpu backend';
-}
-
-/** --batch as an integer in [1, 1048576]. */
-export function batchOption(spec: CommandSpec, values: ParsedArgs['values']): number | undefined {
-  return intOption(spec, 'batch', values.batch as string | undefined, 1, 1 << 20);
 }

@@ -7,7 +7,8 @@ import { readNpy, writeNpy } from '../npy';
 import { randomInputData } from '../random_data';
 import type { Engine, HostArray } from '../runtime/engine';
 import { count, shape as fmtShape } from './format';
-import { batchOption, ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
+import { ENGINE_OPTIONS, engineChoices, obtainEngine } from './engine_source';
+import { batchOption, DEPLOY, LOAD_ENGINE, modelFile, SAVE_ENGINE, SHAPES } from './model_options';
 import { formatHelp, parseCommand, UsageError, type CommandSpec } from './options';
 
 /** The infer command's options. */
@@ -16,6 +17,8 @@ export const INFER: CommandSpec = {
   summary: 'Run a network (prototxt or plan) on NumPy inputs and write its outputs as .npy files.',
   usage: 'tensorrt-node infer <deploy.prototxt|file.plan> (--input x.npy | --random) --output y.npy [options]',
   options: [
+    LOAD_ENGINE,
+    DEPLOY,
     {
       name: 'input',
       short: 'i',
@@ -28,6 +31,7 @@ export const INFER: CommandSpec = {
     },
     { name: 'random', type: 'boolean', help: 'Use random inputs, uniform in [-1, 1) (random bytes for a uint8 input), from --seed' },
     { name: 'batch', type: 'string', value: 'N', help: 'Batch of --random inputs', default: '1' },
+    { ...SHAPES, help: `${SHAPES.help} (with --random)` },
     {
       name: 'output',
       short: 'o',
@@ -35,6 +39,7 @@ export const INFER: CommandSpec = {
       value: 'y.npy|dir',
       help: 'A .npy file (one output), or a folder for <output name>.npy files (required; checked before the build)',
     },
+    SAVE_ENGINE,
     ...ENGINE_OPTIONS,
   ],
   notes: [
@@ -137,8 +142,7 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
     out(formatHelp(INFER));
     return 0;
   }
-  if (positionals.length !== 1)
-    throw new UsageError(`tensorrt-node infer: give one prototxt or plan, got ${positionals.length} file arguments`);
+  const model = modelFile(INFER, values, positionals);
   const specs = (values.input as string[] | undefined) ?? [];
   const random = values.random === true;
   if (random === specs.length > 0) throw new UsageError('tensorrt-node infer: give --input files or --random (one of the two)');
@@ -146,8 +150,10 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
   if (output === undefined || output === '') throw new UsageError('tensorrt-node infer: give --output (a .npy file, or a folder)');
   const { seed } = engineChoices(INFER, values);
   const randomBatch = batchOption(INFER, values) ?? 1;
-  if (!random && values.batch !== undefined)
-    throw new UsageError("tensorrt-node infer: --batch goes with --random; with --input the batch is the arrays' first dimension");
+  for (const o of ['batch', 'shapes']) {
+    if (!random && values[o] !== undefined)
+      throw new UsageError(`tensorrt-node infer: --${o} goes with --random; with --input the batch is the arrays' first dimension`);
+  }
   // The batch of .npy inputs is only known after reading them; build for it then.
   let batch = randomBatch;
   if (!random) {
@@ -158,7 +164,8 @@ export async function runInfer(argv: readonly string[], out: (s: string) => void
   }
   // The output path is checked as soon as the output names are known, before the build.
   let target: OutputTarget | undefined;
-  const { engine } = await obtainEngine(INFER, positionals[0], values, Math.max(1, batch), err, {
+  const { engine } = await obtainEngine(INFER, model.file, values, Math.max(1, batch), err, {
+    ...(model.expect !== undefined ? { expect: model.expect } : {}),
     checkOutputs: async (names) => {
       target = await outputTarget(output, names);
       await checkWritable(output, target);

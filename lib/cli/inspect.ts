@@ -17,14 +17,14 @@ export const INSPECT: CommandSpec = {
     },
     { name: 'batch', type: 'string', value: 'N', help: 'Batch size: replaces dimension 0 of every input', default: 'as in the file' },
     {
-      name: 'input-shape',
+      name: 'inputShape',
       type: 'string',
       value: 'name:NxCxHxW',
       multiple: true,
       help: 'Shape of an input (repeatable); needed for Data layers, whose shapes the file does not give',
     },
     { name: 'phase', type: 'string', value: 'TEST|TRAIN', help: 'Phase for include/exclude rules', default: 'TEST' },
-    { name: 'allow-unknown-fields', type: 'boolean', help: 'Skip fields Caffe does not define (forks add some) instead of failing' },
+    { name: 'allowUnknownFields', type: 'boolean', help: 'Skip fields Caffe does not define (forks add some) instead of failing' },
     { name: 'json', type: 'boolean', help: 'Print JSON (layers, shapes, costs, notes) for scripts' },
   ],
   notes: [
@@ -36,7 +36,7 @@ export const INSPECT: CommandSpec = {
   examples: [
     'tensorrt-node inspect models/googlenet.prototxt',
     'tensorrt-node inspect models/alexnet.prototxt --batch 128 --json',
-    'tensorrt-node inspect train_val.prototxt --input-shape data:64x1x28x28',
+    'tensorrt-node inspect train_val.prototxt --inputShape data:64x1x28x28',
   ],
 };
 
@@ -47,7 +47,7 @@ function parseInputShape(spec: string): [string, number[]] {
     .split(/[x,]/)
     .map(Number);
   if (at <= 0 || dims.length === 0 || !dims.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new UsageError(`tensorrt-node inspect: --input-shape takes name:NxCxHxW, got '${spec}'`);
+    throw new UsageError(`tensorrt-node inspect: --inputShape takes name:NxCxHxW, got '${spec}'`);
   }
   return [spec.slice(0, at), dims];
 }
@@ -66,7 +66,7 @@ export async function runInspect(argv: readonly string[], out: (s: string) => vo
   if (phase !== undefined && phase !== 'TEST' && phase !== 'TRAIN') {
     throw new UsageError(`tensorrt-node inspect: --phase is TEST or TRAIN, got '${phase}'`);
   }
-  const inputShapes = Object.fromEntries(((values['input-shape'] as string[] | undefined) ?? []).map(parseInputShape));
+  const inputShapes = Object.fromEntries(((values.inputShape as string[] | undefined) ?? []).map(parseInputShape));
   const json = values.json === true;
   const showProgress = !json && process.stderr.isTTY === true;
   const net = await Network.fromCaffe(positionals[0], {
@@ -74,7 +74,7 @@ export async function runInspect(argv: readonly string[], out: (s: string) => vo
     batchSize: intOption(INSPECT, 'batch', values.batch as string | undefined, 1, 1 << 20),
     inputShapes,
     phase: phase as 'TEST' | 'TRAIN' | undefined,
-    allowUnknownFields: values['allow-unknown-fields'] === true,
+    allowUnknownFields: values.allowUnknownFields === true,
     onProgress: showProgress
       ? (done, total) => err(`\rreading weights: ${Math.floor((100 * done) / total)}% of ${bytes(total)}`)
       : undefined,

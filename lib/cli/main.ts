@@ -5,9 +5,11 @@
  */
 import { TensorRTNodeError } from '../errors';
 import { BENCH, runBench } from './bench';
+import { nearest } from './aliases';
 import { BUILD, runBuild } from './build';
 import { CALIBRATE, runCalibrate } from './calibrate';
 import { INFER, runInfer } from './infer';
+import { INFO, runInfo } from './info';
 import { INSPECT, runInspect } from './inspect';
 import { runSweep, SWEEP } from './sweep';
 import { UsageError } from './options';
@@ -19,6 +21,7 @@ const COMMANDS: Record<
   string,
   { summary: string; run: (argv: readonly string[], out: (s: string) => void, err: (s: string) => void) => Promise<number> }
 > = {
+  info: { summary: INFO.summary, run: runInfo },
   inspect: { summary: INSPECT.summary, run: runInspect },
   build: { summary: BUILD.summary, run: runBuild },
   calibrate: { summary: CALIBRATE.summary, run: runCalibrate },
@@ -45,12 +48,22 @@ function mainHelp(): string {
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
     '',
-    "Run `tensorrt-node <command> --help` for a command's options. `tensorrt-node --version` prints the version.",
+    "Run `tensorrt-node help <command>` (or `<command> --help`) for a command's options and examples.",
+    "Options use trtexec's camelCase names (--warmUp); kebab-case (--warm-up), --name=value and --name value",
+    "read too, as do trtexec's and giexec's spellings (--fp16, --saveEngine, --deploy, --model ...).",
+    '`tensorrt-node --version` prints the version; `tensorrt-node info` what this installation can run.',
   ].join('\n');
 }
 
 function writeErr(s: string): void {
   process.stderr.write(s.endsWith('\n') || s.startsWith('\r') ? s : `${s}\n`);
+}
+
+/** An unknown command, with the nearest one when it is close. */
+function unknownCommand(command: string): UsageError {
+  const near = nearest(command, Object.keys(COMMANDS));
+  const hint = near.length > 0 ? `; did you mean '${near.join("' or '")}'?` : '';
+  return new UsageError(`tensorrt-node: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})${hint}`);
 }
 
 /** Runs the CLI with argv (without node and script); resolves to the exit code. */
@@ -59,6 +72,8 @@ export async function main(
   out: (s: string) => void = (s) => console.log(s),
   err: (s: string) => void = writeErr,
 ): Promise<number> {
+  // `help <command> [sub]` is `<command> [sub] --help`.
+  if (argv[0] === 'help' && argv.length > 1) return main([...argv.slice(1), '--help'], out, err);
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     out(mainHelp());
@@ -70,8 +85,7 @@ export async function main(
   }
   const entry = COMMANDS[command];
   try {
-    if (entry === undefined)
-      throw new UsageError(`tensorrt-node: unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    if (entry === undefined) throw unknownCommand(command);
     return await entry.run(rest, out, err);
   } catch (e) {
     if (e instanceof UsageError) {

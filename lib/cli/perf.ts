@@ -20,7 +20,7 @@ export const PERF: CommandSpec = {
     { name: 'binary', type: 'boolean', help: 'Send inputs and receive outputs as binary tensor data (default: JSON tensors)' },
     { name: 'duration', type: 'string', value: 's', help: 'Seconds measured per concurrency level (at most 600)', default: '5' },
     { name: 'warmup', type: 'string', value: 's', help: 'Seconds of requests per level before measuring (not counted)', default: '1' },
-    { name: 'max-requests', type: 'string', value: 'N', help: 'Requests per level at most', default: '1000000' },
+    { name: 'maxRequests', type: 'string', value: 'N', help: 'Requests per level at most', default: '1000000' },
     { name: 'json', type: 'boolean', help: 'Print the results as JSON' },
   ],
   notes: [
@@ -67,7 +67,7 @@ export async function runPerfCommand(argv: readonly string[], out: (s: string) =
     batch: intOption(PERF, 'batch', values.batch as string | undefined, 1, 1 << 16) ?? 1,
     durationS: intOption(PERF, 'duration', values.duration as string | undefined, 1, 600) ?? 5,
     warmupS: intOption(PERF, 'warmup', values.warmup as string | undefined, 0, 60) ?? 1,
-    maxRequests: intOption(PERF, 'max-requests', values['max-requests'] as string | undefined, 1, 1e8) ?? 1_000_000,
+    maxRequests: intOption(PERF, 'maxRequests', values.maxRequests as string | undefined, 1, 1e8) ?? 1_000_000,
   };
   if (!json) {
     out(

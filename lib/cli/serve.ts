@@ -10,19 +10,19 @@ export const SERVE: CommandSpec = {
   summary: 'Serve a Triton-layout model repository over KServe v2 HTTP and gRPC, with dynamic batching and Prometheus metrics.',
   usage: 'tensorrt-node serve <model-repository> [options]',
   options: [
-    { name: 'http-port', type: 'string', value: 'N', help: 'KServe v2 REST port', default: '8000' },
-    { name: 'grpc-port', type: 'string', value: 'N|off', help: 'gRPC (GRPCInferenceService) port', default: '8001' },
-    { name: 'metrics-port', type: 'string', value: 'N|off', help: 'Prometheus /metrics port', default: '8002' },
+    { name: 'httpPort', type: 'string', value: 'N', help: 'KServe v2 REST port', default: '8000' },
+    { name: 'grpcPort', type: 'string', value: 'N|off', help: 'gRPC (GRPCInferenceService) port', default: '8001' },
+    { name: 'metricsPort', type: 'string', value: 'N|off', help: 'Prometheus /metrics port', default: '8002' },
     { name: 'host', type: 'string', value: 'address', help: 'Address to bind (127.0.0.1: this machine only)', default: '0.0.0.0' },
     {
-      name: 'model-control-mode',
+      name: 'modelControlMode',
       type: 'string',
       value: 'none|explicit',
       help: 'none: load every model at start; explicit: load and unload through /v2/repository',
       default: 'none',
     },
     {
-      name: 'load-model',
+      name: 'loadModel',
       type: 'string',
       multiple: true,
       value: 'name|*',
@@ -37,15 +37,15 @@ export const SERVE: CommandSpec = {
     },
     { name: 'gpus', type: 'string', value: '0,1,...', help: 'GPUs to place instances on when an instance_group names none', default: '0' },
     {
-      name: 'max-queue-size',
+      name: 'maxQueueSize',
       type: 'string',
       value: 'N',
       help: 'Requests a model queues when its config sets no max_queue_size; more get 429',
       default: '1024',
     },
-    { name: 'max-body', type: 'string', value: 'bytes', help: 'Largest request body (k, M suffixes); more get 413', default: '64M' },
+    { name: 'maxBody', type: 'string', value: 'bytes', help: 'Largest request body (k, M suffixes); more get 413', default: '64M' },
     {
-      name: 'log-level',
+      name: 'logLevel',
       type: 'string',
       value: LOG_LEVELS.join('|'),
       help: 'JSON log lines on stderr at or above this level',
@@ -60,12 +60,12 @@ export const SERVE: CommandSpec = {
       'parameters (our own keys): prototxt, caffemodel, precision, calibration_cache, backend, seed, input_format, mean,\n' +
       'scale, image_size, network_order. docs/serve.md has the whole schema and examples/model-repository a ready one.',
     'Endpoints: GET /v2, /v2/health/live|ready, /v2/models/<m>[/versions/<v>][/ready], POST .../infer (JSON or binary\n' +
-      'tensor data), GET /v2/repository/index, POST /v2/repository/models/<m>/load|unload; metrics on :<metrics-port>/metrics.\n' +
+      'tensor data), GET /v2/repository/index, POST /v2/repository/models/<m>/load|unload; metrics on :<metricsPort>/metrics.\n' +
       'SIGTERM or SIGINT stops accepting, lets requests in flight finish, unloads the models and exits 0.',
   ],
   examples: [
     'tensorrt-node serve examples/model-repository --backend cpu',
-    'tensorrt-node serve /models --gpus 0,1 --model-control-mode explicit --load-model googlenet',
+    'tensorrt-node serve /models --gpus 0,1 --modelControlMode explicit --loadModel googlenet',
     'curl -s localhost:8000/v2/models/lenet',
   ],
 };
@@ -78,38 +78,38 @@ function portOption(values: ParsedArgs['values'], name: string, fallback: number
 
 function bytesOption(raw: string): number {
   const m = /^(\d+)([kKmMgG]?)$/.exec(raw.trim());
-  if (m === null) throw new UsageError(`tensorrt-node serve: --max-body is a byte count with an optional k, M or G suffix, got '${raw}'`);
+  if (m === null) throw new UsageError(`tensorrt-node serve: --maxBody is a byte count with an optional k, M or G suffix, got '${raw}'`);
   const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Number(m[1]) * scale;
 }
 
 /** The command line as ServerOptions. */
 export function serveOptions(values: ParsedArgs['values'], repository: string): ServerOptions {
-  const mode = (values['model-control-mode'] as string | undefined) ?? 'none';
+  const mode = (values.modelControlMode as string | undefined) ?? 'none';
   if (mode !== 'none' && mode !== 'explicit')
-    throw new UsageError(`tensorrt-node serve: --model-control-mode is none or explicit, got '${mode}'`);
-  const loads = (values['load-model'] as string[] | undefined) ?? [];
+    throw new UsageError(`tensorrt-node serve: --modelControlMode is none or explicit, got '${mode}'`);
+  const loads = (values.loadModel as string[] | undefined) ?? [];
   if (loads.length > 0 && mode !== 'explicit')
-    throw new UsageError('tensorrt-node serve: --load-model goes with --model-control-mode explicit (mode none loads every model)');
+    throw new UsageError('tensorrt-node serve: --loadModel goes with --modelControlMode explicit (mode none loads every model)');
   const backend = (values.backend as string | undefined) ?? 'auto';
   if (!['auto', 'cpu', 'cuda', 'tensorrt'].includes(backend))
     throw new UsageError(`tensorrt-node serve: --backend is auto, cpu, cuda or tensorrt, got '${backend}'`);
   const gpus = ((values.gpus as string | undefined) ?? '0').split(',').map((g) => intOption(SERVE, 'gpus', g.trim(), 0, 1024) as number);
-  const level = (values['log-level'] as string | undefined) ?? 'info';
+  const level = (values.logLevel as string | undefined) ?? 'info';
   if (!LOG_LEVELS.includes(level as LogLevel))
-    throw new UsageError(`tensorrt-node serve: --log-level is one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+    throw new UsageError(`tensorrt-node serve: --logLevel is one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
   return {
     repository,
     host: (values.host as string | undefined) ?? '0.0.0.0',
-    httpPort: intOption(SERVE, 'http-port', values['http-port'] as string | undefined, 0, 65535) ?? 8000,
-    grpcPort: portOption(values, 'grpc-port', 8001),
-    metricsPort: portOption(values, 'metrics-port', 8002),
+    httpPort: intOption(SERVE, 'httpPort', values.httpPort as string | undefined, 0, 65535) ?? 8000,
+    grpcPort: portOption(values, 'grpcPort', 8001),
+    metricsPort: portOption(values, 'metricsPort', 8002),
     modelControl: mode,
     loadModels: loads,
     backend: backend as BackendChoice,
     gpus,
-    maxQueueSize: intOption(SERVE, 'max-queue-size', values['max-queue-size'] as string | undefined, 1, 1 << 24) ?? 1024,
-    bodyLimit: bytesOption((values['max-body'] as string | undefined) ?? '64M'),
+    maxQueueSize: intOption(SERVE, 'maxQueueSize', values.maxQueueSize as string | undefined, 1, 1 << 24) ?? 1024,
+    bodyLimit: bytesOption((values.maxBody as string | undefined) ?? '64M'),
     logLevel: level as LogLevel,
   };
 }

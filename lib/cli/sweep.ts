@@ -112,7 +112,7 @@ export const SWEEP: CommandSpec = {
       value: 'file.json',
       help: 'cuda: tactic timing cache shared by every build (default: a temporary file)',
     },
-    { name: 'out', type: 'string', short: 'o', value: 'file.json', help: 'Where to write the sweep', default: 'sweep-<date>.json' },
+    { name: 'output', type: 'string', short: 'o', value: 'file.json', help: 'Where to write the sweep', default: 'sweep-<date>.json' },
     { name: 'seed', type: 'string', value: 'N', help: 'Seed of the random weights and inputs', default: '1' },
   ],
   notes: [
@@ -341,7 +341,7 @@ async function sweepOptions(values: ParsedArgs['values']): Promise<SweepOptions>
     findMaxBatch,
     timing,
     date,
-    outFile: (values.out as string | undefined) ?? `sweep-${date.slice(0, 10)}.json`,
+    outFile: (values.output as string | undefined) ?? `sweep-${date.slice(0, 10)}.json`,
     timingCache: (values.timingCache as string | undefined) ?? path.join(os.tmpdir(), `trtn-sweep-timing-${process.pid}.json`),
   };
 }

@@ -31,7 +31,7 @@ export function tooLarge(bytes: number | string, limit: number): ServeError {
   return new ServeError(
     413,
     'E_INVALID_ARGUMENT',
-    `the request body (${bytes} bytes) is over the server's body limit of ${limit} bytes (serve --max-body, or the bodyLimit option)`,
+    `the request body (${bytes} bytes) is over the server's body limit of ${limit} bytes (serve --maxBody, or the bodyLimit option)`,
   );
 }
 

@@ -126,7 +126,7 @@ function repositoryRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/v2/repository/index', index);
   app.post('/v2/repository/index', index);
   const control = (action: 'load' | 'unload') => async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    if (ctx.modelControl !== 'explicit') throw badRequest(`model control is off: ${action} needs --model-control-mode explicit`);
+    if (ctx.modelControl !== 'explicit') throw badRequest(`model control is off: ${action} needs --modelControlMode explicit`);
     if (action === 'load') await ctx.registry.load(req.params.model);
     else await ctx.registry.unload(req.params.model);
     ctx.log.info(`model '${req.params.model}': ${action}ed on request`, { model: req.params.model });

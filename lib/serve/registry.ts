@@ -46,7 +46,7 @@ export class ModelRegistry {
 
   constructor(private readonly options: RegistryOptions) {}
 
-  /** Loads every model of the repository (model control mode none, or explicit with `--load-model *`). */
+  /** Loads every model of the repository (model control mode none, or explicit with `--loadModel *`). */
   async loadAll(): Promise<void> {
     const models = await listModels(this.options.repository);
     await Promise.all(models.map((m) => this.load(m.name).catch(() => undefined)));

@@ -43,7 +43,7 @@ describe('cli: tensorrt-node', () => {
   it('rejects an unknown command with exit code 2 and the list of commands', async () => {
     const { code, err } = await run('frobnicate');
     assert.equal(code, 2);
-    assert.match(err, /unknown command 'frobnicate' \(commands: inspect/);
+    assert.match(err, /unknown command 'frobnicate' \(commands: info, inspect/);
   });
 
   describe('inspect', () => {
@@ -98,8 +98,7 @@ describe('cli: tensorrt-node', () => {
     it('prints --help with every option', async () => {
       const { code, out } = await run('inspect', '--help');
       assert.equal(code, 0);
-      for (const o of ['--weights', '--batch', '--input-shape', '--phase', '--allow-unknown-fields', '--json'])
-        assert.ok(out.includes(o), o);
+      for (const o of ['--weights', '--batch', '--inputShape', '--phase', '--allowUnknownFields', '--json']) assert.ok(out.includes(o), o);
     });
 
     it('usage errors exit 2 and point at --help', async () => {
@@ -109,7 +108,7 @@ describe('cli: tensorrt-node', () => {
         [['inspect', 'a', 'b'], /got 2 file arguments/],
         [['inspect', model('lenet.prototxt'), '--batch', '0'], /--batch must be an integer in \[1, 1048576\], got '0'/],
         [['inspect', model('lenet.prototxt'), '--batch', 'x'], /--batch must be an integer/],
-        [['inspect', model('lenet.prototxt'), '--input-shape', 'data'], /--input-shape takes name:NxCxHxW, got 'data'/],
+        [['inspect', model('lenet.prototxt'), '--input-shape', 'data'], /--inputShape takes name:NxCxHxW, got 'data'/],
         [['inspect', model('lenet.prototxt'), '--phase', 'DEPLOY'], /--phase is TEST or TRAIN, got 'DEPLOY'/],
       ];
       for (const [argv, message] of cases) {

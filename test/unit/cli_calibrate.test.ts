@@ -274,9 +274,9 @@ describe('cli: calibrate and build --calib', function () {
         [['--data', 'random', '-o', o, '--algorithm', 'percentile', '--percentile', '0'], /--percentile must be in \(0, 100\], got '0'/],
         [['--data', 'random', '-o', o, '--algorithm', 'percentile', '--percentile', '101'], /--percentile/],
         [['--data', 'random', '-o', o, '--algorithm', 'legacy', '--quantile', '1.5'], /--quantile must be in \(0, 1\]/],
-        [['--data', 'random', '-o', o, '--algorithm', 'legacy', '--regression-cutoff', '0'], /--regression-cutoff/],
+        [['--data', 'random', '-o', o, '--algorithm', 'legacy', '--regression-cutoff', '0'], /--regressionCutoff/],
         [['--data', 'random', '-o', o, '--batches', '0'], /--batches must be an integer/],
-        [['--data', 'random', '-o', o, '--batch-size', 'four'], /--batch-size must be an integer/],
+        [['--data', 'random', '-o', o, '--batch-size', 'four'], /--batchSize must be an integer/],
         [['--data', 'random', '-o', o, '--backend', 'gpu'], /--backend is one of/],
       ];
       for (const [args, message] of cases) {
@@ -291,7 +291,7 @@ describe('cli: calibrate and build --calib', function () {
       assert.ok(!fs.existsSync(o));
       const help = await run('calibrate', '--help');
       assert.equal(help.code, 0);
-      for (const option of ['--data', '--algorithm', '--percentile', '--quantile', '--show', '--trt-version'])
+      for (const option of ['--data', '--algorithm', '--percentile', '--quantile', '--show', '--trtVersion'])
         assert.ok(help.out.includes(option), option);
     });
 

@@ -27,15 +27,15 @@ describe('serve: the CLI command', function () {
     const r = await run(['serve', '--help']);
     assert.equal(r.code, 0);
     assert.match(r.out, /<repo>\/<model>\/config\.pbtxt/);
-    assert.match(r.out, /--model-control-mode <none\|explicit>/);
+    assert.match(r.out, /--modelControlMode <none\|explicit>/);
     assert.match(r.out, /SIGTERM/);
   });
 
   it('usage mistakes exit 2 with the reason', async () => {
     assert.match((await run(['serve'])).err, /give one model repository folder/);
     assert.match((await run(['serve', ROOT, '--model-control-mode', 'poll'])).err, /none or explicit, got 'poll'/);
-    assert.match((await run(['serve', ROOT, '--load-model', 'x'])).err, /--load-model goes with --model-control-mode explicit/);
-    assert.match((await run(['serve', ROOT, '--max-body', 'lots'])).err, /--max-body is a byte count/);
+    assert.match((await run(['serve', ROOT, '--load-model', 'x'])).err, /--loadModel goes with --modelControlMode explicit/);
+    assert.match((await run(['serve', ROOT, '--max-body', 'lots'])).err, /--maxBody is a byte count/);
     assert.equal((await run(['serve', path.join(ROOT, 'nope')])).code, 2);
   });
 

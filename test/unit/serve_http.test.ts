@@ -251,7 +251,7 @@ describe('serve: KServe v2 REST', function () {
         'huge body',
         call('POST', '/v2/models/lenet/infer', Buffer.alloc(2 << 20)),
         413,
-        /over the server's body limit of 1048576 bytes \(serve --max-body/,
+        /over the server's body limit of 1048576 bytes \(serve --maxBody/,
       ],
       ['unknown route', call('GET', '/v2/nothing'), 404, /no route GET \/v2\/nothing/],
     ];
