@@ -38,7 +38,7 @@ function row(l: PerfLevel): string {
   const ms = (v: number) => v.toFixed(2).padStart(9);
   return (
     `${String(l.concurrency).padStart(11)} ${l.throughput.toFixed(1).padStart(12)} ${ms(l.latencyMs.avg)} ${ms(l.latencyMs.p50)} ${ms(l.latencyMs.p90)} ` +
-    `${ms(l.latencyMs.p95)} ${ms(l.latencyMs.p99)} ${String(l.requests).padStart(9)} ${String(l.errors).padStart(6)}`
+    `${ms(l.latencyMs.p95)} ${ms(l.latencyMs.p99)} ${String(l.requests).padStart(9)} ${String(l.errors).padStart(6)} ${l.clientBusy.toFixed(2).padStart(11)}`
   );
 }
 
@@ -73,7 +73,7 @@ export async function runPerfCommand(argv: readonly string[], out: (s: string) =
     out(
       `perf: ${options.url} model ${model}, batch ${options.batch}, ${options.binary ? 'binary' : 'JSON'} tensors, ${options.durationS} s per level`,
     );
-    out(' concurrency   images/s    avg ms    p50 ms    p90 ms    p95 ms    p99 ms  requests errors');
+    out(' concurrency   images/s    avg ms    p50 ms    p90 ms    p95 ms    p99 ms  requests errors client busy');
   }
   const result = await runPerf(options, (l) => {
     if (!json) out(row(l));

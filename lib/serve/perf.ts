@@ -36,6 +36,8 @@ export interface PerfLevel {
   readonly latencyMs: { readonly avg: number; readonly p50: number; readonly p90: number; readonly p95: number; readonly p99: number };
   /** The first error's message, when there were errors. */
   readonly firstError?: string;
+  /** Share of the level's time this client's JavaScript thread was busy (near 1: the client limits it). */
+  readonly clientBusy: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -166,6 +168,7 @@ async function level(
   o: PerfOptions,
 ): Promise<PerfLevel> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: c });
+  const elu = performance.eventLoopUtilization();
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -193,6 +196,7 @@ async function level(
     }
   };
   await Promise.all(Array.from({ length: c }, client));
+  const clientBusy = performance.eventLoopUtilization(elu).utilization;
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const seconds = Math.max(1e-9, (measuredEnd - measureFrom) / 1000);
@@ -210,6 +214,7 @@ async function level(
       p99: percentile(latencies, 0.99),
     },
     ...(firstError !== undefined ? { firstError } : {}),
+    clientBusy,
   };
 }
 

@@ -47,7 +47,14 @@ describe('serve: tensorrt-node perf', function () {
     );
     assert.equal(code, 0);
     const r = JSON.parse(out) as {
-      levels: Array<{ concurrency: number; requests: number; errors: number; throughput: number; latencyMs: Record<string, number> }>;
+      levels: Array<{
+        concurrency: number;
+        requests: number;
+        errors: number;
+        throughput: number;
+        latencyMs: Record<string, number>;
+        clientBusy: number;
+      }>;
     };
     assert.deepEqual(
       r.levels.map((l) => l.concurrency),
@@ -55,6 +62,7 @@ describe('serve: tensorrt-node perf', function () {
     );
     for (const l of r.levels) {
       assert.ok(l.requests > 0 && l.errors === 0 && l.throughput > 0);
+      assert.ok(l.clientBusy > 0 && l.clientBusy <= 1, `client busy ${l.clientBusy}`);
       assert.ok(l.latencyMs.p50 <= l.latencyMs.p90 && l.latencyMs.p90 <= l.latencyMs.p95 && l.latencyMs.p95 <= l.latencyMs.p99);
     }
     let table = '';
@@ -69,7 +77,7 @@ describe('serve: tensorrt-node perf', function () {
       0,
     );
     assert.match(table, /concurrency {3}images\/s/);
-    assert.match(table, /^ {10}1 .* {7}20 {6}0$/m);
+    assert.match(table, /^ {10}1 .* {7}20 {6}0 +[01]\.\d\d$/m);
   });
 
   it('exits 1 for an unknown model and 2 for usage mistakes', async () => {
