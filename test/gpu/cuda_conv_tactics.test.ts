@@ -115,9 +115,10 @@ async function runEveryTactic(c: OpCase, salt: number, precision: Precision): Pr
     cc.dispose();
     cpu.dispose();
   }
-  // (Two tiles may share a name, e.g. mma_f16_128x128x64_s3 with two warp shapes: forcing by
-  // index still runs both.)
+  // Tactic names are unique (a tile split over other warps adds _w<warps>): plans and tactic
+  // caches name tactics, so two with one name would be one tactic to them.
   console.log(`        ${precision}: ${names.join(' ')}`);
+  assert.equal(new Set(names).size, names.length, `tactic names are unique (${names.join(', ')})`);
   assert.equal(names.length, candidates, `each of the ${candidates} tactics was built (${names.join(', ')})`);
   assert.deepEqual(failures, [], `${failures.length} of ${candidates} tactics failed`);
 }

@@ -413,10 +413,21 @@ bool mma_tile(Math math, int i, TileConfig* t) {
   return true;
 }
 
+/// "mma_<math>_<BM>x<BN>x<BK>_s<stages>"; a tile that an earlier config already names (the same
+/// block tile split over other warps) adds "_w<warps>", so names stay unique and the earlier one's
+/// name (the one plans and tactic caches hold) stays what it was.
 std::string mma_tactic_name(Math math, int i) {
   TileConfig t;
   mma_tile(math, i, &t);
-  return tile_tactic_name(std::string("mma_") + math_label(math), t, true);
+  std::string name = tile_tactic_name(std::string("mma_") + math_label(math), t, true);
+  for (int j = 0; j < i; ++j) {
+    const MmaConfigBytes& a = kMmaConfigs[j];
+    const MmaConfigBytes& b = kMmaConfigs[i];
+    if (a.bm == b.bm && a.bn == b.bn && a.bk_bytes == b.bk_bytes && a.stages == b.stages && (a.maths & b.maths) != 0) {
+      return name + "_w" + std::to_string(b.threads / 32);
+    }
+  }
+  return name;
 }
 
 size_t mma_smem_bytes(Math /*math*/, int i, int out_eb) {
