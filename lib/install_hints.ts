@@ -37,7 +37,8 @@ export function addonBuildHint(checkout: boolean): string {
 
 /** How to build the TensorRT module (tensorrt_node_trt.so) where TensorRT is installed. */
 export function tensorrtModuleHint(checkout: boolean): string {
-  if (checkout) return 'build it where TensorRT is installed: TENSORRT_ROOT=<TensorRT folder> npm run build';
+  // An explicit configure: `npm run build` keeps an existing configuration, and with it an older TENSORRT_ROOT.
+  if (checkout) return 'build it where TensorRT is installed: npx cmake-js configure --CDTENSORRT_ROOT=<TensorRT folder> && npm run build';
   return `build it where TensorRT is installed: TENSORRT_ROOT=<TensorRT folder> ${REBUILD_COMMAND}, which needs cmake and nvcc`;
 }
 

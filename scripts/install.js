@@ -89,15 +89,24 @@ function cmakeJs() {
   }
 }
 
-/** Builds the TensorRT module (and the full addon too when the loaded one is not usable); returns why not, or ''. */
+/**
+ * Builds the TensorRT module (and the full addon too when the loaded one has no CUDA); returns why
+ * not, or ''. Configured explicitly first: `cmake-js compile` keeps an existing configuration, and
+ * with it an older TENSORRT_ROOT.
+ */
 function buildTensorRTModule(onlyModule) {
   const [command, ...args] = cmakeJs()
-  const cmake = [...args, 'compile', `--CDTENSORRT_ROOT=${tensorrtRoot}`]
-  if (onlyModule) cmake.push('--target', 'tensorrt_node_trt')
-  say(`building the TensorRT module against ${tensorrtRoot}: ${[command, ...cmake].join(' ')}`)
-  const r = spawnSync(command, cmake, { cwd: root, stdio: 'inherit' })
-  if (r.error) return `${command} could not be run: ${r.error.message}`
-  if (r.status !== 0) return `cmake-js exited with ${r.status === null ? r.signal : `code ${r.status}`} (the CMake output above says why)`
+  const steps = [
+    [...args, 'configure', `--CDTENSORRT_ROOT=${tensorrtRoot}`],
+    [...args, 'build', ...(onlyModule ? ['--target', 'tensorrt_node_trt'] : [])],
+  ]
+  say(`building the TensorRT module against ${tensorrtRoot} with cmake-js (${command} ${args.join(' ')})`)
+  for (const step of steps) {
+    const r = spawnSync(command, step, { cwd: root, stdio: 'inherit' })
+    if (r.error) return `${command} could not be run: ${r.error.message}`
+    const code = r.status === null ? r.signal : `code ${r.status}`
+    if (r.status !== 0) return `cmake-js ${step[args.length]} exited with ${code} (the CMake output above says why)`
+  }
   if (!fs.existsSync(path.join(root, 'build', 'Release', 'tensorrt_node_trt.so'))) return 'CMake built no tensorrt_node_trt.so'
   return ''
 }

@@ -126,7 +126,7 @@ describe('install script (scripts/install.js)', function () {
       const args = path.join(pkg.root, 'cmake-js-args');
       pkg.put('node_modules/cmake-js/package.json', { text: '{"name":"cmake-js","version":"8.0.0"}' });
       pkg.put('node_modules/cmake-js/bin/cmake-js', {
-        text: `require('fs').writeFileSync(${JSON.stringify(args)}, JSON.stringify(process.argv.slice(2)));\n${body}\n`,
+        text: `require('fs').appendFileSync(${JSON.stringify(args)}, JSON.stringify(process.argv.slice(2)) + '\\n');\n${body}\n`,
       });
       pkg.put(path.join(path.relative(pkg.root, pkg.prebuildDir), 'tensorrt-node.node'), { copyOf: BUILT_ADDON });
       return { pkg, args };
@@ -139,8 +139,16 @@ describe('install script (scripts/install.js)', function () {
       const r = pkg.run(INSTALL, { TENSORRT_ROOT: '/opt/TensorRT-10.9' });
       assert.equal(r.status, 0, r.stderr);
       const cuda = /backends: [^)]*cuda/.test(r.stdout);
-      const expected = ['compile', '--CDTENSORRT_ROOT=/opt/TensorRT-10.9', ...(cuda ? ['--target', 'tensorrt_node_trt'] : [])];
-      assert.deepEqual(JSON.parse(fs.readFileSync(args, 'utf8')), expected);
+      // Configured explicitly (a kept configuration would keep an older TENSORRT_ROOT), then built.
+      const calls = fs
+        .readFileSync(args, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as string[]);
+      assert.deepEqual(calls, [
+        ['configure', '--CDTENSORRT_ROOT=/opt/TensorRT-10.9'],
+        ['build', ...(cuda ? ['--target', 'tensorrt_node_trt'] : [])],
+      ]);
       assert.match(r.stdout, /tensorrt-node: TensorRT module built: build\/Release\/tensorrt_node_trt\.so/);
     });
 
@@ -150,7 +158,7 @@ describe('install script (scripts/install.js)', function () {
       assert.equal(r.status, 0, r.stderr);
       assert.match(
         r.stdout,
-        /tensorrt-node: the TensorRT module was not built: cmake-js exited with code 2 \(the CMake output above says why\)\. The cuda and cpu backends are unaffected\./,
+        /tensorrt-node: the TensorRT module was not built: cmake-js configure exited with code 2 \(the CMake output above says why\)\. The cuda and cpu backends are unaffected\./,
       );
     });
   });

@@ -140,7 +140,7 @@ describe('tensorrt backend: loading the TensorRT module', function () {
       assert.match(
         trt.reason,
         // This checkout loads build/Release, so that is the one place, and the command is the checkout's.
-        /^the TensorRT module is not built: .*build\/Release\/tensorrt_node_trt\.so does not exist \(build it where TensorRT is installed: TENSORRT_ROOT=<TensorRT folder> npm run build\)$/,
+        /^the TensorRT module is not built: .*build\/Release\/tensorrt_node_trt\.so does not exist \(build it where TensorRT is installed: npx cmake-js configure --CDTENSORRT_ROOT=<TensorRT folder> && npm run build\)$/,
       );
     }
     const report = runChild(undefined);
