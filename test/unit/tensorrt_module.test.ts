@@ -139,7 +139,8 @@ describe('tensorrt backend: loading the TensorRT module', function () {
     if (process.env.TRTN_TENSORRT_MODULE === undefined && !/was found/.test(trt.reason)) {
       assert.match(
         trt.reason,
-        /^the TensorRT module is not built: .*tensorrt_node_trt\.so does not exist \(build with TensorRT: npm run build --tensorrt_root=/,
+        // This checkout loads build/Release, so that is the one place, and the command is the checkout's.
+        /^the TensorRT module is not built: .*build\/Release\/tensorrt_node_trt\.so does not exist \(build it where TensorRT is installed: npx cmake-js configure --CDTENSORRT_ROOT=<TensorRT folder> && npm run build\)$/,
       );
     }
     const report = runChild(undefined);

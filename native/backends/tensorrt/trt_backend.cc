@@ -98,8 +98,10 @@ bool resolve(void* handle, const char* name, F* out, std::string* missing) {
 bool load_module(Module* m, std::string* why) {
   m->path = module_path();
   if (std::getenv("TRTN_TENSORRT_MODULE") == nullptr && access(m->path.c_str(), F_OK) != 0) {
+    // lib/native.ts rewrites this reason with every place it looked and the command for its layout.
     *why = "the TensorRT module is not built: " + m->path +
-           " does not exist (build with TensorRT: npm run build --tensorrt_root=<TensorRT folder>, see the README)";
+           " does not exist (build it where TensorRT is installed: TENSORRT_ROOT=<TensorRT folder> npm rebuild "
+           "tensorrt-node, or npm run build in a checkout)";
     return false;
   }
   void* handle = dlopen(m->path.c_str(), RTLD_NOW | RTLD_LOCAL);
