@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { backendStatus, type BackendStatus } from '../backends';
 import { devices, type DeviceInfo } from '../device';
-import { native, nativePath, PACKAGE_ROOT, type NativeBuildInfo } from '../native';
+import { native, nativeLoadReport, nativePath, PACKAGE_ROOT, type NativeBuildInfo } from '../native';
 import { scanBinaryFile, type BinaryFacts } from './binary_scan';
 import { bytes, table } from './format';
 import { formatHelp, parseCommand, UsageError, type CommandSpec } from './options';
@@ -114,11 +114,6 @@ function nodeFiles(dir: string): string[] {
   }
 }
 
-/** The prebuild folder the loader reads on this machine. */
-function platformDir(root: string): string {
-  return path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-}
-
 const same = (a: string, b: string) => {
   try {
     return fs.realpathSync(a) === fs.realpathSync(b);
@@ -127,35 +122,14 @@ const same = (a: string, b: string) => {
   }
 };
 
-/**
- * Why the loader (lib/native.ts) came to `file`: it tries TENSORRT_NODE_ADDON, then the
- * prebuilds of this platform in name order, then node-gyp-build (build/Release, build/Debug).
- */
-export function loadReason(file: string, root: string, env: NodeJS.ProcessEnv): string {
-  const own = env.TENSORRT_NODE_ADDON;
-  if (own && same(own, file)) return 'TENSORRT_NODE_ADDON names it (the loader tries that file first)';
-  const ownNote = own ? `; TENSORRT_NODE_ADDON=${own} did not load` : '';
-  const prebuilds = nodeFiles(platformDir(root));
-  const at = prebuilds.findIndex((p) => same(p, file));
-  const plat = `${process.platform}-${process.arch}`;
-  if (at >= 0) {
-    const before = prebuilds.slice(0, at).map((p) => path.basename(p));
-    const skipped = before.length > 0 ? `; ${before.join(', ')} came first and did not load` : '';
-    return `the package's prebuild for ${plat} (prebuilds/ come before build/Release)${skipped}${ownNote}`;
-  }
-  const local = path.relative(root, file).split(path.sep).slice(0, 2).join('/');
-  const why =
-    prebuilds.length === 0 ? `the package has no prebuild for ${plat}` : `the ${prebuilds.length} prebuild(s) for ${plat} did not load`;
-  if (local === 'build/Release' || local === 'build/Debug') return `a local build (${local}): ${why}${ownNote}`;
-  return `found by node-gyp-build: ${why}${ownNote}`;
-}
-
 /** The addon section: loads it (which may fail: that is reported). */
-function addonReport(root: string, env: NodeJS.ProcessEnv): InfoReport['addon'] {
+function addonReport(): InfoReport['addon'] {
   try {
     const { ops: _ops, backendOps: _backendOps, ...build } = native().buildInfo();
-    const file = nativePath() ?? '';
-    return { loaded: true, path: file, why: loadReason(file, root, env), build, error: null };
+    const report = nativeLoadReport();
+    const skipped = report !== undefined && report.skipped.length > 0 ? `; before it, ${report.skipped.join('; ')}` : '';
+    const why = report !== undefined ? `${report.why} (${report.layout} layout)${skipped}` : 'loaded';
+    return { loaded: true, path: nativePath() ?? report?.file ?? '', why, build, error: null };
   } catch (err) {
     const e = err as Error & { code?: string };
     return {
@@ -303,7 +277,7 @@ async function binaryReport(root: string, file: string, loaded: string | null, g
 export async function gatherInfo(root: string = PACKAGE_ROOT, env: NodeJS.ProcessEnv = process.env): Promise<InfoReport> {
   const pkg = packageJson(root);
   const glibc = glibcVersion();
-  const addon = addonReport(root, env);
+  const addon = addonReport();
   const backends = addon.loaded ? backendStatus() : [];
   return {
     kind: 'tensorrt-node-info',
