@@ -82,6 +82,40 @@ export function resolveBackend(choice: unknown): { backend: BackendName; skipped
   );
 }
 
+/** A layer a backend cannot run, and why (the backend's own words). */
+export interface UnsupportedLayer {
+  readonly layer: string;
+  readonly op: string;
+  readonly reason: string;
+}
+
+/**
+ * 'auto' for one network: the first backend, in the order of backendStatus() (tensorrt, cuda, cpu),
+ * that is available and runs every layer of it (`unsupported` asks a backend which layers it
+ * cannot run). The others are skipped with the reason: unavailable, or the first layer it lacks.
+ * @internal
+ */
+export function chooseForGraph(
+  statuses: readonly BackendStatus[],
+  unsupported: (backend: BackendName) => readonly UnsupportedLayer[],
+): { backend: BackendName; skipped: Array<{ name: BackendName; reason: string }> } {
+  const skipped: Array<{ name: BackendName; reason: string }> = [];
+  for (const s of statuses) {
+    if (!s.available) {
+      skipped.push({ name: s.name, reason: s.reason });
+      continue;
+    }
+    const lacks = unsupported(s.name);
+    if (lacks.length === 0) return { backend: s.name, skipped };
+    const more = lacks.length > 1 ? ` (and ${lacks.length - 1} more layer(s))` : '';
+    skipped.push({ name: s.name, reason: `layer '${lacks[0].layer}' (${lacks[0].op}): ${lacks[0].reason}${more}` });
+  }
+  throw new TensorRTNodeError(
+    'E_UNSUPPORTED_LAYER',
+    `no available backend runs every layer: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
+}
+
 /**
  * Where INT8 calibration of a tensorrt build runs: TensorRT's engines cannot collect our
  * histograms, so the cuda backend when it is available, else cpu.

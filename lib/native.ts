@@ -97,6 +97,7 @@ export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   devices(checkImages: boolean): { devices: NativeDeviceInfo[]; reason: string; driverVersion: number };
   backends(): Array<{ name: string; available: boolean; reason: string }>;
+  supports(backend: string, graphJson: string): Array<{ layer: string; op: string; reason: string }>;
   buildEngine(
     backend: string,
     graphJson: string,

@@ -7,7 +7,15 @@
  * The execution graph is planned here (lib/builder/exec_graph.ts); the weights are prepared and
  * the engine built off the JS thread by the addon.
  */
-import { calibrationBackend, checkThreads, resolveBackend, type BackendChoice, type BackendName } from '../backends';
+import {
+  backendStatus,
+  calibrationBackend,
+  checkThreads,
+  chooseForGraph,
+  resolveBackend,
+  type BackendChoice,
+  type BackendName,
+} from '../backends';
 import { readCalibrationCacheFile, type CalibrationCache } from '../calibration/cache';
 import {
   asCalibrator,
@@ -174,6 +182,8 @@ export class Builder {
   /** With backend 'auto': the backends it passed over, and why. */
   readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>;
   private readonly log: (severity: LogSeverity, message: string) => void;
+  /** Backend 'auto': a network with a layer this.backend cannot run builds on the next one that can. */
+  private readonly auto: boolean;
   private readonly device: number;
   private readonly timingCache: string | undefined;
   private readonly threads: number;
@@ -187,6 +197,7 @@ export class Builder {
     const { backend, skipped } = resolveBackend(options.backend ?? 'auto');
     this.backend = backend;
     this.skipped = skipped;
+    this.auto = (options.backend ?? 'auto') === 'auto';
     this.log =
       options.logger ??
       ((severity, message) => {
@@ -206,12 +217,12 @@ export class Builder {
     const extra = preprocessWeights(input);
     if (c.precision !== 'int8') {
       const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize, preprocess });
-      return this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backend, extra);
+      return this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backendFor(graph), extra);
     }
     const int8Scales = await this.int8Scales(net, c, input);
     const { graph, unscaled } = planInt8Graph(net, { maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales, preprocess });
     if (unscaled.length > 0) this.uncovered(unscaled, scaleSource(c), c.allowMixedPrecision === true);
-    const engine = await this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backend, extra);
+    const engine = await this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backendFor(graph), extra);
     this.reportPrecisions(graph);
     return engine;
   }
@@ -290,6 +301,23 @@ export class Builder {
     const batches = randomBatches(net, batchSize, c.calibrationBatches ?? 4, input);
     const calibrator = new Int8MinMaxCalibrator({ batches, batchSize });
     return Object.fromEntries((await calibrator.table(context)).scales);
+  }
+
+  /**
+   * The backend `graph` builds on: this.backend, unless the builder is 'auto' and this.backend lacks
+   * a layer of it (Backend::supports, per layer and its parameters): then the next available
+   * backend that runs every layer, said in a warning. A named backend is kept (its build refuses
+   * the layer with E_UNSUPPORTED_LAYER, naming it).
+   */
+  private backendFor(graph: ExecGraph): BackendName {
+    if (!this.auto || this.backend === 'cpu') return this.backend;
+    const json = JSON.stringify(graph);
+    const lacks = (b: BackendName) => native().supports(b, json);
+    if (lacks(this.backend).length === 0) return this.backend;
+    const { backend, skipped } = chooseForGraph(backendStatus(), lacks);
+    const why = skipped.filter((s) => s.name !== backend).map((s) => `${s.name}: ${s.reason}`);
+    this.log('warning', `backend 'auto': '${graph.name}' builds on ${backend} (${why.join('; ')})`);
+    return backend;
   }
 
   /**

@@ -301,6 +301,28 @@ Napi::Value BackendsJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value SupportsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Backend* backend = backend_arg(env, info[0]);
+  if (env.IsExceptionPending()) return env.Undefined();
+  if (backend == nullptr || !info[1].IsString()) return throw_type(env, "supports(backend, graphJson)");
+  Graph graph;
+  if (Status st = parse_graph(info[1].As<Napi::String>().Utf8Value(), &graph); !st.is_ok())
+    return throw_status(env, st);
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const Node& node : graph.nodes) {
+    std::string why;
+    if (backend->supports(graph, node, &why)) continue;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("layer", node.name);
+    o.Set("op", node.op);
+    o.Set("reason", why.empty() ? "it has no such op" : why);
+    out.Set(i++, o);
+  }
+  return out;
+}
+
 Napi::Value BuildEngineJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Backend* backend = backend_arg(env, info[0]);

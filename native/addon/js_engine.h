@@ -7,6 +7,8 @@ namespace trtn::js {
 
 /// backends(): [{ name, available, reason }] for the backends compiled in.
 Napi::Value BackendsJs(const Napi::CallbackInfo& info);
+/// supports(backend, graphJson) -> [{ layer, op, reason }]: the layers the backend cannot run (empty: all of them).
+Napi::Value SupportsJs(const Napi::CallbackInfo& info);
 /// buildEngine(backend, graphJson, weights: Float32Array[], threads, options?) -> Promise<engine> (threads: cpu, 0: the
 /// shared pool)
 Napi::Value BuildEngineJs(const Napi::CallbackInfo& info);
