@@ -4,18 +4,20 @@
 # `tensorrt-node perf` for batch-1 requests at concurrency 64 and batch-32 requests, both with
 # the binary tensor data extension, times the same engine in-process with `tensorrt-node bench`,
 # and writes everything under results/serve-<date>/ with the commit. Stops the server with SIGTERM.
-#   scripts/serve-perf.sh [duration-seconds]   (needs `npx tsc -p tsconfig.json` done: dist/)
+#   [SERVE_WORKERS=N] scripts/serve-perf.sh [duration-seconds]   (needs `npx tsc -p tsconfig.json` done: dist/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
-OUT="results/serve-$(date -u +%Y%m%d-%H%M%S)"
+# SERVE_WORKERS=N: serve --workers N (N server processes on the same ports).
+WORKERS="${SERVE_WORKERS:-1}"
+OUT="results/serve-$(date -u +%Y%m%d-%H%M%S)$([ "$WORKERS" -gt 1 ] && echo "-w$WORKERS")"
 CLI="node dist/lib/cli/main.js"
 mkdir -p "$OUT"
 git rev-parse HEAD > "$OUT/commit.txt" 2>/dev/null || true
 nvidia-smi -L > "$OUT/gpu.txt" 2>/dev/null || true
 
 $CLI serve examples/model-repository --host 127.0.0.1 --modelControlMode explicit --loadModel googlenet \
-  --grpcPort off --logLevel info 2> "$OUT/server.log" &
+  --grpcPort off --logLevel info --workers "$WORKERS" 2> "$OUT/server.log" &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null || true' EXIT
 # Ready when /v2/models/googlenet/ready answers 200 (the build and INT8 calibration take a while).

@@ -2,6 +2,8 @@
 import { promises as fsp } from 'fs';
 import type { BackendChoice } from '../backends';
 import { createServer, LOG_LEVELS, type LogLevel, type ServerOptions } from '../serve';
+import { reportReady, runPrimary, workerIndex } from '../serve/cluster';
+import { createLogger } from '../serve/log';
 import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec, type ParsedArgs } from './options';
 
 /** The serve command's options. */
@@ -45,6 +47,13 @@ export const SERVE: CommandSpec = {
     },
     { name: 'maxBody', type: 'string', value: 'bytes', help: 'Largest request body (k, M suffixes); more get 413', default: '64M' },
     {
+      name: 'workers',
+      type: 'string',
+      value: 'N',
+      help: 'Server processes on the same ports (each loads its own engines; /metrics sums them): for large requests, where one JS thread limits throughput',
+      default: '1',
+    },
+    {
       name: 'logLevel',
       type: 'string',
       value: LOG_LEVELS.join('|'),
@@ -66,6 +75,7 @@ export const SERVE: CommandSpec = {
   examples: [
     'tensorrt-node serve examples/model-repository --backend cpu',
     'tensorrt-node serve /models --gpus 0,1 --modelControlMode explicit --loadModel googlenet',
+    'tensorrt-node serve /models --workers 2        # two processes: for batch-32 requests of 224x224 images',
     'curl -s localhost:8000/v2/models/lenet',
   ],
 };
@@ -131,7 +141,18 @@ export async function runServe(argv: readonly string[], out: (s: string) => void
     ))
   )
     throw new UsageError(`tensorrt-node serve: ${repository} is not a folder`);
-  const server = createServer(serveOptions(values, repository));
+  const options = serveOptions(values, repository);
+  const workers = intOption(SERVE, 'workers', values.workers as string | undefined, 1, 64) ?? 1;
+  const index = workerIndex();
+  if (workers > 1 && index === undefined) {
+    if (options.modelControl === 'explicit' && (options.loadModels ?? []).length === 0) {
+      throw new UsageError('tensorrt-node serve: --workers > 1 loads models at start only: name them with --loadModel (or use mode none)');
+    }
+    const log = createLogger(options.logLevel);
+    log.info(`starting ${workers} workers`);
+    return runPrimary({ workers, host: options.host ?? '0.0.0.0', metricsPort: options.metricsPort ?? 8002, log });
+  }
+  const server = createServer(index !== undefined ? { ...options, worker: { index, count: workers } } : options);
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       server.log.info(`${signal}: stopping`);
@@ -144,6 +165,8 @@ export async function runServe(argv: readonly string[], out: (s: string) => void
   server.log.info(
     server.registry.allReady() ? 'all models ready' : 'serving; some models failed to load (GET /v2/repository/index says why)',
   );
+  if (index !== undefined) reportReady(server.registry.allReady());
   await stopped;
+  if (index !== undefined) process.disconnect?.(); // a worker's channel to the primary would keep it alive
   return 0;
 }

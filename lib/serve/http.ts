@@ -22,6 +22,8 @@ export interface RouteContext {
   readonly serverVersion: string;
   /** 'explicit' allows load / unload requests. */
   readonly modelControl: 'none' | 'explicit';
+  /** Why load / unload requests are refused, when not for the mode (a cluster worker). */
+  readonly controlRefusal?: string;
   /** True once shutdown began: readiness fails and new inferences are refused. */
   readonly stopping: () => boolean;
 }
@@ -126,6 +128,7 @@ function repositoryRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/v2/repository/index', index);
   app.post('/v2/repository/index', index);
   const control = (action: 'load' | 'unload') => async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    if (ctx.controlRefusal !== undefined) throw badRequest(ctx.controlRefusal);
     if (ctx.modelControl !== 'explicit') throw badRequest(`model control is off: ${action} needs --modelControlMode explicit`);
     if (action === 'load') await ctx.registry.load(req.params.model);
     else await ctx.registry.unload(req.params.model);

@@ -20,14 +20,18 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
 }
 
-/** A logger writing lines at or above `level` to `sink`. */
-export function createLogger(level: LogLevel = 'info', sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Logger {
+/** A logger writing lines at or above `level` to `sink`, each with the `base` fields (a worker's index). */
+export function createLogger(
+  level: LogLevel = 'info',
+  sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  base: LogFields = {},
+): Logger {
   const min = LOG_LEVELS.indexOf(level);
   const at =
     (lvl: Exclude<LogLevel, 'silent'>) =>
     (msg: string, fields: LogFields = {}) => {
       if (LOG_LEVELS.indexOf(lvl) < min) return;
-      sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
+      sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }));
     };
   return { level, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -52,6 +52,7 @@ export class ServeMetrics {
       name: 'tensorrt_node_event_loop_utilization',
       help: 'Share of time the JavaScript thread was busy since the previous scrape (0..1)',
       registers: [this.registry],
+      aggregator: 'max', // serve --workers: the busiest worker's
       collect() {
         const now = performance.eventLoopUtilization();
         this.set(performance.eventLoopUtilization(now, last).utilization);
@@ -70,6 +71,7 @@ export class ServeMetrics {
       help,
       labelNames: LABELS,
       percentiles: QUANTILES,
+      aggregator: 'average', // serve --workers: the workers' quantiles averaged (an approximation)
       maxAgeSeconds: 60,
       ageBuckets: 5,
       registers: [this.registry],
@@ -90,6 +92,7 @@ export class ServeMetrics {
       help: 'GPU total memory, in bytes',
       labelNames: ['gpu_uuid'],
       registers: [this.registry],
+      aggregator: 'first', // serve --workers: every worker sees the same GPUs
     });
     for (const d of list) total.set({ gpu_uuid: d.uuid }, d.totalMemory);
   }

@@ -4,6 +4,7 @@
  * model control, dynamic batching and a graceful close (stop accepting, drain, free).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { AggregatorRegistry } from 'prom-client';
 import type { AddressInfo } from 'net';
 import type { BackendChoice } from '../backends';
 import { argumentError } from '../errors';
@@ -43,6 +44,12 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Seconds between progress lines while a model builds (default 5). */
   readonly progressSeconds?: number;
+  /**
+   * This server is worker `index` of `count` (`serve --workers`, cluster.ts): it loads its models
+   * before it binds (no connection reaches it unready), binds no metrics port (the primary
+   * aggregates this registry), refuses model control requests, and logs its index.
+   */
+  readonly worker?: { readonly index: number; readonly count: number };
 }
 
 /** Where a listening server answers. */
@@ -101,6 +108,12 @@ const checkOptions = object<ServerOptions>(
     logLevel: optional(oneOf(LOG_LEVELS)),
     logger: optional(objectOf<Logger>('a logger object (error, warn, info, debug)')),
     progressSeconds: optional(integer({ min: 1 })),
+    worker: optional(
+      object<{ index: number; count: number }>(
+        { index: integer({ min: 0 }), count: integer({ min: 1 }) },
+        { what: 'an object { index, count }' },
+      ),
+    ),
   },
   { exact: true },
 );
@@ -108,7 +121,8 @@ const checkOptions = object<ServerOptions>(
 /** Makes a server (nothing is bound or loaded until listen()). */
 export function createServer(options: ServerOptions): ServerHandle {
   const o = checkOptions(options, 'options');
-  const log = o.logger ?? createLogger(o.logLevel ?? 'info');
+  const worker = o.worker;
+  const log = o.logger ?? createLogger(o.logLevel ?? 'info', undefined, worker !== undefined ? { worker: worker.index } : {});
   const metrics = new ServeMetrics();
   const registry = new ModelRegistry({
     repository: o.repository,
@@ -127,7 +141,12 @@ export function createServer(options: ServerOptions): ServerHandle {
     log,
     serverName: 'tensorrt-node',
     serverVersion: version(),
-    modelControl,
+    modelControl: worker !== undefined ? 'none' : modelControl,
+    ...(worker !== undefined
+      ? {
+          controlRefusal: `model control requests are refused with --workers ${worker.count} (each worker loads its models at start): restart the server with the models to load`,
+        }
+      : {}),
     stopping: () => stopping,
   });
   http.addHook('onResponse', async (req, reply) => {
@@ -138,10 +157,16 @@ export function createServer(options: ServerOptions): ServerHandle {
   const host = o.host ?? '0.0.0.0';
 
   async function listen(): Promise<ServerAddresses> {
+    if (worker !== undefined) {
+      // The primary's /metrics asks this registry (prom-client answers once an AggregatorRegistry exists).
+      new AggregatorRegistry();
+      AggregatorRegistry.setRegistries([metrics.registry]);
+      await loadModels();
+    }
     await http.listen({ port: o.httpPort ?? 8000, host });
     const addresses: { http: AddressInfo; grpc?: { port: number }; metrics?: AddressInfo } = { http: http.server.address() as AddressInfo };
     log.info(`HTTP (KServe v2 REST) on ${host}:${addresses.http.port}`);
-    if (o.metricsPort !== false) {
+    if (o.metricsPort !== false && worker === undefined) {
       metricsApp = Fastify({ logger: false, forceCloseConnections: 'idle' });
       metricsApp.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.text()));
       await metricsApp.listen({ port: o.metricsPort ?? 8002, host });
@@ -155,7 +180,7 @@ export function createServer(options: ServerOptions): ServerHandle {
       addresses.grpc = { port: g.port };
       log.info(`gRPC (GRPCInferenceService) on ${host}:${g.port}`);
     }
-    await loadModels();
+    if (worker === undefined) await loadModels();
     return addresses;
   }
 

@@ -1,6 +1,7 @@
 /** `tensorrt-node serve`: help, usage errors, and a real process on examples/model-repository stopped by SIGTERM. */
 import { strict as assert } from 'assert';
 import { spawn } from 'child_process';
+import * as net from 'net';
 import * as path from 'path';
 import { main } from '../../lib/cli/main';
 import { ROOT } from '../support/serve_repo';
@@ -95,5 +96,81 @@ describe('serve: the CLI command', function () {
     assert.equal(await exited, 0);
     assert.match(log, /SIGTERM: stopping/);
     assert.match(log, /"stopped"/);
+  });
+
+  it('--workers 2: two processes on one port, models loaded before binding, metrics summed, control refused, SIGTERM drains both', async () => {
+    const free = await new Promise<number[]>((resolve) => {
+      const a = net.createServer().listen(0, '127.0.0.1', () => {
+        const b = net.createServer().listen(0, '127.0.0.1', () => {
+          const ports = [(a.address() as { port: number }).port, (b.address() as { port: number }).port];
+          a.close();
+          b.close(() => resolve(ports));
+        });
+      });
+    });
+    const [httpPort, metricsPort] = free;
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'),
+        'serve',
+        path.join(ROOT, 'examples', 'model-repository'),
+        '--backend',
+        'cpu',
+        '--modelControlMode',
+        'explicit',
+        '--loadModel',
+        'lenet',
+        '--host',
+        '127.0.0.1',
+        '--httpPort',
+        String(httpPort),
+        '--grpcPort',
+        'off',
+        '--metricsPort',
+        String(metricsPort),
+        '--workers',
+        '2',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('all 2 workers ready')) resolve();
+      });
+      void exited.then(() => reject(new Error(`serve exited early:\n${log}`)));
+    });
+    for (const w of [0, 1]) {
+      const bound = log.indexOf(`"msg":"HTTP (KServe v2 REST) on 127.0.0.1:${httpPort}","worker":${w}`);
+      const ready = log.search(new RegExp(`"msg":"model 'lenet': ready in [^"]*","worker":${w}`));
+      assert.ok(ready >= 0 && bound > ready, `worker ${w} loaded its model before it bound the port`);
+    }
+    const infer = () =>
+      fetch(`http://127.0.0.1:${httpPort}/v2/models/lenet/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify({ inputs: [{ name: 'data', shape: [1, 1, 28, 28], datatype: 'FP32', data: new Array(784).fill(0) }] }),
+      });
+    const replies = await Promise.all(Array.from({ length: 6 }, infer));
+    assert.ok(replies.every((r) => r.status === 200));
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /^nv_inference_count\{model="lenet",version="1"\} 6$/m, 'the primary sums both workers');
+    assert.match(metrics, /^nv_gpu_memory_total_bytes|^tensorrt_node_event_loop_utilization [\d.e-]+$/m);
+    const control = await fetch(`http://127.0.0.1:${httpPort}/v2/repository/models/lenet/unload`, { method: 'POST' });
+    assert.equal(control.status, 400);
+    assert.match(String(((await control.json()) as { error: string }).error), /refused with --workers 2/);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(log, /SIGTERM: stopping 2 workers/);
+    assert.equal((log.match(/"msg":"stopped","worker"/g) ?? []).length, 2);
+  });
+
+  it('--workers with explicit mode and no --loadModel is a usage error', async () => {
+    const r = await run(['serve', ROOT, '--modelControlMode', 'explicit', '--workers', '2']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--workers > 1 loads models at start only: name them with --loadModel/);
   });
 });

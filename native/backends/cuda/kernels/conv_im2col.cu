@@ -130,11 +130,8 @@ bool im2col_tile(Math math, int i, TileConfig* t) { return kMmaFamily.tile(math,
 size_t im2col_smem_bytes(Math math, int i, int out_eb) { return kMmaFamily.smem_bytes(math, i, out_eb); }
 Status im2col_prepare(Math math, int i, size_t smem) { return kMmaFamily.prepare(math, i, smem); }
 
-std::string im2col_tactic_name(Math math, int i) {
-  TileConfig t;
-  im2col_tile(math, i, &t);
-  return tile_tactic_name(std::string("im2col_mma_") + math_label(math), t, true);
-}
+/// "im2col_" and the GEMM tile's name (unique across its configs: conv_mma.cu's rule).
+std::string im2col_tactic_name(Math math, int i) { return "im2col_" + kMmaFamily.tactic_name(math, i); }
 
 /// From the padded [Cout][kvol][Cg_pad] copy: row co holds (kpos, c) at kpos * Cg + c.
 Status im2col_prepare_weights(const ConvProblem& p, const HostWeights& w, DeviceBuffer* own) {
