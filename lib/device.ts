@@ -1,6 +1,6 @@
 /** What this addon was built with, and which GPUs this process can use. */
 import { boolean, object, optional } from './validate';
-import { native, type NativeBuildInfo, type NativeDeviceInfo } from './native';
+import { native, type GpuStat, type NativeBuildInfo, type NativeDeviceInfo } from './native';
 
 /** Facts fixed when the addon was compiled. */
 export type BuildInfo = Readonly<NativeBuildInfo>;
@@ -34,4 +34,19 @@ export function buildInfo(): BuildInfo {
 export function devices(options: DevicesOptions = {}): DeviceList {
   object<DevicesOptions>({ checkImages: optional(boolean) }, { allowArray: true })(options, 'options');
   return native().devices(options.checkImages === true);
+}
+
+/** What the GPUs report now; when there are none (no driver), `reason` says why. */
+export interface GpuStats {
+  readonly gpus: ReadonlyArray<Readonly<GpuStat>>;
+  readonly reason: string;
+}
+
+/**
+ * Memory used, utilisation and power of every GPU now, from the driver's management library (NVML,
+ * loaded when first asked; matched to devices() by uuid). Cheap enough to call per metrics scrape.
+ * Never throws for a missing driver: the list is empty and `reason` says why.
+ */
+export function gpuStats(): GpuStats {
+  return native().gpuStats();
 }

@@ -71,7 +71,16 @@ export {
 } from './calibration/cache';
 export { npyBatches, randomBatchSource } from './calibration/data';
 export { backendStatus, resolveBackend, type BackendChoice, type BackendName, type BackendStatus } from './backends';
-export { buildInfo, devices, type BuildInfo, type DeviceInfo, type DeviceList, type DevicesOptions } from './device';
+export {
+  buildInfo,
+  devices,
+  gpuStats,
+  type BuildInfo,
+  type DeviceInfo,
+  type DeviceList,
+  type DevicesOptions,
+  type GpuStats,
+} from './device';
 export { toFloat16, fromFloat16 } from './float16';
 export {
   TensorRTNodeError,

@@ -17,6 +17,19 @@ import { TensorRTNodeError } from './errors';
 import { addonBuildHint, isCheckout, tensorrtModuleHint } from './install_hints';
 
 /** buildInfo() as the addon returns it. */
+/** One GPU as the driver's NVML reports it now (see device.ts gpuStats). */
+export interface GpuStat {
+  uuid: string;
+  name: string;
+  memoryTotal: number;
+  memoryUsed: number;
+  /** Share of the last sample period a kernel ran, 0..1; -1: not reported. */
+  utilization: number;
+  /** Watts; -1: not reported. */
+  powerW: number;
+  powerLimitW: number;
+}
+
 export interface NativeBuildInfo {
   version: string;
   backends: string[];
@@ -96,6 +109,7 @@ export type NativeArray = Float32Array | Uint16Array | Uint8Array;
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   devices(checkImages: boolean): { devices: NativeDeviceInfo[]; reason: string; driverVersion: number };
+  gpuStats(): { gpus: GpuStat[]; reason: string };
   backends(): Array<{ name: string; available: boolean; reason: string }>;
   supports(backend: string, graphJson: string): Array<{ layer: string; op: string; reason: string }>;
   buildEngine(

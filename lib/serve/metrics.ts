@@ -1,10 +1,11 @@
 /**
  * Prometheus metrics with Triton's names (prom-client, on a registry of the server's own):
- * request and inference counters, cumulative durations in microseconds, latency summaries, and
- * the GPUs devices() reports.
+ * request and inference counters, cumulative durations in microseconds, latency summaries, the
+ * GPUs' memory, utilisation and power (NVML, read at each scrape), and the event loop's busy share.
  */
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
-import { devices } from '../device';
+import { gpuStats } from '../device';
+import type { GpuStat } from '../native';
 import type { RequestTiming } from './batcher';
 
 const LABELS = ['model', 'version'] as const;
@@ -78,23 +79,38 @@ export class ServeMetrics {
     });
   }
 
-  /** Total memory of each GPU devices() lists (used memory and utilisation are not reported by the addon). */
+  /**
+   * Triton's GPU gauges, per GPU uuid, read from the driver (NVML, gpuStats()) at each scrape:
+   * total and used memory, utilisation (0..1), power and its limit (watts). Without a driver there
+   * are no GPU gauges (and no error).
+   */
   private gpuGauges(): void {
-    let list: ReturnType<typeof devices>['devices'];
+    let any: boolean;
     try {
-      list = devices().devices;
+      any = gpuStats().gpus.length > 0;
     } catch {
-      list = [];
+      any = false; // no addon: a server of its own errors says so elsewhere
     }
-    if (list.length === 0) return;
-    const total = new Gauge({
-      name: 'nv_gpu_memory_total_bytes',
-      help: 'GPU total memory, in bytes',
-      labelNames: ['gpu_uuid'],
-      registers: [this.registry],
-      aggregator: 'first', // serve --workers: every worker sees the same GPUs
-    });
-    for (const d of list) total.set({ gpu_uuid: d.uuid }, d.totalMemory);
+    if (!any) return;
+    const gauge = (name: string, help: string, read: (g: GpuStat) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['gpu_uuid'],
+        registers: [this.registry],
+        aggregator: 'first', // serve --workers: every worker sees the same GPUs
+        collect() {
+          for (const g of gpuStats().gpus) {
+            const v = read(g);
+            if (v >= 0) this.set({ gpu_uuid: g.uuid }, v);
+          }
+        },
+      });
+    gauge('nv_gpu_memory_total_bytes', 'GPU total memory, in bytes', (g) => g.memoryTotal);
+    gauge('nv_gpu_memory_used_bytes', 'GPU used memory, in bytes', (g) => g.memoryUsed);
+    gauge('nv_gpu_utilization', 'GPU utilization rate [0.0 - 1.0)', (g) => g.utilization);
+    gauge('nv_gpu_power_usage', 'GPU power usage in watts', (g) => g.powerW);
+    gauge('nv_gpu_power_limit', 'GPU power management limit in watts', (g) => g.powerLimitW);
   }
 
   /** The metrics of one model version, its label values bound once (no label hashing per request). */

@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("buildInfo", Napi::Function::New(env, trtn::js::BuildInfoJs, "buildInfo"));
   exports.Set("devices", Napi::Function::New(env, trtn::js::DevicesJs, "devices"));
+  exports.Set("gpuStats", Napi::Function::New(env, trtn::js::GpuStatsJs, "gpuStats"));
   exports.Set("backends", Napi::Function::New(env, trtn::js::BackendsJs, "backends"));
   exports.Set("supports", Napi::Function::New(env, trtn::js::SupportsJs, "supports"));
   exports.Set("buildEngine", Napi::Function::New(env, trtn::js::BuildEngineJs, "buildEngine"));

@@ -6,6 +6,7 @@
 #include "core/backend.h"
 #include "core/build_info.h"
 #include "core/device_query.h"
+#include "core/nvml.h"
 
 namespace trtn::js {
 namespace {
@@ -66,6 +67,29 @@ Napi::Value DevicesJs(const Napi::CallbackInfo& info) {
   out.Set("devices", devices);
   out.Set("reason", list.reason);
   out.Set("driverVersion", list.driver_version);
+  return out;
+}
+
+Napi::Value GpuStatsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<GpuStat> stats;
+  Status st = read_gpu_stats(&stats);
+  Napi::Array gpus = Napi::Array::New(env, stats.size());
+  for (size_t i = 0; i < stats.size(); ++i) {
+    const GpuStat& g = stats[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("uuid", g.uuid);
+    o.Set("name", g.name);
+    o.Set("memoryTotal", static_cast<double>(g.memory_total));
+    o.Set("memoryUsed", static_cast<double>(g.memory_used));
+    o.Set("utilization", g.utilization);
+    o.Set("powerW", g.power_w);
+    o.Set("powerLimitW", g.power_limit_w);
+    gpus.Set(static_cast<uint32_t>(i), o);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("gpus", gpus);
+  out.Set("reason", st.is_ok() ? std::string() : st.message());
   return out;
 }
 

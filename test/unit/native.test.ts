@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildInfo, devices } from '../../lib';
+import { buildInfo, devices, gpuStats } from '../../lib';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pkg = require('../../../package.json') as { version: string; binary: { napi_versions: number[] } };
@@ -40,6 +40,17 @@ describe('native addon: devices()', () => {
     assert.equal(typeof list.driverVersion, 'number');
     if (list.devices.length === 0) assert.match(list.reason, /\S/);
     else assert.equal(list.reason, '');
+  });
+
+  it('gpuStats() never throws: the GPUs NVML sees, or an empty list with the reason (no driver library)', () => {
+    const stats = gpuStats();
+    assert.ok(Array.isArray(stats.gpus));
+    if (devices().devices.length === 0) {
+      assert.deepEqual(stats.gpus, []);
+      assert.match(stats.reason, /libnvidia-ml\.so\.1|NVML/);
+    } else {
+      assert.equal(stats.gpus.length >= devices().devices.length, true);
+    }
   });
 
   it('describes each GPU with name, compute capability and memory', () => {

@@ -52,6 +52,7 @@ const ROOT_EXPORTS = [
   'devices',
   'formatCalibrationCache',
   'fromFloat16',
+  'gpuStats',
   'knownLayerTypes',
   'npyBatches',
   'parseCalibrationCache',
