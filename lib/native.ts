@@ -218,7 +218,11 @@ function mtimeMs(file: string): number | undefined {
 
 /** The prebuilt binaries for a platform and architecture, in name order. */
 function prebuilds(root: string, platform: string, arch: string): string[] {
-  const dir = path.join(root, 'prebuilds', `${platform}-${arch}`);
+  return nodeFilesIn(path.join(root, 'prebuilds', `${platform}-${arch}`));
+}
+
+/** @internal The *.node files of a folder in name order (none when it does not exist). */
+export function nodeFilesIn(dir: string): string[] {
   try {
     return fs
       .readdirSync(dir)

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { backendStatus, type BackendStatus } from '../backends';
 import { devices, type DeviceInfo } from '../device';
-import { native, nativeLoadReport, nativePath, PACKAGE_ROOT, type NativeBuildInfo } from '../native';
+import { native, nativeLoadReport, nativePath, nodeFilesIn, PACKAGE_ROOT, type NativeBuildInfo } from '../native';
 import { scanBinaryFile, type BinaryFacts } from './binary_scan';
 import { bytes, table } from './format';
 import { formatHelp, parseCommand, UsageError, type CommandSpec } from './options';
@@ -99,19 +99,6 @@ function packageJson(root: string): { name: string; version: string } {
 function glibcVersion(): string | null {
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
   return header?.glibcVersionRuntime ?? null;
-}
-
-/** The *.node files of a folder, sorted; none when it does not exist. */
-function nodeFiles(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir)
-      .filter((f) => f.endsWith('.node'))
-      .sort()
-      .map((f) => path.join(dir, f));
-  } catch {
-    return [];
-  }
 }
 
 const same = (a: string, b: string) => {
@@ -248,7 +235,7 @@ export async function listBinaries(
   glibc: string | null,
 ): Promise<BinaryReport[]> {
   const folders = [...subfolders(path.join(root, 'prebuilds')), path.join(root, 'build', 'Release'), path.join(root, 'build', 'Debug')];
-  const files = folders.flatMap(nodeFiles);
+  const files = folders.flatMap((f) => nodeFilesIn(f));
   const own = env.TENSORRT_NODE_ADDON;
   if (own && fs.existsSync(own) && !files.some((f) => same(f, own))) files.push(path.resolve(own));
   const out: BinaryReport[] = [];

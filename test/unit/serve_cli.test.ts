@@ -21,6 +21,23 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
+/** Spawns `tensorrt-node serve <args>` and resolves once its log holds `ready`. */
+async function startServe(args: string[], ready: string): Promise<{ exited: Promise<number | null>; log: () => string; kill(): void }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'serve', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (log.includes(ready)) resolve();
+    });
+    void exited.then(() => reject(new Error(`serve exited early:\n${log}`)));
+  });
+  return { exited, log: () => log, kill: () => child.kill('SIGTERM') };
+}
+
 describe('serve: the CLI command', function () {
   this.timeout(60000);
 
@@ -41,11 +58,8 @@ describe('serve: the CLI command', function () {
   });
 
   it('serves examples/model-repository and drains on SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
+    const server = await startServe(
       [
-        path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'),
-        'serve',
         path.join(ROOT, 'examples', 'model-repository'),
         '--backend',
         'cpu',
@@ -62,17 +76,9 @@ describe('serve: the CLI command', function () {
         '--metrics-port',
         'off',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      'all models ready',
     );
-    let log = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        log += d.toString();
-        if (log.includes('all models ready')) resolve();
-      });
-      void exited.then(() => reject(new Error(`serve exited early:\n${log}`)));
-    });
+    const log = server.log();
     // Node's own process warnings (e.g. the stale-prebuild notice in CI) are not the server's log.
     const lines = log
       .trim()
@@ -92,10 +98,10 @@ describe('serve: the CLI command', function () {
     assert.equal(r.status, 200);
     const body = (await r.json()) as { outputs: Array<{ data: string[] }> };
     assert.match(body.outputs[0].data[0], /^[\d.e-]+:\d:(zero|one|two|three|four|five|six|seven|eight|nine)$/);
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
-    assert.match(log, /SIGTERM: stopping/);
-    assert.match(log, /"stopped"/);
+    server.kill();
+    assert.equal(await server.exited, 0);
+    assert.match(server.log(), /SIGTERM: stopping/);
+    assert.match(server.log(), /"stopped"/);
   });
 
   it('--workers 2: two processes on one port, models loaded before binding, metrics summed, control refused, SIGTERM drains both', async () => {
@@ -109,11 +115,8 @@ describe('serve: the CLI command', function () {
       });
     });
     const [httpPort, metricsPort] = free;
-    const child = spawn(
-      process.execPath,
+    const server = await startServe(
       [
-        path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'),
-        'serve',
         path.join(ROOT, 'examples', 'model-repository'),
         '--backend',
         'cpu',
@@ -132,17 +135,9 @@ describe('serve: the CLI command', function () {
         '--workers',
         '2',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      'all 2 workers ready',
     );
-    let log = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        log += d.toString();
-        if (log.includes('all 2 workers ready')) resolve();
-      });
-      void exited.then(() => reject(new Error(`serve exited early:\n${log}`)));
-    });
+    const log = server.log();
     for (const w of [0, 1]) {
       const bound = log.indexOf(`"msg":"HTTP (KServe v2 REST) on 127.0.0.1:${httpPort}","worker":${w}`);
       const ready = log.search(new RegExp(`"msg":"model 'lenet': ready in [^"]*","worker":${w}`));
@@ -162,10 +157,10 @@ describe('serve: the CLI command', function () {
     const control = await fetch(`http://127.0.0.1:${httpPort}/v2/repository/models/lenet/unload`, { method: 'POST' });
     assert.equal(control.status, 400);
     assert.match(String(((await control.json()) as { error: string }).error), /refused with --workers 2/);
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
-    assert.match(log, /SIGTERM: stopping 2 workers/);
-    assert.equal((log.match(/"msg":"stopped","worker"/g) ?? []).length, 2);
+    server.kill();
+    assert.equal(await server.exited, 0);
+    assert.match(server.log(), /SIGTERM: stopping 2 workers/);
+    assert.equal((server.log().match(/"msg":"stopped","worker"/g) ?? []).length, 2);
   });
 
   it('--workers with explicit mode and no --loadModel is a usage error', async () => {
