@@ -143,8 +143,26 @@ function devicesOf(doc: BenchResult | SweepDoc): string[] {
  * the documents do not fit together (the message names the sources and what is missing).
  */
 export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, options: MergeOptions = {}): SweepDoc {
-  if (!Array.isArray(input)) throw argumentError('an array of BenchResult or SweepDoc objects', 'docs', input);
+  checkMergeArgs(input, options);
   const docs: ReadonlyArray<BenchResult | SweepDoc> = input;
+  const source = (i: number): string => options.sources?.[i] ?? `docs[${i}]`;
+  docs.forEach((d, i) => checkResultDoc(d, `docs[${i}]`));
+  checkComparable(docs, source);
+  const nameOf = networkNamer();
+  const groups = rankGroups(docs, source);
+  checkRuns(groups);
+  const entries = pointEntries(docs, groups, source, nameOf);
+  const dropped = duplicatesDropped(entries, options);
+  return mergedDoc(
+    docs,
+    groups,
+    entries.filter((_, i) => !dropped.has(i)).map((e) => e.point),
+  );
+}
+
+/** mergeResults' arguments, checked in the package's message form. */
+function checkMergeArgs(docs: unknown, options: MergeOptions): void {
+  if (!Array.isArray(docs)) throw argumentError('an array of BenchResult or SweepDoc objects', 'docs', docs);
   if (docs.length === 0) throw argumentError('at least one result document', 'docs', docs, 'range');
   if (options === null || typeof options !== 'object') throw argumentError('an options object', 'options', options);
   const sources = options.sources;
@@ -157,10 +175,10 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
   if (options.onReplaced !== undefined && typeof options.onReplaced !== 'function') {
     throw argumentError('a function', 'options.onReplaced', options.onReplaced);
   }
-  const source = (i: number): string => sources?.[i] ?? `docs[${i}]`;
-  docs.forEach((d, i) => checkResultDoc(d, `docs[${i}]`));
+}
 
-  // One GPU model, comparable settings.
+/** One GPU model and comparable settings across the documents, or the error naming the odd one. */
+function checkComparable(docs: ReadonlyArray<BenchResult | SweepDoc>, source: (i: number) => string): void {
   const models = new Map<string, string>();
   docs.forEach((d, i) =>
     devicesOf(d).forEach((name) => {
@@ -183,15 +201,20 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
       );
     }
   }
+}
 
-  // Network names: the first spelling seen of each network key is the one the merged doc uses.
+/** Network names: the first spelling seen of each network key is the one the merged doc uses. */
+function networkNamer(): (raw: string) => string {
   const names = new Map<string, string>();
-  const nameOf = (raw: string): string => {
+  return (raw) => {
     const key = networkKey(raw);
     if (!names.has(key)) names.set(key, networkLabel(raw));
     return names.get(key) as string;
   };
+}
 
+/** Bench results grouped by network, precision, batch and GPU count (the ranks of one mpirun). */
+function rankGroups(docs: ReadonlyArray<BenchResult | SweepDoc>, source: (i: number) => string): Map<string, RankFile[]> {
   const groups = new Map<string, RankFile[]>();
   docs.forEach((d, i) => {
     if (d.kind !== 'tensorrt-node-bench') return;
@@ -200,9 +223,19 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
     files.push({ result: d, source: source(i), order: i });
     groups.set(key, files);
   });
-  checkRuns(groups);
+  return groups;
+}
 
-  const entries: Array<{ point: SweepPoint; source: string; order: number }> = [];
+type Entry = { point: SweepPoint; source: string; order: number };
+
+/** Every point: the sweeps' points and one per group of bench ranks, in document order. */
+function pointEntries(
+  docs: ReadonlyArray<BenchResult | SweepDoc>,
+  groups: ReadonlyMap<string, RankFile[]>,
+  source: (i: number) => string,
+  nameOf: (raw: string) => string,
+): Entry[] {
+  const entries: Entry[] = [];
   docs.forEach((d, i) => {
     if (d.kind === 'tensorrt-node-sweep') {
       d.points.forEach((p, j) =>
@@ -218,8 +251,11 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
       order: first.order,
     });
   }
-  entries.sort((a, b) => a.order - b.order);
+  return entries.sort((a, b) => a.order - b.order);
+}
 
+/** The indices of points a later one replaces (duplicates 'last'), or the error naming both. */
+function duplicatesDropped(entries: readonly Entry[], options: MergeOptions): Set<number> {
   const seen = new Map<string, { source: string; index: number }>();
   const dropped = new Set<number>();
   entries.forEach(({ point: p, source: s }, index) => {
@@ -237,7 +273,11 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
     }
     seen.set(key, { source: s, index });
   });
+  return dropped;
+}
 
+/** The merged sweep document: the newest date, every commit, the machine with the most GPUs. */
+function mergedDoc(docs: ReadonlyArray<BenchResult | SweepDoc>, groups: ReadonlyMap<string, RankFile[]>, points: SweepPoint[]): SweepDoc {
   const sweeps = docs.filter((d): d is SweepDoc => d.kind === 'tensorrt-node-sweep');
   const commits = [...new Set(docs.map((d) => d.commit).filter((c): c is string => c !== undefined && c !== ''))];
   const presets = [...new Set(sweeps.map((s) => s.preset).filter((p): p is string => p !== undefined))];
@@ -262,7 +302,7 @@ export function mergeResults(input: ReadonlyArray<BenchResult | SweepDoc>, optio
       hostname: sweeps[0]?.machine.hostname ?? 'unknown',
     },
     settings: (sweeps[0] ?? docs[0]).settings,
-    points: entries.filter((_, i) => !dropped.has(i)).map((e) => e.point),
+    points,
   };
   const driver = sweeps.find((s) => s.machine.driverVersion !== undefined)?.machine.driverVersion;
   if (driver !== undefined) merged.machine.driverVersion = driver;
