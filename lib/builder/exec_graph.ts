@@ -214,12 +214,23 @@ export function withIoFormats(
 }
 
 function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
-  const optimize = options.optimize !== false;
   const dims = perImageDims(net);
-  const layers = net.withBatchSize(1).layers;
-  const outputsOfNet = new Set(net.outputs.map((o) => o.name));
+  const { layers, kept, resolve } = liveLayers(net);
+  const drafts = fuseLayers(net, kept, resolve, dims, options.optimize !== false);
+  const graph = emitGraph(net, { layers, drafts, resolve, dims }, options);
+  const pre = options.preprocess;
+  if (options.precision !== 'int8') return { graph: pre === undefined ? graph : withPreprocess(graph, pre), unscaled: [] };
+  const { graph: int8, unscaled } = withInt8Scales(net, graph, options.int8Scales ?? {});
+  return { graph: pre === undefined ? int8 : withPreprocess(int8, pre), unscaled };
+}
 
-  // Aliases: Dropout and Split tops are their bottom.
+/**
+ * The layers that become nodes (Dropout, Split and Input do not: a Dropout or Split top is its
+ * bottom, `resolve` follows those aliases), and the check that every convolution's channels follow
+ * the batch.
+ */
+function liveLayers(net: Network): { layers: readonly AnyLayer[]; kept: AnyLayer[]; resolve: (t: string) => string } {
+  const layers = net.withBatchSize(1).layers;
   const alias = new Map<string, string>();
   const resolve = (t: string): string => {
     let x = t;
@@ -239,6 +250,18 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
       );
     }
   }
+  return { layers, kept, resolve };
+}
+
+/** One draft node per kept layer; with `optimize`, affine layers and a ReLU fused into the layer before them. */
+function fuseLayers(
+  net: Network,
+  kept: readonly AnyLayer[],
+  resolve: (t: string) => string,
+  dims: ReadonlyMap<string, number[]>,
+  optimize: boolean,
+): Draft[] {
+  const outputsOfNet = new Set(net.outputs.map((o) => o.name));
   const consumers = new Map<string, AnyLayer[]>();
   for (const l of kept) for (const i of l.inputs) consumers.set(resolve(i), [...(consumers.get(resolve(i)) ?? []), l]);
   const isOutput = (t: string) => [...outputsOfNet].some((o) => resolve(o) === t);
@@ -246,8 +269,6 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
     const c = consumers.get(t) ?? [];
     return c.length === 1 && !isOutput(t) ? c[0] : undefined;
   };
-
-  // Fusion: affine layers and ReLU into the layer before them.
   const absorbed = new Set<string>();
   const drafts: Draft[] = [];
   for (const l of kept) {
@@ -275,8 +296,16 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
     }
     drafts.push(draft);
   }
+  return drafts;
+}
 
-  // Tensors that remain, in first-use order; inputs first.
+/** The execution graph of the drafts: tensors in first-use order (inputs first), nodes, weights. */
+function emitGraph(
+  net: Network,
+  plan: { layers: readonly AnyLayer[]; drafts: readonly Draft[]; resolve: (t: string) => string; dims: ReadonlyMap<string, number[]> },
+  options: PlanOptions,
+): ExecGraph {
+  const { layers, drafts, resolve, dims } = plan;
   const tensorIds = new Map<string, number>();
   const tensors: Array<{ name: string; dims: number[]; dtype: DType; scale?: number }> = [];
   const tensorId = (name: string): number => {
@@ -320,9 +349,11 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
     nodes,
     weights,
   };
-  const pre = options.preprocess;
-  if (options.precision !== 'int8') return { graph: pre === undefined ? graph : withPreprocess(graph, pre), unscaled: [] };
-  const given = options.int8Scales ?? {};
+  return graph;
+}
+
+/** `graph` with the INT8 scales `given` (by tensor or Caffe blob name) and the tensors left without one. */
+function withInt8Scales(net: Network, graph: ExecGraph, given: Readonly<Record<string, number>>): Int8Plan {
   const caffeName = (name: string): string => net.tensors.get(name)?.caffeName ?? name;
   const listed = (name: string): number | undefined => {
     const own = (key: string) => Object.prototype.hasOwnProperty.call(given, key);
@@ -335,10 +366,7 @@ function planWithCoverage(net: Network, options: PlanOptions): Int8Plan {
   const { graph: int8, unscaled } = assignInt8(graph, scaleFor, (name) => listed(name) !== undefined);
   const byTensor = new Map<string, string[]>();
   for (const u of unscaled) byTensor.set(caffeName(u.tensor), [...(byTensor.get(caffeName(u.tensor)) ?? []), ...u.nodes]);
-  return {
-    graph: pre === undefined ? int8 : withPreprocess(int8, pre),
-    unscaled: [...byTensor].map(([tensor, nodes]) => ({ tensor, nodes: [...new Set(nodes)] })),
-  };
+  return { graph: int8, unscaled: [...byTensor].map(([tensor, nodes]) => ({ tensor, nodes: [...new Set(nodes)] })) };
 }
 
 /**

@@ -12,7 +12,12 @@ describe('serve: createServer options', () => {
     ['no options', undefined, 'TypeError', /Expected an options object for options but received undefined/],
     ['an array', [], 'TypeError', /Expected an options object for options/],
     ['no repository', {}, 'TypeError', /Expected a folder path for options\.repository but received undefined/],
-    ['an unknown key', { ...ok, port: 80 }, 'RangeError', /'progressSeconds' for options\.port but received type string \("port"\)/],
+    [
+      'an unknown key',
+      { ...ok, port: 80 },
+      'RangeError',
+      /'progressSeconds' or 'worker' for options\.port but received type string \("port"\)/,
+    ],
     ['a port as a string', { ...ok, httpPort: '8000' }, 'TypeError', /Expected a port in \[0, 65535\] for options\.httpPort/],
     [
       'a port out of range',
@@ -35,6 +40,7 @@ describe('serve: createServer options', () => {
     ['a log level', { ...ok, logLevel: 'loud' }, 'TypeError', /'debug', 'info', 'warn', 'error' or 'silent' for options\.logLevel/],
     ['a logger', { ...ok, logger: 'console' }, 'TypeError', /a logger object .* for options\.logger/],
     ['progressSeconds', { ...ok, progressSeconds: 0.5 }, 'RangeError', /a positive integer for options\.progressSeconds/],
+    ['a worker without a count', { ...ok, worker: { index: 0 } }, 'TypeError', /a positive integer for options\.worker\.count/],
   ];
   for (const [what, options, type, message] of cases) {
     it(`refuses ${what}`, () => {
