@@ -96,6 +96,25 @@ describe('addon loader: which binary', () => {
       ]);
     });
 
+    it('the glibc-baseline prebuild (tensorrt-node.glibc.node, prebuildify --tag-libc naming) is a prebuild, before an untagged one', () => {
+      const installed = make(false);
+      installed.put('prebuilds/linux-x64/tensorrt-node.node', { text: 'host glibc' }, 10);
+      installed.put('prebuilds/linux-x64/tensorrt-node.glibc.node', { text: 'glibc 2.31' }, 3600);
+      installed.put('build/Release/tensorrt_node.node', { text: 'local' }, 5);
+      assert.deepEqual(relative(installed), [
+        ['prebuilds/linux-x64/tensorrt-node.glibc.node', 'prebuild'],
+        ['prebuilds/linux-x64/tensorrt-node.node', 'prebuild'],
+        ['build/Release/tensorrt_node.node', 'local'],
+      ]);
+      const checkout = make(true);
+      checkout.put('prebuilds/linux-x64/tensorrt-node.glibc.node', { text: 'new' }, 10);
+      checkout.put('build/Release/tensorrt_node.node', { text: 'old' }, 3600);
+      assert.deepEqual(relative(checkout), [
+        ['prebuilds/linux-x64/tensorrt-node.glibc.node', 'prebuild'],
+        ['build/Release/tensorrt_node.node', 'local'],
+      ]);
+    });
+
     it('TENSORRT_NODE_ADDON comes before everything; other platforms’ prebuilds are not candidates', () => {
       const pkg = make(true);
       pkg.put('build/Release/tensorrt_node.node', { text: 'x' });
