@@ -75,6 +75,7 @@ export interface NativeRunTiming {
   d2hMs?: number;
   enqueueMs?: number;
   queueMs?: number;
+  doneMs?: number;
   layers?: Array<{ name: string; op: string; ms: number }>;
   reformatMs?: number;
   /** A benchmark loop (options.count): one entry per inference; GPU times are 0 unless `gpu`. */

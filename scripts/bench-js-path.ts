@@ -54,6 +54,8 @@ interface Row {
     readonly d2hMs: number;
     readonly enqueueMs: number;
     readonly queueMs: number;
+    /** From the context's thread seeing the call done to its promise settling in JS (latency minus doneMs). */
+    readonly toJsMs: number;
   };
   readonly calls: number;
   readonly note?: string;
@@ -106,6 +108,7 @@ async function timedCalls(
   for (let i = 0; i < 3; i++) await Promise.all(sets.map(call));
   const latencies: number[] = [];
   const timings: RunTiming[] = [];
+  const toJs: number[] = [];
   let calls = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -113,8 +116,12 @@ async function timedCalls(
     while (performance.now() < end) {
       const s = performance.now();
       const r = await call(set);
-      latencies.push(performance.now() - s);
-      if (r.timing !== undefined) timings.push(r.timing);
+      const latency = performance.now() - s;
+      latencies.push(latency);
+      if (r.timing !== undefined) {
+        timings.push(r.timing);
+        if (r.timing.doneMs > 0) toJs.push(latency - r.timing.doneMs);
+      }
       calls++;
     }
   };
@@ -133,6 +140,7 @@ async function timedCalls(
             d2hMs: phase('d2hMs'),
             enqueueMs: phase('enqueueMs'),
             queueMs: phase('queueMs'),
+            toJsMs: toJs.length > 0 ? median(toJs) : 0,
           },
         }
       : {}),
@@ -293,7 +301,7 @@ async function main(): Promise<void> {
   const gpu = devices().devices[0];
   console.log(`${model} ${precision} batch ${batch} on ${engine.backend}${gpu ? ` (${gpu.name})` : ''}`);
   console.log(
-    'variant              batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue / queue ms',
+    'variant              batch   images/s   of GPU compute   latency ms   host overhead ms   h2d / compute / d2h / enqueue / queue / to JS ms',
   );
   for (const r of rows) {
     const p = r.phases;
@@ -302,7 +310,9 @@ async function main(): Promise<void> {
         `${r.ofGpuCompute === undefined ? '' : r.ofGpuCompute.toFixed(3)}`.padEnd(17) +
         `${r.latencyMs === undefined ? '' : r.latencyMs.toFixed(4)}`.padStart(10) +
         `${r.hostOverheadMs === undefined ? '' : r.hostOverheadMs.toFixed(4)}`.padStart(19) +
-        (p === undefined ? '' : `   ${[p.h2dMs, p.computeMs, p.d2hMs, p.enqueueMs, p.queueMs].map((x) => x.toFixed(4)).join(' / ')}`),
+        (p === undefined
+          ? ''
+          : `   ${[p.h2dMs, p.computeMs, p.d2hMs, p.enqueueMs, p.queueMs, p.toJsMs].map((x) => x.toFixed(4)).join(' / ')}`),
     );
   }
   console.log(

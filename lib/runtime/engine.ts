@@ -407,6 +407,12 @@ export interface RunTiming {
    * the context's thread to wake (ms; 0 from the benchmark loops).
    */
   readonly queueMs: number;
+  /**
+   * When the context's thread saw the inference finish, in ms after the call: the call's latency
+   * minus this is the hand-back to JavaScript (waking the JS thread, settling the promise); 0 from
+   * the benchmark loops.
+   */
+  readonly doneMs: number;
 }
 
 /** One layer's time in a profiled infer(). */
@@ -515,6 +521,7 @@ export class ExecutionContext {
               d2hMs: t.runs.d2hMs[n - 1],
               enqueueMs: t.runs.enqueueMs[n - 1],
               queueMs: 0,
+              doneMs: 0,
             };
           }
           return { runs: t.runs, gpu: t.gpu === true };
@@ -675,7 +682,14 @@ export class ExecutionContext {
           const timing =
             t?.computeMs === undefined
               ? undefined
-              : { h2dMs: t.h2dMs ?? 0, computeMs: t.computeMs, d2hMs: t.d2hMs ?? 0, enqueueMs: t.enqueueMs ?? 0, queueMs: t.queueMs ?? 0 };
+              : {
+                  h2dMs: t.h2dMs ?? 0,
+                  computeMs: t.computeMs,
+                  d2hMs: t.d2hMs ?? 0,
+                  enqueueMs: t.enqueueMs ?? 0,
+                  queueMs: t.queueMs ?? 0,
+                  doneMs: t.doneMs ?? 0,
+                };
           const layers = profile && t?.layers !== undefined ? { batch, layers: t.layers, reformatMs: t.reformatMs ?? 0 } : undefined;
           this.lastTiming = timing;
           if (layers !== undefined) this.lastProfile = layers;

@@ -139,7 +139,10 @@ class ExecuteJob : public Job {
     return st.is_ok();
   }
   /// Lane: waits for the inference submitted.
-  void wait(Context* ctx) { set_status(ctx->wait(&request_.inference)); }
+  void wait(Context* ctx) {
+    set_status(ctx->wait(&request_.inference));
+    done_ = std::chrono::steady_clock::now();
+  }
   const std::shared_ptr<ContextState>& state() const { return state_; }
   int batch() const { return request_.inference.batch; }
   void set_lone(bool lone) { request_.inference.lone = lone; }
@@ -159,6 +162,7 @@ class ExecuteJob : public Job {
   ExecuteIo io_;
   std::vector<QueuedRun> runs_;
   std::chrono::steady_clock::time_point called_;  // when execute() was called (the timing's queueMs)
+  std::chrono::steady_clock::time_point done_;    // when the lane saw it finish (the timing's doneMs)
 };
 
 napi_value ExecuteJob::value(napi_env raw_env) {
@@ -206,6 +210,7 @@ Napi::Value ExecuteJob::timing_value(Napi::Env env) const {
     t.Set("d2hMs", timing.d2h_ms);
     t.Set("enqueueMs", timing.enqueue_ms);
     t.Set("queueMs", timing.queue_ms);
+    t.Set("doneMs", std::chrono::duration<double, std::milli>(done_ - called_).count());
   }
   if (layers.valid) {
     const Graph& g = state_->engine->graph();

@@ -8,7 +8,7 @@
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { Builder, fromFloat16, Network, toFloat16, type Engine, type Precision } from '../../lib';
+import { Builder, fromFloat16, Network, toFloat16, type Engine, type Precision, type RunTiming } from '../../lib';
 import { requireCuda } from '../support/cuda';
 import { randomInput } from '../support/reference';
 
@@ -104,8 +104,13 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
           );
         }
         // An ordinary array is copied into the context's pinned memory at call time, then used in place too.
+        const called = performance.now();
         const r = await ctx.run({ data: view(2).inputs.data.slice() });
+        const latency = performance.now() - called;
         assert.equal(r.timing?.h2dMs, 0);
+        // doneMs: the lane saw it finish after the submit and the GPU time, before the promise settled.
+        const t = r.timing as RunTiming;
+        assert.ok(t.doneMs >= t.queueMs + t.enqueueMs && t.doneMs >= t.computeMs * 0.9 && t.doneMs <= latency, JSON.stringify(t));
         assert.deepEqual(Buffer.from(r.outputs.prob.data.slice().buffer), staged[2]);
       }
       ctx.dispose();
