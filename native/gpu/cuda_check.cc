@@ -22,7 +22,9 @@ bool is_sticky(cudaError_t err) {
     case cudaErrorInvalidAddressSpace:
     case cudaErrorInvalidPc:
     case cudaErrorLaunchFailure:
+#if CUDART_VERSION >= 13000  // not in CUDA 12.4's headers (the CUDA 12 variant, issue 17)
     case cudaErrorTensorMemoryLeak:
+#endif
     case cudaErrorECCUncorrectable:
     case cudaErrorMpsClientTerminated: return true;
     default: return false;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "backends/cuda/cuda_engine.h"
+#include "backends/cuda/probe.h"
 
 namespace trtn::cuda {
 namespace {
@@ -50,10 +51,10 @@ const CudaEnv& cuda_env() {
 Status CudaEngine::choose_device(int index) {
   cudaDeviceProp prop{};
   TRTN_TRY(select_device(index, "cuda", &prop));
-  if (prop.major * 10 + prop.minor < 75) {
+  if (prop.major * 10 + prop.minor < kMinSm) {
     return Status(Code::kNoDevice, std::string("cuda backend: GPU ") + std::to_string(index) + " (" + prop.name +
                                        ") has compute capability " + std::to_string(prop.major) + "." +
-                                       std::to_string(prop.minor) + "; 7.5 or newer is needed");
+                                       std::to_string(prop.minor) + "; " + min_capability() + " or newer is needed");
   }
   props_.index = index;
   props_.sm = prop.major * 10 + prop.minor;

@@ -72,8 +72,8 @@ DeviceList query_devices(bool check_images) {
     char bus[32] = {0};
     if (cudaDeviceGetPCIBusId(bus, sizeof bus, i) == cudaSuccess) info.pci_bus_id = bus;
     info.uuid = format_uuid(prop.uuid);
-    if (prop.major * 10 + prop.minor < 75) {
-      info.unsupported_reason = "compute capability below 7.5";
+    if (prop.major * 10 + prop.minor < cuda::kMinSm) {
+      info.unsupported_reason = "compute capability below " + cuda::min_capability();
     } else if (check_images) {
       int arch = 0;
       info.supported = cuda::run_probe(i, &arch, &info.unsupported_reason);

@@ -80,7 +80,15 @@ struct SimtI8 {
     w[0] |= static_cast<uint32_t>(static_cast<uint8_t>(__ldg(reinterpret_cast<const signed char*>(src)))) << (8 * e);
   }
   static __device__ __forceinline__ void mac(int& acc, uint32_t a, uint32_t b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 610
+    // No DP4A before sm_61 (simt_eligible does not offer INT8 there; the same sum, byte by byte,
+    // so the sm_52 image still compiles).
+    for (int j = 0; j < 4; ++j) {
+      acc += static_cast<int>(static_cast<int8_t>(a >> (8 * j))) * static_cast<int>(static_cast<int8_t>(b >> (8 * j)));
+    }
+#else
     acc = __dp4a(static_cast<int>(a), static_cast<int>(b), acc);
+#endif
   }
 };
 
@@ -390,9 +398,11 @@ Status simt_prepare(Math math, int i, size_t smem) {
   }
 }
 
-/// Any 2-D view. Listed for FP32, for INT8 (DP4A, next to the tensor cores) and for TF32 / FP16
-/// where the tensor cores are not available.
+/// Any 2-D view. Listed for FP32, for INT8 (DP4A, next to the tensor cores; sm_61 and newer, the
+/// P40's instruction: below it INT8 runs the direct family) and for TF32 / FP16 where the tensor
+/// cores are not available.
 bool simt_eligible(const ConvProblem& p) {
+  if (p.math == Math::kI8 && p.device.sm < 61) return false;
   return p.axes == 2 && (p.math == Math::kF32 || p.math == Math::kI8 || !mma_serves(p));
 }
 
