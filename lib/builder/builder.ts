@@ -175,6 +175,17 @@ const checkBuilderOptions = object<Omit<BuilderOptions, 'backend' | 'threads'>>(
   { allowArray: true },
 );
 
+/** A planned graph's JSON, serialised once however often it is asked for (auto's supports check, then the build). */
+const GRAPH_JSON = new WeakMap<ExecGraph, string>();
+function graphJson(graph: ExecGraph): string {
+  let json = GRAPH_JSON.get(graph);
+  if (json === undefined) {
+    json = JSON.stringify(graph);
+    GRAPH_JSON.set(graph, json);
+  }
+  return json;
+}
+
 /** Builds engines. */
 export class Builder {
   /** The backend this builder builds for. */
@@ -217,12 +228,14 @@ export class Builder {
     const extra = preprocessWeights(input);
     if (c.precision !== 'int8') {
       const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize, preprocess });
-      return this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backendFor(graph), extra);
+      const planned = withIoFormats(graph, c.ioFormats);
+      return this.buildGraph(net, planned, c.tuneBatch, this.backendFor(planned), extra);
     }
     const int8Scales = await this.int8Scales(net, c, input);
     const { graph, unscaled } = planInt8Graph(net, { maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales, preprocess });
     if (unscaled.length > 0) this.uncovered(unscaled, scaleSource(c), c.allowMixedPrecision === true);
-    const engine = await this.buildGraph(net, withIoFormats(graph, c.ioFormats), c.tuneBatch, this.backendFor(graph), extra);
+    const planned = withIoFormats(graph, c.ioFormats);
+    const engine = await this.buildGraph(net, planned, c.tuneBatch, this.backendFor(planned), extra);
     this.reportPrecisions(graph);
     return engine;
   }
@@ -311,7 +324,7 @@ export class Builder {
    */
   private backendFor(graph: ExecGraph): BackendName {
     if (!this.auto || this.backend === 'cpu') return this.backend;
-    const json = JSON.stringify(graph);
+    const json = graphJson(graph);
     const lacks = (b: BackendName) => native().supports(b, json);
     if (lacks(this.backend).length === 0) return this.backend;
     const { backend, skipped } = chooseForGraph(backendStatus(), lacks);
@@ -357,7 +370,7 @@ export class Builder {
     backend: BackendName = this.backend,
     extra: ReadonlyMap<string, Float32Array> = new Map(),
   ): Promise<Engine> {
-    const json = JSON.stringify(graph);
+    const json = graphJson(graph);
     const timingCache = this.timingCache === undefined ? undefined : await readTimingCache(this.timingCache);
     let handle;
     const site = callSite();

@@ -92,6 +92,12 @@ export class ServeMetrics {
       any = false; // no addon: a server of its own errors says so elsewhere
     }
     if (!any) return;
+    // One NVML read per scrape, not one per gauge: the gauges collect within the same moment.
+    let last = { at: -Infinity, gpus: [] as ReturnType<typeof gpuStats>['gpus'] };
+    const now = () => {
+      if (performance.now() - last.at > 100) last = { at: performance.now(), gpus: gpuStats().gpus };
+      return last.gpus;
+    };
     const gauge = (name: string, help: string, read: (g: GpuStat) => number) =>
       new Gauge({
         name,
@@ -100,7 +106,7 @@ export class ServeMetrics {
         registers: [this.registry],
         aggregator: 'first', // serve --workers: every worker sees the same GPUs
         collect() {
-          for (const g of gpuStats().gpus) {
+          for (const g of now()) {
             const v = read(g);
             if (v >= 0) this.set({ gpu_uuid: g.uuid }, v);
           }
