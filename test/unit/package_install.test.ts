@@ -71,6 +71,10 @@ describe('package: what an installed copy needs', () => {
       assert.ok(pkg.files.includes(file), `files lists ${file}`);
     }
   });
+
+  it("the model repository docs/serve.md's quick start serves is packed, with the models it points at", () => {
+    for (const file of ['examples/model-repository', 'models']) assert.ok(pkg.files.includes(file), `files lists ${file}`);
+  });
 });
 
 describe('package: optional packages missing at run time', function () {
