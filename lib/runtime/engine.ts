@@ -439,11 +439,12 @@ export interface LayerProfile {
  */
 export class ExecutionContext {
   private handle: NativeHandle | undefined;
-  /** Settles after the last call accepted so far (never rejects). */
   /** The latest call (asyncDispose waits for it: calls settle in order). */
   private last: Promise<unknown> = Promise.resolve();
   /** Calls accepted and not settled. */
   private pending = 0;
+  /** spinWait: whether a chain of event-loop ticks is running. */
+  private spinning = false;
   /** The most calls accepted and not settled before more reject with E_BUSY. */
   readonly maxQueue: number;
   /** Whether the event loop is kept awake while calls are outstanding (ContextOptions.spinWait). */
@@ -569,10 +570,17 @@ export class ExecutionContext {
     return result;
   }
 
-  /** spinWait: turns the event loop over until no call is outstanding (the last tick stops it). */
+  /**
+   * spinWait: turns the event loop over until no call is outstanding (the last tick stops it). One
+   * chain of ticks at a time: a call made before the previous chain saw the queue empty keeps that
+   * chain going (a chain per call would pile up in the immediate queue).
+   */
   private spin(): void {
+    if (this.spinning) return;
+    this.spinning = true;
     const tick = (): void => {
       if (this.pending > 0) setImmediate(tick);
+      else this.spinning = false;
     };
     setImmediate(tick);
   }
@@ -580,7 +588,7 @@ export class ExecutionContext {
   /** Counts a call until it settles; an abort while it still waits rejects it at once (E_ABORTED). */
   private track<T>(call: Promise<T>, signal: AbortSignal | undefined, cancel: NativeHandle | undefined): Promise<T> {
     this.pending++;
-    if (this.spinWait && this.pending === 1) this.spin();
+    if (this.spinWait) this.spin();
     if (signal === undefined) {
       // The common case, kept short (batch-1 latency): no wrapper promise, no listener.
       return call.then(

@@ -126,6 +126,15 @@ describe('execution context: run(), AbortSignal, maxQueue', function () {
     const [ra, rb, rc] = await Promise.all([a, b, c]);
     assert.deepEqual(rb.pool, ra.pool);
     assert.deepEqual(rc.pool, ra.pool);
+    // Calls one after another: each starts before the chain of ticks saw the queue empty, and must
+    // keep that chain, not start one of its own (chains piled up: spinWait cost 400 us a call).
+    const scheduled: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const call = spinning.infer({ data: image });
+      scheduled.push(immediates());
+      await call;
+    }
+    assert.ok(Math.max(...scheduled) <= scheduled[0], `still one spinner after calls one after another: ${scheduled.join(' ')}`);
     await settle();
     assert.ok(immediates() <= base, 'the spinner stopped with the last call');
     assert.throws(() => slow.createContext({ spinWait: 1 as never }), { name: 'TypeError', message: /spinWait/ });
