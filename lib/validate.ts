@@ -196,9 +196,9 @@ export function recordOf<T>(item: Checker<T>, what: string): Checker<Record<stri
 }
 
 /** Refuses keys of `o` outside `known`: a RangeError naming the key and (by default) the known ones. */
-export function knownKeys(o: object, known: readonly string[], name: string, what: string = choices(known)): void {
+export function knownKeys(o: object, known: readonly string[], name: string, what: string | (() => string) = () => choices(known)): void {
   for (const key of Object.keys(o)) {
-    if (!known.includes(key)) throw argumentError(what, `${name}.${key}`, key, 'range');
+    if (!known.includes(key)) throw argumentError(typeof what === 'function' ? what() : what, `${name}.${key}`, key, 'range');
   }
 }
 
@@ -223,10 +223,18 @@ export type FieldCheckers<T> = { readonly [K in keyof T]-?: Checker<T[K]> };
 export function object<T extends object>(fields: FieldCheckers<T>, options: ObjectOptions = {}): Checker<T> {
   const isObject = options.allowArray ? anyObject(options.what) : plainObject(options.what ?? 'an options object');
   const keys = Object.keys(fields) as Array<keyof T & string>;
+  // The fields' names (`name.field`) for the last `name` seen: entry points on the inference path
+  // check their options per call, always under the same name, so no string is built per call.
+  let lastName: string | undefined;
+  let fieldNames: string[] = [];
   return (value, name) => {
     const o = isObject(value, name);
     if (options.exact) knownKeys(o, keys, name);
-    for (const key of keys) fields[key](o[key], `${name}.${key}`);
+    if (name !== lastName) {
+      fieldNames = keys.map((key) => `${name}.${key}`);
+      lastName = name;
+    }
+    for (let i = 0; i < keys.length; i++) fields[keys[i]](o[keys[i]], fieldNames[i]);
     return o as T;
   };
 }

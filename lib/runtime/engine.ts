@@ -116,6 +116,10 @@ function describe(t: PlanTensor, maxBatch: number): TensorDesc {
 export class Engine {
   private handle: NativeHandle | undefined;
   private readonly contexts = new Set<ExecutionContext>();
+  /** @internal The input and output names in graph order (checked on every call). */
+  readonly inputNames: readonly string[];
+  /** @internal */
+  readonly outputNames: readonly string[];
 
   /** @internal Builder.build and Runtime.deserialize make engines. */
   constructor(
@@ -124,6 +128,8 @@ export class Engine {
     private readonly graphJson: string,
   ) {
     this.handle = handle;
+    this.inputNames = meta.inputs.map((t) => t.name);
+    this.outputNames = meta.outputs.map((t) => t.name);
   }
 
   get name(): string {
@@ -542,7 +548,10 @@ export class ExecutionContext {
     start: (cancel?: NativeHandle) => [Promise<NativeRunTiming | undefined>, (t: NativeRunTiming | undefined) => T],
   ): Promise<T> {
     let result: Promise<T>;
-    const site = callSite();
+    // The caller's stack for a call's native errors: awaited calls get it from V8's async stack
+    // traces for free; a call with a signal settles through a promise of its own (no await chain
+    // to follow), so its stack is taken now (3-4 us, one batch-1 call's largest JS cost otherwise).
+    const site = signalOption === undefined ? undefined : callSite();
     try {
       if (this.handle === undefined) throw new DisposedError('execution context');
       const signal = SIGNAL(signalOption, 'options.signal');
@@ -731,19 +740,17 @@ export class ExecutionContext {
   /** The input arrays in graph order (empty ones for inputs left out of a run without copies). */
   private inputArrays(given: Record<string, unknown>, opts: BenchOptions): HostArray[] {
     const meta = this.engine.meta;
-    const names = meta.inputs.map((t) => t.name);
-    knownKeys(given, names, 'inputs', `an input name (${names.join(', ')})`);
+    knownKeys(given, this.engine.inputNames, 'inputs', () => `an input name (${this.engine.inputNames.join(', ')})`);
     // Without transfers nothing is read: inputs may be left out (then batchSize says the batch).
+    // (The messages are built only when they are thrown: this runs on every call.)
     const noCopies = opts.transfers === false;
     return meta.inputs.map((t) => {
       const dtype = t.dtype ?? 'float32';
       const a = given[t.name];
       if (a === undefined && noCopies && opts.batchSize !== undefined) return new ARRAY_OF[dtype].type(0);
+      if (a !== undefined && isArrayOf(a, dtype)) return a;
       const what = `a ${ARRAY_OF[dtype].name}`;
-      if (a === undefined)
-        throw argumentError(noCopies ? `${what} (or options.batchSize, with transfers: false)` : what, `inputs.${t.name}`, a);
-      if (!isArrayOf(a, dtype)) throw argumentError(what, `inputs.${t.name}`, a);
-      return a;
+      throw argumentError(a === undefined && noCopies ? `${what} (or options.batchSize, with transfers: false)` : what, `inputs.${t.name}`, a);
     });
   }
 
@@ -780,8 +787,9 @@ export class ExecutionContext {
   private outputArrays(batch: number, opts: BenchOptions): Record<string, HostArray> {
     const meta = this.engine.meta;
     const provided = OUTPUTS(opts.outputs, 'options.outputs') as BenchOptions['outputs'];
-    const outNames = meta.outputs.map((t) => t.name);
-    knownKeys(provided ?? {}, outNames, 'options.outputs', `an output name (${outNames.join(', ')})`);
+    if (provided !== undefined) {
+      knownKeys(provided, this.engine.outputNames, 'options.outputs', () => `an output name (${this.engine.outputNames.join(', ')})`);
+    }
     const outputs: Record<string, HostArray> = {};
     for (const t of meta.outputs) {
       const dtype = t.dtype ?? 'float32';
