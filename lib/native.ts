@@ -187,7 +187,8 @@ const LOCAL_BUILDS: ReadonlyArray<readonly string[]> = [
  */
 export interface AddonCandidate {
   readonly file: string;
-  readonly kind: 'env' | 'prebuild' | 'local';
+  /** variant: a CUDA variant that replaced the binary loaded first (chooseCudaVariant). */
+  readonly kind: 'env' | 'prebuild' | 'local' | 'variant';
   readonly why: string;
 }
 
@@ -202,6 +203,8 @@ export interface AddonLoadReport {
   /** Candidates tried before it, each with its load error. */
   readonly skipped: readonly string[];
   readonly tensorrtModuleSearch: readonly string[];
+  /** A CUDA variant replaced the binary loaded first (chooseCudaVariant): that binary. */
+  readonly replaced?: string;
 }
 
 let addon: NativeAddon | undefined;
@@ -217,9 +220,85 @@ function mtimeMs(file: string): number | undefined {
   }
 }
 
-/** The prebuilt binaries for a platform and architecture, in name order. */
+/** The prebuilt binaries for a platform and architecture, in name order (CUDA variants left out). */
 function prebuilds(root: string, platform: string, arch: string): string[] {
-  return nodeFilesIn(path.join(root, 'prebuilds', `${platform}-${arch}`));
+  return nodeFilesIn(path.join(root, 'prebuilds', `${platform}-${arch}`)).filter((f) => cudaVariantOf(f) === undefined);
+}
+
+/**
+ * The CUDA major version a prebuilt binary names in a tag (`tensorrt-node.cuda12.glibc.node`: 12),
+ * or undefined for the default binary. Such a variant is not a candidate of its own: it replaces
+ * the default binary when the machine needs it (chooseCudaVariant).
+ * @internal
+ */
+export function cudaVariantOf(file: string): number | undefined {
+  const tags = path.basename(file).split('.').slice(1, -1);
+  const tag = tags.find((t) => /^cuda\d+$/.test(t));
+  return tag === undefined ? undefined : Number(tag.slice(4));
+}
+
+/** @internal A prebuilt binary for another CUDA, and that CUDA's major version. */
+export interface CudaVariant {
+  readonly file: string;
+  readonly cuda: number;
+}
+
+/** @internal The CUDA variants among the prebuilt binaries of a platform, newest CUDA first. */
+export function cudaVariants(root: string, platform: string = process.platform, arch: string = process.arch): CudaVariant[] {
+  return nodeFilesIn(path.join(root, 'prebuilds', `${platform}-${arch}`))
+    .map((file) => ({ file, cuda: cudaVariantOf(file) ?? 0 }))
+    .filter((v) => v.cuda > 0)
+    .sort((a, b) => b.cuda - a.cuda);
+}
+
+/** What chooseCudaVariant needs of the binary loaded first: its build and what its runtime sees. */
+export interface LoadedCuda {
+  /** buildInfo().cuda / cudaVersion ("13.0") / cudaArchs (["sm_75", ..., "compute_90"]). */
+  readonly cuda: boolean;
+  readonly cudaVersion: string;
+  readonly cudaArchs: readonly string[];
+  /** devices(): the driver's CUDA version (13000; 0 without a driver) and the GPUs it listed. */
+  readonly driverVersion: number;
+  readonly gpus: ReadonlyArray<{ readonly index: number; readonly name: string; readonly major: number; readonly minor: number }>;
+}
+
+/**
+ * Whether a CUDA variant must replace the binary loaded first, and why (issue 17): the driver is
+ * older than the CUDA the binary was built with (it cannot run it: CUDA 13 needs R580), or a GPU is
+ * older than every architecture the binary holds (CUDA 13 compiles nothing below sm_75: Tesla P40
+ * and M40 need the CUDA 12 build). The variant taken is the newest whose CUDA the driver runs.
+ * TENSORRT_NODE_CUDA=<major> asks for a variant (or the default binary) by its CUDA major version.
+ * @internal
+ */
+export function chooseCudaVariant(
+  loaded: LoadedCuda,
+  variants: readonly CudaVariant[],
+  env: NodeJS.ProcessEnv = process.env,
+): { variant: CudaVariant; why: string } | undefined {
+  const own = Number.parseInt(loaded.cudaVersion, 10);
+  const asked = env.TENSORRT_NODE_CUDA;
+  if (asked !== undefined && asked !== '') {
+    const v = variants.find((x) => String(x.cuda) === asked);
+    return v === undefined ? undefined : { variant: v, why: `the CUDA ${v.cuda} build, named by TENSORRT_NODE_CUDA=${asked}` };
+  }
+  if (!loaded.cuda || !Number.isFinite(own)) return undefined;
+  const runnable = variants.filter((v) => v.cuda < own && (loaded.driverVersion === 0 || v.cuda * 1000 <= loaded.driverVersion));
+  if (runnable.length === 0) return undefined;
+  const driver = loaded.driverVersion;
+  if (driver > 0 && driver < own * 1000) {
+    const v = runnable[0];
+    const says = `${Math.floor(driver / 1000)}.${Math.floor((driver % 1000) / 10)}`;
+    return { variant: v, why: `the CUDA ${v.cuda} build: the driver runs CUDA up to ${says}, older than this package's CUDA ${loaded.cudaVersion} build needs` };
+  }
+  const sms = loaded.cudaArchs.map((a) => Number(/^(?:sm|compute)_(\d+)/.exec(a)?.[1])).filter((n) => Number.isFinite(n));
+  const floor = sms.length > 0 ? Math.min(...sms) : 0;
+  const old = loaded.gpus.find((g) => g.major * 10 + g.minor < floor);
+  if (old === undefined) return undefined;
+  const v = runnable[runnable.length - 1]; // the oldest CUDA reaches furthest back
+  return {
+    variant: v,
+    why: `the CUDA ${v.cuda} build: GPU ${old.index} (${old.name}, sm_${old.major}${old.minor}) is older than the CUDA ${loaded.cudaVersion} build's sm_${floor}`,
+  };
 }
 
 /** @internal The *.node files of a folder in name order (none when it does not exist). */
@@ -331,6 +410,36 @@ function loadCandidate(candidate: AddonCandidate, candidates: readonly AddonCand
   }
 }
 
+/**
+ * The binary loaded first, or the CUDA variant the machine needs instead (chooseCudaVariant). Asks
+ * the first binary for its build and the driver's devices only when the package holds a variant
+ * (that initialises the CUDA driver); a binary named by TENSORRT_NODE_ADDON is kept as it is.
+ */
+function withCudaVariant(first: NativeAddon, candidate: AddonCandidate, candidates: readonly AddonCandidate[], errors: string[]): NativeAddon {
+  const variants = candidate.kind === 'env' ? [] : cudaVariants(PACKAGE_ROOT);
+  if (variants.length === 0) return first;
+  let choice: ReturnType<typeof chooseCudaVariant>;
+  try {
+    const build = first.buildInfo();
+    const list = build.cuda ? first.devices(false) : { driverVersion: 0, devices: [] };
+    choice = chooseCudaVariant({ ...build, driverVersion: list.driverVersion, gpus: list.devices }, variants);
+  } catch {
+    return first;
+  }
+  if (choice === undefined) return first;
+  const report = loadReport;
+  const path0 = addonPath;
+  const next = loadCandidate({ file: choice.variant.file, kind: 'variant', why: choice.why }, candidates, errors);
+  if (next === undefined) {
+    // The variant does not load here: keep the first binary, its report listing the variant's error.
+    loadReport = report === undefined ? undefined : { ...report, skipped: [...errors] };
+    addonPath = path0;
+    return first;
+  }
+  loadReport = loadReport === undefined ? undefined : { ...loadReport, replaced: candidate.file };
+  return next;
+}
+
 /** The addon; throws E_BACKEND_UNAVAILABLE with every loader's reason, and how to build it, when it cannot be loaded. */
 export function native(): NativeAddon {
   if (addon !== undefined) return addon;
@@ -340,7 +449,7 @@ export function native(): NativeAddon {
     const candidates = addonCandidates(PACKAGE_ROOT);
     for (const candidate of candidates) {
       addon = loadCandidate(candidate, candidates, errors);
-      if (addon !== undefined) return addon;
+      if (addon !== undefined) return (addon = withCudaVariant(addon, candidate, candidates, errors));
     }
     // node-gyp-build's own rules: TENSORRT_NODE_PREBUILD, prebuilds beside the node executable.
     try {

@@ -34,6 +34,10 @@ Options:
   --root DIR       the bullseye root (default: $TRTN_BULLSEYE_ROOT, else <repo>/../bullseye-root)
   --cuda DIR       the CUDA toolkit (default: $CUDA_HOME, else the newest /usr/local/cuda-*)
   --archs LIST     TRTN_CUDA_ARCHS for the build (default: CMakeLists.txt's)
+  --variant NAME   a second binary beside the default one, e.g. cuda12: built in
+                   build-bullseye-NAME/, written as tensorrt-node.NAME.glibc.node
+  --mount DIR      also bind DIR read-only inside the root (a toolkit unpacked from packages,
+                   whose links point outside its folder: --mount /work/cuda12-root)
   --jobs N         parallel jobs (default: the number of cores)
   --clean          configure build-bullseye/ from scratch (cmake-js rebuild) instead of incrementally
   --setup-only     prepare the root (steps 1-3) and stop
@@ -48,6 +52,8 @@ STAGE="${TRTN_BULLSEYE_STAGE:-}"
 ROOT="${TRTN_BULLSEYE_ROOT:-$(dirname "$REPO")/bullseye-root}"
 CUDA="${CUDA_HOME:-}"
 ARCHS=""
+VARIANT=""
+MOUNTS=""
 JOBS="$(nproc)"
 CLEAN=0
 SETUP_ONLY=0
@@ -62,6 +68,8 @@ while [ $# -gt 0 ]; do
     --root) ROOT="$2"; shift 2 ;;
     --cuda) CUDA="$2"; shift 2 ;;
     --archs) ARCHS="$2"; shift 2 ;;
+    --variant) VARIANT="$2"; shift 2 ;;
+    --mount) MOUNTS="$MOUNTS $2"; shift 2 ;;
     --jobs) JOBS="$2"; shift 2 ;;
     --clean) CLEAN=1; shift ;;
     --setup-only) SETUP_ONLY=1; shift ;;
@@ -84,6 +92,7 @@ in_root() {
 # ---- the part that runs in the private mount namespace (the script re-executes itself) ----
 if [ "$STAGE" = mounted ]; then
   ROOT="$TRTN_ROOT" CUDA="$TRTN_CUDA_DIR" ARCHS="$TRTN_ARCHS" JOBS="$TRTN_JOBS" CLEAN="$TRTN_CLEAN" SHELL_ONLY="$TRTN_SHELL"
+  BUILD_DIR="$TRTN_BUILD_DIR" MOUNTS="$TRTN_MOUNTS"
   mkdir -p "$ROOT/proc" "$ROOT/dev"
   mount -t proc proc "$ROOT/proc"
   mount --rbind /dev "$ROOT/dev"
@@ -99,6 +108,7 @@ if [ "$STAGE" = mounted ]; then
   NODE_MODULES="$(readlink -f "$REPO/node_modules")"
   case "$NODE_MODULES/" in "$REPO"/*) ;; *) bind "$NODE_MODULES" ro ;; esac
   bind "$CUDA" ro
+  for m in $MOUNTS; do bind "$m" ro; done
   mkdir -p "$ROOT/opt/host-node/bin"
   : >"$ROOT/opt/host-node/bin/node"
   mount --bind "$(readlink -f "$(command -v node)")" "$ROOT/opt/host-node/bin/node"
@@ -115,7 +125,7 @@ if [ "$STAGE" = mounted ]; then
   CMAKE_JS=(node "$REPO/node_modules/cmake-js/bin/cmake-js")
   VERB=compile
   [ "$CLEAN" = 1 ] && VERB=rebuild
-  ARGS=("$VERB" --out build-bullseye --config Release --parallel "$JOBS"
+  ARGS=("$VERB" --out "$BUILD_DIR" --config Release --parallel "$JOBS"
         --CDTRTN_STATIC_RUNTIME=ON --CDTRTN_CUDA=ON "--CDCMAKE_CUDA_COMPILER=$CUDA/bin/nvcc")
   [ -n "$ARCHS" ] && ARGS+=("--CDTRTN_CUDA_ARCHS=$ARCHS")
   say "cmake-js ${ARGS[*]}"
@@ -193,15 +203,17 @@ say "root ready: $(setup_in_root 'ldd --version | head -1; g++ --version | head 
 [ "$SETUP_ONLY" = 1 ] && exit 0
 
 # 4. The build.
+BUILD_DIR=build-bullseye${VARIANT:+-$VARIANT}
 TRTN_BULLSEYE_STAGE=mounted TRTN_ROOT="$ROOT" TRTN_CUDA_DIR="$CUDA" TRTN_ARCHS="$ARCHS" TRTN_JOBS="$JOBS" \
-  TRTN_CLEAN="$CLEAN" TRTN_SHELL="$SHELL_ONLY" unshare --mount --propagation private bash "$REPO/scripts/build-prebuild-bullseye.sh"
+  TRTN_CLEAN="$CLEAN" TRTN_SHELL="$SHELL_ONLY" TRTN_BUILD_DIR="$BUILD_DIR" TRTN_MOUNTS="$MOUNTS" \
+  unshare --mount --propagation private bash "$REPO/scripts/build-prebuild-bullseye.sh"
 [ "$SHELL_ONLY" = 1 ] && exit 0
-BUILT="$REPO/build-bullseye/Release/tensorrt_node.node"
+BUILT="$REPO/$BUILD_DIR/Release/tensorrt_node.node"
 [ -f "$BUILT" ] || die "the build left no $BUILT"
 
 # 5. Into prebuilds/, stripped as prebuildify --strip does, then checked.
 OUT_DIR="$REPO/prebuilds/linux-x64"
-OUT="$OUT_DIR/tensorrt-node.glibc.node"
+OUT="$OUT_DIR/tensorrt-node${VARIANT:+.$VARIANT}.glibc.node"
 mkdir -p "$OUT_DIR"
 cp "$BUILT" "$OUT.tmp"
 strip --strip-all "$OUT.tmp"

@@ -27,6 +27,9 @@ export const INFO: CommandSpec = {
   notes: [
     'The addon is looked for in this order: the file TENSORRT_NODE_ADDON names, then prebuilds/<platform>-<arch>/*.node\n' +
       '(the binaries shipped in the package), then build/Release (a local build); the first that loads is used.\n' +
+      'A binary tagged cudaNN (tensorrt-node.cuda12.glibc.node) replaces it when the driver is older than its CUDA needs\n' +
+      'or a GPU is older than its GPU code (CUDA 13 builds nothing below sm_75: Tesla P40 / M40 take the CUDA 12 build);\n' +
+      'TENSORRT_NODE_CUDA=12 (or 13) asks for one.\n' +
       '"Binaries" lists every *.node file of prebuilds/ and build/, read without loading: the CUDA release and GPU code\n' +
       '(sm_XY: machine code for that GPU generation; compute_XY: PTX the driver compiles for newer GPUs on first use)\n' +
       'and the newest glibc it needs (a binary needing a newer glibc than this machine has cannot load).',
@@ -115,7 +118,8 @@ function addonReport(): InfoReport['addon'] {
     const { ops: _ops, backendOps: _backendOps, ...build } = native().buildInfo();
     const report = nativeLoadReport();
     const skipped = report !== undefined && report.skipped.length > 0 ? `; before it, ${report.skipped.join('; ')}` : '';
-    const why = report !== undefined ? `${report.why} (${report.layout} layout)${skipped}` : 'loaded';
+    const replaced = report?.replaced !== undefined ? `, instead of ${report.replaced}` : '';
+    const why = report !== undefined ? `${report.why} (${report.layout} layout)${replaced}${skipped}` : 'loaded';
     return { loaded: true, path: nativePath() ?? report?.file ?? '', why, build, error: null };
   } catch (err) {
     const e = err as Error & { code?: string };

@@ -6,7 +6,7 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { addonCandidates, tensorrtModuleSearch } from '../../lib/native';
+import { addonCandidates, chooseCudaVariant, cudaVariantOf, cudaVariants, type LoadedCuda, tensorrtModuleSearch } from '../../lib/native';
 import { BUILT_ADDON, fakePackage, type FakePackage } from '../support/fake_package';
 
 /** This machine's prebuilds/ folder, as the loader looks for it. */
@@ -16,13 +16,14 @@ const PRE_MODULE = `prebuilds/${process.platform}-${process.arch}/tensorrt_node_
 const LOADED = `const n = require('./dist/lib/native');
   try { n.native(); const r = n.nativeLoadReport();
     const trt = require('./dist/lib').backendStatus().find((s) => s.name === 'tensorrt');
-    console.log(JSON.stringify({ file: n.nativePath(), why: r.why, skipped: r.skipped, module: process.env.TRTN_TENSORRT_MODULE, trt }));
+    console.log(JSON.stringify({ file: n.nativePath(), why: r.why, skipped: r.skipped, replaced: r.replaced, module: process.env.TRTN_TENSORRT_MODULE, trt }));
   } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
 
 interface Loaded {
   file?: string;
   why?: string;
   skipped?: string[];
+  replaced?: string;
   module?: string;
   trt?: { available: boolean; reason: string };
   code?: string;
@@ -129,6 +130,40 @@ describe('addon loader: which binary', () => {
       );
     });
 
+    it('CUDA variants (tensorrt-node.cuda12.glibc.node) are not candidates of their own; cudaVariants lists them', () => {
+      assert.equal(cudaVariantOf('/p/prebuilds/linux-x64/tensorrt-node.cuda12.glibc.node'), 12);
+      assert.equal(cudaVariantOf('tensorrt-node.glibc.node'), undefined);
+      assert.equal(cudaVariantOf('tensorrt-node.node'), undefined);
+      const pkg = make(false);
+      pkg.put('prebuilds/linux-x64/tensorrt-node.glibc.node', { text: 'cuda 13' });
+      pkg.put('prebuilds/linux-x64/tensorrt-node.cuda12.glibc.node', { text: 'cuda 12' });
+      assert.deepEqual(relative(pkg), [['prebuilds/linux-x64/tensorrt-node.glibc.node', 'prebuild']]);
+      assert.deepEqual(
+        cudaVariants(pkg.root, 'linux', 'x64').map((v) => [path.relative(pkg.root, v.file), v.cuda]),
+        [['prebuilds/linux-x64/tensorrt-node.cuda12.glibc.node', 12]],
+      );
+    });
+
+    it('chooseCudaVariant: an old driver or a GPU below the build takes the variant; otherwise the default stays', () => {
+      const v12 = { file: '/p/tensorrt-node.cuda12.glibc.node', cuda: 12 };
+      const h100 = { index: 0, name: 'NVIDIA H100 80GB HBM3', major: 9, minor: 0 };
+      const p40 = { index: 1, name: 'Tesla P40', major: 6, minor: 1 };
+      const cuda13: LoadedCuda = { cuda: true, cudaVersion: '13.0', cudaArchs: ['sm_75', 'sm_80', 'sm_90', 'compute_90'], driverVersion: 13000, gpus: [h100] };
+      assert.equal(chooseCudaVariant(cuda13, [v12], {}), undefined, 'a new driver and GPU keep the default');
+      assert.equal(chooseCudaVariant({ ...cuda13, driverVersion: 0, gpus: [] }, [v12], {}), undefined, 'no driver: nothing to gain');
+      assert.equal(chooseCudaVariant({ ...cuda13, cuda: false, cudaVersion: '' }, [v12], {}), undefined, 'a host-only binary stays');
+      assert.equal(chooseCudaVariant(cuda13, [], {}), undefined, 'no variant in the package');
+      const old = chooseCudaVariant({ ...cuda13, driverVersion: 12040, gpus: [] }, [v12], {});
+      assert.equal(old?.variant, v12);
+      assert.equal(old?.why, "the CUDA 12 build: the driver runs CUDA up to 12.4, older than this package's CUDA 13.0 build needs");
+      assert.equal(chooseCudaVariant({ ...cuda13, driverVersion: 11080, gpus: [] }, [v12], {}), undefined, 'a driver too old for either');
+      const pascal = chooseCudaVariant({ ...cuda13, gpus: [h100, p40] }, [v12], {});
+      assert.equal(pascal?.variant, v12);
+      assert.equal(pascal?.why, "the CUDA 12 build: GPU 1 (Tesla P40, sm_61) is older than the CUDA 13.0 build's sm_75");
+      assert.equal(chooseCudaVariant(cuda13, [v12], { TENSORRT_NODE_CUDA: '12' })?.why, 'the CUDA 12 build, named by TENSORRT_NODE_CUDA=12');
+      assert.equal(chooseCudaVariant({ ...cuda13, driverVersion: 12040 }, [v12], { TENSORRT_NODE_CUDA: '13' }), undefined, 'the default asked for');
+    });
+
     it('the TensorRT module is looked for next to the binary and in build/Release (once when they are the same)', () => {
       const pre = path.join('/p', 'prebuilds', 'linux-x64', 'tensorrt-node.node');
       assert.deepEqual(tensorrtModuleSearch(pre, '/p'), [
@@ -179,6 +214,28 @@ describe('addon loader: which binary', () => {
       assert.equal(out.module, mod);
       assert.equal(out.trt?.available, false);
       assert.ok(out.trt?.reason.startsWith(`the TensorRT module ${mod} could not be loaded`), out.trt?.reason);
+    });
+
+    it('installed with a CUDA variant: the default binary stays on this machine; TENSORRT_NODE_CUDA=12 loads the variant, saying which it replaced', () => {
+      const pkg = make(false);
+      const pre = pkg.put(PRE, { copyOf: BUILT_ADDON });
+      const variant = pkg.put(`prebuilds/${process.platform}-${process.arch}/tensorrt-node.cuda12.glibc.node`, { copyOf: BUILT_ADDON });
+      const plain = load(pkg).out;
+      assert.equal(plain.file, pre);
+      assert.equal(plain.replaced, undefined);
+      const asked = load(pkg, { TENSORRT_NODE_CUDA: '12' }).out;
+      assert.equal(asked.file, variant);
+      assert.equal(asked.why, 'the CUDA 12 build, named by TENSORRT_NODE_CUDA=12');
+      assert.equal(asked.replaced, pre);
+    });
+
+    it('a CUDA variant that does not load leaves the first binary in place, its error listed', () => {
+      const pkg = make(false);
+      const pre = pkg.put(PRE, { copyOf: BUILT_ADDON });
+      const variant = pkg.put(`prebuilds/${process.platform}-${process.arch}/tensorrt-node.cuda12.glibc.node`, { text: 'broken' });
+      const { out } = load(pkg, { TENSORRT_NODE_CUDA: '12' });
+      assert.equal(out.file, pre);
+      assert.ok(out.skipped?.some((e) => e.startsWith(`${variant}: `)), JSON.stringify(out.skipped));
     });
 
     it('installed: a module next to the prebuild is the addon’s own choice (TRTN_TENSORRT_MODULE stays unset)', () => {

@@ -19,12 +19,29 @@ bool driver_library_present() {
   return true;
 }
 
-std::string reason_for(cudaError_t err) {
+// The oldest driver branch that runs this build's CUDA major release (minor-version compatibility:
+// any driver of the major release's first branch runs its later minor releases).
+#if CUDART_VERSION >= 13000
+constexpr const char* kMinDriver = "R580";
+#else
+constexpr const char* kMinDriver = "R525";
+#endif
+
+std::string too_old_driver(int driver) {
+  std::string says =
+      driver > 0 ? " (it runs CUDA up to " + std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10) + ")"
+                 : "";
+  return "the NVIDIA driver" + says + " is too old for this CUDA " TRTN_CUDA_VERSION " build, which needs driver " +
+         kMinDriver + " or newer: update the driver" +
+         (CUDART_VERSION >= 13000 ? ", or use a CUDA 12 build of tensorrt-node (the tensorrt-node.cuda12 binary runs on drivers from R525)"
+                                  : "");
+}
+
+std::string reason_for(cudaError_t err, int driver) {
   switch (err) {
     case cudaErrorNoDevice: return "no CUDA-capable GPU is visible (check CUDA_VISIBLE_DEVICES and nvidia-smi)";
     case cudaErrorInsufficientDriver:
-      return driver_library_present() ? "the NVIDIA driver is too old for CUDA " TRTN_CUDA_VERSION
-                                      : "no NVIDIA driver (libcuda.so.1 not found)";
+      return driver_library_present() ? too_old_driver(driver) : "no NVIDIA driver (libcuda.so.1 not found)";
     default:
       return std::string("CUDA initialisation failed: ") + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")";
   }
@@ -51,7 +68,7 @@ DeviceList query_devices(bool check_images) {
   cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {
     cudaGetLastError();
-    list.reason = reason_for(err);
+    list.reason = reason_for(err, driver);
     return list;
   }
   for (int i = 0; i < count; ++i) {
