@@ -58,7 +58,10 @@ function main() {
   const args = [cmakeJs, 'compile', '--out', 'build-dev', `--CDTRTN_CUDA_ARCHS=${archs}`, '--parallel', String(parallel)]
   console.log(`build:debug: CUDA architectures ${archs} from ${from}`)
   if (archs.split(';').some((a) => parseInt(a, 10) < 75)) {
-    console.log('build:debug: note: the cuda backend needs sm_75 or newer (CUDA 13); nvcc may refuse older architectures')
+    console.log(
+      'build:debug: note: CUDA 13 compiles nothing below sm_75; for older GPUs (sm_52, sm_61, sm_70) build with a CUDA 12 ' +
+        'toolkit: --CDCMAKE_CUDA_COMPILER=<cuda-12>/bin/nvcc, or npm run prebuilds:cuda12 (docs/build.md)',
+    )
   }
   console.log(`build:debug: cmake-js ${args.slice(1).join(' ')}`)
   const r = spawnSync(process.execPath, args, { cwd: path.join(__dirname, '..'), stdio: 'inherit' })

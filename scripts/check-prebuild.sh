@@ -3,7 +3,8 @@
 # For each file: `objdump -T` must show no GLIBC_ symbol version above 2.31 (MAX_GLIBC overrides)
 # and no GLIBCXX_ / CXXABI_ / GCC_ version at all, and `objdump -p` no libstdc++ / libgcc_s among
 # the needed libraries (both linked statically, TRTN_STATIC_RUNTIME); then node must load it and
-# buildInfo().cuda must be true (the prebuild is the CUDA build). One verdict line per file;
+# buildInfo().cuda must be true (the prebuild is the CUDA build), and a variant tagged cudaNN must be
+# built with CUDA NN.x (the loader trusts the tag). One verdict line per file;
 # exit 1 if any file fails or there is none.
 #
 # Usage: scripts/check-prebuild.sh [file.node ...]   (default: every prebuilds/linux-x64/*.node)
@@ -11,7 +12,7 @@ set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MAX_GLIBC="${MAX_GLIBC:-2.31}"
-BUILD_HINT="build it with scripts/build-prebuild-bullseye.sh (npm run prebuilds:glibc)"
+BUILD_HINT="build it with scripts/build-prebuild-bullseye.sh (npm run prebuilds:glibc; the CUDA 12 one: npm run prebuilds:cuda12)"
 
 if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
   sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -76,6 +77,12 @@ for file in "$@"; do
       console.log(`CUDA ${b.cudaVersion} ${[].concat(b.archs).join(",")}, backends ${b.backends.join(",")}`);
     ' "$info")"
     case "$loaded" in NOCUDA*) problems+=("buildInfo().cuda is false (${loaded#NOCUDA })") ;; esac
+    # A variant's tag names its CUDA (tensorrt-node.cuda12.glibc.node: 12.x), as the loader trusts.
+    tag="$(basename "$file" | tr '.' '\n' | grep -m1 -E '^cuda[0-9]+$' || true)"
+    case "$loaded" in
+      "CUDA ${tag#cuda}."*|NOCUDA*) ;;
+      *) [ -n "$tag" ] && problems+=("its tag says ${tag} but it was built with ${loaded%%,*}") ;;
+    esac
   fi
 
   size="$(du -h "$file" | cut -f1)"
