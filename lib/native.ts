@@ -148,7 +148,8 @@ export interface NativeAddon {
     details: string;
   };
   disposeEngine(engine: NativeHandle): void;
-  createContext(engine: NativeHandle): NativeHandle;
+  /** wakeAhead: wake the JS thread ahead of a lone call's expected end (spinWait 'auto'; GPU contexts). */
+  createContext(engine: NativeHandle, options?: { wakeAhead: boolean }): NativeHandle;
   disposeContext(context: NativeHandle): void;
   allocateHost(engine: NativeHandle, bytes: number): ArrayBuffer;
   execute(
@@ -288,7 +289,10 @@ export function chooseCudaVariant(
   if (driver > 0 && driver < own * 1000) {
     const v = runnable[0];
     const says = `${Math.floor(driver / 1000)}.${Math.floor((driver % 1000) / 10)}`;
-    return { variant: v, why: `the CUDA ${v.cuda} build: the driver runs CUDA up to ${says}, older than this package's CUDA ${loaded.cudaVersion} build needs` };
+    return {
+      variant: v,
+      why: `the CUDA ${v.cuda} build: the driver runs CUDA up to ${says}, older than this package's CUDA ${loaded.cudaVersion} build needs`,
+    };
   }
   const sms = loaded.cudaArchs.map((a) => Number(/^(?:sm|compute)_(\d+)/.exec(a)?.[1])).filter((n) => Number.isFinite(n));
   const floor = sms.length > 0 ? Math.min(...sms) : 0;
@@ -415,7 +419,12 @@ function loadCandidate(candidate: AddonCandidate, candidates: readonly AddonCand
  * the first binary for its build and the driver's devices only when the package holds a variant
  * (that initialises the CUDA driver); a binary named by TENSORRT_NODE_ADDON is kept as it is.
  */
-function withCudaVariant(first: NativeAddon, candidate: AddonCandidate, candidates: readonly AddonCandidate[], errors: string[]): NativeAddon {
+function withCudaVariant(
+  first: NativeAddon,
+  candidate: AddonCandidate,
+  candidates: readonly AddonCandidate[],
+  errors: string[],
+): NativeAddon {
   const variants = candidate.kind === 'env' ? [] : cudaVariants(PACKAGE_ROOT);
   if (variants.length === 0) return first;
   let choice: ReturnType<typeof chooseCudaVariant>;

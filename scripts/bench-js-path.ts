@@ -9,7 +9,9 @@
  *   batch1-overhead  batch 1, one call at a time: host latency minus GPU compute time (a lone call in
  *                    pinned memory runs in place: no staging copies; batch1-staged: the same with
  *                    TRTN_CUDA_NO_IN_PLACE=1, the staging slots' copies; batch1-spin: a context
- *                    with spinWait, the event loop kept awake while the call is out)
+ *                    with spinWait true, the event loop kept awake while the call is out;
+ *                    batch1-sleep: spinWait false, the event loop asleep until the answer wakes
+ *                    it; the default 'auto' wakes it ahead of the call's expected end)
  *   u8-...           the same network taking uint8 BGR images (preprocessed on the device):
  *                    u8-pinned (the issue's bar: >= 0.85x) and u8-batch1-overhead (<= 40 us)
  *   fs-under-load    fs.promises.readFile latency while 6 contexts infer in a loop
@@ -228,10 +230,12 @@ async function measure(
     const one = engine.createContext();
     const c1 = await gpuComputeMs(one, 1, seconds / 2);
     const spinner = engine.createContext({ spinWait: true });
+    const sleeper = engine.createContext({ spinWait: false });
     const modes = [
-      ['overhead', one, ''],
+      ['overhead', one, " (spinWait 'auto', the default)"],
       ['staged', one, ', TRTN_CUDA_NO_IN_PLACE=1'],
-      ['spin', spinner, ', context option spinWait'],
+      ['spin', spinner, ', spinWait true'],
+      ['sleep', sleeper, ', spinWait false'],
     ] as const;
     for (const [mode, context, how] of modes) {
       if (mode === 'staged') process.env.TRTN_CUDA_NO_IN_PLACE = '1';
@@ -249,6 +253,7 @@ async function measure(
       });
     }
     spinner.dispose();
+    sleeper.dispose();
     one.dispose();
   }
   ctx.dispose();

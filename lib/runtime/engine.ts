@@ -329,7 +329,7 @@ export class Engine {
     checkContextOptions(options, 'options');
     let handle: NativeHandle;
     try {
-      handle = native().createContext(this.nativeHandle());
+      handle = native().createContext(this.nativeHandle(), { wakeAhead: (options.spinWait ?? 'auto') === 'auto' });
     } catch (err) {
       throw fromNative(err);
     }
@@ -358,12 +358,17 @@ export interface ContextOptions {
    */
   readonly maxQueue?: number;
   /**
-   * Keep the event loop awake while this context has calls outstanding (trtexec's --useSpinWait):
-   * the loop turns over with setImmediate instead of sleeping, so a finished call is answered
-   * without the wake-up of a sleeping thread (tens of microseconds at batch 1). It costs a CPU core
-   * while calls are outstanding and nothing while none are. Default false.
+   * How the JavaScript thread waits for this context's answers (GPU backends; batch-1 latency).
+   * A thread asleep takes tens of microseconds to wake when an answer arrives:
+   * - `'auto'` (default): the context's thread wakes the event loop shortly before a lone call is
+   *   expected to end (from the calls of its batch before it), and the loop watches for the answer
+   *   instead of sleeping: at most about twice its usual wake-up time (~15-100 us) per call, only
+   *   when nothing else is in flight on the context;
+   * - `true` (trtexec's --useSpinWait): the loop turns over with setImmediate while calls are
+   *   outstanding, a CPU core busy meanwhile (nothing while none are);
+   * - `false`: the loop sleeps until the answer wakes it.
    */
-  readonly spinWait?: boolean;
+  readonly spinWait?: boolean | 'auto';
 }
 
 /** What run() resolves to. */
@@ -453,8 +458,8 @@ export class ExecutionContext {
   private spinning = false;
   /** The most calls accepted and not settled before more reject with E_BUSY. */
   readonly maxQueue: number;
-  /** Whether the event loop is kept awake while calls are outstanding (ContextOptions.spinWait). */
-  readonly spinWait: boolean;
+  /** How the event loop waits for this context's answers (ContextOptions.spinWait). */
+  readonly spinWait: boolean | 'auto';
   /** GPU times of the last infer() that finished (cuda backend); undefined on the cpu backend. */
   lastTiming: RunTiming | undefined;
   /** Per-layer times of the last infer() called with `profile: true` that finished. */
@@ -468,7 +473,7 @@ export class ExecutionContext {
   ) {
     this.handle = handle;
     this.maxQueue = options.maxQueue ?? Infinity;
-    this.spinWait = options.spinWait === true;
+    this.spinWait = options.spinWait ?? 'auto';
   }
 
   get disposed(): boolean {
@@ -597,7 +602,7 @@ export class ExecutionContext {
   /** Counts a call until it settles; an abort while it still waits rejects it at once (E_ABORTED). */
   private track<T>(call: Promise<T>, signal: AbortSignal | undefined, cancel: NativeHandle | undefined): Promise<T> {
     this.pending++;
-    if (this.spinWait) this.spin();
+    if (this.spinWait === true) this.spin();
     if (signal === undefined) {
       // The common case, kept short (batch-1 latency): no wrapper promise, no listener.
       return call.then(
@@ -750,7 +755,11 @@ export class ExecutionContext {
       if (a === undefined && noCopies && opts.batchSize !== undefined) return new ARRAY_OF[dtype].type(0);
       if (a !== undefined && isArrayOf(a, dtype)) return a;
       const what = `a ${ARRAY_OF[dtype].name}`;
-      throw argumentError(a === undefined && noCopies ? `${what} (or options.batchSize, with transfers: false)` : what, `inputs.${t.name}`, a);
+      throw argumentError(
+        a === undefined && noCopies ? `${what} (or options.batchSize, with transfers: false)` : what,
+        `inputs.${t.name}`,
+        a,
+      );
     });
   }
 
@@ -977,13 +986,16 @@ const OUTPUTS = optional(plainObject('an object of typed arrays by output name')
 const PATH = nonEmptyString('a path string');
 const GPU_INDEX = integer({ min: 0, what: 'a GPU index (an integer >= 0)' });
 
-/** createContext()'s options: maxQueue a positive integer or Infinity; spinWait a boolean. */
+/** createContext()'s options: maxQueue a positive integer or Infinity; spinWait a boolean or 'auto'. */
 const checkContextOptions = object<ContextOptions>(
   {
     maxQueue: optional((value, name) =>
       value === Infinity ? Infinity : integer({ min: 1, what: 'a positive integer (or Infinity)' })(value, name),
     ),
-    spinWait: optional(boolean),
+    spinWait: optional((value, name) => {
+      if (value !== 'auto' && typeof value !== 'boolean') throw argumentError("a boolean or 'auto'", name, value);
+      return value;
+    }),
   },
   { allowArray: true },
 );

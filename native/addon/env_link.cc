@@ -1,5 +1,6 @@
 #include "addon/env_link.h"
 
+#include <chrono>
 #include <vector>
 
 namespace trtn::js {
@@ -52,9 +53,48 @@ void EnvLink::post(std::unique_ptr<Completion> c) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!alive_) return;  // the environment is gone: c is freed here
   queue_.push_back(c.release());
-  if (scheduled_) return;
+  queued_.store(queue_.size(), std::memory_order_release);
+  // A drain or a hold on its way, or a JS thread watching, takes it from the queue.
+  if (scheduled_ || hold_asked_ || holding_) return;
   // The thread-safe function carries no data: it only wakes the JS thread to drain the queue.
   scheduled_ = napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking) == napi_ok;
+  woken_at_ = std::chrono::steady_clock::now();
+}
+
+void EnvLink::wake_ahead(int hold_us) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!alive_ || scheduled_ || hold_asked_ || holding_ || hold_us <= 0) return;
+  hold_us_ = hold_us;
+  // Non-null data: the JS thread holds instead of draining (call_js).
+  hold_asked_ = napi_call_threadsafe_function(tsfn_, this, napi_tsfn_nonblocking) == napi_ok;
+}
+
+void EnvLink::hold(napi_env env) {
+  std::chrono::steady_clock::time_point until;
+  bool watch = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_asked_ = false;
+    if (scheduled_) return;  // a drain is on its way
+    if (queue_.empty()) {
+      holding_ = watch = true;
+      until = std::chrono::steady_clock::now() + std::chrono::microseconds(hold_us_);
+    } else {
+      scheduled_ = true;  // what arrived before the hold is drained now (post left it to the hold)
+    }
+  }
+  if (watch) {
+    while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    holding_ = false;
+    if (queue_.empty() || scheduled_) return;  // nothing came (the lane posts it later as usual)
+    scheduled_ = true;
+  }
+  drain(env);
 }
 
 bool EnvLink::begin_borrow() {
@@ -73,10 +113,19 @@ void EnvLink::drain(napi_env env) {
   std::vector<Completion*> batch;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (woken_at_.time_since_epoch().count() != 0) {
+      // The wake-up just taken: a running average of the last few (1/8 each).
+      const int64_t ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - woken_at_).count();
+      const int64_t avg = wake_ns_.load(std::memory_order_relaxed);
+      wake_ns_.store(avg == 0 ? ns : avg + (ns - avg) / 8, std::memory_order_relaxed);
+      woken_at_ = {};
+    }
     while (!queue_.empty() && batch.size() < static_cast<size_t>(kBatch)) {
       batch.push_back(queue_.front());
       queue_.pop_front();
     }
+    queued_.store(queue_.size(), std::memory_order_release);
   }
   for (Completion* raw : batch) {
     std::unique_ptr<Completion> c(raw);
@@ -100,9 +149,15 @@ void EnvLink::drain(napi_env env) {
   scheduled_ = napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking) == napi_ok;
 }
 
-void EnvLink::call_js(napi_env env, napi_value /*js_callback*/, void* context, void* /*data*/) {
+void EnvLink::call_js(napi_env env, napi_value /*js_callback*/, void* context, void* data) {
   // env is null when the function is torn down: the completions are freed with the link.
-  if (env != nullptr) static_cast<EnvLink*>(context)->drain(env);
+  if (env == nullptr) return;
+  auto* link = static_cast<EnvLink*>(context);
+  if (data != nullptr) {
+    link->hold(env);  // wake_ahead's call
+  } else {
+    link->drain(env);
+  }
 }
 
 napi_value EnvLink::continue_js(napi_env env, napi_callback_info info) {

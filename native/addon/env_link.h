@@ -12,6 +12,8 @@
 
 #include <node_api.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -44,6 +46,14 @@ class EnvLink {
   void expect();
   /// Any thread: hands `c` to the JS thread; frees it here when the environment is gone.
   void post(std::unique_ptr<Completion> c);
+  /// Any thread: wakes the JS thread ahead of a completion expected within `hold_us`: it then
+  /// watches for completions (busy, at most `hold_us`) instead of sleeping, so the answer is
+  /// settled without the wake-up of a sleeping thread (batch-1 latency). No effect while a wake-up
+  /// is on its way or the JS thread already watches.
+  void wake_ahead(int hold_us);
+  /// How long the JS thread takes to start settling after a completion wakes it (a running
+  /// average, microseconds; 0 before the first): how far ahead wake_ahead must be called.
+  double wake_us() const { return wake_ns_.load(std::memory_order_relaxed) / 1000.0; }
   /// Any thread: true while the environment lives; then its JavaScript memory may be read until
   /// end_borrow(). The environment's teardown waits for every borrow to end.
   bool begin_borrow();
@@ -55,15 +65,23 @@ class EnvLink {
   static void teardown(void* arg);
   /// JS thread: settles up to kBatch completions, then yields to the event loop if more wait.
   void drain(napi_env env);
+  /// JS thread (wake_ahead's call): watches for a completion up to the time asked, then drains.
+  void hold(napi_env env);
   void settled();
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool alive_ = true;
   int borrows_ = 0;
-  std::deque<Completion*> queue_;  // owned; under mu_
-  bool scheduled_ = false;         // a drain is on its way (under mu_)
-  int expected_ = 0;               // JS thread only
+  std::deque<Completion*> queue_;                     // owned; under mu_
+  bool scheduled_ = false;                            // a drain is on its way (under mu_)
+  bool hold_asked_ = false;                           // a hold is on its way (under mu_)
+  bool holding_ = false;                              // the JS thread watches the queue (under mu_)
+  int hold_us_ = 0;                                   // how long the hold on its way may watch (under mu_)
+  std::chrono::steady_clock::time_point woken_at_{};  // when the drain on its way was asked for (under mu_)
+  std::atomic<size_t> queued_{0};                     // queue_.size(), for the watching JS thread
+  std::atomic<int64_t> wake_ns_{0};                   // the running average wake_us() reports
+  int expected_ = 0;                                  // JS thread only
   napi_env env_ = nullptr;
   napi_threadsafe_function tsfn_ = nullptr;
   napi_ref continue_ = nullptr;  // the native function setImmediate calls to drain on

@@ -16,9 +16,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "addon/env_link.h"
 #include "addon/handles.h"
 #include "addon/js_host_memory.h"
 #include "addon/jobs.h"
@@ -44,6 +46,11 @@ struct ContextState {
   std::atomic<int64_t> host_bytes{0};
   int64_t reported = 0;   // JS thread: what V8 was told
   bool released = false;  // JS thread: disposed or finalized (nothing more is reported)
+  /// Wake the JS thread ahead of a lone call's expected end (GPU contexts; spinWait 'auto').
+  std::shared_ptr<EnvLink> link;
+  bool wake_ahead = false;
+  /// Lane: how long a lone call of each batch took from its submit to its end (running averages, us).
+  std::unordered_map<int, double> expect_us;
   SerialQueue lane;
   /// GPU lanes watch for the next call for a moment before they sleep (batch-1 latency).
   explicit ContextState(bool gpu) : lane("trtn-context", gpu ? kLaneSpinMicros : 0) {}
@@ -74,6 +81,8 @@ constexpr size_t kPipelineDepth = 2;
 /// looks (a batch-128 GoogLeNet takes milliseconds; a batch-1 answer is not delayed by a nap).
 constexpr int kDrainSpinMicros = 2000;
 constexpr int kDrainNapMicros = 20;
+/// wake_ahead: added to the JS thread's usual wake-up when waking it ahead of a lone call's end.
+constexpr double kWakeMarginMicros = 10;
 
 /// What execute() was asked to do besides the plain run.
 struct ExecuteRequest {
@@ -134,14 +143,30 @@ class ExecuteJob : public Job {
     }
     const auto start = std::chrono::steady_clock::now();
     Status st = ctx->submit(&inf);
+    submitted_ = std::chrono::steady_clock::now();
     inf.timing.queue_ms = std::chrono::duration<double, std::milli>(start - called_).count();
     set_status(st);
     return st.is_ok();
   }
-  /// Lane: waits for the inference submitted.
+  /// Lane: waits for the inference submitted; a lone call's time from submit to end goes into
+  /// the context's expectation for its batch (wake_ahead).
   void wait(Context* ctx) {
-    set_status(ctx->wait(&request_.inference));
+    Status st = ctx->wait(&request_.inference);
     done_ = std::chrono::steady_clock::now();
+    set_status(st);
+    const Inference& inf = request_.inference;
+    if (st.is_ok() && inf.lone && !inf.options.profile) {
+      const double us = std::chrono::duration<double, std::micro>(done_ - submitted_).count();
+      double& e = state_->expect_us[inf.batch];
+      e = e == 0 ? us : e + (us - e) / 4;
+    }
+  }
+  /// Lane: when the lone call in flight is expected to end (nothing expected yet: false).
+  bool expected_end(std::chrono::steady_clock::time_point* at) const {
+    auto it = state_->expect_us.find(request_.inference.batch);
+    if (!request_.inference.lone || it == state_->expect_us.end()) return false;
+    *at = submitted_ + std::chrono::microseconds(static_cast<int64_t>(it->second));
+    return true;
   }
   const std::shared_ptr<ContextState>& state() const { return state_; }
   int batch() const { return request_.inference.batch; }
@@ -161,8 +186,9 @@ class ExecuteJob : public Job {
   ExecuteRequest request_;
   ExecuteIo io_;
   std::vector<QueuedRun> runs_;
-  std::chrono::steady_clock::time_point called_;  // when execute() was called (the timing's queueMs)
-  std::chrono::steady_clock::time_point done_;    // when the lane saw it finish (the timing's doneMs)
+  std::chrono::steady_clock::time_point called_;     // when execute() was called (the timing's queueMs)
+  std::chrono::steady_clock::time_point submitted_;  // when the lane had submitted it
+  std::chrono::steady_clock::time_point done_;       // when the lane saw it finish (the timing's doneMs)
 };
 
 napi_value ExecuteJob::value(napi_env raw_env) {
@@ -244,18 +270,41 @@ void finish_all(ContextState& state) {
   while (!state.in_flight.empty()) finish_oldest(state);
 }
 
+/// Lane: when to wake the JS thread ahead of the lone call in flight, and how long it may watch
+/// (wake_ahead): its expected end less the JS thread's usual wake-up and a margin. Never (max) when
+/// nothing is expected yet or more than one call is in flight.
+std::chrono::steady_clock::time_point wake_due(const ContextState& state, int* hold_us) {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point end;
+  if (!state.wake_ahead || state.link == nullptr || state.in_flight.size() != 1 ||
+      !state.in_flight.front()->expected_end(&end)) {
+    return Clock::time_point::max();
+  }
+  const double lead = std::clamp(state.link->wake_us() + kWakeMarginMicros, 15.0, 100.0);
+  *hold_us = static_cast<int>(2 * lead + kWakeMarginMicros);
+  return end - std::chrono::microseconds(static_cast<int64_t>(lead));
+}
+
 /// Lane: answers the inferences in flight as they finish, until none is left or another call is
 /// waiting behind this one: that call is submitted first (its copies overlap the compute in
-/// flight), and drains in its turn. Watches the device for a while, then naps between looks.
+/// flight), and drains in its turn. Watches the device for a while, then naps between looks; a
+/// lone call wakes the JS thread shortly before it is expected to end (wake_due).
 void drain(ContextState& state) {
   const auto start = std::chrono::steady_clock::now();
+  int hold_us = 0;
+  auto due = wake_due(state, &hold_us);
   while (!state.in_flight.empty()) {
     if (state.lane.pending() > 0) return;
     if (state.context->ready()) {
       finish_oldest(state);
       continue;
     }
-    if (std::chrono::steady_clock::now() - start < std::chrono::microseconds(kDrainSpinMicros)) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= due) {
+      state.link->wake_ahead(hold_us);
+      due = std::chrono::steady_clock::time_point::max();
+    }
+    if (now - start < std::chrono::microseconds(kDrainSpinMicros)) {
       std::this_thread::yield();
     } else {
       std::this_thread::sleep_for(std::chrono::microseconds(kDrainNapMicros));
@@ -462,6 +511,12 @@ Napi::Value CreateContextJs(const Napi::CallbackInfo& info) {
   Status st = h->engine->create_context(&context);
   if (!st.is_ok()) return throw_status(env, st);
   auto state = std::make_shared<ContextState>(context->depth() > 1);
+  // { wakeAhead }: spinWait 'auto' (lib/runtime/engine.ts); only GPU lanes wait on a device.
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Value w = info[1].As<Napi::Object>().Get("wakeAhead");
+    state->wake_ahead = context->depth() > 1 && w.IsBoolean() && w.As<Napi::Boolean>().Value();
+  }
+  state->link = EnvLink::of(env);
   state->engine = h->engine;
   state->pool = std::make_shared<HostPool>(h->engine->host_allocator());
   state->context = std::move(context);

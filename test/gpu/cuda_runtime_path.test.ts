@@ -118,6 +118,42 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
     }
   });
 
+  it("spinWait 'auto', true and false give the same answers, in order; 'auto' never holds the event loop long", async () => {
+    // 'auto' wakes the JS thread ahead of a lone call's expected end, which then watches for it
+    // (bounded): answers must be the same, settle in call order, and timers keep running.
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'googlenet.prototxt'), { seed: 8 });
+    const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 4 });
+    const xs = [1, 2, 1, 4, 1, 1].map((b, i) => images(engine, b, 300 + i));
+    const answers = new Map<string, Buffer[]>();
+    let worstLag = 0;
+    for (const spinWait of [false, 'auto', true] as const) {
+      const ctx = engine.createContext({ spinWait });
+      const got: Buffer[] = [];
+      let last = performance.now();
+      const timer = setInterval(() => {
+        const now = performance.now();
+        worstLag = Math.max(worstLag, now - last);
+        last = now;
+      }, 1);
+      for (let round = 0; round < 20; round++) {
+        for (const x of xs) got.push(Buffer.from((await ctx.infer(x)).prob.buffer));
+      }
+      // Several outstanding (nothing lone): still in order.
+      const order: number[] = [];
+      await Promise.all(xs.map((x, i) => ctx.infer(x).then(() => order.push(i))));
+      assert.deepEqual(order, [0, 1, 2, 3, 4, 5], `spinWait ${spinWait}: settled in call order`);
+      clearInterval(timer);
+      answers.set(String(spinWait), got);
+      ctx.dispose();
+    }
+    const base = answers.get('false') as Buffer[];
+    for (const mode of ['auto', 'true']) {
+      (answers.get(mode) as Buffer[]).forEach((b, i) => assert.deepEqual(b, base[i], `spinWait ${mode}, call ${i}`));
+    }
+    assert.ok(worstLag < 50, `a 1 ms timer was held up ${worstLag.toFixed(1)} ms at worst`);
+    engine.dispose();
+  });
+
   it('callers that keep pinned calls outstanding get them pipelined (copies beside compute), not run one by one', async () => {
     const net = await Network.fromCaffe(path.join(ROOT, 'models', 'googlenet.prototxt'), { seed: 6 });
     const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 32 });

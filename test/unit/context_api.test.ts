@@ -137,7 +137,15 @@ describe('execution context: run(), AbortSignal, maxQueue', function () {
     assert.ok(Math.max(...scheduled) <= scheduled[0], `still one spinner after calls one after another: ${scheduled.join(' ')}`);
     await settle();
     assert.ok(immediates() <= base, 'the spinner stopped with the last call');
-    assert.throws(() => slow.createContext({ spinWait: 1 as never }), { name: 'TypeError', message: /spinWait/ });
+    assert.throws(() => slow.createContext({ spinWait: 1 as never }), {
+      name: 'TypeError',
+      message: /a boolean or 'auto' for options\.spinWait/,
+    });
+    assert.equal(plain.spinWait, 'auto', "the default: wake ahead of a lone call's end (GPU contexts)");
+    const asleep = slow.createContext({ spinWait: false });
+    assert.equal(asleep.spinWait, false);
+    assert.equal(slow.createContext({ spinWait: 'auto' }).spinWait, 'auto');
+    asleep.dispose();
     plain.dispose();
     spinning.dispose();
   });

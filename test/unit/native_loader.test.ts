@@ -148,7 +148,13 @@ describe('addon loader: which binary', () => {
       const v12 = { file: '/p/tensorrt-node.cuda12.glibc.node', cuda: 12 };
       const h100 = { index: 0, name: 'NVIDIA H100 80GB HBM3', major: 9, minor: 0 };
       const p40 = { index: 1, name: 'Tesla P40', major: 6, minor: 1 };
-      const cuda13: LoadedCuda = { cuda: true, cudaVersion: '13.0', cudaArchs: ['sm_75', 'sm_80', 'sm_90', 'compute_90'], driverVersion: 13000, gpus: [h100] };
+      const cuda13: LoadedCuda = {
+        cuda: true,
+        cudaVersion: '13.0',
+        cudaArchs: ['sm_75', 'sm_80', 'sm_90', 'compute_90'],
+        driverVersion: 13000,
+        gpus: [h100],
+      };
       assert.equal(chooseCudaVariant(cuda13, [v12], {}), undefined, 'a new driver and GPU keep the default');
       assert.equal(chooseCudaVariant({ ...cuda13, driverVersion: 0, gpus: [] }, [v12], {}), undefined, 'no driver: nothing to gain');
       assert.equal(chooseCudaVariant({ ...cuda13, cuda: false, cudaVersion: '' }, [v12], {}), undefined, 'a host-only binary stays');
@@ -160,8 +166,15 @@ describe('addon loader: which binary', () => {
       const pascal = chooseCudaVariant({ ...cuda13, gpus: [h100, p40] }, [v12], {});
       assert.equal(pascal?.variant, v12);
       assert.equal(pascal?.why, "the CUDA 12 build: GPU 1 (Tesla P40, sm_61) is older than the CUDA 13.0 build's sm_75");
-      assert.equal(chooseCudaVariant(cuda13, [v12], { TENSORRT_NODE_CUDA: '12' })?.why, 'the CUDA 12 build, named by TENSORRT_NODE_CUDA=12');
-      assert.equal(chooseCudaVariant({ ...cuda13, driverVersion: 12040 }, [v12], { TENSORRT_NODE_CUDA: '13' }), undefined, 'the default asked for');
+      assert.equal(
+        chooseCudaVariant(cuda13, [v12], { TENSORRT_NODE_CUDA: '12' })?.why,
+        'the CUDA 12 build, named by TENSORRT_NODE_CUDA=12',
+      );
+      assert.equal(
+        chooseCudaVariant({ ...cuda13, driverVersion: 12040 }, [v12], { TENSORRT_NODE_CUDA: '13' }),
+        undefined,
+        'the default asked for',
+      );
     });
 
     it('the TensorRT module is looked for next to the binary and in build/Release (once when they are the same)', () => {
@@ -235,7 +248,10 @@ describe('addon loader: which binary', () => {
       const variant = pkg.put(`prebuilds/${process.platform}-${process.arch}/tensorrt-node.cuda12.glibc.node`, { text: 'broken' });
       const { out } = load(pkg, { TENSORRT_NODE_CUDA: '12' });
       assert.equal(out.file, pre);
-      assert.ok(out.skipped?.some((e) => e.startsWith(`${variant}: `)), JSON.stringify(out.skipped));
+      assert.ok(
+        out.skipped?.some((e) => e.startsWith(`${variant}: `)),
+        JSON.stringify(out.skipped),
+      );
     });
 
     it('installed: a module next to the prebuild is the addon’s own choice (TRTN_TENSORRT_MODULE stays unset)', () => {

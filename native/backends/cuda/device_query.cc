@@ -28,13 +28,14 @@ constexpr const char* kMinDriver = "R525";
 #endif
 
 std::string too_old_driver(int driver) {
-  std::string says =
-      driver > 0 ? " (it runs CUDA up to " + std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10) + ")"
-                 : "";
+  std::string says = driver > 0 ? " (it runs CUDA up to " + std::to_string(driver / 1000) + "." +
+                                      std::to_string(driver % 1000 / 10) + ")"
+                                : "";
   return "the NVIDIA driver" + says + " is too old for this CUDA " TRTN_CUDA_VERSION " build, which needs driver " +
          kMinDriver + " or newer: update the driver" +
-         (CUDART_VERSION >= 13000 ? ", or use a CUDA 12 build of tensorrt-node (the tensorrt-node.cuda12 binary runs on drivers from R525)"
-                                  : "");
+         (CUDART_VERSION >= 13000
+              ? ", or use a CUDA 12 build of tensorrt-node (the tensorrt-node.cuda12 binary runs on drivers from R525)"
+              : "");
 }
 
 std::string reason_for(cudaError_t err, int driver) {
