@@ -12,7 +12,7 @@ import { BUILT_ADDON, ROOT } from '../support/fake_package';
 
 const SCRIPT = path.join(ROOT, 'scripts', 'check-prebuild.sh');
 const BASELINE = path.join(ROOT, 'prebuilds', 'linux-x64', 'tensorrt-node.glibc.node');
-const HINT = /build it with scripts\/build-prebuild-bullseye\.sh \(npm run prebuilds:glibc\)/;
+const HINT = /build it with scripts\/build-prebuild-bullseye\.sh \(npm run prebuilds:glibc; the CUDA 12 one: npm run prebuilds:cuda12\)/;
 
 function check(args: string[], root = ROOT): { status: number | null; out: string } {
   const script = path.join(root, 'scripts', 'check-prebuild.sh');
@@ -39,6 +39,7 @@ describe('scripts/check-prebuild.sh (prepack)', function () {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     assert.equal(pkg.scripts.prepack, 'bash scripts/check-prebuild.sh');
     assert.equal(pkg.scripts['prebuilds:glibc'], 'bash scripts/build-prebuild-bullseye.sh');
+    assert.equal(pkg.scripts['prebuilds:cuda12'], 'bash scripts/build-prebuild-cuda12.sh');
   });
 
   it('no prebuild to pack: exit 1 naming the script that builds one', () => {
@@ -73,6 +74,20 @@ describe('scripts/check-prebuild.sh (prepack)', function () {
       /^FAIL .*tensorrt_node\.node \(.*\): .*needs .*GLIBCXX_3\.4\.\d+.*\(libstdc\+\+ \/ libgcc not linked statically\)/m,
     );
     assert.match(r.out, HINT);
+  });
+
+  it('a cudaNN tag must match the CUDA the binary was built with (the loader trusts it)', function () {
+    if (!fs.existsSync(BASELINE)) this.skip();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-tag-'));
+    try {
+      const wrong = path.join(dir, 'tensorrt-node.cuda11.glibc.node');
+      fs.copyFileSync(BASELINE, wrong);
+      const r = check([wrong]);
+      assert.equal(r.status, 1, r.out);
+      assert.match(r.out, /^FAIL .*tensorrt-node\.cuda11\.glibc\.node \(.*\): its tag says cuda11 but it was built with CUDA \d+\.\d+ /m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the baseline prebuild, where it was built here, passes: GLIBC_2.31 at most, no GLIBCXX_, the CUDA build', function () {
