@@ -92,12 +92,17 @@ function newestVersion(text: string, prefix: string): string | undefined {
   return found.sort(cmp).pop();
 }
 
-/** The CUDA release nvcc wrote into the binary ('Cuda compilation tools, release 13.0, V13.0.88'). */
-function cudaRelease(b: Buffer): string | undefined {
-  const marker = 'Cuda compilation tools, release ';
-  const at = b.indexOf(marker, 0, 'latin1');
-  if (at < 0) return undefined;
-  return /^\d+\.\d+/.exec(b.toString('latin1', at + marker.length, at + marker.length + 16))?.[0];
+/**
+ * The CUDA release of the binary: the addon's own marker (native/core/build_info.cc), else what
+ * NVIDIA's nvcc writes ('Cuda compilation tools, release 13.0, V13.0.88'; Debian's nvcc does not).
+ * @internal
+ */
+export function cudaRelease(b: Buffer): string | undefined {
+  for (const marker of ['tensorrt-node built with CUDA release ', 'Cuda compilation tools, release ']) {
+    const at = b.indexOf(marker, 0, 'latin1');
+    if (at >= 0) return /^\d+\.\d+/.exec(b.toString('latin1', at + marker.length, at + marker.length + 16))?.[0];
+  }
+  return undefined;
 }
 
 /** Reads the facts of one binary; a file that is not ELF64 gets `format` saying so and no facts. */

@@ -87,7 +87,10 @@ BuildInfo build_info() {
 #ifdef TRTN_WITH_CUDA
   info.backends.push_back("cuda");
   info.cuda = true;
-  info.cuda_version = TRTN_CUDA_VERSION;
+  // Also a marker `tensorrt-node info` finds in a binary it does not load (lib/cli/binary_scan.ts):
+  // Debian's nvcc leaves out NVIDIA's "Cuda compilation tools, release" string.
+  static const char kMarker[] = "tensorrt-node built with CUDA release " TRTN_CUDA_VERSION;
+  info.cuda_version = kMarker + sizeof("tensorrt-node built with CUDA release ") - 1;
   info.cuda_archs = split_list(TRTN_CUDA_ARCHS);
 #else
   info.note = TRTN_NO_CUDA_NOTE;

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { backendStatus } from '../../lib/backends';
 import { buildInfo } from '../../lib/device';
-import { scanBinary, scanBinaryFile } from '../../lib/cli/binary_scan';
+import { cudaRelease, scanBinary, scanBinaryFile } from '../../lib/cli/binary_scan';
 import { codeFor, kernelModuleVersion, listBinaries, type InfoReport } from '../../lib/cli/info';
 import { nativePath } from '../../lib/native';
 import { runCli as run } from '../support/cli';
@@ -70,6 +70,15 @@ describe('cli: info', function () {
     // A truncated binary: its section table lies past the end; refused, not a crash.
     const head = fs.readFileSync(nativePath() as string).subarray(0, 4096);
     assert.deepEqual(scanBinary(head), { format: 'not a 64-bit little-endian ELF file', cudaArchs: [] });
+  });
+
+  it("the CUDA release: the addon's own marker, else NVIDIA nvcc's string (Debian's nvcc writes none)", () => {
+    const bytes = (s: string) => Buffer.from(`\0\0${s}\0\0`, 'latin1');
+    assert.equal(cudaRelease(bytes('tensorrt-node built with CUDA release 12.4')), '12.4');
+    assert.equal(cudaRelease(bytes('Cuda compilation tools, release 13.0, V13.0.88')), '13.0');
+    assert.equal(cudaRelease(bytes('tensorrt-node built with CUDA release 12.4\0Cuda compilation tools, release 13.0')), '12.4');
+    assert.equal(cudaRelease(bytes('nothing')), undefined);
+    if (buildInfo().cuda) assert.equal(cudaRelease(fs.readFileSync(nativePath() as string)), buildInfo().cudaVersion);
   });
 
   it('lists every variant of prebuilds/ with its tags, and says why the loader chose one', async () => {
