@@ -10,6 +10,9 @@ import { promises as fsp } from 'fs';
 import { benchEngine, traceAverages, type InferenceTime, type TimingOptions } from '../bench/timing';
 import { gpuList, mpiRank, rankDevice, runOnGpus, workerBarrier, type RankInfo } from '../bench/multi';
 import type { BenchResult, TimeStats } from '../bench/result';
+import { layerWork, parsePeaks, peaksFor, rooflineMs as rooflineMsOf, type GpuPeaks } from '../bench/roofline';
+import type { Network } from '../network';
+import type { Precision } from '../types';
 import { randomInputData } from '../random_data';
 import type { BenchOptions, ExecutionContext, HostArray } from '../runtime/engine';
 import { TensorRTNodeError } from '../errors';
@@ -60,6 +63,17 @@ export const BENCH: CommandSpec = {
     },
     { name: 'dumpProfile', type: 'boolean', help: 'After timing, profile every layer (mean of --profileRuns runs) and print the table' },
     { name: 'profileRuns', type: 'string', value: 'N', help: 'Profiled inferences averaged by --dumpProfile', default: '10' },
+    {
+      name: 'roofline',
+      type: 'boolean',
+      help: "With --dumpProfile / --exportProfile: each layer's least possible time on this GPU (its MACs and bytes against the GPU's peaks) and the share of it the layer reaches",
+    },
+    {
+      name: 'peaks',
+      type: 'string',
+      value: 'TOPS,GB/s',
+      help: "--roofline's peaks for a GPU the built-in table lacks: dense tera-operations per second at the engine's precision, and memory GB/s",
+    },
     {
       name: 'exportProfile',
       type: 'string',
@@ -145,7 +159,18 @@ export const BENCH: CommandSpec = {
     { title: 'Timing', options: ['warmUp', 'duration', 'iterations', 'percentile', 'avgRuns'] },
     {
       title: 'Reporting',
-      options: ['verbose', 'dumpProfile', 'profileRuns', 'exportTimes', 'exportProfile', 'exportOutput', 'resultFile', 'gpus'],
+      options: [
+        'verbose',
+        'dumpProfile',
+        'profileRuns',
+        'roofline',
+        'peaks',
+        'exportTimes',
+        'exportProfile',
+        'exportOutput',
+        'resultFile',
+        'gpus',
+      ],
     },
   ],
   examples: [
@@ -166,7 +191,27 @@ export interface BenchProfile {
   /** Sum of the layers' mean times plus the unowned conversions, ms. */
   totalMs: number;
   reformatMs: number;
-  layers: Array<{ name: string; op: string; meanMs: number; percent: number }>;
+  /**
+   * Per layer; with --roofline also its least possible time (rooflineMs) and the share of it the
+   * measured time reaches (ofRoofline = rooflineMs / meanMs), where the network names the layer.
+   */
+  layers: Array<{ name: string; op: string; meanMs: number; percent: number; rooflineMs?: number; ofRoofline?: number }>;
+  /** With --roofline: the peaks used, and the sum of the layers' roofline times. */
+  roofline?: { source: string; tops: number; gbps: number; totalMs: number };
+}
+
+/** Adds --roofline's columns: each layer's least time from `net` at the batch against the GPU's peaks. */
+export function addRoofline(p: BenchProfile, net: Network, batch: number, precision: Precision, peaks: GpuPeaks): BenchProfile {
+  const work = layerWork(net, batch, precision);
+  let totalMs = 0;
+  const layers = p.layers.map((l) => {
+    const w = work.get(l.name);
+    if (w === undefined) return l;
+    const rooflineMs = rooflineMsOf(w, peaks, precision);
+    totalMs += rooflineMs;
+    return { ...l, rooflineMs, ofRoofline: l.meanMs > 0 ? rooflineMs / l.meanMs : 0 };
+  });
+  return { ...p, layers, roofline: { source: peaks.source, tops: peaks.tops[precision], gbps: peaks.gbps, totalMs } };
 }
 
 /** Mean per-layer times over `runs` profiled inferences. */
@@ -205,18 +250,37 @@ async function profileLayers(
   };
 }
 
-/** trtexec-like per-layer table: time, share, then the total. */
+/** trtexec-like per-layer table: time, share, then the total; with --roofline two more columns. */
 export function formatProfile(p: BenchProfile): string {
   const width = Math.min(48, Math.max(5, ...p.layers.map((l) => l.name.length)));
-  const row = (name: string, op: string, ms: number, pct: number): string =>
-    `${name.padEnd(width)}  ${op.padEnd(18)}  ${ms.toFixed(4).padStart(10)}  ${pct.toFixed(1).padStart(5)}%`;
+  const roof = p.roofline !== undefined;
+  const extra = (rooflineMs?: number, of?: number): string =>
+    !roof
+      ? ''
+      : rooflineMs === undefined
+        ? `  ${'-'.padStart(13)}  ${'-'.padStart(11)}`
+        : `  ${rooflineMs.toFixed(4).padStart(13)}  ${`${(100 * (of ?? 0)).toFixed(1)}%`.padStart(11)}`;
+  const row = (name: string, op: string, ms: number, pct: number, rooflineMs?: number, of?: number): string =>
+    `${name.padEnd(width)}  ${op.padEnd(18)}  ${ms.toFixed(4).padStart(10)}  ${pct.toFixed(1).padStart(5)}%${extra(rooflineMs, of)}`;
   const lines = [
     `=== Profile (mean of ${p.runs} runs) ===`,
-    `${'Layer'.padEnd(width)}  ${'Op'.padEnd(18)}  ${'Time (ms)'.padStart(10)}  ${'Share'.padStart(6)}`,
+    `${'Layer'.padEnd(width)}  ${'Op'.padEnd(18)}  ${'Time (ms)'.padStart(10)}  ${'Share'.padStart(6)}` +
+      (roof ? `  ${'Roofline (ms)'.padStart(13)}  ${'Of roofline'.padStart(11)}` : ''),
   ];
-  for (const l of p.layers) lines.push(row(l.name.length > width ? `${l.name.slice(0, width - 1)}~` : l.name, l.op, l.meanMs, l.percent));
+  for (const l of p.layers) {
+    lines.push(
+      row(l.name.length > width ? `${l.name.slice(0, width - 1)}~` : l.name, l.op, l.meanMs, l.percent, l.rooflineMs, l.ofRoofline),
+    );
+  }
   if (p.reformatMs > 0) lines.push(row('(input/output reformat)', '-', p.reformatMs, p.totalMs > 0 ? (100 * p.reformatMs) / p.totalMs : 0));
-  lines.push(row('Total', '', p.totalMs, 100));
+  const r = p.roofline;
+  lines.push(row('Total', '', p.totalMs, 100, r?.totalMs, r !== undefined && p.totalMs > 0 ? r.totalMs / p.totalMs : undefined));
+  if (r !== undefined) {
+    lines.push(
+      `Roofline: max(2 x MACs / ${r.tops} TOPS, bytes / ${r.gbps} GB/s) per layer (${r.source}); bytes: inputs, outputs and weights ` +
+        "once each at the precision's element size (an unfused engine). Layers the network does not name (fused away) have none.",
+    );
+  }
   return lines.join('\n');
 }
 
@@ -409,7 +473,7 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
       { ...timing, ...(barrier ? { beforeTiming: barrier } : {}) },
       { deviceIndex, ...(rank ? { rank } : {}) },
     );
-    await afterTiming(engine, result, times, values, timing, profileRuns);
+    await afterTiming(engine, net, result, times, values, timing, profileRuns);
     if (mpi !== undefined && values.barrierDir === undefined)
       result.warnings.push('mpirun without --barrierDir: the ranks did not start timing together');
     if (values.resultFile !== undefined) {
@@ -429,17 +493,47 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
 /** After the timed window: the profile, the cpu note and the --export* files. */
 async function afterTiming(
   engine: Engine,
+  net: Network | undefined,
   result: BenchResult,
   times: readonly InferenceTime[],
   values: ParsedArgs['values'],
   timing: TimingOptions,
   profileRuns: number,
 ): Promise<void> {
-  if (values.dumpProfile === true || values.exportProfile !== undefined) result.profile = await profileOf(engine, timing, profileRuns);
+  if (values.dumpProfile === true || values.exportProfile !== undefined) {
+    const profile = await profileOf(engine, timing, profileRuns);
+    result.profile = values.roofline === true ? withRoofline(profile, net, engine, result, values) : profile;
+  }
   if (engine.backend === 'cpu') result.note = cpuNote();
   if (values.exportTimes !== undefined) await writeJson(values.exportTimes as string, exportDoc(result, times));
   if (values.exportProfile !== undefined) await writeJson(values.exportProfile as string, profileDoc(result));
   if (values.exportOutput !== undefined) await writeJson(values.exportOutput as string, await outputDoc(engine, result, timing));
+}
+
+/** --roofline: the profile with its roofline columns, or a warning on the result saying why none. */
+function withRoofline(
+  p: BenchProfile,
+  net: Network | undefined,
+  engine: Engine,
+  result: BenchResult,
+  values: ParsedArgs['values'],
+): BenchProfile {
+  const name = result.device.name;
+  const peaks = values.peaks !== undefined ? parsePeaks(values.peaks as string, engine.precision) : peaksFor(name);
+  if (values.peaks !== undefined && peaks === undefined) {
+    throw new UsageError(
+      `tensorrt-node bench: --peaks is '<TOPS>,<GB/s>' (two positive numbers, e.g. 989,3350), got '${String(values.peaks)}'`,
+    );
+  }
+  if (net === undefined) {
+    result.warnings.push('--roofline: a plan holds no network to count MACs and bytes in: bench the prototxt for the roofline');
+    return p;
+  }
+  if (peaks === undefined) {
+    result.warnings.push(`--roofline: no peaks known for '${name}': give them with --peaks <TOPS>,<GB/s> (the data sheet's dense figures)`);
+    return p;
+  }
+  return addRoofline(p, net, result.batch, engine.precision, peaks);
 }
 
 /** The text (or JSON) of one result on stdout. */

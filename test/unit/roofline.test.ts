@@ -1,0 +1,84 @@
+// The roofline of each layer (issue 18's `bench --dumpProfile --roofline`): MACs and bytes from the
+// IR, the GPU's data-sheet peaks by name, the least time per layer, and the CLI columns.
+import { strict as assert } from 'assert';
+import * as path from 'path';
+import { layerWork, parsePeaks, peaksFor, rooflineMs } from '../../lib/bench/roofline';
+import { Network } from '../../lib';
+import { runCli as run } from '../support/cli';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const ALEXNET = path.join(ROOT, 'models', 'alexnet.prototxt');
+const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
+
+describe('roofline (bench --roofline)', () => {
+  it('peaks by the name the driver reports; unknown GPUs have none', () => {
+    assert.equal(peaksFor('NVIDIA H100 80GB HBM3')?.gbps, 3350);
+    assert.equal(peaksFor('NVIDIA H100 80GB HBM3')?.tops.int8, 1979);
+    assert.equal(peaksFor('NVIDIA H100 PCIe')?.gbps, 2000);
+    assert.equal(peaksFor('NVIDIA H200')?.gbps, 4800);
+    assert.equal(peaksFor('NVIDIA H200')?.tops.fp16, 989);
+    assert.equal(peaksFor('Tesla P40')?.tops.int8, 47, 'DP4A: 4x FP32');
+    assert.equal(peaksFor('NVIDIA A100-SXM4-80GB')?.gbps, 2039);
+    assert.equal(peaksFor('Intel Xeon (16 threads)'), undefined);
+    assert.deepEqual(parsePeaks(' 989 , 3350 ', 'fp16')?.tops.fp16, 989);
+    assert.equal(parsePeaks('989,3350', 'fp16')?.gbps, 3350);
+    for (const bad of ['989', 'x,1', '0,3350', '989,-1', '']) assert.equal(parsePeaks(bad, 'fp16'), undefined, bad);
+  });
+
+  it("AlexNet's MACs and bytes at batch 128 (shared/PERFORMANCE.md: 0.724 G MAC an image; conv1 17 us on an H100 in INT8)", async () => {
+    const net = await Network.fromCaffe(ALEXNET, { seed: 1 });
+    const work = layerWork(net, 128, 'int8');
+    const macs = [...work.values()].reduce((a, w) => a + w.macs, 0) / 128;
+    assert.ok(Math.abs(macs / 0.724e9 - 1) < 0.01, `${macs} MAC an image`);
+    const conv1 = work.get('conv1') as { macs: number; bytes: number };
+    // int8: input 3x227x227 and output 96x55x55 per image, weights 96x3x11x11 and 96 biases, one byte each.
+    assert.equal(conv1.bytes, (3 * 227 * 227 + 96 * 55 * 55) * 128 + 96 * 3 * 11 * 11 + 96);
+    const h100 = peaksFor('NVIDIA H100 80GB HBM3');
+    assert.ok(h100 !== undefined);
+    const us = rooflineMs(conv1, h100, 'int8') * 1000;
+    assert.ok(Math.abs(us - 17) < 0.5, `conv1 ${us} us: memory-bound at 3.35 TB/s`);
+    // fp32 on CUDA cores: compute-bound, 2 x MACs / 67 TFLOPS.
+    const fp32 = layerWork(net, 128, 'fp32').get('conv1') as { macs: number; bytes: number };
+    assert.ok(Math.abs(rooflineMs(fp32, h100, 'fp32') - ((2 * fp32.macs) / 67e12) * 1e3) < 1e-12);
+    assert.equal(work.has('data'), false, 'input layers have no work');
+  });
+
+  it('bench --dumpProfile --roofline: two more columns and the peaks used; refusals and warnings say what to do', async () => {
+    const common = [
+      'bench',
+      LENET,
+      '--backend',
+      'cpu',
+      '--duration',
+      '0',
+      '--iterations',
+      '1',
+      '--warmUp',
+      '0',
+      '--dumpProfile',
+      '--profileRuns',
+      '1',
+    ];
+    const r = await run(...common, '--roofline', '--peaks', '2,50');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Layer +Op +Time \(ms\) +Share +Roofline \(ms\) +Of roofline/);
+    assert.match(r.out, /conv1 +Convolution +\d+\.\d{4} +\d+\.\d% +\d+\.\d{4} +\d+\.\d%/);
+    assert.match(r.out, /Roofline: max\(2 x MACs \/ 2 TOPS, bytes \/ 50 GB\/s\) per layer \(--peaks \(fp32\)\)/);
+    const json = await run(...common, '--roofline', '--peaks', '2,50', '--json');
+    const p = (
+      JSON.parse(json.out) as {
+        profile: { layers: Array<{ name: string; rooflineMs?: number; ofRoofline?: number }>; roofline: { tops: number } };
+      }
+    ).profile;
+    const conv1 = p.layers.find((l) => l.name === 'conv1');
+    assert.ok(conv1?.rooflineMs !== undefined && conv1.rooflineMs > 0 && (conv1.ofRoofline ?? 0) > 0);
+    assert.equal(p.roofline.tops, 2);
+    const unknown = await run(...common, '--roofline');
+    assert.equal(unknown.code, 0, unknown.err);
+    assert.match(unknown.out + unknown.err, /--roofline: no peaks known for '.*': give them with --peaks <TOPS>,<GB\/s>/);
+    assert.doesNotMatch(unknown.out, /Of roofline/);
+    const bad = await run(...common, '--roofline', '--peaks', 'fast');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /--peaks is '<TOPS>,<GB\/s>' \(two positive numbers, e\.g\. 989,3350\), got 'fast'/);
+  });
+});
