@@ -11,7 +11,7 @@
 #   bench     scripts/bench-gpu.ts: our engine, every precision, AlexNet and GoogLeNet
 #   jspath    scripts/bench-js-path.ts: infer() from JavaScript against GPU compute, batch 1
 #             host overhead, fs.readFile under load (JSPATH_ARGS, default GoogLeNet INT8 batch 128)
-#   profile   bench --dumpProfile: per-layer GPU times, AlexNet and GoogLeNet, batch 128
+#   profile   bench --dumpProfile --roofline: per-layer GPU times against each layer's roofline, AlexNet and GoogLeNet, batch 128
 #             (PROFILE_PRECISIONS, default fp16 int8), to profile.log
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
 #   sweep     tensorrt-node sweep (SWEEP_ARGS, default --preset dell2017) to sweep.json; split a long
@@ -100,7 +100,7 @@ if has profile; then
     for prec in ${PROFILE_PRECISIONS:-fp16 int8}; do
       echo "--- $net $prec" >> "$OUT/profile.log"
       timeout 240 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda --precision $prec \
-        --batch ${PROFILE_BATCH:-128} --timingCache "$cache" --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 \
+        --batch ${PROFILE_BATCH:-128} --timingCache "$cache" --duration 1 --warmUp 200 --dumpProfile --roofline --profileRuns 20 \
         >> "$OUT/profile.log" 2>&1
       echo "$net $prec profile exit: $?"
     done
