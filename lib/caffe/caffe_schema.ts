@@ -198,6 +198,8 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['relu_param', 123, 'ReLUParameter'],
       ['reshape_param', 133, 'ReshapeParameter'],
       ['scale_param', 142, 'ScaleParameter'],
+      // ShuffleNet's Caffe (farmingyard/ShuffleNet, merged into NVCaffe-style forks): ShuffleChannel.
+      ['shuffle_channel_param', 164, 'ShuffleChannelParameter'],
       ['sigmoid_param', 124, 'SigmoidParameter'],
       ['softmax_param', 125, 'SoftmaxParameter'],
       ['spp_param', 132, 'SPPParameter'],
@@ -452,6 +454,7 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['engine', 1, 'SoftmaxParameter.Engine', { default: 'DEFAULT' }],
       ['axis', 2, 'int32', { default: 1 }],
     ],
+    ShuffleChannelParameter: [['group', 1, 'uint32', { default: 1 }]],
     SwishParameter: [['beta', 1, 'float', { default: 1 }]],
     TanHParameter: [['engine', 1, 'TanHParameter.Engine', { default: 'DEFAULT' }]],
     TileParameter: [

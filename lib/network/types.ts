@@ -46,6 +46,7 @@ export const LAYER_TYPES = [
   'ArgMax',
   'MVN',
   'Tile',
+  'ShuffleChannel',
   'Reduction',
   'Embed',
   'Clip',
@@ -164,6 +165,7 @@ export interface LayerAttrsMap {
   ArgMax: { readonly outMaxVal: boolean; readonly topK: number; readonly axis?: number };
   MVN: { readonly normalizeVariance: boolean; readonly acrossChannels: boolean; readonly eps: number };
   Tile: { readonly axis: number; readonly tiles: number };
+  ShuffleChannel: { readonly group: number };
   Reduction: { readonly operation: 'SUM' | 'ASUM' | 'SUMSQ' | 'MEAN'; readonly axis: number; readonly coeff: number };
   Embed: { readonly numOutput: number; readonly inputDim: number; readonly biasTerm: boolean };
   Clip: { readonly min: number; readonly max: number };

@@ -662,6 +662,13 @@ add('Tile', [
   { name: 'axis 2 (block of rows)', inputs: { data: [2, 3, 4] }, body: L('tile', 'Tile', 'tile_param { axis: 2 tiles: 4 }') },
 ]);
 
+add('ShuffleChannel', [
+  { name: 'group 3 of 6 channels', inputs: { data: [6, 3, 5] }, body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 3 }') },
+  { name: 'group 2, one pixel (C = 10)', inputs: { data: [10, 1, 1] }, body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 2 }') },
+  { name: 'group 1 (a copy)', inputs: { data: [4, 3, 3] }, body: L('shuffle', 'ShuffleChannel') },
+  { name: 'group = C (a transpose of one row)', inputs: { data: [8, 2, 7] }, body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 8 }') },
+]);
+
 add('Reduction', [
   { name: 'SUM over axis 1 (per image)', inputs: { data: [3, 4, 5] }, body: L('red', 'Reduction', 'reduction_param { axis: 1 }') },
   { name: 'ASUM over axis 2', inputs: { data: [3, 4, 5] }, body: L('red', 'Reduction', 'reduction_param { operation: ASUM axis: 2 }') },

@@ -737,6 +737,30 @@ function tile(a: LayerArgs<'Tile'>): Float64Array[] {
   return [y];
 }
 
+/**
+ * ShuffleChannel (ShuffleNet): per image, the C channels as a group x (C / group) matrix of planes,
+ * transposed: output channel i * group + j is input channel j * (C / group) + i.
+ */
+function shuffleChannel(a: LayerArgs<'ShuffleChannel'>): Float64Array[] {
+  const { group } = a.layer.attrs;
+  const s = a.inShapes[0];
+  const channels = s[1];
+  const plane = count(s, 2);
+  const per = channels / group;
+  const x = a.inputs[0];
+  const y = new Float64Array(x.length);
+  for (let n = 0; n < s[0]; n++) {
+    for (let i = 0; i < per; i++) {
+      for (let j = 0; j < group; j++) {
+        const from = (n * channels + j * per + i) * plane;
+        const to = (n * channels + i * group + j) * plane;
+        for (let k = 0; k < plane; k++) y[to + k] = x[from + k];
+      }
+    }
+  }
+  return [y];
+}
+
 /** Reduction (Caffe's ReductionLayer): over all dims from `axis` on, SUM / ASUM / SUMSQ / MEAN, times coeff. */
 function reduction(a: LayerArgs<'Reduction'>): Float64Array[] {
   const { operation, axis, coeff } = a.layer.attrs;
@@ -854,6 +878,8 @@ export function referenceLayer(a: LayerArgs<AnyLayer['type']>): Float64Array[] {
       return mvn(same<'MVN'>(a));
     case 'Tile':
       return tile(same<'Tile'>(a));
+    case 'ShuffleChannel':
+      return shuffleChannel(same<'ShuffleChannel'>(a));
     case 'Reduction':
       return reduction(same<'Reduction'>(a));
     case 'Embed':

@@ -1332,6 +1332,30 @@ describe('layer shapes (Caffe rules)', () => {
     });
   });
 
+  describeType('ShuffleChannel', () => {
+    it('keeps the shape; group defaults to 1', async () => {
+      const n = await net(layer('s', 'ShuffleChannel', 'shuffle_channel_param { group: 3 }'), { dims: [2, 6, 4, 5] });
+      assert.deepEqual(shapeOf(n, 's'), [2, 6, 4, 5]);
+      assert.deepEqual(attrsOf(n, 's'), { group: 3 });
+      assert.deepEqual(attrsOf(await net(layer('s', 'ShuffleChannel'), { dims: [2, 6, 4, 5] }), 's'), { group: 1 });
+    });
+
+    it('rejects a group that does not divide the channels, and group 0 (E_SHAPE)', async () => {
+      await buildFails(
+        net(layer('s', 'ShuffleChannel', 'shuffle_channel_param { group: 4 }'), { dims: [2, 6, 4, 5] }),
+        's',
+        'ShuffleChannel',
+        'the 6 channels of [2, 6, 4, 5] do not split into 4 groups',
+      );
+      await buildFails(
+        net(layer('s', 'ShuffleChannel', 'shuffle_channel_param { group: 0 }'), { dims: [2, 6, 4, 5] }),
+        's',
+        'ShuffleChannel',
+        'group must be a positive integer, got 0',
+      );
+    });
+  });
+
   describeType('ArgMax', () => {
     const am = (param: string, dims: readonly number[]) => net(layer('a', 'ArgMax', param ? `argmax_param { ${param} }` : ''), { dims });
 

@@ -92,6 +92,7 @@ const ALL_OPS = [
   'ArgMax',
   'MVN',
   'Tile',
+  'ShuffleChannel',
   'Reduction',
   'Embed',
   'Clip',
@@ -759,6 +760,20 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       const p = await plan(input([1, 2, 3]) + 'layer { name: "t" type: "Tile" bottom: "data" top: "t" tile_param { axis: 1 tiles: 3 } }\n');
       const c = only(p, 't', 'addConcatenation');
       assert.deepEqual([c.inputs, c.args.axis], [['data', 'data', 'data'], 1]);
+    });
+  });
+
+  describe('ShuffleChannel', () => {
+    it('one shuffle viewing [N, group, C / group, plane] with the middle axes swapped, then the input shape', async () => {
+      const p = await plan(
+        input([1, 6, 2, 3]) + 'layer { name: "s" type: "ShuffleChannel" bottom: "data" top: "s" shuffle_channel_param { group: 3 } }\n',
+      );
+      assert.deepEqual(methodsOf(p, 's'), ['addShuffle', 'addShuffle']);
+      const [swap, back] = callsOf(p, 's');
+      assert.deepEqual(swap.args.reshapeDimensions, [0, 3, 2, 6]);
+      assert.deepEqual(swap.args.secondTranspose, [0, 2, 1, 3]);
+      assert.deepEqual(back.args.reshapeDimensions, [0, 6, 2, 3]);
+      assert.equal(back.outputs[0], p.graph.tensors[p.graph.outputs[0]].name);
     });
   });
 

@@ -7,7 +7,7 @@ import { embed, innerProduct } from './dense';
 import { batchNorm, bias, lrn, mvn, scale } from './normalization';
 import { pooling } from './pool';
 import { argMax, reduction, softmax } from './reduce';
-import { concat, crop, eltwise, flatten, input, reshape, slice, split, tile } from './structure';
+import { concat, crop, eltwise, flatten, input, reshape, shuffleChannel, slice, split, tile } from './structure';
 
 export type { LayerDef, BuildResult } from './common';
 
@@ -45,6 +45,7 @@ export const LAYER_DEFS: { readonly [T in LayerType]: LayerDef<T> } = {
   ArgMax: argMax,
   MVN: mvn,
   Tile: tile,
+  ShuffleChannel: shuffleChannel,
   Reduction: reduction,
   Embed: embed,
   Clip: clip,

@@ -1,4 +1,4 @@
-/** Layers that create, join, split and rearrange tensors: Input, Concat, Eltwise, Flatten, Reshape, Split, Slice, Crop, Tile. */
+/** Layers that create, join, split and rearrange tensors: Input, Concat, Eltwise, Flatten, Reshape, Split, Slice, Crop, Tile, ShuffleChannel. */
 import type { Shape } from '../types';
 import { volume } from '../types';
 import { canonicalAxis, check, fmt, type LayerDef } from './common';
@@ -224,5 +224,24 @@ export const tile: LayerDef<'Tile'> = {
     check(tiles > 0, `tiles must be > 0, got ${tiles}`);
     const out: Shape = s.map((d, i) => (i === axis ? d * tiles : d));
     return { attrs: { axis, tiles }, outputs: [out] };
+  },
+};
+
+/**
+ * ShuffleChannel (ShuffleNet's Caffe layer, `shuffle_channel_param { group }`): the channels, seen
+ * as `group` rows of C / group, are transposed, so output channel i * group + j is input channel
+ * j * (C / group) + i. The shape is unchanged; C must be a multiple of group.
+ */
+export const shuffleChannel: LayerDef<'ShuffleChannel'> = {
+  type: 'ShuffleChannel',
+  bottoms: [1, 1],
+  tops: [1, 1],
+  build(p, inputs) {
+    const group = p.sub('shuffle_channel_param').num('group');
+    const s = inputs[0];
+    check(s.length >= 2, `ShuffleChannel needs an input with channels (N x C x ...), got ${fmt(s)}`);
+    check(Number.isInteger(group) && group >= 1, `group must be a positive integer, got ${group}`);
+    check(s[1] % group === 0, `the ${s[1]} channels of ${fmt(s)} do not split into ${group} groups`);
+    return { attrs: { group }, outputs: [s] };
   },
 };

@@ -23,6 +23,7 @@
 #include "core/reshape_params.h"
 #include "core/slice_params.h"
 #include "core/softmax_params.h"
+#include "core/shuffle_channel_params.h"
 #include "core/tile_params.h"
 
 namespace trtn::tensorrt {
@@ -259,6 +260,7 @@ class Mapper {
   Status map_slice();
   Status map_crop();
   Status map_tile();
+  Status map_shuffle_channel();
   Status map_argmax();
   Status map_reduction();
   Status map_mvn();
@@ -423,6 +425,7 @@ Status Mapper::map_node() {
     case OpKind::kSlice: return map_slice();
     case OpKind::kCrop: return map_crop();
     case OpKind::kTile: return map_tile();
+    case OpKind::kShuffleChannel: return map_shuffle_channel();
     case OpKind::kArgMax: return map_argmax();
     case OpKind::kReduction: return map_reduction();
     case OpKind::kMVN: return map_mvn();
@@ -971,6 +974,19 @@ Status Mapper::map_tile() {
   const std::vector<std::string> copies(static_cast<size_t>(p.tiles), read(node_->inputs[0]));
   Call& c = emit("addConcatenation", tmp("tile"), copies, {produce(node_->outputs[0])});
   c.args.emplace_back("axis", Arg::of_int(axis));
+  return Status::ok();
+}
+
+Status Mapper::map_shuffle_channel() {
+  ShuffleChannelParams p;
+  TRTN_TRY(read_shuffle_channel_params(init(), &p));
+  // [N, C, ...] viewed as [N, group, C / group, plane], the middle two swapped (one shuffle: its
+  // reshape, then its second transpose), then back to the input's shape.
+  Call& c = emit("addShuffle", tmp("transpose"), {read(node_->inputs[0])}, {tmp("transposed")});
+  c.args.emplace_back("reshapeDimensions", Arg::of_ints({0, p.group, p.per_group, p.plane}));
+  c.args.emplace_back("zeroIsPlaceholder", Arg::of_bool(true));
+  c.args.emplace_back("secondTranspose", Arg::of_ints({0, 2, 1, 3}));
+  reshape("channels", tmp("transposed"), tensor(node_->inputs[0]).dims, produce(node_->outputs[0]));
   return Status::ok();
 }
 

@@ -500,6 +500,13 @@ Status Replayer::shuffle(const Call& c) {
   }
   // A transpose alone keeps the shape it makes (the batch stays dynamic).
   if (c.arg("reshapeDimensions") != nullptr) l->setReshapeDimensions(dims_of(ints(c, "reshapeDimensions")));
+  if (const Arg* order = c.arg("secondTranspose")) {
+    nvinfer1::Permutation p{};
+    for (size_t i = 0; i < order->ints.size() && i < static_cast<size_t>(Dims::MAX_DIMS); ++i) {
+      p.order[i] = static_cast<int32_t>(order->ints[i]);
+    }
+    l->setSecondTranspose(p);
+  }
   l->setZeroIsPlaceholder(c.arg("zeroIsPlaceholder") == nullptr || c.arg("zeroIsPlaceholder")->flag);
   return done(c, l);
 }

@@ -54,6 +54,7 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kSlice] = {make_slice};
   t[OpKind::kCrop] = {make_crop};
   t[OpKind::kTile] = {make_tile};
+  t[OpKind::kShuffleChannel] = {make_shuffle_channel};
   t[OpKind::kArgMax] = {make_argmax};
   t[OpKind::kReduction] = {make_reduction};
   t[OpKind::kMVN] = {make_mvn};
