@@ -663,10 +663,22 @@ add('Tile', [
 ]);
 
 add('ShuffleChannel', [
-  { name: 'group 3 of 6 channels', inputs: { data: [6, 3, 5] }, body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 3 }') },
-  { name: 'group 2, one pixel (C = 10)', inputs: { data: [10, 1, 1] }, body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 2 }') },
+  {
+    name: 'group 3 of 6 channels',
+    inputs: { data: [6, 3, 5] },
+    body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 3 }'),
+  },
+  {
+    name: 'group 2, one pixel (C = 10)',
+    inputs: { data: [10, 1, 1] },
+    body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 2 }'),
+  },
   { name: 'group 1 (a copy)', inputs: { data: [4, 3, 3] }, body: L('shuffle', 'ShuffleChannel') },
-  { name: 'group = C (a transpose of one row)', inputs: { data: [8, 2, 7] }, body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 8 }') },
+  {
+    name: 'group = C (a transpose of one row)',
+    inputs: { data: [8, 2, 7] },
+    body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 8 }'),
+  },
 ]);
 
 add('Reduction', [
