@@ -162,6 +162,8 @@ export interface NativeAddon {
   ): Promise<NativeRunTiming | undefined>;
   createCancelToken(): NativeHandle;
   cancel(token: NativeHandle): boolean;
+  /** Test probe of the completion link (native/addon/js_link_probe.cc): settles after delayUs, optionally waking the JS thread ahead. */
+  linkProbe(delayUs: number, holdUs: number, wakeAhead: boolean): Promise<number>;
   createHistograms(tensorCount: number): NativeHandle;
   readHistograms(histograms: NativeHandle): { amax: Float64Array; range: Float64Array; seen: Uint8Array; counts: Float64Array };
 }

@@ -5,6 +5,7 @@
 #include "addon/js_build_info.h"
 #include "addon/js_context.h"
 #include "addon/js_host_memory.h"
+#include "addon/js_link_probe.h"
 #include "addon/js_engine.h"
 
 namespace {
@@ -36,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cancel", Napi::Function::New(env, trtn::js::CancelJs, "cancel"));
   exports.Set("createHistograms", Napi::Function::New(env, trtn::js::CreateHistogramsJs, "createHistograms"));
   exports.Set("readHistograms", Napi::Function::New(env, trtn::js::ReadHistogramsJs, "readHistograms"));
+  exports.Set("linkProbe", Napi::Function::New(env, trtn::js::LinkProbeJs, "linkProbe"));
   return exports;
 }
 
