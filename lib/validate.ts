@@ -155,14 +155,16 @@ export function arrayOf<T>(item: Checker<T>, bounds: ArrayBounds): Checker<T[]> 
   return (value, name) => {
     if (!Array.isArray(value)) throw argumentError(what, name, value);
     if (value.length < minLength || value.length > maxLength) throw argumentError(what, name, value, reportWhole ? 'type' : 'range');
-    return value.map((v: unknown, i) => {
-      if (!reportWhole) return item(v, `${name}[${i}]`);
-      try {
-        return item(v, `${name}[${i}]`);
-      } catch {
-        throw argumentError(what, name, value);
-      }
-    });
+    if (!reportWhole) return value.map((v: unknown, i) => item(v, `${name}[${i}]`));
+    // The whole array is reported: the items' own names are never shown, so none is built (Tensor
+    // dims are checked on every run() result).
+    const out: T[] = new Array<T>(value.length);
+    try {
+      for (let i = 0; i < value.length; i++) out[i] = item(value[i], name);
+    } catch {
+      throw argumentError(what, name, value);
+    }
+    return out;
   };
 }
 

@@ -18,16 +18,6 @@ const ARRAYS: Readonly<Record<IoDType, new (...args: never[]) => HostArray>> = {
 const DIMS = arrayOf(integer({ min: 0 }), { what: 'an array of non-negative integers', reportWhole: true });
 const TYPE = oneOf(Object.keys(ARRAYS) as IoDType[]);
 
-/** Dims as run() makes them (checked per result: no closure, no string unless it fails). */
-function plainDims(dims: unknown): dims is readonly number[] {
-  if (!Array.isArray(dims)) return false;
-  for (let i = 0; i < dims.length; i++) {
-    const d: unknown = dims[i];
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) return false;
-  }
-  return true;
-}
-
 /** A typed array and its dims: [batch, ...one image's dims] for engine inputs and outputs. */
 export class Tensor {
   /** Elements: the product of the dims. */
@@ -42,11 +32,11 @@ export class Tensor {
     readonly data: HostArray,
     readonly dims: readonly number[],
   ) {
-    if (!Object.prototype.hasOwnProperty.call(ARRAYS, type)) TYPE(type, 'type');
+    TYPE(type, 'type');
     if (!(data instanceof ARRAYS[type]) && !(type === 'uint8' && data instanceof Uint8ClampedArray)) {
       throw argumentError(`the typed array of ${type}`, 'data', data);
     }
-    if (!plainDims(dims)) DIMS(dims, 'dims');
+    DIMS(dims, 'dims');
     let size = 1;
     for (let i = 0; i < dims.length; i++) size *= dims[i];
     this.size = size;
