@@ -223,9 +223,19 @@ function mtimeMs(file: string): number | undefined {
   }
 }
 
-/** The prebuilt binaries for a platform and architecture, in name order (CUDA variants left out). */
+/** Every prebuilt binary for a platform and architecture, in name order (CUDA variants included). */
+function prebuiltFiles(root: string, platform: string, arch: string): string[] {
+  return nodeFilesIn(path.join(root, 'prebuilds', `${platform}-${arch}`));
+}
+
+/** The prebuilt binaries that are candidates of their own (CUDA variants left out: cudaVariants). */
 function prebuilds(root: string, platform: string, arch: string): string[] {
-  return nodeFilesIn(path.join(root, 'prebuilds', `${platform}-${arch}`)).filter((f) => cudaVariantOf(f) === undefined);
+  return prebuiltFiles(root, platform, arch).filter((f) => cudaVariantOf(f) === undefined);
+}
+
+/** A CUDA version as the driver API gives it (12040) in words ("12.4"). */
+export function cudaVersionText(v: number): string {
+  return `${Math.floor(v / 1000)}.${Math.floor((v % 1000) / 10)}`;
 }
 
 /**
@@ -248,7 +258,7 @@ export interface CudaVariant {
 
 /** @internal The CUDA variants among the prebuilt binaries of a platform, newest CUDA first. */
 export function cudaVariants(root: string, platform: string = process.platform, arch: string = process.arch): CudaVariant[] {
-  return nodeFilesIn(path.join(root, 'prebuilds', `${platform}-${arch}`))
+  return prebuiltFiles(root, platform, arch)
     .map((file) => ({ file, cuda: cudaVariantOf(file) ?? 0 }))
     .filter((v) => v.cuda > 0)
     .sort((a, b) => b.cuda - a.cuda);
@@ -269,8 +279,9 @@ export interface LoadedCuda {
  * Whether a CUDA variant must replace the binary loaded first, and why (issue 17): the driver is
  * older than the CUDA the binary was built with (it cannot run it: CUDA 13 needs R580), or a GPU is
  * older than every architecture the binary holds (CUDA 13 compiles nothing below sm_75: Tesla P40
- * and M40 need the CUDA 12 build). The variant taken is the newest whose CUDA the driver runs.
- * TENSORRT_NODE_CUDA=<major> asks for a variant (or the default binary) by its CUDA major version.
+ * and M40 need the CUDA 12 build). For an old driver the newest variant it runs is taken, for an
+ * old GPU the oldest (it reaches furthest back). TENSORRT_NODE_CUDA=<major> asks for a variant by
+ * its CUDA major version (the default binary's own major, or one the package lacks: none).
  * @internal
  */
 export function chooseCudaVariant(
@@ -290,17 +301,16 @@ export function chooseCudaVariant(
   const driver = loaded.driverVersion;
   if (driver > 0 && driver < own * 1000) {
     const v = runnable[0];
-    const says = `${Math.floor(driver / 1000)}.${Math.floor((driver % 1000) / 10)}`;
     return {
       variant: v,
-      why: `the CUDA ${v.cuda} build: the driver runs CUDA up to ${says}, older than this package's CUDA ${loaded.cudaVersion} build needs`,
+      why: `the CUDA ${v.cuda} build: the driver runs CUDA up to ${cudaVersionText(driver)}, older than this package's CUDA ${loaded.cudaVersion} build needs`,
     };
   }
   const sms = loaded.cudaArchs.map((a) => Number(/^(?:sm|compute)_(\d+)/.exec(a)?.[1])).filter((n) => Number.isFinite(n));
   const floor = sms.length > 0 ? Math.min(...sms) : 0;
   const old = loaded.gpus.find((g) => g.major * 10 + g.minor < floor);
   if (old === undefined) return undefined;
-  const v = runnable[runnable.length - 1]; // the oldest CUDA reaches furthest back
+  const v = runnable[runnable.length - 1];
   return {
     variant: v,
     why: `the CUDA ${v.cuda} build: GPU ${old.index} (${old.name}, sm_${old.major}${old.minor}) is older than the CUDA ${loaded.cudaVersion} build's sm_${floor}`,
@@ -416,6 +426,23 @@ function loadCandidate(candidate: AddonCandidate, candidates: readonly AddonCand
   }
 }
 
+/** TENSORRT_NODE_CUDA naming a CUDA build this package does not hold: say so once (it is ignored). */
+function warnIfAskedMissing(first: NativeAddon, variants: readonly CudaVariant[]): void {
+  const asked = process.env.TENSORRT_NODE_CUDA;
+  if (asked === undefined || asked === '' || variants.some((v) => String(v.cuda) === asked)) return;
+  let own = '';
+  try {
+    own = first.buildInfo().cudaVersion;
+  } catch {
+    // an addon without buildInfo: say what the package holds
+  }
+  if (own !== '' && String(Number.parseInt(own, 10)) === asked) return;
+  const held = [own !== '' ? `CUDA ${own}` : 'the default binary', ...variants.map((v) => `CUDA ${v.cuda}`)].join(', ');
+  process.emitWarning(`TENSORRT_NODE_CUDA=${asked}: this package holds no such build (it has ${held}); the first binary is used`, {
+    code: 'TENSORRT_NODE_NO_CUDA_BUILD',
+  });
+}
+
 /**
  * The binary loaded first, or the CUDA variant the machine needs instead (chooseCudaVariant). Asks
  * the first binary for its build and the driver's devices only when the package holds a variant
@@ -427,7 +454,9 @@ function withCudaVariant(
   candidates: readonly AddonCandidate[],
   errors: string[],
 ): NativeAddon {
-  const variants = candidate.kind === 'env' ? [] : cudaVariants(PACKAGE_ROOT);
+  if (candidate.kind === 'env') return first;
+  const variants = cudaVariants(PACKAGE_ROOT);
+  warnIfAskedMissing(first, variants);
   if (variants.length === 0) return first;
   let choice: ReturnType<typeof chooseCudaVariant>;
   try {
@@ -438,13 +467,10 @@ function withCudaVariant(
     return first;
   }
   if (choice === undefined) return first;
-  const report = loadReport;
-  const path0 = addonPath;
   const next = loadCandidate({ file: choice.variant.file, kind: 'variant', why: choice.why }, candidates, errors);
   if (next === undefined) {
-    // The variant does not load here: keep the first binary, its report listing the variant's error.
-    loadReport = report === undefined ? undefined : { ...report, skipped: [...errors] };
-    addonPath = path0;
+    // The variant does not load here: the first binary stays, its report listing the variant's error.
+    loadReport = loadReport === undefined ? undefined : { ...loadReport, skipped: [...errors] };
     return first;
   }
   loadReport = loadReport === undefined ? undefined : { ...loadReport, replaced: candidate.file };

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { backendStatus, type BackendStatus } from '../backends';
 import { devices, type DeviceInfo } from '../device';
-import { native, nativeLoadReport, nativePath, nodeFilesIn, PACKAGE_ROOT, type NativeBuildInfo } from '../native';
+import { cudaVersionText, native, nativeLoadReport, nativePath, nodeFilesIn, PACKAGE_ROOT, type NativeBuildInfo } from '../native';
 import { scanBinaryFile, type BinaryFacts } from './binary_scan';
 import { bytes, table } from './format';
 import { formatHelp, parseCommand, UsageError, type CommandSpec } from './options';
@@ -179,7 +179,7 @@ function gpuSection(addon: InfoReport['addon']): Pick<InfoReport, 'driver' | 'gp
     return { driver: { cudaVersion: null, driverApiVersion: 0, kernelModule: module, reason: 'the addon did not load' }, gpus: [] };
   const list = devices();
   const v = list.driverVersion;
-  const cudaVersion = v > 0 ? `${Math.floor(v / 1000)}.${Math.floor((v % 1000) / 10)}` : null;
+  const cudaVersion = v > 0 ? cudaVersionText(v) : null;
   return {
     driver: { cudaVersion, driverApiVersion: v, kernelModule: module, reason: list.reason },
     gpus: list.devices.map((d) => gpuReport(d, addon.build?.cudaArchs ?? [])),

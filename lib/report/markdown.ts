@@ -1,5 +1,6 @@
 /** The text of REPORT.md: setup, figures (or why each was skipped) and a table of every number. */
 import type { SweepDoc } from '../bench/result';
+import { cudaVersionText } from '../native';
 import { backends, okPoint, peerGpu, peerNetwork, peerThroughput, type ReportNetwork, type ReportPoint } from './data';
 import type { FigurePlan } from './figures';
 import { gpuShortName, networkKey, precisionLabel, type DeviceWords } from './names';
@@ -48,7 +49,7 @@ function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>
 
 function driver(v: number | undefined): string {
   if (v === undefined) return 'not recorded';
-  return v >= 1000 ? `${v} (CUDA ${Math.floor(v / 1000)}.${Math.round((v % 1000) / 10)})` : String(v);
+  return v >= 1000 ? `${v} (CUDA ${cudaVersionText(v)})` : String(v);
 }
 
 function gpuLine(sweep: SweepDoc, gpu: string): string {

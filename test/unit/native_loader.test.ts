@@ -242,6 +242,25 @@ describe('addon loader: which binary', () => {
       assert.equal(asked.replaced, pre);
     });
 
+    it('TENSORRT_NODE_CUDA naming a build the package lacks: a warning saying what it holds; its own CUDA: none', () => {
+      const pkg = make(false);
+      const pre = pkg.put(PRE, { copyOf: BUILT_ADDON });
+      const missing = load(pkg, { TENSORRT_NODE_CUDA: '11' });
+      assert.equal(missing.out.file, pre);
+      assert.match(
+        missing.stderr,
+        /\[TENSORRT_NODE_NO_CUDA_BUILD\] Warning: TENSORRT_NODE_CUDA=11: this package holds no such build \(it has (CUDA \d+\.\d+|the default binary)\); the first binary is used/,
+      );
+      const cuda = JSON.parse(pkg.run("console.log(JSON.stringify(require('./dist/lib').buildInfo()))").stdout) as {
+        cuda: boolean;
+        cudaVersion: string;
+      };
+      if (cuda.cuda) {
+        const own = load(pkg, { TENSORRT_NODE_CUDA: String(Number.parseInt(cuda.cudaVersion, 10)) });
+        assert.doesNotMatch(own.stderr, /TENSORRT_NODE_NO_CUDA_BUILD/);
+      }
+    });
+
     it('a CUDA variant that does not load leaves the first binary in place, its error listed', () => {
       const pkg = make(false);
       const pre = pkg.put(PRE, { copyOf: BUILT_ADDON });
