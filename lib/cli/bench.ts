@@ -439,6 +439,7 @@ export async function runBench(argv: readonly string[], out: (s: string) => void
   const { seed } = engineChoices(BENCH, values);
   const timing = timingOptions(values, batch, seed);
   const profileRuns = intOption(BENCH, 'profileRuns', values.profileRuns as string | undefined, 1, 100000) ?? 10;
+  checkRooflineOptions(values);
   const json = values.json === true;
   const log = json ? () => undefined : err;
   const mpi = mpiRank();
@@ -510,6 +511,23 @@ async function afterTiming(
   if (values.exportOutput !== undefined) await writeJson(values.exportOutput as string, await outputDoc(engine, result, timing));
 }
 
+/** --roofline and --peaks, checked before anything is built: each needs the other's company. */
+function checkRooflineOptions(values: ParsedArgs['values']): void {
+  if (values.roofline === true && values.dumpProfile !== true && values.exportProfile === undefined) {
+    throw new UsageError(
+      'tensorrt-node bench: --roofline adds columns to the per-layer profile: give --dumpProfile or --exportProfile too',
+    );
+  }
+  if (values.peaks !== undefined && values.roofline !== true) {
+    throw new UsageError('tensorrt-node bench: --peaks gives --roofline its GPU peaks: give --roofline too');
+  }
+  if (values.peaks !== undefined && parsePeaks(values.peaks as string, 'fp32') === undefined) {
+    throw new UsageError(
+      `tensorrt-node bench: --peaks is '<TOPS>,<GB/s>' (two positive numbers, e.g. 989,3350), got '${String(values.peaks)}'`,
+    );
+  }
+}
+
 /** --roofline: the profile with its roofline columns, or a warning on the result saying why none. */
 function withRoofline(
   p: BenchProfile,
@@ -520,11 +538,6 @@ function withRoofline(
 ): BenchProfile {
   const name = result.device.name;
   const peaks = values.peaks !== undefined ? parsePeaks(values.peaks as string, engine.precision) : peaksFor(name);
-  if (values.peaks !== undefined && peaks === undefined) {
-    throw new UsageError(
-      `tensorrt-node bench: --peaks is '<TOPS>,<GB/s>' (two positive numbers, e.g. 989,3350), got '${String(values.peaks)}'`,
-    );
-  }
   if (net === undefined) {
     result.warnings.push('--roofline: a plan holds no network to count MACs and bytes in: bench the prototxt for the roofline');
     return p;

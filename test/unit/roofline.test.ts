@@ -1,6 +1,8 @@
 // The roofline of each layer (issue 18's `bench --dumpProfile --roofline`): MACs and bytes from the
 // IR, the GPU's data-sheet peaks by name, the least time per layer, and the CLI columns.
 import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { layerWork, parsePeaks, peaksFor, rooflineMs } from '../../lib/bench/roofline';
 import { Network } from '../../lib';
@@ -77,6 +79,41 @@ describe('roofline (bench --roofline)', () => {
     assert.equal(unknown.code, 0, unknown.err);
     assert.match(unknown.out + unknown.err, /--roofline: no peaks known for '.*': give them with --peaks <TOPS>,<GB\/s>/);
     assert.doesNotMatch(unknown.out, /Of roofline/);
+    // A plan holds no network: the profile stays, with a warning saying what to bench instead.
+    const plan = path.join(os.tmpdir(), `trtn-roofline-${process.pid}.plan`);
+    try {
+      const saved = await run(
+        ...common.slice(0, 2),
+        '--backend',
+        'cpu',
+        '--duration',
+        '0',
+        '--iterations',
+        '1',
+        '--warmUp',
+        '0',
+        '--saveEngine',
+        plan,
+      );
+      assert.equal(saved.code, 0, saved.err);
+      const fromPlan = await run('bench', '--loadEngine', plan, ...common.slice(2), '--roofline', '--peaks', '2,50', '--json');
+      assert.equal(fromPlan.code, 0, fromPlan.err);
+      const r = JSON.parse(fromPlan.out) as { warnings: string[]; profile: { roofline?: unknown; layers: unknown[] } };
+      assert.ok(
+        r.warnings.some((w) => /--roofline: a plan holds no network to count MACs and bytes in: bench the prototxt/.test(w)),
+        JSON.stringify(r.warnings),
+      );
+      assert.equal(r.profile.roofline, undefined);
+      assert.ok(r.profile.layers.length > 0);
+    } finally {
+      fs.rmSync(plan, { force: true });
+    }
+    const alone = await run(...common.filter((a) => a !== '--dumpProfile'), '--roofline');
+    assert.notEqual(alone.code, 0);
+    assert.match(alone.err, /--roofline adds columns to the per-layer profile: give --dumpProfile or --exportProfile too/);
+    const peaksAlone = await run(...common, '--peaks', '2,50');
+    assert.notEqual(peaksAlone.code, 0);
+    assert.match(peaksAlone.err, /--peaks gives --roofline its GPU peaks: give --roofline too/);
     const bad = await run(...common, '--roofline', '--peaks', 'fast');
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /--peaks is '<TOPS>,<GB\/s>' \(two positive numbers, e\.g\. 989,3350\), got 'fast'/);
