@@ -89,8 +89,10 @@ BuildInfo build_info() {
   info.cuda = true;
   // Also a marker `tensorrt-node info` finds in a binary it does not load (lib/cli/binary_scan.ts):
   // Debian's nvcc leaves out NVIDIA's "Cuda compilation tools, release" string.
-  static const char kMarker[] = "tensorrt-node built with CUDA release " TRTN_CUDA_VERSION;
-  info.cuda_version = kMarker + sizeof("tensorrt-node built with CUDA release ") - 1;
+#define TRTN_CUDA_MARKER "tensorrt-node built with CUDA release "
+  static const char kMarker[] = TRTN_CUDA_MARKER TRTN_CUDA_VERSION;
+  info.cuda_version = kMarker + sizeof(TRTN_CUDA_MARKER) - 1;
+#undef TRTN_CUDA_MARKER
   info.cuda_archs = split_list(TRTN_CUDA_ARCHS);
 #else
   info.note = TRTN_NO_CUDA_NOTE;
