@@ -32,6 +32,11 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
     'TanHParameter.Engine': { DEFAULT: 0, CAFFE: 1, CUDNN: 2 },
     'SPPParameter.PoolMethod': { MAX: 0, AVE: 1, STOCHASTIC: 2 },
     'SPPParameter.Engine': { DEFAULT: 0, CAFFE: 1, CUDNN: 2 },
+    // SSD (weiliu89/caffe, branch ssd).
+    'PriorBoxParameter.CodeType': { CORNER: 1, CENTER_SIZE: 2, CORNER_SIZE: 3 },
+    'ResizeParameter.ResizeMode': { WARP: 1, FIT_SMALL_SIZE: 2, FIT_LARGE_SIZE_AND_PAD: 3 },
+    'ResizeParameter.PadMode': { CONSTANT: 1, MIRRORED: 2, REPEAT_NEAREST: 3 },
+    'ResizeParameter.InterpMode': { LINEAR: 1, AREA: 2, NEAREST: 3, CUBIC: 4, LANCZOS4: 5 },
     // Legacy layer formats.
     'V1LayerParameter.LayerType': {
       NONE: 0,
@@ -209,6 +214,11 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['threshold_param', 128, 'ThresholdParameter'],
       ['tile_param', 138, 'TileParameter'],
       ['window_data_param', 129, 'WindowDataParameter'],
+      // SSD's Caffe (weiliu89/caffe, branch ssd): the detection layers' parameters.
+      ['permute_param', 202, 'PermuteParameter'],
+      ['prior_box_param', 203, 'PriorBoxParameter'],
+      ['detection_output_param', 204, 'DetectionOutputParameter'],
+      ['norm_param', 206, 'NormalizeParameter'],
     ],
 
     // Parameters shared by many layers: input transformation and loss normalisation.
@@ -455,6 +465,71 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['axis', 2, 'int32', { default: 1 }],
     ],
     ShuffleChannelParameter: [['group', 1, 'uint32', { default: 1 }]],
+    // SSD's layers (weiliu89/caffe, branch ssd).
+    PermuteParameter: [['order', 1, 'uint32', { repeated: true }]],
+    NormalizeParameter: [
+      ['across_spatial', 1, 'bool', { default: true }],
+      ['scale_filler', 2, 'FillerParameter'],
+      ['channel_shared', 3, 'bool', { default: true }],
+      ['eps', 4, 'float', { default: 1e-10 }],
+    ],
+    PriorBoxParameter: [
+      ['min_size', 1, 'float', { repeated: true }],
+      ['max_size', 2, 'float', { repeated: true }],
+      ['aspect_ratio', 3, 'float', { repeated: true }],
+      ['flip', 4, 'bool', { default: true }],
+      ['clip', 5, 'bool', { default: false }],
+      ['variance', 6, 'float', { repeated: true }],
+      ['img_size', 7, 'uint32'],
+      ['img_h', 8, 'uint32'],
+      ['img_w', 9, 'uint32'],
+      ['step', 10, 'float'],
+      ['step_h', 11, 'float'],
+      ['step_w', 12, 'float'],
+      ['offset', 13, 'float', { default: 0.5 }],
+    ],
+    NonMaximumSuppressionParameter: [
+      ['nms_threshold', 1, 'float', { default: 0.3 }],
+      ['top_k', 2, 'int32'],
+      ['eta', 3, 'float', { default: 1 }],
+    ],
+    SaveOutputParameter: [
+      ['output_directory', 1, 'string'],
+      ['output_name_prefix', 2, 'string'],
+      ['output_format', 3, 'string'],
+      ['label_map_file', 4, 'string'],
+      ['name_size_file', 5, 'string'],
+      ['num_test_image', 6, 'uint32'],
+      ['resize_param', 7, 'ResizeParameter'],
+    ],
+    // Only in SaveOutputParameter of deploy files (output resizing of the evaluation tools): read, not used.
+    ResizeParameter: [
+      ['prob', 1, 'float', { default: 1 }],
+      ['resize_mode', 2, 'ResizeParameter.ResizeMode', { default: 'WARP' }],
+      ['height', 3, 'uint32', { default: 0 }],
+      ['width', 4, 'uint32', { default: 0 }],
+      ['height_scale', 8, 'uint32', { default: 0 }],
+      ['width_scale', 9, 'uint32', { default: 0 }],
+      ['pad_mode', 5, 'ResizeParameter.PadMode', { default: 'CONSTANT' }],
+      ['pad_value', 6, 'float', { repeated: true }],
+      ['interp_mode', 7, 'ResizeParameter.InterpMode', { repeated: true }],
+    ],
+    DetectionOutputParameter: [
+      ['num_classes', 1, 'uint32'],
+      ['share_location', 2, 'bool', { default: true }],
+      ['background_label_id', 3, 'int32', { default: 0 }],
+      ['nms_param', 4, 'NonMaximumSuppressionParameter'],
+      ['save_output_param', 5, 'SaveOutputParameter'],
+      ['code_type', 6, 'PriorBoxParameter.CodeType', { default: 'CORNER' }],
+      ['variance_encoded_in_target', 8, 'bool', { default: false }],
+      ['keep_top_k', 7, 'int32', { default: -1 }],
+      ['confidence_threshold', 9, 'float'],
+      ['visualize', 10, 'bool', { default: false }],
+      ['visualize_threshold', 11, 'float'],
+      ['save_file', 12, 'string'],
+      // OpenCV's addition (its res10 face detector's deploy file sets it): clip decoded boxes to [0, 1].
+      ['clip', 1000, 'bool', { default: false }],
+    ],
     SwishParameter: [['beta', 1, 'float', { default: 1 }]],
     TanHParameter: [['engine', 1, 'TanHParameter.Engine', { default: 'DEFAULT' }]],
     TileParameter: [

@@ -47,6 +47,10 @@ export const LAYER_TYPES = [
   'MVN',
   'Tile',
   'ShuffleChannel',
+  'Permute',
+  'Normalize',
+  'PriorBox',
+  'DetectionOutput',
   'Reduction',
   'Embed',
   'Clip',
@@ -123,6 +127,54 @@ export interface InnerProductAttrs {
   readonly inputSize: number;
 }
 
+/**
+ * SSD's PriorBox, resolved: every value the boxes depend on, so backends need no parameter rules.
+ * Boxes per cell: for each min size, the min box, the sqrt(min * max) box (when max sizes are
+ * given), then one box per aspect ratio other than 1 (docs/network.md, "Detection layers").
+ */
+export interface PriorBoxAttrs {
+  readonly minSizes: readonly number[];
+  readonly maxSizes: readonly number[];
+  /** The aspect ratios with 1 first, duplicates removed and flipped ratios added (Caffe's order). */
+  readonly aspectRatios: readonly number[];
+  readonly clip: boolean;
+  /** Four variances (one given value is repeated). */
+  readonly variances: readonly number[];
+  readonly imageHeight: number;
+  readonly imageWidth: number;
+  readonly stepH: number;
+  readonly stepW: number;
+  readonly offset: number;
+  /** Feature map height and width (of input 0). */
+  readonly layerHeight: number;
+  readonly layerWidth: number;
+  /** Boxes per feature map cell. */
+  readonly priorsPerCell: number;
+}
+
+/** SSD's DetectionOutput: box decoding, per-class NMS and keep_top_k, rows of [image, label, score, xmin, ymin, xmax, ymax]. */
+export interface DetectionOutputAttrs {
+  readonly numClasses: number;
+  readonly shareLocation: boolean;
+  /** -1: no background class. */
+  readonly backgroundLabelId: number;
+  readonly nmsThreshold: number;
+  /** Candidates per class kept for NMS; -1: all. */
+  readonly topK: number;
+  readonly eta: number;
+  readonly codeType: 'CORNER' | 'CENTER_SIZE' | 'CORNER_SIZE';
+  readonly varianceEncodedInTarget: boolean;
+  /** OpenCV's `clip`: decoded boxes clamped to [0, 1] (before NMS). */
+  readonly clip: boolean;
+  /** Detections kept per image over all classes; -1: all. */
+  readonly keepTopK: number;
+  /** Scores must be above it; -3.4028234663852886e38 (-FLT_MAX) when the file gives none. */
+  readonly confidenceThreshold: number;
+  readonly numPriors: number;
+  /** Rows of the output per image: the most detections one image can have. */
+  readonly maxDetections: number;
+}
+
 /** Attributes per layer type. */
 export interface LayerAttrsMap {
   Input: { readonly shapes: readonly Shape[] };
@@ -166,6 +218,12 @@ export interface LayerAttrsMap {
   MVN: { readonly normalizeVariance: boolean; readonly acrossChannels: boolean; readonly eps: number };
   Tile: { readonly axis: number; readonly tiles: number };
   ShuffleChannel: { readonly group: number };
+  /** SSD's Permute: output axis i is input axis order[i]; order covers every axis, batch first. */
+  Permute: { readonly order: readonly number[] };
+  /** SSD's Normalize: L2 norm over C x H x W per image (acrossSpatial) or over C per pixel, then a learned scale. */
+  Normalize: { readonly acrossSpatial: boolean; readonly channelShared: boolean; readonly eps: number };
+  PriorBox: PriorBoxAttrs;
+  DetectionOutput: DetectionOutputAttrs;
   Reduction: { readonly operation: 'SUM' | 'ASUM' | 'SUMSQ' | 'MEAN'; readonly axis: number; readonly coeff: number };
   Embed: { readonly numOutput: number; readonly inputDim: number; readonly biasTerm: boolean };
   Clip: { readonly min: number; readonly max: number };

@@ -188,12 +188,14 @@ const FILLER_FIELDS: Readonly<Record<string, readonly [string, readonly string[]
   PReLU: ['prelu_param', ['filler']],
   Scale: ['scale_param', ['filler', 'bias_filler']],
   Bias: ['bias_param', ['filler']],
+  Normalize: ['norm_param', ['scale_filler']],
 };
 
 /** Caffe's defaults where a layer gives no filler. */
 function defaultFiller(param: Message, layer: AnyLayer, blob: number): Message {
   const msg = new Message(param.schema, param.schema.message('FillerParameter'));
   if (layer.type === 'PReLU') msg.set('value', 0.25);
+  if (layer.type === 'Normalize') msg.set('value', 1);
   if (layer.type === 'Scale' && blob === 0 && !layer.attrs.fromInput) msg.set('value', 1);
   return msg;
 }
@@ -204,7 +206,7 @@ function defaultFiller(param: Message, layer: AnyLayer, blob: number): Message {
  *   fan_in = blob elements / blob dim 0 (He et al. 2015); Embed: normal(0, 1);
  * - biases (blob 1 of those, Bias blobs, Scale's bias): uniform(-0.1, 0.1);
  * - BatchNorm: mean uniform(-0.1, 0.1), variance uniform(0.5, 1.5), factor 1;
- * - Scale: gamma uniform(0.8, 1.2); PReLU slopes uniform(0.1, 0.3).
+ * - Scale: gamma uniform(0.8, 1.2); Normalize's scale likewise; PReLU slopes uniform(0.1, 0.3).
  */
 function heBlob(spec: BlobSpec, rng: Rng): Float32Array {
   const { index, shape } = spec;
@@ -228,6 +230,9 @@ function heBlob(spec: BlobSpec, rng: Rng): Float32Array {
     case 'Scale':
       if (index === 0 && !spec.fromInput) fillUniform(out, rng, 0.8, 1.2);
       else fillUniform(out, rng, -0.1, 0.1);
+      break;
+    case 'Normalize':
+      fillUniform(out, rng, 0.8, 1.2);
       break;
     case 'PReLU':
       fillUniform(out, rng, 0.1, 0.3);

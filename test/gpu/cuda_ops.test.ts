@@ -72,7 +72,8 @@ function defineCases(list: readonly OpCase[]): void {
   for (const c of list) {
     describe(c.name, () => {
       it('fp32', () => runCase(c, 'fp32'));
-      it('fp16', () => runCase(c, 'fp16'));
+      if (c.fp16 === false) it.skip('fp16: not compared (rounding may change which boxes are kept; fp32 is)');
+      else it('fp16', () => runCase(c, 'fp16'));
       if (c.gemm === true) it('tf32', () => runCase(c, 'tf32'));
       if (INT8_OPS.has(c.type) || c.type === 'Fusion') it('int8', () => runCase(c, 'int8'));
     });

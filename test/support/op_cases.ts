@@ -74,6 +74,11 @@ export interface OpCase {
   readonly blobs?: Readonly<Record<string, (shapes: readonly Shape[]) => Float32Array[]>>;
   /** A GEMM network: also run in tf32. */
   readonly gemm?: boolean;
+  /**
+   * False where fp16 rounding may change discrete decisions (which boxes NMS keeps from scores a
+   * conv and softmax computed), so fp16 is not compared with the float64 reference; the test says so.
+   */
+  readonly fp16?: boolean;
 }
 
 export const cases: OpCase[] = [];
@@ -678,6 +683,198 @@ add('ShuffleChannel', [
     name: 'group = C (a transpose of one row)',
     inputs: { data: [8, 2, 7] },
     body: L('shuffle', 'ShuffleChannel', 'shuffle_channel_param { group: 8 }'),
+  },
+]);
+
+add('Permute', [
+  {
+    name: 'order 0 2 3 1 (NCHW to NHWC, as SSD heads)',
+    inputs: { data: [3, 4, 5] },
+    body: L('perm', 'Permute', 'permute_param { order: 0 order: 2 order: 3 order: 1 }'),
+  },
+  {
+    name: 'order 0 3 1 2',
+    inputs: { data: [2, 3, 7] },
+    body: L('perm', 'Permute', 'permute_param { order: 0 order: 3 order: 1 order: 2 }'),
+  },
+  {
+    name: 'partial order 0 2 (the rest follow: 0 2 1 3)',
+    inputs: { data: [3, 5, 2] },
+    body: L('perm', 'Permute', 'permute_param { order: 0 order: 2 }'),
+  },
+  { name: '3-D order 0 2 1', inputs: { data: [6, 5] }, body: L('perm', 'Permute', 'permute_param { order: 0 order: 2 order: 1 }') },
+  {
+    name: 'identity order',
+    inputs: { data: [2, 3, 3] },
+    body: L('perm', 'Permute', 'permute_param { order: 0 order: 1 order: 2 order: 3 }'),
+  },
+]);
+
+add('Normalize', [
+  {
+    name: 'per position, a scale per channel (SSD conv4_3_norm)',
+    inputs: { data: [5, 4, 3] },
+    body: L('norm', 'Normalize', 'norm_param { across_spatial: false channel_shared: false }'),
+  },
+  { name: 'per position, shared scale', inputs: { data: [3, 5, 5] }, body: L('norm', 'Normalize', 'norm_param { across_spatial: false }') },
+  { name: 'across spatial, shared scale (the defaults)', inputs: { data: [3, 4, 6] }, body: L('norm', 'Normalize') },
+  {
+    name: 'across spatial, a scale per channel, eps 0.5',
+    inputs: { data: [4, 3, 3] },
+    body: L('norm', 'Normalize', 'norm_param { channel_shared: false eps: 0.5 }'),
+  },
+]);
+
+/** A PriorBox over feature map `feature` and the 'image' input. */
+const prior = (param: string) => L('prior', 'PriorBox', `prior_box_param { ${param} }`, ['feature', 'image']);
+add('PriorBox', [
+  {
+    name: 'min and max size, aspect ratio 2 with flip (SSD conv4_3)',
+    inputs: { feature: [2, 5, 4], image: [3, 40, 32] },
+    body: prior('min_size: 6 max_size: 13 aspect_ratio: 2 variance: 0.1 variance: 0.1 variance: 0.2 variance: 0.2'),
+  },
+  {
+    name: 'two min sizes (truncated), ratios 2 and 3 without flip, clip, one variance',
+    inputs: { feature: [1, 3, 3], image: [3, 30, 30] },
+    body: prior('min_size: 7.6 min_size: 15 aspect_ratio: 2 aspect_ratio: 3 aspect_ratio: 2 flip: false clip: true variance: 0.2'),
+  },
+  {
+    name: 'img_h / img_w and step_h / step_w given, offset 0',
+    inputs: { feature: [2, 4, 6], image: [3, 9, 9] },
+    body: prior('min_size: 10 max_size: 20 img_h: 48 img_w: 64 step_h: 12 step_w: 10 offset: 0'),
+  },
+  {
+    name: 'no step: image / map as a float (300 / 19)',
+    inputs: { feature: [1, 19, 19], image: [1, 300, 300] },
+    body: prior('min_size: 60 aspect_ratio: 2'),
+  },
+]);
+
+/**
+ * DetectionOutput inputs: loc multiples of 1/64 in [-0.5, 0.5), scores distinct multiples of
+ * 1/1024 (exact in float16, no ties), and the same prior boxes (multiples of 1/256) for every image.
+ */
+function detectionInputs(priors: number) {
+  return (n: number, seed: number, name: string): Float32Array => {
+    const rng = new SeededRandom(seed);
+    if (name === 'loc') return Float32Array.from({ length: n }, () => (rng.int(0, 64) - 32) / 64);
+    if (name === 'conf') {
+      const ks = Array.from({ length: n }, (_, i) => i + 1);
+      for (let i = n - 1; i > 0; i--) {
+        const j = rng.int(0, i + 1);
+        [ks[i], ks[j]] = [ks[j], ks[i]];
+      }
+      return Float32Array.from(ks, (k) => k / (n + 1 <= 1024 ? 1024 : 2 ** Math.ceil(Math.log2(n + 1))));
+    }
+    const one = new Float32Array(2 * priors * 4);
+    const box = new SeededRandom(99);
+    for (let p = 0; p < priors; p++) {
+      const cx = box.int(16, 240) / 256;
+      const cy = box.int(16, 240) / 256;
+      const w = box.int(12, 100) / 256;
+      const h = box.int(12, 100) / 256;
+      one.set([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], p * 4);
+      one.set([0.125, 0.125, 0.25, 0.25], (priors + p) * 4);
+    }
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i += one.length) out.set(one, i);
+    return out;
+  };
+}
+
+/** A DetectionOutput case over `priors` priors and `classes` classes. */
+function detection(name: string, priors: number, classes: number, locClasses: number, param: string): Omit<OpCase, 'type'> {
+  return {
+    name,
+    inputs: { loc: [priors * locClasses * 4], conf: [priors * classes], prior: [2, priors * 4] },
+    gen: detectionInputs(priors),
+    body: L('det', 'DetectionOutput', `detection_output_param { num_classes: ${classes} ${param} }`, ['loc', 'conf', 'prior']),
+  };
+}
+add('DetectionOutput', [
+  detection(
+    'CENTER_SIZE, shared locations, top_k and keep_top_k cut',
+    40,
+    4,
+    1,
+    'nms_param { nms_threshold: 0.45 top_k: 10 } code_type: CENTER_SIZE keep_top_k: 12 confidence_threshold: 0.3',
+  ),
+  detection(
+    'CORNER, a location per class, no background, no limits',
+    24,
+    3,
+    3,
+    'share_location: false background_label_id: -1 nms_param { nms_threshold: 0.3 } confidence_threshold: 0.1',
+  ),
+  detection(
+    'CORNER_SIZE, variances in the target, background 1, eta 0.8',
+    30,
+    3,
+    1,
+    'background_label_id: 1 nms_param { nms_threshold: 0.7 eta: 0.8 } code_type: CORNER_SIZE variance_encoded_in_target: true keep_top_k: 20',
+  ),
+  detection(
+    "OpenCV's clip, no confidence threshold, NMS threshold 0",
+    20,
+    2,
+    1,
+    'nms_param { nms_threshold: 0 top_k: 8 } code_type: CENTER_SIZE clip: true',
+  ),
+  detection('nothing above the threshold: padding rows only', 10, 3, 1, 'code_type: CENTER_SIZE keep_top_k: 5 confidence_threshold: 2'),
+]);
+
+/** A two-scale SSD: heads on a 10x10 and a 5x5 map, priors, softmax over 3 classes, detections. */
+function miniSsd(): string {
+  const head = (src: string, priors: number) =>
+    L(`${src}_loc`, 'Convolution', `convolution_param { num_output: ${priors * 4} kernel_size: 3 pad: 1 }`, src) +
+    L(`${src}_loc_perm`, 'Permute', 'permute_param { order: 0 order: 2 order: 3 order: 1 }', `${src}_loc`) +
+    L(`${src}_loc_flat`, 'Flatten', '', `${src}_loc_perm`) +
+    L(`${src}_conf`, 'Convolution', `convolution_param { num_output: ${priors * 3} kernel_size: 3 pad: 1 }`, src) +
+    L(`${src}_conf_perm`, 'Permute', 'permute_param { order: 0 order: 2 order: 3 order: 1 }', `${src}_conf`) +
+    L(`${src}_conf_flat`, 'Flatten', '', `${src}_conf_perm`);
+  return (
+    L('f1', 'Convolution', 'convolution_param { num_output: 6 kernel_size: 3 pad: 1 }') +
+    L(
+      'f1_norm',
+      'Normalize',
+      'norm_param { across_spatial: false channel_shared: false scale_filler { type: "constant" value: 20 } }',
+      'f1',
+    ) +
+    L('f2', 'Pooling', 'pooling_param { pool: MAX kernel_size: 2 stride: 2 }', 'f1') +
+    head('f1_norm', 4) +
+    head('f2', 6) +
+    L(
+      'f1_prior',
+      'PriorBox',
+      'prior_box_param { min_size: 4 max_size: 8 aspect_ratio: 2 variance: 0.1 variance: 0.1 variance: 0.2 variance: 0.2 }',
+      ['f1_norm', 'data'],
+    ) +
+    L(
+      'f2_prior',
+      'PriorBox',
+      'prior_box_param { min_size: 8 max_size: 12 aspect_ratio: 2 aspect_ratio: 3 variance: 0.1 variance: 0.1 variance: 0.2 variance: 0.2 }',
+      ['f2', 'data'],
+    ) +
+    L('loc', 'Concat', '', ['f1_norm_loc_flat', 'f2_loc_flat']) +
+    L('conf', 'Concat', '', ['f1_norm_conf_flat', 'f2_conf_flat']) +
+    L('priors', 'Concat', 'concat_param { axis: 2 }', ['f1_prior', 'f2_prior']) +
+    L('conf_shape', 'Reshape', 'reshape_param { shape { dim: 0 dim: -1 dim: 3 } }', 'conf') +
+    L('conf_prob', 'Softmax', 'softmax_param { axis: 2 }', 'conf_shape') +
+    L('conf_flat', 'Flatten', '', 'conf_prob') +
+    L(
+      'det',
+      'DetectionOutput',
+      'detection_output_param { num_classes: 3 nms_param { nms_threshold: 0.45 top_k: 30 } code_type: CENTER_SIZE keep_top_k: 25 confidence_threshold: 0.34 }',
+      ['loc', 'conf_flat', 'priors'],
+    )
+  );
+}
+add('SSD head', [
+  {
+    name: 'two scales: Normalize, PriorBox, Permute, Flatten, Concat, Softmax, DetectionOutput',
+    inputs: { data: [3, 10, 10] },
+    body: miniSsd(),
+    fp16: false,
   },
 ]);
 

@@ -8,6 +8,7 @@
  * returns every tensor by IR name.
  */
 import type { AnyLayer, Layer, Network, Shape } from '../../lib/network';
+import { detectionOutput, normalize, permute, priorBox } from './reference_detection';
 
 /** Elements of `shape` from axis `from` (inclusive) to `to` (exclusive). */
 export function count(shape: Shape, from = 0, to = shape.length): number {
@@ -880,6 +881,14 @@ export function referenceLayer(a: LayerArgs<AnyLayer['type']>): Float64Array[] {
       return tile(same<'Tile'>(a));
     case 'ShuffleChannel':
       return shuffleChannel(same<'ShuffleChannel'>(a));
+    case 'Permute':
+      return permute(same<'Permute'>(a));
+    case 'Normalize':
+      return normalize(same<'Normalize'>(a));
+    case 'PriorBox':
+      return priorBox(same<'PriorBox'>(a));
+    case 'DetectionOutput':
+      return detectionOutput(same<'DetectionOutput'>(a));
     case 'Reduction':
       return reduction(same<'Reduction'>(a));
     case 'Embed':

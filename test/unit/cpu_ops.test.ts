@@ -127,7 +127,8 @@ function defineCases(list: readonly OpCase[]): void {
     describe(c.name, () => {
       it('fp32', () => runCase(c, 'fp32', false));
       it('fp32, optimize: true', () => runCase(c, 'fp32', true));
-      it('fp16: float16 values, relative error < 2e-2', () => runCase(c, 'fp16', true));
+      if (c.fp16 === false) it.skip('fp16: not compared (rounding may change which boxes are kept; fp32 is)');
+      else it('fp16: float16 values, relative error < 2e-2', () => runCase(c, 'fp16', true));
       if (c.gemm === true) it('tf32: relative error < 2e-3', () => runCase(c, 'tf32', true));
     });
   }

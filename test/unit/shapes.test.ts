@@ -1356,6 +1356,107 @@ describe('layer shapes (Caffe rules)', () => {
     });
   });
 
+  describeType('Permute', () => {
+    it('moves the axes; the order is filled with the missing axes in order', async () => {
+      const n = await net(layer('p', 'Permute', 'permute_param { order: 0 order: 2 order: 3 order: 1 }'), { dims: [2, 6, 4, 5] });
+      assert.deepEqual(shapeOf(n, 'p'), [2, 4, 5, 6]);
+      const partial = await net(layer('p', 'Permute', 'permute_param { order: 0 order: 3 }'), { dims: [2, 6, 4, 5] });
+      assert.deepEqual(attrsOf(partial, 'p'), { order: [0, 3, 1, 2] });
+      assert.deepEqual(shapeOf(partial, 'p'), [2, 5, 6, 4]);
+    });
+
+    it('rejects a repeated or out-of-range axis and a moved batch (E_SHAPE)', async () => {
+      const perm = (order: string) => net(layer('p', 'Permute', `permute_param { ${order} }`), { dims: [2, 6, 4, 5] });
+      await buildFails(perm('order: 0 order: 2 order: 2'), 'p', 'Permute', 'names an axis twice');
+      await buildFails(perm('order: 0 order: 4'), 'p', 'Permute', 'names axis 4');
+      await buildFails(perm('order: 1 order: 0'), 'p', 'Permute', 'moves the batch axis', 'starting with 0');
+    });
+  });
+
+  describeType('Normalize', () => {
+    it('keeps the shape; one scale value shared (a 0-axis blob) or one per channel', async () => {
+      const shared = await net(layer('n', 'Normalize'), { dims: [2, 6, 4, 5] });
+      assert.deepEqual(shapeOf(shared, 'n'), [2, 6, 4, 5]);
+      assert.deepEqual(attrsOf(shared, 'n'), { acrossSpatial: true, channelShared: true, eps: 1e-10 });
+      assert.deepEqual(layerOf(shared, 'n').blobs, [[]]);
+      const per = await net(layer('n', 'Normalize', 'norm_param { across_spatial: false channel_shared: false }'), { dims: [2, 6, 4, 5] });
+      assert.deepEqual(layerOf(per, 'n').blobs, [[6]]);
+    });
+
+    it('rejects an input without channels and a negative eps (E_SHAPE)', async () => {
+      await buildFails(net(layer('n', 'Normalize'), { dims: [6] }), 'n', 'Normalize', 'needs at least (N, C)');
+      await buildFails(net(layer('n', 'Normalize', 'norm_param { eps: -1 }'), { dims: [2, 6] }), 'n', 'Normalize', 'eps must be');
+    });
+  });
+
+  describeType('PriorBox', () => {
+    const pb = (param: string, feature = [1, 8, 3, 4], image = [1, 3, 30, 40]) =>
+      inputs({ f: feature, img: image }, layer('p', 'PriorBox', `prior_box_param { ${param} }`, ['f', 'img']));
+
+    it('writes [N, 2, 4 x cells x priors per cell] and resolves sizes, steps and ratios', async () => {
+      const n = await pb('min_size: 4 max_size: 9 aspect_ratio: 2 aspect_ratio: 3 aspect_ratio: 2.0000001');
+      // Ratios 1, 2, 1/2, 3, 1/3 (the near-duplicate of 2 dropped): 5 per min size, + 1 for the max size.
+      assert.deepEqual(shapeOf(n, 'p'), [1, 2, 3 * 4 * 6 * 4]);
+      const a = attrsOf(n, 'p');
+      assert.equal(a.priorsPerCell, 6);
+      assert.deepEqual(
+        a.aspectRatios,
+        [1, 2, 0.5, 3, 1 / 3].map((x) => (x === 2 || x === 3 || x === 1 ? x : x)),
+      );
+      assert.deepEqual([a.imageHeight, a.imageWidth, a.stepH, a.stepW], [30, 40, 10, 10]);
+      assert.deepEqual(a.variances, [0.1, 0.1, 0.1, 0.1]);
+      const noFlip = await pb('min_size: 4 min_size: 8 aspect_ratio: 2 flip: false img_size: 60 step: 7');
+      assert.equal(attrsOf(noFlip, 'p').priorsPerCell, 4);
+      assert.deepEqual([attrsOf(noFlip, 'p').imageHeight, attrsOf(noFlip, 'p').stepW], [60, 7]);
+    });
+
+    it('rejects missing or inconsistent sizes, bad variances and conflicting size fields (E_SHAPE)', async () => {
+      await buildFails(pb(''), 'p', 'PriorBox', 'needs at least one min_size');
+      await buildFails(pb('min_size: 4 max_size: 3'), 'p', 'PriorBox', 'max_size 3 must be above its min_size 4');
+      await buildFails(pb('min_size: 4 max_size: 8 max_size: 9'), 'p', 'PriorBox', 'give one max per min');
+      await buildFails(pb('min_size: 4 variance: 0.1 variance: 0.2'), 'p', 'PriorBox', 'takes 1 or 4 variance values');
+      await buildFails(pb('min_size: 4 img_size: 30 img_h: 30 img_w: 30'), 'p', 'PriorBox', 'not both');
+      await buildFails(pb('min_size: 4 step_h: 8'), 'p', 'PriorBox', 'step_h and step_w must both be given');
+      await buildFails(pb('min_size: 4', [1, 8, 3]), 'p', 'PriorBox', 'must be a feature map');
+    });
+  });
+
+  describeType('DetectionOutput', () => {
+    const det = (param: string, loc = [2, 40], conf = [2, 30], prior = [1, 2, 40]) =>
+      inputs({ loc, conf, prior }, layer('d', 'DetectionOutput', `detection_output_param { ${param} }`, ['loc', 'conf', 'prior']));
+
+    it('writes [N, 1, max detections, 7]: keep_top_k, or every class x top_k when there is none', async () => {
+      const n = await det('num_classes: 3 keep_top_k: 5 nms_param { top_k: 4 }');
+      assert.deepEqual(shapeOf(n, 'd'), [2, 1, 5, 7]);
+      const a = attrsOf(n, 'd');
+      assert.deepEqual([a.numPriors, a.topK, a.keepTopK, a.codeType, a.confidenceThreshold], [10, 4, 5, 'CORNER', -3.4028234663852886e38]);
+      // No keep_top_k: 2 foreground classes x min(top_k, 10 priors).
+      assert.deepEqual(shapeOf(await det('num_classes: 3 nms_param { top_k: 4 }'), 'd'), [2, 1, 8, 7]);
+      assert.deepEqual(shapeOf(await det('num_classes: 3 background_label_id: -1'), 'd'), [2, 1, 30, 7]);
+      // Nothing can be kept: one row (Caffe's "no detection" row).
+      assert.deepEqual(shapeOf(await det('num_classes: 3 keep_top_k: 0'), 'd'), [2, 1, 1, 7]);
+    });
+
+    it('rejects inputs that do not match the priors and bad parameters (E_SHAPE)', async () => {
+      await buildFails(det('keep_top_k: 5'), 'd', 'DetectionOutput', 'needs num_classes');
+      await buildFails(det('num_classes: 4'), 'd', 'DetectionOutput', 'conf [2, 30] must hold 10 priors x 4 classes');
+      await buildFails(
+        det('num_classes: 3 share_location: false'),
+        'd',
+        'DetectionOutput',
+        'loc [2, 40] must hold 10 priors x 3 location class(es)',
+      );
+      await buildFails(
+        det('num_classes: 3', [2, 40], [2, 30], [1, 3, 40]),
+        'd',
+        'DetectionOutput',
+        "must be PriorBox's [N, 2, 4 * priors]",
+      );
+      await buildFails(det('num_classes: 3 nms_param { eta: 1.5 }'), 'd', 'DetectionOutput', 'eta must be in (0, 1]');
+      await buildFails(det('num_classes: 3 keep_top_k: -2'), 'd', 'DetectionOutput', 'keep_top_k must be >= -1');
+    });
+  });
+
   describeType('ArgMax', () => {
     const am = (param: string, dims: readonly number[]) => net(layer('a', 'ArgMax', param ? `argmax_param { ${param} }` : ''), { dims });
 

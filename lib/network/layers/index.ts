@@ -4,10 +4,11 @@ import { absVal, bnll, clip, dropout, elu, exp, log, power, prelu, relu, sigmoid
 import type { LayerDef } from './common';
 import { convolution, deconvolution } from './conv';
 import { embed, innerProduct } from './dense';
-import { batchNorm, bias, lrn, mvn, scale } from './normalization';
+import { detectionOutput, priorBox } from './detection';
+import { batchNorm, bias, lrn, mvn, normalize, scale } from './normalization';
 import { pooling } from './pool';
 import { argMax, reduction, softmax } from './reduce';
-import { concat, crop, eltwise, flatten, input, reshape, shuffleChannel, slice, split, tile } from './structure';
+import { concat, crop, eltwise, flatten, input, permute, reshape, shuffleChannel, slice, split, tile } from './structure';
 
 export type { LayerDef, BuildResult } from './common';
 
@@ -46,6 +47,10 @@ export const LAYER_DEFS: { readonly [T in LayerType]: LayerDef<T> } = {
   MVN: mvn,
   Tile: tile,
   ShuffleChannel: shuffleChannel,
+  Permute: permute,
+  Normalize: normalize,
+  PriorBox: priorBox,
+  DetectionOutput: detectionOutput,
   Reduction: reduction,
   Embed: embed,
   Clip: clip,

@@ -115,3 +115,28 @@ export const mvn: LayerDef<'MVN'> = {
     };
   },
 };
+
+/**
+ * Normalize (SSD's Caffe, `norm_param`): each image divided by the L2 norm of all its values
+ * (across_spatial) or each pixel by the L2 norm over its channels, norm = sqrt(sum of squares + eps),
+ * then multiplied by a learned scale: one value (channel_shared) or one per channel (blob [] / [C]).
+ */
+export const normalize: LayerDef<'Normalize'> = {
+  type: 'Normalize',
+  bottoms: [1, 1],
+  tops: [1, 1],
+  build(p, inputs) {
+    const np = p.sub('norm_param');
+    const s = inputs[0];
+    check(s.length >= 2, `Normalize needs at least (N, C), got ${fmt(s)}`);
+    const eps = np.num('eps');
+    check(Number.isFinite(eps) && eps >= 0, `Normalize eps must be a finite value >= 0, got ${eps}`);
+    const channelShared = np.bool('channel_shared');
+    return {
+      attrs: { acrossSpatial: np.bool('across_spatial'), channelShared, eps },
+      outputs: sameShape(inputs),
+      // A shared scale is a 0-axis blob (one value), as SSD's Caffe stores it.
+      blobs: [channelShared ? [] : [s[1]]],
+    };
+  },
+};

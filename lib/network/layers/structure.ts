@@ -245,3 +245,30 @@ export const shuffleChannel: LayerDef<'ShuffleChannel'> = {
     return { attrs: { group }, outputs: [s] };
   },
 };
+
+/**
+ * Permute (SSD's Caffe): output axis i is input axis order[i]. Axes the order leaves out follow in
+ * their own order (Caffe's rule); each axis at most once. The batch must stay first (every tensor of
+ * an engine leads with the batch), which is what SSD's orders (0, 2, 3, 1) do.
+ */
+export const permute: LayerDef<'Permute'> = {
+  type: 'Permute',
+  bottoms: [1, 1],
+  tops: [1, 1],
+  inPlace: false,
+  build(p, inputs) {
+    const s = inputs[0];
+    const given = p.sub('permute_param').nums('order');
+    check(given.length <= s.length, `Permute order has ${given.length} axes; the input ${fmt(s)} has ${s.length}`);
+    for (const a of given) {
+      check(
+        Number.isInteger(a) && a >= 0 && a < s.length,
+        `Permute order names axis ${a}; the input ${fmt(s)} has axes 0..${s.length - 1}`,
+      );
+    }
+    check(new Set(given).size === given.length, `Permute order [${given.join(', ')}] names an axis twice`);
+    const order = [...given, ...s.map((_, i) => i).filter((i) => !given.includes(i))];
+    check(order[0] === 0, `Permute order [${order.join(', ')}] moves the batch axis; engines keep the batch first (order starting with 0)`);
+    return { attrs: { order }, outputs: [order.map((a) => s[a])] };
+  },
+};

@@ -126,28 +126,32 @@ Status make(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
 bool op_takes_views(const Graph& graph, const Node& node);
 
 // Factories, one per op (kernels/<file>.cu).
-Status make_convolution(const CudaOpInit&, std::unique_ptr<CudaOp>*);      // conv.cu (+ InnerProduct)
-Status make_inner_product(const CudaOpInit&, std::unique_ptr<CudaOp>*);    // conv.cu
-Status make_deconvolution(const CudaOpInit&, std::unique_ptr<CudaOp>*);    // deconv.cu
-Status make_pooling(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // pooling.cu
-Status make_lrn(const CudaOpInit&, std::unique_ptr<CudaOp>*);              // lrn.cu
-Status make_activation(const CudaOpInit&, std::unique_ptr<CudaOp>*);       // activation.cu (ReLU ... Swish)
-Status make_prelu(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // prelu.cu
-Status make_softmax(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // softmax.cu
-Status make_concat(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // concat.cu
-Status make_eltwise(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // eltwise.cu
-Status make_channel_affine(const CudaOpInit&, std::unique_ptr<CudaOp>*);   // channel_affine.cu
-Status make_reshape(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // reshape.cu (Flatten, Reshape)
-Status make_slice(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // slice.cu
-Status make_crop(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // crop.cu
-Status make_tile(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // tile.cu
-Status make_shuffle_channel(const CudaOpInit&, std::unique_ptr<CudaOp>*);  // shuffle_channel.cu
-Status make_argmax(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // argmax.cu
-Status make_reduction(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // reduction.cu
-Status make_mvn(const CudaOpInit&, std::unique_ptr<CudaOp>*);              // mvn.cu
-Status make_embed(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // embed.cu
-Status make_quantize(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // quantize.cu
-Status make_preprocess(const CudaOpInit&, std::unique_ptr<CudaOp>*);       // preprocess.cu
+Status make_convolution(const CudaOpInit&, std::unique_ptr<CudaOp>*);       // conv.cu (+ InnerProduct)
+Status make_inner_product(const CudaOpInit&, std::unique_ptr<CudaOp>*);     // conv.cu
+Status make_deconvolution(const CudaOpInit&, std::unique_ptr<CudaOp>*);     // deconv.cu
+Status make_pooling(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // pooling.cu
+Status make_lrn(const CudaOpInit&, std::unique_ptr<CudaOp>*);               // lrn.cu
+Status make_activation(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // activation.cu (ReLU ... Swish)
+Status make_prelu(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // prelu.cu
+Status make_softmax(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // softmax.cu
+Status make_concat(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // concat.cu
+Status make_eltwise(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // eltwise.cu
+Status make_channel_affine(const CudaOpInit&, std::unique_ptr<CudaOp>*);    // channel_affine.cu
+Status make_reshape(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // reshape.cu (Flatten, Reshape)
+Status make_slice(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // slice.cu
+Status make_crop(const CudaOpInit&, std::unique_ptr<CudaOp>*);              // crop.cu
+Status make_tile(const CudaOpInit&, std::unique_ptr<CudaOp>*);              // tile.cu
+Status make_shuffle_channel(const CudaOpInit&, std::unique_ptr<CudaOp>*);   // shuffle_channel.cu
+Status make_permute(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // permute.cu
+Status make_normalize(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // normalize.cu
+Status make_prior_box(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // prior_box.cu
+Status make_detection_output(const CudaOpInit&, std::unique_ptr<CudaOp>*);  // detection_output.cu
+Status make_argmax(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // argmax.cu
+Status make_reduction(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // reduction.cu
+Status make_mvn(const CudaOpInit&, std::unique_ptr<CudaOp>*);               // mvn.cu
+Status make_embed(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // embed.cu
+Status make_quantize(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // quantize.cu
+Status make_preprocess(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // preprocess.cu
 
 /// Copies (and converts) between two views of the same [N, C, H, W]: element type, layout,
 /// padding (zeros written for [c, c_write) of the destination). Used for graph inputs and outputs,

@@ -23,6 +23,7 @@
 #include "core/reshape_params.h"
 #include "core/slice_params.h"
 #include "core/softmax_params.h"
+#include "core/permute_params.h"
 #include "core/shuffle_channel_params.h"
 #include "core/tile_params.h"
 
@@ -261,6 +262,7 @@ class Mapper {
   Status map_crop();
   Status map_tile();
   Status map_shuffle_channel();
+  Status map_permute();
   Status map_argmax();
   Status map_reduction();
   Status map_mvn();
@@ -426,6 +428,15 @@ Status Mapper::map_node() {
     case OpKind::kCrop: return map_crop();
     case OpKind::kTile: return map_tile();
     case OpKind::kShuffleChannel: return map_shuffle_channel();
+    case OpKind::kPermute: return map_permute();
+    case OpKind::kNormalize:
+    case OpKind::kPriorBox:
+    case OpKind::kDetectionOutput:
+      // TensorRT runs SSD's Normalize, PriorBox and DetectionOutput as plugins (Normalize_TRT,
+      // GridAnchor / PriorBox, NMS_TRT), which this mapping does not create yet.
+      return unsupported(
+          "SSD's layers run as TensorRT plugins, which this backend does not create yet; build with "
+          "backend 'cuda' (which runs them natively)");
     case OpKind::kArgMax: return map_argmax();
     case OpKind::kReduction: return map_reduction();
     case OpKind::kMVN: return map_mvn();
@@ -987,6 +998,17 @@ Status Mapper::map_shuffle_channel() {
   c.args.emplace_back("zeroIsPlaceholder", Arg::of_bool(true));
   c.args.emplace_back("secondTranspose", Arg::of_ints({0, 2, 1, 3}));
   reshape("channels", tmp("transposed"), tensor(node_->inputs[0]).dims, produce(node_->outputs[0]));
+  return Status::ok();
+}
+
+Status Mapper::map_permute() {
+  PermuteParams p;
+  TRTN_TRY(read_permute_params(init(), &p));
+  std::vector<int64_t> order;
+  TRTN_TRY(init().attr_ints("order", &order));
+  // One shuffle: its first transpose is the order (the batch stays axis 0).
+  Call& c = emit("addShuffle", tmp("permute"), {read(node_->inputs[0])}, {produce(node_->outputs[0])});
+  c.args.emplace_back("firstTranspose", Arg::of_ints(order));
   return Status::ok();
 }
 

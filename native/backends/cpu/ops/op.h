@@ -71,17 +71,21 @@ Status make_prelu(const OpInit&, std::unique_ptr<CpuOp>*);    // prelu.cc
 Status make_softmax(const OpInit&, std::unique_ptr<CpuOp>*);  // softmax.cc
 Status make_concat(const OpInit&, std::unique_ptr<CpuOp>*);   // concat.cc
 Status make_eltwise(const OpInit&, std::unique_ptr<CpuOp>*);  // eltwise.cc
-Status make_channel_affine(const OpInit&, std::unique_ptr<CpuOp>*);   // channel_affine.cc: BatchNorm, Scale, Bias
-Status make_reshape(const OpInit&, std::unique_ptr<CpuOp>*);          // reshape.cc: Flatten, Reshape
-Status make_slice(const OpInit&, std::unique_ptr<CpuOp>*);            // slice.cc
-Status make_crop(const OpInit&, std::unique_ptr<CpuOp>*);             // crop.cc
-Status make_tile(const OpInit&, std::unique_ptr<CpuOp>*);             // tile.cc
-Status make_shuffle_channel(const OpInit&, std::unique_ptr<CpuOp>*);  // shuffle_channel.cc
-Status make_argmax(const OpInit&, std::unique_ptr<CpuOp>*);           // argmax.cc
-Status make_reduction(const OpInit&, std::unique_ptr<CpuOp>*);        // reduction.cc
-Status make_mvn(const OpInit&, std::unique_ptr<CpuOp>*);              // mvn.cc
-Status make_embed(const OpInit&, std::unique_ptr<CpuOp>*);            // embed.cc
-Status make_quantize(const OpInit&, std::unique_ptr<CpuOp>*);         // quantize.cc
-Status make_preprocess(const OpInit&, std::unique_ptr<CpuOp>*);       // preprocess.cc
+Status make_channel_affine(const OpInit&, std::unique_ptr<CpuOp>*);    // channel_affine.cc: BatchNorm, Scale, Bias
+Status make_reshape(const OpInit&, std::unique_ptr<CpuOp>*);           // reshape.cc: Flatten, Reshape
+Status make_slice(const OpInit&, std::unique_ptr<CpuOp>*);             // slice.cc
+Status make_crop(const OpInit&, std::unique_ptr<CpuOp>*);              // crop.cc
+Status make_tile(const OpInit&, std::unique_ptr<CpuOp>*);              // tile.cc
+Status make_shuffle_channel(const OpInit&, std::unique_ptr<CpuOp>*);   // shuffle_channel.cc
+Status make_permute(const OpInit&, std::unique_ptr<CpuOp>*);           // permute.cc
+Status make_normalize(const OpInit&, std::unique_ptr<CpuOp>*);         // normalize.cc
+Status make_prior_box(const OpInit&, std::unique_ptr<CpuOp>*);         // prior_box.cc
+Status make_detection_output(const OpInit&, std::unique_ptr<CpuOp>*);  // detection_output.cc
+Status make_argmax(const OpInit&, std::unique_ptr<CpuOp>*);            // argmax.cc
+Status make_reduction(const OpInit&, std::unique_ptr<CpuOp>*);         // reduction.cc
+Status make_mvn(const OpInit&, std::unique_ptr<CpuOp>*);               // mvn.cc
+Status make_embed(const OpInit&, std::unique_ptr<CpuOp>*);             // embed.cc
+Status make_quantize(const OpInit&, std::unique_ptr<CpuOp>*);          // quantize.cc
+Status make_preprocess(const OpInit&, std::unique_ptr<CpuOp>*);        // preprocess.cc
 
 }  // namespace trtn::cpu

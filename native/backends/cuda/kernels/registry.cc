@@ -55,6 +55,10 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kCrop] = {make_crop};
   t[OpKind::kTile] = {make_tile};
   t[OpKind::kShuffleChannel] = {make_shuffle_channel};
+  t[OpKind::kPermute] = {make_permute};
+  t[OpKind::kNormalize] = {make_normalize};
+  t[OpKind::kPriorBox] = {make_prior_box, nullptr, views_always};  // reads no input
+  t[OpKind::kDetectionOutput] = {make_detection_output};
   t[OpKind::kArgMax] = {make_argmax};
   t[OpKind::kReduction] = {make_reduction};
   t[OpKind::kMVN] = {make_mvn};
