@@ -39,13 +39,26 @@ export interface Graph {
   readonly params: ReadonlyMap<string, Message>;
 }
 
-/** Every type name the importer knows: IR types and the training-only types it drops. */
+/**
+ * Type names of Caffe forks that are an IR type with a fixed parameter: the depthwise convolution
+ * layers of MobileNet ports (`ConvolutionDepthwise`, `DepthwiseConvolution`) are Convolutions with
+ * group = the input's channels, whatever `group` the file gives.
+ */
+const DEPTHWISE_TYPES: ReadonlySet<string> = new Set(['ConvolutionDepthwise', 'DepthwiseConvolution']);
+
+/** Every type name the importer knows: IR types, their fork aliases and the training-only types it drops. */
 export function knownLayerTypes(): string[] {
-  return [...LAYER_TYPES, ...TRAINING_ONLY_TYPES].sort();
+  return [...LAYER_TYPES, ...DEPTHWISE_TYPES, ...TRAINING_ONLY_TYPES].sort();
 }
 
-function isLayerType(type: string): type is LayerType {
-  return Object.prototype.hasOwnProperty.call(LAYER_DEFS, type);
+/** The IR type of a Caffe type name, or undefined for types the IR does not have. */
+function irType(type: string): LayerType | undefined {
+  if (DEPTHWISE_TYPES.has(type)) return 'Convolution';
+  return Object.prototype.hasOwnProperty.call(LAYER_DEFS, type) ? (type as LayerType) : undefined;
+}
+
+function isLayerType(type: string): boolean {
+  return irType(type) !== undefined;
 }
 
 function where(layer: Message): string {
@@ -203,7 +216,7 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
   const walk: Walk = { built: [], versions: new Map(), params: new Map() };
   for (const layer of view.layers) {
     const name = layer.str('name');
-    const type = layer.str('type') as LayerType;
+    const type = irType(layer.str('type')) as LayerType;
     const origin = view.madeInputs.get(layer);
     const loc = where(layer);
     const label = `${loc ? `${loc}: ` : ''}layer '${name}' (${origin === undefined ? type : `${origin}, an input in the deploy view`})`;
@@ -213,7 +226,12 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
     const tops = layer.strs('top');
     checkArity(label, layer, type, bottoms, tops);
     const inputs = bottoms.map((b) => readTensor(def, view, current, layer, label, b));
-    const result = buildLayer(label, layer, type, inputs, tops, { tops, inputShapes: view.inputShapes, batchSize: options.batchSize });
+    const result = buildLayer(label, layer, type, inputs, tops, {
+      tops,
+      inputShapes: view.inputShapes,
+      batchSize: options.batchSize,
+      depthwise: DEPTHWISE_TYPES.has(layer.str('type')),
+    });
     for (const t of inputs) t.consumers.push(name);
     const outputs = writeTops(def, layer, bottoms, tops, result.outputs, current, walk.versions);
     walk.built.push({ layer, type, inputs, outputs, result });

@@ -1356,6 +1356,28 @@ describe('layer shapes (Caffe rules)', () => {
     });
   });
 
+  describe('ConvolutionDepthwise / DepthwiseConvolution (MobileNet ports)', () => {
+    it('are Convolutions with group = the input channels, whatever group the file gives', async () => {
+      for (const type of ['ConvolutionDepthwise', 'DepthwiseConvolution']) {
+        const n = await net(layer('dw', type, 'convolution_param { num_output: 6 kernel_size: 3 pad: 1 group: 2 }'), {
+          dims: [1, 6, 5, 5],
+        });
+        assert.equal(layerOf(n, 'dw').type, 'Convolution');
+        assert.equal(attrsOf(n, 'dw').group, 6);
+        assert.deepEqual(layerOf(n, 'dw').blobs, [[6, 1, 3, 3], [6]]);
+        // A channel multiplier of 2.
+        const m = await net(layer('dw', type, 'convolution_param { num_output: 12 kernel_size: 3 }'), { dims: [1, 6, 5, 5] });
+        assert.deepEqual(shapeOf(m, 'dw'), [1, 12, 3, 3]);
+      }
+      await buildFails(
+        net(layer('dw', 'ConvolutionDepthwise', 'convolution_param { num_output: 4 kernel_size: 3 }'), { dims: [1, 6, 5, 5] }),
+        'dw',
+        'Convolution',
+        'a depthwise convolution needs num_output (4) to be a multiple of the input channels (6)',
+      );
+    });
+  });
+
   describeType('Permute', () => {
     it('moves the axes; the order is filled with the missing axes in order', async () => {
       const n = await net(layer('p', 'Permute', 'permute_param { order: 0 order: 2 order: 3 order: 1 }'), { dims: [2, 6, 4, 5] });

@@ -24,6 +24,8 @@ export interface BuildContext {
   readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
   /** Replaces dimension 0 of every input. */
   readonly batchSize?: number;
+  /** A Convolution written as a fork's depthwise type: group = the input's channels. */
+  readonly depthwise?: boolean;
 }
 
 /** The definition of one IR layer type. */

@@ -4,7 +4,7 @@ import type { ConvAttrs, Shape } from '../types';
 import { volume } from '../types';
 import { canonicalAxis, check, fmt, spatialParam, type LayerDef } from './common';
 
-function convAttrs(p: Message, input: Shape): ConvAttrs {
+function convAttrs(p: Message, input: Shape, depthwise: boolean): ConvAttrs {
   const cp = p.sub('convolution_param');
   const axis = canonicalAxis(cp.num('axis'), input.length, 'convolution axis');
   const spatial = input.length - axis - 1;
@@ -16,7 +16,7 @@ function convAttrs(p: Message, input: Shape): ConvAttrs {
   const pad = spatialParam(cp, 'pad', 'pad_h', 'pad_w', spatial, 0);
   const dilation = spatialParam(cp, 'dilation', undefined, undefined, spatial, 1);
   const numOutput = cp.num('num_output');
-  const group = cp.num('group');
+  const group = depthwise ? input[axis] : cp.num('group');
   check(numOutput > 0, 'num_output must be > 0');
   check(group > 0, 'group must be > 0');
   check(
@@ -33,7 +33,12 @@ function convAttrs(p: Message, input: Shape): ConvAttrs {
   );
   const channels = input[axis];
   check(channels % group === 0, `input channels (${channels}) must be divisible by group (${group})`);
-  check(numOutput % group === 0, `num_output (${numOutput}) must be divisible by group (${group})`);
+  check(
+    numOutput % group === 0,
+    depthwise
+      ? `a depthwise convolution needs num_output (${numOutput}) to be a multiple of the input channels (${channels})`
+      : `num_output (${numOutput}) must be divisible by group (${group})`,
+  );
   return { numOutput, kernel: kernelList, stride, pad, dilation, group, biasTerm: cp.bool('bias_term'), axis };
 }
 
@@ -50,10 +55,11 @@ function buildConv(
   p: Message,
   inputs: readonly Shape[],
   deconv: boolean,
+  depthwise = false,
 ): { attrs: ConvAttrs; outputs: Shape[]; blobs: Shape[]; macs: number } {
   checkSameInputs(inputs);
   const input = inputs[0];
-  const a = convAttrs(p, input);
+  const a = convAttrs(p, input, depthwise);
   const out: number[] = [...input.slice(0, a.axis), a.numOutput];
   for (let i = 0; i < a.kernel.length; i++) {
     const extent = a.dilation[i] * (a.kernel[i] - 1) + 1;
@@ -81,7 +87,7 @@ export const convolution: LayerDef<'Convolution'> = {
   type: 'Convolution',
   bottoms: [1, Infinity],
   tops: [1, Infinity],
-  build: (p, inputs) => buildConv(p, inputs, false),
+  build: (p, inputs, _tops, context) => buildConv(p, inputs, false, context.depthwise === true),
 };
 
 /** Deconvolution: output = stride (in - 1) + dilation (k - 1) + 1 - 2 pad per spatial axis. */
