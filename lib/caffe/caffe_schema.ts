@@ -219,6 +219,11 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['prior_box_param', 203, 'PriorBoxParameter'],
       ['detection_output_param', 204, 'DetectionOutputParameter'],
       ['norm_param', 206, 'NormalizeParameter'],
+      // YOLOv3 and SegNet / ENet forks: Upsample (YOLO's number; SegNet's message adds fields 2-7).
+      ['upsample_param', 149, 'UpsampleParameter'],
+      // DeepLab / PSPNet's Interp. Their number, 143, is BVLC's input_param: text files name the field,
+      // and a binary .caffemodel's layer parameters are not read (only its blobs).
+      ['interp_param', 2143, 'InterpParameter'],
     ],
 
     // Parameters shared by many layers: input transformation and loss normalisation.
@@ -487,6 +492,23 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['step_h', 11, 'float'],
       ['step_w', 12, 'float'],
       ['offset', 13, 'float', { default: 0.5 }],
+    ],
+    UpsampleParameter: [
+      ['scale', 1, 'uint32', { default: 2 }],
+      ['scale_h', 2, 'uint32'],
+      ['scale_w', 3, 'uint32'],
+      ['pad_out_h', 4, 'bool', { default: false }],
+      ['pad_out_w', 5, 'bool', { default: false }],
+      ['upsample_h', 6, 'uint32'],
+      ['upsample_w', 7, 'uint32'],
+    ],
+    InterpParameter: [
+      ['height', 1, 'int32', { default: 0 }],
+      ['width', 2, 'int32', { default: 0 }],
+      ['zoom_factor', 3, 'int32', { default: 1 }],
+      ['shrink_factor', 4, 'int32', { default: 1 }],
+      ['pad_beg', 5, 'int32', { default: 0 }],
+      ['pad_end', 6, 'int32', { default: 0 }],
     ],
     NonMaximumSuppressionParameter: [
       ['nms_threshold', 1, 'float', { default: 0.3 }],

@@ -51,6 +51,8 @@ export const LAYER_TYPES = [
   'Normalize',
   'PriorBox',
   'DetectionOutput',
+  'Upsample',
+  'Interp',
   'Reduction',
   'Embed',
   'Clip',
@@ -224,6 +226,17 @@ export interface LayerAttrsMap {
   Normalize: { readonly acrossSpatial: boolean; readonly channelShared: boolean; readonly eps: number };
   PriorBox: PriorBoxAttrs;
   DetectionOutput: DetectionOutputAttrs;
+  /**
+   * Upsample: 'nearest' (one input; output (y, x) reads input (floor(y H / H_out), floor(x W / W_out)),
+   * YOLOv3's form) or 'unpool' (SegNet / ENet: a second input holds each value's argmax index in the
+   * output plane, as MAX pooling's mask top gives it; every other output is 0).
+   */
+  Upsample: { readonly mode: 'nearest' | 'unpool' };
+  /**
+   * Interp (DeepLab / PSPNet): bilinear resize with aligned corners of the input cropped by
+   * -padBeg at the top-left and -padEnd at the bottom-right (pads are <= 0).
+   */
+  Interp: { readonly padBeg: number; readonly padEnd: number };
   Reduction: { readonly operation: 'SUM' | 'ASUM' | 'SUMSQ' | 'MEAN'; readonly axis: number; readonly coeff: number };
   Embed: { readonly numOutput: number; readonly inputDim: number; readonly biasTerm: boolean };
   Clip: { readonly min: number; readonly max: number };

@@ -878,6 +878,48 @@ add('SSD head', [
   },
 ]);
 
+add('Upsample', [
+  { name: 'nearest, scale 2 (YOLOv3)', inputs: { data: [3, 4, 5] }, body: L('up', 'Upsample', 'upsample_param { scale: 2 }') },
+  {
+    name: 'nearest, scale_h 3 scale_w 2',
+    inputs: { data: [2, 3, 4] },
+    body: L('up', 'Upsample', 'upsample_param { scale_h: 3 scale_w: 2 }'),
+  },
+  {
+    name: 'nearest to a size (7 x 9 from 3 x 4)',
+    inputs: { data: [2, 3, 4] },
+    body: L('up', 'Upsample', 'upsample_param { upsample_h: 7 upsample_w: 9 }'),
+  },
+  {
+    name: 'max unpooling with the mask of MAX pooling (SegNet), odd size (pad_out)',
+    inputs: { data: [3, 7, 9] },
+    gen: uniform(-2, 2),
+    body:
+      L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 2 stride: 2 }', 'data', ['pool', 'mask']) +
+      L('up', 'Upsample', 'upsample_param { scale: 2 pad_out_h: true pad_out_w: true }', ['pool', 'mask']),
+  },
+  {
+    name: 'max unpooling, overlapping windows (kernel 3 stride 2)',
+    inputs: { data: [2, 9, 9] },
+    gen: uniform(-2, 2),
+    body:
+      L('pool', 'Pooling', 'pooling_param { pool: MAX kernel_size: 3 stride: 2 }', 'data', ['pool', 'mask']) +
+      L('up', 'Upsample', 'upsample_param { upsample_h: 9 upsample_w: 9 }', ['pool', 'mask']),
+  },
+]);
+
+add('Interp', [
+  { name: 'to a size (9 x 13 from 4 x 5)', inputs: { data: [3, 4, 5] }, body: L('ip', 'Interp', 'interp_param { height: 9 width: 13 }') },
+  { name: 'zoom_factor 3', inputs: { data: [2, 4, 3] }, body: L('ip', 'Interp', 'interp_param { zoom_factor: 3 }') },
+  { name: 'shrink_factor 2 (downsampling)', inputs: { data: [2, 9, 8] }, body: L('ip', 'Interp', 'interp_param { shrink_factor: 2 }') },
+  {
+    name: 'crop with pad_beg / pad_end, then zoom 2',
+    inputs: { data: [2, 8, 8] },
+    body: L('ip', 'Interp', 'interp_param { zoom_factor: 2 pad_beg: -1 pad_end: -2 }'),
+  },
+  { name: 'to one pixel (a ratio of 0)', inputs: { data: [2, 5, 4] }, body: L('ip', 'Interp', 'interp_param { height: 1 width: 1 }') },
+]);
+
 add('Reduction', [
   { name: 'SUM over axis 1 (per image)', inputs: { data: [3, 4, 5] }, body: L('red', 'Reduction', 'reduction_param { axis: 1 }') },
   { name: 'ASUM over axis 2', inputs: { data: [3, 4, 5] }, body: L('red', 'Reduction', 'reduction_param { operation: ASUM axis: 2 }') },

@@ -8,7 +8,7 @@
  * returns every tensor by IR name.
  */
 import type { AnyLayer, Layer, Network, Shape } from '../../lib/network';
-import { detectionOutput, normalize, permute, priorBox } from './reference_detection';
+import { detectionOutput, interp, normalize, permute, priorBox, upsample } from './reference_detection';
 
 /** Elements of `shape` from axis `from` (inclusive) to `to` (exclusive). */
 export function count(shape: Shape, from = 0, to = shape.length): number {
@@ -889,6 +889,10 @@ export function referenceLayer(a: LayerArgs<AnyLayer['type']>): Float64Array[] {
       return priorBox(same<'PriorBox'>(a));
     case 'DetectionOutput':
       return detectionOutput(same<'DetectionOutput'>(a));
+    case 'Upsample':
+      return upsample(same<'Upsample'>(a));
+    case 'Interp':
+      return interp(same<'Interp'>(a));
     case 'Reduction':
       return reduction(same<'Reduction'>(a));
     case 'Embed':

@@ -1,7 +1,8 @@
 /**
- * Float64 references of SSD's layers (weiliu89/caffe, branch ssd), written from the layers'
- * published semantics: Permute, Normalize, PriorBox, DetectionOutput. Same conventions as
- * reference.ts (row-major Float64Array, batch first).
+ * Float64 references of the layers from Caffe's forks, written from their published semantics:
+ * SSD's Permute, Normalize, PriorBox, DetectionOutput (weiliu89/caffe, branch ssd), Upsample
+ * (YOLOv3's nearest form, SegNet's max unpooling) and Interp (DeepLab / PSPNet). Same conventions
+ * as reference.ts (row-major Float64Array, batch first).
  */
 import type { LayerArgs } from './reference';
 
@@ -197,6 +198,62 @@ export function detectionOutput(a: LayerArgs<'DetectionOutput'>): Float64Array[]
       y.set([i, r.label, r.score, ...r.box], (i * t.maxDetections + k) * 7);
     });
     for (let k = rows.length; k < t.maxDetections; k++) y[(i * t.maxDetections + k) * 7] = i;
+  }
+  return [y];
+}
+
+/** Upsample: nearest (output (y, x) reads (floor(y H / H_out), floor(x W / W_out))) or max unpooling by the mask. */
+export function upsample(a: LayerArgs<'Upsample'>): Float64Array[] {
+  const [n, c, h, w] = a.inShapes[0];
+  const [, , ho, wo] = a.outShapes[0];
+  const x = a.inputs[0];
+  const y = new Float64Array(n * c * ho * wo);
+  for (let p = 0; p < n * c; p++) {
+    if (a.layer.attrs.mode === 'unpool') {
+      const mask = a.inputs[1];
+      for (let i = 0; i < h * w; i++) {
+        const at = mask[p * h * w + i];
+        if (!(Number.isInteger(at) && at >= 0 && at < ho * wo))
+          throw new Error(`reference Upsample: mask value ${at} is outside the output plane`);
+        y[p * ho * wo + at] = x[p * h * w + i];
+      }
+      continue;
+    }
+    for (let yy = 0; yy < ho; yy++) {
+      for (let xx = 0; xx < wo; xx++) {
+        y[(p * ho + yy) * wo + xx] = x[(p * h + Math.floor((yy * h) / ho)) * w + Math.floor((xx * w) / wo)];
+      }
+    }
+  }
+  return [y];
+}
+
+/** Interp: bilinear with aligned corners over the input cropped by -padBeg (top-left) and -padEnd. */
+export function interp(a: LayerArgs<'Interp'>): Float64Array[] {
+  const { padBeg, padEnd } = a.layer.attrs;
+  const [n, c, h, w] = a.inShapes[0];
+  const [, , ho, wo] = a.outShapes[0];
+  const he = h + padBeg + padEnd;
+  const we = w + padBeg + padEnd;
+  const x = a.inputs[0];
+  const y = new Float64Array(n * c * ho * wo);
+  const ry = ho > 1 ? (he - 1) / (ho - 1) : 0;
+  const rx = wo > 1 ? (we - 1) / (wo - 1) : 0;
+  for (let p = 0; p < n * c; p++) {
+    const at = (yy: number, xx: number) => x[(p * h + yy - padBeg) * w + xx - padBeg];
+    for (let i = 0; i < ho; i++) {
+      const fy = ry * i;
+      const y0 = Math.floor(fy);
+      const y1 = Math.min(y0 + 1, he - 1);
+      const ly = fy - y0;
+      for (let j = 0; j < wo; j++) {
+        const fx = rx * j;
+        const x0 = Math.floor(fx);
+        const x1 = Math.min(x0 + 1, we - 1);
+        const lx = fx - x0;
+        y[(p * ho + i) * wo + j] = (1 - ly) * ((1 - lx) * at(y0, x0) + lx * at(y0, x1)) + ly * ((1 - lx) * at(y1, x0) + lx * at(y1, x1));
+      }
+    }
   }
   return [y];
 }

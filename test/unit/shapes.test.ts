@@ -1479,6 +1479,58 @@ describe('layer shapes (Caffe rules)', () => {
     });
   });
 
+  describeType('Upsample', () => {
+    it('scales (scale, scale_h / scale_w, pad_out) or takes a size; a second input makes it max unpooling', async () => {
+      const up = (param: string) => net(layer('u', 'Upsample', `upsample_param { ${param} }`), { dims: [1, 3, 4, 5] });
+      assert.deepEqual(shapeOf(await up('scale: 2'), 'u'), [1, 3, 8, 10]);
+      assert.deepEqual(shapeOf(await up('scale_h: 3 scale_w: 2 pad_out_w: true'), 'u'), [1, 3, 12, 9]);
+      assert.deepEqual(shapeOf(await up('upsample_h: 7 upsample_w: 11'), 'u'), [1, 3, 7, 11]);
+      assert.deepEqual(attrsOf(await up('scale: 2'), 'u'), { mode: 'nearest' });
+      const unpool = await net(
+        layer('p', 'Pooling', 'pooling_param { pool: MAX kernel_size: 2 stride: 2 }', 'data', ['p', 'm']) +
+          layer('u', 'Upsample', 'upsample_param { scale: 2 }', ['p', 'm']),
+        { dims: [1, 3, 8, 8] },
+      );
+      assert.deepEqual([shapeOf(unpool, 'u'), attrsOf(unpool, 'u')], [[1, 3, 8, 8], { mode: 'unpool' }]);
+    });
+
+    it('rejects a zero scale, a mask of another shape and a 2-D input (E_SHAPE)', async () => {
+      await buildFails(
+        net(layer('u', 'Upsample', 'upsample_param { scale: 0 }'), { dims: [1, 3, 4, 5] }),
+        'u',
+        'Upsample',
+        'scale must be a positive integer',
+      );
+      await buildFails(
+        inputs({ a: [1, 3, 4, 5], b: [1, 3, 4, 4] }, layer('u', 'Upsample', '', ['a', 'b'])),
+        'u',
+        'Upsample',
+        "must have the values' shape",
+      );
+      await buildFails(net(layer('u', 'Upsample'), { dims: [1, 3] }), 'u', 'Upsample', 'takes [N, C, H, W]');
+    });
+  });
+
+  describeType('Interp', () => {
+    const ip = (param: string, dims = [1, 2, 9, 7]) => net(layer('i', 'Interp', `interp_param { ${param} }`), { dims });
+    it("follows DeepLab's size rules: height / width, zoom, shrink (then zoom), crops; or a second input's size", async () => {
+      assert.deepEqual(shapeOf(await ip('height: 5 width: 3'), 'i'), [1, 2, 5, 3]);
+      assert.deepEqual(shapeOf(await ip('zoom_factor: 4'), 'i'), [1, 2, 9 + 8 * 3, 7 + 6 * 3]);
+      assert.deepEqual(shapeOf(await ip('shrink_factor: 2'), 'i'), [1, 2, 5, 4]);
+      assert.deepEqual(shapeOf(await ip('shrink_factor: 2 zoom_factor: 3'), 'i'), [1, 2, 13, 10]);
+      const cropped = await ip('zoom_factor: 2 pad_beg: -1 pad_end: -1');
+      assert.deepEqual([shapeOf(cropped, 'i'), attrsOf(cropped, 'i')], [[1, 2, 13, 9], { padBeg: -1, padEnd: -1 }]);
+      const sized = await inputs({ a: [1, 2, 4, 4], b: [1, 5, 10, 12] }, layer('i', 'Interp', '', ['a', 'b']));
+      assert.deepEqual(shapeOf(sized, 'i'), [1, 2, 10, 12]);
+    });
+
+    it('rejects no size, positive pads and pads that leave nothing (E_SHAPE)', async () => {
+      await buildFails(ip(''), 'i', 'Interp', 'needs height and width, zoom_factor or shrink_factor');
+      await buildFails(ip('zoom_factor: 2 pad_beg: 1'), 'i', 'Interp', 'pads must be <= 0');
+      await buildFails(ip('zoom_factor: 2 pad_beg: -4 pad_end: -4', [1, 2, 8, 8]), 'i', 'Interp', 'leave nothing');
+    });
+  });
+
   describeType('ArgMax', () => {
     const am = (param: string, dims: readonly number[]) => net(layer('a', 'ArgMax', param ? `argmax_param { ${param} }` : ''), { dims });
 

@@ -97,6 +97,8 @@ const ALL_OPS = [
   'Normalize',
   'PriorBox',
   'DetectionOutput',
+  'Upsample',
+  'Interp',
   'Reduction',
   'Embed',
   'Clip',
@@ -806,6 +808,17 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
           'layer { name: "n" type: "DetectionOutput" bottom: "loc" bottom: "conf" bottom: "prior" top: "n" detection_output_param { num_classes: 2 } }\n',
       ],
     ];
+    for (const [op, body] of [
+      ['Upsample', 'layer { name: "n" type: "Upsample" bottom: "data" top: "n" upsample_param { scale: 2 } }\n'],
+      ['Interp', 'layer { name: "n" type: "Interp" bottom: "data" top: "n" interp_param { zoom_factor: 2 } }\n'],
+    ]) {
+      it(`${op}: E_UNSUPPORTED_LAYER naming the node and the cuda backend (not mapped yet)`, async () => {
+        const m = await map(input([1, 2, 3, 3]) + body);
+        assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
+        assert.match(m.error?.message ?? '', new RegExp(`'n' \\(${op}\\).*not mapped to TensorRT yet.*backend 'cuda'`));
+        refusedOps.add(op);
+      });
+    }
     for (const [op, text] of refused) {
       it(`${op}: E_UNSUPPORTED_LAYER naming the node, the plugins and the cuda backend`, async () => {
         const m = await map(text);

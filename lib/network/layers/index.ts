@@ -7,6 +7,7 @@ import { embed, innerProduct } from './dense';
 import { detectionOutput, priorBox } from './detection';
 import { batchNorm, bias, lrn, mvn, normalize, scale } from './normalization';
 import { pooling } from './pool';
+import { interp, upsample } from './resize';
 import { argMax, reduction, softmax } from './reduce';
 import { concat, crop, eltwise, flatten, input, permute, reshape, shuffleChannel, slice, split, tile } from './structure';
 
@@ -51,6 +52,8 @@ export const LAYER_DEFS: { readonly [T in LayerType]: LayerDef<T> } = {
   Normalize: normalize,
   PriorBox: priorBox,
   DetectionOutput: detectionOutput,
+  Upsample: upsample,
+  Interp: interp,
   Reduction: reduction,
   Embed: embed,
   Clip: clip,

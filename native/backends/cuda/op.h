@@ -146,6 +146,7 @@ Status make_permute(const CudaOpInit&, std::unique_ptr<CudaOp>*);           // p
 Status make_normalize(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // normalize.cu
 Status make_prior_box(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // prior_box.cu
 Status make_detection_output(const CudaOpInit&, std::unique_ptr<CudaOp>*);  // detection_output.cu
+Status make_resize(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // resize.cu (Upsample, Interp)
 Status make_argmax(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // argmax.cu
 Status make_reduction(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // reduction.cu
 Status make_mvn(const CudaOpInit&, std::unique_ptr<CudaOp>*);               // mvn.cu

@@ -437,6 +437,11 @@ Status Mapper::map_node() {
       return unsupported(
           "SSD's layers run as TensorRT plugins, which this backend does not create yet; build with "
           "backend 'cuda' (which runs them natively)");
+    case OpKind::kUpsample:
+    case OpKind::kInterp:
+      // TensorRT's IResizeLayer (nearest; linear with aligned corners) is their equivalent, and max
+      // unpooling needs a scatter: not mapped yet.
+      return unsupported("is not mapped to TensorRT yet; build with backend 'cuda' (which runs it natively)");
     case OpKind::kArgMax: return map_argmax();
     case OpKind::kReduction: return map_reduction();
     case OpKind::kMVN: return map_mvn();

@@ -81,6 +81,8 @@ Status make_permute(const OpInit&, std::unique_ptr<CpuOp>*);           // permut
 Status make_normalize(const OpInit&, std::unique_ptr<CpuOp>*);         // normalize.cc
 Status make_prior_box(const OpInit&, std::unique_ptr<CpuOp>*);         // prior_box.cc
 Status make_detection_output(const OpInit&, std::unique_ptr<CpuOp>*);  // detection_output.cc
+Status make_upsample(const OpInit&, std::unique_ptr<CpuOp>*);          // resize.cc
+Status make_interp(const OpInit&, std::unique_ptr<CpuOp>*);            // resize.cc
 Status make_argmax(const OpInit&, std::unique_ptr<CpuOp>*);            // argmax.cc
 Status make_reduction(const OpInit&, std::unique_ptr<CpuOp>*);         // reduction.cc
 Status make_mvn(const OpInit&, std::unique_ptr<CpuOp>*);               // mvn.cc

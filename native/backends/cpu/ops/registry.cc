@@ -27,6 +27,8 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kNormalize] = {make_normalize};
   t[OpKind::kPriorBox] = {make_prior_box};
   t[OpKind::kDetectionOutput] = {make_detection_output};
+  t[OpKind::kUpsample] = {make_upsample};
+  t[OpKind::kInterp] = {make_interp};
   t[OpKind::kArgMax] = {make_argmax};
   t[OpKind::kReduction] = {make_reduction};
   t[OpKind::kMVN] = {make_mvn};

@@ -59,6 +59,8 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kNormalize] = {make_normalize};
   t[OpKind::kPriorBox] = {make_prior_box, nullptr, views_always};  // reads no input
   t[OpKind::kDetectionOutput] = {make_detection_output};
+  t[OpKind::kUpsample] = {make_resize};
+  t[OpKind::kInterp] = {make_resize};
   t[OpKind::kArgMax] = {make_argmax};
   t[OpKind::kReduction] = {make_reduction};
   t[OpKind::kMVN] = {make_mvn};
