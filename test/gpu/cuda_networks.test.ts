@@ -27,6 +27,8 @@ const NETWORKS: ReadonlyArray<{ file: string; batch: number }> = [
   { file: 'squeezenet1.1.prototxt', batch: 32 },
   { file: 'resnet50.prototxt', batch: 16 },
   { file: 'vgg16.prototxt', batch: 8 },
+  { file: 'shufflenet_v1.prototxt', batch: 32 },
+  { file: 'shufflenet_v2.prototxt', batch: 32 },
 ];
 const AGREEMENT: Record<Precision, number> = { fp32: 1, tf32: 1, fp16: 0.99, int8: 0.99 };
 const ERROR: Record<Precision, number> = { fp32: 1e-4, tf32: 2e-2, fp16: 5e-2, int8: 0.5 };

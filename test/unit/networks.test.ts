@@ -25,6 +25,8 @@ describe('whole networks: cpu engine vs the float64 reference', function () {
     ['googlenet', 1],
     ['squeezenet1.1', 1],
     ['resnet50', 1],
+    ['shufflenet_v1', 2],
+    ['shufflenet_v2', 2],
   ];
   for (const [model, batch] of cases) {
     it(`${model}, batch ${batch}: fp32 logits within 1e-5 of float64, with and without layer fusion`, async () => {
