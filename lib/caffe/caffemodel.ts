@@ -338,6 +338,8 @@ async function decodeRanges(state: ReadState, type: string, ranges: Array<[numbe
   try {
     return decodeMessage(caffeSchema, type, bytes, 0, bytes.length, {
       file: state.cursor.file,
+      // Layer parameters of Caffe's forks reuse BVLC field numbers with other types.
+      mismatchAsUnknown: true,
       onUnknown: () => {
         state.unknownFields++;
       },

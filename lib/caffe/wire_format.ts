@@ -262,6 +262,12 @@ export interface DecodeOptions {
   readonly base?: number;
   /** Called for each skipped unknown field number. */
   readonly onUnknown?: (messageType: string, fieldNumber: number) => void;
+  /**
+   * A known field with another wire type is skipped as unknown (protobuf's own rule) instead of an
+   * E_PARSE: Caffe's forks reuse field numbers with other types (NVCaffe's LayerParameter 145-148,
+   * DeepLab's interp_param 143), which a .caffemodel's layer parameters then carry.
+   */
+  readonly mismatchAsUnknown?: boolean;
 }
 
 /** Decodes bytes[start, end) as a message of type `typeName`. */
@@ -316,6 +322,10 @@ function decodeFrom(r: WireReader, schema: Schema, typeName: string, options: De
       continue;
     } else if (wireType === expected) {
       value = readScalar(r, schema, field);
+    } else if (options.mismatchAsUnknown === true) {
+      options.onUnknown?.(spec.name, fieldNumber);
+      r.skip(wireType, fieldNumber, tagAt);
+      continue;
     } else {
       r.fail(`field '${field.name}' of ${spec.name} has wire type ${wireType}`, `wire type ${expected}`, tagAt);
     }

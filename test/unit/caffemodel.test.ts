@@ -1063,37 +1063,56 @@ describe('caffemodel', () => {
     });
 
     it('a bad field inside a layer parameter: E_PARSE at its offset', async () => {
-      // LayerParameter.type (2, a string) sent as a varint, before any blob.
+      // LayerParameter.phase (10, enum Phase) = 7, which Phase does not have, before any blob.
       const layer = new WireWriter();
       lenField(layer, 1, 'L');
-      layer.tag(2, WireType.Varint);
-      layer.uvarint(3);
+      layer.tag(10, WireType.Varint);
+      layer.uvarint(7);
       const net = new WireWriter();
       lenField(net, 100, bytesOf(layer));
       const p = tmp('badfield');
       fs.writeFileSync(p, net.finish());
       const err = await rejection(readCaffemodel(p));
       assert.ok(err instanceof ParseError);
-      assert.match(err.message, /field 'type' of LayerParameter has wire type 0 \(expected wire type 2/);
+      assert.match(err.message, /7 is not a value of Phase \(field 'phase'\)/);
       assert.equal(err.position.file, p);
-      // The bad tag is at byte 6 (3 bytes of framing, 3 of name).
-      assert.equal(offsetOf(err), 6);
+      // The bad value is at byte 7 (3 bytes of framing, 3 of name, 1 of tag).
+      assert.equal(offsetOf(err), 7);
     });
 
     it('a bad field after a blob is reported at its own offset', async () => {
       const layer = new WireWriter();
       lenField(layer, 1, 'L');
       lenField(layer, 7, blobBytes([1], [1]));
-      layer.tag(2, WireType.Varint);
-      layer.uvarint(3);
+      layer.tag(10, WireType.Varint);
+      layer.uvarint(7);
       const net = new WireWriter();
       lenField(net, 100, bytesOf(layer));
       const p = tmp('badfield2');
       fs.writeFileSync(p, net.finish());
       const err = await rejection(readCaffemodel(p));
       assert.ok(err instanceof ParseError);
-      // net tag (2) + len (1) + name (3) + blob field (2 + 11) = 19: the bad tag.
-      assert.equal(offsetOf(err), 19);
+      // net tag (2) + len (1) + name (3) + blob field (2 + 11) + tag (1) = 20: the bad value.
+      assert.equal(offsetOf(err), 20);
+    });
+
+    it("a layer parameter field of a Caffe fork that reuses a number with another type is skipped (NVCaffe's forward_type at 145)", async () => {
+      // LayerParameter 145 is BVLC's parameter_param (a message); NVCaffe writes forward_type (an enum) there.
+      const layer = new WireWriter();
+      lenField(layer, 1, 'L');
+      lenField(layer, 2, 'ReLU');
+      layer.tag(145, WireType.Varint);
+      layer.uvarint(1);
+      const net = new WireWriter();
+      lenField(net, 100, bytesOf(layer));
+      const p = tmp('nvcaffe');
+      fs.writeFileSync(p, net.finish());
+      const model = await readCaffemodel(p);
+      assert.deepEqual(
+        model.layers.map((l) => [l.name, l.type]),
+        [['L', 'ReLU']],
+      );
+      assert.equal(model.unknownFields, 1);
     });
 
     it('writeCaffemodel into a missing directory rejects (nothing written)', async () => {

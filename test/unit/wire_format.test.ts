@@ -59,7 +59,7 @@ function msg(type = 'T'): Message {
 
 function decode(
   bytes: ArrayLike<number>,
-  options: { file?: string; base?: number; onUnknown?: (t: string, n: number) => void } = {},
+  options: { file?: string; base?: number; onUnknown?: (t: string, n: number) => void; mismatchAsUnknown?: boolean } = {},
   type = 'T',
 ): Message {
   const buf = Uint8Array.from(bytes);
@@ -731,6 +731,18 @@ describe('wire_format', () => {
       // a non-repeated int sent as a packed run
       const err4 = parseErrorOf(() => decode([0x0a, 0x01, 0x01]));
       assert.match(err4.message, /field 'i32' of T has wire type 2 \(expected wire type 0/);
+    });
+
+    it('mismatchAsUnknown: a known field with another wire type is skipped and reported as unknown', () => {
+      const unknown: Array<[string, number]> = [];
+      // i32 (field 1, varint) sent as fixed32, str (field 14, length-delimited) sent as a varint, then i32 = 5.
+      const m = decode([0x0d, 1, 2, 3, 4, 0x70, 0x01, 0x08, 0x05], { mismatchAsUnknown: true, onUnknown: (t, n) => unknown.push([t, n]) });
+      assert.equal(m.num('i32'), 5);
+      assert.equal(m.has('str'), false);
+      assert.deepEqual(unknown, [
+        ['T', 1],
+        ['T', 14],
+      ]);
     });
 
     it('field number 0: E_PARSE', () => {
