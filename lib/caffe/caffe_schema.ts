@@ -10,8 +10,12 @@ import { Schema, type SchemaSource } from './schema';
 /** Caffe's enums (value name -> number) and messages (field declarations), by full name. */
 export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
   enums: {
-    // Top-level enum.
+    // Top-level enums.
     Phase: { TRAIN: 0, TEST: 1 },
+    // NVCaffe (NVIDIA/caffe): storage and math types of nets and layers.
+    Type: { DOUBLE: 0, FLOAT: 1, FLOAT16: 2, INT: 3, UINT: 4, BOOL: 5 },
+    'BatchNormParameter.Engine': { DEFAULT: 0, CAFFE: 1, CUDNN: 2 },
+    'ConvolutionParameter.CuDNNConvolutionAlgorithmSeeker': { GET: 0, FINDEX: 1 },
     // Enums nested in messages.
     'FillerParameter.VarianceNorm': { FAN_IN: 0, FAN_OUT: 1, AVERAGE: 2 },
     'ParamSpec.DimCheckMode': { STRICT: 0, PERMISSIVE: 1 },
@@ -130,6 +134,17 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['debug_info', 7, 'bool', { default: false }],
       ['layer', 100, 'LayerParameter', { repeated: true }],
       ['layers', 2, 'V1LayerParameter', { repeated: true }],
+      // NVCaffe's net-wide settings (read; the engine's precision is the build's choice).
+      ['default_forward_type', 11, 'Type', { default: 'FLOAT' }],
+      ['default_backward_type', 12, 'Type', { default: 'FLOAT' }],
+      ['default_forward_math', 13, 'Type', { default: 'FLOAT' }],
+      ['default_backward_math', 14, 'Type', { default: 'FLOAT' }],
+      ['global_grad_scale', 15, 'float', { default: 1 }],
+      ['global_grad_scale_adaptive', 16, 'bool', { default: false }],
+      ['default_conv_algos_override', 17, 'string', { default: '-1,-1,-1' }],
+      ['reduce_buckets', 18, 'uint32', { default: 6 }],
+      ['default_cudnn_math_override', 19, 'int32', { default: -1 }],
+      ['eltwise_mem_sharing', 20, 'bool', { default: true }],
     ],
     NetState: [
       ['phase', 1, 'Phase', { default: 'TEST' }],
@@ -214,6 +229,15 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['threshold_param', 128, 'ThresholdParameter'],
       ['tile_param', 138, 'TileParameter'],
       ['window_data_param', 129, 'WindowDataParameter'],
+      // NVCaffe's per-layer types (read, not used: the engine's precision is the build's choice).
+      // NVCaffe numbers them 145-150, which BVLC gives parameter_param .. clip_param: text files
+      // name them, and in a .caffemodel they are skipped as unknown (their wire type differs).
+      ['forward_type', 1145, 'Type', { default: 'FLOAT' }],
+      ['backward_type', 1146, 'Type', { default: 'FLOAT' }],
+      ['forward_math', 1147, 'Type', { default: 'FLOAT' }],
+      ['backward_math', 1148, 'Type', { default: 'FLOAT' }],
+      ['debug', 1149, 'bool', { default: false }],
+      ['cudnn_math_override', 1150, 'int32', { default: -1 }],
       // SSD's Caffe (weiliu89/caffe, branch ssd): the detection layers' parameters.
       ['permute_param', 202, 'PermuteParameter'],
       ['prior_box_param', 203, 'PriorBoxParameter'],
@@ -265,6 +289,11 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['use_global_stats', 1, 'bool'],
       ['moving_average_fraction', 2, 'float', { default: 0.999 }],
       ['eps', 3, 'float', { default: 1e-5 }],
+      // NVCaffe: a learned scale and bias in the BatchNorm layer itself (blobs 3 and 4).
+      ['scale_filler', 5, 'FillerParameter'],
+      ['bias_filler', 6, 'FillerParameter'],
+      ['scale_bias', 7, 'bool', { default: false }],
+      ['engine', 15, 'BatchNormParameter.Engine', { default: 'DEFAULT' }],
     ],
     BiasParameter: [
       ['axis', 1, 'int32', { default: 1 }],
@@ -294,6 +323,9 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['engine', 15, 'ConvolutionParameter.Engine', { default: 'DEFAULT' }],
       ['axis', 16, 'int32', { default: 1 }],
       ['force_nd_im2col', 17, 'bool', { default: false }],
+      // NVCaffe's cuDNN algorithm choices (read, not used).
+      ['cudnn_convolution_algo_seeker', 19, 'ConvolutionParameter.CuDNNConvolutionAlgorithmSeeker', { default: 'FINDEX' }],
+      ['conv_algos_override', 20, 'string', { default: '-1,-1,-1' }],
     ],
     CropParameter: [
       ['axis', 1, 'int32', { default: 2 }],

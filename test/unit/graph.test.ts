@@ -159,6 +159,35 @@ describe('graph: IR construction', () => {
     });
   });
 
+  describe("NVCaffe files (NVIDIA's Caffe fork)", () => {
+    it('read its net and layer type fields and its BatchNorm / Convolution engine fields, which change nothing here', async () => {
+      const header = 'default_forward_type: FLOAT16\ndefault_backward_type: FLOAT16\ndefault_forward_math: FLOAT\nglobal_grad_scale: 32\n';
+      const body = CONV1.replace(
+        'convolution_param {',
+        'forward_type: FLOAT16 forward_math: FLOAT convolution_param { cudnn_convolution_algo_seeker: FINDEX',
+      );
+      const n = await Network.parse(
+        header + INPUT + body + 'layer { name: "bn" type: "BatchNorm" bottom: "conv1" top: "conv1" batch_norm_param { engine: CUDNN } }\n',
+      );
+      const plain = await Network.parse(INPUT + CONV1 + 'layer { name: "bn" type: "BatchNorm" bottom: "conv1" top: "conv1" }\n');
+      assert.deepEqual(
+        n.layers.map((l) => [l.type, l.attrs, l.blobs]),
+        plain.layers.map((l) => [l.type, l.attrs, l.blobs]),
+      );
+    });
+
+    it('a BatchNorm with scale_bias (or its fillers) is E_UNSUPPORTED_LAYER saying how to write it, never silently wrong', async () => {
+      for (const param of ['scale_bias: true', 'scale_filler { type: "constant" value: 1 }', 'bias_filler { type: "constant" }']) {
+        await fails(
+          net(CONV1 + `layer { name: "bn" type: "BatchNorm" bottom: "conv1" top: "conv1" batch_norm_param { ${param} } }\n`),
+          'E_UNSUPPORTED_LAYER',
+          "layer 'bn' (BatchNorm) uses NVCaffe's scale_bias",
+          'followed by a Scale layer with bias_term: true',
+        );
+      }
+    });
+  });
+
   describe('errors', () => {
     it('rejects a bottom that no earlier layer writes (E_PARSE naming it and the layer)', async () => {
       const err = await fails(
