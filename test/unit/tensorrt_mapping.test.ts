@@ -795,8 +795,35 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       assert.deepEqual(only(p, 'p', 'addShuffle').args.firstTranspose, [0, 2, 3, 1]);
     });
 
+    it('Normalize: x^2, a sum over the channels (or the image), + eps, sqrt, divide, times the scale per channel', async () => {
+      for (const [param, axes] of [
+        ['norm_param { across_spatial: false channel_shared: false }', 0b10],
+        ['', 0b1110],
+      ] as const) {
+        const p = await plan(input([1, 4, 3, 3]) + `layer { name: "n" type: "Normalize" bottom: "data" top: "n" ${param} }\n`);
+        assert.deepEqual(methodsOf(p, 'n'), [
+          'addElementWise',
+          'addReduce',
+          'addConstant',
+          'addElementWise',
+          'addUnary',
+          'addElementWise',
+          'addConstant',
+          'addElementWise',
+        ]);
+        const reduce = only(p, 'n', 'addReduce');
+        assert.deepEqual([reduce.args.operation, reduce.args.reduceAxes, reduce.args.keepDimensions], ['kSUM', axes, true]);
+        assert.equal(only(p, 'n', 'addUnary').args.operation, 'kSQRT');
+        const ops = callsOf(p, 'n')
+          .filter((c) => c.method === 'addElementWise')
+          .map((c) => c.args.operation);
+        assert.deepEqual(ops, ['kPROD', 'kSUM', 'kDIV', 'kPROD']);
+        const last = callsOf(p, 'n').at(-1);
+        assert.equal(last?.outputs[0], p.graph.tensors[p.graph.outputs[0]].name);
+      }
+    });
+
     const refused: Array<[string, string]> = [
-      ['Normalize', input([1, 4, 3, 3]) + 'layer { name: "n" type: "Normalize" bottom: "data" top: "n" }\n'],
       [
         'PriorBox',
         'layer { name: "in" type: "Input" top: "f" top: "img" input_param { shape { dim: 1 dim: 2 dim: 3 dim: 3 } shape { dim: 1 dim: 3 dim: 30 dim: 30 } } }\n' +

@@ -23,6 +23,7 @@
 #include "core/reshape_params.h"
 #include "core/slice_params.h"
 #include "core/softmax_params.h"
+#include "core/normalize_params.h"
 #include "core/permute_params.h"
 #include "core/shuffle_channel_params.h"
 #include "core/tile_params.h"
@@ -263,6 +264,7 @@ class Mapper {
   Status map_tile();
   Status map_shuffle_channel();
   Status map_permute();
+  Status map_normalize();
   Status map_argmax();
   Status map_reduction();
   Status map_mvn();
@@ -429,11 +431,11 @@ Status Mapper::map_node() {
     case OpKind::kTile: return map_tile();
     case OpKind::kShuffleChannel: return map_shuffle_channel();
     case OpKind::kPermute: return map_permute();
-    case OpKind::kNormalize:
+    case OpKind::kNormalize: return map_normalize();
     case OpKind::kPriorBox:
     case OpKind::kDetectionOutput:
-      // TensorRT runs SSD's Normalize, PriorBox and DetectionOutput as plugins (Normalize_TRT,
-      // GridAnchor / PriorBox, NMS_TRT), which this mapping does not create yet.
+      // TensorRT runs SSD's PriorBox and DetectionOutput as plugins (GridAnchor / PriorBox,
+      // NMS_TRT), which this mapping does not create yet.
       return unsupported(
           "SSD's layers run as TensorRT plugins, which this backend does not create yet; build with "
           "backend 'cuda' (which runs them natively)");
@@ -1114,6 +1116,30 @@ Status Mapper::map_mvn() {
   const std::string eps = scalar_constant(tmp("eps"), r, p.eps);
   const std::string den = elementwise("add_eps", sd, eps, "kSUM", tmp("std_eps"));
   elementwise("normalize", d, den, "kDIV", out);
+  return Status::ok();
+}
+
+Status Mapper::map_normalize() {
+  NormalizeParams p;
+  TRTN_TRY(read_normalize_params(init(), &p));
+  const size_t r = rank(tensor(node_->inputs[0]));
+  const std::string x = read(node_->inputs[0]);
+  const std::string out = produce(node_->outputs[0]);
+  // x / sqrt(sum of squares + eps), the sum over the image (axes 1...) or the channels (axis 1),
+  // then the scale per channel (a [1, C, 1 ...] constant).
+  const std::string sq = elementwise("square", x, x, "kPROD", tmp("square"));
+  Call& s = emit("addReduce", tmp("sum"), {sq}, {tmp("sum")});
+  s.args.emplace_back("operation", Arg::of_name("kSUM"));
+  s.args.emplace_back("reduceAxes",
+                      Arg::of_int(p.across_spatial ? axes_mask(1, static_cast<int64_t>(r)) : axes_mask(1, 2)));
+  s.args.emplace_back("keepDimensions", Arg::of_bool(true));
+  const std::string eps = scalar_constant(tmp("eps"), r, p.eps);
+  const std::string norm =
+      unary("norm", elementwise("add_eps", tmp("sum"), eps, "kSUM", tmp("sum_eps")), "kSQRT", tmp("norm"));
+  const std::string unit = elementwise("divide", x, norm, "kDIV", tmp("unit"));
+  const std::vector<double> scale(p.scale.begin(), p.scale.end());
+  const std::string k = broadcast_constant(tmp("scale"), r, 1, {p.channels}, scale);
+  elementwise("scale", unit, k, "kPROD", out);
   return Status::ok();
 }
 
