@@ -19,7 +19,8 @@
 #   mpi       mpirun -np <GPUs> bench (one rank per GPU, file barrier), rank files merged (skipped without mpirun)
 #   unit      the unit suite on the GPU machine
 #   cuda12    the GPU tests again with the CUDA 12 variant (CUDA12_ADDON: its .node file, e.g. the
-#             prebuild tensorrt-node.cuda12.glibc.node; CUDA12_TIMEOUT seconds, default 300)
+#             prebuild tensorrt-node.cuda12.glibc.node; CUDA12_TIMEOUT seconds, default 300;
+#             CUDA12_MOCHA_ARGS, e.g. --grep/--invert to leave out tests newer than that binary)
 # Logs and JSON go to $OUT (the device tool brings back at most 8 files).
 set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
@@ -79,7 +80,7 @@ if has cuda12; then
   if [ -f "${CUDA12_ADDON:-}" ]; then
     TENSORRT_NODE_ADDON="$CUDA12_ADDON" node -e 'const t = require("./dist/lib"); console.log(JSON.stringify({ buildInfo: t.buildInfo(), devices: t.devices() }))'
     TENSORRT_NODE_ADDON="$CUDA12_ADDON" timeout "${CUDA12_TIMEOUT:-300}" npx mocha --no-config --timeout 600000 --reporter spec \
-      ${GPU_TESTS:-'dist/test/gpu/**/*.test.js'} > "$OUT/gpu-tests-cuda12.log" 2>&1
+      ${CUDA12_MOCHA_ARGS:-} ${GPU_TESTS:-'dist/test/gpu/**/*.test.js'} > "$OUT/gpu-tests-cuda12.log" 2>&1
     echo "cuda12 gpu tests exit: $?"
     grep -E "passing|failing|pending" "$OUT/gpu-tests-cuda12.log"
     awk '/failing/{f=1} f' "$OUT/gpu-tests-cuda12.log" | head -60
