@@ -3,8 +3,12 @@
 // pinned, prior counts, and their detections on the cpu backend against the float64
 // DetectionOutput run on the engine's own head outputs).
 import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Builder, Network } from '../../lib';
-import { detectorOf, detections, modelText, splitDetection } from '../support/ssd';
+import { runCli } from '../support/cli';
+import { ROOT, detectorOf, detections, modelText, splitDetection } from '../support/ssd';
 import { randomInput, referenceForward, relError } from '../support/reference';
 
 /** Runs `net` on the cpu backend in fp32 at `batch` with `inputs`; returns every output. */
@@ -126,5 +130,44 @@ describe('SSD layers', function () {
         assert.ok(err < 1e-5, `${o.name}: relative error ${err}`);
       }
     });
+  });
+});
+
+describe('SSD networks on the command line', function () {
+  this.timeout(120000);
+
+  it('bench and sweep time a detection network (its DetectionOutput is just another output)', async () => {
+    const model = path.join(ROOT, 'models', 'res10_300x300_ssd.prototxt');
+    const bench = await runCli('bench', model, '--backend', 'cpu', '--duration', '0.2', '--warmUp', '0', '--iterations', '2');
+    assert.equal(bench.code, 0, bench.err);
+    assert.match(bench.out, /Throughput: [0-9.]+ images\/s/);
+    const out = path.join(os.tmpdir(), `trtn-sweep-ssd-${process.pid}.json`);
+    try {
+      const sweep = await runCli(
+        'sweep',
+        '--networks',
+        'mobilenet_ssd',
+        '--precisions',
+        'fp32',
+        '--batches',
+        '1,2',
+        '--backend',
+        'cpu',
+        '--duration',
+        '0.2',
+        '--warmUp',
+        '0',
+        '-o',
+        out,
+      );
+      assert.equal(sweep.code, 0, sweep.err);
+      const points = (JSON.parse(fs.readFileSync(out, 'utf8')) as { points: Array<{ batch: number; imagesPerSecond?: number }> }).points;
+      assert.deepEqual(
+        points.map((p) => p.batch),
+        [1, 2],
+      );
+    } finally {
+      fs.rmSync(out, { force: true });
+    }
   });
 });
