@@ -139,8 +139,9 @@ describe('tensorrt backend: loading the TensorRT module', function () {
     if (process.env.TRTN_TENSORRT_MODULE === undefined && !/was found/.test(trt.reason)) {
       assert.match(
         trt.reason,
-        // This checkout loads build/Release, so that is the one place, and the command is the checkout's.
-        /^the TensorRT module is not built: .*build\/Release\/tensorrt_node_trt\.so does not exist \(build it where TensorRT is installed: npx cmake-js configure --CDTENSORRT_ROOT=<TensorRT folder> && npm run build\)$/,
+        // This checkout loads build/Release (or, when it holds a newer prebuild, prebuilds/ first):
+        // those are the places, and the command is the checkout's.
+        /^the TensorRT module is not built: (neither .*prebuilds\/linux-x64\/tensorrt_node_trt\.so nor )?.*build\/Release\/tensorrt_node_trt\.so (does not exist|exists) \(build it where TensorRT is installed: npx cmake-js configure --CDTENSORRT_ROOT=<TensorRT folder> && npm run build\)$/,
       );
     }
     const report = runChild(undefined);
