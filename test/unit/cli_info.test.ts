@@ -31,7 +31,10 @@ describe('cli: info', function () {
     assert.equal(info.addon.path, nativePath());
     assert.equal(info.addon.build?.version, buildInfo().version);
     assert.deepEqual(info.addon.build?.cudaArchs, buildInfo().cudaArchs);
-    assert.match(info.addon.why, /local build of this git checkout|prebuilt binary of this git checkout|prebuilt binary of the package|TENSORRT_NODE_ADDON|node-gyp-build/);
+    assert.match(
+      info.addon.why,
+      /local build of this git checkout|prebuilt binary of this git checkout|prebuilt binary of the package|TENSORRT_NODE_ADDON|node-gyp-build/,
+    );
     assert.deepEqual(info.backends, backendStatus());
     assert.equal(
       info.node.glibc,
