@@ -46,13 +46,11 @@ function sameDetections(got: Float32Array, want: Float32Array, images: number, t
     w.map((d) => d.length),
     `${what}: detections per image`,
   );
-  let worst = 0;
   g.forEach((rows, n) =>
     rows.forEach((row, r) =>
       row.forEach((v, k) => {
         // Relative above 1: unclipped boxes can leave [0, 1], where float16's step grows.
         const bound = tol * Math.max(1, Math.abs(w[n][r][k]));
-        worst = Math.max(worst, Math.abs(v - w[n][r][k]));
         assert.ok(Math.abs(v - w[n][r][k]) <= bound, `${what}: image ${n} row ${r} column ${k}: ${v} against ${w[n][r][k]}`);
       }),
     ),
