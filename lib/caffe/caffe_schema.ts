@@ -245,8 +245,8 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['norm_param', 206, 'NormalizeParameter'],
       // YOLOv3 and SegNet / ENet forks: Upsample (YOLO's number; SegNet's message adds fields 2-7).
       ['upsample_param', 149, 'UpsampleParameter'],
-      // DeepLab / PSPNet's Interp. Their number, 143, is BVLC's input_param: text files name the field,
-      // and a binary .caffemodel's layer parameters are not read (only its blobs).
+      // DeepLab / PSPNet's Interp. Their number, 143, is BVLC's input_param: text files name the field;
+      // in a binary .caffemodel its contents are skipped as unknown (their wire types differ).
       ['interp_param', 2143, 'InterpParameter'],
     ],
 
