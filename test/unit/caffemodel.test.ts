@@ -1115,6 +1115,32 @@ describe('caffemodel', () => {
       assert.equal(model.unknownFields, 1);
     });
 
+    it("DeepLab's interp_param (143, BVLC's input_param number) is read as an input_param whose fields are skipped", async () => {
+      const interp = new WireWriter();
+      for (const [field, value] of [
+        [1, 60],
+        [2, 60],
+        [3, 8],
+      ]) {
+        interp.tag(field, WireType.Varint);
+        interp.uvarint(value);
+      }
+      const layer = new WireWriter();
+      lenField(layer, 1, 'ip');
+      lenField(layer, 2, 'Interp');
+      lenField(layer, 143, bytesOf(interp));
+      const net = new WireWriter();
+      lenField(net, 100, bytesOf(layer));
+      const p = tmp('deeplab');
+      fs.writeFileSync(p, net.finish());
+      const model = await readCaffemodel(p);
+      assert.deepEqual(
+        model.layers.map((l) => [l.name, l.type]),
+        [['ip', 'Interp']],
+      );
+      assert.equal(model.unknownFields, 3);
+    });
+
     it('writeCaffemodel into a missing directory rejects (nothing written)', async () => {
       const p = path.join(dir, 'no', 'such', 'dir', 'm.caffemodel');
       await assert.rejects(writeCaffemodel(p, header('x'), []));
