@@ -27,6 +27,7 @@ export { Builder, type BuilderOptions, type BuildConfig, type LogSeverity } from
 export type { ChannelOrder, InputFormat, InputOptions } from './builder/input_format';
 export type { IoDType, Precision } from './types';
 export { Tensor } from './runtime/tensor';
+export { detections, type Detection } from './runtime/detections';
 export {
   Engine,
   ExecutionContext,

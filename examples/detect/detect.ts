@@ -15,7 +15,7 @@
  */
 import * as path from 'path';
 import sharp from 'sharp';
-import { Builder, Network, type BackendChoice, type InputOptions, type Precision } from '../../lib';
+import { Builder, detections, Network, type BackendChoice, type InputOptions, type Precision } from '../../lib';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -138,18 +138,13 @@ export async function detect(image: string, options: DetectOptions = {}): Promis
     const out = (await ctx.infer({ [engine.inputs[0].name]: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }))[
       engine.outputs[0].name
     ] as Float32Array;
-    const threshold = options.threshold ?? 0.5;
-    const found: Detection[] = [];
     const clamp = (v: number, size: number) => Math.round(Math.min(Math.max(v, 0), 1) * size);
-    for (let r = 0; r < out.length / 7; r++) {
-      const [, label, score, x0, y0, x1, y1] = out.subarray(r * 7, r * 7 + 7);
-      if (label < 0 || score < threshold) continue;
-      found.push({
-        label: spec.labels[label] ?? `class ${label}`,
-        score,
-        box: { left: clamp(x0, iw), top: clamp(y0, ih), right: clamp(x1, iw), bottom: clamp(y1, ih) },
-      });
-    }
+    // The library's reading of DetectionOutput rows (padding left out), those above the threshold.
+    const found: Detection[] = detections(out, options.threshold ?? 0.5).map(({ label, score, box: [x0, y0, x1, y1] }) => ({
+      label: spec.labels[label] ?? `class ${label}`,
+      score,
+      box: { left: clamp(x0, iw), top: clamp(y0, ih), right: clamp(x1, iw), bottom: clamp(y1, ih) },
+    }));
     if (options.output !== undefined) {
       await sharp(image)
         .composite([{ input: overlay(iw, ih, found), top: 0, left: 0 }])

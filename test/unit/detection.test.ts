@@ -6,7 +6,8 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Builder, Network } from '../../lib';
+import { Builder, detections as readDetections, Network, Tensor } from '../../lib';
+import { toFloat16 } from '../../lib/float16';
 import { runCli } from '../support/cli';
 import { ROOT, detectorOf, detections, modelText, splitDetection } from '../support/ssd';
 import { randomInput, referenceForward, relError } from '../support/reference';
@@ -80,6 +81,36 @@ describe('SSD layers', function () {
     const none = await Network.parse(text(0.9));
     const empty = await runCpu(none, { loc: new Float32Array(12), conf, prior });
     assert.deepEqual(Array.from(empty.d), [0, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1]);
+  });
+
+  it('detections(): the rows of a result without the padding, from arrays and Tensors (float16 decoded); bad input is coded', () => {
+    const rows = Float32Array.from([
+      0, 1, 0.9, 0.1, 0.2, 0.3, 0.4, 0, -1, -1, -1, -1, -1, -1, 1, 2, 0.5, 0.5, 0.5, 0.75, 1.25, 1, -1, -1, -1, -1, -1, -1,
+    ]);
+    const want = [
+      { image: 0, label: 1, score: Math.fround(0.9), box: [0.1, 0.2, 0.3, 0.4].map(Math.fround) },
+      { image: 1, label: 2, score: 0.5, box: [0.5, 0.5, 0.75, 1.25] },
+    ];
+    assert.deepEqual(readDetections(rows), want);
+    assert.deepEqual(readDetections(rows, 0.6), want.slice(0, 1));
+    assert.deepEqual(readDetections(new Tensor('float32', rows, [2, 1, 2, 7])), want);
+    const half = readDetections(new Tensor('float16', toFloat16(rows), [2, 1, 2, 7]));
+    assert.deepEqual(
+      half.map((d) => [d.image, d.label]),
+      [
+        [0, 1],
+        [1, 2],
+      ],
+    );
+    assert.ok(Math.abs(half[0].score - 0.9) < 1e-3);
+    assert.throws(
+      () => readDetections(new Float32Array(8)),
+      (e: Error & { code?: string }) => e.code === 'E_INVALID_ARGUMENT' && /rows of 7 values/.test(e.message),
+    );
+    assert.throws(
+      () => readDetections(null as unknown as Float32Array),
+      (e: Error & { code?: string }) => e.code === 'E_INVALID_ARGUMENT',
+    );
   });
 
   describe('the SSD models of models/', () => {

@@ -25,6 +25,7 @@ const SUBPATHS: Readonly<Record<string, string>> = {
 /** The root's runtime exports, in full: adding one is a decision, so this list changes with it. */
 const ROOT_EXPORTS = [
   'Builder',
+  'detections',
   'Calibrator',
   'DisposedError',
   'Engine',
