@@ -131,7 +131,7 @@ export interface LayerArgs<T extends AnyLayer['type']> {
 }
 
 /** Row-major strides of `dims`. */
-function strides(dims: readonly number[]): number[] {
+export function strides(dims: readonly number[]): number[] {
   const s = new Array<number>(dims.length).fill(1);
   for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1] * dims[i + 1];
   return s;

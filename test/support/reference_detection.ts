@@ -4,21 +4,14 @@
  * (YOLOv3's nearest form, SegNet's max unpooling) and Interp (DeepLab / PSPNet). Same conventions
  * as reference.ts (row-major Float64Array, batch first).
  */
-import type { LayerArgs } from './reference';
-
-/** Row-major strides. */
-function stridesOf(dims: readonly number[]): number[] {
-  const s = new Array<number>(dims.length).fill(1);
-  for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1] * dims[i + 1];
-  return s;
-}
+import { strides, type LayerArgs } from './reference';
 
 /** Permute: output index (i_0, ..., i_k) reads input index j with j[order[a]] = i[a]. */
 export function permute(a: LayerArgs<'Permute'>): Float64Array[] {
   const { order } = a.layer.attrs;
   const inDims = a.inShapes[0];
   const outDims = a.outShapes[0];
-  const inStrides = stridesOf(inDims);
+  const inStrides = strides(inDims);
   const x = a.inputs[0];
   const y = new Float64Array(x.length);
   const idx = new Array<number>(outDims.length).fill(0);
@@ -121,7 +114,7 @@ function area(b: Box): number {
 }
 
 /** Intersection over union of normalised boxes (no +1). */
-export function jaccard(p: Box, q: Box): number {
+function jaccard(p: Box, q: Box): number {
   if (q[0] > p[2] || q[2] < p[0] || q[1] > p[3] || q[3] < p[1]) return 0;
   const inter = area([Math.max(p[0], q[0]), Math.max(p[1], q[1]), Math.min(p[2], q[2]), Math.min(p[3], q[3])]);
   return inter / (area(p) + area(q) - inter);

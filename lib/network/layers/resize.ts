@@ -41,7 +41,7 @@ export const upsample: LayerDef<'Upsample'> = {
   },
 };
 
-/** Interp's output size on one axis from DeepLab's rules (`what`: the sizes the file gives). */
+/** Interp's output size on one axis from DeepLab's rules (`given`: the file's height or width, 0 when absent). */
 function interpSize(ip: Message, effective: number, given: number, axis: string): number {
   const shrink = ip.has('shrink_factor');
   const zoom = ip.has('zoom_factor');

@@ -15,7 +15,9 @@
 
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "backends/cuda/kernels/common.cuh"
 #include "backends/cuda/kernels/op_support.cuh"
@@ -205,12 +207,12 @@ class DetectionOutputOp final : public CudaOp {
 
   size_t workspace_bytes(int batch) const override {
     Workspace w;
-    return plan(batch, &w).is_ok() ? w.total : 0;
+    return layout(batch, &w).is_ok() ? w.total : 0;
   }
 
   Status run(const RunArgs& args) const override {
     Workspace w;
-    TRTN_TRY(plan(args.batch, &w));
+    TRTN_TRY(layout(args.batch, &w));
     const Dims d = dims(args.batch);
     char* ws = static_cast<char*>(args.workspace);
     auto at = [&](size_t off) { return ws + off; };
@@ -267,6 +269,19 @@ class DetectionOutputOp final : public CudaOp {
  private:
   Dims dims(int batch) const { return {batch, p_.num_priors, p_.loc_classes, p_.num_classes, p_.per_class()}; }
 
+  /// plan(batch), worked out once per batch size (CUB's size queries stay off the run path).
+  Status layout(int batch, Workspace* w) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = layouts_.find(batch);
+    if (it == layouts_.end()) {
+      Workspace fresh;
+      TRTN_TRY(plan(batch, &fresh));
+      it = layouts_.emplace(batch, fresh).first;
+    }
+    *w = it->second;
+    return Status::ok();
+  }
+
   /// The workspace of a run at `batch`, with CUB's scratch sizes.
   Status plan(int batch, Workspace* w) const {
     const Dims d = dims(batch);
@@ -321,6 +336,8 @@ class DetectionOutputOp final : public CudaOp {
 
   std::string name_;
   DetectionOutputParams p_;
+  mutable std::mutex mu_;  // contexts of one engine run the op at once
+  mutable std::unordered_map<int, Workspace> layouts_;
 };
 
 Status DetectionOutputOp::init(const CudaOpInit& init) {
