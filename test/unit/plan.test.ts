@@ -444,6 +444,43 @@ describe('plan files', () => {
       checkDeviceArch({ backend: 'cuda', deviceArch: 'sm_90' }, () => ['sm_80', 'sm_90']);
     });
 
+    // The native checks behind the layer rules: a graph edited behind a valid checksum reaches them.
+    it("its graph gives the layers of Caffe's forks attributes their rules refuse (E_INVALID_ARGUMENT naming the node)", async () => {
+      const net = await Network.parse(
+        'layer { name: "in" type: "Input" top: "data" top: "loc" top: "conf" ' +
+          'input_param { shape { dim: 1 dim: 6 dim: 4 dim: 4 } shape { dim: 1 dim: 256 } shape { dim: 1 dim: 128 } } }\n' +
+          'layer { name: "perm" type: "Permute" bottom: "data" top: "perm" permute_param { order: 0 order: 2 order: 3 order: 1 } }\n' +
+          'layer { name: "shuf" type: "ShuffleChannel" bottom: "data" top: "shuf" shuffle_channel_param { group: 3 } }\n' +
+          'layer { name: "up" type: "Upsample" bottom: "data" top: "up" upsample_param { scale: 2 } }\n' +
+          'layer { name: "ip" type: "Interp" bottom: "data" top: "ip" interp_param { zoom_factor: 2 } }\n' +
+          'layer { name: "pb" type: "PriorBox" bottom: "data" bottom: "data" top: "pb" prior_box_param { min_size: 2 max_size: 3 aspect_ratio: 2 } }\n' +
+          'layer { name: "det" type: "DetectionOutput" bottom: "loc" bottom: "conf" bottom: "pb" top: "det" ' +
+          'detection_output_param { num_classes: 2 code_type: CENTER_SIZE keep_top_k: 5 } }\n',
+      );
+      const good = (await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 1 })).serialize();
+      const edits: Array<[string, string, RegExp]> = [
+        ['"order":[0,2,3,1]', '"order":[1,2,3,0]', /node 'perm' \(Permute\): order must keep the batch first/],
+        ['"order":[0,2,3,1]', '"order":[0,2,2,1]', /node 'perm' \(Permute\): order \[0, 2, 2, 1\] is not a permutation/],
+        ['"group":3', '"group":0', /node 'shuf' \(ShuffleChannel\): group must be >= 1/],
+        ['"mode":"nearest"', '"mode":"nearesx"', /node 'up' \(Upsample\): unknown mode 'nearesx'/],
+        ['"padBeg":0', '"padBeg":1', /node 'ip' \(Interp\): pads must be <= 0/],
+        ['"priorsPerCell":4', '"priorsPerCell":5', /node 'pb' \(PriorBox\): priorsPerCell does not match/],
+        ['"codeType":"CENTER_SIZE"', '"codeType":"CENTER_SIZX"', /node 'det' \(DetectionOutput\): unknown codeType 'CENTER_SIZX'/],
+      ];
+      for (const [from, to, message] of edits) {
+        const bad = withSection(good, 'graph', (b) => {
+          const at = b.indexOf(from);
+          assert.ok(at >= 0, `the graph holds ${from}`);
+          b.write(to, at, 'latin1');
+        });
+        await assert.rejects(Runtime.deserialize(bad), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'E_INVALID_ARGUMENT', err.message);
+          assert.match(err.message, message);
+          return true;
+        });
+      }
+    });
+
     it('it is not a Uint8Array', async () => {
       await assert.rejects(Runtime.deserialize('plan' as never), {
         name: 'TypeError',
