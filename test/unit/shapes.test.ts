@@ -1392,6 +1392,12 @@ describe('layer shapes (Caffe rules)', () => {
       await buildFails(perm('order: 0 order: 2 order: 2'), 'p', 'Permute', 'names an axis twice');
       await buildFails(perm('order: 0 order: 4'), 'p', 'Permute', 'names axis 4');
       await buildFails(perm('order: 1 order: 0'), 'p', 'Permute', 'moves the batch axis', 'starting with 0');
+      await buildFails(
+        perm('order: 0 order: 1 order: 2 order: 3 order: 4'),
+        'p',
+        'Permute',
+        'order has 5 axes; the input [2, 6, 4, 5] has 4',
+      );
     });
   });
 
@@ -1440,6 +1446,11 @@ describe('layer shapes (Caffe rules)', () => {
       await buildFails(pb('min_size: 4 img_size: 30 img_h: 30 img_w: 30'), 'p', 'PriorBox', 'not both');
       await buildFails(pb('min_size: 4 step_h: 8'), 'p', 'PriorBox', 'step_h and step_w must both be given');
       await buildFails(pb('min_size: 4', [1, 8, 3]), 'p', 'PriorBox', 'must be a feature map');
+      await buildFails(pb('min_size: 4', [1, 8, 3, 4], [1, 3, 30]), 'p', 'PriorBox', 'input 1 must be the image');
+      await buildFails(pb('min_size: 0'), 'p', 'PriorBox', 'min_size must be > 0, got 0');
+      await buildFails(pb('min_size: 4 aspect_ratio: -2'), 'p', 'PriorBox', 'aspect_ratio must be > 0, got -2');
+      await buildFails(pb('min_size: 4 variance: 0'), 'p', 'PriorBox', 'variance must be > 0, got 0');
+      await buildFails(pb('min_size: 4 img_size: 0'), 'p', 'PriorBox', 'img_size must be > 0, got 0');
     });
   });
 
@@ -1476,6 +1487,10 @@ describe('layer shapes (Caffe rules)', () => {
       );
       await buildFails(det('num_classes: 3 nms_param { eta: 1.5 }'), 'd', 'DetectionOutput', 'eta must be in (0, 1]');
       await buildFails(det('num_classes: 3 keep_top_k: -2'), 'd', 'DetectionOutput', 'keep_top_k must be >= -1');
+      await buildFails(det('num_classes: 0'), 'd', 'DetectionOutput', 'num_classes must be >= 1, got 0');
+      await buildFails(det('num_classes: 3 nms_param { nms_threshold: -0.5 }'), 'd', 'DetectionOutput', 'nms_threshold must be >= 0');
+      await buildFails(det('num_classes: 3 nms_param { top_k: -3 }'), 'd', 'DetectionOutput', 'top_k must be >= -1, got -3');
+      await buildFails(det('num_classes: 3', [3, 40]), 'd', 'DetectionOutput', 'must have the same batch');
     });
   });
 
@@ -1508,6 +1523,18 @@ describe('layer shapes (Caffe rules)', () => {
         "must have the values' shape",
       );
       await buildFails(net(layer('u', 'Upsample'), { dims: [1, 3] }), 'u', 'Upsample', 'takes [N, C, H, W]');
+      await buildFails(
+        net(layer('u', 'Upsample', 'upsample_param { upsample_h: 0 upsample_w: 4 }'), { dims: [1, 3, 4, 5] }),
+        'u',
+        'Upsample',
+        'output 0 x 4 is empty',
+      );
+      await buildFails(
+        inputs({ a: [1, 3, 4, 5], b: [1, 3, 4, 5] }, layer('u', 'Upsample', 'upsample_param { upsample_h: 3 upsample_w: 9 }', ['a', 'b'])),
+        'u',
+        'Upsample',
+        "max unpooling needs an output at least the input's size",
+      );
     });
   });
 
@@ -1528,6 +1555,14 @@ describe('layer shapes (Caffe rules)', () => {
       await buildFails(ip(''), 'i', 'Interp', 'needs height and width, zoom_factor or shrink_factor');
       await buildFails(ip('zoom_factor: 2 pad_beg: 1'), 'i', 'Interp', 'pads must be <= 0');
       await buildFails(ip('zoom_factor: 2 pad_beg: -4 pad_end: -4', [1, 2, 8, 8]), 'i', 'Interp', 'leave nothing');
+      await buildFails(ip('zoom_factor: 0'), 'i', 'Interp', 'shrink_factor and zoom_factor must be >= 1');
+      await buildFails(ip('height: 5 width: 3', [1, 2, 9]), 'i', 'Interp', 'takes [N, C, H, W]');
+      await buildFails(
+        inputs({ a: [1, 2, 4, 4], b: [1, 5] }, layer('i', 'Interp', '', ['a', 'b'])),
+        'i',
+        'Interp',
+        'second input gives the size',
+      );
     });
   });
 
