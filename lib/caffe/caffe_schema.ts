@@ -16,6 +16,9 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
     Type: { DOUBLE: 0, FLOAT: 1, FLOAT16: 2, INT: 3, UINT: 4, BOOL: 5 },
     'BatchNormParameter.Engine': { DEFAULT: 0, CAFFE: 1, CUDNN: 2 },
     'ConvolutionParameter.CuDNNConvolutionAlgorithmSeeker': { GET: 0, FINDEX: 1 },
+    // ENet / SegNet's BN layer (LEARN: each batch's own statistics; INFERENCE: scale and shift).
+    'BNParameter.BNMode': { LEARN: 0, INFERENCE: 1 },
+    'BNParameter.Engine': { DEFAULT: 0, CAFFE: 1, CUDNN: 2 },
     // Enums nested in messages.
     'FillerParameter.VarianceNorm': { FAN_IN: 0, FAN_OUT: 1, AVERAGE: 2 },
     'ParamSpec.DimCheckMode': { STRICT: 0, PERMISSIVE: 1 },
@@ -248,6 +251,9 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       // DeepLab / PSPNet's Interp. Their number, 143, is BVLC's input_param: text files name the field;
       // in a binary .caffemodel its contents are skipped as unknown (their wire types differ).
       ['interp_param', 2143, 'InterpParameter'],
+      // ENet / SegNet's `BN` layer (their number); PSPNet's `BN` names the same field (its number, 152,
+      // is NVCaffe's trt_param: in a .caffemodel it is skipped, and text files name it).
+      ['bn_param', 45, 'BNParameter'],
     ],
 
     // Parameters shared by many layers: input transformation and loss normalisation.
@@ -533,6 +539,20 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['pad_out_w', 5, 'bool', { default: false }],
       ['upsample_h', 6, 'uint32'],
       ['upsample_w', 7, 'uint32'],
+    ],
+    // Two forks' BN layers under one name. ENet / SegNet (fields 1-3, their numbers): blobs scale and
+    // shift. PSPNet (its fields 1-6 renumbered 1001-1006 here, as the two sets share numbers): blobs
+    // slope, bias, mean and variance. Text files name the fields, so either form reads.
+    BNParameter: [
+      ['scale_filler', 1, 'FillerParameter'],
+      ['shift_filler', 2, 'FillerParameter'],
+      ['bn_mode', 3, 'BNParameter.BNMode', { default: 'LEARN' }],
+      ['slope_filler', 1001, 'FillerParameter'],
+      ['bias_filler', 1002, 'FillerParameter'],
+      ['momentum', 1003, 'float', { default: 0.9 }],
+      ['eps', 1004, 'float', { default: 1e-5 }],
+      ['frozen', 1005, 'bool', { default: false }],
+      ['engine', 1006, 'BNParameter.Engine', { default: 'DEFAULT' }],
     ],
     InterpParameter: [
       ['height', 1, 'int32', { default: 0 }],

@@ -6,6 +6,7 @@
 import { caffeSchema, formatLoc, Message, type CaffeNetDefinition } from '../caffe';
 import { argumentError, ParseError, ShapeError, UnsupportedLayerError } from '../errors';
 import { LAYER_DEFS } from './layers';
+import { FORK_TYPES, forkOf, type FileBlobs } from './layers/forks';
 import {
   DATA_LAYER_TYPES,
   LAYER_TYPES,
@@ -37,6 +38,8 @@ export interface Graph {
   readonly notes: readonly string[];
   /** The LayerParameter of each IR layer, by layer name (weights code reads fillers from it). */
   readonly params: ReadonlyMap<string, Message>;
+  /** Layers of Caffe's forks folded into a Scale: the blobs their weights file holds, by layer name. */
+  readonly fileBlobs: ReadonlyMap<string, FileBlobs>;
 }
 
 /**
@@ -48,12 +51,13 @@ const DEPTHWISE_TYPES: ReadonlySet<string> = new Set(['ConvolutionDepthwise', 'D
 
 /** Every type name the importer knows: IR types, their fork aliases and the training-only types it drops. */
 export function knownLayerTypes(): string[] {
-  return [...LAYER_TYPES, ...DEPTHWISE_TYPES, ...TRAINING_ONLY_TYPES].sort();
+  return [...LAYER_TYPES, ...DEPTHWISE_TYPES, ...FORK_TYPES, ...TRAINING_ONLY_TYPES].sort();
 }
 
 /** The IR type of a Caffe type name, or undefined for types the IR does not have. */
 function irType(type: string): LayerType | undefined {
   if (DEPTHWISE_TYPES.has(type)) return 'Convolution';
+  if (FORK_TYPES.includes(type)) return 'Scale';
   return Object.prototype.hasOwnProperty.call(LAYER_DEFS, type) ? (type as LayerType) : undefined;
 }
 
@@ -121,7 +125,7 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
   const view = deployView(def, options, notes);
   const walk = walkLayers(def, view, options);
   nameVersions(walk.versions);
-  return assembleGraph(def, walk, notes);
+  return assembleGraph(def, walk, [...notes, ...walk.notes]);
 }
 
 /** The deploy view of the file: the layers that stay, data layers turned into inputs. */
@@ -195,42 +199,61 @@ function checkInputShapeNames(layers: readonly Message[], options: GraphOptions)
   }
 }
 
+type BuildResultOf = ReturnType<(typeof LAYER_DEFS)[LayerType]['build']>;
+
 type BuiltLayer = {
   layer: Message;
   type: LayerType;
   inputs: TensorRecord[];
   outputs: TensorRecord[];
-  result: ReturnType<(typeof LAYER_DEFS)[LayerType]['build']>;
+  result: BuildResultOf;
 };
 
-/** What walking the layers gives: each layer built, every version of each Caffe tensor name, the layers by name. */
+/**
+ * What walking the layers gives: each layer built, every version of each Caffe tensor name, the
+ * layers by name, the file blobs of fork layers folded into a Scale and the notes saying so.
+ */
 interface Walk {
   readonly built: BuiltLayer[];
   readonly versions: Map<string, TensorRecord[]>;
   readonly params: Map<string, Message>;
+  readonly fileBlobs: Map<string, FileBlobs>;
+  readonly notes: string[];
 }
 
 /** 2. Walks the layers in order: unique layer names, their tensors, shapes and attributes. */
 function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOptions): Walk {
   const current = new Map<string, TensorRecord>();
-  const walk: Walk = { built: [], versions: new Map(), params: new Map() };
+  const walk: Walk = { built: [], versions: new Map(), params: new Map(), fileBlobs: new Map(), notes: [] };
   for (const layer of view.layers) {
     const name = layer.str('name');
-    const type = irType(layer.str('type')) as LayerType;
+    const fork = forkOf(layer);
+    const type = fork?.irType ?? (irType(layer.str('type')) as LayerType);
     const origin = view.madeInputs.get(layer);
     const loc = where(layer);
-    const label = `${loc ? `${loc}: ` : ''}layer '${name}' (${origin === undefined ? type : `${origin}, an input in the deploy view`})`;
+    const shown = origin !== undefined ? `${origin}, an input in the deploy view` : fork !== undefined ? layer.str('type') : type;
+    const label = `${loc ? `${loc}: ` : ''}layer '${name}' (${shown})`;
     checkLayerName(def, layer, walk.params);
     walk.params.set(name, layer);
     const bottoms = layer.strs('bottom');
     const tops = layer.strs('top');
-    checkArity(label, layer, type, bottoms, tops);
+    checkArity(label, layer, type, fork ?? LAYER_DEFS[type], bottoms, tops);
     const inputs = bottoms.map((b) => readTensor(def, view, current, layer, label, b));
-    const result = buildLayer(label, layer, type, inputs, tops, {
-      tops,
-      inputShapes: view.inputShapes,
-      batchSize: options.batchSize,
-      depthwise: DEPTHWISE_TYPES.has(layer.str('type')),
+    const shapes = inputs.map((t) => t.shape);
+    const result = buildLayer(label, layer, () => {
+      if (fork === undefined) {
+        const context = {
+          tops,
+          inputShapes: view.inputShapes,
+          batchSize: options.batchSize,
+          depthwise: DEPTHWISE_TYPES.has(layer.str('type')),
+        };
+        return LAYER_DEFS[type].build(layer, shapes, tops.length, context);
+      }
+      const lowered = fork.build(layer, shapes);
+      walk.fileBlobs.set(name, lowered.file);
+      walk.notes.push(lowered.note);
+      return lowered.result;
     });
     for (const t of inputs) t.consumers.push(name);
     const outputs = writeTops(def, layer, bottoms, tops, result.outputs, current, walk.versions);
@@ -247,9 +270,15 @@ function checkLayerName(def: CaffeNetDefinition, layer: Message, seen: ReadonlyM
 }
 
 /** The bottom and top counts the layer type takes, one top per bottom for convolutions, in place only where allowed. */
-function checkArity(label: string, layer: Message, type: LayerType, bottoms: readonly string[], tops: readonly string[]): void {
+function checkArity(
+  label: string,
+  layer: Message,
+  type: LayerType,
+  defn: { readonly bottoms: readonly [number, number]; readonly tops: readonly [number, number]; readonly inPlace?: boolean },
+  bottoms: readonly string[],
+  tops: readonly string[],
+): void {
   const name = layer.str('name');
-  const defn = LAYER_DEFS[type];
   if (bottoms.length < defn.bottoms[0] || bottoms.length > defn.bottoms[1]) {
     throw new ShapeError(`${label} takes ${range(defn.bottoms)} bottom(s), got ${bottoms.length}`, name);
   }
@@ -296,24 +325,12 @@ function readTensor(
   );
 }
 
-/** Runs the layer type's shape rule; its shape errors name the layer, and every output's size must be countable. */
-function buildLayer(
-  label: string,
-  layer: Message,
-  type: LayerType,
-  inputs: readonly TensorRecord[],
-  tops: readonly string[],
-  context: Parameters<(typeof LAYER_DEFS)[LayerType]['build']>[3],
-): BuiltLayer['result'] {
+/** Runs the layer's shape rule (`build`); its shape errors name the layer, and every output's size must be countable. */
+function buildLayer(label: string, layer: Message, build: () => BuildResultOf): BuildResultOf {
   const name = layer.str('name');
-  let result: BuiltLayer['result'];
+  let result: BuildResultOf;
   try {
-    result = LAYER_DEFS[type].build(
-      layer,
-      inputs.map((t) => t.shape),
-      tops.length,
-      context,
-    );
+    result = build();
   } catch (err) {
     if (err instanceof ShapeError) throw new ShapeError(`${label}: ${err.message}`, name);
     throw err;
@@ -406,7 +423,7 @@ function assembleGraph(def: CaffeNetDefinition, walk: Walk, notes: string[]): Gr
     .filter((t) => t.consumers.length === 0 && !inputLayers.has(t.producer))
     .map((t) => ({ name: t.name, shape: t.shape }));
   checkNotEmpty(def, irLayers, inputs, notes);
-  return { name: def.net.str('name'), layers: irLayers, tensors, inputs, outputs, notes, params: walk.params };
+  return { name: def.net.str('name'), layers: irLayers, tensors, inputs, outputs, notes, params: walk.params, fileBlobs: walk.fileBlobs };
 }
 
 /**

@@ -201,7 +201,7 @@ export class Network {
     // Refused before the file is read, as random weights are refused before they are generated.
     checkWeightsFit(weightNeeds(layerBlobs(graph.layers)), weightsWhat(graph.name));
     const file = await readCaffemodel(opts.weights, { onProgress: opts.onProgress });
-    const { blobs, unused } = matchCaffemodel(graph.layers, file);
+    const { blobs, unused } = matchCaffemodel(graph.layers, file, graph.fileBlobs);
     const notes = [`weights from ${opts.weights} (${file.layers.length} layers, ${file.bytes} bytes)`];
     if (unused > 0) notes.push(`${unused} layer(s) of the weights file are not in the network (training-only or renamed)`);
     return new Network(definition, graph, { source: 'caffemodel', path: opts.weights, blobs, recent: new Map(), seed, init }, opts, notes);

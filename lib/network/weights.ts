@@ -9,6 +9,7 @@
 import { Message, type CaffeModelFile } from '../caffe';
 import { OutOfMemoryError, TensorRTNodeError, WeightsError } from '../errors';
 import type { WeightNeed } from '../host_memory';
+import { forkOf, matchLayout, type FileBlobs } from './layers/forks';
 import type { AnyLayer, Shape } from './types';
 import { volume } from './types';
 
@@ -264,7 +265,7 @@ export function blobSpecs(layer: AnyLayer, param: Message, init: WeightInit): Bl
   return layer.blobs.map((shape, index) => {
     const base = { layer: layer.name, type: layer.type, index, shape: [...shape], fromInput };
     if (init === 'he' || layer.type === 'BatchNorm') return base;
-    const spec = FILLER_FIELDS[layer.type];
+    const spec = forkOf(param)?.fillers(param) ?? FILLER_FIELDS[layer.type];
     const holder = spec === undefined ? undefined : param.sub(spec[0]);
     // A Scale whose scale is its second input has only the bias blob: blob 0 takes bias_filler.
     const slot = fromInput ? index + 1 : index;
@@ -411,11 +412,34 @@ function shapeMatches(expected: Shape, actual: readonly number[], legacy: boolea
   return expected.length === actual.length && expected.every((d, i) => d === actual[i]);
 }
 
+/** The blobs of fork layer `layer` (folded into a Scale) from the file's, which must match one of its layouts. */
+function foldedBlobs(layer: AnyLayer, fork: FileBlobs, source: CaffeModelFile['layers'][number], path: string): Float32Array[] {
+  const shapes = source.blobs.map((b) => b.shape);
+  const layout = matchLayout(fork, shapes);
+  if (layout < 0) {
+    const wanted = fork.layouts.map((l) => l.map((s) => `[${s.join(', ')}]`).join(' ')).join(' or ');
+    throw new WeightsError(
+      `layer '${layer.name}' needs ${fork.names.length} blobs (${fork.names.join(', ')}) shaped ${wanted} ` +
+        `but ${path} has ${source.blobs.length}: ${shapes.map((s) => `[${s.join(', ')}]`).join(' ') || 'none'}`,
+      layer.name,
+    );
+  }
+  return fork.convert(
+    source.blobs.map((b) => b.data),
+    layout,
+  );
+}
+
 /**
- * Takes each IR layer's blobs from a read .caffemodel, by layer name, checking count and shapes.
- * Returns the blobs by layer name and how many layers of the file the network does not use.
+ * Takes each IR layer's blobs from a read .caffemodel, by layer name, checking count and shapes
+ * (fork layers folded into a Scale: the fork's blobs, converted). Returns the blobs by layer name
+ * and how many layers of the file the network does not use.
  */
-export function matchCaffemodel(layers: readonly AnyLayer[], file: CaffeModelFile): { blobs: Map<string, Float32Array[]>; unused: number } {
+export function matchCaffemodel(
+  layers: readonly AnyLayer[],
+  file: CaffeModelFile,
+  forks: ReadonlyMap<string, FileBlobs> = new Map(),
+): { blobs: Map<string, Float32Array[]>; unused: number } {
   const byName = new Map(file.layers.map((l) => [l.name, l]));
   const blobs = new Map<string, Float32Array[]>();
   const used = new Set<string>();
@@ -430,6 +454,11 @@ export function matchCaffemodel(layers: readonly AnyLayer[], file: CaffeModelFil
       );
     }
     used.add(layer.name);
+    const fork = forks.get(layer.name);
+    if (fork !== undefined) {
+      blobs.set(layer.name, foldedBlobs(layer, fork, source, file.path));
+      continue;
+    }
     if (source.blobs.length !== layer.blobs.length) {
       throw new WeightsError(
         `layer '${layer.name}' (${layer.type}) needs ${layer.blobs.length} blob(s) but ` + `${file.path} has ${source.blobs.length}`,

@@ -176,15 +176,19 @@ describe('graph: IR construction', () => {
       );
     });
 
-    it('a BatchNorm with scale_bias (or its fillers) is E_UNSUPPORTED_LAYER saying how to write it, never silently wrong', async () => {
+    it("a BatchNorm with scale_bias (or either of its fillers, as NVCaffe takes them) is NVCaffe's: a Scale with a bias", async () => {
       for (const param of ['scale_bias: true', 'scale_filler { type: "constant" value: 1 }', 'bias_filler { type: "constant" }']) {
-        await fails(
-          net(CONV1 + `layer { name: "bn" type: "BatchNorm" bottom: "conv1" top: "conv1" batch_norm_param { ${param} } }\n`),
-          'E_UNSUPPORTED_LAYER',
-          "layer 'bn' (BatchNorm) uses NVCaffe's scale_bias",
-          'followed by a Scale layer with bias_term: true',
+        const g = await net(CONV1 + `layer { name: "bn" type: "BatchNorm" bottom: "conv1" top: "conv1" batch_norm_param { ${param} } }\n`);
+        const bn = g.layer('bn');
+        assert.equal(bn?.type, 'Scale', param);
+        assert.deepEqual(bn?.blobs, [[4], [4]]);
+        assert.ok(
+          g.notes.some((n) => n.includes("'bn' (BatchNorm with NVCaffe's scale_bias) runs as a Scale")),
+          param,
         );
       }
+      const plain = await net(CONV1 + 'layer { name: "bn" type: "BatchNorm" bottom: "conv1" top: "conv1" }\n');
+      assert.equal(plain.layer('bn')?.type, 'BatchNorm');
     });
   });
 

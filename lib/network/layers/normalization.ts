@@ -1,6 +1,5 @@
 /** LRN, BatchNorm, Scale, Bias and MVN. */
 import type { Message } from '../../caffe/message';
-import { TensorRTNodeError } from '../../errors';
 import type { LRNAttrs, Shape } from '../types';
 import { canonicalAxis, check, fmt, sameShape, type LayerDef } from './common';
 
@@ -31,15 +30,8 @@ export const batchNorm: LayerDef<'BatchNorm'> = {
   bottoms: [1, 1],
   tops: [1, 1],
   build(p, inputs) {
+    // NVCaffe's BatchNorm with scale_bias never comes here: it is a fork layer (forks.ts).
     const bp = p.sub('batch_norm_param');
-    if (bp.bool('scale_bias') || bp.has('scale_filler') || bp.has('bias_filler')) {
-      // NVCaffe's BatchNorm with its own scale and bias (5 blobs): not run yet, and never silently wrong.
-      throw new TensorRTNodeError(
-        'E_UNSUPPORTED_LAYER',
-        `layer '${p.str('name')}' (BatchNorm) uses NVCaffe's scale_bias (a scale and bias in the layer, 5 blobs), ` +
-          'which is not supported yet; write it as BatchNorm followed by a Scale layer with bias_term: true',
-      );
-    }
     const input = inputs[0];
     const channels = input.length === 1 ? 1 : input[1];
     // Without the field, Caffe uses global statistics in the TEST phase: the deploy view.
