@@ -161,8 +161,8 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   /// Graphs kept per context: every slot's staging at a few batch sizes, and the pinned arrays a
   /// service reuses.
   static constexpr size_t kMaxGraphs = 64;
-  /// In place (a lone call in pinned memory): at most this many bytes converted by kernels reading host memory.
-  static constexpr size_t kInPlaceConvertBytes = size_t{4} << 20;
+  /// In place (a lone call in pinned memory): at most this many bytes of inputs and outputs.
+  static constexpr size_t kInPlaceBytes = size_t{4} << 20;
   Status check_call(const Inference& inf) const;
   Status reserve(int batch);
   /// Inputs from their host form in `in` into the arena; then the nodes; then the outputs into `out`.
@@ -211,7 +211,7 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   std::map<GraphKey, CachedGraph> graphs_;
   uint64_t graph_uses_ = 0;
   GraphKey lookup_{0, {}};          // enqueue_graph's key, reused (no allocation per launch)
-  size_t converted_per_image_ = 0;  // host-form bytes of the inputs and outputs kernels convert, per image
+  size_t io_per_image_ = 0;  // host-form bytes of the inputs and outputs, per image
 };
 
 }  // namespace trtn::cuda
