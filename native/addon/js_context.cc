@@ -35,6 +35,25 @@ class ExecuteJob;
 
 /// A context: its engine stays alive while the context does. The context and the inferences in
 /// flight are used on the lane only (after creation); the lane is declared last so it is stopped
+/// The last few durations of lone calls of one batch size: the shortest says how early the next
+/// one may end (the JS thread is woken ahead of it), the typical one how long the wake may watch.
+/// A minimum, unlike a running mean, is not pushed late by one slow call (a capture, a hiccup).
+struct RecentDurations {
+  static constexpr int kKept = 8;
+  double us[kKept] = {};
+  int count = 0;
+  void add(double v) { us[count++ % kKept] = v; }
+  double shortest() const { return *std::min_element(us, us + std::min(count, kKept)); }
+  /// The median of those kept (the upper one of an even count).
+  double typical() const {
+    double v[kKept];
+    const int n = std::min(count, kKept);
+    std::copy(us, us + n, v);
+    std::nth_element(v, v + n / 2, v + n);
+    return v[n / 2];
+  }
+};
+
 /// first.
 struct ContextState {
   std::shared_ptr<Engine> engine;
@@ -49,8 +68,8 @@ struct ContextState {
   /// Wake the JS thread ahead of a lone call's expected end (GPU contexts; spinWait 'auto').
   std::shared_ptr<EnvLink> link;
   bool wake_ahead = false;
-  /// Lane: how long a lone call of each batch took from its submit to its end (running averages, us).
-  std::unordered_map<int, double> expect_us;
+  /// Lane: how long the last lone calls of each batch took from their submit to their end (us).
+  std::unordered_map<int, RecentDurations> expect_us;
   SerialQueue lane;
   /// GPU lanes watch for the next call for a moment before they sleep (batch-1 latency).
   explicit ContextState(bool gpu) : lane("trtn-context", gpu ? kLaneSpinMicros : 0) {}
@@ -81,8 +100,10 @@ constexpr size_t kPipelineDepth = 2;
 /// looks (a batch-128 GoogLeNet takes milliseconds; a batch-1 answer is not delayed by a nap).
 constexpr int kDrainSpinMicros = 2000;
 constexpr int kDrainNapMicros = 20;
-/// wake_ahead: added to the JS thread's usual wake-up when waking it ahead of a lone call's end.
+/// wake_ahead: added to the JS thread's usual wake-up when waking it ahead of a lone call's end;
+/// the longest the JS thread watches (busy) for the answer.
 constexpr double kWakeMarginMicros = 10;
+constexpr double kMaxHoldMicros = 250;
 
 /// What execute() was asked to do besides the plain run.
 struct ExecuteRequest {
@@ -157,15 +178,17 @@ class ExecuteJob : public Job {
     const Inference& inf = request_.inference;
     if (st.is_ok() && inf.lone && !inf.options.profile) {
       const double us = std::chrono::duration<double, std::micro>(done_ - submitted_).count();
-      double& e = state_->expect_us[inf.batch];
-      e = e == 0 ? us : e + (us - e) / 4;
+      state_->expect_us[inf.batch].add(us);
     }
   }
-  /// Lane: when the lone call in flight is expected to end (nothing expected yet: false).
-  bool expected_end(std::chrono::steady_clock::time_point* at) const {
+  /// Lane: how early the lone call in flight may end and how much later it typically does (us;
+  /// nothing expected yet: false).
+  bool expected_end(std::chrono::steady_clock::time_point* earliest, double* spread_us) const {
     auto it = state_->expect_us.find(request_.inference.batch);
     if (!request_.inference.lone || it == state_->expect_us.end()) return false;
-    *at = submitted_ + std::chrono::microseconds(static_cast<int64_t>(it->second));
+    const double shortest = it->second.shortest();
+    *earliest = submitted_ + std::chrono::microseconds(static_cast<int64_t>(shortest));
+    *spread_us = it->second.typical() - shortest;
     return true;
   }
   const std::shared_ptr<ContextState>& state() const { return state_; }
@@ -271,18 +294,20 @@ void finish_all(ContextState& state) {
 }
 
 /// Lane: when to wake the JS thread ahead of the lone call in flight, and how long it may watch
-/// (wake_ahead): its expected end less the JS thread's usual wake-up and a margin. Never (max) when
-/// nothing is expected yet or more than one call is in flight.
+/// (wake_ahead): its earliest expected end less the JS thread's usual wake-up and a margin; it
+/// watches until past the typical end (at most kMaxHoldMicros). Never (max) when nothing is
+/// expected yet or more than one call is in flight.
 std::chrono::steady_clock::time_point wake_due(const ContextState& state, int* hold_us) {
   using Clock = std::chrono::steady_clock;
-  Clock::time_point end;
+  Clock::time_point earliest;
+  double spread = 0;
   if (!state.wake_ahead || state.link == nullptr || state.in_flight.size() != 1 ||
-      !state.in_flight.front()->expected_end(&end)) {
+      !state.in_flight.front()->expected_end(&earliest, &spread)) {
     return Clock::time_point::max();
   }
   const double lead = std::clamp(state.link->wake_us() + kWakeMarginMicros, 15.0, 100.0);
-  *hold_us = static_cast<int>(2 * lead + kWakeMarginMicros);
-  return end - std::chrono::microseconds(static_cast<int64_t>(lead));
+  *hold_us = static_cast<int>(std::min(2 * lead + spread + kWakeMarginMicros, kMaxHoldMicros));
+  return earliest - std::chrono::microseconds(static_cast<int64_t>(lead));
 }
 
 /// Lane: answers the inferences in flight as they finish, until none is left or another call is
