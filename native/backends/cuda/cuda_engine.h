@@ -210,7 +210,7 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   bool use_graphs_;
   std::map<GraphKey, CachedGraph> graphs_;
   uint64_t graph_uses_ = 0;
-  GraphKey lookup_{0, {}};          // enqueue_graph's key, reused (no allocation per launch)
+  GraphKey lookup_{0, {}};   // enqueue_graph's key, reused (no allocation per launch)
   size_t io_per_image_ = 0;  // host-form bytes of the inputs and outputs, per image
 };
 
