@@ -835,17 +835,63 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
           'layer { name: "n" type: "DetectionOutput" bottom: "loc" bottom: "conf" bottom: "prior" top: "n" detection_output_param { num_classes: 2 } }\n',
       ],
     ];
-    for (const [op, body] of [
-      ['Upsample', 'layer { name: "n" type: "Upsample" bottom: "data" top: "n" upsample_param { scale: 2 } }\n'],
-      ['Interp', 'layer { name: "n" type: "Interp" bottom: "data" top: "n" interp_param { zoom_factor: 2 } }\n'],
-    ]) {
-      it(`${op}: E_UNSUPPORTED_LAYER naming the node and the cuda backend (not mapped yet)`, async () => {
-        const m = await map(input([1, 2, 3, 3]) + body);
-        assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
-        assert.match(m.error?.message ?? '', new RegExp(`'n' \\(${op}\\).*not mapped to TensorRT yet.*backend 'cuda'`));
-        refusedOps.add(op);
-      });
-    }
+    it('Upsample (nearest): one resize to the runtime batch and [C, H_out, W_out], asymmetric, rounded down', async () => {
+      const p = await plan(
+        input([1, 2, 3, 5]) + 'layer { name: "n" type: "Upsample" bottom: "data" top: "n" upsample_param { scale: 2 pad_out_w: true } }\n',
+      );
+      // The runtime batch (shape, slice), then [C, H_out, W_out] after it: 3 x 2, 5 x 2 - 1.
+      assert.deepEqual(methodsOf(p, 'n'), ['addShape', 'addSlice', 'addConstant', 'addConcatenation', 'addResize']);
+      assert.deepEqual(weights(p, 'n/size_rest').values, [2, 6, 9]);
+      const r = only(p, 'n', 'addResize');
+      assert.deepEqual(r.inputs, ['data', 'n/size']);
+      assert.deepEqual(
+        [r.args.resizeMode, r.args.coordinateTransformation, r.args.nearestRounding, r.args.selectorForSinglePixel],
+        ['kNEAREST', 'kASYMMETRIC', 'kFLOOR', 'kUPPER'],
+      );
+      assert.deepEqual(only(p, 'n', 'addConcatenation').inputs, ['data/batch', 'n/size_rest']);
+      mappedOps.add('Upsample');
+    });
+
+    it('Interp: the pad_beg / pad_end crop as a slice, then a bilinear resize with aligned corners', async () => {
+      const p = await plan(
+        input([1, 2, 7, 7]) +
+          'layer { name: "n" type: "Interp" bottom: "data" top: "n" interp_param { zoom_factor: 2 pad_beg: -1 pad_end: -1 } }\n',
+      );
+      // Cropped to 5 x 5 (the runtime batch, then the slice), zoomed: 5 + 4 (2 - 1) = 9.
+      assert.deepEqual(methodsOf(p, 'n'), [
+        'addShape',
+        'addSlice',
+        'addConstant',
+        'addConcatenation',
+        'addSlice',
+        'addConstant',
+        'addConcatenation',
+        'addResize',
+      ]);
+      assert.deepEqual(callsOf(p, 'n')[4].args.start, [0, 0, 1, 1]);
+      assert.deepEqual(weights(p, 'n/size_rest').values, [2, 9, 9]);
+      const r = only(p, 'n', 'addResize');
+      assert.deepEqual(r.inputs, ['n/cropped', 'n/size']);
+      assert.deepEqual([r.args.resizeMode, r.args.coordinateTransformation], ['kLINEAR', 'kALIGN_CORNERS']);
+      // Without a crop the input is resized as it is.
+      const plain = await plan(
+        input([1, 2, 7, 7]) + 'layer { name: "n" type: "Interp" bottom: "data" top: "n" interp_param { height: 4 width: 3 } }\n',
+      );
+      assert.deepEqual(methodsOf(plain, 'n'), ['addShape', 'addSlice', 'addConstant', 'addConcatenation', 'addResize']);
+      assert.deepEqual(weights(plain, 'n/size_rest').values, [2, 4, 3]);
+      mappedOps.add('Interp');
+    });
+
+    it('Upsample with a mask (max unpooling): E_UNSUPPORTED_LAYER naming the node and the cuda backend', async () => {
+      // The mask as a network input (a MAX pooling's mask top is refused first, at the pooling).
+      const m = await map(
+        input([1, 2, 2, 2], 'pooled') +
+          input([1, 2, 2, 2], 'mask') +
+          'layer { name: "n" type: "Upsample" bottom: "pooled" bottom: "mask" top: "n" upsample_param { scale: 2 } }\n',
+      );
+      assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
+      assert.match(m.error?.message ?? '', /max unpooling .*not mapped to TensorRT yet.*backend 'cuda'/);
+    });
     for (const [op, text] of refused) {
       it(`${op}: E_UNSUPPORTED_LAYER naming the node, the plugins and the cuda backend`, async () => {
         const m = await map(text);

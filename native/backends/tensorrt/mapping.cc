@@ -21,6 +21,7 @@
 #include "core/quantize_params.h"
 #include "core/reduction_params.h"
 #include "core/reshape_params.h"
+#include "core/resize_params.h"
 #include "core/slice_params.h"
 #include "core/softmax_params.h"
 #include "core/normalize_params.h"
@@ -265,6 +266,7 @@ class Mapper {
   Status map_shuffle_channel();
   Status map_permute();
   Status map_normalize();
+  Status map_resize(bool interp);
   Status map_argmax();
   Status map_reduction();
   Status map_mvn();
@@ -439,11 +441,8 @@ Status Mapper::map_node() {
       return unsupported(
           "SSD's layers run as TensorRT plugins, which this backend does not create yet; build with "
           "backend 'cuda' (which runs them natively)");
-    case OpKind::kUpsample:
-    case OpKind::kInterp:
-      // TensorRT's IResizeLayer (nearest; linear with aligned corners) is their equivalent, and max
-      // unpooling needs a scatter: not mapped yet.
-      return unsupported("is not mapped to TensorRT yet; build with backend 'cuda' (which runs it natively)");
+    case OpKind::kUpsample: return map_resize(false);
+    case OpKind::kInterp: return map_resize(true);
     case OpKind::kArgMax: return map_argmax();
     case OpKind::kReduction: return map_reduction();
     case OpKind::kMVN: return map_mvn();
@@ -1116,6 +1115,38 @@ Status Mapper::map_mvn() {
   const std::string eps = scalar_constant(tmp("eps"), r, p.eps);
   const std::string den = elementwise("add_eps", sd, eps, "kSUM", tmp("std_eps"));
   elementwise("normalize", d, den, "kDIV", out);
+  return Status::ok();
+}
+
+Status Mapper::map_resize(bool interp) {
+  ResizeParams p;
+  TRTN_TRY(interp ? read_interp_params(init(), &p) : read_upsample_params(init(), &p));
+  if (p.unpool) {
+    // Max unpooling scatters each value to its mask index: an IScatterLayer over a zero tensor,
+    // which this mapping does not emit yet.
+    return unsupported(
+        "max unpooling (Upsample with a mask input) is not mapped to TensorRT yet; build with backend 'cuda' "
+        "(which runs it natively)");
+  }
+  const std::string input = read(node_->inputs[0]);
+  std::string x = input;
+  if (interp && (p.crop != 0 || p.he != p.h || p.we != p.w)) {
+    // Interp's pad_beg / pad_end (<= 0) crop the input before it is resized.
+    x = batch_slice("crop", x, {0, p.crop, p.crop}, {p.channels, p.he, p.we}, tmp("cropped"));
+  }
+  // The output's size as a shape tensor: the runtime batch, then [C, H_out, W_out].
+  const std::string rest = value_weights(tmp("size_rest"), TrtType::kInt64, {3},
+                                         {static_cast<double>(p.channels), static_cast<double>(p.ho),
+                                          static_cast<double>(p.wo)});
+  Call& size = emit("addConcatenation", tmp("size"), {runtime_batch(input), constant(rest)}, {tmp("size")});
+  size.args.emplace_back("axis", Arg::of_int(0));
+  // Upsample: nearest, x_in = floor(x_out W / W_out) (asymmetric, rounded down). Interp: bilinear
+  // with aligned corners, x_in = x_out (W - 1) / (W_out - 1), and a one-pixel output reads pixel 0.
+  Call& c = emit("addResize", tmp("resize"), {x, tmp("size")}, {produce(node_->outputs[0])});
+  c.args.emplace_back("resizeMode", Arg::of_name(interp ? "kLINEAR" : "kNEAREST"));
+  c.args.emplace_back("coordinateTransformation", Arg::of_name(interp ? "kALIGN_CORNERS" : "kASYMMETRIC"));
+  c.args.emplace_back("nearestRounding", Arg::of_name("kFLOOR"));
+  c.args.emplace_back("selectorForSinglePixel", Arg::of_name("kUPPER"));
   return Status::ok();
 }
 

@@ -88,6 +88,29 @@ const std::map<std::string, nvinfer1::ReduceOperation>& reduce_operations() {
   return m;
 }
 
+/// IResizeLayer's settings by their TensorRT names.
+struct ResizeSettings {
+  nvinfer1::InterpolationMode mode{};
+  nvinfer1::ResizeCoordinateTransformation transform{};
+  nvinfer1::ResizeRoundMode rounding{};
+  nvinfer1::ResizeSelector single_pixel{};
+};
+
+bool resize_settings(const std::string& mode, const std::string& transform, const std::string& rounding,
+                     const std::string& single_pixel, ResizeSettings* out) {
+  using M = nvinfer1::InterpolationMode;
+  using T = nvinfer1::ResizeCoordinateTransformation;
+  using R = nvinfer1::ResizeRoundMode;
+  using S = nvinfer1::ResizeSelector;
+  static const std::map<std::string, M> modes = {{"kNEAREST", M::kNEAREST}, {"kLINEAR", M::kLINEAR}};
+  static const std::map<std::string, T> transforms = {{"kALIGN_CORNERS", T::kALIGN_CORNERS},
+                                                      {"kASYMMETRIC", T::kASYMMETRIC}};
+  static const std::map<std::string, R> roundings = {{"kFLOOR", R::kFLOOR}};
+  static const std::map<std::string, S> selectors = {{"kUPPER", S::kUPPER}, {"kFORMULA", S::kFORMULA}};
+  return named(modes, mode, &out->mode) && named(transforms, transform, &out->transform) &&
+         named(roundings, rounding, &out->rounding) && named(selectors, single_pixel, &out->single_pixel);
+}
+
 // addTopK gained an indices type during 10.x (and 11 keeps only that form undeprecated); use it
 // where the headers have it.
 template <typename Net>
@@ -192,6 +215,7 @@ class Replayer {
   Status concatenation(const Call& c);
   Status slice(const Call& c);
   Status gather(const Call& c);
+  Status resize(const Call& c);
   // Reductions.
   Status softmax(const Call& c);
   Status reduce(const Call& c);
@@ -289,6 +313,7 @@ const std::map<std::string, Replayer::Handler>& Replayer::handlers() {
       {"addConcatenation", &Replayer::concatenation},
       {"addSlice", &Replayer::slice},
       {"addGather", &Replayer::gather},
+      {"addResize", &Replayer::resize},
       {"addSoftMax", &Replayer::softmax},
       {"addReduce", &Replayer::reduce},
       {"addTopK", &Replayer::topk},
@@ -541,6 +566,27 @@ Status Replayer::gather(const Call& c) {
   TRTN_TRY(tensor(c, 0, &x));
   TRTN_TRY(tensor(c, 1, &indices));
   return done(c, net_.addGather(*x, *indices, static_cast<int32_t>(int_arg(c, "axis"))));
+}
+
+Status Replayer::resize(const Call& c) {
+  ITensor* x = nullptr;
+  ITensor* size = nullptr;
+  TRTN_TRY(tensor(c, 0, &x));
+  TRTN_TRY(tensor(c, 1, &size));  // the output's shape, batch included
+  ResizeSettings r;
+  if (!resize_settings(name_arg(c, "resizeMode"), name_arg(c, "coordinateTransformation"),
+                       name_arg(c, "nearestRounding"), name_arg(c, "selectorForSinglePixel"), &r)) {
+    return unsupported(c, "unknown resize settings");
+  }
+  nvinfer1::IResizeLayer* l = net_.addResize(*x);
+  if (l != nullptr) {
+    l->setInput(1, *size);
+    l->setResizeMode(r.mode);
+    l->setCoordinateTransformation(r.transform);
+    l->setNearestRounding(r.rounding);
+    l->setSelectorForSinglePixel(r.single_pixel);
+  }
+  return done(c, l);
 }
 
 // Reductions: softmax, reduce, top-k, matrix multiply.
