@@ -1135,9 +1135,9 @@ Status Mapper::map_resize(bool interp) {
     x = batch_slice("crop", x, {0, p.crop, p.crop}, {p.channels, p.he, p.we}, tmp("cropped"));
   }
   // The output's size as a shape tensor: the runtime batch, then [C, H_out, W_out].
-  const std::string rest = value_weights(tmp("size_rest"), TrtType::kInt64, {3},
-                                         {static_cast<double>(p.channels), static_cast<double>(p.ho),
-                                          static_cast<double>(p.wo)});
+  const std::string rest =
+      value_weights(tmp("size_rest"), TrtType::kInt64, {3},
+                    {static_cast<double>(p.channels), static_cast<double>(p.ho), static_cast<double>(p.wo)});
   Call& size = emit("addConcatenation", tmp("size"), {runtime_batch(input), constant(rest)}, {tmp("size")});
   size.args.emplace_back("axis", Arg::of_int(0));
   // Upsample: nearest, x_in = floor(x_out W / W_out) (asymmetric, rounded down). Interp: bilinear
