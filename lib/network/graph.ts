@@ -51,13 +51,13 @@ const DEPTHWISE_TYPES: ReadonlySet<string> = new Set(['ConvolutionDepthwise', 'D
 
 /** Every type name the importer knows: IR types, their fork aliases and the training-only types it drops. */
 export function knownLayerTypes(): string[] {
-  return [...LAYER_TYPES, ...DEPTHWISE_TYPES, ...FORK_TYPES, ...TRAINING_ONLY_TYPES].sort();
+  return [...LAYER_TYPES, ...DEPTHWISE_TYPES, ...Object.keys(FORK_TYPES), ...TRAINING_ONLY_TYPES].sort();
 }
 
 /** The IR type of a Caffe type name, or undefined for types the IR does not have. */
 function irType(type: string): LayerType | undefined {
   if (DEPTHWISE_TYPES.has(type)) return 'Convolution';
-  if (FORK_TYPES.includes(type)) return 'Scale';
+  if (Object.prototype.hasOwnProperty.call(FORK_TYPES, type)) return FORK_TYPES[type];
   return Object.prototype.hasOwnProperty.call(LAYER_DEFS, type) ? (type as LayerType) : undefined;
 }
 
@@ -251,8 +251,8 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
         return LAYER_DEFS[type].build(layer, shapes, tops.length, context);
       }
       const lowered = fork.build(layer, shapes);
-      walk.fileBlobs.set(name, lowered.file);
-      walk.notes.push(lowered.note);
+      if (lowered.file !== undefined) walk.fileBlobs.set(name, lowered.file);
+      if (lowered.note !== undefined) walk.notes.push(lowered.note);
       return lowered.result;
     });
     for (const t of inputs) t.consumers.push(name);

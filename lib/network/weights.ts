@@ -265,7 +265,7 @@ export function blobSpecs(layer: AnyLayer, param: Message, init: WeightInit): Bl
   return layer.blobs.map((shape, index) => {
     const base = { layer: layer.name, type: layer.type, index, shape: [...shape], fromInput };
     if (init === 'he' || layer.type === 'BatchNorm') return base;
-    const spec = forkOf(param)?.fillers(param) ?? FILLER_FIELDS[layer.type];
+    const spec = forkOf(param)?.fillers?.(param) ?? FILLER_FIELDS[layer.type];
     const holder = spec === undefined ? undefined : param.sub(spec[0]);
     // A Scale whose scale is its second input has only the bias blob: blob 0 takes bias_filler.
     const slot = fromInput ? index + 1 : index;

@@ -58,8 +58,22 @@ describe("layers of Caffe's forks folded into a Scale", function () {
   this.timeout(60000);
   const x = randomInput(N * C * HW, 3, -2, 2);
 
-  it('knows BN as a layer type', () => {
+  it('knows BN and ReLU6 as layer types', () => {
     assert.ok(knownLayerTypes().includes('BN'));
+    assert.ok(knownLayerTypes().includes('ReLU6'));
+  });
+
+  it("MobileNet V2 ports' ReLU6: a Clip to [0, 6], in place", async () => {
+    const text =
+      INPUT +
+      'layer { name: "pre" type: "Power" bottom: "x" top: "y" power_param { scale: 5 } }\n' +
+      'layer { name: "r" type: "ReLU6" bottom: "y" top: "y" }';
+    const net = await Network.parse(text);
+    assert.deepEqual(net.layer('r')?.type, 'Clip');
+    assert.deepEqual(net.layer('r')?.attrs, { min: 0, max: 6 });
+    const y = await runCpu(net, x);
+    checkPerChannel(y, x, (v) => Math.min(Math.max(5 * v, 0), 6));
+    assert.ok(y.some((v) => v === 6) && y.some((v) => v === 0), 'both bounds reached');
   });
 
   it("ENet / SegNet's BN (INFERENCE): x scale + shift from [1, C, 1, 1] blobs, in place", async () => {

@@ -1,16 +1,17 @@
 /**
- * Layers of Caffe's forks that run as a Scale with their learned blobs folded on load: ENet /
- * SegNet's `BN` (scale and shift), PSPNet's `BN` (slope, bias, mean and variance) and NVCaffe's
- * `BatchNorm` with `scale_bias` (mean, variance, factor, scale and bias). At inference each is a
- * per-channel y = a x + b, so each becomes one IR Scale with a bias: every backend, the fusions (a
- * Scale after a convolution folds into it) and the tensorrt mapping take it as it is. The weights
- * file keeps the fork's blobs; `FileBlobs` says which they are and folds them into (a, b) in float64.
+ * Layers of Caffe's forks that run as an IR layer of another type. Most fold their learned blobs
+ * on load into a Scale: ENet / SegNet's `BN` (scale and shift), PSPNet's `BN` (slope, bias, mean
+ * and variance) and NVCaffe's `BatchNorm` with `scale_bias` (mean, variance, factor, scale and
+ * bias). At inference each is a per-channel y = a x + b, so each becomes one IR Scale with a bias:
+ * every backend, the fusions (a Scale after a convolution folds into it) and the tensorrt mapping
+ * take it as it is. The weights file keeps the fork's blobs; `FileBlobs` says which they are and
+ * folds them into (a, b) in float64. MobileNet V2 ports' `ReLU6` is a Clip to [0, 6].
  * Semantics: docs/network.md, "Layers of Caffe's forks".
  */
 import type { Message } from '../../caffe/message';
 import { TensorRTNodeError } from '../../errors';
-import { volume, type Shape } from '../types';
-import { check, fmt, type BuildResult } from './common';
+import { volume, type LayerType, type Shape } from '../types';
+import { check, fmt, sameShape, type BuildResult } from './common';
 
 /** The blobs a weights file holds for a folded layer, and how they become the Scale's scale and bias. */
 export interface FileBlobs {
@@ -22,25 +23,28 @@ export interface FileBlobs {
   convert(blobs: readonly Float32Array[], layout: number): Float32Array[];
 }
 
-/** What a fork layer becomes: the Scale's attributes and shapes, its file blobs, a note for the graph. */
+/** A BuildResult of any one IR type. */
+type AnyBuildResult = { [T in LayerType]: BuildResult<T> }[LayerType];
+
+/** What a fork layer becomes: the IR layer's attributes and shapes, its file blobs when they differ, a note for the graph. */
 export interface Lowering {
-  readonly result: BuildResult<'Scale'>;
-  readonly file: FileBlobs;
-  readonly note: string;
+  readonly result: AnyBuildResult;
+  readonly file?: FileBlobs;
+  readonly note?: string;
 }
 
-/** A fork layer type that runs as a Scale. */
+/** A fork layer type that runs as an IR layer of type `irType`. */
 export interface ForkDef {
-  readonly irType: 'Scale';
+  readonly irType: LayerType;
   readonly bottoms: readonly [number, number];
   readonly tops: readonly [number, number];
   build(param: Message, inputs: readonly Shape[]): Lowering;
-  /** The parameter message and fields of the fillers of the Scale's scale and bias ('filler' weights). */
-  fillers(param: Message): readonly [string, readonly string[]];
+  /** The parameter message and fields of the fillers of the IR layer's blobs ('filler' weights). */
+  fillers?(param: Message): readonly [string, readonly string[]];
 }
 
-/** Fork type names that are not IR types (NVCaffe's BatchNorm is one, with scale_bias). */
-export const FORK_TYPES: readonly string[] = ['BN'];
+/** Fork type names that are not IR types (NVCaffe's BatchNorm is one, with scale_bias), and the IR type each runs as. */
+export const FORK_TYPES: Readonly<Record<string, LayerType>> = { BN: 'Scale', ReLU6: 'Clip' };
 
 const ENET_FIELDS = ['scale_filler', 'shift_filler', 'bn_mode'];
 const PSPNET_FIELDS = ['slope_filler', 'bias_filler', 'momentum', 'eps', 'frozen', 'engine'];
@@ -49,6 +53,7 @@ const PSPNET_FIELDS = ['slope_filler', 'bias_filler', 'momentum', 'eps', 'frozen
 export function forkOf(layer: Message): ForkDef | undefined {
   const type = layer.str('type');
   if (type === 'BN') return bnForm(layer) === 'pspnet' ? pspnetBN : enetBN;
+  if (type === 'ReLU6') return relu6;
   if (type === 'BatchNorm' && hasScaleBias(layer.sub('batch_norm_param'))) return nvcaffeBatchNorm;
   return undefined;
 }
@@ -185,6 +190,14 @@ const nvcaffeBatchNorm: ForkDef = {
     };
   },
   fillers: () => ['batch_norm_param', ['scale_filler', 'bias_filler']],
+};
+
+/** MobileNet V2 ports' ReLU6: min(max(x, 0), 6), a Clip (in place like any neuron). */
+const relu6: ForkDef = {
+  irType: 'Clip',
+  bottoms: [1, 1],
+  tops: [1, 1],
+  build: (_p, inputs) => ({ result: { attrs: { min: 0, max: 6 }, outputs: sameShape(inputs) } }),
 };
 
 /** The index of the first layout of `file` that `shapes` match by element count, or -1. */
