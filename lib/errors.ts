@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'E_WORKER' // TypeScript only: a bench worker process (--gpus) failed
   | 'E_INTERNAL'
   | 'E_ABORTED' // a call cancelled through its AbortSignal before it ran
+  | 'E_PLUGIN' // a layer plugin library cannot be loaded, or one of its functions failed
   | 'E_BUSY'; // TypeScript only: a context's queue is full (maxQueue)
 
 /** Base class of every runtime error this package throws. */

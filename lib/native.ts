@@ -107,6 +107,24 @@ export interface NativePlanLayout {
 export type NativeArray = Float32Array | Uint16Array | Uint8Array;
 
 /** The addon's exports (native/addon/*.h document each). */
+/** A loaded plugin library as the addon describes it. */
+export interface NativePluginLibrary {
+  readonly name: string;
+  readonly version: number;
+  readonly path: string;
+  readonly layers: ReadonlyArray<{
+    readonly type: string;
+    readonly paramField: string | null;
+    readonly paramNumber: number;
+    readonly paramFields: string | null;
+    readonly minInputs: number;
+    readonly maxInputs: number;
+    readonly outputs: number;
+    readonly cpu: boolean;
+    readonly cuda: boolean;
+  }>;
+}
+
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   devices(checkImages: boolean): { devices: NativeDeviceInfo[]; reason: string; driverVersion: number };
@@ -164,6 +182,10 @@ export interface NativeAddon {
   cancel(token: NativeHandle): boolean;
   /** Test probe of the completion link (native/addon/js_link_probe.cc): settles after delayUs, optionally waking the JS thread ahead. */
   linkProbe(delayUs: number, holdUs: number, wakeAhead: boolean): Promise<number>;
+  /** Loads a layer plugin library (native/include/tensorrt_node_plugin.h); throws E_PLUGIN. */
+  loadPlugin(path: string): NativePluginLibrary;
+  /** A plugin layer type's output shapes (batch first) from its input shapes; throws E_SHAPE / E_PLUGIN. */
+  pluginOutputDims(type: string, params: string, inputs: number[][]): number[][];
   createHistograms(tensorCount: number): NativeHandle;
   readHistograms(histograms: NativeHandle): { amax: Float64Array; range: Float64Array; seen: Uint8Array; counts: Float64Array };
 }

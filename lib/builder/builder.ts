@@ -29,7 +29,7 @@ import { promises as fsp } from 'node:fs';
 import { argumentError, callSite, fromNativeAt, IOError, TensorRTNodeError } from '../errors';
 import { native } from '../native';
 import { uniformBytes, uniformData } from '../random_data';
-import { volume, type Network } from '../network';
+import { loadPlugin, volume, type Network } from '../network';
 import { Engine, type EngineDetails } from '../runtime/engine';
 import {
   isPlannerNode,
@@ -42,7 +42,7 @@ import {
   type Precision,
   type UnscaledTensor,
 } from './exec_graph';
-import { boolean, finiteNumber, func, integer, nonEmptyString, object, oneOf, optional, recordOf } from '../validate';
+import { arrayOf, boolean, finiteNumber, func, integer, nonEmptyString, object, oneOf, optional, recordOf } from '../validate';
 import { checkInputOptions, preprocessOnHost, resolveInput, type InputOptions, type ResolvedInput } from './input_format';
 import { planTensor } from '../runtime/plan_file';
 
@@ -67,6 +67,11 @@ export interface BuilderOptions {
    * process-wide pool of TRTN_CPU_THREADS threads, or one per core.
    */
   readonly threads?: number;
+  /**
+   * Layer plugin libraries to load (loadPlugin) when the builder is made, before the networks it
+   * builds are imported or the plans it loads are read.
+   */
+  readonly plugins?: readonly string[];
 }
 
 /** What to build. */
@@ -171,6 +176,7 @@ const checkBuilderOptions = object<Omit<BuilderOptions, 'backend' | 'threads'>>(
     logger: optional(func<(severity: LogSeverity, message: string) => void>()),
     device: optional(integer({ min: 0, what: 'a GPU index (an integer >= 0)' })),
     timingCache: optional(nonEmptyString('a file path')),
+    plugins: optional(arrayOf(nonEmptyString('a plugin library path'), { what: 'an array of plugin library paths' })),
   },
   { allowArray: true },
 );
@@ -201,6 +207,7 @@ export class Builder {
 
   constructor(options: BuilderOptions = {}) {
     checkBuilderOptions(options, 'options');
+    for (const p of options.plugins ?? []) loadPlugin(p);
     const device = options.device ?? 0;
     this.device = device;
     this.timingCache = options.timingCache;

@@ -150,6 +150,46 @@ export class Schema {
     }
   }
 
+  /**
+   * Adds a message of scalar fields (a plugin layer's parameters) and a field of that type to
+   * message `owner` (LayerParameter). Throws Error naming the clash when either name or the field
+   * number is taken; adding the same field again is a no-op.
+   */
+  extend(owner: string, field: FieldDecl, message: { readonly name: string; readonly fields: readonly FieldDecl[] }): void {
+    const target = this.message(owner);
+    const [fieldName, number] = field;
+    const existing = target.byName.get(fieldName);
+    if (existing !== undefined && existing.typeName === message.name && existing.number === number) return;
+    if (existing !== undefined) throw new Error(`${owner} already has a field named ${fieldName}`);
+    const byNumber = target.byNumber.get(number);
+    if (byNumber !== undefined) throw new Error(`${owner} field number ${number} is taken by ${byNumber.name}`);
+    if (this.messageMap.has(message.name)) throw new Error(`a message named ${message.name} exists`);
+    const fields: FieldSpec[] = [];
+    const names = new Map<string, FieldSpec>();
+    const numbers = new Map<number, FieldSpec>();
+    for (const [name, n, type, options = {}] of message.fields) {
+      if (!SCALAR_KINDS.has(type)) throw new Error(`${message.name}.${name}: type ${type} is not a scalar type`);
+      if (names.has(name) || numbers.has(n)) throw new Error(`${message.name} declares ${name} (${n}) twice`);
+      const spec: FieldSpec = {
+        name,
+        number: n,
+        kind: type as ScalarKind,
+        repeated: options.repeated === true,
+        packed: false,
+        defaultValue: options.default,
+        owner: message.name,
+      };
+      fields.push(spec);
+      names.set(name, spec);
+      numbers.set(n, spec);
+    }
+    this.messageMap.set(message.name, { name: message.name, fields, byName: names, byNumber: numbers });
+    const spec: FieldSpec = { name: fieldName, number, kind: 'message', typeName: message.name, repeated: false, packed: false, owner };
+    (target.fields as FieldSpec[]).push(spec);
+    (target.byName as Map<string, FieldSpec>).set(fieldName, spec);
+    (target.byNumber as Map<number, FieldSpec>).set(number, spec);
+  }
+
   /** The message of that name; throws Error when the table has none (a bug in this package). */
   message(name: string): MessageSpec {
     const spec = this.messageMap.get(name);

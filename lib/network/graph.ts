@@ -6,17 +6,9 @@
 import { caffeSchema, formatLoc, Message, type CaffeNetDefinition } from '../caffe';
 import { argumentError, ParseError, ShapeError, UnsupportedLayerError } from '../errors';
 import { LAYER_DEFS } from './layers';
-import { FORK_TYPES, forkOf, type FileBlobs } from './layers/forks';
-import {
-  DATA_LAYER_TYPES,
-  LAYER_TYPES,
-  TRAINING_ONLY_TYPES,
-  type AnyLayer,
-  type LayerType,
-  type Shape,
-  type Tensor,
-  type TensorInfo,
-} from './types';
+import { builtInLayerTypes, DEPTHWISE_TYPES, FORK_TYPES, forkOf, type FileBlobs, type ForkDef } from './layers/forks';
+import { loadedPlugins, pluginLayer, pluginShapes } from './plugins';
+import { DATA_LAYER_TYPES, TRAINING_ONLY_TYPES, type AnyLayer, type LayerType, type Shape, type Tensor, type TensorInfo } from './types';
 
 /** Options of buildGraph. */
 export interface GraphOptions {
@@ -42,23 +34,29 @@ export interface Graph {
   readonly fileBlobs: ReadonlyMap<string, FileBlobs>;
 }
 
-/**
- * Type names of Caffe forks that are an IR type with a fixed parameter: the depthwise convolution
- * layers of MobileNet ports (`ConvolutionDepthwise`, `DepthwiseConvolution`) are Convolutions with
- * group = the input's channels, whatever `group` the file gives.
- */
-const DEPTHWISE_TYPES: ReadonlySet<string> = new Set(['ConvolutionDepthwise', 'DepthwiseConvolution']);
-
-/** Every type name the importer knows: IR types, their fork aliases and the training-only types it drops. */
+/** Every type name the importer knows: IR types, their fork aliases, the training-only types it drops and loaded plugins' types. */
 export function knownLayerTypes(): string[] {
-  return [...LAYER_TYPES, ...DEPTHWISE_TYPES, ...Object.keys(FORK_TYPES), ...TRAINING_ONLY_TYPES].sort();
+  return [...builtInLayerTypes(), ...loadedPlugins().flatMap((l) => l.layers.map((p) => p.type))].sort();
 }
 
 /** The IR type of a Caffe type name, or undefined for types the IR does not have. */
 function irType(type: string): LayerType | undefined {
   if (DEPTHWISE_TYPES.has(type)) return 'Convolution';
   if (Object.prototype.hasOwnProperty.call(FORK_TYPES, type)) return FORK_TYPES[type];
-  return Object.prototype.hasOwnProperty.call(LAYER_DEFS, type) ? (type as LayerType) : undefined;
+  if (Object.prototype.hasOwnProperty.call(LAYER_DEFS, type)) return type as LayerType;
+  return pluginLayer(type) !== undefined ? 'Plugin' : undefined;
+}
+
+/** A loaded plugin's layer type as a fork definition: its arity, attributes and the library's shapes. */
+function pluginFork(layer: Message): ForkDef | undefined {
+  const info = pluginLayer(layer.str('type'));
+  if (info === undefined) return undefined;
+  return {
+    irType: 'Plugin',
+    bottoms: [info.minInputs, info.maxInputs],
+    tops: [info.outputs, info.outputs],
+    build: (p, inputs) => ({ result: pluginShapes(info, p, inputs) }),
+  };
 }
 
 function isLayerType(type: string): boolean {
@@ -227,7 +225,7 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
   const walk: Walk = { built: [], versions: new Map(), params: new Map(), fileBlobs: new Map(), notes: [] };
   for (const layer of view.layers) {
     const name = layer.str('name');
-    const fork = forkOf(layer);
+    const fork = forkOf(layer) ?? pluginFork(layer);
     const type = fork?.irType ?? (irType(layer.str('type')) as LayerType);
     const origin = view.madeInputs.get(layer);
     const loc = where(layer);

@@ -1,6 +1,7 @@
 /** lib/network: the IR (typed layers over named tensors), shape inference, costs and weights. */
 export { Network, type LayerCost, type NetworkOptions, type NetworkSummary } from './network';
 export { buildGraph, knownLayerTypes, type Graph, type GraphOptions } from './graph';
+export { loadPlugin, loadedPlugins, type PluginLayerInfo, type PluginLibrary } from './plugins';
 export { LAYER_TYPES, TRAINING_ONLY_TYPES, volume } from './types';
 export type {
   AnyLayer,

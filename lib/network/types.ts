@@ -57,6 +57,7 @@ export const LAYER_TYPES = [
   'Embed',
   'Clip',
   'Swish',
+  'Plugin',
 ] as const;
 
 /** One of LAYER_TYPES. */
@@ -241,6 +242,11 @@ export interface LayerAttrsMap {
   Embed: { readonly numOutput: number; readonly inputDim: number; readonly biasTerm: boolean };
   Clip: { readonly min: number; readonly max: number };
   Swish: { readonly beta: number };
+  /**
+   * A layer a loaded plugin library implements (lib/network/plugins.ts): its Caffe type, the
+   * library's name and version (plans record them), its parameters as a JSON object.
+   */
+  Plugin: { readonly pluginType: string; readonly pluginLibrary: string; readonly pluginVersion: number; readonly params: string };
 }
 
 /** A layer of type T. Tensor names refer to Network.tensors. */

@@ -6,6 +6,7 @@
 #include "addon/js_context.h"
 #include "addon/js_host_memory.h"
 #include "addon/js_link_probe.h"
+#include "addon/js_plugins.h"
 #include "addon/js_engine.h"
 
 namespace {
@@ -38,6 +39,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createHistograms", Napi::Function::New(env, trtn::js::CreateHistogramsJs, "createHistograms"));
   exports.Set("readHistograms", Napi::Function::New(env, trtn::js::ReadHistogramsJs, "readHistograms"));
   exports.Set("linkProbe", Napi::Function::New(env, trtn::js::LinkProbeJs, "linkProbe"));
+  exports.Set("loadPlugin", Napi::Function::New(env, trtn::js::LoadPluginJs, "loadPlugin"));
+  exports.Set("pluginOutputDims", Napi::Function::New(env, trtn::js::PluginOutputDimsJs, "pluginOutputDims"));
   return exports;
 }
 

@@ -43,6 +43,7 @@ const char* code_name(Code code) {
     case Code::kPlanArch: return "E_PLAN_ARCH";
     case Code::kCalibration: return "E_CALIBRATION";
     case Code::kAborted: return "E_ABORTED";
+    case Code::kPlugin: return "E_PLUGIN";
   }
   return "E_INTERNAL";
 }

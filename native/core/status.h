@@ -29,6 +29,7 @@ enum class Code {
   kPlanArch,            // E_PLAN_ARCH
   kCalibration,         // E_CALIBRATION
   kAborted,             // E_ABORTED
+  kPlugin,              // E_PLUGIN
 };
 
 /// The JS-visible code string for a Code ("E_CUDA" ...).

@@ -55,6 +55,8 @@ const ROOT_EXPORTS = [
   'fromFloat16',
   'gpuStats',
   'knownLayerTypes',
+  'loadPlugin',
+  'loadedPlugins',
   'npyBatches',
   'parseCalibrationCache',
   'randomBatchSource',

@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Network, type InputOptions, type Precision } from '../../lib';
+import { loadPlugin, Network, type InputOptions, type Precision } from '../../lib';
 import { formatMeanFile } from '../../lib/caffe';
 import { planExecGraph, type ExecGraph } from '../../lib/builder/exec_graph';
 import { resolveInput } from '../../lib/builder/input_format';
@@ -103,6 +103,7 @@ const ALL_OPS = [
   'Embed',
   'Clip',
   'Swish',
+  'Plugin',
   'Quantize',
   'Preprocess',
 ];
@@ -891,6 +892,30 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       );
       assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
       assert.match(m.error?.message ?? '', /max unpooling .*not mapped to TensorRT yet.*backend 'cuda'/);
+    });
+    it("Plugin (a loaded library's layer type): E_UNSUPPORTED_LAYER naming the cuda and cpu backends", async () => {
+      const so = path.join(dir, 'libexample_plugin.so');
+      const r = spawnSync(
+        'g++',
+        [
+          '-std=c++17',
+          '-shared',
+          '-fPIC',
+          `-I${path.join(ROOT, 'native')}`,
+          '-o',
+          so,
+          path.join(ROOT, 'examples', 'plugins', 'example_plugin.cc'),
+        ],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      loadPlugin(so);
+      const m = await map(input([1, 2, 3, 3]) + 'layer { name: "n" type: "HardSigmoid" bottom: "data" top: "n" }\n');
+      assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
+      assert.match(m.error?.message ?? '', /'n' \(Plugin\).*plugin layers .*backend 'cuda' or 'cpu'/);
+      refusedOps.add('Plugin');
     });
     for (const [op, text] of refused) {
       it(`${op}: E_UNSUPPORTED_LAYER naming the node, the plugins and the cuda backend`, async () => {

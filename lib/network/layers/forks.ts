@@ -10,7 +10,7 @@
  */
 import type { Message } from '../../caffe/message';
 import { TensorRTNodeError } from '../../errors';
-import { volume, type LayerType, type Shape } from '../types';
+import { LAYER_TYPES, TRAINING_ONLY_TYPES, volume, type LayerType, type Shape } from '../types';
 import { check, fmt, sameShape, type BuildResult } from './common';
 
 /** The blobs a weights file holds for a folded layer, and how they become the Scale's scale and bias. */
@@ -43,8 +43,20 @@ export interface ForkDef {
   fillers?(param: Message): readonly [string, readonly string[]];
 }
 
+/**
+ * Type names of Caffe forks that are an IR type with a fixed parameter: the depthwise convolution
+ * layers of MobileNet ports (`ConvolutionDepthwise`, `DepthwiseConvolution`) are Convolutions with
+ * group = the input's channels, whatever `group` the file gives.
+ */
+export const DEPTHWISE_TYPES: ReadonlySet<string> = new Set(['ConvolutionDepthwise', 'DepthwiseConvolution']);
+
 /** Fork type names that are not IR types (NVCaffe's BatchNorm is one, with scale_bias), and the IR type each runs as. */
 export const FORK_TYPES: Readonly<Record<string, LayerType>> = { BN: 'Scale', ReLU6: 'Clip' };
+
+/** Every type name the package has built in: IR types, fork aliases, training-only types (plugins come on top). */
+export function builtInLayerTypes(): string[] {
+  return [...LAYER_TYPES, ...DEPTHWISE_TYPES, ...Object.keys(FORK_TYPES), ...TRAINING_ONLY_TYPES];
+}
 
 const ENET_FIELDS = ['scale_filler', 'shift_filler', 'bn_mode'];
 const PSPNET_FIELDS = ['slope_filler', 'bias_filler', 'momentum', 'eps', 'frozen', 'engine'];

@@ -1,4 +1,5 @@
 /** The registry of IR layer definitions, keyed by Caffe type string. */
+import { TensorRTNodeError } from '../../errors';
 import type { LayerType } from '../types';
 import { absVal, bnll, clip, dropout, elu, exp, log, power, prelu, relu, sigmoid, swish, tanh, threshold } from './activation';
 import type { LayerDef } from './common';
@@ -12,6 +13,23 @@ import { argMax, reduction, softmax } from './reduce';
 import { concat, crop, eltwise, flatten, input, permute, reshape, shuffleChannel, slice, split, tile } from './structure';
 
 export type { LayerDef, BuildResult } from './common';
+
+/**
+ * Plugin: the IR type of layers a loaded plugin library implements, which keep their own Caffe
+ * type names (graph.ts builds them through the library). A file naming the type itself is refused.
+ */
+const plugin: LayerDef<'Plugin'> = {
+  type: 'Plugin',
+  bottoms: [0, Infinity],
+  tops: [0, Infinity],
+  build(p) {
+    throw new TensorRTNodeError(
+      'E_UNSUPPORTED_LAYER',
+      `layer '${p.str('name')}' has type 'Plugin', the IR's name for plugin layers; a plugin layer keeps the Caffe ` +
+        'type its library implements (load the library with loadPlugin and use that type)',
+    );
+  },
+};
 
 /** Every layer definition, by type. */
 export const LAYER_DEFS: { readonly [T in LayerType]: LayerDef<T> } = {
@@ -58,4 +76,5 @@ export const LAYER_DEFS: { readonly [T in LayerType]: LayerDef<T> } = {
   Embed: embed,
   Clip: clip,
   Swish: swish,
+  Plugin: plugin,
 };

@@ -151,6 +151,7 @@ Status make_argmax(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // a
 Status make_reduction(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // reduction.cu
 Status make_mvn(const CudaOpInit&, std::unique_ptr<CudaOp>*);               // mvn.cu
 Status make_embed(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // embed.cu
+Status make_plugin(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // plugin.cu
 Status make_quantize(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // quantize.cu
 Status make_preprocess(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // preprocess.cu
 

@@ -447,6 +447,10 @@ Status Mapper::map_node() {
     case OpKind::kReduction: return map_reduction();
     case OpKind::kMVN: return map_mvn();
     case OpKind::kEmbed: return map_embed();
+    case OpKind::kPlugin:
+      // Our plugin ABI is not TensorRT's (IPluginV3): a plugin layer runs on the cpu and cuda backends.
+      return unsupported(
+          "plugin layers (loadPlugin) do not run on the tensorrt backend yet; build with backend 'cuda' or 'cpu'");
     case OpKind::kQuantize: return map_quantize();
     case OpKind::kPreprocess: return map_preprocess();
   }

@@ -87,6 +87,7 @@ Status make_argmax(const OpInit&, std::unique_ptr<CpuOp>*);            // argmax
 Status make_reduction(const OpInit&, std::unique_ptr<CpuOp>*);         // reduction.cc
 Status make_mvn(const OpInit&, std::unique_ptr<CpuOp>*);               // mvn.cc
 Status make_embed(const OpInit&, std::unique_ptr<CpuOp>*);             // embed.cc
+Status make_plugin(const OpInit&, std::unique_ptr<CpuOp>*);            // plugin.cc
 Status make_quantize(const OpInit&, std::unique_ptr<CpuOp>*);          // quantize.cc
 Status make_preprocess(const OpInit&, std::unique_ptr<CpuOp>*);        // preprocess.cc
 

@@ -1,6 +1,7 @@
 // The cpu backend's op table: OpKind -> factory (and, where the op needs one, a check run before
 // building). One line per op of core/op_kind.h; an op without a line is one the cpu backend lacks.
 #include "backends/cpu/ops/op.h"
+#include "core/plugins.h"
 
 namespace trtn::cpu {
 namespace {
@@ -33,6 +34,8 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kReduction] = {make_reduction};
   t[OpKind::kMVN] = {make_mvn};
   t[OpKind::kEmbed] = {make_embed};
+  t[OpKind::kPlugin] = {make_plugin,
+                        [](const Graph&, const Node& n, std::string* why) { return plugin_runs_on(n, false, why); }};
   t[OpKind::kQuantize] = {make_quantize};
   t[OpKind::kPreprocess] = {make_preprocess};
   return t;

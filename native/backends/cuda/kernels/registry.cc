@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backends/cuda/op.h"
+#include "core/plugins.h"
 
 namespace trtn::cuda {
 namespace {
@@ -65,6 +66,8 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kReduction] = {make_reduction};
   t[OpKind::kMVN] = {make_mvn};
   t[OpKind::kEmbed] = {make_embed};
+  t[OpKind::kPlugin] = {make_plugin,
+                        [](const Graph&, const Node& n, std::string* why) { return plugin_runs_on(n, true, why); }};
   t[OpKind::kQuantize] = {make_quantize, nullptr, views_always};
   t[OpKind::kPreprocess] = {make_preprocess, nullptr, views_always};
   return t;

@@ -1,0 +1,195 @@
+/**
+ * Layer plugins: shared libraries implementing Caffe layer types this package does not have
+ * (native/include/tensorrt_node_plugin.h, docs/plugins.md). `loadPlugin(path)` loads one into the
+ * process: its layer types import from then on (their parameter messages added to the Caffe
+ * schema, so the fork's prototxt files parse as they are), shape through the library's
+ * output_dims, and run as IR `Plugin` layers on the backends the library implements.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { caffeSchema, type Message } from '../caffe';
+import type { FieldDecl } from '../caffe/schema';
+import { fromNative, ShapeError, TensorRTNodeError } from '../errors';
+import { native } from '../native';
+import { nonEmptyString } from '../validate';
+import { builtInLayerTypes } from './layers/forks';
+import type { LayerAttrsMap, Shape } from './types';
+
+/** One layer type of a loaded plugin library. */
+export interface PluginLayerInfo {
+  /** The Caffe layer type ("Axpy"). */
+  readonly type: string;
+  /** The library (its own name and version, recorded in plans) and the file it came from. */
+  readonly library: string;
+  readonly version: number;
+  readonly path: string;
+  /** Its parameter message's LayerParameter field, or null. */
+  readonly paramField: string | null;
+  readonly paramNumber: number;
+  /** The parameter fields: name, protobuf type, number, default. */
+  readonly params: ReadonlyArray<{
+    readonly name: string;
+    readonly type: string;
+    readonly number: number;
+    readonly default?: number | string | boolean;
+  }>;
+  readonly minInputs: number;
+  readonly maxInputs: number;
+  readonly outputs: number;
+  /** Which backends it runs on. */
+  readonly cpu: boolean;
+  readonly cuda: boolean;
+}
+
+/** A loaded plugin library. */
+export interface PluginLibrary {
+  readonly name: string;
+  readonly version: number;
+  readonly path: string;
+  readonly layers: readonly PluginLayerInfo[];
+}
+
+const loaded = new Map<string, PluginLayerInfo>();
+const libraries = new Map<string, PluginLibrary>();
+
+const PARAM_TYPES: ReadonlySet<string> = new Set(['float', 'double', 'int32', 'int64', 'uint32', 'bool', 'string']);
+
+function pluginError(message: string): TensorRTNodeError {
+  return new TensorRTNodeError('E_PLUGIN', message);
+}
+
+/** "name:type:number[:default];..." as field declarations; E_PLUGIN naming the library on a bad one. */
+function parseParamFields(text: string, where: string): PluginLayerInfo['params'] {
+  return text
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((entry) => {
+      const [name, type, number, ...rest] = entry.split(':');
+      const n = Number(number);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name ?? '') || !PARAM_TYPES.has(type ?? '') || !Number.isInteger(n) || n < 1) {
+        throw pluginError(
+          `${where}: the parameter field '${entry}' is not name:type:number[:default] with a type of ${[...PARAM_TYPES].join(', ')}`,
+        );
+      }
+      if (rest.length === 0) return { name, type, number: n };
+      const raw = rest.join(':');
+      const value = type === 'string' ? raw : type === 'bool' ? raw === 'true' : Number(raw);
+      if (typeof value === 'number' && !Number.isFinite(value))
+        throw pluginError(`${where}: the default of '${name}' is not a number: '${raw}'`);
+      return { name, type, number: n, default: value };
+    });
+}
+
+/**
+ * Loads a plugin library into this process (once per file; loading it again returns the same
+ * description). Its layer types must be new to the package; their parameter fields are added to
+ * the Caffe schema. Throws E_PLUGIN (cannot load, wrong ABI, a clash) or E_IO (no such file).
+ */
+export function loadPlugin(file: string): PluginLibrary {
+  nonEmptyString('a path string')(file, 'path');
+  const abs = path.resolve(file);
+  const known = libraries.get(abs);
+  if (known !== undefined) return known;
+  if (!fs.existsSync(abs)) throw new TensorRTNodeError('E_IO', `no plugin library at ${abs}`);
+  let lib;
+  try {
+    lib = native().loadPlugin(abs);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  const builtIn = new Set(builtInLayerTypes());
+  const layers = lib.layers.map((l): PluginLayerInfo => {
+    const where = `plugin library ${abs} (${lib.name}), layer type '${l.type}'`;
+    if (builtIn.has(l.type)) throw pluginError(`${where}: '${l.type}' is a layer type tensorrt-node has built in`);
+    return {
+      type: l.type,
+      library: lib.name,
+      version: lib.version,
+      path: abs,
+      paramField: l.paramField,
+      paramNumber: l.paramNumber,
+      params: l.paramFields === null ? [] : parseParamFields(l.paramFields, where),
+      minInputs: l.minInputs,
+      maxInputs: l.maxInputs,
+      outputs: l.outputs,
+      cpu: l.cpu,
+      cuda: l.cuda,
+    };
+  });
+  for (const l of layers) {
+    const other = loaded.get(l.type);
+    if (other !== undefined && other.path !== abs) {
+      throw pluginError(`plugin library ${abs} implements layer type '${l.type}', which ${other.library} (${other.path}) already provides`);
+    }
+    if (l.paramField !== null) extendSchema(l);
+  }
+  for (const l of layers) loaded.set(l.type, l);
+  const result: PluginLibrary = { name: lib.name, version: lib.version, path: abs, layers };
+  libraries.set(abs, result);
+  return result;
+}
+
+/** Adds the layer's parameter message to LayerParameter. */
+function extendSchema(l: PluginLayerInfo): void {
+  const fields: FieldDecl[] = l.params.map((p) => [p.name, p.number, p.type, p.default === undefined ? {} : { default: p.default }]);
+  try {
+    caffeSchema.extend('LayerParameter', [l.paramField as string, l.paramNumber, `plugin.${l.type}`], { name: `plugin.${l.type}`, fields });
+  } catch (err) {
+    throw pluginError(`plugin layer type '${l.type}' (${l.path}): its parameter field cannot be added: ${(err as Error).message}`);
+  }
+}
+
+/** The loaded plugin layer of that Caffe type, or undefined. */
+export function pluginLayer(type: string): PluginLayerInfo | undefined {
+  return loaded.get(type);
+}
+
+/** Every loaded plugin library. */
+export function loadedPlugins(): PluginLibrary[] {
+  return [...libraries.values()];
+}
+
+/** The layer's parameters as the JSON object the library's functions get: every declared field, defaults applied. */
+export function pluginParams(info: PluginLayerInfo, layer: Message): string {
+  const values: Record<string, number | string | boolean> = {};
+  if (info.paramField !== null) {
+    const m = layer.sub(info.paramField);
+    for (const p of info.params) {
+      if (!m.has(p.name) && p.default === undefined) continue;
+      values[p.name] = p.type === 'string' ? m.str(p.name) : p.type === 'bool' ? m.bool(p.name) : m.num(p.name);
+    }
+  }
+  return JSON.stringify(values);
+}
+
+/** The IR attributes and output shapes of a plugin layer on `inputs` (batch first, which every output keeps). */
+export function pluginShapes(
+  info: PluginLayerInfo,
+  layer: Message,
+  inputs: readonly Shape[],
+): { attrs: LayerAttrsMap['Plugin']; outputs: Shape[] } {
+  const params = pluginParams(info, layer);
+  let outputs: number[][];
+  try {
+    outputs = native().pluginOutputDims(
+      info.type,
+      params,
+      inputs.map((s) => [...s]),
+    );
+  } catch (err) {
+    const e = fromNative(err);
+    if (e instanceof TensorRTNodeError && e.code === 'E_SHAPE') throw new ShapeError(e.message);
+    throw e;
+  }
+  const batch = inputs[0]?.[0];
+  outputs.forEach((o, i) => {
+    if (o.length === 0 || o[0] !== batch || o.some((d) => !Number.isSafeInteger(d) || d < 1)) {
+      throw new ShapeError(
+        `plugin layer type '${info.type}' (${info.library}) gave output ${i} the shape [${o.join(', ')}]: ` +
+          `every output needs positive dims and the batch (${batch}) first`,
+      );
+    }
+  });
+  return { attrs: { pluginType: info.type, pluginLibrary: info.library, pluginVersion: info.version, params }, outputs };
+}

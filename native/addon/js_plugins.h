@@ -1,0 +1,16 @@
+// N-API glue for layer plugins (core/plugins.h): loading a library, and a plugin layer's output
+// shapes at import time. lib/network/plugins.ts validates the arguments.
+#pragma once
+
+#include <napi.h>
+
+namespace trtn::js {
+
+/// loadPlugin(path): { name, version, path, layers: [{ type, paramField, paramNumber, paramFields,
+/// minInputs, maxInputs, outputs, cpu, cuda }] }; throws E_PLUGIN.
+Napi::Value LoadPluginJs(const Napi::CallbackInfo& info);
+
+/// pluginOutputDims(type, paramsJson, inputShapes: number[][]): number[][]; throws E_SHAPE / E_PLUGIN.
+Napi::Value PluginOutputDimsJs(const Napi::CallbackInfo& info);
+
+}  // namespace trtn::js

@@ -1,0 +1,101 @@
+// Plugin layers (core/plugins.h) on the GPU: the library's forward_cuda on the whole batch, on the
+// engine's stream, in float32 dense NCHW. Tensors the engine keeps in another form (FP16 engines,
+// channel padding) are converted into workspace copies before the call and back after it.
+#include <memory>
+#include <vector>
+
+#include "backends/cuda/op.h"
+#include "core/plugins.h"
+
+namespace trtn::cuda {
+namespace {
+
+/// `v` as a dense float32 NCHW view over `data`.
+View4 dense_f32(const View4& v, void* data) {
+  View4 d = v;
+  d.data = data;
+  d.elem = Elem::kF32;
+  d.layout = Layout::kLinear;
+  d.c_write = d.c;
+  d.sw = 1;
+  d.sh = d.w;
+  d.sc = static_cast<int64_t>(d.h) * d.w;
+  d.sn = static_cast<int64_t>(d.c) * d.h * d.w;
+  d.scale = 0.0f;
+  return d;
+}
+
+bool usable_as_is(const View4& v) { return v.elem == Elem::kF32 && v.dense_nchw(); }
+
+class PluginOp final : public CudaOp {
+ public:
+  Status init(const CudaOpInit& init) {
+    TRTN_TRY(read_plugin_params(init.node, &p_));
+    if (p_.plugin.layer->forward_cuda == nullptr) {
+      return Status(Code::kUnsupportedLayer, "node '" + init.node.node.name + "': plugin layer type '" +
+                                                 p_.plugin.layer->type + "' of " + p_.plugin.library +
+                                                 " has no forward_cuda: build it on the cpu backend");
+    }
+    node_ = init.node.node.name;
+    for (size_t i = 0; i < init.node.node.inputs.size(); ++i) volumes_.push_back(init.node.input(i).volume);
+    for (size_t i = 0; i < init.node.node.outputs.size(); ++i) volumes_.push_back(init.node.output(i).volume);
+    return Status::ok();
+  }
+
+  /// Room for a float32 copy of every input and output (used only for those not dense float32).
+  size_t workspace_bytes(int batch) const override {
+    size_t bytes = 0;
+    for (int64_t v : volumes_) bytes += (static_cast<size_t>(v) * batch * sizeof(float) + 255) / 256 * 256;
+    return bytes;
+  }
+
+  Status run(const RunArgs& args) const override {
+    char* scratch = static_cast<char*>(args.workspace);
+    auto place = [&](const View4& v, size_t k) {
+      View4 d = dense_f32(v, scratch);
+      scratch += (static_cast<size_t>(volumes_[k]) * args.batch * sizeof(float) + 255) / 256 * 256;
+      return d;
+    };
+    std::vector<const float*> in(args.in.size());
+    std::vector<View4> out_copy(args.out.size());
+    std::vector<float*> out(args.out.size());
+    for (size_t i = 0; i < args.in.size(); ++i) {
+      if (usable_as_is(args.in[i])) {
+        in[i] = static_cast<const float*>(args.in[i].data);
+        continue;
+      }
+      const View4 d = place(args.in[i], i);
+      TRTN_TRY(launch_reformat(args.in[i], d, args.stream));
+      in[i] = static_cast<const float*>(d.data);
+    }
+    for (size_t i = 0; i < args.out.size(); ++i) {
+      out_copy[i] = usable_as_is(args.out[i]) ? args.out[i] : place(args.out[i], args.in.size() + i);
+      out[i] = static_cast<float*>(out_copy[i].data);
+    }
+    char error[512] = {0};
+    const int32_t rc = p_.plugin.layer->forward_cuda(p_.params.c_str(), args.batch, static_cast<int32_t>(in.size()),
+                                                     p_.in_dims.data(), in.data(), static_cast<int32_t>(out.size()),
+                                                     p_.out_dims.data(), out.data(), args.stream, error, sizeof error);
+    error[sizeof error - 1] = '\0';
+    if (rc != 0) {
+      return Status(Code::kPlugin, "node '" + node_ + "' (plugin layer '" + p_.plugin.layer->type + "' of " +
+                                       p_.plugin.library + "): forward_cuda failed" +
+                                       (error[0] != '\0' ? std::string(": ") + error : std::string()));
+    }
+    for (size_t i = 0; i < args.out.size(); ++i) {
+      if (out_copy[i].data != args.out[i].data) TRTN_TRY(launch_reformat(out_copy[i], args.out[i], args.stream));
+    }
+    return Status::ok();
+  }
+
+ private:
+  PluginParams p_;
+  std::string node_;
+  std::vector<int64_t> volumes_;  // per image: inputs, then outputs
+};
+
+}  // namespace
+
+Status make_plugin(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) { return make<PluginOp>(init, out); }
+
+}  // namespace trtn::cuda

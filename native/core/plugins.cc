@@ -1,0 +1,186 @@
+#include "core/plugins.h"
+
+#include <dlfcn.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "core/json.h"
+
+namespace trtn {
+namespace {
+
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::map<std::string, PluginLayer>& registry() {
+  static std::map<std::string, PluginLayer> r;
+  return r;
+}
+
+bool to_dims(const std::vector<int64_t>& v, trtn_dims* out) {
+  if (v.size() > TRTN_PLUGIN_MAX_DIMS) return false;
+  *out = trtn_dims{};
+  out->rank = static_cast<int32_t>(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out->d[i] = v[i];
+  return true;
+}
+
+/// The library's description, checked; "" or why it cannot be used.
+std::string check_library(const trtn_plugin* lib) {
+  if (lib == nullptr) return std::string(TRTN_PLUGIN_ENTRY) + "() returned NULL";
+  if (lib->abi_version != TRTN_PLUGIN_ABI_VERSION) {
+    return "it was built for plugin ABI version " + std::to_string(lib->abi_version) + "; this tensorrt-node loads " +
+           std::to_string(TRTN_PLUGIN_ABI_VERSION) + " (rebuild it against include/tensorrt_node_plugin.h)";
+  }
+  if (lib->name == nullptr || lib->name[0] == '\0') return "its description has no name";
+  if (lib->layer_count < 1 || lib->layers == nullptr) return "it describes no layer types";
+  for (int32_t i = 0; i < lib->layer_count; ++i) {
+    const trtn_plugin_layer& l = lib->layers[i];
+    const std::string which = "layer " + std::to_string(i);
+    if (l.type == nullptr || l.type[0] == '\0') return which + " has no type name";
+    if (l.output_dims == nullptr) return "layer type '" + std::string(l.type) + "' has no output_dims function";
+    if (l.min_inputs < 0 || l.max_inputs < l.min_inputs || l.outputs < 1) {
+      return "layer type '" + std::string(l.type) + "' declares impossible input / output counts";
+    }
+    if ((l.param_field == nullptr) != (l.param_fields == nullptr)) {
+      return "layer type '" + std::string(l.type) + "' gives param_field without param_fields or the other way round";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+Status load_plugin(const std::string& path, std::vector<PluginLayer>* out) {
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    return Status(Code::kPlugin,
+                  "cannot load plugin library " + path + ": " + (why != nullptr ? why : "dlopen failed"));
+  }
+  auto entry = reinterpret_cast<trtn_plugin_v1_fn>(dlsym(handle, TRTN_PLUGIN_ENTRY));
+  if (entry == nullptr) {
+    return Status(Code::kPlugin, "plugin library " + path + " exports no " + TRTN_PLUGIN_ENTRY +
+                                     "() (see include/tensorrt_node_plugin.h)");
+  }
+  const trtn_plugin* lib = entry();
+  const std::string problem = check_library(lib);
+  if (!problem.empty()) return Status(Code::kPlugin, "plugin library " + path + ": " + problem);
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  for (int32_t i = 0; i < lib->layer_count; ++i) {
+    auto it = registry().find(lib->layers[i].type);
+    if (it != registry().end() && it->second.layer != &lib->layers[i]) {
+      return Status(Code::kPlugin, "plugin library " + path + " (" + lib->name + ") implements layer type '" +
+                                       lib->layers[i].type + "', which " + it->second.library + " (" + it->second.path +
+                                       ") already provides");
+    }
+  }
+  out->clear();
+  for (int32_t i = 0; i < lib->layer_count; ++i) {
+    PluginLayer p{lib->name, lib->version, path, &lib->layers[i]};
+    registry().emplace(lib->layers[i].type, p);  // a second load keeps the first entry
+    out->push_back(registry().at(lib->layers[i].type));
+  }
+  return Status::ok();
+}
+
+bool find_plugin_layer(const std::string& type, PluginLayer* out) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = registry().find(type);
+  if (it == registry().end()) return false;
+  *out = it->second;
+  return true;
+}
+
+Status plugin_output_dims(const PluginLayer& p, const std::string& params,
+                          const std::vector<std::vector<int64_t>>& inputs, std::vector<std::vector<int64_t>>* out) {
+  const std::string who = "plugin layer type '" + std::string(p.layer->type) + "' (" + p.library + ")";
+  std::vector<trtn_dims> in(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!to_dims(inputs[i], &in[i])) {
+      return Status(Code::kShape, who + ": input " + std::to_string(i) + " has more than " +
+                                      std::to_string(TRTN_PLUGIN_MAX_DIMS) + " dims");
+    }
+  }
+  std::vector<trtn_dims> dims(static_cast<size_t>(p.layer->outputs));
+  char error[512] = {0};
+  const int32_t rc = p.layer->output_dims(params.c_str(), static_cast<int32_t>(in.size()), in.data(), p.layer->outputs,
+                                          dims.data(), error, sizeof error);
+  error[sizeof error - 1] = '\0';
+  if (rc != 0) return Status(Code::kShape, who + ": " + (error[0] != '\0' ? error : "output_dims failed"));
+  out->clear();
+  for (const trtn_dims& d : dims) {
+    if (d.rank < 0 || d.rank > TRTN_PLUGIN_MAX_DIMS) {
+      return Status(Code::kShape, who + ": output_dims gave a rank of " + std::to_string(d.rank));
+    }
+    out->emplace_back(d.d, d.d + d.rank);
+  }
+  return Status::ok();
+}
+
+Status PluginParams::failed(const OpInit& init, const char* function, const char* message) const {
+  return Status(Code::kPlugin, "node '" + init.node.name + "' (plugin layer '" + plugin.layer->type + "' of " +
+                                   plugin.library + "): " + function + " failed" +
+                                   (message[0] != '\0' ? std::string(": ") + message : std::string()));
+}
+
+bool plugin_runs_on(const Node& node, bool cuda, std::string* why) {
+  std::string type;
+  if (!json::get_string(node.attrs, "pluginType", "", &type).is_ok()) {
+    *why = "its pluginType attribute is missing";
+    return false;
+  }
+  PluginLayer p;
+  if (!find_plugin_layer(type, &p)) {
+    *why = "plugin layer type '" + type + "' is not loaded (loadPlugin('<library>') first)";
+    return false;
+  }
+  const bool has = cuda ? p.layer->forward_cuda != nullptr : p.layer->forward_cpu != nullptr;
+  if (!has) *why = "plugin library " + p.library + " has no forward_" + (cuda ? "cuda" : "cpu") + " for '" + type + "'";
+  return has;
+}
+
+Status read_plugin_params(const OpInit& init, PluginParams* out) {
+  std::string type, library;
+  int64_t version = 0;
+  TRTN_TRY(init.attr_string("pluginType", &type));
+  TRTN_TRY(init.attr_string("pluginLibrary", &library));
+  TRTN_TRY(init.attr_int("pluginVersion", &version));
+  PluginParams p;
+  TRTN_TRY(init.attr_string("params", &p.params));
+  if (!find_plugin_layer(type, &p.plugin)) {
+    return Status(Code::kPlugin, "node '" + init.node.name + "' is a layer of type '" + type +
+                                     "' from plugin library " + library + " (version " + std::to_string(version) +
+                                     "), which is not loaded: loadPlugin('<path to the library>') first");
+  }
+  if (p.plugin.library != library || p.plugin.version != version) {
+    return Status(Code::kPlugin, "node '" + init.node.name + "' was built with plugin library " + library +
+                                     " version " + std::to_string(version) + " for type '" + type + "', but " +
+                                     p.plugin.library + " version " + std::to_string(p.plugin.version) + " (" +
+                                     p.plugin.path + ") is loaded: load the library it was built with");
+  }
+  if (init.node.inputs.size() < static_cast<size_t>(p.plugin.layer->min_inputs) ||
+      init.node.inputs.size() > static_cast<size_t>(p.plugin.layer->max_inputs) ||
+      init.node.outputs.size() != static_cast<size_t>(p.plugin.layer->outputs)) {
+    return init.error("has the wrong number of inputs or outputs for plugin layer type '" + type + "'");
+  }
+  TRTN_TRY(init.expect_float(init.node.inputs.size(), init.node.outputs.size()));
+  for (int t : init.node.inputs) {
+    trtn_dims d;
+    if (!to_dims(init.graph.tensors[t].dims, &d)) return init.error("has an input of too many dims for a plugin");
+    p.in_dims.push_back(d);
+  }
+  for (int t : init.node.outputs) {
+    trtn_dims d;
+    if (!to_dims(init.graph.tensors[t].dims, &d)) return init.error("has an output of too many dims for a plugin");
+    p.out_dims.push_back(d);
+  }
+  *out = std::move(p);
+  return Status::ok();
+}
+
+}  // namespace trtn

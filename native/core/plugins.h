@@ -1,0 +1,53 @@
+// Layer plugins (include/tensorrt_node_plugin.h): the libraries loaded into this process and the
+// layer types they implement, one registry for every backend, and the reader of a Plugin node.
+// Libraries stay loaded until the process ends (engines keep their function pointers).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/op_init.h"
+#include "core/status.h"
+#include "include/tensorrt_node_plugin.h"
+
+namespace trtn {
+
+/// One layer type of a loaded library.
+struct PluginLayer {
+  std::string library;  // trtn_plugin::name
+  uint32_t version = 0;
+  std::string path;  // the file it was loaded from
+  const trtn_plugin_layer* layer = nullptr;
+};
+
+/// Loads the library at `path` (dlopen, then trtn_plugin_v1()), checks its description and
+/// registers its layer types. Loading a library again is a no-op; a type another library already
+/// registered is kInvalidArgument naming both. `out`: the library's layer types.
+Status load_plugin(const std::string& path, std::vector<PluginLayer>* out);
+
+/// The registered layer type `type`, or false.
+bool find_plugin_layer(const std::string& type, PluginLayer* out);
+
+/// Calls the layer's output_dims on full shapes (batch first); errors name the library and type.
+Status plugin_output_dims(const PluginLayer& p, const std::string& params,
+                          const std::vector<std::vector<int64_t>>& inputs, std::vector<std::vector<int64_t>>* out);
+
+/// A checked Plugin node: its layer, parameters (JSON) and per-image shapes.
+struct PluginParams {
+  PluginLayer plugin;
+  std::string params;
+  std::vector<trtn_dims> in_dims, out_dims;  // per image
+  /// The message a plugin function wrote, as an error naming the node.
+  Status failed(const OpInit& init, const char* function, const char* message) const;
+};
+
+/// Whether a Plugin node can run on the cpu (`cuda` false) or cuda backend: its library is loaded
+/// and has that forward function; `why` says what is missing (the backends' supports checks).
+bool plugin_runs_on(const Node& node, bool cuda, std::string* why);
+
+/// Reads a Plugin node (pluginType, pluginLibrary, pluginVersion, params): the library must be
+/// loaded, at the version the node was built with; float32 tensors only.
+Status read_plugin_params(const OpInit& init, PluginParams* out);
+
+}  // namespace trtn

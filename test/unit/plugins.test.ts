@@ -1,0 +1,202 @@
+// Layer plugins (lib/network/plugins.ts, native/core/plugins.cc): the example library of
+// examples/plugins/ built here with g++ (its cpu functions), its layer types imported with their
+// parameter message, shaped by the library and run on the cpu backend against values computed
+// here; plans that need it; and every way a library or a layer can be wrong.
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Builder, Engine, knownLayerTypes, loadedPlugins, loadPlugin, Network } from '../../lib';
+import { fails } from '../support/helpers';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const INPUTS =
+  'layer { name: "in" type: "Input" top: "a" top: "x" top: "y" input_param { ' +
+  'shape { dim: 2 dim: 3 dim: 1 dim: 1 } shape { dim: 2 dim: 3 dim: 2 dim: 2 } shape { dim: 2 dim: 3 dim: 2 dim: 2 } } }\n';
+const AXPY = 'layer { name: "ax" type: "Axpy" bottom: "a" bottom: "x" bottom: "y" top: "z" }\n';
+
+/** Compiles `source` (a file) into a shared library with the package's native/ on the include path. */
+function compile(source: string, out: string, defines: string[] = []): void {
+  const r = spawnSync(
+    'g++',
+    ['-std=c++17', '-O1', '-shared', '-fPIC', '-fvisibility=hidden', `-I${path.join(ROOT, 'native')}`, ...defines, '-o', out, source],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, `g++ failed: ${r.stderr}`);
+}
+
+/** A minimal library describing one layer type `TYPE` with ABI version `ABI`. */
+const TINY = `#include "include/tensorrt_node_plugin.h"
+static int32_t dims(const char*, int32_t, const trtn_dims* in, int32_t, trtn_dims* out, char*, size_t) { out[0] = in[0]; return 0; }
+static const trtn_plugin_layer layers[] = {{TYPE, 0, 0, 0, 1, 1, 1, dims, 0, 0}};
+static const trtn_plugin plugin = {ABI, "tiny", 1, 1, layers};
+extern "C" __attribute__((visibility("default"))) const trtn_plugin* trtn_plugin_v1(void) { return &plugin; }
+`;
+
+describe('layer plugins (examples/plugins, cpu backend)', function () {
+  this.timeout(120000);
+  let dir = '';
+  let lib = '';
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-plugins-'));
+    lib = path.join(dir, 'libexample_plugin.so');
+    compile(path.join(ROOT, 'examples', 'plugins', 'example_plugin.cc'), lib);
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function runCpu(net: Network, feeds: Record<string, Float32Array>, batch: number): Promise<Record<string, Float32Array>> {
+    const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 2 });
+    try {
+      return await engine.createContext().infer(feeds, { batchSize: batch });
+    } finally {
+      engine.dispose();
+    }
+  }
+
+  it('loadPlugin describes the library; loading it again gives the same; its types become known', () => {
+    const d = loadPlugin(lib);
+    assert.equal(d.name, 'tensorrt-node-example');
+    assert.equal(d.version, 1);
+    assert.deepEqual(
+      d.layers.map((l) => [l.type, l.minInputs, l.maxInputs, l.outputs, l.cpu, l.cuda]),
+      [
+        ['Axpy', 3, 3, 1, true, false],
+        ['HardSigmoid', 1, 1, 1, true, false],
+      ],
+    );
+    assert.deepEqual(d.layers[1].params, [
+      { name: 'alpha', type: 'float', number: 1, default: 0.2 },
+      { name: 'beta', type: 'float', number: 2, default: 0.5 },
+    ]);
+    assert.equal(loadPlugin(lib), d);
+    assert.ok(loadedPlugins().includes(d));
+    assert.ok(knownLayerTypes().includes('Axpy') && knownLayerTypes().includes('HardSigmoid'));
+  });
+
+  it("imports the layers as Plugin layers with the library's shapes and parameters (defaults applied)", async () => {
+    loadPlugin(lib);
+    const net = await Network.parse(
+      INPUTS + AXPY + 'layer { name: "hs" type: "HardSigmoid" bottom: "z" top: "o" hard_sigmoid_param { alpha: 0.25 } }\n',
+    );
+    const ax = net.layer('ax');
+    assert.equal(ax?.type, 'Plugin');
+    assert.deepEqual(ax?.attrs, { pluginType: 'Axpy', pluginLibrary: 'tensorrt-node-example', pluginVersion: 1, params: '{}' });
+    assert.equal(JSON.parse((net.layer('hs')?.attrs as { params: string }).params).beta, 0.5);
+    assert.equal(JSON.parse((net.layer('hs')?.attrs as { params: string }).params).alpha, 0.25);
+    assert.deepEqual(net.tensors.get('o')?.shape, [2, 3, 2, 2]);
+  });
+
+  for (const batch of [2, 1]) {
+    it(`runs on the cpu backend at batch ${batch} of 2: a x + y, then the hard sigmoid, as computed here`, async () => {
+      loadPlugin(lib);
+      const net = await Network.parse(INPUTS + AXPY + 'layer { name: "hs" type: "HardSigmoid" bottom: "z" top: "o" }\n');
+      const a = Float32Array.from({ length: 3 * batch }, (_, i) => i - 2.5);
+      const x = Float32Array.from({ length: 12 * batch }, (_, i) => Math.sin(i));
+      const y = Float32Array.from({ length: 12 * batch }, (_, i) => Math.cos(i) / 2);
+      const out = await runCpu(net, { a, x, y }, batch);
+      assert.equal(out.o.length, 12 * batch);
+      out.o.forEach((v, i) => {
+        const z = Math.fround(a[Math.floor(i / 4)] * x[i]) + y[i];
+        const want = Math.min(Math.max(Math.fround(0.2) * Math.fround(z) + 0.5, 0), 1);
+        assert.ok(Math.abs(v - want) <= 1e-6, `o[${i}] = ${v}, expected ${want}`);
+      });
+    });
+  }
+
+  it('a plan records the library: it loads where the library is loaded, and elsewhere says which to load (E_PLUGIN)', async () => {
+    loadPlugin(lib);
+    const net = await Network.parse(INPUTS + AXPY);
+    const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 2 });
+    const planPath = path.join(dir, 'axpy.plan');
+    await engine.save(planPath);
+    engine.dispose();
+    const again = await Engine.load(planPath);
+    const a = Float32Array.of(1, 2, 3, 4, 5, 6);
+    const x = new Float32Array(24).fill(1);
+    const y = new Float32Array(24).fill(0.5);
+    const out = await again.createContext().infer({ a, x, y }, { batchSize: 2 });
+    assert.deepEqual(Array.from(out.z.subarray(0, 5)), [1.5, 1.5, 1.5, 1.5, 2.5]);
+    again.dispose();
+    // A fresh process that has not loaded the library.
+    const script =
+      `const t = require(${JSON.stringify(path.join(ROOT, 'dist', 'lib'))});` +
+      `t.Engine.load(${JSON.stringify(planPath)}).then(() => console.log('loaded'), (e) => console.log(e.code + ': ' + e.message));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.match(r.stdout, /^E_PLUGIN: .*'ax'.*'Axpy'.*tensorrt-node-example \(version 1\).*loadPlugin/s, r.stdout + r.stderr);
+    // With the library given to the Builder (or loaded) first, it loads.
+    const withLib =
+      `const t = require(${JSON.stringify(path.join(ROOT, 'dist', 'lib'))});` +
+      `new t.Builder({ backend: 'cpu', plugins: [${JSON.stringify(lib)}] });` +
+      `t.Engine.load(${JSON.stringify(planPath)}).then(() => console.log('loaded'), (e) => console.log(e.code + ': ' + e.message));`;
+    assert.equal(spawnSync(process.execPath, ['-e', withLib], { encoding: 'utf8' }).stdout.trim(), 'loaded');
+  });
+
+  describe('errors', () => {
+    it('shapes the library refuses: E_SHAPE naming the layer and the reason', async () => {
+      loadPlugin(lib);
+      const bad = INPUTS.replace('shape { dim: 2 dim: 3 dim: 1 dim: 1 }', 'shape { dim: 2 dim: 4 dim: 1 dim: 1 }');
+      await fails(Network.parse(bad + AXPY), 'E_SHAPE', "layer 'ax' (Axpy)", 'a must be N x C x 1 x 1');
+    });
+
+    it('a wrong number of bottoms: E_SHAPE before the library is asked', async () => {
+      loadPlugin(lib);
+      await fails(
+        Network.parse(INPUTS + 'layer { name: "ax" type: "Axpy" bottom: "a" bottom: "x" top: "z" }\n'),
+        'E_SHAPE',
+        "layer 'ax' (Axpy) takes 3 bottom(s), got 2",
+      );
+    });
+
+    it('a parameter field the message does not have: E_PARSE', async () => {
+      loadPlugin(lib);
+      await fails(
+        Network.parse(INPUTS + AXPY + 'layer { name: "hs" type: "HardSigmoid" bottom: "z" top: "o" hard_sigmoid_param { gamma: 1 } }\n'),
+        'E_PARSE',
+        'gamma',
+      );
+    });
+
+    it('the cpu backend refuses a layer type whose library has no forward_cpu, naming it', async () => {
+      const src = path.join(dir, 'nocpu.cc');
+      fs.writeFileSync(src, TINY);
+      const so = path.join(dir, 'libnocpu.so');
+      compile(src, so, ['-DTYPE="NoCpu"', '-DABI=TRTN_PLUGIN_ABI_VERSION']);
+      loadPlugin(so);
+      const net = await Network.parse(INPUTS + 'layer { name: "n" type: "NoCpu" bottom: "x" top: "z" }\n');
+      await fails(new Builder({ backend: 'cpu' }).build(net), 'E_UNSUPPORTED_LAYER', "'n'", 'forward_cpu');
+    });
+
+    it('loadPlugin: no file is E_IO; a library without trtn_plugin_v1, another ABI or a built-in type is E_PLUGIN', () => {
+      assert.throws(() => loadPlugin(path.join(dir, 'missing.so')), { code: 'E_IO' });
+      assert.throws(() => loadPlugin(''), TypeError);
+      assert.throws(() => loadPlugin(42 as unknown as string), TypeError);
+      const src = path.join(dir, 'tiny.cc');
+      fs.writeFileSync(src, TINY);
+      const noEntry = path.join(dir, 'libnoentry.so');
+      fs.writeFileSync(path.join(dir, 'empty.cc'), 'extern "C" int nothing_here(void) { return 0; }\n');
+      compile(path.join(dir, 'empty.cc'), noEntry);
+      assert.throws(
+        () => loadPlugin(noEntry),
+        (e: Error & { code?: string }) => e.code === 'E_PLUGIN' && /exports no trtn_plugin_v1/.test(e.message),
+      );
+      const abi = path.join(dir, 'libabi.so');
+      compile(src, abi, ['-DTYPE="Other"', '-DABI=99']);
+      assert.throws(
+        () => loadPlugin(abi),
+        (e: Error & { code?: string }) => e.code === 'E_PLUGIN' && /ABI version 99/.test(e.message),
+      );
+      const builtIn = path.join(dir, 'libbuiltin.so');
+      compile(src, builtIn, ['-DTYPE="Convolution"', '-DABI=TRTN_PLUGIN_ABI_VERSION']);
+      assert.throws(
+        () => loadPlugin(builtIn),
+        (e: Error & { code?: string }) => e.code === 'E_PLUGIN' && /built in/.test(e.message),
+      );
+      assert.throws(() => new Builder({ backend: 'cpu', plugins: 'x.so' as unknown as string[] }), TypeError);
+    });
+
+    it("a prototxt naming the IR type 'Plugin' itself is E_UNSUPPORTED_LAYER", async () => {
+      await fails(Network.parse(INPUTS + 'layer { name: "p" type: "Plugin" bottom: "x" top: "z" }\n'), 'E_UNSUPPORTED_LAYER', "'Plugin'");
+    });
+  });
+});
