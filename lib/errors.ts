@@ -80,7 +80,7 @@ export class UnsupportedLayerError extends TensorRTNodeError {
     super(
       'E_UNSUPPORTED_LAYER',
       `${where ? `${where}: ` : ''}layer '${layerName}' has type '${layerType}', which tensorrt-node does not support. ` +
-        `Known types: ${knownTypes.join(', ')}`,
+        `Known types: ${knownTypes.join(', ')}. A layer plugin library can add others (loadPlugin, CLI --plugin: docs/plugins.md)`,
     );
   }
 }

@@ -10,7 +10,7 @@ import { backendStatus, type BackendChoice } from '../backends';
 import { devices } from '../device';
 import { Network } from '../network';
 import { Engine } from '../runtime/engine';
-import { bestPrecision, checkShapes, type ModelKind } from './model_options';
+import { bestPrecision, checkShapes, loadPlugins, PLUGIN, type ModelKind } from './model_options';
 import { intOption, optionLabel, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from './options';
 
 /** The input-format options (docs/engine.md, "Input formats"), part of ENGINE_OPTIONS. */
@@ -106,6 +106,7 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = [
     default: 'fp32',
   },
   ...INPUT_OPTIONS,
+  PLUGIN,
 ];
 
 /** --inputIOFormats / --outputIOFormats as BuildConfig.ioFormats (undefined when both are fp32). */
@@ -314,6 +315,7 @@ export async function obtainEngine(
   const device = intOption(spec, 'device', values.device as string | undefined, 0, 1024) ?? 0;
   const input = inputOptions(spec, values);
   const ioFormats = ioFormatOptions(spec, values);
+  loadPlugins(values);
   const plan = await isPlan(file);
   checkKind(spec, file, plan, options.expect);
   if (plan) return loadPlan(spec, file, values, { backend, device }, log, checkOutputs);

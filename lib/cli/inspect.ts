@@ -1,6 +1,7 @@
 /** `tensorrt-node inspect`: layers, output shapes, MACs and parameters of a Caffe network. */
 import { Network } from '../network';
 import { bytes, human, shape, table } from './format';
+import { loadPlugins, PLUGIN } from './model_options';
 import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
 
 /** The inspect command's options. */
@@ -26,6 +27,7 @@ export const INSPECT: CommandSpec = {
     { name: 'phase', type: 'string', value: 'TEST|TRAIN', help: 'Phase for include/exclude rules', default: 'TEST' },
     { name: 'allowUnknownFields', type: 'boolean', help: 'Skip fields Caffe does not define (forks add some) instead of failing' },
     { name: 'json', type: 'boolean', help: 'Print JSON (layers, shapes, costs, notes) for scripts' },
+    PLUGIN,
   ],
   notes: [
     'MACs count multiply-accumulates: convolution = output elements x (input channels / group) x kernel size;\n' +
@@ -69,6 +71,7 @@ export async function runInspect(argv: readonly string[], out: (s: string) => vo
   const inputShapes = Object.fromEntries(((values.inputShape as string[] | undefined) ?? []).map(parseInputShape));
   const json = values.json === true;
   const showProgress = !json && process.stderr.isTTY === true;
+  loadPlugins(values);
   const net = await Network.fromCaffe(positionals[0], {
     weights: values.weights as string | undefined,
     batchSize: intOption(INSPECT, 'batch', values.batch as string | undefined, 1, 1 << 20),

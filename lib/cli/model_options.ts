@@ -5,6 +5,7 @@
  * and bench read them through engine_source.ts.
  */
 import type { BackendName } from '../backends';
+import { loadPlugin } from '../network';
 import type { Precision } from '../types';
 import { NOT_ONNX } from './aliases';
 import { intOption, optionLabel, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from './options';
@@ -40,6 +41,20 @@ export const SHAPES: OptionSpec = {
   value: 'name:NxCxHxW,..',
   help: "Input shapes as trtexec takes them: N is the batch; the other dimensions must be the network's own",
 };
+
+/** Layer plugin libraries to load before the model (docs/plugins.md). */
+export const PLUGIN: OptionSpec = {
+  name: 'plugin',
+  type: 'string',
+  value: 'lib.so',
+  multiple: true,
+  help: 'A layer plugin library to load first, for layer types of Caffe forks (repeatable; docs/plugins.md)',
+};
+
+/** Loads the --plugin libraries. */
+export function loadPlugins(values: ParsedArgs['values']): void {
+  for (const file of (values.plugin as string[] | undefined) ?? []) loadPlugin(file);
+}
 
 /** What the model file must be, when an option named it. */
 export type ModelKind = 'plan' | 'prototxt';
