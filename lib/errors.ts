@@ -80,7 +80,7 @@ export class UnsupportedLayerError extends TensorRTNodeError {
     super(
       'E_UNSUPPORTED_LAYER',
       `${where ? `${where}: ` : ''}layer '${layerName}' has type '${layerType}', which tensorrt-node does not support. ` +
-        `Known types: ${knownTypes.join(', ')}. A layer plugin library can add others (loadPlugin, CLI --plugin: docs/plugins.md)`,
+        `A layer plugin library can add it (loadPlugin, CLI --plugin: docs/plugins.md). Known types: ${knownTypes.join(', ')}`,
     );
   }
 }

@@ -10,7 +10,18 @@
  * device queries, with the types they take. Caffe file parsing is `tensorrt-node/caffe`, trtexec-style
  * timing `tensorrt-node/bench`, the study's reports and its 2017 reference numbers `tensorrt-node/report`.
  */
-export { Network, knownLayerTypes, loadPlugin, loadedPlugins, type PluginLayerInfo, type PluginLibrary } from './network';
+export {
+  Network,
+  knownLayerTypes,
+  loadPlugin,
+  loadedPlugins,
+  registerLayer,
+  type JsLayerDefinition,
+  type LayerParamValue,
+  type LayerTensor,
+  type PluginLayerInfo,
+  type PluginLibrary,
+} from './network';
 export type {
   AnyLayer,
   InputTransform,

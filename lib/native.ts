@@ -184,6 +184,14 @@ export interface NativeAddon {
   linkProbe(delayUs: number, holdUs: number, wakeAhead: boolean): Promise<number>;
   /** Loads a layer plugin library (native/include/tensorrt_node_plugin.h); throws E_PLUGIN. */
   loadPlugin(path: string): NativePluginLibrary;
+  /** Registers a layer type written in JavaScript (lib/network/plugins.ts registerLayer); fn absent: shapes only. */
+  registerHostedLayer(
+    type: string,
+    minInputs: number,
+    maxInputs: number,
+    outputs: number,
+    fn?: (inputs: Float32Array[], inDims: number[][], outputs: Float32Array[], outDims: number[][], params: string, batch: number) => void,
+  ): void;
   /** A plugin layer type's output shapes (batch first) from its input shapes; throws E_SHAPE / E_PLUGIN. */
   pluginOutputDims(type: string, params: string, inputs: number[][]): number[][];
   createHistograms(tensorCount: number): NativeHandle;

@@ -4,6 +4,8 @@
  * process: its layer types import from then on (their parameter messages added to the Caffe
  * schema, so the fork's prototxt files parse as they are), shape through the library's
  * output_dims, and run as IR `Plugin` layers on the backends the library implements.
+ * `registerLayer(type, definition)` does the same from JavaScript: a shape function and an
+ * optional reference implementation the cpu backend calls (library "javascript", version 0).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -50,6 +52,8 @@ export interface PluginLibrary {
 }
 
 const loaded = new Map<string, PluginLayerInfo>();
+/** The shape functions of JavaScript layers, by type. */
+const jsShapes = new Map<string, JsLayerDefinition['outputShapes']>();
 const libraries = new Map<string, PluginLibrary>();
 
 const PARAM_TYPES: ReadonlySet<string> = new Set(['float', 'double', 'int32', 'int64', 'uint32', 'bool', 'string']);
@@ -119,7 +123,7 @@ export function loadPlugin(file: string): PluginLibrary {
   });
   for (const l of layers) {
     const other = loaded.get(l.type);
-    if (other !== undefined && other.path !== abs) {
+    if (other !== undefined && other.path !== abs && (other.library !== l.library || other.version !== l.version)) {
       throw pluginError(`plugin library ${abs} implements layer type '${l.type}', which ${other.library} (${other.path}) already provides`);
     }
     if (l.paramField !== null) extendSchema(l);
@@ -138,6 +142,115 @@ function extendSchema(l: PluginLayerInfo): void {
   } catch (err) {
     throw pluginError(`plugin layer type '${l.type}' (${l.path}): its parameter field cannot be added: ${(err as Error).message}`);
   }
+}
+
+/** A parameter value of a layer's parameter message. */
+export type LayerParamValue = number | string | boolean;
+
+/** A tensor as a JavaScript layer's cpu function sees it: float32 values, batch first. */
+export interface LayerTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/** A layer type written in JavaScript (registerLayer). */
+export interface JsLayerDefinition {
+  /** Bottoms it takes: a count, or [min, max] (default 1). */
+  readonly inputs?: number | readonly [number, number];
+  /** Tops it gives (default 1). */
+  readonly outputs?: number;
+  /**
+   * Its parameter message: the LayerParameter field that holds it, that field's number, and the
+   * message's fields (type float, double, int32, int64, uint32, bool or string).
+   */
+  readonly params?: {
+    readonly field: string;
+    readonly number: number;
+    readonly fields: Readonly<Record<string, { readonly type: string; readonly number: number; readonly default?: LayerParamValue }>>;
+  };
+  /** Output shapes (batch first, which every output keeps) from the input shapes and the parameters; throw to refuse. */
+  outputShapes(inputShapes: number[][], params: Record<string, LayerParamValue>): number[][];
+  /**
+   * The layer on the cpu backend: read `inputs`, fill `outputs` (copies: a slow reference,
+   * called on the JavaScript thread while the backend's thread waits). Without it the type
+   * imports and shapes but runs on no backend.
+   */
+  cpu?(inputs: LayerTensor[], outputs: LayerTensor[], params: Record<string, LayerParamValue>): void;
+}
+
+/**
+ * Registers a layer type written in JavaScript, for this process: prototxt layers of `type`
+ * import as Plugin layers shaped by `outputShapes`, and run on the cpu backend through `cpu`.
+ * Registering a type again replaces it (engines built before keep the function they were built with). Plans record
+ * library "javascript": load them after registering the type. Throws E_PLUGIN for a built-in type
+ * or one a plugin library provides, TypeError / RangeError for a malformed definition.
+ */
+export function registerLayer(type: string, def: JsLayerDefinition): PluginLayerInfo {
+  nonEmptyString('a layer type name')(type, 'type');
+  if (def === null || typeof def !== 'object' || typeof def.outputShapes !== 'function') {
+    throw new TypeError(`Expected an object with an outputShapes function for def but received ${def === null ? 'null' : typeof def}`);
+  }
+  if (def.cpu !== undefined && typeof def.cpu !== 'function') throw new TypeError('Expected a function or undefined for def.cpu');
+  const [minInputs, maxInputs] = typeof def.inputs === 'number' ? [def.inputs, def.inputs] : (def.inputs ?? [1, 1]);
+  const outputs = def.outputs ?? 1;
+  for (const [v, name] of [
+    [minInputs, 'def.inputs'],
+    [maxInputs, 'def.inputs'],
+    [outputs, 'def.outputs'],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 64) throw new RangeError(`Expected counts in [0, 64] for ${name} but received ${String(v)}`);
+  }
+  if (maxInputs < minInputs || outputs < 1) throw new RangeError('Expected inputs [min, max] with min <= max and outputs >= 1 for def');
+  if (new Set(builtInLayerTypes()).has(type))
+    throw pluginError(`layer type '${type}' is built in; a JavaScript layer needs a type of its own`);
+  const other = loaded.get(type);
+  if (other !== undefined && other.library !== 'javascript') {
+    throw pluginError(`layer type '${type}' is provided by plugin library ${other.library} (${other.path})`);
+  }
+  const params = Object.entries(def.params?.fields ?? {}).map(([name, f]) => ({
+    name,
+    type: f.type,
+    number: f.number,
+    default: f.default,
+  }));
+  const info: PluginLayerInfo = {
+    type,
+    library: 'javascript',
+    version: 0,
+    path: '',
+    paramField: def.params?.field ?? null,
+    paramNumber: def.params?.number ?? 0,
+    params: parseParamFields(
+      params.map((p) => `${p.name}:${p.type}:${p.number}${p.default === undefined ? '' : `:${String(p.default)}`}`).join(';'),
+      `JavaScript layer type '${type}'`,
+    ),
+    minInputs,
+    maxInputs,
+    outputs,
+    cpu: def.cpu !== undefined,
+    cuda: false,
+  };
+  if (info.paramField !== null) extendSchema(info);
+  const cpu = def.cpu;
+  const forward =
+    cpu === undefined
+      ? undefined
+      : (ins: Float32Array[], inDims: number[][], outs: Float32Array[], outDims: number[][], paramsJson: string) => {
+          const values = JSON.parse(paramsJson) as Record<string, LayerParamValue>;
+          cpu(
+            ins.map((data, i) => ({ data, dims: inDims[i] })),
+            outs.map((data, i) => ({ data, dims: outDims[i] })),
+            values,
+          );
+        };
+  try {
+    native().registerHostedLayer(type, minInputs, maxInputs, outputs, forward);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  loaded.set(type, info);
+  jsShapes.set(type, def.outputShapes.bind(def));
+  return info;
 }
 
 /** The loaded plugin layer of that Caffe type, or undefined. */
@@ -163,6 +276,18 @@ export function pluginParams(info: PluginLayerInfo, layer: Message): string {
   return JSON.stringify(values);
 }
 
+/** What a JavaScript outputShapes returned, checked to be `outputs` arrays of integers. */
+function checkShapeList(value: unknown, info: PluginLayerInfo): number[][] {
+  if (
+    !Array.isArray(value) ||
+    value.length !== info.outputs ||
+    !value.every((s) => Array.isArray(s) && s.every((d) => typeof d === 'number'))
+  ) {
+    throw new ShapeError(`JavaScript layer type '${info.type}': outputShapes must return ${info.outputs} shape(s) (arrays of numbers)`);
+  }
+  return value as number[][];
+}
+
 /** The IR attributes and output shapes of a plugin layer on `inputs` (batch first, which every output keeps). */
 export function pluginShapes(
   info: PluginLayerInfo,
@@ -171,13 +296,26 @@ export function pluginShapes(
 ): { attrs: LayerAttrsMap['Plugin']; outputs: Shape[] } {
   const params = pluginParams(info, layer);
   let outputs: number[][];
+  const js = jsShapes.get(info.type);
   try {
-    outputs = native().pluginOutputDims(
-      info.type,
-      params,
-      inputs.map((s) => [...s]),
-    );
+    outputs =
+      js !== undefined
+        ? checkShapeList(
+            js(
+              inputs.map((s) => [...s]),
+              JSON.parse(params) as Record<string, LayerParamValue>,
+            ),
+            info,
+          )
+        : native().pluginOutputDims(
+            info.type,
+            params,
+            inputs.map((s) => [...s]),
+          );
   } catch (err) {
+    if (js !== undefined && !(err instanceof TensorRTNodeError)) {
+      throw new ShapeError(`JavaScript layer type '${info.type}': outputShapes: ${err instanceof Error ? err.message : String(err)}`);
+    }
     const e = fromNative(err);
     if (e instanceof TensorRTNodeError && e.code === 'E_SHAPE') throw new ShapeError(e.message);
     throw e;

@@ -1,5 +1,9 @@
 #include "addon/js_plugins.h"
 
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -11,7 +15,146 @@ namespace {
 
 Napi::Value str_or_null(Napi::Env env, const char* s) { return s == nullptr ? env.Null() : Napi::String::New(env, s); }
 
+int64_t volume_of(const trtn_dims& d) {
+  int64_t v = 1;
+  for (int32_t i = 0; i < d.rank; ++i) v *= d.d[i];
+  return v;
+}
+
+Napi::Array dims_array(Napi::Env env, const trtn_dims& d, int batch) {
+  Napi::Array a = Napi::Array::New(env, static_cast<size_t>(d.rank) + 1);
+  a.Set(0u, batch);
+  for (int32_t i = 0; i < d.rank; ++i) a.Set(static_cast<uint32_t>(i + 1), static_cast<double>(d.d[i]));
+  return a;
+}
+
+/// A layer type whose cpu forward is a JavaScript function: the backend's thread hands each call
+/// to the JavaScript thread (a thread-safe function) and waits for it. The arrays the function
+/// sees are copies (it may keep them); the outputs are copied back when it returns.
+class JsHostedLayer final : public HostedLayer {
+ public:
+  static Status create(Napi::Env env, const std::string& type, Napi::Function fn, std::shared_ptr<JsHostedLayer>* out) {
+    auto layer = std::shared_ptr<JsHostedLayer>(new JsHostedLayer());
+    napi_value name = Napi::String::New(env, "tensorrt-node layer " + type);
+    if (napi_create_threadsafe_function(env, fn, nullptr, name, 0, 1, nullptr, nullptr, nullptr, call_js,
+                                        &layer->tsfn_) != napi_ok ||
+        napi_unref_threadsafe_function(env, layer->tsfn_) != napi_ok) {
+      return Status(Code::kPlugin, "cannot set up JavaScript layer '" + type + "'");
+    }
+    *out = std::move(layer);
+    return Status::ok();
+  }
+
+  bool forward(const std::string& params, int batch, const std::vector<trtn_dims>& in_dims,
+               const std::vector<const float*>& in, const std::vector<trtn_dims>& out_dims,
+               const std::vector<float*>& out, std::string* error) override {
+    Call call{params, batch, in_dims, in, out_dims, out};
+    if (napi_call_threadsafe_function(tsfn_, &call, napi_tsfn_blocking) != napi_ok) {
+      *error = "the JavaScript thread that registered the layer is gone";
+      return false;
+    }
+    std::unique_lock<std::mutex> lock(call.mu);
+    call.cv.wait(lock, [&] { return call.done; });
+    if (!call.ok) *error = call.error;
+    return call.ok;
+  }
+
+ private:
+  struct Call {
+    const std::string& params;
+    int batch;
+    const std::vector<trtn_dims>& in_dims;
+    const std::vector<const float*>& in;
+    const std::vector<trtn_dims>& out_dims;
+    const std::vector<float*>& out;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false, ok = false;
+    std::string error;
+    void finish(bool success, std::string why) {
+      std::lock_guard<std::mutex> lock(mu);
+      ok = success;
+      error = std::move(why);
+      done = true;
+      cv.notify_one();
+    }
+  };
+
+  /// JavaScript thread: runs the function on copies, copies the outputs back.
+  static void call_js(napi_env raw_env, napi_value fn, void*, void* data) {
+    auto* call = static_cast<Call*>(data);
+    if (raw_env == nullptr) {
+      call->finish(false, "the JavaScript environment is closing");
+      return;
+    }
+    Napi::Env env(raw_env);
+    Napi::HandleScope scope(env);
+    auto arrays = [&](const std::vector<trtn_dims>& dims, const float* const* src, size_t n) {
+      Napi::Array list = Napi::Array::New(env, n);
+      for (size_t i = 0; i < n; ++i) {
+        const size_t count = static_cast<size_t>(volume_of(dims[i]) * call->batch);
+        Napi::Float32Array a = Napi::Float32Array::New(env, count);
+        if (src != nullptr) std::memcpy(a.Data(), src[i], count * sizeof(float));
+        list.Set(static_cast<uint32_t>(i), a);
+      }
+      return list;
+    };
+    auto dims_list = [&](const std::vector<trtn_dims>& dims) {
+      Napi::Array list = Napi::Array::New(env, dims.size());
+      for (size_t i = 0; i < dims.size(); ++i) list.Set(static_cast<uint32_t>(i), dims_array(env, dims[i], call->batch));
+      return list;
+    };
+    Napi::Array ins = arrays(call->in_dims, call->in.data(), call->in.size());
+    Napi::Array outs = arrays(call->out_dims, nullptr, call->out.size());
+    napi_value args[] = {ins,
+                         dims_list(call->in_dims),
+                         outs,
+                         dims_list(call->out_dims),
+                         Napi::String::New(env, call->params),
+                         Napi::Number::New(env, call->batch)};
+    napi_value result;
+    if (napi_call_function(raw_env, env.Undefined(), fn, 6, args, &result) != napi_ok) {
+      napi_value exception;
+      std::string why = "the function threw";
+      if (napi_get_and_clear_last_exception(raw_env, &exception) == napi_ok) {
+        Napi::Value e(env, exception);
+        if (e.IsObject() && e.As<Napi::Object>().Get("message").IsString()) {
+          why = "it threw: " + e.As<Napi::Object>().Get("message").As<Napi::String>().Utf8Value();
+        }
+      }
+      call->finish(false, why);
+      return;
+    }
+    for (size_t i = 0; i < call->out.size(); ++i) {
+      Napi::Float32Array a = outs.Get(static_cast<uint32_t>(i)).As<Napi::Float32Array>();
+      std::memcpy(call->out[i], a.Data(), a.ElementLength() * sizeof(float));
+    }
+    call->finish(true, "");
+  }
+
+  napi_threadsafe_function tsfn_ = nullptr;
+};
+
 }  // namespace
+
+Napi::Value RegisterHostedLayerJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() ||
+      !(info[4].IsFunction() || info[4].IsUndefined())) {
+    Napi::TypeError::New(env, "registerHostedLayer(type, minInputs, maxInputs, outputs, fn)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const std::string type = info[0].As<Napi::String>().Utf8Value();
+  std::shared_ptr<JsHostedLayer> layer;  // none: a layer with shapes only (no cpu function)
+  Status st = info[4].IsFunction() ? JsHostedLayer::create(env, type, info[4].As<Napi::Function>(), &layer) : Status::ok();
+  if (st.is_ok()) {
+    st = register_hosted_layer(type, info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
+                               info[3].As<Napi::Number>().Int32Value(), layer);
+  }
+  if (!st.is_ok()) return throw_status(env, st);
+  return env.Undefined();
+}
 
 Napi::Value LoadPluginJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

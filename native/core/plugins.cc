@@ -73,7 +73,9 @@ Status load_plugin(const std::string& path, std::vector<PluginLayer>* out) {
   std::lock_guard<std::mutex> lock(registry_mutex());
   for (int32_t i = 0; i < lib->layer_count; ++i) {
     auto it = registry().find(lib->layers[i].type);
-    if (it != registry().end() && it->second.layer != &lib->layers[i]) {
+    const bool same_library = it != registry().end() && it->second.library == lib->name &&
+                              it->second.version == lib->version;
+    if (it != registry().end() && it->second.layer != &lib->layers[i] && !same_library) {
       return Status(Code::kPlugin, "plugin library " + path + " (" + lib->name + ") implements layer type '" +
                                        lib->layers[i].type + "', which " + it->second.library + " (" + it->second.path +
                                        ") already provides");
@@ -85,6 +87,28 @@ Status load_plugin(const std::string& path, std::vector<PluginLayer>* out) {
     registry().emplace(lib->layers[i].type, p);  // a second load keeps the first entry
     out->push_back(registry().at(lib->layers[i].type));
   }
+  return Status::ok();
+}
+
+Status register_hosted_layer(const std::string& type, int32_t min_inputs, int32_t max_inputs, int32_t outputs,
+                             std::shared_ptr<HostedLayer> hosted) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = registry().find(type);
+  if (it != registry().end() && it->second.library != "javascript") {
+    return Status(Code::kPlugin, "layer type '" + type + "' is provided by plugin library " + it->second.library + " (" +
+                                     it->second.path + ")");
+  }
+  // The description lives as long as the process: engines built with it keep pointers to it.
+  struct Described {
+    std::string type;
+    trtn_plugin_layer desc{};
+  };
+  auto* d = new Described{type, {}};
+  d->desc.type = d->type.c_str();
+  d->desc.min_inputs = min_inputs;
+  d->desc.max_inputs = max_inputs;
+  d->desc.outputs = outputs;
+  registry()[type] = PluginLayer{"javascript", 0, "", &d->desc, std::move(hosted)};
   return Status::ok();
 }
 
@@ -139,9 +163,14 @@ bool plugin_runs_on(const Node& node, bool cuda, std::string* why) {
     *why = "plugin layer type '" + type + "' is not loaded (loadPlugin('<library>') first)";
     return false;
   }
-  const bool has = cuda ? p.layer->forward_cuda != nullptr : p.layer->forward_cpu != nullptr;
-  if (!has) *why = "plugin library " + p.library + " has no forward_" + (cuda ? "cuda" : "cpu") + " for '" + type + "'";
-  return has;
+  const bool has = cuda ? p.layer->forward_cuda != nullptr : (p.layer->forward_cpu != nullptr || p.hosted != nullptr);
+  if (has) return true;
+  if (p.library == "javascript") {
+    *why = "JavaScript layer type '" + type + "' runs on the cpu backend only, and only when registerLayer gave it a cpu function";
+  } else {
+    *why = "plugin library " + p.library + " has no forward_" + (cuda ? "cuda" : "cpu") + " for '" + type + "'";
+  }
+  return false;
 }
 
 Status read_plugin_params(const OpInit& init, PluginParams* out) {

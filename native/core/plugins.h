@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,18 +14,34 @@
 
 namespace trtn {
 
-/// One layer type of a loaded library.
+/// A layer type the host program implements itself (JavaScript, registered through the addon):
+/// forward_cpu's contract, called on the backend's thread.
+class HostedLayer {
+ public:
+  virtual ~HostedLayer() = default;
+  virtual bool forward(const std::string& params, int batch, const std::vector<trtn_dims>& in_dims,
+                       const std::vector<const float*>& in, const std::vector<trtn_dims>& out_dims,
+                       const std::vector<float*>& out, std::string* error) = 0;
+};
+
+/// One layer type of a loaded library (or of the host program: `hosted`, library "javascript").
 struct PluginLayer {
   std::string library;  // trtn_plugin::name
   uint32_t version = 0;
   std::string path;  // the file it was loaded from
   const trtn_plugin_layer* layer = nullptr;
+  std::shared_ptr<HostedLayer> hosted;
 };
 
 /// Loads the library at `path` (dlopen, then trtn_plugin_v1()), checks its description and
 /// registers its layer types. Loading a library again is a no-op; a type another library already
 /// registered is kInvalidArgument naming both. `out`: the library's layer types.
 Status load_plugin(const std::string& path, std::vector<PluginLayer>* out);
+
+/// Registers (or replaces) a layer type the host program implements on the cpu backend (`hosted`
+/// null: shapes only, it runs nowhere). A type a library provides is kPlugin.
+Status register_hosted_layer(const std::string& type, int32_t min_inputs, int32_t max_inputs, int32_t outputs,
+                             std::shared_ptr<HostedLayer> hosted);
 
 /// The registered layer type `type`, or false.
 bool find_plugin_layer(const std::string& type, PluginLayer* out);

@@ -260,7 +260,7 @@ describe('graph: IR construction', () => {
     });
 
     for (const [type, param] of [
-      ['Axpy', ''],
+      ['Reorg', ''],
       ['Python', 'python_param { module: "m" layer: "L" }'],
     ]) {
       it(`rejects the unsupported type ${type} (E_UNSUPPORTED_LAYER naming type and layer, listing the known types)`, async () => {

@@ -57,6 +57,7 @@ const ROOT_EXPORTS = [
   'knownLayerTypes',
   'loadPlugin',
   'loadedPlugins',
+  'registerLayer',
   'npyBatches',
   'parseCalibrationCache',
   'randomBatchSource',

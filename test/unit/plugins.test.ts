@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Builder, Engine, knownLayerTypes, loadedPlugins, loadPlugin, Network } from '../../lib';
+import { Builder, Engine, knownLayerTypes, loadedPlugins, loadPlugin, Network, registerLayer } from '../../lib';
 import { fails } from '../support/helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -198,5 +198,124 @@ describe('layer plugins (examples/plugins, cpu backend)', function () {
     it("a prototxt naming the IR type 'Plugin' itself is E_UNSUPPORTED_LAYER", async () => {
       await fails(Network.parse(INPUTS + 'layer { name: "p" type: "Plugin" bottom: "x" top: "z" }\n'), 'E_UNSUPPORTED_LAYER', "'Plugin'");
     });
+  });
+});
+
+describe('layer types written in JavaScript (registerLayer)', function () {
+  this.timeout(60000);
+  const text =
+    'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 dim: 2 dim: 2 } } }\n' +
+    'layer { name: "c" type: "Conv1x1Js" bottom: "x" top: "c" }\n' +
+    'layer { name: "p" type: "ScaleShiftJs" bottom: "c" top: "y" scale_shift_js_param { scale: 3 } }\n' +
+    'layer { name: "r" type: "ReLU" bottom: "y" top: "y" }\n';
+
+  before(() => {
+    // Sums the channels into one: [N, C, H, W] -> [N, 1, H, W].
+    registerLayer('Conv1x1Js', {
+      outputShapes: ([x]) => [[x[0], 1, ...x.slice(2)]],
+      cpu([x], [y]) {
+        const [n, c, h, w] = x.dims;
+        for (let i = 0; i < n; i++)
+          for (let p = 0; p < h * w; p++) {
+            let s = 0;
+            for (let k = 0; k < c; k++) s += x.data[(i * c + k) * h * w + p];
+            y.data[i * h * w + p] = s;
+          }
+      },
+    });
+    registerLayer('ScaleShiftJs', {
+      params: {
+        field: 'scale_shift_js_param',
+        number: 40001,
+        fields: { scale: { type: 'float', number: 1, default: 1 }, shift: { type: 'float', number: 2, default: -1 } },
+      },
+      outputShapes: (inputs, params) => {
+        if (params.scale === 0) throw new Error('scale must not be 0');
+        return [inputs[0]];
+      },
+      cpu([x], [y], params) {
+        for (let i = 0; i < x.data.length; i++) y.data[i] = (params.scale as number) * x.data[i] + (params.shift as number);
+      },
+    });
+  });
+
+  it('import with their shape functions and parameters, and run on the cpu backend between built-in layers', async () => {
+    const net = await Network.parse(text);
+    assert.deepEqual(net.tensors.get('c')?.shape, [2, 1, 2, 2]);
+    assert.equal(net.layer('p')?.type, 'Plugin');
+    assert.deepEqual(JSON.parse((net.layer('p')?.attrs as { params: string }).params), { scale: 3, shift: -1 });
+    const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 2 });
+    const x = Float32Array.from({ length: 24 }, (_, i) => (i % 7) / 10 - 0.2);
+    for (const batch of [2, 1]) {
+      const out = await engine.createContext().infer({ x: x.subarray(0, 12 * batch) }, { batchSize: batch });
+      assert.equal(out.y.length, 4 * batch);
+      out.y.forEach((v, k) => {
+        const i = Math.floor(k / 4);
+        const p = k % 4;
+        const s = Math.fround(Math.fround(x[i * 12 + p] + x[i * 12 + 4 + p]) + x[i * 12 + 8 + p]);
+        assert.ok(Math.abs(v - Math.max(3 * s - 1, 0)) <= 1e-6, `y[${k}] = ${v}`);
+      });
+    }
+    engine.dispose();
+  });
+
+  it('a throwing cpu function rejects the call with E_PLUGIN naming the node; the process and later calls go on', async () => {
+    let fail = true;
+    registerLayer('MaybeThrowsJs', {
+      outputShapes: (inputs) => [inputs[0]],
+      cpu([x], [y]) {
+        if (fail) throw new Error('deliberate');
+        y.data.set(x.data);
+      },
+    });
+    const net = await Network.parse(
+      'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 4 } } }\n' +
+        'layer { name: "m" type: "MaybeThrowsJs" bottom: "x" top: "y" }\n',
+    );
+    const engine = await new Builder({ backend: 'cpu' }).build(net);
+    const ctx = engine.createContext();
+    await fails(ctx.infer({ x: Float32Array.of(1, 2, 3, 4) }), 'E_PLUGIN', "'m'", 'MaybeThrowsJs', 'deliberate');
+    fail = false;
+    assert.deepEqual(Array.from((await ctx.infer({ x: Float32Array.of(1, 2, 3, 4) })).y), [1, 2, 3, 4]);
+    engine.dispose();
+  });
+
+  it('a shape function that throws or returns nonsense is E_SHAPE naming the layer', async () => {
+    await fails(Network.parse(text.replace('scale: 3', 'scale: 0')), 'E_SHAPE', "layer 'p' (ScaleShiftJs)", 'scale must not be 0');
+    registerLayer('BadShapeJs', { outputShapes: () => [[2, 'x' as unknown as number]] });
+    await fails(
+      Network.parse(
+        'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 dim: 4 } } }\nlayer { name: "b" type: "BadShapeJs" bottom: "x" top: "y" }\n',
+      ),
+      'E_SHAPE',
+      "layer 'b' (BadShapeJs)",
+      'arrays of numbers',
+    );
+  });
+
+  it('without a cpu function the type imports and shapes, and no backend builds it (saying why)', async () => {
+    registerLayer('ShapesOnlyJs', { outputShapes: (inputs) => [inputs[0]] });
+    const net = await Network.parse(
+      'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 4 } } }\nlayer { name: "s" type: "ShapesOnlyJs" bottom: "x" top: "y" }\n',
+    );
+    assert.deepEqual(net.tensors.get('y')?.shape, [1, 4]);
+    await fails(new Builder({ backend: 'cpu' }).build(net), 'E_UNSUPPORTED_LAYER', "'s'", 'cpu function');
+  });
+
+  it('refuses built-in types, a type a library provides and malformed definitions', () => {
+    assert.throws(() => registerLayer('Convolution', { outputShapes: (s) => s }), { code: 'E_PLUGIN' });
+    assert.throws(() => registerLayer('', { outputShapes: (s) => s }), TypeError);
+    assert.throws(() => registerLayer('NoShapes', {} as never), TypeError);
+    assert.throws(() => registerLayer('BadCount', { inputs: [2, 1], outputShapes: (s) => s }), RangeError);
+    assert.throws(
+      () =>
+        registerLayer('BadParam', {
+          params: { field: 'bad_param', number: 40002, fields: { k: { type: 'matrix', number: 1 } } },
+          outputShapes: (s) => s,
+        }),
+      {
+        code: 'E_PLUGIN',
+      },
+    );
   });
 });

@@ -1705,7 +1705,8 @@ describe('layer shapes (Caffe rules)', () => {
 
   it('has a describe block for every IR layer type', () => {
     assert.deepEqual(
-      [...LAYER_TYPES].filter((t) => !covered.has(t)),
+      // Plugin layers take the library's shapes: test/unit/plugins.test.ts.
+      [...LAYER_TYPES].filter((t) => t !== 'Plugin' && !covered.has(t)),
       [],
     );
   });

@@ -13,7 +13,7 @@ class PluginOp final : public CpuOp {
  public:
   Status init(const OpInit& init) {
     TRTN_TRY(read_plugin_params(init, &p_));
-    if (p_.plugin.layer->forward_cpu == nullptr) {
+    if (p_.plugin.layer->forward_cpu == nullptr && !p_.plugin.hosted) {
       return Status(Code::kUnsupportedLayer, "node '" + init.node.name + "': plugin layer type '" +
                                                  p_.plugin.layer->type + "' of " + p_.plugin.library +
                                                  " has no forward_cpu: build it on a backend the library implements");
@@ -27,6 +27,11 @@ class PluginOp final : public CpuOp {
     std::vector<float*> out(args.out.size());
     for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<const float*>(args.in[i]);
     for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float*>(args.out[i]);
+    if (p_.plugin.hosted) {
+      std::string why;
+      if (p_.plugin.hosted->forward(p_.params, args.batch, p_.in_dims, in, p_.out_dims, out, &why)) return Status::ok();
+      return Status(Code::kPlugin, "node '" + node_ + "' (JavaScript layer '" + p_.plugin.layer->type + "'): " + why);
+    }
     char error[512] = {0};
     const int32_t rc = p_.plugin.layer->forward_cpu(p_.params.c_str(), args.batch, static_cast<int32_t>(in.size()),
                                                     p_.in_dims.data(), in.data(), static_cast<int32_t>(out.size()),
