@@ -49,6 +49,39 @@ describe('whole networks: cpu engine vs the float64 reference', function () {
     });
   }
 
+  it("ENet (ENet's BN, PReLU, max unpooling, deconvolutions) at batch 2 of 64 x 128 images: within 1e-5 of float64", async () => {
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'enet.prototxt'), { seed: 3, inputShapes: { data: [2, 3, 64, 128] } });
+    assert.deepEqual(net.outputs, [{ name: 'deconv6_0_0', shape: [2, 19, 64, 128] }]);
+    assert.equal(net.layers.filter((l) => l.type === 'Upsample').length, 2);
+    assert.ok(net.notes.filter((n) => /\(BN, ENet \/ SegNet's, INFERENCE\) runs as a Scale/.test(n)).length > 80);
+    const data = randomInput(2 * 3 * 64 * 128, 13);
+    const reference = referenceForward(net, { data }).get('deconv6_0_0') as Float64Array;
+    for (const optimize of [true, false]) {
+      const engine = await new Builder({ backend: 'cpu' }).build(net, { precision: 'fp32', maxBatchSize: 2, optimize });
+      const out = await engine.createContext().infer({ data });
+      const err = relError(out.deconv6_0_0, reference);
+      assert.ok(err < 1e-5, `ENet (optimize ${optimize}): relative error ${err.toExponential(2)}`);
+      engine.dispose();
+    }
+  });
+
+  it("PSPNet50 (PSPNet's BN, the pyramid's Interp to 60 x 60, zoom by 8) at 473 x 473: runs, and the folded engine equals the unfolded one", async () => {
+    // 161.5 GMACs: too many for the float64 reference in JavaScript; each of its layer types is
+    // checked against it in the op tests and test/unit/forks.test.ts.
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'pspnet50_ade20k.prototxt'), { seed: 3 });
+    const data = randomInput(3 * 473 * 473, 14);
+    const outs: Float32Array[] = [];
+    for (const optimize of [true, false]) {
+      const engine = await new Builder({ backend: 'cpu' }).build(net, { precision: 'fp32', maxBatchSize: 1, optimize });
+      outs.push((await engine.createContext().infer({ data })).conv6_interp);
+      engine.dispose();
+    }
+    assert.equal(outs[0].length, 150 * 473 * 473);
+    assert.ok(outs[0].every(Number.isFinite));
+    const err = relError(outs[0], outs[1]);
+    assert.ok(err < 1e-5, `folded vs unfolded: relative error ${err.toExponential(2)}`);
+  });
+
   it('googlenet fp16 and tf32 stay near float64 (2e-2 and 2e-3)', async () => {
     const net = (await Network.parse(withoutSoftmax('googlenet'), { seed: 3 })).withBatchSize(1);
     const data = randomInput(3 * 224 * 224, 12);
