@@ -12,7 +12,15 @@ import { requireCuda } from '../support/cuda';
 import { randomInput, relError } from '../support/reference';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const TOLERANCE: Partial<Record<Precision, number>> = { fp32: 1e-4, fp16: 2e-2 };
+/**
+ * fp16: PSPNet measured 1.0e-3 on an H100 (22f76a3). ENet 5.6e-2: its MAX pooling picks the
+ * largest of a window, and where fp16 rounding reorders two close values the mask (and so the
+ * unpooled map) takes the other position; 0.1 still catches wrong positions throughout (about 1.4).
+ */
+const TOLERANCE: Record<string, Partial<Record<Precision, number>>> = {
+  enet: { fp32: 1e-4, fp16: 0.1 },
+  pspnet50_ade20k: { fp32: 1e-4, fp16: 2e-2 },
+};
 
 describe('gpu: segmentation networks, cuda vs cpu', function () {
   this.timeout(600000);
@@ -40,16 +48,36 @@ describe('gpu: segmentation networks, cuda vs cpu', function () {
         cpu.dispose();
       });
       for (const precision of ['fp32', 'fp16'] as Precision[]) {
-        it(`${precision}: relative L2 error within ${TOLERANCE[precision]}`, async () => {
+        it(`${precision}: relative L2 error within ${TOLERANCE[model][precision]}`, async () => {
           const engine = await new Builder({ backend: 'cuda' }).build(net, { precision, maxBatchSize: shape[0] });
           const got = (await engine.createContext().infer({ data }))[output];
           engine.dispose();
           assert.ok(got.every(Number.isFinite), 'finite');
           const err = relError(got, reference);
           console.log(`      ${model} ${precision}: relative L2 error ${err.toExponential(2)}`);
-          assert.ok(err < (TOLERANCE[precision] as number), `relative L2 error ${err.toExponential(3)}`);
+          assert.ok(err < (TOLERANCE[model][precision] as number), `relative L2 error ${err.toExponential(3)}`);
         });
       }
     });
   }
+
+  it('fp16: MAX pooling masks past 2048 (float16 integers) unpool to the same positions as on the cpu', async () => {
+    // A 1 x 2 x 128 x 256 plane: mask indices up to 32,767. Values distinct in float16 (steps of
+    // 1/8 below 256) so every window has one clear maximum in both precisions.
+    const text =
+      'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 128 dim: 256 } } }\n' +
+      'layer { name: "pool" type: "Pooling" bottom: "x" top: "p" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n' +
+      'layer { name: "up" type: "Upsample" bottom: "p" bottom: "mask" top: "y" upsample_param { scale: 2 } }\n';
+    const net = await Network.parse(text);
+    const x = Float32Array.from({ length: 2 * 128 * 256 }, (_, i) => ((i * 7919) % 2048) / 8);
+    const cpu = await new Builder({ backend: 'cpu' }).build(net);
+    const want = (await cpu.createContext().infer({ x })).y;
+    cpu.dispose();
+    const engine = await new Builder({ backend: 'cuda' }).build(net, { precision: 'fp16' });
+    const got = (await engine.createContext().infer({ x })).y;
+    engine.dispose();
+    const moved = want.reduce((n, v, i) => n + ((v === 0) !== (got[i] === 0) ? 1 : 0), 0);
+    assert.equal(moved, 0, `${moved} of ${want.length} positions differ in being set`);
+    assert.ok(relError(got, want) < 1e-3, `relative L2 error ${relError(got, want)}`);
+  });
 });

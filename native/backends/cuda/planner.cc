@@ -68,6 +68,11 @@ void place_tensors(const Graph& g, EnginePlan* plan) {
     p.scale = d.dtype == DType::kInt8 ? d.scale : 0.0f;
     chw_of(d, &p);
   }
+  // A MAX pooling's mask holds input plane indices: float16 counts integers exactly only to 2048
+  // (ENet's first mask reaches 131,071), so masks stay float32 in FP16 engines.
+  for (const Node& n : g.nodes) {
+    if (n.kind == OpKind::kPooling && n.outputs.size() == 2) plan->places[n.outputs[1]].elem = Elem::kF32;
+  }
 }
 
 /// Whether every input of this Concat can be written in place, as a channel slice of its output.
