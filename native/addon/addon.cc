@@ -40,8 +40,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readHistograms", Napi::Function::New(env, trtn::js::ReadHistogramsJs, "readHistograms"));
   exports.Set("linkProbe", Napi::Function::New(env, trtn::js::LinkProbeJs, "linkProbe"));
   exports.Set("loadPlugin", Napi::Function::New(env, trtn::js::LoadPluginJs, "loadPlugin"));
-  exports.Set("registerHostedLayer",
-              Napi::Function::New(env, trtn::js::RegisterHostedLayerJs, "registerHostedLayer"));
+  exports.Set("registerHostedLayer", Napi::Function::New(env, trtn::js::RegisterHostedLayerJs, "registerHostedLayer"));
   exports.Set("pluginOutputDims", Napi::Function::New(env, trtn::js::PluginOutputDimsJs, "pluginOutputDims"));
   return exports;
 }

@@ -101,7 +101,8 @@ class JsHostedLayer final : public HostedLayer {
     };
     auto dims_list = [&](const std::vector<trtn_dims>& dims) {
       Napi::Array list = Napi::Array::New(env, dims.size());
-      for (size_t i = 0; i < dims.size(); ++i) list.Set(static_cast<uint32_t>(i), dims_array(env, dims[i], call->batch));
+      for (size_t i = 0; i < dims.size(); ++i)
+        list.Set(static_cast<uint32_t>(i), dims_array(env, dims[i], call->batch));
       return list;
     };
     Napi::Array ins = arrays(call->in_dims, call->in.data(), call->in.size());
@@ -147,7 +148,8 @@ Napi::Value RegisterHostedLayerJs(const Napi::CallbackInfo& info) {
   }
   const std::string type = info[0].As<Napi::String>().Utf8Value();
   std::shared_ptr<JsHostedLayer> layer;  // none: a layer with shapes only (no cpu function)
-  Status st = info[4].IsFunction() ? JsHostedLayer::create(env, type, info[4].As<Napi::Function>(), &layer) : Status::ok();
+  Status st =
+      info[4].IsFunction() ? JsHostedLayer::create(env, type, info[4].As<Napi::Function>(), &layer) : Status::ok();
   if (st.is_ok()) {
     st = register_hosted_layer(type, info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
                                info[3].As<Napi::Number>().Int32Value(), layer);

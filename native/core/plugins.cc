@@ -73,8 +73,8 @@ Status load_plugin(const std::string& path, std::vector<PluginLayer>* out) {
   std::lock_guard<std::mutex> lock(registry_mutex());
   for (int32_t i = 0; i < lib->layer_count; ++i) {
     auto it = registry().find(lib->layers[i].type);
-    const bool same_library = it != registry().end() && it->second.library == lib->name &&
-                              it->second.version == lib->version;
+    const bool same_library =
+        it != registry().end() && it->second.library == lib->name && it->second.version == lib->version;
     if (it != registry().end() && it->second.layer != &lib->layers[i] && !same_library) {
       return Status(Code::kPlugin, "plugin library " + path + " (" + lib->name + ") implements layer type '" +
                                        lib->layers[i].type + "', which " + it->second.library + " (" + it->second.path +
@@ -95,8 +95,8 @@ Status register_hosted_layer(const std::string& type, int32_t min_inputs, int32_
   std::lock_guard<std::mutex> lock(registry_mutex());
   auto it = registry().find(type);
   if (it != registry().end() && it->second.library != "javascript") {
-    return Status(Code::kPlugin, "layer type '" + type + "' is provided by plugin library " + it->second.library + " (" +
-                                     it->second.path + ")");
+    return Status(Code::kPlugin, "layer type '" + type + "' is provided by plugin library " + it->second.library +
+                                     " (" + it->second.path + ")");
   }
   // The description lives as long as the process: engines built with it keep pointers to it.
   struct Described {
@@ -166,7 +166,8 @@ bool plugin_runs_on(const Node& node, bool cuda, std::string* why) {
   const bool has = cuda ? p.layer->forward_cuda != nullptr : (p.layer->forward_cpu != nullptr || p.hosted != nullptr);
   if (has) return true;
   if (p.library == "javascript") {
-    *why = "JavaScript layer type '" + type + "' runs on the cpu backend only, and only when registerLayer gave it a cpu function";
+    *why = "JavaScript layer type '" + type +
+           "' runs on the cpu backend only, and only when registerLayer gave it a cpu function";
   } else {
     *why = "plugin library " + p.library + " has no forward_" + (cuda ? "cuda" : "cpu") + " for '" + type + "'";
   }
