@@ -139,10 +139,11 @@ export function perImageDims(net: Network): Map<string, number[]> {
   const dims = new Map<string, number[]>();
   for (const [name, t1] of one.tensors) {
     const t2 = two.tensors.get(name)?.shape as Shape;
+    // Region tensors lead with batch x rows.
     const separable =
       t1.shape.length >= 1 &&
-      t1.shape[0] === 1 &&
-      t2[0] === 2 &&
+      t1.shape[0] === t1.rows &&
+      t2[0] === 2 * t1.rows &&
       t1.shape.length === t2.length &&
       t1.shape.every((d, i) => i === 0 || d === t2[i]);
     if (!separable) {
@@ -307,13 +308,14 @@ function emitGraph(
 ): ExecGraph {
   const { layers, drafts, resolve, dims } = plan;
   const tensorIds = new Map<string, number>();
-  const tensors: Array<{ name: string; dims: number[]; dtype: DType; scale?: number }> = [];
+  const tensors: Array<{ name: string; dims: number[]; dtype: DType; scale?: number; rows?: number }> = [];
   const tensorId = (name: string): number => {
     let id = tensorIds.get(name);
     if (id === undefined) {
       id = tensors.length;
       tensorIds.set(name, id);
-      tensors.push({ name, dims: dims.get(name) as number[], dtype: 'float32' });
+      const rows = net.tensors.get(name)?.rows ?? 1;
+      tensors.push({ name, dims: dims.get(name) as number[], dtype: 'float32', ...(rows > 1 ? { rows } : {}) });
     }
     return id;
   };
@@ -527,7 +529,14 @@ function assignInt8(graph: ExecGraph, scaleFor: (name: string) => number | undef
       let q = quantized.get(id);
       if (q === undefined) {
         q = tensors.length;
-        tensors.push({ name: `${tensors[id].name}/int8`, dims: tensors[id].dims, dtype: 'int8', scale: scaleOf.get(id) });
+        const rows = tensors[id].rows;
+        tensors.push({
+          name: `${tensors[id].name}/int8`,
+          dims: tensors[id].dims,
+          dtype: 'int8',
+          scale: scaleOf.get(id),
+          ...(rows !== undefined ? { rows } : {}),
+        });
         quantized.set(id, q);
         const qnode = {
           name: `${tensors[id].name}/quantize`,

@@ -254,6 +254,9 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       // ENet / SegNet's `BN` layer (their number); PSPNet's `BN` names the same field (its number, 152,
       // is NVCaffe's trt_param: in a .caffemodel it is skipped, and text files name it).
       ['bn_param', 45, 'BNParameter'],
+      // Fast / Faster R-CNN's Caffe (rbgirshick/caffe-fast-rcnn) and R-FCN's (daijifeng001/caffe-rfcn).
+      ['roi_pooling_param', 8266711, 'ROIPoolingParameter'],
+      ['psroi_pooling_param', 10001, 'PSROIPoolingParameter'],
     ],
 
     // Parameters shared by many layers: input transformation and loss normalisation.
@@ -553,6 +556,16 @@ export const CAFFE_SCHEMA_SOURCE: SchemaSource = {
       ['eps', 1004, 'float', { default: 1e-5 }],
       ['frozen', 1005, 'bool', { default: false }],
       ['engine', 1006, 'BNParameter.Engine', { default: 'DEFAULT' }],
+    ],
+    ROIPoolingParameter: [
+      ['pooled_h', 1, 'uint32', { default: 0 }],
+      ['pooled_w', 2, 'uint32', { default: 0 }],
+      ['spatial_scale', 3, 'float', { default: 1 }],
+    ],
+    PSROIPoolingParameter: [
+      ['spatial_scale', 1, 'float'],
+      ['output_dim', 2, 'int32'],
+      ['group_size', 3, 'int32'],
     ],
     InterpParameter: [
       ['height', 1, 'int32', { default: 0 }],

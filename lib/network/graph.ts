@@ -115,6 +115,7 @@ interface TensorRecord {
   producer: string;
   consumers: string[];
   name: string;
+  rows: number;
 }
 
 /** Builds the IR of a parsed definition. Throws E_UNSUPPORTED_LAYER, E_SHAPE or E_PARSE. */
@@ -237,6 +238,7 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
     const tops = layer.strs('top');
     checkArity(label, layer, type, fork ?? LAYER_DEFS[type], bottoms, tops);
     const inputs = bottoms.map((b) => readTensor(def, view, current, layer, label, b));
+    checkRows(label, name, type, inputs);
     const shapes = inputs.map((t) => t.shape);
     const result = buildLayer(label, layer, () => {
       if (fork === undefined) {
@@ -245,6 +247,7 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
           inputShapes: view.inputShapes,
           batchSize: options.batchSize,
           depthwise: DEPTHWISE_TYPES.has(layer.str('type')),
+          inputRows: inputs.map((t) => t.rows),
         };
         return LAYER_DEFS[type].build(layer, shapes, tops.length, context);
       }
@@ -254,10 +257,31 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
       return lowered.result;
     });
     for (const t of inputs) t.consumers.push(name);
-    const outputs = writeTops(def, layer, bottoms, tops, result.outputs, current, walk.versions);
+    const rows = outputRows(inputs, result);
+    const outputs = writeTops(def, layer, bottoms, tops, result.outputs, current, walk.versions, rows);
     walk.built.push({ layer, type, inputs, outputs, result });
   }
   return walk;
+}
+
+/** Layer types that take image tensors and give region tensors (rows per image set by the layer). */
+const REGION_TYPES: ReadonlySet<LayerType> = new Set(['ROIPooling', 'PSROIPooling', 'Proposal']);
+
+/** Every other layer's inputs must agree in rows: none can mix a region tensor (batch x R rows) with an image tensor. */
+function checkRows(label: string, name: string, type: LayerType, inputs: readonly TensorRecord[]): void {
+  if (REGION_TYPES.has(type) || inputs.every((t) => t.rows === inputs[0].rows)) return;
+  throw new ShapeError(
+    `${label} mixes region tensors (rows per image: ${inputs.map((t) => t.rows).join(', ')}) with image tensors; ` +
+      'only ROIPooling and PSROIPooling take both',
+    name,
+  );
+}
+
+/** Rows per image of the layer's outputs: what a region layer says, else its inputs'. */
+function outputRows(inputs: readonly TensorRecord[], result: BuildResultOf): number[] {
+  if (result.rows !== undefined) return [...result.rows];
+  const rows = inputs.length === 0 ? 1 : inputs[0].rows;
+  return result.outputs.map(() => rows);
 }
 
 function checkLayerName(def: CaffeNetDefinition, layer: Message, seen: ReadonlyMap<string, Message>): void {
@@ -350,6 +374,7 @@ function writeTops(
   shapes: readonly Shape[],
   current: Map<string, TensorRecord>,
   versions: Map<string, TensorRecord[]>,
+  rows: readonly number[],
 ): TensorRecord[] {
   const name = layer.str('name');
   tops.forEach((top, i) => {
@@ -366,7 +391,7 @@ function writeTops(
     }
   });
   return tops.map((top, i) => {
-    const record: TensorRecord = { caffeName: top, shape: shapes[i], producer: name, consumers: [], name: '' };
+    const record: TensorRecord = { caffeName: top, shape: shapes[i], producer: name, consumers: [], name: '', rows: rows[i] };
     const list = versions.get(top) ?? [];
     list.push(record);
     versions.set(top, list);
@@ -397,7 +422,7 @@ function assembleGraph(def: CaffeNetDefinition, walk: Walk, notes: string[]): Gr
   const tensors = new Map<string, Tensor>();
   for (const list of walk.versions.values()) {
     for (const r of list) {
-      tensors.set(r.name, { name: r.name, caffeName: r.caffeName, shape: r.shape, producer: r.producer, consumers: r.consumers });
+      tensors.set(r.name, { name: r.name, caffeName: r.caffeName, shape: r.shape, producer: r.producer, consumers: r.consumers, rows: r.rows });
     }
   }
   const irLayers = walk.built.map(

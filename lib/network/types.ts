@@ -58,6 +58,9 @@ export const LAYER_TYPES = [
   'Clip',
   'Swish',
   'Plugin',
+  'ROIPooling',
+  'PSROIPooling',
+  'Proposal',
 ] as const;
 
 /** One of LAYER_TYPES. */
@@ -247,6 +250,27 @@ export interface LayerAttrsMap {
    * library's name and version (plans record them), its parameters as a JSON object.
    */
   Plugin: { readonly pluginType: string; readonly pluginLibrary: string; readonly pluginVersion: number; readonly params: string };
+  /**
+   * Fast R-CNN's ROIPooling: each region [n, x1, y1, x2, y2] (image pixels; corners rounded after
+   * scaling by spatialScale) max-pooled into pooledH x pooledW bins of image n's feature map.
+   */
+  ROIPooling: { readonly pooledH: number; readonly pooledW: number; readonly spatialScale: number };
+  /** R-FCN's position-sensitive ROI pooling: bin (i, j) of output channel c averages input channel (c g + i) g + j. */
+  PSROIPooling: { readonly outputDim: number; readonly groupSize: number; readonly spatialScale: number };
+  /**
+   * py-faster-rcnn's RPN proposal layer (a Python layer in Caffe): anchors (base 16, ratios,
+   * scales) at every feature cell, decoded by the box deltas, clipped to the image, small boxes
+   * dropped, the best preNmsTopN by score, greedy NMS, the first postNmsTopN kept.
+   */
+  Proposal: {
+    readonly featStride: number;
+    readonly scales: readonly number[];
+    readonly ratios: readonly number[];
+    readonly preNmsTopN: number;
+    readonly postNmsTopN: number;
+    readonly nmsThresh: number;
+    readonly minSize: number;
+  };
 }
 
 /** A layer of type T. Tensor names refer to Network.tensors. */
@@ -278,6 +302,11 @@ export interface Tensor {
   readonly producer: string;
   /** Names of the layers that read it, in order (explicit fan-out). */
   readonly consumers: readonly string[];
+  /**
+   * Rows per image: 1 for image tensors; R for the region tensors of Faster R-CNN (Proposal's
+   * rois, ROIPooling's output and the layers after it), whose dimension 0 is batch x R.
+   */
+  readonly rows: number;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface ExecTensor {
   readonly scale?: number;
   /** Inputs and outputs of dtype float32 that cross as float16 (converted on the device). */
   readonly hostDtype?: 'float16';
+  /** Region tensors (Faster R-CNN): rows per image; `dims` are one row's. Absent: 1. */
+  readonly rows?: number;
 }
 
 /** The host form of a graph input or output. */

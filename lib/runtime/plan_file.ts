@@ -43,7 +43,9 @@ const IO_DTYPES: readonly IoDType[] = ['float32', 'float16', 'uint8'];
 export function planTensor(graph: ExecGraph, id: number): PlanTensor {
   const t = graph.tensors[id];
   const dtype = ioDtype(t);
-  return dtype === 'float32' ? { name: t.name, dims: t.dims } : { name: t.name, dims: t.dims, dtype };
+  // A region tensor's image is its rows: [R, ...one row's dims].
+  const dims = (t.rows ?? 1) > 1 ? [t.rows as number, ...t.dims] : t.dims;
+  return dtype === 'float32' ? { name: t.name, dims } : { name: t.name, dims, dtype };
 }
 
 /** The plan's JSON header. */

@@ -435,7 +435,7 @@ Status check_array(const TensorDesc& d, const Napi::TypedArray& a, int batch, bo
                                                : want == napi_uint8_array ? "Uint8Array"
                                                                           : "Float32Array"));
   }
-  if (copies && a.ElementLength() < static_cast<size_t>(d.volume) * batch) {
+  if (copies && a.ElementLength() < static_cast<size_t>(d.image_volume()) * batch) {
     return Status(Code::kInvalidArgument, std::string(kind) + " '" + d.name + "' is too short for the batch");
   }
   return Status::ok();
@@ -478,7 +478,7 @@ Status capture_io(Napi::Env env, ContextState& state, const std::vector<Napi::Ty
     return Status(Code::kInvalidArgument, "wrong number of input or output buffers");
   }
   const auto bytes = [&](int t) {
-    return copies ? static_cast<size_t>(g.tensors[t].volume) * batch * dtype_bytes(g.tensors[t].host) : 0;
+    return copies ? static_cast<size_t>(g.tensors[t].image_volume()) * batch * dtype_bytes(g.tensors[t].host) : 0;
   };
   const auto padded = [](size_t n) { return (n + 63) / 64 * 64; };
   HostIo& host = request->inference.io;

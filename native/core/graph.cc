@@ -119,6 +119,12 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     TRTN_TRY(json::get_string(t, "name", where, &d.name));
     where = "tensor '" + d.name + "'";
     TRTN_TRY(dims_of(t, where, &d.dims, &d.volume));
+    if (t.has("rows")) {
+      TRTN_TRY(json::get_int(t, "rows", where, &d.rows));
+      if (d.rows < 1 || d.rows > (1 << 20) || d.volume > kMaxVolume / d.rows) {
+        return bad(where + ": rows must be in [1, 1048576] and leave the image countable");
+      }
+    }
     TRTN_TRY(json::opt_string(t, "dtype", where, &dtype));
     TRTN_TRY(json::opt_double(t, "scale", where, &scale));
     if (dtype == "int8") {

@@ -33,7 +33,12 @@ struct TensorDesc {
   std::vector<int64_t> dims;
   DType dtype = DType::kFloat32;
   float scale = 0.0f;  // int8 tensors: real value = q * scale
-  int64_t volume = 1;  // elements per image
+  int64_t volume = 1;  // elements per image (region tensors: per row)
+  /// Rows per image: 1, or R for Faster R-CNN's region tensors (dimension 0 is batch x R; dims are
+  /// one row's). A node runs on batch x the rows of its first input (docs/network.md).
+  int64_t rows = 1;
+  /// Elements of one image: volume x rows.
+  int64_t image_volume() const { return volume * rows; }
   /// Inputs and outputs: the form the host hands or receives (JSON "hostDtype"): the dtype itself,
   /// or kFloat16 for a float32 tensor that crosses as float16 (converted on the device).
   DType host = DType::kFloat32;

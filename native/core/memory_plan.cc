@@ -60,7 +60,7 @@ MemoryPlan plan_memory(const Graph& graph) {
   plan.size.resize(graph.tensors.size());
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     const TensorDesc& d = graph.tensors[t];
-    const int64_t bytes = d.volume * (d.dtype == DType::kInt8 || d.dtype == DType::kUInt8 ? 1 : 4);
+    const int64_t bytes = d.image_volume() * (d.dtype == DType::kInt8 || d.dtype == DType::kUInt8 ? 1 : 4);
     plan.size[t] = std::max<int64_t>(64, (bytes + 63) / 64 * 64);
   }
   plan.total = place_buffers(plan.size, first, last, &plan.offset);

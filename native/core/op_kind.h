@@ -19,7 +19,7 @@ namespace trtn {
   X(ReLU) X(ELU) X(Sigmoid) X(TanH) X(AbsVal) X(Power) X(BNLL) X(Exp) X(Log) X(Threshold) X(Clip) X(Swish)      \
   X(PReLU) X(Softmax) X(Concat) X(Eltwise) X(BatchNorm) X(Scale) X(Bias) X(Flatten) X(Reshape) X(Slice)         \
   X(Crop) X(Tile) X(ShuffleChannel) X(Permute) X(Normalize) X(PriorBox) X(DetectionOutput) X(Upsample) X(Interp) X(ArgMax) X(Reduction)        \
-  X(MVN) X(Embed) X(Plugin) X(Quantize) X(Preprocess)
+  X(MVN) X(Embed) X(Plugin) X(ROIPooling) X(PSROIPooling) X(Proposal) X(Quantize) X(Preprocess)
 // clang-format on
 
 /// One op of TRTN_OPS: OpKind::kConvolution ... OpKind::kPreprocess.

@@ -9,6 +9,7 @@
  */
 import type { AnyLayer, Layer, Network, Shape } from '../../lib/network';
 import { detectionOutput, interp, normalize, permute, priorBox, upsample } from './reference_detection';
+import { proposal, psroiPooling, roiPooling } from './reference_roi';
 
 /** Elements of `shape` from axis `from` (inclusive) to `to` (exclusive). */
 export function count(shape: Shape, from = 0, to = shape.length): number {
@@ -848,6 +849,12 @@ export function referenceLayer(a: LayerArgs<AnyLayer['type']>): Float64Array[] {
       const beta = l.attrs.beta;
       return [map(x, (v) => v * sigmoidOf(beta * v))];
     }
+    case 'ROIPooling':
+      return roiPooling(same<'ROIPooling'>(a));
+    case 'PSROIPooling':
+      return psroiPooling(same<'PSROIPooling'>(a));
+    case 'Proposal':
+      return proposal(same<'Proposal'>(a));
     case 'Plugin':
       // A plugin's own code is its reference: tests compare it with values they compute themselves.
       throw new Error(`no float64 reference for plugin layer '${l.name}' (${l.attrs.pluginType})`);

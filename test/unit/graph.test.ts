@@ -40,8 +40,15 @@ describe('graph: IR construction', () => {
       assert.deepEqual([...n.tensors.keys()].sort(), ['conv1', 'conv1#0', 'data', 'pool1']);
       const before = tensor(n, 'conv1#0');
       const after = tensor(n, 'conv1');
-      assert.deepEqual(before, { name: 'conv1#0', caffeName: 'conv1', shape: [1, 4, 6, 6], producer: 'conv1', consumers: ['relu1'] });
-      assert.deepEqual(after, { name: 'conv1', caffeName: 'conv1', shape: [1, 4, 6, 6], producer: 'relu1', consumers: ['pool1'] });
+      assert.deepEqual(before, {
+        name: 'conv1#0',
+        caffeName: 'conv1',
+        shape: [1, 4, 6, 6],
+        producer: 'conv1',
+        consumers: ['relu1'],
+        rows: 1,
+      });
+      assert.deepEqual(after, { name: 'conv1', caffeName: 'conv1', shape: [1, 4, 6, 6], producer: 'relu1', consumers: ['pool1'], rows: 1 });
       assert.deepEqual(tensor(n, 'pool1').shape, [1, 4, 3, 3]);
       const byName = new Map(n.layers.map((l) => [l.name, l]));
       assert.deepEqual(byName.get('conv1')?.outputs, ['conv1#0']);
@@ -59,6 +66,7 @@ describe('graph: IR construction', () => {
         shape: [1, 4, 6, 6],
         producer: 'conv1',
         consumers: ['relu1'],
+        rows: 1,
       });
       assert.deepEqual(tensor(n, 'conv1#1'), {
         name: 'conv1#1',
@@ -66,6 +74,7 @@ describe('graph: IR construction', () => {
         shape: [1, 4, 6, 6],
         producer: 'relu1',
         consumers: ['scale1'],
+        rows: 1,
       });
       assert.deepEqual(tensor(n, 'conv1'), {
         name: 'conv1',
@@ -73,6 +82,7 @@ describe('graph: IR construction', () => {
         shape: [1, 4, 6, 6],
         producer: 'scale1',
         consumers: ['pool1'],
+        rows: 1,
       });
       assert.deepEqual(
         n.layers.map((l) => [l.name, l.inputs, l.outputs]),
@@ -103,7 +113,7 @@ describe('graph: IR construction', () => {
           'layer { name: "r" type: "ReLU" bottom: "x" top: "x" }\n' +
           'layer { name: "p" type: "Power" bottom: "x" top: "x#0" }\n',
       );
-      assert.deepEqual(tensor(n, 'x#0#'), { name: 'x#0#', caffeName: 'x', shape: [1, 2, 8, 8], producer: 'c', consumers: ['r'] });
+      assert.deepEqual(tensor(n, 'x#0#'), { name: 'x#0#', caffeName: 'x', shape: [1, 2, 8, 8], producer: 'c', consumers: ['r'], rows: 1 });
       assert.equal(tensor(n, 'x').producer, 'r');
       assert.equal(tensor(n, 'x#0').producer, 'p');
       assert.equal(tensor(n, 'x#0').caffeName, 'x#0');
@@ -259,10 +269,7 @@ describe('graph: IR construction', () => {
       await fails(net('layer { type: "ReLU" bottom: "data" top: "r" }\n'), 'E_PARSE', 'a ReLU layer has no name');
     });
 
-    for (const [type, param] of [
-      ['Reorg', ''],
-      ['Python', 'python_param { module: "m" layer: "L" }'],
-    ]) {
+    for (const [type, param] of [['Reorg', '']]) {
       it(`rejects the unsupported type ${type} (E_UNSUPPORTED_LAYER naming type and layer, listing the known types)`, async () => {
         const err = await fails(
           net(CONV1 + `layer { name: "odd" type: "${type}" bottom: "conv1" top: "odd" ${param} }\n`),

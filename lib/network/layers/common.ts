@@ -14,6 +14,8 @@ export interface BuildResult<T extends LayerType> {
   readonly blobs?: readonly Shape[];
   /** MACs for the whole batch; 0 when absent. */
   readonly macs?: number;
+  /** Rows per image of each output (region layers); absent: the inputs' rows, which must agree. */
+  readonly rows?: readonly number[];
 }
 
 /** Network-wide settings some layers need: the Input layer takes shape overrides and the batch size. */
@@ -26,6 +28,8 @@ export interface BuildContext {
   readonly batchSize?: number;
   /** A Convolution written as a fork's depthwise type: group = the input's channels. */
   readonly depthwise?: boolean;
+  /** Rows per image of each input (1 but for region tensors). */
+  readonly inputRows?: readonly number[];
 }
 
 /** The definition of one IR layer type. */

@@ -51,7 +51,7 @@ export interface ForkDef {
 export const DEPTHWISE_TYPES: ReadonlySet<string> = new Set(['ConvolutionDepthwise', 'DepthwiseConvolution']);
 
 /** Fork type names that are not IR types (NVCaffe's BatchNorm is one, with scale_bias), and the IR type each runs as. */
-export const FORK_TYPES: Readonly<Record<string, LayerType>> = { BN: 'Scale', ReLU6: 'Clip' };
+export const FORK_TYPES: Readonly<Record<string, LayerType>> = { BN: 'Scale', ReLU6: 'Clip', Python: 'Proposal' };
 
 /** Every type name the package has built in: IR types, fork aliases, training-only types (plugins come on top). */
 export function builtInLayerTypes(): string[] {

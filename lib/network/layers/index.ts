@@ -9,6 +9,7 @@ import { detectionOutput, priorBox } from './detection';
 import { batchNorm, bias, lrn, mvn, normalize, scale } from './normalization';
 import { pooling } from './pool';
 import { interp, upsample } from './resize';
+import { proposal, psroiPooling, roiPooling } from './roi';
 import { argMax, reduction, softmax } from './reduce';
 import { concat, crop, eltwise, flatten, input, permute, reshape, shuffleChannel, slice, split, tile } from './structure';
 
@@ -77,4 +78,7 @@ export const LAYER_DEFS: { readonly [T in LayerType]: LayerDef<T> } = {
   Clip: clip,
   Swish: swish,
   Plugin: plugin,
+  ROIPooling: roiPooling,
+  PSROIPooling: psroiPooling,
+  Proposal: proposal,
 };

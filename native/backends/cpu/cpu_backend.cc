@@ -146,7 +146,7 @@ Status CpuContext::submit(Inference* inf) {
 Status CpuContext::load_input(size_t i, const Inference& inf, uint8_t* at) {
   const Graph& g = engine_->graph();
   const TensorDesc& d = g.tensors[g.inputs[i]];
-  const int64_t n = d.volume * inf.batch;
+  const int64_t n = d.image_volume() * inf.batch;
   if (inf.options.transfers) {
     if (d.host == DType::kFloat16) {
       const auto* src = static_cast<const uint16_t*>(inf.io.inputs[i]);
@@ -165,7 +165,7 @@ Status CpuContext::load_input(size_t i, const Inference& inf, uint8_t* at) {
 void CpuContext::store_output(size_t i, const Inference& inf, const uint8_t* at) const {
   const Graph& g = engine_->graph();
   const TensorDesc& d = g.tensors[g.outputs[i]];
-  const int64_t n = d.volume * inf.batch;
+  const int64_t n = d.image_volume() * inf.batch;
   if (!inf.options.transfers) return;
   if (d.host == DType::kFloat16) {
     const auto* src = reinterpret_cast<const float*>(at);
@@ -205,7 +205,9 @@ Status CpuContext::run(Inference* inf) {
     for (int t : node.inputs) in.push_back(at(t));
     for (int t : node.outputs) out.push_back(at(t));
     const auto t0 = std::chrono::steady_clock::now();
-    Status st = engine_->op(i).run(OpArgs{batch, in, out, pool});
+    // A node over region tensors runs on their rows: batch x R (its first input's rows).
+    const int64_t rows = node.inputs.empty() ? 1 : g.tensors[node.inputs[0]].rows;
+    Status st = engine_->op(i).run(OpArgs{static_cast<int>(batch * rows), in, out, pool});
     if (!st.is_ok()) return Status(st.code(), "node '" + node.name + "': " + st.message());
     if (inf->options.profile) {
       profile.node_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -214,9 +216,9 @@ Status CpuContext::run(Inference* inf) {
       const TensorDesc& d = g.tensors[t];
       if (d.dtype == DType::kInt8) continue;
       float* p = reinterpret_cast<float*>(at(t));
-      if (node.precision == Precision::kFP16) round_half_in_place(p, d.volume * batch, pool);
+      if (node.precision == Precision::kFP16) round_half_in_place(p, d.image_volume() * batch, pool);
       if (inf->stats != nullptr) {
-        TRTN_TRY(inf->stats->add(t, p, d.volume * batch, d.name));
+        TRTN_TRY(inf->stats->add(t, p, d.image_volume() * batch, d.name));
       }
     }
   }

@@ -152,6 +152,7 @@ Status make_reduction(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // r
 Status make_mvn(const CudaOpInit&, std::unique_ptr<CudaOp>*);               // mvn.cu
 Status make_embed(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // embed.cu
 Status make_plugin(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // plugin.cu
+Status make_region_op(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // registry.cc
 Status make_quantize(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // quantize.cu
 Status make_preprocess(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // preprocess.cu
 

@@ -447,6 +447,9 @@ Status Mapper::map_node() {
     case OpKind::kReduction: return map_reduction();
     case OpKind::kMVN: return map_mvn();
     case OpKind::kEmbed: return map_embed();
+    case OpKind::kROIPooling:
+    case OpKind::kPSROIPooling:
+    case OpKind::kProposal: return unsupported("region layers (Faster R-CNN) run on the cpu backend in this version");
     case OpKind::kPlugin:
       // Our plugin ABI is not TensorRT's (IPluginV3): a plugin layer runs on the cpu and cuda backends.
       return unsupported(

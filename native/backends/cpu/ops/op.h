@@ -88,6 +88,9 @@ Status make_reduction(const OpInit&, std::unique_ptr<CpuOp>*);         // reduct
 Status make_mvn(const OpInit&, std::unique_ptr<CpuOp>*);               // mvn.cc
 Status make_embed(const OpInit&, std::unique_ptr<CpuOp>*);             // embed.cc
 Status make_plugin(const OpInit&, std::unique_ptr<CpuOp>*);            // plugin.cc
+Status make_roi_pooling(const OpInit&, std::unique_ptr<CpuOp>*);       // roi.cc
+Status make_psroi_pooling(const OpInit&, std::unique_ptr<CpuOp>*);     // roi.cc
+Status make_proposal(const OpInit&, std::unique_ptr<CpuOp>*);          // roi.cc
 Status make_quantize(const OpInit&, std::unique_ptr<CpuOp>*);          // quantize.cc
 Status make_preprocess(const OpInit&, std::unique_ptr<CpuOp>*);        // preprocess.cc
 

@@ -36,6 +36,9 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kEmbed] = {make_embed};
   t[OpKind::kPlugin] = {make_plugin,
                         [](const Graph&, const Node& n, std::string* why) { return plugin_runs_on(n, false, why); }};
+  t[OpKind::kROIPooling] = {make_roi_pooling};
+  t[OpKind::kPSROIPooling] = {make_psroi_pooling};
+  t[OpKind::kProposal] = {make_proposal};
   t[OpKind::kQuantize] = {make_quantize};
   t[OpKind::kPreprocess] = {make_preprocess};
   return t;
