@@ -422,7 +422,14 @@ function assembleGraph(def: CaffeNetDefinition, walk: Walk, notes: string[]): Gr
   const tensors = new Map<string, Tensor>();
   for (const list of walk.versions.values()) {
     for (const r of list) {
-      tensors.set(r.name, { name: r.name, caffeName: r.caffeName, shape: r.shape, producer: r.producer, consumers: r.consumers, rows: r.rows });
+      tensors.set(r.name, {
+        name: r.name,
+        caffeName: r.caffeName,
+        shape: r.shape,
+        producer: r.producer,
+        consumers: r.consumers,
+        rows: r.rows,
+      });
     }
   }
   const irLayers = walk.built.map(

@@ -104,6 +104,9 @@ const ALL_OPS = [
   'Clip',
   'Swish',
   'Plugin',
+  'ROIPooling',
+  'PSROIPooling',
+  'Proposal',
   'Quantize',
   'Preprocess',
 ];
@@ -916,6 +919,17 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
       assert.match(m.error?.message ?? '', /'n' \(Plugin\).*plugin layers .*backend 'cuda' or 'cpu'/);
       refusedOps.add('Plugin');
+    });
+    it('Proposal, ROIPooling, PSROIPooling (region layers): E_UNSUPPORTED_LAYER naming the cpu backend', async () => {
+      const text =
+        'layer { name: "in" type: "Input" top: "scores" top: "deltas" top: "im_info" top: "feat" input_param { ' +
+        'shape { dim: 1 dim: 18 dim: 2 dim: 2 } shape { dim: 1 dim: 36 dim: 2 dim: 2 } shape { dim: 1 dim: 3 } shape { dim: 1 dim: 18 dim: 2 dim: 2 } } }\n' +
+        'layer { name: "n" type: "Python" bottom: "scores" bottom: "deltas" bottom: "im_info" top: "rois" ' +
+        'python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "\'feat_stride\': 16" } }\n';
+      const m = await map(text);
+      assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
+      assert.match(m.error?.message ?? '', /'n' \(Proposal\).*region layers .*cpu backend/);
+      for (const op of ['ROIPooling', 'PSROIPooling', 'Proposal']) refusedOps.add(op);
     });
     for (const [op, text] of refused) {
       it(`${op}: E_UNSUPPORTED_LAYER naming the node, the plugins and the cuda backend`, async () => {
