@@ -1566,6 +1566,68 @@ describe('layer shapes (Caffe rules)', () => {
     });
   });
 
+  // Region layers: Faster R-CNN's regions lead with batch x R rows (docs/network.md, "Region layers").
+  const PROPOSAL =
+    'layer { name: "p" type: "Python" bottom: "s" bottom: "d" bottom: "info" top: "rois" top: "sc" ' +
+    'python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "\'feat_stride\': 16\\n\'post_nms_topN\': 7" } }\n';
+  const regionInputs = (n: number, c: number) => inputs({ s: [n, 18, 3, 4], d: [n, 36, 3, 4], info: [n, 3], f: [n, c, 3, 4] }, PROPOSAL);
+
+  describeType('Proposal', () => {
+    it('gives [N x post_nms_topN, 5] regions and [N x post_nms_topN, 1] scores, rows post_nms_topN', async () => {
+      const n = await regionInputs(2, 8);
+      assert.deepEqual(
+        [shapeOf(n, 'rois'), shapeOf(n, 'sc')],
+        [
+          [14, 5],
+          [14, 1],
+        ],
+      );
+      assert.equal(n.tensors.get('rois')?.rows, 7);
+      assert.deepEqual(attrsOf(n, 'p').postNmsTopN, 7);
+      assert.deepEqual(attrsOf(n, 'p').scales, [8, 16, 32]);
+    });
+    it('rejects scores and deltas that do not fit the anchors (E_SHAPE)', async () => {
+      await buildFails(
+        inputs({ s: [1, 10, 3, 4], d: [1, 36, 3, 4], info: [1, 3], f: [1, 8, 3, 4] }, PROPOSAL),
+        'p',
+        'Proposal',
+        '2 per anchor',
+      );
+      await buildFails(
+        inputs({ s: [1, 18, 3, 4], d: [1, 36, 3, 5], info: [1, 3], f: [1, 8, 3, 4] }, PROPOSAL),
+        'p',
+        'Proposal',
+        'box deltas',
+      );
+    });
+  });
+
+  describeType('ROIPooling', () => {
+    it('gives [N x R, C, pooled_h, pooled_w], one row per region', async () => {
+      const n = await inputs(
+        { s: [2, 18, 3, 4], d: [2, 36, 3, 4], info: [2, 3], f: [2, 8, 3, 4] },
+        PROPOSAL +
+          'layer { name: "r" type: "ROIPooling" bottom: "f" bottom: "rois" top: "r" roi_pooling_param { pooled_h: 2 pooled_w: 3 spatial_scale: 0.5 } }\n',
+      );
+      assert.deepEqual(shapeOf(n, 'r'), [14, 8, 2, 3]);
+      assert.deepEqual(attrsOf(n, 'r'), { pooledH: 2, pooledW: 3, spatialScale: 0.5 });
+      assert.equal(n.tensors.get('r')?.rows, 7);
+    });
+  });
+
+  describeType('PSROIPooling', () => {
+    it('gives [N x R, output_dim, g, g] and needs output_dim x g^2 input channels (E_SHAPE otherwise)', async () => {
+      const ps = (c: number) =>
+        inputs(
+          { s: [1, 18, 3, 4], d: [1, 36, 3, 4], info: [1, 3], f: [1, c, 3, 4] },
+          PROPOSAL +
+            'layer { name: "q" type: "PSROIPooling" bottom: "f" bottom: "rois" top: "q" psroi_pooling_param { spatial_scale: 1 output_dim: 2 group_size: 2 } }\n',
+        );
+      assert.deepEqual(shapeOf(await ps(8), 'q'), [7, 2, 2, 2]);
+      await buildFails(ps(9), 'q', 'PSROIPooling', 'needs output_dim x group_size^2 = 8 input channels');
+    });
+  });
+
   describeType('ArgMax', () => {
     const am = (param: string, dims: readonly number[]) => net(layer('a', 'ArgMax', param ? `argmax_param { ${param} }` : ''), { dims });
 
