@@ -42,7 +42,8 @@ Status read_roi_pooling_params(const OpInit& init, RoiPoolingParams* out) {
   p.pooled_h = ph;
   p.pooled_w = pw;
   p.spatial_scale = static_cast<float>(scale);
-  if (init.output(0).dims != std::vector<int64_t>{p.channels, ph, pw}) return init.error("output must be [C, pooledH, pooledW] a row");
+  if (init.output(0).dims != std::vector<int64_t>{p.channels, ph, pw})
+    return init.error("output must be [C, pooledH, pooledW] a row");
   *out = p;
   return Status::ok();
 }
@@ -56,7 +57,8 @@ Status read_psroi_pooling_params(const OpInit& init, PsRoiPoolingParams* out) {
   TRTN_TRY(init.attr_double("spatialScale", &scale));
   const TensorDesc& x = init.input(0);
   if (x.dims.size() != 3) return init.error("needs a feature map [C, H, W] per image");
-  if (p.output_dim < 1 || p.group < 1 || !(scale > 0)) return init.error("needs outputDim, groupSize >= 1 and spatialScale > 0");
+  if (p.output_dim < 1 || p.group < 1 || !(scale > 0))
+    return init.error("needs outputDim, groupSize >= 1 and spatialScale > 0");
   if (x.dims[0] != p.output_dim * p.group * p.group) return init.error("needs outputDim x groupSize^2 input channels");
   TRTN_TRY(read_regions(init, &p.rows));
   p.channels = x.dims[0];
@@ -88,11 +90,13 @@ Status read_proposal_params(const OpInit& init, ProposalParams* out) {
   }
   const int64_t a = static_cast<int64_t>(scales.size() * ratios.size());
   const TensorDesc &scores = init.input(0), &deltas = init.input(1), &info = init.input(2);
-  if (scores.dims.size() != 3 || scores.dims[0] != 2 * a) return init.error("needs scores [2 x anchors, H, W] per image");
+  if (scores.dims.size() != 3 || scores.dims[0] != 2 * a)
+    return init.error("needs scores [2 x anchors, H, W] per image");
   if (deltas.dims != std::vector<int64_t>{4 * a, scores.dims[1], scores.dims[2]}) {
     return init.error("needs box deltas [4 x anchors, H, W] like the scores");
   }
-  if (info.volume != 3 || scores.rows != 1 || deltas.rows != 1 || info.rows != 1) return init.error("needs im_info [3] per image");
+  if (info.volume != 3 || scores.rows != 1 || deltas.rows != 1 || info.rows != 1)
+    return init.error("needs im_info [3] per image");
   if (init.node.outputs.size() > 2 || init.output(0).volume != 5 || init.output(0).rows != post) {
     return init.error("gives regions [postNmsTopN rows, 5] (and scores [postNmsTopN rows, 1])");
   }

@@ -38,15 +38,18 @@ struct PsRoiPoolingParams {
 Status read_psroi_pooling_params(const OpInit& init, PsRoiPoolingParams* out);
 
 struct ProposalParams {
-  int64_t height = 0, width = 0;                // feature cells
-  std::vector<std::array<float, 4>> anchors;    // at cell (0, 0), in (ratio, scale) order
+  int64_t height = 0, width = 0;              // feature cells
+  std::vector<std::array<float, 4>> anchors;  // at cell (0, 0), in (ratio, scale) order
   float feat_stride = 16.0f, nms_thresh = 0.7f, min_size = 16.0f;
-  int64_t pre_nms_top_n = 6000, rows = 300;     // rows: post_nms_topN
+  int64_t pre_nms_top_n = 6000, rows = 300;  // rows: post_nms_topN
   bool scores_out = false;
 };
 Status read_proposal_params(const OpInit& init, ProposalParams* out);
 
 /// C's round(): halves away from zero (caffe-fast-rcnn rounds region corners with it).
-inline float c_round(float x) { return x < 0 ? -static_cast<float>(static_cast<int64_t>(-x + 0.5f)) : static_cast<float>(static_cast<int64_t>(x + 0.5f)); }
+inline float c_round(float x) {
+  return x < 0 ? -static_cast<float>(static_cast<int64_t>(-x + 0.5f))
+               : static_cast<float>(static_cast<int64_t>(x + 0.5f));
+}
 
 }  // namespace trtn

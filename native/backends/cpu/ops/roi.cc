@@ -23,6 +23,26 @@ int64_t region_image(const float* roi, int64_t images) {
 
 int64_t clamp(int64_t v, int64_t hi) { return std::min(std::max<int64_t>(v, 0), hi); }
 
+/// Runs fn(n, roi, out) for every region row of the batch (a pool task per region) with its image
+/// n and its `per_region` outputs; rows that name no image get zeros.
+template <class F>
+void for_each_region(const OpArgs& args, int64_t rows, int64_t per_region, F fn) {
+  const auto* rois = static_cast<const float*>(args.in[1]);
+  auto* y = static_cast<float*>(args.out[0]);
+  const int64_t images = args.batch;
+  args.pool.parallel_for(args.batch * rows, 1, [=](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      float* out = y + k * per_region;
+      const int64_t n = region_image(rois + k * 5, images);
+      if (n < 0) {
+        std::fill(out, out + per_region, 0.0f);
+      } else {
+        fn(n, rois + k * 5, out);
+      }
+    }
+  });
+}
+
 class RoiPoolingOp final : public CpuOp {
  public:
   Status init(const OpInit& init) { return read_roi_pooling_params(init, &p_); }
@@ -30,38 +50,26 @@ class RoiPoolingOp final : public CpuOp {
   Status run(const OpArgs& args) const override {
     const RoiPoolingParams p = p_;
     const auto* x = static_cast<const float*>(args.in[0]);
-    const auto* rois = static_cast<const float*>(args.in[1]);
-    auto* y = static_cast<float*>(args.out[0]);
-    const int64_t images = args.batch, regions = args.batch * p.rows, plane = p.height * p.width;
-    const int64_t per_region = p.channels * p.pooled_h * p.pooled_w;
-    args.pool.parallel_for(regions, 1, [=](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) {
-        float* out = y + k * per_region;
-        const float* roi = rois + k * 5;
-        const int64_t n = region_image(roi, images);
-        if (n < 0) {
-          std::fill(out, out + per_region, 0.0f);
-          continue;
-        }
-        const auto sw = static_cast<int64_t>(c_round(roi[1] * p.spatial_scale));
-        const auto sh = static_cast<int64_t>(c_round(roi[2] * p.spatial_scale));
-        const auto ew = static_cast<int64_t>(c_round(roi[3] * p.spatial_scale));
-        const auto eh = static_cast<int64_t>(c_round(roi[4] * p.spatial_scale));
-        const float bh = static_cast<float>(std::max<int64_t>(eh - sh + 1, 1)) / static_cast<float>(p.pooled_h);
-        const float bw = static_cast<float>(std::max<int64_t>(ew - sw + 1, 1)) / static_cast<float>(p.pooled_w);
-        for (int64_t c = 0; c < p.channels; ++c) {
-          const float* in = x + (n * p.channels + c) * plane;
-          for (int64_t i = 0; i < p.pooled_h; ++i) {
-            const int64_t hs = clamp(static_cast<int64_t>(std::floor(static_cast<float>(i) * bh)) + sh, p.height);
-            const int64_t he = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(i + 1) * bh)) + sh, p.height);
-            for (int64_t j = 0; j < p.pooled_w; ++j) {
-              const int64_t ws = clamp(static_cast<int64_t>(std::floor(static_cast<float>(j) * bw)) + sw, p.width);
-              const int64_t we = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(j + 1) * bw)) + sw, p.width);
-              float m = -std::numeric_limits<float>::max();
-              for (int64_t h = hs; h < he; ++h)
-                for (int64_t w = ws; w < we; ++w) m = std::max(m, in[h * p.width + w]);
-              out[(c * p.pooled_h + i) * p.pooled_w + j] = (he <= hs || we <= ws) ? 0.0f : m;
-            }
+    const int64_t plane = p.height * p.width;
+    for_each_region(args, p.rows, p.channels * p.pooled_h * p.pooled_w, [=](int64_t n, const float* roi, float* out) {
+      const auto sw = static_cast<int64_t>(c_round(roi[1] * p.spatial_scale));
+      const auto sh = static_cast<int64_t>(c_round(roi[2] * p.spatial_scale));
+      const auto ew = static_cast<int64_t>(c_round(roi[3] * p.spatial_scale));
+      const auto eh = static_cast<int64_t>(c_round(roi[4] * p.spatial_scale));
+      const float bh = static_cast<float>(std::max<int64_t>(eh - sh + 1, 1)) / static_cast<float>(p.pooled_h);
+      const float bw = static_cast<float>(std::max<int64_t>(ew - sw + 1, 1)) / static_cast<float>(p.pooled_w);
+      for (int64_t c = 0; c < p.channels; ++c) {
+        const float* in = x + (n * p.channels + c) * plane;
+        for (int64_t i = 0; i < p.pooled_h; ++i) {
+          const int64_t hs = clamp(static_cast<int64_t>(std::floor(static_cast<float>(i) * bh)) + sh, p.height);
+          const int64_t he = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(i + 1) * bh)) + sh, p.height);
+          for (int64_t j = 0; j < p.pooled_w; ++j) {
+            const int64_t ws = clamp(static_cast<int64_t>(std::floor(static_cast<float>(j) * bw)) + sw, p.width);
+            const int64_t we = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(j + 1) * bw)) + sw, p.width);
+            float m = -std::numeric_limits<float>::max();
+            for (int64_t h = hs; h < he; ++h)
+              for (int64_t w = ws; w < we; ++w) m = std::max(m, in[h * p.width + w]);
+            out[(c * p.pooled_h + i) * p.pooled_w + j] = (he <= hs || we <= ws) ? 0.0f : m;
           }
         }
       }
@@ -80,37 +88,25 @@ class PsRoiPoolingOp final : public CpuOp {
   Status run(const OpArgs& args) const override {
     const PsRoiPoolingParams p = p_;
     const auto* x = static_cast<const float*>(args.in[0]);
-    const auto* rois = static_cast<const float*>(args.in[1]);
-    auto* y = static_cast<float*>(args.out[0]);
-    const int64_t images = args.batch, regions = args.batch * p.rows, plane = p.height * p.width;
-    const int64_t g = p.group, per_region = p.output_dim * g * g;
-    args.pool.parallel_for(regions, 1, [=](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) {
-        float* out = y + k * per_region;
-        const float* roi = rois + k * 5;
-        const int64_t n = region_image(roi, images);
-        if (n < 0) {
-          std::fill(out, out + per_region, 0.0f);
-          continue;
-        }
-        const float sw = c_round(roi[1]) * p.spatial_scale, sh = c_round(roi[2]) * p.spatial_scale;
-        const float ew = (c_round(roi[3]) + 1.0f) * p.spatial_scale, eh = (c_round(roi[4]) + 1.0f) * p.spatial_scale;
-        const float bh = std::max(eh - sh, 0.1f) / static_cast<float>(g);
-        const float bw = std::max(ew - sw, 0.1f) / static_cast<float>(g);
-        for (int64_t ct = 0; ct < p.output_dim; ++ct) {
-          for (int64_t i = 0; i < g; ++i) {
-            const int64_t hs = clamp(static_cast<int64_t>(std::floor(static_cast<float>(i) * bh + sh)), p.height);
-            const int64_t he = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(i + 1) * bh + sh)), p.height);
-            for (int64_t j = 0; j < g; ++j) {
-              const int64_t ws = clamp(static_cast<int64_t>(std::floor(static_cast<float>(j) * bw + sw)), p.width);
-              const int64_t we = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(j + 1) * bw + sw)), p.width);
-              const float* in = x + (n * p.channels + (ct * g + i) * g + j) * plane;
-              double sum = 0;
-              for (int64_t h = hs; h < he; ++h)
-                for (int64_t w = ws; w < we; ++w) sum += in[h * p.width + w];
-              const int64_t area = (he - hs) * (we - ws);
-              out[(ct * g + i) * g + j] = area > 0 ? static_cast<float>(sum / static_cast<double>(area)) : 0.0f;
-            }
+    const int64_t plane = p.height * p.width, g = p.group;
+    for_each_region(args, p.rows, p.output_dim * g * g, [=](int64_t n, const float* roi, float* out) {
+      const float sw = c_round(roi[1]) * p.spatial_scale, sh = c_round(roi[2]) * p.spatial_scale;
+      const float ew = (c_round(roi[3]) + 1.0f) * p.spatial_scale, eh = (c_round(roi[4]) + 1.0f) * p.spatial_scale;
+      const float bh = std::max(eh - sh, 0.1f) / static_cast<float>(g);
+      const float bw = std::max(ew - sw, 0.1f) / static_cast<float>(g);
+      for (int64_t ct = 0; ct < p.output_dim; ++ct) {
+        for (int64_t i = 0; i < g; ++i) {
+          const int64_t hs = clamp(static_cast<int64_t>(std::floor(static_cast<float>(i) * bh + sh)), p.height);
+          const int64_t he = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(i + 1) * bh + sh)), p.height);
+          for (int64_t j = 0; j < g; ++j) {
+            const int64_t ws = clamp(static_cast<int64_t>(std::floor(static_cast<float>(j) * bw + sw)), p.width);
+            const int64_t we = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(j + 1) * bw + sw)), p.width);
+            const float* in = x + (n * p.channels + (ct * g + i) * g + j) * plane;
+            double sum = 0;
+            for (int64_t h = hs; h < he; ++h)
+              for (int64_t w = ws; w < we; ++w) sum += in[h * p.width + w];
+            const int64_t area = (he - hs) * (we - ws);
+            out[(ct * g + i) * g + j] = area > 0 ? static_cast<float>(sum / static_cast<double>(area)) : 0.0f;
           }
         }
       }
@@ -167,8 +163,8 @@ class ProposalOp final : public CpuOp {
         const float dw = dl[(4 * k + 2) * plane + cell], dh = dl[(4 * k + 3) * plane + cell];
         const float pcx = dx * w + cx, pcy = dy * h + cy;
         const float pw = std::exp(dw) * w, ph = std::exp(dh) * h;
-        Box b{{clip(pcx - 0.5f * pw, im_w - 1.0f), clip(pcy - 0.5f * ph, im_h - 1.0f), clip(pcx + 0.5f * pw, im_w - 1.0f),
-               clip(pcy + 0.5f * ph, im_h - 1.0f)},
+        Box b{{clip(pcx - 0.5f * pw, im_w - 1.0f), clip(pcy - 0.5f * ph, im_h - 1.0f),
+               clip(pcx + 0.5f * pw, im_w - 1.0f), clip(pcy + 0.5f * ph, im_h - 1.0f)},
               sc[(a + k) * plane + cell]};
         // Dropped boxes keep their place with a -inf score: the order stays the anchor index's.
         if (b.b[2] - b.b[0] + 1.0f < min_size || b.b[3] - b.b[1] + 1.0f < min_size) b.score = -INFINITY;
