@@ -124,10 +124,11 @@ describe('cli: tensorrt-node', () => {
       assert.equal(missing.code, 1);
       assert.match(missing.err, /^error E_IO: cannot read network definition .*nope\.prototxt/);
       const bad = path.join(dir, 'bad.prototxt');
-      fs.writeFileSync(bad, 'layer { name: "p" type: "Axpy" bottom: "x" top: "y" }\n');
+      fs.writeFileSync(bad, 'layer { name: "p" type: "Reorg" bottom: "x" top: "y" }\n');
       const unsupported = await run('inspect', bad);
       assert.equal(unsupported.code, 1);
-      assert.match(unsupported.err, /error E_UNSUPPORTED_LAYER: .*layer 'p' has type 'Axpy'/);
+      // It names the layer, says how to add the type (a plugin) and lists the known types.
+      assert.match(unsupported.err, /error E_UNSUPPORTED_LAYER: .*layer 'p' has type 'Reorg'.*loadPlugin, CLI --plugin.*Known types: /);
       fs.writeFileSync(bad, 'layer {\n  name: "x"\n  kernal: 3\n}\n');
       const parse = await run('inspect', bad);
       assert.equal(parse.code, 1);

@@ -277,6 +277,7 @@ describe('graph: IR construction', () => {
           `layer 'odd' has type '${type}'`,
           'graph.prototxt:3:1',
           'Known types: ',
+          'A layer plugin library can add it (loadPlugin, CLI --plugin',
         );
         assert.ok(err instanceof UnsupportedLayerError);
         assert.equal(err.layerName, 'odd');
