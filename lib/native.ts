@@ -182,8 +182,8 @@ export interface NativeAddon {
   cancel(token: NativeHandle): boolean;
   /** Test probe of the completion link (native/addon/js_link_probe.cc): settles after delayUs, optionally waking the JS thread ahead. */
   linkProbe(delayUs: number, holdUs: number, wakeAhead: boolean): Promise<number>;
-  /** Loads a layer plugin library (native/include/tensorrt_node_plugin.h); throws E_PLUGIN. */
-  loadPlugin(path: string): NativePluginLibrary;
+  /** Loads a layer plugin library (native/include/tensorrt_node_plugin.h), registering its types unless `register` is false; throws E_PLUGIN. */
+  loadPlugin(path: string, register?: boolean): NativePluginLibrary;
   /** Registers a layer type written in JavaScript (lib/network/plugins.ts registerLayer); fn absent: shapes only. */
   registerHostedLayer(
     type: string,

@@ -153,13 +153,22 @@ export class Schema {
   /**
    * Adds a message of scalar fields (a plugin layer's parameters) and a field of that type to
    * message `owner` (LayerParameter). Throws Error naming the clash when either name or the field
-   * number is taken; adding the same field again is a no-op.
+   * number is taken, or when the message exists with other fields; adding the same message and
+   * field again is a no-op. `check`: only checks, changes nothing.
    */
-  extend(owner: string, field: FieldDecl, message: { readonly name: string; readonly fields: readonly FieldDecl[] }): void {
+  extend(owner: string, field: FieldDecl, message: { readonly name: string; readonly fields: readonly FieldDecl[] }, check = false): void {
     const target = this.message(owner);
     const [fieldName, number] = field;
     const existing = target.byName.get(fieldName);
-    if (existing !== undefined && existing.typeName === message.name && existing.number === number) return;
+    const describe = (decls: ReadonlyArray<readonly [string, number, string, unknown?]>) =>
+      JSON.stringify(decls.map(([n, k, t, o]) => [n, k, t, (o as FieldOptions | undefined)?.default ?? null]));
+    if (existing !== undefined && existing.typeName === message.name && existing.number === number) {
+      const have = this.message(message.name).fields.map((f) => [f.name, f.number, f.kind, { default: f.defaultValue }] as const);
+      if (describe(have) !== describe(message.fields)) {
+        throw new Error(`${message.name} exists with other fields (${describe(have)}); a process keeps a parameter message once defined`);
+      }
+      return;
+    }
     if (existing !== undefined) throw new Error(`${owner} already has a field named ${fieldName}`);
     const byNumber = target.byNumber.get(number);
     if (byNumber !== undefined) throw new Error(`${owner} field number ${number} is taken by ${byNumber.name}`);
@@ -183,6 +192,7 @@ export class Schema {
       names.set(name, spec);
       numbers.set(n, spec);
     }
+    if (check) return;
     this.messageMap.set(message.name, { name: message.name, fields, byName: names, byNumber: numbers });
     const spec: FieldSpec = { name: fieldName, number, kind: 'message', typeName: message.name, repeated: false, packed: false, owner };
     (target.fields as FieldSpec[]).push(spec);

@@ -7,7 +7,7 @@ import { caffeSchema, formatLoc, Message, type CaffeNetDefinition } from '../caf
 import { argumentError, ParseError, ShapeError, UnsupportedLayerError } from '../errors';
 import { LAYER_DEFS } from './layers';
 import { builtInLayerTypes, DEPTHWISE_TYPES, FORK_TYPES, forkOf, type FileBlobs, type ForkDef } from './layers/forks';
-import { loadedPlugins, pluginLayer, pluginShapes } from './plugins';
+import { pluginLayer, pluginShapes, pluginTypes } from './plugins';
 import { DATA_LAYER_TYPES, TRAINING_ONLY_TYPES, type AnyLayer, type LayerType, type Shape, type Tensor, type TensorInfo } from './types';
 
 /** Options of buildGraph. */
@@ -36,7 +36,7 @@ export interface Graph {
 
 /** Every type name the importer knows: IR types, their fork aliases, the training-only types it drops and loaded plugins' types. */
 export function knownLayerTypes(): string[] {
-  return [...builtInLayerTypes(), ...loadedPlugins().flatMap((l) => l.layers.map((p) => p.type))].sort();
+  return [...builtInLayerTypes(), ...pluginTypes()].sort();
 }
 
 /** The IR type of a Caffe type name, or undefined for types the IR does not have. */
@@ -116,6 +116,8 @@ interface TensorRecord {
   consumers: string[];
   name: string;
   rows: number;
+  /** A region tensor (a region layer's output, or computed from one), whatever its rows. */
+  region: boolean;
 }
 
 /** Builds the IR of a parsed definition. Throws E_UNSUPPORTED_LAYER, E_SHAPE or E_PARSE. */
@@ -248,6 +250,7 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
           batchSize: options.batchSize,
           depthwise: DEPTHWISE_TYPES.has(layer.str('type')),
           inputRows: inputs.map((t) => t.rows),
+          inputRegions: inputs.map((t) => t.region),
         };
         return LAYER_DEFS[type].build(layer, shapes, tops.length, context);
       }
@@ -258,7 +261,8 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
     });
     for (const t of inputs) t.consumers.push(name);
     const rows = outputRows(inputs, result);
-    const outputs = writeTops(def, layer, bottoms, tops, result.outputs, current, walk.versions, rows);
+    const region = REGION_TYPES.has(type) || inputs.some((t) => t.region);
+    const outputs = writeTops(def, layer, bottoms, tops, result.outputs, current, walk.versions, rows, region);
     walk.built.push({ layer, type, inputs, outputs, result });
   }
   return walk;
@@ -375,6 +379,7 @@ function writeTops(
   current: Map<string, TensorRecord>,
   versions: Map<string, TensorRecord[]>,
   rows: readonly number[],
+  region: boolean,
 ): TensorRecord[] {
   const name = layer.str('name');
   tops.forEach((top, i) => {
@@ -391,7 +396,7 @@ function writeTops(
     }
   });
   return tops.map((top, i) => {
-    const record: TensorRecord = { caffeName: top, shape: shapes[i], producer: name, consumers: [], name: '', rows: rows[i] };
+    const record: TensorRecord = { caffeName: top, shape: shapes[i], producer: name, consumers: [], name: '', rows: rows[i], region };
     const list = versions.get(top) ?? [];
     list.push(record);
     versions.set(top, list);

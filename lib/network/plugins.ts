@@ -96,9 +96,10 @@ export function loadPlugin(file: string): PluginLibrary {
   const known = libraries.get(abs);
   if (known !== undefined) return known;
   if (!fs.existsSync(abs)) throw new TensorRTNodeError('E_IO', `no plugin library at ${abs}`);
+  // Described first, registered only once every type passes the checks below.
   let lib;
   try {
-    lib = native().loadPlugin(abs);
+    lib = native().loadPlugin(abs, false);
   } catch (err) {
     throw fromNative(err);
   }
@@ -126,19 +127,32 @@ export function loadPlugin(file: string): PluginLibrary {
     if (other !== undefined && other.path !== abs && (other.library !== l.library || other.version !== l.version)) {
       throw pluginError(`plugin library ${abs} implements layer type '${l.type}', which ${other.library} (${other.path}) already provides`);
     }
-    if (l.paramField !== null) extendSchema(l);
+    if (l.paramField !== null) extendSchema(l, true);
   }
-  for (const l of layers) loaded.set(l.type, l);
+  try {
+    native().loadPlugin(abs, true);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  for (const l of layers) {
+    if (l.paramField !== null) extendSchema(l, false);
+    loaded.set(l.type, l);
+  }
   const result: PluginLibrary = { name: lib.name, version: lib.version, path: abs, layers };
   libraries.set(abs, result);
   return result;
 }
 
-/** Adds the layer's parameter message to LayerParameter. */
-function extendSchema(l: PluginLayerInfo): void {
+/** Adds the layer's parameter message to LayerParameter (`check`: only checks that it can). */
+function extendSchema(l: PluginLayerInfo, check: boolean): void {
   const fields: FieldDecl[] = l.params.map((p) => [p.name, p.number, p.type, p.default === undefined ? {} : { default: p.default }]);
   try {
-    caffeSchema.extend('LayerParameter', [l.paramField as string, l.paramNumber, `plugin.${l.type}`], { name: `plugin.${l.type}`, fields });
+    caffeSchema.extend(
+      'LayerParameter',
+      [l.paramField as string, l.paramNumber, `plugin.${l.type}`],
+      { name: `plugin.${l.type}`, fields },
+      check,
+    );
   } catch (err) {
     throw pluginError(`plugin layer type '${l.type}' (${l.path}): its parameter field cannot be added: ${(err as Error).message}`);
   }
@@ -230,7 +244,7 @@ export function registerLayer(type: string, def: JsLayerDefinition): PluginLayer
     cpu: def.cpu !== undefined,
     cuda: false,
   };
-  if (info.paramField !== null) extendSchema(info);
+  if (info.paramField !== null) extendSchema(info, true);
   const cpu = def.cpu;
   const forward =
     cpu === undefined
@@ -248,6 +262,7 @@ export function registerLayer(type: string, def: JsLayerDefinition): PluginLayer
   } catch (err) {
     throw fromNative(err);
   }
+  if (info.paramField !== null) extendSchema(info, false);
   loaded.set(type, info);
   jsShapes.set(type, def.outputShapes.bind(def));
   return info;
@@ -256,6 +271,11 @@ export function registerLayer(type: string, def: JsLayerDefinition): PluginLayer
 /** The loaded plugin layer of that Caffe type, or undefined. */
 export function pluginLayer(type: string): PluginLayerInfo | undefined {
   return loaded.get(type);
+}
+
+/** Every layer type loaded libraries and registerLayer added. */
+export function pluginTypes(): string[] {
+  return [...loaded.keys()];
 }
 
 /** Every loaded plugin library. */

@@ -43,9 +43,13 @@ const IO_DTYPES: readonly IoDType[] = ['float32', 'float16', 'uint8'];
 export function planTensor(graph: ExecGraph, id: number): PlanTensor {
   const t = graph.tensors[id];
   const dtype = ioDtype(t);
-  // A region tensor's image is its rows: [R, ...one row's dims].
-  const dims = (t.rows ?? 1) > 1 ? [t.rows as number, ...t.dims] : t.dims;
+  const dims = imageDims(t);
   return dtype === 'float32' ? { name: t.name, dims } : { name: t.name, dims, dtype };
+}
+
+/** The dims of one image of a graph tensor: a region tensor's image is its rows, [R, ...one row's dims]. */
+function imageDims(t: ExecTensor): readonly number[] {
+  return (t.rows ?? 1) > 1 ? [t.rows as number, ...t.dims] : t.dims;
 }
 
 /** The plan's JSON header. */
@@ -347,7 +351,7 @@ export function checkPlanGraph(
 }
 
 function ioTensor(t: ExecTensor): PlanTensor {
-  return { name: t.name, dims: t.dims, dtype: ioDtype(t) };
+  return { name: t.name, dims: imageDims(t), dtype: ioDtype(t) };
 }
 
 /** The graph's tensors, after checking the fields the header is compared with. */

@@ -36,9 +36,18 @@ class JsHostedLayer final : public HostedLayer {
   static Status create(Napi::Env env, const std::string& type, Napi::Function fn, std::shared_ptr<JsHostedLayer>* out) {
     auto layer = std::shared_ptr<JsHostedLayer>(new JsHostedLayer());
     napi_value name = Napi::String::New(env, "tensorrt-node layer " + type);
-    if (napi_create_threadsafe_function(env, fn, nullptr, name, 0, 1, nullptr, nullptr, nullptr, call_js,
-                                        &layer->tsfn_) != napi_ok ||
-        napi_unref_threadsafe_function(env, layer->tsfn_) != napi_ok) {
+    Shared& s = *layer->shared_;
+    if (napi_create_threadsafe_function(env, fn, nullptr, name, 0, 1, nullptr, nullptr, nullptr, call_js, &s.tsfn) !=
+            napi_ok ||
+        napi_unref_threadsafe_function(env, s.tsfn) != napi_ok) {
+      return Status(Code::kPlugin, "cannot set up JavaScript layer '" + type + "'");
+    }
+    // Registered after the thread-safe function, so it runs before that function's teardown
+    // (cleanup hooks run last-in, first-out): once the environment ends, no call is made; calls
+    // already queued are answered with an error when Node drains the queue (call_js, env null).
+    auto* hook = new std::shared_ptr<Shared>(layer->shared_);
+    if (napi_add_env_cleanup_hook(env, ended, hook) != napi_ok) {
+      delete hook;
       return Status(Code::kPlugin, "cannot set up JavaScript layer '" + type + "'");
     }
     *out = std::move(layer);
@@ -49,9 +58,13 @@ class JsHostedLayer final : public HostedLayer {
                const std::vector<const float*>& in, const std::vector<trtn_dims>& out_dims,
                const std::vector<float*>& out, std::string* error) override {
     Call call{params, batch, in_dims, in, out_dims, out};
-    if (napi_call_threadsafe_function(tsfn_, &call, napi_tsfn_blocking) != napi_ok) {
-      *error = "the JavaScript thread that registered the layer is gone";
-      return false;
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      // The queue is unbounded: a nonblocking call never waits, so the lock is held only briefly.
+      if (!shared_->alive || napi_call_threadsafe_function(shared_->tsfn, &call, napi_tsfn_nonblocking) != napi_ok) {
+        *error = "the JavaScript thread that registered the layer has ended (register it again: registerLayer)";
+        return false;
+      }
     }
     std::unique_lock<std::mutex> lock(call.mu);
     call.cv.wait(lock, [&] { return call.done; });
@@ -80,6 +93,23 @@ class JsHostedLayer final : public HostedLayer {
     }
   };
 
+  /// The thread-safe function and whether its environment still lives (under mu).
+  struct Shared {
+    std::mutex mu;
+    bool alive = true;
+    napi_threadsafe_function tsfn = nullptr;
+  };
+
+  /// The registering environment's cleanup hook: no more calls.
+  static void ended(void* arg) {
+    auto* shared = static_cast<std::shared_ptr<Shared>*>(arg);
+    {
+      std::lock_guard<std::mutex> lock((*shared)->mu);
+      (*shared)->alive = false;
+    }
+    delete shared;
+  }
+
   /// JavaScript thread: runs the function on copies, copies the outputs back.
   static void call_js(napi_env raw_env, napi_value fn, void*, void* data) {
     auto* call = static_cast<Call*>(data);
@@ -94,6 +124,7 @@ class JsHostedLayer final : public HostedLayer {
       for (size_t i = 0; i < n; ++i) {
         const size_t count = static_cast<size_t>(volume_of(dims[i]) * call->batch);
         Napi::Float32Array a = Napi::Float32Array::New(env, count);
+        if (env.IsExceptionPending() || a.IsEmpty()) return Napi::Array();  // out of memory: reported below
         if (src != nullptr) std::memcpy(a.Data(), src[i], count * sizeof(float));
         list.Set(static_cast<uint32_t>(i), a);
       }
@@ -106,7 +137,12 @@ class JsHostedLayer final : public HostedLayer {
       return list;
     };
     Napi::Array ins = arrays(call->in_dims, call->in.data(), call->in.size());
-    Napi::Array outs = arrays(call->out_dims, nullptr, call->out.size());
+    Napi::Array outs = ins.IsEmpty() ? Napi::Array() : arrays(call->out_dims, nullptr, call->out.size());
+    if (ins.IsEmpty() || outs.IsEmpty()) {
+      if (env.IsExceptionPending()) env.GetAndClearPendingException();
+      call->finish(false, "cannot allocate the layer's arrays in JavaScript");
+      return;
+    }
     napi_value args[] = {ins,
                          dims_list(call->in_dims),
                          outs,
@@ -133,7 +169,7 @@ class JsHostedLayer final : public HostedLayer {
     call->finish(true, "");
   }
 
-  napi_threadsafe_function tsfn_ = nullptr;
+  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
 };
 
 }  // namespace
@@ -165,8 +201,9 @@ Napi::Value LoadPluginJs(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const std::string path = info[0].As<Napi::String>().Utf8Value();
+  const bool register_types = !info[1].IsBoolean() || info[1].As<Napi::Boolean>().Value();
   std::vector<PluginLayer> layers;
-  Status st = load_plugin(path, &layers);
+  Status st = load_plugin(path, register_types, &layers);
   if (!st.is_ok()) return throw_status(env, st);
   Napi::Object o = Napi::Object::New(env);
   o.Set("name", layers.front().library);

@@ -6,8 +6,9 @@
 
 namespace trtn::js {
 
-/// loadPlugin(path): { name, version, path, layers: [{ type, paramField, paramNumber, paramFields,
-/// minInputs, maxInputs, outputs, cpu, cuda }] }; throws E_PLUGIN.
+/// loadPlugin(path, register = true): { name, version, path, layers: [{ type, paramField,
+/// paramNumber, paramFields, minInputs, maxInputs, outputs, cpu, cuda }] }; throws E_PLUGIN.
+/// register false: describe the library without registering its types.
 Napi::Value LoadPluginJs(const Napi::CallbackInfo& info);
 
 /// registerHostedLayer(type, minInputs, maxInputs, outputs, fn?): the cpu backend runs layers of

@@ -1,6 +1,7 @@
 #include "core/graph.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 
 namespace trtn {
@@ -121,8 +122,9 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     TRTN_TRY(dims_of(t, where, &d.dims, &d.volume));
     if (t.has("rows")) {
       TRTN_TRY(json::get_int(t, "rows", where, &d.rows));
-      if (d.rows < 1 || d.rows > (1 << 20) || d.volume > kMaxVolume / d.rows) {
-        return bad(where + ": rows must be in [1, 1048576] and leave the image countable");
+      // batch x rows is a node's batch (an int): it must fit.
+      if (d.rows < 1 || d.rows > INT32_MAX / g.max_batch || d.volume > kMaxVolume / d.rows) {
+        return bad(where + ": rows must be >= 1, leave maxBatchSize x rows below 2^31 and the image countable");
       }
     }
     TRTN_TRY(json::opt_string(t, "dtype", where, &dtype));
@@ -221,6 +223,19 @@ Status parse_graph(const std::string& json_text, Graph* out) {
       if (!written[id]) return bad(where + " reads '" + g.tensors[id].name + "' before any node writes it");
       if (g.tensors[id].dtype == DType::kUInt8 && node.kind != OpKind::kPreprocess) {
         return bad(where + " reads '" + g.tensors[id].name + "': only a Preprocess node reads uint8 image bytes");
+      }
+    }
+    // Rows: a node runs on batch x its first input's rows, so every tensor it touches must have
+    // those rows; only the region layers turn image tensors into region tensors (their readers
+    // check the rest).
+    const bool region_op =
+        node.kind == OpKind::kROIPooling || node.kind == OpKind::kPSROIPooling || node.kind == OpKind::kProposal;
+    if (!region_op) {
+      const int64_t rows = node.inputs.empty() ? 1 : g.tensors[node.inputs[0]].rows;
+      for (const std::vector<int>* list : {&node.inputs, &node.outputs}) {
+        for (int id : *list) {
+          if (g.tensors[id].rows != rows) return bad(where + ": its tensors have different rows per image");
+        }
       }
     }
     for (int id : node.outputs) {

@@ -55,7 +55,7 @@ std::string check_library(const trtn_plugin* lib) {
 
 }  // namespace
 
-Status load_plugin(const std::string& path, std::vector<PluginLayer>* out) {
+Status load_plugin(const std::string& path, bool register_types, std::vector<PluginLayer>* out) {
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
@@ -83,7 +83,11 @@ Status load_plugin(const std::string& path, std::vector<PluginLayer>* out) {
   }
   out->clear();
   for (int32_t i = 0; i < lib->layer_count; ++i) {
-    PluginLayer p{lib->name, lib->version, path, &lib->layers[i]};
+    PluginLayer p{lib->name, lib->version, path, &lib->layers[i], nullptr};
+    if (!register_types) {
+      out->push_back(p);
+      continue;
+    }
     registry().emplace(lib->layers[i].type, p);  // a second load keeps the first entry
     out->push_back(registry().at(lib->layers[i].type));
   }

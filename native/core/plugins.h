@@ -33,10 +33,11 @@ struct PluginLayer {
   std::shared_ptr<HostedLayer> hosted;
 };
 
-/// Loads the library at `path` (dlopen, then trtn_plugin_v1()), checks its description and
-/// registers its layer types. Loading a library again is a no-op; a type another library already
-/// registered is kInvalidArgument naming both. `out`: the library's layer types.
-Status load_plugin(const std::string& path, std::vector<PluginLayer>* out);
+/// Loads the library at `path` (dlopen, then trtn_plugin_v1()), checks its description and, with
+/// `register_types`, registers its layer types (without: only describes them, so the caller can
+/// check them first). Loading a library again is a no-op; a type another library already
+/// registered is kPlugin naming both. `out`: the library's layer types.
+Status load_plugin(const std::string& path, bool register_types, std::vector<PluginLayer>* out);
 
 /// Registers (or replaces) a layer type the host program implements on the cpu backend (`hosted`
 /// null: shapes only, it runs nowhere). A type a library provides is kPlugin.

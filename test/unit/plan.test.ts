@@ -481,6 +481,34 @@ describe('plan files', () => {
       }
     });
 
+    it('its graph gives a node tensors of different rows (region tensors): E_PLAN_CORRUPT before any memory is planned', async () => {
+      const net = await Network.parse(
+        'layer { name: "in" type: "Input" top: "s" top: "d" top: "info" top: "f" input_param { ' +
+          'shape { dim: 1 dim: 18 dim: 2 dim: 2 } shape { dim: 1 dim: 36 dim: 2 dim: 2 } shape { dim: 1 dim: 3 } shape { dim: 1 dim: 4 dim: 2 dim: 2 } } }\n' +
+          'layer { name: "p" type: "Python" bottom: "s" bottom: "d" bottom: "info" top: "rois" ' +
+          'python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "\'feat_stride\': 16\\n\'post_nms_topN\': 12" } }\n' +
+          'layer { name: "pool" type: "ROIPooling" bottom: "f" bottom: "rois" top: "pool" roi_pooling_param { pooled_h: 2 pooled_w: 2 } }\n' +
+          'layer { name: "fc" type: "InnerProduct" bottom: "pool" top: "fc" inner_product_param { num_output: 3 } }\n' +
+          'layer { name: "relu" type: "ReLU" bottom: "fc" top: "out" }\n',
+      );
+      const good = (await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 1 })).serialize();
+      // The plan round-trips (its header gives region outputs as [rows, ...]).
+      const again = await Runtime.deserialize(good);
+      assert.deepEqual(again.outputs[0].dims, [12, 3]);
+      again.dispose();
+      const bad = withSection(good, 'graph', (b) => {
+        // The pooled tensor's rows (not a graph output, so only the native reader sees it).
+        const at = b.indexOf('"rows":12', b.indexOf('"name":"pool"'));
+        assert.ok(at >= 0 && b.indexOf('"name":"pool"') >= 0, 'the graph holds the pooled tensor with rows');
+        b.write('"rows":99', at, 'latin1');
+      });
+      await assert.rejects(Runtime.deserialize(bad), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'E_PLAN_CORRUPT', err.message);
+        assert.match(err.message, /node 'fc': its tensors have different rows per image/);
+        return true;
+      });
+    });
+
     it('it is not a Uint8Array', async () => {
       await assert.rejects(Runtime.deserialize('plan' as never), {
         name: 'TypeError',

@@ -4,9 +4,11 @@
 // here; plans that need it; and every way a library or a layer can be wrong.
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
+import { once } from 'events';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Worker } from 'worker_threads';
 import { Builder, Engine, knownLayerTypes, loadedPlugins, loadPlugin, Network, registerLayer } from '../../lib';
 import { fails } from '../support/helpers';
 
@@ -26,11 +28,16 @@ function compile(source: string, out: string, defines: string[] = []): void {
   assert.equal(r.status, 0, `g++ failed: ${r.stderr}`);
 }
 
-/** A minimal library describing one layer type `TYPE` with ABI version `ABI`. */
+/** A minimal library describing layer types `TYPE` (and `TYPE2` when defined) with ABI version `ABI`. */
 const TINY = `#include "include/tensorrt_node_plugin.h"
 static int32_t dims(const char*, int32_t, const trtn_dims* in, int32_t, trtn_dims* out, char*, size_t) { out[0] = in[0]; return 0; }
+#ifdef TYPE2
+static const trtn_plugin_layer layers[] = {{TYPE, 0, 0, 0, 1, 1, 1, dims, 0, 0}, {TYPE2, 0, 0, 0, 1, 1, 1, dims, 0, 0}};
+static const trtn_plugin plugin = {ABI, "tiny2", 1, 2, layers};
+#else
 static const trtn_plugin_layer layers[] = {{TYPE, 0, 0, 0, 1, 1, 1, dims, 0, 0}};
 static const trtn_plugin plugin = {ABI, "tiny", 1, 1, layers};
+#endif
 extern "C" __attribute__((visibility("default"))) const trtn_plugin* trtn_plugin_v1(void) { return &plugin; }
 `;
 
@@ -195,6 +202,20 @@ describe('layer plugins (examples/plugins, cpu backend)', function () {
       assert.throws(() => new Builder({ backend: 'cpu', plugins: 'x.so' as unknown as string[] }), TypeError);
     });
 
+    it('a refused library registers none of its types (a later registerLayer of one of them works)', () => {
+      const src = path.join(dir, 'tiny2.cc');
+      fs.writeFileSync(src, TINY);
+      const so = path.join(dir, 'libtiny2.so');
+      compile(src, so, ['-DTYPE="GoodTiny"', '-DTYPE2="Convolution"', '-DABI=TRTN_PLUGIN_ABI_VERSION']);
+      assert.throws(
+        () => loadPlugin(so),
+        (e: Error & { code?: string }) => e.code === 'E_PLUGIN' && /built in/.test(e.message),
+      );
+      assert.ok(!knownLayerTypes().includes('GoodTiny'));
+      registerLayer('GoodTiny', { outputShapes: (s) => s });
+      assert.ok(knownLayerTypes().includes('GoodTiny'));
+    });
+
     it("a prototxt naming the IR type 'Plugin' itself is E_UNSUPPORTED_LAYER", async () => {
       await fails(Network.parse(INPUTS + 'layer { name: "p" type: "Plugin" bottom: "x" top: "z" }\n'), 'E_UNSUPPORTED_LAYER', "'Plugin'");
     });
@@ -300,6 +321,43 @@ describe('layer types written in JavaScript (registerLayer)', function () {
     );
     assert.deepEqual(net.tensors.get('y')?.shape, [1, 4]);
     await fails(new Builder({ backend: 'cpu' }).build(net), 'E_UNSUPPORTED_LAYER', "'s'", 'cpu function');
+  });
+
+  it('registering a type again with other parameter fields is E_PLUGIN (a process keeps a parameter message once defined)', () => {
+    const def = (fields: Record<string, { type: string; number: number }>) => ({
+      params: { field: 'again_js_param', number: 40009, fields },
+      outputShapes: (s: number[][]) => s,
+    });
+    registerLayer('AgainJs', def({ a: { type: 'float', number: 1 } }));
+    registerLayer('AgainJs', def({ a: { type: 'float', number: 1 } }));
+    assert.throws(
+      () => registerLayer('AgainJs', def({ a: { type: 'float', number: 1 }, b: { type: 'float', number: 2 } })),
+      (e: Error & { code?: string }) => e.code === 'E_PLUGIN' && /other fields/.test(e.message),
+    );
+  });
+
+  it('a layer registered in a worker that has ended: its calls reject with E_PLUGIN and the process goes on', async () => {
+    const planPath = path.join(os.tmpdir(), `trtn-worker-layer-${process.pid}.plan`);
+    const lib = JSON.stringify(path.join(ROOT, 'dist', 'lib'));
+    const code =
+      `const t = require(${lib});` +
+      "t.registerLayer('WorkerDouble', { outputShapes: (s) => [s[0]], cpu([x], [y]) { for (let i = 0; i < x.data.length; i++) y.data[i] = 2 * x.data[i]; } });" +
+      '(async () => {' +
+      '  const net = await t.Network.parse(\'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 4 } } }\\nlayer { name: "d" type: "WorkerDouble" bottom: "x" top: "y" }\\n\');' +
+      "  const e = await new t.Builder({ backend: 'cpu' }).build(net);" +
+      '  const out = await e.createContext().infer({ x: Float32Array.of(1, 2, 3, 4) });' +
+      `  await e.save(${JSON.stringify(planPath)});` +
+      '  e.dispose();' +
+      "  require('worker_threads').parentPort.postMessage(Array.from(out.y));" +
+      '})();';
+    const worker = new Worker(code, { eval: true });
+    const [y] = (await once(worker, 'message')) as [number[]];
+    assert.deepEqual(y, [2, 4, 6, 8]);
+    await worker.terminate();
+    const engine = await Engine.load(planPath);
+    await fails(engine.createContext().infer({ x: Float32Array.of(1, 2, 3, 4) }), 'E_PLUGIN', "'d'", 'has ended');
+    engine.dispose();
+    fs.rmSync(planPath, { force: true });
   });
 
   it('refuses built-in types, a type a library provides and malformed definitions', () => {

@@ -165,6 +165,23 @@ describe("Faster R-CNN's region layers (cpu)", function () {
     assert.ok(relError(outs[1].fc, outs[0].fc) < 0.1, `INT8 against FP32: ${relError(outs[1].fc, outs[0].fc)}`);
   });
 
+  it('one region per image (post_nms_topN 1) is still a region tensor ROIPooling takes', async () => {
+    const net = await Network.parse(
+      inputs(2, 2, 3, 4) +
+        PROPOSAL(1) +
+        'layer { name: "pool" type: "ROIPooling" bottom: "feat" bottom: "rois" top: "pooled" roi_pooling_param { pooled_h: 1 pooled_w: 1 spatial_scale: 0.0625 } }\n',
+    );
+    assert.deepEqual(net.tensors.get('pooled')?.shape, [2, 4, 1, 1]);
+    const feeds = {
+      scores: randomInput(2 * 18 * 6, 1, 0, 1),
+      deltas: new Float32Array(2 * 36 * 6),
+      im_info: Float32Array.of(32, 48, 1, 32, 48, 1),
+      feat: randomInput(2 * 4 * 6, 2),
+    };
+    const got = await runCpu(net, feeds, 2);
+    close(got.pooled, referenceForward(net, feeds).get('pooled') as Float64Array, 0, 'pooled');
+  });
+
   describe('errors', () => {
     it('a Python layer other than the proposal layer: E_UNSUPPORTED_LAYER naming module and layer and the plugin way', async () => {
       await fails(

@@ -30,6 +30,8 @@ export interface BuildContext {
   readonly depthwise?: boolean;
   /** Rows per image of each input (1 but for region tensors). */
   readonly inputRows?: readonly number[];
+  /** Whether each input is a region tensor (a region layer's output or computed from one). */
+  readonly inputRegions?: readonly boolean[];
 }
 
 /** The definition of one IR layer type. */

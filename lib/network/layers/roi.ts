@@ -13,14 +13,14 @@ import { check, fmt, type BuildContext, type LayerDef } from './common';
 function regions(features: Shape, rois: Shape, context: BuildContext, what: string): number {
   check(features.length === 4, `${what} needs a 4-D feature map (N, C, H, W), got ${fmt(features)}`);
   const rows = context.inputRows?.[1] ?? 1;
-  check((context.inputRows?.[0] ?? 1) === 1, `${what} pools an image tensor, not a region tensor`);
+  check(context.inputRegions?.[0] !== true, `${what} pools an image tensor, not a region tensor`);
   check(
     rois.length >= 2 && rois[1] === 5 && rois.slice(2).every((d) => d === 1),
     `${what} takes regions as [R, 5] (image, x1, y1, x2, y2), got ${fmt(rois)}`,
   );
   check(
-    rows > 1 && rois[0] === features[0] * rows,
-    `${what} reads regions with ${rows === 1 ? 'a batch of their own' : `${rows} rows per image`} (${fmt(rois)}) for ${features[0]} image(s): ` +
+    context.inputRegions?.[1] === true && rois[0] === features[0] * rows,
+    `${what} reads regions ${context.inputRegions?.[1] === true ? `with ${rows} rows per image ` : 'with a batch of their own '}(${fmt(rois)}) for ${features[0]} image(s): ` +
       'the regions must come from a Proposal layer (regions given as a network input are not supported)',
   );
   return rows;
@@ -140,10 +140,7 @@ export const proposal: LayerDef<'Proposal'> = {
     check(topCount <= 2, `the proposal layer gives 1 or 2 tops (regions, scores), got ${topCount}`);
     const [scores, deltas, info] = inputs;
     const anchors = attrs.ratios.length * attrs.scales.length;
-    check(
-      (context.inputRows ?? []).every((r) => r === 1),
-      'Proposal reads image tensors, not region tensors',
-    );
+    check(!(context.inputRegions ?? []).some((r) => r), 'Proposal reads image tensors, not region tensors');
     check(
       scores.length === 4 && scores[1] === 2 * anchors,
       `Proposal's scores must be [N, ${2 * anchors}, H, W] (2 per anchor), got ${fmt(scores)}`,
