@@ -126,7 +126,7 @@ export function buildGraph(def: CaffeNetDefinition, options: GraphOptions = {}):
   const view = deployView(def, options, notes);
   const walk = walkLayers(def, view, options);
   nameVersions(walk.versions);
-  return assembleGraph(def, walk, [...notes, ...walk.notes]);
+  return assembleGraph(def, walk, [...notes, ...forkNotes(walk.notes)]);
 }
 
 /** The deploy view of the file: the layers that stay, data layers turned into inputs. */
@@ -138,6 +138,17 @@ interface DeployView {
   readonly fromDropped: ReadonlyMap<string, Message>;
   /** The data layers' shapes under the caller's inputShapes. */
   readonly inputShapes: Readonly<Record<string, readonly number[]>>;
+}
+
+/** One note per kind of fork layer: "<what>: layer 'a'" or "<what>: 3 layers ('a', 'b', 'c')", at most 6 named. */
+function forkNotes(notes: ReadonlyArray<[string, string]>): string[] {
+  const byWhat = new Map<string, string[]>();
+  for (const [what, layer] of notes) byWhat.set(what, [...(byWhat.get(what) ?? []), layer]);
+  return [...byWhat].map(([what, layers]) => {
+    if (layers.length === 1) return `${what}: layer '${layers[0]}'`;
+    const named = layers.slice(0, 6).map((l) => `'${l}'`);
+    return `${what}: ${layers.length} layers (${named.join(', ')}${layers.length > 6 ? ', ...' : ''})`;
+  });
 }
 
 /** 1. Which layers stay, which data layers become inputs; refuses unknown types and unknown inputShapes names. */
@@ -219,7 +230,8 @@ interface Walk {
   readonly versions: Map<string, TensorRecord[]>;
   readonly params: Map<string, Message>;
   readonly fileBlobs: Map<string, FileBlobs>;
-  readonly notes: string[];
+  /** Fork layers' notes with the layer each is about. */
+  readonly notes: Array<[string, string]>;
 }
 
 /** 2. Walks the layers in order: unique layer names, their tensors, shapes and attributes. */
@@ -256,7 +268,7 @@ function walkLayers(def: CaffeNetDefinition, view: DeployView, options: GraphOpt
       }
       const lowered = fork.build(layer, shapes);
       if (lowered.file !== undefined) walk.fileBlobs.set(name, lowered.file);
-      if (lowered.note !== undefined) walk.notes.push(lowered.note);
+      if (lowered.note !== undefined) walk.notes.push([lowered.note, name]);
       return lowered.result;
     });
     for (const t of inputs) t.consumers.push(name);

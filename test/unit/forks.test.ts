@@ -90,7 +90,7 @@ describe("layers of Caffe's forks folded into a Scale", function () {
     const net = await Network.parse(text, { weights });
     assert.equal(net.layer('bn')?.type, 'Scale');
     assert.ok(
-      net.notes.some((n) => /'bn' \(BN, ENet \/ SegNet's, INFERENCE\) runs as a Scale/.test(n)),
+      net.notes.some((n) => n === "BN (ENet / SegNet's, INFERENCE) runs as a Scale with a bias: layer 'bn'"),
       net.notes.join('; '),
     );
     assert.deepEqual(Array.from(net.weights('bn')[0]), Array.from(scale));
@@ -107,7 +107,7 @@ describe("layers of Caffe's forks folded into a Scale", function () {
     );
     const net = await Network.parse(text, { weights });
     assert.ok(
-      net.notes.some((n) => /BN, PSPNet's\) runs as a Scale .* \(eps 0\.001\)/.test(n)),
+      net.notes.some((n) => /^BN \(PSPNet's\) runs as a Scale .* \(eps 0\.001\): layer 'bn'$/.test(n)),
       net.notes.join('; '),
     );
     checkPerChannel(await runCpu(net, x), x, (v, c) => (slope[c] * (v - mean[c])) / Math.sqrt(variance[c] + 0.001) + bias[c]);
@@ -136,7 +136,7 @@ describe("layers of Caffe's forks folded into a Scale", function () {
       const net = await Network.parse(text, { weights });
       assert.equal(net.layer('bn')?.type, 'Scale');
       assert.ok(
-        net.notes.some((n) => /scale_bias\) runs as a Scale .* \(eps 0\.00001\)/.test(n)),
+        net.notes.some((n) => /scale_bias runs as a Scale .* \(eps 0\.00001\): layer 'bn'$/.test(n)),
         net.notes.join('; '),
       );
       checkPerChannel(await runCpu(net, x), x, f);

@@ -193,7 +193,7 @@ describe('graph: IR construction', () => {
         assert.equal(bn?.type, 'Scale', param);
         assert.deepEqual(bn?.blobs, [[4], [4]]);
         assert.ok(
-          g.notes.some((n) => n.includes("'bn' (BatchNorm with NVCaffe's scale_bias) runs as a Scale")),
+          g.notes.some((n) => n.startsWith("BatchNorm with NVCaffe's scale_bias runs as a Scale") && n.endsWith(": layer 'bn'")),
           param,
         );
       }

@@ -26,7 +26,11 @@ export interface FileBlobs {
 /** A BuildResult of any one IR type. */
 type AnyBuildResult = { [T in LayerType]: BuildResult<T> }[LayerType];
 
-/** What a fork layer becomes: the IR layer's attributes and shapes, its file blobs when they differ, a note for the graph. */
+/**
+ * What a fork layer becomes: the IR layer's attributes and shapes, its file blobs when they differ,
+ * and what the graph's notes say of it ("BN (...) runs as a Scale ..."; layers with the same note
+ * are listed in one).
+ */
 export interface Lowering {
   readonly result: AnyBuildResult;
   readonly file?: FileBlobs;
@@ -145,7 +149,7 @@ const enetBN: ForkDef = {
         names: ['scale', 'shift'],
         convert: (blobs) => blobs.map((b) => Float32Array.from(b)),
       },
-      note: `layer '${name}' (BN, ENet / SegNet's, INFERENCE) runs as a Scale with a bias`,
+      note: "BN (ENet / SegNet's, INFERENCE) runs as a Scale with a bias",
     };
   },
   fillers: () => ['bn_param', ['scale_filler', 'shift_filler']],
@@ -168,7 +172,7 @@ const pspnetBN: ForkDef = {
         names: ['slope', 'bias', 'mean', 'variance'],
         convert: ([slope, bias, mean, variance]) => fold(slope, bias, mean, variance, eps),
       },
-      note: `layer '${p.str('name')}' (BN, PSPNet's) runs as a Scale with a bias, its statistics folded in (eps ${+eps.toPrecision(6)})`,
+      note: `BN (PSPNet's) runs as a Scale with a bias, its statistics folded in (eps ${+eps.toPrecision(6)})`,
     };
   },
   fillers: () => ['bn_param', ['slope_filler', 'bias_filler']],
@@ -198,7 +202,7 @@ const nvcaffeBatchNorm: ForkDef = {
         names: ['mean', 'variance', 'factor', 'scale', 'bias'],
         convert: (b, layout) => (layout === 0 ? fold(b[0], b[1], b[2], b[3], eps) : fold(b[3], b[4], b[0], b[1], eps)),
       },
-      note: `layer '${p.str('name')}' (BatchNorm with NVCaffe's scale_bias) runs as a Scale with a bias, its statistics folded in (eps ${+eps.toPrecision(6)})`,
+      note: `BatchNorm with NVCaffe's scale_bias runs as a Scale with a bias, its statistics folded in (eps ${+eps.toPrecision(6)})`,
     };
   },
   fillers: () => ['batch_norm_param', ['scale_filler', 'bias_filler']],
