@@ -111,6 +111,27 @@ describe('layer plugins (examples/plugins, cpu backend)', function () {
     });
   }
 
+  it('INT8 engines run the convolutions around a plugin layer in INT8 and the plugin in FP32', async () => {
+    loadPlugin(lib);
+    const net = await Network.parse(
+      'layer { name: "in" type: "Input" top: "data" input_param { shape { dim: 2 dim: 4 dim: 6 dim: 6 } } }\n' +
+        'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" convolution_param { num_output: 8 kernel_size: 3 pad: 1 } }\n' +
+        'layer { name: "hs" type: "HardSigmoid" bottom: "c1" top: "hs" }\n' +
+        'layer { name: "c2" type: "Convolution" bottom: "hs" top: "c2" convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }\n',
+      { seed: 2 },
+    );
+    const x = Float32Array.from({ length: 2 * 4 * 36 }, (_, i) => Math.sin(i));
+    const out: Record<string, Float32Array> = {};
+    for (const precision of ['fp32', 'int8'] as const) {
+      const engine = await new Builder({ backend: 'cpu', logger: () => undefined }).build(net, { precision, maxBatchSize: 2 });
+      if (precision === 'int8') assert.deepEqual(engine.details().precisions, { int8: 2, fp32: 1 });
+      out[precision] = (await engine.createContext().infer({ data: x })).c2;
+      engine.dispose();
+    }
+    const err = Math.hypot(...out.fp32.map((v, i) => v - out.int8[i])) / Math.hypot(...out.fp32);
+    assert.ok(err < 0.05, `INT8 against FP32: ${err}`);
+  });
+
   it('a plan records the library: it loads where the library is loaded, and elsewhere says which to load (E_PLUGIN)', async () => {
     loadPlugin(lib);
     const net = await Network.parse(INPUTS + AXPY);
