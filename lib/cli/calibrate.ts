@@ -13,6 +13,7 @@ import {
 import { mnistBatches, npyBatches, randomBatchSource } from '../calibration/data';
 import { Network } from '../network';
 import { engineChoices } from './engine_source';
+import { loadPlugins, PLUGIN } from './model_options';
 import { formatHelp, intOption, parseCommand, UsageError, type CommandSpec } from './options';
 
 /** The calibrate command's options. */
@@ -54,6 +55,7 @@ export const CALIBRATE: CommandSpec = {
     { name: 'seed', type: 'string', value: 'N', help: 'Seed of random weights and random data', default: '1' },
     { name: 'show', type: 'string', value: 'model.calib', help: 'List the tensors and scales of a cache' },
     { name: 'json', type: 'boolean', help: 'With --show: print JSON' },
+    PLUGIN,
   ],
   notes: [
     'The cache is TensorRT\'s text format: "TRT-<version>-<Algorithm>", then "tensor: <hex of the float32 scale>" per\n' +
@@ -122,6 +124,7 @@ export async function runCalibrate(argv: readonly string[], out: (s: string) => 
   const batchSize = intOption(CALIBRATE, 'batchSize', values.batchSize as string | undefined, 1, 1 << 16) ?? 32;
   const trtVersion = intOption(CALIBRATE, 'trtVersion', values.trtVersion as string | undefined, 1, 99999999) ?? DEFAULT_TRT_VERSION;
   const { backend, seed } = engineChoices(CALIBRATE, values);
+  loadPlugins(values);
   const net = await Network.fromCaffe(positionals[0], { weights: values.weights as string | undefined, seed });
   const input = net.inputs[0];
   const dims = input.shape.slice(1);

@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { Builder, Engine, knownLayerTypes, loadedPlugins, loadPlugin, Network, registerLayer } from '../../lib';
+import { runCli } from '../support/cli';
 import { fails } from '../support/helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -130,6 +131,41 @@ describe('layer plugins (examples/plugins, cpu backend)', function () {
     }
     const err = Math.hypot(...out.fp32.map((v, i) => v - out.int8[i])) / Math.hypot(...out.fp32);
     assert.ok(err < 0.05, `INT8 against FP32: ${err}`);
+  });
+
+  it('the CLI loads libraries with --plugin (inspect, calibrate, bench)', async () => {
+    const file = path.join(dir, 'hs.prototxt');
+    fs.writeFileSync(
+      file,
+      'layer { name: "in" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 4 dim: 4 } } }\n' +
+        'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 3 kernel_size: 3 } }\n' +
+        'layer { name: "hs" type: "HardSigmoid" bottom: "c" top: "hs" hard_sigmoid_param { beta: 0.25 } }\n',
+    );
+    const inspect = await runCli('inspect', file, '--plugin', lib, '--json');
+    assert.equal(inspect.code, 0, inspect.err);
+    assert.ok(inspect.out.includes('"Plugin"'), inspect.out.slice(0, 400));
+    const calib = path.join(dir, 'hs.calib');
+    const c = await runCli(
+      'calibrate',
+      file,
+      '--plugin',
+      lib,
+      '--data',
+      'random',
+      '--batches',
+      '2',
+      '--batchSize',
+      '2',
+      '-o',
+      calib,
+      '--backend',
+      'cpu',
+    );
+    assert.equal(c.code, 0, c.err);
+    assert.ok(fs.existsSync(calib));
+    const b = await runCli('bench', file, '--plugin', lib, '--backend', 'cpu', '--duration', '0.1', '--warmUp', '0');
+    assert.equal(b.code, 0, b.err);
+    assert.match(b.out, /Throughput: /);
   });
 
   it('a plan records the library: it loads where the library is loaded, and elsewhere says which to load (E_PLUGIN)', async () => {
