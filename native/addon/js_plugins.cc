@@ -15,12 +15,6 @@ namespace {
 
 Napi::Value str_or_null(Napi::Env env, const char* s) { return s == nullptr ? env.Null() : Napi::String::New(env, s); }
 
-int64_t volume_of(const trtn_dims& d) {
-  int64_t v = 1;
-  for (int32_t i = 0; i < d.rank; ++i) v *= d.d[i];
-  return v;
-}
-
 Napi::Array dims_array(Napi::Env env, const trtn_dims& d, int batch) {
   Napi::Array a = Napi::Array::New(env, static_cast<size_t>(d.rank) + 1);
   a.Set(0u, batch);
@@ -57,7 +51,7 @@ class JsHostedLayer final : public HostedLayer {
   bool forward(const std::string& params, int batch, const std::vector<trtn_dims>& in_dims,
                const std::vector<const float*>& in, const std::vector<trtn_dims>& out_dims,
                const std::vector<float*>& out, std::string* error) override {
-    Call call{params, batch, in_dims, in, out_dims, out};
+    Call call(params, batch, in_dims, in, out_dims, out);
     {
       std::lock_guard<std::mutex> lock(shared_->mu);
       // The queue is unbounded: a nonblocking call never waits, so the lock is held only briefly.
@@ -73,7 +67,11 @@ class JsHostedLayer final : public HostedLayer {
   }
 
  private:
+  /// One call from the backend's thread: what the function reads and writes, and its answer.
   struct Call {
+    Call(const std::string& p, int b, const std::vector<trtn_dims>& id, const std::vector<const float*>& i,
+         const std::vector<trtn_dims>& od, const std::vector<float*>& o)
+        : params(p), batch(b), in_dims(id), in(i), out_dims(od), out(o) {}
     const std::string& params;
     int batch;
     const std::vector<trtn_dims>& in_dims;
@@ -122,7 +120,7 @@ class JsHostedLayer final : public HostedLayer {
     auto arrays = [&](const std::vector<trtn_dims>& dims, const float* const* src, size_t n) {
       Napi::Array list = Napi::Array::New(env, n);
       for (size_t i = 0; i < n; ++i) {
-        const size_t count = static_cast<size_t>(volume_of(dims[i]) * call->batch);
+        const size_t count = static_cast<size_t>(dims_volume(dims[i]) * call->batch);
         Napi::Float32Array a = Napi::Float32Array::New(env, count);
         if (env.IsExceptionPending() || a.IsEmpty()) return Napi::Array();  // out of memory: reported below
         if (src != nullptr) std::memcpy(a.Data(), src[i], count * sizeof(float));

@@ -150,11 +150,33 @@ Status plugin_output_dims(const PluginLayer& p, const std::string& params,
   return Status::ok();
 }
 
-Status PluginParams::failed(const OpInit& init, const char* function, const char* message) const {
-  return Status(Code::kPlugin, "node '" + init.node.name + "' (plugin layer '" + plugin.layer->type + "' of " +
-                                   plugin.library + "): " + function + " failed" +
-                                   (message[0] != '\0' ? std::string(": ") + message : std::string()));
+int64_t dims_volume(const trtn_dims& d) {
+  int64_t v = 1;
+  for (int32_t i = 0; i < d.rank; ++i) v *= d.d[i];
+  return v;
 }
+
+Status PluginParams::failed(const char* function, const std::string& message) const {
+  return Status(Code::kPlugin, "node '" + node + "' (" + (plugin.hosted ? "JavaScript layer '" : "plugin layer '") +
+                                   plugin.layer->type + "' of " + plugin.library + "): " + function + " failed" +
+                                   (message.empty() ? std::string() : ": " + message));
+}
+
+namespace {
+
+/// Why the layer cannot run on the cpu (`cuda` false) or cuda backend, or "" when it can.
+std::string missing_forward(const PluginLayer& p, bool cuda) {
+  const bool has = cuda ? p.layer->forward_cuda != nullptr : (p.layer->forward_cpu != nullptr || p.hosted != nullptr);
+  if (has) return "";
+  if (p.library == "javascript") {
+    return "JavaScript layer type '" + std::string(p.layer->type) +
+           "' runs on the cpu backend only, and only when registerLayer gave it a cpu function";
+  }
+  return "plugin library " + p.library + " has no forward_" + (cuda ? "cuda" : "cpu") + " for '" + p.layer->type +
+         "': build it on a backend the library implements";
+}
+
+}  // namespace
 
 bool plugin_runs_on(const Node& node, bool cuda, std::string* why) {
   std::string type;
@@ -167,15 +189,8 @@ bool plugin_runs_on(const Node& node, bool cuda, std::string* why) {
     *why = "plugin layer type '" + type + "' is not loaded (loadPlugin('<library>') first)";
     return false;
   }
-  const bool has = cuda ? p.layer->forward_cuda != nullptr : (p.layer->forward_cpu != nullptr || p.hosted != nullptr);
-  if (has) return true;
-  if (p.library == "javascript") {
-    *why = "JavaScript layer type '" + type +
-           "' runs on the cpu backend only, and only when registerLayer gave it a cpu function";
-  } else {
-    *why = "plugin library " + p.library + " has no forward_" + (cuda ? "cuda" : "cpu") + " for '" + type + "'";
-  }
-  return false;
+  *why = missing_forward(p, cuda);
+  return why->empty();
 }
 
 Status read_plugin_params(const OpInit& init, PluginParams* out) {
@@ -185,6 +200,7 @@ Status read_plugin_params(const OpInit& init, PluginParams* out) {
   TRTN_TRY(init.attr_string("pluginLibrary", &library));
   TRTN_TRY(init.attr_int("pluginVersion", &version));
   PluginParams p;
+  p.node = init.node.name;
   TRTN_TRY(init.attr_string("params", &p.params));
   if (!find_plugin_layer(type, &p.plugin)) {
     return Status(Code::kPlugin, "node '" + init.node.name + "' is a layer of type '" + type +
@@ -197,6 +213,9 @@ Status read_plugin_params(const OpInit& init, PluginParams* out) {
                                      p.plugin.library + " version " + std::to_string(p.plugin.version) + " (" +
                                      p.plugin.path + ") is loaded: load the library it was built with");
   }
+  const std::string missing = missing_forward(p.plugin, std::string(init.backend) == "cuda");
+  if (!missing.empty()) return Status(Code::kUnsupportedLayer, "node '" + init.node.name + "': " + missing);
+
   if (init.node.inputs.size() < static_cast<size_t>(p.plugin.layer->min_inputs) ||
       init.node.inputs.size() > static_cast<size_t>(p.plugin.layer->max_inputs) ||
       init.node.outputs.size() != static_cast<size_t>(p.plugin.layer->outputs)) {

@@ -51,13 +51,17 @@ bool find_plugin_layer(const std::string& type, PluginLayer* out);
 Status plugin_output_dims(const PluginLayer& p, const std::string& params,
                           const std::vector<std::vector<int64_t>>& inputs, std::vector<std::vector<int64_t>>* out);
 
+/// Elements of one image of a plugin tensor (the product of its dims).
+int64_t dims_volume(const trtn_dims& d);
+
 /// A checked Plugin node: its layer, parameters (JSON) and per-image shapes.
 struct PluginParams {
+  std::string node;  // the node's name, for errors
   PluginLayer plugin;
   std::string params;
   std::vector<trtn_dims> in_dims, out_dims;  // per image
-  /// The message a plugin function wrote, as an error naming the node.
-  Status failed(const OpInit& init, const char* function, const char* message) const;
+  /// What a plugin function (or the JavaScript layer) said when it failed, as E_PLUGIN naming the node.
+  Status failed(const char* function, const std::string& message) const;
 };
 
 /// Whether a Plugin node can run on the cpu (`cuda` false) or cuda backend: its library is loaded
@@ -65,7 +69,8 @@ struct PluginParams {
 bool plugin_runs_on(const Node& node, bool cuda, std::string* why);
 
 /// Reads a Plugin node (pluginType, pluginLibrary, pluginVersion, params): the library must be
-/// loaded, at the version the node was built with; float32 tensors only.
+/// loaded, at the version the node was built with, with a forward for init.backend ("cuda": forward_cuda;
+/// otherwise forward_cpu or a JavaScript function); float32 tensors only.
 Status read_plugin_params(const OpInit& init, PluginParams* out);
 
 }  // namespace trtn

@@ -11,16 +11,7 @@ namespace {
 
 class PluginOp final : public CpuOp {
  public:
-  Status init(const OpInit& init) {
-    TRTN_TRY(read_plugin_params(init, &p_));
-    if (p_.plugin.layer->forward_cpu == nullptr && !p_.plugin.hosted) {
-      return Status(Code::kUnsupportedLayer, "node '" + init.node.name + "': plugin layer type '" +
-                                                 p_.plugin.layer->type + "' of " + p_.plugin.library +
-                                                 " has no forward_cpu: build it on a backend the library implements");
-    }
-    node_ = init.node.name;
-    return Status::ok();
-  }
+  Status init(const OpInit& init) { return read_plugin_params(init, &p_); }
 
   Status run(const OpArgs& args) const override {
     std::vector<const float*> in(args.in.size());
@@ -30,22 +21,18 @@ class PluginOp final : public CpuOp {
     if (p_.plugin.hosted) {
       std::string why;
       if (p_.plugin.hosted->forward(p_.params, args.batch, p_.in_dims, in, p_.out_dims, out, &why)) return Status::ok();
-      return Status(Code::kPlugin, "node '" + node_ + "' (JavaScript layer '" + p_.plugin.layer->type + "'): " + why);
+      return p_.failed("the JavaScript function", why);
     }
     char error[512] = {0};
     const int32_t rc = p_.plugin.layer->forward_cpu(p_.params.c_str(), args.batch, static_cast<int32_t>(in.size()),
                                                     p_.in_dims.data(), in.data(), static_cast<int32_t>(out.size()),
                                                     p_.out_dims.data(), out.data(), error, sizeof error);
     error[sizeof error - 1] = '\0';
-    if (rc == 0) return Status::ok();
-    return Status(Code::kPlugin, "node '" + node_ + "' (plugin layer '" + p_.plugin.layer->type + "' of " +
-                                     p_.plugin.library + "): forward_cpu failed" +
-                                     (error[0] != '\0' ? std::string(": ") + error : std::string()));
+    return rc == 0 ? Status::ok() : p_.failed("forward_cpu", error);
   }
 
  private:
   PluginParams p_;
-  std::string node_;
 };
 
 }  // namespace

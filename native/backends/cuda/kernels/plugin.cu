@@ -27,33 +27,29 @@ View4 dense_f32(const View4& v, void* data) {
 
 bool usable_as_is(const View4& v) { return v.elem == Elem::kF32 && v.dense_nchw(); }
 
+/// Bytes of a float32 copy of `batch` images of a tensor, rounded up to 256.
+size_t copy_bytes(const trtn_dims& d, int batch) {
+  return (static_cast<size_t>(dims_volume(d)) * batch * sizeof(float) + 255) / 256 * 256;
+}
+
 class PluginOp final : public CudaOp {
  public:
-  Status init(const CudaOpInit& init) {
-    TRTN_TRY(read_plugin_params(init.node, &p_));
-    if (p_.plugin.layer->forward_cuda == nullptr) {
-      return Status(Code::kUnsupportedLayer, "node '" + init.node.node.name + "': plugin layer type '" +
-                                                 p_.plugin.layer->type + "' of " + p_.plugin.library +
-                                                 " has no forward_cuda: build it on the cpu backend");
-    }
-    node_ = init.node.node.name;
-    for (size_t i = 0; i < init.node.node.inputs.size(); ++i) volumes_.push_back(init.node.input(i).volume);
-    for (size_t i = 0; i < init.node.node.outputs.size(); ++i) volumes_.push_back(init.node.output(i).volume);
-    return Status::ok();
-  }
+  Status init(const CudaOpInit& init) { return read_plugin_params(init.node, &p_); }
 
   /// Room for a float32 copy of every input and output (used only for those not dense float32).
   size_t workspace_bytes(int batch) const override {
     size_t bytes = 0;
-    for (int64_t v : volumes_) bytes += (static_cast<size_t>(v) * batch * sizeof(float) + 255) / 256 * 256;
+    for (const auto* dims : {&p_.in_dims, &p_.out_dims}) {
+      for (const trtn_dims& d : *dims) bytes += copy_bytes(d, batch);
+    }
     return bytes;
   }
 
   Status run(const RunArgs& args) const override {
     char* scratch = static_cast<char*>(args.workspace);
-    auto place = [&](const View4& v, size_t k) {
+    auto place = [&](const View4& v, const trtn_dims& dims) {
       View4 d = dense_f32(v, scratch);
-      scratch += (static_cast<size_t>(volumes_[k]) * args.batch * sizeof(float) + 255) / 256 * 256;
+      scratch += copy_bytes(dims, args.batch);
       return d;
     };
     std::vector<const float*> in(args.in.size());
@@ -64,12 +60,12 @@ class PluginOp final : public CudaOp {
         in[i] = static_cast<const float*>(args.in[i].data);
         continue;
       }
-      const View4 d = place(args.in[i], i);
+      const View4 d = place(args.in[i], p_.in_dims[i]);
       TRTN_TRY(launch_reformat(args.in[i], d, args.stream));
       in[i] = static_cast<const float*>(d.data);
     }
     for (size_t i = 0; i < args.out.size(); ++i) {
-      out_copy[i] = usable_as_is(args.out[i]) ? args.out[i] : place(args.out[i], args.in.size() + i);
+      out_copy[i] = usable_as_is(args.out[i]) ? args.out[i] : place(args.out[i], p_.out_dims[i]);
       out[i] = static_cast<float*>(out_copy[i].data);
     }
     char error[512] = {0};
@@ -77,11 +73,7 @@ class PluginOp final : public CudaOp {
                                                      p_.in_dims.data(), in.data(), static_cast<int32_t>(out.size()),
                                                      p_.out_dims.data(), out.data(), args.stream, error, sizeof error);
     error[sizeof error - 1] = '\0';
-    if (rc != 0) {
-      return Status(Code::kPlugin, "node '" + node_ + "' (plugin layer '" + p_.plugin.layer->type + "' of " +
-                                       p_.plugin.library + "): forward_cuda failed" +
-                                       (error[0] != '\0' ? std::string(": ") + error : std::string()));
-    }
+    if (rc != 0) return p_.failed("forward_cuda", error);
     for (size_t i = 0; i < args.out.size(); ++i) {
       if (out_copy[i].data != args.out[i].data) TRTN_TRY(launch_reformat(out_copy[i], args.out[i], args.stream));
     }
@@ -90,8 +82,6 @@ class PluginOp final : public CudaOp {
 
  private:
   PluginParams p_;
-  std::string node_;
-  std::vector<int64_t> volumes_;  // per image: inputs, then outputs
 };
 
 }  // namespace
