@@ -62,26 +62,33 @@ function pluginError(message: string): TensorRTNodeError {
   return new TensorRTNodeError('E_PLUGIN', message);
 }
 
-/** "name:type:number[:default];..." as field declarations; E_PLUGIN naming the library on a bad one. */
+type ParamField = PluginLayerInfo['params'][number];
+
+/** One parameter field, checked (a name, a protobuf type of PARAM_TYPES, a number >= 1, a default of that type); E_PLUGIN naming `where`. */
+function checkParamField(f: ParamField, where: string): ParamField {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f.name) || !PARAM_TYPES.has(f.type) || !Number.isInteger(f.number) || f.number < 1) {
+    throw pluginError(
+      `${where}: the parameter field '${f.name}:${f.type}:${f.number}' is not name:type:number[:default] with a type of ${[...PARAM_TYPES].join(', ')}`,
+    );
+  }
+  const want = f.type === 'string' ? 'string' : f.type === 'bool' ? 'boolean' : 'number';
+  if (f.default !== undefined && (typeof f.default !== want || (want === 'number' && !Number.isFinite(f.default)))) {
+    throw pluginError(`${where}: the default of '${f.name}' is not a ${f.type}: '${String(f.default)}'`);
+  }
+  return f.default === undefined ? { name: f.name, type: f.type, number: f.number } : f;
+}
+
+/** "name:type:number[:default];..." as checked field declarations. */
 function parseParamFields(text: string, where: string): PluginLayerInfo['params'] {
   return text
     .split(';')
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((entry) => {
-      const [name, type, number, ...rest] = entry.split(':');
-      const n = Number(number);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name ?? '') || !PARAM_TYPES.has(type ?? '') || !Number.isInteger(n) || n < 1) {
-        throw pluginError(
-          `${where}: the parameter field '${entry}' is not name:type:number[:default] with a type of ${[...PARAM_TYPES].join(', ')}`,
-        );
-      }
-      if (rest.length === 0) return { name, type, number: n };
+      const [name = '', type = '', number, ...rest] = entry.split(':');
       const raw = rest.join(':');
-      const value = type === 'string' ? raw : type === 'bool' ? raw === 'true' : Number(raw);
-      if (typeof value === 'number' && !Number.isFinite(value))
-        throw pluginError(`${where}: the default of '${name}' is not a number: '${raw}'`);
-      return { name, type, number: n, default: value };
+      const value = rest.length === 0 ? undefined : type === 'string' ? raw : type === 'bool' ? raw === 'true' : Number(raw);
+      return checkParamField({ name, type, number: Number(number), default: value }, where);
     });
 }
 
@@ -221,12 +228,6 @@ export function registerLayer(type: string, def: JsLayerDefinition): PluginLayer
   if (other !== undefined && other.library !== 'javascript') {
     throw pluginError(`layer type '${type}' is provided by plugin library ${other.library} (${other.path})`);
   }
-  const params = Object.entries(def.params?.fields ?? {}).map(([name, f]) => ({
-    name,
-    type: f.type,
-    number: f.number,
-    default: f.default,
-  }));
   const info: PluginLayerInfo = {
     type,
     library: 'javascript',
@@ -234,9 +235,8 @@ export function registerLayer(type: string, def: JsLayerDefinition): PluginLayer
     path: '',
     paramField: def.params?.field ?? null,
     paramNumber: def.params?.number ?? 0,
-    params: parseParamFields(
-      params.map((p) => `${p.name}:${p.type}:${p.number}${p.default === undefined ? '' : `:${String(p.default)}`}`).join(';'),
-      `JavaScript layer type '${type}'`,
+    params: Object.entries(def.params?.fields ?? {}).map(([name, f]) =>
+      checkParamField({ name, type: f.type, number: f.number, default: f.default }, `JavaScript layer type '${type}'`),
     ),
     minInputs,
     maxInputs,
