@@ -32,15 +32,7 @@ Status build(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_e
 Status load(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, true, out); }
 
 bool supports(const Graph& graph, const Node& node, std::string* why) {
-  for (const std::vector<int>* ids : {&node.inputs, &node.outputs}) {
-    for (int t : *ids) {
-      if (graph.tensors[t].rows > 1) {
-        *why = "region tensors (Faster R-CNN's proposals and what follows them) run on the cpu backend in this version";
-        return false;
-      }
-    }
-  }
-  return table_supports(op_table(), graph, node, why);
+  return region_free(graph, node, why) && table_supports(op_table(), graph, node, why);
 }
 
 std::vector<std::string> ops() { return op_table().names(); }

@@ -471,17 +471,7 @@ Status load(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_en
 
 // mapping.cc (in the separately loaded module) has a case for every OpKind, so every node is
 // mapped; what TensorRT itself refuses (a MAX mask output ...) is an E_UNSUPPORTED_LAYER of the build.
-bool supports(const Graph& graph, const Node& node, std::string* why) {
-  for (const std::vector<int>* ids : {&node.inputs, &node.outputs}) {
-    for (int t : *ids) {
-      if (graph.tensors[t].rows > 1) {
-        *why = "region tensors (Faster R-CNN's proposals and what follows them) run on the cpu backend in this version";
-        return false;
-      }
-    }
-  }
-  return true;
-}
+bool supports(const Graph& graph, const Node& node, std::string* why) { return region_free(graph, node, why); }
 
 std::vector<std::string> ops() { return op_names(); }
 

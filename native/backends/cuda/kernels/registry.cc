@@ -69,7 +69,12 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kPlugin] = {make_plugin,
                         [](const Graph&, const Node& n, std::string* why) { return plugin_runs_on(n, true, why); }};
   // Region layers (Faster R-CNN): the backend refuses region tensors before building (cuda_backend.cc).
-  for (OpKind k : {OpKind::kROIPooling, OpKind::kPSROIPooling, OpKind::kProposal}) t[k] = {make_region_op};
+  for (OpKind k : {OpKind::kROIPooling, OpKind::kPSROIPooling, OpKind::kProposal}) {
+    t[k] = {make_region_op, [](const Graph&, const Node&, std::string* why) {
+              *why = "region layers run on the cpu backend in this version";
+              return false;
+            }};
+  }
   t[OpKind::kQuantize] = {make_quantize, nullptr, views_always};
   t[OpKind::kPreprocess] = {make_preprocess, nullptr, views_always};
   return t;
