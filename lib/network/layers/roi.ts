@@ -9,8 +9,12 @@ import { TensorRTNodeError } from '../../errors';
 import type { Shape } from '../types';
 import { check, fmt, type BuildContext, type LayerDef } from './common';
 
-/** The region input of a pooling layer: [N x R, 5] (or Caffe's legacy [N x R, 5, 1, 1]) from a Proposal layer. */
-function regions(features: Shape, rois: Shape, context: BuildContext, what: string): number {
+/**
+ * The region input of a pooling layer: [N x R, 5] (or Caffe's legacy [N x R, 5, 1, 1]) from a
+ * Proposal layer, pooled from a feature map at `spatialScale` (> 0); its rows per image.
+ */
+function regions(features: Shape, rois: Shape, context: BuildContext, what: string, spatialScale: number): number {
+  check(spatialScale > 0 && Number.isFinite(spatialScale), `${what} spatial_scale must be > 0, got ${spatialScale}`);
   check(features.length === 4, `${what} needs a 4-D feature map (N, C, H, W), got ${fmt(features)}`);
   const rows = context.inputRows?.[1] ?? 1;
   check(context.inputRegions?.[0] !== true, `${what} pools an image tensor, not a region tensor`);
@@ -37,9 +41,8 @@ export const roiPooling: LayerDef<'ROIPooling'> = {
     const pooledW = rp.num('pooled_w');
     const spatialScale = rp.num('spatial_scale');
     check(pooledH > 0 && pooledW > 0, `ROIPooling pooled_h and pooled_w must be > 0, got ${pooledH} x ${pooledW}`);
-    check(spatialScale > 0 && Number.isFinite(spatialScale), `ROIPooling spatial_scale must be > 0, got ${spatialScale}`);
     const [features, rois] = inputs;
-    const rows = regions(features, rois, context, 'ROIPooling');
+    const rows = regions(features, rois, context, 'ROIPooling', spatialScale);
     return {
       attrs: { pooledH, pooledW, spatialScale },
       outputs: [[rois[0], features[1], pooledH, pooledW]],
@@ -59,9 +62,8 @@ export const psroiPooling: LayerDef<'PSROIPooling'> = {
     const groupSize = pp.num('group_size');
     const spatialScale = pp.num('spatial_scale');
     check(outputDim > 0 && groupSize > 0, `PSROIPooling output_dim and group_size must be > 0, got ${outputDim} and ${groupSize}`);
-    check(spatialScale > 0 && Number.isFinite(spatialScale), `PSROIPooling spatial_scale must be > 0, got ${spatialScale}`);
     const [features, rois] = inputs;
-    const rows = regions(features, rois, context, 'PSROIPooling');
+    const rows = regions(features, rois, context, 'PSROIPooling', spatialScale);
     check(
       features[1] === outputDim * groupSize * groupSize,
       `PSROIPooling needs output_dim x group_size^2 = ${outputDim * groupSize * groupSize} input channels, got ${features[1]}`,
