@@ -32,7 +32,15 @@ function compile(source: string, out: string, defines: string[] = []): void {
 /** A minimal library describing layer types `TYPE` (and `TYPE2` when defined) with ABI version `ABI`. */
 const TINY = `#include "include/tensorrt_node_plugin.h"
 static int32_t dims(const char*, int32_t, const trtn_dims* in, int32_t, trtn_dims* out, char*, size_t) { out[0] = in[0]; return 0; }
-#ifdef TYPE2
+#include <stdio.h>
+static int32_t fails(const char*, int32_t, int32_t, const trtn_dims*, const float* const*, int32_t, const trtn_dims*, float* const*, char* error, size_t size) {
+  snprintf(error, size, "no luck today");
+  return 1;
+}
+#ifdef FAILING
+static const trtn_plugin_layer layers[] = {{TYPE, 0, 0, 0, 1, 1, 1, dims, fails, 0}};
+static const trtn_plugin plugin = {ABI, "failing", 1, 1, layers};
+#elif defined(TYPE2)
 static const trtn_plugin_layer layers[] = {{TYPE, 0, 0, 0, 1, 1, 1, dims, 0, 0}, {TYPE2, 0, 0, 0, 1, 1, 1, dims, 0, 0}};
 static const trtn_plugin plugin = {ABI, "tiny2", 1, 2, layers};
 #else
@@ -257,6 +265,19 @@ describe('layer plugins (examples/plugins, cpu backend)', function () {
         (e: Error & { code?: string }) => e.code === 'E_PLUGIN' && /built in/.test(e.message),
       );
       assert.throws(() => new Builder({ backend: 'cpu', plugins: 'x.so' as unknown as string[] }), TypeError);
+    });
+
+    it("a library's forward_cpu that fails rejects the call with E_PLUGIN naming the node and its message", async () => {
+      const src = path.join(dir, 'failing.cc');
+      fs.writeFileSync(src, TINY);
+      const so = path.join(dir, 'libfailing.so');
+      compile(src, so, ['-DTYPE="FailsAlways"', '-DFAILING', '-DABI=TRTN_PLUGIN_ABI_VERSION']);
+      loadPlugin(so);
+      const net = await Network.parse(INPUTS + 'layer { name: "f" type: "FailsAlways" bottom: "x" top: "z" }\n');
+      const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 2 });
+      const feeds = { a: new Float32Array(6), x: new Float32Array(24), y: new Float32Array(24) };
+      await fails(engine.createContext().infer(feeds), 'E_PLUGIN', "node 'f'", 'forward_cpu failed: no luck today');
+      engine.dispose();
     });
 
     it('a refused library registers none of its types (a later registerLayer of one of them works)', () => {

@@ -196,6 +196,31 @@ describe("Faster R-CNN's region layers (cpu)", function () {
       );
     });
 
+    it('bad region-layer parameters and arity: E_SHAPE naming the layer', async () => {
+      const pool = (param: string) =>
+        Network.parse(
+          inputs(1, 2, 2, 1) +
+            PROPOSAL(4) +
+            `layer { name: "pool" type: "ROIPooling" bottom: "feat" bottom: "rois" top: "p" roi_pooling_param { ${param} } }\n`,
+        );
+      await fails(pool('pooled_h: 2 pooled_w: 2 spatial_scale: 0'), 'E_SHAPE', "'pool'", 'spatial_scale must be > 0');
+      await fails(
+        Network.parse(inputs(1, 2, 2, 1) + PROPOSAL(4, "\\n'nms_thresh': 1.5")),
+        'E_SHAPE',
+        "'proposal'",
+        'nms_thresh must be in (0, 1]',
+      );
+      await fails(
+        Network.parse(
+          inputs(1, 2, 2, 1) +
+            'layer { name: "p" type: "Python" bottom: "scores" bottom: "deltas" top: "rois" python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "\'feat_stride\': 16" } }\n',
+        ),
+        'E_SHAPE',
+        "'p'",
+        'takes 3 bottoms',
+      );
+    });
+
     it('a proposal layer without feat_stride: E_PARSE saying what to write', async () => {
       await fails(
         Network.parse(
