@@ -1,6 +1,6 @@
 /**
  * Every tactic of every convolution family of the cuda backend (native/backends/cuda/kernels/
- * conv_family.h: tensor-core mma, im2col + mma, SIMT FFMA / DP4A, direct), not only the one tuning
+ * conv_family.h: stem, tensor-core mma, im2col + mma, SIMT FFMA / DP4A, direct), not only the one tuning
  * picks, against the cpu backend, for a set of convolution shapes in every precision, under the
  * tolerances of cuda_ops.test.ts (test/support/cuda.ts: CUDA_TOLERANCE; INT8 outputs bit exact).
  *
@@ -22,6 +22,9 @@ import { checkOutput, int8Setup, poisonedCudaSuite } from '../support/cuda';
 import { count, randomInput } from '../support/reference';
 
 const FORCE = 'TRTN_CUDA_FORCE_TACTIC';
+// A tactic that refuses a run's views fails the run instead of handing it to the direct kernel
+// (read once per process: set before the first cuda engine runs).
+process.env.TRTN_CUDA_STRICT_TACTICS = '1';
 const PRECISIONS: Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
 
 function conv(name: string, data: number[], param: string): OpCase {
@@ -39,6 +42,16 @@ const shapes: OpCase[] = [
   conv('dilated 3x3 dilation 2 pad 2 on 8 channels -> 8', [8, 13, 13], 'num_output: 8 kernel_size: 3 dilation: 2 pad: 2'),
   conv('odd channels: 3x3 on 7 channels of 9x9 -> 13', [7, 9, 9], 'num_output: 13 kernel_size: 3'),
   conv('odd channels: 1x1 stride 2 on 5 channels of 8x8 -> 3', [5, 8, 8], 'num_output: 3 kernel_size: 1 stride: 2'),
+  // The stem family's edges: more tiles than resident CTAs (its persistent loop and double-buffered
+  // patches), two channel tiles, 4 / 2 / 1 input channels, dilation, rectangular strides.
+  conv('3x3 pad 1 on RGB 256x256 -> 40 (more tiles than resident CTAs)', [3, 256, 256], 'num_output: 40 kernel_size: 3 pad: 1'),
+  conv(
+    '5x3 stride 2x1 dilation 2 pad 3 on 4 channels of 33x35 -> 136',
+    [4, 33, 35],
+    'num_output: 136 kernel_h: 5 kernel_w: 3 stride_h: 2 stride_w: 1 dilation: 2 pad: 3',
+  ),
+  conv('1x1 on 2 channels of 17x19 -> 8', [2, 17, 19], 'num_output: 8 kernel_size: 1'),
+  conv('3x3 on 1 channel of 20x20 -> 8', [1, 20, 20], 'num_output: 8 kernel_size: 3'),
 ];
 
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-cuda-tactics-'));
@@ -129,7 +142,7 @@ function expectedFamilies(precision: Precision): string[] {
   const label = { fp32: 'f32', tf32: 'tf32', fp16: 'f16', int8: 'i8' }[precision];
   const families = ['direct'];
   if (tensorCores) families.push(`mma_${label}_`);
-  if (tensorCores && (precision === 'fp16' || precision === 'int8')) families.push(`im2col_mma_${label}_`);
+  if (tensorCores && (precision === 'fp16' || precision === 'int8')) families.push(`im2col_mma_${label}_`, `stem_${label}_`);
   if (precision === 'int8') families.push('dp4a_');
   else if (precision === 'fp32' || !tensorCores) families.push(`simt_${label}_`);
   return families;

@@ -1,13 +1,15 @@
 // Convolution and InnerProduct for the cuda backend: the op (node checks, the shared weight layout,
 // tactics, launches). The kernels come in families, each one file with one descriptor
-// (conv_family.h): conv_mma.cu (tensor cores), conv_im2col.cu (im2col + tensor cores, few input
-// channels), conv_simt.cu (FFMA / DP4A) and conv_direct.cu (the fallback); this file walks the
-// table kFamilies and switches on none of them. docs/cuda.md describes the tactics and their
-// constraints.
+// (conv_family.h): conv_stem.cu (at most 4 input channels, tensor cores), conv_mma.cu (tensor
+// cores), conv_im2col.cu (im2col + tensor cores, few input channels), conv_simt.cu (FFMA / DP4A) and conv_direct.cu
+// (the fallback); this file walks the table kFamilies and switches on none of them. docs/cuda.md describes the tactics
+// and their constraints.
 //
 // TRTN_CUDA_FORCE_TACTIC (internal, for tests): a tactic name, or #<index> into a node's list,
 // leaves each convolution that offers it that one tactic (the builder then times nothing); a node
-// that does not offer it keeps its list. test/gpu/cuda_conv_tactics.test.ts runs every tactic so.
+// that does not offer it keeps its list. test/gpu/cuda_conv_tactics.test.ts runs every tactic so,
+// with TRTN_CUDA_STRICT_TACTICS=1 (a tactic that refuses the run's views is an error there, not a
+// silent fallback to the direct kernel).
 //
 // Semantics are the cpu backend's (backends/cpu/ops/conv.cc, inner_product.cc): Caffe convolution
 // with groups, stride, padding and dilation over any number of spatial axes, several (input,
@@ -48,7 +50,7 @@ using conv::TileConfig;
 /// The families, preferred first (the default tactic comes from the first that serves a node).
 /// The last serves every node and takes every view: a run whose real views another family cannot
 /// take runs it instead.
-const ConvFamily* const kFamilies[] = {&conv::kMmaFamily, &conv::kIm2colFamily, &conv::kSimtFamily,
+const ConvFamily* const kFamilies[] = {&conv::kStemFamily, &conv::kMmaFamily, &conv::kIm2colFamily, &conv::kSimtFamily,
                                        &conv::kDirectFamily};
 constexpr int kFamilyCount = static_cast<int>(sizeof(kFamilies) / sizeof(kFamilies[0]));
 
@@ -76,6 +78,16 @@ const char* layout_label(Layout l) { return l == Layout::kNHWC ? "nhwc" : "linea
 /// A whole image of `v` is one dense block in (c, h, w) order.
 bool image_contiguous(const View4& v) {
   return v.layout == Layout::kLinear && v.sw == 1 && v.sh == v.w && v.sc == static_cast<int64_t>(v.h) * v.w;
+}
+
+/// TRTN_CUDA_STRICT_TACTICS=1 (internal, for tests): a run whose views the chosen tactic does not
+/// accept fails instead of falling back to the last family, so a test of a tactic runs that tactic.
+bool strict_tactics() {
+  static const bool strict = [] {
+    const char* v = std::getenv("TRTN_CUDA_STRICT_TACTICS");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return strict;
 }
 
 struct Tactic {
@@ -394,10 +406,10 @@ Status GemmConvOp::add_family_tactics(int family) {
   for (int c = 0; c < f.configs(); ++c) {
     if (f.offered != nullptr && !f.offered(p_.math, c)) continue;
     if (f.smem_bytes != nullptr) {
-      if (f.smem_bytes(p_.math, c, max_out_eb) > smem_limit) continue;
-      const size_t most = std::min(f.smem_bytes(p_.math, c, 4), smem_limit);
+      if (f.smem_bytes(p_, c, max_out_eb) > smem_limit) continue;
+      const size_t most = std::min(f.smem_bytes(p_, c, 4), smem_limit);
       if (most > kDefaultSmem) {
-        Status st = f.prepare(p_.math, c, most);
+        Status st = f.prepare(p_, c, most);
         if (!st.is_ok()) return st;
       }
     }
@@ -640,7 +652,11 @@ Status GemmConvOp::run(const RunArgs& args) const {
     int family = tactic.family;
     if (!kFamilies[family]->accepts(p_, call)) {
       // The last family, for a pair whose real view breaks what the chosen tactic needs (never
-      // expected: the places were checked at init).
+      // expected: the places were checked at init; the tactic tests make it an error).
+      if (strict_tactics()) {
+        return Status(Code::kInternal,
+                      "convolution '" + p_.name + "': tactic " + tactic.name + " does not accept the run's views");
+      }
       family = kFamilyCount - 1;
     }
     call.own = own_[family].get();

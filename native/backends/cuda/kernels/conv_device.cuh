@@ -201,6 +201,15 @@ __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, int sr
 #endif
 }
 
+/// 4- or 8-byte global -> shared copy (N) that reads `src_bytes` (0 or N) bytes, zero-filling the rest.
+template <int N>
+__device__ __forceinline__ void cp_async_small(uint32_t dst, const void* src, int src_bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(dst), "l"(src), "n"(N), "r"(src_bytes)
+               : "memory");
+#endif
+}
+
 __device__ __forceinline__ void cp_async_commit() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile("cp.async.commit_group;\n" ::: "memory");
@@ -222,5 +231,58 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
                : "r"(addr));
 #endif
 }
+
+// ---- MMA policies: one mma.sync per arithmetic (conv_mma.cu, conv_stem.cu) ----------------------
+// (Named, not file-local: on sm_75 the kernel bodies are empty and unused internal functions would
+// draw warnings.)
+namespace mma_policy {
+
+/// TF32: float32 storage; the A fragments are rounded with cvt.rna.tf32.f32 before the mma (the
+/// weights are TF32 values already); float32 accumulation.
+struct PolicyTf32 {
+  using Acc = float;
+  static constexpr int kBytes = 4;
+  static constexpr bool kRoundA = true;
+  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+  }
+};
+
+/// FP16: __half operands, float32 accumulation.
+struct PolicyF16 {
+  using Acc = float;
+  static constexpr int kBytes = 2;
+  static constexpr bool kRoundA = false;
+  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+  }
+};
+
+/// INT8: int8 operands, int32 accumulation (wrapping, no .satfinite: the cpu emulation wraps too).
+struct PolicyI8 {
+  using Acc = int;
+  static constexpr int kBytes = 1;
+  static constexpr bool kRoundA = false;
+  static __device__ __forceinline__ void mma(int (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+  }
+};
+
+}  // namespace mma_policy
 
 }  // namespace trtn::cuda::conv

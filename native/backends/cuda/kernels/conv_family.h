@@ -73,10 +73,13 @@ struct ConvFamily {
   bool (*tile)(Math math, int i, TileConfig* t);
   /// The tactic's name: what plans and timing caches store.
   std::string (*tactic_name)(Math math, int i);
-  /// Dynamic shared memory of configuration i writing `out_eb`-byte outputs (null: none).
-  size_t (*smem_bytes)(Math math, int i, int out_eb);
-  /// Raises the kernel's dynamic shared-memory limit to `smem` bytes (null: nothing to raise).
-  Status (*prepare)(Math math, int i, size_t smem);
+  /// Dynamic shared memory of configuration i for this node writing `out_eb`-byte outputs
+  /// (null: none).
+  size_t (*smem_bytes)(const ConvProblem& p, int i, int out_eb);
+  /// Raises the kernel's dynamic shared-memory limit to at least `smem` bytes (null: nothing to
+  /// raise). The limit is process-wide: a family whose needs vary by node raises it to the
+  /// device's opt-in maximum, so no node lowers it under another.
+  Status (*prepare)(const ConvProblem& p, int i, size_t smem);
   /// Uploads the family's own weight layout to `own` (null: reads the shared weights only).
   Status (*prepare_weights)(const ConvProblem& p, const HostWeights& w, DeviceBuffer* own);
   /// Scratch device memory a run at `batch` needs (null: none).
@@ -88,6 +91,7 @@ struct ConvFamily {
 };
 
 // The families (each in its own file); conv.cu lists them in kFamilies.
+extern const ConvFamily kStemFamily;    // conv_stem.cu: few input channels, tensor cores, persistent
 extern const ConvFamily kMmaFamily;     // conv_mma.cu: tensor-core implicit GEMM
 extern const ConvFamily kIm2colFamily;  // conv_im2col.cu: explicit im2col, then a tensor-core GEMM
 extern const ConvFamily kSimtFamily;    // conv_simt.cu: FFMA / DP4A implicit GEMM

@@ -30,59 +30,6 @@
 
 namespace trtn::cuda::conv {
 
-// ---- MMA policies --------------------------------------------------------------------------------
-// (Named, not file-local: on sm_75 the kernel bodies are empty and unused internal functions would
-// draw warnings.)
-namespace mma_policy {
-
-/// TF32: float32 storage; the A fragments are rounded with cvt.rna.tf32.f32 before the mma (the
-/// weights are TF32 values already); float32 accumulation.
-struct PolicyTf32 {
-  using Acc = float;
-  static constexpr int kBytes = 4;
-  static constexpr bool kRoundA = true;
-  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#endif
-  }
-};
-
-/// FP16: __half operands, float32 accumulation.
-struct PolicyF16 {
-  using Acc = float;
-  static constexpr int kBytes = 2;
-  static constexpr bool kRoundA = false;
-  static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#endif
-  }
-};
-
-/// INT8: int8 operands, int32 accumulation (wrapping, no .satfinite: the cpu emulation wraps too).
-struct PolicyI8 {
-  using Acc = int;
-  static constexpr int kBytes = 1;
-  static constexpr bool kRoundA = false;
-  static __device__ __forceinline__ void mma(int (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#endif
-  }
-};
-
-}  // namespace mma_policy
-
 namespace {
 
 using mma_policy::PolicyF16;
@@ -430,13 +377,13 @@ std::string mma_tactic_name(Math math, int i) {
   return name;
 }
 
-size_t mma_smem_bytes(Math /*math*/, int i, int out_eb) {
+size_t mma_smem_bytes(const ConvProblem& /*p*/, int i, int out_eb) {
   const MmaConfigBytes& c = kMmaConfigs[i];
   return out_eb == 4 ? c.smem_f32_out : out_eb == 2 ? c.smem_f16_out : c.smem_i8_out;
 }
 
-Status mma_prepare(Math math, int i, size_t smem) {
-  switch (math) {
+Status mma_prepare(const ConvProblem& p, int i, size_t smem) {
+  switch (p.math) {
     case Math::kTF32: return prepare_config<PolicyTf32>(i, smem);
     case Math::kF16: return prepare_config<PolicyF16>(i, smem);
     case Math::kI8: return prepare_config<PolicyI8>(i, smem);

@@ -382,16 +382,16 @@ std::string simt_tactic_name(Math math, int i) {
   return tile_tactic_name(math == Math::kI8 ? std::string("dp4a") : std::string("simt_") + math_label(math), t, false);
 }
 
-size_t simt_smem_bytes(Math math, int i, int out_eb) {
-  switch (math) {
+size_t simt_smem_bytes(const ConvProblem& p, int i, int out_eb) {
+  switch (p.math) {
     case Math::kF16: return smem_config<SimtF16>(i, out_eb);
     case Math::kI8: return smem_config<SimtI8>(i, out_eb);
     default: return smem_config<SimtF32>(i, out_eb);
   }
 }
 
-Status simt_prepare(Math math, int i, size_t smem) {
-  switch (math) {
+Status simt_prepare(const ConvProblem& p, int i, size_t smem) {
+  switch (p.math) {
     case Math::kF16: return prepare_config<SimtF16>(i, smem);
     case Math::kI8: return prepare_config<SimtI8>(i, smem);
     default: return prepare_config<SimtF32>(i, smem);
