@@ -99,8 +99,8 @@ struct Graph {
 /// (or kParse for malformed JSON) naming what is wrong.
 Status parse_graph(const std::string& json_text, Graph* out);
 
-/// For backends without region tensors (Faster R-CNN's regions and what follows them; cuda and
-/// tensorrt in this version): false, with `why`, for a node that touches one with rows > 1.
+/// For backends without region tensors (Faster R-CNN's regions and what follows them; tensorrt in
+/// this version): false, with `why`, for a node that touches one with rows > 1.
 bool region_free(const Graph& graph, const Node& node, std::string* why);
 
 /// The ops the execution graph may hold (core/op_kind.h TRTN_OPS).

@@ -32,7 +32,7 @@ Status build(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_e
 Status load(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, true, out); }
 
 bool supports(const Graph& graph, const Node& node, std::string* why) {
-  return region_free(graph, node, why) && table_supports(op_table(), graph, node, why);
+  return table_supports(op_table(), graph, node, why);
 }
 
 std::vector<std::string> ops() { return op_table().names(); }

@@ -14,7 +14,7 @@ namespace {
 
 std::vector<size_t> host_image_bytes(const Graph& g, const std::vector<int>& ids) {
   std::vector<size_t> bytes;
-  for (int t : ids) bytes.push_back(static_cast<size_t>(g.tensors[t].volume) * dtype_bytes(g.tensors[t].host));
+  for (int t : ids) bytes.push_back(static_cast<size_t>(g.tensors[t].image_volume()) * dtype_bytes(g.tensors[t].host));
   return bytes;
 }
 
@@ -27,7 +27,8 @@ CudaContext::CudaContext(const CudaEngine* engine)
       use_graphs_(!cuda_env().no_graphs) {
   const Graph& g = e_->graph();
   for (const std::vector<int>* ids : {&g.inputs, &g.outputs}) {
-    for (int t : *ids) io_per_image_ += static_cast<size_t>(g.tensors[t].volume) * dtype_bytes(g.tensors[t].host);
+    for (int t : *ids)
+      io_per_image_ += static_cast<size_t>(g.tensors[t].image_volume()) * dtype_bytes(g.tensors[t].host);
   }
 }
 
@@ -84,7 +85,7 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats, cudaStrea
   std::memcpy(&amax, &r.amax_bits, sizeof amax);
   const double range = stats->widen(t, amax);
   if (range == 0) {
-    stats->add_zeros(t, d.volume * batch);
+    stats->add_zeros(t, d.image_volume() * batch);
     return Status::ok();
   }
   TRTN_CUDA_TRY(cudaMemsetAsync(counters, 0, kCounters, stream));
@@ -110,7 +111,7 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
     const View4 dst = e_->view(t, base, batch);
     TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(
                              dst.data, in[i],
-                             static_cast<size_t>(g.tensors[t].volume) * batch * dtype_bytes(g.tensors[t].host),
+                             static_cast<size_t>(g.tensors[t].image_volume()) * batch * dtype_bytes(g.tensors[t].host),
                              cudaMemcpyDefault, stream))
                        : launch_reformat(staging_view(t, in[i], batch), dst, stream));
   }
@@ -125,7 +126,7 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
     const CudaOp* op = e_->op(i);
     if (op != nullptr) {
       e_->views(i, base, batch, &vin, &vout);
-      Status st = op->run(RunArgs{batch, vin, vout, stream, workspace});
+      Status st = op->run(RunArgs{e_->run_batch(i, batch), vin, vout, stream, workspace});
       if (!st.is_ok()) return Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
     }
     TRTN_TRY(mark(2 + i));
@@ -140,7 +141,7 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
     const View4 src = e_->view(t, base, batch);
     TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(
                              out[i], src.data,
-                             static_cast<size_t>(g.tensors[t].volume) * batch * dtype_bytes(g.tensors[t].host),
+                             static_cast<size_t>(g.tensors[t].image_volume()) * batch * dtype_bytes(g.tensors[t].host),
                              cudaMemcpyDefault, stream))
                        : launch_reformat(src, staging_view(t, out[i], batch), stream));
   }

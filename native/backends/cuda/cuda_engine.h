@@ -87,10 +87,18 @@ class CudaEngine : public Engine {
   /// Scratch memory after the activations: what the chosen tactics need, or (tuning) any tactic.
   size_t workspace_bytes(int batch, bool any_tactic = false) const {
     size_t ws = 0;
-    for (const auto& op : ops_) {
-      if (op) ws = std::max(ws, any_tactic ? op->max_workspace_bytes(batch) : op->workspace_bytes(batch));
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      const CudaOp* op = ops_[i].get();
+      const int b = run_batch(i, batch);
+      if (op) ws = std::max(ws, any_tactic ? op->max_workspace_bytes(b) : op->workspace_bytes(b));
     }
     return (ws + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign;
+  }
+  /// The batch node i runs on for `batch` images: a node over region tensors runs on their rows,
+  /// batch x R (its first input's rows, as on the cpu backend).
+  int run_batch(size_t i, int batch) const {
+    const Node& node = graph_->nodes[i];
+    return static_cast<int>(batch * (node.inputs.empty() ? 1 : graph_->tensors[node.inputs[0]].rows));
   }
   /// Views of node i's tensors for an arena at `base` holding `batch` images.
   void views(size_t i, char* base, int batch, std::vector<View4>* in, std::vector<View4>* out) const {
@@ -189,7 +197,7 @@ class CudaContext : public Context, public gpu::DeviceCompute {
     v.data = const_cast<void*>(data);
     v.elem = host_elem(e_->graph().tensors[t]);
     v.layout = Layout::kLinear;
-    v.n = batch;
+    v.n = static_cast<int32_t>(batch * p.rows);
     v.c = v.c_write = static_cast<int32_t>(p.c);
     v.h = static_cast<int32_t>(p.h);
     v.w = static_cast<int32_t>(p.w);

@@ -136,7 +136,7 @@ Status CudaEngine::tune(int batch, const std::map<std::string, std::string>& giv
     choices_[i].candidates = op->tactic_count();
     if (tactic_from_cache(i, key, given)) continue;
     views(i, base, batch, &in, &out);
-    TRTN_TRY(time_tactics(i, RunArgs{batch, in, out, timer.stream(), workspace}, timer));
+    TRTN_TRY(time_tactics(i, RunArgs{run_batch(i, batch), in, out, timer.stream(), workspace}, timer));
     std::lock_guard<std::mutex> lock(timing_cache().mu);
     timing_cache().entries[key] = choices_[i].name;
   }

@@ -55,6 +55,7 @@ NodeBound bound_of(const Graph& g, const Node& node) {
     b.bound = INT_MAX;
     b.items = "softmax rows";
   }
+  b.per_image *= out.rows;  // a node over region tensors runs on batch x rows items
   return b;
 }
 

@@ -38,10 +38,11 @@ struct Place {
   int64_t c_offset = 0;         // first channel of this tensor inside its root
   int64_t c_write = 1;          // channels a producer writes (c, plus the root's padding when last)
   float scale = 0.0f;           // int8 tensors
+  int64_t rows = 1;             // region tensors: rows per image (the view's n is batch x rows)
 
-  /// Elements of one image of the root.
+  /// Elements of one image (region tensors: of one row) of the root.
   int64_t root_image_elems() const { return root_c * h * w; }
-  /// The view of `batch` images given the root's device address.
+  /// The view of `batch` images (batch x rows items) given the root's device address.
   View4 view(void* root_base, int batch) const;
 };
 
@@ -152,7 +153,9 @@ Status make_reduction(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // r
 Status make_mvn(const CudaOpInit&, std::unique_ptr<CudaOp>*);               // mvn.cu
 Status make_embed(const CudaOpInit&, std::unique_ptr<CudaOp>*);             // embed.cu
 Status make_plugin(const CudaOpInit&, std::unique_ptr<CudaOp>*);            // plugin.cu
-Status make_region_op(const CudaOpInit&, std::unique_ptr<CudaOp>*);         // registry.cc
+Status make_roi_pooling(const CudaOpInit&, std::unique_ptr<CudaOp>*);       // region.cu
+Status make_psroi_pooling(const CudaOpInit&, std::unique_ptr<CudaOp>*);     // region.cu
+Status make_proposal(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // region.cu
 Status make_quantize(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // quantize.cu
 Status make_preprocess(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // preprocess.cu
 

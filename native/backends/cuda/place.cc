@@ -6,7 +6,7 @@ View4 Place::view(void* root_base, int batch) const {
   View4 v;
   v.elem = elem;
   v.layout = layout;
-  v.n = batch;
+  v.n = static_cast<int32_t>(batch * rows);  // graph.cc keeps max_batch x rows below 2^31
   v.c = static_cast<int32_t>(c);
   v.h = static_cast<int32_t>(h);
   v.w = static_cast<int32_t>(w);

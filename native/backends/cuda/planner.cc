@@ -66,6 +66,7 @@ void place_tensors(const Graph& g, EnginePlan* plan) {
              : d.dtype == DType::kUInt8 ? Elem::kU8
                                         : (g.precision == Precision::kFP16 ? Elem::kF16 : Elem::kF32);
     p.scale = d.dtype == DType::kInt8 ? d.scale : 0.0f;
+    p.rows = d.rows;
     chw_of(d, &p);
   }
   // A MAX pooling's mask holds input plane indices: float16 counts integers exactly only to 2048
@@ -83,8 +84,8 @@ bool concat_in_place(const Survey& s, const EnginePlan& plan, const Node& node) 
     const int t = node.inputs[k];
     const Place& pt = plan.places[t];
     ok = s.producer[t] >= 0 && s.views[s.producer[t]] && s.parent[t] < 0 && !is_graph_output(s.g, t) &&
-         pt.elem == po.elem && pt.h == po.h && pt.w == po.w && (pt.elem != Elem::kI8 || pt.scale == po.scale) &&
-         std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
+         pt.elem == po.elem && pt.h == po.h && pt.w == po.w && pt.rows == po.rows &&
+         (pt.elem != Elem::kI8 || pt.scale == po.scale) && std::count(node.inputs.begin(), node.inputs.end(), t) == 1;
     for (int r : s.readers[t]) ok = ok && s.views[r];
   }
   return ok;
@@ -170,7 +171,8 @@ void alias_reshapes(const Survey& s, EnginePlan* plan) {
     const Place& pi = plan->places[in];
     Place& po = plan->places[out];
     if (pi.layout != Layout::kLinear || po.layout != Layout::kLinear || pi.c_offset != 0 ||
-        pi.root_image_elems() != g.tensors[in].volume || pi.elem != po.elem || s.parent[out] >= 0 || po.root != out) {
+        pi.root_image_elems() != g.tensors[in].volume || pi.elem != po.elem || pi.rows != po.rows ||
+        s.parent[out] >= 0 || po.root != out) {
       continue;
     }
     // Anything inside `out` would need re-rooting; outputs of Flatten / Reshape are never roots of slices
@@ -197,7 +199,7 @@ void place_arena(const Graph& g, EnginePlan* plan) {
   for (size_t t = 0; t < nt; ++t) {
     if (plan->places[t].root != static_cast<int>(t)) continue;
     const Place& p = plan->places[t];
-    const int64_t bytes = p.root_image_elems() * elem_bytes(p.elem);
+    const int64_t bytes = p.root_image_elems() * p.rows * elem_bytes(p.elem);
     size[t] = std::max<int64_t>(256, (bytes + 255) / 256 * 256);
   }
   plan->arena_per_image = place_buffers(size, rfirst, rlast, &plan->root_offset);
@@ -224,7 +226,8 @@ std::string describe_plan(const Graph& g, const EnginePlan& plan) {
   for (size_t t = 0; t < g.tensors.size(); ++t) {
     const Place& p = plan.places[t];
     s += g.tensors[t].name + ": " + kElem[static_cast<int>(p.elem)] +
-         (p.layout == Layout::kNHWC ? " nhwc c_pad " + std::to_string(p.root_c) : std::string(" linear"));
+         (p.layout == Layout::kNHWC ? " nhwc c_pad " + std::to_string(p.root_c) : std::string(" linear")) +
+         (p.rows > 1 ? " rows " + std::to_string(p.rows) : std::string());
     if (p.root != static_cast<int>(t)) {
       s += " in '" + g.tensors[p.root].name + "' at channel " + std::to_string(p.c_offset);
     }

@@ -34,17 +34,17 @@ namespace trtn::cuda::conv {
 
 /// One launch of the stem kernel: the pair's GEMM view plus the tile geometry (host-computed).
 struct StemParams {
-  GemmParams g;                  // views, filter and epilogue (g.weights unused)
+  GemmParams g;                   // views, filter and epilogue (g.weights unused)
   const void* weights = nullptr;  // [Ng][taps_pad][4] of the math's type, zeros past R * S and C
   int ph = 0, pw = 0;             // input patch of one tile: rows x columns
   int patch_pitch = 0;            // bytes per patch row
   int patch_bytes = 0;            // bytes of one patch buffer (a multiple of 16)
   int tiles_p = 0, tiles_q = 0, tiles = 0;
-  int taps = 0, taps_pad = 0;  // R * S, and rounded up to whole K steps
-  int kbytes = 0;              // bytes of one weight row: taps_pad * 4 channels
-  int bpitch = 0;              // weight row pitch in shared memory
+  int taps = 0, taps_pad = 0;                 // R * S, and rounded up to whole K steps
+  int kbytes = 0;                             // bytes of one weight row: taps_pad * 4 channels
+  int bpitch = 0;                             // weight row pitch in shared memory
   int toff_at = 0, epi_at = 0, patch_at = 0;  // shared-memory offsets: tap table, epilogue, patches
-  int out_vec2 = 0;               // channel pairs may be stored as one aligned 2-element value
+  int out_vec2 = 0;                           // channel pairs may be stored as one aligned 2-element value
 };
 
 namespace {
@@ -224,7 +224,8 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
             put_values(out_img + (off + n) * eb, p.out_elem, v, 2);
           } else {
             put_values(out_img + (off + n * static_cast<int>(p.out_sc)) * eb, p.out_elem, v, 1);
-            if (n + 1 < p.Ng) put_values(out_img + (off + (n + 1) * static_cast<int>(p.out_sc)) * eb, p.out_elem, v + 1, 1);
+            if (n + 1 < p.Ng)
+              put_values(out_img + (off + (n + 1) * static_cast<int>(p.out_sc)) * eb, p.out_elem, v + 1, 1);
           }
         }
       }
@@ -251,7 +252,7 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
 struct StemConfig {
   int bn, tq;
 };
-constexpr StemConfig kStemConfigs[] = {{32, 16}, {32, 32}, {64, 16}, {64, 32},
+constexpr StemConfig kStemConfigs[] = {{32, 16}, {32, 32}, {64, 16},  {64, 32},
                                        {96, 16}, {96, 32}, {128, 16}, {128, 32}};
 constexpr int kStemConfigCount = static_cast<int>(sizeof(kStemConfigs) / sizeof(kStemConfigs[0]));
 
@@ -310,8 +311,8 @@ int stem_configs() { return kStemConfigCount; }
 /// the smallest configuration fitting in shared memory.
 bool stem_eligible(const ConvProblem& p) {
   bool ok = p.axes == 2 && !p.flatten && p.groups == 1 && p.cg <= 4 && p.device.sm >= 80 &&
-            (p.math == Math::kF16 || p.math == Math::kI8) && p.kernel[0] * p.kernel[1] <= 4096 &&
-            p.stride[0] <= 64 && p.stride[1] <= 64 && p.dil[0] <= 64 && p.dil[1] <= 64;
+            (p.math == Math::kF16 || p.math == Math::kI8) && p.kernel[0] * p.kernel[1] <= 4096 && p.stride[0] <= 64 &&
+            p.stride[1] <= 64 && p.dil[0] <= 64 && p.dil[1] <= 64;
   for (size_t i = 0; i < p.pairs && ok; ++i) {
     const Place& ip = p.in_places[i];
     ok = ip.layout == Layout::kNHWC && ip.c_offset % 4 == 0 && ip.root_c % 4 == 0 && ip.c_write >= 4;
@@ -363,8 +364,9 @@ bool stem_accepts(const ConvProblem& p, const ConvCall& call) {
   const View4& out = call.out;
   // The kernel's offsets within one output image are ints.
   const int64_t out_span = (out.h - 1) * out.sh + (out.w - 1) * out.sw + (out.c_write - 1) * out.sc + 1;
-  return out.sh >= 0 && out.sw >= 0 && out.sc >= 0 && out_span < INT_MAX / 2 && in.sc == 1 && reinterpret_cast<uintptr_t>(in.data) % (4 * math_bytes(p.math)) == 0 &&
-         in.sn % 4 == 0 && in.sh % 4 == 0 && in.sw % 4 == 0;
+  return out.sh >= 0 && out.sw >= 0 && out.sc >= 0 && out_span < INT_MAX / 2 && in.sc == 1 &&
+         reinterpret_cast<uintptr_t>(in.data) % (4 * math_bytes(p.math)) == 0 && in.sn % 4 == 0 && in.sh % 4 == 0 &&
+         in.sw % 4 == 0;
 }
 
 Status stem_launch(const ConvProblem& pr, const ConvCall& call, int config) {
@@ -408,10 +410,10 @@ Status stem_launch(const ConvProblem& pr, const ConvCall& call, int config) {
 }  // namespace
 
 const ConvFamily kStemFamily = {
-    stem_configs,     stem_eligible,        stem_offered,
-    stem_tile,        stem_tactic_name,     stem_smem_bytes,
-    stem_prepare,     stem_prepare_weights, /*workspace_bytes=*/nullptr,
-    stem_accepts,     stem_launch,
+    stem_configs, stem_eligible,        stem_offered,
+    stem_tile,    stem_tactic_name,     stem_smem_bytes,
+    stem_prepare, stem_prepare_weights, /*workspace_bytes=*/nullptr,
+    stem_accepts, stem_launch,
 };
 
 }  // namespace trtn::cuda::conv

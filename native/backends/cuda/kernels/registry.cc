@@ -68,24 +68,15 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kEmbed] = {make_embed};
   t[OpKind::kPlugin] = {make_plugin,
                         [](const Graph&, const Node& n, std::string* why) { return plugin_runs_on(n, true, why); }};
-  // Region layers (Faster R-CNN): the backend refuses region tensors before building (cuda_backend.cc).
-  for (OpKind k : {OpKind::kROIPooling, OpKind::kPSROIPooling, OpKind::kProposal}) {
-    t[k] = {make_region_op, [](const Graph&, const Node&, std::string* why) {
-              *why = "region layers run on the cpu backend in this version";
-              return false;
-            }};
-  }
+  t[OpKind::kROIPooling] = {make_roi_pooling};
+  t[OpKind::kPSROIPooling] = {make_psroi_pooling};
+  t[OpKind::kProposal] = {make_proposal};
   t[OpKind::kQuantize] = {make_quantize, nullptr, views_always};
   t[OpKind::kPreprocess] = {make_preprocess, nullptr, views_always};
   return t;
 }
 
 }  // namespace
-
-Status make_region_op(const CudaOpInit& init, std::unique_ptr<CudaOp>*) {
-  return Status(Code::kUnsupportedLayer, "node '" + init.node.node.name + "' (" + init.node.node.op +
-                                             "): region layers run on the cpu backend in this version");
-}
 
 const OpTable<OpEntry>& op_table() {
   static const OpTable<OpEntry> table = make_table();
