@@ -96,9 +96,7 @@ bool region_free(const Graph& graph, const Node& node, std::string* why) {
   for (const std::vector<int>* ids : {&node.inputs, &node.outputs}) {
     for (int t : *ids) {
       if (graph.tensors[t].rows > 1) {
-        *why =
-            "region tensors (Faster R-CNN's proposals and what follows them) run on the cpu and cuda backends in this "
-            "version";
+        *why = "region tensors (Faster R-CNN's proposals and what follows them) run on the cpu backend in this version";
         return false;
       }
     }

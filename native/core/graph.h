@@ -100,7 +100,8 @@ struct Graph {
 Status parse_graph(const std::string& json_text, Graph* out);
 
 /// For backends without region tensors (Faster R-CNN's regions and what follows them; tensorrt in
-/// this version): false, with `why`, for a node that touches one with rows > 1.
+/// this version; cuda refuses the region layers themselves until their GPU check): false, with `why`, for a node that
+/// touches one with rows > 1.
 bool region_free(const Graph& graph, const Node& node, std::string* why);
 
 /// The ops the execution graph may hold (core/op_kind.h TRTN_OPS).

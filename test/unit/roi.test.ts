@@ -263,5 +263,13 @@ describe("Faster R-CNN's region layers (cpu)", function () {
         'pooled_h',
       );
     });
+
+    it('the cuda backend (where built) refuses region layers until their GPU check, naming the cpu backend', async function () {
+      const net = await Network.parse(inputs(1, 2, 2, 1) + PROPOSAL(4));
+      const { backendStatus } = await import('../../lib');
+      if (!backendStatus().some((b) => b.name === 'cuda' && b.available)) this.skip();
+      if (process.env.TRTN_CUDA_REGION_LAYERS === '1') this.skip();
+      await fails(new Builder({ backend: 'cuda' }).build(net), 'E_UNSUPPORTED_LAYER', 'cpu backend');
+    });
   });
 });

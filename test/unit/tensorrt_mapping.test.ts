@@ -920,7 +920,7 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       assert.match(m.error?.message ?? '', /'n' \(Plugin\).*plugin layers .*backend 'cuda' or 'cpu'/);
       refusedOps.add('Plugin');
     });
-    it('Proposal, ROIPooling, PSROIPooling (region layers): E_UNSUPPORTED_LAYER naming the cpu and cuda backends', async () => {
+    it('Proposal, ROIPooling, PSROIPooling (region layers): E_UNSUPPORTED_LAYER naming the cpu backend', async () => {
       const text =
         'layer { name: "in" type: "Input" top: "scores" top: "deltas" top: "im_info" top: "feat" input_param { ' +
         'shape { dim: 1 dim: 18 dim: 2 dim: 2 } shape { dim: 1 dim: 36 dim: 2 dim: 2 } shape { dim: 1 dim: 3 } shape { dim: 1 dim: 18 dim: 2 dim: 2 } } }\n' +
@@ -928,7 +928,7 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
         'python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "\'feat_stride\': 16" } }\n';
       const m = await map(text);
       assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
-      assert.match(m.error?.message ?? '', /'n' \(Proposal\).*region layers .*cpu and cuda backends/);
+      assert.match(m.error?.message ?? '', /'n' \(Proposal\).*region layers .*cpu backend/);
       for (const op of ['ROIPooling', 'PSROIPooling', 'Proposal']) refusedOps.add(op);
     });
     for (const [op, text] of refused) {

@@ -449,8 +449,7 @@ Status Mapper::map_node() {
     case OpKind::kEmbed: return map_embed();
     case OpKind::kROIPooling:
     case OpKind::kPSROIPooling:
-    case OpKind::kProposal:
-      return unsupported("region layers (Faster R-CNN) run on the cpu and cuda backends in this version");
+    case OpKind::kProposal: return unsupported("region layers (Faster R-CNN) run on the cpu backend in this version");
     case OpKind::kPlugin:
       // Our plugin ABI is not TensorRT's (IPluginV3): a plugin layer runs on the cpu and cuda backends.
       return unsupported(

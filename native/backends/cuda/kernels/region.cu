@@ -68,7 +68,8 @@ __global__ void __launch_bounds__(kMapThreads)
       const float bh = static_cast<float>(max(eh - sh + 1, int64_t{1})) / static_cast<float>(d.ph);
       const float bw = static_cast<float>(max(ew - sw + 1, int64_t{1})) / static_cast<float>(d.pw);
       const int64_t hs = clamp_dev(static_cast<int64_t>(floorf(__fmul_rn(static_cast<float>(i), bh))) + sh, d.height);
-      const int64_t he = clamp_dev(static_cast<int64_t>(ceilf(__fmul_rn(static_cast<float>(i + 1), bh))) + sh, d.height);
+      const int64_t he =
+          clamp_dev(static_cast<int64_t>(ceilf(__fmul_rn(static_cast<float>(i + 1), bh))) + sh, d.height);
       const int64_t ws = clamp_dev(static_cast<int64_t>(floorf(__fmul_rn(static_cast<float>(j), bw))) + sw, d.width);
       const int64_t we = clamp_dev(static_cast<int64_t>(ceilf(__fmul_rn(static_cast<float>(j + 1), bw))) + sw, d.width);
       float m = -3.402823466e38f;
@@ -100,10 +101,12 @@ __global__ void __launch_bounds__(kMapThreads)
       const float eh = __fmul_rn(c_round_dev(roi[4]) + 1.0f, d.scale);
       const float bh = fmaxf(eh - sh, 0.1f) / static_cast<float>(g);
       const float bw = fmaxf(ew - sw, 0.1f) / static_cast<float>(g);
-      const int64_t hs = clamp_dev(static_cast<int64_t>(floorf(__fadd_rn(__fmul_rn(static_cast<float>(i), bh), sh))), d.height);
+      const int64_t hs =
+          clamp_dev(static_cast<int64_t>(floorf(__fadd_rn(__fmul_rn(static_cast<float>(i), bh), sh))), d.height);
       const int64_t he =
           clamp_dev(static_cast<int64_t>(ceilf(__fadd_rn(__fmul_rn(static_cast<float>(i + 1), bh), sh))), d.height);
-      const int64_t ws = clamp_dev(static_cast<int64_t>(floorf(__fadd_rn(__fmul_rn(static_cast<float>(j), bw), sw))), d.width);
+      const int64_t ws =
+          clamp_dev(static_cast<int64_t>(floorf(__fadd_rn(__fmul_rn(static_cast<float>(j), bw), sw))), d.width);
       const int64_t we =
           clamp_dev(static_cast<int64_t>(ceilf(__fadd_rn(__fmul_rn(static_cast<float>(j + 1), bw), sw))), d.width);
       const int64_t c = (ct * g + i) * g + j;
@@ -128,8 +131,8 @@ class RoiPoolingOp final : public CudaOp {
   Status run(const RunArgs& args) const override {
     const View4& y = args.out[0];
     const PoolDims d{y.n, p_.channels, p_.height, p_.width, p_.pooled_h, p_.pooled_w, args.batch, p_.spatial_scale};
-    roi_pool_kernel<<<grid_for(d.regions * d.channels * d.ph * d.pw), kMapThreads, 0, args.stream>>>(
-        args.in[0], args.in[1], y, d);
+    roi_pool_kernel<<<grid_for(d.regions * d.channels * d.ph * d.pw), kMapThreads, 0, args.stream>>>(args.in[0],
+                                                                                                     args.in[1], y, d);
     return TRTN_CUDA_STATUS(cudaGetLastError());
   }
 
@@ -330,9 +333,9 @@ class ProposalOp final : public CudaOp {
   Status plan(int batch, Workspace* w) const {
     const ProposalDims d = dims(batch);
     if (d.items() >= kMaxLaunchItems) {
-      return Status(Code::kInvalidArgument, "cuda backend, node '" + name_ + "' (Proposal): " +
-                                                std::to_string(d.items()) +
-                                                " boxes at this batch, beyond the kernels' 2^31 range; use a smaller batch");
+      return Status(Code::kInvalidArgument,
+                    "cuda backend, node '" + name_ + "' (Proposal): " + std::to_string(d.items()) +
+                        " boxes at this batch, beyond the kernels' 2^31 range; use a smaller batch");
     }
     TRTN_TRY(TRTN_CUDA_STATUS(cub::DeviceSegmentedRadixSort::SortPairsDescending(
         nullptr, w->temp_bytes, static_cast<const float*>(nullptr), static_cast<float*>(nullptr),
