@@ -25,6 +25,8 @@ const FORCE = 'TRTN_CUDA_FORCE_TACTIC';
 // A tactic that refuses a run's views fails the run instead of handing it to the direct kernel
 // (read once per process: set before the first cuda engine runs).
 process.env.TRTN_CUDA_STRICT_TACTICS = '1';
+// The GEMV family (InnerProduct at <= 8 rows) is off unless this is set until it has run here.
+process.env.TRTN_CUDA_GEMV = '1';
 const PRECISIONS: Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
 
 function conv(name: string, data: number[], param: string): OpCase {
@@ -52,6 +54,9 @@ const shapes: OpCase[] = [
   ),
   conv('1x1 on 2 channels of 17x19 -> 8', [2, 17, 19], 'num_output: 8 kernel_size: 1'),
   conv('3x3 on 1 channel of 20x20 -> 8', [1, 20, 20], 'num_output: 8 kernel_size: 3'),
+  // The GEMV family's form: the kernel is the whole unpadded input (an InnerProduct over an image).
+  conv('whole-image 5x5 on 8 channels of 5x5 -> 12', [8, 5, 5], 'num_output: 12 kernel_size: 5'),
+  conv('whole-image 3x3 on 7 channels of 3x3 -> 21', [7, 3, 3], 'num_output: 21 kernel_size: 3'),
 ];
 
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-cuda-tactics-'));
@@ -140,7 +145,7 @@ async function runEveryTactic(c: OpCase, salt: number, precision: Precision): Pr
 function expectedFamilies(precision: Precision): string[] {
   const tensorCores = sm >= 80 && precision !== 'fp32';
   const label = { fp32: 'f32', tf32: 'tf32', fp16: 'f16', int8: 'i8' }[precision];
-  const families = ['direct'];
+  const families = ['direct', `gemv_${label}`];
   if (tensorCores) families.push(`mma_${label}_`);
   if (tensorCores && (precision === 'fp16' || precision === 'int8')) families.push(`im2col_mma_${label}_`, `stem_${label}_`);
   if (precision === 'int8') families.push('dp4a_');

@@ -1,6 +1,7 @@
 // Convolution and InnerProduct for the cuda backend: the op (node checks, the shared weight layout,
 // tactics, launches). The kernels come in families, each one file with one descriptor
-// (conv_family.h): conv_stem.cu (at most 4 input channels, tensor cores), conv_mma.cu (tensor
+// (conv_family.h): conv_gemv.cu (InnerProduct at a few rows), conv_stem.cu (at most 4 input
+// channels, tensor cores), conv_mma.cu (tensor
 // cores), conv_im2col.cu (im2col + tensor cores, few input channels), conv_simt.cu (FFMA / DP4A) and conv_direct.cu
 // (the fallback); this file walks the table kFamilies and switches on none of them. docs/cuda.md describes the tactics
 // and their constraints.
@@ -50,8 +51,8 @@ using conv::TileConfig;
 /// The families, preferred first (the default tactic comes from the first that serves a node).
 /// The last serves every node and takes every view: a run whose real views another family cannot
 /// take runs it instead.
-const ConvFamily* const kFamilies[] = {&conv::kStemFamily, &conv::kMmaFamily, &conv::kIm2colFamily, &conv::kSimtFamily,
-                                       &conv::kDirectFamily};
+const ConvFamily* const kFamilies[] = {&conv::kGemvFamily,   &conv::kStemFamily, &conv::kMmaFamily,
+                                       &conv::kIm2colFamily, &conv::kSimtFamily, &conv::kDirectFamily};
 constexpr int kFamilyCount = static_cast<int>(sizeof(kFamilies) / sizeof(kFamilies[0]));
 
 // Dynamic shared memory a block may use without cudaFuncSetAttribute.

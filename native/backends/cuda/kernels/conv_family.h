@@ -91,6 +91,7 @@ struct ConvFamily {
 };
 
 // The families (each in its own file); conv.cu lists them in kFamilies.
+extern const ConvFamily kGemvFamily;    // conv_gemv.cu: InnerProduct at <= 8 rows (TRTN_CUDA_GEMV=1)
 extern const ConvFamily kStemFamily;    // conv_stem.cu: few input channels, tensor cores, persistent
 extern const ConvFamily kMmaFamily;     // conv_mma.cu: tensor-core implicit GEMM
 extern const ConvFamily kIm2colFamily;  // conv_im2col.cu: explicit im2col, then a tensor-core GEMM
