@@ -25,8 +25,8 @@
 namespace trtn::cuda::conv {
 namespace {
 
-constexpr int kMaxRows = 8;         // rows (batch x rows per image) one launch serves
-constexpr int kGemvThreads = 256;   // 8 warps
+constexpr int kMaxRows = 8;        // rows (batch x rows per image) one launch serves
+constexpr int kGemvThreads = 256;  // 8 warps
 constexpr int kColsPerWarp = 2;
 constexpr int kColsPerBlock = kGemvThreads / 32 * kColsPerWarp;
 constexpr int kStageBytes = 32768;  // the input rows of one K chunk in shared memory
@@ -204,9 +204,17 @@ Status gemv_launch(const ConvProblem& pr, const ConvCall& call, int /*i*/) {
 }  // namespace
 
 const ConvFamily kGemvFamily = {
-    gemv_configs,  gemv_eligible, /*offered=*/nullptr,        gemv_tile,
-    gemv_tactic_name, /*smem_bytes=*/nullptr, /*prepare=*/nullptr, /*prepare_weights=*/nullptr,
-    /*workspace_bytes=*/nullptr, gemv_accepts, gemv_launch,
+    gemv_configs,
+    gemv_eligible,
+    /*offered=*/nullptr,
+    gemv_tile,
+    gemv_tactic_name,
+    /*smem_bytes=*/nullptr,
+    /*prepare=*/nullptr,
+    /*prepare_weights=*/nullptr,
+    /*workspace_bytes=*/nullptr,
+    gemv_accepts,
+    gemv_launch,
 };
 
 }  // namespace trtn::cuda::conv

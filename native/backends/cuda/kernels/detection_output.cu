@@ -15,9 +15,7 @@
 
 #include <cmath>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "backends/cuda/kernels/common.cuh"
 #include "backends/cuda/kernels/op_support.cuh"
@@ -197,8 +195,6 @@ __global__ void __launch_bounds__(kRowThreads)
   }
 }
 
-size_t align_up(size_t v) { return (v + 255) / 256 * 256; }
-
 class DetectionOutputOp final : public CudaOp {
  public:
   DetectionOutputOp() = default;
@@ -271,15 +267,7 @@ class DetectionOutputOp final : public CudaOp {
 
   /// plan(batch), worked out once per batch size (CUB's size queries stay off the run path).
   Status layout(int batch, Workspace* w) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = layouts_.find(batch);
-    if (it == layouts_.end()) {
-      Workspace fresh;
-      TRTN_TRY(plan(batch, &fresh));
-      it = layouts_.emplace(batch, fresh).first;
-    }
-    *w = it->second;
-    return Status::ok();
+    return layouts_.get(batch, w, [this](int b, Workspace* fresh) { return plan(b, fresh); });
   }
 
   /// The workspace of a run at `batch`, with CUB's scratch sizes.
@@ -301,32 +289,28 @@ class DetectionOutputOp final : public CudaOp {
           static_cast<const int*>(nullptr), static_cast<int*>(nullptr), static_cast<int>(d.items2()),
           static_cast<int>(d.n), static_cast<const int*>(nullptr), static_cast<const int*>(nullptr))));
     }
-    size_t off = 0;
-    auto take = [&](size_t* field, size_t bytes) {
-      *field = off;
-      off += align_up(bytes);
-    };
+    WorkspaceCursor cur;
     const size_t i1 = static_cast<size_t>(d.items1()), i2 = static_cast<size_t>(d.items2());
-    take(&w->boxes, static_cast<size_t>(d.n * d.p * d.l) * sizeof(float4));
-    take(&w->keys_in, i1 * sizeof(float));
-    take(&w->keys_out, i1 * sizeof(float));
-    take(&w->vals_in, i1 * sizeof(int));
-    take(&w->vals_out, i1 * sizeof(int));
-    take(&w->offsets, (static_cast<size_t>(segments) + 1) * sizeof(int));
-    take(&w->temp, w->temp_bytes);
-    take(&w->kept_count, static_cast<size_t>(segments) * sizeof(int));
-    take(&w->kept_prior, i2 * sizeof(int));
-    take(&w->kept_score, i2 * sizeof(float));
+    w->boxes = cur.take(static_cast<size_t>(d.n * d.p * d.l) * sizeof(float4));
+    w->keys_in = cur.take(i1 * sizeof(float));
+    w->keys_out = cur.take(i1 * sizeof(float));
+    w->vals_in = cur.take(i1 * sizeof(int));
+    w->vals_out = cur.take(i1 * sizeof(int));
+    w->offsets = cur.take((static_cast<size_t>(segments) + 1) * sizeof(int));
+    w->temp = cur.take(w->temp_bytes);
+    w->kept_count = cur.take(static_cast<size_t>(segments) * sizeof(int));
+    w->kept_prior = cur.take(i2 * sizeof(int));
+    w->kept_score = cur.take(i2 * sizeof(float));
     if (p_.keep_top_k >= 0) {
-      take(&w->keys2_in, i2 * sizeof(float));
-      take(&w->keys2_out, i2 * sizeof(float));
-      take(&w->vals2_in, i2 * sizeof(int));
-      take(&w->vals2_out, i2 * sizeof(int));
-      take(&w->offsets2, (static_cast<size_t>(d.n) + 1) * sizeof(int));
-      take(&w->temp2, w->temp2_bytes);
-      take(&w->chosen, i2);
+      w->keys2_in = cur.take(i2 * sizeof(float));
+      w->keys2_out = cur.take(i2 * sizeof(float));
+      w->vals2_in = cur.take(i2 * sizeof(int));
+      w->vals2_out = cur.take(i2 * sizeof(int));
+      w->offsets2 = cur.take((static_cast<size_t>(d.n) + 1) * sizeof(int));
+      w->temp2 = cur.take(w->temp2_bytes);
+      w->chosen = cur.take(i2);
     }
-    w->total = off;
+    w->total = cur.end;
     return Status::ok();
   }
 
@@ -336,8 +320,7 @@ class DetectionOutputOp final : public CudaOp {
 
   std::string name_;
   DetectionOutputParams p_;
-  mutable std::mutex mu_;  // contexts of one engine run the op at once
-  mutable std::unordered_map<int, Workspace> layouts_;
+  LayoutCache<Workspace> layouts_;
 };
 
 Status DetectionOutputOp::init(const CudaOpInit& init) {

@@ -5,7 +5,9 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "backends/cuda/kernels/index_math.cuh"
@@ -114,5 +116,40 @@ Status dispatch_float2(const std::string& what, Elem in, Elem out, Fn fn) {
   if (in == Elem::kF16 && out == Elem::kF16) return fn(__half{}, __half{});
   return no_kernel(what, in, out);
 }
+
+/// The workspace layouts of an op whose scratch depends on the batch (CUB asks the runtime for its
+/// scratch sizes), worked out once per batch: the contexts of one engine run an op at once, so the
+/// map is guarded. `plan(batch, &layout)` fills a new one.
+template <class Layout>
+class LayoutCache {
+ public:
+  template <class Plan>
+  Status get(int batch, Layout* out, Plan plan) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = layouts_.find(batch);
+    if (it == layouts_.end()) {
+      Layout fresh;
+      TRTN_TRY(plan(batch, &fresh));
+      it = layouts_.emplace(batch, fresh).first;
+    }
+    *out = it->second;
+    return Status::ok();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::unordered_map<int, Layout> layouts_;
+};
+
+/// Lays out workspace parts one after another, each at a 256-byte boundary.
+struct WorkspaceCursor {
+  size_t end = 0;
+  /// The offset of a new part of `bytes` bytes.
+  size_t take(size_t bytes) {
+    const size_t at = end;
+    end += (bytes + 255) / 256 * 256;
+    return at;
+  }
+};
 
 }  // namespace trtn::cuda

@@ -15,9 +15,7 @@
 
 #include <cmath>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "backends/cuda/kernels/common.cuh"
@@ -263,8 +261,6 @@ __global__ void __launch_bounds__(kNmsThreads)
   }
 }
 
-size_t align_up(size_t v) { return (v + 255) / 256 * 256; }
-
 class ProposalOp final : public CudaOp {
  public:
   Status init(const CudaOpInit& init) {
@@ -319,15 +315,7 @@ class ProposalOp final : public CudaOp {
   }
 
   Status layout(int batch, Workspace* w) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = layouts_.find(batch);
-    if (it == layouts_.end()) {
-      Workspace fresh;
-      TRTN_TRY(plan(batch, &fresh));
-      it = layouts_.emplace(batch, fresh).first;
-    }
-    *w = it->second;
-    return Status::ok();
+    return layouts_.get(batch, w, [this](int b, Workspace* fresh) { return plan(b, fresh); });
   }
 
   Status plan(int batch, Workspace* w) const {
@@ -341,29 +329,24 @@ class ProposalOp final : public CudaOp {
         nullptr, w->temp_bytes, static_cast<const float*>(nullptr), static_cast<float*>(nullptr),
         static_cast<const int*>(nullptr), static_cast<int*>(nullptr), static_cast<int>(d.items()),
         static_cast<int>(d.n), static_cast<const int*>(nullptr), static_cast<const int*>(nullptr))));
-    size_t off = 0;
-    auto take = [&](size_t* field, size_t bytes) {
-      *field = off;
-      off += align_up(bytes);
-    };
+    WorkspaceCursor c;
     const auto items = static_cast<size_t>(d.items());
-    take(&w->boxes, items * sizeof(float4));
-    take(&w->keys_in, items * sizeof(float));
-    take(&w->keys_out, items * sizeof(float));
-    take(&w->vals_in, items * sizeof(int));
-    take(&w->vals_out, items * sizeof(int));
-    take(&w->offsets, (static_cast<size_t>(d.n) + 1) * sizeof(int));
-    take(&w->temp, w->temp_bytes);
-    take(&w->kept, static_cast<size_t>(d.n * p_.rows) * sizeof(int));
-    w->total = off;
+    w->boxes = c.take(items * sizeof(float4));
+    w->keys_in = c.take(items * sizeof(float));
+    w->keys_out = c.take(items * sizeof(float));
+    w->vals_in = c.take(items * sizeof(int));
+    w->vals_out = c.take(items * sizeof(int));
+    w->offsets = c.take((static_cast<size_t>(d.n) + 1) * sizeof(int));
+    w->temp = c.take(w->temp_bytes);
+    w->kept = c.take(static_cast<size_t>(d.n * p_.rows) * sizeof(int));
+    w->total = c.end;
     return Status::ok();
   }
 
   std::string name_;
   ProposalParams p_;
-  DeviceBuffer anchors_;   // [anchors][4] float
-  mutable std::mutex mu_;  // contexts of one engine run the op at once
-  mutable std::unordered_map<int, Workspace> layouts_;
+  DeviceBuffer anchors_;  // [anchors][4] float
+  LayoutCache<Workspace> layouts_;
 };
 
 }  // namespace
