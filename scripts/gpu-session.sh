@@ -13,6 +13,9 @@
 #             host overhead, fs.readFile under load (JSPATH_ARGS, default GoogLeNet INT8 batch 128)
 #   profile   bench --dumpProfile --roofline: per-layer GPU times against each layer's roofline, AlexNet and GoogLeNet, batch 128
 #             (PROFILE_PRECISIONS, default fp16 int8), to profile.log
+#   batch1    bench --batch 1 --dumpProfile --verbose, AlexNet and GoogLeNet in fp32 and int8, with the GEMV
+#             family off and on (TRTN_CUDA_GEMV), to batch1.log (issue 18's batch-1 bars; the peer
+#             step with PEER_BATCH=1 gives PyTorch's batch 1 in the same run)
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
 #   sweep     tensorrt-node sweep (SWEEP_ARGS, default --preset dell2017) to sweep.json; split a long
 #             sweep over calls with e.g. SWEEP_ARGS="--preset dell2017 --networks alexnet"
@@ -123,6 +126,22 @@ if has profile; then
     done
   done
   grep -E "^---|GPU Compute Time|^Total" "$OUT/profile.log"
+fi
+
+if has batch1; then
+  echo "== batch 1 (bench --dumpProfile), the GEMV family off and on"
+  for net in alexnet googlenet; do
+    for prec in ${BATCH1_PRECISIONS:-fp32 int8}; do
+      for gemv in 0 1; do
+        echo "--- $net $prec TRTN_CUDA_GEMV=$gemv" >> "$OUT/batch1.log"
+        TRTN_CUDA_GEMV=$gemv timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
+          --precision $prec --batch 1 --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 --verbose \
+          >> "$OUT/batch1.log" 2>&1
+        echo "$net $prec gemv=$gemv exit: $?"
+      done
+    done
+  done
+  grep -E "^---|GPU Compute Time|gemv_" "$OUT/batch1.log"
 fi
 
 if has sweep; then
