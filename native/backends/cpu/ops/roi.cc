@@ -162,7 +162,10 @@ class ProposalOp final : public CpuOp {
         const float dx = dl[(4 * k) * plane + cell], dy = dl[(4 * k + 1) * plane + cell];
         const float dw = dl[(4 * k + 2) * plane + cell], dh = dl[(4 * k + 3) * plane + cell];
         const float pcx = dx * w + cx, pcy = dy * h + cy;
-        const float pw = std::exp(dw) * w, ph = std::exp(dh) * h;
+        // exp in double, rounded once to float (the cuda kernel computes it the same way, so both
+        // backends give the same boxes; libm's expf is within 0.502 ulp, not correctly rounded).
+        const float pw = static_cast<float>(std::exp(static_cast<double>(dw))) * w;
+        const float ph = static_cast<float>(std::exp(static_cast<double>(dh))) * h;
         Box b{{clip(pcx - 0.5f * pw, im_w - 1.0f), clip(pcy - 0.5f * ph, im_h - 1.0f),
                clip(pcx + 0.5f * pw, im_w - 1.0f), clip(pcy + 0.5f * ph, im_h - 1.0f)},
               sc[(a + k) * plane + cell]};

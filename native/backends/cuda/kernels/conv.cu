@@ -435,12 +435,12 @@ void GemmConvOp::apply_forced_tactic() {
 int GemmConvOp::default_tactic() const {
   // The first family present (the table's preference), and within it the tile with the least
   // estimated time at the engine's largest batch: waves of CTAs over the multiprocessors, each
-  // wave costing its tiles' area (the K loop is the same for every tile). An untiled family's
-  // first tactic, the last one listed, stands when no tile competes.
+  // wave costing its tiles' area (the K loop is the same for every tile). An untiled first family
+  // (GEMV, direct) gives its first tactic, the first listed.
   const int family = tactics_.front().family;
   const int sms = std::max(1, p_.device.multiprocessors);
   const int64_t m = static_cast<int64_t>(p_.max_batch) * p_.rows * p_.out_sp[0] * p_.out_sp[1];
-  int best = static_cast<int>(tactics_.size()) - 1;
+  int best = -1;
   double best_cost = 0;
   for (size_t i = 0; i < tactics_.size(); ++i) {
     const Tactic& t = tactics_[i];
@@ -448,12 +448,12 @@ int GemmConvOp::default_tactic() const {
     if (t.family != family || !kFamilies[family]->tile(p_.math, t.config, &c)) continue;
     const int64_t ctas = ceil_div(m, c.bm) * ceil_div(p_.ng, c.bn) * p_.groups;
     const double cost = static_cast<double>(ceil_div(ctas, sms)) * c.bm * c.bn;
-    if (best == static_cast<int>(tactics_.size()) - 1 || cost < best_cost) {
+    if (best < 0 || cost < best_cost) {
       best = static_cast<int>(i);
       best_cost = cost;
     }
   }
-  return best;
+  return best < 0 ? 0 : best;
 }
 
 size_t GemmConvOp::family_workspace(int family, int batch) const {

@@ -109,7 +109,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(const GemmParams p, 
   for (int k0 = 0; k0 < p.Ktot; k0 += kChunk) {
     const int len = min(kChunk, p.Ktot - k0);
     __syncthreads();  // every warp is done with the previous chunk
-    for (int i = threadIdx.x; i < kMaxRows * len; i += kGemvThreads) {
+    for (int i = threadIdx.x; i < rows * len; i += kGemvThreads) {
       const int m = i / len, k = i - m * len;
       xs[m][k] = m < rows && k0 + k < k_read ? in[m * p.in_sn + k0 + k] : Math::zero();
     }
@@ -173,7 +173,10 @@ bool gemv_eligible(const ConvProblem& p) {
   bool ok = gemv_enabled() && p.axes == 2 && p.groups == 1 && p.out_sp[0] == 1 && p.out_sp[1] == 1 &&
             p.kernel == p.in_sp && p.pad[0] == 0 && p.pad[1] == 0 && p.dil[0] == 1 && p.dil[1] == 1 &&
             static_cast<int64_t>(p.max_batch) * p.rows <= kMaxRows && (p.math != Math::kI8 || p.device.sm >= 61);
-  for (size_t i = 0; i < p.pairs && ok; ++i) ok = contiguous_rows(p, i);
+  for (size_t i = 0; i < p.pairs && ok; ++i) {
+    // Over a region tensor the rows are batch x R (Faster R-CNN's fc6 over 300 regions): too many.
+    ok = contiguous_rows(p, i) && static_cast<int64_t>(p.max_batch) * p.rows * p.in_places[i].rows <= kMaxRows;
+  }
   return ok;
 }
 

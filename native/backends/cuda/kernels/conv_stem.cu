@@ -221,11 +221,12 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
           v[0] = finish(acc[i][j][2 * half], ma.x, ma.z, p.epi);
           v[1] = finish(acc[i][j][2 * half + 1], ma.y, ma.w, p.epi);
           if (sp.out_vec2 && n + 1 < p.Ng) {
-            put_values(out_img + (off + n) * eb, p.out_elem, v, 2);
+            put_values(out_img + static_cast<int64_t>(off + n) * eb, p.out_elem, v, 2);
           } else {
-            put_values(out_img + (off + n * static_cast<int>(p.out_sc)) * eb, p.out_elem, v, 1);
+            put_values(out_img + static_cast<int64_t>(off + n * static_cast<int>(p.out_sc)) * eb, p.out_elem, v, 1);
             if (n + 1 < p.Ng)
-              put_values(out_img + (off + (n + 1) * static_cast<int>(p.out_sc)) * eb, p.out_elem, v + 1, 1);
+              put_values(out_img + static_cast<int64_t>(off + (n + 1) * static_cast<int>(p.out_sc)) * eb, p.out_elem,
+                         v + 1, 1);
           }
         }
       }

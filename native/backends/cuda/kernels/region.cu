@@ -35,9 +35,15 @@ __device__ __forceinline__ float c_round_dev(float x) {
 
 __device__ __forceinline__ int64_t clamp_dev(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
 
+/// std::min / std::max as the cpu calls them ((b < a) ? b : a, (a < b) ? b : a): a NaN in `a`
+/// passes through, where fminf / fmaxf would drop it.
+__device__ __forceinline__ float std_min(float a, float b) { return b < a ? b : a; }
+__device__ __forceinline__ float std_max(float a, float b) { return a < b ? b : a; }
+
 /// The image a region row names, or -1 (padding rows, bad indices): the cpu's region_image.
 __device__ __forceinline__ int64_t region_image(const View4& rois, int64_t k, int64_t images, float* roi) {
-  for (int e = 0; e < 5; ++e) roi[e] = load_any(rois.data, rois.elem, rois.at(k, e, 0, 0));
+  // Dense kLinear rows (check_places): five values from the row's start, whatever its dims.
+  for (int e = 0; e < 5; ++e) roi[e] = load_any(rois.data, rois.elem, rois.at(k, 0, 0, 0) + e);
   const float b = roi[0];
   if (!(b >= 0) || b >= static_cast<float>(images) || b != floorf(b)) return -1;
   return static_cast<int64_t>(b);
@@ -97,8 +103,8 @@ __global__ void __launch_bounds__(kMapThreads)
       const float sw = __fmul_rn(c_round_dev(roi[1]), d.scale), sh = __fmul_rn(c_round_dev(roi[2]), d.scale);
       const float ew = __fmul_rn(c_round_dev(roi[3]) + 1.0f, d.scale);
       const float eh = __fmul_rn(c_round_dev(roi[4]) + 1.0f, d.scale);
-      const float bh = fmaxf(eh - sh, 0.1f) / static_cast<float>(g);
-      const float bw = fmaxf(ew - sw, 0.1f) / static_cast<float>(g);
+      const float bh = std_max(eh - sh, 0.1f) / static_cast<float>(g);
+      const float bw = std_max(ew - sw, 0.1f) / static_cast<float>(g);
       const int64_t hs =
           clamp_dev(static_cast<int64_t>(floorf(__fadd_rn(__fmul_rn(static_cast<float>(i), bh), sh))), d.height);
       const int64_t he =
@@ -182,9 +188,10 @@ __global__ void __launch_bounds__(kMapThreads)
     const int64_t n = t / d.per_image(), idx = t - n * d.per_image();
     const int64_t cell = idx / d.a, k = idx - cell * d.a;
     const int64_t ch = cell / d.width, cw = cell - ch * d.width;
-    const float im_h = load_any(info.data, info.elem, info.at(n, 0, 0, 0));
-    const float im_w = load_any(info.data, info.elem, info.at(n, 1, 0, 0));
-    const float ms = __fmul_rn(min_size, load_any(info.data, info.elem, info.at(n, 2, 0, 0)));
+    const int64_t at_info = info.at(n, 0, 0, 0);  // three dense values per image
+    const float im_h = load_any(info.data, info.elem, at_info);
+    const float im_w = load_any(info.data, info.elem, at_info + 1);
+    const float ms = __fmul_rn(min_size, load_any(info.data, info.elem, at_info + 2));
     const float sx = __fmul_rn(static_cast<float>(cw), feat_stride);
     const float sy = __fmul_rn(static_cast<float>(ch), feat_stride);
     const float4 an = anchors[k];
@@ -196,10 +203,10 @@ __global__ void __launch_bounds__(kMapThreads)
     const float dw = load_any(deltas.data, deltas.elem, deltas.at(n, 4 * k + 2, ch, cw));
     const float dh = load_any(deltas.data, deltas.elem, deltas.at(n, 4 * k + 3, ch, cw));
     const float pcx = __fadd_rn(__fmul_rn(dx, w), cx), pcy = __fadd_rn(__fmul_rn(dy, h), cy);
-    // expf in double, rounded once: the correctly rounded float exp the cpu's libm gives.
+    // exp in double, rounded once to float: the cpu computes it the same way (roi.cc).
     const float pw = __fmul_rn(static_cast<float>(exp(static_cast<double>(dw))), w);
     const float ph = __fmul_rn(static_cast<float>(exp(static_cast<double>(dh))), h);
-    auto clip = [](float v, float hi) { return fmaxf(fminf(v, hi), 0.0f); };
+    auto clip = [](float v, float hi) { return std_max(std_min(v, hi), 0.0f); };
     const float b0 = clip(__fsub_rn(pcx, __fmul_rn(0.5f, pw)), __fsub_rn(im_w, 1.0f));
     const float b1 = clip(__fsub_rn(pcy, __fmul_rn(0.5f, ph)), __fsub_rn(im_h, 1.0f));
     const float b2 = clip(__fadd_rn(pcx, __fmul_rn(0.5f, pw)), __fsub_rn(im_w, 1.0f));
@@ -215,8 +222,8 @@ __global__ void __launch_bounds__(kMapThreads)
 /// IoU test of the cpu's NMS: inter / (area(c) + area(k) - inter) > thresh, every product rounded
 /// on its own (no contraction into an fma).
 __device__ __forceinline__ bool overlaps(const float4& c, const float4& k, float thresh) {
-  const float iw = fmaxf(0.0f, __fadd_rn(__fsub_rn(fminf(c.z, k.z), fmaxf(c.x, k.x)), 1.0f));
-  const float ih = fmaxf(0.0f, __fadd_rn(__fsub_rn(fminf(c.w, k.w), fmaxf(c.y, k.y)), 1.0f));
+  const float iw = std_max(0.0f, __fadd_rn(__fsub_rn(std_min(c.z, k.z), std_max(c.x, k.x)), 1.0f));
+  const float ih = std_max(0.0f, __fadd_rn(__fsub_rn(std_min(c.w, k.w), std_max(c.y, k.y)), 1.0f));
   const float inter = __fmul_rn(iw, ih);
   const float ac = __fmul_rn(__fadd_rn(__fsub_rn(c.z, c.x), 1.0f), __fadd_rn(__fsub_rn(c.w, c.y), 1.0f));
   const float ak = __fmul_rn(__fadd_rn(__fsub_rn(k.z, k.x), 1.0f), __fadd_rn(__fsub_rn(k.w, k.y), 1.0f));
@@ -254,7 +261,7 @@ __global__ void __launch_bounds__(kNmsThreads)
     const bool valid = r < count;
     const float4 box = valid ? b[v[mine[r]]] : make_float4(0, 0, 0, 0);
     const float row[5] = {valid ? static_cast<float>(n) : -1.0f, box.x, box.y, box.z, box.w};
-    for (int e = 0; e < 5; ++e) store_any(rois.data, rois.elem, rois.at(n * rows + r, e, 0, 0), row[e]);
+    for (int e = 0; e < 5; ++e) store_any(rois.data, rois.elem, rois.at(n * rows + r, 0, 0, 0) + e, row[e]);
     if (has_scores) {
       store_any(kept_scores.data, kept_scores.elem, kept_scores.at(n * rows + r, 0, 0, 0), valid ? k[mine[r]] : 0.0f);
     }
