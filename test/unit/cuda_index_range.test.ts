@@ -210,6 +210,31 @@ describe('cuda backend: the largest batch an engine indexes (g++ harness)', func
     assert.deepEqual([rows.node, rows.perImage, rows.maxBatch], ['fc', 300, Math.floor(GEMM_ROWS / 300)]);
   });
 
+  it("region tensors (Faster R-CNN's proposals): an InnerProduct and a Softmax over them count batch x R rows", async function () {
+    this.timeout(60000);
+    const r = await rangeOf(
+      'name: "t"\nlayer { name: "in" type: "Input" top: "scores" top: "deltas" top: "im_info" top: "feat" input_param { ' +
+        'shape { dim: 1 dim: 18 dim: 4 dim: 4 } shape { dim: 1 dim: 36 dim: 4 dim: 4 } shape { dim: 1 dim: 3 } ' +
+        'shape { dim: 1 dim: 8 dim: 4 dim: 4 } } }\n' +
+        'layer { name: "p" type: "Python" bottom: "scores" bottom: "deltas" bottom: "im_info" top: "rois" ' +
+        `python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "'feat_stride': 16\\n'post_nms_topN': 300" } }\n` +
+        'layer { name: "pool" type: "ROIPooling" bottom: "feat" bottom: "rois" top: "pool" roi_pooling_param { pooled_h: 2 pooled_w: 2 } }\n' +
+        'layer { name: "fc" type: "InnerProduct" bottom: "pool" top: "fc" inner_product_param { num_output: 4096 } }\n' +
+        'layer { name: "sm" type: "Softmax" bottom: "fc" top: "sm" }\n',
+      'fp32',
+      8,
+      [1789569, 1789570],
+    );
+    // fc: 300 GEMM rows an image (one a region), 4096 columns: the 32-bit bound over 300.
+    const bound = Math.min(GEMM_ROWS, Math.floor(INT_MAX / 128) * 32);
+    assert.deepEqual([r.node, r.items, r.perImage, r.bound, r.maxBatch], ['fc', 'GEMM rows', 300, bound, Math.floor(bound / 300)]);
+    assert.equal(Math.floor(bound / 300), 1789569);
+    assert.deepEqual(
+      r.checks.map((c) => c.code),
+      ['OK', 'E_INVALID_ARGUMENT'],
+    );
+  });
+
   it('a Softmax over an inner axis counts batch x outer rows; over the channels it is unbounded', async function () {
     const inner = await rangeOf(
       input([65536, 4]) + 'layer { name: "sm" type: "Softmax" bottom: "data" top: "sm" softmax_param { axis: 2 } }\n',
