@@ -1,0 +1,50 @@
+// Test harness of the cuda backend's planner (native/backends/cuda/planner.h), built with g++ and
+// CUDA's headers (no GPU, no CUDA library) by test/unit/cuda_planner.test.ts:
+//   cuda_planner <graph.json>
+// reads an execution graph as lib/builder/exec_graph.ts writes it, plans it, and prints as JSON
+// every tensor's place (element type, layout, rows, root, channel offset, padded channels) and the
+// arena's bytes per image. op_takes_views is the test's stand-in for the op table's (registry.cc,
+// which would pull in every kernel): the region layers and InnerProduct take no views (as in the
+// table), every other op does.
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "backends/cuda/planner.h"
+#include "core/json.h"
+
+namespace trtn::cuda {
+bool op_takes_views(const Graph& /*graph*/, const Node& node) {
+  return node.kind != OpKind::kROIPooling && node.kind != OpKind::kPSROIPooling && node.kind != OpKind::kProposal &&
+         node.kind != OpKind::kInnerProduct;
+}
+}  // namespace trtn::cuda
+
+int main(int argc, char** argv) {
+  using trtn::json::quote;
+  if (argc < 2) {
+    std::printf("{\"error\":\"usage: cuda_planner <graph.json>\"}\n");
+    return 1;
+  }
+  std::ifstream f(argv[1]);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  trtn::Graph g;
+  const trtn::Status st = trtn::parse_graph(text, &g);
+  if (!st.is_ok()) {
+    std::printf("{\"error\":%s}\n", quote(st.message()).c_str());
+    return 1;
+  }
+  const trtn::cuda::EnginePlan plan = trtn::cuda::plan_engine(g, true);
+  static const char* kElem[] = {"f32", "f16", "i8", "u8"};
+  std::string out = "{\"arenaPerImage\":" + std::to_string(plan.arena_per_image) + ",\"tensors\":{";
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
+    const trtn::cuda::Place& p = plan.places[t];
+    out += (t ? "," : "") + quote(g.tensors[t].name) + ":{\"elem\":" + quote(kElem[static_cast<int>(p.elem)]) +
+           ",\"layout\":" + quote(p.layout == trtn::cuda::Layout::kNHWC ? "nhwc" : "linear") +
+           ",\"rows\":" + std::to_string(p.rows) + ",\"root\":" + quote(g.tensors[p.root].name) +
+           ",\"cOffset\":" + std::to_string(p.c_offset) + ",\"rootC\":" + std::to_string(p.root_c) + "}";
+  }
+  std::printf("%s}}\n", out.c_str());
+  return 0;
+}
