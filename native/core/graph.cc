@@ -243,7 +243,7 @@ Status parse_graph(const std::string& json_text, Graph* out) {
     const bool region_op =
         node.kind == OpKind::kROIPooling || node.kind == OpKind::kPSROIPooling || node.kind == OpKind::kProposal;
     if (!region_op) {
-      const int64_t rows = node.inputs.empty() ? 1 : g.tensors[node.inputs[0]].rows;
+      const int64_t rows = node_rows(g, node);
       for (const std::vector<int>* list : {&node.inputs, &node.outputs}) {
         for (int id : *list) {
           if (g.tensors[id].rows != rows) return bad(where + ": its tensors have different rows per image");

@@ -104,6 +104,12 @@ Status parse_graph(const std::string& json_text, Graph* out);
 /// touches one with rows > 1.
 bool region_free(const Graph& graph, const Node& node, std::string* why);
 
+/// Rows a node runs on per image: its first input's (1, or R over region tensors). Every backend
+/// runs a node on batch x these rows (parse_graph keeps max_batch x rows below 2^31).
+inline int64_t node_rows(const Graph& graph, const Node& node) {
+  return node.inputs.empty() ? 1 : graph.tensors[node.inputs[0]].rows;
+}
+
 /// The ops the execution graph may hold (core/op_kind.h TRTN_OPS).
 bool is_known_op(const std::string& op);
 

@@ -205,9 +205,8 @@ Status CpuContext::run(Inference* inf) {
     for (int t : node.inputs) in.push_back(at(t));
     for (int t : node.outputs) out.push_back(at(t));
     const auto t0 = std::chrono::steady_clock::now();
-    // A node over region tensors runs on their rows: batch x R (its first input's rows).
-    const int64_t rows = node.inputs.empty() ? 1 : g.tensors[node.inputs[0]].rows;  // graph.cc: batch x rows < 2^31
-    Status st = engine_->op(i).run(OpArgs{static_cast<int>(batch * rows), in, out, pool});
+    // A node over region tensors runs on their rows: batch x R.
+    Status st = engine_->op(i).run(OpArgs{static_cast<int>(batch * node_rows(g, node)), in, out, pool});
     if (!st.is_ok()) return Status(st.code(), "node '" + node.name + "': " + st.message());
     if (inf->options.profile) {
       profile.node_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

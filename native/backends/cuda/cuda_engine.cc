@@ -43,6 +43,9 @@ const CudaEnv& cuda_env() {
     e.linear = env_flag("TRTN_CUDA_LINEAR");
     e.no_tuning = env_flag("TRTN_CUDA_NO_TUNING");
     e.no_graphs = env_flag("TRTN_CUDA_NO_GRAPHS");
+    e.strict_tactics = env_flag("TRTN_CUDA_STRICT_TACTICS");
+    e.gemv = env_flag("TRTN_CUDA_GEMV");
+    e.region_layers = env_flag("TRTN_CUDA_REGION_LAYERS");
     return e;
   }();
   return env;

@@ -32,6 +32,13 @@ struct CudaEnv {
   bool linear = false;     // TRTN_CUDA_LINEAR=1: every tensor NCHW (kLinear), every node run (debugging)
   bool no_tuning = false;  // TRTN_CUDA_NO_TUNING=1: each op keeps its first tactic
   bool no_graphs = false;  // TRTN_CUDA_NO_GRAPHS=1: kernels launched one by one, no CUDA graphs
+  // Tests' switches: a convolution run whose tactic refuses its views is an error, not a fallback
+  // to the direct kernel (TRTN_CUDA_STRICT_TACTICS); code written but not yet run on a GPU, off
+  // until its GPU tests pass: the GEMV family (TRTN_CUDA_GEMV), the region layers
+  // (TRTN_CUDA_REGION_LAYERS).
+  bool strict_tactics = false;
+  bool gemv = false;
+  bool region_layers = false;
 };
 
 /// The knobs above, read on the first call.
@@ -94,12 +101,9 @@ class CudaEngine : public Engine {
     }
     return (ws + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign;
   }
-  /// The batch node i runs on for `batch` images: a node over region tensors runs on their rows,
-  /// batch x R (its first input's rows, as on the cpu backend).
-  int run_batch(size_t i, int batch) const {
-    const Node& node = graph_->nodes[i];
-    return static_cast<int>(batch * (node.inputs.empty() ? 1 : graph_->tensors[node.inputs[0]].rows));
-  }
+  /// The batch node i runs on for `batch` images (core/graph.h node_rows: batch x R over region
+  /// tensors, as on the cpu backend).
+  int run_batch(size_t i, int batch) const { return static_cast<int>(batch * node_rows(*graph_, graph_->nodes[i])); }
   /// Views of node i's tensors for an arena at `base` holding `batch` images.
   void views(size_t i, char* base, int batch, std::vector<View4>* in, std::vector<View4>* out) const {
     const Node& node = graph_->nodes[i];

@@ -62,6 +62,10 @@ struct CudaOpInit {
 
   const Place& in_place(size_t i) const { return places[node.node.inputs[i]]; }
   const Place& out_place(size_t i) const { return places[node.node.outputs[i]]; }
+  /// The largest batch a run of this node gets: maxBatchSize x its rows (region tensors).
+  int64_t max_run_batch() const {
+    return static_cast<int64_t>(node.graph.max_batch) * node_rows(node.graph, node.node);
+  }
 };
 
 /// What one run of an op gets: views of its inputs and outputs at this batch, the stream, and

@@ -469,8 +469,9 @@ Status make_engine(const BuildInput&, bool, std::unique_ptr<Engine>*) {
 Status build(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, false, out); }
 Status load(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, true, out); }
 
-// mapping.cc (in the separately loaded module) has a case for every OpKind, so every node is
-// mapped; what TensorRT itself refuses (a MAX mask output ...) is an E_UNSUPPORTED_LAYER of the build.
+// Region tensors (Faster R-CNN) are refused here, before mapping. mapping.cc (in the separately
+// loaded module) has a case for every other OpKind; what TensorRT itself refuses (a MAX mask
+// output ...) is an E_UNSUPPORTED_LAYER of the build.
 bool supports(const Graph& graph, const Node& node, std::string* why) { return region_free(graph, node, why); }
 
 std::vector<std::string> ops() { return op_names(); }

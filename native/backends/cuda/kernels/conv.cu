@@ -1,10 +1,10 @@
 // Convolution and InnerProduct for the cuda backend: the op (node checks, the shared weight layout,
 // tactics, launches). The kernels come in families, each one file with one descriptor
 // (conv_family.h): conv_gemv.cu (InnerProduct at a few rows), conv_stem.cu (at most 4 input
-// channels, tensor cores), conv_mma.cu (tensor
-// cores), conv_im2col.cu (im2col + tensor cores, few input channels), conv_simt.cu (FFMA / DP4A) and conv_direct.cu
-// (the fallback); this file walks the table kFamilies and switches on none of them. docs/cuda.md describes the tactics
-// and their constraints.
+// channels, tensor cores), conv_mma.cu (tensor cores), conv_im2col.cu (im2col + tensor cores, few
+// input channels), conv_simt.cu (FFMA / DP4A) and conv_direct.cu (the fallback); this file walks
+// the table kFamilies and switches on none of them. docs/cuda.md describes the tactics and their
+// constraints.
 //
 // TRTN_CUDA_FORCE_TACTIC (internal, for tests): a tactic name, or #<index> into a node's list,
 // leaves each convolution that offers it that one tactic (the builder then times nothing); a node
@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/cuda_engine.h"
 #include "backends/cuda/kernels/conv_family.h"
 #include "backends/cuda/op.h"
 #include "core/gemm_node.h"
@@ -79,16 +80,6 @@ const char* layout_label(Layout l) { return l == Layout::kNHWC ? "nhwc" : "linea
 /// A whole image of `v` is one dense block in (c, h, w) order.
 bool image_contiguous(const View4& v) {
   return v.layout == Layout::kLinear && v.sw == 1 && v.sh == v.w && v.sc == static_cast<int64_t>(v.h) * v.w;
-}
-
-/// TRTN_CUDA_STRICT_TACTICS=1 (internal, for tests): a run whose views the chosen tactic does not
-/// accept fails instead of falling back to the last family, so a test of a tactic runs that tactic.
-bool strict_tactics() {
-  static const bool strict = [] {
-    const char* v = std::getenv("TRTN_CUDA_STRICT_TACTICS");
-    return v != nullptr && std::string(v) == "1";
-  }();
-  return strict;
 }
 
 struct Tactic {
@@ -159,7 +150,7 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
   p_.math = math_of(node.node.precision);
   p_.activation = node.node.activation;
   p_.device = init.device;
-  p_.max_batch = std::max(1, node.graph.max_batch);
+  p_.max_batch = static_cast<int>(std::max<int64_t>(1, init.max_run_batch()));
   Status st = check_gemm_dtypes(node);
   if (!st.is_ok()) return st;
   Blobs blobs;
@@ -397,8 +388,8 @@ Status GemmConvOp::choose_tactics() {
 }
 
 // Lists a family's tiles whose shared memory fits the device. A kernel's shared-memory limit is
-// process-wide, so every op raises it to the same value (what a float32 output, the largest
-// staging, needs, capped by the device) and ops never lower it under one another.
+// process-wide and only a cap, so every op raises it to the device's opt-in maximum (one value:
+// ops never lower it under one another, whatever each node needs).
 Status GemmConvOp::add_family_tactics(int family) {
   const ConvFamily& f = *kFamilies[family];
   int max_out_eb = 1;
@@ -408,9 +399,8 @@ Status GemmConvOp::add_family_tactics(int family) {
     if (f.offered != nullptr && !f.offered(p_.math, c)) continue;
     if (f.smem_bytes != nullptr) {
       if (f.smem_bytes(p_, c, max_out_eb) > smem_limit) continue;
-      const size_t most = std::min(f.smem_bytes(p_, c, 4), smem_limit);
-      if (most > kDefaultSmem) {
-        Status st = f.prepare(p_, c, most);
+      if (f.smem_bytes(p_, c, 4) > kDefaultSmem) {
+        Status st = f.prepare(p_.math, c, smem_limit);
         if (!st.is_ok()) return st;
       }
     }
@@ -654,7 +644,7 @@ Status GemmConvOp::run(const RunArgs& args) const {
     if (!kFamilies[family]->accepts(p_, call)) {
       // The last family, for a pair whose real view breaks what the chosen tactic needs (never
       // expected: the places were checked at init; the tactic tests make it an error).
-      if (strict_tactics()) {
+      if (cuda_env().strict_tactics) {
         return Status(Code::kInternal,
                       "convolution '" + p_.name + "': tactic " + tactic.name + " does not accept the run's views");
       }

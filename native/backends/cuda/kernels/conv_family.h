@@ -1,7 +1,8 @@
 // The convolution kernel families as the convolution op (conv.cu) sees them: each family file
-// (conv_mma.cu, conv_im2col.cu, conv_simt.cu, conv_direct.cu) exports one ConvFamily descriptor
-// (eligibility, tile configurations as tactics, shared memory, its own weight layout, workspace,
-// launch), and conv.cu walks the table kFamilies of those descriptors; it switches on no family.
+// (conv_gemv.cu, conv_stem.cu, conv_mma.cu, conv_im2col.cu, conv_simt.cu, conv_direct.cu) exports
+// one ConvFamily descriptor (eligibility, tile configurations as tactics, shared memory, its own
+// weight layout, workspace, launch), and conv.cu walks the table kFamilies of those descriptors;
+// it switches on no family.
 //
 // Adding a family: one new file conv_<family>.cu defining `const ConvFamily k<Family>Family`, its
 // line in native/sources.json ("cuda_device"), its declaration below and its line in conv.cu's
@@ -40,7 +41,7 @@ struct ConvProblem {
   size_t pairs = 0;
   std::vector<Place> in_places, out_places;
   DeviceProps device;
-  int max_batch = 1;     // the engine's largest batch
+  int max_batch = 1;     // the largest batch a run gets: maxBatchSize x rows (region tensors)
   DeviceBuffer weights;  // [Cout][kvol][Cg_pad], read by every family
   DeviceBuffer epi;      // float: bias [Cout]; INT8: per pair mul [Cout] then add [Cout]
 };
@@ -76,10 +77,8 @@ struct ConvFamily {
   /// Dynamic shared memory of configuration i for this node writing `out_eb`-byte outputs
   /// (null: none).
   size_t (*smem_bytes)(const ConvProblem& p, int i, int out_eb);
-  /// Raises the kernel's dynamic shared-memory limit to at least `smem` bytes (null: nothing to
-  /// raise). The limit is process-wide: a family whose needs vary by node raises it to the
-  /// device's opt-in maximum, so no node lowers it under another.
-  Status (*prepare)(const ConvProblem& p, int i, size_t smem);
+  /// Raises the kernel's dynamic shared-memory limit to `smem` bytes (null: nothing to raise).
+  Status (*prepare)(Math math, int i, size_t smem);
   /// Uploads the family's own weight layout to `own` (null: reads the shared weights only).
   Status (*prepare_weights)(const ConvProblem& p, const HostWeights& w, DeviceBuffer* own);
   /// Scratch device memory a run at `batch` needs (null: none).

@@ -16,9 +16,9 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 
+#include "backends/cuda/cuda_engine.h"
 #include "backends/cuda/kernels/conv_device.cuh"
 #include "backends/cuda/kernels/conv_family.h"
 
@@ -149,14 +149,6 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(const GemmParams p, 
   }
 }
 
-bool gemv_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("TRTN_CUDA_GEMV");
-    return v != nullptr && std::string(v) == "1";
-  }();
-  return on;
-}
-
 /// Whether the input of pair i is one contiguous K-vector per row in the weights' order.
 bool contiguous_rows(const ConvProblem& p, size_t i) {
   if (p.flatten) return true;  // problem_views gives [rows, K, 1, 1] over a dense kLinear input
@@ -168,15 +160,13 @@ bool contiguous_rows(const ConvProblem& p, size_t i) {
 int gemv_configs() { return 1; }
 
 /// InnerProduct (or a convolution whose kernel is its whole unpadded input) at most kMaxRows rows
-/// at the engine's largest batch, one group, contiguous rows.
+/// at the largest run batch (max_batch counts region rows: Faster R-CNN's fc6 over 300 regions is
+/// out), one group, contiguous rows.
 bool gemv_eligible(const ConvProblem& p) {
-  bool ok = gemv_enabled() && p.axes == 2 && p.groups == 1 && p.out_sp[0] == 1 && p.out_sp[1] == 1 &&
+  bool ok = cuda_env().gemv && p.axes == 2 && p.groups == 1 && p.out_sp[0] == 1 && p.out_sp[1] == 1 &&
             p.kernel == p.in_sp && p.pad[0] == 0 && p.pad[1] == 0 && p.dil[0] == 1 && p.dil[1] == 1 &&
             static_cast<int64_t>(p.max_batch) * p.rows <= kMaxRows && (p.math != Math::kI8 || p.device.sm >= 61);
-  for (size_t i = 0; i < p.pairs && ok; ++i) {
-    // Over a region tensor the rows are batch x R (Faster R-CNN's fc6 over 300 regions): too many.
-    ok = contiguous_rows(p, i) && static_cast<int64_t>(p.max_batch) * p.rows * p.in_places[i].rows <= kMaxRows;
-  }
+  for (size_t i = 0; i < p.pairs && ok; ++i) ok = contiguous_rows(p, i);
   return ok;
 }
 

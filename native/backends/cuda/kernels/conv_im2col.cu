@@ -128,7 +128,7 @@ int im2col_configs() { return kMmaFamily.configs(); }
 bool im2col_offered(Math math, int i) { return kMmaFamily.offered(math, i); }
 bool im2col_tile(Math math, int i, TileConfig* t) { return kMmaFamily.tile(math, i, t); }
 size_t im2col_smem_bytes(const ConvProblem& p, int i, int out_eb) { return kMmaFamily.smem_bytes(p, i, out_eb); }
-Status im2col_prepare(const ConvProblem& p, int i, size_t smem) { return kMmaFamily.prepare(p, i, smem); }
+Status im2col_prepare(Math math, int i, size_t smem) { return kMmaFamily.prepare(math, i, smem); }
 
 /// "im2col_" and the GEMM tile's name (unique across its configs: conv_mma.cu's rule).
 std::string im2col_tactic_name(Math math, int i) { return "im2col_" + kMmaFamily.tactic_name(math, i); }

@@ -382,8 +382,8 @@ size_t mma_smem_bytes(const ConvProblem& /*p*/, int i, int out_eb) {
   return out_eb == 4 ? c.smem_f32_out : out_eb == 2 ? c.smem_f16_out : c.smem_i8_out;
 }
 
-Status mma_prepare(const ConvProblem& p, int i, size_t smem) {
-  switch (p.math) {
+Status mma_prepare(Math math, int i, size_t smem) {
+  switch (math) {
     case Math::kTF32: return prepare_config<PolicyTf32>(i, smem);
     case Math::kF16: return prepare_config<PolicyF16>(i, smem);
     case Math::kI8: return prepare_config<PolicyI8>(i, smem);

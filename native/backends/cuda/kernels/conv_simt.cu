@@ -390,8 +390,8 @@ size_t simt_smem_bytes(const ConvProblem& p, int i, int out_eb) {
   }
 }
 
-Status simt_prepare(const ConvProblem& p, int i, size_t smem) {
-  switch (p.math) {
+Status simt_prepare(Math math, int i, size_t smem) {
+  switch (math) {
     case Math::kF16: return prepare_config<SimtF16>(i, smem);
     case Math::kI8: return prepare_config<SimtI8>(i, smem);
     default: return prepare_config<SimtF32>(i, smem);

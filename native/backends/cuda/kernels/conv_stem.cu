@@ -24,7 +24,10 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "backends/cuda/kernels/conv_device.cuh"
@@ -32,19 +35,26 @@
 
 namespace trtn::cuda::conv {
 
-/// One launch of the stem kernel: the pair's GEMM view plus the tile geometry (host-computed).
-struct StemParams {
-  GemmParams g;                   // views, filter and epilogue (g.weights unused)
-  const void* weights = nullptr;  // [Ng][taps_pad][4] of the math's type, zeros past R * S and C
-  int ph = 0, pw = 0;             // input patch of one tile: rows x columns
-  int patch_pitch = 0;            // bytes per patch row
-  int patch_bytes = 0;            // bytes of one patch buffer (a multiple of 16)
-  int tiles_p = 0, tiles_q = 0, tiles = 0;
+/// The tile geometry and shared-memory layout of one configuration for one node (stem_layout).
+struct StemLayout {
+  int tp = 0, tq = 0;                         // output tile: rows x columns
+  int ph = 0, pw = 0;                         // input patch of one tile: rows x columns
+  int patch_pitch = 0;                        // bytes per patch row
+  int patch_bytes = 0;                        // bytes of one patch buffer (a multiple of 16)
   int taps = 0, taps_pad = 0;                 // R * S, and rounded up to whole K steps
   int kbytes = 0;                             // bytes of one weight row: taps_pad * 4 channels
   int bpitch = 0;                             // weight row pitch in shared memory
   int toff_at = 0, epi_at = 0, patch_at = 0;  // shared-memory offsets: tap table, epilogue, patches
-  int out_vec2 = 0;                           // channel pairs may be stored as one aligned 2-element value
+  size_t smem = 0;
+};
+
+/// One launch of the stem kernel: the pair's GEMM view (g.weights: the family's own weights,
+/// [Ng][taps_pad][4] of the math's type, zeros past R * S and C) and the layout.
+struct StemParams {
+  GemmParams g;
+  StemLayout l;
+  int tiles_p = 0, tiles_q = 0, tiles = 0;
+  int out_vec2 = 0;  // channel pairs may be stored as one aligned 2-element value
 };
 
 namespace {
@@ -70,8 +80,8 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
   const GemmParams& p = sp.g;
   extern __shared__ __align__(128) char smem[];
   char* bsm = smem;
-  int* toff = reinterpret_cast<int*>(smem + sp.toff_at);
-  float4* epi = reinterpret_cast<float4*>(smem + sp.epi_at);  // per channel pair: mul, mul, add, add
+  int* toff = reinterpret_cast<int*>(smem + sp.l.toff_at);
+  float4* epi = reinterpret_cast<float4*>(smem + sp.l.epi_at);  // per channel pair: mul, mul, add, add
   const int tid = threadIdx.x;
   const int lane = tid % 32, warp = tid / 32;
   const int gid = lane / 4, tig = lane % 4;
@@ -80,13 +90,13 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
 
   // The CTA's weights and the tap table, once.
   {
-    const char* w = static_cast<const char*>(sp.weights);
-    const int cpr = sp.kbytes / 16;
+    const char* w = static_cast<const char*>(p.weights);
+    const int cpr = sp.l.kbytes / 16;
     for (int idx = tid; idx < BN * cpr; idx += kStemThreads) {
       const int n = idx / cpr, c = idx - n * cpr;
       const bool ok = n0 + n < p.Ng;
-      cp_async16(smem_addr(bsm + n * sp.bpitch + c * 16),
-                 ok ? w + static_cast<int64_t>(n0 + n) * sp.kbytes + c * 16 : w, ok ? 16 : 0);
+      cp_async16(smem_addr(bsm + n * sp.l.bpitch + c * 16),
+                 ok ? w + static_cast<int64_t>(n0 + n) * sp.l.kbytes + c * 16 : w, ok ? 16 : 0);
     }
     for (int j = tid; j < BN / 2; j += kStemThreads) {
       float m0, m1, a0, a1;
@@ -94,10 +104,10 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
       load_channel(p.epi, n0 + 2 * j + 1, n0 + 2 * j + 1 < p.Ng, &m1, &a1);
       epi[j] = make_float4(m0, m1, a0, a1);
     }
-    for (int t = tid; t < sp.taps_pad; t += kStemThreads) {
-      const int tap = t < sp.taps ? t : 0;
+    for (int t = tid; t < sp.l.taps_pad; t += kStemThreads) {
+      const int tap = t < sp.l.taps ? t : 0;
       const int r = tap / p.S, s = tap - r * p.S;
-      toff[t] = r * p.dil_h * sp.patch_pitch + s * p.dil_w * kPix;
+      toff[t] = r * p.dil_h * sp.l.patch_pitch + s * p.dil_w * kPix;
     }
   }
   const int per_image = sp.tiles_p * sp.tiles_q;
@@ -111,14 +121,14 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
     const int h0 = ti * (kStemBM / TQ) * p.stride_h - p.pad_h;
     const int w0 = (rest - ti * sp.tiles_q) * TQ * p.stride_w - p.pad_w;
     const char* base = in + static_cast<int64_t>(img) * p.in_sn * kEb;
-    const uint32_t dst = smem_addr(smem + sp.patch_at + b * sp.patch_bytes) + lane * kPix;
+    const uint32_t dst = smem_addr(smem + sp.l.patch_at + b * sp.l.patch_bytes) + lane * kPix;
     const int64_t sw = p.in_sw * kEb;
-    for (int y = warp; y < sp.ph; y += kStemThreads / 32) {
+    for (int y = warp; y < sp.l.ph; y += kStemThreads / 32) {
       const int h = h0 + y;
       const bool row_ok = static_cast<unsigned>(h) < static_cast<unsigned>(p.H);
       const char* src = base + static_cast<int64_t>(h) * p.in_sh * kEb + (w0 + lane) * sw;
-      const uint32_t d = dst + y * sp.patch_pitch;
-      for (int x = lane; x < sp.pw; x += 32, src += 32 * sw) {
+      const uint32_t d = dst + y * sp.l.patch_pitch;
+      for (int x = lane; x < sp.l.pw; x += 32, src += 32 * sw) {
         const bool ok = row_ok && static_cast<unsigned>(w0 + x) < static_cast<unsigned>(p.W);
         cp_async_small<kPix>(d + (x - lane) * kPix, ok ? src : in, ok ? kPix : 0);
       }
@@ -132,12 +142,12 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int r = wm + i * 16 + half * 8 + gid;
-      rowoff[i][half] = (r / TQ) * p.stride_h * sp.patch_pitch + (r % TQ) * p.stride_w * kPix;
+      rowoff[i][half] = (r / TQ) * p.stride_h * sp.l.patch_pitch + (r % TQ) * p.stride_w * kPix;
     }
   }
   const int tap_sel = (4 * tig) / kPix;  // this thread's tap within a step
   const int within = (4 * tig) % kPix;   // and its bytes within the pixel
-  const int ksteps = sp.taps_pad / kTapsPerStep;
+  const int ksteps = sp.l.taps_pad / kTapsPerStep;
   char* out = static_cast<char*>(p.out);
   const int eb = p.out_eb;
 
@@ -151,7 +161,7 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
     cp_async_wait<1>();
     __syncthreads();  // tile t's patch (and, the first time, the weights and tap table) landed
 
-    const char* patch = smem + sp.patch_at + b * sp.patch_bytes;
+    const char* patch = smem + sp.l.patch_at + b * sp.l.patch_bytes;
     Acc acc[kMi][kNj][4];
 #pragma unroll
     for (int i = 0; i < kMi; ++i) {
@@ -175,7 +185,7 @@ __global__ void __launch_bounds__(kStemThreads) stem_conv_kernel(const StemParam
       uint32_t bf[kNj][2];
 #pragma unroll
       for (int j = 0; j < kNj; ++j) {
-        const char* brow = bsm + (wn + j * 8 + gid) * sp.bpitch + step * 32 + 4 * tig;
+        const char* brow = bsm + (wn + j * 8 + gid) * sp.l.bpitch + step * 32 + 4 * tig;
         bf[j][0] = *reinterpret_cast<const uint32_t*>(brow);
         bf[j][1] = *reinterpret_cast<const uint32_t*>(brow + 16);
       }
@@ -257,12 +267,7 @@ constexpr StemConfig kStemConfigs[] = {{32, 16}, {32, 32}, {64, 16},  {64, 32},
                                        {96, 16}, {96, 32}, {128, 16}, {128, 32}};
 constexpr int kStemConfigCount = static_cast<int>(sizeof(kStemConfigs) / sizeof(kStemConfigs[0]));
 
-/// The tile geometry and shared-memory layout of configuration i for problem p (views not needed).
-struct StemLayout {
-  int tp, tq, ph, pw, patch_pitch, patch_bytes, taps, taps_pad, kbytes, bpitch, toff_at, epi_at, patch_at;
-  size_t smem;
-};
-
+/// The layout of configuration i for problem p (views not needed).
 StemLayout stem_layout(const ConvProblem& p, int i) {
   const int pix = 4 * math_bytes(p.math);
   const StemConfig& c = kStemConfigs[i];
@@ -309,7 +314,7 @@ int stem_configs() { return kStemConfigCount; }
 
 /// Few channels (at most 4, one group), 2-D, FP16 or INT8 on sm_80+, every input channels-last
 /// with its 4 channels readable as one aligned pixel whose channels past C are padding zeros, and
-/// the smallest configuration fitting in shared memory.
+/// some configuration fitting in shared memory.
 bool stem_eligible(const ConvProblem& p) {
   bool ok = p.axes == 2 && !p.flatten && p.groups == 1 && p.cg <= 4 && p.device.sm >= 80 &&
             (p.math == Math::kF16 || p.math == Math::kI8) && p.kernel[0] * p.kernel[1] <= 4096 && p.stride[0] <= 64 &&
@@ -318,7 +323,9 @@ bool stem_eligible(const ConvProblem& p) {
     const Place& ip = p.in_places[i];
     ok = ip.layout == Layout::kNHWC && ip.c_offset % 4 == 0 && ip.root_c % 4 == 0 && ip.c_write >= 4;
   }
-  return ok && stem_layout(p, 0).smem <= p.device.shared_per_block_optin;
+  size_t least = stem_layout(p, 0).smem;
+  for (int i = 1; i < kStemConfigCount; ++i) least = std::min(least, stem_layout(p, i).smem);
+  return ok && least <= p.device.shared_per_block_optin;
 }
 
 bool stem_offered(Math math, int /*i*/) { return math == Math::kF16 || math == Math::kI8; }
@@ -338,14 +345,12 @@ std::string stem_tactic_name(Math math, int i) {
 
 size_t stem_smem_bytes(const ConvProblem& p, int i, int /*out_eb*/) { return stem_layout(p, i).smem; }
 
-/// The shared memory a stem kernel needs varies by node: raise every kernel's limit to the most
-/// the device offers, so one node never lowers it under another.
-Status stem_prepare(const ConvProblem& p, int i, size_t /*smem*/) {
-  const int most = static_cast<int>(p.device.shared_per_block_optin);
+Status stem_prepare(Math math, int i, size_t smem) {
   auto raise = [&](auto kernel) {
-    return TRTN_CUDA_STATUS(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, most));
+    return TRTN_CUDA_STATUS(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   };
-  return p.math == Math::kI8 ? raise(stem_kernel_of<PolicyI8>(i)) : raise(stem_kernel_of<PolicyF16>(i));
+  return math == Math::kI8 ? raise(stem_kernel_of<PolicyI8>(i)) : raise(stem_kernel_of<PolicyF16>(i));
 }
 
 /// From the padded [Cout][kvol][Cg_pad] copy: row co holds tap t's channels at [t * 4, t * 4 + Cg).
@@ -370,34 +375,42 @@ bool stem_accepts(const ConvProblem& p, const ConvCall& call) {
          in.sw % 4 == 0;
 }
 
+/// CTAs of `kernel` with `smem` bytes that fit one multiprocessor of GPU `device`: asked of the
+/// runtime once per (kernel, GPU, shared memory), not at every launch (CUDA graphs replay without
+/// the host, but tactic timing and uncaptured runs launch from here).
+Status ctas_per_sm(const void* kernel, int device, size_t smem, int* out) {
+  static std::mutex mu;
+  static std::map<std::tuple<const void*, int, size_t>, int> known;
+  std::lock_guard<std::mutex> lock(mu);
+  const auto key = std::make_tuple(kernel, device, smem);
+  auto it = known.find(key);
+  if (it == known.end()) {
+    int n = 0;
+    TRTN_TRY(TRTN_CUDA_STATUS(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kStemThreads, static_cast<int>(smem))));
+    it = known.emplace(key, n).first;
+  }
+  *out = it->second;
+  return Status::ok();
+}
+
 Status stem_launch(const ConvProblem& pr, const ConvCall& call, int config) {
   const StemLayout l = stem_layout(pr, config);
   StemParams sp;
   sp.g = gemm_params(pr, call.in, call.out, call.pair);
-  sp.weights = call.own;
-  sp.ph = l.ph;
-  sp.pw = l.pw;
-  sp.patch_pitch = l.patch_pitch;
-  sp.patch_bytes = l.patch_bytes;
+  sp.g.weights = call.own;
+  sp.l = l;
   sp.tiles_p = (sp.g.P + l.tp - 1) / l.tp;
   sp.tiles_q = (sp.g.Q + l.tq - 1) / l.tq;
   const int64_t tiles = static_cast<int64_t>(call.in.n) * sp.tiles_p * sp.tiles_q;
   if (tiles > INT_MAX / 2) return Status(Code::kInvalidArgument, "convolution '" + pr.name + "': too many tiles");
   sp.tiles = static_cast<int>(tiles);
-  sp.taps = l.taps;
-  sp.taps_pad = l.taps_pad;
-  sp.kbytes = l.kbytes;
-  sp.bpitch = l.bpitch;
-  sp.toff_at = l.toff_at;
-  sp.epi_at = l.epi_at;
-  sp.patch_at = l.patch_at;
   const View4& out = call.out;
   sp.out_vec2 = out.sc == 1 && reinterpret_cast<uintptr_t>(out.data) % (2 * elem_bytes(out.elem)) == 0 &&
                 out.sn % 2 == 0 && out.sh % 2 == 0 && out.sw % 2 == 0;
   auto run = [&](auto kernel) {
     int per_sm = 0;
-    Status st = TRTN_CUDA_STATUS(
-        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStemThreads, static_cast<int>(l.smem)));
+    Status st = ctas_per_sm(reinterpret_cast<const void*>(kernel), pr.device.index, l.smem, &per_sm);
     if (!st.is_ok()) return st;
     const int64_t resident = static_cast<int64_t>(std::max(1, per_sm)) * std::max(1, pr.device.multiprocessors);
     const dim3 grid(static_cast<unsigned>(std::min<int64_t>(sp.tiles, resident)),

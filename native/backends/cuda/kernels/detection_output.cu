@@ -11,14 +11,15 @@
 //  5. rows: one block per image scans the marked detections in (class, position) order (BlockScan)
 //     and writes [image, label, score, box], then the padding rows.
 // The box math is core/detection_output_params.h's, the same code as the cpu backend.
-#include <cub/cub.cuh>
-
 #include <cmath>
 #include <memory>
 #include <string>
 
+#include <cub/cub.cuh>
+
 #include "backends/cuda/kernels/common.cuh"
 #include "backends/cuda/kernels/op_support.cuh"
+#include "backends/cuda/kernels/segmented_sort.cuh"
 #include "core/detection_output_params.h"
 
 namespace trtn::cuda {
@@ -228,9 +229,8 @@ class DetectionOutputOp final : public CudaOp {
         args.in[1].data, args.in[1].elem, keys, vals, offsets, d, p_.background, p_.confidence_threshold);
     TRTN_TRY(TRTN_CUDA_STATUS(cudaGetLastError()));
     size_t temp = w.temp_bytes;
-    TRTN_TRY(TRTN_CUDA_STATUS(cub::DeviceSegmentedRadixSort::SortPairsDescending(
-        at(w.temp), temp, keys, keys_sorted, vals, vals_sorted, static_cast<int>(d.items1()),
-        static_cast<int>(segments), offsets, offsets + 1, 0, 32, args.stream)));
+    TRTN_TRY(sort_segments_descending(at(w.temp), &temp, keys, keys_sorted, vals, vals_sorted, d.items1(), segments,
+                                      offsets, args.stream));
     int* kept_count = reinterpret_cast<int*>(at(w.kept_count));
     int* kept_prior = reinterpret_cast<int*>(at(w.kept_prior));
     float* kept_score = reinterpret_cast<float*>(at(w.kept_score));
@@ -249,9 +249,8 @@ class DetectionOutputOp final : public CudaOp {
           kept_count, kept_score, keys2, vals2, offsets2, d);
       TRTN_TRY(TRTN_CUDA_STATUS(cudaGetLastError()));
       size_t temp2 = w.temp2_bytes;
-      TRTN_TRY(TRTN_CUDA_STATUS(cub::DeviceSegmentedRadixSort::SortPairsDescending(
-          at(w.temp2), temp2, keys2, keys2_sorted, vals2, vals2_sorted, static_cast<int>(d.items2()),
-          static_cast<int>(d.n), offsets2, offsets2 + 1, 0, 32, args.stream)));
+      TRTN_TRY(sort_segments_descending(at(w.temp2), &temp2, keys2, keys2_sorted, vals2, vals2_sorted, d.items2(), d.n,
+                                        offsets2, args.stream));
       choose_kernel<<<grid_for(d.items2(), kMapThreads), kMapThreads, 0, args.stream>>>(keys2_sorted, vals2_sorted,
                                                                                         marks, d, p_.keep_top_k);
       TRTN_TRY(TRTN_CUDA_STATUS(cudaGetLastError()));
@@ -279,15 +278,11 @@ class DetectionOutputOp final : public CudaOp {
           " (image, class, prior) scores at this batch, beyond the kernels' 2^31 range; use a smaller batch");
     }
     const int segments = static_cast<int>(d.n * d.c);
-    TRTN_TRY(TRTN_CUDA_STATUS(cub::DeviceSegmentedRadixSort::SortPairsDescending(
-        nullptr, w->temp_bytes, static_cast<const float*>(nullptr), static_cast<float*>(nullptr),
-        static_cast<const int*>(nullptr), static_cast<int*>(nullptr), static_cast<int>(d.items1()), segments,
-        static_cast<const int*>(nullptr), static_cast<const int*>(nullptr))));
+    TRTN_TRY(sort_segments_descending(nullptr, &w->temp_bytes, nullptr, nullptr, nullptr, nullptr, d.items1(), segments,
+                                      nullptr));
     if (d.items2() > 0) {
-      TRTN_TRY(TRTN_CUDA_STATUS(cub::DeviceSegmentedRadixSort::SortPairsDescending(
-          nullptr, w->temp2_bytes, static_cast<const float*>(nullptr), static_cast<float*>(nullptr),
-          static_cast<const int*>(nullptr), static_cast<int*>(nullptr), static_cast<int>(d.items2()),
-          static_cast<int>(d.n), static_cast<const int*>(nullptr), static_cast<const int*>(nullptr))));
+      TRTN_TRY(sort_segments_descending(nullptr, &w->temp2_bytes, nullptr, nullptr, nullptr, nullptr, d.items2(), d.n,
+                                        nullptr));
     }
     WorkspaceCursor cur;
     const size_t i1 = static_cast<size_t>(d.items1()), i2 = static_cast<size_t>(d.items2());

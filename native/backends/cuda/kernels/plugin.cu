@@ -4,33 +4,17 @@
 #include <memory>
 #include <vector>
 
+#include "backends/cuda/kernels/op_support.cuh"
 #include "backends/cuda/op.h"
 #include "core/plugins.h"
 
 namespace trtn::cuda {
 namespace {
 
-/// `v` as a dense float32 NCHW view over `data`.
-View4 dense_f32(const View4& v, void* data) {
-  View4 d = v;
-  d.data = data;
-  d.elem = Elem::kF32;
-  d.layout = Layout::kLinear;
-  d.c_write = d.c;
-  d.sw = 1;
-  d.sh = d.w;
-  d.sc = static_cast<int64_t>(d.h) * d.w;
-  d.sn = static_cast<int64_t>(d.c) * d.h * d.w;
-  d.scale = 0.0f;
-  return d;
-}
-
 bool usable_as_is(const View4& v) { return v.elem == Elem::kF32 && v.dense_nchw(); }
 
-/// Bytes of a float32 copy of `batch` images of a tensor, rounded up to 256.
-size_t copy_bytes(const trtn_dims& d, int batch) {
-  return (static_cast<size_t>(dims_volume(d)) * batch * sizeof(float) + 255) / 256 * 256;
-}
+/// Bytes of a float32 copy of `batch` images of a tensor.
+size_t copy_bytes(const trtn_dims& d, int batch) { return static_cast<size_t>(dims_volume(d)) * batch * sizeof(float); }
 
 class PluginOp final : public CudaOp {
  public:
@@ -38,19 +22,18 @@ class PluginOp final : public CudaOp {
 
   /// Room for a float32 copy of every input and output (used only for those not dense float32).
   size_t workspace_bytes(int batch) const override {
-    size_t bytes = 0;
+    WorkspaceCursor cur;
     for (const auto* dims : {&p_.in_dims, &p_.out_dims}) {
-      for (const trtn_dims& d : *dims) bytes += copy_bytes(d, batch);
+      for (const trtn_dims& d : *dims) cur.take(copy_bytes(d, batch));
     }
-    return bytes;
+    return cur.end;
   }
 
   Status run(const RunArgs& args) const override {
     char* scratch = static_cast<char*>(args.workspace);
+    WorkspaceCursor cur;
     auto place = [&](const View4& v, const trtn_dims& dims) {
-      View4 d = dense_f32(v, scratch);
-      scratch += copy_bytes(dims, args.batch);
-      return d;
+      return dense_view(scratch + cur.take(copy_bytes(dims, args.batch)), Elem::kF32, v.n, {v.c, v.h, v.w});
     };
     std::vector<const float*> in(args.in.size());
     std::vector<View4> out_copy(args.out.size());

@@ -11,8 +11,6 @@
 //   parallel (__syncthreads_or) and keeps it when no IoU is above the threshold, until
 //   post_nms_topN are kept; then writes the rows and the padding rows.
 // Region tensors run with n = batch x rows (backends/cuda/op.h: Place::rows).
-#include <cub/cub.cuh>
-
 #include <cmath>
 #include <memory>
 #include <string>
@@ -20,6 +18,7 @@
 
 #include "backends/cuda/kernels/common.cuh"
 #include "backends/cuda/kernels/op_support.cuh"
+#include "backends/cuda/kernels/segmented_sort.cuh"
 #include "core/roi_params.h"
 
 namespace trtn::cuda {
@@ -125,45 +124,39 @@ __global__ void __launch_bounds__(kMapThreads)
   }
 }
 
-class RoiPoolingOp final : public CudaOp {
+void launch_roi_pooling(const RoiPoolingParams& p, const RunArgs& args) {
+  const View4& y = args.out[0];
+  const PoolDims d{y.n, p.channels, p.height, p.width, p.pooled_h, p.pooled_w, args.batch, p.spatial_scale};
+  roi_pool_kernel<<<grid_for(d.regions * d.channels * d.ph * d.pw), kMapThreads, 0, args.stream>>>(args.in[0],
+                                                                                                   args.in[1], y, d);
+}
+
+void launch_psroi_pooling(const PsRoiPoolingParams& p, const RunArgs& args) {
+  const View4& y = args.out[0];
+  const PoolDims d{y.n, p.channels, p.height, p.width, p.group, p.group, args.batch, p.spatial_scale};
+  psroi_pool_kernel<<<grid_for(d.regions * p.output_dim * d.ph * d.pw), kMapThreads, 0, args.stream>>>(
+      args.in[0], args.in[1], y, d, p.output_dim);
+}
+
+/// ROIPooling / PSROIPooling: the node's parameters (core/roi_params.h) and one launch.
+template <class Params, Status (*kRead)(const OpInit&, Params*), void (*kLaunch)(const Params&, const RunArgs&)>
+class RegionPoolOp final : public CudaOp {
  public:
   Status init(const CudaOpInit& init) {
     TRTN_TRY(check_places(init, false));
-    name_ = init.node.node.name;
-    return read_roi_pooling_params(init.node, &p_);
+    return kRead(init.node, &p_);
   }
   Status run(const RunArgs& args) const override {
-    const View4& y = args.out[0];
-    const PoolDims d{y.n, p_.channels, p_.height, p_.width, p_.pooled_h, p_.pooled_w, args.batch, p_.spatial_scale};
-    roi_pool_kernel<<<grid_for(d.regions * d.channels * d.ph * d.pw), kMapThreads, 0, args.stream>>>(args.in[0],
-                                                                                                     args.in[1], y, d);
+    kLaunch(p_, args);
     return TRTN_CUDA_STATUS(cudaGetLastError());
   }
 
  private:
-  std::string name_;
-  RoiPoolingParams p_;
+  Params p_;
 };
 
-class PsRoiPoolingOp final : public CudaOp {
- public:
-  Status init(const CudaOpInit& init) {
-    TRTN_TRY(check_places(init, false));
-    name_ = init.node.node.name;
-    return read_psroi_pooling_params(init.node, &p_);
-  }
-  Status run(const RunArgs& args) const override {
-    const View4& y = args.out[0];
-    const PoolDims d{y.n, p_.channels, p_.height, p_.width, p_.group, p_.group, args.batch, p_.spatial_scale};
-    psroi_pool_kernel<<<grid_for(d.regions * p_.output_dim * d.ph * d.pw), kMapThreads, 0, args.stream>>>(
-        args.in[0], args.in[1], y, d, p_.output_dim);
-    return TRTN_CUDA_STATUS(cudaGetLastError());
-  }
-
- private:
-  std::string name_;
-  PsRoiPoolingParams p_;
-};
+using RoiPoolingOp = RegionPoolOp<RoiPoolingParams, read_roi_pooling_params, launch_roi_pooling>;
+using PsRoiPoolingOp = RegionPoolOp<PsRoiPoolingParams, read_psroi_pooling_params, launch_psroi_pooling>;
 
 // ---- Proposal ----------------------------------------------------------------------------------
 
@@ -301,9 +294,8 @@ class ProposalOp final : public CudaOp {
         p_.min_size);
     TRTN_TRY(TRTN_CUDA_STATUS(cudaGetLastError()));
     size_t temp = w.temp_bytes;
-    TRTN_TRY(TRTN_CUDA_STATUS(cub::DeviceSegmentedRadixSort::SortPairsDescending(
-        ws + w.temp, temp, keys, keys_sorted, vals, vals_sorted, static_cast<int>(d.items()), static_cast<int>(d.n),
-        offsets, offsets + 1, 0, 32, args.stream)));
+    TRTN_TRY(sort_segments_descending(ws + w.temp, &temp, keys, keys_sorted, vals, vals_sorted, d.items(), d.n, offsets,
+                                      args.stream));
     const bool has_scores = args.out.size() > 1;
     proposal_nms_kernel<<<static_cast<unsigned>(d.n), kNmsThreads, 0, args.stream>>>(
         keys_sorted, vals_sorted, boxes, kept, args.out[0], has_scores ? args.out[1] : args.out[0], has_scores, d,
@@ -332,10 +324,8 @@ class ProposalOp final : public CudaOp {
                     "cuda backend, node '" + name_ + "' (Proposal): " + std::to_string(d.items()) +
                         " boxes at this batch, beyond the kernels' 2^31 range; use a smaller batch");
     }
-    TRTN_TRY(TRTN_CUDA_STATUS(cub::DeviceSegmentedRadixSort::SortPairsDescending(
-        nullptr, w->temp_bytes, static_cast<const float*>(nullptr), static_cast<float*>(nullptr),
-        static_cast<const int*>(nullptr), static_cast<int*>(nullptr), static_cast<int>(d.items()),
-        static_cast<int>(d.n), static_cast<const int*>(nullptr), static_cast<const int*>(nullptr))));
+    TRTN_TRY(
+        sort_segments_descending(nullptr, &w->temp_bytes, nullptr, nullptr, nullptr, nullptr, d.items(), d.n, nullptr));
     WorkspaceCursor c;
     const auto items = static_cast<size_t>(d.items());
     w->boxes = c.take(items * sizeof(float4));

@@ -1,8 +1,8 @@
 // The cuda backend's op table: OpKind -> factory, and which ops take View4s (kNHWC tensors and
 // Concat slices). One line per op of core/op_kind.h; an op without a line is one the cuda backend lacks.
 #include <algorithm>
-#include <cstdlib>
 
+#include "backends/cuda/cuda_engine.h"
 #include "backends/cuda/op.h"
 #include "core/plugins.h"
 
@@ -10,8 +10,7 @@ namespace trtn::cuda {
 namespace {
 
 bool region_layers_enabled(const Graph&, const Node&, std::string* why) {
-  const char* v = std::getenv("TRTN_CUDA_REGION_LAYERS");
-  if (v != nullptr && std::string(v) == "1") return true;
+  if (cuda_env().region_layers) return true;
   *why = "region layers run on the cpu backend in this version (their cuda kernels are not yet checked on a GPU)";
   return false;
 }

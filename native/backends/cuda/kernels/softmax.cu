@@ -153,7 +153,7 @@ Status SoftmaxOp::init(const CudaOpInit& init) {
   if (!st.is_ok()) return st;
   const bool views = p.axis == 1 && op_takes_views(init.node.graph, init.node.node);
   if (!(st = check_places(init, views)).is_ok()) return st;
-  const int64_t max_rows = static_cast<int64_t>(init.node.graph.max_batch) * (p.over_batch ? 1 : p.outer);
+  const int64_t max_rows = init.max_run_batch() * (p.over_batch ? 1 : p.outer);
   if (max_rows >= kMaxLaunchItems || p.inner >= kMaxLaunchItems / 32) {
     return init.node.error("is beyond the cuda kernels' 2^31 index range");
   }
