@@ -106,7 +106,6 @@ export interface NativePlanLayout {
 /** A typed array of a tensor's host form: float32, float16 bits, or uint8 bytes. */
 export type NativeArray = Float32Array | Uint16Array | Uint8Array;
 
-/** The addon's exports (native/addon/*.h document each). */
 /** A loaded plugin library as the addon describes it. */
 export interface NativePluginLibrary {
   readonly name: string;
@@ -125,6 +124,7 @@ export interface NativePluginLibrary {
   }>;
 }
 
+/** The addon's exports (native/addon/*.h document each). */
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   devices(checkImages: boolean): { devices: NativeDeviceInfo[]; reason: string; driverVersion: number };

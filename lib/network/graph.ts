@@ -6,7 +6,7 @@
 import { caffeSchema, formatLoc, Message, type CaffeNetDefinition } from '../caffe';
 import { argumentError, ParseError, ShapeError, UnsupportedLayerError } from '../errors';
 import { LAYER_DEFS } from './layers';
-import { builtInLayerTypes, DEPTHWISE_TYPES, FORK_TYPES, forkOf, type FileBlobs, type ForkDef } from './layers/forks';
+import { BUILT_IN_LAYER_TYPES, DEPTHWISE_TYPES, FORK_TYPES, forkOf, type FileBlobs, type ForkDef } from './layers/forks';
 import { pluginLayer, pluginShapes, pluginTypes } from './plugins';
 import { DATA_LAYER_TYPES, TRAINING_ONLY_TYPES, type AnyLayer, type LayerType, type Shape, type Tensor, type TensorInfo } from './types';
 
@@ -36,7 +36,7 @@ export interface Graph {
 
 /** Every type name the importer knows: IR types, their fork aliases, the training-only types it drops and loaded plugins' types. */
 export function knownLayerTypes(): string[] {
-  return [...builtInLayerTypes(), ...pluginTypes()].sort();
+  return [...BUILT_IN_LAYER_TYPES, ...pluginTypes()].sort();
 }
 
 /** The IR type of a Caffe type name, or undefined for types the IR does not have. */

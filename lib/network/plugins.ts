@@ -14,7 +14,7 @@ import type { FieldDecl } from '../caffe/schema';
 import { fromNative, ShapeError, TensorRTNodeError } from '../errors';
 import { native } from '../native';
 import { nonEmptyString } from '../validate';
-import { builtInLayerTypes } from './layers/forks';
+import { BUILT_IN_LAYER_TYPES } from './layers/forks';
 import type { LayerAttrsMap, Shape } from './types';
 
 /** One layer type of a loaded plugin library. */
@@ -110,10 +110,9 @@ export function loadPlugin(file: string): PluginLibrary {
   } catch (err) {
     throw fromNative(err);
   }
-  const builtIn = new Set(builtInLayerTypes());
   const layers = lib.layers.map((l): PluginLayerInfo => {
     const where = `plugin library ${abs} (${lib.name}), layer type '${l.type}'`;
-    if (builtIn.has(l.type)) throw pluginError(`${where}: '${l.type}' is a layer type tensorrt-node has built in`);
+    if (BUILT_IN_LAYER_TYPES.has(l.type)) throw pluginError(`${where}: '${l.type}' is a layer type tensorrt-node has built in`);
     return {
       type: l.type,
       library: lib.name,
@@ -222,8 +221,7 @@ export function registerLayer(type: string, def: JsLayerDefinition): PluginLayer
     if (!Number.isInteger(v) || v < 0 || v > 64) throw new RangeError(`Expected counts in [0, 64] for ${name} but received ${String(v)}`);
   }
   if (maxInputs < minInputs || outputs < 1) throw new RangeError('Expected inputs [min, max] with min <= max and outputs >= 1 for def');
-  if (new Set(builtInLayerTypes()).has(type))
-    throw pluginError(`layer type '${type}' is built in; a JavaScript layer needs a type of its own`);
+  if (BUILT_IN_LAYER_TYPES.has(type)) throw pluginError(`layer type '${type}' is built in; a JavaScript layer needs a type of its own`);
   const other = loaded.get(type);
   if (other !== undefined && other.library !== 'javascript') {
     throw pluginError(`layer type '${type}' is provided by plugin library ${other.library} (${other.path})`);

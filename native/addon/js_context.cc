@@ -33,27 +33,27 @@ namespace trtn::js {
 
 class ExecuteJob;
 
-/// A context: its engine stays alive while the context does. The context and the inferences in
-/// flight are used on the lane only (after creation); the lane is declared last so it is stopped
 /// The last few durations of lone calls of one batch size: the shortest says how early the next
 /// one may end (the JS thread is woken ahead of it), the typical one how long the wake may watch.
 /// A minimum, unlike a running mean, is not pushed late by one slow call (a capture, a hiccup).
 struct RecentDurations {
   static constexpr int kKept = 8;
   double us[kKept] = {};
-  int count = 0;
+  int64_t count = 0;
   void add(double v) { us[count++ % kKept] = v; }
-  double shortest() const { return *std::min_element(us, us + std::min(count, kKept)); }
+  double shortest() const { return *std::min_element(us, us + std::min<int64_t>(count, kKept)); }
   /// The median of those kept (the upper one of an even count).
   double typical() const {
     double v[kKept];
-    const int n = std::min(count, kKept);
+    const int n = static_cast<int>(std::min<int64_t>(count, kKept));
     std::copy(us, us + n, v);
     std::nth_element(v, v + n / 2, v + n);
     return v[n / 2];
   }
 };
 
+/// A context: its engine stays alive while the context does. The context and the inferences in
+/// flight are used on the lane only (after creation); the lane is declared last so it is stopped
 /// first.
 struct ContextState {
   std::shared_ptr<Engine> engine;

@@ -6,12 +6,6 @@
 namespace trtn {
 namespace {
 
-/// numpy's round: halves to even (generate_anchors).
-double round_even(double x) {
-  const double r = std::nearbyint(x);  // the default rounding mode rounds halves to even
-  return r;
-}
-
 /// The regions input (1) of a pooling node: [5] per row, `rows` rows per image, float32.
 Status read_regions(const OpInit& init, int64_t* rows) {
   const TensorDesc& r = init.input(1);
@@ -114,8 +108,9 @@ Status read_proposal_params(const OpInit& init, ProposalParams* out) {
   // generate_anchors: the 16 x 16 base box centred at 7.5, for each ratio the area-preserving
   // width and height (rounded as numpy does), for each scale those times the scale.
   for (double r : ratios) {
-    const double ws = round_even(std::sqrt(256.0 / r));
-    const double hs = round_even(ws * r);
+    // numpy's round (halves to even): nearbyint in the default rounding mode.
+    const double ws = std::nearbyint(std::sqrt(256.0 / r));
+    const double hs = std::nearbyint(ws * r);
     for (double s : scales) {
       const double w = ws * s, h = hs * s;
       p.anchors.push_back({static_cast<float>(7.5 - 0.5 * (w - 1)), static_cast<float>(7.5 - 0.5 * (h - 1)),

@@ -46,10 +46,4 @@ struct ProposalParams {
 };
 Status read_proposal_params(const OpInit& init, ProposalParams* out);
 
-/// C's round(): halves away from zero (caffe-fast-rcnn rounds region corners with it).
-inline float c_round(float x) {
-  return x < 0 ? -static_cast<float>(static_cast<int64_t>(-x + 0.5f))
-               : static_cast<float>(static_cast<int64_t>(x + 0.5f));
-}
-
 }  // namespace trtn

@@ -58,9 +58,12 @@ export const DEPTHWISE_TYPES: ReadonlySet<string> = new Set(['ConvolutionDepthwi
 export const FORK_TYPES: Readonly<Record<string, LayerType>> = { BN: 'Scale', ReLU6: 'Clip', Python: 'Proposal' };
 
 /** Every type name the package has built in: IR types, fork aliases, training-only types (plugins come on top). */
-export function builtInLayerTypes(): string[] {
-  return [...LAYER_TYPES, ...DEPTHWISE_TYPES, ...Object.keys(FORK_TYPES), ...TRAINING_ONLY_TYPES];
-}
+export const BUILT_IN_LAYER_TYPES: ReadonlySet<string> = new Set([
+  ...LAYER_TYPES,
+  ...DEPTHWISE_TYPES,
+  ...Object.keys(FORK_TYPES),
+  ...TRAINING_ONLY_TYPES,
+]);
 
 const ENET_FIELDS = ['scale_filler', 'shift_filler', 'bn_mode'];
 const PSPNET_FIELDS = ['slope_filler', 'bias_filler', 'momentum', 'eps', 'frozen', 'engine'];

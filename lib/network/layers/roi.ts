@@ -6,7 +6,7 @@
  */
 import type { Message } from '../../caffe/message';
 import { TensorRTNodeError } from '../../errors';
-import type { Shape } from '../types';
+import type { LayerAttrsMap, Shape } from '../types';
 import { check, fmt, type BuildContext, type LayerDef } from './common';
 
 /**
@@ -99,7 +99,7 @@ function paramStr(text: string, layer: string): Map<string, number[]> {
 }
 
 /** A `Python` layer: py-faster-rcnn's rpn.proposal_layer.ProposalLayer becomes Proposal; any other is refused. */
-export function proposalOf(p: Message): { attrs: import('../types').LayerAttrsMap['Proposal'] } {
+function proposalOf(p: Message): { attrs: LayerAttrsMap['Proposal'] } {
   const py = p.sub('python_param');
   const module = py.str('module');
   const layer = py.str('layer');

@@ -43,6 +43,18 @@ void for_each_region(const OpArgs& args, int64_t rows, int64_t per_region, F fn)
   });
 }
 
+/// The [start, end) of each of `count` bins along an axis of `size`, clamped to the axis:
+/// start(i) and end(i) give the unclamped edges. Worked out once per region, for every channel.
+template <class Start, class End>
+void bin_edges(int64_t count, int64_t size, Start start, End end, std::vector<int64_t>* lo, std::vector<int64_t>* hi) {
+  lo->resize(static_cast<size_t>(count));
+  hi->resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    (*lo)[static_cast<size_t>(i)] = clamp(start(i), size);
+    (*hi)[static_cast<size_t>(i)] = clamp(end(i), size);
+  }
+}
+
 class RoiPoolingOp final : public CpuOp {
  public:
   Status init(const OpInit& init) { return read_roi_pooling_params(init, &p_); }
@@ -52,20 +64,31 @@ class RoiPoolingOp final : public CpuOp {
     const auto* x = static_cast<const float*>(args.in[0]);
     const int64_t plane = p.height * p.width;
     for_each_region(args, p.rows, p.channels * p.pooled_h * p.pooled_w, [=](int64_t n, const float* roi, float* out) {
-      const auto sw = static_cast<int64_t>(c_round(roi[1] * p.spatial_scale));
-      const auto sh = static_cast<int64_t>(c_round(roi[2] * p.spatial_scale));
-      const auto ew = static_cast<int64_t>(c_round(roi[3] * p.spatial_scale));
-      const auto eh = static_cast<int64_t>(c_round(roi[4] * p.spatial_scale));
+      const auto sw = static_cast<int64_t>(std::round(roi[1] * p.spatial_scale));
+      const auto sh = static_cast<int64_t>(std::round(roi[2] * p.spatial_scale));
+      const auto ew = static_cast<int64_t>(std::round(roi[3] * p.spatial_scale));
+      const auto eh = static_cast<int64_t>(std::round(roi[4] * p.spatial_scale));
       const float bh = static_cast<float>(std::max<int64_t>(eh - sh + 1, 1)) / static_cast<float>(p.pooled_h);
       const float bw = static_cast<float>(std::max<int64_t>(ew - sw + 1, 1)) / static_cast<float>(p.pooled_w);
+      std::vector<int64_t> h0, h1, w0, w1;
+      auto floor_at = [](int64_t i, float b, int64_t s) {
+        return static_cast<int64_t>(std::floor(static_cast<float>(i) * b)) + s;
+      };
+      auto ceil_at = [](int64_t i, float b, int64_t s) {
+        return static_cast<int64_t>(std::ceil(static_cast<float>(i) * b)) + s;
+      };
+      bin_edges(
+          p.pooled_h, p.height, [&](int64_t i) { return floor_at(i, bh, sh); },
+          [&](int64_t i) { return ceil_at(i + 1, bh, sh); }, &h0, &h1);
+      bin_edges(
+          p.pooled_w, p.width, [&](int64_t j) { return floor_at(j, bw, sw); },
+          [&](int64_t j) { return ceil_at(j + 1, bw, sw); }, &w0, &w1);
       for (int64_t c = 0; c < p.channels; ++c) {
         const float* in = x + (n * p.channels + c) * plane;
         for (int64_t i = 0; i < p.pooled_h; ++i) {
-          const int64_t hs = clamp(static_cast<int64_t>(std::floor(static_cast<float>(i) * bh)) + sh, p.height);
-          const int64_t he = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(i + 1) * bh)) + sh, p.height);
+          const int64_t hs = h0[static_cast<size_t>(i)], he = h1[static_cast<size_t>(i)];
           for (int64_t j = 0; j < p.pooled_w; ++j) {
-            const int64_t ws = clamp(static_cast<int64_t>(std::floor(static_cast<float>(j) * bw)) + sw, p.width);
-            const int64_t we = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(j + 1) * bw)) + sw, p.width);
+            const int64_t ws = w0[static_cast<size_t>(j)], we = w1[static_cast<size_t>(j)];
             float m = -std::numeric_limits<float>::max();
             for (int64_t h = hs; h < he; ++h)
               for (int64_t w = ws; w < we; ++w) m = std::max(m, in[h * p.width + w]);
@@ -90,17 +113,29 @@ class PsRoiPoolingOp final : public CpuOp {
     const auto* x = static_cast<const float*>(args.in[0]);
     const int64_t plane = p.height * p.width, g = p.group;
     for_each_region(args, p.rows, p.output_dim * g * g, [=](int64_t n, const float* roi, float* out) {
-      const float sw = c_round(roi[1]) * p.spatial_scale, sh = c_round(roi[2]) * p.spatial_scale;
-      const float ew = (c_round(roi[3]) + 1.0f) * p.spatial_scale, eh = (c_round(roi[4]) + 1.0f) * p.spatial_scale;
+      const float sw = std::round(roi[1]) * p.spatial_scale, sh = std::round(roi[2]) * p.spatial_scale;
+      const float ew = (std::round(roi[3]) + 1.0f) * p.spatial_scale,
+                  eh = (std::round(roi[4]) + 1.0f) * p.spatial_scale;
       const float bh = std::max(eh - sh, 0.1f) / static_cast<float>(g);
       const float bw = std::max(ew - sw, 0.1f) / static_cast<float>(g);
+      std::vector<int64_t> h0, h1, w0, w1;
+      auto floor_at = [](int64_t i, float b, float s) {
+        return static_cast<int64_t>(std::floor(static_cast<float>(i) * b + s));
+      };
+      auto ceil_at = [](int64_t i, float b, float s) {
+        return static_cast<int64_t>(std::ceil(static_cast<float>(i) * b + s));
+      };
+      bin_edges(
+          g, p.height, [&](int64_t i) { return floor_at(i, bh, sh); },
+          [&](int64_t i) { return ceil_at(i + 1, bh, sh); }, &h0, &h1);
+      bin_edges(
+          g, p.width, [&](int64_t j) { return floor_at(j, bw, sw); }, [&](int64_t j) { return ceil_at(j + 1, bw, sw); },
+          &w0, &w1);
       for (int64_t ct = 0; ct < p.output_dim; ++ct) {
         for (int64_t i = 0; i < g; ++i) {
-          const int64_t hs = clamp(static_cast<int64_t>(std::floor(static_cast<float>(i) * bh + sh)), p.height);
-          const int64_t he = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(i + 1) * bh + sh)), p.height);
+          const int64_t hs = h0[static_cast<size_t>(i)], he = h1[static_cast<size_t>(i)];
           for (int64_t j = 0; j < g; ++j) {
-            const int64_t ws = clamp(static_cast<int64_t>(std::floor(static_cast<float>(j) * bw + sw)), p.width);
-            const int64_t we = clamp(static_cast<int64_t>(std::ceil(static_cast<float>(j + 1) * bw + sw)), p.width);
+            const int64_t ws = w0[static_cast<size_t>(j)], we = w1[static_cast<size_t>(j)];
             const float* in = x + (n * p.channels + (ct * g + i) * g + j) * plane;
             double sum = 0;
             for (int64_t h = hs; h < he; ++h)

@@ -26,12 +26,6 @@ namespace {
 
 constexpr int kNmsThreads = 256;
 
-/// C's round() as core/roi_params.h's c_round: halves away from zero.
-__device__ __forceinline__ float c_round_dev(float x) {
-  return x < 0 ? -static_cast<float>(static_cast<long long>(-x + 0.5f))
-               : static_cast<float>(static_cast<long long>(x + 0.5f));
-}
-
 __device__ __forceinline__ int64_t clamp_dev(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
 
 /// std::min / std::max as the cpu calls them ((b < a) ? b : a, (a < b) ? b : a): a NaN in `a`
@@ -64,10 +58,10 @@ __global__ void __launch_bounds__(kMapThreads)
     const int64_t n = region_image(rois, k, d.images, roi);
     float v = 0.0f;
     if (n >= 0) {
-      const auto sw = static_cast<int64_t>(c_round_dev(__fmul_rn(roi[1], d.scale)));
-      const auto sh = static_cast<int64_t>(c_round_dev(__fmul_rn(roi[2], d.scale)));
-      const auto ew = static_cast<int64_t>(c_round_dev(__fmul_rn(roi[3], d.scale)));
-      const auto eh = static_cast<int64_t>(c_round_dev(__fmul_rn(roi[4], d.scale)));
+      const auto sw = static_cast<int64_t>(roundf(__fmul_rn(roi[1], d.scale)));
+      const auto sh = static_cast<int64_t>(roundf(__fmul_rn(roi[2], d.scale)));
+      const auto ew = static_cast<int64_t>(roundf(__fmul_rn(roi[3], d.scale)));
+      const auto eh = static_cast<int64_t>(roundf(__fmul_rn(roi[4], d.scale)));
       const float bh = static_cast<float>(max(eh - sh + 1, int64_t{1})) / static_cast<float>(d.ph);
       const float bw = static_cast<float>(max(ew - sw + 1, int64_t{1})) / static_cast<float>(d.pw);
       const int64_t hs = clamp_dev(static_cast<int64_t>(floorf(__fmul_rn(static_cast<float>(i), bh))) + sh, d.height);
@@ -99,9 +93,9 @@ __global__ void __launch_bounds__(kMapThreads)
     const int64_t n = region_image(rois, k, d.images, roi);
     float v = 0.0f;
     if (n >= 0) {
-      const float sw = __fmul_rn(c_round_dev(roi[1]), d.scale), sh = __fmul_rn(c_round_dev(roi[2]), d.scale);
-      const float ew = __fmul_rn(c_round_dev(roi[3]) + 1.0f, d.scale);
-      const float eh = __fmul_rn(c_round_dev(roi[4]) + 1.0f, d.scale);
+      const float sw = __fmul_rn(roundf(roi[1]), d.scale), sh = __fmul_rn(roundf(roi[2]), d.scale);
+      const float ew = __fmul_rn(roundf(roi[3]) + 1.0f, d.scale);
+      const float eh = __fmul_rn(roundf(roi[4]) + 1.0f, d.scale);
       const float bh = std_max(eh - sh, 0.1f) / static_cast<float>(g);
       const float bw = std_max(ew - sw, 0.1f) / static_cast<float>(g);
       const int64_t hs =
