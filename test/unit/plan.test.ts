@@ -481,6 +481,40 @@ describe('plan files', () => {
       }
     });
 
+    it('its graph gives the region layers attributes their native readers refuse (core/roi_params.cc, E_INVALID_ARGUMENT)', async () => {
+      const net = await Network.parse(
+        'layer { name: "in" type: "Input" top: "s" top: "d" top: "info" top: "f" input_param { ' +
+          'shape { dim: 1 dim: 18 dim: 2 dim: 2 } shape { dim: 1 dim: 36 dim: 2 dim: 2 } shape { dim: 1 dim: 3 } shape { dim: 1 dim: 4 dim: 2 dim: 2 } } }\n' +
+          'layer { name: "p" type: "Python" bottom: "s" bottom: "d" bottom: "info" top: "rois" ' +
+          'python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "\'feat_stride\': 16\\n\'post_nms_topN\': 12" } }\n' +
+          'layer { name: "sp" type: "Split" bottom: "rois" top: "r1" top: "r2" }\n' +
+          'layer { name: "pool" type: "ROIPooling" bottom: "f" bottom: "r1" top: "pool" roi_pooling_param { pooled_h: 2 pooled_w: 2 } }\n' +
+          'layer { name: "ps" type: "PSROIPooling" bottom: "f" bottom: "r2" top: "ps" psroi_pooling_param { spatial_scale: 1 output_dim: 1 group_size: 2 } }\n',
+      );
+      const good = (await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 1 })).serialize();
+      const edits: Array<[string, string, RegExp]> = [
+        ['"pooledH":2', '"pooledH":0', /node 'pool' \(ROIPooling\): needs pooledH, pooledW >= 1 and spatialScale > 0/],
+        ['"outputDim":1', '"outputDim":2', /node 'ps' \(PSROIPooling\): needs outputDim x groupSize\^2 input channels/],
+        [
+          '"nmsThresh":0.7',
+          '"nmsThresh":1.7',
+          /node 'p' \(Proposal\): needs featStride > 0, pre \/ postNmsTopN >= 1, nmsThresh in \(0, 1\]/,
+        ],
+      ];
+      for (const [from, to, message] of edits) {
+        const bad = withSection(good, 'graph', (b) => {
+          const at = b.indexOf(from);
+          assert.ok(at >= 0, `the graph holds ${from}`);
+          b.write(to, at, 'latin1');
+        });
+        await assert.rejects(Runtime.deserialize(bad), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'E_INVALID_ARGUMENT', err.message);
+          assert.match(err.message, message);
+          return true;
+        });
+      }
+    });
+
     it('its graph gives a node tensors of different rows (region tensors): E_PLAN_CORRUPT before any memory is planned', async () => {
       const net = await Network.parse(
         'layer { name: "in" type: "Input" top: "s" top: "d" top: "info" top: "f" input_param { ' +

@@ -390,6 +390,15 @@ describe('layer types written in JavaScript (registerLayer)', function () {
       "layer 'b' (BadShapeJs)",
       'arrays of numbers',
     );
+    registerLayer('NoBatchJs', { outputShapes: () => [[3, 4]] });
+    await fails(
+      Network.parse(
+        'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 dim: 4 } } }\nlayer { name: "b" type: "NoBatchJs" bottom: "x" top: "y" }\n',
+      ),
+      'E_SHAPE',
+      "layer 'b' (NoBatchJs)",
+      'every output needs positive dims and the batch (2) first',
+    );
   });
 
   it('without a cpu function the type imports and shapes, and no backend builds it (saying why)', async () => {
@@ -443,6 +452,21 @@ describe('layer types written in JavaScript (registerLayer)', function () {
     assert.throws(() => registerLayer('', { outputShapes: (s) => s }), TypeError);
     assert.throws(() => registerLayer('NoShapes', {} as never), TypeError);
     assert.throws(() => registerLayer('BadCount', { inputs: [2, 1], outputShapes: (s) => s }), RangeError);
+    assert.throws(() => registerLayer('TooMany', { inputs: 65, outputShapes: (s) => s }), /counts in \[0, 64\] for def\.inputs/);
+    assert.throws(() => registerLayer('BadCpu', { outputShapes: (s) => s, cpu: 3 as never }), /def\.cpu/);
+    // The example library (loaded by the describe above, for this process) provides Axpy.
+    assert.throws(() => registerLayer('Axpy', { outputShapes: (s) => s }), {
+      code: 'E_PLUGIN',
+      message: /layer type 'Axpy' is provided by plugin library tensorrt-node-example/,
+    });
+    assert.throws(
+      () =>
+        registerLayer('BadDefault', {
+          params: { field: 'bad_default_param', number: 40003, fields: { k: { type: 'float', number: 1, default: 'x' as never } } },
+          outputShapes: (s) => s,
+        }),
+      { code: 'E_PLUGIN', message: /the default of 'k' is not a float: 'x'/ },
+    );
     assert.throws(
       () =>
         registerLayer('BadParam', {

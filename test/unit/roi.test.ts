@@ -221,6 +221,50 @@ describe("Faster R-CNN's region layers (cpu)", function () {
       );
     });
 
+    it('every other shape rule of the region layers: E_SHAPE naming the layer and the rule', async () => {
+      const prop = (bottoms: string, param = "'feat_stride': 16\\n'post_nms_topN': 4", tops = 'top: "rois"') =>
+        `layer { name: "proposal" type: "Python" ${bottoms} ${tops} python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "${param}" } }\n`;
+      const three = 'bottom: "scores" bottom: "deltas" bottom: "im_info"';
+      const pool = (bottoms: string, param = 'pooled_h: 2 pooled_w: 2') =>
+        `layer { name: "pool" type: "ROIPooling" ${bottoms} top: "p" roi_pooling_param { ${param} } }\n`;
+      const ps = (param: string) =>
+        `layer { name: "ps" type: "PSROIPooling" bottom: "feat" bottom: "rois" top: "q" psroi_pooling_param { ${param} } }\n`;
+      const cases: Array<[string, string, string]> = [
+        [prop(three, undefined, 'top: "rois" top: "s" top: "t"'), "'proposal'", 'gives 1 or 2 tops'],
+        [prop(three, "'feat_stride': 16\\n'post_nms_topN': 0"), "'proposal'", 'must be > 0'],
+        [prop('bottom: "feat" bottom: "deltas" bottom: "im_info"'), "'proposal'", 'scores must be [N, 18, H, W]'],
+        [prop('bottom: "scores" bottom: "scores" bottom: "im_info"'), "'proposal'", 'box deltas must be [N, 36, H, W]'],
+        [prop('bottom: "scores" bottom: "deltas" bottom: "feat"'), "'proposal'", 'im_info must be [N, 3]'],
+        [
+          prop(three) +
+            prop('bottom: "rois" bottom: "deltas" bottom: "im_info"').replace('"proposal"', '"p2"').replace('top: "rois"', 'top: "r2"'),
+          "'p2'",
+          'reads image tensors',
+        ],
+        [prop(three) + pool('bottom: "im_info" bottom: "rois"'), "'pool'", 'needs a 4-D feature map'],
+        [
+          // ps's output [R, 1, 1, 1] is a 4-D region tensor
+          prop(three) + ps('spatial_scale: 0.0625 output_dim: 1 group_size: 1') + pool('bottom: "q" bottom: "rois"'),
+          "'pool'",
+          'pools an image tensor',
+        ],
+        [
+          prop(three) + 'layer { name: "f" type: "Flatten" bottom: "feat" top: "f" }\n' + pool('bottom: "feat" bottom: "f"'),
+          "'pool'",
+          'takes regions as [R, 5]',
+        ],
+        [prop(three) + ps('spatial_scale: 0.0625 output_dim: 0 group_size: 2'), "'ps'", 'output_dim and group_size must be > 0'],
+        [
+          prop(three) + ps('spatial_scale: 0.0625 output_dim: 2 group_size: 2'),
+          "'ps'",
+          'needs output_dim x group_size^2 = 8 input channels',
+        ],
+      ];
+      for (const [layers, layer, rule] of cases) {
+        await fails(Network.parse(inputs(1, 2, 2, 1) + layers), 'E_SHAPE', layer, rule);
+      }
+    });
+
     it('a proposal layer without feat_stride: E_PARSE saying what to write', async () => {
       await fails(
         Network.parse(
