@@ -244,11 +244,17 @@ export function registerLayer(type: string, def: JsLayerDefinition): PluginLayer
   };
   if (info.paramField !== null) extendSchema(info, true);
   const cpu = def.cpu;
+  const parsed = new Map<string, Record<string, LayerParamValue>>();
   const forward =
     cpu === undefined
       ? undefined
       : (ins: Float32Array[], inDims: number[][], outs: Float32Array[], outDims: number[][], paramsJson: string) => {
-          const values = JSON.parse(paramsJson) as Record<string, LayerParamValue>;
+          // A node's parameters are the same at every inference: parsed once per text.
+          let values = parsed.get(paramsJson);
+          if (values === undefined) {
+            values = Object.freeze(JSON.parse(paramsJson) as Record<string, LayerParamValue>);
+            parsed.set(paramsJson, values);
+          }
           cpu(
             ins.map((data, i) => ({ data, dims: inDims[i] })),
             outs.map((data, i) => ({ data, dims: outDims[i] })),
