@@ -193,9 +193,10 @@ export interface JsLayerDefinition {
   /**
    * The layer on the cpu backend: read `inputs`, fill `outputs` (copies: a slow reference,
    * called on the JavaScript thread while the backend's thread waits). Without it the type
-   * imports and shapes but runs on no backend.
+   * imports and shapes but runs on no backend. `params` is the node's, frozen: the same object at
+   * every inference.
    */
-  cpu?(inputs: LayerTensor[], outputs: LayerTensor[], params: Record<string, LayerParamValue>): void;
+  cpu?(inputs: LayerTensor[], outputs: LayerTensor[], params: Readonly<Record<string, LayerParamValue>>): void;
 }
 
 /**
