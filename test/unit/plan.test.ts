@@ -445,6 +445,22 @@ describe('plan files', () => {
     });
 
     // The native checks behind the layer rules: a graph edited behind a valid checksum reaches them.
+    /** Each edit (same length, in the plan's graph section) makes loading the plan E_INVALID_ARGUMENT with its message. */
+    async function refusesEdits(good: Uint8Array, edits: Array<[string, string, RegExp]>): Promise<void> {
+      for (const [from, to, message] of edits) {
+        const bad = withSection(good, 'graph', (b) => {
+          const at = b.indexOf(from);
+          assert.ok(at >= 0, `the graph holds ${from}`);
+          b.write(to, at, 'latin1');
+        });
+        await assert.rejects(Runtime.deserialize(bad), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'E_INVALID_ARGUMENT', err.message);
+          assert.match(err.message, message);
+          return true;
+        });
+      }
+    }
+
     it("its graph gives the layers of Caffe's forks attributes their rules refuse (E_INVALID_ARGUMENT naming the node)", async () => {
       const net = await Network.parse(
         'layer { name: "in" type: "Input" top: "data" top: "loc" top: "conf" ' +
@@ -467,18 +483,7 @@ describe('plan files', () => {
         ['"priorsPerCell":4', '"priorsPerCell":5', /node 'pb' \(PriorBox\): priorsPerCell does not match/],
         ['"codeType":"CENTER_SIZE"', '"codeType":"CENTER_SIZX"', /node 'det' \(DetectionOutput\): unknown codeType 'CENTER_SIZX'/],
       ];
-      for (const [from, to, message] of edits) {
-        const bad = withSection(good, 'graph', (b) => {
-          const at = b.indexOf(from);
-          assert.ok(at >= 0, `the graph holds ${from}`);
-          b.write(to, at, 'latin1');
-        });
-        await assert.rejects(Runtime.deserialize(bad), (err: Error & { code?: string }) => {
-          assert.equal(err.code, 'E_INVALID_ARGUMENT', err.message);
-          assert.match(err.message, message);
-          return true;
-        });
-      }
+      await refusesEdits(good, edits);
     });
 
     it('its graph gives the region layers attributes their native readers refuse (core/roi_params.cc, E_INVALID_ARGUMENT)', async () => {
@@ -501,18 +506,7 @@ describe('plan files', () => {
           /node 'p' \(Proposal\): needs featStride > 0, pre \/ postNmsTopN >= 1, nmsThresh in \(0, 1\]/,
         ],
       ];
-      for (const [from, to, message] of edits) {
-        const bad = withSection(good, 'graph', (b) => {
-          const at = b.indexOf(from);
-          assert.ok(at >= 0, `the graph holds ${from}`);
-          b.write(to, at, 'latin1');
-        });
-        await assert.rejects(Runtime.deserialize(bad), (err: Error & { code?: string }) => {
-          assert.equal(err.code, 'E_INVALID_ARGUMENT', err.message);
-          assert.match(err.message, message);
-          return true;
-        });
-      }
+      await refusesEdits(good, edits);
     });
 
     it('its graph gives a node tensors of different rows (region tensors): E_PLAN_CORRUPT before any memory is planned', async () => {
