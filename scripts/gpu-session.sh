@@ -16,6 +16,9 @@
 #   batch1    bench --batch 1 --dumpProfile --verbose, AlexNet and GoogLeNet in fp32 and int8, with the GEMV
 #             family off and on (TRTN_CUDA_GEMV), to batch1.log (issue 18's batch-1 bars; the peer
 #             step with PEER_BATCH=1 gives PyTorch's batch 1 in the same run)
+#   ncu       Nsight Compute over the non-convolution kernels of one network (NCU_NET, default alexnet;
+#             NCU_PREC, default int8; NCU_KERNELS, a regex, default lrn|planes_to|pool|reformat|quantize),
+#             batch 128, no CUDA graph: speed of light, instruction mix and issue stalls, to ncu.log
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
 #   sweep     tensorrt-node sweep (SWEEP_ARGS, default --preset dell2017) to sweep.json; split a long
 #             sweep over calls with e.g. SWEEP_ARGS="--preset dell2017 --networks alexnet"
@@ -126,6 +129,17 @@ if has profile; then
     done
   done
   grep -E "^---|GPU Compute Time|^Total" "$OUT/profile.log"
+fi
+
+if has ncu; then
+  echo "== Nsight Compute: ${NCU_NET:-alexnet} ${NCU_PREC:-int8}, kernels ~ ${NCU_KERNELS:-lrn|planes_to|pool|reformat|quantize}"
+  TRTN_CUDA_NO_TUNING=${NCU_NO_TUNING:-0} timeout 300 ncu --kernel-name "regex:${NCU_KERNELS:-lrn|planes_to|pool|reformat|quantize}" \
+    --launch-skip ${NCU_SKIP:-40} --launch-count ${NCU_COUNT:-12} --section SpeedOfLight --section ComputeWorkloadAnalysis \
+    --section InstructionStats --section WarpStateStats --section Occupancy \
+    node dist/lib/cli/main.js bench models/${NCU_NET:-alexnet}.prototxt --backend cuda --precision ${NCU_PREC:-int8} \
+    --batch 128 --duration 0.01 --warmUp 1 --iterations 8 --noCudaGraph > "$OUT/ncu.log" 2>&1
+  echo "ncu exit: $?"
+  grep -E "^  [a-z_].*\(|Duration|Memory Throughput|Compute \(SM\) Throughput|Executed Ipc A|Achieved Occupancy|Issue Slots Busy" "$OUT/ncu.log" | head -120
 fi
 
 if has batch1; then

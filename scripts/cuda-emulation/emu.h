@@ -9,6 +9,7 @@
 #define cudaFree emu_cudaFree
 #define cudaMemcpy emu_cudaMemcpy
 #define cudaMemcpyAsync emu_cudaMemcpyAsync
+#define cudaMemsetAsync emu_cudaMemsetAsync
 #define cudaGetLastError emu_cudaGetLastError
 #define cudaMemGetInfo emu_cudaMemGetInfo
 #define cudaGetErrorName emu_cudaGetErrorName

@@ -38,6 +38,7 @@ cudaError_t emu_cudaSetDevice(int) { return cudaSuccess; }
 cudaError_t emu_cudaGetDeviceProperties(cudaDeviceProp* p, int) { *p = cudaDeviceProp{}; return cudaSuccess; }
 cudaError_t emu_cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) { std::memcpy(d, s, n); return cudaSuccess; }
 cudaError_t emu_cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t) { std::memmove(d, s, n); return cudaSuccess; }
+cudaError_t emu_cudaMemsetAsync(void* d, int v, size_t n, cudaStream_t) { std::memset(d, v, n); return cudaSuccess; }
 cudaError_t emu_cudaGetLastError() { return cudaSuccess; }
 cudaError_t emu_cudaMemGetInfo(size_t* f, size_t* t) { *f = 1; *t = 2; return cudaSuccess; }
 const char* emu_cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/cpu/ops/op.h"
+#include "backends/cuda/cuda_engine.h"
 #include "backends/cuda/op.h"
 #include "core/json.h"
 #include "core/numeric.h"
@@ -20,6 +21,15 @@
 namespace trtn::cuda {
 Status make_convolution(const CudaOpInit&, std::unique_ptr<CudaOp>*) { return Status(Code::kInternal, "stub"); }
 Status make_inner_product(const CudaOpInit&, std::unique_ptr<CudaOp>*) { return Status(Code::kInternal, "stub"); }
+Status make_detection_output(const CudaOpInit&, std::unique_ptr<CudaOp>*) { return Status(Code::kInternal, "stub"); }
+Status make_roi_pooling(const CudaOpInit&, std::unique_ptr<CudaOp>*) { return Status(Code::kInternal, "stub"); }
+Status make_psroi_pooling(const CudaOpInit&, std::unique_ptr<CudaOp>*) { return Status(Code::kInternal, "stub"); }
+Status make_proposal(const CudaOpInit&, std::unique_ptr<CudaOp>*) { return Status(Code::kInternal, "stub"); }
+// The engine's environment switches (cuda_engine.cc is not emulated): all off.
+const CudaEnv& cuda_env() {
+  static const CudaEnv env;
+  return env;
+}
 }  // namespace trtn::cuda
 
 using namespace trtn;
@@ -56,6 +66,10 @@ struct Case {
     Node n;
     n.name = op + "_node";
     n.op = op;
+    if (!op_kind_of(op, &n.kind)) {
+      std::printf("unknown op %s\n", op.c_str());
+      std::abort();
+    }
     n.inputs = in;
     n.outputs = out;
     Status st = json::parse(attrs, &n.attrs);

@@ -63,7 +63,7 @@ Status CudaContext::reserve(int batch) {
   return Status::ok();
 }
 
-Status CudaContext::observe(int t, int batch, TensorHistograms* stats, cudaStream_t stream) {
+Status CudaContext::observe(const View4& v, int t, int batch, TensorHistograms* stats, cudaStream_t stream) {
   const TensorDesc& d = e_->graph().tensors[t];
   if (d.dtype != DType::kFloat32) return Status::ok();
   constexpr size_t kCounters = TensorHistograms::kBins * sizeof(unsigned long long);
@@ -73,7 +73,6 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats, cudaStrea
   }
   auto* result = stats_dev_.as<AmaxResult>();
   auto* counters = reinterpret_cast<unsigned long long*>(stats_dev_.as<char>() + sizeof(AmaxResult));
-  const View4 v = e_->view(t, arena_.as<char>(), batch);
   TRTN_TRY(launch_amax(v, result, stream));
   TRTN_CUDA_TRY(cudaMemcpyAsync(stats_host_.floats(), result, sizeof(AmaxResult), cudaMemcpyDeviceToHost, stream));
   TRTN_CUDA_TRY(cudaStreamSynchronize(stream));
@@ -100,14 +99,22 @@ Status CudaContext::observe(int t, int batch, TensorHistograms* stats, cudaStrea
 }
 
 Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
-                                    cudaStream_t stream, TensorHistograms* stats, bool marks) {
+                                    cudaStream_t stream, TensorHistograms* stats, bool marks, bool staged) {
   const Graph& g = e_->graph();
   auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
   TRTN_TRY(mark(0));
   char* base = arena_.as<char>();
   void* workspace = base + e_->plan().arena_per_image * batch;
+  // Roots read where the caller's data lies: a direct input in staging (device memory, which the
+  // slot keeps until the inference completed) is not copied into the arena; its readers (and a
+  // Flatten / Reshape aliasing it) get views of the staging. No node writes a graph input.
+  std::vector<std::pair<int, const void*>> in_staging;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const int t = g.inputs[i];
+    if (staged && direct(t) && e_->plan().places[t].root == t) {
+      in_staging.emplace_back(t, in[i]);
+      continue;
+    }
     const View4 dst = e_->view(t, base, batch);
     TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(
                              dst.data, in[i],
@@ -115,10 +122,17 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
                              cudaMemcpyDefault, stream))
                        : launch_reformat(staging_view(t, in[i], batch), dst, stream));
   }
+  auto view_of = [&](int t) {
+    const Place& p = e_->plan().places[t];
+    for (const auto& [root, data] : in_staging) {
+      if (p.root == root) return p.view(static_cast<char*>(const_cast<void*>(data)), batch);
+    }
+    return e_->view(t, base, batch);
+  };
   TRTN_TRY(mark(1));
   if (stats != nullptr) {
     for (int t : g.inputs) {
-      TRTN_TRY(observe(t, batch, stats, stream));
+      TRTN_TRY(observe(view_of(t), t, batch, stats, stream));
     }
   }
   std::vector<View4> vin, vout;
@@ -126,19 +140,22 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
     const CudaOp* op = e_->op(i);
     if (op != nullptr) {
       e_->views(i, base, batch, &vin, &vout);
+      if (!in_staging.empty()) {
+        for (size_t k = 0; k < vin.size(); ++k) vin[k] = view_of(g.nodes[i].inputs[k]);
+      }
       Status st = op->run(RunArgs{e_->run_batch(i, batch), vin, vout, stream, workspace});
       if (!st.is_ok()) return Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
     }
     TRTN_TRY(mark(2 + i));
     if (stats != nullptr) {
       for (int t : g.nodes[i].outputs) {
-        TRTN_TRY(observe(t, batch, stats, stream));
+        TRTN_TRY(observe(view_of(t), t, batch, stats, stream));
       }
     }
   }
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     const int t = g.outputs[i];
-    const View4 src = e_->view(t, base, batch);
+    const View4 src = view_of(t);
     TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(
                              out[i], src.data,
                              static_cast<size_t>(g.tensors[t].image_volume()) * batch * dtype_bytes(g.tensors[t].host),
@@ -149,7 +166,7 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
 }
 
 Status CudaContext::enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
-                                  cudaStream_t stream) {
+                                  cudaStream_t stream, bool staged) {
   lookup_.batch = batch;
   lookup_.io.clear();
   for (const void* p : in) lookup_.io.push_back(reinterpret_cast<uintptr_t>(p));
@@ -165,7 +182,7 @@ Status CudaContext::enqueue_graph(int batch, const std::vector<const void*>& in,
     }
     cudaGraph_t graph = nullptr;
     TRTN_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    Status st = enqueue_compute(batch, in, out, stream, nullptr, false);
+    Status st = enqueue_compute(batch, in, out, stream, nullptr, false, staged);
     cudaError_t end = cudaStreamEndCapture(stream, &graph);
     cudaGraphExec_t exec = nullptr;
     if (st.is_ok() && end == cudaSuccess) end = cudaGraphInstantiate(&exec, graph, 0);
@@ -175,7 +192,7 @@ Status CudaContext::enqueue_graph(int batch, const std::vector<const void*>& in,
       // Capture is an optimisation: run directly from now on.
       cudaGetLastError();
       use_graphs_ = false;
-      return enqueue_compute(batch, in, out, stream, nullptr, false);
+      return enqueue_compute(batch, in, out, stream, nullptr, false, staged);
     }
     it = graphs_.emplace(lookup_, CachedGraph{exec, 0}).first;
   }
@@ -200,10 +217,13 @@ Status CudaContext::enqueue(Inference& inf, int /*slot*/, const std::vector<cons
     TRTN_CUDA_TRY(cudaMemsetAsync(arena_.get(), 0xFF, arena_.bytes(), stream));
   }
   const RunOptions& o = inf.options;
+  // The run loop hands over either the slot's staging (device memory) or, in place, the caller's
+  // own pinned arrays: only the former may be read by the nodes where it lies.
+  const bool staged = in != inf.io.inputs;
   if (inf.stats != nullptr || !use_graphs_ || !o.graphs || o.profile) {
-    return enqueue_compute(inf.batch, in, out, stream, inf.stats, o.profile);
+    return enqueue_compute(inf.batch, in, out, stream, inf.stats, o.profile, staged);
   }
-  return enqueue_graph(inf.batch, in, out, stream);
+  return enqueue_graph(inf.batch, in, out, stream, staged);
 }
 
 Status CudaContext::completed(Inference& inf) {

@@ -178,12 +178,14 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   Status check_call(const Inference& inf) const;
   Status reserve(int batch);
   /// Inputs from their host form in `in` into the arena; then the nodes; then the outputs into `out`.
+  /// staged: `in` is the slot's staging (device memory), not the caller's pinned arrays.
   Status enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
-                         cudaStream_t stream, TensorHistograms* stats, bool marks);
+                         cudaStream_t stream, TensorHistograms* stats, bool marks, bool staged);
   Status enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
-                       cudaStream_t stream);
+                       cudaStream_t stream, bool staged);
   Status read_profile(int nodes, LayerProfile* profile);
-  Status observe(int t, int batch, TensorHistograms* stats, cudaStream_t stream);
+  /// Calibration statistics of tensor t (its view `v`).
+  Status observe(const View4& v, int t, int batch, TensorHistograms* stats, cudaStream_t stream);
   void drop_graphs();
   /// A graph input or output stored in the arena exactly in its host form: copied, not converted.
   bool direct(int t) const {

@@ -29,12 +29,23 @@ __device__ __forceinline__ void store_any(void* base, Elem e, int64_t i, float v
 
 // ---- rounding -----------------------------------------------------------------------------------
 
-/// INT8 saturation (docs/int8.md): round half to even, clamp to [-127, 127], NaN to 0.
+/// 1.5 * 2^23: a float in [-2^22, 2^22] added to it is rounded to an integer (the addition's own
+/// round half to even), which the sum's low mantissa bits hold; subtracting it back is exact.
+constexpr float kRoundMagic = 12582912.0f;
+constexpr uint32_t kRoundMagicBits = 0x4B400000u;
+
+/// INT8 saturation (docs/int8.md): round half to even, clamp to [-127, 127], NaN to 0. Clamped
+/// first (the bounds are integers, so that equals rounding first), rounded by kRoundMagic: plain
+/// float and integer instructions, none of the conversion unit's (cvt.rni / cvt.s32 run at a
+/// quarter of the rate and were the int8 epilogues' and maps' limit).
 __device__ __forceinline__ int8_t saturate_int8(float v) {
-  if (v != v) return 0;
-  float r = rintf(v);
-  r = fminf(fmaxf(r, -127.0f), 127.0f);
-  return static_cast<int8_t>(static_cast<int>(r));
+  const float m = __fadd_rn(fminf(fmaxf(v, -127.0f), 127.0f), kRoundMagic);
+  return v != v ? int8_t{0} : static_cast<int8_t>(__float_as_uint(m) & 0xFFu);
+}
+
+/// float(q) for an int8 q, exactly, without the conversion unit (kRoundMagic's bits plus q).
+__device__ __forceinline__ float int8_to_float(int8_t q) {
+  return __fsub_rn(__uint_as_float(kRoundMagicBits + static_cast<uint32_t>(static_cast<int32_t>(q))), kRoundMagic);
 }
 
 /// TF32 rounding of an activation (nearest, ties away from zero), as a float: cvt.rna.tf32.f32

@@ -30,7 +30,7 @@ template <>
 struct ElemIO<int8_t> {
   static constexpr Elem kElem = Elem::kI8;
   /// float(q): exact for every int8.
-  __device__ __forceinline__ static float load(int8_t v) { return static_cast<float>(static_cast<int>(v)); }
+  __device__ __forceinline__ static float load(int8_t v) { return int8_to_float(v); }
   /// saturate(v) of docs/int8.md: round half to even, clamp to [-127, 127], NaN to 0.
   __device__ __forceinline__ static int8_t store(float v) { return saturate_int8(v); }
 };

@@ -44,7 +44,7 @@ struct LrnArgs {
 template <typename Tin>
 __device__ __forceinline__ float lrn_load(const Tin* x, int64_t i, float in_scale) {
   if constexpr (std::is_same_v<Tin, int8_t>) {
-    return __fmul_rn(static_cast<float>(static_cast<int>(x[i])), in_scale);
+    return __fmul_rn(int8_to_float(x[i]), in_scale);
   } else {
     return to_float(x[i]);
   }
@@ -118,7 +118,7 @@ __global__ void __launch_bounds__(kMapThreads)
 #pragma unroll
       for (int l = 0; l < kLanes; ++l) {
         if constexpr (std::is_same_v<Tin, int8_t>) {
-          v[HALF + l] = __fmul_rn(static_cast<float>(static_cast<int>(pk.v[l])), a.in_scale);
+          v[HALF + l] = __fmul_rn(int8_to_float(pk.v[l]), a.in_scale);
         } else {
           v[HALF + l] = to_float(pk.v[l]);
         }

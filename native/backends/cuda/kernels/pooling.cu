@@ -51,6 +51,29 @@ __device__ __forceinline__ void window(int o, int stride, int pad, int kernel, i
   size = padded_end - start;
 }
 
+/// INT8 MAX of a whole 16-channel chunk: per-byte signed maxima of packed words (vmax.s8 x 4),
+/// already int8 values (an int8 output stores them as they are; saturate would not change them).
+/// Starting from -127 gives docs/int8.md's result: quantized values are never below -127, and an
+/// empty window gives -127.
+__device__ __forceinline__ uint4 max_bytes16(const PoolArgs& a, const int8_t* base, int oh, int ow) {
+  const PoolGeom& g = a.g;
+  int h0, h1, hsize, w0, w1, wsize;
+  window(oh, g.stride_h, g.pad_h, g.kernel_h, g.height, h0, h1, hsize);
+  window(ow, g.stride_w, g.pad_w, g.kernel_w, g.width, w0, w1, wsize);
+  uint4 best = make_uint4(0x81818181u, 0x81818181u, 0x81818181u, 0x81818181u);
+  for (int h = h0; h < h1; ++h) {
+#pragma unroll 4
+    for (int w = w0; w < w1; ++w) {
+      const uint4 x = *reinterpret_cast<const uint4*>(base + h * a.in.sh + w * a.in.sw);
+      best.x = __vmaxs4(best.x, x.x);
+      best.y = __vmaxs4(best.y, x.y);
+      best.z = __vmaxs4(best.z, x.z);
+      best.w = __vmaxs4(best.w, x.w);
+    }
+  }
+  return best;
+}
+
 /// Pools the window of output (oh, ow) for V lanes of consecutive input elements at `base` (the
 /// input at the lanes' first channel); lanes from `valid` on read nothing. r: the values to store
 /// (before the output conversion); arg: the MAX mask (input plane index, -1 when none).
@@ -66,24 +89,10 @@ __device__ __forceinline__ void pool_lanes(const PoolArgs& a, const Tin* base, i
   const int64_t sh = a.in.sh, sw = a.in.sw;
   if constexpr (M == PoolMethod::kMax && kInt8 && V == 16 && !kArg) {
     if (vec && valid == V) {
-      // A whole 16-channel chunk: per-byte signed maxima of packed words (vmax.s8 x 4). Starting
-      // from -127 gives docs/int8.md's result: quantized values are never below -127, and an
-      // empty window gives -127.
-      uint32_t best[4] = {0x81818181u, 0x81818181u, 0x81818181u, 0x81818181u};
-      for (int h = h0; h < h1; ++h) {
-#pragma unroll 4
-        for (int w = w0; w < w1; ++w) {
-          const uint4 x = *reinterpret_cast<const uint4*>(base + h * sh + w * sw);
-          best[0] = __vmaxs4(best[0], x.x);
-          best[1] = __vmaxs4(best[1], x.y);
-          best[2] = __vmaxs4(best[2], x.z);
-          best[3] = __vmaxs4(best[3], x.w);
-        }
-      }
+      const uint4 best = max_bytes16(a, base, oh, ow);
+      const uint32_t words[4] = {best.x, best.y, best.z, best.w};
 #pragma unroll
-      for (int k = 0; k < V; ++k) {
-        r[k] = static_cast<float>(static_cast<int8_t>((best[k / 4] >> (8 * (k % 4))) & 0xFF));
-      }
+      for (int k = 0; k < V; ++k) r[k] = static_cast<float>(static_cast<int32_t>(words[k / 4] << (24 - 8 * (k % 4))) >> 24);
       if constexpr (kDequantize) {
 #pragma unroll
         for (int k = 0; k < V; ++k) r[k] = r[k] * a.scale;
@@ -122,15 +131,22 @@ __device__ __forceinline__ void pool_lanes(const PoolArgs& a, const Tin* base, i
     const float n = static_cast<float>(hsize * wsize);
     const bool nonempty = h0 < h1 && w0 < w1;
     if constexpr (kInt8) {
+      // Integer sums straight from the bytes (exact; no conversion instructions).
       int sum[V];
 #pragma unroll
       for (int k = 0; k < V; ++k) sum[k] = 0;
       for (int h = h0; h < h1; ++h) {
         for (int w = w0; w < w1; ++w) {
-          float x[V];
-          load_chunk<Tin, V>(base + h * sh + w * sw, valid, vec, x);
+          const Tin* x = base + h * sh + w * sw;
+          if (V == 16 && vec && valid == V) {
+            const uint4 pk = *reinterpret_cast<const uint4*>(x);
+            const uint32_t words[4] = {pk.x, pk.y, pk.z, pk.w};
 #pragma unroll
-          for (int k = 0; k < V; ++k) sum[k] += static_cast<int>(x[k]);
+            for (int k = 0; k < V; ++k) sum[k] += static_cast<int32_t>(words[k / 4] << (24 - 8 * (k % 4))) >> 24;
+          } else {
+#pragma unroll
+            for (int k = 0; k < V; ++k) sum[k] += k < valid ? static_cast<int>(x[k]) : 0;
+          }
         }
       }
       // v = float(sum) / float(n), an IEEE division (docs/int8.md).
@@ -187,6 +203,13 @@ __device__ __forceinline__ void pool_chunk(const PoolArgs& a, uint32_t t) {
   const int oh = static_cast<int>(q - static_cast<uint32_t>(n) * a.by_oh.d);
   const int cnt = min(V, a.out.c_write - c0);
   const int valid = max(0, min(cnt, a.out.c - c0));
+  if constexpr (M == PoolMethod::kMax && std::is_same_v<Tin, int8_t> && std::is_same_v<Tout, int8_t> && V == 16) {
+    if (a.vec_in && a.vec_out && valid == V) {
+      *reinterpret_cast<uint4*>(static_cast<int8_t*>(a.out.data) + n * a.out.sn + oh * a.out.sh + ow * a.out.sw + c0) =
+          max_bytes16(a, static_cast<const int8_t*>(a.in.data) + n * a.in.sn + c0, oh, ow);
+      return;
+    }
+  }
   float r[V];
   int arg[V];
   pool_lanes<Tin, Tout, M, V, false>(a, static_cast<const Tin*>(a.in.data) + n * a.in.sn + c0, oh, ow, valid, a.vec_in,

@@ -28,23 +28,39 @@ struct DivideFn : MapFn {
   __device__ __forceinline__ float start(float x, int, int) const { return x / divisor; }
 };
 
-/// `src` (kLinear, contiguous planes) into `dst` (kNHWC, sc == 1, c_write == CW): thread t is
-/// pixel t of the batch.
+/// Pixels a thread of planes_to_pixels_kernel keeps in flight: a network input's 3 planes are
+/// 3 loads of 4 bytes per pixel, too few to cover the memory latency one pixel at a time.
+constexpr int kPixelsInFlight = 4;
+
+/// `src` (kLinear, contiguous planes) into `dst` (kNHWC, sc == 1, c_write == CW): a thread takes
+/// pixels t, t + stride, ... (kPixelsInFlight of them; consecutive threads, consecutive pixels),
+/// loads all their channels, then stores each pixel's CW channels as one pack.
 template <typename Tin, typename Tout, int CW, typename F>
 __global__ void __launch_bounds__(kMapThreads)
     planes_to_pixels_kernel(const View4 src, const View4 dst, uint32_t hw, uint32_t total, const FastDiv by_hw,
                             const FastDiv by_w, bool vec, const F f) {
   const uint32_t stride = gridDim.x * blockDim.x;
-  for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < total; t += stride) {
-    const uint32_t n = by_hw.div(t);
-    const uint32_t p = t - n * hw;
-    const uint32_t h = by_w.div(p);
-    const uint32_t w = p - h * by_w.d;
-    const Tin* x = static_cast<const Tin*>(src.data) + n * src.sn + p;
-    float v[CW];
+  for (uint32_t t0 = blockIdx.x * blockDim.x + threadIdx.x; t0 < total; t0 += kPixelsInFlight * stride) {
+    float v[kPixelsInFlight][CW];
 #pragma unroll
-    for (int c = 0; c < CW; ++c) v[c] = c < src.c ? f.start(to_float(x[c * src.sc]), 0, c) : 0.0f;
-    store_chunk<Tout, CW>(static_cast<Tout*>(dst.data) + n * dst.sn + h * dst.sh + w * dst.sw, CW, vec, v);
+    for (int k = 0; k < kPixelsInFlight; ++k) {
+      const uint32_t t = t0 + k * stride;
+      if (t >= total) break;
+      const uint32_t n = by_hw.div(t);
+      const Tin* x = static_cast<const Tin*>(src.data) + n * src.sn + (t - n * hw);
+#pragma unroll
+      for (int c = 0; c < CW; ++c) v[k][c] = c < src.c ? f.start(to_float(x[c * src.sc]), 0, c) : 0.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < kPixelsInFlight; ++k) {
+      const uint32_t t = t0 + k * stride;
+      if (t >= total) break;
+      const uint32_t n = by_hw.div(t);
+      const uint32_t p = t - n * hw;
+      const uint32_t h = by_w.div(p);
+      const uint32_t w = p - h * by_w.d;
+      store_chunk<Tout, CW>(static_cast<Tout*>(dst.data) + n * dst.sn + h * dst.sh + w * dst.sw, CW, vec, v[k]);
+    }
   }
 }
 
@@ -126,7 +142,8 @@ Status planes_to_pixels(const View4& src, const View4& dst, const F& f, cudaStre
     const View4 s = images(src, n0, nb), d = images(dst, n0, nb);
     const uint32_t total = static_cast<uint32_t>(hw * nb);
     const bool vec = aligned_to(d.data, pack_align<Tout, CW>()) && d.sn % CW == 0 && d.sh % CW == 0 && d.sw % CW == 0;
-    planes_to_pixels_kernel<Tin, Tout, CW, F><<<grid_for(total, kMapThreads), kMapThreads, 0, stream>>>(
+    const int64_t threads = (total + kPixelsInFlight - 1) / kPixelsInFlight;
+    planes_to_pixels_kernel<Tin, Tout, CW, F><<<grid_for(threads, kMapThreads), kMapThreads, 0, stream>>>(
         s, d, static_cast<uint32_t>(hw), total, FastDiv(static_cast<uint32_t>(hw)), FastDiv(static_cast<uint32_t>(d.w)),
         vec, f);
     Status st = TRTN_CUDA_STATUS(cudaGetLastError());
