@@ -112,42 +112,61 @@ export class Schema {
       this.enumMap.set(name, { name, byName, byNumber });
     }
     for (const [name, decls] of Object.entries(source.messages)) {
-      const fields: FieldSpec[] = [];
-      const byName = new Map<string, FieldSpec>();
-      const byNumber = new Map<number, FieldSpec>();
-      for (const [fieldName, number, type, options = {}] of decls) {
-        const kind = SCALAR_KINDS.has(type)
-          ? (type as ScalarKind)
-          : source.enums[type] !== undefined
-            ? 'enum'
-            : source.messages[type] !== undefined
-              ? 'message'
-              : undefined;
-        if (kind === undefined) throw new Error(`schema: ${name}.${fieldName} has unknown type ${type}`);
-        if (byName.has(fieldName)) throw new Error(`schema: ${name}.${fieldName} declared twice`);
-        if (byNumber.has(number)) throw new Error(`schema: ${name} reuses field number ${number}`);
-        const spec: FieldSpec = {
-          name: fieldName,
-          number,
-          kind,
-          typeName: kind === 'enum' || kind === 'message' ? type : undefined,
-          repeated: options.repeated === true,
-          packed: options.packed === true,
-          defaultValue: options.default,
-          owner: name,
-        };
-        if (spec.packed && (!spec.repeated || kind === 'message' || kind === 'string' || kind === 'bytes')) {
-          throw new Error(`schema: ${name}.${fieldName} cannot be packed`);
-        }
-        if (kind === 'enum' && options.default !== undefined && !this.enumMap.get(type)?.byName.has(String(options.default))) {
-          throw new Error(`schema: ${name}.${fieldName} default ${String(options.default)} is not in ${type}`);
-        }
-        fields.push(spec);
-        byName.set(fieldName, spec);
-        byNumber.set(number, spec);
-      }
-      this.messageMap.set(name, { name, fields, byName, byNumber });
+      this.messageMap.set(
+        name,
+        this.resolveMessage(name, decls, (fieldName, type) => {
+          const kind = SCALAR_KINDS.has(type)
+            ? (type as ScalarKind)
+            : source.enums[type] !== undefined
+              ? 'enum'
+              : source.messages[type] !== undefined
+                ? 'message'
+                : undefined;
+          if (kind === undefined) throw new Error(`schema: ${name}.${fieldName} has unknown type ${type}`);
+          return kind;
+        }),
+      );
     }
+  }
+
+  /**
+   * One message's fields, resolved and checked: names and numbers unique, packed only on repeated
+   * numeric fields, enum defaults among the enum's values. `kindOf` gives a field's kind from its
+   * type name or throws naming the field.
+   */
+  private resolveMessage(
+    name: string,
+    decls: readonly FieldDecl[],
+    kindOf: (fieldName: string, type: string) => FieldSpec['kind'],
+  ): MessageSpec {
+    const fields: FieldSpec[] = [];
+    const byName = new Map<string, FieldSpec>();
+    const byNumber = new Map<number, FieldSpec>();
+    for (const [fieldName, number, type, options = {}] of decls) {
+      const kind = kindOf(fieldName, type);
+      if (byName.has(fieldName)) throw new Error(`schema: ${name}.${fieldName} declared twice`);
+      if (byNumber.has(number)) throw new Error(`schema: ${name} reuses field number ${number}`);
+      const spec: FieldSpec = {
+        name: fieldName,
+        number,
+        kind,
+        typeName: kind === 'enum' || kind === 'message' ? type : undefined,
+        repeated: options.repeated === true,
+        packed: options.packed === true,
+        defaultValue: options.default,
+        owner: name,
+      };
+      if (spec.packed && (!spec.repeated || kind === 'message' || kind === 'string' || kind === 'bytes')) {
+        throw new Error(`schema: ${name}.${fieldName} cannot be packed`);
+      }
+      if (kind === 'enum' && options.default !== undefined && !this.enumMap.get(type)?.byName.has(String(options.default))) {
+        throw new Error(`schema: ${name}.${fieldName} default ${String(options.default)} is not in ${type}`);
+      }
+      fields.push(spec);
+      byName.set(fieldName, spec);
+      byNumber.set(number, spec);
+    }
+    return { name, fields, byName, byNumber };
   }
 
   /**
@@ -173,27 +192,12 @@ export class Schema {
     const byNumber = target.byNumber.get(number);
     if (byNumber !== undefined) throw new Error(`${owner} field number ${number} is taken by ${byNumber.name}`);
     if (this.messageMap.has(message.name)) throw new Error(`a message named ${message.name} exists`);
-    const fields: FieldSpec[] = [];
-    const names = new Map<string, FieldSpec>();
-    const numbers = new Map<number, FieldSpec>();
-    for (const [name, n, type, options = {}] of message.fields) {
+    const resolved = this.resolveMessage(message.name, message.fields, (name, type) => {
       if (!SCALAR_KINDS.has(type)) throw new Error(`${message.name}.${name}: type ${type} is not a scalar type`);
-      if (names.has(name) || numbers.has(n)) throw new Error(`${message.name} declares ${name} (${n}) twice`);
-      const spec: FieldSpec = {
-        name,
-        number: n,
-        kind: type as ScalarKind,
-        repeated: options.repeated === true,
-        packed: false,
-        defaultValue: options.default,
-        owner: message.name,
-      };
-      fields.push(spec);
-      names.set(name, spec);
-      numbers.set(n, spec);
-    }
+      return type as ScalarKind;
+    });
     if (check) return;
-    this.messageMap.set(message.name, { name: message.name, fields, byName: names, byNumber: numbers });
+    this.messageMap.set(message.name, resolved);
     const spec: FieldSpec = { name: fieldName, number, kind: 'message', typeName: message.name, repeated: false, packed: false, owner };
     (target.fields as FieldSpec[]).push(spec);
     (target.byName as Map<string, FieldSpec>).set(fieldName, spec);

@@ -43,6 +43,19 @@ __device__ __forceinline__ int8_t saturate_int8(float v) {
   return v != v ? int8_t{0} : static_cast<int8_t>(__float_as_uint(m) & 0xFFu);
 }
 
+/// y / s as an int8 store rounds it (saturate_int8(y / s), docs/int8.md's IEEE division), from
+/// y * inv_s (inv_s = 1 / s rounded): that product is within 2^-23 relative of y / s, at most
+/// 2^-16 from it below the saturation bound, so both round to the same integer unless y / s is
+/// within 2^-12 of a half-integer, where the division itself decides (rarely: the common path has
+/// no reciprocal on the special-function unit). NaN takes the division too. Returns the value to
+/// saturate: the product or the quotient.
+__device__ __forceinline__ float div_for_int8(float y, float s, float inv_s) {
+  const float p = __fmul_rn(y, inv_s);
+  const float t = fminf(fmaxf(p, -128.0f), 128.0f);
+  const float r = __fsub_rn(__fadd_rn(t, kRoundMagic), kRoundMagic);
+  return fabsf(__fsub_rn(t, r)) < 0.499755859375f ? p : __fdiv_rn(y, s);
+}
+
 /// float(q) for an int8 q, exactly, without the conversion unit (kRoundMagic's bits plus q).
 __device__ __forceinline__ float int8_to_float(int8_t q) {
   return __fsub_rn(__uint_as_float(kRoundMagicBits + static_cast<uint32_t>(static_cast<int32_t>(q))), kRoundMagic);

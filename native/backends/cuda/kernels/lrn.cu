@@ -1,7 +1,7 @@
 // LRN on the GPU with Caffe's semantics (core/lrn_params.h) over View4s (NCHW or NHWC):
 // float32 / float16 storage, or INT8 (docs/int8.md): an int8 input read as float(q) * s_x (one
 // rounded product), the float32 arithmetic below, and an int8 output stored as saturate(y / s_y)
-// (IEEE division) or a float output.
+// (IEEE division, through div_for_int8) or a float output.
 //   ACROSS_CHANNELS: sum of x^2 over channels [c - (size-1)/2, c + (size-1)/2] clipped to the
 //                    tensor, in increasing channel order; scale = k + alpha / size * sum;
 //                    y = x * powf(scale, -beta).
@@ -35,7 +35,7 @@ struct LrnArgs {
   View4 in, out;
   int size, half;
   float alpha_over_size, alpha, beta, k;
-  float in_scale, out_scale;  // INT8 (docs/int8.md)
+  float in_scale, out_scale, inv_out_scale;  // INT8 (docs/int8.md); inv_out_scale = 1 / out_scale
   uint32_t total;
   Decoder decoder;
 };
@@ -52,9 +52,9 @@ __device__ __forceinline__ float lrn_load(const Tin* x, int64_t i, float in_scal
 
 /// What is stored for y: int8 outputs are saturate(y / s_y) (the store saturates).
 template <typename Tout>
-__device__ __forceinline__ float lrn_result(float y, float out_scale) {
+__device__ __forceinline__ float lrn_result(float y, float out_scale, float inv_out_scale) {
   if constexpr (std::is_same_v<Tout, int8_t>) {
-    return __fdiv_rn(y, out_scale);
+    return div_for_int8(y, out_scale, inv_out_scale);
   } else {
     return y;
   }
@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
         sum_sq = __fadd_rn(sum_sq, __fmul_rn(v, v));
       }
       const float scale = __fadd_rn(a.k, __fmul_rn(a.alpha_over_size, sum_sq));
-      y = lrn_result<Tout>(__fmul_rn(lrn_load(x, pixel + c * a.in.sc, a.in_scale), powf(scale, -a.beta)), a.out_scale);
+      y = lrn_result<Tout>(__fmul_rn(lrn_load(x, pixel + c * a.in.sc, a.in_scale), powf(scale, -a.beta)), a.out_scale, a.inv_out_scale);
     }
     static_cast<Tout*>(a.out.data)[a.out.at(n, c, h, w)] = from_float<Tout>(y);
   }
@@ -141,7 +141,7 @@ __global__ void __launch_bounds__(kMapThreads)
         }
       }
       const float scale = __fadd_rn(a.k, __fmul_rn(a.alpha_over_size, sum_sq));
-      y[l] = c < channels ? lrn_result<Tout>(__fmul_rn(v[l + HALF], pow_neg(scale, a.beta)), a.out_scale) : 0.0f;
+      y[l] = c < channels ? lrn_result<Tout>(__fmul_rn(v[l + HALF], pow_neg(scale, a.beta)), a.out_scale, a.inv_out_scale) : 0.0f;
     }
     const int cnt = min(kLanes, a.out.c_write - c0);
     store_chunk<Tout, kLanes>(static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt,
@@ -175,7 +175,7 @@ __global__ void __launch_bounds__(kMapThreads) lrn_within_kernel(const LrnArgs a
       const float avg = __fdiv_rn(sum_sq, static_cast<float>(pool_size));
       y = lrn_result<Tout>(__fmul_rn(lrn_load(x, plane + h * a.in.sh + w * a.in.sw, a.in_scale),
                                      powf(__fadd_rn(1.0f, __fmul_rn(a.alpha, avg)), -a.beta)),
-                           a.out_scale);
+                           a.out_scale, a.inv_out_scale);
     }
     static_cast<Tout*>(a.out.data)[a.out.at(n, c, h, w)] = from_float<Tout>(y);
   }
@@ -219,6 +219,7 @@ class LrnOp final : public CudaOp {
     a.k = p_.k;
     a.in_scale = p_.in_scale;
     a.out_scale = p_.out_scale;
+    a.inv_out_scale = p_.out_scale > 0 ? 1.0f / p_.out_scale : 0.0f;
     const bool pixels = p_.across_channels && a.half <= kMaxHalf && x.layout == Layout::kNHWC &&
                         y.layout == Layout::kNHWC && x.sc == 1 && y.sc == 1;
     if (pixels) {
