@@ -11,9 +11,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { caffeSchema, type Message } from '../caffe';
 import type { FieldDecl } from '../caffe/schema';
-import { fromNative, ShapeError, TensorRTNodeError } from '../errors';
+import { argumentError, fromNative, ShapeError, TensorRTNodeError } from '../errors';
 import { native } from '../native';
-import { nonEmptyString } from '../validate';
+import { arrayOf, func, integer, nonEmptyString, object, optional, plainObject, type FieldCheckers } from '../validate';
 import { BUILT_IN_LAYER_TYPES } from './layers/forks';
 import type { LayerAttrsMap, Shape } from './types';
 
@@ -199,6 +199,25 @@ export interface JsLayerDefinition {
   cpu?(inputs: LayerTensor[], outputs: LayerTensor[], params: Readonly<Record<string, LayerParamValue>>): void;
 }
 
+/** A bottom or top count of a JavaScript layer. */
+const layerCount = integer({ min: 0, max: 64, what: 'counts in [0, 64]' });
+
+/** registerLayer's definition: the functions and counts (its params are checked as plugin parameters). */
+const checkJsLayerDefinition = object<JsLayerDefinition>(
+  {
+    outputShapes: func('a function (the output shapes from the input shapes)'),
+    cpu: optional(func('a function or undefined')),
+    inputs: optional((value: unknown, name: string) =>
+      typeof value === 'number'
+        ? layerCount(value, name)
+        : arrayOf(layerCount, { minLength: 2, maxLength: 2, what: 'a count or [min, max]' })(value, name),
+    ),
+    outputs: optional(integer({ min: 1, max: 64, what: 'counts in [1, 64]' })),
+    params: optional(plainObject('an object { field, number, fields }')),
+  } as FieldCheckers<JsLayerDefinition>,
+  { what: 'an object with an outputShapes function' },
+);
+
 /**
  * Registers a layer type written in JavaScript, for this process: prototxt layers of `type`
  * import as Plugin layers shaped by `outputShapes`, and run on the cpu backend through `cpu`.
@@ -208,20 +227,10 @@ export interface JsLayerDefinition {
  */
 export function registerLayer(type: string, def: JsLayerDefinition): PluginLayerInfo {
   nonEmptyString('a layer type name')(type, 'type');
-  if (def === null || typeof def !== 'object' || typeof def.outputShapes !== 'function') {
-    throw new TypeError(`Expected an object with an outputShapes function for def but received ${def === null ? 'null' : typeof def}`);
-  }
-  if (def.cpu !== undefined && typeof def.cpu !== 'function') throw new TypeError('Expected a function or undefined for def.cpu');
+  checkJsLayerDefinition(def, 'def');
   const [minInputs, maxInputs] = typeof def.inputs === 'number' ? [def.inputs, def.inputs] : (def.inputs ?? [1, 1]);
   const outputs = def.outputs ?? 1;
-  for (const [v, name] of [
-    [minInputs, 'def.inputs'],
-    [maxInputs, 'def.inputs'],
-    [outputs, 'def.outputs'],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > 64) throw new RangeError(`Expected counts in [0, 64] for ${name} but received ${String(v)}`);
-  }
-  if (maxInputs < minInputs || outputs < 1) throw new RangeError('Expected inputs [min, max] with min <= max and outputs >= 1 for def');
+  if (maxInputs < minInputs) throw argumentError('[min, max] with min <= max', 'def.inputs', def.inputs, 'range');
   if (BUILT_IN_LAYER_TYPES.has(type)) throw pluginError(`layer type '${type}' is built in; a JavaScript layer needs a type of its own`);
   const other = loaded.get(type);
   if (other !== undefined && other.library !== 'javascript') {
