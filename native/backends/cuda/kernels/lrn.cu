@@ -77,7 +77,8 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
         sum_sq = __fadd_rn(sum_sq, __fmul_rn(v, v));
       }
       const float scale = __fadd_rn(a.k, __fmul_rn(a.alpha_over_size, sum_sq));
-      y = lrn_result<Tout>(__fmul_rn(lrn_load(x, pixel + c * a.in.sc, a.in_scale), powf(scale, -a.beta)), a.out_scale, a.inv_out_scale);
+      y = lrn_result<Tout>(__fmul_rn(lrn_load(x, pixel + c * a.in.sc, a.in_scale), powf(scale, -a.beta)), a.out_scale,
+                           a.inv_out_scale);
     }
     static_cast<Tout*>(a.out.data)[a.out.at(n, c, h, w)] = from_float<Tout>(y);
   }
@@ -141,7 +142,9 @@ __global__ void __launch_bounds__(kMapThreads)
         }
       }
       const float scale = __fadd_rn(a.k, __fmul_rn(a.alpha_over_size, sum_sq));
-      y[l] = c < channels ? lrn_result<Tout>(__fmul_rn(v[l + HALF], pow_neg(scale, a.beta)), a.out_scale, a.inv_out_scale) : 0.0f;
+      y[l] = c < channels
+                 ? lrn_result<Tout>(__fmul_rn(v[l + HALF], pow_neg(scale, a.beta)), a.out_scale, a.inv_out_scale)
+                 : 0.0f;
     }
     const int cnt = min(kLanes, a.out.c_write - c0);
     store_chunk<Tout, kLanes>(static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt,

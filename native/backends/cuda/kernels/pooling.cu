@@ -92,7 +92,8 @@ __device__ __forceinline__ void pool_lanes(const PoolArgs& a, const Tin* base, i
       const uint4 best = max_bytes16(a, base, oh, ow);
       const uint32_t words[4] = {best.x, best.y, best.z, best.w};
 #pragma unroll
-      for (int k = 0; k < V; ++k) r[k] = static_cast<float>(static_cast<int32_t>(words[k / 4] << (24 - 8 * (k % 4))) >> 24);
+      for (int k = 0; k < V; ++k)
+        r[k] = static_cast<float>(static_cast<int32_t>(words[k / 4] << (24 - 8 * (k % 4))) >> 24);
       if constexpr (kDequantize) {
 #pragma unroll
         for (int k = 0; k < V; ++k) r[k] = r[k] * a.scale;
