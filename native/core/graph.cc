@@ -256,6 +256,7 @@ Status parse_graph(const std::string& json_text, Graph* out) {
         return bad(where + " writes '" + g.tensors[id].name + "': uint8 is an input form only");
       written[id] = true;
     }
+    if (node.kind == OpKind::kPooling && node.outputs.size() == 2) g.tensors[node.outputs[1]].indices = true;
     g.nodes.push_back(std::move(node));
   }
   for (size_t id = 0; id < g.tensors.size(); ++id) {

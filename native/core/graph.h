@@ -42,6 +42,10 @@ struct TensorDesc {
   /// Inputs and outputs: the form the host hands or receives (JSON "hostDtype"): the dtype itself,
   /// or kFloat16 for a float32 tensor that crosses as float16 (converted on the device).
   DType host = DType::kFloat32;
+  /// Holds integer indices (a MAX pooling's mask: input plane positions): float32 in every
+  /// precision, never rounded to float16 (whose integers are exact only to 2048). Set by
+  /// parse_graph from the node that writes it.
+  bool indices = false;
 };
 
 /// A per-channel affine layer folded into a GEMM node (BatchNorm, Scale, Bias).

@@ -3,7 +3,7 @@
  * pipeline, through a g++-built harness (test/native/cuda_planner_main.cc) that prints every
  * tensor's place and the arena's bytes per image. No GPU is needed: planning depends on the graph
  * only. Here: Faster R-CNN's region tensors (rows per image) get their rows, and the arena holds
- * batch x rows of them.
+ * batch x rows of them; index tensors (MAX pooling masks) stay float32 in fp16.
  */
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
@@ -112,6 +112,16 @@ describe('cuda backend: the planner (g++ harness)', function () {
       const bytes = precision === 'fp16' ? 2 : 4;
       assert.ok(big.arenaPerImage >= 2 * 300 * 108 * bytes, `arena ${big.arenaPerImage} bytes an image`);
       assert.ok(big.arenaPerImage - small.arenaPerImage >= 2 * (300 - 12) * 108 * bytes, 'the arena grows with the rows');
+    });
+
+    it(`${precision}: a MAX pooling's mask is an index tensor, float32 (float16 rounds integers past 2048)`, async () => {
+      const text =
+        'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 128 dim: 256 } } }\n' +
+        'layer { name: "pool" type: "Pooling" bottom: "x" top: "p" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n' +
+        'layer { name: "up" type: "Upsample" bottom: "p" bottom: "mask" top: "y" upsample_param { scale: 2 } }\n';
+      const t = (await planOf(text, precision)).tensors;
+      assert.equal(t.mask.elem, 'f32');
+      assert.equal(t.p.elem, precision === 'fp16' ? 'f16' : 'f32');
     });
   }
 });

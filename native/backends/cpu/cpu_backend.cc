@@ -215,7 +215,7 @@ Status CpuContext::run(Inference* inf) {
       const TensorDesc& d = g.tensors[t];
       if (d.dtype == DType::kInt8) continue;
       float* p = reinterpret_cast<float*>(at(t));
-      if (node.precision == Precision::kFP16) round_half_in_place(p, d.image_volume() * batch, pool);
+      if (node.precision == Precision::kFP16 && !d.indices) round_half_in_place(p, d.image_volume() * batch, pool);
       if (inf->stats != nullptr) {
         TRTN_TRY(inf->stats->add(t, p, d.image_volume() * batch, d.name));
       }

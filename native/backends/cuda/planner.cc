@@ -55,7 +55,8 @@ Survey survey(const Graph& g, bool use_views) {
   return s;
 }
 
-/// Element type, INT8 scale and [C, H, W] of every tensor, each its own root.
+/// Element type, INT8 scale and [C, H, W] of every tensor, each its own root. Index tensors (MAX
+/// pooling masks: ENet's first reaches 131,071) stay float32 in FP16 engines.
 void place_tensors(const Graph& g, EnginePlan* plan) {
   plan->places.resize(g.tensors.size());
   for (size_t t = 0; t < g.tensors.size(); ++t) {
@@ -64,15 +65,10 @@ void place_tensors(const Graph& g, EnginePlan* plan) {
     p.root = static_cast<int>(t);
     p.elem = d.dtype == DType::kInt8    ? Elem::kI8
              : d.dtype == DType::kUInt8 ? Elem::kU8
-                                        : (g.precision == Precision::kFP16 ? Elem::kF16 : Elem::kF32);
+                                        : (g.precision == Precision::kFP16 && !d.indices ? Elem::kF16 : Elem::kF32);
     p.scale = d.dtype == DType::kInt8 ? d.scale : 0.0f;
     p.rows = d.rows;
     chw_of(d, &p);
-  }
-  // A MAX pooling's mask holds input plane indices: float16 counts integers exactly only to 2048
-  // (ENet's first mask reaches 131,071), so masks stay float32 in FP16 engines.
-  for (const Node& n : g.nodes) {
-    if (n.kind == OpKind::kPooling && n.outputs.size() == 2) plan->places[n.outputs[1]].elem = Elem::kF32;
   }
 }
 
