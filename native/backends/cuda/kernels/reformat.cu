@@ -34,33 +34,37 @@ struct DivideFn : MapFn {
 constexpr int kPixelsInFlight = 4;
 
 /// `src` (kLinear, contiguous planes) into `dst` (kNHWC, sc == 1, c_write == CW): a thread takes
-/// pixels t, t + stride, ... (kPixelsInFlight of them; consecutive threads, consecutive pixels),
-/// loads all their channels, then stores each pixel's CW channels as one pack.
+/// pixels t, t + stride, ... (kPixelsInFlight of them; consecutive threads, consecutive pixels).
+/// All their loads are issued first, with no branch between them (a pixel past the end reads the
+/// last one again and stores nothing), so they are in flight together; then the conversion and
+/// each pixel's CW channels stored as one pack.
 template <typename Tin, typename Tout, int CW, typename F>
 __global__ void __launch_bounds__(kMapThreads)
     planes_to_pixels_kernel(const View4 src, const View4 dst, uint32_t hw, uint32_t total, const FastDiv by_hw,
                             const FastDiv by_w, bool vec, const F f) {
   const uint32_t stride = gridDim.x * blockDim.x;
   for (uint32_t t0 = blockIdx.x * blockDim.x + threadIdx.x; t0 < total; t0 += kPixelsInFlight * stride) {
-    float v[kPixelsInFlight][CW];
+    Tin raw[kPixelsInFlight][CW];
 #pragma unroll
     for (int k = 0; k < kPixelsInFlight; ++k) {
-      const uint32_t t = t0 + k * stride;
-      if (t >= total) break;
+      const uint32_t t = min(t0 + k * stride, total - 1);
       const uint32_t n = by_hw.div(t);
       const Tin* x = static_cast<const Tin*>(src.data) + n * src.sn + (t - n * hw);
 #pragma unroll
-      for (int c = 0; c < CW; ++c) v[k][c] = c < src.c ? f.start(to_float(x[c * src.sc]), 0, c) : 0.0f;
+      for (int c = 0; c < CW; ++c) raw[k][c] = c < src.c ? x[c * src.sc] : Tin{};
     }
 #pragma unroll
     for (int k = 0; k < kPixelsInFlight; ++k) {
       const uint32_t t = t0 + k * stride;
       if (t >= total) break;
+      float v[CW];
+#pragma unroll
+      for (int c = 0; c < CW; ++c) v[c] = c < src.c ? f.start(to_float(raw[k][c]), 0, c) : 0.0f;
       const uint32_t n = by_hw.div(t);
       const uint32_t p = t - n * hw;
       const uint32_t h = by_w.div(p);
       const uint32_t w = p - h * by_w.d;
-      store_chunk<Tout, CW>(static_cast<Tout*>(dst.data) + n * dst.sn + h * dst.sh + w * dst.sw, CW, vec, v[k]);
+      store_chunk<Tout, CW>(static_cast<Tout*>(dst.data) + n * dst.sn + h * dst.sh + w * dst.sw, CW, vec, v);
     }
   }
 }
