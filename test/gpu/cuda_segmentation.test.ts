@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Builder, Network } from '../../lib';
 import type { Precision } from '../../lib';
 import { requireCuda } from '../support/cuda';
-import { randomInput, relError } from '../support/reference';
+import { maskUnpoolCase, movedPositions, randomInput, relError } from '../support/reference';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 /**
@@ -62,21 +62,15 @@ describe('gpu: segmentation networks, cuda vs cpu', function () {
   }
 
   it('fp16: MAX pooling masks past 2048 (float16 integers) unpool to the same positions as on the cpu', async () => {
-    // A 1 x 2 x 128 x 256 plane: mask indices up to 32,767. Values distinct in float16 (steps of
-    // 1/8 below 256) so every window has one clear maximum in both precisions.
-    const text =
-      'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 128 dim: 256 } } }\n' +
-      'layer { name: "pool" type: "Pooling" bottom: "x" top: "p" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n' +
-      'layer { name: "up" type: "Upsample" bottom: "p" bottom: "mask" top: "y" upsample_param { scale: 2 } }\n';
+    const { text, x } = maskUnpoolCase();
     const net = await Network.parse(text);
-    const x = Float32Array.from({ length: 2 * 128 * 256 }, (_, i) => ((i * 7919) % 2048) / 8);
     const cpu = await new Builder({ backend: 'cpu' }).build(net);
     const want = (await cpu.createContext().infer({ x })).y;
     cpu.dispose();
     const engine = await new Builder({ backend: 'cuda' }).build(net, { precision: 'fp16' });
     const got = (await engine.createContext().infer({ x })).y;
     engine.dispose();
-    const moved = want.reduce((n, v, i) => n + ((v === 0) !== (got[i] === 0) ? 1 : 0), 0);
+    const moved = movedPositions(got, want);
     assert.equal(moved, 0, `${moved} of ${want.length} positions differ in being set`);
     assert.ok(relError(got, want) < 1e-3, `relative L2 error ${relError(got, want)}`);
   });

@@ -1007,3 +1007,24 @@ export function transformImages(images: ArrayLike<number>, batch: number, t: Ima
   }
   return out;
 }
+
+/**
+ * A MAX pooling whose mask reaches past 2048 (float16's last exact integer) and the Upsample that
+ * unpools through it: a 1 x 2 x 128 x 256 plane (mask indices up to 32,767) and an input whose
+ * values are distinct in float16 (steps of 1/8 below 256), so every window has one clear maximum
+ * in both precisions. Output 'y'.
+ */
+export function maskUnpoolCase(): { text: string; x: Float32Array } {
+  const text =
+    'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 dim: 128 dim: 256 } } }\n' +
+    'layer { name: "pool" type: "Pooling" bottom: "x" top: "p" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n' +
+    'layer { name: "up" type: "Upsample" bottom: "p" bottom: "mask" top: "y" upsample_param { scale: 2 } }\n';
+  return { text, x: Float32Array.from({ length: 2 * 128 * 256 }, (_, i) => ((i * 7919) % 2048) / 8) };
+}
+
+/** How many positions are set (non-zero) in one of two unpooled outputs and not in the other. */
+export function movedPositions(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let moved = 0;
+  for (let i = 0; i < want.length; i++) if ((want[i] === 0) !== (got[i] === 0)) moved++;
+  return moved;
+}

@@ -29,6 +29,14 @@ struct MapFn {
   __device__ __forceinline__ float finish(float acc) const { return acc; }
 };
 
+/// Quantize (docs/int8.md): x / s as an IEEE float32 division rounds (div_for_int8); the int8 store
+/// saturates. Make it with quantize_fn, which rounds the inverse once.
+struct QuantizeFn : MapFn {
+  float scale, inverse;
+  __device__ __forceinline__ float start(float x, int, int) const { return div_for_int8(x, scale, inverse); }
+};
+inline QuantizeFn quantize_fn(float scale) { return QuantizeFn{{}, scale, 1.0f / scale}; }
+
 /// The identity (a copy, converting the element type).
 struct CopyFn : MapFn {
   __device__ __forceinline__ float start(float x, int /*n*/, int /*c*/) const { return x; }

@@ -51,6 +51,11 @@ __device__ __forceinline__ void window(int o, int stride, int pad, int kernel, i
   size = padded_end - start;
 }
 
+/// Byte k of four packed words (16 int8 values), sign-extended.
+__device__ __forceinline__ int signed_byte(const uint32_t (&words)[4], int k) {
+  return static_cast<int32_t>(words[k / 4] << (24 - 8 * (k % 4))) >> 24;
+}
+
 /// INT8 MAX of a whole 16-channel chunk: per-byte signed maxima of packed words (vmax.s8 x 4),
 /// already int8 values (an int8 output stores them as they are; saturate would not change them).
 /// Starting from -127 gives docs/int8.md's result: quantized values are never below -127, and an
@@ -92,8 +97,7 @@ __device__ __forceinline__ void pool_lanes(const PoolArgs& a, const Tin* base, i
       const uint4 best = max_bytes16(a, base, oh, ow);
       const uint32_t words[4] = {best.x, best.y, best.z, best.w};
 #pragma unroll
-      for (int k = 0; k < V; ++k)
-        r[k] = static_cast<float>(static_cast<int32_t>(words[k / 4] << (24 - 8 * (k % 4))) >> 24);
+      for (int k = 0; k < V; ++k) r[k] = static_cast<float>(signed_byte(words, k));
       if constexpr (kDequantize) {
 #pragma unroll
         for (int k = 0; k < V; ++k) r[k] = r[k] * a.scale;
@@ -143,7 +147,7 @@ __device__ __forceinline__ void pool_lanes(const PoolArgs& a, const Tin* base, i
             const uint4 pk = *reinterpret_cast<const uint4*>(x);
             const uint32_t words[4] = {pk.x, pk.y, pk.z, pk.w};
 #pragma unroll
-            for (int k = 0; k < V; ++k) sum[k] += static_cast<int32_t>(words[k / 4] << (24 - 8 * (k % 4))) >> 24;
+            for (int k = 0; k < V; ++k) sum[k] += signed_byte(words, k);
           } else {
 #pragma unroll
             for (int k = 0; k < V; ++k) sum[k] += k < valid ? static_cast<int>(x[k]) : 0;

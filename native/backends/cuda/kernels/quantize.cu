@@ -14,12 +14,6 @@
 namespace trtn::cuda {
 namespace {
 
-struct QuantizeFn : MapFn {
-  float scale, inverse;
-  // The store saturates (ElemIO<int8_t>::store); div_for_int8 rounds as x / scale would.
-  __device__ __forceinline__ float start(float x, int, int) const { return div_for_int8(x, scale, inverse); }
-};
-
 class QuantizeOp final : public CudaOp {
  public:
   QuantizeOp() = default;
@@ -35,7 +29,7 @@ class QuantizeOp final : public CudaOp {
     x = dense_like(x, flat);
     y = dense_like(y, flat);
     if (y.elem != Elem::kI8) return no_kernel(name_, x.elem, y.elem);
-    const QuantizeFn f{{}, scale_, 1.0f / scale_};
+    const QuantizeFn f = quantize_fn(scale_);
     if (x.elem == Elem::kF32) return launch_map1<float, int8_t>(x, y, f, args.stream);
     if (x.elem == Elem::kF16) return launch_map1<__half, int8_t>(x, y, f, args.stream);
     return no_kernel(name_, x.elem, y.elem);

@@ -22,13 +22,6 @@ namespace {
 constexpr int kTile = 32;
 constexpr int kTileRows = 8;
 
-/// Quantize (docs/int8.md): x / s_y as an IEEE float32 division rounds (div_for_int8); the int8
-/// store saturates.
-struct DivideFn : MapFn {
-  float divisor, inverse;
-  __device__ __forceinline__ float start(float x, int, int) const { return div_for_int8(x, divisor, inverse); }
-};
-
 /// Pixels a thread of planes_to_pixels_kernel keeps in flight: a network input's 3 planes are
 /// 3 loads of 4 bytes per pixel, too few to cover the memory latency one pixel at a time.
 constexpr int kPixelsInFlight = 4;
@@ -230,7 +223,7 @@ Status launch_reformat(const View4& src, const View4& dst, cudaStream_t stream) 
 
 Status launch_quantize(const View4& src, const View4& dst, float scale, cudaStream_t stream) {
   if (Status st = check_shapes(src, dst); !st.is_ok()) return st;
-  const DivideFn f{{}, scale, 1.0f / scale};
+  const QuantizeFn f = quantize_fn(scale);
   if (dst.elem != Elem::kI8) return no_kernel("quantize", src.elem, dst.elem);
   if (src.elem == Elem::kF32) return reformat_typed<float, int8_t>(src, dst, f, stream);
   if (src.elem == Elem::kF16) return reformat_typed<__half, int8_t>(src, dst, f, stream);
