@@ -454,6 +454,18 @@ describe('layer types written in JavaScript (registerLayer)', function () {
     assert.throws(() => registerLayer('BadCount', { inputs: [2, 1], outputShapes: (s) => s }), RangeError);
     assert.throws(() => registerLayer('TooMany', { inputs: 65, outputShapes: (s) => s }), /counts in \[0, 64\] for def\.inputs/);
     assert.throws(() => registerLayer('BadCpu', { outputShapes: (s) => s, cpu: 3 as never }), /def\.cpu/);
+    assert.throws(() => registerLayer('NoOutputs', { outputs: 0, outputShapes: (s) => s }), {
+      name: 'RangeError',
+      message: /counts in \[1, 64\] for def\.outputs/,
+    });
+    assert.throws(
+      () => registerLayer('ThreeInputs', { inputs: [1, 2, 3] as never, outputShapes: (s) => s }),
+      /a count or \[min, max\] for def\.inputs/,
+    );
+    assert.throws(() => registerLayer('BadParams', { params: 3 as never, outputShapes: (s) => s }), {
+      name: 'TypeError',
+      message: /def\.params/,
+    });
     // The example library (loaded by the describe above, for this process) provides Axpy.
     assert.throws(() => registerLayer('Axpy', { outputShapes: (s) => s }), {
       code: 'E_PLUGIN',
