@@ -136,7 +136,7 @@ export interface NativeAddon {
     graphJson: string,
     weights: Float32Array[],
     threads: number,
-    options?: { device?: number; tuneBatch?: number; timingCache?: string },
+    options?: { device?: number; tuneBatch?: number; maxAuxStreams?: number; timingCache?: string },
   ): Promise<NativeHandle>;
   loadEngine(
     backend: string,

@@ -19,6 +19,9 @@
 #   ncu       Nsight Compute over the non-convolution kernels of one network (NCU_NET, default alexnet;
 #             NCU_PREC, default int8; NCU_KERNELS, a regex, default lrn|planes_to|pool|reformat|quantize),
 #             batch 128, no CUDA graph: speed of light, instruction mix and issue stalls, to ncu.log
+#   streams   independent branches on auxiliary streams against one stream: bench --maxAuxStreams 0 and 3
+#             (STREAMS_NETS, default googlenet resnet50; STREAMS_PRECISIONS, default fp16 int8;
+#             STREAMS_BATCHES, default 128 1), one timing cache, to streams.log and streams.json
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
 #   sweep     tensorrt-node sweep (SWEEP_ARGS, default --preset dell2017) to sweep.json; split a long
 #             sweep over calls with e.g. SWEEP_ARGS="--preset dell2017 --networks alexnet"
@@ -156,6 +159,34 @@ if has batch1; then
     done
   done
   grep -E "^---|GPU Compute Time|gemv_" "$OUT/batch1.log"
+fi
+
+if has streams; then
+  echo "== auxiliary streams: bench --maxAuxStreams 0 vs 3 (same tactics: one timing cache)"
+  cache=$(mktemp -u).json
+  runs=$(mktemp -d)
+  for net in ${STREAMS_NETS:-googlenet resnet50}; do
+    for prec in ${STREAMS_PRECISIONS:-fp16 int8}; do
+      for batch in ${STREAMS_BATCHES:-128 1}; do
+        for aux in 0 3; do
+          echo "--- $net $prec batch $batch maxAuxStreams $aux" >> "$OUT/streams.log"
+          timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda --precision $prec \
+            --batch $batch --maxAuxStreams $aux --timingCache "$cache" --duration 1 --warmUp 200 \
+            --resultFile "$runs/$net-$prec-$batch-$aux.json" >> "$OUT/streams.log" 2>&1
+          echo "$net $prec batch $batch aux $aux exit: $?"
+        done
+      done
+    done
+  done
+  grep -E "^---|GPU Compute Time" "$OUT/streams.log"
+  node -e '
+  const fs = require("fs"), path = require("path");
+  const dir = process.argv[1];
+  const smi = require("child_process").execSync("nvidia-smi --query-gpu=name,driver_version --format=csv,noheader").toString().trim().split("\n")[0].split(", ");
+  const runs = fs.readdirSync(dir).map((f) => ({ file: f, result: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) }));
+  fs.writeFileSync(process.env.OUT + "/streams.json", JSON.stringify({ what: "bench --maxAuxStreams 0 vs 3, one timing cache",
+    date: new Date().toISOString(), commit: process.env.TRTN_COMMIT, gpu: smi[0], driver: smi[1], runs }, null, 1) + "\n");
+  ' "$runs"
 fi
 
 if has sweep; then

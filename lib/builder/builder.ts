@@ -97,6 +97,14 @@ export interface BuildConfig {
   /** cuda: the batch tactics are timed at (default min(maxBatchSize, 32)). */
   readonly tuneBatch?: number;
   /**
+   * cuda: how many streams beside the main one run independent branches concurrently (an inception
+   * block's four, a ResNet block's projection shortcut): inside the CUDA graph they are parallel
+   * nodes, so small layers that leave most of the GPU idle overlap. 0 runs every layer in order on
+   * one stream. Default 3; at most 7. TensorRT's setMaxAuxStreams (trtexec --maxAuxStreams).
+   * `engine.details().streams` is how many the engine uses, each layer's `stream` which.
+   */
+  readonly maxAuxStreams?: number;
+  /**
    * The form float inputs and outputs cross between host and device in (trtexec's
    * --inputIOFormats / --outputIOFormats): 'float32' (default), or 'float16' to halve the bytes
    * copied: infer() then takes and gives Uint16Arrays of float16 bits, converted on the device.
@@ -133,6 +141,7 @@ const checkConfigFields = object<Omit<BuildConfig, 'maxBatchSize' | 'tuneBatch' 
     calibrationBatches: optional(integer({ min: 1 })),
     ioFormats: optional(object({ inputs: IO_FORMAT, outputs: IO_FORMAT }, { what: 'an object { inputs?, outputs? }', exact: true })),
     allowMixedPrecision: optional(boolean),
+    maxAuxStreams: optional(integer({ min: 0, max: 7, what: 'an integer in [0, 7] (0: one stream)' })),
   },
   { what: 'a build config object' },
 );
@@ -236,13 +245,13 @@ export class Builder {
     if (c.precision !== 'int8') {
       const graph = planExecGraph(net, { precision: c.precision, maxBatchSize: c.maxBatchSize, optimize: c.optimize, preprocess });
       const planned = withIoFormats(graph, c.ioFormats);
-      return this.buildGraph(net, planned, c.tuneBatch, this.backendFor(planned), extra);
+      return this.buildGraph(net, planned, c, this.backendFor(planned), extra);
     }
     const int8Scales = await this.int8Scales(net, c, input);
     const { graph, unscaled } = planInt8Graph(net, { maxBatchSize: c.maxBatchSize, optimize: c.optimize, int8Scales, preprocess });
     if (unscaled.length > 0) this.uncovered(unscaled, scaleSource(c), c.allowMixedPrecision === true);
     const planned = withIoFormats(graph, c.ioFormats);
-    const engine = await this.buildGraph(net, planned, c.tuneBatch, this.backendFor(planned), extra);
+    const engine = await this.buildGraph(net, planned, c, this.backendFor(planned), extra);
     this.reportPrecisions(graph);
     return engine;
   }
@@ -350,7 +359,7 @@ export class Builder {
     backend: BackendName = this.backend,
   ): Promise<ObservingRunner> {
     const graph = planExecGraph(net, { precision: 'fp32', maxBatchSize: o.batchSize, optimize: o.afterFusion });
-    const engine = await this.buildGraph(net, graph, undefined, backend);
+    const engine = await this.buildGraph(net, graph, {}, backend);
     const histograms = native().createHistograms(graph.tensors.length);
     const context = engine.createContext();
     return {
@@ -373,7 +382,7 @@ export class Builder {
   async buildGraph(
     net: Network,
     graph: ExecGraph,
-    tuneBatch?: number,
+    tuning: Pick<BuildConfig, 'tuneBatch' | 'maxAuxStreams'> = {},
     backend: BackendName = this.backend,
     extra: ReadonlyMap<string, Float32Array> = new Map(),
   ): Promise<Engine> {
@@ -387,7 +396,12 @@ export class Builder {
       const names = graph.weights.map((w) => w.name);
       const fromNet = await net.loadWeights(names.filter((n) => !extra.has(n)));
       const weights = names.map((n) => extra.get(n) ?? (fromNet.shift() as Float32Array));
-      const building = native().buildEngine(backend, json, weights, this.threads, { device: this.device, tuneBatch, timingCache });
+      const building = native().buildEngine(backend, json, weights, this.threads, {
+        device: this.device,
+        tuneBatch: tuning.tuneBatch,
+        maxAuxStreams: tuning.maxAuxStreams,
+        timingCache,
+      });
       handle = await building;
     } catch (err) {
       throw fromNativeAt(err, site);

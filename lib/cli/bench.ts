@@ -150,6 +150,7 @@ export const BENCH: CommandSpec = {
         'noOptimize',
         'timingCache',
         'tuneBatch',
+        'maxAuxStreams',
         'inputIOFormats',
         'outputIOFormats',
         'saveEngine',

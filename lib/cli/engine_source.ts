@@ -90,6 +90,13 @@ export const ENGINE_OPTIONS: readonly OptionSpec[] = [
     value: 'N',
     help: 'cuda: the batch tactics are timed at (default: the max batch, at most 128; sweep uses the same)',
   },
+  {
+    name: 'maxAuxStreams',
+    type: 'string',
+    value: 'N',
+    help: "cuda: streams beside the main one that run independent branches (inception, shortcuts) concurrently, 0-7; 0 runs layers one by one (trtexec's flag)",
+    default: '3',
+  },
   { name: 'verbose', type: 'boolean', help: 'Show what the builder chose: the tactic and time of every layer' },
   {
     name: 'inputIOFormats',
@@ -245,6 +252,7 @@ const BUILD_ONLY = [
   'allowMixedPrecision',
   'timingCache',
   'tuneBatch',
+  'maxAuxStreams',
   'inputFormat',
   'inputIOFormats',
   'outputIOFormats',
@@ -349,11 +357,13 @@ export async function obtainEngine(
   const maxBatch = maxBatchSize ?? net.batchSize;
   const tuneBatch =
     intOption(spec, 'tuneBatch', values.tuneBatch as string | undefined, 1, maxBatch) ?? Math.min(maxBatch, DEFAULT_TUNE_BATCH);
+  const maxAuxStreams = intOption(spec, 'maxAuxStreams', values.maxAuxStreams as string | undefined, 0, 7);
   const engine = await builder.build(net, {
     precision,
     maxBatchSize: maxBatch,
     optimize: values.noOptimize !== true,
     ...(builder.backend !== 'cpu' ? { tuneBatch } : {}),
+    ...(maxAuxStreams !== undefined ? { maxAuxStreams } : {}),
     ...(calib !== undefined ? { calibrationCache: calib } : {}),
     ...(values.allowMixedPrecision === true ? { allowMixedPrecision: true } : {}),
     ...(input !== undefined ? { input } : {}),

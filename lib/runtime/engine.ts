@@ -391,6 +391,10 @@ export interface EngineDetails {
   readonly elidedConcats?: number;
   readonly aliasedReshapes?: number;
   readonly nhwcTensors?: number;
+  /** The auxiliary streams the build allowed (BuildConfig.maxAuxStreams). */
+  readonly maxAuxStreams?: number;
+  /** Streams the engine runs its layers on (1: every layer in order on one). */
+  readonly streams?: number;
   readonly layers?: ReadonlyArray<{
     readonly name: string;
     readonly op: string;
@@ -399,6 +403,8 @@ export interface EngineDetails {
     readonly candidates: number;
     readonly fromCache: boolean;
     readonly ms?: number;
+    /** The stream (0 .. streams - 1) the layer runs on; -1 when it runs nothing (an elided Concat or Reshape). */
+    readonly stream?: number;
   }>;
   readonly timingCache?: Readonly<Record<string, string>>;
   readonly tensors?: string;

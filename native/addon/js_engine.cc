@@ -340,6 +340,8 @@ Napi::Value BuildEngineJs(const Napi::CallbackInfo& info) {
     Napi::Object o = info[4].As<Napi::Object>();
     if (o.Get("device").IsNumber()) options.device = o.Get("device").As<Napi::Number>().Int32Value();
     if (o.Get("tuneBatch").IsNumber()) options.tune_batch = o.Get("tuneBatch").As<Napi::Number>().Int32Value();
+    if (o.Get("maxAuxStreams").IsNumber())
+      options.max_aux_streams = o.Get("maxAuxStreams").As<Napi::Number>().Int32Value();
     if (o.Get("timingCache").IsString()) options.timing_cache = o.Get("timingCache").As<Napi::String>().Utf8Value();
   }
   std::string why;

@@ -153,6 +153,7 @@ struct BuildInput {
   int threads = 0;                       // cpu: worker threads (0: one per core)
   int device = 0;                        // cuda: GPU index
   int tune_batch = 0;                    // cuda: batch the tactics are timed at (0: min(maxBatch, 32))
+  int max_aux_streams = -1;              // cuda: streams beside the main one for independent branches (-1: 3)
   std::string timing_cache;              // cuda: JSON object of earlier timings, "" for none
 };
 

@@ -24,6 +24,12 @@ void tensor_lifetimes(const Graph& graph, std::vector<int>* first, std::vector<i
 
 int64_t place_buffers(const std::vector<int64_t>& size, const std::vector<int>& first, const std::vector<int>& last,
                       std::vector<int64_t>* offset) {
+  return place_buffers(
+      size, [&](size_t a, size_t b) { return first[a] <= last[b] && first[b] <= last[a]; }, offset);
+}
+
+int64_t place_buffers(const std::vector<int64_t>& size, const std::function<bool(size_t, size_t)>& live_together,
+                      std::vector<int64_t>* offset) {
   const size_t n = size.size();
   offset->assign(n, 0);
   std::vector<size_t> order;
@@ -35,10 +41,10 @@ int64_t place_buffers(const std::vector<int64_t>& size, const std::vector<int>& 
   std::vector<size_t> placed;
   std::vector<std::pair<int64_t, int64_t>> busy;
   for (size_t t : order) {
-    // Intervals already placed that overlap t's lifetime, by offset.
+    // Buffers already placed that are live together with t, by offset.
     busy.clear();
     for (size_t p : placed) {
-      if (first[p] <= last[t] && first[t] <= last[p]) busy.emplace_back((*offset)[p], (*offset)[p] + size[p]);
+      if (live_together(p, t)) busy.emplace_back((*offset)[p], (*offset)[p] + size[p]);
     }
     std::sort(busy.begin(), busy.end());
     int64_t at = 0;

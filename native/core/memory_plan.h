@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/graph.h"
@@ -23,6 +24,11 @@ void tensor_lifetimes(const Graph& graph, std::vector<int>* first, std::vector<i
 /// Places buffers of `size` bytes living over steps [first, last] (inclusive; size 0: no place)
 /// largest first, each at the lowest offset free over its whole lifetime. Returns the arena size.
 int64_t place_buffers(const std::vector<int64_t>& size, const std::vector<int>& first, const std::vector<int>& last,
+                      std::vector<int64_t>* offset);
+
+/// The same for any notion of lifetime: `live_together(a, b)` says buffers a and b may not share bytes
+/// (the cuda backend's streams order nodes only partially: backends/cuda/schedule.h).
+int64_t place_buffers(const std::vector<int64_t>& size, const std::function<bool(size_t, size_t)>& live_together,
                       std::vector<int64_t>* offset);
 
 /// The cpu backend's plan: every tensor its own buffer (float32 or int8, 64-byte aligned).

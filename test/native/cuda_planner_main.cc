@@ -1,12 +1,15 @@
 // Test harness of the cuda backend's planner (native/backends/cuda/planner.h), built with g++ and
 // CUDA's headers (no GPU, no CUDA library) by test/unit/cuda_planner.test.ts:
-//   cuda_planner <graph.json>
-// reads an execution graph as lib/builder/exec_graph.ts writes it, plans it, and prints as JSON
-// every tensor's place (element type, layout, rows, root, channel offset, padded channels) and the
-// arena's bytes per image. op_takes_views is the test's stand-in for the op table's (registry.cc,
+//   cuda_planner <graph.json> [lanes]
+// reads an execution graph as lib/builder/exec_graph.ts writes it, plans it on at most `lanes`
+// streams (default 1), and prints as JSON every tensor's place (element type, layout, rows, root,
+// channel offset, padded channels; roots: arena offset and bytes), the arena's bytes per image and
+// the schedule (each node's lane and the nodes it waits for; elided nodes have lane -1).
+// op_takes_views is the test's stand-in for the op table's (registry.cc,
 // which would pull in every kernel): the region layers and InnerProduct take no views (as in the
 // table), every other op does.
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -24,7 +27,7 @@ bool op_takes_views(const Graph& /*graph*/, const Node& node) {
 int main(int argc, char** argv) {
   using trtn::json::quote;
   if (argc < 2) {
-    std::printf("{\"error\":\"usage: cuda_planner <graph.json>\"}\n");
+    std::printf("{\"error\":\"usage: cuda_planner <graph.json> [lanes]\"}\n");
     return 1;
   }
   std::ifstream f(argv[1]);
@@ -35,7 +38,8 @@ int main(int argc, char** argv) {
     std::printf("{\"error\":%s}\n", quote(st.message()).c_str());
     return 1;
   }
-  const trtn::cuda::EnginePlan plan = trtn::cuda::plan_engine(g, true);
+  const int lanes = argc > 2 ? std::atoi(argv[2]) : 1;
+  const trtn::cuda::EnginePlan plan = trtn::cuda::plan_engine(g, true, lanes);
   static const char* kElem[] = {"f32", "f16", "i8", "u8"};
   std::string out = "{\"arenaPerImage\":" + std::to_string(plan.arena_per_image) + ",\"tensors\":{";
   for (size_t t = 0; t < g.tensors.size(); ++t) {
@@ -43,8 +47,18 @@ int main(int argc, char** argv) {
     out += (t ? "," : "") + quote(g.tensors[t].name) + ":{\"elem\":" + quote(kElem[static_cast<int>(p.elem)]) +
            ",\"layout\":" + quote(p.layout == trtn::cuda::Layout::kNHWC ? "nhwc" : "linear") +
            ",\"rows\":" + std::to_string(p.rows) + ",\"root\":" + quote(g.tensors[p.root].name) +
-           ",\"cOffset\":" + std::to_string(p.c_offset) + ",\"rootC\":" + std::to_string(p.root_c) + "}";
+           ",\"cOffset\":" + std::to_string(p.c_offset) + ",\"rootC\":" + std::to_string(p.root_c) +
+           ",\"offset\":" + std::to_string(plan.root_offset[t]) + ",\"bytes\":" + std::to_string(plan.root_bytes[t]) +
+           "}";
   }
-  std::printf("%s}}\n", out.c_str());
+  const trtn::cuda::Schedule& s = plan.schedule;
+  out += "},\"lanes\":" + std::to_string(s.lanes) + ",\"nodes\":[";
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    out += (i ? "," : "") + std::string("{\"name\":") + quote(g.nodes[i].name) +
+           ",\"lane\":" + std::to_string(s.lane[i]) + ",\"waits\":[";
+    for (size_t k = 0; k < s.waits[i].size(); ++k) out += (k ? "," : "") + quote(g.nodes[s.waits[i][k]].name);
+    out += "]}";
+  }
+  std::printf("%s]}\n", out.c_str());
   return 0;
 }

@@ -340,6 +340,7 @@ describe('bench: the command', function () {
       [['--avgRuns', '0'], /--avgRuns must be an integer/],
       [['--streams', '65'], /--streams must be an integer in \[1, 64\]/],
       [['--batch', '4', '--tuneBatch', '8'], /--tuneBatch must be an integer in \[1, 4\]/],
+      [['--maxAuxStreams', '8'], /--maxAuxStreams must be an integer in \[0, 7\]/],
       [['--useCudaGraph', '--noCudaGraph'], /contradict/],
       [['--gpus', '0,0'], /--gpus is 'all' or distinct GPU indices/],
       [['--gpus', '0,1', '--exportTimes', 'x.json'], /--gpus runs workers/],

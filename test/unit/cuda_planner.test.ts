@@ -1,9 +1,11 @@
 /**
  * The cuda backend's planner (native/backends/cuda/planner.h) on execution graphs made by the real
  * pipeline, through a g++-built harness (test/native/cuda_planner_main.cc) that prints every
- * tensor's place and the arena's bytes per image. No GPU is needed: planning depends on the graph
- * only. Here: Faster R-CNN's region tensors (rows per image) get their rows, and the arena holds
- * batch x rows of them; index tensors (MAX pooling masks) stay float32 in fp16.
+ * tensor's place, the arena and the schedule over streams. No GPU is needed: planning depends on
+ * the graph only. Here: Faster R-CNN's region tensors (rows per image) get their rows, and the arena
+ * holds batch x rows of them; index tensors (MAX pooling masks) stay float32 in fp16; independent
+ * branches get their own streams, every dependency is waited for, and no two buffers that share
+ * bytes can be live at once under that schedule (checked here from the printed schedule alone).
  */
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
@@ -17,6 +19,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SOURCES = [
   'test/native/cuda_planner_main.cc',
   'native/backends/cuda/planner.cc',
+  'native/backends/cuda/schedule.cc',
   'native/core/memory_plan.cc',
   'native/core/json.cc',
   'native/core/graph.cc',
@@ -31,10 +34,96 @@ interface Place {
   root: string;
   cOffset: number;
   rootC: number;
+  offset: number;
+  bytes: number;
 }
 interface Plan {
   arenaPerImage: number;
   tensors: Record<string, Place>;
+  lanes: number;
+  nodes: { name: string; lane: number; waits: string[] }[];
+}
+interface GraphJson {
+  tensors: { name: string; dims: number[] }[];
+  inputs: number[];
+  outputs: number[];
+  nodes: { name: string; inputs: number[]; outputs: number[] }[];
+}
+
+/** happens[j]: the nodes complete before node j starts (program order on a lane, and waits). */
+function happensBefore(plan: Plan): Set<number>[] {
+  const index = new Map(plan.nodes.map((n, i) => [n.name, i]));
+  const tail = new Map<number, number>();
+  const anc: Set<number>[] = [];
+  plan.nodes.forEach((n, j) => {
+    anc.push(new Set());
+    if (n.lane < 0) return;
+    const preds = n.waits.map((w) => index.get(w)!);
+    if (tail.has(n.lane)) preds.push(tail.get(n.lane)!);
+    for (const p of preds) {
+      assert.ok(p < j, `${n.name} waits for a later node`);
+      anc[j].add(p);
+      for (const a of anc[p]) anc[j].add(a);
+    }
+    tail.set(n.lane, j);
+  });
+  return anc;
+}
+
+/**
+ * The schedule is safe: every node follows the writers of what it reads (channel slices of one root
+ * overlap or not by their channels; a root is all of its channels), and two roots sharing arena bytes
+ * are never live together: every access of one is complete before the other is first written
+ * (graph inputs live from the start, outputs to the end). Returns the number of overlapping pairs.
+ */
+function checkSchedule(g: GraphJson, plan: Plan): number {
+  const anc = happensBefore(plan);
+  const name = (t: number) => g.tensors[t].name;
+  const place = (t: number) => plan.tensors[name(t)];
+  const range = (t: number): [number, number] =>
+    place(t).root === name(t) ? [0, Infinity] : [place(t).cOffset, place(t).cOffset + (g.tensors[t].dims[0] ?? 1)];
+  const runs = (i: number) => plan.nodes[i].lane >= 0;
+  const access = new Map<string, number[]>();
+  const writers = new Map<string, number[]>();
+  const add = (m: Map<string, number[]>, k: string, i: number) => m.set(k, [...(m.get(k) ?? []), i]);
+  g.nodes.forEach((node, j) => {
+    if (!runs(j)) return;
+    for (const t of [...node.inputs, ...node.outputs]) add(access, place(t).root, j);
+    for (const t of node.outputs) add(writers, place(t).root, j);
+    for (const t of node.inputs) {
+      const [lo, hi] = range(t);
+      for (let i = 0; i < j; ++i) {
+        if (!runs(i)) continue;
+        for (const u of g.nodes[i].outputs) {
+          const [ulo, uhi] = range(u);
+          if (place(u).root === place(t).root && ulo < hi && lo < uhi) {
+            assert.ok(anc[j].has(i), `${g.nodes[j].name} reads ${name(t)} but does not wait for ${g.nodes[i].name}`);
+          }
+        }
+      }
+    }
+  });
+  const fromStart = new Set(g.inputs.map((t) => place(t).root));
+  const toEnd = new Set(g.outputs.map((t) => place(t).root));
+  const doneBefore = (a: string, b: string) =>
+    !toEnd.has(a) &&
+    !fromStart.has(b) &&
+    (access.get(a) ?? []).length > 0 &&
+    (writers.get(b) ?? []).length > 0 &&
+    access.get(a)!.every((x) => writers.get(b)!.every((y) => anc[y].has(x)));
+  const roots = Object.entries(plan.tensors).filter(([n, p]) => p.root === n && p.bytes > 0);
+  let shared = 0;
+  for (let x = 0; x < roots.length; ++x) {
+    for (let y = x + 1; y < roots.length; ++y) {
+      const [a, pa] = roots[x];
+      const [b, pb] = roots[y];
+      if (pa.offset < pb.offset + pb.bytes && pb.offset < pa.offset + pa.bytes) {
+        ++shared;
+        assert.ok(doneBefore(a, b) || doneBefore(b, a), `${a} and ${b} share arena bytes while both live`);
+      }
+    }
+  }
+  return shared;
 }
 
 /** CUDA's include folder (planner.h includes cuda_runtime.h for its types), or '' without one. */
@@ -87,14 +176,66 @@ describe('cuda backend: the planner (g++ harness)', function () {
     if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function planOf(text: string, precision: Precision): Promise<Plan> {
+  async function planWith(text: string, precision: Precision, lanes = 1): Promise<{ graph: GraphJson; plan: Plan }> {
     const net = await Network.parse(text, { file: 't.prototxt', seed: 1 });
     const graph = planExecGraph(net, { precision, maxBatchSize: 2 });
     const gpath = path.join(dir, 'graph.json');
     fs.writeFileSync(gpath, JSON.stringify(graph));
-    const r = spawnSync(harness, [gpath], { encoding: 'utf8' });
+    const r = spawnSync(harness, [gpath, String(lanes)], { encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    return JSON.parse(r.stdout) as Plan;
+    return { graph: graph as unknown as GraphJson, plan: JSON.parse(r.stdout) as Plan };
+  }
+  const planOf = async (text: string, precision: Precision) => (await planWith(text, precision)).plan;
+  const model = (file: string) => fs.readFileSync(path.join(ROOT, 'models', file), 'utf8');
+
+  it('GoogLeNet: the four branches of every inception block run on four streams; one stream keeps node order', async () => {
+    for (const precision of ['fp16', 'int8'] as Precision[]) {
+      const one = (await planWith(model('googlenet.prototxt'), precision, 1)).plan;
+      assert.equal(one.lanes, 1);
+      assert.ok(one.nodes.every((n) => n.waits.length === 0 && n.lane <= 0));
+      const { graph, plan } = await planWith(model('googlenet.prototxt'), precision, 4);
+      assert.equal(plan.lanes, 4, precision);
+      const lane = new Map(plan.nodes.map((n) => [n.name, n.lane]));
+      const blocks = ['3a', '3b', '4a', '4b', '4c', '4d', '4e', '5a', '5b'];
+      for (const b of blocks) {
+        const starts = ['1x1', '3x3_reduce', '5x5_reduce', 'pool'].map((k) => lane.get(`inception_${b}/${k}`));
+        assert.equal(new Set(starts).size, 4, `inception_${b}: lanes ${starts.join(' ')}`);
+        // A branch is a chain on its lane: the 3x3 follows its reduce without a wait.
+        assert.equal(lane.get(`inception_${b}/3x3`), lane.get(`inception_${b}/3x3_reduce`));
+      }
+      assert.ok(checkSchedule(graph, plan) > 0, 'some buffers share bytes');
+      // Buffers of concurrent branches may not share bytes; GoogLeNet's arena is set by its first layers.
+      assert.ok(plan.arenaPerImage <= 1.1 * one.arenaPerImage, `arena ${plan.arenaPerImage} vs ${one.arenaPerImage}`);
+    }
+  });
+
+  it('ResNet-50: a projection shortcut runs beside its block; the Eltwise waits for both', async () => {
+    const { graph, plan } = await planWith(model('resnet50.prototxt'), 'fp16', 4);
+    const node = (n: string) => plan.nodes.find((x) => x.name === n)!;
+    assert.notEqual(node('res2a_branch1').lane, node('res2a_branch2a').lane);
+    assert.ok(node('res2a').waits.length === 1, `res2a waits for ${node('res2a').waits.join(', ')}`);
+    checkSchedule(graph, plan);
+  });
+
+  const safety: [string, Precision][] = [
+    ['googlenet.prototxt', 'fp32'],
+    ['resnet50.prototxt', 'int8'],
+    ['squeezenet1.1.prototxt', 'fp16'],
+    ['shufflenet_v2.prototxt', 'fp16'],
+    ['enet.prototxt', 'fp16'],
+    ['ssd300_vgg16.prototxt', 'fp16'],
+    ['mobilenet_ssd.prototxt', 'int8'],
+    ['faster_rcnn_vgg16.prototxt', 'fp32'],
+  ];
+  for (const [file, precision] of safety) {
+    it(`${file} ${precision}: on 1, 2, 3 and 8 streams every dependency is waited for and no live buffers share bytes`, async function () {
+      this.timeout(120000);
+      for (const lanes of [1, 2, 3, 8]) {
+        const { graph, plan } = await planWith(model(file), precision, lanes);
+        assert.ok(plan.lanes <= lanes);
+        checkSchedule(graph, plan);
+      }
+    });
   }
 
   for (const precision of ['fp32', 'fp16'] as Precision[]) {

@@ -105,6 +105,16 @@ describe('engine API', () => {
       [{ optimize: 1 }, 'TypeError', 'Expected a boolean for config.optimize but received type number (1)'],
       [{ int8Scales: { data: -1 } }, 'RangeError', 'Expected a positive number for config.int8Scales.data but received type number (-1)'],
       [{ calibrationBatches: 0 }, 'RangeError', 'Expected a positive integer for config.calibrationBatches but received type number (0)'],
+      [
+        { maxAuxStreams: 8 },
+        'RangeError',
+        'Expected an integer in [0, 7] (0: one stream) for config.maxAuxStreams but received type number (8)',
+      ],
+      [
+        { maxAuxStreams: 1.5 },
+        'RangeError',
+        'Expected an integer in [0, 7] (0: one stream) for config.maxAuxStreams but received type number (1.5)',
+      ],
       [null, 'TypeError', 'Expected a build config object for config but received null'],
     ];
     for (const [config, name, message] of cases) {

@@ -1,7 +1,7 @@
 // The cuda backend's context: the shared GPU run loop (gpu/run_loop.h) moves inputs and outputs;
-// the context computes between the copies (input conversion, the nodes, output conversion), captures
-// that into a CUDA graph per batch and buffer addresses, collects calibration statistics and reads
-// per-layer profiles.
+// the context computes between the copies (input conversion, the nodes on their streams, output
+// conversion), captures that into a CUDA graph per batch and buffer addresses, collects calibration
+// statistics and reads per-layer profiles.
 #include <algorithm>
 #include <cstring>
 
@@ -35,8 +35,15 @@ CudaContext::CudaContext(const CudaEngine* engine)
 CudaContext::~CudaContext() {
   cudaSetDevice(e_->device());
   cudaStreamSynchronize(loop_.compute_stream());
+  for (cudaStream_t s : aux_) cudaStreamSynchronize(s);
   drop_graphs();
   for (cudaEvent_t ev : marks_) cudaEventDestroy(ev);
+  for (cudaEvent_t ev : after_) {
+    if (ev != nullptr) cudaEventDestroy(ev);
+  }
+  for (cudaEvent_t ev : joins_) cudaEventDestroy(ev);
+  if (fork_ != nullptr) cudaEventDestroy(fork_);
+  for (cudaStream_t s : aux_) cudaStreamDestroy(s);
   cudaGetLastError();
 }
 
@@ -45,7 +52,26 @@ void CudaContext::drop_graphs() {
   graphs_.clear();
 }
 
-Status CudaContext::init() { return loop_.init(); }
+Status CudaContext::init() {
+  TRTN_TRY(loop_.init());
+  const Schedule& s = e_->plan().schedule;
+  if (s.lanes < 2) return Status::ok();
+  // Events that only order streams: no timing, so a wait costs nothing more than the dependency.
+  auto event = [](cudaEvent_t* ev) { return TRTN_CUDA_STATUS(cudaEventCreateWithFlags(ev, cudaEventDisableTiming)); };
+  TRTN_TRY(event(&fork_));
+  for (int l = 1; l < s.lanes; ++l) {
+    cudaStream_t st = nullptr;
+    TRTN_CUDA_TRY(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+    aux_.push_back(st);
+    joins_.push_back(nullptr);
+    TRTN_TRY(event(&joins_.back()));
+  }
+  after_.assign(s.signals.size(), nullptr);
+  for (size_t i = 0; i < s.signals.size(); ++i) {
+    if (s.signals[i]) TRTN_TRY(event(&after_[i]));
+  }
+  return Status::ok();
+}
 
 Status CudaContext::reserve(int batch) {
   TRTN_TRY(check_index_range(e_->index_range(), batch));
@@ -104,7 +130,15 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
   auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
   TRTN_TRY(mark(0));
   char* base = arena_.as<char>();
-  void* workspace = base + e_->plan().arena_per_image * batch;
+  // Each lane's scratch, one after the other past the activations.
+  const Schedule& sched = e_->plan().schedule;
+  std::vector<size_t> lane_at = e_->lane_workspace(batch);
+  size_t at = static_cast<size_t>(e_->plan().arena_per_image) * batch;
+  for (size_t& w : lane_at) {
+    const size_t bytes = w;
+    w = at;
+    at += bytes;
+  }
   // Roots read where the caller's data lies: a direct input in staging (device memory, which the
   // slot keeps until the inference completed) is not copied into the arena; its readers (and a
   // Flatten / Reshape aliasing it) get views of the staging. No node writes a graph input.
@@ -135,24 +169,44 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
       TRTN_TRY(observe(view_of(t), t, batch, stats, stream));
     }
   }
+  // Independent branches on their lanes' streams, except where every node is timed or observed (one
+  // stream, node order: the schedule's order is one of its topological orders).
+  const bool fan = !aux_.empty() && stats == nullptr && !marks;
+  if (fan) TRTN_TRY(fork(stream));
   std::vector<View4> vin, vout;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
+  Status failed = Status::ok();
+  for (size_t i = 0; i < g.nodes.size() && failed.is_ok(); ++i) {
     const CudaOp* op = e_->op(i);
     if (op != nullptr) {
+      const int lane = sched.lane[i];
+      cudaStream_t s = fan && lane > 0 ? aux_[lane - 1] : stream;
       e_->views(i, base, batch, &vin, &vout);
       if (!in_staging.empty()) {
         for (size_t k = 0; k < vin.size(); ++k) vin[k] = view_of(g.nodes[i].inputs[k]);
       }
-      Status st = op->run(RunArgs{e_->run_batch(i, batch), vin, vout, stream, workspace});
-      if (!st.is_ok()) return Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
-    }
-    TRTN_TRY(mark(2 + i));
-    if (stats != nullptr) {
-      for (int t : g.nodes[i].outputs) {
-        TRTN_TRY(observe(view_of(t), t, batch, stats, stream));
+      for (size_t k = 0; fan && k < sched.waits[i].size() && failed.is_ok(); ++k) {
+        failed = TRTN_CUDA_STATUS(cudaStreamWaitEvent(s, after_[sched.waits[i][k]], 0));
       }
+      if (!failed.is_ok()) break;
+      Status st = op->run(RunArgs{e_->run_batch(i, batch), vin, vout, s, base + lane_at[lane]});
+      if (!st.is_ok()) {
+        failed = Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
+        break;
+      }
+      if (fan && sched.signals[i]) failed = TRTN_CUDA_STATUS(cudaEventRecord(after_[i], s));
+    }
+    if (failed.is_ok()) failed = mark(2 + i);
+    for (size_t k = 0; stats != nullptr && k < g.nodes[i].outputs.size() && failed.is_ok(); ++k) {
+      const int t = g.nodes[i].outputs[k];
+      failed = observe(view_of(t), t, batch, stats, stream);
     }
   }
+  // Every lane joins the main stream even after a failure: a capture must end joined.
+  if (fan) {
+    Status joined = join(stream);
+    if (failed.is_ok()) failed = joined;
+  }
+  TRTN_TRY(failed);
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     const int t = g.outputs[i];
     const View4 src = view_of(t);
@@ -163,6 +217,22 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
                        : launch_reformat(src, staging_view(t, out[i], batch), stream));
   }
   return mark(2 + g.nodes.size());
+}
+
+Status CudaContext::fork(cudaStream_t stream) {
+  TRTN_CUDA_TRY(cudaEventRecord(fork_, stream));
+  for (cudaStream_t s : aux_) TRTN_CUDA_TRY(cudaStreamWaitEvent(s, fork_, 0));
+  return Status::ok();
+}
+
+Status CudaContext::join(cudaStream_t stream) {
+  Status st = Status::ok();
+  for (size_t l = 0; l < aux_.size(); ++l) {
+    Status rec = TRTN_CUDA_STATUS(cudaEventRecord(joins_[l], aux_[l]));
+    if (rec.is_ok()) rec = TRTN_CUDA_STATUS(cudaStreamWaitEvent(stream, joins_[l], 0));
+    if (st.is_ok()) st = rec;
+  }
+  return st;
 }
 
 Status CudaContext::enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,

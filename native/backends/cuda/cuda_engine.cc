@@ -15,8 +15,8 @@ namespace {
 /// Tactics are timed at min(maxBatchSize, this) unless the build names a batch.
 constexpr int kDefaultTuneBatch = 32;
 
-/// One entry of engine.details().layers.
-void write_layer(json::Writer& w, const Node& n, const TacticChoice& c) {
+/// One entry of engine.details().layers (stream: its lane, -1 for an elided node).
+void write_layer(json::Writer& w, const Node& n, const TacticChoice& c, int stream) {
   // clang-format off
   w.begin_object()
       .key("name").string(n.name)
@@ -24,7 +24,8 @@ void write_layer(json::Writer& w, const Node& n, const TacticChoice& c) {
       .key("precision").string(precision_name(n.precision))
       .key("tactic").string(c.name)
       .key("candidates").number(c.candidates)
-      .key("fromCache").boolean(c.from_cache);
+      .key("fromCache").boolean(c.from_cache)
+      .key("stream").number(stream);
   // clang-format on
   if (c.ms >= 0) w.key("ms").number(c.ms);
   w.end_object();
@@ -70,6 +71,7 @@ Status CudaEngine::choose_device(int index) {
 Status CudaEngine::init(const BuildInput& in, bool loading) {
   TRTN_TRY(choose_device(in.device));
   json::Value section;
+  aux_streams_ = in.max_aux_streams < 0 ? kDefaultLanes - 1 : in.max_aux_streams;
   if (loading) {
     const std::string text(in.backend_section.begin(), in.backend_section.end());
     if (!json::parse(text, &section).is_ok() || !section.is_object()) {
@@ -84,6 +86,13 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
       return Status(Code::kPlanVersion, "the cuda plan section has format " + std::to_string(format) +
                                             "; this build reads format " + std::to_string(kPlanFormat));
     }
+    // Plans from before auxiliary streams ran everything on one stream.
+    int64_t aux = 0;
+    if (section.get("auxStreams") != nullptr &&
+        !json::get_int(section, "auxStreams", "cuda plan section", &aux).is_ok()) {
+      return Status(Code::kPlanCorrupt, "the cuda plan section's auxStreams is not an integer");
+    }
+    aux_streams_ = static_cast<int>(std::clamp<int64_t>(aux, 0, kMaxLanes - 1));
     if (sm != props_.sm) {
       return Status(Code::kPlanArch, "the plan was built for sm_" + std::to_string(sm) + " but GPU " +
                                          std::to_string(props_.index) + " (" + device_name_ + ") is sm_" +
@@ -93,7 +102,11 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
   // maxBatchSize is a promise: refuse an engine that some batch up to it would run out of range.
   index_range_ = cuda::index_range(*graph_);
   TRTN_TRY(check_index_range(index_range_, graph_->max_batch, "maxBatchSize"));
-  plan_ = plan_engine(*graph_, !cuda_env().linear);
+  if (aux_streams_ < 0 || aux_streams_ > kMaxLanes - 1) {
+    return Status(Code::kInvalidArgument, "maxAuxStreams is " + std::to_string(aux_streams_) + "; give 0 to " +
+                                              std::to_string(kMaxLanes - 1) + " (0: one stream)");
+  }
+  plan_ = plan_engine(*graph_, !cuda_env().linear, aux_streams_ + 1);
   ops_.resize(graph_->nodes.size());
   choices_.assign(graph_->nodes.size(), TacticChoice{});
   for (size_t i = 0; i < graph_->nodes.size(); ++i) {
@@ -159,6 +172,7 @@ Status CudaEngine::create_context(std::unique_ptr<Context>* out) {
 Status CudaEngine::serialize_backend(std::vector<uint8_t>* out) const {
   json::Writer w;
   w.begin_object().key("format").number(kPlanFormat).key("sm").number(props_.sm).key("device").string(device_name_);
+  w.key("auxStreams").number(aux_streams_);
   w.key("tactics").begin_object();
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (ops_[i]) w.key(graph_->nodes[i].name).string(ops_[i]->tactic_name(ops_[i]->tactic()));
@@ -182,9 +196,12 @@ std::string CudaEngine::info_json() const {
       .key("elidedConcats").number(plan_.elided_concats)
       .key("aliasedReshapes").number(plan_.aliased_reshapes)
       .key("nhwcTensors").number(plan_.nhwc_tensors)
+      .key("maxAuxStreams").number(aux_streams_)
+      .key("streams").number(plan_.schedule.lanes)
       .key("layers").begin_array();
   // clang-format on
-  for (size_t i = 0; i < graph_->nodes.size(); ++i) write_layer(w, graph_->nodes[i], choices_[i]);
+  for (size_t i = 0; i < graph_->nodes.size(); ++i)
+    write_layer(w, graph_->nodes[i], choices_[i], plan_.schedule.lane[i]);
   w.end_array().key("timingCache").begin_object();
   {
     std::lock_guard<std::mutex> lock(timing_cache().mu);

@@ -91,15 +91,31 @@ class CudaEngine : public Engine {
   /// The largest batch every launch indexes correctly, and the layer that sets it (index_range.h).
   const IndexRange& index_range() const { return index_range_; }
   const CudaOp* op(size_t i) const { return ops_[i].get(); }
-  /// Scratch memory after the activations: what the chosen tactics need, or (tuning) any tactic.
+  /// Scratch memory after the activations: each stream (lane) its own, what its ops' chosen tactics
+  /// need; or (tuning, one op at a time) one region for any tactic of any op.
   size_t workspace_bytes(int batch, bool any_tactic = false) const {
-    size_t ws = 0;
-    for (size_t i = 0; i < ops_.size(); ++i) {
-      const CudaOp* op = ops_[i].get();
-      const int b = run_batch(i, batch);
-      if (op) ws = std::max(ws, any_tactic ? op->max_workspace_bytes(b) : op->workspace_bytes(b));
+    if (any_tactic) {
+      size_t ws = 0;
+      for (size_t i = 0; i < ops_.size(); ++i) {
+        if (ops_[i]) ws = std::max(ws, align_workspace(ops_[i]->max_workspace_bytes(run_batch(i, batch))));
+      }
+      return ws;
     }
-    return (ws + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign;
+    const std::vector<size_t> lanes = lane_workspace(batch);
+    size_t sum = 0;
+    for (size_t ws : lanes) sum += ws;
+    return sum;
+  }
+  /// Scratch bytes per lane (schedule.h), in lane order: the largest its ops' chosen tactics need.
+  std::vector<size_t> lane_workspace(int batch) const {
+    std::vector<size_t> ws(plan_.schedule.lanes, 0);
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (ops_[i]) {
+        size_t& w = ws[plan_.schedule.lane[i]];
+        w = std::max(w, align_workspace(ops_[i]->workspace_bytes(run_batch(i, batch))));
+      }
+    }
+    return ws;
   }
   /// The batch node i runs on for `batch` images (core/graph.h node_rows: batch x R over region
   /// tensors, as on the cpu backend).
@@ -137,6 +153,9 @@ class CudaEngine : public Engine {
   std::vector<TacticChoice> choices_;         // per node
   int tune_batch_ = 0;
   double tune_seconds_ = 0;
+  int aux_streams_ = 0;  // what the build allowed (the schedule may use fewer)
+
+  static size_t align_workspace(size_t b) { return (b + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign; }
 };
 
 /// A context: the shared GPU run loop (gpu/run_loop.h) moves the inputs and outputs; this class
@@ -184,6 +203,10 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   Status enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
                        cudaStream_t stream, bool staged);
   Status read_profile(int nodes, LayerProfile* profile);
+  /// The auxiliary streams start after what `stream` holds so far (the inputs' conversion).
+  Status fork(cudaStream_t stream);
+  /// `stream` continues after everything the auxiliary streams hold.
+  Status join(cudaStream_t stream);
   /// Calibration statistics of tensor t (its view `v`).
   Status observe(const View4& v, int t, int batch, TensorHistograms* stats, cudaStream_t stream);
   void drop_graphs();
@@ -217,8 +240,15 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   const CudaEngine* e_;
   gpu::RunLoop loop_;
   std::vector<cudaEvent_t> marks_;  // profiling: before the inputs' conversion, after each node, after the outputs'
-  DeviceBuffer arena_;              // activations, then workspace
-  DeviceBuffer stats_dev_;          // AmaxResult, then the 2048 counters
+  // Independent branches (schedule.h): a stream per lane past the first (the run loop's compute
+  // stream), an event after each node another lane waits for, the fork after the inputs and a join
+  // per lane before the outputs.
+  std::vector<cudaStream_t> aux_;
+  std::vector<cudaEvent_t> after_;  // per node (null where no lane waits for it)
+  cudaEvent_t fork_ = nullptr;
+  std::vector<cudaEvent_t> joins_;
+  DeviceBuffer arena_;      // activations, then workspace
+  DeviceBuffer stats_dev_;  // AmaxResult, then the 2048 counters
   PinnedBuffer stats_host_;
   int capacity_ = 0;  // batch the arena holds
   bool use_graphs_;

@@ -3,6 +3,7 @@
 #include "backends/cuda/planner.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/memory_plan.h"
 
@@ -174,45 +175,45 @@ void alias_reshapes(const Survey& s, EnginePlan* plan) {
     // Anything inside `out` would need re-rooting; outputs of Flatten / Reshape are never roots of slices
     // (their producer takes no views), so `out` holds only itself.
     po.root = pi.root;
-    po.root_c = po.c;  // the alias reads the same dense bytes with its own dims
+    po.root_c = po.c;
+    plan->alias[out] = true;  // the alias reads the same dense bytes with its own dims
     plan->elided[i] = true;
     ++plan->aliased_reshapes;
   }
 }
 
-/// Memory: one buffer per root, living from the first write to the last read of anything in it.
-void place_arena(const Graph& g, EnginePlan* plan) {
-  const size_t nt = g.tensors.size(), nn = g.nodes.size();
-  std::vector<int> first, last;
-  tensor_lifetimes(g, &first, &last);
-  std::vector<int> rfirst(nt, static_cast<int>(nn) + 1), rlast(nt, -2);
-  for (size_t t = 0; t < nt; ++t) {
-    const int r = plan->places[t].root;
-    rfirst[r] = std::min(rfirst[r], first[t]);
-    rlast[r] = std::max(rlast[r], last[t]);
-  }
-  std::vector<int64_t> size(nt, 0);
+/// Streams and memory: the schedule of the nodes that run, then one buffer per root, sharing bytes
+/// only with roots whose every access the schedule orders before it is written (or after).
+void place_arena(const Graph& g, int lanes, EnginePlan* plan) {
+  const size_t nt = g.tensors.size();
+  std::vector<bool> runs(g.nodes.size());
+  for (size_t i = 0; i < runs.size(); ++i) runs[i] = !plan->elided[i];
+  plan->schedule = schedule_nodes(g, plan->places, plan->alias, runs, lanes);
+  const RootConflicts conflicts(g, plan->places, runs, plan->schedule);
+  std::vector<int64_t>& size = plan->root_bytes;
+  size.assign(nt, 0);
   for (size_t t = 0; t < nt; ++t) {
     if (plan->places[t].root != static_cast<int>(t)) continue;
     const Place& p = plan->places[t];
     const int64_t bytes = p.root_image_elems() * p.rows * elem_bytes(p.elem);
     size[t] = std::max<int64_t>(256, (bytes + 255) / 256 * 256);
   }
-  plan->arena_per_image = place_buffers(size, rfirst, rlast, &plan->root_offset);
+  plan->arena_per_image = place_buffers(size, std::cref(conflicts), &plan->root_offset);
 }
 
 }  // namespace
 
-EnginePlan plan_engine(const Graph& g, bool use_views) {
+EnginePlan plan_engine(const Graph& g, bool use_views, int lanes) {
   EnginePlan plan;
   plan.elided.assign(g.nodes.size(), false);
+  plan.alias.assign(g.tensors.size(), false);
   Survey s = survey(g, use_views);
   place_tensors(g, &plan);
   elide_concats(&s, &plan);
   resolve_roots(s, &plan);
   apply_layouts(nhwc_roots(s, plan), &plan);
   alias_reshapes(s, &plan);
-  place_arena(g, &plan);
+  place_arena(g, lanes, &plan);
   return plan;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backends/cuda/op.h"
+#include "backends/cuda/schedule.h"
 #include "core/graph.h"
 
 namespace trtn::cuda {
@@ -15,7 +16,10 @@ struct EnginePlan {
   std::vector<Place> places;         // per tensor
   std::vector<bool> elided;          // per node: nothing to run (a Concat whose inputs are slices of
                                      // its output, a Flatten / Reshape whose output aliases its input)
+  std::vector<bool> alias;           // per tensor: a Flatten / Reshape output sharing its input's bytes
+  Schedule schedule;                 // which stream runs each node, and what it waits for
   std::vector<int64_t> root_offset;  // per tensor: bytes per image into the arena (roots only)
+  std::vector<int64_t> root_bytes;   // per tensor: bytes per image it holds there (roots only; else 0)
   int64_t arena_per_image = 0;       // bytes
   int elided_concats = 0, aliased_reshapes = 0, nhwc_tensors = 0;
 };
@@ -24,8 +28,9 @@ struct EnginePlan {
 inline int64_t chunk_channels(Elem e) { return 16 / elem_bytes(e); }
 
 /// Plans `graph`; `use_views` false keeps every tensor kLinear and every node run (a debugging aid:
-/// TRTN_CUDA_LINEAR=1).
-EnginePlan plan_engine(const Graph& graph, bool use_views);
+/// TRTN_CUDA_LINEAR=1). Independent branches run on up to `lanes` streams (schedule.h; 1: one stream,
+/// node order), and the arena is planned by that order.
+EnginePlan plan_engine(const Graph& graph, bool use_views, int lanes);
 
 /// One line per tensor group for --verbose: layout, element type, padding, slices.
 std::string describe_plan(const Graph& graph, const EnginePlan& plan);
