@@ -124,50 +124,26 @@ Status CudaContext::observe(const View4& v, int t, int batch, TensorHistograms* 
   return Status::ok();
 }
 
-Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
-                                    cudaStream_t stream, TensorHistograms* stats, bool marks, bool staged) {
+View4 CudaContext::staged_view(int t, char* base, int batch, const Staged& staged) const {
+  const Place& p = e_->plan().places[t];
+  for (const auto& [root, data] : staged) {
+    if (p.root == root) return p.view(static_cast<char*>(const_cast<void*>(data)), batch);
+  }
+  return e_->view(t, base, batch);
+}
+
+Status CudaContext::run_nodes(int batch, char* base, const Staged& staged, cudaStream_t stream, TensorHistograms* stats,
+                              bool marks) {
   const Graph& g = e_->graph();
-  auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
-  TRTN_TRY(mark(0));
-  char* base = arena_.as<char>();
-  // Each lane's scratch, one after the other past the activations.
   const Schedule& sched = e_->plan().schedule;
+  auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
+  // Each lane's scratch, one after the other past the activations.
   std::vector<size_t> lane_at = e_->lane_workspace(batch);
   size_t at = static_cast<size_t>(e_->plan().arena_per_image) * batch;
   for (size_t& w : lane_at) {
     const size_t bytes = w;
     w = at;
     at += bytes;
-  }
-  // Roots read where the caller's data lies: a direct input in staging (device memory, which the
-  // slot keeps until the inference completed) is not copied into the arena; its readers (and a
-  // Flatten / Reshape aliasing it) get views of the staging. No node writes a graph input.
-  std::vector<std::pair<int, const void*>> in_staging;
-  for (size_t i = 0; i < g.inputs.size(); ++i) {
-    const int t = g.inputs[i];
-    if (staged && direct(t) && e_->plan().places[t].root == t) {
-      in_staging.emplace_back(t, in[i]);
-      continue;
-    }
-    const View4 dst = e_->view(t, base, batch);
-    TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(
-                             dst.data, in[i],
-                             static_cast<size_t>(g.tensors[t].image_volume()) * batch * dtype_bytes(g.tensors[t].host),
-                             cudaMemcpyDefault, stream))
-                       : launch_reformat(staging_view(t, in[i], batch), dst, stream));
-  }
-  auto view_of = [&](int t) {
-    const Place& p = e_->plan().places[t];
-    for (const auto& [root, data] : in_staging) {
-      if (p.root == root) return p.view(static_cast<char*>(const_cast<void*>(data)), batch);
-    }
-    return e_->view(t, base, batch);
-  };
-  TRTN_TRY(mark(1));
-  if (stats != nullptr) {
-    for (int t : g.inputs) {
-      TRTN_TRY(observe(view_of(t), t, batch, stats, stream));
-    }
   }
   // Independent branches on their lanes' streams, except where every node is timed or observed (one
   // stream, node order: the schedule's order is one of its topological orders).
@@ -181,8 +157,8 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
       const int lane = sched.lane[i];
       cudaStream_t s = fan && lane > 0 ? aux_[lane - 1] : stream;
       e_->views(i, base, batch, &vin, &vout);
-      if (!in_staging.empty()) {
-        for (size_t k = 0; k < vin.size(); ++k) vin[k] = view_of(g.nodes[i].inputs[k]);
+      if (!staged.empty()) {
+        for (size_t k = 0; k < vin.size(); ++k) vin[k] = staged_view(g.nodes[i].inputs[k], base, batch, staged);
       }
       for (size_t k = 0; fan && k < sched.waits[i].size() && failed.is_ok(); ++k) {
         failed = TRTN_CUDA_STATUS(cudaStreamWaitEvent(s, after_[sched.waits[i][k]], 0));
@@ -198,7 +174,7 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
     if (failed.is_ok()) failed = mark(2 + i);
     for (size_t k = 0; stats != nullptr && k < g.nodes[i].outputs.size() && failed.is_ok(); ++k) {
       const int t = g.nodes[i].outputs[k];
-      failed = observe(view_of(t), t, batch, stats, stream);
+      failed = observe(staged_view(t, base, batch, staged), t, batch, stats, stream);
     }
   }
   // Every lane joins the main stream even after a failure: a capture must end joined.
@@ -206,7 +182,40 @@ Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& i
     Status joined = join(stream);
     if (failed.is_ok()) failed = joined;
   }
-  TRTN_TRY(failed);
+  return failed;
+}
+
+Status CudaContext::enqueue_compute(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
+                                    cudaStream_t stream, TensorHistograms* stats, bool marks, bool staged) {
+  const Graph& g = e_->graph();
+  auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
+  TRTN_TRY(mark(0));
+  char* base = arena_.as<char>();
+  // Roots read where the caller's data lies: a direct input in staging (device memory, which the
+  // slot keeps until the inference completed) is not copied into the arena; its readers (and a
+  // Flatten / Reshape aliasing it) get views of the staging. No node writes a graph input.
+  Staged in_staging;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const int t = g.inputs[i];
+    if (staged && direct(t) && e_->plan().places[t].root == t) {
+      in_staging.emplace_back(t, in[i]);
+      continue;
+    }
+    const View4 dst = e_->view(t, base, batch);
+    TRTN_TRY(direct(t) ? TRTN_CUDA_STATUS(cudaMemcpyAsync(
+                             dst.data, in[i],
+                             static_cast<size_t>(g.tensors[t].image_volume()) * batch * dtype_bytes(g.tensors[t].host),
+                             cudaMemcpyDefault, stream))
+                       : launch_reformat(staging_view(t, in[i], batch), dst, stream));
+  }
+  auto view_of = [&](int t) { return staged_view(t, base, batch, in_staging); };
+  TRTN_TRY(mark(1));
+  if (stats != nullptr) {
+    for (int t : g.inputs) {
+      TRTN_TRY(observe(view_of(t), t, batch, stats, stream));
+    }
+  }
+  TRTN_TRY(run_nodes(batch, base, in_staging, stream, stats, marks));
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     const int t = g.outputs[i];
     const View4 src = view_of(t);

@@ -202,6 +202,14 @@ class CudaContext : public Context, public gpu::DeviceCompute {
                          cudaStream_t stream, TensorHistograms* stats, bool marks, bool staged);
   Status enqueue_graph(int batch, const std::vector<const void*>& in, const std::vector<void*>& out,
                        cudaStream_t stream, bool staged);
+  /// Graph inputs read where the run loop put them (root, device address of the staging).
+  using Staged = std::vector<std::pair<int, const void*>>;
+  /// Tensor t's view: in the staging where its root is there, else in the arena at `base`.
+  View4 staged_view(int t, char* base, int batch, const Staged& staged) const;
+  /// The nodes, each on its lane's stream with its waits (one stream, node order, with `stats` or
+  /// `marks`: the profile's events after every node).
+  Status run_nodes(int batch, char* base, const Staged& staged, cudaStream_t stream, TensorHistograms* stats,
+                   bool marks);
   Status read_profile(int nodes, LayerProfile* profile);
   /// The auxiliary streams start after what `stream` holds so far (the inputs' conversion).
   Status fork(cudaStream_t stream);
