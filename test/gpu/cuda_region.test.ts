@@ -4,17 +4,14 @@
  * regions, an InnerProduct over the batch x R rows, at batch 2 and 1 in fp32 / fp16 and with the
  * InnerProduct in INT8; then models/faster_rcnn_vgg16 end to end. The regions must be the cpu's
  * (the same count of real rows, the same boxes), the pooled features and scores within tolerance.
- * The backend enables them only under TRTN_CUDA_REGION_LAYERS=1 until this test has passed on a GPU.
  */
 import { strict as assert } from 'assert';
 import * as path from 'path';
 import { Builder, Network } from '../../lib';
 import type { Precision } from '../../lib';
 import { CUDA_TOLERANCE, checkOutput, int8Setup, requireCuda } from '../support/cuda';
+import { MAX_BATCH } from '../support/op_cases';
 import { randomInput, relError } from '../support/reference';
-
-// The cuda backend refuses region layers unless this is set (read when an engine is built).
-process.env.TRTN_CUDA_REGION_LAYERS = '1';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -65,9 +62,9 @@ describe("gpu: Faster R-CNN's region layers, cuda vs cpu", function () {
       it(`${precision}, batch ${batch}: the same regions, pooled features and the InnerProduct over the rows`, async () => {
         const net = await Network.parse(NET, { seed: 2 });
         const feeds = feedsFor(batch);
-        // INT8: both backends get the same scales (the float64 reference's), so the InnerProduct
-        // over the rows must be bit exact.
-        const { int8Scales, int8 } = await int8Setup(net, precision, () => feedsFor(2));
+        // INT8: both backends get the same scales (the float64 reference's, on a batch of
+        // MAX_BATCH images), so the InnerProduct over the rows must be bit exact.
+        const { int8Scales, int8 } = await int8Setup(net, precision, () => feedsFor(MAX_BATCH));
         const config = { precision, int8Scales };
         const want = await run(net, 'cpu', config, feeds, batch);
         const got = await run(net, 'cuda', config, feeds, batch);

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Network, type Precision } from '../../lib';
-import { planExecGraph } from '../../lib/builder/exec_graph';
+import { planExecGraph, planInt8Graph } from '../../lib/builder/exec_graph';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SOURCES = [
@@ -186,6 +186,36 @@ describe('cuda backend: the planner (g++ harness)', function () {
     return { graph: graph as unknown as GraphJson, plan: JSON.parse(r.stdout) as Plan };
   }
   const planOf = async (text: string, precision: Precision) => (await planWith(text, precision)).plan;
+  /** An INT8 graph (every tensor scaled 0.05) planned on one stream. */
+  async function planInt8(text: string): Promise<{ graph: GraphJson; plan: Plan }> {
+    const net = await Network.parse(text, { file: 't.prototxt', seed: 1 });
+    const names = planExecGraph(net, { precision: 'fp32', maxBatchSize: 2 }).tensors.map((t) => t.name);
+    const graph = planInt8Graph(net, { maxBatchSize: 2, int8Scales: Object.fromEntries(names.map((n) => [n, 0.05])) }).graph;
+    const gpath = path.join(dir, 'graph.json');
+    fs.writeFileSync(gpath, JSON.stringify(graph));
+    const r = spawnSync(harness, [gpath, '1'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    return { graph: graph as unknown as GraphJson, plan: JSON.parse(r.stdout) as Plan };
+  }
+
+  it("a first layer's RGB input keeps 4 channels a pixel in FP16 and INT8, not 16 bytes; other readers keep 16 bytes", async () => {
+    const text = model('alexnet.prototxt');
+    const fp16 = (await planWith(text, 'fp16')).plan.tensors.data;
+    assert.deepEqual([fp16.elem, fp16.layout, fp16.rootC], ['f16', 'nhwc', 4]);
+    const { graph, plan } = await planInt8(text);
+    const conv1 = graph.nodes.find((n) => n.name === 'conv1')!;
+    const quantized = plan.tensors[graph.tensors[conv1.inputs[0]].name];
+    assert.deepEqual([quantized.elem, quantized.layout, quantized.rootC], ['i8', 'nhwc', 4]);
+    // A pooling of the image (not a convolution's) needs the 16-byte pixels every view kernel takes.
+    const pooled =
+      'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 3 dim: 16 dim: 16 } } }\n' +
+      'layer { name: "c" type: "Convolution" bottom: "x" top: "c" convolution_param { num_output: 8 kernel_size: 3 } }\n' +
+      'layer { name: "p" type: "Pooling" bottom: "x" top: "p" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n';
+    assert.equal((await planOf(pooled, 'fp16')).tensors.x.rootC, 8);
+    // A grouped convolution of the image likewise (the stem family serves one group).
+    const grouped = pooled.replace('kernel_size: 3 }', 'kernel_size: 3 group: 3 num_output: 9 }').replace('num_output: 8 ', '');
+    assert.equal((await planOf(grouped.split('\n').slice(0, 2).join('\n'), 'fp16')).tensors.x.rootC, 8);
+  });
   const model = (file: string) => fs.readFileSync(path.join(ROOT, 'models', file), 'utf8');
 
   it('GoogLeNet: the four branches of every inception block run on four streams; one stream keeps node order', async () => {

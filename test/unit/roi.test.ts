@@ -308,12 +308,16 @@ describe("Faster R-CNN's region layers (cpu)", function () {
       );
     });
 
-    it('the cuda backend (where built) refuses region layers until their GPU check, naming the cpu backend', async function () {
+    it("'auto' builds a network with region layers on the cuda backend where one runs (else the cpu)", async function () {
       const net = await Network.parse(inputs(1, 2, 2, 1) + PROPOSAL(4));
       const { backendStatus } = await import('../../lib');
-      if (!backendStatus().some((b) => b.name === 'cuda' && b.available)) this.skip();
-      if (process.env.TRTN_CUDA_REGION_LAYERS === '1') this.skip();
-      await fails(new Builder({ backend: 'cuda' }).build(net), 'E_UNSUPPORTED_LAYER', 'cpu backend');
+      const cuda = backendStatus().some((b) => b.name === 'cuda' && b.available);
+      const engine = await new Builder({ backend: 'auto' }).build(net);
+      try {
+        assert.equal(engine.backend, cuda ? 'cuda' : 'cpu');
+      } finally {
+        engine.dispose();
+      }
     });
   });
 });

@@ -46,7 +46,6 @@ const CudaEnv& cuda_env() {
     e.no_graphs = env_flag("TRTN_CUDA_NO_GRAPHS");
     e.strict_tactics = env_flag("TRTN_CUDA_STRICT_TACTICS");
     e.gemv = env_flag("TRTN_CUDA_GEMV");
-    e.region_layers = env_flag("TRTN_CUDA_REGION_LAYERS");
     return e;
   }();
   return env;

@@ -34,11 +34,9 @@ struct CudaEnv {
   bool no_graphs = false;  // TRTN_CUDA_NO_GRAPHS=1: kernels launched one by one, no CUDA graphs
   // Tests' switches: a convolution run whose tactic refuses its views is an error, not a fallback
   // to the direct kernel (TRTN_CUDA_STRICT_TACTICS); code written but not yet run on a GPU, off
-  // until its GPU tests pass: the GEMV family (TRTN_CUDA_GEMV), the region layers
-  // (TRTN_CUDA_REGION_LAYERS).
+  // until its GPU tests pass: the GEMV family (TRTN_CUDA_GEMV).
   bool strict_tactics = false;
   bool gemv = false;
-  bool region_layers = false;
 };
 
 /// The knobs above, read on the first call.

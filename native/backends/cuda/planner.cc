@@ -158,6 +158,37 @@ void apply_layouts(const std::vector<bool>& nhwc, EnginePlan* plan) {
   }
 }
 
+/// A 2-D convolution of one group: the kind of reader the stem and im2col families serve.
+bool one_group_conv(const Node& node) {
+  if (node.kind != OpKind::kConvolution) return false;
+  const json::Value* group = node.attrs.get("group");
+  return group == nullptr || (group->is_number() && group->as_number() == 1);
+}
+
+/// An image of at most 4 channels (RGB) in float16 or int8 that only one-group convolutions read
+/// (a network's first layer) keeps 4 channels a pixel instead of 16 bytes: the stem family reads 4
+/// channels a pixel, so padding to 8 halves or 16 int8 would only multiply the bytes its writer
+/// (the input's reformat or Quantize) stores and the convolution reads (2x / 4x).
+void narrow_stem_inputs(const Survey& s, EnginePlan* plan) {
+  const Graph& g = s.g;
+  std::vector<bool> alone(g.tensors.size(), true);  // no other tensor lives inside it
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
+    if (plan->places[t].root != static_cast<int>(t)) alone[plan->places[t].root] = false;
+  }
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
+    Place& p = plan->places[t];
+    if (p.root != static_cast<int>(t) || !alone[t] || p.layout != Layout::kNHWC || p.c > 4 ||
+        (p.elem != Elem::kF16 && p.elem != Elem::kI8) || g.tensors[t].dims.size() != 3 || s.readers[t].empty()) {
+      continue;
+    }
+    bool convs = true;
+    for (int r : s.readers[t]) convs = convs && one_group_conv(g.nodes[r]);
+    if (!convs) continue;
+    p.root_c = 4;
+    p.c_write = 4;
+  }
+}
+
 /// Flatten / Reshape of a whole kLinear tensor: the output is the same bytes.
 void alias_reshapes(const Survey& s, EnginePlan* plan) {
   const Graph& g = s.g;
@@ -212,6 +243,7 @@ EnginePlan plan_engine(const Graph& g, bool use_views, int lanes) {
   elide_concats(&s, &plan);
   resolve_roots(s, &plan);
   apply_layouts(nhwc_roots(s, plan), &plan);
+  narrow_stem_inputs(s, &plan);
   alias_reshapes(s, &plan);
   place_arena(g, lanes, &plan);
   return plan;

@@ -29,7 +29,9 @@ constexpr int kPix = 4;
 /// How a thread loads its pixels' bytes.
 enum class Load : int32_t { kBytes, kWords, kQuads };
 /// How it stores its outputs.
-enum class Store : int32_t { kElements, kNhwcPacks, kPlanePacks };
+/// kNhwcPacks: a pixel's 16 bytes of channels as one store; kNhwcQuads: its 4 channels (a network's
+/// first layer input, planner.cc narrow_stem_inputs); kPlanePacks: kPix pixels of a plane.
+enum class Store : int32_t { kElements, kNhwcPacks, kNhwcQuads, kPlanePacks };
 
 struct PreArgs {
   const uint8_t* src = nullptr;  // image 0 of this launch
@@ -76,6 +78,18 @@ __device__ __forceinline__ void load_pixels(const uint8_t* p, int cnt, Load load
   }
 }
 
+/// Each of `cnt` pixels' CW channels (zeros past kC) as one pack.
+template <int CW, int kC, typename Tout>
+__device__ __forceinline__ void store_pixels(Tout* out, const View4& dst, int n, int h, int w0, int cnt,
+                                             const Tout (&y)[kC][kPix]) {
+  for (int j = 0; j < cnt; ++j) {
+    Pack<Tout, CW> pk;
+#pragma unroll
+    for (int c = 0; c < CW; ++c) pk.v[c] = c < kC ? y[c < kC ? c : 0][j] : Tout{};
+    *reinterpret_cast<Pack<Tout, CW>*>(out + dst.at(n, 0, h, w0 + j)) = pk;
+  }
+}
+
 template <typename Tout, int kC, bool kSwap>
 __global__ void __launch_bounds__(kMapThreads) preprocess_kernel(const PreArgs a, const View4 dst) {
   const uint32_t stride = gridDim.x * blockDim.x;
@@ -103,13 +117,9 @@ __global__ void __launch_bounds__(kMapThreads) preprocess_kernel(const PreArgs a
     }
     Tout* out = static_cast<Tout*>(dst.data);
     if (a.store == Store::kNhwcPacks) {
-      constexpr int CW = 16 / static_cast<int>(sizeof(Tout));
-      for (int j = 0; j < cnt; ++j) {
-        Pack<Tout, CW> pk;
-#pragma unroll
-        for (int c = 0; c < CW; ++c) pk.v[c] = c < kC ? y[c < kC ? c : 0][j] : Tout{};
-        *reinterpret_cast<Pack<Tout, CW>*>(out + dst.at(n, 0, h, w0 + j)) = pk;
-      }
+      store_pixels<16 / static_cast<int>(sizeof(Tout)), kC>(out, dst, n, h, w0, cnt, y);
+    } else if (a.store == Store::kNhwcQuads) {
+      store_pixels<4, kC>(out, dst, n, h, w0, cnt, y);
     } else if (a.store == Store::kPlanePacks && cnt == kPix) {
 #pragma unroll
       for (int c = 0; c < kC; ++c) {
@@ -133,6 +143,10 @@ Store store_mode(const View4& d) {
   if (d.layout == Layout::kNHWC && d.sc == 1 && d.c_write == CW && aligned_to(d.data, 16) && d.sn % CW == 0 &&
       d.sh % CW == 0 && d.sw % CW == 0) {
     return Store::kNhwcPacks;
+  }
+  if (d.layout == Layout::kNHWC && d.sc == 1 && d.c_write == 4 && aligned_to(d.data, pack_align<Tout, 4>()) &&
+      d.sn % 4 == 0 && d.sh % 4 == 0 && d.sw % 4 == 0) {
+    return Store::kNhwcQuads;
   }
   if (d.layout == Layout::kLinear && d.sw == 1 && d.c_write == d.c && aligned_to(d.data, pack_align<Tout, kPix>()) &&
       d.sn % kPix == 0 && d.sc % kPix == 0 && d.sh % kPix == 0) {

@@ -9,12 +9,6 @@
 namespace trtn::cuda {
 namespace {
 
-bool region_layers_enabled(const Graph&, const Node&, std::string* why) {
-  if (cuda_env().region_layers) return true;
-  *why = "region layers run on the cpu backend in this version (their cuda kernels are not yet checked on a GPU)";
-  return false;
-}
-
 bool attr_equals(const Node& node, const char* key, int64_t want, int64_t fallback) {
   int64_t v = fallback;
   if (node.attrs.has(key) && !json::get_int(node.attrs, key, "", &v).is_ok()) return false;
@@ -75,12 +69,10 @@ OpTable<OpEntry> make_table() {
   t[OpKind::kEmbed] = {make_embed};
   t[OpKind::kPlugin] = {make_plugin,
                         [](const Graph&, const Node& n, std::string* why) { return plugin_runs_on(n, true, why); }};
-  // Region layers (Faster R-CNN, region.cu): off until their GPU test has passed on a GPU
-  // (test/gpu/cuda_region.test.ts sets TRTN_CUDA_REGION_LAYERS=1); the backend refuses them, so
-  // 'auto' takes the cpu backend for such a network.
-  t[OpKind::kROIPooling] = {make_roi_pooling, region_layers_enabled};
-  t[OpKind::kPSROIPooling] = {make_psroi_pooling, region_layers_enabled};
-  t[OpKind::kProposal] = {make_proposal, region_layers_enabled};
+  // Region layers (Faster R-CNN, region.cu).
+  t[OpKind::kROIPooling] = {make_roi_pooling};
+  t[OpKind::kPSROIPooling] = {make_psroi_pooling};
+  t[OpKind::kProposal] = {make_proposal};
   t[OpKind::kQuantize] = {make_quantize, nullptr, views_always};
   t[OpKind::kPreprocess] = {make_preprocess, nullptr, views_always};
   return t;
