@@ -13,9 +13,9 @@
 #             host overhead, fs.readFile under load (JSPATH_ARGS, default GoogLeNet INT8 batch 128)
 #   profile   bench --dumpProfile --roofline: per-layer GPU times against each layer's roofline, AlexNet and GoogLeNet, batch 128
 #             (PROFILE_PRECISIONS, default fp16 int8), to profile.log
-#   batch1    bench --batch 1 --dumpProfile --verbose, AlexNet and GoogLeNet in fp32 and int8, with the GEMV
-#             family off and on (TRTN_CUDA_GEMV), to batch1.log (issue 18's batch-1 bars; the peer
-#             step with PEER_BATCH=1 gives PyTorch's batch 1 in the same run)
+#   batch1    bench --batch 1 --dumpProfile --verbose, AlexNet and GoogLeNet (BATCH1_PRECISIONS, default
+#             fp32 int8), to batch1.log (issue 18's batch-1 bars; the peer step with PEER_BATCH=1 gives
+#             PyTorch's batch 1 in the same run)
 #   ncu       Nsight Compute over the non-convolution kernels of one network (NCU_NET, default alexnet;
 #             NCU_PREC, default int8; NCU_KERNELS, a regex, default lrn|planes_to|pool|reformat|quantize),
 #             batch 128, no CUDA graph: speed of light, instruction mix and issue stalls, to ncu.log
@@ -146,19 +146,17 @@ if has ncu; then
 fi
 
 if has batch1; then
-  echo "== batch 1 (bench --dumpProfile), the GEMV family off and on"
+  echo "== batch 1 (bench --dumpProfile)"
   for net in alexnet googlenet; do
     for prec in ${BATCH1_PRECISIONS:-fp32 int8}; do
-      for gemv in 0 1; do
-        echo "--- $net $prec TRTN_CUDA_GEMV=$gemv" >> "$OUT/batch1.log"
-        TRTN_CUDA_GEMV=$gemv timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
-          --precision $prec --batch 1 --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 --verbose \
-          >> "$OUT/batch1.log" 2>&1
-        echo "$net $prec gemv=$gemv exit: $?"
-      done
+      echo "--- $net $prec" >> "$OUT/batch1.log"
+      timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
+        --precision $prec --batch 1 --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 --verbose \
+        >> "$OUT/batch1.log" 2>&1
+      echo "$net $prec exit: $?"
     done
   done
-  grep -E "^---|GPU Compute Time|gemv_" "$OUT/batch1.log"
+  grep -E "^---|GPU Compute Time|gemv_|splitk_" "$OUT/batch1.log"
 fi
 
 if has streams; then

@@ -25,8 +25,6 @@ const FORCE = 'TRTN_CUDA_FORCE_TACTIC';
 // A tactic that refuses a run's views fails the run instead of handing it to the direct kernel
 // (read once per process: set before the first cuda engine runs).
 process.env.TRTN_CUDA_STRICT_TACTICS = '1';
-// The GEMV family (InnerProduct at <= 8 rows) is off unless this is set until it has run here.
-process.env.TRTN_CUDA_GEMV = '1';
 const PRECISIONS: Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
 
 function conv(name: string, data: number[], param: string): OpCase {

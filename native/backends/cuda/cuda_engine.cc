@@ -45,7 +45,6 @@ const CudaEnv& cuda_env() {
     e.no_tuning = env_flag("TRTN_CUDA_NO_TUNING");
     e.no_graphs = env_flag("TRTN_CUDA_NO_GRAPHS");
     e.strict_tactics = env_flag("TRTN_CUDA_STRICT_TACTICS");
-    e.gemv = env_flag("TRTN_CUDA_GEMV");
     return e;
   }();
   return env;

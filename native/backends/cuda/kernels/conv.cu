@@ -106,10 +106,10 @@ class GemmConvOp final : public CudaOp {
   }
   int tactic() const override { return tactic_; }
   std::string signature() const override { return signature_; }
-  size_t workspace_bytes(int batch) const override { return family_workspace(tactics_[tactic_].family, batch); }
+  size_t workspace_bytes(int batch) const override { return tactic_workspace(tactics_[tactic_], batch); }
   size_t max_workspace_bytes(int batch) const override {
     size_t most = 0;
-    for (int f = 0; f < kFamilyCount; ++f) most = std::max(most, family_workspace(f, batch));
+    for (const Tactic& t : tactics_) most = std::max(most, tactic_workspace(t, batch));
     return most;
   }
 
@@ -132,7 +132,7 @@ class GemmConvOp final : public CudaOp {
   void apply_forced_tactic();
   int default_tactic() const;
   std::string make_signature(bool inner_product) const;
-  size_t family_workspace(int family, int batch) const;
+  size_t tactic_workspace(const Tactic& t, int batch) const;
   /// Checks a run's views against the node's shapes (the planner's places).
   Status check_views(size_t pair, const View4& in, const View4& out) const;
 
@@ -396,7 +396,7 @@ Status GemmConvOp::add_family_tactics(int family) {
   for (const Place& p : p_.out_places) max_out_eb = std::max(max_out_eb, elem_bytes(p.elem));
   const size_t smem_limit = std::max(p_.device.shared_per_block_optin, kDefaultSmem);
   for (int c = 0; c < f.configs(); ++c) {
-    if (f.offered != nullptr && !f.offered(p_.math, c)) continue;
+    if (f.offered != nullptr && !f.offered(p_, c)) continue;
     if (f.smem_bytes != nullptr) {
       if (f.smem_bytes(p_, c, max_out_eb) > smem_limit) continue;
       if (f.smem_bytes(p_, c, 4) > kDefaultSmem) {
@@ -446,9 +446,9 @@ int GemmConvOp::default_tactic() const {
   return best < 0 ? 0 : best;
 }
 
-size_t GemmConvOp::family_workspace(int family, int batch) const {
-  const ConvFamily& f = *kFamilies[family];
-  return serves_[family] && f.workspace_bytes != nullptr ? f.workspace_bytes(p_, batch) : 0;
+size_t GemmConvOp::tactic_workspace(const Tactic& t, int batch) const {
+  const ConvFamily& f = *kFamilies[t.family];
+  return f.workspace_bytes != nullptr ? f.workspace_bytes(p_, t.config, batch) : 0;
 }
 
 }  // namespace

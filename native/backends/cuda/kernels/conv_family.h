@@ -68,8 +68,9 @@ struct ConvFamily {
   int (*configs)();
   /// Whether the family serves this node at all (arithmetic, places, GPU).
   bool (*eligible)(const ConvProblem& p);
-  /// Whether configuration i exists for `math` (null: all do).
-  bool (*offered)(Math math, int i);
+  /// Whether configuration i serves this node (null: all do): an arithmetic it has, or (split K)
+  /// a problem too small to fill the GPU.
+  bool (*offered)(const ConvProblem& p, int i);
   /// The tile of configuration i (false: an untiled family, left out of the default choice).
   bool (*tile)(Math math, int i, TileConfig* t);
   /// The tactic's name: what plans and timing caches store.
@@ -81,8 +82,8 @@ struct ConvFamily {
   Status (*prepare)(Math math, int i, size_t smem);
   /// Uploads the family's own weight layout to `own` (null: reads the shared weights only).
   Status (*prepare_weights)(const ConvProblem& p, const HostWeights& w, DeviceBuffer* own);
-  /// Scratch device memory a run at `batch` needs (null: none).
-  size_t (*workspace_bytes)(const ConvProblem& p, int batch);
+  /// Scratch device memory configuration i needs for a run at `batch` (null: none).
+  size_t (*workspace_bytes)(const ConvProblem& p, int i, int batch);
   /// Whether a run's real views suit the family (false: conv.cu runs the last family instead).
   bool (*accepts)(const ConvProblem& p, const ConvCall& call);
   /// Enqueues configuration i for one pair.
@@ -90,7 +91,7 @@ struct ConvFamily {
 };
 
 // The families (each in its own file); conv.cu lists them in kFamilies.
-extern const ConvFamily kGemvFamily;    // conv_gemv.cu: InnerProduct at <= 8 rows (TRTN_CUDA_GEMV=1)
+extern const ConvFamily kGemvFamily;    // conv_gemv.cu: InnerProduct at <= 8 rows
 extern const ConvFamily kStemFamily;    // conv_stem.cu: few input channels, tensor cores, persistent
 extern const ConvFamily kMmaFamily;     // conv_mma.cu: tensor-core implicit GEMM
 extern const ConvFamily kIm2colFamily;  // conv_im2col.cu: explicit im2col, then a tensor-core GEMM

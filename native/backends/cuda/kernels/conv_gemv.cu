@@ -10,9 +10,6 @@
 // The input must be one contiguous K-vector per row in the weights' k order: a kLinear input
 // (InnerProduct's flattened form), or a channels-last image that is its own root (pixels of Cg_pad
 // channels, padding zeros), read over the whole kernel = image.
-//
-// Off unless TRTN_CUDA_GEMV=1 until its tests (test/gpu/cuda_conv_tactics.test.ts sets it) and a
-// batch-1 profile have run on a GPU.
 #include <cuda_fp16.h>
 
 #include <algorithm>
@@ -163,8 +160,8 @@ int gemv_configs() { return 1; }
 /// at the largest run batch (max_batch counts region rows: Faster R-CNN's fc6 over 300 regions is
 /// out), one group, contiguous rows.
 bool gemv_eligible(const ConvProblem& p) {
-  bool ok = cuda_env().gemv && p.axes == 2 && p.groups == 1 && p.out_sp[0] == 1 && p.out_sp[1] == 1 &&
-            p.kernel == p.in_sp && p.pad[0] == 0 && p.pad[1] == 0 && p.dil[0] == 1 && p.dil[1] == 1 &&
+  bool ok = p.axes == 2 && p.groups == 1 && p.out_sp[0] == 1 && p.out_sp[1] == 1 && p.kernel == p.in_sp &&
+            p.pad[0] == 0 && p.pad[1] == 0 && p.dil[0] == 1 && p.dil[1] == 1 &&
             static_cast<int64_t>(p.max_batch) * p.rows <= kMaxRows && (p.math != Math::kI8 || p.device.sm >= 61);
   for (size_t i = 0; i < p.pairs && ok; ++i) ok = contiguous_rows(p, i);
   return ok;

@@ -127,7 +127,7 @@ bool im2col_eligible(const ConvProblem& p) {
 
 // The GEMM is conv_mma.cu's: its tiles, shared memory and limits.
 int im2col_configs() { return kMmaFamily.configs(); }
-bool im2col_offered(Math math, int i) { return kMmaFamily.offered(math, i); }
+bool im2col_offered(const ConvProblem& p, int i) { return kMmaFamily.offered(p, i); }
 bool im2col_tile(Math math, int i, TileConfig* t) { return kMmaFamily.tile(math, i, t); }
 size_t im2col_smem_bytes(const ConvProblem& p, int i, int out_eb) { return kMmaFamily.smem_bytes(p, i, out_eb); }
 Status im2col_prepare(Math math, int i, size_t smem) { return kMmaFamily.prepare(math, i, smem); }
@@ -146,7 +146,7 @@ Status im2col_prepare_weights(const ConvProblem& p, const HostWeights& w, Device
   return own->upload(dst, p.name + " im2col weights");
 }
 
-size_t im2col_workspace_bytes(const ConvProblem& p, int batch) {
+size_t im2col_workspace_bytes(const ConvProblem& p, int /*i*/, int batch) {
   return static_cast<size_t>(std::min<int64_t>(batch, images_per_pass(p)) * p.out_sp[0] * p.out_sp[1] * kc_pad(p) *
                              math_bytes(p.math));
 }

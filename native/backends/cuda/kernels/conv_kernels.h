@@ -76,6 +76,11 @@ struct GemmParams {
   int out_c = 0, out_cwrite = 0;
   int out_vec = 0;  // out_sc == 1, 16-byte aligned data and pixel strides: 16-byte stores allowed
   int n_tiles = 0;  // set by the launcher: ceil(Ng / BN)
+  // Split K (SIMT / DP4A, small problems): CTA z of k_splits sums its share of the K tiles into
+  // partial[z][m][G * Ng] (float, or int32 for DP4A), and a second kernel adds the shares in z
+  // order and runs the epilogue. k_splits 1: the CTA's epilogue stores the tile itself.
+  int k_splits = 1;
+  void* partial = nullptr;
 };
 
 /// A CTA tile: BM output pixels x BN output channels, K consumed `bk` elements at a time through

@@ -349,7 +349,8 @@ Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
 
 int mma_configs() { return kMmaConfigCount; }
 
-bool mma_offered(Math math, int i) {
+bool mma_offered(const ConvProblem& p, int i) {
+  const Math math = p.math;
   const int bit = math == Math::kTF32 ? kForTf32 : math == Math::kF16 ? kForF16 : math == Math::kI8 ? kForI8 : 0;
   return (kMmaConfigs[i].maths & bit) != 0;
 }

@@ -222,13 +222,19 @@ __global__ void __launch_bounds__(SimtShape<Mode, BM, BN, TM, TN, BK4>::kThreads
     for (int j = 0; j < TN; ++j) acc[i][j] = 0;
   }
 
+  // This CTA's K tiles: all of them, or split K's share z of them.
   const int k_tiles = (p.K4 + BK4 - 1) / BK4;
-  load_tile(0);
-  store_tile_smem(0);
+  const int per_split = (k_tiles + p.k_splits - 1) / p.k_splits;
+  const int kt0 = static_cast<int>(blockIdx.z) * per_split;
+  const int kt1 = min(k_tiles, kt0 + per_split);
+  if (kt0 < kt1) {
+    load_tile(kt0);
+    store_tile_smem(0);
+  }
   __syncthreads();
-  for (int kt = 0; kt < k_tiles; ++kt) {
-    const int buf = kt & 1;
-    if (kt + 1 < k_tiles) load_tile(kt + 1);  // global loads in flight during the FMAs below
+  for (int kt = kt0; kt < kt1; ++kt) {
+    const int buf = (kt - kt0) & 1;
+    if (kt + 1 < kt1) load_tile(kt + 1);  // global loads in flight during the FMAs below
     const uint32_t* a = as + buf * kKw * kAp;
     const uint32_t* b = bs + buf * kKw * kBp;
 #pragma unroll
@@ -256,13 +262,28 @@ __global__ void __launch_bounds__(SimtShape<Mode, BM, BN, TM, TN, BK4>::kThreads
         for (int j = 0; j < TN; ++j) Mode::mac(acc[i][j], av[i], bv[j]);
       }
     }
-    if (kt + 1 < k_tiles) store_tile_smem(buf ^ 1);
+    if (kt + 1 < kt1) store_tile_smem(buf ^ 1);
     // One barrier per tile: the next iteration reads buf ^ 1 (just written) and the one after
     // overwrites buf, which every thread has finished reading here.
     __syncthreads();
   }
 
   // Epilogue: thread value (i, j) is row (i / 4) * 4 * kTy + ty * 4 + i % 4, column likewise.
+  if (p.k_splits > 1) {
+    // Split K: this share's sums, raw, for splitk_reduce_kernel.
+    const int64_t ctot = static_cast<int64_t>(p.G) * p.Ng;
+    Acc* part = static_cast<Acc*>(p.partial) + static_cast<int64_t>(blockIdx.z) * p.M * ctot + g * p.Ng;
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+      const int m = m0 + (i / 4) * 4 * kTy + ty * 4 + i % 4;
+#pragma unroll
+      for (int j = 0; j < TN; ++j) {
+        const int n = n0 + (j / 4) * 4 * kTx + tx * 4 + j % 4;
+        if (m < p.M && n < p.Ng) part[m * ctot + n] = acc[i][j];
+      }
+    }
+    return;
+  }
   char* cs = smem;
   const int eb = p.out_eb;
   const int pitch = stage_pitch(BN, eb);
@@ -286,6 +307,37 @@ __global__ void __launch_bounds__(SimtShape<Mode, BM, BN, TM, TN, BK4>::kThreads
   store_tile<BM, BN, kThreads>(cs, p, m0, n0, g);
 }
 
+/// Split K's second pass: output (m, c) = epilogue(sum over z of partial[z][m][c]) in z order
+/// (int32 for DP4A: the sum is the unsplit one exactly), zeros in the padding channels
+/// [out_c, out_cwrite); one thread per output element, channels fastest.
+template <typename Acc>
+__global__ void __launch_bounds__(256) splitk_reduce_kernel(const GemmParams p) {
+  const int64_t ctot = static_cast<int64_t>(p.G) * p.Ng;
+  const int64_t total = static_cast<int64_t>(p.M) * p.out_cwrite;
+  const int pq = p.P * p.Q;
+  const Acc* part = static_cast<const Acc*>(p.partial);
+  for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
+       t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int m = static_cast<int>(t / p.out_cwrite);
+    const int c = static_cast<int>(t - static_cast<int64_t>(m) * p.out_cwrite);
+    float v = 0.0f;
+    if (c < p.out_c) {
+      Acc sum = part[m * ctot + c];
+      for (int z = 1; z < p.k_splits; ++z) sum += part[(static_cast<int64_t>(z) * p.M + m) * ctot + c];
+      float mul, add;
+      load_channel(p.epi, c, true, &mul, &add);
+      v = finish(sum, mul, add, p.epi);
+    }
+    const int img = m / pq;
+    const int rest = m - img * pq;
+    const int op = rest / p.Q;
+    const int oq = rest - op * p.Q;
+    char* dst = static_cast<char*>(p.out) +
+                (img * p.out_sn + c * p.out_sc + op * p.out_sh + static_cast<int64_t>(oq) * p.out_sw) * p.out_eb;
+    put_values(dst, p.out_elem, &v, 1);
+  }
+}
+
 template <class Mode, int BM, int BN, int TM, int TN, int BK4>
 struct SimtKernel {
   using Shape = SimtShape<Mode, BM, BN, TM, TN, BK4>;
@@ -299,7 +351,13 @@ struct SimtKernel {
     dim3 grid;
     Status st = tile_grid(&p, BM, BN, &grid);
     if (!st.is_ok()) return st;
+    grid.z = static_cast<unsigned>(p.k_splits);
     simt_conv_kernel<Mode, BM, BN, TM, TN, BK4><<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
+    Status launched = TRTN_CUDA_STATUS(cudaGetLastError());
+    if (!launched.is_ok() || p.k_splits == 1) return launched;
+    const int64_t total = static_cast<int64_t>(p.M) * p.out_cwrite;
+    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((total + 255) / 256, 4096));
+    splitk_reduce_kernel<typename Mode::Acc><<<blocks, 256, 0, stream>>>(p);
     return TRTN_CUDA_STATUS(cudaGetLastError());
   }
 };
@@ -363,38 +421,72 @@ TileConfig tile_config(int i) {
   return TileConfig{0, 0, 0, 0, 0};
 }
 
-constexpr int kSimtConfigCount = 4;
+constexpr int kTileConfigCount = 4;
+// Split-K configurations after the tiles: the small tiles (64x64, 64x32) with K cut in 4 or 8.
+constexpr int kSplitTile[] = {2, 2, 3, 3};
+constexpr int kSplitWays[] = {4, 8, 4, 8};
+constexpr int kSimtConfigCount = kTileConfigCount + 4;
+/// Split K's partial sums are at most this large (they live in the op's workspace).
+constexpr int64_t kMaxSplitBytes = int64_t{64} << 20;
+
+int tile_of(int i) { return i < kTileConfigCount ? i : kSplitTile[i - kTileConfigCount]; }
+int splits_of(int i) { return i < kTileConfigCount ? 1 : kSplitWays[i - kTileConfigCount]; }
 
 int simt_configs() { return kSimtConfigCount; }
 
 bool simt_tile(Math math, int i, TileConfig* t) {
   switch (math) {
-    case Math::kF16: *t = tile_config<SimtF16>(i); break;
-    case Math::kI8: *t = tile_config<SimtI8>(i); break;
-    default: *t = tile_config<SimtF32>(i); break;
+    case Math::kF16: *t = tile_config<SimtF16>(tile_of(i)); break;
+    case Math::kI8: *t = tile_config<SimtI8>(tile_of(i)); break;
+    default: *t = tile_config<SimtF32>(tile_of(i)); break;
   }
   return true;
 }
 
+/// "simt_<math>_<BM>x<BN>x16" / "dp4a_<BM>x<BN>x32", and "_k<ways>" for split K.
 std::string simt_tactic_name(Math math, int i) {
   TileConfig t;
   simt_tile(math, i, &t);
-  return tile_tactic_name(math == Math::kI8 ? std::string("dp4a") : std::string("simt_") + math_label(math), t, false);
+  return tile_tactic_name(math == Math::kI8 ? std::string("dp4a") : std::string("simt_") + math_label(math), t, false) +
+         (splits_of(i) > 1 ? "_k" + std::to_string(splits_of(i)) : std::string());
 }
+
+/// Split K's partial sums at `batch`: ways x M x Cout values of 4 bytes.
+size_t split_bytes(const ConvProblem& p, int i, int64_t batch) {
+  if (splits_of(i) == 1) return 0;
+  const int64_t m = batch * p.rows * p.out_sp[0] * p.out_sp[1];
+  return static_cast<size_t>(splits_of(i) * m * p.cout * 4);
+}
+
+/// The tiles always; split K only where the tile grid at the largest batch leaves most of the GPU
+/// idle (at most half of the multiprocessors get a CTA: batch-1 layers such as AlexNet's conv3-5,
+/// 12 CTAs of 64x64), each share keeps at least two K tiles, and the partial sums stay small.
+bool simt_offered(const ConvProblem& p, int i) {
+  if (splits_of(i) == 1) return true;
+  TileConfig t;
+  simt_tile(p.math, i, &t);
+  const int64_t m = static_cast<int64_t>(p.max_batch) * p.rows * p.out_sp[0] * p.out_sp[1];
+  const int64_t ctas = (m + t.bm - 1) / t.bm * ((p.ng + t.bn - 1) / t.bn) * p.groups;
+  const int64_t k_tiles = (p.ktot + t.bk - 1) / t.bk;
+  return 2 * ctas <= p.device.multiprocessors && k_tiles >= 2 * splits_of(i) &&
+         split_bytes(p, i, p.max_batch) <= static_cast<size_t>(kMaxSplitBytes);
+}
+
+size_t simt_workspace_bytes(const ConvProblem& p, int i, int batch) { return split_bytes(p, i, batch); }
 
 size_t simt_smem_bytes(const ConvProblem& p, int i, int out_eb) {
   switch (p.math) {
-    case Math::kF16: return smem_config<SimtF16>(i, out_eb);
-    case Math::kI8: return smem_config<SimtI8>(i, out_eb);
-    default: return smem_config<SimtF32>(i, out_eb);
+    case Math::kF16: return smem_config<SimtF16>(tile_of(i), out_eb);
+    case Math::kI8: return smem_config<SimtI8>(tile_of(i), out_eb);
+    default: return smem_config<SimtF32>(tile_of(i), out_eb);
   }
 }
 
 Status simt_prepare(Math math, int i, size_t smem) {
   switch (math) {
-    case Math::kF16: return prepare_config<SimtF16>(i, smem);
-    case Math::kI8: return prepare_config<SimtI8>(i, smem);
-    default: return prepare_config<SimtF32>(i, smem);
+    case Math::kF16: return prepare_config<SimtF16>(tile_of(i), smem);
+    case Math::kI8: return prepare_config<SimtI8>(tile_of(i), smem);
+    default: return prepare_config<SimtF32>(tile_of(i), smem);
   }
 }
 
@@ -424,27 +516,23 @@ bool simt_accepts(const ConvProblem& /*p*/, const ConvCall& /*call*/) { return t
 Status simt_launch(const ConvProblem& pr, const ConvCall& call, int i) {
   GemmParams p = gemm_params(pr, call.in, call.out, call.pair);
   p.ktab = static_cast<const int4*>(call.own);
+  p.k_splits = splits_of(i);
+  p.partial = call.workspace;
+  if (p.k_splits > 1 && call.workspace == nullptr) {
+    return Status(Code::kInternal, "convolution '" + pr.name + "': split K without its workspace");
+  }
   switch (pr.math) {
-    case Math::kF16: return launch_config<SimtF16>(i, p, call.stream);
-    case Math::kI8: return launch_config<SimtI8>(i, p, call.stream);
-    default: return launch_config<SimtF32>(i, p, call.stream);  // kF32 and kTF32 (p.round_tf32)
+    case Math::kF16: return launch_config<SimtF16>(tile_of(i), p, call.stream);
+    case Math::kI8: return launch_config<SimtI8>(tile_of(i), p, call.stream);
+    default: return launch_config<SimtF32>(tile_of(i), p, call.stream);  // kF32 and kTF32 (p.round_tf32)
   }
 }
 
 }  // namespace
 
 const ConvFamily kSimtFamily = {
-    simt_configs,
-    simt_eligible,
-    /*offered=*/nullptr,
-    simt_tile,
-    simt_tactic_name,
-    simt_smem_bytes,
-    simt_prepare,
-    simt_prepare_weights,
-    /*workspace_bytes=*/nullptr,
-    simt_accepts,
-    simt_launch,
+    simt_configs, simt_eligible,        simt_offered,         simt_tile,    simt_tactic_name, simt_smem_bytes,
+    simt_prepare, simt_prepare_weights, simt_workspace_bytes, simt_accepts, simt_launch,
 };
 
 }  // namespace trtn::cuda::conv

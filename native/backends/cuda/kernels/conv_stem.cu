@@ -328,7 +328,7 @@ bool stem_eligible(const ConvProblem& p) {
   return ok && least <= p.device.shared_per_block_optin;
 }
 
-bool stem_offered(Math math, int /*i*/) { return math == Math::kF16 || math == Math::kI8; }
+bool stem_offered(const ConvProblem& p, int /*i*/) { return p.math == Math::kF16 || p.math == Math::kI8; }
 
 bool stem_tile(Math math, int i, TileConfig* t) {
   *t = TileConfig{kStemBM, kStemConfigs[i].bn, 32 / math_bytes(math), 2, kStemThreads};
