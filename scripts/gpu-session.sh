@@ -156,7 +156,7 @@ if has batch1; then
       echo "$net $prec exit: $?"
     done
   done
-  grep -E "^---|GPU Compute Time|gemv_|splitk_" "$OUT/batch1.log"
+  grep -E "^---|GPU Compute Time|gemv_|_k[48] " "$OUT/batch1.log"
 fi
 
 if has streams; then

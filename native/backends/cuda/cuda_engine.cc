@@ -45,6 +45,7 @@ const CudaEnv& cuda_env() {
     e.no_tuning = env_flag("TRTN_CUDA_NO_TUNING");
     e.no_graphs = env_flag("TRTN_CUDA_NO_GRAPHS");
     e.strict_tactics = env_flag("TRTN_CUDA_STRICT_TACTICS");
+    e.split_k = env_flag("TRTN_CUDA_SPLIT_K");
     return e;
   }();
   return env;

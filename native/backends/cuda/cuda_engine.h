@@ -32,9 +32,11 @@ struct CudaEnv {
   bool linear = false;     // TRTN_CUDA_LINEAR=1: every tensor NCHW (kLinear), every node run (debugging)
   bool no_tuning = false;  // TRTN_CUDA_NO_TUNING=1: each op keeps its first tactic
   bool no_graphs = false;  // TRTN_CUDA_NO_GRAPHS=1: kernels launched one by one, no CUDA graphs
-  // Tests' switch: a convolution run whose tactic refuses its views is an error, not a fallback to
-  // the direct kernel (TRTN_CUDA_STRICT_TACTICS).
+  // Tests' switches: a convolution run whose tactic refuses its views is an error, not a fallback to
+  // the direct kernel (TRTN_CUDA_STRICT_TACTICS); code written but not yet run on a GPU, off until
+  // its GPU tests pass: split K in the SIMT / DP4A family (TRTN_CUDA_SPLIT_K).
   bool strict_tactics = false;
+  bool split_k = false;
 };
 
 /// The knobs above, read on the first call.
