@@ -173,6 +173,13 @@ describe('gpu: every tactic of every cuda convolution family vs the cpu backend'
             `no ${prefix}* tactic ran in ${precision} (sm ${sm}): ${names.join(', ')}`,
           );
         }
+        // Split K (SIMT / DP4A) is listed for the small shapes here (few tiles, enough K tiles).
+        if (precision === 'fp32' || precision === 'int8') {
+          assert.ok(
+            names.some((n) => /_k[48]$/.test(n)),
+            `no split-K tactic ran in ${precision}: ${names.join(', ')}`,
+          );
+        }
       });
     }
   });
