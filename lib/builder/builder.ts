@@ -437,12 +437,14 @@ export class Builder {
       'info',
       `cuda engine on GPU ${d.device} (${d.deviceName}, sm_${d.sm}): ${timed} layer(s) timed at batch ` +
         `${d.tuneBatch} in ${(d.tuneSeconds ?? 0).toFixed(2)} s, ${cached} from the timing cache; ` +
-        `${d.elidedConcats} concat(s) elided, ${d.nhwcTensors} NHWC tensor(s)`,
+        `${d.elidedConcats} concat(s) elided, ${d.nhwcTensors} NHWC tensor(s)` +
+        (d.streams !== undefined ? `, ${d.streams} stream(s)` : ''),
     );
     for (const l of d.layers) {
       this.log(
         'verbose',
         `  ${l.name} (${l.op}, ${l.precision}): ${l.tactic}` +
+          ((d.streams ?? 1) > 1 && l.stream !== undefined && l.stream > 0 ? ` [stream ${l.stream}]` : '') +
           (l.ms !== undefined ? ` ${l.ms.toFixed(4)} ms of ${l.candidates} tactic(s)` : l.fromCache ? ' (timing cache)' : ''),
       );
     }
