@@ -13,9 +13,11 @@
 #             host overhead, fs.readFile under load (JSPATH_ARGS, default GoogLeNet INT8 batch 128)
 #   profile   bench --dumpProfile --roofline: per-layer GPU times against each layer's roofline, AlexNet and GoogLeNet, batch 128
 #             (PROFILE_PRECISIONS, default fp16 int8), to profile.log
-#   batch1    bench --batch 1 --dumpProfile --verbose, AlexNet and GoogLeNet (BATCH1_PRECISIONS, default
-#             fp32 int8), to batch1.log (issue 18's batch-1 bars; the peer step with PEER_BATCH=1 gives
-#             PyTorch's batch 1 in the same run)
+#   batch1    bench --batch 1 --noDataTransfers --dumpProfile --verbose, AlexNet and GoogLeNet
+#             (BATCH1_PRECISIONS, default fp32 int8), to batch1.log (issue 18's batch-1 bars: GPU compute
+#             without the copies, as trtexec and the PyTorch peer count it; a lone batch-1 call runs in
+#             place and its input's PCIe copy would count as compute; the peer step with PEER_BATCH=1
+#             gives PyTorch's batch 1 in the same run)
 #   ncu       Nsight Compute over the non-convolution kernels of one network (NCU_NET, default alexnet;
 #             NCU_PREC, default int8; NCU_KERNELS, a regex, default lrn|planes_to|pool|reformat|quantize),
 #             batch 128, no CUDA graph: speed of light, instruction mix and issue stalls, to ncu.log
@@ -151,7 +153,7 @@ if has batch1; then
     for prec in ${BATCH1_PRECISIONS:-fp32 int8}; do
       echo "--- $net $prec" >> "$OUT/batch1.log"
       timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
-        --precision $prec --batch 1 --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 --verbose \
+        --precision $prec --batch 1 --noDataTransfers --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 --verbose \
         >> "$OUT/batch1.log" 2>&1
       echo "$net $prec exit: $?"
     done
