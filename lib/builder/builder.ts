@@ -100,7 +100,8 @@ export interface BuildConfig {
    * cuda: how many streams beside the main one run independent branches concurrently (an inception
    * block's four, a ResNet block's projection shortcut): inside the CUDA graph they are parallel
    * nodes, so small layers that leave most of the GPU idle overlap. 0 runs every layer in order on
-   * one stream. Default 3; at most 7. TensorRT's setMaxAuxStreams (trtexec --maxAuxStreams).
+   * one stream. Default 3; at most 7. TensorRT's setMaxAuxStreams (trtexec --maxAuxStreams); the
+   * tensorrt backend does not pass it on yet (TensorRT keeps its own default).
    * `engine.details().streams` is how many the engine uses, each layer's `stream` which.
    */
   readonly maxAuxStreams?: number;
