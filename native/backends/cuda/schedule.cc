@@ -73,7 +73,7 @@ Schedule schedule_nodes(const Graph& g, const std::vector<Place>& places, const 
   s.lane.assign(n, -1);
   s.waits.assign(n, {});
   s.signals.assign(n, false);
-  s.anc_.assign(n, Bits(words, 0));
+  s.ancestors.assign(n, Bits(words, 0));
   s.tail.assign(std::max(1, std::min(max_lanes, kMaxLanes)), -1);
   std::vector<std::vector<Access>> history(places.size());
   std::vector<Access> mine;
@@ -84,16 +84,16 @@ Schedule schedule_nodes(const Graph& g, const std::vector<Place>& places, const 
     for (int t : g.nodes[i].outputs) mine.push_back(access_of(places, alias, t, true, i));
     const std::vector<int> deps = dependencies(mine, history);
     Bits implied(words, 0);
-    for (int d : deps) absorb(&implied, s.anc_[d], d);
+    for (int d : deps) absorb(&implied, s.ancestors[d], d);
     const int l = pick_lane(deps, implied, s.tail);
-    Bits& anc = s.anc_[i];
-    if (s.tail[l] >= 0) absorb(&anc, s.anc_[s.tail[l]], s.tail[l]);
+    Bits& anc = s.ancestors[i];
+    if (s.tail[l] >= 0) absorb(&anc, s.ancestors[s.tail[l]], s.tail[l]);
     // Latest dependencies first: one wait often covers the earlier ones of its lane.
     for (auto d = deps.rbegin(); d != deps.rend(); ++d) {
       if (has_bit(anc, *d)) continue;
       s.waits[i].push_back(*d);
       s.signals[*d] = true;
-      absorb(&anc, s.anc_[*d], *d);
+      absorb(&anc, s.ancestors[*d], *d);
     }
     s.lane[i] = l;
     s.tail[l] = i;

@@ -34,10 +34,10 @@ struct Schedule {
 
   /// True when node a is complete before node b starts (program order on one lane, or waits).
   bool before(int a, int b) const {
-    return a >= 0 && b >= 0 && (anc_[b][static_cast<size_t>(a) / 64] >> (a % 64) & 1) != 0;
+    return a >= 0 && b >= 0 && (ancestors[b][static_cast<size_t>(a) / 64] >> (a % 64) & 1) != 0;
   }
 
-  std::vector<std::vector<uint64_t>> anc_;  // per node: bitset of the nodes complete before it starts
+  std::vector<std::vector<uint64_t>> ancestors;  // per node: bitset of the nodes complete before it starts
 };
 
 /// Schedules the nodes that run (`runs[i]`) on at most `max_lanes` lanes (1: all in node order on
