@@ -143,21 +143,6 @@ std::vector<bool> nhwc_roots(const Survey& s, const EnginePlan& plan) {
   return nhwc;
 }
 
-/// Layout, padded root channels and the channels each tensor writes, from its root's layout.
-void apply_layouts(const std::vector<bool>& nhwc, EnginePlan* plan) {
-  for (size_t t = 0; t < plan->places.size(); ++t) {
-    Place& p = plan->places[t];
-    const Place& root = plan->places[p.root];
-    const bool n = nhwc[p.root];
-    p.layout = n ? Layout::kNHWC : Layout::kLinear;
-    const int64_t chunk = chunk_channels(root.elem);
-    p.root_c = n ? (root.c + chunk - 1) / chunk * chunk : root.c;
-    const bool last = p.c_offset + p.c == root.c;
-    p.c_write = p.c + (last ? p.root_c - root.c : 0);
-    if (n && static_cast<int>(t) == p.root) ++plan->nhwc_tensors;
-  }
-}
-
 /// A 2-D convolution of one group: the kind of reader the stem and im2col families serve.
 bool one_group_conv(const Node& node) {
   if (node.kind != OpKind::kConvolution) return false;
@@ -165,27 +150,50 @@ bool one_group_conv(const Node& node) {
   return group == nullptr || (group->is_number() && group->as_number() == 1);
 }
 
-/// An image of at most 4 channels (RGB) in float16 or int8 that only one-group convolutions read
-/// (a network's first layer) keeps 4 channels a pixel instead of 16 bytes: the stem family reads 4
-/// channels a pixel, so padding to 8 halves or 16 int8 would only multiply the bytes its writer
-/// (the input's reformat or Quantize) stores and the convolution reads (2x / 4x).
-void narrow_stem_inputs(const Survey& s, EnginePlan* plan) {
-  const Graph& g = s.g;
-  std::vector<bool> alone(g.tensors.size(), true);  // no other tensor lives inside it
-  for (size_t t = 0; t < g.tensors.size(); ++t) {
-    if (plan->places[t].root != static_cast<int>(t)) alone[plan->places[t].root] = false;
+/// An image of at most 4 channels (RGB) in float16 or int8, alone in its root, that only one-group
+/// convolutions read (a network's first layer): the stem family reads 4 channels a pixel, so
+/// padding to 8 halves or 16 int8 would only multiply the bytes its writer (the input's reformat,
+/// Quantize or Preprocess) stores and the convolution reads (2x / 4x).
+bool stem_input(const Survey& s, const Place& p, size_t t) {
+  if (p.c > 4 || (p.elem != Elem::kF16 && p.elem != Elem::kI8) || s.g.tensors[t].dims.size() != 3 ||
+      s.readers[t].empty()) {
+    return false;
   }
-  for (size_t t = 0; t < g.tensors.size(); ++t) {
+  for (int r : s.readers[t]) {
+    if (!one_group_conv(s.g.nodes[r])) return false;
+  }
+  return true;
+}
+
+/// Per root: the channels its pixels are padded to a multiple of, or 0 for kLinear: 16 bytes of
+/// the element type (the tensor-core kernels' chunks), 4 for a first layer's input (stem_input).
+std::vector<int64_t> pixel_channels(const Survey& s, const EnginePlan& plan) {
+  const std::vector<bool> nhwc = nhwc_roots(s, plan);
+  const size_t nt = plan.places.size();
+  std::vector<bool> alone(nt, true);  // no other tensor lives inside it
+  for (size_t t = 0; t < nt; ++t) {
+    if (plan.places[t].root != static_cast<int>(t)) alone[plan.places[t].root] = false;
+  }
+  std::vector<int64_t> chunk(nt, 0);
+  for (size_t t = 0; t < nt; ++t) {
+    const Place& p = plan.places[t];
+    if (p.root != static_cast<int>(t) || !nhwc[t]) continue;
+    chunk[t] = alone[t] && stem_input(s, p, t) ? 4 : chunk_channels(p.elem);
+  }
+  return chunk;
+}
+
+/// Layout, padded root channels and the channels each tensor writes, from its root's chunk.
+void apply_layouts(const std::vector<int64_t>& chunk, EnginePlan* plan) {
+  for (size_t t = 0; t < plan->places.size(); ++t) {
     Place& p = plan->places[t];
-    if (p.root != static_cast<int>(t) || !alone[t] || p.layout != Layout::kNHWC || p.c > 4 ||
-        (p.elem != Elem::kF16 && p.elem != Elem::kI8) || g.tensors[t].dims.size() != 3 || s.readers[t].empty()) {
-      continue;
-    }
-    bool convs = true;
-    for (int r : s.readers[t]) convs = convs && one_group_conv(g.nodes[r]);
-    if (!convs) continue;
-    p.root_c = 4;
-    p.c_write = 4;
+    const Place& root = plan->places[p.root];
+    const int64_t c = chunk[p.root];
+    p.layout = c > 0 ? Layout::kNHWC : Layout::kLinear;
+    p.root_c = c > 0 ? (root.c + c - 1) / c * c : root.c;
+    const bool last = p.c_offset + p.c == root.c;
+    p.c_write = p.c + (last ? p.root_c - root.c : 0);
+    if (c > 0 && static_cast<int>(t) == p.root) ++plan->nhwc_tensors;
   }
 }
 
@@ -242,8 +250,7 @@ EnginePlan plan_engine(const Graph& g, bool use_views, int lanes) {
   place_tensors(g, &plan);
   elide_concats(&s, &plan);
   resolve_roots(s, &plan);
-  apply_layouts(nhwc_roots(s, plan), &plan);
-  narrow_stem_inputs(s, &plan);
+  apply_layouts(pixel_channels(s, plan), &plan);
   alias_reshapes(s, &plan);
   place_arena(g, lanes, &plan);
   return plan;

@@ -121,7 +121,7 @@ bool im2col_eligible(const ConvProblem& p) {
     ok = ip.layout == Layout::kNHWC && ip.c_offset % 4 == 0 && ip.root_c % 4 == 0;
   }
   // The GEMM reads the workspace (dense rows), not the input: a 4-channel pixel (planner.cc,
-  // narrow_stem_inputs) is as good as a 16-byte one.
+  // stem_input) is as good as a 16-byte one.
   return ok;
 }
 

@@ -30,7 +30,7 @@ constexpr int kPix = 4;
 enum class Load : int32_t { kBytes, kWords, kQuads };
 /// How it stores its outputs.
 /// kNhwcPacks: a pixel's 16 bytes of channels as one store; kNhwcQuads: its 4 channels (a network's
-/// first layer input, planner.cc narrow_stem_inputs); kPlanePacks: kPix pixels of a plane.
+/// first layer input, planner.cc stem_input); kPlanePacks: kPix pixels of a plane.
 enum class Store : int32_t { kElements, kNhwcPacks, kNhwcQuads, kPlanePacks };
 
 struct PreArgs {
