@@ -83,8 +83,16 @@ Status CudaContext::reserve(int batch) {
   drop_graphs();
   arena_.reset();
   capacity_ = 0;
-  const size_t arena = static_cast<size_t>(e_->plan().arena_per_image) * batch + e_->workspace_bytes(batch);
-  TRTN_TRY(arena_.allocate(arena, "the activations of batch " + std::to_string(batch)));
+  // Each lane's scratch, one after the other past the activations of `batch` images (smaller
+  // batches use the same places).
+  lane_at_ = e_->lane_workspace(batch);
+  size_t at = static_cast<size_t>(e_->plan().arena_per_image) * batch;
+  for (size_t& w : lane_at_) {
+    const size_t bytes = w;
+    w = at;
+    at += bytes;
+  }
+  TRTN_TRY(arena_.allocate(at, "the activations of batch " + std::to_string(batch)));
   capacity_ = batch;
   return Status::ok();
 }
@@ -137,14 +145,6 @@ Status CudaContext::run_nodes(int batch, char* base, const Staged& staged, cudaS
   const Graph& g = e_->graph();
   const Schedule& sched = e_->plan().schedule;
   auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
-  // Each lane's scratch, one after the other past the activations.
-  std::vector<size_t> lane_at = e_->lane_workspace(batch);
-  size_t at = static_cast<size_t>(e_->plan().arena_per_image) * batch;
-  for (size_t& w : lane_at) {
-    const size_t bytes = w;
-    w = at;
-    at += bytes;
-  }
   // Independent branches on their lanes' streams, except where every node is timed or observed (one
   // stream, node order: the schedule's order is one of its topological orders).
   const bool fan = !aux_.empty() && stats == nullptr && !marks;
@@ -164,7 +164,7 @@ Status CudaContext::run_nodes(int batch, char* base, const Staged& staged, cudaS
         failed = TRTN_CUDA_STATUS(cudaStreamWaitEvent(s, after_[sched.waits[i][k]], 0));
       }
       if (!failed.is_ok()) break;
-      Status st = op->run(RunArgs{e_->run_batch(i, batch), vin, vout, s, base + lane_at[lane]});
+      Status st = op->run(RunArgs{e_->run_batch(i, batch), vin, vout, s, base + lane_at_[lane]});
       if (!st.is_ok()) {
         failed = Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
         break;

@@ -89,22 +89,17 @@ class CudaEngine : public Engine {
   /// The largest batch every launch indexes correctly, and the layer that sets it (index_range.h).
   const IndexRange& index_range() const { return index_range_; }
   const CudaOp* op(size_t i) const { return ops_[i].get(); }
-  /// Scratch memory after the activations: each stream (lane) its own, what its ops' chosen tactics
-  /// need; or (tuning, one op at a time) one region for any tactic of any op.
-  size_t workspace_bytes(int batch, bool any_tactic = false) const {
-    if (any_tactic) {
-      size_t ws = 0;
-      for (size_t i = 0; i < ops_.size(); ++i) {
-        if (ops_[i]) ws = std::max(ws, align_workspace(ops_[i]->max_workspace_bytes(run_batch(i, batch))));
-      }
-      return ws;
+  /// Scratch memory after the activations while tactics are timed (one op at a time): one region for
+  /// any tactic of any op.
+  size_t tuning_workspace_bytes(int batch) const {
+    size_t ws = 0;
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (ops_[i]) ws = std::max(ws, align_workspace(ops_[i]->max_workspace_bytes(run_batch(i, batch))));
     }
-    const std::vector<size_t> lanes = lane_workspace(batch);
-    size_t sum = 0;
-    for (size_t ws : lanes) sum += ws;
-    return sum;
+    return ws;
   }
-  /// Scratch bytes per lane (schedule.h), in lane order: the largest its ops' chosen tactics need.
+  /// Scratch bytes per lane (schedule.h), in lane order: the largest its ops' chosen tactics need
+  /// (each lane has its own region, after the activations: a context's lane_at_).
   std::vector<size_t> lane_workspace(int batch) const {
     std::vector<size_t> ws(plan_.schedule.lanes, 0);
     for (size_t i = 0; i < ops_.size(); ++i) {
@@ -253,8 +248,9 @@ class CudaContext : public Context, public gpu::DeviceCompute {
   std::vector<cudaEvent_t> after_;  // per node (null where no lane waits for it)
   cudaEvent_t fork_ = nullptr;
   std::vector<cudaEvent_t> joins_;
-  DeviceBuffer arena_;      // activations, then workspace
-  DeviceBuffer stats_dev_;  // AmaxResult, then the 2048 counters
+  DeviceBuffer arena_;           // activations, then each lane's workspace
+  std::vector<size_t> lane_at_;  // per lane: where its workspace starts in the arena (set by reserve)
+  DeviceBuffer stats_dev_;       // AmaxResult, then the 2048 counters
   PinnedBuffer stats_host_;
   int capacity_ = 0;  // batch the arena holds
   bool use_graphs_;

@@ -120,7 +120,7 @@ Status CudaEngine::tune(int batch, const std::map<std::string, std::string>& giv
   if (!any || cuda_env().no_tuning) return Status::ok();
   const auto start = std::chrono::steady_clock::now();
   DeviceBuffer arena;
-  const size_t bytes = static_cast<size_t>(plan_.arena_per_image) * batch + workspace_bytes(batch, true);
+  const size_t bytes = static_cast<size_t>(plan_.arena_per_image) * batch + tuning_workspace_bytes(batch);
   TRTN_TRY(arena.allocate(bytes, "timing tactics at batch " + std::to_string(batch)));
   TacticTimer timer;
   TRTN_TRY(timer.init());
