@@ -13,17 +13,12 @@ import type { Engine } from '../../lib';
 import { readPlan, writePlan } from '../../lib/runtime/plan_file';
 import { Int8EntropyCalibrator2 } from '../../lib/calibration/calibrator';
 import { mnistSplit } from '../../lib/calibration/data';
-import { requireCuda } from '../support/cuda';
+import { randomImages, requireCuda } from '../support/cuda';
 import { fails } from '../support/helpers';
-import { randomInput } from '../support/reference';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const model = (f: string) => path.join(ROOT, 'models', f);
 const quiet = { logger: () => undefined };
-
-function imagesFor(engine: Engine, batch: number, seed: number): Record<string, Float32Array> {
-  return Object.fromEntries(engine.inputs.map((t, i) => [t.name, randomInput(batch * t.dims.reduce((a, b) => a * b, 1), seed + i, -1, 1)]));
-}
 
 async function runOnce(engine: Engine, inputs: Record<string, Float32Array>, batch?: number): Promise<Record<string, Float32Array>> {
   const ctx = engine.createContext();
@@ -52,7 +47,7 @@ describe('gpu: the cuda engine', function () {
       'some layer had tactics timed',
     );
     assert.ok((details.elidedConcats ?? 0) >= 9, `GoogLeNet's inception concats are written in place (${details.elidedConcats})`);
-    const inputs = imagesFor(engine, 8, 5);
+    const inputs = randomImages(engine, 8, 5);
     const before = await runOnce(engine, inputs);
     const plan = engine.serialize();
     const loaded = await Runtime.deserialize(plan);
@@ -86,11 +81,11 @@ describe('gpu: the cuda engine', function () {
       maxBatchSize: 4,
     });
     const ctx = big.createContext();
-    const err = await fails(ctx.infer(imagesFor(big, 2048, 1)), 'E_OUT_OF_MEMORY', 'bytes', 'free');
+    const err = await fails(ctx.infer(randomImages(big, 2048, 1)), 'E_OUT_OF_MEMORY', 'bytes', 'free');
     assert.match(err.message, /\d{11,} bytes/, 'names the bytes needed');
-    const small = await ctx.infer(imagesFor(big, 2, 1), { batchSize: 2 });
+    const small = await ctx.infer(randomImages(big, 2, 1), { batchSize: 2 });
     assert.ok(small.pool.every(Number.isFinite));
-    const lenet = await runOnce(other, imagesFor(other, 4, 2));
+    const lenet = await runOnce(other, randomImages(other, 4, 2));
     assert.ok(Object.values(lenet)[0].every(Number.isFinite));
     ctx.dispose();
     big.dispose();
@@ -100,7 +95,7 @@ describe('gpu: the cuda engine', function () {
   it('runs several contexts of one engine at the same time with the same results', async () => {
     const net = await Network.fromCaffe(model('alexnet.prototxt'), { seed: 4 });
     const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'fp16', maxBatchSize: 16 });
-    const inputs = imagesFor(engine, 16, 9);
+    const inputs = randomImages(engine, 16, 9);
     const contexts = [0, 1, 2, 3].map(() => engine.createContext());
     const results = await Promise.all(contexts.map((c) => c.infer(inputs)));
     for (const r of results.slice(1)) assert.deepEqual(r, results[0]);
@@ -113,7 +108,7 @@ describe('gpu: the cuda engine', function () {
   it('profiles every layer with CUDA events: same outputs, times that add up to about the compute time', async () => {
     const net = await Network.fromCaffe(model('googlenet.prototxt'), { seed: 4 });
     const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'fp16', maxBatchSize: 8 });
-    const inputs = imagesFor(engine, 8, 3);
+    const inputs = randomImages(engine, 8, 3);
     const ctx = engine.createContext();
     const plain = await ctx.infer(inputs);
     const profiled = await ctx.infer(inputs, { profile: true });
@@ -142,7 +137,7 @@ describe('gpu: the cuda engine', function () {
   it('runs without copies (transfers: false) and without CUDA graphs, with the same results', async () => {
     const net = await Network.fromCaffe(model('alexnet.prototxt'), { seed: 4 });
     const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 8 });
-    const inputs = imagesFor(engine, 8, 5);
+    const inputs = randomImages(engine, 8, 5);
     const ctx = engine.createContext();
     const plain = await ctx.infer(inputs);
     const noGraph = await ctx.benchInfer(inputs, { cudaGraph: false });
@@ -165,7 +160,7 @@ describe('gpu: the cuda engine', function () {
     const big = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 64 });
     const bigCtx = big.createContext();
     await bigCtx.benchInfer({}, { transfers: false, batchSize: 64 });
-    const small = imagesFor(big, 8, 5);
+    const small = randomImages(big, 8, 5);
     assert.deepEqual(await bigCtx.infer(small), await runOnce(big, small), 'copies after a copy-free run of a larger batch');
     bigCtx.dispose();
     big.dispose();
@@ -177,7 +172,7 @@ describe('gpu: the cuda engine', function () {
   it('inferMany queues inferences (bench --inflight): same outputs, GPU times for each, in order', async () => {
     const net = await Network.fromCaffe(model('googlenet.prototxt'), { seed: 6 });
     const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'fp16', maxBatchSize: 16 });
-    const inputs = imagesFor(engine, 16, 3);
+    const inputs = randomImages(engine, 16, 3);
     const ctx = engine.createContext();
     const plain = await ctx.infer(inputs);
     for (const [count, depth, transfers] of [

@@ -8,16 +8,11 @@
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { Builder, fromFloat16, Network, toFloat16, type Engine, type Precision, type RunTiming } from '../../lib';
-import { requireCuda } from '../support/cuda';
-import { randomInput } from '../support/reference';
+import { Builder, fromFloat16, Network, toFloat16, type Precision, type RunTiming } from '../../lib';
+import { randomImages, requireCuda } from '../support/cuda';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const quiet = { logger: () => undefined };
-
-function images(engine: Engine, batch: number, seed: number): Record<string, Float32Array> {
-  return Object.fromEntries(engine.inputs.map((t, i) => [t.name, randomInput(batch * t.dims.reduce((a, b) => a * b, 1), seed + i, -1, 1)]));
-}
 
 describe('gpu: the runtime path (pipelining, host arrays in place, float16 inputs and outputs)', function () {
   this.timeout(600000);
@@ -31,7 +26,7 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
       const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision, maxBatchSize: 16 });
       const ctx = engine.createContext();
       const batches = [16, 16, 8, 16, 1, 16, 16, 4, 16, 16, 16, 2];
-      const inputs = batches.map((b, i) => images(engine, b, 100 + i));
+      const inputs = batches.map((b, i) => randomImages(engine, b, 100 + i));
       const alone: Float32Array[] = [];
       for (const x of inputs) alone.push((await ctx.infer(x)).prob);
       const queued = await Promise.all(inputs.map((x) => ctx.infer(x)));
@@ -68,7 +63,7 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
         const s = { inputs: engine.createInputs(8), outputs: engine.createOutputs(8) };
         const n = s.inputs.data.length;
         if (s.inputs.data instanceof Uint8Array) for (let i = 0; i < n; i++) s.inputs.data[i] = (i * 31 + k * 7) & 255;
-        else s.inputs.data.set(images(engine, 8, 40 + k).data);
+        else s.inputs.data.set(randomImages(engine, 8, 40 + k).data);
         return s;
       });
       const order = [0, 1, 0, 2, 1, 2, 0];
@@ -129,7 +124,7 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
     // (bounded): answers must be the same, settle in call order, and timers keep running.
     const net = await Network.fromCaffe(path.join(ROOT, 'models', 'googlenet.prototxt'), { seed: 8 });
     const engine = await new Builder({ backend: 'cuda', ...quiet }).build(net, { precision: 'int8', maxBatchSize: 4 });
-    const xs = [1, 2, 1, 4, 1, 1].map((b, i) => images(engine, b, 300 + i));
+    const xs = [1, 2, 1, 4, 1, 1].map((b, i) => randomImages(engine, b, 300 + i));
     const answers = new Map<string, Buffer[]>();
     let worstLag = 0;
     for (const spinWait of [false, 'auto', true] as const) {
@@ -166,7 +161,7 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
     const ctx = engine.createContext();
     const sets = [0, 1, 2, 3].map((k) => {
       const set = { inputs: engine.createInputs(32), outputs: engine.createOutputs(32) };
-      set.inputs.data.set(images(engine, 32, 60 + k).data);
+      set.inputs.data.set(randomImages(engine, 32, 60 + k).data);
       return set;
     });
     let staged = 0,
@@ -191,7 +186,7 @@ describe('gpu: the runtime path (pipelining, host arrays in place, float16 input
     const config = { maxBatchSize: 4, ioFormats: { inputs: 'float16', outputs: 'float16' } } as const;
     const gpu = await new Builder({ backend: 'cuda', ...quiet }).build(net, config);
     const cpu = await new Builder({ backend: 'cpu', ...quiet }).build(net, config);
-    const x = toFloat16(images(gpu, 4, 7).data);
+    const x = toFloat16(randomImages(gpu, 4, 7).data);
     const a = fromFloat16((await gpu.createContext().infer<Uint16Array>({ data: x })).prob);
     const b = fromFloat16((await cpu.createContext().infer<Uint16Array>({ data: x })).prob);
     let worst = 0;

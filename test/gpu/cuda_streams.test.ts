@@ -3,22 +3,21 @@
  * maxAuxStreams): an engine on four streams gives exactly the outputs of the same engine on one
  * (same tactics, from one timing cache) over many calls, with the CUDA graph and without, with
  * poisoned activations (a read before its write shows as NaN); a plan keeps its streams; per-layer
- * profiles (which run on one stream) agree too.
+ * profiles (which run on one stream) agree too. The addon's own checks: a stream count out of range
+ * that skipped the JavaScript validation, a plan whose auxStreams is not an integer.
  */
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Builder, Network, Runtime } from '../../lib';
-import type { Engine, Precision } from '../../lib';
-import { requireCuda } from '../support/cuda';
-import { randomInput } from '../support/reference';
+import type { Precision } from '../../lib';
+import { planExecGraph } from '../../lib/builder/exec_graph';
+import { readPlan, writePlan } from '../../lib/runtime/plan_file';
+import { randomImages, requireCuda } from '../support/cuda';
+import { fails } from '../support/helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
-
-function imagesFor(engine: Engine, batch: number, seed: number): Record<string, Float32Array> {
-  return Object.fromEntries(engine.inputs.map((t, i) => [t.name, randomInput(batch * t.dims.reduce((a, b) => a * b, 1), seed + i, -1, 1)]));
-}
 
 function sameBits(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>, what: string): void {
   for (const name of Object.keys(a)) {
@@ -39,6 +38,22 @@ describe('gpu: independent branches on auxiliary streams', function () {
   });
   afterEach(() => delete process.env.TRTN_CUDA_POISON);
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('the addon refuses maxAuxStreams out of range (E_INVALID_ARGUMENT) and a plan whose auxStreams is not an integer (E_PLAN_CORRUPT)', async () => {
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'lenet.prototxt'), { seed: 1 });
+    const builder = new Builder({ backend: 'cuda', logger: () => undefined });
+    // buildGraph (internal) hands its options to the addon unchecked: the addon's own range check.
+    const graph = planExecGraph(net, { precision: 'fp32', maxBatchSize: 2 });
+    await fails(builder.buildGraph(net, graph, { maxAuxStreams: 9 }, 'cuda'), 'E_INVALID_ARGUMENT', 'maxAuxStreams is 9');
+    const engine = await builder.build(net, { maxBatchSize: 2 });
+    const contents = readPlan(engine.serialize());
+    engine.dispose();
+    const section = JSON.parse(Buffer.from(contents.backend).toString('utf8')) as Record<string, unknown>;
+    section.auxStreams = 'three';
+    const { sections: _s, formatVersion: _f, ...header } = contents.header;
+    const forged = writePlan(header, contents.graphJson, contents.weights, Buffer.from(JSON.stringify(section)));
+    await fails(Runtime.deserialize(forged), 'E_PLAN_CORRUPT', 'auxStreams is not an integer');
+  });
 
   const cases: [string, Precision, number][] = [
     ['googlenet.prototxt', 'int8', 4],
@@ -71,13 +86,13 @@ describe('gpu: independent branches on auxiliary streams', function () {
         try {
           for (let call = 0; call < 12; ++call) {
             const batch = [16, 5, 16, 1][call % 4];
-            const inputs = imagesFor(one, batch, 100 + call);
+            const inputs = randomImages(one, batch, 100 + call);
             const cudaGraph = call % 3 !== 2;
             const want = await a.benchInfer(inputs, { batchSize: batch, cudaGraph });
             const got = await b.benchInfer(inputs, { batchSize: batch, cudaGraph });
             sameBits(got, want, `call ${call} (batch ${batch}${cudaGraph ? '' : ', no CUDA graph'})`);
           }
-          const inputs = imagesFor(one, 16, 99);
+          const inputs = randomImages(one, 16, 99);
           const profiled = await b.infer(inputs, { profile: true });
           sameBits(profiled, await a.infer(inputs), 'a profiled call');
         } finally {

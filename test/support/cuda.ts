@@ -5,7 +5,7 @@ import { planExecGraph } from '../../lib/builder/exec_graph';
 import { Builder } from '../../lib';
 import type { Engine, Network, Precision } from '../../lib';
 import { isFloat16, MAX_BATCH } from './op_cases';
-import { referenceForward, relError } from './reference';
+import { randomInput, referenceForward, relError } from './reference';
 
 /** Skips the suite (printing why, never silently) when the cuda backend cannot run here. */
 export function requireCuda(ctx: Mocha.Context): void {
@@ -14,6 +14,11 @@ export function requireCuda(ctx: Mocha.Context): void {
     console.log(`      cuda tests skipped: ${cuda === undefined ? 'unknown backend' : cuda.reason}`);
     ctx.skip();
   }
+}
+
+/** Seeded random inputs in [-1, 1) for `batch` images of every input of `engine` (input i: seed + i). */
+export function randomImages(engine: Engine, batch: number, seed: number): Record<string, Float32Array> {
+  return Object.fromEntries(engine.inputs.map((t, i) => [t.name, randomInput(batch * t.dims.reduce((a, b) => a * b, 1), seed + i, -1, 1)]));
 }
 
 /**
