@@ -24,6 +24,9 @@
 #   streams   independent branches on auxiliary streams against one stream: bench --maxAuxStreams 0 and 3
 #             (STREAMS_NETS, default googlenet resnet50; STREAMS_PRECISIONS, default fp16 int8;
 #             STREAMS_BATCHES, default 128 1), one timing cache, to streams.log and streams.json
+#   fusion    LRN + MAX pooling as one kernel against apart: bench with and without TRTN_CUDA_NO_FUSION
+#             (FUSION_NETS, default alexnet googlenet; FUSION_PRECISIONS, default fp16 int8; FUSION_BATCH,
+#             default 128), --dumpProfile, one timing cache, to fusion.log and fusion.json
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
 #   sweep     tensorrt-node sweep (SWEEP_ARGS, default --preset dell2017) to sweep.json; split a long
 #             sweep over calls with e.g. SWEEP_ARGS="--preset dell2017 --networks alexnet"
@@ -185,6 +188,34 @@ if has streams; then
   const smi = require("child_process").execSync("nvidia-smi --query-gpu=name,driver_version --format=csv,noheader").toString().trim().split("\n")[0].split(", ");
   const runs = fs.readdirSync(dir).map((f) => ({ file: f, result: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) }));
   fs.writeFileSync(process.env.OUT + "/streams.json", JSON.stringify({ what: "bench --maxAuxStreams 0 vs 3, one timing cache",
+    date: new Date().toISOString(), commit: process.env.TRTN_COMMIT, gpu: smi[0], driver: smi[1], runs }, null, 1) + "\n");
+  ' "$runs"
+fi
+
+if has fusion; then
+  echo "== LRN + MAX pooling fused against apart: bench with and without TRTN_CUDA_NO_FUSION (one timing cache)"
+  cache=$(mktemp -u).json
+  runs=$(mktemp -d)
+  for net in ${FUSION_NETS:-alexnet googlenet}; do
+    for prec in ${FUSION_PRECISIONS:-fp16 int8}; do
+      for mode in apart fused; do
+        echo "--- $net $prec batch ${FUSION_BATCH:-128} $mode" >> "$OUT/fusion.log"
+        flag=0
+        [ "$mode" = apart ] && flag=1
+        TRTN_CUDA_NO_FUSION=$flag timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
+          --precision $prec --batch ${FUSION_BATCH:-128} --timingCache "$cache" --duration 1 --warmUp 200 \
+          --dumpProfile --resultFile "$runs/$net-$prec-$mode.json" >> "$OUT/fusion.log" 2>&1
+        echo "$net $prec $mode exit: $?"
+      done
+    done
+  done
+  grep -E "^---|GPU Compute Time|^(norm[12]|pool[12]|conv2/norm2|pool2/3x3_s2) " "$OUT/fusion.log"
+  node -e '
+  const fs = require("fs"), path = require("path");
+  const dir = process.argv[1];
+  const smi = require("child_process").execSync("nvidia-smi --query-gpu=name,driver_version --format=csv,noheader").toString().trim().split("\n")[0].split(", ");
+  const runs = fs.readdirSync(dir).map((f) => ({ file: f, result: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) }));
+  fs.writeFileSync(process.env.OUT + "/fusion.json", JSON.stringify({ what: "bench with TRTN_CUDA_NO_FUSION=1 (apart) and without (fused), one timing cache",
     date: new Date().toISOString(), commit: process.env.TRTN_COMMIT, gpu: smi[0], driver: smi[1], runs }, null, 1) + "\n");
   ' "$runs"
 fi

@@ -439,6 +439,7 @@ export class Builder {
       `cuda engine on GPU ${d.device} (${d.deviceName}, sm_${d.sm}): ${timed} layer(s) timed at batch ` +
         `${d.tuneBatch} in ${(d.tuneSeconds ?? 0).toFixed(2)} s, ${cached} from the timing cache; ` +
         `${d.elidedConcats} concat(s) elided, ${d.nhwcTensors} NHWC tensor(s)` +
+        (d.fusions ? `, ${d.fusions} LRN + pooling pair(s) fused` : '') +
         (d.streams !== undefined ? `, ${d.streams} stream(s)` : ''),
     );
     for (const l of d.layers) {

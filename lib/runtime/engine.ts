@@ -391,6 +391,8 @@ export interface EngineDetails {
   readonly elidedConcats?: number;
   readonly aliasedReshapes?: number;
   readonly nhwcTensors?: number;
+  /** LRN + MAX pooling pairs that run as one kernel (the pooling's layer has tactic "fused into '<lrn>'"). */
+  readonly fusions?: number;
   /** The auxiliary streams the build allowed (BuildConfig.maxAuxStreams). */
   readonly maxAuxStreams?: number;
   /** Streams the engine runs its layers on (1: every layer in order on one). */

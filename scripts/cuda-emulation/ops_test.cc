@@ -630,6 +630,156 @@ static void test_lrn() {
   }
 }
 
+/// Where a tensor of `c` lives for a run (its own root) and its root's bytes, sentinels outside
+/// the view (`values`: dense NCHW to write into the view, or empty for an output).
+static Stored stored_as(const Case& c, int t, const Spec& s, int batch, const std::vector<float>& values) {
+  Stored st;
+  st.place = make_place(c.g.tensors[t], s);
+  st.place.root = t;
+  const Place& p = st.place;
+  const int64_t elems = p.root_image_elems() * batch;
+  st.bytes.resize(elems * trtn::cuda::elem_bytes(p.elem));
+  for (int64_t i = 0; i < elems; ++i) write_elem(st.bytes.data(), p.elem, i, p.elem == Elem::kI8 ? 85.0f : 12345.0f);
+  const View4 v = p.view(st.bytes.data(), batch);
+  for (int n = 0; n < batch && !values.empty(); ++n)
+    for (int ch = 0; ch < v.c_write; ++ch)
+      for (int h = 0; h < v.h; ++h)
+        for (int w = 0; w < v.w; ++w) {
+          const float val = ch < v.c ? values[((static_cast<int64_t>(n) * v.c + ch) * v.h + h) * v.w + w] : 0.0f;
+          write_elem(v.data, p.elem, v.at(n, ch, h, w), val);
+        }
+  return st;
+}
+
+/// The fused LRN + MAX pooling or MAX pooling + LRN (lrn_pool.cu) against the two ops run one after
+/// the other (lrn.cu, pooling.cu; each checked against the cpu above): the output root bit for bit,
+/// its padding channels and the channels outside its slice included. in_e: the first node's input;
+/// out_e: what the LRN stores (and, LRN first, the pooling after it).
+static void lrn_pool_case(bool lrn_first, const std::vector<int64_t>& dims, int size, int k, int s, int pad, bool ceil,
+                          Elem in_e, Elem out_e, const Spec& si, const Spec& sm, const Spec& so, int batch) {
+  auto out_dim = [&](int64_t e) {
+    const int64_t span = e + 2 * pad - k;
+    int64_t o = (ceil ? (span + s - 1) / s : span / s) + 1;
+    if (pad > 0 && (o - 1) * s >= e + pad) --o;
+    return o;
+  };
+  const std::vector<int64_t> pooled = {dims[0], out_dim(dims[1]), out_dim(dims[2])};
+  const Elem mid_e = lrn_first ? out_e : in_e;
+  auto dtype = [](Elem e) { return e == Elem::kI8 ? DType::kInt8 : DType::kFloat32; };
+  auto precision = [&](Elem input) {
+    return input == Elem::kI8 ? Precision::kINT8 : out_e == Elem::kF16 ? Precision::kFP16 : Precision::kFP32;
+  };
+  Case c;
+  c.g.max_batch = batch;
+  // Pooling first: the pooled tensor keeps the input's scale (docs/int8.md).
+  const int x = c.tensor("x", dims, dtype(in_e), 0.05f);
+  const int n = c.tensor("n", lrn_first ? dims : pooled, dtype(mid_e), lrn_first ? 0.03f : 0.05f);
+  const int p = c.tensor("p", pooled, dtype(out_e), 0.03f);
+  const std::string lrn = "{\"localSize\": " + std::to_string(size) +
+                          ", \"alpha\": 0.5, \"beta\": 0.75, \"k\": 2, \"region\": \"ACROSS_CHANNELS\"}";
+  const std::string pool = "{\"method\": \"MAX\", \"kernel\": [" + std::to_string(k) + ", " + std::to_string(k) +
+                           "], \"stride\": [" + std::to_string(s) + ", " + std::to_string(s) + "], \"pad\": [" +
+                           std::to_string(pad) + ", " + std::to_string(pad) + "], \"global\": false, \"roundMode\": \"" +
+                           (ceil ? "CEIL" : "FLOOR") + "\"}";
+  if (lrn_first) {
+    c.node("LRN", {x}, {n}, lrn, precision(in_e));
+    c.node("Pooling", {n}, {p}, pool, precision(mid_e));
+  } else {
+    c.node("Pooling", {x}, {n}, pool, precision(in_e));
+    c.node("LRN", {n}, {p}, lrn, precision(mid_e));
+  }
+  std::string label = std::string(lrn_first ? "LRN+Pooling " : "Pooling+LRN ") + std::to_string(dims[0]) + "x" +
+                      std::to_string(dims[1]) + "x" + std::to_string(dims[2]) + " size " + std::to_string(size) +
+                      " k" + std::to_string(k) + " s" + std::to_string(s) + " p" + std::to_string(pad) +
+                      (ceil ? " ceil" : " floor") + " batch " + std::to_string(batch) + " in " +
+                      std::to_string(static_cast<int>(in_e)) + " out " + std::to_string(static_cast<int>(out_e)) +
+                      " slices " + std::to_string(si.before) + "/" + std::to_string(so.before) + "/" +
+                      std::to_string(so.after);
+  std::vector<float> xv = random_values(static_cast<size_t>(volume_of(dims) * batch), c.g.tensors[x].dtype);
+  if (in_e == Elem::kF16) {
+    for (auto& v : xv) v = half_round(v);
+  }
+  Stored sx = stored_as(c, x, si, batch, xv), sn = stored_as(c, n, sm, batch, {});
+  Stored sp = stored_as(c, p, so, batch, {}), sf = stored_as(c, p, so, batch, {});
+  std::vector<Place> places(c.g.tensors.size());
+  places[x] = sx.place;
+  places[n] = sn.place;
+  places[p] = sp.place;
+  trtn::cuda::DeviceProps props;
+  trtn::cuda::CudaOpInit first_init{OpInit{c.g, c.g.nodes[0], c.w, "cuda"}, places, props};
+  trtn::cuda::CudaOpInit second_init{OpInit{c.g, c.g.nodes[1], c.w, "cuda"}, places, props};
+  std::unique_ptr<trtn::cuda::CudaOp> first, second, fused;
+  Status st = trtn::cuda::make_op(first_init, &first);
+  if (st.is_ok()) st = trtn::cuda::make_op(second_init, &second);
+  if (st.is_ok()) st = trtn::cuda::make_lrn_pool(first_init, second_init, &fused);
+  const View4 vx = sx.place.view(sx.bytes.data(), batch), vn = sn.place.view(sn.bytes.data(), batch);
+  const View4 vp = sp.place.view(sp.bytes.data(), batch), vf = sf.place.view(sf.bytes.data(), batch);
+  std::vector<View4> in1{vx}, out1{vn}, in2{vn}, out2{vp}, outf{vf};
+  if (st.is_ok()) st = first->run(trtn::cuda::RunArgs{batch, in1, out1, nullptr, nullptr});
+  if (st.is_ok()) st = second->run(trtn::cuda::RunArgs{batch, in2, out2, nullptr, nullptr});
+  if (st.is_ok()) st = fused->run(trtn::cuda::RunArgs{batch, in1, outf, nullptr, nullptr});
+  ++checks;
+  if (!st.is_ok()) {
+    ++failures;
+    std::printf("FAIL %s: %s\n", label.c_str(), st.message().c_str());
+    return;
+  }
+  // Not a vacuous match: the outputs vary.
+  std::map<float, int> seen;
+  for (int64_t i = 0; i < static_cast<int64_t>(vp.n) * vp.c * vp.h * vp.w && seen.size() < 3; ++i) {
+    seen[read_elem(sp.bytes.data(), sp.place.elem, i)]++;
+  }
+  if (sp.bytes != sf.bytes || seen.size() < 3) {
+    ++failures;
+    size_t first = 0;
+    while (first < sp.bytes.size() && sp.bytes[first] == sf.bytes[first]) ++first;
+    std::printf("FAIL %s: fused output differs from the two ops (first byte %zu of %zu; %zu distinct values)\n",
+                label.c_str(), first, sp.bytes.size(), seen.size());
+  } else if (std::getenv("VERBOSE")) {
+    std::printf("ok   %s\n", label.c_str());
+  }
+}
+
+static void test_lrn_pool() {
+  struct G {
+    std::vector<int64_t> dims;
+    int size, k, s, pad;
+    bool ceil;
+  };
+  // AlexNet's norm1 -> pool1 shape scaled down, ceil-mode edges (windows past the input), padding,
+  // stride 1, partial channel groups (19, 37), a window of 9 channels, stride > kernel (pooling
+  // first only) and a tile that must shrink to fit (300 channels of float32).
+  const std::vector<G> geoms = {{{16, 11, 11}, 5, 3, 2, 0, true},  {{19, 12, 9}, 5, 3, 2, 0, true},
+                                {{37, 9, 10}, 3, 2, 2, 1, true},   {{8, 7, 7}, 9, 3, 1, 1, false},
+                                {{24, 20, 17}, 5, 3, 2, 0, false}, {{40, 5, 6}, 1, 2, 1, 0, true},
+                                {{300, 9, 9}, 5, 3, 2, 0, true}};
+  const Spec nhwc{Elem::kF32, Layout::kNHWC, 0, 0};
+  for (bool lrn_first : {true, false}) {
+    for (const G& g : geoms) {
+      for (auto [in_e, out_e] : std::vector<std::pair<Elem, Elem>>{
+               {Elem::kF32, Elem::kF32}, {Elem::kF16, Elem::kF16}, {Elem::kI8, Elem::kI8}, {Elem::kI8, Elem::kF32}}) {
+        Spec si = nhwc, sm = nhwc, so = nhwc;
+        si.elem = in_e;
+        sm.elem = lrn_first ? out_e : in_e;
+        so.elem = out_e;
+        lrn_pool_case(lrn_first, g.dims, g.size, g.k, g.s, g.pad, g.ceil, in_e, out_e, si, sm, so, 2);
+        // The output as a channel slice of a larger root (an elided Concat), the input too.
+        Spec si2 = si, so2 = so;
+        si2.before = 3;
+        si2.after = 5;
+        so2.before = 8;
+        so2.after = 4;
+        lrn_pool_case(lrn_first, g.dims, g.size, g.k, g.s, g.pad, g.ceil, in_e, out_e, si2, sm, so2, 3);
+      }
+    }
+    // Pooling first with stride > kernel (windows that skip pixels).
+    if (!lrn_first) {
+      lrn_pool_case(false, {21, 11, 11}, 5, 2, 3, 0, true, Elem::kI8, Elem::kI8, Spec{Elem::kI8, Layout::kNHWC, 0, 0},
+                    Spec{Elem::kI8, Layout::kNHWC, 0, 0}, Spec{Elem::kI8, Layout::kNHWC, 0, 0}, 2);
+    }
+  }
+}
+
 static void test_softmax() {
   for (auto dims : std::vector<std::vector<int64_t>>{{7, 3, 5}, {40, 2, 3}, {300}, {5, 4, 3, 2}}) {
     const int rank = static_cast<int>(dims.size()) + 1;
@@ -1137,6 +1287,7 @@ int main(int argc, char** argv) {
   if (want("eltwise")) test_eltwise();
   if (want("pooling")) test_pooling();
   if (want("lrn")) test_lrn();
+  if (want("lrn_pool")) test_lrn_pool();
   if (want("softmax")) test_softmax();
   if (want("concat")) test_concat();
   if (want("affine")) test_affine();

@@ -47,7 +47,8 @@ build() {  # variant
     case "$(basename "$f")" in probe.cu | statistics.cu | conv*.cu | detection_output.cu | region.cu) continue ;; esac
     cc "$f" "$obj/cuda_$(basename "$f" .cu).o" -include "$E/emu.h" -x c++
   done
-  for f in "$src"/native/gpu/cuda_check.cc "$src"/native/backends/cuda/place.cc "$src"/native/backends/cuda/kernels/registry.cc \
+  for f in "$src"/native/gpu/cuda_check.cc "$src"/native/backends/cuda/place.cc "$src"/native/backends/cuda/fusion.cc \
+           "$src"/native/backends/cuda/kernels/registry.cc \
            "$E/emu_runtime.cc" "$E/ops_test.cc"; do
     cc "$f" "$obj/cuda_$(basename "$f" .cc).o" -include "$E/emu.h"
   done

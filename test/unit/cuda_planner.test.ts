@@ -20,6 +20,11 @@ const SOURCES = [
   'test/native/cuda_planner_main.cc',
   'native/backends/cuda/planner.cc',
   'native/backends/cuda/schedule.cc',
+  'native/backends/cuda/fusion.cc',
+  'native/core/lrn_params.cc',
+  'native/core/pooling_params.cc',
+  'native/core/op_init.cc',
+  'native/core/weights.cc',
   'native/core/memory_plan.cc',
   'native/core/json.cc',
   'native/core/graph.cc',
@@ -41,7 +46,7 @@ interface Plan {
   arenaPerImage: number;
   tensors: Record<string, Place>;
   lanes: number;
-  nodes: { name: string; lane: number; waits: string[] }[];
+  nodes: { name: string; lane: number; waits: string[]; fuses?: string }[];
 }
 interface GraphJson {
   tensors: { name: string; dims: number[] }[];
@@ -74,10 +79,13 @@ function happensBefore(plan: Plan): Set<number>[] {
  * The schedule is safe: every node follows the writers of what it reads (channel slices of one root
  * overlap or not by their channels; a root is all of its channels), and two roots sharing arena bytes
  * are never live together: every access of one is complete before the other is first written
- * (graph inputs live from the start, outputs to the end). Returns the number of overlapping pairs.
+ * (graph inputs live from the start, outputs to the end). An LRN that runs its MAX pooling in one
+ * kernel (`fuses`) writes that pooling's outputs too. Returns the number of overlapping pairs.
  */
 function checkSchedule(g: GraphJson, plan: Plan): number {
   const anc = happensBefore(plan);
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const outs = (i: number) => [...g.nodes[i].outputs, ...(byName.get(plan.nodes[i].fuses ?? '')?.outputs ?? [])];
   const name = (t: number) => g.tensors[t].name;
   const place = (t: number) => plan.tensors[name(t)];
   const range = (t: number): [number, number] =>
@@ -88,13 +96,13 @@ function checkSchedule(g: GraphJson, plan: Plan): number {
   const add = (m: Map<string, number[]>, k: string, i: number) => m.set(k, [...(m.get(k) ?? []), i]);
   g.nodes.forEach((node, j) => {
     if (!runs(j)) return;
-    for (const t of [...node.inputs, ...node.outputs]) add(access, place(t).root, j);
-    for (const t of node.outputs) add(writers, place(t).root, j);
+    for (const t of [...node.inputs, ...outs(j)]) add(access, place(t).root, j);
+    for (const t of outs(j)) add(writers, place(t).root, j);
     for (const t of node.inputs) {
       const [lo, hi] = range(t);
       for (let i = 0; i < j; ++i) {
         if (!runs(i)) continue;
-        for (const u of g.nodes[i].outputs) {
+        for (const u of outs(i)) {
           const [ulo, uhi] = range(u);
           if (place(u).root === place(t).root && ulo < hi && lo < uhi) {
             assert.ok(anc[j].has(i), `${g.nodes[j].name} reads ${name(t)} but does not wait for ${g.nodes[i].name}`);
@@ -256,6 +264,8 @@ describe('cuda backend: the planner (g++ harness)', function () {
     ['ssd300_vgg16.prototxt', 'fp16'],
     ['mobilenet_ssd.prototxt', 'int8'],
     ['faster_rcnn_vgg16.prototxt', 'fp32'],
+    ['alexnet.prototxt', 'fp16'],
+    ['alexnet.prototxt', 'int8'],
   ];
   for (const [file, precision] of safety) {
     it(`${file} ${precision}: on 1, 2, 3 and 8 streams every dependency is waited for and no live buffers share bytes`, async function () {
@@ -267,6 +277,77 @@ describe('cuda backend: the planner (g++ harness)', function () {
       }
     });
   }
+
+  /** The harness's plan of an execution graph (nofuse: the planner's fusions off). */
+  function planGraph(graph: unknown, lanes: number, nofuse = false): Plan {
+    const gpath = path.join(dir, 'graph.json');
+    fs.writeFileSync(gpath, JSON.stringify(graph));
+    const r = spawnSync(harness, [gpath, String(lanes), ...(nofuse ? ['nofuse'] : [])], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    return JSON.parse(r.stdout) as Plan;
+  }
+  const fusions = (plan: Plan) => Object.fromEntries(plan.nodes.filter((n) => n.fuses).map((n) => [n.name, n.fuses]));
+
+  it('an LRN and a MAX pooling, one the only reader of the other, run as one kernel; the second runs nothing itself', async function () {
+    this.timeout(60000);
+    for (const precision of ['fp32', 'fp16', 'int8'] as Precision[]) {
+      const { graph, plan } =
+        precision === 'int8' ? await planInt8(model('alexnet.prototxt')) : await planWith(model('alexnet.prototxt'), precision);
+      assert.deepEqual(fusions(plan), { norm1: 'pool1', norm2: 'pool2' }, precision);
+      const node = (n: string) => plan.nodes.find((x) => x.name === n)!;
+      assert.deepEqual([node('pool1').lane, node('pool2').lane, node('norm1').lane], [-1, -1, 0]);
+      // An observed run (calibration) writes the LRN's output: it keeps its bytes.
+      assert.ok(plan.tensors.norm1.bytes > 0);
+      checkSchedule(graph, plan);
+      assert.deepEqual(fusions(planGraph(graph, 1, true)), {}, 'nofuse');
+    }
+    // GoogLeNet: conv2/norm2 -> pool2 and, pooling first, pool1 -> pool1/norm1.
+    const { graph, plan } = await planWith(model('googlenet.prototxt'), 'fp16', 4);
+    assert.deepEqual(fusions(plan), { 'pool1/3x3_s2': 'pool1/norm1', 'conv2/norm2': 'pool2/3x3_s2' });
+    checkSchedule(graph, plan);
+  });
+
+  it('LRN + pooling pairs the fused kernel does not take, or whose LRN output another node needs, run apart', async () => {
+    const head = 'layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 16 dim: 9 dim: 9 } } }\n';
+    const lrn = (extra = '') => `layer { name: "n" type: "LRN" bottom: "x" top: "n" lrn_param { local_size: 5 ${extra} } }\n`;
+    const pool = (param: string, tops = 'top: "p"') =>
+      `layer { name: "p" type: "Pooling" bottom: "n" ${tops} pooling_param { ${param} } }\n`;
+    const conv = (bottom: string, name = 'c') =>
+      `layer { name: "${name}" type: "Convolution" bottom: "${bottom}" top: "${name}" convolution_param { num_output: 8 kernel_size: 1 } }\n`;
+    const fused = async (text: string) => fusions(await planOf(head + text, 'fp16'));
+    assert.deepEqual(await fused(lrn() + pool('pool: MAX kernel_size: 3 stride: 2') + conv('p')), { n: 'p' });
+    assert.deepEqual(await fused(lrn() + pool('pool: MAX kernel_size: 2 stride: 2 pad: 1') + conv('p')), { n: 'p' });
+    // The pooled output may be a network output (the fused kernel writes it).
+    assert.deepEqual(await fused(lrn() + pool('pool: MAX kernel_size: 3 stride: 2')), { n: 'p' });
+    const apart: [string, string][] = [
+      ['AVE pooling', lrn() + pool('pool: AVE kernel_size: 3 stride: 2') + conv('p')],
+      ['WITHIN_CHANNEL', lrn('norm_region: WITHIN_CHANNEL') + pool('pool: MAX kernel_size: 3 stride: 2') + conv('p')],
+      ['stride > kernel', lrn() + pool('pool: MAX kernel_size: 2 stride: 3') + conv('p')],
+      ['a kernel past 8', lrn() + pool('pool: MAX kernel_size: 9 stride: 1') + conv('p')],
+      [
+        'a window of 11 channels',
+        lrn().replace('local_size: 5', 'local_size: 11') + pool('pool: MAX kernel_size: 3 stride: 2') + conv('p'),
+      ],
+      ['a second reader', lrn() + pool('pool: MAX kernel_size: 3 stride: 2') + conv('p') + conv('n', 'd')],
+      ['a mask output', lrn() + pool('pool: MAX kernel_size: 3 stride: 2', 'top: "p" top: "m"') + conv('p')],
+    ];
+    for (const [why, text] of apart) assert.deepEqual(await fused(text), {}, why);
+    // Pooling first (any stride); the same refusals.
+    const poolFirst = (param: string, tops = 'top: "q"') =>
+      `layer { name: "q" type: "Pooling" bottom: "x" ${tops} pooling_param { ${param} } }\n`;
+    const lrnAfter = (extra = '') => `layer { name: "m" type: "LRN" bottom: "q" top: "m" lrn_param { local_size: 5 ${extra} } }\n`;
+    assert.deepEqual(await fused(poolFirst('pool: MAX kernel_size: 3 stride: 2') + lrnAfter() + conv('m')), { q: 'm' });
+    assert.deepEqual(await fused(poolFirst('pool: MAX kernel_size: 2 stride: 3') + lrnAfter() + conv('m')), { q: 'm' });
+    const apartPoolFirst: [string, string][] = [
+      ['AVE pooling', poolFirst('pool: AVE kernel_size: 3 stride: 2') + lrnAfter() + conv('m')],
+      ['WITHIN_CHANNEL', poolFirst('pool: MAX kernel_size: 3 stride: 2') + lrnAfter('norm_region: WITHIN_CHANNEL') + conv('m')],
+      ['a second reader', poolFirst('pool: MAX kernel_size: 3 stride: 2') + lrnAfter() + conv('m') + conv('q', 'd')],
+    ];
+    for (const [why, text] of apartPoolFirst) assert.deepEqual(await fused(text), {}, `pooling first: ${why}`);
+    // LRN -> pooling -> LRN: the pooling joins the first LRN only.
+    const chain = lrn() + pool('pool: MAX kernel_size: 3 stride: 2') + lrnAfter().replace('bottom: "q"', 'bottom: "p"') + conv('m');
+    assert.deepEqual(await fused(chain), { n: 'p' });
+  });
 
   for (const precision of ['fp32', 'fp16'] as Precision[]) {
     it(`${precision}: region tensors carry their rows, image tensors 1; the arena holds rows x each region row`, async () => {

@@ -143,38 +143,53 @@ View4 CudaContext::staged_view(int t, char* base, int batch, const Staged& stage
 Status CudaContext::run_nodes(int batch, char* base, const Staged& staged, cudaStream_t stream, TensorHistograms* stats,
                               bool marks) {
   const Graph& g = e_->graph();
-  const Schedule& sched = e_->plan().schedule;
+  const EnginePlan& plan = e_->plan();
+  const Schedule& sched = plan.schedule;
   auto mark = [&](size_t k) { return marks ? TRTN_CUDA_STATUS(cudaEventRecord(marks_[k], stream)) : Status::ok(); };
   // Independent branches on their lanes' streams, except where every node is timed or observed (one
   // stream, node order: the schedule's order is one of its topological orders).
   const bool fan = !aux_.empty() && stats == nullptr && !marks;
   if (fan) TRTN_TRY(fork(stream));
-  std::vector<View4> vin, vout;
+  std::vector<View4> vin, vout, unused;
+  // Runs `op` of node i on stream s: node i's input views, node `out`'s output views.
+  auto run = [&](const CudaOp* op, size_t i, size_t out, cudaStream_t s, int lane) -> Status {
+    e_->views(i, base, batch, &vin, &vout);
+    if (out != i) e_->views(out, base, batch, &unused, &vout);
+    if (!staged.empty()) {
+      for (size_t k = 0; k < vin.size(); ++k) vin[k] = staged_view(g.nodes[i].inputs[k], base, batch, staged);
+    }
+    Status st = op->run(RunArgs{e_->run_batch(i, batch), vin, vout, s, base + lane_at_[lane]});
+    return st.is_ok() ? st : Status(st.code(), "node '" + g.nodes[out].name + "': " + st.message());
+  };
+  auto observe_outputs = [&](size_t i) -> Status {
+    for (int t : g.nodes[i].outputs) TRTN_TRY(observe(staged_view(t, base, batch, staged), t, batch, stats, stream));
+    return Status::ok();
+  };
   Status failed = Status::ok();
   for (size_t i = 0; i < g.nodes.size() && failed.is_ok(); ++i) {
     const CudaOp* op = e_->op(i);
-    if (op != nullptr) {
+    const int j = plan.fused_next[i];
+    // A node fused into the one before it (plan.fused_next: an LRN and a MAX pooling) runs there: in
+    // the fused kernel, or, observed, on its own right after that one.
+    if (op != nullptr && plan.fused_into[i] < 0) {
       const int lane = sched.lane[i];
       cudaStream_t s = fan && lane > 0 ? aux_[lane - 1] : stream;
-      e_->views(i, base, batch, &vin, &vout);
-      if (!staged.empty()) {
-        for (size_t k = 0; k < vin.size(); ++k) vin[k] = staged_view(g.nodes[i].inputs[k], base, batch, staged);
-      }
       for (size_t k = 0; fan && k < sched.waits[i].size() && failed.is_ok(); ++k) {
         failed = TRTN_CUDA_STATUS(cudaStreamWaitEvent(s, after_[sched.waits[i][k]], 0));
       }
       if (!failed.is_ok()) break;
-      Status st = op->run(RunArgs{e_->run_batch(i, batch), vin, vout, s, base + lane_at_[lane]});
-      if (!st.is_ok()) {
-        failed = Status(st.code(), "node '" + g.nodes[i].name + "': " + st.message());
-        break;
+      if (j >= 0 && stats == nullptr) {
+        failed = run(e_->fused_op(i), i, static_cast<size_t>(j), s, lane);
+      } else {
+        failed = run(op, i, i, s, lane);
+        if (failed.is_ok() && j >= 0) failed = run(e_->op(j), static_cast<size_t>(j), static_cast<size_t>(j), s, lane);
       }
-      if (fan && sched.signals[i]) failed = TRTN_CUDA_STATUS(cudaEventRecord(after_[i], s));
+      if (failed.is_ok() && fan && sched.signals[i]) failed = TRTN_CUDA_STATUS(cudaEventRecord(after_[i], s));
     }
     if (failed.is_ok()) failed = mark(2 + i);
-    for (size_t k = 0; stats != nullptr && k < g.nodes[i].outputs.size() && failed.is_ok(); ++k) {
-      const int t = g.nodes[i].outputs[k];
-      failed = observe(staged_view(t, base, batch, staged), t, batch, stats, stream);
+    if (stats != nullptr && failed.is_ok() && plan.fused_into[i] < 0) {
+      failed = observe_outputs(i);
+      if (failed.is_ok() && j >= 0) failed = observe_outputs(static_cast<size_t>(j));
     }
   }
   // Every lane joins the main stream even after a failure: a capture must end joined.

@@ -105,7 +105,7 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
     return Status(Code::kInvalidArgument, "maxAuxStreams is " + std::to_string(aux_streams_) + "; give 0 to " +
                                               std::to_string(kMaxLanes - 1) + " (0: one stream)");
   }
-  plan_ = plan_engine(*graph_, !cuda_env().linear, aux_streams_ + 1);
+  plan_ = plan_engine(*graph_, !cuda_env().linear, aux_streams_ + 1, !env_flag("TRTN_CUDA_NO_FUSION"));
   ops_.resize(graph_->nodes.size());
   choices_.assign(graph_->nodes.size(), TacticChoice{});
   for (size_t i = 0; i < graph_->nodes.size(); ++i) {
@@ -118,11 +118,14 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
     choices_[i].name = ops_[i]->tactic_name(ops_[i]->tactic());
     choices_[i].candidates = ops_[i]->tactic_count();
   }
+  TRTN_TRY(make_fused_ops());
   if (loading) {
     const json::Value* tactics = section.get("tactics");
     if (tactics == nullptr || !tactics->is_object())
       return Status(Code::kPlanCorrupt, "the cuda plan section has no tactics");
-    return apply_tactics(*tactics);
+    TRTN_TRY(apply_tactics(*tactics));
+    name_fusions();
+    return Status::ok();
   }
   std::map<std::string, std::string> given;
   if (!in.timing_cache.empty()) {
@@ -136,7 +139,33 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
   }
   tune_batch_ =
       in.tune_batch > 0 ? std::min(in.tune_batch, graph_->max_batch) : std::min(graph_->max_batch, kDefaultTuneBatch);
-  return tune(tune_batch_, given);
+  TRTN_TRY(tune(tune_batch_, given));
+  name_fusions();
+  return Status::ok();
+}
+
+Status CudaEngine::make_fused_ops() {
+  fused_.resize(graph_->nodes.size());
+  for (size_t i = 0; i < graph_->nodes.size(); ++i) {
+    const int j = plan_.fused_next[i];
+    if (j < 0) continue;
+    CudaOpInit first{OpInit{*graph_, graph_->nodes[i], *weights_, "cuda"}, plan_.places, props_};
+    CudaOpInit second{OpInit{*graph_, graph_->nodes[j], *weights_, "cuda"}, plan_.places, props_};
+    TRTN_TRY(make_lrn_pool(first, second, &fused_[i]));
+  }
+  return Status::ok();
+}
+
+void CudaEngine::name_fusions() {
+  for (size_t i = 0; i < graph_->nodes.size(); ++i) {
+    const int j = plan_.fused_next[i];
+    if (j < 0) continue;
+    const bool lrn_first = graph_->nodes[i].kind == OpKind::kLRN;
+    choices_[i].name =
+        std::string(lrn_first ? "lrn_max_pool" : "max_pool_lrn") + " (with '" + graph_->nodes[j].name + "')";
+    choices_[j].name = "fused into '" + graph_->nodes[i].name + "'";
+    choices_[j].ms = -1;
+  }
 }
 
 Status CudaEngine::apply_tactics(const json::Value& tactics) {
@@ -195,6 +224,7 @@ std::string CudaEngine::info_json() const {
       .key("elidedConcats").number(plan_.elided_concats)
       .key("aliasedReshapes").number(plan_.aliased_reshapes)
       .key("nhwcTensors").number(plan_.nhwc_tensors)
+      .key("fusions").number(plan_.fusions)
       .key("maxAuxStreams").number(aux_streams_)
       .key("streams").number(plan_.schedule.lanes)
       .key("layers").begin_array();

@@ -43,7 +43,8 @@ struct CudaEnv {
 const CudaEnv& cuda_env();
 
 /// A set, non-"0" environment variable. Read per call for the knobs tests and benchmarks toggle
-/// while the process runs: TRTN_CUDA_NO_IN_PLACE and TRTN_CUDA_POISON (cuda_context.cc).
+/// while the process runs: TRTN_CUDA_NO_IN_PLACE and TRTN_CUDA_POISON (cuda_context.cc), and per
+/// build TRTN_CUDA_NO_FUSION (every LRN and pooling on its own, planner.h).
 bool env_flag(const char* name);
 
 /// The process-wide timing cache: op signature (with GPU and batch) -> tactic name.
@@ -89,6 +90,8 @@ class CudaEngine : public Engine {
   /// The largest batch every launch indexes correctly, and the layer that sets it (index_range.h).
   const IndexRange& index_range() const { return index_range_; }
   const CudaOp* op(size_t i) const { return ops_[i].get(); }
+  /// Node i's op with the node it runs fused in (planner.h EnginePlan::fused_next), or null.
+  const CudaOp* fused_op(size_t i) const { return fused_[i].get(); }
   /// Scratch memory after the activations while tactics are timed (one op at a time): one region for
   /// any tactic of any op.
   size_t tuning_workspace_bytes(int batch) const {
@@ -100,13 +103,15 @@ class CudaEngine : public Engine {
   }
   /// Scratch bytes per lane (schedule.h), in lane order: the largest its ops' chosen tactics need
   /// (each lane has its own region, after the activations: a context's lane_at_).
+  /// A node fused into another (an observed run runs it on its own) runs on that one's lane.
   std::vector<size_t> lane_workspace(int batch) const {
     std::vector<size_t> ws(plan_.schedule.lanes, 0);
     for (size_t i = 0; i < ops_.size(); ++i) {
-      if (ops_[i]) {
-        size_t& w = ws[plan_.schedule.lane[i]];
-        w = std::max(w, align_workspace(ops_[i]->workspace_bytes(run_batch(i, batch))));
-      }
+      if (!ops_[i]) continue;
+      const int into = plan_.fused_into[i];
+      size_t& w = ws[plan_.schedule.lane[into >= 0 ? static_cast<size_t>(into) : i]];
+      w = std::max(w, align_workspace(ops_[i]->workspace_bytes(run_batch(i, batch))));
+      if (fused_[i]) w = std::max(w, align_workspace(fused_[i]->workspace_bytes(run_batch(i, batch))));
     }
     return ws;
   }
@@ -129,6 +134,10 @@ class CudaEngine : public Engine {
  private:
   Status choose_device(int index);
   Status apply_tactics(const json::Value& tactics);
+  /// The fused ops of the plan's fusions (fused_), beside each node's own op.
+  Status make_fused_ops();
+  /// details(): the first node of a fused pair names the second, the second the first.
+  void name_fusions();
   // Tactic timing (cuda_tuner.cc).
   Status tune(int batch, const std::map<std::string, std::string>& given);
   /// Sets node i's tactic from `given` or the process-wide timing cache; false when neither has it.
@@ -142,8 +151,9 @@ class CudaEngine : public Engine {
   std::string device_name_;
   EnginePlan plan_;
   IndexRange index_range_;
-  std::vector<std::unique_ptr<CudaOp>> ops_;  // per node; null for elided nodes
-  std::vector<TacticChoice> choices_;         // per node
+  std::vector<std::unique_ptr<CudaOp>> ops_;    // per node; null for elided nodes
+  std::vector<std::unique_ptr<CudaOp>> fused_;  // per node: its op with the next node fused in, or null
+  std::vector<TacticChoice> choices_;           // per node
   int tune_batch_ = 0;
   double tune_seconds_ = 0;
   int aux_streams_ = 0;  // what the build allowed (the schedule may use fewer)

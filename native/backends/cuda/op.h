@@ -162,6 +162,9 @@ Status make_psroi_pooling(const CudaOpInit&, std::unique_ptr<CudaOp>*);     // r
 Status make_proposal(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // region.cu
 Status make_quantize(const CudaOpInit&, std::unique_ptr<CudaOp>*);          // quantize.cu
 Status make_preprocess(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // preprocess.cu
+/// An LRN and the MAX pooling reading it, or a MAX pooling and the LRN reading it, as one op (fusion.h;
+/// lrn_pool.cu): runs on the first node's input views and the second node's output views.
+Status make_lrn_pool(const CudaOpInit& first, const CudaOpInit& second, std::unique_ptr<CudaOp>* out);
 
 /// Copies (and converts) between two views of the same [N, C, H, W]: element type, layout,
 /// padding (zeros written for [c, c_write) of the destination). Used for graph inputs and outputs,

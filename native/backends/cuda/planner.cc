@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "backends/cuda/fusion.h"
 #include "core/memory_plan.h"
 
 namespace trtn::cuda {
@@ -221,14 +222,40 @@ void alias_reshapes(const Survey& s, EnginePlan* plan) {
   }
 }
 
+/// LRN and MAX pooling pairs that run as one kernel (fusion.h): the first one's output has the
+/// second as its only reader, is no graph output, holds only itself, and both nodes take views. The
+/// tensor between them keeps its place (an observed run writes it), which no fused run touches.
+void fuse_lrn_pools(const Survey& s, EnginePlan* plan) {
+  const Graph& g = s.g;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& node = g.nodes[i];
+    const bool lrn_or_pool = node.kind == OpKind::kLRN || node.kind == OpKind::kPooling;
+    if (!lrn_or_pool || node.outputs.size() != 1 || plan->elided[i] || !s.views[i] || plan->fused_into[i] >= 0) {
+      continue;
+    }
+    const int t = node.outputs[0];
+    if (is_graph_output(g, t) || s.readers[t].size() != 1 || plan->places[t].root != t || plan->alias[t]) continue;
+    const int j = s.readers[t][0];
+    const Node& next = g.nodes[j];
+    if (next.kind == node.kind || plan->elided[j] || !s.views[j] || !fusable(g, node, next, plan->places)) continue;
+    plan->fused_next[i] = j;
+    plan->fused_into[j] = static_cast<int>(i);
+    ++plan->fusions;
+  }
+}
+
 /// Streams and memory: the schedule of the nodes that run, then one buffer per root, sharing bytes
 /// only with roots whose every access the schedule orders before it is written (or after).
 void place_arena(const Graph& g, int lanes, EnginePlan* plan) {
   const size_t nt = g.tensors.size();
   std::vector<bool> runs(g.nodes.size());
   for (size_t i = 0; i < runs.size(); ++i) runs[i] = !plan->elided[i];
-  plan->schedule = schedule_nodes(g, plan->places, plan->alias, runs, lanes);
-  const RootConflicts conflicts(g, plan->places, runs, plan->schedule);
+  for (int j : plan->fused_next) {
+    if (j >= 0) runs[j] = false;
+  }
+  const NodeAccess access(g, plan->fused_next);
+  plan->schedule = schedule_nodes(access, plan->places, plan->alias, runs, lanes);
+  const RootConflicts conflicts(g, access, plan->places, runs, plan->schedule);
   std::vector<int64_t>& size = plan->root_bytes;
   size.assign(nt, 0);
   for (size_t t = 0; t < nt; ++t) {
@@ -242,9 +269,11 @@ void place_arena(const Graph& g, int lanes, EnginePlan* plan) {
 
 }  // namespace
 
-EnginePlan plan_engine(const Graph& g, bool use_views, int lanes) {
+EnginePlan plan_engine(const Graph& g, bool use_views, int lanes, bool fuse) {
   EnginePlan plan;
   plan.elided.assign(g.nodes.size(), false);
+  plan.fused_next.assign(g.nodes.size(), -1);
+  plan.fused_into.assign(g.nodes.size(), -1);
   plan.alias.assign(g.tensors.size(), false);
   Survey s = survey(g, use_views);
   place_tensors(g, &plan);
@@ -252,6 +281,7 @@ EnginePlan plan_engine(const Graph& g, bool use_views, int lanes) {
   resolve_roots(s, &plan);
   apply_layouts(pixel_channels(s, plan), &plan);
   alias_reshapes(s, &plan);
+  if (fuse) fuse_lrn_pools(s, &plan);
   place_arena(g, lanes, &plan);
   return plan;
 }

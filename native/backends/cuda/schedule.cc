@@ -65,9 +65,19 @@ int pick_lane(const std::vector<int>& deps, const Bits& implied, const std::vect
 
 }  // namespace
 
-Schedule schedule_nodes(const Graph& g, const std::vector<Place>& places, const std::vector<bool>& alias,
+NodeAccess::NodeAccess(const Graph& g, const std::vector<int>& fused_next)
+    : reads(g.nodes.size()), writes(g.nodes.size()) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    reads[i] = g.nodes[i].inputs;
+    writes[i] = g.nodes[i].outputs;
+    const int j = i < fused_next.size() ? fused_next[i] : -1;
+    if (j >= 0) writes[i].insert(writes[i].end(), g.nodes[j].outputs.begin(), g.nodes[j].outputs.end());
+  }
+}
+
+Schedule schedule_nodes(const NodeAccess& access, const std::vector<Place>& places, const std::vector<bool>& alias,
                         const std::vector<bool>& runs, int max_lanes) {
-  const int n = static_cast<int>(g.nodes.size());
+  const int n = static_cast<int>(access.reads.size());
   const size_t words = (static_cast<size_t>(n) + 63) / 64;
   Schedule s;
   s.lane.assign(n, -1);
@@ -80,8 +90,8 @@ Schedule schedule_nodes(const Graph& g, const std::vector<Place>& places, const 
   for (int i = 0; i < n; ++i) {
     if (!runs[i]) continue;
     mine.clear();
-    for (int t : g.nodes[i].inputs) mine.push_back(access_of(places, alias, t, false, i));
-    for (int t : g.nodes[i].outputs) mine.push_back(access_of(places, alias, t, true, i));
+    for (int t : access.reads[i]) mine.push_back(access_of(places, alias, t, false, i));
+    for (int t : access.writes[i]) mine.push_back(access_of(places, alias, t, true, i));
     const std::vector<int> deps = dependencies(mine, history);
     Bits implied(words, 0);
     for (int d : deps) absorb(&implied, s.ancestors[d], d);
@@ -104,8 +114,8 @@ Schedule schedule_nodes(const Graph& g, const std::vector<Place>& places, const 
   return s;
 }
 
-RootConflicts::RootConflicts(const Graph& g, const std::vector<Place>& places, const std::vector<bool>& runs,
-                             const Schedule& s)
+RootConflicts::RootConflicts(const Graph& g, const NodeAccess& access, const std::vector<Place>& places,
+                             const std::vector<bool>& runs, const Schedule& s)
     : s_(s),
       access_(places.size()),
       writers_(places.size()),
@@ -113,8 +123,8 @@ RootConflicts::RootConflicts(const Graph& g, const std::vector<Place>& places, c
       to_end_(places.size(), false) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     if (!runs[i]) continue;
-    for (int t : g.nodes[i].inputs) access_[places[t].root].push_back(static_cast<int>(i));
-    for (int t : g.nodes[i].outputs) {
+    for (int t : access.reads[i]) access_[places[t].root].push_back(static_cast<int>(i));
+    for (int t : access.writes[i]) {
       access_[places[t].root].push_back(static_cast<int>(i));
       writers_[places[t].root].push_back(static_cast<int>(i));
     }

@@ -40,17 +40,25 @@ struct Schedule {
   std::vector<std::vector<uint64_t>> ancestors;  // per node: bitset of the nodes complete before it starts
 };
 
+/// The tensors each node reads and writes when it runs: its own, and for a node that runs the next
+/// one in its kernel (planner.h EnginePlan::fused_next: an LRN and a MAX pooling) that one's outputs too.
+struct NodeAccess {
+  NodeAccess(const Graph& g, const std::vector<int>& fused_next);
+  std::vector<std::vector<int>> reads, writes;  // per node
+};
+
 /// Schedules the nodes that run (`runs[i]`) on at most `max_lanes` lanes (1: all in node order on
-/// one). `places` and `alias` (per tensor: a Flatten / Reshape output sharing its input's bytes)
-/// say which memory each node touches.
-Schedule schedule_nodes(const Graph& g, const std::vector<Place>& places, const std::vector<bool>& alias,
+/// one). `access`, `places` and `alias` (per tensor: a Flatten / Reshape output sharing its input's
+/// bytes) say which memory each node touches.
+Schedule schedule_nodes(const NodeAccess& access, const std::vector<Place>& places, const std::vector<bool>& alias,
                         const std::vector<bool>& runs, int max_lanes);
 
 /// Whether roots a and b may not share bytes under `s`: some access to one is not ordered before
 /// every write of the other. Graph inputs live from the start, outputs to the end.
 class RootConflicts {
  public:
-  RootConflicts(const Graph& g, const std::vector<Place>& places, const std::vector<bool>& runs, const Schedule& s);
+  RootConflicts(const Graph& g, const NodeAccess& access, const std::vector<Place>& places,
+                const std::vector<bool>& runs, const Schedule& s);
   bool operator()(size_t a, size_t b) const { return !(done_before(a, b) || done_before(b, a)); }
 
  private:

@@ -5,12 +5,12 @@
 //   ACROSS_CHANNELS: sum of x^2 over channels [c - (size-1)/2, c + (size-1)/2] clipped to the
 //                    tensor, in increasing channel order; scale = k + alpha / size * sum;
 //                    y = x * powf(scale, -beta).
-//                    NHWC (sc == 1) with size <= 2 * kMaxHalf + 1: one thread per pixel and kLanes
-//                    consecutive channels, which loads the kLanes + size - 1 channels its windows
-//                    cover once (consecutive threads read consecutive bytes), keeps them in registers
-//                    and stores its channels as one pack; the power there is pow_neg (within 4
-//                    ulp, as powf). Otherwise one thread per output element in the output's memory
-//                    order.
+//                    NHWC (sc == 1) with size <= 2 * kLrnMaxHalf + 1: one thread per pixel and
+//                    kLrnLanes consecutive channels (lrn.cuh's lrn_group, shared with the fused
+//                    LRN + max pooling of lrn_pool.cu), which loads the channels its windows cover
+//                    once and stores its channels as one pack; the power there is lrn_pow_neg
+//                    (within 4 ulp, as powf). Otherwise one thread per output element in the
+//                    output's memory order.
 //   WITHIN_CHANNEL:  sum of x^2 over the size x size window (pad (size - 1) / 2, rows then
 //                    columns), avg = sum / pool size (window clipped to the padded input),
 //                    y = x * powf(1 + alpha * avg, -beta). One thread per output element.
@@ -21,44 +21,11 @@
 #include <string>
 #include <type_traits>
 
-#include "backends/cuda/kernels/op_support.cuh"
-#include "backends/cuda/kernels/packs.cuh"
+#include "backends/cuda/kernels/lrn.cuh"
 #include "core/lrn_params.h"
 
 namespace trtn::cuda {
 namespace {
-
-constexpr int kMaxHalf = 4;  // the pixel kernel's largest (size - 1) / 2
-constexpr int kLanes = 8;    // channels per thread in the pixel kernel
-
-struct LrnArgs {
-  View4 in, out;
-  int size, half;
-  float alpha_over_size, alpha, beta, k;
-  float in_scale, out_scale, inv_out_scale;  // INT8 (docs/int8.md); inv_out_scale = 1 / out_scale
-  uint32_t total;
-  Decoder decoder;
-};
-
-/// An input value as a float: int8 dequantized with one rounded product.
-template <typename Tin>
-__device__ __forceinline__ float lrn_load(const Tin* x, int64_t i, float in_scale) {
-  if constexpr (std::is_same_v<Tin, int8_t>) {
-    return __fmul_rn(int8_to_float(x[i]), in_scale);
-  } else {
-    return to_float(x[i]);
-  }
-}
-
-/// What is stored for y: int8 outputs are saturate(y / s_y) (the store saturates).
-template <typename Tout>
-__device__ __forceinline__ float lrn_result(float y, float out_scale, float inv_out_scale) {
-  if constexpr (std::is_same_v<Tout, int8_t>) {
-    return div_for_int8(y, out_scale, inv_out_scale);
-  } else {
-    return y;
-  }
-}
 
 template <typename Tin, typename Tout>
 __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a) {
@@ -84,71 +51,26 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
   }
 }
 
-/// scale^-beta for scale >= k > 0 as exp2(-beta * log2(scale)) on the special-function unit:
-/// within 4 ulp of the correctly rounded power (lg2.approx's absolute error 2^-21.4 becomes a
-/// relative error of 2^-22 after the exponential), the bound CUDA gives for powf itself.
-__device__ __forceinline__ float pow_neg(float scale, float beta) { return exp2f(__fmul_rn(-beta, __log2f(scale))); }
-
-/// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of kLanes channels), windows of
-/// HALF channels either side (HALF == (size - 1) / 2, so every window term is known at compile
-/// time). vec_in: the group's own channels load as one pack.
+/// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of kLrnLanes channels), lrn.cuh's
+/// lrn_group stored as one pack.
 template <typename Tin, typename Tout, int HALF>
 __global__ void __launch_bounds__(kMapThreads)
     lrn_across_pixels_kernel(const LrnArgs a, uint32_t groups, const FastDiv by_groups, const FastDiv by_w,
                              const FastDiv by_h, bool vec, bool vec_in) {
   const uint32_t stride = gridDim.x * blockDim.x;
-  const int channels = a.in.c;
   for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < a.total; t += stride) {
     const uint32_t pixel = by_groups.div(t);
-    const int c0 = static_cast<int>(t - pixel * groups) * kLanes;
+    const int c0 = static_cast<int>(t - pixel * groups) * kLrnLanes;
     const uint32_t row = by_w.div(pixel);
     const uint32_t w = pixel - row * by_w.d;
     const uint32_t n = by_h.div(row);
     const uint32_t h = row - n * by_h.d;
-    const Tin* x = static_cast<const Tin*>(a.in.data) + n * a.in.sn + h * a.in.sh + w * a.in.sw;
-    // v[i] holds channel c0 - HALF + i (0 outside the tensor: such values are never summed).
-    float v[kLanes + 2 * HALF];
-#pragma unroll
-    for (int i = 0; i < HALF; ++i) {
-      const int lo = c0 - HALF + i, hi = c0 + kLanes + i;
-      v[i] = lo >= 0 ? lrn_load(x, lo, a.in_scale) : 0.0f;
-      v[HALF + kLanes + i] = hi < channels ? lrn_load(x, hi, a.in_scale) : 0.0f;
-    }
-    if (vec_in && c0 + kLanes <= channels) {
-      const Pack<Tin, kLanes> pk = *reinterpret_cast<const Pack<Tin, kLanes>*>(x + c0);
-#pragma unroll
-      for (int l = 0; l < kLanes; ++l) {
-        if constexpr (std::is_same_v<Tin, int8_t>) {
-          v[HALF + l] = __fmul_rn(int8_to_float(pk.v[l]), a.in_scale);
-        } else {
-          v[HALF + l] = to_float(pk.v[l]);
-        }
-      }
-    } else {
-#pragma unroll
-      for (int l = 0; l < kLanes; ++l) v[HALF + l] = c0 + l < channels ? lrn_load(x, c0 + l, a.in_scale) : 0.0f;
-    }
-    float y[kLanes];
-#pragma unroll
-    for (int l = 0; l < kLanes; ++l) {
-      const int c = c0 + l;
-      float sum_sq = 0.0f;
-#pragma unroll
-      for (int d = -HALF; d <= HALF; ++d) {
-        // Increasing channel order from max(0, c - half), as the cpu sums.
-        if (c + d >= 0 && c + d < channels) {
-          const float u = v[l + HALF + d];
-          sum_sq = __fadd_rn(sum_sq, __fmul_rn(u, u));
-        }
-      }
-      const float scale = __fadd_rn(a.k, __fmul_rn(a.alpha_over_size, sum_sq));
-      y[l] = c < channels
-                 ? lrn_result<Tout>(__fmul_rn(v[l + HALF], pow_neg(scale, a.beta)), a.out_scale, a.inv_out_scale)
-                 : 0.0f;
-    }
-    const int cnt = min(kLanes, a.out.c_write - c0);
-    store_chunk<Tout, kLanes>(static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt,
-                              vec, y);
+    float y[kLrnLanes];
+    lrn_group<Tin, Tout, HALF>(a, static_cast<const Tin*>(a.in.data) + n * a.in.sn + h * a.in.sh + w * a.in.sw, c0,
+                               vec_in, y);
+    const int cnt = min(kLrnLanes, a.out.c_write - c0);
+    store_chunk<Tout, kLrnLanes>(static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt,
+                                 vec, y);
   }
 }
 
@@ -212,54 +134,22 @@ class LrnOp final : public CudaOp {
  private:
   template <typename Tin, typename Tout>
   Status launch(const View4& x, const View4& y, cudaStream_t stream) const {
-    LrnArgs a{};
-    a.size = static_cast<int>(p_.size);
-    a.half = static_cast<int>((p_.size - 1) / 2);
-    // Caffe computes alpha / size in the layer's type before scaling the squares.
-    a.alpha_over_size = p_.alpha / static_cast<float>(p_.size);
-    a.alpha = p_.alpha;
-    a.beta = p_.beta;
-    a.k = p_.k;
-    a.in_scale = p_.in_scale;
-    a.out_scale = p_.out_scale;
-    a.inv_out_scale = p_.out_scale > 0 ? 1.0f / p_.out_scale : 0.0f;
-    const bool pixels = p_.across_channels && a.half <= kMaxHalf && x.layout == Layout::kNHWC &&
-                        y.layout == Layout::kNHWC && x.sc == 1 && y.sc == 1;
-    if (pixels) {
-      const uint32_t groups = static_cast<uint32_t>((y.c_write + kLanes - 1) / kLanes);
+    LrnArgs a = lrn_args(p_);
+    if (lrn_pixel_views(p_, x, y)) {
+      const uint32_t groups = static_cast<uint32_t>((y.c_write + kLrnLanes - 1) / kLrnLanes);
       const int64_t per_image = static_cast<int64_t>(groups) * y.h * y.w;
-      const bool vec = aligned_to(y.data, pack_align<Tout, kLanes>()) && y.sn % kLanes == 0 && y.sh % kLanes == 0 &&
-                       y.sw % kLanes == 0;
-      const bool vec_in = aligned_to(x.data, pack_align<Tin, kLanes>()) && x.sn % kLanes == 0 && x.sh % kLanes == 0 &&
-                          x.sw % kLanes == 0;
+      const bool vec = packs_fit<Tout, kLrnLanes>(y);
+      const bool vec_in = packs_fit<Tin, kLrnLanes>(x);
       return for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
         a.in = images(x, n0, nb);
         a.out = images(y, n0, nb);
         a.total = static_cast<uint32_t>(per_image * nb);
         const unsigned grid = grid_for(a.total, kMapThreads);
         const FastDiv by_groups(groups), by_w(static_cast<uint32_t>(y.w)), by_h(static_cast<uint32_t>(y.h));
-        switch (a.half) {
-          case 0:
-            lrn_across_pixels_kernel<Tin, Tout, 0>
-                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
-            break;
-          case 1:
-            lrn_across_pixels_kernel<Tin, Tout, 1>
-                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
-            break;
-          case 2:
-            lrn_across_pixels_kernel<Tin, Tout, 2>
-                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
-            break;
-          case 3:
-            lrn_across_pixels_kernel<Tin, Tout, 3>
-                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
-            break;
-          default:
-            lrn_across_pixels_kernel<Tin, Tout, 4>
-                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
-            break;
-        }
+        with_lrn_half(a.half, [&](auto half) {
+          lrn_across_pixels_kernel<Tin, Tout, decltype(half)::value>
+              <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+        });
         return TRTN_CUDA_STATUS(cudaGetLastError());
       });
     }

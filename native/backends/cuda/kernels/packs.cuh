@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "backends/cuda/format.h"
 #include "backends/cuda/kernels/elem_io.cuh"
 
 namespace trtn::cuda {
@@ -30,6 +31,13 @@ constexpr int map_width() {
 }
 
 inline bool aligned_to(const void* p, int bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+/// Whether every V-element chunk of a channels-last view that starts at a multiple of V channels
+/// can be accessed as one Pack<T, V>: the data aligned and every stride a multiple of V.
+template <typename T, int V>
+bool packs_fit(const View4& v) {
+  return aligned_to(v.data, pack_align<T, V>()) && v.sn % V == 0 && v.sh % V == 0 && v.sw % V == 0;
+}
 
 /// Loads elements [0, valid) of a chunk as floats (zeros after), as one pack when it can.
 template <typename T, int V>

@@ -1,0 +1,141 @@
+// LRN across channels on channels-last pixels, shared by the LRN op (lrn.cu) and the fused
+// LRN + max pooling (lrn_pool.cu): the arguments, the element conversions of docs/int8.md and one
+// thread's work for kLanes consecutive channels of one pixel, so both store the same values.
+#pragma once
+
+#include <cuda_fp16.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "backends/cuda/kernels/op_support.cuh"
+#include "backends/cuda/kernels/packs.cuh"
+#include "core/lrn_params.h"
+
+namespace trtn::cuda {
+
+constexpr int kLrnMaxHalf = 4;  // the pixel kernels' largest (size - 1) / 2
+constexpr int kLrnLanes = 8;    // channels per thread in the pixel kernels
+
+struct LrnArgs {
+  View4 in, out;
+  int size, half;
+  float alpha_over_size, alpha, beta, k;
+  float in_scale, out_scale, inv_out_scale;  // INT8 (docs/int8.md); inv_out_scale = 1 / out_scale
+  uint32_t total;
+  Decoder decoder;
+};
+
+/// An input value as a float: int8 dequantized with one rounded product.
+template <typename Tin>
+__device__ __forceinline__ float lrn_load(const Tin* x, int64_t i, float in_scale) {
+  if constexpr (std::is_same_v<Tin, int8_t>) {
+    return __fmul_rn(int8_to_float(x[i]), in_scale);
+  } else {
+    return to_float(x[i]);
+  }
+}
+
+/// What is stored for y: int8 outputs are saturate(y / s_y) (the store saturates).
+template <typename Tout>
+__device__ __forceinline__ float lrn_result(float y, float out_scale, float inv_out_scale) {
+  if constexpr (std::is_same_v<Tout, int8_t>) {
+    return div_for_int8(y, out_scale, inv_out_scale);
+  } else {
+    return y;
+  }
+}
+
+/// scale^-beta for scale >= k > 0 as exp2(-beta * log2(scale)) on the special-function unit:
+/// within 4 ulp of the correctly rounded power (lg2.approx's absolute error 2^-21.4 becomes a
+/// relative error of 2^-22 after the exponential), the bound CUDA gives for powf itself.
+__device__ __forceinline__ float lrn_pow_neg(float scale, float beta) {
+  return exp2f(__fmul_rn(-beta, __log2f(scale)));
+}
+
+/// ACROSS_CHANNELS for channels [c0, c0 + kLrnLanes) of the pixel at `x` (channels-last, sc == 1):
+/// y[l] is what the output stores for channel c0 + l (before its conversion; 0 past the channels).
+/// HALF == (size - 1) / 2. The kLrnLanes + 2 HALF channels the windows cover load once (vec_in:
+/// the group's own channels as one pack), each square is formed once, and each window sums its
+/// squares in increasing channel order from c - HALF: the channels outside the tensor hold 0, and
+/// adding +0 to a sum of squares changes nothing, so the sums are the cpu's from max(0, c - half)
+/// bit for bit without a bounds test per term.
+template <typename Tin, typename Tout, int HALF>
+__device__ __forceinline__ void lrn_group(const LrnArgs& a, const Tin* x, int c0, bool vec_in,
+                                          float (&y)[kLrnLanes]) {
+  constexpr int kSpan = kLrnLanes + 2 * HALF;
+  const int channels = a.in.c;
+  // v[i] holds channel c0 - HALF + i (0 outside the tensor).
+  float v[kSpan];
+#pragma unroll
+  for (int i = 0; i < HALF; ++i) {
+    const int lo = c0 - HALF + i, hi = c0 + kLrnLanes + i;
+    v[i] = lo >= 0 ? lrn_load(x, lo, a.in_scale) : 0.0f;
+    v[HALF + kLrnLanes + i] = hi < channels ? lrn_load(x, hi, a.in_scale) : 0.0f;
+  }
+  if (vec_in && c0 + kLrnLanes <= channels) {
+    const Pack<Tin, kLrnLanes> pk = *reinterpret_cast<const Pack<Tin, kLrnLanes>*>(x + c0);
+#pragma unroll
+    for (int l = 0; l < kLrnLanes; ++l) {
+      if constexpr (std::is_same_v<Tin, int8_t>) {
+        v[HALF + l] = __fmul_rn(int8_to_float(pk.v[l]), a.in_scale);
+      } else {
+        v[HALF + l] = to_float(pk.v[l]);
+      }
+    }
+  } else {
+#pragma unroll
+    for (int l = 0; l < kLrnLanes; ++l) v[HALF + l] = c0 + l < channels ? lrn_load(x, c0 + l, a.in_scale) : 0.0f;
+  }
+  float sq[kSpan];
+#pragma unroll
+  for (int i = 0; i < kSpan; ++i) sq[i] = __fmul_rn(v[i], v[i]);
+#pragma unroll
+  for (int l = 0; l < kLrnLanes; ++l) {
+    float sum_sq = sq[l];
+#pragma unroll
+    for (int d = 1; d <= 2 * HALF; ++d) sum_sq = __fadd_rn(sum_sq, sq[l + d]);
+    const float scale = __fadd_rn(a.k, __fmul_rn(a.alpha_over_size, sum_sq));
+    y[l] = c0 + l < channels
+               ? lrn_result<Tout>(__fmul_rn(v[l + HALF], lrn_pow_neg(scale, a.beta)), a.out_scale, a.inv_out_scale)
+               : 0.0f;
+  }
+}
+
+/// The kernels' arguments for a node (views, total and decoder are the launcher's).
+inline LrnArgs lrn_args(const LrnParams& p) {
+  LrnArgs a{};
+  a.size = static_cast<int>(p.size);
+  a.half = static_cast<int>((p.size - 1) / 2);
+  // Caffe computes alpha / size in the layer's type before scaling the squares.
+  a.alpha_over_size = p.alpha / static_cast<float>(p.size);
+  a.alpha = p.alpha;
+  a.beta = p.beta;
+  a.k = p.k;
+  a.in_scale = p.in_scale;
+  a.out_scale = p.out_scale;
+  a.inv_out_scale = p.out_scale > 0 ? 1.0f / p.out_scale : 0.0f;
+  return a;
+}
+
+/// Whether a node runs on the pixel kernels for these views: ACROSS_CHANNELS with a window of at
+/// most 2 kLrnMaxHalf + 1 channels, channels-last views with contiguous channels.
+inline bool lrn_pixel_views(const LrnParams& p, const View4& x, const View4& y) {
+  return p.across_channels && (p.size - 1) / 2 <= kLrnMaxHalf && x.layout == Layout::kNHWC &&
+         y.layout == Layout::kNHWC && x.sc == 1 && y.sc == 1;
+}
+
+/// Calls fn(std::integral_constant<int, HALF>) for half in [0, kLrnMaxHalf] (the pixel kernels'
+/// template argument).
+template <typename Fn>
+void with_lrn_half(int half, Fn fn) {
+  switch (half) {
+    case 0: fn(std::integral_constant<int, 0>{}); break;
+    case 1: fn(std::integral_constant<int, 1>{}); break;
+    case 2: fn(std::integral_constant<int, 2>{}); break;
+    case 3: fn(std::integral_constant<int, 3>{}); break;
+    default: fn(std::integral_constant<int, 4>{}); break;
+  }
+}
+
+}  // namespace trtn::cuda
