@@ -121,6 +121,7 @@ export interface NativePluginLibrary {
     readonly outputs: number;
     readonly cpu: boolean;
     readonly cuda: boolean;
+    readonly cudaTypes: Array<'float32' | 'float16'>;
   }>;
 }
 

@@ -41,6 +41,11 @@ export interface PluginLayerInfo {
   /** Which backends it runs on. */
   readonly cpu: boolean;
   readonly cuda: boolean;
+  /**
+   * The element types its cuda forward takes (an FP16 engine hands float16 tensors to a layer that
+   * takes them; otherwise the engine converts to and from float32 around it). Empty without one.
+   */
+  readonly cudaTypes: ReadonlyArray<'float32' | 'float16'>;
 }
 
 /** A loaded plugin library. */
@@ -126,6 +131,7 @@ export function loadPlugin(file: string): PluginLibrary {
       outputs: l.outputs,
       cpu: l.cpu,
       cuda: l.cuda,
+      cudaTypes: l.cudaTypes,
     };
   });
   for (const l of layers) {
@@ -251,6 +257,7 @@ export function registerLayer(type: string, def: JsLayerDefinition): PluginLayer
     outputs,
     cpu: def.cpu !== undefined,
     cuda: false,
+    cudaTypes: [],
   };
   if (info.paramField !== null) extendSchema(info, true);
   const cpu = def.cpu;

@@ -219,7 +219,14 @@ Napi::Value LoadPluginJs(const Napi::CallbackInfo& info) {
     d.Set("maxInputs", l.max_inputs);
     d.Set("outputs", l.outputs);
     d.Set("cpu", l.forward_cpu != nullptr);
-    d.Set("cuda", l.forward_cuda != nullptr);
+    d.Set("cuda", l.forward_cuda != nullptr || l.forward_cuda_ex != nullptr);
+    // The element types the cuda forward takes (a version 1 library's forward_cuda: float32).
+    Napi::Array types = Napi::Array::New(env);
+    if ((l.cuda_types & TRTN_PLUGIN_FLOAT32) != 0 || (l.forward_cuda_ex == nullptr && l.forward_cuda != nullptr)) {
+      types.Set(types.Length(), "float32");
+    }
+    if ((l.cuda_types & TRTN_PLUGIN_FLOAT16) != 0) types.Set(types.Length(), "float16");
+    d.Set("cudaTypes", types);
     list.Set(static_cast<uint32_t>(i), d);
   }
   o.Set("layers", list);

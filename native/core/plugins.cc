@@ -29,27 +29,53 @@ bool to_dims(const std::vector<int64_t>& v, trtn_dims* out) {
   return true;
 }
 
+/// The library's layer descriptions in this header's layout, copied (a version 1 library's shorter
+/// ones padded with zeros). They live as long as the process: engines keep pointers to them.
+const trtn_plugin_layer* own_layers(const trtn_plugin* lib) {
+  static_assert(TRTN_PLUGIN_LAYER_V1_SIZE % alignof(trtn_plugin_layer) == 0, "v1 layers pack without padding");
+  const size_t stride = lib->abi_version == 1 ? TRTN_PLUGIN_LAYER_V1_SIZE : sizeof(trtn_plugin_layer);
+  auto* copies = new trtn_plugin_layer[static_cast<size_t>(lib->layer_count)]();
+  for (int32_t i = 0; i < lib->layer_count; ++i) {
+    std::memcpy(&copies[i], reinterpret_cast<const char*>(lib->layers) + stride * static_cast<size_t>(i), stride);
+  }
+  return copies;
+}
+
+/// One layer description, checked; "" or why it cannot be used.
+std::string check_layer(const trtn_plugin_layer& l, int32_t i) {
+  if (l.type == nullptr || l.type[0] == '\0') return "layer " + std::to_string(i) + " has no type name";
+  const std::string who = "layer type '" + std::string(l.type) + "'";
+  if (l.output_dims == nullptr) return who + " has no output_dims function";
+  if (l.min_inputs < 0 || l.max_inputs < l.min_inputs || l.outputs < 1) {
+    return who + " declares impossible input / output counts";
+  }
+  if ((l.param_field == nullptr) != (l.param_fields == nullptr)) {
+    return who + " gives param_field without param_fields or the other way round";
+  }
+  if ((l.cuda_types & ~uint32_t{TRTN_PLUGIN_FLOAT32 | TRTN_PLUGIN_FLOAT16}) != 0) {
+    return who + " lists unknown element types in cuda_types (" + std::to_string(l.cuda_types) +
+           "; TRTN_PLUGIN_FLOAT32 and TRTN_PLUGIN_FLOAT16 exist)";
+  }
+  if ((l.cuda_types != 0) != (l.forward_cuda_ex != nullptr)) {
+    return who + (l.cuda_types != 0 ? " lists cuda_types but has no forward_cuda_ex"
+                                    : " has forward_cuda_ex but lists no cuda_types");
+  }
+  if (l.workspace_size != nullptr && l.forward_cuda_ex == nullptr) {
+    return who + " has workspace_size but no forward_cuda_ex to give the workspace to";
+  }
+  return "";
+}
+
 /// The library's description, checked; "" or why it cannot be used.
 std::string check_library(const trtn_plugin* lib) {
   if (lib == nullptr) return std::string(TRTN_PLUGIN_ENTRY) + "() returned NULL";
-  if (lib->abi_version != TRTN_PLUGIN_ABI_VERSION) {
-    return "it was built for plugin ABI version " + std::to_string(lib->abi_version) + "; this tensorrt-node loads " +
-           std::to_string(TRTN_PLUGIN_ABI_VERSION) + " (rebuild it against include/tensorrt_node_plugin.h)";
+  if (lib->abi_version != 1 && lib->abi_version != TRTN_PLUGIN_ABI_VERSION) {
+    return "it was built for plugin ABI version " + std::to_string(lib->abi_version) +
+           "; this tensorrt-node loads 1 to " + std::to_string(TRTN_PLUGIN_ABI_VERSION) +
+           " (rebuild it against include/tensorrt_node_plugin.h)";
   }
   if (lib->name == nullptr || lib->name[0] == '\0') return "its description has no name";
   if (lib->layer_count < 1 || lib->layers == nullptr) return "it describes no layer types";
-  for (int32_t i = 0; i < lib->layer_count; ++i) {
-    const trtn_plugin_layer& l = lib->layers[i];
-    const std::string which = "layer " + std::to_string(i);
-    if (l.type == nullptr || l.type[0] == '\0') return which + " has no type name";
-    if (l.output_dims == nullptr) return "layer type '" + std::string(l.type) + "' has no output_dims function";
-    if (l.min_inputs < 0 || l.max_inputs < l.min_inputs || l.outputs < 1) {
-      return "layer type '" + std::string(l.type) + "' declares impossible input / output counts";
-    }
-    if ((l.param_field == nullptr) != (l.param_fields == nullptr)) {
-      return "layer type '" + std::string(l.type) + "' gives param_field without param_fields or the other way round";
-    }
-  }
   return "";
 }
 
@@ -68,28 +94,35 @@ Status load_plugin(const std::string& path, bool register_types, std::vector<Plu
                                      "() (see include/tensorrt_node_plugin.h)");
   }
   const trtn_plugin* lib = entry();
-  const std::string problem = check_library(lib);
+  std::string problem = check_library(lib);
   if (!problem.empty()) return Status(Code::kPlugin, "plugin library " + path + ": " + problem);
   std::lock_guard<std::mutex> lock(registry_mutex());
+  // One copy of the descriptions per library file (loading it again finds the same).
+  static std::map<std::string, const trtn_plugin_layer*> copies;
+  const trtn_plugin_layer*& layers = copies[path];
+  if (layers == nullptr) layers = own_layers(lib);
   for (int32_t i = 0; i < lib->layer_count; ++i) {
-    auto it = registry().find(lib->layers[i].type);
+    if (!(problem = check_layer(layers[i], i)).empty()) {
+      return Status(Code::kPlugin, "plugin library " + path + ": " + problem);
+    }
+    auto it = registry().find(layers[i].type);
     const bool same_library =
         it != registry().end() && it->second.library == lib->name && it->second.version == lib->version;
-    if (it != registry().end() && it->second.layer != &lib->layers[i] && !same_library) {
+    if (it != registry().end() && !same_library) {
       return Status(Code::kPlugin, "plugin library " + path + " (" + lib->name + ") implements layer type '" +
-                                       lib->layers[i].type + "', which " + it->second.library + " (" + it->second.path +
+                                       layers[i].type + "', which " + it->second.library + " (" + it->second.path +
                                        ") already provides");
     }
   }
   out->clear();
   for (int32_t i = 0; i < lib->layer_count; ++i) {
-    PluginLayer p{lib->name, lib->version, path, &lib->layers[i], nullptr};
+    PluginLayer p{lib->name, lib->version, path, &layers[i], nullptr};
     if (!register_types) {
       out->push_back(p);
       continue;
     }
-    registry().emplace(lib->layers[i].type, p);  // a second load keeps the first entry
-    out->push_back(registry().at(lib->layers[i].type));
+    registry().emplace(layers[i].type, p);  // a second load keeps the first entry
+    out->push_back(registry().at(layers[i].type));
   }
   return Status::ok();
 }
@@ -166,14 +199,15 @@ namespace {
 
 /// Why the layer cannot run on the cpu (`cuda` false) or cuda backend, or "" when it can.
 std::string missing_forward(const PluginLayer& p, bool cuda) {
-  const bool has = cuda ? p.layer->forward_cuda != nullptr : (p.layer->forward_cpu != nullptr || p.hosted != nullptr);
+  const bool has = cuda ? p.layer->forward_cuda != nullptr || p.layer->forward_cuda_ex != nullptr
+                        : (p.layer->forward_cpu != nullptr || p.hosted != nullptr);
   if (has) return "";
   if (p.library == "javascript") {
     return "JavaScript layer type '" + std::string(p.layer->type) +
            "' runs on the cpu backend only, and only when registerLayer gave it a cpu function";
   }
-  return "plugin library " + p.library + " has no forward_" + (cuda ? "cuda" : "cpu") + " for '" + p.layer->type +
-         "': build it on a backend the library implements";
+  return "plugin library " + p.library + " has no " + (cuda ? "forward_cuda or forward_cuda_ex" : "forward_cpu") +
+         " for '" + p.layer->type + "': build it on a backend the library implements";
 }
 
 }  // namespace

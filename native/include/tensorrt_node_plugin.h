@@ -1,5 +1,6 @@
 /*
- * tensorrt-node layer plugins: the C interface a plugin library implements (ABI version 1).
+ * tensorrt-node layer plugins: the C interface a plugin library implements (ABI version 2; libraries
+ * built for version 1 still load).
  *
  * A plugin library is a shared library that exports one function, trtn_plugin_v1(), returning a
  * description of the library and of each Caffe layer type it implements. tensorrt-node loads it
@@ -11,8 +12,11 @@
  *     defaults, reach every function below as a JSON object ("params");
  *   - output_dims: the output shapes from the input shapes (batch first), at import time;
  *   - forward_cpu: float32, contiguous (row-major, batch first), on the cpu backend's threads;
- *   - forward_cuda: float32, contiguous, device memory, enqueued on the given cudaStream_t.
- * Either forward may be NULL: the backend without one refuses the layer when building.
+ *   - forward_cuda: float32, contiguous, device memory, enqueued on the given cudaStream_t;
+ *   - forward_cuda_ex (ABI 2): the same with an element type (float32 or float16, the ones
+ *     cuda_types lists) and device scratch memory of workspace_size bytes; an FP16 engine hands
+ *     float16 tensors to a layer that takes them (no conversions around it).
+ * A forward may be NULL: the backend without one refuses the layer when building.
  * Functions return 0 on success; otherwise they write a message (NUL-terminated, at most
  * error_size bytes) that tensorrt-node reports with the layer's name. They must be thread-safe
  * (several engines may run one layer type at once) and must not keep the pointers they are given.
@@ -29,8 +33,12 @@
 extern "C" {
 #endif
 
-#define TRTN_PLUGIN_ABI_VERSION 1
+#define TRTN_PLUGIN_ABI_VERSION 2
 #define TRTN_PLUGIN_MAX_DIMS 8
+
+/* Element types of forward_cuda_ex's tensors (trtn_plugin_layer.cuda_types is a set of them). */
+#define TRTN_PLUGIN_FLOAT32 1
+#define TRTN_PLUGIN_FLOAT16 2
 
 /* A tensor shape: rank dims, d[0] first. */
 typedef struct trtn_dims {
@@ -60,11 +68,27 @@ typedef struct trtn_plugin_layer {
   int32_t (*forward_cuda)(const char* params, int32_t batch, int32_t n_in, const trtn_dims* in_dims,
                           const float* const* in, int32_t n_out, const trtn_dims* out_dims, float* const* out,
                           void* stream, char* error, size_t error_size);
+  /* ABI 2 (a version 1 library's layers end above; these read as 0 / NULL for it). */
+  /* The element types forward_cuda_ex takes (TRTN_PLUGIN_FLOAT32 | TRTN_PLUGIN_FLOAT16); 0 with no
+   * forward_cuda_ex. Every input and output of one call has the same type, `dtype`. */
+  uint32_t cuda_types;
+  /* Device scratch bytes forward_cuda_ex needs for `batch` images in `dtype` (per-image dims as in
+   * the forwards), asked when an engine is built and when a context sizes its memory; NULL: none. */
+  size_t (*workspace_size)(const char* params, int32_t batch, int32_t dtype, int32_t n_in, const trtn_dims* in_dims,
+                           int32_t n_out, const trtn_dims* out_dims);
+  /* forward_cuda with `dtype` tensors (float or __half) and `workspace` (at least workspace_size
+   * bytes, 256-byte aligned, NULL when that is 0). Used instead of forward_cuda when present. */
+  int32_t (*forward_cuda_ex)(const char* params, int32_t batch, int32_t dtype, int32_t n_in, const trtn_dims* in_dims,
+                             const void* const* in, int32_t n_out, const trtn_dims* out_dims, void* const* out,
+                             void* workspace, void* stream, char* error, size_t error_size);
 } trtn_plugin_layer;
+
+/* The size of a layer description in a version 1 library (the fields above cuda_types). */
+#define TRTN_PLUGIN_LAYER_V1_SIZE offsetof(trtn_plugin_layer, cuda_types)
 
 /* The library. */
 typedef struct trtn_plugin {
-  uint32_t abi_version; /* TRTN_PLUGIN_ABI_VERSION */
+  uint32_t abi_version; /* TRTN_PLUGIN_ABI_VERSION (the layout of `layers`: 1 or 2) */
   const char* name;     /* the library's name, recorded in plans */
   uint32_t version;     /* its version, recorded in plans */
   int32_t layer_count;

@@ -2,7 +2,8 @@
  * Layer plugins on the cuda backend: the example library (examples/plugins) built with nvcc here,
  * its Axpy and HardSigmoid run between convolutions (so the engine hands them tensors it keeps in
  * other forms: NHWC, FP16) in fp32 and fp16, against the cpu backend running the library's cpu
- * functions on the same weights.
+ * functions on the same weights. ABI 2: the FP16 engine calls forward_cuda_ex in float16 (the
+ * tensors as it keeps them), the FP32 one in float32; Axpy's scales go through its workspace.
  */
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
@@ -39,8 +40,8 @@ describe('gpu: layer plugins (examples/plugins built with nvcc)', function () {
     assert.equal(r.status, 0, `build.sh --cuda failed: ${r.stdout}${r.stderr}`);
     const lib = loadPlugin(so);
     assert.ok(
-      lib.layers.every((l) => l.cuda && l.cpu),
-      'built with nvcc, the library has both forwards',
+      lib.layers.every((l) => l.cuda && l.cpu && l.cudaTypes.join() === 'float32,float16'),
+      'built with nvcc, the library has both forwards, its cuda one in float32 and float16',
     );
     net = await Network.parse(NET, { seed: 4 });
     const cpu = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 4 });
@@ -54,6 +55,9 @@ describe('gpu: layer plugins (examples/plugins built with nvcc)', function () {
   ] as Array<[Precision, number]>) {
     it(`${precision}: the same output as the cpu backend (relative L2 within ${tol}), at batch 4 and 3`, async () => {
       const engine = await new Builder({ backend: 'cuda' }).build(net, { precision, maxBatchSize: 4 });
+      const tactic = (name: string) => engine.details().layers?.find((l) => l.name === name)?.tactic;
+      const type = precision === 'fp16' ? 'float16' : 'float32';
+      assert.deepEqual([tactic('hs'), tactic('ax')], [`forward_cuda_ex (${type})`, `forward_cuda_ex (${type})`]);
       const ctx = engine.createContext();
       const full = (await ctx.infer({ data: x })).c2;
       assert.ok(relError(full, reference) < tol, `batch 4: ${relError(full, reference)}`);

@@ -50,6 +50,35 @@ static const trtn_plugin plugin = {ABI, "tiny", 1, 1, layers};
 extern "C" __attribute__((visibility("default"))) const trtn_plugin* trtn_plugin_v1(void) { return &plugin; }
 `;
 
+/** A library as ABI version 1 laid its layer descriptions out (without the ABI 2 fields): two types. */
+const V1 = `#include "include/tensorrt_node_plugin.h"
+typedef struct {
+  const char* type; const char* param_field; int32_t param_number; const char* param_fields;
+  int32_t min_inputs, max_inputs, outputs; void* output_dims; void* forward_cpu; void* forward_cuda;
+} v1_layer;
+static int32_t dims(const char*, int32_t, const trtn_dims* in, int32_t, trtn_dims* out, char*, size_t) { out[0] = in[0]; return 0; }
+static int32_t scale(int32_t batch, const trtn_dims* d, const float* in, float* out, float by) {
+  int64_t n = batch; for (int i = 0; i < d->rank; ++i) n *= d->d[i];
+  for (int64_t i = 0; i < n; ++i) out[i] = by * in[i];
+  return 0;
+}
+static int32_t twice(const char*, int32_t b, int32_t, const trtn_dims* d, const float* const* in, int32_t, const trtn_dims*, float* const* out, char*, size_t) { return scale(b, d, in[0], out[0], 2); }
+static int32_t thrice(const char*, int32_t b, int32_t, const trtn_dims* d, const float* const* in, int32_t, const trtn_dims*, float* const* out, char*, size_t) { return scale(b, d, in[0], out[0], 3); }
+static const v1_layer layers[] = {{"V1Twice", 0, 0, 0, 1, 1, 1, (void*)dims, (void*)twice, 0}, {"V1Thrice", 0, 0, 0, 1, 1, 1, (void*)dims, (void*)thrice, 0}};
+static const trtn_plugin plugin = {1, "v1-library", 1, 2, (const trtn_plugin_layer*)layers};
+extern "C" __attribute__((visibility("default"))) const trtn_plugin* trtn_plugin_v1(void) { return &plugin; }
+`;
+
+/** An ABI 2 library of one type `TYPE` with cuda_types `TYPES`, workspace_size `WS` and forward_cuda_ex `EX` (0 or the stubs). */
+const V2 = `#include "include/tensorrt_node_plugin.h"
+static int32_t dims(const char*, int32_t, const trtn_dims* in, int32_t, trtn_dims* out, char*, size_t) { out[0] = in[0]; return 0; }
+static size_t ws(const char*, int32_t, int32_t, int32_t, const trtn_dims*, int32_t, const trtn_dims*) { return 0; }
+static int32_t ex(const char*, int32_t, int32_t, int32_t, const trtn_dims*, const void* const*, int32_t, const trtn_dims*, void* const*, void*, void*, char*, size_t) { return 0; }
+static const trtn_plugin_layer layers[] = {{TYPE, 0, 0, 0, 1, 1, 1, dims, 0, 0, TYPES, WS, EX}};
+static const trtn_plugin plugin = {TRTN_PLUGIN_ABI_VERSION, TYPE, 1, 1, layers};
+extern "C" __attribute__((visibility("default"))) const trtn_plugin* trtn_plugin_v1(void) { return &plugin; }
+`;
+
 describe('layer plugins (examples/plugins, cpu backend)', function () {
   this.timeout(120000);
   let dir = '';
@@ -292,6 +321,62 @@ describe('layer plugins (examples/plugins, cpu backend)', function () {
       assert.ok(!knownLayerTypes().includes('GoodTiny'));
       registerLayer('GoodTiny', { outputShapes: (s) => s });
       assert.ok(knownLayerTypes().includes('GoodTiny'));
+    });
+
+    it('a library built for ABI version 1 loads and runs (its shorter layer descriptions read as such)', async () => {
+      const src = path.join(dir, 'v1.cc');
+      fs.writeFileSync(src, V1);
+      const so = path.join(dir, 'libv1.so');
+      compile(src, so);
+      const lib = loadPlugin(so);
+      assert.deepEqual(
+        lib.layers.map((l) => [l.type, l.cpu, l.cuda, l.cudaTypes]),
+        [
+          ['V1Twice', true, false, []],
+          ['V1Thrice', true, false, []],
+        ],
+      );
+      const net = await Network.parse(
+        INPUTS +
+          'layer { name: "t2" type: "V1Twice" bottom: "x" top: "x2" }\n' +
+          'layer { name: "t3" type: "V1Thrice" bottom: "x2" top: "x6" }\n',
+      );
+      const engine = await new Builder({ backend: 'cpu' }).build(net, { maxBatchSize: 2 });
+      const x = Float32Array.from({ length: 24 }, (_, i) => i - 5);
+      const out = await engine.createContext().infer({ a: new Float32Array(6), x, y: new Float32Array(24) });
+      assert.deepEqual(
+        Array.from(out.x6),
+        Array.from(x, (v) => 6 * v),
+      );
+      engine.dispose();
+    });
+
+    it('ABI 2 descriptions: cuda_types name the forward_cuda_ex element types; inconsistent ones are E_PLUGIN', () => {
+      const src = path.join(dir, 'v2.cc');
+      fs.writeFileSync(src, V2);
+      const build = (name: string, types: string, ws: string, ex: string) => {
+        const so = path.join(dir, `lib${name}.so`);
+        compile(src, so, [`-DTYPE="${name}"`, `-DTYPES=${types}`, `-DWS=${ws}`, `-DEX=${ex}`]);
+        return so;
+      };
+      const good = loadPlugin(build('V2Both', 'TRTN_PLUGIN_FLOAT32|TRTN_PLUGIN_FLOAT16', 'ws', 'ex'));
+      assert.deepEqual([good.layers[0].cuda, good.layers[0].cudaTypes], [true, ['float32', 'float16']]);
+      const half = loadPlugin(build('V2Half', 'TRTN_PLUGIN_FLOAT16', '0', 'ex'));
+      assert.deepEqual(half.layers[0].cudaTypes, ['float16']);
+      const bad: [string, string, string, string, RegExp][] = [
+        ['V2Unknown', '4', '0', 'ex', /unknown element types in cuda_types \(4;/],
+        ['V2NoEx', 'TRTN_PLUGIN_FLOAT32', '0', '0', /lists cuda_types but has no forward_cuda_ex/],
+        ['V2NoTypes', '0', '0', 'ex', /has forward_cuda_ex but lists no cuda_types/],
+        ['V2WsOnly', '0', 'ws', '0', /has workspace_size but no forward_cuda_ex/],
+      ];
+      for (const [name, types, ws, ex, why] of bad) {
+        assert.throws(
+          () => loadPlugin(build(name, types, ws, ex)),
+          (e: Error & { code?: string }) => e.code === 'E_PLUGIN' && why.test(e.message) && e.message.includes(`'${name}'`),
+          name,
+        );
+        assert.ok(!knownLayerTypes().includes(name), `${name} is not registered`);
+      }
     });
 
     it("a prototxt naming the IR type 'Plugin' itself is E_UNSUPPORTED_LAYER", async () => {

@@ -17,8 +17,8 @@ bool one_to_one(const Node& a, const Node& b) {
 bool lrn_ok(const Graph& g, const Node& n) {
   static const WeightStore kNoWeights;
   LrnParams p;
-  return n.kind == OpKind::kLRN && read_lrn_params(OpInit{g, n, kNoWeights, "cuda"}, &p).is_ok() &&
-         p.across_channels && (p.size - 1) / 2 <= kFusedMaxHalf;
+  return n.kind == OpKind::kLRN && read_lrn_params(OpInit{g, n, kNoWeights, "cuda"}, &p).is_ok() && p.across_channels &&
+         (p.size - 1) / 2 <= kFusedMaxHalf;
 }
 
 bool max_pool_ok(const Graph& g, const Node& n, PoolingParams* p) {

@@ -61,8 +61,7 @@ __device__ __forceinline__ float lrn_pow_neg(float scale, float beta) {
 /// adding +0 to a sum of squares changes nothing, so the sums are the cpu's from max(0, c - half)
 /// bit for bit without a bounds test per term.
 template <typename Tin, typename Tout, int HALF>
-__device__ __forceinline__ void lrn_group(const LrnArgs& a, const Tin* x, int c0, bool vec_in,
-                                          float (&y)[kLrnLanes]) {
+__device__ __forceinline__ void lrn_group(const LrnArgs& a, const Tin* x, int c0, bool vec_in, float (&y)[kLrnLanes]) {
   constexpr int kSpan = kLrnLanes + 2 * HALF;
   const int channels = a.in.c;
   // v[i] holds channel c0 - HALF + i (0 outside the tensor).

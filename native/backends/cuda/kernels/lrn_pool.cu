@@ -133,16 +133,15 @@ __global__ void __launch_bounds__(kThreads) lrn_pool_kernel(const LrnPoolArgs a)
       const int o = i / groups, g = i - o * groups;
       const int oh = oh0 + o / ow_n, ow = ow0 + o % ow_n;
       float best[kLrnLanes];
-      window_max<std::is_same_v<Tmid, int8_t>>(a.t, oh, ow,
-                                                       [&](int h, int w, float (&v)[kLrnLanes]) {
-                                                         const Pack<Tmid, kLrnLanes> pk =
-                                                             *reinterpret_cast<const Pack<Tmid, kLrnLanes>*>(
-                                                                 mid + ((h - ih0) * a.region_w + (w - iw0)) * a.chunk +
-                                                                 g * kLrnLanes);
+      window_max<std::is_same_v<Tmid, int8_t>>(
+          a.t, oh, ow,
+          [&](int h, int w, float(&v)[kLrnLanes]) {
+            const Pack<Tmid, kLrnLanes> pk = *reinterpret_cast<const Pack<Tmid, kLrnLanes>*>(
+                mid + ((h - ih0) * a.region_w + (w - iw0)) * a.chunk + g * kLrnLanes);
 #pragma unroll
-                                                         for (int l = 0; l < kLrnLanes; ++l) v[l] = to_float(pk.v[l]);
-                                                       },
-                                                       best);
+            for (int l = 0; l < kLrnLanes; ++l) v[l] = to_float(pk.v[l]);
+          },
+          best);
       const int c0 = c_base + g * kLrnLanes;
 #pragma unroll
       for (int l = 0; l < kLrnLanes; ++l) {
@@ -170,12 +169,12 @@ __global__ void __launch_bounds__(kThreads) pool_lrn_kernel(const PoolLrnArgs a)
       const int px = i / groups_in, g = i - px * groups_in;
       const int c0 = g * kLrnLanes, valid = min(kLrnLanes, channels - c0);
       float best[kLrnLanes];
-      window_max<std::is_same_v<Tmid, int8_t>>(a.t, oh0 + px / ow_n, ow0 + px % ow_n,
-                                                       [&](int h, int w, float (&v)[kLrnLanes]) {
-                                                         load_chunk<Tmid, kLrnLanes>(x + h * a.in.sh + w * a.in.sw + c0,
-                                                                                     valid, a.vec_in, v);
-                                                       },
-                                                       best);
+      window_max<std::is_same_v<Tmid, int8_t>>(
+          a.t, oh0 + px / ow_n, ow0 + px % ow_n,
+          [&](int h, int w, float(&v)[kLrnLanes]) {
+            load_chunk<Tmid, kLrnLanes>(x + h * a.in.sh + w * a.in.sw + c0, valid, a.vec_in, v);
+          },
+          best);
       Pack<Tmid, kLrnLanes> pk;
 #pragma unroll
       for (int l = 0; l < kLrnLanes; ++l) pk.v[l] = from_float<Tmid>(l < valid ? best[l] : 0.0f);
@@ -244,8 +243,10 @@ class LrnPoolOp final : public CudaOp {
     t.tile_h = even(t.out_h, 8);
     t.tile_w = even(t.out_w, 8);
     while (bytes(t) > budget && (t.tile_h > 1 || t.tile_w > 1)) {
-      if (t.tile_h >= t.tile_w) --t.tile_h;
-      else --t.tile_w;
+      if (t.tile_h >= t.tile_w)
+        --t.tile_h;
+      else
+        --t.tile_w;
     }
     t.tiles_w = (t.out_w + t.tile_w - 1) / t.tile_w;
     t.tiles = t.tiles_w * ((t.out_h + t.tile_h - 1) / t.tile_h);
@@ -258,7 +259,8 @@ class LrnPoolOp final : public CudaOp {
   Status lrn_pool(const View4& x, const View4& y, cudaStream_t stream) const {
     LrnPoolArgs a{};
     auto region = [&](const Tiles& t) {
-      return static_cast<int64_t>((t.tile_h - 1) * t.stride_h + t.kernel_h) * ((t.tile_w - 1) * t.stride_w + t.kernel_w);
+      return static_cast<int64_t>((t.tile_h - 1) * t.stride_h + t.kernel_h) *
+             ((t.tile_w - 1) * t.stride_w + t.kernel_w);
     };
     const int budget = shared_bytes<Tmid>() / static_cast<int>(sizeof(Tmid));  // elements
     const int64_t whole = region(tiles(budget, [](const Tiles&) { return int64_t{0}; }));
