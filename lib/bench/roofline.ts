@@ -75,17 +75,37 @@ export interface LayerWork {
 
 const volume = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** The cost of every layer of `net` at `batch` images, by layer name. */
-export function layerWork(net: Network, batch: number, precision: Precision): Map<string, LayerWork> {
+/**
+ * The cost of every layer of `net` at `batch` images, by layer name. `fusedInto` (second layer ->
+ * first) names layers the engine runs inside the one before them (cuda's LRN / pooling pairs): the
+ * first then costs both, without the tensor between them (never written nor read), and the second
+ * has no entry.
+ */
+export function layerWork(
+  net: Network,
+  batch: number,
+  precision: Precision,
+  fusedInto: ReadonlyMap<string, string> = new Map(),
+): Map<string, LayerWork> {
   const at = net.batchSize === batch ? net : net.withBatchSize(batch);
   const e = elementBytes(precision);
   const out = new Map<string, LayerWork>();
+  const byName = new Map(at.layers.map((l) => [l.name, l]));
   for (const l of at.layers) {
     if (l.type === 'Input') continue;
     const tensors = [...l.inputs, ...l.outputs].map((t) => at.tensors.get(t)?.shape ?? []);
     const activations = tensors.reduce((s, shape) => s + volume(shape), 0);
     const weights = l.blobs.reduce((s, shape) => s + volume(shape), 0);
     out.set(l.name, { macs: l.macs, bytes: (activations + weights) * e });
+  }
+  for (const [second, first] of fusedInto) {
+    const a = out.get(first);
+    const b = out.get(second);
+    const between = byName.get(first)?.outputs[0];
+    if (a === undefined || b === undefined || between === undefined) continue;
+    const skipped = 2 * volume(at.tensors.get(between)?.shape ?? []) * e;
+    out.set(first, { macs: a.macs + b.macs, bytes: a.bytes + b.bytes - skipped });
+    out.delete(second);
   }
   return out;
 }

@@ -196,14 +196,24 @@ export interface BenchProfile {
    * Per layer; with --roofline also its least possible time (rooflineMs) and the share of it the
    * measured time reaches (ofRoofline = rooflineMs / meanMs), where the network names the layer.
    */
-  layers: Array<{ name: string; op: string; meanMs: number; percent: number; rooflineMs?: number; ofRoofline?: number }>;
+  layers: Array<{
+    name: string;
+    op: string;
+    meanMs: number;
+    percent: number;
+    /** The layer the engine runs this one inside (cuda's LRN / pooling pairs): its time is there. */
+    fusedInto?: string;
+    rooflineMs?: number;
+    ofRoofline?: number;
+  }>;
   /** With --roofline: the peaks used, and the sum of the layers' roofline times. */
   roofline?: { source: string; tops: number; gbps: number; totalMs: number };
 }
 
 /** Adds --roofline's columns: each layer's least time from `net` at the batch against the GPU's peaks. */
 export function addRoofline(p: BenchProfile, net: Network, batch: number, precision: Precision, peaks: GpuPeaks): BenchProfile {
-  const work = layerWork(net, batch, precision);
+  const fused = new Map(p.layers.flatMap((l) => (l.fusedInto !== undefined ? [[l.name, l.fusedInto] as const] : [])));
+  const work = layerWork(net, batch, precision, fused);
   let totalMs = 0;
   const layers = p.layers.map((l) => {
     const w = work.get(l.name);
@@ -243,11 +253,22 @@ async function profileLayers(
   const means = sums.map((v) => v / runs);
   const reformatMs = reformat / runs;
   const totalMs = means.reduce((a, b) => a + b, 0) + reformatMs;
+  // Layers the engine runs inside another (details: tactic "fused into '<layer>'").
+  const fusedInto = new Map<string, string>();
+  for (const l of ctx.engine.details().layers ?? []) {
+    const m = /^fused into '(.*)'$/.exec(l.tactic ?? '');
+    if (m !== null) fusedInto.set(l.name, m[1]);
+  }
   return {
     runs,
     totalMs,
     reformatMs,
-    layers: names.map((n, i) => ({ ...n, meanMs: means[i], percent: totalMs > 0 ? (100 * means[i]) / totalMs : 0 })),
+    layers: names.map((n, i) => ({
+      ...n,
+      meanMs: means[i],
+      percent: totalMs > 0 ? (100 * means[i]) / totalMs : 0,
+      ...(fusedInto.has(n.name) ? { fusedInto: fusedInto.get(n.name) } : {}),
+    })),
   };
 }
 
@@ -261,8 +282,9 @@ export function formatProfile(p: BenchProfile): string {
       : rooflineMs === undefined
         ? `  ${'-'.padStart(13)}  ${'-'.padStart(11)}`
         : `  ${rooflineMs.toFixed(4).padStart(13)}  ${`${(100 * (of ?? 0)).toFixed(1)}%`.padStart(11)}`;
-  const row = (name: string, op: string, ms: number, pct: number, rooflineMs?: number, of?: number): string =>
-    `${name.padEnd(width)}  ${op.padEnd(18)}  ${ms.toFixed(4).padStart(10)}  ${pct.toFixed(1).padStart(5)}%${extra(rooflineMs, of)}`;
+  const row = (name: string, op: string, ms: number, pct: number, rooflineMs?: number, of?: number, fusedInto?: string): string =>
+    `${name.padEnd(width)}  ${op.padEnd(18)}  ${ms.toFixed(4).padStart(10)}  ${pct.toFixed(1).padStart(5)}%${extra(rooflineMs, of)}` +
+    (fusedInto !== undefined ? `  (runs inside ${fusedInto})` : '');
   const lines = [
     `=== Profile (mean of ${p.runs} runs) ===`,
     `${'Layer'.padEnd(width)}  ${'Op'.padEnd(18)}  ${'Time (ms)'.padStart(10)}  ${'Share'.padStart(6)}` +
@@ -270,7 +292,15 @@ export function formatProfile(p: BenchProfile): string {
   ];
   for (const l of p.layers) {
     lines.push(
-      row(l.name.length > width ? `${l.name.slice(0, width - 1)}~` : l.name, l.op, l.meanMs, l.percent, l.rooflineMs, l.ofRoofline),
+      row(
+        l.name.length > width ? `${l.name.slice(0, width - 1)}~` : l.name,
+        l.op,
+        l.meanMs,
+        l.percent,
+        l.rooflineMs,
+        l.ofRoofline,
+        l.fusedInto,
+      ),
     );
   }
   if (p.reformatMs > 0) lines.push(row('(input/output reformat)', '-', p.reformatMs, p.totalMs > 0 ? (100 * p.reformatMs) / p.totalMs : 0));
@@ -279,7 +309,8 @@ export function formatProfile(p: BenchProfile): string {
   if (r !== undefined) {
     lines.push(
       `Roofline: max(2 x MACs / ${r.tops} TOPS, bytes / ${r.gbps} GB/s) per layer (${r.source}); bytes: inputs, outputs and weights ` +
-        "once each at the precision's element size (an unfused engine). Layers the network does not name (fused away) have none.",
+        "once each at the precision's element size (an unfused engine). Layers the network does not name (fused away) have none; " +
+        'a layer that runs inside the one before it has none, and that one covers both without the tensor between them.',
     );
   }
   return lines.join('\n');

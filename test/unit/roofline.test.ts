@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { layerWork, parsePeaks, peaksFor, rooflineMs } from '../../lib/bench/roofline';
+import { addRoofline, formatProfile, type BenchProfile } from '../../lib/cli/bench';
 import { Network } from '../../lib';
 import { runCli as run } from '../support/cli';
 
@@ -43,6 +44,35 @@ describe('roofline (bench --roofline)', () => {
     const fp32 = layerWork(net, 128, 'fp32').get('conv1') as { macs: number; bytes: number };
     assert.ok(Math.abs(rooflineMs(fp32, h100, 'fp32') - ((2 * fp32.macs) / 67e12) * 1e3) < 1e-12);
     assert.equal(work.has('data'), false, 'input layers have no work');
+  });
+
+  it("a layer the engine runs inside the one before it: that one's roofline covers both, without the tensor between them", async () => {
+    const net = await Network.fromCaffe(ALEXNET, { seed: 1 });
+    const apart = layerWork(net, 128, 'int8');
+    const fused = layerWork(net, 128, 'int8', new Map([['pool1', 'norm1']]));
+    const norm1 = 96 * 55 * 55 * 128;
+    // LRN: conv1's output in, norm1 out; pooling: norm1 in, 96x27x27 out. Fused: conv1's output in, the pooled out.
+    assert.equal(fused.get('norm1')?.bytes, 2 * norm1 + norm1 + 96 * 27 * 27 * 128 - 2 * norm1);
+    assert.equal(fused.get('norm1')?.bytes, (apart.get('norm1')?.bytes ?? 0) + (apart.get('pool1')?.bytes ?? 0) - 2 * norm1);
+    assert.equal(fused.has('pool1'), false);
+    assert.deepEqual(fused.get('conv2'), apart.get('conv2'));
+    const profile: BenchProfile = {
+      runs: 1,
+      totalMs: 0.3,
+      reformatMs: 0,
+      layers: [
+        { name: 'norm1', op: 'LRN', meanMs: 0.05, percent: 50 },
+        { name: 'pool1', op: 'Pooling', meanMs: 0.001, percent: 1, fusedInto: 'norm1' },
+      ],
+    };
+    const h100 = peaksFor('NVIDIA H100 80GB HBM3');
+    assert.ok(h100 !== undefined);
+    const withRoof = addRoofline(profile, net, 128, 'int8', h100);
+    assert.ok(Math.abs((withRoof.layers[0].rooflineMs ?? 0) - rooflineMs(fused.get('norm1')!, h100, 'int8')) < 1e-12);
+    assert.equal(withRoof.layers[1].rooflineMs, undefined);
+    const table = formatProfile(withRoof);
+    assert.match(table, /pool1 +Pooling +0\.0010 +1\.0% +- +- +\(runs inside norm1\)/);
+    assert.match(table, /covers both without the tensor between them/);
   });
 
   it('bench --dumpProfile --roofline: two more columns and the peaks used; refusals and warnings say what to do', async () => {
