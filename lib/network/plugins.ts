@@ -134,11 +134,8 @@ export function loadPlugin(file: string): PluginLibrary {
       cudaTypes: l.cudaTypes,
     };
   });
+  // A type another library (or registerLayer) provides was refused by the describing call above.
   for (const l of layers) {
-    const other = loaded.get(l.type);
-    if (other !== undefined && other.path !== abs && (other.library !== l.library || other.version !== l.version)) {
-      throw pluginError(`plugin library ${abs} implements layer type '${l.type}', which ${other.library} (${other.path}) already provides`);
-    }
     if (l.paramField !== null) extendSchema(l, true);
   }
   try {

@@ -75,7 +75,10 @@ static int32_t dims(const char*, int32_t, const trtn_dims* in, int32_t, trtn_dim
 static size_t ws(const char*, int32_t, int32_t, int32_t, const trtn_dims*, int32_t, const trtn_dims*) { return 0; }
 static int32_t ex(const char*, int32_t, int32_t, int32_t, const trtn_dims*, const void* const*, int32_t, const trtn_dims*, void* const*, void*, void*, char*, size_t) { return 0; }
 static const trtn_plugin_layer layers[] = {{TYPE, 0, 0, 0, 1, 1, 1, dims, 0, 0, TYPES, WS, EX}};
-static const trtn_plugin plugin = {TRTN_PLUGIN_ABI_VERSION, TYPE, 1, 1, layers};
+#ifndef LIBNAME
+#define LIBNAME TYPE
+#endif
+static const trtn_plugin plugin = {TRTN_PLUGIN_ABI_VERSION, LIBNAME, 1, 1, layers};
 extern "C" __attribute__((visibility("default"))) const trtn_plugin* trtn_plugin_v1(void) { return &plugin; }
 `;
 
@@ -377,6 +380,22 @@ describe('layer plugins (examples/plugins, cpu backend)', function () {
         );
         assert.ok(!knownLayerTypes().includes(name), `${name} is not registered`);
       }
+      // A type another library or registerLayer already provides (the addon's registry says so).
+      const clash = path.join(dir, 'libclash.so');
+      compile(src, clash, ['-DTYPE="V2Both"', '-DLIBNAME="another-library"', '-DTYPES=1', '-DWS=0', '-DEX=ex']);
+      assert.throws(
+        () => loadPlugin(clash),
+        (e: Error & { code?: string }) =>
+          e.code === 'E_PLUGIN' &&
+          /\(another-library\) implements layer type 'V2Both', which V2Both \(.*libV2Both\.so\) already provides/.test(e.message),
+      );
+      registerLayer('JsFirst', { outputShapes: (s) => s });
+      const js = path.join(dir, 'libjsclash.so');
+      compile(src, js, ['-DTYPE="JsFirst"', '-DTYPES=1', '-DWS=0', '-DEX=ex']);
+      assert.throws(
+        () => loadPlugin(js),
+        (e: Error & { code?: string }) => e.code === 'E_PLUGIN' && /layer type 'JsFirst', which javascript/.test(e.message),
+      );
     });
 
     it("a prototxt naming the IR type 'Plugin' itself is E_UNSUPPORTED_LAYER", async () => {
