@@ -272,6 +272,17 @@ static void run_case(Case& c, int batch, std::map<int, Spec> specs, int64_t tol_
     ++failures;
     return;
   }
+  // Every tactic of the op (pooling's "rows4"; the stubbed convolutions have none), each from fresh outputs.
+  const std::string base_label = label;
+  for (int tactic = 0; tactic < op->tactic_count(); ++tactic) {
+  if (op->tactic_count() > 1) {
+    label = base_label + " tactic " + op->tactic_name(tactic);
+    if (!op->set_tactic(tactic).is_ok()) {
+      std::printf("FAIL %s: set_tactic\n", label.c_str());
+      ++failures;
+      continue;
+    }
+  }
   auto alloc = [&](int t, bool input) {
     const Place& p = places[t];
     Stored s;
@@ -365,6 +376,7 @@ static void run_case(Case& c, int batch, std::map<int, Spec> specs, int64_t tol_
     } else if (worst > 0 || std::getenv("VERBOSE")) {
       std::printf("ok   %s out %zu: worst %lld ulp, abs %.3g\n", label.c_str(), k, static_cast<long long>(worst), worst_abs);
     }
+  }
   }
   (void)fp16;
 }
@@ -535,7 +547,7 @@ static void test_pooling() {
   std::vector<P> ps = {{"MAX", 3, 2, 0, true, false}, {"MAX", 3, 2, 1, true, false}, {"AVE", 3, 2, 1, true, false},
                        {"AVE", 2, 2, 0, false, false}, {"AVE", 1, 3, 0, true, false}, {"MAX", 1, 3, 0, true, false},
                        {"AVE", 0, 1, 0, true, true},   {"MAX", 0, 1, 0, false, true}, {"STOCHASTIC", 3, 2, 0, true, false},
-                       {"AVE", 5, 3, 2, true, false}};
+                       {"AVE", 5, 3, 2, true, false},  {"MAX", 3, 1, 1, true, false}, {"MAX", 2, 1, 0, false, false}};
   for (auto& p : ps) {
     for (auto dims : std::vector<std::vector<int64_t>>{{5, 9, 8}, {17, 7, 7}}) {
       std::string attrs = "{\"method\": \"" + p.method + "\", \"kernel\": [" + std::to_string(p.global ? 1 : p.k) + ", " +

@@ -253,6 +253,108 @@ __global__ void __launch_bounds__(kMapThreads) pool_kernel(const PoolArgs a) {
   }
 }
 
+/// MAX over NHWC views, tactic "rows4": item t = (image, a strip of kRows output rows, output column,
+/// V-channel chunk). Each input row the strip's windows cover is reduced over the window's columns
+/// once and folded into every output of the strip whose window holds it, so a stride-1 3x3 window
+/// loads (kRows + 2) x 3 pixels for kRows outputs instead of kRows x 9. Rows in increasing order,
+/// columns likewise, maxima strict: each output keeps the same element as the direct walk (the first
+/// of its largest values in row-major order; NaN never wins), int8 from -127 as docs/int8.md says.
+constexpr int kRows = 4;
+
+template <typename Tin, typename Tout, int V>
+__global__ void __launch_bounds__(kMapThreads) pool_rows_kernel(const PoolArgs a, uint32_t strips, FastDiv by_strips) {
+  constexpr bool kInt8 = std::is_same<Tin, int8_t>::value;
+  constexpr bool kDequantize = kInt8 && !std::is_same<Tout, int8_t>::value;
+  const PoolGeom& g = a.g;
+  const uint32_t stride = gridDim.x * blockDim.x;
+  for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < a.total; t += stride) {
+    const uint32_t pixel = a.by_chunks.div(t);
+    const int c0 = static_cast<int>((t - pixel * a.chunks) * V);
+    const uint32_t q = a.by_ow.div(pixel);
+    const int ow = static_cast<int>(pixel - q * a.by_ow.d);
+    const uint32_t n = by_strips.div(q);
+    const int oh0 = static_cast<int>(q - n * strips) * kRows;
+    const int cnt = min(V, a.out.c_write - c0);
+    const int valid = max(0, min(cnt, a.out.c - c0));
+    int w0, w1, wsize, first, last, unused;
+    window(ow, g.stride_w, g.pad_w, g.kernel_w, g.width, w0, w1, wsize);
+    window(oh0, g.stride_h, g.pad_h, g.kernel_h, g.height, first, unused, wsize);
+    window(min(oh0 + kRows - 1, g.out_h - 1), g.stride_h, g.pad_h, g.kernel_h, g.height, unused, last, wsize);
+    const Tin* base = static_cast<const Tin*>(a.in.data) + static_cast<int64_t>(n) * a.in.sn + c0;
+    int h0[kRows], h1[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) window(oh0 + r, g.stride_h, g.pad_h, g.kernel_h, g.height, h0[r], h1[r], wsize);
+    if constexpr (kInt8 && !kDequantize && V == 16) {
+      // Whole 16-channel chunks: packed byte maxima (__vmaxs4), as pool_chunk's max_bytes16.
+      if (a.vec_in && a.vec_out && valid == V) {
+        uint4 most[kRows];
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) most[r] = make_uint4(0x81818181u, 0x81818181u, 0x81818181u, 0x81818181u);
+        for (int h = first; h < last; ++h) {
+          uint4 row = make_uint4(0x81818181u, 0x81818181u, 0x81818181u, 0x81818181u);
+          for (int w = w0; w < w1; ++w) {
+            const uint4 x = *reinterpret_cast<const uint4*>(base + h * a.in.sh + w * a.in.sw);
+            row = make_uint4(__vmaxs4(row.x, x.x), __vmaxs4(row.y, x.y), __vmaxs4(row.z, x.z), __vmaxs4(row.w, x.w));
+          }
+#pragma unroll
+          for (int r = 0; r < kRows; ++r) {
+            if (h < h0[r] || h >= h1[r]) continue;
+            most[r] = make_uint4(__vmaxs4(most[r].x, row.x), __vmaxs4(most[r].y, row.y), __vmaxs4(most[r].z, row.z),
+                                 __vmaxs4(most[r].w, row.w));
+          }
+        }
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+          if (oh0 + r >= g.out_h) break;
+          *reinterpret_cast<uint4*>(static_cast<int8_t*>(a.out.data) + static_cast<int64_t>(n) * a.out.sn +
+                                    (oh0 + r) * a.out.sh + ow * a.out.sw + c0) = most[r];
+        }
+        continue;
+      }
+    }
+    float best[kRows][V];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+#pragma unroll
+      for (int k = 0; k < V; ++k) best[r][k] = kInt8 ? -127.0f : -FLT_MAX;
+    }
+    for (int h = first; h < last; ++h) {
+      float row[V];
+#pragma unroll
+      for (int k = 0; k < V; ++k) row[k] = kInt8 ? -127.0f : -FLT_MAX;
+      for (int w = w0; w < w1; ++w) {
+        float x[V];
+        load_chunk<Tin, V>(base + h * a.in.sh + w * a.in.sw, valid, a.vec_in, x);
+#pragma unroll
+        for (int k = 0; k < V; ++k) {
+          if (x[k] > row[k]) row[k] = x[k];
+        }
+      }
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        if (h < h0[r] || h >= h1[r]) continue;
+#pragma unroll
+        for (int k = 0; k < V; ++k) {
+          if (row[k] > best[r][k]) best[r][k] = row[k];
+        }
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      const int oh = oh0 + r;
+      if (oh >= g.out_h) break;
+#pragma unroll
+      for (int k = 0; k < V; ++k) {
+        if (k >= valid) best[r][k] = 0.0f;
+        if constexpr (kDequantize) best[r][k] = best[r][k] * a.scale;
+      }
+      Tout* y =
+          static_cast<Tout*>(a.out.data) + static_cast<int64_t>(n) * a.out.sn + oh * a.out.sh + ow * a.out.sw + c0;
+      store_chunk<Tout, V>(y, cnt, a.vec_out, best[r]);
+    }
+  }
+}
+
 /// Zeros for the padding channels [c, c_write) of a view (the mask output's, written apart).
 __global__ void zero_padding_kernel(const View4 v, uint32_t pad, uint32_t total, const FastDiv by_pad,
                                     const FastDiv by_w, const FastDiv by_h) {
@@ -285,6 +387,18 @@ class PoolingOp final : public CudaOp {
   PoolingOp() = default;
   /// Reads and checks the node (make<PoolingOp>, op.h).
   Status init(const CudaOpInit& init);
+
+  // Tactics: "chunks" (a thread per output chunk), and for MAX over channels-last tensors with
+  // overlapping rows of windows (stride < kernel) "rows4" (pool_rows_kernel).
+  int tactic_count() const override { return rows_ok_ ? 2 : 1; }
+  std::string tactic_name(int i) const override { return i == 1 ? "rows4" : "chunks"; }
+  Status set_tactic(int i) override {
+    if (i < 0 || i >= tactic_count()) return run_error(name_, "Pooling", "no tactic " + std::to_string(i));
+    rows_ = i == 1;
+    return Status::ok();
+  }
+  int tactic() const override { return rows_ ? 1 : 0; }
+  std::string signature() const override { return signature_; }
 
   Status run(const RunArgs& args) const override {
     const View4& x = args.in[0];
@@ -355,6 +469,15 @@ class PoolingOp final : public CudaOp {
         a.decoder = Decoder(a.out);
       }
       if (a.total == 0) return Status::ok();
+      if constexpr (M == PoolMethod::kMax) {
+        if (rows_ && a.chunks_mode) {
+          const uint32_t strips = static_cast<uint32_t>((y.h + kRows - 1) / kRows);
+          a.total = static_cast<uint32_t>(static_cast<int64_t>(nb) * strips * y.w * a.chunks);
+          pool_rows_kernel<Tin, Tout, V>
+              <<<grid_for(a.total, kMapThreads), kMapThreads, 0, stream>>>(a, strips, FastDiv(strips));
+          return TRTN_CUDA_STATUS(cudaGetLastError());
+        }
+      }
       pool_kernel<Tin, Tout, M, V><<<grid_for(a.total, kMapThreads), kMapThreads, 0, stream>>>(a);
       return TRTN_CUDA_STATUS(cudaGetLastError());
     });
@@ -364,6 +487,8 @@ class PoolingOp final : public CudaOp {
 
   std::string name_;
   PoolingParams p_;
+  bool rows_ok_ = false, rows_ = false;
+  std::string signature_;
 };
 
 Status PoolingOp::init(const CudaOpInit& init) {
@@ -373,6 +498,16 @@ Status PoolingOp::init(const CudaOpInit& init) {
   if (!(st = check_places(init, op_takes_views(init.node.graph, init.node.node))).is_ok()) return st;
   name_ = init.node.node.name;
   p_ = p;
+  const Place& in = init.in_place(0);
+  const Place& out = init.out_place(0);
+  rows_ok_ = p.method == PoolMethod::kMax && !p.mask && p.stride_h < p.kernel_h && in.layout == Layout::kNHWC &&
+             out.layout == Layout::kNHWC;
+  // What decides the faster tactic, for the timing cache.
+  signature_ = "Pooling MAX c" + std::to_string(p.channels) + " in" + std::to_string(p.height) + "x" +
+               std::to_string(p.width) + " k" + std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) + " s" +
+               std::to_string(p.stride_h) + "x" + std::to_string(p.stride_w) + " p" + std::to_string(p.pad_h) + "x" +
+               std::to_string(p.pad_w) + " " + elem_name(in.elem) + "->" + elem_name(out.elem) + " c_pad" +
+               std::to_string(in.root_c) + "/" + std::to_string(out.root_c);
   return Status::ok();
 }
 
