@@ -43,6 +43,18 @@ steps=${*:-facts selftest gpu sanitize bench profile peer unit}
 log="$OUT/gpu-session.log"
 exec > >(tee -a "$log") 2>&1
 has() { [[ " $steps " == *" $1 "* ]]; }
+# merge_runs <dir> <file> <what>: every bench --resultFile in <dir> into $OUT/<file>, with the GPU,
+# driver, commit and date.
+merge_runs() {
+  node -e '
+  const fs = require("fs"), path = require("path");
+  const [dir, file, what] = process.argv.slice(1);
+  const smi = require("child_process").execSync("nvidia-smi --query-gpu=name,driver_version --format=csv,noheader").toString().trim().split("\n")[0].split(", ");
+  const runs = fs.readdirSync(dir).map((f) => ({ file: f, result: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) }));
+  fs.writeFileSync(path.join(process.env.OUT, file), JSON.stringify({ what, date: new Date().toISOString(),
+    commit: process.env.TRTN_COMMIT, gpu: smi[0], driver: smi[1], runs }, null, 1) + "\n");
+  ' "$@"
+}
 commit=${TRTN_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 export TRTN_COMMIT=$commit
 echo "commit $commit, $(date -u +%Y-%m-%dT%H:%M:%SZ), steps: $steps"
@@ -182,14 +194,7 @@ if has streams; then
     done
   done
   grep -E "^---|GPU Compute Time" "$OUT/streams.log"
-  node -e '
-  const fs = require("fs"), path = require("path");
-  const dir = process.argv[1];
-  const smi = require("child_process").execSync("nvidia-smi --query-gpu=name,driver_version --format=csv,noheader").toString().trim().split("\n")[0].split(", ");
-  const runs = fs.readdirSync(dir).map((f) => ({ file: f, result: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) }));
-  fs.writeFileSync(process.env.OUT + "/streams.json", JSON.stringify({ what: "bench --maxAuxStreams 0 vs 3, one timing cache",
-    date: new Date().toISOString(), commit: process.env.TRTN_COMMIT, gpu: smi[0], driver: smi[1], runs }, null, 1) + "\n");
-  ' "$runs"
+  merge_runs "$runs" streams.json "bench --maxAuxStreams 0 vs 3, one timing cache"
 fi
 
 if has fusion; then
@@ -210,14 +215,7 @@ if has fusion; then
     done
   done
   grep -E "^---|GPU Compute Time|^(norm[12]|pool[12]|conv2/norm2|pool2/3x3_s2) " "$OUT/fusion.log"
-  node -e '
-  const fs = require("fs"), path = require("path");
-  const dir = process.argv[1];
-  const smi = require("child_process").execSync("nvidia-smi --query-gpu=name,driver_version --format=csv,noheader").toString().trim().split("\n")[0].split(", ");
-  const runs = fs.readdirSync(dir).map((f) => ({ file: f, result: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) }));
-  fs.writeFileSync(process.env.OUT + "/fusion.json", JSON.stringify({ what: "bench with TRTN_CUDA_NO_FUSION=1 (apart) and without (fused), one timing cache",
-    date: new Date().toISOString(), commit: process.env.TRTN_COMMIT, gpu: smi[0], driver: smi[1], runs }, null, 1) + "\n");
-  ' "$runs"
+  merge_runs "$runs" fusion.json "bench with TRTN_CUDA_NO_FUSION=1 (apart) and without (fused), one timing cache"
 fi
 
 if has sweep; then

@@ -13,20 +13,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { Builder, Network, Runtime } from '../../lib';
 import type { Engine, Precision } from '../../lib';
-import { randomImages, requireCuda } from '../support/cuda';
+import { randomImages, requireCuda, sameBits } from '../support/cuda';
 
 const ROOT = path.resolve(__dirname, '../../..');
-
-function sameBits(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>, what: string): void {
-  for (const name of Object.keys(a)) {
-    const x = a[name] as Float32Array;
-    const y = b[name] as Float32Array;
-    assert.equal(x.length, y.length, `${what}: ${name} length`);
-    const bad = x.findIndex((v, i) => !Object.is(v, y[i]));
-    assert.equal(bad, -1, `${what}: ${name}[${bad}] ${x[bad]} vs ${y[bad]}`);
-    assert.ok(x.every(Number.isFinite), `${what}: ${name} has a non-finite value`);
-  }
-}
 
 /**
  * Two LRN + pooling pairs and a pooling + LRN pair with odd sizes: ceil-mode edge windows, a window of

@@ -14,21 +14,10 @@ import { Builder, Network, Runtime } from '../../lib';
 import type { Precision } from '../../lib';
 import { planExecGraph } from '../../lib/builder/exec_graph';
 import { readPlan, writePlan } from '../../lib/runtime/plan_file';
-import { randomImages, requireCuda } from '../support/cuda';
+import { randomImages, requireCuda, sameBits } from '../support/cuda';
 import { fails } from '../support/helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
-
-function sameBits(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>, what: string): void {
-  for (const name of Object.keys(a)) {
-    const x = a[name] as Float32Array;
-    const y = b[name] as Float32Array;
-    assert.equal(x.length, y.length, `${what}: ${name} length`);
-    const bad = x.findIndex((v, i) => !Object.is(v, y[i]));
-    assert.equal(bad, -1, `${what}: ${name}[${bad}] ${x[bad]} vs ${y[bad]}`);
-    assert.ok(x.every(Number.isFinite), `${what}: ${name} has a non-finite value`);
-  }
-}
 
 describe('gpu: independent branches on auxiliary streams', function () {
   this.timeout(600000);

@@ -21,6 +21,18 @@ export function randomImages(engine: Engine, batch: number, seed: number): Recor
   return Object.fromEntries(engine.inputs.map((t, i) => [t.name, randomInput(batch * t.dims.reduce((a, b) => a * b, 1), seed + i, -1, 1)]));
 }
 
+/** Every output of `a` equals `b`'s bit for bit (Object.is: NaN and -0 too) and is finite. */
+export function sameBits(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>, what: string): void {
+  for (const name of Object.keys(a)) {
+    const x = a[name] as Float32Array;
+    const y = b[name] as Float32Array;
+    assert.equal(x.length, y.length, `${what}: ${name} length`);
+    const bad = x.findIndex((v, i) => !Object.is(v, y[i]));
+    assert.equal(bad, -1, `${what}: ${name}[${bad}] ${x[bad]} vs ${y[bad]}`);
+    assert.ok(x.every(Number.isFinite), `${what}: ${name} has a non-finite value`);
+  }
+}
+
 /**
  * Mocha hooks for a GPU suite: skip where the cuda backend cannot run, and poison the GPU's
  * activation memory (NaN) while the suite runs, so a value the GPU never writes cannot pass.
