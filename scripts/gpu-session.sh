@@ -24,7 +24,7 @@
 #   streams   independent branches on auxiliary streams against one stream: bench --maxAuxStreams 0 and 3
 #             (STREAMS_NETS, default googlenet resnet50; STREAMS_PRECISIONS, default fp16 int8;
 #             STREAMS_BATCHES, default 128 1), one timing cache, to streams.log and streams.json
-#   fusion    LRN + MAX pooling as one kernel against apart: bench with and without TRTN_CUDA_NO_FUSION
+#   fusion    LRN + MAX pooling as one kernel against apart: bench with TRTN_CUDA_FUSION=1 and =0
 #             (FUSION_NETS, default alexnet googlenet; FUSION_PRECISIONS, default fp16 int8; FUSION_BATCH,
 #             default 128), --dumpProfile, one timing cache, to fusion.log and fusion.json
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
@@ -198,16 +198,16 @@ if has streams; then
 fi
 
 if has fusion; then
-  echo "== LRN + MAX pooling fused against apart: bench with and without TRTN_CUDA_NO_FUSION (one timing cache)"
+  echo "== LRN + MAX pooling fused against apart: bench with TRTN_CUDA_FUSION=1 and =0 (one timing cache)"
   cache=$(mktemp -u).json
   runs=$(mktemp -d)
   for net in ${FUSION_NETS:-alexnet googlenet}; do
     for prec in ${FUSION_PRECISIONS:-fp16 int8}; do
       for mode in apart fused; do
         echo "--- $net $prec batch ${FUSION_BATCH:-128} $mode" >> "$OUT/fusion.log"
-        flag=0
-        [ "$mode" = apart ] && flag=1
-        TRTN_CUDA_NO_FUSION=$flag timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
+        flag=1
+        [ "$mode" = apart ] && flag=0
+        TRTN_CUDA_FUSION=$flag timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
           --precision $prec --batch ${FUSION_BATCH:-128} --timingCache "$cache" --duration 1 --warmUp 200 \
           --dumpProfile --resultFile "$runs/$net-$prec-$mode.json" >> "$OUT/fusion.log" 2>&1
         echo "$net $prec $mode exit: $?"
@@ -215,7 +215,7 @@ if has fusion; then
     done
   done
   grep -E "^---|GPU Compute Time|^(norm[12]|pool[12]|conv2/norm2|pool2/3x3_s2) " "$OUT/fusion.log"
-  merge_runs "$runs" fusion.json "bench with TRTN_CUDA_NO_FUSION=1 (apart) and without (fused), one timing cache"
+  merge_runs "$runs" fusion.json "bench with TRTN_CUDA_FUSION=0 (apart) and =1 (fused), one timing cache"
 fi
 
 if has sweep; then

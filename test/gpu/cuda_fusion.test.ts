@@ -2,7 +2,7 @@
  * The LRN / MAX pooling fusions (native/backends/cuda/fusion.h, kernels/lrn_pool.cu): an engine that
  * runs an LRN with the pooling after it, or a pooling with the LRN after it, as one kernel gives
  * exactly the outputs of the same engine
- * built with TRTN_CUDA_NO_FUSION=1 (each op on its own; same tactics from one timing cache), in
+ * built without TRTN_CUDA_FUSION=1 (each op on its own; same tactics from one timing cache), in
  * every precision, call after call, with the CUDA graph and without, with poisoned activations;
  * INT8 engines calibrate through the fused engine (an observed run writes the LRN's output too),
  * so equal outputs also mean equal scales. A plan keeps its fusions; details() names them.
@@ -44,7 +44,7 @@ describe('gpu: LRN + MAX pooling as one kernel', function () {
   });
   afterEach(() => {
     delete process.env.TRTN_CUDA_POISON;
-    delete process.env.TRTN_CUDA_NO_FUSION;
+    delete process.env.TRTN_CUDA_FUSION;
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -52,9 +52,9 @@ describe('gpu: LRN + MAX pooling as one kernel', function () {
   async function compare(net: Network, precision: Precision, pairs: [string, string][], label: string): Promise<void> {
     const timingCache = path.join(tmp, `${label}-${precision}.json`);
     const builder = new Builder({ backend: 'cuda', timingCache, logger: () => undefined });
-    process.env.TRTN_CUDA_NO_FUSION = '1';
+    process.env.TRTN_CUDA_FUSION = '0';
     const apart = await builder.build(net, { precision, maxBatchSize: 16 });
-    delete process.env.TRTN_CUDA_NO_FUSION;
+    process.env.TRTN_CUDA_FUSION = '1';
     const fused = await builder.build(net, { precision, maxBatchSize: 16 });
     const engines: Engine[] = [apart, fused];
     try {

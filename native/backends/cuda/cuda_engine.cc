@@ -105,7 +105,7 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
     return Status(Code::kInvalidArgument, "maxAuxStreams is " + std::to_string(aux_streams_) + "; give 0 to " +
                                               std::to_string(kMaxLanes - 1) + " (0: one stream)");
   }
-  plan_ = plan_engine(*graph_, !cuda_env().linear, aux_streams_ + 1, !env_flag("TRTN_CUDA_NO_FUSION"));
+  plan_ = plan_engine(*graph_, !cuda_env().linear, aux_streams_ + 1, env_flag("TRTN_CUDA_FUSION"));
   ops_.resize(graph_->nodes.size());
   choices_.assign(graph_->nodes.size(), TacticChoice{});
   for (size_t i = 0; i < graph_->nodes.size(); ++i) {

@@ -44,7 +44,8 @@ const CudaEnv& cuda_env();
 
 /// A set, non-"0" environment variable. Read per call for the knobs tests and benchmarks toggle
 /// while the process runs: TRTN_CUDA_NO_IN_PLACE and TRTN_CUDA_POISON (cuda_context.cc), and per
-/// build TRTN_CUDA_NO_FUSION (every LRN and pooling on its own, planner.h).
+/// build TRTN_CUDA_FUSION (LRN / pooling pairs as one kernel, planner.h: written, not yet run on a
+/// GPU, so off unless set; its GPU test sets it).
 bool env_flag(const char* name);
 
 /// The process-wide timing cache: op signature (with GPU and batch) -> tactic name.

@@ -34,8 +34,8 @@ inline int64_t chunk_channels(Elem e) { return 16 / elem_bytes(e); }
 
 /// Plans `graph`; `use_views` false keeps every tensor kLinear and every node run (a debugging aid:
 /// TRTN_CUDA_LINEAR=1). Independent branches run on up to `lanes` streams (schedule.h; 1: one stream,
-/// node order), and the arena is planned by that order. `fuse` false runs every LRN and pooling on
-/// its own (TRTN_CUDA_NO_FUSION=1, for comparisons).
+/// node order), and the arena is planned by that order. `fuse` runs LRN / MAX pooling pairs as one
+/// kernel (fusion.h; TRTN_CUDA_FUSION=1 until its GPU tests have passed).
 EnginePlan plan_engine(const Graph& graph, bool use_views, int lanes, bool fuse = true);
 
 /// One line per tensor group for --verbose: layout, element type, padding, slices.
