@@ -449,10 +449,8 @@ class PoolingOp final : public CudaOp {
                    static_cast<int>(p_.pad_w)};
     a.scale = p_.scale;
     a.chunks_mode = mask == nullptr && x.layout == Layout::kNHWC && y.layout == Layout::kNHWC && x.sc == 1 && y.sc == 1;
-    a.vec_in = a.chunks_mode && V > 1 && aligned_to(x.data, pack_align<Tin, V>()) && x.sn % V == 0 && x.sh % V == 0 &&
-               x.sw % V == 0;
-    a.vec_out = a.chunks_mode && V > 1 && aligned_to(y.data, pack_align<Tout, V>()) && y.sn % V == 0 && y.sh % V == 0 &&
-                y.sw % V == 0;
+    a.vec_in = a.chunks_mode && V > 1 && packs_fit<Tin, V>(x);
+    a.vec_out = a.chunks_mode && V > 1 && packs_fit<Tout, V>(y);
     const int64_t per_image = static_cast<int64_t>(y.c_write) * y.h * y.w;
     Status st = for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
       a.in = images(x, n0, nb);

@@ -139,7 +139,7 @@ Status planes_to_pixels(const View4& src, const View4& dst, const F& f, cudaStre
     const int nb = static_cast<int>(std::min<int64_t>(per_launch, dst.n - n0));
     const View4 s = images(src, n0, nb), d = images(dst, n0, nb);
     const uint32_t total = static_cast<uint32_t>(hw * nb);
-    const bool vec = aligned_to(d.data, pack_align<Tout, CW>()) && d.sn % CW == 0 && d.sh % CW == 0 && d.sw % CW == 0;
+    const bool vec = packs_fit<Tout, CW>(d);
     const int64_t threads = (total + kPixelsInFlight - 1) / kPixelsInFlight;
     planes_to_pixels_kernel<Tin, Tout, CW, F><<<grid_for(threads, kMapThreads), kMapThreads, 0, stream>>>(
         s, d, static_cast<uint32_t>(hw), total, FastDiv(static_cast<uint32_t>(hw)), FastDiv(static_cast<uint32_t>(d.w)),
