@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Compiles the tensorrt backend's TensorRT-facing sources (mapping.cc, network_builder.cc and the
-# module's C interface trt_module.cc in native/backends/tensorrt/) against
+# Compiles the tensorrt backend's TensorRT-facing sources (mapping.cc, network_builder.cc, the
+# TRTN_Node plugin node_plugin.cc and the module's C interface trt_module.cc in native/backends/tensorrt/) against
 # the public TensorRT headers of each version in $TENSORRT_INCLUDE_DIR: a colon-separated list of
 # include/ folders, one per version (e.g. the include/ folder of github.com/NVIDIA/TensorRT at the
 # tags v10.0.0 and v11.1, kept outside this repository and never committed). Compile only: no
@@ -18,7 +18,8 @@ if [ ! -f "$cuda_inc/cuda_runtime_api.h" ]; then
   exit 1
 fi
 cxx="${CXX:-g++}"
-sources=(native/backends/tensorrt/mapping.cc native/backends/tensorrt/network_builder.cc native/backends/tensorrt/trt_module.cc)
+sources=(native/backends/tensorrt/mapping.cc native/backends/tensorrt/network_builder.cc native/backends/tensorrt/node_plugin.cc
+  native/backends/tensorrt/trt_module.cc)
 failed=0
 checked=0
 IFS=':' read -r -a dirs <<< "$TENSORRT_INCLUDE_DIR"

@@ -274,4 +274,66 @@ Status parse_graph(const std::string& json_text, Graph* out) {
   return Status::ok();
 }
 
+Status write_node_graph(const Graph& graph, const Node& node, std::string* out) {
+  if (!node.fold.empty())
+    return Status(Code::kInternal,
+                  "execution graph: node '" + node.name + "' has folded layers: it cannot stand alone");
+  // Tensor ids of the new graph: the node's inputs first (a tensor read twice listed once), then
+  // its outputs.
+  std::vector<int> tensors;
+  std::vector<int> inputs, outputs;
+  auto local = [&](int id, std::vector<int>* list) {
+    auto it = std::find(tensors.begin(), tensors.end(), id);
+    const int at = static_cast<int>(it - tensors.begin());
+    if (it == tensors.end()) {
+      tensors.push_back(id);
+      if (list != nullptr) list->push_back(at);
+    }
+    return at;
+  };
+  std::vector<int> node_inputs, node_outputs;
+  for (int id : node.inputs) node_inputs.push_back(local(id, &inputs));
+  for (int id : node.outputs) node_outputs.push_back(local(id, &outputs));
+  json::Writer w;
+  auto ids = [&w](const char* key, const std::vector<int>& v) {
+    w.key(key).begin_array();
+    for (int i : v) w.number(i);
+    w.end_array();
+  };
+  w.begin_object().key("format").number(1).key("name").string(node.name);
+  w.key("precision").string("fp32").key("maxBatchSize").number(graph.max_batch);
+  w.key("tensors").begin_array();
+  for (int id : tensors) {
+    const TensorDesc& t = graph.tensors[id];
+    w.begin_object().key("name").string(t.name).key("dims").begin_array();
+    for (int64_t d : t.dims) w.number(d);
+    w.end_array();
+    if (t.rows != 1) w.key("rows").number(t.rows);
+    w.end_object();
+  }
+  w.end_array().key("weights").begin_array();
+  std::vector<int> weights;
+  for (int id : node.weights) {
+    const WeightDesc& d = graph.weights[id];
+    weights.push_back(static_cast<int>(weights.size()));
+    w.begin_object().key("name").string(d.name).key("dims").begin_array();
+    for (int64_t v : d.dims) w.number(v);
+    w.end_array().end_object();
+  }
+  w.end_array();
+  ids("inputs", inputs);
+  ids("outputs", outputs);
+  w.key("nodes").begin_array().begin_object().key("name").string(node.name).key("op").string(node.op);
+  ids("inputs", node_inputs);
+  ids("outputs", node_outputs);
+  ids("weights", weights);
+  w.key("precision").string("fp32").key("attrs").value(node.attrs);
+  if (node.activation.relu) {
+    w.key("activation").begin_object().key("type").string("ReLU");
+    w.key("negativeSlope").number(static_cast<double>(node.activation.negative_slope)).end_object();
+  }
+  w.end_object().end_array().end_object();
+  return w.finish(out);
+}
+
 }  // namespace trtn

@@ -103,6 +103,13 @@ struct Graph {
 /// (or kParse for malformed JSON) naming what is wrong.
 Status parse_graph(const std::string& json_text, Graph* out);
 
+/// One node of `graph` as an execution graph of its own (the JSON parse_graph reads): its inputs
+/// are the graph's inputs and its outputs the graph's outputs, in the node's order; every tensor
+/// float32 and every precision fp32 (what a backend that hands the node float32 buffers runs);
+/// the node's weights keep their descriptions (the blobs stay named after the node). Used by the
+/// tensorrt backend to run a node through the cuda backend (node_plugin.h).
+Status write_node_graph(const Graph& graph, const Node& node, std::string* out);
+
 /// For backends without region tensors (Faster R-CNN's regions and what follows them; tensorrt in
 /// this version; cuda refuses the region layers themselves until their GPU check): false, with `why`, for a node that
 /// touches one with rows > 1.

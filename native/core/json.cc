@@ -434,6 +434,24 @@ Writer& Writer::boolean(bool v) { return raw(v ? "true" : "false"); }
 
 Writer& Writer::null() { return raw("null"); }
 
+Writer& Writer::value(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull: return null();
+    case Value::Kind::kBool: return boolean(v.as_bool());
+    case Value::Kind::kNumber: return number(v.as_number());
+    case Value::Kind::kString: return string(v.as_string());
+    case Value::Kind::kArray:
+      begin_array();
+      for (const Value& item : v.items()) value(item);
+      return end_array();
+    case Value::Kind::kObject:
+      begin_object();
+      for (const auto& [k, item] : v.fields()) key(k).value(item);
+      return end_object();
+  }
+  return null();
+}
+
 Status Writer::finish(std::string* out) const {
   if (!status_.is_ok()) return status_;
   if (!open_.empty() || after_key_ || text_.empty())

@@ -101,6 +101,8 @@ class Writer {
   Writer& number(double v);
   Writer& boolean(bool v);
   Writer& null();
+  /// A parsed value, whole (objects in key order).
+  Writer& value(const Value& v);
 
   /// Ok, or kInternal naming the first refused number or misuse.
   const Status& status() const { return status_; }

@@ -435,13 +435,21 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       assert.equal(div.args.operation, 'kDIV');
     });
 
-    it('a MAX mask output is E_UNSUPPORTED_LAYER naming the node', async () => {
-      const m = await map(
+    it('a MAX mask output: the TRTN_Node plugin (TensorRT pooling has no argmax output); the mask stays float32 in fp16', async () => {
+      const text =
         input([1, 2, 6, 6]) +
-          'layer { name: "pm" type: "Pooling" bottom: "data" top: "pm" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n',
-      );
-      assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
-      assert.match(m.error?.message ?? '', /node 'pm' \(Pooling\).*mask/);
+        'layer { name: "pm" type: "Pooling" bottom: "data" top: "pm" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n';
+      const p = await plan(text);
+      const c = only(p, 'pm', 'addPluginV3');
+      assert.deepEqual([c.inputs, c.outputs], [['data'], ['pm', 'mask']]);
+      const h = await plan(text, 'fp16');
+      // Half: the input cast to float for the plugin; the pooled values cast back to half for
+      // readers and kept float32 for the output; the mask (indices) never rounded to half.
+      assert.deepEqual(methodsOf(h, 'pm'), ['addCast', 'addPluginV3', 'addCast', 'addIdentity']);
+      const hc = only(h, 'pm', 'addPluginV3');
+      assert.deepEqual([hc.inputs, hc.outputs], [['pm/input0_float'], ['pm/output0_float', 'mask']]);
+      assert.equal(producer(h, 'pm')?.method, 'addIdentity');
+      assert.equal(producer(h, 'mask')?.method, 'addPluginV3');
     });
   });
 
@@ -827,18 +835,76 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       }
     });
 
-    const refused: Array<[string, string]> = [
-      [
-        'PriorBox',
-        'layer { name: "in" type: "Input" top: "f" top: "img" input_param { shape { dim: 1 dim: 2 dim: 3 dim: 3 } shape { dim: 1 dim: 3 dim: 30 dim: 30 } } }\n' +
-          'layer { name: "n" type: "PriorBox" bottom: "f" bottom: "img" top: "n" prior_box_param { min_size: 4 } }\n',
-      ],
-      [
-        'DetectionOutput',
-        'layer { name: "in" type: "Input" top: "loc" top: "conf" top: "prior" input_param { shape { dim: 1 dim: 8 } shape { dim: 1 dim: 4 } shape { dim: 1 dim: 2 dim: 8 } } }\n' +
-          'layer { name: "n" type: "DetectionOutput" bottom: "loc" bottom: "conf" bottom: "prior" top: "n" detection_output_param { num_classes: 2 } }\n',
-      ],
-    ];
+    const ssd =
+      'layer { name: "in" type: "Input" top: "f" top: "img" top: "loc" top: "conf" input_param { shape { dim: 1 dim: 2 dim: 2 dim: 2 } ' +
+      'shape { dim: 1 dim: 3 dim: 20 dim: 20 } shape { dim: 1 dim: 16 } shape { dim: 1 dim: 8 } } }\n' +
+      'layer { name: "pb" type: "PriorBox" bottom: "f" bottom: "img" top: "pb" prior_box_param { min_size: 4 } }\n' +
+      'layer { name: "n" type: "DetectionOutput" bottom: "loc" bottom: "conf" bottom: "pb" top: "n" ' +
+      'detection_output_param { num_classes: 2 nms_param { nms_threshold: 0.45 top_k: 5 } keep_top_k: 4 code_type: CENTER_SIZE } }\n';
+
+    it("PriorBox: the boxes as a float32 constant of one image, repeated over the feature map's batch by a clamping slice", async () => {
+      const p = await plan(ssd);
+      assert.deepEqual(methodsOf(p, 'pb'), ['addConstant', 'addShape', 'addSlice', 'addConstant', 'addConcatenation', 'addSlice']);
+      // 2 x 2 cells of one 4-pixel box over a 20-pixel image: step 10, centres at 5 and 15; the
+      // variances (0.1 by default) in the second row.
+      const w = weights(p, 'pb/boxes');
+      assert.deepEqual([w.type, w.dims], ['kFLOAT', [1, 2, 16]]);
+      const v = w.values ?? [];
+      assert.deepEqual(v.slice(0, 8), [3 / 20, 3 / 20, 7 / 20, 7 / 20, 13 / 20, 3 / 20, 17 / 20, 7 / 20].map(Math.fround));
+      assert.deepEqual(v.slice(16, 20), [0.1, 0.1, 0.1, 0.1].map(Math.fround));
+      const repeat = callsOf(p, 'pb').at(-1);
+      assert.deepEqual(repeat?.inputs, ['pb/boxes', '', 'pb/repeat_size']);
+      assert.deepEqual([repeat?.args.start, repeat?.args.size, repeat?.args.mode], [[0, 0, 0], [-1, 2, 16], 'kCLAMP']);
+      assert.deepEqual(only(p, 'pb', 'addConcatenation').inputs, ['f/batch', 'pb/repeat_size_rest']);
+      assert.deepEqual(repeat?.outputs, ['pb']);
+    });
+
+    it('DetectionOutput: the TRTN_Node plugin carrying the node as a graph of its own, which parses and maps again', async () => {
+      const p = await plan(ssd);
+      assert.deepEqual(methodsOf(p, 'n'), ['addPluginV3']);
+      const c = only(p, 'n', 'addPluginV3');
+      assert.deepEqual([c.inputs, c.outputs], [['loc', 'conf', 'pb'], ['n']]);
+      assert.deepEqual([c.args.pluginName, c.args.pluginVersion, c.args.pluginNamespace], ['TRTN_Node', '1', 'trtn']);
+      const sub = JSON.parse(c.args.graph as string) as ExecGraph;
+      const node = p.graph.nodes.find((x) => x.name === 'n');
+      assert.ok(node !== undefined);
+      assert.equal(sub.precision, 'fp32');
+      assert.equal(sub.maxBatchSize, p.graph.maxBatchSize);
+      assert.equal(sub.nodes.length, 1);
+      assert.deepEqual([sub.nodes[0].name, sub.nodes[0].op, sub.nodes[0].precision], ['n', 'DetectionOutput', 'fp32']);
+      assert.deepEqual(sub.nodes[0].attrs, node.attrs);
+      assert.deepEqual(
+        sub.tensors.map((t) => [t.name, t.dims]),
+        ['loc', 'conf', 'pb', 'n'].map((name) => [name, dimsOf(p.graph, name)]),
+      );
+      assert.deepEqual([sub.inputs, sub.outputs, sub.nodes[0].inputs, sub.nodes[0].outputs], [[0, 1, 2], [3], [0, 1, 2], [3]]);
+      // parse_graph accepts it: mapped as a network, it is the same plugin call.
+      const gpath = path.join(dir, 'sub.json');
+      const wpath = path.join(dir, 'sub.f32');
+      fs.writeFileSync(gpath, c.args.graph as string);
+      fs.writeFileSync(wpath, Buffer.alloc(0));
+      const r = spawnSync(harness, [gpath, wpath], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      const again = JSON.parse(r.stdout) as Plan;
+      const c2 = again.calls.find((x) => x.method === 'addPluginV3');
+      assert.deepEqual([c2?.inputs, c2?.outputs, c2?.args.graph], [['loc', 'conf', 'pb'], ['n'], c.args.graph]);
+    });
+
+    it('fp16 SSD: the plugin reads the float32 boxes and float casts of the rest, and its output is never rounded to half', async () => {
+      const p = await plan(ssd, 'fp16');
+      assert.deepEqual(methodsOf(p, 'pb').slice(-2), ['addSlice', 'addCast']);
+      assert.deepEqual(callsOf(p, 'pb').at(-2)?.outputs, ['pb/float']);
+      const c = only(p, 'n', 'addPluginV3');
+      assert.deepEqual(c.inputs, ['n/input0_float', 'n/input1_float', 'pb/float']);
+      assert.deepEqual(methodsOf(p, 'n'), ['addCast', 'addCast', 'addPluginV3', 'addCast', 'addIdentity']);
+      assert.equal(producer(p, 'n/input0_float')?.inputs[0], 'loc/half');
+      assert.deepEqual(c.outputs, ['n/output0_float']);
+      // The graph output: the plugin's float32 result itself (an identity), its half copy for readers.
+      const out = producer(p, 'n');
+      assert.deepEqual([out?.method, out?.inputs], ['addIdentity', ['n/output0_float']]);
+      assert.equal(producer(p, 'n/half')?.args.toType, 'kHALF');
+    });
+
     it('Upsample (nearest): one resize to the runtime batch and [C, H_out, W_out], asymmetric, rounded down', async () => {
       const p = await plan(
         input([1, 2, 3, 5]) + 'layer { name: "n" type: "Upsample" bottom: "data" top: "n" upsample_param { scale: 2 pad_out_w: true } }\n',
@@ -886,17 +952,21 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       mappedOps.add('Interp');
     });
 
-    it('Upsample with a mask (max unpooling): E_UNSUPPORTED_LAYER naming the node and the cuda backend', async () => {
-      // The mask as a network input (a MAX pooling's mask top is refused first, at the pooling).
-      const m = await map(
-        input([1, 2, 2, 2], 'pooled') +
-          input([1, 2, 2, 2], 'mask') +
-          'layer { name: "n" type: "Upsample" bottom: "pooled" bottom: "mask" top: "n" upsample_param { scale: 2 } }\n',
-      );
-      assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
-      assert.match(m.error?.message ?? '', /max unpooling .*not mapped to TensorRT yet.*backend 'cuda'/);
+    it('ENet max unpooling (a MAX pooling with its mask, then Upsample): two TRTN_Node plugins, the mask read as it is', async () => {
+      const text =
+        input([1, 2, 6, 6]) +
+        'layer { name: "pm" type: "Pooling" bottom: "data" top: "pm" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n' +
+        'layer { name: "n" type: "Upsample" bottom: "pm" bottom: "mask" top: "n" upsample_param { scale: 2 } }\n';
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const p = await plan(text, precision);
+        const c = only(p, 'n', 'addPluginV3');
+        // fp16: the pooling plugin's float32 result, not its half copy.
+        assert.deepEqual(c.inputs, [precision === 'fp32' ? 'pm' : 'pm/output0_float', 'mask']);
+        const sub = JSON.parse(c.args.graph as string) as ExecGraph;
+        assert.deepEqual([sub.nodes[0].op, sub.tensors.map((t) => t.name)], ['Upsample', ['pm', 'mask', 'n']]);
+      }
     });
-    it("Plugin (a loaded library's layer type): E_UNSUPPORTED_LAYER naming the cuda and cpu backends", async () => {
+    it("Plugin (a loaded library's layer type): the TRTN_Node plugin, which runs it through the cuda backend", async () => {
       const so = path.join(dir, 'libexample_plugin.so');
       const r = spawnSync(
         'g++',
@@ -915,10 +985,11 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       );
       assert.equal(r.status, 0, r.stderr);
       loadPlugin(so);
-      const m = await map(input([1, 2, 3, 3]) + 'layer { name: "n" type: "HardSigmoid" bottom: "data" top: "n" }\n');
-      assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
-      assert.match(m.error?.message ?? '', /'n' \(Plugin\).*plugin layers .*backend 'cuda' or 'cpu'/);
-      refusedOps.add('Plugin');
+      const p = await plan(input([1, 2, 3, 3]) + 'layer { name: "n" type: "HardSigmoid" bottom: "data" top: "n" }\n');
+      const c = only(p, 'n', 'addPluginV3');
+      const sub = JSON.parse(c.args.graph as string) as ExecGraph;
+      assert.equal(sub.nodes[0].op, 'Plugin');
+      assert.deepEqual(sub.nodes[0].attrs, p.graph.nodes[0].attrs);
     });
     it('Proposal, ROIPooling, PSROIPooling (region layers): E_UNSUPPORTED_LAYER naming the cpu backend', async () => {
       const text =
@@ -931,14 +1002,6 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       assert.match(m.error?.message ?? '', /'n' \(Proposal\).*region layers .*cpu backend/);
       for (const op of ['ROIPooling', 'PSROIPooling', 'Proposal']) refusedOps.add(op);
     });
-    for (const [op, text] of refused) {
-      it(`${op}: E_UNSUPPORTED_LAYER naming the node, the plugins and the cuda backend`, async () => {
-        const m = await map(text);
-        assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
-        assert.match(m.error?.message ?? '', new RegExp(`'n' \\(${op}\\).*plugins.*backend 'cuda'`));
-        refusedOps.add(op);
-      });
-    }
   });
 
   describe('reductions, normalisation and lookups', () => {

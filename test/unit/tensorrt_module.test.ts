@@ -7,7 +7,9 @@
  * through TRTN_TENSORRT_MODULE; each case runs in a child process because the module is loaded
  * once per process. On a CUDA build with a GPU, a fake that "works" (it never touches the
  * buffers) also carries an engine through build, infer, bench timing, plan save and load, and a
- * load under another TensorRT version.
+ * load under another TensorRT version; a fake that runs its one-node "engine" through the addon's
+ * host ops (trtn_trt_host_ops: the cuda backend's op of the node, as TensorRT's TRTN_Node plugin
+ * will) gives the cpu backend's results.
  */
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
@@ -28,10 +30,22 @@ interface ChildReport {
   cpuOutput: number[];
   built?: { code?: string; message?: string; output?: number[]; reloaded?: string };
   loaded?: 'ok' | { code: string; message: string };
+  /** With NODE_NET: that network's output on the cpu backend and, where it builds, on tensorrt. */
+  node?: { cpu: number[]; tensorrt?: number[]; code?: string; message?: string };
+}
+
+/** A network for the child (NODE_NET, as JSON): one input, one output, `data` batch-major. */
+interface NodeNet {
+  prototxt: string;
+  input: string;
+  output: string;
+  data: number[];
+  batch: number;
 }
 
 // Runs in the child: report status, try the tensorrt backend explicitly, then show that auto and
-// the cpu backend still work in the same process.
+// the cpu backend still work in the same process. With NODE_NET (a NodeNet), that network also
+// runs on the cpu backend and, when tensorrt is usable, on tensorrt.
 const CHILD = `
 const lib = require(process.argv[1]);
 (async () => {
@@ -57,6 +71,20 @@ const lib = require(process.argv[1]);
       if (process.env.PLAN_OUT) require('fs').writeFileSync(process.env.PLAN_OUT, plan);
       c.dispose(); e.dispose(); again.dispose();
     } catch (err) { out.built.code = err.code; out.built.message = err.message; }
+  }
+  if (process.env.NODE_NET) {
+    const spec = JSON.parse(process.env.NODE_NET);
+    const n = await lib.Network.parse(spec.prototxt);
+    const infer = async (backend) => {
+      const e = await new lib.Builder({ backend }).build(n, { maxBatchSize: spec.batch });
+      const c = e.createContext();
+      try { return Array.from((await c.infer({ [spec.input]: Float32Array.from(spec.data) }))[spec.output]); }
+      finally { c.dispose(); e.dispose(); }
+    };
+    out.node = { cpu: await infer('cpu') };
+    if (out.explicit === undefined) {
+      try { out.node.tensorrt = await infer('tensorrt'); } catch (err) { out.node.code = err.code; out.node.message = err.message; }
+    }
   }
   if (process.env.PLAN_IN) {
     try { await lib.Runtime.deserialize(new Uint8Array(require('fs').readFileSync(process.env.PLAN_IN))); out.loaded = 'ok'; }
@@ -88,6 +116,33 @@ function assertUnavailable(report: ChildReport, reason: RegExp): string {
   assert.deepEqual(report.autoSkipped[0], { name: 'tensorrt', reason: trt.reason });
   assert.deepEqual(report.cpuOutput, [0, 2, 0, 4], 'the process still works');
   return trt.reason;
+}
+
+/**
+ * For a module that would work: false with the reason checked when the tensorrt backend is
+ * unavailable only for want of CUDA in this build or of a GPU; true when it is available.
+ */
+function availableOrNoGpu(report: ChildReport): boolean {
+  const trt = report.status.find((s) => s.name === 'tensorrt');
+  assert.ok(trt !== undefined);
+  if (trt.available) return true;
+  const reason = assertUnavailable(report, /^TensorRT 10\.3\.0 was found/);
+  if (!buildInfo().cuda) assert.match(reason, /but this addon was built without CUDA.*, and the tensorrt backend needs the CUDA runtime$/);
+  else assert.match(reason, /GPU|driver/);
+  return false;
+}
+
+/** A one-layer network over `dims` (one image) with a deterministic batch of `batch` images. */
+function nodeNet(layer: string, dims: number[], batch: number): NodeNet {
+  const shape = [1, ...dims].map((d) => `dim: ${d}`).join(' ');
+  const count = batch * dims.reduce((a, b) => a * b, 1);
+  return {
+    prototxt: `name: "n" layer { name: "data" type: "Input" top: "data" input_param { shape { ${shape} } } } ${layer}`,
+    input: 'data',
+    output: 'out',
+    data: Array.from({ length: count }, (_, i) => Math.sin(i * 1.7) * 3),
+    batch,
+  };
 }
 
 describe('tensorrt backend: loading the TensorRT module', function () {
@@ -186,7 +241,22 @@ describe('tensorrt backend: loading the TensorRT module', function () {
   it('a module of another interface version: rebuild both together', function () {
     if (!haveGxx) this.skip();
     const mod = fake('abi.so', ['FAKE_ABI_VERSION=99']);
-    assertUnavailable(runChild(mod), /has interface version 99 but this addon needs version 1: rebuild both together$/);
+    assertUnavailable(runChild(mod), /has interface version 99 but this addon needs version 2: rebuild both together$/);
+  });
+
+  it('a module without trtn_trt_set_host_ops (of before the host ops): not our module, the missing symbol', function () {
+    if (!haveGxx) this.skip();
+    const mod = fake('no_host_ops.so', ['FAKE_NO_HOST_OPS']);
+    assertUnavailable(runChild(mod), /is not a tensorrt-node TensorRT module: .*undefined symbol: trtn_trt_set_host_ops/);
+  });
+
+  it("a module that refuses the addon's host ops: unusable, with the module's reason", function () {
+    if (!haveGxx) this.skip();
+    const mod = fake('wants_more.so', ['FAKE_HOST_OPS_EXTRA=8']);
+    assertUnavailable(
+      runChild(mod),
+      /^the TensorRT module .*wants_more\.so did not take the addon's node ops: fake module: the addon's host ops table has (\d+) bytes; this module needs \d+$/,
+    );
   });
 
   it('a shared library that is not our module: the missing symbol', function () {
@@ -200,15 +270,7 @@ describe('tensorrt backend: loading the TensorRT module', function () {
     const mod = fake('ok.so', []);
     const plan = path.join(dir, 'fake.plan');
     const report = runChild(mod, { PLAN_OUT: plan });
-    const trt = report.status.find((s) => s.name === 'tensorrt');
-    assert.ok(trt !== undefined);
-    if (!trt.available) {
-      const reason = assertUnavailable(report, /^TensorRT 10\.3\.0 was found/);
-      if (!buildInfo().cuda)
-        assert.match(reason, /but this addon was built without CUDA.*, and the tensorrt backend needs the CUDA runtime$/);
-      else assert.match(reason, /GPU|driver/);
-      return;
-    }
+    if (!availableOrNoGpu(report)) return;
     // CUDA and a GPU: the whole adapter runs around the fake engine (which leaves outputs as the
     // device buffers had them, so only their length is checked).
     assert.equal(report.auto, 'tensorrt');
@@ -221,6 +283,41 @@ describe('tensorrt backend: loading the TensorRT module', function () {
     assert.ok(typeof other.loaded === 'object', JSON.stringify(other.loaded));
     assert.equal(other.loaded.code, 'E_PLAN_VERSION');
     assert.match(other.loaded.message, /built with TensorRT 10\.3\.0 but this machine has TensorRT 10\.4\.0: .*rebuild the plan here/);
+  });
+
+  it("a node run through the addon's host ops (the cuda backend's op) gives the cpu backend's result", function () {
+    if (!haveGxx) this.skip();
+    const mod = fake('runs_node.so', ['FAKE_RUNS_NODE']);
+    // SSD's conv4_3_norm: a scale blob per channel crosses as the node's weights.
+    const net = nodeNet(
+      'layer { name: "out" type: "Normalize" bottom: "data" top: "out" norm_param { across_spatial: false channel_shared: false } }',
+      [5, 4, 3],
+      2,
+    );
+    const report = runChild(mod, { NODE_NET: JSON.stringify(net) });
+    assert.ok(report.node !== undefined);
+    assert.equal(report.node.cpu.length, net.data.length, 'the cpu backend ran the network');
+    if (!availableOrNoGpu(report)) {
+      assert.equal(report.node.tensorrt, undefined);
+      return;
+    }
+    // CUDA and a GPU: the fake's engine_create made the op through node_create, its enqueue ran it.
+    assert.deepEqual(report.built?.output, [0, 2, 0, 4], 'the ReLU network through the cuda ReLU op');
+    const { cpu, tensorrt, code, message } = report.node;
+    assert.ok(tensorrt !== undefined, `tensorrt failed: ${code}: ${message}`);
+    assert.equal(tensorrt.length, cpu.length);
+    tensorrt.forEach((v, i) =>
+      assert.ok(Math.abs(v - cpu[i]) <= 1e-5 * Math.max(Math.abs(cpu[i]), 1e-3), `element ${i}: tensorrt ${v}, cpu ${cpu[i]}`),
+    );
+    // A graph of two nodes is not one the host ops run: node_create's code and message come back.
+    const two = nodeNet(
+      'layer { name: "n" type: "Normalize" bottom: "data" top: "n" } layer { name: "out" type: "Permute" bottom: "n" top: "out" permute_param { order: 0 order: 2 order: 1 order: 3 } }',
+      [5, 4, 3],
+      1,
+    );
+    const refused = runChild(mod, { NODE_NET: JSON.stringify(two) }).node;
+    assert.equal(refused?.code, 'E_INVALID_ARGUMENT', JSON.stringify(refused));
+    assert.match(refused?.message ?? '', /cuda node op: the graph '.*' has 2 nodes; exactly one is run/);
   });
 
   it('a build failure inside the module keeps its code and message', function () {

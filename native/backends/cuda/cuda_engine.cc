@@ -51,7 +51,7 @@ const CudaEnv& cuda_env() {
   return env;
 }
 
-Status CudaEngine::choose_device(int index) {
+Status open_device(int index, DeviceProps* props, std::string* name) {
   cudaDeviceProp prop{};
   TRTN_TRY(select_device(index, "cuda", &prop));
   if (prop.major * 10 + prop.minor < kMinSm) {
@@ -59,13 +59,15 @@ Status CudaEngine::choose_device(int index) {
                                        ") has compute capability " + std::to_string(prop.major) + "." +
                                        std::to_string(prop.minor) + "; " + min_capability() + " or newer is needed");
   }
-  props_.index = index;
-  props_.sm = prop.major * 10 + prop.minor;
-  props_.multiprocessors = prop.multiProcessorCount;
-  props_.shared_per_block_optin = prop.sharedMemPerBlockOptin;
-  device_name_ = prop.name;
+  props->index = index;
+  props->sm = prop.major * 10 + prop.minor;
+  props->multiprocessors = prop.multiProcessorCount;
+  props->shared_per_block_optin = prop.sharedMemPerBlockOptin;
+  if (name != nullptr) *name = prop.name;
   return Status::ok();
 }
+
+Status CudaEngine::choose_device(int index) { return open_device(index, &props_, &device_name_); }
 
 Status CudaEngine::init(const BuildInput& in, bool loading) {
   TRTN_TRY(choose_device(in.device));

@@ -48,6 +48,11 @@ const CudaEnv& cuda_env();
 /// GPU, so off unless set; its GPU test sets it).
 bool env_flag(const char* name);
 
+/// Makes GPU `index` current (select_device) and fills *props with what ops choose kernels by, and
+/// *name (when given) with its name. kNoDevice for a missing GPU or one below the build's oldest
+/// compute capability (probe.h kMinSm).
+Status open_device(int index, DeviceProps* props, std::string* name);
+
 /// The process-wide timing cache: op signature (with GPU and batch) -> tactic name.
 struct TimingCache {
   std::mutex mu;

@@ -9,9 +9,7 @@
 #include "core/memory_plan.h"
 
 namespace trtn::cuda {
-namespace {
 
-// [C, H, W] of a tensor of one image (rank <= 3 maps onto it; larger ranks fold into H).
 void chw_of(const TensorDesc& d, Place* p) {
   const auto& s = d.dims;
   p->c = s.empty() ? 1 : s[0];
@@ -23,6 +21,8 @@ void chw_of(const TensorDesc& d, Place* p) {
     p->w = 1;
   }
 }
+
+namespace {
 
 bool is_graph_output(const Graph& g, int t) {
   return std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end();

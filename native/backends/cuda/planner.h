@@ -32,6 +32,10 @@ struct EnginePlan {
 /// Channels of one 16-byte chunk for an element type (4 floats, 8 halves, 16 int8).
 inline int64_t chunk_channels(Elem e) { return 16 / elem_bytes(e); }
 
+/// [C, H, W] of a tensor of one image into p->c, h, w: rank <= 3 maps onto it ([C] -> C,1,1;
+/// [C, H] -> C,H,1); larger ranks keep c = dims[0] and fold the rest into h (w = 1).
+void chw_of(const TensorDesc& d, Place* p);
+
 /// Plans `graph`; `use_views` false keeps every tensor kLinear and every node run (a debugging aid:
 /// TRTN_CUDA_LINEAR=1). Independent branches run on up to `lanes` streams (schedule.h; 1: one stream,
 /// node order), and the arena is planned by that order. `fuse` runs LRN / MAX pooling pairs as one

@@ -16,6 +16,7 @@
 #include "core/mvn_params.h"
 #include "core/op_init.h"
 #include "core/pooling_params.h"
+#include "core/prior_box_params.h"
 #include "core/prelu_params.h"
 #include "core/preprocess_params.h"
 #include "core/quantize_params.h"
@@ -134,6 +135,7 @@ class Mapper {
   /// pre-name when finish() still adds a Q/DQ pair or a cast to float after it.
   std::string produce(int tensor) const {
     const TensorDesc& t = g_.tensors[tensor];
+    if (t.indices) return t.name;  // float32 in every precision (graph.h)
     if (t.dtype == DType::kInt8) return t.name + "/real";
     if (is_output(tensor) && plan_.compute_type == TrtType::kHalf) return t.name + "/half";
     return t.name;
@@ -241,9 +243,13 @@ class Mapper {
   /// The batch of `x` at run time as a 1-D int64 tensor of one value (shared per tensor).
   std::string runtime_batch(const std::string& x);
   /// addSlice of per-image `start` / `size` (stride 1); the batch is taken whole, its size from
-  /// the running shape (slice input 2).
+  /// the running shape (slice input 2). With `batch_from`, the batch is that tensor's and the
+  /// slice clamps (kCLAMP): a one-image `x` is repeated over it.
   std::string batch_slice(const std::string& what, const std::string& x, const std::vector<int64_t>& start,
-                          const std::vector<int64_t>& size, const std::string& out);
+                          const std::vector<int64_t>& size, const std::string& out, const std::string& batch_from = "");
+  /// The float32 form of a tensor for a TRTN_Node plugin: the one its producer made (PriorBox's
+  /// boxes, a plugin's outputs), else read() cast to float in fp16 engines.
+  std::string read_float(int tensor, size_t i);
 
   // --- ops --------------------------------------------------------------------------------------
   Status map_node();
@@ -273,6 +279,8 @@ class Mapper {
   Status map_embed();
   Status map_quantize();
   Status map_preprocess();
+  Status map_prior_box();
+  Status map_node_plugin();
 
   Status unsupported(const std::string& what) const {
     return Status(Code::kUnsupportedLayer, "tensorrt backend, node '" + node_->name + "' (" + node_->op + "): " + what);
@@ -285,11 +293,16 @@ class Mapper {
   std::vector<std::string> read_;
   std::map<std::string, std::string> batch_of_;  // tensor name -> its runtime-batch tensor
   std::map<int, std::string> real_;              // int8 tensors quantized from an existing tensor
+  std::map<int, std::string> float_;             // float32 forms made before a cast to half
   const Node* node_ = nullptr;
 };
 
 void Mapper::finish(int id) {
   const TensorDesc& t = g_.tensors[id];
+  if (t.indices) {
+    read_[id] = t.name;
+    return;
+  }
   if (t.dtype == DType::kInt8) {
     // Explicit quantization: the producer's float result, quantized with the tensor's calibration
     // scale and dequantized again; TensorRT fuses the pair into its INT8 kernels.
@@ -304,6 +317,13 @@ void Mapper::finish(int id) {
     return;
   }
   if (is_output(id) && plan_.compute_type == TrtType::kHalf) {
+    const auto f = float_.find(id);
+    if (f != float_.end()) {
+      // The producer made it in float32 (and its half copy for readers): no round trip to half.
+      emit("addIdentity", t.name + "/float", {f->second}, {t.name});
+      read_[id] = t.name + "/half";
+      return;
+    }
     Call& c = emit("addCast", t.name + "/to_float", {t.name + "/half"}, {t.name});
     c.args.emplace_back("toType", Arg::of_name(type_name(TrtType::kFloat)));
     read_[id] = t.name + "/half";
@@ -345,8 +365,9 @@ std::string Mapper::runtime_batch(const std::string& x) {
 }
 
 std::string Mapper::batch_slice(const std::string& what, const std::string& x, const std::vector<int64_t>& start,
-                                const std::vector<int64_t>& size, const std::string& out) {
-  const std::string batch = runtime_batch(x);
+                                const std::vector<int64_t>& size, const std::string& out,
+                                const std::string& batch_from) {
+  const std::string batch = runtime_batch(batch_from.empty() ? x : batch_from);
   std::vector<double> rest(size.begin(), size.end());
   value_weights(tmp(what + "_size_rest"), TrtType::kInt64, {static_cast<int64_t>(size.size())}, rest);
   const std::string rest_t = constant(tmp(what + "_size_rest"));
@@ -359,7 +380,16 @@ std::string Mapper::batch_slice(const std::string& what, const std::string& x, c
   c.args.emplace_back("start", Arg::of_ints(s));
   c.args.emplace_back("size", Arg::of_ints(z));  // -1: the batch, from input 2
   c.args.emplace_back("stride", Arg::of_ints(one));
+  if (!batch_from.empty()) c.args.emplace_back("mode", Arg::of_name("kCLAMP"));
   return out;
+}
+
+std::string Mapper::read_float(int id, size_t i) {
+  const auto f = float_.find(id);
+  if (f != float_.end()) return f->second;
+  if (plan_.compute_type != TrtType::kHalf || g_.tensors[id].indices) return read(id);
+  return cast("input" + std::to_string(i) + "_float", read(id), TrtType::kFloat,
+              tmp("input" + std::to_string(i) + "_float"));
 }
 
 Status Mapper::run() {
@@ -434,13 +464,8 @@ Status Mapper::map_node() {
     case OpKind::kShuffleChannel: return map_shuffle_channel();
     case OpKind::kPermute: return map_permute();
     case OpKind::kNormalize: return map_normalize();
-    case OpKind::kPriorBox:
-    case OpKind::kDetectionOutput:
-      // TensorRT runs SSD's PriorBox and DetectionOutput as plugins (GridAnchor / PriorBox,
-      // NMS_TRT), which this mapping does not create yet.
-      return unsupported(
-          "SSD's layers run as TensorRT plugins, which this backend does not create yet; build with "
-          "backend 'cuda' (which runs them natively)");
+    case OpKind::kPriorBox: return map_prior_box();
+    case OpKind::kDetectionOutput: return map_node_plugin();
     case OpKind::kUpsample: return map_resize(false);
     case OpKind::kInterp: return map_resize(true);
     case OpKind::kArgMax: return map_argmax();
@@ -450,10 +475,7 @@ Status Mapper::map_node() {
     case OpKind::kROIPooling:
     case OpKind::kPSROIPooling:
     case OpKind::kProposal: return unsupported("region layers (Faster R-CNN) run on the cpu backend in this version");
-    case OpKind::kPlugin:
-      // Our plugin ABI is not TensorRT's (IPluginV3): a plugin layer runs on the cpu and cuda backends.
-      return unsupported(
-          "plugin layers (loadPlugin) do not run on the tensorrt backend yet; build with backend 'cuda' or 'cpu'");
+    case OpKind::kPlugin: return map_node_plugin();
     case OpKind::kQuantize: return map_quantize();
     case OpKind::kPreprocess: return map_preprocess();
   }
@@ -631,7 +653,7 @@ int64_t extra_post_padding(int64_t in, int64_t kernel, int64_t stride, int64_t p
 Status Mapper::map_pooling() {
   PoolingParams p;
   TRTN_TRY(read_pooling_params(init(), &p));
-  if (p.mask) return unsupported("TensorRT pooling has no argmax mask output (the second top of MAX pooling)");
+  if (p.mask) return map_node_plugin();  // TensorRT's pooling has no argmax output
   const int64_t eh = extra_post_padding(p.height, p.kernel_h, p.stride_h, p.pad_h, p.out_h);
   const int64_t ew = extra_post_padding(p.width, p.kernel_w, p.stride_w, p.pad_w, p.out_w);
   const std::string x = read(node_->inputs[0]);
@@ -1128,13 +1150,7 @@ Status Mapper::map_mvn() {
 Status Mapper::map_resize(bool interp) {
   ResizeParams p;
   TRTN_TRY(interp ? read_interp_params(init(), &p) : read_upsample_params(init(), &p));
-  if (p.unpool) {
-    // Max unpooling scatters each value to its mask index: an IScatterLayer over a zero tensor,
-    // which this mapping does not emit yet.
-    return unsupported(
-        "max unpooling (Upsample with a mask input) is not mapped to TensorRT yet; build with backend 'cuda' "
-        "(which runs it natively)");
-  }
+  if (p.unpool) return map_node_plugin();  // a scatter to the mask's positions
   const std::string input = read(node_->inputs[0]);
   std::string x = input;
   if (interp && (p.crop != 0 || p.he != p.h || p.we != p.w)) {
@@ -1197,6 +1213,54 @@ Status Mapper::map_embed() {
     d.back() = p.num_output;
     blob_weights(node_->name + "/bias", plan_.compute_type, d, node_->name + "/1");
     elementwise("bias", tmp("gathered"), constant(node_->name + "/bias"), "kSUM", out);
+  }
+  return Status::ok();
+}
+
+// --- what TensorRT has no layer for ---------------------------------------------------------
+
+Status Mapper::map_prior_box() {
+  PriorBoxParams p;
+  TRTN_TRY(read_prior_box_params(init(), &p));
+  // The boxes depend only on shapes and parameters: a float32 constant of one image, repeated over
+  // the feature map's batch. fp16 engines get a half copy; DetectionOutput reads the float32 one.
+  const int64_t row = static_cast<int64_t>(p.values.size()) / 2;
+  value_weights(tmp("boxes"), TrtType::kFloat, {1, 2, row}, std::vector<double>(p.values.begin(), p.values.end()));
+  const std::string boxes = constant(tmp("boxes"));
+  const int out = node_->outputs[0];
+  const bool half = plan_.compute_type == TrtType::kHalf;
+  const std::string f = half ? tmp("float") : produce(out);
+  batch_slice("repeat", boxes, {0, 0}, {2, row}, f, read(node_->inputs[0]));
+  if (half) cast("to_half", f, TrtType::kHalf, produce(out));
+  if (tensor(out).dtype != DType::kInt8) float_[out] = f;
+  return Status::ok();
+}
+
+Status Mapper::map_node_plugin() {
+  // The node runs as the TRTN_Node plugin (node_plugin.h): the cuda backend's op of this node,
+  // which the addon lends the module, on float32 NCHW tensors. The plugin carries the node as a
+  // graph of its own; its weights are the store's blobs named after the node.
+  std::string graph;
+  TRTN_TRY(write_node_graph(g_, *node_, &graph));
+  std::vector<std::string> inputs;
+  for (size_t i = 0; i < node_->inputs.size(); ++i) inputs.push_back(read_float(node_->inputs[i], i));
+  const bool half = plan_.compute_type == TrtType::kHalf;
+  std::vector<std::string> outputs;
+  for (size_t i = 0; i < node_->outputs.size(); ++i) {
+    const int id = node_->outputs[i];
+    const bool keep = !half || tensor(id).indices;
+    outputs.push_back(keep ? produce(id) : tmp("output" + std::to_string(i) + "_float"));
+    if (tensor(id).dtype != DType::kInt8) float_[id] = outputs.back();
+  }
+  Call& c = emit("addPluginV3", tmp("plugin"), inputs, outputs);
+  c.args.emplace_back("pluginName", Arg::of_name(kNodePluginName));
+  c.args.emplace_back("pluginVersion", Arg::of_name(kNodePluginVersion));
+  c.args.emplace_back("pluginNamespace", Arg::of_name(kNodePluginNamespace));
+  c.args.emplace_back("graph", Arg::of_name(graph));
+  for (size_t i = 0; i < node_->outputs.size(); ++i) {
+    const int id = node_->outputs[i];
+    if (half && !tensor(id).indices)
+      cast("output" + std::to_string(i) + "_to_half", outputs[i], TrtType::kHalf, produce(id));
   }
   return Status::ok();
 }

@@ -18,6 +18,12 @@
 
 namespace trtn::tensorrt {
 
+/// The plugin that runs a node TensorRT has no layer for through the addon's cuda backend
+/// (node_plugin.h): its name, version and namespace in TensorRT's plugin registry.
+constexpr const char* kNodePluginName = "TRTN_Node";
+constexpr const char* kNodePluginVersion = "1";
+constexpr const char* kNodePluginNamespace = "trtn";
+
 /// Element types as TensorRT's DataType names them (kUInt8: raw image inputs only).
 enum class TrtType { kFloat, kHalf, kInt8, kInt32, kInt64, kBool, kUInt8 };
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "backends/tensorrt/node_plugin.h"
 #include "core/numeric.h"
 
 namespace trtn::tensorrt {
@@ -223,6 +224,8 @@ class Replayer {
   Status matrix_multiply(const Call& c);
   // Quantization.
   Status quantize(const Call& c);  // addQuantize, addDequantize
+  // What TensorRT has no layer for: the TRTN_Node plugin (node_plugin.h).
+  Status plugin_v3(const Call& c);
 
   const NetworkPlan& plan_;
   const WeightStore& store_;
@@ -230,6 +233,7 @@ class Replayer {
   nvinfer1::IOptimizationProfile& profile_;
   std::map<std::string, ITensor*> tensors_;
   std::vector<std::vector<uint8_t>> arena_;
+  std::vector<std::unique_ptr<nvinfer1::IPluginV3>> plugins_;  // kept until the engine is built
 };
 
 Status Replayer::weights(const std::string& id, DataType fallback, Weights* out) {
@@ -320,6 +324,7 @@ const std::map<std::string, Replayer::Handler>& Replayer::handlers() {
       {"addMatrixMultiply", &Replayer::matrix_multiply},
       {"addQuantize", &Replayer::quantize},
       {"addDequantize", &Replayer::quantize},
+      {"addPluginV3", &Replayer::plugin_v3},
   };
   return m;
 }
@@ -656,6 +661,27 @@ uint32_t network_flags() {
 }
 
 }  // namespace
+
+Status Replayer::plugin_v3(const Call& c) {
+  if (name_arg(c, "pluginName") != kNodePluginName || name_arg(c, "pluginVersion") != kNodePluginVersion)
+    return unsupported(c, "unknown plugin '" + name_arg(c, "pluginName") + "'");
+  // The node's weights: the store's blobs named after it, as a store of their own.
+  WeightStore mine;
+  const std::string prefix = c.node + "/";
+  for (const auto& [name, blob] : store_.blobs()) {
+    if (name.compare(0, prefix.size(), prefix) == 0) mine.put(name, blob);
+  }
+  std::vector<uint8_t> bytes;
+  mine.serialize(&bytes);
+  std::unique_ptr<nvinfer1::IPluginV3> plugin;
+  TRTN_TRY(make_node_plugin(name_arg(c, "graph"), std::move(bytes), &plugin));
+  std::vector<ITensor*> inputs(c.inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) TRTN_TRY(tensor(c, i, &inputs[i]));
+  nvinfer1::IPluginV3Layer* l =
+      net_.addPluginV3(inputs.data(), static_cast<int32_t>(inputs.size()), nullptr, 0, *plugin);
+  plugins_.push_back(std::move(plugin));
+  return done(c, l);
+}
 
 Status build_serialized_engine(const NetworkPlan& plan, const WeightStore& store, nvinfer1::ILogger& logger,
                                std::vector<uint8_t>* out) {

@@ -3,16 +3,22 @@
 // the serialized TensorRT engine (the plan's backend section) and the module's deserialized
 // engine; a context owns a stream, device buffers for the I/O at maxBatchSize, pinned staging
 // buffers and events around H2D / compute / D2H, like the cuda backend's contexts, so bench times
-// it the same way.
+// it the same way. Right after loading, the module gets the addon's host ops (trtn_trt_host_ops):
+// the cuda backend's op of one node (backends/cuda/single_node.h), which its TRTN_Node plugin runs
+// for the nodes TensorRT has no layer for.
 #include "backends/tensorrt/trt_backend.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 
 #include "backends/tensorrt/trt_module_abi.h"
@@ -22,6 +28,7 @@
 #ifdef TRTN_WITH_CUDA
 #include <cuda_runtime.h>
 
+#include "backends/cuda/single_node.h"
 #include "gpu/cuda_check.h"
 #include "gpu/run_loop.h"
 #endif
@@ -59,6 +66,103 @@ struct Module {
     return Status(static_cast<Code>(code), m);
   }
 };
+
+// The host ops lent to the module. Each function catches everything (nothing crosses the C
+// boundary as an exception), returns a Code value and keeps its message for host_last_error() on
+// the calling thread.
+
+thread_local std::string host_error;
+
+/// Keeps `st`'s message as the thread's last error and returns its code.
+int host_fail(const Status& st) noexcept {
+  try {
+    host_error = st.message();
+  } catch (...) {
+    host_error.clear();  // out of memory for the message: the code still says what failed
+  }
+  return static_cast<int>(st.code());
+}
+
+/// Runs `f` (returns a Status) with every exception turned into a failure naming `what`.
+template <typename F>
+int host_call(const char* what, F&& f) noexcept {
+  try {
+    const Status st = f();
+    return st.is_ok() ? 0 : host_fail(st);
+  } catch (const std::bad_alloc&) {
+    return host_fail(Status(Code::kOutOfMemory, std::string("tensorrt backend: out of host memory in ") + what));
+  } catch (const std::exception& e) {
+    return host_fail(Status(Code::kInternal, std::string("tensorrt backend: ") + what + " failed: " + e.what()));
+  } catch (...) {
+    return host_fail(Status(Code::kInternal, std::string("tensorrt backend: ") + what + " failed"));
+  }
+}
+
+const char* host_last_error() { return host_error.c_str(); }
+
+#ifdef TRTN_WITH_CUDA
+
+int host_node_create(const char* graph_json, size_t graph_json_size, const uint8_t* weights, size_t weights_size,
+                     void** op) {
+  return host_call("creating a node op", [&] {
+    if (graph_json == nullptr || op == nullptr) {
+      return Status(Code::kInvalidArgument, "tensorrt backend: node_create without a graph or a place for the op");
+    }
+    std::unique_ptr<cuda::SingleNode> node;
+    TRTN_TRY(cuda::make_single_node(std::string(graph_json, graph_json_size), weights, weights_size, &node));
+    *op = node.release();
+    return Status::ok();
+  });
+}
+
+/// SIZE_MAX when it fails (no Status to return): the allocation asked for then fails loudly
+/// instead of a run with too little scratch memory.
+size_t host_node_workspace(const void* op, int batch) {
+  size_t bytes = SIZE_MAX;
+  const int rc = host_call("sizing a node op's workspace", [&] {
+    if (op == nullptr) return Status(Code::kInvalidArgument, "tensorrt backend: node_workspace without an op");
+    bytes = static_cast<const cuda::SingleNode*>(op)->workspace_bytes(batch);
+    return Status::ok();
+  });
+  return rc == 0 ? bytes : SIZE_MAX;
+}
+
+int host_node_run(const void* op, int batch, const void* const* inputs, void* const* outputs, void* workspace,
+                  void* cuda_stream) {
+  return host_call("running a node op", [&] {
+    if (op == nullptr || inputs == nullptr || outputs == nullptr) {
+      return Status(Code::kInvalidArgument, "tensorrt backend: node_run without an op or its buffers");
+    }
+    return static_cast<const cuda::SingleNode*>(op)->run(batch, inputs, outputs, workspace,
+                                                         static_cast<cudaStream_t>(cuda_stream));
+  });
+}
+
+void host_node_destroy(void* op) {
+  (void)host_call("destroying a node op", [&] {
+    delete static_cast<cuda::SingleNode*>(op);
+    return Status::ok();
+  });
+}
+
+#else  // !TRTN_WITH_CUDA: no cuda backend to run a node with
+
+int host_node_create(const char*, size_t, const uint8_t*, size_t, void**) {
+  return host_fail(Status(Code::kBackendUnavailable,
+                          "tensorrt backend: this addon was " TRTN_NO_CUDA_NOTE
+                          ", so it has no cuda backend to run the nodes TensorRT has no layer for"));
+}
+size_t host_node_workspace(const void*, int) { return 0; }
+int host_node_run(const void*, int, const void* const*, void* const*, void*, void*) {
+  return host_fail(Status(Code::kBackendUnavailable, "tensorrt backend: this addon was " TRTN_NO_CUDA_NOTE));
+}
+void host_node_destroy(void*) {}
+
+#endif
+
+/// The table handed to the module; it lives for the process, as the ABI asks.
+const trtn_trt_host_ops kHostOps{sizeof(trtn_trt_host_ops), host_node_create, host_node_workspace, host_node_run,
+                                 host_node_destroy,         host_last_error};
 
 /// getInferLibVersion()'s value as major*10000 + minor*100 + patch: TensorRT 10 reports it so,
 /// TensorRT 8 and older as major*1000 + minor*100 + patch.
@@ -138,12 +242,27 @@ bool load_module(Module* m, std::string* why) {
     dlclose(handle);
     return false;
   }
+  // Resolved after the version check, so a module of an older interface is reported as that.
+  trtn_trt_set_host_ops_fn set_host_ops = nullptr;
+  if (!resolve(handle, "trtn_trt_set_host_ops", &set_host_ops, &missing)) {
+    *why = m->path + " is not a tensorrt-node TensorRT module: " + missing;
+    dlclose(handle);
+    return false;
+  }
   m->library_version = normalise_version(library());
   m->header_version = header();
   if (m->library_version < kMinimumVersion) {
     *why = "TensorRT " + version_text(m->library_version) + " (the libnvinfer that " + m->path +
            " loaded) is too old: the tensorrt backend needs TensorRT 10.0 or newer";
     dlclose(handle);
+    return false;
+  }
+  const int rc = set_host_ops(&kHostOps);
+  if (rc != 0) {
+    const char* err = m->last_error();
+    *why = "the TensorRT module " + m->path + " did not take the addon's node ops: " +
+           (err != nullptr && *err != '\0' ? err : "error " + std::to_string(rc));
+    // Not closed: the module may have registered its plugin creator with TensorRT before failing.
     return false;
   }
   // The module stays loaded for the life of the process: engines may be freed as late as exit.

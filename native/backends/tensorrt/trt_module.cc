@@ -16,6 +16,7 @@
 
 #include "backends/tensorrt/mapping.h"
 #include "backends/tensorrt/network_builder.h"
+#include "backends/tensorrt/node_plugin.h"
 #include "backends/tensorrt/trt_module_abi.h"
 #include "core/graph.h"
 #include "core/weights.h"
@@ -72,6 +73,8 @@ Logger& logger() {
 
 int fail(const Status& st) {
   last_error = st.message();
+  const std::string plugins = take_node_plugin_errors();
+  if (!plugins.empty()) last_error += " (" + plugins + ")";
   const std::string log = logger().take();
   if (!log.empty()) last_error += " (TensorRT's log: " + log + ")";
   return static_cast<int>(st.code());
@@ -90,6 +93,7 @@ template <typename F>
 int guarded(F&& body) {
   last_error.clear();
   logger().take();
+  take_node_plugin_errors();
   try {
     const Status st = body();
     return st.is_ok() ? 0 : fail(st);
@@ -115,6 +119,10 @@ TRTN_TRT_EXPORT int trtn_trt_library_version(void) { return getInferLibVersion()
 TRTN_TRT_EXPORT int trtn_trt_header_version(void) { return NV_TENSORRT_VERSION; }
 
 TRTN_TRT_EXPORT const char* trtn_trt_last_error(void) { return last_error.c_str(); }
+
+TRTN_TRT_EXPORT int trtn_trt_set_host_ops(const trtn_trt_host_ops* ops) {
+  return guarded([&]() -> Status { return set_host_ops(ops); });
+}
 
 TRTN_TRT_EXPORT int trtn_trt_build(const char* graph_json, size_t graph_json_size, const uint8_t* weights,
                                    size_t weights_size, int device, uint8_t** out, size_t* out_size) {
@@ -201,6 +209,7 @@ static_assert(std::is_same_v<decltype(&trtn_trt_abi_version), trtn_trt_abi_versi
 static_assert(std::is_same_v<decltype(&trtn_trt_library_version), trtn_trt_library_version_fn>);
 static_assert(std::is_same_v<decltype(&trtn_trt_header_version), trtn_trt_header_version_fn>);
 static_assert(std::is_same_v<decltype(&trtn_trt_last_error), trtn_trt_last_error_fn>);
+static_assert(std::is_same_v<decltype(&trtn_trt_set_host_ops), trtn_trt_set_host_ops_fn>);
 static_assert(std::is_same_v<decltype(&trtn_trt_build), trtn_trt_build_fn>);
 static_assert(std::is_same_v<decltype(&trtn_trt_free_bytes), trtn_trt_free_bytes_fn>);
 static_assert(std::is_same_v<decltype(&trtn_trt_engine_create), trtn_trt_engine_create_fn>);

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 /// Bumped whenever a signature below changes; the addon refuses a module of another version.
-#define TRTN_TRT_ABI_VERSION 1
+#define TRTN_TRT_ABI_VERSION 2
 
 /// A deserialized TensorRT engine (ICudaEngine and its IRuntime) on one GPU.
 typedef struct trtn_trt_engine trtn_trt_engine;
@@ -60,6 +60,35 @@ typedef void (*trtn_trt_context_destroy_fn)(trtn_trt_context* context);
 /// graph order. Returns once the work is queued (enqueueV3); the caller synchronises.
 typedef int (*trtn_trt_enqueue_fn)(trtn_trt_context* context, int batch, const void* const* inputs, int input_count,
                                    void* const* outputs, int output_count, void* cuda_stream);
+
+/// What the addon lends the module for the nodes TensorRT has no layer for (SSD's DetectionOutput,
+/// max unpooling, plugin layers): the cuda backend's op of one node, run on raw device buffers by
+/// the module's TRTN_Node plugin (node_plugin.h). Functions that can fail return 0 or a trtn::Code
+/// value and leave their message for last_error() on the calling thread.
+typedef struct trtn_trt_host_ops {
+  /// sizeof(trtn_trt_host_ops) as the addon was compiled (the module refuses a smaller table).
+  size_t size;
+  /// Creates the op of the only node of `graph_json` (an execution graph of one node, its inputs
+  /// the graph's inputs and its outputs the graph's outputs, every tensor float32) with its
+  /// prepared weights (WeightStore::serialize's bytes: the node's blobs) on the current CUDA device.
+  int (*node_create)(const char* graph_json, size_t graph_json_size, const uint8_t* weights, size_t weights_size,
+                     void** op);
+  /// Bytes of device scratch memory a run of `batch` images needs.
+  size_t (*node_workspace)(const void* op, int batch);
+  /// Enqueues `batch` images on `cuda_stream` (a cudaStream_t): dense NCHW float32 device buffers,
+  /// one per graph input (a tensor the node reads twice is one input) and one per graph output, in
+  /// the graph's order, and node_workspace(op, batch) bytes of `workspace`.
+  int (*node_run)(const void* op, int batch, const void* const* inputs, void* const* outputs, void* workspace,
+                  void* cuda_stream);
+  void (*node_destroy)(void* op);
+  /// The message of the calling thread's last failure ("" when none).
+  const char* (*last_error)(void);
+} trtn_trt_host_ops;
+
+/// Hands the module the addon's host ops, once, right after loading it (before any build or
+/// engine); the table and its functions stay valid for the life of the process. Registers the
+/// TRTN_Node plugin creator with TensorRT's plugin registry.
+typedef int (*trtn_trt_set_host_ops_fn)(const trtn_trt_host_ops* ops);
 
 #ifdef __cplusplus
 }
