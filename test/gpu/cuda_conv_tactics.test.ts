@@ -25,8 +25,6 @@ const FORCE = 'TRTN_CUDA_FORCE_TACTIC';
 // A tactic that refuses a run's views fails the run instead of handing it to the direct kernel
 // (read once per process: set before the first cuda engine runs).
 process.env.TRTN_CUDA_STRICT_TACTICS = '1';
-// Split K in the SIMT / DP4A family is off unless this is set until these tests have passed on a GPU.
-process.env.TRTN_CUDA_SPLIT_K = '1';
 const PRECISIONS: Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
 
 function conv(name: string, data: number[], param: string): OpCase {
@@ -57,6 +55,9 @@ const shapes: OpCase[] = [
   // The GEMV family's form: the kernel is the whole unpadded input (an InnerProduct over an image).
   conv('whole-image 5x5 on 8 channels of 5x5 -> 12', [8, 5, 5], 'num_output: 12 kernel_size: 5'),
   conv('whole-image 3x3 on 7 channels of 3x3 -> 21', [7, 3, 3], 'num_output: 21 kernel_size: 3'),
+  // Several K chunks staged in turn, several 16-byte vectors per lane and column (its loads in flight
+  // together), a column count that leaves a block's last warps past the end.
+  conv('whole-image 12x12 on 64 channels -> 37 (GEMV: K chunks, vectors in flight)', [64, 12, 12], 'num_output: 37 kernel_size: 12'),
 ];
 
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-cuda-tactics-'));

@@ -127,6 +127,7 @@ describe('gpu: LRN + MAX pooling as one kernel', function () {
         [
           ['n1', 'p1'],
           ['n2', 'p2'],
+          ['q3', 'n3'],
         ],
         'odd',
       );

@@ -45,7 +45,8 @@ const CudaEnv& cuda_env() {
     e.no_tuning = env_flag("TRTN_CUDA_NO_TUNING");
     e.no_graphs = env_flag("TRTN_CUDA_NO_GRAPHS");
     e.strict_tactics = env_flag("TRTN_CUDA_STRICT_TACTICS");
-    e.split_k = env_flag("TRTN_CUDA_SPLIT_K");
+    const char* split_k = std::getenv("TRTN_CUDA_SPLIT_K");  // on unless "0" (an A/B switch)
+    e.split_k = split_k == nullptr || std::strcmp(split_k, "0") != 0;
     return e;
   }();
   return env;

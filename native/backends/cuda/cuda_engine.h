@@ -32,11 +32,11 @@ struct CudaEnv {
   bool linear = false;     // TRTN_CUDA_LINEAR=1: every tensor NCHW (kLinear), every node run (debugging)
   bool no_tuning = false;  // TRTN_CUDA_NO_TUNING=1: each op keeps its first tactic
   bool no_graphs = false;  // TRTN_CUDA_NO_GRAPHS=1: kernels launched one by one, no CUDA graphs
-  // Tests' switches: a convolution run whose tactic refuses its views is an error, not a fallback to
-  // the direct kernel (TRTN_CUDA_STRICT_TACTICS); code written but not yet run on a GPU, off until
-  // its GPU tests pass: split K in the SIMT / DP4A family (TRTN_CUDA_SPLIT_K).
+  // Tests' switch: a convolution run whose tactic refuses its views is an error, not a fallback to
+  // the direct kernel (TRTN_CUDA_STRICT_TACTICS).
   bool strict_tactics = false;
-  bool split_k = false;
+  // Split K in the SIMT / DP4A family: on; TRTN_CUDA_SPLIT_K=0 leaves its tactics out (A/B runs).
+  bool split_k = true;
 };
 
 /// The knobs above, read on the first call.
@@ -44,8 +44,8 @@ const CudaEnv& cuda_env();
 
 /// A set, non-"0" environment variable. Read per call for the knobs tests and benchmarks toggle
 /// while the process runs: TRTN_CUDA_NO_IN_PLACE and TRTN_CUDA_POISON (cuda_context.cc), and per
-/// build TRTN_CUDA_FUSION (LRN / pooling pairs as one kernel, planner.h: written, not yet run on a
-/// GPU, so off unless set; its GPU test sets it).
+/// build TRTN_CUDA_FUSION (LRN / pooling pairs as one kernel, planner.h: bit-exact but slower than
+/// the two ops on an H100, so off unless set; its GPU test sets it).
 bool env_flag(const char* name);
 
 /// Makes GPU `index` current (select_device) and fills *props with what ops choose kernels by, and

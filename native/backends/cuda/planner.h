@@ -39,7 +39,7 @@ void chw_of(const TensorDesc& d, Place* p);
 /// Plans `graph`; `use_views` false keeps every tensor kLinear and every node run (a debugging aid:
 /// TRTN_CUDA_LINEAR=1). Independent branches run on up to `lanes` streams (schedule.h; 1: one stream,
 /// node order), and the arena is planned by that order. `fuse` runs LRN / MAX pooling pairs as one
-/// kernel (fusion.h; TRTN_CUDA_FUSION=1 until its GPU tests have passed).
+/// kernel (fusion.h; TRTN_CUDA_FUSION=1: measured slower than apart on an H100, docs/cuda.md).
 EnginePlan plan_engine(const Graph& graph, bool use_views, int lanes, bool fuse = true);
 
 /// One line per tensor group for --verbose: layout, element type, padding, slices.

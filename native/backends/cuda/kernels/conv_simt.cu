@@ -462,7 +462,7 @@ size_t split_bytes(const ConvProblem& p, int i, int64_t batch) {
 /// The tiles always; split K only where the tile grid at the largest batch leaves most of the GPU
 /// idle (at most half of the multiprocessors get a CTA: batch-1 layers such as AlexNet's conv3-5,
 /// 12 CTAs of 64x64), each share keeps at least two K tiles, and the partial sums stay small.
-/// Written but not yet run on a GPU: off unless TRTN_CUDA_SPLIT_K=1 (the tactic tests set it).
+/// TRTN_CUDA_SPLIT_K=0 leaves them out (A/B runs).
 bool simt_offered(const ConvProblem& p, int i) {
   if (splits_of(i) == 1) return true;
   if (!cuda_env().split_k) return false;
