@@ -92,18 +92,6 @@ int64_t volume_of(const std::vector<int64_t>& dims) {
   return v;
 }
 
-bool region_free(const Graph& graph, const Node& node, std::string* why) {
-  for (const std::vector<int>* ids : {&node.inputs, &node.outputs}) {
-    for (int t : *ids) {
-      if (graph.tensors[t].rows > 1) {
-        *why = "region tensors (Faster R-CNN's proposals and what follows them) run on the cpu backend in this version";
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
 Status parse_graph(const std::string& json_text, Graph* out) {
   json::Value root;
   TRTN_TRY(json::parse(json_text, &root));

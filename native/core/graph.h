@@ -110,11 +110,6 @@ Status parse_graph(const std::string& json_text, Graph* out);
 /// tensorrt backend to run a node through the cuda backend (node_plugin.h).
 Status write_node_graph(const Graph& graph, const Node& node, std::string* out);
 
-/// For backends without region tensors (Faster R-CNN's regions and what follows them; tensorrt in
-/// this version; cuda refuses the region layers themselves until their GPU check): false, with `why`, for a node that
-/// touches one with rows > 1.
-bool region_free(const Graph& graph, const Node& node, std::string* why);
-
 /// Rows a node runs on per image: its first input's (1, or R over region tensors). Every backend
 /// runs a node on batch x these rows (parse_graph keeps max_batch x rows below 2^31).
 inline int64_t node_rows(const Graph& graph, const Node& node) {

@@ -25,6 +25,9 @@ const FORCE = 'TRTN_CUDA_FORCE_TACTIC';
 // A tactic that refuses a run's views fails the run instead of handing it to the direct kernel
 // (read once per process: set before the first cuda engine runs).
 process.env.TRTN_CUDA_STRICT_TACTICS = '1';
+// The GEMV tactic with four loads in flight (gemv_<math>_u4) is off unless this is set until these
+// tests have passed on a GPU.
+process.env.TRTN_CUDA_GEMV_U4 = '1';
 const PRECISIONS: Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
 
 function conv(name: string, data: number[], param: string): OpCase {

@@ -991,16 +991,37 @@ describe('tensorrt backend: IR -> TensorRT call mapping (g++ harness)', function
       assert.equal(sub.nodes[0].op, 'Plugin');
       assert.deepEqual(sub.nodes[0].attrs, p.graph.nodes[0].attrs);
     });
-    it('Proposal, ROIPooling, PSROIPooling (region layers): E_UNSUPPORTED_LAYER naming the cpu backend', async () => {
+    it('Proposal, ROIPooling, PSROIPooling (region layers): TRTN_Node plugins; what follows reads a row per region', async () => {
       const text =
         'layer { name: "in" type: "Input" top: "scores" top: "deltas" top: "im_info" top: "feat" input_param { ' +
         'shape { dim: 1 dim: 18 dim: 2 dim: 2 } shape { dim: 1 dim: 36 dim: 2 dim: 2 } shape { dim: 1 dim: 3 } shape { dim: 1 dim: 18 dim: 2 dim: 2 } } }\n' +
         'layer { name: "n" type: "Python" bottom: "scores" bottom: "deltas" bottom: "im_info" top: "rois" ' +
-        'python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "\'feat_stride\': 16" } }\n';
-      const m = await map(text);
-      assert.equal(m.error?.code, 'E_UNSUPPORTED_LAYER');
-      assert.match(m.error?.message ?? '', /'n' \(Proposal\).*region layers .*cpu backend/);
-      for (const op of ['ROIPooling', 'PSROIPooling', 'Proposal']) refusedOps.add(op);
+        'python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "\'feat_stride\': 16, \'post_nms_topN\': 7" } }\n' +
+        'layer { name: "roi" type: "ROIPooling" bottom: "feat" bottom: "rois" top: "pooled" roi_pooling_param { pooled_w: 2 pooled_h: 2 spatial_scale: 0.0625 } }\n' +
+        'layer { name: "ps" type: "PSROIPooling" bottom: "feat" bottom: "rois" top: "ps" psroi_pooling_param { output_dim: 2 group_size: 3 spatial_scale: 0.0625 } }\n' +
+        'layer { name: "fc" type: "InnerProduct" bottom: "pooled" top: "fc" inner_product_param { num_output: 4 } }\n';
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const p = await plan(text, precision);
+        const rows = p.graph.tensors.find((t) => t.name === 'rois')?.rows;
+        assert.equal(rows, 7);
+        const proposal = only(p, 'n', 'addPluginV3');
+        const sub = JSON.parse(proposal.args.graph as string) as ExecGraph;
+        assert.deepEqual(
+          sub.tensors.map((t) => [t.name, t.rows ?? 1]),
+          [
+            ['scores', 1],
+            ['deltas', 1],
+            ['im_info', 1],
+            ['rois', 7],
+          ],
+        );
+        const roi = only(p, 'roi', 'addPluginV3');
+        assert.deepEqual(roi.inputs, precision === 'fp32' ? ['feat', 'rois'] : ['roi/input0_float', 'n/output0_float']);
+        const ps = JSON.parse(only(p, 'ps', 'addPluginV3').args.graph as string) as ExecGraph;
+        assert.deepEqual([ps.nodes[0].op, ps.tensors.map((t) => t.rows ?? 1)], ['PSROIPooling', [1, 7, 7]]);
+        // The InnerProduct over the pooled regions is TensorRT's own, its batch dimension images x rows.
+        assert.ok(methodsOf(p, 'fc').includes('addMatrixMultiply'));
+      }
     });
   });
 

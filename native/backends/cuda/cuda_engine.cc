@@ -47,6 +47,7 @@ const CudaEnv& cuda_env() {
     e.strict_tactics = env_flag("TRTN_CUDA_STRICT_TACTICS");
     const char* split_k = std::getenv("TRTN_CUDA_SPLIT_K");  // on unless "0" (an A/B switch)
     e.split_k = split_k == nullptr || std::strcmp(split_k, "0") != 0;
+    e.gemv_u4 = env_flag("TRTN_CUDA_GEMV_U4");
     return e;
   }();
   return env;

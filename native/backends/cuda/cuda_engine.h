@@ -37,6 +37,9 @@ struct CudaEnv {
   bool strict_tactics = false;
   // Split K in the SIMT / DP4A family: on; TRTN_CUDA_SPLIT_K=0 leaves its tactics out (A/B runs).
   bool split_k = true;
+  // Written but not yet run on a GPU, off until its GPU tests pass: the GEMV tactic that keeps four
+  // weight vectors per column in flight (TRTN_CUDA_GEMV_U4).
+  bool gemv_u4 = false;
 };
 
 /// The knobs above, read on the first call.

@@ -28,8 +28,8 @@ std::vector<int> distinct(const std::vector<int>& ids) {
   return out;
 }
 
-/// What the bridge can hand: one node between the graph's inputs and outputs, float32 tensors of
-/// one row per image.
+/// What the bridge can hand: one node between the graph's inputs and outputs, float32 tensors
+/// (region tensors, rows per image > 1, included: Faster R-CNN's region layers).
 Status check_shape(const Graph& g) {
   if (g.nodes.size() != 1) {
     return bad("the graph '" + g.name + "' has " + std::to_string(g.nodes.size()) + " nodes; exactly one is run");
@@ -41,10 +41,6 @@ Status check_shape(const Graph& g) {
   for (const TensorDesc& t : g.tensors) {
     if (t.dtype != DType::kFloat32) {
       return bad(where + ": tensor '" + t.name + "' is " + dtype_name(t.dtype) + "; only float32 tensors are run");
-    }
-    if (t.rows != 1) {
-      return bad(where + ": tensor '" + t.name + "' has " + std::to_string(t.rows) +
-                 " rows per image; region tensors are not run");
     }
   }
   return Status::ok();
@@ -61,6 +57,7 @@ std::vector<Place> linear_places(const Graph& g) {
     chw_of(g.tensors[t], &p);
     p.root_c = p.c;
     p.c_write = p.c;
+    p.rows = g.tensors[t].rows;
   }
   return places;
 }
@@ -79,7 +76,7 @@ SingleNode::~SingleNode() {
 
 size_t SingleNode::workspace_bytes(int batch) const {
   if (batch < 1 || batch > graph_.max_batch) return 0;
-  return op_->workspace_bytes(batch);
+  return op_->workspace_bytes(static_cast<int>(batch * node_rows(graph_, graph_.nodes[0])));
 }
 
 Status SingleNode::run(int batch, const void* const* inputs, void* const* outputs, void* workspace,
@@ -104,7 +101,8 @@ Status SingleNode::run(int batch, const void* const* inputs, void* const* output
     return bad("node '" + node.name + "' needs " + std::to_string(workspace_bytes(batch)) +
                " bytes of workspace but got none");
   }
-  return op_->run(RunArgs{batch, in, out, stream, workspace});
+  // Views of `batch` images (batch x rows items each); the op runs on batch x its first input's rows.
+  return op_->run(RunArgs{static_cast<int>(batch * node_rows(graph_, node)), in, out, stream, workspace});
 }
 
 Status make_single_node(const std::string& graph_json, const uint8_t* weights, size_t weights_size,

@@ -35,7 +35,8 @@ class SingleNode {
   /// Bytes of device scratch memory a run of `batch` images needs (0 outside 1..maxBatchSize).
   size_t workspace_bytes(int batch) const;
   /// Enqueues `batch` images on `stream`: `inputs` one dense NCHW float32 device buffer per graph
-  /// input (a tensor the node reads twice comes once), `outputs` one per graph output, `workspace`
+  /// input (a tensor the node reads twice comes once; a region tensor holds batch x rows items),
+  /// `outputs` one per graph output, `workspace`
   /// workspace_bytes(batch) bytes (may be null when that is 0). kInvalidArgument for a batch
   /// outside 1..maxBatchSize or a null buffer; the op's launch errors (kCuda) otherwise.
   Status run(int batch, const void* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) const;
@@ -60,7 +61,7 @@ class SingleNode {
 /// with its prepared weights (WeightStore::serialize's bytes; none: `weights_size` 0) on the current
 /// CUDA device. kInvalidArgument, naming what is wrong, for a graph of other than one node, a node
 /// whose (distinct) inputs are not the graph's inputs in order or whose outputs are not its
-/// outputs, or a tensor that is not float32 or has region rows; kUnsupportedLayer for a node the
+/// outputs, or a tensor that is not float32; kUnsupportedLayer for a node the
 /// cuda backend refuses; kNoDevice for a GPU it cannot use; the op's own errors.
 Status make_single_node(const std::string& graph_json, const uint8_t* weights, size_t weights_size,
                         std::unique_ptr<SingleNode>* out);

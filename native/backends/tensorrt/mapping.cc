@@ -474,7 +474,7 @@ Status Mapper::map_node() {
     case OpKind::kEmbed: return map_embed();
     case OpKind::kROIPooling:
     case OpKind::kPSROIPooling:
-    case OpKind::kProposal: return unsupported("region layers (Faster R-CNN) run on the cpu backend in this version");
+    case OpKind::kProposal: return map_node_plugin();  // a row per region: TensorRT's dimension 0 is images x rows
     case OpKind::kPlugin: return map_node_plugin();
     case OpKind::kQuantize: return map_quantize();
     case OpKind::kPreprocess: return map_preprocess();

@@ -64,7 +64,8 @@ class NodePlugin final : public IPluginV3,
     // the node reads twice is one graph input): the first node input reading each.
     const Node& node = graph_.nodes[0];
     for (int t : graph_.inputs) {
-      first_reader_.push_back(static_cast<int>(std::find(node.inputs.begin(), node.inputs.end(), t) - node.inputs.begin()));
+      first_reader_.push_back(
+          static_cast<int>(std::find(node.inputs.begin(), node.inputs.end(), t) - node.inputs.begin()));
     }
     by_graph_input_.resize(first_reader_.size());
   }
@@ -75,7 +76,8 @@ class NodePlugin final : public IPluginV3,
       return Status(Code::kBackendUnavailable, "tensorrt backend: the addon has not handed the module its cuda ops");
     Graph graph;
     TRTN_TRY(parse_graph(graph_json, &graph));
-    if (graph.nodes.size() != 1) return Status(Code::kPlanCorrupt, "tensorrt backend: a TRTN_Node plugin holds one node");
+    if (graph.nodes.size() != 1)
+      return Status(Code::kPlanCorrupt, "tensorrt backend: a TRTN_Node plugin holds one node");
     auto op = std::make_shared<HostOp>();
     const int rc = host->node_create(graph_json.data(), graph_json.size(), weights.data(), weights.size(), &op->op);
     if (rc != 0) return host_failure(rc, graph.nodes[0].name);
@@ -115,7 +117,8 @@ class NodePlugin final : public IPluginV3,
     for (int32_t i = 0; i < count; ++i) types[i] = DataType::kFLOAT;
     return 0;
   }
-  /// Each output: the batch of input 0, then the output's dims of one image.
+  /// Each output: the images of input 0 times the output's rows per image (region tensors: a row
+  /// per region), then the dims of one row.
   int32_t getOutputShapes(const DimsExprs* inputs, int32_t input_count, const DimsExprs*, int32_t, DimsExprs* outputs,
                           int32_t output_count, IExprBuilder& expr) noexcept override {
     if (input_count < 1 || output_count != static_cast<int32_t>(graph_.outputs.size())) return -1;
@@ -123,7 +126,14 @@ class NodePlugin final : public IPluginV3,
       const std::vector<int64_t>& dims = graph_.tensors[graph_.outputs[i]].dims;
       if (dims.size() + 1 > static_cast<size_t>(nvinfer1::Dims::MAX_DIMS)) return -1;
       outputs[i].nbDims = static_cast<int32_t>(dims.size() + 1);
-      outputs[i].d[0] = inputs[0].d[0];
+      const int64_t rows = graph_.tensors[graph_.outputs[i]].rows;
+      const nvinfer1::IDimensionExpr* images = inputs[0].d[0];
+      if (rows0() != 1)
+        images = expr.operation(nvinfer1::DimensionOperation::kFLOOR_DIV, *images, *expr.constant(rows0()));
+      outputs[i].d[0] = rows == rows0() ? inputs[0].d[0]
+                        : rows == 1
+                            ? images
+                            : expr.operation(nvinfer1::DimensionOperation::kPROD, *images, *expr.constant(rows));
       for (size_t k = 0; k < dims.size(); ++k) outputs[i].d[k + 1] = expr.constant(dims[k]);
     }
     return 0;
@@ -135,7 +145,7 @@ class NodePlugin final : public IPluginV3,
   /// The op's scratch at the largest batch the profile allows.
   size_t getWorkspaceSize(const DynamicPluginTensorDesc* inputs, int32_t input_count, const DynamicPluginTensorDesc*,
                           int32_t) const noexcept override {
-    const int64_t batch = input_count > 0 ? inputs[0].max.d[0] : graph_.max_batch;
+    const int64_t batch = input_count > 0 ? inputs[0].max.d[0] / rows0() : graph_.max_batch;
     return host->node_workspace(op_->op, static_cast<int>(batch > 0 ? batch : graph_.max_batch));
   }
 
@@ -146,8 +156,8 @@ class NodePlugin final : public IPluginV3,
   int32_t enqueue(const PluginTensorDesc* input_desc, const PluginTensorDesc*, const void* const* inputs,
                   void* const* outputs, void* workspace, cudaStream_t stream) noexcept override {
     for (size_t j = 0; j < first_reader_.size(); ++j) by_graph_input_[j] = inputs[first_reader_[j]];
-    const int rc = host->node_run(op_->op, static_cast<int>(input_desc[0].dims.d[0]), by_graph_input_.data(), outputs,
-                                  workspace, static_cast<void*>(stream));
+    const int rc = host->node_run(op_->op, static_cast<int>(input_desc[0].dims.d[0] / rows0()), by_graph_input_.data(),
+                                  outputs, workspace, static_cast<void*>(stream));
     if (rc == 0) return 0;
     report(host_failure(rc, graph_.nodes[0].name).message());
     return -1;
@@ -166,7 +176,10 @@ class NodePlugin final : public IPluginV3,
   std::vector<uint8_t> weights_;
   Graph graph_;
   std::shared_ptr<HostOp> op_;
-  std::vector<int> first_reader_;  // per graph input: the node input (TensorRT's buffer) reading it
+  /// Rows per image of the node's first input (TensorRT's dimension 0 is images x rows).
+  int64_t rows0() const { return graph_.tensors[graph_.nodes[0].inputs[0]].rows; }
+
+  std::vector<int> first_reader_;            // per graph input: the node input (TensorRT's buffer) reading it
   std::vector<const void*> by_graph_input_;  // enqueue's buffers for the host op (one context's)
   PluginField fields_[2];
   PluginFieldCollection collection_{};
@@ -216,7 +229,8 @@ class NodePluginCreator final : public nvinfer1::IPluginCreatorV3One {
 
 Status set_host_ops(const trtn_trt_host_ops* ops) {
   if (ops == nullptr || ops->size < sizeof(trtn_trt_host_ops))
-    return Status(Code::kInvalidArgument, "tensorrt backend: the addon's host ops are older than this module: rebuild both together");
+    return Status(Code::kInvalidArgument,
+                  "tensorrt backend: the addon's host ops are older than this module: rebuild both together");
   static std::once_flag once;
   static bool registered = false;
   host = ops;
@@ -225,7 +239,8 @@ Status set_host_ops(const trtn_trt_host_ops* ops) {
     registered = getPluginRegistry()->registerCreator(creator, kNodePluginNamespace);
   });
   if (!registered)
-    return Status(Code::kBackendUnavailable, "tensorrt backend: TensorRT's plugin registry refused the TRTN_Node creator");
+    return Status(Code::kBackendUnavailable,
+                  "tensorrt backend: TensorRT's plugin registry refused the TRTN_Node creator");
   return Status::ok();
 }
 

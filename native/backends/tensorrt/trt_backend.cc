@@ -549,7 +549,9 @@ class TrtBackendContext : public Context, public gpu::DeviceCompute {
  private:
   static std::vector<size_t> image_bytes(const Graph& g, const std::vector<int>& ids) {
     std::vector<size_t> bytes;
-    for (int t : ids) bytes.push_back(static_cast<size_t>(g.tensors[t].volume) * dtype_bytes(g.tensors[t].host));
+    // A region output (Faster R-CNN) holds rows x one row's volume per image.
+    for (int t : ids)
+      bytes.push_back(static_cast<size_t>(g.tensors[t].image_volume()) * dtype_bytes(g.tensors[t].host));
     return bytes;
   }
 
@@ -588,10 +590,10 @@ Status make_engine(const BuildInput&, bool, std::unique_ptr<Engine>*) {
 Status build(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, false, out); }
 Status load(const BuildInput& in, std::unique_ptr<Engine>* out) { return make_engine(in, true, out); }
 
-// Region tensors (Faster R-CNN) are refused here, before mapping. mapping.cc (in the separately
-// loaded module) has a case for every other OpKind; what TensorRT itself refuses (a MAX mask
-// output ...) is an E_UNSUPPORTED_LAYER of the build.
-bool supports(const Graph& graph, const Node& node, std::string* why) { return region_free(graph, node, why); }
+// mapping.cc (in the separately loaded module) has a case for every OpKind, region layers
+// included (TRTN_Node plugins whose outputs hold a row per region); what TensorRT or the cuda
+// backend behind a plugin refuses is an E_UNSUPPORTED_LAYER of the build.
+bool supports(const Graph&, const Node&, std::string*) { return true; }
 
 std::vector<std::string> ops() { return op_names(); }
 

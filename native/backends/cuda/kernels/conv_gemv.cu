@@ -25,7 +25,6 @@ namespace {
 constexpr int kMaxRows = 8;        // rows (batch x rows per image) one launch serves
 constexpr int kGemvThreads = 256;  // 8 warps
 constexpr int kColsPerWarp = 2;
-constexpr int kUnroll = 4;         // 16-byte weight vectors per column a lane has in flight
 constexpr int kColsPerBlock = kGemvThreads / 32 * kColsPerWarp;
 constexpr int kStageBytes = 32768;  // the input rows of one K chunk in shared memory
 
@@ -87,7 +86,8 @@ __device__ __forceinline__ int warp_sum(int v) {
 
 /// rows: M (<= kMaxRows); k_read: the input values of a row (k_read <= Ktot; the weights past it
 /// are zero); columns: max(Ng, out_cwrite).
-template <class Math>
+/// kUnroll: 16-byte weight vectors per column a lane loads before it uses them (1: one at a time).
+template <class Math, int kUnroll>
 __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(const GemmParams p, int rows, int k_read, int columns) {
   using T = typename Math::T;
   using Acc = typename Math::Acc;
@@ -112,35 +112,54 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(const GemmParams p, 
       xs[m][k] = m < rows && k0 + k < k_read ? in[m * p.in_sn + k0 + k] : Math::zero();
     }
     __syncthreads();
-    // kUnroll vectors of each column per lane are loaded before any is used, so that a warp keeps
-    // kColsPerWarp x kUnroll 16-byte loads in flight (one at a time left HBM ~60% idle at batch 1).
-    // Each lane still adds its vectors in increasing order: the sums are those of one at a time.
-    const int vectors = len / kVec;
-    const uint4* w[kColsPerWarp];
-#pragma unroll
-    for (int j = 0; j < kColsPerWarp; ++j) {
-      const int n = min(n_first + j, p.Ng - 1);  // a column past Ng reads a real row, never used
-      w[j] = reinterpret_cast<const uint4*>(wts + static_cast<int64_t>(n) * p.Ktot + k0);
-    }
-    for (int v0 = lane; v0 < vectors; v0 += 32 * kUnroll) {
-      uint4 wv[kColsPerWarp][kUnroll];
+    if constexpr (kUnroll == 1) {
+      // The loop the GPU tests have run: one vector at a time.
 #pragma unroll
       for (int j = 0; j < kColsPerWarp; ++j) {
+        const int n = n_first + j;
+        if (n >= p.Ng) continue;
+        const uint4* w = reinterpret_cast<const uint4*>(wts + static_cast<int64_t>(n) * p.Ktot + k0);
+        for (int v = lane; v < len / kVec; v += 32) {
+          const uint4 wv = __ldg(w + v);
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int v = v0 + u * 32;
-          wv[j][u] = v < vectors ? __ldg(w[j] + v) : make_uint4(0, 0, 0, 0);
+          for (int m = 0; m < kMaxRows; ++m) {
+            if (m < rows) Math::mac(acc[j][m], wv, *reinterpret_cast<const uint4*>(&xs[m][v * kVec]), p.round_tf32);
+          }
         }
       }
+    } else {
+      // kUnroll vectors of each column per lane are loaded before any is used, so that a warp keeps
+      // kColsPerWarp x kUnroll 16-byte loads in flight (one at a time reached ~40% of HBM's bandwidth
+      // on AlexNet's fc6 / fc7 at batch 1). Each lane adds its vectors in increasing order whatever
+      // kUnroll is: the sums are the same.
+      const int vectors = len / kVec;
+      const uint4* w[kColsPerWarp];
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
-        const int v = v0 + u * 32;
-        if (v >= vectors) break;
+      for (int j = 0; j < kColsPerWarp; ++j) {
+        const int n = min(n_first + j, p.Ng - 1);  // a column past Ng reads a real row, never used
+        w[j] = reinterpret_cast<const uint4*>(wts + static_cast<int64_t>(n) * p.Ktot + k0);
+      }
+      for (int v0 = lane; v0 < vectors; v0 += 32 * kUnroll) {
+        uint4 wv[kColsPerWarp][kUnroll];
 #pragma unroll
         for (int j = 0; j < kColsPerWarp; ++j) {
 #pragma unroll
-          for (int m = 0; m < kMaxRows; ++m) {
-            if (m < rows) Math::mac(acc[j][m], wv[j][u], *reinterpret_cast<const uint4*>(&xs[m][v * kVec]), p.round_tf32);
+          for (int u = 0; u < kUnroll; ++u) {
+            const int v = v0 + u * 32;
+            wv[j][u] = v < vectors ? __ldg(w[j] + v) : make_uint4(0, 0, 0, 0);
+          }
+        }
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          const int v = v0 + u * 32;
+          if (v >= vectors) break;
+#pragma unroll
+          for (int j = 0; j < kColsPerWarp; ++j) {
+#pragma unroll
+            for (int m = 0; m < kMaxRows; ++m) {
+              if (m < rows)
+                Math::mac(acc[j][m], wv[j][u], *reinterpret_cast<const uint4*>(&xs[m][v * kVec]), p.round_tf32);
+            }
           }
         }
       }
@@ -175,7 +194,11 @@ bool contiguous_rows(const ConvProblem& p, size_t i) {
   return ip.layout == Layout::kNHWC && ip.c_offset == 0 && ip.root_c == p.cg_pad && ip.c_write == ip.root_c;
 }
 
-int gemv_configs() { return 1; }
+/// Tactic 0 loads one vector at a time; tactic 1 (`_u4`) four, written but not yet run on a GPU:
+/// offered only with TRTN_CUDA_GEMV_U4=1 (the tactic tests set it).
+int gemv_configs() { return 2; }
+
+bool gemv_offered(const ConvProblem& /*p*/, int i) { return i == 0 || cuda_env().gemv_u4; }
 
 /// InnerProduct (or a convolution whose kernel is its whole unpadded input) at most kMaxRows rows
 /// at the largest run batch (max_batch counts region rows: Faster R-CNN's fc6 over 300 regions is
@@ -190,7 +213,9 @@ bool gemv_eligible(const ConvProblem& p) {
 
 bool gemv_tile(Math /*math*/, int /*i*/, TileConfig* /*t*/) { return false; }
 
-std::string gemv_tactic_name(Math math, int /*i*/) { return std::string("gemv_") + math_label(math); }
+std::string gemv_tactic_name(Math math, int i) {
+  return std::string("gemv_") + math_label(math) + (i == 1 ? "_u4" : "");
+}
 
 bool gemv_accepts(const ConvProblem& p, const ConvCall& call) {
   const View4& in = call.in;
@@ -199,15 +224,30 @@ bool gemv_accepts(const ConvProblem& p, const ConvCall& call) {
          (p.flatten || (in.sw == p.cg_pad && in.sh == static_cast<int64_t>(in.w) * p.cg_pad));
 }
 
-Status gemv_launch(const ConvProblem& pr, const ConvCall& call, int /*i*/) {
+template <int kUnroll>
+void launch_unrolled(Math math, const GemmParams& p, const ConvCall& call, int k_read, int columns) {
+  const dim3 grid(static_cast<unsigned>((columns + kColsPerBlock - 1) / kColsPerBlock));
+  switch (math) {
+    case Math::kI8:
+      gemv_kernel<I8Math, kUnroll><<<grid, kGemvThreads, 0, call.stream>>>(p, call.in.n, k_read, columns);
+      break;
+    case Math::kF16:
+      gemv_kernel<F16Math, kUnroll><<<grid, kGemvThreads, 0, call.stream>>>(p, call.in.n, k_read, columns);
+      break;
+    default:
+      gemv_kernel<F32Math, kUnroll><<<grid, kGemvThreads, 0, call.stream>>>(p, call.in.n, k_read, columns);
+      break;
+  }
+}
+
+Status gemv_launch(const ConvProblem& pr, const ConvCall& call, int i) {
   const GemmParams p = gemm_params(pr, call.in, call.out, call.pair);
   const int k_read = pr.flatten ? static_cast<int>(pr.cin) : p.Ktot;
   const int columns = std::max(p.Ng, p.out_cwrite);
-  const dim3 grid(static_cast<unsigned>((columns + kColsPerBlock - 1) / kColsPerBlock));
-  switch (pr.math) {
-    case Math::kI8: gemv_kernel<I8Math><<<grid, kGemvThreads, 0, call.stream>>>(p, call.in.n, k_read, columns); break;
-    case Math::kF16: gemv_kernel<F16Math><<<grid, kGemvThreads, 0, call.stream>>>(p, call.in.n, k_read, columns); break;
-    default: gemv_kernel<F32Math><<<grid, kGemvThreads, 0, call.stream>>>(p, call.in.n, k_read, columns); break;
+  if (i == 1) {
+    launch_unrolled<4>(pr.math, p, call, k_read, columns);
+  } else {
+    launch_unrolled<1>(pr.math, p, call, k_read, columns);
   }
   return TRTN_CUDA_STATUS(cudaGetLastError());
 }
@@ -217,7 +257,7 @@ Status gemv_launch(const ConvProblem& pr, const ConvCall& call, int /*i*/) {
 const ConvFamily kGemvFamily = {
     gemv_configs,
     gemv_eligible,
-    /*offered=*/nullptr,
+    gemv_offered,
     gemv_tile,
     gemv_tactic_name,
     /*smem_bytes=*/nullptr,
