@@ -17,7 +17,8 @@
 #             (BATCH1_PRECISIONS, default fp32 int8), to batch1.log (issue 18's batch-1 bars: GPU compute
 #             without the copies, as trtexec and the PyTorch peer count it; a lone batch-1 call runs in
 #             place and its input's PCIe copy would count as compute; the peer step with PEER_BATCH=1
-#             gives PyTorch's batch 1 in the same run); every run's bench result in batch1.json
+#             gives PyTorch's batch 1 in the same run); every run's bench result in batch1.json;
+#             BATCH1_ENV runs each network once per setting (A/B: "TRTN_CUDA_GEMV_U4=0 TRTN_CUDA_GEMV_U4=1")
 #   ncu       Nsight Compute over the non-convolution kernels of one network (NCU_NET, default alexnet;
 #             NCU_PREC, default int8; NCU_KERNELS, a regex, default lrn|planes_to|pool|reformat|quantize),
 #             batch 128, no CUDA graph: speed of light, instruction mix and issue stalls, to ncu.log
@@ -165,17 +166,22 @@ fi
 if has batch1; then
   echo "== batch 1 (bench --dumpProfile)"
   runs=$(mktemp -d)
-  for net in alexnet googlenet; do
-    for prec in ${BATCH1_PRECISIONS:-fp32 int8}; do
-      echo "--- $net $prec" >> "$OUT/batch1.log"
-      timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
-        --precision $prec --batch 1 --noDataTransfers --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 --verbose \
-        --resultFile "$runs/$net-$prec.json" >> "$OUT/batch1.log" 2>&1
-      echo "$net $prec exit: $?"
+  # BATCH1_ENV: A/B settings, one run each (e.g. "TRTN_CUDA_GEMV_U4=0 TRTN_CUDA_GEMV_U4=1"; none: as set).
+  for variant in ${BATCH1_ENV:-none}; do
+    setting=()
+    [ "$variant" != none ] && setting=("$variant")
+    for net in alexnet googlenet; do
+      for prec in ${BATCH1_PRECISIONS:-fp32 int8}; do
+        echo "--- $net $prec $variant" >> "$OUT/batch1.log"
+        env "${setting[@]}" timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
+          --precision $prec --batch 1 --noDataTransfers --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 \
+          --verbose --resultFile "$runs/$net-$prec-${variant//=/-}.json" >> "$OUT/batch1.log" 2>&1
+        echo "$net $prec $variant exit: $?"
+      done
     done
   done
-  merge_runs "$runs" batch1.json "bench --batch 1 --noDataTransfers (TRTN_CUDA_SPLIT_K=${TRTN_CUDA_SPLIT_K:-default})"
-  grep -E "^---|GPU Compute Time|gemv_|_k[48] " "$OUT/batch1.log"
+  merge_runs "$runs" batch1.json "bench --batch 1 --noDataTransfers (settings: ${BATCH1_ENV:-as set}; TRTN_CUDA_SPLIT_K=${TRTN_CUDA_SPLIT_K:-default})"
+  grep -E "^---|GPU Compute Time|gemv_|_k[48] |_u4 " "$OUT/batch1.log"
 fi
 
 if has streams; then
