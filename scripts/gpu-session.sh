@@ -18,7 +18,7 @@
 #             without the copies, as trtexec and the PyTorch peer count it; a lone batch-1 call runs in
 #             place and its input's PCIe copy would count as compute; the peer step with PEER_BATCH=1
 #             gives PyTorch's batch 1 in the same run); every run's bench result in batch1.json;
-#             BATCH1_ENV runs each network once per setting (A/B: "TRTN_CUDA_GEMV_U4=0 TRTN_CUDA_GEMV_U4=1")
+#             BATCH1_ENV runs each network once per setting (A/B: "none TRTN_CUDA_GEMV_U4=1 A=1,B=1")
 #   ncu       Nsight Compute over the non-convolution kernels of one network (NCU_NET, default alexnet;
 #             NCU_PREC, default int8; NCU_KERNELS, a regex, default lrn|planes_to|pool|reformat|quantize),
 #             batch 128, no CUDA graph: speed of light, instruction mix and issue stalls, to ncu.log
@@ -166,16 +166,17 @@ fi
 if has batch1; then
   echo "== batch 1 (bench --dumpProfile)"
   runs=$(mktemp -d)
-  # BATCH1_ENV: A/B settings, one run each (e.g. "TRTN_CUDA_GEMV_U4=0 TRTN_CUDA_GEMV_U4=1"; none: as set).
+  # BATCH1_ENV: A/B settings, one run each (e.g. "none TRTN_CUDA_GEMV_U4=1 A=1,B=1": none is as set,
+  # a comma joins settings of one run).
   for variant in ${BATCH1_ENV:-none}; do
     setting=()
-    [ "$variant" != none ] && setting=("$variant")
+    [ "$variant" != none ] && IFS=, read -r -a setting <<< "$variant"
     for net in alexnet googlenet; do
       for prec in ${BATCH1_PRECISIONS:-fp32 int8}; do
         echo "--- $net $prec $variant" >> "$OUT/batch1.log"
         env "${setting[@]}" timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
           --precision $prec --batch 1 --noDataTransfers --duration 1 --warmUp 200 --dumpProfile --profileRuns 20 \
-          --verbose --resultFile "$runs/$net-$prec-${variant//=/-}.json" >> "$OUT/batch1.log" 2>&1
+          --verbose --resultFile "$runs/$net-$prec-$(echo "$variant" | tr '=,' '-_').json" >> "$OUT/batch1.log" 2>&1
         echo "$net $prec $variant exit: $?"
       done
     done

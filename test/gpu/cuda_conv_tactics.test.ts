@@ -28,6 +28,8 @@ process.env.TRTN_CUDA_STRICT_TACTICS = '1';
 // The GEMV tactic with four loads in flight (gemv_<math>_u4) is off unless this is set until these
 // tests have passed on a GPU.
 process.env.TRTN_CUDA_GEMV_U4 = '1';
+// Split K in the tensor-core family (mma_..._k4 / _k8) likewise.
+process.env.TRTN_CUDA_MMA_SPLIT_K = '1';
 const PRECISIONS: Precision[] = ['fp32', 'tf32', 'fp16', 'int8'];
 
 function conv(name: string, data: number[], param: string): OpCase {

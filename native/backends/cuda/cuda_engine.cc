@@ -48,6 +48,7 @@ const CudaEnv& cuda_env() {
     const char* split_k = std::getenv("TRTN_CUDA_SPLIT_K");  // on unless "0" (an A/B switch)
     e.split_k = split_k == nullptr || std::strcmp(split_k, "0") != 0;
     e.gemv_u4 = env_flag("TRTN_CUDA_GEMV_U4");
+    e.mma_split_k = env_flag("TRTN_CUDA_MMA_SPLIT_K");
     return e;
   }();
   return env;

@@ -40,6 +40,8 @@ struct CudaEnv {
   // Written but not yet run on a GPU, off until its GPU tests pass: the GEMV tactic that keeps four
   // weight vectors per column in flight (TRTN_CUDA_GEMV_U4).
   bool gemv_u4 = false;
+  // The same for split K in the tensor-core (mma) family (TRTN_CUDA_MMA_SPLIT_K).
+  bool mma_split_k = false;
 };
 
 /// The knobs above, read on the first call.

@@ -235,6 +235,46 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
 // ---- MMA policies: one mma.sync per arithmetic (conv_mma.cu, conv_stem.cu) ----------------------
 // (Named, not file-local: on sm_75 the kernel bodies are empty and unused internal functions would
 // draw warnings.)
+/// Split K's second pass: output (m, c) = epilogue(sum over z of partial[z][m][c]) in z order
+/// (int32 for DP4A: the sum is the unsplit one exactly), zeros in the padding channels
+/// [out_c, out_cwrite); one thread per output element, channels fastest.
+template <typename Acc>
+__global__ void __launch_bounds__(256) splitk_reduce_kernel(const GemmParams p) {
+  const int64_t ctot = static_cast<int64_t>(p.G) * p.Ng;
+  const int64_t total = static_cast<int64_t>(p.M) * p.out_cwrite;
+  const int pq = p.P * p.Q;
+  const Acc* part = static_cast<const Acc*>(p.partial);
+  for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
+       t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int m = static_cast<int>(t / p.out_cwrite);
+    const int c = static_cast<int>(t - static_cast<int64_t>(m) * p.out_cwrite);
+    float v = 0.0f;
+    if (c < p.out_c) {
+      Acc sum = part[m * ctot + c];
+      for (int z = 1; z < p.k_splits; ++z) sum += part[(static_cast<int64_t>(z) * p.M + m) * ctot + c];
+      float mul, add;
+      load_channel(p.epi, c, true, &mul, &add);
+      v = finish(sum, mul, add, p.epi);
+    }
+    const int img = m / pq;
+    const int rest = m - img * pq;
+    const int op = rest / p.Q;
+    const int oq = rest - op * p.Q;
+    char* dst = static_cast<char*>(p.out) +
+                (img * p.out_sn + c * p.out_sc + op * p.out_sh + static_cast<int64_t>(oq) * p.out_sw) * p.out_eb;
+    put_values(dst, p.out_elem, &v, 1);
+  }
+}
+
+/// Enqueues split K's second pass over p.partial (p.k_splits shares) into p.out.
+template <typename Acc>
+Status launch_splitk_reduce(const GemmParams& p, cudaStream_t stream) {
+  const int64_t total = static_cast<int64_t>(p.M) * p.out_cwrite;
+  const unsigned blocks = static_cast<unsigned>((total + 255) / 256 < 4096 ? (total + 255) / 256 : 4096);
+  splitk_reduce_kernel<Acc><<<blocks, 256, 0, stream>>>(p);
+  return TRTN_CUDA_STATUS(cudaGetLastError());
+}
+
 namespace mma_policy {
 
 /// TF32: float32 storage; the A fragments are rounded with cvt.rna.tf32.f32 before the mma (the

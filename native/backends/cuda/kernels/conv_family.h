@@ -125,6 +125,28 @@ inline bool channel_vectors_ok(const View4& v, int elems, int64_t cg, int64_t gr
          v.sw % elems == 0 && (groups == 1 || cg % elems == 0);
 }
 
+/// Split K's partial sums are at most this large (they live in the op's workspace).
+constexpr int64_t kMaxSplitBytes = int64_t{64} << 20;
+
+/// Split K's partial sums at `batch`: `ways` x M x Cout values of 4 bytes (0 for 1 way).
+inline size_t split_k_bytes(const ConvProblem& p, int ways, int64_t batch) {
+  if (ways <= 1) return 0;
+  const int64_t m = batch * p.rows * p.out_sp[0] * p.out_sp[1];
+  return static_cast<size_t>(ways * m * p.cout * 4);
+}
+
+/// Whether K split `ways` ways is worth offering with tile t: the tile grid at the largest batch
+/// leaves most of the GPU idle (at most half of the multiprocessors get a CTA: batch-1 layers such
+/// as AlexNet's conv3-5, 12 CTAs of 64x64), each share keeps at least two K tiles, and the partial
+/// sums stay under kMaxSplitBytes.
+inline bool split_k_worthwhile(const ConvProblem& p, const TileConfig& t, int ways) {
+  const int64_t m = static_cast<int64_t>(p.max_batch) * p.rows * p.out_sp[0] * p.out_sp[1];
+  const int64_t ctas = (m + t.bm - 1) / t.bm * ((p.ng + t.bn - 1) / t.bn) * p.groups;
+  const int64_t k_tiles = (p.ktot + t.bk - 1) / t.bk;
+  return 2 * ctas <= p.device.multiprocessors && k_tiles >= 2 * ways &&
+         split_k_bytes(p, ways, p.max_batch) <= static_cast<size_t>(kMaxSplitBytes);
+}
+
 /// The views the kernels read for one pair (InnerProduct over a kLinear input: [rows, K, 1, 1]).
 /// conv.cu.
 Status problem_views(const ConvProblem& p, const View4& in, const View4& out, View4* pin, View4* pout);

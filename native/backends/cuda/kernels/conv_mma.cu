@@ -25,6 +25,7 @@
 #include <string>
 #include <type_traits>
 
+#include "backends/cuda/cuda_engine.h"
 #include "backends/cuda/kernels/conv_device.cuh"
 #include "backends/cuda/kernels/conv_family.h"
 
@@ -56,7 +57,9 @@ struct MmaShape {
   }
 };
 
-template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES>
+/// SPLIT: split K (CTA z sums its share of the K tiles into p.partial; a second kernel finishes);
+/// a separate instantiation, so the unsplit kernels are compiled as they were.
+template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES, bool SPLIT = false>
 __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThreads) mma_conv_kernel(const GemmParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using Acc = typename Pol::Acc;
@@ -115,8 +118,16 @@ __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThread
     const int n = n0 + row0 + i * kRowStep;
     b_row[i] = n < p.Ng ? wts + static_cast<int64_t>(g * p.Ng + n) * p.Ktot * kEb : nullptr;
   }
+  // This CTA's K tiles: all of them, or split K's share z of them (conv_family.h).
+  int k_tiles = (p.Ktot + kBk - 1) / kBk;
+  int kt_first = 0;
+  if constexpr (SPLIT) {
+    const int per_split = (k_tiles + p.k_splits - 1) / p.k_splits;
+    kt_first = static_cast<int>(blockIdx.z) * per_split;
+    k_tiles = max(0, min(k_tiles, kt_first + per_split) - kt_first);
+  }
   // This thread's K position k = (kr * S + ks) * Cg_pad + kcc, advanced one stage at a time.
-  int kk = kc * kCe;
+  int kk = kt_first * kBk + kc * kCe;
   int kcc = kk % p.Cg_pad;
   int ks = (kk / p.Cg_pad) % p.S;
   int kr = (kk / p.Cg_pad) / p.S;
@@ -167,7 +178,6 @@ __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThread
     }
   }
 
-  const int k_tiles = (p.Ktot + kBk - 1) / kBk;
 #pragma unroll
   for (int st = 0; st < STAGES - 1; ++st) {
     if (st < k_tiles) load_stage(st);
@@ -219,6 +229,26 @@ __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThread
   cp_async_wait<0>();
   __syncthreads();  // the pipeline's shared memory becomes the output staging area
 
+  if constexpr (SPLIT) {
+    // Split K: this share's raw sums for splitk_reduce_kernel (conv_device.cuh), at accumulator
+    // (i, j, e)'s row and column as below.
+    const int64_t ctot = static_cast<int64_t>(p.G) * p.Ng;
+    Acc* part = static_cast<Acc*>(p.partial) + static_cast<int64_t>(blockIdx.z) * p.M * ctot + g * p.Ng;
+#pragma unroll
+    for (int i = 0; i < kMi; ++i) {
+#pragma unroll
+      for (int j = 0; j < kNj; ++j) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int m = m0 + wm + i * 16 + (lane >> 2) + (e >> 1) * 8;
+          const int n = n0 + wn + j * 8 + 2 * (lane & 3) + (e & 1);
+          if (m < p.M && n < p.Ng) part[m * ctot + n] = acc[i][j][e];
+        }
+      }
+    }
+    return;
+  }
+
   // Epilogue: accumulator (i, j, e) is row wm + 16i + lane/4 (+8 for e >= 2), column
   // wn + 8j + 2(lane%4) (+1 for odd e).
   char* cs = smem;
@@ -253,12 +283,12 @@ __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThread
 }
 
 /// One tile configuration for one policy: its shared memory, limit raising and launch.
-template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES>
+template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES, bool SPLIT = false>
 struct MmaKernel {
   using Shape = MmaShape<BM, BN, WM, WN, BKB, STAGES>;
 
   static Status prepare(size_t smem) {
-    return TRTN_CUDA_STATUS(cudaFuncSetAttribute(mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES>,
+    return TRTN_CUDA_STATUS(cudaFuncSetAttribute(mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES, SPLIT>,
                                                  cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   }
 
@@ -266,8 +296,16 @@ struct MmaKernel {
     dim3 grid;
     Status st = tile_grid(&p, BM, BN, &grid);
     if (!st.is_ok()) return st;
-    mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES><<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
-    return TRTN_CUDA_STATUS(cudaGetLastError());
+    if constexpr (SPLIT) grid.z = static_cast<unsigned>(p.k_splits);
+    mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES, SPLIT>
+        <<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
+    const Status launched = TRTN_CUDA_STATUS(cudaGetLastError());
+    if constexpr (!SPLIT) {
+      return launched;
+    } else {
+      if (!launched.is_ok()) return launched;
+      return launch_splitk_reduce<typename Pol::Acc>(p, stream);
+    }
   }
 };
 
@@ -347,24 +385,78 @@ Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
   return Status(Code::kInternal, "no such tensor-core convolution tile");
 }
 
-int mma_configs() { return kMmaConfigCount; }
+// Split-K configurations after the tiles: the small tiles (64x32, 32x64: batch-1 layers) with K
+// cut in 4 or 8. Written but not yet run on a GPU: offered only with TRTN_CUDA_MMA_SPLIT_K=1 (the
+// tactic tests set it).
+constexpr int kMmaSplitTile[] = {5, 5, 6, 6};
+constexpr int kMmaSplitWays[] = {4, 8, 4, 8};
+constexpr int kMmaSplitCount = static_cast<int>(sizeof(kMmaSplitWays) / sizeof(kMmaSplitWays[0]));
+
+/// The tile configuration of tactic i, and its K ways.
+int mma_tile_of(int i) { return i < kMmaConfigCount ? i : kMmaSplitTile[i - kMmaConfigCount]; }
+int mma_splits_of(int i) { return i < kMmaConfigCount ? 1 : kMmaSplitWays[i - kMmaConfigCount]; }
+
+// The split instantiations exist for the split tiles only (kMmaSplitTile).
+#define TRTN_MMA_SPLIT_TILE(id) ((id) == 5 || (id) == 6)
+
+template <class Pol>
+Status prepare_split_config(int i, size_t smem) {
+  switch (i) {
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                        \
+  case id:                                                                       \
+    if constexpr (((maths)&policy_bit<Pol>()) != 0 && TRTN_MMA_SPLIT_TILE(id)) { \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, true>::prepare(smem);       \
+    }                                                                            \
+    break;
+    TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
+#undef TRTN_MMA_CASE
+  }
+  return Status(Code::kInternal, "no such split-K tensor-core convolution tile");
+}
+
+template <class Pol>
+Status launch_split_config(int i, const GemmParams& p, cudaStream_t stream) {
+  switch (i) {
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                        \
+  case id:                                                                       \
+    if constexpr (((maths)&policy_bit<Pol>()) != 0 && TRTN_MMA_SPLIT_TILE(id)) { \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, true>::launch(p, stream);   \
+    }                                                                            \
+    break;
+    TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
+#undef TRTN_MMA_CASE
+  }
+  return Status(Code::kInternal, "no such split-K tensor-core convolution tile");
+}
+
+int mma_configs() { return kMmaConfigCount + kMmaSplitCount; }
+
+bool mma_tile(Math math, int i, TileConfig* t);
 
 bool mma_offered(const ConvProblem& p, int i) {
   const Math math = p.math;
   const int bit = math == Math::kTF32 ? kForTf32 : math == Math::kF16 ? kForF16 : math == Math::kI8 ? kForI8 : 0;
-  return (kMmaConfigs[i].maths & bit) != 0;
+  if ((kMmaConfigs[mma_tile_of(i)].maths & bit) == 0) return false;
+  if (mma_splits_of(i) == 1) return true;
+  if (!cuda_env().mma_split_k) return false;
+  TileConfig t;
+  mma_tile(math, i, &t);
+  return split_k_worthwhile(p, t, mma_splits_of(i));
 }
 
+size_t mma_workspace_bytes(const ConvProblem& p, int i, int batch) { return split_k_bytes(p, mma_splits_of(i), batch); }
+
 bool mma_tile(Math math, int i, TileConfig* t) {
-  const MmaConfigBytes& c = kMmaConfigs[i];
+  const MmaConfigBytes& c = kMmaConfigs[mma_tile_of(i)];
   *t = TileConfig{c.bm, c.bn, c.bk_bytes / math_bytes(math), c.stages, c.threads};
   return true;
 }
 
 /// "mma_<math>_<BM>x<BN>x<BK>_s<stages>"; a tile that an earlier config already names (the same
 /// block tile split over other warps) adds "_w<warps>", so names stay unique and the earlier one's
-/// name (the one plans and tactic caches hold) stays what it was.
+/// name (the one plans and tactic caches hold) stays what it was; split K adds "_k<ways>".
 std::string mma_tactic_name(Math math, int i) {
+  if (mma_splits_of(i) > 1) return mma_tactic_name(math, mma_tile_of(i)) + "_k" + std::to_string(mma_splits_of(i));
   TileConfig t;
   mma_tile(math, i, &t);
   std::string name = tile_tactic_name(std::string("mma_") + math_label(math), t, true);
@@ -379,11 +471,19 @@ std::string mma_tactic_name(Math math, int i) {
 }
 
 size_t mma_smem_bytes(const ConvProblem& /*p*/, int i, int out_eb) {
-  const MmaConfigBytes& c = kMmaConfigs[i];
+  const MmaConfigBytes& c = kMmaConfigs[mma_tile_of(i)];
   return out_eb == 4 ? c.smem_f32_out : out_eb == 2 ? c.smem_f16_out : c.smem_i8_out;
 }
 
 Status mma_prepare(Math math, int i, size_t smem) {
+  if (mma_splits_of(i) > 1) {
+    switch (math) {
+      case Math::kTF32: return prepare_split_config<PolicyTf32>(mma_tile_of(i), smem);
+      case Math::kF16: return prepare_split_config<PolicyF16>(mma_tile_of(i), smem);
+      case Math::kI8: return prepare_split_config<PolicyI8>(mma_tile_of(i), smem);
+      default: break;
+    }
+  }
   switch (math) {
     case Math::kTF32: return prepare_config<PolicyTf32>(i, smem);
     case Math::kF16: return prepare_config<PolicyF16>(i, smem);
@@ -398,7 +498,18 @@ bool mma_accepts(const ConvProblem& p, const ConvCall& call) {
 }
 
 Status mma_family_launch(const ConvProblem& p, const ConvCall& call, int i) {
-  return mma_launch(p.math, i, gemm_params(p, call.in, call.out, call.pair), call.stream);
+  GemmParams g = gemm_params(p, call.in, call.out, call.pair);
+  g.k_splits = mma_splits_of(i);
+  g.partial = call.workspace;  // split_k_bytes of it (never null: the run loop and the tuner pass the arena's)
+  if (g.k_splits > 1) {
+    switch (p.math) {
+      case Math::kTF32: return launch_split_config<PolicyTf32>(mma_tile_of(i), g, call.stream);
+      case Math::kF16: return launch_split_config<PolicyF16>(mma_tile_of(i), g, call.stream);
+      case Math::kI8: return launch_split_config<PolicyI8>(mma_tile_of(i), g, call.stream);
+      default: break;
+    }
+  }
+  return mma_launch(p.math, i, g, call.stream);
 }
 
 }  // namespace
@@ -434,7 +545,7 @@ const ConvFamily kMmaFamily = {
     mma_smem_bytes,
     mma_prepare,
     /*prepare_weights=*/nullptr,
-    /*workspace_bytes=*/nullptr,
+    mma_workspace_bytes,
     mma_accepts,
     mma_family_launch,
 };

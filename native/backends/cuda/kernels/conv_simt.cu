@@ -308,37 +308,6 @@ __global__ void __launch_bounds__(SimtShape<Mode, BM, BN, TM, TN, BK4>::kThreads
   store_tile<BM, BN, kThreads>(cs, p, m0, n0, g);
 }
 
-/// Split K's second pass: output (m, c) = epilogue(sum over z of partial[z][m][c]) in z order
-/// (int32 for DP4A: the sum is the unsplit one exactly), zeros in the padding channels
-/// [out_c, out_cwrite); one thread per output element, channels fastest.
-template <typename Acc>
-__global__ void __launch_bounds__(256) splitk_reduce_kernel(const GemmParams p) {
-  const int64_t ctot = static_cast<int64_t>(p.G) * p.Ng;
-  const int64_t total = static_cast<int64_t>(p.M) * p.out_cwrite;
-  const int pq = p.P * p.Q;
-  const Acc* part = static_cast<const Acc*>(p.partial);
-  for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-       t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int m = static_cast<int>(t / p.out_cwrite);
-    const int c = static_cast<int>(t - static_cast<int64_t>(m) * p.out_cwrite);
-    float v = 0.0f;
-    if (c < p.out_c) {
-      Acc sum = part[m * ctot + c];
-      for (int z = 1; z < p.k_splits; ++z) sum += part[(static_cast<int64_t>(z) * p.M + m) * ctot + c];
-      float mul, add;
-      load_channel(p.epi, c, true, &mul, &add);
-      v = finish(sum, mul, add, p.epi);
-    }
-    const int img = m / pq;
-    const int rest = m - img * pq;
-    const int op = rest / p.Q;
-    const int oq = rest - op * p.Q;
-    char* dst = static_cast<char*>(p.out) +
-                (img * p.out_sn + c * p.out_sc + op * p.out_sh + static_cast<int64_t>(oq) * p.out_sw) * p.out_eb;
-    put_values(dst, p.out_elem, &v, 1);
-  }
-}
-
 template <class Mode, int BM, int BN, int TM, int TN, int BK4>
 struct SimtKernel {
   using Shape = SimtShape<Mode, BM, BN, TM, TN, BK4>;
@@ -356,10 +325,7 @@ struct SimtKernel {
     simt_conv_kernel<Mode, BM, BN, TM, TN, BK4><<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
     Status launched = TRTN_CUDA_STATUS(cudaGetLastError());
     if (!launched.is_ok() || p.k_splits == 1) return launched;
-    const int64_t total = static_cast<int64_t>(p.M) * p.out_cwrite;
-    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((total + 255) / 256, 4096));
-    splitk_reduce_kernel<typename Mode::Acc><<<blocks, 256, 0, stream>>>(p);
-    return TRTN_CUDA_STATUS(cudaGetLastError());
+    return launch_splitk_reduce<typename Mode::Acc>(p, stream);
   }
 };
 
@@ -427,8 +393,6 @@ constexpr int kTileConfigCount = 4;
 constexpr int kSplitTile[] = {2, 2, 3, 3};
 constexpr int kSplitWays[] = {4, 8, 4, 8};
 constexpr int kSimtConfigCount = kTileConfigCount + 4;
-/// Split K's partial sums are at most this large (they live in the op's workspace).
-constexpr int64_t kMaxSplitBytes = int64_t{64} << 20;
 
 int tile_of(int i) { return i < kTileConfigCount ? i : kSplitTile[i - kTileConfigCount]; }
 int splits_of(int i) { return i < kTileConfigCount ? 1 : kSplitWays[i - kTileConfigCount]; }
@@ -452,30 +416,17 @@ std::string simt_tactic_name(Math math, int i) {
          (splits_of(i) > 1 ? "_k" + std::to_string(splits_of(i)) : std::string());
 }
 
-/// Split K's partial sums at `batch`: ways x M x Cout values of 4 bytes.
-size_t split_bytes(const ConvProblem& p, int i, int64_t batch) {
-  if (splits_of(i) == 1) return 0;
-  const int64_t m = batch * p.rows * p.out_sp[0] * p.out_sp[1];
-  return static_cast<size_t>(splits_of(i) * m * p.cout * 4);
-}
-
-/// The tiles always; split K only where the tile grid at the largest batch leaves most of the GPU
-/// idle (at most half of the multiprocessors get a CTA: batch-1 layers such as AlexNet's conv3-5,
-/// 12 CTAs of 64x64), each share keeps at least two K tiles, and the partial sums stay small.
-/// TRTN_CUDA_SPLIT_K=0 leaves them out (A/B runs).
+/// The tiles always; split K where split_k_worthwhile (conv_family.h). TRTN_CUDA_SPLIT_K=0 leaves
+/// them out (A/B runs).
 bool simt_offered(const ConvProblem& p, int i) {
   if (splits_of(i) == 1) return true;
   if (!cuda_env().split_k) return false;
   TileConfig t;
   simt_tile(p.math, i, &t);
-  const int64_t m = static_cast<int64_t>(p.max_batch) * p.rows * p.out_sp[0] * p.out_sp[1];
-  const int64_t ctas = (m + t.bm - 1) / t.bm * ((p.ng + t.bn - 1) / t.bn) * p.groups;
-  const int64_t k_tiles = (p.ktot + t.bk - 1) / t.bk;
-  return 2 * ctas <= p.device.multiprocessors && k_tiles >= 2 * splits_of(i) &&
-         split_bytes(p, i, p.max_batch) <= static_cast<size_t>(kMaxSplitBytes);
+  return split_k_worthwhile(p, t, splits_of(i));
 }
 
-size_t simt_workspace_bytes(const ConvProblem& p, int i, int batch) { return split_bytes(p, i, batch); }
+size_t simt_workspace_bytes(const ConvProblem& p, int i, int batch) { return split_k_bytes(p, splits_of(i), batch); }
 
 size_t simt_smem_bytes(const ConvProblem& p, int i, int out_eb) {
   switch (p.math) {
@@ -520,7 +471,7 @@ Status simt_launch(const ConvProblem& pr, const ConvCall& call, int i) {
   GemmParams p = gemm_params(pr, call.in, call.out, call.pair);
   p.ktab = static_cast<const int4*>(call.own);
   p.k_splits = splits_of(i);
-  p.partial = call.workspace;  // split_bytes of it (never null: the run loop and the tuner pass the arena's)
+  p.partial = call.workspace;  // split_k_bytes of it (never null: the run loop and the tuner pass the arena's)
   switch (pr.math) {
     case Math::kF16: return launch_config<SimtF16>(tile_of(i), p, call.stream);
     case Math::kI8: return launch_config<SimtI8>(tile_of(i), p, call.stream);
