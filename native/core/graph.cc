@@ -269,23 +269,21 @@ Status write_node_graph(const Graph& graph, const Node& node, std::string* out) 
   // Tensor ids of the new graph: the node's inputs first (a tensor read twice listed once), then
   // its outputs.
   std::vector<int> tensors;
-  std::vector<int> inputs, outputs;
-  auto local = [&](int id, std::vector<int>* list) {
-    auto it = std::find(tensors.begin(), tensors.end(), id);
-    const int at = static_cast<int>(it - tensors.begin());
-    if (it == tensors.end()) {
-      tensors.push_back(id);
-      if (list != nullptr) list->push_back(at);
-    }
-    return at;
+  auto local = [&](int id) {
+    const auto it = std::find(tensors.begin(), tensors.end(), id);
+    if (it != tensors.end()) return static_cast<int>(it - tensors.begin());
+    tensors.push_back(id);
+    return static_cast<int>(tensors.size() - 1);
   };
-  std::vector<int> node_inputs, node_outputs;
-  for (int id : node.inputs) node_inputs.push_back(local(id, &inputs));
-  for (int id : node.outputs) node_outputs.push_back(local(id, &outputs));
+  std::vector<int> node_inputs, node_outputs, inputs, outputs;
+  for (int id : node.inputs) node_inputs.push_back(local(id));
+  for (size_t i = 0; i < tensors.size(); ++i) inputs.push_back(static_cast<int>(i));
+  for (int id : node.outputs) node_outputs.push_back(local(id));
+  for (size_t i = inputs.size(); i < tensors.size(); ++i) outputs.push_back(static_cast<int>(i));
   json::Writer w;
-  auto ids = [&w](const char* key, const std::vector<int>& v) {
+  auto list = [&w](const char* key, const auto& v) {
     w.key(key).begin_array();
-    for (int i : v) w.number(i);
+    for (auto x : v) w.number(x);
     w.end_array();
   };
   w.begin_object().key("format").number(1).key("name").string(node.name);
@@ -293,9 +291,8 @@ Status write_node_graph(const Graph& graph, const Node& node, std::string* out) 
   w.key("tensors").begin_array();
   for (int id : tensors) {
     const TensorDesc& t = graph.tensors[id];
-    w.begin_object().key("name").string(t.name).key("dims").begin_array();
-    for (int64_t d : t.dims) w.number(d);
-    w.end_array();
+    w.begin_object().key("name").string(t.name);
+    list("dims", t.dims);
     if (t.rows != 1) w.key("rows").number(t.rows);
     w.end_object();
   }
@@ -304,17 +301,17 @@ Status write_node_graph(const Graph& graph, const Node& node, std::string* out) 
   for (int id : node.weights) {
     const WeightDesc& d = graph.weights[id];
     weights.push_back(static_cast<int>(weights.size()));
-    w.begin_object().key("name").string(d.name).key("dims").begin_array();
-    for (int64_t v : d.dims) w.number(v);
-    w.end_array().end_object();
+    w.begin_object().key("name").string(d.name);
+    list("dims", d.dims);
+    w.end_object();
   }
   w.end_array();
-  ids("inputs", inputs);
-  ids("outputs", outputs);
+  list("inputs", inputs);
+  list("outputs", outputs);
   w.key("nodes").begin_array().begin_object().key("name").string(node.name).key("op").string(node.op);
-  ids("inputs", node_inputs);
-  ids("outputs", node_outputs);
-  ids("weights", weights);
+  list("inputs", node_inputs);
+  list("outputs", node_outputs);
+  list("weights", weights);
   w.key("precision").string("fp32").key("attrs").value(node.attrs);
   if (node.activation.relu) {
     w.key("activation").begin_object().key("type").string("ReLU");

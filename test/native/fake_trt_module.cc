@@ -13,9 +13,15 @@
 // FAKE_RUNS_NODE: the "build" keeps the graph JSON and the weight bytes as the engine (the magic
 // FAKE-NODE, two u64 sizes, both), engine_create hands them to the host's node_create (so the
 // graph must be one node, as the TRTN_Node plugin's are), enqueue calls node_run on the addon's
-// device buffers and engine_destroy node_destroy. The fake links no CUDA runtime, so it has no
-// scratch memory to give: a node whose op asks for workspace fails its enqueue with a message
-// saying so (the simplest choice; the real module takes it from TensorRT's plugin workspace).
+// device buffers (the engine's inputs are the node's when it reads each graph input once, in
+// order: the networks the tests give it) and engine_destroy node_destroy. The fake links no CUDA
+// runtime, so it has no scratch memory to give: a node whose op asks for workspace fails its
+// enqueue with a message saying so (the simplest choice; the real module takes it from TensorRT's
+// plugin workspace).
+//
+// Environment: FAKE_PROBE_GRAPH, a graph JSON that trtn_trt_set_host_ops hands to the host's
+// node_create at once; a refusal is the module's (its code and "node_create refused the probe
+// graph: <the host's message>"), so the host's checks of a graph show without a GPU.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -178,6 +184,12 @@ int trtn_trt_set_host_ops(const trtn_trt_host_ops* ops) {
                                       std::to_string(sizeof(trtn_trt_host_ops) + FAKE_HOST_OPS_EXTRA));
   }
   host = ops;
+  if (const char* probe = std::getenv("FAKE_PROBE_GRAPH")) {
+    void* op = nullptr;
+    const int rc = ops->node_create(probe, std::strlen(probe), nullptr, 0, &op);
+    if (rc != 0) return fail(rc, std::string("fake module: node_create refused the probe graph: ") + ops->last_error());
+    ops->node_destroy(op);
+  }
   return 0;
 }
 #endif

@@ -259,6 +259,48 @@ describe('tensorrt backend: loading the TensorRT module', function () {
     );
   });
 
+  it("the addon's node ops refuse a graph that is not one float32 node between the graph's inputs and outputs", function () {
+    if (!haveGxx) this.skip();
+    const mod = fake('probe.so', []);
+    const t = (name: string, extra = '') => `{"name":"${name}","dims":[3]${extra}}`;
+    const node = (name: string, op: string, inputs: number[], outputs: number[]) =>
+      `{"name":"${name}","op":"${op}","inputs":[${inputs.join(',')}],"outputs":[${outputs.join(',')}],"weights":[],"precision":"fp32"}`;
+    const graph = (tensors: string[], inputs: number[], outputs: number[], nodes: string[]) =>
+      `{"format":1,"name":"g","precision":"fp32","maxBatchSize":2,"tensors":[${tensors.join(',')}],"weights":[],` +
+      `"inputs":[${inputs.join(',')}],"outputs":[${outputs.join(',')}],"nodes":[${nodes.join(',')}]}`;
+    const cases: Array<[string, string, RegExp]> = [
+      [
+        'two nodes',
+        graph([t('x'), t('y'), t('z')], [0], [2], [node('r1', 'ReLU', [0], [1]), node('r2', 'ReLU', [1], [2])]),
+        /the graph 'g' has 2 nodes; exactly one is run/,
+      ],
+      [
+        'inputs in another order',
+        graph([t('a'), t('b'), t('s')], [0, 1], [2], [node('e', 'Eltwise', [1, 0], [2])]),
+        /node 'e' \(Eltwise\): its inputs are not the graph's inputs in order/,
+      ],
+      [
+        'outputs that are not the graph outputs',
+        graph([t('x'), t('y'), t('z')], [0], [2, 1], [node('p', 'Slice', [0], [1, 2])]),
+        /node 'p' \(Slice\): its outputs are not the graph's outputs in order/,
+      ],
+      [
+        'a uint8 (image) tensor',
+        graph([t('x', ',"dtype":"uint8"'), t('y')], [0], [1], [node('pre', 'Preprocess', [0], [1])]),
+        /node 'pre' \(Preprocess\): tensor 'x' is uint8; only float32 tensors are run/,
+      ],
+      ['text that is not JSON', '{"format":', /execution graph|JSON|parse/i],
+    ];
+    for (const [what, json, reason] of cases) {
+      const r = assertUnavailable(
+        runChild(mod, { FAKE_PROBE_GRAPH: json }),
+        /did not take the addon's node ops: fake module: node_create refused the probe graph: /,
+      );
+      if (buildInfo().cuda) assert.match(r, reason, what);
+      else assert.match(r, /built without CUDA/, what);
+    }
+  });
+
   it('a shared library that is not our module: the missing symbol', function () {
     if (!haveGxx) this.skip();
     const mod = fake('foreign.so', ['FAKE_FOREIGN']);

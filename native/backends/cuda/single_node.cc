@@ -89,8 +89,8 @@ Status SingleNode::run(int batch, const void* const* inputs, void* const* output
   in.reserve(node.inputs.size());
   out.reserve(node.outputs.size());
   for (size_t k = 0; k < node.inputs.size(); ++k) {
-    void* base = const_cast<void*>(inputs[input_slot_[k]]);  // the op only reads its inputs
-    if (base == nullptr) return bad("input buffer " + std::to_string(input_slot_[k]) + " is null");
+    void* base = const_cast<void*>(inputs[k]);  // the op only reads its inputs
+    if (base == nullptr) return bad("input buffer " + std::to_string(k) + " is null");
     in.push_back(places_[node.inputs[k]].view(base, batch));
   }
   for (size_t k = 0; k < node.outputs.size(); ++k) {
@@ -124,10 +124,6 @@ Status make_single_node(const std::string& graph_json, const uint8_t* weights, s
   TRTN_TRY(open_device(device, &n->props_, nullptr));
   n->places_ = linear_places(n->graph_);
   const Node& node = n->graph_.nodes[0];
-  for (int t : node.inputs) {
-    const auto at = std::find(n->graph_.inputs.begin(), n->graph_.inputs.end(), t);
-    n->input_slot_.push_back(static_cast<int>(at - n->graph_.inputs.begin()));
-  }
   const CudaOpInit init{OpInit{n->graph_, node, n->weights_, "cuda"}, n->places_, n->props_};
   TRTN_TRY(make_op(init, &n->op_));
   *out = std::move(n);

@@ -34,10 +34,10 @@ class SingleNode {
 
   /// Bytes of device scratch memory a run of `batch` images needs (0 outside 1..maxBatchSize).
   size_t workspace_bytes(int batch) const;
-  /// Enqueues `batch` images on `stream`: `inputs` one dense NCHW float32 device buffer per graph
-  /// input (a tensor the node reads twice comes once; a region tensor holds batch x rows items),
-  /// `outputs` one per graph output, `workspace`
-  /// workspace_bytes(batch) bytes (may be null when that is 0). kInvalidArgument for a batch
+  /// Enqueues `batch` images on `stream`: `inputs` one dense NCHW float32 device buffer per node
+  /// input, in the node's order (a tensor it reads twice comes twice, as TensorRT hands a plugin
+  /// its inputs; a region tensor holds batch x rows items), `outputs` one per node output,
+  /// `workspace` workspace_bytes(batch) bytes (may be null when that is 0). kInvalidArgument for a batch
   /// outside 1..maxBatchSize or a null buffer; the op's launch errors (kCuda) otherwise.
   Status run(int batch, const void* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) const;
 
@@ -52,9 +52,8 @@ class SingleNode {
   Graph graph_;
   WeightStore weights_;
   DeviceProps props_;
-  std::vector<Place> places_;    // per tensor: float32, kLinear, its own root
-  std::vector<int> input_slot_;  // per node input: the graph input (buffer) it reads
-  std::unique_ptr<CudaOp> op_;   // last: destroyed first, while graph_ and weights_ live
+  std::vector<Place> places_;   // per tensor: float32, kLinear, its own root
+  std::unique_ptr<CudaOp> op_;  // last: destroyed first, while graph_ and weights_ live
 };
 
 /// Creates the op of the only node of `graph_json` (an execution graph as core/graph.h parses it)

@@ -1,10 +1,10 @@
 // The TRTN_Node plugin (node_plugin.h): one class for TensorRT's three plugin capabilities (core,
 // build, runtime) over a cuda op the addon owns, and its creator. The op is created once per plugin
-// object made from fields (the network's, or the engine's at deserialization) and shared by its
-// clones: TensorRT clones a plugin many times while it builds, and once per execution context.
+// object made from fields (the network's, or the engine's at deserialization) and shared, with the
+// fields and the parsed node, by its clones: TensorRT clones a plugin many times while it builds,
+// and once per execution context.
 #include "backends/tensorrt/node_plugin.h"
 
-#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -45,10 +45,18 @@ Status host_failure(int code, const std::string& node) {
                                              (m != nullptr && *m != '\0' ? m : "failed"));
 }
 
-/// A cuda op of the addon, destroyed through the host ops.
-struct HostOp {
+/// What a plugin made from fields holds, shared (read-only) by all its clones: the fields, the
+/// parsed node and the addon's cuda op (destroyed through the host ops with the last clone).
+struct HostNode {
+  std::string json;
+  std::vector<uint8_t> weights;
+  Graph graph;
+  int64_t rows0 = 1;  // rows per image of the first input (dimension 0 is images x rows)
   void* op = nullptr;
-  ~HostOp() {
+  HostNode() = default;
+  HostNode(const HostNode&) = delete;
+  HostNode& operator=(const HostNode&) = delete;
+  ~HostNode() {
     if (op != nullptr) host->node_destroy(op);
   }
 };
@@ -58,30 +66,23 @@ class NodePlugin final : public IPluginV3,
                          public nvinfer1::IPluginV3OneBuild,
                          public nvinfer1::IPluginV3OneRuntime {
  public:
-  NodePlugin(std::string graph_json, std::vector<uint8_t> weights, Graph graph, std::shared_ptr<HostOp> op)
-      : json_(std::move(graph_json)), weights_(std::move(weights)), graph_(std::move(graph)), op_(std::move(op)) {
-    // TensorRT hands one buffer per node input; the host op takes one per graph input (a tensor
-    // the node reads twice is one graph input): the first node input reading each.
-    const Node& node = graph_.nodes[0];
-    for (int t : graph_.inputs) {
-      first_reader_.push_back(
-          static_cast<int>(std::find(node.inputs.begin(), node.inputs.end(), t) - node.inputs.begin()));
-    }
-    by_graph_input_.resize(first_reader_.size());
-  }
+  explicit NodePlugin(std::shared_ptr<const HostNode> node) : node_(std::move(node)) {}
 
   /// Parses the node's graph and creates its op on the current device.
   static Status make(std::string graph_json, std::vector<uint8_t> weights, std::unique_ptr<NodePlugin>* out) {
     if (host == nullptr)
       return Status(Code::kBackendUnavailable, "tensorrt backend: the addon has not handed the module its cuda ops");
-    Graph graph;
-    TRTN_TRY(parse_graph(graph_json, &graph));
-    if (graph.nodes.size() != 1)
+    auto n = std::make_shared<HostNode>();
+    TRTN_TRY(parse_graph(graph_json, &n->graph));
+    if (n->graph.nodes.size() != 1)
       return Status(Code::kPlanCorrupt, "tensorrt backend: a TRTN_Node plugin holds one node");
-    auto op = std::make_shared<HostOp>();
-    const int rc = host->node_create(graph_json.data(), graph_json.size(), weights.data(), weights.size(), &op->op);
-    if (rc != 0) return host_failure(rc, graph.nodes[0].name);
-    out->reset(new NodePlugin(std::move(graph_json), std::move(weights), std::move(graph), std::move(op)));
+    const Node& node = n->graph.nodes[0];
+    n->rows0 = n->graph.tensors[node.inputs[0]].rows;
+    const int rc = host->node_create(graph_json.data(), graph_json.size(), weights.data(), weights.size(), &n->op);
+    if (rc != 0) return host_failure(rc, node.name);
+    n->json = std::move(graph_json);
+    n->weights = std::move(weights);
+    out->reset(new NodePlugin(std::move(n)));
     return Status::ok();
   }
 
@@ -96,7 +97,7 @@ class NodePlugin final : public IPluginV3,
   }
   IPluginV3* clone() noexcept override {
     try {
-      return new NodePlugin(json_, weights_, graph_, op_);
+      return new NodePlugin(node_);
     } catch (...) {
       report("TRTN_Node: out of host memory cloning the plugin");
       return nullptr;
@@ -121,16 +122,16 @@ class NodePlugin final : public IPluginV3,
   /// per region), then the dims of one row.
   int32_t getOutputShapes(const DimsExprs* inputs, int32_t input_count, const DimsExprs*, int32_t, DimsExprs* outputs,
                           int32_t output_count, IExprBuilder& expr) noexcept override {
-    if (input_count < 1 || output_count != static_cast<int32_t>(graph_.outputs.size())) return -1;
+    if (input_count < 1 || output_count != static_cast<int32_t>(node_->graph.outputs.size())) return -1;
     for (int32_t i = 0; i < output_count; ++i) {
-      const std::vector<int64_t>& dims = graph_.tensors[graph_.outputs[i]].dims;
+      const std::vector<int64_t>& dims = node_->graph.tensors[node_->graph.outputs[i]].dims;
       if (dims.size() + 1 > static_cast<size_t>(nvinfer1::Dims::MAX_DIMS)) return -1;
       outputs[i].nbDims = static_cast<int32_t>(dims.size() + 1);
-      const int64_t rows = graph_.tensors[graph_.outputs[i]].rows;
+      const int64_t rows = node_->graph.tensors[node_->graph.outputs[i]].rows;
       const nvinfer1::IDimensionExpr* images = inputs[0].d[0];
-      if (rows0() != 1)
-        images = expr.operation(nvinfer1::DimensionOperation::kFLOOR_DIV, *images, *expr.constant(rows0()));
-      outputs[i].d[0] = rows == rows0() ? inputs[0].d[0]
+      if (node_->rows0 != 1)
+        images = expr.operation(nvinfer1::DimensionOperation::kFLOOR_DIV, *images, *expr.constant(node_->rows0));
+      outputs[i].d[0] = rows == node_->rows0 ? inputs[0].d[0]
                         : rows == 1
                             ? images
                             : expr.operation(nvinfer1::DimensionOperation::kPROD, *images, *expr.constant(rows));
@@ -141,12 +142,12 @@ class NodePlugin final : public IPluginV3,
   bool supportsFormatCombination(int32_t pos, const DynamicPluginTensorDesc* io, int32_t, int32_t) noexcept override {
     return io[pos].desc.type == DataType::kFLOAT && io[pos].desc.format == nvinfer1::TensorFormat::kLINEAR;
   }
-  int32_t getNbOutputs() const noexcept override { return static_cast<int32_t>(graph_.outputs.size()); }
+  int32_t getNbOutputs() const noexcept override { return static_cast<int32_t>(node_->graph.outputs.size()); }
   /// The op's scratch at the largest batch the profile allows.
   size_t getWorkspaceSize(const DynamicPluginTensorDesc* inputs, int32_t input_count, const DynamicPluginTensorDesc*,
                           int32_t) const noexcept override {
-    const int64_t batch = input_count > 0 ? inputs[0].max.d[0] / rows0() : graph_.max_batch;
-    return host->node_workspace(op_->op, static_cast<int>(batch > 0 ? batch : graph_.max_batch));
+    const int64_t batch = input_count > 0 ? inputs[0].max.d[0] / node_->rows0 : node_->graph.max_batch;
+    return host->node_workspace(node_->op, static_cast<int>(batch > 0 ? batch : node_->graph.max_batch));
   }
 
   // --- runtime --------------------------------------------------------------------------------
@@ -155,32 +156,25 @@ class NodePlugin final : public IPluginV3,
   }
   int32_t enqueue(const PluginTensorDesc* input_desc, const PluginTensorDesc*, const void* const* inputs,
                   void* const* outputs, void* workspace, cudaStream_t stream) noexcept override {
-    for (size_t j = 0; j < first_reader_.size(); ++j) by_graph_input_[j] = inputs[first_reader_[j]];
-    const int rc = host->node_run(op_->op, static_cast<int>(input_desc[0].dims.d[0] / rows0()), by_graph_input_.data(),
-                                  outputs, workspace, static_cast<void*>(stream));
+    const int rc = host->node_run(node_->op, static_cast<int>(input_desc[0].dims.d[0] / node_->rows0), inputs, outputs,
+                                  workspace, static_cast<void*>(stream));
     if (rc == 0) return 0;
-    report(host_failure(rc, graph_.nodes[0].name).message());
+    report(host_failure(rc, node_->graph.nodes[0].name).message());
     return -1;
   }
   IPluginV3* attachToContext(nvinfer1::IPluginResourceContext*) noexcept override { return clone(); }
   const PluginFieldCollection* getFieldsToSerialize() noexcept override {
-    fields_[0] = PluginField("graph", json_.data(), PluginFieldType::kCHAR, static_cast<int32_t>(json_.size()));
-    fields_[1] = PluginField("weights", weights_.data(), PluginFieldType::kINT8, static_cast<int32_t>(weights_.size()));
+    fields_[0] =
+        PluginField("graph", node_->json.data(), PluginFieldType::kCHAR, static_cast<int32_t>(node_->json.size()));
+    fields_[1] = PluginField("weights", node_->weights.data(), PluginFieldType::kINT8,
+                             static_cast<int32_t>(node_->weights.size()));
     collection_.nbFields = 2;
     collection_.fields = fields_;
     return &collection_;
   }
 
  private:
-  std::string json_;
-  std::vector<uint8_t> weights_;
-  Graph graph_;
-  std::shared_ptr<HostOp> op_;
-  /// Rows per image of the node's first input (TensorRT's dimension 0 is images x rows).
-  int64_t rows0() const { return graph_.tensors[graph_.nodes[0].inputs[0]].rows; }
-
-  std::vector<int> first_reader_;            // per graph input: the node input (TensorRT's buffer) reading it
-  std::vector<const void*> by_graph_input_;  // enqueue's buffers for the host op (one context's)
+  std::shared_ptr<const HostNode> node_;
   PluginField fields_[2];
   PluginFieldCollection collection_{};
 };

@@ -76,8 +76,8 @@ typedef struct trtn_trt_host_ops {
   /// Bytes of device scratch memory a run of `batch` images needs.
   size_t (*node_workspace)(const void* op, int batch);
   /// Enqueues `batch` images on `cuda_stream` (a cudaStream_t): dense NCHW float32 device buffers,
-  /// one per graph input (a tensor the node reads twice is one input) and one per graph output, in
-  /// the graph's order (a region tensor of R rows per image holds batch x R items), and
+  /// one per node input and one per node output, in the node's order (a tensor the node reads twice
+  /// comes twice; a region tensor of R rows per image holds batch x R items), and
   /// node_workspace(op, batch) bytes of `workspace`.
   int (*node_run)(const void* op, int batch, const void* const* inputs, void* const* outputs, void* workspace,
                   void* cuda_stream);

@@ -355,36 +355,6 @@ constexpr MmaConfigBytes kMmaConfigs[] = {TRTN_MMA_CONFIGS(TRTN_MMA_ROW)};
 
 constexpr int kMmaConfigCount = static_cast<int>(sizeof(kMmaConfigs) / sizeof(kMmaConfigs[0]));
 
-template <class Pol>
-Status prepare_config(int i, size_t smem) {
-  switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)            \
-  case id:                                                           \
-    if constexpr (((maths)&policy_bit<Pol>()) != 0) {                \
-      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::prepare(smem); \
-    }                                                                \
-    break;
-    TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
-#undef TRTN_MMA_CASE
-  }
-  return Status(Code::kInternal, "no such tensor-core convolution tile");
-}
-
-template <class Pol>
-Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
-  switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                \
-  case id:                                                               \
-    if constexpr (((maths)&policy_bit<Pol>()) != 0) {                    \
-      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st>::launch(p, stream); \
-    }                                                                    \
-    break;
-    TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
-#undef TRTN_MMA_CASE
-  }
-  return Status(Code::kInternal, "no such tensor-core convolution tile");
-}
-
 // Split-K configurations after the tiles: the small tiles (64x32, 32x64: batch-1 layers) with K
 // cut in 4 or 8. Written but not yet run on a GPU: offered only with TRTN_CUDA_MMA_SPLIT_K=1 (the
 // tactic tests set it).
@@ -396,37 +366,58 @@ constexpr int kMmaSplitCount = static_cast<int>(sizeof(kMmaSplitWays) / sizeof(k
 int mma_tile_of(int i) { return i < kMmaConfigCount ? i : kMmaSplitTile[i - kMmaConfigCount]; }
 int mma_splits_of(int i) { return i < kMmaConfigCount ? 1 : kMmaSplitWays[i - kMmaConfigCount]; }
 
-// The split instantiations exist for the split tiles only (kMmaSplitTile).
-#define TRTN_MMA_SPLIT_TILE(id) ((id) == 5 || (id) == 6)
-
-template <class Pol>
-Status prepare_split_config(int i, size_t smem) {
-  switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                        \
-  case id:                                                                       \
-    if constexpr (((maths)&policy_bit<Pol>()) != 0 && TRTN_MMA_SPLIT_TILE(id)) { \
-      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, true>::prepare(smem);       \
-    }                                                                            \
-    break;
-    TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
-#undef TRTN_MMA_CASE
+/// Whether tile `id` is compiled for policy `Pol` and, for SPLIT, is one of the split tiles (the
+/// split instantiations exist for those only).
+template <class Pol, bool SPLIT>
+constexpr bool compiled(int id, int maths) {
+  if ((maths & policy_bit<Pol>()) == 0) return false;
+  if (!SPLIT) return true;
+  for (int t : kMmaSplitTile) {
+    if (t == id) return true;
   }
-  return Status(Code::kInternal, "no such split-K tensor-core convolution tile");
+  return false;
 }
 
-template <class Pol>
-Status launch_split_config(int i, const GemmParams& p, cudaStream_t stream) {
+template <class Pol, bool SPLIT>
+Status prepare_config(int i, size_t smem) {
   switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                        \
-  case id:                                                                       \
-    if constexpr (((maths)&policy_bit<Pol>()) != 0 && TRTN_MMA_SPLIT_TILE(id)) { \
-      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, true>::launch(p, stream);   \
-    }                                                                            \
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                   \
+  case id:                                                                  \
+    if constexpr (compiled<Pol, SPLIT>(id, maths)) {                        \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, SPLIT>::prepare(smem); \
+    }                                                                       \
     break;
     TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
 #undef TRTN_MMA_CASE
   }
-  return Status(Code::kInternal, "no such split-K tensor-core convolution tile");
+  return Status(Code::kInternal, "no such tensor-core convolution tile");
+}
+
+template <class Pol, bool SPLIT>
+Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
+  switch (i) {
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                       \
+  case id:                                                                      \
+    if constexpr (compiled<Pol, SPLIT>(id, maths)) {                            \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, SPLIT>::launch(p, stream); \
+    }                                                                           \
+    break;
+    TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
+#undef TRTN_MMA_CASE
+  }
+  return Status(Code::kInternal, "no such tensor-core convolution tile");
+}
+
+/// Calls fn(policy) for the arithmetic's MMA policy (TF32, FP16, INT8); kInternal for FP32.
+template <typename Fn>
+Status with_policy(Math math, Fn fn) {
+  switch (math) {
+    case Math::kTF32: return fn(PolicyTf32{});
+    case Math::kF16: return fn(PolicyF16{});
+    case Math::kI8: return fn(PolicyI8{});
+    default: break;
+  }
+  return Status(Code::kInternal, "float32 convolutions have no tensor-core kernel");
 }
 
 int mma_configs() { return kMmaConfigCount + kMmaSplitCount; }
@@ -476,21 +467,11 @@ size_t mma_smem_bytes(const ConvProblem& /*p*/, int i, int out_eb) {
 }
 
 Status mma_prepare(Math math, int i, size_t smem) {
-  if (mma_splits_of(i) > 1) {
-    switch (math) {
-      case Math::kTF32: return prepare_split_config<PolicyTf32>(mma_tile_of(i), smem);
-      case Math::kF16: return prepare_split_config<PolicyF16>(mma_tile_of(i), smem);
-      case Math::kI8: return prepare_split_config<PolicyI8>(mma_tile_of(i), smem);
-      default: break;
-    }
-  }
-  switch (math) {
-    case Math::kTF32: return prepare_config<PolicyTf32>(i, smem);
-    case Math::kF16: return prepare_config<PolicyF16>(i, smem);
-    case Math::kI8: return prepare_config<PolicyI8>(i, smem);
-    default: break;
-  }
-  return Status(Code::kInternal, "float32 convolutions have no tensor-core kernel");
+  const bool split = mma_splits_of(i) > 1;
+  return with_policy(math, [&](auto pol) {
+    using Pol = decltype(pol);
+    return split ? prepare_config<Pol, true>(mma_tile_of(i), smem) : prepare_config<Pol, false>(i, smem);
+  });
 }
 
 bool mma_accepts(const ConvProblem& p, const ConvCall& call) {
@@ -501,15 +482,9 @@ Status mma_family_launch(const ConvProblem& p, const ConvCall& call, int i) {
   GemmParams g = gemm_params(p, call.in, call.out, call.pair);
   g.k_splits = mma_splits_of(i);
   g.partial = call.workspace;  // split_k_bytes of it (never null: the run loop and the tuner pass the arena's)
-  if (g.k_splits > 1) {
-    switch (p.math) {
-      case Math::kTF32: return launch_split_config<PolicyTf32>(mma_tile_of(i), g, call.stream);
-      case Math::kF16: return launch_split_config<PolicyF16>(mma_tile_of(i), g, call.stream);
-      case Math::kI8: return launch_split_config<PolicyI8>(mma_tile_of(i), g, call.stream);
-      default: break;
-    }
-  }
-  return mma_launch(p.math, i, g, call.stream);
+  if (g.k_splits == 1) return mma_launch(p.math, i, g, call.stream);
+  return with_policy(p.math,
+                     [&](auto pol) { return launch_config<decltype(pol), true>(mma_tile_of(i), g, call.stream); });
 }
 
 }  // namespace
@@ -527,13 +502,7 @@ bool mma_serves(const ConvProblem& p) {
 }
 
 Status mma_launch(Math math, int i, GemmParams p, cudaStream_t stream) {
-  switch (math) {
-    case Math::kTF32: return launch_config<PolicyTf32>(i, p, stream);
-    case Math::kF16: return launch_config<PolicyF16>(i, p, stream);
-    case Math::kI8: return launch_config<PolicyI8>(i, p, stream);
-    default: break;
-  }
-  return Status(Code::kInternal, "float32 convolutions have no tensor-core kernel");
+  return with_policy(math, [&](auto pol) { return launch_config<decltype(pol), false>(i, p, stream); });
 }
 
 const ConvFamily kMmaFamily = {
