@@ -45,4 +45,14 @@ Status read_lrn_params(const OpInit& init, LrnParams* out) {
   return Status::ok();
 }
 
+LrnInt8 lrn_int8(const LrnParams& p) {
+  // volatile: each product and quotient rounded to float32 on its own, whatever the compiler's
+  // contraction or excess-precision settings.
+  volatile float alpha_over_size = p.alpha / static_cast<float>(p.size);
+  volatile float s2 = p.in_scale * p.in_scale;
+  volatile float sq_scale = alpha_over_size * s2;
+  volatile float out_factor = p.out_scale > 0 ? p.in_scale / p.out_scale : 0.0f;
+  return LrnInt8{sq_scale, out_factor};
+}
+
 }  // namespace trtn

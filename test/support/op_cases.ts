@@ -357,6 +357,12 @@ add('LRN', [
     body: L('lrn', 'LRN', 'lrn_param { local_size: 3 alpha: 0.0001 beta: 0.75 }'),
   },
   {
+    name: 'ACROSS_CHANNELS size 9, beta 1.25 on 20 channels (a 16-channel group and a partial one)',
+    inputs: { data: [20, 3, 3] },
+    gen: uniform(-3, 3),
+    body: L('lrn', 'LRN', 'lrn_param { local_size: 9 alpha: 0.5 beta: 1.25 k: 0.5 }'),
+  },
+  {
     name: 'WITHIN_CHANNEL size 3: Caffe ignores k (shift 1)',
     inputs: { data: [2, 6, 5] },
     gen: uniform(-2, 2),

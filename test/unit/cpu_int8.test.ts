@@ -851,19 +851,26 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       }));
     });
   });
-  // LRN (docs/int8.md): x = float32(q * s_x); the float32 LRN; int8 out q = saturate(float32(y / s_y)).
-  // pow is the platform's, so the test allows what the document allows: floats within a few ulp,
-  // int8 values within one step (and nearly all exact).
+  // LRN (docs/int8.md): ACROSS_CHANNELS sums the integer squares exactly, scale = k + float32(
+  // float32(alpha / size) * float32(s_x^2)) * S; int8 out saturate((q * float32(s_x / s_y)) * f),
+  // float out (q * s_x) * f. WITHIN_CHANNEL: x = float32(q * s_x); the float32 LRN; int8 out
+  // saturate(float32(y / s_y)). pow is the platform's, so the test allows what the document
+  // allows: floats within a few ulp, int8 values within one step (and nearly all exact).
   describe('LRN', () => {
     const sx = 0.25;
     const sy = f32(0.01);
     const dims = [6, 3, 3];
     const plane = 9;
     const inputs = (batch: number) => ({ data: grid(6 * plane * batch, 107, sx, -127, 127, 0.3) });
-    /** float32 emulation of the LRN of docs/engine.md on dequantized inputs. */
-    const lrn = (x: Float32Array, batch: number, across: boolean): number[] => {
-      const q = [...x].map((v) => f32(quantize(v, sx) * sx));
-      const out: number[] = [];
+    /**
+     * float32 emulation of the INT8 LRN (docs/int8.md): `y` as a float output stores it, and `p`,
+     * the value an int8 output saturates.
+     */
+    const lrn = (x: Float32Array, batch: number, across: boolean): { y: number[]; p: number[] } => {
+      const qs = [...x].map((v) => quantize(v, sx));
+      const q = qs.map((v) => f32(v * sx));
+      const y: number[] = [];
+      const p: number[] = [];
       for (let n = 0; n < batch; n++) {
         for (let c = 0; c < 6; c++) {
           for (let i = 0; i < plane; i++) {
@@ -871,8 +878,13 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
             let sum = 0;
             let scale: number;
             if (across) {
-              for (let j = Math.max(0, c - 2); j <= Math.min(5, c + 2); j++) sum = f32(sum + f32(at(j, i) * at(j, i)));
-              scale = f32(1.5 + f32(f32(2 / 5) * sum));
+              const qat = (cc: number) => qs[(n * 6 + cc) * plane + i];
+              for (let j = Math.max(0, c - 2); j <= Math.min(5, c + 2); j++) sum += qat(j) * qat(j);
+              scale = f32(1.5 + f32(f32(f32(2 / 5) * f32(sx * sx)) * sum));
+              const f = f32(Math.pow(scale, -0.75));
+              y.push(f32(f32(qat(c) * sx) * f));
+              p.push(f32(f32(qat(c) * f32(sx / sy)) * f));
+              continue;
             } else {
               const h = Math.floor(i / 3),
                 w = i % 3;
@@ -881,11 +893,12 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
               }
               scale = f32(1 + f32(2 * f32(sum / 9)));
             }
-            out.push(f32(at(c, i) * f32(Math.pow(scale, -0.75))));
+            y.push(f32(at(c, i) * f32(Math.pow(scale, -0.75))));
+            p.push(f32(y[y.length - 1] / sy));
           }
         }
       }
-      return out;
+      return { y, p };
     };
     const cases = [
       { name: 'ACROSS_CHANNELS size 5', param: 'lrn_param { local_size: 5 alpha: 2 beta: 0.75 k: 1.5 }', across: true },
@@ -896,7 +909,7 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
       },
     ];
     for (const c of cases) {
-      it(`${c.name}: runs in INT8; int8 output within one step of saturate(y / s_y), float output y`, async () => {
+      it(`${c.name}: runs in INT8; int8 output within one step of docs/int8.md's value, float output y`, async () => {
         const net = await network({ data: dims }, L('lrn', 'LRN', c.param, 'data', 'n') + L('flat', 'Flatten', '', 'n'));
         const scales = { data: sx, n: sy };
         const graph = planExecGraph(net, { precision: 'int8', maxBatchSize: MAX_BATCH, int8Scales: scales });
@@ -913,8 +926,8 @@ describe('cpu backend INT8 emulation (docs/int8.md), bit exact', function () {
         });
         try {
           const x = inputs(MAX_BATCH);
-          const y = lrn(x.data, MAX_BATCH, c.across);
-          const wantQ = y.map((v) => saturate(f32(v / sy)));
+          const { y, p } = lrn(x.data, MAX_BATCH, c.across);
+          const wantQ = p.map(saturate);
           assert.ok(wantQ.some((q) => Math.abs(q) === 127) || wantQ.some((q) => Math.abs(q) > 20), 'test bug: outputs too small');
           const gotQ = [...(await engine.createContext().infer(x)).flat].map((v) => Math.round(v / sy));
           const off = gotQ.filter((q, i) => q !== wantQ[i]).length;

@@ -1,6 +1,7 @@
 // Local response normalisation with Caffe's semantics, over NCHW tensors: float32, or in INT8
-// (docs/int8.md) an int8 input read as float(q) * s_x and an int8 output stored as
-// saturate(y / s_y) (or a float32 output), the arithmetic in float32 either way.
+// (docs/int8.md) an int8 input and an int8 or float32 output, the arithmetic in float32 either
+// way: ACROSS_CHANNELS sums the integer squares exactly (core/lrn_params.h's LrnInt8);
+// WITHIN_CHANNEL reads x = float(q) * s_x and stores saturate(y / s_y).
 //   ACROSS_CHANNELS: scale = k + alpha / size * sum of x^2 over `size` channels centred on c
 //                    (zero-padded at the ends); y = x * scale^-beta.
 //   WITHIN_CHANNEL:  Caffe builds it from sub-layers: AVE pooling of x^2 over a size x size window
@@ -49,6 +50,7 @@ class AcrossChannels final : public CpuOp {
       const int64_t plane = p_.height * p_.width, half = (p_.size - 1) / 2;
       // Caffe computes alpha / size in the layer's type before scaling the squares.
       const float alpha_over_size = p_.alpha / static_cast<float>(p_.size);
+      const LrnInt8 q8 = lrn_int8(p_);
       const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, plane * p_.size));
       args.pool.parallel_for(args.batch * p_.channels, grain, [&](int64_t begin, int64_t end) {
         for (int64_t nc = begin; nc < end; ++nc) {
@@ -56,6 +58,10 @@ class AcrossChannels final : public CpuOp {
           const int64_t lo = std::max<int64_t>(0, c - half), hi = std::min(p_.channels - 1, c + half);
           const int64_t image = n * p_.channels * plane;
           for (int64_t i = 0; i < plane; ++i) {
+            if (p_.in_scale > 0) {
+              int8_at(static_cast<const int8_t*>(io.x) + image + i, plane, lo, hi, c, q8, io, nc * plane + i);
+              continue;
+            }
             float sum_sq = 0.0f;
             for (int64_t j = lo; j <= hi; ++j) {
               const float v = io.in(image + j * plane + i);
@@ -73,6 +79,22 @@ class AcrossChannels final : public CpuOp {
   }
 
  private:
+  /// INT8 input (docs/int8.md, LrnInt8): channel c of the pixel at `x` (channel stride `plane`)
+  /// from the exact integer sum of the squares of channels [lo, hi], stored at `at`.
+  void int8_at(const int8_t* x, int64_t plane, int64_t lo, int64_t hi, int64_t c, const LrnInt8& q8, const LrnIo& io,
+               int64_t at) const {
+    int32_t sum_sq = 0;
+    for (int64_t j = lo; j <= hi; ++j) sum_sq += int32_t{x[j * plane]} * x[j * plane];
+    const float scale = p_.k + q8.sq_scale * static_cast<float>(sum_sq);
+    const float f = std::pow(scale, -p_.beta);
+    const auto q = static_cast<float>(x[c * plane]);
+    if (p_.out_scale > 0) {
+      static_cast<int8_t*>(io.y)[at] = numeric::saturate_int8(q * q8.out_factor * f);
+    } else {
+      static_cast<float*>(io.y)[at] = q * p_.in_scale * f;
+    }
+  }
+
   std::string name_;
   LrnParams p_;
 };

@@ -1,7 +1,10 @@
 // LRN on the GPU with Caffe's semantics (core/lrn_params.h) over View4s (NCHW or NHWC):
-// float32 / float16 storage, or INT8 (docs/int8.md): an int8 input read as float(q) * s_x (one
-// rounded product), the float32 arithmetic below, and an int8 output stored as saturate(y / s_y)
-// (IEEE division, through div_for_int8) or a float output.
+// float32 / float16 storage, or INT8 (docs/int8.md). INT8 ACROSS_CHANNELS sums the integer
+// squares exactly and scales once (core/lrn_params.h's LrnInt8, lrn.cuh's lrn_value_q); on
+// channels-last views one thread takes kLrnQLanes channels (lrn_q_pixels_kernel), the sums sliding
+// from channel to channel. INT8 WITHIN_CHANNEL reads float(q) * s_x (one rounded product), the
+// float32 arithmetic below, and stores saturate(y / s_y) (IEEE division, through div_for_int8) or
+// a float output.
 //   ACROSS_CHANNELS: sum of x^2 over channels [c - (size-1)/2, c + (size-1)/2] clipped to the
 //                    tensor, in increasing channel order; scale = k + alpha / size * sum;
 //                    y = x * powf(scale, -beta).
@@ -35,7 +38,12 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
     int n, c, h, w;
     a.decoder.decode(t, n, c, h, w);
     float y = 0.0f;
-    if (c < a.out.c) {
+    if (c < a.out.c && std::is_same_v<Tin, int8_t>) {
+      const int8_t* q = reinterpret_cast<const int8_t*>(x) + n * a.in.sn + h * a.in.sh + w * a.in.sw;
+      int sum_sq = 0;
+      for (int j = max(0, c - a.half); j <= min(a.in.c - 1, c + a.half); ++j) sum_sq += q[j * a.in.sc] * q[j * a.in.sc];
+      y = lrn_value_q<Tout, false>(a, sum_sq, q[c * a.in.sc]);
+    } else if (c < a.out.c) {
       const int64_t pixel = n * a.in.sn + h * a.in.sh + w * a.in.sw;
       const int lo = max(0, c - a.half), hi = min(a.in.c - 1, c + a.half);
       float sum_sq = 0.0f;
@@ -71,6 +79,42 @@ __global__ void __launch_bounds__(kMapThreads)
     const int cnt = min(kLrnLanes, a.out.c_write - c0);
     store_chunk<Tout, kLrnLanes>(static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt,
                                  vec, y);
+  }
+}
+
+/// The INT8 form of lrn_across_pixels_kernel (lrn.cuh's lrn_group_q): kLrnQLanes channels a thread,
+/// one 16-byte load. With FTZ (lrn_pow_ftz_safe) an int8 output is stored without saturate_int8's
+/// NaN test (the value cannot be NaN there); otherwise as every store.
+template <typename Tout, int HALF, bool FTZ>
+__global__ void __launch_bounds__(kMapThreads)
+    lrn_q_pixels_kernel(const LrnArgs a, uint32_t groups, const FastDiv by_groups, const FastDiv by_w,
+                        const FastDiv by_h, bool vec, bool vec_in) {
+  const uint32_t stride = gridDim.x * blockDim.x;
+  for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < a.total; t += stride) {
+    const uint32_t pixel = by_groups.div(t);
+    const int c0 = static_cast<int>(t - pixel * groups) * kLrnQLanes;
+    const uint32_t row = by_w.div(pixel);
+    const uint32_t w = pixel - row * by_w.d;
+    const uint32_t n = by_h.div(row);
+    const uint32_t h = row - n * by_h.d;
+    float y[kLrnQLanes];
+    lrn_group_q<Tout, kLrnQLanes, HALF, FTZ>(
+        a, static_cast<const int8_t*>(a.in.data) + n * a.in.sn + h * a.in.sh + w * a.in.sw, c0, vec_in, y);
+    const int cnt = min(kLrnQLanes, a.out.c_write - c0);
+    Tout* dst = static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0;
+    if constexpr (std::is_same_v<Tout, int8_t> && FTZ) {
+      if (vec && cnt == kLrnQLanes) {
+        Pack<int8_t, kLrnQLanes> pk;
+#pragma unroll
+        for (int l = 0; l < kLrnQLanes; ++l) {
+          const float m = __fadd_rn(fminf(fmaxf(y[l], -127.0f), 127.0f), kRoundMagic);
+          pk.v[l] = static_cast<int8_t>(__float_as_uint(m) & 0xFFu);
+        }
+        *reinterpret_cast<Pack<int8_t, kLrnQLanes>*>(dst) = pk;
+        continue;
+      }
+    }
+    store_chunk<Tout, kLrnQLanes>(dst, cnt, vec, y);
   }
 }
 
@@ -136,10 +180,13 @@ class LrnOp final : public CudaOp {
   Status launch(const View4& x, const View4& y, cudaStream_t stream) const {
     LrnArgs a = lrn_args(p_);
     if (lrn_pixel_views(p_, x, y)) {
-      const uint32_t groups = static_cast<uint32_t>((y.c_write + kLrnLanes - 1) / kLrnLanes);
+      // INT8: lrn_q_pixels_kernel, kLrnQLanes channels a thread; float: kLrnLanes.
+      constexpr bool kQ = std::is_same_v<Tin, int8_t>;
+      constexpr int kLanes = kQ ? kLrnQLanes : kLrnLanes;
+      const uint32_t groups = static_cast<uint32_t>((y.c_write + kLanes - 1) / kLanes);
       const int64_t per_image = static_cast<int64_t>(groups) * y.h * y.w;
-      const bool vec = packs_fit<Tout, kLrnLanes>(y);
-      const bool vec_in = packs_fit<Tin, kLrnLanes>(x);
+      const bool vec = packs_fit<Tout, kLanes>(y);
+      const bool vec_in = packs_fit<Tin, kLanes>(x);
       return for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
         a.in = images(x, n0, nb);
         a.out = images(y, n0, nb);
@@ -147,8 +194,17 @@ class LrnOp final : public CudaOp {
         const unsigned grid = grid_for(a.total, kMapThreads);
         const FastDiv by_groups(groups), by_w(static_cast<uint32_t>(y.w)), by_h(static_cast<uint32_t>(y.h));
         with_lrn_half(a.half, [&](auto half) {
-          lrn_across_pixels_kernel<Tin, Tout, decltype(half)::value>
-              <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+          constexpr int kHalf = decltype(half)::value;
+          if constexpr (!kQ) {
+            lrn_across_pixels_kernel<Tin, Tout, kHalf>
+                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+          } else if (a.pow_ftz) {
+            lrn_q_pixels_kernel<Tout, kHalf, true>
+                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+          } else {
+            lrn_q_pixels_kernel<Tout, kHalf, false>
+                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+          }
         });
         return TRTN_CUDA_STATUS(cudaGetLastError());
       });

@@ -16,12 +16,15 @@ namespace trtn::cuda {
 
 constexpr int kLrnMaxHalf = 4;  // the pixel kernels' largest (size - 1) / 2
 constexpr int kLrnLanes = 8;    // channels per thread in the pixel kernels
+constexpr int kLrnQLanes = 16;  // channels per thread in the INT8 LRN's pixel kernel (16 bytes)
 
 struct LrnArgs {
   View4 in, out;
   int size, half;
   float alpha_over_size, alpha, beta, k;
   float in_scale, out_scale, inv_out_scale;  // INT8 (docs/int8.md); inv_out_scale = 1 / out_scale
+  float sq_scale, out_factor;                // INT8 ACROSS_CHANNELS: core/lrn_params.h's LrnInt8
+  bool pow_ftz;                              // lrn_pow_ftz_safe: the INT8 kernels may take lrn_pow_q<true>
   uint32_t total;
   Decoder decoder;
 };
@@ -53,15 +56,89 @@ __device__ __forceinline__ float lrn_pow_neg(float scale, float beta) {
   return exp2f(__fmul_rn(-beta, __log2f(scale)));
 }
 
+/// scale^-beta for the INT8 form: lg2 and ex2 on the special-function unit with denormals flushed,
+/// the scaling non-ftz instructions add done here only where FTZ is false. With FTZ true (the host
+/// found lrn_pow_ftz_safe) scale, the logarithm's product and the power are normal numbers or zero,
+/// where both forms give the same bits; so FTZ only removes instructions.
+template <bool FTZ>
+__device__ __forceinline__ float lrn_pow_q(float scale, float beta) {
+  const bool tiny = !FTZ && scale < 0x1p-126f;
+  float l, e;
+  const float in = tiny ? __fmul_rn(scale, 0x1p24f) : scale;
+  asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(l) : "f"(in));
+  if (tiny) l = __fsub_rn(l, 24.0f);
+  const float t = __fmul_rn(-beta, l);
+  const bool low = !FTZ && t < -126.0f;
+  const float arg = low ? __fadd_rn(t, 24.0f) : t;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(e) : "f"(arg));
+  return low ? __fmul_rn(e, 0x1p-24f) : e;
+}
+
+/// The value an INT8 ACROSS_CHANNELS output stores for input q and window sum of squares
+/// sum_sq (core/lrn_params.h's LrnInt8): before saturation for an int8 output, y for a float one.
+/// float(sum_sq) and float(q) are exact (sum_sq < 2^23: its bits under 2^23's exponent).
+template <typename Tout, bool FTZ>
+__device__ __forceinline__ float lrn_value_q(const LrnArgs& a, int sum_sq, int q) {
+  const float s = __fsub_rn(__uint_as_float(0x4B000000u | static_cast<uint32_t>(sum_sq)), 8388608.0f);
+  const float scale = __fadd_rn(a.k, __fmul_rn(a.sq_scale, s));
+  const float qf = __fsub_rn(__uint_as_float(kRoundMagicBits + static_cast<uint32_t>(q)), kRoundMagic);
+  const float factor = std::is_same_v<Tout, int8_t> ? a.out_factor : a.in_scale;
+  return __fmul_rn(__fmul_rn(qf, factor), lrn_pow_q<FTZ>(scale, a.beta));
+}
+
+/// INT8 ACROSS_CHANNELS for channels [c0, c0 + LANES) of the pixel at `x` (channels-last, sc == 1):
+/// y[l] as lrn_value_q gives it (0 past the channels). The LANES + 2 HALF channels the windows
+/// cover load once (vec_in: the group's own channels as one pack); the integer sums slide from one
+/// channel's window to the next (exact, so any order gives the same sum).
+template <typename Tout, int LANES, int HALF, bool FTZ>
+__device__ __forceinline__ void lrn_group_q(const LrnArgs& a, const int8_t* x, int c0, bool vec_in, float (&y)[LANES]) {
+  constexpr int kSpan = LANES + 2 * HALF;
+  const int channels = a.in.c;
+  int q[kSpan];  // channel c0 - HALF + i (0 outside the tensor)
+#pragma unroll
+  for (int i = 0; i < HALF; ++i) {
+    const int lo = c0 - HALF + i, hi = c0 + LANES + i;
+    q[i] = lo >= 0 ? x[lo] : 0;
+    q[HALF + LANES + i] = hi < channels ? x[hi] : 0;
+  }
+  if (vec_in && c0 + LANES <= channels) {
+    const Pack<int8_t, LANES> pk = *reinterpret_cast<const Pack<int8_t, LANES>*>(x + c0);
+#pragma unroll
+    for (int l = 0; l < LANES; ++l) q[HALF + l] = pk.v[l];
+  } else {
+#pragma unroll
+    for (int l = 0; l < LANES; ++l) q[HALF + l] = c0 + l < channels ? x[c0 + l] : 0;
+  }
+  int sq[kSpan];
+#pragma unroll
+  for (int i = 0; i < kSpan; ++i) sq[i] = q[i] * q[i];
+  int sum = 0;
+#pragma unroll
+  for (int d = 0; d < 2 * HALF; ++d) sum += sq[d];
+#pragma unroll
+  for (int l = 0; l < LANES; ++l) {
+    sum += sq[l + 2 * HALF];
+    // Past the channels q is 0, and so is the value where the power is finite (FTZ).
+    y[l] = FTZ || c0 + l < channels ? lrn_value_q<Tout, FTZ>(a, sum, q[HALF + l]) : 0.0f;
+    sum -= sq[l];
+  }
+}
+
 /// ACROSS_CHANNELS for channels [c0, c0 + kLrnLanes) of the pixel at `x` (channels-last, sc == 1):
 /// y[l] is what the output stores for channel c0 + l (before its conversion; 0 past the channels).
-/// HALF == (size - 1) / 2. The kLrnLanes + 2 HALF channels the windows cover load once (vec_in:
+/// HALF == (size - 1) / 2. An int8 input takes lrn_group_q. The kLrnLanes + 2 HALF channels the
+/// windows cover load once (vec_in:
 /// the group's own channels as one pack), each square is formed once, and each window sums its
 /// squares in increasing channel order from c - HALF: the channels outside the tensor hold 0, and
 /// adding +0 to a sum of squares changes nothing, so the sums are the cpu's from max(0, c - half)
 /// bit for bit without a bounds test per term.
 template <typename Tin, typename Tout, int HALF>
 __device__ __forceinline__ void lrn_group(const LrnArgs& a, const Tin* x, int c0, bool vec_in, float (&y)[kLrnLanes]) {
+  if constexpr (std::is_same_v<Tin, int8_t>) {
+    // The fused kernels take the general power (the same bits as the FTZ form where that is safe).
+    lrn_group_q<Tout, kLrnLanes, HALF, false>(a, x, c0, vec_in, y);
+    return;
+  }
   constexpr int kSpan = kLrnLanes + 2 * HALF;
   const int channels = a.in.c;
   // v[i] holds channel c0 - HALF + i (0 outside the tensor).
@@ -101,6 +178,19 @@ __device__ __forceinline__ void lrn_group(const LrnArgs& a, const Tin* x, int c0
   }
 }
 
+/// Whether lrn_pow_q<true> is exact for every scale an INT8 ACROSS_CHANNELS node can form: with
+/// alpha >= 0 and k >= 2^-60, scale >= k is normal (or infinite); log2(scale) is 0 or at least
+/// 2^-24 in magnitude, times beta >= 2^-20 normal; and with beta <= 0.98, -beta * log2(scale) >
+/// -126 for every finite scale, so the power is normal. With k, the squares' factor and the
+/// output factors at most 2^100, scale (sum < 2^23) and the power are finite and float(q) * factor
+/// too, so the stored value is never NaN (the pixel kernel's int8 store skips that test).
+inline bool lrn_pow_ftz_safe(const LrnParams& p) {
+  const LrnInt8 q8 = lrn_int8(p);
+  const float big = 0x1p100f;
+  return p.alpha >= 0.0f && p.k >= 0x1p-60f && p.k <= big && p.beta >= 0x1p-20f && p.beta <= 0.98f &&
+         q8.sq_scale <= big && q8.out_factor <= big && p.in_scale <= big;
+}
+
 /// The kernels' arguments for a node (views, total and decoder are the launcher's).
 inline LrnArgs lrn_args(const LrnParams& p) {
   LrnArgs a{};
@@ -114,6 +204,10 @@ inline LrnArgs lrn_args(const LrnParams& p) {
   a.in_scale = p.in_scale;
   a.out_scale = p.out_scale;
   a.inv_out_scale = p.out_scale > 0 ? 1.0f / p.out_scale : 0.0f;
+  const LrnInt8 q8 = lrn_int8(p);
+  a.sq_scale = q8.sq_scale;
+  a.out_factor = q8.out_factor;
+  a.pow_ftz = lrn_pow_ftz_safe(p);
   return a;
 }
 
