@@ -22,6 +22,11 @@
 #   ncu       Nsight Compute over the non-convolution kernels of one network (NCU_NET, default alexnet;
 #             NCU_PREC, default int8; NCU_KERNELS, a regex, default lrn|planes_to|pool|reformat|quantize),
 #             batch 128, no CUDA graph: speed of light, instruction mix and issue stalls, to ncu.log
+#   kerneltimes  every kernel's own GPU time (Nsight Compute's gpu__time_duration, one pass, no CUDA
+#             graph) over a few inferences of each network (KT_NETS, default alexnet googlenet), precision
+#             (KT_PRECISIONS, default int8) and batch (KT_BATCHES, default 1): the engine built once to
+#             fill a timing cache, then run under ncu with that cache (no tactic timing launches), to
+#             kt-<net>-<prec>-b<batch>.csv; scripts/kernel-times.js sums the last inference by layer
 #   streams   independent branches on auxiliary streams against one stream: bench --maxAuxStreams 0 and 3
 #             (STREAMS_NETS, default googlenet resnet50; STREAMS_PRECISIONS, default fp16 int8;
 #             STREAMS_BATCHES, default 128 1), one timing cache, to streams.log and streams.json
@@ -161,6 +166,24 @@ if has ncu; then
     --batch 128 --duration 0.01 --warmUp 1 --iterations 8 --noCudaGraph > "$OUT/ncu.log" 2>&1
   echo "ncu exit: $?"
   grep -E "^  [a-z_].*\(|Duration|Memory Throughput|Compute \(SM\) Throughput|Executed Ipc A|Achieved Occupancy|Issue Slots Busy" "$OUT/ncu.log" | head -120
+fi
+
+if has kerneltimes; then
+  echo "== kernel times (ncu gpu__time_duration): ${KT_NETS:-alexnet googlenet}, ${KT_PRECISIONS:-int8}, batch ${KT_BATCHES:-1}"
+  for net in ${KT_NETS:-alexnet googlenet}; do
+    for prec in ${KT_PRECISIONS:-int8}; do
+      for batch in ${KT_BATCHES:-1}; do
+        cache=$(mktemp -u).json
+        timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda --precision $prec --batch $batch \
+          --timingCache "$cache" --duration 0.2 --warmUp 50 > /dev/null 2>&1
+        timeout 240 ncu --metrics gpu__time_duration.sum --csv --print-units base --log-file "$OUT/kt-$net-$prec-b$batch.csv" \
+          node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda --precision $prec --batch $batch \
+          --timingCache "$cache" --duration 0.001 --warmUp 0 --iterations 3 --noCudaGraph > /dev/null 2>&1
+        echo "$net $prec batch $batch exit: $?"
+        node scripts/kernel-times.js "$OUT/kt-$net-$prec-b$batch.csv" | tail -40
+      done
+    done
+  done
 fi
 
 if has batch1; then

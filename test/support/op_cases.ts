@@ -466,6 +466,9 @@ add('Softmax', [
   { name: 'axis 3', gen: uniform(-3, 3), inputs: { data: [2, 3, 6] }, body: L('prob', 'Softmax', 'softmax_param { axis: 3 }') },
   { name: 'axis -2', gen: uniform(-3, 3), inputs: { data: [2, 5, 3] }, body: L('prob', 'Softmax', 'softmax_param { axis: -2 }') },
   { name: '2-D with large values (shifted by the max)', gen: uniform(-40, 40), inputs: { data: [10] }, body: L('prob', 'Softmax') },
+  // The cuda backend's block kernel (a classifier at a small batch) and, past its 2048 channels, the warp kernel.
+  { name: '1000 classes (one block per image)', gen: uniform(-20, 20), inputs: { data: [1000] }, body: L('prob', 'Softmax') },
+  { name: '2500 classes on [C, 1, 1]', gen: uniform(-20, 20), inputs: { data: [2500, 1, 1] }, body: L('prob', 'Softmax') },
 ]);
 
 add('Dropout', [

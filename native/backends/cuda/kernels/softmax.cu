@@ -6,7 +6,11 @@
 //   - one thread per position when channels are far apart in memory (NCHW planes): consecutive
 //     threads read consecutive addresses, and the sums run in the cpu's order;
 //   - one warp per position when channels are contiguous (NHWC, or one position per image), or
-//     long with few positions: lanes stride over the channels, then a butterfly reduction.
+//     long with few positions: lanes stride over the channels, then a butterfly reduction;
+//   - one block per position when there are few positions and kSoftmaxBlock to
+//     kSoftmaxBlock * kSoftmaxPer channels (a classifier at a small batch): each thread reads its
+//     channels once into registers, block-wide max and sum (a warp per position there left the GPU
+//     idle and read the channels three times in a chain of dependent loads).
 // The max is taken first (exp never overflows), exp is expf (accurate), the division IEEE.
 #include <cmath>
 #include <memory>
@@ -14,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/kernels/block_reduce.cuh"
 #include "backends/cuda/kernels/elem_io.cuh"
 #include "backends/cuda/kernels/op_support.cuh"
 #include "core/softmax_params.h"
@@ -84,6 +89,47 @@ __global__ void __launch_bounds__(kMapThreads) softmax_warp_kernel(const Softmax
   }
 }
 
+constexpr int kSoftmaxBlock = 256;                 // threads of the block kernel
+constexpr int kSoftmaxPer = 8;                     // channels a thread of it holds
+constexpr uint32_t kSoftmaxBlockPositions = 1024;  // at most this many positions take the block kernel
+
+template <typename Tin, typename Tout>
+__global__ void __launch_bounds__(kSoftmaxBlock) softmax_block_kernel(const SoftmaxArgs a) {
+  __shared__ float scratch[32];
+  const Tin* x = static_cast<const Tin*>(a.in.data);
+  Tout* y = static_cast<Tout*>(a.out.data);
+  const int channels = a.in.c;
+  const int64_t xs = a.in.sc, ys = a.out.sc;
+  for (uint32_t p = blockIdx.x; p < a.positions; p += gridDim.x) {
+    int64_t xb, yb;
+    position(a, p, xb, yb);
+    float v[kSoftmaxPer];
+    float m = -INFINITY;
+#pragma unroll
+    for (int k = 0; k < kSoftmaxPer; ++k) {
+      const int c = static_cast<int>(threadIdx.x) + k * kSoftmaxBlock;
+      v[k] = c < channels ? to_float(x[xb + c * xs]) : -INFINITY;
+      m = keep_max(m, v[k]);
+    }
+    m = block_allreduce(m, scratch, [](float s, float t) { return keep_max(s, t); });
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kSoftmaxPer; ++k) {
+      v[k] = static_cast<int>(threadIdx.x) + k * kSoftmaxBlock < channels ? expf(v[k] - m) : 0.0f;
+      sum += v[k];
+    }
+    sum = block_allreduce(sum, scratch, [](float s, float t) { return s + t; });
+#pragma unroll
+    for (int k = 0; k < kSoftmaxPer; ++k) {
+      const int c = static_cast<int>(threadIdx.x) + k * kSoftmaxBlock;
+      if (c < channels) y[yb + c * ys] = from_float<Tout>(v[k] / sum);
+    }
+    for (int c = channels + static_cast<int>(threadIdx.x); c < a.out.c_write; c += kSoftmaxBlock) {
+      y[yb + c * ys] = from_float<Tout>(0.0f);
+    }
+  }
+}
+
 class SoftmaxOp final : public CudaOp {
  public:
   SoftmaxOp() = default;
@@ -102,6 +148,8 @@ class SoftmaxOp final : public CudaOp {
     const bool contiguous = x.sc == 1;
     const int64_t hw = static_cast<int64_t>(x.h) * x.w;
     const bool warp = contiguous ? x.c >= 32 : x.c >= 128 && static_cast<int64_t>(x.n) * hw <= 32768;
+    const bool block = x.c >= kSoftmaxBlock && x.c <= kSoftmaxBlock * kSoftmaxPer &&
+                       static_cast<int64_t>(x.n) * hw <= kSoftmaxBlockPositions;
     return dispatch_float2(name_, x.elem, y.elem, [&](auto tin, auto tout) -> Status {
       using Tin = decltype(tin);
       using Tout = decltype(tout);
@@ -112,7 +160,9 @@ class SoftmaxOp final : public CudaOp {
         a.positions = static_cast<uint32_t>(nb * hw);
         a.by_w = FastDiv(static_cast<uint32_t>(x.w));
         a.by_h = FastDiv(static_cast<uint32_t>(x.h));
-        if (warp) {
+        if (block) {
+          softmax_block_kernel<Tin, Tout><<<a.positions, kSoftmaxBlock, 0, args.stream>>>(a);
+        } else if (warp) {
           softmax_warp_kernel<Tin, Tout>
               <<<grid_for(static_cast<int64_t>(a.positions) * 32, kMapThreads), kMapThreads, 0, args.stream>>>(a);
         } else {
