@@ -27,7 +27,8 @@ struct LrnParams {
 
 /// The float32 constants of an INT8 ACROSS_CHANNELS LRN (docs/int8.md), computed once on the host
 /// so that every backend holds the same bits:
-///   S = sum of q^2 over the window (an exact integer), scale = k + sq_scale * float(S),
+///   S = sum of q^2 over the window (an exact integer; float(S) rounds to nearest past 2^24),
+///   scale = k + sq_scale * float(S),
 ///   f = scale^-beta; an int8 output stores saturate((float(q) * out_factor) * f), a float output
 ///   (float(q) * s_x) * f. Each * and + is one float32 rounding.
 struct LrnInt8 {

@@ -83,8 +83,8 @@ class AcrossChannels final : public CpuOp {
   /// from the exact integer sum of the squares of channels [lo, hi], stored at `at`.
   void int8_at(const int8_t* x, int64_t plane, int64_t lo, int64_t hi, int64_t c, const LrnInt8& q8, const LrnIo& io,
                int64_t at) const {
-    int32_t sum_sq = 0;
-    for (int64_t j = lo; j <= hi; ++j) sum_sq += int32_t{x[j * plane]} * x[j * plane];
+    int64_t sum_sq = 0;  // exact for any window; its float conversion rounds to nearest
+    for (int64_t j = lo; j <= hi; ++j) sum_sq += int64_t{x[j * plane]} * x[j * plane];
     const float scale = p_.k + q8.sq_scale * static_cast<float>(sum_sq);
     const float f = std::pow(scale, -p_.beta);
     const auto q = static_cast<float>(x[c * plane]);

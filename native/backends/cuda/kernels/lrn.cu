@@ -40,9 +40,9 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
     float y = 0.0f;
     if (c < a.out.c && std::is_same_v<Tin, int8_t>) {
       const int8_t* q = reinterpret_cast<const int8_t*>(x) + n * a.in.sn + h * a.in.sh + w * a.in.sw;
-      int sum_sq = 0;
+      long long sum_sq = 0;  // any window: 64 bits, rounded to float as the cpu rounds it
       for (int j = max(0, c - a.half); j <= min(a.in.c - 1, c + a.half); ++j) sum_sq += q[j * a.in.sc] * q[j * a.in.sc];
-      y = lrn_value_q<Tout, false>(a, sum_sq, q[c * a.in.sc]);
+      y = lrn_value_q<Tout, false>(a, __ll2float_rn(sum_sq), q[c * a.in.sc]);
     } else if (c < a.out.c) {
       const int64_t pixel = n * a.in.sn + h * a.in.sh + w * a.in.sw;
       const int lo = max(0, c - a.half), hi = min(a.in.c - 1, c + a.half);

@@ -74,12 +74,15 @@ __device__ __forceinline__ float lrn_pow_q(float scale, float beta) {
   return low ? __fmul_rn(e, 0x1p-24f) : e;
 }
 
-/// The value an INT8 ACROSS_CHANNELS output stores for input q and window sum of squares
-/// sum_sq (core/lrn_params.h's LrnInt8): before saturation for an int8 output, y for a float one.
-/// float(sum_sq) and float(q) are exact (sum_sq < 2^23: its bits under 2^23's exponent).
+/// float(s) for 0 <= s < 2^23, exactly, without the conversion unit (its bits under 2^23's exponent).
+__device__ __forceinline__ float small_int_to_float(int s) {
+  return __fsub_rn(__uint_as_float(0x4B000000u | static_cast<uint32_t>(s)), 8388608.0f);
+}
+
+/// The value an INT8 ACROSS_CHANNELS output stores for input q and s = float(window sum of
+/// squares) (core/lrn_params.h's LrnInt8): before saturation for an int8 output, y for a float one.
 template <typename Tout, bool FTZ>
-__device__ __forceinline__ float lrn_value_q(const LrnArgs& a, int sum_sq, int q) {
-  const float s = __fsub_rn(__uint_as_float(0x4B000000u | static_cast<uint32_t>(sum_sq)), 8388608.0f);
+__device__ __forceinline__ float lrn_value_q(const LrnArgs& a, float s, int q) {
   const float scale = __fadd_rn(a.k, __fmul_rn(a.sq_scale, s));
   const float qf = __fsub_rn(__uint_as_float(kRoundMagicBits + static_cast<uint32_t>(q)), kRoundMagic);
   const float factor = std::is_same_v<Tout, int8_t> ? a.out_factor : a.in_scale;
@@ -89,7 +92,7 @@ __device__ __forceinline__ float lrn_value_q(const LrnArgs& a, int sum_sq, int q
 /// INT8 ACROSS_CHANNELS for channels [c0, c0 + LANES) of the pixel at `x` (channels-last, sc == 1):
 /// y[l] as lrn_value_q gives it (0 past the channels). The LANES + 2 HALF channels the windows
 /// cover load once (vec_in: the group's own channels as one pack); the integer sums slide from one
-/// channel's window to the next (exact, so any order gives the same sum).
+/// channel's window to the next (exact, so any order gives the same sum; at most 9 x 128^2 < 2^23).
 template <typename Tout, int LANES, int HALF, bool FTZ>
 __device__ __forceinline__ void lrn_group_q(const LrnArgs& a, const int8_t* x, int c0, bool vec_in, float (&y)[LANES]) {
   constexpr int kSpan = LANES + 2 * HALF;
@@ -119,7 +122,7 @@ __device__ __forceinline__ void lrn_group_q(const LrnArgs& a, const int8_t* x, i
   for (int l = 0; l < LANES; ++l) {
     sum += sq[l + 2 * HALF];
     // Past the channels q is 0, and so is the value where the power is finite (FTZ).
-    y[l] = FTZ || c0 + l < channels ? lrn_value_q<Tout, FTZ>(a, sum, q[HALF + l]) : 0.0f;
+    y[l] = FTZ || c0 + l < channels ? lrn_value_q<Tout, FTZ>(a, small_int_to_float(sum), q[HALF + l]) : 0.0f;
     sum -= sq[l];
   }
 }
