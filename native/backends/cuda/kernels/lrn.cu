@@ -1,7 +1,7 @@
 // LRN on the GPU with Caffe's semantics (core/lrn_params.h) over View4s (NCHW or NHWC):
 // float32 / float16 storage, or INT8 (docs/int8.md). INT8 ACROSS_CHANNELS sums the integer
 // squares exactly and scales once (core/lrn_params.h's LrnInt8, lrn.cuh's lrn_value_q); on
-// channels-last views one thread takes kLrnQLanes channels (lrn_q_pixels_kernel), the sums sliding
+// channels-last views one thread takes kLrnQLanes channels (lrn_pixels_kernel), the sums sliding
 // from channel to channel. INT8 WITHIN_CHANNEL reads float(q) * s_x (one rounded product), the
 // float32 arithmetic below, and stores saturate(y / s_y) (IEEE division, through div_for_int8) or
 // a float output.
@@ -59,62 +59,51 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
   }
 }
 
-/// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of kLrnLanes channels), lrn.cuh's
-/// lrn_group stored as one pack.
-template <typename Tin, typename Tout, int HALF>
-__global__ void __launch_bounds__(kMapThreads)
-    lrn_across_pixels_kernel(const LrnArgs a, uint32_t groups, const FastDiv by_groups, const FastDiv by_w,
-                             const FastDiv by_h, bool vec, bool vec_in) {
-  const uint32_t stride = gridDim.x * blockDim.x;
-  for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < a.total; t += stride) {
-    const uint32_t pixel = by_groups.div(t);
-    const int c0 = static_cast<int>(t - pixel * groups) * kLrnLanes;
-    const uint32_t row = by_w.div(pixel);
-    const uint32_t w = pixel - row * by_w.d;
-    const uint32_t n = by_h.div(row);
-    const uint32_t h = row - n * by_h.d;
-    float y[kLrnLanes];
-    lrn_group<Tin, Tout, HALF>(a, static_cast<const Tin*>(a.in.data) + n * a.in.sn + h * a.in.sh + w * a.in.sw, c0,
-                               vec_in, y);
-    const int cnt = min(kLrnLanes, a.out.c_write - c0);
-    store_chunk<Tout, kLrnLanes>(static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0, cnt,
-                                 vec, y);
-  }
+/// Channels a thread of lrn_pixels_kernel takes: 16 bytes of int8 input (lrn_group_q), else kLrnLanes.
+template <typename Tin>
+constexpr int lrn_pixel_lanes() {
+  return std::is_same_v<Tin, int8_t> ? kLrnQLanes : kLrnLanes;
 }
 
-/// The INT8 form of lrn_across_pixels_kernel (lrn.cuh's lrn_group_q): kLrnQLanes channels a thread,
-/// one 16-byte load. With FTZ (lrn_pow_ftz_safe) an int8 output is stored without saturate_int8's
-/// NaN test (the value cannot be NaN there); otherwise as every store.
-template <typename Tout, int HALF, bool FTZ>
+/// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of lrn_pixel_lanes<Tin>()
+/// channels), lrn.cuh's lrn_group (float input) or lrn_group_q (int8 input) stored as one pack.
+/// FTZ (int8 input where lrn_pow_ftz_safe holds): the flush-to-zero power, and an int8 output stored
+/// without saturate_int8's NaN test (the value cannot be NaN there).
+template <typename Tin, typename Tout, int HALF, bool FTZ>
 __global__ void __launch_bounds__(kMapThreads)
-    lrn_q_pixels_kernel(const LrnArgs a, uint32_t groups, const FastDiv by_groups, const FastDiv by_w,
-                        const FastDiv by_h, bool vec, bool vec_in) {
+    lrn_pixels_kernel(const LrnArgs a, uint32_t groups, const FastDiv by_groups, const FastDiv by_w, const FastDiv by_h,
+                      bool vec, bool vec_in) {
+  constexpr int kLanes = lrn_pixel_lanes<Tin>();
   const uint32_t stride = gridDim.x * blockDim.x;
   for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < a.total; t += stride) {
     const uint32_t pixel = by_groups.div(t);
-    const int c0 = static_cast<int>(t - pixel * groups) * kLrnQLanes;
+    const int c0 = static_cast<int>(t - pixel * groups) * kLanes;
     const uint32_t row = by_w.div(pixel);
     const uint32_t w = pixel - row * by_w.d;
     const uint32_t n = by_h.div(row);
     const uint32_t h = row - n * by_h.d;
-    float y[kLrnQLanes];
-    lrn_group_q<Tout, kLrnQLanes, HALF, FTZ>(
-        a, static_cast<const int8_t*>(a.in.data) + n * a.in.sn + h * a.in.sh + w * a.in.sw, c0, vec_in, y);
-    const int cnt = min(kLrnQLanes, a.out.c_write - c0);
+    const Tin* x = static_cast<const Tin*>(a.in.data) + n * a.in.sn + h * a.in.sh + w * a.in.sw;
+    float y[kLanes];
+    if constexpr (std::is_same_v<Tin, int8_t>) {
+      lrn_group_q<Tout, kLanes, HALF, FTZ>(a, x, c0, vec_in, y);
+    } else {
+      lrn_group<Tin, Tout, HALF>(a, x, c0, vec_in, y);
+    }
+    const int cnt = min(kLanes, a.out.c_write - c0);
     Tout* dst = static_cast<Tout*>(a.out.data) + n * a.out.sn + h * a.out.sh + w * a.out.sw + c0;
     if constexpr (std::is_same_v<Tout, int8_t> && FTZ) {
-      if (vec && cnt == kLrnQLanes) {
-        Pack<int8_t, kLrnQLanes> pk;
+      if (vec && cnt == kLanes) {
+        Pack<int8_t, kLanes> pk;
 #pragma unroll
-        for (int l = 0; l < kLrnQLanes; ++l) {
+        for (int l = 0; l < kLanes; ++l) {
           const float m = __fadd_rn(fminf(fmaxf(y[l], -127.0f), 127.0f), kRoundMagic);
           pk.v[l] = static_cast<int8_t>(__float_as_uint(m) & 0xFFu);
         }
-        *reinterpret_cast<Pack<int8_t, kLrnQLanes>*>(dst) = pk;
+        *reinterpret_cast<Pack<int8_t, kLanes>*>(dst) = pk;
         continue;
       }
     }
-    store_chunk<Tout, kLrnQLanes>(dst, cnt, vec, y);
+    store_chunk<Tout, kLanes>(dst, cnt, vec, y);
   }
 }
 
@@ -180,9 +169,7 @@ class LrnOp final : public CudaOp {
   Status launch(const View4& x, const View4& y, cudaStream_t stream) const {
     LrnArgs a = lrn_args(p_);
     if (lrn_pixel_views(p_, x, y)) {
-      // INT8: lrn_q_pixels_kernel, kLrnQLanes channels a thread; float: kLrnLanes.
-      constexpr bool kQ = std::is_same_v<Tin, int8_t>;
-      constexpr int kLanes = kQ ? kLrnQLanes : kLrnLanes;
+      constexpr int kLanes = lrn_pixel_lanes<Tin>();
       const uint32_t groups = static_cast<uint32_t>((y.c_write + kLanes - 1) / kLanes);
       const int64_t per_image = static_cast<int64_t>(groups) * y.h * y.w;
       const bool vec = packs_fit<Tout, kLanes>(y);
@@ -195,14 +182,11 @@ class LrnOp final : public CudaOp {
         const FastDiv by_groups(groups), by_w(static_cast<uint32_t>(y.w)), by_h(static_cast<uint32_t>(y.h));
         with_lrn_half(a.half, [&](auto half) {
           constexpr int kHalf = decltype(half)::value;
-          if constexpr (!kQ) {
-            lrn_across_pixels_kernel<Tin, Tout, kHalf>
-                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
-          } else if (a.pow_ftz) {
-            lrn_q_pixels_kernel<Tout, kHalf, true>
+          if (std::is_same_v<Tin, int8_t> && a.pow_ftz) {
+            lrn_pixels_kernel<Tin, Tout, kHalf, std::is_same_v<Tin, int8_t>>
                 <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
           } else {
-            lrn_q_pixels_kernel<Tout, kHalf, false>
+            lrn_pixels_kernel<Tin, Tout, kHalf, false>
                 <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
           }
         });
