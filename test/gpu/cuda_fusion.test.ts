@@ -36,6 +36,10 @@ const ODD =
   'layer { name: "cat" type: "Concat" bottom: "p1" bottom: "p2" bottom: "n3" top: "cat" }\n' +
   'layer { name: "c3" type: "Convolution" bottom: "cat" top: "c3" convolution_param { num_output: 16 kernel_size: 1 } }\n';
 
+// The INT8 LRN's integer form (off by default until the GPU tests pass), so that the fused kernels'
+// form of it is compared with the LRN op's (read once per process).
+process.env.TRTN_CUDA_LRN_Q = '1';
+
 describe('gpu: LRN + MAX pooling as one kernel', function () {
   this.timeout(600000);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'trtn-cuda-fusion-'));

@@ -49,6 +49,8 @@ const CudaEnv& cuda_env() {
     e.split_k = split_k == nullptr || std::strcmp(split_k, "0") != 0;
     e.gemv_u4 = env_flag("TRTN_CUDA_GEMV_U4");
     e.mma_split_k = env_flag("TRTN_CUDA_MMA_SPLIT_K");
+    e.lrn_q = env_flag("TRTN_CUDA_LRN_Q");
+    e.softmax_block = env_flag("TRTN_CUDA_SOFTMAX_BLOCK");
     return e;
   }();
   return env;

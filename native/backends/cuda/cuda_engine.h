@@ -42,6 +42,10 @@ struct CudaEnv {
   bool gemv_u4 = false;
   // The same for split K in the tensor-core (mma) family (TRTN_CUDA_MMA_SPLIT_K).
   bool mma_split_k = false;
+  // The same for the INT8 LRN's integer form (TRTN_CUDA_LRN_Q: lrn.cuh's lrn_group_q, docs/int8.md)
+  // and Softmax's block-per-position kernel (TRTN_CUDA_SOFTMAX_BLOCK).
+  bool lrn_q = false;
+  bool softmax_block = false;
 };
 
 /// The knobs above, read on the first call.

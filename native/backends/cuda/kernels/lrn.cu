@@ -2,7 +2,10 @@
 // float32 / float16 storage, or INT8 (docs/int8.md). INT8 ACROSS_CHANNELS sums the integer
 // squares exactly and scales once (core/lrn_params.h's LrnInt8, lrn.cuh's lrn_value_q); on
 // channels-last views one thread takes kLrnQLanes channels (lrn_pixels_kernel), the sums sliding
-// from channel to channel. INT8 WITHIN_CHANNEL reads float(q) * s_x (one rounded product), the
+// from channel to channel. That integer form is written but not yet run on a GPU: it runs with
+// TRTN_CUDA_LRN_Q=1 (the GPU op tests set it); otherwise INT8 ACROSS_CHANNELS takes the float form
+// below, within a step of docs/int8.md's value (the tolerance LRN always had). INT8
+// WITHIN_CHANNEL reads float(q) * s_x (one rounded product), the
 // float32 arithmetic below, and stores saturate(y / s_y) (IEEE division, through div_for_int8) or
 // a float output.
 //   ACROSS_CHANNELS: sum of x^2 over channels [c - (size-1)/2, c + (size-1)/2] clipped to the
@@ -38,7 +41,7 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
     int n, c, h, w;
     a.decoder.decode(t, n, c, h, w);
     float y = 0.0f;
-    if (c < a.out.c && std::is_same_v<Tin, int8_t>) {
+    if (c < a.out.c && std::is_same_v<Tin, int8_t> && a.q_form) {
       const int8_t* q = reinterpret_cast<const int8_t*>(x) + n * a.in.sn + h * a.in.sh + w * a.in.sw;
       long long sum_sq = 0;  // any window: 64 bits, rounded to float as the cpu rounds it
       for (int j = max(0, c - a.half); j <= min(a.in.c - 1, c + a.half); ++j) sum_sq += q[j * a.in.sc] * q[j * a.in.sc];
@@ -59,21 +62,22 @@ __global__ void __launch_bounds__(kMapThreads) lrn_across_kernel(const LrnArgs a
   }
 }
 
-/// Channels a thread of lrn_pixels_kernel takes: 16 bytes of int8 input (lrn_group_q), else kLrnLanes.
-template <typename Tin>
+/// Channels a thread of lrn_pixels_kernel takes: 16 bytes of int8 input in the integer form
+/// (lrn_group_q), else kLrnLanes.
+template <bool Q>
 constexpr int lrn_pixel_lanes() {
-  return std::is_same_v<Tin, int8_t> ? kLrnQLanes : kLrnLanes;
+  return Q ? kLrnQLanes : kLrnLanes;
 }
 
-/// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of lrn_pixel_lanes<Tin>()
-/// channels), lrn.cuh's lrn_group (float input) or lrn_group_q (int8 input) stored as one pack.
-/// FTZ (int8 input where lrn_pow_ftz_safe holds): the flush-to-zero power, and an int8 output stored
-/// without saturate_int8's NaN test (the value cannot be NaN there).
-template <typename Tin, typename Tout, int HALF, bool FTZ>
+/// ACROSS_CHANNELS over channels-last views: item t = (pixel, group of lrn_pixel_lanes<Q>()
+/// channels), lrn.cuh's lrn_group_q (Q: int8 input, integer form) or lrn_group stored as one pack.
+/// FTZ (Q where lrn_pow_ftz_safe holds): the flush-to-zero power, and an int8 output stored without
+/// saturate_int8's NaN test (the value cannot be NaN there).
+template <typename Tin, typename Tout, int HALF, bool Q, bool FTZ>
 __global__ void __launch_bounds__(kMapThreads)
     lrn_pixels_kernel(const LrnArgs a, uint32_t groups, const FastDiv by_groups, const FastDiv by_w, const FastDiv by_h,
                       bool vec, bool vec_in) {
-  constexpr int kLanes = lrn_pixel_lanes<Tin>();
+  constexpr int kLanes = lrn_pixel_lanes<Q>();
   const uint32_t stride = gridDim.x * blockDim.x;
   for (uint32_t t = blockIdx.x * blockDim.x + threadIdx.x; t < a.total; t += stride) {
     const uint32_t pixel = by_groups.div(t);
@@ -84,8 +88,8 @@ __global__ void __launch_bounds__(kMapThreads)
     const uint32_t h = row - n * by_h.d;
     const Tin* x = static_cast<const Tin*>(a.in.data) + n * a.in.sn + h * a.in.sh + w * a.in.sw;
     float y[kLanes];
-    if constexpr (std::is_same_v<Tin, int8_t>) {
-      lrn_group_q<Tout, kLanes, HALF, FTZ>(a, x, c0, vec_in, y);
+    if constexpr (Q) {
+      lrn_group_q<Tout, kLanes, HALF, FTZ>(a, reinterpret_cast<const int8_t*>(x), c0, vec_in, y);
     } else {
       lrn_group<Tin, Tout, HALF>(a, x, c0, vec_in, y);
     }
@@ -169,29 +173,10 @@ class LrnOp final : public CudaOp {
   Status launch(const View4& x, const View4& y, cudaStream_t stream) const {
     LrnArgs a = lrn_args(p_);
     if (lrn_pixel_views(p_, x, y)) {
-      constexpr int kLanes = lrn_pixel_lanes<Tin>();
-      const uint32_t groups = static_cast<uint32_t>((y.c_write + kLanes - 1) / kLanes);
-      const int64_t per_image = static_cast<int64_t>(groups) * y.h * y.w;
-      const bool vec = packs_fit<Tout, kLanes>(y);
-      const bool vec_in = packs_fit<Tin, kLanes>(x);
-      return for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
-        a.in = images(x, n0, nb);
-        a.out = images(y, n0, nb);
-        a.total = static_cast<uint32_t>(per_image * nb);
-        const unsigned grid = grid_for(a.total, kMapThreads);
-        const FastDiv by_groups(groups), by_w(static_cast<uint32_t>(y.w)), by_h(static_cast<uint32_t>(y.h));
-        with_lrn_half(a.half, [&](auto half) {
-          constexpr int kHalf = decltype(half)::value;
-          if (std::is_same_v<Tin, int8_t> && a.pow_ftz) {
-            lrn_pixels_kernel<Tin, Tout, kHalf, std::is_same_v<Tin, int8_t>>
-                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
-          } else {
-            lrn_pixels_kernel<Tin, Tout, kHalf, false>
-                <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
-          }
-        });
-        return TRTN_CUDA_STATUS(cudaGetLastError());
-      });
+      if constexpr (std::is_same_v<Tin, int8_t>) {
+        if (a.q_form) return launch_pixels<Tin, Tout, true>(a, x, y, stream);
+      }
+      return launch_pixels<Tin, Tout, false>(a, x, y, stream);
     }
     return for_batch_chunks(y.n, static_cast<int64_t>(y.c_write) * y.h * y.w, [&](int n0, int nb) -> Status {
       a.in = images(x, n0, nb);
@@ -204,6 +189,34 @@ class LrnOp final : public CudaOp {
       } else {
         lrn_within_kernel<Tin, Tout><<<grid, kMapThreads, 0, stream>>>(a);
       }
+      return TRTN_CUDA_STATUS(cudaGetLastError());
+    });
+  }
+
+  /// lrn_pixels_kernel over channels-last views (Q: the INT8 integer form).
+  template <typename Tin, typename Tout, bool Q>
+  static Status launch_pixels(LrnArgs a, const View4& x, const View4& y, cudaStream_t stream) {
+    constexpr int kLanes = lrn_pixel_lanes<Q>();
+    const uint32_t groups = static_cast<uint32_t>((y.c_write + kLanes - 1) / kLanes);
+    const int64_t per_image = static_cast<int64_t>(groups) * y.h * y.w;
+    const bool vec = packs_fit<Tout, kLanes>(y);
+    const bool vec_in = packs_fit<Tin, kLanes>(x);
+    return for_batch_chunks(y.n, per_image, [&](int n0, int nb) -> Status {
+      a.in = images(x, n0, nb);
+      a.out = images(y, n0, nb);
+      a.total = static_cast<uint32_t>(per_image * nb);
+      const unsigned grid = grid_for(a.total, kMapThreads);
+      const FastDiv by_groups(groups), by_w(static_cast<uint32_t>(y.w)), by_h(static_cast<uint32_t>(y.h));
+      with_lrn_half(a.half, [&](auto half) {
+        constexpr int kHalf = decltype(half)::value;
+        if (Q && a.pow_ftz) {
+          lrn_pixels_kernel<Tin, Tout, kHalf, Q, Q>
+              <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+        } else {
+          lrn_pixels_kernel<Tin, Tout, kHalf, Q, false>
+              <<<grid, kMapThreads, 0, stream>>>(a, groups, by_groups, by_w, by_h, vec, vec_in);
+        }
+      });
       return TRTN_CUDA_STATUS(cudaGetLastError());
     });
   }

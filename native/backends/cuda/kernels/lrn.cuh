@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "backends/cuda/cuda_engine.h"
 #include "backends/cuda/kernels/op_support.cuh"
 #include "backends/cuda/kernels/packs.cuh"
 #include "core/lrn_params.h"
@@ -24,7 +25,8 @@ struct LrnArgs {
   float alpha_over_size, alpha, beta, k;
   float in_scale, out_scale, inv_out_scale;  // INT8 (docs/int8.md); inv_out_scale = 1 / out_scale
   float sq_scale, out_factor;                // INT8 ACROSS_CHANNELS: core/lrn_params.h's LrnInt8
-  bool pow_ftz;                              // lrn_pow_ftz_safe: the INT8 kernels may take lrn_pow_q<true>
+  bool q_form;   // INT8 ACROSS_CHANNELS in the integer form (lrn_group_q; TRTN_CUDA_LRN_Q until GPU-tested)
+  bool pow_ftz;  // lrn_pow_ftz_safe: the integer form's kernels may take lrn_pow_q<true>
   uint32_t total;
   Decoder decoder;
 };
@@ -129,7 +131,8 @@ __device__ __forceinline__ void lrn_group_q(const LrnArgs& a, const int8_t* x, i
 
 /// ACROSS_CHANNELS for channels [c0, c0 + kLrnLanes) of the pixel at `x` (channels-last, sc == 1):
 /// y[l] is what the output stores for channel c0 + l (before its conversion; 0 past the channels).
-/// HALF == (size - 1) / 2. An int8 input takes lrn_group_q. The kLrnLanes + 2 HALF channels the
+/// HALF == (size - 1) / 2. An int8 input in the integer form (q_form) takes lrn_group_q. The
+/// kLrnLanes + 2 HALF channels the
 /// windows cover load once (vec_in:
 /// the group's own channels as one pack), each square is formed once, and each window sums its
 /// squares in increasing channel order from c - HALF: the channels outside the tensor hold 0, and
@@ -138,9 +141,11 @@ __device__ __forceinline__ void lrn_group_q(const LrnArgs& a, const int8_t* x, i
 template <typename Tin, typename Tout, int HALF>
 __device__ __forceinline__ void lrn_group(const LrnArgs& a, const Tin* x, int c0, bool vec_in, float (&y)[kLrnLanes]) {
   if constexpr (std::is_same_v<Tin, int8_t>) {
-    // The fused kernels take the general power (the same bits as the FTZ form where that is safe).
-    lrn_group_q<Tout, kLrnLanes, HALF, false>(a, x, c0, vec_in, y);
-    return;
+    if (a.q_form) {
+      // The fused kernels take the general power (the same bits as the FTZ form where that is safe).
+      lrn_group_q<Tout, kLrnLanes, HALF, false>(a, x, c0, vec_in, y);
+      return;
+    }
   }
   constexpr int kSpan = kLrnLanes + 2 * HALF;
   const int channels = a.in.c;
@@ -210,6 +215,7 @@ inline LrnArgs lrn_args(const LrnParams& p) {
   const LrnInt8 q8 = lrn_int8(p);
   a.sq_scale = q8.sq_scale;
   a.out_factor = q8.out_factor;
+  a.q_form = p.in_scale > 0 && p.across_channels && cuda_env().lrn_q;
   a.pow_ftz = lrn_pow_ftz_safe(p);
   return a;
 }

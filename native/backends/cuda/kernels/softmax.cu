@@ -10,7 +10,8 @@
 //   - one block per position when there are few positions and kSoftmaxBlock to
 //     kSoftmaxBlock * kSoftmaxPer channels (a classifier at a small batch): each thread reads its
 //     channels once into registers, block-wide max and sum (a warp per position there left the GPU
-//     idle and read the channels three times in a chain of dependent loads).
+//     idle and read the channels three times in a chain of dependent loads). Written but not yet
+//     run on a GPU: taken only with TRTN_CUDA_SOFTMAX_BLOCK=1 (the GPU op tests set it).
 // The max is taken first (exp never overflows), exp is expf (accurate), the division IEEE.
 #include <cmath>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/cuda_engine.h"
 #include "backends/cuda/kernels/block_reduce.cuh"
 #include "backends/cuda/kernels/elem_io.cuh"
 #include "backends/cuda/kernels/op_support.cuh"
@@ -148,7 +150,7 @@ class SoftmaxOp final : public CudaOp {
     const bool contiguous = x.sc == 1;
     const int64_t hw = static_cast<int64_t>(x.h) * x.w;
     const bool warp = contiguous ? x.c >= 32 : x.c >= 128 && static_cast<int64_t>(x.n) * hw <= 32768;
-    const bool block = x.c >= kSoftmaxBlock && x.c <= kSoftmaxBlock * kSoftmaxPer &&
+    const bool block = cuda_env().softmax_block && x.c >= kSoftmaxBlock && x.c <= kSoftmaxBlock * kSoftmaxPer &&
                        static_cast<int64_t>(x.n) * hw <= kSoftmaxBlockPositions;
     return dispatch_float2(name_, x.elem, y.elem, [&](auto tin, auto tout) -> Status {
       using Tin = decltype(tin);
