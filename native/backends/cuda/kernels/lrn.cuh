@@ -142,8 +142,13 @@ template <typename Tin, typename Tout, int HALF>
 __device__ __forceinline__ void lrn_group(const LrnArgs& a, const Tin* x, int c0, bool vec_in, float (&y)[kLrnLanes]) {
   if constexpr (std::is_same_v<Tin, int8_t>) {
     if (a.q_form) {
-      // The fused kernels take the general power (the same bits as the FTZ form where that is safe).
-      lrn_group_q<Tout, kLrnLanes, HALF, false>(a, x, c0, vec_in, y);
+      // The fused kernels' choice of power is uniform over the launch; both forms give the same
+      // bits where the FTZ one is taken (lrn_pow_q).
+      if (a.pow_ftz) {
+        lrn_group_q<Tout, kLrnLanes, HALF, true>(a, x, c0, vec_in, y);
+      } else {
+        lrn_group_q<Tout, kLrnLanes, HALF, false>(a, x, c0, vec_in, y);
+      }
       return;
     }
   }
