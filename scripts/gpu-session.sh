@@ -26,7 +26,7 @@
 #             graph) over a few inferences of each network (KT_NETS, default alexnet googlenet), precision
 #             (KT_PRECISIONS, default int8) and batch (KT_BATCHES, default 1): the engine built once to
 #             fill a timing cache, then run under ncu with that cache (no tactic timing launches), to
-#             kt-<net>-<prec>-b<batch>.csv; scripts/kernel-times.js sums the last inference by layer
+#             kt-<net>-<prec>-b<batch>.csv; scripts/kernel-times.js lists the last inference's kernels and their total
 #   streams   independent branches on auxiliary streams against one stream: bench --maxAuxStreams 0 and 3
 #             (STREAMS_NETS, default googlenet resnet50; STREAMS_PRECISIONS, default fp16 int8;
 #             STREAMS_BATCHES, default 128 1), one timing cache, to streams.log and streams.json

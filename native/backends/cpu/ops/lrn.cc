@@ -42,7 +42,7 @@ struct LrnIo {
 
 class AcrossChannels final : public CpuOp {
  public:
-  AcrossChannels(std::string name, LrnParams p) : name_(std::move(name)), p_(p) {}
+  AcrossChannels(std::string name, LrnParams p) : name_(std::move(name)), p_(p), q8_(lrn_int8(p)) {}
 
   Status run(const OpArgs& args) const override {
     try {
@@ -50,18 +50,19 @@ class AcrossChannels final : public CpuOp {
       const int64_t plane = p_.height * p_.width, half = (p_.size - 1) / 2;
       // Caffe computes alpha / size in the layer's type before scaling the squares.
       const float alpha_over_size = p_.alpha / static_cast<float>(p_.size);
-      const LrnInt8 q8 = lrn_int8(p_);
       const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, plane * p_.size));
       args.pool.parallel_for(args.batch * p_.channels, grain, [&](int64_t begin, int64_t end) {
         for (int64_t nc = begin; nc < end; ++nc) {
           const int64_t n = nc / p_.channels, c = nc % p_.channels;
           const int64_t lo = std::max<int64_t>(0, c - half), hi = std::min(p_.channels - 1, c + half);
           const int64_t image = n * p_.channels * plane;
-          for (int64_t i = 0; i < plane; ++i) {
-            if (p_.in_scale > 0) {
-              int8_at(static_cast<const int8_t*>(io.x) + image + i, plane, lo, hi, c, q8, io, nc * plane + i);
-              continue;
+          if (p_.in_scale > 0) {
+            for (int64_t i = 0; i < plane; ++i) {
+              int8_at(static_cast<const int8_t*>(io.x) + image + i, plane, lo, hi, c, io, nc * plane + i);
             }
+            continue;
+          }
+          for (int64_t i = 0; i < plane; ++i) {
             float sum_sq = 0.0f;
             for (int64_t j = lo; j <= hi; ++j) {
               const float v = io.in(image + j * plane + i);
@@ -81,15 +82,14 @@ class AcrossChannels final : public CpuOp {
  private:
   /// INT8 input (docs/int8.md, LrnInt8): channel c of the pixel at `x` (channel stride `plane`)
   /// from the exact integer sum of the squares of channels [lo, hi], stored at `at`.
-  void int8_at(const int8_t* x, int64_t plane, int64_t lo, int64_t hi, int64_t c, const LrnInt8& q8, const LrnIo& io,
-               int64_t at) const {
+  void int8_at(const int8_t* x, int64_t plane, int64_t lo, int64_t hi, int64_t c, const LrnIo& io, int64_t at) const {
     int64_t sum_sq = 0;  // exact for any window; its float conversion rounds to nearest
     for (int64_t j = lo; j <= hi; ++j) sum_sq += int64_t{x[j * plane]} * x[j * plane];
-    const float scale = p_.k + q8.sq_scale * static_cast<float>(sum_sq);
+    const float scale = p_.k + q8_.sq_scale * static_cast<float>(sum_sq);
     const float f = std::pow(scale, -p_.beta);
     const auto q = static_cast<float>(x[c * plane]);
     if (p_.out_scale > 0) {
-      static_cast<int8_t*>(io.y)[at] = numeric::saturate_int8(q * q8.out_factor * f);
+      static_cast<int8_t*>(io.y)[at] = numeric::saturate_int8(q * q8_.out_factor * f);
     } else {
       static_cast<float*>(io.y)[at] = q * p_.in_scale * f;
     }
@@ -97,6 +97,7 @@ class AcrossChannels final : public CpuOp {
 
   std::string name_;
   LrnParams p_;
+  LrnInt8 q8_;  // lrn_int8(p_)
 };
 
 class WithinChannel final : public CpuOp {

@@ -38,10 +38,12 @@ constexpr uint32_t kRoundMagicBits = 0x4B400000u;
 /// first (the bounds are integers, so that equals rounding first), rounded by kRoundMagic: plain
 /// float and integer instructions, none of the conversion unit's (cvt.rni / cvt.s32 run at a
 /// quarter of the rate and were the int8 epilogues' and maps' limit).
-__device__ __forceinline__ int8_t saturate_int8(float v) {
+/// saturate_int8 for a v known not to be NaN (no test for it).
+__device__ __forceinline__ int8_t saturate_int8_not_nan(float v) {
   const float m = __fadd_rn(fminf(fmaxf(v, -127.0f), 127.0f), kRoundMagic);
-  return v != v ? int8_t{0} : static_cast<int8_t>(__float_as_uint(m) & 0xFFu);
+  return static_cast<int8_t>(__float_as_uint(m) & 0xFFu);
 }
+__device__ __forceinline__ int8_t saturate_int8(float v) { return v != v ? int8_t{0} : saturate_int8_not_nan(v); }
 
 /// y / s as an int8 store rounds it (saturate_int8(y / s), docs/int8.md's IEEE division), from
 /// y * inv_s (inv_s = 1 / s rounded): that product is within 2^-23 relative of y / s, at most

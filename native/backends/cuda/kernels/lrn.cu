@@ -99,10 +99,7 @@ __global__ void __launch_bounds__(kMapThreads)
       if (vec && cnt == kLanes) {
         Pack<int8_t, kLanes> pk;
 #pragma unroll
-        for (int l = 0; l < kLanes; ++l) {
-          const float m = __fadd_rn(fminf(fmaxf(y[l], -127.0f), 127.0f), kRoundMagic);
-          pk.v[l] = static_cast<int8_t>(__float_as_uint(m) & 0xFFu);
-        }
+        for (int l = 0; l < kLanes; ++l) pk.v[l] = saturate_int8_not_nan(y[l]);
         *reinterpret_cast<Pack<int8_t, kLanes>*>(dst) = pk;
         continue;
       }
@@ -171,7 +168,7 @@ class LrnOp final : public CudaOp {
  private:
   template <typename Tin, typename Tout>
   Status launch(const View4& x, const View4& y, cudaStream_t stream) const {
-    LrnArgs a = lrn_args(p_);
+    LrnArgs a = args_;
     if (lrn_pixel_views(p_, x, y)) {
       if constexpr (std::is_same_v<Tin, int8_t>) {
         if (a.q_form) return launch_pixels<Tin, Tout, true>(a, x, y, stream);
@@ -223,6 +220,7 @@ class LrnOp final : public CudaOp {
 
   std::string name_;
   LrnParams p_;
+  LrnArgs args_{};  // lrn_args(p_): the launches fill in the views
 };
 
 Status LrnOp::init(const CudaOpInit& init) {
@@ -232,6 +230,7 @@ Status LrnOp::init(const CudaOpInit& init) {
   if (!(st = check_places(init, op_takes_views(init.node.graph, init.node.node))).is_ok()) return st;
   name_ = init.node.node.name;
   p_ = p;
+  args_ = lrn_args(p);
   return Status::ok();
 }
 

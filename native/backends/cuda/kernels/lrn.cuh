@@ -86,7 +86,7 @@ __device__ __forceinline__ float small_int_to_float(int s) {
 template <typename Tout, bool FTZ>
 __device__ __forceinline__ float lrn_value_q(const LrnArgs& a, float s, int q) {
   const float scale = __fadd_rn(a.k, __fmul_rn(a.sq_scale, s));
-  const float qf = __fsub_rn(__uint_as_float(kRoundMagicBits + static_cast<uint32_t>(q)), kRoundMagic);
+  const float qf = int8_to_float(static_cast<int8_t>(q));
   const float factor = std::is_same_v<Tout, int8_t> ? a.out_factor : a.in_scale;
   return __fmul_rn(__fmul_rn(qf, factor), lrn_pow_q<FTZ>(scale, a.beta));
 }
@@ -197,8 +197,7 @@ __device__ __forceinline__ void lrn_group(const LrnArgs& a, const Tin* x, int c0
 /// -126 for every finite scale, so the power is normal. With k, the squares' factor and the
 /// output factors at most 2^100, scale (sum < 2^23) and the power are finite and float(q) * factor
 /// too, so the stored value is never NaN (the pixel kernel's int8 store skips that test).
-inline bool lrn_pow_ftz_safe(const LrnParams& p) {
-  const LrnInt8 q8 = lrn_int8(p);
+inline bool lrn_pow_ftz_safe(const LrnParams& p, const LrnInt8& q8) {
   const float big = 0x1p100f;
   return p.alpha >= 0.0f && p.k >= 0x1p-60f && p.k <= big && p.beta >= 0x1p-20f && p.beta <= 0.98f &&
          q8.sq_scale <= big && q8.out_factor <= big && p.in_scale <= big;
@@ -221,7 +220,7 @@ inline LrnArgs lrn_args(const LrnParams& p) {
   a.sq_scale = q8.sq_scale;
   a.out_factor = q8.out_factor;
   a.q_form = p.in_scale > 0 && p.across_channels && cuda_env().lrn_q;
-  a.pow_ftz = lrn_pow_ftz_safe(p);
+  a.pow_ftz = lrn_pow_ftz_safe(p, q8);
   return a;
 }
 

@@ -268,7 +268,7 @@ class LrnPoolOp final : public CudaOp {
     a.t = tiles(budget, [&](const Tiles& t) { return region(t) * a.chunk; });
     a.region_w = (a.t.tile_w - 1) * a.t.stride_w + a.t.kernel_w;
     a.chunks = (y.c_write + a.chunk - 1) / a.chunk;
-    a.lrn = lrn_args(lp_);
+    a.lrn = lrn_;
     a.lrn.in = x;
     a.out = y;
     a.vec_in = packs_fit<Tin, kLrnLanes>(x);
@@ -289,7 +289,7 @@ class LrnPoolOp final : public CudaOp {
     const int budget = shared_bytes<Tmid>() / static_cast<int>(sizeof(Tmid));
     a.t = tiles(budget, [&](const Tiles& t) { return static_cast<int64_t>(t.tile_h) * t.tile_w * a.cpad; });
     a.in = x;
-    a.lrn = lrn_args(lp_);
+    a.lrn = lrn_;
     a.lrn.in.c = static_cast<int32_t>(pp_.channels);
     a.lrn.out = y;
     a.vec_in = packs_fit<Tmid, kLrnLanes>(x);
@@ -305,6 +305,7 @@ class LrnPoolOp final : public CudaOp {
   std::string name_;
   bool lrn_first_ = true;
   LrnParams lp_;
+  LrnArgs lrn_{};  // lrn_args(lp_): the launches fill in the views
   PoolingParams pp_;
 };
 
@@ -319,6 +320,7 @@ Status LrnPoolOp::init(const CudaOpInit& first, const CudaOpInit& second) {
                                        "' cannot run as one kernel");
   }
   name_ = first.node.node.name + " + " + second.node.node.name;
+  lrn_ = lrn_args(lp_);
   return Status::ok();
 }
 
