@@ -33,6 +33,13 @@
 #   fusion    LRN + MAX pooling as one kernel against apart: bench with TRTN_CUDA_FUSION=1 and =0
 #             (FUSION_NETS, default alexnet googlenet; FUSION_PRECISIONS, default fp16 int8; FUSION_BATCH,
 #             default 128), --dumpProfile, one timing cache, to fusion.log and fusion.json
+#   merge     sibling convolutions as one GEMM against apart: bench with TRTN_CUDA_MERGE=1 and =0
+#             (MERGE_NETS, default googlenet; MERGE_PRECISIONS, default fp16 int8; MERGE_BATCHES, default
+#             128 1), --dumpProfile, one timing cache, to merge.log and merge.json
+#   ab        each switch of AB_VARS (default: TRTN_CUDA_LRN_Q TRTN_CUDA_MERGE TRTN_CUDA_SOFTMAX_BLOCK
+#             TRTN_CUDA_GEMV_U4 TRTN_CUDA_MMA_SPLIT_K, the ones not yet GPU-run) at 1 against 0, as merge
+#             does (AB_NETS, default alexnet googlenet; AB_PRECISIONS, default int8 fp16; AB_BATCHES,
+#             default 128 1), to ab-<var>.log and ab-<var>.json
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
 #   sweep     tensorrt-node sweep (SWEEP_ARGS, default --preset dell2017) to sweep.json; split a long
 #             sweep over calls with e.g. SWEEP_ARGS="--preset dell2017 --networks alexnet"
@@ -229,25 +236,52 @@ if has streams; then
   merge_runs "$runs" streams.json "bench --maxAuxStreams 0 vs 3, one timing cache"
 fi
 
-if has fusion; then
-  echo "== LRN + MAX pooling fused against apart: bench with TRTN_CUDA_FUSION=1 and =0 (one timing cache)"
+# ab_bench <step> <variable> <nets> <precisions> <batches> <grep of profile rows>: bench of each network,
+# precision and batch with <variable>=0 ("apart") and =1, one timing cache, --dumpProfile, to
+# <step>.log and <step>.json (batch 1 without the transfers, as the batch1 step).
+ab_bench() {
+  local step=$1 var=$2 nets=$3 precs=$4 batches=$5 rows=$6
+  local cache runs
   cache=$(mktemp -u).json
   runs=$(mktemp -d)
-  for net in ${FUSION_NETS:-alexnet googlenet}; do
-    for prec in ${FUSION_PRECISIONS:-fp16 int8}; do
-      for mode in apart fused; do
-        echo "--- $net $prec batch ${FUSION_BATCH:-128} $mode" >> "$OUT/fusion.log"
-        flag=1
-        [ "$mode" = apart ] && flag=0
-        TRTN_CUDA_FUSION=$flag timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
-          --precision $prec --batch ${FUSION_BATCH:-128} --timingCache "$cache" --duration 1 --warmUp 200 \
-          --dumpProfile --resultFile "$runs/$net-$prec-$mode.json" >> "$OUT/fusion.log" 2>&1
-        echo "$net $prec $mode exit: $?"
+  for net in $nets; do
+    for prec in $precs; do
+      for batch in $batches; do
+        for flag in 0 1; do
+          echo "--- $net $prec batch $batch $var=$flag" >> "$OUT/$step.log"
+          extra=""
+          [ "$batch" = 1 ] && extra="--noDataTransfers"
+          env "$var=$flag" timeout 120 node dist/lib/cli/main.js bench models/$net.prototxt --backend cuda \
+            --precision $prec --batch $batch --timingCache "$cache" --duration 1 --warmUp 200 $extra \
+            --dumpProfile --resultFile "$runs/$net-$prec-b$batch-$flag.json" >> "$OUT/$step.log" 2>&1
+          echo "$net $prec batch $batch $var=$flag exit: $?"
+        done
       done
     done
   done
-  grep -E "^---|GPU Compute Time|^(norm[12]|pool[12]|conv2/norm2|pool2/3x3_s2) " "$OUT/fusion.log"
-  merge_runs "$runs" fusion.json "bench with TRTN_CUDA_FUSION=0 (apart) and =1 (fused), one timing cache"
+  grep -E "^---|GPU Compute Time|$rows" "$OUT/$step.log"
+  merge_runs "$runs" $step.json "bench with $var=0 and =1, one timing cache"
+}
+
+if has fusion; then
+  echo "== LRN + MAX pooling fused against apart: bench with TRTN_CUDA_FUSION=1 and =0 (one timing cache)"
+  ab_bench fusion TRTN_CUDA_FUSION "${FUSION_NETS:-alexnet googlenet}" "${FUSION_PRECISIONS:-fp16 int8}" \
+    "${FUSION_BATCH:-128}" "^(norm[12]|pool[12]|conv2/norm2|pool2/3x3_s2) "
+fi
+
+if has ab; then
+  # Each switch of AB_VARS (default: the ones written but not yet GPU-run) on against off, alexnet and
+  # googlenet, int8 and fp16, batch 128 and 1: whether it is faster, before it is made the default.
+  for var in ${AB_VARS:-TRTN_CUDA_LRN_Q TRTN_CUDA_MERGE TRTN_CUDA_SOFTMAX_BLOCK TRTN_CUDA_GEMV_U4 TRTN_CUDA_MMA_SPLIT_K}; do
+    echo "== $var=1 against =0"
+    ab_bench "ab-$var" "$var" "${AB_NETS:-alexnet googlenet}" "${AB_PRECISIONS:-int8 fp16}" "${AB_BATCHES:-128 1}" "^$"
+  done
+fi
+
+if has merge; then
+  echo "== sibling convolutions as one GEMM against apart: bench with TRTN_CUDA_MERGE=1 and =0 (one timing cache)"
+  ab_bench merge TRTN_CUDA_MERGE "${MERGE_NETS:-googlenet}" "${MERGE_PRECISIONS:-fp16 int8}" \
+    "${MERGE_BATCHES:-128 1}" "^inception_(3a|4a|5b)/(1x1|3x3_reduce|5x5_reduce) "
 fi
 
 if has sweep; then

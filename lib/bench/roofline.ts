@@ -79,13 +79,16 @@ const volume = (shape: readonly number[]): number => shape.reduce((a, b) => a * 
  * The cost of every layer of `net` at `batch` images, by layer name. `fusedInto` (second layer ->
  * first) names layers the engine runs inside the one before them (cuda's LRN / pooling pairs): the
  * first then costs both, without the tensor between them (never written nor read), and the second
- * has no entry.
+ * has no entry. `mergedInto` (member -> the layer running the group) names sibling convolutions the
+ * engine runs as one GEMM: that layer then costs all of them with their shared input read once, and
+ * the others have no entry.
  */
 export function layerWork(
   net: Network,
   batch: number,
   precision: Precision,
   fusedInto: ReadonlyMap<string, string> = new Map(),
+  mergedInto: ReadonlyMap<string, string> = new Map(),
 ): Map<string, LayerWork> {
   const at = net.batchSize === batch ? net : net.withBatchSize(batch);
   const e = elementBytes(precision);
@@ -106,6 +109,15 @@ export function layerWork(
     const skipped = 2 * volume(at.tensors.get(between)?.shape ?? []) * e;
     out.set(first, { macs: a.macs + b.macs, bytes: a.bytes + b.bytes - skipped });
     out.delete(second);
+  }
+  for (const [member, runner] of mergedInto) {
+    const a = out.get(runner);
+    const b = out.get(member);
+    const input = byName.get(member)?.inputs[0];
+    if (a === undefined || b === undefined || input === undefined) continue;
+    const shared = volume(at.tensors.get(input)?.shape ?? []) * e;
+    out.set(runner, { macs: a.macs + b.macs, bytes: a.bytes + b.bytes - shared });
+    out.delete(member);
   }
   return out;
 }

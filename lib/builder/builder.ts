@@ -440,6 +440,7 @@ export class Builder {
         `${d.tuneBatch} in ${(d.tuneSeconds ?? 0).toFixed(2)} s, ${cached} from the timing cache; ` +
         `${d.elidedConcats} concat(s) elided, ${d.nhwcTensors} NHWC tensor(s)` +
         (d.fusions ? `, ${d.fusions} LRN + pooling pair(s) fused` : '') +
+        (d.merges ? `, ${d.merges} group(s) of sibling convolutions merged` : '') +
         (d.streams !== undefined ? `, ${d.streams} stream(s)` : ''),
     );
     for (const l of d.layers) {

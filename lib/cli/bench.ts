@@ -203,6 +203,8 @@ export interface BenchProfile {
     percent: number;
     /** The layer the engine runs this one inside (cuda's LRN / pooling pairs): its time is there. */
     fusedInto?: string;
+    /** A sibling convolution the engine runs in this layer's GEMM (cuda: details tactic "merged into '<layer>'"). */
+    mergedInto?: string;
     rooflineMs?: number;
     ofRoofline?: number;
   }>;
@@ -213,7 +215,8 @@ export interface BenchProfile {
 /** Adds --roofline's columns: each layer's least time from `net` at the batch against the GPU's peaks. */
 export function addRoofline(p: BenchProfile, net: Network, batch: number, precision: Precision, peaks: GpuPeaks): BenchProfile {
   const fused = new Map(p.layers.flatMap((l) => (l.fusedInto !== undefined ? [[l.name, l.fusedInto] as const] : [])));
-  const work = layerWork(net, batch, precision, fused);
+  const merged = new Map(p.layers.flatMap((l) => (l.mergedInto !== undefined ? [[l.name, l.mergedInto] as const] : [])));
+  const work = layerWork(net, batch, precision, fused, merged);
   let totalMs = 0;
   const layers = p.layers.map((l) => {
     const w = work.get(l.name);
@@ -253,11 +256,12 @@ async function profileLayers(
   const means = sums.map((v) => v / runs);
   const reformatMs = reformat / runs;
   const totalMs = means.reduce((a, b) => a + b, 0) + reformatMs;
-  // Layers the engine runs inside another (details: tactic "fused into '<layer>'").
+  // Layers the engine runs inside another (details: tactic "fused into '<layer>'" or "merged into '<layer>'").
   const fusedInto = new Map<string, string>();
+  const mergedInto = new Map<string, string>();
   for (const l of ctx.engine.details().layers ?? []) {
-    const m = /^fused into '(.*)'$/.exec(l.tactic ?? '');
-    if (m !== null) fusedInto.set(l.name, m[1]);
+    const m = /^(fused|merged) into '(.*)'$/.exec(l.tactic ?? '');
+    if (m !== null) (m[1] === 'fused' ? fusedInto : mergedInto).set(l.name, m[2]);
   }
   return {
     runs,
@@ -268,6 +272,7 @@ async function profileLayers(
       meanMs: means[i],
       percent: totalMs > 0 ? (100 * means[i]) / totalMs : 0,
       ...(fusedInto.has(n.name) ? { fusedInto: fusedInto.get(n.name) } : {}),
+      ...(mergedInto.has(n.name) ? { mergedInto: mergedInto.get(n.name) } : {}),
     })),
   };
 }
@@ -299,7 +304,7 @@ export function formatProfile(p: BenchProfile): string {
         l.percent,
         l.rooflineMs,
         l.ofRoofline,
-        l.fusedInto,
+        l.fusedInto ?? l.mergedInto,
       ),
     );
   }
@@ -310,7 +315,8 @@ export function formatProfile(p: BenchProfile): string {
     lines.push(
       `Roofline: max(2 x MACs / ${r.tops} TOPS, bytes / ${r.gbps} GB/s) per layer (${r.source}); bytes: inputs, outputs and weights ` +
         "once each at the precision's element size (an unfused engine). Layers the network does not name (fused away) have none; " +
-        'a layer that runs inside the one before it has none, and that one covers both without the tensor between them.',
+        'a layer that runs inside the one before it has none, and that one covers both without the tensor between them; ' +
+        'sibling convolutions run as one GEMM count in the layer that runs them, their shared input read once.',
     );
   }
   return lines.join('\n');

@@ -393,6 +393,8 @@ export interface EngineDetails {
   readonly nhwcTensors?: number;
   /** LRN + MAX pooling pairs that run as one kernel (the pooling's layer has tactic "fused into '<lrn>'"). */
   readonly fusions?: number;
+  /** Groups of sibling convolutions run as one GEMM (the others' layers have tactic "merged into '<layer>'"; TRTN_CUDA_MERGE=1). */
+  readonly merges?: number;
   /** The auxiliary streams the build allowed (BuildConfig.maxAuxStreams). */
   readonly maxAuxStreams?: number;
   /** Streams the engine runs its layers on (1: every layer in order on one). */

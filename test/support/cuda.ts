@@ -34,6 +34,28 @@ export function sameBits(a: Readonly<Record<string, unknown>>, b: Readonly<Recor
 }
 
 /**
+ * `a` and `b` give equal outputs (`same`, default sameBits) for seeded random inputs of `batch`
+ * images, each on a context of its own (disposed after).
+ */
+export async function sameOutputs(
+  a: Engine,
+  b: Engine,
+  what: string,
+  same: (x: Record<string, unknown>, y: Record<string, unknown>, what: string) => void = sameBits,
+  batch = 3,
+): Promise<void> {
+  const inputs = randomImages(b, batch, 5);
+  const c = a.createContext();
+  const d = b.createContext();
+  try {
+    same(await c.infer(inputs), await d.infer(inputs), what);
+  } finally {
+    c.dispose();
+    d.dispose();
+  }
+}
+
+/**
  * Mocha hooks for a GPU suite: skip where the cuda backend cannot run, and poison the GPU's
  * activation memory (NaN) while the suite runs, so a value the GPU never writes cannot pass.
  */

@@ -23,6 +23,7 @@ const SOURCES = [
   'native/backends/cuda/fusion.cc',
   'native/core/lrn_params.cc',
   'native/core/pooling_params.cc',
+  'native/core/gemm_node.cc',
   'native/core/op_init.cc',
   'native/core/weights.cc',
   'native/core/memory_plan.cc',
@@ -46,7 +47,7 @@ interface Plan {
   arenaPerImage: number;
   tensors: Record<string, Place>;
   lanes: number;
-  nodes: { name: string; lane: number; waits: string[]; fuses?: string }[];
+  nodes: { name: string; lane: number; waits: string[]; fuses?: string; merges?: string[]; span?: [number, number] }[];
 }
 interface GraphJson {
   tensors: { name: string; dims: number[] }[];
@@ -80,12 +81,17 @@ function happensBefore(plan: Plan): Set<number>[] {
  * overlap or not by their channels; a root is all of its channels), and two roots sharing arena bytes
  * are never live together: every access of one is complete before the other is first written
  * (graph inputs live from the start, outputs to the end). An LRN that runs its MAX pooling in one
- * kernel (`fuses`) writes that pooling's outputs too. Returns the number of overlapping pairs.
+ * kernel (`fuses`) writes that pooling's outputs too, and a node running a group of sibling
+ * convolutions (`merges`) every member's. Returns the number of overlapping pairs.
  */
 function checkSchedule(g: GraphJson, plan: Plan): number {
   const anc = happensBefore(plan);
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
-  const outs = (i: number) => [...g.nodes[i].outputs, ...(byName.get(plan.nodes[i].fuses ?? '')?.outputs ?? [])];
+  const outs = (i: number) => [
+    ...g.nodes[i].outputs,
+    ...(byName.get(plan.nodes[i].fuses ?? '')?.outputs ?? []),
+    ...(plan.nodes[i].merges ?? []).filter((m) => m !== g.nodes[i].name).flatMap((m) => byName.get(m)?.outputs ?? []),
+  ];
   const name = (t: number) => g.tensors[t].name;
   const place = (t: number) => plan.tensors[name(t)];
   const range = (t: number): [number, number] =>
@@ -184,24 +190,25 @@ describe('cuda backend: the planner (g++ harness)', function () {
     if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function planWith(text: string, precision: Precision, lanes = 1): Promise<{ graph: GraphJson; plan: Plan }> {
+  /** The harness's plan of `text` (flags: 'nofuse', 'merge'). */
+  async function planWith(text: string, precision: Precision, lanes = 1, flags: string[] = []): Promise<{ graph: GraphJson; plan: Plan }> {
     const net = await Network.parse(text, { file: 't.prototxt', seed: 1 });
     const graph = planExecGraph(net, { precision, maxBatchSize: 2 });
     const gpath = path.join(dir, 'graph.json');
     fs.writeFileSync(gpath, JSON.stringify(graph));
-    const r = spawnSync(harness, [gpath, String(lanes)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const r = spawnSync(harness, [gpath, String(lanes), ...flags], { encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     return { graph: graph as unknown as GraphJson, plan: JSON.parse(r.stdout) as Plan };
   }
   const planOf = async (text: string, precision: Precision) => (await planWith(text, precision)).plan;
   /** An INT8 graph (every tensor scaled 0.05) planned on one stream. */
-  async function planInt8(text: string): Promise<{ graph: GraphJson; plan: Plan }> {
+  async function planInt8(text: string, lanes = 1, flags: string[] = []): Promise<{ graph: GraphJson; plan: Plan }> {
     const net = await Network.parse(text, { file: 't.prototxt', seed: 1 });
     const names = planExecGraph(net, { precision: 'fp32', maxBatchSize: 2 }).tensors.map((t) => t.name);
     const graph = planInt8Graph(net, { maxBatchSize: 2, int8Scales: Object.fromEntries(names.map((n) => [n, 0.05])) }).graph;
     const gpath = path.join(dir, 'graph.json');
     fs.writeFileSync(gpath, JSON.stringify(graph));
-    const r = spawnSync(harness, [gpath, '1'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const r = spawnSync(harness, [gpath, String(lanes), ...flags], { encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     return { graph: graph as unknown as GraphJson, plan: JSON.parse(r.stdout) as Plan };
   }
@@ -271,12 +278,94 @@ describe('cuda backend: the planner (g++ harness)', function () {
     it(`${file} ${precision}: on 1, 2, 3 and 8 streams every dependency is waited for and no live buffers share bytes`, async function () {
       this.timeout(120000);
       for (const lanes of [1, 2, 3, 8]) {
-        const { graph, plan } = await planWith(model(file), precision, lanes);
-        assert.ok(plan.lanes <= lanes);
-        checkSchedule(graph, plan);
+        for (const flags of [[], ['merge']]) {
+          const { graph, plan } = await planWith(model(file), precision, lanes, flags);
+          assert.ok(plan.lanes <= lanes);
+          checkSchedule(graph, plan);
+        }
       }
     });
   }
+
+  /** Each group of sibling convolutions run as one: the runner -> its members in channel order. */
+  const merges = (plan: Plan) => Object.fromEntries(plan.nodes.filter((n) => n.merges).map((n) => [n.name, n.merges]));
+
+  for (const precision of ['fp32', 'fp16', 'int8'] as Precision[]) {
+    it(`${precision} GoogLeNet with merge: each inception block's 1x1, 3x3_reduce and 5x5_reduce run as one GEMM inside the block's output`, async function () {
+      this.timeout(120000);
+      const text = model('googlenet.prototxt');
+      const plan4 = async (flags: string[]) =>
+        precision === 'int8' ? await planInt8(text, 4, flags) : await planWith(text, precision, 4, flags);
+      const { graph, plan } = await plan4(['merge']);
+      const blocks = ['3a', '3b', '4a', '4b', '4c', '4d', '4e', '5a', '5b'].map((b) => `inception_${b}`);
+      assert.deepEqual(
+        merges(plan),
+        Object.fromEntries(blocks.map((b) => [`${b}/1x1`, [`${b}/3x3_reduce`, `${b}/5x5_reduce`, `${b}/1x1`]])),
+      );
+      const chunk = precision === 'fp32' ? 4 : precision === 'fp16' ? 8 : 16;
+      const dims = new Map(graph.tensors.map((t) => [t.name, t.dims]));
+      for (const b of blocks) {
+        const [r3, r5, x1, out] = ['3x3_reduce', '5x5_reduce', '1x1', 'output'].map((n) => plan.tensors[`${b}/${n}`]);
+        // One root, the block's Concat output: [3x3_reduce | 5x5_reduce | the Concat's channels], each on a chunk.
+        for (const p of [r3, r5, x1, out]) assert.equal(p.root, `${b}/output`, b);
+        assert.equal(r3.cOffset, 0, b);
+        const c = (n: string) => dims.get(`${b}/${n}`)![0];
+        const lead = Math.ceil(c('3x3_reduce') / chunk) * chunk + Math.ceil(c('5x5_reduce') / chunk) * chunk;
+        assert.equal(r5.cOffset, Math.ceil(c('3x3_reduce') / chunk) * chunk, b);
+        assert.deepEqual([x1.cOffset, out.cOffset], [lead, lead], b);
+        assert.equal(out.rootC, Math.ceil((lead + c('output')) / chunk) * chunk, b);
+        assert.deepEqual(plan.nodes.find((n) => n.name === `${b}/1x1`)?.span, [0, lead + c('1x1')], b);
+        for (const n of ['3x3_reduce', '5x5_reduce']) assert.equal(plan.nodes.find((x) => x.name === `${b}/${n}`)?.lane, -1);
+      }
+      checkSchedule(graph, plan);
+      // No more arena than apart (the reduce outputs needed bytes of their own anyway).
+      assert.ok(plan.arenaPerImage <= (await plan4([])).plan.arenaPerImage * 1.05);
+      assert.deepEqual(merges((await plan4([])).plan), {}, 'merge is off unless asked for');
+    });
+  }
+
+  it('merge: only convolutions of one window, activation and output type reading one tensor; outside a Concat the last one keeps its root', async () => {
+    const head = 'name: "m"\nlayer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 16 dim: 8 dim: 8 } } }\n';
+    const conv = (name: string, out: number, window = 'kernel_size: 1') =>
+      `layer { name: "${name}" type: "Convolution" bottom: "x" top: "${name}" convolution_param { num_output: ${out} ${window} } }\n`;
+    const relu = (name: string) => `layer { name: "${name}_relu" type: "ReLU" bottom: "${name}" top: "${name}" }\n`;
+    const sink = (names: string[]) =>
+      names
+        .map(
+          (n) =>
+            `layer { name: "${n}_s" type: "Convolution" bottom: "${n}" top: "${n}_s" convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }\n`,
+        )
+        .join('') +
+      (names.length > 1 ? `layer { name: "sum" type: "Eltwise" ${names.map((n) => `bottom: "${n}_s"`).join(' ')} top: "sum" }\n` : '');
+    const merged = async (text: string, precision: Precision = 'fp16') =>
+      merges((await planWith(head + text, precision, 1, ['merge'])).plan);
+    // Three 1x1 convolutions with ReLU: one group; no Concat, so the last keeps its root and takes the others before it.
+    const three = conv('a', 12) + relu('a') + conv('b', 20) + relu('b') + conv('c', 8) + relu('c') + sink(['a', 'b', 'c']);
+    assert.deepEqual(await merged(three), { a: ['a', 'b', 'c'] });
+    const { plan } = await planWith(head + three, 'fp16', 1, ['merge']);
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((n) => [plan.tensors[n].root, plan.tensors[n].cOffset]),
+      [
+        ['c', 0],
+        ['c', 16],
+        ['c', 40],
+      ],
+    );
+    assert.equal(plan.tensors.c.rootC, 48);
+    assert.deepEqual(plan.nodes.find((n) => n.name === 'a')?.span, [0, 48]);
+    // Apart: another window, another activation, a network output, a grouped convolution.
+    assert.deepEqual(await merged(conv('a', 12) + relu('a') + conv('b', 20, 'kernel_size: 3 pad: 1') + relu('b') + sink(['a', 'b'])), {});
+    assert.deepEqual(await merged(conv('a', 12) + relu('a') + conv('b', 20) + sink(['a', 'b'])), {});
+    assert.deepEqual(await merged(conv('a', 12) + conv('b', 20) + sink(['a'])), {}, 'b is a network output');
+    assert.deepEqual(
+      await merged(conv('a', 12, 'kernel_size: 1 group: 4') + conv('b', 20, 'kernel_size: 1 group: 4') + sink(['a', 'b'])),
+      {},
+    );
+    // Two of three alike: those two.
+    assert.deepEqual(await merged(conv('a', 12) + relu('a') + conv('b', 20) + conv('c', 8) + relu('c') + sink(['a', 'b', 'c'])), {
+      a: ['a', 'c'],
+    });
+  });
 
   /** The harness's plan of an execution graph (nofuse: the planner's fusions off). */
   function planGraph(graph: unknown, lanes: number, nofuse = false): Plan {

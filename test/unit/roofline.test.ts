@@ -75,6 +75,42 @@ describe('roofline (bench --roofline)', () => {
     assert.match(table, /covers both without the tensor between them/);
   });
 
+  it('sibling convolutions run as one GEMM: the layer running them covers all, their shared input read once', async () => {
+    const net = await Network.fromCaffe(path.join(ROOT, 'models', 'googlenet.prototxt'), { seed: 1 });
+    const apart = layerWork(net, 8, 'int8');
+    const merged = layerWork(
+      net,
+      8,
+      'int8',
+      new Map(),
+      new Map([
+        ['inception_3a/3x3_reduce', 'inception_3a/1x1'],
+        ['inception_3a/5x5_reduce', 'inception_3a/1x1'],
+      ]),
+    );
+    const input = 192 * 28 * 28 * 8; // pool2/3x3_s2's output, int8
+    const sum = (k: 'macs' | 'bytes') =>
+      ['1x1', '3x3_reduce', '5x5_reduce'].reduce((s, n) => s + (apart.get(`inception_3a/${n}`)?.[k] ?? 0), 0);
+    assert.deepEqual(merged.get('inception_3a/1x1'), { macs: sum('macs'), bytes: sum('bytes') - 2 * input });
+    assert.equal(merged.has('inception_3a/3x3_reduce'), false);
+    assert.equal(merged.has('inception_3a/5x5_reduce'), false);
+    assert.deepEqual(merged.get('inception_3a/3x3'), apart.get('inception_3a/3x3'));
+    const profile: BenchProfile = {
+      runs: 1,
+      totalMs: 0.1,
+      reformatMs: 0,
+      layers: [
+        { name: 'inception_3a/1x1', op: 'Convolution', meanMs: 0.02, percent: 20 },
+        { name: 'inception_3a/3x3_reduce', op: 'Convolution', meanMs: 0.001, percent: 1, mergedInto: 'inception_3a/1x1' },
+      ],
+    };
+    const h100 = peaksFor('NVIDIA H100 80GB HBM3');
+    assert.ok(h100 !== undefined);
+    const withRoof = addRoofline(profile, net, 8, 'int8', h100);
+    assert.equal(withRoof.layers[1].rooflineMs, undefined);
+    assert.match(formatProfile(withRoof), /inception_3a\/3x3_reduce +Convolution +0\.0010 +1\.0% +- +- +\(runs inside inception_3a\/1x1\)/);
+  });
+
   it('bench --dumpProfile --roofline: two more columns and the peaks used; refusals and warnings say what to do', async () => {
     const common = [
       'bench',

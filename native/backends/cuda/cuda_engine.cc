@@ -99,6 +99,12 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
       return Status(Code::kPlanCorrupt, "the cuda plan section's auxStreams is not an integer");
     }
     aux_streams_ = static_cast<int>(std::clamp<int64_t>(aux, 0, kMaxLanes - 1));
+    // A plan from before sibling convolutions could run as one merged none.
+    merge_ = false;
+    if (section.get("mergeSiblings") != nullptr &&
+        !json::get_bool(section, "mergeSiblings", "cuda plan section", &merge_).is_ok()) {
+      return Status(Code::kPlanCorrupt, "the cuda plan section's mergeSiblings is not a boolean");
+    }
     if (sm != props_.sm) {
       return Status(Code::kPlanArch, "the plan was built for sm_" + std::to_string(sm) + " but GPU " +
                                          std::to_string(props_.index) + " (" + device_name_ + ") is sm_" +
@@ -112,16 +118,25 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
     return Status(Code::kInvalidArgument, "maxAuxStreams is " + std::to_string(aux_streams_) + "; give 0 to " +
                                               std::to_string(kMaxLanes - 1) + " (0: one stream)");
   }
-  plan_ = plan_engine(*graph_, !cuda_env().linear, aux_streams_ + 1, env_flag("TRTN_CUDA_FUSION"));
+  if (!loading) merge_ = env_flag("TRTN_CUDA_MERGE");
+  plan_ = plan_engine(*graph_, !cuda_env().linear, aux_streams_ + 1, env_flag("TRTN_CUDA_FUSION"), merge_);
   ops_.resize(graph_->nodes.size());
   choices_.assign(graph_->nodes.size(), TacticChoice{});
   for (size_t i = 0; i < graph_->nodes.size(); ++i) {
-    if (plan_.elided[i]) {
-      choices_[i].name = "elided";
+    if (plan_.elided[i] || plan_.merged_into[i] >= 0) {
+      choices_[i].name = plan_.elided[i] ? "elided" : "merged into '" + graph_->nodes[plan_.merged_into[i]].name + "'";
       continue;
     }
     CudaOpInit init{OpInit{*graph_, graph_->nodes[i], *weights_, "cuda"}, plan_.places, props_};
-    TRTN_TRY(make_op(init, &ops_[i]));
+    if (!plan_.merge_members[i].empty()) {
+      std::vector<CudaOpInit> members;
+      for (int m : plan_.merge_members[i]) {
+        members.push_back(CudaOpInit{OpInit{*graph_, graph_->nodes[m], *weights_, "cuda"}, plan_.places, props_});
+      }
+      TRTN_TRY(make_merged_convolution(members, plan_.merge_span[i], &ops_[i]));
+    } else {
+      TRTN_TRY(make_op(init, &ops_[i]));
+    }
     choices_[i].name = ops_[i]->tactic_name(ops_[i]->tactic());
     choices_[i].candidates = ops_[i]->tactic_count();
   }
@@ -208,6 +223,7 @@ Status CudaEngine::serialize_backend(std::vector<uint8_t>* out) const {
   json::Writer w;
   w.begin_object().key("format").number(kPlanFormat).key("sm").number(props_.sm).key("device").string(device_name_);
   w.key("auxStreams").number(aux_streams_);
+  w.key("mergeSiblings").boolean(merge_);
   w.key("tactics").begin_object();
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (ops_[i]) w.key(graph_->nodes[i].name).string(ops_[i]->tactic_name(ops_[i]->tactic()));
@@ -232,6 +248,7 @@ std::string CudaEngine::info_json() const {
       .key("aliasedReshapes").number(plan_.aliased_reshapes)
       .key("nhwcTensors").number(plan_.nhwc_tensors)
       .key("fusions").number(plan_.fusions)
+      .key("merges").number(plan_.merges)
       .key("maxAuxStreams").number(aux_streams_)
       .key("streams").number(plan_.schedule.lanes)
       .key("layers").begin_array();

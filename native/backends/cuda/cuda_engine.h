@@ -54,7 +54,8 @@ const CudaEnv& cuda_env();
 /// A set, non-"0" environment variable. Read per call for the knobs tests and benchmarks toggle
 /// while the process runs: TRTN_CUDA_NO_IN_PLACE and TRTN_CUDA_POISON (cuda_context.cc), and per
 /// build TRTN_CUDA_FUSION (LRN / pooling pairs as one kernel, planner.h: bit-exact but slower than
-/// the two ops on an H100, so off unless set; its GPU test sets it).
+/// the two ops on an H100, so off unless set; its GPU test sets it) and TRTN_CUDA_MERGE (sibling
+/// convolutions as one GEMM: not yet run on a GPU, so off unless set; cuda_merge.test.ts sets it).
 bool env_flag(const char* name);
 
 /// Makes GPU `index` current (select_device) and fills *props with what ops choose kernels by, and
@@ -139,6 +140,11 @@ class CudaEngine : public Engine {
     in->clear();
     out->clear();
     for (int t : node.inputs) in->push_back(view(t, base, batch));
+    if (!plan_.merge_members[i].empty()) {  // the group's channels, one output
+      const Place& span = plan_.merge_span[i];
+      out->push_back(span.view(base + plan_.root_offset[span.root] * batch, batch));
+      return;
+    }
     for (int t : node.outputs) out->push_back(view(t, base, batch));
   }
   View4 view(int t, char* base, int batch) const {
@@ -172,6 +178,9 @@ class CudaEngine : public Engine {
   int tune_batch_ = 0;
   double tune_seconds_ = 0;
   int aux_streams_ = 0;  // what the build allowed (the schedule may use fewer)
+  // Sibling convolutions run as one (planner.h EnginePlan::merge_members): TRTN_CUDA_MERGE=1 at
+  // build (written, not yet run on a GPU), then the plan's own choice when it is loaded.
+  bool merge_ = false;
 
   static size_t align_workspace(size_t b) { return (b + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign; }
 };

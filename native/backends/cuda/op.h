@@ -165,6 +165,10 @@ Status make_preprocess(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // p
 /// An LRN and the MAX pooling reading it, or a MAX pooling and the LRN reading it, as one op (fusion.h;
 /// lrn_pool.cu): runs on the first node's input views and the second node's output views.
 Status make_lrn_pool(const CudaOpInit& first, const CudaOpInit& second, std::unique_ptr<CudaOp>* out);
+/// Sibling convolutions (planner.h EnginePlan::merge_members, in channel order) as one convolution
+/// over all their output channels: runs on the first member's input view and the group's `span`
+/// (EnginePlan::merge_span) as its output view (conv.cu).
+Status make_merged_convolution(const std::vector<CudaOpInit>& members, const Place& span, std::unique_ptr<CudaOp>* out);
 
 /// Copies (and converts) between two views of the same [N, C, H, W]: element type, layout,
 /// padding (zeros written for [c, c_write) of the destination). Used for graph inputs and outputs,

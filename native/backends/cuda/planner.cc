@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "backends/cuda/fusion.h"
+#include "core/gemm_node.h"
 #include "core/memory_plan.h"
 
 namespace trtn::cuda {
@@ -166,15 +167,21 @@ bool stem_input(const Survey& s, const Place& p, size_t t) {
   return true;
 }
 
+/// Whether a root holds only itself (no Concat slice, no merged sibling inside it).
+std::vector<bool> alone_roots(const EnginePlan& plan) {
+  std::vector<bool> alone(plan.places.size(), true);
+  for (size_t t = 0; t < plan.places.size(); ++t) {
+    if (plan.places[t].root != static_cast<int>(t)) alone[plan.places[t].root] = false;
+  }
+  return alone;
+}
+
 /// Per root: the channels its pixels are padded to a multiple of, or 0 for kLinear: 16 bytes of
 /// the element type (the tensor-core kernels' chunks), 4 for a first layer's input (stem_input).
 std::vector<int64_t> pixel_channels(const Survey& s, const EnginePlan& plan) {
   const std::vector<bool> nhwc = nhwc_roots(s, plan);
   const size_t nt = plan.places.size();
-  std::vector<bool> alone(nt, true);  // no other tensor lives inside it
-  for (size_t t = 0; t < nt; ++t) {
-    if (plan.places[t].root != static_cast<int>(t)) alone[plan.places[t].root] = false;
-  }
+  const std::vector<bool> alone = alone_roots(plan);
   std::vector<int64_t> chunk(nt, 0);
   for (size_t t = 0; t < nt; ++t) {
     const Place& p = plan.places[t];
@@ -184,17 +191,141 @@ std::vector<int64_t> pixel_channels(const Survey& s, const EnginePlan& plan) {
   return chunk;
 }
 
-/// Layout, padded root channels and the channels each tensor writes, from its root's chunk.
-void apply_layouts(const std::vector<int64_t>& chunk, EnginePlan* plan) {
+/// Layout, padded root channels and the channels each tensor writes, from its root's chunk; a root
+/// holds `lead[root]` channels of merged siblings before its own (merge_siblings).
+void apply_layouts(const std::vector<int64_t>& chunk, const std::vector<int64_t>& lead, EnginePlan* plan) {
   for (size_t t = 0; t < plan->places.size(); ++t) {
     Place& p = plan->places[t];
-    const Place& root = plan->places[p.root];
+    const int64_t span = lead[p.root] + plan->places[p.root].c;
     const int64_t c = chunk[p.root];
     p.layout = c > 0 ? Layout::kNHWC : Layout::kLinear;
-    p.root_c = c > 0 ? (root.c + c - 1) / c * c : root.c;
-    const bool last = p.c_offset + p.c == root.c;
-    p.c_write = p.c + (last ? p.root_c - root.c : 0);
+    p.root_c = c > 0 ? (span + c - 1) / c * c : span;
+    const bool last = p.c_offset + p.c == span;
+    p.c_write = p.c + (last ? p.root_c - span : 0);
     if (c > 0 && static_cast<int>(t) == p.root) ++plan->nhwc_tensors;
+  }
+}
+
+/// A convolution merge_siblings may run in a group: one input and one output (not a graph output),
+/// two spatial axes, one group, runs on views, not elided.
+bool merge_candidate(const Survey& s, const EnginePlan& plan, size_t i, ConvGeometry* geo) {
+  static const WeightStore kNoWeights;
+  const Node& n = s.g.nodes[i];
+  if (n.kind != OpKind::kConvolution || n.inputs.size() != 1 || n.outputs.size() != 1 || !s.views[i] ||
+      plan.elided[i] || is_graph_output(s.g, n.outputs[0])) {
+    return false;
+  }
+  return read_conv_geometry(OpInit{s.g, n, kNoWeights, "cuda"}, false, geo).is_ok() && geo->group == 1 &&
+         geo->kernel.size() == 2;
+}
+
+/// Two candidates one kernel can compute together: the same window, precision, fused activation and
+/// output element type (INT8 output scales may differ: each channel has its own multipliers).
+bool same_gemm(const EnginePlan& plan, const Node& a, const ConvGeometry& ga, const Node& b, const ConvGeometry& gb) {
+  return ga.kernel == gb.kernel && ga.stride == gb.stride && ga.pad == gb.pad && ga.dilation == gb.dilation &&
+         a.precision == b.precision && a.activation.relu == b.activation.relu &&
+         a.activation.negative_slope == b.activation.negative_slope &&
+         plan.places[a.outputs[0]].elem == plan.places[b.outputs[0]].elem;
+}
+
+/// Places one group of same_gemm siblings side by side in one root. Members whose output is alone in
+/// its root ("plain") move; at most one whose output is the first channels of a larger root (a
+/// Concat's first input) is the anchor, else the last plain member is. The anchor's root takes the
+/// others as leading channels, each rounded up to the root's 16-byte chunk (so every slice starts
+/// where the tensor-core kernels read), and the anchor last, so the group's channels are one range.
+void merge_group(const Survey& s, const std::vector<int64_t>& chunk, const std::vector<bool>& alone,
+                 const std::vector<int>& group, std::vector<int64_t>* lead, EnginePlan* plan) {
+  const Graph& g = s.g;
+  const int64_t want = chunk_channels(plan->places[g.nodes[group[0]].outputs[0]].elem);
+  std::vector<int> plain;
+  int anchor = -1;
+  for (int i : group) {
+    const int u = g.nodes[i].outputs[0];
+    const Place& p = plan->places[u];
+    if (chunk[p.root] != want || (*lead)[p.root] != 0 || plan->alias[u]) continue;
+    if (p.root == u && alone[u]) {
+      plain.push_back(i);
+    } else if (anchor < 0 && p.root != u && p.c_offset == 0 && !is_graph_output(g, p.root)) {
+      anchor = i;
+    }
+  }
+  if (anchor < 0 && !plain.empty()) {
+    anchor = plain.back();
+    plain.pop_back();
+  }
+  if (anchor < 0 || plain.empty()) return;
+  const int root = plan->places[g.nodes[anchor].outputs[0]].root;
+  int64_t l = 0;
+  for (int i : plain) l += (plan->places[g.nodes[i].outputs[0]].c + want - 1) / want * want;
+  for (Place& p : plan->places) {
+    if (p.root == root) p.c_offset += l;
+  }
+  int64_t at = 0;
+  for (int i : plain) {
+    Place& p = plan->places[g.nodes[i].outputs[0]];
+    p.root = root;
+    p.c_offset = at;
+    at += (p.c + want - 1) / want * want;
+  }
+  (*lead)[root] = l;
+  std::vector<int> members = plain;
+  members.push_back(anchor);
+  const int runner = *std::min_element(members.begin(), members.end());
+  for (int m : members) {
+    if (m != runner) plan->merged_into[m] = runner;
+  }
+  plan->merge_members[runner] = std::move(members);
+  ++plan->merges;
+}
+
+/// Sibling convolutions as one GEMM: the convolutions reading one tensor with the same window,
+/// precision and activation (GoogLeNet's 1x1, 3x3_reduce and 5x5_reduce) are placed side by side
+/// in one root and run by the first of them as one convolution over all their output channels: the
+/// input is read once, and one grid of wider tiles replaces several narrow ones. Returns, per root,
+/// the channels placed before its own.
+std::vector<int64_t> merge_siblings(const Survey& s, const std::vector<int64_t>& chunk, EnginePlan* plan) {
+  const Graph& g = s.g;
+  std::vector<int64_t> lead(g.tensors.size(), 0);
+  const std::vector<bool> alone = alone_roots(*plan);
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
+    std::vector<int> cand;
+    std::vector<ConvGeometry> geo;
+    for (int r : s.readers[t]) {
+      ConvGeometry gr;
+      if (merge_candidate(s, *plan, static_cast<size_t>(r), &gr)) {
+        cand.push_back(r);
+        geo.push_back(gr);
+      }
+    }
+    std::vector<bool> used(cand.size(), false);
+    for (size_t a = 0; a < cand.size(); ++a) {
+      if (used[a]) continue;
+      std::vector<int> group;
+      for (size_t b = a; b < cand.size(); ++b) {
+        if (used[b] || !same_gemm(*plan, g.nodes[cand[a]], geo[a], g.nodes[cand[b]], geo[b])) continue;
+        used[b] = true;
+        group.push_back(cand[b]);
+      }
+      if (group.size() >= 2) merge_group(s, chunk, alone, group, &lead, plan);
+    }
+  }
+  return lead;
+}
+
+/// Each group's range of channels (EnginePlan::merge_span): the anchor's place widened over the
+/// leading channels of its root.
+void merge_spans(const Graph& g, const std::vector<int64_t>& lead, EnginePlan* plan) {
+  plan->merge_span.assign(g.nodes.size(), Place{});
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const std::vector<int>& m = plan->merge_members[i];
+    if (m.empty()) continue;
+    Place span = plan->places[g.nodes[m.back()].outputs[0]];
+    const int64_t l = lead[span.root];
+    span.c_offset -= l;
+    span.c += l;
+    span.c_write += l;
+    span.scale = 0.0f;
+    plan->merge_span[i] = span;
   }
 }
 
@@ -253,7 +384,8 @@ void place_arena(const Graph& g, int lanes, EnginePlan* plan) {
   for (int j : plan->fused_next) {
     if (j >= 0) runs[j] = false;
   }
-  const NodeAccess access(g, plan->fused_next);
+  for (size_t i = 0; i < runs.size(); ++i) runs[i] = runs[i] && plan->merged_into[i] < 0;
+  const NodeAccess access(g, plan->fused_next, plan->merge_members);
   plan->schedule = schedule_nodes(access, plan->places, plan->alias, runs, lanes);
   const RootConflicts conflicts(g, access, plan->places, runs, plan->schedule);
   std::vector<int64_t>& size = plan->root_bytes;
@@ -269,17 +401,22 @@ void place_arena(const Graph& g, int lanes, EnginePlan* plan) {
 
 }  // namespace
 
-EnginePlan plan_engine(const Graph& g, bool use_views, int lanes, bool fuse) {
+EnginePlan plan_engine(const Graph& g, bool use_views, int lanes, bool fuse, bool merge) {
   EnginePlan plan;
   plan.elided.assign(g.nodes.size(), false);
   plan.fused_next.assign(g.nodes.size(), -1);
   plan.fused_into.assign(g.nodes.size(), -1);
+  plan.merge_members.assign(g.nodes.size(), {});
+  plan.merged_into.assign(g.nodes.size(), -1);
   plan.alias.assign(g.tensors.size(), false);
   Survey s = survey(g, use_views);
   place_tensors(g, &plan);
   elide_concats(&s, &plan);
   resolve_roots(s, &plan);
-  apply_layouts(pixel_channels(s, plan), &plan);
+  const std::vector<int64_t> chunk = pixel_channels(s, plan);
+  const std::vector<int64_t> lead = merge ? merge_siblings(s, chunk, &plan) : std::vector<int64_t>(g.tensors.size(), 0);
+  apply_layouts(chunk, lead, &plan);
+  merge_spans(g, lead, &plan);
   alias_reshapes(s, &plan);
   if (fuse) fuse_lrn_pools(s, &plan);
   place_arena(g, lanes, &plan);

@@ -27,6 +27,18 @@ struct EnginePlan {
   std::vector<int64_t> root_bytes;   // per tensor: bytes per image it holds there (roots only; else 0)
   int64_t arena_per_image = 0;       // bytes
   int elided_concats = 0, aliased_reshapes = 0, nhwc_tensors = 0, fusions = 0;
+
+  // Sibling convolutions run as one GEMM (merge_siblings in planner.cc): convolutions of one shape
+  // reading one tensor, their outputs placed side by side in one root, so one kernel computes them
+  // all (GoogLeNet's 1x1, 3x3_reduce and 5x5_reduce of each inception block).
+  // Per node: for the node that runs a group (its first in node order), every member in channel
+  // order (itself included); else empty.
+  std::vector<std::vector<int>> merge_members;
+  // Per node: for the other members, the node that runs their group; else -1.
+  std::vector<int> merged_into;
+  // Per node: for a runner, the channels its group writes (the members' slices, the gaps between).
+  std::vector<Place> merge_span;
+  int merges = 0;  // groups
 };
 
 /// Channels of one 16-byte chunk for an element type (4 floats, 8 halves, 16 int8).
@@ -39,8 +51,9 @@ void chw_of(const TensorDesc& d, Place* p);
 /// Plans `graph`; `use_views` false keeps every tensor kLinear and every node run (a debugging aid:
 /// TRTN_CUDA_LINEAR=1). Independent branches run on up to `lanes` streams (schedule.h; 1: one stream,
 /// node order), and the arena is planned by that order. `fuse` runs LRN / MAX pooling pairs as one
-/// kernel (fusion.h; TRTN_CUDA_FUSION=1: measured slower than apart on an H100, docs/cuda.md).
-EnginePlan plan_engine(const Graph& graph, bool use_views, int lanes, bool fuse = true);
+/// kernel (fusion.h; TRTN_CUDA_FUSION=1: measured slower than apart on an H100, docs/cuda.md);
+/// `merge` runs sibling convolutions as one GEMM (EnginePlan::merge_members; TRTN_CUDA_MERGE=1).
+EnginePlan plan_engine(const Graph& graph, bool use_views, int lanes, bool fuse = true, bool merge = false);
 
 /// One line per tensor group for --verbose: layout, element type, padding, slices.
 std::string describe_plan(const Graph& graph, const EnginePlan& plan);

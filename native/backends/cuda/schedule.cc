@@ -65,13 +65,20 @@ int pick_lane(const std::vector<int>& deps, const Bits& implied, const std::vect
 
 }  // namespace
 
-NodeAccess::NodeAccess(const Graph& g, const std::vector<int>& fused_next)
+NodeAccess::NodeAccess(const Graph& g, const std::vector<int>& fused_next, const std::vector<std::vector<int>>& merged)
     : reads(g.nodes.size()), writes(g.nodes.size()) {
+  auto also_writes = [&](size_t i, int j) {
+    if (j >= 0 && j != static_cast<int>(i)) {
+      writes[i].insert(writes[i].end(), g.nodes[j].outputs.begin(), g.nodes[j].outputs.end());
+    }
+  };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     reads[i] = g.nodes[i].inputs;
     writes[i] = g.nodes[i].outputs;
-    const int j = i < fused_next.size() ? fused_next[i] : -1;
-    if (j >= 0) writes[i].insert(writes[i].end(), g.nodes[j].outputs.begin(), g.nodes[j].outputs.end());
+    also_writes(i, i < fused_next.size() ? fused_next[i] : -1);
+    if (i < merged.size()) {
+      for (int m : merged[i]) also_writes(i, m);
+    }
   }
 }
 

@@ -40,10 +40,12 @@ struct Schedule {
   std::vector<std::vector<uint64_t>> ancestors;  // per node: bitset of the nodes complete before it starts
 };
 
-/// The tensors each node reads and writes when it runs: its own, and for a node that runs the next
-/// one in its kernel (planner.h EnginePlan::fused_next: an LRN and a MAX pooling) that one's outputs too.
+/// The tensors each node reads and writes when it runs: its own, for a node that runs the next one
+/// in its kernel (planner.h EnginePlan::fused_next: an LRN and a MAX pooling) that one's outputs too,
+/// and for a node that runs a group of sibling convolutions (EnginePlan::merge_members) every
+/// member's outputs.
 struct NodeAccess {
-  NodeAccess(const Graph& g, const std::vector<int>& fused_next);
+  NodeAccess(const Graph& g, const std::vector<int>& fused_next, const std::vector<std::vector<int>>& merged = {});
   std::vector<std::vector<int>> reads, writes;  // per node
 };
 

@@ -92,6 +92,9 @@ struct Tactic {
 class GemmConvOp final : public CudaOp {
  public:
   Status init(const CudaOpInit& init, bool inner_product);
+  /// Sibling convolutions as one (planner.h EnginePlan::merge_members): `members` in channel order,
+  /// writing `span` together; their output channels side by side, zeros in the gaps between them.
+  Status init_merged(const std::vector<CudaOpInit>& members, const Place& span);
   Status run(const RunArgs& args) const override;
   int tactic_count() const override { return static_cast<int>(tactics_.size()); }
   std::string tactic_name(int i) const override {
@@ -121,6 +124,11 @@ class GemmConvOp final : public CudaOp {
     const Blob* wscale = nullptr;
     bool transposed = false;  // InnerProduct weights [K][N]
   };
+  void init_common(const CudaOpInit& init);
+  Status size_k(const OpInit& node);
+  Status finish_init(bool inner_product);
+  Status upload_merged(const std::vector<CudaOpInit>& members, const std::vector<Blobs>& blobs,
+                       const std::vector<int64_t>& at);
   Status init_convolution(const CudaOpInit& init, Blobs* blobs);
   Status init_inner_product(const CudaOpInit& init, Blobs* blobs);
   Status check_places(const CudaOpInit& init) const;
@@ -144,37 +152,125 @@ class GemmConvOp final : public CudaOp {
   std::string signature_;
 };
 
-Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
-  const OpInit& node = init.node;
-  p_.name = node.node.name;
-  p_.math = math_of(node.node.precision);
-  p_.activation = node.node.activation;
+void GemmConvOp::init_common(const CudaOpInit& init) {
+  p_.name = init.node.node.name;
+  p_.math = math_of(init.node.node.precision);
+  p_.activation = init.node.node.activation;
   p_.device = init.device;
   p_.max_batch = static_cast<int>(std::max<int64_t>(1, init.max_run_batch()));
-  Status st = check_gemm_dtypes(node);
-  if (!st.is_ok()) return st;
-  Blobs blobs;
-  st = inner_product ? init_inner_product(init, &blobs) : init_convolution(init, &blobs);
-  if (!st.is_ok()) return st;
-  // Cg_pad: the group's channels rounded up to 16 bytes of the weight type (the tensor-core
-  // chunk; a multiple of 4 for the SIMT groups of k).
+}
+
+// Cg_pad: the group's channels rounded up to 16 bytes of the weight type (the tensor-core chunk; a
+// multiple of 4 for the SIMT groups of k).
+Status GemmConvOp::size_k(const OpInit& node) {
   p_.cg_pad = round_up(p_.cg, 16 / conv::math_bytes(p_.math));
   p_.ktot = p_.kvol * p_.cg_pad;
   if (p_.ktot > INT_MAX / 2 || p_.cout > INT_MAX / 2 || p_.cout * p_.ktot > (int64_t{1} << 40)) {
     return node.error("is too large for the cuda kernels (K = " + std::to_string(p_.ktot) + ")");
   }
-  if (!(st = check_places(init)).is_ok()) return st;
+  return Status::ok();
+}
+
+/// After the weights and epilogues are up: the tactics, the timing-cache signature, the default.
+Status GemmConvOp::finish_init(bool inner_product) {
+  TRTN_TRY(choose_tactics());
+  signature_ = make_signature(inner_product);
+  return set_tactic(default_tactic());
+}
+
+Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
+  const OpInit& node = init.node;
+  init_common(init);
+  TRTN_TRY(check_gemm_dtypes(node));
+  Blobs blobs;
+  TRTN_TRY(inner_product ? init_inner_product(init, &blobs) : init_convolution(init, &blobs));
+  TRTN_TRY(size_k(node));
+  TRTN_TRY(check_places(init));
   for (size_t i = 0; i < p_.pairs; ++i) {
     p_.in_places.push_back(init.in_place(i));
     p_.out_places.push_back(init.out_place(i));
   }
   for (const ConvFamily* f : kFamilies) serves_.push_back(f->eligible(p_));
   own_.resize(kFamilyCount);
-  if (!(st = upload_weights(*blobs.weights, blobs.transposed)).is_ok()) return st;
-  if (!(st = upload_epilogues(init, *blobs.bias, blobs.wscale)).is_ok()) return st;
-  if (!(st = choose_tactics()).is_ok()) return st;
-  signature_ = make_signature(inner_product);
-  return set_tactic(default_tactic());
+  TRTN_TRY(upload_weights(*blobs.weights, blobs.transposed));
+  TRTN_TRY(upload_epilogues(init, *blobs.bias, blobs.wscale));
+  return finish_init(inner_product);
+}
+
+Status GemmConvOp::init_merged(const std::vector<CudaOpInit>& members, const Place& span) {
+  const CudaOpInit& first = members.front();
+  init_common(first);
+  for (size_t k = 1; k < members.size(); ++k) p_.name += "+" + members[k].node.node.name;
+  std::vector<Blobs> blobs(members.size());
+  std::vector<int64_t> at(members.size());
+  int64_t end = 0, cin = 0;
+  for (size_t k = 0; k < members.size(); ++k) {
+    const CudaOpInit& m = members[k];
+    TRTN_TRY(check_gemm_dtypes(m.node));
+    TRTN_TRY(init_convolution(m, &blobs[k]));
+    TRTN_TRY(check_places(m));
+    at[k] = m.out_place(0).c_offset - span.c_offset;
+    if (k == 0) cin = p_.cin;
+    if (p_.pairs != 1 || p_.groups != 1 || p_.cin != cin || m.in_place(0).root != first.in_place(0).root ||
+        m.out_place(0).root != span.root || at[k] < end || at[k] + p_.cout > span.c) {
+      return Status(Code::kInternal, "convolutions '" + p_.name + "' cannot run as one: their places do not fit");
+    }
+    end = at[k] + p_.cout;
+  }
+  p_.cout = p_.ng = span.c;
+  TRTN_TRY(size_k(first.node));
+  p_.in_places.push_back(first.in_place(0));
+  p_.out_places.push_back(span);
+  for (const ConvFamily* f : kFamilies) serves_.push_back(f->eligible(p_));
+  own_.resize(kFamilyCount);
+  TRTN_TRY(upload_merged(members, blobs, at));
+  return finish_init(false);
+}
+
+/// The members' blobs stacked at their channels ([Cout][Cg][kernel] each) with zeros in the gaps, and
+/// their epilogues (bias, or INT8 multipliers with each member's own output scale) the same way.
+Status GemmConvOp::upload_merged(const std::vector<CudaOpInit>& members, const std::vector<Blobs>& blobs,
+                                 const std::vector<int64_t>& at) {
+  try {
+    Blob w, bias;
+    const Blob& w0 = *blobs[0].weights;
+    const int64_t per = p_.cg * p_.kvol;
+    w.dtype = w0.dtype;
+    w.dims = w0.dims;
+    w.dims[0] = p_.cout;
+    if (w.dtype == DType::kInt8) {
+      w.i8.assign(static_cast<size_t>(p_.cout * per), 0);
+    } else {
+      w.f32.assign(static_cast<size_t>(p_.cout * per), 0.0f);
+    }
+    bias.f32.assign(static_cast<size_t>(p_.cout), 0.0f);
+    std::vector<float> mul(static_cast<size_t>(p_.cout), 0.0f), add(static_cast<size_t>(p_.cout), 0.0f);
+    for (size_t k = 0; k < members.size(); ++k) {
+      const Blob& src = *blobs[k].weights;
+      if (w.dtype == DType::kInt8) {
+        std::copy(src.i8.begin(), src.i8.end(), w.i8.begin() + at[k] * per);
+      } else {
+        std::copy(src.f32.begin(), src.f32.end(), w.f32.begin() + at[k] * per);
+      }
+      std::copy(blobs[k].bias->f32.begin(), blobs[k].bias->f32.end(), bias.f32.begin() + at[k]);
+      if (p_.math != Math::kI8) continue;
+      std::vector<float> m_mul, m_add;
+      int8_multipliers(members[k].node.input(0).scale, blobs[k].wscale->f32, blobs[k].bias->f32,
+                       members[k].node.output(0), &m_mul, &m_add);
+      std::copy(m_mul.begin(), m_mul.end(), mul.begin() + at[k]);
+      std::copy(m_add.begin(), m_add.end(), add.begin() + at[k]);
+    }
+    TRTN_TRY(upload_weights(w, false));
+    if (p_.math == Math::kI8) {
+      mul.insert(mul.end(), add.begin(), add.end());
+      TRTN_TRY(p_.epi.upload(mul, p_.name + " INT8 multipliers"));
+    } else {
+      TRTN_TRY(p_.epi.upload(bias.f32, p_.name + " bias"));
+    }
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kOutOfMemory, "convolutions '" + p_.name + "': out of host memory preparing weights");
+  }
+  return Status::ok();
 }
 
 std::string GemmConvOp::make_signature(bool inner_product) const {
@@ -673,6 +769,18 @@ Status make_gemm_conv(const CudaOpInit& init, bool inner_product, std::unique_pt
 
 Status make_convolution(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
   return make_gemm_conv(init, false, out);
+}
+
+Status make_merged_convolution(const std::vector<CudaOpInit>& members, const Place& span,
+                               std::unique_ptr<CudaOp>* out) {
+  try {
+    auto op = std::make_unique<GemmConvOp>();
+    TRTN_TRY(op->init_merged(members, span));
+    *out = std::move(op);
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kOutOfMemory, "convolution '" + members.front().node.node.name + "': out of host memory");
+  }
+  return Status::ok();
 }
 
 Status make_inner_product(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
