@@ -36,8 +36,9 @@
 #   merge     sibling convolutions as one GEMM against apart: bench with TRTN_CUDA_MERGE=1 and =0
 #             (MERGE_NETS, default googlenet; MERGE_PRECISIONS, default fp16 int8; MERGE_BATCHES, default
 #             128 1), --dumpProfile, one timing cache, to merge.log and merge.json
-#   ab        each switch of AB_VARS (default: TRTN_CUDA_LRN_Q TRTN_CUDA_MERGE TRTN_CUDA_SOFTMAX_BLOCK
-#             TRTN_CUDA_GEMV_U4 TRTN_CUDA_MMA_SPLIT_K, the ones not yet GPU-run) at 1 against 0, as merge
+#   ab        each switch of AB_VARS (default: TRTN_CUDA_LRN_Q TRTN_CUDA_MERGE TRTN_CUDA_POOL_CONV
+#             TRTN_CUDA_SOFTMAX_BLOCK TRTN_CUDA_GEMV_U4 TRTN_CUDA_MMA_SPLIT_K, the ones not yet GPU-run) at 1
+#             against 0, as merge
 #             does (AB_NETS, default alexnet googlenet; AB_PRECISIONS, default int8 fp16; AB_BATCHES,
 #             default 128 1), to ab-<var>.log and ab-<var>.json
 #   peer      scripts/peers/torch_peer.py: PyTorch (cuDNN, channels_last, CUDA graphs) in the same run
@@ -272,7 +273,7 @@ fi
 if has ab; then
   # Each switch of AB_VARS (default: the ones written but not yet GPU-run) on against off, alexnet and
   # googlenet, int8 and fp16, batch 128 and 1: whether it is faster, before it is made the default.
-  for var in ${AB_VARS:-TRTN_CUDA_LRN_Q TRTN_CUDA_MERGE TRTN_CUDA_SOFTMAX_BLOCK TRTN_CUDA_GEMV_U4 TRTN_CUDA_MMA_SPLIT_K}; do
+  for var in ${AB_VARS:-TRTN_CUDA_LRN_Q TRTN_CUDA_MERGE TRTN_CUDA_POOL_CONV TRTN_CUDA_SOFTMAX_BLOCK TRTN_CUDA_GEMV_U4 TRTN_CUDA_MMA_SPLIT_K}; do
     echo "== $var=1 against =0"
     ab_bench "ab-$var" "$var" "${AB_NETS:-alexnet googlenet}" "${AB_PRECISIONS:-int8 fp16}" "${AB_BATCHES:-128 1}" "^$"
   done

@@ -76,10 +76,10 @@ export interface LayerWork {
 const volume = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /**
- * The cost of every layer of `net` at `batch` images, by layer name. `fusedInto` (second layer ->
- * first) names layers the engine runs inside the one before them (cuda's LRN / pooling pairs): the
- * first then costs both, without the tensor between them (never written nor read), and the second
- * has no entry. `mergedInto` (member -> the layer running the group) names sibling convolutions the
+ * The cost of every layer of `net` at `batch` images, by layer name. `fusedInto` (layer -> the one
+ * running it) names layers the engine runs inside another (cuda's LRN / pooling pairs, a pooling in
+ * the loader of the convolution reading it): that one then costs both, without the tensor between
+ * them (never written nor read), and the other has no entry. `mergedInto` (member -> the layer running the group) names sibling convolutions the
  * engine runs as one GEMM: that layer then costs all of them with their shared input read once, and
  * the others have no entry.
  */
@@ -104,7 +104,10 @@ export function layerWork(
   for (const [second, first] of fusedInto) {
     const a = out.get(first);
     const b = out.get(second);
-    const between = byName.get(first)?.outputs[0];
+    // The tensor between them: the first's output, or (a layer run inside the one reading it, as a
+    // pooling in a convolution's loader) the second's.
+    const inner = byName.get(second)?.outputs[0];
+    const between = inner !== undefined && byName.get(first)?.inputs.includes(inner) ? inner : byName.get(first)?.outputs[0];
     if (a === undefined || b === undefined || between === undefined) continue;
     const skipped = 2 * volume(at.tensors.get(between)?.shape ?? []) * e;
     out.set(first, { macs: a.macs + b.macs, bytes: a.bytes + b.bytes - skipped });

@@ -441,6 +441,7 @@ export class Builder {
         `${d.elidedConcats} concat(s) elided, ${d.nhwcTensors} NHWC tensor(s)` +
         (d.fusions ? `, ${d.fusions} LRN + pooling pair(s) fused` : '') +
         (d.merges ? `, ${d.merges} group(s) of sibling convolutions merged` : '') +
+        (d.pooledConvs ? `, ${d.pooledConvs} pooling(s) in a convolution's loader` : '') +
         (d.streams !== undefined ? `, ${d.streams} stream(s)` : ''),
     );
     for (const l of d.layers) {

@@ -395,6 +395,8 @@ export interface EngineDetails {
   readonly fusions?: number;
   /** Groups of sibling convolutions run as one GEMM (the others' layers have tactic "merged into '<layer>'"; TRTN_CUDA_MERGE=1). */
   readonly merges?: number;
+  /** 3x3 MAX poolings run in the loader of the 1x1 convolution reading them (the pooling's layer has tactic "fused into '<convolution>'"; TRTN_CUDA_POOL_CONV=1). */
+  readonly pooledConvs?: number;
   /** The auxiliary streams the build allowed (BuildConfig.maxAuxStreams). */
   readonly maxAuxStreams?: number;
   /** Streams the engine runs its layers on (1: every layer in order on one). */

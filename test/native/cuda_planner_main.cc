@@ -1,13 +1,14 @@
 // Test harness of the cuda backend's planner (native/backends/cuda/planner.h), built with g++ and
 // CUDA's headers (no GPU, no CUDA library) by test/unit/cuda_planner.test.ts:
-//   cuda_planner <graph.json> [lanes] [nofuse] [merge]
+//   cuda_planner <graph.json> [lanes] [nofuse] [merge] [poolconv]
 // reads an execution graph as lib/builder/exec_graph.ts writes it, plans it on at most `lanes`
 // streams (default 1), and prints as JSON every tensor's place (element type, layout, rows, root,
 // channel offset, padded channels; roots: arena offset and bytes), the arena's bytes per image and
 // the schedule (each node's lane and the nodes it waits for; elided nodes have lane -1) and the
 // fusions (an LRN's "fuses": the MAX pooling it runs in its kernel, which has lane -1); with `merge`
 // the sibling convolutions run as one GEMM (a runner's "merges": its group in channel order, the
-// others with lane -1; "span": the runner's [first, last) channels of its root).
+// others with lane -1; "span": the runner's [first, last) channels of its root); with `poolconv` a
+// convolution's "pools": the MAX pooling it runs in its loader (which has lane -1).
 // op_takes_views is the test's stand-in for the op table's (registry.cc,
 // which would pull in every kernel): the region layers and InnerProduct take no views (as in the
 // table), every other op does.
@@ -30,7 +31,7 @@ bool op_takes_views(const Graph& /*graph*/, const Node& node) {
 int main(int argc, char** argv) {
   using trtn::json::quote;
   if (argc < 2) {
-    std::printf("{\"error\":\"usage: cuda_planner <graph.json> [lanes] [nofuse] [merge]\"}\n");
+    std::printf("{\"error\":\"usage: cuda_planner <graph.json> [lanes] [nofuse] [merge] [poolconv]\"}\n");
     return 1;
   }
   std::ifstream f(argv[1]);
@@ -42,12 +43,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int lanes = argc > 2 ? std::atoi(argv[2]) : 1;
-  bool fuse = true, merge = false;
+  trtn::cuda::PlanFusions fusions;
   for (int a = 3; a < argc; ++a) {
-    fuse = fuse && std::string(argv[a]) != "nofuse";
-    merge = merge || std::string(argv[a]) == "merge";
+    const std::string flag = argv[a];
+    fusions.lrn_pool = fusions.lrn_pool && flag != "nofuse";
+    fusions.merge = fusions.merge || flag == "merge";
+    fusions.pool_conv = fusions.pool_conv || flag == "poolconv";
   }
-  const trtn::cuda::EnginePlan plan = trtn::cuda::plan_engine(g, true, lanes, fuse, merge);
+  const trtn::cuda::EnginePlan plan = trtn::cuda::plan_engine(g, true, lanes, fusions);
   static const char* kElem[] = {"f32", "f16", "i8", "u8"};
   std::string out = "{\"arenaPerImage\":" + std::to_string(plan.arena_per_image) + ",\"tensors\":{";
   for (size_t t = 0; t < g.tensors.size(); ++t) {
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < s.waits[i].size(); ++k) out += (k ? "," : "") + quote(g.nodes[s.waits[i][k]].name);
     out += "]";
     if (plan.fused_next[i] >= 0) out += ",\"fuses\":" + quote(g.nodes[plan.fused_next[i]].name);
+    if (plan.pool_of[i] >= 0) out += ",\"pools\":" + quote(g.nodes[plan.pool_of[i]].name);
     const std::vector<int>& group = plan.merge_members[i];
     for (size_t k = 0; k < group.size(); ++k) out += (k ? "," : ",\"merges\":[") + quote(g.nodes[group[k]].name);
     if (!group.empty()) {

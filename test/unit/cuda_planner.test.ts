@@ -47,7 +47,7 @@ interface Plan {
   arenaPerImage: number;
   tensors: Record<string, Place>;
   lanes: number;
-  nodes: { name: string; lane: number; waits: string[]; fuses?: string; merges?: string[]; span?: [number, number] }[];
+  nodes: { name: string; lane: number; waits: string[]; fuses?: string; merges?: string[]; span?: [number, number]; pools?: string }[];
 }
 interface GraphJson {
   tensors: { name: string; dims: number[] }[];
@@ -81,8 +81,9 @@ function happensBefore(plan: Plan): Set<number>[] {
  * overlap or not by their channels; a root is all of its channels), and two roots sharing arena bytes
  * are never live together: every access of one is complete before the other is first written
  * (graph inputs live from the start, outputs to the end). An LRN that runs its MAX pooling in one
- * kernel (`fuses`) writes that pooling's outputs too, and a node running a group of sibling
- * convolutions (`merges`) every member's. Returns the number of overlapping pairs.
+ * kernel (`fuses`) writes that pooling's outputs too, a node running a group of sibling
+ * convolutions (`merges`) every member's, and a convolution pooling its input in its loader
+ * (`pools`) reads that pooling's input. Returns the number of overlapping pairs.
  */
 function checkSchedule(g: GraphJson, plan: Plan): number {
   const anc = happensBefore(plan);
@@ -96,15 +97,17 @@ function checkSchedule(g: GraphJson, plan: Plan): number {
   const place = (t: number) => plan.tensors[name(t)];
   const range = (t: number): [number, number] =>
     place(t).root === name(t) ? [0, Infinity] : [place(t).cOffset, place(t).cOffset + (g.tensors[t].dims[0] ?? 1)];
+  // A convolution pooling its input in its loader (`pools`) reads that pooling's inputs.
+  const ins = (j: number) => [...g.nodes[j].inputs, ...(byName.get(plan.nodes[j].pools ?? '')?.inputs ?? [])];
   const runs = (i: number) => plan.nodes[i].lane >= 0;
   const access = new Map<string, number[]>();
   const writers = new Map<string, number[]>();
   const add = (m: Map<string, number[]>, k: string, i: number) => m.set(k, [...(m.get(k) ?? []), i]);
-  g.nodes.forEach((node, j) => {
+  g.nodes.forEach((_node, j) => {
     if (!runs(j)) return;
-    for (const t of [...node.inputs, ...outs(j)]) add(access, place(t).root, j);
+    for (const t of [...ins(j), ...outs(j)]) add(access, place(t).root, j);
     for (const t of outs(j)) add(writers, place(t).root, j);
-    for (const t of node.inputs) {
+    for (const t of ins(j)) {
       const [lo, hi] = range(t);
       for (let i = 0; i < j; ++i) {
         if (!runs(i)) continue;
@@ -278,7 +281,7 @@ describe('cuda backend: the planner (g++ harness)', function () {
     it(`${file} ${precision}: on 1, 2, 3 and 8 streams every dependency is waited for and no live buffers share bytes`, async function () {
       this.timeout(120000);
       for (const lanes of [1, 2, 3, 8]) {
-        for (const flags of [[], ['merge']]) {
+        for (const flags of [[], ['merge', 'poolconv']]) {
           const { graph, plan } = await planWith(model(file), precision, lanes, flags);
           assert.ok(plan.lanes <= lanes);
           checkSchedule(graph, plan);
@@ -323,6 +326,53 @@ describe('cuda backend: the planner (g++ harness)', function () {
       assert.deepEqual(merges((await plan4([])).plan), {}, 'merge is off unless asked for');
     });
   }
+
+  /** Each convolution that pools its input in its loader -> that pooling. */
+  const pools = (plan: Plan) => Object.fromEntries(plan.nodes.filter((n) => n.pools).map((n) => [n.name, n.pools]));
+
+  for (const precision of ['fp16', 'int8', 'fp32'] as Precision[]) {
+    it(`${precision} GoogLeNet with poolconv: each inception block's 3x3 pooling runs in pool_proj's loader${precision === 'fp32' ? ' (not in FP32: no tensor cores)' : ''}`, async function () {
+      this.timeout(120000);
+      const text = model('googlenet.prototxt');
+      const { graph, plan } =
+        precision === 'int8' ? await planInt8(text, 4, ['merge', 'poolconv']) : await planWith(text, precision, 4, ['merge', 'poolconv']);
+      const blocks = ['3a', '3b', '4a', '4b', '4c', '4d', '4e', '5a', '5b'].map((b) => `inception_${b}`);
+      if (precision === 'fp32') {
+        assert.deepEqual(pools(plan), {});
+        return;
+      }
+      assert.deepEqual(pools(plan), Object.fromEntries(blocks.map((b) => [`${b}/pool_proj`, `${b}/pool`])));
+      for (const b of blocks) {
+        assert.equal(plan.nodes.find((n) => n.name === `${b}/pool`)?.lane, -1, `${b}/pool runs nothing`);
+        // The pooled tensor keeps bytes of its own (an observed run writes it).
+        assert.equal(plan.tensors[`${b}/pool`].root, `${b}/pool`);
+      }
+      // pool_proj reads the block's input (the previous Concat), so it follows that Concat's writers.
+      checkSchedule(graph, plan);
+      // Not by default; not where the pooling's output has another reader or the window is another.
+      assert.deepEqual(pools((await planWith(text, precision, 4)).plan), {});
+    });
+  }
+
+  it('poolconv: only a 3x3 / stride 1 / pad 1 MAX pooling whose one reader is a 1x1 convolution of whole 16-byte chunks', async () => {
+    const head = (c: number) =>
+      `name: "p"\nlayer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: ${c} dim: 9 dim: 7 } } }\n`;
+    const pool = (param = 'pool: MAX kernel_size: 3 stride: 1 pad: 1') =>
+      `layer { name: "q" type: "Pooling" bottom: "x" top: "q" pooling_param { ${param} } }\n`;
+    const conv = (window = 'kernel_size: 1', bottom = 'q', name = 'c') =>
+      `layer { name: "${name}" type: "Convolution" bottom: "${bottom}" top: "${name}" convolution_param { num_output: 8 ${window} } }\n`;
+    const pooled = async (text: string, precision: Precision = 'fp16') => pools((await planWith(text, precision, 1, ['poolconv'])).plan);
+    assert.deepEqual(await pooled(head(16) + pool() + conv()), { c: 'q' });
+    assert.deepEqual(pools((await planInt8(head(32) + pool() + conv(), 1, ['poolconv'])).plan), { c: 'q' });
+    assert.deepEqual(await pooled(head(16) + pool('pool: AVE kernel_size: 3 stride: 1 pad: 1') + conv()), {});
+    assert.deepEqual(await pooled(head(16) + pool('pool: MAX kernel_size: 3 stride: 2 pad: 1') + conv()), {});
+    assert.deepEqual(await pooled(head(16) + pool('pool: MAX kernel_size: 2 stride: 1') + conv()), {});
+    assert.deepEqual(await pooled(head(16) + pool() + conv('kernel_size: 3 pad: 1')), {});
+    assert.deepEqual(await pooled(head(12) + pool() + conv()), {}, '12 halves: a partial chunk');
+    assert.deepEqual(await pooled(head(16) + pool() + conv() + conv('kernel_size: 1', 'q', 'd')), {}, 'two readers');
+    assert.deepEqual(await pooled(head(16) + pool()), {}, 'a network output');
+    assert.deepEqual(await pooled(head(16) + pool() + conv(), 'fp32'), {}, 'FP32 has no tensor-core kernel');
+  });
 
   it('merge: only convolutions of one window, activation and output type reading one tensor; outside a Concat the last one keeps its root', async () => {
     const head = 'name: "m"\nlayer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 16 dim: 8 dim: 8 } } }\n';

@@ -75,7 +75,7 @@ describe('roofline (bench --roofline)', () => {
     assert.match(table, /covers both without the tensor between them/);
   });
 
-  it('sibling convolutions run as one GEMM: the layer running them covers all, their shared input read once', async () => {
+  it("sibling convolutions run as one GEMM, a pooling in a convolution's loader: the layer running them covers all", async () => {
     const net = await Network.fromCaffe(path.join(ROOT, 'models', 'googlenet.prototxt'), { seed: 1 });
     const apart = layerWork(net, 8, 'int8');
     const merged = layerWork(
@@ -95,6 +95,14 @@ describe('roofline (bench --roofline)', () => {
     assert.equal(merged.has('inception_3a/3x3_reduce'), false);
     assert.equal(merged.has('inception_3a/5x5_reduce'), false);
     assert.deepEqual(merged.get('inception_3a/3x3'), apart.get('inception_3a/3x3'));
+    // A pooling run in the loader of the convolution reading it: that convolution covers both, without the pooled tensor.
+    const pooled = layerWork(net, 8, 'int8', new Map([['inception_3a/pool', 'inception_3a/pool_proj']]));
+    const between = 192 * 28 * 28 * 8;
+    assert.equal(
+      pooled.get('inception_3a/pool_proj')?.bytes,
+      (apart.get('inception_3a/pool_proj')?.bytes ?? 0) + (apart.get('inception_3a/pool')?.bytes ?? 0) - 2 * between,
+    );
+    assert.equal(pooled.has('inception_3a/pool'), false);
     const profile: BenchProfile = {
       runs: 1,
       totalMs: 0.1,

@@ -171,8 +171,11 @@ Status CudaContext::run_nodes(int batch, char* base, const Staged& staged, cudaS
     const int j = plan.fused_next[i];
     // A node fused into the one before it (plan.fused_next: an LRN and a MAX pooling) runs there: in
     // the fused kernel, or, observed, on its own right after that one.
-    if (op != nullptr && plan.fused_into[i] < 0) {
-      const int lane = sched.lane[i];
+    // A pooling that a convolution runs in its loader (plan.pool_of) runs only when observed, on
+    // the one stream (lane 0's workspace).
+    const bool absorbed = plan.pooled_by[i] >= 0;
+    if (op != nullptr && plan.fused_into[i] < 0 && (!absorbed || stats != nullptr)) {
+      const int lane = absorbed ? 0 : sched.lane[i];
       cudaStream_t s = fan && lane > 0 ? aux_[lane - 1] : stream;
       for (size_t k = 0; fan && k < sched.waits[i].size() && failed.is_ok(); ++k) {
         failed = TRTN_CUDA_STATUS(cudaStreamWaitEvent(s, after_[sched.waits[i][k]], 0));

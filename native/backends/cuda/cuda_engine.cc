@@ -99,11 +99,12 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
       return Status(Code::kPlanCorrupt, "the cuda plan section's auxStreams is not an integer");
     }
     aux_streams_ = static_cast<int>(std::clamp<int64_t>(aux, 0, kMaxLanes - 1));
-    // A plan from before sibling convolutions could run as one merged none.
-    merge_ = false;
-    if (section.get("mergeSiblings") != nullptr &&
-        !json::get_bool(section, "mergeSiblings", "cuda plan section", &merge_).is_ok()) {
-      return Status(Code::kPlanCorrupt, "the cuda plan section's mergeSiblings is not a boolean");
+    // A plan from before these fusions existed made none.
+    for (auto [key, flag] : {std::pair<const char*, bool*>{"mergeSiblings", &merge_}, {"poolConvs", &pool_conv_}}) {
+      *flag = false;
+      if (section.get(key) != nullptr && !json::get_bool(section, key, "cuda plan section", flag).is_ok()) {
+        return Status(Code::kPlanCorrupt, std::string("the cuda plan section's ") + key + " is not a boolean");
+      }
     }
     if (sm != props_.sm) {
       return Status(Code::kPlanArch, "the plan was built for sm_" + std::to_string(sm) + " but GPU " +
@@ -118,8 +119,12 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
     return Status(Code::kInvalidArgument, "maxAuxStreams is " + std::to_string(aux_streams_) + "; give 0 to " +
                                               std::to_string(kMaxLanes - 1) + " (0: one stream)");
   }
-  if (!loading) merge_ = env_flag("TRTN_CUDA_MERGE");
-  plan_ = plan_engine(*graph_, !cuda_env().linear, aux_streams_ + 1, env_flag("TRTN_CUDA_FUSION"), merge_);
+  if (!loading) {
+    merge_ = env_flag("TRTN_CUDA_MERGE");
+    pool_conv_ = env_flag("TRTN_CUDA_POOL_CONV") && props_.sm >= 80;  // its kernels need tensor cores
+  }
+  plan_ = plan_engine(*graph_, !cuda_env().linear, aux_streams_ + 1,
+                      PlanFusions{env_flag("TRTN_CUDA_FUSION"), merge_, pool_conv_});
   ops_.resize(graph_->nodes.size());
   choices_.assign(graph_->nodes.size(), TacticChoice{});
   for (size_t i = 0; i < graph_->nodes.size(); ++i) {
@@ -134,6 +139,9 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
         members.push_back(CudaOpInit{OpInit{*graph_, graph_->nodes[m], *weights_, "cuda"}, plan_.places, props_});
       }
       TRTN_TRY(make_merged_convolution(members, plan_.merge_span[i], &ops_[i]));
+    } else if (plan_.pool_of[i] >= 0) {
+      const int pooled = graph_->nodes[plan_.pool_of[i]].inputs[0];
+      TRTN_TRY(make_pooled_convolution(init, plan_.places[pooled], &ops_[i]));
     } else {
       TRTN_TRY(make_op(init, &ops_[i]));
     }
@@ -188,6 +196,12 @@ void CudaEngine::name_fusions() {
     choices_[j].name = "fused into '" + graph_->nodes[i].name + "'";
     choices_[j].ms = -1;
   }
+  for (size_t i = 0; i < graph_->nodes.size(); ++i) {
+    const int pool = plan_.pool_of[i];
+    if (pool < 0) continue;
+    choices_[pool].name = "fused into '" + graph_->nodes[i].name + "'";
+    choices_[pool].ms = -1;
+  }
 }
 
 Status CudaEngine::apply_tactics(const json::Value& tactics) {
@@ -224,6 +238,7 @@ Status CudaEngine::serialize_backend(std::vector<uint8_t>* out) const {
   w.begin_object().key("format").number(kPlanFormat).key("sm").number(props_.sm).key("device").string(device_name_);
   w.key("auxStreams").number(aux_streams_);
   w.key("mergeSiblings").boolean(merge_);
+  w.key("poolConvs").boolean(pool_conv_);
   w.key("tactics").begin_object();
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (ops_[i]) w.key(graph_->nodes[i].name).string(ops_[i]->tactic_name(ops_[i]->tactic()));
@@ -249,6 +264,7 @@ std::string CudaEngine::info_json() const {
       .key("nhwcTensors").number(plan_.nhwc_tensors)
       .key("fusions").number(plan_.fusions)
       .key("merges").number(plan_.merges)
+      .key("pooledConvs").number(plan_.pooled_convs)
       .key("maxAuxStreams").number(aux_streams_)
       .key("streams").number(plan_.schedule.lanes)
       .key("layers").begin_array();

@@ -54,8 +54,9 @@ const CudaEnv& cuda_env();
 /// A set, non-"0" environment variable. Read per call for the knobs tests and benchmarks toggle
 /// while the process runs: TRTN_CUDA_NO_IN_PLACE and TRTN_CUDA_POISON (cuda_context.cc), and per
 /// build TRTN_CUDA_FUSION (LRN / pooling pairs as one kernel, planner.h: bit-exact but slower than
-/// the two ops on an H100, so off unless set; its GPU test sets it) and TRTN_CUDA_MERGE (sibling
-/// convolutions as one GEMM: not yet run on a GPU, so off unless set; cuda_merge.test.ts sets it).
+/// the two ops on an H100, so off unless set; its GPU test sets it), TRTN_CUDA_MERGE (sibling
+/// convolutions as one GEMM) and TRTN_CUDA_POOL_CONV (a 3x3 MAX pooling in a 1x1 convolution's
+/// loader): not yet run on a GPU, so off unless set; cuda_conv_fusions.test.ts sets them.
 bool env_flag(const char* name);
 
 /// Makes GPU `index` current (select_device) and fills *props with what ops choose kernels by, and
@@ -124,8 +125,9 @@ class CudaEngine : public Engine {
     std::vector<size_t> ws(plan_.schedule.lanes, 0);
     for (size_t i = 0; i < ops_.size(); ++i) {
       if (!ops_[i]) continue;
+      // A pooling a convolution runs in its loader runs (observed, one stream) on lane 0.
       const int into = plan_.fused_into[i];
-      size_t& w = ws[plan_.schedule.lane[into >= 0 ? static_cast<size_t>(into) : i]];
+      size_t& w = ws[plan_.pooled_by[i] >= 0 ? 0 : plan_.schedule.lane[into >= 0 ? static_cast<size_t>(into) : i]];
       w = std::max(w, align_workspace(ops_[i]->workspace_bytes(run_batch(i, batch))));
       if (fused_[i]) w = std::max(w, align_workspace(fused_[i]->workspace_bytes(run_batch(i, batch))));
     }
@@ -139,7 +141,8 @@ class CudaEngine : public Engine {
     const Node& node = graph_->nodes[i];
     in->clear();
     out->clear();
-    for (int t : node.inputs) in->push_back(view(t, base, batch));
+    const int pool = plan_.pool_of[i];  // a convolution pooling its input reads the pooling's input
+    for (int t : pool >= 0 ? graph_->nodes[pool].inputs : node.inputs) in->push_back(view(t, base, batch));
     if (!plan_.merge_members[i].empty()) {  // the group's channels, one output
       const Place& span = plan_.merge_span[i];
       out->push_back(span.view(base + plan_.root_offset[span.root] * batch, batch));
@@ -157,7 +160,8 @@ class CudaEngine : public Engine {
   Status apply_tactics(const json::Value& tactics);
   /// The fused ops of the plan's fusions (fused_), beside each node's own op.
   Status make_fused_ops();
-  /// details(): the first node of a fused pair names the second, the second the first.
+  /// details(): the first node of a fused pair names the second, the second the first; a pooling a
+  /// convolution runs in its loader names that convolution.
   void name_fusions();
   // Tactic timing (cuda_tuner.cc).
   Status tune(int batch, const std::map<std::string, std::string>& given);
@@ -181,6 +185,9 @@ class CudaEngine : public Engine {
   // Sibling convolutions run as one (planner.h EnginePlan::merge_members): TRTN_CUDA_MERGE=1 at
   // build (written, not yet run on a GPU), then the plan's own choice when it is loaded.
   bool merge_ = false;
+  // A 3x3 MAX pooling in the loader of the 1x1 convolution reading it (planner.h EnginePlan::pool_of):
+  // TRTN_CUDA_POOL_CONV=1 at build on sm_80+ (written, not yet run on a GPU), then the plan's choice.
+  bool pool_conv_ = false;
 
   static size_t align_workspace(size_t b) { return (b + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign; }
 };

@@ -1,8 +1,10 @@
-// Which LRN and MAX pooling pairs run as one kernel (fusion.h): the node parameters and places the
-// fused kernels (kernels/lrn_pool.cu) take.
+// Which LRN and MAX pooling pairs run as one kernel, and which poolings a 1x1 convolution takes
+// into its loader (fusion.h): the node parameters and places the fused kernels (kernels/lrn_pool.cu,
+// conv_mma.cu's POOL kernels) take.
 #include "backends/cuda/fusion.h"
 
 #include "backends/cuda/op.h"
+#include "core/gemm_node.h"
 #include "core/lrn_params.h"
 #include "core/pooling_params.h"
 
@@ -48,6 +50,29 @@ bool fusable(const Graph& g, const Node& first, const Node& second, const std::v
   const bool same_store = in.elem == mid.elem && (in.elem != Elem::kI8 || in.scale == mid.scale);
   return max_pool_ok(g, first, &pp) && lrn_ok(g, second) && pp.channels <= kPoolLrnMaxChannels && same_store &&
          (out.elem == mid.elem || mid.elem == Elem::kI8);
+}
+
+bool pool_conv_fusable(const Graph& g, const Node& pool, const Node& conv, const std::vector<Place>& places) {
+  static const WeightStore kNoWeights;
+  PoolingParams pp;
+  ConvGeometry geo;
+  if (!one_to_one(pool, conv) || !max_pool_ok(g, pool, &pp) || conv.kind != OpKind::kConvolution ||
+      conv.precision == Precision::kFP32 ||
+      !read_conv_geometry(OpInit{g, conv, kNoWeights, "cuda"}, false, &geo).is_ok()) {
+    return false;
+  }
+  const bool pool_3x3 = pp.kernel_h == 3 && pp.kernel_w == 3 && pp.stride_h == 1 && pp.stride_w == 1 && pp.pad_h == 1 &&
+                        pp.pad_w == 1 && pp.out_h == pp.height && pp.out_w == pp.width;
+  const bool conv_1x1 = geo.kernel == std::vector<int64_t>{1, 1} && geo.stride == std::vector<int64_t>{1, 1} &&
+                        geo.pad == std::vector<int64_t>{0, 0} && geo.group == 1;
+  const Place& in = places[pool.inputs[0]];
+  const Place& mid = places[pool.outputs[0]];
+  const int64_t chunk = 16 / elem_bytes(in.elem);
+  for (const Place* p : {&in, &mid}) {
+    if (p->layout != Layout::kNHWC || p->rows != 1 || p->elem == Elem::kU8) return false;
+  }
+  const bool same_store = in.elem == mid.elem && (in.elem != Elem::kI8 || in.scale == mid.scale);
+  return pool_3x3 && conv_1x1 && same_store && in.c % chunk == 0 && in.c_offset % chunk == 0;
 }
 
 }  // namespace trtn::cuda

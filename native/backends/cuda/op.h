@@ -165,6 +165,9 @@ Status make_preprocess(const CudaOpInit&, std::unique_ptr<CudaOp>*);        // p
 /// An LRN and the MAX pooling reading it, or a MAX pooling and the LRN reading it, as one op (fusion.h;
 /// lrn_pool.cu): runs on the first node's input views and the second node's output views.
 Status make_lrn_pool(const CudaOpInit& first, const CudaOpInit& second, std::unique_ptr<CudaOp>* out);
+/// A 1x1 convolution that MAX-pools (3x3, stride 1, pad 1) its input in its loader (planner.h
+/// EnginePlan::pool_of): reads the pooling's input, at `pooled` (conv.cu, conv_mma.cu's POOL kernels).
+Status make_pooled_convolution(const CudaOpInit& conv, const Place& pooled, std::unique_ptr<CudaOp>* out);
 /// Sibling convolutions (planner.h EnginePlan::merge_members, in channel order) as one convolution
 /// over all their output channels: runs on the first member's input view and the group's `span`
 /// (EnginePlan::merge_span) as its output view (conv.cu).

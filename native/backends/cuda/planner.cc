@@ -375,6 +375,33 @@ void fuse_lrn_pools(const Survey& s, EnginePlan* plan) {
   }
 }
 
+/// 3x3 MAX poolings folded into the loader of the 1x1 convolution reading them (fusion.h
+/// pool_conv_fusable; GoogLeNet's inception pool -> pool_proj): the pooling's output has the
+/// convolution as its only reader, is no graph output, holds only itself, both nodes take views and
+/// neither is in another fusion. The convolution then reads the pooling's input; the pooling runs
+/// only where every tensor is observed, and its output keeps its place for that.
+void fuse_pool_convs(const Survey& s, EnginePlan* plan) {
+  const Graph& g = s.g;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& pool = g.nodes[i];
+    if (pool.kind != OpKind::kPooling || pool.outputs.size() != 1 || plan->elided[i] || !s.views[i] ||
+        plan->fused_next[i] >= 0 || plan->fused_into[i] >= 0) {
+      continue;
+    }
+    const int t = pool.outputs[0];
+    if (is_graph_output(g, t) || s.readers[t].size() != 1 || plan->places[t].root != t || plan->alias[t]) continue;
+    const int j = s.readers[t][0];
+    if (plan->elided[j] || !s.views[j] || plan->fused_next[j] >= 0 || plan->fused_into[j] >= 0 ||
+        !plan->merge_members[j].empty() || plan->merged_into[j] >= 0 ||
+        !pool_conv_fusable(g, pool, g.nodes[j], plan->places)) {
+      continue;
+    }
+    plan->pool_of[j] = static_cast<int>(i);
+    plan->pooled_by[i] = j;
+    ++plan->pooled_convs;
+  }
+}
+
 /// Streams and memory: the schedule of the nodes that run, then one buffer per root, sharing bytes
 /// only with roots whose every access the schedule orders before it is written (or after).
 void place_arena(const Graph& g, int lanes, EnginePlan* plan) {
@@ -384,8 +411,8 @@ void place_arena(const Graph& g, int lanes, EnginePlan* plan) {
   for (int j : plan->fused_next) {
     if (j >= 0) runs[j] = false;
   }
-  for (size_t i = 0; i < runs.size(); ++i) runs[i] = runs[i] && plan->merged_into[i] < 0;
-  const NodeAccess access(g, plan->fused_next, plan->merge_members);
+  for (size_t i = 0; i < runs.size(); ++i) runs[i] = runs[i] && plan->merged_into[i] < 0 && plan->pooled_by[i] < 0;
+  const NodeAccess access(g, plan->fused_next, plan->merge_members, plan->pool_of);
   plan->schedule = schedule_nodes(access, plan->places, plan->alias, runs, lanes);
   const RootConflicts conflicts(g, access, plan->places, runs, plan->schedule);
   std::vector<int64_t>& size = plan->root_bytes;
@@ -401,24 +428,28 @@ void place_arena(const Graph& g, int lanes, EnginePlan* plan) {
 
 }  // namespace
 
-EnginePlan plan_engine(const Graph& g, bool use_views, int lanes, bool fuse, bool merge) {
+EnginePlan plan_engine(const Graph& g, bool use_views, int lanes, const PlanFusions& fusions) {
   EnginePlan plan;
   plan.elided.assign(g.nodes.size(), false);
   plan.fused_next.assign(g.nodes.size(), -1);
   plan.fused_into.assign(g.nodes.size(), -1);
   plan.merge_members.assign(g.nodes.size(), {});
   plan.merged_into.assign(g.nodes.size(), -1);
+  plan.pool_of.assign(g.nodes.size(), -1);
+  plan.pooled_by.assign(g.nodes.size(), -1);
   plan.alias.assign(g.tensors.size(), false);
   Survey s = survey(g, use_views);
   place_tensors(g, &plan);
   elide_concats(&s, &plan);
   resolve_roots(s, &plan);
   const std::vector<int64_t> chunk = pixel_channels(s, plan);
-  const std::vector<int64_t> lead = merge ? merge_siblings(s, chunk, &plan) : std::vector<int64_t>(g.tensors.size(), 0);
+  const std::vector<int64_t> lead =
+      fusions.merge ? merge_siblings(s, chunk, &plan) : std::vector<int64_t>(g.tensors.size(), 0);
   apply_layouts(chunk, lead, &plan);
   merge_spans(g, lead, &plan);
   alias_reshapes(s, &plan);
-  if (fuse) fuse_lrn_pools(s, &plan);
+  if (fusions.lrn_pool) fuse_lrn_pools(s, &plan);
+  if (fusions.pool_conv) fuse_pool_convs(s, &plan);
   place_arena(g, lanes, &plan);
   return plan;
 }

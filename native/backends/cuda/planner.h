@@ -39,6 +39,21 @@ struct EnginePlan {
   // Per node: for a runner, the channels its group writes (the members' slices, the gaps between).
   std::vector<Place> merge_span;
   int merges = 0;  // groups
+
+  // A 1x1 convolution that MAX-pools its input in its loader (fusion.h pool_conv_fusable): per node,
+  // for the convolution, the pooling it absorbed (which then runs only where every tensor is
+  // observed, for calibration; its output keeps its place); else -1.
+  std::vector<int> pool_of;
+  std::vector<int> pooled_by;  // per node: for such a pooling, the convolution; else -1
+  int pooled_convs = 0;
+};
+
+/// The fusions plan_engine may make (each decided per node pair or group by the planner).
+struct PlanFusions {
+  bool lrn_pool = true;    // LRN / MAX pooling pairs as one kernel (TRTN_CUDA_FUSION=1)
+  bool merge = false;      // sibling convolutions as one GEMM (TRTN_CUDA_MERGE=1)
+  bool pool_conv = false;  // a 3x3 MAX pooling in the loader of the 1x1 convolution reading it
+                           // (TRTN_CUDA_POOL_CONV=1; the engine asks for it on sm_80+ only)
 };
 
 /// Channels of one 16-byte chunk for an element type (4 floats, 8 halves, 16 int8).
@@ -50,10 +65,9 @@ void chw_of(const TensorDesc& d, Place* p);
 
 /// Plans `graph`; `use_views` false keeps every tensor kLinear and every node run (a debugging aid:
 /// TRTN_CUDA_LINEAR=1). Independent branches run on up to `lanes` streams (schedule.h; 1: one stream,
-/// node order), and the arena is planned by that order. `fuse` runs LRN / MAX pooling pairs as one
-/// kernel (fusion.h; TRTN_CUDA_FUSION=1: measured slower than apart on an H100, docs/cuda.md);
-/// `merge` runs sibling convolutions as one GEMM (EnginePlan::merge_members; TRTN_CUDA_MERGE=1).
-EnginePlan plan_engine(const Graph& graph, bool use_views, int lanes, bool fuse = true, bool merge = false);
+/// node order), and the arena is planned by that order, with the fusions `fusions` allows (LRN / MAX
+/// pooling pairs: measured slower than apart on an H100, docs/cuda.md).
+EnginePlan plan_engine(const Graph& graph, bool use_views, int lanes, const PlanFusions& fusions = {});
 
 /// One line per tensor group for --verbose: layout, element type, padding, slices.
 std::string describe_plan(const Graph& graph, const EnginePlan& plan);

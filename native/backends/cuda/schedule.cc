@@ -65,7 +65,8 @@ int pick_lane(const std::vector<int>& deps, const Bits& implied, const std::vect
 
 }  // namespace
 
-NodeAccess::NodeAccess(const Graph& g, const std::vector<int>& fused_next, const std::vector<std::vector<int>>& merged)
+NodeAccess::NodeAccess(const Graph& g, const std::vector<int>& fused_next, const std::vector<std::vector<int>>& merged,
+                       const std::vector<int>& pool_of)
     : reads(g.nodes.size()), writes(g.nodes.size()) {
   auto also_writes = [&](size_t i, int j) {
     if (j >= 0 && j != static_cast<int>(i)) {
@@ -78,6 +79,10 @@ NodeAccess::NodeAccess(const Graph& g, const std::vector<int>& fused_next, const
     also_writes(i, i < fused_next.size() ? fused_next[i] : -1);
     if (i < merged.size()) {
       for (int m : merged[i]) also_writes(i, m);
+    }
+    if (i < pool_of.size() && pool_of[i] >= 0) {
+      const std::vector<int>& in = g.nodes[pool_of[i]].inputs;
+      reads[i].insert(reads[i].end(), in.begin(), in.end());
     }
   }
 }

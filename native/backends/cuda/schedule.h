@@ -42,10 +42,12 @@ struct Schedule {
 
 /// The tensors each node reads and writes when it runs: its own, for a node that runs the next one
 /// in its kernel (planner.h EnginePlan::fused_next: an LRN and a MAX pooling) that one's outputs too,
-/// and for a node that runs a group of sibling convolutions (EnginePlan::merge_members) every
-/// member's outputs.
+/// for a node that runs a group of sibling convolutions (EnginePlan::merge_members) every member's
+/// outputs, and for a convolution pooling its input in its loader (EnginePlan::pool_of) the
+/// pooling's inputs.
 struct NodeAccess {
-  NodeAccess(const Graph& g, const std::vector<int>& fused_next, const std::vector<std::vector<int>>& merged = {});
+  NodeAccess(const Graph& g, const std::vector<int>& fused_next, const std::vector<std::vector<int>>& merged = {},
+             const std::vector<int>& pool_of = {});
   std::vector<std::vector<int>> reads, writes;  // per node
 };
 

@@ -91,7 +91,9 @@ struct Tactic {
 /// The op for a Convolution or InnerProduct node.
 class GemmConvOp final : public CudaOp {
  public:
-  Status init(const CudaOpInit& init, bool inner_product);
+  /// `pooled`: the place of a MAX pooling's input this 1x1 convolution pools in its loader (the
+  /// planner's pooling + convolution fusion), read instead of the node's input; else null.
+  Status init(const CudaOpInit& init, bool inner_product, const Place* pooled = nullptr);
   /// Sibling convolutions as one (planner.h EnginePlan::merge_members): `members` in channel order,
   /// writing `span` together; their output channels side by side, zeros in the gaps between them.
   Status init_merged(const std::vector<CudaOpInit>& members, const Place& span);
@@ -174,11 +176,14 @@ Status GemmConvOp::size_k(const OpInit& node) {
 /// After the weights and epilogues are up: the tactics, the timing-cache signature, the default.
 Status GemmConvOp::finish_init(bool inner_product) {
   TRTN_TRY(choose_tactics());
+  if (tactics_.empty()) {  // only a convolution pooling its input can have none (no tensor cores)
+    return Status(Code::kInternal, "convolution '" + p_.name + "': no kernel serves it on this GPU");
+  }
   signature_ = make_signature(inner_product);
   return set_tactic(default_tactic());
 }
 
-Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
+Status GemmConvOp::init(const CudaOpInit& init, bool inner_product, const Place* pooled) {
   const OpInit& node = init.node;
   init_common(init);
   TRTN_TRY(check_gemm_dtypes(node));
@@ -186,8 +191,12 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product) {
   TRTN_TRY(inner_product ? init_inner_product(init, &blobs) : init_convolution(init, &blobs));
   TRTN_TRY(size_k(node));
   TRTN_TRY(check_places(init));
+  if (pooled != nullptr && (p_.pairs != 1 || pooled->elem != init.in_place(0).elem)) {
+    return Status(Code::kInternal, "convolution '" + p_.name + "' cannot pool its input: one pair of one type");
+  }
+  p_.pool_input = pooled != nullptr;
   for (size_t i = 0; i < p_.pairs; ++i) {
-    p_.in_places.push_back(init.in_place(i));
+    p_.in_places.push_back(pooled != nullptr ? *pooled : init.in_place(i));
     p_.out_places.push_back(init.out_place(i));
   }
   for (const ConvFamily* f : kFamilies) serves_.push_back(f->eligible(p_));
@@ -276,7 +285,7 @@ Status GemmConvOp::upload_merged(const std::vector<CudaOpInit>& members, const s
 std::string GemmConvOp::make_signature(bool inner_product) const {
   std::string s = std::string(inner_product ? "InnerProduct" : "Convolution") + " " + math_label(p_.math) +
                   (p_.flatten ? " flat" : "") + " g" + std::to_string(p_.groups) + " c" + std::to_string(p_.cin) +
-                  " o" + std::to_string(p_.cout) + " in";
+                  " o" + std::to_string(p_.cout) + (p_.pool_input ? " maxpool3x3" : "") + " in";
   for (int64_t d : p_.in_sp) s += "x" + std::to_string(d);
   s += " k";
   for (int64_t d : p_.kernel) s += "x" + std::to_string(d);
@@ -740,7 +749,8 @@ Status GemmConvOp::run(const RunArgs& args) const {
     if (!kFamilies[family]->accepts(p_, call)) {
       // The last family, for a pair whose real view breaks what the chosen tactic needs (never
       // expected: the places were checked at init; the tactic tests make it an error).
-      if (cuda_env().strict_tactics) {
+      // A convolution that pools its input has no fallback: the direct kernel does not pool.
+      if (cuda_env().strict_tactics || p_.pool_input) {
         return Status(Code::kInternal,
                       "convolution '" + p_.name + "': tactic " + tactic.name + " does not accept the run's views");
       }
@@ -753,14 +763,15 @@ Status GemmConvOp::run(const RunArgs& args) const {
   return Status::ok();
 }
 
-Status make_gemm_conv(const CudaOpInit& init, bool inner_product, std::unique_ptr<CudaOp>* out) {
+/// A GemmConvOp set up by `init_op` (whose failure is the result), as a CudaOp.
+template <typename InitFn>
+Status make_gemm_op(const std::string& name, InitFn init_op, std::unique_ptr<CudaOp>* out) {
   try {
     auto op = std::make_unique<GemmConvOp>();
-    Status st = op->init(init, inner_product);
-    if (!st.is_ok()) return st;
+    TRTN_TRY(init_op(*op));
     *out = std::move(op);
   } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "convolution '" + init.node.node.name + "': out of host memory");
+    return Status(Code::kOutOfMemory, "convolution '" + name + "': out of host memory");
   }
   return Status::ok();
 }
@@ -768,23 +779,24 @@ Status make_gemm_conv(const CudaOpInit& init, bool inner_product, std::unique_pt
 }  // namespace
 
 Status make_convolution(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  return make_gemm_conv(init, false, out);
+  return make_gemm_op(
+      init.node.node.name, [&](GemmConvOp& op) { return op.init(init, false); }, out);
+}
+
+Status make_inner_product(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
+  return make_gemm_op(
+      init.node.node.name, [&](GemmConvOp& op) { return op.init(init, true); }, out);
+}
+
+Status make_pooled_convolution(const CudaOpInit& conv, const Place& pooled, std::unique_ptr<CudaOp>* out) {
+  return make_gemm_op(
+      conv.node.node.name, [&](GemmConvOp& op) { return op.init(conv, false, &pooled); }, out);
 }
 
 Status make_merged_convolution(const std::vector<CudaOpInit>& members, const Place& span,
                                std::unique_ptr<CudaOp>* out) {
-  try {
-    auto op = std::make_unique<GemmConvOp>();
-    TRTN_TRY(op->init_merged(members, span));
-    *out = std::move(op);
-  } catch (const std::bad_alloc&) {
-    return Status(Code::kOutOfMemory, "convolution '" + members.front().node.node.name + "': out of host memory");
-  }
-  return Status::ok();
-}
-
-Status make_inner_product(const CudaOpInit& init, std::unique_ptr<CudaOp>* out) {
-  return make_gemm_conv(init, true, out);
+  return make_gemm_op(
+      members.front().node.node.name, [&](GemmConvOp& op) { return op.init_merged(members, span); }, out);
 }
 
 }  // namespace trtn::cuda

@@ -224,6 +224,12 @@ __device__ __forceinline__ void cp_async_wait() {
 #endif
 }
 
+/// 16-byte store to shared memory at a shared-window address.
+__device__ __forceinline__ void st_shared16(uint32_t dst, const uint4& v) {
+  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(dst), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
+               : "memory");
+}
+
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
@@ -283,6 +289,12 @@ struct PolicyTf32 {
   using Acc = float;
   static constexpr int kBytes = 4;
   static constexpr bool kRoundA = true;
+  // A MAX pooling folded into the loader (conv_mma.cu's POOL kernels): the running maximum starts
+  // at Caffe's -FLT_MAX, and fmaxf keeps it over NaN, as the pooling op's strict "x > best" does.
+  static constexpr uint32_t kLowestWord = 0xff7fffffu;
+  static __device__ __forceinline__ uint32_t max_word(uint32_t a, uint32_t b) {
+    return __float_as_uint(fmaxf(__uint_as_float(a), __uint_as_float(b)));
+  }
   static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
@@ -298,6 +310,14 @@ struct PolicyF16 {
   using Acc = float;
   static constexpr int kBytes = 2;
   static constexpr bool kRoundA = false;
+  // -inf: the float16 the pooling op stores for its start value -FLT_MAX; __hmax2 keeps a number
+  // over NaN.
+  static constexpr uint32_t kLowestWord = 0xfc00fc00u;
+  static __device__ __forceinline__ uint32_t max_word(uint32_t a, uint32_t b) {
+    __half2 x = *reinterpret_cast<const __half2*>(&a), y = *reinterpret_cast<const __half2*>(&b);
+    const __half2 m = __hmax2(x, y);
+    return *reinterpret_cast<const uint32_t*>(&m);
+  }
   static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
@@ -313,6 +333,9 @@ struct PolicyI8 {
   using Acc = int;
   static constexpr int kBytes = 1;
   static constexpr bool kRoundA = false;
+  // Per-byte signed maxima (vmax.s8 x 4) from -128, below every int8.
+  static constexpr uint32_t kLowestWord = 0x80808080u;
+  static __device__ __forceinline__ uint32_t max_word(uint32_t a, uint32_t b) { return __vmaxs4(a, b); }
   static __device__ __forceinline__ void mma(int (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "

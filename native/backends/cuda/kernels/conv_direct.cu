@@ -119,7 +119,8 @@ Status launch_typed(const DirectParams& p, cudaStream_t stream) {
 
 int direct_configs() { return 1; }
 
-bool direct_eligible(const ConvProblem& /*p*/) { return true; }
+// Every problem but one that pools its input (the tensor-core family's POOL kernels alone do that).
+bool direct_eligible(const ConvProblem& p) { return !p.pool_input; }
 
 bool direct_tile(Math /*math*/, int /*i*/, TileConfig* /*t*/) { return false; }
 

@@ -41,7 +41,10 @@ struct ConvProblem {
   size_t pairs = 0;
   std::vector<Place> in_places, out_places;
   DeviceProps device;
-  int max_batch = 1;     // the largest batch a run gets: maxBatchSize x rows (region tensors)
+  int max_batch = 1;  // the largest batch a run gets: maxBatchSize x rows (region tensors)
+  // The input is MAX-pooled (3x3, stride 1, pad 1) in the loader before this 1x1 convolution (the
+  // planner's pooling + convolution fusion): only the tensor-core family's POOL tactics serve it.
+  bool pool_input = false;
   DeviceBuffer weights;  // [Cout][kvol][Cg_pad], read by every family
   DeviceBuffer epi;      // float: bias [Cout]; INT8: per pair mul [Cout] then add [Cout]
 };

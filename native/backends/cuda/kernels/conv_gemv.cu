@@ -204,8 +204,8 @@ bool gemv_offered(const ConvProblem& /*p*/, int i) { return i == 0 || cuda_env()
 /// at the largest run batch (max_batch counts region rows: Faster R-CNN's fc6 over 300 regions is
 /// out), one group, contiguous rows.
 bool gemv_eligible(const ConvProblem& p) {
-  bool ok = p.axes == 2 && p.groups == 1 && p.out_sp[0] == 1 && p.out_sp[1] == 1 && p.kernel == p.in_sp &&
-            p.pad[0] == 0 && p.pad[1] == 0 && p.dil[0] == 1 && p.dil[1] == 1 &&
+  bool ok = !p.pool_input && p.axes == 2 && p.groups == 1 && p.out_sp[0] == 1 && p.out_sp[1] == 1 &&
+            p.kernel == p.in_sp && p.pad[0] == 0 && p.pad[1] == 0 && p.dil[0] == 1 && p.dil[1] == 1 &&
             static_cast<int64_t>(p.max_batch) * p.rows <= kMaxRows && (p.math != Math::kI8 || p.device.sm >= 61);
   for (size_t i = 0; i < p.pairs && ok; ++i) ok = contiguous_rows(p, i);
   return ok;

@@ -114,8 +114,8 @@ Status launch_rows(Math math, const GemmParams& p, int k_pad, void* rows, cudaSt
 /// im2col pays where padding the channels to 16 bytes at least doubles the multiply-adds; its
 /// kernel reads each pixel's (at most 4) channels as one pack of a channels-last input.
 bool im2col_eligible(const ConvProblem& p) {
-  bool ok = p.axes == 2 && !p.flatten && p.groups == 1 && (p.math == Math::kF16 || p.math == Math::kI8) && p.cg <= 4 &&
-            p.cg_pad >= 2 * p.cg && p.device.sm >= 80;
+  bool ok = !p.pool_input && p.axes == 2 && !p.flatten && p.groups == 1 &&
+            (p.math == Math::kF16 || p.math == Math::kI8) && p.cg <= 4 && p.cg_pad >= 2 * p.cg && p.device.sm >= 80;
   for (size_t i = 0; i < p.pairs && ok; ++i) {
     const Place& ip = p.in_places[i];
     ok = ip.layout == Layout::kNHWC && ip.c_offset % 4 == 0 && ip.root_c % 4 == 0;

@@ -18,6 +18,11 @@
 // Shared memory: per stage, A [BM][BK bytes] then B [BN][BK bytes], both as 16-byte chunks with
 // the XOR swizzle of swizzle_chunk below, so the 8 row addresses of each ldmatrix phase and the
 // cp.async stores hit distinct banks.
+//
+// POOL kernels (a MAX pooling 3x3, stride 1, pad 1 folded into a 1x1 convolution's loader: the
+// pool_proj convolutions of GoogLeNet's inception blocks): each A chunk is the element-wise maximum
+// of the 16-byte chunks of the pixel's 3x3 neighbourhood (clipped to the image), loaded into
+// registers and stored to shared memory instead of copied there with cp.async.
 #include <cuda_fp16.h>
 
 #include <algorithm>
@@ -57,9 +62,40 @@ struct MmaShape {
   }
 };
 
+/// The A chunk of a POOL kernel: the element-wise maximum (Pol::max_word) of the 16-byte chunks at
+/// `base` (the chunk's channels of the row's image) over the 3x3 pixels around (h, w) inside the
+/// image, from Pol::kLowestWord: what the MAX pooling op stores for that pixel. A neighbour outside
+/// the image reads the centre instead (the maximum is unchanged), so the loads have no branch
+/// between them (a row of three in flight at a time).
+template <class Pol>
+__device__ __forceinline__ uint4 pooled_chunk(const char* base, int h, int w, const GemmParams& p) {
+  int64_t rows[3], cols[3];
+#pragma unroll
+  for (int d = -1; d <= 1; ++d) {
+    const int hh = static_cast<unsigned>(h + d) < static_cast<unsigned>(p.H) ? h + d : h;
+    const int ww = static_cast<unsigned>(w + d) < static_cast<unsigned>(p.W) ? w + d : w;
+    rows[d + 1] = hh * p.in_sh * Pol::kBytes;
+    cols[d + 1] = ww * p.in_sw * Pol::kBytes;
+  }
+  uint4 best = make_uint4(Pol::kLowestWord, Pol::kLowestWord, Pol::kLowestWord, Pol::kLowestWord);
+#pragma unroll
+  for (int r = 0; r < 3; ++r) {  // a row of three loads at a time
+    uint4 x[3];
+#pragma unroll
+    for (int c = 0; c < 3; ++c) x[c] = __ldg(reinterpret_cast<const uint4*>(base + rows[r] + cols[c]));
+#pragma unroll
+    for (int c = 0; c < 3; ++c) {
+      best = make_uint4(Pol::max_word(best.x, x[c].x), Pol::max_word(best.y, x[c].y), Pol::max_word(best.z, x[c].z),
+                        Pol::max_word(best.w, x[c].w));
+    }
+  }
+  return best;
+}
+
 /// SPLIT: split K (CTA z sums its share of the K tiles into p.partial; a second kernel finishes);
-/// a separate instantiation, so the unsplit kernels are compiled as they were.
-template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES, bool SPLIT = false>
+/// POOL: the input MAX-pooled in the loader (a 1x1 convolution of whole 16-byte chunks; see the
+/// header). Separate instantiations, so the plain kernels are compiled as they were.
+template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES, bool SPLIT = false, bool POOL = false>
 __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThreads) mma_conv_kernel(const GemmParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using Acc = typename Pol::Acc;
@@ -144,8 +180,14 @@ __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThread
       const int w = a_w0[i] + ks * p.dil_w;
       const bool ok = cbytes > 0 && static_cast<unsigned>(h) < static_cast<unsigned>(p.H) &&
                       static_cast<unsigned>(w) < static_cast<unsigned>(p.W);
-      const char* src = ok ? in + (a_off[i] + h * p.in_sh + w * p.in_sw + kcc) * kEb : in;
-      cp_async16(a_dst + swizzle_chunk<kCpr>(row0 + i * kRowStep, kc) * 16, src, ok ? cbytes : 0);
+      if constexpr (POOL) {
+        // 1x1, stride 1, no padding: (h, w) is the row's pixel; chunks are whole (cbytes 16 or 0).
+        st_shared16(a_dst + swizzle_chunk<kCpr>(row0 + i * kRowStep, kc) * 16,
+                    ok ? pooled_chunk<Pol>(in + (a_off[i] + kcc) * kEb, h, w, p) : make_uint4(0, 0, 0, 0));
+      } else {
+        const char* src = ok ? in + (a_off[i] + h * p.in_sh + w * p.in_sw + kcc) * kEb : in;
+        cp_async16(a_dst + swizzle_chunk<kCpr>(row0 + i * kRowStep, kc) * 16, src, ok ? cbytes : 0);
+      }
     }
 #pragma unroll
     for (int i = 0; i < kBRows; ++i) {
@@ -283,12 +325,12 @@ __global__ void __launch_bounds__(MmaShape<BM, BN, WM, WN, BKB, STAGES>::kThread
 }
 
 /// One tile configuration for one policy: its shared memory, limit raising and launch.
-template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES, bool SPLIT = false>
+template <class Pol, int BM, int BN, int WM, int WN, int BKB, int STAGES, bool SPLIT = false, bool POOL = false>
 struct MmaKernel {
   using Shape = MmaShape<BM, BN, WM, WN, BKB, STAGES>;
 
   static Status prepare(size_t smem) {
-    return TRTN_CUDA_STATUS(cudaFuncSetAttribute(mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES, SPLIT>,
+    return TRTN_CUDA_STATUS(cudaFuncSetAttribute(mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES, SPLIT, POOL>,
                                                  cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   }
 
@@ -297,7 +339,7 @@ struct MmaKernel {
     Status st = tile_grid(&p, BM, BN, &grid);
     if (!st.is_ok()) return st;
     if constexpr (SPLIT) grid.z = static_cast<unsigned>(p.k_splits);
-    mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES, SPLIT>
+    mma_conv_kernel<Pol, BM, BN, WM, WN, BKB, STAGES, SPLIT, POOL>
         <<<grid, Shape::kThreads, Shape::smem(p.out_eb), stream>>>(p);
     const Status launched = TRTN_CUDA_STATUS(cudaGetLastError());
     if constexpr (!SPLIT) {
@@ -362,30 +404,49 @@ constexpr int kMmaSplitTile[] = {5, 5, 6, 6};
 constexpr int kMmaSplitWays[] = {4, 8, 4, 8};
 constexpr int kMmaSplitCount = static_cast<int>(sizeof(kMmaSplitWays) / sizeof(kMmaSplitWays[0]));
 
-/// The tile configuration of tactic i, and its K ways.
-int mma_tile_of(int i) { return i < kMmaConfigCount ? i : kMmaSplitTile[i - kMmaConfigCount]; }
-int mma_splits_of(int i) { return i < kMmaConfigCount ? 1 : kMmaSplitWays[i - kMmaConfigCount]; }
+// POOL configurations after those: the tiles of the small and mid-sized layers (GoogLeNet's
+// pool_proj: N 32-128, K 192-832) with the pooling loader. Written but not yet run on a GPU: the
+// planner folds a pooling into a convolution only with TRTN_CUDA_POOL_CONV=1.
+constexpr int kMmaPoolTile[] = {1, 3, 4, 5, 6};
+constexpr int kMmaPoolCount = static_cast<int>(sizeof(kMmaPoolTile) / sizeof(kMmaPoolTile[0]));
+constexpr int kMmaPoolFirst = kMmaConfigCount + kMmaSplitCount;
 
-/// Whether tile `id` is compiled for policy `Pol` and, for SPLIT, is one of the split tiles (the
-/// split instantiations exist for those only).
-template <class Pol, bool SPLIT>
+/// The tile configuration of tactic i, its K ways, and whether it pools its input.
+int mma_tile_of(int i) {
+  return i < kMmaConfigCount ? i
+         : i < kMmaPoolFirst ? kMmaSplitTile[i - kMmaConfigCount]
+                             : kMmaPoolTile[i - kMmaPoolFirst];
+}
+int mma_splits_of(int i) { return i < kMmaConfigCount || i >= kMmaPoolFirst ? 1 : kMmaSplitWays[i - kMmaConfigCount]; }
+bool mma_pools(int i) { return i >= kMmaPoolFirst; }
+
+/// Whether tile `id` is compiled for policy `Pol` and, for SPLIT or POOL, is one of those tiles (the
+/// split and pool instantiations exist for those only).
+template <class Pol, bool SPLIT, bool POOL>
 constexpr bool compiled(int id, int maths) {
   if ((maths & policy_bit<Pol>()) == 0) return false;
-  if (!SPLIT) return true;
-  for (int t : kMmaSplitTile) {
+  if (!SPLIT && !POOL) return true;
+  if (SPLIT && POOL) return false;
+  if (SPLIT) {
+    for (int t : kMmaSplitTile) {
+      if (t == id) return true;
+    }
+    return false;
+  }
+  for (int t : kMmaPoolTile) {
     if (t == id) return true;
   }
   return false;
 }
 
-template <class Pol, bool SPLIT>
+template <class Pol, bool SPLIT, bool POOL = false>
 Status prepare_config(int i, size_t smem) {
   switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                   \
-  case id:                                                                  \
-    if constexpr (compiled<Pol, SPLIT>(id, maths)) {                        \
-      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, SPLIT>::prepare(smem); \
-    }                                                                       \
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                         \
+  case id:                                                                        \
+    if constexpr (compiled<Pol, SPLIT, POOL>(id, maths)) {                        \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, SPLIT, POOL>::prepare(smem); \
+    }                                                                             \
     break;
     TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
 #undef TRTN_MMA_CASE
@@ -393,14 +454,14 @@ Status prepare_config(int i, size_t smem) {
   return Status(Code::kInternal, "no such tensor-core convolution tile");
 }
 
-template <class Pol, bool SPLIT>
+template <class Pol, bool SPLIT, bool POOL = false>
 Status launch_config(int i, const GemmParams& p, cudaStream_t stream) {
   switch (i) {
-#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                       \
-  case id:                                                                      \
-    if constexpr (compiled<Pol, SPLIT>(id, maths)) {                            \
-      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, SPLIT>::launch(p, stream); \
-    }                                                                           \
+#define TRTN_MMA_CASE(id, bm, bn, wm, wn, bkb, st, maths)                             \
+  case id:                                                                            \
+    if constexpr (compiled<Pol, SPLIT, POOL>(id, maths)) {                            \
+      return MmaKernel<Pol, bm, bn, wm, wn, bkb, st, SPLIT, POOL>::launch(p, stream); \
+    }                                                                                 \
     break;
     TRTN_MMA_CONFIGS(TRTN_MMA_CASE)
 #undef TRTN_MMA_CASE
@@ -420,7 +481,7 @@ Status with_policy(Math math, Fn fn) {
   return Status(Code::kInternal, "float32 convolutions have no tensor-core kernel");
 }
 
-int mma_configs() { return kMmaConfigCount + kMmaSplitCount; }
+int mma_configs() { return kMmaConfigCount + kMmaSplitCount + kMmaPoolCount; }
 
 bool mma_tile(Math math, int i, TileConfig* t);
 
@@ -428,6 +489,8 @@ bool mma_offered(const ConvProblem& p, int i) {
   const Math math = p.math;
   const int bit = math == Math::kTF32 ? kForTf32 : math == Math::kF16 ? kForF16 : math == Math::kI8 ? kForI8 : 0;
   if ((kMmaConfigs[mma_tile_of(i)].maths & bit) == 0) return false;
+  // A convolution that pools its input has only the POOL kernels, and only it has them.
+  if (mma_pools(i) != p.pool_input) return false;
   if (mma_splits_of(i) == 1) return true;
   if (!cuda_env().mma_split_k) return false;
   TileConfig t;
@@ -445,9 +508,11 @@ bool mma_tile(Math math, int i, TileConfig* t) {
 
 /// "mma_<math>_<BM>x<BN>x<BK>_s<stages>"; a tile that an earlier config already names (the same
 /// block tile split over other warps) adds "_w<warps>", so names stay unique and the earlier one's
-/// name (the one plans and tactic caches hold) stays what it was; split K adds "_k<ways>".
+/// name (the one plans and tactic caches hold) stays what it was; split K adds "_k<ways>", the
+/// pooling loader "_pool".
 std::string mma_tactic_name(Math math, int i) {
   if (mma_splits_of(i) > 1) return mma_tactic_name(math, mma_tile_of(i)) + "_k" + std::to_string(mma_splits_of(i));
+  if (mma_pools(i)) return mma_tactic_name(math, mma_tile_of(i)) + "_pool";
   TileConfig t;
   mma_tile(math, i, &t);
   std::string name = tile_tactic_name(std::string("mma_") + math_label(math), t, true);
@@ -470,6 +535,7 @@ Status mma_prepare(Math math, int i, size_t smem) {
   const bool split = mma_splits_of(i) > 1;
   return with_policy(math, [&](auto pol) {
     using Pol = decltype(pol);
+    if (mma_pools(i)) return prepare_config<Pol, false, true>(mma_tile_of(i), smem);
     return split ? prepare_config<Pol, true>(mma_tile_of(i), smem) : prepare_config<Pol, false>(i, smem);
   });
 }
@@ -482,6 +548,10 @@ Status mma_family_launch(const ConvProblem& p, const ConvCall& call, int i) {
   GemmParams g = gemm_params(p, call.in, call.out, call.pair);
   g.k_splits = mma_splits_of(i);
   g.partial = call.workspace;  // split_k_bytes of it (never null: the run loop and the tuner pass the arena's)
+  if (mma_pools(i)) {
+    return with_policy(
+        p.math, [&](auto pol) { return launch_config<decltype(pol), false, true>(mma_tile_of(i), g, call.stream); });
+  }
   if (g.k_splits == 1) return mma_launch(p.math, i, g, call.stream);
   return with_policy(p.math,
                      [&](auto pol) { return launch_config<decltype(pol), true>(mma_tile_of(i), g, call.stream); });
@@ -491,6 +561,11 @@ Status mma_family_launch(const ConvProblem& p, const ConvCall& call, int i) {
 
 bool mma_serves(const ConvProblem& p) {
   bool ok = p.axes == 2 && p.math != Math::kF32 && p.device.sm >= 80;
+  // The pooling loader: a 1x1 convolution (stride 1, no padding, one group) of whole 16-byte chunks.
+  if (p.pool_input) {
+    ok = ok && p.kvol == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pad[0] == 0 && p.pad[1] == 0 && p.groups == 1 &&
+         p.pairs == 1 && p.cg % (16 / math_bytes(p.math)) == 0;
+  }
   for (size_t i = 0; i < p.pairs && ok; ++i) {
     const View4 nominal = p.in_places[i].view(reinterpret_cast<void*>(uintptr_t{256}), 1);
     const View4 nominal_out = p.out_places[i].view(reinterpret_cast<void*>(uintptr_t{256}), 1);

@@ -448,7 +448,7 @@ Status simt_prepare(Math math, int i, size_t smem) {
 /// P40's instruction: below it INT8 runs the direct family) and for TF32 / FP16 where the tensor
 /// cores are not available.
 bool simt_eligible(const ConvProblem& p) {
-  if (p.math == Math::kI8 && p.device.sm < 61) return false;
+  if (p.pool_input || (p.math == Math::kI8 && p.device.sm < 61)) return false;
   return p.axes == 2 && (p.math == Math::kF32 || p.math == Math::kI8 || !mma_serves(p));
 }
 

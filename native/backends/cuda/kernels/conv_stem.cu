@@ -316,7 +316,7 @@ int stem_configs() { return kStemConfigCount; }
 /// with its 4 channels readable as one aligned pixel whose channels past C are padding zeros, and
 /// some configuration fitting in shared memory.
 bool stem_eligible(const ConvProblem& p) {
-  bool ok = p.axes == 2 && !p.flatten && p.groups == 1 && p.cg <= 4 && p.device.sm >= 80 &&
+  bool ok = !p.pool_input && p.axes == 2 && !p.flatten && p.groups == 1 && p.cg <= 4 && p.device.sm >= 80 &&
             (p.math == Math::kF16 || p.math == Math::kI8) && p.kernel[0] * p.kernel[1] <= 4096 && p.stride[0] <= 64 &&
             p.stride[1] <= 64 && p.dil[0] <= 64 && p.dil[1] <= 64;
   for (size_t i = 0; i < p.pairs && ok; ++i) {
