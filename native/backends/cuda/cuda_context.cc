@@ -171,14 +171,19 @@ Status CudaContext::run_nodes(int batch, char* base, const Staged& staged, cudaS
     const int j = plan.fused_next[i];
     // A node fused into the one before it (plan.fused_next: an LRN and a MAX pooling) runs there: in
     // the fused kernel, or, observed, on its own right after that one.
-    // A pooling that a convolution runs in its loader (plan.pool_of) runs only when observed, on
-    // the one stream (lane 0's workspace).
+    // A pooling that a convolution runs in its loader (plan.pool_of) runs only when observed, right
+    // before that convolution (its output lives there: schedule.h NodeAccess).
     const bool absorbed = plan.pooled_by[i] >= 0;
-    if (op != nullptr && plan.fused_into[i] < 0 && (!absorbed || stats != nullptr)) {
-      const int lane = absorbed ? 0 : sched.lane[i];
+    if (op != nullptr && plan.fused_into[i] < 0 && !absorbed) {
+      const int lane = sched.lane[i];
       cudaStream_t s = fan && lane > 0 ? aux_[lane - 1] : stream;
       for (size_t k = 0; fan && k < sched.waits[i].size() && failed.is_ok(); ++k) {
         failed = TRTN_CUDA_STATUS(cudaStreamWaitEvent(s, after_[sched.waits[i][k]], 0));
+      }
+      const int pool = plan.pool_of[i];
+      if (failed.is_ok() && pool >= 0 && stats != nullptr) {
+        failed = run(e_->op(pool), static_cast<size_t>(pool), static_cast<size_t>(pool), s, lane);
+        if (failed.is_ok()) failed = observe_outputs(static_cast<size_t>(pool));
       }
       if (!failed.is_ok()) break;
       if (j >= 0 && stats == nullptr) {
@@ -190,7 +195,7 @@ Status CudaContext::run_nodes(int batch, char* base, const Staged& staged, cudaS
       if (failed.is_ok() && fan && sched.signals[i]) failed = TRTN_CUDA_STATUS(cudaEventRecord(after_[i], s));
     }
     if (failed.is_ok()) failed = mark(2 + i);
-    if (stats != nullptr && failed.is_ok() && plan.fused_into[i] < 0) {
+    if (stats != nullptr && failed.is_ok() && plan.fused_into[i] < 0 && !absorbed) {
       failed = observe_outputs(i);
       if (failed.is_ok() && j >= 0) failed = observe_outputs(static_cast<size_t>(j));
     }

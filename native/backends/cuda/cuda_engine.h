@@ -125,9 +125,9 @@ class CudaEngine : public Engine {
     std::vector<size_t> ws(plan_.schedule.lanes, 0);
     for (size_t i = 0; i < ops_.size(); ++i) {
       if (!ops_[i]) continue;
-      // A pooling a convolution runs in its loader runs (observed, one stream) on lane 0.
-      const int into = plan_.fused_into[i];
-      size_t& w = ws[plan_.pooled_by[i] >= 0 ? 0 : plan_.schedule.lane[into >= 0 ? static_cast<size_t>(into) : i]];
+      // A pooling a convolution runs in its loader runs (observed) on that convolution's lane.
+      const int into = plan_.fused_into[i] >= 0 ? plan_.fused_into[i] : plan_.pooled_by[i];
+      size_t& w = ws[plan_.schedule.lane[into >= 0 ? static_cast<size_t>(into) : i]];
       w = std::max(w, align_workspace(ops_[i]->workspace_bytes(run_batch(i, batch))));
       if (fused_[i]) w = std::max(w, align_workspace(fused_[i]->workspace_bytes(run_batch(i, batch))));
     }

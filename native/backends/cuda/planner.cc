@@ -379,7 +379,8 @@ void fuse_lrn_pools(const Survey& s, EnginePlan* plan) {
 /// pool_conv_fusable; GoogLeNet's inception pool -> pool_proj): the pooling's output has the
 /// convolution as its only reader, is no graph output, holds only itself, both nodes take views and
 /// neither is in another fusion. The convolution then reads the pooling's input; the pooling runs
-/// only where every tensor is observed, and its output keeps its place for that.
+/// only where every tensor is observed, right before the convolution, so its output lives only
+/// there.
 void fuse_pool_convs(const Survey& s, EnginePlan* plan) {
   const Graph& g = s.g;
   for (size_t i = 0; i < g.nodes.size(); ++i) {

@@ -42,7 +42,8 @@ struct EnginePlan {
 
   // A 1x1 convolution that MAX-pools its input in its loader (fusion.h pool_conv_fusable): per node,
   // for the convolution, the pooling it absorbed (which then runs only where every tensor is
-  // observed, for calibration; its output keeps its place); else -1.
+  // observed, for calibration: right before the convolution, whose accesses its output counts
+  // among, schedule.h NodeAccess); else -1.
   std::vector<int> pool_of;
   std::vector<int> pooled_by;  // per node: for such a pooling, the convolution; else -1
   int pooled_convs = 0;

@@ -83,6 +83,7 @@ NodeAccess::NodeAccess(const Graph& g, const std::vector<int>& fused_next, const
     if (i < pool_of.size() && pool_of[i] >= 0) {
       const std::vector<int>& in = g.nodes[pool_of[i]].inputs;
       reads[i].insert(reads[i].end(), in.begin(), in.end());
+      also_writes(i, pool_of[i]);
     }
   }
 }

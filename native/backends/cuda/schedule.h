@@ -44,7 +44,8 @@ struct Schedule {
 /// in its kernel (planner.h EnginePlan::fused_next: an LRN and a MAX pooling) that one's outputs too,
 /// for a node that runs a group of sibling convolutions (EnginePlan::merge_members) every member's
 /// outputs, and for a convolution pooling its input in its loader (EnginePlan::pool_of) the
-/// pooling's inputs.
+/// pooling's inputs and outputs (an observed run runs the pooling right before it: its output lives
+/// there, so it shares bytes only with what is done before that convolution or written after it).
 struct NodeAccess {
   NodeAccess(const Graph& g, const std::vector<int>& fused_next, const std::vector<std::vector<int>>& merged = {},
              const std::vector<int>& pool_of = {});
