@@ -363,7 +363,9 @@ constexpr int policy_bit() {
 // arithmetics). Large tiles for large layers; 64x32 and 32x64 for the many small GoogLeNet layers
 // and FC layers. INT8 does twice the multiply-adds of FP16 per mma and per byte loaded, so its big
 // tiles want more K bytes per stage (fewer barriers per mma) and 64x64 warp tiles (fewer ldmatrix
-// per mma): configs 7-10, compiled for FP16 and INT8 only.
+// per mma): configs 7-10, compiled for FP16 and INT8 only. Configs 11-12: narrow tiles (N 32, 16)
+// for the layers with few output channels and many pixels (GoogLeNet's 5x5 and pool_proj
+// convolutions: N 32-128, M 100k at batch 128), where a 64-wide tile computes up to half zeros.
 #define TRTN_MMA_CONFIGS(X)                        \
   X(0, 128, 128, 64, 32, 64, 4, kForAll)           \
   X(1, 128, 64, 64, 32, 64, 4, kForAll)            \
@@ -375,7 +377,9 @@ constexpr int policy_bit() {
   X(7, 128, 128, 64, 64, 128, 3, kForF16 | kForI8) \
   X(8, 128, 128, 64, 32, 128, 3, kForF16 | kForI8) \
   X(9, 128, 256, 64, 64, 64, 4, kForF16 | kForI8)  \
-  X(10, 256, 128, 64, 64, 64, 4, kForF16 | kForI8)
+  X(10, 256, 128, 64, 64, 64, 4, kForF16 | kForI8) \
+  X(11, 128, 32, 32, 16, 128, 3, kForAll)          \
+  X(12, 128, 16, 32, 16, 128, 3, kForAll)
 
 struct MmaConfigBytes {
   int bm, bn, bk_bytes, stages, threads, maths;
