@@ -10,6 +10,12 @@
 #include "backends/cuda/probe.h"
 
 namespace trtn::cuda {
+
+/// The cuda plan section's newest format: 2 when the plan merges sibling convolutions or folds
+/// poolings into convolutions (so a build from before them refuses it as a newer format rather
+/// than missing tactics), else 1. This build reads both.
+constexpr int kPlanFormat = 2;
+
 namespace {
 
 /// Tactics are timed at min(maxBatchSize, this) unless the build names a batch.
@@ -88,9 +94,9 @@ Status CudaEngine::init(const BuildInput& in, bool loading) {
         !json::get_int(section, "sm", "cuda plan section", &sm).is_ok()) {
       return Status(Code::kPlanCorrupt, "the cuda plan section lacks its format or sm");
     }
-    if (format != kPlanFormat) {
+    if (format < 1 || format > kPlanFormat) {
       return Status(Code::kPlanVersion, "the cuda plan section has format " + std::to_string(format) +
-                                            "; this build reads format " + std::to_string(kPlanFormat));
+                                            "; this build reads formats 1 to " + std::to_string(kPlanFormat));
     }
     // Plans from before auxiliary streams ran everything on one stream.
     int64_t aux = 0;
@@ -235,7 +241,8 @@ Status CudaEngine::create_context(std::unique_ptr<Context>* out) {
 
 Status CudaEngine::serialize_backend(std::vector<uint8_t>* out) const {
   json::Writer w;
-  w.begin_object().key("format").number(kPlanFormat).key("sm").number(props_.sm).key("device").string(device_name_);
+  const int format = merge_ || pool_conv_ ? kPlanFormat : 1;
+  w.begin_object().key("format").number(format).key("sm").number(props_.sm).key("device").string(device_name_);
   w.key("auxStreams").number(aux_streams_);
   w.key("mergeSiblings").boolean(merge_);
   w.key("poolConvs").boolean(pool_conv_);

@@ -22,8 +22,6 @@
 
 namespace trtn::cuda {
 
-/// The cuda plan section's format.
-constexpr int kPlanFormat = 1;
 /// Workspace (after the activations) is reserved in multiples of this many bytes.
 constexpr size_t kWorkspaceAlign = 256;
 
