@@ -126,7 +126,9 @@ export const BENCH: CommandSpec = {
     '--dumpProfile: each layer timed on its own (cuda: CUDA events between layers, no CUDA graph;\n' +
       'cpu: host wall time), averaged over --profileRuns inferences after the timed window, with its\n' +
       'share of the total. Layers the builder fused into another (a ReLU into its convolution, an\n' +
-      'elided Concat) show 0. Profiled runs are not part of the throughput and latency figures.',
+      'elided Concat) show 0; layers the cuda engine runs inside another (an LRN and its pooling, a\n' +
+      "pooling in a convolution's loader, sibling convolutions merged into one GEMM) show about 0 and\n" +
+      '"(runs inside <layer>)". Profiled runs are not part of the throughput and latency figures.',
     '--gpus all | 0,1,...: one worker process per GPU (CUDA_VISIBLE_DEVICES=<gpu>), each building\n' +
       'its engine (a shared --timingCache lets later runs skip tactic timing), warming up, then\n' +
       'waiting at a barrier so all GPUs time the same window. Under mpirun (OMPI_COMM_WORLD_* / PMI_*\n' +
