@@ -4,7 +4,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { layerWork, parsePeaks, peaksFor, rooflineMs } from '../../lib/bench/roofline';
+import { layerWork, parsePeaks, peaksFor, rooflineMs, type GpuPeaks } from '../../lib/bench/roofline';
 import { addRoofline, formatProfile, type BenchProfile } from '../../lib/cli/bench';
 import { Network } from '../../lib';
 import { runCli as run } from '../support/cli';
@@ -12,6 +12,19 @@ import { runCli as run } from '../support/cli';
 const ROOT = path.resolve(__dirname, '../../..');
 const ALEXNET = path.join(ROOT, 'models', 'alexnet.prototxt');
 const LENET = path.join(ROOT, 'models', 'lenet.prototxt');
+
+/** The H100 SXM's peaks from the built-in table. */
+function h100Peaks(): GpuPeaks {
+  const h100 = peaksFor('NVIDIA H100 80GB HBM3');
+  assert.ok(h100 !== undefined);
+  return h100;
+}
+
+/** --roofline's columns over a made-up INT8 profile of `layers` of `net` at `batch`, on the H100. */
+function withRooflineOf(net: Network, batch: number, layers: BenchProfile['layers']): BenchProfile {
+  const totalMs = layers.reduce((t, l) => t + l.meanMs, 0);
+  return addRoofline({ runs: 1, totalMs, reformatMs: 0, layers }, net, batch, 'int8', h100Peaks());
+}
 
 describe('roofline (bench --roofline)', () => {
   it('peaks by the name the driver reports; unknown GPUs have none', () => {
@@ -56,18 +69,11 @@ describe('roofline (bench --roofline)', () => {
     assert.equal(fused.get('norm1')?.bytes, (apart.get('norm1')?.bytes ?? 0) + (apart.get('pool1')?.bytes ?? 0) - 2 * norm1);
     assert.equal(fused.has('pool1'), false);
     assert.deepEqual(fused.get('conv2'), apart.get('conv2'));
-    const profile: BenchProfile = {
-      runs: 1,
-      totalMs: 0.3,
-      reformatMs: 0,
-      layers: [
-        { name: 'norm1', op: 'LRN', meanMs: 0.05, percent: 50 },
-        { name: 'pool1', op: 'Pooling', meanMs: 0.001, percent: 1, fusedInto: 'norm1' },
-      ],
-    };
-    const h100 = peaksFor('NVIDIA H100 80GB HBM3');
-    assert.ok(h100 !== undefined);
-    const withRoof = addRoofline(profile, net, 128, 'int8', h100);
+    const h100 = h100Peaks();
+    const withRoof = withRooflineOf(net, 128, [
+      { name: 'norm1', op: 'LRN', meanMs: 0.05, percent: 50 },
+      { name: 'pool1', op: 'Pooling', meanMs: 0.001, percent: 1, fusedInto: 'norm1' },
+    ]);
     assert.ok(Math.abs((withRoof.layers[0].rooflineMs ?? 0) - rooflineMs(fused.get('norm1')!, h100, 'int8')) < 1e-12);
     assert.equal(withRoof.layers[1].rooflineMs, undefined);
     const table = formatProfile(withRoof);
@@ -103,18 +109,10 @@ describe('roofline (bench --roofline)', () => {
       (apart.get('inception_3a/pool_proj')?.bytes ?? 0) + (apart.get('inception_3a/pool')?.bytes ?? 0) - 2 * between,
     );
     assert.equal(pooled.has('inception_3a/pool'), false);
-    const profile: BenchProfile = {
-      runs: 1,
-      totalMs: 0.1,
-      reformatMs: 0,
-      layers: [
-        { name: 'inception_3a/1x1', op: 'Convolution', meanMs: 0.02, percent: 20 },
-        { name: 'inception_3a/3x3_reduce', op: 'Convolution', meanMs: 0.001, percent: 1, mergedInto: 'inception_3a/1x1' },
-      ],
-    };
-    const h100 = peaksFor('NVIDIA H100 80GB HBM3');
-    assert.ok(h100 !== undefined);
-    const withRoof = addRoofline(profile, net, 8, 'int8', h100);
+    const withRoof = withRooflineOf(net, 8, [
+      { name: 'inception_3a/1x1', op: 'Convolution', meanMs: 0.02, percent: 20 },
+      { name: 'inception_3a/3x3_reduce', op: 'Convolution', meanMs: 0.001, percent: 1, mergedInto: 'inception_3a/1x1' },
+    ]);
     assert.equal(withRoof.layers[1].rooflineMs, undefined);
     assert.match(formatProfile(withRoof), /inception_3a\/3x3_reduce +Convolution +0\.0010 +1\.0% +- +- +\(runs inside inception_3a\/1x1\)/);
   });

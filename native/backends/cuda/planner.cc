@@ -255,17 +255,19 @@ void merge_group(const Survey& s, const std::vector<int64_t>& chunk, const std::
   }
   if (anchor < 0 || plain.empty()) return;
   const int root = plan->places[g.nodes[anchor].outputs[0]].root;
+  std::vector<int64_t> at;  // each plain member's first channel, each rounded up to the chunk
   int64_t l = 0;
-  for (int i : plain) l += (plan->places[g.nodes[i].outputs[0]].c + want - 1) / want * want;
+  for (int i : plain) {
+    at.push_back(l);
+    l += (plan->places[g.nodes[i].outputs[0]].c + want - 1) / want * want;
+  }
   for (Place& p : plan->places) {
     if (p.root == root) p.c_offset += l;
   }
-  int64_t at = 0;
-  for (int i : plain) {
-    Place& p = plan->places[g.nodes[i].outputs[0]];
+  for (size_t k = 0; k < plain.size(); ++k) {
+    Place& p = plan->places[g.nodes[plain[k]].outputs[0]];
     p.root = root;
-    p.c_offset = at;
-    at += (p.c + want - 1) / want * want;
+    p.c_offset = at[k];
   }
   (*lead)[root] = l;
   std::vector<int> members = plain;

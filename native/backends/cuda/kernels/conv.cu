@@ -128,6 +128,7 @@ class GemmConvOp final : public CudaOp {
   };
   void init_common(const CudaOpInit& init);
   Status size_k(const OpInit& node);
+  void set_places(std::vector<Place> in, std::vector<Place> out);
   Status finish_init(bool inner_product);
   Status upload_merged(const std::vector<CudaOpInit>& members, const std::vector<Blobs>& blobs,
                        const std::vector<int64_t>& at);
@@ -173,6 +174,14 @@ Status GemmConvOp::size_k(const OpInit& node) {
   return Status::ok();
 }
 
+/// The places the kernels read and write, and the families that serve the problem so placed.
+void GemmConvOp::set_places(std::vector<Place> in, std::vector<Place> out) {
+  p_.in_places = std::move(in);
+  p_.out_places = std::move(out);
+  for (const ConvFamily* f : kFamilies) serves_.push_back(f->eligible(p_));
+  own_.resize(kFamilyCount);
+}
+
 /// After the weights and epilogues are up: the tactics, the timing-cache signature, the default.
 Status GemmConvOp::finish_init(bool inner_product) {
   TRTN_TRY(choose_tactics());
@@ -195,12 +204,12 @@ Status GemmConvOp::init(const CudaOpInit& init, bool inner_product, const Place*
     return Status(Code::kInternal, "convolution '" + p_.name + "' cannot pool its input: one pair of one type");
   }
   p_.pool_input = pooled != nullptr;
+  std::vector<Place> in, out;
   for (size_t i = 0; i < p_.pairs; ++i) {
-    p_.in_places.push_back(pooled != nullptr ? *pooled : init.in_place(i));
-    p_.out_places.push_back(init.out_place(i));
+    in.push_back(pooled != nullptr ? *pooled : init.in_place(i));
+    out.push_back(init.out_place(i));
   }
-  for (const ConvFamily* f : kFamilies) serves_.push_back(f->eligible(p_));
-  own_.resize(kFamilyCount);
+  set_places(std::move(in), std::move(out));
   TRTN_TRY(upload_weights(*blobs.weights, blobs.transposed));
   TRTN_TRY(upload_epilogues(init, *blobs.bias, blobs.wscale));
   return finish_init(inner_product);
@@ -228,10 +237,7 @@ Status GemmConvOp::init_merged(const std::vector<CudaOpInit>& members, const Pla
   }
   p_.cout = p_.ng = span.c;
   TRTN_TRY(size_k(first.node));
-  p_.in_places.push_back(first.in_place(0));
-  p_.out_places.push_back(span);
-  for (const ConvFamily* f : kFamilies) serves_.push_back(f->eligible(p_));
-  own_.resize(kFamilyCount);
+  set_places({first.in_place(0)}, {span});
   TRTN_TRY(upload_merged(members, blobs, at));
   return finish_init(false);
 }

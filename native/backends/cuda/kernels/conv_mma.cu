@@ -426,21 +426,17 @@ bool mma_pools(int i) { return i >= kMmaPoolFirst; }
 
 /// Whether tile `id` is compiled for policy `Pol` and, for SPLIT or POOL, is one of those tiles (the
 /// split and pool instantiations exist for those only).
-template <class Pol, bool SPLIT, bool POOL>
-constexpr bool compiled(int id, int maths) {
-  if ((maths & policy_bit<Pol>()) == 0) return false;
-  if (!SPLIT && !POOL) return true;
-  if (SPLIT && POOL) return false;
-  if (SPLIT) {
-    for (int t : kMmaSplitTile) {
-      if (t == id) return true;
-    }
-    return false;
-  }
-  for (int t : kMmaPoolTile) {
+template <size_t N>
+constexpr bool listed(const int (&tiles)[N], int id) {
+  for (int t : tiles) {
     if (t == id) return true;
   }
   return false;
+}
+template <class Pol, bool SPLIT, bool POOL>
+constexpr bool compiled(int id, int maths) {
+  if ((maths & policy_bit<Pol>()) == 0 || (SPLIT && POOL)) return false;
+  return SPLIT ? listed(kMmaSplitTile, id) : POOL ? listed(kMmaPoolTile, id) : true;
 }
 
 template <class Pol, bool SPLIT, bool POOL = false>
